@@ -1,0 +1,333 @@
+package calendar
+
+import (
+	"time"
+
+	"sundial.dev/sundial/timespan"
+)
+
+// maxYear is the last year the search looks at.
+const maxYear = 2199
+
+// maxPasses bounds the search, as systemd does; it reports an infinite loop
+// after that many passes.
+const maxPasses = 1000
+
+// Next returns the first instant strictly after after that matches the
+// expression, and false if there is none ("never"): the expression names a
+// date in the past, a date that does not exist (February 30), or nothing
+// up to the year 2199.
+//
+// The search follows systemd's calendar_spec_next_usec step by step, on
+// wall-clock fields resolved as the C library resolves them. The time zone is
+// the expression's own (UTC, a zone name, or the zone whose abbreviation it
+// gave), else the location of after. Where clocks are set forward, times in
+// the gap are skipped (a daily 02:30 does not run that day); where clocks are
+// set back, the repeated hour is walked once, in the offset in effect when
+// the search enters it. The result is in the location of after. Instants
+// before 1970 count as the start of 1970, where systemd's clock begins.
+func (s *Spec) Next(after time.Time) (time.Time, bool) {
+	var loc *time.Location
+	switch {
+	case s.utc:
+	case s.loc != nil:
+		loc = s.loc
+	default:
+		loc = after.Location()
+		if loc == time.UTC {
+			loc = nil
+		}
+	}
+	if after.After(timespan.MaxTimestamp) {
+		return time.Time{}, false
+	}
+	// One microsecond later, split into whole seconds and the rest.
+	sec := after.Unix()
+	usec := after.Nanosecond()/1000 + 1
+	if usec == usecPerSec {
+		sec, usec = sec+1, 0
+	}
+	if sec < 0 {
+		// systemd's clock starts at the epoch.
+		sec, usec = 0, 0
+	}
+
+	var r timespan.Resolver
+	tm := timespan.CivilTime(sec, loc)
+	if !s.findNext(&r, loc, &tm, &usec) {
+		return time.Time{}, false
+	}
+	t, ok := r.Resolve(&tm, loc)
+	if !ok {
+		return time.Time{}, false
+	}
+	return time.Unix(t, int64(usec)*1000).In(after.Location()), true
+}
+
+// findNext searches from tm and usec, replacing them with the result. The
+// wall-clock fields are matched from the year down to the microsecond; every
+// change is checked with a resolution, and a field that did not survive it
+// (a day that does not exist, an hour in a DST gap) moves the search on.
+func (s *Spec) findNext(r *timespan.Resolver, loc *time.Location, tm *timespan.Civil, usec *int) bool {
+	c := *tm
+	tmUsec := *usec
+	invalidateDST := false
+	dst := int(s.abbrev) - 1
+
+	for range maxPasses {
+		r.Resolve(&c, loc)
+		if !invalidateDST {
+			c.IsDST = dst
+		}
+
+		res := s.match(r, loc, s.year, false, &c, &c.Year)
+		if res < 0 {
+			return false
+		}
+		if res > 0 {
+			c.Month, c.Day, c.Hour, c.Minute, c.Second, tmUsec = 1, 1, 0, 0, 0, 0
+		}
+		if withinBounds(r, loc, &c) <= 0 {
+			return false
+		}
+
+		res = s.match(r, loc, s.month, false, &c, &c.Month)
+		if res > 0 {
+			c.Day, c.Hour, c.Minute, c.Second, tmUsec = 1, 0, 0, 0, 0
+		}
+		if res >= 0 {
+			res = withinBounds(r, loc, &c)
+		}
+		if res < 0 {
+			c.Year++
+			c.Month, c.Day, c.Hour, c.Minute, c.Second, tmUsec = 1, 1, 0, 0, 0, 0
+			continue
+		}
+		if res == 0 {
+			continue
+		}
+
+		res = s.match(r, loc, s.day, s.endOfMonth, &c, &c.Day)
+		if res > 0 {
+			c.Hour, c.Minute, c.Second, tmUsec = 0, 0, 0, 0
+		}
+		if res >= 0 {
+			res = withinBounds(r, loc, &c)
+		}
+		if res < 0 {
+			c.Month++
+			c.Day, c.Hour, c.Minute, c.Second, tmUsec = 1, 0, 0, 0, 0
+			continue
+		}
+		if res == 0 {
+			continue
+		}
+
+		if !s.matchesWeekday(r, loc, &c) {
+			c.Day++
+			c.Hour, c.Minute, c.Second, tmUsec = 0, 0, 0, 0
+			continue
+		}
+
+		res = s.match(r, loc, s.hour, false, &c, &c.Hour)
+		if res > 0 {
+			c.Minute, c.Second, tmUsec = 0, 0, 0
+		}
+		if res >= 0 {
+			res = withinBounds(r, loc, &c)
+		}
+		if res < 0 {
+			c.Day++
+			c.Hour, c.Minute, c.Second, tmUsec = 0, 0, 0, 0
+			continue
+		}
+		if res == 0 {
+			// The hour may not exist because of a DST change; start over
+			// from the normalized time.
+			continue
+		}
+
+		res = s.match(r, loc, s.minute, false, &c, &c.Minute)
+		if res > 0 {
+			c.Second, tmUsec = 0, 0
+		}
+		if res >= 0 {
+			res = withinBounds(r, loc, &c)
+		}
+		if res < 0 {
+			c.Hour++
+			c.Minute, c.Second, tmUsec = 0, 0, 0
+			continue
+		}
+		if res == 0 {
+			continue
+		}
+
+		us := c.Second*usecPerSec + tmUsec
+		secs := s.usec
+		if secs == nil {
+			secs = everySecond
+		}
+		res = s.match(r, loc, secs, false, &c, &us)
+		tmUsec = us % usecPerSec
+		c.Second = us / usecPerSec
+		if res >= 0 {
+			res = withinBounds(r, loc, &c)
+		}
+		if res < 0 {
+			c.Minute++
+			c.Second, tmUsec = 0, 0
+			continue
+		}
+		if res == 0 {
+			continue
+		}
+
+		// The result must be later than the start. If it is not, a DST
+		// change made the fields repeat: step on and let the resolution
+		// pick the offset from now on.
+		cmp := compareFields(tm, &c)
+		if cmp == 0 {
+			cmp = compareInt(*usec, tmUsec+1)
+		}
+		if cmp >= 0 {
+			invalidateDST = true
+			c.Hour++
+			continue
+		}
+
+		*tm = c
+		*usec = tmUsec
+		return true
+	}
+	// systemd logs "Infinite loop in calendar calculation" and gives up.
+	return false
+}
+
+// match finds the earliest value of the chain at or after *val, and stores
+// it. It returns -1 if there is none, 1 if *val changed and 0 if not.
+// With eom, the chain counts days from the end of c's month.
+func (s *Spec) match(r *timespan.Resolver, loc *time.Location, chain []component, eom bool, c *timespan.Civil, val *int) int {
+	if chain == nil {
+		return 0
+	}
+	d, found := 0, false
+	for _, x := range chain {
+		start, stop := int(x.start), int(x.stop)
+		if eom {
+			start = endOfMonth(r, loc, c, start)
+			stop = endOfMonth(r, loc, c, stop)
+			if stop > 0 {
+				start, stop = stop, start
+			}
+		}
+		if start >= *val {
+			if !found || start < d {
+				d, found = start, true
+			}
+		} else if x.repeat > 0 {
+			rep := int(x.repeat)
+			k := start + rep*((*val-start+rep-1)/rep)
+			if (!found || k < d) && (stop < 0 || k <= stop) {
+				d, found = k, true
+			}
+		}
+	}
+	if !found {
+		return -1
+	}
+	changed := 0
+	if *val != d {
+		changed = 1
+	}
+	*val = d
+	return changed
+}
+
+// endOfMonth returns the day that is the given number of days from the end
+// of c's month (1 is the last day), or -1.
+func endOfMonth(r *timespan.Resolver, loc *time.Location, c *timespan.Civil, day int) int {
+	t := *c
+	t.Month++
+	t.Day = 1 - day
+	if _, ok := r.Resolve(&t, loc); !ok || t.Month != c.Month {
+		return -1
+	}
+	return t.Day
+}
+
+// withinBounds resolves a copy of c to see whether its fields survive. It
+// returns 1 if they do; 0 if they moved forward, in which case c takes the
+// normalized fields with the field below the highest changed one reset; and
+// -1 if they moved backward, failed to resolve or passed the last year.
+func withinBounds(r *timespan.Resolver, loc *time.Location, c *timespan.Civil) int {
+	if c.Year > maxYear {
+		return -1
+	}
+	t := *c
+	if _, ok := r.Resolve(&t, loc); !ok {
+		return -1
+	}
+	var cmp int
+	switch {
+	case t.Year != c.Year:
+		cmp = compareInt(t.Year, c.Year)
+		t.Month = 1
+	case t.Month != c.Month:
+		cmp = compareInt(t.Month, c.Month)
+		t.Day = 1
+	case t.Day != c.Day:
+		cmp = compareInt(t.Day, c.Day)
+		t.Hour = 0
+	case t.Hour != c.Hour:
+		cmp = compareInt(t.Hour, c.Hour)
+		t.Minute = 0
+	case t.Minute != c.Minute:
+		cmp = compareInt(t.Minute, c.Minute)
+		t.Second = 0
+	default:
+		cmp = compareInt(t.Second, c.Second)
+	}
+	switch {
+	case cmp < 0:
+		return -1
+	case cmp > 0:
+		*c = t
+		return 0
+	}
+	return 1
+}
+
+func (s *Spec) matchesWeekday(r *timespan.Resolver, loc *time.Location, c *timespan.Civil) bool {
+	if s.weekdays == 0 {
+		return true
+	}
+	t := *c
+	if _, ok := r.Resolve(&t, loc); !ok {
+		return false
+	}
+	k := (int(t.Weekday) + 6) % 7 // Monday is 0
+	return s.weekdays&(1<<k) != 0
+}
+
+func compareFields(a, b *timespan.Civil) int {
+	for _, d := range [...][2]int{
+		{a.Year, b.Year}, {a.Month, b.Month}, {a.Day, b.Day},
+		{a.Hour, b.Hour}, {a.Minute, b.Minute}, {a.Second, b.Second},
+	} {
+		if c := compareInt(d[0], d[1]); c != 0 {
+			return c
+		}
+	}
+	return 0
+}
+
+func compareInt(a, b int) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,25 @@
+// Command sundial runs systemd timers anywhere. It also answers to the names
+// of the systemd tools it stands in for (systemd-analyze) when invoked
+// through a symbolic link of that name.
+package main
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+func main() {
+	os.Exit(run(os.Args, os.Stdout, os.Stderr))
+}
+
+// run dispatches on the name the program was invoked as, then on the verb.
+func run(args []string, stdout, stderr io.Writer) int {
+	name := filepath.Base(args[0])
+	switch strings.TrimSuffix(name, ".exe") {
+	case "systemd-analyze":
+		return analyzeMain(&cli{prog: "systemd-analyze", stdout: stdout, stderr: stderr}, args[1:], analyzeUsage)
+	}
+	return sundialMain(&cli{prog: "sundial", stdout: stdout, stderr: stderr}, args[1:])
+}
