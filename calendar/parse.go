@@ -273,6 +273,10 @@ func (p *parser) weekdays() error {
 	}
 }
 
+func isLetter(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+}
+
 func (p *parser) skipSpaces() {
 	for p.at(p.i) == ' ' {
 		p.i++
@@ -396,6 +400,9 @@ func (p *parser) time() error {
 		p.pos[chainSecond] = []int{p.i}
 		return nil
 	}
+	if p.at(p.i) == ' ' {
+		return p.fail(p.i, nil, "unexpected space after the time")
+	}
 	if p.at(p.i) != ':' {
 		return p.fail(p.i, nil, "expected \":\" after the minute")
 	}
@@ -486,8 +493,17 @@ func (p *parser) component(usec bool) (component, error) {
 func (p *parser) decimal(usec bool) (int32, error) {
 	start := p.i
 	if c := p.at(p.i); c < '0' || c > '9' {
-		if c == 0 {
+		switch {
+		case c == 0:
 			return 0, p.fail(p.i, nil, "expected a number at the end")
+		case c == ' ':
+			return 0, p.fail(p.i, nil, "expected a number, found a space")
+		case isLetter(c):
+			j := p.i
+			for isLetter(p.at(j)) {
+				j++
+			}
+			return 0, p.fail(p.i, nil, "unknown word %q", p.in[p.i:j])
 		}
 		return 0, p.fail(p.i, nil, "expected a number, found %q", c)
 	}

@@ -112,6 +112,18 @@ func (r *Resolver) Resolve(c *Civil, loc *time.Location) (sec int64, ok bool) {
 }
 
 func (r *Resolver) resolveUTC(c *Civil) (int64, bool) {
+	if c.IsDST <= 0 && c.inRange() {
+		// Nothing to carry: only the derived fields change. This is the
+		// common case in calendar searches, and worth its shortcut.
+		days := daysFromCivil(int64(c.Year), c.Month, c.Day)
+		c.Weekday = weekdayOf(days)
+		c.YearDay = daysBeforeMonth[c.Month-1] + c.Day - 1
+		if c.Month > 2 && isLeap(c.Year) {
+			c.YearDay++
+		}
+		c.IsDST, c.Offset, c.Zone = 0, 0, "UTC"
+		return days*86400 + int64(c.Hour*3600+c.Minute*60+c.Second), true
+	}
 	t := localSeconds(c.Year, c.Month, c.Day, c.Hour, c.Minute, c.Second)
 	if c.IsDST > 0 {
 		// timegm looks for a daylight-saving period, finds none, and
@@ -120,6 +132,27 @@ func (r *Resolver) resolveUTC(c *Civil) (int64, bool) {
 	}
 	*c = r.civil(t, zonePeriod{name: "UTC"})
 	return t, true
+}
+
+var daysBeforeMonth = [12]int{0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334}
+
+func isLeap(y int) bool {
+	return y%4 == 0 && (y%100 != 0 || y%400 == 0)
+}
+
+// daysIn returns the length of the month.
+func daysIn(year, month int) int {
+	if month == 2 && isLeap(year) {
+		return 29
+	}
+	return [12]int{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}[month-1]
+}
+
+// inRange reports whether normalizing would leave the date and time as
+// they are.
+func (c *Civil) inRange() bool {
+	return 1 <= c.Month && c.Month <= 12 && 1 <= c.Day && c.Day <= daysIn(c.Year, c.Month) &&
+		0 <= c.Hour && c.Hour < 24 && 0 <= c.Minute && c.Minute < 60 && 0 <= c.Second && c.Second < 60
 }
 
 // resolveLocal follows the probing of glibc's __mktime_internal: guess with
@@ -241,7 +274,10 @@ func daysFromCivil(y int64, m, d int) int64 {
 	if m <= 2 {
 		y--
 	}
-	era := floorDiv(y, 400)
+	era := y / 400
+	if y < 0 && y%400 != 0 {
+		era--
+	}
 	yoe := y - era*400
 	mp := (m + 9) % 12 // March is 0
 	doy := int64((153*mp+2)/5 + d - 1)
