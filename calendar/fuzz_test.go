@@ -42,21 +42,21 @@ func FuzzParse(f *testing.F) {
 		if got := s2.String(); got != norm {
 			t.Fatalf("normal form of %q is %q, but that normalizes to %q", in, norm, got)
 		}
-		// Next is strictly increasing and agrees with the normalized form.
-		prev := time.Unix(base%(1<<34), 0).In(berlin)
-		for range 3 {
-			next, ok := s.Next(prev)
-			next2, ok2 := s2.Next(prev)
-			if ok != ok2 || !next.Equal(next2) {
-				t.Fatalf("%q and %q disagree after %v: %v %v / %v %v", in, norm, prev, next, ok, next2, ok2)
+		// Next is strictly increasing. (It need not agree with the
+		// normalized form's: like systemd's, "0:0:0/1,0.1" prints as
+		// "*-*-* 00:00:*", which drops the fractions.)
+		for _, spec := range []*calendar.Spec{s, s2} {
+			prev := time.Unix(base%(1<<34), 0).In(berlin)
+			for range 3 {
+				next, ok := spec.Next(prev)
+				if !ok {
+					break
+				}
+				if !next.After(prev) {
+					t.Fatalf("%q: Next(%v) = %v, not after it", spec, prev, next)
+				}
+				prev = next
 			}
-			if !ok {
-				break
-			}
-			if !next.After(prev) {
-				t.Fatalf("%q: Next(%v) = %v, not after it", in, prev, next)
-			}
-			prev = next
 		}
 	})
 }
