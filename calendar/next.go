@@ -80,7 +80,7 @@ func (s *Spec) findNext(r *timespan.Resolver, loc *time.Location, tm *timespan.C
 			c.IsDST = dst
 		}
 
-		res := s.match(r, loc, s.year, false, &c, &c.Year)
+		res := matchChain(r, loc, s.year, false, &c, &c.Year)
 		if res < 0 {
 			return false
 		}
@@ -91,7 +91,7 @@ func (s *Spec) findNext(r *timespan.Resolver, loc *time.Location, tm *timespan.C
 			return false
 		}
 
-		res = s.match(r, loc, s.month, false, &c, &c.Month)
+		res = matchChain(r, loc, s.month, false, &c, &c.Month)
 		if res > 0 {
 			c.Day, c.Hour, c.Minute, c.Second, tmUsec = 1, 0, 0, 0, 0
 		}
@@ -107,7 +107,7 @@ func (s *Spec) findNext(r *timespan.Resolver, loc *time.Location, tm *timespan.C
 			continue
 		}
 
-		res = s.match(r, loc, s.day, s.endOfMonth, &c, &c.Day)
+		res = matchChain(r, loc, s.day, s.endOfMonth, &c, &c.Day)
 		if res > 0 {
 			c.Hour, c.Minute, c.Second, tmUsec = 0, 0, 0, 0
 		}
@@ -129,7 +129,7 @@ func (s *Spec) findNext(r *timespan.Resolver, loc *time.Location, tm *timespan.C
 			continue
 		}
 
-		res = s.match(r, loc, s.hour, false, &c, &c.Hour)
+		res = matchChain(r, loc, s.hour, false, &c, &c.Hour)
 		if res > 0 {
 			c.Minute, c.Second, tmUsec = 0, 0, 0
 		}
@@ -147,7 +147,7 @@ func (s *Spec) findNext(r *timespan.Resolver, loc *time.Location, tm *timespan.C
 			continue
 		}
 
-		res = s.match(r, loc, s.minute, false, &c, &c.Minute)
+		res = matchChain(r, loc, s.minute, false, &c, &c.Minute)
 		if res > 0 {
 			c.Second, tmUsec = 0, 0
 		}
@@ -168,7 +168,7 @@ func (s *Spec) findNext(r *timespan.Resolver, loc *time.Location, tm *timespan.C
 		if secs == nil {
 			secs = everySecond
 		}
-		res = s.match(r, loc, secs, false, &c, &us)
+		res = matchChain(r, loc, secs, false, &c, &us)
 		tmUsec = us % usecPerSec
 		c.Second = us / usecPerSec
 		if res >= 0 {
@@ -204,10 +204,10 @@ func (s *Spec) findNext(r *timespan.Resolver, loc *time.Location, tm *timespan.C
 	return false
 }
 
-// match finds the earliest value of the chain at or after *val, and stores
+// matchChain finds the earliest value of the chain at or after *val, and stores
 // it. It returns -1 if there is none, 1 if *val changed and 0 if not.
 // With eom, the chain counts days from the end of c's month.
-func (s *Spec) match(r *timespan.Resolver, loc *time.Location, chain []component, eom bool, c *timespan.Civil, val *int) int {
+func matchChain(r *timespan.Resolver, loc *time.Location, chain []component, eom bool, c *timespan.Civil, val *int) int {
 	if chain == nil {
 		return 0
 	}
