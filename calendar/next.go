@@ -1,6 +1,7 @@
 package calendar
 
 import (
+	"errors"
 	"time"
 
 	"sundial.dev/sundial/timespan"
@@ -13,10 +14,27 @@ const maxYear = 2199
 // after that many passes.
 const maxPasses = 1000
 
+// Errors of [Spec.NextErr].
+var (
+	// ErrNever means that the expression does not elapse again.
+	ErrNever = errors.New("calendar: no next elapse")
+
+	// ErrLoop means that the search gave up after systemd's limit of 1000
+	// passes without settling, which systemd reports as "Infinite loop in
+	// calendar calculation". It takes an unusual expression meeting a
+	// daylight-saving change at midnight.
+	ErrLoop = errors.New("calendar: infinite loop in calendar calculation")
+
+	// ErrLate means that after lies beyond [timespan.MaxTimestamp], where
+	// systemd does not compute elapses.
+	ErrLate = errors.New("calendar: base time after the year 9999")
+)
+
 // Next returns the first instant strictly after after that matches the
 // expression, and false if there is none ("never"): the expression names a
 // date in the past, a date that does not exist (February 30), or nothing
-// up to the year 2199.
+// up to the year 2199. [Spec.NextErr] tells these cases from the rare
+// failures.
 //
 // The search follows systemd's calendar_spec_next_usec step by step, on
 // wall-clock fields resolved as the C library resolves them. The time zone is
@@ -27,6 +45,13 @@ const maxPasses = 1000
 // the search enters it. The result is in the location of after. Instants
 // before 1970 count as the start of 1970, where systemd's clock begins.
 func (s *Spec) Next(after time.Time) (time.Time, bool) {
+	t, err := s.NextErr(after)
+	return t, err == nil
+}
+
+// NextErr is like [Spec.Next], but reports why there is no next elapse:
+// [ErrNever], [ErrLoop] or [ErrLate].
+func (s *Spec) NextErr(after time.Time) (time.Time, error) {
 	var loc *time.Location
 	switch {
 	case s.utc:
@@ -39,7 +64,7 @@ func (s *Spec) Next(after time.Time) (time.Time, bool) {
 		}
 	}
 	if after.After(timespan.MaxTimestamp) {
-		return time.Time{}, false
+		return time.Time{}, ErrLate
 	}
 	// One microsecond later, split into whole seconds and the rest.
 	sec := after.Unix()
@@ -54,21 +79,21 @@ func (s *Spec) Next(after time.Time) (time.Time, bool) {
 
 	var r timespan.Resolver
 	tm := timespan.CivilTime(sec, loc)
-	if !s.findNext(&r, loc, &tm, &usec) {
-		return time.Time{}, false
+	if err := s.findNext(&r, loc, &tm, &usec); err != nil {
+		return time.Time{}, err
 	}
 	t, ok := r.Resolve(&tm, loc)
 	if !ok {
-		return time.Time{}, false
+		return time.Time{}, ErrNever
 	}
-	return time.Unix(t, int64(usec)*1000).In(after.Location()), true
+	return time.Unix(t, int64(usec)*1000).In(after.Location()), nil
 }
 
 // findNext searches from tm and usec, replacing them with the result. The
 // wall-clock fields are matched from the year down to the microsecond; every
 // change is checked with a resolution, and a field that did not survive it
 // (a day that does not exist, an hour in a DST gap) moves the search on.
-func (s *Spec) findNext(r *timespan.Resolver, loc *time.Location, tm *timespan.Civil, usec *int) bool {
+func (s *Spec) findNext(r *timespan.Resolver, loc *time.Location, tm *timespan.Civil, usec *int) error {
 	c := *tm
 	tmUsec := *usec
 	invalidateDST := false
@@ -82,13 +107,13 @@ func (s *Spec) findNext(r *timespan.Resolver, loc *time.Location, tm *timespan.C
 
 		res := matchChain(r, loc, s.year, false, &c, &c.Year)
 		if res < 0 {
-			return false
+			return ErrNever
 		}
 		if res > 0 {
 			c.Month, c.Day, c.Hour, c.Minute, c.Second, tmUsec = 1, 1, 0, 0, 0, 0
 		}
 		if withinBounds(r, loc, &c) <= 0 {
-			return false
+			return ErrNever
 		}
 
 		res = matchChain(r, loc, s.month, false, &c, &c.Month)
@@ -198,10 +223,9 @@ func (s *Spec) findNext(r *timespan.Resolver, loc *time.Location, tm *timespan.C
 
 		*tm = c
 		*usec = tmUsec
-		return true
+		return nil
 	}
-	// systemd logs "Infinite loop in calendar calculation" and gives up.
-	return false
+	return ErrLoop
 }
 
 // matchChain finds the earliest value of the chain at or after *val, and stores

@@ -610,10 +610,11 @@ func (p *parser) finish() error {
 	for ch := range numChains {
 		c := *p.chain(ch)
 		normalizeComponents(c)
+		c, p.pos[ch] = sortChain(c, p.pos[ch])
 		if err := p.validate(ch, c); err != nil {
 			return err
 		}
-		*p.chain(ch) = sortChain(c)
+		*p.chain(ch) = c
 	}
 	return nil
 }
@@ -649,27 +650,49 @@ func normalizeComponents(c []component) {
 	}
 }
 
-// sortChain sorts the components and drops exact duplicates.
-func sortChain(c []component) []component {
-	slices.SortFunc(c, func(a, b component) int {
-		return cmp.Or(cmp.Compare(a.start, b.start), cmp.Compare(a.stop, b.stop), cmp.Compare(a.repeat, b.repeat))
+// sortChain sorts the components and drops exact duplicates, keeping the
+// position in the input of each.
+func sortChain(c []component, pos []int) ([]component, []int) {
+	if len(c) <= 1 {
+		return c, pos
+	}
+	idx := make([]int, len(c))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int {
+		x, y := c[a], c[b]
+		return cmp.Or(cmp.Compare(x.start, y.start), cmp.Compare(x.stop, y.stop), cmp.Compare(x.repeat, y.repeat))
 	})
-	return slices.Compact(c)
+	out := make([]component, 0, len(c))
+	outPos := make([]int, 0, len(c))
+	for _, i := range idx {
+		if len(out) > 0 && out[len(out)-1] == c[i] {
+			continue
+		}
+		out = append(out, c[i])
+		if i < len(pos) {
+			outPos = append(outPos, pos[i])
+		}
+	}
+	return out, outPos
 }
 
 var chainRanges = [numChains][2]int32{
 	{1970, 2199}, {1, 12}, {1, 31}, {0, 23}, {0, 59}, {0, 60*usecPerSec - 1},
 }
 
-// validate checks each component of a normalized chain against the range of
-// its field.
+// validate checks each component of a normalized, sorted chain against the
+// range of its field. Counted from the end of the month, a day may be at
+// most 28 days from it, and systemd takes three more days off that limit
+// for each further value of the list.
 func (p *parser) validate(ch chain, c []component) error {
 	from, to := chainRanges[ch][0], chainRanges[ch][1]
 	eom := ch == chainDay && p.spec.endOfMonth
-	if eom {
-		to -= 3 // no more than 28 days from the end of the month
-	}
 	for i, x := range c {
+		if eom {
+			to -= 3
+		}
 		bad := func(format string, args ...any) error {
 			pos := 0
 			if i < len(p.pos[ch]) {
@@ -678,6 +701,8 @@ func (p *parser) validate(ch chain, c []component) error {
 			return p.fail(pos, nil, "%s "+format, append([]any{chainNames[ch]}, args...)...)
 		}
 		switch {
+		case eom && (x.start > to || x.stop > to):
+			return bad("%s too far from the end of the month (at most %s for value %d of the list)", p.show(ch, max(x.start, x.stop)), p.show(ch, to), i+1)
 		case x.start < from || x.start > to:
 			return bad("%s out of range %s..%s", p.show(ch, x.start), p.show(ch, from), p.show(ch, to))
 		case x.repeat > to-from:

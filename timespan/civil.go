@@ -99,20 +99,28 @@ func (r *Resolver) civil(sec int64, z zonePeriod) Civil {
 }
 
 // Resolve normalizes c in loc and returns the instant it names, in seconds
-// since the Unix epoch, as mktime does (timegm for a nil loc or UTC). On
+// since the Unix epoch, as mktime does, or as timegm does for a nil loc
+// (which, unlike mktime in UTC, ignores the DST flag). On
 // success c holds the normalized fields of the result, including its
 // weekday, offset and zone. ok is false, and c unchanged, when mktime's
 // probing does not settle within its limit of six probes, which takes a
 // zone with several offset changes in quick succession.
 func (r *Resolver) Resolve(c *Civil, loc *time.Location) (sec int64, ok bool) {
-	if loc == nil || loc == time.UTC {
-		return r.resolveUTC(c)
+	switch {
+	case loc == nil:
+		// timegm, which ignores the DST flag.
+		c.IsDST = 0
+		return r.resolveUTC(c), true
+	case loc == time.UTC && c.IsDST <= 0:
+		// mktime in UTC, where only a DST flag would change anything.
+		return r.resolveUTC(c), true
 	}
 	return r.resolveLocal(c, loc)
 }
 
-func (r *Resolver) resolveUTC(c *Civil) (int64, bool) {
-	if c.IsDST <= 0 && c.inRange() {
+// resolveUTC resolves fields that ask for standard time in UTC.
+func (r *Resolver) resolveUTC(c *Civil) int64 {
+	if c.inRange() {
 		// Nothing to carry: only the derived fields change. This is the
 		// common case in calendar searches, and worth its shortcut.
 		days := daysFromCivil(int64(c.Year), c.Month, c.Day)
@@ -122,16 +130,11 @@ func (r *Resolver) resolveUTC(c *Civil) (int64, bool) {
 			c.YearDay++
 		}
 		c.IsDST, c.Offset, c.Zone = 0, 0, "UTC"
-		return days*86400 + int64(c.Hour*3600+c.Minute*60+c.Second), true
+		return days*86400 + int64(c.Hour*3600+c.Minute*60+c.Second)
 	}
 	t := localSeconds(c.Year, c.Month, c.Day, c.Hour, c.Minute, c.Second)
-	if c.IsDST > 0 {
-		// timegm looks for a daylight-saving period, finds none, and
-		// assumes it would be one hour ahead.
-		t -= 3600
-	}
 	*c = r.civil(t, zonePeriod{name: "UTC"})
-	return t, true
+	return t
 }
 
 var daysBeforeMonth = [12]int{0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334}

@@ -126,17 +126,23 @@ func (a *analyzer) calendar(arg string) bool {
 		t.add("Original form", arg)
 	}
 	t.add("Normalized form", norm)
-	if a.iterations > 0 && a.base.After(timespan.MaxTimestamp) {
-		a.errorf("Failed to determine next elapse for '%s': Invalid argument", arg)
-		return false
-	}
 	base := a.base
 	for i := range a.iterations {
-		next, ok := spec.Next(base)
-		if !ok {
+		next, err := spec.NextErr(base)
+		switch {
+		case errors.Is(err, calendar.ErrNever):
 			if i == 0 {
 				t.add("Next elapse", "never")
 			}
+		case errors.Is(err, calendar.ErrLoop):
+			a.errorf("Infinite loop in calendar calculation: %s", norm)
+			a.errorf("Failed to determine next elapse for '%s': Resource deadlock avoided", arg)
+			return false
+		case err != nil:
+			a.errorf("Failed to determine next elapse for '%s': Invalid argument", arg)
+			return false
+		}
+		if err != nil {
 			break
 		}
 		if i == 0 {
