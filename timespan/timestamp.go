@@ -297,21 +297,24 @@ var weekdayNames = [...]struct {
 	{"Saturday", time.Saturday}, {"Sat", time.Saturday},
 }
 
-// timestampLayouts are tried in order, as systemd does; seconds marks the
-// layouts that may be followed by a fraction.
+// timestampLayouts are tried in order, as systemd does. fraction marks the
+// layouts that may be followed by a fraction of a second; the fields a
+// layout leaves out are set to zero, the date excepted (it stays today's).
 var timestampLayouts = [...]struct {
-	layout  string
-	seconds bool
+	layout   string
+	fraction bool
+	noTime   bool // set hour, minute and second to zero
+	noSecond bool
 }{
-	{"%y-%m-%d %H:%M:%S", true},
-	{"%Y-%m-%d %H:%M:%S", true},
-	{"%b %d %H:%M:%S", true},
-	{"%y-%m-%d %H:%M", false},
-	{"%Y-%m-%d %H:%M", false},
-	{"%y-%m-%d", false},
-	{"%Y-%m-%d", false},
-	{"%H:%M:%S", true},
-	{"%H:%M", false},
+	{"%y-%m-%d %H:%M:%S", true, false, false},
+	{"%Y-%m-%d %H:%M:%S", true, false, false},
+	{"%b %d %H:%M:%S", true, false, false},
+	{"%y-%m-%d %H:%M", false, false, true},
+	{"%Y-%m-%d %H:%M", false, false, true},
+	{"%y-%m-%d", false, true, false},
+	{"%Y-%m-%d", false, true, false},
+	{"%H:%M:%S", true, false, false},
+	{"%H:%M", false, false, true},
 }
 
 // parseIn parses t, cut at the zone word starting at tzOff unless tzOff is
@@ -382,12 +385,15 @@ func (p *timestampParser) parseIn(t string, tzOff int, utc bool, isdst, gmtoff i
 			}
 			if k == len(rest) {
 				matched = true
-				if !l.seconds {
+				switch {
+				case l.noTime:
+					c.Hour, c.Minute, c.Second = 0, 0, 0
+				case l.noSecond:
 					c.Second = 0
 				}
 				break
 			}
-			if l.seconds && rest[k] == '.' {
+			if l.fraction && rest[k] == '.' {
 				f, end, ok := parseFraction(rest, k+1)
 				if !ok || end != len(rest) {
 					return 0, p.fail(start+k+1, "bad fraction of a second", nil)

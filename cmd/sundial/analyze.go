@@ -293,7 +293,8 @@ func parseUnsigned(s string) (uint, bool) {
 }
 
 // A vtable is systemd's two-column "vertical" table: keys right-aligned and
-// followed by a colon, then the values.
+// followed by a colon, then the values. As in systemd's tables, a value
+// narrower than the widest one loses its trailing white space.
 type vtable struct {
 	keys, values []string
 }
@@ -304,16 +305,21 @@ func (t *vtable) add(key, value string) {
 }
 
 func (t *vtable) write(w io.Writer) {
-	width := 0
-	for _, k := range t.keys {
-		width = max(width, utf8.RuneCountInString(k))
+	keyWidth, valueWidth := 0, 0
+	for i, k := range t.keys {
+		keyWidth = max(keyWidth, utf8.RuneCountInString(k))
+		valueWidth = max(valueWidth, utf8.RuneCountInString(t.values[i]))
 	}
 	var b strings.Builder
 	for i, k := range t.keys {
-		b.WriteString(strings.Repeat(" ", width-utf8.RuneCountInString(k)))
+		v := t.values[i]
+		if utf8.RuneCountInString(v) < valueWidth {
+			v = strings.TrimRight(v, " \t\n\r")
+		}
+		b.WriteString(strings.Repeat(" ", keyWidth-utf8.RuneCountInString(k)))
 		b.WriteString(k)
 		b.WriteByte(' ')
-		b.WriteString(t.values[i])
+		b.WriteString(v)
 		b.WriteByte('\n')
 	}
 	io.WriteString(w, b.String())
