@@ -106,6 +106,8 @@ func ParseUnit(s string, unit Span) (Span, error) {
 		case e < len(s) && s[e] == '.':
 			frac = e + 1
 			p = frac + digitsAt(s, frac)
+		case e == p && isLetter(s[p]):
+			return fail(p, "unexpected "+strconv.Quote(wordAt(s, p)), nil)
 		case e == p:
 			return fail(p, "expected a number", nil)
 		default:
@@ -269,6 +271,8 @@ func appendPadded(b []byte, v uint64, width int) []byte {
 }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+func isLetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
 
 // isCSpace reports whether c is white space for the C library (isspace in
 // the C locale), which strtol and strptime skip.

@@ -17,7 +17,6 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -44,20 +43,24 @@ func Seed(t testing.TB) uint64 {
 	return s
 }
 
-var lookPath = sync.OnceValues(func() (string, error) {
-	return exec.LookPath("systemd-analyze")
-})
-
 // Path returns the path of systemd-analyze, or skips the test.
 func Path(t testing.TB) string {
 	t.Helper()
-	p, err := lookPath()
+	return Tool(t, "systemd-analyze")
+}
+
+// Tool returns the path of a program a differential test needs, or skips
+// the test where it is missing or under -short, unless RequireEnv is set.
+func Tool(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	required := os.Getenv(RequireEnv) != ""
 	switch {
-	case err != nil && os.Getenv(RequireEnv) != "":
-		t.Fatalf("systemd-analyze is required (%s is set): %v", RequireEnv, err)
+	case err != nil && required:
+		t.Fatalf("%s is required (%s is set): %v", name, RequireEnv, err)
 	case err != nil:
-		t.Skip("systemd-analyze not installed")
-	case testing.Short() && os.Getenv(RequireEnv) == "":
+		t.Skipf("%s not installed", name)
+	case testing.Short() && !required:
 		t.Skip("differential test skipped in -short mode")
 	}
 	return p
