@@ -2,8 +2,8 @@ package main
 
 import (
 	"fmt"
-	"strings"
 	"runtime/debug"
+	"strings"
 )
 
 const sundialUsage = `%s [OPTIONS...] COMMAND ...
