@@ -8,9 +8,17 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
+
+	"sundial.dev/sundial/timespan"
 )
 
 func main() {
+	// Read TZ as the C library does, so that times print as systemd's
+	// tools print them: POSIX rules and unknown names included.
+	if tz, ok := os.LookupEnv("TZ"); ok {
+		time.Local = timespan.LocationFromTZ(tz)
+	}
 	os.Exit(run(os.Args, os.Stdout, os.Stderr))
 }
 
