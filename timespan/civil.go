@@ -123,18 +123,25 @@ func (r *Resolver) resolveUTC(c *Civil) int64 {
 	if c.inRange() {
 		// Nothing to carry: only the derived fields change. This is the
 		// common case in calendar searches, and worth its shortcut.
-		days := daysFromCivil(int64(c.Year), c.Month, c.Day)
-		c.Weekday = weekdayOf(days)
-		c.YearDay = daysBeforeMonth[c.Month-1] + c.Day - 1
-		if c.Month > 2 && isLeap(c.Year) {
-			c.YearDay++
-		}
+		days := c.setDerived()
 		c.IsDST, c.Offset, c.Zone = 0, 0, "UTC"
 		return days*86400 + int64(c.Hour*3600+c.Minute*60+c.Second)
 	}
 	t := localSeconds(c.Year, c.Month, c.Day, c.Hour, c.Minute, c.Second)
 	*c = r.civil(t, zonePeriod{name: "UTC"})
 	return t
+}
+
+// setDerived sets the weekday and the day of the year of fields in range,
+// and returns the day's number since the epoch.
+func (c *Civil) setDerived() int64 {
+	days := daysFromCivil(int64(c.Year), c.Month, c.Day)
+	c.Weekday = weekdayOf(days)
+	c.YearDay = daysBeforeMonth[c.Month-1] + c.Day - 1
+	if c.Month > 2 && isLeap(c.Year) {
+		c.YearDay++
+	}
+	return days
 }
 
 var daysBeforeMonth = [12]int{0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334}
@@ -228,6 +235,12 @@ func (r *Resolver) resolveLocal(c *Civil, loc *time.Location) (int64, bool) {
 		// Out-of-range seconds were probed as 0 or 59; add the rest now.
 		t += int64(secRequested - sec)
 		z = r.lookup(t, loc)
+	}
+	if t+z.offset == want && c.inRange() {
+		// The fields stand as they were: only the derived ones change.
+		c.setDerived()
+		c.Offset, c.Zone, c.IsDST = int(z.offset), z.name, b2i(z.dst)
+		return t, true
 	}
 	*c = r.civil(t, z)
 	return t, true

@@ -50,7 +50,7 @@ func analyzeMain(c *cli, args []string, usage string) int {
 		printVersion(c)
 		return 0
 	}
-	a := analyzer{cli: c, iterations: 1}
+	a := analyzer{cli: c, iterations: 1, localIsUTC: timespan.Rule(time.Local).IsUTC()}
 	if fs.Changed("iterations") {
 		n, ok := parseUnsigned(*iterations)
 		if !ok {
@@ -76,6 +76,9 @@ type analyzer struct {
 	*cli
 	iterations uint
 	now, base  time.Time
+	// Whether the local zone is UTC all year, in which case systemd leaves
+	// out the "(in UTC)" lines.
+	localIsUTC bool
 }
 
 // verb runs one of the time-language verbs.
@@ -167,7 +170,7 @@ func (a *analyzer) timestamp(arg string) bool {
 	var t vtable
 	t.add("Original form", arg)
 	t.add("Normalized form", timestampOrDash(ts, timespan.Pretty))
-	if !localIsUTC() {
+	if !a.localIsUTC {
 		t.add("(in UTC)", timestampOrDash(ts, timespan.UTC))
 	}
 	t.add("UNIX seconds", unixSeconds(ts))
@@ -192,7 +195,7 @@ func (a *analyzer) timespan(arg string) bool {
 }
 
 func (a *analyzer) addUTCAndRelative(t *vtable, ts time.Time) {
-	if !localIsUTC() {
+	if !a.localIsUTC {
 		t.add("(in UTC)", timestampOrDash(ts, timespan.UTC))
 	}
 	t.add("From now", orDash(timespan.FormatRelative(ts, a.now)))
@@ -253,12 +256,6 @@ func unixSeconds(t time.Time) string {
 		return fmt.Sprintf("@%d", u/1000000)
 	}
 	return fmt.Sprintf("@%d.%06d", u/1000000, u%1000000)
-}
-
-// localIsUTC reports whether the local zone is UTC all year, in which case
-// systemd leaves out the "(in UTC)" lines.
-func localIsUTC() bool {
-	return timespan.Rule(time.Local).IsUTC()
 }
 
 // microSymbol is "μ", or "u" where the locale is not UTF-8.
