@@ -23,7 +23,10 @@ Commands:
   calendar SPEC...           Validate repetitive calendar time
   timestamp TIMESTAMP...     Validate a timestamp
   timespan SPAN...           Validate a time span
+` + analyzeOptions
 
+// analyzeOptions are the options of the time-language verbs.
+const analyzeOptions = `
 Options:
   -h --help                  Show this help
      --version               Show package version

@@ -15,14 +15,7 @@ Time language:
                              calendar events
   timestamp TIMESTAMP...     Show how a timestamp is read
   timespan SPAN...           Show how a time span is read
-
-Options:
-  -h --help                  Show this help
-     --version               Show package version
-     --iterations=N          Show the specified number of iterations
-     --base-time=TIMESTAMP   Calculate calendar times relative to
-                             specified time
-
+` + analyzeOptions + `
 sundial also answers to the name systemd-analyze, when invoked through a
 link of that name.
 `
