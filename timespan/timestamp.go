@@ -62,17 +62,22 @@ var weekdayAbbrev = [7]string{"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"}
 // t's location for the local styles. It returns "" when t is not set (see
 // [IsSet]). Instants past [MaxTimestamp] print as "--- XXXX-XX-XX XX:XX:XX".
 func FormatTimestamp(t time.Time, style Style) string {
+	return string(AppendTimestamp(nil, t, style))
+}
+
+// AppendTimestamp is like [FormatTimestamp] but appends to b.
+func AppendTimestamp(b []byte, t time.Time, style Style) []byte {
 	u := usecOf(t)
 	if u == 0 || u == math.MaxUint64 {
-		return ""
+		return b
 	}
 	if style == Unix {
-		return "@" + strconv.FormatUint(u/1000000, 10)
+		return strconv.AppendUint(append(b, '@'), u/1000000, 10)
 	}
 	utc := style == UTC || style == MicroUTC || style == Date
 	us := style == Micro || style == MicroUTC
 	if u > maxFormattableUsec {
-		b := []byte("--- XXXX-XX-XX")
+		b = append(b, "--- XXXX-XX-XX"...)
 		if style != Date {
 			b = append(b, " XX:XX:XX"...)
 			if us {
@@ -82,14 +87,14 @@ func FormatTimestamp(t time.Time, style Style) string {
 				b = append(b, " UTC"...)
 			}
 		}
-		return string(b)
+		return b
 	}
 	loc := t.Location()
 	if utc {
 		loc = time.UTC
 	}
 	c := CivilTime(int64(u/1000000), loc)
-	b := make([]byte, 0, 40)
+	start := len(b)
 	b = append(b, weekdayAbbrev[c.Weekday]...)
 	b = append(b, ' ')
 	b = appendPadded(b, uint64(c.Year), 4)
@@ -98,7 +103,7 @@ func FormatTimestamp(t time.Time, style Style) string {
 	b = append(b, '-')
 	b = appendPadded(b, uint64(c.Day), 2)
 	if style == Date {
-		return string(b)
+		return b
 	}
 	b = append(b, ' ')
 	b = appendPadded(b, uint64(c.Hour), 2)
@@ -113,12 +118,12 @@ func FormatTimestamp(t time.Time, style Style) string {
 	switch {
 	case utc:
 		b = append(b, " UTC"...)
-	case c.Zone != "" && len(b)+1+len(c.Zone)+1 <= formatTimestampMax:
+	case c.Zone != "" && len(b)-start+1+len(c.Zone)+1 <= formatTimestampMax:
 		// systemd drops a zone name too long for its buffer.
 		b = append(b, ' ')
 		b = append(b, c.Zone...)
 	}
-	return string(b)
+	return b
 }
 
 // formatTimestampMax is the size of systemd's buffer for timestamps,
@@ -129,19 +134,24 @@ const formatTimestampMax = 3 + 1 + 10 + 1 + 8 + 1 + 6 + 1 + 6 + 1
 // format_timestamp_relative: "3h 5min left", "2 days ago", "now". It returns
 // "" when t is not set (see [IsSet]).
 func FormatRelative(t, now time.Time) string {
-	return formatRelative(t, now, " left")
+	return string(AppendRelative(nil, t, now))
+}
+
+// AppendRelative is like [FormatRelative] but appends to b.
+func AppendRelative(b []byte, t, now time.Time) []byte {
+	return appendRelative(b, t, now, " left")
 }
 
 // FormatLeft is like [FormatRelative] but leaves out " left" for instants in
 // the future ("5h", "2 days ago"), as the LEFT column of list-timers does.
 func FormatLeft(t, now time.Time) string {
-	return formatRelative(t, now, "")
+	return string(appendRelative(nil, t, now, ""))
 }
 
-func formatRelative(t, now time.Time, left string) string {
+func appendRelative(b []byte, t, now time.Time, left string) []byte {
 	tu := usecOf(t)
 	if tu == 0 || tu == math.MaxUint64 {
-		return ""
+		return b
 	}
 	n := usecOf(now)
 	var d Span
@@ -151,19 +161,16 @@ func formatRelative(t, now time.Time, left string) string {
 	} else {
 		d = Span(tu - n)
 	}
-	var b []byte
-	pair := func(a Span, one, many string, c Span, one2, many2 string) {
-		b = strconv.AppendUint(b, uint64(a), 10)
-		b = append(b, ' ')
-		b = append(b, plural(a, one, many)...)
-		b = append(b, ' ')
-		b = strconv.AppendUint(b, uint64(c), 10)
-		b = append(b, ' ')
-		b = append(b, plural(c, one2, many2)...)
-	}
 	num := func(a Span, unit string) {
 		b = strconv.AppendUint(b, uint64(a), 10)
 		b = append(b, unit...)
+	}
+	pair := func(a Span, one, many string, c Span, one2, many2 string) {
+		num(a, " ")
+		b = append(b, plural(a, one, many)...)
+		b = append(b, ' ')
+		num(c, " ")
+		b = append(b, plural(c, one2, many2)...)
 	}
 	switch {
 	case d >= Year:
@@ -175,8 +182,8 @@ func formatRelative(t, now time.Time, left string) string {
 	case d >= 2*Day:
 		num(d/Day, " days")
 	case d >= 25*Hour:
+		b = append(b, "1 day "...)
 		num((d-Day)/Hour, "h")
-		b = append([]byte("1 day "), b...)
 	case d >= 6*Hour:
 		num(d/Hour, "h")
 	case d >= Hour:
@@ -194,9 +201,9 @@ func formatRelative(t, now time.Time, left string) string {
 	case d > 0:
 		num(d, "us")
 	default:
-		return "now"
+		return append(b, "now"...)
 	}
-	return string(append(b, suffix...))
+	return append(b, suffix...)
 }
 
 func plural(n Span, one, many string) string {

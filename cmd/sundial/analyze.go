@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -152,9 +154,9 @@ func (a *analyzer) calendar(arg string) bool {
 			break
 		}
 		if i == 0 {
-			t.add("Next elapse", timestampOrDash(next, timespan.Pretty))
+			t.addTimestamp("Next elapse", 0, next, timespan.Pretty)
 		} else {
-			t.add(fmt.Sprintf("Iteration #%d", i+1), timestampOrDash(next, timespan.Pretty))
+			t.addTimestamp("Iteration #", int(i)+1, next, timespan.Pretty)
 		}
 		a.addUTCAndRelative(&t, next)
 		base = next
@@ -172,12 +174,12 @@ func (a *analyzer) timestamp(arg string) bool {
 	}
 	var t vtable
 	t.add("Original form", arg)
-	t.add("Normalized form", timestampOrDash(ts, timespan.Pretty))
+	t.addTimestamp("Normalized form", 0, ts, timespan.Pretty)
 	if !a.localIsUTC {
-		t.add("(in UTC)", timestampOrDash(ts, timespan.UTC))
+		t.addTimestamp("(in UTC)", 0, ts, timespan.UTC)
 	}
 	t.add("UNIX seconds", unixSeconds(ts))
-	t.add("From now", orDash(timespan.FormatRelative(ts, a.now)))
+	t.addRelative(ts, a.now)
 	t.write(a.stdout)
 	return true
 }
@@ -199,9 +201,9 @@ func (a *analyzer) timespan(arg string) bool {
 
 func (a *analyzer) addUTCAndRelative(t *vtable, ts time.Time) {
 	if !a.localIsUTC {
-		t.add("(in UTC)", timestampOrDash(ts, timespan.UTC))
+		t.addTimestamp("(in UTC)", 0, ts, timespan.UTC)
 	}
-	t.add("From now", orDash(timespan.FormatRelative(ts, a.now)))
+	t.addRelative(ts, a.now)
 }
 
 // hint suggests the verb that would accept arg, as systemd-analyze does.
@@ -233,17 +235,6 @@ func errnoText(err error) string {
 		return "No buffer space available"
 	}
 	return "Invalid argument"
-}
-
-func timestampOrDash(t time.Time, style timespan.Style) string {
-	return orDash(timespan.FormatTimestamp(t, style))
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }
 
 // unixSeconds prints "@SECONDS", with six decimals if there is a fraction.
@@ -294,33 +285,81 @@ func parseUnsigned(s string) (uint, bool) {
 
 // A vtable is systemd's two-column "vertical" table: keys right-aligned and
 // followed by a colon, then the values. As in systemd's tables, a value
-// narrower than the widest one loses its trailing white space.
+// narrower than the widest one loses its trailing white space, and a time
+// that is not set shows as "-". The values are kept in one buffer, since the
+// calendar verb may add thousands of rows.
 type vtable struct {
-	keys, values []string
+	buf  []byte
+	rows []vrow
+}
+
+type vrow struct {
+	key        string
+	n          int // appended to the key if not 0: "Iteration #2"
+	start, end int // the value in buf
+}
+
+func (t *vtable) begin(key string, n int) {
+	t.rows = append(t.rows, vrow{key: key, n: n, start: len(t.buf)})
+}
+
+// finish ends the row begun last; an unset time shows as "-".
+func (t *vtable) finish(isTime bool) {
+	r := &t.rows[len(t.rows)-1]
+	if isTime && len(t.buf) == r.start {
+		t.buf = append(t.buf, '-')
+	}
+	r.end = len(t.buf)
 }
 
 func (t *vtable) add(key, value string) {
-	t.keys = append(t.keys, key+":")
-	t.values = append(t.values, value)
+	t.begin(key, 0)
+	t.buf = append(t.buf, value...)
+	t.finish(false)
+}
+
+func (t *vtable) addTimestamp(key string, n int, ts time.Time, style timespan.Style) {
+	t.begin(key, n)
+	t.buf = timespan.AppendTimestamp(t.buf, ts, style)
+	t.finish(true)
+}
+
+func (t *vtable) addRelative(ts, now time.Time) {
+	t.begin("From now", 0)
+	t.buf = timespan.AppendRelative(t.buf, ts, now)
+	t.finish(true)
 }
 
 func (t *vtable) write(w io.Writer) {
-	keyWidth, valueWidth := 0, 0
-	for i, k := range t.keys {
-		keyWidth = max(keyWidth, utf8.RuneCountInString(k))
-		valueWidth = max(valueWidth, utf8.RuneCountInString(t.values[i]))
-	}
-	var b strings.Builder
-	for i, k := range t.keys {
-		v := t.values[i]
-		if utf8.RuneCountInString(v) < valueWidth {
-			v = strings.TrimRight(v, " \t\n\r")
+	keyWidth := func(r vrow) int {
+		n := utf8.RuneCountInString(r.key) + 1
+		for v := r.n; v > 0; v /= 10 {
+			n++
 		}
-		b.WriteString(strings.Repeat(" ", keyWidth-utf8.RuneCountInString(k)))
-		b.WriteString(k)
-		b.WriteByte(' ')
-		b.WriteString(v)
-		b.WriteByte('\n')
+		return n
 	}
-	io.WriteString(w, b.String())
+	kw, vw := 0, 0
+	for _, r := range t.rows {
+		kw = max(kw, keyWidth(r))
+		vw = max(vw, utf8.RuneCount(t.buf[r.start:r.end]))
+	}
+	out := bufio.NewWriter(w)
+	var num [20]byte
+	for _, r := range t.rows {
+		for range kw - keyWidth(r) {
+			out.WriteByte(' ')
+		}
+		out.WriteString(r.key)
+		if r.n > 0 {
+			out.Write(strconv.AppendInt(num[:0], int64(r.n), 10))
+		}
+		out.WriteString(": ")
+		v := t.buf[r.start:r.end]
+		if utf8.RuneCount(v) < vw {
+			v = bytes.TrimRight(v, " \t\n\r")
+		}
+		out.Write(v)
+		out.WriteByte('\n')
+	}
+	out.Flush()
 }
