@@ -90,3 +90,23 @@ func ExampleSpec_MarshalText() {
 	fmt.Println(string(b))
 	// Output: Mon *-*-* 00:00:00
 }
+
+func ExampleSpec_NextErr() {
+	s, _ := calendar.Parse("2023-10-27 10:00")
+	_, err := s.NextErr(time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC))
+	fmt.Println(errors.Is(err, calendar.ErrNever))
+	// Output: true
+}
+
+func ExampleSpec_AppendText() {
+	s, _ := calendar.Parse("quarterly")
+	fmt.Println(string(s.AppendText([]byte("OnCalendar="))))
+	// Output: OnCalendar=*-01,04,07,10-01 00:00:00
+}
+
+func ExampleSpec_UnmarshalText() {
+	var s calendar.Spec
+	err := s.UnmarshalText([]byte("Sat,Sun 10:00"))
+	fmt.Println(&s, err)
+	// Output: Sat,Sun *-*-* 10:00:00 <nil>
+}

@@ -162,3 +162,40 @@ func ExampleLocationFromTZ() {
 	fmt.Println(timespan.FormatTimestamp(time.Unix(1720000000, 0).In(loc), timespan.Pretty))
 	// Output: Wed 2024-07-03 11:46:40 CEST
 }
+
+func ExampleAppendTimestamp() {
+	b := []byte("next: ")
+	b = timespan.AppendTimestamp(b, time.Unix(1700000000, 0).UTC(), timespan.UTC)
+	fmt.Println(string(b))
+	// Output: next: Tue 2023-11-14 22:13:20 UTC
+}
+
+func ExampleAppendRelative() {
+	now := time.Unix(1700000000, 0)
+	b := timespan.AppendRelative([]byte("due "), now.Add(90*time.Minute), now)
+	fmt.Println(string(b))
+	// Output: due 1h 30min left
+}
+
+func ExampleSpan_AppendFormat() {
+	b := (90 * timespan.Second).AppendFormat([]byte("every "), 0)
+	fmt.Println(string(b))
+	// Output: every 1min 30s
+}
+
+func ExampleSpan_Duration() {
+	d, ok := (1500 * timespan.Millisecond).Duration()
+	fmt.Println(d, ok)
+	_, ok = timespan.Infinity.Duration()
+	fmt.Println(ok)
+	fmt.Println(timespan.FromDuration(90 * time.Second))
+	// Output:
+	// 1.5s true
+	// false
+	// 1min 30s
+}
+
+func ExampleValidZoneName() {
+	fmt.Println(timespan.ValidZoneName("Europe/Berlin"), timespan.ValidZoneName("/etc/localtime"), timespan.ValidZoneName("Europe//Berlin"))
+	// Output: true false false
+}
