@@ -467,3 +467,18 @@ func TestTextMarshaling(t *testing.T) {
 		t.Fatal("UnmarshalText(bogus) succeeded")
 	}
 }
+
+// Case is folded for ASCII letters only, as C's strcasecmp does: a Kelvin
+// sign is not a k.
+func TestASCIICase(t *testing.T) {
+	for _, in := range []string{"WEEKLY", "Weekly", "MON 12:00", "mOnDaY", "12:00 utc"} {
+		if _, err := calendar.ParseInLocation(in, time.UTC); err != nil {
+			t.Errorf("Parse(%q) = %v", in, err)
+		}
+	}
+	for _, in := range []string{"wee\u212aly", "\u017fun", "12:00 \u212aST"} {
+		if _, err := calendar.ParseInLocation(in, time.UTC); err == nil {
+			t.Errorf("Parse(%q) succeeded", in)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"sundial.dev/sundial/timespan"
 )
@@ -120,7 +121,7 @@ func (p *parser) parse(local *time.Location) error {
 	}
 
 	body := p.in[:p.end]
-	if exp, ok := shorthands[strings.ToLower(body)]; ok {
+	if exp, ok := shorthand(body); ok {
 		// The expansions are themselves expressions; parse them in place
 		// so they share one code path, keeping only the zone found above.
 		q := parser{in: exp, end: len(exp)}
@@ -143,7 +144,7 @@ func (p *parser) parse(local *time.Location) error {
 func (p *parser) zoneSuffix(local *time.Location) {
 	s := &p.spec
 	in := p.in
-	if len(in) >= 4 && strings.EqualFold(in[len(in)-4:], " UTC") {
+	if len(in) >= 4 && equalFold(in[len(in)-4:], " UTC") {
 		s.utc = true
 		p.end = len(in) - 4
 		return
@@ -151,7 +152,7 @@ func (p *parser) zoneSuffix(local *time.Location) {
 	rule := timespan.Rule(local)
 	for j, name := range [2]string{rule.Std, rule.DST} {
 		n := len(name)
-		if name == "" || len(in) <= n || !strings.EqualFold(in[len(in)-n:], name) || in[len(in)-n-1] != ' ' {
+		if name == "" || len(in) <= n || !equalFold(in[len(in)-n:], name) || in[len(in)-n-1] != ' ' {
 			continue
 		}
 		s.abbrev = int8(j + 1)
@@ -209,7 +210,7 @@ func (p *parser) weekdays() error {
 		nr := -1
 		for _, d := range weekdayTable {
 			n := len(d.name)
-			if p.end-p.i < n || !strings.EqualFold(p.in[p.i:p.i+n], d.name) {
+			if p.end-p.i < n || !equalFold(p.in[p.i:p.i+n], d.name) {
 				continue
 			}
 			switch p.at(p.i + n) {
@@ -271,6 +272,23 @@ func (p *parser) weekdays() error {
 		}
 		first = false
 	}
+}
+
+// shorthand returns the expansion of a shorthand such as "daily".
+func shorthand(s string) (string, bool) {
+	for name, exp := range shorthands {
+		if equalFold(s, name) {
+			return exp, true
+		}
+	}
+	return "", false
+}
+
+// equalFold compares s with an ASCII name ignoring the case of ASCII
+// letters only, as systemd does (strcasecmp in the C locale): "WEEKLY" is
+// weekly, "weeKly" with a Kelvin sign is not.
+func equalFold(s, name string) bool {
+	return strings.IndexFunc(s, func(r rune) bool { return r >= utf8.RuneSelf }) < 0 && strings.EqualFold(s, name)
 }
 
 func isLetter(c byte) bool {

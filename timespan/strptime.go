@@ -1,6 +1,9 @@
 package timespan
 
-import "strings"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // strptime holds the parts of the GNU C library's strptime that systemd's
 // timestamp parser depends on: numeric fields that skip leading white space
@@ -123,12 +126,18 @@ func getNumber(s string, i, from, to, n int) (v, end int, ok bool) {
 func matchMonth(s string) int {
 	for i, name := range monthNames {
 		for _, n := range [2]string{name, name[:3]} {
-			if len(s) >= len(n) && strings.EqualFold(s[:len(n)], n) {
+			if len(s) >= len(n) && equalFold(s[:len(n)], n) {
 				return len(n)<<8 | i
 			}
 		}
 	}
 	return -1
+}
+
+// equalFold compares s with an ASCII name ignoring the case of ASCII
+// letters only, as the C library does in the C locale.
+func equalFold(s, name string) bool {
+	return strings.IndexFunc(s, func(r rune) bool { return r >= utf8.RuneSelf }) < 0 && strings.EqualFold(s, name)
 }
 
 // parseUTCOffset reads a whole word as strptime's %z does: "Z", or a sign

@@ -375,7 +375,7 @@ func (p *timestampParser) parseIn(t string, tzOff int, utc bool, isdst, gmtoff i
 	default:
 		rest := t
 		for _, d := range weekdayNames {
-			if len(rest) > len(d.name) && strings.EqualFold(rest[:len(d.name)], d.name) && rest[len(d.name)] == ' ' {
+			if len(rest) > len(d.name) && equalFold(rest[:len(d.name)], d.name) && rest[len(d.name)] == ' ' {
 				weekday, rest = d.day, rest[len(d.name)+1:]
 				break
 			}
