@@ -17,7 +17,7 @@ import (
 const module = "sundial.dev/sundial"
 
 // public are the packages other Go programs may import.
-var public = []string{"calendar", "timespan"}
+var public = []string{"calendar", "timespan", "unit"}
 
 // testHelpers may import testing: they exist for tests and benchmarks.
 var testHelpers = []string{"internal/oracle", "bench"}

@@ -1,0 +1,267 @@
+package unit
+
+import (
+	"errors"
+	"strings"
+)
+
+// extractFlags select how words are split, as systemd's ExtractFlags.
+type extractFlags uint
+
+const (
+	extractRelax                  extractFlags = 1 << iota // allow unbalanced quotes and a trailing backslash
+	extractCUnescape                                       // resolve C escapes such as \n and \x41
+	extractUnescapeRelax                                   // keep unknown escapes and a trailing backslash
+	extractUnescapeSeparators                              // resolve escaped separators
+	extractKeepQuote                                       // quotes group, and stay
+	extractUnquote                                         // quotes group, and go
+	extractDontCoalesceSeparators                          // each separator ends a word
+	extractRetainEscape                                    // a backslash is an ordinary character
+	extractRetainSeparators                                // do not step over the separator
+)
+
+var errWord = errors.New("invalid word") // EINVAL from extract_first_word
+
+// A words splits a string into words one at a time, as systemd's
+// extract_first_word, which it calls with the string's remainder.
+type words struct {
+	s    string
+	i    int
+	done bool // systemd's *p == NULL: no words are left
+}
+
+// next returns the next word; ok is false when there are no more. On an
+// error, the position stays at the offending character.
+func (w *words) next(separators string, flags extractFlags) (word string, ok bool, err error) {
+	if w.done {
+		return "", false, nil
+	}
+	if separators == "" {
+		separators = whitespace
+	}
+	var b []byte
+	have := flags&extractDontCoalesceSeparators != 0
+	at := func() byte {
+		if w.i < len(w.s) {
+			return w.s[w.i]
+		}
+		return 0
+	}
+	isSep := func(c byte) bool { return c != 0 && strings.IndexByte(separators, c) >= 0 }
+	terminate := func() (string, bool, error) {
+		w.done = true
+		if !have {
+			return "", false, nil
+		}
+		return string(b), true, nil
+	}
+
+	// Skip leading separators.
+	for ; ; w.i++ {
+		c := at()
+		if c == 0 {
+			return terminate()
+		}
+		if isSep(c) {
+			if flags&extractDontCoalesceSeparators != 0 {
+				if flags&extractRetainSeparators == 0 {
+					w.i++
+				}
+				return string(b), true, nil
+			}
+			continue
+		}
+		have = true
+		break
+	}
+
+	var quote byte
+	backslash := false
+	for ; ; w.i++ {
+		c := at()
+		switch {
+		case backslash:
+			if c == 0 {
+				if flags&extractUnescapeRelax != 0 && (quote == 0 || flags&extractRelax != 0) {
+					b = append(b, '\\')
+					return terminate()
+				}
+				if flags&extractRelax != 0 {
+					return terminate()
+				}
+				return "", false, errWord
+			}
+			if flags&(extractCUnescape|extractUnescapeSeparators) != 0 {
+				if flags&extractCUnescape != 0 {
+					if r, n, eightBit, uerr := cunescapeOne(w.s[w.i:]); uerr == nil {
+						w.i += n - 1
+						if eightBit {
+							b = append(b, byte(r))
+						} else {
+							b = appendUnichar(b, r)
+						}
+						backslash = false
+						continue
+					}
+				}
+				switch {
+				case flags&extractUnescapeSeparators != 0 && (isSep(c) || c == '\\'):
+					b = append(b, c)
+				case flags&extractUnescapeRelax != 0:
+					b = append(b, '\\', c)
+				default:
+					return "", false, errWord
+				}
+			} else {
+				b = append(b, c)
+			}
+			backslash = false
+
+		case quote != 0:
+			for ; ; w.i++ {
+				c = at()
+				if c == 0 {
+					if flags&extractRelax != 0 {
+						return terminate()
+					}
+					return "", false, errWord
+				} else if c == quote {
+					quote = 0
+					if flags&extractUnquote != 0 {
+						break
+					}
+				} else if c == '\\' && flags&extractRetainEscape == 0 {
+					backslash = true
+					break
+				}
+				b = append(b, c)
+				if quote == 0 {
+					break
+				}
+			}
+
+		default:
+			for ; ; w.i++ {
+				c = at()
+				if c == 0 {
+					return terminate()
+				} else if (c == '\'' || c == '"') && flags&(extractKeepQuote|extractUnquote) != 0 {
+					quote = c
+					if flags&extractUnquote != 0 {
+						break
+					}
+				} else if c == '\\' && flags&extractRetainEscape == 0 {
+					backslash = true
+					break
+				} else if isSep(c) {
+					if flags&extractDontCoalesceSeparators != 0 {
+						if flags&extractRetainSeparators == 0 {
+							w.i++
+						}
+						return string(b), true, nil
+					}
+					if flags&extractRetainSeparators == 0 {
+						for ; ; w.i++ {
+							c = at()
+							if c == 0 {
+								w.done = true
+								return string(b), true, nil
+							}
+							if !isSep(c) {
+								break
+							}
+						}
+					}
+					return string(b), true, nil
+				}
+				b = append(b, c)
+				if quote != 0 {
+					break
+				}
+			}
+		}
+	}
+}
+
+// cunescapeOne resolves the C escape at the start of s (after the
+// backslash), as systemd's cunescape_one without NUL bytes. It returns the
+// character, the length of the escape, and whether the character is a raw
+// byte rather than a code point.
+func cunescapeOne(s string) (r rune, n int, eightBit bool, err error) {
+	if s == "" {
+		return 0, 0, false, errWord
+	}
+	if i := strings.IndexByte(`abfnrtv\"'s`, s[0]); i >= 0 {
+		return rune("\a\b\f\n\r\t\v\\\"' "[i]), 1, false, nil
+	}
+	hexN := func(k int) (rune, bool) {
+		if len(s) < 1+k {
+			return 0, false
+		}
+		var v rune
+		for i := 1; i <= k; i++ {
+			d := unhex(s[i])
+			if d < 0 {
+				return 0, false
+			}
+			v = v<<4 | rune(d)
+		}
+		return v, true
+	}
+	switch c := s[0]; {
+	case c == 'x':
+		v, ok := hexN(2)
+		if !ok || v == 0 {
+			return 0, 0, false, errWord
+		}
+		return v, 3, true, nil
+	case c == 'u':
+		v, ok := hexN(4)
+		if !ok || v == 0 {
+			return 0, 0, false, errWord
+		}
+		return v, 5, false, nil
+	case c == 'U':
+		v, ok := hexN(8)
+		if !ok || v == 0 || !validCodePoint(v) {
+			return 0, 0, false, errWord
+		}
+		return v, 9, false, nil
+	case '0' <= c && c <= '7':
+		if len(s) < 3 {
+			return 0, 0, false, errWord
+		}
+		var v rune
+		for i := 0; i < 3; i++ {
+			if s[i] < '0' || s[i] > '7' {
+				return 0, 0, false, errWord
+			}
+			v = v<<3 | rune(s[i]-'0')
+		}
+		if v == 0 || v > 255 {
+			return 0, 0, false, errWord
+		}
+		return v, 3, true, nil
+	}
+	return 0, 0, false, errWord
+}
+
+// validCodePoint reports whether r is a code point systemd accepts.
+func validCodePoint(r rune) bool {
+	return r >= 0 && r < 0x110000 && r&^0x7ff != 0xd800 && validRune(r)
+}
+
+// appendUnichar encodes r in UTF-8 as systemd's utf8_encode_unichar,
+// which, unlike the utf8 package, also encodes surrogates.
+func appendUnichar(b []byte, r rune) []byte {
+	switch {
+	case r < 0x80:
+		return append(b, byte(r))
+	case r < 0x800:
+		return append(b, 0xc0|byte(r>>6), 0x80|byte(r&0x3f))
+	case r < 0x10000:
+		return append(b, 0xe0|byte(r>>12), 0x80|byte(r>>6&0x3f), 0x80|byte(r&0x3f))
+	default:
+		return append(b, 0xf0|byte(r>>18&0x07), 0x80|byte(r>>12&0x3f), 0x80|byte(r>>6&0x3f), 0x80|byte(r&0x3f))
+	}
+}
