@@ -1,0 +1,158 @@
+package unit
+
+import (
+	"io/fs"
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+func file(s string) *fstest.MapFile { return &fstest.MapFile{Data: []byte(s)} }
+
+func link(target string) *fstest.MapFile {
+	return &fstest.MapFile{Data: []byte(target), Mode: fs.ModeSymlink | 0o777}
+}
+
+var testPath = []string{"/etc/systemd/system", "/run/systemd/system", "/usr/lib/systemd/system"}
+
+func testLoader(files fstest.MapFS) *Loader {
+	return &Loader{FS: files, Path: testPath}
+}
+
+func TestLoadOverride(t *testing.T) {
+	l := testLoader(fstest.MapFS{
+		"etc/systemd/system/a.timer":     file("[Timer]\nOnCalendar=daily\n"),
+		"usr/lib/systemd/system/a.timer": file("[Timer]\nOnCalendar=weekly\n"),
+		"usr/lib/systemd/system/b.timer": file("[Timer]\nOnCalendar=monthly\n"),
+	})
+	for name, want := range map[string]string{"a.timer": "/etc/systemd/system/a.timer", "b.timer": "/usr/lib/systemd/system/b.timer"} {
+		u, err := l.Load(name)
+		if err != nil || u.LoadState != Loaded || u.FragmentPath != want {
+			t.Errorf("Load(%s) = %+v, %v; want fragment %s", name, u, err, want)
+		}
+	}
+	u, _ := l.Load("c.timer")
+	if u.LoadState != NotFound {
+		t.Errorf("Load(c.timer) state %v, want not-found", u.LoadState)
+	}
+}
+
+func TestLoadMaskAliasTemplate(t *testing.T) {
+	l := testLoader(fstest.MapFS{
+		"etc/systemd/system/masked.service":         link("/dev/null"),
+		"usr/lib/systemd/system/masked.service":     file("[Service]\nExecStart=/bin/true\n"),
+		"etc/systemd/system/empty.service":          file(""),
+		"usr/lib/systemd/system/real.service":       file("[Service]\nExecStart=/bin/true\n"),
+		"etc/systemd/system/alias.service":          link("../../../usr/lib/systemd/system/real.service"),
+		"usr/lib/systemd/system/getty@.service":     file("[Service]\nExecStart=/sbin/agetty %I\n"),
+		"usr/lib/systemd/system/getty@tty9.service": link("/dev/null"),
+		"etc/systemd/system/tty@.service":           link("/usr/lib/systemd/system/getty@.service"),
+		"opt/linked.service":                        file("[Service]\nExecStart=/bin/true\n"),
+		"etc/systemd/system/linked.service":         link("/opt/linked.service"),
+	})
+	for _, tt := range []struct {
+		name     string
+		state    LoadState
+		fragment string
+		names    string
+	}{
+		{"masked.service", Masked, "/etc/systemd/system/masked.service", "masked.service"},
+		{"empty.service", Masked, "/etc/systemd/system/empty.service", "empty.service"},
+		{"alias.service", Loaded, "/usr/lib/systemd/system/real.service", "alias.service real.service"},
+		{"real.service", Loaded, "/usr/lib/systemd/system/real.service", "real.service alias.service"},
+		{"getty@tty1.service", Loaded, "/usr/lib/systemd/system/getty@.service", "getty@tty1.service tty@tty1.service"},
+		{"getty@tty9.service", Masked, "/usr/lib/systemd/system/getty@tty9.service", "getty@tty9.service"},
+		{"linked.service", Loaded, "/etc/systemd/system/linked.service", "linked.service"},
+	} {
+		u, err := l.Load(tt.name)
+		if err != nil {
+			t.Fatalf("Load(%s): %v", tt.name, err)
+		}
+		if u.LoadState != tt.state || u.FragmentPath != tt.fragment || strings.Join(u.Names, " ") != tt.names {
+			t.Errorf("Load(%s) = %v %s %q; want %v %s %q", tt.name, u.LoadState, u.FragmentPath, u.Names, tt.state, tt.fragment, tt.names)
+		}
+	}
+}
+
+func TestLoadDropIns(t *testing.T) {
+	l := testLoader(fstest.MapFS{
+		"usr/lib/systemd/system/foo-bar-baz.service":           file("[Service]\nExecStart=/bin/true\n"),
+		"usr/lib/systemd/system/foo-bar-baz.service.d/50.conf": file("[Unit]\nDescription=50\n"),
+		"etc/systemd/system/foo-bar-baz.service.d/50.conf":     file("[Unit]\nDescription=etc 50\n"),
+		"usr/lib/systemd/system/foo-bar-.service.d/20.conf":    file("[Unit]\nDescription=20\n"),
+		"usr/lib/systemd/system/foo-.service.d/30.conf":        file("[Unit]\nDescription=30\n"),
+		"run/systemd/system/service.d/40.conf":                 file("[Unit]\nDescription=40\n"),
+		"run/systemd/system/foo-.service.d/60.conf":            link("/dev/null"),
+		"usr/lib/systemd/system/foo-.service.d/60.conf":        file("[Unit]\nDescription=60\n"),
+		"usr/lib/systemd/system/foo-.service.d/README":         file("not a drop-in"),
+		"usr/lib/systemd/system/tpl-a@.service":                file("[Service]\nExecStart=/bin/true\n"),
+		"usr/lib/systemd/system/tpl-a@.service.d/10.conf":      file("[Unit]\nDescription=template\n"),
+		"usr/lib/systemd/system/tpl-a@x.service.d/20.conf":     file("[Unit]\nDescription=instance\n"),
+		"usr/lib/systemd/system/tpl-@x.service.d/15.conf":      file("[Unit]\nDescription=prefix instance\n"),
+		"usr/lib/systemd/system/tpl-@.service.d/16.conf":       file("[Unit]\nDescription=prefix template\n"),
+	})
+	for _, tt := range []struct{ name, want string }{
+		{"foo-bar-baz.service", "20,30,40,etc 50"},
+		{"tpl-a@x.service", "template,prefix instance,prefix template,instance,40"},
+	} {
+		u, err := l.Load(tt.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var descs []string
+		for _, a := range u.Assignments {
+			if a.Key == "Description" {
+				descs = append(descs, a.Value)
+			}
+		}
+		if got := strings.Join(descs, ","); got != tt.want {
+			t.Errorf("%s: descriptions in order %s, want %s (drop-ins %q)", tt.name, got, tt.want, u.DropInPaths)
+		}
+	}
+}
+
+func TestLoadDiagnostics(t *testing.T) {
+	l := testLoader(fstest.MapFS{
+		"etc/systemd/system/foo.timer": file("[Unit]\nDescription=x\n\n[Timer]\nOnCalendar=daily\nFrobnicate=1\nX-Mine=1\n\n[Tmer]\nA=b\n[X-Ext]\nB=c\n[Service]\nExecStart=/bin/true\n"),
+	})
+	u, err := l.Load("foo.timer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, d := range u.Diagnostics {
+		got = append(got, d.String())
+	}
+	want := []string{
+		"/etc/systemd/system/foo.timer:6: Unknown key 'Frobnicate' in section [Timer], ignoring.",
+		"/etc/systemd/system/foo.timer:9: Unknown section 'Tmer'. Ignoring.",
+		"/etc/systemd/system/foo.timer:13: Unknown section 'Service'. Ignoring.",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("diagnostics:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if len(u.Assignments) != 2 {
+		t.Errorf("assignments %v, want Description and OnCalendar", u.Assignments)
+	}
+}
+
+func TestSearchPath(t *testing.T) {
+	env := func(m map[string]string) func(string) string {
+		return func(k string) string { return m[k] }
+	}
+	sys := SearchPath(SystemScope, Dirs{Transient: "/run/sundial/transient"}, env(nil))
+	if strings.Join(sys, ":") != "/etc/systemd/system.control:/run/systemd/system.control:/run/sundial/transient:/etc/systemd/system:/run/systemd/system:/usr/local/lib/systemd/system:/usr/lib/systemd/system:/lib/systemd/system" {
+		t.Errorf("system search path %q", sys)
+	}
+	if got := SearchPath(SystemScope, Dirs{}, env(map[string]string{"SYSTEMD_UNIT_PATH": "/a:/b"})); strings.Join(got, ":") != "/a:/b" {
+		t.Errorf("SYSTEMD_UNIT_PATH=/a:/b gives %q", got)
+	}
+	if got := SearchPath(SystemScope, Dirs{}, env(map[string]string{"SYSTEMD_UNIT_PATH": "/a:"})); got[0] != "/a" || len(got) != 8 {
+		t.Errorf("SYSTEMD_UNIT_PATH=/a: gives %q", got)
+	}
+	user := SearchPath(UserScope, Dirs{Transient: "/run/user/1000/sundial/transient"}, env(map[string]string{"HOME": "/home/u", "XDG_RUNTIME_DIR": "/run/user/1000"}))
+	wantUser := "/home/u/.config/systemd/user.control:/run/user/1000/systemd/user.control:/run/user/1000/sundial/transient:/home/u/.config/systemd/user:/etc/xdg/systemd/user:/etc/systemd/user:/run/user/1000/systemd/user:/run/systemd/user:/home/u/.local/share/systemd/user:/usr/local/share/systemd/user:/usr/share/systemd/user:/usr/local/lib/systemd/user:/usr/lib/systemd/user"
+	if strings.Join(user, ":") != wantUser {
+		t.Errorf("user search path\n%s\nwant\n%s", strings.Join(user, ":"), wantUser)
+	}
+}
