@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -38,10 +37,6 @@ func (c *cli) flags(interspersed bool) *pflag.FlagSet {
 func (c *cli) parse(fs *pflag.FlagSet, args []string) bool {
 	err := fs.Parse(args)
 	if err == nil {
-		return true
-	}
-	if errors.Is(err, pflag.ErrHelp) {
-		// -h is registered by every verb; this is only reached if not.
 		return true
 	}
 	c.errorf("%s", getoptMessage(c.prog, err))
