@@ -23,6 +23,7 @@ Check calendar events, timestamps and time spans as systemd reads them.
 
 Commands:
   calendar SPEC...           Validate repetitive calendar time
+                             events
   timestamp TIMESTAMP...     Validate a timestamp
   timespan SPAN...           Validate a time span
 ` + analyzeOptions
@@ -35,44 +36,51 @@ Options:
      --iterations=N          Show the specified number of iterations
      --base-time=TIMESTAMP   Calculate calendar times relative to
                              specified time
+     --no-pager              Do not pipe output into a pager
+  -q --quiet                 Accepted for compatibility; changes nothing
 `
 
 // analyzeMain is systemd-analyze: options, then a verb and its operands.
-func analyzeMain(c *cli, args []string, usage string) int {
-	fs := c.flags(true)
-	help := fs.BoolP("help", "h", false, "")
-	version := fs.Bool("version", false, "")
-	iterations := fs.String("iterations", "1", "")
-	baseTime := fs.String("base-time", "", "")
-	if !c.parse(fs, args) {
-		return 1
-	}
-	switch {
-	case *help:
-		fmt.Fprintf(c.stdout, usage, c.prog)
-		return 0
-	case *version:
-		printVersion(c)
-		return 0
-	}
+// As in systemd, options may follow the verb and its operands, are acted on
+// in the order given, and "--" ends them.
+func analyzeMain(c *cli, args []string) int {
+	fs := c.flags()
+	switchOption(fs, "help", "h")
+	switchOption(fs, "version", "")
+	switchOption(fs, "quiet", "q")
+	switchOption(fs, "no-pager", "")
+	fs.String("iterations", "", "")
+	fs.String("base-time", "", "")
 	a := analyzer{cli: c, iterations: 1, localIsUTC: timespan.Rule(time.Local).IsUTC()}
-	if fs.Changed("iterations") {
-		n, ok := parseUnsigned(*iterations)
-		if !ok {
-			c.errorf("Failed to parse iterations: %s", *iterations)
-			return 1
+	ok, status := c.parse(fs, args, func(name, value string) error {
+		switch name {
+		case "help":
+			fmt.Fprintf(c.stdout, c.usage, c.prog)
+			return errDone
+		case "version":
+			printVersion(c)
+			return errDone
+		case "iterations":
+			n, ok := parseUnsigned(value)
+			if !ok {
+				return usageError("Failed to parse iterations: " + value)
+			}
+			a.iterations = n
+		case "base-time":
+			t, err := timespan.ParseTimestamp(value, now())
+			if err != nil {
+				return usageError("Failed to parse --base-time= parameter: " + value)
+			}
+			a.base = t
 		}
-		a.iterations = n
+		return nil
+	})
+	if !ok {
+		return status
 	}
-	a.now = now()
-	a.base = a.now
-	if fs.Changed("base-time") {
-		t, err := timespan.ParseTimestamp(*baseTime, a.now)
-		if err != nil {
-			c.errorf("Failed to parse --base-time= parameter: %s", *baseTime)
-			return 1
-		}
-		a.base = t
+	if a.base.IsZero() {
+		// One base for all expressions, as in systemd.
+		a.base = now()
 	}
 	return a.verb(fs.Args())
 }
@@ -80,7 +88,10 @@ func analyzeMain(c *cli, args []string, usage string) int {
 type analyzer struct {
 	*cli
 	iterations uint
-	now, base  time.Time
+	// base is the time calendar searches from. Everything else reads the
+	// clock when it needs it, as systemd does: a timestamp "+3h" is read a
+	// moment before it is shown, and so is "2h 59min left".
+	base time.Time
 	// Whether the local zone is UTC all year, in which case systemd leaves
 	// out the "(in UTC)" lines.
 	localIsUTC bool
@@ -89,8 +100,16 @@ type analyzer struct {
 // verb runs one of the time-language verbs.
 func (a *analyzer) verb(args []string) int {
 	if len(args) == 0 {
-		a.errorf("Command verb required.")
+		if a.systemd {
+			a.errorf("Command verb required.")
+		} else {
+			fmt.Fprintf(a.stderr, a.usage, a.prog)
+		}
 		return 1
+	}
+	if args[0] == "help" {
+		fmt.Fprintf(a.stdout, a.usage, a.prog)
+		return 0
 	}
 	run := map[string]func(string) bool{
 		"calendar":  a.calendar,
@@ -98,7 +117,11 @@ func (a *analyzer) verb(args []string) int {
 		"timespan":  a.timespan,
 	}[args[0]]
 	if run == nil {
-		a.errorf("Unknown command verb %s.", args[0])
+		if a.systemd {
+			a.errorf("Unknown command verb %s.", args[0])
+		} else {
+			a.errorf("%s: unknown command %q; see '%s --help'", a.prog, args[0], a.prog)
+		}
 		return 1
 	}
 	if len(args) < 2 {
@@ -128,7 +151,11 @@ func (a *analyzer) calendar(arg string) bool {
 		a.hint(arg, false, true, true)
 		return false
 	}
-	var t vtable
+	// Two or three rows an elapse, some 30 bytes each: room for them up
+	// front saves copying as they are added, but a large --iterations of
+	// an expression that soon stops elapsing must not cost memory.
+	rows := 2 + 3*int(min(a.iterations, 1<<14))
+	t := vtable{buf: make([]byte, 0, 32*rows), rows: make([]vrow, 0, rows)}
 	norm := spec.String()
 	if norm != arg {
 		t.add("Original form", arg)
@@ -166,7 +193,7 @@ func (a *analyzer) calendar(arg string) bool {
 }
 
 func (a *analyzer) timestamp(arg string) bool {
-	ts, err := timespan.ParseTimestamp(arg, a.now)
+	ts, err := timespan.ParseTimestamp(arg, now())
 	if err != nil {
 		a.errorf("Failed to parse \"%s\": %s", arg, errnoText(err))
 		a.hint(arg, true, false, true)
@@ -179,7 +206,7 @@ func (a *analyzer) timestamp(arg string) bool {
 		t.addTimestamp("(in UTC)", 0, ts, timespan.UTC)
 	}
 	t.add("UNIX seconds", unixSeconds(ts))
-	t.addRelative(ts, a.now)
+	t.addRelative(ts, now())
 	t.write(a.stdout)
 	return true
 }
@@ -203,7 +230,7 @@ func (a *analyzer) addUTCAndRelative(t *vtable, ts time.Time) {
 	if !a.localIsUTC {
 		t.addTimestamp("(in UTC)", 0, ts, timespan.UTC)
 	}
-	t.addRelative(ts, a.now)
+	t.addRelative(ts, now())
 }
 
 // hint suggests the verb that would accept arg, as systemd-analyze does.
@@ -214,7 +241,7 @@ func (a *analyzer) hint(arg string, cal, stamp, span bool) {
 		}
 	}
 	if stamp {
-		if _, err := timespan.ParseTimestamp(arg, a.now); err == nil {
+		if _, err := timespan.ParseTimestamp(arg, now()); err == nil {
 			a.errorf("Hint: this expression is a valid timestamp. Use '%s timestamp \"%s\"' instead?", a.prog, arg)
 		}
 	}
@@ -252,35 +279,101 @@ func unixSeconds(t time.Time) string {
 	return fmt.Sprintf("@%d.%06d", u/1000000, u%1000000)
 }
 
-// microSymbol is "μ", or "u" where the locale is not UTF-8.
+// microSymbol is systemd's glyph for "micro": "μ" where the locale is
+// UTF-8, else "u". As in systemd, SYSTEMD_UTF8 decides if it is a boolean;
+// otherwise the locale is LC_ALL, LC_CTYPE or LANG, the first not empty. The
+// C locale counts as UTF-8 only when none of the three is set, not even to
+// "". (Where the named locale is not installed, systemd's setlocale fails
+// and it assumes UTF-8; that cannot be seen from here, and a non-UTF-8
+// locale is taken to be installed.)
 func microSymbol() string {
-	for _, v := range []string{"LC_ALL", "LC_CTYPE", "LANG"} {
-		val := os.Getenv(v)
-		if val == "" {
-			continue
-		}
-		if val == "C" || val == "POSIX" {
+	if v, ok := os.LookupEnv("SYSTEMD_UTF8"); ok {
+		if utf8, ok := parseBoolean(v); ok && utf8 {
 			return "μ"
+		} else if ok {
+			return "u"
 		}
-		l := strings.ToLower(val)
-		if strings.Contains(l, "utf-8") || strings.Contains(l, "utf8") {
-			return "μ"
-		}
-		return "u"
 	}
-	return "μ"
+	locale, set := "", false
+	for _, name := range []string{"LC_ALL", "LC_CTYPE", "LANG"} {
+		v, ok := os.LookupEnv(name)
+		set = set || ok
+		if locale == "" {
+			locale = v
+		}
+	}
+	if locale == "" {
+		locale = "C"
+	}
+	if i := strings.IndexByte(locale, '.'); i >= 0 {
+		codeset := strings.ToLower(locale[i+1:])
+		codeset, _, _ = strings.Cut(codeset, "@")
+		if codeset == "utf-8" || codeset == "utf8" {
+			return "μ"
+		}
+	}
+	if (locale == "C" || locale == "POSIX") && !set {
+		return "μ"
+	}
+	return "u"
 }
 
-// parseUnsigned reads a number as systemd's safe_atou: optional leading
-// white space and plus sign, decimal digits, nothing after.
+// parseBoolean reads a boolean as systemd's parse_boolean.
+func parseBoolean(s string) (value, ok bool) {
+	switch strings.ToLower(s) {
+	case "1", "yes", "y", "true", "t", "on":
+		return true, true
+	case "0", "no", "n", "false", "f", "off":
+		return false, true
+	}
+	return false, false
+}
+
+// parseUnsigned reads a number as systemd's safe_atou: white space and a
+// sign may lead; "0b" and "0o" select base 2 and 8, then strtoul's base 0
+// reads "0x" as hexadecimal and a leading "0" as octal; nothing may follow;
+// the result must fit in 32 bits, and a minus sign is refused unless the
+// value is 0.
 func parseUnsigned(s string) (uint, bool) {
-	s = strings.TrimLeft(s, " \t\n\r")
-	if strings.HasPrefix(s, "-") {
+	s = strings.TrimLeft(s, " \t\n\r") // systemd's WHITESPACE
+	base := 0
+	if len(s) >= 2 && s[0] == '0' {
+		switch s[1] {
+		case 'b', 'B':
+			base, s = 2, s[2:]
+		case 'o', 'O':
+			base, s = 8, s[2:]
+		}
+	}
+	minus := strings.HasPrefix(s, "-")
+
+	// strtoul: isspace, a sign, the base's prefix, digits.
+	d := strings.TrimLeft(s, " \t\n\v\f\r")
+	neg := false
+	if d != "" && (d[0] == '+' || d[0] == '-') {
+		neg, d = d[0] == '-', d[1:]
+	}
+	if base == 0 {
+		switch {
+		case len(d) > 2 && d[0] == '0' && (d[1] == 'x' || d[1] == 'X'):
+			base, d = 16, d[2:]
+		case strings.HasPrefix(d, "0"):
+			base = 8
+		default:
+			base = 10
+		}
+	}
+	n, err := strconv.ParseUint(d, base, 64) // no sign, no prefix, no "_"
+	if err != nil {
 		return 0, false
 	}
-	s = strings.TrimPrefix(s, "+")
-	n, err := strconv.ParseUint(s, 10, 32)
-	return uint(n), err == nil
+	if neg {
+		n = -n
+	}
+	if n != 0 && minus || n > math.MaxUint32 {
+		return 0, false
+	}
+	return uint(n), true
 }
 
 // A vtable is systemd's two-column "vertical" table: keys right-aligned and

@@ -1,18 +1,30 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 )
 
-// A cli carries what every verb needs: the name it was invoked as, for
-// messages, and the streams it writes to.
+// A cli carries what every verb needs: the names it was invoked as, its
+// usage text, and the streams it writes to.
 type cli struct {
-	prog           string
+	// prog is the name in usage texts and hints, the base name of argv[0]
+	// as systemd's tools print program_invocation_short_name.
+	prog string
+	// argv0 is argv[0] as given; getopt's messages begin with it.
+	argv0 string
+	// usage is printed by -h, --help and the help verb; %s is prog.
+	usage string
+	// systemd is set when invoked as systemd-analyze: the messages about
+	// verbs are then systemd's own.
+	systemd bool
+
 	stdout, stderr io.Writer
 }
 
@@ -22,52 +34,165 @@ func (c *cli) errorf(format string, args ...any) {
 	fmt.Fprintf(c.stderr, format+"\n", args...)
 }
 
-// flags returns a flag set that parses GNU-style options and reports errors
-// itself, in getopt's words.
-func (c *cli) flags(interspersed bool) *pflag.FlagSet {
+// noArgument is what pflag hands over for an option given without an
+// argument. No argument on a command line can contain a NUL byte, so it
+// tells "--help" from "--help=…", which getopt refuses.
+const noArgument = "\x00"
+
+// flags returns a flag set that parses GNU-style options and leaves the
+// reporting of errors to parse. Options and operands may be mixed, as
+// systemd-analyze's getopt_long permutes them; optionArgs assumes so.
+func (c *cli) flags() *pflag.FlagSet {
 	fs := pflag.NewFlagSet(c.prog, pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.SetInterspersed(interspersed)
 	fs.Usage = func() {}
 	return fs
 }
 
-// parse parses args, printing getopt's message on failure. It returns false
-// if the program should exit with status 1.
-func (c *cli) parse(fs *pflag.FlagSet, args []string) bool {
-	err := fs.Parse(args)
-	if err == nil {
-		return true
+// switchOption declares an option that takes no argument; short may be "".
+func switchOption(fs *pflag.FlagSet, name, short string) {
+	fs.StringP(name, short, "", "")
+	fs.Lookup(name).NoOptDefVal = noArgument
+}
+
+// errDone stops the parsing of options without an error: an option such as
+// --help has done all there was to do.
+var errDone = errors.New("done")
+
+// A usageError is a message about an option's value, printed as it is.
+type usageError string
+
+func (e usageError) Error() string { return string(e) }
+
+// parse parses args as getopt_long does for systemd's tools: set is called
+// for each option in the order given, with noArgument for an option given
+// without one, and the first error stops the parsing, as systemd's
+// parse_argv returns at once. set returns errDone when the option has done
+// its work (--help), or a usageError, which is printed as it is.
+//
+// It returns whether the command should go on, and if not, its exit status.
+func (c *cli) parse(fs *pflag.FlagSet, args []string, set func(name, value string) error) (ok bool, status int) {
+	if i, j, found := gotestCluster(fs, args); found {
+		// pflag would pass over the rest of this cluster as one of Go's
+		// test flags; getopt finds 't' invalid. Parse what comes before.
+		head := slices.Clip(args[:i])
+		if j > 1 {
+			head = append(head, args[i][:j])
+		}
+		if ok, status := c.parse(fs, head, set); !ok {
+			return ok, status
+		}
+		c.errorf("%s: invalid option -- 't'", c.argv0)
+		return false, 1
 	}
-	c.errorf("%s", getoptMessage(c.prog, err))
-	return false
+	err := fs.ParseAll(args, func(f *pflag.Flag, value string) error {
+		if f.NoOptDefVal == noArgument && value != noArgument {
+			return usageError(fmt.Sprintf("%s: option '--%s' doesn't allow an argument", c.argv0, f.Name))
+		}
+		return set(f.Name, value)
+	})
+	if err == nil {
+		return true, 0
+	}
+	if errors.Is(err, errDone) {
+		return false, 0
+	}
+	if uerr, ok := errors.AsType[usageError](err); ok {
+		c.errorf("%s", uerr)
+	} else {
+		c.errorf("%s", getoptMessage(c.argv0, fs, args, err))
+	}
+	return false, 1
 }
 
 // getoptMessage rewords pflag's errors as glibc's getopt prints them.
-func getoptMessage(prog string, err error) string {
-	msg := err.Error()
-	switch {
-	case strings.HasPrefix(msg, "unknown flag: "):
-		return fmt.Sprintf("%s: unrecognized option '%s'", prog, strings.TrimPrefix(msg, "unknown flag: "))
-	case strings.HasPrefix(msg, "unknown shorthand flag: "):
-		// "unknown shorthand flag: 'x' in -xyz"
-		rest := strings.TrimPrefix(msg, "unknown shorthand flag: ")
-		if i := strings.Index(rest, " in "); i >= 0 {
-			rest = rest[:i]
+func getoptMessage(argv0 string, fs *pflag.FlagSet, args []string, err error) string {
+	if e, ok := errors.AsType[*pflag.NotExistError](err); ok {
+		if shorts := e.GetSpecifiedShortnames(); shorts != "" {
+			// getopt names the byte, not a rune: "-é" is two options.
+			return fmt.Sprintf("%s: invalid option -- '%s'", argv0, shorts[:1])
 		}
-		return fmt.Sprintf("%s: invalid option -- %s", prog, rest)
-	case strings.HasPrefix(msg, "flag needs an argument: "):
-		opt := strings.TrimPrefix(msg, "flag needs an argument: ")
-		if strings.HasPrefix(opt, "'") {
-			// A short option: "'x' in -x".
-			if i := strings.Index(opt, " in "); i >= 0 {
-				opt = opt[:i]
-			}
-			return fmt.Sprintf("%s: option requires an argument -- %s", prog, opt)
-		}
-		return fmt.Sprintf("%s: option '%s' requires an argument", prog, opt)
+		return fmt.Sprintf("%s: unrecognized option '%s'", argv0, longOption(fs, args, e.GetSpecifiedName()))
 	}
-	return fmt.Sprintf("%s: %s", prog, msg)
+	if e, ok := errors.AsType[*pflag.ValueRequiredError](err); ok {
+		if e.GetSpecifiedShortnames() != "" {
+			return fmt.Sprintf("%s: option requires an argument -- '%s'", argv0, e.GetSpecifiedName())
+		}
+		return fmt.Sprintf("%s: option '--%s' requires an argument", argv0, e.GetSpecifiedName())
+	}
+	if e, ok := errors.AsType[*pflag.InvalidSyntaxError](err); ok {
+		// "---x": getopt looks for a long option named "-x".
+		return fmt.Sprintf("%s: unrecognized option '%s'", argv0, e.GetSpecifiedFlag())
+	}
+	return fmt.Sprintf("%s: %v", argv0, err)
+}
+
+// longOption returns the argument that gave the unknown long option name,
+// "--name" or "--name=value", as getopt quotes it whole.
+func longOption(fs *pflag.FlagSet, args []string, name string) string {
+	for _, i := range optionArgs(fs, args) {
+		if a := args[i]; a == "--"+name || strings.HasPrefix(a, "--"+name+"=") {
+			return a
+		}
+	}
+	return "--" + name
+}
+
+// gotestCluster finds the first option argument in which pflag would take
+// what follows the known short options for a Go test flag ("-test.v"), and
+// returns the index of the argument and of the "t" in it.
+func gotestCluster(fs *pflag.FlagSet, args []string) (i, j int, found bool) {
+	for _, i := range optionArgs(fs, args) {
+		a := args[i]
+		if strings.HasPrefix(a, "--") {
+			continue
+		}
+		for j := 1; j < len(a); j++ {
+			if strings.HasPrefix(a[j:], "test.") {
+				return i, j, true
+			}
+			if f := fs.ShorthandLookup(a[j : j+1]); f == nil || f.NoOptDefVal == "" {
+				break // an error, or an option whose argument is the rest
+			}
+		}
+	}
+	return 0, 0, false
+}
+
+// optionArgs returns the indexes of the arguments that getopt reads as
+// options: those before "--" that begin with "-" (but are not "-"), less
+// the arguments of the options before them.
+func optionArgs(fs *pflag.FlagSet, args []string) []int {
+	var opts []int
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			break
+		}
+		if len(a) < 2 || a[0] != '-' {
+			continue // an operand
+		}
+		opts = append(opts, i)
+		if name, ok := strings.CutPrefix(a, "--"); ok {
+			if f := fs.Lookup(name); f != nil && f.NoOptDefVal == "" {
+				i++ // "--name value"
+			}
+			continue
+		}
+		for j := 1; j < len(a); j++ {
+			f := fs.ShorthandLookup(a[j : j+1])
+			if f == nil {
+				break
+			}
+			if f.NoOptDefVal == "" {
+				if j == len(a)-1 {
+					i++ // "-x value"
+				}
+				break // "-xvalue"
+			}
+		}
+	}
+	return opts
 }
 
 // testOnlyNow, when set by the test binary, replaces the clock so that

@@ -24,10 +24,12 @@ func main() {
 
 // run dispatches on the name the program was invoked as, then on the verb.
 func run(args []string, stdout, stderr io.Writer) int {
-	name := filepath.Base(args[0])
-	switch strings.TrimSuffix(name, ".exe") {
+	c := &cli{argv0: args[0], stdout: stdout, stderr: stderr}
+	switch strings.TrimSuffix(filepath.Base(args[0]), ".exe") {
 	case "systemd-analyze":
-		return analyzeMain(&cli{prog: "systemd-analyze", stdout: stdout, stderr: stderr}, args[1:], analyzeUsage)
+		c.prog, c.usage, c.systemd = "systemd-analyze", analyzeUsage, true
+		return analyzeMain(c, args[1:])
 	}
-	return sundialMain(&cli{prog: "sundial", stdout: stdout, stderr: stderr}, args[1:])
+	c.prog, c.usage = "sundial", sundialUsage
+	return sundialMain(c, args[1:])
 }

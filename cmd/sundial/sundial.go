@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"runtime/debug"
-	"strings"
 )
 
 const sundialUsage = `%s [OPTIONS...] COMMAND ...
@@ -15,29 +14,16 @@ Time language:
                              calendar events
   timestamp TIMESTAMP...     Show how a timestamp is read
   timespan SPAN...           Show how a time span is read
+  help                       Show this help
 ` + analyzeOptions + `
 sundial also answers to the name systemd-analyze, when invoked through a
 link of that name.
 `
 
-// sundialMain is the sundial command itself.
+// sundialMain is the sundial command itself. Its only verbs so far are
+// those of the time language, which share systemd-analyze's options.
 func sundialMain(c *cli, args []string) int {
-	if len(args) == 0 {
-		fmt.Fprintf(c.stderr, sundialUsage, c.prog)
-		return 1
-	}
-	switch args[0] {
-	case "help":
-		fmt.Fprintf(c.stdout, sundialUsage, c.prog)
-		return 0
-	case "calendar", "timestamp", "timespan":
-		return analyzeMain(c, args, sundialUsage)
-	}
-	if strings.HasPrefix(args[0], "-") {
-		return analyzeMain(c, args, sundialUsage)
-	}
-	c.errorf("%s: unknown command %q; see '%s --help'", c.prog, args[0], c.prog)
-	return 1
+	return analyzeMain(c, args)
 }
 
 func printVersion(c *cli) {
