@@ -1,25 +1,39 @@
-// Command bench compares sundial's calendar with systemd-analyze's in one
-// run: the same expressions, 5000 elapses each, both as commands; then the
-// cost of one elapse inside sundial, with its allocations.
+// Command bench compares sundial's calendar verb with systemd-analyze's in
+// one run: the same expressions, 5000 elapses each, both as commands, each
+// run several times, interleaved; then the cost of one elapse inside
+// sundial, with its allocations.
 //
-// Run it from the repository root:
+// Each command is timed whole, start-up included, and again with
+// --iterations=0; the difference is the cost of the elapses alone, which is
+// shown per elapse. The outputs of the two programs are compared too (less
+// the "From now" lines, which follow the clock), so that both are known to
+// do the same work.
+//
+// Run it from within the module:
 //
 //	go run ./bench
+//	go run ./bench -runs=11 -iterations=20000
 package main
 
 import (
+	"bytes"
 	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"sundial.dev/sundial/calendar"
 )
 
+// specs are the expressions measured: one in a zone of its own, for which
+// systemd forks a process per elapse; one with "~", counting from the end
+// of the month; weekdays with a range of hours; and the simplest repetitions.
 var specs = []string{
 	"Mon..Fri *-*-* 03:00 Europe/Berlin",
 	"*-*~07/2 12:00",
@@ -29,7 +43,10 @@ var specs = []string{
 	"Sat,Sun *-*-1..7 04:30",
 }
 
-const base = "@1700000000"
+const (
+	base = "@1700000000"
+	zone = "Europe/Berlin"
+)
 
 func main() {
 	iterations := flag.Int("iterations", 5000, "elapses per expression")
@@ -42,50 +59,62 @@ func main() {
 	}
 	defer os.RemoveAll(dir)
 	ours := filepath.Join(dir, "sundial")
-	if out, err := exec.Command("go", "build", "-o", ours, "./cmd/sundial").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", ours, "sundial.dev/sundial/cmd/sundial").CombinedOutput(); err != nil {
 		fail(fmt.Errorf("building sundial: %v\n%s", err, out))
 	}
 	theirs, err := exec.LookPath("systemd-analyze")
 	if err != nil {
-		fmt.Println("systemd-analyze is not installed: only sundial is measured.")
+		fmt.Printf("systemd-analyze is not installed: only sundial is measured.\n\n")
+		theirs = ""
 	}
 
-	fmt.Printf("calendar --iterations=%d --base-time=%s, TZ=Europe/Berlin, median of %d runs\n\n", *iterations, base, *runs)
-	fmt.Printf("%-36s %14s %14s %8s %14s %8s\n", "expression", "systemd-analyze", "sundial", "ratio", "per elapse", "ratio")
-	var sumTheirs, sumOurs, sumTheirsNet, sumOursNet time.Duration
+	fmt.Printf("calendar --iterations=%d --base-time=%s, TZ=%s, median of %d runs\n\n", *iterations, base, zone, *runs)
+	row := func(cells ...any) {
+		line := fmt.Sprintf("%-36s %15s %10s %7s  %15s %10s %7s", cells...)
+		fmt.Println(strings.TrimRight(line, " "))
+	}
+	fmt.Printf("%-36s %-34s  %s\n", "", "whole run:", "per elapse, less start-up:")
+	row("expression", "systemd-analyze", "sundial", "ratio", "systemd-analyze", "sundial", "ratio")
+	var sumT, sumO, sumTNet, sumONet time.Duration
 	for _, spec := range specs {
-		o := median(*runs, ours, spec, *iterations)
-		o0 := median(*runs, ours, spec, 0)
+		m := measure(*runs, ours, theirs, spec, *iterations)
+		oNet, tNet := m.ours-m.ours0, m.theirs-m.theirs0
+		per := func(d time.Duration) string {
+			if d <= 0 {
+				return "(noise)"
+			}
+			return fmt.Sprintf("%.2fµs", float64(d)/float64(time.Microsecond)/float64(*iterations))
+		}
 		if theirs == "" {
-			fmt.Printf("%-36s %14s %14v\n", spec, "-", o)
+			row(spec, "-", ms(m.ours), "", "-", per(oNet), "")
 			continue
 		}
-		t := median(*runs, theirs, spec, *iterations)
-		t0 := median(*runs, theirs, spec, 0)
-		// Without the cost of starting the process: the elapses alone.
-		tNet, oNet := max(t-t0, 0), max(o-o0, time.Microsecond)
-		fmt.Printf("%-36s %14v %14v %7.1fx %14v %7.0fx\n", spec, t, o, ratio(t, o),
-			oNet/time.Duration(*iterations), ratio(tNet, oNet))
-		sumTheirs, sumOurs = sumTheirs+t, sumOurs+o
-		sumTheirsNet, sumOursNet = sumTheirsNet+tNet, sumOursNet+oNet
+		row(spec, ms(m.theirs), ms(m.ours), ratio(m.theirs, m.ours), per(tNet), per(oNet), ratio(tNet, oNet))
+		if m.differ != "" {
+			fmt.Printf("  warning: the outputs differ: %s\n", m.differ)
+		}
+		sumT, sumO = sumT+m.theirs, sumO+m.ours
+		sumTNet, sumONet = sumTNet+max(tNet, 0), sumONet+max(oNet, 0)
 	}
 	if theirs != "" {
-		fmt.Printf("%-36s %14v %14v %7.1fx %14s %7.0fx\n", "all", sumTheirs, sumOurs, ratio(sumTheirs, sumOurs), "", ratio(sumTheirsNet, sumOursNet))
-		fmt.Println("\nratio: systemd-analyze time / sundial time; per elapse: without process start-up")
+		row("all", ms(sumT), ms(sumO), ratio(sumT, sumO), "", "", ratio(sumTNet, sumONet))
+		fmt.Printf("\nratio: systemd-analyze's time / sundial's. Per elapse: the time of the run less that of\n" +
+			"a run with --iterations=0 (process start-up, parsing), divided by the number of elapses.\n")
 	}
 
-	fmt.Printf("\nOne Spec.Next inside sundial (Go benchmark):\n")
-	fmt.Printf("%-36s %12s %12s\n", "expression", "ns/op", "allocs/op")
-	from := time.Unix(1700000000, 0).In(mustLoad("Europe/Berlin"))
+	fmt.Printf("\nOne Spec.Next inside sundial (a Go benchmark), from an instant in a zone:\n")
+	fmt.Printf("%-36s %-14s %8s %10s\n", "expression", "zone", "ns/op", "allocs/op")
+	loc, err := time.LoadLocation(zone)
+	if err != nil {
+		fail(err)
+	}
+	from := time.Unix(1700000000, 0)
 	for _, spec := range specs {
 		s, err := calendar.Parse(spec)
 		if err != nil {
 			fail(err)
 		}
-		for _, loc := range []*time.Location{time.UTC, from.Location()} {
-			if loc == time.UTC && spec == specs[0] {
-				continue // has its own zone
-			}
+		for _, loc := range []*time.Location{time.UTC, loc} {
 			at := from.In(loc)
 			r := testing.Benchmark(func(b *testing.B) {
 				b.ReportAllocs()
@@ -93,38 +122,104 @@ func main() {
 					s.Next(at)
 				}
 			})
-			fmt.Printf("%-36s %12d %12d\n", spec+" ("+loc.String()+")", r.NsPerOp(), r.AllocsPerOp())
+			fmt.Printf("%-36s %-14s %8d %10d\n", spec, loc, r.NsPerOp(), r.AllocsPerOp())
 		}
 	}
 }
 
-// median runs a calendar command several times and returns the median wall
-// time.
-func median(runs int, prog, spec string, iterations int) time.Duration {
-	var times []time.Duration
+// A measurement holds the median wall times of one expression.
+type measurement struct {
+	ours, ours0, theirs, theirs0 time.Duration // 0: --iterations=0
+	differ                       string        // how the outputs differ, if they do
+}
+
+// measure runs both programs on spec, interleaved so that both see the
+// same state of the machine. theirs may be "".
+func measure(runs int, ours, theirs, spec string, iterations int) measurement {
+	var o, o0, t, t0 []time.Duration
+	var outOurs, outTheirs []byte
 	for range runs {
-		cmd := exec.Command(prog, "calendar", fmt.Sprintf("--iterations=%d", iterations), "--base-time="+base, spec)
-		cmd.Env = append(os.Environ(), "TZ=Europe/Berlin", "SYSTEMD_COLORS=0", "SYSTEMD_PAGER=")
-		start := time.Now()
-		if out, err := cmd.CombinedOutput(); err != nil {
-			fail(fmt.Errorf("%s calendar %q: %v\n%s", prog, spec, err, out))
+		d, out := timeRun(ours, spec, iterations)
+		o, outOurs = append(o, d), out
+		d, _ = timeRun(ours, spec, 0)
+		o0 = append(o0, d)
+		if theirs != "" {
+			d, out = timeRun(theirs, spec, iterations)
+			t, outTheirs = append(t, d), out
+			d, _ = timeRun(theirs, spec, 0)
+			t0 = append(t0, d)
 		}
-		times = append(times, time.Since(start))
 	}
-	slices.Sort(times)
-	return times[len(times)/2]
+	m := measurement{ours: median(o), ours0: median(o0)}
+	if theirs != "" {
+		m.theirs, m.theirs0 = median(t), median(t0)
+		m.differ = compare(outTheirs, outOurs)
+	}
+	return m
 }
 
-func ratio(a, b time.Duration) float64 {
-	return float64(a) / float64(b)
-}
-
-func mustLoad(name string) *time.Location {
-	loc, err := time.LoadLocation(name)
+// timeRun runs a calendar command once and returns its wall time and its
+// output.
+func timeRun(prog, spec string, iterations int) (time.Duration, []byte) {
+	cmd := exec.Command(prog, "calendar", fmt.Sprintf("--iterations=%d", iterations), "--base-time="+base, spec)
+	cmd.Env = append(os.Environ(), "TZ="+zone, "LC_ALL=C.UTF-8", "SYSTEMD_COLORS=0", "SYSTEMD_PAGER=")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	err := cmd.Run()
+	d := time.Since(start)
 	if err != nil {
-		fail(err)
+		fail(fmt.Errorf("%s calendar %q: %v\n%s", prog, spec, err, out.Bytes()))
 	}
-	return loc
+	return d, out.Bytes()
+}
+
+// fromNow matches the lines that follow the clock, and iterPrefix systemd
+// 252's shorter "Iter. #" key (254 has "Iteration #", as sundial).
+var (
+	fromNow    = regexp.MustCompile(`(?m)^ *From now: .*\n`)
+	iterPrefix = regexp.MustCompile(`(?m)^ *Iter\. #`)
+)
+
+// compare returns "" if the two outputs agree but for the clock, or else
+// the first line where they differ.
+func compare(theirs, ours []byte) string {
+	norm := func(b []byte) []string {
+		b = fromNow.ReplaceAll(b, nil)
+		b = iterPrefix.ReplaceAll(b, []byte("Iteration #"))
+		lines := strings.Split(string(b), "\n")
+		for i := range lines {
+			lines[i] = strings.TrimSpace(lines[i])
+		}
+		return lines
+	}
+	t, o := norm(theirs), norm(ours)
+	for i := range min(len(t), len(o)) {
+		if t[i] != o[i] {
+			return fmt.Sprintf("line %d: systemd-analyze %q, sundial %q", i+1, t[i], o[i])
+		}
+	}
+	if len(t) != len(o) {
+		return fmt.Sprintf("systemd-analyze printed %d lines, sundial %d", len(t), len(o))
+	}
+	return ""
+}
+
+func median(ds []time.Duration) time.Duration {
+	ds = slices.Clone(ds)
+	slices.Sort(ds)
+	return ds[len(ds)/2]
+}
+
+func ms(d time.Duration) string {
+	return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond))
+}
+
+func ratio(a, b time.Duration) string {
+	if a <= 0 || b <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1fx", float64(a)/float64(b))
 }
 
 func fail(err error) {
