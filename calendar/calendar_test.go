@@ -356,6 +356,9 @@ var elapseTests = []struct {
 	{"*:*:1.5/2.25", "", 1698494400, "*-*-* *:*:01.500000/2.250000", "Sat 2023-10-28 12:00:01 UTC; Sat 2023-10-28 12:00:03 UTC; Sat 2023-10-28 12:00:06 UTC"},                                                                                        // D44
 	{"*-*-* 23:59:59", "", 1704067199, "*-*-* 23:59:59", "Mon 2024-01-01 23:59:59 UTC"},                                                                                                                                                              // D45
 	{"*-*-* 00:00:00", "UTC", 7258032000, "*-*-* 00:00:00", "never"},                                                                                                                                                                                 // D46
+	// Before 1970 the end of the month cannot be found (mktime fails), so
+	// the search skips the rest of December 1969.
+	{"*~24/20", "America/New_York", 0, "*-*~24/20 00:00:00", "Thu 1970-01-08 00:00:00 EST; Wed 1970-01-28 00:00:00 EST; Thu 1970-02-05 00:00:00 EST"},
 }
 
 func TestElapses(t *testing.T) {

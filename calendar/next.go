@@ -274,7 +274,8 @@ func endOfMonth(r *timespan.Resolver, loc *time.Location, c *timespan.Civil, day
 	t := *c
 	t.Month++
 	t.Day = 1 - day
-	if _, ok := r.Resolve(&t, loc); !ok || t.Month != c.Month {
+	// Like mktime's -1, any time before 1970 counts as a failure.
+	if sec, ok := r.Resolve(&t, loc); !ok || sec < 0 || t.Month != c.Month {
 		return -1
 	}
 	return t.Day
