@@ -28,7 +28,7 @@ func ExampleParse_error() {
 	_, err = timespan.Parse("-5s")
 	fmt.Println(errors.Is(err, timespan.ErrRange))
 	// Output:
-	// timespan: bad time span "5secs": column 5: unexpected "s"
+	// timespan: bad time span "5secs": column 2: unknown unit "secs"
 	// true
 }
 

@@ -82,6 +82,7 @@ func ParseUnit(s string, unit Span) (Span, error) {
 
 	var total Span
 	something := false
+	unitStart, unitEnd := -1, -1 // the suffix of the last component
 	for {
 		p = skipWhitespace(s, p)
 		if p == len(s) {
@@ -106,10 +107,11 @@ func ParseUnit(s string, unit Span) (Span, error) {
 		case e < len(s) && s[e] == '.':
 			frac = e + 1
 			p = frac + digitsAt(s, frac)
-		case e == p && isLetter(s[p]):
-			return fail(p, "unexpected "+strconv.Quote(wordAt(s, p)), nil)
+		case e == p && p == unitEnd && isUnitByte(s[p]):
+			// Letters right after a unit: "5secs" reads "sec", then "s".
+			return fail(unitStart, "unknown unit "+strconv.Quote(unitWordAt(s, unitStart)), nil)
 		case e == p:
-			return fail(p, "expected a number", nil)
+			return fail(p, "expected a number, found "+strconv.Quote(wordAt(s, p)), nil)
 		default:
 			p = e
 		}
@@ -125,7 +127,16 @@ func ParseUnit(s string, unit Span) (Span, error) {
 		}
 		if sfx == p && p < len(s) {
 			// Neither a unit nor a space: "12.34.56", "5x", "1e3".
-			return fail(p, "unknown unit "+strconv.Quote(wordAt(s, p)), nil)
+			switch {
+			case frac == p:
+				return fail(frac, "expected digits after the decimal point", nil)
+			case isUnitByte(s[p]):
+				return fail(p, "unknown unit "+strconv.Quote(unitWordAt(s, p)), nil)
+			}
+			return fail(p, "expected a unit, found "+strconv.Quote(wordAt(s, p)), nil)
+		}
+		if sfx > ws {
+			unitStart, unitEnd = ws, sfx
 		}
 		p = sfx
 
@@ -303,6 +314,19 @@ func digitsAt(s string, i int) int {
 		n++
 	}
 	return n
+}
+
+// isUnitByte reports whether c may be part of a unit's name: an ASCII
+// letter, or a byte of a multibyte character such as "µ".
+func isUnitByte(c byte) bool { return isLetter(c) || c >= 0x80 }
+
+// unitWordAt returns the unit-like word at i, for messages.
+func unitWordAt(s string, i int) string {
+	j := i
+	for j < len(s) && isUnitByte(s[j]) {
+		j++
+	}
+	return s[i:j]
 }
 
 // wordAt returns the text at i up to the next space, for messages.

@@ -37,10 +37,10 @@ func usecOf(t time.Time) uint64 {
 	if sec < 0 {
 		return 0
 	}
-	if uint64(sec) > (math.MaxUint64-999999)/1000000 {
+	if uint64(sec) > math.MaxUint64/1000000 {
 		return math.MaxUint64
 	}
-	return uint64(sec)*1000000 + uint64(t.Nanosecond()/1000)
+	return addSat(uint64(sec)*1000000, uint64(t.Nanosecond()/1000))
 }
 
 func timeOfUsec(u uint64, loc *time.Location) time.Time {
@@ -429,8 +429,11 @@ func (p *timestampParser) parseIn(t string, tzOff int, utc bool, isdst, gmtoff i
 		minus = uint64(gmtoff) * 1000000
 	}
 	sec, ok := p.res.Resolve(&c, loc)
-	if !ok || sec < 0 {
-		return 0, p.fail(0, "time does not exist or is before 1970", nil)
+	switch {
+	case !ok:
+		return 0, p.fail(0, "local time cannot be resolved", nil)
+	case sec < 0:
+		return 0, p.fail(0, "time before 1970", nil)
 	}
 	return p.finish(addSat(uint64(sec)*1000000, fraction), plus, minus)
 }
