@@ -28,6 +28,10 @@ type Loader struct {
 	// first; see [SearchPath].
 	Path []string
 
+	// Scope is the manager the units are for: it decides the directories
+	// specifiers such as %t and %S stand for.
+	Scope RuntimeScope
+
 	ids map[string]string // unit name → alias target name, or the file's path
 }
 
