@@ -13,6 +13,14 @@ const (
 	UserScope                       // a user's manager
 )
 
+// String returns "system" or "user", as systemd names the scopes.
+func (s RuntimeScope) String() string {
+	if s == UserScope {
+		return "user"
+	}
+	return "system"
+}
+
 // Dirs are the directories of sundial's own that take part in the search
 // path, besides systemd's.
 type Dirs struct {

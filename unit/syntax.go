@@ -31,12 +31,14 @@ func (p Pos) String() string {
 	return s
 }
 
-// A Severity is how serious a diagnostic is.
+// A Severity is how serious a diagnostic is: systemd's log level.
 type Severity int
 
 const (
-	Warning Severity = iota // the setting is ignored
-	Error                   // the unit cannot be loaded
+	Info    Severity = iota // for information, e.g. a setting that is gone
+	Notice                  // a setting that was rewritten
+	Warning                 // the setting is ignored
+	Error                   // the setting, or the unit, is refused
 )
 
 // A Diagnostic is something wrong in a unit file, in systemd's words.
@@ -100,7 +102,8 @@ type syntaxHandler interface {
 	// section is called for a section header and reports whether the
 	// section is known; the assignments of unknown sections are dropped.
 	section(name string, pos Pos) bool
-	assignment(a *Assignment)
+	// assignment's error stops the reading of the file.
+	assignment(a *Assignment) error
 	diagnose(d Diagnostic)
 }
 
@@ -259,14 +262,13 @@ func parseLine(l string, pos Pos, section *string, inSection, ignored *bool, h s
 	}
 	value := l[eq+1:]
 	valStart := eq + 1 + len(value) - len(strings.TrimLeft(value, whitespace))
-	h.assignment(&Assignment{
+	return h.assignment(&Assignment{
 		Section: *section,
 		Key:     strings.Trim(l[:eq], whitespace),
 		Value:   strings.Trim(value, whitespace),
 		Pos:     pos,
 		ValCol:  start + valStart + 1,
 	})
-	return nil
 }
 
 // safeString reports whether s has no control characters, quotes or

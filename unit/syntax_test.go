@@ -25,8 +25,9 @@ func (r *recorder) section(name string, pos Pos) bool {
 	return false
 }
 
-func (r *recorder) assignment(a *Assignment) {
+func (r *recorder) assignment(a *Assignment) error {
 	r.out = append(r.out, a.Pos.String()+" ["+a.Section+"] "+a.Key+"="+a.Value)
+	return nil
 }
 
 func (r *recorder) diagnose(d Diagnostic) {

@@ -1,6 +1,7 @@
 package unit
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -41,6 +42,13 @@ type Unit struct {
 	// Assignments are the settings read from the files, in order, less
 	// those systemd ignores (unknown sections and keys, X- extensions).
 	Assignments []Assignment
+
+	// The typed sections, with the values of the assignments systemd
+	// accepts. Timer and Service are set for units of that type.
+	Unit    UnitSection
+	Timer   *TimerSection
+	Service *ServiceSection
+	Install InstallSection
 
 	// Diagnostics are systemd's messages about the files, in order.
 	Diagnostics []Diagnostic
@@ -84,44 +92,61 @@ func (l *Loader) Load(name string) (*Unit, error) {
 		return u, nil
 	}
 	u.DropInPaths = l.dropIns(names, n.Type)
-	for _, f := range append([]string{file}, u.DropInPaths...) {
+	u.newSections()
+	p := &unitParser{settingCtx{u: u, x: l.unitExpander(u), scope: l.Scope}}
+	for i, f := range append([]string{file}, u.DropInPaths...) {
 		data, err := l.readFile(f)
 		if err == nil {
-			err = parseSyntax(data, f, (*unitParser)(u))
+			err = parseSyntax(data, f, p)
 		}
-		if err != nil {
+		switch {
+		case err == nil, i > 0:
+			// systemd stops reading a drop-in at a fatal mistake but
+			// loads the unit all the same.
+			continue
+		case errors.Is(err, eNOEXEC):
+			u.unitLog(Notice, "Unit configuration has fatal error, unit will not be started.")
+			u.LoadState, u.LoadError = BadSetting, err
+		default:
 			u.LoadState, u.LoadError = LoadError, err
-			return u, nil
 		}
+		return u, nil
 	}
+	u.verify()
 	return u, nil
 }
 
 // A unitParser receives the syntax of a unit's files.
-type unitParser Unit
+type unitParser struct{ settingCtx }
 
-func (u *unitParser) diagnose(d Diagnostic) {
-	u.Diagnostics = append(u.Diagnostics, d)
+func (p *unitParser) diagnose(d Diagnostic) {
+	p.u.Diagnostics = append(p.u.Diagnostics, d)
 }
 
-func (u *unitParser) section(name string, pos Pos) bool {
-	for _, s := range u.Type.sections() {
+func (p *unitParser) section(name string, pos Pos) bool {
+	for _, s := range p.u.Type.sections() {
 		if s == name {
 			return true
 		}
 	}
 	if !strings.HasPrefix(name, "X-") {
-		u.diagnose(Diagnostic{pos, Warning, fmt.Sprintf("Unknown section '%s'. Ignoring.", name)})
+		p.diagnose(Diagnostic{pos, Warning, fmt.Sprintf("Unknown section '%s'. Ignoring.", name)})
 	}
 	return false
 }
 
-func (u *unitParser) assignment(a *Assignment) {
-	if _, ok := knownSettings[a.Section+"."+a.Key]; !ok {
+func (p *unitParser) assignment(a *Assignment) error {
+	key := a.Section + "." + a.Key
+	sp, ok := knownSettings[key]
+	if !ok {
 		if !strings.HasPrefix(a.Key, "X-") {
-			u.diagnose(Diagnostic{a.Pos, Warning, fmt.Sprintf("Unknown key '%s' in section [%s], ignoring.", a.Key, a.Section)})
+			p.diagnose(Diagnostic{a.Pos, Warning, fmt.Sprintf("Unknown key '%s' in section [%s], ignoring.", a.Key, a.Section)})
 		}
-		return
+		return nil
 	}
-	u.Assignments = append(u.Assignments, *a)
+	p.u.Assignments = append(p.u.Assignments, *a)
+	if set := setterFor(key, sp); set != nil {
+		return set(&p.settingCtx, a)
+	}
+	return nil
 }

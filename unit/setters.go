@@ -1,0 +1,208 @@
+package unit
+
+import "sundial.dev/sundial/timespan"
+
+// typedSetters parse the settings the typed sections keep, by
+// "Section.Key".
+var typedSetters = map[string]setter{
+	"Unit.Description":             stringSetting(func(u *Unit) *string { return &u.Unit.Description }),
+	"Unit.Documentation":           documentationSetting,
+	"Unit.SourcePath":              pathSetting(func(u *Unit) *string { return &u.Unit.SourcePath }, false),
+	"Unit.StopWhenUnneeded":        boolSetting(func(u *Unit) *bool { return &u.Unit.StopWhenUnneeded }, false),
+	"Unit.RefuseManualStart":       boolSetting(func(u *Unit) *bool { return &u.Unit.RefuseManualStart }, false),
+	"Unit.RefuseManualStop":        boolSetting(func(u *Unit) *bool { return &u.Unit.RefuseManualStop }, false),
+	"Unit.AllowIsolate":            boolSetting(func(u *Unit) *bool { return &u.Unit.AllowIsolate }, false),
+	"Unit.DefaultDependencies":     boolSetting(func(u *Unit) *bool { return &u.Unit.DefaultDependencies }, false),
+	"Unit.IgnoreOnIsolate":         boolSetting(func(u *Unit) *bool { return &u.Unit.IgnoreOnIsolate }, false),
+	"Unit.OnSuccessJobMode":        enumSetting(func(u *Unit) *string { return &u.Unit.OnSuccessJobMode }, "Failed to parse job mode", jobModes...),
+	"Unit.OnFailureJobMode":        enumSetting(func(u *Unit) *string { return &u.Unit.OnFailureJobMode }, "Failed to parse job mode", jobModes...),
+	"Unit.OnFailureIsolate":        jobModeIsolateSetting,
+	"Unit.JobTimeoutSec":           jobTimeoutSetting(false),
+	"Unit.JobRunningTimeoutSec":    jobTimeoutSetting(true),
+	"Unit.JobTimeoutAction":        emergencyActionSetting(func(u *Unit) *string { return &u.Unit.JobTimeoutAction }),
+	"Unit.StartLimitIntervalSec":   secSetting(func(u *Unit) *timespan.Span { return &u.Unit.StartLimitInterval }, false, false, msgSec),
+	"Unit.StartLimitInterval":      secSetting(func(u *Unit) *timespan.Span { return &u.Unit.StartLimitInterval }, false, false, msgSec),
+	"Unit.StartLimitBurst":         unsignedSetting(func(u *Unit) *uint { return &u.Unit.StartLimitBurst }),
+	"Unit.StartLimitAction":        emergencyActionSetting(func(u *Unit) *string { return &u.Unit.StartLimitAction }),
+	"Unit.FailureAction":           emergencyActionSetting(func(u *Unit) *string { return &u.Unit.FailureAction }),
+	"Unit.SuccessAction":           emergencyActionSetting(func(u *Unit) *string { return &u.Unit.SuccessAction }),
+	"Unit.FailureActionExitStatus": exitStatusSetting(func(u *Unit) *int { return &u.Unit.FailureActionExitStatus }),
+	"Unit.SuccessActionExitStatus": exitStatusSetting(func(u *Unit) *int { return &u.Unit.SuccessActionExitStatus }),
+	"Unit.CollectMode":             enumSetting(func(u *Unit) *string { return &u.Unit.CollectMode }, "Failed to parse garbage collection mode", collectModes...),
+
+	"Timer.OnCalendar":         timerSetting(OnCalendar),
+	"Timer.OnActiveSec":        timerSetting(OnActive),
+	"Timer.OnBootSec":          timerSetting(OnBoot),
+	"Timer.OnStartupSec":       timerSetting(OnStartup),
+	"Timer.OnUnitActiveSec":    timerSetting(OnUnitActive),
+	"Timer.OnUnitInactiveSec":  timerSetting(OnUnitInactive),
+	"Timer.OnClockChange":      boolSetting(func(u *Unit) *bool { return &u.Timer.OnClockChange }, false),
+	"Timer.OnTimezoneChange":   boolSetting(func(u *Unit) *bool { return &u.Timer.OnTimezoneChange }, false),
+	"Timer.Persistent":         boolSetting(func(u *Unit) *bool { return &u.Timer.Persistent }, false),
+	"Timer.WakeSystem":         boolSetting(func(u *Unit) *bool { return &u.Timer.WakeSystem }, false),
+	"Timer.RemainAfterElapse":  boolSetting(func(u *Unit) *bool { return &u.Timer.RemainAfterElapse }, false),
+	"Timer.FixedRandomDelay":   boolSetting(func(u *Unit) *bool { return &u.Timer.FixedRandomDelay }, false),
+	"Timer.AccuracySec":        secSetting(func(u *Unit) *timespan.Span { return &u.Timer.AccuracySec }, false, false, msgSec),
+	"Timer.RandomizedDelaySec": secSetting(func(u *Unit) *timespan.Span { return &u.Timer.RandomizedDelaySec }, false, false, msgSec),
+	"Timer.Unit":               triggerUnitSetting,
+
+	"Service.PIDFile":                   pidFileSetting,
+	"Service.RestartSec":                secSetting(func(u *Unit) *timespan.Span { return &u.Service.RestartSec }, false, false, msgSec),
+	"Service.RestartSteps":              unsignedSetting(func(u *Unit) *uint { return &u.Service.RestartSteps }),
+	"Service.RestartMaxDelaySec":        secSetting(func(u *Unit) *timespan.Span { return &u.Service.RestartMaxDelaySec }, false, false, msgSec),
+	"Service.TimeoutSec":                serviceTimeoutSetting,
+	"Service.TimeoutStartSec":           serviceTimeoutSetting,
+	"Service.TimeoutStopSec":            secSetting(func(u *Unit) *timespan.Span { return &u.Service.TimeoutStopSec }, true, false, msgSecFix0),
+	"Service.TimeoutAbortSec":           timeoutAbortSetting,
+	"Service.TimeoutStartFailureMode":   enumSetting(func(u *Unit) *string { return &u.Service.TimeoutStartFailureMode }, "Failed to parse timeout failure mode", timeoutModes...),
+	"Service.TimeoutStopFailureMode":    enumSetting(func(u *Unit) *string { return &u.Service.TimeoutStopFailureMode }, "Failed to parse timeout failure mode", timeoutModes...),
+	"Service.RuntimeMaxSec":             secSetting(func(u *Unit) *timespan.Span { return &u.Service.RuntimeMaxSec }, false, false, msgSec),
+	"Service.RuntimeRandomizedExtraSec": secSetting(func(u *Unit) *timespan.Span { return &u.Service.RuntimeRandomizedExtra }, false, false, msgSec),
+	"Service.WatchdogSec":               secSetting(func(u *Unit) *timespan.Span { return &u.Service.WatchdogSec }, false, false, msgSec),
+	"Service.StartLimitInterval":        secSetting(func(u *Unit) *timespan.Span { return &u.Unit.StartLimitInterval }, false, false, msgSec),
+	"Service.StartLimitBurst":           unsignedSetting(func(u *Unit) *uint { return &u.Unit.StartLimitBurst }),
+	"Service.StartLimitAction":          emergencyActionSetting(func(u *Unit) *string { return &u.Unit.StartLimitAction }),
+	"Service.FailureAction":             emergencyActionSetting(func(u *Unit) *string { return &u.Unit.FailureAction }),
+	"Service.Type":                      enumSetting(func(u *Unit) *string { return &u.Service.Type }, "Failed to parse service type", serviceTypes...),
+	"Service.ExitType":                  enumSetting(func(u *Unit) *string { return &u.Service.ExitType }, "Failed to parse service exit type", serviceExitTypes...),
+	"Service.Restart":                   enumSetting(func(u *Unit) *string { return &u.Service.Restart }, "Failed to parse service restart specifier", restarts...),
+	"Service.RestartMode":               enumSetting(func(u *Unit) *string { return &u.Service.RestartMode }, "Failed to parse service restart mode", restartModes...),
+	"Service.RemainAfterExit":           boolSetting(func(u *Unit) *bool { return &u.Service.RemainAfterExit }, false),
+	"Service.GuessMainPID":              boolSetting(func(u *Unit) *bool { return &u.Service.GuessMainPID }, false),
+	"Service.RestartPreventExitStatus":  exitStatusSetSetting(func(u *Unit) *ExitStatusSet { return &u.Service.RestartPreventExitStatus }),
+	"Service.RestartForceExitStatus":    exitStatusSetSetting(func(u *Unit) *ExitStatusSet { return &u.Service.RestartForceExitStatus }),
+	"Service.SuccessExitStatus":         exitStatusSetSetting(func(u *Unit) *ExitStatusSet { return &u.Service.SuccessExitStatus }),
+	"Service.NotifyAccess":              enumSetting(func(u *Unit) *string { return &u.Service.NotifyAccess }, "Failed to parse notify access specifier", notifyAccesses...),
+	"Service.OOMPolicy":                 enumSetting(func(u *Unit) *string { return &u.Service.OOMPolicy }, "Failed to parse OOM policy", oomPolicies...),
+	"Service.ReloadSignal":              signalSetting(func(u *Unit) *int { return &u.Service.ReloadSignal }),
+
+	"Service.KillMode":          killModeSetting,
+	"Service.KillSignal":        signalSetting(func(u *Unit) *int { return &u.Service.KillSignal }),
+	"Service.RestartKillSignal": signalSetting(func(u *Unit) *int { return &u.Service.RestartKillSignal }),
+	"Service.FinalKillSignal":   signalSetting(func(u *Unit) *int { return &u.Service.FinalKillSignal }),
+	"Service.WatchdogSignal":    signalSetting(func(u *Unit) *int { return &u.Service.WatchdogSignal }),
+	"Service.SendSIGKILL":       boolSetting(func(u *Unit) *bool { return &u.Service.SendSIGKILL }, false),
+	"Service.SendSIGHUP":        boolSetting(func(u *Unit) *bool { return &u.Service.SendSIGHUP }, false),
+
+	"Service.WorkingDirectory": workingDirectorySetting,
+	"Service.User":             userGroupSetting(func(u *Unit) *string { return &u.Service.User }),
+	"Service.Group":            userGroupSetting(func(u *Unit) *string { return &u.Service.Group }),
+	"Service.UMask":            modeSetting(func(u *Unit) *uint32 { return &u.Service.UMask }),
+	"Service.Nice":             niceSetting,
+	"Service.StandardInput":    stdioSetting(true),
+	"Service.StandardOutput":   stdioSetting(false),
+	"Service.StandardError":    stdioSetting(false),
+	"Service.SyslogIdentifier": stringSetting(func(u *Unit) *string { return &u.Service.SyslogIdentifier }),
+
+	"Install.WantedBy":   installSetting(func(u *Unit) *[]string { return &u.Install.WantedBy }),
+	"Install.RequiredBy": installSetting(func(u *Unit) *[]string { return &u.Install.RequiredBy }),
+	"Install.UpheldBy":   installSetting(func(u *Unit) *[]string { return &u.Install.UpheldBy }),
+	"Install.Alias":      installSetting(func(u *Unit) *[]string { return &u.Install.Alias }),
+	"Install.Also":       installSetting(func(u *Unit) *[]string { return &u.Install.Also }),
+	"Install.DefaultInstance": func(c *settingCtx, a *Assignment) error {
+		c.u.Install.DefaultInstance = a.Value
+		return nil
+	},
+}
+
+// checkers check the values of the settings the typed sections do not
+// keep, by the name of systemd's parser for them; settings whose parser
+// is in neither table are kept in Assignments unchecked.
+func checker(parser, arg string) setter {
+	switch parser {
+	case "bool":
+		return boolSetting(nil, arg == "true")
+	case "tristate":
+		return tristateSetting
+	case "sec":
+		return secSetting(nil, false, false, msgSec)
+	case "sec_fix_0":
+		return secSetting(nil, true, false, msgSecFix0)
+	case "sec_def_infinity":
+		return secSetting(nil, false, true, msgSecInf)
+	case "unsigned":
+		return unsignedSetting(nil)
+	case "mode":
+		return modeSetting(nil)
+	case "signal":
+		return signalSetting(nil)
+	case "unit_deps":
+		return depsSetting(arg, false)
+	case "obsolete_unit_deps":
+		return depsSetting(arg, true)
+	case "unit_string_printf":
+		return stringSetting(nil)
+	case "unit_path_printf":
+		return pathSetting(nil, arg == "true")
+	case "unit_condition_path":
+		return conditionSetting(true)
+	case "unit_condition_string":
+		return conditionSetting(false)
+	case "warn_compat":
+		return warnCompatSetting(arg)
+	case "emergency_action":
+		return emergencyActionSetting(nil)
+	case "job_mode":
+		return enumSetting(nil, "Failed to parse job mode", jobModes...)
+	case "exec_preserve_mode":
+		return enumSetting(nil, "Failed to parse resource preserve mode", "no", "yes", "restart")
+	}
+	return nil
+}
+
+// setterFor returns the parser of the setting "Section.Key" systemd
+// parses with parser(arg), or nil.
+func setterFor(key string, p settingParser) setter {
+	if s, ok := typedSetters[key]; ok {
+		return s
+	}
+	return checker(p.parser, p.arg)
+}
+
+// newSections gives the unit its typed sections with systemd's defaults.
+func (u *Unit) newSections() {
+	u.Unit = UnitSection{
+		DefaultDependencies:     true,
+		OnSuccessJobMode:        "fail",
+		OnFailureJobMode:        "replace",
+		JobTimeout:              timespan.Infinity,
+		JobRunningTimeout:       timespan.Infinity,
+		JobTimeoutAction:        "none",
+		StartLimitInterval:      10 * timespan.Second,
+		StartLimitBurst:         5,
+		StartLimitAction:        "none",
+		FailureAction:           "none",
+		SuccessAction:           "none",
+		FailureActionExitStatus: -1,
+		SuccessActionExitStatus: -1,
+		CollectMode:             "inactive",
+	}
+	switch u.Type {
+	case Timer:
+		u.Timer = &TimerSection{AccuracySec: timespan.Minute, RemainAfterElapse: true}
+	case Service:
+		u.Service = &ServiceSection{
+			ExitType:                "main",
+			GuessMainPID:            true,
+			Restart:                 "no",
+			RestartMode:             "normal",
+			RestartSec:              100 * timespan.Millisecond,
+			RestartMaxDelaySec:      timespan.Infinity,
+			TimeoutStartSec:         90 * timespan.Second,
+			TimeoutStopSec:          90 * timespan.Second,
+			TimeoutStartFailureMode: "terminate",
+			TimeoutStopFailureMode:  "terminate",
+			RuntimeMaxSec:           timespan.Infinity,
+			ReloadSignal:            1,
+			KillMode:                "control-group",
+			KillSignal:              15,
+			FinalKillSignal:         9,
+			WatchdogSignal:          6,
+			SendSIGKILL:             true,
+			UMask:                   0o022,
+			StandardInput:           "null",
+			StandardOutput:          "inherit",
+			StandardError:           "inherit",
+		}
+	}
+}

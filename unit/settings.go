@@ -1,0 +1,370 @@
+package unit
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"sundial.dev/sundial/timespan"
+)
+
+// A settingCtx is what the parser of one setting needs: the unit being
+// loaded and the expansion of its specifiers.
+type settingCtx struct {
+	u     *Unit
+	x     expander
+	scope RuntimeScope
+}
+
+func (c *settingCtx) log(a *Assignment, sev Severity, format string, args ...any) {
+	c.u.Diagnostics = append(c.u.Diagnostics, Diagnostic{a.Pos, sev, fmt.Sprintf(format, args...)})
+}
+
+// warn logs a mistake that makes systemd ignore the assignment.
+func (c *settingCtx) warn(a *Assignment, format string, args ...any) {
+	c.log(a, Warning, format, args...)
+}
+
+// fatal logs a mistake that makes systemd refuse the unit, and returns
+// the error that stops the parsing of the file (ENOEXEC).
+func (c *settingCtx) fatal(a *Assignment, format string, args ...any) error {
+	c.log(a, Error, format, args...)
+	return eNOEXEC
+}
+
+// A setter parses one assignment into the unit, or only checks it. Its
+// error, always eNOEXEC, is systemd's fatal return: the rest of the file
+// is not read and the unit has a bad setting.
+type setter func(c *settingCtx, a *Assignment) error
+
+// ignoring is the suffix of systemd's messages for a setting that is
+// dropped; fatal settings have none.
+func ignoring(fatal bool) string {
+	if fatal {
+		return ""
+	}
+	return ", ignoring"
+}
+
+// parseBoolean reads a boolean as systemd's parse_boolean.
+func parseBoolean(s string) (v, ok bool) {
+	switch strings.ToLower(s) {
+	case "1", "yes", "y", "true", "t", "on":
+		return true, true
+	case "0", "no", "n", "false", "f", "off":
+		return false, true
+	}
+	return false, false
+}
+
+// boolSetting is config_parse_bool; a fatal one refuses the unit.
+func boolSetting(field func(*Unit) *bool, fatal bool) setter {
+	return func(c *settingCtx, a *Assignment) error {
+		v, ok := parseBoolean(a.Value)
+		if !ok {
+			c.log(a, map[bool]Severity{false: Warning, true: Error}[fatal], "Failed to parse boolean value%s: %s", ignoring(fatal), a.Value)
+			if fatal {
+				return eNOEXEC
+			}
+			return nil
+		}
+		if field != nil {
+			*field(c.u) = v
+		}
+		return nil
+	}
+}
+
+// tristateSetting is config_parse_tristate, which also takes "".
+func tristateSetting(c *settingCtx, a *Assignment) error {
+	if a.Value == "" {
+		return nil
+	}
+	if _, ok := parseBoolean(a.Value); !ok {
+		c.warn(a, "Failed to parse boolean value for %s=, ignoring: %s", a.Key, a.Value)
+	}
+	return nil
+}
+
+// secSetting is config_parse_sec and its variants: with fix0, 0 means
+// infinity; with emptyInfinity, so does the empty value. what names the
+// value in the message ("sec", or "Failed to parse %s= parameter").
+func secSetting(field func(*Unit) *timespan.Span, fix0, emptyInfinity bool, msg string) setter {
+	return func(c *settingCtx, a *Assignment) error {
+		var v timespan.Span
+		if a.Value == "" && emptyInfinity {
+			v = timespan.Infinity
+		} else {
+			var err error
+			if v, err = timespan.Parse(a.Value); err != nil {
+				c.warn(a, msg, a.Key, a.Value)
+				return nil
+			}
+			if v == 0 && fix0 {
+				v = timespan.Infinity
+			}
+		}
+		if field != nil {
+			*field(c.u) = v
+		}
+		return nil
+	}
+}
+
+// The messages of the time span parsers; the first verb takes the key.
+const (
+	msgSec       = "%.0sFailed to parse sec value, ignoring: %s"
+	msgSecFix0   = "%.0sFailed to parse sec_fix_0 value, ignoring: %s"
+	msgSecInf    = "%.0sFailed to parse sec_def_infinity value, ignoring: %s"
+	msgParameter = "Failed to parse %s= parameter, ignoring: %s"
+)
+
+// parseUint reads a number as systemd's safe_atou_full, with base 0 or
+// the given base, refusing values above max: white space may lead; a
+// minus sign is only allowed on 0, or no sign at all with refuseSign.
+// The error is EINVAL or ERANGE.
+func parseUint(s string, base int, refuseSign bool, max uint64) (uint64, error) {
+	s = strings.TrimLeft(s, whitespace)
+	if refuseSign && s != "" && (s[0] == '+' || s[0] == '-') {
+		return 0, eINVAL
+	}
+	s, base = mangleBase(s, base)
+	n, neg, err := strtoul(s, base)
+	if err != nil {
+		return 0, err
+	}
+	if neg {
+		n = -n
+	}
+	if n != 0 && strings.HasPrefix(s, "-") || n > max {
+		return 0, eRANGE
+	}
+	return n, nil
+}
+
+// parseInt reads a number as systemd's safe_atoi, within 32 bits.
+func parseInt(s string) (int, error) {
+	s, base := mangleBase(strings.TrimLeft(s, whitespace), 0)
+	n, neg, err := strtoul(s, base)
+	switch {
+	case err != nil:
+		return 0, err
+	case neg && n > -math.MinInt32, !neg && n > math.MaxInt32:
+		return 0, eRANGE
+	case neg:
+		return -int(n), nil
+	}
+	return int(n), nil
+}
+
+// mangleBase reads the "0b" and "0o" prefixes systemd adds to C's when
+// no base is given.
+func mangleBase(s string, base int) (string, int) {
+	if base == 0 && len(s) >= 2 && s[0] == '0' {
+		switch s[1] {
+		case 'b', 'B':
+			return s[2:], 2
+		case 'o', 'O':
+			return s[2:], 8
+		}
+	}
+	return s, base
+}
+
+// strtoul reads s whole as C's strtoul does: white space, a sign, with
+// base 0 or 16 a "0x", with base 0 a leading "0" for octal, then digits.
+// It returns the magnitude and the sign apart.
+func strtoul(s string, base int) (n uint64, neg bool, err error) {
+	d := strings.TrimLeft(s, " \t\n\v\f\r") // isspace
+	if d != "" && (d[0] == '+' || d[0] == '-') {
+		neg, d = d[0] == '-', d[1:]
+	}
+	if (base == 0 || base == 16) && len(d) > 2 && d[0] == '0' && (d[1] == 'x' || d[1] == 'X') {
+		base, d = 16, d[2:]
+	}
+	if base == 0 {
+		base = 10
+		if strings.HasPrefix(d, "0") {
+			base = 8
+		}
+	}
+	for i := 0; i < len(d); i++ {
+		if v := strings.IndexByte("0123456789abcdefghijklmnopqrstuvwxyz", d[i]|0x20); v < 0 || v >= base {
+			return 0, false, eINVAL
+		}
+	}
+	if d == "" {
+		return 0, false, eINVAL
+	}
+	n, err = strconv.ParseUint(d, base, 64)
+	if err != nil {
+		return 0, false, eRANGE
+	}
+	return n, neg, nil
+}
+
+// unsignedSetting is config_parse_unsigned.
+func unsignedSetting(field func(*Unit) *uint) setter {
+	return func(c *settingCtx, a *Assignment) error {
+		n, err := parseUint(a.Value, 0, false, math.MaxUint32)
+		if err != nil {
+			c.warn(a, "Failed to parse unsigned value, ignoring: %s", a.Value)
+			return nil
+		}
+		if field != nil {
+			*field(c.u) = uint(n)
+		}
+		return nil
+	}
+}
+
+// modeSetting is config_parse_mode: octal, at most 07777.
+func modeSetting(field func(*Unit) *uint32) setter {
+	return func(c *settingCtx, a *Assignment) error {
+		n, err := parseUint(a.Value, 8, true, 07777)
+		if err != nil {
+			c.warn(a, "Failed to parse mode value, ignoring: %s", a.Value)
+			return nil
+		}
+		if field != nil {
+			*field(c.u) = uint32(n)
+		}
+		return nil
+	}
+}
+
+// enumSetting is systemd's DEFINE_CONFIG_PARSE_ENUM: one of names, or
+// the message msg. With empty set, the empty value sets it.
+func enumSetting(field func(*Unit) *string, msg string, names ...string) setter {
+	return func(c *settingCtx, a *Assignment) error {
+		for _, n := range names {
+			if a.Value == n {
+				if field != nil {
+					*field(c.u) = n
+				}
+				return nil
+			}
+		}
+		c.warn(a, "%s, ignoring: %s", msg, a.Value)
+		return nil
+	}
+}
+
+// The value tables of systemd's enumerations.
+var (
+	jobModes         = []string{"fail", "replace", "replace-irreversibly", "isolate", "flush", "ignore-dependencies", "ignore-requirements", "triggering", "restart-dependencies"}
+	serviceTypes     = []string{"simple", "forking", "oneshot", "dbus", "notify", "notify-reload", "idle", "exec"}
+	serviceExitTypes = []string{"main", "cgroup"}
+	restarts         = []string{"no", "on-success", "on-failure", "on-abnormal", "on-watchdog", "on-abort", "always"}
+	restartModes     = []string{"normal", "direct"}
+	timeoutModes     = []string{"terminate", "abort", "kill"}
+	oomPolicies      = []string{"continue", "stop", "kill"}
+	notifyAccesses   = []string{"none", "main", "exec", "all"}
+	collectModes     = []string{"inactive", "inactive-or-failed"}
+	killModes        = []string{"control-group", "process", "mixed", "none"}
+	execInputs       = []string{"null", "tty", "tty-force", "tty-fail", "socket", "fd", "data", "file"}
+	execOutputs      = []string{"inherit", "null", "tty", "kmsg", "kmsg+console", "journal", "journal+console", "socket", "fd", "file", "append", "truncate"}
+	// emergencyActions: the first three are the only ones of a user
+	// manager.
+	emergencyActions = []string{"none", "exit", "exit-force", "reboot", "reboot-force", "reboot-immediate", "poweroff", "poweroff-force", "poweroff-immediate", "soft-reboot", "soft-reboot-force", "kexec", "kexec-force", "halt", "halt-force", "halt-immediate"}
+)
+
+// emergencyActionSetting is config_parse_emergency_action.
+func emergencyActionSetting(field func(*Unit) *string) setter {
+	return func(c *settingCtx, a *Assignment) error {
+		for i, n := range emergencyActions {
+			if a.Value != n {
+				continue
+			}
+			if c.scope != SystemScope && i >= 3 {
+				c.warn(a, "%s= specified as %s mode action, ignoring: %s", a.Key, c.scope, a.Value)
+				return nil
+			}
+			if field != nil {
+				*field(c.u) = n
+			}
+			return nil
+		}
+		c.warn(a, "Failed to parse %s=, ignoring: %s", a.Key, a.Value)
+		return nil
+	}
+}
+
+// signalNames are Linux's signal names by number, as systemd knows them.
+var signalNames = [...]string{1: "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2", "PIPE", "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG", "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "PWR", "SYS"}
+
+// The real-time signals as glibc offers them; it keeps 32 and 33.
+const (
+	sigRTMin = 34
+	sigRTMax = 64
+)
+
+// parseSignal reads a signal as systemd's signal_from_string: a number,
+// a name with or without "SIG", RTMIN+n or RTMAX-n.
+func parseSignal(s string) (int, error) {
+	if n, err := parseInt(s); err == nil {
+		if n < 1 || n > sigRTMax {
+			return 0, eRANGE
+		}
+		return n, nil
+	}
+	s = strings.TrimPrefix(s, "SIG")
+	for i, n := range signalNames {
+		if i > 0 && s == n {
+			return i, nil
+		}
+	}
+	rt := func(rest string, base, sign int) (int, error) {
+		if rest == "" {
+			return base, nil
+		}
+		if rest[0] != "+-"[(1-sign)/2] {
+			return 0, eINVAL
+		}
+		n, err := parseInt(rest)
+		if err != nil {
+			return 0, err
+		}
+		if n*sign < 0 || n*sign > sigRTMax-sigRTMin {
+			return 0, eRANGE
+		}
+		return base + n, nil
+	}
+	switch {
+	case strings.HasPrefix(s, "RTMIN"):
+		return rt(s[5:], sigRTMin, 1)
+	case strings.HasPrefix(s, "RTMAX"):
+		return rt(s[5:], sigRTMax, -1)
+	}
+	return 0, eINVAL
+}
+
+// signalSetting is config_parse_signal.
+func signalSetting(field func(*Unit) *int) setter {
+	return func(c *settingCtx, a *Assignment) error {
+		n, err := parseSignal(a.Value)
+		if err != nil {
+			c.warn(a, "Failed to parse signal name, ignoring: %s", a.Value)
+			return nil
+		}
+		if field != nil {
+			*field(c.u) = n
+		}
+		return nil
+	}
+}
+
+// warnCompatSetting is config_parse_warn_compat: systemd does not
+// implement the setting, for the reason given by arg.
+func warnCompatSetting(arg string) setter {
+	return func(c *settingCtx, a *Assignment) error {
+		switch arg {
+		case "DISABLED_LEGACY":
+			c.log(a, Info, "Support for option %s= has been removed and it is ignored", a.Key)
+		case "DISABLED_EXPERIMENTAL":
+			c.log(a, Info, "Support for option %s= has not yet been enabled and it is ignored", a.Key)
+		}
+		return nil
+	}
+}

@@ -1,0 +1,331 @@
+package unit
+
+import (
+	"slices"
+	"strings"
+
+	"sundial.dev/sundial/timespan"
+)
+
+// serviceTimeoutSetting is config_parse_service_timeout, for TimeoutSec=
+// (which sets the stop timeout too) and TimeoutStartSec=.
+func serviceTimeoutSetting(c *settingCtx, a *Assignment) error {
+	v, err := timespan.Parse(a.Value)
+	if err != nil {
+		c.warn(a, msgParameter, a.Key, a.Value)
+		return nil
+	}
+	if v == 0 {
+		v = timespan.Infinity
+	}
+	s := c.u.Service
+	s.TimeoutStartSec = v
+	if a.Key == "TimeoutSec" {
+		s.TimeoutStopSec = v
+	}
+	return nil
+}
+
+// timeoutAbortSetting is config_parse_service_timeout_abort: empty means
+// not set, that is, the stop timeout.
+func timeoutAbortSetting(c *settingCtx, a *Assignment) error {
+	s := c.u.Service
+	if a.Value == "" {
+		s.TimeoutAbortSec, s.TimeoutAbortSet = 0, false
+		return nil
+	}
+	v, err := timespan.Parse(a.Value)
+	if err != nil {
+		c.warn(a, "Failed to parse %s= setting, ignoring: %s", a.Key, a.Value)
+		return nil
+	}
+	s.TimeoutAbortSec, s.TimeoutAbortSet = v, true
+	return nil
+}
+
+// exitStatusNames are the names systemd gives exit statuses, as
+// exit_status_from_string reads them.
+var exitStatusNames = map[string]int{
+	"SUCCESS": 0, "FAILURE": 1, "INVALIDARGUMENT": 2, "NOTIMPLEMENTED": 3, "NOPERMISSION": 4,
+	"NOTINSTALLED": 5, "NOTCONFIGURED": 6, "NOTRUNNING": 7,
+	"USAGE": 64, "DATAERR": 65, "NOINPUT": 66, "NOUSER": 67, "NOHOST": 68, "UNAVAILABLE": 69,
+	"SOFTWARE": 70, "OSERR": 71, "OSFILE": 72, "CANTCREAT": 73, "IOERR": 74, "TEMPFAIL": 75,
+	"PROTOCOL": 76, "NOPERM": 77, "CONFIG": 78,
+	"CHDIR": 200, "NICE": 201, "FDS": 202, "EXEC": 203, "MEMORY": 204, "LIMITS": 205,
+	"OOM_ADJUST": 206, "SIGNAL_MASK": 207, "STDIN": 208, "STDOUT": 209, "CHROOT": 210,
+	"IOPRIO": 211, "TIMERSLACK": 212, "SECUREBITS": 213, "SETSCHEDULER": 214, "CPUAFFINITY": 215,
+	"GROUP": 216, "USER": 217, "CAPABILITIES": 218, "CGROUP": 219, "SETSID": 220, "CONFIRM": 221,
+	"STDERR": 222, "PAM": 224, "NETWORK": 225, "NAMESPACE": 226, "NO_NEW_PRIVILEGES": 227,
+	"SECCOMP": 228, "SELINUX_CONTEXT": 229, "PERSONALITY": 230, "APPARMOR": 231,
+	"ADDRESS_FAMILIES": 232, "RUNTIME_DIRECTORY": 233, "CHOWN": 235, "SMACK_PROCESS_LABEL": 236,
+	"KEYRING": 237, "STATE_DIRECTORY": 238, "CACHE_DIRECTORY": 239, "LOGS_DIRECTORY": 240,
+	"CONFIGURATION_DIRECTORY": 241, "NUMA_POLICY": 242, "CREDENTIALS": 243, "BPF": 245,
+	"KILL": 253, "EXCEPTION": 254, "INVALID": 255,
+}
+
+// parseExitStatus is systemd's exit_status_from_string: a name, or a
+// number 0..255.
+func parseExitStatus(s string) (int, bool) {
+	if n, err := parseUint(s, 0, false, 255); err == nil {
+		return int(n), true
+	}
+	n, ok := exitStatusNames[s]
+	return n, ok
+}
+
+// exitStatusSetSetting is config_parse_set_status: exit statuses and
+// signals, by number or name; empty clears the set.
+func exitStatusSetSetting(field func(*Unit) *ExitStatusSet) setter {
+	return func(c *settingCtx, a *Assignment) error {
+		set := field(c.u)
+		if a.Value == "" {
+			*set = ExitStatusSet{}
+			return nil
+		}
+		w := words{s: a.Value}
+		for {
+			word, more, err := w.next("", 0)
+			if err != nil {
+				c.warn(a, "Failed to parse %s=%s, ignoring: %s", a.Key, a.Value, eINVAL)
+				return nil
+			}
+			if !more {
+				return nil
+			}
+			if n, ok := parseExitStatus(word); ok {
+				set.Status = addSorted(set.Status, n)
+			} else if n, err := parseSignal(word); err == nil {
+				set.Signals = addSorted(set.Signals, n)
+			} else {
+				c.warn(a, "Failed to parse value, ignoring: %s", word)
+			}
+		}
+	}
+}
+
+func addSorted(set []int, n int) []int {
+	i, found := slices.BinarySearch(set, n)
+	if found {
+		return set
+	}
+	return slices.Insert(set, i, n)
+}
+
+// killModeSetting is config_parse_kill_mode; empty means control-group.
+func killModeSetting(c *settingCtx, a *Assignment) error {
+	s := c.u.Service
+	if a.Value == "" {
+		s.KillMode = "control-group"
+		return nil
+	}
+	if !slices.Contains(killModes, a.Value) {
+		c.warn(a, "Failed to parse kill mode specification, ignoring: %s", a.Value)
+		return nil
+	}
+	if a.Value == "none" {
+		c.warn(a, "Unit uses KillMode=none. "+
+			"This is unsafe, as it disables systemd's process lifecycle management for the service. "+
+			"Please update the service to use a safer KillMode=, such as 'mixed' or 'control-group'. "+
+			"Support for KillMode=none is deprecated and will eventually be removed.")
+	}
+	s.KillMode = a.Value
+	return nil
+}
+
+// niceSetting is config_parse_exec_nice: -20..19.
+func niceSetting(c *settingCtx, a *Assignment) error {
+	s := c.u.Service
+	if a.Value == "" {
+		s.Nice, s.NiceSet = 0, false
+		return nil
+	}
+	n, err := parseInt(a.Value)
+	if err == nil && (n < -20 || n > 19) {
+		err = eRANGE
+	}
+	switch {
+	case err == eRANGE:
+		c.warn(a, "Nice priority out of range, ignoring: %s", a.Value)
+		return nil
+	case err != nil:
+		c.warn(a, "Failed to parse nice priority '%s', ignoring: %s", a.Value, strerror(err))
+		return nil
+	}
+	s.Nice, s.NiceSet = n, true
+	return nil
+}
+
+// userGroupSetting is config_parse_user_group_compat, for User= and
+// Group=: a mistake refuses the unit.
+func userGroupSetting(field func(*Unit) *string) setter {
+	return func(c *settingCtx, a *Assignment) error {
+		if a.Value == "" {
+			*field(c.u) = ""
+			return nil
+		}
+		v, err := c.x.full(a.Value)
+		if err != nil {
+			return c.fatal(a, "Failed to resolve unit specifiers in %s: %s", a.Value, strerror(err))
+		}
+		if !validUserGroupName(v) {
+			return c.fatal(a, "Invalid user/group name or numeric ID: %s", v)
+		}
+		if strings.Contains(a.Key, "User") && v == "nobody" {
+			c.log(a, Notice, "Special user %s configured, this is not safe!", v)
+		}
+		*field(c.u) = v
+		return nil
+	}
+}
+
+// validUserGroupName is systemd's valid_user_group_name in the relaxed
+// form it uses for unit files: a valid numeric ID, or a name without
+// padding spaces, control characters, ':' or '/', that is neither
+// (negative) digits alone nor "." or "..".
+func validUserGroupName(s string) bool {
+	if s == "" {
+		return false
+	}
+	if n, err := parseUint(s, 10, false, 0xFFFFFFFF); err == nil {
+		return n != 0xFFFF && n != 0xFFFFFFFF
+	}
+	if s[0] == ' ' || s[len(s)-1] == ' ' || !validUTF8(s) || strings.ContainsAny(s, ":/") {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < ' ' || s[i] == 0x7f {
+			return false
+		}
+	}
+	digits := strings.TrimLeft(s, "0123456789")
+	return digits != "" && !(s[0] == '-' && strings.TrimLeft(s[1:], "0123456789") == "") && s != "." && s != ".."
+}
+
+// workingDirectorySetting is config_parse_working_directory: "~" for
+// the home directory, a "-" prefix for a directory that may be missing;
+// without it a mistake refuses the unit.
+func workingDirectorySetting(c *settingCtx, a *Assignment) error {
+	s := c.u.Service
+	if a.Value == "" {
+		s.WorkingDirectory, s.WorkingDirectoryMissingOK = "", false
+		return nil
+	}
+	v := a.Value
+	missingOK := v[0] == '-'
+	if missingOK {
+		v = v[1:]
+	}
+	if v != "~" {
+		p, err := c.x.path(v)
+		if err != nil {
+			c.log(a, severity(!missingOK), "Failed to resolve unit specifiers in working directory path '%s'%s: %s", v, ignoring(!missingOK), strerror(err))
+			return fatalErr(!missingOK)
+		}
+		if v, err = c.checkPath(a, p, !missingOK); err != nil {
+			return fatalErr(!missingOK)
+		}
+	}
+	s.WorkingDirectory, s.WorkingDirectoryMissingOK = v, missingOK
+	return nil
+}
+
+// pidFileSetting is config_parse_pid_file: relative to /run, and
+// /var/run is read as /run.
+func pidFileSetting(c *settingCtx, a *Assignment) error {
+	s := c.u.Service
+	if a.Value == "" {
+		s.PIDFile = ""
+		return nil
+	}
+	p, err := c.x.path(a.Value)
+	if err != nil {
+		c.warn(a, "Failed to resolve unit specifiers in '%s', ignoring: %s", a.Value, strerror(err))
+		return nil
+	}
+	if !strings.HasPrefix(p, "/") {
+		p = c.runtimeDir() + "/" + p
+	}
+	if p, err = c.checkPath(a, p, false); err != nil {
+		return eINVAL
+	}
+	if rest, ok := strings.CutPrefix(p, "/var/run/"); ok {
+		c.log(a, Notice, "%s= references a path below legacy directory /var/run/, updating %s → %s; please update the unit file accordingly.", a.Key, p, "/run/"+rest)
+		p = "/run/" + rest
+	}
+	s.PIDFile = p
+	return nil
+}
+
+// runtimeDir is the manager's runtime directory, which relative PID files
+// are in.
+func (c *settingCtx) runtimeDir() string {
+	if c.scope == UserScope {
+		if d, err := c.x.full("%t"); err == nil {
+			return d
+		}
+	}
+	return "/run"
+}
+
+// stdioSetting is config_parse_exec_input (input) and
+// config_parse_exec_output, for Standard{Input,Output,Error}=.
+func stdioSetting(input bool) setter {
+	return func(c *settingCtx, a *Assignment) error {
+		s := c.u.Service
+		kind, file := a.Value, ""
+		if name, ok := strings.CutPrefix(a.Value, "fd:"); ok {
+			kind = "fd"
+			if name != "" && !validFDName(name) {
+				c.warn(a, "Invalid file descriptor name, ignoring: %s", name)
+				return nil
+			}
+		} else if k, p, ok := strings.Cut(a.Value, ":"); ok && (k == "file" || !input && (k == "append" || k == "truncate")) {
+			v, err := c.x.path(p)
+			if err != nil {
+				if input {
+					c.warn(a, "Failed to resolve unit specifiers in '%s', ignoring: %s", p, strerror(err))
+				} else {
+					c.warn(a, "Failed to resolve unit specifiers in %s, ignoring: %s", p, strerror(err))
+				}
+				return nil
+			}
+			if file, err = c.checkPath(a, v, true); err != nil {
+				return nil
+			}
+			kind = k
+		} else if !input && (a.Value == "syslog" || a.Value == "syslog+console") {
+			kind = "journal" + strings.TrimPrefix(a.Value, "syslog")
+			c.log(a, Notice, "Standard output type %s is obsolete, automatically updating to %s. Please update your unit file, and consider removing the setting altogether.", a.Value, kind)
+		} else if input && !slices.Contains(execInputs, a.Value) || !input && !slices.Contains(execOutputs, a.Value) {
+			if input {
+				c.warn(a, "Failed to parse input specifier, ignoring: %s", a.Value)
+			} else {
+				c.warn(a, "Failed to parse output specifier, ignoring: %s", a.Value)
+			}
+			return nil
+		}
+		switch a.Key {
+		case "StandardInput":
+			s.StandardInput, s.StandardInputFile = kind, file
+		case "StandardOutput":
+			s.StandardOutput, s.StandardOutputFile = kind, file
+		default:
+			s.StandardError, s.StandardErrorFile = kind, file
+		}
+		return nil
+	}
+}
+
+// validFDName is systemd's fdname_is_valid: printable ASCII but ':', at
+// most 255 bytes.
+func validFDName(s string) bool {
+	if len(s) > 255 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < ' ' || s[i] > '~' || s[i] == ':' {
+			return false
+		}
+	}
+	return true
+}

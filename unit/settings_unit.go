@@ -1,0 +1,424 @@
+package unit
+
+import (
+	"strings"
+
+	"sundial.dev/sundial/calendar"
+	"sundial.dev/sundial/timespan"
+)
+
+// stringSetting is config_parse_unit_string_printf: the value with its
+// specifiers expanded; empty clears it.
+func stringSetting(field func(*Unit) *string) setter {
+	return func(c *settingCtx, a *Assignment) error {
+		v, err := c.x.full(a.Value)
+		if err != nil {
+			c.warn(a, "Failed to resolve unit specifiers in '%s', ignoring: %s", a.Value, strerror(err))
+			return nil
+		}
+		if field != nil {
+			*field(c.u) = v
+		}
+		return nil
+	}
+}
+
+// pathSetting is config_parse_unit_path_printf: an absolute, normalized
+// path with its specifiers expanded; empty clears it.
+func pathSetting(field func(*Unit) *string, fatal bool) setter {
+	return func(c *settingCtx, a *Assignment) error {
+		v, err := c.x.path(a.Value)
+		if err != nil {
+			c.log(a, severity(fatal), "Failed to resolve unit specifiers in '%s'%s: %s", a.Value, ignoring(fatal), strerror(err))
+			return fatalErr(fatal)
+		}
+		if v != "" {
+			if v, err = c.checkPath(a, v, fatal); err != nil {
+				return fatalErr(fatal)
+			}
+		}
+		if field != nil {
+			*field(c.u) = v
+		}
+		return nil
+	}
+}
+
+func severity(fatal bool) Severity {
+	if fatal {
+		return Error
+	}
+	return Warning
+}
+
+func fatalErr(fatal bool) error {
+	if fatal {
+		return eNOEXEC
+	}
+	return nil
+}
+
+// checkPath is systemd's path_simplify_and_warn for an absolute path: it
+// returns the simplified path, or logs why it is refused (at LOG_ERR even
+// when only the assignment is dropped) and fails.
+func (c *settingCtx) checkPath(a *Assignment, p string, fatal bool) (string, error) {
+	if !validUTF8(p) {
+		c.log(a, Error, "String is not UTF-8 clean, ignoring assignment: %s", escapeInvalidUTF8(p))
+		return "", eINVAL
+	}
+	if !strings.HasPrefix(p, "/") {
+		c.log(a, Error, "%s= path is not absolute%s: %s", a.Key, ignoring(fatal), p)
+		return "", eINVAL
+	}
+	p = simplifyPath(p)
+	if !validPath(p) {
+		c.log(a, Error, "%s= path has invalid length (%d bytes)%s.", a.Key, len(p), ignoring(fatal))
+		return "", eINVAL
+	}
+	if !normalizedPath(p) {
+		c.log(a, Error, "%s= path is not normalized%s: %s", a.Key, ignoring(fatal), p)
+		return "", eINVAL
+	}
+	return p, nil
+}
+
+// simplifyPath is systemd's path_simplify: repeated slashes and "."
+// components go, and so does a trailing slash; ".." stays.
+func simplifyPath(p string) string {
+	var parts []string
+	for _, s := range strings.Split(p, "/") {
+		if s != "" && s != "." {
+			parts = append(parts, s)
+		}
+	}
+	s := strings.Join(parts, "/")
+	switch {
+	case strings.HasPrefix(p, "/"):
+		return "/" + s
+	case s == "":
+		return "."
+	}
+	return s
+}
+
+// validPath is systemd's path_is_valid: not empty, at most PATH_MAX
+// bytes, no component longer than NAME_MAX.
+func validPath(p string) bool {
+	if p == "" || len(p) >= 4096 {
+		return false
+	}
+	for _, s := range strings.Split(p, "/") {
+		if len(s) > 255 {
+			return false
+		}
+	}
+	return true
+}
+
+// normalizedPath is systemd's path_is_normalized for a simplified path:
+// no ".." component.
+func normalizedPath(p string) bool {
+	for _, s := range strings.Split(p, "/") {
+		if s == ".." {
+			return false
+		}
+	}
+	return p != "."
+}
+
+// asciiValid is systemd's ascii_is_valid.
+func asciiValid(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// documentationURLValid is systemd's documentation_url_is_valid.
+func documentationURLValid(url string) bool {
+	for _, prefix := range []string{"http://", "https://", "file:/", "info:", "man:"} {
+		if rest, ok := strings.CutPrefix(url, prefix); ok {
+			return rest != "" && asciiValid(rest)
+		}
+	}
+	return false
+}
+
+// splitStrv splits a value as systemd's config_parse_strv: quoted words,
+// escapes kept; ok is false on bad quoting.
+func splitStrv(v string) (list []string, ok bool) {
+	w := words{s: v}
+	for {
+		word, more, err := w.next("", extractUnquote|extractRetainEscape)
+		if err != nil {
+			return list, false
+		}
+		if !more {
+			return list, true
+		}
+		list = append(list, word)
+	}
+}
+
+// documentationSetting is config_parse_documentation.
+func documentationSetting(c *settingCtx, a *Assignment) error {
+	u := &c.u.Unit
+	if a.Value == "" {
+		u.Documentation = nil
+		return nil
+	}
+	v, err := c.x.full(a.Value)
+	if err != nil {
+		c.warn(a, "Failed to resolve unit specifiers in '%s', ignoring: %s", a.Value, strerror(err))
+		return nil
+	}
+	list, ok := splitStrv(v)
+	if !ok {
+		c.warn(a, "Invalid syntax, ignoring: %s", v)
+	}
+	for _, url := range list {
+		if documentationURLValid(url) {
+			u.Documentation = append(u.Documentation, url)
+		} else {
+			c.warn(a, "Invalid URL, ignoring: %s", url)
+		}
+	}
+	return nil
+}
+
+// depNames are the canonical names of the dependency settings, by the
+// argument systemd's table gives their parser.
+var depNames = map[string]string{
+	"UNIT_REQUIRES": "Requires", "UNIT_REQUISITE": "Requisite", "UNIT_WANTS": "Wants",
+	"UNIT_BINDS_TO": "BindsTo", "UNIT_UPHOLDS": "Upholds", "UNIT_CONFLICTS": "Conflicts",
+	"UNIT_BEFORE": "Before", "UNIT_AFTER": "After", "UNIT_ON_SUCCESS": "OnSuccess",
+	"UNIT_ON_FAILURE": "OnFailure", "UNIT_PROPAGATES_RELOAD_TO": "PropagatesReloadTo",
+	"UNIT_RELOAD_PROPAGATED_FROM": "ReloadPropagatedFrom", "UNIT_PROPAGATES_STOP_TO": "PropagatesStopTo",
+	"UNIT_STOP_PROPAGATED_FROM": "StopPropagatedFrom", "UNIT_PART_OF": "PartOf",
+	"UNIT_JOINS_NAMESPACE_OF": "JoinsNamespaceOf",
+}
+
+// depsSetting is config_parse_unit_deps, and with obsolete
+// config_parse_obsolete_unit_deps, for the dependency arg names.
+func depsSetting(arg string, obsolete bool) setter {
+	dep := depNames[arg]
+	return func(c *settingCtx, a *Assignment) error {
+		if obsolete {
+			c.warn(a, "Unit dependency type %s= is obsolete, replacing by %s=, please update your unit file", a.Key, dep)
+		}
+		w := words{s: a.Value}
+		for {
+			word, more, err := w.next("", extractRetainEscape)
+			if err != nil {
+				c.warn(a, "Invalid syntax, ignoring: %s", a.Value)
+				return nil
+			}
+			if !more {
+				return nil
+			}
+			name, err := c.x.name(word)
+			if err != nil {
+				c.warn(a, "Failed to resolve unit specifiers in '%s', ignoring: %s", word, strerror(err))
+				continue
+			}
+			if !ValidName(name, Plain|Instance) {
+				c.warn(a, "Failed to add dependency on %s, ignoring: %s", name, eINVAL)
+				continue
+			}
+			if c.u.hasName(name) {
+				// systemd drops dependencies of a unit on itself.
+				continue
+			}
+			if c.u.Unit.Deps == nil {
+				c.u.Unit.Deps = map[string][]string{}
+			}
+			c.u.Unit.Deps[dep] = append(c.u.Unit.Deps[dep], name)
+		}
+	}
+}
+
+// hasName reports whether name is one of the unit's names.
+func (u *Unit) hasName(name string) bool {
+	if name == u.Name {
+		return true
+	}
+	for _, n := range u.Names {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
+
+// conditionSetting is config_parse_unit_condition_path (path) and
+// config_parse_unit_condition_string, for Condition… and Assert….
+func conditionSetting(path bool) setter {
+	return func(c *settingCtx, a *Assignment) error {
+		list := &c.u.Unit.Conditions
+		kind, ok := strings.CutPrefix(a.Key, "Condition")
+		if !ok {
+			list, kind = &c.u.Unit.Asserts, strings.TrimPrefix(a.Key, "Assert")
+		}
+		if a.Value == "" {
+			*list = nil
+			return nil
+		}
+		v := a.Value
+		cond := Condition{Kind: kind}
+		skip := func(v string) string { return v }
+		if !path {
+			skip = func(v string) string { return strings.TrimLeft(v, whitespace) }
+		}
+		if cond.Trigger = v[0] == '|'; cond.Trigger {
+			v = skip(v[1:])
+		}
+		if cond.Negate = v != "" && v[0] == '!'; cond.Negate {
+			v = skip(v[1:])
+		}
+		var err error
+		if path {
+			if cond.Param, err = c.x.path(v); err != nil {
+				c.warn(a, "Failed to resolve unit specifiers in %s, ignoring: %s", v, strerror(err))
+				return nil
+			}
+			if cond.Param, err = c.checkPath(a, cond.Param, false); err != nil {
+				return nil
+			}
+		} else if cond.Param, err = c.x.full(v); err != nil {
+			c.warn(a, "Failed to resolve unit specifiers in '%s', ignoring: %s", v, strerror(err))
+			return nil
+		}
+		*list = append(*list, cond)
+		return nil
+	}
+}
+
+// jobTimeoutSetting is config_parse_job_timeout_sec (running false) and
+// config_parse_job_running_timeout_sec: JobTimeoutSec= also sets the
+// running timeout, unless that was set itself.
+func jobTimeoutSetting(running bool) setter {
+	return func(c *settingCtx, a *Assignment) error {
+		v, err := timespan.Parse(a.Value)
+		if err != nil {
+			c.warn(a, "Failed to parse %s= parameter, ignoring: %s", a.Key, a.Value)
+			return nil
+		}
+		if v == 0 {
+			v = timespan.Infinity
+		}
+		u := &c.u.Unit
+		switch {
+		case running:
+			u.JobRunningTimeout, u.jobRunningTimeoutSet = v, true
+		case !u.jobRunningTimeoutSet:
+			u.JobRunningTimeout = v
+			fallthrough
+		default:
+			u.JobTimeout = v
+		}
+		return nil
+	}
+}
+
+// exitStatusSetting is config_parse_exit_status: 0..255, or -1 if empty.
+func exitStatusSetting(field func(*Unit) *int) setter {
+	return func(c *settingCtx, a *Assignment) error {
+		if a.Value == "" {
+			*field(c.u) = -1
+			return nil
+		}
+		n, err := parseUint(a.Value, 0, false, 255)
+		if err != nil {
+			c.warn(a, "Failed to parse exit status '%s', ignoring: %s", a.Value, strerror(err))
+			return nil
+		}
+		*field(c.u) = int(n)
+		return nil
+	}
+}
+
+// jobModeIsolateSetting is config_parse_job_mode_isolate, the old
+// OnFailureIsolate=.
+func jobModeIsolateSetting(c *settingCtx, a *Assignment) error {
+	v, ok := parseBoolean(a.Value)
+	if !ok {
+		c.warn(a, "Failed to parse boolean, ignoring: %s", a.Value)
+		return nil
+	}
+	c.u.Unit.OnFailureJobMode = "replace"
+	if v {
+		c.u.Unit.OnFailureJobMode = "isolate"
+	}
+	return nil
+}
+
+// timerSetting is config_parse_timer for the base.
+func timerSetting(base TimerBase) setter {
+	return func(c *settingCtx, a *Assignment) error {
+		t := c.u.Timer
+		if a.Value == "" {
+			t.Values = nil
+			return nil
+		}
+		v, err := c.x.full(a.Value)
+		if err != nil {
+			c.warn(a, "Failed to resolve unit specifiers in '%s', ignoring: %s", a.Value, strerror(err))
+			return nil
+		}
+		tv := TimerValue{Base: base}
+		if base == OnCalendar {
+			if tv.Calendar, err = calendar.Parse(v); err != nil {
+				c.warn(a, "Failed to parse calendar specification, ignoring: %s", v)
+				return nil
+			}
+		} else if tv.Span, err = timespan.Parse(v); err != nil {
+			c.warn(a, "Failed to parse timer value, ignoring: %s", v)
+			return nil
+		}
+		t.Values = append(t.Values, tv)
+		return nil
+	}
+}
+
+// triggerUnitSetting is config_parse_trigger_unit: the timer's Unit=.
+func triggerUnitSetting(c *settingCtx, a *Assignment) error {
+	t := c.u.Timer
+	if t.Unit != "" {
+		c.warn(a, "Multiple units to trigger specified, ignoring: %s", a.Value)
+		return nil
+	}
+	name, err := c.x.name(a.Value)
+	if err != nil {
+		c.warn(a, "Failed to resolve unit specifiers in %s, ignoring: %s", a.Value, strerror(err))
+		return nil
+	}
+	if _, err := ParseName(name); err != nil {
+		c.warn(a, "Unit type not valid, ignoring: %s", a.Value)
+		return nil
+	}
+	if c.u.hasName(name) {
+		c.warn(a, "Units cannot trigger themselves, ignoring: %s", a.Value)
+		return nil
+	}
+	if !ValidName(name, Plain|Instance) {
+		c.warn(a, "Failed to add trigger on %s, ignoring: %s", name, eINVAL)
+		return nil
+	}
+	t.Unit = name
+	return nil
+}
+
+// installSetting keeps the words of an [Install] list as written.
+func installSetting(field func(*Unit) *[]string) setter {
+	return func(c *settingCtx, a *Assignment) error {
+		if a.Value == "" {
+			*field(c.u) = nil
+			return nil
+		}
+		list, _ := splitStrv(a.Value)
+		*field(c.u) = append(*field(c.u), list...)
+		return nil
+	}
+}
