@@ -1,6 +1,10 @@
 package unit
 
-import "errors"
+import (
+	"errors"
+	"strings"
+	"syscall"
+)
 
 // An errno is a C library error number, for the errors systemd reports
 // by number: its text is strerror's, as systemd's %m prints it.
@@ -65,6 +69,11 @@ func strerror(err error) string {
 		return eBADMSG.Error()
 	case errors.Is(err, ErrTooLong):
 		return eNOBUFS.Error()
+	}
+	if e, ok := errors.AsType[syscall.Errno](err); ok {
+		// Go's texts are the C library's, less the capital.
+		s := e.Error()
+		return strings.ToUpper(s[:1]) + s[1:]
 	}
 	return err.Error()
 }

@@ -32,6 +32,10 @@ type Loader struct {
 	// specifiers such as %t and %S stand for.
 	Scope RuntimeScope
 
+	// ignoreDeps leaves the units a unit names unchecked, as
+	// systemd-analyze verify --recursive-errors=no does.
+	ignoreDeps bool
+
 	ids map[string]string // unit name → alias target name, or the file's path
 }
 

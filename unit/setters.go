@@ -45,6 +45,9 @@ var typedSetters = map[string]setter{
 	"Timer.AccuracySec":        secSetting(func(u *Unit) *timespan.Span { return &u.Timer.AccuracySec }, false, false, msgSec),
 	"Timer.RandomizedDelaySec": secSetting(func(u *Unit) *timespan.Span { return &u.Timer.RandomizedDelaySec }, false, false, msgSec),
 	"Timer.Unit":               triggerUnitSetting,
+	"Path.Unit":                triggerUnitSetting,
+	"Socket.Service":           socketServiceSetting,
+	"Socket.Accept":            boolSetting(func(u *Unit) *bool { return &u.socketAccept }, false),
 
 	"Service.PIDFile":                   pidFileSetting,
 	"Service.RestartSec":                secSetting(func(u *Unit) *timespan.Span { return &u.Service.RestartSec }, false, false, msgSec),
@@ -144,6 +147,18 @@ func checker(parser, arg string) setter {
 		return emergencyActionSetting(nil)
 	case "job_mode":
 		return enumSetting(nil, "Failed to parse job mode", jobModes...)
+	case "user_group_compat":
+		return userGroupSetting(nil)
+	case "working_directory":
+		return workingDirectorySetting
+	case "exec_nice":
+		return niceSetting
+	case "kill_mode":
+		return killModeSetting
+	case "exec_output":
+		return stdioSetting(false)
+	case "exec_input":
+		return stdioSetting(true)
 	case "exec_preserve_mode":
 		return enumSetting(nil, "Failed to parse resource preserve mode", "no", "yes", "restart")
 	}

@@ -12,13 +12,31 @@ import (
 // A settingCtx is what the parser of one setting needs: the unit being
 // loaded and the expansion of its specifiers.
 type settingCtx struct {
-	u     *Unit
-	x     expander
-	scope RuntimeScope
+	u          *Unit
+	x          expander
+	scope      RuntimeScope
+	ignoreDeps bool // the Loader's
 }
 
 func (c *settingCtx) log(a *Assignment, sev Severity, format string, args ...any) {
 	c.u.Diagnostics = append(c.u.Diagnostics, Diagnostic{a.Pos, sev, fmt.Sprintf(format, args...)})
+}
+
+// store sets the field that keeps a setting; settings that are only
+// checked have none.
+func store[T any](c *settingCtx, field func(*Unit) *T, v T) {
+	if field != nil {
+		*field(c.u) = v
+	}
+}
+
+// service returns the [Service] section to keep execution and kill
+// settings in; those of other unit types are checked, not kept.
+func (c *settingCtx) service() *ServiceSection {
+	if c.u.Service != nil {
+		return c.u.Service
+	}
+	return new(ServiceSection)
 }
 
 // warn logs a mistake that makes systemd ignore the assignment.
@@ -69,9 +87,7 @@ func boolSetting(field func(*Unit) *bool, fatal bool) setter {
 			}
 			return nil
 		}
-		if field != nil {
-			*field(c.u) = v
-		}
+		store(c, field, v)
 		return nil
 	}
 }
@@ -105,9 +121,7 @@ func secSetting(field func(*Unit) *timespan.Span, fix0, emptyInfinity bool, msg 
 				v = timespan.Infinity
 			}
 		}
-		if field != nil {
-			*field(c.u) = v
-		}
+		store(c, field, v)
 		return nil
 	}
 }
@@ -115,7 +129,7 @@ func secSetting(field func(*Unit) *timespan.Span, fix0, emptyInfinity bool, msg 
 // The messages of the time span parsers; the first verb takes the key.
 const (
 	msgSec       = "%.0sFailed to parse sec value, ignoring: %s"
-	msgSecFix0   = "%.0sFailed to parse sec_fix_0 value, ignoring: %s"
+	msgSecFix0   = "%.0sFailed to parse time value, ignoring: %s"
 	msgSecInf    = "%.0sFailed to parse sec_def_infinity value, ignoring: %s"
 	msgParameter = "Failed to parse %s= parameter, ignoring: %s"
 )
@@ -212,9 +226,7 @@ func unsignedSetting(field func(*Unit) *uint) setter {
 			c.warn(a, "Failed to parse unsigned value, ignoring: %s", a.Value)
 			return nil
 		}
-		if field != nil {
-			*field(c.u) = uint(n)
-		}
+		store(c, field, uint(n))
 		return nil
 	}
 }
@@ -227,9 +239,7 @@ func modeSetting(field func(*Unit) *uint32) setter {
 			c.warn(a, "Failed to parse mode value, ignoring: %s", a.Value)
 			return nil
 		}
-		if field != nil {
-			*field(c.u) = uint32(n)
-		}
+		store(c, field, uint32(n))
 		return nil
 	}
 }
@@ -240,9 +250,7 @@ func enumSetting(field func(*Unit) *string, msg string, names ...string) setter 
 	return func(c *settingCtx, a *Assignment) error {
 		for _, n := range names {
 			if a.Value == n {
-				if field != nil {
-					*field(c.u) = n
-				}
+				store(c, field, n)
 				return nil
 			}
 		}
@@ -281,9 +289,7 @@ func emergencyActionSetting(field func(*Unit) *string) setter {
 				c.warn(a, "%s= specified as %s mode action, ignoring: %s", a.Key, c.scope, a.Value)
 				return nil
 			}
-			if field != nil {
-				*field(c.u) = n
-			}
+			store(c, field, n)
 			return nil
 		}
 		c.warn(a, "Failed to parse %s=, ignoring: %s", a.Key, a.Value)
@@ -348,9 +354,7 @@ func signalSetting(field func(*Unit) *int) setter {
 			c.warn(a, "Failed to parse signal name, ignoring: %s", a.Value)
 			return nil
 		}
-		if field != nil {
-			*field(c.u) = n
-		}
+		store(c, field, n)
 		return nil
 	}
 }

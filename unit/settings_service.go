@@ -18,7 +18,7 @@ func serviceTimeoutSetting(c *settingCtx, a *Assignment) error {
 	if v == 0 {
 		v = timespan.Infinity
 	}
-	s := c.u.Service
+	s := c.service()
 	s.TimeoutStartSec = v
 	if a.Key == "TimeoutSec" {
 		s.TimeoutStopSec = v
@@ -29,7 +29,7 @@ func serviceTimeoutSetting(c *settingCtx, a *Assignment) error {
 // timeoutAbortSetting is config_parse_service_timeout_abort: empty means
 // not set, that is, the stop timeout.
 func timeoutAbortSetting(c *settingCtx, a *Assignment) error {
-	s := c.u.Service
+	s := c.service()
 	if a.Value == "" {
 		s.TimeoutAbortSec, s.TimeoutAbortSet = 0, false
 		return nil
@@ -113,7 +113,7 @@ func addSorted(set []int, n int) []int {
 
 // killModeSetting is config_parse_kill_mode; empty means control-group.
 func killModeSetting(c *settingCtx, a *Assignment) error {
-	s := c.u.Service
+	s := c.service()
 	if a.Value == "" {
 		s.KillMode = "control-group"
 		return nil
@@ -134,7 +134,7 @@ func killModeSetting(c *settingCtx, a *Assignment) error {
 
 // niceSetting is config_parse_exec_nice: -20..19.
 func niceSetting(c *settingCtx, a *Assignment) error {
-	s := c.u.Service
+	s := c.service()
 	if a.Value == "" {
 		s.Nice, s.NiceSet = 0, false
 		return nil
@@ -160,7 +160,7 @@ func niceSetting(c *settingCtx, a *Assignment) error {
 func userGroupSetting(field func(*Unit) *string) setter {
 	return func(c *settingCtx, a *Assignment) error {
 		if a.Value == "" {
-			*field(c.u) = ""
+			store(c, field, "")
 			return nil
 		}
 		v, err := c.x.full(a.Value)
@@ -173,7 +173,7 @@ func userGroupSetting(field func(*Unit) *string) setter {
 		if strings.Contains(a.Key, "User") && v == "nobody" {
 			c.log(a, Notice, "Special user %s configured, this is not safe!", v)
 		}
-		*field(c.u) = v
+		store(c, field, v)
 		return nil
 	}
 }
@@ -205,7 +205,7 @@ func validUserGroupName(s string) bool {
 // the home directory, a "-" prefix for a directory that may be missing;
 // without it a mistake refuses the unit.
 func workingDirectorySetting(c *settingCtx, a *Assignment) error {
-	s := c.u.Service
+	s := c.service()
 	if a.Value == "" {
 		s.WorkingDirectory, s.WorkingDirectoryMissingOK = "", false
 		return nil
@@ -232,7 +232,7 @@ func workingDirectorySetting(c *settingCtx, a *Assignment) error {
 // pidFileSetting is config_parse_pid_file: relative to /run, and
 // /var/run is read as /run.
 func pidFileSetting(c *settingCtx, a *Assignment) error {
-	s := c.u.Service
+	s := c.service()
 	if a.Value == "" {
 		s.PIDFile = ""
 		return nil
@@ -271,7 +271,7 @@ func (c *settingCtx) runtimeDir() string {
 // config_parse_exec_output, for Standard{Input,Output,Error}=.
 func stdioSetting(input bool) setter {
 	return func(c *settingCtx, a *Assignment) error {
-		s := c.u.Service
+		s := c.service()
 		kind, file := a.Value, ""
 		if name, ok := strings.CutPrefix(a.Value, "fd:"); ok {
 			kind = "fd"

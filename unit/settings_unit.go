@@ -16,9 +16,7 @@ func stringSetting(field func(*Unit) *string) setter {
 			c.warn(a, "Failed to resolve unit specifiers in '%s', ignoring: %s", a.Value, strerror(err))
 			return nil
 		}
-		if field != nil {
-			*field(c.u) = v
-		}
+		store(c, field, v)
 		return nil
 	}
 }
@@ -37,9 +35,7 @@ func pathSetting(field func(*Unit) *string, fatal bool) setter {
 				return fatalErr(fatal)
 			}
 		}
-		if field != nil {
-			*field(c.u) = v
-		}
+		store(c, field, v)
 		return nil
 	}
 }
@@ -223,6 +219,12 @@ func depsSetting(arg string, obsolete bool) setter {
 				c.warn(a, "Failed to resolve unit specifiers in '%s', ignoring: %s", word, strerror(err))
 				continue
 			}
+			name = c.u.resolveTemplate(name)
+			if c.ignoreDeps {
+				// systemd-analyze verify --recursive-errors=no neither
+				// loads nor checks the units named.
+				continue
+			}
 			if !ValidName(name, Plain|Instance) {
 				c.warn(a, "Failed to add dependency on %s, ignoring: %s", name, eINVAL)
 				continue
@@ -237,6 +239,22 @@ func depsSetting(arg string, obsolete bool) setter {
 			c.u.Unit.Deps[dep] = append(c.u.Unit.Deps[dep], name)
 		}
 	}
+}
+
+// resolveTemplate is systemd's resolve_template: a template named as a
+// dependency stands for its instance of the unit's instance, or of the
+// unit's prefix.
+func (u *Unit) resolveTemplate(name string) string {
+	if !ValidName(name, Template) {
+		return name
+	}
+	inst := u.Instance
+	if inst == "" {
+		n, _ := ParseName(u.Name)
+		inst = n.Prefix
+	}
+	at := strings.IndexByte(name, '@')
+	return name[:at+1] + inst + name[at+1:]
 }
 
 // hasName reports whether name is one of the unit's names.
@@ -326,7 +344,7 @@ func jobTimeoutSetting(running bool) setter {
 func exitStatusSetting(field func(*Unit) *int) setter {
 	return func(c *settingCtx, a *Assignment) error {
 		if a.Value == "" {
-			*field(c.u) = -1
+			store(c, field, -1)
 			return nil
 		}
 		n, err := parseUint(a.Value, 0, false, 255)
@@ -334,7 +352,7 @@ func exitStatusSetting(field func(*Unit) *int) setter {
 			c.warn(a, "Failed to parse exit status '%s', ignoring: %s", a.Value, strerror(err))
 			return nil
 		}
-		*field(c.u) = int(n)
+		store(c, field, int(n))
 		return nil
 	}
 }
@@ -382,10 +400,10 @@ func timerSetting(base TimerBase) setter {
 	}
 }
 
-// triggerUnitSetting is config_parse_trigger_unit: the timer's Unit=.
+// triggerUnitSetting is config_parse_trigger_unit: the Unit= of timers
+// and paths.
 func triggerUnitSetting(c *settingCtx, a *Assignment) error {
-	t := c.u.Timer
-	if t.Unit != "" {
+	if c.u.trigger != "" {
 		c.warn(a, "Multiple units to trigger specified, ignoring: %s", a.Value)
 		return nil
 	}
@@ -394,7 +412,7 @@ func triggerUnitSetting(c *settingCtx, a *Assignment) error {
 		c.warn(a, "Failed to resolve unit specifiers in %s, ignoring: %s", a.Value, strerror(err))
 		return nil
 	}
-	if _, err := ParseName(name); err != nil {
+	if !ValidName(name, AnyName) {
 		c.warn(a, "Unit type not valid, ignoring: %s", a.Value)
 		return nil
 	}
@@ -402,11 +420,35 @@ func triggerUnitSetting(c *settingCtx, a *Assignment) error {
 		c.warn(a, "Units cannot trigger themselves, ignoring: %s", a.Value)
 		return nil
 	}
+	name = c.u.resolveTemplate(name)
+	if c.ignoreDeps {
+		return nil
+	}
 	if !ValidName(name, Plain|Instance) {
 		c.warn(a, "Failed to add trigger on %s, ignoring: %s", name, eINVAL)
 		return nil
 	}
-	t.Unit = name
+	c.u.trigger = name
+	return nil
+}
+
+// socketServiceSetting is config_parse_socket_service, a socket's
+// Service=.
+func socketServiceSetting(c *settingCtx, a *Assignment) error {
+	name, err := c.x.name(a.Value)
+	if err != nil {
+		c.warn(a, "Failed to resolve unit specifiers in %s, ignoring: %s", a.Value, strerror(err))
+		return nil
+	}
+	if !strings.HasSuffix(name, ".service") {
+		c.warn(a, "Unit must be of type service, ignoring: %s", a.Value)
+		return nil
+	}
+	if !ValidName(name, Plain|Instance) {
+		c.warn(a, "Failed to load unit %s, ignoring: Unit name %s is not valid.", a.Value, name)
+		return nil
+	}
+	c.u.trigger = name
 	return nil
 }
 
@@ -414,7 +456,7 @@ func triggerUnitSetting(c *settingCtx, a *Assignment) error {
 func installSetting(field func(*Unit) *[]string) setter {
 	return func(c *settingCtx, a *Assignment) error {
 		if a.Value == "" {
-			*field(c.u) = nil
+			store(c, field, nil)
 			return nil
 		}
 		list, _ := splitStrv(a.Value)

@@ -52,6 +52,11 @@ type Unit struct {
 
 	// Diagnostics are systemd's messages about the files, in order.
 	Diagnostics []Diagnostic
+
+	parsed  bool   // the unit file was read to its end
+	trigger string // the unit a timer, path or socket triggers, if named
+
+	socketAccept bool // a socket's Accept=
 }
 
 // sections returns the sections a unit of type t may have.
@@ -93,7 +98,7 @@ func (l *Loader) Load(name string) (*Unit, error) {
 	}
 	u.DropInPaths = l.dropIns(names, n.Type)
 	u.newSections()
-	p := &unitParser{settingCtx{u: u, x: l.unitExpander(u), scope: l.Scope}}
+	p := &unitParser{settingCtx{u: u, x: l.unitExpander(u), scope: l.Scope, ignoreDeps: l.ignoreDeps}}
 	for i, f := range append([]string{file}, u.DropInPaths...) {
 		data, err := l.readFile(f)
 		if err == nil {
@@ -112,6 +117,7 @@ func (l *Loader) Load(name string) (*Unit, error) {
 		}
 		return u, nil
 	}
+	u.parsed = true
 	u.verify()
 	return u, nil
 }

@@ -35,7 +35,7 @@ func (u *Unit) refuse(msg string) error {
 // and timer_verify.
 func (u *Unit) verifyTimer() error {
 	t := u.Timer
-	if t.Unit == "" {
+	if t.Unit = u.trigger; t.Unit == "" {
 		n, _ := ParseName(u.Name)
 		n.Type = Service
 		t.Unit = n.String()

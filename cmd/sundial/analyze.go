@@ -10,22 +10,26 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
 	"sundial.dev/sundial/calendar"
 	"sundial.dev/sundial/timespan"
+	"sundial.dev/sundial/unit"
 )
 
 const analyzeUsage = `%s [OPTIONS...] COMMAND ...
 
-Check calendar events, timestamps and time spans as systemd reads them.
+Check calendar events, timestamps, time spans and unit files as systemd
+reads them.
 
 Commands:
   calendar SPEC...           Validate repetitive calendar time
                              events
   timestamp TIMESTAMP...     Validate a timestamp
   timespan SPAN...           Validate a time span
+  verify FILE...             Check unit files for correctness
 ` + analyzeOptions
 
 // analyzeOptions are the options of the time-language verbs.
@@ -38,6 +42,12 @@ Options:
                              specified time
      --no-pager              Do not pipe output into a pager
   -q --quiet                 Accepted for compatibility; changes nothing
+     --system                Operate on system systemd instance
+     --user                  Operate on user systemd instance
+     --man[=BOOL]            Do [not] check for existence of man pages
+     --generators[=BOOL]     Accepted for compatibility; there are no
+                             generators to run
+     --recursive-errors=MODE Control which units are verified
 `
 
 // analyzeMain is systemd-analyze: options, then a verb and its operands.
@@ -51,7 +61,13 @@ func analyzeMain(c *cli, args []string) int {
 	switchOption(fs, "no-pager", "")
 	fs.String("iterations", "", "")
 	fs.String("base-time", "", "")
+	switchOption(fs, "user", "")
+	switchOption(fs, "system", "")
+	optionalOption(fs, "man")
+	optionalOption(fs, "generators")
+	fs.String("recursive-errors", "", "")
 	a := analyzer{cli: c, iterations: 1, localIsUTC: timespan.Rule(time.Local).IsUTC()}
+	a.verifier = verifier{man: true, recursive: "yes"}
 	ok, status := c.parse(fs, args, func(name, value string) error {
 		switch name {
 		case "help":
@@ -72,6 +88,31 @@ func analyzeMain(c *cli, args []string) int {
 				return usageError("Failed to parse --base-time= parameter: " + value)
 			}
 			a.base = t
+		case "user":
+			a.scope = unit.UserScope
+		case "system":
+			a.scope = unit.SystemScope
+		case "man", "generators":
+			b, ok := true, true
+			if value != noArgument {
+				b, ok = parseBoolean(value)
+			}
+			if !ok {
+				return usageError(fmt.Sprintf("Failed to parse boolean argument to --%s: %s.", name, value))
+			}
+			if name == "man" {
+				a.man = b
+			}
+		case "recursive-errors":
+			switch value {
+			case "help":
+				fmt.Fprintln(c.stdout, "no\nyes\none")
+				return errDone
+			case "no", "yes", "one":
+				a.recursive = value
+			default:
+				return usageError(fmt.Sprintf("Unknown mode passed to --recursive-errors='%s'.", value))
+			}
 		}
 		return nil
 	})
@@ -87,6 +128,7 @@ func analyzeMain(c *cli, args []string) int {
 
 type analyzer struct {
 	*cli
+	verifier
 	iterations uint
 	// base is the time calendar searches from. Everything else reads the
 	// clock when it needs it, as systemd does: a timestamp "+3h" is read a
@@ -107,9 +149,16 @@ func (a *analyzer) verb(args []string) int {
 		}
 		return 1
 	}
-	if args[0] == "help" {
+	switch args[0] {
+	case "help":
 		fmt.Fprintf(a.stdout, a.usage, a.prog)
 		return 0
+	case "verify":
+		if len(args) < 2 {
+			a.errorf("Too few arguments.")
+			return 1
+		}
+		return a.verify(args[1:])
 	}
 	run := map[string]func(string) bool{
 		"calendar":  a.calendar,
@@ -260,6 +309,11 @@ func errnoText(err error) string {
 		return "Numerical result out of range"
 	case errors.Is(err, calendar.ErrTooLong):
 		return "No buffer space available"
+	}
+	if e, ok := errors.AsType[syscall.Errno](err); ok {
+		// Go's texts are the C library's, less the capital.
+		s := e.Error()
+		return strings.ToUpper(s[:1]) + s[1:]
 	}
 	return "Invalid argument"
 }

@@ -55,6 +55,17 @@ func switchOption(fs *pflag.FlagSet, name, short string) {
 	fs.Lookup(name).NoOptDefVal = noArgument
 }
 
+// optionalOption declares an option whose argument is optional, as
+// "--man[=BOOL]": set sees noArgument when it is left out.
+func optionalOption(fs *pflag.FlagSet, name string) {
+	fs.String(name, "", "")
+	fs.Lookup(name).NoOptDefVal = optionalNoArgument
+}
+
+// optionalNoArgument marks an optional argument left out, for parse to
+// hand over as noArgument.
+const optionalNoArgument = "\x00\x00"
+
 // errDone stops the parsing of options without an error: an option such as
 // --help has done all there was to do.
 var errDone = errors.New("done")
@@ -88,6 +99,9 @@ func (c *cli) parse(fs *pflag.FlagSet, args []string, set func(name, value strin
 	err := fs.ParseAll(args, func(f *pflag.Flag, value string) error {
 		if f.NoOptDefVal == noArgument && value != noArgument {
 			return usageError(fmt.Sprintf("%s: option '--%s' doesn't allow an argument", c.argv0, f.Name))
+		}
+		if value == optionalNoArgument {
+			value = noArgument
 		}
 		return set(f.Name, value)
 	})

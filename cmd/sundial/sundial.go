@@ -14,6 +14,10 @@ Time language:
                              calendar events
   timestamp TIMESTAMP...     Show how a timestamp is read
   timespan SPAN...           Show how a time span is read
+
+Unit files:
+  verify FILE...             Check unit files as systemd reads them
+
   help                       Show this help
 ` + analyzeOptions + `
 sundial also answers to the name systemd-analyze, when invoked through a
@@ -21,7 +25,7 @@ link of that name.
 `
 
 // sundialMain is the sundial command itself. Its only verbs so far are
-// those of the time language, which share systemd-analyze's options.
+// systemd-analyze's, with its options.
 func sundialMain(c *cli, args []string) int {
 	return analyzeMain(c, args)
 }

@@ -1,0 +1,129 @@
+package unit
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+// render writes a unit's assignments back as a unit file, a section
+// header before each change of section.
+func render(u *Unit) string {
+	var b strings.Builder
+	section := ""
+	for _, a := range u.Assignments {
+		if a.Section != section {
+			section = a.Section
+			b.WriteString("[" + section + "]\n")
+		}
+		v := a.Value
+		if endsEscaped([]byte(v)) {
+			// A trailing space keeps the backslash from continuing
+			// the line; it is trimmed when read.
+			v += " "
+		}
+		b.WriteString(a.Key + "=" + v + "\n")
+	}
+	return b.String()
+}
+
+// loadText loads the text as the unit called name.
+func loadText(t testing.TB, name, text string) *Unit {
+	t.Helper()
+	l := testLoader(fstest.MapFS{"etc/systemd/system/" + name: file(text)})
+	u, err := l.Load(name)
+	if err != nil {
+		t.Fatalf("Load(%s): %v", name, err)
+	}
+	return u
+}
+
+func FuzzUnit(f *testing.F) {
+	for _, seed := range []string{
+		"[Unit]\nDescription=x\nAfter=a.service b.service\n[Timer]\nOnCalendar=daily\nOnBootSec=5min\nPersistent=yes\n",
+		"[Timer]\nOnCalendar=\nOnCalendar=Mon *-*-* 03:00\nAccuracySec=1us\nUnit=x.service\n[Install]\nWantedBy=timers.target\n",
+		"[Unit]\nConditionPathExists=|!/etc/x\nAssertHost=!a\nDocumentation=man:a(1) https://x\n",
+		"[Timer]\nOnUnitActiveSec=1h \\\n# c\n 2min\nRandomizedDelaySec=maybe\n[Tmer]\nX=1\n",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		u := loadText(t, "f.timer", text)
+		if u.LoadState == LoadError {
+			return
+		}
+		// What was read, written back, reads the same; but an empty
+		// file masks the unit.
+		text = render(u)
+		if text == "" {
+			return
+		}
+		again := loadText(t, "f.timer", text)
+		if !sameAssignments(again.Assignments, u.Assignments) {
+			t.Fatalf("assignments differ after rendering:\n%+v\n%+v", u.Assignments, again.Assignments)
+		}
+		if !reflect.DeepEqual(u.Unit, again.Unit) || !reflect.DeepEqual(u.Timer, again.Timer) || !reflect.DeepEqual(u.Install, again.Install) {
+			t.Fatalf("typed sections differ after rendering %q:\n%+v %+v %+v\n%+v %+v %+v", render(u), u.Unit, u.Timer, u.Install, again.Unit, again.Timer, again.Install)
+		}
+	})
+}
+
+// sameAssignments compares assignments less their positions.
+func sameAssignments(a, b []Assignment) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Section != b[i].Section || a[i].Key != b[i].Key || a[i].Value != b[i].Value {
+			return false
+		}
+	}
+	return true
+}
+
+// BenchmarkLoadShipped loads every unit file installed on the machine,
+// each from its own directory's search path.
+func BenchmarkLoadShipped(b *testing.B) {
+	var names []string
+	dir := "/usr/lib/systemd/system"
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if e.Type().IsRegular() && ValidName(e.Name(), Plain|Template) {
+			names = append(names, e.Name())
+		}
+	}
+	if len(names) == 0 {
+		b.Skip("no unit files installed")
+	}
+	// Read once: the benchmark measures parsing, not the disk.
+	files := fstest.MapFS{}
+	for _, n := range names {
+		data, err := os.ReadFile(filepath.Join(dir, n))
+		if err != nil {
+			b.Fatal(err)
+		}
+		files["usr/lib/systemd/system/"+n] = file(string(data))
+	}
+	for i, n := range names {
+		if ValidName(n, Template) {
+			at := strings.IndexByte(n, '@')
+			names[i] = n[:at+1] + "i" + n[at+1:]
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	loaded := 0
+	for b.Loop() {
+		l := &Loader{FS: files, Path: []string{"/usr/lib/systemd/system"}}
+		for _, n := range names {
+			if _, err := l.Load(n); err != nil {
+				b.Fatal(err)
+			}
+			loaded++
+		}
+	}
+	b.ReportMetric(float64(loaded)/b.Elapsed().Seconds(), "units/s")
+}
