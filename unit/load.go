@@ -3,6 +3,7 @@ package unit
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -36,7 +37,13 @@ type Loader struct {
 	// systemd-analyze verify --recursive-errors=no does.
 	ignoreDeps bool
 
-	ids map[string]string // unit name → alias target name, or the file's path
+	ids     map[string]string   // unit name → alias target name, or the file's path
+	byFile  map[string][]string // a file's path → the names that lead to it
+	dotD    map[string][]int    // "*.d" entries → the indexes of the Path dirs with one
+	regular map[string]bool     // the unit files that are regular files, not links
+
+	native bool   // FS is the real file system, read directly
+	buf    []byte // for reading files, reused
 }
 
 // maxAliasHops bounds the chain of aliases followed, as systemd does.
@@ -44,7 +51,7 @@ const maxAliasHops = 64
 
 func (l *Loader) fsys() fs.FS {
 	if l.FS == nil {
-		l.FS = os.DirFS("/")
+		l.FS, l.native = os.DirFS("/"), true
 	}
 	return l.FS
 }
@@ -65,14 +72,22 @@ func (l *Loader) buildNameMap() {
 		return
 	}
 	l.ids = map[string]string{}
+	l.dotD = map[string][]int{}
+	l.regular = map[string]bool{}
 	fsys := l.fsys()
-	for _, dir := range l.Path {
+	for i, dir := range l.Path {
 		entries, err := fs.ReadDir(fsys, rel(dir))
 		if err != nil {
 			continue
 		}
 		for _, e := range entries {
 			name := e.Name()
+			if strings.HasSuffix(name, ".d") && (e.IsDir() || e.Type()&fs.ModeSymlink != 0) {
+				// A possible drop-in directory, saving dropIns a look
+				// at every name it might have.
+				l.dotD[name] = append(l.dotD[name], i)
+				continue
+			}
 			if !ValidName(name, AnyName) {
 				continue
 			}
@@ -83,6 +98,7 @@ func (l *Loader) buildNameMap() {
 			switch {
 			case e.Type().IsRegular():
 				l.ids[name] = file
+				l.regular[file] = true
 			case e.Type()&fs.ModeSymlink != 0:
 				if dst, ok := l.resolveSymlink(dir, name); ok {
 					l.ids[name] = dst
@@ -183,9 +199,16 @@ func (l *Loader) fragment(name string) (file string, names []string) {
 	}
 	// Every name that leads to the same file is an alias; for an instance,
 	// the aliases of its template with the same instance.
-	for k := range l.ids {
-		f, ok := l.lookup(k)
-		if !ok || f != file || k == name {
+	if l.byFile == nil {
+		l.byFile = map[string][]string{}
+		for k := range l.ids {
+			if f, ok := l.lookup(k); ok {
+				l.byFile[f] = append(l.byFile[f], k)
+			}
+		}
+	}
+	for _, k := range l.byFile[file] {
+		if k == name {
 			continue
 		}
 		kn, _ := ParseName(k)
@@ -235,7 +258,86 @@ func (l *Loader) masked(file string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return p == "/dev/null" || info.Mode()&fs.ModeCharDevice != 0 || (info.Mode().IsRegular() && info.Size() == 0), nil
+	return isMask(p, info), nil
+}
+
+func isMask(p string, info fs.FileInfo) bool {
+	return p == "/dev/null" || info.Mode()&fs.ModeCharDevice != 0 || (info.Mode().IsRegular() && info.Size() == 0)
+}
+
+// readUnitFile reads a unit file, unless it is a mask.
+func (l *Loader) readUnitFile(file string) (data []byte, masked bool, err error) {
+	if l.regular[file] {
+		// Known from the scan of its directory: no link to follow.
+		data, err = l.read(file)
+		return data, err == nil && len(data) == 0, err
+	}
+	p, info, err := l.resolve(file)
+	if err != nil || isMask(p, info) {
+		return nil, err == nil, err
+	}
+	data, err = l.read(p)
+	return data, false, err
+}
+
+// read reads a file whole. The data is good until the next read: the
+// buffer is reused, since parsing copies what it keeps.
+func (l *Loader) read(file string) ([]byte, error) {
+	fsys := l.fsys()
+	if !l.native {
+		return fs.ReadFile(fsys, rel(file))
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	n := 0
+	for {
+		if n == len(l.buf) {
+			l.buf = append(l.buf, make([]byte, max(4096, len(l.buf)))...)
+		}
+		m, err := f.Read(l.buf[n:])
+		n += m
+		if err == io.EOF || m == 0 && err == nil {
+			return l.buf[:n], nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+// dropInNames appends to list the names of the drop-in directories of
+// the unit called name, in systemd's order: its own, its template's, and
+// those of the prefixes cut at dashes.
+func dropInNames(name string, list []string) []string {
+	list = append(list, name+".d")
+	n, err := ParseName(name)
+	if err != nil {
+		return list
+	}
+	if n.Instance != "" {
+		tpl, _ := TemplateName(name)
+		list = dropInNames(tpl, list)
+	}
+	// "foo-bar-baz.service" also takes the drop-ins of "foo-bar-.service"
+	// and then "foo-.service".
+	prefix := n.Prefix
+	chopped := false
+	for {
+		dash := strings.LastIndexByte(prefix, '-')
+		if dash <= 0 {
+			return list
+		}
+		if dash+1 < len(prefix) || chopped {
+			prefix = prefix[:dash+1]
+			break
+		}
+		prefix, chopped = prefix[:dash], true
+	}
+	n.Prefix = prefix
+	return dropInNames(n.String(), list)
 }
 
 // dropIns returns the drop-in files of a unit known by names, in the order
@@ -243,47 +345,27 @@ func (l *Loader) masked(file string) (bool, error) {
 func (l *Loader) dropIns(names []string, t Type) []string {
 	fsys := l.fsys()
 	var dirs []string
-	add := func(dir string) {
+	l.buildNameMap()
+	add := func(p, name string) {
+		dir := path.Join(p, name)
 		if info, err := fs.Stat(fsys, rel(dir)); err == nil && info.IsDir() {
 			dirs = append(dirs, dir)
 		}
 	}
-	var find func(p, name string)
-	find = func(p, name string) {
-		add(path.Join(p, name+".d"))
-		n, err := ParseName(name)
-		if err != nil {
-			return
-		}
-		if n.Instance != "" {
-			tpl, _ := TemplateName(name)
-			find(p, tpl)
-		}
-		// "foo-bar-baz.service" also takes the drop-ins of "foo-bar-.service"
-		// and then "foo-.service".
-		prefix := n.Prefix
-		chopped := false
-		for {
-			dash := strings.LastIndexByte(prefix, '-')
-			if dash <= 0 {
-				return
-			}
-			if dash+1 < len(prefix) || chopped {
-				prefix = prefix[:dash+1]
-				break
-			}
-			prefix, chopped = prefix[:dash], true
-		}
-		n.Prefix = prefix
-		find(p, n.String())
-	}
 	for _, name := range names {
-		for _, p := range l.Path {
-			find(p, name)
+		cands := dropInNames(name, nil)
+		for i, p := range l.Path {
+			for _, c := range cands {
+				if slices.Contains(l.dotD[c], i) {
+					add(p, c)
+				}
+			}
 		}
 	}
-	for _, p := range l.Path {
-		add(path.Join(p, t.String()+".d"))
+	for i, p := range l.Path {
+		if c := t.String() + ".d"; slices.Contains(l.dotD[c], i) {
+			add(p, c)
+		}
 	}
 	// Each file name counts once, from the first directory that has it.
 	byName := map[string]string{}
@@ -309,14 +391,6 @@ func (l *Loader) dropIns(names []string, t Type) []string {
 	}
 	slices.SortFunc(files, func(a, b string) int { return strings.Compare(path.Base(a), path.Base(b)) })
 	return files
-}
-
-func (l *Loader) readFile(file string) ([]byte, error) {
-	p, _, err := l.resolve(file)
-	if err != nil {
-		return nil, err
-	}
-	return fs.ReadFile(l.fsys(), rel(p))
 }
 
 var errNotFound = fmt.Errorf("unit not found")

@@ -1,6 +1,10 @@
 package unit
 
-import "sundial.dev/sundial/timespan"
+import (
+	"sync"
+
+	"sundial.dev/sundial/timespan"
+)
 
 // typedSetters parse the settings the typed sections keep, by
 // "Section.Key".
@@ -165,14 +169,19 @@ func checker(parser, arg string) setter {
 	return nil
 }
 
-// setterFor returns the parser of the setting "Section.Key" systemd
-// parses with parser(arg), or nil.
-func setterFor(key string, p settingParser) setter {
-	if s, ok := typedSetters[key]; ok {
-		return s
+// setters are the parsers of the settings systemd knows, by
+// "Section.Key": nil for those that are kept unchecked.
+var setters = sync.OnceValue(func() map[string]setter {
+	m := make(map[string]setter, len(knownSettings))
+	for key, p := range knownSettings {
+		if s, ok := typedSetters[key]; ok {
+			m[key] = s
+		} else {
+			m[key] = checker(p.parser, p.arg)
+		}
 	}
-	return checker(p.parser, p.arg)
-}
+	return m
+})
 
 // newSections gives the unit its typed sections with systemd's defaults.
 func (u *Unit) newSections() {

@@ -112,7 +112,8 @@ type syntaxHandler interface {
 // character is '#' or ';' are comments, even within a continuation; a line
 // ending in an unescaped backslash continues on the next; a byte order
 // mark is dropped once.
-func parseSyntax(data []byte, file string, h syntaxHandler) error {
+func parseSyntax(buf []byte, file string, h syntaxHandler) error {
+	data := string(buf) // one copy: the lines and values are its substrings
 	var (
 		line         int
 		continuation []byte
@@ -169,15 +170,15 @@ func parseSyntax(data []byte, file string, h syntaxHandler) error {
 
 // readLine splits off the first line of data, as systemd's read_line
 // does: \n, \r and \0 end a line, and so does a pair of different ones.
-func readLine(data []byte) (line string, rest []byte, err error) {
+func readLine(data string) (line, rest string, err error) {
 	i := 0
 	for i < len(data) && data[i] != '\n' && data[i] != '\r' && data[i] != 0 {
 		i++
 	}
 	if i >= MaxLineLength {
-		return "", nil, ErrTooLong
+		return "", "", ErrTooLong
 	}
-	line = string(data[:i])
+	line = data[:i]
 	// Take one end-of-line character of each kind, stopping after a NUL.
 	seen := 0
 	for i < len(data) {

@@ -1,6 +1,7 @@
 package unit
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strings"
@@ -88,19 +89,24 @@ func (l *Loader) Load(name string) (*Unit, error) {
 		return u, nil
 	}
 	u.FragmentPath = file
-	if m, err := l.masked(file); err != nil || m {
-		if err != nil {
-			u.LoadState, u.LoadError = LoadError, err
-		} else {
-			u.LoadState = Masked
-		}
+	fragment, masked, err := l.readUnitFile(file)
+	switch {
+	case err != nil:
+		u.LoadState, u.LoadError = LoadError, err
+		return u, nil
+	case masked:
+		u.LoadState = Masked
 		return u, nil
 	}
 	u.DropInPaths = l.dropIns(names, n.Type)
 	u.newSections()
+	u.Assignments = make([]Assignment, 0, bytes.Count(fragment, []byte("=")))
 	p := &unitParser{settingCtx{u: u, x: l.unitExpander(u), scope: l.Scope, ignoreDeps: l.ignoreDeps}}
 	for i, f := range append([]string{file}, u.DropInPaths...) {
-		data, err := l.readFile(f)
+		data, err := fragment, error(nil)
+		if i > 0 {
+			data, _, err = l.readUnitFile(f)
+		}
 		if err == nil {
 			err = parseSyntax(data, f, p)
 		}
@@ -142,8 +148,7 @@ func (p *unitParser) section(name string, pos Pos) bool {
 }
 
 func (p *unitParser) assignment(a *Assignment) error {
-	key := a.Section + "." + a.Key
-	sp, ok := knownSettings[key]
+	set, ok := setters()[a.Section+"."+a.Key]
 	if !ok {
 		if !strings.HasPrefix(a.Key, "X-") {
 			p.diagnose(Diagnostic{a.Pos, Warning, fmt.Sprintf("Unknown key '%s' in section [%s], ignoring.", a.Key, a.Section)})
@@ -151,7 +156,7 @@ func (p *unitParser) assignment(a *Assignment) error {
 		return nil
 	}
 	p.u.Assignments = append(p.u.Assignments, *a)
-	if set := setterFor(key, sp); set != nil {
+	if set != nil {
 		return set(&p.settingCtx, a)
 	}
 	return nil
