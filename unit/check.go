@@ -151,11 +151,7 @@ func prepareFilename(f string) (string, error) {
 	if f == "" || strings.HasSuffix(f, "/") || !ValidName(name, AnyName) {
 		return "", eINVAL
 	}
-	if ValidName(name, Template) {
-		at := strings.IndexByte(name, '@')
-		name = name[:at+1] + "i" + name[at+1:]
-	}
-	return name, nil
+	return instanceName(name, "i"), nil
 }
 
 // processAliases reads the "FILE:ALIAS" arguments: the file is checked

@@ -58,7 +58,7 @@ func TestLoadMaskAliasTemplate(t *testing.T) {
 	}{
 		{"masked.service", Masked, "/etc/systemd/system/masked.service", "masked.service"},
 		{"empty.service", Masked, "/etc/systemd/system/empty.service", "empty.service"},
-		{"alias.service", Loaded, "/usr/lib/systemd/system/real.service", "alias.service real.service"},
+		{"alias.service", Loaded, "/usr/lib/systemd/system/real.service", "real.service alias.service"}, // known by its file's name
 		{"real.service", Loaded, "/usr/lib/systemd/system/real.service", "real.service alias.service"},
 		{"getty@tty1.service", Loaded, "/usr/lib/systemd/system/getty@.service", "getty@tty1.service tty@tty1.service"},
 		{"getty@tty9.service", Masked, "/usr/lib/systemd/system/getty@tty9.service", "getty@tty9.service"},

@@ -253,8 +253,7 @@ func (u *Unit) resolveTemplate(name string) string {
 		n, _ := ParseName(u.Name)
 		inst = n.Prefix
 	}
-	at := strings.IndexByte(name, '@')
-	return name[:at+1] + inst + name[at+1:]
+	return instanceName(name, inst)
 }
 
 // hasName reports whether name is one of the unit's names.

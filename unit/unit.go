@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"path"
+	"slices"
 	"strings"
 )
 
@@ -89,6 +91,11 @@ func (l *Loader) Load(name string) (*Unit, error) {
 		return u, nil
 	}
 	u.FragmentPath = file
+	// As systemd merges the names, the unit is known by its file's name.
+	if id := instanceName(path.Base(file), n.Instance); id != name && slices.Contains(names, id) {
+		u.Name = id
+		u.Names = append([]string{id}, slices.DeleteFunc(slices.Clone(names), func(s string) bool { return s == id })...)
+	}
 	fragment, masked, err := l.readUnitFile(file)
 	switch {
 	case err != nil:
@@ -160,4 +167,14 @@ func (p *unitParser) assignment(a *Assignment) error {
 		return set(&p.settingCtx, a)
 	}
 	return nil
+}
+
+// instanceName returns the name of the instance of a template name, or
+// the name itself.
+func instanceName(name, instance string) string {
+	if instance == "" || !ValidName(name, Template) {
+		return name
+	}
+	at := strings.IndexByte(name, '@')
+	return name[:at+1] + instance + name[at+1:]
 }

@@ -93,11 +93,7 @@ func BenchmarkLoadShipped(b *testing.B) {
 		if !e.Type().IsRegular() || !ValidName(n, Plain|Template) {
 			continue
 		}
-		if ValidName(n, Template) {
-			at := strings.IndexByte(n, '@')
-			n = n[:at+1] + "i" + n[at+1:]
-		}
-		names = append(names, n)
+		names = append(names, instanceName(n, "i"))
 	}
 	if len(names) == 0 {
 		b.Skip("no unit files installed")
