@@ -135,10 +135,10 @@ type ServiceSection struct {
 	RestartForceExitStatus   ExitStatusSet
 
 	NotifyAccess string // "" until set: systemd then picks by Type
-	OOMPolicy    string // "" until set: systemd then picks the manager's default
+	OOMPolicy    string // "" until set: the manager's default then
 	ReloadSignal int    // default SIGHUP
 
-	// Kill is the [Service] section's kill settings.
+	// The kill settings.
 	KillMode          string // default "control-group"
 	KillSignal        int    // default SIGTERM
 	RestartKillSignal int    // 0: KillSignal
@@ -147,35 +147,30 @@ type ServiceSection struct {
 	SendSIGKILL       bool   // default yes
 	SendSIGHUP        bool
 
-	// Exec is the execution environment.
-	Environment                                              []string // "NAME=value", in order
-	EnvironmentFiles                                         []string // "-" prefixed when missing files are fine
-	PassEnvironment                                          []string
-	UnsetEnvironment                                         []string
-	WorkingDirectory                                         string // "~" for the home directory
-	WorkingDirectoryMissingOK                                bool
-	User, Group                                              string
-	UMask                                                    uint32 // default 0022
-	Nice                                                     int
-	NiceSet                                                  bool
-	StandardInput                                            string // default "null"
-	StandardOutput                                           string // default "inherit" (the manager's default: journal)
-	StandardError                                            string // default "inherit"
-	StandardInputFile, StandardOutputFile, StandardErrorFile string
-	SyslogIdentifier                                         string
-	Limits                                                   map[string]Rlimit // keyed by the setting's name, "LimitNOFILE"
+	// The execution environment.
+	Environment               []string // "NAME=value", in order
+	EnvironmentFiles          []string // "-" prefixed when missing files are fine
+	PassEnvironment           []string
+	UnsetEnvironment          []string
+	WorkingDirectory          string // "~" for the home directory
+	WorkingDirectoryMissingOK bool
+	User, Group               string
+	UMask                     uint32 // default 0022
+	Nice                      int
+	NiceSet                   bool
+	SyslogIdentifier          string
+
+	// Standard input, output and error: "null", "journal", "file", …,
+	// with the file of "file:", "append:" and "truncate:".
+	StandardInput, StandardInputFile   string // default "null"
+	StandardOutput, StandardOutputFile string // default "inherit" (the manager's default: journal)
+	StandardError, StandardErrorFile   string // default "inherit"
 }
 
 // An ExitStatusSet is a set of exit statuses and of signals.
 type ExitStatusSet struct {
 	Status  []int // 0..255, sorted
 	Signals []int // sorted
-}
-
-// An Rlimit is a Limit…= setting: the soft and the hard limit, with
-// ^uint64(0) for infinity.
-type Rlimit struct {
-	Soft, Hard uint64
 }
 
 // InstallSection is the [Install] section. systemd reads it only to
