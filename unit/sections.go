@@ -159,6 +159,7 @@ type ServiceSection struct {
 	Nice                      int
 	NiceSet                   bool
 	SyslogIdentifier          string
+	Limits                    map[string]Rlimit // by resource: "NOFILE", "CPU", …
 
 	// Standard input, output and error: "null", "journal", "file", …,
 	// with the file of "file:", "append:" and "truncate:".

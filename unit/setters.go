@@ -151,6 +151,8 @@ func checker(parser, arg string) setter {
 		return emergencyActionSetting(nil)
 	case "job_mode":
 		return enumSetting(nil, "Failed to parse job mode", jobModes...)
+	case "rlimit":
+		return rlimitSetting
 	case "user_group_compat":
 		return userGroupSetting(nil)
 	case "working_directory":
