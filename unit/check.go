@@ -12,9 +12,11 @@ import (
 type VerifyOptions struct {
 	Scope RuntimeScope
 
-	// Recursive is --recursive-errors: "yes" (or "") fails on a mistake
-	// in any unit loaded, "one" on one in the files named, and "no"
-	// loads the files named alone, without the units they bring in.
+	// Recursive is --recursive-errors: "yes" fails on a mistake in any
+	// unit loaded, "one" on one in the files named, and "no" on one in
+	// the files named, loaded alone without the units they bring in.
+	// Without it ("") mistakes that only make systemd ignore a setting do
+	// not fail.
 	Recursive string
 
 	// LookupEnv reads $SYSTEMD_UNIT_PATH and the XDG directories; nil
@@ -71,7 +73,7 @@ func Verify(files []string, o VerifyOptions) bool {
 				o.Log(d.String())
 				// Only the mistakes of a file's lines count, and with
 				// "one" only those of the files named.
-				if d.Pos.Line > 0 && d.Severity >= Warning && (o.Recursive != "one" || l == u) {
+				if d.Pos.Line > 0 && d.Severity >= Warning && o.Recursive != "" && (o.Recursive != "one" || l == u) {
 					warned = true
 				}
 			}

@@ -67,7 +67,7 @@ func analyzeMain(c *cli, args []string) int {
 	optionalOption(fs, "generators")
 	fs.String("recursive-errors", "", "")
 	a := analyzer{cli: c, iterations: 1, localIsUTC: timespan.Rule(time.Local).IsUTC()}
-	a.verifier = verifier{man: true, recursive: "yes"}
+	a.verifier = verifier{man: true}
 	ok, status := c.parse(fs, args, func(name, value string) error {
 		switch name {
 		case "help":
