@@ -131,8 +131,12 @@ func TestLoadDiagnostics(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("diagnostics:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if len(u.Assignments) != 2 {
-		t.Errorf("assignments %v, want Description and OnCalendar", u.Assignments)
+	var keys []string
+	for _, a := range u.Assignments {
+		keys = append(keys, a.Section+"."+a.Key)
+	}
+	if got := strings.Join(keys, " "); got != "Unit.Description Timer.OnCalendar Timer.X-Mine X-Ext.B" {
+		t.Errorf("assignments %s, want the known ones and the extensions", got)
 	}
 }
 
@@ -140,8 +144,8 @@ func TestSearchPath(t *testing.T) {
 	env := func(m map[string]string) func(string) string {
 		return func(k string) string { return m[k] }
 	}
-	sys := SearchPath(SystemScope, Dirs{Transient: "/run/sundial/transient"}, env(nil))
-	if strings.Join(sys, ":") != "/etc/systemd/system.control:/run/systemd/system.control:/run/sundial/transient:/etc/systemd/system:/run/systemd/system:/usr/local/lib/systemd/system:/usr/lib/systemd/system:/lib/systemd/system" {
+	sys := SearchPath(SystemScope, Dirs{Transient: "/run/sundial/transient", State: "/var/lib/sundial/units"}, env(nil))
+	if strings.Join(sys, ":") != "/etc/systemd/system.control:/run/systemd/system.control:/run/sundial/transient:/var/lib/sundial/units:/etc/systemd/system:/run/systemd/system:/usr/local/lib/systemd/system:/usr/lib/systemd/system:/lib/systemd/system" {
 		t.Errorf("system search path %q", sys)
 	}
 	if got := SearchPath(SystemScope, Dirs{}, env(map[string]string{"SYSTEMD_UNIT_PATH": "/a:/b"})); strings.Join(got, ":") != "/a:/b" {
@@ -150,8 +154,8 @@ func TestSearchPath(t *testing.T) {
 	if got := SearchPath(SystemScope, Dirs{}, env(map[string]string{"SYSTEMD_UNIT_PATH": "/a:"})); got[0] != "/a" || len(got) != 8 {
 		t.Errorf("SYSTEMD_UNIT_PATH=/a: gives %q", got)
 	}
-	user := SearchPath(UserScope, Dirs{Transient: "/run/user/1000/sundial/transient"}, env(map[string]string{"HOME": "/home/u", "XDG_RUNTIME_DIR": "/run/user/1000"}))
-	wantUser := "/home/u/.config/systemd/user.control:/run/user/1000/systemd/user.control:/run/user/1000/sundial/transient:/home/u/.config/systemd/user:/etc/xdg/systemd/user:/etc/systemd/user:/run/user/1000/systemd/user:/run/systemd/user:/home/u/.local/share/systemd/user:/usr/local/share/systemd/user:/usr/share/systemd/user:/usr/local/lib/systemd/user:/usr/lib/systemd/user"
+	user := SearchPath(UserScope, Dirs{Transient: "/run/user/1000/sundial/transient", State: "/home/u/.local/state/sundial/units"}, env(map[string]string{"HOME": "/home/u", "XDG_RUNTIME_DIR": "/run/user/1000"}))
+	wantUser := "/home/u/.config/systemd/user.control:/run/user/1000/systemd/user.control:/run/user/1000/sundial/transient:/home/u/.local/state/sundial/units:/home/u/.config/systemd/user:/etc/xdg/systemd/user:/etc/systemd/user:/run/user/1000/systemd/user:/run/systemd/user:/home/u/.local/share/systemd/user:/usr/local/share/systemd/user:/usr/share/systemd/user:/usr/local/lib/systemd/user:/usr/lib/systemd/user"
 	if strings.Join(user, ":") != wantUser {
 		t.Errorf("user search path\n%s\nwant\n%s", strings.Join(user, ":"), wantUser)
 	}

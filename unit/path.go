@@ -27,6 +27,11 @@ type Dirs struct {
 	// Transient holds the unit files of transient units; it takes the
 	// place of systemd's /run/systemd/transient.
 	Transient string
+
+	// State holds the unit files and links sundial writes itself, as
+	// for enable where /etc cannot be written; it ranks just above
+	// /etc/systemd/system (or the user's configuration directory).
+	State string
 }
 
 // SearchPath returns the directories units are loaded from, highest
@@ -53,6 +58,7 @@ func SearchPath(scope RuntimeScope, dirs Dirs, getenv func(string) string) []str
 				"/etc/systemd/system.control",
 				"/run/systemd/system.control",
 				dirs.Transient,
+				dirs.State,
 				"/etc/systemd/system",
 				"/run/systemd/system",
 				"/usr/local/lib/systemd/system",
@@ -111,6 +117,7 @@ func userDirs(dirs Dirs, getenv func(string) string) []string {
 		join(configHome, "/systemd/user.control"),
 		join(runtime, "/systemd/user.control"),
 		dirs.Transient,
+		dirs.State,
 		join(configHome, "/systemd/user"),
 	)
 	for _, d := range list("XDG_CONFIG_DIRS", "/etc/xdg") {

@@ -43,7 +43,8 @@ type Unit struct {
 	LoadError error // why the state is not Loaded or Masked
 
 	// Assignments are the settings read from the files, in order, less
-	// those systemd ignores (unknown sections and keys, X- extensions).
+	// those of unknown sections and keys; extensions (X- sections and
+	// keys) are kept, though systemd ignores them.
 	Assignments []Assignment
 
 	// The typed sections, with the values of the assignments systemd
@@ -143,23 +144,27 @@ func (p *unitParser) diagnose(d Diagnostic) {
 }
 
 func (p *unitParser) section(name string, pos Pos) bool {
+	if strings.HasPrefix(name, "X-") {
+		return true // kept, not interpreted
+	}
 	for _, s := range p.u.Type.sections() {
 		if s == name {
 			return true
 		}
 	}
-	if !strings.HasPrefix(name, "X-") {
-		p.diagnose(Diagnostic{pos, Warning, fmt.Sprintf("Unknown section '%s'. Ignoring.", name)})
-	}
+	p.diagnose(Diagnostic{pos, Warning, fmt.Sprintf("Unknown section '%s'. Ignoring.", name)})
 	return false
 }
 
 func (p *unitParser) assignment(a *Assignment) error {
+	if strings.HasPrefix(a.Section, "X-") || strings.HasPrefix(a.Key, "X-") {
+		// Extensions: kept for those who read them, ignored by systemd.
+		p.u.Assignments = append(p.u.Assignments, *a)
+		return nil
+	}
 	set, ok := setters()[a.Section+"."+a.Key]
 	if !ok {
-		if !strings.HasPrefix(a.Key, "X-") {
-			p.diagnose(Diagnostic{a.Pos, Warning, fmt.Sprintf("Unknown key '%s' in section [%s], ignoring.", a.Key, a.Section)})
-		}
+		p.diagnose(Diagnostic{a.Pos, Warning, fmt.Sprintf("Unknown key '%s' in section [%s], ignoring.", a.Key, a.Section)})
 		return nil
 	}
 	p.u.Assignments = append(p.u.Assignments, *a)
