@@ -28,6 +28,14 @@ const (
 	ePERM        errno = 1
 	eACCES       errno = 13
 	eUCLEAN      errno = 117
+
+	// Those of specifiers.
+	eSRCH     errno = 3
+	eNOSYS    errno = 38
+	eLOOP     errno = 40
+	eUNATCH   errno = 49
+	eBADSLT   errno = 57
+	eNOMEDIUM errno = 123
 )
 
 var errnoTexts = map[errno]string{
@@ -47,6 +55,12 @@ var errnoTexts = map[errno]string{
 	ePERM:        "Operation not permitted",
 	eACCES:       "Permission denied",
 	eUCLEAN:      "Structure needs cleaning",
+	eSRCH:        "No such process",
+	eNOSYS:       "Function not implemented",
+	eLOOP:        "Too many levels of symbolic links",
+	eUNATCH:      "Protocol driver not attached",
+	eBADSLT:      "Invalid slot",
+	eNOMEDIUM:    "No medium found",
 }
 
 func (e errno) Error() string {
