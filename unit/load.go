@@ -33,6 +33,8 @@ type Loader struct {
 	// specifiers such as %t and %S stand for.
 	Scope RuntimeScope
 
+	Host *Host // the machine specifiers describe; nil: this one
+
 	// ignoreDeps leaves the units a unit names unchecked, as
 	// systemd-analyze verify --recursive-errors=no does.
 	ignoreDeps bool
