@@ -569,9 +569,9 @@ func parseEnvFile(data []byte) (map[string]string, error) {
 // user returns the manager's user; with no User set, the one running this
 // program, with the answers systemd gives root and nobody without asking
 // the user database.
-func (h *Host) user() (User, error) {
+func (h *Host) user() User {
 	if h.User != nil {
-		return *h.User, nil
+		return *h.User
 	}
 	uid, gid := processIDs()
 	u := User{UID: uid, GID: gid}
@@ -608,7 +608,7 @@ func (h *Host) user() (User, error) {
 			u.Group = f[0]
 		}
 	}
-	return u, nil
+	return u
 }
 
 // processIDs returns the real user and group IDs of this process, which
@@ -656,11 +656,7 @@ func (h *Host) userPath(env string, field func(User) string) (string, error) {
 	if e := h.getenv(env); validPath(e) && strings.HasPrefix(e, "/") {
 		return simplifyPath(e), nil
 	}
-	u, err := h.user()
-	if err != nil {
-		return "", err
-	}
-	p := field(u)
+	p := field(h.user())
 	switch {
 	case p == noEntry:
 		return "", eSRCH
