@@ -107,10 +107,22 @@ type Calendar struct {
 }
 
 // CalendarBatch asks systemd-analyze calendar about every spec at once, from
-// base (seconds since the epoch), in zone tz.
+// base (seconds since the epoch), in zone tz. Specs must be shorter than
+// about 1900 bytes: systemd cuts off longer error messages, errno and all.
 func CalendarBatch(t testing.TB, tz string, base int64, iterations int, specs []string) []Calendar {
 	t.Helper()
-	args := []string{"calendar", fmt.Sprintf("--iterations=%d", iterations), fmt.Sprintf("--base-time=@%d", base), "--"}
+	return CalendarBatchAt(t, tz, time.Unix(base, 0), iterations, specs)
+}
+
+// CalendarBatchAt is like CalendarBatch, from a base given to the
+// microsecond, which must not be before the epoch.
+func CalendarBatchAt(t testing.TB, tz string, base time.Time, iterations int, specs []string) []Calendar {
+	t.Helper()
+	usec := base.UnixMicro()
+	if usec < 0 {
+		t.Fatalf("oracle: base %v before the epoch", base)
+	}
+	args := []string{"calendar", fmt.Sprintf("--iterations=%d", iterations), fmt.Sprintf("--base-time=@%d.%06d", usec/1e6, usec%1e6), "--"}
 	out, errs, _ := Run(t, tz, append(args, specs...)...)
 	failed := failures(errs, "Failed to parse calendar specification '", "': ")
 	nextFailed := failures(errs, "Failed to determine next elapse for '", "': ")
@@ -143,7 +155,7 @@ func CalendarBatch(t testing.TB, tz string, base int64, iterations int, specs []
 			}
 		}
 		if res[i].Normalized == "" {
-			t.Fatalf("oracle: no normalized form for %q in %q", spec, blocks[i])
+			t.Fatalf("oracle: no normalized form and no error for %q (%d bytes) in %q", spec, len(spec), blocks[i])
 		}
 	}
 	return res
