@@ -109,7 +109,7 @@ func (l *Loader) Load(name string) (*Unit, error) {
 	u.DropInPaths = l.dropIns(names, n.Type)
 	u.newSections()
 	u.Assignments = make([]Assignment, 0, bytes.Count(fragment, []byte("=")))
-	p := &unitParser{settingCtx{u: u, x: l.unitExpander(u), scope: l.Scope, ignoreDeps: l.ignoreDeps}}
+	p := &unitParser{settingCtx{u: u, x: l.specifiers(u), scope: l.Scope, ignoreDeps: l.ignoreDeps}}
 	for i, f := range append([]string{file}, u.DropInPaths...) {
 		data, err := fragment, error(nil)
 		if i > 0 {
