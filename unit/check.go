@@ -93,6 +93,9 @@ func Verify(files []string, o VerifyOptions) bool {
 		if !verifySocket(set, u, o) {
 			failed = true
 		}
+		if !verifyExecutables(u, o) {
+			failed = true
+		}
 		if o.Man != nil && !verifyDocumentation(u, o) {
 			failed = true
 		}
@@ -210,6 +213,27 @@ func verifySocket(set *Set, u *Unit, o VerifyOptions) bool {
 		return false
 	}
 	return true
+}
+
+// verifyExecutables is systemd's verify_executables: the first command
+// of each Exec…= list must be executable, unless it may fail. (Newer
+// systemd checks every command; 252 and 254 the first.)
+func verifyExecutables(u *Unit, o VerifyOptions) bool {
+	s := u.Service
+	if s == nil {
+		return true
+	}
+	ok := true
+	for _, list := range [][]ExecCommand{s.ExecCondition, s.ExecStartPre, s.ExecStart, s.ExecStartPost, s.ExecReload, s.ExecStop, s.ExecStopPost} {
+		if len(list) == 0 || list[0].Flags&ExecIgnoreFailure != 0 {
+			continue
+		}
+		if _, err := FindExecutable(list[0].Path, nil); err != nil {
+			o.Log(fmt.Sprintf("%s: Command %s is not executable: %s", u.Name, list[0].Path, strerror(err)))
+			ok = false
+		}
+	}
+	return ok
 }
 
 // verifyDocumentation runs man for each man: page of the unit, as

@@ -28,6 +28,7 @@ const (
 	ePERM        errno = 1
 	eACCES       errno = 13
 	eUCLEAN      errno = 117
+	eBADFD       errno = 77
 
 	// Those of specifiers.
 	eSRCH     errno = 3
@@ -55,6 +56,7 @@ var errnoTexts = map[errno]string{
 	ePERM:        "Operation not permitted",
 	eACCES:       "Permission denied",
 	eUCLEAN:      "Structure needs cleaning",
+	eBADFD:       "File descriptor in bad state",
 	eSRCH:        "No such process",
 	eNOSYS:       "Function not implemented",
 	eLOOP:        "Too many levels of symbolic links",

@@ -135,6 +135,12 @@ func dumpValue(v reflect.Value) string {
 			}
 		}
 		return "[" + strings.Join(s, ", ") + "]"
+	case []ExecCommand:
+		var s []string
+		for _, c := range x {
+			s = append(s, fmt.Sprintf("{%s argv=%q flags=%b}", c.Path, c.Argv, c.Flags))
+		}
+		return "[" + strings.Join(s, ", ") + "]"
 	case fmt.Stringer:
 		return x.String()
 	case string:

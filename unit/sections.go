@@ -107,7 +107,9 @@ type TimerValue struct {
 
 // ServiceSection is the [Service] section, with systemd's defaults.
 type ServiceSection struct {
-	Type            string // default "simple"
+	// Type is as set, or else as systemd infers it: "dbus" with a
+	// BusName=, "simple" with an ExecStart=, else "oneshot".
+	Type            string
 	ExitType        string // default "main"
 	RemainAfterExit bool
 	GuessMainPID    bool // default yes
@@ -120,7 +122,8 @@ type ServiceSection struct {
 	RestartSteps       uint
 	RestartMaxDelaySec timespan.Span // default infinity
 
-	TimeoutStartSec         timespan.Span // default 90s, the manager's default
+	TimeoutStartSec         timespan.Span // default 90s, the manager's default; infinity for oneshot
+	TimeoutStartSet         bool          // TimeoutStartSec= or TimeoutSec= was given
 	TimeoutStopSec          timespan.Span // default 90s
 	TimeoutAbortSec         timespan.Span // TimeoutStopSec unless set
 	TimeoutAbortSet         bool
@@ -146,6 +149,15 @@ type ServiceSection struct {
 	WatchdogSignal    int    // default SIGABRT
 	SendSIGKILL       bool   // default yes
 	SendSIGHUP        bool
+
+	// The command lines of the Exec…= settings, in order.
+	ExecCondition []ExecCommand
+	ExecStartPre  []ExecCommand
+	ExecStart     []ExecCommand
+	ExecStartPost []ExecCommand
+	ExecReload    []ExecCommand
+	ExecStop      []ExecCommand
+	ExecStopPost  []ExecCommand
 
 	// The execution environment.
 	Environment               []string // "NAME=value", in order

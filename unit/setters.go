@@ -91,6 +91,20 @@ var typedSetters = map[string]setter{
 	"Service.SendSIGKILL":       boolSetting(func(u *Unit) *bool { return &u.Service.SendSIGKILL }, false),
 	"Service.SendSIGHUP":        boolSetting(func(u *Unit) *bool { return &u.Service.SendSIGHUP }, false),
 
+	"Service.ExecCondition": execSetting(func(s *ServiceSection) *[]ExecCommand { return &s.ExecCondition }),
+	"Service.ExecStartPre":  execSetting(func(s *ServiceSection) *[]ExecCommand { return &s.ExecStartPre }),
+	"Service.ExecStart":     execSetting(func(s *ServiceSection) *[]ExecCommand { return &s.ExecStart }),
+	"Service.ExecStartPost": execSetting(func(s *ServiceSection) *[]ExecCommand { return &s.ExecStartPost }),
+	"Service.ExecReload":    execSetting(func(s *ServiceSection) *[]ExecCommand { return &s.ExecReload }),
+	"Service.ExecStop":      execSetting(func(s *ServiceSection) *[]ExecCommand { return &s.ExecStop }),
+	"Service.ExecStopPost":  execSetting(func(s *ServiceSection) *[]ExecCommand { return &s.ExecStopPost }),
+
+	"Service.Environment":      environmentSetting,
+	"Service.EnvironmentFile":  environmentFileSetting,
+	"Service.PassEnvironment":  envNamesSetting(false),
+	"Service.UnsetEnvironment": envNamesSetting(true),
+	"Service.BusName":          busNameSetting,
+
 	"Service.WorkingDirectory": workingDirectorySetting,
 	"Service.User":             userGroupSetting(func(u *Unit) *string { return &u.Service.User }),
 	"Service.Group":            userGroupSetting(func(u *Unit) *string { return &u.Service.Group }),
@@ -165,6 +179,17 @@ func checker(parser, arg string) setter {
 		return stdioSetting(false)
 	case "exec_input":
 		return stdioSetting(true)
+	case "exec":
+		// Other unit types' commands are checked, not kept.
+		return execSetting(func(s *ServiceSection) *[]ExecCommand { return &s.ExecStart })
+	case "environ":
+		return environmentSetting
+	case "unit_env_file":
+		return environmentFileSetting
+	case "pass_environ":
+		return envNamesSetting(false)
+	case "unset_environ":
+		return envNamesSetting(true)
 	case "exec_preserve_mode":
 		return enumSetting(nil, "Failed to parse resource preserve mode", "no", "yes", "restart")
 	}

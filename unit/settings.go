@@ -16,7 +16,11 @@ type settingCtx struct {
 	x          expander
 	scope      RuntimeScope
 	ignoreDeps bool // the Loader's
+	host       *Host
 }
+
+// argMax is the manager's ARG_MAX, which bounds environment variables.
+func (c *settingCtx) argMax() int { return c.host.argMax() }
 
 func (c *settingCtx) log(a *Assignment, sev Severity, format string, args ...any) {
 	c.u.Diagnostics = append(c.u.Diagnostics, Diagnostic{a.Pos, sev, fmt.Sprintf(format, args...)})

@@ -19,7 +19,7 @@ func serviceTimeoutSetting(c *settingCtx, a *Assignment) error {
 		v = timespan.Infinity
 	}
 	s := c.service()
-	s.TimeoutStartSec = v
+	s.TimeoutStartSec, s.TimeoutStartSet = v, true
 	if a.Key == "TimeoutSec" {
 		s.TimeoutStopSec = v
 	}
@@ -328,4 +328,56 @@ func validFDName(s string) bool {
 		}
 	}
 	return true
+}
+
+// busNameSetting is config_parse_bus_name: a D-Bus service name, with
+// specifiers expanded to at most 255 bytes.
+func busNameSetting(c *settingCtx, a *Assignment) error {
+	v, err := c.x.full(a.Value)
+	if err == nil && len(v) > maxBusName {
+		err = eNAMETOOLONG
+	}
+	if err != nil {
+		c.warn(a, "Failed to resolve unit specifiers in %s, ignoring: %s", a.Value, strerror(err))
+		return nil
+	}
+	if !validBusName(v) {
+		c.warn(a, "Invalid bus name, ignoring: %s", v)
+		return nil
+	}
+	c.service().BusName = v
+	return nil
+}
+
+const maxBusName = 255 // SD_BUS_MAXIMUM_NAME_LENGTH
+
+// validBusName is sd-bus's service_name_is_valid: a unique name
+// (":1.42") or a well-known one of two or more dotted elements.
+func validBusName(s string) bool {
+	if s == "" || len(s) > maxBusName {
+		return false
+	}
+	unique := s[0] == ':'
+	q := s
+	if unique {
+		q = s[1:]
+	}
+	dot, foundDot := true, false
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		if c == '.' {
+			if dot {
+				return false
+			}
+			foundDot, dot = true, true
+			continue
+		}
+		alpha := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+		digit := '0' <= c && c <= '9'
+		if !alpha && !(digit && (!dot || unique)) && c != '_' && c != '-' {
+			return false
+		}
+		dot = false
+	}
+	return !dot && foundDot
 }

@@ -90,11 +90,15 @@ type unitSpecifiers struct {
 // scope and host. It reads u's Name, Instance, Type, FragmentPath and,
 // for %c and %r, the Slice= assignments read so far, when it expands.
 func (l *Loader) specifiers(u *Unit) expander {
-	h := l.Host
-	if h == nil {
-		h = &Host{}
+	return &unitSpecifiers{u: u, scope: l.Scope, host: l.host(), fsys: l.fsys()}
+}
+
+// host returns the machine the specifiers describe.
+func (l *Loader) host() *Host {
+	if l.Host != nil {
+		return l.Host
 	}
-	return &unitSpecifiers{u: u, scope: l.Scope, host: h, fsys: l.fsys()}
+	return &Host{}
 }
 
 // full is unit_full_printf: all specifiers, to LONG_LINE_MAX bytes.

@@ -87,39 +87,50 @@ func (l *Loader) Load(name string) (*Unit, error) {
 	u := &Unit{Name: name, Type: n.Type, Instance: n.Instance}
 	file, names := l.fragment(name)
 	u.Names = names
+	var fragment []byte
 	if file == "" {
-		u.LoadState, u.LoadError = NotFound, errNotFound
-		return u, nil
-	}
-	u.FragmentPath = file
-	// As systemd merges the names, the unit is known by its file's name.
-	if id := instanceName(path.Base(file), n.Instance); id != name && slices.Contains(names, id) {
-		u.Name = id
-		u.Names = append([]string{id}, slices.DeleteFunc(slices.Clone(names), func(s string) bool { return s == id })...)
-	}
-	fragment, masked, err := l.readUnitFile(file)
-	switch {
-	case err != nil:
-		u.LoadState, u.LoadError = LoadError, err
-		return u, nil
-	case masked:
-		u.LoadState = Masked
-		return u, nil
+		// Devices and slices need no file (systemd's device_load and
+		// slice_load); the others are not found.
+		if n.Type != Device && n.Type != Slice {
+			u.LoadState, u.LoadError = NotFound, errNotFound
+			return u, nil
+		}
+	} else {
+		u.FragmentPath = file
+		// As systemd merges the names, the unit is known by its file's name.
+		if id := instanceName(path.Base(file), n.Instance); id != name && slices.Contains(names, id) {
+			u.Name = id
+			u.Names = append([]string{id}, slices.DeleteFunc(slices.Clone(names), func(s string) bool { return s == id })...)
+		}
+		var masked bool
+		fragment, masked, err = l.readUnitFile(file)
+		switch {
+		case err != nil:
+			u.LoadState, u.LoadError = LoadError, err
+			return u, nil
+		case masked:
+			u.LoadState = Masked
+			return u, nil
+		}
 	}
 	u.DropInPaths = l.dropIns(names, n.Type)
 	u.newSections()
 	u.Assignments = make([]Assignment, 0, bytes.Count(fragment, []byte("=")))
-	p := &unitParser{settingCtx{u: u, x: l.specifiers(u), scope: l.Scope, ignoreDeps: l.ignoreDeps}}
-	for i, f := range append([]string{file}, u.DropInPaths...) {
+	p := &unitParser{settingCtx{u: u, x: l.specifiers(u), scope: l.Scope, ignoreDeps: l.ignoreDeps, host: l.host()}}
+	files := u.DropInPaths
+	if file != "" {
+		files = append([]string{file}, files...)
+	}
+	for i, f := range files {
 		data, err := fragment, error(nil)
-		if i > 0 {
+		if i > 0 || file == "" {
 			data, _, err = l.readUnitFile(f)
 		}
 		if err == nil {
 			err = parseSyntax(data, f, p)
 		}
 		switch {
-		case err == nil, i > 0:
+		case err == nil, i > 0 || file == "":
 			// systemd stops reading a drop-in at a fatal mistake but
 			// loads the unit all the same.
 			continue

@@ -13,6 +13,8 @@ func (u *Unit) verify() {
 	switch u.Type {
 	case Timer:
 		err = u.verifyTimer()
+	case Service:
+		err = u.verifyService()
 	}
 	if err != nil {
 		u.LoadState, u.LoadError = BadSetting, err
@@ -42,6 +44,50 @@ func (u *Unit) verifyTimer() error {
 	}
 	if len(t.Values) == 0 && !t.OnClockChange && !t.OnTimezoneChange {
 		return u.refuse("Timer unit lacks value setting. Refusing.")
+	}
+	return nil
+}
+
+// verifyService is service_add_extras' defaults that depend on other
+// settings, then service_verify.
+func (u *Unit) verifyService() error {
+	s := u.Service
+	if s.Type == "" {
+		switch {
+		case s.BusName != "":
+			s.Type = "dbus"
+		case len(s.ExecStart) > 0:
+			s.Type = "simple"
+		default:
+			s.Type = "oneshot"
+		}
+	}
+	oneshot := s.Type == "oneshot"
+	if oneshot && !s.TimeoutStartSet {
+		s.TimeoutStartSec = timespan.Infinity
+	}
+	noAction := u.Unit.SuccessAction == "none"
+	switch {
+	case len(s.ExecStart) == 0 && len(s.ExecStop) == 0 && noAction:
+		return u.refuse("Service has no ExecStart=, ExecStop=, or SuccessAction=. Refusing.")
+	case !oneshot && len(s.ExecStart) == 0:
+		return u.refuse("Service has no ExecStart= setting, which is only allowed for Type=oneshot services. Refusing.")
+	case !s.RemainAfterExit && len(s.ExecStart) == 0 && noAction:
+		return u.refuse("Service has no ExecStart= and no SuccessAction= settings and does not have RemainAfterExit=yes set. Refusing.")
+	case !oneshot && len(s.ExecStart) > 1:
+		return u.refuse("Service has more than one ExecStart= setting, which is only allowed for Type=oneshot services. Refusing.")
+	case oneshot && (s.Restart == "always" || s.Restart == "on-success"):
+		return u.refuse("Service has Restart= set to either always or on-success, which isn't allowed for Type=oneshot services. Refusing.")
+	case oneshot && s.ExitType == "cgroup":
+		return u.refuse("Service has ExitType=cgroup set, which isn't allowed for Type=oneshot services. Refusing.")
+	case s.Type == "dbus" && s.BusName == "":
+		return u.refuse("Service is of type D-Bus but no D-Bus service name has been specified. Refusing.")
+	}
+	if s.RuntimeMaxSec != timespan.Infinity && oneshot {
+		u.unitLog(Warning, "RuntimeMaxSec= has no effect in combination with Type=oneshot. Ignoring.")
+	}
+	if s.RuntimeMaxSec == timespan.Infinity && s.RuntimeRandomizedExtra != 0 {
+		u.unitLog(Warning, "Service has RuntimeRandomizedExtraSec= setting, but no RuntimeMaxSec=. Ignoring.")
 	}
 	return nil
 }

@@ -1,0 +1,256 @@
+package unit
+
+import (
+	"slices"
+	"strings"
+	"unicode/utf8"
+)
+
+// validEnvName is systemd's env_name_is_valid: letters, digits and '_',
+// not starting with a digit, at most ARG_MAX-2 bytes.
+func validEnvName(s string, argMax int) bool {
+	if s == "" || '0' <= s[0] && s[0] <= '9' || len(s) > argMax-2 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// validEnvValue is systemd's env_value_is_valid: UTF-8 with no control
+// characters but tabs and newlines.
+func validEnvValue(s string, argMax int) bool {
+	if !utf8.ValidString(s) || len(s) > argMax-3 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if isCC(s[i]) && s[i] != '\t' && s[i] != '\n' {
+			return false
+		}
+	}
+	return true
+}
+
+// validEnvAssignment is systemd's env_assignment_is_valid: NAME=value.
+func validEnvAssignment(s string, argMax int) bool {
+	name, value, ok := strings.Cut(s, "=")
+	return ok && validEnvName(name, argMax) && validEnvValue(value, argMax) && len(s) <= argMax-1
+}
+
+// envReplace is systemd's strv_env_replace: an assignment takes the place
+// of one of the same name, or goes at the end.
+func envReplace(env []string, assignment string) []string {
+	name, _, _ := strings.Cut(assignment, "=")
+	for i, e := range env {
+		if n, _, _ := strings.Cut(e, "="); n == name {
+			env[i] = assignment
+			return env
+		}
+	}
+	return append(env, assignment)
+}
+
+// appendNew appends the words not in list yet, as strv_extend_strv with
+// duplicates filtered.
+func appendNew(list []string, words ...string) []string {
+	for _, w := range words {
+		if !slices.Contains(list, w) {
+			list = append(list, w)
+		}
+	}
+	return list
+}
+
+// environmentSetting is config_parse_environ: assignments, quoted as
+// words, with specifiers expanded; a later one replaces an earlier one of
+// the same name; empty clears them.
+func environmentSetting(c *settingCtx, a *Assignment) error {
+	s := c.service()
+	if a.Value == "" {
+		s.Environment = nil
+		return nil
+	}
+	argMax := c.argMax()
+	w := words{s: a.Value}
+	for {
+		word, more, err := w.next("", extractCUnescape|extractUnquote)
+		if err != nil {
+			c.warn(a, "Invalid syntax, ignoring: %s", a.Value)
+			return nil
+		}
+		if !more {
+			return nil
+		}
+		v, err := c.x.env(word)
+		if err != nil {
+			c.warn(a, "Failed to resolve specifiers in %s, ignoring: %s", word, strerror(err))
+			continue
+		}
+		if !validEnvAssignment(v, argMax) {
+			c.warn(a, "Invalid environment assignment, ignoring: %s", v)
+			continue
+		}
+		s.Environment = envReplace(s.Environment, v)
+	}
+}
+
+// environmentFileSetting is config_parse_unit_env_file: an absolute path,
+// "-" prefixed when a missing file is fine; empty clears the list.
+func environmentFileSetting(c *settingCtx, a *Assignment) error {
+	s := c.service()
+	if a.Value == "" {
+		s.EnvironmentFiles = nil
+		return nil
+	}
+	v, err := c.x.path(a.Value)
+	if err != nil {
+		c.warn(a, "Failed to resolve unit specifiers in '%s', ignoring: %s", a.Value, strerror(err))
+		return nil
+	}
+	dash, p := "", v
+	if strings.HasPrefix(v, "-") {
+		dash, p = "-", v[1:]
+	}
+	if p, err = c.checkPath(a, p, false); err != nil {
+		return nil
+	}
+	s.EnvironmentFiles = append(s.EnvironmentFiles, dash+p)
+	return nil
+}
+
+// envNamesSetting is config_parse_pass_environ, and with unset
+// config_parse_unset_environ, which also takes assignments: words with
+// specifiers expanded, added to the list unless there already; empty
+// clears it.
+func envNamesSetting(unset bool) setter {
+	return func(c *settingCtx, a *Assignment) error {
+		s := c.service()
+		list := &s.PassEnvironment
+		if unset {
+			list = &s.UnsetEnvironment
+		}
+		if a.Value == "" {
+			*list = nil
+			return nil
+		}
+		argMax := c.argMax()
+		var names []string
+		w := words{s: a.Value}
+		for {
+			word, more, err := w.next("", extractCUnescape|extractUnquote)
+			if err != nil {
+				c.warn(a, "Trailing garbage in %s, ignoring: %s", a.Key, a.Value)
+				break
+			}
+			if !more {
+				break
+			}
+			v, err := c.x.env(word)
+			if err != nil {
+				c.warn(a, "Failed to resolve specifiers in %s, ignoring: %s", word, strerror(err))
+				continue
+			}
+			switch {
+			case unset && !validEnvName(v, argMax) && !validEnvAssignment(v, argMax):
+				c.warn(a, "Invalid environment name or assignment %s, ignoring: %s", a.Key, v)
+				continue
+			case !unset && !validEnvName(v, argMax):
+				c.warn(a, "Invalid environment name for %s, ignoring: %s", a.Key, v)
+				continue
+			}
+			names = append(names, v)
+		}
+		*list = appendNew(*list, names...)
+		return nil
+	}
+}
+
+// ExpandArgv expands the environment variables of a command's arguments
+// as systemd does when it runs the command (replace_env_argv): an
+// argument "$NAME" becomes the variable's value split into words (none
+// if it is not set); "${NAME}" anywhere in an argument becomes the value
+// as it is; "$$" is "$". env holds NAME=value assignments, the last of a
+// name counting. It also returns the names referred to but not set, and
+// the names in braces that are no valid names (which expand to nothing).
+func ExpandArgv(argv, env []string) (args, unset, bad []string) {
+	lookup := func(name string) (string, bool) {
+		for i := len(env) - 1; i >= 0; i-- {
+			if v, ok := strings.CutPrefix(env[i], name+"="); ok {
+				return v, true
+			}
+		}
+		return "", false
+	}
+	for _, word := range argv {
+		if name, ok := strings.CutPrefix(word, "$"); ok && validEnvName(name, maxArgMax) {
+			v, set := lookup(name)
+			if !set {
+				unset = append(unset, name)
+				continue
+			}
+			w := words{s: v}
+			for {
+				part, more, _ := w.next("", extractRelax|extractUnquote)
+				if !more {
+					break
+				}
+				args = append(args, part)
+			}
+			continue
+		}
+		args = append(args, expandBraces(word, lookup, &unset, &bad))
+	}
+	return args, unset, bad
+}
+
+// maxArgMax bounds names where no manager's ARG_MAX is at hand.
+const maxArgMax = 1 << 21
+
+// expandBraces is replace_env without flags: ${NAME} and $$; an
+// unterminated ${, and ${NAME:…}, stay as written.
+func expandBraces(s string, lookup func(string) (string, bool), unset, bad *[]string) string {
+	if !strings.Contains(s, "$") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '$' || i+1 == len(s) {
+			b.WriteByte(s[i])
+			continue
+		}
+		switch s[i+1] {
+		case '$':
+			b.WriteByte('$')
+			i++
+		case '{':
+			end := strings.IndexAny(s[i+2:], "}:")
+			if end < 0 {
+				b.WriteString(s[i:])
+				return b.String()
+			}
+			name := s[i+2 : i+2+end]
+			if s[i+2+end] == ':' {
+				// ${NAME:…} is not understood here and stays, but
+				// what follows the colon is read on.
+				b.WriteString(s[i : i+2+end])
+				i += 1 + end
+				continue
+			}
+			switch v, ok := lookup(name); {
+			case !validEnvName(name, maxArgMax):
+				*bad = append(*bad, name)
+			case !ok:
+				*unset = append(*unset, name)
+			default:
+				b.WriteString(v)
+			}
+			i += 2 + end
+		default:
+			b.WriteByte('$')
+		}
+	}
+	return b.String()
+}
