@@ -27,7 +27,8 @@ type VerifyOptions struct {
 	// and returns man's exit status, or an error if man could not run.
 	Man func(page string) (int, error)
 
-	// Log receives each message, one line, as systemd-analyze logs it.
+	// Log receives each line of the messages, as systemd-analyze logs
+	// them; a message with newlines is several lines.
 	Log func(line string)
 }
 
@@ -41,6 +42,19 @@ type VerifyOptions struct {
 func Verify(files []string, o VerifyOptions) bool {
 	if o.LookupEnv == nil {
 		o.LookupEnv = os.LookupEnv
+	}
+	if log := o.Log; log != nil {
+		// As systemd's log: a message with newlines is lines, less the
+		// empty ones.
+		o.Log = func(msg string) {
+			for _, l := range strings.Split(msg, "\n") {
+				if l != "" {
+					log(l)
+				}
+			}
+		}
+	} else {
+		o.Log = func(string) {}
 	}
 	files, cleanup, err := processAliases(files)
 	defer cleanup()

@@ -20,18 +20,10 @@ func validEnvName(s string, argMax int) bool {
 	return true
 }
 
-// validEnvValue is systemd's env_value_is_valid: UTF-8 with no control
-// characters but tabs and newlines.
+// validEnvValue is systemd's env_value_is_valid: UTF-8, control
+// characters included, at most ARG_MAX-3 bytes.
 func validEnvValue(s string, argMax int) bool {
-	if !utf8.ValidString(s) || len(s) > argMax-3 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if isCC(s[i]) && s[i] != '\t' && s[i] != '\n' {
-			return false
-		}
-	}
-	return true
+	return utf8.ValidString(s) && len(s) <= argMax-3
 }
 
 // validEnvAssignment is systemd's env_assignment_is_valid: NAME=value.

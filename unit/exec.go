@@ -187,13 +187,17 @@ func execSetting(field func(*ServiceSection) *[]ExecCommand) setter {
 			return nil
 		}
 		w := words{s: a.Value}
+		// What systemd's messages quote: the value from the command
+		// line being read on.
+		rvalue := a.Value
 		for {
-			cmd, ignore, more, err := c.execCommand(a, &w)
+			cmd, ignore, more, err := c.execCommand(a, &w, rvalue)
 			if err != nil {
 				return fatalErr(!ignore)
 			}
 			if cmd != nil {
 				*list = append(*list, *cmd)
+				rvalue = w.s[w.i:]
 			}
 			if !more {
 				return nil
@@ -206,8 +210,8 @@ func execSetting(field func(*ServiceSection) *[]ExecCommand) setter {
 // there is one, whether the line had the "-" prefix, and whether another
 // command line follows a semicolon. Its error means a mistake the
 // assignment stops at.
-func (c *settingCtx) execCommand(a *Assignment, w *words) (cmd *ExecCommand, ignore, more bool, err error) {
-	first, ok, err := c.extractWord(a, w)
+func (c *settingCtx) execCommand(a *Assignment, w *words, rvalue string) (cmd *ExecCommand, ignore, more bool, err error) {
+	first, ok, err := c.extractWord(a, w, rvalue)
 	if err != nil || !ok {
 		// A first word that cannot be read drops the rest of the
 		// assignment, but does not refuse the unit.
@@ -239,7 +243,7 @@ prefixes:
 		}
 	}
 	ignore = flags&ExecIgnoreFailure != 0
-	sev, suffix := severity(!ignore), ignoring(ignore)
+	sev, suffix := severity(!ignore), ignoring(!ignore)
 	path, err := c.x.path(f)
 	if err != nil {
 		c.log(a, sev, "Failed to resolve unit specifiers in '%s'%s: %s", f, suffix, strerror(err))
@@ -247,7 +251,7 @@ prefixes:
 	}
 	if msg := badExecutable(path); msg != "" {
 		if path == "" {
-			path = "'" + a.Value + "'"
+			path = "'" + rvalue + "'"
 		}
 		c.log(a, sev, "%s%s: %s", msg, suffix, path)
 		return nil, ignore, false, eINVAL
@@ -270,7 +274,7 @@ prefixes:
 			argv = append(argv, ";")
 			continue
 		}
-		word, ok, err := c.extractWord(a, w)
+		word, ok, err := c.extractWord(a, w, rvalue)
 		if err != nil {
 			return nil, ignore, false, err
 		}
@@ -285,7 +289,7 @@ prefixes:
 		argv = append(argv, arg)
 	}
 	if len(argv) == 0 {
-		c.log(a, sev, "Empty executable name or zeroeth argument%s: %s", suffix, a.Value)
+		c.log(a, sev, "Empty executable name or zeroeth argument%s: %s", suffix, rvalue)
 		return nil, ignore, false, eINVAL
 	}
 	return &ExecCommand{Path: simplifyPath(path), Argv: argv, Flags: flags}, ignore, more, nil
@@ -310,8 +314,9 @@ func badExecutable(path string) string {
 
 // extractWord is systemd's extract_first_word_and_warn with
 // EXTRACT_UNQUOTE|EXTRACT_CUNESCAPE: a word with unknown escapes is read
-// again keeping them, with a warning; unbalanced quotes are an error.
-func (c *settingCtx) extractWord(a *Assignment, w *words) (string, bool, error) {
+// again keeping them, with a warning; unbalanced quotes are an error,
+// which quotes rvalue.
+func (c *settingCtx) extractWord(a *Assignment, w *words, rvalue string) (string, bool, error) {
 	save := *w
 	word, ok, err := w.next("", extractUnquote|extractCUnescape)
 	if err == nil {
@@ -323,7 +328,7 @@ func (c *settingCtx) extractWord(a *Assignment, w *words) (string, bool, error) 
 		c.warn(a, "Ignoring unknown escape sequences: \"%s\"", word)
 		return word, ok, nil
 	}
-	c.log(a, Error, "Unbalanced quoting, ignoring: \"%s\"", a.Value)
+	c.log(a, Error, "Unbalanced quoting, ignoring: \"%s\"", rvalue)
 	return "", false, err
 }
 

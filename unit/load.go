@@ -41,7 +41,7 @@ type Loader struct {
 
 	ids     map[string]string   // unit name → alias target name, or the file's path
 	byFile  map[string][]string // a file's path → the names that lead to it
-	dotD    map[string][]int    // "*.d" entries → the indexes of the Path dirs with one
+	dotD    map[string][]int    // "*.d", "*.wants", … entries → the indexes of the Path dirs with one
 	regular map[string]bool     // the unit files that are regular files, not links
 
 	native bool   // FS is the real file system, read directly
@@ -84,7 +84,7 @@ func (l *Loader) buildNameMap() {
 		}
 		for _, e := range entries {
 			name := e.Name()
-			if strings.HasSuffix(name, ".d") && (e.IsDir() || e.Type()&fs.ModeSymlink != 0) {
+			if dropInSuffix(name) && (e.IsDir() || e.Type()&fs.ModeSymlink != 0) {
 				// A possible drop-in directory, saving dropIns a look
 				// at every name it might have.
 				l.dotD[name] = append(l.dotD[name], i)
@@ -310,18 +310,36 @@ func (l *Loader) read(file string) ([]byte, error) {
 	}
 }
 
-// dropInNames appends to list the names of the drop-in directories of
-// the unit called name, in systemd's order: its own, its template's, and
-// those of the prefixes cut at dashes.
-func dropInNames(name string, list []string) []string {
-	list = append(list, name+".d")
+// The suffixes of drop-in directories: settings, and the dependencies
+// systemd's process_deps reads.
+const (
+	dotD        = ".d"
+	dotWants    = ".wants"
+	dotRequires = ".requires"
+	dotUpholds  = ".upholds"
+)
+
+func dropInSuffix(name string) bool {
+	for _, s := range []string{dotD, dotWants, dotRequires, dotUpholds} {
+		if strings.HasSuffix(name, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// dropInNames appends to list the names of the drop-in directories with
+// the suffix of the unit called name, in systemd's order: its own, its
+// template's, and those of the prefixes cut at dashes.
+func dropInNames(name, suffix string, list []string) []string {
+	list = append(list, name+suffix)
 	n, err := ParseName(name)
 	if err != nil {
 		return list
 	}
 	if n.Instance != "" {
 		tpl, _ := TemplateName(name)
-		list = dropInNames(tpl, list)
+		list = dropInNames(tpl, suffix, list)
 	}
 	// "foo-bar-baz.service" also takes the drop-ins of "foo-bar-.service"
 	// and then "foo-.service".
@@ -339,12 +357,24 @@ func dropInNames(name string, list []string) []string {
 		prefix, chopped = prefix[:dash], true
 	}
 	n.Prefix = prefix
-	return dropInNames(n.String(), list)
+	return dropInNames(n.String(), suffix, list)
 }
 
 // dropIns returns the drop-in files of a unit known by names, in the order
 // systemd applies them, as unit_file_find_dropin_paths.
 func (l *Loader) dropIns(names []string, t Type) []string {
+	files := l.dropInEntries(names, t, dotD)
+	files = slices.DeleteFunc(files, func(f string) bool {
+		m, err := l.masked(f)
+		return !strings.HasSuffix(f, ".conf") || err != nil || m
+	})
+	return files
+}
+
+// dropInEntries returns the entries of the drop-in directories with the
+// suffix of a unit known by names, each name once, from the first
+// directory that has it, in the order of their names.
+func (l *Loader) dropInEntries(names []string, t Type, suffix string) []string {
 	fsys := l.fsys()
 	var dirs []string
 	l.buildNameMap()
@@ -355,7 +385,7 @@ func (l *Loader) dropIns(names []string, t Type) []string {
 		}
 	}
 	for _, name := range names {
-		cands := dropInNames(name, nil)
+		cands := dropInNames(name, suffix, nil)
 		for i, p := range l.Path {
 			for _, c := range cands {
 				if slices.Contains(l.dotD[c], i) {
@@ -365,7 +395,7 @@ func (l *Loader) dropIns(names []string, t Type) []string {
 		}
 	}
 	for i, p := range l.Path {
-		if c := t.String() + ".d"; slices.Contains(l.dotD[c], i) {
+		if c := t.String() + suffix; slices.Contains(l.dotD[c], i) {
 			add(p, c)
 		}
 	}
@@ -377,7 +407,7 @@ func (l *Loader) dropIns(names []string, t Type) []string {
 			continue
 		}
 		for _, e := range entries {
-			if !strings.HasSuffix(e.Name(), ".conf") || e.IsDir() {
+			if e.IsDir() {
 				continue
 			}
 			if _, ok := byName[e.Name()]; !ok {
@@ -385,11 +415,9 @@ func (l *Loader) dropIns(names []string, t Type) []string {
 			}
 		}
 	}
-	var files []string
+	files := make([]string, 0, len(byName))
 	for _, f := range byName {
-		if m, err := l.masked(f); err == nil && !m {
-			files = append(files, f)
-		}
+		files = append(files, f)
 	}
 	slices.SortFunc(files, func(a, b string) int { return strings.Compare(path.Base(a), path.Base(b)) })
 	return files

@@ -169,6 +169,8 @@ func checker(parser, arg string) setter {
 		return rlimitSetting
 	case "user_group_compat":
 		return userGroupSetting(nil)
+	case "user_group_strv_compat":
+		return userGroupsSetting
 	case "working_directory":
 		return workingDirectorySetting
 	case "exec_nice":
@@ -191,7 +193,8 @@ func checker(parser, arg string) setter {
 	case "unset_environ":
 		return envNamesSetting(true)
 	case "exec_preserve_mode":
-		return enumSetting(nil, "Failed to parse resource preserve mode", "no", "yes", "restart")
+		// Its string table takes booleans too.
+		return enumSetting(nil, "Failed to parse runtime directory preserve mode", "no", "yes", "restart", "1", "y", "true", "t", "on", "0", "n", "false", "f", "off")
 	}
 	return nil
 }

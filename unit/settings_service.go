@@ -1,6 +1,7 @@
 package unit
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
@@ -170,6 +171,7 @@ func userGroupSetting(field func(*Unit) *string) setter {
 		if !validUserGroupName(v) {
 			return c.fatal(a, "Invalid user/group name or numeric ID: %s", v)
 		}
+		c.warnUnsafeName(v)
 		if strings.Contains(a.Key, "User") && v == "nobody" {
 			c.log(a, Notice, "Special user %s configured, this is not safe!", v)
 		}
@@ -380,4 +382,56 @@ func validBusName(s string) bool {
 		dot = false
 	}
 	return !dot && foundDot
+}
+
+// userGroupsSetting is config_parse_user_group_strv_compat, for
+// SupplementaryGroups=: names or numeric IDs, each with specifiers
+// expanded to at most NAME_MAX bytes; a bad one refuses the unit.
+func userGroupsSetting(c *settingCtx, a *Assignment) error {
+	w := words{s: a.Value}
+	for {
+		word, more, err := w.next("", 0)
+		if err != nil {
+			return c.fatal(a, "Invalid syntax: %s", a.Value)
+		}
+		if !more {
+			return nil
+		}
+		v, err := c.x.full(word)
+		if err == nil && len(v) > nameMax {
+			err = eNAMETOOLONG
+		}
+		if err != nil {
+			return c.fatal(a, "Failed to resolve unit specifiers in %s: %s", word, strerror(err))
+		}
+		if !validUserGroupName(v) {
+			return c.fatal(a, "Invalid user/group name or numeric ID: %s", v)
+		}
+		c.warnUnsafeName(v)
+	}
+}
+
+// warnUnsafeName logs, as systemd does, a name that is valid only in the
+// relaxed rules.
+func (c *settingCtx) warnUnsafeName(name string) {
+	if _, err := parseUint(name, 10, false, 0xFFFFFFFF); err != nil && !strictUserGroupName(name) {
+		c.u.Diagnostics = append(c.u.Diagnostics, Diagnostic{Severity: Notice,
+			Msg: fmt.Sprintf("Accepting user/group name '%s', which does not match strict user/group name rules.", name)})
+	}
+}
+
+// strictUserGroupName is systemd's strict valid_user_group_name: a
+// letter or '_', then letters, digits, '_' and '-', fitting utmp.
+func strictUserGroupName(s string) bool {
+	if s == "" || len(s) > 31 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		alpha := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+		if !alpha && c != '_' && (i == 0 || !('0' <= c && c <= '9') && c != '-') {
+			return false
+		}
+	}
+	return true
 }

@@ -219,26 +219,35 @@ func depsSetting(arg string, obsolete bool) setter {
 				c.warn(a, "Failed to resolve unit specifiers in '%s', ignoring: %s", word, strerror(err))
 				continue
 			}
-			name = c.u.resolveTemplate(name)
-			if c.ignoreDeps {
-				// systemd-analyze verify --recursive-errors=no neither
-				// loads nor checks the units named.
-				continue
+			if !c.addDep(dep, name) {
+				c.warn(a, "Failed to add dependency on %s, ignoring: %s", c.u.resolveTemplate(name), eINVAL)
 			}
-			if !ValidName(name, Plain|Instance) {
-				c.warn(a, "Failed to add dependency on %s, ignoring: %s", name, eINVAL)
-				continue
-			}
-			if c.u.hasName(name) {
-				// systemd drops dependencies of a unit on itself.
-				continue
-			}
-			if c.u.Unit.Deps == nil {
-				c.u.Unit.Deps = map[string][]string{}
-			}
-			c.u.Unit.Deps[dep] = append(c.u.Unit.Deps[dep], name)
 		}
 	}
+}
+
+// addDep adds a dependency of the kind on the unit called name, a
+// template standing for the unit's own instance, as systemd's
+// unit_add_dependency_by_name; it reports false for a name that is none.
+// A unit's dependencies on itself are dropped.
+func (c *settingCtx) addDep(kind, name string) bool {
+	name = c.u.resolveTemplate(name)
+	if c.ignoreDeps {
+		// systemd-analyze verify --recursive-errors=no neither loads
+		// nor checks the units named.
+		return true
+	}
+	if !ValidName(name, Plain|Instance) {
+		return false
+	}
+	if c.u.hasName(name) {
+		return true
+	}
+	if c.u.Unit.Deps == nil {
+		c.u.Unit.Deps = map[string][]string{}
+	}
+	c.u.Unit.Deps[kind] = append(c.u.Unit.Deps[kind], name)
+	return true
 }
 
 // resolveTemplate is systemd's resolve_template: a template named as a

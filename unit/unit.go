@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"path"
 	"slices"
 	"strings"
@@ -120,8 +121,13 @@ func (l *Loader) Load(name string) (*Unit, error) {
 	files := u.DropInPaths
 	if file != "" {
 		files = append([]string{file}, files...)
+	} else {
+		l.dependencyDirs(p, names)
 	}
 	for i, f := range files {
+		if i == 1 && file != "" {
+			l.dependencyDirs(p, names)
+		}
 		data, err := fragment, error(nil)
 		if i > 0 || file == "" {
 			data, _, err = l.readUnitFile(f)
@@ -142,9 +148,40 @@ func (l *Loader) Load(name string) (*Unit, error) {
 		}
 		return u, nil
 	}
+	if file != "" && len(files) == 1 {
+		l.dependencyDirs(p, names)
+	}
 	u.parsed = true
 	u.verify()
 	return u, nil
+}
+
+// dependencyDirs adds the dependencies of the unit's .wants, .requires
+// and .upholds directories, as systemd's process_deps: each entry must be
+// a link named as a unit; one masked (linked to /dev/null) is passed over.
+func (l *Loader) dependencyDirs(p *unitParser, names []string) {
+	u := p.u
+	for _, d := range []struct{ suffix, kind string }{{dotWants, "Wants"}, {dotRequires, "Requires"}, {dotUpholds, "Upholds"}} {
+		for _, f := range l.dropInEntries(names, u.Type, d.suffix) {
+			entry := path.Base(f)
+			if m, err := l.masked(f); err == nil && m {
+				continue
+			}
+			info, err := fs.Lstat(l.fsys(), rel(f))
+			switch {
+			case err != nil:
+				u.unitLog(Warning, fmt.Sprintf("%s dropin %s unreadable, ignoring: %s", d.kind, f, strerror(fsErrno(err))))
+				continue
+			case info.Mode()&fs.ModeSymlink == 0:
+				u.unitLog(Warning, fmt.Sprintf("%s dependency dropin %s is not a symlink, ignoring.", d.kind, f))
+				continue
+			case !ValidName(entry, AnyName):
+				u.unitLog(Warning, fmt.Sprintf("%s dependency dropin %s is not a valid unit name, ignoring.", d.kind, f))
+				continue
+			}
+			p.addDep(d.kind, entry)
+		}
+	}
 }
 
 // A unitParser receives the syntax of a unit's files.

@@ -273,3 +273,20 @@ func splitBlocks(out string, n int) [][]string {
 	}
 	return blocks
 }
+
+// Verify runs systemd-analyze with args (verify and its options and
+// files) in dir, with the environment variables env added, and returns
+// its standard output and the lines of its standard error.
+func Verify(t testing.TB, dir string, env []string, args ...string) (stdout string, stderr []string) {
+	t.Helper()
+	cmd := exec.Command(Path(t), args...)
+	cmd.Dir = dir
+	cmd.Env = append(append(os.Environ(), "LC_ALL=C.UTF-8", "SYSTEMD_COLORS=0", "SYSTEMD_PAGER=", "SYSTEMD_LOG_LOCATION=0"), env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	if _, isExit := err.(*exec.ExitError); err != nil && !isExit {
+		t.Fatalf("running systemd-analyze: %v", err)
+	}
+	return out.String(), strings.Split(strings.TrimSuffix(errb.String(), "\n"), "\n")
+}

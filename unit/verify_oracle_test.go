@@ -1,0 +1,454 @@
+package unit
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"sundial.dev/sundial/internal/oracle"
+)
+
+// The differential tests of verify: systemd-analyze verify and Verify
+// are run on the same files, and what they log must be the same lines.
+// Lines about settings this package keeps without checking them (see
+// uncheckedLines) are left out on both sides.
+//
+// The installed systemd may be 252, which differs from 254 in ways that
+// do not show here: 252's table of system calls lacks newer ones
+// (SystemCallFilter=, unchecked), and both check only the first command
+// of each Exec…= list for an executable.
+
+// TestVerifyOracleShipped verifies every unit file installed on the
+// machine, of the system and of the user manager.
+func TestVerifyOracleShipped(t *testing.T) {
+	oracle.Path(t)
+	for _, c := range []struct {
+		scope RuntimeScope
+		dir   string
+	}{
+		{SystemScope, "/usr/lib/systemd/system"},
+		{UserScope, "/usr/lib/systemd/user"},
+	} {
+		t.Run(c.scope.String(), func(t *testing.T) {
+			files := unitFiles(t, c.dir)
+			if len(files) == 0 {
+				t.Skipf("no unit files in %s", c.dir)
+			}
+			compareVerify(t, c.scope, c.dir, files)
+			t.Logf("%d files", len(files))
+		})
+	}
+}
+
+// TestVerifyOracleBroken verifies broken variants of the timers,
+// services and targets installed: bad values for the settings of each
+// file, unknown keys and sections, broken continuations and stray text.
+// Each file is verified alone (--recursive-errors=no): what systemd's
+// transactions say of the units a broken unit brings in is the manager's
+// business.
+func TestVerifyOracleBroken(t *testing.T) {
+	oracle.Path(t)
+	const src = "/usr/lib/systemd/system"
+	originals := slices.DeleteFunc(unitFiles(t, src), func(f string) bool {
+		n, _ := ParseName(f)
+		return n.Type != Timer && n.Type != Service && n.Type != Target
+	})
+	if len(originals) == 0 {
+		t.Skipf("no unit files in %s", src)
+	}
+	rng := rand.New(rand.NewPCG(oracle.Seed(t), 4))
+	// Each round's variants keep their names, in a directory of their
+	// own, which comes first in the search path.
+	for round := range 4 {
+		dir := t.TempDir()
+		for _, f := range originals {
+			data, err := os.ReadFile(filepath.Join(src, f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, f), []byte(breakUnit(rng, string(data))), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Batches keep a mismatch's report short.
+		for files := originals; len(files) > 0; {
+			n := min(len(files), 50)
+			compareVerify(t, SystemScope, dir, files[:n], "--recursive-errors=no")
+			files = files[n:]
+		}
+		t.Logf("round %d: %d files", round, len(originals))
+	}
+}
+
+// TestVerifyOracleExec verifies services with generated command lines
+// and environment assignments, and compares the commands and the
+// environment systemd loaded (its debug dump) with ours.
+func TestVerifyOracleExec(t *testing.T) {
+	oracle.Path(t)
+	rng := rand.New(rand.NewPCG(oracle.Seed(t), 5))
+	dir := t.TempDir()
+	var files []string
+	for i := range 1500 {
+		var b strings.Builder
+		b.WriteString("[Service]\nType=oneshot\n")
+		for range 1 + rng.IntN(3) {
+			fmt.Fprintf(&b, "%s=%s\n", pick(rng, []string{"ExecStart", "ExecStartPre", "ExecStop", "ExecStopPost"}), genCommandLine(rng))
+		}
+		fmt.Fprintf(&b, "Environment=%s\n", genEnvironment(rng))
+		name := fmt.Sprintf("x%d@y.service", i)
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, name)
+	}
+	l := &Loader{Path: []string{dir}}
+	for len(files) > 0 {
+		n := min(len(files), 250)
+		batch := files[:n]
+		files = files[n:]
+		compareVerify(t, SystemScope, dir, batch, "SYSTEMD_UNIT_PATH="+dir)
+		stdout, _ := oracle.Verify(t, dir, []string{"SYSTEMD_UNIT_PATH=" + dir, "SYSTEMD_LOG_LEVEL=debug"}, append([]string{"verify", "--man=no"}, batch...)...)
+		dumps := parseDumps(stdout)
+		for _, f := range batch {
+			u, err := l.Load(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, loaded := dumps[u.Name]
+			if loaded != (u.LoadState == Loaded) {
+				t.Errorf("%s: systemd loaded it: %v, we: %v", f, loaded, u.LoadState)
+				continue
+			}
+			if !loaded {
+				continue
+			}
+			if got := ourDump(u); !slices.Equal(got, want) {
+				data, _ := os.ReadFile(filepath.Join(dir, f))
+				t.Errorf("%s:\n%s\nours:\n  %s\nsystemd:\n  %s", f, data, strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+			}
+		}
+	}
+}
+
+// unitFiles lists the regular unit files of dir, templates included.
+func unitFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	for _, e := range entries {
+		if e.Type().IsRegular() && ValidName(e.Name(), Plain|Template) {
+			files = append(files, e.Name())
+		}
+	}
+	return files
+}
+
+// compareVerify verifies files (names in dir) with both and compares
+// the lines logged, less those about settings kept unchecked. Extra
+// arguments are a --recursive-errors= option or NAME=value environment
+// variables.
+func compareVerify(t *testing.T, scope RuntimeScope, dir string, files []string, extra ...string) {
+	t.Helper()
+	args := []string{"verify", "--man=no"}
+	var env []string
+	recursive := ""
+	for _, e := range extra {
+		if r, ok := strings.CutPrefix(e, "--recursive-errors="); ok {
+			args = append(args, e)
+			recursive = r
+		} else {
+			env = append(env, e)
+		}
+	}
+	if scope == UserScope {
+		args = append([]string{"--user"}, args...)
+		if _, ok := os.LookupEnv("XDG_RUNTIME_DIR"); !ok {
+			t.Setenv("XDG_RUNTIME_DIR", t.TempDir()) // for both
+		}
+	}
+	_, lines := oracle.Verify(t, dir, env, append(args, files...)...)
+	// The ordering cycles of start jobs, which Verify does not look for.
+	sys := slices.DeleteFunc(messages(lines), orderingCycle.MatchString)
+	var ours []string
+	paths := make([]string, len(files))
+	for i, f := range files {
+		paths[i] = filepath.Join(dir, f)
+	}
+	lookup := func(k string) (string, bool) {
+		for _, e := range env {
+			if v, ok := strings.CutPrefix(e, k+"="); ok {
+				return v, true
+			}
+		}
+		return os.LookupEnv(k)
+	}
+	Verify(paths, VerifyOptions{Scope: scope, Recursive: recursive, LookupEnv: lookup, Log: func(l string) { ours = append(ours, l) }})
+	ours = messages(ours)
+	skip := uncheckedLines(t, append(sys, ours...))
+	clean := func(lines []string) []string {
+		lines = slices.DeleteFunc(slices.Clone(lines), func(l string) bool { return skip[l] })
+		slices.Sort(lines)
+		return lines
+	}
+	sys, ours = clean(sys), clean(ours)
+	if !slices.Equal(sys, ours) {
+		diff := lineDiff(sys, ours)
+		// The files the differences name, to see why.
+		for _, f := range files {
+			n, _ := ParseName(f)
+			if n.Template {
+				n.Instance = "i"
+			}
+			if strings.Contains(diff, "/"+f+":") || strings.Contains(diff, n.String()+":") || strings.Contains(diff, " "+n.String()+" ") {
+				data, _ := os.ReadFile(filepath.Join(dir, f))
+				diff += fmt.Sprintf("-- %s --\n%s\n", f, data)
+			}
+		}
+		t.Errorf("verify %s in %s:\n%s", strings.Join(files, " "), dir, diff)
+	}
+}
+
+// messages groups the lines logged into messages: a line that does not
+// start one goes on the message before it. Lines before the first
+// message (systemd's debug messages) are dropped.
+func messages(lines []string) []string {
+	var msgs []string
+	for _, l := range lines {
+		switch {
+		case verifyMessage.MatchString(l):
+			msgs = append(msgs, l)
+		case len(msgs) > 0:
+			msgs[len(msgs)-1] += "\n" + l
+		}
+	}
+	return msgs
+}
+
+// verifyMessage matches the lines of systemd-analyze verify that are not
+// debug messages: those about a file's line, a unit, or a unit's state.
+var verifyMessage = regexp.MustCompile(`^(/[^:]*:\d+: |[^ /:]+\.[a-z]+: |Unit |Failed to |Couldn't |Accepting )`)
+
+// orderingCycle matches the messages of systemd's transactions about
+// ordering cycles.
+var orderingCycle = regexp.MustCompile(`: (Found ordering cycle on |Found dependency on |Unable to break cycle |Job .* deleted to break ordering cycle |Failed to create .*: Transaction order is cyclic)`)
+
+// fileLine is a file:line: message.
+var fileLine = regexp.MustCompile(`^(/[^:]*):(\d+): (.*)$`)
+
+// uncheckedLines returns the lines that are about settings this package
+// keeps without checking them: a file:line: message whose line holds such
+// a setting, and the unit-prefixed copy of that message.
+func uncheckedLines(t *testing.T, lines []string) map[string]bool {
+	skip := map[string]bool{}
+	keys := map[string]map[int]string{} // file → line → Section.Key
+	var msgs []string
+	for _, l := range lines {
+		m := fileLine.FindStringSubmatch(l)
+		if m == nil {
+			continue
+		}
+		if keys[m[1]] == nil {
+			keys[m[1]] = fileKeys(m[1])
+		}
+		var line int
+		fmt.Sscan(m[2], &line)
+		if key, ok := keys[m[1]][line]; ok && setters()[key] == nil {
+			skip[l] = true
+			msgs = append(msgs, m[3])
+		}
+	}
+	for _, l := range lines {
+		if _, msg, ok := strings.Cut(l, ": "); ok && slices.Contains(msgs, msg) {
+			skip[l] = true
+		}
+	}
+	return skip
+}
+
+// fileKeys reads a unit file's assignments: the key of each line.
+func fileKeys(file string) map[int]string {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil
+	}
+	c := &keyCollector{keys: map[int]string{}}
+	parseSyntax(data, file, c)
+	return c.keys
+}
+
+type keyCollector struct{ keys map[int]string }
+
+func (c *keyCollector) section(string, Pos) bool { return true }
+func (c *keyCollector) diagnose(Diagnostic)      {}
+func (c *keyCollector) assignment(a *Assignment) error {
+	c.keys[a.Pos.Line] = a.Section + "." + a.Key
+	return nil
+}
+
+// lineDiff shows the lines only one side logged.
+func lineDiff(sys, ours []string) string {
+	var b strings.Builder
+	for _, l := range sys {
+		if !slices.Contains(ours, l) {
+			b.WriteString("  systemd only: " + l + "\n")
+		}
+	}
+	for _, l := range ours {
+		if !slices.Contains(sys, l) {
+			b.WriteString("  ours only:    " + l + "\n")
+		}
+	}
+	return b.String()
+}
+
+// parseDumps reads systemd's debug dump of the units verified: for each
+// unit loaded, its command lines and environment, as ourDump writes them.
+func parseDumps(stdout string) map[string][]string {
+	dumps := map[string][]string{}
+	var unit, list string
+	for _, l := range strings.Split(stdout, "\n") {
+		switch t := strings.TrimLeft(l, "\t"); {
+		case strings.HasPrefix(t, "-> Unit "):
+			unit = strings.TrimSuffix(strings.TrimPrefix(t, "-> Unit "), ":")
+			dumps[unit] = []string{}
+			list = ""
+		case strings.HasPrefix(t, "-> Exec"):
+			list = strings.TrimSuffix(strings.TrimPrefix(t, "-> "), ":")
+		case list != "" && strings.HasPrefix(t, "Command Line: "):
+			dumps[unit] = append(dumps[unit], list+": "+strings.TrimPrefix(t, "Command Line: "))
+		case strings.HasPrefix(t, "Environment: "):
+			dumps[unit] = append(dumps[unit], t)
+		case unit != "" && l != "" && !strings.HasPrefix(l, "\t") && len(dumps[unit]) > 0:
+			// A value with a newline goes on.
+			dumps[unit][len(dumps[unit])-1] += "\n" + l
+		case strings.HasPrefix(l, "\t\t") && !strings.HasPrefix(l, "\t\t\t"):
+			list = ""
+		}
+	}
+	return dumps
+}
+
+// ourDump writes a service's command lines and environment as systemd's
+// dump shows them, in its order.
+func ourDump(u *Unit) []string {
+	s := u.Service
+	var d []string
+	for _, e := range s.Environment {
+		d = append(d, "Environment: "+e)
+	}
+	for _, l := range []struct {
+		name string
+		cmds []ExecCommand
+	}{
+		{"ExecCondition", s.ExecCondition}, {"ExecStartPre", s.ExecStartPre}, {"ExecStart", s.ExecStart},
+		{"ExecStartPost", s.ExecStartPost}, {"ExecReload", s.ExecReload}, {"ExecStop", s.ExecStop},
+		{"ExecStopPost", s.ExecStopPost},
+	} {
+		for _, c := range l.cmds {
+			d = append(d, l.name+": "+c.CommandLine())
+		}
+	}
+	return d
+}
+
+func pick(rng *rand.Rand, s []string) string { return s[rng.IntN(len(s))] }
+
+// The pieces command lines are made of.
+var (
+	execPrefixes = []string{"", "", "", "-", "@", ":", "+", "!", "!!", "-@", "@-", "+!", "!+", "!!!", "--", "::", "-:+", "@@"}
+	execPaths    = []string{"/bin/echo", "/usr/bin/env", "/bin/true", "echo", "true", "nonesuch", "//bin//echo", "/bin/./echo",
+		"/bin/../bin/echo", "/tmp/", "/", "", "a b", `"/bin/a b"`, `x"y`, "/bin/%n", "%p", "/bin/%Z", "/bin/%i", "/bin/%I",
+		"relative/path", `/bin/e\x41cho`, `'/bin/echo'`, `/bin/a\qb`, `"/bin/echo`, ";", `\;`, "/bin/\u00e9", "/%%", "/bin/echo%",
+		"/" + strings.Repeat("a", 256), "/etc/passwd", "/sbin/nologin"}
+	execArgs = []string{"a", `"a b"`, "'c d'", `\;`, ";", "x;", ";x", "$FOO", "${BAR}", "$$", "%n", "%%", "%Z", "%i", `\x41`,
+		`\q`, `"unbal`, `\\`, `""`, "''", "\u00e9", `\t`, `a\ b`, `"a\"b"`, `'a"b'`, `\u00e9`, `\101`, `"%%"`, "-x", "--",
+		`"$HOME"`, "a*b", "(x)", "a|b", "&", "!", "`x`", "~", "#", "a=b", `\x01`, `\xff`, `\n`, `"\\;"`, "@", "%"}
+)
+
+// genCommandLine makes an Exec…= value: one or more command lines.
+func genCommandLine(rng *rand.Rand) string {
+	var b strings.Builder
+	for i := range 1 + rng.IntN(2) {
+		if i > 0 {
+			b.WriteString(pick(rng, []string{" ; ", " ;", "; ", " \\; "}))
+		}
+		b.WriteString(pick(rng, execPrefixes) + pick(rng, execPaths))
+		for range rng.IntN(5) {
+			b.WriteString(pick(rng, []string{" ", "  ", "\t"}) + pick(rng, execArgs))
+		}
+	}
+	if rng.IntN(20) == 0 {
+		return ""
+	}
+	return b.String()
+}
+
+// The pieces Environment= values are made of.
+var envWords = []string{"A=1", "B=2", "A=3", `"C=x y"`, "'D=z'", "E=", "=x", "1A=x", "A-B=x", "F", `G=\t`, `H=a\nb`,
+	`"I=\x01"`, "J=%n", "K=%Z", "L=%%", `"M=unbal`, `N=\q`, "O=\u00e9", `P="q"`, "Q=$A", "_R=1", "S=a=b"}
+
+func genEnvironment(rng *rand.Rand) string {
+	var w []string
+	for range rng.IntN(4) {
+		w = append(w, pick(rng, envWords))
+	}
+	return strings.Join(w, " ")
+}
+
+// breakUnit returns the text with one to three mistakes made in it.
+func breakUnit(rng *rand.Rand, text string) string {
+	lines := strings.Split(text, "\n")
+	for range 1 + rng.IntN(3) {
+		var assignments []int
+		for i, l := range lines {
+			if strings.Contains(l, "=") && !strings.HasPrefix(l, "#") && !strings.HasPrefix(l, ";") {
+				assignments = append(assignments, i)
+			}
+		}
+		i := rng.IntN(len(lines))
+		if len(assignments) > 0 {
+			i = assignments[rng.IntN(len(assignments))]
+		}
+		key, _, isAssignment := strings.Cut(lines[i], "=")
+		switch r := rng.IntN(10); {
+		case r < 5 && isAssignment:
+			lines[i] = key + "=" + pick(rng, badValues)
+		case r < 6 && isAssignment:
+			lines[i] = key + "x=" + strings.SplitN(lines[i], "=", 2)[1]
+		case r < 7:
+			for j, l := range lines {
+				if strings.HasPrefix(l, "[") && rng.IntN(2) == 0 {
+					lines[j] = strings.Replace(l, "e", "", 1)
+				}
+			}
+		case r < 8 && isAssignment:
+			lines[i] += " \\"
+			if rng.IntN(2) == 0 {
+				lines = slices.Insert(lines, i+1, "# a comment in the continuation")
+			}
+		case r < 9:
+			lines = slices.Insert(lines, i, pick(rng, []string{"stray text", "=value", "[Unclosed", "[]", " = x", "Key", "[X-Mine]", "X-Key=1"}))
+		default:
+			lines = slices.Insert(lines, i, pick(rng, []string{"ExecStart=", "Environment=\"A", "Description=%Z", "Documentation=nope", "After=%Z.service", "OnCalendar=bogus", "Type=simple"}))
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// badValues are values that are wrong for many kinds of setting, and
+// some that are right.
+var badValues = []string{"", "bogus", "-1", "0", "1x", "99999999999999999999", "yes please", "5min 3", "infinity", "%", "%Z",
+	"%i", "%n.service", `"unbalanced`, `a\qb`, "/relative/../x", "relative", "/", "-", "@", "!!+", "man:nope(8)", "0x10",
+	"1e3", "SIGBOGUS", "RTMIN+40", "0777", "07777", "1.5", "-0", " ", "ok.service", "bad..service", "a b c", "\u00e9", "256",
+	"1:2:3", "daily", "Mon 25:00", "max", "~", "/dev/null", "-/x", "A=1 B", "1G", "50%", "unlimited"}
