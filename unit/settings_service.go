@@ -3,6 +3,7 @@ package unit
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"sundial.dev/sundial/timespan"
@@ -188,7 +189,7 @@ func validUserGroupName(s string) bool {
 	if s == "" {
 		return false
 	}
-	if n, err := parseUint(s, 10, false, 0xFFFFFFFF); err == nil {
+	if n, ok := parseUID(s); ok {
 		return n != 0xFFFF && n != 0xFFFFFFFF
 	}
 	if s[0] == ' ' || s[len(s)-1] == ' ' || !validUTF8(s) || strings.ContainsAny(s, ":/") {
@@ -414,10 +415,20 @@ func userGroupsSetting(c *settingCtx, a *Assignment) error {
 // warnUnsafeName logs, as systemd does, a name that is valid only in the
 // relaxed rules.
 func (c *settingCtx) warnUnsafeName(name string) {
-	if _, err := parseUint(name, 10, false, 0xFFFFFFFF); err != nil && !strictUserGroupName(name) {
+	if _, ok := parseUID(name); !ok && !strictUserGroupName(name) {
 		c.u.Diagnostics = append(c.u.Diagnostics, Diagnostic{Severity: Notice,
 			Msg: fmt.Sprintf("Accepting user/group name '%s', which does not match strict user/group name rules.", name)})
 	}
+}
+
+// parseUID reads a numeric user or group ID as systemd's parse_uid reads
+// the digits: decimal, no sign, white space or leading zero, 32 bits.
+func parseUID(s string) (uint64, bool) {
+	if s == "" || s[0] == '0' && len(s) > 1 || strings.Trim(s, "0123456789") != "" {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(s, 10, 32)
+	return n, err == nil
 }
 
 // strictUserGroupName is systemd's strict valid_user_group_name: a

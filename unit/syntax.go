@@ -253,12 +253,19 @@ func parseLine(l string, pos Pos, section *string, inSection, ignored *bool, h s
 		return nil
 	}
 	eq := strings.IndexByte(l, '=')
+	// systemd skips the lines of X- sections unread; they are kept here
+	// when they are assignments.
+	extension := strings.HasPrefix(*section, "X-")
 	switch {
 	case eq < 0:
-		h.diagnose(Diagnostic{pos, Warning, "Missing '=', ignoring line."})
+		if !extension {
+			h.diagnose(Diagnostic{pos, Warning, "Missing '=', ignoring line."})
+		}
 		return nil
 	case eq == 0:
-		h.diagnose(Diagnostic{pos, Warning, "Missing key name before '=', ignoring line."})
+		if !extension {
+			h.diagnose(Diagnostic{pos, Warning, "Missing key name before '=', ignoring line."})
+		}
 		return nil
 	}
 	value := l[eq+1:]
