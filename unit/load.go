@@ -3,12 +3,12 @@ package unit
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path"
 	"slices"
 	"strings"
+	"syscall"
 )
 
 // A Loader loads units from the directories of a search path, as systemd's
@@ -39,10 +39,12 @@ type Loader struct {
 	// systemd-analyze verify --recursive-errors=no does.
 	ignoreDeps bool
 
-	ids     map[string]string   // unit name → alias target name, or the file's path
-	byFile  map[string][]string // a file's path → the names that lead to it
-	dotD    map[string][]int    // "*.d", "*.wants", … entries → the indexes of the Path dirs with one
-	regular map[string]bool     // the unit files that are regular files, not links
+	ids        map[string]string     // unit name → alias target name, or the file's path
+	byFile     map[string][]string   // a file's path → the names that lead to it
+	dropInDirs map[string][]dirEntry // the drop-in directories by the name they are of ("foo.service" for "foo.service.wants")
+	regular    map[string]bool       // the unit files that are regular files, not links
+
+	thisHost *Host // the Host of this machine, when Host is nil
 
 	native bool   // FS is the real file system, read directly
 	buf    []byte // for reading files, reused
@@ -74,7 +76,7 @@ func (l *Loader) buildNameMap() {
 		return
 	}
 	l.ids = map[string]string{}
-	l.dotD = map[string][]int{}
+	l.dropInDirs = map[string][]dirEntry{}
 	l.regular = map[string]bool{}
 	fsys := l.fsys()
 	for i, dir := range l.Path {
@@ -84,10 +86,10 @@ func (l *Loader) buildNameMap() {
 		}
 		for _, e := range entries {
 			name := e.Name()
-			if dropInSuffix(name) && (e.IsDir() || e.Type()&fs.ModeSymlink != 0) {
+			if base, suffix, ok := cutDropInSuffix(name); ok && (e.IsDir() || e.Type()&fs.ModeSymlink != 0) {
 				// A possible drop-in directory, saving dropIns a look
 				// at every name it might have.
-				l.dotD[name] = append(l.dotD[name], i)
+				l.dropInDirs[base] = append(l.dropInDirs[base], dirEntry{suffix, i, e.IsDir()})
 				continue
 			}
 			if !ValidName(name, AnyName) {
@@ -289,23 +291,39 @@ func (l *Loader) read(file string) ([]byte, error) {
 	if !l.native {
 		return fs.ReadFile(fsys, rel(file))
 	}
-	f, err := os.Open(file)
+	// Plain system calls: an os.File costs as many again, to find out
+	// that a unit file cannot be polled.
+	fd, err := openRead(file)
 	if err != nil {
-		return nil, err
+		return nil, &fs.PathError{Op: "open", Path: file, Err: err}
 	}
-	defer f.Close()
+	defer syscall.Close(fd)
 	n := 0
 	for {
 		if n == len(l.buf) {
 			l.buf = append(l.buf, make([]byte, max(4096, len(l.buf)))...)
 		}
-		m, err := f.Read(l.buf[n:])
-		n += m
-		if err == io.EOF || m == 0 && err == nil {
-			return l.buf[:n], nil
+		m, err := syscall.Read(fd, l.buf[n:])
+		if err == syscall.EINTR {
+			continue
 		}
 		if err != nil {
-			return nil, err
+			return nil, &fs.PathError{Op: "read", Path: file, Err: err}
+		}
+		n += m
+		// A short read of a regular file is its end.
+		if m == 0 || l.regular[file] && n < len(l.buf) {
+			return l.buf[:n], nil
+		}
+	}
+}
+
+// openRead opens a file for reading, retrying when interrupted.
+func openRead(file string) (int, error) {
+	for {
+		fd, err := syscall.Open(file, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+		if err != syscall.EINTR {
+			return fd, err
 		}
 	}
 }
@@ -319,27 +337,28 @@ const (
 	dotUpholds  = ".upholds"
 )
 
-func dropInSuffix(name string) bool {
+// cutDropInSuffix splits the name of a drop-in directory.
+func cutDropInSuffix(name string) (base, suffix string, ok bool) {
 	for _, s := range []string{dotD, dotWants, dotRequires, dotUpholds} {
-		if strings.HasSuffix(name, s) {
-			return true
+		if b, found := strings.CutSuffix(name, s); found {
+			return b, s, true
 		}
 	}
-	return false
+	return "", "", false
 }
 
-// dropInNames appends to list the names of the drop-in directories with
-// the suffix of the unit called name, in systemd's order: its own, its
-// template's, and those of the prefixes cut at dashes.
-func dropInNames(name, suffix string, list []string) []string {
-	list = append(list, name+suffix)
+// dropInBases appends to list the names of the units whose drop-in
+// directories the unit called name takes, in systemd's order: its own,
+// its template's, and those of the prefixes cut at dashes.
+func dropInBases(name string, list []string) []string {
+	list = append(list, name)
 	n, err := ParseName(name)
 	if err != nil {
 		return list
 	}
 	if n.Instance != "" {
 		tpl, _ := TemplateName(name)
-		list = dropInNames(tpl, suffix, list)
+		list = dropInBases(tpl, list)
 	}
 	// "foo-bar-baz.service" also takes the drop-ins of "foo-bar-.service"
 	// and then "foo-.service".
@@ -357,13 +376,21 @@ func dropInNames(name, suffix string, list []string) []string {
 		prefix, chopped = prefix[:dash], true
 	}
 	n.Prefix = prefix
-	return dropInNames(n.String(), suffix, list)
+	return dropInBases(n.String(), list)
 }
 
-// dropIns returns the drop-in files of a unit known by names, in the order
-// systemd applies them, as unit_file_find_dropin_paths.
-func (l *Loader) dropIns(names []string, t Type) []string {
-	files := l.dropInEntries(names, t, dotD)
+// A dirEntry is a drop-in directory found in the directory scan.
+type dirEntry struct {
+	suffix string
+	path   int  // the index of its directory in Path
+	isDir  bool // a directory, not a link that may be one
+}
+
+// dropIns returns the drop-in files of a unit, in the order systemd
+// applies them, as unit_file_find_dropin_paths; bases are the
+// dropInBases of each of its names.
+func (l *Loader) dropIns(bases [][]string, t Type) []string {
+	files := l.dropInEntries(bases, t, dotD)
 	files = slices.DeleteFunc(files, func(f string) bool {
 		m, err := l.masked(f)
 		return !strings.HasSuffix(f, ".conf") || err != nil || m
@@ -372,32 +399,51 @@ func (l *Loader) dropIns(names []string, t Type) []string {
 }
 
 // dropInEntries returns the entries of the drop-in directories with the
-// suffix of a unit known by names, each name once, from the first
-// directory that has it, in the order of their names.
-func (l *Loader) dropInEntries(names []string, t Type, suffix string) []string {
+// suffix of a unit, each name once, from the first directory that has
+// it, in the order of their names.
+func (l *Loader) dropInEntries(bases [][]string, t Type, suffix string) []string {
 	fsys := l.fsys()
 	var dirs []string
 	l.buildNameMap()
-	add := func(p, name string) {
-		dir := path.Join(p, name)
-		if info, err := fs.Stat(fsys, rel(dir)); err == nil && info.IsDir() {
-			dirs = append(dirs, dir)
-		}
+	// In systemd's order: for each name (the type last), by search path
+	// directory, the bases in turn.
+	type found struct {
+		group int // the index of the name in bases, len(bases) for the type
+		base  string
+		entry dirEntry
 	}
-	for _, name := range names {
-		cands := dropInNames(name, suffix, nil)
-		for i, p := range l.Path {
-			for _, c := range cands {
-				if slices.Contains(l.dotD[c], i) {
-					add(p, c)
-				}
+	var cands []found
+	add := func(group int, base string) {
+		for _, e := range l.dropInDirs[base] {
+			if e.suffix == suffix {
+				cands = append(cands, found{group, base, e})
 			}
 		}
 	}
-	for i, p := range l.Path {
-		if c := t.String() + suffix; slices.Contains(l.dotD[c], i) {
-			add(p, c)
+	for n, list := range bases {
+		for _, b := range list {
+			add(n, b)
 		}
+	}
+	add(len(bases), t.String())
+	for group := range len(bases) + 1 {
+		for i := range l.Path {
+			for _, c := range cands {
+				if c.group != group || c.entry.path != i {
+					continue
+				}
+				dir := path.Join(l.Path[i], c.base+suffix)
+				if !c.entry.isDir {
+					if info, err := fs.Stat(fsys, rel(dir)); err != nil || !info.IsDir() {
+						continue
+					}
+				}
+				dirs = append(dirs, dir)
+			}
+		}
+	}
+	if len(dirs) == 0 {
+		return nil
 	}
 	// Each file name counts once, from the first directory that has it.
 	byName := map[string]string{}

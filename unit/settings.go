@@ -17,10 +17,16 @@ type settingCtx struct {
 	scope      RuntimeScope
 	ignoreDeps bool // the Loader's
 	host       *Host
+	argMaxV    int // argMax, once asked
 }
 
 // argMax is the manager's ARG_MAX, which bounds environment variables.
-func (c *settingCtx) argMax() int { return c.host.argMax() }
+func (c *settingCtx) argMax() int {
+	if c.argMaxV == 0 {
+		c.argMaxV = c.host.argMax()
+	}
+	return c.argMaxV
+}
 
 func (c *settingCtx) log(a *Assignment, sev Severity, format string, args ...any) {
 	c.u.Diagnostics = append(c.u.Diagnostics, Diagnostic{a.Pos, sev, fmt.Sprintf(format, args...)})

@@ -98,7 +98,10 @@ func (l *Loader) host() *Host {
 	if l.Host != nil {
 		return l.Host
 	}
-	return &Host{}
+	if l.thisHost == nil {
+		l.thisHost = &Host{}
+	}
+	return l.thisHost
 }
 
 // full is unit_full_printf: all specifiers, to LONG_LINE_MAX bytes.

@@ -102,7 +102,8 @@ type syntaxHandler interface {
 	// section is called for a section header and reports whether the
 	// section is known; the assignments of unknown sections are dropped.
 	section(name string, pos Pos) bool
-	// assignment's error stops the reading of the file.
+	// assignment's error stops the reading of the file. a is good
+	// until it returns.
 	assignment(a *Assignment) error
 	diagnose(d Diagnostic)
 }
@@ -122,8 +123,9 @@ func parseSyntax(buf []byte, file string, h syntaxHandler) error {
 		bomSeen      bool
 		section      string
 	)
+	var scratch Assignment // handed to h for each assignment in turn
 	parse := func(l string, line int) error {
-		return parseLine(l, Pos{File: file, Line: line}, &section, &inSection, &ignored, h)
+		return parseLine(l, Pos{File: file, Line: line}, &section, &inSection, &ignored, h, &scratch)
 	}
 	for len(data) > 0 {
 		raw, rest, err := readLine(data)
@@ -139,24 +141,22 @@ func parseSyntax(buf []byte, file string, h syntaxHandler) error {
 		if !bomSeen && strings.HasPrefix(l, "\xef\xbb\xbf") {
 			l, bomSeen = l[3:], true
 		}
-		var p []byte
-		if continuation != nil {
-			if len(continuation)+len(l) > MaxLineLength {
-				return &SyntaxError{Diagnostic{Pos{file, line, 0}, Error, "Continuation line too long"}, ErrTooLong}
-			}
-			continuation = append(continuation, l...)
-			p = continuation
-		} else {
-			p = []byte(l)
-		}
-		if endsEscaped(p) {
-			p[len(p)-1] = ' '
-			if continuation == nil {
-				continuation = p
+		if continuation == nil && !endsEscaped(l) {
+			// The common case: a line of its own, read in place.
+			if err := parse(l, line); err != nil {
+				return err
 			}
 			continue
 		}
-		if err := parse(string(p), line); err != nil {
+		if len(continuation)+len(l) > MaxLineLength {
+			return &SyntaxError{Diagnostic{Pos{file, line, 0}, Error, "Continuation line too long"}, ErrTooLong}
+		}
+		continuation = append(continuation, l...)
+		if endsEscaped(l) {
+			continuation[len(continuation)-1] = ' '
+			continue
+		}
+		if err := parse(string(continuation), line); err != nil {
 			return err
 		}
 		continuation = nil
@@ -202,9 +202,10 @@ func readLine(data string) (line, rest string, err error) {
 
 // endsEscaped reports whether p ends in a backslash that is not itself
 // escaped.
-func endsEscaped(p []byte) bool {
+func endsEscaped[T string | []byte](p T) bool {
 	escaped := false
-	for _, c := range p {
+	for i := range len(p) {
+		c := p[i]
 		if escaped {
 			escaped = false
 		} else if c == '\\' {
@@ -215,7 +216,7 @@ func endsEscaped(p []byte) bool {
 }
 
 // parseLine parses one logical line, as systemd's parse_line.
-func parseLine(l string, pos Pos, section *string, inSection, ignored *bool, h syntaxHandler) error {
+func parseLine(l string, pos Pos, section *string, inSection, ignored *bool, h syntaxHandler, a *Assignment) error {
 	start := len(l) - len(strings.TrimLeft(l, whitespace))
 	l = strings.Trim(l, whitespace)
 	if l == "" {
@@ -270,13 +271,14 @@ func parseLine(l string, pos Pos, section *string, inSection, ignored *bool, h s
 	}
 	value := l[eq+1:]
 	valStart := eq + 1 + len(value) - len(strings.TrimLeft(value, whitespace))
-	return h.assignment(&Assignment{
+	*a = Assignment{
 		Section: *section,
 		Key:     strings.Trim(l[:eq], whitespace),
 		Value:   strings.Trim(value, whitespace),
 		Pos:     pos,
 		ValCol:  start + valStart + 1,
-	})
+	}
+	return h.assignment(a)
 }
 
 // safeString reports whether s has no control characters, quotes or

@@ -65,14 +65,18 @@ type Unit struct {
 }
 
 // sections returns the sections a unit of type t may have.
-func (t Type) sections() []string {
-	switch t {
-	case Target:
-		return []string{"Unit", "Install"}
+func (t Type) sections() []string { return typeSections[t] }
+
+var typeSections = func() (s [len(typeNames)][]string) {
+	for t, own := range typeNames {
+		if Type(t) == Target {
+			s[t] = []string{"Unit", "Install"}
+		} else {
+			s[t] = []string{"Unit", strings.ToUpper(own[:1]) + own[1:], "Install"}
+		}
 	}
-	own := typeNames[t]
-	return []string{"Unit", strings.ToUpper(own[:1]) + own[1:], "Install"}
-}
+	return s
+}()
 
 // Load loads the unit called name. A unit that cannot be found, is masked
 // or has bad settings is still returned, with its LoadState saying so; the
@@ -114,7 +118,11 @@ func (l *Loader) Load(name string) (*Unit, error) {
 			return u, nil
 		}
 	}
-	u.DropInPaths = l.dropIns(names, n.Type)
+	bases := make([][]string, len(names))
+	for i, name := range names {
+		bases[i] = dropInBases(name, nil)
+	}
+	u.DropInPaths = l.dropIns(bases, n.Type)
 	u.newSections()
 	u.Assignments = make([]Assignment, 0, bytes.Count(fragment, []byte("=")))
 	p := &unitParser{settingCtx{u: u, x: l.specifiers(u), scope: l.Scope, ignoreDeps: l.ignoreDeps, host: l.host()}}
@@ -122,11 +130,11 @@ func (l *Loader) Load(name string) (*Unit, error) {
 	if file != "" {
 		files = append([]string{file}, files...)
 	} else {
-		l.dependencyDirs(p, names)
+		l.dependencyDirs(p, bases)
 	}
 	for i, f := range files {
 		if i == 1 && file != "" {
-			l.dependencyDirs(p, names)
+			l.dependencyDirs(p, bases)
 		}
 		data, err := fragment, error(nil)
 		if i > 0 || file == "" {
@@ -149,7 +157,7 @@ func (l *Loader) Load(name string) (*Unit, error) {
 		return u, nil
 	}
 	if file != "" && len(files) == 1 {
-		l.dependencyDirs(p, names)
+		l.dependencyDirs(p, bases)
 	}
 	u.parsed = true
 	u.verify()
@@ -159,10 +167,10 @@ func (l *Loader) Load(name string) (*Unit, error) {
 // dependencyDirs adds the dependencies of the unit's .wants, .requires
 // and .upholds directories, as systemd's process_deps: each entry must be
 // a link named as a unit; one masked (linked to /dev/null) is passed over.
-func (l *Loader) dependencyDirs(p *unitParser, names []string) {
+func (l *Loader) dependencyDirs(p *unitParser, bases [][]string) {
 	u := p.u
 	for _, d := range []struct{ suffix, kind string }{{dotWants, "Wants"}, {dotRequires, "Requires"}, {dotUpholds, "Upholds"}} {
-		for _, f := range l.dropInEntries(names, u.Type, d.suffix) {
+		for _, f := range l.dropInEntries(bases, u.Type, d.suffix) {
 			entry := path.Base(f)
 			if m, err := l.masked(f); err == nil && m {
 				continue
