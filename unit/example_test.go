@@ -81,3 +81,48 @@ func ExampleSearchPath() {
 	// /usr/lib/systemd/system
 	// /lib/systemd/system
 }
+
+func ExampleExecCommand() {
+	files := fstest.MapFS{
+		"etc/systemd/system/report@.service": {Data: []byte(
+			"[Service]\nType=oneshot\nExecStart=-/usr/bin/report --for=%i \"two words\" $OPTS ; :/bin/echo \\; done\n")},
+	}
+	l := &unit.Loader{FS: files, Path: []string{"/etc/systemd/system"}}
+	u, err := l.Load("report@daily.service")
+	if err != nil {
+		panic(err)
+	}
+	for _, c := range u.Service.ExecStart {
+		fmt.Printf("%s %q ignore-failure=%v no-env=%v\n", c.Path, c.Argv, c.Flags&unit.ExecIgnoreFailure != 0, c.Flags&unit.ExecNoEnvExpand != 0)
+		fmt.Println("  as written:", c)
+		fmt.Println("  as shown:  ", c.CommandLine())
+	}
+	// Output:
+	// /usr/bin/report ["/usr/bin/report" "--for=daily" "two words" "$OPTS"] ignore-failure=true no-env=false
+	//   as written: -/usr/bin/report --for=daily "two words" $OPTS
+	//   as shown:   /usr/bin/report --for=daily "two words" "\$OPTS"
+	// /bin/echo ["/bin/echo" ";" "done"] ignore-failure=false no-env=true
+	//   as written: :/bin/echo \; done
+	//   as shown:   /bin/echo ";" done
+}
+
+func ExampleExpandArgv() {
+	argv := []string{"/usr/bin/report", "$OPTS", "--user=${USER}", "$$HOME", "$UNSET"}
+	env := []string{"OPTS=-v --color", "USER=backup"}
+	args, unset, _ := unit.ExpandArgv(argv, env)
+	fmt.Printf("%q\n", args)
+	fmt.Println("unset:", unset)
+	// Output:
+	// ["/usr/bin/report" "-v" "--color" "--user=backup" "$HOME"]
+	// unset: [UNSET]
+}
+
+func ExampleFindExecutable() {
+	path, err := unit.FindExecutable("sh", []string{"/nonexistent", "/bin"})
+	fmt.Println(path, err)
+	_, err = unit.FindExecutable("/etc", nil)
+	fmt.Println(err)
+	// Output:
+	// /bin/sh <nil>
+	// Is a directory
+}

@@ -32,13 +32,18 @@ const (
 )
 
 // String returns the command line in the syntax of a unit file, which
-// reads back to the same command.
+// reads back to the same command. (The exceptions are an executable
+// whose name starts with a prefix character it does not have, such as
+// "!x" without "!", which only a specifier expanding to nothing before it
+// can give, and "/" given as "/." with another zeroth argument.)
 func (c ExecCommand) String() string {
 	var b strings.Builder
 	if c.Flags&ExecIgnoreFailure != 0 {
 		b.WriteByte('-')
 	}
-	separate := len(c.Argv) == 0 || c.Argv[0] != c.Path
+	// Without "@" the zeroth argument is the executable as written, which
+	// it simplifies to.
+	separate := len(c.Argv) == 0 || simplifyPath(c.Argv[0]) != c.Path || strings.HasPrefix(c.Path, "@")
 	if separate {
 		b.WriteByte('@')
 	}
@@ -56,7 +61,11 @@ func (c ExecCommand) String() string {
 	// The prefixes may stand inside the quotes of the first word.
 	prefix := b.String()
 	b.Reset()
-	b.WriteString(quoteUnitWord(prefix+c.Path, false))
+	if separate {
+		b.WriteString(quoteUnitWord(prefix+c.Path, false))
+	} else {
+		b.WriteString(quoteUnitWord(prefix+c.Argv[0], false))
+	}
 	args := c.Argv
 	if !separate {
 		args = args[1:]
@@ -76,7 +85,7 @@ func quoteUnitWord(s string, arg bool) string {
 	if arg && s == ";" {
 		return `\;`
 	}
-	plain := s != "" && utf8.ValidString(s)
+	plain := s != "" && validUTF8(s)
 	for i := 0; i < len(s) && plain; i++ {
 		c := s[i]
 		plain = c > ' ' && c != 0x7f && c != '"' && c != '\'' && c != '\\'
@@ -91,6 +100,12 @@ func quoteUnitWord(s string, arg bool) string {
 		switch {
 		case r == utf8.RuneError && n <= 1:
 			b = append(b, '\\', 'x', "0123456789abcdef"[c>>4], "0123456789abcdef"[c&15])
+		case n > 1 && !validRune(r):
+			// Unicode that systemd does not take in a unit file: its
+			// bytes.
+			for _, c := range []byte(s[i : i+n]) {
+				b = append(b, '\\', 'x', "0123456789abcdef"[c>>4], "0123456789abcdef"[c&15])
+			}
 		case c == '"' || c == '\\':
 			b = append(b, '\\', c)
 		case c == '%':

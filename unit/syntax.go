@@ -302,7 +302,7 @@ func validUTF8(s string) bool {
 			continue
 		}
 		r, n := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError || !validRune(r) {
+		if r == utf8.RuneError && n == 1 || !validRune(r) {
 			return false
 		}
 		i += n

@@ -239,3 +239,35 @@ func instanceName(name, instance string) string {
 	at := strings.IndexByte(name, '@')
 	return name[:at+1] + instance + name[at+1:]
 }
+
+// Unsupported returns the assignments of settings that are read and
+// checked as systemd does, but that the typed sections do not keep, so
+// that a manager running the unit from them does not act on them
+// (sandboxing, resource control, and the like). A manager should say so,
+// once for each, rather than drop them silently. Extensions (X-) are not
+// among them.
+func (u *Unit) Unsupported() []Assignment {
+	var out []Assignment
+	for _, a := range u.Assignments {
+		if strings.HasPrefix(a.Section, "X-") || strings.HasPrefix(a.Key, "X-") {
+			continue
+		}
+		if !kept(a.Section + "." + a.Key) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// kept reports whether the typed sections keep the setting: those with
+// a field of their own, the dependencies (Deps) and the conditions.
+func kept(key string) bool {
+	if _, ok := typedSetters[key]; ok {
+		return true
+	}
+	switch knownSettings[key].parser {
+	case "unit_deps", "obsolete_unit_deps", "unit_condition_path", "unit_condition_string":
+		return true
+	}
+	return false
+}
