@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"runtime/debug"
+	"slices"
+	"strings"
 )
 
 const sundialUsage = `%s [OPTIONS...] COMMAND ...
@@ -18,15 +20,28 @@ Time language:
 Unit files:
   verify FILE...             Check unit files as systemd reads them
 
+Timers:
+  simulate TIMER-FILE...     Show when timers would elapse, on a
+                             simulated clock (see simulate --help)
+
   help                       Show this help
 ` + analyzeOptions + `
 sundial also answers to the name systemd-analyze, when invoked through a
 link of that name.
 `
 
-// sundialMain is the sundial command itself. Its only verbs so far are
-// systemd-analyze's, with its options.
+// sundialMain is the sundial command itself: simulate, with its own
+// options, and systemd-analyze's verbs, with theirs.
 func sundialMain(c *cli, args []string) int {
+	for i, a := range args {
+		if a == "--" || strings.HasPrefix(a, "-") {
+			continue
+		}
+		if a == "simulate" {
+			return simulateMain(c, append(slices.Clip(args[:i]), args[i+1:]...))
+		}
+		break
+	}
 	return analyzeMain(c, args)
 }
 
