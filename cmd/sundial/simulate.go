@@ -249,17 +249,15 @@ func (s *simulator) load(file string) (*unit.Unit, bool) {
 }
 
 // print writes the elapses as a table, with a line where the local
-// time's offset changed between two of them.
+// time's offset changed since the start or the elapse before.
 func (s *simulator) print(elapses []timer.Elapse) {
 	rows := [][4]string{{"TIME", "TIMER", "ACTIVATES", "REASON"}}
-	var notes = map[int]string{}
-	var prev time.Time
-	for i, el := range elapses {
+	notes := map[int]string{}
+	prev := s.from.In(time.Local)
+	for _, el := range elapses {
 		at := time.UnixMicro(int64(el.At.Realtime)).In(time.Local)
-		if i > 0 {
-			if change, ok := offsetChange(prev, at); ok {
-				notes[len(rows)] = change
-			}
+		if change, ok := offsetChange(prev, at); ok {
+			notes[len(rows)] = change
 		}
 		prev = at
 		reason := el.Reason.String()
