@@ -163,10 +163,11 @@ func envNamesSetting(unset bool) setter {
 // ExpandArgv expands the environment variables of a command's arguments
 // as systemd does when it runs the command (replace_env_argv): an
 // argument "$NAME" becomes the variable's value split into words (none
-// if it is not set); "${NAME}" anywhere in an argument becomes the value
-// as it is; "$$" is "$". env holds NAME=value assignments, the last of a
-// name counting. It also returns the names referred to but not set, and
-// the names in braces that are no valid names (which expand to nothing).
+// if it is not set, or if NAME is no valid name: "$1", "$FOO$BAR");
+// "${NAME}" anywhere in an argument becomes the value as it is; "$$" is
+// "$". env holds NAME=value assignments, the last of a name counting. It
+// also returns the names referred to but not set, and those that are no
+// valid names (which expand to nothing).
 func ExpandArgv(argv, env []string) (args, unset, bad []string) {
 	lookup := func(name string) (string, bool) {
 		for i := len(env) - 1; i >= 0; i-- {
@@ -177,7 +178,13 @@ func ExpandArgv(argv, env []string) (args, unset, bad []string) {
 		return "", false
 	}
 	for _, word := range argv {
-		if name, ok := strings.CutPrefix(word, "$"); ok && validEnvName(name, maxArgMax) {
+		if name, ok := strings.CutPrefix(word, "$"); ok && !strings.HasPrefix(name, "{") && !strings.HasPrefix(name, "$") {
+			// A word of its own: it goes, unless it names a variable
+			// that is set.
+			if !validEnvName(name, maxArgMax) {
+				bad = append(bad, name)
+				continue
+			}
 			v, set := lookup(name)
 			if !set {
 				unset = append(unset, name)

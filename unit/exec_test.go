@@ -76,8 +76,8 @@ func TestExpandArgv(t *testing.T) {
 		{argv: []string{"$QUOTED"}, want: []string{"a b", "c"}},
 		{argv: []string{"$EMPTY", "${EMPTY}"}, want: []string{""}},
 		{argv: []string{"$NONE", "${NONE}x"}, want: []string{"x"}, unset: []string{"NONE", "NONE"}},
-		{argv: []string{"FOO$BAR", "$BAR$BAR", "$BAR-x"}, want: []string{"FOO$BAR", "$BAR$BAR", "$BAR-x"}},
-		{argv: []string{"$$BAR", "a$$b", "$$", "$"}, want: []string{"$BAR", "a$b", "$", "$"}},
+		{argv: []string{"FOO$BAR", "$BAR$BAR", "$BAR-x"}, want: []string{"FOO$BAR"}, bad: []string{"BAR$BAR", "BAR-x"}},
+		{argv: []string{"$$BAR", "a$$b", "$$", "$"}, want: []string{"$BAR", "a$b", "$"}, bad: []string{""}},
 		{argv: []string{"${BAR", "${BAR:-x}", "${BAR:-${BAR}}"}, want: []string{"${BAR", "${BAR:-x}", "${BAR:-waldo}"}},
 		{argv: []string{"${A-B}", "${}"}, want: []string{"", ""}, bad: []string{"A-B", ""}},
 	} {

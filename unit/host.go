@@ -416,11 +416,41 @@ func (h *Host) osReleaseField(key string) (string, error) {
 	return osr[key], err
 }
 
-// parseEnvFile reads KEY=VALUE lines as systemd's parse_env_file: shell-like
-// quoting and backslash escapes, comments starting with '#' or ';', the
-// last assignment of a key winning. A key or value that is not UTF-8 fails
-// the whole file with EINVAL.
+// parseEnvFile reads KEY=VALUE lines as systemd's parse_env_file, the last
+// assignment of a key winning (see envPairs).
 func parseEnvFile(data []byte) (map[string]string, error) {
+	m := map[string]string{}
+	err := envPairs(data, func(k, v string) { m[k] = v })
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// ReadEnvironmentFile reads the assignments of a file named by
+// EnvironmentFile=, as systemd's load_env_file: KEY=VALUE lines, with
+// shell-like quoting and backslash escapes, quoted values running over
+// lines, and comments starting with '#' or ';'. A later assignment of a
+// key replaces an earlier one in its place. A key or value that is not
+// UTF-8, or a NUL byte, fails the whole file. Names are not checked here: systemd drops
+// the assignments that are not valid when it runs the command.
+func ReadEnvironmentFile(data []byte) ([]string, error) {
+	if bytes.IndexByte(data, 0) >= 0 {
+		// As read_full_file, which is asked for no size.
+		return nil, eBADMSG
+	}
+	var env []string
+	err := envPairs(data, func(k, v string) { env = envReplace(env, k+"="+v) })
+	if err != nil {
+		return nil, err
+	}
+	return env, nil
+}
+
+// envPairs parses an environment file, handing each assignment to push:
+// shell-like quoting and backslash escapes, comments starting with '#' or
+// ';'. A key or value that is not UTF-8 fails the whole file with EINVAL.
+func envPairs(data []byte, emit func(k, v string)) error {
 	const (
 		preKey = iota
 		inKey
@@ -436,7 +466,6 @@ func parseEnvFile(data []byte) (map[string]string, error) {
 	if i := bytes.IndexByte(data, 0); i >= 0 {
 		data = data[:i] // read as a C string
 	}
-	m := map[string]string{}
 	var key, value []byte
 	keyEnd, valueEnd := -1, -1 // where trailing whitespace starts, or -1
 	state := preKey
@@ -451,7 +480,7 @@ func parseEnvFile(data []byte) (map[string]string, error) {
 		if !utf8.Valid(k) || !utf8.Valid(v) {
 			return eINVAL
 		}
-		m[string(k)] = string(v)
+		emit(string(k), string(v))
 		key, value = key[:0], value[:0]
 		return nil
 	}
@@ -485,7 +514,7 @@ func parseEnvFile(data []byte) (map[string]string, error) {
 			switch {
 			case isNewline(c):
 				if err := push(); err != nil {
-					return nil, err
+					return err
 				}
 				state = preKey
 			case c == '\'':
@@ -502,7 +531,7 @@ func parseEnvFile(data []byte) (map[string]string, error) {
 			switch {
 			case isNewline(c):
 				if err := push(); err != nil {
-					return nil, err
+					return err
 				}
 				state = preKey
 			case c == '\\':
@@ -550,6 +579,8 @@ func parseEnvFile(data []byte) (map[string]string, error) {
 				state = preKey
 			}
 		case commentEscape:
+			// Since systemd 254 an escaped newline ends a comment
+			// all the same.
 			if isNewline(c) {
 				state = preKey
 			} else {
@@ -560,10 +591,10 @@ func parseEnvFile(data []byte) (map[string]string, error) {
 	switch state {
 	case preValue, inValue, valueEscape, singleQuote, doubleQuote, doubleQuoteEscape:
 		if err := push(); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return m, nil
+	return nil
 }
 
 // user returns the manager's user; with no User set, the one running this
