@@ -16,6 +16,12 @@
 // systemd keeps them: since the epoch for the realtime clock, since boot
 // for the others; 0 means not set.
 //
+// WakeSystem= timers are coalesced apart from the others, as systemd's
+// alarm clocks are. systemd fails such a timer (result resources) where
+// it may not wake the machine; the engine cannot wake it anywhere, and so
+// runs the timer all the same, on the clocks that count time asleep, and
+// says so once ([Engine.CanWake]).
+//
 // # Coalescing
 //
 // As in sd-event, the timers of a clock are woken together: the wake-up

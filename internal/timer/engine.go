@@ -33,20 +33,21 @@ type Instant struct {
 type Clock int
 
 const (
-	Realtime  Clock = iota // CLOCK_REALTIME: calendar values
-	Monotonic              // CLOCK_MONOTONIC: the other values
-	Boottime               // CLOCK_BOOTTIME: the other values, with WakeSystem=
+	Realtime      Clock = iota // CLOCK_REALTIME: calendar values
+	Monotonic                  // CLOCK_MONOTONIC: the other values
+	Boottime                   // CLOCK_BOOTTIME_ALARM: the other values, with WakeSystem=
+	RealtimeAlarm              // CLOCK_REALTIME_ALARM: calendar values, with WakeSystem=
 	numClocks
 )
 
-var clockNames = [...]string{"realtime", "monotonic", "boottime"}
+var clockNames = [...]string{"realtime", "monotonic", "boottime", "realtime-alarm"}
 
 func (c Clock) String() string { return clockNames[c] }
 
 // of returns the reading of clock c.
 func (i Instant) of(c Clock) uint64 {
 	switch c {
-	case Realtime:
+	case Realtime, RealtimeAlarm:
 		return i.Realtime
 	case Boottime:
 		return i.Boottime
@@ -68,7 +69,7 @@ func mapClock(x, from, to uint64) uint64 {
 	if x >= from {
 		d := x - from
 		if d >= Infinity-to {
-			return Infinity - 1
+			return Infinity
 		}
 		return to + d
 	}
@@ -383,8 +384,10 @@ func sleepBetween(a, b, p uint64) uint64 {
 }
 
 // Due returns the timers with an elapse that has come on any clock, now,
-// in the order they are to fire, and disarms those elapses. A timer is
-// listed once, however many of its elapses have come.
+// and disarms those elapses; they are to fire before anything else
+// happens (in systemd they fire one by one, in no defined order; here by
+// clock, then by elapse, then in the order the timers were added). A
+// timer is listed once, however many of its elapses have come.
 func (e *Engine) Due(now Instant) []*Timer {
 	var due []*Timer
 	for c := range numClocks {

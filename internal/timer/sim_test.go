@@ -402,3 +402,44 @@ func TestTriggerEnv(t *testing.T) {
 		t.Errorf("Env() = %q, want %q", got, want)
 	}
 }
+
+func TestWakeSystemCoalescedApart(t *testing.T) {
+	// WakeSystem= timers are armed on the alarm clocks, which sd-event
+	// coalesces apart from the others: b's window alone wakes the loop
+	// at 03:00:30 (together, as in TestCoalescing, they would wake it at
+	// 03:00:29.118225), and a, due since 03:00, fires then too.
+	w := newWorld(t, "2024-01-01 02:00:00 UTC", hour, 0, "")
+	w.add("a.timer", "[Timer]\nOnCalendar=03:00\n").Start(w.sim.Now, 0)
+	w.add("b.timer", "[Timer]\nOnCalendar=03:00:30\nAccuracySec=1us\nWakeSystem=yes\n").Start(w.sim.Now, 0)
+	if got, want := w.sim.Engine.Wakeup(Realtime), uint64(mustTime(t, "2024-01-01 03:00:39.118225 UTC").UnixMicro()); got != want {
+		t.Errorf("realtime wake-up %d, want %d", got, want)
+	}
+	w.check(w.run(2, ""),
+		"Mon 2024-01-01 03:00:30.000000 UTC OnCalendar a.timer",
+		"Mon 2024-01-01 03:00:30.000000 UTC OnCalendar b.timer")
+}
+
+func TestRearmedBeforeFiring(t *testing.T) {
+	// A timer armed again between being due and firing does not fire
+	// then, but when it is due again: here its unit started by hand in
+	// between, and the timer computed its elapse again (OnActiveSec=
+	// still due at once).
+	w := newWorld(t, "2024-01-01 10:00:00 UTC", hour, 0, "")
+	tm := w.add("a.timer", "[Timer]\nOnActiveSec=1min\nOnUnitActiveSec=1h\nAccuracySec=1us\n")
+	tm.Start(w.sim.Now, 0)
+	w.sim.Advance(uint64(timespan.Minute))
+	due := w.sim.Engine.Due(w.sim.Now)
+	if len(due) != 1 {
+		t.Fatalf("due %d timers", len(due))
+	}
+	tm.UnitChanged(w.sim.Now, UnitState{ActiveAt: w.sim.Now.Monotonic})
+	if w.sim.Engine.Fire(tm, w.sim.Now, func(Trigger) error { return nil }) {
+		t.Fatal("fired though armed again")
+	}
+	if want := uint64(hour + timespan.Minute); tm.NextMonotonic != want {
+		t.Errorf("next %d, want %d", tm.NextMonotonic, want)
+	}
+	if due := w.sim.Engine.Due(w.sim.Now); len(due) != 1 || !w.sim.Engine.Fire(due[0], w.sim.Now, func(Trigger) error { return nil }) {
+		t.Error("not fired when due again")
+	}
+}

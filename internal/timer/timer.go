@@ -126,11 +126,10 @@ func (e *Engine) Add(name string, cfg *unit.TimerSection) *Timer {
 		t.values[i].TimerValue = v
 	}
 	t.rt = source{t: t, clock: Realtime}
-	clock := Monotonic
+	t.mono = source{t: t, clock: Monotonic}
 	if cfg.WakeSystem {
-		clock = Boottime
+		t.rt.clock, t.mono.clock = RealtimeAlarm, Boottime
 	}
-	t.mono = source{t: t, clock: clock}
 	acc := uint64(cfg.AccuracySec)
 	if acc == 0 {
 		acc = defaultAccuracy
@@ -224,7 +223,9 @@ func (t *Timer) enterWaiting(now Instant, timeChange bool) {
 	foundMono, foundRT, leaveAround := false, false, false
 	var nextRT, nextMono uint64
 	monoNow := now.of(t.monoClock())
-	for i := range t.values {
+	// Last read first: systemd keeps the values in reverse, which shows
+	// in which of two values due at once is the reason.
+	for i := len(t.values) - 1; i >= 0; i-- {
 		v := &t.values[i]
 		if v.disabled {
 			continue
@@ -401,8 +402,13 @@ func (e *Engine) Fire(t *Timer, now Instant, start func(Trigger) error) bool {
 		return false
 	}
 	reason, s := t.rtReason, &t.rt
-	if t.dueClock != Realtime {
+	if t.dueClock != t.rt.clock {
 		reason, s = t.monoReason, &t.mono
+	}
+	if s.armed {
+		// Armed again since it was due: it fires at its new time, as
+		// sd-event drops a pending elapse whose time is set again.
+		return false
 	}
 	// Fired after its window: missed while asleep, or held up.
 	if now.of(s.clock) > s.latest() {
