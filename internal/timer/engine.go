@@ -127,6 +127,10 @@ type Engine struct {
 
 	clocks [numClocks]clockQueue
 	added  uint64 // timers added, for their order
+
+	// Due's buffers, used again.
+	due        []*Timer
+	dueSources []qentry
 }
 
 func (e *Engine) location() *time.Location {
@@ -387,12 +391,13 @@ func sleepBetween(a, b, p uint64) uint64 {
 // and disarms those elapses; they are to fire before anything else
 // happens (in systemd they fire one by one, in no defined order; here by
 // clock, then by elapse, then in the order the timers were added). A
-// timer is listed once, however many of its elapses have come.
+// timer is listed once, however many of its elapses have come. The list
+// is good until the next call.
 func (e *Engine) Due(now Instant) []*Timer {
-	var due []*Timer
+	due := e.due[:0]
 	for c := range numClocks {
 		n := now.of(c)
-		var sources []qentry
+		sources := e.dueSources[:0]
 		for i := range e.clocks[c].classes {
 			q := &e.clocks[c].classes[i].q
 			for q.len() > 0 && q.topKey() <= n {
@@ -415,7 +420,9 @@ func (e *Engine) Due(now Instant) []*Timer {
 			x.s.t.due, x.s.t.dueClock = true, c
 			due = append(due, x.s.t)
 		}
+		e.dueSources = sources
 	}
+	e.due = due
 	for _, t := range due {
 		t.due = false
 	}
