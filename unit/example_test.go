@@ -126,3 +126,25 @@ func ExampleFindExecutable() {
 	// /bin/sh <nil>
 	// Is a directory
 }
+
+func ExampleExitStatusName() {
+	for _, status := range []int{0, 1, 203, 42} {
+		fmt.Printf("%d/%s\n", status, unit.ExitStatusName(status))
+	}
+	// Output:
+	// 0/SUCCESS
+	// 1/FAILURE
+	// 203/EXEC
+	// 42/
+}
+
+func ExampleSignalName() {
+	fmt.Println(unit.SignalName(15), unit.SignalName(9), unit.SignalName(36))
+	// Output: TERM KILL RTMIN+2
+}
+
+func ExampleReadEnvironmentFile() {
+	env, err := unit.ReadEnvironmentFile([]byte("# defaults\nOPTS=\"-v --color\"\nHOME_DIR=/srv/x  \nOPTS='-q'\n"))
+	fmt.Printf("%q %v\n", env, err)
+	// Output: ["OPTS=-q" "HOME_DIR=/srv/x"] <nil>
+}

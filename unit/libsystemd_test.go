@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"sundial.dev/sundial/internal/oracle"
@@ -202,4 +203,34 @@ func differs252(b []byte) bool {
 		}
 	}
 	return false
+}
+
+// TestNamesOracle compares ExitStatusName and SignalName with systemd's
+// exit_status_to_string (with EXIT_STATUS_FULL) and signal_to_string.
+// systemd 252 lacks 245/KSM, which 254 has.
+func TestNamesOracle(t *testing.T) {
+	bin := libsystemd(t)
+	out, err := exec.Command(bin, "names").Output()
+	if err != nil {
+		t.Fatalf("harness: %v", err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		kind, rest, _ := strings.Cut(line, " ")
+		num, want, _ := strings.Cut(rest, " ")
+		n, _ := strconv.Atoi(num)
+		var got string
+		if kind == "exit" {
+			if got = ExitStatusName(n); n == 245 {
+				continue
+			}
+		} else {
+			got = SignalName(n)
+		}
+		if want == "(null)" {
+			want = ""
+		}
+		if got != want {
+			t.Errorf("%s %d: %q, systemd %q", kind, n, got, want)
+		}
+	}
 }

@@ -310,6 +310,18 @@ func emergencyActionSetting(field func(*Unit) *string) setter {
 // signalNames are Linux's signal names by number, as systemd knows them.
 var signalNames = [...]string{1: "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2", "PIPE", "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG", "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "PWR", "SYS"}
 
+// SignalName returns systemd's name of a signal, as signal_to_string:
+// "TERM", "RTMIN+3", or the number for one without a name.
+func SignalName(sig int) string {
+	switch {
+	case sig > 0 && sig < len(signalNames):
+		return signalNames[sig]
+	case sig >= sigRTMin && sig <= sigRTMax:
+		return fmt.Sprintf("RTMIN+%d", sig-sigRTMin)
+	}
+	return strconv.Itoa(sig)
+}
+
 // The real-time signals as glibc offers them; it keeps 32 and 33.
 const (
 	sigRTMin = 34

@@ -61,9 +61,29 @@ var exitStatusNames = map[string]int{
 	"SECCOMP": 228, "SELINUX_CONTEXT": 229, "PERSONALITY": 230, "APPARMOR": 231,
 	"ADDRESS_FAMILIES": 232, "RUNTIME_DIRECTORY": 233, "CHOWN": 235, "SMACK_PROCESS_LABEL": 236,
 	"KEYRING": 237, "STATE_DIRECTORY": 238, "CACHE_DIRECTORY": 239, "LOGS_DIRECTORY": 240,
-	"CONFIGURATION_DIRECTORY": 241, "NUMA_POLICY": 242, "CREDENTIALS": 243, "BPF": 245,
-	"KILL": 253, "EXCEPTION": 254, "INVALID": 255,
+	"CONFIGURATION_DIRECTORY": 241, "NUMA_POLICY": 242, "CREDENTIALS": 243, "BPF": 244,
+	"KSM": 245, // new in 254: systemd 252 does not know it
+	"EXCEPTION": 255,
 }
+
+// ExitStatusName returns systemd's name of an exit status, as its logs and
+// systemctl status show it ("1/FAILURE", "203/EXEC"), or "" for a status
+// without one. The BSD names of sysexits.h (64 to 78), which
+// SuccessExitStatus= also takes, are not shown.
+func ExitStatusName(status int) string {
+	if 64 <= status && status <= 78 {
+		return ""
+	}
+	return exitStatusByNumber[status]
+}
+
+var exitStatusByNumber = func() map[int]string {
+	m := make(map[int]string, len(exitStatusNames))
+	for name, n := range exitStatusNames {
+		m[n] = name
+	}
+	return m
+}()
 
 // parseExitStatus is systemd's exit_status_from_string: a name, or a
 // number 0..255.

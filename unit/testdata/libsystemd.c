@@ -4,13 +4,16 @@
  * argv and environment in each file (two lists of NUL-terminated strings,
  * each list ended by an empty string). Each result is a line "ok N" or
  * "err ERRNO", then N strings, each as its length, a space, its bytes and
- * a newline. The prototypes are those of systemd 252. */
+ * a newline. "names" prints exit_status_to_string's and signal_to_string's
+ * names. The prototypes are those of systemd 252. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 int load_env_file(FILE *f, const char *fname, char ***ret);
+const char *exit_status_to_string(int code, int class);
+const char *signal_to_string(int sig);
 char **replace_env_argv(char **argv, char **env);
 void log_set_max_level(int level);
 
@@ -37,6 +40,16 @@ static char **read_list(char **p, char *end) {
 
 int main(int argc, char **argv) {
 	log_set_max_level(0);
+	if (argc > 1 && strcmp(argv[1], "names") == 0) {
+		/* EXIT_STATUS_FULL: libc, systemd and LSB names. */
+		for (int i = 0; i < 256; i++) {
+			const char *s = exit_status_to_string(i, 1 | 2 | 4);
+			printf("exit %d %s\n", i, s ? s : "(null)");
+		}
+		for (int i = 1; i <= 64; i++)
+			printf("signal %d %s\n", i, signal_to_string(i));
+		return 0;
+	}
 	for (int i = 2; i < argc; i++) {
 		if (strcmp(argv[1], "env") == 0) {
 			char **l = NULL;
