@@ -62,7 +62,7 @@ var exitStatusNames = map[string]int{
 	"ADDRESS_FAMILIES": 232, "RUNTIME_DIRECTORY": 233, "CHOWN": 235, "SMACK_PROCESS_LABEL": 236,
 	"KEYRING": 237, "STATE_DIRECTORY": 238, "CACHE_DIRECTORY": 239, "LOGS_DIRECTORY": 240,
 	"CONFIGURATION_DIRECTORY": 241, "NUMA_POLICY": 242, "CREDENTIALS": 243, "BPF": 244,
-	"KSM": 245, // new in 254: systemd 252 does not know it
+	"KSM":       245, // new in 254: systemd 252 does not know it
 	"EXCEPTION": 255,
 }
 
