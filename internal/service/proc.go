@@ -1,0 +1,124 @@
+package service
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"sync"
+	"syscall"
+)
+
+// A Line is one line a process wrote to its standard output or error,
+// which share one stream, as they share one journal stream in systemd.
+type Line struct {
+	PID  int
+	Text string
+}
+
+// lineMax is journald's LineMax=: longer lines are split.
+const lineMax = 48 * 1024
+
+// A Command is a process to start.
+type Command struct {
+	Path string   // the executable, found
+	Argv []string // its arguments, the zeroth included
+	Env  []string
+	Dir  string
+	// Credential, if set, is the user and groups to run as.
+	Credential *syscall.Credential
+	// Output receives each line of its output; it may be called from
+	// another goroutine, one line at a time.
+	Output func(Line)
+}
+
+// A process is a started command, in a process group of its own.
+type process struct {
+	cmd     *exec.Cmd
+	pid     int
+	output  sync.WaitGroup // the reader of its output
+	exited  chan struct{}  // closed when it has been reaped
+	exit    Exit
+	waitErr error
+}
+
+// start starts the command. Its output is read until every process that
+// holds the stream has closed it.
+func start(c Command) (*process, error) {
+	cmd := &exec.Cmd{Path: c.Path, Args: c.Argv, Env: c.Env, Dir: c.Dir}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: c.Credential}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	null, err := os.Open(os.DevNull)
+	if err != nil {
+		r.Close()
+		w.Close()
+		return nil, err
+	}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = null, w, w
+	err = cmd.Start()
+	w.Close()
+	null.Close()
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
+	p := &process{cmd: cmd, pid: cmd.Process.Pid, exited: make(chan struct{})}
+	p.output.Go(func() {
+		defer r.Close()
+		readLines(r, func(s string) {
+			if c.Output != nil {
+				c.Output(Line{PID: p.pid, Text: s})
+			}
+		})
+	})
+	go func() {
+		// Owned by the process: it ends when the process is reaped,
+		// which wait waits for.
+		p.waitErr = cmd.Wait()
+		if ee, ok := errors.AsType[*exec.ExitError](p.waitErr); ok {
+			p.exit = exitOf(ee.Sys().(syscall.WaitStatus))
+			p.waitErr = nil
+		} else if p.waitErr == nil {
+			p.exit = Exit{CodeExited, 0}
+		}
+		close(p.exited)
+	}()
+	return p, nil
+}
+
+// readLines reads the stream into lines, as journald does: newlines end
+// them, longer ones are cut at lineMax, and what is left at the end is a
+// line too.
+func readLines(r io.Reader, line func(string)) {
+	br := bufio.NewReaderSize(r, lineMax)
+	for {
+		b, err := br.ReadSlice('\n')
+		if len(b) > 0 {
+			if b[len(b)-1] == '\n' {
+				b = b[:len(b)-1]
+			}
+			line(string(b))
+		}
+		if err != nil && err != bufio.ErrBufferFull {
+			return
+		}
+	}
+}
+
+// signal sends sig to the process's group, or to the process alone.
+func (p *process) signal(sig syscall.Signal, group bool) {
+	if group {
+		syscall.Kill(-p.pid, sig)
+	} else {
+		syscall.Kill(p.pid, sig)
+	}
+}
+
+// alive reports whether a process of the group is still there.
+func (p *process) groupAlive() bool {
+	return syscall.Kill(-p.pid, 0) == nil
+}

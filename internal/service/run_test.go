@@ -1,0 +1,270 @@
+package service
+
+import (
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"testing/fstest"
+
+	"sundial.dev/sundial/unit"
+)
+
+// loadService reads a service's settings from the text of its [Service]
+// section.
+func loadService(t *testing.T, text string) *unit.ServiceSection {
+	t.Helper()
+	l := &unit.Loader{FS: fstest.MapFS{"units/x.service": {Data: []byte("[Service]\n" + text + "\n")}}, Path: []string{"/units"}}
+	u, err := l.Load("x.service")
+	if err != nil || u.LoadState != unit.Loaded {
+		t.Fatalf("loading: %v %v %v", err, u.LoadState, u.Diagnostics)
+	}
+	return u.Service
+}
+
+// A trace is what an activation reported.
+type trace struct {
+	mu     sync.Mutex
+	lines  []string
+	logs   []string
+	states []State
+}
+
+func (tr *trace) spec(s *unit.ServiceSection, env ...string) Spec {
+	return Spec{
+		Service: s,
+		Env:     append([]string{"PATH=/usr/bin:/bin"}, env...),
+		Output: func(l Line) {
+			tr.mu.Lock()
+			tr.lines = append(tr.lines, l.Text)
+			tr.mu.Unlock()
+		},
+		Log: func(_ slog.Level, msg string) {
+			tr.mu.Lock()
+			tr.logs = append(tr.logs, msg)
+			tr.mu.Unlock()
+		},
+		State: func(s State) {
+			tr.mu.Lock()
+			tr.states = append(tr.states, s)
+			tr.mu.Unlock()
+		},
+	}
+}
+
+func (tr *trace) waitFor(t *testing.T, s State) {
+	t.Helper()
+	for {
+		tr.mu.Lock()
+		ok := slices.Contains(tr.states, s)
+		tr.mu.Unlock()
+		if ok {
+			return
+		}
+		waitABit()
+	}
+}
+
+func checkList(t *testing.T, what string, got, want []string) {
+	t.Helper()
+	if !slices.Equal(got, want) {
+		t.Errorf("%s:\n  %s\nwant:\n  %s", what, strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+}
+
+func states(s []State) []string {
+	var out []string
+	for _, x := range s {
+		out = append(out, string(x))
+	}
+	return out
+}
+
+func TestOneshot(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		text   string
+		env    []string
+		result Result
+		lines  []string
+		logs   []string
+		states []string
+	}{
+		{
+			name: "success", text: "Type=oneshot\nExecStartPre=/bin/echo pre\nExecStart=/bin/echo one\nExecStart=/bin/sh -c 'echo two; echo err >&2'\nExecStartPost=/bin/echo post\nExecStop=/bin/echo stop\nExecStopPost=/bin/echo stop-post",
+			result: Success, lines: []string{"pre", "one", "two", "err", "post", "stop", "stop-post"},
+			logs:   []string{"Main process exited, code=exited, status=0/SUCCESS", "Main process exited, code=exited, status=0/SUCCESS", "Deactivated successfully."},
+			states: []string{"start-pre", "start", "start-post", "stop", "stop-post", "dead"},
+		},
+		{
+			name: "a failing command", text: "Type=oneshot\nExecStart=/bin/sh -c 'exit 3'\nExecStart=/bin/echo not reached\nExecStop=/bin/echo not run\nExecStopPost=/bin/echo stop-post",
+			result: ExitCode, lines: []string{"stop-post"},
+			logs:   []string{"Main process exited, code=exited, status=3/NOTIMPLEMENTED", "Failed with result 'exit-code'."},
+			states: []string{"start", "stop-post", "failed"},
+		},
+		{
+			name: "a failure that may be", text: "Type=oneshot\nExecStart=-/bin/sh -c 'exit 1'\nExecStart=/bin/echo on",
+			result: Success, lines: []string{"on"},
+			logs:   []string{"Main process exited, code=exited, status=1/FAILURE", "Main process exited, code=exited, status=0/SUCCESS", "Deactivated successfully."},
+			states: []string{"start", "dead"},
+		},
+		{
+			name: "SuccessExitStatus", text: "Type=oneshot\nExecStart=/bin/sh -c 'exit 42'\nSuccessExitStatus=42",
+			result: Success, logs: []string{"Main process exited, code=exited, status=42/n/a", "Deactivated successfully."},
+			states: []string{"start", "dead"},
+		},
+		{
+			name: "a killed command", text: "Type=oneshot\nExecStart=/bin/sh -c 'kill -TERM $$$$'",
+			result: Signal, logs: []string{"Main process exited, code=killed, status=15/TERM", "Failed with result 'signal'."},
+			states: []string{"start", "failed"},
+		},
+		{
+			name: "ExecStartPre fails", text: "Type=oneshot\nExecStartPre=/bin/false\nExecStart=/bin/echo not reached\nExecStopPost=/bin/echo stop-post",
+			result: ExitCode, lines: []string{"stop-post"},
+			logs:   []string{"Control process exited, code=exited, status=1/FAILURE", "Failed with result 'exit-code'."},
+			states: []string{"start-pre", "stop-post", "failed"},
+		},
+		{
+			name: "ExecCondition skips", text: "Type=oneshot\nExecCondition=/bin/sh -c 'exit 1'\nExecStart=/bin/echo not reached",
+			result: Success, logs: []string{"Skipped due to 'exec-condition'.", "Deactivated successfully."},
+			states: []string{"condition", "dead"},
+		},
+		{
+			name: "no such executable", text: "Type=oneshot\nExecStart=/nonexistent/tool x",
+			result: ExitCode,
+			logs: []string{"Unable to locate executable '/nonexistent/tool': No such file or directory",
+				"Failed at step EXEC spawning /nonexistent/tool: No such file or directory",
+				"Main process exited, code=exited, status=203/EXEC", "Failed with result 'exit-code'."},
+			states: []string{"start", "failed"},
+		},
+		{
+			name: "variables", text: "Type=oneshot\nExecStart=/bin/echo $FOO ${FOO} ${BAR}x $UNSET\nExecStart=:/bin/echo $FOO",
+			env: []string{"FOO=a  b", "BAR=c"}, result: Success, lines: []string{"a b a  b cx", "$FOO"},
+			logs:   []string{"Referenced but unset environment variable evaluates to an empty string: UNSET", "Main process exited, code=exited, status=0/SUCCESS", "Main process exited, code=exited, status=0/SUCCESS", "Deactivated successfully."},
+			states: []string{"start", "dead"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := &trace{}
+			out := Begin(tr.spec(loadService(t, tc.text), tc.env...)).Wait()
+			if out.Result != tc.result {
+				t.Errorf("result %s, want %s", out.Result, tc.result)
+			}
+			checkList(t, "lines", tr.lines, tc.lines)
+			checkList(t, "logs", slices.DeleteFunc(tr.logs, func(s string) bool { return false }), tc.logs)
+			checkList(t, "states", states(tr.states), tc.states)
+		})
+	}
+}
+
+func TestSimpleStop(t *testing.T) {
+	// Stopped by hand: ExecStop runs with $MAINPID, the main process gets
+	// SIGTERM, which counts as a clean end for a daemon.
+	tr := &trace{}
+	r := Begin(tr.spec(loadService(t, "ExecStart=/bin/sh -c 'echo up; exec sleep 30'\nExecStop=/bin/sh -c 'echo stopping $MAINPID'")))
+	tr.waitFor(t, Running)
+	r.Stop()
+	out := r.Wait()
+	if out.Result != Success || out.MainPID == 0 {
+		t.Errorf("outcome %+v", out)
+	}
+	if len(tr.lines) != 2 || tr.lines[1] != "stopping "+itoa(out.MainPID) {
+		t.Errorf("lines %q", tr.lines)
+	}
+	checkList(t, "states", states(tr.states), []string{"start", "running", "stop", "stop-sigterm", "dead"})
+}
+
+func TestStopTimeout(t *testing.T) {
+	// A main process that ignores SIGTERM is killed when TimeoutStopSec=
+	// has passed; the result is timeout.
+	tr := &trace{}
+	r := Begin(tr.spec(loadService(t, "ExecStart=/bin/sh -c 'trap \"\" TERM; echo up; while :; do sleep 0.05; done'\nTimeoutStopSec=300ms")))
+	tr.waitFor(t, Running)
+	for {
+		tr.mu.Lock()
+		n := len(tr.lines)
+		tr.mu.Unlock()
+		if n > 0 {
+			break
+		}
+		waitABit()
+	}
+	r.Stop()
+	out := r.Wait()
+	if out.Result != Timeout {
+		t.Errorf("result %s, want timeout", out.Result)
+	}
+	checkList(t, "states", states(tr.states), []string{"start", "running", "stop-sigterm", "stop-sigkill", "failed"})
+	if !slices.Contains(tr.logs, "State 'stop-sigterm' timed out. Killing.") {
+		t.Errorf("logs %q", tr.logs)
+	}
+}
+
+func TestStartTimeout(t *testing.T) {
+	tr := &trace{}
+	out := Begin(tr.spec(loadService(t, "Type=oneshot\nExecStart=/bin/sleep 30\nTimeoutStartSec=200ms"))).Wait()
+	if out.Result != Timeout {
+		t.Errorf("result %s, want timeout", out.Result)
+	}
+	checkList(t, "logs", tr.logs, []string{"Start operation timed out. Terminating.", "Failed with result 'timeout'."})
+}
+
+func TestLeftoverProcesses(t *testing.T) {
+	// What the main process leaves behind in its group is stopped with
+	// it (KillMode=control-group), and its output still read.
+	tr := &trace{}
+	out := Begin(tr.spec(loadService(t, "Type=oneshot\nExecStart=/bin/sh -c '(sleep 30; echo late) & echo early'"))).Wait()
+	if out.Result != Success {
+		t.Errorf("result %s", out.Result)
+	}
+	checkList(t, "lines", tr.lines, []string{"early"})
+	checkList(t, "states", states(tr.states), []string{"start", "stop-sigterm", "dead"})
+}
+
+func TestRemainAfterExit(t *testing.T) {
+	tr := &trace{}
+	r := Begin(tr.spec(loadService(t, "Type=oneshot\nRemainAfterExit=yes\nExecStart=/bin/true\nExecStop=/bin/echo stop")))
+	tr.waitFor(t, Exited)
+	r.Stop()
+	if out := r.Wait(); out.Result != Success {
+		t.Errorf("result %s", out.Result)
+	}
+	checkList(t, "states", states(tr.states), []string{"start", "exited", "stop", "dead"})
+}
+
+func TestWorkingDirectory(t *testing.T) {
+	tr := &trace{}
+	spec := tr.spec(loadService(t, "Type=oneshot\nExecStart=/bin/pwd"))
+	spec.Dir = t.TempDir()
+	Begin(spec).Wait()
+	checkList(t, "lines", tr.lines, []string{spec.Dir})
+
+	tr = &trace{}
+	spec = tr.spec(loadService(t, "Type=oneshot\nExecStart=/bin/pwd"))
+	spec.Dir = "/nonexistent"
+	out := Begin(spec).Wait()
+	if out.Main != (Exit{CodeExited, 200}) {
+		t.Errorf("main exit %v, want 200/CHDIR", out.Main)
+	}
+}
+
+func TestExitText(t *testing.T) {
+	for _, tc := range []struct {
+		e           Exit
+		log, status string
+	}{
+		{Exit{CodeExited, 0}, "code=exited, status=0/SUCCESS", "code=exited, status=0/SUCCESS"},
+		{Exit{CodeExited, 203}, "code=exited, status=203/EXEC", "code=exited, status=203/EXEC"},
+		{Exit{CodeExited, 99}, "code=exited, status=99/n/a", "code=exited, status=99/n/a"},
+		{Exit{CodeKilled, 15}, "code=killed, status=15/TERM", "code=killed, signal=TERM"},
+		{Exit{CodeDumped, 11}, "code=dumped, status=11/SEGV", "code=dumped, signal=SEGV"},
+	} {
+		if got := tc.e.String(); got != tc.log {
+			t.Errorf("%+v.String() = %q, want %q", tc.e, got, tc.log)
+		}
+		if got := tc.e.StatusText(); got != tc.status {
+			t.Errorf("%+v.StatusText() = %q, want %q", tc.e, got, tc.status)
+		}
+	}
+}
