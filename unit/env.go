@@ -32,6 +32,21 @@ func validEnvAssignment(s string, argMax int) bool {
 	return ok && validEnvName(name, argMax) && validEnvValue(value, argMax) && len(s) <= argMax-1
 }
 
+// MergeEnv sets NAME=value assignments in an environment, as systemd's
+// strv_env_merge: each takes the place of one of the same name, or goes
+// at the end.
+func MergeEnv(env []string, assignments ...string) []string {
+	for _, a := range assignments {
+		env = envReplace(env, a)
+	}
+	return env
+}
+
+// ValidEnvAssignment reports whether a NAME=value assignment is one that
+// systemd passes to a process (env_assignment_is_valid): a name of
+// letters, digits and '_' not starting with a digit; a UTF-8 value.
+func ValidEnvAssignment(a string) bool { return validEnvAssignment(a, maxArgMax) }
+
 // envReplace is systemd's strv_env_replace: an assignment takes the place
 // of one of the same name, or goes at the end.
 func envReplace(env []string, assignment string) []string {

@@ -148,3 +148,9 @@ func ExampleReadEnvironmentFile() {
 	fmt.Printf("%q %v\n", env, err)
 	// Output: ["OPTS=-q" "HOME_DIR=/srv/x"] <nil>
 }
+
+func ExampleMergeEnv() {
+	env := unit.MergeEnv([]string{"PATH=/usr/bin", "LANG=C"}, "LANG=C.UTF-8", "JOB=1")
+	fmt.Println(env, unit.ValidEnvAssignment("1X=y"))
+	// Output: [PATH=/usr/bin LANG=C.UTF-8 JOB=1] false
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -372,7 +373,10 @@ func (r *Run) control(setting string, c unit.ExecCommand, deadline <-chan time.T
 func (r *Run) spawn(setting string, c unit.ExecCommand) (*process, Exit, bool) {
 	env := r.spec.Env
 	if r.main != nil && setting != "ExecStart" {
-		env = append(env[:len(env):len(env)], fmt.Sprintf("MAINPID=%d", r.main.pid))
+		env = unit.MergeEnv(slices.Clip(env), fmt.Sprintf("MAINPID=%d", r.main.pid))
+	}
+	if setting == "ExecStopPost" {
+		env = unit.MergeEnv(slices.Clip(env), StopPostEnv(r.out)...)
 	}
 	argv := c.Argv
 	if c.Flags&unit.ExecNoEnvExpand == 0 {

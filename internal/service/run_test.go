@@ -120,6 +120,12 @@ func TestOneshot(t *testing.T) {
 			states: []string{"start", "failed"},
 		},
 		{
+			name: "ExecStopPost is told the result", text: "Type=oneshot\nExecStart=/bin/sh -c 'exit 3'\nExecStopPost=/bin/sh -c 'echo $SERVICE_RESULT $EXIT_CODE $EXIT_STATUS'",
+			result: ExitCode, lines: []string{"exit-code exited 3"},
+			logs:   []string{"Main process exited, code=exited, status=3/NOTIMPLEMENTED", "Failed with result 'exit-code'."},
+			states: []string{"start", "stop-post", "failed"},
+		},
+		{
 			name: "ExecStartPre fails", text: "Type=oneshot\nExecStartPre=/bin/false\nExecStart=/bin/echo not reached\nExecStopPost=/bin/echo stop-post",
 			result: ExitCode, lines: []string{"stop-post"},
 			logs:   []string{"Control process exited, code=exited, status=1/FAILURE", "Failed with result 'exit-code'."},
