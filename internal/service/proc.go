@@ -122,3 +122,12 @@ func (p *process) signal(sig syscall.Signal, group bool) {
 func (p *process) groupAlive() bool {
 	return syscall.Kill(-p.pid, 0) == nil
 }
+
+// settle waits, once the process has exited, for the rest of its output
+// when no process of its group is left to hold the stream, so that its
+// last lines come before what is said of its end.
+func (p *process) settle() {
+	if !p.groupAlive() {
+		p.output.Wait()
+	}
+}

@@ -427,6 +427,7 @@ func (r *Run) spawn(setting string, c unit.ExecCommand) (*process, Exit, bool) {
 }
 
 func (r *Run) record(setting string, c unit.ExecCommand, p *process) {
+	p.settle()
 	r.out.Records = append(r.out.Records, Record{Setting: setting, Command: c, PID: p.pid, Exit: p.exit})
 }
 

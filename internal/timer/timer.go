@@ -106,7 +106,8 @@ type Reason struct {
 	// CatchUp is set when the elapse was missed: due already when it
 	// was computed (a calendar event that passed while the timer was
 	// stopped, the machine off or its unit still running; a monotonic
-	// one in the past), or fired after its window (the machine asleep).
+	// one in the past), or fired a second or more after its window (the
+	// machine asleep).
 	CatchUp bool
 }
 
@@ -410,8 +411,9 @@ func (e *Engine) Fire(t *Timer, now Instant, start func(Trigger) error) bool {
 		// sd-event drops a pending elapse whose time is set again.
 		return false
 	}
-	// Fired after its window: missed while asleep, or held up.
-	if now.of(s.clock) > s.latest() {
+	// Fired a second or more after its window: missed while asleep, or
+	// held up; less is the loop's ordinary lateness.
+	if now.of(s.clock) > usecAdd(s.latest(), usecPerSec) {
 		reason.CatchUp = true
 	}
 	return t.enterRunning(now, reason, start)

@@ -1,0 +1,443 @@
+// Package manager is the daemon: it loads units, starts the timers that
+// are enabled, fires them on the timer engine's schedule, runs the
+// services they trigger, and keeps the journal and the run history.
+//
+// A Manager owns every goroutine it starts: Run returns only once they
+// have all ended and the services it started have been stopped.
+package manager
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"sundial.dev/sundial/internal/clock"
+	"sundial.dev/sundial/internal/service"
+	"sundial.dev/sundial/internal/store"
+	"sundial.dev/sundial/internal/timer"
+	"sundial.dev/sundial/unit"
+)
+
+// A Manager runs the timers of a set of unit directories.
+type Manager struct {
+	// UnitPath is where units are looked for, first first.
+	UnitPath []string
+	// StateDir holds the database of stamps, runs and the journal.
+	StateDir string
+	Scope    unit.RuntimeScope
+	// Env is the manager's environment, the base of every service's.
+	Env []string
+
+	Clock  clock.Clock  // nil: the real one
+	Logger *slog.Logger // nil: discard
+
+	clk    clock.Clock
+	log    *slog.Logger
+	store  *store.Store
+	engine *timer.Engine
+	boot   string
+
+	timers   map[string]*timerUnit
+	services map[string]*serviceUnit
+
+	events  chan func() // work for the loop, from other goroutines
+	journal chan store.Entry
+	runs    sync.WaitGroup
+}
+
+type timerUnit struct {
+	unit  *unit.Unit
+	timer *timer.Timer
+	state store.TimerState
+}
+
+type serviceUnit struct {
+	unit     *unit.Unit
+	timers   []*timerUnit
+	run      *service.Run
+	runID    int64
+	active   bool
+	activeAt uint64 // monotonic µs
+	inactive uint64
+}
+
+// Run loads the units and runs their timers until ctx is done.
+func (m *Manager) Run(ctx context.Context) error {
+	m.clk = clock.Or(m.Clock)
+	m.log = m.Logger
+	if m.log == nil {
+		m.log = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(m.StateDir, 0o755); err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, filepath.Join(m.StateDir, "sundial.db"))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	m.store = st
+	if n, err := st.InterruptRuns(ctx); err != nil {
+		return err
+	} else if n > 0 {
+		m.log.Warn("runs interrupted by the daemon's stop", "count", n)
+	}
+	m.boot = bootID()
+	now := m.clk.Now()
+	m.engine = &timer.Engine{Location: time.Local, Startup: now, User: m.Scope == unit.UserScope, UID: uint32(os.Getuid()),
+		Log: func(t *timer.Timer, level slog.Level, msg string) { m.unitLog(t.Name, "", levelPriority(level), msg) }}
+	if id, err := os.ReadFile("/etc/machine-id"); err == nil {
+		m.engine.MachineID, _ = timer.ParseID(string(id))
+	}
+	if id, err := timer.ParseID(m.boot); err == nil {
+		m.engine.Perturbation = timer.Perturbation(id)
+	}
+	m.events = make(chan func(), 64)
+	m.journal = make(chan store.Entry, 4096)
+	var writer sync.WaitGroup
+	writer.Go(m.writeJournal)
+	defer func() {
+		close(m.journal)
+		writer.Wait()
+	}()
+	if err := m.load(ctx, now); err != nil {
+		return err
+	}
+	err = m.loop(ctx)
+	m.stopAll()
+	return err
+}
+
+// load loads the timers wanted by timers.target and their services, and
+// starts the timers.
+func (m *Manager) load(ctx context.Context, now timer.Instant) error {
+	l := &unit.Loader{Path: m.UnitPath, Scope: m.Scope}
+	target, err := l.Load("timers.target")
+	if err != nil {
+		return err
+	}
+	m.timers, m.services = map[string]*timerUnit{}, map[string]*serviceUnit{}
+	for _, name := range target.Unit.Deps["Wants"] {
+		u, err := l.Load(name)
+		if err != nil || u.Type != unit.Timer {
+			continue
+		}
+		m.report(u)
+		if u.LoadState != unit.Loaded {
+			continue
+		}
+		svc, err := l.Load(u.Timer.Unit)
+		if err != nil {
+			return err
+		}
+		m.report(svc)
+		if svc.LoadState != unit.Loaded || svc.Type != unit.Service {
+			m.unitLog(u.Name, "", 4, "Refusing to start, unit "+u.Timer.Unit+" to trigger not loaded.")
+			continue
+		}
+		tu := &timerUnit{unit: u, timer: m.engine.Add(u.Name, u.Timer)}
+		su := m.services[svc.Name]
+		if su == nil {
+			su = &serviceUnit{unit: svc}
+			m.services[svc.Name] = su
+		}
+		su.timers = append(su.timers, tu)
+		m.timers[u.Name] = tu
+	}
+	for _, name := range slices.Sorted(maps.Keys(m.timers)) {
+		tu := m.timers[name]
+		if tu.state, err = m.store.Timer(ctx, name); err != nil {
+			return err
+		}
+		var stamp uint64
+		if tu.unit.Timer.Persistent {
+			stamp = tu.state.LastTrigger
+		}
+		tu.timer.Start(now, stamp)
+		m.unitLog(name, "", 6, "Started "+describe(tu.unit)+".")
+	}
+	return nil
+}
+
+// report logs what is wrong with a unit's files, and that it does not
+// act on some of its settings.
+func (m *Manager) report(u *unit.Unit) {
+	for _, d := range u.Diagnostics {
+		m.unitLog(u.Name, "", 4, d.String())
+	}
+	for _, a := range u.Unsupported() {
+		m.unitLog(u.Name, "", 5, fmt.Sprintf("%s:%d: %s= is not supported by sundial, ignoring.", a.Pos.File, a.Pos.Line, a.Key))
+	}
+}
+
+// loop is the event loop: it sleeps until the engine's next wake-up or
+// until work comes, fires what is due, and repeats until ctx is done.
+func (m *Manager) loop(ctx context.Context) error {
+	for {
+		now := m.clk.Now()
+		for _, t := range m.engine.Due(now) {
+			m.engine.Fire(t, now, func(tr timer.Trigger) error { return m.trigger(ctx, tr, now) })
+		}
+		wake, stop := m.clk.After(m.sleep(m.clk.Now()))
+		select {
+		case <-ctx.Done():
+			stop()
+			return nil
+		case f := <-m.events:
+			stop()
+			f()
+		case <-wake:
+		}
+	}
+}
+
+// sleep is how long until the engine's next wake-up on any clock.
+func (m *Manager) sleep(now timer.Instant) time.Duration {
+	d := uint64(timer.Infinity)
+	for _, c := range []timer.Clock{timer.Realtime, timer.Monotonic, timer.Boottime, timer.RealtimeAlarm} {
+		w := m.engine.Wakeup(c)
+		if w == timer.Infinity {
+			continue
+		}
+		var n uint64
+		switch c {
+		case timer.Monotonic:
+			n = now.Monotonic
+		case timer.Boottime:
+			n = now.Boottime
+		default:
+			n = now.Realtime
+		}
+		if w <= n {
+			return 0
+		}
+		d = min(d, w-n)
+	}
+	// Wake up at least hourly: the realtime clock may have been set, or
+	// the machine asleep, which a monotonic sleep does not notice.
+	return min(time.Duration(d)*time.Microsecond, time.Hour)
+}
+
+// trigger starts the unit of a timer that fired: the trigger and its run
+// are recorded, then the service starts.
+func (m *Manager) trigger(ctx context.Context, tr timer.Trigger, now timer.Instant) error {
+	tu := m.timers[tr.Timer.Name]
+	su := m.services[tr.Unit]
+	invocation := newID()
+	id, err := m.store.Trigger(ctx, tu.state, store.Trigger{Timer: tu.unit.Name, Unit: tr.Unit, Reason: tr.Reason.String(),
+		Invocation: invocation, Realtime: tr.At.Realtime, Monotonic: tr.At.Monotonic})
+	if err != nil {
+		return err
+	}
+	if tu.state, err = m.store.Timer(ctx, tu.unit.Name); err != nil {
+		return err
+	}
+	if su.run != nil {
+		// Running already: the start does nothing, and the run record
+		// says so.
+		m.store.EndRun(ctx, id, tr.At.Realtime, "success", "", 0)
+		return nil
+	}
+	m.startService(su, invocation, id, tr.Env())
+	return nil
+}
+
+// startService starts an activation of a service.
+func (m *Manager) startService(su *serviceUnit, invocation string, runID int64, activation []string) {
+	s := su.unit.Service
+	env, err := service.Environment(s, service.EnvSource{Manager: m.Env, Activation: activation, InvocationID: invocation})
+	if err != nil {
+		m.unitLog(su.unit.Name, invocation, 3, err.Error())
+		m.store.EndRun(context.Background(), runID, m.clk.Now().Realtime, string(service.Resources), "", 0)
+		return
+	}
+	dir := s.WorkingDirectory
+	if dir == "~" {
+		dir, _ = os.UserHomeDir()
+	}
+	name := su.unit.Name
+	ident := s.SyslogIdentifier
+	su.runID = runID
+	m.unitLog(name, invocation, 6, "Starting "+describe(su.unit)+"...")
+	su.run = service.Begin(service.Spec{
+		Service: s, Env: env, Dir: dir, DirMissingOK: s.WorkingDirectoryMissingOK, Clock: m.clk,
+		Output: func(l service.Line) {
+			id := ident
+			if id == "" {
+				id = filepath.Base(s.ExecStart[0].Path)
+			}
+			now := m.clk.Now()
+			m.journal <- store.Entry{Realtime: now.Realtime, Monotonic: now.Monotonic, Boot: m.boot, Unit: name, Invocation: invocation, PID: l.PID, Identifier: id, Priority: 6, Message: l.Text}
+		},
+		Log:   func(level slog.Level, msg string) { m.unitLog(name, invocation, levelPriority(level), name+": "+msg) },
+		State: func(st service.State) { m.events <- func() { m.serviceState(su, st) } },
+	})
+	run := su.run
+	m.runs.Go(func() {
+		out := run.Wait()
+		m.events <- func() { m.serviceEnded(su, run, out) }
+	})
+}
+
+// serviceState tells the service's timers that it changed state.
+func (m *Manager) serviceState(su *serviceUnit, st service.State) {
+	now := m.clk.Now()
+	active := st.Active() != "inactive" && st.Active() != "failed"
+	switch {
+	case active && !su.active:
+		su.activeAt = now.Monotonic
+	case !active && su.active:
+		su.inactive = now.Monotonic
+	}
+	su.active = active
+	for _, tu := range su.timers {
+		tu.timer.UnitChanged(now, timer.UnitState{Inactive: !active, ActiveAt: su.activeAt, InactiveAt: su.inactive})
+	}
+}
+
+// serviceEnded records how an activation ended.
+func (m *Manager) serviceEnded(su *serviceUnit, run *service.Run, out service.Outcome) {
+	if su.run != run {
+		return
+	}
+	su.run = nil
+	code := ""
+	if out.Main.Code != 0 {
+		code = out.Main.Code.String()
+	}
+	if err := m.store.EndRun(context.Background(), su.runID, m.clk.Now().Realtime, string(out.Result), code, out.Main.Status); err != nil {
+		m.log.Error("recording a run", "unit", su.unit.Name, "err", err)
+	}
+	if out.Result == service.Success && su.unit.Service.Type == "oneshot" {
+		m.unitLog(su.unit.Name, "", 6, "Finished "+describe(su.unit)+".")
+	} else if out.Result != service.Success {
+		m.unitLog(su.unit.Name, "", 3, "Failed to start "+describe(su.unit)+".")
+	}
+}
+
+// stopAll stops the services running and waits for them.
+func (m *Manager) stopAll() {
+	for _, su := range m.services {
+		if su.run != nil {
+			su.run.Stop()
+		}
+	}
+	done := make(chan struct{})
+	go func() {
+		m.runs.Wait()
+		close(done)
+	}()
+	for {
+		select {
+		case f := <-m.events:
+			f()
+		case <-done:
+			for {
+				select {
+				case f := <-m.events:
+					f()
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+// unitLog writes a message about a unit to the journal, as the manager's
+// ("systemd" in systemd's journal).
+func (m *Manager) unitLog(unitName, invocation string, priority int, msg string) {
+	now := m.clk.Now()
+	m.log.Log(context.Background(), priorityLevel(priority), msg, "unit", unitName)
+	if priority > 6 {
+		return // debug messages stay out of the journal, as at LogLevel=info
+	}
+	m.journal <- store.Entry{Realtime: now.Realtime, Monotonic: now.Monotonic, Boot: m.boot, Unit: unitName, Invocation: invocation,
+		PID: os.Getpid(), Identifier: "sundial", Priority: priority, Message: msg}
+}
+
+// writeJournal appends the journal's entries in batches: what came while
+// the last batch was written.
+func (m *Manager) writeJournal() {
+	for e := range m.journal {
+		batch := []store.Entry{e}
+	more:
+		for len(batch) < 4096 {
+			select {
+			case e, ok := <-m.journal:
+				if !ok {
+					break more
+				}
+				batch = append(batch, e)
+			default:
+				break more
+			}
+		}
+		if err := m.store.Append(context.Background(), batch...); err != nil {
+			m.log.Error("writing the journal", "err", err)
+		}
+	}
+}
+
+// describe is a unit as systemd's job messages name it (Debian's
+// "combined" form): "backup.service - Nightly backup".
+func describe(u *unit.Unit) string {
+	if u.Unit.Description == "" || u.Unit.Description == u.Name {
+		return u.Name
+	}
+	return u.Name + " - " + u.Unit.Description
+}
+
+func levelPriority(l slog.Level) int {
+	switch {
+	case l >= slog.LevelError:
+		return 3
+	case l >= slog.LevelWarn:
+		return 4
+	case l > slog.LevelInfo:
+		return 5
+	case l >= slog.LevelInfo:
+		return 6
+	}
+	return 7
+}
+
+func priorityLevel(p int) slog.Level {
+	switch {
+	case p <= 3:
+		return slog.LevelError
+	case p == 4:
+		return slog.LevelWarn
+	case p <= 6:
+		return slog.LevelInfo
+	}
+	return slog.LevelDebug
+}
+
+// newID is a new invocation ID: 128 random bits in hexadecimal.
+func newID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// bootID is this boot's ID, without dashes, or "" where there is none.
+func bootID() string {
+	data, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	if err != nil {
+		return ""
+	}
+	id, err := timer.ParseID(string(data))
+	if err != nil {
+		return ""
+	}
+	return hex.EncodeToString(id[:])
+}

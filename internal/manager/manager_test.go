@@ -1,0 +1,96 @@
+package manager
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"sundial.dev/sundial/internal/store"
+)
+
+// writeUnits writes unit files, and links the names ending in ".timer"
+// into timers.target.wants, as enabling them does.
+func writeUnits(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Join(dir, "timers.target.wants"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	files["timers.target"] = "[Unit]\nDescription=Timers\n"
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasSuffix(name, ".timer") {
+			if err := os.Symlink("../"+name, filepath.Join(dir, "timers.target.wants", name)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// TestRunsTimers starts the daemon on a timer that fires a second after
+// its start and on one that is not enabled, waits for the run, and
+// checks the run history and the journal.
+func TestRunsTimers(t *testing.T) {
+	dir, state := t.TempDir(), t.TempDir()
+	writeUnits(t, dir, map[string]string{
+		"hello.timer":   "[Unit]\nDescription=Say hello\n[Timer]\nOnActiveSec=1s\nAccuracySec=1us\nPrivateTmp=yes\n",
+		"hello.service": "[Unit]\nDescription=Say hello\n[Service]\nType=oneshot\nExecStart=/bin/sh -c 'echo hello from $TRIGGER_UNIT'\nExecStartPost=/bin/touch " + state + "/ran\nPrivateTmp=yes\n",
+	})
+	os.WriteFile(filepath.Join(dir, "other.timer"), []byte("[Timer]\nOnActiveSec=1s\n"), 0o644)
+	ctx, cancel := context.WithCancel(context.Background())
+	m := &Manager{UnitPath: []string{dir}, StateDir: state, Env: []string{"PATH=/usr/bin:/bin"}}
+	done := make(chan error)
+	go func() { done <- m.Run(ctx) }()
+	// The service runs within a few seconds: polled, not timed.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if _, err := os.Stat(filepath.Join(state, "ran")); err == nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// And then stops.
+	time.Sleep(200 * time.Millisecond)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	s, err := store.Open(context.Background(), filepath.Join(state, "sundial.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var runs []store.Run
+	for r, err := range s.Runs(context.Background(), "", 0) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		runs = append(runs, r)
+	}
+	if len(runs) != 1 || runs[0].Unit != "hello.service" || runs[0].Timer != "hello.timer" || runs[0].Reason != "OnActiveSec" ||
+		runs[0].State != store.RunEnded || runs[0].Result != "success" || runs[0].ExitCode != "exited" {
+		t.Fatalf("runs: %+v", runs)
+	}
+	var msgs []string
+	for e, err := range s.Query(context.Background(), store.Filter{Units: []string{"hello.service"}}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs = append(msgs, e.Message)
+	}
+	want := []string{
+		dir + "/hello.service:7: PrivateTmp= is not supported by sundial, ignoring.",
+		"Starting hello.service - Say hello...",
+		"hello from hello.timer",
+		"hello.service: Deactivated successfully.",
+		"Finished hello.service - Say hello.",
+	}
+	if !slices.Equal(msgs, want) {
+		t.Errorf("journal of hello.service:\n  %s\nwant:\n  %s", strings.Join(msgs, "\n  "), strings.Join(want, "\n  "))
+	}
+}
