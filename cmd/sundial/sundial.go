@@ -23,6 +23,8 @@ Unit files:
 Timers:
   simulate TIMER-FILE...     Show when timers would elapse, on a
                              simulated clock (see simulate --help)
+  daemon                     Run the enabled timers and their services
+                             (see daemon --help)
 
   help                       Show this help
 ` + analyzeOptions + `
@@ -30,15 +32,18 @@ sundial also answers to the name systemd-analyze, when invoked through a
 link of that name.
 `
 
-// sundialMain is the sundial command itself: simulate, with its own
-// options, and systemd-analyze's verbs, with theirs.
+// sundialMain is the sundial command itself: simulate and daemon, with
+// their own options, and systemd-analyze's verbs, with theirs.
 func sundialMain(c *cli, args []string) int {
 	for i, a := range args {
 		if a == "--" || strings.HasPrefix(a, "-") {
 			continue
 		}
-		if a == "simulate" {
+		switch a {
+		case "simulate":
 			return simulateMain(c, append(slices.Clip(args[:i]), args[i+1:]...))
+		case "daemon":
+			return daemonMain(c, append(slices.Clip(args[:i]), args[i+1:]...))
 		}
 		break
 	}

@@ -275,6 +275,7 @@ func (m *Manager) startService(su *serviceUnit, invocation string, runID int64, 
 				id = filepath.Base(s.ExecStart[0].Path)
 			}
 			now := m.clk.Now()
+			m.log.Info(l.Text, "unit", name, "pid", l.PID, "identifier", id)
 			m.journal <- store.Entry{Realtime: now.Realtime, Monotonic: now.Monotonic, Boot: m.boot, Unit: name, Invocation: invocation, PID: l.PID, Identifier: id, Priority: 6, Message: l.Text}
 		},
 		Log:   func(level slog.Level, msg string) { m.unitLog(name, invocation, levelPriority(level), name+": "+msg) },

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"sundial.dev/sundial/internal/manager"
+	"sundial.dev/sundial/unit"
+)
+
+const daemonUsage = `%s daemon [OPTIONS...]
+
+Run the timers that are enabled (linked into timers.target.wants/), on
+systemd's schedule, with their services, until SIGTERM or SIGINT.
+
+Options:
+  -h --help                  Show this help
+     --system                Run the system's timers (default)
+     --user                  Run the user's timers, from the XDG directories
+     --unit-path=DIR         Load units from DIR, instead of the usual
+                             search path; may be given more than once
+     --state-dir=DIR         Keep stamps, runs and the journal in DIR
+                             (default: /var/lib/sundial, or for --user
+                             $XDG_STATE_HOME/sundial)
+`
+
+func daemonMain(c *cli, args []string) int {
+	fs := c.flags()
+	switchOption(fs, "help", "h")
+	switchOption(fs, "system", "")
+	switchOption(fs, "user", "")
+	fs.String("unit-path", "", "")
+	fs.String("state-dir", "", "")
+	m := &manager.Manager{Scope: unit.SystemScope}
+	ok, status := c.parse(fs, args, func(name, value string) error {
+		switch name {
+		case "help":
+			fmt.Fprintf(c.stdout, daemonUsage, c.prog)
+			return errDone
+		case "system":
+			m.Scope = unit.SystemScope
+		case "user":
+			m.Scope = unit.UserScope
+		case "unit-path":
+			abs, err := filepath.Abs(value)
+			if err != nil {
+				return usageError(fmt.Sprintf("Failed to parse --unit-path= parameter: %s", value))
+			}
+			m.UnitPath = append(m.UnitPath, abs)
+		case "state-dir":
+			m.StateDir = value
+		}
+		return nil
+	})
+	if !ok {
+		return status
+	}
+	if fs.NArg() > 0 {
+		c.errorf("%s daemon takes no arguments.", c.prog)
+		return 1
+	}
+	if len(m.UnitPath) == 0 {
+		m.UnitPath = unit.SearchPath(m.Scope, unit.Dirs{}, os.Getenv)
+	}
+	if m.StateDir == "" {
+		m.StateDir = defaultStateDir(m.Scope)
+	}
+	m.Env = managerEnv(m.Scope)
+	m.Logger = slog.New(slog.NewTextHandler(c.stderr, nil))
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := m.Run(ctx); err != nil {
+		c.errorf("%s", err)
+		return 1
+	}
+	return 0
+}
+
+// defaultStateDir is /var/lib/sundial, or the user's state directory.
+func defaultStateDir(scope unit.RuntimeScope) string {
+	if scope == unit.SystemScope {
+		return "/var/lib/sundial"
+	}
+	if d := os.Getenv("XDG_STATE_HOME"); filepath.IsAbs(d) {
+		return filepath.Join(d, "sundial")
+	}
+	home, _ := os.UserHomeDir()
+	return filepath.Join(home, ".local", "state", "sundial")
+}
+
+// managerEnv is the environment services start from: the system
+// manager's fixed PATH, or the user manager's own environment.
+func managerEnv(scope unit.RuntimeScope) []string {
+	if scope == unit.UserScope {
+		return os.Environ()
+	}
+	env := []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+	if lang, ok := os.LookupEnv("LANG"); ok {
+		env = append(env, "LANG="+lang)
+	}
+	return env
+}
