@@ -66,6 +66,19 @@ func (tr *trace) waitFor(t *testing.T, s State) {
 	}
 }
 
+// waitForLines waits until the processes have written n lines.
+func (tr *trace) waitForLines(n int) {
+	for {
+		tr.mu.Lock()
+		got := len(tr.lines)
+		tr.mu.Unlock()
+		if got >= n {
+			return
+		}
+		waitABit()
+	}
+}
+
 func checkList(t *testing.T, what string, got, want []string) {
 	t.Helper()
 	if !slices.Equal(got, want) {
@@ -169,7 +182,7 @@ func TestSimpleStop(t *testing.T) {
 	// SIGTERM, which counts as a clean end for a daemon.
 	tr := &trace{}
 	r := Begin(tr.spec(loadService(t, "ExecStart=/bin/sh -c 'echo up; exec sleep 30'\nExecStop=/bin/sh -c 'echo stopping $MAINPID'")))
-	tr.waitFor(t, Running)
+	tr.waitForLines(1)
 	r.Stop()
 	out := r.Wait()
 	if out.Result != Success || out.MainPID == 0 {
@@ -186,16 +199,7 @@ func TestStopTimeout(t *testing.T) {
 	// has passed; the result is timeout.
 	tr := &trace{}
 	r := Begin(tr.spec(loadService(t, "ExecStart=/bin/sh -c 'trap \"\" TERM; echo up; while :; do sleep 0.05; done'\nTimeoutStopSec=300ms")))
-	tr.waitFor(t, Running)
-	for {
-		tr.mu.Lock()
-		n := len(tr.lines)
-		tr.mu.Unlock()
-		if n > 0 {
-			break
-		}
-		waitABit()
-	}
+	tr.waitForLines(1)
 	r.Stop()
 	out := r.Wait()
 	if out.Result != Timeout {
