@@ -4,7 +4,8 @@
 // named as systemd names it (code=exited, status=1/FAILURE; the result
 // exit-code).
 //
-// A [Run] is one activation. It starts no goroutine that outlives it: its
-// Wait returns once every process it started has been reaped and every
-// output line delivered.
+// A [Run] is one activation. Its Wait returns once every process it
+// stopped has been reaped and its output delivered; processes that the
+// service's settings leave running (KillMode=none, SendSIGKILL=no) are
+// left, as systemd leaves them in the unit's cgroup.
 package service

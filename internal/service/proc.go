@@ -6,15 +6,20 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sync"
 	"syscall"
+	"time"
+
+	"sundial.dev/sundial/internal/clock"
 )
 
 // A Line is one line a process wrote to its standard output or error,
 // which share one stream, as they share one journal stream in systemd.
 type Line struct {
-	PID  int
-	Text string
+	PID     int
+	Command string // the executable's name, the journal's identifier
+	Text    string
 }
 
 // lineMax is journald's LineMax=: longer lines are split.
@@ -37,8 +42,10 @@ type Command struct {
 type process struct {
 	cmd     *exec.Cmd
 	pid     int
-	output  sync.WaitGroup // the reader of its output
-	exited  chan struct{}  // closed when it has been reaped
+	stream  *os.File      // the read end of its output
+	output  chan struct{} // closed when its output has been read to the end
+	closing sync.Once
+	exited  chan struct{} // closed when it has been reaped
 	exit    Exit
 	waitErr error
 }
@@ -66,15 +73,18 @@ func start(c Command) (*process, error) {
 		r.Close()
 		return nil, err
 	}
-	p := &process{cmd: cmd, pid: cmd.Process.Pid, exited: make(chan struct{})}
-	p.output.Go(func() {
-		defer r.Close()
+	p := &process{cmd: cmd, pid: cmd.Process.Pid, stream: r, output: make(chan struct{}), exited: make(chan struct{})}
+	name := filepath.Base(c.Path)
+	go func() {
+		// Owned by the process: it ends at the end of the stream, or
+		// when finishOutput closes it.
+		defer close(p.output)
 		readLines(r, func(s string) {
 			if c.Output != nil {
-				c.Output(Line{PID: p.pid, Text: s})
+				c.Output(Line{PID: p.pid, Command: name, Text: s})
 			}
 		})
-	})
+	}()
 	go func() {
 		// Owned by the process: it ends when the process is reaped,
 		// which wait waits for.
@@ -109,25 +119,55 @@ func readLines(r io.Reader, line func(string)) {
 	}
 }
 
-// signal sends sig to the process's group, or to the process alone.
+// signal sends sig to the process's group, or to the process alone
+// (through os.Process, which will not signal a reaped process's number).
 func (p *process) signal(sig syscall.Signal, group bool) {
 	if group {
 		syscall.Kill(-p.pid, sig)
 	} else {
-		syscall.Kill(p.pid, sig)
+		p.cmd.Process.Signal(sig)
 	}
 }
 
-// alive reports whether a process of the group is still there.
-func (p *process) groupAlive() bool {
-	return syscall.Kill(-p.pid, 0) == nil
+// groupAlive reports whether a process of the group is still there.
+func (p *process) groupAlive() bool { return groupAlive(p.pid) }
+
+// reaped reports whether the process has been reaped.
+func (p *process) reaped() bool {
+	select {
+	case <-p.exited:
+		return true
+	default:
+		return false
+	}
 }
 
-// settle waits, once the process has exited, for the rest of its output
-// when no process of its group is left to hold the stream, so that its
+// outputGrace is how long the rest of a process's output may take once
+// nothing of its group is left, or it is given up.
+const outputGrace = 100 * time.Millisecond
+
+// settle waits, once the process has exited and no process of its group
+// is left to hold the stream, for the rest of its output, so that its
 // last lines come before what is said of its end.
-func (p *process) settle() {
+func (p *process) settle(clk clock.Clock) {
 	if !p.groupAlive() {
-		p.output.Wait()
+		p.waitOutput(clk)
 	}
+}
+
+func (p *process) waitOutput(clk clock.Clock) {
+	c, stop := clk.After(outputGrace)
+	defer stop()
+	select {
+	case <-p.output:
+	case <-c:
+	}
+}
+
+// finishOutput reads the rest of the output, then closes the stream, so
+// that a process that left the group holding it cannot keep the reader.
+func (p *process) finishOutput(clk clock.Clock) {
+	p.waitOutput(clk)
+	p.closing.Do(func() { p.stream.Close() })
+	<-p.output
 }

@@ -160,30 +160,32 @@ func (r *Run) fail(res Result) {
 }
 
 // activate runs the activation through its states, as service.c's
-// service_enter_* functions do.
+// service_enter_* functions do. Each command has TimeoutStartSec= (or,
+// stopping, TimeoutStopSec=) of its own, as service_spawn arms it.
 func (r *Run) activate() {
 	s := r.spec.Service
 	oneshot := s.Type == "oneshot"
-	startDeadline := r.deadline(s.TimeoutStartSec)
 
 	if len(s.ExecCondition) > 0 {
 		r.setState(Condition)
 		for _, c := range s.ExecCondition {
-			e, ok, stopped := r.control("ExecCondition", c, startDeadline)
+			e, ok, stopped := r.control("ExecCondition", c, s.TimeoutStartSec)
 			switch {
 			case stopped:
 				r.stopPhase(false)
 				return
 			case !ok:
-				r.fail(Timeout)
+				r.timedOut()
 				r.stopPhase(false)
 				return
 			case e.Code == CodeExited && e.Status > 0 && e.Status < 255 && c.Flags&unit.ExecIgnoreFailure == 0:
+				// Not a failure: the unit is skipped.
 				r.out.ConditionFailed = true
 				r.log(slog.LevelInfo, "Skipped due to 'exec-condition'.")
-				r.finish()
+				r.stopPhase(false)
 				return
-			case !e.Clean(false, unit.ExitStatusSet{}) && c.Flags&unit.ExecIgnoreFailure == 0:
+			case !e.Clean(false, s.SuccessExitStatus) && c.Flags&unit.ExecIgnoreFailure == 0:
+				r.log(levelNotice, "Control process exited, %s", e)
 				r.fail(resultOf(e))
 				r.stopPhase(false)
 				return
@@ -192,7 +194,7 @@ func (r *Run) activate() {
 	}
 	if len(s.ExecStartPre) > 0 {
 		r.setState(StartPre)
-		if !r.controls("ExecStartPre", s.ExecStartPre, startDeadline) {
+		if !r.controls("ExecStartPre", s.ExecStartPre, s.TimeoutStartSec) {
 			r.stopPhase(false)
 			return
 		}
@@ -202,38 +204,59 @@ func (r *Run) activate() {
 		// The commands run one after another, each the main process in
 		// its turn.
 		for _, c := range s.ExecStart {
-			e, ok, stopped := r.runMain(c, startDeadline)
-			if stopped || !ok || !r.judgeMain(c, e, false) {
-				if !ok {
-					r.log(slog.LevelWarn, "Start operation timed out. Terminating.")
-					r.fail(Timeout)
-				}
+			e, ok, stopped := r.runMain(c, s.TimeoutStartSec)
+			switch {
+			case stopped:
+				r.stopPhase(false)
+				return
+			case !ok:
+				r.timedOut()
+				r.stopPhase(false)
+				return
+			case !r.judgeMain(c, e, false):
 				r.stopPhase(false)
 				return
 			}
 		}
 	} else if len(s.ExecStart) > 0 {
 		if !r.startMain(s.ExecStart[0]) {
-			r.stopPhase(true)
+			r.stopPhase(false)
 			return
 		}
 	}
 	if len(s.ExecStartPost) > 0 {
 		r.setState(StartPost)
-		if !r.controls("ExecStartPost", s.ExecStartPost, startDeadline) {
-			r.stopPhase(true)
+		if !r.controls("ExecStartPost", s.ExecStartPost, s.TimeoutStartSec) {
+			r.stopPhase(false)
 			return
 		}
 	}
+	runStop := true
 	if r.main != nil && !oneshot {
 		r.setState(Running)
-		r.waitMain()
+		runStop = r.waitMain()
 	}
-	if s.RemainAfterExit && r.out.Result == Success {
+	if runStop && s.RemainAfterExit && r.out.Result == Success && !r.stopping() {
 		r.setState(Exited)
 		<-r.stop
 	}
-	r.stopPhase(true)
+	r.stopPhase(runStop)
+}
+
+// stopping reports whether a stop was asked for.
+func (r *Run) stopping() bool {
+	select {
+	case <-r.stop:
+		return true
+	default:
+		return false
+	}
+}
+
+// timedOut logs that the state's time ran out, as service_dispatch_timer.
+func (r *Run) timedOut() {
+	r.log(slog.LevelWarn, "%s operation timed out. Terminating.", r.state)
+	r.fail(Timeout)
 }
 
 // deadline returns when a phase of span must end; nil for infinity.
@@ -247,19 +270,21 @@ func (r *Run) deadline(span timespan.Span) <-chan time.Time {
 }
 
 // waitMain waits in the running state until the main process exits,
-// RuntimeMaxSec= passes or a stop is asked for.
-func (r *Run) waitMain() {
+// RuntimeMaxSec= passes or a stop is asked for, and reports whether
+// ExecStop= is to run: not after a main process that failed.
+func (r *Run) waitMain() bool {
 	s := r.spec.Service
 	runtime := r.deadline(s.RuntimeMaxSec)
 	select {
 	case <-r.main.exited:
 		r.record("ExecStart", s.ExecStart[0], r.main)
-		r.judgeMain(s.ExecStart[0], r.main.exit, true)
+		return r.judgeMain(s.ExecStart[0], r.main.exit, true)
 	case <-runtime:
 		r.log(slog.LevelWarn, "Service reached runtime time limit. Stopping.")
 		r.fail(Timeout)
 	case <-r.stop:
 	}
+	return true
 }
 
 // judgeMain logs how the main process ended and records the result; it
@@ -295,11 +320,12 @@ func (r *Run) startMain(c unit.ExecCommand) bool {
 
 // runMain runs one ExecStart= command of a oneshot service to its end.
 // ok is false on a timeout; stopped when a stop was asked for.
-func (r *Run) runMain(c unit.ExecCommand, deadline <-chan time.Time) (e Exit, ok, stopped bool) {
+func (r *Run) runMain(c unit.ExecCommand, timeout timespan.Span) (e Exit, ok, stopped bool) {
 	p, e, started := r.spawn("ExecStart", c)
 	if !started {
 		return e, true, false
 	}
+	deadline := r.deadline(timeout)
 	r.main = p
 	r.out.MainPID = p.pid
 	if r.spec.MainPID != nil {
@@ -318,17 +344,16 @@ func (r *Run) runMain(c unit.ExecCommand, deadline <-chan time.Time) (e Exit, ok
 
 // controls runs control commands one after another; a failing one ends
 // them, unless it has the "-" prefix. It reports whether all went well.
-func (r *Run) controls(setting string, cmds []unit.ExecCommand, deadline <-chan time.Time) bool {
+func (r *Run) controls(setting string, cmds []unit.ExecCommand, timeout timespan.Span) bool {
 	for _, c := range cmds {
-		e, ok, stopped := r.control(setting, c, deadline)
+		e, ok, stopped := r.control(setting, c, timeout)
 		switch {
 		case stopped:
 			return false
 		case !ok:
-			r.log(slog.LevelWarn, "%s operation timed out. Terminating.", phaseName(r.state))
-			r.fail(Timeout)
+			r.timedOut()
 			return false
-		case !e.Clean(false, unit.ExitStatusSet{}) && c.Flags&unit.ExecIgnoreFailure == 0:
+		case !e.Clean(false, r.spec.Service.SuccessExitStatus) && c.Flags&unit.ExecIgnoreFailure == 0:
 			r.log(levelNotice, "Control process exited, %s", e)
 			r.fail(resultOf(e))
 			return false
@@ -337,21 +362,14 @@ func (r *Run) controls(setting string, cmds []unit.ExecCommand, deadline <-chan 
 	return true
 }
 
-func phaseName(s State) string {
-	switch s {
-	case StartPre, Start, StartPost, Condition:
-		return "Start"
-	}
-	return "Stop"
-}
-
 // control runs one control command to its end. ok is false on a
 // timeout; stopped when a stop was asked for.
-func (r *Run) control(setting string, c unit.ExecCommand, deadline <-chan time.Time) (e Exit, ok, stopped bool) {
+func (r *Run) control(setting string, c unit.ExecCommand, timeout timespan.Span) (e Exit, ok, stopped bool) {
 	p, e, started := r.spawn(setting, c)
 	if !started {
 		return e, true, false
 	}
+	deadline := r.deadline(timeout)
 	var stop <-chan struct{} = r.stop
 	if r.state == Stop || r.state == StopPost {
 		stop = nil // stopping already
@@ -372,10 +390,10 @@ func (r *Run) control(setting string, c unit.ExecCommand, deadline <-chan time.T
 // with status 203/EXEC, or 200/CHDIR.
 func (r *Run) spawn(setting string, c unit.ExecCommand) (*process, Exit, bool) {
 	env := r.spec.Env
-	if r.main != nil && setting != "ExecStart" {
+	if r.main != nil && setting != "ExecStart" && !r.main.reaped() {
 		env = unit.MergeEnv(slices.Clip(env), fmt.Sprintf("MAINPID=%d", r.main.pid))
 	}
-	if setting == "ExecStopPost" {
+	if setting == "ExecStop" || setting == "ExecStopPost" {
 		env = unit.MergeEnv(slices.Clip(env), StopPostEnv(r.out)...)
 	}
 	argv := c.Argv
@@ -427,92 +445,97 @@ func (r *Run) spawn(setting string, c unit.ExecCommand) (*process, Exit, bool) {
 }
 
 func (r *Run) record(setting string, c unit.ExecCommand, p *process) {
-	p.settle()
+	p.settle(r.clk)
 	r.out.Records = append(r.out.Records, Record{Setting: setting, Command: c, PID: p.pid, Exit: p.exit})
 }
 
-// stopPhase runs ExecStop= (if the start went well, started), then
-// signals what is left, then ExecStopPost=, then what is left again, as
-// service_enter_stop, service_enter_signal and service_enter_stop_post.
-func (r *Run) stopPhase(started bool) {
+// stopPhase runs ExecStop= (if runStop), then signals what is left, then
+// ExecStopPost=, then what is left again, as service_enter_stop,
+// service_enter_signal and service_enter_stop_post.
+func (r *Run) stopPhase(runStop bool) {
 	s := r.spec.Service
-	stopDeadline := r.deadline(s.TimeoutStopSec)
-	if started && r.out.Result == Success && len(s.ExecStop) > 0 {
+	if runStop && len(s.ExecStop) > 0 {
 		r.setState(Stop)
-		r.controls("ExecStop", s.ExecStop, stopDeadline)
+		r.controls("ExecStop", s.ExecStop, s.TimeoutStopSec)
 	}
-	r.kill(StopSigterm, StopSigkill, r.deadline(s.TimeoutStopSec))
+	r.kill(StopSigterm, StopSigkill)
 	if len(s.ExecStopPost) > 0 {
 		r.setState(StopPost)
-		r.controls("ExecStopPost", s.ExecStopPost, r.deadline(s.TimeoutStopSec))
+		r.controls("ExecStopPost", s.ExecStopPost, s.TimeoutStopSec)
 	}
-	r.kill(FinalSigterm, FinalSigkill, r.deadline(s.TimeoutStopSec))
+	r.kill(FinalSigterm, FinalSigkill)
 	r.finish()
 }
 
 // kill signals the processes left, as KillMode= says, waits for them
-// until the deadline, then kills them with SIGKILL if SendSIGKILL=.
-func (r *Run) kill(term, kill State, deadline <-chan time.Time) {
+// until TimeoutStopSec=, then kills them with SIGKILL if SendSIGKILL=.
+func (r *Run) kill(term, kill State) {
 	s := r.spec.Service
 	alive := r.alive()
 	if len(alive) == 0 || s.KillMode == "none" {
 		return
 	}
 	r.setState(term)
+	sig := syscall.Signal(s.KillSignal)
 	for _, p := range alive {
-		switch s.KillMode {
-		case "process":
-			if p == r.main {
-				p.signal(syscall.Signal(s.KillSignal), false)
-			}
-		case "mixed":
-			p.signal(syscall.Signal(s.KillSignal), false)
-		default:
-			p.signal(syscall.Signal(s.KillSignal), true)
-			if s.SendSIGHUP {
-				p.signal(syscall.SIGHUP, true)
-			}
+		// The whole group in control-group mode; the process alone in
+		// the others (mixed kills the group with SIGKILL).
+		group := s.KillMode == "control-group"
+		p.signal(sig, group)
+		if sig != syscall.SIGCONT && sig != syscall.SIGKILL {
+			p.signal(syscall.SIGCONT, group)
+		}
+		if s.SendSIGHUP {
+			p.signal(syscall.SIGHUP, group)
 		}
 	}
-	if r.waitGone(deadline) {
+	if r.waitGone(r.deadline(s.TimeoutStopSec)) {
 		return
 	}
+	r.fail(Timeout)
 	if !s.SendSIGKILL {
+		r.log(slog.LevelWarn, "State '%s' timed out. Skipping SIGKILL.", term)
 		return
 	}
 	r.log(slog.LevelWarn, "State '%s' timed out. Killing.", term)
-	r.fail(Timeout)
 	r.setState(kill)
 	for _, p := range r.alive() {
-		p.signal(syscall.Signal(s.FinalKillSignal), s.KillMode != "process" || p != r.main)
+		p.signal(syscall.Signal(s.FinalKillSignal), s.KillMode == "control-group" || s.KillMode == "mixed")
 	}
-	if !r.waitGone(nil) {
+	if !r.waitGone(r.deadline(s.TimeoutStopSec)) {
 		r.log(slog.LevelWarn, "Processes still around after %s. Ignoring.", unit.SignalName(s.FinalKillSignal))
 	}
 }
 
-// alive returns the processes whose groups still have members (or, for
-// KillMode=process, the main process if not reaped).
+// alive returns the processes to be stopped: in control-group and mixed
+// mode those whose groups still have members, in the others those not
+// reaped. Groups seen empty are forgotten, so that their number, once
+// free, is never signalled.
 func (r *Run) alive() []*process {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	wholeGroup := r.spec.Service.KillMode == "control-group" || r.spec.Service.KillMode == "mixed"
 	var ps []*process
+	kept := r.groups[:0]
 	for _, p := range r.groups {
-		select {
-		case <-p.exited:
-			if p.groupAlive() {
-				ps = append(ps, p)
-			}
-		default:
+		switch {
+		case !p.reaped():
 			ps = append(ps, p)
+		case wholeGroup && p.groupAlive():
+			ps = append(ps, p)
+		case !p.groupAlive():
+			p.finishOutput(r.clk)
+			continue
 		}
+		kept = append(kept, p)
 	}
+	r.groups = kept
 	return ps
 }
 
-// waitGone waits until every process started is gone, or the deadline;
-// a group whose leader is reaped is polled, as there is nothing to wait
-// on for the rest of it.
+// waitGone waits until every process to be stopped is gone, or the
+// deadline; a group whose leader is reaped is polled, as there is nothing
+// to wait on for the rest of it.
 func (r *Run) waitGone(deadline <-chan time.Time) bool {
 	for {
 		ps := r.alive()
@@ -521,14 +544,12 @@ func (r *Run) waitGone(deadline <-chan time.Time) bool {
 		}
 		var leader <-chan struct{}
 		for _, p := range ps {
-			select {
-			case <-p.exited:
-			default:
+			if !p.reaped() {
 				leader = p.exited
 			}
 		}
 		var tick <-chan time.Time
-		var stop func() bool
+		stop := func() bool { return false }
 		if leader == nil {
 			tick, stop = r.clk.After(10 * time.Millisecond)
 		}
@@ -536,33 +557,33 @@ func (r *Run) waitGone(deadline <-chan time.Time) bool {
 		case <-leader:
 		case <-tick:
 		case <-deadline:
-			if stop != nil {
-				stop()
-			}
+			stop()
 			return len(r.alive()) == 0
 		}
-		if stop != nil {
-			stop()
-		}
+		stop()
 	}
 }
 
-// finish waits for every output to be read and enters the final state,
-// logging the result as systemd does.
+// finish reads what is left of the output of the processes gone, and
+// enters the final state, logging the result as systemd does. Processes
+// that were left running (KillMode=none, SendSIGKILL=no) are left.
 func (r *Run) finish() {
 	r.mu.Lock()
 	groups := r.groups
 	r.mu.Unlock()
 	for _, p := range groups {
-		<-p.exited
-		p.output.Wait()
+		if p.reaped() {
+			p.finishOutput(r.clk)
+		}
 	}
 	if r.out.Result != Success {
 		r.log(slog.LevelWarn, "Failed with result '%s'.", r.out.Result)
 		r.setState(Failed)
 		return
 	}
-	r.log(slog.LevelInfo, "Deactivated successfully.")
+	if !r.out.ConditionFailed {
+		r.log(slog.LevelInfo, "Deactivated successfully.")
+	}
 	r.setState(Dead)
 }
 

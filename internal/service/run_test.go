@@ -2,11 +2,16 @@ package service
 
 import (
 	"log/slog"
+	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"sundial.dev/sundial/unit"
 )
@@ -146,7 +151,7 @@ func TestOneshot(t *testing.T) {
 		},
 		{
 			name: "ExecCondition skips", text: "Type=oneshot\nExecCondition=/bin/sh -c 'exit 1'\nExecStart=/bin/echo not reached",
-			result: Success, logs: []string{"Skipped due to 'exec-condition'.", "Deactivated successfully."},
+			result: Success, logs: []string{"Skipped due to 'exec-condition'."},
 			states: []string{"condition", "dead"},
 		},
 		{
@@ -217,7 +222,7 @@ func TestStartTimeout(t *testing.T) {
 	if out.Result != Timeout {
 		t.Errorf("result %s, want timeout", out.Result)
 	}
-	checkList(t, "logs", tr.logs, []string{"Start operation timed out. Terminating.", "Failed with result 'timeout'."})
+	checkList(t, "logs", tr.logs, []string{"start operation timed out. Terminating.", "Failed with result 'timeout'."})
 }
 
 func TestLeftoverProcesses(t *testing.T) {
@@ -276,5 +281,38 @@ func TestExitText(t *testing.T) {
 		if got := tc.e.StatusText(); got != tc.status {
 			t.Errorf("%+v.StatusText() = %q, want %q", tc.e, got, tc.status)
 		}
+	}
+}
+
+func TestLeftRunning(t *testing.T) {
+	// What the settings leave running is left, and the activation ends
+	// all the same: KillMode=process keeps a child, SendSIGKILL=no a
+	// process that ignores SIGTERM; a process that left the group while
+	// holding the output does not hold the activation up. The processes
+	// left write their PIDs, for the test to stop them.
+	pids := filepath.Join(t.TempDir(), "pids")
+	for _, text := range []string{
+		"Type=oneshot\nKillMode=process\nExecStart=/bin/sh -c 'sleep 30 & echo $$! >>" + pids + "; echo done'",
+		"Type=oneshot\nSendSIGKILL=no\nTimeoutStopSec=200ms\nExecStart=/bin/sh -c 'trap \"\" TERM; sleep 30 & echo $$! >>" + pids + "; echo done'",
+		"Type=oneshot\nExecStart=/bin/sh -c 'setsid sh -c \"echo \\$$$$ >>" + pids + "; exec sleep 30\" & echo done'",
+	} {
+		tr := &trace{}
+		start := time.Now()
+		Begin(tr.spec(loadService(t, text))).Wait()
+		if d := time.Since(start); d > 20*time.Second {
+			t.Errorf("%q: held up for %v", text, d)
+		}
+		if len(tr.lines) == 0 || tr.lines[0] != "done" {
+			t.Errorf("%q: lines %q", text, tr.lines)
+		}
+	}
+	data, _ := os.ReadFile(pids)
+	for _, f := range strings.Fields(string(data)) {
+		if pid, err := strconv.Atoi(f); err == nil {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+	if n := len(strings.Fields(string(data))); n != 3 {
+		t.Errorf("%d processes left, want 3", n)
 	}
 }
