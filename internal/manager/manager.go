@@ -136,7 +136,8 @@ func (m *Manager) load(ctx context.Context, now timer.Instant) error {
 		}
 		svc, err := l.Load(u.Timer.Unit)
 		if err != nil {
-			return err
+			m.unitLog(u.Name, "", 3, fmt.Sprintf("Failed to load %s: %v", u.Timer.Unit, err))
+			continue
 		}
 		m.report(svc)
 		if svc.LoadState != unit.Loaded || svc.Type != unit.Service {
@@ -175,6 +176,13 @@ func (m *Manager) report(u *unit.Unit) {
 	}
 	for _, a := range u.Unsupported() {
 		m.unitLog(u.Name, "", 5, fmt.Sprintf("%s:%d: %s= is not supported by sundial, ignoring.", a.Pos.File, a.Pos.Line, a.Key))
+	}
+	if s := u.Service; s != nil {
+		switch s.Type {
+		case "simple", "exec", "oneshot":
+		default:
+			m.unitLog(u.Name, "", 4, fmt.Sprintf("%s: Type=%s is not supported by sundial yet; the service runs as Type=simple.", u.Name, s.Type))
+		}
 	}
 }
 
@@ -223,7 +231,8 @@ func (m *Manager) sleep(now timer.Instant) time.Duration {
 	}
 	// Wake up at least hourly: the realtime clock may have been set, or
 	// the machine asleep, which a monotonic sleep does not notice.
-	return min(time.Duration(d)*time.Microsecond, time.Hour)
+	const most = uint64(time.Hour / time.Microsecond)
+	return time.Duration(min(d, most)) * time.Microsecond
 }
 
 // trigger starts the unit of a timer that fired: the trigger and its run
@@ -232,21 +241,21 @@ func (m *Manager) trigger(ctx context.Context, tr timer.Trigger, now timer.Insta
 	tu := m.timers[tr.Timer.Name]
 	su := m.services[tr.Unit]
 	invocation := newID()
-	id, err := m.store.Trigger(ctx, tu.state, store.Trigger{Timer: tu.unit.Name, Unit: tr.Unit, Reason: tr.Reason.String(),
-		Invocation: invocation, Realtime: tr.At.Realtime, Monotonic: tr.At.Monotonic})
+	// Running already: the start does nothing, and no run begins.
+	running := su.active
+	st, id, err := m.store.Trigger(ctx, tu.state, store.Trigger{Timer: tu.unit.Name, Unit: tr.Unit, Reason: tr.Reason.String(),
+		Invocation: invocation, Realtime: tr.At.Realtime, Monotonic: tr.At.Monotonic, NoRun: running})
 	if err != nil {
+		// Read again, so that the next start goes from what is stored.
+		if fresh, rerr := m.store.Timer(ctx, tu.unit.Name); rerr == nil {
+			tu.state = fresh
+		}
 		return err
 	}
-	if tu.state, err = m.store.Timer(ctx, tu.unit.Name); err != nil {
-		return err
+	tu.state = st
+	if !running {
+		m.startService(su, invocation, id, tr.Env())
 	}
-	if su.run != nil {
-		// Running already: the start does nothing, and the run record
-		// says so.
-		m.store.EndRun(ctx, id, tr.At.Realtime, "success", "", 0)
-		return nil
-	}
-	m.startService(su, invocation, id, tr.Env())
 	return nil
 }
 
@@ -255,8 +264,11 @@ func (m *Manager) startService(su *serviceUnit, invocation string, runID int64, 
 	s := su.unit.Service
 	env, err := service.Environment(s, service.EnvSource{Manager: m.Env, Activation: activation, InvocationID: invocation})
 	if err != nil {
-		m.unitLog(su.unit.Name, invocation, 3, err.Error())
-		m.store.EndRun(context.Background(), runID, m.clk.Now().Realtime, string(service.Resources), "", 0)
+		m.unitLog(su.unit.Name, invocation, 3, su.unit.Name+": "+err.Error())
+		m.unitLog(su.unit.Name, invocation, 4, fmt.Sprintf("%s: Failed with result '%s'.", su.unit.Name, service.Resources))
+		m.endRun(su, runID, service.Outcome{Result: service.Resources})
+		// The timer that fired waits for the unit to be inactive.
+		m.serviceState(su, service.Failed)
 		return
 	}
 	dir := s.WorkingDirectory
@@ -272,7 +284,7 @@ func (m *Manager) startService(su *serviceUnit, invocation string, runID int64, 
 		Output: func(l service.Line) {
 			id := ident
 			if id == "" {
-				id = filepath.Base(s.ExecStart[0].Path)
+				id = l.Command
 			}
 			now := m.clk.Now()
 			m.log.Info(l.Text, "unit", name, "pid", l.PID, "identifier", id)
@@ -284,7 +296,7 @@ func (m *Manager) startService(su *serviceUnit, invocation string, runID int64, 
 	run := su.run
 	m.runs.Go(func() {
 		out := run.Wait()
-		m.events <- func() { m.serviceEnded(su, run, out) }
+		m.events <- func() { m.serviceEnded(su, run, runID, out) }
 	})
 }
 
@@ -305,22 +317,26 @@ func (m *Manager) serviceState(su *serviceUnit, st service.State) {
 }
 
 // serviceEnded records how an activation ended.
-func (m *Manager) serviceEnded(su *serviceUnit, run *service.Run, out service.Outcome) {
-	if su.run != run {
-		return
+func (m *Manager) serviceEnded(su *serviceUnit, run *service.Run, runID int64, out service.Outcome) {
+	if su.run == run {
+		su.run = nil
 	}
-	su.run = nil
-	code := ""
-	if out.Main.Code != 0 {
-		code = out.Main.Code.String()
-	}
-	if err := m.store.EndRun(context.Background(), su.runID, m.clk.Now().Realtime, string(out.Result), code, out.Main.Status); err != nil {
-		m.log.Error("recording a run", "unit", su.unit.Name, "err", err)
-	}
+	m.endRun(su, runID, out)
 	if out.Result == service.Success && su.unit.Service.Type == "oneshot" {
 		m.unitLog(su.unit.Name, "", 6, "Finished "+describe(su.unit)+".")
 	} else if out.Result != service.Success {
 		m.unitLog(su.unit.Name, "", 3, "Failed to start "+describe(su.unit)+".")
+	}
+}
+
+// endRun records the end of a run.
+func (m *Manager) endRun(su *serviceUnit, runID int64, out service.Outcome) {
+	code := ""
+	if out.Main.Code != 0 {
+		code = out.Main.Code.String()
+	}
+	if err := m.store.EndRun(context.Background(), runID, m.clk.Now().Realtime, string(out.Result), code, out.Main.Status); err != nil {
+		m.log.Error("recording a run", "unit", su.unit.Name, "err", err)
 	}
 }
 

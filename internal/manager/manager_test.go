@@ -94,3 +94,53 @@ func TestRunsTimers(t *testing.T) {
 		t.Errorf("journal of hello.service:\n  %s\nwant:\n  %s", strings.Join(msgs, "\n  "), strings.Join(want, "\n  "))
 	}
 }
+
+// TestBackToBack fires a timer again as its unit stops (OnUnitInactiveSec=
+// short), many times: every run recorded is a run that started, and the
+// timer goes on firing.
+func TestBackToBack(t *testing.T) {
+	dir, state := t.TempDir(), t.TempDir()
+	writeUnits(t, dir, map[string]string{
+		"again.timer":   "[Timer]\nOnActiveSec=10ms\nOnUnitInactiveSec=50ms\nAccuracySec=1us\n",
+		"again.service": "[Service]\nType=oneshot\nExecStart=/bin/sh -c 'echo run >>" + state + "/runs'\n",
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	m := &Manager{UnitPath: []string{dir}, StateDir: state, Env: []string{"PATH=/usr/bin:/bin"}}
+	done := make(chan error)
+	go func() { done <- m.Run(ctx) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		data, _ := os.ReadFile(filepath.Join(state, "runs"))
+		if strings.Count(string(data), "run") >= 5 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(filepath.Join(state, "runs"))
+	executed := strings.Count(string(data), "run")
+	if executed < 5 {
+		t.Fatalf("%d runs executed", executed)
+	}
+	s, err := store.Open(context.Background(), filepath.Join(state, "sundial.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	recorded := 0
+	for r, err := range s.Runs(context.Background(), "again.service", 0) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.State == store.RunEnded && r.Result != "success" {
+			t.Errorf("run %+v", r)
+		}
+		recorded++
+	}
+	if recorded != executed {
+		t.Errorf("%d runs recorded, %d executed", recorded, executed)
+	}
+}

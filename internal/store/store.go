@@ -57,7 +57,7 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 CREATE INDEX IF NOT EXISTS runs_unit ON runs (unit, id);
 CREATE TABLE IF NOT EXISTS journal (
-	seq INTEGER PRIMARY KEY,
+	seq INTEGER PRIMARY KEY AUTOINCREMENT, -- never used again: a cursor
 	realtime INTEGER NOT NULL,
 	monotonic INTEGER NOT NULL,
 	boot TEXT NOT NULL,
@@ -130,23 +130,32 @@ type Trigger struct {
 	Invocation string
 	// Realtime and Monotonic are when it fired, in µs.
 	Realtime, Monotonic uint64
+	// NoRun is set when the firing started nothing: its unit was
+	// running already.
+	NoRun bool
 }
 
 // Trigger records a firing: the timer's stamp moves from prev to the
-// trigger's time, and a run of its unit begins, in one transaction. It
-// fails with ErrStale if the stamp is no longer prev.
-func (s *Store) Trigger(ctx context.Context, prev TimerState, t Trigger) (int64, error) {
+// trigger's time, and, unless NoRun, a run of its unit begins, in one
+// transaction. It returns the new state and the run's ID (0 for none),
+// and fails with ErrStale if the stamp is no longer prev.
+func (s *Store) Trigger(ctx context.Context, prev TimerState, t Trigger) (TimerState, int64, error) {
 	s.write.Lock()
 	defer s.write.Unlock()
 	// Synced when committed, so that a recorded trigger survives even a
-	// power failure; the one connection goes back to NORMAL after.
-	if _, err := s.db.ExecContext(ctx, `PRAGMA synchronous = FULL`); err != nil {
-		return 0, fmt.Errorf("store: %w", err)
-	}
-	defer s.db.ExecContext(context.WithoutCancel(ctx), `PRAGMA synchronous = NORMAL`)
-	tx, err := s.db.BeginTx(ctx, nil)
+	// power failure; the connection goes back to NORMAL after.
+	conn, err := s.db.Conn(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("store: %w", err)
+		return TimerState{}, 0, fmt.Errorf("store: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `PRAGMA synchronous = FULL`); err != nil {
+		return TimerState{}, 0, fmt.Errorf("store: %w", err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA synchronous = NORMAL`)
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return TimerState{}, 0, fmt.Errorf("store: %w", err)
 	}
 	defer tx.Rollback()
 	var res sql.Result
@@ -158,24 +167,30 @@ func (s *Store) Trigger(ctx context.Context, prev TimerState, t Trigger) (int64,
 			WHERE name = ? AND version = ?`, t.Realtime, t.Monotonic, t.Timer, prev.Version)
 	}
 	if err != nil {
-		return 0, fmt.Errorf("store: timer %s: %w", t.Timer, err)
+		return TimerState{}, 0, fmt.Errorf("store: timer %s: %w", t.Timer, err)
 	}
 	if n, _ := res.RowsAffected(); n != 1 {
-		return 0, ErrStale
+		return TimerState{}, 0, ErrStale
 	}
-	id, err := insertRun(ctx, tx, Run{Unit: t.Unit, Timer: t.Timer, Reason: t.Reason, Invocation: t.Invocation, Started: t.Realtime})
-	if err != nil {
-		return 0, err
+	var id int64
+	if !t.NoRun {
+		id, err = insertRun(ctx, tx, Run{Unit: t.Unit, Timer: t.Timer, Reason: t.Reason, Invocation: t.Invocation, Started: t.Realtime})
+		if err != nil {
+			return TimerState{}, 0, err
+		}
 	}
 	if err := tx.Commit(); err != nil {
-		return 0, fmt.Errorf("store: %w", err)
+		return TimerState{}, 0, fmt.Errorf("store: %w", err)
 	}
-	return id, nil
+	return TimerState{LastTrigger: t.Realtime, LastTriggerMonotonic: t.Monotonic, Version: prev.Version + 1}, id, nil
 }
 
-// CleanTimer forgets a timer's stamp, as systemctl clean --what=state.
+// CleanTimer forgets a timer's stamp, as systemctl clean --what=state;
+// its version goes on, so that a state read before is stale.
 func (s *Store) CleanTimer(ctx context.Context, name string) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM timers WHERE name = ?`, name); err != nil {
+	s.write.Lock()
+	defer s.write.Unlock()
+	if _, err := s.db.ExecContext(ctx, `UPDATE timers SET last_trigger = 0, last_trigger_mono = 0, version = version + 1 WHERE name = ?`, name); err != nil {
 		return fmt.Errorf("store: timer %s: %w", name, err)
 	}
 	return nil
@@ -216,6 +231,8 @@ func insertRun(ctx context.Context, tx *sql.Tx, r Run) (int64, error) {
 
 // StartRun records a run that no timer started (systemctl start).
 func (s *Store) StartRun(ctx context.Context, r Run) (int64, error) {
+	s.write.Lock()
+	defer s.write.Unlock()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("store: %w", err)
@@ -230,6 +247,8 @@ func (s *Store) StartRun(ctx context.Context, r Run) (int64, error) {
 
 // EndRun records how a run ended.
 func (s *Store) EndRun(ctx context.Context, id int64, ended uint64, result, exitCode string, exitStatus int) error {
+	s.write.Lock()
+	defer s.write.Unlock()
 	_, err := s.db.ExecContext(ctx, `UPDATE runs SET ended = ?, state = ?, result = ?, exit_code = ?, exit_status = ? WHERE id = ?`,
 		ended, RunEnded, result, exitCode, exitStatus, id)
 	if err != nil {
@@ -241,6 +260,8 @@ func (s *Store) EndRun(ctx context.Context, id int64, ended uint64, result, exit
 // InterruptRuns marks the runs still running as interrupted, as the
 // daemon does when it starts: they were running when it stopped.
 func (s *Store) InterruptRuns(ctx context.Context) (int64, error) {
+	s.write.Lock()
+	defer s.write.Unlock()
 	res, err := s.db.ExecContext(ctx, `UPDATE runs SET state = ? WHERE state = ?`, RunInterrupted, RunRunning)
 	if err != nil {
 		return 0, fmt.Errorf("store: %w", err)
@@ -258,24 +279,12 @@ func (s *Store) Runs(ctx context.Context, unit string, n int) iter.Seq2[Run, err
 		}
 		rows, err := s.db.QueryContext(ctx, `SELECT * FROM (SELECT id, unit, timer, reason, invocation, started, ended, state, result, exit_code, exit_status
 			FROM runs WHERE ? = '' OR unit = ? ORDER BY id DESC LIMIT ?) ORDER BY id`, unit, unit, limit)
-		if err != nil {
-			yield(Run{}, fmt.Errorf("store: %w", err))
-			return
-		}
-		defer rows.Close()
-		for rows.Next() {
+		runs, err := collect(rows, err, func(rows *sql.Rows) (Run, error) {
 			var r Run
-			if err := rows.Scan(&r.ID, &r.Unit, &r.Timer, &r.Reason, &r.Invocation, &r.Started, &r.Ended, &r.State, &r.Result, &r.ExitCode, &r.ExitStatus); err != nil {
-				yield(Run{}, fmt.Errorf("store: %w", err))
-				return
-			}
-			if !yield(r, nil) {
-				return
-			}
-		}
-		if err := rows.Err(); err != nil {
-			yield(Run{}, fmt.Errorf("store: %w", err))
-		}
+			err := rows.Scan(&r.ID, &r.Unit, &r.Timer, &r.Reason, &r.Invocation, &r.Started, &r.Ended, &r.State, &r.Result, &r.ExitCode, &r.ExitStatus)
+			return r, err
+		})
+		yieldAll(runs, err, yield)
 	}
 }
 
@@ -366,33 +375,57 @@ func (s *Store) Query(ctx context.Context, f Filter) iter.Seq2[Entry, error] {
 			q += ` ORDER BY seq`
 		}
 		rows, err := s.db.QueryContext(ctx, q, args...)
-		if err != nil {
-			yield(Entry{}, fmt.Errorf("store: %w", err))
-			return
-		}
-		defer rows.Close()
-		for rows.Next() {
+		entries, err := collect(rows, err, func(rows *sql.Rows) (Entry, error) {
 			var e Entry
-			if err := rows.Scan(&e.Seq, &e.Realtime, &e.Monotonic, &e.Boot, &e.Unit, &e.Invocation, &e.PID, &e.Identifier, &e.Priority, &e.Message); err != nil {
-				yield(Entry{}, fmt.Errorf("store: %w", err))
-				return
-			}
-			if !yield(e, nil) {
-				return
-			}
-		}
-		if err := rows.Err(); err != nil {
-			yield(Entry{}, fmt.Errorf("store: %w", err))
-		}
+			err := rows.Scan(&e.Seq, &e.Realtime, &e.Monotonic, &e.Boot, &e.Unit, &e.Invocation, &e.PID, &e.Identifier, &e.Priority, &e.Message)
+			return e, err
+		})
+		yieldAll(entries, err, yield)
 	}
 }
 
 // Prune keeps the journal to its last keep entries, as a size limit
 // (SystemMaxUse=) does, and returns how many it deleted.
 func (s *Store) Prune(ctx context.Context, keep int) (int64, error) {
+	s.write.Lock()
+	defer s.write.Unlock()
 	res, err := s.db.ExecContext(ctx, `DELETE FROM journal WHERE seq <= (SELECT MAX(seq) FROM journal) - ?`, keep)
 	if err != nil {
 		return 0, fmt.Errorf("store: %w", err)
 	}
 	return res.RowsAffected()
+}
+
+// collect reads the rows of a query whole, so that no caller holds the
+// one connection while it goes through them.
+func collect[T any](rows *sql.Rows, err error, scan func(*sql.Rows) (T, error)) ([]T, error) {
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: %w", err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	return out, nil
+}
+
+func yieldAll[T any](vs []T, err error, yield func(T, error) bool) {
+	if err != nil {
+		var zero T
+		yield(zero, err)
+		return
+	}
+	for _, v := range vs {
+		if !yield(v, nil) {
+			return
+		}
+	}
 }

@@ -30,20 +30,20 @@ func TestTrigger(t *testing.T) {
 	if err != nil || st != (TimerState{}) {
 		t.Fatalf("new timer: %+v, %v", st, err)
 	}
-	id, err := s.Trigger(ctx, st, Trigger{Timer: "backup.timer", Unit: "backup.service", Reason: "OnCalendar", Invocation: "abc", Realtime: 1000, Monotonic: 10})
+	newState, id, err := s.Trigger(ctx, st, Trigger{Timer: "backup.timer", Unit: "backup.service", Reason: "OnCalendar", Invocation: "abc", Realtime: 1000, Monotonic: 10})
 	if err != nil || id == 0 {
 		t.Fatalf("Trigger: %d, %v", id, err)
 	}
 	// A second trigger from the same state read is stale, and leaves no
 	// run behind.
-	if _, err := s.Trigger(ctx, st, Trigger{Timer: "backup.timer", Unit: "backup.service", Realtime: 2000}); !errors.Is(err, ErrStale) {
+	if _, _, err := s.Trigger(ctx, st, Trigger{Timer: "backup.timer", Unit: "backup.service", Realtime: 2000}); !errors.Is(err, ErrStale) {
 		t.Errorf("second Trigger from the old state: %v, want ErrStale", err)
 	}
 	st2, _ := s.Timer(ctx, "backup.timer")
-	if st2.LastTrigger != 1000 || st2.LastTriggerMonotonic != 10 || st2.Version != 1 {
-		t.Errorf("state after trigger: %+v", st2)
+	if st2.LastTrigger != 1000 || st2.LastTriggerMonotonic != 10 || st2.Version != 1 || st2 != newState {
+		t.Errorf("state after trigger: %+v, returned %+v", st2, newState)
 	}
-	if _, err := s.Trigger(ctx, st2, Trigger{Timer: "backup.timer", Unit: "backup.service", Realtime: 3000}); err != nil {
+	if _, _, err := s.Trigger(ctx, st2, Trigger{Timer: "backup.timer", Unit: "backup.service", Realtime: 3000}); err != nil {
 		t.Errorf("Trigger from the new state: %v", err)
 	}
 	if err := s.EndRun(ctx, id, 1500, "exit-code", "exited", 3); err != nil {
@@ -73,11 +73,15 @@ func TestTrigger(t *testing.T) {
 	if fmt.Sprint(runs) != fmt.Sprint(want) {
 		t.Errorf("runs:\n %+v\nwant\n %+v", runs, want)
 	}
+	st3, _ := s.Timer(ctx, "backup.timer")
 	if err := s.CleanTimer(ctx, "backup.timer"); err != nil {
 		t.Fatal(err)
 	}
-	if st4, _ := s.Timer(ctx, "backup.timer"); st4 != (TimerState{}) {
+	if st4, _ := s.Timer(ctx, "backup.timer"); st4.LastTrigger != 0 || st4.Version != st3.Version+1 {
 		t.Errorf("state after clean: %+v", st4)
+	}
+	if _, _, err := s.Trigger(ctx, st3, Trigger{Timer: "backup.timer", Unit: "backup.service", Realtime: 4000}); !errors.Is(err, ErrStale) {
+		t.Errorf("Trigger from a state read before clean: %v, want ErrStale", err)
 	}
 }
 
