@@ -42,29 +42,10 @@ func TestRunsTimers(t *testing.T) {
 		"hello.service": "[Unit]\nDescription=Say hello\n[Service]\nType=oneshot\nExecStart=/bin/sh -c 'echo hello from $TRIGGER_UNIT'\nExecStartPost=/bin/touch " + state + "/ran\nPrivateTmp=yes\n",
 	})
 	os.WriteFile(filepath.Join(dir, "other.timer"), []byte("[Timer]\nOnActiveSec=1s\n"), 0o644)
-	ctx, cancel := context.WithCancel(context.Background())
-	m := &Manager{UnitPath: []string{dir}, StateDir: state, Env: []string{"PATH=/usr/bin:/bin"}}
-	done := make(chan error)
-	go func() { done <- m.Run(ctx) }()
-	// The service runs within a few seconds: polled, not timed.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if _, err := os.Stat(filepath.Join(state, "ran")); err == nil || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	// And then stops.
-	time.Sleep(200 * time.Millisecond)
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	s, err := store.Open(context.Background(), filepath.Join(state, "sundial.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := runDaemon(t, dir, state, func() bool {
+		_, err := os.Stat(filepath.Join(state, "ran"))
+		return err == nil
+	})
 	var runs []store.Run
 	for r, err := range s.Runs(context.Background(), "", 0) {
 		if err != nil {
@@ -104,32 +85,15 @@ func TestBackToBack(t *testing.T) {
 		"again.timer":   "[Timer]\nOnActiveSec=10ms\nOnUnitInactiveSec=50ms\nAccuracySec=1us\n",
 		"again.service": "[Service]\nType=oneshot\nExecStart=/bin/sh -c 'echo run >>" + state + "/runs'\n",
 	})
-	ctx, cancel := context.WithCancel(context.Background())
-	m := &Manager{UnitPath: []string{dir}, StateDir: state, Env: []string{"PATH=/usr/bin:/bin"}}
-	done := make(chan error)
-	go func() { done <- m.Run(ctx) }()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	count := func() int {
 		data, _ := os.ReadFile(filepath.Join(state, "runs"))
-		if strings.Count(string(data), "run") >= 5 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
+		return strings.Count(string(data), "run")
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	data, _ := os.ReadFile(filepath.Join(state, "runs"))
-	executed := strings.Count(string(data), "run")
+	s := runDaemon(t, dir, state, func() bool { return count() >= 5 })
+	executed := count()
 	if executed < 5 {
 		t.Fatalf("%d runs executed", executed)
 	}
-	s, err := store.Open(context.Background(), filepath.Join(state, "sundial.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
 	recorded := 0
 	for r, err := range s.Runs(context.Background(), "again.service", 0) {
 		if err != nil {
@@ -143,4 +107,29 @@ func TestBackToBack(t *testing.T) {
 	if recorded != executed {
 		t.Errorf("%d runs recorded, %d executed", recorded, executed)
 	}
+}
+
+// runDaemon runs the daemon on the units of dir until done says so (it is
+// polled; within 30 s), and a moment more for what runs to end, then
+// stops it and opens its store.
+func runDaemon(t *testing.T, dir, state string, done func() bool) *store.Store {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	m := &Manager{UnitPath: []string{dir}, StateDir: state, Env: []string{"PATH=/usr/bin:/bin"}}
+	ended := make(chan error)
+	go func() { ended <- m.Run(ctx) }()
+	for deadline := time.Now().Add(30 * time.Second); !done() && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond)
+	cancel()
+	if err := <-ended; err != nil {
+		t.Fatal(err)
+	}
+	s, err := store.Open(context.Background(), filepath.Join(state, "sundial.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }

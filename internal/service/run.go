@@ -160,43 +160,43 @@ func (r *Run) fail(res Result) {
 }
 
 // activate runs the activation through its states, as service.c's
-// service_enter_* functions do. Each command has TimeoutStartSec= (or,
-// stopping, TimeoutStopSec=) of its own, as service_spawn arms it.
+// service_enter_* functions do, then stops it.
 func (r *Run) activate() {
+	r.stopPhase(r.start())
+}
+
+// start runs the start of the activation and waits while it runs; it
+// reports whether ExecStop= is to run in the stop phase that follows.
+// Each command has TimeoutStartSec= of its own, as service_spawn arms it.
+func (r *Run) start() (runStop bool) {
 	s := r.spec.Service
 	oneshot := s.Type == "oneshot"
-
 	if len(s.ExecCondition) > 0 {
 		r.setState(Condition)
 		for _, c := range s.ExecCondition {
 			e, ok, stopped := r.control("ExecCondition", c, s.TimeoutStartSec)
 			switch {
 			case stopped:
-				r.stopPhase(false)
-				return
+				return false
 			case !ok:
 				r.timedOut()
-				r.stopPhase(false)
-				return
+				return false
 			case e.Code == CodeExited && e.Status > 0 && e.Status < 255 && c.Flags&unit.ExecIgnoreFailure == 0:
 				// Not a failure: the unit is skipped.
 				r.out.ConditionFailed = true
 				r.log(slog.LevelInfo, "Skipped due to 'exec-condition'.")
-				r.stopPhase(false)
-				return
+				return false
 			case !e.Clean(false, s.SuccessExitStatus) && c.Flags&unit.ExecIgnoreFailure == 0:
 				r.log(levelNotice, "Control process exited, %s", e)
 				r.fail(resultOf(e))
-				r.stopPhase(false)
-				return
+				return false
 			}
 		}
 	}
 	if len(s.ExecStartPre) > 0 {
 		r.setState(StartPre)
 		if !r.controls("ExecStartPre", s.ExecStartPre, s.TimeoutStartSec) {
-			r.stopPhase(false)
-			return
+			return false
 		}
 	}
 	r.setState(Start)
@@ -207,31 +207,24 @@ func (r *Run) activate() {
 			e, ok, stopped := r.runMain(c, s.TimeoutStartSec)
 			switch {
 			case stopped:
-				r.stopPhase(false)
-				return
+				return false
 			case !ok:
 				r.timedOut()
-				r.stopPhase(false)
-				return
+				return false
 			case !r.judgeMain(c, e, false):
-				r.stopPhase(false)
-				return
+				return false
 			}
 		}
-	} else if len(s.ExecStart) > 0 {
-		if !r.startMain(s.ExecStart[0]) {
-			r.stopPhase(false)
-			return
-		}
+	} else if len(s.ExecStart) > 0 && !r.startMain(s.ExecStart[0]) {
+		return false
 	}
 	if len(s.ExecStartPost) > 0 {
 		r.setState(StartPost)
 		if !r.controls("ExecStartPost", s.ExecStartPost, s.TimeoutStartSec) {
-			r.stopPhase(false)
-			return
+			return false
 		}
 	}
-	runStop := true
+	runStop = true
 	if r.main != nil && !oneshot {
 		r.setState(Running)
 		runStop = r.waitMain()
@@ -240,7 +233,7 @@ func (r *Run) activate() {
 		r.setState(Exited)
 		<-r.stop
 	}
-	r.stopPhase(runStop)
+	return runStop
 }
 
 // stopping reports whether a stop was asked for.
