@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"sundial.dev/sundial/internal/api"
 	"sundial.dev/sundial/internal/manager"
 	"sundial.dev/sundial/unit"
 )
@@ -71,6 +72,7 @@ func daemonMain(c *cli, args []string) int {
 		m.StateDir = defaultStateDir(m.Scope)
 	}
 	m.Env = managerEnv(m.Scope)
+	m.Socket = api.SocketPath(m.Scope == unit.UserScope)
 	m.Logger = slog.New(slog.NewTextHandler(c.stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()

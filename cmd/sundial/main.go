@@ -29,6 +29,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "systemd-analyze":
 		c.prog, c.usage, c.systemd = "systemd-analyze", analyzeUsage, true
 		return analyzeMain(c, args[1:])
+	case "systemctl":
+		c.prog, c.usage, c.systemd = "systemctl", systemctlUsage, true
+		return systemctlMain(c, args[1:])
 	}
 	c.prog, c.usage = "sundial", sundialUsage
 	return sundialMain(c, args[1:])

@@ -39,6 +39,7 @@ func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"sundial":         cmd,
 		"systemd-analyze": cmd,
+		"systemctl":       cmd,
 	})
 }
 

@@ -25,11 +25,12 @@ Timers:
                              simulated clock (see simulate --help)
   daemon                     Run the enabled timers and their services
                              (see daemon --help)
+  list-timers [PATTERN...]   List the daemon's timers, as systemctl does
 
   help                       Show this help
 ` + analyzeOptions + `
-sundial also answers to the name systemd-analyze, when invoked through a
-link of that name.
+sundial also answers to the names systemd-analyze and systemctl, when
+invoked through a link of that name.
 `
 
 // sundialMain is the sundial command itself: simulate and daemon, with
@@ -44,6 +45,8 @@ func sundialMain(c *cli, args []string) int {
 			return simulateMain(c, append(slices.Clip(args[:i]), args[i+1:]...))
 		case "daemon":
 			return daemonMain(c, append(slices.Clip(args[:i]), args[i+1:]...))
+		case "list-timers":
+			return systemctlMain(c, args)
 		}
 		break
 	}

@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"sundial.dev/sundial/internal/api"
 	"sundial.dev/sundial/internal/clock"
 	"sundial.dev/sundial/internal/service"
 	"sundial.dev/sundial/internal/store"
@@ -35,6 +36,8 @@ type Manager struct {
 	Scope    unit.RuntimeScope
 	// Env is the manager's environment, the base of every service's.
 	Env []string
+	// Socket, if set, is where the control interface listens.
+	Socket string
 
 	Clock  clock.Clock  // nil: the real one
 	Logger *slog.Logger // nil: discard
@@ -111,9 +114,89 @@ func (m *Manager) Run(ctx context.Context) error {
 	if err := m.load(ctx, now); err != nil {
 		return err
 	}
+	var serving sync.WaitGroup
+	serveCtx, stopServing := context.WithCancel(context.Background())
+	if m.Socket != "" {
+		l, err := api.Listen(m.Socket)
+		if err != nil {
+			stopServing()
+			return err
+		}
+		defer os.Remove(m.Socket)
+		serving.Go(func() {
+			if err := api.Serve(serveCtx, l, backend{m}); err != nil {
+				m.log.Error("control interface", "err", err)
+			}
+		})
+	}
 	err = m.loop(ctx)
 	m.stopAll()
+	stopServing()
+	serving.Wait()
 	return err
+}
+
+// backend answers the control interface from the loop, which owns the
+// state.
+type backend struct{ m *Manager }
+
+// ask runs f in the loop and waits for it.
+func (b backend) ask(ctx context.Context, f func()) error {
+	done := make(chan struct{})
+	select {
+	case b.m.events <- func() { f(); close(done) }:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (b backend) Timers(ctx context.Context) ([]api.Timer, error) {
+	var out []api.Timer
+	err := b.ask(ctx, func() {
+		now := b.m.clk.Now()
+		for _, name := range slices.Sorted(maps.Keys(b.m.timers)) {
+			tu := b.m.timers[name]
+			t := tu.timer
+			info := api.Timer{Unit: name, Activates: tu.unit.Timer.Unit, State: t.State.String(),
+				LastTrigger: t.LastTrigger.Realtime, LastTriggerMonotonic: t.LastTrigger.Monotonic, Monotonic: now.Monotonic}
+			if t.State == timer.Waiting {
+				info.Next = nextRealtime(t, now)
+			}
+			out = append(out, info)
+		}
+	})
+	return out, err
+}
+
+// nextRealtime is list-timers' NEXT: the earlier of the realtime next
+// elapse and the monotonic one, as wall-clock time; 0 for none.
+func nextRealtime(t *timer.Timer, now timer.Instant) uint64 {
+	next := uint64(0)
+	if t.NextRealtime > 0 && t.NextRealtime != timer.Infinity {
+		next = t.NextRealtime
+	}
+	if m := t.NextMonotonic; m > 0 && m != timer.Infinity {
+		base := now.Monotonic
+		if t.Config.WakeSystem {
+			base = now.Boottime
+		}
+		var rt uint64
+		if m > base {
+			rt = now.Realtime + (m - base)
+		} else {
+			rt = now.Realtime - min(now.Realtime, base-m)
+		}
+		if next == 0 || rt < next {
+			next = rt
+		}
+	}
+	return next
 }
 
 // load loads the timers wanted by timers.target and their services, and

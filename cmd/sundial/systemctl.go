@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"sundial.dev/sundial/internal/api"
+	"sundial.dev/sundial/timespan"
+)
+
+const systemctlUsage = `%s [OPTIONS...] COMMAND ...
+
+Query the sundial daemon.
+
+Unit Commands:
+  list-timers [PATTERN...]   List timers currently in memory, ordered by
+                             next elapse
+
+Options:
+  -h --help                  Show this help
+     --version               Show package version
+     --system                Connect to the system's daemon (default)
+     --user                  Connect to the user's daemon
+  -a --all                   Show all timers, including inactive ones
+     --no-legend             Do not print the header and footer
+     --no-pager              Accepted for compatibility; there is no pager
+`
+
+// systemctlMain is systemctl: options, then a verb and its operands.
+func systemctlMain(c *cli, args []string) int {
+	fs := c.flags()
+	switchOption(fs, "help", "h")
+	switchOption(fs, "version", "")
+	switchOption(fs, "system", "")
+	switchOption(fs, "user", "")
+	switchOption(fs, "all", "a")
+	switchOption(fs, "no-legend", "")
+	switchOption(fs, "no-pager", "")
+	var user, all, legend = false, false, true
+	ok, status := c.parse(fs, args, func(name, value string) error {
+		switch name {
+		case "help":
+			fmt.Fprintf(c.stdout, systemctlUsage, c.prog)
+			return errDone
+		case "version":
+			printVersion(c)
+			return errDone
+		case "system":
+			user = false
+		case "user":
+			user = true
+		case "all":
+			all = true
+		case "no-legend":
+			legend = false
+		}
+		return nil
+	})
+	if !ok {
+		return status
+	}
+	verbs := fs.Args()
+	if len(verbs) == 0 {
+		verbs = []string{"list-units"}
+	}
+	client := &api.Client{Socket: api.SocketPath(user)}
+	switch verbs[0] {
+	case "list-timers":
+		return listTimers(c, client, verbs[1:], all, legend)
+	}
+	c.errorf("Unknown command verb '%s'.", verbs[0])
+	return 1
+}
+
+// listTimers is systemctl list-timers, as systemd 254 shows it.
+func listTimers(c *cli, client *api.Client, patterns []string, all, legend bool) int {
+	timers, err := client.Timers(context.Background())
+	if err != nil {
+		if errors.Is(err, api.ErrNoDaemon) {
+			c.errorf("Failed to connect to the sundial daemon at %s: no daemon listens there.", client.Socket)
+		} else {
+			c.errorf("Failed to list timers: %v", err)
+		}
+		return 1
+	}
+	timers = slices.DeleteFunc(timers, func(t api.Timer) bool {
+		if !all && (t.State == "dead") {
+			return true
+		}
+		if len(patterns) == 0 {
+			return false
+		}
+		for _, p := range patterns {
+			if ok, _ := path.Match(p, t.Unit); ok {
+				return false
+			}
+		}
+		return true
+	})
+	// By next elapse, none last; then by name.
+	key := func(t api.Timer) uint64 {
+		if t.State != "waiting" {
+			return ^uint64(0)
+		}
+		return t.Next
+	}
+	slices.SortStableFunc(timers, func(a, b api.Timer) int {
+		if ka, kb := key(a), key(b); ka != kb {
+			if ka < kb {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.Unit, b.Unit)
+	})
+	nowT := now()
+	rows := [][]string{{"NEXT", "LEFT", "LAST", "PASSED", "UNIT", "ACTIVATES"}}
+	for _, t := range timers {
+		next, left, last, passed := "-", "-", "-", "-"
+		if t.State == "waiting" && t.Next > 0 {
+			at := time.UnixMicro(int64(t.Next)).In(time.Local)
+			next, left = timespan.FormatTimestamp(at, timespan.Pretty), timespan.FormatLeft(at, nowT)
+		}
+		if t.LastTrigger > 0 {
+			last = timespan.FormatTimestamp(time.UnixMicro(int64(t.LastTrigger)).In(time.Local), timespan.Pretty)
+		}
+		if t.LastTriggerMonotonic > 0 && t.Monotonic >= t.LastTriggerMonotonic {
+			// Relative to the monotonic clock, as 254 does.
+			ago := time.Duration(t.Monotonic-t.LastTriggerMonotonic) * time.Microsecond
+			passed = timespan.FormatRelative(nowT.Add(-ago), nowT)
+		}
+		rows = append(rows, []string{next, left, last, passed, t.Unit, t.Activates})
+	}
+	if legend || len(rows) > 1 {
+		start := 0
+		if !legend {
+			start = 1
+		}
+		writeTable(c, rows[start:], map[int]bool{1: true, 3: true})
+	}
+	if legend {
+		fmt.Fprintf(c.stdout, "\n%d timers listed.\n", len(timers))
+		if !all {
+			fmt.Fprintln(c.stdout, "Pass --all to see loaded but inactive timers, too.")
+		}
+	}
+	return 0
+}
+
+// writeTable writes rows as systemd's tables: each column as wide as its
+// widest cell, one space between, right-aligned where right says, no
+// trailing spaces.
+func writeTable(c *cli, rows [][]string, right map[int]bool) {
+	widths := make([]int, len(rows[0]))
+	for _, r := range rows {
+		for i, f := range r {
+			widths[i] = max(widths[i], utf8Width(f))
+		}
+	}
+	var b strings.Builder
+	for _, r := range rows {
+		var line strings.Builder
+		for i, f := range r {
+			if i > 0 {
+				line.WriteByte(' ')
+			}
+			pad := strings.Repeat(" ", widths[i]-utf8Width(f))
+			if right[i] {
+				line.WriteString(pad + f)
+			} else {
+				line.WriteString(f + pad)
+			}
+		}
+		b.WriteString(strings.TrimRight(line.String(), " ") + "\n")
+	}
+	fmt.Fprint(c.stdout, b.String())
+}

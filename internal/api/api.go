@@ -1,0 +1,166 @@
+// Package api is the daemon's control interface: HTTP with JSON over a
+// Unix socket that only the daemon's user (and root) may use. The
+// commands (systemctl, journalctl) are its clients.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"syscall"
+)
+
+// A Timer is what list-timers shows of a timer.
+type Timer struct {
+	Unit      string `json:"unit"`
+	Activates string `json:"activates"`
+	State     string `json:"state"` // dead, waiting, running, elapsed, failed
+	// Next is the next elapse in realtime µs (the earlier of the
+	// realtime one and the monotonic one, converted); 0 for none.
+	Next uint64 `json:"next"`
+	// LastTrigger and LastTriggerMonotonic are its last trigger, in
+	// realtime and monotonic µs; 0 for none.
+	LastTrigger          uint64 `json:"last_trigger"`
+	LastTriggerMonotonic uint64 `json:"last_trigger_monotonic"`
+	// Monotonic is the daemon's monotonic clock when it answered, for
+	// how long ago LastTriggerMonotonic was.
+	Monotonic uint64 `json:"monotonic"`
+}
+
+// A Backend answers the requests; the daemon is one.
+type Backend interface {
+	Timers(ctx context.Context) ([]Timer, error)
+}
+
+// SocketPath is where the daemon of the scope listens:
+// $XDG_RUNTIME_DIR/sundial/control for a user's, /run/sundial/control
+// for the system's.
+func SocketPath(user bool) string {
+	if user {
+		if d := os.Getenv("XDG_RUNTIME_DIR"); filepath.IsAbs(d) {
+			return filepath.Join(d, "sundial", "control")
+		}
+		return filepath.Join(os.TempDir(), fmt.Sprintf("sundial-%d", os.Getuid()), "control")
+	}
+	return "/run/sundial/control"
+}
+
+// Listen creates the socket, in a directory only its owner may enter,
+// replacing a stale one.
+func Listen(path string) (net.Listener, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	os.Remove(path)
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		l.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+// Serve answers requests on l until ctx is done, refusing clients that
+// are neither the daemon's user nor root.
+func Serve(ctx context.Context, l net.Listener, b Backend) error {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/timers", func(w http.ResponseWriter, r *http.Request) {
+		timers, err := b.Timers(r.Context())
+		reply(w, timers, err)
+	})
+	srv := &http.Server{Handler: mux}
+	srv.ConnState = func(c net.Conn, s http.ConnState) {
+		if s == http.StateNew && !allowed(c) {
+			c.Close()
+		}
+	}
+	done := make(chan struct{})
+	go func() {
+		// Owned by Serve, which waits for it.
+		defer close(done)
+		<-ctx.Done()
+		srv.Close()
+	}()
+	err := srv.Serve(l)
+	<-done
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// allowed checks the peer's credentials: the same user, or root.
+func allowed(c net.Conn) bool {
+	uc, ok := c.(*net.UnixConn)
+	if !ok {
+		return false
+	}
+	uid, ok := peerUID(uc)
+	return ok && (uid == 0 || uid == os.Getuid())
+}
+
+func reply(w http.ResponseWriter, v any, err error) {
+	w.Header().Set("Content-Type", "application/json")
+	if err != nil {
+		w.WriteHeader(http.StatusInternalServerError)
+		json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
+		return
+	}
+	json.NewEncoder(w).Encode(v)
+}
+
+// A Client talks to the daemon. Its zero value uses the system's socket.
+type Client struct {
+	// Socket is the daemon's socket; "" is SocketPath(false).
+	Socket string
+}
+
+// ErrNoDaemon is returned when no daemon listens on the socket.
+var ErrNoDaemon = errors.New("api: no daemon listening")
+
+// Timers returns the daemon's timers.
+func (c *Client) Timers(ctx context.Context) ([]Timer, error) {
+	var timers []Timer
+	err := c.get(ctx, "/v1/timers", &timers)
+	return timers, err
+}
+
+func (c *Client) get(ctx context.Context, path string, v any) error {
+	socket := c.Socket
+	if socket == "" {
+		socket = SocketPath(false)
+	}
+	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", socket)
+	}}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://sundial"+path, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED) {
+			return ErrNoDaemon
+		}
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		var e struct{ Error string }
+		json.NewDecoder(resp.Body).Decode(&e)
+		return fmt.Errorf("api: %s", e.Error)
+	}
+	return json.NewDecoder(resp.Body).Decode(v)
+}
