@@ -1,0 +1,46 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+type fakeBackend struct{ timers []Timer }
+
+func (f fakeBackend) Timers(context.Context) ([]Timer, error) { return f.timers, nil }
+
+func TestRoundTrip(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "run", "control")
+	l, err := Listen(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{sock, filepath.Dir(sock)} {
+		info, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if perm := info.Mode().Perm(); perm&0o077 != 0 {
+			t.Errorf("%s: mode %v, open to others", p, perm)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	want := []Timer{{Unit: "a.timer", Activates: "a.service", State: "waiting", Next: 42}}
+	go func() { done <- Serve(ctx, l, fakeBackend{want}) }()
+	c := &Client{Socket: sock}
+	got, err := c.Timers(context.Background())
+	if err != nil || len(got) != 1 || got[0] != want[0] {
+		t.Errorf("Timers() = %+v, %v", got, err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Serve: %v", err)
+	}
+	if _, err := c.Timers(context.Background()); !errors.Is(err, ErrNoDaemon) {
+		t.Errorf("with no daemon: %v, want ErrNoDaemon", err)
+	}
+}
