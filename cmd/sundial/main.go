@@ -32,6 +32,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "systemctl":
 		c.prog, c.usage, c.systemd = "systemctl", systemctlUsage, true
 		return systemctlMain(c, args[1:])
+	case "journalctl":
+		c.prog, c.usage, c.systemd = "journalctl", journalctlUsage, true
+		return journalctlMain(c, args[1:])
 	}
 	c.prog, c.usage = "sundial", sundialUsage
 	return sundialMain(c, args[1:])

@@ -40,6 +40,7 @@ func TestMain(m *testing.M) {
 		"sundial":         cmd,
 		"systemd-analyze": cmd,
 		"systemctl":       cmd,
+		"journalctl":      cmd,
 	})
 }
 

@@ -26,11 +26,12 @@ Timers:
   daemon                     Run the enabled timers and their services
                              (see daemon --help)
   list-timers [PATTERN...]   List the daemon's timers, as systemctl does
+  journal [-u UNIT...]       Show the daemon's journal, as journalctl does
 
   help                       Show this help
 ` + analyzeOptions + `
-sundial also answers to the names systemd-analyze and systemctl, when
-invoked through a link of that name.
+sundial also answers to the names systemd-analyze, systemctl and
+journalctl, when invoked through a link of that name.
 `
 
 // sundialMain is the sundial command itself: simulate and daemon, with
@@ -47,6 +48,8 @@ func sundialMain(c *cli, args []string) int {
 			return daemonMain(c, append(slices.Clip(args[:i]), args[i+1:]...))
 		case "list-timers":
 			return systemctlMain(c, args)
+		case "journal":
+			return journalctlMain(c, append(slices.Clip(args[:i]), args[i+1:]...))
 		}
 		break
 	}

@@ -5,6 +5,8 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -68,5 +70,57 @@ Pass --all to see loaded but inactive timers, too.
 		// systemd-analyze; the layout is 254's (right-aligned LEFT and
 		// PASSED).
 		t.Errorf("list-timers:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// TestJournalctl runs a daemon whose timer fires at once and shows the
+// service's journal as journalctl does.
+func TestJournalctl(t *testing.T) {
+	dir, state := t.TempDir(), t.TempDir()
+	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
+	os.MkdirAll(filepath.Join(dir, "timers.target.wants"), 0o755)
+	for name, text := range map[string]string{
+		"timers.target": "[Unit]\n",
+		"x.timer":       "[Timer]\nOnActiveSec=10ms\nAccuracySec=1us\n",
+		"x.service":     "[Unit]\nDescription=Greeter\n[Service]\nType=oneshot\nExecStart=/bin/echo hello\nSyslogIdentifier=greeter\n",
+	} {
+		os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644)
+	}
+	os.Symlink("../x.timer", filepath.Join(dir, "timers.target.wants", "x.timer"))
+	ctx, cancel := context.WithCancel(context.Background())
+	m := &manager.Manager{UnitPath: []string{dir}, StateDir: state, Socket: api.SocketPath(true), Env: []string{"PATH=/usr/bin:/bin"}}
+	done := make(chan error)
+	go func() { done <- m.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	c := &api.Client{Socket: api.SocketPath(true)}
+	// Until the run has finished: polled.
+	for i := 0; i < 3000; i++ {
+		if e, err := c.Journal(context.Background(), api.JournalQuery{Units: []string{"x.service"}}); err == nil && len(e) >= 4 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"journalctl", "--user", "-u", "x.service", "-o", "cat"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	want := "Starting x.service - Greeter...\nhello\nx.service: Deactivated successfully.\nFinished x.service - Greeter.\n"
+	if got := stdout.String(); got != want {
+		t.Errorf("journalctl -o cat:\n%s\nwant:\n%s", got, want)
+	}
+	stdout.Reset()
+	run([]string{"journalctl", "--user", "-u", "x.service", "-n", "1"}, &stdout, &stderr)
+	if got := stdout.String(); !strings.HasSuffix(got, " sundial["+strconv.Itoa(os.Getpid())+"]: Finished x.service - Greeter.\n") || strings.Count(got, "\n") != 1 {
+		t.Errorf("journalctl -n 1: %q", got)
+	}
+	stdout.Reset()
+	run([]string{"journalctl", "--user", "-u", "none.service"}, &stdout, &stderr)
+	if got := stdout.String(); got != "-- No entries --\n" {
+		t.Errorf("no entries: %q", got)
 	}
 }

@@ -4,10 +4,12 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -32,9 +34,32 @@ type Timer struct {
 	Monotonic uint64 `json:"monotonic"`
 }
 
+// An Entry is a journal entry, as the journal keeps it.
+type Entry struct {
+	Cursor     int64  `json:"cursor"`
+	Realtime   uint64 `json:"realtime"`
+	Monotonic  uint64 `json:"monotonic"`
+	Boot       string `json:"boot"`
+	Unit       string `json:"unit"`
+	Invocation string `json:"invocation"`
+	PID        int    `json:"pid"`
+	Identifier string `json:"identifier"`
+	Priority   int    `json:"priority"`
+	Message    string `json:"message"`
+}
+
+// A JournalQuery selects journal entries.
+type JournalQuery struct {
+	Units        []string
+	Since, Until uint64 // realtime µs; 0 for no bound
+	Boot         string
+	Last         int // only the last so many; 0 for all
+}
+
 // A Backend answers the requests; the daemon is one.
 type Backend interface {
 	Timers(ctx context.Context) ([]Timer, error)
+	Journal(ctx context.Context, q JournalQuery) ([]Entry, error)
 }
 
 // SocketPath is where the daemon of the scope listens:
@@ -78,6 +103,15 @@ func Serve(ctx context.Context, l net.Listener, b Backend) error {
 	mux.HandleFunc("GET /v1/timers", func(w http.ResponseWriter, r *http.Request) {
 		timers, err := b.Timers(r.Context())
 		reply(w, timers, err)
+	})
+	mux.HandleFunc("POST /v1/journal", func(w http.ResponseWriter, r *http.Request) {
+		var q JournalQuery
+		if err := json.NewDecoder(r.Body).Decode(&q); err != nil {
+			reply(w, nil, err)
+			return
+		}
+		entries, err := b.Journal(r.Context(), q)
+		reply(w, entries, err)
 	})
 	srv := &http.Server{Handler: mux}
 	srv.ConnState = func(c net.Conn, s http.ConnState) {
@@ -136,7 +170,18 @@ func (c *Client) Timers(ctx context.Context) ([]Timer, error) {
 	return timers, err
 }
 
+// Journal returns the journal entries the query selects, oldest first.
+func (c *Client) Journal(ctx context.Context, q JournalQuery) ([]Entry, error) {
+	var entries []Entry
+	err := c.do(ctx, http.MethodPost, "/v1/journal", q, &entries)
+	return entries, err
+}
+
 func (c *Client) get(ctx context.Context, path string, v any) error {
+	return c.do(ctx, http.MethodGet, path, nil, v)
+}
+
+func (c *Client) do(ctx context.Context, method, path string, body, v any) error {
 	socket := c.Socket
 	if socket == "" {
 		socket = SocketPath(false)
@@ -145,7 +190,15 @@ func (c *Client) get(ctx context.Context, path string, v any) error {
 		var d net.Dialer
 		return d.DialContext(ctx, "unix", socket)
 	}}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://sundial"+path, nil)
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://sundial"+path, rd)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,9 @@ import (
 type fakeBackend struct{ timers []Timer }
 
 func (f fakeBackend) Timers(context.Context) ([]Timer, error) { return f.timers, nil }
+func (f fakeBackend) Journal(_ context.Context, q JournalQuery) ([]Entry, error) {
+	return []Entry{{Unit: q.Units[0], Message: "hello"}}, nil
+}
 
 func TestRoundTrip(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "run", "control")
@@ -35,6 +38,10 @@ func TestRoundTrip(t *testing.T) {
 	got, err := c.Timers(context.Background())
 	if err != nil || len(got) != 1 || got[0] != want[0] {
 		t.Errorf("Timers() = %+v, %v", got, err)
+	}
+	entries, err := c.Journal(context.Background(), JournalQuery{Units: []string{"a.service"}})
+	if err != nil || len(entries) != 1 || entries[0].Unit != "a.service" {
+		t.Errorf("Journal() = %+v, %v", entries, err)
 	}
 	cancel()
 	if err := <-done; err != nil {

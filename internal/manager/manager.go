@@ -174,6 +174,18 @@ func (b backend) Timers(ctx context.Context) ([]api.Timer, error) {
 	return out, err
 }
 
+func (b backend) Journal(ctx context.Context, q api.JournalQuery) ([]api.Entry, error) {
+	var out []api.Entry
+	for e, err := range b.m.store.Query(ctx, store.Filter{Units: q.Units, Since: q.Since, Until: q.Until, Boot: q.Boot, Last: q.Last}) {
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, api.Entry{Cursor: e.Seq, Realtime: e.Realtime, Monotonic: e.Monotonic, Boot: e.Boot, Unit: e.Unit,
+			Invocation: e.Invocation, PID: e.PID, Identifier: e.Identifier, Priority: e.Priority, Message: e.Message})
+	}
+	return out, nil
+}
+
 // nextRealtime is list-timers' NEXT: the earlier of the realtime next
 // elapse and the monotonic one, as wall-clock time; 0 for none.
 func nextRealtime(t *timer.Timer, now timer.Instant) uint64 {
