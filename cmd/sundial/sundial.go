@@ -27,6 +27,7 @@ Timers:
                              (see daemon --help)
   list-timers [PATTERN...]   List the daemon's timers, as systemctl does
   journal [-u UNIT...]       Show the daemon's journal, as journalctl does
+  history [UNIT]             List the past runs, with why and how they ended
 
   help                       Show this help
 ` + analyzeOptions + `
@@ -50,6 +51,8 @@ func sundialMain(c *cli, args []string) int {
 			return systemctlMain(c, args)
 		case "journal":
 			return journalctlMain(c, append(slices.Clip(args[:i]), args[i+1:]...))
+		case "history":
+			return historyMain(c, append(slices.Clip(args[:i]), args[i+1:]...))
 		}
 		break
 	}

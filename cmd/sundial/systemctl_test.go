@@ -119,6 +119,13 @@ func TestJournalctl(t *testing.T) {
 		t.Errorf("journalctl -n 1: %q", got)
 	}
 	stdout.Reset()
+	if code := run([]string{"sundial", "history", "--user", "x.service"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("history: exit %d: %s", code, stderr.String())
+	}
+	if got := stdout.String(); !strings.Contains(got, " x.service x.timer (OnActiveSec) ") || !strings.Contains(got, " success code=exited, status=0/SUCCESS\n") || !strings.HasSuffix(got, "\n1 runs listed.\n") {
+		t.Errorf("history:\n%s", got)
+	}
+	stdout.Reset()
 	run([]string{"journalctl", "--user", "-u", "none.service"}, &stdout, &stderr)
 	if got := stdout.String(); got != "-- No entries --\n" {
 		t.Errorf("no entries: %q", got)

@@ -12,8 +12,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"syscall"
 )
 
@@ -56,10 +58,26 @@ type JournalQuery struct {
 	Last         int // only the last so many; 0 for all
 }
 
+// A Run is one activation in the run history.
+type Run struct {
+	ID         int64  `json:"id"`
+	Unit       string `json:"unit"`
+	Timer      string `json:"timer"`
+	Reason     string `json:"reason"`
+	Invocation string `json:"invocation"`
+	Started    uint64 `json:"started"` // realtime µs
+	Ended      uint64 `json:"ended"`   // 0 while running
+	State      string `json:"state"`   // running, ended, interrupted
+	Result     string `json:"result"`
+	ExitCode   string `json:"exit_code"`
+	ExitStatus int    `json:"exit_status"`
+}
+
 // A Backend answers the requests; the daemon is one.
 type Backend interface {
 	Timers(ctx context.Context) ([]Timer, error)
 	Journal(ctx context.Context, q JournalQuery) ([]Entry, error)
+	Runs(ctx context.Context, unit string, last int) ([]Run, error)
 }
 
 // SocketPath is where the daemon of the scope listens:
@@ -103,6 +121,11 @@ func Serve(ctx context.Context, l net.Listener, b Backend) error {
 	mux.HandleFunc("GET /v1/timers", func(w http.ResponseWriter, r *http.Request) {
 		timers, err := b.Timers(r.Context())
 		reply(w, timers, err)
+	})
+	mux.HandleFunc("GET /v1/runs", func(w http.ResponseWriter, r *http.Request) {
+		last, _ := strconv.Atoi(r.URL.Query().Get("last"))
+		runs, err := b.Runs(r.Context(), r.URL.Query().Get("unit"), last)
+		reply(w, runs, err)
 	})
 	mux.HandleFunc("POST /v1/journal", func(w http.ResponseWriter, r *http.Request) {
 		var q JournalQuery
@@ -168,6 +191,14 @@ func (c *Client) Timers(ctx context.Context) ([]Timer, error) {
 	var timers []Timer
 	err := c.get(ctx, "/v1/timers", &timers)
 	return timers, err
+}
+
+// Runs returns the last runs of a unit ("" for all; last 0 for all),
+// oldest first.
+func (c *Client) Runs(ctx context.Context, unit string, last int) ([]Run, error) {
+	var runs []Run
+	err := c.get(ctx, "/v1/runs?"+url.Values{"unit": {unit}, "last": {strconv.Itoa(last)}}.Encode(), &runs)
+	return runs, err
 }
 
 // Journal returns the journal entries the query selects, oldest first.

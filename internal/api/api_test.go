@@ -11,6 +11,9 @@ import (
 type fakeBackend struct{ timers []Timer }
 
 func (f fakeBackend) Timers(context.Context) ([]Timer, error) { return f.timers, nil }
+func (f fakeBackend) Runs(_ context.Context, unit string, last int) ([]Run, error) {
+	return []Run{{ID: int64(last), Unit: unit}}, nil
+}
 func (f fakeBackend) Journal(_ context.Context, q JournalQuery) ([]Entry, error) {
 	return []Entry{{Unit: q.Units[0], Message: "hello"}}, nil
 }
@@ -42,6 +45,9 @@ func TestRoundTrip(t *testing.T) {
 	entries, err := c.Journal(context.Background(), JournalQuery{Units: []string{"a.service"}})
 	if err != nil || len(entries) != 1 || entries[0].Unit != "a.service" {
 		t.Errorf("Journal() = %+v, %v", entries, err)
+	}
+	if runs, err := c.Runs(context.Background(), "a.service", 3); err != nil || len(runs) != 1 || runs[0] != (Run{ID: 3, Unit: "a.service"}) {
+		t.Errorf("Runs() = %+v, %v", runs, err)
 	}
 	cancel()
 	if err := <-done; err != nil {

@@ -186,6 +186,18 @@ func (b backend) Journal(ctx context.Context, q api.JournalQuery) ([]api.Entry, 
 	return out, nil
 }
 
+func (b backend) Runs(ctx context.Context, unit string, last int) ([]api.Run, error) {
+	var out []api.Run
+	for r, err := range b.m.store.Runs(ctx, unit, last) {
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, api.Run{ID: r.ID, Unit: r.Unit, Timer: r.Timer, Reason: r.Reason, Invocation: r.Invocation,
+			Started: r.Started, Ended: r.Ended, State: string(r.State), Result: r.Result, ExitCode: r.ExitCode, ExitStatus: r.ExitStatus})
+	}
+	return out, nil
+}
+
 // nextRealtime is list-timers' NEXT: the earlier of the realtime next
 // elapse and the monotonic one, as wall-clock time; 0 for none.
 func nextRealtime(t *timer.Timer, now timer.Instant) uint64 {

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"sundial.dev/sundial/internal/api"
+	"sundial.dev/sundial/internal/service"
+	"sundial.dev/sundial/timespan"
+)
+
+const historyUsage = `%s history [OPTIONS...] [UNIT]
+
+List the past runs of a unit, or of all units: when each started, why,
+how long it took and how it ended. The history outlives the daemon.
+
+Options:
+  -h --help                  Show this help
+     --system                Ask the system's daemon (default)
+     --user                  Ask the user's daemon
+  -n --lines=N               Show the last N runs (default: 10)
+`
+
+func historyMain(c *cli, args []string) int {
+	fs := c.flags()
+	switchOption(fs, "help", "h")
+	switchOption(fs, "system", "")
+	switchOption(fs, "user", "")
+	fs.StringP("lines", "n", "", "")
+	user, last := false, 10
+	ok, status := c.parse(fs, args, func(name, value string) error {
+		switch name {
+		case "help":
+			fmt.Fprintf(c.stdout, historyUsage, c.prog)
+			return errDone
+		case "system":
+			user = false
+		case "user":
+			user = true
+		case "lines":
+			n, err := strconv.Atoi(value)
+			if err != nil || n < 0 {
+				return usageError("Failed to parse lines '" + value + "'")
+			}
+			last = n
+		}
+		return nil
+	})
+	if !ok {
+		return status
+	}
+	if fs.NArg() > 1 {
+		c.errorf("%s history takes at most one unit.", c.prog)
+		return 1
+	}
+	client := &api.Client{Socket: api.SocketPath(user)}
+	runs, err := client.Runs(context.Background(), fs.Arg(0), last)
+	if err != nil {
+		if errors.Is(err, api.ErrNoDaemon) {
+			c.errorf("Failed to connect to the sundial daemon at %s: no daemon listens there.", client.Socket)
+		} else {
+			c.errorf("Failed to read the run history: %v", err)
+		}
+		return 1
+	}
+	rows := [][]string{{"STARTED", "UNIT", "TRIGGER", "DURATION", "RESULT", "EXIT"}}
+	for _, r := range runs {
+		trigger := "manual"
+		if r.Timer != "" {
+			trigger = r.Timer + " (" + r.Reason + ")"
+		}
+		duration, result, exit := "-", r.Result, "-"
+		switch r.State {
+		case "running":
+			result = "running"
+		case "interrupted":
+			result = "interrupted"
+		}
+		if r.Ended > 0 && r.Ended >= r.Started {
+			duration = timespan.Span(r.Ended - r.Started).Format(timespan.Millisecond)
+		}
+		if r.ExitCode != "" {
+			code := service.CodeExited
+			switch r.ExitCode {
+			case "killed":
+				code = service.CodeKilled
+			case "dumped":
+				code = service.CodeDumped
+			}
+			exit = service.Exit{Code: code, Status: r.ExitStatus}.StatusText()
+		}
+		started := timespan.FormatTimestamp(time.UnixMicro(int64(r.Started)).In(time.Local), timespan.Pretty)
+		rows = append(rows, []string{started, r.Unit, trigger, duration, result, exit})
+	}
+	writeTable(c, rows, map[int]bool{3: true})
+	fmt.Fprintf(c.stdout, "\n%d runs listed.\n", len(runs))
+	return 0
+}
