@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
 
-	"sundial.dev/sundial/internal/api"
 	"sundial.dev/sundial/internal/service"
 	"sundial.dev/sundial/timespan"
 )
@@ -19,6 +17,7 @@ how long it took and how it ended. The history outlives the daemon.
 
 Options:
   -h --help                  Show this help
+     --version               Show package version
      --system                Ask the system's daemon (default)
      --user                  Ask the user's daemon
   -n --lines=N               Show the last N runs (default: 10)
@@ -26,20 +25,15 @@ Options:
 
 func historyMain(c *cli, args []string) int {
 	fs := c.flags()
-	switchOption(fs, "help", "h")
-	switchOption(fs, "system", "")
-	switchOption(fs, "user", "")
+	d := &daemonOptions{usage: historyUsage}
+	d.declare(fs)
 	fs.StringP("lines", "n", "", "")
-	user, last := false, 10
+	last := 10
 	ok, status := c.parse(fs, args, func(name, value string) error {
+		if done, err := d.option(c, name); done {
+			return err
+		}
 		switch name {
-		case "help":
-			fmt.Fprintf(c.stdout, historyUsage, c.prog)
-			return errDone
-		case "system":
-			user = false
-		case "user":
-			user = true
 		case "lines":
 			n, err := strconv.Atoi(value)
 			if err != nil || n < 0 {
@@ -56,15 +50,10 @@ func historyMain(c *cli, args []string) int {
 		c.errorf("%s history takes at most one unit.", c.prog)
 		return 1
 	}
-	client := &api.Client{Socket: api.SocketPath(user)}
+	client := d.client()
 	runs, err := client.Runs(context.Background(), fs.Arg(0), last)
 	if err != nil {
-		if errors.Is(err, api.ErrNoDaemon) {
-			c.errorf("Failed to connect to the sundial daemon at %s: no daemon listens there.", client.Socket)
-		} else {
-			c.errorf("Failed to read the run history: %v", err)
-		}
-		return 1
+		return d.failed(c, client, "read the run history", err)
 	}
 	rows := [][]string{{"STARTED", "UNIT", "TRIGGER", "DURATION", "RESULT", "EXIT"}}
 	for _, r := range runs {

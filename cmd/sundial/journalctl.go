@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -12,7 +10,7 @@ import (
 	"time"
 
 	"sundial.dev/sundial/internal/api"
-	"sundial.dev/sundial/internal/timer"
+	"sundial.dev/sundial/internal/clock"
 	"sundial.dev/sundial/timespan"
 )
 
@@ -37,10 +35,8 @@ Options:
 
 func journalctlMain(c *cli, args []string) int {
 	fs := c.flags()
-	switchOption(fs, "help", "h")
-	switchOption(fs, "version", "")
-	switchOption(fs, "system", "")
-	switchOption(fs, "user", "")
+	d := &daemonOptions{usage: journalctlUsage}
+	d.declare(fs)
 	fs.StringArrayP("unit", "u", nil, "")
 	fs.StringP("lines", "n", "", "")
 	fs.Lookup("lines").NoOptDefVal = optionalNoArgument
@@ -49,22 +45,15 @@ func journalctlMain(c *cli, args []string) int {
 	switchOption(fs, "boot", "b")
 	fs.StringP("output", "o", "", "")
 	switchOption(fs, "no-pager", "")
-	var user, boot bool
+	boot := false
 	q := api.JournalQuery{}
 	args = linesArgument(args)
 	output := "short"
 	ok, status := c.parse(fs, args, func(name, value string) error {
+		if done, err := d.option(c, name); done {
+			return err
+		}
 		switch name {
-		case "help":
-			fmt.Fprintf(c.stdout, journalctlUsage, c.prog)
-			return errDone
-		case "version":
-			printVersion(c)
-			return errDone
-		case "system":
-			user = false
-		case "user":
-			user = true
 		case "unit":
 			q.Units = append(q.Units, value)
 		case "lines":
@@ -106,17 +95,12 @@ func journalctlMain(c *cli, args []string) int {
 		return 1
 	}
 	if boot {
-		q.Boot = thisBoot()
+		q.Boot = clock.BootID()
 	}
-	client := &api.Client{Socket: api.SocketPath(user)}
+	client := d.client()
 	entries, err := client.Journal(context.Background(), q)
 	if err != nil {
-		if errors.Is(err, api.ErrNoDaemon) {
-			c.errorf("Failed to connect to the sundial daemon at %s: no daemon listens there.", client.Socket)
-		} else {
-			c.errorf("Failed to read the journal: %v", err)
-		}
-		return 1
+		return d.failed(c, client, "read the journal", err)
 	}
 	printJournal(c, entries, output)
 	return 0
@@ -174,19 +158,6 @@ func isoStamp(t time.Time) string {
 		s = s[:n-2] + ":" + s[n-2:]
 	}
 	return s
-}
-
-// thisBoot is this boot's ID, as the journal keeps it.
-func thisBoot() string {
-	data, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
-	if err != nil {
-		return ""
-	}
-	id, err := timer.ParseID(string(data))
-	if err != nil {
-		return ""
-	}
-	return hex.EncodeToString(id[:])
 }
 
 // linesArgument joins "-n N" into "--lines=N": journalctl takes the word

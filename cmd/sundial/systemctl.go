@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"path"
 	"slices"
@@ -34,26 +33,17 @@ Options:
 // systemctlMain is systemctl: options, then a verb and its operands.
 func systemctlMain(c *cli, args []string) int {
 	fs := c.flags()
-	switchOption(fs, "help", "h")
-	switchOption(fs, "version", "")
-	switchOption(fs, "system", "")
-	switchOption(fs, "user", "")
+	d := &daemonOptions{usage: systemctlUsage}
+	d.declare(fs)
 	switchOption(fs, "all", "a")
 	switchOption(fs, "no-legend", "")
 	switchOption(fs, "no-pager", "")
-	var user, all, legend = false, false, true
+	all, legend := false, true
 	ok, status := c.parse(fs, args, func(name, value string) error {
+		if done, err := d.option(c, name); done {
+			return err
+		}
 		switch name {
-		case "help":
-			fmt.Fprintf(c.stdout, systemctlUsage, c.prog)
-			return errDone
-		case "version":
-			printVersion(c)
-			return errDone
-		case "system":
-			user = false
-		case "user":
-			user = true
 		case "all":
 			all = true
 		case "no-legend":
@@ -68,25 +58,20 @@ func systemctlMain(c *cli, args []string) int {
 	if len(verbs) == 0 {
 		verbs = []string{"list-units"}
 	}
-	client := &api.Client{Socket: api.SocketPath(user)}
 	switch verbs[0] {
 	case "list-timers":
-		return listTimers(c, client, verbs[1:], all, legend)
+		return listTimers(c, d, verbs[1:], all, legend)
 	}
 	c.errorf("Unknown command verb '%s'.", verbs[0])
 	return 1
 }
 
 // listTimers is systemctl list-timers, as systemd 254 shows it.
-func listTimers(c *cli, client *api.Client, patterns []string, all, legend bool) int {
+func listTimers(c *cli, d *daemonOptions, patterns []string, all, legend bool) int {
+	client := d.client()
 	timers, err := client.Timers(context.Background())
 	if err != nil {
-		if errors.Is(err, api.ErrNoDaemon) {
-			c.errorf("Failed to connect to the sundial daemon at %s: no daemon listens there.", client.Socket)
-		} else {
-			c.errorf("Failed to list timers: %v", err)
-		}
-		return 1
+		return d.failed(c, client, "list timers", err)
 	}
 	timers = slices.DeleteFunc(timers, func(t api.Timer) bool {
 		if !all && (t.State == "dead") {

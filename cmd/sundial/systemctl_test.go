@@ -17,37 +17,11 @@ import (
 // TestListTimers runs a daemon on two timers and lists them as systemctl
 // list-timers does, with the clock the columns are relative to pinned.
 func TestListTimers(t *testing.T) {
-	dir, state := t.TempDir(), t.TempDir()
-	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
-	os.MkdirAll(filepath.Join(dir, "timers.target.wants"), 0o755)
-	for name, text := range map[string]string{
-		"timers.target":    "[Unit]\n",
+	startDaemon(t, map[string]string{
 		"new-year.timer":   "[Timer]\nOnCalendar=2099-01-01 00:00:00 UTC\n",
 		"later.timer":      "[Timer]\nOnCalendar=2099-06-01 12:00:00 UTC\nUnit=new-year.service\n",
 		"new-year.service": "[Service]\nExecStart=/bin/true\n",
-	} {
-		os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644)
-	}
-	os.Symlink("../new-year.timer", filepath.Join(dir, "timers.target.wants", "new-year.timer"))
-	os.Symlink("../later.timer", filepath.Join(dir, "timers.target.wants", "later.timer"))
-
-	ctx, cancel := context.WithCancel(context.Background())
-	m := &manager.Manager{UnitPath: []string{dir}, StateDir: state, Socket: api.SocketPath(true)}
-	done := make(chan error)
-	go func() { done <- m.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
-	// The socket appears when the daemon is up: polled.
-	for i := 0; i < 600; i++ {
-		if _, err := os.Stat(api.SocketPath(true)); err == nil {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	})
 	defer func(f func() time.Time) { testOnlyNow = f }(testOnlyNow)
 	testOnlyNow = func() time.Time { return time.Date(2098, 12, 31, 21, 0, 0, 0, time.UTC) }
 	loc := time.Local
@@ -76,27 +50,10 @@ Pass --all to see loaded but inactive timers, too.
 // TestJournalctl runs a daemon whose timer fires at once and shows the
 // service's journal as journalctl does.
 func TestJournalctl(t *testing.T) {
-	dir, state := t.TempDir(), t.TempDir()
-	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
-	os.MkdirAll(filepath.Join(dir, "timers.target.wants"), 0o755)
-	for name, text := range map[string]string{
-		"timers.target": "[Unit]\n",
-		"x.timer":       "[Timer]\nOnActiveSec=10ms\nAccuracySec=1us\n",
-		"x.service":     "[Unit]\nDescription=Greeter\n[Service]\nType=oneshot\nExecStart=/bin/echo hello\nSyslogIdentifier=greeter\n",
-	} {
-		os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644)
-	}
-	os.Symlink("../x.timer", filepath.Join(dir, "timers.target.wants", "x.timer"))
-	ctx, cancel := context.WithCancel(context.Background())
-	m := &manager.Manager{UnitPath: []string{dir}, StateDir: state, Socket: api.SocketPath(true), Env: []string{"PATH=/usr/bin:/bin"}}
-	done := make(chan error)
-	go func() { done <- m.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
+	startDaemon(t, map[string]string{
+		"x.timer":   "[Timer]\nOnActiveSec=10ms\nAccuracySec=1us\n",
+		"x.service": "[Unit]\nDescription=Greeter\n[Service]\nType=oneshot\nExecStart=/bin/echo hello\nSyslogIdentifier=greeter\n",
+	})
 	c := &api.Client{Socket: api.SocketPath(true)}
 	// Until the run has finished: polled.
 	for i := 0; i < 3000; i++ {
@@ -130,4 +87,38 @@ func TestJournalctl(t *testing.T) {
 	if got := stdout.String(); got != "-- No entries --\n" {
 		t.Errorf("no entries: %q", got)
 	}
+}
+
+// startDaemon runs a user's daemon on the units, with every timer among
+// them enabled, until the test ends; it returns once the daemon listens.
+func startDaemon(t *testing.T, units map[string]string) {
+	t.Helper()
+	dir := t.TempDir()
+	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
+	os.MkdirAll(filepath.Join(dir, "timers.target.wants"), 0o755)
+	units["timers.target"] = "[Unit]\n"
+	for name, text := range units {
+		os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644)
+		if strings.HasSuffix(name, ".timer") {
+			os.Symlink("../"+name, filepath.Join(dir, "timers.target.wants", name))
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	m := &manager.Manager{UnitPath: []string{dir}, StateDir: t.TempDir(), Socket: api.SocketPath(true), Env: []string{"PATH=/usr/bin:/bin"}}
+	done := make(chan error)
+	go func() { done <- m.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+	// The socket appears when the daemon is up: polled.
+	for i := 0; i < 3000; i++ {
+		if _, err := os.Stat(api.SocketPath(true)); err == nil {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("the daemon did not start")
 }

@@ -5,6 +5,8 @@
 package clock
 
 import (
+	"encoding/hex"
+	"os"
 	"time"
 
 	"sundial.dev/sundial/internal/timer"
@@ -41,4 +43,18 @@ func Or(c Clock) Clock {
 		return Real{}
 	}
 	return c
+}
+
+// BootID returns this boot's ID, 32 hexadecimal digits, or "" where the
+// system tells none.
+func BootID() string {
+	data, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	if err != nil {
+		return ""
+	}
+	id, err := timer.ParseID(string(data))
+	if err != nil {
+		return ""
+	}
+	return hex.EncodeToString(id[:])
 }

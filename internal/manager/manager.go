@@ -93,7 +93,7 @@ func (m *Manager) Run(ctx context.Context) error {
 	} else if n > 0 {
 		m.log.Warn("runs interrupted by the daemon's stop", "count", n)
 	}
-	m.boot = bootID()
+	m.boot = clock.BootID()
 	now := m.clk.Now()
 	m.engine = &timer.Engine{Location: time.Local, Startup: now, User: m.Scope == unit.UserScope, UID: uint32(os.Getuid()),
 		Log: func(t *timer.Timer, level slog.Level, msg string) { m.unitLog(t.Name, "", levelPriority(level), msg) }}
@@ -551,17 +551,4 @@ func newID() string {
 	var b [16]byte
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
-}
-
-// bootID is this boot's ID, without dashes, or "" where there is none.
-func bootID() string {
-	data, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
-	if err != nil {
-		return ""
-	}
-	id, err := timer.ParseID(string(data))
-	if err != nil {
-		return ""
-	}
-	return hex.EncodeToString(id[:])
 }
