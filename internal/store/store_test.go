@@ -206,6 +206,11 @@ func BenchmarkAppend(b *testing.B) {
 			}
 			lines := 0
 			for b.Loop() {
+				// Time goes on, as it does for a service's lines.
+				for i := range batch {
+					batch[i].Realtime = uint64(1_700_000_000_000_000 + lines + i)
+					batch[i].Monotonic = uint64(lines + i)
+				}
 				if err := s.Append(context.Background(), batch...); err != nil {
 					b.Fatal(err)
 				}
