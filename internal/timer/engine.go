@@ -251,7 +251,6 @@ type qentry struct {
 func (a qentry) less(b qentry) bool { return a.key < b.key || a.key == b.key && a.seq < b.seq }
 
 func (q *queue) len() int       { return len(q.h) }
-func (q *queue) top() *source   { return q.h[0].s }
 func (q *queue) topKey() uint64 { return q.h[0].key }
 
 func (q *queue) push(s *source, key uint64) {

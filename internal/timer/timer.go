@@ -73,9 +73,8 @@ type Timer struct {
 	InactiveExit Dual
 
 	// What the timer knows of the unit it triggers: when it last became
-	// active and inactive (monotonic), and whether it is inactive now.
+	// active and inactive (monotonic).
 	unitActive, unitInactive uint64
-	unitDown                 bool
 
 	values []value
 	rt     source // the realtime elapse
@@ -447,7 +446,7 @@ type UnitState struct {
 // new random delay is drawn); a running timer does so once the unit is
 // inactive or failed.
 func (t *Timer) UnitChanged(now Instant, u UnitState) {
-	t.unitActive, t.unitInactive, t.unitDown = u.ActiveAt, u.InactiveAt, u.Inactive
+	t.unitActive, t.unitInactive = u.ActiveAt, u.InactiveAt
 	for i := range t.values {
 		if b := t.values[i].Base; b == unit.OnUnitActive || b == unit.OnUnitInactive {
 			t.values[i].disabled = false
