@@ -165,9 +165,7 @@ func (b backend) Timers(ctx context.Context) ([]api.Timer, error) {
 			t := tu.timer
 			info := api.Timer{Unit: name, Activates: tu.unit.Timer.Unit, State: t.State.String(),
 				LastTrigger: t.LastTrigger.Realtime, LastTriggerMonotonic: t.LastTrigger.Monotonic, Monotonic: now.Monotonic}
-			if t.State == timer.Waiting {
-				info.Next = nextRealtime(t, now)
-			}
+			info.Next = t.NextElapse(now)
 			out = append(out, info)
 		}
 	})
@@ -196,31 +194,6 @@ func (b backend) Runs(ctx context.Context, unit string, last int) ([]api.Run, er
 			Started: r.Started, Ended: r.Ended, State: string(r.State), Result: r.Result, ExitCode: r.ExitCode, ExitStatus: r.ExitStatus})
 	}
 	return out, nil
-}
-
-// nextRealtime is list-timers' NEXT: the earlier of the realtime next
-// elapse and the monotonic one, as wall-clock time; 0 for none.
-func nextRealtime(t *timer.Timer, now timer.Instant) uint64 {
-	next := uint64(0)
-	if t.NextRealtime > 0 && t.NextRealtime != timer.Infinity {
-		next = t.NextRealtime
-	}
-	if m := t.NextMonotonic; m > 0 && m != timer.Infinity {
-		base := now.Monotonic
-		if t.Config.WakeSystem {
-			base = now.Boottime
-		}
-		var rt uint64
-		if m > base {
-			rt = now.Realtime + (m - base)
-		} else {
-			rt = now.Realtime - min(now.Realtime, base-m)
-		}
-		if next == 0 || rt < next {
-			next = rt
-		}
-	}
-	return next
 }
 
 // load loads the timers wanted by timers.target and their services, and
@@ -314,31 +287,12 @@ func (m *Manager) loop(ctx context.Context) error {
 	}
 }
 
-// sleep is how long until the engine's next wake-up on any clock.
+// sleep is how long until the engine's next wake-up on any clock, and at
+// most an hour: the realtime clock may have been set, or the machine
+// asleep, which a monotonic sleep does not notice.
 func (m *Manager) sleep(now timer.Instant) time.Duration {
-	d := uint64(timer.Infinity)
-	for _, c := range []timer.Clock{timer.Realtime, timer.Monotonic, timer.Boottime, timer.RealtimeAlarm} {
-		w := m.engine.Wakeup(c)
-		if w == timer.Infinity {
-			continue
-		}
-		var n uint64
-		switch c {
-		case timer.Monotonic:
-			n = now.Monotonic
-		case timer.Boottime:
-			n = now.Boottime
-		default:
-			n = now.Realtime
-		}
-		if w <= n {
-			return 0
-		}
-		d = min(d, w-n)
-	}
-	// Wake up at least hourly: the realtime clock may have been set, or
-	// the machine asleep, which a monotonic sleep does not notice.
 	const most = uint64(time.Hour / time.Microsecond)
+	d, _ := m.engine.Until(now)
 	return time.Duration(min(d, most)) * time.Microsecond
 }
 

@@ -104,7 +104,9 @@ func TestBackToBack(t *testing.T) {
 		}
 		recorded++
 	}
-	if recorded != executed {
+	// The daemon stops while the timer goes on firing: its last run may
+	// have been stopped before its command wrote.
+	if recorded != executed && recorded != executed+1 {
 		t.Errorf("%d runs recorded, %d executed", recorded, executed)
 	}
 }

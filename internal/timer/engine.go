@@ -359,6 +359,18 @@ func (e *Engine) Wakeup(c Clock) uint64 {
 	return sleepBetween(a, b, e.Perturbation)
 }
 
+// Until returns how long it is, in µs, from now to the next wake-up on
+// any clock; ok is false when nothing is armed.
+func (e *Engine) Until(now Instant) (d uint64, ok bool) {
+	d = Infinity
+	for c := range numClocks {
+		if w := e.Wakeup(c); w != Infinity {
+			d, ok = min(d, subSat(w, now.of(c))), true
+		}
+	}
+	return d, ok
+}
+
 // sleepBetween is sd-event's sleep_between: the latest time in [a, b]
 // that is at the host's position p within the minute, else within 10
 // seconds, a second or 250 ms; else b.

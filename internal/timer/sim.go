@@ -82,12 +82,7 @@ func (s *Simulation) Run(until uint64, emit func(Elapse) bool) {
 // nextDelta is how far the clocks advance to the next wake-up: of the
 // engine on any clock, or of a running unit ending.
 func (s *Simulation) nextDelta() (uint64, bool) {
-	delta, ok := uint64(Infinity), false
-	for c := range numClocks {
-		if w := s.Engine.Wakeup(c); w != Infinity {
-			delta, ok = min(delta, subSat(w, s.Now.of(c))), true
-		}
-	}
+	delta, ok := s.Engine.Until(s.Now)
 	for _, u := range s.units {
 		if u.active {
 			delta, ok = min(delta, subSat(u.stopAt, s.Now.Monotonic)), true

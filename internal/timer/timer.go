@@ -331,6 +331,26 @@ func (t *Timer) enterWaiting(now Instant, timeChange bool) {
 	t.setState(now, Waiting)
 }
 
+// NextElapse is when the timer elapses next as wall-clock time, as
+// list-timers shows it: the earlier of the realtime next elapse and the
+// monotonic one, moved onto the realtime clock; 0 for none, and for a
+// timer that is not waiting.
+func (t *Timer) NextElapse(now Instant) uint64 {
+	if t.State != Waiting {
+		return 0
+	}
+	next := uint64(0)
+	if t.NextRealtime > 0 && t.NextRealtime != Infinity {
+		next = t.NextRealtime
+	}
+	if m := t.NextMonotonic; m > 0 && m != Infinity {
+		if rt := mapClock(m, now.of(t.monoClock()), now.Realtime); next == 0 || rt < next {
+			next = rt
+		}
+	}
+	return next
+}
+
 func subSat(a, b uint64) uint64 {
 	if a < b {
 		return 0
