@@ -233,8 +233,8 @@ func (m *Manager) load(ctx context.Context, now timer.Instant) error {
 		su.timers = append(su.timers, tu)
 		m.timers[u.Name] = tu
 	}
-	for _, name := range slices.Sorted(maps.Keys(m.timers)) {
-		tu := m.timers[name]
+	for _, tu := range m.sortedTimers() {
+		name := tu.unit.Name
 		if tu.state, err = m.store.Timer(ctx, name); err != nil {
 			return err
 		}
@@ -269,10 +269,34 @@ func (m *Manager) report(u *unit.Unit) {
 // loop is the event loop: it sleeps until the engine's next wake-up or
 // until work comes, fires what is due, and repeats until ctx is done.
 func (m *Manager) loop(ctx context.Context) error {
+	last := m.clk.Now()
+	zone := localtimeID()
 	for {
 		now := m.clk.Now()
+		start := func(tr timer.Trigger) error { return m.trigger(ctx, tr, now) }
+		if timer.ClockJumped(last, now) {
+			m.log.Info("Time has been changed")
+			for _, tu := range m.sortedTimers() {
+				m.engine.ClockChanged(tu.timer, now, start)
+			}
+		}
+		if z := localtimeID(); z != zone && os.Getenv("TZ") == "" {
+			zone = z
+			if data, err := os.ReadFile("/etc/localtime"); err == nil {
+				// The engine's zone only: the process's stays as it
+				// started, read by other goroutines.
+				if loc, err := time.LoadLocationFromTZData("Local", data); err == nil {
+					m.engine.Location = loc
+				}
+				m.log.Info("Timezone change detected")
+				for _, tu := range m.sortedTimers() {
+					m.engine.TimezoneChanged(tu.timer, now, start)
+				}
+			}
+		}
+		last = now
 		for _, t := range m.engine.Due(now) {
-			m.engine.Fire(t, now, func(tr timer.Trigger) error { return m.trigger(ctx, tr, now) })
+			m.engine.Fire(t, now, start)
 		}
 		wake, stop := m.clk.After(m.sleep(m.clk.Now()))
 		select {
@@ -285,6 +309,26 @@ func (m *Manager) loop(ctx context.Context) error {
 		case <-wake:
 		}
 	}
+}
+
+// sortedTimers returns the timers in the order of their names.
+func (m *Manager) sortedTimers() []*timerUnit {
+	var ts []*timerUnit
+	for _, name := range slices.Sorted(maps.Keys(m.timers)) {
+		ts = append(ts, m.timers[name])
+	}
+	return ts
+}
+
+// localtimeID tells /etc/localtime apart from what it was: where its
+// link points, and the file's identity and time.
+func localtimeID() string {
+	target, _ := os.Readlink("/etc/localtime")
+	info, err := os.Stat("/etc/localtime")
+	if err != nil {
+		return target
+	}
+	return fmt.Sprintf("%s %d %v", target, info.Size(), info.ModTime())
 }
 
 // sleep is how long until the engine's next wake-up on any clock, and at

@@ -359,6 +359,21 @@ func (e *Engine) Wakeup(c Clock) uint64 {
 	return sleepBetween(a, b, e.Perturbation)
 }
 
+// jumpSlack is how far the realtime clock may drift from the boot-time
+// clock between two readings before it counts as set.
+const jumpSlack = 500 * usecPerMsec
+
+// ClockJumped reports whether the realtime clock was set between two
+// readings: it moved otherwise than the boot-time clock, which counts
+// time asleep too, so that a suspend is no jump. systemd learns of it
+// from the kernel (a timerfd cancelled on set); a daemon that cannot
+// compares its readings as it wakes.
+func ClockJumped(prev, now Instant) bool {
+	rt, boot := int64(now.Realtime-prev.Realtime), int64(now.Boottime-prev.Boottime)
+	d := rt - boot
+	return d > jumpSlack || d < -jumpSlack
+}
+
 // Until returns how long it is, in µs, from now to the next wake-up on
 // any clock; ok is false when nothing is armed.
 func (e *Engine) Until(now Instant) (d uint64, ok bool) {

@@ -443,3 +443,23 @@ func TestRearmedBeforeFiring(t *testing.T) {
 		t.Error("not fired when due again")
 	}
 }
+
+func TestClockJumped(t *testing.T) {
+	at := Instant{Realtime: 1_700_000_000_000_000, Monotonic: 1_000_000, Boottime: 1_000_000}
+	for _, tc := range []struct {
+		name string
+		d    Instant // added to at
+		want bool
+	}{
+		{"time passes", Instant{60e6, 60e6, 60e6}, false},
+		{"a suspend", Instant{3600e6, 1e6, 3600e6}, false},
+		{"a little drift", Instant{60_400_000, 60e6, 60e6}, false},
+		{"set forward", Instant{3600e6, 1e6, 1e6}, true},
+		{"set back", Instant{0, 60e6, 60e6}, true},
+	} {
+		now := Instant{at.Realtime + tc.d.Realtime, at.Monotonic + tc.d.Monotonic, at.Boottime + tc.d.Boottime}
+		if got := ClockJumped(at, now); got != tc.want {
+			t.Errorf("%s: ClockJumped = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

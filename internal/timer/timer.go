@@ -488,19 +488,10 @@ func (t *Timer) UnitChanged(now Instant, u UnitState) {
 // then with OnClockChange= the timer fires, else it computes its next
 // elapse again.
 func (e *Engine) ClockChanged(t *Timer, now Instant, start func(Trigger) error) bool {
-	if t.State != Waiting {
-		return false
-	}
-	if t.LastTrigger.Realtime > now.Realtime {
+	if t.State == Waiting && t.LastTrigger.Realtime > now.Realtime {
 		t.LastTrigger.Realtime = now.Realtime
 	}
-	if t.Config.OnClockChange {
-		e.log(t, slog.LevelDebug, "Time change, triggering activation.")
-		return t.enterRunning(now, Reason{Base: "OnClockChange"}, start)
-	}
-	e.log(t, slog.LevelDebug, "Time change, recalculating next elapse.")
-	t.enterWaiting(now, true)
-	return false
+	return e.changed(t, now, t.Config.OnClockChange, "OnClockChange", "Time", true, start)
 }
 
 // TimezoneChanged tells a waiting timer that the local time zone
@@ -508,14 +499,20 @@ func (e *Engine) ClockChanged(t *Timer, now Instant, start func(Trigger) error) 
 // fires, else it computes its next elapse again, in the engine's
 // Location, which the caller has set to the new zone.
 func (e *Engine) TimezoneChanged(t *Timer, now Instant, start func(Trigger) error) bool {
+	return e.changed(t, now, t.Config.OnTimezoneChange, "OnTimezoneChange", "Timezone", false, start)
+}
+
+// changed is what both changes do to a waiting timer: fire it, or
+// compute again; it reports whether the timer fired.
+func (e *Engine) changed(t *Timer, now Instant, fire bool, base, what string, timeChange bool, start func(Trigger) error) bool {
 	if t.State != Waiting {
 		return false
 	}
-	if t.Config.OnTimezoneChange {
-		e.log(t, slog.LevelDebug, "Timezone change, triggering activation.")
-		return t.enterRunning(now, Reason{Base: "OnTimezoneChange"}, start)
+	if fire {
+		e.log(t, slog.LevelDebug, what+" change, triggering activation.")
+		return t.enterRunning(now, Reason{Base: base}, start)
 	}
-	e.log(t, slog.LevelDebug, "Timezone change, recalculating next elapse.")
-	t.enterWaiting(now, false)
+	e.log(t, slog.LevelDebug, what+" change, recalculating next elapse.")
+	t.enterWaiting(now, timeChange)
 	return false
 }
