@@ -251,7 +251,7 @@ func (s *simulator) load(file string) (*unit.Unit, bool) {
 // print writes the elapses as a table, with a line where the local
 // time's offset changed since the start or the elapse before.
 func (s *simulator) print(elapses []timer.Elapse) {
-	rows := [][4]string{{"TIME", "TIMER", "ACTIVATES", "REASON"}}
+	rows := [][]string{{"TIME", "TIMER", "ACTIVATES", "REASON"}}
 	notes := map[int]string{}
 	prev := s.from.In(time.Local)
 	for _, el := range elapses {
@@ -264,32 +264,18 @@ func (s *simulator) print(elapses []timer.Elapse) {
 		if !el.Started {
 			reason += ", unit still running"
 		}
-		rows = append(rows, [4]string{timespan.FormatTimestamp(at, timespan.Pretty), el.Timer.Name, el.Unit, reason})
-	}
-	var widths [4]int
-	for _, r := range rows {
-		for i, f := range r {
-			widths[i] = max(widths[i], utf8Width(f))
-		}
+		rows = append(rows, []string{timespan.FormatTimestamp(at, timespan.Pretty), el.Timer.Name, el.Unit, reason})
 	}
 	var b strings.Builder
-	for i, r := range rows {
+	for i, line := range tableLines(rows, "  ", nil) {
 		if note, ok := notes[i]; ok {
 			b.WriteString(note + "\n")
 		}
-		for j, f := range r {
-			b.WriteString(f)
-			if j < len(r)-1 {
-				b.WriteString(strings.Repeat(" ", widths[j]-utf8Width(f)+2))
-			}
-		}
-		b.WriteString("\n")
+		b.WriteString(line + "\n")
 	}
 	fmt.Fprintf(&b, "\n%d elapses listed.\n", len(elapses))
 	fmt.Fprint(s.stdout, b.String())
 }
-
-func utf8Width(s string) int { return len([]rune(s)) }
 
 // offsetChange finds where the local time's offset from UTC changed
 // between a and b, and describes it: "-- Sun 2024-03-31 03:00:00 CEST:

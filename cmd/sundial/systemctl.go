@@ -136,32 +136,3 @@ func listTimers(c *cli, d *daemonOptions, patterns []string, all, legend bool) i
 	}
 	return 0
 }
-
-// writeTable writes rows as systemd's tables: each column as wide as its
-// widest cell, one space between, right-aligned where right says, no
-// trailing spaces.
-func writeTable(c *cli, rows [][]string, right map[int]bool) {
-	widths := make([]int, len(rows[0]))
-	for _, r := range rows {
-		for i, f := range r {
-			widths[i] = max(widths[i], utf8Width(f))
-		}
-	}
-	var b strings.Builder
-	for _, r := range rows {
-		var line strings.Builder
-		for i, f := range r {
-			if i > 0 {
-				line.WriteByte(' ')
-			}
-			pad := strings.Repeat(" ", widths[i]-utf8Width(f))
-			if right[i] {
-				line.WriteString(pad + f)
-			} else {
-				line.WriteString(f + pad)
-			}
-		}
-		b.WriteString(strings.TrimRight(line.String(), " ") + "\n")
-	}
-	fmt.Fprint(c.stdout, b.String())
-}
