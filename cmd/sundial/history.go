@@ -71,14 +71,7 @@ func historyMain(c *cli, args []string) int {
 		if r.Ended > 0 && r.Ended >= r.Started {
 			duration = timespan.Span(r.Ended - r.Started).Format(timespan.Millisecond)
 		}
-		if r.ExitCode != "" {
-			code := service.CodeExited
-			switch r.ExitCode {
-			case "killed":
-				code = service.CodeKilled
-			case "dumped":
-				code = service.CodeDumped
-			}
+		if code := service.ParseCode(r.ExitCode); code != 0 {
 			exit = service.Exit{Code: code, Status: r.ExitStatus}.StatusText()
 		}
 		started := timespan.FormatTimestamp(time.UnixMicro(int64(r.Started)).In(time.Local), timespan.Pretty)

@@ -52,6 +52,7 @@ type Manager struct {
 	services map[string]*serviceUnit
 
 	events  chan func() // work for the loop, from other goroutines
+	later   []func()    // work for the loop once the timers due have fired
 	journal chan store.Entry
 	runs    sync.WaitGroup
 }
@@ -298,6 +299,11 @@ func (m *Manager) loop(ctx context.Context) error {
 		for _, t := range m.engine.Due(now) {
 			m.engine.Fire(t, now, start)
 		}
+		for len(m.later) > 0 {
+			f := m.later[0]
+			m.later = m.later[1:]
+			f()
+		}
 		wake, stop := m.clk.After(m.sleep(m.clk.Now()))
 		select {
 		case <-ctx.Done():
@@ -369,11 +375,14 @@ func (m *Manager) startService(su *serviceUnit, invocation string, runID int64, 
 	s := su.unit.Service
 	env, err := service.Environment(s, service.EnvSource{Manager: m.Env, Activation: activation, InvocationID: invocation})
 	if err != nil {
-		m.unitLog(su.unit.Name, invocation, 3, su.unit.Name+": "+err.Error())
-		m.unitLog(su.unit.Name, invocation, 4, fmt.Sprintf("%s: Failed with result '%s'.", su.unit.Name, service.Resources))
+		name := su.unit.Name
+		m.unitLog(name, invocation, 3, name+": Failed to load environment files: "+service.ErrnoText(err))
+		m.unitLog(name, invocation, 3, name+": Failed to run 'start' task: "+service.ErrnoText(err))
+		m.unitLog(name, invocation, 4, fmt.Sprintf("%s: Failed with result '%s'.", name, service.Resources))
 		m.endRun(su, runID, service.Outcome{Result: service.Resources})
-		// The timer that fired waits for the unit to be inactive.
-		m.serviceState(su, service.Failed)
+		// The timer that fired waits for the unit to be inactive: it is
+		// told once it is running, after the firing.
+		m.later = append(m.later, func() { m.serviceState(su, service.Failed) })
 		return
 	}
 	dir := s.WorkingDirectory

@@ -135,3 +135,42 @@ func runDaemon(t *testing.T, dir, state string, done func() bool) *store.Store {
 	t.Cleanup(func() { s.Close() })
 	return s
 }
+
+// TestEnvironmentFileMissing: a service whose environment file is
+// missing fails with the result resources, in systemd's words, and its
+// timer does not get stuck: it fires again.
+func TestEnvironmentFileMissing(t *testing.T) {
+	dir, state := t.TempDir(), t.TempDir()
+	writeUnits(t, dir, map[string]string{
+		"env.timer":   "[Timer]\nOnActiveSec=10ms\nOnUnitInactiveSec=50ms\nAccuracySec=1us\n",
+		"env.service": "[Service]\nType=oneshot\nEnvironmentFile=/nonexistent/env\nExecStart=/bin/true\n",
+	})
+	var s *store.Store
+	failed := func() int {
+		n := 0
+		if s != nil {
+			for r := range s.Runs(context.Background(), "env.service", 0) {
+				if r.Result == "resources" {
+					n++
+				}
+			}
+		}
+		return n
+	}
+	// Nothing to watch from outside but time: a second is some twenty
+	// firings, and two are asked for.
+	begin := time.Now()
+	s = runDaemon(t, dir, state, func() bool { return time.Since(begin) > time.Second })
+	if n := failed(); n < 2 {
+		t.Errorf("%d failed runs, want the timer to go on firing", n)
+	}
+	var msgs []string
+	for e := range s.Query(context.Background(), store.Filter{Units: []string{"env.service"}, Last: 3}) {
+		msgs = append(msgs, e.Message)
+	}
+	want := []string{"env.service: Failed to load environment files: No such file or directory",
+		"env.service: Failed to run 'start' task: No such file or directory", "env.service: Failed with result 'resources'."}
+	if !slices.Equal(msgs, want) {
+		t.Errorf("journal:\n  %s\nwant:\n  %s", strings.Join(msgs, "\n  "), strings.Join(want, "\n  "))
+	}
+}

@@ -57,7 +57,7 @@ func StopPostEnv(o Outcome) []string {
 
 // Environment builds the environment of a service's commands. An
 // EnvironmentFile= that cannot be read fails it, unless its name has the
-// "-" prefix.
+// "-" prefix; [ErrnoText] gives the error as systemd reports it.
 func Environment(s *unit.ServiceSection, src EnvSource) ([]string, error) {
 	read := src.ReadFile
 	if read == nil {
@@ -102,7 +102,7 @@ func Environment(s *unit.ServiceSection, src EnvSource) ([]string, error) {
 				}
 			}
 			if !optional {
-				return nil, fmt.Errorf("Failed to load environment files: %w", err)
+				return nil, fmt.Errorf("service: environment file %s: %w", file, err)
 			}
 		}
 	}

@@ -34,7 +34,7 @@ func TestEnvironment(t *testing.T) {
 	}
 
 	s = loadService(t, "ExecStart=/bin/true\nEnvironmentFile="+dir+"/missing.env")
-	if _, err := Environment(s, EnvSource{}); err == nil || err.Error() != "Failed to load environment files: open "+dir+"/missing.env: no such file or directory" {
+	if _, err := Environment(s, EnvSource{}); err == nil || ErrnoText(err) != "No such file or directory" {
 		t.Errorf("missing file: %v", err)
 	}
 }

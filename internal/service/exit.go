@@ -20,6 +20,16 @@ var codeNames = [...]string{CodeExited: "exited", CodeKilled: "killed", CodeDump
 
 func (c Code) String() string { return codeNames[c] }
 
+// ParseCode reads a Code's name; 0 for none.
+func ParseCode(name string) Code {
+	for c, n := range codeNames {
+		if n != "" && n == name {
+			return Code(c)
+		}
+	}
+	return 0
+}
+
 // An Exit is how a process ended: its exit status, or the signal that
 // killed it.
 type Exit struct {

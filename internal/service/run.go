@@ -402,14 +402,14 @@ func (r *Run) spawn(setting string, c unit.ExecCommand) (*process, Exit, bool) {
 	}
 	path, err := unit.FindExecutable(c.Path, r.spec.Search)
 	if err != nil {
-		r.log(slog.LevelError, "Unable to locate executable '%s': %s", c.Path, errText(err))
-		r.log(slog.LevelError, "Failed at step EXEC spawning %s: %s", c.Path, errText(err))
+		r.log(slog.LevelError, "Unable to locate executable '%s': %s", c.Path, ErrnoText(err))
+		r.log(slog.LevelError, "Failed at step EXEC spawning %s: %s", c.Path, ErrnoText(err))
 		e := Exit{CodeExited, statusExec}
 		r.out.Records = append(r.out.Records, Record{Setting: setting, Command: c, Exit: e})
 		return nil, e, false
 	}
 	fail := func(status int, step string, err error) (*process, Exit, bool) {
-		r.log(slog.LevelError, "Failed at step %s spawning %s: %s", step, path, errText(err))
+		r.log(slog.LevelError, "Failed at step %s spawning %s: %s", step, path, ErrnoText(err))
 		e := Exit{CodeExited, status}
 		r.out.Records = append(r.out.Records, Record{Setting: setting, Command: c, Exit: e})
 		return nil, e, false
@@ -422,7 +422,7 @@ func (r *Run) spawn(setting string, c unit.ExecCommand) (*process, Exit, bool) {
 			err = syscall.ENOTDIR
 		}
 		if !r.spec.DirMissingOK {
-			r.log(slog.LevelError, "Changing to the requested working directory failed: %s", errText(err))
+			r.log(slog.LevelError, "Changing to the requested working directory failed: %s", ErrnoText(err))
 			return fail(statusChdir, "CHDIR", err)
 		}
 		dir = ""
@@ -583,8 +583,9 @@ func (r *Run) finish() {
 // levelNotice is syslog's notice, between info and warning.
 const levelNotice = slog.Level(2)
 
-// errText is an error as systemd's %m prints it: the C library's text.
-func errText(err error) string {
+// ErrnoText is an error as systemd's %m prints it: the C library's text
+// of the errno it carries, else its own.
+func ErrnoText(err error) string {
 	if e, ok := errors.AsType[syscall.Errno](err); ok {
 		s := e.Error()
 		return strings.ToUpper(s[:1]) + s[1:]
