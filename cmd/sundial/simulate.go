@@ -26,7 +26,7 @@ Options:
      --from=TIMESTAMP        Start then (default: now)
      --until=TIMESTAMP       Stop then
      --iterations=N          Stop after N elapses (default: 10, or none
-                             with --until)
+                             with --until); 0 for no limit, with --until
      --uptime=SPAN           How long the machine has been up at --from,
                              for OnBootSec= (default: 0)
      --service-runtime=SPAN  How long each unit started runs (default: 0)
@@ -123,6 +123,11 @@ func simulateMain(c *cli, args []string) int {
 	}
 	if fs.NArg() == 0 {
 		c.errorf("Too few arguments.")
+		return 1
+	}
+	if s.iterationsSet && s.iterations == 0 && s.until.IsZero() {
+		// A monotonic timer would go on for ever.
+		c.errorf("--iterations=0 simulates without end; give --until= as well.")
 		return 1
 	}
 	return s.run(fs.Args())
