@@ -56,6 +56,9 @@ type JournalQuery struct {
 	Since, Until uint64 // realtime µs; 0 for no bound
 	Boot         string
 	Last         int // only the last so many; 0 for all
+	// After selects the entries after a cursor, as journalctl -f
+	// follows the journal.
+	After int64
 }
 
 // A Run is one activation in the run history.
@@ -78,6 +81,7 @@ type Backend interface {
 	Timers(ctx context.Context) ([]Timer, error)
 	Journal(ctx context.Context, q JournalQuery) ([]Entry, error)
 	Runs(ctx context.Context, unit string, last int) ([]Run, error)
+	UnitBackend
 }
 
 // SocketPath is where the daemon of the scope listens:
@@ -129,13 +133,13 @@ func Serve(ctx context.Context, l net.Listener, b Backend) error {
 	})
 	mux.HandleFunc("POST /v1/journal", func(w http.ResponseWriter, r *http.Request) {
 		var q JournalQuery
-		if err := json.NewDecoder(r.Body).Decode(&q); err != nil {
-			reply(w, nil, err)
+		if !decode(w, r, &q) {
 			return
 		}
 		entries, err := b.Journal(r.Context(), q)
 		reply(w, entries, err)
 	})
+	serveUnits(mux, b)
 	srv := &http.Server{Handler: mux}
 	srv.ConnState = func(c net.Conn, s http.ConnState) {
 		if s == http.StateNew && !allowed(c) {
@@ -165,6 +169,15 @@ func allowed(c net.Conn) bool {
 	}
 	uid, ok := peerUID(uc)
 	return ok && (uid == 0 || uid == os.Getuid())
+}
+
+// decode reads a request's body into v, or replies with the error.
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	if err := json.NewDecoder(r.Body).Decode(v); err != nil {
+		reply(w, nil, err)
+		return false
+	}
+	return true
 }
 
 func reply(w http.ResponseWriter, v any, err error) {

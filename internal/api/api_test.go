@@ -18,6 +18,21 @@ func (f fakeBackend) Journal(_ context.Context, q JournalQuery) ([]Entry, error)
 	return []Entry{{Unit: q.Units[0], Message: "hello"}}, nil
 }
 
+func (f fakeBackend) Units(_ context.Context, names []string, properties bool) ([]Unit, error) {
+	u := Unit{Name: names[0], Active: "active"}
+	if properties {
+		u.Properties = []Property{{Name: "Id", Value: names[0]}}
+	}
+	return []Unit{u}, nil
+}
+func (f fakeBackend) Jobs(_ context.Context, req JobRequest) ([]JobResult, error) {
+	return []JobResult{{Unit: req.Units[0], Result: req.Verb}}, nil
+}
+func (f fakeBackend) Reload(context.Context) error { return errors.New("no reload") }
+func (f fakeBackend) UnitFiles(_ context.Context, name string) ([][2]string, error) {
+	return [][2]string{{"/" + name, "[Unit]\n"}}, nil
+}
+
 func TestRoundTrip(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "run", "control")
 	l, err := Listen(sock)
@@ -48,6 +63,18 @@ func TestRoundTrip(t *testing.T) {
 	}
 	if runs, err := c.Runs(context.Background(), "a.service", 3); err != nil || len(runs) != 1 || runs[0] != (Run{ID: 3, Unit: "a.service"}) {
 		t.Errorf("Runs() = %+v, %v", runs, err)
+	}
+	if units, err := c.Units(context.Background(), []string{"a.timer", "b.timer"}, true); err != nil || len(units) != 1 || units[0].Name != "a.timer" || len(units[0].Properties) != 1 {
+		t.Errorf("Units() = %+v, %v", units, err)
+	}
+	if res, err := c.Jobs(context.Background(), JobRequest{Verb: "start", Units: []string{"a.timer"}}); err != nil || len(res) != 1 || res[0].Result != "start" {
+		t.Errorf("Jobs() = %+v, %v", res, err)
+	}
+	if err := c.Reload(context.Background()); err == nil || err.Error() != "api: no reload" {
+		t.Errorf("Reload() = %v, want the daemon's error", err)
+	}
+	if files, err := c.UnitFiles(context.Background(), "a.timer"); err != nil || len(files) != 1 || files[0][0] != "/a.timer" {
+		t.Errorf("UnitFiles() = %+v, %v", files, err)
 	}
 	cancel()
 	if err := <-done; err != nil {

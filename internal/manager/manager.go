@@ -21,7 +21,6 @@ import (
 
 	"sundial.dev/sundial/internal/api"
 	"sundial.dev/sundial/internal/clock"
-	"sundial.dev/sundial/internal/service"
 	"sundial.dev/sundial/internal/store"
 	"sundial.dev/sundial/internal/timer"
 	"sundial.dev/sundial/unit"
@@ -38,6 +37,9 @@ type Manager struct {
 	Env []string
 	// Socket, if set, is where the control interface listens.
 	Socket string
+	// ConfigDir is where enable makes its links; TransientDir holds the
+	// files of transient units.
+	ConfigDir, TransientDir string
 
 	Clock  clock.Clock  // nil: the real one
 	Logger *slog.Logger // nil: discard
@@ -48,29 +50,13 @@ type Manager struct {
 	engine *timer.Engine
 	boot   string
 
-	timers   map[string]*timerUnit
-	services map[string]*serviceUnit
+	loader *unit.Loader
+	units  map[string]*entry // by name, aliases not
 
 	events  chan func() // work for the loop, from other goroutines
 	later   []func()    // work for the loop once the timers due have fired
 	journal chan store.Entry
 	runs    sync.WaitGroup
-}
-
-type timerUnit struct {
-	unit  *unit.Unit
-	timer *timer.Timer
-	state store.TimerState
-}
-
-type serviceUnit struct {
-	unit     *unit.Unit
-	timers   []*timerUnit
-	run      *service.Run
-	runID    int64
-	active   bool
-	activeAt uint64 // monotonic µs
-	inactive uint64
 }
 
 // Run loads the units and runs their timers until ctx is done.
@@ -112,7 +98,7 @@ func (m *Manager) Run(ctx context.Context) error {
 		close(m.journal)
 		writer.Wait()
 	}()
-	if err := m.load(ctx, now); err != nil {
+	if err := m.load(ctx); err != nil {
 		return err
 	}
 	var serving sync.WaitGroup
@@ -135,118 +121,6 @@ func (m *Manager) Run(ctx context.Context) error {
 	stopServing()
 	serving.Wait()
 	return err
-}
-
-// backend answers the control interface from the loop, which owns the
-// state.
-type backend struct{ m *Manager }
-
-// ask runs f in the loop and waits for it.
-func (b backend) ask(ctx context.Context, f func()) error {
-	done := make(chan struct{})
-	select {
-	case b.m.events <- func() { f(); close(done) }:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-func (b backend) Timers(ctx context.Context) ([]api.Timer, error) {
-	var out []api.Timer
-	err := b.ask(ctx, func() {
-		now := b.m.clk.Now()
-		for _, name := range slices.Sorted(maps.Keys(b.m.timers)) {
-			tu := b.m.timers[name]
-			t := tu.timer
-			info := api.Timer{Unit: name, Activates: tu.unit.Timer.Unit, State: t.State.String(),
-				LastTrigger: t.LastTrigger.Realtime, LastTriggerMonotonic: t.LastTrigger.Monotonic, Monotonic: now.Monotonic}
-			info.Next = t.NextElapse(now)
-			out = append(out, info)
-		}
-	})
-	return out, err
-}
-
-func (b backend) Journal(ctx context.Context, q api.JournalQuery) ([]api.Entry, error) {
-	var out []api.Entry
-	for e, err := range b.m.store.Query(ctx, store.Filter{Units: q.Units, Since: q.Since, Until: q.Until, Boot: q.Boot, Last: q.Last}) {
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, api.Entry{Cursor: e.Seq, Realtime: e.Realtime, Monotonic: e.Monotonic, Boot: e.Boot, Unit: e.Unit,
-			Invocation: e.Invocation, PID: e.PID, Identifier: e.Identifier, Priority: e.Priority, Message: e.Message})
-	}
-	return out, nil
-}
-
-func (b backend) Runs(ctx context.Context, unit string, last int) ([]api.Run, error) {
-	var out []api.Run
-	for r, err := range b.m.store.Runs(ctx, unit, last) {
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, api.Run{ID: r.ID, Unit: r.Unit, Timer: r.Timer, Reason: r.Reason, Invocation: r.Invocation,
-			Started: r.Started, Ended: r.Ended, State: string(r.State), Result: r.Result, ExitCode: r.ExitCode, ExitStatus: r.ExitStatus})
-	}
-	return out, nil
-}
-
-// load loads the timers wanted by timers.target and their services, and
-// starts the timers.
-func (m *Manager) load(ctx context.Context, now timer.Instant) error {
-	l := &unit.Loader{Path: m.UnitPath, Scope: m.Scope}
-	target, err := l.Load("timers.target")
-	if err != nil {
-		return err
-	}
-	m.timers, m.services = map[string]*timerUnit{}, map[string]*serviceUnit{}
-	for _, name := range target.Unit.Deps["Wants"] {
-		u, err := l.Load(name)
-		if err != nil || u.Type != unit.Timer {
-			continue
-		}
-		m.report(u)
-		if u.LoadState != unit.Loaded {
-			continue
-		}
-		svc, err := l.Load(u.Timer.Unit)
-		if err != nil {
-			m.unitLog(u.Name, "", 3, fmt.Sprintf("Failed to load %s: %v", u.Timer.Unit, err))
-			continue
-		}
-		m.report(svc)
-		if svc.LoadState != unit.Loaded || svc.Type != unit.Service {
-			m.unitLog(u.Name, "", 4, "Refusing to start, unit "+u.Timer.Unit+" to trigger not loaded.")
-			continue
-		}
-		tu := &timerUnit{unit: u, timer: m.engine.Add(u.Name, u.Timer)}
-		su := m.services[svc.Name]
-		if su == nil {
-			su = &serviceUnit{unit: svc}
-			m.services[svc.Name] = su
-		}
-		su.timers = append(su.timers, tu)
-		m.timers[u.Name] = tu
-	}
-	for _, tu := range m.sortedTimers() {
-		name := tu.unit.Name
-		if tu.state, err = m.store.Timer(ctx, name); err != nil {
-			return err
-		}
-		var stamp uint64
-		if tu.unit.Timer.Persistent {
-			stamp = tu.state.LastTrigger
-		}
-		tu.timer.Start(now, stamp)
-		m.unitLog(name, "", 6, "Started "+describe(tu.unit)+".")
-	}
-	return nil
 }
 
 // report logs what is wrong with a unit's files, and that it does not
@@ -274,12 +148,10 @@ func (m *Manager) loop(ctx context.Context) error {
 	zone := localtimeID()
 	for {
 		now := m.clk.Now()
-		start := func(tr timer.Trigger) error { return m.trigger(ctx, tr, now) }
+		start := func(tr timer.Trigger) error { return m.trigger(ctx, tr) }
 		if timer.ClockJumped(last, now) {
 			m.log.Info("Time has been changed")
-			for _, tu := range m.sortedTimers() {
-				m.engine.ClockChanged(tu.timer, now, start)
-			}
+			m.eachTimer(func(e *entry) { m.engine.ClockChanged(e.timer, now, start) })
 		}
 		if z := localtimeID(); z != zone && os.Getenv("TZ") == "" {
 			zone = z
@@ -290,14 +162,15 @@ func (m *Manager) loop(ctx context.Context) error {
 					m.engine.Location = loc
 				}
 				m.log.Info("Timezone change detected")
-				for _, tu := range m.sortedTimers() {
-					m.engine.TimezoneChanged(tu.timer, now, start)
-				}
+				m.eachTimer(func(e *entry) { m.engine.TimezoneChanged(e.timer, now, start) })
 			}
 		}
 		last = now
 		for _, t := range m.engine.Due(now) {
 			m.engine.Fire(t, now, start)
+			if e := m.units[t.Name]; e != nil {
+				m.changed(e)
+			}
 		}
 		for len(m.later) > 0 {
 			f := m.later[0]
@@ -317,13 +190,14 @@ func (m *Manager) loop(ctx context.Context) error {
 	}
 }
 
-// sortedTimers returns the timers in the order of their names.
-func (m *Manager) sortedTimers() []*timerUnit {
-	var ts []*timerUnit
-	for _, name := range slices.Sorted(maps.Keys(m.timers)) {
-		ts = append(ts, m.timers[name])
+// eachTimer tells each timer of a change, in the order of their names.
+func (m *Manager) eachTimer(f func(e *entry)) {
+	for _, name := range slices.Sorted(maps.Keys(m.units)) {
+		if e := m.units[name]; e.timer != nil {
+			f(e)
+			m.changed(e)
+		}
 	}
-	return ts
 }
 
 // localtimeID tells /etc/localtime apart from what it was: where its
@@ -347,140 +221,32 @@ func (m *Manager) sleep(now timer.Instant) time.Duration {
 }
 
 // trigger starts the unit of a timer that fired: the trigger and its run
-// are recorded, then the service starts.
-func (m *Manager) trigger(ctx context.Context, tr timer.Trigger, now timer.Instant) error {
-	tu := m.timers[tr.Timer.Name]
-	su := m.services[tr.Unit]
+// are recorded, then once the timer is running, the start job begins.
+func (m *Manager) trigger(ctx context.Context, tr timer.Trigger) error {
+	te := m.units[tr.Timer.Name]
+	se, err := m.get(tr.Unit)
+	if err != nil {
+		return err
+	}
+	if se.unit.LoadState != unit.Loaded {
+		//lint:ignore ST1005 systemd's words, after "Failed to queue unit startup job: "
+		return fmt.Errorf("Unit %s not found.", tr.Unit)
+	}
 	invocation := newID()
 	// Running already: the start does nothing, and no run begins.
-	running := su.active
-	st, id, err := m.store.Trigger(ctx, tu.state, store.Trigger{Timer: tu.unit.Name, Unit: tr.Unit, Reason: tr.Reason.String(),
-		Invocation: invocation, Realtime: tr.At.Realtime, Monotonic: tr.At.Monotonic, NoRun: running})
+	st, id, err := m.store.Trigger(ctx, te.tstate, store.Trigger{Timer: te.unit.Name, Unit: tr.Unit, Reason: tr.Reason.String(),
+		Invocation: invocation, Realtime: tr.At.Realtime, Monotonic: tr.At.Monotonic, NoRun: se.isActive()})
 	if err != nil {
 		// Read again, so that the next start goes from what is stored.
-		if fresh, rerr := m.store.Timer(ctx, tu.unit.Name); rerr == nil {
-			tu.state = fresh
+		if fresh, rerr := m.store.Timer(ctx, te.unit.Name); rerr == nil {
+			te.tstate = fresh
 		}
 		return err
 	}
-	tu.state = st
-	if !running {
-		m.startService(su, invocation, id, tr.Env())
-	}
+	te.tstate = st
+	act := activation{timer: te.unit.Name, reason: tr.Reason.String(), runID: id, invocation: invocation, env: tr.Env()}
+	m.later = append(m.later, func() { m.start(se, act, nil) })
 	return nil
-}
-
-// startService starts an activation of a service.
-func (m *Manager) startService(su *serviceUnit, invocation string, runID int64, activation []string) {
-	s := su.unit.Service
-	env, err := service.Environment(s, service.EnvSource{Manager: m.Env, Activation: activation, InvocationID: invocation})
-	if err != nil {
-		name := su.unit.Name
-		m.unitLog(name, invocation, 3, name+": Failed to load environment files: "+service.ErrnoText(err))
-		m.unitLog(name, invocation, 3, name+": Failed to run 'start' task: "+service.ErrnoText(err))
-		m.unitLog(name, invocation, 4, fmt.Sprintf("%s: Failed with result '%s'.", name, service.Resources))
-		m.endRun(su, runID, service.Outcome{Result: service.Resources})
-		// The timer that fired waits for the unit to be inactive: it is
-		// told once it is running, after the firing.
-		m.later = append(m.later, func() { m.serviceState(su, service.Failed) })
-		return
-	}
-	dir := s.WorkingDirectory
-	if dir == "~" {
-		dir, _ = os.UserHomeDir()
-	}
-	name := su.unit.Name
-	ident := s.SyslogIdentifier
-	su.runID = runID
-	m.unitLog(name, invocation, 6, "Starting "+describe(su.unit)+"...")
-	su.run = service.Begin(service.Spec{
-		Service: s, Env: env, Dir: dir, DirMissingOK: s.WorkingDirectoryMissingOK, Clock: m.clk,
-		Output: func(l service.Line) {
-			id := ident
-			if id == "" {
-				id = l.Command
-			}
-			now := m.clk.Now()
-			m.log.Info(l.Text, "unit", name, "pid", l.PID, "identifier", id)
-			m.journal <- store.Entry{Realtime: now.Realtime, Monotonic: now.Monotonic, Boot: m.boot, Unit: name, Invocation: invocation, PID: l.PID, Identifier: id, Priority: 6, Message: l.Text}
-		},
-		Log:   func(level slog.Level, msg string) { m.unitLog(name, invocation, levelPriority(level), name+": "+msg) },
-		State: func(st service.State) { m.events <- func() { m.serviceState(su, st) } },
-	})
-	run := su.run
-	m.runs.Go(func() {
-		out := run.Wait()
-		m.events <- func() { m.serviceEnded(su, run, runID, out) }
-	})
-}
-
-// serviceState tells the service's timers that it changed state.
-func (m *Manager) serviceState(su *serviceUnit, st service.State) {
-	now := m.clk.Now()
-	active := st.Active() != "inactive" && st.Active() != "failed"
-	switch {
-	case active && !su.active:
-		su.activeAt = now.Monotonic
-	case !active && su.active:
-		su.inactive = now.Monotonic
-	}
-	su.active = active
-	for _, tu := range su.timers {
-		tu.timer.UnitChanged(now, timer.UnitState{Inactive: !active, ActiveAt: su.activeAt, InactiveAt: su.inactive})
-	}
-}
-
-// serviceEnded records how an activation ended.
-func (m *Manager) serviceEnded(su *serviceUnit, run *service.Run, runID int64, out service.Outcome) {
-	if su.run == run {
-		su.run = nil
-	}
-	m.endRun(su, runID, out)
-	if out.Result == service.Success && su.unit.Service.Type == "oneshot" {
-		m.unitLog(su.unit.Name, "", 6, "Finished "+describe(su.unit)+".")
-	} else if out.Result != service.Success {
-		m.unitLog(su.unit.Name, "", 3, "Failed to start "+describe(su.unit)+".")
-	}
-}
-
-// endRun records the end of a run.
-func (m *Manager) endRun(su *serviceUnit, runID int64, out service.Outcome) {
-	code := ""
-	if out.Main.Code != 0 {
-		code = out.Main.Code.String()
-	}
-	if err := m.store.EndRun(context.Background(), runID, m.clk.Now().Realtime, string(out.Result), code, out.Main.Status); err != nil {
-		m.log.Error("recording a run", "unit", su.unit.Name, "err", err)
-	}
-}
-
-// stopAll stops the services running and waits for them.
-func (m *Manager) stopAll() {
-	for _, su := range m.services {
-		if su.run != nil {
-			su.run.Stop()
-		}
-	}
-	done := make(chan struct{})
-	go func() {
-		m.runs.Wait()
-		close(done)
-	}()
-	for {
-		select {
-		case f := <-m.events:
-			f()
-		case <-done:
-			for {
-				select {
-				case f := <-m.events:
-					f()
-				default:
-					return
-				}
-			}
-		}
-	}
 }
 
 // unitLog writes a message about a unit to the journal, as the manager's

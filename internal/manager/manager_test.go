@@ -83,7 +83,7 @@ func TestBackToBack(t *testing.T) {
 	dir, state := t.TempDir(), t.TempDir()
 	writeUnits(t, dir, map[string]string{
 		"again.timer":   "[Timer]\nOnActiveSec=10ms\nOnUnitInactiveSec=50ms\nAccuracySec=1us\n",
-		"again.service": "[Service]\nType=oneshot\nExecStart=/bin/sh -c 'echo run >>" + state + "/runs'\n",
+		"again.service": "[Unit]\nStartLimitIntervalSec=0\n[Service]\nType=oneshot\nExecStart=/bin/sh -c 'echo run >>" + state + "/runs'\n",
 	})
 	count := func() int {
 		data, _ := os.ReadFile(filepath.Join(state, "runs"))
@@ -143,7 +143,7 @@ func TestEnvironmentFileMissing(t *testing.T) {
 	dir, state := t.TempDir(), t.TempDir()
 	writeUnits(t, dir, map[string]string{
 		"env.timer":   "[Timer]\nOnActiveSec=10ms\nOnUnitInactiveSec=50ms\nAccuracySec=1us\n",
-		"env.service": "[Service]\nType=oneshot\nEnvironmentFile=/nonexistent/env\nExecStart=/bin/true\n",
+		"env.service": "[Unit]\nStartLimitIntervalSec=0\n[Service]\nType=oneshot\nEnvironmentFile=/nonexistent/env\nExecStart=/bin/true\n",
 	})
 	var s *store.Store
 	failed := func() int {
@@ -165,11 +165,12 @@ func TestEnvironmentFileMissing(t *testing.T) {
 		t.Errorf("%d failed runs, want the timer to go on firing", n)
 	}
 	var msgs []string
-	for e := range s.Query(context.Background(), store.Filter{Units: []string{"env.service"}, Last: 3}) {
+	for e := range s.Query(context.Background(), store.Filter{Units: []string{"env.service"}, Last: 4}) {
 		msgs = append(msgs, e.Message)
 	}
 	want := []string{"env.service: Failed to load environment files: No such file or directory",
-		"env.service: Failed to run 'start' task: No such file or directory", "env.service: Failed with result 'resources'."}
+		"env.service: Failed to run 'start' task: No such file or directory", "env.service: Failed with result 'resources'.",
+		"Failed to start env.service."}
 	if !slices.Equal(msgs, want) {
 		t.Errorf("journal:\n  %s\nwant:\n  %s", strings.Join(msgs, "\n  "), strings.Join(want, "\n  "))
 	}

@@ -144,6 +144,21 @@ func (e *Engine) Remove(t *Timer) {
 	e.disarm(&t.mono)
 }
 
+// Replace gives a timer new settings, as daemon-reload does: the timer
+// that takes its place keeps its state, its last trigger and what it knew
+// of its unit, and if waiting, computes its next elapse from the new
+// settings (timer_coldplug).
+func (e *Engine) Replace(old *Timer, cfg *unit.TimerSection, now Instant) *Timer {
+	e.Remove(old)
+	t := e.Add(old.Name, cfg)
+	t.State, t.Result, t.LastTrigger, t.InactiveExit = old.State, old.Result, old.LastTrigger, old.InactiveExit
+	t.unitActive, t.unitInactive, t.toldNoWake = old.unitActive, old.unitInactive, old.toldNoWake
+	if t.State == Waiting {
+		t.enterWaiting(now, false)
+	}
+	return t
+}
+
 // monoClock is the clock of the timer's monotonic values.
 func (t *Timer) monoClock() Clock { return t.mono.clock }
 
@@ -329,6 +344,20 @@ func (t *Timer) enterWaiting(now Instant, timeChange bool) {
 		e.disarm(&t.rt)
 	}
 	t.setState(now, Waiting)
+}
+
+// ValueElapses are the next elapses of the timer's values, in the order
+// of its settings, without the random delay, as TimersCalendar and
+// TimersMonotonic show them: realtime µs for OnCalendar=, µs on the
+// monotonic clock for the others; 0 for a value disabled or not computed.
+func (t *Timer) ValueElapses() []uint64 {
+	out := make([]uint64, len(t.values))
+	for i, v := range t.values {
+		if !v.disabled {
+			out[i] = v.next
+		}
+	}
+	return out
 }
 
 // NextElapse is when the timer elapses next as wall-clock time, as

@@ -1,0 +1,203 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// A Unit is what systemctl list-units and status show of a unit.
+type Unit struct {
+	Name        string   `json:"name"`
+	Names       []string `json:"names,omitempty"`
+	Description string   `json:"description"`
+	Load        string   `json:"load"`   // loaded, not-found, bad-setting, error, masked
+	Active      string   `json:"active"` // active, activating, deactivating, inactive, failed
+	Sub         string   `json:"sub"`    // dead, waiting, running, exited, …
+	// LoadError says why Load is not loaded.
+	LoadError string `json:"load_error,omitempty"`
+	// Result is why the unit last stopped: success, exit-code, …
+	Result string `json:"result"`
+
+	FragmentPath string   `json:"fragment_path,omitempty"`
+	DropIns      []string `json:"drop_ins,omitempty"`
+	// FileState is the unit file's enablement: enabled, disabled,
+	// static, transient, …; "" when it has no file.
+	FileState string `json:"file_state,omitempty"`
+	Transient bool   `json:"transient,omitempty"`
+	// NeedReload is set when its files changed since they were loaded.
+	NeedReload bool     `json:"need_reload,omitempty"`
+	Docs       []string `json:"docs,omitempty"`
+
+	// When it last left and entered the states, realtime µs; 0 for never.
+	InactiveExit  uint64 `json:"inactive_exit,omitempty"`
+	ActiveEnter   uint64 `json:"active_enter,omitempty"`
+	ActiveExit    uint64 `json:"active_exit,omitempty"`
+	InactiveEnter uint64 `json:"inactive_enter,omitempty"`
+
+	// Triggers and TriggeredBy name the units a timer starts, and the
+	// timers that start a unit, each with its active state.
+	Triggers    []Related `json:"triggers,omitempty"`
+	TriggeredBy []Related `json:"triggered_by,omitempty"`
+
+	// A timer's next elapse, realtime µs; 0 for none.
+	NextElapse uint64 `json:"next_elapse,omitempty"`
+
+	// A service's main process: its PID, its command while it runs,
+	// and how it ended.
+	MainPID    int    `json:"main_pid,omitempty"`
+	MainComm   string `json:"main_comm,omitempty"`
+	MainCode   string `json:"main_code,omitempty"` // exited, killed, dumped; "" while it runs
+	MainStatus int    `json:"main_status,omitempty"`
+	// Processes are the commands the last activation ran and that ended.
+	Processes []Process `json:"processes,omitempty"`
+	// Status is what the service last told with STATUS=.
+	Status string `json:"status,omitempty"`
+	// Running are the processes left in the service, main first.
+	Running []int `json:"running,omitempty"`
+	// ConditionFailed is when ExecCondition= last skipped it, realtime µs.
+	ConditionFailed uint64 `json:"condition_failed,omitempty"`
+
+	// Properties are what systemctl show prints, in its order.
+	Properties []Property `json:"properties,omitempty"`
+}
+
+// A Related is a unit named by another, with its active state.
+type Related struct {
+	Name   string `json:"name"`
+	Active string `json:"active"`
+}
+
+// A Process is one command an activation ran, as status lists it.
+type Process struct {
+	PID     int    `json:"pid"`
+	Setting string `json:"setting"` // ExecStart, ExecStartPre, …
+	Command string `json:"command"` // the command line
+	Code    string `json:"code"`    // exited, killed, dumped
+	Status  int    `json:"status"`
+}
+
+// A Property is one property of systemctl show.
+type Property struct {
+	Name string `json:"name"`
+	// Kind tells how Value is shown: "" as it is; "timestamp" and
+	// "timespan" hold µs in decimal, shown as systemctl shows them
+	// (0 is empty; for a timespan, "infinity" is as it is).
+	Kind  string `json:"kind,omitempty"`
+	Value string `json:"value"`
+}
+
+// A JobRequest asks for units to be started, stopped, … .
+type JobRequest struct {
+	// Verb is start, stop, restart, try-restart, reload-or-restart,
+	// kill, reset-failed, clean, enable or disable.
+	Verb  string   `json:"verb"`
+	Units []string `json:"units"`
+	// NoBlock returns once the jobs are queued, not done.
+	NoBlock bool `json:"no_block,omitempty"`
+	// Signal and Whom are kill's: the signal number, and main, control
+	// or all.
+	Signal int    `json:"signal,omitempty"`
+	Whom   string `json:"whom,omitempty"`
+	// What is clean's: state, …
+	What []string `json:"what,omitempty"`
+	// Now starts or stops the units enable or disable changes.
+	Now bool `json:"now,omitempty"`
+}
+
+// A JobResult is how a request went for one unit.
+type JobResult struct {
+	Unit string `json:"unit"`
+	// Result is the job's: done, failed, canceled, timeout, dependency,
+	// skipped; or "" for a request refused before a job (see Error).
+	Result string `json:"result,omitempty"`
+	// Error is the refusal, as systemd's bus error says it ("Unit
+	// foo.service not found."), with Code its kind: not-found,
+	// not-loaded, refused, invalid.
+	Error string `json:"error,omitempty"`
+	Code  string `json:"code,omitempty"`
+	// ServiceResult is the service's Result after a failed job.
+	ServiceResult string `json:"service_result,omitempty"`
+	// Changes are what enable and disable did to the file system:
+	// "Created symlink A → B." and "Removed \"A\"." lines.
+	Changes []string `json:"changes,omitempty"`
+	// Notes are warnings to show: a unit without installation
+	// config, for one.
+	Notes []string `json:"notes,omitempty"`
+}
+
+// UnitBackend answers the requests about units.
+type UnitBackend interface {
+	// Units returns the units named (their file loaded if need be), or
+	// with none named, every unit in memory.
+	Units(ctx context.Context, names []string, properties bool) ([]Unit, error)
+	Jobs(ctx context.Context, req JobRequest) ([]JobResult, error)
+	Reload(ctx context.Context) error
+	// UnitFiles returns the files of a unit: the fragment, then the
+	// drop-ins, each path with its contents.
+	UnitFiles(ctx context.Context, name string) ([][2]string, error)
+}
+
+func serveUnits(mux *http.ServeMux, b UnitBackend) {
+	mux.HandleFunc("GET /v1/units", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		var names []string
+		if n := q.Get("names"); n != "" {
+			names = strings.Split(n, ",")
+		}
+		units, err := b.Units(r.Context(), names, q.Get("properties") != "")
+		reply(w, units, err)
+	})
+	mux.HandleFunc("GET /v1/files", func(w http.ResponseWriter, r *http.Request) {
+		files, err := b.UnitFiles(r.Context(), r.URL.Query().Get("unit"))
+		reply(w, files, err)
+	})
+	mux.HandleFunc("POST /v1/jobs", func(w http.ResponseWriter, r *http.Request) {
+		var req JobRequest
+		if !decode(w, r, &req) {
+			return
+		}
+		res, err := b.Jobs(r.Context(), req)
+		reply(w, res, err)
+	})
+	mux.HandleFunc("POST /v1/reload", func(w http.ResponseWriter, r *http.Request) {
+		reply(w, struct{}{}, b.Reload(r.Context()))
+	})
+}
+
+// Units returns the units named, or every unit the daemon has in
+// memory; with properties, their systemctl show properties too.
+func (c *Client) Units(ctx context.Context, names []string, properties bool) ([]Unit, error) {
+	v := url.Values{}
+	if len(names) > 0 {
+		v.Set("names", strings.Join(names, ","))
+	}
+	if properties {
+		v.Set("properties", "1")
+	}
+	var units []Unit
+	err := c.get(ctx, "/v1/units?"+v.Encode(), &units)
+	return units, err
+}
+
+// UnitFiles returns the files of a unit, each as its path and contents.
+func (c *Client) UnitFiles(ctx context.Context, name string) ([][2]string, error) {
+	var files [][2]string
+	err := c.get(ctx, "/v1/files?"+url.Values{"unit": {name}}.Encode(), &files)
+	return files, err
+}
+
+// Jobs asks for a job on each unit of the request, and returns how each
+// went, in their order.
+func (c *Client) Jobs(ctx context.Context, req JobRequest) ([]JobResult, error) {
+	var res []JobResult
+	err := c.do(ctx, http.MethodPost, "/v1/jobs", req, &res)
+	return res, err
+}
+
+// Reload has the daemon read its units again (daemon-reload).
+func (c *Client) Reload(ctx context.Context) error {
+	var v struct{}
+	return c.do(ctx, http.MethodPost, "/v1/reload", struct{}{}, &v)
+}

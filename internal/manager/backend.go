@@ -1,0 +1,407 @@
+package manager
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"os"
+	"slices"
+	"strings"
+
+	"sundial.dev/sundial/internal/api"
+	"sundial.dev/sundial/internal/service"
+	"sundial.dev/sundial/internal/store"
+	"sundial.dev/sundial/internal/timer"
+	"sundial.dev/sundial/unit"
+)
+
+// backend answers the control interface from the loop, which owns the
+// state.
+type backend struct{ m *Manager }
+
+// ask runs f in the loop and waits for it.
+func (b backend) ask(ctx context.Context, f func()) error {
+	done := make(chan struct{})
+	select {
+	case b.m.events <- func() { f(); close(done) }:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (b backend) Timers(ctx context.Context) ([]api.Timer, error) {
+	var out []api.Timer
+	err := b.ask(ctx, func() {
+		now := b.m.clk.Now()
+		for _, name := range slices.Sorted(maps.Keys(b.m.units)) {
+			e := b.m.units[name]
+			t := e.timer
+			if t == nil {
+				continue
+			}
+			out = append(out, api.Timer{Unit: name, Activates: e.unit.Timer.Unit, State: t.State.String(),
+				LastTrigger: t.LastTrigger.Realtime, LastTriggerMonotonic: t.LastTrigger.Monotonic, Monotonic: now.Monotonic,
+				Next: t.NextElapse(now)})
+		}
+	})
+	return out, err
+}
+
+func (b backend) Journal(ctx context.Context, q api.JournalQuery) ([]api.Entry, error) {
+	var out []api.Entry
+	for e, err := range b.m.store.Query(ctx, store.Filter{Units: q.Units, Since: q.Since, Until: q.Until, Boot: q.Boot, Last: q.Last, After: q.After}) {
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, api.Entry{Cursor: e.Seq, Realtime: e.Realtime, Monotonic: e.Monotonic, Boot: e.Boot, Unit: e.Unit,
+			Invocation: e.Invocation, PID: e.PID, Identifier: e.Identifier, Priority: e.Priority, Message: e.Message})
+	}
+	return out, nil
+}
+
+func (b backend) Runs(ctx context.Context, unit string, last int) ([]api.Run, error) {
+	var out []api.Run
+	for r, err := range b.m.store.Runs(ctx, unit, last) {
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, api.Run{ID: r.ID, Unit: r.Unit, Timer: r.Timer, Reason: r.Reason, Invocation: r.Invocation,
+			Started: r.Started, Ended: r.Ended, State: string(r.State), Result: r.Result, ExitCode: r.ExitCode, ExitStatus: r.ExitStatus})
+	}
+	return out, nil
+}
+
+func (b backend) Units(ctx context.Context, names []string, properties bool) ([]api.Unit, error) {
+	var out []api.Unit
+	var loadErr error
+	err := b.ask(ctx, func() {
+		m := b.m
+		if len(names) == 0 {
+			names = slices.Sorted(maps.Keys(m.units))
+		}
+		for _, name := range names {
+			e, err := m.get(name)
+			if err != nil {
+				loadErr = err
+				return
+			}
+			out = append(out, m.describeUnit(e, properties))
+		}
+	})
+	if err == nil {
+		err = loadErr
+	}
+	return out, err
+}
+
+// describeUnit is what status and list-units show of a unit.
+func (m *Manager) describeUnit(e *entry, properties bool) api.Unit {
+	u := e.unit
+	active, sub := e.activeSub()
+	a := api.Unit{Name: u.Name, Names: u.Names, Description: u.Unit.Description, Load: u.LoadState.String(), Active: active, Sub: sub,
+		FragmentPath: u.FragmentPath, DropIns: u.DropInPaths, FileState: m.fileState(u), Docs: u.Unit.Documentation,
+		InactiveExit: e.inactiveExit.Realtime, ActiveEnter: e.activeEnter.Realtime,
+		ActiveExit: e.activeExit.Realtime, InactiveEnter: e.inactiveEnter.Realtime, NeedReload: m.needReload(e)}
+	a.Transient = a.FileState == "transient"
+	if u.LoadError != nil {
+		a.LoadError = u.LoadError.Error()
+	}
+	a.Result = "success"
+	switch {
+	case e.timer != nil:
+		a.Result = e.timer.Result.String()
+		a.NextElapse = e.timer.NextElapse(m.clk.Now())
+		if se := m.units[u.Timer.Unit]; se != nil {
+			active, _ := se.activeSub()
+			a.Triggers = []api.Related{{Name: se.unit.Name, Active: active}}
+		}
+	case u.Type == unit.Service:
+		if e.result != "" {
+			a.Result = string(e.result)
+		}
+		for _, te := range e.triggeredBy {
+			active, _ := te.activeSub()
+			a.TriggeredBy = append(a.TriggeredBy, api.Related{Name: te.unit.Name, Active: active})
+		}
+		m.describeRun(e, &a)
+	}
+	if properties {
+		a.Properties = m.properties(e, a)
+	}
+	return a
+}
+
+// describeRun fills in a service's processes: the main one, and the
+// commands of the last activation that ended.
+func (m *Manager) describeRun(e *entry, a *api.Unit) {
+	a.ConditionFailed = e.condFailed
+	if e.run != nil {
+		if e.mainPID > 0 {
+			a.MainPID = e.mainPID
+			a.MainComm = processName(e.mainPID)
+		}
+		return
+	}
+	if e.last == nil {
+		return
+	}
+	for _, r := range e.last.Records {
+		a.Processes = append(a.Processes, api.Process{PID: r.PID, Setting: r.Setting, Command: r.Command.CommandLine(), Code: r.Exit.Code.String(), Status: r.Exit.Status})
+	}
+	if e.last.Main.Code != 0 {
+		a.MainPID, a.MainCode, a.MainStatus = e.last.MainPID, e.last.Main.Code.String(), e.last.Main.Status
+	}
+}
+
+// processName is a process's command name, as ps shows it.
+func processName(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+func (b backend) UnitFiles(ctx context.Context, name string) ([][2]string, error) {
+	var files []string
+	var loadErr error
+	err := b.ask(ctx, func() {
+		e, err := b.m.get(name)
+		if err != nil {
+			loadErr = err
+			return
+		}
+		if e.unit.FragmentPath != "" {
+			files = append(files, e.unit.FragmentPath)
+		}
+		files = append(files, e.unit.DropInPaths...)
+	})
+	if err == nil {
+		err = loadErr
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out [][2]string
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, [2]string{f, string(data)})
+	}
+	return out, nil
+}
+
+func (b backend) Reload(ctx context.Context) error {
+	return b.ask(ctx, func() { b.m.reload(context.Background()) })
+}
+
+func (b backend) Jobs(ctx context.Context, req api.JobRequest) ([]api.JobResult, error) {
+	results := make([]api.JobResult, len(req.Units))
+	// Each job tells its end here, from the loop.
+	ended := make(chan struct{}, len(req.Units)*2)
+	waiting := 0
+	err := b.ask(ctx, func() {
+		m := b.m
+		for i, name := range req.Units {
+			r := &results[i]
+			r.Unit = name
+			wait := func() func(string) {
+				waiting++
+				return func(res string) {
+					r.Result = res
+					if res == jobFailed {
+						if e := m.units[r.Unit]; e != nil {
+							r.ServiceResult = string(e.result)
+						}
+					}
+					ended <- struct{}{}
+				}
+			}
+			m.job(req, r, wait)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	if req.NoBlock {
+		return results, nil
+	}
+	for range waiting {
+		select {
+		case <-ended:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	return results, nil
+}
+
+// refusal is why a job on a unit cannot begin, in the words of
+// systemd's bus errors; "" when it can.
+func refusal(e *entry, verb string) (msg, code string) {
+	u := e.unit
+	switch u.LoadState {
+	case unit.NotFound:
+		if verb == "start" || verb == "restart" || verb == "enable" {
+			return fmt.Sprintf("Unit %s not found.", u.Name), "not-found"
+		}
+		return fmt.Sprintf("Unit %s not loaded.", u.Name), "not-loaded"
+	case unit.BadSetting:
+		return fmt.Sprintf("Unit %s has a bad unit file setting.", u.Name), "invalid"
+	case unit.LoadError:
+		return fmt.Sprintf("Unit %s failed to load properly, please adjust/correct and reload service manager: %s", u.Name, service.ErrnoText(u.LoadError)), "invalid"
+	case unit.Masked:
+		return fmt.Sprintf("Unit %s is masked.", u.Name), "masked"
+	}
+	return "", ""
+}
+
+// job does one unit's part of a request, in the loop. wait returns the
+// function that a job which takes time tells its result.
+func (m *Manager) job(req api.JobRequest, r *api.JobResult, wait func() func(string)) {
+	e, err := m.get(r.Unit)
+	if err != nil {
+		r.Error, r.Code = err.Error(), "invalid"
+		return
+	}
+	r.Unit = e.unit.Name
+	verb := req.Verb
+	if verb == "enable" || verb == "disable" {
+		m.install(req, e, r, wait)
+		return
+	}
+	if verb == "reset-failed" {
+		m.resetFailed(e)
+		return
+	}
+	if msg, code := refusal(e, verb); msg != "" && (verb != "stop" || e.unit.LoadState == unit.NotFound && !e.isActive()) {
+		r.Error, r.Code = msg, code
+		return
+	}
+	manual := e.unit.Unit
+	switch verb {
+	case "start", "restart", "try-restart", "reload-or-restart":
+		if manual.RefuseManualStart {
+			r.Error, r.Code = fmt.Sprintf("Operation refused, unit %s may be requested by dependency only (it is configured to refuse manual start/stop).", e.unit.Name), "refused"
+			return
+		}
+	case "stop":
+		if manual.RefuseManualStop {
+			r.Error, r.Code = fmt.Sprintf("Operation refused, unit %s may be requested by dependency only (it is configured to refuse manual start/stop).", e.unit.Name), "refused"
+			return
+		}
+	}
+	switch verb {
+	case "start":
+		e.restarts = 0
+		m.start(e, activation{reason: "manual"}, wait())
+	case "stop":
+		m.stop(e, wait())
+	case "restart", "reload-or-restart", "try-restart":
+		if verb == "try-restart" && !e.isActive() {
+			r.Result = jobDone
+			return
+		}
+		done := wait()
+		m.stop(e, func(string) { m.start(e, activation{reason: "manual"}, done) })
+	case "clean":
+		m.clean(req, e, r)
+	default:
+		r.Error, r.Code = fmt.Sprintf("Unknown job %s.", verb), "invalid"
+	}
+}
+
+// resetFailed moves a failed unit to inactive, and forgets its starts
+// counted against the start limit.
+func (m *Manager) resetFailed(e *entry) {
+	e.starts, e.restarts = nil, 0
+	if e.timer != nil {
+		e.timer.ResetFailed()
+	}
+	if e.unit.Type == unit.Service && !e.isActive() {
+		e.result = service.Success
+	}
+	m.changed(e)
+}
+
+// clean removes what a unit keeps: for a timer, its Persistent= stamp.
+func (m *Manager) clean(req api.JobRequest, e *entry, r *api.JobResult) {
+	if e.isActive() {
+		r.Error, r.Code = fmt.Sprintf("Unit %s is not inactive or failed, refusing.", e.unit.Name), "busy"
+		return
+	}
+	what := req.What
+	if len(what) == 0 {
+		what = []string{"all"}
+	}
+	if e.timer == nil || !slices.ContainsFunc(what, func(w string) bool { return w == "state" || w == "all" }) {
+		r.Error, r.Code = fmt.Sprintf("Unit %s has nothing to clean.", e.unit.Name), "nothing"
+		return
+	}
+	if err := m.store.CleanTimer(context.Background(), e.unit.Name); err != nil {
+		r.Error, r.Code = err.Error(), "io"
+		return
+	}
+	if st, err := m.store.Timer(context.Background(), e.unit.Name); err == nil {
+		e.tstate = st
+	}
+	e.timer.LastTrigger = timer.Dual{}
+	r.Result = jobDone
+}
+
+// install enables or disables a unit file, then reloads, as systemctl
+// does, and with --now starts or stops the unit.
+func (m *Manager) install(req api.JobRequest, e *entry, r *api.JobResult, wait func() func(string)) {
+	u := e.unit
+	if u.LoadState == unit.NotFound || u.FragmentPath == "" {
+		r.Error, r.Code = fmt.Sprintf("Unit file %s does not exist.", u.Name), "not-found"
+		return
+	}
+	var err error
+	if req.Verb == "enable" {
+		if !installable(u) {
+			r.Notes = append(r.Notes, noInstallInfo)
+		}
+		r.Changes, err = m.enable(u)
+	} else {
+		r.Changes, err = m.disable(u)
+	}
+	if err != nil {
+		r.Error, r.Code = err.Error(), "io"
+		return
+	}
+	m.reload(context.Background())
+	e = m.units[u.Name]
+	if !req.Now || e == nil {
+		return
+	}
+	if req.Verb == "enable" {
+		m.start(e, activation{reason: "manual"}, wait())
+	} else {
+		m.stop(e, wait())
+	}
+}
+
+// noInstallInfo is systemctl's note about enabling a unit that has no
+// [Install] section.
+const noInstallInfo = `The unit files have no installation config (WantedBy=, RequiredBy=, UpheldBy=,
+Also=, or Alias= settings in the [Install] section, and DefaultInstance= for
+template units). This means they are not meant to be enabled or disabled using systemctl.
+ 
+Possible reasons for having these kinds of units are:
+• A unit may be statically enabled by being symlinked from another unit's
+  .wants/, .requires/, or .upholds/ directory.
+• A unit's purpose may be to act as a helper for some other unit which has
+  a requirement dependency on it.
+• A unit may be started when needed via activation (socket, path, timer,
+  D-Bus, udev, scripted systemctl call, ...).
+• In case of template units, the unit is meant to be enabled with some
+  instance name specified.`

@@ -1,0 +1,522 @@
+package manager
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"slices"
+
+	"sundial.dev/sundial/internal/service"
+	"sundial.dev/sundial/internal/store"
+	"sundial.dev/sundial/internal/timer"
+	"sundial.dev/sundial/unit"
+)
+
+// The results of a job, as systemd names them.
+const (
+	jobDone       = "done"
+	jobFailed     = "failed"
+	jobDependency = "dependency"
+)
+
+// An activation is why a service starts: a timer, by hand, a restart,
+// another unit's failure; with what its processes are told.
+type activation struct {
+	timer  string // the timer that fired, if one did
+	reason string // the run history's: OnCalendar, manual, restart, OnFailure, …
+	// runID and invocation are the run recorded already, with the
+	// trigger; 0 and "" for none.
+	runID      int64
+	invocation string
+	env        []string
+}
+
+// settleJobs tells the jobs waiting on a unit that it changed; those it
+// settles are done with.
+func (m *Manager) settleJobs(e *entry) {
+	if len(e.waiters) == 0 {
+		return
+	}
+	waiters := e.waiters
+	e.waiters = nil
+	for _, w := range waiters {
+		if !w() {
+			e.waiters = append(e.waiters, w)
+		}
+	}
+}
+
+// start starts a unit as a start job: the units it requires or wants
+// first, and once those it is ordered after have started, the unit
+// itself. done, if set, is told the job's result.
+func (m *Manager) start(e *entry, act activation, done func(string)) {
+	m.startJob(e, act, done, map[*entry]bool{})
+}
+
+func (m *Manager) startJob(e *entry, act activation, done func(string), seen map[*entry]bool) {
+	finish := func(r string) {
+		if done != nil {
+			done(r)
+		}
+	}
+	if seen[e] {
+		finish(jobDone) // a cycle: systemd breaks it too
+		return
+	}
+	seen[e] = true
+	u := e.unit
+	for _, name := range u.Unit.Deps["Conflicts"] {
+		if c := m.units[name]; c != nil && c.isActive() {
+			m.stop(c, nil)
+		}
+	}
+	pending, failed := 0, false
+	proceed := func() {
+		if failed {
+			m.unitLog(u.Name, "", 3, "Dependency failed for "+describe(u)+".")
+			finish(jobDependency)
+			return
+		}
+		m.activate(e, act, finish)
+	}
+	for _, kind := range []string{"Requires", "BindsTo", "Wants"} {
+		required := kind != "Wants"
+		for _, name := range u.Unit.Deps[kind] {
+			d, err := m.get(name)
+			if err != nil || d.unit.LoadState != unit.Loaded {
+				if required {
+					failed = true
+				}
+				continue
+			}
+			if d.isActive() {
+				continue
+			}
+			if !slices.Contains(u.Unit.Deps["After"], name) && !slices.Contains(d.unit.Unit.Deps["Before"], u.Name) {
+				m.startJob(d, activation{reason: "manual"}, nil, seen)
+				continue
+			}
+			pending++
+			m.startJob(d, activation{reason: "manual"}, func(r string) {
+				if r != jobDone && required {
+					failed = true
+				}
+				if pending--; pending == 0 {
+					proceed()
+				}
+			}, seen)
+		}
+	}
+	if pending == 0 {
+		proceed()
+	}
+}
+
+// activate starts the unit itself.
+func (m *Manager) activate(e *entry, act activation, done func(string)) {
+	switch {
+	case e.timer != nil:
+		if !m.startTimer(context.Background(), e) {
+			done(jobFailed)
+			return
+		}
+		done(jobDone)
+	case e.unit.Type == unit.Target:
+		if !e.targetActive {
+			e.targetActive = true
+			m.changed(e)
+			m.unitLog(e.unit.Name, "", 6, "Reached target "+describe(e.unit)+".")
+		}
+		done(jobDone)
+	case e.unit.Type == unit.Service && e.unit.Service != nil:
+		m.startService(e, act, done)
+	default:
+		m.unitLog(e.unit.Name, "", 4, fmt.Sprintf("Unit type %s is not supported by sundial; not starting it.", e.unit.Type))
+		done(jobFailed)
+	}
+}
+
+// startService starts an activation of a service, unless one runs; done
+// is told when the start job is: when the service is active, or for a
+// oneshot, has finished.
+func (m *Manager) startService(e *entry, act activation, done func(string)) {
+	name := e.unit.Name
+	if e.restartPending {
+		e.restartPending = false // started now instead
+	} else if e.isActive() {
+		m.endRun(e, act.runID, nil) // the trigger's run: none began
+		done(jobDone)
+		return
+	}
+	s := e.unit.Service
+	now := m.clk.Now()
+	if !m.startAllowed(e, now) {
+		m.unitLog(name, "", 4, name+": Start request repeated too quickly.")
+		m.unitLog(name, "", 4, fmt.Sprintf("%s: Failed with result '%s'.", name, startLimitHit))
+		m.unitLog(name, "", 3, "Failed to start "+describe(e.unit)+".")
+		e.sub, e.result = "", startLimitHit
+		m.endRun(e, act.runID, &service.Outcome{Result: startLimitHit})
+		m.changed(e)
+		m.tellTimers(e)
+		done(jobFailed)
+		return
+	}
+	invocation := act.invocation
+	if invocation == "" {
+		invocation = newID()
+	}
+	if act.runID == 0 {
+		id, err := m.store.StartRun(context.Background(), store.Run{Unit: name, Timer: act.timer, Reason: act.reason, Invocation: invocation, Started: now.Realtime})
+		if err != nil {
+			m.log.Error("recording a run", "unit", name, "err", err)
+		}
+		act.runID = id
+	}
+	e.invocation, e.runID, e.result, e.mainPID, e.stopping = invocation, act.runID, service.Success, 0, false
+	e.waiters = append(e.waiters, m.startWaiter(e, done))
+	env, err := service.Environment(s, service.EnvSource{Manager: m.Env, Activation: act.env, InvocationID: invocation})
+	if err != nil {
+		m.unitLog(name, invocation, 3, name+": Failed to load environment files: "+service.ErrnoText(err))
+		m.unitLog(name, invocation, 3, name+": Failed to run 'start' task: "+service.ErrnoText(err))
+		m.unitLog(name, invocation, 4, fmt.Sprintf("%s: Failed with result '%s'.", name, service.Resources))
+		out := service.Outcome{Result: service.Resources}
+		m.endRun(e, act.runID, &out)
+		e.sub, e.result, e.last = "", service.Resources, &out
+		m.changed(e)
+		// It never left the inactive states: told all the same, as
+		// systemd tells of the failed start.
+		m.tellTimers(e)
+		m.afterEnd(e, out)
+		return
+	}
+	dir := s.WorkingDirectory
+	if dir == "~" {
+		dir, _ = os.UserHomeDir()
+	}
+	ident := s.SyslogIdentifier
+	m.unitLog(name, invocation, 6, "Starting "+describe(e.unit)+"...")
+	e.sub = firstState(s)
+	m.changed(e)
+	var run *service.Run
+	// Told in the loop, once run is set; what an activation before
+	// this one tells is stale.
+	current := func(f func()) {
+		m.events <- func() {
+			if e.run == run {
+				f()
+			}
+		}
+	}
+	run = service.Begin(service.Spec{
+		Service: s, Env: env, Dir: dir, DirMissingOK: s.WorkingDirectoryMissingOK, Clock: m.clk,
+		Output: func(l service.Line) {
+			id := ident
+			if id == "" {
+				id = l.Command
+			}
+			now := m.clk.Now()
+			m.journal <- store.Entry{Realtime: now.Realtime, Monotonic: now.Monotonic, Boot: m.boot, Unit: name, Invocation: invocation, PID: l.PID, Identifier: id, Priority: 6, Message: l.Text}
+		},
+		Log:     func(level slog.Level, msg string) { m.unitLog(name, invocation, levelPriority(level), name+": "+msg) },
+		State:   func(st service.State) { current(func() { m.serviceState(e, st) }) },
+		MainPID: func(pid int) { current(func() { e.mainPID = pid }) },
+	})
+	e.run = run
+	m.runs.Go(func() {
+		out := run.Wait()
+		m.events <- func() { m.serviceEnded(e, run, out) }
+	})
+}
+
+// startLimitHit is the result of a unit started too often.
+const startLimitHit service.Result = "start-limit-hit"
+
+// firstState is the sub-state an activation of s begins in.
+func firstState(s *unit.ServiceSection) service.State {
+	switch {
+	case len(s.ExecCondition) > 0:
+		return service.Condition
+	case len(s.ExecStartPre) > 0:
+		return service.StartPre
+	}
+	return service.Start
+}
+
+// startAllowed counts a start against StartLimitIntervalSec= and
+// StartLimitBurst=, and reports whether it is within them.
+func (m *Manager) startAllowed(e *entry, now timer.Instant) bool {
+	u := e.unit.Unit
+	interval, burst := uint64(u.StartLimitInterval), int(u.StartLimitBurst)
+	if interval == 0 || burst == 0 {
+		return true
+	}
+	e.starts = slices.DeleteFunc(e.starts, func(t uint64) bool { return t+interval <= now.Monotonic })
+	if len(e.starts) >= burst {
+		return false
+	}
+	e.starts = append(e.starts, now.Monotonic)
+	return true
+}
+
+// startWaiter is a start job waiting for its service to be active, or,
+// having run, inactive: the job is then done, or failed, as the
+// service's result says.
+func (m *Manager) startWaiter(e *entry, done func(string)) func() bool {
+	return func() bool {
+		active, _ := e.activeSub()
+		desc := describe(e.unit)
+		switch {
+		case active == "active":
+			m.unitLog(e.unit.Name, e.invocation, 6, "Started "+desc+".")
+			done(jobDone)
+		case active == "inactive" && e.result == service.Success:
+			if e.condFailed == 0 || e.last == nil || !e.last.ConditionFailed {
+				m.unitLog(e.unit.Name, e.invocation, 6, "Finished "+desc+".")
+			}
+			done(jobDone)
+		case active == "failed" || active == "inactive":
+			m.unitLog(e.unit.Name, e.invocation, 3, "Failed to start "+desc+".")
+			done(jobFailed)
+		default:
+			return false
+		}
+		return true
+	}
+}
+
+// serviceState notes the sub-state an activation entered; its end is
+// serviceEnded's.
+func (m *Manager) serviceState(e *entry, st service.State) {
+	if st == service.Dead || st == service.Failed {
+		return
+	}
+	e.sub = st
+	m.changed(e)
+}
+
+// serviceEnded records how an activation ended, then restarts the
+// service as Restart= says, or starts its OnFailure= or OnSuccess= units.
+func (m *Manager) serviceEnded(e *entry, run *service.Run, out service.Outcome) {
+	if e.run != run {
+		return
+	}
+	e.run = nil
+	m.endRun(e, e.runID, &out)
+	e.sub, e.result, e.last, e.mainPID = "", out.Result, &out, 0
+	if out.ConditionFailed {
+		e.condFailed = m.clk.Now().Realtime
+	}
+	if e.stopping || !m.restart(e, out) {
+		m.changed(e)
+		m.afterEnd(e, out)
+		return
+	}
+	m.changed(e)
+}
+
+// restart schedules the service's start again if Restart= says so for
+// how it ended, and reports whether it did.
+func (m *Manager) restart(e *entry, out service.Outcome) bool {
+	s := e.unit.Service
+	if !restartWanted(s, out) {
+		return false
+	}
+	e.restartPending = true
+	name := e.unit.Name
+	d, _ := s.RestartSec.Duration()
+	wake, _ := m.clk.After(d)
+	go func() {
+		// Ends with the wait; the loop checks the restart is still wanted.
+		<-wake
+		m.events <- func() {
+			if !e.restartPending {
+				return
+			}
+			e.restarts++
+			m.unitLog(name, "", 6, fmt.Sprintf("%s: Scheduled restart job, restart counter is at %d.", name, e.restarts))
+			m.start(e, activation{reason: "restart"}, nil)
+		}
+	}()
+	return true
+}
+
+// restartWanted is service_shall_restart: Restart= for the result, with
+// RestartPreventExitStatus= and RestartForceExitStatus=.
+func restartWanted(s *unit.ServiceSection, out service.Outcome) bool {
+	if out.ConditionFailed {
+		return false
+	}
+	main := out.Main
+	inSet := func(set unit.ExitStatusSet) bool {
+		switch main.Code {
+		case service.CodeExited:
+			return slices.Contains(set.Status, main.Status)
+		case service.CodeKilled, service.CodeDumped:
+			return slices.Contains(set.Signals, main.Status)
+		}
+		return false
+	}
+	if inSet(s.RestartForceExitStatus) {
+		return true
+	}
+	if inSet(s.RestartPreventExitStatus) {
+		return false
+	}
+	r := out.Result
+	switch s.Restart {
+	case "always":
+		return r != startLimitHit
+	case "on-success":
+		return r == service.Success
+	case "on-failure":
+		return r != service.Success && r != startLimitHit
+	case "on-abnormal":
+		return r == service.Signal || r == service.CoreDump || r == service.Timeout || r == "watchdog"
+	case "on-watchdog":
+		return r == "watchdog"
+	case "on-abort":
+		return r == service.Signal || r == service.CoreDump
+	}
+	return false
+}
+
+// afterEnd starts the OnFailure= or OnSuccess= units of a service that
+// ended, with the MONITOR_… variables systemd gives them.
+func (m *Manager) afterEnd(e *entry, out service.Outcome) {
+	kind := "OnSuccess"
+	if out.Result != service.Success {
+		kind = "OnFailure"
+	}
+	env := []string{"MONITOR_SERVICE_RESULT=" + string(out.Result), "MONITOR_INVOCATION_ID=" + e.invocation, "MONITOR_UNIT=" + e.unit.Name}
+	if out.Main.Code != 0 {
+		env = append(env, "MONITOR_EXIT_CODE="+out.Main.Code.String(), "MONITOR_EXIT_STATUS="+out.Main.StatusText())
+	}
+	for _, name := range e.unit.Unit.Deps[kind] {
+		o, err := m.get(name)
+		if err != nil || o.unit.LoadState != unit.Loaded {
+			m.unitLog(e.unit.Name, "", 4, fmt.Sprintf("Failed to enqueue %s job, ignoring: Unit %s not found.", kind, name))
+			continue
+		}
+		m.start(o, activation{reason: kind, env: env}, nil)
+	}
+}
+
+// stop stops a unit as a stop job; done, if set, is told its result.
+func (m *Manager) stop(e *entry, done func(string)) {
+	finish := func(r string) {
+		if done != nil {
+			done(r)
+		}
+	}
+	switch {
+	case e.timer != nil:
+		if e.timer.State != timer.Dead {
+			e.timer.Stop(m.clk.Now())
+			m.changed(e)
+			m.unitLog(e.unit.Name, "", 6, "Stopped "+describe(e.unit)+".")
+		}
+	case e.unit.Type == unit.Target:
+		if e.targetActive {
+			e.targetActive = false
+			m.changed(e)
+			m.unitLog(e.unit.Name, "", 6, "Stopped target "+describe(e.unit)+".")
+		}
+	case e.restartPending:
+		e.restartPending = false
+		m.changed(e)
+		m.unitLog(e.unit.Name, "", 6, "Stopped "+describe(e.unit)+".")
+	case e.run != nil:
+		e.stopping = true
+		m.unitLog(e.unit.Name, e.invocation, 6, "Stopping "+describe(e.unit)+"...")
+		e.run.Stop()
+		e.waiters = append(e.waiters, func() bool {
+			if e.run != nil {
+				return false
+			}
+			m.unitLog(e.unit.Name, e.invocation, 6, "Stopped "+describe(e.unit)+".")
+			finish(jobDone)
+			return true
+		})
+		return
+	}
+	finish(jobDone)
+}
+
+// endRun records the end of a run: how it ended, or with none, that it
+// did not begin.
+func (m *Manager) endRun(e *entry, runID int64, out *service.Outcome) {
+	if runID == 0 {
+		return
+	}
+	var result, code string
+	var status int
+	if out != nil {
+		result, status = string(out.Result), out.Main.Status
+		if out.Main.Code != 0 {
+			code = out.Main.Code.String()
+		}
+	}
+	if err := m.store.EndRun(context.Background(), runID, m.clk.Now().Realtime, result, code, status); err != nil {
+		m.log.Error("recording a run", "unit", e.unit.Name, "err", err)
+	}
+}
+
+// stopAll stops every unit running, in the reverse of their start order
+// (After=, Before=), each once those ordered after it have stopped, and
+// waits for them.
+func (m *Manager) stopAll() {
+	after := func(a, b *entry) bool { // a is ordered after b
+		return slices.Contains(a.unit.Unit.Deps["After"], b.unit.Name) || slices.Contains(b.unit.Unit.Deps["Before"], a.unit.Name)
+	}
+	stopped := map[*entry]bool{}
+	for {
+		var left []*entry
+		for _, e := range m.units {
+			if e.run != nil || e.restartPending {
+				left = append(left, e)
+			}
+		}
+		if len(left) == 0 {
+			break
+		}
+		var next []*entry
+		for _, e := range left {
+			if !stopped[e] && !slices.ContainsFunc(left, func(o *entry) bool { return o != e && after(o, e) }) {
+				next = append(next, e)
+			}
+		}
+		if len(next) == 0 && !slices.ContainsFunc(left, func(e *entry) bool { return stopped[e] }) {
+			next = left // ordered in a cycle: all at once
+		}
+		for _, e := range next {
+			stopped[e] = true
+			m.stop(e, nil)
+		}
+		if len(next) == 0 || slices.ContainsFunc(left, func(e *entry) bool { return e.run != nil }) {
+			// Each run stopped ends within its timeouts, and tells the loop.
+			f := <-m.events
+			f()
+		}
+	}
+	done := make(chan struct{})
+	go func() {
+		m.runs.Wait()
+		close(done)
+	}()
+	for {
+		select {
+		case f := <-m.events:
+			f()
+		case <-done:
+			for {
+				select {
+				case f := <-m.events:
+					f()
+				default:
+					return
+				}
+			}
+		}
+	}
+}

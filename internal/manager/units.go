@@ -1,0 +1,427 @@
+package manager
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"sundial.dev/sundial/internal/service"
+	"sundial.dev/sundial/internal/store"
+	"sundial.dev/sundial/internal/timer"
+	"sundial.dev/sundial/unit"
+)
+
+// An entry is a unit in memory: its files as loaded, and its state.
+type entry struct {
+	unit  *unit.Unit
+	mtime map[string]time.Time // of its files when loaded, for NeedDaemonReload
+
+	// active is the active state last seen, for the timestamps of its
+	// changes: when it last left and entered the states.
+	active        string
+	inactiveExit  timer.Dual
+	activeEnter   timer.Dual
+	activeExit    timer.Dual
+	inactiveEnter timer.Dual
+
+	waiters      []func() bool // the jobs waiting for it to settle: true once one is
+	targetActive bool          // a target's state
+
+	// A timer's.
+	timer  *timer.Timer
+	tstate store.TimerState
+
+	// A service's.
+	triggeredBy    []*entry // the timers that start it
+	run            *service.Run
+	runID          int64
+	sub            service.State // "" when no activation runs
+	result         service.Result
+	invocation     string
+	last           *service.Outcome // how the last activation ended
+	mainPID        int
+	condFailed     uint64   // when ExecCondition= last skipped it, realtime µs
+	stopping       bool     // a stop was asked for: no restart, no OnFailure=
+	starts         []uint64 // monotonic µs of the starts within StartLimitIntervalSec=
+	restarts       int      // automatic restarts since the last manual start
+	restartPending bool     // between a Restart= and the start again
+}
+
+// activeSub is the unit's active state and sub-state, as systemctl shows
+// them.
+func (e *entry) activeSub() (active, sub string) {
+	switch {
+	case e.timer != nil:
+		st := e.timer.State
+		switch {
+		case st == timer.Failed:
+			return "failed", st.String()
+		case st.Active():
+			return "active", st.String()
+		}
+		return "inactive", st.String()
+	case e.unit.Type == unit.Service:
+		if e.restartPending {
+			return "activating", "auto-restart"
+		}
+		if e.sub == "" {
+			if e.result != "" && e.result != service.Success {
+				return "failed", "failed"
+			}
+			return "inactive", "dead"
+		}
+		return e.sub.Active(), string(e.sub)
+	case e.unit.Type == unit.Target:
+		if e.targetActive {
+			return "active", "active"
+		}
+	}
+	return "inactive", "dead"
+}
+
+// isActive reports whether the unit is active, activating or
+// deactivating: running in some way.
+func (e *entry) isActive() bool {
+	a, _ := e.activeSub()
+	return a != "inactive" && a != "failed"
+}
+
+// changed notes a change of the unit's state: the timestamps of the
+// active state, the timers of a service, and the jobs waiting on it.
+func (m *Manager) changed(e *entry) {
+	now := m.clk.Now()
+	at := timer.Dual{Realtime: now.Realtime, Monotonic: now.Monotonic}
+	active, _ := e.activeSub()
+	was := e.active
+	if was == "" {
+		was = "inactive"
+	}
+	e.active = active
+	up := func(s string) bool { return s != "inactive" && s != "failed" }
+	switch {
+	case !up(was) && up(active):
+		e.inactiveExit = at
+	case up(was) && !up(active):
+		e.inactiveEnter = at
+	}
+	if active == "active" && was != "active" {
+		e.activeEnter = at
+	}
+	if was == "active" && active != "active" {
+		e.activeExit = at
+	}
+	if up(was) != up(active) {
+		m.tellTimers(e)
+	}
+	m.settleJobs(e)
+}
+
+// tellTimers tells the timers of a service that it changed state.
+func (m *Manager) tellTimers(e *entry) {
+	now := m.clk.Now()
+	for _, te := range e.triggeredBy {
+		if te.timer == nil {
+			continue
+		}
+		te.timer.UnitChanged(now, timer.UnitState{Inactive: !e.isActive(), ActiveAt: e.inactiveExit.Monotonic, InactiveAt: e.inactiveEnter.Monotonic})
+		m.changed(te)
+	}
+}
+
+// get returns the unit called name, loading it if it is not in memory.
+// A unit that is not found is returned, not kept.
+func (m *Manager) get(name string) (*entry, error) {
+	if e := m.units[name]; e != nil {
+		return e, nil
+	}
+	u, err := m.loader.Load(name)
+	if err != nil {
+		return nil, err
+	}
+	if e := m.units[u.Name]; e != nil {
+		return e, nil // name was an alias
+	}
+	e := &entry{unit: u, mtime: fileTimes(u)}
+	if u.LoadState == unit.NotFound {
+		return e, nil
+	}
+	m.report(u)
+	m.units[u.Name] = e
+	if u.Type == unit.Timer && u.LoadState == unit.Loaded {
+		e.timer = m.engine.Add(u.Name, u.Timer)
+	}
+	if u.Type == unit.Timer && u.Timer != nil {
+		m.linkTimer(e)
+	}
+	if u.Type == unit.Service {
+		m.restoreLast(e)
+	}
+	return e, nil
+}
+
+// linkTimer loads the unit a timer triggers and tells it of the timer.
+func (m *Manager) linkTimer(e *entry) {
+	se, err := m.get(e.unit.Timer.Unit)
+	if err != nil || se.unit.LoadState == unit.NotFound {
+		return
+	}
+	if !slices.Contains(se.triggeredBy, e) {
+		se.triggeredBy = append(se.triggeredBy, e)
+	}
+}
+
+// restoreLast shows a service's last run, from the history, after the
+// daemon started again: how it ended, and failed if it failed.
+func (m *Manager) restoreLast(e *entry) {
+	for r, err := range m.store.Runs(context.Background(), e.unit.Name, 1) {
+		if err != nil || r.State != store.RunEnded {
+			return
+		}
+		out := service.Outcome{Result: service.Result(r.Result)}
+		if r.ExitCode != "" {
+			out.Main = service.Exit{Code: service.ParseCode(r.ExitCode), Status: r.ExitStatus}
+		}
+		e.last, e.result, e.invocation = &out, out.Result, r.Invocation
+		e.inactiveEnter = timer.Dual{Realtime: r.Ended}
+		e.inactiveExit = timer.Dual{Realtime: r.Started}
+		e.active, _ = e.activeSub()
+	}
+}
+
+// fileTimes are the modification times of a unit's files.
+func fileTimes(u *unit.Unit) map[string]time.Time {
+	t := map[string]time.Time{}
+	for _, f := range append([]string{u.FragmentPath}, u.DropInPaths...) {
+		if f == "" {
+			continue
+		}
+		if info, err := os.Stat(f); err == nil {
+			t[f] = info.ModTime()
+		}
+	}
+	return t
+}
+
+// needReload reports whether a unit's files changed since it was
+// loaded, as NeedDaemonReload.
+func (m *Manager) needReload(e *entry) bool {
+	if e.unit.LoadState == unit.NotFound {
+		return false
+	}
+	fresh := &unit.Loader{Path: m.UnitPath, Scope: m.Scope}
+	u, err := fresh.Load(e.unit.Name)
+	if err != nil {
+		return false
+	}
+	return u.FragmentPath != e.unit.FragmentPath || !slices.Equal(u.DropInPaths, e.unit.DropInPaths) || !maps.Equal(fileTimes(u), e.mtime)
+}
+
+// load loads the timers wanted by timers.target and starts them, with
+// the target.
+func (m *Manager) load(ctx context.Context) error {
+	m.loader = &unit.Loader{Path: m.UnitPath, Scope: m.Scope}
+	m.units = map[string]*entry{}
+	target, err := m.get("timers.target")
+	if err != nil {
+		return err
+	}
+	target.targetActive = true
+	m.changed(target)
+	for _, name := range target.unit.Unit.Deps["Wants"] {
+		e, err := m.get(name)
+		if err != nil || e.timer == nil {
+			continue
+		}
+		m.startTimer(ctx, e)
+	}
+	return nil
+}
+
+// reload reads every unit in memory again, as daemon-reload: a timer
+// keeps its state and computes its next elapse from its new settings; a
+// running service goes on running, its new settings for its next start.
+func (m *Manager) reload(ctx context.Context) {
+	m.loader = &unit.Loader{Path: m.UnitPath, Scope: m.Scope}
+	old := m.units
+	m.units = map[string]*entry{}
+	now := m.clk.Now()
+	for _, name := range slices.Sorted(maps.Keys(old)) {
+		e := old[name]
+		u, err := m.loader.Load(name)
+		if err != nil {
+			continue
+		}
+		if u.LoadState == unit.NotFound && !e.isActive() && len(e.waiters) == 0 {
+			if e.timer != nil {
+				m.engine.Remove(e.timer)
+			}
+			continue // gone, and nothing keeps it
+		}
+		m.report(u)
+		e.unit, e.mtime = u, fileTimes(u)
+		e.triggeredBy = nil
+		m.units[name] = e
+		if e.timer == nil {
+			continue
+		}
+		if u.Type != unit.Timer || u.LoadState != unit.Loaded {
+			m.engine.Remove(e.timer)
+			e.timer.Stop(now)
+			e.timer = nil
+			continue
+		}
+		e.timer = m.engine.Replace(e.timer, u.Timer, now)
+	}
+	for _, name := range slices.Sorted(maps.Keys(m.units)) {
+		if e := m.units[name]; e.unit.Type == unit.Timer && e.unit.Timer != nil {
+			m.linkTimer(e)
+		}
+	}
+}
+
+// startTimer starts a timer, from its stamp if it is Persistent=, and
+// reports whether it could: not without the unit it triggers.
+func (m *Manager) startTimer(ctx context.Context, e *entry) bool {
+	if e.timer.State.Active() {
+		return true
+	}
+	if se, err := m.get(e.unit.Timer.Unit); err != nil || se.unit.LoadState != unit.Loaded {
+		m.unitLog(e.unit.Name, "", 4, "Refusing to start, unit "+e.unit.Timer.Unit+" to trigger not loaded.")
+		return false
+	}
+	st, err := m.store.Timer(ctx, e.unit.Name)
+	if err != nil {
+		m.log.Error("reading a timer's state", "unit", e.unit.Name, "err", err)
+	}
+	e.tstate = st
+	var stamp uint64
+	if e.unit.Timer.Persistent {
+		stamp = st.LastTrigger
+	}
+	e.timer.Start(m.clk.Now(), stamp)
+	m.changed(e)
+	m.unitLog(e.unit.Name, "", 6, "Started "+describe(e.unit)+".")
+	return true
+}
+
+// fileState is a unit file's enablement, as is-enabled says it.
+func (m *Manager) fileState(u *unit.Unit) string {
+	switch {
+	case u.LoadState == unit.Masked:
+		return "masked"
+	case u.FragmentPath == "":
+		return ""
+	case m.TransientDir != "" && filepath.Dir(u.FragmentPath) == m.TransientDir:
+		return "transient"
+	}
+	if len(m.links(u)) > 0 {
+		return "enabled"
+	}
+	if !installable(u) {
+		return "static"
+	}
+	return "disabled"
+}
+
+// installable reports whether a unit has an [Install] section enable
+// acts on.
+func installable(u *unit.Unit) bool {
+	i := u.Install
+	return len(i.WantedBy)+len(i.RequiredBy)+len(i.UpheldBy)+len(i.Alias)+len(i.Also) > 0
+}
+
+// links are the symbolic links in .wants/, .requires/ and .upholds/
+// directories of the search path that lead to a unit.
+func (m *Manager) links(u *unit.Unit) []string {
+	var found []string
+	for _, dir := range m.UnitPath {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			continue
+		}
+		for _, d := range entries {
+			n := d.Name()
+			if !d.IsDir() || !(strings.HasSuffix(n, ".wants") || strings.HasSuffix(n, ".requires") || strings.HasSuffix(n, ".upholds")) {
+				continue
+			}
+			for _, name := range u.Names {
+				p := filepath.Join(dir, n, name)
+				if info, err := os.Lstat(p); err == nil && info.Mode()&fs.ModeSymlink != 0 {
+					found = append(found, p)
+				}
+			}
+		}
+	}
+	return found
+}
+
+// enable links a unit into the directories of its [Install] section's
+// WantedBy= and RequiredBy= units, in the configuration directory, and
+// returns systemctl's lines about it.
+func (m *Manager) enable(u *unit.Unit) ([]string, error) {
+	var changes []string
+	link := func(dir, name string) error {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		p := filepath.Join(dir, name)
+		if target, err := os.Readlink(p); err == nil && target == u.FragmentPath {
+			return nil
+		}
+		os.Remove(p)
+		if err := os.Symlink(u.FragmentPath, p); err != nil {
+			return err
+		}
+		changes = append(changes, fmt.Sprintf("Created symlink %s → %s.", p, u.FragmentPath))
+		return nil
+	}
+	for _, t := range u.Install.WantedBy {
+		if err := link(filepath.Join(m.ConfigDir, t+".wants"), u.Name); err != nil {
+			return changes, err
+		}
+	}
+	for _, t := range u.Install.RequiredBy {
+		if err := link(filepath.Join(m.ConfigDir, t+".requires"), u.Name); err != nil {
+			return changes, err
+		}
+	}
+	for _, t := range u.Install.UpheldBy {
+		if err := link(filepath.Join(m.ConfigDir, t+".upholds"), u.Name); err != nil {
+			return changes, err
+		}
+	}
+	for _, a := range u.Install.Alias {
+		if err := link(m.ConfigDir, a); err != nil {
+			return changes, err
+		}
+	}
+	return changes, nil
+}
+
+// disable removes the links that lead to a unit, in the writable
+// directories of the search path, and returns systemctl's lines.
+func (m *Manager) disable(u *unit.Unit) ([]string, error) {
+	var changes []string
+	for _, p := range m.links(u) {
+		if err := os.Remove(p); err != nil {
+			return changes, err
+		}
+		changes = append(changes, fmt.Sprintf("Removed \"%s\".", p))
+	}
+	for _, a := range u.Install.Alias {
+		p := filepath.Join(m.ConfigDir, a)
+		if target, err := os.Readlink(p); err == nil && target == u.FragmentPath {
+			if err := os.Remove(p); err != nil {
+				return changes, err
+			}
+			changes = append(changes, fmt.Sprintf("Removed \"%s\".", p))
+		}
+	}
+	return changes, nil
+}
