@@ -328,6 +328,10 @@ const (
 	sigRTMax = 64
 )
 
+// ParseSignal reads a signal as systemd's signal_from_string: a number,
+// a name with or without "SIG", RTMIN+n or RTMAX-n.
+func ParseSignal(s string) (int, error) { return parseSignal(s) }
+
 // parseSignal reads a signal as systemd's signal_from_string: a number,
 // a name with or without "SIG", RTMIN+n or RTMAX-n.
 func parseSignal(s string) (int, error) {

@@ -67,6 +67,9 @@ func daemonMain(c *cli, args []string) int {
 	}
 	if len(m.UnitPath) == 0 {
 		m.UnitPath = unit.SearchPath(m.Scope, unit.Dirs{}, os.Getenv)
+		m.ConfigDir = configDir(m.Scope)
+	} else {
+		m.ConfigDir = m.UnitPath[0]
 	}
 	if m.StateDir == "" {
 		m.StateDir = defaultStateDir(m.Scope)
@@ -93,6 +96,19 @@ func defaultStateDir(scope unit.RuntimeScope) string {
 	}
 	home, _ := os.UserHomeDir()
 	return filepath.Join(home, ".local", "state", "sundial")
+}
+
+// configDir is where enable links units: /etc/systemd/system, or the
+// user's configuration directory.
+func configDir(scope unit.RuntimeScope) string {
+	if scope == unit.SystemScope {
+		return "/etc/systemd/system"
+	}
+	if d := os.Getenv("XDG_CONFIG_HOME"); filepath.IsAbs(d) {
+		return filepath.Join(d, "systemd", "user")
+	}
+	home, _ := os.UserHomeDir()
+	return filepath.Join(home, ".config", "systemd", "user")
 }
 
 // managerEnv is the environment services start from: the system

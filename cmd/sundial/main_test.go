@@ -1,15 +1,21 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"sundial.dev/sundial/internal/api"
 	"sundial.dev/sundial/internal/oracle"
 )
 
@@ -64,6 +70,7 @@ func TestScript(t *testing.T) {
 			env.Setenv("ORACLE", oraclePath)
 			return nil
 		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){"await": await},
 		Condition: func(cond string) (bool, error) {
 			if cond != "oracle" {
 				return false, fmt.Errorf("unknown condition %q", cond)
@@ -77,4 +84,37 @@ func TestScript(t *testing.T) {
 			return oraclePath != "", nil
 		},
 	})
+}
+
+// await waits, polling for up to 30 s, until a file exists ("await file
+// PATH") or the user's daemon has a journal entry of a unit whose message
+// matches a regular expression ("await journal UNIT REGEXP"), so that
+// scripts wait for the daemon without sleeping.
+func await(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: await file PATH | await journal UNIT REGEXP")
+	}
+	var ok func() bool
+	switch args[0] {
+	case "file":
+		ok = func() bool { _, err := os.Stat(ts.MkAbs(args[1])); return err == nil }
+	case "journal":
+		if len(args) != 3 {
+			ts.Fatalf("usage: await journal UNIT REGEXP")
+		}
+		re := regexp.MustCompile(args[2])
+		socket := filepath.Join(ts.Getenv("XDG_RUNTIME_DIR"), "sundial", "control")
+		ok = func() bool {
+			c := &api.Client{Socket: socket}
+			entries, _ := c.Journal(context.Background(), api.JournalQuery{Units: []string{args[1]}})
+			return slices.ContainsFunc(entries, func(e api.Entry) bool { return re.MatchString(e.Message) })
+		}
+	default:
+		ts.Fatalf("await: unknown condition %q", args[0])
+	}
+	for deadline := time.Now().Add(30 * time.Second); !ok(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			ts.Fatalf("await %s: not within 30s", strings.Join(args, " "))
+		}
+	}
 }

@@ -5,51 +5,110 @@ import (
 	"fmt"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"sundial.dev/sundial/internal/api"
 	"sundial.dev/sundial/timespan"
+	"sundial.dev/sundial/unit"
 )
 
 const systemctlUsage = `%s [OPTIONS...] COMMAND ...
 
-Query the sundial daemon.
+Query or send control commands to the sundial daemon.
 
 Unit Commands:
-  list-timers [PATTERN...]   List timers currently in memory, ordered by
-                             next elapse
+  list-units [PATTERN...]             List units currently in memory
+  list-timers [PATTERN...]            List timers currently in memory,
+                                      ordered by next elapse
+  start UNIT...                       Start (activate) one or more units
+  stop UNIT...                        Stop (deactivate) one or more units
+  restart UNIT...                     Start or restart one or more units
+  try-restart UNIT...                 Restart one or more units if active
+  reload-or-restart UNIT...           Restart one or more units
+  kill UNIT...                        Send signal to processes of a unit
+  clean UNIT...                       Clean runtime, cache, state, logs or
+                                      configuration of unit
+  is-active PATTERN...                Check whether units are active
+  is-failed [PATTERN...]              Check whether units are failed or
+                                      system is in degraded state
+  status [PATTERN...|PID...]          Show runtime status of one or more units
+  show [PATTERN...|JOB...]            Show properties of one or more
+                                      units/jobs or the manager
+  cat PATTERN...                      Show files and drop-ins of specified units
+  reset-failed [PATTERN...]           Reset failed state for all, one, or more
+                                      units
+
+Unit File Commands:
+  enable [UNIT...|PATH...]            Enable one or more unit files
+  disable UNIT...                     Disable one or more unit files
+  is-enabled UNIT...                  Check whether unit files are enabled
+
+Manager State Commands:
+  daemon-reload                       Reload the daemon's unit files
 
 Options:
   -h --help                  Show this help
      --version               Show package version
      --system                Connect to the system's daemon (default)
      --user                  Connect to the user's daemon
-  -a --all                   Show all timers, including inactive ones
+  -t --type=TYPE             List units of a particular type
+     --state=STATE           List units with particular LOAD or SUB or ACTIVE
+                             state
+  -p --property=NAME         Show only properties by this name
+  -P NAME                    Equivalent to --value --property=NAME
+  -a --all                   Show all properties/all units currently in memory,
+                             including dead/empty ones
+  -l --full                  Don't ellipsize unit names on output
+     --value                 When showing properties, only print the value
+     --no-block              Do not wait until operation finished
      --no-legend             Do not print the header and footer
      --no-pager              Accepted for compatibility; there is no pager
+  -q --quiet                 Suppress output
+  -n --lines=INTEGER         Number of journal entries to show
+  -o --output=STRING         Change journal output mode (short, short-precise,
+                             short-iso, cat, json)
+     --now                   Start or stop unit after enabling or disabling it
+     --kill-whom=WHOM        Whom to send signal to (main, control, all)
+  -s --signal=SIGNAL         Which signal to send
+     --what=RESOURCES        Which types of resources to remove (state, all)
 `
+
+// systemctlOptions are systemctl's options, for its verbs.
+type systemctlOptions struct {
+	daemonOptions
+	all, legend, quiet, value, noBlock, now bool
+	types, states, properties, what         []string
+	lines                                   int
+	output, whom                            string
+	signal                                  int
+}
 
 // systemctlMain is systemctl: options, then a verb and its operands.
 func systemctlMain(c *cli, args []string) int {
 	fs := c.flags()
-	d := &daemonOptions{usage: systemctlUsage}
-	d.declare(fs)
-	switchOption(fs, "all", "a")
-	switchOption(fs, "no-legend", "")
-	switchOption(fs, "no-pager", "")
-	all, legend := false, true
+	o := &systemctlOptions{daemonOptions: daemonOptions{usage: systemctlUsage}, legend: true, lines: 10, output: "short", whom: "all", signal: int(syscall.SIGTERM)}
+	o.declare(fs)
+	for _, name := range []string{"all/a", "full/l", "value", "no-block", "no-legend", "no-pager", "quiet/q", "now"} {
+		long, short, _ := strings.Cut(name, "/")
+		switchOption(fs, long, short)
+	}
+	fs.StringArrayP("type", "t", nil, "")
+	fs.StringArray("state", nil, "")
+	fs.StringArrayP("property", "p", nil, "")
+	fs.StringArrayP("P", "P", nil, "")
+	fs.StringP("lines", "n", "", "")
+	fs.StringP("output", "o", "", "")
+	fs.String("kill-whom", "", "")
+	fs.StringP("signal", "s", "", "")
+	fs.StringArray("what", nil, "")
 	ok, status := c.parse(fs, args, func(name, value string) error {
-		if done, err := d.option(c, name); done {
+		if done, err := o.option(c, name); done {
 			return err
 		}
-		switch name {
-		case "all":
-			all = true
-		case "no-legend":
-			legend = false
-		}
-		return nil
+		return o.set(name, value)
 	})
 	if !ok {
 		return status
@@ -58,12 +117,122 @@ func systemctlMain(c *cli, args []string) int {
 	if len(verbs) == 0 {
 		verbs = []string{"list-units"}
 	}
-	switch verbs[0] {
-	case "list-timers":
-		return listTimers(c, d, verbs[1:], all, legend)
+	verb, units := verbs[0], verbs[1:]
+	v, ok := systemctlVerbs[verb]
+	if !ok {
+		c.errorf("Unknown command verb '%s'.", verb)
+		return 1
 	}
-	c.errorf("Unknown command verb '%s'.", verbs[0])
-	return 1
+	if len(units) < v.min || v.max >= 0 && len(units) > v.max {
+		if len(units) < v.min {
+			c.errorf("Too few arguments.")
+		} else {
+			c.errorf("Too many arguments.")
+		}
+		return 1
+	}
+	return v.run(c, o, verb, units)
+}
+
+// set takes one of the options that are not daemonOptions'.
+func (o *systemctlOptions) set(name, value string) error {
+	list := func(v string) []string { return strings.Split(v, ",") }
+	switch name {
+	case "all":
+		o.all = true
+	case "no-legend":
+		o.legend = false
+	case "quiet":
+		o.quiet = true
+	case "value":
+		o.value = true
+	case "no-block":
+		o.noBlock = true
+	case "now":
+		o.now = true
+	case "type":
+		for _, t := range list(value) {
+			if t == "help" {
+				return usageError("Available unit types:\nservice\ntimer\ntarget")
+			}
+			o.types = append(o.types, t)
+		}
+	case "state":
+		o.states = append(o.states, list(value)...)
+	case "property":
+		o.properties = append(o.properties, list(value)...)
+	case "P":
+		o.value = true
+		o.properties = append(o.properties, list(value)...)
+	case "lines":
+		n, err := strconv.Atoi(value)
+		if err != nil || n < 0 {
+			return usageError("Failed to parse lines '" + value + "'")
+		}
+		o.lines = n
+	case "output":
+		switch value {
+		case "short", "short-precise", "short-iso", "cat", "json":
+			o.output = value
+		default:
+			return usageError("Unknown output '" + value + "'.")
+		}
+	case "kill-whom":
+		o.whom = value
+	case "signal":
+		n, err := unit.ParseSignal(value)
+		if err != nil {
+			return usageError("Failed to parse signal string " + value + ".")
+		}
+		o.signal = n
+	case "what":
+		for _, w := range list(value) {
+			switch w {
+			case "state", "all", "runtime", "cache", "logs", "configuration", "fdstore":
+				o.what = append(o.what, w)
+			case "help":
+				return usageError("Possible values:\nruntime\nstate\ncache\nlogs\nconfiguration\nfdstore\nall")
+			default:
+				return usageError("Unknown type '" + w + "' specified for --what=")
+			}
+		}
+	}
+	return nil
+}
+
+// A systemctlVerb is a verb, with how many operands it takes (max -1:
+// any).
+type systemctlVerb struct {
+	min, max int
+	run      func(c *cli, o *systemctlOptions, verb string, units []string) int
+}
+
+var systemctlVerbs map[string]systemctlVerb
+
+func init() {
+	jobs := systemctlVerb{1, -1, jobVerb}
+	systemctlVerbs = map[string]systemctlVerb{
+		"list-timers": {0, -1, func(c *cli, o *systemctlOptions, _ string, p []string) int {
+			return listTimers(c, &o.daemonOptions, p, o.all, o.legend)
+		}},
+		"list-units":        {0, -1, listUnits},
+		"start":             jobs,
+		"stop":              jobs,
+		"restart":           jobs,
+		"try-restart":       jobs,
+		"reload-or-restart": jobs,
+		"clean":             jobs,
+		"reset-failed":      {0, -1, jobVerb},
+		"enable":            jobs,
+		"disable":           jobs,
+		"is-active":         {1, -1, isVerb},
+		"is-failed":         {1, -1, isVerb},
+		"is-enabled":        {1, -1, isEnabled},
+		"status":            {0, -1, statusVerb},
+		"show":              {1, -1, showVerb},
+		"cat":               {1, -1, catVerb},
+		"daemon-reload":     {0, 0, daemonReload},
+	}
 }
 
 // listTimers is systemctl list-timers, as systemd 254 shows it.

@@ -109,9 +109,7 @@ func (m *Manager) describeUnit(e *entry, properties bool) api.Unit {
 		InactiveExit: e.inactiveExit.Realtime, ActiveEnter: e.activeEnter.Realtime,
 		ActiveExit: e.activeExit.Realtime, InactiveEnter: e.inactiveEnter.Realtime, NeedReload: m.needReload(e)}
 	a.Transient = a.FileState == "transient"
-	if u.LoadError != nil {
-		a.LoadError = u.LoadError.Error()
-	}
+	a.LoadError, _ = refusal(e, "start")
 	a.Result = "success"
 	switch {
 	case e.timer != nil:

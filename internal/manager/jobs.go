@@ -195,9 +195,10 @@ func (m *Manager) startService(e *entry, act activation, done func(string)) {
 		dir, _ = os.UserHomeDir()
 	}
 	ident := s.SyslogIdentifier
-	m.unitLog(name, invocation, 6, "Starting "+describe(e.unit)+"...")
 	e.sub = firstState(s)
 	m.changed(e)
+	// After the state: status shows the journal from there.
+	m.unitLog(name, invocation, 6, "Starting "+describe(e.unit)+"...")
 	var run *service.Run
 	// Told in the loop, once run is set; what an activation before
 	// this one tells is stale.

@@ -37,8 +37,8 @@ type Manager struct {
 	Env []string
 	// Socket, if set, is where the control interface listens.
 	Socket string
-	// ConfigDir is where enable makes its links; TransientDir holds the
-	// files of transient units.
+	// ConfigDir is where enable makes its links ("": the first of
+	// UnitPath); TransientDir holds the files of transient units.
 	ConfigDir, TransientDir string
 
 	Clock  clock.Clock  // nil: the real one
@@ -62,6 +62,9 @@ type Manager struct {
 // Run loads the units and runs their timers until ctx is done.
 func (m *Manager) Run(ctx context.Context) error {
 	m.clk = clock.Or(m.Clock)
+	if m.ConfigDir == "" && len(m.UnitPath) > 0 {
+		m.ConfigDir = m.UnitPath[0]
+	}
 	m.log = m.Logger
 	if m.log == nil {
 		m.log = slog.New(slog.DiscardHandler)

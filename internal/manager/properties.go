@@ -79,13 +79,13 @@ func (m *Manager) properties(e *entry, a api.Unit) []api.Property {
 		p.str("UnitFilePreset", "")
 	}
 	p.stamp("InactiveExitTimestamp", e.inactiveExit.Realtime)
-	p.span("InactiveExitTimestampMonotonic", timespan.Span(e.inactiveExit.Monotonic))
+	p.num("InactiveExitTimestampMonotonic", int64(e.inactiveExit.Monotonic))
 	p.stamp("ActiveEnterTimestamp", e.activeEnter.Realtime)
-	p.span("ActiveEnterTimestampMonotonic", timespan.Span(e.activeEnter.Monotonic))
+	p.num("ActiveEnterTimestampMonotonic", int64(e.activeEnter.Monotonic))
 	p.stamp("ActiveExitTimestamp", e.activeExit.Realtime)
-	p.span("ActiveExitTimestampMonotonic", timespan.Span(e.activeExit.Monotonic))
+	p.num("ActiveExitTimestampMonotonic", int64(e.activeExit.Monotonic))
 	p.stamp("InactiveEnterTimestamp", e.inactiveEnter.Realtime)
-	p.span("InactiveEnterTimestampMonotonic", timespan.Span(e.inactiveEnter.Monotonic))
+	p.num("InactiveEnterTimestampMonotonic", int64(e.inactiveEnter.Monotonic))
 	loadable := u.LoadState == unit.Loaded
 	p.bool("CanStart", loadable && !u.Unit.RefuseManualStart)
 	p.bool("CanStop", loadable && !u.Unit.RefuseManualStop)

@@ -349,13 +349,12 @@ func (t *Timer) enterWaiting(now Instant, timeChange bool) {
 // ValueElapses are the next elapses of the timer's values, in the order
 // of its settings, without the random delay, as TimersCalendar and
 // TimersMonotonic show them: realtime µs for OnCalendar=, µs on the
-// monotonic clock for the others; 0 for a value disabled or not computed.
+// monotonic clock for the others; 0 for one not computed. A one-time
+// value that has elapsed keeps its last.
 func (t *Timer) ValueElapses() []uint64 {
 	out := make([]uint64, len(t.values))
 	for i, v := range t.values {
-		if !v.disabled {
-			out[i] = v.next
-		}
+		out[i] = v.next
 	}
 	return out
 }

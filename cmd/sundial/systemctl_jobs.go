@@ -1,0 +1,186 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+
+	"sundial.dev/sundial/internal/api"
+	"sundial.dev/sundial/unit"
+)
+
+// systemctl's exit statuses, as LSB's for init scripts.
+const (
+	exitNotRunning    = 3 // program is not running
+	exitNoSuchUnit    = 4 // program or service status is unknown
+	exitNotInstalled  = 5
+	exitNotConfigured = 6
+)
+
+// mangle makes unit names of what systemctl is given, as
+// unit_name_mangle does: a name with no unit type is a service's.
+func mangle(names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = n
+		if _, err := unit.ParseName(n); err != nil && !isGlob(n) && !strings.Contains(n, "/") {
+			if _, err := unit.ParseName(n + ".service"); err == nil {
+				out[i] = n + ".service"
+			}
+		}
+	}
+	return out
+}
+
+func isGlob(s string) bool { return strings.ContainsAny(s, "*?[") }
+
+// expand replaces the glob patterns among names by the units in memory
+// that match them, as systemctl does for the verbs that take patterns.
+func expand(ctx context.Context, client *api.Client, names []string) ([]string, error) {
+	if !slices.ContainsFunc(names, isGlob) {
+		return names, nil
+	}
+	units, err := client.Units(ctx, nil, false)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, n := range names {
+		if !isGlob(n) {
+			out = append(out, n)
+			continue
+		}
+		for _, u := range units {
+			if ok, _ := path.Match(n, u.Name); ok && !slices.Contains(out, u.Name) {
+				out = append(out, u.Name)
+			}
+		}
+	}
+	return out, nil
+}
+
+// jobVerb asks the daemon for a job on each unit: start, stop, restart,
+// try-restart, reload-or-restart, clean, reset-failed, enable and
+// disable; it waits for them unless --no-block.
+func jobVerb(c *cli, o *systemctlOptions, verb string, names []string) int {
+	ctx := context.Background()
+	client := o.client()
+	names, err := expand(ctx, client, mangle(names))
+	if err == nil && verb == "reset-failed" && len(names) == 0 {
+		var units []api.Unit
+		units, err = client.Units(ctx, nil, false)
+		for _, u := range units {
+			if u.Active == "failed" {
+				names = append(names, u.Name)
+			}
+		}
+	}
+	if err != nil {
+		return o.failed(c, client, "list units", err)
+	}
+	if len(names) == 0 {
+		return 0
+	}
+	req := api.JobRequest{Verb: verb, Units: names, NoBlock: o.noBlock, Signal: o.signal, Whom: o.whom, What: o.what, Now: o.now}
+	results, err := client.Jobs(ctx, req)
+	if err != nil {
+		return o.failed(c, client, verb+" units", err)
+	}
+	status := 0
+	for _, r := range results {
+		for _, line := range r.Changes {
+			c.errorf("%s", line)
+		}
+		for _, note := range r.Notes {
+			c.errorf("%s", note)
+		}
+		if r.Error != "" {
+			c.errorf("%s", refusedText(verb, r))
+			status = max(status, refusedStatus(r.Code))
+			continue
+		}
+		if msg := jobFailure(o, r); msg != "" && !o.quiet {
+			c.errorf("%s", msg)
+			status = max(status, 1)
+		}
+	}
+	return status
+}
+
+// refusedText is systemctl's error when the daemon refused a job.
+func refusedText(verb string, r api.JobResult) string {
+	switch verb {
+	case "enable", "disable":
+		return fmt.Sprintf("Failed to %s unit: %s", verb, r.Error)
+	case "reset-failed":
+		return fmt.Sprintf("Failed to reset failed state of unit %s: %s", r.Unit, r.Error)
+	case "clean", "kill":
+		return fmt.Sprintf("Failed to %s unit %s: %s", verb, r.Unit, r.Error)
+	}
+	return fmt.Sprintf("Failed to %s %s: %s", verb, r.Unit, r.Error)
+}
+
+// refusedStatus is the exit status of a refusal, as systemctl maps bus
+// errors to LSB's statuses.
+func refusedStatus(code string) int {
+	switch code {
+	case "not-found", "not-loaded":
+		return exitNotInstalled
+	case "masked":
+		return exitNotConfigured
+	case "refused":
+		return exitNoSuchUnit
+	}
+	return 1
+}
+
+// jobFailure is what systemctl says of a job that did not end "done";
+// "" for one that did.
+func jobFailure(o *systemctlOptions, r api.JobResult) string {
+	user := ""
+	if o.user {
+		user = " --user"
+	}
+	switch r.Result {
+	case "", "done", "skipped":
+		return ""
+	case "canceled":
+		return fmt.Sprintf("Job for %s canceled.", r.Unit)
+	case "timeout":
+		return fmt.Sprintf("Job for %s timed out.", r.Unit)
+	case "dependency":
+		return fmt.Sprintf("A dependency job for %s failed. See 'journalctl%s -xe' for details.", r.Unit, user)
+	}
+	if !strings.HasSuffix(r.Unit, ".service") {
+		return fmt.Sprintf("Job failed. See \"journalctl%s -xe\" for details.", user)
+	}
+	hint := fmt.Sprintf("See \"systemctl%s status %s\" and \"journalctl%s -xeu %s\" for details.", user, r.Unit, user, r.Unit)
+	if why, ok := failureExplanations[r.ServiceResult]; ok {
+		return fmt.Sprintf("Job for %s failed because %s.\n%s", r.Unit, why, hint)
+	}
+	return fmt.Sprintf("Job for %s failed.\n%s", r.Unit, hint)
+}
+
+// failureExplanations are systemctl's words for the results of a failed
+// service.
+var failureExplanations = map[string]string{
+	"resources":       "of unavailable resources or another system error",
+	"protocol":        "the service did not take the steps required by its unit configuration",
+	"timeout":         "a timeout was exceeded",
+	"exit-code":       "the control process exited with error code",
+	"signal":          "a fatal signal was delivered to the control process",
+	"core-dump":       "a fatal signal was delivered causing the control process to dump core",
+	"watchdog":        "the service failed to send watchdog ping",
+	"start-limit-hit": "start of the service was attempted too often",
+}
+
+// daemonReload is systemctl daemon-reload.
+func daemonReload(c *cli, o *systemctlOptions, _ string, _ []string) int {
+	client := o.client()
+	if err := client.Reload(context.Background()); err != nil {
+		return o.failed(c, client, "reload daemon", err)
+	}
+	return 0
+}

@@ -1,0 +1,502 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"sundial.dev/sundial/internal/api"
+	"sundial.dev/sundial/internal/clock"
+	"sundial.dev/sundial/internal/service"
+	"sundial.dev/sundial/timespan"
+)
+
+// utf8Locale reports whether the locale's characters are UTF-8, as
+// systemd's is_locale_utf8: an unset locale counts as UTF-8, an explicit
+// C or POSIX one does not.
+func utf8Locale() bool {
+	for _, name := range []string{"LC_ALL", "LC_CTYPE", "LANG"} {
+		if v := os.Getenv(name); v != "" {
+			v = strings.ToLower(v)
+			return strings.Contains(v, "utf-8") || strings.Contains(v, "utf8")
+		}
+	}
+	return true
+}
+
+// glyph is the state circle systemctl puts before a unit.
+func glyph(active string) string {
+	utf8 := utf8Locale()
+	switch active {
+	case "failed":
+		if utf8 {
+			return "×"
+		}
+		return "x"
+	case "inactive", "maintenance":
+		if utf8 {
+			return "○"
+		}
+	case "reloading":
+		if utf8 {
+			return "↻"
+		}
+	default:
+		if utf8 {
+			return "●"
+		}
+	}
+	return "*"
+}
+
+func treeRight() string {
+	if utf8Locale() {
+		return "└─"
+	}
+	return "`-"
+}
+
+// at is a realtime µs stamp as a time in the local zone.
+func at(us uint64) time.Time { return time.UnixMicro(int64(us)).In(time.Local) }
+
+// statusVerb is systemctl status: each unit's state, and its last journal
+// lines; with none named, the daemon's.
+func statusVerb(c *cli, o *systemctlOptions, _ string, names []string) int {
+	ctx := context.Background()
+	client := o.client()
+	if len(names) == 0 {
+		return managerStatus(c, o, client)
+	}
+	names, err := expand(ctx, client, mangle(names))
+	if err != nil {
+		return o.failed(c, client, "list units", err)
+	}
+	status := 0
+	first := true
+	for _, name := range names {
+		units, err := client.Units(ctx, []string{name}, false)
+		if err != nil {
+			return o.failed(c, client, "get properties", err)
+		}
+		u := units[0]
+		if u.Load == "not-found" && u.Active == "inactive" {
+			c.errorf("Unit %s could not be found.", name)
+			status = max(status, exitNoSuchUnit)
+			continue
+		}
+		if !first {
+			fmt.Fprintln(c.stdout)
+		}
+		first = false
+		var journal []api.Entry
+		if o.lines > 0 {
+			journal, err = client.Journal(ctx, api.JournalQuery{Units: []string{u.Name}, Boot: clock.BootID(), Since: u.InactiveExit, Last: o.lines})
+			if err != nil {
+				return o.failed(c, client, "read the journal", err)
+			}
+		}
+		printStatus(c, o, u, journal)
+		if u.Active != "active" && u.Active != "reloading" {
+			status = max(status, exitNotRunning)
+		}
+	}
+	return status
+}
+
+// printStatus writes one unit's status as systemctl status does.
+func printStatus(c *cli, o *systemctlOptions, u api.Unit, journal []api.Entry) {
+	var b strings.Builder
+	nowT := now()
+	line := func(label, format string, args ...any) {
+		fmt.Fprintf(&b, "%12s %s\n", label, fmt.Sprintf(format, args...))
+	}
+	b.WriteString(glyph(u.Active) + " " + u.Name)
+	if u.Description != "" && u.Description != u.Name {
+		b.WriteString(" - " + u.Description)
+	}
+	b.WriteString("\n")
+	switch {
+	case u.LoadError != "":
+		line("Loaded:", "%s (Reason: %s)", u.Load, u.LoadError)
+	case u.FragmentPath != "" && u.FileState != "":
+		preset := "; preset: enabled"
+		if slices.Contains([]string{"static", "alias", "generated", "transient"}, u.FileState) {
+			preset = ""
+		}
+		line("Loaded:", "%s (%s; %s%s)", u.Load, u.FragmentPath, u.FileState, preset)
+	case u.FragmentPath != "":
+		line("Loaded:", "%s (%s)", u.Load, u.FragmentPath)
+	default:
+		line("Loaded:", "%s", u.Load)
+	}
+	if u.Transient {
+		line("Transient:", "yes")
+	}
+	for i, p := range u.DropIns {
+		dir := filepath.Dir(p)
+		if i == 0 || dir != filepath.Dir(u.DropIns[i-1]) {
+			if i == 0 {
+				line("Drop-In:", "%s", dir)
+			} else {
+				line("", "%s", dir)
+			}
+			b.WriteString(strings.Repeat(" ", 12) + treeRight())
+		}
+		b.WriteString(filepath.Base(p))
+		if i+1 < len(u.DropIns) && filepath.Dir(u.DropIns[i+1]) == dir {
+			b.WriteString(", ")
+		} else {
+			b.WriteString("\n")
+		}
+	}
+	active := u.Active
+	if u.Sub != "" && u.Sub != u.Active {
+		active += " (" + u.Sub + ")"
+	}
+	if u.Result != "" && u.Result != "success" {
+		active += " (Result: " + u.Result + ")"
+	}
+	var since uint64
+	switch u.Active {
+	case "active", "reloading":
+		since = u.ActiveEnter
+	case "inactive", "failed":
+		since = u.InactiveEnter
+	case "activating":
+		since = u.InactiveExit
+	default:
+		since = u.ActiveExit
+	}
+	if since > 0 {
+		t := at(since)
+		active += fmt.Sprintf(" since %s; %s", timespan.FormatTimestamp(t, timespan.Pretty), timespan.FormatRelative(t, nowT))
+	}
+	line("Active:", "%s", active)
+	if (u.Active == "inactive" || u.Active == "failed") && u.ActiveEnter > 0 && u.ActiveExit >= u.ActiveEnter {
+		line("Duration:", "%s", timespan.Span(u.ActiveExit-u.ActiveEnter).Format(timespan.Millisecond))
+	}
+	related := func(label string, rs []api.Related, alwaysDot bool) {
+		for i, r := range rs {
+			g := glyph(r.Active)
+			if alwaysDot {
+				g = glyph("active")
+			}
+			if i == 0 {
+				line(label, "%s %s", g, r.Name)
+			} else {
+				line("", "%s %s", g, r.Name)
+			}
+		}
+	}
+	related("TriggeredBy:", u.TriggeredBy, false)
+	if strings.HasSuffix(u.Name, ".timer") {
+		if u.NextElapse > 0 {
+			t := at(u.NextElapse)
+			line("Trigger:", "%s; %s", timespan.FormatTimestamp(t, timespan.Pretty), timespan.FormatRelative(t, nowT))
+		} else {
+			line("Trigger:", "n/a")
+		}
+	}
+	related("Triggers:", u.Triggers, true)
+	for i, d := range u.Docs {
+		if i == 0 {
+			line("Docs:", "%s", d)
+		} else {
+			line("", "%s", d)
+		}
+	}
+	for _, p := range u.Processes {
+		exit := service.Exit{Code: service.ParseCode(p.Code), Status: p.Status}
+		if p.PID == 0 {
+			line("Process:", "%s=%s (%s)", p.Setting, p.Command, exit.StatusText())
+			continue
+		}
+		line("Process:", "%d %s=%s (%s)", p.PID, p.Setting, p.Command, exit.StatusText())
+	}
+	switch {
+	case u.MainPID > 0 && u.MainCode == "":
+		if u.MainComm != "" {
+			line("Main PID:", "%d (%s)", u.MainPID, u.MainComm)
+		} else {
+			line("Main PID:", "%d", u.MainPID)
+		}
+	case u.MainPID > 0:
+		line("Main PID:", "%d (%s)", u.MainPID, service.Exit{Code: service.ParseCode(u.MainCode), Status: u.MainStatus}.StatusText())
+	}
+	if u.Status != "" {
+		line("Status:", "%q", u.Status)
+	}
+	fmt.Fprint(c.stdout, b.String())
+	if len(journal) > 0 {
+		fmt.Fprintln(c.stdout)
+		printJournal(c, journal, o.output)
+	}
+}
+
+// managerStatus is systemctl status without units: the daemon's state.
+func managerStatus(c *cli, o *systemctlOptions, client *api.Client) int {
+	units, err := client.Units(context.Background(), nil, false)
+	if err != nil {
+		return o.failed(c, client, "list units", err)
+	}
+	failed := 0
+	for _, u := range units {
+		if u.Active == "failed" {
+			failed++
+		}
+	}
+	state, g := "running", glyph("active")
+	if failed > 0 {
+		state, g = "degraded", glyph("failed")
+	}
+	host, _ := os.Hostname()
+	fmt.Fprintf(c.stdout, "%s %s\n    State: %s\n    Units: %d loaded\n     Jobs: 0 queued\n   Failed: %d units\n", g, host, state, len(units), failed)
+	return 0
+}
+
+// isVerb is is-active and is-failed: each unit's active state, and
+// whether any is active (failed).
+func isVerb(c *cli, o *systemctlOptions, verb string, names []string) int {
+	ctx := context.Background()
+	client := o.client()
+	names, err := expand(ctx, client, mangle(names))
+	if err != nil {
+		return o.failed(c, client, "list units", err)
+	}
+	units, err := client.Units(ctx, names, false)
+	if err != nil {
+		return o.failed(c, client, "get unit state", err)
+	}
+	found := false
+	for _, u := range units {
+		if !o.quiet {
+			fmt.Fprintln(c.stdout, u.Active)
+		}
+		switch {
+		case verb == "is-active" && (u.Active == "active" || u.Active == "reloading"):
+			found = true
+		case verb == "is-failed" && u.Active == "failed":
+			found = true
+		}
+	}
+	switch {
+	case found:
+		return 0
+	case verb == "is-active":
+		return exitNotRunning
+	}
+	return 1
+}
+
+// isEnabled is is-enabled: each unit file's state, and whether any is
+// enabled.
+func isEnabled(c *cli, o *systemctlOptions, _ string, names []string) int {
+	ctx := context.Background()
+	client := o.client()
+	units, err := client.Units(ctx, mangle(names), false)
+	if err != nil {
+		return o.failed(c, client, "get unit file state", err)
+	}
+	enabled := false
+	status := 0
+	for _, u := range units {
+		if u.FileState == "" {
+			c.errorf("Failed to get unit file state for %s: No such file or directory", u.Name)
+			status = 1
+			continue
+		}
+		if !o.quiet {
+			fmt.Fprintln(c.stdout, u.FileState)
+		}
+		switch u.FileState {
+		case "enabled", "enabled-runtime", "static", "alias", "indirect", "generated", "transient":
+			enabled = true
+		}
+	}
+	if status != 0 {
+		return status
+	}
+	if !enabled {
+		return 1
+	}
+	return 0
+}
+
+// showVerb is systemctl show: properties, Name=value, one unit after
+// another, with a blank line between.
+func showVerb(c *cli, o *systemctlOptions, _ string, names []string) int {
+	ctx := context.Background()
+	client := o.client()
+	names, err := expand(ctx, client, mangle(names))
+	if err != nil {
+		return o.failed(c, client, "list units", err)
+	}
+	units, err := client.Units(ctx, names, true)
+	if err != nil {
+		return o.failed(c, client, "get properties", err)
+	}
+	var b strings.Builder
+	for i, u := range units {
+		if i > 0 && !o.value {
+			b.WriteString("\n")
+		}
+		for _, p := range u.Properties {
+			if len(o.properties) > 0 && !slices.Contains(o.properties, p.Name) {
+				continue
+			}
+			v := propertyText(p)
+			if v == "" && !o.all && len(o.properties) == 0 {
+				continue
+			}
+			if o.value {
+				b.WriteString(v + "\n")
+			} else {
+				b.WriteString(p.Name + "=" + v + "\n")
+			}
+		}
+	}
+	fmt.Fprint(c.stdout, b.String())
+	return 0
+}
+
+// propertyText is a property's value as systemctl show prints it.
+func propertyText(p api.Property) string {
+	us := func(s string) uint64 {
+		n, _ := strconv.ParseUint(s, 10, 64)
+		return n
+	}
+	stamp := func(s string) string {
+		if n := us(s); n > 0 {
+			return timespan.FormatTimestamp(at(n), timespan.Pretty)
+		}
+		return ""
+	}
+	span := func(s string) string {
+		if s == "infinity" {
+			return s
+		}
+		return timespan.Span(us(s)).Format(0)
+	}
+	switch p.Kind {
+	case "timestamp":
+		return stamp(p.Value)
+	case "timespan":
+		return span(p.Value)
+	case "calendar", "monotonic":
+		f := strings.SplitN(p.Value, "\t", 3)
+		if len(f) != 3 {
+			return p.Value
+		}
+		if p.Kind == "calendar" {
+			next := stamp(f[2])
+			if next == "" {
+				next = "n/a"
+			}
+			return fmt.Sprintf("{ %s=%s ; next_elapse=%s }", f[0], f[1], next)
+		}
+		return fmt.Sprintf("{ %s=%s ; next_elapse=%s }", f[0], span(f[1]), span(f[2]))
+	}
+	return p.Value
+}
+
+// catVerb is systemctl cat: each unit's files, each after a comment
+// naming it.
+func catVerb(c *cli, o *systemctlOptions, _ string, names []string) int {
+	ctx := context.Background()
+	client := o.client()
+	names, err := expand(ctx, client, mangle(names))
+	if err != nil {
+		return o.failed(c, client, "list units", err)
+	}
+	status := 0
+	first := true
+	for _, name := range names {
+		files, err := client.UnitFiles(ctx, name)
+		if err != nil {
+			return o.failed(c, client, "read unit files", err)
+		}
+		if len(files) == 0 {
+			c.errorf("No files found for %s.", name)
+			status = 1
+			continue
+		}
+		for _, f := range files {
+			if !first {
+				fmt.Fprintln(c.stdout)
+			}
+			first = false
+			text := f[1]
+			if text != "" && !strings.HasSuffix(text, "\n") {
+				text += "\n"
+			}
+			fmt.Fprintf(c.stdout, "# %s\n%s", f[0], text)
+		}
+	}
+	return status
+}
+
+// listUnits is systemctl list-units: the units in memory that are
+// active, failed or busy (all with --all), as a table with its legend.
+func listUnits(c *cli, o *systemctlOptions, _ string, patterns []string) int {
+	client := o.client()
+	units, err := client.Units(context.Background(), nil, false)
+	if err != nil {
+		return o.failed(c, client, "list units", err)
+	}
+	units = slices.DeleteFunc(units, func(u api.Unit) bool {
+		if len(o.types) > 0 && !slices.Contains(o.types, strings.TrimPrefix(path.Ext(u.Name), ".")) {
+			return true
+		}
+		if len(o.states) > 0 {
+			return !slices.Contains(o.states, u.Load) && !slices.Contains(o.states, u.Active) && !slices.Contains(o.states, u.Sub)
+		}
+		if !o.all && u.Active == "inactive" {
+			return true
+		}
+		if len(patterns) > 0 && !slices.ContainsFunc(patterns, func(p string) bool { ok, _ := path.Match(p, u.Name); return ok }) {
+			return true
+		}
+		return false
+	})
+	rows := [][]string{{"", "UNIT", "LOAD", "ACTIVE", "SUB", "DESCRIPTION"}}
+	for _, u := range units {
+		dot := " "
+		if u.Active == "failed" || u.Load != "loaded" {
+			dot = glyph("failed")
+			if utf8Locale() {
+				dot = "●"
+			}
+		}
+		rows = append(rows, []string{dot, u.Name, u.Load, u.Active, u.Sub, u.Description})
+	}
+	if !o.legend {
+		rows = rows[1:]
+	}
+	if len(rows) > 0 {
+		writeTable(c, rows, nil)
+	}
+	if !o.legend {
+		return 0
+	}
+	if len(units) > 0 {
+		fmt.Fprint(c.stdout, "\nLOAD   = Reflects whether the unit definition was properly loaded.\n"+
+			"ACTIVE = The high-level unit activation state, i.e. generalization of SUB.\n"+
+			"SUB    = The low-level unit activation state, values depend on unit type.\n")
+	}
+	switch {
+	case o.all || slices.Contains(o.states, "inactive"):
+		fmt.Fprintf(c.stdout, "%d loaded units listed.\nTo show all installed unit files use 'systemctl list-unit-files'.\n", len(units))
+	case len(o.states) == 0:
+		fmt.Fprintf(c.stdout, "%d loaded units listed. Pass --all to see loaded but inactive units, too.\n"+
+			"To show all installed unit files use 'systemctl list-unit-files'.\n", len(units))
+	default:
+		fmt.Fprintf(c.stdout, "%d loaded units listed.\n", len(units))
+	}
+	return 0
+}
