@@ -57,7 +57,8 @@ func historyMain(c *cli, args []string) int {
 	}
 	rows := [][]string{{"STARTED", "UNIT", "TRIGGER", "DURATION", "RESULT", "EXIT"}}
 	for _, r := range runs {
-		trigger := "manual"
+		// Without a timer: manual, restart, OnFailure, OnSuccess.
+		trigger := r.Reason
 		if r.Timer != "" {
 			trigger = r.Timer + " (" + r.Reason + ")"
 		}

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"sundial.dev/sundial/internal/api"
@@ -28,6 +30,7 @@ Options:
   -S --since=DATE            Show entries not older than the date
   -U --until=DATE            Show entries not newer than the date
   -b --boot                  Show entries of the current boot only
+  -f --follow                Follow the journal
   -o --output=STRING         Change journal output mode (short,
                              short-precise, short-iso, cat, json)
      --no-pager              Accepted for compatibility; there is no pager
@@ -43,9 +46,10 @@ func journalctlMain(c *cli, args []string) int {
 	fs.StringP("since", "S", "", "")
 	fs.StringP("until", "U", "", "")
 	switchOption(fs, "boot", "b")
+	switchOption(fs, "follow", "f")
 	fs.StringP("output", "o", "", "")
 	switchOption(fs, "no-pager", "")
-	boot := false
+	boot, follow, linesSet := false, false, false
 	q := api.JournalQuery{}
 	args = linesArgument(args)
 	output := "short"
@@ -56,7 +60,10 @@ func journalctlMain(c *cli, args []string) int {
 		switch name {
 		case "unit":
 			q.Units = append(q.Units, value)
+		case "follow":
+			follow = true
 		case "lines":
+			linesSet = true
 			q.Last = 10
 			if value != noArgument {
 				n, err := strconv.Atoi(value)
@@ -97,19 +104,50 @@ func journalctlMain(c *cli, args []string) int {
 	if boot {
 		q.Boot = clock.BootID()
 	}
+	if follow && q.Last == 0 && !linesSet {
+		q.Last = 10
+	}
 	client := d.client()
-	entries, err := client.Journal(context.Background(), q)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	entries, err := client.Journal(ctx, q)
 	if err != nil {
 		return d.failed(c, client, "read the journal", err)
 	}
-	printJournal(c, entries, output)
-	return 0
+	if !follow {
+		printJournal(c, entries, output, true)
+		return 0
+	}
+	// Follows by asking for what came after the last entry shown, as
+	// often as journalctl would wake for new entries.
+	for {
+		printJournal(c, entries, output, false)
+		if len(entries) > 0 {
+			q.After = entries[len(entries)-1].Cursor
+		}
+		q.Last = 0
+		select {
+		case <-ctx.Done():
+			return 0
+		case <-time.After(followInterval):
+		}
+		if entries, err = client.Journal(ctx, q); err != nil {
+			if ctx.Err() != nil {
+				return 0
+			}
+			return d.failed(c, client, "read the journal", err)
+		}
+	}
 }
 
+// followInterval is how often -f asks for new entries.
+const followInterval = 100 * time.Millisecond
+
 // printJournal writes entries as journalctl does in the output mode.
-func printJournal(c *cli, entries []api.Entry, output string) {
+// With none, it says so, if told to.
+func printJournal(c *cli, entries []api.Entry, output string, none bool) {
 	var b strings.Builder
-	if len(entries) == 0 && output != "json" && output != "cat" {
+	if len(entries) == 0 && none && output != "json" && output != "cat" {
 		b.WriteString("-- No entries --\n")
 	}
 	host, _ := os.Hostname()

@@ -8,7 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -87,9 +87,9 @@ func TestScript(t *testing.T) {
 }
 
 // await waits, polling for up to 30 s, until a file exists ("await file
-// PATH") or the user's daemon has a journal entry of a unit whose message
-// matches a regular expression ("await journal UNIT REGEXP"), so that
-// scripts wait for the daemon without sleeping.
+// PATH") or the user's daemon has COUNT (default 1) journal entries of a
+// unit whose messages match a regular expression ("await journal UNIT
+// REGEXP [COUNT]"), so that scripts wait for the daemon without sleeping.
 func await(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) < 2 {
 		ts.Fatalf("usage: await file PATH | await journal UNIT REGEXP")
@@ -99,15 +99,25 @@ func await(ts *testscript.TestScript, neg bool, args []string) {
 	case "file":
 		ok = func() bool { _, err := os.Stat(ts.MkAbs(args[1])); return err == nil }
 	case "journal":
-		if len(args) != 3 {
-			ts.Fatalf("usage: await journal UNIT REGEXP")
+		if len(args) != 3 && len(args) != 4 {
+			ts.Fatalf("usage: await journal UNIT REGEXP [COUNT]")
 		}
 		re := regexp.MustCompile(args[2])
+		count := 1
+		if len(args) == 4 {
+			count, _ = strconv.Atoi(args[3])
+		}
 		socket := filepath.Join(ts.Getenv("XDG_RUNTIME_DIR"), "sundial", "control")
 		ok = func() bool {
 			c := &api.Client{Socket: socket}
 			entries, _ := c.Journal(context.Background(), api.JournalQuery{Units: []string{args[1]}})
-			return slices.ContainsFunc(entries, func(e api.Entry) bool { return re.MatchString(e.Message) })
+			n := 0
+			for _, e := range entries {
+				if re.MatchString(e.Message) {
+					n++
+				}
+			}
+			return n >= count
 		}
 	default:
 		ts.Fatalf("await: unknown condition %q", args[0])

@@ -235,7 +235,7 @@ func printStatus(c *cli, o *systemctlOptions, u api.Unit, journal []api.Entry) {
 	fmt.Fprint(c.stdout, b.String())
 	if len(journal) > 0 {
 		fmt.Fprintln(c.stdout)
-		printJournal(c, journal, o.output)
+		printJournal(c, journal, o.output, false)
 	}
 }
 
