@@ -159,6 +159,7 @@ func (m *Manager) startService(e *entry, act activation, done func(string)) {
 		m.endRun(e, act.runID, &service.Outcome{Result: startLimitHit})
 		m.changed(e)
 		m.tellTimers(e)
+		m.afterEnd(e, service.Outcome{Result: startLimitHit})
 		done(jobFailed)
 		return
 	}
