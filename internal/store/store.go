@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"math/bits"
 	"strings"
 	"sync"
 
@@ -29,7 +30,19 @@ type Store struct {
 	// write orders the writers, so that Trigger's durability setting is
 	// its own.
 	write sync.Mutex
+	// insert[k] appends 1<<k journal entries; prepared once, on the one
+	// connection.
+	insert [insertShift + 1]*sql.Stmt
 }
+
+// insertRows is the most journal entries one INSERT statement carries.
+// A statement costs mostly per call (database/sql, the driver, SQLite's
+// VM), so that statements of 128 rows append twice as many lines a
+// second as statements of one; more rows gain nothing.
+const (
+	insertShift = 7
+	insertRows  = 1 << insertShift
+)
 
 // ErrStale is returned by Trigger when the timer's stamp is no longer the
 // one read: someone else triggered it.
@@ -89,11 +102,27 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: %s: %w", path, err)
 	}
-	return &Store{db: db}, nil
+	s := &Store{db: db}
+	for k := range s.insert {
+		q := `INSERT INTO journal (realtime, monotonic, boot, unit, invocation, pid, identifier, priority, message) VALUES ` +
+			strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?), ", 1<<k), ", ")
+		if s.insert[k], err = db.PrepareContext(ctx, q); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("store: %s: %w", path, err)
+		}
+	}
+	return s, nil
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	for _, stmt := range s.insert {
+		if stmt != nil {
+			stmt.Close()
+		}
+	}
+	return s.db.Close()
+}
 
 // A TimerState is a timer's stored state.
 type TimerState struct {
@@ -315,16 +344,23 @@ func (s *Store) Append(ctx context.Context, entries ...Entry) error {
 		return fmt.Errorf("store: %w", err)
 	}
 	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO journal (realtime, monotonic, boot, unit, invocation, pid, identifier, priority, message)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return fmt.Errorf("store: journal: %w", err)
-	}
-	defer stmt.Close()
-	for _, e := range entries {
-		if _, err := stmt.ExecContext(ctx, e.Realtime, e.Monotonic, e.Boot, e.Unit, e.Invocation, e.PID, e.Identifier, e.Priority, e.Message); err != nil {
+	var stmts [len(s.insert)]*sql.Stmt
+	args := make([]any, 0, 9*min(len(entries), insertRows))
+	// Whole statements of insertRows, then the rest in powers of two, so
+	// that a few prepared statements serve every batch size.
+	for len(entries) > 0 {
+		k := bits.Len(uint(min(len(entries), insertRows))) - 1
+		if stmts[k] == nil {
+			stmts[k] = tx.StmtContext(ctx, s.insert[k])
+		}
+		args = args[:0]
+		for _, e := range entries[:1<<k] {
+			args = append(args, e.Realtime, e.Monotonic, e.Boot, e.Unit, e.Invocation, e.PID, e.Identifier, e.Priority, e.Message)
+		}
+		if _, err := stmts[k].ExecContext(ctx, args...); err != nil {
 			return fmt.Errorf("store: journal: %w", err)
 		}
+		entries = entries[1<<k:]
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("store: %w", err)
@@ -387,13 +423,125 @@ func (s *Store) Query(ctx context.Context, f Filter) iter.Seq2[Entry, error] {
 // Prune keeps the journal to its last keep entries, as a size limit
 // (SystemMaxUse=) does, and returns how many it deleted.
 func (s *Store) Prune(ctx context.Context, keep int) (int64, error) {
-	s.write.Lock()
-	defer s.write.Unlock()
-	res, err := s.db.ExecContext(ctx, `DELETE FROM journal WHERE seq <= (SELECT MAX(seq) FROM journal) - ?`, keep)
-	if err != nil {
+	return s.pruneJournal(ctx, keep)
+}
+
+// A Retention bounds what the store keeps, as journald's SystemMaxUse=
+// and MaxRetentionSec= bound the journal. A zero field is no bound.
+type Retention struct {
+	// MaxEntries is how many of the journal's newest entries are kept.
+	MaxEntries int
+	// Before is a realtime in µs (now less MaxRetentionSec=): journal
+	// entries from before it go.
+	Before uint64
+	// MaxRuns is how many of each unit's newest runs are kept; an older
+	// run still running is kept too.
+	MaxRuns int
+}
+
+// Deleted counts what Retain deleted.
+type Deleted struct {
+	Entries, Runs int64
+}
+
+// deleteBatch is the most rows one statement of Retain deletes, so that
+// a writer waits for it about as long as for a batch of the journal's.
+// Old runs are spread over the table, a page each, so that deleting more
+// of them at once makes the wait longer, and the whole no faster.
+const deleteBatch = 1024
+
+// Retain deletes what r does not keep. It works in batches, each its own
+// transaction, so that appends go on meanwhile; an error or ctx's end
+// leaves what was deleted until then deleted, and counted.
+func (s *Store) Retain(ctx context.Context, r Retention) (Deleted, error) {
+	var d Deleted
+	var err error
+	if r.MaxEntries > 0 {
+		if d.Entries, err = s.pruneJournal(ctx, r.MaxEntries); err != nil {
+			return d, err
+		}
+	}
+	if r.Before > 0 {
+		n, err := s.deleteBatches(ctx, `DELETE FROM journal WHERE seq IN (SELECT seq FROM journal WHERE realtime < ? LIMIT ?)`, r.Before)
+		d.Entries += n
+		if err != nil {
+			return d, err
+		}
+	}
+	if r.MaxRuns > 0 {
+		d.Runs, err = s.pruneRuns(ctx, r.MaxRuns)
+	}
+	return d, err
+}
+
+// pruneJournal deletes the entries appended before the last keep. The
+// sequence numbers count the entries appended, without a gap (a batch
+// is appended whole or not at all, and AUTOINCREMENT's counter with it),
+// so that those go up to the highest less keep, and nothing is counted.
+func (s *Store) pruneJournal(ctx context.Context, keep int) (int64, error) {
+	var last sql.NullInt64
+	if err := s.db.QueryRowContext(ctx, `SELECT MAX(seq) FROM journal`).Scan(&last); err != nil {
 		return 0, fmt.Errorf("store: %w", err)
 	}
-	return res.RowsAffected()
+	if !last.Valid || last.Int64 <= int64(keep) {
+		return 0, nil
+	}
+	return s.deleteBatches(ctx, `DELETE FROM journal WHERE seq IN (SELECT seq FROM journal WHERE seq <= ? LIMIT ?)`, last.Int64-int64(keep))
+}
+
+// pruneRuns deletes each unit's runs older than its last keep, but those
+// still running. It goes from unit to unit along the index runs_unit,
+// and finds there each unit's newest run to delete, so that it reads the
+// table only for the runs it deletes.
+func (s *Store) pruneRuns(ctx context.Context, keep int) (int64, error) {
+	var deleted int64
+	unit := ""
+	for {
+		err := s.db.QueryRowContext(ctx, `SELECT unit FROM runs WHERE unit > ? ORDER BY unit LIMIT 1`, unit).Scan(&unit)
+		if errors.Is(err, sql.ErrNoRows) {
+			return deleted, nil
+		}
+		if err != nil {
+			return deleted, fmt.Errorf("store: %w", err)
+		}
+		var last int64
+		err = s.db.QueryRowContext(ctx, `SELECT id FROM runs WHERE unit = ? ORDER BY id DESC LIMIT 1 OFFSET ?`, unit, keep).Scan(&last)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return deleted, fmt.Errorf("store: %w", err)
+		}
+		n, err := s.deleteBatches(ctx, `DELETE FROM runs WHERE id IN (SELECT id FROM runs WHERE unit = ? AND id <= ? AND state != ? LIMIT ?)`, unit, last, RunRunning)
+		deleted += n
+		if err != nil {
+			return deleted, err
+		}
+	}
+}
+
+// deleteBatches runs a deletion whose last argument is the most rows it
+// deletes, with deleteBatch, until it deletes fewer, and returns how
+// many it deleted.
+func (s *Store) deleteBatches(ctx context.Context, query string, args ...any) (int64, error) {
+	args = append(args, deleteBatch)
+	var deleted int64
+	for {
+		s.write.Lock()
+		res, err := s.db.ExecContext(ctx, query, args...)
+		s.write.Unlock()
+		if err != nil {
+			return deleted, fmt.Errorf("store: %w", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return deleted, fmt.Errorf("store: %w", err)
+		}
+		deleted += n
+		if n < deleteBatch {
+			return deleted, nil
+		}
+	}
 }
 
 // collect reads the rows of a query whole, so that no caller holds the
