@@ -11,6 +11,7 @@ import (
 
 	"sundial.dev/sundial/internal/api"
 	"sundial.dev/sundial/internal/manager"
+	"sundial.dev/sundial/internal/store"
 	"sundial.dev/sundial/unit"
 )
 
@@ -75,6 +76,7 @@ func daemonMain(c *cli, args []string) int {
 		m.StateDir = defaultStateDir(m.Scope)
 	}
 	m.Env = managerEnv(m.Scope)
+	m.Retention = defaultRetention
 	m.Socket = api.SocketPath(m.Scope == unit.UserScope)
 	m.Logger = slog.New(slog.NewTextHandler(c.stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
@@ -97,6 +99,10 @@ func defaultStateDir(scope unit.RuntimeScope) string {
 	home, _ := os.UserHomeDir()
 	return filepath.Join(home, ".local", "state", "sundial")
 }
+
+// defaultRetention keeps a million journal lines, as a size limit does
+// (some 100 MB of store), and each unit's last thousand runs.
+var defaultRetention = store.Retention{MaxEntries: 1_000_000, MaxRuns: 1000}
 
 // configDir is where enable links units: /etc/systemd/system, or the
 // user's configuration directory.

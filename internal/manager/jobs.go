@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"strings"
 
 	"sundial.dev/sundial/internal/service"
 	"sundial.dev/sundial/internal/store"
@@ -176,24 +177,35 @@ func (m *Manager) startService(e *entry, act activation, done func(string)) {
 	}
 	e.invocation, e.runID, e.result, e.mainPID, e.stopping = invocation, act.runID, service.Success, 0, false
 	e.waiters = append(e.waiters, m.startWaiter(e, done))
-	env, err := service.Environment(s, service.EnvSource{Manager: m.Env, Activation: act.env, InvocationID: invocation})
+	cred, userInfo, step, err := credentials(s)
+	if err != nil {
+		// As the child systemd forks fails, before any command runs.
+		m.unitLog(name, invocation, 3, fmt.Sprintf("%s: Failed to determine %s credentials: %s", name, strings.ToLower(step), service.ErrnoText(err)))
+		m.unitLog(name, invocation, 3, fmt.Sprintf("%s: Failed at step %s spawning %s: %s", name, step, firstCommand(s), service.ErrnoText(err)))
+		status := 217 // USER
+		if step == "GROUP" {
+			status = 216
+		}
+		out := service.Outcome{Result: service.ExitCode, Main: service.Exit{Code: service.CodeExited, Status: status}}
+		m.unitLog(name, invocation, 5, fmt.Sprintf("%s: Main process exited, %s", name, out.Main))
+		m.unitLog(name, invocation, 4, fmt.Sprintf("%s: Failed with result '%s'.", name, out.Result))
+		m.failStart(e, act, out)
+		return
+	}
+	env, err := service.Environment(s, service.EnvSource{Manager: m.Env, Activation: act.env, InvocationID: invocation, User: userInfo})
 	if err != nil {
 		m.unitLog(name, invocation, 3, name+": Failed to load environment files: "+service.ErrnoText(err))
 		m.unitLog(name, invocation, 3, name+": Failed to run 'start' task: "+service.ErrnoText(err))
 		m.unitLog(name, invocation, 4, fmt.Sprintf("%s: Failed with result '%s'.", name, service.Resources))
-		out := service.Outcome{Result: service.Resources}
-		m.endRun(e, act.runID, &out)
-		e.sub, e.result, e.last = "", service.Resources, &out
-		m.changed(e)
-		// It never left the inactive states: told all the same, as
-		// systemd tells of the failed start.
-		m.tellTimers(e)
-		m.afterEnd(e, out)
+		m.failStart(e, act, service.Outcome{Result: service.Resources})
 		return
 	}
 	dir := s.WorkingDirectory
 	if dir == "~" {
 		dir, _ = os.UserHomeDir()
+		if userInfo != nil {
+			dir = userInfo.Home
+		}
 	}
 	ident := s.SyslogIdentifier
 	e.sub = firstState(s)
@@ -211,7 +223,7 @@ func (m *Manager) startService(e *entry, act activation, done func(string)) {
 		}
 	}
 	run = service.Begin(service.Spec{
-		Service: s, Env: env, Dir: dir, DirMissingOK: s.WorkingDirectoryMissingOK, Clock: m.clk,
+		Service: s, Env: env, Dir: dir, DirMissingOK: s.WorkingDirectoryMissingOK, Clock: m.clk, Credential: cred,
 		Output: func(l service.Line) {
 			id := ident
 			if id == "" {
@@ -229,6 +241,28 @@ func (m *Manager) startService(e *entry, act activation, done func(string)) {
 		out := run.Wait()
 		m.events <- func() { m.serviceEnded(e, run, out) }
 	})
+}
+
+// failStart ends an activation that failed before any command ran.
+func (m *Manager) failStart(e *entry, act activation, out service.Outcome) {
+	m.endRun(e, act.runID, &out)
+	e.sub, e.result, e.last = "", out.Result, &out
+	m.changed(e)
+	// It never left the inactive states: told all the same, as systemd
+	// tells of the failed start.
+	m.tellTimers(e)
+	m.afterEnd(e, out)
+}
+
+// firstCommand is the executable of the first command an activation
+// runs, as systemd's messages about a failed spawn name it.
+func firstCommand(s *unit.ServiceSection) string {
+	for _, cmds := range [][]unit.ExecCommand{s.ExecCondition, s.ExecStartPre, s.ExecStart} {
+		if len(cmds) > 0 {
+			return cmds[0].Path
+		}
+	}
+	return ""
 }
 
 // startLimitHit is the result of a unit started too often.

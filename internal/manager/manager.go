@@ -37,6 +37,12 @@ type Manager struct {
 	Env []string
 	// Socket, if set, is where the control interface listens.
 	Socket string
+	// Retention bounds the journal and the run history; its zero value
+	// keeps everything. MaxAge, if set, is the journal's
+	// MaxRetentionSec=.
+	Retention store.Retention
+	MaxAge    time.Duration
+
 	// ConfigDir is where enable makes its links ("": the first of
 	// UnitPath); TransientDir holds the files of transient units.
 	ConfigDir, TransientDir string
@@ -104,6 +110,13 @@ func (m *Manager) Run(ctx context.Context) error {
 	if err := m.load(ctx); err != nil {
 		return err
 	}
+	retainCtx, stopRetaining := context.WithCancel(context.Background())
+	var retaining sync.WaitGroup
+	retaining.Go(func() { m.retain(retainCtx) })
+	defer func() {
+		stopRetaining()
+		retaining.Wait()
+	}()
 	var serving sync.WaitGroup
 	serveCtx, stopServing := context.WithCancel(context.Background())
 	if m.Socket != "" {
@@ -188,6 +201,36 @@ func (m *Manager) loop(ctx context.Context) error {
 		case f := <-m.events:
 			stop()
 			f()
+		case <-wake:
+		}
+	}
+}
+
+// retainEvery is how often the journal and the history are cut to
+// their limits.
+const retainEvery = time.Hour
+
+// retain cuts the journal and the run history to their limits, at once
+// and then every retainEvery, until ctx is done.
+func (m *Manager) retain(ctx context.Context) {
+	r := m.Retention
+	if r == (store.Retention{}) && m.MaxAge == 0 {
+		return
+	}
+	for {
+		if m.MaxAge > 0 {
+			r.Before = m.clk.Now().Realtime - uint64(m.MaxAge/time.Microsecond)
+		}
+		if d, err := m.store.Retain(ctx, r); err != nil && ctx.Err() == nil {
+			m.log.Error("cutting the journal to its limits", "err", err)
+		} else if d.Entries+d.Runs > 0 {
+			m.log.Info("journal cut to its limits", "entries", d.Entries, "runs", d.Runs)
+		}
+		wake, stop := m.clk.After(retainEvery)
+		select {
+		case <-ctx.Done():
+			stop()
+			return
 		case <-wake:
 		}
 	}

@@ -114,10 +114,13 @@ func TestBackToBack(t *testing.T) {
 // runDaemon runs the daemon on the units of dir until done says so (it is
 // polled; within 30 s), and a moment more for what runs to end, then
 // stops it and opens its store.
-func runDaemon(t *testing.T, dir, state string, done func() bool) *store.Store {
+func runDaemon(t *testing.T, dir, state string, done func() bool, configure ...func(*Manager)) *store.Store {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &Manager{UnitPath: []string{dir}, StateDir: state, Env: []string{"PATH=/usr/bin:/bin"}}
+	for _, f := range configure {
+		f(m)
+	}
 	ended := make(chan error)
 	go func() { ended <- m.Run(ctx) }()
 	for deadline := time.Now().Add(30 * time.Second); !done() && time.Now().Before(deadline); {
@@ -173,5 +176,86 @@ func TestEnvironmentFileMissing(t *testing.T) {
 		"Failed to start env.service."}
 	if !slices.Equal(msgs, want) {
 		t.Errorf("journal:\n  %s\nwant:\n  %s", strings.Join(msgs, "\n  "), strings.Join(want, "\n  "))
+	}
+}
+
+// TestUser runs a service as User=nobody (as root only), and one whose
+// user does not exist, which fails as systemd's does, with 217/USER.
+func TestUser(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("User= needs root")
+	}
+	dir, state := t.TempDir(), t.TempDir()
+	writeUnits(t, dir, map[string]string{
+		"who.timer":     "[Timer]\nOnActiveSec=10ms\nAccuracySec=1us\n",
+		"who.service":   "[Service]\nType=oneshot\nUser=nobody\nExecStart=/bin/sh -c 'echo $(id -un) $USER $HOME'\n",
+		"ghost.timer":   "[Timer]\nOnActiveSec=10ms\nAccuracySec=1us\n",
+		"ghost.service": "[Service]\nType=oneshot\nUser=no-such-user-here\nExecStart=/bin/true\n",
+	})
+	var s *store.Store
+	messages := func(unit string) []string {
+		var msgs []string
+		if s == nil {
+			return nil
+		}
+		for e := range s.Query(context.Background(), store.Filter{Units: []string{unit}}) {
+			msgs = append(msgs, e.Message)
+		}
+		return msgs
+	}
+	begin := time.Now()
+	s = runDaemon(t, dir, state, func() bool { return time.Since(begin) > 500*time.Millisecond })
+	home := "/nonexistent"
+	if u, err := lookupUser("nobody"); err == nil {
+		home = u.HomeDir
+	}
+	if got := messages("who.service"); !slices.Contains(got, "nobody nobody "+home) {
+		t.Errorf("who.service:\n  %s", strings.Join(got, "\n  "))
+	}
+	want := []string{"ghost.service: Failed to determine user credentials: No such process",
+		"ghost.service: Failed at step USER spawning /bin/true: No such process",
+		"ghost.service: Main process exited, code=exited, status=217/USER",
+		"ghost.service: Failed with result 'exit-code'."}
+	if got := messages("ghost.service"); !slices.Equal(got[:min(len(got), 4)], want) {
+		t.Errorf("ghost.service:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+}
+
+// TestRetention starts the daemon on a journal longer than its limit:
+// the journal is cut to it.
+func TestRetention(t *testing.T) {
+	dir, state := t.TempDir(), t.TempDir()
+	writeUnits(t, dir, map[string]string{})
+	s, err := store.Open(context.Background(), filepath.Join(state, "sundial.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var old []store.Entry
+	for i := range 100 {
+		old = append(old, store.Entry{Realtime: uint64(i + 1), Unit: "old.service", Message: "old"})
+	}
+	if err := s.Append(context.Background(), old...); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	count := func(s *store.Store) int {
+		n := 0
+		for range s.Query(context.Background(), store.Filter{Units: []string{"old.service"}}) {
+			n++
+		}
+		return n
+	}
+	var last *store.Store
+	s = runDaemon(t, dir, state, func() bool {
+		if last == nil {
+			last, _ = store.Open(context.Background(), filepath.Join(state, "sundial.db"))
+		}
+		return last != nil && count(last) <= 10
+	}, func(m *Manager) { m.Retention = store.Retention{MaxEntries: 10} })
+	if last != nil {
+		last.Close()
+	}
+	if n := count(s); n > 10 {
+		t.Errorf("%d entries left, want at most 10", n)
 	}
 }
