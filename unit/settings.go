@@ -328,6 +328,13 @@ const (
 	sigRTMax = 64
 )
 
+// KnownSetting reports whether systemd 254 knows the setting Key in
+// [Section] of a unit file, as systemd-run's -p checks its NAME.
+func KnownSetting(section, key string) bool {
+	_, ok := knownSettings[section+"."+key]
+	return ok
+}
+
 // ParseSignal reads a signal as systemd's signal_from_string: a number,
 // a name with or without "SIG", RTMIN+n or RTMAX-n.
 func ParseSignal(s string) (int, error) { return parseSignal(s) }

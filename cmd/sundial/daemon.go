@@ -66,18 +66,21 @@ func daemonMain(c *cli, args []string) int {
 		c.errorf("%s daemon takes no arguments.", c.prog)
 		return 1
 	}
+	m.Socket = api.SocketPath(m.Scope == unit.UserScope)
+	// Beside the socket: gone with the runtime directory, at reboot.
+	m.TransientDir = filepath.Join(filepath.Dir(m.Socket), "transient")
 	if len(m.UnitPath) == 0 {
-		m.UnitPath = unit.SearchPath(m.Scope, unit.Dirs{}, os.Getenv)
+		m.UnitPath = unit.SearchPath(m.Scope, unit.Dirs{Transient: m.TransientDir}, os.Getenv)
 		m.ConfigDir = configDir(m.Scope)
 	} else {
 		m.ConfigDir = m.UnitPath[0]
+		m.UnitPath = append([]string{m.TransientDir}, m.UnitPath...)
 	}
 	if m.StateDir == "" {
 		m.StateDir = defaultStateDir(m.Scope)
 	}
 	m.Env = managerEnv(m.Scope)
 	m.Retention = defaultRetention
-	m.Socket = api.SocketPath(m.Scope == unit.UserScope)
 	m.Logger = slog.New(slog.NewTextHandler(c.stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()

@@ -82,6 +82,7 @@ type Backend interface {
 	Journal(ctx context.Context, q JournalQuery) ([]Entry, error)
 	Runs(ctx context.Context, unit string, last int) ([]Run, error)
 	UnitBackend
+	TransientBackend
 }
 
 // SocketPath is where the daemon of the scope listens:
@@ -140,6 +141,7 @@ func Serve(ctx context.Context, l net.Listener, b Backend) error {
 		reply(w, entries, err)
 	})
 	serveUnits(mux, b)
+	serveTransient(mux, b)
 	srv := &http.Server{Handler: mux}
 	srv.ConnState = func(c net.Conn, s http.ConnState) {
 		if s == http.StateNew && !allowed(c) {

@@ -33,6 +33,13 @@ func (f fakeBackend) UnitFiles(_ context.Context, name string) ([][2]string, err
 	return [][2]string{{"/" + name, "[Unit]\n"}}, nil
 }
 
+func (f fakeBackend) Transient(_ context.Context, req TransientRequest) (JobResult, error) {
+	return JobResult{Unit: req.Units[0].Name, Result: req.Units[0].Settings[0].Value}, nil
+}
+func (f fakeBackend) WaitInactive(_ context.Context, name string) (Unit, error) {
+	return Unit{Name: name, Active: "inactive"}, nil
+}
+
 func TestRoundTrip(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "run", "control")
 	l, err := Listen(sock)
@@ -75,6 +82,12 @@ func TestRoundTrip(t *testing.T) {
 	}
 	if files, err := c.UnitFiles(context.Background(), "a.timer"); err != nil || len(files) != 1 || files[0][0] != "/a.timer" {
 		t.Errorf("UnitFiles() = %+v, %v", files, err)
+	}
+	if res, err := c.Transient(context.Background(), TransientRequest{Units: []TransientUnit{{Name: "r.service", Settings: []Setting{{"Service", "Type", "exec"}}}}}); err != nil || res.Result != "exec" {
+		t.Errorf("Transient() = %+v, %v", res, err)
+	}
+	if u, err := c.WaitInactive(context.Background(), "r.service"); err != nil || u.Name != "r.service" || u.Active != "inactive" {
+		t.Errorf("WaitInactive() = %+v, %v", u, err)
 	}
 	cancel()
 	if err := <-done; err != nil {

@@ -56,6 +56,12 @@ type Unit struct {
 	Status string `json:"status,omitempty"`
 	// Running are the processes left in the service, main first.
 	Running []int `json:"running,omitempty"`
+	// ExecMainStart and ExecMainExit are when the main process last
+	// started and exited, realtime µs.
+	ExecMainStart uint64 `json:"exec_main_start,omitempty"`
+	ExecMainExit  uint64 `json:"exec_main_exit,omitempty"`
+	// Invocation is the ID of its last activation.
+	Invocation string `json:"invocation,omitempty"`
 	// ConditionFailed is when ExecCondition= last skipped it, realtime µs.
 	ConditionFailed uint64 `json:"condition_failed,omitempty"`
 

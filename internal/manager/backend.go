@@ -139,6 +139,7 @@ func (m *Manager) describeUnit(e *entry, properties bool) api.Unit {
 // commands of the last activation that ended.
 func (m *Manager) describeRun(e *entry, a *api.Unit) {
 	a.ConditionFailed = e.condFailed
+	a.ExecMainStart, a.ExecMainExit, a.Invocation = e.mainStart, e.mainExit, e.invocation
 	if e.run != nil {
 		if e.mainPID > 0 {
 			a.MainPID = e.mainPID

@@ -234,7 +234,7 @@ func (m *Manager) startService(e *entry, act activation, done func(string)) {
 		},
 		Log:     func(level slog.Level, msg string) { m.unitLog(name, invocation, levelPriority(level), name+": "+msg) },
 		State:   func(st service.State) { current(func() { m.serviceState(e, st) }) },
-		MainPID: func(pid int) { current(func() { e.mainPID = pid }) },
+		MainPID: func(pid int) { current(func() { e.mainPID, e.mainStart, e.mainExit = pid, m.clk.Now().Realtime, 0 }) },
 	})
 	e.run = run
 	m.runs.Go(func() {
@@ -340,6 +340,9 @@ func (m *Manager) serviceEnded(e *entry, run *service.Run, out service.Outcome) 
 	e.run = nil
 	m.endRun(e, e.runID, &out)
 	e.sub, e.result, e.last, e.mainPID = "", out.Result, &out, 0
+	if e.mainStart > 0 {
+		e.mainExit = m.clk.Now().Realtime
+	}
 	if out.ConditionFailed {
 		e.condFailed = m.clk.Now().Realtime
 	}

@@ -58,6 +58,8 @@ type Manager struct {
 
 	loader *unit.Loader
 	units  map[string]*entry // by name, aliases not
+	// collected are the transient units collected last, as they were.
+	collected map[string]api.Unit
 
 	events  chan func() // work for the loop, from other goroutines
 	later   []func()    // work for the loop once the timers due have fired
@@ -193,6 +195,7 @@ func (m *Manager) loop(ctx context.Context) error {
 			m.later = m.later[1:]
 			f()
 		}
+		m.collect()
 		wake, stop := m.clk.After(m.sleep(m.clk.Now()))
 		select {
 		case <-ctx.Done():

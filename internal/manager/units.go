@@ -46,6 +46,8 @@ type entry struct {
 	invocation     string
 	last           *service.Outcome // how the last activation ended
 	mainPID        int
+	mainStart      uint64   // realtime µs the main process last started
+	mainExit       uint64   // and exited
 	condFailed     uint64   // when ExecCondition= last skipped it, realtime µs
 	stopping       bool     // a stop was asked for: no restart, no OnFailure=
 	starts         []uint64 // monotonic µs of the starts within StartLimitIntervalSec=
@@ -240,6 +242,7 @@ func (m *Manager) load(ctx context.Context) error {
 		}
 		m.startTimer(ctx, e)
 	}
+	m.loadTransient()
 	return nil
 }
 

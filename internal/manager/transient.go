@@ -1,0 +1,284 @@
+package manager
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"sundial.dev/sundial/internal/api"
+	"sundial.dev/sundial/unit"
+)
+
+// transientHeader begins every transient unit file, as systemd's.
+const transientHeader = "# This is a transient unit file, created programmatically via the systemd API. Do not edit.\n"
+
+// maxCollected bounds the units kept, once collected, for the waits that
+// come for them late.
+const maxCollected = 1024
+
+// transientFile is the text of a transient unit's file: its settings as
+// lines, under a section header each time the section changes.
+func transientFile(u api.TransientUnit) string {
+	var b strings.Builder
+	b.WriteString(transientHeader)
+	section := ""
+	for _, s := range u.Settings {
+		if s.Section != section {
+			if section != "" {
+				b.WriteString("\n")
+			}
+			section = s.Section
+			b.WriteString("[" + section + "]\n")
+		}
+		b.WriteString(s.Key + "=" + s.Value + "\n")
+	}
+	return b.String()
+}
+
+func (b backend) Transient(ctx context.Context, req api.TransientRequest) (api.JobResult, error) {
+	var res api.JobResult
+	ended := make(chan struct{}, 1)
+	err := b.ask(ctx, func() {
+		if b.m.makeTransient(req, &res) && !req.NoBlock {
+			b.m.start(b.m.units[res.Unit], activation{reason: "manual"}, func(r string) {
+				res.Result = r
+				if e := b.m.units[res.Unit]; e != nil && r == jobFailed {
+					res.ServiceResult = string(e.result)
+				}
+				ended <- struct{}{}
+			})
+			return
+		}
+		if res.Error == "" {
+			b.m.start(b.m.units[res.Unit], activation{reason: "manual"}, nil)
+			res.Result = jobDone
+		}
+		ended <- struct{}{}
+	})
+	if err != nil {
+		return res, err
+	}
+	select {
+	case <-ended:
+	case <-ctx.Done():
+		return res, ctx.Err()
+	}
+	return res, nil
+}
+
+// makeTransient writes and loads the units of a request, and reports
+// whether it could; if not, res says why, and nothing is left of them.
+func (m *Manager) makeTransient(req api.TransientRequest, res *api.JobResult) bool {
+	if len(req.Units) == 0 {
+		res.Error, res.Code = "No unit to create.", "invalid"
+		return false
+	}
+	res.Unit = req.Units[0].Name
+	if m.TransientDir == "" {
+		res.Error, res.Code = "Transient units are not supported by this daemon.", "invalid"
+		return false
+	}
+	// Files made since the last load count too.
+	m.loader = &unit.Loader{Path: m.UnitPath, Scope: m.Scope}
+	for _, tu := range req.Units {
+		if _, err := unit.ParseName(tu.Name); err != nil || strings.Contains(tu.Name, "/") {
+			res.Error, res.Code = fmt.Sprintf("Invalid unit name or type: %s", tu.Name), "invalid"
+			return false
+		}
+		if e, err := m.get(tu.Name); err != nil || e.unit.LoadState != unit.NotFound {
+			res.Error, res.Code = fmt.Sprintf("Unit %s was already loaded or has a fragment file.", tu.Name), "exists"
+			return false
+		}
+	}
+	if err := os.MkdirAll(m.TransientDir, 0o755); err != nil {
+		res.Error, res.Code = err.Error(), "io"
+		return false
+	}
+	var written []string
+	undo := func() {
+		for _, p := range written {
+			os.Remove(p)
+		}
+		m.loader = &unit.Loader{Path: m.UnitPath, Scope: m.Scope}
+	}
+	for _, tu := range req.Units {
+		p := filepath.Join(m.TransientDir, tu.Name)
+		if err := writeFile(p, transientFile(tu)); err != nil {
+			undo()
+			res.Error, res.Code = err.Error(), "io"
+			return false
+		}
+		written = append(written, p)
+	}
+	// A new loader sees the new files.
+	m.loader = &unit.Loader{Path: m.UnitPath, Scope: m.Scope}
+	var loaded []*entry
+	for _, tu := range req.Units {
+		e, err := m.get(tu.Name)
+		if err == nil && e.unit.LoadState != unit.Loaded {
+			err = loadFailure(e.unit)
+		}
+		if err != nil {
+			for _, l := range loaded {
+				m.forget(l)
+			}
+			if e != nil && m.units[e.unit.Name] == e {
+				m.forget(e)
+			}
+			undo()
+			res.Error, res.Code = err.Error(), "invalid"
+			return false
+		}
+		loaded = append(loaded, e)
+	}
+	return true
+}
+
+// loadFailure is why a unit just made did not load: its first
+// diagnostic, or its load state.
+func loadFailure(u *unit.Unit) error {
+	for _, d := range u.Diagnostics {
+		return errors.New(d.Msg)
+	}
+	if msg := u.LoadStateMessage(); msg != "" {
+		return errors.New(msg)
+	}
+	//lint:ignore ST1005 systemd's words
+	return fmt.Errorf("Unit %s failed to load.", u.Name)
+}
+
+// writeFile writes a file whole or not at all.
+func writeFile(path, text string) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(text), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// isTransient reports whether a unit's file is a transient one.
+func (m *Manager) isTransient(e *entry) bool {
+	return m.TransientDir != "" && e.unit.FragmentPath != "" && filepath.Dir(e.unit.FragmentPath) == m.TransientDir
+}
+
+// loadTransient loads the transient units left by the daemon before, in
+// the same runtime directory, and starts their timers again.
+func (m *Manager) loadTransient() {
+	if m.TransientDir == "" {
+		return
+	}
+	entries, err := os.ReadDir(m.TransientDir)
+	if err != nil {
+		return
+	}
+	for _, d := range entries {
+		e, err := m.get(d.Name())
+		if err != nil || e.unit.LoadState != unit.Loaded || e.timer == nil {
+			continue
+		}
+		m.startTimer(context.Background(), e)
+	}
+	m.collect()
+}
+
+// collect unloads the transient units nothing needs any more, and
+// deletes their files, as systemd's garbage collection: a timer that is
+// dead; a service inactive after success (or failed, with
+// CollectMode=inactive-or-failed) that no timer in memory triggers.
+func (m *Manager) collect() {
+	for again := true; again; {
+		again = false
+		for _, name := range slices.Sorted(maps.Keys(m.units)) {
+			e := m.units[name]
+			if !m.isTransient(e) || !m.collectable(e) {
+				continue
+			}
+			m.remember(e)
+			m.forget(e)
+			os.Remove(e.unit.FragmentPath)
+			again = true
+		}
+	}
+}
+
+func (m *Manager) collectable(e *entry) bool {
+	if len(e.waiters) > 0 || e.isActive() || e.run != nil || e.restartPending {
+		return false
+	}
+	active, _ := e.activeSub()
+	if active == "failed" && e.unit.Unit.CollectMode != "inactive-or-failed" {
+		return false
+	}
+	for _, te := range e.triggeredBy {
+		if m.units[te.unit.Name] == te {
+			return false
+		}
+	}
+	return true
+}
+
+// remember keeps a collected unit as it was last, for a wait that
+// comes for it after.
+func (m *Manager) remember(e *entry) {
+	if m.collected == nil {
+		m.collected = map[string]api.Unit{}
+	}
+	if len(m.collected) >= maxCollected {
+		clear(m.collected)
+	}
+	m.collected[e.unit.Name] = m.describeUnit(e, false)
+}
+
+// forget takes a unit out of memory.
+func (m *Manager) forget(e *entry) {
+	if e.timer != nil {
+		m.engine.Remove(e.timer)
+		if se := m.units[e.unit.Timer.Unit]; se != nil {
+			se.triggeredBy = slices.DeleteFunc(se.triggeredBy, func(t *entry) bool { return t == e })
+		}
+	}
+	delete(m.units, e.unit.Name)
+}
+
+func (b backend) WaitInactive(ctx context.Context, name string) (api.Unit, error) {
+	var out api.Unit
+	var missing error
+	ended := make(chan struct{}, 1)
+	err := b.ask(ctx, func() {
+		m := b.m
+		e := m.units[name]
+		if e == nil {
+			if u, ok := m.collected[name]; ok {
+				out = u
+			} else {
+				//lint:ignore ST1005 systemd's words
+				missing = fmt.Errorf("Unit %s not loaded.", name)
+			}
+			ended <- struct{}{}
+			return
+		}
+		e.waiters = append(e.waiters, func() bool {
+			if e.isActive() {
+				return false
+			}
+			out = m.describeUnit(e, false)
+			ended <- struct{}{}
+			return true
+		})
+		m.settleJobs(e)
+	})
+	if err != nil {
+		return out, err
+	}
+	select {
+	case <-ended:
+	case <-ctx.Done():
+		return out, ctx.Err()
+	}
+	return out, missing
+}

@@ -1,0 +1,143 @@
+package manager
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"sundial.dev/sundial/internal/api"
+)
+
+// serve runs a daemon with a control socket and a transient directory
+// until the returned function stops it.
+func serve(t *testing.T, dir, state, run string) (*api.Client, func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	transient := filepath.Join(run, "transient")
+	m := &Manager{UnitPath: []string{transient, dir}, StateDir: state, Env: []string{"PATH=/usr/bin:/bin"},
+		Socket: filepath.Join(run, "control"), TransientDir: transient}
+	ended := make(chan error)
+	go func() { ended <- m.Run(ctx) }()
+	for i := 0; i < 3000; i++ {
+		if _, err := os.Stat(m.Socket); err == nil {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return &api.Client{Socket: m.Socket}, func() {
+		cancel()
+		if err := <-ended; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+func setting(section, key, value string) api.Setting {
+	return api.Setting{Section: section, Key: key, Value: value}
+}
+
+// TestTransient makes a transient service, which runs and is collected,
+// and a transient timer with its service, which fires once and is
+// collected with it, files and all; one that is refused leaves nothing.
+func TestTransient(t *testing.T) {
+	dir, state, run := t.TempDir(), t.TempDir(), t.TempDir()
+	writeUnits(t, dir, map[string]string{})
+	c, stop := serve(t, dir, state, run)
+	defer stop()
+	ctx := context.Background()
+
+	res, err := c.Transient(ctx, api.TransientRequest{Units: []api.TransientUnit{{Name: "once.service", Settings: []api.Setting{
+		setting("Unit", "Description", "Once"), setting("Service", "Type", "oneshot"), setting("Service", "ExecStart", `"/bin/echo" "hi"`)}}}})
+	if err != nil || res.Result != "done" {
+		t.Fatalf("Transient: %+v, %v", res, err)
+	}
+	u, err := c.WaitInactive(ctx, "once.service")
+	if err != nil || u.Result != "success" || u.MainCode != "exited" || !u.Transient {
+		t.Errorf("WaitInactive: %+v, %v", u, err)
+	}
+	if _, err := os.Stat(filepath.Join(run, "transient", "once.service")); !os.IsNotExist(err) {
+		t.Errorf("once.service's file left: %v", err)
+	}
+
+	res, err = c.Transient(ctx, api.TransientRequest{Units: []api.TransientUnit{
+		{Name: "soon.timer", Settings: []api.Setting{setting("Unit", "Description", "Soon"), setting("Timer", "OnActiveSec", "100ms"),
+			setting("Timer", "AccuracySec", "1us"), setting("Timer", "RemainAfterElapse", "no")}},
+		{Name: "soon.service", Settings: []api.Setting{setting("Service", "ExecStart", `"/bin/true"`)}},
+	}})
+	if err != nil || res.Result != "done" {
+		t.Fatalf("Transient timer: %+v, %v", res, err)
+	}
+	data, err := os.ReadFile(filepath.Join(run, "transient", "soon.timer"))
+	want := transientHeader + "[Unit]\nDescription=Soon\n\n[Timer]\nOnActiveSec=100ms\nAccuracySec=1us\nRemainAfterElapse=no\n"
+	if err != nil || string(data) != want {
+		t.Errorf("soon.timer:\n%s\nwant:\n%s", data, want)
+	}
+	for i := 0; i < 300; i++ {
+		units, _ := c.Units(ctx, nil, false)
+		gone := true
+		for _, u := range units {
+			if u.Name == "soon.timer" || u.Name == "soon.service" {
+				gone = false
+			}
+		}
+		if gone {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	runs, err := c.Runs(ctx, "soon.service", 0)
+	if err != nil || len(runs) != 1 || runs[0].Result != "success" {
+		t.Errorf("runs of soon.service: %+v, %v", runs, err)
+	}
+	if files, _ := os.ReadDir(filepath.Join(run, "transient")); len(files) != 0 {
+		t.Errorf("files left: %v", files)
+	}
+
+	res, err = c.Transient(ctx, api.TransientRequest{Units: []api.TransientUnit{{Name: "bad.service", Settings: []api.Setting{
+		setting("Service", "ExecStart", "relative/path")}}}})
+	if err != nil || res.Error == "" || res.Code != "invalid" {
+		t.Errorf("bad.service: %+v, %v", res, err)
+	}
+	if files, _ := os.ReadDir(filepath.Join(run, "transient")); len(files) != 0 {
+		t.Errorf("files left of a refused unit: %v", files)
+	}
+	writeUnits(t, dir, map[string]string{"file.service": "[Service]\nExecStart=/bin/true\n"})
+	if res, err := c.Transient(ctx, api.TransientRequest{Units: []api.TransientUnit{{Name: "file.service"}}}); err != nil ||
+		res.Error != "Unit file.service was already loaded or has a fragment file." {
+		t.Errorf("file.service: %+v, %v", res, err)
+	}
+}
+
+// TestTransientSurvives: a transient timer is there after daemon-reload
+// and after the daemon starts again in the same runtime directory.
+func TestTransientSurvives(t *testing.T) {
+	dir, state, run := t.TempDir(), t.TempDir(), t.TempDir()
+	writeUnits(t, dir, map[string]string{})
+	c, stop := serve(t, dir, state, run)
+	ctx := context.Background()
+	res, err := c.Transient(ctx, api.TransientRequest{Units: []api.TransientUnit{
+		{Name: "late.timer", Settings: []api.Setting{setting("Timer", "OnCalendar", "2099-01-01"), setting("Timer", "RemainAfterElapse", "no")}},
+		{Name: "late.service", Settings: []api.Setting{setting("Service", "ExecStart", `"/bin/true"`)}},
+	}})
+	if err != nil || res.Result != "done" {
+		t.Fatalf("Transient: %+v, %v", res, err)
+	}
+	check := func(when string) {
+		t.Helper()
+		units, err := c.Units(ctx, []string{"late.timer"}, false)
+		if err != nil || len(units) != 1 || units[0].Active != "active" || units[0].FileState != "transient" {
+			t.Errorf("%s: %+v, %v", when, units, err)
+		}
+	}
+	check("made")
+	if err := c.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check("after daemon-reload")
+	stop()
+	c, stop = serve(t, dir, state, run)
+	defer stop()
+	check("after a restart")
+}
