@@ -463,3 +463,38 @@ func TestClockJumped(t *testing.T) {
 		}
 	}
 }
+
+// TestReplace: new settings, as daemon-reload gives them, keep the last
+// trigger, and a waiting timer elapses by the new schedule from it; a
+// one-time value that elapsed stays elapsed.
+func TestReplace(t *testing.T) {
+	e := &Engine{Location: time.UTC}
+	now := Instant{Realtime: uint64(mustTime(t, "2024-01-01 10:00:00 UTC").UnixMicro()), Monotonic: 3600e6}
+	e.Startup = now
+	old := e.Add("r.timer", loadTimer(t, "r.timer", "[Timer]\nOnActiveSec=1s\nOnCalendar=*:00/30\nAccuracySec=1us\n"))
+	old.Start(now, 0)
+	now.Realtime += 1e6
+	now.Monotonic += 1e6
+	fired := false
+	for _, d := range e.Due(now) {
+		fired = e.Fire(d, now, func(Trigger) error { return nil })
+	}
+	if !fired {
+		t.Fatal("the timer did not fire")
+	}
+	now.Realtime += 2e6
+	now.Monotonic += 2e6
+	old.UnitChanged(now, UnitState{Inactive: true, ActiveAt: now.Monotonic, InactiveAt: now.Monotonic})
+	last := old.LastTrigger
+	r := e.Replace(old, loadTimer(t, "r.timer", "[Timer]\nOnActiveSec=1s\nOnCalendar=*:00/20\nAccuracySec=1us\n"), now)
+	if r.State != Waiting || r.LastTrigger != last {
+		t.Fatalf("replaced: state %v, last trigger %v, want waiting, %v", r.State, r.LastTrigger, last)
+	}
+	want := uint64(mustTime(t, "2024-01-01 10:20:00 UTC").UnixMicro())
+	if r.NextRealtime != want || r.NextMonotonic != 0 {
+		t.Errorf("next %d/%d, want %d by the new schedule, the elapsed OnActiveSec= not again", r.NextRealtime, r.NextMonotonic, want)
+	}
+	if got := e.Due(Instant{Realtime: want - 1, Monotonic: now.Monotonic + 1000e6}); len(got) != 0 {
+		t.Errorf("due before its time: %v", got)
+	}
+}
