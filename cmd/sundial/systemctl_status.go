@@ -260,18 +260,28 @@ func managerStatus(c *cli, o *systemctlOptions, client *api.Client) int {
 	return 0
 }
 
-// isVerb is is-active and is-failed: each unit's active state, and
-// whether any is active (failed).
-func isVerb(c *cli, o *systemctlOptions, verb string, names []string) int {
+// namedUnits asks the daemon for the units named, their patterns
+// expanded; if it cannot, it says so and returns the exit status.
+func (o *systemctlOptions) namedUnits(c *cli, names []string, properties bool) ([]api.Unit, int, bool) {
 	ctx := context.Background()
 	client := o.client()
 	names, err := expand(ctx, client, mangle(names))
 	if err != nil {
-		return o.failed(c, client, "list units", err)
+		return nil, o.failed(c, client, "list units", err), false
 	}
-	units, err := client.Units(ctx, names, false)
+	units, err := client.Units(ctx, names, properties)
 	if err != nil {
-		return o.failed(c, client, "get unit state", err)
+		return nil, o.failed(c, client, "get properties", err), false
+	}
+	return units, 0, true
+}
+
+// isVerb is is-active and is-failed: each unit's active state, and
+// whether any is active (failed).
+func isVerb(c *cli, o *systemctlOptions, verb string, names []string) int {
+	units, status, ok := o.namedUnits(c, names, false)
+	if !ok {
+		return status
 	}
 	found := false
 	for _, u := range units {
@@ -331,15 +341,9 @@ func isEnabled(c *cli, o *systemctlOptions, _ string, names []string) int {
 // showVerb is systemctl show: properties, Name=value, one unit after
 // another, with a blank line between.
 func showVerb(c *cli, o *systemctlOptions, _ string, names []string) int {
-	ctx := context.Background()
-	client := o.client()
-	names, err := expand(ctx, client, mangle(names))
-	if err != nil {
-		return o.failed(c, client, "list units", err)
-	}
-	units, err := client.Units(ctx, names, true)
-	if err != nil {
-		return o.failed(c, client, "get properties", err)
+	units, status, ok := o.namedUnits(c, names, true)
+	if !ok {
+		return status
 	}
 	var b strings.Builder
 	for i, u := range units {
