@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"time"
 
-	"sundial.dev/sundial/internal/service"
 	"sundial.dev/sundial/timespan"
 )
 
@@ -72,8 +71,8 @@ func historyMain(c *cli, args []string) int {
 		if r.Ended > 0 && r.Ended >= r.Started {
 			duration = timespan.Span(r.Ended - r.Started).Format(timespan.Millisecond)
 		}
-		if code := service.ParseCode(r.ExitCode); code != 0 {
-			exit = service.Exit{Code: code, Status: r.ExitStatus}.StatusText()
+		if r.ExitCode != "" {
+			exit = exitText(r.ExitCode, r.ExitStatus)
 		}
 		started := timespan.FormatTimestamp(time.UnixMicro(int64(r.Started)).In(time.Local), timespan.Pretty)
 		rows = append(rows, []string{started, r.Unit, trigger, duration, result, exit})

@@ -101,7 +101,8 @@ func journalctlMain(c *cli, args []string) int {
 		c.errorf("Extraneous arguments: %s", strings.Join(fs.Args(), " "))
 		return 1
 	}
-	if boot {
+	if boot || follow {
+		// -f follows this boot's journal.
 		q.Boot = clock.BootID()
 	}
 	if follow && q.Last == 0 && !linesSet {

@@ -13,10 +13,9 @@ import (
 
 // systemctl's exit statuses, as LSB's for init scripts.
 const (
-	exitNotRunning    = 3 // program is not running
-	exitNoSuchUnit    = 4 // program or service status is unknown
-	exitNotInstalled  = 5
-	exitNotConfigured = 6
+	exitNotRunning   = 3 // program is not running
+	exitNoSuchUnit   = 4 // program or service status is unknown
+	exitNotInstalled = 5
 )
 
 // mangle makes unit names of what systemctl is given, as
@@ -98,15 +97,54 @@ func jobVerb(c *cli, o *systemctlOptions, verb string, names []string) int {
 		}
 		if r.Error != "" {
 			c.errorf("%s", refusedText(verb, r))
-			status = max(status, refusedStatus(r.Code))
+			if hint := refusedHint(o, verb, r); hint != "" {
+				c.errorf("%s", hint)
+			}
+			status = firstStatus(status, refusedStatus(r.Code))
 			continue
 		}
-		if msg := jobFailure(o, r); msg != "" && !o.quiet {
-			c.errorf("%s", msg)
-			status = max(status, 1)
+		if msg := jobFailure(o, r); msg != "" {
+			if !o.quiet {
+				c.errorf("%s", msg)
+			}
+			status = firstStatus(status, 1)
 		}
 	}
+	if o.now && (verb == "enable" || verb == "disable") {
+		// systemctl does not count the start or stop of --now.
+		return 0
+	}
 	return status
+}
+
+// firstStatus keeps the first failure's exit status.
+func firstStatus(status, next int) int {
+	if status != 0 {
+		return status
+	}
+	return next
+}
+
+// refusedHint is the line systemctl adds to a refused job, but for the
+// units not found or masked.
+func refusedHint(o *systemctlOptions, verb string, r api.JobResult) string {
+	switch verb {
+	case "start", "stop", "restart", "try-restart", "reload-or-restart":
+	default:
+		return ""
+	}
+	if r.Code == "not-found" || r.Code == "not-loaded" || r.Code == "masked" {
+		return ""
+	}
+	scope, user := "system", ""
+	if o.user {
+		scope, user = "user", " --user"
+	}
+	dashes := ""
+	if strings.HasPrefix(r.Unit, "-") {
+		dashes = " --"
+	}
+	return fmt.Sprintf("See %s logs and 'systemctl%s status%s %s' for details.", scope, user, dashes, r.Unit)
 }
 
 // refusedText is systemctl's error when the daemon refused a job.
@@ -128,8 +166,6 @@ func refusedStatus(code string) int {
 	switch code {
 	case "not-found", "not-loaded":
 		return exitNotInstalled
-	case "masked":
-		return exitNotConfigured
 	case "refused":
 		return exitNoSuchUnit
 	}
@@ -166,14 +202,15 @@ func jobFailure(o *systemctlOptions, r api.JobResult) string {
 // failureExplanations are systemctl's words for the results of a failed
 // service.
 var failureExplanations = map[string]string{
-	"resources":       "of unavailable resources or another system error",
-	"protocol":        "the service did not take the steps required by its unit configuration",
-	"timeout":         "a timeout was exceeded",
-	"exit-code":       "the control process exited with error code",
-	"signal":          "a fatal signal was delivered to the control process",
-	"core-dump":       "a fatal signal was delivered causing the control process to dump core",
-	"watchdog":        "the service failed to send watchdog ping",
-	"start-limit-hit": "start of the service was attempted too often",
+	"resources": "of unavailable resources or another system error",
+	"protocol":  "the service did not take the steps required by its unit configuration",
+	"timeout":   "a timeout was exceeded",
+	"exit-code": "the control process exited with error code",
+	"signal":    "a fatal signal was delivered to the control process",
+	"core-dump": "a fatal signal was delivered causing the control process to dump core",
+	"watchdog":  "the service failed to send watchdog ping",
+	// systemctl's table names "start-limit", which no result is: a
+	// service that hit its start limit gets the plain words.
 }
 
 // daemonReload is systemctl daemon-reload.

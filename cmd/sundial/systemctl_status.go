@@ -13,8 +13,8 @@ import (
 
 	"sundial.dev/sundial/internal/api"
 	"sundial.dev/sundial/internal/clock"
-	"sundial.dev/sundial/internal/service"
 	"sundial.dev/sundial/timespan"
+	"sundial.dev/sundial/unit"
 )
 
 // utf8Locale reports whether the locale's characters are UTF-8, as
@@ -87,7 +87,7 @@ func statusVerb(c *cli, o *systemctlOptions, _ string, names []string) int {
 		u := units[0]
 		if u.Load == "not-found" && u.Active == "inactive" {
 			c.errorf("Unit %s could not be found.", name)
-			status = max(status, exitNoSuchUnit)
+			status = firstStatus(status, exitNoSuchUnit)
 			continue
 		}
 		if !first {
@@ -96,17 +96,45 @@ func statusVerb(c *cli, o *systemctlOptions, _ string, names []string) int {
 		first = false
 		var journal []api.Entry
 		if o.lines > 0 {
-			journal, err = client.Journal(ctx, api.JournalQuery{Units: []string{u.Name}, Boot: clock.BootID(), Since: u.InactiveExit, Last: o.lines})
+			// The last lines of this boot, less those from before
+			// the unit last left the inactive state.
+			journal, err = client.Journal(ctx, api.JournalQuery{Units: []string{u.Name}, Boot: clock.BootID(), Last: o.lines})
 			if err != nil {
 				return o.failed(c, client, "read the journal", err)
 			}
+			journal = slices.DeleteFunc(journal, func(e api.Entry) bool { return e.Realtime < u.InactiveExit })
 		}
 		printStatus(c, o, u, journal)
+		if u.NeedReload {
+			c.errorf("%s", reloadWarning(o, u.Name))
+		}
 		if u.Active != "active" && u.Active != "reloading" {
-			status = max(status, exitNotRunning)
+			status = firstStatus(status, exitNotRunning)
 		}
 	}
 	return status
+}
+
+// reloadWarning is systemctl's warning about a unit whose files changed.
+func reloadWarning(o *systemctlOptions, name string) string {
+	user := ""
+	if o.user {
+		user = " --user"
+	}
+	return fmt.Sprintf("Warning: The unit file, source configuration file or drop-ins of %s changed on disk. Run 'systemctl%s daemon-reload' to reload units.", name, user)
+}
+
+// exitText is how a process ended, as systemctl status shows it: the
+// names of the C library's and systemd's statuses only, and signals.
+func exitText(code string, status int) string {
+	if code != "exited" {
+		return fmt.Sprintf("code=%s, signal=%s", code, unit.SignalName(status))
+	}
+	s := fmt.Sprintf("code=exited, status=%d", status)
+	if name := unit.ExitStatusName(status); name != "" && (status <= 1 || status >= 200) {
+		s += "/" + name
+	}
+	return s
 }
 
 // printStatus writes one unit's status as systemctl status does.
@@ -212,12 +240,7 @@ func printStatus(c *cli, o *systemctlOptions, u api.Unit, journal []api.Entry) {
 		}
 	}
 	for _, p := range u.Processes {
-		exit := service.Exit{Code: service.ParseCode(p.Code), Status: p.Status}
-		if p.PID == 0 {
-			line("Process:", "%s=%s (%s)", p.Setting, p.Command, exit.StatusText())
-			continue
-		}
-		line("Process:", "%d %s=%s (%s)", p.PID, p.Setting, p.Command, exit.StatusText())
+		line("Process:", "%d %s=%s (%s)", p.PID, p.Setting, p.Command, exitText(p.Code, p.Status))
 	}
 	switch {
 	case u.MainPID > 0 && u.MainCode == "":
@@ -227,7 +250,7 @@ func printStatus(c *cli, o *systemctlOptions, u api.Unit, journal []api.Entry) {
 			line("Main PID:", "%d", u.MainPID)
 		}
 	case u.MainPID > 0:
-		line("Main PID:", "%d (%s)", u.MainPID, service.Exit{Code: service.ParseCode(u.MainCode), Status: u.MainStatus}.StatusText())
+		line("Main PID:", "%d (%s)", u.MainPID, exitText(u.MainCode, u.MainStatus))
 	}
 	if u.Status != "" {
 		line("Status:", "%q", u.Status)
@@ -283,11 +306,12 @@ func isVerb(c *cli, o *systemctlOptions, verb string, names []string) int {
 	if !ok {
 		return status
 	}
-	found := false
+	found, notFound := false, true
 	for _, u := range units {
 		if !o.quiet {
 			fmt.Fprintln(c.stdout, u.Active)
 		}
+		notFound = notFound && u.Load == "not-found"
 		switch {
 		case verb == "is-active" && (u.Active == "active" || u.Active == "reloading"):
 			found = true
@@ -298,6 +322,8 @@ func isVerb(c *cli, o *systemctlOptions, verb string, names []string) int {
 	switch {
 	case found:
 		return 0
+	case notFound:
+		return exitNoSuchUnit
 	case verb == "is-active":
 		return exitNotRunning
 	}
@@ -313,29 +339,29 @@ func isEnabled(c *cli, o *systemctlOptions, _ string, names []string) int {
 	if err != nil {
 		return o.failed(c, client, "get unit file state", err)
 	}
-	enabled := false
-	status := 0
+	enabled, notFound := false, true
 	for _, u := range units {
-		if u.FileState == "" {
-			c.errorf("Failed to get unit file state for %s: No such file or directory", u.Name)
-			status = 1
-			continue
+		state := u.FileState
+		if state == "" {
+			state = "not-found"
+		} else {
+			notFound = false
 		}
 		if !o.quiet {
-			fmt.Fprintln(c.stdout, u.FileState)
+			fmt.Fprintln(c.stdout, state)
 		}
-		switch u.FileState {
-		case "enabled", "enabled-runtime", "static", "alias", "indirect", "generated", "transient":
+		switch state {
+		case "enabled", "enabled-runtime", "static", "alias", "indirect", "generated":
 			enabled = true
 		}
 	}
-	if status != 0 {
-		return status
+	switch {
+	case enabled:
+		return 0
+	case notFound:
+		return exitNoSuchUnit
 	}
-	if !enabled {
-		return 1
-	}
-	return 0
+	return 1
 }
 
 // showVerb is systemctl show: properties, Name=value, one unit after
@@ -468,14 +494,18 @@ func listUnits(c *cli, o *systemctlOptions, _ string, patterns []string) int {
 		}
 		return false
 	})
+	// By type, then by name, as systemctl sorts them.
+	slices.SortStableFunc(units, func(a, b api.Unit) int {
+		if c := strings.Compare(strings.ToLower(path.Ext(a.Name)), strings.ToLower(path.Ext(b.Name))); c != 0 {
+			return c
+		}
+		return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
+	})
 	rows := [][]string{{"", "UNIT", "LOAD", "ACTIVE", "SUB", "DESCRIPTION"}}
 	for _, u := range units {
 		dot := " "
 		if u.Active == "failed" || u.Load != "loaded" {
-			dot = glyph("failed")
-			if utf8Locale() {
-				dot = "●"
-			}
+			dot = glyph("active") // the black circle, red on a terminal
 		}
 		rows = append(rows, []string{dot, u.Name, u.Load, u.Active, u.Sub, u.Description})
 	}

@@ -278,6 +278,10 @@ func (m *Manager) job(req api.JobRequest, r *api.JobResult, wait func() func(str
 		return
 	}
 	if verb == "reset-failed" {
+		if m.units[e.unit.Name] != e {
+			r.Error, r.Code = fmt.Sprintf("Unit %s not loaded.", e.unit.Name), "unloaded"
+			return
+		}
 		m.resetFailed(e)
 		return
 	}
@@ -331,18 +335,19 @@ func (m *Manager) resetFailed(e *entry) {
 	m.changed(e)
 }
 
-// clean removes what a unit keeps: for a timer, its Persistent= stamp.
+// clean removes what a unit keeps, as --what= names it: for a timer,
+// its Persistent= stamp, which is its state.
 func (m *Manager) clean(req api.JobRequest, e *entry, r *api.JobResult) {
-	if e.isActive() {
-		r.Error, r.Code = fmt.Sprintf("Unit %s is not inactive or failed, refusing.", e.unit.Name), "busy"
+	if active, _ := e.activeSub(); active != "inactive" || len(e.waiters) > 0 {
+		r.Error, r.Code = "Unit is not inactive or has pending job.", "busy"
 		return
 	}
 	what := req.What
 	if len(what) == 0 {
-		what = []string{"all"}
+		what = []string{"cache", "runtime", "fdstore"}
 	}
 	if e.timer == nil || !slices.ContainsFunc(what, func(w string) bool { return w == "state" || w == "all" }) {
-		r.Error, r.Code = fmt.Sprintf("Unit %s has nothing to clean.", e.unit.Name), "nothing"
+		r.Error, r.Code = "No matching resources found.", "nothing"
 		return
 	}
 	if err := m.store.CleanTimer(context.Background(), e.unit.Name); err != nil {
@@ -366,12 +371,12 @@ func (m *Manager) install(req api.JobRequest, e *entry, r *api.JobResult, wait f
 	}
 	var err error
 	if req.Verb == "enable" {
-		if !installable(u) {
-			r.Notes = append(r.Notes, noInstallInfo)
-		}
 		r.Changes, err = m.enable(u)
 	} else {
 		r.Changes, err = m.disable(u)
+	}
+	if !installable(u) && len(r.Changes) == 0 {
+		r.Notes = append(r.Notes, noInstallInfo)
 	}
 	if err != nil {
 		r.Error, r.Code = err.Error(), "io"
@@ -395,9 +400,9 @@ const noInstallInfo = `The unit files have no installation config (WantedBy=, Re
 Also=, or Alias= settings in the [Install] section, and DefaultInstance= for
 template units). This means they are not meant to be enabled or disabled using systemctl.
  
-Possible reasons for having these kinds of units are:
+Possible reasons for having this kind of units are:
 • A unit may be statically enabled by being symlinked from another unit's
-  .wants/, .requires/, or .upholds/ directory.
+  .wants/ or .requires/ directory.
 • A unit's purpose may be to act as a helper for some other unit which has
   a requirement dependency on it.
 • A unit may be started when needed via activation (socket, path, timer,

@@ -427,9 +427,10 @@ func (m *Manager) afterEnd(e *entry, out service.Outcome) {
 	if out.Result != service.Success {
 		kind = "OnFailure"
 	}
-	env := []string{"MONITOR_SERVICE_RESULT=" + string(out.Result), "MONITOR_INVOCATION_ID=" + e.invocation, "MONITOR_UNIT=" + e.unit.Name}
-	if out.Main.Code != 0 {
-		env = append(env, "MONITOR_EXIT_CODE="+out.Main.Code.String(), "MONITOR_EXIT_STATUS="+out.Main.StatusText())
+	env := []string{"MONITOR_INVOCATION_ID=" + e.invocation, "MONITOR_UNIT=" + e.unit.Name}
+	// As ExecStopPost= is told: SERVICE_RESULT, EXIT_CODE, EXIT_STATUS.
+	for _, v := range service.StopPostEnv(out) {
+		env = append(env, "MONITOR_"+v)
 	}
 	for _, name := range e.unit.Unit.Deps[kind] {
 		o, err := m.get(name)
