@@ -110,11 +110,34 @@ func jobVerb(c *cli, o *systemctlOptions, verb string, names []string) int {
 			status = firstStatus(status, 1)
 		}
 	}
+	if verb == "stop" && !o.quiet {
+		warnTriggers(ctx, c, client, names)
+	}
 	if o.now && (verb == "enable" || verb == "disable") {
 		// systemctl does not count the start or stop of --now.
 		return 0
 	}
 	return status
+}
+
+// warnTriggers warns of the units stopped that an active timer can
+// start again.
+func warnTriggers(ctx context.Context, c *cli, client *api.Client, names []string) {
+	units, err := client.Units(ctx, names, false)
+	if err != nil {
+		return
+	}
+	for _, u := range units {
+		var by []string
+		for _, t := range u.TriggeredBy {
+			if t.Active == "active" || t.Active == "reloading" {
+				by = append(by, "  "+t.Name)
+			}
+		}
+		if len(by) > 0 {
+			c.errorf("Warning: Stopping %s, but it can still be activated by:\n%s", u.Name, strings.Join(by, "\n"))
+		}
+	}
 }
 
 // firstStatus keeps the first failure's exit status.
