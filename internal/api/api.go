@@ -16,7 +16,9 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"syscall"
+	"time"
 )
 
 // A Timer is what list-timers shows of a timer.
@@ -142,7 +144,9 @@ func Serve(ctx context.Context, l net.Listener, b Backend) error {
 	})
 	serveUnits(mux, b)
 	serveTransient(mux, b)
-	srv := &http.Server{Handler: mux}
+	// A client gone idle is let go: a CLI keeps its connection open until
+	// it exits, a long-lived client between its calls.
+	srv := &http.Server{Handler: mux, IdleTimeout: 30 * time.Second}
 	srv.ConnState = func(c net.Conn, s http.ConnState) {
 		if s == http.StateNew && !allowed(c) {
 			c.Close()
@@ -196,6 +200,9 @@ func reply(w http.ResponseWriter, v any, err error) {
 type Client struct {
 	// Socket is the daemon's socket; "" is SocketPath(false).
 	Socket string
+
+	once sync.Once
+	hc   *http.Client // its connections, used again from call to call
 }
 
 // ErrNoDaemon is returned when no daemon listens on the socket.
@@ -228,14 +235,17 @@ func (c *Client) get(ctx context.Context, path string, v any) error {
 }
 
 func (c *Client) do(ctx context.Context, method, path string, body, v any) error {
-	socket := c.Socket
-	if socket == "" {
-		socket = SocketPath(false)
-	}
-	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, "unix", socket)
-	}}}
+	c.once.Do(func() {
+		socket := c.Socket
+		if socket == "" {
+			socket = SocketPath(false)
+		}
+		c.hc = &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", socket)
+		}}}
+	})
+	hc := c.hc
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)

@@ -95,3 +95,35 @@ func copyFile(t *testing.T, path string) {
 		t.Fatal(err)
 	}
 }
+
+// TestConnectionReused: a client asks many times over one connection,
+// not one each, which would leave the daemon with as many open files.
+func TestConnectionReused(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "control")
+	l, err := Listen(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- Serve(ctx, l, fakeBackend{[]Timer{{Unit: "a.timer"}}}) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	fds := func() int {
+		entries, _ := os.ReadDir("/proc/self/fd")
+		return len(entries)
+	}
+	c := &Client{Socket: sock}
+	c.Timers(ctx)
+	before := fds()
+	for range 50 {
+		if _, err := c.Timers(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if after := fds(); after > before+2 {
+		t.Errorf("%d open files after 50 calls, %d before", after, before)
+	}
+}

@@ -57,7 +57,13 @@ type Manager struct {
 	boot   string
 
 	loader *unit.Loader
-	units  map[string]*entry // by name, aliases not
+	// preload holds the stored state of every timer and the last run of
+	// every unit while the daemon loads its units; nil after.
+	preload struct {
+		timers map[string]store.TimerState
+		runs   map[string]store.Run
+	}
+	units map[string]*entry // by name, aliases not
 	// collected are the transient units collected last, as they were.
 	collected map[string]api.Unit
 

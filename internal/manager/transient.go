@@ -84,7 +84,7 @@ func (m *Manager) makeTransient(req api.TransientRequest, res *api.JobResult) bo
 		return false
 	}
 	// Files made since the last load count too.
-	m.loader = &unit.Loader{Path: m.UnitPath, Scope: m.Scope}
+	m.newLoader()
 	for _, tu := range req.Units {
 		if _, err := unit.ParseName(tu.Name); err != nil || strings.Contains(tu.Name, "/") {
 			res.Error, res.Code = fmt.Sprintf("Invalid unit name or type: %s", tu.Name), "invalid"
@@ -104,7 +104,7 @@ func (m *Manager) makeTransient(req api.TransientRequest, res *api.JobResult) bo
 		for _, p := range written {
 			os.Remove(p)
 		}
-		m.loader = &unit.Loader{Path: m.UnitPath, Scope: m.Scope}
+		m.newLoader()
 	}
 	for _, tu := range req.Units {
 		p := filepath.Join(m.TransientDir, tu.Name)
@@ -116,7 +116,7 @@ func (m *Manager) makeTransient(req api.TransientRequest, res *api.JobResult) bo
 		written = append(written, p)
 	}
 	// A new loader sees the new files.
-	m.loader = &unit.Loader{Path: m.UnitPath, Scope: m.Scope}
+	m.newLoader()
 	var loaded []*entry
 	for _, tu := range req.Units {
 		e, err := m.get(tu.Name)

@@ -2,14 +2,15 @@ package manager
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
+	"hash/fnv"
 	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"time"
 
 	"sundial.dev/sundial/internal/service"
 	"sundial.dev/sundial/internal/store"
@@ -20,7 +21,7 @@ import (
 // An entry is a unit in memory: its files as loaded, and its state.
 type entry struct {
 	unit  *unit.Unit
-	mtime map[string]time.Time // of its files when loaded, for NeedDaemonReload
+	files uint64 // the times of its files when loaded, for NeedDaemonReload
 
 	// active is the active state last seen, for the timestamps of its
 	// changes: when it last left and entered the states.
@@ -149,11 +150,13 @@ func (m *Manager) get(name string) (*entry, error) {
 	if e := m.units[u.Name]; e != nil {
 		return e, nil // name was an alias
 	}
-	e := &entry{unit: u, mtime: fileTimes(u)}
+	e := &entry{unit: u, files: fileTimes(u)}
 	if u.LoadState == unit.NotFound {
 		return e, nil
 	}
 	m.report(u)
+	// Read by report only: not kept, for the memory of many units.
+	u.Assignments = nil
 	m.units[u.Name] = e
 	if u.Type == unit.Timer && u.LoadState == unit.Loaded {
 		e.timer = m.engine.Add(u.Name, u.Timer)
@@ -181,54 +184,72 @@ func (m *Manager) linkTimer(e *entry) {
 // restoreLast shows a service's last run, from the history, after the
 // daemon started again: how it ended, and failed if it failed.
 func (m *Manager) restoreLast(e *entry) {
+	if m.preload.runs != nil {
+		if r, ok := m.preload.runs[e.unit.Name]; ok {
+			m.restoreRun(e, r)
+		}
+		return
+	}
 	for r, err := range m.store.Runs(context.Background(), e.unit.Name, 1) {
-		if err != nil || r.State != store.RunEnded {
-			return
+		if err == nil {
+			m.restoreRun(e, r)
 		}
-		out := service.Outcome{Result: service.Result(r.Result)}
-		if r.ExitCode != "" {
-			out.Main = service.Exit{Code: service.ParseCode(r.ExitCode), Status: r.ExitStatus}
-		}
-		e.last, e.result, e.invocation = &out, out.Result, r.Invocation
-		e.inactiveEnter = timer.Dual{Realtime: r.Ended}
-		e.inactiveExit = timer.Dual{Realtime: r.Started}
-		e.active, _ = e.activeSub()
 	}
 }
 
-// fileTimes are the modification times of a unit's files.
-func fileTimes(u *unit.Unit) map[string]time.Time {
-	t := map[string]time.Time{}
-	for _, f := range append([]string{u.FragmentPath}, u.DropInPaths...) {
-		if f == "" {
-			continue
-		}
-		if info, err := os.Stat(f); err == nil {
-			t[f] = info.ModTime()
-		}
+// restoreRun shows a run that ended as the service's last.
+func (m *Manager) restoreRun(e *entry, r store.Run) {
+	if r.State != store.RunEnded {
+		return
 	}
-	return t
+	out := service.Outcome{Result: service.Result(r.Result)}
+	if r.ExitCode != "" {
+		out.Main = service.Exit{Code: service.ParseCode(r.ExitCode), Status: r.ExitStatus}
+	}
+	e.last, e.result, e.invocation = &out, out.Result, r.Invocation
+	e.inactiveEnter = timer.Dual{Realtime: r.Ended}
+	e.inactiveExit = timer.Dual{Realtime: r.Started}
+	e.active, _ = e.activeSub()
+}
+
+// fileTimes sums up the modification times of a unit's files, as
+// systemd keeps them to tell that they changed.
+func fileTimes(u *unit.Unit) uint64 {
+	h := fnv.New64a()
+	for i, f := range append([]string{u.FragmentPath}, u.DropInPaths...) {
+		if info, err := os.Stat(f); err == nil && (i > 0 || f != "") {
+			binary.Write(h, binary.LittleEndian, info.ModTime().UnixNano())
+		}
+		h.Write([]byte(f))
+	}
+	return h.Sum64()
 }
 
 // needReload reports whether a unit's files changed since it was
-// loaded, as NeedDaemonReload.
+// loaded, as NeedDaemonReload: other files, or one written since.
 func (m *Manager) needReload(e *entry) bool {
 	if e.unit.LoadState == unit.NotFound {
 		return false
 	}
 	fresh := &unit.Loader{Path: m.UnitPath, Scope: m.Scope}
 	u, err := fresh.Load(e.unit.Name)
-	if err != nil {
-		return false
-	}
-	return u.FragmentPath != e.unit.FragmentPath || !slices.Equal(u.DropInPaths, e.unit.DropInPaths) || !maps.Equal(fileTimes(u), e.mtime)
+	return err == nil && fileTimes(u) != e.files
 }
 
 // load loads the timers wanted by timers.target and starts them, with
 // the target.
 func (m *Manager) load(ctx context.Context) error {
-	m.loader = &unit.Loader{Path: m.UnitPath, Scope: m.Scope}
+	m.newLoader()
 	m.units = map[string]*entry{}
+	// Read at once, not unit by unit: there may be many.
+	var err error
+	if m.preload.timers, err = m.store.Timers(ctx); err != nil {
+		return err
+	}
+	if m.preload.runs, err = m.store.LastRuns(ctx); err != nil {
+		return err
+	}
+	defer func() { m.preload.timers, m.preload.runs = nil, nil }()
 	target, err := m.get("timers.target")
 	if err != nil {
 		return err
@@ -250,7 +271,7 @@ func (m *Manager) load(ctx context.Context) error {
 // keeps its state and computes its next elapse from its new settings; a
 // running service goes on running, its new settings for its next start.
 func (m *Manager) reload(ctx context.Context) {
-	m.loader = &unit.Loader{Path: m.UnitPath, Scope: m.Scope}
+	m.newLoader()
 	old := m.units
 	m.units = map[string]*entry{}
 	now := m.clk.Now()
@@ -267,7 +288,8 @@ func (m *Manager) reload(ctx context.Context) {
 			continue // gone, and nothing keeps it
 		}
 		m.report(u)
-		e.unit, e.mtime = u, fileTimes(u)
+		u.Assignments = nil
+		e.unit, e.files = u, fileTimes(u)
 		e.triggeredBy = nil
 		m.units[name] = e
 		if e.timer == nil {
@@ -288,6 +310,11 @@ func (m *Manager) reload(ctx context.Context) {
 	}
 }
 
+// newLoader is a loader that reads the unit directories afresh.
+func (m *Manager) newLoader() {
+	m.loader = &unit.Loader{Path: m.UnitPath, Scope: m.Scope}
+}
+
 // startTimer starts a timer, from its stamp if it is Persistent=, and
 // reports whether it could: not without the unit it triggers.
 func (m *Manager) startTimer(ctx context.Context, e *entry) bool {
@@ -298,9 +325,14 @@ func (m *Manager) startTimer(ctx context.Context, e *entry) bool {
 		m.unitLog(e.unit.Name, "", 4, "Refusing to start, unit "+e.unit.Timer.Unit+" to trigger not loaded.")
 		return false
 	}
-	st, err := m.store.Timer(ctx, e.unit.Name)
-	if err != nil {
-		m.log.Error("reading a timer's state", "unit", e.unit.Name, "err", err)
+	st, ok := m.preload.timers[e.unit.Name]
+	if m.preload.timers == nil {
+		var err error
+		if st, err = m.store.Timer(ctx, e.unit.Name); err != nil {
+			m.log.Error("reading a timer's state", "unit", e.unit.Name, "err", err)
+		}
+	} else if !ok {
+		st = store.TimerState{}
 	}
 	e.tstate = st
 	var stamp uint64

@@ -317,6 +317,48 @@ func (s *Store) Runs(ctx context.Context, unit string, n int) iter.Seq2[Run, err
 	}
 }
 
+// LastRuns returns each unit's last run, by unit: one query for all, as
+// the daemon wants them when it starts.
+func (s *Store) LastRuns(ctx context.Context) (map[string]Run, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, unit, timer, reason, invocation, started, ended, state, result, exit_code, exit_status
+		FROM runs WHERE id IN (SELECT MAX(id) FROM runs GROUP BY unit)`)
+	runs, err := collect(rows, err, func(rows *sql.Rows) (Run, error) {
+		var r Run
+		err := rows.Scan(&r.ID, &r.Unit, &r.Timer, &r.Reason, &r.Invocation, &r.Started, &r.Ended, &r.State, &r.Result, &r.ExitCode, &r.ExitStatus)
+		return r, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]Run, len(runs))
+	for _, r := range runs {
+		m[r.Unit] = r
+	}
+	return m, nil
+}
+
+// Timers returns the state of every timer stored, by name.
+func (s *Store) Timers(ctx context.Context) (map[string]TimerState, error) {
+	type named struct {
+		name string
+		st   TimerState
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT name, last_trigger, last_trigger_mono, version FROM timers`)
+	all, err := collect(rows, err, func(rows *sql.Rows) (named, error) {
+		var n named
+		err := rows.Scan(&n.name, &n.st.LastTrigger, &n.st.LastTriggerMonotonic, &n.st.Version)
+		return n, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]TimerState, len(all))
+	for _, n := range all {
+		m[n.name] = n.st
+	}
+	return m, nil
+}
+
 // An Entry is one journal entry: a line a unit's process wrote, or a
 // message of the manager about a unit.
 type Entry struct {

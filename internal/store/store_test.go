@@ -85,6 +85,45 @@ func TestTrigger(t *testing.T) {
 	}
 }
 
+// TestBulk reads every timer's state and each unit's last run at once,
+// as one by one.
+func TestBulk(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "state.db"))
+	for i, name := range []string{"a", "b", "a", "c", "a"} {
+		st, _ := s.Timer(ctx, name+".timer")
+		if _, _, err := s.Trigger(ctx, st, Trigger{Timer: name + ".timer", Unit: name + ".service", Realtime: uint64(1000 + i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.StartRun(ctx, Run{Unit: "d.service", Reason: "manual", Started: 7}); err != nil {
+		t.Fatal(err)
+	}
+	timers, err := s.Timers(ctx)
+	if err != nil || len(timers) != 3 {
+		t.Fatalf("Timers: %v, %v", timers, err)
+	}
+	last, err := s.LastRuns(ctx)
+	if err != nil || len(last) != 4 {
+		t.Fatalf("LastRuns: %v, %v", last, err)
+	}
+	for _, name := range []string{"a", "b", "c"} {
+		if one, _ := s.Timer(ctx, name+".timer"); timers[name+".timer"] != one {
+			t.Errorf("%s.timer: %+v, one by one %+v", name, timers[name+".timer"], one)
+		}
+	}
+	for _, unit := range []string{"a.service", "b.service", "c.service", "d.service"} {
+		for r := range s.Runs(ctx, unit, 1) {
+			if last[unit] != r {
+				t.Errorf("%s: %+v, one by one %+v", unit, last[unit], r)
+			}
+		}
+	}
+	if last["a.service"].Started != 1004 {
+		t.Errorf("a.service's last run: %+v", last["a.service"])
+	}
+}
+
 func TestJournal(t *testing.T) {
 	ctx := context.Background()
 	s := open(t, filepath.Join(t.TempDir(), "state.db"))
