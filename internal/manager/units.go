@@ -9,8 +9,10 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 
 	"sundial.dev/sundial/internal/service"
 	"sundial.dev/sundial/internal/store"
@@ -143,9 +145,14 @@ func (m *Manager) get(name string) (*entry, error) {
 	if e := m.units[name]; e != nil {
 		return e, nil
 	}
-	u, err := m.loader.Load(name)
-	if err != nil {
-		return nil, err
+	u, ok := m.preload.units[name]
+	if ok {
+		delete(m.preload.units, name)
+	} else {
+		var err error
+		if u, err = m.loader.Load(name); err != nil {
+			return nil, err
+		}
 	}
 	if e := m.units[u.Name]; e != nil {
 		return e, nil // name was an alias
@@ -249,13 +256,14 @@ func (m *Manager) load(ctx context.Context) error {
 	if m.preload.runs, err = m.store.LastRuns(ctx); err != nil {
 		return err
 	}
-	defer func() { m.preload.timers, m.preload.runs = nil, nil }()
+	defer func() { m.preload.timers, m.preload.runs, m.preload.units = nil, nil, nil }()
 	target, err := m.get("timers.target")
 	if err != nil {
 		return err
 	}
 	target.targetActive = true
 	m.changed(target)
+	m.preload.units = m.loadAll(target.unit.Unit.Deps["Wants"])
 	for _, name := range target.unit.Unit.Deps["Wants"] {
 		e, err := m.get(name)
 		if err != nil || e.timer == nil {
@@ -265,6 +273,45 @@ func (m *Manager) load(ctx context.Context) error {
 	}
 	m.loadTransient()
 	return nil
+}
+
+// loadAll loads the units named and the units the timers among them
+// trigger, on every core, each worker with a loader of its own, and
+// returns them by the names they were asked by. The units that fail to
+// load are left out, for get to load again and report.
+func (m *Manager) loadAll(names []string) map[string]*unit.Unit {
+	workers := runtime.GOMAXPROCS(0)
+	type loaded struct {
+		name string
+		u    *unit.Unit
+	}
+	found := make([][]loaded, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			l := &unit.Loader{Path: m.UnitPath, Scope: m.Scope}
+			for i := w; i < len(names); i += workers {
+				u, err := l.Load(names[i])
+				if err != nil {
+					continue
+				}
+				found[w] = append(found[w], loaded{names[i], u})
+				if u.Type == unit.Timer && u.Timer != nil {
+					if s, err := l.Load(u.Timer.Unit); err == nil {
+						found[w] = append(found[w], loaded{u.Timer.Unit, s})
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	units := map[string]*unit.Unit{}
+	for _, f := range found {
+		for _, x := range f {
+			units[x.name] = x.u
+		}
+	}
+	return units
 }
 
 // reload reads every unit in memory again, as daemon-reload: a timer
