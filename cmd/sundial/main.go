@@ -35,6 +35,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "journalctl":
 		c.prog, c.usage, c.systemd = "journalctl", journalctlUsage, true
 		return journalctlMain(c, args[1:])
+	case "systemd-run":
+		c.prog, c.usage, c.systemd = "systemd-run", runUsage, true
+		return runMain(c, args[1:])
 	}
 	c.prog, c.usage = "sundial", sundialUsage
 	return sundialMain(c, args[1:])

@@ -47,6 +47,7 @@ func TestMain(m *testing.M) {
 		"systemd-analyze": cmd,
 		"systemctl":       cmd,
 		"journalctl":      cmd,
+		"systemd-run":     cmd,
 	})
 }
 

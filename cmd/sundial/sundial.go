@@ -28,11 +28,13 @@ Timers:
   list-timers [PATTERN...]   List the daemon's timers, as systemctl does
   journal [-u UNIT...]       Show the daemon's journal, as journalctl does
   history [UNIT]             List the past runs, with why and how they ended
+  run COMMAND [ARGS...]      Run a command in a transient service, or on a
+                             transient timer, as systemd-run does
 
   help                       Show this help
 ` + analyzeOptions + `
-sundial also answers to the names systemd-analyze, systemctl and
-journalctl, when invoked through a link of that name.
+sundial also answers to the names systemd-analyze, systemctl, journalctl
+and systemd-run, when invoked through a link of that name.
 `
 
 // sundialMain is the sundial command itself: simulate and daemon, with
@@ -53,6 +55,9 @@ func sundialMain(c *cli, args []string) int {
 			return journalctlMain(c, append(slices.Clip(args[:i]), args[i+1:]...))
 		case "history":
 			return historyMain(c, append(slices.Clip(args[:i]), args[i+1:]...))
+		case "run":
+			c.prog = "sundial run"
+			return runMain(c, append(slices.Clip(args[:i]), args[i+1:]...))
 		}
 		break
 	}

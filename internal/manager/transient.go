@@ -87,7 +87,7 @@ func (m *Manager) makeTransient(req api.TransientRequest, res *api.JobResult) bo
 	m.newLoader()
 	for _, tu := range req.Units {
 		if _, err := unit.ParseName(tu.Name); err != nil || strings.Contains(tu.Name, "/") {
-			res.Error, res.Code = fmt.Sprintf("Invalid unit name or type: %s", tu.Name), "invalid"
+			res.Error, res.Code = "Invalid unit name or type.", "invalid"
 			return false
 		}
 		if e, err := m.get(tu.Name); err != nil || e.unit.LoadState != unit.NotFound {
@@ -121,7 +121,8 @@ func (m *Manager) makeTransient(req api.TransientRequest, res *api.JobResult) bo
 	for _, tu := range req.Units {
 		e, err := m.get(tu.Name)
 		if err == nil && e.unit.LoadState != unit.Loaded {
-			err = loadFailure(e.unit)
+			msg, _ := refusal(e, "start")
+			err = errors.New(msg)
 		}
 		if err != nil {
 			for _, l := range loaded {
@@ -137,19 +138,6 @@ func (m *Manager) makeTransient(req api.TransientRequest, res *api.JobResult) bo
 		loaded = append(loaded, e)
 	}
 	return true
-}
-
-// loadFailure is why a unit just made did not load: its first
-// diagnostic, or its load state.
-func loadFailure(u *unit.Unit) error {
-	for _, d := range u.Diagnostics {
-		return errors.New(d.Msg)
-	}
-	if msg := u.LoadStateMessage(); msg != "" {
-		return errors.New(msg)
-	}
-	//lint:ignore ST1005 systemd's words
-	return fmt.Errorf("Unit %s failed to load.", u.Name)
 }
 
 // writeFile writes a file whole or not at all.
@@ -191,6 +179,7 @@ func (m *Manager) loadTransient() {
 // dead; a service inactive after success (or failed, with
 // CollectMode=inactive-or-failed) that no timer in memory triggers.
 func (m *Manager) collect() {
+	gone := false
 	for again := true; again; {
 		again = false
 		for _, name := range slices.Sorted(maps.Keys(m.units)) {
@@ -202,7 +191,12 @@ func (m *Manager) collect() {
 			m.forget(e)
 			os.Remove(e.unit.FragmentPath)
 			again = true
+			gone = true
 		}
+	}
+	if gone {
+		// The loader knows the files as they were.
+		m.newLoader()
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -272,6 +273,9 @@ func (m *Manager) load(ctx context.Context) error {
 		m.startTimer(ctx, e)
 	}
 	m.loadTransient()
+	// What loading many units left behind is returned to the system,
+	// not kept for a peak that does not come again.
+	debug.FreeOSMemory()
 	return nil
 }
 
@@ -288,8 +292,13 @@ func (m *Manager) loadAll(names []string) map[string]*unit.Unit {
 	found := make([][]loaded, workers)
 	var wg sync.WaitGroup
 	for w := range workers {
+		// The manager's loader has read the directories already; the
+		// loop waits while its worker uses it.
+		l := m.loader
+		if w > 0 {
+			l = &unit.Loader{Path: m.UnitPath, Scope: m.Scope}
+		}
 		wg.Go(func() {
-			l := &unit.Loader{Path: m.UnitPath, Scope: m.Scope}
 			for i := w; i < len(names); i += workers {
 				u, err := l.Load(names[i])
 				if err != nil {
