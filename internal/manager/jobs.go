@@ -232,7 +232,11 @@ func (m *Manager) startService(e *entry, act activation, done func(string)) {
 			now := m.clk.Now()
 			m.journal <- store.Entry{Realtime: now.Realtime, Monotonic: now.Monotonic, Boot: m.boot, Unit: name, Invocation: invocation, PID: l.PID, Identifier: id, Priority: 6, Message: l.Text}
 		},
-		Log:     func(level slog.Level, msg string) { m.unitLog(name, invocation, levelPriority(level), name+": "+msg) },
+		// Through the loop, in order with the states, and so with the
+		// job's messages ("Started …" before "Deactivated …").
+		Log: func(level slog.Level, msg string) {
+			m.events <- func() { m.unitLog(name, invocation, levelPriority(level), name+": "+msg) }
+		},
 		State:   func(st service.State) { current(func() { m.serviceState(e, st) }) },
 		MainPID: func(pid int) { current(func() { e.mainPID, e.mainStart, e.mainExit = pid, m.clk.Now().Realtime, 0 }) },
 	})
