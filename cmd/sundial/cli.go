@@ -187,26 +187,31 @@ func optionArgs(fs *pflag.FlagSet, args []string) []int {
 			continue // an operand
 		}
 		opts = append(opts, i)
-		if name, ok := strings.CutPrefix(a, "--"); ok {
-			if f := fs.Lookup(name); f != nil && f.NoOptDefVal == "" {
-				i++ // "--name value"
-			}
-			continue
-		}
-		for j := 1; j < len(a); j++ {
-			f := fs.ShorthandLookup(a[j : j+1])
-			if f == nil {
-				break
-			}
-			if f.NoOptDefVal == "" {
-				if j == len(a)-1 {
-					i++ // "-x value"
-				}
-				break // "-xvalue"
-			}
+		if takesNext(fs, a) {
+			i++
 		}
 	}
 	return opts
+}
+
+// takesNext reports whether an option argument takes the argument after
+// it as its value: "--name value", "-x value" (also at the end of a
+// cluster, "-abx value"), not "--name=value" or "-xvalue".
+func takesNext(fs *pflag.FlagSet, a string) bool {
+	if name, ok := strings.CutPrefix(a, "--"); ok {
+		f := fs.Lookup(name)
+		return f != nil && f.NoOptDefVal == ""
+	}
+	for j := 1; j < len(a); j++ {
+		f := fs.ShorthandLookup(a[j : j+1])
+		if f == nil {
+			return false
+		}
+		if f.NoOptDefVal == "" {
+			return j == len(a)-1
+		}
+	}
+	return false
 }
 
 // testOnlyNow, when set by the test binary, replaces the clock so that

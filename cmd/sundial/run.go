@@ -172,29 +172,13 @@ func (o *runOptions) prepare(c *cli) error {
 // before is the options, what comes from there the command line.
 func splitCommand(fs *pflag.FlagSet, args []string) (options, command []string) {
 	for i := 0; i < len(args); i++ {
-		a := args[i]
-		switch {
+		switch a := args[i]; {
 		case a == "--":
 			return args[:i], args[i+1:]
 		case len(a) < 2 || a[0] != '-':
 			return args[:i], args[i:]
-		case strings.HasPrefix(a, "--"):
-			if f := fs.Lookup(a[2:]); f != nil && f.NoOptDefVal == "" {
-				i++ // "--name value"
-			}
-			continue
-		}
-		for j := 1; j < len(a); j++ {
-			f := fs.ShorthandLookup(a[j : j+1])
-			if f == nil {
-				break
-			}
-			if f.NoOptDefVal == "" {
-				if j == len(a)-1 {
-					i++ // "-x value"
-				}
-				break // "-xvalue"
-			}
+		case takesNext(fs, a):
+			i++
 		}
 	}
 	return args, nil

@@ -102,18 +102,7 @@ func exe(t *testing.T, name string) string {
 func transientFiles(units []api.TransientUnit) string {
 	var b strings.Builder
 	for _, u := range units {
-		b.WriteString("-- " + u.Name + " --\n")
-		section := ""
-		for _, s := range u.Settings {
-			if s.Section != section {
-				if section != "" {
-					b.WriteString("\n")
-				}
-				section = s.Section
-				b.WriteString("[" + section + "]\n")
-			}
-			b.WriteString(s.Key + "=" + s.Value + "\n")
-		}
+		b.WriteString("-- " + u.Name + " --\n" + u.Text())
 	}
 	return b.String()
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strings"
 )
 
 // A Setting is one line of a unit file: Key=Value in [Section].
@@ -18,6 +19,25 @@ type Setting struct {
 type TransientUnit struct {
 	Name     string    `json:"name"`
 	Settings []Setting `json:"settings"`
+}
+
+// Text is the settings as the lines of a unit file: each under a section
+// header, written each time the section changes, with a blank line
+// before each header but the first.
+func (u TransientUnit) Text() string {
+	var b strings.Builder
+	section := ""
+	for _, s := range u.Settings {
+		if s.Section != section {
+			if section != "" {
+				b.WriteString("\n")
+			}
+			section = s.Section
+			b.WriteString("[" + section + "]\n")
+		}
+		b.WriteString(s.Key + "=" + s.Value + "\n")
+	}
+	return b.String()
 }
 
 // A TransientRequest asks for transient units: the first is made and

@@ -21,25 +21,6 @@ const transientHeader = "# This is a transient unit file, created programmatical
 // come for them late.
 const maxCollected = 1024
 
-// transientFile is the text of a transient unit's file: its settings as
-// lines, under a section header each time the section changes.
-func transientFile(u api.TransientUnit) string {
-	var b strings.Builder
-	b.WriteString(transientHeader)
-	section := ""
-	for _, s := range u.Settings {
-		if s.Section != section {
-			if section != "" {
-				b.WriteString("\n")
-			}
-			section = s.Section
-			b.WriteString("[" + section + "]\n")
-		}
-		b.WriteString(s.Key + "=" + s.Value + "\n")
-	}
-	return b.String()
-}
-
 func (b backend) Transient(ctx context.Context, req api.TransientRequest) (api.JobResult, error) {
 	var res api.JobResult
 	ended := make(chan struct{}, 1)
@@ -108,7 +89,7 @@ func (m *Manager) makeTransient(req api.TransientRequest, res *api.JobResult) bo
 	}
 	for _, tu := range req.Units {
 		p := filepath.Join(m.TransientDir, tu.Name)
-		if err := writeFile(p, transientFile(tu)); err != nil {
+		if err := writeFile(p, transientHeader+tu.Text()); err != nil {
 			undo()
 			res.Error, res.Code = err.Error(), "io"
 			return false
