@@ -4,6 +4,19 @@
 // named as systemd names it (code=exited, status=1/FAILURE; the result
 // exit-code).
 //
+// Type=simple, exec and oneshot start as their first process starts or
+// ends. Type=notify (and notify-reload) starts once the service says
+// READY=1 on the activation's notification socket, named to its
+// processes by NOTIFY_SOCKET, as sd_notify does; the socket also takes
+// STATUS=, ERRNO=, MAINPID=, STOPPING=1 and NOTIFYACCESS=. Type=forking
+// starts once its first process has exited, and its main process is then
+// read from PIDFile= or guessed: a process not a child of ours, watched
+// until it is gone, how it ended not known.
+//
+// UMask=, Nice= and Limit…= hold in every process from its start; a
+// helper, the running binary started again, sets them before it executes
+// the command (see helper.go).
+//
 // A [Run] is one activation. Its Wait returns once every process it
 // stopped has been reaped and its output delivered; processes that the
 // service's settings leave running (KillMode=none, SendSIGKILL=no) are

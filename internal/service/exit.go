@@ -117,6 +117,7 @@ const (
 	ExitCode  Result = "exit-code" // a command exited with a failing status
 	Signal    Result = "signal"    // a signal killed a command
 	CoreDump  Result = "core-dump" // a signal killed a command, dumping core
+	Protocol  Result = "protocol"  // the service broke its type's protocol: no READY=1, no PID file
 )
 
 // resultOf is the result of a command's unclean exit.

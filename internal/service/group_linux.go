@@ -7,6 +7,54 @@ import (
 	"syscall"
 )
 
+// A procStat is what /proc/PID/stat tells of a process.
+type procStat struct {
+	pid, ppid, pgrp int
+	zombie          bool
+}
+
+// readStat reads /proc/PID/stat: pid (comm) state ppid pgrp …, where comm
+// may hold anything.
+func readStat(name string) (procStat, bool) {
+	stat, err := os.ReadFile("/proc/" + name + "/stat")
+	if err != nil {
+		return procStat{}, false
+	}
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 {
+		return procStat{}, false
+	}
+	f := bytes.Fields(stat[i+1:])
+	if len(f) < 3 {
+		return procStat{}, false
+	}
+	pid, err1 := strconv.Atoi(name)
+	ppid, err2 := strconv.Atoi(string(f[1]))
+	pgrp, err3 := strconv.Atoi(string(f[2]))
+	if err1 != nil || err2 != nil || err3 != nil {
+		return procStat{}, false
+	}
+	return procStat{pid: pid, ppid: ppid, pgrp: pgrp, zombie: string(f[0]) == "Z"}, true
+}
+
+// processes lists the processes there, zombies left out; ok is false when
+// /proc cannot be read.
+func processes() (ps []procStat, ok bool) {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, false
+	}
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		if st, ok := readStat(e.Name()); ok && !st.zombie {
+			ps = append(ps, st)
+		}
+	}
+	return ps, true
+}
+
 // groupAlive reports whether a process of the group is there and not a
 // zombie: orphans that die are zombies until whoever adopted them reaps
 // them, which in a container may be late, and they are gone all the same.
@@ -14,30 +62,55 @@ func groupAlive(pgid int) bool {
 	if syscall.Kill(-pgid, 0) != nil {
 		return false
 	}
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
+	ps, ok := processes()
+	if !ok {
 		return true
 	}
-	for _, e := range entries {
-		if _, err := strconv.Atoi(e.Name()); err != nil {
-			continue
-		}
-		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid pgrp …; comm may hold anything.
-		i := bytes.LastIndexByte(stat, ')')
-		if i < 0 {
-			continue
-		}
-		f := bytes.Fields(stat[i+1:])
-		if len(f) < 4 || string(f[0]) == "Z" {
-			continue
-		}
-		if g, err := strconv.Atoi(string(f[2])); err == nil && g == pgid {
+	for _, p := range ps {
+		if p.pgrp == pgid {
 			return true
 		}
 	}
 	return false
+}
+
+// pidAlive is systemd's pid_is_alive: the process is there, and not a
+// zombie.
+func pidAlive(pid int) bool {
+	if err := syscall.Kill(pid, 0); err != nil && err != syscall.EPERM {
+		return false
+	}
+	st, ok := readStat(strconv.Itoa(pid))
+	return !ok || !st.zombie
+}
+
+// parentPID returns the process's parent; ok is false if it is not known.
+func parentPID(pid int) (ppid int, ok bool) {
+	st, ok := readStat(strconv.Itoa(pid))
+	return st.ppid, ok
+}
+
+// soleProcess returns the process of the groups that does not descend
+// from another of them, when there is exactly one: a daemon, with its
+// workers below it. 0 when there are none or several.
+func soleProcess(pgids []int) int {
+	ps, _ := processes()
+	in := map[int]bool{}
+	for _, p := range ps {
+		for _, g := range pgids {
+			if p.pgrp == g && p.pid != os.Getpid() {
+				in[p.pid] = true
+			}
+		}
+	}
+	found := 0
+	for _, p := range ps {
+		if in[p.pid] && !in[p.ppid] {
+			if found != 0 {
+				return 0
+			}
+			found = p.pid
+		}
+	}
+	return found
 }

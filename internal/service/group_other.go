@@ -6,3 +6,17 @@ import "syscall"
 
 // groupAlive reports whether a process of the group is still there.
 func groupAlive(pgid int) bool { return syscall.Kill(-pgid, 0) == nil }
+
+// pidAlive reports whether the process is there; zombies cannot be told
+// apart here.
+func pidAlive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || err == syscall.EPERM
+}
+
+// parentPID is not known here.
+func parentPID(int) (int, bool) { return 0, false }
+
+// soleProcess is 0: the processes of a group cannot be listed here, so
+// GuessMainPID= finds none.
+func soleProcess([]int) int { return 0 }

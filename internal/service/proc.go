@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"sundial.dev/sundial/internal/clock"
+	"sundial.dev/sundial/unit"
 )
 
 // A Line is one line a process wrote to its standard output or error,
@@ -36,16 +37,29 @@ type Command struct {
 	// Output receives each line of its output; it may be called from
 	// another goroutine, one line at a time.
 	Output func(Line)
+	// UMask, if set, is the file mode creation mask; Nice, if NiceSet,
+	// the nice level; Limits are resource limits by name ("NOFILE").
+	// They hold from the command's first instruction: a helper sets
+	// them, as exec_child does, before it executes the command.
+	UMask   *uint32
+	Nice    int
+	NiceSet bool
+	Limits  map[string]unit.Rlimit
 }
 
-// A process is a started command, in a process group of its own.
+// A process is a started command, in a process group of its own, or a
+// process adopted as the main process (from PIDFile=, MAINPID=), which
+// may not be a child of ours.
 type process struct {
-	cmd     *exec.Cmd
+	cmd     *exec.Cmd // nil for one adopted
+	proc    *os.Process
 	pid     int
-	stream  *os.File      // the read end of its output
+	pgid    int           // the group it leads; 0 for one adopted, whose group is not ours to signal
+	alien   bool          // not a child of ours: how it ended is not known
+	stream  *os.File      // the read end of its output; nil for one adopted
 	output  chan struct{} // closed when its output has been read to the end
 	closing sync.Once
-	exited  chan struct{} // closed when it has been reaped
+	exited  chan struct{} // closed when it has been reaped, or, if alien, is gone
 	exit    Exit
 	waitErr error
 }
@@ -55,6 +69,14 @@ type process struct {
 func start(c Command) (*process, error) {
 	cmd := &exec.Cmd{Path: c.Path, Args: c.Argv, Env: c.Env, Dir: c.Dir}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: c.Credential}
+	var h *helper
+	if c.needsHelper() {
+		var err error
+		if h, err = newHelper(cmd, c); err != nil {
+			return nil, err
+		}
+		defer h.close()
+	}
 	r, w, err := os.Pipe()
 	if err != nil {
 		return nil, err
@@ -69,11 +91,16 @@ func start(c Command) (*process, error) {
 	err = cmd.Start()
 	w.Close()
 	null.Close()
+	if err == nil && h != nil {
+		if err = h.setUp(c); err != nil {
+			cmd.Wait()
+		}
+	}
 	if err != nil {
 		r.Close()
 		return nil, err
 	}
-	p := &process{cmd: cmd, pid: cmd.Process.Pid, stream: r, output: make(chan struct{}), exited: make(chan struct{})}
+	p := &process{cmd: cmd, proc: cmd.Process, pid: cmd.Process.Pid, pgid: cmd.Process.Pid, stream: r, output: make(chan struct{}), exited: make(chan struct{})}
 	name := filepath.Base(c.Path)
 	go func() {
 		// Owned by the process: it ends at the end of the stream, or
@@ -120,17 +147,19 @@ func readLines(r io.Reader, line func(string)) {
 }
 
 // signal sends sig to the process's group, or to the process alone
-// (through os.Process, which will not signal a reaped process's number).
+// (through os.Process, which will not signal a reaped process's number,
+// nor, where it holds a pidfd, a number taken again).
 func (p *process) signal(sig syscall.Signal, group bool) {
-	if group {
-		syscall.Kill(-p.pid, sig)
-	} else {
-		p.cmd.Process.Signal(sig)
+	if group && p.pgid > 0 {
+		syscall.Kill(-p.pgid, sig)
+	} else if p.proc != nil {
+		p.proc.Signal(sig)
 	}
 }
 
-// groupAlive reports whether a process of the group is still there.
-func (p *process) groupAlive() bool { return groupAlive(p.pid) }
+// groupAlive reports whether a process of the group it leads is still
+// there.
+func (p *process) groupAlive() bool { return p.pgid > 0 && groupAlive(p.pgid) }
 
 // reaped reports whether the process has been reaped.
 func (p *process) reaped() bool {
@@ -167,6 +196,9 @@ func (p *process) waitOutput(clk clock.Clock) {
 // finishOutput reads the rest of the output, then closes the stream, so
 // that a process that left the group holding it cannot keep the reader.
 func (p *process) finishOutput(clk clock.Clock) {
+	if p.stream == nil {
+		return
+	}
 	p.waitOutput(clk)
 	p.closing.Do(func() { p.stream.Close() })
 	<-p.output

@@ -69,16 +69,27 @@ type Spec struct {
 	// is systemd's default.
 	Search []string
 
+	// NotifyDir is where the socket is made through which the service
+	// tells its state (sd_notify), when NotifyAccess= lets it; "" is
+	// [os.TempDir]. Its name, with the directory's, must fit a socket
+	// address (108 bytes on Linux, 104 on macOS).
+	NotifyDir string
+
 	Clock clock.Clock // nil: the real one
 	// Output receives the lines the processes write.
 	Output func(Line)
 	// Log receives the messages systemd logs about the unit, without the
 	// unit's name: "Main process exited, code=exited, status=1/FAILURE".
+	// It may be called from another goroutine.
 	Log func(level slog.Level, msg string)
 	// State is told of each sub-state entered.
 	State func(State)
-	// MainPID is told of the main process when it starts.
+	// MainPID is told of the main process when it starts, and each time
+	// another becomes it (MAINPID=, PIDFile=, guessed).
 	MainPID func(pid int)
+	// Status is told of the status text the service sets with STATUS=,
+	// each time it changes; it may be called from another goroutine.
+	Status func(text string)
 }
 
 // A Record is one command an activation ran, as systemctl status lists
@@ -96,9 +107,14 @@ type Outcome struct {
 	// ConditionFailed is set when ExecCondition= said to skip the unit.
 	ConditionFailed bool
 	// MainPID and Main are the main process and how it ended (for
-	// Type=oneshot, the last ExecStart= command).
+	// Type=oneshot, the last ExecStart= command). Main is the zero Exit
+	// when that is not known, as for a main process not a child of ours.
 	MainPID int
 	Main    Exit
+	// StatusText and StatusErrno are what the service last told with
+	// STATUS= and ERRNO=.
+	StatusText  string
+	StatusErrno int
 	// Records are the commands run, in order.
 	Records []Record
 }
@@ -113,14 +129,31 @@ type Run struct {
 	out   Outcome
 	state State
 
-	mu     sync.Mutex
-	groups []*process // every process started, to signal their groups
-	main   *process
+	main  *process
+	quit  chan struct{} // closed when the activation has ended
+	watch sync.WaitGroup
+
+	// notify is the socket, if the service takes notifications; wake has
+	// a value when notes have come.
+	notify         *notifySocket
+	wake           chan struct{}
+	notifyStopping bool // STOPPING=1 was the last of READY=1 and STOPPING=1
+
+	mu       sync.Mutex
+	groups   []*process // every process started or adopted, to signal their groups
+	endFiles []*os.File // closed when the activation ends
+	// For the socket's reader: the main and the control process (0 if
+	// none), NotifyAccess= (as NOTIFYACCESS= overrides it), what has come.
+	mainPID, controlPID      int
+	access, configuredAccess string
+	notes                    []note
+	status                   string
+	statusErrno              int
 }
 
 // Begin starts an activation.
 func Begin(spec Spec) *Run {
-	r := &Run{spec: spec, clk: clock.Or(spec.Clock), stop: make(chan struct{}), done: make(chan struct{}), state: Dead, out: Outcome{Result: Success}}
+	r := &Run{spec: spec, clk: clock.Or(spec.Clock), stop: make(chan struct{}), done: make(chan struct{}), quit: make(chan struct{}), state: Dead, out: Outcome{Result: Success}}
 	go func() {
 		defer close(r.done)
 		r.activate()
@@ -146,7 +179,9 @@ func (r *Run) log(level slog.Level, format string, args ...any) {
 }
 
 func (r *Run) setState(s State) {
+	r.mu.Lock()
 	r.state = s
+	r.mu.Unlock()
 	if r.spec.State != nil {
 		r.spec.State(s)
 	}
@@ -162,13 +197,30 @@ func (r *Run) fail(res Result) {
 // activate runs the activation through its states, as service.c's
 // service_enter_* functions do, then stops it.
 func (r *Run) activate() {
+	if err := r.openNotify(); err != nil {
+		r.log(slog.LevelError, "Failed to set up notification socket: %s", ErrnoText(err))
+		r.fail(Resources)
+		r.finish()
+		return
+	}
 	r.stopPhase(r.start())
 }
 
+// A next is where the stop phase begins.
+type next int
+
+const (
+	enterStop     next = iota // service_enter_stop: ExecStop=, then the signals
+	enterSignal               // service_enter_signal: the signals
+	enterStopPost             // service_enter_stop_post: ExecStopPost=
+)
+
 // start runs the start of the activation and waits while it runs; it
-// reports whether ExecStop= is to run in the stop phase that follows.
-// Each command has TimeoutStartSec= of its own, as service_spawn arms it.
-func (r *Run) start() (runStop bool) {
+// returns where the stop phase that follows begins. Each command has
+// TimeoutStartSec= of its own, as service_spawn arms it; so has the wait
+// for READY=1 of a notify service, and the wait of a forking one for its
+// first process to exit and its PID file.
+func (r *Run) start() next {
 	s := r.spec.Service
 	oneshot := s.Type == "oneshot"
 	if len(s.ExecCondition) > 0 {
@@ -177,69 +229,103 @@ func (r *Run) start() (runStop bool) {
 			e, ok, stopped := r.control("ExecCondition", c, s.TimeoutStartSec)
 			switch {
 			case stopped:
-				return false
+				return enterSignal
 			case !ok:
 				r.timedOut()
-				return false
+				return enterSignal
 			case e.Code == CodeExited && e.Status > 0 && e.Status < 255 && c.Flags&unit.ExecIgnoreFailure == 0:
 				// Not a failure: the unit is skipped.
 				r.out.ConditionFailed = true
 				r.log(slog.LevelInfo, "Skipped due to 'exec-condition'.")
-				return false
+				return enterSignal
 			case !e.Clean(false, s.SuccessExitStatus) && c.Flags&unit.ExecIgnoreFailure == 0:
 				r.log(levelNotice, "Control process exited, %s", e)
 				r.fail(resultOf(e))
-				return false
+				return enterSignal
 			}
 		}
 	}
 	if len(s.ExecStartPre) > 0 {
 		r.setState(StartPre)
 		if !r.controls("ExecStartPre", s.ExecStartPre, s.TimeoutStartSec) {
-			return false
+			return enterSignal
 		}
 	}
 	r.setState(Start)
-	if oneshot {
+	forking := s.Type == "forking"
+	switch {
+	case oneshot:
 		// The commands run one after another, each the main process in
 		// its turn.
 		for _, c := range s.ExecStart {
 			e, ok, stopped := r.runMain(c, s.TimeoutStartSec)
 			switch {
 			case stopped:
-				return false
+				return enterSignal
 			case !ok:
 				r.timedOut()
-				return false
+				return enterSignal
 			case !r.judgeMain(c, e, false):
-				return false
+				return enterSignal
 			}
 		}
-	} else if len(s.ExecStart) > 0 && !r.startMain(s.ExecStart[0]) {
-		return false
+	case len(s.ExecStart) == 0:
+	case forking:
+		if n, ok := r.startForking(s.ExecStart[0]); !ok {
+			return n
+		}
+	default:
+		if !r.startMain(s.ExecStart[0]) {
+			return enterSignal
+		}
+		if isNotify(s.Type) {
+			if n, ok := r.waitReady(); !ok {
+				return n
+			}
+		}
 	}
 	if len(s.ExecStartPost) > 0 {
 		r.setState(StartPost)
 		if !r.controls("ExecStartPost", s.ExecStartPost, s.TimeoutStartSec) {
-			return false
+			return enterSignal
+		}
+		if forking {
+			if n, ok := r.mainAfterStartPost(); !ok {
+				return n
+			}
 		}
 	}
-	runStop = true
-	if r.main != nil && !oneshot {
-		r.setState(Running)
-		runStop = r.waitMain()
+	// What came while ExecStartPost= ran: MAINPID=, STOPPING=1. Without
+	// it, what comes after READY=1 finds the service running.
+	if len(s.ExecStartPost) > 0 {
+		r.takeNotes()
 	}
-	if runStop && s.RemainAfterExit && r.out.Result == Success && !r.stopping() {
+	n := enterStop
+	switch {
+	case oneshot:
+	case r.main != nil && r.notifyStopping && !r.main.reaped():
+		return r.stopByNotify()
+	case r.main != nil:
+		r.setState(Running)
+		n = r.waitMain()
+	case forking && r.groupsAlive():
+		r.setState(Running)
+		n = r.waitGroups()
+	}
+	if n == enterStop && s.RemainAfterExit && r.out.Result == Success && !r.stopping() {
 		r.setState(Exited)
 		<-r.stop
 	}
-	return runStop
+	return n
 }
 
 // stopping reports whether a stop was asked for.
-func (r *Run) stopping() bool {
+func (r *Run) stopping() bool { return closed(r.stop) }
+
+// closed reports whether a channel that is only ever closed is.
+func closed(c chan struct{}) bool {
 	select {
-	case <-r.stop:
+	case <-c:
 		return true
 	default:
 		return false
@@ -263,21 +349,154 @@ func (r *Run) deadline(span timespan.Span) <-chan time.Time {
 }
 
 // waitMain waits in the running state until the main process exits,
-// RuntimeMaxSec= passes or a stop is asked for, and reports whether
-// ExecStop= is to run: not after a main process that failed.
-func (r *Run) waitMain() bool {
+// RuntimeMaxSec= passes, the service says it is stopping or a stop is
+// asked for. ExecStop= is to run, but not after a main process that
+// failed.
+func (r *Run) waitMain() next {
+	runtime := r.deadline(r.spec.Service.RuntimeMaxSec)
+	for {
+		select {
+		case <-r.main.exited:
+			p := r.main
+			r.syncNotify()
+			if r.takeNotes(); r.main != p {
+				continue // MAINPID= came first
+			}
+			if r.notifyStopping {
+				return r.stopByNotify()
+			}
+			if r.mainMoved() {
+				continue
+			}
+			if !r.mainEnded() {
+				return enterSignal
+			}
+			return enterStop
+		case <-r.wake:
+			if r.takeNotes(); r.notifyStopping {
+				return r.stopByNotify()
+			}
+		case <-runtime:
+			r.log(slog.LevelWarn, "Service reached runtime time limit. Stopping.")
+			r.fail(Timeout)
+			return enterStop
+		case <-r.stop:
+			return enterStop
+		}
+	}
+}
+
+// waitReady waits in the start state of a notify service for READY=1,
+// until TimeoutStartSec= passes. A main process that exits first fails
+// the start, as one that exits cleanly fails it with the result protocol,
+// unless RemainAfterExit= and a NotifyAccess= other than main let another
+// process still tell; then it fails so only once none is left.
+func (r *Run) waitReady() (n next, ok bool) {
 	s := r.spec.Service
-	runtime := r.deadline(s.RuntimeMaxSec)
+	deadline := r.deadline(s.TimeoutStartSec)
+	for {
+		var exited <-chan struct{}
+		var tick <-chan time.Time
+		stop := func() bool { return false }
+		if r.main != nil {
+			exited = r.main.exited
+		} else {
+			tick, stop = r.clk.After(pollInterval)
+		}
+		select {
+		case <-r.wake:
+			if r.takeNotes() {
+				stop()
+				return 0, true
+			}
+		case <-exited:
+			p := r.main
+			r.syncNotify()
+			ready := r.takeNotes()
+			switch {
+			case ready:
+				return 0, true // READY=1 came first; the end is taken when running
+			case r.main != p:
+				continue // MAINPID= came first
+			case r.mainMoved():
+				continue
+			}
+			if !r.mainEnded() {
+				return enterSignal, false
+			}
+			r.mu.Lock()
+			access := r.access
+			r.mu.Unlock()
+			if !s.RemainAfterExit || access == "main" {
+				r.fail(Protocol)
+				return enterSignal, false
+			}
+			r.main = nil
+		case <-tick:
+			if !r.groupsAlive() {
+				r.fail(Protocol)
+				return enterStopPost, false
+			}
+		case <-deadline:
+			stop()
+			r.timedOut()
+			return enterSignal, false
+		case <-r.stop:
+			stop()
+			return enterSignal, false
+		}
+		stop()
+	}
+}
+
+// mainMoved reports whether the PID file, read again as the main process
+// exits, names another: forking services may move to a new PID.
+func (r *Run) mainMoved() bool {
+	if r.spec.Service.PIDFile == "" {
+		return false
+	}
+	_, changed := r.loadPIDFile(false)
+	return changed
+}
+
+// mainEnded takes the end of the main process, as service_sigchld_event,
+// and reports whether it counts as success. How a process that is not a
+// child of ours ended is not known: nothing is said of it, and it counts
+// as success.
+func (r *Run) mainEnded() bool {
+	p, c := r.main, r.spec.Service.ExecStart[0]
+	r.mu.Lock()
+	r.mainPID = 0
+	r.mu.Unlock()
+	if p.alien {
+		return true
+	}
+	if p.cmd != nil {
+		r.record("ExecStart", c, p)
+	}
+	return r.judgeMain(c, p.exit, true)
+}
+
+// stopByNotify is service_enter_stop_by_notify: the service said it is
+// stopping, which is as if it had been sent SIGTERM. It waits for the
+// main process (or what is left) until TimeoutStopSec=; ExecStop= is not
+// run.
+func (r *Run) stopByNotify() next {
+	r.setState(StopSigterm)
+	deadline := r.deadline(r.spec.Service.TimeoutStopSec)
+	if r.main == nil {
+		if !r.waitGone(deadline) {
+			r.killHard(StopSigterm, StopSigkill)
+		}
+		return enterStopPost
+	}
 	select {
 	case <-r.main.exited:
-		r.record("ExecStart", s.ExecStart[0], r.main)
-		return r.judgeMain(s.ExecStart[0], r.main.exit, true)
-	case <-runtime:
-		r.log(slog.LevelWarn, "Service reached runtime time limit. Stopping.")
-		r.fail(Timeout)
-	case <-r.stop:
+		r.mainEnded()
+	case <-deadline:
+		r.killHard(StopSigterm, StopSigkill)
 	}
-	return true
+	return enterStopPost
 }
 
 // judgeMain logs how the main process ended and records the result; it
@@ -303,11 +522,7 @@ func (r *Run) startMain(c unit.ExecCommand) bool {
 		r.judgeMain(c, e, true)
 		return false
 	}
-	r.main = p
-	r.out.MainPID = p.pid
-	if r.spec.MainPID != nil {
-		r.spec.MainPID(p.pid)
-	}
+	r.setMain(p)
 	return true
 }
 
@@ -319,11 +534,7 @@ func (r *Run) runMain(c unit.ExecCommand, timeout timespan.Span) (e Exit, ok, st
 		return e, true, false
 	}
 	deadline := r.deadline(timeout)
-	r.main = p
-	r.out.MainPID = p.pid
-	if r.spec.MainPID != nil {
-		r.spec.MainPID(p.pid)
-	}
+	r.setMain(p)
 	select {
 	case <-p.exited:
 		r.record("ExecStart", c, p)
@@ -367,6 +578,7 @@ func (r *Run) control(setting string, c unit.ExecCommand, timeout timespan.Span)
 	if r.state == Stop || r.state == StopPost {
 		stop = nil // stopping already
 	}
+	defer r.setControl(0)
 	select {
 	case <-p.exited:
 		r.record(setting, c, p)
@@ -378,11 +590,15 @@ func (r *Run) control(setting string, c unit.ExecCommand, timeout timespan.Span)
 	}
 }
 
-// spawn starts a command: its variables expanded, its executable found.
+// spawn starts a command: its variables expanded, its executable found,
+// the process set up as UMask=, Nice= and Limit…= say. It is the main
+// process (but for ExecStart= of Type=forking) or the control process.
 // A command that cannot be started ends as systemd's child then exits:
-// with status 203/EXEC, or 200/CHDIR.
+// with status 203/EXEC, 200/CHDIR, 205/LIMITS, ….
 func (r *Run) spawn(setting string, c unit.ExecCommand) (*process, Exit, bool) {
-	env := r.spec.Env
+	s := r.spec.Service
+	main := setting == "ExecStart" && s.Type != "forking"
+	env := r.notifyEnv(r.spec.Env, setting == "ExecStart")
 	if r.main != nil && setting != "ExecStart" && !r.main.reaped() {
 		env = unit.MergeEnv(slices.Clip(env), fmt.Sprintf("MAINPID=%d", r.main.pid))
 	}
@@ -427,13 +643,30 @@ func (r *Run) spawn(setting string, c unit.ExecCommand) (*process, Exit, bool) {
 		}
 		dir = ""
 	}
-	p, err := start(Command{Path: path, Argv: argv, Env: env, Dir: dir, Credential: r.spec.Credential, Output: r.spec.Output})
+	cmd := Command{Path: path, Argv: argv, Env: env, Dir: dir, Credential: r.spec.Credential, Output: r.spec.Output,
+		UMask: &s.UMask, Nice: s.Nice, NiceSet: s.NiceSet, Limits: s.Limits}
+	// Held while the process starts, so that the reader of the socket
+	// knows it before it can send.
+	r.mu.Lock()
+	p, err := start(cmd)
+	if err == nil {
+		r.groups = append(r.groups, p)
+		if main {
+			r.mainPID = p.pid
+		} else {
+			r.controlPID = p.pid
+		}
+	}
+	r.mu.Unlock()
+	if e, ok := errors.AsType[*setupError](err); ok {
+		if e.What != "" {
+			r.log(slog.LevelError, "%s: %s", e.What, ErrnoText(e.Errno))
+		}
+		return fail(e.Status, e.Step, e.Errno)
+	}
 	if err != nil {
 		return fail(statusExec, "EXEC", err)
 	}
-	r.mu.Lock()
-	r.groups = append(r.groups, p)
-	r.mu.Unlock()
 	return p, Exit{}, true
 }
 
@@ -442,16 +675,19 @@ func (r *Run) record(setting string, c unit.ExecCommand, p *process) {
 	r.out.Records = append(r.out.Records, Record{Setting: setting, Command: c, PID: p.pid, Exit: p.exit})
 }
 
-// stopPhase runs ExecStop= (if runStop), then signals what is left, then
+// stopPhase runs ExecStop=, then signals what is left, then
 // ExecStopPost=, then what is left again, as service_enter_stop,
-// service_enter_signal and service_enter_stop_post.
-func (r *Run) stopPhase(runStop bool) {
+// service_enter_signal and service_enter_stop_post; n says where it
+// begins.
+func (r *Run) stopPhase(n next) {
 	s := r.spec.Service
-	if runStop && len(s.ExecStop) > 0 {
+	if n == enterStop && len(s.ExecStop) > 0 {
 		r.setState(Stop)
 		r.controls("ExecStop", s.ExecStop, s.TimeoutStopSec)
 	}
-	r.kill(StopSigterm, StopSigkill)
+	if n != enterStopPost {
+		r.kill(StopSigterm, StopSigkill)
+	}
 	if len(s.ExecStopPost) > 0 {
 		r.setState(StopPost)
 		r.controls("ExecStopPost", s.ExecStopPost, s.TimeoutStopSec)
@@ -482,11 +718,17 @@ func (r *Run) kill(term, kill State) {
 			p.signal(syscall.SIGHUP, group)
 		}
 	}
-	if r.waitGone(r.deadline(s.TimeoutStopSec)) {
-		return
+	if deadline := r.deadline(s.TimeoutStopSec); !r.waitGone(deadline) {
+		r.killHard(term, kill)
 	}
+}
+
+// killHard follows when term's time has run out: FinalKillSignal= if
+// SendSIGKILL=, then a wait until TimeoutStopSec= again.
+func (r *Run) killHard(term, kill State) {
+	s := r.spec.Service
 	r.fail(Timeout)
-	if !s.SendSIGKILL {
+	if !s.SendSIGKILL || s.KillMode == "none" {
 		r.log(slog.LevelWarn, "State '%s' timed out. Skipping SIGKILL.", term)
 		return
 	}
@@ -561,9 +803,16 @@ func (r *Run) waitGone(deadline <-chan time.Time) bool {
 // enters the final state, logging the result as systemd does. Processes
 // that were left running (KillMode=none, SendSIGKILL=no) are left.
 func (r *Run) finish() {
+	r.closeNotify()
 	r.mu.Lock()
-	groups := r.groups
+	close(r.quit)
+	groups, files := r.groups, r.endFiles
+	r.out.StatusText, r.out.StatusErrno = r.status, r.statusErrno
 	r.mu.Unlock()
+	for _, f := range files {
+		f.Close()
+	}
+	r.watch.Wait()
 	for _, p := range groups {
 		if p.reaped() {
 			p.finishOutput(r.clk)

@@ -34,6 +34,7 @@ type trace struct {
 	lines  []string
 	logs   []string
 	states []State
+	status []string
 }
 
 func (tr *trace) spec(s *unit.ServiceSection, env ...string) Spec {

@@ -1,0 +1,245 @@
+package service
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"sundial.dev/sundial/unit"
+)
+
+// UMask=, Nice= and Limit…= are set in the child before it executes the
+// command, as systemd's exec_child sets them, by a helper: the running
+// binary, started again with helperEnv as its whole environment, which
+// this package's init turns into the helper before main runs, whatever
+// binary imports the package. The helper makes the settings, then
+// executes the command in the same process, so that they hold from its
+// first instruction. os/exec has no hook between fork and exec, and the
+// other ways leave a window or touch the manager: prlimit or setpriority
+// on the PID after the start race the command; the umask cannot be set
+// from outside at all; setting the manager's own umask or limits around
+// the fork changes them for all of the manager meanwhile, and a hard limit
+// lowered cannot be raised again without privilege. Commands that need
+// none of this are started directly.
+
+// helperEnv marks the helper; it is all of the helper's environment.
+const helperEnv = "SUNDIAL_SERVICE_HELPER=1"
+
+func init() {
+	if len(os.Environ()) == 1 && os.Environ()[0] == helperEnv {
+		os.Exit(runHelper(os.NewFile(3, "setup"), os.NewFile(4, "report")))
+	}
+}
+
+// A helperSetup is what the helper reads: the command, and the settings.
+type helperSetup struct {
+	Path       string
+	Argv, Env  []string
+	Dir        string
+	UMask      *uint32
+	Nice       *int
+	Limits     map[string]unit.Rlimit
+	Credential *syscall.Credential
+}
+
+// A setupError is a step of the child's setup that failed, as exec_child
+// reports it: the exit status the child ends with, the step's name, what
+// it was doing.
+type setupError struct {
+	Status int
+	Step   string
+	What   string // "Failed to adjust resource limit RLIMIT_NOFILE"; "" when the step says it all
+	Errno  syscall.Errno
+}
+
+func (e *setupError) Error() string { return fmt.Sprintf("step %s: %v", e.Step, e.Errno) }
+func (e *setupError) Unwrap() error { return e.Errno }
+
+// The exit statuses of exec_child's steps, besides EXEC and CHDIR.
+const (
+	statusNice   = 201
+	statusLimits = 205
+	statusGroup  = 216
+	statusUser   = 217
+)
+
+// needsHelper reports whether the command has settings that only the
+// helper can make.
+func (c Command) needsHelper() bool {
+	return c.NiceSet || len(c.Limits) > 0 || c.UMask != nil && int(*c.UMask) != currentUmask()
+}
+
+// A helper is the parent's side of the helper's two pipes.
+type helper struct {
+	setup, setupChild   *os.File // the helper reads the setup from setupChild
+	report, reportChild *os.File // and writes a failure to reportChild
+}
+
+// newHelper turns cmd into a start of the helper, which makes c's
+// settings: its credentials among them, as the limits are set before
+// the user is changed (a hard limit may then be raised).
+func newHelper(cmd *exec.Cmd, c Command) (*helper, error) {
+	self, err := executable()
+	if err != nil {
+		return nil, err
+	}
+	h := &helper{}
+	if h.setupChild, h.setup, err = os.Pipe(); err != nil {
+		return nil, err
+	}
+	if h.report, h.reportChild, err = os.Pipe(); err != nil {
+		h.close()
+		return nil, err
+	}
+	cmd.Path, cmd.Args, cmd.Env, cmd.Dir = self, c.Argv[:1], []string{helperEnv}, ""
+	cmd.SysProcAttr.Credential = nil
+	cmd.ExtraFiles = []*os.File{h.setupChild, h.reportChild}
+	return h, nil
+}
+
+// setUp hands the started helper the command and its settings, and waits
+// until it has executed the command, or failed to.
+func (h *helper) setUp(c Command) error {
+	h.setupChild.Close()
+	h.reportChild.Close()
+	s := helperSetup{Path: c.Path, Argv: c.Argv, Env: c.Env, Dir: c.Dir, UMask: c.UMask, Limits: c.Limits, Credential: c.Credential}
+	if c.NiceSet {
+		s.Nice = &c.Nice
+	}
+	werr := json.NewEncoder(h.setup).Encode(&s)
+	h.setup.Close()
+	report, err := io.ReadAll(h.report)
+	switch {
+	case err != nil:
+		return err
+	case len(report) == 0 && werr != nil:
+		return werr
+	case len(report) == 0:
+		return nil // the command's execution closed the pipe
+	}
+	var e setupError
+	if err := json.Unmarshal(report, &e); err != nil {
+		return fmt.Errorf("service: helper: %w", err)
+	}
+	return &e
+}
+
+func (h *helper) close() {
+	for _, f := range []*os.File{h.setup, h.setupChild, h.report, h.reportChild} {
+		if f != nil {
+			f.Close()
+		}
+	}
+}
+
+// runHelper is the helper: it makes the settings read from in, then
+// executes the command; on failure it writes what failed to out and
+// returns the exit status to end with.
+func runHelper(in, out *os.File) int {
+	// The nice level is the thread's on Linux, and execve keeps the
+	// calling thread's.
+	runtime.LockOSThread()
+	var s helperSetup
+	err := json.NewDecoder(in).Decode(&s)
+	in.Close()
+	syscall.CloseOnExec(int(out.Fd()))
+	e := &setupError{Status: statusExec, Step: "EXEC", Errno: syscall.EINVAL}
+	if err == nil {
+		if e = s.apply(); e == nil {
+			err := syscall.Exec(s.Path, s.Argv, s.Env)
+			e = &setupError{Status: statusExec, Step: "EXEC", Errno: errnoOf(err)}
+		}
+	}
+	json.NewEncoder(out).Encode(e)
+	return e.Status
+}
+
+// apply makes the settings in exec_child's order: the nice level, the
+// limits, the umask, the groups and the user, the working directory.
+func (s *helperSetup) apply() *setupError {
+	if s.Nice != nil {
+		if err := setNice(*s.Nice); err != nil {
+			return &setupError{statusNice, "NICE", "Failed to set up process scheduling priority (nice level)", errnoOf(err)}
+		}
+	}
+	names := slices.SortedFunc(maps.Keys(s.Limits), func(a, b string) int { return rlimitResources[a] - rlimitResources[b] })
+	for _, name := range names {
+		res, ok := rlimitResources[name]
+		if !ok {
+			continue // not on this system
+		}
+		if err := setrlimitClosest(res, s.Limits[name]); err != nil {
+			return &setupError{statusLimits, "LIMITS", "Failed to adjust resource limit RLIMIT_" + name, errnoOf(err)}
+		}
+	}
+	if s.UMask != nil {
+		syscall.Umask(int(*s.UMask))
+	}
+	if c := s.Credential; c != nil {
+		if !c.NoSetGroups {
+			groups := make([]int, len(c.Groups))
+			for i, g := range c.Groups {
+				groups[i] = int(g)
+			}
+			if err := syscall.Setgroups(groups); err != nil {
+				return &setupError{statusGroup, "GROUP", "Changing group credentials failed", errnoOf(err)}
+			}
+		}
+		if err := syscall.Setgid(int(c.Gid)); err != nil {
+			return &setupError{statusGroup, "GROUP", "Changing group credentials failed", errnoOf(err)}
+		}
+		if err := syscall.Setuid(int(c.Uid)); err != nil {
+			return &setupError{statusUser, "USER", fmt.Sprintf("Failed to change UID to %d", c.Uid), errnoOf(err)}
+		}
+	}
+	if s.Dir != "" {
+		if err := syscall.Chdir(s.Dir); err != nil {
+			return &setupError{statusChdir, "CHDIR", "Changing to the requested working directory failed", errnoOf(err)}
+		}
+	}
+	return nil
+}
+
+func errnoOf(err error) syscall.Errno {
+	if e, ok := errors.AsType[syscall.Errno](err); ok {
+		return e
+	}
+	return syscall.EINVAL
+}
+
+// setrlimitClosest is systemd's setrlimit_closest: the limit asked for,
+// or, when it is not permitted, the closest the hard limit allows.
+func setrlimitClosest(res int, l unit.Rlimit) error {
+	value := func(v uint64) uint64 {
+		if v == unit.RlimitInfinity {
+			return unix.RLIM_INFINITY
+		}
+		return v
+	}
+	want := unix.Rlimit{Cur: value(l.Soft), Max: value(l.Hard)}
+	err := unix.Setrlimit(res, &want)
+	if err != unix.EPERM {
+		return err
+	}
+	var highest unix.Rlimit
+	if err := unix.Getrlimit(res, &highest); err != nil {
+		return err
+	}
+	if highest.Max == unix.RLIM_INFINITY {
+		return unix.EPERM
+	}
+	fixed := unix.Rlimit{Cur: min(want.Cur, highest.Max), Max: min(want.Max, highest.Max)}
+	if fixed == highest {
+		return nil
+	}
+	return unix.Setrlimit(res, &fixed)
+}

@@ -1,0 +1,76 @@
+package service
+
+import (
+	"bufio"
+	"os"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// executable is the running binary, which /proc/self/exe names even once
+// the file has been replaced or removed.
+func executable() (string, error) { return "/proc/self/exe", nil }
+
+// currentUmask is the manager's umask, which Linux tells in
+// /proc/self/status (reading it through umask(2) would change it for a
+// moment); -1 when not told.
+func currentUmask() int {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return -1
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "Umask:"); ok {
+			if m, err := strconv.ParseUint(strings.TrimSpace(v), 8, 32); err == nil {
+				return int(m)
+			}
+		}
+	}
+	return -1
+}
+
+// rlimitResources are the Limit…= resources, by name.
+var rlimitResources = map[string]int{
+	"CPU": unix.RLIMIT_CPU, "FSIZE": unix.RLIMIT_FSIZE, "DATA": unix.RLIMIT_DATA, "STACK": unix.RLIMIT_STACK,
+	"CORE": unix.RLIMIT_CORE, "RSS": unix.RLIMIT_RSS, "NPROC": unix.RLIMIT_NPROC, "NOFILE": unix.RLIMIT_NOFILE,
+	"MEMLOCK": unix.RLIMIT_MEMLOCK, "AS": unix.RLIMIT_AS, "LOCKS": unix.RLIMIT_LOCKS, "SIGPENDING": unix.RLIMIT_SIGPENDING,
+	"MSGQUEUE": unix.RLIMIT_MSGQUEUE, "NICE": unix.RLIMIT_NICE, "RTPRIO": unix.RLIMIT_RTPRIO, "RTTIME": unix.RLIMIT_RTTIME,
+}
+
+// setNice is systemd's setpriority_closest: the nice level asked for, or,
+// when a lower one is not permitted, the lowest RLIMIT_NICE permits. It
+// sets the calling thread's, which Linux keeps per thread.
+func setNice(nice int) error {
+	err := unix.Setpriority(unix.PRIO_PROCESS, 0, nice)
+	if err == nil || err != unix.EPERM && err != unix.EACCES {
+		return err
+	}
+	// The system call returns 20 - nice, so that it is never negative.
+	raw, gerr := unix.Getpriority(unix.PRIO_PROCESS, 0)
+	if gerr != nil {
+		return gerr
+	}
+	current := 20 - raw
+	if nice == current {
+		return nil
+	}
+	if nice > current {
+		return err
+	}
+	var lim unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NICE, &lim); err != nil {
+		return err
+	}
+	limit := 20 - int(min(lim.Cur, 40))
+	if lim.Cur <= 1 {
+		limit = 19
+	}
+	if current < limit {
+		return nil // already less nice than the limit allows
+	}
+	return unix.Setpriority(unix.PRIO_PROCESS, 0, limit)
+}
