@@ -182,7 +182,7 @@ func (o *systemctlOptions) set(name, value string) error {
 	case "signal":
 		n, err := unit.ParseSignal(value)
 		if err != nil {
-			return usageError("Failed to parse signal string " + value + ".")
+			return usageError(`Failed to parse signal string "` + value + `".`)
 		}
 		o.signal = n
 	case "what":
@@ -221,6 +221,7 @@ func init() {
 		"restart":           jobs,
 		"try-restart":       jobs,
 		"reload-or-restart": jobs,
+		"kill":              jobs,
 		"clean":             jobs,
 		"reset-failed":      {0, -1, jobVerb},
 		"enable":            jobs,

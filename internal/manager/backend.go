@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"syscall"
 
 	"sundial.dev/sundial/internal/api"
 	"sundial.dev/sundial/internal/service"
@@ -139,7 +140,7 @@ func (m *Manager) describeUnit(e *entry, properties bool) api.Unit {
 // commands of the last activation that ended.
 func (m *Manager) describeRun(e *entry, a *api.Unit) {
 	a.ConditionFailed = e.condFailed
-	a.ExecMainStart, a.ExecMainExit, a.Invocation = e.mainStart, e.mainExit, e.invocation
+	a.ExecMainStart, a.ExecMainExit, a.Invocation, a.Status = e.mainStart, e.mainExit, e.invocation, e.status
 	if e.run != nil {
 		if e.mainPID > 0 {
 			a.MainPID = e.mainPID
@@ -285,6 +286,10 @@ func (m *Manager) job(req api.JobRequest, r *api.JobResult, wait func() func(str
 		m.resetFailed(e)
 		return
 	}
+	if verb == "kill" {
+		m.kill(req, e, r)
+		return
+	}
 	if msg, code := refusal(e, verb); msg != "" && (verb != "stop" || e.unit.LoadState == unit.NotFound && !e.isActive()) {
 		r.Error, r.Code = msg, code
 		return
@@ -320,6 +325,31 @@ func (m *Manager) job(req api.JobRequest, r *api.JobResult, wait func() func(str
 	default:
 		r.Error, r.Code = fmt.Sprintf("Unknown job %s.", verb), "invalid"
 	}
+}
+
+// kill signals a unit's processes, as systemctl kill.
+func (m *Manager) kill(req api.JobRequest, e *entry, r *api.JobResult) {
+	if m.units[e.unit.Name] != e {
+		r.Error, r.Code = fmt.Sprintf("Unit %s not loaded.", e.unit.Name), "unloaded"
+		return
+	}
+	sig := syscall.Signal(req.Signal)
+	if sig == 0 {
+		sig = syscall.SIGTERM
+	}
+	var err error
+	switch {
+	case e.run != nil:
+		err = e.run.Kill(sig, req.Whom)
+	case req.Whom == "main" || req.Whom == "control":
+		//lint:ignore ST1005 systemd's words
+		err = fmt.Errorf("No %s process to kill", req.Whom)
+	}
+	if err != nil {
+		r.Error, r.Code = err.Error(), "kill"
+		return
+	}
+	r.Result = jobDone
 }
 
 // resetFailed moves a failed unit to inactive, and forgets its starts

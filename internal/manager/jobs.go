@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -175,7 +176,7 @@ func (m *Manager) startService(e *entry, act activation, done func(string)) {
 		}
 		act.runID = id
 	}
-	e.invocation, e.runID, e.result, e.mainPID, e.stopping = invocation, act.runID, service.Success, 0, false
+	e.invocation, e.runID, e.result, e.mainPID, e.stopping, e.status = invocation, act.runID, service.Success, 0, false, ""
 	e.waiters = append(e.waiters, m.startWaiter(e, done))
 	cred, userInfo, step, err := credentials(s)
 	if err != nil {
@@ -237,14 +238,25 @@ func (m *Manager) startService(e *entry, act activation, done func(string)) {
 		Log: func(level slog.Level, msg string) {
 			m.events <- func() { m.unitLog(name, invocation, levelPriority(level), name+": "+msg) }
 		},
-		State:   func(st service.State) { current(func() { m.serviceState(e, st) }) },
-		MainPID: func(pid int) { current(func() { e.mainPID, e.mainStart, e.mainExit = pid, m.clk.Now().Realtime, 0 }) },
+		State:     func(st service.State) { current(func() { m.serviceState(e, st) }) },
+		MainPID:   func(pid int) { current(func() { e.mainPID, e.mainStart, e.mainExit = pid, m.clk.Now().Realtime, 0 }) },
+		Status:    func(text string) { current(func() { e.status = text }) },
+		NotifyDir: m.notifyDir(),
 	})
 	e.run = run
 	m.runs.Go(func() {
 		out := run.Wait()
 		m.events <- func() { m.serviceEnded(e, run, out) }
 	})
+}
+
+// notifyDir is where services' notification sockets are made: beside
+// the control socket, in a directory only the daemon's user may enter.
+func (m *Manager) notifyDir() string {
+	if m.Socket == "" {
+		return ""
+	}
+	return filepath.Dir(m.Socket)
 }
 
 // failStart ends an activation that failed before any command ran.

@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -77,6 +78,8 @@ type Manager struct {
 // Run loads the units and runs their timers until ctx is done.
 func (m *Manager) Run(ctx context.Context) error {
 	m.clk = clock.Or(m.Clock)
+	// A socket of the daemon's own manager is not its services'.
+	m.Env = slices.DeleteFunc(slices.Clone(m.Env), func(v string) bool { return strings.HasPrefix(v, "NOTIFY_SOCKET=") })
 	if m.ConfigDir == "" && len(m.UnitPath) > 0 {
 		m.ConfigDir = m.UnitPath[0]
 	}
@@ -159,9 +162,12 @@ func (m *Manager) report(u *unit.Unit) {
 	}
 	if s := u.Service; s != nil {
 		switch s.Type {
-		case "simple", "exec", "oneshot":
+		case "simple", "exec", "oneshot", "forking", "notify":
+		case "notify-reload", "idle":
+			// notify-reload starts as notify does; idle as simple, without
+			// its wait for the other jobs.
 		default:
-			m.unitLog(u.Name, "", 4, fmt.Sprintf("%s: Type=%s is not supported by sundial yet; the service runs as Type=simple.", u.Name, s.Type))
+			m.unitLog(u.Name, "", 4, fmt.Sprintf("%s: Type=%s is not supported by sundial; the service runs as Type=simple.", u.Name, s.Type))
 		}
 	}
 }

@@ -50,6 +50,7 @@ type entry struct {
 	invocation     string
 	last           *service.Outcome // how the last activation ended
 	mainPID        int
+	status         string   // what the service told with STATUS=
 	mainStart      uint64   // realtime µs the main process last started
 	mainExit       uint64   // and exited
 	condFailed     uint64   // when ExecCondition= last skipped it, realtime µs

@@ -1,0 +1,30 @@
+package service
+
+import (
+	"syscall"
+	"testing"
+)
+
+// TestKill: systemctl kill's main, control and all; SIGKILL to all ends
+// the service with the result signal.
+func TestKill(t *testing.T) {
+	tr := &trace{}
+	r := Begin(tr.spec(loadService(t, "ExecStart=/bin/sh -c 'echo up; sleep 30 & wait'")))
+	tr.waitForLines(1)
+	if err := r.Kill(syscall.SIGKILL, "control"); err == nil || err.Error() != "No control process to kill" {
+		t.Errorf("control: %v", err)
+	}
+	if err := r.Kill(syscall.SIGKILL, "someone"); err == nil || err.Error() != "Invalid who argument: someone" {
+		t.Errorf("someone: %v", err)
+	}
+	if err := r.Kill(syscall.SIGKILL, "all"); err != nil {
+		t.Errorf("all: %v", err)
+	}
+	out := r.Wait()
+	if out.Result != Signal || out.Main.Code != CodeKilled || out.Main.Status != int(syscall.SIGKILL) {
+		t.Errorf("outcome %+v", out)
+	}
+	if err := r.Kill(syscall.SIGTERM, "main"); err == nil || err.Error() != "No main process to kill" {
+		t.Errorf("main, after the end: %v", err)
+	}
+}
