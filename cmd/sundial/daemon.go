@@ -81,6 +81,9 @@ func daemonMain(c *cli, args []string) int {
 	}
 	m.Env = managerEnv(m.Scope)
 	m.Retention = defaultRetention
+	if status, ok := asInit(c); ok {
+		return status
+	}
 	m.Logger = slog.New(slog.NewTextHandler(c.stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()

@@ -73,6 +73,9 @@ func TestScript(t *testing.T) {
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){"await": await},
 		Condition: func(cond string) (bool, error) {
+			if cond == "root" {
+				return os.Getuid() == 0, nil
+			}
 			if cond != "oracle" {
 				return false, fmt.Errorf("unknown condition %q", cond)
 			}
@@ -88,17 +91,19 @@ func TestScript(t *testing.T) {
 }
 
 // await waits, polling for up to 30 s, until a file exists ("await file
-// PATH") or the user's daemon has COUNT (default 1) journal entries of a
+// PATH") or no longer does ("await gone PATH"), or the user's daemon has COUNT (default 1) journal entries of a
 // unit whose messages match a regular expression ("await journal UNIT
 // REGEXP [COUNT]"), so that scripts wait for the daemon without sleeping.
 func await(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) < 2 {
-		ts.Fatalf("usage: await file PATH | await journal UNIT REGEXP")
+		ts.Fatalf("usage: await file|gone PATH | await journal UNIT REGEXP [COUNT]")
 	}
 	var ok func() bool
 	switch args[0] {
 	case "file":
 		ok = func() bool { _, err := os.Stat(ts.MkAbs(args[1])); return err == nil }
+	case "gone":
+		ok = func() bool { _, err := os.Stat(ts.MkAbs(args[1])); return os.IsNotExist(err) }
 	case "journal":
 		if len(args) != 3 && len(args) != 4 {
 			ts.Fatalf("usage: await journal UNIT REGEXP [COUNT]")
