@@ -63,7 +63,7 @@ type Manager struct {
 	preload struct {
 		timers map[string]store.TimerState
 		runs   map[string]store.Run
-		units  map[string]*unit.Unit // by the name they are wanted by
+		units  map[string]loadedUnit // by the name they are wanted by
 	}
 	units map[string]*entry // by name, aliases not
 	// collected are the transient units collected last, as they were.

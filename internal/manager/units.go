@@ -147,7 +147,8 @@ func (m *Manager) get(name string) (*entry, error) {
 	if e := m.units[name]; e != nil {
 		return e, nil
 	}
-	u, ok := m.preload.units[name]
+	pre, ok := m.preload.units[name]
+	u, files := pre.u, pre.files
 	if ok {
 		delete(m.preload.units, name)
 	} else {
@@ -155,11 +156,12 @@ func (m *Manager) get(name string) (*entry, error) {
 		if u, err = m.loader.Load(name); err != nil {
 			return nil, err
 		}
+		files = fileTimes(u)
 	}
 	if e := m.units[u.Name]; e != nil {
 		return e, nil // name was an alias
 	}
-	e := &entry{unit: u, files: fileTimes(u)}
+	e := &entry{unit: u, files: files}
 	if u.LoadState == unit.NotFound {
 		return e, nil
 	}
@@ -280,17 +282,23 @@ func (m *Manager) load(ctx context.Context) error {
 	return nil
 }
 
+// A loadedUnit is a unit read, with the times of its files then.
+type loadedUnit struct {
+	u     *unit.Unit
+	files uint64
+}
+
 // loadAll loads the units named and the units the timers among them
 // trigger, on every core, each worker with a loader of its own, and
 // returns them by the names they were asked by. The units that fail to
 // load are left out, for get to load again and report.
-func (m *Manager) loadAll(names []string) map[string]*unit.Unit {
+func (m *Manager) loadAll(names []string) map[string]loadedUnit {
 	workers := runtime.GOMAXPROCS(0)
-	type loaded struct {
+	type named struct {
 		name string
-		u    *unit.Unit
+		loadedUnit
 	}
-	found := make([][]loaded, workers)
+	found := make([][]named, workers)
 	var wg sync.WaitGroup
 	for w := range workers {
 		// The manager's loader has read the directories already; the
@@ -300,25 +308,26 @@ func (m *Manager) loadAll(names []string) map[string]*unit.Unit {
 			l = &unit.Loader{Path: m.UnitPath, Scope: m.Scope}
 		}
 		wg.Go(func() {
-			for i := w; i < len(names); i += workers {
-				u, err := l.Load(names[i])
+			load := func(name string) *unit.Unit {
+				u, err := l.Load(name)
 				if err != nil {
-					continue
+					return nil
 				}
-				found[w] = append(found[w], loaded{names[i], u})
-				if u.Type == unit.Timer && u.Timer != nil {
-					if s, err := l.Load(u.Timer.Unit); err == nil {
-						found[w] = append(found[w], loaded{u.Timer.Unit, s})
-					}
+				found[w] = append(found[w], named{name, loadedUnit{u, fileTimes(u)}})
+				return u
+			}
+			for i := w; i < len(names); i += workers {
+				if u := load(names[i]); u != nil && u.Type == unit.Timer && u.Timer != nil {
+					load(u.Timer.Unit)
 				}
 			}
 		})
 	}
 	wg.Wait()
-	units := map[string]*unit.Unit{}
+	units := map[string]loadedUnit{}
 	for _, f := range found {
 		for _, x := range f {
-			units[x.name] = x.u
+			units[x.name] = x.loadedUnit
 		}
 	}
 	return units
