@@ -253,7 +253,10 @@ func printStatus(c *cli, o *systemctlOptions, u api.Unit, journal []api.Entry) {
 		line("Main PID:", "%d (%s)", u.MainPID, exitText(u.MainCode, u.MainStatus))
 	}
 	if u.Status != "" {
-		line("Status:", "%q", u.Status)
+		line("Status:", "\"%s\"", u.Status)
+	}
+	if u.CPU > 0 || len(u.Processes) > 0 {
+		line("CPU:", "%s", timespan.Span(u.CPU).Format(timespan.Millisecond))
 	}
 	fmt.Fprint(c.stdout, b.String())
 	if len(journal) > 0 {

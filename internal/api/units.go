@@ -60,6 +60,9 @@ type Unit struct {
 	// started and exited, realtime µs.
 	ExecMainStart uint64 `json:"exec_main_start,omitempty"`
 	ExecMainExit  uint64 `json:"exec_main_exit,omitempty"`
+	// CPU is the CPU time its last activation used, µs; 0 while one
+	// runs.
+	CPU uint64 `json:"cpu,omitempty"`
 	// Invocation is the ID of its last activation.
 	Invocation string `json:"invocation,omitempty"`
 	// ConditionFailed is when ExecCondition= last skipped it, realtime µs.

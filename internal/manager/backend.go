@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"time"
 
 	"sundial.dev/sundial/internal/api"
 	"sundial.dev/sundial/internal/service"
@@ -151,6 +152,7 @@ func (m *Manager) describeRun(e *entry, a *api.Unit) {
 	if e.last == nil {
 		return
 	}
+	a.CPU = uint64(e.last.CPU / time.Microsecond)
 	for _, r := range e.last.Records {
 		a.Processes = append(a.Processes, api.Process{PID: r.PID, Setting: r.Setting, Command: r.Command.CommandLine(), Code: r.Exit.Code.String(), Status: r.Exit.Status})
 	}

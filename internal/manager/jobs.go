@@ -8,10 +8,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"sundial.dev/sundial/internal/service"
 	"sundial.dev/sundial/internal/store"
 	"sundial.dev/sundial/internal/timer"
+	"sundial.dev/sundial/timespan"
 	"sundial.dev/sundial/unit"
 )
 
@@ -362,12 +364,16 @@ func (m *Manager) serviceEnded(e *entry, run *service.Run, out service.Outcome) 
 	if out.ConditionFailed {
 		e.condFailed = m.clk.Now().Realtime
 	}
-	if e.stopping || !m.restart(e, out) {
-		m.changed(e)
-		m.afterEnd(e, out)
-		return
-	}
+	restarting := !e.stopping && m.restart(e, out)
 	m.changed(e)
+	// After the job's message, as unit_log_resources; below a second,
+	// at debug level, which the journal does not keep.
+	if out.CPU > time.Second {
+		m.unitLog(e.unit.Name, e.invocation, 5, fmt.Sprintf("%s: Consumed %s CPU time.", e.unit.Name, timespan.Span(out.CPU/time.Microsecond).Format(timespan.Millisecond)))
+	}
+	if !restarting {
+		m.afterEnd(e, out)
+	}
 }
 
 // restart schedules the service's start again if Restart= says so for

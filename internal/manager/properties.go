@@ -213,6 +213,12 @@ func (m *Manager) serviceProperties(p *props, e *entry, a api.Unit) {
 			p.str(set.name, fmt.Sprintf("{ path=%s ; argv[]=%s ; ignore_errors=%s }", c.Path, strings.Join(c.Argv, " "), yesNo(c.Flags&unit.ExecIgnoreFailure != 0)))
 		}
 	}
+	// What a cgroup's accounting would tell, of the last activation.
+	cpu := "[not set]"
+	if a.CPU > 0 || e.last != nil {
+		cpu = strconv.FormatUint(a.CPU*1000, 10)
+	}
+	p.str("CPUUsageNSec", cpu)
 	p.strs("Environment", s.Environment)
 	p.strs("EnvironmentFiles", s.EnvironmentFiles)
 	p.strs("PassEnvironment", s.PassEnvironment)

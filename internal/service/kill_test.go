@@ -28,3 +28,12 @@ func TestKill(t *testing.T) {
 		t.Errorf("main, after the end: %v", err)
 	}
 }
+
+// TestCPU: the CPU time of the processes reaped is counted.
+func TestCPU(t *testing.T) {
+	tr := &trace{}
+	out := Begin(tr.spec(loadService(t, "Type=oneshot\nExecStart=/bin/sh -c 'i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done'"))).Wait()
+	if out.Result != Success || out.CPU <= 0 {
+		t.Errorf("outcome %+v, CPU %v", out, out.CPU)
+	}
+}

@@ -61,6 +61,7 @@ type process struct {
 	closing sync.Once
 	exited  chan struct{} // closed when it has been reaped, or, if alien, is gone
 	exit    Exit
+	cpu     time.Duration // user and system time, once reaped
 	waitErr error
 }
 
@@ -116,6 +117,9 @@ func start(c Command) (*process, error) {
 		// Owned by the process: it ends when the process is reaped,
 		// which wait waits for.
 		p.waitErr = cmd.Wait()
+		if ps := cmd.ProcessState; ps != nil {
+			p.cpu = ps.UserTime() + ps.SystemTime()
+		}
 		if ee, ok := errors.AsType[*exec.ExitError](p.waitErr); ok {
 			p.exit = exitOf(ee.Sys().(syscall.WaitStatus))
 			p.waitErr = nil
@@ -162,14 +166,7 @@ func (p *process) signal(sig syscall.Signal, group bool) {
 func (p *process) groupAlive() bool { return p.pgid > 0 && groupAlive(p.pgid) }
 
 // reaped reports whether the process has been reaped.
-func (p *process) reaped() bool {
-	select {
-	case <-p.exited:
-		return true
-	default:
-		return false
-	}
-}
+func (p *process) reaped() bool { return closed(p.exited) }
 
 // outputGrace is how long the rest of a process's output may take once
 // nothing of its group is left, or it is given up.

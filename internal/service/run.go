@@ -117,6 +117,10 @@ type Outcome struct {
 	StatusErrno int
 	// Records are the commands run, in order.
 	Records []Record
+	// CPU is the CPU time its processes used, those reaped: what systemd's
+	// CPU accounting of the unit's cgroup counts, less the processes
+	// that are not children of ours.
+	CPU time.Duration
 }
 
 // A Run is one activation of a service.
@@ -816,6 +820,7 @@ func (r *Run) finish() {
 	for _, p := range groups {
 		if p.reaped() {
 			p.finishOutput(r.clk)
+			r.out.CPU += p.cpu
 		}
 	}
 	if r.out.Result != Success {
