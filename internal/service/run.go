@@ -764,6 +764,7 @@ func (r *Run) alive() []*process {
 			ps = append(ps, p)
 		case !p.groupAlive():
 			p.finishOutput(r.clk)
+			r.out.CPU += p.cpu
 			continue
 		}
 		kept = append(kept, p)
