@@ -1,6 +1,7 @@
 package unit
 
 import (
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -210,8 +211,8 @@ func execSetting(field func(*ServiceSection) *[]ExecCommand) setter {
 			if err != nil {
 				return fatalErr(!ignore)
 			}
-			if cmd != nil {
-				*list = append(*list, *cmd)
+			if cmd.Argv != nil {
+				*list = append(*list, cmd)
 				rvalue = w.s[w.i:]
 			}
 			if !more {
@@ -222,18 +223,18 @@ func execSetting(field func(*ServiceSection) *[]ExecCommand) setter {
 }
 
 // execCommand reads one command line from w. It returns the command, if
-// there is one, whether the line had the "-" prefix, and whether another
+// there is one (with an Argv), whether the line had the "-" prefix, and whether another
 // command line follows a semicolon. Its error means a mistake the
 // assignment stops at.
-func (c *settingCtx) execCommand(a *Assignment, w *words, rvalue string) (cmd *ExecCommand, ignore, more bool, err error) {
+func (c *settingCtx) execCommand(a *Assignment, w *words, rvalue string) (cmd ExecCommand, ignore, more bool, err error) {
 	first, ok, err := c.extractWord(a, w, rvalue)
 	if err != nil || !ok {
 		// A first word that cannot be read drops the rest of the
 		// assignment, but does not refuse the unit.
-		return nil, false, false, nil
+		return ExecCommand{}, false, false, nil
 	}
 	if first == ";" {
-		return nil, false, true, nil
+		return ExecCommand{}, false, true, nil
 	}
 	var flags ExecFlags
 	separate := false
@@ -262,16 +263,17 @@ prefixes:
 	path, err := c.x.path(f)
 	if err != nil {
 		c.log(a, sev, "Failed to resolve unit specifiers in '%s'%s: %s", f, suffix, strerror(err))
-		return nil, ignore, false, err
+		return ExecCommand{}, ignore, false, err
 	}
 	if msg := badExecutable(path); msg != "" {
 		if path == "" {
 			path = "'" + rvalue + "'"
 		}
 		c.log(a, sev, "%s%s: %s", msg, suffix, path)
-		return nil, ignore, false, eINVAL
+		return ExecCommand{}, ignore, false, eINVAL
 	}
-	var argv []string
+	argv := c.argv[:0]
+	defer func() { c.argv = argv[:0] }()
 	if !separate {
 		argv = append(argv, path)
 	}
@@ -291,7 +293,7 @@ prefixes:
 		}
 		word, ok, err := c.extractWord(a, w, rvalue)
 		if err != nil {
-			return nil, ignore, false, err
+			return ExecCommand{}, ignore, false, err
 		}
 		if !ok {
 			break
@@ -299,15 +301,15 @@ prefixes:
 		arg, err := c.x.full(word)
 		if err != nil {
 			c.log(a, sev, "Failed to resolve unit specifiers in %s%s: %s", word, suffix, strerror(err))
-			return nil, ignore, false, err
+			return ExecCommand{}, ignore, false, err
 		}
 		argv = append(argv, arg)
 	}
 	if len(argv) == 0 {
 		c.log(a, sev, "Empty executable name or zeroeth argument%s: %s", suffix, rvalue)
-		return nil, ignore, false, eINVAL
+		return ExecCommand{}, ignore, false, eINVAL
 	}
-	return &ExecCommand{Path: simplifyPath(path), Argv: argv, Flags: flags}, ignore, more, nil
+	return ExecCommand{Path: simplifyPath(path), Argv: slices.Clone(argv), Flags: flags}, ignore, more, nil
 }
 
 // badExecutable returns what config_parse_exec says of an executable it

@@ -97,7 +97,7 @@ func dumpUnit(b *strings.Builder, u *Unit) {
 	}
 	if u.LoadState == Loaded || u.LoadState == BadSetting {
 		defaults := &Unit{Type: u.Type}
-		defaults.newSections()
+		defaults.newSections(nil)
 		dumpSection(b, "Unit", reflect.ValueOf(u.Unit), reflect.ValueOf(defaults.Unit))
 		if u.Timer != nil {
 			dumpSection(b, "Timer", reflect.ValueOf(*u.Timer), reflect.ValueOf(*defaults.Timer))

@@ -3,11 +3,13 @@ package unit
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 )
 
@@ -18,8 +20,9 @@ import (
 // instance without a file of its own uses its template's, and drop-ins
 // come from NAME.d/*.conf in every directory.
 //
-// Set FS and Path before the first Load, and do not change them after: the
-// Loader reads each directory once.
+// Set its fields before the first Load, and do not change them after:
+// the first Load reads the search path's directories once for all. From
+// then on Load may be called from several goroutines at once.
 type Loader struct {
 	// FS is where units are read from, with paths relative to its root
 	// ("etc/systemd/system/foo.timer"). Nil means the real file system.
@@ -35,29 +38,43 @@ type Loader struct {
 
 	Host *Host // the machine specifiers describe; nil: this one
 
-	// ignoreDeps leaves the units a unit names unchecked, as
-	// systemd-analyze verify --recursive-errors=no does.
-	ignoreDeps bool
+	once sync.Once // sets the fields below, read only after
 
-	ids        map[string]string     // unit name → alias target name, or the file's path
-	byFile     map[string][]string   // a file's path → the names that lead to it
+	fsys   fs.FS // FS, or the root directory
+	native bool  // fsys is the real file system, read directly
+	host   *Host // Host, or this machine
+	argMax int   // host's ARG_MAX
+
+	ids        map[string]target     // unit name → alias target name, or the file's path
+	aliases    map[string][]string   // a file's path → the aliases that lead to it
 	dropInDirs map[string][]dirEntry // the drop-in directories by the name they are of ("foo.service" for "foo.service.wants")
-	regular    map[string]bool       // the unit files that are regular files, not links
 
-	thisHost *Host // the Host of this machine, when Host is nil
+	ctxs sync.Pool // of *loadCtx, for a Load at a time
+}
 
-	native bool   // FS is the real file system, read directly
-	buf    []byte // for reading files, reused
+// A target is what a unit name stands for in the search path.
+type target struct {
+	dst     string // the name aliased, or the absolute path of the file
+	regular bool   // the file is a regular file, not a link
 }
 
 // maxAliasHops bounds the chain of aliases followed, as systemd does.
 const maxAliasHops = 64
 
-func (l *Loader) fsys() fs.FS {
-	if l.FS == nil {
-		l.FS, l.native = os.DirFS("/"), true
-	}
-	return l.FS
+// setup reads the search path and settles the defaults, once.
+func (l *Loader) setup() {
+	l.once.Do(func() {
+		l.fsys = l.FS
+		if l.fsys == nil {
+			l.fsys, l.native = os.DirFS("/"), true
+		}
+		l.host = l.Host
+		if l.host == nil {
+			l.host = &Host{}
+		}
+		l.argMax = l.host.argMax()
+		l.buildNameMap()
+	})
 }
 
 // rel turns an absolute path into a name within the FS.
@@ -70,21 +87,20 @@ func rel(p string) string {
 }
 
 // buildNameMap scans the search path once, as systemd's
-// unit_file_build_name_map.
+// unit_file_build_name_map, and notes the aliases of each file.
 func (l *Loader) buildNameMap() {
-	if l.ids != nil {
-		return
-	}
-	l.ids = map[string]string{}
-	l.dropInDirs = map[string][]dirEntry{}
-	l.regular = map[string]bool{}
-	fsys := l.fsys()
+	listings := make([][]fs.DirEntry, len(l.Path))
+	n := 0
 	for i, dir := range l.Path {
-		entries, err := fs.ReadDir(fsys, rel(dir))
-		if err != nil {
-			continue
-		}
-		for _, e := range entries {
+		listings[i] = readDir(l.fsys, rel(dir))
+		n += len(listings[i])
+	}
+	l.ids = make(map[string]target, n)
+	l.dropInDirs = map[string][]dirEntry{}
+	for i, dir := range l.Path {
+		prefix := strings.TrimSuffix(dir, "/") + "/"
+		clean := path.Clean(dir) == dir
+		for _, e := range listings[i] {
 			name := e.Name()
 			if base, suffix, ok := cutDropInSuffix(name); ok && (e.IsDir() || e.Type()&fs.ModeSymlink != 0) {
 				// A possible drop-in directory, saving dropIns a look
@@ -98,18 +114,50 @@ func (l *Loader) buildNameMap() {
 			if _, ok := l.ids[name]; ok {
 				continue
 			}
-			file := path.Join(dir, name)
 			switch {
 			case e.Type().IsRegular():
-				l.ids[name] = file
-				l.regular[file] = true
+				file := prefix + name
+				if !clean {
+					file = path.Join(dir, name)
+				}
+				l.ids[name] = target{file, true}
 			case e.Type()&fs.ModeSymlink != 0:
 				if dst, ok := l.resolveSymlink(dir, name); ok {
-					l.ids[name] = dst
+					l.ids[name] = target{dst: dst}
 				}
 			}
 		}
 	}
+	// A file is known by the name it has in its directory, and by the
+	// aliases whose chains end at it.
+	l.aliases = map[string][]string{}
+	for k, t := range l.ids {
+		if !strings.HasPrefix(t.dst, "/") {
+			if f, ok := l.lookup(k); ok {
+				l.aliases[f.dst] = append(l.aliases[f.dst], k)
+			}
+		}
+	}
+}
+
+// readDir returns the entries of a directory, in no order, or none if it
+// cannot be read whole.
+func readDir(fsys fs.FS, name string) []fs.DirEntry {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var entries []fs.DirEntry
+	if d, ok := f.(fs.ReadDirFile); ok {
+		entries, err = d.ReadDir(-1)
+	} else {
+		entries, err = fs.ReadDir(fsys, name)
+	}
+	if err != nil {
+		return nil
+	}
+	return entries
 }
 
 // resolveSymlink returns what a symbolic link in the search path stands
@@ -117,7 +165,7 @@ func (l *Loader) buildNameMap() {
 // points to; any other link is a linked unit file (or a mask), and gives
 // the link's own path.
 func (l *Loader) resolveSymlink(dir, name string) (string, bool) {
-	target, err := fs.ReadLink(l.fsys(), rel(path.Join(dir, name)))
+	target, err := fs.ReadLink(l.fsys, rel(path.Join(dir, name)))
 	if err != nil {
 		return "", false
 	}
@@ -172,26 +220,24 @@ func validAlias(name, target string) bool {
 	return kb != Instance || a.Instance == b.Instance
 }
 
-// lookup follows a name's aliases to the path of its file.
-func (l *Loader) lookup(name string) (string, bool) {
-	l.buildNameMap()
+// lookup follows a name's aliases to its file.
+func (l *Loader) lookup(name string) (target, bool) {
 	for range maxAliasHops {
-		dst, ok := l.ids[name]
+		t, ok := l.ids[name]
 		if !ok {
-			return "", false
+			return target{}, false
 		}
-		if strings.HasPrefix(dst, "/") {
-			return dst, true
+		if strings.HasPrefix(t.dst, "/") {
+			return t, true
 		}
-		name = dst
+		name = t.dst
 	}
-	return "", false
+	return target{}, false
 }
 
 // fragment finds the file of a unit and all the names it goes by, as
 // systemd's unit_file_find_fragment.
-func (l *Loader) fragment(name string) (file string, names []string) {
-	n, _ := ParseName(name)
+func (l *Loader) fragment(name string, n Name) (file target, names []string) {
 	file, ok := l.lookup(name)
 	if !ok && n.Instance != "" {
 		tpl, _ := TemplateName(name)
@@ -199,21 +245,13 @@ func (l *Loader) fragment(name string) (file string, names []string) {
 	}
 	names = []string{name}
 	if !ok {
-		return "", names
+		return target{}, names
 	}
 	// Every name that leads to the same file is an alias; for an instance,
 	// the aliases of its template with the same instance.
-	if l.byFile == nil {
-		l.byFile = map[string][]string{}
-		for k := range l.ids {
-			if f, ok := l.lookup(k); ok {
-				l.byFile[f] = append(l.byFile[f], k)
-			}
-		}
-	}
-	for _, k := range l.byFile[file] {
+	add := func(k string) {
 		if k == name {
-			continue
+			return
 		}
 		kn, _ := ParseName(k)
 		switch {
@@ -224,14 +262,21 @@ func (l *Loader) fragment(name string) (file string, names []string) {
 			names = append(names, k)
 		}
 	}
+	add(path.Base(file.dst))
+	for _, k := range l.aliases[file.dst] {
+		add(k)
+	}
+	if len(names) == 1 {
+		return file, names
+	}
 	slices.Sort(names[1:])
-	return file, slices.Compact(names)
+	return file, slices.Clip(slices.Compact(names))
 }
 
 // resolve follows symbolic links at p to the file they lead to, with
 // absolute targets taken within the FS. A link to /dev/null ends there.
 func (l *Loader) resolve(p string) (string, fs.FileInfo, error) {
-	fsys := l.fsys()
+	fsys := l.fsys
 	for range maxAliasHops {
 		if p == "/dev/null" {
 			return p, nil, nil
@@ -269,27 +314,30 @@ func isMask(p string, info fs.FileInfo) bool {
 	return p == "/dev/null" || info.Mode()&fs.ModeCharDevice != 0 || (info.Mode().IsRegular() && info.Size() == 0)
 }
 
-// readUnitFile reads a unit file, unless it is a mask.
-func (l *Loader) readUnitFile(file string) (data []byte, masked bool, err error) {
-	if l.regular[file] {
-		// Known from the scan of its directory: no link to follow.
-		data, err = l.read(file)
+// readUnitFile reads a unit file into buf, unless it is a mask; regular
+// says the file is known to be a regular file, no link to follow.
+func (l *Loader) readUnitFile(buf *[]byte, file string, regular bool) (data []byte, masked bool, err error) {
+	if regular {
+		data, err = l.read(buf, file, true)
 		return data, err == nil && len(data) == 0, err
 	}
 	p, info, err := l.resolve(file)
 	if err != nil || isMask(p, info) {
 		return nil, err == nil, err
 	}
-	data, err = l.read(p)
+	data, err = l.read(buf, p, info.Mode().IsRegular())
 	return data, false, err
 }
 
-// read reads a file whole. The data is good until the next read: the
-// buffer is reused, since parsing copies what it keeps.
-func (l *Loader) read(file string) ([]byte, error) {
-	fsys := l.fsys()
+// read reads a file whole into buf, which grows as needed. The data is
+// good until buf is read into again: parsing copies what it keeps.
+func (l *Loader) read(buf *[]byte, file string, regular bool) ([]byte, error) {
 	if !l.native {
-		return fs.ReadFile(fsys, rel(file))
+		if data, err := readAll(buf, l.fsys, rel(file)); err == nil {
+			return data, nil
+		}
+		// fs.ReadFile's errors, word for word.
+		return fs.ReadFile(l.fsys, rel(file))
 	}
 	// Plain system calls: an os.File costs as many again, to find out
 	// that a unit file cannot be polled.
@@ -298,12 +346,15 @@ func (l *Loader) read(file string) ([]byte, error) {
 		return nil, &fs.PathError{Op: "open", Path: file, Err: err}
 	}
 	defer syscall.Close(fd)
+	b := (*buf)[:cap(*buf)]
 	n := 0
 	for {
-		if n == len(l.buf) {
-			l.buf = append(l.buf, make([]byte, max(4096, len(l.buf)))...)
+		if n == len(b) {
+			b = append(b, make([]byte, max(4096, len(b)))...)
+			b = b[:cap(b)]
+			*buf = b
 		}
-		m, err := syscall.Read(fd, l.buf[n:])
+		m, err := syscall.Read(fd, b[n:])
 		if err == syscall.EINTR {
 			continue
 		}
@@ -312,8 +363,32 @@ func (l *Loader) read(file string) ([]byte, error) {
 		}
 		n += m
 		// A short read of a regular file is its end.
-		if m == 0 || l.regular[file] && n < len(l.buf) {
-			return l.buf[:n], nil
+		if m == 0 || regular && n < len(b) {
+			return b[:n], nil
+		}
+	}
+}
+
+// readAll reads a file of fsys whole into buf.
+func readAll(buf *[]byte, fsys fs.FS, name string) ([]byte, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b := (*buf)[:0]
+	for {
+		if len(b) == cap(b) {
+			b = append(b, make([]byte, max(4096, cap(b)))...)[:len(b)]
+			*buf = b
+		}
+		m, err := f.Read(b[len(b):cap(b)])
+		b = b[:len(b)+m]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
 }
@@ -348,17 +423,21 @@ func cutDropInSuffix(name string) (base, suffix string, ok bool) {
 }
 
 // dropInBases appends to list the names of the units whose drop-in
-// directories the unit called name takes, in systemd's order: its own,
-// its template's, and those of the prefixes cut at dashes.
-func dropInBases(name string, list []string) []string {
-	list = append(list, name)
-	n, err := ParseName(name)
-	if err != nil {
-		return list
+// directories the unit n takes, in systemd's order: its own, its
+// template's, and those of the prefixes cut at dashes; but only those of
+// them with drop-in directories, which are few.
+func (l *Loader) dropInBases(n Name, list []string) []string {
+	var b [MaxNameLength]byte
+	key := append(b[:0], n.Prefix...)
+	if n.Instance != "" || n.Template {
+		key = append(append(key, '@'), n.Instance...)
+	}
+	key = append(append(key, '.'), typeNames[n.Type]...)
+	if _, ok := l.dropInDirs[string(key)]; ok {
+		list = append(list, string(key))
 	}
 	if n.Instance != "" {
-		tpl, _ := TemplateName(name)
-		list = dropInBases(tpl, list)
+		list = l.dropInBases(Name{Prefix: n.Prefix, Template: true, Type: n.Type}, list)
 	}
 	// "foo-bar-baz.service" also takes the drop-ins of "foo-bar-.service"
 	// and then "foo-.service".
@@ -376,7 +455,7 @@ func dropInBases(name string, list []string) []string {
 		prefix, chopped = prefix[:dash], true
 	}
 	n.Prefix = prefix
-	return dropInBases(n.String(), list)
+	return l.dropInBases(n, list)
 }
 
 // A dirEntry is a drop-in directory found in the directory scan.
@@ -395,6 +474,9 @@ func (l *Loader) dropIns(bases [][]string, t Type) []string {
 		m, err := l.masked(f)
 		return !strings.HasSuffix(f, ".conf") || err != nil || m
 	})
+	if len(files) < cap(files) {
+		files = append(make([]string, 0, len(files)), files...)
+	}
 	return files
 }
 
@@ -402,9 +484,8 @@ func (l *Loader) dropIns(bases [][]string, t Type) []string {
 // suffix of a unit, each name once, from the first directory that has
 // it, in the order of their names.
 func (l *Loader) dropInEntries(bases [][]string, t Type, suffix string) []string {
-	fsys := l.fsys()
+	fsys := l.fsys
 	var dirs []string
-	l.buildNameMap()
 	// In systemd's order: for each name (the type last), by search path
 	// directory, the bases in turn.
 	type found struct {

@@ -1,8 +1,12 @@
 package unit
 
 import (
+	"fmt"
 	"io/fs"
+	"os"
+	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"testing/fstest"
 )
@@ -158,5 +162,86 @@ func TestSearchPath(t *testing.T) {
 	wantUser := "/home/u/.config/systemd/user.control:/run/user/1000/systemd/user.control:/run/user/1000/sundial/transient:/home/u/.local/state/sundial/units:/home/u/.config/systemd/user:/etc/xdg/systemd/user:/etc/systemd/user:/run/user/1000/systemd/user:/run/systemd/user:/home/u/.local/share/systemd/user:/usr/local/share/systemd/user:/usr/share/systemd/user:/usr/local/lib/systemd/user:/usr/lib/systemd/user"
 	if strings.Join(user, ":") != wantUser {
 		t.Errorf("user search path\n%s\nwant\n%s", strings.Join(user, ":"), wantUser)
+	}
+}
+
+// concurrentFS holds units of every kind Load tells apart: plain ones,
+// instances of templates, aliases, masks, drop-ins of names, prefixes and
+// types, dependency directories, linked files and files not found.
+func concurrentFS() (fstest.MapFS, []string) {
+	files := fstest.MapFS{
+		"etc/systemd/system/timer.d/10-accuracy.conf":        file("[Timer]\nAccuracySec=1s\n"),
+		"usr/lib/systemd/system/job-.service.d/10.conf":      file("[Service]\nEnvironment=GROUP=jobs\n"),
+		"usr/lib/systemd/system/tpl@.service":                file("[Unit]\nDescription=Template %i\n[Service]\nExecStart=/bin/echo %I %n\n"),
+		"usr/lib/systemd/system/tpl@.timer":                  file("[Timer]\nOnCalendar=hourly\nUnit=tpl@%i.service\n"),
+		"etc/systemd/system/masked.service":                  link("/dev/null"),
+		"opt/linked.service":                                 file("[Service]\nExecStart=/bin/true\n"),
+		"etc/systemd/system/linked.service":                  link("/opt/linked.service"),
+		"etc/systemd/system/job-7.service.wants/a.service":   link("/usr/lib/systemd/system/a.service"),
+		"etc/systemd/system/job-7.service.requires/b.target": file(""),
+	}
+	names := []string{"masked.service", "linked.service", "missing.timer", "tpl@x.service", "tpl@y-z.timer"}
+	for i := range 300 {
+		timer := fmt.Sprintf("[Unit]\nDescription=Job %d on %%H\n[Timer]\nOnCalendar=*-*-* %02d:00\nOnCalendar=Mon %02d:30\nRandomizedDelaySec=%dmin\n[Install]\nWantedBy=timers.target\n", i, i%24, i%24, i%7)
+		service := fmt.Sprintf("[Unit]\nAfter=network.target %%p-x.service\n[Service]\nType=oneshot\nExecStart=/usr/bin/job --id=%d \"%%n\" ; -/bin/false\nEnvironment=\"JOB=%d\" HOST=%%H\nNice=%d\nBad=1\n", i, i, i%40-20)
+		files[fmt.Sprintf("usr/lib/systemd/system/job-%d.timer", i)] = file(timer)
+		files[fmt.Sprintf("usr/lib/systemd/system/job-%d.service", i)] = file(service)
+		if i%10 == 0 {
+			files[fmt.Sprintf("etc/systemd/system/alias%d.service", i)] = link(fmt.Sprintf("job-%d.service", i))
+			names = append(names, fmt.Sprintf("alias%d.service", i))
+		}
+		names = append(names, fmt.Sprintf("job-%d.timer", i), fmt.Sprintf("job-%d.service", i))
+	}
+	return files, names
+}
+
+// TestLoadConcurrent loads the same units with one Loader from several
+// goroutines at once, each in an order of its own, from memory and from
+// disk, and compares them with the units one Loader loads in turn.
+func TestLoadConcurrent(t *testing.T) {
+	files, names := concurrentFS()
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, files); err != nil {
+		t.Fatal(err)
+	}
+	host := testHost()
+	for _, c := range []struct {
+		name   string
+		loader func() *Loader
+	}{
+		{"memory", func() *Loader { return &Loader{FS: files, Path: testPath, Host: host} }},
+		{"disk", func() *Loader {
+			return &Loader{Path: []string{dir + "/etc/systemd/system", dir + "/usr/lib/systemd/system"}, Host: host}
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			want := map[string]*Unit{}
+			l := c.loader()
+			for _, n := range names {
+				u, err := l.Load(n)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want[n] = u
+			}
+			l = c.loader()
+			var wg sync.WaitGroup
+			for g := range 8 {
+				wg.Go(func() {
+					for i := range names {
+						n := names[(i*(2*g+1)+g)%len(names)]
+						u, err := l.Load(n)
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						if !reflect.DeepEqual(u, want[n]) {
+							t.Errorf("goroutine %d: Load(%s) = %+v, want %+v", g, n, u, want[n])
+						}
+					}
+				})
+			}
+			wg.Wait()
+		})
 	}
 }

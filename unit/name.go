@@ -39,10 +39,29 @@ func (t Type) String() string {
 
 // ParseType returns the type a suffix (without the dot) names.
 func ParseType(s string) (Type, bool) {
-	for i, n := range typeNames {
-		if n == s {
-			return Type(i), true
-		}
+	switch s {
+	case "service":
+		return Service, true
+	case "socket":
+		return Socket, true
+	case "target":
+		return Target, true
+	case "device":
+		return Device, true
+	case "mount":
+		return Mount, true
+	case "automount":
+		return Automount, true
+	case "swap":
+		return Swap, true
+	case "timer":
+		return Timer, true
+	case "path":
+		return Path, true
+	case "slice":
+		return Slice, true
+	case "scope":
+		return Scope, true
 	}
 	return 0, false
 }

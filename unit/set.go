@@ -18,8 +18,7 @@ func (s *Set) Load(name string) (*Unit, error) {
 	if u, ok := s.byName[name]; ok {
 		return u, nil
 	}
-	s.Loader.ignoreDeps = s.Shallow
-	u, err := s.Loader.Load(name)
+	u, err := s.Loader.load(name, s.Shallow)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package unit
 
 import (
+	"strings"
 	"sync"
 
 	"sundial.dev/sundial/timespan"
@@ -199,22 +200,58 @@ func checker(parser, arg string) setter {
 	return nil
 }
 
-// setters are the parsers of the settings systemd knows, by
-// "Section.Key": nil for those that are kept unchecked.
-var setters = sync.OnceValue(func() map[string]setter {
-	m := make(map[string]setter, len(knownSettings))
-	for key, p := range knownSettings {
-		if s, ok := typedSetters[key]; ok {
-			m[key] = s
-		} else {
-			m[key] = checker(p.parser, p.arg)
+// A sectionID numbers the sections units may have.
+type sectionID int8
+
+// sectionNames are the sections units may have, by sectionID.
+var sectionNames = [...]string{"Unit", "Install", "Service", "Socket", "Device", "Mount", "Automount", "Swap", "Timer", "Path", "Slice", "Scope"}
+
+// sectionOf returns the ID of a section, or -1 for one no unit has.
+func sectionOf[T string | []byte](name T) sectionID {
+	for i, s := range sectionNames {
+		if string(name) == s {
+			return sectionID(i)
 		}
+	}
+	return -1
+}
+
+// A settingKey is a key systemd knows in some sections, with its parser
+// in each.
+type settingKey struct {
+	name string
+	in   [len(sectionNames)]settingSlot
+}
+
+// A settingSlot is a setting of a section: known to systemd, and parsed
+// by set, or kept unchecked if set is nil.
+type settingSlot struct {
+	set   setter
+	known bool
+}
+
+// settingKeys are the keys systemd knows, by name.
+var settingKeys = sync.OnceValue(func() map[string]*settingKey {
+	m := map[string]*settingKey{}
+	for name, p := range knownSettings {
+		section, key, _ := strings.Cut(name, ".")
+		k := m[key]
+		if k == nil {
+			k = &settingKey{name: key}
+			m[key] = k
+		}
+		set, ok := typedSetters[name]
+		if !ok {
+			set = checker(p.parser, p.arg)
+		}
+		k.in[sectionOf(section)] = settingSlot{set, true}
 	}
 	return m
 })
 
-// newSections gives the unit its typed sections with systemd's defaults.
-func (u *Unit) newSections() {
+// newSections gives the unit its typed sections with systemd's defaults;
+// a timer's goes in timer, if not nil.
+func (u *Unit) newSections(timer *TimerSection) {
 	u.Unit = UnitSection{
 		DefaultDependencies:     true,
 		OnSuccessJobMode:        "fail",
@@ -233,7 +270,11 @@ func (u *Unit) newSections() {
 	}
 	switch u.Type {
 	case Timer:
-		u.Timer = &TimerSection{AccuracySec: timespan.Minute, RemainAfterElapse: true}
+		if timer == nil {
+			timer = new(TimerSection)
+		}
+		*timer = TimerSection{AccuracySec: timespan.Minute, RemainAfterElapse: true}
+		u.Timer = timer
 	case Service:
 		u.Service = &ServiceSection{
 			ExitType:                "main",

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"sundial.dev/sundial/calendar"
 	"sundial.dev/sundial/timespan"
 )
 
@@ -15,18 +16,15 @@ type settingCtx struct {
 	u          *Unit
 	x          expander
 	scope      RuntimeScope
-	ignoreDeps bool // the Loader's
-	host       *Host
-	argMaxV    int // argMax, once asked
+	ignoreDeps bool // leave the units named unchecked
+	argMaxV    int  // the manager's ARG_MAX
+
+	calendars map[string]*calendar.Spec // parsed before, by text; nil: none kept
+	argv      []string                  // reused by execCommand
 }
 
 // argMax is the manager's ARG_MAX, which bounds environment variables.
-func (c *settingCtx) argMax() int {
-	if c.argMaxV == 0 {
-		c.argMaxV = c.host.argMax()
-	}
-	return c.argMaxV
-}
+func (c *settingCtx) argMax() int { return c.argMaxV }
 
 func (c *settingCtx) log(a *Assignment, sev Severity, format string, args ...any) {
 	c.u.Diagnostics = append(c.u.Diagnostics, Diagnostic{a.Pos, sev, fmt.Sprintf(format, args...)})

@@ -81,6 +81,9 @@ func (c *settingCtx) checkPath(a *Assignment, p string, fatal bool) (string, err
 // simplifyPath is systemd's path_simplify: repeated slashes and "."
 // components go, and so does a trailing slash; ".." stays.
 func simplifyPath(p string) string {
+	if simplePath(p) {
+		return p
+	}
 	var parts []string
 	for _, s := range strings.Split(p, "/") {
 		if s != "" && s != "." {
@@ -97,27 +100,54 @@ func simplifyPath(p string) string {
 	return s
 }
 
+// simplePath reports whether simplifyPath leaves p as it is: it has
+// components, none of them empty (but for the root before an absolute
+// path's first) or ".".
+func simplePath(p string) bool {
+	rest := strings.TrimPrefix(p, "/")
+	if rest == "" {
+		return false
+	}
+	for rest != "" {
+		c, r, _ := strings.Cut(rest, "/")
+		if c == "" || c == "." || r == "" && len(c) < len(rest) {
+			return false
+		}
+		rest = r
+	}
+	return true
+}
+
 // validPath is systemd's path_is_valid: not empty, at most PATH_MAX
 // bytes, no component longer than NAME_MAX.
 func validPath(p string) bool {
 	if p == "" || len(p) >= 4096 {
 		return false
 	}
-	for _, s := range strings.Split(p, "/") {
-		if len(s) > 255 {
+	for rest := p; ; {
+		c, r, more := strings.Cut(rest, "/")
+		if len(c) > 255 {
 			return false
 		}
+		if !more {
+			return true
+		}
+		rest = r
 	}
-	return true
 }
 
 // normalizedPath is systemd's path_is_normalized for a simplified path:
 // no ".." component.
 func normalizedPath(p string) bool {
-	for _, s := range strings.Split(p, "/") {
-		if s == ".." {
+	for rest := p; ; {
+		c, r, more := strings.Cut(rest, "/")
+		if c == ".." {
 			return false
 		}
+		if !more {
+			break
+		}
+		rest = r
 	}
 	return p != "."
 }
@@ -395,7 +425,7 @@ func timerSetting(base TimerBase) setter {
 		}
 		tv := TimerValue{Base: base}
 		if base == OnCalendar {
-			if tv.Calendar, err = calendar.Parse(v); err != nil {
+			if tv.Calendar, err = c.parseCalendar(v); err != nil {
 				c.warn(a, "Failed to parse calendar specification, ignoring: %s", v)
 				return nil
 			}
@@ -406,6 +436,32 @@ func timerSetting(base TimerBase) setter {
 		t.Values = append(t.Values, tv)
 		return nil
 	}
+}
+
+// maxCalendars bounds a loadCtx's cache of calendar specifications.
+const maxCalendars = 1024
+
+// parseCalendar is calendar.Parse, each unit given a Spec of its own. The
+// Specs of one text are alike, so they come from a cache, and share the
+// chains, which are not changed after parsing. A copy also leaves behind
+// what the parser kept beside the Spec.
+func (c *settingCtx) parseCalendar(v string) (*calendar.Spec, error) {
+	if s, ok := c.calendars[v]; ok {
+		cp := *s
+		return &cp, nil
+	}
+	s, err := calendar.Parse(v)
+	if err != nil {
+		return nil, err
+	}
+	cp := *s
+	if c.calendars != nil {
+		if len(c.calendars) >= maxCalendars {
+			clear(c.calendars)
+		}
+		c.calendars[strings.Clone(v)] = s
+	}
+	return &cp, nil
 }
 
 // triggerUnitSetting is config_parse_trigger_unit: the Unit= of timers
@@ -468,7 +524,11 @@ func installSetting(field func(*Unit) *[]string) setter {
 			return nil
 		}
 		list, _ := splitStrv(a.Value)
-		*field(c.u) = append(*field(c.u), list...)
+		if f := field(c.u); *f == nil {
+			*f = list
+		} else {
+			*f = append(*f, list...)
+		}
 		return nil
 	}
 }

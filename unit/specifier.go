@@ -80,28 +80,19 @@ func expandSpecifiers[T any](text string, maxLen int, table *specifierTable[T], 
 // unitSpecifiers expands the specifiers of a unit being loaded, as the
 // functions of systemd's unit-printf.c.
 type unitSpecifiers struct {
-	u     *Unit
-	scope RuntimeScope
-	host  *Host
-	fsys  fs.FS // where %y follows the fragment's links
+	u      *Unit
+	scope  RuntimeScope
+	host   *Host
+	fsys   fs.FS // where %y follows the fragment's links
+	argMax int   // the host's ARG_MAX
 }
 
 // specifiers returns the expander of u's specifiers, for the loader's
 // scope and host. It reads u's Name, Instance, Type, FragmentPath and,
 // for %c and %r, the Slice= assignments read so far, when it expands.
-func (l *Loader) specifiers(u *Unit) expander {
-	return &unitSpecifiers{u: u, scope: l.Scope, host: l.host(), fsys: l.fsys()}
-}
-
-// host returns the machine the specifiers describe.
-func (l *Loader) host() *Host {
-	if l.Host != nil {
-		return l.Host
-	}
-	if l.thisHost == nil {
-		l.thisHost = &Host{}
-	}
-	return l.thisHost
+func (l *Loader) specifiers(u *Unit) unitSpecifiers {
+	l.setup()
+	return unitSpecifiers{u: u, scope: l.Scope, host: l.host, fsys: l.fsys, argMax: l.argMax}
 }
 
 // full is unit_full_printf: all specifiers, to LONG_LINE_MAX bytes.
@@ -122,7 +113,7 @@ func (x *unitSpecifiers) name(s string) (string, error) {
 
 // env is unit_env_printf: all specifiers, to the manager's ARG_MAX.
 func (x *unitSpecifiers) env(s string) (string, error) {
-	return expandSpecifiers(s, x.host.argMax(), &fullSpecifiers, x)
+	return expandSpecifiers(s, x.argMax, &fullSpecifiers, x)
 }
 
 type unitSpecifier = specifier[*unitSpecifiers]

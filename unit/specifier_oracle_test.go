@@ -147,7 +147,7 @@ func TestSpecifierOracle(t *testing.T) {
 				}
 				n, _ := ParseName(name)
 				u := &Unit{Name: name, Type: n.Type, Instance: n.Instance, FragmentPath: dump["Fragment Path"][0]}
-				x := l.specifiers(u).(*unitSpecifiers)
+				x := l.specifiers(u)
 				fns := map[string]func(string) (string, error){"full": x.full, "env": x.env, "name": x.name}
 				check := func(what string, c rune, in, want string) {
 					t.Helper()

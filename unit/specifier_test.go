@@ -52,7 +52,8 @@ func testExpander(scope RuntimeScope, h *Host, name, fragment string) (*unitSpec
 	}
 	u := &Unit{Name: name, Type: n.Type, Instance: n.Instance, FragmentPath: fragment}
 	l := &Loader{FS: testFS, Scope: scope, Host: h}
-	return l.specifiers(u).(*unitSpecifiers), u
+	x := l.specifiers(u)
+	return &x, u
 }
 
 // result formats what an expansion gave: the text, or "!" and the error

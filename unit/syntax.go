@@ -1,6 +1,7 @@
 package unit
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strings"
@@ -103,8 +104,9 @@ type syntaxHandler interface {
 	// section is known; the assignments of unknown sections are dropped.
 	section(name string, pos Pos) bool
 	// assignment's error stops the reading of the file. a is good
-	// until it returns.
-	assignment(a *Assignment) error
+	// until it returns; k is its key's settings, nil for a key systemd
+	// does not know or one of an X- section or with X- in front.
+	assignment(a *Assignment, k *settingKey) error
 	diagnose(d Diagnostic)
 }
 
@@ -114,69 +116,190 @@ type syntaxHandler interface {
 // ending in an unescaped backslash continues on the next; a byte order
 // mark is dropped once.
 func parseSyntax(buf []byte, file string, h syntaxHandler) error {
-	data := string(buf) // one copy: the lines and values are its substrings
+	var p syntaxParser
+	return p.parse(buf, file, h)
+}
+
+// A syntaxParser reads files, its buffers reused from one to the next.
+type syntaxParser struct {
+	data   []byte        // the file
+	lines  []logicalLine // in data, or in joined
+	joined []byte        // the text of the lines made of continued ones
+
+	// The strings kept from a file, the values mostly, in one piece
+	// of their own size: the file's text is not kept.
+	arena strings.Builder
+
+	file   string
+	size   int   // of the strings kept
+	lexErr error // split's
+
+	h                  syntaxHandler
+	section            string
+	inSection, ignored bool       // ignored: the current section is unknown
+	a                  Assignment // handed to h for each assignment in turn
+}
+
+// release lets go of the last file's strings and handler.
+func (p *syntaxParser) release() {
+	p.arena = strings.Builder{}
+	p.data, p.h, p.section, p.a = nil, nil, "", Assignment{}
+}
+
+// A logicalLine is a line as parsed, a line of the file or lines joined,
+// with white space trimmed from both ends.
+type logicalLine struct {
+	start, end int  // its text, in data or joined
+	joined     bool // in joined
+	col        int  // the column of its text, from 1
+	eq         int  // the index of the first '=' in it, -1 if none or a section header
+	line       int
+}
+
+func (p *syntaxParser) parse(buf []byte, file string, h syntaxHandler) error {
+	p.split(buf, file)
+	return p.run(h)
+}
+
+// split cuts a file into logical lines, for run, and returns how many of
+// them may be assignments. A line too long ends the file, and is run's
+// error once the lines before it are read.
+func (p *syntaxParser) split(data []byte, file string) (assignments int) {
+	p.data, p.lines, p.joined = data, p.lines[:0], p.joined[:0]
+	p.file, p.size, p.lexErr = file, 0, nil
 	var (
-		line         int
-		continuation []byte
-		inSection    bool
-		ignored      bool // the current section is unknown
-		bomSeen      bool
-		section      string
+		line    int
+		cont    = -1 // where the continuation being read starts in joined
+		bomSeen bool
+		xs      bool // the last section is an extension
 	)
-	var scratch Assignment // handed to h for each assignment in turn
-	parse := func(l string, line int) error {
-		return parseLine(l, Pos{File: file, Line: line}, &section, &inSection, &ignored, h, &scratch)
-	}
-	for len(data) > 0 {
-		raw, rest, err := readLine(data)
-		if err != nil {
-			return &SyntaxError{Diagnostic{Pos{file, line, 0}, Error, "Line too long"}, ErrTooLong}
+	add := func(text []byte, off int, joined bool, line int) {
+		t := trimLeft(text)
+		lead := len(text) - len(t)
+		t = trimRight(t)
+		l := logicalLine{start: off + lead, end: off + lead + len(t), joined: joined, col: lead + 1, eq: -1, line: line}
+		if len(t) > 0 && t[0] != '[' {
+			l.eq = bytes.IndexByte(t, '=')
 		}
-		data = rest
+		p.lines = append(p.lines, l)
+		n, ok := keptSize(t, l.eq, &xs)
+		p.size += n
+		if ok {
+			assignments++
+		}
+	}
+	for at := 0; at < len(data); {
+		raw, rest, tooLong := readLine(data[at:])
+		if tooLong {
+			p.lexErr = &SyntaxError{Diagnostic{Pos{file, line, 0}, Error, "Line too long"}, ErrTooLong}
+			return assignments
+		}
+		off := at
+		at = len(data) - len(rest)
 		line++
-		if t := strings.TrimLeft(raw, whitespace); t != "" && (t[0] == '#' || t[0] == ';') {
+		if t := trimLeft(raw); len(t) > 0 && (t[0] == '#' || t[0] == ';') {
 			continue
 		}
 		l := raw
-		if !bomSeen && strings.HasPrefix(l, "\xef\xbb\xbf") {
-			l, bomSeen = l[3:], true
+		if !bomSeen && bytes.HasPrefix(l, bom) {
+			l, off, bomSeen = l[3:], off+3, true
 		}
-		if continuation == nil && !endsEscaped(l) {
+		escaped := endsEscaped(l)
+		if cont < 0 && !escaped {
 			// The common case: a line of its own, read in place.
-			if err := parse(l, line); err != nil {
-				return err
-			}
+			add(l, off, false, line)
 			continue
 		}
-		if len(continuation)+len(l) > MaxLineLength {
-			return &SyntaxError{Diagnostic{Pos{file, line, 0}, Error, "Continuation line too long"}, ErrTooLong}
+		if cont < 0 {
+			cont = len(p.joined)
 		}
-		continuation = append(continuation, l...)
-		if endsEscaped(l) {
-			continuation[len(continuation)-1] = ' '
+		if len(p.joined)-cont+len(l) > MaxLineLength {
+			p.lexErr = &SyntaxError{Diagnostic{Pos{file, line, 0}, Error, "Continuation line too long"}, ErrTooLong}
+			return assignments
+		}
+		p.joined = append(p.joined, l...)
+		if escaped {
+			p.joined[len(p.joined)-1] = ' '
 			continue
 		}
-		if err := parse(string(continuation), line); err != nil {
+		add(p.joined[cont:], cont, true, line)
+		cont = -1
+	}
+	if cont >= 0 {
+		add(p.joined[cont:], cont, true, line+1)
+	}
+	return assignments
+}
+
+// run hands the lines split to h.
+func (p *syntaxParser) run(h syntaxHandler) error {
+	p.arena = strings.Builder{}
+	p.arena.Grow(p.size)
+	p.h = h
+	p.section, p.inSection, p.ignored = "", false, false
+	for _, l := range p.lines {
+		if err := p.parseLine(l); err != nil {
 			return err
 		}
-		continuation = nil
 	}
-	if continuation != nil {
-		line++
-		return parse(string(continuation), line)
+	return p.lexErr
+}
+
+var bom = []byte("\xef\xbb\xbf")
+
+// keptSize returns the size of the strings parseLine keeps of the
+// trimmed line t, whose first '=' is at eq: its value, and the names of
+// extensions; and whether it is an assignment. xs tells whether the
+// section is an extension.
+func keptSize(t []byte, eq int, xs *bool) (int, bool) {
+	if len(t) == 0 {
+		return 0, false
 	}
-	return nil
+	if t[0] == '[' {
+		if name, ok := bytes.CutSuffix(t[1:], []byte("]")); ok {
+			if *xs = bytes.HasPrefix(name, extensionPrefix); *xs {
+				return len(name), false
+			}
+		}
+		return 0, false
+	}
+	if eq <= 0 {
+		return 0, false
+	}
+	n := len(trimLeft(t[eq+1:]))
+	if *xs || bytes.HasPrefix(t, extensionPrefix) {
+		n += len(trimRight(t[:eq]))
+	}
+	return n, true
+}
+
+var extensionPrefix = []byte("X-")
+
+// keep returns b as a string kept in the arena.
+func (p *syntaxParser) keep(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	n := p.arena.Len()
+	p.arena.Write(b)
+	return p.arena.String()[n:]
 }
 
 // readLine splits off the first line of data, as systemd's read_line
 // does: \n, \r and \0 end a line, and so does a pair of different ones.
-func readLine(data string) (line, rest string, err error) {
-	i := 0
-	for i < len(data) && data[i] != '\n' && data[i] != '\r' && data[i] != 0 {
-		i++
+func readLine(data []byte) (line, rest []byte, tooLong bool) {
+	i := bytes.IndexByte(data, '\n')
+	if i < 0 {
+		i = len(data)
+	}
+	if j := bytes.IndexByte(data[:i], '\r'); j >= 0 {
+		i = j
+	}
+	if j := bytes.IndexByte(data[:i], 0); j >= 0 {
+		i = j
 	}
 	if i >= MaxLineLength {
-		return "", "", ErrTooLong
+		return nil, nil, true
 	}
 	line = data[:i]
 	// Take one end-of-line character of each kind, stopping after a NUL.
@@ -197,34 +320,52 @@ func readLine(data string) (line, rest string, err error) {
 		seen |= kind
 		i++
 	}
-	return line, data[i:], nil
+	return line, data[i:], false
 }
 
 // endsEscaped reports whether p ends in a backslash that is not itself
-// escaped.
+// escaped: in a run of backslashes, each escapes the next.
 func endsEscaped[T string | []byte](p T) bool {
-	escaped := false
-	for i := range len(p) {
-		c := p[i]
-		if escaped {
-			escaped = false
-		} else if c == '\\' {
-			escaped = true
-		}
+	n := 0
+	for n < len(p) && p[len(p)-1-n] == '\\' {
+		n++
 	}
-	return escaped
+	return n%2 == 1
 }
 
+// isSpace reports whether c is in whitespace.
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+func trimLeft(b []byte) []byte {
+	for len(b) > 0 && isSpace(b[0]) {
+		b = b[1:]
+	}
+	return b
+}
+
+func trimRight(b []byte) []byte {
+	for len(b) > 0 && isSpace(b[len(b)-1]) {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+func trim(b []byte) []byte { return trimRight(trimLeft(b)) }
+
 // parseLine parses one logical line, as systemd's parse_line.
-func parseLine(l string, pos Pos, section *string, inSection, ignored *bool, h syntaxHandler, a *Assignment) error {
-	start := len(l) - len(strings.TrimLeft(l, whitespace))
-	l = strings.Trim(l, whitespace)
-	if l == "" {
+func (p *syntaxParser) parseLine(ll logicalLine) error {
+	src := p.data
+	if ll.joined {
+		src = p.joined
+	}
+	l := src[ll.start:ll.end]
+	if len(l) == 0 {
 		return nil
 	}
-	pos.Col = start + 1
+	h := p.h
+	pos := Pos{File: p.file, Line: ll.line, Col: ll.col}
 	if !validUTF8(l) {
-		d := Diagnostic{pos, Error, "String is not UTF-8 clean, ignoring assignment: " + escapeInvalidUTF8(l)}
+		d := Diagnostic{pos, Error, "String is not UTF-8 clean, ignoring assignment: " + escapeInvalidUTF8(string(l))}
 		h.diagnose(d)
 		return &SyntaxError{d, ErrInvalid}
 	}
@@ -234,29 +375,38 @@ func parseLine(l string, pos Pos, section *string, inSection, ignored *bool, h s
 			h.diagnose(d)
 			return &SyntaxError{d, ErrBadMessage}
 		}
-		name := l[1 : len(l)-1]
-		if !safeString(name) {
+		raw := l[1 : len(l)-1]
+		if !safeString(raw) {
 			d := Diagnostic{pos, Error, fmt.Sprintf("Bad characters in section header '%s'", l)}
 			h.diagnose(d)
 			return &SyntaxError{d, ErrBadMessage}
 		}
+		var name string
+		switch id := sectionOf(raw); {
+		case id >= 0:
+			name = sectionNames[id]
+		case bytes.HasPrefix(raw, extensionPrefix):
+			name = p.keep(raw)
+		default:
+			name = string(raw)
+		}
 		if h.section(name, pos) {
-			*section, *inSection, *ignored = name, true, false
+			p.section, p.inSection, p.ignored = name, true, false
 		} else {
-			*section, *inSection, *ignored = "", false, true
+			p.section, p.inSection, p.ignored = "", false, true
 		}
 		return nil
 	}
-	if !*inSection {
-		if !*ignored {
+	if !p.inSection {
+		if !p.ignored {
 			h.diagnose(Diagnostic{pos, Warning, "Assignment outside of section. Ignoring."})
 		}
 		return nil
 	}
-	eq := strings.IndexByte(l, '=')
+	eq := ll.eq
 	// systemd skips the lines of X- sections unread; they are kept here
 	// when they are assignments.
-	extension := strings.HasPrefix(*section, "X-")
+	extension := strings.HasPrefix(p.section, "X-")
 	switch {
 	case eq < 0:
 		if !extension {
@@ -269,21 +419,34 @@ func parseLine(l string, pos Pos, section *string, inSection, ignored *bool, h s
 		}
 		return nil
 	}
-	value := l[eq+1:]
-	valStart := eq + 1 + len(value) - len(strings.TrimLeft(value, whitespace))
-	*a = Assignment{
-		Section: *section,
-		Key:     strings.Trim(l[:eq], whitespace),
-		Value:   strings.Trim(value, whitespace),
-		Pos:     pos,
-		ValCol:  start + valStart + 1,
+	rawKey := trimRight(l[:eq])
+	value := trimLeft(l[eq+1:])
+	valStart := len(l) - len(value)
+	var key string
+	var k *settingKey
+	switch {
+	case extension || bytes.HasPrefix(rawKey, extensionPrefix):
+		key = p.keep(rawKey)
+	default:
+		if k = settingKeys()[string(rawKey)]; k != nil {
+			key = k.name
+		} else {
+			key = string(rawKey)
+		}
 	}
-	return h.assignment(a)
+	p.a = Assignment{
+		Section: p.section,
+		Key:     key,
+		Value:   p.keep(value),
+		Pos:     pos,
+		ValCol:  ll.col + valStart,
+	}
+	return h.assignment(&p.a, k)
 }
 
 // safeString reports whether s has no control characters, quotes or
 // backslashes, as systemd's string_is_safe.
-func safeString(s string) bool {
+func safeString[T string | []byte](s T) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c < ' ' || c == '"' || c == '\'' || c == '\\' || c == 0x7f {
@@ -295,13 +458,17 @@ func safeString(s string) bool {
 
 // validUTF8 reports whether s is UTF-8 as systemd accepts it, which also
 // excludes the noncharacters U+FDD0 to U+FDEF and U+xFFFE and U+xFFFF.
-func validUTF8(s string) bool {
-	for i := 0; i < len(s); {
+func validUTF8[T string | []byte](s T) bool {
+	i := 0
+	for i < len(s) && s[i] < utf8.RuneSelf {
+		i++
+	}
+	for i < len(s) {
 		if s[i] < utf8.RuneSelf {
 			i++
 			continue
 		}
-		r, n := utf8.DecodeRuneInString(s[i:])
+		r, n := utf8.DecodeRuneInString(string(s[i:min(len(s), i+utf8.UTFMax)]))
 		if r == utf8.RuneError && n == 1 || !validRune(r) {
 			return false
 		}

@@ -25,7 +25,7 @@ func (r *recorder) section(name string, pos Pos) bool {
 	return false
 }
 
-func (r *recorder) assignment(a *Assignment) error {
+func (r *recorder) assignment(a *Assignment, _ *settingKey) error {
 	r.out = append(r.out, a.Pos.String()+" ["+a.Section+"] "+a.Key+"="+a.Value)
 	return nil
 }

@@ -1,13 +1,14 @@
 package unit
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
 	"path"
 	"slices"
 	"strings"
+
+	"sundial.dev/sundial/calendar"
 )
 
 // A LoadState tells how loading a unit went, as systemctl shows it.
@@ -58,10 +59,9 @@ type Unit struct {
 	// Diagnostics are systemd's messages about the files, in order.
 	Diagnostics []Diagnostic
 
-	parsed  bool   // the unit file was read to its end
-	trigger string // the unit a timer, path or socket triggers, if named
-
-	socketAccept bool // a socket's Accept=
+	trigger      string // the unit a timer, path or socket triggers, if named
+	parsed       bool   // the unit file was read to its end
+	socketAccept bool   // a socket's Accept=
 }
 
 // sections returns the sections a unit of type t may have.
@@ -81,7 +81,11 @@ var typeSections = func() (s [len(typeNames)][]string) {
 // Load loads the unit called name. A unit that cannot be found, is masked
 // or has bad settings is still returned, with its LoadState saying so; the
 // error is for names that are not unit names.
-func (l *Loader) Load(name string) (*Unit, error) {
+func (l *Loader) Load(name string) (*Unit, error) { return l.load(name, false) }
+
+// load is Load; with ignoreDeps, the units the unit names are left
+// unchecked, as systemd-analyze verify --recursive-errors=no does.
+func (l *Loader) load(name string, ignoreDeps bool) (*Unit, error) {
 	n, err := ParseName(name)
 	if err != nil {
 		return nil, err
@@ -89,11 +93,26 @@ func (l *Loader) Load(name string) (*Unit, error) {
 	if n.Template {
 		return nil, fmt.Errorf("unit: %s is a template; name an instance", name)
 	}
-	u := &Unit{Name: name, Type: n.Type, Instance: n.Instance}
-	file, names := l.fragment(name)
+	l.setup()
+	var u *Unit
+	var timer *TimerSection
+	if n.Type == Timer {
+		// One allocation for both.
+		b := new(struct {
+			u Unit
+			t TimerSection
+		})
+		u, timer = &b.u, &b.t
+	} else {
+		u = new(Unit)
+	}
+	u.Name, u.Type, u.Instance = name, n.Type, n.Instance
+	file, names := l.fragment(name, n)
 	u.Names = names
+	c := l.getCtx()
+	defer l.putCtx(c)
 	var fragment []byte
-	if file == "" {
+	if file.dst == "" {
 		// Devices and slices need no file (systemd's device_load and
 		// slice_load); the others are not found.
 		if n.Type != Device && n.Type != Slice {
@@ -101,14 +120,14 @@ func (l *Loader) Load(name string) (*Unit, error) {
 			return u, nil
 		}
 	} else {
-		u.FragmentPath = file
+		u.FragmentPath = file.dst
 		// As systemd merges the names, the unit is known by its file's name.
-		if id := instanceName(path.Base(file), n.Instance); id != name && slices.Contains(names, id) {
+		if id := instanceName(path.Base(file.dst), n.Instance); id != name && slices.Contains(names, id) {
 			u.Name = id
 			u.Names = append([]string{id}, slices.DeleteFunc(slices.Clone(names), func(s string) bool { return s == id })...)
 		}
 		var masked bool
-		fragment, masked, err = l.readUnitFile(file)
+		fragment, masked, err = l.readUnitFile(&c.buf, file.dst, file.regular)
 		switch {
 		case err != nil:
 			u.LoadState, u.LoadError = LoadError, err
@@ -118,51 +137,95 @@ func (l *Loader) Load(name string) (*Unit, error) {
 			return u, nil
 		}
 	}
-	bases := make([][]string, len(names))
-	for i, name := range names {
-		bases[i] = dropInBases(name, nil)
+	var bases [][]string
+	if len(l.dropInDirs) > 0 {
+		bases = make([][]string, len(names))
+		for i, name := range names {
+			if nn, err := ParseName(name); err == nil {
+				bases[i] = l.dropInBases(nn, nil)
+			} else if _, ok := l.dropInDirs[name]; ok {
+				bases[i] = []string{name}
+			}
+		}
+		u.DropInPaths = l.dropIns(bases, n.Type)
 	}
-	u.DropInPaths = l.dropIns(bases, n.Type)
-	u.newSections()
-	u.Assignments = make([]Assignment, 0, bytes.Count(fragment, []byte("=")))
-	p := &unitParser{settingCtx{u: u, x: l.specifiers(u), scope: l.Scope, ignoreDeps: l.ignoreDeps, host: l.host()}}
-	files := u.DropInPaths
+	u.newSections(timer)
+	if c.calendars == nil {
+		c.calendars = map[string]*calendar.Spec{}
+	}
+	c.parser = unitParser{settingCtx: settingCtx{u: u, x: &c.spec, scope: l.Scope, ignoreDeps: ignoreDeps, argMaxV: l.argMax, calendars: c.calendars, argv: c.argv}}
+	c.spec = l.specifiers(u)
+	l.parse(c, u, file.dst, fragment, bases)
+	if len(u.Assignments) < cap(u.Assignments) {
+		u.Assignments = append(make([]Assignment, 0, len(u.Assignments)), u.Assignments...)
+	}
+	return u, nil
+}
+
+// parse reads the unit's fragment, its dependency directories and its
+// drop-ins, as far as it can, and checks the settings read.
+func (l *Loader) parse(c *loadCtx, u *Unit, file string, fragment []byte, bases [][]string) {
+	p := &c.parser
+	// Room for the fragment's assignments, those of drop-ins added on.
+	n := c.syntax.split(fragment, file)
+	u.Assignments = make([]Assignment, 0, n)
 	if file != "" {
-		files = append([]string{file}, files...)
-	} else {
-		l.dependencyDirs(p, bases)
-	}
-	for i, f := range files {
-		if i == 1 && file != "" {
-			l.dependencyDirs(p, bases)
-		}
-		data, err := fragment, error(nil)
-		if i > 0 || file == "" {
-			data, _, err = l.readUnitFile(f)
-		}
-		if err == nil {
-			err = parseSyntax(data, f, p)
-		}
-		switch {
-		case err == nil, i > 0 || file == "":
-			// systemd stops reading a drop-in at a fatal mistake but
-			// loads the unit all the same.
-			continue
+		switch err := c.syntax.run(p); {
+		case err == nil:
 		case errors.Is(err, eNOEXEC):
 			u.unitLog(Notice, "Unit configuration has fatal error, unit will not be started.")
 			u.LoadState, u.LoadError = BadSetting, err
+			return
 		default:
 			u.LoadState, u.LoadError = LoadError, err
+			return
 		}
-		return u, nil
 	}
-	if file != "" && len(files) == 1 {
+	if len(l.dropInDirs) > 0 {
 		l.dependencyDirs(p, bases)
+	}
+	for _, f := range u.DropInPaths {
+		// systemd stops reading a drop-in at a fatal mistake but loads
+		// the unit all the same.
+		if data, _, err := l.readUnitFile(&c.buf, f, false); err == nil {
+			c.syntax.parse(data, f, p)
+		}
 	}
 	u.parsed = true
 	u.verify()
-	return u, nil
 }
+
+// A loadCtx is what a Load works with, kept for the next one.
+type loadCtx struct {
+	parser      unitParser
+	spec        unitSpecifiers
+	syntax      syntaxParser
+	buf       []byte // the file being read
+	calendars map[string]*calendar.Spec
+	argv      []string
+}
+
+func (l *Loader) getCtx() *loadCtx {
+	if c, ok := l.ctxs.Get().(*loadCtx); ok {
+		return c
+	}
+	return new(loadCtx)
+}
+
+// putCtx keeps c for another Load, holding on to none of the unit's.
+func (l *Loader) putCtx(c *loadCtx) {
+	c.argv = c.parser.argv
+	clear(c.argv[:cap(c.argv)])
+	c.parser, c.spec = unitParser{}, unitSpecifiers{}
+	c.syntax.release()
+	if cap(c.buf) > maxKeptBuffer {
+		c.buf = nil
+	}
+	l.ctxs.Put(c)
+}
+
+// maxKeptBuffer bounds the buffers a Loader keeps between loads.
+const maxKeptBuffer = 64 << 10
 
 // dependencyDirs adds the dependencies of the unit's .wants, .requires
 // and .upholds directories, as systemd's process_deps: each entry must be
@@ -175,7 +238,7 @@ func (l *Loader) dependencyDirs(p *unitParser, bases [][]string) {
 			if m, err := l.masked(f); err == nil && m {
 				continue
 			}
-			info, err := fs.Lstat(l.fsys(), rel(f))
+			info, err := fs.Lstat(l.fsys, rel(f))
 			switch {
 			case err != nil:
 				u.unitLog(Warning, fmt.Sprintf("%s dropin %s unreadable, ignoring: %s", d.kind, f, strerror(fsErrno(err))))
@@ -193,7 +256,10 @@ func (l *Loader) dependencyDirs(p *unitParser, bases [][]string) {
 }
 
 // A unitParser receives the syntax of a unit's files.
-type unitParser struct{ settingCtx }
+type unitParser struct {
+	settingCtx
+	sec sectionID // the section being read, if one of the unit type's
+}
 
 func (p *unitParser) diagnose(d Diagnostic) {
 	p.u.Diagnostics = append(p.u.Diagnostics, d)
@@ -205,6 +271,7 @@ func (p *unitParser) section(name string, pos Pos) bool {
 	}
 	for _, s := range p.u.Type.sections() {
 		if s == name {
+			p.sec = sectionOf(name)
 			return true
 		}
 	}
@@ -212,20 +279,23 @@ func (p *unitParser) section(name string, pos Pos) bool {
 	return false
 }
 
-func (p *unitParser) assignment(a *Assignment) error {
+func (p *unitParser) assignment(a *Assignment, k *settingKey) error {
 	if strings.HasPrefix(a.Section, "X-") || strings.HasPrefix(a.Key, "X-") {
 		// Extensions: kept for those who read them, ignored by systemd.
 		p.u.Assignments = append(p.u.Assignments, *a)
 		return nil
 	}
-	set, ok := setters()[a.Section+"."+a.Key]
-	if !ok {
+	var s settingSlot
+	if k != nil {
+		s = k.in[p.sec]
+	}
+	if !s.known {
 		p.diagnose(Diagnostic{a.Pos, Warning, fmt.Sprintf("Unknown key '%s' in section [%s], ignoring.", a.Key, a.Section)})
 		return nil
 	}
 	p.u.Assignments = append(p.u.Assignments, *a)
-	if set != nil {
-		return set(&p.settingCtx, a)
+	if s.set != nil {
+		return s.set(&p.settingCtx, a)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -114,15 +115,12 @@ func BenchmarkLoadShipped(b *testing.B) {
 	b.ReportMetric(float64(loaded)/b.Elapsed().Seconds(), "units/s")
 }
 
-// BenchmarkLoadMany loads 10,000 units, 5,000 timers and the services
-// they trigger, of the kind a manager of scheduled jobs holds, from one
-// directory with one Loader, as a manager loads them at start: from disk,
-// and from memory, which leaves out the kernel's share (opening and
-// reading each file).
-func BenchmarkLoadMany(b *testing.B) {
-	dir := b.TempDir()
-	mem := fstest.MapFS{}
-	var names []string
+// manyUnits writes 10,000 units, 5,000 timers and the services they
+// trigger, of the kind a manager of scheduled jobs holds, to a directory
+// and to a file system in memory (under /units), and returns their names.
+func manyUnits(b *testing.B) (dir string, mem fstest.MapFS, names []string) {
+	dir = b.TempDir()
+	mem = fstest.MapFS{}
 	for i := range 5000 {
 		timer := fmt.Sprintf("[Unit]\nDescription=Job %d\n\n[Timer]\nOnCalendar=*-*-* %02d:%02d:00\nPersistent=yes\nRandomizedDelaySec=%dmin\n\n[Install]\nWantedBy=timers.target\n", i, i%24, i%60, i%30)
 		service := fmt.Sprintf("[Unit]\nDescription=Job %d\nAfter=network-online.target\n\n[Service]\nType=oneshot\nExecStart=/usr/bin/job --id=%d \"%%n\"\nEnvironment=JOB=%d\nNice=10\n", i, i, i)
@@ -134,6 +132,14 @@ func BenchmarkLoadMany(b *testing.B) {
 			names = append(names, name)
 		}
 	}
+	return dir, mem, names
+}
+
+// BenchmarkLoadMany loads the units of manyUnits with one Loader, as a
+// manager loads them at start: from disk, and from memory, which leaves
+// out the kernel's share (opening and reading each file).
+func BenchmarkLoadMany(b *testing.B) {
+	dir, mem, names := manyUnits(b)
 	for _, c := range []struct {
 		name   string
 		loader func() *Loader
@@ -157,6 +163,34 @@ func BenchmarkLoadMany(b *testing.B) {
 			b.ReportMetric(float64(loaded)/b.Elapsed().Seconds(), "units/s")
 		})
 	}
+}
+
+// BenchmarkLoadRetained reports the heap that the units of manyUnits
+// hold once loaded from disk, their Loader gone, per unit.
+func BenchmarkLoadRetained(b *testing.B) {
+	dir, _, names := manyUnits(b)
+	heap := func() uint64 {
+		var m runtime.MemStats
+		runtime.GC()
+		runtime.GC()
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	var per float64
+	for b.Loop() {
+		before := heap()
+		units := func() []*Unit {
+			l := &Loader{Path: []string{dir}}
+			units := make([]*Unit, len(names))
+			for i, n := range names {
+				units[i], _ = l.Load(n)
+			}
+			return units
+		}()
+		per = float64(heap()-before) / float64(len(units))
+		runtime.KeepAlive(units)
+	}
+	b.ReportMetric(per, "B/unit")
 }
 
 func TestUnsupported(t *testing.T) {

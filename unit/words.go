@@ -39,7 +39,7 @@ func (w *words) next(separators string, flags extractFlags) (word string, ok boo
 	if separators == "" {
 		separators = whitespace
 	}
-	var b []byte
+	b := wordBuf{s: w.s}
 	have := flags&extractDontCoalesceSeparators != 0
 	at := func() byte {
 		if w.i < len(w.s) {
@@ -47,13 +47,20 @@ func (w *words) next(separators string, flags extractFlags) (word string, ok boo
 		}
 		return 0
 	}
-	isSep := func(c byte) bool { return c != 0 && strings.IndexByte(separators, c) >= 0 }
+	isSep := func(c byte) bool {
+		for j := 0; j < len(separators); j++ {
+			if separators[j] == c {
+				return c != 0
+			}
+		}
+		return false
+	}
 	terminate := func() (string, bool, error) {
 		w.done = true
 		if !have {
 			return "", false, nil
 		}
-		return string(b), true, nil
+		return b.String(), true, nil
 	}
 
 	// Skip leading separators.
@@ -67,7 +74,7 @@ func (w *words) next(separators string, flags extractFlags) (word string, ok boo
 				if flags&extractRetainSeparators == 0 {
 					w.i++
 				}
-				return string(b), true, nil
+				return b.String(), true, nil
 			}
 			continue
 		}
@@ -83,7 +90,7 @@ func (w *words) next(separators string, flags extractFlags) (word string, ok boo
 		case backslash:
 			if c == 0 {
 				if flags&extractUnescapeRelax != 0 && (quote == 0 || flags&extractRelax != 0) {
-					b = append(b, '\\')
+					b.add('\\')
 					return terminate()
 				}
 				if flags&extractRelax != 0 {
@@ -96,9 +103,10 @@ func (w *words) next(separators string, flags extractFlags) (word string, ok boo
 					if r, n, eightBit, uerr := cunescapeOne(w.s[w.i:]); uerr == nil {
 						w.i += n - 1
 						if eightBit {
-							b = append(b, byte(r))
+							b.add(byte(r))
 						} else {
-							b = appendUnichar(b, r)
+							b.flush()
+							b.b = appendUnichar(b.b, r)
 						}
 						backslash = false
 						continue
@@ -106,14 +114,15 @@ func (w *words) next(separators string, flags extractFlags) (word string, ok boo
 				}
 				switch {
 				case flags&extractUnescapeSeparators != 0 && (isSep(c) || c == '\\'):
-					b = append(b, c)
+					b.at(w.i)
 				case flags&extractUnescapeRelax != 0:
-					b = append(b, '\\', c)
+					b.add('\\')
+					b.add(c)
 				default:
 					return "", false, errWord
 				}
 			} else {
-				b = append(b, c)
+				b.at(w.i)
 			}
 			backslash = false
 
@@ -134,7 +143,7 @@ func (w *words) next(separators string, flags extractFlags) (word string, ok boo
 					backslash = true
 					break
 				}
-				b = append(b, c)
+				b.at(w.i)
 				if quote == 0 {
 					break
 				}
@@ -158,29 +167,73 @@ func (w *words) next(separators string, flags extractFlags) (word string, ok boo
 						if flags&extractRetainSeparators == 0 {
 							w.i++
 						}
-						return string(b), true, nil
+						return b.String(), true, nil
 					}
 					if flags&extractRetainSeparators == 0 {
 						for ; ; w.i++ {
 							c = at()
 							if c == 0 {
 								w.done = true
-								return string(b), true, nil
+								return b.String(), true, nil
 							}
 							if !isSep(c) {
 								break
 							}
 						}
 					}
-					return string(b), true, nil
+					return b.String(), true, nil
 				}
-				b = append(b, c)
+				b.at(w.i)
 				if quote != 0 {
 					break
 				}
 			}
 		}
 	}
+}
+
+// A wordBuf is a word being read from s: a part of s as long as it can
+// be, and only copied once it differs.
+type wordBuf struct {
+	s          string
+	start, end int    // the word is s[start:end], unless copied
+	b          []byte // the word, once copied
+	copied     bool
+}
+
+// at adds the byte at s[i].
+func (b *wordBuf) at(i int) {
+	switch {
+	case b.copied:
+		b.b = append(b.b, b.s[i])
+	case b.start == b.end:
+		b.start, b.end = i, i+1
+	case i == b.end:
+		b.end++
+	default:
+		b.flush()
+		b.b = append(b.b, b.s[i])
+	}
+}
+
+// add adds a byte that is not the next of s.
+func (b *wordBuf) add(c byte) {
+	b.flush()
+	b.b = append(b.b, c)
+}
+
+// flush copies the word, to add what s does not have.
+func (b *wordBuf) flush() {
+	if !b.copied {
+		b.b, b.copied = append(b.b, b.s[b.start:b.end]...), true
+	}
+}
+
+func (b *wordBuf) String() string {
+	if b.copied {
+		return string(b.b)
+	}
+	return b.s[b.start:b.end]
 }
 
 // cunescapeOne resolves the C escape at the start of s (after the
