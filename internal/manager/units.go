@@ -289,8 +289,8 @@ type loadedUnit struct {
 }
 
 // loadAll loads the units named and the units the timers among them
-// trigger, on every core, each worker with a loader of its own, and
-// returns them by the names they were asked by. The units that fail to
+// trigger, on every core, and returns them by the names they were asked
+// by. The units that fail to
 // load are left out, for get to load again and report.
 func (m *Manager) loadAll(names []string) map[string]loadedUnit {
 	workers := runtime.GOMAXPROCS(0)
@@ -301,12 +301,8 @@ func (m *Manager) loadAll(names []string) map[string]loadedUnit {
 	found := make([][]named, workers)
 	var wg sync.WaitGroup
 	for w := range workers {
-		// The manager's loader has read the directories already; the
-		// loop waits while its worker uses it.
+		// One loader for all: it reads the directories once.
 		l := m.loader
-		if w > 0 {
-			l = &unit.Loader{Path: m.UnitPath, Scope: m.Scope}
-		}
 		wg.Go(func() {
 			load := func(name string) *unit.Unit {
 				u, err := l.Load(name)
