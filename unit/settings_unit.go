@@ -78,6 +78,10 @@ func (c *settingCtx) checkPath(a *Assignment, p string, fatal bool) (string, err
 	return p, nil
 }
 
+// SimplifyPath is systemd's path_simplify: repeated slashes and "."
+// components go, and so does a trailing slash; ".." stays.
+func SimplifyPath(p string) string { return simplifyPath(p) }
+
 // simplifyPath is systemd's path_simplify: repeated slashes and "."
 // components go, and so does a trailing slash; ".." stays.
 func simplifyPath(p string) string {

@@ -197,9 +197,9 @@ func (l *Loader) parse(c *loadCtx, u *Unit, file string, fragment []byte, bases 
 
 // A loadCtx is what a Load works with, kept for the next one.
 type loadCtx struct {
-	parser      unitParser
-	spec        unitSpecifiers
-	syntax      syntaxParser
+	parser    unitParser
+	spec      unitSpecifiers
+	syntax    syntaxParser
 	buf       []byte // the file being read
 	calendars map[string]*calendar.Spec
 	argv      []string

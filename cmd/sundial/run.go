@@ -278,7 +278,7 @@ func (o *runOptions) set(c *cli, name, value string) error {
 			if err != nil {
 				return usageError(fmt.Sprintf("Failed to parse path \"%s\" and make it absolute: %s", value, errnoText(err)))
 			}
-			if dir = simplifyPath(dir); dir != "/" {
+			if dir = unit.SimplifyPath(dir); dir != "/" {
 				o.workingDirectory = dir
 			}
 		}
@@ -404,25 +404,6 @@ func absolutePath(p string) (string, error) {
 		return "", err
 	}
 	return strings.TrimSuffix(dir, "/") + "/" + p, nil
-}
-
-// simplifyPath is systemd's path_simplify: repeated slashes and "."
-// components go, and so does a trailing slash; ".." stays.
-func simplifyPath(p string) string {
-	var parts []string
-	for _, s := range strings.Split(p, "/") {
-		if s != "" && s != "." {
-			parts = append(parts, s)
-		}
-	}
-	s := strings.Join(parts, "/")
-	switch {
-	case strings.HasPrefix(p, "/"):
-		return "/" + s
-	case s == "":
-		return "."
-	}
-	return s
 }
 
 // compose names the units and makes their settings, as systemd-run
@@ -626,7 +607,7 @@ func mangleUnitName(name, operation, suffix string) (mangled, notice string, ok 
 // unitNameFromPath is systemd's unit_name_from_path: the path,
 // simplified and escaped, with suffix; false if that is no valid name.
 func unitNameFromPath(p, suffix string) (string, bool) {
-	p = simplifyPath(p)
+	p = unit.SimplifyPath(p)
 	if slices.Contains(strings.Split(p, "/"), "..") {
 		return "", false
 	}
@@ -853,7 +834,7 @@ func execStartValue(argv []string, noExpand bool) string {
 	if noExpand {
 		prefix = ":"
 	}
-	if path := simplifyPath(argv[0]); path != argv[0] {
+	if path := unit.SimplifyPath(argv[0]); path != argv[0] {
 		prefix += "@" + escape(path) + " "
 	}
 	return prefix + strings.Join(quoted, " ")
