@@ -79,7 +79,11 @@ func (l *Loader) setup() {
 
 // rel turns an absolute path into a name within the FS.
 func rel(p string) string {
-	p = strings.TrimPrefix(path.Clean(p), "/")
+	// An absolute path that Clean would not change is common.
+	if !strings.HasPrefix(p, "/") || strings.Contains(p, "//") || strings.Contains(p, "/.") || strings.HasSuffix(p, "/") {
+		p = path.Clean(p)
+	}
+	p = strings.TrimPrefix(p, "/")
 	if p == "" {
 		return "."
 	}

@@ -47,14 +47,12 @@ func (w *words) next(separators string, flags extractFlags) (word string, ok boo
 		}
 		return 0
 	}
-	isSep := func(c byte) bool {
-		for j := 0; j < len(separators); j++ {
-			if separators[j] == c {
-				return c != 0
-			}
-		}
-		return false
+	var seps [8]uint32 // a bit for each byte that separates
+	for i := 0; i < len(separators); i++ {
+		c := separators[i]
+		seps[c>>5] |= 1 << (c & 31)
 	}
+	isSep := func(c byte) bool { return c != 0 && seps[c>>5]&(1<<(c&31)) != 0 }
 	terminate := func() (string, bool, error) {
 		w.done = true
 		if !have {
