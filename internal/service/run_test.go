@@ -291,11 +291,14 @@ func TestLeftRunning(t *testing.T) {
 	// process that ignores SIGTERM; a process that left the group while
 	// holding the output does not hold the activation up. The processes
 	// left write their PIDs, for the test to stop them.
-	pids := filepath.Join(t.TempDir(), "pids")
+	dir := t.TempDir()
+	pids, left := filepath.Join(dir, "pids"), filepath.Join(dir, "left")
 	for _, text := range []string{
 		"Type=oneshot\nKillMode=process\nExecStart=/bin/sh -c 'sleep 30 & echo $$! >>" + pids + "; echo done'",
 		"Type=oneshot\nSendSIGKILL=no\nTimeoutStopSec=200ms\nExecStart=/bin/sh -c 'trap \"\" TERM; sleep 30 & echo $$! >>" + pids + "; echo done'",
-		"Type=oneshot\nExecStart=/bin/sh -c 'setsid sh -c \"echo \\$$$$ >>" + pids + "; exec sleep 30\" & echo done'",
+		// The shell waits for the PID, so that the end of the activation
+		// does not catch the child before it left the group.
+		"Type=oneshot\nExecStart=/bin/sh -c 'setsid sh -c \"echo \\$$$$ >>" + left + "; exec sleep 30\" & until [ -s " + left + " ]; do sleep 0.01; done; echo done'",
 	} {
 		tr := &trace{}
 		start := time.Now()
@@ -308,6 +311,8 @@ func TestLeftRunning(t *testing.T) {
 		}
 	}
 	data, _ := os.ReadFile(pids)
+	more, _ := os.ReadFile(left)
+	data = append(data, more...)
 	for _, f := range strings.Fields(string(data)) {
 		if pid, err := strconv.Atoi(f); err == nil {
 			syscall.Kill(pid, syscall.SIGKILL)
