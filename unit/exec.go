@@ -223,9 +223,9 @@ func execSetting(field func(*ServiceSection) *[]ExecCommand) setter {
 }
 
 // execCommand reads one command line from w. It returns the command, if
-// there is one (with an Argv), whether the line had the "-" prefix, and whether another
-// command line follows a semicolon. Its error means a mistake the
-// assignment stops at.
+// there is one (it has an Argv), whether the line had the "-" prefix, and
+// whether another command line follows a semicolon. Its error means a
+// mistake the assignment stops at.
 func (c *settingCtx) execCommand(a *Assignment, w *words, rvalue string) (cmd ExecCommand, ignore, more bool, err error) {
 	first, ok, err := c.extractWord(a, w, rvalue)
 	if err != nil || !ok {

@@ -96,8 +96,7 @@ func dumpUnit(b *strings.Builder, u *Unit) {
 		fmt.Fprintf(b, "  error: %s\n", strerror(u.LoadError))
 	}
 	if u.LoadState == Loaded || u.LoadState == BadSetting {
-		defaults := &Unit{Type: u.Type}
-		defaults.newSections(nil)
+		defaults := newUnit(Name{Type: u.Type}, "", nil, "")
 		dumpSection(b, "Unit", reflect.ValueOf(u.Unit), reflect.ValueOf(defaults.Unit))
 		if u.Timer != nil {
 			dumpSection(b, "Timer", reflect.ValueOf(*u.Timer), reflect.ValueOf(*defaults.Timer))

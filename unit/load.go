@@ -22,7 +22,8 @@ import (
 //
 // Set its fields before the first Load, and do not change them after:
 // the first Load reads the search path's directories once for all. From
-// then on Load may be called from several goroutines at once.
+// then on Load may be called from several goroutines at once. A Loader
+// must not be copied once used.
 type Loader struct {
 	// FS is where units are read from, with paths relative to its root
 	// ("etc/systemd/system/foo.timer"). Nil means the real file system.
@@ -79,7 +80,7 @@ func (l *Loader) setup() {
 
 // rel turns an absolute path into a name within the FS.
 func rel(p string) string {
-	// An absolute path that Clean would not change is common.
+	// Most paths are clean already; Clean only those it could change.
 	if !strings.HasPrefix(p, "/") || strings.Contains(p, "//") || strings.Contains(p, "/.") || strings.HasSuffix(p, "/") {
 		p = path.Clean(p)
 	}
@@ -307,6 +308,14 @@ func (l *Loader) resolve(p string) (string, fs.FileInfo, error) {
 // masked reports whether the file is a mask: a link to /dev/null or an
 // empty file.
 func (l *Loader) masked(file string) (bool, error) {
+	if l.native {
+		// One stat that follows the links, as systemd's null_or_empty_path.
+		info, err := os.Stat(file)
+		if err != nil {
+			return false, err
+		}
+		return isMask("", info), nil
+	}
 	p, info, err := l.resolve(file)
 	if err != nil {
 		return false, err
@@ -340,7 +349,7 @@ func (l *Loader) read(buf *[]byte, file string, regular bool) ([]byte, error) {
 		if data, err := readAll(buf, l.fsys, rel(file)); err == nil {
 			return data, nil
 		}
-		// fs.ReadFile's errors, word for word.
+		// On a failure, fs.ReadFile's own error, word for word.
 		return fs.ReadFile(l.fsys, rel(file))
 	}
 	// Plain system calls: an os.File costs as many again, to find out
@@ -473,21 +482,26 @@ type dirEntry struct {
 // applies them, as unit_file_find_dropin_paths; bases are the
 // dropInBases of each of its names.
 func (l *Loader) dropIns(bases [][]string, t Type) []string {
-	files := l.dropInEntries(bases, t, dotD)
-	files = slices.DeleteFunc(files, func(f string) bool {
-		m, err := l.masked(f)
-		return !strings.HasSuffix(f, ".conf") || err != nil || m
-	})
-	if len(files) < cap(files) {
-		files = append(make([]string, 0, len(files)), files...)
+	var files []string
+	for _, f := range l.dropInEntries(bases, t, dotD) {
+		if m, err := l.masked(f.path); strings.HasSuffix(f.path, ".conf") && err == nil && !m {
+			files = append(files, f.path)
+		}
 	}
-	return files
+	return slices.Clip(files)
+}
+
+// A dropInFile is an entry of a drop-in directory: its path, and its
+// type as the directory listing gives it.
+type dropInFile struct {
+	path string
+	mode fs.FileMode
 }
 
 // dropInEntries returns the entries of the drop-in directories with the
 // suffix of a unit, each name once, from the first directory that has
 // it, in the order of their names.
-func (l *Loader) dropInEntries(bases [][]string, t Type, suffix string) []string {
+func (l *Loader) dropInEntries(bases [][]string, t Type, suffix string) []dropInFile {
 	fsys := l.fsys
 	var dirs []string
 	// In systemd's order: for each name (the type last), by search path
@@ -531,26 +545,22 @@ func (l *Loader) dropInEntries(bases [][]string, t Type, suffix string) []string
 		return nil
 	}
 	// Each file name counts once, from the first directory that has it.
-	byName := map[string]string{}
+	byName := map[string]dropInFile{}
 	for _, dir := range dirs {
-		entries, err := fs.ReadDir(fsys, rel(dir))
-		if err != nil {
-			continue
-		}
-		for _, e := range entries {
+		for _, e := range readDir(fsys, rel(dir)) {
 			if e.IsDir() {
 				continue
 			}
 			if _, ok := byName[e.Name()]; !ok {
-				byName[e.Name()] = path.Join(dir, e.Name())
+				byName[e.Name()] = dropInFile{dir + "/" + e.Name(), e.Type()}
 			}
 		}
 	}
-	files := make([]string, 0, len(byName))
+	files := make([]dropInFile, 0, len(byName))
 	for _, f := range byName {
 		files = append(files, f)
 	}
-	slices.SortFunc(files, func(a, b string) int { return strings.Compare(path.Base(a), path.Base(b)) })
+	slices.SortFunc(files, func(a, b dropInFile) int { return strings.Compare(path.Base(a.path), path.Base(b.path)) })
 	return files
 }
 

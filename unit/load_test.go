@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"reflect"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -244,4 +245,31 @@ func TestLoadConcurrent(t *testing.T) {
 			wg.Wait()
 		})
 	}
+}
+
+// TestLoadRetainsNoFile checks that a unit does not keep its file's text,
+// nor its Loader the buffers of a big file.
+func TestLoadRetainsNoFile(t *testing.T) {
+	text := "[Unit]\n" + strings.Repeat("# "+strings.Repeat("a comment ", 1<<10)+"\n", 1<<6) + "Description=x\n" + strings.Repeat("\n", 1<<16)
+	l := testLoader(fstest.MapFS{"etc/systemd/system/big.service": file(text + "[Service]\nExecStart=/bin/true\n")})
+	heap := func() uint64 {
+		var m runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	// A first Load builds what the package and the Loader keep for all.
+	if _, err := l.Load("big.service"); err != nil {
+		t.Fatal(err)
+	}
+	before := heap()
+	u, err := l.Load("big.service")
+	if err != nil || u.Unit.Description != "x" {
+		t.Fatalf("Load: %v, description %q", err, u.Unit.Description)
+	}
+	if grown := int64(heap()) - int64(before); grown > 64<<10 {
+		t.Errorf("a unit from a file of %d bytes holds %d bytes", len(text), grown)
+	}
+	runtime.KeepAlive(u)
+	runtime.KeepAlive(l)
 }

@@ -78,3 +78,14 @@ func TestEscape(t *testing.T) {
 		}
 	}
 }
+
+func TestParseType(t *testing.T) {
+	for i, s := range typeNames {
+		if typ, ok := ParseType(s); !ok || typ != Type(i) {
+			t.Errorf("ParseType(%q) = %v, %v; want %v", s, typ, ok, Type(i))
+		}
+	}
+	if _, ok := ParseType("timers"); ok {
+		t.Error(`ParseType("timers") is a type`)
+	}
+}

@@ -249,34 +249,17 @@ var settingKeys = sync.OnceValue(func() map[string]*settingKey {
 	return m
 })
 
-// newSections gives the unit its typed sections with systemd's defaults;
-// a timer's goes in timer, if not nil.
-func (u *Unit) newSections(timer *TimerSection) {
-	u.Unit = UnitSection{
-		DefaultDependencies:     true,
-		OnSuccessJobMode:        "fail",
-		OnFailureJobMode:        "replace",
-		JobTimeout:              timespan.Infinity,
-		JobRunningTimeout:       timespan.Infinity,
-		JobTimeoutAction:        "none",
-		StartLimitInterval:      10 * timespan.Second,
-		StartLimitBurst:         5,
-		StartLimitAction:        "none",
-		FailureAction:           "none",
-		SuccessAction:           "none",
-		FailureActionExitStatus: -1,
-		SuccessActionExitStatus: -1,
-		CollectMode:             "inactive",
-	}
-	switch u.Type {
+// newUnit returns a unit of n's type with its typed sections, holding
+// systemd's defaults. The sections are written out here, not copied, so
+// that no write barrier copies them.
+func newUnit(n Name, name string, names []string, fragment string) *Unit {
+	var timer *TimerSection
+	var service *ServiceSection
+	switch n.Type {
 	case Timer:
-		if timer == nil {
-			timer = new(TimerSection)
-		}
-		*timer = TimerSection{AccuracySec: timespan.Minute, RemainAfterElapse: true}
-		u.Timer = timer
+		timer = &TimerSection{AccuracySec: timespan.Minute, RemainAfterElapse: true}
 	case Service:
-		u.Service = &ServiceSection{
+		service = &ServiceSection{
 			ExitType:                "main",
 			GuessMainPID:            true,
 			Restart:                 "no",
@@ -299,5 +282,26 @@ func (u *Unit) newSections(timer *TimerSection) {
 			StandardOutput:          "inherit",
 			StandardError:           "inherit",
 		}
+	}
+	return &Unit{
+		Name: name, Names: names, Type: n.Type, Instance: n.Instance, FragmentPath: fragment,
+		Unit: UnitSection{
+			DefaultDependencies:     true,
+			OnSuccessJobMode:        "fail",
+			OnFailureJobMode:        "replace",
+			JobTimeout:              timespan.Infinity,
+			JobRunningTimeout:       timespan.Infinity,
+			JobTimeoutAction:        "none",
+			StartLimitInterval:      10 * timespan.Second,
+			StartLimitBurst:         5,
+			StartLimitAction:        "none",
+			FailureAction:           "none",
+			SuccessAction:           "none",
+			FailureActionExitStatus: -1,
+			SuccessActionExitStatus: -1,
+			CollectMode:             "inactive",
+		},
+		Timer:   timer,
+		Service: service,
 	}
 }

@@ -2,6 +2,7 @@ package unit
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -103,21 +104,11 @@ type syntaxHandler interface {
 	// section is called for a section header and reports whether the
 	// section is known; the assignments of unknown sections are dropped.
 	section(name string, pos Pos) bool
-	// assignment's error stops the reading of the file. a is good
-	// until it returns; k is its key's settings, nil for a key systemd
-	// does not know or one of an X- section or with X- in front.
-	assignment(a *Assignment, k *settingKey) error
+	// assignment's error stops the reading of the file. k is a's key's
+	// settings, nil for a key systemd does not know or one of an X-
+	// section or with X- in front.
+	assignment(a Assignment, k *settingKey) error
 	diagnose(d Diagnostic)
-}
-
-// parseSyntax reads a unit file or drop-in as systemd's config_parse does:
-// lines end with \n, \r, \0 or a pair of them; lines whose first non-blank
-// character is '#' or ';' are comments, even within a continuation; a line
-// ending in an unescaped backslash continues on the next; a byte order
-// mark is dropped once.
-func parseSyntax(buf []byte, file string, h syntaxHandler) error {
-	var p syntaxParser
-	return p.parse(buf, file, h)
 }
 
 // A syntaxParser reads files, its buffers reused from one to the next.
@@ -136,14 +127,13 @@ type syntaxParser struct {
 
 	h                  syntaxHandler
 	section            string
-	inSection, ignored bool       // ignored: the current section is unknown
-	a                  Assignment // handed to h for each assignment in turn
+	inSection, ignored bool // ignored: the current section is unknown
 }
 
 // release lets go of the last file's strings and handler.
 func (p *syntaxParser) release() {
 	p.arena = strings.Builder{}
-	p.data, p.h, p.section, p.a = nil, nil, "", Assignment{}
+	p.data, p.h, p.section = nil, nil, ""
 }
 
 // A logicalLine is a line as parsed, a line of the file or lines joined,
@@ -156,6 +146,11 @@ type logicalLine struct {
 	line       int
 }
 
+// parse reads a unit file or drop-in as systemd's config_parse does:
+// lines end with \n, \r, \0 or a pair of them; lines whose first non-blank
+// character is '#' or ';' are comments, even within a continuation; a line
+// ending in an unescaped backslash continues on the next; a byte order
+// mark is dropped once.
 func (p *syntaxParser) parse(buf []byte, file string, h syntaxHandler) error {
 	p.split(buf, file)
 	return p.run(h)
@@ -288,15 +283,9 @@ func (p *syntaxParser) keep(b []byte) string {
 // readLine splits off the first line of data, as systemd's read_line
 // does: \n, \r and \0 end a line, and so does a pair of different ones.
 func readLine(data []byte) (line, rest []byte, tooLong bool) {
-	i := bytes.IndexByte(data, '\n')
-	if i < 0 {
-		i = len(data)
-	}
-	if j := bytes.IndexByte(data[:i], '\r'); j >= 0 {
-		i = j
-	}
-	if j := bytes.IndexByte(data[:i], 0); j >= 0 {
-		i = j
+	i := 0
+	for i < len(data) && !lineEnd[data[i]] {
+		i++
 	}
 	if i >= MaxLineLength {
 		return nil, nil, true
@@ -322,6 +311,9 @@ func readLine(data []byte) (line, rest []byte, tooLong bool) {
 	}
 	return line, data[i:], false
 }
+
+// lineEnd holds the bytes that end lines.
+var lineEnd = [256]bool{'\n': true, '\r': true, 0: true}
 
 // endsEscaped reports whether p ends in a backslash that is not itself
 // escaped: in a run of backslashes, each escapes the next.
@@ -350,8 +342,6 @@ func trimRight(b []byte) []byte {
 	return b
 }
 
-func trim(b []byte) []byte { return trimRight(trimLeft(b)) }
-
 // parseLine parses one logical line, as systemd's parse_line.
 func (p *syntaxParser) parseLine(ll logicalLine) error {
 	src := p.data
@@ -364,7 +354,7 @@ func (p *syntaxParser) parseLine(ll logicalLine) error {
 	}
 	h := p.h
 	pos := Pos{File: p.file, Line: ll.line, Col: ll.col}
-	if !validUTF8(l) {
+	if !ascii(l) && !validUTF8(l) {
 		d := Diagnostic{pos, Error, "String is not UTF-8 clean, ignoring assignment: " + escapeInvalidUTF8(string(l))}
 		h.diagnose(d)
 		return &SyntaxError{d, ErrInvalid}
@@ -434,14 +424,13 @@ func (p *syntaxParser) parseLine(ll logicalLine) error {
 			key = string(rawKey)
 		}
 	}
-	p.a = Assignment{
+	return h.assignment(Assignment{
 		Section: p.section,
 		Key:     key,
 		Value:   p.keep(value),
 		Pos:     pos,
 		ValCol:  ll.col + valStart,
-	}
-	return h.assignment(&p.a, k)
+	}, k)
 }
 
 // safeString reports whether s has no control characters, quotes or
@@ -473,6 +462,22 @@ func validUTF8[T string | []byte](s T) bool {
 			return false
 		}
 		i += n
+	}
+	return true
+}
+
+// ascii reports whether b is all ASCII, eight bytes at a time.
+func ascii(b []byte) bool {
+	for len(b) >= 8 {
+		if binary.LittleEndian.Uint64(b)&0x8080808080808080 != 0 {
+			return false
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			return false
+		}
 	}
 	return true
 }

@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// recorder collects what parseSyntax reports, with a fixed list of known
+// recorder collects what a syntaxParser reports, with a fixed list of known
 // sections, as systemd's config_parse with a section list.
 type recorder struct {
 	known []string
@@ -25,7 +25,7 @@ func (r *recorder) section(name string, pos Pos) bool {
 	return false
 }
 
-func (r *recorder) assignment(a *Assignment, _ *settingKey) error {
+func (r *recorder) assignment(a Assignment, _ *settingKey) error {
 	r.out = append(r.out, a.Pos.String()+" ["+a.Section+"] "+a.Key+"="+a.Value)
 	return nil
 }
@@ -68,12 +68,12 @@ var syntaxTests = []struct {
 func TestSyntax(t *testing.T) {
 	for _, tt := range syntaxTests {
 		r := &recorder{known: []string{"Unit", "Timer"}}
-		err := parseSyntax([]byte(tt.in), "f", r)
+		err := new(syntaxParser).parse([]byte(tt.in), "f", r)
 		if !errors.Is(err, tt.err) {
-			t.Errorf("parseSyntax(%.40q) error %v, want %v", tt.in, err, tt.err)
+			t.Errorf("parse(%.40q) error %v, want %v", tt.in, err, tt.err)
 		}
 		if strings.Join(r.out, "\n") != strings.Join(tt.want, "\n") {
-			t.Errorf("parseSyntax(%.40q):\n got %q\nwant %q", tt.in, r.out, tt.want)
+			t.Errorf("parse(%.40q):\n got %q\nwant %q", tt.in, r.out, tt.want)
 		}
 	}
 }
@@ -86,7 +86,7 @@ func FuzzSyntax(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, in string) {
 		r := &recorder{known: []string{"Unit", "Timer"}}
-		err := parseSyntax([]byte(in), "f", r)
+		err := new(syntaxParser).parse([]byte(in), "f", r)
 		var se *SyntaxError
 		if err != nil && !errors.As(err, &se) {
 			t.Fatalf("error %T, want *SyntaxError", err)

@@ -94,21 +94,8 @@ func (l *Loader) load(name string, ignoreDeps bool) (*Unit, error) {
 		return nil, fmt.Errorf("unit: %s is a template; name an instance", name)
 	}
 	l.setup()
-	var u *Unit
-	var timer *TimerSection
-	if n.Type == Timer {
-		// One allocation for both.
-		b := new(struct {
-			u Unit
-			t TimerSection
-		})
-		u, timer = &b.u, &b.t
-	} else {
-		u = new(Unit)
-	}
-	u.Name, u.Type, u.Instance = name, n.Type, n.Instance
 	file, names := l.fragment(name, n)
-	u.Names = names
+	id, unitNames := name, names
 	c := l.getCtx()
 	defer l.putCtx(c)
 	var fragment []byte
@@ -116,27 +103,24 @@ func (l *Loader) load(name string, ignoreDeps bool) (*Unit, error) {
 		// Devices and slices need no file (systemd's device_load and
 		// slice_load); the others are not found.
 		if n.Type != Device && n.Type != Slice {
-			u.LoadState, u.LoadError = NotFound, errNotFound
-			return u, nil
+			return &Unit{Name: name, Names: names, Type: n.Type, Instance: n.Instance, LoadState: NotFound, LoadError: errNotFound}, nil
 		}
 	} else {
-		u.FragmentPath = file.dst
 		// As systemd merges the names, the unit is known by its file's name.
-		if id := instanceName(path.Base(file.dst), n.Instance); id != name && slices.Contains(names, id) {
-			u.Name = id
-			u.Names = append([]string{id}, slices.DeleteFunc(slices.Clone(names), func(s string) bool { return s == id })...)
+		if i := instanceName(path.Base(file.dst), n.Instance); i != name && slices.Contains(names, i) {
+			id = i
+			unitNames = append([]string{i}, slices.DeleteFunc(slices.Clone(names), func(s string) bool { return s == i })...)
 		}
 		var masked bool
 		fragment, masked, err = l.readUnitFile(&c.buf, file.dst, file.regular)
 		switch {
 		case err != nil:
-			u.LoadState, u.LoadError = LoadError, err
-			return u, nil
+			return &Unit{Name: id, Names: unitNames, Type: n.Type, Instance: n.Instance, FragmentPath: file.dst, LoadState: LoadError, LoadError: err}, nil
 		case masked:
-			u.LoadState = Masked
-			return u, nil
+			return &Unit{Name: id, Names: unitNames, Type: n.Type, Instance: n.Instance, FragmentPath: file.dst, LoadState: Masked}, nil
 		}
 	}
+	u := newUnit(n, id, unitNames, file.dst)
 	var bases [][]string
 	if len(l.dropInDirs) > 0 {
 		bases = make([][]string, len(names))
@@ -149,14 +133,10 @@ func (l *Loader) load(name string, ignoreDeps bool) (*Unit, error) {
 		}
 		u.DropInPaths = l.dropIns(bases, n.Type)
 	}
-	u.newSections(timer)
-	if c.calendars == nil {
-		c.calendars = map[string]*calendar.Spec{}
-	}
-	c.parser = unitParser{settingCtx: settingCtx{u: u, x: &c.spec, scope: l.Scope, ignoreDeps: ignoreDeps, argMaxV: l.argMax, calendars: c.calendars, argv: c.argv}}
-	c.spec = l.specifiers(u)
+	c.start(l, u, ignoreDeps)
 	l.parse(c, u, file.dst, fragment, bases)
 	if len(u.Assignments) < cap(u.Assignments) {
+		// The unit is kept long: no room to spare.
 		u.Assignments = append(make([]Assignment, 0, len(u.Assignments)), u.Assignments...)
 	}
 	return u, nil
@@ -197,29 +177,41 @@ func (l *Loader) parse(c *loadCtx, u *Unit, file string, fragment []byte, bases 
 
 // A loadCtx is what a Load works with, kept for the next one.
 type loadCtx struct {
-	parser    unitParser
-	spec      unitSpecifiers
-	syntax    syntaxParser
-	buf       []byte // the file being read
-	calendars map[string]*calendar.Spec
-	argv      []string
+	parser unitParser
+	spec   unitSpecifiers
+	syntax syntaxParser
+	buf    []byte // the file being read
 }
 
 func (l *Loader) getCtx() *loadCtx {
 	if c, ok := l.ctxs.Get().(*loadCtx); ok {
 		return c
 	}
-	return new(loadCtx)
+	c := new(loadCtx)
+	c.parser.x = &c.spec
+	c.parser.calendars = map[string]*calendar.Spec{}
+	c.spec.scope, c.spec.host, c.spec.fsys, c.spec.argMax = l.Scope, l.host, l.fsys, l.argMax
+	c.parser.scope, c.parser.argMaxV = l.Scope, l.argMax
+	return c
+}
+
+// start readies c for reading u's files. Fields are set one by one, not
+// as whole structs, which would cost more while the collector runs.
+func (c *loadCtx) start(l *Loader, u *Unit, ignoreDeps bool) {
+	c.parser.u, c.spec.u = u, u
+	c.parser.ignoreDeps = ignoreDeps
 }
 
 // putCtx keeps c for another Load, holding on to none of the unit's.
 func (l *Loader) putCtx(c *loadCtx) {
-	c.argv = c.parser.argv
-	clear(c.argv[:cap(c.argv)])
-	c.parser, c.spec = unitParser{}, unitSpecifiers{}
+	c.parser.u, c.spec.u = nil, nil
+	clear(c.parser.argv[:cap(c.parser.argv)])
 	c.syntax.release()
 	if cap(c.buf) > maxKeptBuffer {
 		c.buf = nil
+	}
+	if cap(c.syntax.joined) > maxKeptBuffer || cap(c.syntax.lines) > maxKeptBuffer/64 {
+		c.syntax.joined, c.syntax.lines = nil, nil
 	}
 	l.ctxs.Put(c)
 }
@@ -234,20 +226,16 @@ func (l *Loader) dependencyDirs(p *unitParser, bases [][]string) {
 	u := p.u
 	for _, d := range []struct{ suffix, kind string }{{dotWants, "Wants"}, {dotRequires, "Requires"}, {dotUpholds, "Upholds"}} {
 		for _, f := range l.dropInEntries(bases, u.Type, d.suffix) {
-			entry := path.Base(f)
-			if m, err := l.masked(f); err == nil && m {
+			entry := path.Base(f.path)
+			if m, err := l.masked(f.path); err == nil && m {
 				continue
 			}
-			info, err := fs.Lstat(l.fsys, rel(f))
 			switch {
-			case err != nil:
-				u.unitLog(Warning, fmt.Sprintf("%s dropin %s unreadable, ignoring: %s", d.kind, f, strerror(fsErrno(err))))
-				continue
-			case info.Mode()&fs.ModeSymlink == 0:
-				u.unitLog(Warning, fmt.Sprintf("%s dependency dropin %s is not a symlink, ignoring.", d.kind, f))
+			case f.mode&fs.ModeSymlink == 0:
+				u.unitLog(Warning, fmt.Sprintf("%s dependency dropin %s is not a symlink, ignoring.", d.kind, f.path))
 				continue
 			case !ValidName(entry, AnyName):
-				u.unitLog(Warning, fmt.Sprintf("%s dependency dropin %s is not a valid unit name, ignoring.", d.kind, f))
+				u.unitLog(Warning, fmt.Sprintf("%s dependency dropin %s is not a valid unit name, ignoring.", d.kind, f.path))
 				continue
 			}
 			p.addDep(d.kind, entry)
@@ -279,10 +267,10 @@ func (p *unitParser) section(name string, pos Pos) bool {
 	return false
 }
 
-func (p *unitParser) assignment(a *Assignment, k *settingKey) error {
+func (p *unitParser) assignment(a Assignment, k *settingKey) error {
 	if strings.HasPrefix(a.Section, "X-") || strings.HasPrefix(a.Key, "X-") {
 		// Extensions: kept for those who read them, ignored by systemd.
-		p.u.Assignments = append(p.u.Assignments, *a)
+		p.u.addAssignment(&a)
 		return nil
 	}
 	var s settingSlot
@@ -293,11 +281,25 @@ func (p *unitParser) assignment(a *Assignment, k *settingKey) error {
 		p.diagnose(Diagnostic{a.Pos, Warning, fmt.Sprintf("Unknown key '%s' in section [%s], ignoring.", a.Key, a.Section)})
 		return nil
 	}
-	p.u.Assignments = append(p.u.Assignments, *a)
+	kept := p.u.addAssignment(&a)
 	if s.set != nil {
-		return s.set(&p.settingCtx, a)
+		return s.set(&p.settingCtx, kept)
 	}
 	return nil
+}
+
+// addAssignment appends a to the unit's assignments field by field, as
+// a copy of the whole costs a bulk write barrier while the collector
+// runs, and returns the one kept.
+func (u *Unit) addAssignment(a *Assignment) *Assignment {
+	if len(u.Assignments) == cap(u.Assignments) {
+		u.Assignments = slices.Grow(u.Assignments, 1)
+	}
+	u.Assignments = u.Assignments[:len(u.Assignments)+1]
+	e := &u.Assignments[len(u.Assignments)-1]
+	e.Section, e.Key, e.Value = a.Section, a.Key, a.Value
+	e.Pos, e.ValCol = a.Pos, a.ValCol
+	return e
 }
 
 // instanceName returns the name of the instance of a template name, or

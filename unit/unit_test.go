@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"testing/fstest"
 )
@@ -163,10 +164,33 @@ func BenchmarkLoadMany(b *testing.B) {
 			b.ReportMetric(float64(loaded)/b.Elapsed().Seconds(), "units/s")
 		})
 	}
+	// As a manager does on all its cores: one Loader, a goroutine for
+	// each, the units shared out.
+	b.Run("disk-parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		workers := runtime.GOMAXPROCS(0)
+		for b.Loop() {
+			l := &Loader{Path: []string{dir}}
+			var wg sync.WaitGroup
+			for w := range workers {
+				wg.Go(func() {
+					for i := w; i < len(names); i += workers {
+						if u, err := l.Load(names[i]); err != nil || u.LoadState != Loaded {
+							b.Error(names[i], err)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+		}
+		b.ReportMetric(float64(b.N*len(names))/b.Elapsed().Seconds(), "units/s")
+	})
 }
 
 // BenchmarkLoadRetained reports the heap that the units of manyUnits
-// hold once loaded from disk, their Loader gone, per unit.
+// hold once loaded from disk, per unit: with their Loader, as a manager
+// keeps it, and without.
 func BenchmarkLoadRetained(b *testing.B) {
 	dir, _, names := manyUnits(b)
 	heap := func() uint64 {
@@ -176,21 +200,21 @@ func BenchmarkLoadRetained(b *testing.B) {
 		runtime.ReadMemStats(&m)
 		return m.HeapAlloc
 	}
-	var per float64
+	var withLoader, alone float64
 	for b.Loop() {
 		before := heap()
-		units := func() []*Unit {
-			l := &Loader{Path: []string{dir}}
-			units := make([]*Unit, len(names))
-			for i, n := range names {
-				units[i], _ = l.Load(n)
-			}
-			return units
-		}()
-		per = float64(heap()-before) / float64(len(units))
+		l := &Loader{Path: []string{dir}}
+		units := make([]*Unit, len(names))
+		for i, n := range names {
+			units[i], _ = l.Load(n)
+		}
+		withLoader = float64(heap()-before) / float64(len(units))
+		runtime.KeepAlive(l)
+		alone = float64(heap()-before) / float64(len(units))
 		runtime.KeepAlive(units)
 	}
-	b.ReportMetric(per, "B/unit")
+	b.ReportMetric(withLoader, "B/unit+loader")
+	b.ReportMetric(alone, "B/unit")
 }
 
 func TestUnsupported(t *testing.T) {

@@ -283,7 +283,7 @@ func fileKeys(file string) map[int]string {
 		return nil
 	}
 	c := &keyCollector{keys: map[int]string{}}
-	parseSyntax(data, file, c)
+	new(syntaxParser).parse(data, file, c)
 	return c.keys
 }
 
@@ -299,7 +299,7 @@ type keyCollector struct{ keys map[int]string }
 
 func (c *keyCollector) section(string, Pos) bool { return true }
 func (c *keyCollector) diagnose(Diagnostic)      {}
-func (c *keyCollector) assignment(a *Assignment, _ *settingKey) error {
+func (c *keyCollector) assignment(a Assignment, _ *settingKey) error {
 	c.keys[a.Pos.Line] = a.Section + "." + a.Key
 	return nil
 }
