@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 
+	"sundial.dev/sundial/internal/clock"
 	"sundial.dev/sundial/internal/service"
 	"sundial.dev/sundial/internal/store"
 	"sundial.dev/sundial/internal/timer"
@@ -268,6 +269,11 @@ func (m *Manager) load(ctx context.Context) error {
 	target.targetActive = true
 	m.changed(target)
 	m.preload.units = m.loadAll(target.unit.Unit.Deps["Wants"])
+	// The timers start at one instant, as systemd's do in one turn of
+	// its event loop; the clocks are not read for each of many.
+	clk := m.clk
+	m.clk = frozen{clk, clk.Now()}
+	defer func() { m.clk = clk }()
 	for _, name := range target.unit.Unit.Deps["Wants"] {
 		e, err := m.get(name)
 		if err != nil || e.timer == nil {
@@ -281,6 +287,14 @@ func (m *Manager) load(ctx context.Context) error {
 	debug.FreeOSMemory()
 	return nil
 }
+
+// frozen is a clock that stands still.
+type frozen struct {
+	clock.Clock
+	now timer.Instant
+}
+
+func (f frozen) Now() timer.Instant { return f.now }
 
 // A loadedUnit is a unit read, with the times of its files then.
 type loadedUnit struct {
