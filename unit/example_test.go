@@ -37,6 +37,28 @@ func ExampleLoader_Load() {
 	// /usr/lib/systemd/system/backup.timer:7: Failed to parse sec value, ignoring: soon
 }
 
+func ExampleLoader_LoadSnapshot() {
+	dir, err := os.MkdirTemp("", "example")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+	file := filepath.Join(dir, "report.service")
+	os.WriteFile(file, []byte("[Service]\nExecStart=/usr/bin/report --daily\n"), 0o644)
+
+	l := &unit.Loader{Path: []string{dir}}
+	_, snap, err := l.LoadSnapshot("report.service")
+	if err != nil {
+		panic(err)
+	}
+	// Changed on disk: the snapshot keeps the text it was loaded from.
+	os.WriteFile(file, []byte("[Service]\nExecStart=/usr/bin/report --weekly\n"), 0o644)
+	u := snap.Unit()
+	fmt.Println(snap.Name(), u.Service.ExecStart[0].Argv)
+	// Output:
+	// report.service [/usr/bin/report --daily]
+}
+
 func ExampleVerify() {
 	dir, err := os.MkdirTemp("", "example")
 	if err != nil {

@@ -53,12 +53,16 @@ func TestLoadGolden(t *testing.T) {
 			l := testLoader(files)
 			var b strings.Builder
 			for _, name := range strings.Fields(string(load.Data)) {
-				u, err := l.Load(name)
+				u, snap, err := l.LoadSnapshot(name)
 				if err != nil {
 					fmt.Fprintf(&b, "%s: %v\n\n", name, err)
 					continue
 				}
 				dumpUnit(&b, u)
+				// The snapshot parses to the same unit again.
+				if again := snap.Unit(); !reflect.DeepEqual(again, u) || snap.Name() != u.Name {
+					t.Errorf("%s: from its snapshot (named %s):\n%s", name, snap.Name(), diffUnits(u, again))
+				}
 			}
 			got := b.String()
 			if *update {
@@ -146,4 +150,15 @@ func dumpValue(v reflect.Value) string {
 		return fmt.Sprintf("%q", x)
 	}
 	return fmt.Sprintf("%v", v.Interface())
+}
+
+// diffUnits shows where two units differ, as dumpUnit shows them.
+func diffUnits(a, b *Unit) string {
+	var x, y strings.Builder
+	dumpUnit(&x, a)
+	dumpUnit(&y, b)
+	if x.String() == y.String() {
+		return fmt.Sprintf("same dump, but\n%#v\n%#v", a, b)
+	}
+	return "loaded:\n" + x.String() + "again:\n" + y.String()
 }

@@ -41,14 +41,21 @@ type Loader struct {
 
 	once sync.Once // sets the fields below, read only after
 
-	fsys   fs.FS // FS, or the root directory
-	native bool  // fsys is the real file system, read directly
-	host   *Host // Host, or this machine
-	argMax int   // host's ARG_MAX
+	*loadEnv
 
 	ids        map[string]target     // unit name → alias target name, or the file's path
 	aliases    map[string][]string   // a file's path → the aliases that lead to it
 	dropInDirs map[string][]dirEntry // the drop-in directories by the name they are of ("foo.service" for "foo.service.wants")
+}
+
+// A loadEnv is what parsing a unit's text needs of its Loader. The
+// snapshots of a Loader share it, and outlive the Loader's directory scan.
+type loadEnv struct {
+	scope  RuntimeScope
+	fsys   fs.FS // FS, or the root directory
+	native bool  // fsys is the real file system, read directly
+	host   *Host // Host, or this machine
+	argMax int   // host's ARG_MAX
 
 	ctxs sync.Pool // of *loadCtx, for a Load at a time
 }
@@ -65,11 +72,10 @@ const maxAliasHops = 64
 // setup reads the search path and settles the defaults, once.
 func (l *Loader) setup() {
 	l.once.Do(func() {
-		l.fsys = l.FS
+		l.loadEnv = &loadEnv{scope: l.Scope, fsys: l.FS, host: l.Host}
 		if l.fsys == nil {
 			l.fsys, l.native = os.DirFS("/"), true
 		}
-		l.host = l.Host
 		if l.host == nil {
 			l.host = &Host{}
 		}
@@ -342,8 +348,9 @@ func (l *Loader) readUnitFile(buf *[]byte, file string, regular bool) (data []by
 	return data, false, err
 }
 
-// read reads a file whole into buf, which grows as needed. The data is
-// good until buf is read into again: parsing copies what it keeps.
+// read reads a file whole onto the end of buf, which grows as needed,
+// and returns its data. The data is good until buf is emptied: parsing
+// copies what it keeps.
 func (l *Loader) read(buf *[]byte, file string, regular bool) ([]byte, error) {
 	if !l.native {
 		if data, err := readAll(buf, l.fsys, rel(file)); err == nil {
@@ -359,46 +366,49 @@ func (l *Loader) read(buf *[]byte, file string, regular bool) ([]byte, error) {
 		return nil, &fs.PathError{Op: "open", Path: file, Err: err}
 	}
 	defer syscall.Close(fd)
+	start := len(*buf)
 	b := (*buf)[:cap(*buf)]
-	n := 0
+	n := start
 	for {
 		if n == len(b) {
 			b = append(b, make([]byte, max(4096, len(b)))...)
 			b = b[:cap(b)]
-			*buf = b
 		}
 		m, err := syscall.Read(fd, b[n:])
 		if err == syscall.EINTR {
 			continue
 		}
 		if err != nil {
+			*buf = b[:start]
 			return nil, &fs.PathError{Op: "read", Path: file, Err: err}
 		}
 		n += m
 		// A short read of a regular file is its end.
 		if m == 0 || regular && n < len(b) {
-			return b[:n], nil
+			*buf = b[:n]
+			return b[start:n], nil
 		}
 	}
 }
 
-// readAll reads a file of fsys whole into buf.
+// readAll reads a file of fsys whole onto the end of buf.
 func readAll(buf *[]byte, fsys fs.FS, name string) ([]byte, error) {
 	f, err := fsys.Open(name)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	b := (*buf)[:0]
+	start := len(*buf)
+	b := *buf
 	for {
 		if len(b) == cap(b) {
 			b = append(b, make([]byte, max(4096, cap(b)))...)[:len(b)]
-			*buf = b
 		}
 		m, err := f.Read(b[len(b):cap(b)])
 		b = b[:len(b)+m]
 		if err == io.EOF {
-			return b, nil
+			*buf = b
+			return b[start:], nil
 		}
 		if err != nil {
 			return nil, err

@@ -171,17 +171,21 @@ func TestSearchPath(t *testing.T) {
 // types, dependency directories, linked files and files not found.
 func concurrentFS() (fstest.MapFS, []string) {
 	files := fstest.MapFS{
-		"etc/systemd/system/timer.d/10-accuracy.conf":        file("[Timer]\nAccuracySec=1s\n"),
-		"usr/lib/systemd/system/job-.service.d/10.conf":      file("[Service]\nEnvironment=GROUP=jobs\n"),
-		"usr/lib/systemd/system/tpl@.service":                file("[Unit]\nDescription=Template %i\n[Service]\nExecStart=/bin/echo %I %n\n"),
-		"usr/lib/systemd/system/tpl@.timer":                  file("[Timer]\nOnCalendar=hourly\nUnit=tpl@%i.service\n"),
-		"etc/systemd/system/masked.service":                  link("/dev/null"),
-		"opt/linked.service":                                 file("[Service]\nExecStart=/bin/true\n"),
-		"etc/systemd/system/linked.service":                  link("/opt/linked.service"),
-		"etc/systemd/system/job-7.service.wants/a.service":   link("/usr/lib/systemd/system/a.service"),
-		"etc/systemd/system/job-7.service.requires/b.target": file(""),
+		"etc/systemd/system/timer.d/10-accuracy.conf":          file("[Timer]\nAccuracySec=1s\n"),
+		"usr/lib/systemd/system/job-.service.d/10.conf":        file("[Service]\nEnvironment=GROUP=jobs\n"),
+		"usr/lib/systemd/system/tpl@.service":                  file("[Unit]\nDescription=Template %i\n[Service]\nExecStart=/bin/echo %I %n\n"),
+		"usr/lib/systemd/system/tpl@.timer":                    file("[Timer]\nOnCalendar=hourly\nUnit=tpl@%i.service\n"),
+		"etc/systemd/system/masked.service":                    link("/dev/null"),
+		"opt/linked.service":                                   file("[Service]\nExecStart=/bin/true\n"),
+		"etc/systemd/system/linked.service":                    link("/opt/linked.service"),
+		"etc/systemd/system/job-7.service.wants/a.service":     link("/usr/lib/systemd/system/a.service"),
+		"etc/systemd/system/job-7.service.requires/b.target":   file(""),
+		"etc/systemd/system/job-8.service.wants/plain.service": file("[Service]\n"),
+		"etc/systemd/system/job-9.service.d/unreadable.conf":   link("/nowhere"),
+		"etc/systemd/system/job-9.service.d/20-nice.conf":      file("[Service]\nNice=3\n"),
+		"etc/systemd/system/empty.service":                     file(""),
 	}
-	names := []string{"masked.service", "linked.service", "missing.timer", "tpl@x.service", "tpl@y-z.timer"}
+	names := []string{"masked.service", "linked.service", "missing.timer", "tpl@x.service", "tpl@y-z.timer", "empty.service"}
 	for i := range 300 {
 		timer := fmt.Sprintf("[Unit]\nDescription=Job %d on %%H\n[Timer]\nOnCalendar=*-*-* %02d:00\nOnCalendar=Mon %02d:30\nRandomizedDelaySec=%dmin\n[Install]\nWantedBy=timers.target\n", i, i%24, i%24, i%7)
 		service := fmt.Sprintf("[Unit]\nAfter=network.target %%p-x.service\n[Service]\nType=oneshot\nExecStart=/usr/bin/job --id=%d \"%%n\" ; -/bin/false\nEnvironment=\"JOB=%d\" HOST=%%H\nNice=%d\nBad=1\n", i, i, i%40-20)
@@ -244,6 +248,46 @@ func TestLoadConcurrent(t *testing.T) {
 			}
 			wg.Wait()
 		})
+	}
+}
+
+// TestSnapshot loads the units of concurrentFS with their snapshots, from
+// memory and from disk, and parses the snapshots again, once the files on
+// disk are gone: each gives its unit again.
+func TestSnapshot(t *testing.T) {
+	files, names := concurrentFS()
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, files); err != nil {
+		t.Fatal(err)
+	}
+	host := testHost()
+	for _, l := range []*Loader{
+		{FS: files, Path: testPath, Host: host},
+		{Path: []string{dir + "/etc/systemd/system", dir + "/usr/lib/systemd/system"}, Host: host},
+	} {
+		units := map[string]*Unit{}
+		snaps := map[string]*Snapshot{}
+		for _, n := range names {
+			u, snap, err := l.LoadSnapshot(n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			units[n], snaps[n] = u, snap
+		}
+		if l.FS == nil {
+			os.RemoveAll(dir)
+		}
+		for _, n := range names {
+			if again := snaps[n].Unit(); !reflect.DeepEqual(again, units[n]) || snaps[n].Name() != units[n].Name {
+				t.Errorf("%s: from its snapshot (named %s):\n%s", n, snaps[n].Name(), diffUnits(units[n], again))
+			}
+		}
+		if u := units["job-8.service"]; !strings.Contains(fmt.Sprint(u.Diagnostics), "is not a symlink") {
+			t.Errorf("job-8.service: diagnostics %v", u.Diagnostics)
+		}
+		if u := units["job-9.service"]; u.Service.Nice != 3 || len(u.DropInPaths) != 2 {
+			t.Errorf("job-9.service: Nice=%d, drop-ins %q", u.Service.Nice, u.DropInPaths)
+		}
 	}
 }
 

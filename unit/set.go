@@ -18,7 +18,7 @@ func (s *Set) Load(name string) (*Unit, error) {
 	if u, ok := s.byName[name]; ok {
 		return u, nil
 	}
-	u, err := s.Loader.load(name, s.Shallow)
+	u, _, err := s.Loader.load(name, s.Shallow, false)
 	if err != nil {
 		return nil, err
 	}

@@ -92,7 +92,7 @@ type unitSpecifiers struct {
 // for %c and %r, the Slice= assignments read so far, when it expands.
 func (l *Loader) specifiers(u *Unit) unitSpecifiers {
 	l.setup()
-	return unitSpecifiers{u: u, scope: l.Scope, host: l.host, fsys: l.fsys, argMax: l.argMax}
+	return unitSpecifiers{u: u, scope: l.scope, host: l.host, fsys: l.fsys, argMax: l.argMax}
 }
 
 // full is unit_full_printf: all specifiers, to LONG_LINE_MAX bytes.

@@ -81,166 +81,312 @@ var typeSections = func() (s [len(typeNames)][]string) {
 // Load loads the unit called name. A unit that cannot be found, is masked
 // or has bad settings is still returned, with its LoadState saying so; the
 // error is for names that are not unit names.
-func (l *Loader) Load(name string) (*Unit, error) { return l.load(name, false) }
+func (l *Loader) Load(name string) (*Unit, error) {
+	u, _, err := l.load(name, false, false)
+	return u, err
+}
+
+// LoadSnapshot is Load, and returns the unit's snapshot too.
+func (l *Loader) LoadSnapshot(name string) (*Unit, *Snapshot, error) {
+	return l.load(name, false, true)
+}
 
 // load is Load; with ignoreDeps, the units the unit names are left
-// unchecked, as systemd-analyze verify --recursive-errors=no does.
-func (l *Loader) load(name string, ignoreDeps bool) (*Unit, error) {
+// unchecked, as systemd-analyze verify --recursive-errors=no does; with
+// snap, it takes the unit's snapshot too.
+func (l *Loader) load(name string, ignoreDeps, snap bool) (*Unit, *Snapshot, error) {
 	n, err := ParseName(name)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if n.Template {
-		return nil, fmt.Errorf("unit: %s is a template; name an instance", name)
+		return nil, nil, fmt.Errorf("unit: %s is a template; name an instance", name)
 	}
 	l.setup()
 	file, names := l.fragment(name, n)
 	id, unitNames := name, names
 	c := l.getCtx()
 	defer l.putCtx(c)
-	var fragment []byte
+	var t unitText
+	t.name, t.names = name, unitNames
 	if file.dst == "" {
 		// Devices and slices need no file (systemd's device_load and
 		// slice_load); the others are not found.
 		if n.Type != Device && n.Type != Slice {
-			return &Unit{Name: name, Names: names, Type: n.Type, Instance: n.Instance, LoadState: NotFound, LoadError: errNotFound}, nil
+			t.state, t.err = NotFound, errNotFound
 		}
 	} else {
 		// As systemd merges the names, the unit is known by its file's name.
 		if i := instanceName(path.Base(file.dst), n.Instance); i != name && slices.Contains(names, i) {
 			id = i
-			unitNames = append([]string{i}, slices.DeleteFunc(slices.Clone(names), func(s string) bool { return s == i })...)
+			t.names = append([]string{i}, slices.DeleteFunc(slices.Clone(names), func(s string) bool { return s == i })...)
 		}
+		t.fragmentPath = file.dst
 		var masked bool
-		fragment, masked, err = l.readUnitFile(&c.buf, file.dst, file.regular)
+		t.fragment, masked, err = l.readUnitFile(&c.buf, file.dst, file.regular)
 		switch {
 		case err != nil:
-			return &Unit{Name: id, Names: unitNames, Type: n.Type, Instance: n.Instance, FragmentPath: file.dst, LoadState: LoadError, LoadError: err}, nil
+			t.state, t.err = LoadError, err
 		case masked:
-			return &Unit{Name: id, Names: unitNames, Type: n.Type, Instance: n.Instance, FragmentPath: file.dst, LoadState: Masked}, nil
+			t.state = Masked
 		}
 	}
-	u := newUnit(n, id, unitNames, file.dst)
-	var bases [][]string
-	if len(l.dropInDirs) > 0 {
-		bases = make([][]string, len(names))
-		for i, name := range names {
-			if nn, err := ParseName(name); err == nil {
-				bases[i] = l.dropInBases(nn, nil)
-			} else if _, ok := l.dropInDirs[name]; ok {
-				bases[i] = []string{name}
-			}
-		}
-		u.DropInPaths = l.dropIns(bases, n.Type)
+	if t.state == Loaded && len(l.dropInDirs) > 0 {
+		l.readDirs(c, &t, names, n.Type)
 	}
-	c.start(l, u, ignoreDeps)
-	l.parse(c, u, file.dst, fragment, bases)
-	if len(u.Assignments) < cap(u.Assignments) {
-		// The unit is kept long: no room to spare.
-		u.Assignments = append(make([]Assignment, 0, len(u.Assignments)), u.Assignments...)
+	u := l.parse(c, &t, n, id, ignoreDeps)
+	if !snap {
+		return u, nil, nil
 	}
-	return u, nil
+	return u, t.snapshot(l.loadEnv), nil
 }
 
-// parse reads the unit's fragment, its dependency directories and its
-// drop-ins, as far as it can, and checks the settings read.
-func (l *Loader) parse(c *loadCtx, u *Unit, file string, fragment []byte, bases [][]string) {
+// readDirs reads what the directories of the unit called by names hold
+// for it: the dependencies of its .wants, .requires and .upholds
+// directories and its drop-ins, the drop-ins' text onto c.buf.
+func (l *Loader) readDirs(c *loadCtx, t *unitText, names []string, typ Type) {
+	bases := make([][]string, len(names))
+	for i, name := range names {
+		if nn, err := ParseName(name); err == nil {
+			bases[i] = l.dropInBases(nn, nil)
+		} else if _, ok := l.dropInDirs[name]; ok {
+			bases[i] = []string{name}
+		}
+	}
+	t.dropInPaths = l.dropIns(bases, typ)
+	t.deps = l.dependencyDirs(c.deps[:0], bases, typ)
+	c.deps = t.deps
+	t.dropIns = c.dropIns[:0]
+	for _, f := range t.dropInPaths {
+		data, _, err := l.readUnitFile(&c.buf, f, false)
+		if err != nil {
+			data = nil
+		}
+		t.dropIns = append(t.dropIns, data)
+	}
+	c.dropIns = t.dropIns
+}
+
+// A unitText is what a unit is parsed from: its names, how reading its
+// fragment went, the fragment's text, the dependencies its directories
+// hold, and the text of each drop-in (nil for one that could not be
+// read).
+type unitText struct {
+	name         string // the name loaded by
+	names        []string
+	state        LoadState // NotFound, LoadError or Masked: nothing to parse
+	err          error
+	fragmentPath string
+	fragment     []byte
+	dropInPaths  []string
+	dropIns      [][]byte
+	deps         []dirDep
+}
+
+// A dirDep is an entry of a dependency directory: a dependency to add,
+// or a warning about an entry passed over.
+type dirDep struct {
+	kind, name string // "Wants", "x.service"
+	warning    string
+}
+
+// parse makes the unit t is the text of, loaded by its id: it parses the
+// fragment, adds the dependencies of the directories, parses the drop-ins,
+// as far as it can, and checks the settings read.
+func (e *loadEnv) parse(c *loadCtx, t *unitText, n Name, id string, ignoreDeps bool) *Unit {
+	if t.state != Loaded {
+		return &Unit{Name: id, Names: t.names, Type: n.Type, Instance: n.Instance, FragmentPath: t.fragmentPath, LoadState: t.state, LoadError: t.err}
+	}
+	u := newUnit(n, id, t.names, t.fragmentPath)
+	u.DropInPaths = t.dropInPaths
+	c.start(u, ignoreDeps)
 	p := &c.parser
 	// Room for the fragment's assignments, those of drop-ins added on.
-	n := c.syntax.split(fragment, file)
-	u.Assignments = make([]Assignment, 0, n)
-	if file != "" {
+	u.Assignments = make([]Assignment, 0, c.syntax.split(t.fragment, t.fragmentPath))
+	if t.fragmentPath != "" {
 		switch err := c.syntax.run(p); {
 		case err == nil:
 		case errors.Is(err, eNOEXEC):
 			u.unitLog(Notice, "Unit configuration has fatal error, unit will not be started.")
 			u.LoadState, u.LoadError = BadSetting, err
-			return
+			return u
 		default:
 			u.LoadState, u.LoadError = LoadError, err
-			return
+			return u
 		}
 	}
-	if len(l.dropInDirs) > 0 {
-		l.dependencyDirs(p, bases)
+	for _, d := range t.deps {
+		if d.warning != "" {
+			u.unitLog(Warning, d.warning)
+		} else {
+			p.addDep(d.kind, d.name)
+		}
 	}
-	for _, f := range u.DropInPaths {
+	for i, f := range t.dropInPaths {
 		// systemd stops reading a drop-in at a fatal mistake but loads
 		// the unit all the same.
-		if data, _, err := l.readUnitFile(&c.buf, f, false); err == nil {
-			c.syntax.parse(data, f, p)
+		if t.dropIns[i] != nil {
+			c.syntax.parse(t.dropIns[i], f, p)
 		}
 	}
 	u.parsed = true
 	u.verify()
+	if len(u.Assignments) < cap(u.Assignments) {
+		// The unit is kept long: no room to spare.
+		u.Assignments = append(make([]Assignment, 0, len(u.Assignments)), u.Assignments...)
+	}
+	return u
+}
+
+// A Snapshot is a unit as Load read it, in little memory: its names, the
+// text its files had, what its directories held. Unit parses it again
+// into the unit that Load returned, reading no file: a manager can keep a
+// unit it does not use so, its settings those read until it reloads.
+type Snapshot struct {
+	env          *loadEnv
+	names        []string // the name loaded by first, then the unit's
+	state        LoadState
+	err          error
+	fragmentPath string
+	dropInPaths  []string
+	texts        []string // the fragment's, then the drop-ins'; nil: unreadable
+	unreadable   []int    // the drop-ins that could not be read
+	deps         []dirDep
+}
+
+// snapshot copies t, which holds what is parsed from buffers used again.
+func (t *unitText) snapshot(e *loadEnv) *Snapshot {
+	s := &Snapshot{env: e, state: t.state, err: t.err, fragmentPath: t.fragmentPath, dropInPaths: t.dropInPaths}
+	if len(t.names) == 1 && t.names[0] == t.name {
+		s.names = t.names
+	} else {
+		s.names = append([]string{t.name}, t.names...)
+	}
+	if t.state != Loaded {
+		return s
+	}
+	s.texts = make([]string, 1+len(t.dropIns))
+	s.texts[0] = string(t.fragment)
+	for i, d := range t.dropIns {
+		if d == nil {
+			s.unreadable = append(s.unreadable, i)
+		}
+		s.texts[1+i] = string(d)
+	}
+	if len(t.deps) > 0 {
+		s.deps = slices.Clone(t.deps)
+	}
+	return s
+}
+
+// Name returns the name of the unit, as its Unit's Name.
+func (s *Snapshot) Name() string {
+	if len(s.names) > 1 {
+		return s.names[1]
+	}
+	return s.names[0]
+}
+
+// Unit parses the snapshot again, into a unit of its own, equal to the
+// one Load returned. What its specifiers stand for is looked up again.
+func (s *Snapshot) Unit() *Unit {
+	t := unitText{name: s.names[0], names: s.names, state: s.state, err: s.err, fragmentPath: s.fragmentPath, dropInPaths: s.dropInPaths, deps: s.deps}
+	if len(s.names) > 1 {
+		t.names = s.names[1:]
+	}
+	n, _ := ParseName(t.name)
+	c := s.env.getCtx()
+	defer s.env.putCtx(c)
+	if s.state == Loaded {
+		t.fragment = append(c.buf[:0], s.texts[0]...)
+		t.dropIns = c.dropIns[:0]
+		for i, text := range s.texts[1:] {
+			if slices.Contains(s.unreadable, i) {
+				t.dropIns = append(t.dropIns, nil)
+				continue
+			}
+			start := len(t.fragment)
+			t.fragment = append(t.fragment, text...)
+			t.dropIns = append(t.dropIns, t.fragment[start:len(t.fragment):len(t.fragment)])
+		}
+		c.buf, c.dropIns = t.fragment, t.dropIns
+		t.fragment = t.fragment[:len(s.texts[0])]
+	}
+	return s.env.parse(c, &t, n, t.names[0], false)
 }
 
 // A loadCtx is what a Load works with, kept for the next one.
 type loadCtx struct {
-	parser unitParser
-	spec   unitSpecifiers
-	syntax syntaxParser
-	buf    []byte // the file being read
+	parser  unitParser
+	spec    unitSpecifiers
+	syntax  syntaxParser
+	buf     []byte // the files being read, one after another
+	dropIns [][]byte
+	deps    []dirDep
 }
 
-func (l *Loader) getCtx() *loadCtx {
-	if c, ok := l.ctxs.Get().(*loadCtx); ok {
+func (e *loadEnv) getCtx() *loadCtx {
+	if c, ok := e.ctxs.Get().(*loadCtx); ok {
 		return c
 	}
 	c := new(loadCtx)
 	c.parser.x = &c.spec
 	c.parser.calendars = map[string]*calendar.Spec{}
-	c.spec.scope, c.spec.host, c.spec.fsys, c.spec.argMax = l.Scope, l.host, l.fsys, l.argMax
-	c.parser.scope, c.parser.argMaxV = l.Scope, l.argMax
+	c.spec.scope, c.spec.host, c.spec.fsys, c.spec.argMax = e.scope, e.host, e.fsys, e.argMax
+	c.parser.scope, c.parser.argMaxV = e.scope, e.argMax
 	return c
 }
 
 // start readies c for reading u's files. Fields are set one by one, not
 // as whole structs, which would cost more while the collector runs.
-func (c *loadCtx) start(l *Loader, u *Unit, ignoreDeps bool) {
+func (c *loadCtx) start(u *Unit, ignoreDeps bool) {
 	c.parser.u, c.spec.u = u, u
 	c.parser.ignoreDeps = ignoreDeps
 }
 
 // putCtx keeps c for another Load, holding on to none of the unit's.
-func (l *Loader) putCtx(c *loadCtx) {
+func (e *loadEnv) putCtx(c *loadCtx) {
 	c.parser.u, c.spec.u = nil, nil
 	clear(c.parser.argv[:cap(c.parser.argv)])
 	c.syntax.release()
+	c.buf = c.buf[:0]
+	clear(c.dropIns[:cap(c.dropIns)])
+	clear(c.deps[:cap(c.deps)])
+	c.dropIns, c.deps = c.dropIns[:0], c.deps[:0]
 	if cap(c.buf) > maxKeptBuffer {
 		c.buf = nil
 	}
 	if cap(c.syntax.joined) > maxKeptBuffer || cap(c.syntax.lines) > maxKeptBuffer/64 {
 		c.syntax.joined, c.syntax.lines = nil, nil
 	}
-	l.ctxs.Put(c)
+	e.ctxs.Put(c)
 }
 
 // maxKeptBuffer bounds the buffers a Loader keeps between loads.
 const maxKeptBuffer = 64 << 10
 
-// dependencyDirs adds the dependencies of the unit's .wants, .requires
-// and .upholds directories, as systemd's process_deps: each entry must be
-// a link named as a unit; one masked (linked to /dev/null) is passed over.
-func (l *Loader) dependencyDirs(p *unitParser, bases [][]string) {
-	u := p.u
+// dependencyDirs appends to deps the dependencies of the unit's .wants,
+// .requires and .upholds directories, as systemd's process_deps: each
+// entry must be a link named as a unit; one masked (linked to /dev/null)
+// is passed over.
+func (l *Loader) dependencyDirs(deps []dirDep, bases [][]string, typ Type) []dirDep {
 	for _, d := range []struct{ suffix, kind string }{{dotWants, "Wants"}, {dotRequires, "Requires"}, {dotUpholds, "Upholds"}} {
-		for _, f := range l.dropInEntries(bases, u.Type, d.suffix) {
+		for _, f := range l.dropInEntries(bases, typ, d.suffix) {
 			entry := path.Base(f.path)
 			if m, err := l.masked(f.path); err == nil && m {
 				continue
 			}
 			switch {
 			case f.mode&fs.ModeSymlink == 0:
-				u.unitLog(Warning, fmt.Sprintf("%s dependency dropin %s is not a symlink, ignoring.", d.kind, f.path))
-				continue
+				deps = append(deps, dirDep{warning: fmt.Sprintf("%s dependency dropin %s is not a symlink, ignoring.", d.kind, f.path)})
 			case !ValidName(entry, AnyName):
-				u.unitLog(Warning, fmt.Sprintf("%s dependency dropin %s is not a valid unit name, ignoring.", d.kind, f.path))
-				continue
+				deps = append(deps, dirDep{warning: fmt.Sprintf("%s dependency dropin %s is not a valid unit name, ignoring.", d.kind, f.path)})
+			default:
+				deps = append(deps, dirDep{kind: d.kind, name: entry})
 			}
-			p.addDep(d.kind, entry)
 		}
 	}
+	return deps
 }
 
 // A unitParser receives the syntax of a unit's files.
