@@ -243,39 +243,42 @@ func (e *loadEnv) parse(c *loadCtx, t *unitText, n Name, id string, ignoreDeps b
 // into the unit that Load returned, reading no file: a manager can keep a
 // unit it does not use so, its settings those read until it reloads.
 type Snapshot struct {
-	env          *loadEnv
-	names        []string // the name loaded by first, then the unit's
-	state        LoadState
-	err          error
-	fragmentPath string
-	dropInPaths  []string
-	texts        []string // the fragment's, then the drop-ins'; nil: unreadable
-	unreadable   []int    // the drop-ins that could not be read
-	deps         []dirDep
+	env           *loadEnv
+	names         []string // the name loaded by first, then the unit's
+	state         LoadState
+	fragmentPath  string
+	fragment      string
+	*snapshotRest // nil when there is none of it, as mostly
+}
+
+// snapshotRest is the part of a snapshot few units have.
+type snapshotRest struct {
+	err         error
+	dropInPaths []string
+	dropIns     []string // their text
+	unreadable  []int    // the drop-ins that could not be read
+	deps        []dirDep
 }
 
 // snapshot copies t, which holds what is parsed from buffers used again.
 func (t *unitText) snapshot(e *loadEnv) *Snapshot {
-	s := &Snapshot{env: e, state: t.state, err: t.err, fragmentPath: t.fragmentPath, dropInPaths: t.dropInPaths}
+	s := &Snapshot{env: e, state: t.state, fragmentPath: t.fragmentPath, fragment: string(t.fragment)}
 	if len(t.names) == 1 && t.names[0] == t.name {
 		s.names = t.names
 	} else {
 		s.names = append([]string{t.name}, t.names...)
 	}
-	if t.state != Loaded {
+	if t.err == nil && len(t.dropInPaths) == 0 && len(t.deps) == 0 {
 		return s
 	}
-	s.texts = make([]string, 1+len(t.dropIns))
-	s.texts[0] = string(t.fragment)
+	r := &snapshotRest{err: t.err, dropInPaths: t.dropInPaths, dropIns: make([]string, len(t.dropIns)), deps: slices.Clone(t.deps)}
 	for i, d := range t.dropIns {
 		if d == nil {
-			s.unreadable = append(s.unreadable, i)
+			r.unreadable = append(r.unreadable, i)
 		}
-		s.texts[1+i] = string(d)
+		r.dropIns[i] = string(d)
 	}
-	if len(t.deps) > 0 {
-		s.deps = slices.Clone(t.deps)
-	}
+	s.snapshotRest = r
 	return s
 }
 
@@ -287,31 +290,36 @@ func (s *Snapshot) Name() string {
 	return s.names[0]
 }
 
+// FragmentPath returns the unit's file, as its Unit's FragmentPath.
+func (s *Snapshot) FragmentPath() string { return s.fragmentPath }
+
 // Unit parses the snapshot again, into a unit of its own, equal to the
 // one Load returned. What its specifiers stand for is looked up again.
 func (s *Snapshot) Unit() *Unit {
-	t := unitText{name: s.names[0], names: s.names, state: s.state, err: s.err, fragmentPath: s.fragmentPath, dropInPaths: s.dropInPaths, deps: s.deps}
+	t := unitText{name: s.names[0], names: s.names, state: s.state, fragmentPath: s.fragmentPath}
 	if len(s.names) > 1 {
 		t.names = s.names[1:]
 	}
 	n, _ := ParseName(t.name)
 	c := s.env.getCtx()
 	defer s.env.putCtx(c)
-	if s.state == Loaded {
-		t.fragment = append(c.buf[:0], s.texts[0]...)
+	// The parser reads bytes, which the buffer holds one after another.
+	buf := append(c.buf[:0], s.fragment...)
+	if r := s.snapshotRest; r != nil {
+		t.err, t.dropInPaths, t.deps = r.err, r.dropInPaths, r.deps
 		t.dropIns = c.dropIns[:0]
-		for i, text := range s.texts[1:] {
-			if slices.Contains(s.unreadable, i) {
+		for i, text := range r.dropIns {
+			if slices.Contains(r.unreadable, i) {
 				t.dropIns = append(t.dropIns, nil)
 				continue
 			}
-			start := len(t.fragment)
-			t.fragment = append(t.fragment, text...)
-			t.dropIns = append(t.dropIns, t.fragment[start:len(t.fragment):len(t.fragment)])
+			start := len(buf)
+			buf = append(buf, text...)
+			t.dropIns = append(t.dropIns, buf[start:len(buf):len(buf)])
 		}
-		c.buf, c.dropIns = t.fragment, t.dropIns
-		t.fragment = t.fragment[:len(s.texts[0])]
+		c.dropIns = t.dropIns
 	}
+	c.buf, t.fragment = buf, buf[:len(s.fragment)]
 	return s.env.parse(c, &t, n, t.names[0], false)
 }
 
@@ -350,11 +358,15 @@ func (e *loadEnv) putCtx(c *loadCtx) {
 	clear(c.parser.argv[:cap(c.parser.argv)])
 	c.syntax.release()
 	c.buf = c.buf[:0]
-	clear(c.dropIns[:cap(c.dropIns)])
-	clear(c.deps[:cap(c.deps)])
+	// What lies past their lengths was cleared before.
+	clear(c.dropIns)
+	clear(c.deps)
 	c.dropIns, c.deps = c.dropIns[:0], c.deps[:0]
 	if cap(c.buf) > maxKeptBuffer {
 		c.buf = nil
+	}
+	if cap(c.deps) > maxKeptBuffer/64 {
+		c.deps = nil
 	}
 	if cap(c.syntax.joined) > maxKeptBuffer || cap(c.syntax.lines) > maxKeptBuffer/64 {
 		c.syntax.joined, c.syntax.lines = nil, nil
