@@ -139,7 +139,8 @@ type JobResult struct {
 // UnitBackend answers the requests about units.
 type UnitBackend interface {
 	// Units returns the units named (their file loaded if need be), or
-	// with none named, every unit in memory.
+	// with none named, every unit in memory as lists show it: its name,
+	// description and states only.
 	Units(ctx context.Context, names []string, properties bool) ([]Unit, error)
 	Jobs(ctx context.Context, req JobRequest) ([]JobResult, error)
 	Reload(ctx context.Context) error
@@ -176,7 +177,8 @@ func serveUnits(mux *http.ServeMux, b UnitBackend) {
 }
 
 // Units returns the units named, or every unit the daemon has in
-// memory; with properties, their systemctl show properties too.
+// memory, only as lists show them; with properties, the systemctl show
+// properties of the units named too.
 func (c *Client) Units(ctx context.Context, names []string, properties bool) ([]Unit, error) {
 	v := url.Values{}
 	if len(names) > 0 {

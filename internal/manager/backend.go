@@ -47,7 +47,7 @@ func (b backend) Timers(ctx context.Context) ([]api.Timer, error) {
 			if t == nil {
 				continue
 			}
-			out = append(out, api.Timer{Unit: name, Activates: e.unit.Timer.Unit, State: t.State.String(),
+			out = append(out, api.Timer{Unit: name, Activates: e.trigger, State: t.State.String(),
 				LastTrigger: t.LastTrigger.Realtime, LastTriggerMonotonic: t.LastTrigger.Monotonic, Monotonic: now.Monotonic,
 				Next: t.NextElapse(now)})
 		}
@@ -85,7 +85,13 @@ func (b backend) Units(ctx context.Context, names []string, properties bool) ([]
 	err := b.ask(ctx, func() {
 		m := b.m
 		if len(names) == 0 {
-			names = slices.Sorted(maps.Keys(m.units))
+			// All of them, as lists show them: not parsed again.
+			for _, name := range slices.Sorted(maps.Keys(m.units)) {
+				e := m.units[name]
+				active, sub := e.activeSub()
+				out = append(out, api.Unit{Name: e.name, Description: e.desc, Load: e.loadState.String(), Active: active, Sub: sub})
+			}
+			return
 		}
 		for _, name := range names {
 			e, err := m.get(name)
@@ -104,7 +110,7 @@ func (b backend) Units(ctx context.Context, names []string, properties bool) ([]
 
 // describeUnit is what status and list-units show of a unit.
 func (m *Manager) describeUnit(e *entry, properties bool) api.Unit {
-	u := e.unit
+	u := e.u()
 	active, sub := e.activeSub()
 	a := api.Unit{Name: u.Name, Names: u.Names, Description: u.Unit.Description, Load: u.LoadState.String(), Active: active, Sub: sub,
 		FragmentPath: u.FragmentPath, DropIns: u.DropInPaths, FileState: m.fileState(u), Docs: u.Unit.Documentation,
@@ -117,9 +123,9 @@ func (m *Manager) describeUnit(e *entry, properties bool) api.Unit {
 	case e.timer != nil:
 		a.Result = e.timer.Result.String()
 		a.NextElapse = e.timer.NextElapse(m.clk.Now())
-		if se := m.units[u.Timer.Unit]; se != nil {
+		if se := m.units[e.trigger]; se != nil {
 			active, _ := se.activeSub()
-			a.Triggers = []api.Related{{Name: se.unit.Name, Active: active}}
+			a.Triggers = []api.Related{{Name: se.name, Active: active}}
 		}
 	case u.Type == unit.Service:
 		if e.result != "" {
@@ -127,12 +133,12 @@ func (m *Manager) describeUnit(e *entry, properties bool) api.Unit {
 		}
 		for _, te := range e.triggeredBy {
 			active, _ := te.activeSub()
-			a.TriggeredBy = append(a.TriggeredBy, api.Related{Name: te.unit.Name, Active: active})
+			a.TriggeredBy = append(a.TriggeredBy, api.Related{Name: te.name, Active: active})
 		}
 		m.describeRun(e, &a)
 	}
 	if properties {
-		a.Properties = m.properties(e, a)
+		a.Properties = m.properties(e, u, a)
 	}
 	return a
 }
@@ -179,10 +185,11 @@ func (b backend) UnitFiles(ctx context.Context, name string) ([][2]string, error
 			loadErr = err
 			return
 		}
-		if e.unit.FragmentPath != "" {
-			files = append(files, e.unit.FragmentPath)
+		u := e.u()
+		if u.FragmentPath != "" {
+			files = append(files, u.FragmentPath)
 		}
-		files = append(files, e.unit.DropInPaths...)
+		files = append(files, u.DropInPaths...)
 	})
 	if err == nil {
 		err = loadErr
@@ -249,19 +256,18 @@ func (b backend) Jobs(ctx context.Context, req api.JobRequest) ([]api.JobResult,
 // refusal is why a job on a unit cannot begin, in the words of
 // systemd's bus errors; "" when it can.
 func refusal(e *entry, verb string) (msg, code string) {
-	u := e.unit
-	switch u.LoadState {
+	switch e.loadState {
 	case unit.NotFound:
 		if verb == "start" || verb == "restart" || verb == "enable" {
-			return fmt.Sprintf("Unit %s not found.", u.Name), "not-found"
+			return fmt.Sprintf("Unit %s not found.", e.name), "not-found"
 		}
-		return fmt.Sprintf("Unit %s not loaded.", u.Name), "not-loaded"
+		return fmt.Sprintf("Unit %s not loaded.", e.name), "not-loaded"
 	case unit.BadSetting:
-		return fmt.Sprintf("Unit %s has a bad unit file setting.", u.Name), "invalid"
+		return fmt.Sprintf("Unit %s has a bad unit file setting.", e.name), "invalid"
 	case unit.LoadError:
-		return fmt.Sprintf("Unit %s failed to load properly, please adjust/correct and reload service manager: %s", u.Name, service.ErrnoText(u.LoadError)), "invalid"
+		return fmt.Sprintf("Unit %s failed to load properly, please adjust/correct and reload service manager: %s", e.name, service.ErrnoText(e.u().LoadError)), "invalid"
 	case unit.Masked:
-		return fmt.Sprintf("Unit %s is masked.", u.Name), "masked"
+		return fmt.Sprintf("Unit %s is masked.", e.name), "masked"
 	}
 	return "", ""
 }
@@ -274,15 +280,15 @@ func (m *Manager) job(req api.JobRequest, r *api.JobResult, wait func() func(str
 		r.Error, r.Code = err.Error(), "invalid"
 		return
 	}
-	r.Unit = e.unit.Name
+	r.Unit = e.name
 	verb := req.Verb
 	if verb == "enable" || verb == "disable" {
 		m.install(req, e, r, wait)
 		return
 	}
 	if verb == "reset-failed" {
-		if m.units[e.unit.Name] != e {
-			r.Error, r.Code = fmt.Sprintf("Unit %s not loaded.", e.unit.Name), "unloaded"
+		if m.units[e.name] != e {
+			r.Error, r.Code = fmt.Sprintf("Unit %s not loaded.", e.name), "unloaded"
 			return
 		}
 		m.resetFailed(e)
@@ -292,20 +298,20 @@ func (m *Manager) job(req api.JobRequest, r *api.JobResult, wait func() func(str
 		m.kill(req, e, r)
 		return
 	}
-	if msg, code := refusal(e, verb); msg != "" && (verb != "stop" || e.unit.LoadState == unit.NotFound && !e.isActive()) {
+	if msg, code := refusal(e, verb); msg != "" && (verb != "stop" || e.loadState == unit.NotFound && !e.isActive()) {
 		r.Error, r.Code = msg, code
 		return
 	}
-	manual := e.unit.Unit
+	manual := e.u().Unit
 	switch verb {
 	case "start", "restart", "try-restart", "reload-or-restart":
 		if manual.RefuseManualStart {
-			r.Error, r.Code = fmt.Sprintf("Operation refused, unit %s may be requested by dependency only (it is configured to refuse manual start/stop).", e.unit.Name), "refused"
+			r.Error, r.Code = fmt.Sprintf("Operation refused, unit %s may be requested by dependency only (it is configured to refuse manual start/stop).", e.name), "refused"
 			return
 		}
 	case "stop":
 		if manual.RefuseManualStop {
-			r.Error, r.Code = fmt.Sprintf("Operation refused, unit %s may be requested by dependency only (it is configured to refuse manual start/stop).", e.unit.Name), "refused"
+			r.Error, r.Code = fmt.Sprintf("Operation refused, unit %s may be requested by dependency only (it is configured to refuse manual start/stop).", e.name), "refused"
 			return
 		}
 	}
@@ -331,8 +337,8 @@ func (m *Manager) job(req api.JobRequest, r *api.JobResult, wait func() func(str
 
 // kill signals a unit's processes, as systemctl kill.
 func (m *Manager) kill(req api.JobRequest, e *entry, r *api.JobResult) {
-	if m.units[e.unit.Name] != e {
-		r.Error, r.Code = fmt.Sprintf("Unit %s not loaded.", e.unit.Name), "unloaded"
+	if m.units[e.name] != e {
+		r.Error, r.Code = fmt.Sprintf("Unit %s not loaded.", e.name), "unloaded"
 		return
 	}
 	sig := syscall.Signal(req.Signal)
@@ -361,7 +367,7 @@ func (m *Manager) resetFailed(e *entry) {
 	if e.timer != nil {
 		e.timer.ResetFailed()
 	}
-	if e.unit.Type == unit.Service && !e.isActive() {
+	if e.typ == unit.Service && !e.isActive() {
 		e.result = service.Success
 	}
 	m.changed(e)
@@ -382,11 +388,11 @@ func (m *Manager) clean(req api.JobRequest, e *entry, r *api.JobResult) {
 		r.Error, r.Code = "No matching resources found.", "nothing"
 		return
 	}
-	if err := m.store.CleanTimer(context.Background(), e.unit.Name); err != nil {
+	if err := m.store.CleanTimer(context.Background(), e.name); err != nil {
 		r.Error, r.Code = err.Error(), "io"
 		return
 	}
-	if st, err := m.store.Timer(context.Background(), e.unit.Name); err == nil {
+	if st, err := m.store.Timer(context.Background(), e.name); err == nil {
 		e.tstate = st
 	}
 	e.timer.LastTrigger = timer.Dual{}
@@ -396,7 +402,7 @@ func (m *Manager) clean(req api.JobRequest, e *entry, r *api.JobResult) {
 // install enables or disables a unit file, then reloads, as systemctl
 // does, and with --now starts or stops the unit.
 func (m *Manager) install(req api.JobRequest, e *entry, r *api.JobResult, wait func() func(string)) {
-	u := e.unit
+	u := e.u()
 	if u.LoadState == unit.NotFound || u.FragmentPath == "" {
 		r.Error, r.Code = fmt.Sprintf("Unit file %s does not exist.", u.Name), "not-found"
 		return

@@ -69,7 +69,7 @@ func (m *Manager) startJob(e *entry, act activation, done func(string), seen map
 		return
 	}
 	seen[e] = true
-	u := e.unit
+	u := e.u()
 	for _, name := range u.Unit.Deps["Conflicts"] {
 		if c := m.units[name]; c != nil && c.isActive() {
 			m.stop(c, nil)
@@ -78,7 +78,7 @@ func (m *Manager) startJob(e *entry, act activation, done func(string), seen map
 	pending, failed := 0, false
 	proceed := func() {
 		if failed {
-			m.unitLog(u.Name, "", 3, "Dependency failed for "+describe(u)+".")
+			m.unitLog(u.Name, "", 3, "Dependency failed for "+describe(e)+".")
 			finish(jobDependency)
 			return
 		}
@@ -88,7 +88,7 @@ func (m *Manager) startJob(e *entry, act activation, done func(string), seen map
 		required := kind != "Wants"
 		for _, name := range u.Unit.Deps[kind] {
 			d, err := m.get(name)
-			if err != nil || d.unit.LoadState != unit.Loaded {
+			if err != nil || d.loadState != unit.Loaded {
 				if required {
 					failed = true
 				}
@@ -97,7 +97,7 @@ func (m *Manager) startJob(e *entry, act activation, done func(string), seen map
 			if d.isActive() {
 				continue
 			}
-			if !slices.Contains(u.Unit.Deps["After"], name) && !slices.Contains(d.unit.Unit.Deps["Before"], u.Name) {
+			if !slices.Contains(u.Unit.Deps["After"], name) && !slices.Contains(d.u().Unit.Deps["Before"], u.Name) {
 				m.startJob(d, activation{reason: "manual"}, nil, seen)
 				continue
 			}
@@ -126,17 +126,17 @@ func (m *Manager) activate(e *entry, act activation, done func(string)) {
 			return
 		}
 		done(jobDone)
-	case e.unit.Type == unit.Target:
+	case e.typ == unit.Target:
 		if !e.targetActive {
 			e.targetActive = true
 			m.changed(e)
-			m.unitLog(e.unit.Name, "", 6, "Reached target "+describe(e.unit)+".")
+			m.unitLog(e.name, "", 6, "Reached target "+describe(e)+".")
 		}
 		done(jobDone)
-	case e.unit.Type == unit.Service && e.unit.Service != nil:
+	case e.typ == unit.Service && e.u().Service != nil:
 		m.startService(e, act, done)
 	default:
-		m.unitLog(e.unit.Name, "", 4, fmt.Sprintf("Unit type %s is not supported by sundial; not starting it.", e.unit.Type))
+		m.unitLog(e.name, "", 4, fmt.Sprintf("Unit type %s is not supported by sundial; not starting it.", e.typ))
 		done(jobFailed)
 	}
 }
@@ -145,7 +145,7 @@ func (m *Manager) activate(e *entry, act activation, done func(string)) {
 // is told when the start job is: when the service is active, or for a
 // oneshot, has finished.
 func (m *Manager) startService(e *entry, act activation, done func(string)) {
-	name := e.unit.Name
+	name := e.name
 	if e.restartPending {
 		e.restartPending = false // started now instead
 	} else if e.isActive() {
@@ -153,12 +153,12 @@ func (m *Manager) startService(e *entry, act activation, done func(string)) {
 		done(jobDone)
 		return
 	}
-	s := e.unit.Service
+	s := e.u().Service
 	now := m.clk.Now()
 	if !m.startAllowed(e, now) {
 		m.unitLog(name, "", 4, name+": Start request repeated too quickly.")
 		m.unitLog(name, "", 4, fmt.Sprintf("%s: Failed with result '%s'.", name, startLimitHit))
-		m.unitLog(name, "", 3, "Failed to start "+describe(e.unit)+".")
+		m.unitLog(name, "", 3, "Failed to start "+describe(e)+".")
 		e.sub, e.result = "", startLimitHit
 		m.endRun(e, act.runID, &service.Outcome{Result: startLimitHit})
 		m.changed(e)
@@ -214,7 +214,7 @@ func (m *Manager) startService(e *entry, act activation, done func(string)) {
 	e.sub = firstState(s)
 	m.changed(e)
 	// After the state: status shows the journal from there.
-	m.unitLog(name, invocation, 6, "Starting "+describe(e.unit)+"...")
+	m.unitLog(name, invocation, 6, "Starting "+describe(e)+"...")
 	var run *service.Run
 	// Told in the loop, once run is set; what an activation before
 	// this one tells is stale.
@@ -300,7 +300,7 @@ func firstState(s *unit.ServiceSection) service.State {
 // startAllowed counts a start against StartLimitIntervalSec= and
 // StartLimitBurst=, and reports whether it is within them.
 func (m *Manager) startAllowed(e *entry, now timer.Instant) bool {
-	u := e.unit.Unit
+	u := e.u().Unit
 	interval, burst := uint64(u.StartLimitInterval), int(u.StartLimitBurst)
 	if interval == 0 || burst == 0 {
 		return true
@@ -319,18 +319,18 @@ func (m *Manager) startAllowed(e *entry, now timer.Instant) bool {
 func (m *Manager) startWaiter(e *entry, done func(string)) func() bool {
 	return func() bool {
 		active, _ := e.activeSub()
-		desc := describe(e.unit)
+		desc := describe(e)
 		switch {
 		case active == "active":
-			m.unitLog(e.unit.Name, e.invocation, 6, "Started "+desc+".")
+			m.unitLog(e.name, e.invocation, 6, "Started "+desc+".")
 			done(jobDone)
 		case active == "inactive" && e.result == service.Success:
 			if e.condFailed == 0 || e.last == nil || !e.last.ConditionFailed {
-				m.unitLog(e.unit.Name, e.invocation, 6, "Finished "+desc+".")
+				m.unitLog(e.name, e.invocation, 6, "Finished "+desc+".")
 			}
 			done(jobDone)
 		case active == "failed" || active == "inactive":
-			m.unitLog(e.unit.Name, e.invocation, 3, "Failed to start "+desc+".")
+			m.unitLog(e.name, e.invocation, 3, "Failed to start "+desc+".")
 			done(jobFailed)
 		default:
 			return false
@@ -369,7 +369,7 @@ func (m *Manager) serviceEnded(e *entry, run *service.Run, out service.Outcome) 
 	// After the job's message, as unit_log_resources; below a second,
 	// at debug level, which the journal does not keep.
 	if out.CPU > time.Second {
-		m.unitLog(e.unit.Name, e.invocation, 5, fmt.Sprintf("%s: Consumed %s CPU time.", e.unit.Name, timespan.Span(out.CPU/time.Microsecond).Format(timespan.Millisecond)))
+		m.unitLog(e.name, e.invocation, 5, fmt.Sprintf("%s: Consumed %s CPU time.", e.name, timespan.Span(out.CPU/time.Microsecond).Format(timespan.Millisecond)))
 	}
 	if !restarting {
 		m.afterEnd(e, out)
@@ -379,12 +379,12 @@ func (m *Manager) serviceEnded(e *entry, run *service.Run, out service.Outcome) 
 // restart schedules the service's start again if Restart= says so for
 // how it ended, and reports whether it did.
 func (m *Manager) restart(e *entry, out service.Outcome) bool {
-	s := e.unit.Service
+	s := e.u().Service
 	if !restartWanted(s, out) {
 		return false
 	}
 	e.restartPending = true
-	name := e.unit.Name
+	name := e.name
 	d, _ := s.RestartSec.Duration()
 	wake, _ := m.clk.After(d)
 	go func() {
@@ -449,15 +449,15 @@ func (m *Manager) afterEnd(e *entry, out service.Outcome) {
 	if out.Result != service.Success {
 		kind = "OnFailure"
 	}
-	env := []string{"MONITOR_INVOCATION_ID=" + e.invocation, "MONITOR_UNIT=" + e.unit.Name}
+	env := []string{"MONITOR_INVOCATION_ID=" + e.invocation, "MONITOR_UNIT=" + e.name}
 	// As ExecStopPost= is told: SERVICE_RESULT, EXIT_CODE, EXIT_STATUS.
 	for _, v := range service.StopPostEnv(out) {
 		env = append(env, "MONITOR_"+v)
 	}
-	for _, name := range e.unit.Unit.Deps[kind] {
+	for _, name := range e.u().Unit.Deps[kind] {
 		o, err := m.get(name)
-		if err != nil || o.unit.LoadState != unit.Loaded {
-			m.unitLog(e.unit.Name, "", 4, fmt.Sprintf("Failed to enqueue %s job, ignoring: Unit %s not found.", kind, name))
+		if err != nil || o.loadState != unit.Loaded {
+			m.unitLog(e.name, "", 4, fmt.Sprintf("Failed to enqueue %s job, ignoring: Unit %s not found.", kind, name))
 			continue
 		}
 		m.start(o, activation{reason: kind, env: env}, nil)
@@ -476,27 +476,27 @@ func (m *Manager) stop(e *entry, done func(string)) {
 		if e.timer.State != timer.Dead {
 			e.timer.Stop(m.clk.Now())
 			m.changed(e)
-			m.unitLog(e.unit.Name, "", 6, "Stopped "+describe(e.unit)+".")
+			m.unitLog(e.name, "", 6, "Stopped "+describe(e)+".")
 		}
-	case e.unit.Type == unit.Target:
+	case e.typ == unit.Target:
 		if e.targetActive {
 			e.targetActive = false
 			m.changed(e)
-			m.unitLog(e.unit.Name, "", 6, "Stopped target "+describe(e.unit)+".")
+			m.unitLog(e.name, "", 6, "Stopped target "+describe(e)+".")
 		}
 	case e.restartPending:
 		e.restartPending = false
 		m.changed(e)
-		m.unitLog(e.unit.Name, "", 6, "Stopped "+describe(e.unit)+".")
+		m.unitLog(e.name, "", 6, "Stopped "+describe(e)+".")
 	case e.run != nil:
 		e.stopping = true
-		m.unitLog(e.unit.Name, e.invocation, 6, "Stopping "+describe(e.unit)+"...")
+		m.unitLog(e.name, e.invocation, 6, "Stopping "+describe(e)+"...")
 		e.run.Stop()
 		e.waiters = append(e.waiters, func() bool {
 			if e.run != nil {
 				return false
 			}
-			m.unitLog(e.unit.Name, e.invocation, 6, "Stopped "+describe(e.unit)+".")
+			m.unitLog(e.name, e.invocation, 6, "Stopped "+describe(e)+".")
 			finish(jobDone)
 			return true
 		})
@@ -520,7 +520,7 @@ func (m *Manager) endRun(e *entry, runID int64, out *service.Outcome) {
 		}
 	}
 	if err := m.store.EndRun(context.Background(), runID, m.clk.Now().Realtime, result, code, status); err != nil {
-		m.log.Error("recording a run", "unit", e.unit.Name, "err", err)
+		m.log.Error("recording a run", "unit", e.name, "err", err)
 	}
 }
 
@@ -529,7 +529,7 @@ func (m *Manager) endRun(e *entry, runID int64, out *service.Outcome) {
 // waits for them.
 func (m *Manager) stopAll() {
 	after := func(a, b *entry) bool { // a is ordered after b
-		return slices.Contains(a.unit.Unit.Deps["After"], b.unit.Name) || slices.Contains(b.unit.Unit.Deps["Before"], a.unit.Name)
+		return slices.Contains(a.u().Unit.Deps["After"], b.name) || slices.Contains(b.u().Unit.Deps["Before"], a.name)
 	}
 	stopped := map[*entry]bool{}
 	for {

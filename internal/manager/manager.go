@@ -66,6 +66,8 @@ type Manager struct {
 		units  map[string]loadedUnit // by the name they are wanted by
 	}
 	units map[string]*entry // by name, aliases not
+	// transient names the units in memory whose files are transient.
+	transient map[string]bool
 	// collected are the transient units collected last, as they were.
 	collected map[string]api.Unit
 
@@ -151,14 +153,22 @@ func (m *Manager) Run(ctx context.Context) error {
 	return err
 }
 
-// report logs what is wrong with a unit's files, and that it does not
-// act on some of its settings.
-func (m *Manager) report(u *unit.Unit) {
+// report logs the notes on a unit read.
+func (m *Manager) report(e *entry, notes []note) {
+	for _, n := range notes {
+		m.unitLog(e.name, "", n.priority, n.msg)
+	}
+}
+
+// notes are what is wrong with a unit's files, and what settings of them
+// sundial does not act on.
+func notes(u *unit.Unit) []note {
+	var out []note
 	for _, d := range u.Diagnostics {
-		m.unitLog(u.Name, "", 4, d.String())
+		out = append(out, note{4, d.String()})
 	}
 	for _, a := range u.Unsupported() {
-		m.unitLog(u.Name, "", 5, fmt.Sprintf("%s:%d: %s= is not supported by sundial, ignoring.", a.Pos.File, a.Pos.Line, a.Key))
+		out = append(out, note{5, fmt.Sprintf("%s:%d: %s= is not supported by sundial, ignoring.", a.Pos.File, a.Pos.Line, a.Key)})
 	}
 	if s := u.Service; s != nil {
 		switch s.Type {
@@ -167,9 +177,10 @@ func (m *Manager) report(u *unit.Unit) {
 			// notify-reload starts as notify does; idle as simple, without
 			// its wait for the other jobs.
 		default:
-			m.unitLog(u.Name, "", 4, fmt.Sprintf("%s: Type=%s is not supported by sundial; the service runs as Type=simple.", u.Name, s.Type))
+			out = append(out, note{4, fmt.Sprintf("%s: Type=%s is not supported by sundial; the service runs as Type=simple.", u.Name, s.Type)})
 		}
 	}
+	return out
 }
 
 // loop is the event loop: it sleeps until the engine's next wake-up or
@@ -209,6 +220,7 @@ func (m *Manager) loop(ctx context.Context) error {
 			f()
 		}
 		m.collect()
+		m.newLoader()
 		wake, stop := m.clk.After(m.sleep(m.clk.Now()))
 		select {
 		case <-ctx.Done():
@@ -290,23 +302,23 @@ func (m *Manager) trigger(ctx context.Context, tr timer.Trigger) error {
 	if err != nil {
 		return err
 	}
-	if se.unit.LoadState != unit.Loaded {
+	if se.loadState != unit.Loaded {
 		//lint:ignore ST1005 systemd's words, after "Failed to queue unit startup job: "
 		return fmt.Errorf("Unit %s not found.", tr.Unit)
 	}
 	invocation := newID()
 	// Running already: the start does nothing, and no run begins.
-	st, id, err := m.store.Trigger(ctx, te.tstate, store.Trigger{Timer: te.unit.Name, Unit: tr.Unit, Reason: tr.Reason.String(),
+	st, id, err := m.store.Trigger(ctx, te.tstate, store.Trigger{Timer: te.name, Unit: tr.Unit, Reason: tr.Reason.String(),
 		Invocation: invocation, Realtime: tr.At.Realtime, Monotonic: tr.At.Monotonic, NoRun: se.isActive()})
 	if err != nil {
 		// Read again, so that the next start goes from what is stored.
-		if fresh, rerr := m.store.Timer(ctx, te.unit.Name); rerr == nil {
+		if fresh, rerr := m.store.Timer(ctx, te.name); rerr == nil {
 			te.tstate = fresh
 		}
 		return err
 	}
 	te.tstate = st
-	act := activation{timer: te.unit.Name, reason: tr.Reason.String(), runID: id, invocation: invocation, env: tr.Env()}
+	act := activation{timer: te.name, reason: tr.Reason.String(), runID: id, invocation: invocation, env: tr.Env()}
 	m.later = append(m.later, func() { m.start(se, act, nil) })
 	return nil
 }
@@ -348,11 +360,11 @@ func (m *Manager) writeJournal() {
 
 // describe is a unit as systemd's job messages name it (Debian's
 // "combined" form): "backup.service - Nightly backup".
-func describe(u *unit.Unit) string {
-	if u.Unit.Description == "" || u.Unit.Description == u.Name {
-		return u.Name
+func describe(e *entry) string {
+	if e.desc == "" || e.desc == e.name {
+		return e.name
 	}
-	return u.Name + " - " + u.Unit.Description
+	return e.name + " - " + e.desc
 }
 
 func levelPriority(l slog.Level) int {

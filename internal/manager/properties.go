@@ -42,14 +42,13 @@ func (p *props) span(name string, s timespan.Span) {
 
 // properties are what systemctl show prints of a unit, in its order:
 // those of the unit's type first, then the unit's.
-func (m *Manager) properties(e *entry, a api.Unit) []api.Property {
+func (m *Manager) properties(e *entry, u *unit.Unit, a api.Unit) []api.Property {
 	var p props
-	u := e.unit
 	switch {
 	case u.Timer != nil:
-		m.timerProperties(&p, e, a)
+		m.timerProperties(&p, e, u.Timer, a)
 	case u.Service != nil:
-		m.serviceProperties(&p, e, a)
+		m.serviceProperties(&p, e, u.Service, a)
 	}
 	p.str("Id", u.Name)
 	p.strs("Names", u.Names)
@@ -110,8 +109,7 @@ func (m *Manager) properties(e *entry, a api.Unit) []api.Property {
 	return p
 }
 
-func (m *Manager) timerProperties(p *props, e *entry, a api.Unit) {
-	t := e.unit.Timer
+func (m *Manager) timerProperties(p *props, e *entry, t *unit.TimerSection, a api.Unit) {
 	p.str("Unit", t.Unit)
 	var elapses []uint64
 	if e.timer != nil {
@@ -161,8 +159,7 @@ func (m *Manager) timerProperties(p *props, e *entry, a api.Unit) {
 	p.bool("RemainAfterElapse", t.RemainAfterElapse)
 }
 
-func (m *Manager) serviceProperties(p *props, e *entry, a api.Unit) {
-	s := e.unit.Service
+func (m *Manager) serviceProperties(p *props, e *entry, s *unit.ServiceSection, a api.Unit) {
 	p.str("Type", s.Type)
 	p.str("ExitType", s.ExitType)
 	p.str("Restart", s.Restart)

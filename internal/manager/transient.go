@@ -71,7 +71,7 @@ func (m *Manager) makeTransient(req api.TransientRequest, res *api.JobResult) bo
 			res.Error, res.Code = "Invalid unit name or type.", "invalid"
 			return false
 		}
-		if e, err := m.get(tu.Name); err != nil || e.unit.LoadState != unit.NotFound {
+		if e, err := m.get(tu.Name); err != nil || e.loadState != unit.NotFound {
 			res.Error, res.Code = fmt.Sprintf("Unit %s was already loaded or has a fragment file.", tu.Name), "exists"
 			return false
 		}
@@ -101,7 +101,7 @@ func (m *Manager) makeTransient(req api.TransientRequest, res *api.JobResult) bo
 	var loaded []*entry
 	for _, tu := range req.Units {
 		e, err := m.get(tu.Name)
-		if err == nil && e.unit.LoadState != unit.Loaded {
+		if err == nil && e.loadState != unit.Loaded {
 			msg, _ := refusal(e, "start")
 			err = errors.New(msg)
 		}
@@ -109,7 +109,7 @@ func (m *Manager) makeTransient(req api.TransientRequest, res *api.JobResult) bo
 			for _, l := range loaded {
 				m.forget(l)
 			}
-			if e != nil && m.units[e.unit.Name] == e {
+			if e != nil && m.units[e.name] == e {
 				m.forget(e)
 			}
 			undo()
@@ -132,7 +132,7 @@ func writeFile(path, text string) error {
 
 // isTransient reports whether a unit's file is a transient one.
 func (m *Manager) isTransient(e *entry) bool {
-	return m.TransientDir != "" && e.unit.FragmentPath != "" && filepath.Dir(e.unit.FragmentPath) == m.TransientDir
+	return m.TransientDir != "" && e.snap.FragmentPath() != "" && filepath.Dir(e.snap.FragmentPath()) == m.TransientDir
 }
 
 // loadTransient loads the transient units left by the daemon before, in
@@ -147,7 +147,7 @@ func (m *Manager) loadTransient() {
 	}
 	for _, d := range entries {
 		e, err := m.get(d.Name())
-		if err != nil || e.unit.LoadState != unit.Loaded || e.timer == nil {
+		if err != nil || e.loadState != unit.Loaded || e.timer == nil {
 			continue
 		}
 		m.startTimer(context.Background(), e)
@@ -163,14 +163,14 @@ func (m *Manager) collect() {
 	gone := false
 	for again := true; again; {
 		again = false
-		for _, name := range slices.Sorted(maps.Keys(m.units)) {
+		for _, name := range slices.Sorted(maps.Keys(m.transient)) {
 			e := m.units[name]
-			if !m.isTransient(e) || !m.collectable(e) {
+			if !m.collectable(e) {
 				continue
 			}
 			m.remember(e)
 			m.forget(e)
-			os.Remove(e.unit.FragmentPath)
+			os.Remove(e.snap.FragmentPath())
 			again = true
 			gone = true
 		}
@@ -186,11 +186,11 @@ func (m *Manager) collectable(e *entry) bool {
 		return false
 	}
 	active, _ := e.activeSub()
-	if active == "failed" && e.unit.Unit.CollectMode != "inactive-or-failed" {
+	if active == "failed" && e.u().Unit.CollectMode != "inactive-or-failed" {
 		return false
 	}
 	for _, te := range e.triggeredBy {
-		if m.units[te.unit.Name] == te {
+		if m.units[te.name] == te {
 			return false
 		}
 	}
@@ -206,18 +206,19 @@ func (m *Manager) remember(e *entry) {
 	if len(m.collected) >= maxCollected {
 		clear(m.collected)
 	}
-	m.collected[e.unit.Name] = m.describeUnit(e, false)
+	m.collected[e.name] = m.describeUnit(e, false)
 }
 
 // forget takes a unit out of memory.
 func (m *Manager) forget(e *entry) {
 	if e.timer != nil {
 		m.engine.Remove(e.timer)
-		if se := m.units[e.unit.Timer.Unit]; se != nil {
+		if se := m.units[e.trigger]; se != nil {
 			se.triggeredBy = slices.DeleteFunc(se.triggeredBy, func(t *entry) bool { return t == e })
 		}
 	}
-	delete(m.units, e.unit.Name)
+	delete(m.units, e.name)
+	delete(m.transient, e.name)
 }
 
 func (b backend) WaitInactive(ctx context.Context, name string) (api.Unit, error) {

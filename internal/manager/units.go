@@ -24,8 +24,16 @@ import (
 
 // An entry is a unit in memory: its files as loaded, and its state.
 type entry struct {
-	unit  *unit.Unit
-	files uint64 // the times of its files when loaded, for NeedDaemonReload
+	// What is kept of the unit read: its name, type and load state, the
+	// description, a timer's unit to trigger, and the snapshot that the
+	// rest is parsed again from when asked for; u does.
+	name      string
+	typ       unit.Type
+	loadState unit.LoadState
+	desc      string
+	trigger   string
+	snap      *unit.Snapshot
+	files     uint64 // the times of its files when loaded, for NeedDaemonReload
 
 	// active is the active state last seen, for the timestamps of its
 	// changes: when it last left and entered the states.
@@ -61,6 +69,41 @@ type entry struct {
 	restartPending bool     // between a Restart= and the start again
 }
 
+// u returns the unit, parsed again from its snapshot: the settings read
+// when it was loaded. The many units a manager has are kept so, not
+// parsed, for their memory.
+func (e *entry) u() *unit.Unit { return e.snap.Unit() }
+
+// A loadedUnit is a unit just read: its entry, its state still to come,
+// a timer's settings if it is loaded, and what is to be said of its
+// files.
+type loadedUnit struct {
+	e     *entry
+	timer *unit.TimerSection
+	notes []note
+}
+
+// A note is a message for a unit's journal.
+type note struct {
+	priority int
+	msg      string
+}
+
+// readUnit keeps what the manager needs of a unit just loaded.
+func readUnit(u *unit.Unit, snap *unit.Snapshot) loadedUnit {
+	e := &entry{name: u.Name, typ: u.Type, loadState: u.LoadState, snap: snap, files: fileTimes(u)}
+	// Cloned, not to hold on to the strings they were parsed with.
+	e.desc = strings.Clone(u.Unit.Description)
+	l := loadedUnit{e: e, notes: notes(u)}
+	if u.Timer != nil {
+		e.trigger = strings.Clone(u.Timer.Unit)
+		if u.LoadState == unit.Loaded {
+			l.timer = u.Timer
+		}
+	}
+	return l
+}
+
 // activeSub is the unit's active state and sub-state, as systemctl shows
 // them.
 func (e *entry) activeSub() (active, sub string) {
@@ -74,7 +117,7 @@ func (e *entry) activeSub() (active, sub string) {
 			return "active", st.String()
 		}
 		return "inactive", st.String()
-	case e.unit.Type == unit.Service:
+	case e.typ == unit.Service:
 		if e.restartPending {
 			return "activating", "auto-restart"
 		}
@@ -85,7 +128,7 @@ func (e *entry) activeSub() (active, sub string) {
 			return "inactive", "dead"
 		}
 		return e.sub.Active(), string(e.sub)
-	case e.unit.Type == unit.Target:
+	case e.typ == unit.Target:
 		if e.targetActive {
 			return "active", "active"
 		}
@@ -148,44 +191,58 @@ func (m *Manager) get(name string) (*entry, error) {
 	if e := m.units[name]; e != nil {
 		return e, nil
 	}
-	pre, ok := m.preload.units[name]
-	u, files := pre.u, pre.files
+	l, ok := m.preload.units[name]
 	if ok {
 		delete(m.preload.units, name)
 	} else {
-		var err error
-		if u, err = m.loader.Load(name); err != nil {
+		u, snap, err := m.unitLoader().LoadSnapshot(name)
+		if err != nil {
 			return nil, err
 		}
-		files = fileTimes(u)
+		l = readUnit(u, snap)
 	}
-	if e := m.units[u.Name]; e != nil {
-		return e, nil // name was an alias
+	e := l.e
+	if known := m.units[e.name]; known != nil {
+		return known, nil // name was an alias
 	}
-	e := &entry{unit: u, files: files}
-	if u.LoadState == unit.NotFound {
+	if e.loadState == unit.NotFound {
 		return e, nil
 	}
-	m.report(u)
-	// Read by report only: not kept, for the memory of many units.
-	u.Assignments = nil
-	m.units[u.Name] = e
-	if u.Type == unit.Timer && u.LoadState == unit.Loaded {
-		e.timer = m.engine.Add(u.Name, u.Timer)
+	m.report(e, l.notes)
+	m.add(e)
+	if l.timer != nil {
+		e.timer = m.engine.Add(e.name, l.timer)
 	}
-	if u.Type == unit.Timer && u.Timer != nil {
+	if e.trigger != "" {
 		m.linkTimer(e)
 	}
-	if u.Type == unit.Service {
+	if e.typ == unit.Service {
 		m.restoreLast(e)
 	}
 	return e, nil
 }
 
+// add keeps a unit in memory.
+func (m *Manager) add(e *entry) {
+	m.units[e.name] = e
+	m.noteTransient(e.name, e)
+}
+
+// noteTransient notes the unit in memory by name if its files are
+// transient ones.
+func (m *Manager) noteTransient(name string, e *entry) {
+	if m.isTransient(e) {
+		if m.transient == nil {
+			m.transient = map[string]bool{}
+		}
+		m.transient[name] = true
+	}
+}
+
 // linkTimer loads the unit a timer triggers and tells it of the timer.
 func (m *Manager) linkTimer(e *entry) {
-	se, err := m.get(e.unit.Timer.Unit)
-	if err != nil || se.unit.LoadState == unit.NotFound {
+	se, err := m.get(e.trigger)
+	if err != nil || se.loadState == unit.NotFound {
 		return
 	}
 	if !slices.Contains(se.triggeredBy, e) {
@@ -197,12 +254,12 @@ func (m *Manager) linkTimer(e *entry) {
 // daemon started again: how it ended, and failed if it failed.
 func (m *Manager) restoreLast(e *entry) {
 	if m.preload.runs != nil {
-		if r, ok := m.preload.runs[e.unit.Name]; ok {
+		if r, ok := m.preload.runs[e.name]; ok {
 			m.restoreRun(e, r)
 		}
 		return
 	}
-	for r, err := range m.store.Runs(context.Background(), e.unit.Name, 1) {
+	for r, err := range m.store.Runs(context.Background(), e.name, 1) {
 		if err == nil {
 			m.restoreRun(e, r)
 		}
@@ -240,11 +297,11 @@ func fileTimes(u *unit.Unit) uint64 {
 // needReload reports whether a unit's files changed since it was
 // loaded, as NeedDaemonReload: other files, or one written since.
 func (m *Manager) needReload(e *entry) bool {
-	if e.unit.LoadState == unit.NotFound {
+	if e.loadState == unit.NotFound {
 		return false
 	}
 	fresh := &unit.Loader{Path: m.UnitPath, Scope: m.Scope}
-	u, err := fresh.Load(e.unit.Name)
+	u, err := fresh.Load(e.name)
 	return err == nil && fileTimes(u) != e.files
 }
 
@@ -268,13 +325,14 @@ func (m *Manager) load(ctx context.Context) error {
 	}
 	target.targetActive = true
 	m.changed(target)
-	m.preload.units = m.loadAll(target.unit.Unit.Deps["Wants"])
+	wants := target.u().Unit.Deps["Wants"]
+	m.preload.units = m.loadAll(wants)
 	// The timers start at one instant, as systemd's do in one turn of
 	// its event loop; the clocks are not read for each of many.
 	clk := m.clk
 	m.clk = frozen{clk, clk.Now()}
 	defer func() { m.clk = clk }()
-	for _, name := range target.unit.Unit.Deps["Wants"] {
+	for _, name := range wants {
 		e, err := m.get(name)
 		if err != nil || e.timer == nil {
 			continue
@@ -284,6 +342,7 @@ func (m *Manager) load(ctx context.Context) error {
 	m.loadTransient()
 	// What loading many units left behind is returned to the system,
 	// not kept for a peak that does not come again.
+	m.newLoader()
 	debug.FreeOSMemory()
 	return nil
 }
@@ -296,16 +355,10 @@ type frozen struct {
 
 func (f frozen) Now() timer.Instant { return f.now }
 
-// A loadedUnit is a unit read, with the times of its files then.
-type loadedUnit struct {
-	u     *unit.Unit
-	files uint64
-}
-
 // loadAll loads the units named and the units the timers among them
 // trigger, on every core, and returns them by the names they were asked
-// by. The units that fail to
-// load are left out, for get to load again and report.
+// by, as readUnit keeps them. The units that fail to load are left out,
+// for get to load again and report.
 func (m *Manager) loadAll(names []string) map[string]loadedUnit {
 	workers := runtime.GOMAXPROCS(0)
 	type named struct {
@@ -316,19 +369,20 @@ func (m *Manager) loadAll(names []string) map[string]loadedUnit {
 	var wg sync.WaitGroup
 	for w := range workers {
 		// One loader for all: it reads the directories once.
-		l := m.loader
+		l := m.unitLoader()
 		wg.Go(func() {
-			load := func(name string) *unit.Unit {
-				u, err := l.Load(name)
+			load := func(name string) *entry {
+				u, snap, err := l.LoadSnapshot(name)
 				if err != nil {
 					return nil
 				}
-				found[w] = append(found[w], named{name, loadedUnit{u, fileTimes(u)}})
-				return u
+				lu := readUnit(u, snap)
+				found[w] = append(found[w], named{name, lu})
+				return lu.e
 			}
 			for i := w; i < len(names); i += workers {
-				if u := load(names[i]); u != nil && u.Type == unit.Timer && u.Timer != nil {
-					load(u.Timer.Unit)
+				if e := load(names[i]); e != nil && e.trigger != "" {
+					load(e.trigger)
 				}
 			}
 		})
@@ -353,7 +407,7 @@ func (m *Manager) reload(ctx context.Context) {
 	now := m.clk.Now()
 	for _, name := range slices.Sorted(maps.Keys(old)) {
 		e := old[name]
-		u, err := m.loader.Load(name)
+		u, snap, err := m.unitLoader().LoadSnapshot(name)
 		if err != nil {
 			continue
 		}
@@ -363,32 +417,46 @@ func (m *Manager) reload(ctx context.Context) {
 			}
 			continue // gone, and nothing keeps it
 		}
-		m.report(u)
-		u.Assignments = nil
-		e.unit, e.files = u, fileTimes(u)
+		l := readUnit(u, snap)
+		m.report(e, l.notes)
+		n := l.e
+		e.name, e.loadState, e.desc, e.trigger, e.snap, e.files = n.name, n.loadState, n.desc, n.trigger, n.snap, n.files
 		e.triggeredBy = nil
 		m.units[name] = e
 		if e.timer == nil {
 			continue
 		}
-		if u.Type != unit.Timer || u.LoadState != unit.Loaded {
+		if l.timer == nil {
 			m.engine.Remove(e.timer)
 			e.timer.Stop(now)
 			e.timer = nil
 			continue
 		}
-		e.timer = m.engine.Replace(e.timer, u.Timer, now)
+		e.timer = m.engine.Replace(e.timer, l.timer, now)
 	}
+	m.transient = nil
 	for _, name := range slices.Sorted(maps.Keys(m.units)) {
-		if e := m.units[name]; e.unit.Type == unit.Timer && e.unit.Timer != nil {
+		e := m.units[name]
+		m.noteTransient(name, e)
+		if e.trigger != "" {
 			m.linkTimer(e)
 		}
 	}
 }
 
-// newLoader is a loader that reads the unit directories afresh.
-func (m *Manager) newLoader() {
-	m.loader = &unit.Loader{Path: m.UnitPath, Scope: m.Scope}
+// newLoader lets go of the loader: the next unit loaded is looked for
+// in the unit directories afresh.
+func (m *Manager) newLoader() { m.loader = nil }
+
+// unitLoader returns the loader, a new one if there is none. A loader
+// holds the names in the unit directories: many, and known only while
+// units are loaded, as systemd builds its name map again when the
+// directories changed.
+func (m *Manager) unitLoader() *unit.Loader {
+	if m.loader == nil {
+		m.loader = &unit.Loader{Path: m.UnitPath, Scope: m.Scope}
+	}
+	return m.loader
 }
 
 // startTimer starts a timer, from its stamp if it is Persistent=, and
@@ -397,27 +465,27 @@ func (m *Manager) startTimer(ctx context.Context, e *entry) bool {
 	if e.timer.State.Active() {
 		return true
 	}
-	if se, err := m.get(e.unit.Timer.Unit); err != nil || se.unit.LoadState != unit.Loaded {
-		m.unitLog(e.unit.Name, "", 4, "Refusing to start, unit "+e.unit.Timer.Unit+" to trigger not loaded.")
+	if se, err := m.get(e.trigger); err != nil || se.loadState != unit.Loaded {
+		m.unitLog(e.name, "", 4, "Refusing to start, unit "+e.trigger+" to trigger not loaded.")
 		return false
 	}
-	st, ok := m.preload.timers[e.unit.Name]
+	st, ok := m.preload.timers[e.name]
 	if m.preload.timers == nil {
 		var err error
-		if st, err = m.store.Timer(ctx, e.unit.Name); err != nil {
-			m.log.Error("reading a timer's state", "unit", e.unit.Name, "err", err)
+		if st, err = m.store.Timer(ctx, e.name); err != nil {
+			m.log.Error("reading a timer's state", "unit", e.name, "err", err)
 		}
 	} else if !ok {
 		st = store.TimerState{}
 	}
 	e.tstate = st
 	var stamp uint64
-	if e.unit.Timer.Persistent {
+	if e.timer.Config.Persistent {
 		stamp = st.LastTrigger
 	}
 	e.timer.Start(m.clk.Now(), stamp)
 	m.changed(e)
-	m.unitLog(e.unit.Name, "", 6, "Started "+describe(e.unit)+".")
+	m.unitLog(e.name, "", 6, "Started "+describe(e)+".")
 	return true
 }
 
