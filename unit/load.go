@@ -316,11 +316,11 @@ func (l *Loader) resolve(p string) (string, fs.FileInfo, error) {
 func (l *Loader) masked(file string) (bool, error) {
 	if l.native {
 		// One stat that follows the links, as systemd's null_or_empty_path.
-		info, err := os.Stat(file)
-		if err != nil {
-			return false, err
+		var st syscall.Stat_t
+		if err := ignoringEINTR(func() error { return syscall.Stat(file, &st) }); err != nil {
+			return false, &fs.PathError{Op: "stat", Path: file, Err: err}
 		}
-		return isMask("", info), nil
+		return st.Mode&syscall.S_IFMT == syscall.S_IFCHR || st.Mode&syscall.S_IFMT == syscall.S_IFREG && st.Size == 0, nil
 	}
 	p, info, err := l.resolve(file)
 	if err != nil {
@@ -417,11 +417,19 @@ func readAll(buf *[]byte, fsys fs.FS, name string) ([]byte, error) {
 }
 
 // openRead opens a file for reading, retrying when interrupted.
-func openRead(file string) (int, error) {
+func openRead(file string) (fd int, err error) {
+	err = ignoringEINTR(func() error {
+		fd, err = syscall.Open(file, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+		return err
+	})
+	return fd, err
+}
+
+// ignoringEINTR calls f again while it is interrupted.
+func ignoringEINTR(f func() error) error {
 	for {
-		fd, err := syscall.Open(file, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
-		if err != syscall.EINTR {
-			return fd, err
+		if err := f(); err != syscall.EINTR {
+			return err
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -316,4 +317,38 @@ func TestLoadRetainsNoFile(t *testing.T) {
 	}
 	runtime.KeepAlive(u)
 	runtime.KeepAlive(l)
+}
+
+// TestManyWants loads a target that thousands of units want, some of the
+// links masks, from memory and from disk: the masks, looked at on every
+// core, are passed over, the others kept in their order.
+func TestManyWants(t *testing.T) {
+	files := fstest.MapFS{"etc/systemd/system/many.target": file("[Unit]\nDescription=Many\n")}
+	var want []string
+	for i := range 3000 {
+		name := fmt.Sprintf("w%04d.service", i)
+		files["etc/systemd/system/"+name] = file("[Service]\nExecStart=/bin/true\n")
+		if i%997 == 5 {
+			files["etc/systemd/system/many.target.wants/"+name] = link("/dev/null")
+			continue
+		}
+		files["etc/systemd/system/many.target.wants/"+name] = link("../" + name)
+		want = append(want, name)
+	}
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, files); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []*Loader{
+		{FS: files, Path: testPath, Host: testHost()},
+		{Path: []string{dir + "/etc/systemd/system"}, Host: testHost()},
+	} {
+		u, err := l.Load("many.target")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := u.Unit.Deps["Wants"]; !slices.Equal(got, want) {
+			t.Errorf("FS %v: %d wanted, want %d", l.FS != nil, len(got), len(want))
+		}
+	}
 }

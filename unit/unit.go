@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 
 	"sundial.dev/sundial/calendar"
 )
@@ -383,9 +385,11 @@ const maxKeptBuffer = 64 << 10
 // is passed over.
 func (l *Loader) dependencyDirs(deps []dirDep, bases [][]string, typ Type) []dirDep {
 	for _, d := range []struct{ suffix, kind string }{{dotWants, "Wants"}, {dotRequires, "Requires"}, {dotUpholds, "Upholds"}} {
-		for _, f := range l.dropInEntries(bases, typ, d.suffix) {
+		files := l.dropInEntries(bases, typ, d.suffix)
+		masked := l.masks(files)
+		for i, f := range files {
 			entry := path.Base(f.path)
-			if m, err := l.masked(f.path); err == nil && m {
+			if masked[i] {
 				continue
 			}
 			switch {
@@ -399,6 +403,38 @@ func (l *Loader) dependencyDirs(deps []dirDep, bases [][]string, typ Type) []dir
 		}
 	}
 	return deps
+}
+
+// masks reports which of files are masks. A target that many timers
+// want has as many files: they are looked at on every core.
+func (l *Loader) masks(files []dropInFile) []bool {
+	masked := make([]bool, len(files))
+	check := func(from, to int) {
+		for i := from; i < to; i++ {
+			m, err := l.masked(files[i].path)
+			masked[i] = err == nil && m
+		}
+	}
+	const chunk = 1024
+	if len(files) <= chunk {
+		check(0, len(files))
+		return masked
+	}
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for from := range next {
+				check(from, min(from+chunk, len(files)))
+			}
+		})
+	}
+	for from := 0; from < len(files); from += chunk {
+		next <- from
+	}
+	close(next)
+	wg.Wait()
+	return masked
 }
 
 // A unitParser receives the syntax of a unit's files.
