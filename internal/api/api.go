@@ -4,6 +4,7 @@
 package api
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -15,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"sync"
 	"syscall"
@@ -193,7 +195,30 @@ func reply(w http.ResponseWriter, v any, err error) {
 		json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
 		return
 	}
+	if rv := reflect.ValueOf(v); rv.Kind() == reflect.Slice && !rv.IsNil() {
+		writeArray(w, rv)
+		return
+	}
 	json.NewEncoder(w).Encode(v)
+}
+
+// writeArray writes a slice as Encode does, an element at a time: a
+// list of many timers or units is not held whole as text.
+func writeArray(w io.Writer, rv reflect.Value) {
+	bw := bufio.NewWriter(w)
+	bw.WriteByte('[')
+	for i := range rv.Len() {
+		b, err := json.Marshal(rv.Index(i).Interface())
+		if err != nil {
+			return // the array unfinished: the client fails to read it
+		}
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		bw.Write(b)
+	}
+	bw.WriteString("]\n")
+	bw.Flush()
 }
 
 // A Client talks to the daemon. Its zero value uses the system's socket.

@@ -1,8 +1,11 @@
 package api
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -95,5 +98,20 @@ func TestRoundTrip(t *testing.T) {
 	}
 	if _, err := c.Timers(context.Background()); !errors.Is(err, ErrNoDaemon) {
 		t.Errorf("with no daemon: %v, want ErrNoDaemon", err)
+	}
+}
+
+// TestWriteArray checks that a slice written an element at a time reads
+// as Encode writes it.
+func TestWriteArray(t *testing.T) {
+	for _, v := range []any{[]Timer{}, []Timer{{Unit: "a.timer", Next: 1}, {Unit: "b<&>.timer", State: "waiting"}}, []string{"x"}} {
+		var want, got bytes.Buffer
+		json.NewEncoder(&want).Encode(v)
+		rec := httptest.NewRecorder()
+		reply(rec, v, nil)
+		got.Write(rec.Body.Bytes())
+		if got.String() != want.String() {
+			t.Errorf("reply(%v) wrote %q, want %q", v, got.String(), want.String())
+		}
 	}
 }
