@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"syscall"
 
 	"sundial.dev/sundial/internal/api"
@@ -84,14 +86,76 @@ func daemonMain(c *cli, args []string) int {
 	if status, ok := asInit(c); ok {
 		return status
 	}
-	m.Logger = slog.New(slog.NewTextHandler(c.stderr, nil))
+	logs := newBatchWriter(c.stderr)
+	m.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	if err := m.Run(ctx); err != nil {
+	err := m.Run(ctx)
+	logs.Close()
+	if err != nil {
 		c.errorf("%s", err)
 		return 1
 	}
 	return 0
+}
+
+// A batchWriter writes what it is given to w from a goroutine of its own,
+// all that came while it wrote the last: the many lines of a daemon that
+// starts many timers go out in few writes, and its loop does not wait.
+type batchWriter struct {
+	w       io.Writer
+	mu      sync.Mutex
+	pending []byte
+	wake    chan struct{} // told when pending is no longer empty
+	done    chan struct{} // closed when the goroutine is gone
+	closed  bool
+}
+
+func newBatchWriter(w io.Writer) *batchWriter {
+	b := &batchWriter{w: w, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	go b.run()
+	return b
+}
+
+func (b *batchWriter) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return b.w.Write(p)
+	}
+	if len(b.pending) == 0 {
+		select {
+		case b.wake <- struct{}{}:
+		default:
+		}
+	}
+	b.pending = append(b.pending, p...)
+	return len(p), nil
+}
+
+func (b *batchWriter) run() {
+	defer close(b.done)
+	var out []byte
+	for range b.wake {
+		b.mu.Lock()
+		out, b.pending = b.pending, out[:0]
+		b.mu.Unlock()
+		b.w.Write(out)
+	}
+}
+
+// Close writes what is pending and stops the goroutine; later writes go
+// to w at once.
+func (b *batchWriter) Close() {
+	b.mu.Lock()
+	b.closed = true
+	close(b.wake)
+	b.mu.Unlock()
+	<-b.done
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.w.Write(b.pending)
+	b.pending = nil
 }
 
 // defaultStateDir is /var/lib/sundial, or the user's state directory.
