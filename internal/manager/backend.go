@@ -41,12 +41,17 @@ func (b backend) Timers(ctx context.Context) ([]api.Timer, error) {
 	var out []api.Timer
 	err := b.ask(ctx, func() {
 		now := b.m.clk.Now()
-		for _, name := range slices.Sorted(maps.Keys(b.m.units)) {
+		var names []string
+		for name, e := range b.m.units {
+			if e.timer != nil {
+				names = append(names, name)
+			}
+		}
+		slices.Sort(names)
+		out = make([]api.Timer, 0, len(names))
+		for _, name := range names {
 			e := b.m.units[name]
 			t := e.timer
-			if t == nil {
-				continue
-			}
 			out = append(out, api.Timer{Unit: name, Activates: e.trigger, State: t.State.String(),
 				LastTrigger: t.LastTrigger.Realtime, LastTriggerMonotonic: t.LastTrigger.Monotonic, Monotonic: now.Monotonic,
 				Next: t.NextElapse(now)})

@@ -65,6 +65,7 @@ type Manager struct {
 		runs   map[string]store.Run
 		units  map[string]loadedUnit // by the name they are wanted by
 	}
+	pid   int               // the daemon's, for its journal lines
 	units map[string]*entry // by name, aliases not
 	// transient names the units in memory whose files are transient.
 	transient map[string]bool
@@ -103,7 +104,7 @@ func (m *Manager) Run(ctx context.Context) error {
 	} else if n > 0 {
 		m.log.Warn("runs interrupted by the daemon's stop", "count", n)
 	}
-	m.boot = clock.BootID()
+	m.boot, m.pid = clock.BootID(), os.Getpid()
 	now := m.clk.Now()
 	m.engine = &timer.Engine{Location: time.Local, Startup: now, User: m.Scope == unit.UserScope, UID: uint32(os.Getuid()),
 		Log: func(t *timer.Timer, level slog.Level, msg string) { m.unitLog(t.Name, "", levelPriority(level), msg) }}
@@ -332,7 +333,7 @@ func (m *Manager) unitLog(unitName, invocation string, priority int, msg string)
 		return // debug messages stay out of the journal, as at LogLevel=info
 	}
 	m.journal <- store.Entry{Realtime: now.Realtime, Monotonic: now.Monotonic, Boot: m.boot, Unit: unitName, Invocation: invocation,
-		PID: os.Getpid(), Identifier: "sundial", Priority: priority, Message: msg}
+		PID: m.pid, Identifier: "sundial", Priority: priority, Message: msg}
 }
 
 // writeJournal appends the journal's entries in batches: what came while

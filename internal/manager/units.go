@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"hash/fnv"
 	"io/fs"
 	"maps"
 	"os"
@@ -13,8 +12,8 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
-	"sync"
 
+	"golang.org/x/sys/unix"
 	"sundial.dev/sundial/internal/clock"
 	"sundial.dev/sundial/internal/service"
 	"sundial.dev/sundial/internal/store"
@@ -284,14 +283,27 @@ func (m *Manager) restoreRun(e *entry, r store.Run) {
 // fileTimes sums up the modification times of a unit's files, as
 // systemd keeps them to tell that they changed.
 func fileTimes(u *unit.Unit) uint64 {
-	h := fnv.New64a()
+	h := uint64(fnvOffset)
+	var st unix.Stat_t
+	var mtime [8]byte
 	for i, f := range append([]string{u.FragmentPath}, u.DropInPaths...) {
-		if info, err := os.Stat(f); err == nil && (i > 0 || f != "") {
-			binary.Write(h, binary.LittleEndian, info.ModTime().UnixNano())
+		if (i > 0 || f != "") && unix.Stat(f, &st) == nil {
+			binary.LittleEndian.PutUint64(mtime[:], uint64(st.Mtim.Nano()))
+			h = fnvAdd(h, mtime[:])
 		}
-		h.Write([]byte(f))
+		h = fnvAdd(h, f)
 	}
-	return h.Sum64()
+	return h
+}
+
+// FNV-1a, over strings without converting them.
+const fnvOffset, fnvPrime = 14695981039346656037, 1099511628211
+
+func fnvAdd[T string | []byte](h uint64, s T) uint64 {
+	for i := range len(s) {
+		h = (h ^ uint64(s[i])) * fnvPrime
+	}
+	return h
 }
 
 // needReload reports whether a unit's files changed since it was
@@ -319,26 +331,28 @@ func (m *Manager) load(ctx context.Context) error {
 		return err
 	}
 	defer func() { m.preload.timers, m.preload.runs, m.preload.units = nil, nil, nil }()
-	target, err := m.get("timers.target")
+	u, snap, err := m.unitLoader().LoadSnapshot("timers.target")
+	if err != nil {
+		return err
+	}
+	wants := u.Unit.Deps["Wants"]
+	m.preload.units = map[string]loadedUnit{u.Name: readUnit(u, snap)}
+	target, err := m.get(u.Name)
 	if err != nil {
 		return err
 	}
 	target.targetActive = true
 	m.changed(target)
-	wants := target.u().Unit.Deps["Wants"]
-	m.preload.units = m.loadAll(wants)
 	// The timers start at one instant, as systemd's do in one turn of
 	// its event loop; the clocks are not read for each of many.
 	clk := m.clk
 	m.clk = frozen{clk, clk.Now()}
 	defer func() { m.clk = clk }()
-	for _, name := range wants {
-		e, err := m.get(name)
-		if err != nil || e.timer == nil {
-			continue
+	m.loadAll(wants, func(name string) {
+		if e, err := m.get(name); err == nil && e.timer != nil {
+			m.startTimer(ctx, e)
 		}
-		m.startTimer(ctx, e)
-	}
+	})
 	m.loadTransient()
 	// What loading many units left behind is returned to the system,
 	// not kept for a peak that does not come again.
@@ -356,45 +370,52 @@ type frozen struct {
 func (f frozen) Now() timer.Instant { return f.now }
 
 // loadAll loads the units named and the units the timers among them
-// trigger, on every core, and returns them by the names they were asked
-// by, as readUnit keeps them. The units that fail to load are left out,
-// for get to load again and report.
-func (m *Manager) loadAll(names []string) map[string]loadedUnit {
+// trigger, on every core, and calls use with each name in turn, in their
+// order, once its units are in preload, as readUnit keeps them, for get
+// to take. Those that fail to load are left out, for get to load again
+// and report.
+func (m *Manager) loadAll(names []string, use func(name string)) {
 	workers := runtime.GOMAXPROCS(0)
-	type named struct {
-		name string
-		loadedUnit
+	// Worker w loads the names w, w+workers, …: use takes them from the
+	// workers in turn, while they go on.
+	type loaded struct {
+		n     int
+		names [2]string
+		units [2]loadedUnit
 	}
-	found := make([][]named, workers)
-	var wg sync.WaitGroup
+	done := make([]chan loaded, workers)
+	l := m.unitLoader() // one for all: it reads the directories once
 	for w := range workers {
-		// One loader for all: it reads the directories once.
-		l := m.unitLoader()
-		wg.Go(func() {
-			load := func(name string) *entry {
-				u, snap, err := l.LoadSnapshot(name)
-				if err != nil {
-					return nil
-				}
-				lu := readUnit(u, snap)
-				found[w] = append(found[w], named{name, lu})
-				return lu.e
-			}
+		done[w] = make(chan loaded, 256)
+		go func() {
+			defer close(done[w])
 			for i := w; i < len(names); i += workers {
+				var r loaded
+				load := func(name string) *entry {
+					u, snap, err := l.LoadSnapshot(name)
+					if err != nil {
+						return nil
+					}
+					r.names[r.n], r.units[r.n] = name, readUnit(u, snap)
+					r.n++
+					return r.units[r.n-1].e
+				}
 				if e := load(names[i]); e != nil && e.trigger != "" {
 					load(e.trigger)
 				}
+				done[w] <- r
 			}
-		})
+		}()
 	}
-	wg.Wait()
-	units := map[string]loadedUnit{}
-	for _, f := range found {
-		for _, x := range f {
-			units[x.name] = x.loadedUnit
+	for i, name := range names {
+		r := <-done[i%workers]
+		for j := range r.n {
+			if _, ok := m.preload.units[r.names[j]]; !ok {
+				m.preload.units[r.names[j]] = r.units[j]
+			}
 		}
+		use(name)
 	}
-	return units
 }
 
 // reload reads every unit in memory again, as daemon-reload: a timer
