@@ -186,10 +186,11 @@ type unitText struct {
 }
 
 // A dirDep is an entry of a dependency directory: a dependency to add,
-// or a warning about an entry passed over.
+// of kind ("Wants"), on the unit text names; or, with no kind, a warning
+// about an entry passed over, text.
 type dirDep struct {
-	kind, name string // "Wants", "x.service"
-	warning    string
+	kind string
+	text string
 }
 
 // parse makes the unit t is the text of, loaded by its id: it parses the
@@ -218,10 +219,10 @@ func (e *loadEnv) parse(c *loadCtx, t *unitText, n Name, id string, ignoreDeps b
 		}
 	}
 	for _, d := range t.deps {
-		if d.warning != "" {
-			u.unitLog(Warning, d.warning)
+		if d.kind == "" {
+			u.unitLog(Warning, d.text)
 		} else {
-			p.addDep(d.kind, d.name)
+			p.addDep(d.kind, d.text)
 		}
 	}
 	for i, f := range t.dropInPaths {
@@ -394,11 +395,12 @@ func (l *Loader) dependencyDirs(deps []dirDep, bases [][]string, typ Type) []dir
 			}
 			switch {
 			case f.mode&fs.ModeSymlink == 0:
-				deps = append(deps, dirDep{warning: fmt.Sprintf("%s dependency dropin %s is not a symlink, ignoring.", d.kind, f.path)})
+				deps = append(deps, dirDep{text: fmt.Sprintf("%s dependency dropin %s is not a symlink, ignoring.", d.kind, f.path)})
 			case !ValidName(entry, AnyName):
-				deps = append(deps, dirDep{warning: fmt.Sprintf("%s dependency dropin %s is not a valid unit name, ignoring.", d.kind, f.path)})
+				deps = append(deps, dirDep{text: fmt.Sprintf("%s dependency dropin %s is not a valid unit name, ignoring.", d.kind, f.path)})
 			default:
-				deps = append(deps, dirDep{kind: d.kind, name: entry})
+				// The name alone, not the path it is cut from.
+				deps = append(deps, dirDep{kind: d.kind, text: strings.Clone(entry)})
 			}
 		}
 	}
