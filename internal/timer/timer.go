@@ -86,8 +86,8 @@ type Timer struct {
 	engine     *Engine
 	seq        uint64 // the order it was added in
 	due        bool
+	toldNoWake bool // the bools side by side: 288 bytes, not 296
 	dueClock   Clock
-	toldNoWake bool
 }
 
 // A value is one OnCalendar= or On…Sec= setting, as timer.c's TimerValue.
