@@ -322,7 +322,9 @@ func (m *Manager) job(req api.JobRequest, r *api.JobResult, wait func() func(str
 	}
 	switch verb {
 	case "start":
-		e.restarts = 0
+		if e.typ == unit.Service {
+			e.restarts = 0
+		}
 		m.start(e, activation{reason: "manual"}, wait())
 	case "stop":
 		m.stop(e, wait())
@@ -368,12 +370,14 @@ func (m *Manager) kill(req api.JobRequest, e *entry, r *api.JobResult) {
 // resetFailed moves a failed unit to inactive, and forgets its starts
 // counted against the start limit.
 func (m *Manager) resetFailed(e *entry) {
-	e.starts, e.restarts = nil, 0
 	if e.timer != nil {
 		e.timer.ResetFailed()
 	}
-	if e.typ == unit.Service && !e.isActive() {
-		e.result = service.Success
+	if e.typ == unit.Service {
+		e.starts, e.restarts = nil, 0
+		if !e.isActive() {
+			e.result = service.Success
+		}
 	}
 	m.changed(e)
 }

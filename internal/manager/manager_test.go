@@ -2,8 +2,10 @@ package manager
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -11,6 +13,17 @@ import (
 
 	"sundial.dev/sundial/internal/store"
 )
+
+// TestMain runs the tests, then checks that no unit wrote to the state
+// that the units which are not services share.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if !reflect.DeepEqual(*noService, serviceState{}) {
+		fmt.Fprintf(os.Stderr, "noService was written: %+v\n", *noService)
+		code = 1
+	}
+	os.Exit(code)
+}
 
 // writeUnits writes unit files, and links the names ending in ".timer"
 // into timers.target.wants, as enabling them does.

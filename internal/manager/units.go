@@ -45,12 +45,22 @@ type entry struct {
 	waiters      []func() bool // the jobs waiting for it to settle: true once one is
 	targetActive bool          // a target's state
 
+	triggeredBy []*entry // the timers that start it
+
 	// A timer's.
 	timer  *timer.Timer
 	tstate store.TimerState
 
-	// A service's.
-	triggeredBy    []*entry // the timers that start it
+	// A service's; the units of other types share noService.
+	*serviceState
+}
+
+// noService is the serviceState of the units that are not services:
+// read, never written.
+var noService = &serviceState{}
+
+// A serviceState is what a service has that other units do not.
+type serviceState struct {
 	run            *service.Run
 	runID          int64
 	sub            service.State // "" when no activation runs
@@ -90,7 +100,10 @@ type note struct {
 
 // readUnit keeps what the manager needs of a unit just loaded.
 func readUnit(u *unit.Unit, snap *unit.Snapshot) loadedUnit {
-	e := &entry{name: u.Name, typ: u.Type, loadState: u.LoadState, snap: snap, files: fileTimes(u)}
+	e := &entry{name: u.Name, typ: u.Type, loadState: u.LoadState, snap: snap, files: fileTimes(u), serviceState: noService}
+	if u.Type == unit.Service {
+		e.serviceState = new(serviceState)
+	}
 	// Cloned, not to hold on to the strings they were parsed with.
 	e.desc = strings.Clone(u.Unit.Description)
 	l := loadedUnit{e: e, notes: notes(u)}
