@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // A Loader loads units from the directories of a search path, as systemd's
@@ -333,41 +335,57 @@ func isMask(p string, info fs.FileInfo) bool {
 	return p == "/dev/null" || info.Mode()&fs.ModeCharDevice != 0 || (info.Mode().IsRegular() && info.Size() == 0)
 }
 
-// readUnitFile reads a unit file into buf, unless it is a mask; regular
-// says the file is known to be a regular file, no link to follow.
-func (l *Loader) readUnitFile(buf *[]byte, file string, regular bool) (data []byte, masked bool, err error) {
+// readUnitFile reads a unit file into buf, unless it is a mask, and
+// returns its modification time too (of the file a link leads to);
+// regular says the file is known to be a regular file, no link to
+// follow.
+func (l *Loader) readUnitFile(buf *[]byte, file string, regular bool) (data []byte, mtime int64, masked bool, err error) {
 	if regular {
-		data, err = l.read(buf, file, true)
-		return data, err == nil && len(data) == 0, err
+		data, mtime, err = l.read(buf, file)
+		return data, mtime, err == nil && len(data) == 0, err
 	}
 	p, info, err := l.resolve(file)
 	if err != nil || isMask(p, info) {
-		return nil, err == nil, err
+		if info != nil {
+			mtime = info.ModTime().UnixNano()
+		}
+		return nil, mtime, err == nil, err
 	}
-	data, err = l.read(buf, p, info.Mode().IsRegular())
-	return data, false, err
+	data, mtime, err = l.read(buf, p)
+	return data, mtime, false, err
 }
 
 // read reads a file whole onto the end of buf, which grows as needed,
-// and returns its data. The data is good until buf is emptied: parsing
-// copies what it keeps.
-func (l *Loader) read(buf *[]byte, file string, regular bool) ([]byte, error) {
+// and returns its data and modification time. The data is good until buf
+// is emptied: parsing copies what it keeps.
+func (l *Loader) read(buf *[]byte, file string) ([]byte, int64, error) {
 	if !l.native {
-		if data, err := readAll(buf, l.fsys, rel(file)); err == nil {
-			return data, nil
+		if data, mtime, err := readAll(buf, l.fsys, rel(file)); err == nil {
+			return data, mtime, nil
 		}
 		// On a failure, fs.ReadFile's own error, word for word.
-		return fs.ReadFile(l.fsys, rel(file))
+		data, err := fs.ReadFile(l.fsys, rel(file))
+		return data, 0, err
 	}
 	// Plain system calls: an os.File costs as many again, to find out
 	// that a unit file cannot be polled.
 	fd, err := openRead(file)
 	if err != nil {
-		return nil, &fs.PathError{Op: "open", Path: file, Err: err}
+		return nil, 0, &fs.PathError{Op: "open", Path: file, Err: err}
 	}
 	defer syscall.Close(fd)
+	var st unix.Stat_t
+	if err := ignoringEINTR(func() error { return unix.Fstat(fd, &st) }); err != nil {
+		return nil, 0, &fs.PathError{Op: "stat", Path: file, Err: err}
+	}
+	regular := st.Mode&unix.S_IFMT == unix.S_IFREG
 	start := len(*buf)
 	b := (*buf)[:cap(*buf)]
+	if regular && len(b)-start <= int(st.Size) {
+		// Room for all of it and a byte more, read at once.
+		b = append(b[:start], make([]byte, int(st.Size)+1)...)
+		b = b[:cap(b)]
+	}
 	n := start
 	for {
 		if n == len(b) {
@@ -380,24 +398,29 @@ func (l *Loader) read(buf *[]byte, file string, regular bool) ([]byte, error) {
 		}
 		if err != nil {
 			*buf = b[:start]
-			return nil, &fs.PathError{Op: "read", Path: file, Err: err}
+			return nil, 0, &fs.PathError{Op: "read", Path: file, Err: err}
 		}
 		n += m
 		// A short read of a regular file is its end.
 		if m == 0 || regular && n < len(b) {
 			*buf = b[:n]
-			return b[start:n], nil
+			return b[start:n], st.Mtim.Nano(), nil
 		}
 	}
 }
 
-// readAll reads a file of fsys whole onto the end of buf.
-func readAll(buf *[]byte, fsys fs.FS, name string) ([]byte, error) {
+// readAll reads a file of fsys whole onto the end of buf, and returns its
+// data and modification time.
+func readAll(buf *[]byte, fsys fs.FS, name string) ([]byte, int64, error) {
 	f, err := fsys.Open(name)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer f.Close()
+	var mtime int64
+	if info, err := f.Stat(); err == nil {
+		mtime = info.ModTime().UnixNano()
+	}
 	start := len(*buf)
 	b := *buf
 	for {
@@ -408,10 +431,10 @@ func readAll(buf *[]byte, fsys fs.FS, name string) ([]byte, error) {
 		b = b[:len(b)+m]
 		if err == io.EOF {
 			*buf = b
-			return b[start:], nil
+			return b[start:], mtime, nil
 		}
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 	}
 }

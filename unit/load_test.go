@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"reflect"
 	"runtime"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"sync"
 	"testing"
 	"testing/fstest"
+	"time"
 )
 
 func file(s string) *fstest.MapFile { return &fstest.MapFile{Data: []byte(s)} }
@@ -349,6 +351,53 @@ func TestManyWants(t *testing.T) {
 		}
 		if got := u.Unit.Deps["Wants"]; !slices.Equal(got, want) {
 			t.Errorf("FS %v: %d wanted, want %d", l.FS != nil, len(got), len(want))
+		}
+	}
+}
+
+// TestStamp loads a unit from disk again and again: its stamp stays while
+// its files do, and changes when one is written, added or removed.
+func TestStamp(t *testing.T) {
+	dir := t.TempDir()
+	unitFile := filepath.Join(dir, "x.service")
+	dropIn := filepath.Join(dir, "x.service.d", "10.conf")
+	os.WriteFile(unitFile, []byte("[Service]\nExecStart=/bin/true\n"), 0o644)
+	stamp := func() uint64 {
+		t.Helper()
+		u, err := (&Loader{Path: []string{dir}}).Load("x.service")
+		if err != nil || u.LoadState != Loaded {
+			t.Fatalf("Load: %v %v", err, u.LoadState)
+		}
+		return u.Stamp
+	}
+	first := stamp()
+	if again := stamp(); again != first {
+		t.Errorf("stamp %x, then %x of the same files", first, again)
+	}
+	last := first
+	for _, change := range []struct {
+		what string
+		do   func() error
+	}{
+		{"unit file written", func() error {
+			return os.Chtimes(unitFile, time.Time{}, time.Now().Add(time.Hour))
+		}},
+		{"drop-in added", func() error {
+			os.Mkdir(filepath.Dir(dropIn), 0o755)
+			return os.WriteFile(dropIn, []byte("[Service]\nNice=1\n"), 0o644)
+		}},
+		{"drop-in written", func() error {
+			return os.Chtimes(dropIn, time.Time{}, time.Now().Add(2*time.Hour))
+		}},
+		{"drop-in removed", func() error { return os.Remove(dropIn) }},
+	} {
+		if err := change.do(); err != nil {
+			t.Fatal(err)
+		}
+		if s := stamp(); s == last {
+			t.Errorf("%s: stamp %x, as before", change.what, s)
+		} else {
+			last = s
 		}
 	}
 }

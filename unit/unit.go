@@ -43,6 +43,12 @@ type Unit struct {
 	FragmentPath string   // the unit file, "" if none
 	DropInPaths  []string // the drop-ins, in the order they apply
 
+	// Stamp tells the files as they were read: a hash of their paths
+	// and modification times, which a later Load gives again unless
+	// one of them changed, came or went. It answers for systemd's
+	// NeedDaemonReload.
+	Stamp uint64
+
 	LoadState LoadState
 	LoadError error // why the state is not Loaded or Masked
 
@@ -109,8 +115,7 @@ func (l *Loader) load(name string, ignoreDeps, snap bool) (*Unit, *Snapshot, err
 	id, unitNames := name, names
 	c := l.getCtx()
 	defer l.putCtx(c)
-	var t unitText
-	t.name, t.names = name, unitNames
+	t := unitText{name: name, names: unitNames, stamp: stampOffset}
 	if file.dst == "" {
 		// Devices and slices need no file (systemd's device_load and
 		// slice_load); the others are not found.
@@ -125,7 +130,9 @@ func (l *Loader) load(name string, ignoreDeps, snap bool) (*Unit, *Snapshot, err
 		}
 		t.fragmentPath = file.dst
 		var masked bool
-		t.fragment, masked, err = l.readUnitFile(&c.buf, file.dst, file.regular)
+		var mtime int64
+		t.fragment, mtime, masked, err = l.readUnitFile(&c.buf, file.dst, file.regular)
+		t.stamp = stampFile(t.stamp, file.dst, mtime)
 		switch {
 		case err != nil:
 			t.state, t.err = LoadError, err
@@ -160,10 +167,11 @@ func (l *Loader) readDirs(c *loadCtx, t *unitText, names []string, typ Type) {
 	c.deps = t.deps
 	t.dropIns = c.dropIns[:0]
 	for _, f := range t.dropInPaths {
-		data, _, err := l.readUnitFile(&c.buf, f, false)
+		data, mtime, _, err := l.readUnitFile(&c.buf, f, false)
 		if err != nil {
 			data = nil
 		}
+		t.stamp = stampFile(t.stamp, f, mtime)
 		t.dropIns = append(t.dropIns, data)
 	}
 	c.dropIns = t.dropIns
@@ -183,7 +191,22 @@ type unitText struct {
 	dropInPaths  []string
 	dropIns      [][]byte
 	deps         []dirDep
+	stamp        uint64
 }
+
+// stampFile adds a file's path and modification time (0 if unknown) to
+// a stamp: FNV-1a over them.
+func stampFile(h uint64, path string, mtime int64) uint64 {
+	for i := range len(path) {
+		h = (h ^ uint64(path[i])) * stampPrime
+	}
+	for i := range 8 {
+		h = (h ^ uint64(byte(mtime>>(8*i)))) * stampPrime
+	}
+	return h
+}
+
+const stampOffset, stampPrime = 14695981039346656037, 1099511628211
 
 // A dirDep is an entry of a dependency directory: a dependency to add,
 // of kind ("Wants"), on the unit text names; or, with no kind, a warning
@@ -198,9 +221,10 @@ type dirDep struct {
 // as far as it can, and checks the settings read.
 func (e *loadEnv) parse(c *loadCtx, t *unitText, n Name, id string, ignoreDeps bool) *Unit {
 	if t.state != Loaded {
-		return &Unit{Name: id, Names: t.names, Type: n.Type, Instance: n.Instance, FragmentPath: t.fragmentPath, LoadState: t.state, LoadError: t.err}
+		return &Unit{Name: id, Names: t.names, Type: n.Type, Instance: n.Instance, FragmentPath: t.fragmentPath, Stamp: t.stamp, LoadState: t.state, LoadError: t.err}
 	}
 	u := newUnit(n, id, t.names, t.fragmentPath)
+	u.Stamp = t.stamp
 	u.DropInPaths = t.dropInPaths
 	c.start(u, ignoreDeps)
 	p := &c.parser
@@ -251,6 +275,7 @@ type Snapshot struct {
 	state         LoadState
 	fragmentPath  string
 	fragment      string
+	stamp         uint64
 	*snapshotRest // nil when there is none of it, as mostly
 }
 
@@ -265,7 +290,7 @@ type snapshotRest struct {
 
 // snapshot copies t, which holds what is parsed from buffers used again.
 func (t *unitText) snapshot(e *loadEnv) *Snapshot {
-	s := &Snapshot{env: e, state: t.state, fragmentPath: t.fragmentPath, fragment: string(t.fragment)}
+	s := &Snapshot{env: e, state: t.state, fragmentPath: t.fragmentPath, fragment: string(t.fragment), stamp: t.stamp}
 	if len(t.names) == 1 && t.names[0] == t.name {
 		s.names = t.names
 	} else {
@@ -299,7 +324,7 @@ func (s *Snapshot) FragmentPath() string { return s.fragmentPath }
 // Unit parses the snapshot again, into a unit of its own, equal to the
 // one Load returned. What its specifiers stand for is looked up again.
 func (s *Snapshot) Unit() *Unit {
-	t := unitText{name: s.names[0], names: s.names, state: s.state, fragmentPath: s.fragmentPath}
+	t := unitText{name: s.names[0], names: s.names, state: s.state, fragmentPath: s.fragmentPath, stamp: s.stamp}
 	if len(s.names) > 1 {
 		t.names = s.names[1:]
 	}

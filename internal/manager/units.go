@@ -2,7 +2,6 @@ package manager
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 	"io/fs"
 	"maps"
@@ -13,7 +12,6 @@ import (
 	"slices"
 	"strings"
 
-	"golang.org/x/sys/unix"
 	"sundial.dev/sundial/internal/clock"
 	"sundial.dev/sundial/internal/service"
 	"sundial.dev/sundial/internal/store"
@@ -32,7 +30,7 @@ type entry struct {
 	desc      string
 	trigger   string
 	snap      *unit.Snapshot
-	files     uint64 // the times of its files when loaded, for NeedDaemonReload
+	files     uint64 // its files' stamp when loaded, for NeedDaemonReload
 
 	// active is the active state last seen, for the timestamps of its
 	// changes: when it last left and entered the states.
@@ -100,7 +98,7 @@ type note struct {
 
 // readUnit keeps what the manager needs of a unit just loaded.
 func readUnit(u *unit.Unit, snap *unit.Snapshot) loadedUnit {
-	e := &entry{name: u.Name, typ: u.Type, loadState: u.LoadState, snap: snap, files: fileTimes(u), serviceState: noService}
+	e := &entry{name: u.Name, typ: u.Type, loadState: u.LoadState, snap: snap, files: u.Stamp, serviceState: noService}
 	if u.Type == unit.Service {
 		e.serviceState = new(serviceState)
 	}
@@ -293,32 +291,6 @@ func (m *Manager) restoreRun(e *entry, r store.Run) {
 	e.active, _ = e.activeSub()
 }
 
-// fileTimes sums up the modification times of a unit's files, as
-// systemd keeps them to tell that they changed.
-func fileTimes(u *unit.Unit) uint64 {
-	h := uint64(fnvOffset)
-	var st unix.Stat_t
-	var mtime [8]byte
-	for i, f := range append([]string{u.FragmentPath}, u.DropInPaths...) {
-		if (i > 0 || f != "") && unix.Stat(f, &st) == nil {
-			binary.LittleEndian.PutUint64(mtime[:], uint64(st.Mtim.Nano()))
-			h = fnvAdd(h, mtime[:])
-		}
-		h = fnvAdd(h, f)
-	}
-	return h
-}
-
-// FNV-1a, over strings without converting them.
-const fnvOffset, fnvPrime = 14695981039346656037, 1099511628211
-
-func fnvAdd[T string | []byte](h uint64, s T) uint64 {
-	for i := range len(s) {
-		h = (h ^ uint64(s[i])) * fnvPrime
-	}
-	return h
-}
-
 // needReload reports whether a unit's files changed since it was
 // loaded, as NeedDaemonReload: other files, or one written since.
 func (m *Manager) needReload(e *entry) bool {
@@ -327,7 +299,7 @@ func (m *Manager) needReload(e *entry) bool {
 	}
 	fresh := &unit.Loader{Path: m.UnitPath, Scope: m.Scope}
 	u, err := fresh.Load(e.name)
-	return err == nil && fileTimes(u) != e.files
+	return err == nil && u.Stamp != e.files
 }
 
 // load loads the timers wanted by timers.target and starts them, with
