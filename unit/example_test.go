@@ -59,6 +59,31 @@ func ExampleLoader_LoadSnapshot() {
 	// report.service [/usr/bin/report --daily]
 }
 
+func ExampleLoader_Inspect() {
+	files := fstest.MapFS{}
+	for _, name := range []string{"a", "b", "c"} {
+		files["etc/systemd/system/"+name+".timer"] = &fstest.MapFile{Data: []byte("[Unit]\nDescription=Job " + name + "\n[Timer]\nOnCalendar=daily\n")}
+	}
+	l := &unit.Loader{FS: files, Path: []string{"/etc/systemd/system"}}
+	kept := map[string]*unit.Snapshot{}
+	for _, name := range []string{"a.timer", "b.timer", "c.timer"} {
+		snap, err := l.Inspect(name, func(u *unit.Unit) {
+			// The unit is good only here: what is printed is copied.
+			fmt.Println(u.Name, u.LoadState, u.Unit.Description)
+		})
+		if err != nil {
+			panic(err)
+		}
+		kept[name] = snap
+	}
+	fmt.Println(kept["b.timer"].Unit().Timer.Values[0].Calendar)
+	// Output:
+	// a.timer loaded Job a
+	// b.timer loaded Job b
+	// c.timer loaded Job c
+	// *-*-* 00:00:00
+}
+
 func ExampleVerify() {
 	dir, err := os.MkdirTemp("", "example")
 	if err != nil {

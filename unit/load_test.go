@@ -277,6 +277,21 @@ func TestSnapshot(t *testing.T) {
 			}
 			units[n], snaps[n] = u, snap
 		}
+		// Inspect hands over the same units, in memory used again; its
+		// snapshots are the same.
+		for _, n := range names {
+			var dump string
+			snap, err := l.Inspect(n, func(u *Unit) {
+				var b strings.Builder
+				dumpUnit(&b, u)
+				dump = b.String()
+			})
+			var want strings.Builder
+			dumpUnit(&want, units[n])
+			if err != nil || dump != want.String() || !reflect.DeepEqual(snap, snaps[n]) {
+				t.Errorf("Inspect(%s) = %v:\n%s\nwant\n%s", n, err, dump, want.String())
+			}
+		}
 		if l.FS == nil {
 			os.RemoveAll(dir)
 		}

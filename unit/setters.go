@@ -250,16 +250,41 @@ var settingKeys = sync.OnceValue(func() map[string]*settingKey {
 })
 
 // newUnit returns a unit of n's type with its typed sections, holding
-// systemd's defaults. The sections are written out here, not copied, so
-// that no write barrier copies them.
+// systemd's defaults.
 func newUnit(n Name, name string, names []string, fragment string) *Unit {
-	var timer *TimerSection
-	var service *ServiceSection
+	u := new(Unit)
 	switch n.Type {
 	case Timer:
-		timer = &TimerSection{AccuracySec: timespan.Minute, RemainAfterElapse: true}
+		u.Timer = new(TimerSection)
 	case Service:
-		service = &ServiceSection{
+		u.Service = new(ServiceSection)
+	}
+	u.reset(n, name, names, fragment)
+	return u
+}
+
+// reset gives u systemd's defaults for a unit of n's type, in the
+// sections it has or gets. The sections are written out here, not
+// copied, so that no write barrier copies them.
+func (u *Unit) reset(n Name, name string, names []string, fragment string) {
+	timer, service := u.Timer, u.Service
+	switch {
+	case n.Type != Timer:
+		timer = nil
+	case timer == nil:
+		timer = new(TimerSection)
+	}
+	switch {
+	case n.Type != Service:
+		service = nil
+	case service == nil:
+		service = new(ServiceSection)
+	}
+	if timer != nil {
+		*timer = TimerSection{AccuracySec: timespan.Minute, RemainAfterElapse: true, Values: timer.Values[:0]}
+	}
+	if service != nil {
+		*service = ServiceSection{
 			ExitType:                "main",
 			GuessMainPID:            true,
 			Restart:                 "no",
@@ -283,7 +308,7 @@ func newUnit(n Name, name string, names []string, fragment string) *Unit {
 			StandardError:           "inherit",
 		}
 	}
-	return &Unit{
+	*u = Unit{
 		Name: name, Names: names, Type: n.Type, Instance: n.Instance, FragmentPath: fragment,
 		Unit: UnitSection{
 			DefaultDependencies:     true,
@@ -301,7 +326,9 @@ func newUnit(n Name, name string, names []string, fragment string) *Unit {
 			SuccessActionExitStatus: -1,
 			CollectMode:             "inactive",
 		},
-		Timer:   timer,
-		Service: service,
+		Timer:       timer,
+		Service:     service,
+		Assignments: u.Assignments[:0],
+		Diagnostics: u.Diagnostics[:0],
 	}
 }

@@ -99,10 +99,34 @@ func (l *Loader) LoadSnapshot(name string) (*Unit, *Snapshot, error) {
 	return l.load(name, false, true)
 }
 
+// Inspect is LoadSnapshot, but for a unit looked at once: it hands the
+// unit to f instead of returning it, and the unit's memory then serves
+// the next unit Inspect loads. f keeps nothing of the unit but what it
+// copies; strings and the calendar specifications of timers may be kept.
+// For many units kept as snapshots, it saves allocating each.
+func (l *Loader) Inspect(name string, f func(*Unit)) (*Snapshot, error) {
+	var snap *Snapshot
+	_, _, err := l.loadWith(name, false, func(c *loadCtx, t *unitText, n Name, id string) *Unit {
+		u := l.parseInto(c, t, n, id)
+		f(u)
+		snap = t.snapshot(l.loadEnv)
+		return nil
+	})
+	return snap, err
+}
+
 // load is Load; with ignoreDeps, the units the unit names are left
 // unchecked, as systemd-analyze verify --recursive-errors=no does; with
 // snap, it takes the unit's snapshot too.
 func (l *Loader) load(name string, ignoreDeps, snap bool) (*Unit, *Snapshot, error) {
+	return l.loadWith(name, snap, func(c *loadCtx, t *unitText, n Name, id string) *Unit {
+		return l.parse(c, t, n, id, ignoreDeps, nil)
+	})
+}
+
+// loadWith reads the unit called name and has parse make it, then takes
+// its snapshot if asked.
+func (l *Loader) loadWith(name string, snap bool, parse func(*loadCtx, *unitText, Name, string) *Unit) (*Unit, *Snapshot, error) {
 	n, err := ParseName(name)
 	if err != nil {
 		return nil, nil, err
@@ -143,11 +167,19 @@ func (l *Loader) load(name string, ignoreDeps, snap bool) (*Unit, *Snapshot, err
 	if t.state == Loaded && len(l.dropInDirs) > 0 {
 		l.readDirs(c, &t, names, n.Type)
 	}
-	u := l.parse(c, &t, n, id, ignoreDeps)
+	u := parse(c, &t, n, id)
 	if !snap {
 		return u, nil, nil
 	}
 	return u, t.snapshot(l.loadEnv), nil
+}
+
+// parseInto parses t into c's spare unit, which then stays c's.
+func (l *Loader) parseInto(c *loadCtx, t *unitText, n Name, id string) *Unit {
+	if c.spare == nil {
+		c.spare = new(Unit)
+	}
+	return l.parse(c, t, n, id, false, c.spare)
 }
 
 // readDirs reads what the directories of the unit called by names hold
@@ -218,18 +250,24 @@ type dirDep struct {
 
 // parse makes the unit t is the text of, loaded by its id: it parses the
 // fragment, adds the dependencies of the directories, parses the drop-ins,
-// as far as it can, and checks the settings read.
-func (e *loadEnv) parse(c *loadCtx, t *unitText, n Name, id string, ignoreDeps bool) *Unit {
+// as far as it can, and checks the settings read. It makes it in reuse's
+// memory, if not nil.
+func (e *loadEnv) parse(c *loadCtx, t *unitText, n Name, id string, ignoreDeps bool, reuse *Unit) *Unit {
 	if t.state != Loaded {
 		return &Unit{Name: id, Names: t.names, Type: n.Type, Instance: n.Instance, FragmentPath: t.fragmentPath, Stamp: t.stamp, LoadState: t.state, LoadError: t.err}
 	}
-	u := newUnit(n, id, t.names, t.fragmentPath)
+	u := reuse
+	if u == nil {
+		u = newUnit(n, id, t.names, t.fragmentPath)
+	} else {
+		u.reset(n, id, t.names, t.fragmentPath)
+	}
 	u.Stamp = t.stamp
 	u.DropInPaths = t.dropInPaths
 	c.start(u, ignoreDeps)
 	p := &c.parser
 	// Room for the fragment's assignments, those of drop-ins added on.
-	u.Assignments = make([]Assignment, 0, c.syntax.split(t.fragment, t.fragmentPath))
+	u.Assignments = slices.Grow(u.Assignments, c.syntax.split(t.fragment, t.fragmentPath))
 	if t.fragmentPath != "" {
 		switch err := c.syntax.run(p); {
 		case err == nil:
@@ -258,7 +296,7 @@ func (e *loadEnv) parse(c *loadCtx, t *unitText, n Name, id string, ignoreDeps b
 	}
 	u.parsed = true
 	u.verify()
-	if len(u.Assignments) < cap(u.Assignments) {
+	if reuse == nil && len(u.Assignments) < cap(u.Assignments) {
 		// The unit is kept long: no room to spare.
 		u.Assignments = append(make([]Assignment, 0, len(u.Assignments)), u.Assignments...)
 	}
@@ -299,7 +337,10 @@ func (t *unitText) snapshot(e *loadEnv) *Snapshot {
 	if t.err == nil && len(t.dropInPaths) == 0 && len(t.deps) == 0 {
 		return s
 	}
-	r := &snapshotRest{err: t.err, dropInPaths: t.dropInPaths, dropIns: make([]string, len(t.dropIns)), deps: slices.Clone(t.deps)}
+	r := &snapshotRest{err: t.err, dropInPaths: t.dropInPaths, dropIns: make([]string, len(t.dropIns))}
+	if len(t.deps) > 0 {
+		r.deps = slices.Clone(t.deps) // not of an empty one, which would hold its memory
+	}
 	for i, d := range t.dropIns {
 		if d == nil {
 			r.unreadable = append(r.unreadable, i)
@@ -348,7 +389,7 @@ func (s *Snapshot) Unit() *Unit {
 		c.dropIns = t.dropIns
 	}
 	c.buf, t.fragment = buf, buf[:len(s.fragment)]
-	return s.env.parse(c, &t, n, t.names[0], false)
+	return s.env.parse(c, &t, n, t.names[0], false, nil)
 }
 
 // A loadCtx is what a Load works with, kept for the next one.
@@ -359,6 +400,7 @@ type loadCtx struct {
 	buf     []byte // the files being read, one after another
 	dropIns [][]byte
 	deps    []dirDep
+	spare   *Unit // the memory of the units Inspect parses
 }
 
 func (e *loadEnv) getCtx() *loadCtx {
