@@ -96,7 +96,8 @@ type note struct {
 	msg      string
 }
 
-// readUnit keeps what the manager needs of a unit just loaded.
+// readUnit keeps what the manager needs of a unit just loaded: copies,
+// for a unit that Inspect hands over.
 func readUnit(u *unit.Unit, snap *unit.Snapshot) loadedUnit {
 	e := &entry{name: u.Name, typ: u.Type, loadState: u.LoadState, snap: snap, files: u.Stamp, serviceState: noService}
 	if u.Type == unit.Service {
@@ -108,7 +109,9 @@ func readUnit(u *unit.Unit, snap *unit.Snapshot) loadedUnit {
 	if u.Timer != nil {
 		e.trigger = strings.Clone(u.Timer.Unit)
 		if u.LoadState == unit.Loaded {
-			l.timer = u.Timer
+			cfg := *u.Timer
+			cfg.Values = slices.Clone(cfg.Values)
+			l.timer = &cfg
 		}
 	}
 	return l
@@ -377,13 +380,15 @@ func (m *Manager) loadAll(names []string, use func(name string)) {
 			for i := w; i < len(names); i += workers {
 				var r loaded
 				load := func(name string) *entry {
-					u, snap, err := l.LoadSnapshot(name)
+					var lu loadedUnit
+					snap, err := l.Inspect(name, func(u *unit.Unit) { lu = readUnit(u, nil) })
 					if err != nil {
 						return nil
 					}
-					r.names[r.n], r.units[r.n] = name, readUnit(u, snap)
+					lu.e.snap = snap
+					r.names[r.n], r.units[r.n] = name, lu
 					r.n++
-					return r.units[r.n-1].e
+					return lu.e
 				}
 				if e := load(names[i]); e != nil && e.trigger != "" {
 					load(e.trigger)
