@@ -11,8 +11,6 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-
-	"golang.org/x/sys/unix"
 )
 
 // A Loader loads units from the directories of a search path, as systemd's
@@ -374,11 +372,11 @@ func (l *Loader) read(buf *[]byte, file string) ([]byte, int64, error) {
 		return nil, 0, &fs.PathError{Op: "open", Path: file, Err: err}
 	}
 	defer syscall.Close(fd)
-	var st unix.Stat_t
-	if err := ignoringEINTR(func() error { return unix.Fstat(fd, &st) }); err != nil {
+	var st syscall.Stat_t
+	if err := ignoringEINTR(func() error { return syscall.Fstat(fd, &st) }); err != nil {
 		return nil, 0, &fs.PathError{Op: "stat", Path: file, Err: err}
 	}
-	regular := st.Mode&unix.S_IFMT == unix.S_IFREG
+	regular := st.Mode&syscall.S_IFMT == syscall.S_IFREG
 	start := len(*buf)
 	b := (*buf)[:cap(*buf)]
 	if regular && len(b)-start <= int(st.Size) {
@@ -404,7 +402,7 @@ func (l *Loader) read(buf *[]byte, file string) ([]byte, int64, error) {
 		// A short read of a regular file is its end.
 		if m == 0 || regular && n < len(b) {
 			*buf = b[:n]
-			return b[start:n], st.Mtim.Nano(), nil
+			return b[start:n], modTime(&st), nil
 		}
 	}
 }
