@@ -108,6 +108,9 @@ func (m *Manager) Run(ctx context.Context) error {
 	now := m.clk.Now()
 	m.engine = &timer.Engine{Location: time.Local, Startup: now, User: m.Scope == unit.UserScope, UID: uint32(os.Getuid()),
 		Log: func(t *timer.Timer, level slog.Level, msg string) { m.unitLog(t.Name, "", levelPriority(level), msg) }}
+	if m.log.Enabled(ctx, slog.LevelDebug) {
+		m.engine.LogLevel = slog.LevelDebug
+	}
 	if id, err := os.ReadFile("/etc/machine-id"); err == nil {
 		m.engine.MachineID, _ = timer.ParseID(string(id))
 	}

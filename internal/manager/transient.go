@@ -132,7 +132,8 @@ func writeFile(path, text string) error {
 
 // isTransient reports whether a unit's file is a transient one.
 func (m *Manager) isTransient(e *entry) bool {
-	return m.TransientDir != "" && e.snap.FragmentPath() != "" && filepath.Dir(e.snap.FragmentPath()) == m.TransientDir
+	rest, ok := strings.CutPrefix(e.snap.FragmentPath(), m.TransientDir+"/")
+	return m.TransientDir != "" && ok && rest != "" && !strings.Contains(rest, "/")
 }
 
 // loadTransient loads the transient units left by the daemon before, in

@@ -331,6 +331,10 @@ func (m *Manager) load(ctx context.Context) error {
 	}
 	target.targetActive = true
 	m.changed(target)
+	// Room for the timers and their services at once.
+	units := make(map[string]*entry, 2*len(wants)+len(m.units))
+	maps.Copy(units, m.units)
+	m.units = units
 	// The timers start at one instant, as systemd's do in one turn of
 	// its event loop; the clocks are not read for each of many.
 	clk := m.clk

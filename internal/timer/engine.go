@@ -122,8 +122,11 @@ type Engine struct {
 	Rand func() uint64
 
 	// Log receives the engine's messages about a timer, as systemd logs
-	// them; nil discards them.
-	Log func(t *Timer, level slog.Level, msg string)
+	// them; nil discards them. LogLevel is the least level of those it
+	// receives: the others are not even built. Its zero value is
+	// slog.LevelInfo.
+	Log      func(t *Timer, level slog.Level, msg string)
+	LogLevel slog.Level
 
 	clocks [numClocks]clockQueue
 	added  uint64 // timers added, for their order
@@ -155,7 +158,7 @@ func (e *Engine) log(t *Timer, level slog.Level, msg string) {
 
 // logf logs a message that is built only when there is a Log.
 func (e *Engine) logf(t *Timer, level slog.Level, msg func() string) {
-	if e.Log != nil {
+	if e.Log != nil && level >= e.LogLevel {
 		e.Log(t, level, msg())
 	}
 }

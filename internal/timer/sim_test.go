@@ -309,6 +309,25 @@ func TestRandomizedDelay(t *testing.T) {
 	})
 }
 
+// TestLogLevel checks that the messages below LogLevel are left out,
+// and those at it or above it told.
+func TestLogLevel(t *testing.T) {
+	for _, c := range []struct {
+		level slog.Level
+		want  bool
+	}{{0, false}, {slog.LevelDebug, true}} {
+		w := newWorld(t, "2024-01-01 10:00:00 UTC", hour, 0, "")
+		var msgs []string
+		w.sim.Engine.Log = func(_ *Timer, level slog.Level, msg string) { msgs = append(msgs, level.String()+" "+msg) }
+		w.sim.Engine.LogLevel = c.level
+		w.sim.Engine.Rand = func() uint64 { return uint64(90 * timespan.Minute) }
+		w.add("a.timer", "[Timer]\nOnCalendar=daily\nRandomizedDelaySec=6h\n").Start(w.sim.Now, 0)
+		if got := slices.Contains(msgs, "DEBUG Adding 1h 30min random time."); got != c.want {
+			t.Errorf("LogLevel %v: messages %q", c.level, msgs)
+		}
+	}
+}
+
 func TestRestartQuirk(t *testing.T) {
 	// systemd 254 (#31231): a restarted timer counts from its previous
 	// activation, so an event since then fires it at once.
