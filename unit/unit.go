@@ -309,7 +309,7 @@ func (e *loadEnv) parse(c *loadCtx, t *unitText, n Name, id string, ignoreDeps b
 // unit it does not use so, its settings those read until it reloads.
 type Snapshot struct {
 	env           *loadEnv
-	names         []string // the name loaded by first, then the unit's
+	name          string // the name loaded by, the unit's only one unless rest has names
 	state         LoadState
 	fragmentPath  string
 	fragment      string
@@ -319,6 +319,7 @@ type Snapshot struct {
 
 // snapshotRest is the part of a snapshot few units have.
 type snapshotRest struct {
+	names       []string // the unit's, if not just name
 	err         error
 	dropInPaths []string
 	dropIns     []string // their text
@@ -328,16 +329,15 @@ type snapshotRest struct {
 
 // snapshot copies t, which holds what is parsed from buffers used again.
 func (t *unitText) snapshot(e *loadEnv) *Snapshot {
-	s := &Snapshot{env: e, state: t.state, fragmentPath: t.fragmentPath, fragment: string(t.fragment), stamp: t.stamp}
-	if len(t.names) == 1 && t.names[0] == t.name {
-		s.names = t.names
-	} else {
-		s.names = append([]string{t.name}, t.names...)
-	}
-	if t.err == nil && len(t.dropInPaths) == 0 && len(t.deps) == 0 {
+	s := &Snapshot{env: e, name: t.name, state: t.state, fragmentPath: t.fragmentPath, fragment: string(t.fragment), stamp: t.stamp}
+	onlyName := len(t.names) == 1 && t.names[0] == t.name
+	if onlyName && t.err == nil && len(t.dropInPaths) == 0 && len(t.deps) == 0 {
 		return s
 	}
 	r := &snapshotRest{err: t.err, dropInPaths: t.dropInPaths, dropIns: make([]string, len(t.dropIns))}
+	if !onlyName {
+		r.names = t.names
+	}
 	if len(t.deps) > 0 {
 		r.deps = slices.Clone(t.deps) // not of an empty one, which would hold its memory
 	}
@@ -353,10 +353,10 @@ func (t *unitText) snapshot(e *loadEnv) *Snapshot {
 
 // Name returns the name of the unit, as its Unit's Name.
 func (s *Snapshot) Name() string {
-	if len(s.names) > 1 {
-		return s.names[1]
+	if s.snapshotRest != nil && s.names != nil {
+		return s.names[0]
 	}
-	return s.names[0]
+	return s.name
 }
 
 // FragmentPath returns the unit's file, as its Unit's FragmentPath.
@@ -365,9 +365,9 @@ func (s *Snapshot) FragmentPath() string { return s.fragmentPath }
 // Unit parses the snapshot again, into a unit of its own, equal to the
 // one Load returned. What its specifiers stand for is looked up again.
 func (s *Snapshot) Unit() *Unit {
-	t := unitText{name: s.names[0], names: s.names, state: s.state, fragmentPath: s.fragmentPath, stamp: s.stamp}
-	if len(s.names) > 1 {
-		t.names = s.names[1:]
+	t := unitText{name: s.name, names: []string{s.name}, state: s.state, fragmentPath: s.fragmentPath, stamp: s.stamp}
+	if s.snapshotRest != nil && s.names != nil {
+		t.names = s.names
 	}
 	n, _ := ParseName(t.name)
 	c := s.env.getCtx()
