@@ -323,6 +323,7 @@ func (m *Manager) job(req api.JobRequest, r *api.JobResult, wait func() func(str
 	switch verb {
 	case "start":
 		if e.typ == unit.Service {
+			e.own()
 			e.restarts = 0
 		}
 		m.start(e, activation{reason: "manual"}, wait())
@@ -373,7 +374,7 @@ func (m *Manager) resetFailed(e *entry) {
 	if e.timer != nil {
 		e.timer.ResetFailed()
 	}
-	if e.typ == unit.Service {
+	if e.serviceState != noService {
 		e.starts, e.restarts = nil, 0
 		if !e.isActive() {
 			e.result = service.Success

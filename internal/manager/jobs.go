@@ -145,6 +145,7 @@ func (m *Manager) activate(e *entry, act activation, done func(string)) {
 // is told when the start job is: when the service is active, or for a
 // oneshot, has finished.
 func (m *Manager) startService(e *entry, act activation, done func(string)) {
+	e.own()
 	name := e.name
 	if e.restartPending {
 		e.restartPending = false // started now instead

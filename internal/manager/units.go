@@ -49,13 +49,21 @@ type entry struct {
 	timer  *timer.Timer
 	tstate store.TimerState
 
-	// A service's; the units of other types share noService.
+	// A service's; the units of other types, and the services that
+	// never ran, share noService.
 	*serviceState
 }
 
-// noService is the serviceState of the units that are not services:
-// read, never written.
+// noService is the serviceState of the units that have none of their
+// own: read, never written.
 var noService = &serviceState{}
+
+// own gives a service a serviceState of its own, for it to be written.
+func (e *entry) own() {
+	if e.serviceState == noService {
+		e.serviceState = new(serviceState)
+	}
+}
 
 // A serviceState is what a service has that other units do not.
 type serviceState struct {
@@ -100,9 +108,6 @@ type note struct {
 // for a unit that Inspect hands over.
 func readUnit(u *unit.Unit, snap *unit.Snapshot) loadedUnit {
 	e := &entry{name: u.Name, typ: u.Type, loadState: u.LoadState, snap: snap, files: u.Stamp, serviceState: noService}
-	if u.Type == unit.Service {
-		e.serviceState = new(serviceState)
-	}
 	// Cloned, not to hold on to the strings they were parsed with.
 	e.desc = strings.Clone(u.Unit.Description)
 	l := loadedUnit{e: e, notes: notes(u)}
@@ -284,6 +289,7 @@ func (m *Manager) restoreRun(e *entry, r store.Run) {
 	if r.State != store.RunEnded {
 		return
 	}
+	e.own()
 	out := service.Outcome{Result: service.Result(r.Result)}
 	if r.ExitCode != "" {
 		out.Main = service.Exit{Code: service.ParseCode(r.ExitCode), Status: r.ExitStatus}
