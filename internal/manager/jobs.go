@@ -529,8 +529,17 @@ func (m *Manager) endRun(e *entry, runID int64, out *service.Outcome) {
 // (After=, Before=), each once those ordered after it have stopped, and
 // waits for them.
 func (m *Manager) stopAll() {
+	deps := map[*entry]map[string][]string{} // parsed once each
+	depsOf := func(e *entry) map[string][]string {
+		d, ok := deps[e]
+		if !ok {
+			d = e.u().Unit.Deps
+			deps[e] = d
+		}
+		return d
+	}
 	after := func(a, b *entry) bool { // a is ordered after b
-		return slices.Contains(a.u().Unit.Deps["After"], b.name) || slices.Contains(b.u().Unit.Deps["Before"], a.name)
+		return slices.Contains(depsOf(a)["After"], b.name) || slices.Contains(depsOf(b)["Before"], a.name)
 	}
 	stopped := map[*entry]bool{}
 	for {

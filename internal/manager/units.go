@@ -306,8 +306,8 @@ func (m *Manager) needReload(e *entry) bool {
 	if e.loadState == unit.NotFound {
 		return false
 	}
-	fresh := &unit.Loader{Path: m.UnitPath, Scope: m.Scope}
-	u, err := fresh.Load(e.name)
+	// The loader reads the directories afresh once a turn of the loop.
+	u, err := m.unitLoader().Load(e.name)
 	return err == nil && u.Stamp != e.files
 }
 
