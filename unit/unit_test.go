@@ -189,8 +189,8 @@ func BenchmarkLoadMany(b *testing.B) {
 }
 
 // BenchmarkLoadRetained reports the heap that the units of manyUnits
-// hold once loaded from disk, per unit: with their Loader, as a manager
-// keeps it, and without.
+// hold once loaded from disk, per unit: with their Loader, and without;
+// and the heap their snapshots hold.
 func BenchmarkLoadRetained(b *testing.B) {
 	dir, _, names := manyUnits(b)
 	heap := func() uint64 {
@@ -200,7 +200,7 @@ func BenchmarkLoadRetained(b *testing.B) {
 		runtime.ReadMemStats(&m)
 		return m.HeapAlloc
 	}
-	var withLoader, alone float64
+	var withLoader, alone, snapshots float64
 	for b.Loop() {
 		before := heap()
 		l := &Loader{Path: []string{dir}}
@@ -212,9 +212,20 @@ func BenchmarkLoadRetained(b *testing.B) {
 		runtime.KeepAlive(l)
 		alone = float64(heap()-before) / float64(len(units))
 		runtime.KeepAlive(units)
+		units = nil
+		before = heap()
+		l = &Loader{Path: []string{dir}}
+		snaps := make([]*Snapshot, len(names))
+		for i, n := range names {
+			snaps[i], _ = l.Inspect(n, func(*Unit) {})
+		}
+		l = nil
+		snapshots = float64(heap()-before) / float64(len(snaps))
+		runtime.KeepAlive(snaps)
 	}
 	b.ReportMetric(withLoader, "B/unit+loader")
 	b.ReportMetric(alone, "B/unit")
+	b.ReportMetric(snapshots, "B/snapshot")
 }
 
 func TestUnsupported(t *testing.T) {
