@@ -346,7 +346,7 @@ func (m *Manager) load(ctx context.Context) error {
 	clk := m.clk
 	m.clk = frozen{clk, clk.Now()}
 	defer func() { m.clk = clk }()
-	m.loadAll(wants, func(name string) {
+	m.loadAll(wants, true, func(name string) {
 		if e, err := m.get(name); err == nil && e.timer != nil {
 			m.startTimer(ctx, e)
 		}
@@ -367,12 +367,12 @@ type frozen struct {
 
 func (f frozen) Now() timer.Instant { return f.now }
 
-// loadAll loads the units named and the units the timers among them
-// trigger, on every core, and calls use with each name in turn, in their
+// loadAll loads the units named and, with triggers, the units the timers
+// among them trigger, on every core, and calls use with each name in turn, in their
 // order, once its units are in preload, as readUnit keeps them, for get
 // to take. Those that fail to load are left out, for get to load again
 // and report.
-func (m *Manager) loadAll(names []string, use func(name string)) {
+func (m *Manager) loadAll(names []string, triggers bool, use func(name string)) {
 	workers := runtime.GOMAXPROCS(0)
 	// Worker w loads the names w, w+workers, …: use takes them from the
 	// workers in turn, while they go on.
@@ -400,7 +400,7 @@ func (m *Manager) loadAll(names []string, use func(name string)) {
 					r.n++
 					return lu.e
 				}
-				if e := load(names[i]); e != nil && e.trigger != "" {
+				if e := load(names[i]); e != nil && triggers && e.trigger != "" {
 					load(e.trigger)
 				}
 				done[w] <- r
@@ -424,37 +424,39 @@ func (m *Manager) loadAll(names []string, use func(name string)) {
 func (m *Manager) reload(ctx context.Context) {
 	m.newLoader()
 	old := m.units
-	m.units = map[string]*entry{}
+	m.units = make(map[string]*entry, len(old))
 	now := m.clk.Now()
-	for _, name := range slices.Sorted(maps.Keys(old)) {
+	m.preload.units = map[string]loadedUnit{}
+	m.loadAll(slices.Sorted(maps.Keys(old)), false, func(name string) {
 		e := old[name]
-		u, snap, err := m.unitLoader().LoadSnapshot(name)
-		if err != nil {
-			continue
+		l, ok := m.preload.units[name]
+		if !ok {
+			return
 		}
-		if u.LoadState == unit.NotFound && !e.isActive() && len(e.waiters) == 0 {
+		delete(m.preload.units, name)
+		if l.e.loadState == unit.NotFound && !e.isActive() && len(e.waiters) == 0 {
 			if e.timer != nil {
 				m.engine.Remove(e.timer)
 			}
-			continue // gone, and nothing keeps it
+			return // gone, and nothing keeps it
 		}
-		l := readUnit(u, snap)
 		m.report(e, l.notes)
 		n := l.e
 		e.name, e.loadState, e.desc, e.trigger, e.snap, e.files = n.name, n.loadState, n.desc, n.trigger, n.snap, n.files
 		e.triggeredBy = nil
 		m.units[name] = e
 		if e.timer == nil {
-			continue
+			return
 		}
 		if l.timer == nil {
 			m.engine.Remove(e.timer)
 			e.timer.Stop(now)
 			e.timer = nil
-			continue
+			return
 		}
 		e.timer = m.engine.Replace(e.timer, l.timer, now)
-	}
+	})
+	m.preload.units = nil
 	m.transient = nil
 	for _, name := range slices.Sorted(maps.Keys(m.units)) {
 		e := m.units[name]
@@ -463,6 +465,9 @@ func (m *Manager) reload(ctx context.Context) {
 			m.linkTimer(e)
 		}
 	}
+	// As after the load: what reading the units left is returned.
+	m.newLoader()
+	debug.FreeOSMemory()
 }
 
 // newLoader lets go of the loader: the next unit loaded is looked for
