@@ -497,13 +497,13 @@ func listUnits(c *cli, o *systemctlOptions, _ string, patterns []string) int {
 		}
 		return false
 	})
-	// By type, then by name, as systemctl sorts them.
-	slices.SortStableFunc(units, func(a, b api.Unit) int {
-		if c := strings.Compare(strings.ToLower(path.Ext(a.Name)), strings.ToLower(path.Ext(b.Name))); c != 0 {
-			return c
-		}
-		return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
-	})
+	// By type, then by name, as systemctl sorts them: on keys made once,
+	// the type and the name apart by a byte that sorts before any.
+	keys := make(map[string]string, len(units))
+	for _, u := range units {
+		keys[u.Name] = strings.ToLower(path.Ext(u.Name)) + "\x00" + strings.ToLower(u.Name)
+	}
+	slices.SortStableFunc(units, func(a, b api.Unit) int { return strings.Compare(keys[a.Name], keys[b.Name]) })
 	rows := [][]string{{"", "UNIT", "LOAD", "ACTIVE", "SUB", "DESCRIPTION"}}
 	for _, u := range units {
 		dot := " "
