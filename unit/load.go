@@ -530,11 +530,11 @@ func (l *Loader) dropIns(bases [][]string, t Type) []string {
 	return slices.Clip(files)
 }
 
-// A dropInFile is an entry of a drop-in directory: its path, and its
+// A dropInFile is an entry of a drop-in directory: its path and name, and its
 // type as the directory listing gives it.
 type dropInFile struct {
-	path string
-	mode fs.FileMode
+	path, name string // the name is the path's last element
+	mode       fs.FileMode
 }
 
 // dropInEntries returns the entries of the drop-in directories with the
@@ -584,22 +584,24 @@ func (l *Loader) dropInEntries(bases [][]string, t Type, suffix string) []dropIn
 		return nil
 	}
 	// Each file name counts once, from the first directory that has it.
-	byName := map[string]dropInFile{}
+	var files []dropInFile
+	var seen map[string]bool // of more than one directory
+	if len(dirs) > 1 {
+		seen = map[string]bool{}
+	}
 	for _, dir := range dirs {
 		for _, e := range readDir(fsys, rel(dir)) {
-			if e.IsDir() {
+			if e.IsDir() || seen != nil && seen[e.Name()] {
 				continue
 			}
-			if _, ok := byName[e.Name()]; !ok {
-				byName[e.Name()] = dropInFile{dir + "/" + e.Name(), e.Type()}
+			if seen != nil {
+				seen[e.Name()] = true
 			}
+			p := dir + "/" + e.Name()
+			files = append(files, dropInFile{p, p[len(dir)+1:], e.Type()})
 		}
 	}
-	files := make([]dropInFile, 0, len(byName))
-	for _, f := range byName {
-		files = append(files, f)
-	}
-	slices.SortFunc(files, func(a, b dropInFile) int { return strings.Compare(path.Base(a.path), path.Base(b.path)) })
+	slices.SortFunc(files, func(a, b dropInFile) int { return strings.Compare(a.name, b.name) })
 	return files
 }
 

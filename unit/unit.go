@@ -456,7 +456,7 @@ func (l *Loader) dependencyDirs(deps []dirDep, bases [][]string, typ Type) []dir
 		files := l.dropInEntries(bases, typ, d.suffix)
 		masked := l.masks(files)
 		for i, f := range files {
-			entry := path.Base(f.path)
+			entry := f.name
 			if masked[i] {
 				continue
 			}
