@@ -353,9 +353,10 @@ func (m *Manager) load(ctx context.Context) error {
 	})
 	m.loadTransient()
 	// What loading many units left behind is returned to the system,
-	// not kept for a peak that does not come again.
+	// not kept for a peak that does not come again; the daemon does not
+	// wait for it to answer.
 	m.newLoader()
-	debug.FreeOSMemory()
+	go debug.FreeOSMemory()
 	return nil
 }
 
@@ -467,7 +468,7 @@ func (m *Manager) reload(ctx context.Context) {
 	}
 	// As after the load: what reading the units left is returned.
 	m.newLoader()
-	debug.FreeOSMemory()
+	go debug.FreeOSMemory()
 }
 
 // newLoader lets go of the loader: the next unit loaded is looked for
