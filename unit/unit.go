@@ -139,7 +139,9 @@ func (l *Loader) loadWith(name string, snap bool, parse func(*loadCtx, *unitText
 	id, unitNames := name, names
 	c := l.getCtx()
 	defer l.putCtx(c)
-	t := unitText{name: name, names: unitNames, stamp: stampOffset}
+	// The context's, not one more allocation each load.
+	t := &c.text
+	*t = unitText{name: name, names: unitNames, stamp: stampOffset}
 	if file.dst == "" {
 		// Devices and slices need no file (systemd's device_load and
 		// slice_load); the others are not found.
@@ -165,9 +167,9 @@ func (l *Loader) loadWith(name string, snap bool, parse func(*loadCtx, *unitText
 		}
 	}
 	if t.state == Loaded && len(l.dropInDirs) > 0 {
-		l.readDirs(c, &t, names, n.Type)
+		l.readDirs(c, t, names, n.Type)
 	}
-	u := parse(c, &t, n, id)
+	u := parse(c, t, n, id)
 	if !snap {
 		return u, nil, nil
 	}
@@ -176,10 +178,9 @@ func (l *Loader) loadWith(name string, snap bool, parse func(*loadCtx, *unitText
 
 // parseInto parses t into c's spare unit, which then stays c's.
 func (l *Loader) parseInto(c *loadCtx, t *unitText, n Name, id string) *Unit {
-	if c.spare == nil {
-		c.spare = new(Unit)
-	}
-	return l.parse(c, t, n, id, false, c.spare)
+	u := &c.spare
+	u.Timer, u.Service = &c.spareTimer, &c.spareService
+	return l.parse(c, t, n, id, false, u)
 }
 
 // readDirs reads what the directories of the unit called by names hold
@@ -400,7 +401,12 @@ type loadCtx struct {
 	buf     []byte // the files being read, one after another
 	dropIns [][]byte
 	deps    []dirDep
-	spare   *Unit // the memory of the units Inspect parses
+	text    unitText
+	// The memory of the units Inspect parses: a unit, and the sections of
+	// the two types a unit may have many of.
+	spare        Unit
+	spareTimer   TimerSection
+	spareService ServiceSection
 }
 
 func (e *loadEnv) getCtx() *loadCtx {
@@ -425,6 +431,7 @@ func (c *loadCtx) start(u *Unit, ignoreDeps bool) {
 // putCtx keeps c for another Load, holding on to none of the unit's.
 func (e *loadEnv) putCtx(c *loadCtx) {
 	c.parser.u, c.spec.u = nil, nil
+	c.text = unitText{}
 	clear(c.parser.argv[:cap(c.parser.argv)])
 	c.syntax.release()
 	c.buf = c.buf[:0]
@@ -447,12 +454,15 @@ func (e *loadEnv) putCtx(c *loadCtx) {
 // maxKeptBuffer bounds the buffers a Loader keeps between loads.
 const maxKeptBuffer = 64 << 10
 
+// dependencyDirKinds are the dependency directories, by suffix.
+var dependencyDirKinds = [...]struct{ suffix, kind string }{{dotWants, "Wants"}, {dotRequires, "Requires"}, {dotUpholds, "Upholds"}}
+
 // dependencyDirs appends to deps the dependencies of the unit's .wants,
 // .requires and .upholds directories, as systemd's process_deps: each
 // entry must be a link named as a unit; one masked (linked to /dev/null)
 // is passed over.
 func (l *Loader) dependencyDirs(deps []dirDep, bases [][]string, typ Type) []dirDep {
-	for _, d := range []struct{ suffix, kind string }{{dotWants, "Wants"}, {dotRequires, "Requires"}, {dotUpholds, "Upholds"}} {
+	for _, d := range dependencyDirKinds {
 		files := l.dropInEntries(bases, typ, d.suffix)
 		masked := l.masks(files)
 		for i, f := range files {
@@ -477,16 +487,13 @@ func (l *Loader) dependencyDirs(deps []dirDep, bases [][]string, typ Type) []dir
 // masks reports which of files are masks. A target that many timers
 // want has as many files: they are looked at on every core.
 func (l *Loader) masks(files []dropInFile) []bool {
-	masked := make([]bool, len(files))
-	check := func(from, to int) {
-		for i := from; i < to; i++ {
-			m, err := l.masked(files[i].path)
-			masked[i] = err == nil && m
-		}
+	if len(files) == 0 {
+		return nil
 	}
+	masked := make([]bool, len(files))
 	const chunk = 1024
 	if len(files) <= chunk {
-		check(0, len(files))
+		l.checkMasks(files, masked)
 		return masked
 	}
 	var wg sync.WaitGroup
@@ -494,7 +501,8 @@ func (l *Loader) masks(files []dropInFile) []bool {
 	for range runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
 			for from := range next {
-				check(from, min(from+chunk, len(files)))
+				to := min(from+chunk, len(files))
+				l.checkMasks(files[from:to], masked[from:to])
 			}
 		})
 	}
@@ -504,6 +512,14 @@ func (l *Loader) masks(files []dropInFile) []bool {
 	close(next)
 	wg.Wait()
 	return masked
+}
+
+// checkMasks sets masked[i] when files[i] is a mask.
+func (l *Loader) checkMasks(files []dropInFile, masked []bool) {
+	for i, f := range files {
+		m, err := l.masked(f.path)
+		masked[i] = err == nil && m
+	}
 }
 
 // A unitParser receives the syntax of a unit's files.
