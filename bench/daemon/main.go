@@ -156,7 +156,9 @@ func (b *bench) load(ctx context.Context, n int, idle time.Duration) error {
 	b.add(figure{what: fmt.Sprintf("load %d timers", n), value: seconds(d.started, loaded), unit: "s", limit: loadLimit})
 	b.add(figure{what: "  then list them all", value: seconds(loaded, listed), unit: "s"})
 	b.add(figure{what: "  rss after load", value: rss, unit: "MB", limit: rssLimit})
-	b.add(figure{what: "  peak rss (VmHWM)", value: hwm, unit: "MB", limit: rssLimit})
+	// The target is for the daemon that holds the timers; the peak, while
+	// it reads them, is shown beside it.
+	b.add(figure{what: "  peak rss (VmHWM)", value: hwm, unit: "MB"})
 
 	for _, t := range timers {
 		if t.Next != 0 && t.Next < realtime()+uint64((settle+idle)/time.Microsecond) {
