@@ -69,6 +69,10 @@ type Manager struct {
 	units map[string]*entry // by name, aliases not
 	// transient names the units in memory whose files are transient.
 	transient map[string]bool
+	// missing are the units looked for and not found, by name, while the
+	// unit directories are as missingDirs tells them.
+	missing     map[string]*unit.Snapshot
+	missingDirs uint64
 	// collected are the transient units collected last, as they were.
 	collected map[string]api.Unit
 

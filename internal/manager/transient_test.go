@@ -141,3 +141,25 @@ func TestTransientSurvives(t *testing.T) {
 	defer stop()
 	check("after a restart")
 }
+
+// TestMissingUnit asks for a unit that is not there, twice, then writes
+// its file: it is found at once, as systemd finds a unit whose directory
+// changed.
+func TestMissingUnit(t *testing.T) {
+	dir, state, run := t.TempDir(), t.TempDir(), t.TempDir()
+	writeUnits(t, dir, map[string]string{})
+	c, stop := serve(t, dir, state, run)
+	defer stop()
+	ctx := context.Background()
+	for range 2 {
+		if units, err := c.Units(ctx, []string{"late.service"}, false); err != nil || len(units) != 1 || units[0].Load != "not-found" {
+			t.Fatalf("Units: %+v, %v", units, err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "late.service"), []byte("[Unit]\nDescription=Late\n[Service]\nExecStart=/bin/true\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if units, err := c.Units(ctx, []string{"late.service"}, false); err != nil || len(units) != 1 || units[0].Load != "loaded" || units[0].Description != "Late" {
+		t.Fatalf("Units after the file came: %+v, %v", units, err)
+	}
+}

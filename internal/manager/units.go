@@ -3,6 +3,7 @@ package manager
 import (
 	"context"
 	"fmt"
+	"hash/maphash"
 	"io/fs"
 	"maps"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"slices"
 	"strings"
 
+	"golang.org/x/sys/unix"
 	"sundial.dev/sundial/internal/clock"
 	"sundial.dev/sundial/internal/service"
 	"sundial.dev/sundial/internal/store"
@@ -210,14 +212,21 @@ func (m *Manager) get(name string) (*entry, error) {
 		return e, nil
 	}
 	l, ok := m.preload.units[name]
-	if ok {
+	switch {
+	case ok:
 		delete(m.preload.units, name)
-	} else {
+	case m.missing[name] != nil && m.missingDirs == m.dirStamp():
+		snap := m.missing[name]
+		l = readUnit(snap.Unit(), snap)
+	default:
 		u, snap, err := m.unitLoader().LoadSnapshot(name)
 		if err != nil {
 			return nil, err
 		}
 		l = readUnit(u, snap)
+		if l.e.loadState == unit.NotFound {
+			m.noteMissing(name, snap)
+		}
 	}
 	e := l.e
 	if known := m.units[e.name]; known != nil {
@@ -239,6 +248,33 @@ func (m *Manager) get(name string) (*entry, error) {
 	}
 	return e, nil
 }
+
+// noteMissing notes a unit not found, not to look for it again while the
+// unit directories stay as they are: systemd builds its name map again
+// only once they changed.
+func (m *Manager) noteMissing(name string, snap *unit.Snapshot) {
+	if stamp := m.dirStamp(); m.missing == nil || stamp != m.missingDirs {
+		m.missing, m.missingDirs = map[string]*unit.Snapshot{}, stamp
+	}
+	m.missing[name] = snap
+}
+
+// dirStamp tells the unit directories as they are: a hash of their
+// modification times, which a file added, removed or renamed changes.
+func (m *Manager) dirStamp() uint64 {
+	h := maphash.Hash{}
+	h.SetSeed(dirSeed)
+	var st unix.Stat_t
+	for _, d := range m.UnitPath {
+		h.WriteString(d)
+		if unix.Stat(d, &st) == nil {
+			maphash.WriteComparable(&h, st.Mtim)
+		}
+	}
+	return h.Sum64()
+}
+
+var dirSeed = maphash.MakeSeed()
 
 // add keeps a unit in memory.
 func (m *Manager) add(e *entry) {
