@@ -17,6 +17,12 @@
 // helper, the running binary started again, sets them before it executes
 // the command (see helper.go).
 //
+// What systemd's control group holds, an activation finds without one:
+// its process groups, and on Linux the processes that left them (setsid,
+// a double fork) but carry its INVOCATION_ID in their environment, as
+// every process it starts does unless it clears it. KillMode= and
+// systemctl kill signal them all.
+//
 // A [Run] is one activation. Its Wait returns once every process it
 // stopped has been reaped and its output delivered; processes that the
 // service's settings leave running (KillMode=none, SendSIGKILL=no) are

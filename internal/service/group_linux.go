@@ -55,6 +55,49 @@ func processes() (ps []procStat, ok bool) {
 	return ps, true
 }
 
+// marked lists the processes there, but this one and zombies, whose
+// environment holds the entry mark ("INVOCATION_ID=…"): those an
+// activation started, wherever they went since, unless they cleared it.
+// The environments of other users' processes cannot be read, unless by
+// root.
+func marked(mark string) []procStat {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	self := os.Getpid()
+	var out []procStat
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == self {
+			continue
+		}
+		env, err := os.ReadFile("/proc/" + e.Name() + "/environ")
+		if err != nil || !hasEntry(env, mark) {
+			continue
+		}
+		if st, ok := readStat(e.Name()); ok && !st.zombie {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
+// hasEntry reports whether the NUL-separated list holds the entry.
+func hasEntry(list []byte, entry string) bool {
+	for len(list) > 0 {
+		i := bytes.IndexByte(list, 0)
+		if i < 0 {
+			i = len(list)
+		}
+		if string(list[:i]) == entry {
+			return true
+		}
+		list = list[min(i+1, len(list)):]
+	}
+	return false
+}
+
 // groupAlive reports whether a process of the group is there and not a
 // zombie: orphans that die are zombies until whoever adopted them reaps
 // them, which in a container may be late, and they are gone all the same.

@@ -7,9 +7,13 @@ import (
 
 // Kill sends sig to the activation's processes, as systemctl kill does:
 // whom is "main" (the main process), "control" (the control process
-// running) or "all" (every process of its process groups). It fails in
-// systemd's words when there is no such process.
+// running) or "all" (every process of its process groups, and those that
+// left them carrying its INVOCATION_ID). It fails in systemd's words when
+// there is no such process.
 func (r *Run) Kill(sig syscall.Signal, whom string) error {
+	if whom == "all" || whom == "" {
+		r.adoptStrays()
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	one := func(pid int, what string) error {

@@ -1,8 +1,13 @@
 package service
 
 import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // TestKill: systemctl kill's main, control and all; SIGKILL to all ends
@@ -35,5 +40,32 @@ func TestCPU(t *testing.T) {
 	out := Begin(tr.spec(loadService(t, "Type=oneshot\nExecStart=/bin/sh -c 'i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done'"))).Wait()
 	if out.Result != Success || out.CPU <= 0 {
 		t.Errorf("outcome %+v, CPU %v", out, out.CPU)
+	}
+}
+
+// TestKillStrays: systemctl kill's all reaches a process that left the
+// service's process group, carrying its INVOCATION_ID; KillMode=process
+// does not keep it from that.
+func TestKillStrays(t *testing.T) {
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	tr := &trace{}
+	r := Begin(tr.spec(loadService(t, "KillMode=process\nExecStart=/bin/sh -c 'setsid sh -c \"echo \\$$$$ >"+pidFile+"; exec sleep 30\" & until [ -s "+pidFile+" ]; do sleep 0.01; done; echo up; sleep 30'"),
+		"INVOCATION_ID="+newInvocation()))
+	tr.waitForLines(1)
+	data, _ := os.ReadFile(pidFile)
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil {
+		t.Fatalf("no PID written: %q", data)
+	}
+	defer syscall.Kill(pid, syscall.SIGKILL)
+	if err := r.Kill(syscall.SIGKILL, "all"); err != nil {
+		t.Errorf("all: %v", err)
+	}
+	r.Wait()
+	for deadline := time.Now().Add(5 * time.Second); pidAlive(pid) && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if pidAlive(pid) {
+		t.Error("the process that left the group is alive")
 	}
 }

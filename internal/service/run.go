@@ -704,6 +704,9 @@ func (r *Run) stopPhase(n next) {
 // until TimeoutStopSec=, then kills them with SIGKILL if SendSIGKILL=.
 func (r *Run) kill(term, kill State) {
 	s := r.spec.Service
+	if s.KillMode == "control-group" || s.KillMode == "mixed" {
+		r.adoptStrays()
+	}
 	alive := r.alive()
 	if len(alive) == 0 || s.KillMode == "none" {
 		return
@@ -738,11 +741,62 @@ func (r *Run) killHard(term, kill State) {
 	}
 	r.log(slog.LevelWarn, "State '%s' timed out. Killing.", term)
 	r.setState(kill)
+	if s.KillMode == "control-group" || s.KillMode == "mixed" {
+		r.adoptStrays()
+	}
 	for _, p := range r.alive() {
 		p.signal(syscall.Signal(s.FinalKillSignal), s.KillMode == "control-group" || s.KillMode == "mixed")
 	}
 	if !r.waitGone(r.deadline(s.TimeoutStopSec)) {
 		r.log(slog.LevelWarn, "Processes still around after %s. Ignoring.", unit.SignalName(s.FinalKillSignal))
+	}
+}
+
+// adoptStrays takes in the processes that left the activation's process
+// groups (setsid, a double fork) but still carry its INVOCATION_ID, as
+// the control group of systemd still holds them, for them to be signalled
+// with the rest. One that leads a process group of its own is signalled
+// with its group.
+func (r *Run) adoptStrays() {
+	mark := ""
+	for _, v := range r.spec.Env {
+		if strings.HasPrefix(v, "INVOCATION_ID=") {
+			mark = v
+		}
+	}
+	if mark == "" {
+		return
+	}
+	strays := marked(mark)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	known := map[int]bool{}
+	for _, p := range r.groups {
+		known[p.pid] = true
+		if p.pgid > 0 {
+			known[-p.pgid] = true
+		}
+	}
+	for _, st := range strays {
+		if known[st.pid] || known[-st.pgrp] {
+			continue
+		}
+		p := &process{pid: st.pid, alien: true, output: make(chan struct{}), exited: make(chan struct{})}
+		close(p.output)
+		p.proc, _ = os.FindProcess(st.pid)
+		if st.pgrp == st.pid {
+			p.pgid = st.pid
+			known[-st.pid] = true
+		}
+		known[st.pid] = true
+		go func() {
+			// Owned by the process: it ends when the process is gone,
+			// or with the activation.
+			if r.pollGone(p) {
+				close(p.exited)
+			}
+		}()
+		r.groups = append(r.groups, p)
 	}
 }
 

@@ -1,6 +1,8 @@
 package service
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -285,12 +287,38 @@ func TestExitText(t *testing.T) {
 	}
 }
 
+// TestStraysStopped starts a oneshot whose child leaves its process
+// group and session, keeping its environment: the activation's end stops
+// it, as the end of a systemd service stops what its control group
+// holds, and under KillMode=process leaves it.
+func TestStraysStopped(t *testing.T) {
+	for _, c := range []struct {
+		mode    string
+		stopped bool
+	}{{"control-group", true}, {"mixed", true}, {"process", false}} {
+		pidFile := filepath.Join(t.TempDir(), "pid")
+		text := "Type=oneshot\nKillMode=" + c.mode + "\nExecStart=/bin/sh -c 'setsid sh -c \"echo \\$$$$ >" + pidFile + "; exec sleep 30\" & until [ -s " + pidFile + " ]; do sleep 0.01; done'"
+		tr := &trace{}
+		Begin(tr.spec(loadService(t, text), "INVOCATION_ID="+newInvocation())).Wait()
+		data, _ := os.ReadFile(pidFile)
+		pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+		if err != nil {
+			t.Fatalf("%s: no PID written: %q", c.mode, data)
+		}
+		if alive := pidAlive(pid); alive == c.stopped {
+			t.Errorf("KillMode=%s: the process that left its group alive: %v", c.mode, alive)
+		}
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
+}
+
 func TestLeftRunning(t *testing.T) {
 	// What the settings leave running is left, and the activation ends
 	// all the same: KillMode=process keeps a child, SendSIGKILL=no a
-	// process that ignores SIGTERM; a process that left the group while
-	// holding the output does not hold the activation up. The processes
-	// left write their PIDs, for the test to stop them.
+	// process that ignores SIGTERM; a process that left the group and
+	// cleared its environment, holding the output, does not hold the
+	// activation up. The processes left write their PIDs, for the test to
+	// stop them.
 	dir := t.TempDir()
 	pids, left := filepath.Join(dir, "pids"), filepath.Join(dir, "left")
 	for _, text := range []string{
@@ -298,11 +326,12 @@ func TestLeftRunning(t *testing.T) {
 		"Type=oneshot\nSendSIGKILL=no\nTimeoutStopSec=200ms\nExecStart=/bin/sh -c 'trap \"\" TERM; sleep 30 & echo $$! >>" + pids + "; echo done'",
 		// The shell waits for the PID, so that the end of the activation
 		// does not catch the child before it left the group.
-		"Type=oneshot\nExecStart=/bin/sh -c 'setsid sh -c \"echo \\$$$$ >>" + left + "; exec sleep 30\" & until [ -s " + left + " ]; do sleep 0.01; done; echo done'",
+		"Type=oneshot\nExecStart=/bin/sh -c 'setsid env -i /bin/sh -c \"echo \\$$$$ >>" + left + "; exec /bin/sleep 30\" & until [ -s " + left + " ]; do sleep 0.01; done; echo done'",
 	} {
 		tr := &trace{}
 		start := time.Now()
-		Begin(tr.spec(loadService(t, text))).Wait()
+		// Each activation has an ID of its own, which what it left keeps.
+		Begin(tr.spec(loadService(t, text), "INVOCATION_ID="+newInvocation())).Wait()
 		if d := time.Since(start); d > 20*time.Second {
 			t.Errorf("%q: held up for %v", text, d)
 		}
@@ -321,4 +350,11 @@ func TestLeftRunning(t *testing.T) {
 	if n := len(strings.Fields(string(data))); n != 3 {
 		t.Errorf("%d processes left, want 3", n)
 	}
+}
+
+// newInvocation returns an invocation ID no other activation has.
+func newInvocation() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
