@@ -13,6 +13,7 @@ import (
 
 	"sundial.dev/sundial/internal/api"
 	"sundial.dev/sundial/internal/manager"
+	"sundial.dev/sundial/internal/service"
 	"sundial.dev/sundial/internal/store"
 	"sundial.dev/sundial/unit"
 )
@@ -90,6 +91,14 @@ func daemonMain(c *cli, args []string) int {
 	m.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	// The orphans of the services become the daemon's, as they are
+	// systemd's: reaped, and a forking service's main process a child
+	// whose end is known.
+	if service.BecomeSubreaper() == nil {
+		reaping, stopReaping := context.WithCancel(context.Background())
+		defer stopReaping()
+		go service.Reap(reaping)
+	}
 	err := m.Run(ctx)
 	logs.Close()
 	if err != nil {

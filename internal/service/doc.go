@@ -11,7 +11,10 @@
 // STATUS=, ERRNO=, MAINPID=, STOPPING=1 and NOTIFYACCESS=. Type=forking
 // starts once its first process has exited, and its main process is then
 // read from PIDFile= or guessed: a process not a child of ours, watched
-// until it is gone, how it ended not known.
+// until it is gone, how it ended not known; unless this process is a
+// subreaper ([BecomeSubreaper], on Linux) with [Reap] reaping the orphans
+// no one waits for, as the daemon is: then the main process is one of its
+// children, waited for.
 //
 // UMask=, Nice= and Limit…= hold in every process from its start; a
 // helper, the running binary started again, sets them before it executes
@@ -21,7 +24,7 @@
 // its process groups, and on Linux the processes that left them (setsid,
 // a double fork) but carry its INVOCATION_ID in their environment, as
 // every process it starts does unless it clears it. KillMode= and
-// systemctl kill signal them all.
+// systemctl kill signal them all; a subreaper reaps them.
 //
 // A [Run] is one activation. Its Wait returns once every process it
 // stopped has been reaped and its output delivered; processes that the

@@ -255,10 +255,17 @@ func (r *Run) adopt(pid int) *process {
 	p := &process{pid: pid, output: make(chan struct{}), exited: make(chan struct{})}
 	close(p.output)
 	p.proc, _ = os.FindProcess(pid)
+	children.gate.RLock()
 	ppid, known := parentPID(pid)
-	if known && ppid == os.Getpid() {
+	ours := known && ppid == os.Getpid()
+	if ours {
+		noteChild(pid) // before a reaper takes it
+	}
+	children.gate.RUnlock()
+	if ours {
 		go func() {
 			// Owned by the process: it ends when the process is reaped.
+			defer forgetChild(pid)
 			if st, err := p.proc.Wait(); err == nil {
 				p.exit = exitOf(st.Sys().(syscall.WaitStatus))
 			} else {

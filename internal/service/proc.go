@@ -89,12 +89,19 @@ func start(c Command) (*process, error) {
 		return nil, err
 	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = null, w, w
+	// Noted before a reaper can look, as its waiter below reaps it.
+	children.gate.RLock()
 	err = cmd.Start()
+	if err == nil {
+		noteChild(cmd.Process.Pid)
+	}
+	children.gate.RUnlock()
 	w.Close()
 	null.Close()
 	if err == nil && h != nil {
 		if err = h.setUp(c); err != nil {
 			cmd.Wait()
+			forgetChild(cmd.Process.Pid)
 		}
 	}
 	if err != nil {
@@ -117,6 +124,7 @@ func start(c Command) (*process, error) {
 		// Owned by the process: it ends when the process is reaped,
 		// which wait waits for.
 		p.waitErr = cmd.Wait()
+		forgetChild(p.pid)
 		if ps := cmd.ProcessState; ps != nil {
 			p.cpu = ps.UserTime() + ps.SystemTime()
 		}

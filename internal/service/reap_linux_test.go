@@ -1,0 +1,62 @@
+package service
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// subreaperEnv runs TestSubreaper's body in a process of its own: being
+// a subreaper changes how every other test's orphans end.
+const subreaperEnv = "SUNDIAL_TEST_SUBREAPER"
+
+// TestSubreaper makes a process of the tests a subreaper with a reaper:
+// the main process of a Type=forking service, an orphan then, is its
+// child, and how it ended is known; an orphan no one waits for is reaped.
+func TestSubreaper(t *testing.T) {
+	if os.Getenv(subreaperEnv) == "" {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestSubreaper$", "-test.count=1")
+		cmd.Env = append(os.Environ(), subreaperEnv+"=1")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		return
+	}
+	if err := BecomeSubreaper(); err != nil {
+		t.Skipf("no subreaper: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go Reap(ctx)
+
+	dir := forkingDir(t)
+	pidFile, after := filepath.Join(dir, "pid"), filepath.Join(dir, "after")
+	tr := &trace{}
+	r := Begin(tr.spec(loadService(t, "Type=forking\nPIDFile="+pidFile+"\nExecStart="+dir+"/daemon '' "+pidFile+" "+after+" 3")))
+	tr.waitFor(t, Running)
+	os.WriteFile(after, nil, 0o644)
+	out := r.Wait()
+	if out.Result != ExitCode || out.Main != (Exit{CodeExited, 3}) {
+		t.Errorf("forking: result %s, main %v; logs %q", out.Result, out.Main, tr.logs)
+	}
+
+	// The orphan writes its PID and exits a moment later.
+	orphan := filepath.Join(dir, "orphan")
+	out = Begin(tr.spec(loadService(t, "Type=oneshot\nExecStart=/bin/sh -c '(sh -c \"echo \\$$$$ >"+orphan+"; sleep 0.1\" &)'"))).Wait()
+	if out.Result != Success {
+		t.Fatalf("oneshot: %s", out.Result)
+	}
+	waitForFile(orphan)
+	data, _ := os.ReadFile(orphan)
+	pid, _ := strconv.Atoi(string(data[:len(data)-1]))
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat("/proc/" + strconv.Itoa(pid)); os.IsNotExist(err) {
+			return // reaped
+		}
+	}
+	t.Errorf("orphan %d not reaped", pid)
+}
