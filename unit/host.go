@@ -116,6 +116,60 @@ const (
 	idFileBufferLen = 38     // a UUID, its newline and one byte more
 )
 
+// Resolved returns a copy of h with what it stands for read now, as far
+// as it can be read: the specifiers of units loaded with it expand the
+// same later, as systemd expands them once, when it loads a unit, and so
+// does a unit parsed again from its [Snapshot]. What cannot be read is
+// left to be read, and to fail, again.
+func (h *Host) Resolved() *Host {
+	r := *h
+	if v, err := h.machineID(); err == nil {
+		r.MachineID = v
+	}
+	if v, err := h.bootID(); err == nil {
+		r.BootID = v
+	}
+	if u, err := uname(); err == nil && r.Hostname == "" {
+		r.Hostname = u.nodename
+	}
+	if v, err := h.kernelRelease(); err == nil {
+		r.KernelRelease = v
+	}
+	if v, err := h.architecture(); err == nil {
+		r.Architecture = v
+	}
+	if v, err := h.osRelease(); err == nil {
+		r.OSRelease = v
+	}
+	if r.MachineInfo == nil {
+		// No file reads as no fields.
+		r.MachineInfo = map[string]string{}
+		if data, err := fs.ReadFile(h.fsys(), "etc/machine-info"); err == nil {
+			if info, err := parseEnvFile(data); err == nil {
+				r.MachineInfo = info
+			}
+		}
+	}
+	u := h.user()
+	r.User = &u
+	if r.Getenv == nil {
+		env := map[string]string{}
+		for _, kv := range os.Environ() {
+			k, v, _ := strings.Cut(kv, "=")
+			env[k] = v
+		}
+		r.Getenv = func(key string) string { return env[key] }
+	}
+	if v, err := h.tmpDir("/tmp"); err == nil && r.TmpDir == "" {
+		r.TmpDir = v
+	}
+	if v, err := h.tmpDir("/var/tmp"); err == nil && r.VarTmpDir == "" {
+		r.VarTmpDir = v
+	}
+	r.ArgMax = h.argMax()
+	return &r
+}
+
 func (h *Host) fsys() fs.FS {
 	if h.root != nil {
 		return h.root

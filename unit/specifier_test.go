@@ -758,3 +758,26 @@ func FuzzSpecifiers(f *testing.F) {
 		}
 	})
 }
+
+// TestResolved resolves this machine's host, then changes $TMPDIR: %T
+// of a unit loaded with the resolved host, and of its snapshot parsed
+// again, is still the old one.
+func TestResolved(t *testing.T) {
+	before := t.TempDir()
+	t.Setenv("TMPDIR", before)
+	h := (&Host{}).Resolved()
+	t.Setenv("TMPDIR", t.TempDir())
+	if h.User == nil || h.TmpDir != before || h.Getenv("TMPDIR") != before {
+		t.Fatalf("resolved: user %v, TmpDir %q, $TMPDIR %q", h.User, h.TmpDir, h.Getenv("TMPDIR"))
+	}
+	l := &Loader{FS: fstest.MapFS{"units/t.service": file("[Service]\nExecStart=/bin/echo %T\n")}, Path: []string{"/units"}, Host: h}
+	u, snap, err := l.LoadSnapshot("t.service")
+	if err != nil || u.LoadState != Loaded {
+		t.Fatalf("load: %v %v %v", err, u.LoadState, u.Diagnostics)
+	}
+	for _, u := range []*Unit{u, snap.Unit()} {
+		if argv := u.Service.ExecStart[0].Argv; argv[1] != before {
+			t.Errorf("%%T expanded to %q, want %q", argv[1], before)
+		}
+	}
+}

@@ -368,7 +368,7 @@ func (s *Snapshot) FragmentPath() string { return s.fragmentPath }
 func (s *Snapshot) Unit() *Unit {
 	t := unitText{name: s.name, names: []string{s.name}, state: s.state, fragmentPath: s.fragmentPath, stamp: s.stamp}
 	if s.snapshotRest != nil && s.names != nil {
-		t.names = s.names
+		t.names = slices.Clone(s.names) // the unit's own
 	}
 	n, _ := ParseName(t.name)
 	c := s.env.getCtx()
@@ -376,7 +376,7 @@ func (s *Snapshot) Unit() *Unit {
 	// The parser reads bytes, which the buffer holds one after another.
 	buf := append(c.buf[:0], s.fragment...)
 	if r := s.snapshotRest; r != nil {
-		t.err, t.dropInPaths, t.deps = r.err, r.dropInPaths, r.deps
+		t.err, t.dropInPaths, t.deps = r.err, slices.Clone(r.dropInPaths), r.deps
 		t.dropIns = c.dropIns[:0]
 		for i, text := range r.dropIns {
 			if slices.Contains(r.unreadable, i) {
