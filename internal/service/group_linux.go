@@ -58,26 +58,45 @@ func processes() (ps []procStat, ok bool) {
 // marked lists the processes there, but this one and zombies, whose
 // environment holds the entry mark ("INVOCATION_ID=…"): those an
 // activation started, wherever they went since, unless they cleared it.
-// The environments of other users' processes cannot be read, unless by
-// root.
+// A subreaper (or PID 1) looks among its descendants only, where the
+// orphans of its services are; any other process, among all processes,
+// as their orphans go elsewhere. The environments of other users'
+// processes cannot be read, unless by root.
 func marked(mark string) []procStat {
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
+	ps, ok := processes()
+	if !ok {
 		return nil
 	}
 	self := os.Getpid()
+	if isSubreaper() {
+		ps = descendants(ps, self)
+	}
 	var out []procStat
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == self {
+	for _, st := range ps {
+		if st.pid == self {
 			continue
 		}
-		env, err := os.ReadFile("/proc/" + e.Name() + "/environ")
-		if err != nil || !hasEntry(env, mark) {
-			continue
-		}
-		if st, ok := readStat(e.Name()); ok && !st.zombie {
+		env, err := os.ReadFile("/proc/" + strconv.Itoa(st.pid) + "/environ")
+		if err == nil && hasEntry(env, mark) {
 			out = append(out, st)
+		}
+	}
+	return out
+}
+
+// descendants returns the processes of ps below pid.
+func descendants(ps []procStat, pid int) []procStat {
+	children := map[int][]procStat{}
+	for _, p := range ps {
+		children[p.ppid] = append(children[p.ppid], p)
+	}
+	var out []procStat
+	for next := []int{pid}; len(next) > 0; {
+		p := next[len(next)-1]
+		next = next[:len(next)-1]
+		for _, c := range children[p] {
+			out = append(out, c)
+			next = append(next, c.pid)
 		}
 	}
 	return out

@@ -11,7 +11,7 @@ import "sync"
 var children struct {
 	gate sync.RWMutex
 	mu   sync.Mutex
-	pids map[int]bool
+	pids map[int]int // how many wait for the process of the PID
 }
 
 // noteChild notes a process that its waiter reaps; forgetChild forgets it
@@ -20,19 +20,23 @@ func noteChild(pid int) {
 	children.mu.Lock()
 	defer children.mu.Unlock()
 	if children.pids == nil {
-		children.pids = map[int]bool{}
+		children.pids = map[int]int{}
 	}
-	children.pids[pid] = true
+	children.pids[pid]++
 }
 
 func forgetChild(pid int) {
 	children.mu.Lock()
 	defer children.mu.Unlock()
-	delete(children.pids, pid)
+	// A PID used again may be noted again before the waiter of its
+	// last process forgets it.
+	if children.pids[pid]--; children.pids[pid] <= 0 {
+		delete(children.pids, pid)
+	}
 }
 
 func isNoted(pid int) bool {
 	children.mu.Lock()
 	defer children.mu.Unlock()
-	return children.pids[pid]
+	return children.pids[pid] > 0
 }

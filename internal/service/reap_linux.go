@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -18,6 +19,17 @@ import (
 // is one, whose end is then known. Reap must run for the orphans.
 func BecomeSubreaper() error {
 	return unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+}
+
+// isSubreaper reports whether orphans come to this process: it is a
+// subreaper, or PID 1.
+func isSubreaper() bool {
+	if os.Getpid() == 1 {
+		return true
+	}
+	var on int32
+	err := unix.Prctl(unix.PR_GET_CHILD_SUBREAPER, uintptr(unsafe.Pointer(&on)), 0, 0, 0)
+	return err == nil && on != 0
 }
 
 // Reap reaps, until ctx is done, the children of this process that no
