@@ -58,6 +58,7 @@ type Manager struct {
 	boot   string
 
 	loader *unit.Loader
+	host   *unit.Host // what the specifiers of the units loaded stand for
 	// preload holds the stored state of every timer and the last run of
 	// every unit while the daemon loads its units; nil after.
 	preload struct {
@@ -66,6 +67,8 @@ type Manager struct {
 		units  map[string]loadedUnit // by the name they are wanted by
 	}
 	pid   int               // the daemon's, for its journal lines
+	// background is the work Run does not wait for until it returns.
+	background sync.WaitGroup
 	units map[string]*entry // by name, aliases not
 	// transient names the units in memory whose files are transient.
 	transient map[string]bool
@@ -73,6 +76,7 @@ type Manager struct {
 	// unit directories are as missingDirs tells them.
 	missing     map[string]*unit.Snapshot
 	missingDirs uint64
+	loaderDirs  uint64 // the unit directories' stamp when the loader was made
 	// collected are the transient units collected last, as they were.
 	collected map[string]api.Unit
 
@@ -121,6 +125,7 @@ func (m *Manager) Run(ctx context.Context) error {
 	if id, err := timer.ParseID(m.boot); err == nil {
 		m.engine.Perturbation = timer.Perturbation(id)
 	}
+	defer m.background.Wait()
 	m.events = make(chan func(), 64)
 	m.journal = make(chan store.Entry, 4096)
 	var writer sync.WaitGroup

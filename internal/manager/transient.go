@@ -96,8 +96,9 @@ func (m *Manager) makeTransient(req api.TransientRequest, res *api.JobResult) bo
 		}
 		written = append(written, p)
 	}
-	// A new loader sees the new files.
+	// A new loader sees the new files, which were not there before.
 	m.newLoader()
+	m.forgetMissing()
 	var loaded []*entry
 	for _, tu := range req.Units {
 		e, err := m.get(tu.Name)
@@ -187,7 +188,7 @@ func (m *Manager) collectable(e *entry) bool {
 		return false
 	}
 	active, _ := e.activeSub()
-	if active == "failed" && e.u().Unit.CollectMode != "inactive-or-failed" {
+	if active == "failed" && !e.collectFailed {
 		return false
 	}
 	for _, te := range e.triggeredBy {

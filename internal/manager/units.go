@@ -31,8 +31,10 @@ type entry struct {
 	loadState unit.LoadState
 	desc      string
 	trigger   string
-	snap      *unit.Snapshot
-	files     uint64 // its files' stamp when loaded, for NeedDaemonReload
+	// collectFailed is CollectMode=inactive-or-failed.
+	collectFailed bool
+	snap          *unit.Snapshot
+	files         uint64 // its files' stamp when loaded, for NeedDaemonReload
 
 	// active is the active state last seen, for the timestamps of its
 	// changes: when it last left and entered the states.
@@ -112,12 +114,13 @@ func readUnit(u *unit.Unit, snap *unit.Snapshot) loadedUnit {
 	e := &entry{name: u.Name, typ: u.Type, loadState: u.LoadState, snap: snap, files: u.Stamp, serviceState: noService}
 	// Cloned, not to hold on to the strings they were parsed with.
 	e.desc = strings.Clone(u.Unit.Description)
+	e.collectFailed = u.Unit.CollectMode == "inactive-or-failed"
 	l := loadedUnit{e: e, notes: notes(u)}
 	if u.Timer != nil {
 		e.trigger = strings.Clone(u.Timer.Unit)
 		if u.LoadState == unit.Loaded {
 			cfg := *u.Timer
-			cfg.Values = slices.Clone(cfg.Values)
+			cfg.Values, cfg.Unit = slices.Clone(cfg.Values), e.trigger
 			l.timer = &cfg
 		}
 	}
@@ -253,8 +256,8 @@ func (m *Manager) get(name string) (*entry, error) {
 // unit directories stay as they are: systemd builds its name map again
 // only once they changed.
 func (m *Manager) noteMissing(name string, snap *unit.Snapshot) {
-	if stamp := m.dirStamp(); m.missing == nil || stamp != m.missingDirs {
-		m.missing, m.missingDirs = map[string]*unit.Snapshot{}, stamp
+	if m.missing == nil || m.loaderDirs != m.missingDirs {
+		m.missing, m.missingDirs = map[string]*unit.Snapshot{}, m.loaderDirs
 	}
 	m.missing[name] = snap
 }
@@ -350,6 +353,7 @@ func (m *Manager) needReload(e *entry) bool {
 // load loads the timers wanted by timers.target and starts them, with
 // the target.
 func (m *Manager) load(ctx context.Context) error {
+	m.resolveHost()
 	m.newLoader()
 	m.units = map[string]*entry{}
 	// Read at once, not unit by unit: there may be many.
@@ -392,7 +396,7 @@ func (m *Manager) load(ctx context.Context) error {
 	// not kept for a peak that does not come again; the daemon does not
 	// wait for it to answer.
 	m.newLoader()
-	go debug.FreeOSMemory()
+	m.background.Go(debug.FreeOSMemory)
 	return nil
 }
 
@@ -459,7 +463,9 @@ func (m *Manager) loadAll(names []string, triggers bool, use func(name string)) 
 // keeps its state and computes its next elapse from its new settings; a
 // running service goes on running, its new settings for its next start.
 func (m *Manager) reload(ctx context.Context) {
+	m.resolveHost()
 	m.newLoader()
+	m.forgetMissing()
 	old := m.units
 	m.units = make(map[string]*entry, len(old))
 	now := m.clk.Now()
@@ -479,7 +485,7 @@ func (m *Manager) reload(ctx context.Context) {
 		}
 		m.report(e, l.notes)
 		n := l.e
-		e.name, e.loadState, e.desc, e.trigger, e.snap, e.files = n.name, n.loadState, n.desc, n.trigger, n.snap, n.files
+		e.name, e.loadState, e.desc, e.trigger, e.collectFailed, e.snap, e.files = n.name, n.loadState, n.desc, n.trigger, n.collectFailed, n.snap, n.files
 		e.triggeredBy = nil
 		m.units[name] = e
 		if e.timer == nil {
@@ -504,12 +510,21 @@ func (m *Manager) reload(ctx context.Context) {
 	}
 	// As after the load: what reading the units left is returned.
 	m.newLoader()
-	go debug.FreeOSMemory()
+	m.background.Go(debug.FreeOSMemory)
 }
 
 // newLoader lets go of the loader: the next unit loaded is looked for
 // in the unit directories afresh.
 func (m *Manager) newLoader() { m.loader = nil }
+
+// resolveHost reads what specifiers stand for, for the units loaded until
+// the next reload: they keep what they expanded to, as systemd's do, when
+// they are parsed again from their snapshots.
+func (m *Manager) resolveHost() { m.host = (&unit.Host{}).Resolved() }
+
+// forgetMissing forgets the units not found: the files may be there now,
+// in a directory whose time did not change.
+func (m *Manager) forgetMissing() { m.missing = nil }
 
 // unitLoader returns the loader, a new one if there is none. A loader
 // holds the names in the unit directories: many, and known only while
@@ -517,7 +532,10 @@ func (m *Manager) newLoader() { m.loader = nil }
 // directories changed.
 func (m *Manager) unitLoader() *unit.Loader {
 	if m.loader == nil {
-		m.loader = &unit.Loader{Path: m.UnitPath, Scope: m.Scope}
+		// The directories as they are before the loader reads them: what
+		// it does not find is not there at that stamp, or later.
+		m.loaderDirs = m.dirStamp()
+		m.loader = &unit.Loader{Path: m.UnitPath, Scope: m.Scope, Host: m.host}
 	}
 	return m.loader
 }
