@@ -88,6 +88,7 @@ func daemonMain(c *cli, args []string) int {
 		return status
 	}
 	logs := newBatchWriter(c.stderr)
+	defer logs.Close()
 	m.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
@@ -100,7 +101,7 @@ func daemonMain(c *cli, args []string) int {
 		go service.Reap(reaping)
 	}
 	err := m.Run(ctx)
-	logs.Close()
+	logs.Close() // before the error, which goes out directly
 	if err != nil {
 		c.errorf("%s", err)
 		return 1
@@ -114,14 +115,19 @@ func daemonMain(c *cli, args []string) int {
 type batchWriter struct {
 	w       io.Writer
 	mu      sync.Mutex
+	drained sync.Cond // told when the goroutine took what was pending
 	pending []byte
 	wake    chan struct{} // told when pending is no longer empty
 	done    chan struct{} // closed when the goroutine is gone
 	closed  bool
 }
 
+// maxPendingLog bounds what a batchWriter holds.
+const maxPendingLog = 1 << 20
+
 func newBatchWriter(w io.Writer) *batchWriter {
 	b := &batchWriter{w: w, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	b.drained.L = &b.mu
 	go b.run()
 	return b
 }
@@ -129,6 +135,11 @@ func newBatchWriter(w io.Writer) *batchWriter {
 func (b *batchWriter) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	// A writer that is slow holds the loggers up, as it did unbatched,
+	// once much is pending.
+	for len(b.pending) > maxPendingLog && !b.closed {
+		b.drained.Wait()
+	}
 	if b.closed {
 		return b.w.Write(p)
 	}
@@ -148,16 +159,22 @@ func (b *batchWriter) run() {
 	for range b.wake {
 		b.mu.Lock()
 		out, b.pending = b.pending, out[:0]
+		b.drained.Broadcast()
 		b.mu.Unlock()
 		b.w.Write(out)
 	}
 }
 
 // Close writes what is pending and stops the goroutine; later writes go
-// to w at once.
+// to w at once, and later Closes do nothing.
 func (b *batchWriter) Close() {
 	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return
+	}
 	b.closed = true
+	b.drained.Broadcast()
 	close(b.wake)
 	b.mu.Unlock()
 	<-b.done
