@@ -66,10 +66,10 @@ type Manager struct {
 		runs   map[string]store.Run
 		units  map[string]loadedUnit // by the name they are wanted by
 	}
-	pid   int               // the daemon's, for its journal lines
+	pid int // the daemon's, for its journal lines
 	// background is the work Run does not wait for until it returns.
 	background sync.WaitGroup
-	units map[string]*entry // by name, aliases not
+	units      map[string]*entry // by name, aliases not
 	// transient names the units in memory whose files are transient.
 	transient map[string]bool
 	// missing are the units looked for and not found, by name, while the
