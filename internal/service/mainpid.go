@@ -282,8 +282,17 @@ func (r *Run) adopt(pid int) *process {
 		r.log(slog.LevelWarn, "Supervising process %d which is not our child. We'll most likely not notice when it exits.", pid)
 	}
 	p.alien = true
+	noteChild(pid) // it may be, as a subreaper's orphan, by its end
 	r.watch.Go(func() {
+		defer forgetChild(pid)
 		if r.awaitGone(p) {
+			if ppid, ok := parentPID(pid); ok && ppid == os.Getpid() {
+				// Adopted since, and reaped here: how it ended is known.
+				var ws syscall.WaitStatus
+				if got, err := syscall.Wait4(pid, &ws, 0, nil); err == nil && got == pid {
+					p.exit, p.alien = exitOf(ws), false
+				}
+			}
 			close(p.exited)
 		}
 	})

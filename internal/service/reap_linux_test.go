@@ -44,6 +44,24 @@ func TestSubreaper(t *testing.T) {
 		t.Errorf("forking: result %s, main %v; logs %q", out.Result, out.Main, tr.logs)
 	}
 
+	// A daemon forked twice: its parent is still there when its PID is
+	// read, and leaves it to the subreaper before it exits 4.
+	pidFile, after = filepath.Join(dir, "pid2"), filepath.Join(dir, "after2")
+	tr = &trace{}
+	r = Begin(tr.spec(loadService(t, "Type=forking\nPIDFile="+pidFile+"\nExecStart=/bin/sh -c '( ( until [ -e "+after+" ]; do sleep 0.01; done; exit 4 ) & echo $$! >"+pidFile+"; sleep 0.3 ) &'")))
+	tr.waitFor(t, Running)
+	daemonPID := readPID(t, pidFile)
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if ppid, ok := parentPID(daemonPID); ok && ppid == os.Getpid() {
+			break // its parent gone, it is ours
+		}
+	}
+	os.WriteFile(after, nil, 0o644)
+	out = r.Wait()
+	if out.Result != ExitCode || out.Main != (Exit{CodeExited, 4}) {
+		t.Errorf("forked twice: result %s, main %v; logs %q", out.Result, out.Main, tr.logs)
+	}
+
 	// The orphan writes its PID and exits a moment later.
 	orphan := filepath.Join(dir, "orphan")
 	out = Begin(tr.spec(loadService(t, "Type=oneshot\nExecStart=/bin/sh -c '(sh -c \"echo \\$$$$ >"+orphan+"; sleep 0.1\" &)'"))).Wait()
