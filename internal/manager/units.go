@@ -387,6 +387,9 @@ func (m *Manager) load(ctx context.Context) error {
 	m.clk = frozen{clk, clk.Now()}
 	defer func() { m.clk = clk }()
 	m.loadAll(wants, true, func(name string) {
+		if ctx.Err() != nil {
+			return // stopped while loading: the rest is not started
+		}
 		if e, err := m.get(name); err == nil && e.timer != nil {
 			m.startTimer(ctx, e)
 		}
