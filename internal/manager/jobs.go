@@ -133,7 +133,7 @@ func (m *Manager) activate(e *entry, act activation, done func(string)) {
 			m.unitLog(e.name, "", 6, "Reached target "+describe(e)+".")
 		}
 		done(jobDone)
-	case e.typ == unit.Service && e.u().Service != nil:
+	case e.typ == unit.Service && (e.loadState == unit.Loaded || e.loadState == unit.BadSetting):
 		m.startService(e, act, done)
 	default:
 		m.unitLog(e.name, "", 4, fmt.Sprintf("Unit type %s is not supported by sundial; not starting it.", e.typ))
@@ -154,9 +154,10 @@ func (m *Manager) startService(e *entry, act activation, done func(string)) {
 		done(jobDone)
 		return
 	}
-	s := e.u().Service
+	u := e.u()
+	s := u.Service
 	now := m.clk.Now()
-	if !m.startAllowed(e, now) {
+	if !m.startAllowed(e, &u.Unit, now) {
 		m.unitLog(name, "", 4, name+": Start request repeated too quickly.")
 		m.unitLog(name, "", 4, fmt.Sprintf("%s: Failed with result '%s'.", name, startLimitHit))
 		m.unitLog(name, "", 3, "Failed to start "+describe(e)+".")
@@ -300,8 +301,7 @@ func firstState(s *unit.ServiceSection) service.State {
 
 // startAllowed counts a start against StartLimitIntervalSec= and
 // StartLimitBurst=, and reports whether it is within them.
-func (m *Manager) startAllowed(e *entry, now timer.Instant) bool {
-	u := e.u().Unit
+func (m *Manager) startAllowed(e *entry, u *unit.UnitSection, now timer.Instant) bool {
 	interval, burst := uint64(u.StartLimitInterval), int(u.StartLimitBurst)
 	if interval == 0 || burst == 0 {
 		return true

@@ -23,18 +23,7 @@ import (
 
 // An entry is a unit in memory: its files as loaded, and its state.
 type entry struct {
-	// What is kept of the unit read: its name, type and load state, the
-	// description, a timer's unit to trigger, and the snapshot that the
-	// rest is parsed again from when asked for; u does.
-	name      string
-	typ       unit.Type
-	loadState unit.LoadState
-	desc      string
-	trigger   string
-	// collectFailed is CollectMode=inactive-or-failed.
-	collectFailed bool
-	snap          *unit.Snapshot
-	files         uint64 // its files' stamp when loaded, for NeedDaemonReload
+	unitInfo
 
 	// active is the active state last seen, for the timestamps of its
 	// changes: when it last left and entered the states.
@@ -56,6 +45,21 @@ type entry struct {
 	// A service's; the units of other types, and the services that
 	// never ran, share noService.
 	*serviceState
+}
+
+// A unitInfo is what an entry keeps of the unit read: its name, type and
+// load state, the description, a timer's unit to trigger, and the
+// snapshot that the rest is parsed again from when asked for; u does.
+type unitInfo struct {
+	name      string
+	typ       unit.Type
+	loadState unit.LoadState
+	desc      string
+	trigger   string
+	// collectFailed is CollectMode=inactive-or-failed.
+	collectFailed bool
+	snap          *unit.Snapshot
+	files         uint64 // its files' stamp when loaded, for NeedDaemonReload
 }
 
 // noService is the serviceState of the units that have none of their
@@ -111,10 +115,10 @@ type note struct {
 // readUnit keeps what the manager needs of a unit just loaded: copies,
 // for a unit that Inspect hands over.
 func readUnit(u *unit.Unit, snap *unit.Snapshot) loadedUnit {
-	e := &entry{name: u.Name, typ: u.Type, loadState: u.LoadState, snap: snap, files: u.Stamp, serviceState: noService}
-	// Cloned, not to hold on to the strings they were parsed with.
-	e.desc = strings.Clone(u.Unit.Description)
-	e.collectFailed = u.Unit.CollectMode == "inactive-or-failed"
+	e := &entry{serviceState: noService, unitInfo: unitInfo{name: u.Name, typ: u.Type, loadState: u.LoadState, snap: snap, files: u.Stamp,
+		// Cloned, not to hold on to the strings they were parsed with.
+		desc:          strings.Clone(u.Unit.Description),
+		collectFailed: u.Unit.CollectMode == "inactive-or-failed"}}
 	l := loadedUnit{e: e, notes: notes(u)}
 	if u.Timer != nil {
 		e.trigger = strings.Clone(u.Timer.Unit)
@@ -219,8 +223,7 @@ func (m *Manager) get(name string) (*entry, error) {
 	case ok:
 		delete(m.preload.units, name)
 	case m.missing[name] != nil && m.missingDirs == m.dirStamp():
-		snap := m.missing[name]
-		l = readUnit(snap.Unit(), snap)
+		l = readUnit(m.missing[name].Unit(), m.missing[name])
 	default:
 		u, snap, err := m.unitLoader().LoadSnapshot(name)
 		if err != nil {
@@ -412,10 +415,10 @@ type frozen struct {
 func (f frozen) Now() timer.Instant { return f.now }
 
 // loadAll loads the units named and, with triggers, the units the timers
-// among them trigger, on every core, and calls use with each name in turn, in their
-// order, once its units are in preload, as readUnit keeps them, for get
-// to take. Those that fail to load are left out, for get to load again
-// and report.
+// among them trigger, on every core. It calls use with each name in
+// turn, in their order, once its units are in preload (as readUnit keeps
+// them) for get to take. Those that fail to load are left out, for get
+// to load again and report.
 func (m *Manager) loadAll(names []string, triggers bool, use func(name string)) {
 	workers := runtime.GOMAXPROCS(0)
 	// Worker w loads the names w, w+workers, …: use takes them from the
@@ -487,8 +490,7 @@ func (m *Manager) reload(ctx context.Context) {
 			return // gone, and nothing keeps it
 		}
 		m.report(e, l.notes)
-		n := l.e
-		e.name, e.loadState, e.desc, e.trigger, e.collectFailed, e.snap, e.files = n.name, n.loadState, n.desc, n.trigger, n.collectFailed, n.snap, n.files
+		e.unitInfo = l.e.unitInfo
 		e.triggeredBy = nil
 		m.units[name] = e
 		if e.timer == nil {
