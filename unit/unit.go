@@ -136,12 +136,12 @@ func (l *Loader) loadWith(name string, snap bool, parse func(*loadCtx, *unitText
 	}
 	l.setup()
 	file, names := l.fragment(name, n)
-	id, unitNames := name, names
+	id := name
 	c := l.getCtx()
 	defer l.putCtx(c)
 	// The context's, not one more allocation each load.
 	t := &c.text
-	*t = unitText{name: name, names: unitNames, stamp: stampOffset}
+	*t = unitText{name: name, names: names, stamp: stampOffset}
 	if file.dst == "" {
 		// Devices and slices need no file (systemd's device_load and
 		// slice_load); the others are not found.
