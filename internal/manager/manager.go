@@ -98,8 +98,18 @@ func (m *Manager) Run(ctx context.Context) error {
 	if m.log == nil {
 		m.log = slog.New(slog.DiscardHandler)
 	}
-	if err := os.MkdirAll(m.StateDir, 0o755); err != nil {
+	lock, err := lockDir(m.StateDir, 0o755)
+	if err != nil {
 		return err
+	}
+	defer lock.Close()
+	if m.Socket != "" {
+		// The socket's directory is only its owner's, as api.Listen makes it.
+		lock, err := lockDir(filepath.Dir(m.Socket), 0o700)
+		if err != nil {
+			return err
+		}
+		defer lock.Close()
 	}
 	st, err := store.Open(ctx, filepath.Join(m.StateDir, "sundial.db"))
 	if err != nil {
