@@ -103,7 +103,9 @@ func SocketPath(user bool) string {
 }
 
 // Listen creates the socket, in a directory only its owner may enter,
-// replacing a stale one.
+// replacing a stale one. The socket is made under another name and
+// renamed once it listens, so that a client that finds it can connect:
+// between bind and listen, a connection is refused.
 func Listen(path string) (net.Listener, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, err
@@ -111,13 +113,22 @@ func Listen(path string) (net.Listener, error) {
 	if err := os.Chmod(filepath.Dir(path), 0o700); err != nil {
 		return nil, err
 	}
-	os.Remove(path)
-	l, err := net.Listen("unix", path)
+	tmp := path + ".new"
+	os.Remove(tmp)
+	l, err := net.Listen("unix", tmp)
 	if err != nil {
 		return nil, err
 	}
-	if err := os.Chmod(path, 0o600); err != nil {
+	// Closing the listener must not remove the name it was made under.
+	l.(*net.UnixListener).SetUnlinkOnClose(false)
+	if err := os.Chmod(tmp, 0o600); err != nil {
 		l.Close()
+		os.Remove(tmp)
+		return nil, err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		l.Close()
+		os.Remove(tmp)
 		return nil, err
 	}
 	return l, nil

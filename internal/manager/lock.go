@@ -19,6 +19,12 @@ func lockDir(dir string, perm os.FileMode) (*os.File, error) {
 	if err := os.MkdirAll(dir, perm); err != nil {
 		return nil, err
 	}
+	// Another user's directory (in /tmp, say) would be theirs to meddle in.
+	if info, err := os.Stat(dir); err != nil {
+		return nil, err
+	} else if st, ok := info.Sys().(*syscall.Stat_t); !info.IsDir() || ok && int(st.Uid) != os.Geteuid() {
+		return nil, fmt.Errorf("%s is not a directory of the daemon's user", dir)
+	}
 	path := filepath.Join(dir, "lock")
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
