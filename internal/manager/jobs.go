@@ -242,7 +242,13 @@ func (m *Manager) startService(e *entry, act activation, done func(string)) {
 		Log: func(level slog.Level, msg string) {
 			m.events <- func() { m.unitLog(name, invocation, levelPriority(level), name+": "+msg) }
 		},
-		State:     func(st service.State) { current(func() { m.serviceState(e, st) }) },
+		// Waited for: its messages come before the output that follows.
+		State: func(st service.State) {
+			done := make(chan struct{})
+			current(func() { m.serviceState(e, st) })
+			m.events <- func() { close(done) }
+			<-done
+		},
 		MainPID:   func(pid int) { current(func() { e.mainPID, e.mainStart, e.mainExit = pid, m.clk.Now().Realtime, 0 }) },
 		Status:    func(text string) { current(func() { e.status = text }) },
 		NotifyDir: m.notifyDir(),

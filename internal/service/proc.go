@@ -37,6 +37,9 @@ type Command struct {
 	// Output receives each line of its output; it may be called from
 	// another goroutine, one line at a time.
 	Output func(Line)
+	// Hold, if set, keeps the output from Output until it is closed: the
+	// pipe holds what comes meanwhile.
+	Hold <-chan struct{}
 	// UMask, if set, is the file mode creation mask; Nice, if NiceSet,
 	// the nice level; Limits are resource limits by name ("NOFILE").
 	// They hold from the command's first instruction: a helper sets
@@ -115,6 +118,9 @@ func start(c Command) (*process, error) {
 		// when finishOutput closes it.
 		defer close(p.output)
 		readLines(r, func(s string) {
+			if c.Hold != nil {
+				<-c.Hold
+			}
 			if c.Output != nil {
 				c.Output(Line{PID: p.pid, Command: name, Text: s})
 			}

@@ -82,7 +82,12 @@ type Spec struct {
 	// unit's name: "Main process exited, code=exited, status=1/FAILURE".
 	// It may be called from another goroutine.
 	Log func(level slog.Level, msg string)
-	// State is told of each sub-state entered.
+	// State is told of each sub-state entered. The main process's output
+	// is held until State has returned from the state that makes the
+	// unit active, where nothing else comes between (Type=simple, exec or
+	// idle without ExecStartPost=), so that a State that logs "Started …"
+	// before it returns has it come before what the service writes, as
+	// systemd's does.
 	State func(State)
 	// MainPID is told of the main process when it starts, and each time
 	// another becomes it (MAINPID=, PIDFile=, guessed).
@@ -133,9 +138,13 @@ type Run struct {
 	out   Outcome
 	state State
 
-	main  *process
-	quit  chan struct{} // closed when the activation has ended
-	watch sync.WaitGroup
+	main *process
+	quit chan struct{} // closed when the activation has ended
+	// hold keeps the main process's output back until release closes
+	// it, as State's doc says; nil where nothing is held.
+	hold    chan struct{}
+	release func()
+	watch   sync.WaitGroup
 
 	// notify is the socket, if the service takes notifications; wake has
 	// a value when notes have come.
@@ -179,6 +188,13 @@ func (r *Run) Wait() Outcome {
 func (r *Run) log(level slog.Level, format string, args ...any) {
 	if r.spec.Log != nil {
 		r.spec.Log(level, fmt.Sprintf(format, args...))
+	}
+}
+
+// releaseOutput lets the main process's output go, if it was held.
+func (r *Run) releaseOutput() {
+	if r.release != nil {
+		r.release()
 	}
 }
 
@@ -227,6 +243,13 @@ const (
 func (r *Run) start() next {
 	s := r.spec.Service
 	oneshot := s.Type == "oneshot"
+	if !oneshot && !isNotify(s.Type) && s.Type != "forking" && len(s.ExecStartPost) == 0 {
+		hold := make(chan struct{})
+		r.hold = hold
+		release := sync.OnceFunc(func() { close(hold) })
+		r.release = release
+		defer release()
+	}
 	if len(s.ExecCondition) > 0 {
 		r.setState(Condition)
 		for _, c := range s.ExecCondition {
@@ -311,6 +334,7 @@ func (r *Run) start() next {
 		return r.stopByNotify()
 	case r.main != nil:
 		r.setState(Running)
+		r.releaseOutput()
 		n = r.waitMain()
 	case forking && r.groupsAlive():
 		r.setState(Running)
@@ -649,6 +673,9 @@ func (r *Run) spawn(setting string, c unit.ExecCommand) (*process, Exit, bool) {
 	}
 	cmd := Command{Path: path, Argv: argv, Env: env, Dir: dir, Credential: r.spec.Credential, Output: r.spec.Output,
 		UMask: &s.UMask, Nice: s.Nice, NiceSet: s.NiceSet, Limits: s.Limits}
+	if main {
+		cmd.Hold = r.hold
+	}
 	// Held while the process starts, so that the reader of the socket
 	// knows it before it can send.
 	r.mu.Lock()

@@ -358,3 +358,40 @@ func newInvocation() string {
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
 }
+
+// TestOutputAfterRunning: what a simple service writes reaches Output
+// only once State has returned from Running, which a manager logs
+// "Started …" in; the output of a notify service, which is active only
+// at READY=1, is not held.
+func TestOutputAfterRunning(t *testing.T) {
+	for _, tt := range []struct {
+		text string
+		want []string
+	}{
+		{"Type=simple\nExecStart=/bin/echo hi", []string{"running", "hi"}},
+		{"Type=exec\nExecStart=/bin/echo hi", []string{"running", "hi"}},
+		{"Type=notify\nNotifyAccess=all\nExecStart=/bin/sh -c 'echo hi; sleep 0.3; systemd-notify --ready 2>/dev/null || exit 0'", []string{"hi"}},
+	} {
+		var mu sync.Mutex
+		var got []string
+		add := func(s string) {
+			mu.Lock()
+			got = append(got, s)
+			mu.Unlock()
+		}
+		spec := Spec{Service: loadService(t, tt.text), Env: []string{"PATH=/usr/bin:/bin"},
+			Output: func(l Line) { add(l.Text) },
+			State: func(s State) {
+				if s == Running {
+					time.Sleep(200 * time.Millisecond) // the echo has long written
+					add("running")
+				}
+			}}
+		Begin(spec).Wait()
+		mu.Lock()
+		if len(got) < len(tt.want) || !slices.Equal(got[:len(tt.want)], tt.want) {
+			t.Errorf("%q: %q, want %q first", tt.text, got, tt.want)
+		}
+		mu.Unlock()
+	}
+}
