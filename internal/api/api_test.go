@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -113,5 +114,46 @@ func TestWriteArray(t *testing.T) {
 		if got.String() != want.String() {
 			t.Errorf("reply(%v) wrote %q, want %q", v, got.String(), want.String())
 		}
+	}
+}
+
+// TestSocketPath: the system's daemon under /run, a user's under
+// $XDG_RUNTIME_DIR, or, without one (or with a relative one, which the
+// XDG rules ignore), in a directory of the user's own in the temporary
+// directory.
+func TestSocketPath(t *testing.T) {
+	t.Setenv("XDG_RUNTIME_DIR", "/run/user/1000")
+	if got := SocketPath(false); got != "/run/sundial/control" {
+		t.Errorf("system: %s", got)
+	}
+	if got := SocketPath(true); got != "/run/user/1000/sundial/control" {
+		t.Errorf("user: %s", got)
+	}
+	want := filepath.Join(os.TempDir(), fmt.Sprintf("sundial-%d", os.Getuid()), "control")
+	for _, dir := range []string{"", "relative"} {
+		t.Setenv("XDG_RUNTIME_DIR", dir)
+		if got := SocketPath(true); got != want {
+			t.Errorf("user, XDG_RUNTIME_DIR=%q: %s, want %s", dir, got, want)
+		}
+	}
+}
+
+// TestListen: the socket is its owner's alone, and replaces a stale one.
+func TestListen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sundial", "control")
+	for range 2 { // the second finds the first's socket left behind
+		l, err := Listen(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for p, mode := range map[string]os.FileMode{path: 0o600, filepath.Dir(path): 0o700} {
+			if info, err := os.Stat(p); err != nil || info.Mode().Perm() != mode {
+				t.Errorf("%s: %v, %v; want %v", p, info.Mode(), err, mode)
+			}
+		}
+		if _, err := os.Stat(path + ".new"); !os.IsNotExist(err) {
+			t.Errorf("the name it was made under is left: %v", err)
+		}
+		l.Close()
 	}
 }
