@@ -41,6 +41,8 @@ Run the specified command in a transient service of the sundial daemon.
      --uid=USER                   Run as system user
      --gid=GROUP                  Run as system group
      --nice=NICE                  Nice level
+     --slice=SLICE                Run in the specified slice
+     --send-sighup                Send SIGHUP when terminating
      --working-directory=PATH     Set working directory
   -d --same-dir                   Inherit working directory from caller
   -E --setenv=NAME[=VALUE]        Set environment variable
@@ -99,6 +101,8 @@ type runOptions struct {
 	niceSet                 bool
 	noExpand                bool
 	remain, wait, collect   bool
+	sendSIGHUP              bool
+	slice                   string
 	quiet, noBlock          bool
 	stdio                   int
 	command                 []string
@@ -128,13 +132,15 @@ func parseRun(c *cli, args []string) (o *runOptions, ok bool, status int) {
 	o = &runOptions{daemonOptions: daemonOptions{usage: runUsage}}
 	o.declare(fs)
 	for _, name := range []string{"remain-after-exit/r", "wait", "same-dir/d", "pty/t", "pipe/P", "quiet/q", "collect/G",
-		"no-block", "on-timezone-change", "on-clock-change"} {
+		"no-block", "on-timezone-change", "on-clock-change", "send-sighup", "no-ask-password",
+		"scope", "shell/S", "slice-inherit"} {
 		long, short, _ := strings.Cut(name, "/")
 		switchOption(fs, long, short)
 	}
 	for _, name := range []string{"unit/u", "description", "expand-environment", "service-type", "uid", "gid", "nice",
 		"setenv/E", "property/p", "on-active", "on-boot", "on-startup", "on-unit-active", "on-unit-inactive",
-		"on-calendar", "timer-property", "path-property", "socket-property", "working-directory"} {
+		"on-calendar", "timer-property", "path-property", "socket-property", "working-directory", "slice",
+		"host/H", "machine/M"} {
 		long, short, _ := strings.Cut(name, "/")
 		fs.StringArrayP(long, short, nil, "")
 	}
@@ -293,6 +299,20 @@ func (o *runOptions) set(c *cli, name, value string) error {
 		}
 	case "collect":
 		o.collect = true
+	case "send-sighup":
+		o.sendSIGHUP = true
+	case "slice":
+		o.slice = value
+	case "no-ask-password":
+		// sundial asks for no passwords.
+	case "scope":
+		return usageError("--scope is not supported: sundial runs no scope units.")
+	case "shell":
+		return usageError("--shell is not supported: the sundial daemon cannot give a service a terminal.")
+	case "slice-inherit":
+		return usageError("--slice-inherit is not supported: sundial puts no processes in slices.")
+	case "host", "machine":
+		return usageError(fmt.Sprintf("--%s= is not supported: sundial talks to the daemon on this machine only.", name))
 	}
 	return nil
 }
@@ -529,7 +549,19 @@ func (o *runOptions) names(c *cli) error {
 			o.timerName, err = mangle("as trigger", ".timer")
 		}
 	}
-	return err
+	if err != nil || o.slice == "" {
+		return err
+	}
+	// As the service's properties are made, after the names.
+	slice, msg, ok := mangleUnitName(o.slice, "as slice", ".slice")
+	if !o.quiet && msg != "" {
+		c.errorf("%s", msg)
+	}
+	if !ok {
+		return usageError(fmt.Sprintf("Failed to mangle name '%s': Invalid argument", o.slice))
+	}
+	o.slice = slice
+	return nil
 }
 
 // randomUnitName is the name systemd-run gives a unit when connected to
@@ -653,6 +685,13 @@ func (o *runOptions) service() (composed, error) {
 	s, err := o.common("Service", o.properties)
 	if err != nil {
 		return s, err
+	}
+	// transient_kill_set_properties, then transient_cgroup_set_properties.
+	if o.sendSIGHUP {
+		s.add("Service", "SendSIGHUP", "yes")
+	}
+	if o.slice != "" {
+		s.add("Service", "Slice", o.slice)
 	}
 	if o.remain {
 		s.add("Service", "RemainAfterExit", "yes")

@@ -39,6 +39,13 @@ func TestRunRefusals(t *testing.T) {
 		{[]string{"--path-property=PathExists=/x", "--on-boot=1h", "/bin/sh"}, "Only single trigger (path, socket, timer) unit can be created."},
 		{[]string{"--path-property=PathExists=/x", "/bin/sh"}, "--path-property= and --socket-property= are not supported: sundial runs no path or socket units."},
 		{[]string{"-t", "/bin/sh"}, "--pty is not supported: the sundial daemon cannot give a service a terminal. Use --pipe or --wait."},
+		{[]string{"--scope", "/bin/sh"}, "--scope is not supported: sundial runs no scope units."},
+		{[]string{"-S"}, "--shell is not supported: the sundial daemon cannot give a service a terminal."},
+		{[]string{"--slice-inherit", "/bin/sh"}, "--slice-inherit is not supported: sundial puts no processes in slices."},
+		{[]string{"-M", "box", "/bin/sh"}, "--machine= is not supported: sundial talks to the daemon on this machine only."},
+		{[]string{"-H", "root@host", "/bin/sh"}, "--host= is not supported: sundial talks to the daemon on this machine only."},
+		{[]string{"--slice=", "-u", "s", "/bin/sh"}, ""},
+		{[]string{"--slice=" + strings.Repeat("x", 250), "-u", "s", "/bin/sh"}, "Failed to mangle name '" + strings.Repeat("x", 250) + "': Invalid argument"},
 		// Refused as the options are read, the first mistake first.
 		{[]string{"--on-calendar=Mon 25:00", "--wait", "--no-block", "/bin/sh"}, "Failed to parse calendar event specification: Invalid argument"},
 		{[]string{"--nice=20", "/bin/sh"}, "Failed to parse nice value: 20"},
@@ -167,7 +174,8 @@ ExecStart="DIR/echo"
 		[]string{"--unit=all", "-E", "A=1", "--working-directory=/tmp/../var/./tmp/", "-G", "-p", "After=a.service b.service",
 			"--nice=-5", "--uid=me", "--gid=us", "-p", "RestartSec=90", "-r", "--service-type=exec", "-E", "B=%x y",
 			"-E", "RUN_TEST_VALUE", "-E", "A=2", "-p", "Description=50%", "-p", "PrivateTmp=on", "-p", "TimeoutSec=1min",
-			"-p", "Documentation=man:a(1) man:b(2)", "-p", "StandardOutput=journal", "--description=d", echo, "x"},
+			"-p", "Documentation=man:a(1) man:b(2)", "-p", "StandardOutput=journal", "--description=d", "--slice=batch",
+			"--send-sighup", "--no-ask-password", echo, "x"},
 		`-- all.service --
 [Unit]
 Description=d
@@ -192,6 +200,8 @@ Documentation=man:b(2)
 
 [Service]
 StandardOutput=journal
+SendSIGHUP=yes
+Slice=batch.slice
 RemainAfterExit=yes
 Type=exec
 User=me
