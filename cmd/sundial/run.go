@@ -1056,6 +1056,10 @@ func (o *runOptions) finished(c *cli, u api.Unit) int {
 		if u.InactiveExit > 0 && u.InactiveEnter > u.InactiveExit {
 			c.errorf("Service runtime: %s", timespan.Span(u.InactiveEnter-u.InactiveExit).Format(timespan.Millisecond))
 		}
+		// As systemd's with CPU accounting, its default on cgroup v2.
+		if u.InactiveExit > 0 {
+			c.errorf("CPU time consumed: %s", timespan.Span(u.CPU).Format(timespan.Millisecond))
+		}
 	}
 	switch {
 	case u.Result == "success":

@@ -405,8 +405,10 @@ func TestRunFinished(t *testing.T) {
 		status int
 		want   string
 	}{
-		{api.Unit{Result: "success", MainCode: "exited", InactiveExit: 1_000_000, InactiveEnter: 2_234_567}, 0,
-			"Finished with result: success\nMain processes terminated with: code=exited/status=0\nService runtime: 1.234s\n"},
+		{api.Unit{Result: "success", MainCode: "exited", InactiveExit: 1_000_000, InactiveEnter: 2_234_567, CPU: 12_345}, 0,
+			"Finished with result: success\nMain processes terminated with: code=exited/status=0\nService runtime: 1.234s\nCPU time consumed: 12ms\n"},
+		{api.Unit{Result: "success", MainCode: "exited", InactiveExit: 1_000_000, InactiveEnter: 1_000_100}, 0,
+			"Finished with result: success\nMain processes terminated with: code=exited/status=0\nService runtime: 100us\nCPU time consumed: 0\n"},
 		{api.Unit{Result: "exit-code", MainCode: "exited", MainStatus: 3}, 3,
 			"Finished with result: exit-code\nMain processes terminated with: code=exited/status=3\n"},
 		{api.Unit{Result: "signal", MainCode: "killed", MainStatus: 9}, exitException,

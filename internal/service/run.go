@@ -905,6 +905,11 @@ func (r *Run) finish() {
 			r.out.CPU += p.cpu
 		}
 	}
+	// How a main process the stop ended went: systemd records it however
+	// the main process ends (ExecMainCode=, ExecMainStatus=).
+	if m := r.main; m != nil && m.cmd != nil && !m.alien && m.reaped() && r.out.Main == (Exit{}) {
+		r.out.Main = m.exit
+	}
 	if r.out.Result != Success {
 		r.log(slog.LevelWarn, "Failed with result '%s'.", r.out.Result)
 		r.setState(Failed)

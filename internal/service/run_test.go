@@ -193,7 +193,7 @@ func TestSimpleStop(t *testing.T) {
 	tr.waitForLines(1)
 	r.Stop()
 	out := r.Wait()
-	if out.Result != Success || out.MainPID == 0 {
+	if out.Result != Success || out.MainPID == 0 || out.Main != (Exit{CodeKilled, int(syscall.SIGTERM)}) {
 		t.Errorf("outcome %+v", out)
 	}
 	if len(tr.lines) != 2 || tr.lines[1] != "stopping "+itoa(out.MainPID) {
