@@ -184,7 +184,12 @@ func (m *Manager) startService(e *entry, act activation, done func(string)) {
 	e.waiters = append(e.waiters, m.startWaiter(e, done))
 	cred, userInfo, step, err := credentials(s)
 	if err != nil {
-		// As the child systemd forks fails, before any command runs.
+		// As the child systemd forks fails, before any command runs: a
+		// simple service is started by then.
+		if service.ActiveAtFork(s) {
+			e.sub = service.Running
+			m.changed(e)
+		}
 		m.unitLog(name, invocation, 3, fmt.Sprintf("%s: Failed to determine %s credentials: %s", name, strings.ToLower(step), service.ErrnoText(err)))
 		m.unitLog(name, invocation, 3, fmt.Sprintf("%s: Failed at step %s spawning %s: %s", name, step, firstCommand(s), service.ErrnoText(err)))
 		status := 217 // USER

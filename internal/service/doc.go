@@ -4,8 +4,10 @@
 // named as systemd names it (code=exited, status=1/FAILURE; the result
 // exit-code).
 //
-// Type=simple, exec and oneshot start as their first process starts or
-// ends. Type=notify (and notify-reload) starts once the service says
+// Type=simple starts as its main process is forked: a command that then
+// cannot be executed fails the service, not its start, as in systemd's
+// child. Type=exec starts once its main process has been executed, and
+// oneshot once its commands have ended. Type=notify (and notify-reload) starts once the service says
 // READY=1 on the activation's notification socket, named to its
 // processes by NOTIFY_SOCKET, as sd_notify does; the socket also takes
 // STATUS=, ERRNO=, MAINPID=, STOPPING=1 and NOTIFYACCESS=. Type=forking

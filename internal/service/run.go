@@ -191,6 +191,15 @@ func (r *Run) log(level slog.Level, format string, args ...any) {
 	}
 }
 
+// ActiveAtFork reports whether a service is active as soon as its main
+// process is forked (Type=simple or idle, without ExecStartPost=): its
+// start job is done then, even if the command then fails to execute.
+func ActiveAtFork(s *unit.ServiceSection) bool {
+	return (s.Type == "simple" || s.Type == "idle") && len(s.ExecStartPost) == 0
+}
+
+func (r *Run) activeAtFork() bool { return ActiveAtFork(r.spec.Service) }
+
 // releaseOutput lets the main process's output go, if it was held.
 func (r *Run) releaseOutput() {
 	if r.release != nil {
@@ -243,7 +252,7 @@ const (
 func (r *Run) start() next {
 	s := r.spec.Service
 	oneshot := s.Type == "oneshot"
-	if !oneshot && !isNotify(s.Type) && s.Type != "forking" && len(s.ExecStartPost) == 0 {
+	if r.activeAtFork() || s.Type == "exec" && len(s.ExecStartPost) == 0 {
 		hold := make(chan struct{})
 		r.hold = hold
 		release := sync.OnceFunc(func() { close(hold) })
@@ -644,8 +653,19 @@ func (r *Run) spawn(setting string, c unit.ExecCommand) (*process, Exit, bool) {
 			r.log(slog.LevelInfo, "Invalid environment variable name evaluates to an empty string: %s", n)
 		}
 	}
+	// What fails in systemd's child, after the fork that made a simple
+	// service active.
+	told := false
+	forked := func() {
+		if main && r.activeAtFork() && !told {
+			told = true
+			r.setState(Running)
+			r.releaseOutput()
+		}
+	}
 	path, err := unit.FindExecutable(c.Path, r.spec.Search)
 	if err != nil {
+		forked()
 		r.log(slog.LevelError, "Unable to locate executable '%s': %s", c.Path, ErrnoText(err))
 		r.log(slog.LevelError, "Failed at step EXEC spawning %s: %s", c.Path, ErrnoText(err))
 		e := Exit{CodeExited, statusExec}
@@ -653,6 +673,7 @@ func (r *Run) spawn(setting string, c unit.ExecCommand) (*process, Exit, bool) {
 		return nil, e, false
 	}
 	fail := func(status int, step string, err error) (*process, Exit, bool) {
+		forked()
 		r.log(slog.LevelError, "Failed at step %s spawning %s: %s", step, path, ErrnoText(err))
 		e := Exit{CodeExited, status}
 		r.out.Records = append(r.out.Records, Record{Setting: setting, Command: c, Exit: e})
@@ -666,6 +687,7 @@ func (r *Run) spawn(setting string, c unit.ExecCommand) (*process, Exit, bool) {
 			err = syscall.ENOTDIR
 		}
 		if !r.spec.DirMissingOK {
+			forked()
 			r.log(slog.LevelError, "Changing to the requested working directory failed: %s", ErrnoText(err))
 			return fail(statusChdir, "CHDIR", err)
 		}

@@ -395,3 +395,29 @@ func TestOutputAfterRunning(t *testing.T) {
 		mu.Unlock()
 	}
 }
+
+// TestActiveAtFork: a simple service is active once its process is
+// forked, so what fails in systemd's child (the executable, the working
+// directory) comes after it was running; Type=exec waits for the exec,
+// and fails its start.
+func TestActiveAtFork(t *testing.T) {
+	for _, tt := range []struct {
+		text, dir string
+		states    []string
+		main      Exit
+	}{
+		{"Type=simple\nExecStart=/nonexistent/x", "", []string{"start", "running", "failed"}, Exit{CodeExited, statusExec}},
+		{"Type=simple\nExecStart=/bin/true", "/nonexistent", []string{"start", "running", "failed"}, Exit{CodeExited, statusChdir}},
+		{"Type=exec\nExecStart=/nonexistent/x", "", []string{"start", "failed"}, Exit{CodeExited, statusExec}},
+		{"Type=simple\nExecStart=/nonexistent/x\nExecStartPost=/bin/true", "", []string{"start", "failed"}, Exit{CodeExited, statusExec}},
+	} {
+		tr := &trace{}
+		spec := tr.spec(loadService(t, tt.text))
+		spec.Dir = tt.dir
+		out := Begin(spec).Wait()
+		if out.Result != ExitCode || out.Main != tt.main {
+			t.Errorf("%q: %+v", tt.text, out)
+		}
+		checkList(t, tt.text, states(tr.states), tt.states)
+	}
+}
