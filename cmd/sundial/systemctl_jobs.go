@@ -210,12 +210,14 @@ func jobFailure(o *systemctlOptions, r api.JobResult) string {
 	case "timeout":
 		return fmt.Sprintf("Job for %s timed out.", r.Unit)
 	case "dependency":
-		return fmt.Sprintf("A dependency job for %s failed. See 'journalctl%s -xe' for details.", r.Unit, user)
+		// Without --user, as systemd's: only the hint below has it.
+		return fmt.Sprintf("A dependency job for %s failed. See 'journalctl -xe' for details.", r.Unit)
 	}
 	if !strings.HasSuffix(r.Unit, ".service") {
-		return fmt.Sprintf("Job failed. See \"journalctl%s -xe\" for details.", user)
+		return "Job failed. See \"journalctl -xe\" for details."
 	}
-	hint := fmt.Sprintf("See \"systemctl%s status %s\" and \"journalctl%s -xeu %s\" for details.", user, r.Unit, user, r.Unit)
+	quoted := quoteUnitName(r.Unit)
+	hint := fmt.Sprintf("See \"systemctl%s status %s\" and \"journalctl%s -xeu %s\" for details.", user, quoted, user, quoted)
 	if why, ok := failureExplanations[r.ServiceResult]; ok {
 		return fmt.Sprintf("Job for %s failed because %s.\n%s", r.Unit, why, hint)
 	}
@@ -243,4 +245,13 @@ func daemonReload(c *cli, o *systemctlOptions, _ string, _ []string) int {
 		return o.failed(c, client, "reload daemon", err)
 	}
 	return 0
+}
+
+// quoteUnitName is systemd's shell_maybe_quote for a valid unit name, of
+// whose characters only the backslash needs quoting for a shell.
+func quoteUnitName(name string) string {
+	if !strings.Contains(name, `\`) {
+		return name
+	}
+	return `"` + strings.ReplaceAll(name, `\`, `\\`) + `"`
 }
