@@ -327,7 +327,13 @@ var (
 // parseNice reads a nice level as systemd's parse_nice: a number from -20
 // to 19.
 func parseNice(s string) (int, error) {
-	n, err := strconv.ParseInt(strings.TrimLeft(s, " \t\n\r"), 0, 32)
+	s = strings.TrimLeft(s, " \t\n\r")
+	// strtol's base 0 knows 0x and a leading 0, not Go's 0b, 0o and '_'.
+	if digits := strings.ToLower(strings.TrimLeft(s, "+-")); strings.Contains(s, "_") ||
+		strings.HasPrefix(digits, "0b") || strings.HasPrefix(digits, "0o") {
+		return 0, strconv.ErrSyntax
+	}
+	n, err := strconv.ParseInt(s, 0, 32)
 	switch {
 	case errors.Is(err, strconv.ErrRange):
 		return 0, timespan.ErrRange

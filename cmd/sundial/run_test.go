@@ -50,6 +50,9 @@ func TestRunRefusals(t *testing.T) {
 		{[]string{"--on-calendar=Mon 25:00", "--wait", "--no-block", "/bin/sh"}, "Failed to parse calendar event specification: Invalid argument"},
 		{[]string{"--nice=20", "/bin/sh"}, "Failed to parse nice value: 20"},
 		{[]string{"--nice=x", "/bin/sh"}, "Failed to parse nice value: x"},
+		{[]string{"--nice=1_0", "/bin/sh"}, "Failed to parse nice value: 1_0"},
+		{[]string{"--nice=0b1", "/bin/sh"}, "Failed to parse nice value: 0b1"},
+		{[]string{"--nice=-0o7", "/bin/sh"}, "Failed to parse nice value: -0o7"},
 		{[]string{"-E", "1A=b", "/bin/sh"}, "Cannot assign environment variable 1A=b: Invalid argument"},
 		{[]string{"-E", "A-B", "/bin/sh"}, "Cannot assign environment variable A-B: Invalid argument"},
 		{[]string{"--expand-environment=maybe", "/bin/sh"}, "Failed to parse boolean argument to --expand-environment=: maybe."},
@@ -430,6 +433,15 @@ func TestRunFinished(t *testing.T) {
 		o.quiet = true
 		if got := o.finished(c, tt.u); got != tt.status || errs.Len() != 0 {
 			t.Errorf("%+v with -q: %d %q", tt.u, got, errs.String())
+		}
+	}
+}
+
+// TestParseNice: strtol's base 0, as parse_nice reads a level.
+func TestParseNice(t *testing.T) {
+	for s, want := range map[string]int{"7": 7, " -20": -20, "+19": 19, "010": 8, "0x5": 5, "-0x0a": -10} {
+		if n, err := parseNice(s); err != nil || n != want {
+			t.Errorf("parseNice(%q) = %d, %v; want %d", s, n, err, want)
 		}
 	}
 }

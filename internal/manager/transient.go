@@ -67,8 +67,14 @@ func (m *Manager) makeTransient(req api.TransientRequest, res *api.JobResult) bo
 	// Files made since the last load count too.
 	m.newLoader()
 	for _, tu := range req.Units {
-		if _, err := unit.ParseName(tu.Name); err != nil || strings.Contains(tu.Name, "/") {
+		n, err := unit.ParseName(tu.Name)
+		if err != nil || strings.Contains(tu.Name, "/") {
 			res.Error, res.Code = "Invalid unit name or type.", "invalid"
+			return false
+		}
+		if n.Template {
+			// As manager_load_unit_prepare refuses to load a template.
+			res.Error, res.Code = fmt.Sprintf("Unit name %s is missing the instance name.", tu.Name), "invalid"
 			return false
 		}
 		if e, err := m.get(tu.Name); err != nil || e.loadState != unit.NotFound {
