@@ -593,6 +593,16 @@ func unitType(name string) string {
 // validUnitChars are systemd's VALID_CHARS_WITH_AT.
 const validUnitChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:-_.\\@"
 
+// isDevicePath is systemd's is_device_path: /dev, /sys or a path under them.
+func isDevicePath(p string) bool {
+	for _, dir := range []string{"/dev", "/sys"} {
+		if p == dir || strings.HasPrefix(p, dir+"/") {
+			return true
+		}
+	}
+	return false
+}
+
 // mangleUnitName is systemd's unit_name_mangle_with_suffix: a valid name
 // as it is; a device path or an absolute path as a .device or .mount
 // unit; anything else with its invalid characters escaped and suffix
@@ -610,13 +620,15 @@ func mangleUnitName(name, operation, suffix string) (mangled, notice string, ok 
 		notice = fmt.Sprintf("Glob pattern passed %s, but globs are not supported for this.", operation)
 		suggest = ""
 	}
-	if strings.HasPrefix(name, "/dev/") || strings.HasPrefix(name, "/sys/") {
-		if n, ok := unitNameFromPath(name, ".device"); ok {
-			return n, notice, true
-		}
-	}
 	if strings.HasPrefix(name, "/") {
-		if n, ok := unitNameFromPath(name, ".mount"); ok {
+		// Told a device by the simplified path: "//dev/sda" is one.
+		p := unit.SimplifyPath(name)
+		if isDevicePath(p) {
+			if n, ok := unitNameFromPath(p, ".device"); ok {
+				return n, notice, true
+			}
+		}
+		if n, ok := unitNameFromPath(p, ".mount"); ok {
 			return n, notice, true
 		}
 	}

@@ -376,6 +376,8 @@ func TestRunNames(t *testing.T) {
 			"Glob pattern passed as unit, but globs are not supported for this.\n" +
 				`Invalid unit name "foo*" escaped as "foo\x2a".` + "\n", false},
 		{[]string{"-u", "/dev/sda1", "/bin/sh"}, "dev-sda1.device", "", "", false},
+		{[]string{"-u", "//dev/./sda1", "/bin/sh"}, "dev-sda1.device", "", "", false},
+		{[]string{"-u", "/sys", "/bin/sh"}, "sys.device", "", "", false},
 		{[]string{"-u", "/home/me/", "/bin/sh"}, "home-me.mount", "", "", false},
 	}
 	for _, tt := range tests {
