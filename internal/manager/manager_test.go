@@ -52,7 +52,7 @@ func TestRunsTimers(t *testing.T) {
 	dir, state := t.TempDir(), t.TempDir()
 	writeUnits(t, dir, map[string]string{
 		"hello.timer":   "[Unit]\nDescription=Say hello\n[Timer]\nOnActiveSec=1s\nAccuracySec=1us\nPrivateTmp=yes\n",
-		"hello.service": "[Unit]\nDescription=Say hello\n[Service]\nType=oneshot\nExecStart=/bin/sh -c 'echo hello from $TRIGGER_UNIT'\nExecStartPost=/bin/touch " + state + "/ran\nPrivateTmp=yes\n",
+		"hello.service": "[Unit]\nDescription=Say hello\nConditionPathExists=/\n[Service]\nType=oneshot\nExecStart=/bin/sh -c 'echo hello from $TRIGGER_UNIT'\nExecStartPost=/bin/touch " + state + "/ran\nPrivateTmp=yes\n",
 	})
 	os.WriteFile(filepath.Join(dir, "other.timer"), []byte("[Timer]\nOnActiveSec=1s\n"), 0o644)
 	s := runDaemon(t, dir, state, func() bool {
@@ -78,7 +78,8 @@ func TestRunsTimers(t *testing.T) {
 		msgs = append(msgs, e.Message)
 	}
 	want := []string{
-		dir + "/hello.service:7: PrivateTmp= is not supported by sundial, ignoring.",
+		dir + "/hello.service:8: PrivateTmp= is not supported by sundial, ignoring.",
+		dir + "/hello.service:3: ConditionPathExists= is not supported by sundial, ignoring.",
 		"Starting hello.service - Say hello...",
 		"hello from hello.timer",
 		"hello.service: Deactivated successfully.",
