@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // daemon is a script that forks a daemon and exits, as Type=forking
@@ -216,6 +217,10 @@ func TestForkingNeverWrites(t *testing.T) {
 	tr := &trace{}
 	r := Begin(tr.spec(s))
 	tr.waitForLog("Can't open PID file")
+	// Gone while the PID file is waited for, not before the wait begins
+	// (which fails the start without the message, as systemd does when
+	// nothing is left at that point).
+	time.Sleep(100 * time.Millisecond)
 	os.WriteFile(before, nil, 0o644)
 	out := r.Wait()
 	if out.Result != Protocol {
