@@ -277,6 +277,39 @@ func refusal(e *entry, verb string) (msg, code string) {
 	return "", ""
 }
 
+// pullInRefusal is why a start of e cannot be queued: a unit it requires,
+// itself or through the units it requires, that cannot be loaded. As
+// systemd's transaction, the start then fails at once, in that unit's
+// words ("Unit missing.service not found."); what it only wants does not
+// count.
+func (m *Manager) pullInRefusal(e *entry) (msg, code string) {
+	seen := map[*entry]bool{e: true}
+	var walk func(e *entry) (string, string)
+	walk = func(e *entry) (string, string) {
+		deps := e.u().Unit.Deps
+		for _, kind := range []string{"Requires", "BindsTo", "Requisite"} {
+			for _, name := range deps[kind] {
+				d, err := m.get(name)
+				if err != nil {
+					return err.Error(), "invalid"
+				}
+				if seen[d] {
+					continue
+				}
+				seen[d] = true
+				if msg, code := refusal(d, "start"); msg != "" {
+					return msg, code
+				}
+				if msg, code := walk(d); msg != "" {
+					return msg, code
+				}
+			}
+		}
+		return "", ""
+	}
+	return walk(e)
+}
+
 // job does one unit's part of a request, in the loop. wait returns the
 // function that a job which takes time tells its result.
 func (m *Manager) job(req api.JobRequest, r *api.JobResult, wait func() func(string)) {
@@ -317,6 +350,13 @@ func (m *Manager) job(req api.JobRequest, r *api.JobResult, wait func() func(str
 	case "stop":
 		if manual.RefuseManualStop {
 			r.Error, r.Code = fmt.Sprintf("Operation refused, unit %s may be requested by dependency only (it is configured to refuse manual start/stop).", e.name), "refused"
+			return
+		}
+	}
+	switch verb {
+	case "start", "restart", "reload-or-restart":
+		if msg, code := m.pullInRefusal(e); msg != "" {
+			r.Error, r.Code = msg, code
 			return
 		}
 	}

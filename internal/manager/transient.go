@@ -125,6 +125,16 @@ func (m *Manager) makeTransient(req api.TransientRequest, res *api.JobResult) bo
 		}
 		loaded = append(loaded, e)
 	}
+	// The start is queued with the units made: one it requires that is
+	// not there fails both, and leaves nothing.
+	if msg, code := m.pullInRefusal(loaded[0]); msg != "" {
+		for _, l := range loaded {
+			m.forget(l)
+		}
+		undo()
+		res.Error, res.Code = msg, code
+		return false
+	}
 	return true
 }
 
