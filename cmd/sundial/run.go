@@ -107,8 +107,8 @@ type runOptions struct {
 	stdio                   int
 	command                 []string
 	serviceName, timerName  string
-	serviceSettings         []api.Setting
-	timerSettings           []api.Setting
+	// serviceUnit and timerUnit are what is asked of the daemon.
+	serviceUnit, timerUnit api.TransientUnit
 }
 
 // runMain is systemd-run: options, then the command and its arguments,
@@ -433,9 +433,9 @@ func absolutePath(p string) (string, error) {
 }
 
 // compose names the units and makes their settings, as systemd-run
-// sends them and the manager writes them to the transient files: the
-// client's refusals first, then the manager's, named for the unit it
-// refuses.
+// sends them and the manager writes them to the transient files. It
+// returns the client's refusals; what the manager would refuse goes with
+// each unit, for the daemon to say after its checks of the names.
 func (o *runOptions) compose(c *cli) error {
 	if !o.descriptionSet {
 		o.description = strings.Join(o.command, " ")
@@ -446,7 +446,6 @@ func (o *runOptions) compose(c *cli) error {
 	if err := o.names(c); err != nil {
 		return err
 	}
-	var refused error
 	if o.withTimer {
 		s, err := o.common("Timer", o.timer)
 		if err != nil {
@@ -455,12 +454,9 @@ func (o *runOptions) compose(c *cli) error {
 		// Transient timers clean up after themselves.
 		s.add("Timer", "RemainAfterElapse", "no")
 		s.checkType(o.timerName, "timer")
-		o.timerSettings = s.settings
-		if s.refused != nil {
-			refused = usageError(fmt.Sprintf("Failed to start transient timer unit: %v", s.refused))
-		}
+		o.timerUnit = api.TransientUnit{Name: o.timerName, Settings: s.settings, Refused: s.refused}
 		if len(o.command) == 0 {
-			return refused
+			return nil
 		}
 	}
 	s, err := o.service()
@@ -468,15 +464,21 @@ func (o *runOptions) compose(c *cli) error {
 		return err
 	}
 	s.checkType(o.serviceName, "service")
-	o.serviceSettings = s.settings
-	if refused == nil && s.refused != nil {
-		what := "service"
-		if o.withTimer {
-			what = "timer"
-		}
-		refused = usageError(fmt.Sprintf("Failed to start transient %s unit: %v", what, s.refused))
+	o.serviceUnit = api.TransientUnit{Name: o.serviceName, Settings: s.settings, Refused: s.refused}
+	return nil
+}
+
+// units are the units to make: the timer, if there is one, first, and
+// the service, if there is a command to run.
+func (o *runOptions) units() []api.TransientUnit {
+	var units []api.TransientUnit
+	if o.withTimer {
+		units = append(units, o.timerUnit)
 	}
-	return refused
+	if len(o.command) > 0 {
+		units = append(units, o.serviceUnit)
+	}
+	return units
 }
 
 // checkType refuses, as the manager does, the settings of a unit of
@@ -485,13 +487,13 @@ func (o *runOptions) compose(c *cli) error {
 func (s *composed) checkType(name, typ string) {
 	t := unitType(name)
 	switch {
-	case t == typ || s.refused != nil:
+	case t == typ || s.refused != "":
 	case !slices.Contains(transientTypes, t):
-		s.refused = usageError(fmt.Sprintf("Unit type %s does not support transient units.", t))
+		s.refused = fmt.Sprintf("Unit type %s does not support transient units.", t)
 	default:
 		for _, st := range s.settings {
 			if st.Section != "Unit" {
-				s.refused = usageError(fmt.Sprintf("Cannot set property %s, or unknown property.", busName(st.Key)))
+				s.refused = fmt.Sprintf("Cannot set property %s, or unknown property.", busName(st.Key))
 				return
 			}
 		}
@@ -669,11 +671,11 @@ func unitNameFromPath(p, suffix string) (string, bool) {
 	return s, unit.ValidName(s, unit.Plain)
 }
 
-// A composed list of settings, and the first of them the manager would
-// refuse.
+// A composed list of settings, and why the manager would refuse the
+// first of them it refuses.
 type composed struct {
 	settings []api.Setting
-	refused  error
+	refused  string
 }
 
 func (s *composed) add(section, key, value string) {
@@ -715,8 +717,8 @@ func (o *runOptions) service() (composed, error) {
 		s.add("Service", "RemainAfterExit", "yes")
 	}
 	if o.serviceType != "" {
-		if !slices.Contains(serviceTypes, o.serviceType) && s.refused == nil {
-			s.refused = usageError("Invalid Type setting: " + o.serviceType)
+		if !slices.Contains(serviceTypes, o.serviceType) && s.refused == "" {
+			s.refused = "Invalid Type setting: " + o.serviceType
 		}
 		s.add("Service", "Type", o.serviceType)
 	}
@@ -782,8 +784,8 @@ func (s *composed) property(section, assignment string) error {
 		s.add(section, key, span.Format(timespan.Millisecond))
 	case section == "Timer" && key == "OnCalendar":
 		if value != "" {
-			if _, err := calendar.Parse(value); err != nil && s.refused == nil {
-				s.refused = usageError("Invalid calendar spec")
+			if _, err := calendar.Parse(value); err != nil && s.refused == "" {
+				s.refused = "Invalid calendar spec"
 			}
 		}
 		s.add(section, key, escapeSpecifiers(value))
@@ -935,14 +937,10 @@ func appendCEscapeChar(b []byte, c byte) []byte {
 func (o *runOptions) start(c *cli) int {
 	ctx := context.Background()
 	client := o.client()
-	req := api.TransientRequest{Units: []api.TransientUnit{{Name: o.serviceName, Settings: o.serviceSettings}}}
+	req := api.TransientRequest{Units: o.units()}
 	what := "service"
 	if o.withTimer {
 		what = "timer"
-		req.Units = []api.TransientUnit{{Name: o.timerName, Settings: o.timerSettings}}
-		if len(o.command) > 0 {
-			req.Units = append(req.Units, api.TransientUnit{Name: o.serviceName, Settings: o.serviceSettings})
-		}
 	} else {
 		// A timer's start is always waited for; with --pipe the
 		// service's end is.

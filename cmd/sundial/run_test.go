@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -86,15 +87,32 @@ func TestRunRefusals(t *testing.T) {
 		{[]string{"-u", strings.Repeat("x", 249) + ".timer", "--on-active=1", "/bin/sh"}, "Failed to change unit suffix: Invalid argument"},
 	}
 	for _, tt := range tests {
-		_, stderr, err := prepareRun(tt.args...)
+		o, stderr, err := prepareRun(tt.args...)
 		got := strings.TrimSuffix(stderr, "\n")
 		if err != nil {
 			got += err.Error()
+		} else if r := managerRefusal(o); r != "" {
+			got += r
 		}
 		if got != tt.want {
 			t.Errorf("systemd-run %q:\n got %q\nwant %q", tt.args, got, tt.want)
 		}
 	}
+}
+
+// managerRefusal is what systemd-run would print of the first refusal the
+// daemon is asked to make, were the units' names free.
+func managerRefusal(o *runOptions) string {
+	what := "service"
+	if o.withTimer {
+		what = "timer"
+	}
+	for _, u := range o.units() {
+		if u.Refused != "" {
+			return fmt.Sprintf("Failed to start transient %s unit: %s", what, u.Refused)
+		}
+	}
+	return ""
 }
 
 // exe makes an executable file in a temporary directory.
@@ -115,17 +133,6 @@ func transientFiles(units []api.TransientUnit) string {
 		b.WriteString("-- " + u.Name + " --\n" + u.Text())
 	}
 	return b.String()
-}
-
-func (o *runOptions) units() []api.TransientUnit {
-	var units []api.TransientUnit
-	if o.withTimer {
-		units = append(units, api.TransientUnit{Name: o.timerName, Settings: o.timerSettings})
-	}
-	if len(o.command) > 0 {
-		units = append(units, api.TransientUnit{Name: o.serviceName, Settings: o.serviceSettings})
-	}
-	return units
 }
 
 func TestRunTransientFiles(t *testing.T) {

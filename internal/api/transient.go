@@ -19,6 +19,10 @@ type Setting struct {
 type TransientUnit struct {
 	Name     string    `json:"name"`
 	Settings []Setting `json:"settings"`
+	// Refused, if set, is what the manager refuses of the settings, found
+	// by the client; the daemon says it after its checks of the unit's
+	// name, as systemd sets a transient unit's properties after it.
+	Refused string `json:"refused,omitempty"`
 }
 
 // Text is the settings as the lines of a unit file: each under a section

@@ -81,6 +81,10 @@ func (m *Manager) makeTransient(req api.TransientRequest, res *api.JobResult) bo
 			res.Error, res.Code = fmt.Sprintf("Unit %s was already loaded or has a fragment file.", tu.Name), "exists"
 			return false
 		}
+		if tu.Refused != "" {
+			res.Error, res.Code = tu.Refused, "invalid"
+			return false
+		}
 	}
 	if err := os.MkdirAll(m.TransientDir, 0o755); err != nil {
 		res.Error, res.Code = err.Error(), "io"
