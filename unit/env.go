@@ -71,6 +71,31 @@ func appendNew(list []string, words ...string) []string {
 	return list
 }
 
+// SplitWords splits a list of words as Environment= takes them, and
+// systemd-run's -p for such lists: separated by whitespace, each quoted
+// or not, with C escapes resolved (extract_first_word with
+// EXTRACT_UNQUOTE and EXTRACT_CUNESCAPE). Unbalanced quotes are an error.
+func SplitWords(s string) ([]string, error) {
+	var out []string
+	if err := eachWord(s, func(word string) { out = append(out, word) }); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// eachWord calls f with each word of s, as SplitWords splits them, until
+// the end or a mistake, which it returns: the words before it are taken.
+func eachWord(s string, f func(string)) error {
+	w := words{s: s}
+	for {
+		word, more, err := w.next("", extractCUnescape|extractUnquote)
+		if err != nil || !more {
+			return err
+		}
+		f(word)
+	}
+}
+
 // environmentSetting is config_parse_environ: assignments, quoted as
 // words, with specifiers expanded; a later one replaces an earlier one of
 // the same name; empty clears them.
@@ -81,27 +106,22 @@ func environmentSetting(c *settingCtx, a *Assignment) error {
 		return nil
 	}
 	argMax := c.argMax()
-	w := words{s: a.Value}
-	for {
-		word, more, err := w.next("", extractCUnescape|extractUnquote)
-		if err != nil {
-			c.warn(a, "Invalid syntax, ignoring: %s", a.Value)
-			return nil
-		}
-		if !more {
-			return nil
-		}
+	err := eachWord(a.Value, func(word string) {
 		v, err := c.x.env(word)
 		if err != nil {
 			c.warn(a, "Failed to resolve specifiers in %s, ignoring: %s", word, strerror(err))
-			continue
+			return
 		}
 		if !validEnvAssignment(v, argMax) {
 			c.warn(a, "Invalid environment assignment, ignoring: %s", v)
-			continue
+			return
 		}
 		s.Environment = envReplace(s.Environment, v)
+	})
+	if err != nil {
+		c.warn(a, "Invalid syntax, ignoring: %s", a.Value)
 	}
+	return nil
 }
 
 // environmentFileSetting is config_parse_unit_env_file: an absolute path,

@@ -201,3 +201,13 @@ func ExampleMergeEnv() {
 	fmt.Println(env, unit.ValidEnvAssignment("1X=y"))
 	// Output: [PATH=/usr/bin LANG=C.UTF-8 JOB=1] false
 }
+
+func ExampleSplitWords() {
+	words, err := unit.SplitWords(`A=1 "B=two words" C=\x41`)
+	fmt.Printf("%q %v\n", words, err)
+	_, err = unit.SplitWords(`"unbalanced`)
+	fmt.Println(err != nil)
+	// Output:
+	// ["A=1" "B=two words" "C=A"] <nil>
+	// true
+}

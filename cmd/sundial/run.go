@@ -802,6 +802,17 @@ func (s *composed) property(section, assignment string) error {
 			return parseErr(err)
 		}
 		s.add(section, key, span.Format(timespan.Millisecond))
+	case section == "Service" && key == "Environment":
+		// Split by the client, checked and written quoted by the manager.
+		env, err := unit.SplitWords(value)
+		if err != nil {
+			return usageError("Failed to parse Environment: Invalid argument")
+		}
+		if !slices.ContainsFunc(env, func(a string) bool { return !unit.ValidEnvAssignment(a) }) {
+			s.add(section, key, environmentValue(env))
+		} else if s.refused == "" {
+			s.refused = "Invalid environment block."
+		}
 	case key == "Nice":
 		n, err := parseNice(value)
 		if err != nil {

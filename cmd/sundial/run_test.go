@@ -71,6 +71,8 @@ func TestRunRefusals(t *testing.T) {
 		{[]string{"-p", "RemainAfterExit=maybe", "/bin/sh"}, "Failed to parse RemainAfterExit: maybe"},
 		{[]string{"-p", "RestartSec=soon", "/bin/sh"}, "Failed to parse RestartSec=soon: Invalid argument"},
 		{[]string{"-p", "Nice=99", "/bin/sh"}, "Failed to parse Nice=99: Numerical result out of range"},
+		{[]string{"-p", `Environment="A=1`, "/bin/sh"}, "Failed to parse Environment: Invalid argument"},
+		{[]string{"-p", "Environment=A=1 1A=b", "/bin/sh"}, "Failed to start transient service unit: Invalid environment block."},
 		{[]string{"--on-active=soon", "/bin/sh"}, "Failed to parse OnActiveSec=soon: Invalid argument"},
 		{[]string{"--on-active=-1", "/bin/sh"}, "Failed to parse OnActiveSec=-1: Numerical result out of range"},
 		{[]string{"--on-active=1", "--timer-property=Foo=1", "/bin/sh"}, "Unknown assignment: Foo=1"},
@@ -305,6 +307,21 @@ Description=backup
 [Timer]
 OnActiveSec=1h
 RemainAfterElapse=no
+`,
+	}, {
+		// -p Environment= split by the client and quoted by the manager;
+		// empty, it resets the list.
+		[]string{"-u", "env", "-p", `Environment=C=4 "D=a b" E=\x41%`, "-p", "Environment=", "-p", "Environment=F=$HOME", echo},
+		`-- env.service --
+[Unit]
+Description=DIR/echo
+
+[Service]
+Environment="C=4" "D=a b" "E=A%%"
+Environment=
+Environment="F=$HOME"
+ExecStart=
+ExecStart="DIR/echo"
 `,
 	}, {
 		// What follows the command is the command's, options or not.
