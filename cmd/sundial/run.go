@@ -468,6 +468,15 @@ func (o *runOptions) compose(c *cli) error {
 	return nil
 }
 
+// mainType is the type of the unit started, which systemd-run's
+// messages name: the timer's if there is one, else the service's.
+func (o *runOptions) mainType() string {
+	if o.withTimer {
+		return "timer"
+	}
+	return "service"
+}
+
 // units are the units to make: the timer, if there is one, first, and
 // the service, if there is a command to run.
 func (o *runOptions) units() []api.TransientUnit {
@@ -808,9 +817,11 @@ func (s *composed) property(section, assignment string) error {
 		if err != nil {
 			return usageError("Failed to parse Environment: Invalid argument")
 		}
-		if !slices.ContainsFunc(env, func(a string) bool { return !unit.ValidEnvAssignment(a) }) {
+		invalid := slices.ContainsFunc(env, func(a string) bool { return !unit.ValidEnvAssignment(a) })
+		switch {
+		case !invalid:
 			s.add(section, key, environmentValue(env))
-		} else if s.refused == "" {
+		case s.refused == "":
 			s.refused = "Invalid environment block."
 		}
 	case key == "Nice":
@@ -949,10 +960,8 @@ func (o *runOptions) start(c *cli) int {
 	ctx := context.Background()
 	client := o.client()
 	req := api.TransientRequest{Units: o.units()}
-	what := "service"
-	if o.withTimer {
-		what = "timer"
-	} else {
+	what := o.mainType()
+	if !o.withTimer {
 		// A timer's start is always waited for; with --pipe the
 		// service's end is.
 		req.NoBlock = o.noBlock || o.stdio == stdioPipe

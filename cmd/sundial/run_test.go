@@ -105,13 +105,9 @@ func TestRunRefusals(t *testing.T) {
 // managerRefusal is what systemd-run would print of the first refusal the
 // daemon is asked to make, were the units' names free.
 func managerRefusal(o *runOptions) string {
-	what := "service"
-	if o.withTimer {
-		what = "timer"
-	}
 	for _, u := range o.units() {
 		if u.Refused != "" {
-			return fmt.Sprintf("Failed to start transient %s unit: %s", what, u.Refused)
+			return fmt.Sprintf("Failed to start transient %s unit: %s", o.mainType(), u.Refused)
 		}
 	}
 	return ""

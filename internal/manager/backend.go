@@ -347,16 +347,13 @@ func (m *Manager) job(req api.JobRequest, r *api.JobResult, wait func() func(str
 			r.Error, r.Code = fmt.Sprintf("Operation refused, unit %s may be requested by dependency only (it is configured to refuse manual start/stop).", e.name), "refused"
 			return
 		}
+		if msg, code := m.pullInRefusal(e); msg != "" {
+			r.Error, r.Code = msg, code
+			return
+		}
 	case "stop":
 		if manual.RefuseManualStop {
 			r.Error, r.Code = fmt.Sprintf("Operation refused, unit %s may be requested by dependency only (it is configured to refuse manual start/stop).", e.name), "refused"
-			return
-		}
-	}
-	switch verb {
-	case "start", "restart", "reload-or-restart":
-		if msg, code := m.pullInRefusal(e); msg != "" {
-			r.Error, r.Code = msg, code
 			return
 		}
 	}

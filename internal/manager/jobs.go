@@ -224,13 +224,17 @@ func (m *Manager) startService(e *entry, act activation, done func(string)) {
 	m.unitLog(name, invocation, 6, "Starting "+describe(e)+"...")
 	var run *service.Run
 	// Told in the loop, once run is set; what an activation before
-	// this one tells is stale.
-	current := func(f func()) {
+	// this one tells is stale. The channel is closed once the loop has
+	// taken it.
+	current := func(f func()) <-chan struct{} {
+		done := make(chan struct{})
 		m.events <- func() {
 			if e.run == run {
 				f()
 			}
+			close(done)
 		}
+		return done
 	}
 	run = service.Begin(service.Spec{
 		Service: s, Env: env, Dir: dir, DirMissingOK: s.WorkingDirectoryMissingOK, Clock: m.clk, Credential: cred,
@@ -248,12 +252,7 @@ func (m *Manager) startService(e *entry, act activation, done func(string)) {
 			m.events <- func() { m.unitLog(name, invocation, levelPriority(level), name+": "+msg) }
 		},
 		// Waited for: its messages come before the output that follows.
-		State: func(st service.State) {
-			done := make(chan struct{})
-			current(func() { m.serviceState(e, st) })
-			m.events <- func() { close(done) }
-			<-done
-		},
+		State:     func(st service.State) { <-current(func() { m.serviceState(e, st) }) },
 		MainPID:   func(pid int) { current(func() { e.mainPID, e.mainStart, e.mainExit = pid, m.clk.Now().Realtime, 0 }) },
 		Status:    func(text string) { current(func() { e.status = text }) },
 		NotifyDir: m.notifyDir(),

@@ -13,8 +13,9 @@ import (
 // lockDir makes sure no other daemon works in dir: two daemons on one
 // store or one runtime directory would each fire every timer, and the
 // second would take the first's socket. It holds an exclusive lock on
-// dir/lock (dir made with perm if need be), with the daemon's PID in it, until the file returned is
-// closed; the kernel lets go of it when the daemon dies, however.
+// dir/lock (dir made with perm if need be), with the daemon's PID in
+// it, until the file returned is closed; the kernel lets go of it when
+// the daemon dies, however.
 func lockDir(dir string, perm os.FileMode) (*os.File, error) {
 	if err := os.MkdirAll(dir, perm); err != nil {
 		return nil, err

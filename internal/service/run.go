@@ -140,11 +140,11 @@ type Run struct {
 
 	main *process
 	quit chan struct{} // closed when the activation has ended
-	// hold keeps the main process's output back until release closes
-	// it, as State's doc says; nil where nothing is held.
-	hold    chan struct{}
-	release func()
-	watch   sync.WaitGroup
+	// hold keeps the main process's output back until releaseOutput
+	// closes it, as State's doc says; nil where nothing is held.
+	hold     chan struct{}
+	released sync.Once
+	watch    sync.WaitGroup
 
 	// notify is the socket, if the service takes notifications; wake has
 	// a value when notes have come.
@@ -202,8 +202,8 @@ func (r *Run) activeAtFork() bool { return ActiveAtFork(r.spec.Service) }
 
 // releaseOutput lets the main process's output go, if it was held.
 func (r *Run) releaseOutput() {
-	if r.release != nil {
-		r.release()
+	if r.hold != nil {
+		r.released.Do(func() { close(r.hold) })
 	}
 }
 
@@ -253,11 +253,8 @@ func (r *Run) start() next {
 	s := r.spec.Service
 	oneshot := s.Type == "oneshot"
 	if r.activeAtFork() || s.Type == "exec" && len(s.ExecStartPost) == 0 {
-		hold := make(chan struct{})
-		r.hold = hold
-		release := sync.OnceFunc(func() { close(hold) })
-		r.release = release
-		defer release()
+		r.hold = make(chan struct{})
+		defer r.releaseOutput()
 	}
 	if len(s.ExecCondition) > 0 {
 		r.setState(Condition)
