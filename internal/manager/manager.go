@@ -10,6 +10,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -125,7 +126,8 @@ func (m *Manager) Run(ctx context.Context) error {
 	m.boot, m.pid = clock.BootID(), os.Getpid()
 	now := m.clk.Now()
 	m.engine = &timer.Engine{Location: time.Local, Startup: now, User: m.Scope == unit.UserScope, UID: uint32(os.Getuid()),
-		Log: func(t *timer.Timer, level slog.Level, msg string) { m.unitLog(t.Name, "", levelPriority(level), msg) }}
+		// Prefixed with the unit's name, as log_unit_* prefixes it.
+		Log: func(t *timer.Timer, level slog.Level, msg string) { m.unitLog(t.Name, "", levelPriority(level), t.Name+": "+msg) }}
 	if m.log.Enabled(ctx, slog.LevelDebug) {
 		m.engine.LogLevel = slog.LevelDebug
 	}
@@ -333,9 +335,14 @@ func (m *Manager) trigger(ctx context.Context, tr timer.Trigger) error {
 	if err != nil {
 		return err
 	}
-	if se.loadState != unit.Loaded {
-		//lint:ignore ST1005 systemd's words, after "Failed to queue unit startup job: "
-		return fmt.Errorf("Unit %s not found.", tr.Unit)
+	// As a start by hand, refused before it is queued: the unit, or one
+	// it requires, that cannot be loaded.
+	msg, _ := refusal(se, "start")
+	if msg == "" {
+		msg, _ = m.pullInRefusal(se)
+	}
+	if msg != "" {
+		return errors.New(msg)
 	}
 	invocation := newID()
 	// Running already: the start does nothing, and no run begins.

@@ -224,6 +224,8 @@ func (t *Timer) enterDead(now Instant, r Result) {
 		t.Result = r
 	}
 	if t.Result != Success {
+		// As unit_log_result tells it; a success only at debug level.
+		t.engine.log(t, slog.LevelWarn, fmt.Sprintf("Failed with result '%s'.", t.Result))
 		t.setState(now, Failed)
 	} else {
 		t.setState(now, Dead)
