@@ -127,7 +127,9 @@ func (m *Manager) Run(ctx context.Context) error {
 	now := m.clk.Now()
 	m.engine = &timer.Engine{Location: time.Local, Startup: now, User: m.Scope == unit.UserScope, UID: uint32(os.Getuid()),
 		// Prefixed with the unit's name, as log_unit_* prefixes it.
-		Log: func(t *timer.Timer, level slog.Level, msg string) { m.unitLog(t.Name, "", levelPriority(level), t.Name+": "+msg) }}
+		Log: func(t *timer.Timer, level slog.Level, msg string) {
+			m.unitLog(t.Name, "", levelPriority(level), t.Name+": "+msg)
+		}}
 	if m.log.Enabled(ctx, slog.LevelDebug) {
 		m.engine.LogLevel = slog.LevelDebug
 	}
