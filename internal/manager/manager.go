@@ -99,20 +99,24 @@ func (m *Manager) Run(ctx context.Context) error {
 	if m.log == nil {
 		m.log = slog.New(slog.DiscardHandler)
 	}
-	lock, err := lockDir(m.StateDir, 0o755)
+	lock, err := lockDir(m.StateDir, m.log)
 	if err != nil {
 		return err
 	}
 	defer lock.Close()
 	if m.Socket != "" {
-		// The socket's directory is only its owner's, as api.Listen makes it.
-		lock, err := lockDir(filepath.Dir(m.Socket), 0o700)
+		lock, err := lockDir(filepath.Dir(m.Socket), m.log)
 		if err != nil {
 			return err
 		}
 		defer lock.Close()
 	}
-	st, err := store.Open(ctx, filepath.Join(m.StateDir, "sundial.db"))
+	if m.TransientDir != "" {
+		if err := makePrivate(m.TransientDir, m.log); err != nil {
+			return err
+		}
+	}
+	st, err := m.openStore(ctx)
 	if err != nil {
 		return err
 	}

@@ -86,7 +86,7 @@ func (m *Manager) makeTransient(req api.TransientRequest, res *api.JobResult) bo
 			return false
 		}
 	}
-	if err := os.MkdirAll(m.TransientDir, 0o755); err != nil {
+	if err := os.MkdirAll(m.TransientDir, 0o700); err != nil {
 		res.Error, res.Code = err.Error(), "io"
 		return false
 	}
@@ -145,7 +145,7 @@ func (m *Manager) makeTransient(req api.TransientRequest, res *api.JobResult) bo
 // writeFile writes a file whole or not at all.
 func writeFile(path, text string) error {
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(text), 0o644); err != nil {
+	if err := os.WriteFile(tmp, []byte(text), 0o600); err != nil {
 		return err
 	}
 	return os.Rename(tmp, path)

@@ -85,8 +85,12 @@ CREATE INDEX IF NOT EXISTS journal_unit ON journal (unit, seq);
 CREATE INDEX IF NOT EXISTS journal_time ON journal (realtime);
 `
 
-// Open opens the database at path, creating it if need be.
+// Open opens the database at path, creating it if need be, only its
+// user's.
 func Open(ctx context.Context, path string) (*Store, error) {
+	if err := prepareFile(path); err != nil {
+		return nil, err
+	}
 	// The journal is synced as the WAL fills, which survives the daemon's
 	// crash (the kernel has the data) but may lose the last lines to a
 	// power failure, as journald's periodic sync may; a trigger is synced

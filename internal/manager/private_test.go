@@ -1,0 +1,186 @@
+package manager
+
+import (
+	"bytes"
+	"context"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"sundial.dev/sundial/internal/api"
+	"sundial.dev/sundial/internal/store"
+)
+
+// A logBuffer collects a daemon's log, written from its goroutines.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// startDaemon runs m until the function returned stops it, with its log
+// in the buffer returned, and waits until it listens on its socket.
+func startDaemon(t *testing.T, m *Manager) (*logBuffer, func()) {
+	t.Helper()
+	log := &logBuffer{}
+	m.Logger = slog.New(slog.NewTextHandler(log, nil))
+	ctx, cancel := context.WithCancel(context.Background())
+	ended := make(chan error, 1)
+	go func() { ended <- m.Run(ctx) }()
+	listening := func() bool { _, err := os.Stat(m.Socket); return err == nil }
+	for !listening() {
+		select {
+		case err := <-ended:
+			cancel()
+			t.Fatalf("the daemon ended: %v\n%s", err, log)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	return log, func() {
+		cancel()
+		if err := <-ended; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// setUmask sets the process's umask, and returns what sets it back.
+func setUmask(mask int) func() {
+	old := syscall.Umask(mask)
+	return func() { syscall.Umask(old) }
+}
+
+// waitFor waits, within 30 s, until ok says so.
+func waitFor(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); !ok(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within 30 s: %s", what)
+		}
+	}
+}
+
+// openToOthers lists what under the directories other users may read,
+// write or enter, with its mode.
+func openToOthers(t *testing.T, dirs ...string) []string {
+	t.Helper()
+	var open []string
+	for _, dir := range dirs {
+		filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				t.Error(err)
+				return nil
+			}
+			info, err := d.Info()
+			if err != nil {
+				t.Error(err)
+				return nil
+			}
+			if info.Mode().Perm()&0o077 != 0 {
+				open = append(open, path+" "+info.Mode().String())
+			}
+			return nil
+		})
+	}
+	return open
+}
+
+// TestPrivate runs a service from a timer and a transient one, and looks
+// at everything the daemon made while they run: the state and runtime
+// directories, the database with its -wal and -shm, the lock files, the
+// socket, the transient unit's file: none is open to other users,
+// although the umask would let them read.
+func TestPrivate(t *testing.T) {
+	defer setUmask(0o022)()
+	dir, marks := t.TempDir(), t.TempDir()
+	state, run := filepath.Join(t.TempDir(), "state"), filepath.Join(t.TempDir(), "run")
+	writeUnits(t, dir, map[string]string{
+		"secret.timer":   "[Timer]\nOnActiveSec=10ms\nAccuracySec=1us\n",
+		"secret.service": "[Service]\nExecStart=/bin/sh -c 'echo secret; touch " + marks + "/secret; exec sleep 60'\n",
+	})
+	transient := filepath.Join(run, "transient")
+	m := &Manager{UnitPath: []string{transient, dir}, StateDir: state, Env: []string{"PATH=/usr/bin:/bin"},
+		Socket: filepath.Join(run, "control"), TransientDir: transient}
+	_, stop := startDaemon(t, m)
+	defer stop()
+	c := &api.Client{Socket: m.Socket}
+	res, err := c.Transient(context.Background(), api.TransientRequest{Units: []api.TransientUnit{{Name: "hush.service", Settings: []api.Setting{
+		setting("Service", "ExecStart", `"/bin/sh" "-c" "echo hush; touch `+marks+`/hush; exec sleep 60"`)}}}})
+	if err != nil || res.Result != "done" {
+		t.Fatalf("Transient: %+v, %v", res, err)
+	}
+	for _, name := range []string{"secret", "hush"} {
+		waitFor(t, name+" running", func() bool { _, err := os.Stat(filepath.Join(marks, name)); return err == nil })
+	}
+	for _, p := range []string{state + "/sundial.db", state + "/sundial.db-wal", state + "/sundial.db-shm", state + "/lock",
+		run + "/lock", run + "/control", run + "/transient/hush.service"} {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("not made: %v", err)
+		}
+	}
+	if open := openToOthers(t, state, run); len(open) > 0 {
+		t.Errorf("open to other users:\n  %s", strings.Join(open, "\n  "))
+	}
+}
+
+// TestPrivateTightened starts the daemon on directories and files that
+// an older version made open to others: they are made private, and the
+// log names each.
+func TestPrivateTightened(t *testing.T) {
+	defer setUmask(0o022)()
+	dir, state, run := t.TempDir(), t.TempDir(), t.TempDir()
+	writeUnits(t, dir, map[string]string{})
+	transient := filepath.Join(run, "transient")
+	// The database open, so that its -wal and -shm are there.
+	s, err := store.Open(context.Background(), filepath.Join(state, "sundial.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Append(context.Background(), store.Entry{Unit: "old.service", Message: "secret"}); err != nil {
+		t.Fatal(err)
+	}
+	loose := []string{state, run, transient, filepath.Join(state, "lock"), filepath.Join(run, "lock"),
+		filepath.Join(state, "sundial.db"), filepath.Join(state, "sundial.db-wal"), filepath.Join(state, "sundial.db-shm")}
+	for _, p := range loose {
+		mode := fs.FileMode(0o644)
+		if p == state || p == run || p == transient {
+			mode = 0o755
+			os.Mkdir(p, mode)
+		} else if f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY, mode); err == nil {
+			f.Close()
+		}
+		if err := os.Chmod(p, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := &Manager{UnitPath: []string{transient, dir}, StateDir: state, Env: []string{"PATH=/usr/bin:/bin"},
+		Socket: filepath.Join(run, "control"), TransientDir: transient}
+	log, stop := startDaemon(t, m)
+	if open := openToOthers(t, state, run); len(open) > 0 {
+		t.Errorf("open to other users:\n  %s", strings.Join(open, "\n  "))
+	}
+	stop()
+	for _, p := range loose {
+		if !strings.Contains(log.String(), p+" was open to other users") {
+			t.Errorf("%s made private without a word; the log:\n%s", p, log)
+		}
+	}
+}
