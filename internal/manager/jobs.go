@@ -174,11 +174,8 @@ func (m *Manager) startService(e *entry, act activation, done func(string)) {
 		invocation = newID()
 	}
 	if act.runID == 0 {
-		id, err := m.store.StartRun(context.Background(), store.Run{Unit: name, Timer: act.timer, Reason: act.reason, Invocation: invocation, Started: now.Realtime})
-		if err != nil {
-			m.log.Error("recording a run", "unit", name, "err", err)
-		}
-		act.runID = id
+		r := store.Run{Unit: name, Timer: act.timer, Reason: act.reason, Invocation: invocation, Started: now.Realtime}
+		act.runID = m.recordRun("a run of "+name, func(ctx context.Context) (int64, error) { return m.writes.StartRun(ctx, r) })
 	}
 	e.invocation, e.runID, e.result, e.mainPID, e.stopping, e.status = invocation, act.runID, service.Success, 0, false, ""
 	e.waiters = append(e.waiters, m.startWaiter(e, done))
@@ -530,9 +527,7 @@ func (m *Manager) endRun(e *entry, runID int64, out *service.Outcome) {
 			code = out.Main.Code.String()
 		}
 	}
-	if err := m.store.EndRun(context.Background(), runID, m.clk.Now().Realtime, result, code, status); err != nil {
-		m.log.Error("recording a run", "unit", e.name, "err", err)
-	}
+	m.recordEnd(e.name, runID, m.clk.Now().Realtime, result, code, status)
 }
 
 // stopAll stops every unit running, in the reverse of their start order

@@ -85,6 +85,14 @@ type Manager struct {
 	later   []func()    // work for the loop once the timers due have fired
 	journal chan store.Entry
 	runs    sync.WaitGroup
+
+	// writes are the store's writes, or what faults, set by a test,
+	// made of them.
+	writes storeWrites
+	faults func(storeWrites) storeWrites
+	recs   records
+	// droppedLines counts the journal's lines that could not be written.
+	droppedLines uint64
 }
 
 // Run loads the units and runs their timers until ctx is done.
@@ -121,7 +129,10 @@ func (m *Manager) Run(ctx context.Context) error {
 		return err
 	}
 	defer st.Close()
-	m.store = st
+	m.store, m.writes = st, st
+	if m.faults != nil {
+		m.writes = m.faults(st)
+	}
 	if n, err := st.InterruptRuns(ctx); err != nil {
 		return err
 	} else if n > 0 {
@@ -179,6 +190,9 @@ func (m *Manager) Run(ctx context.Context) error {
 	}
 	err = m.loop(ctx)
 	m.stopAll()
+	if m.flushRecords(); len(m.recs.pending) > 0 {
+		m.log.Error(fmt.Sprintf("Failed to write %d records to the store before stopping; they are lost.", len(m.recs.pending)))
+	}
 	stopServing()
 	serving.Wait()
 	return err
@@ -229,7 +243,7 @@ func (m *Manager) loop(ctx context.Context) error {
 	zone := localtimeID()
 	for {
 		now := m.clk.Now()
-		start := func(tr timer.Trigger) error { return m.trigger(ctx, tr) }
+		start := m.trigger
 		if timer.ClockJumped(last, now) {
 			m.log.Info("Time has been changed")
 			m.eachTimer(func(e *entry) { m.engine.ClockChanged(e.timer, now, start) })
@@ -253,6 +267,7 @@ func (m *Manager) loop(ctx context.Context) error {
 				m.changed(e)
 			}
 		}
+		m.retryRecords(now)
 		for len(m.later) > 0 {
 			f := m.later[0]
 			m.later = m.later[1:]
@@ -330,12 +345,15 @@ func localtimeID() string {
 func (m *Manager) sleep(now timer.Instant) time.Duration {
 	const most = uint64(time.Hour / time.Microsecond)
 	d, _ := m.engine.Until(now)
+	if r := m.recs.retryAt; r != 0 {
+		d = min(d, r-min(r, now.Monotonic))
+	}
 	return time.Duration(min(d, most)) * time.Microsecond
 }
 
 // trigger starts the unit of a timer that fired: the trigger and its run
 // are recorded, then once the timer is running, the start job begins.
-func (m *Manager) trigger(ctx context.Context, tr timer.Trigger) error {
+func (m *Manager) trigger(tr timer.Trigger) error {
 	te := m.units[tr.Timer.Name]
 	se, err := m.get(tr.Unit)
 	if err != nil {
@@ -352,16 +370,8 @@ func (m *Manager) trigger(ctx context.Context, tr timer.Trigger) error {
 	}
 	invocation := newID()
 	// Running already: the start does nothing, and no run begins.
-	st, id, err := m.store.Trigger(ctx, te.tstate, store.Trigger{Timer: te.name, Unit: tr.Unit, Reason: tr.Reason.String(),
+	id := m.recordTrigger(te, store.Trigger{Timer: te.name, Unit: tr.Unit, Reason: tr.Reason.String(),
 		Invocation: invocation, Realtime: tr.At.Realtime, Monotonic: tr.At.Monotonic, NoRun: se.isActive()})
-	if err != nil {
-		// Read again, so that the next start goes from what is stored.
-		if fresh, rerr := m.store.Timer(ctx, te.name); rerr == nil {
-			te.tstate = fresh
-		}
-		return err
-	}
-	te.tstate = st
 	act := activation{timer: te.name, reason: tr.Reason.String(), runID: id, invocation: invocation, env: tr.Env()}
 	m.later = append(m.later, func() { m.start(se, act, nil) })
 	return nil
@@ -380,8 +390,16 @@ func (m *Manager) unitLog(unitName, invocation string, priority int, msg string)
 }
 
 // writeJournal appends the journal's entries in batches: what came while
-// the last batch was written.
+// the last batch was written. A batch that cannot be written is dropped,
+// and counted, as journald drops what it cannot write: no unit fails for
+// its journal.
 func (m *Manager) writeJournal() {
+	dropping := 0 // the lines dropped since the writes began to fail
+	defer func() {
+		if dropping > 0 {
+			m.log.Error(fmt.Sprintf("Failed to write %d lines to the journal before stopping.", dropping))
+		}
+	}()
 	for e := range m.journal {
 		batch := []store.Entry{e}
 	more:
@@ -396,8 +414,15 @@ func (m *Manager) writeJournal() {
 				break more
 			}
 		}
-		if err := m.store.Append(context.Background(), batch...); err != nil {
-			m.log.Error("writing the journal", "err", err)
+		if err := m.writes.Append(context.Background(), batch...); err != nil {
+			if dropping == 0 {
+				m.log.Error("Failed to write to the journal; dropping its lines until it can again.", "err", err)
+			}
+			dropping += len(batch)
+			m.droppedLines += uint64(len(batch))
+		} else if dropping > 0 {
+			m.log.Warn(fmt.Sprintf("Writing to the journal again; %d lines were dropped (%d since the daemon started).", dropping, m.droppedLines))
+			dropping = 0
 		}
 	}
 }

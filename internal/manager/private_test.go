@@ -35,12 +35,15 @@ func (b *logBuffer) String() string {
 	return b.buf.String()
 }
 
+// newLogger is a daemon's logger, writing to b.
+func newLogger(b *logBuffer) *slog.Logger { return slog.New(slog.NewTextHandler(b, nil)) }
+
 // startDaemon runs m until the function returned stops it, with its log
 // in the buffer returned, and waits until it listens on its socket.
 func startDaemon(t *testing.T, m *Manager) (*logBuffer, func()) {
 	t.Helper()
 	log := &logBuffer{}
-	m.Logger = slog.New(slog.NewTextHandler(log, nil))
+	m.Logger = newLogger(log)
 	ctx, cancel := context.WithCancel(context.Background())
 	ended := make(chan error, 1)
 	go func() { ended <- m.Run(ctx) }()

@@ -1,0 +1,135 @@
+package manager
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"sundial.dev/sundial/internal/store"
+)
+
+// errFull is SQLite's error for a full disk.
+var errFull = errors.New("database or disk is full (13)")
+
+// fullDisk fails the store's writes while full is set, as a full disk
+// fails them.
+type fullDisk struct {
+	storeWrites
+	full *atomic.Bool
+}
+
+func (d fullDisk) Trigger(ctx context.Context, prev store.TimerState, t store.Trigger) (store.TimerState, int64, error) {
+	if d.full.Load() {
+		return store.TimerState{}, 0, errFull
+	}
+	return d.storeWrites.Trigger(ctx, prev, t)
+}
+
+func (d fullDisk) StartRun(ctx context.Context, r store.Run) (int64, error) {
+	if d.full.Load() {
+		return 0, errFull
+	}
+	return d.storeWrites.StartRun(ctx, r)
+}
+
+func (d fullDisk) EndRun(ctx context.Context, id int64, ended uint64, result, exitCode string, exitStatus int) error {
+	if d.full.Load() {
+		return errFull
+	}
+	return d.storeWrites.EndRun(ctx, id, ended, result, exitCode, exitStatus)
+}
+
+func (d fullDisk) Append(ctx context.Context, entries ...store.Entry) error {
+	if d.full.Load() {
+		return errFull
+	}
+	return d.storeWrites.Append(ctx, entries...)
+}
+
+// TestDiskFull runs a timer that fires every 50 ms, fills the disk after
+// its first run and frees it again some runs later: the timer goes on
+// firing all along; once there is room, every run is recorded, each as
+// it ended, with the stamp of the last trigger; the journal lines that
+// could not be written are counted and said to be dropped, once.
+func TestDiskFull(t *testing.T) {
+	dir, state, marks := t.TempDir(), t.TempDir(), t.TempDir()
+	writeUnits(t, dir, map[string]string{
+		"again.timer":   "[Timer]\nOnActiveSec=10ms\nOnUnitInactiveSec=50ms\nAccuracySec=1us\n",
+		"again.service": "[Unit]\nStartLimitIntervalSec=0\n[Service]\nType=oneshot\nExecStart=/bin/sh -c 'echo run >>" + marks + "/runs; echo ran'\n",
+	})
+	count := func() int {
+		data, _ := os.ReadFile(filepath.Join(marks, "runs"))
+		return strings.Count(string(data), "run")
+	}
+	var full atomic.Bool
+	var m *Manager
+	log := &logBuffer{}
+	var until int
+	phase := 0
+	s := runDaemon(t, dir, state, func() bool {
+		n := count()
+		switch {
+		case phase == 0 && n >= 1:
+			full.Store(true)
+			phase, until = 1, n+3
+		case phase == 1 && n >= until:
+			full.Store(false)
+			phase, until = 2, n+3
+		case phase == 2 && n >= until:
+			return true
+		}
+		return false
+	}, func(mm *Manager) {
+		m = mm
+		m.faults = func(w storeWrites) storeWrites { return fullDisk{w, &full} }
+		m.Logger = newLogger(log)
+	})
+	if phase != 2 {
+		t.Fatalf("the timer stopped firing while the disk was full: %d runs; the log:\n%s", count(), log)
+	}
+	executed := count()
+	recorded := 0
+	for r, err := range s.Runs(context.Background(), "again.service", 0) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.State == store.RunEnded && r.Result != "success" || r.Timer != "again.timer" {
+			t.Errorf("run %+v", r)
+		}
+		recorded++
+	}
+	// The daemon stops while the timer goes on firing: its last run may
+	// have been stopped before its command wrote.
+	if recorded != executed && recorded != executed+1 {
+		t.Errorf("%d runs recorded, %d executed", recorded, executed)
+	}
+	if st, err := s.Timer(context.Background(), "again.timer"); err != nil || st.LastTrigger == 0 {
+		t.Errorf("stamp of again.timer: %+v, %v", st, err)
+	}
+	if m.droppedLines == 0 {
+		t.Error("no journal line counted as dropped")
+	}
+	for _, msg := range []string{"Failed to write to the journal; dropping its lines", "Writing to the journal again;",
+		"it and the writes after it are kept, and tried again", "Writing to the store again"} {
+		if n := strings.Count(log.String(), msg); n != 1 {
+			t.Errorf("%q logged %d times; the log:\n%s", msg, n, log)
+		}
+	}
+	// What the service wrote once there was room again is there.
+	ran := 0
+	for e, err := range s.Query(context.Background(), store.Filter{Units: []string{"again.service"}}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Message == "ran" {
+			ran++
+		}
+	}
+	if ran < 3 || ran >= executed {
+		t.Errorf("%d lines of %d runs in the journal, want those before and after the disk was full", ran, executed)
+	}
+}
