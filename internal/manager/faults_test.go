@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 
 	"sundial.dev/sundial/internal/store"
@@ -131,5 +132,89 @@ func TestDiskFull(t *testing.T) {
 	}
 	if ran < 3 || ran >= executed {
 		t.Errorf("%d lines of %d runs in the journal, want those before and after the disk was full", ran, executed)
+	}
+}
+
+// TestDiskFullTmpfs is TestDiskFull on a real full disk: the state
+// directory on a small tmpfs (as root only), filled by a file after the
+// first run, the file removed some runs later.
+func TestDiskFullTmpfs(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("mounting a tmpfs needs root")
+	}
+	dir, state, marks := t.TempDir(), t.TempDir(), t.TempDir()
+	if err := syscall.Mount("tmpfs", state, "tmpfs", 0, "size=16m,mode=0700"); err != nil {
+		t.Skipf("mounting a tmpfs: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := syscall.Unmount(state, 0); err != nil {
+			t.Error(err)
+		}
+	})
+	writeUnits(t, dir, map[string]string{
+		"again.timer":   "[Timer]\nOnActiveSec=10ms\nOnUnitInactiveSec=50ms\nAccuracySec=1us\n",
+		"again.service": "[Unit]\nStartLimitIntervalSec=0\n[Service]\nType=oneshot\nExecStart=/bin/sh -c 'echo run >>" + marks + "/runs; echo ran'\n",
+	})
+	count := func() int {
+		data, _ := os.ReadFile(filepath.Join(marks, "runs"))
+		return strings.Count(string(data), "run")
+	}
+	filler := filepath.Join(state, "filler")
+	fill := func() {
+		f, err := os.Create(filler)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		chunk := make([]byte, 64<<10)
+		for {
+			if _, err := f.Write(chunk); err != nil {
+				if !errors.Is(err, syscall.ENOSPC) {
+					t.Error(err)
+				}
+				return
+			}
+		}
+	}
+	var m *Manager
+	log := &logBuffer{}
+	var until int
+	phase := 0
+	s := runDaemon(t, dir, state, func() bool {
+		n := count()
+		switch {
+		case phase == 0 && n >= 1:
+			fill()
+			phase, until = 1, n+3
+		case phase == 1 && n >= until:
+			os.Remove(filler)
+			phase, until = 2, n+3
+		case phase == 2 && n >= until:
+			return true
+		}
+		return false
+	}, func(mm *Manager) {
+		m = mm
+		m.Logger = newLogger(log)
+	})
+	if phase != 2 {
+		t.Fatalf("the timer stopped firing while the disk was full: %d runs; the log:\n%s", count(), log)
+	}
+	if !strings.Contains(log.String(), "database or disk is full") {
+		t.Errorf("no write failed for the full disk; the log:\n%s", log)
+	}
+	executed := count()
+	recorded := 0
+	for r, err := range s.Runs(context.Background(), "again.service", 0) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.State == store.RunEnded && r.Result != "success" {
+			t.Errorf("run %+v", r)
+		}
+		recorded++
+	}
+	if recorded != executed && recorded != executed+1 {
+		t.Errorf("%d runs recorded, %d executed; the log:\n%s", recorded, executed, log)
 	}
 }
