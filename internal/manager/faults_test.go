@@ -1,10 +1,12 @@
 package manager
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -216,5 +218,88 @@ func TestDiskFullTmpfs(t *testing.T) {
 	}
 	if recorded != executed && recorded != executed+1 {
 		t.Errorf("%d runs recorded, %d executed; the log:\n%s", recorded, executed, log)
+	}
+}
+
+// TestCorruptAtStart starts the daemon on a database damaged in the
+// middle of its pages, and on an empty one: it says so, sets the file
+// aside, and runs its timers on a fresh database, whose journal reads.
+func TestCorruptAtStart(t *testing.T) {
+	tests := []struct {
+		name   string
+		damage func(t *testing.T, path string)
+	}{
+		{"page", func(t *testing.T, path string) {
+			s, err := store.Open(context.Background(), path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var entries []store.Entry
+			for i := range 5000 {
+				entries = append(entries, store.Entry{Realtime: uint64(i + 1), Unit: "old.service", Message: "an old line of the journal"})
+			}
+			if err := s.Append(context.Background(), entries...); err != nil {
+				t.Fatal(err)
+			}
+			s.Close()
+			info, err := os.Stat(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Over the start of the page in the middle of the file.
+			f, err := os.OpenFile(path, os.O_WRONLY, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if _, err := f.WriteAt(bytes.Repeat([]byte("\xa5\x5a garbage "), 32), info.Size()/4096/2*4096); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"empty", func(t *testing.T, path string) {
+			if err := os.WriteFile(path, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir, state, marks := t.TempDir(), t.TempDir(), t.TempDir()
+			writeUnits(t, dir, map[string]string{
+				"once.timer":   "[Timer]\nOnActiveSec=10ms\nAccuracySec=1us\nPersistent=yes\n",
+				"once.service": "[Service]\nType=oneshot\nExecStart=/bin/sh -c 'echo once; touch " + marks + "/ran'\n",
+			})
+			path := filepath.Join(state, "sundial.db")
+			tt.damage(t, path)
+			damaged, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			log := &logBuffer{}
+			s := runDaemon(t, dir, state, func() bool {
+				_, err := os.Stat(filepath.Join(marks, "ran"))
+				return err == nil
+			}, func(m *Manager) { m.Logger = newLogger(log) })
+			aside, _ := filepath.Glob(path + ".corrupt-*")
+			if len(aside) != 1 {
+				t.Fatalf("set aside: %v", aside)
+			}
+			if kept, err := os.ReadFile(aside[0]); err != nil || !bytes.Equal(kept, damaged) {
+				t.Errorf("%s is not the damaged database: %v", aside[0], err)
+			}
+			if want := "Database " + path + " is corrupt ("; !strings.Contains(log.String(), want) || !strings.Contains(log.String(), "renamed to "+aside[0]) {
+				t.Errorf("the log does not say %q, renamed to %s:\n%s", want, aside[0], log)
+			}
+			var msgs []string
+			for e, err := range s.Query(context.Background(), store.Filter{}) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				msgs = append(msgs, e.Message)
+			}
+			if !slices.Contains(msgs, "once") || slices.Contains(msgs, "an old line of the journal") {
+				t.Errorf("the journal after the start:\n  %s", strings.Join(msgs, "\n  "))
+			}
+		})
 	}
 }

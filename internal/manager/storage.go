@@ -2,13 +2,20 @@ package manager
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"path/filepath"
+	"time"
 
 	"sundial.dev/sundial/internal/store"
 )
 
 // openStore opens the database in the state directory, its files only
-// the daemon's user's.
+// the daemon's user's. A database found damaged is set aside and a
+// fresh one started, as journald's managed_journal_file_open_reliably
+// renames a journal file it cannot use and starts a new one: the daemon
+// runs, without the stamps and the history it had; a Persistent= timer
+// without its stamp counts from now, as one never triggered.
 func (m *Manager) openStore(ctx context.Context) (*store.Store, error) {
 	path := filepath.Join(m.StateDir, "sundial.db")
 	for _, p := range []string{path, path + "-wal", path + "-shm"} {
@@ -16,5 +23,16 @@ func (m *Manager) openStore(ctx context.Context) (*store.Store, error) {
 			return nil, err
 		}
 	}
+	st, err := store.Open(ctx, path)
+	var corrupt *store.CorruptError
+	if !errors.As(err, &corrupt) {
+		return st, err
+	}
+	aside, err := store.SetAside(path, time.UnixMicro(int64(m.clk.Now().Realtime)))
+	if err != nil {
+		return nil, fmt.Errorf("%s is corrupt (%s), and cannot be set aside: %w", path, corrupt.Reason, err)
+	}
+	m.log.Error(fmt.Sprintf("Database %s is corrupt (%s); renamed to %s, and replaced by a new one: the timers' stamps, the run history and the journal start afresh.",
+		path, corrupt.Reason, aside))
 	return store.Open(ctx, path)
 }

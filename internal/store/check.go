@@ -1,22 +1,125 @@
 package store
 
 import (
+	"bytes"
+	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
+
+// A CorruptError is Open's error for a database that is damaged: one
+// that is empty, is not SQLite's, or fails SQLite's quick_check. The
+// daemon sets it aside (see SetAside) and starts a fresh one, as
+// journald does with a journal file it cannot use.
+type CorruptError struct {
+	Path   string
+	Reason string // what is wrong, in SQLite's words where it said
+}
+
+func (e *CorruptError) Error() string {
+	return fmt.Sprintf("store: %s is corrupt: %s", e.Path, e.Reason)
+}
+
+// sqliteMagic begins every SQLite database file.
+const sqliteMagic = "SQLite format 3\x00"
 
 // prepareFile makes a missing database file, only its user's: SQLite
 // creates the file, and its -wal and -shm after it, with the mode of
-// the database, which it would make 0644.
+// the database, which it would make 0644. A file that is there but
+// empty, or not SQLite's, is corrupt: a database SQLite made has its
+// first page written before anything else of it is (a crash before
+// that leaves no file).
 func prepareFile(path string) error {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		return nil
+	f, err := os.OpenFile(path, os.O_RDONLY, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+		return f.Close()
 	}
 	if err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
-	return f.Close()
+	defer f.Close()
+	head := make([]byte, len(sqliteMagic))
+	n, err := io.ReadFull(f, head)
+	switch {
+	case n == 0 && err == io.EOF:
+		return &CorruptError{Path: path, Reason: "the file is empty"}
+	case errors.Is(err, io.ErrUnexpectedEOF) || err == nil && !bytes.Equal(head, []byte(sqliteMagic)):
+		return &CorruptError{Path: path, Reason: "the file is not an SQLite database"}
+	case err != nil:
+		return fmt.Errorf("store: %w", err)
+	}
+	return nil
+}
+
+// quickCheck runs SQLite's PRAGMA quick_check, which reads every page
+// of the database and checks its structure (not the indexes against
+// their tables): a damaged page found now is not one that a query
+// fails on later ("database disk image is malformed").
+func quickCheck(ctx context.Context, db *sql.DB, path string) error {
+	rows, err := db.QueryContext(ctx, `PRAGMA quick_check`)
+	lines, err := collect(rows, err, func(rows *sql.Rows) (string, error) {
+		var s string
+		err := rows.Scan(&s)
+		return s, err
+	})
+	if err != nil {
+		var se *sqlite.Error
+		if errors.As(err, &se) && (se.Code()&0xff == sqlite3.SQLITE_CORRUPT || se.Code()&0xff == sqlite3.SQLITE_NOTADB) {
+			return &CorruptError{Path: path, Reason: se.Error()}
+		}
+		return fmt.Errorf("store: %s: %w", path, err)
+	}
+	if len(lines) != 1 || lines[0] != "ok" {
+		// quick_check names up to a hundred problems, the first after a
+		// line naming the database ("*** in database main ***"); the
+		// first few say enough.
+		var problems []string
+		for _, l := range lines {
+			for l := range strings.Lines(l) {
+				if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "*** in database ") {
+					problems = append(problems, l)
+				}
+			}
+		}
+		return &CorruptError{Path: path, Reason: strings.Join(problems[:min(len(problems), 3)], "; ")}
+	}
+	return nil
+}
+
+// SetAside renames a corrupt database, with its -wal and -shm, to
+// "PATH.corrupt-TIME" (journald's "*.journal~"), where it is kept for
+// whoever wants to look at it, and returns that name. The next Open
+// of path starts a fresh database.
+func SetAside(path string, now time.Time) (string, error) {
+	base := path + ".corrupt-" + now.UTC().Format("20060102T150405Z")
+	aside := base
+	// Never over an earlier one, set aside within the same second.
+	for i := 1; ; i++ {
+		if _, err := os.Lstat(aside); errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		aside = fmt.Sprintf("%s.%d", base, i)
+	}
+	if err := os.Rename(path, aside); err != nil {
+		return "", fmt.Errorf("store: %w", err)
+	}
+	for _, suffix := range []string{"-wal", "-shm"} {
+		if err := os.Rename(path+suffix, aside+suffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return aside, fmt.Errorf("store: %w", err)
+		}
+	}
+	return aside, nil
 }

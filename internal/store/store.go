@@ -86,7 +86,7 @@ CREATE INDEX IF NOT EXISTS journal_time ON journal (realtime);
 `
 
 // Open opens the database at path, creating it if need be, only its
-// user's.
+// user's. It fails with a *CorruptError for a database that is damaged.
 func Open(ctx context.Context, path string) (*Store, error) {
 	if err := prepareFile(path); err != nil {
 		return nil, err
@@ -102,6 +102,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	// One connection: one writer, and no reader sees half a batch.
 	db.SetMaxOpenConns(1)
+	if err := quickCheck(ctx, db, path); err != nil {
+		db.Close()
+		return nil, err
+	}
 	if _, err := db.ExecContext(ctx, schema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: %s: %w", path, err)
