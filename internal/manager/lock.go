@@ -54,7 +54,12 @@ func lockDir(dir string, log *slog.Logger) (*os.File, error) {
 // journal of what services wrote, their units' files, the control
 // socket) is not for other users to read, as journald's files are not.
 func makePrivate(dir string, log *slog.Logger) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	// Its parents hold nothing of the daemon's: made as systemd makes
+	// them (mkdir_parents, 0755).
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return err
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		return err
 	}
 	// Another user's directory (in /tmp, say) would be theirs to meddle in.
