@@ -352,7 +352,8 @@ func (m *Manager) sleep(now timer.Instant) time.Duration {
 }
 
 // trigger starts the unit of a timer that fired: the trigger and its run
-// are recorded, then once the timer is running, the start job begins.
+// are recorded (or kept until they can be, see records), then once the
+// timer is running, the start job begins.
 func (m *Manager) trigger(tr timer.Trigger) error {
 	te := m.units[tr.Timer.Name]
 	se, err := m.get(tr.Unit)
