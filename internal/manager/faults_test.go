@@ -53,13 +53,15 @@ func (d fullDisk) Append(ctx context.Context, entries ...store.Entry) error {
 	return d.storeWrites.Append(ctx, entries...)
 }
 
-// TestDiskFull runs a timer that fires every 50 ms, fills the disk after
-// its first run and frees it again some runs later: the timer goes on
-// firing all along; once there is room, every run is recorded, each as
-// it ended, with the stamp of the last trigger; the journal lines that
-// could not be written are counted and said to be dropped, once.
-func TestDiskFull(t *testing.T) {
-	dir, state, marks := t.TempDir(), t.TempDir(), t.TempDir()
+// fillDisk runs a timer that fires every 50 ms, has fill fill the disk
+// after its first run and free free it three runs later, and stops the
+// daemon three runs after that. The timer must go on firing all along,
+// and once there is room, every run that ran must be recorded, as it
+// ended, with the stamp of the last trigger. It returns the daemon's
+// store, its manager and its log, and how many runs ran.
+func fillDisk(t *testing.T, state string, fill, free func(), configure func(*Manager)) (*store.Store, *Manager, *logBuffer, int) {
+	t.Helper()
+	dir, marks := t.TempDir(), t.TempDir()
 	writeUnits(t, dir, map[string]string{
 		"again.timer":   "[Timer]\nOnActiveSec=10ms\nOnUnitInactiveSec=50ms\nAccuracySec=1us\n",
 		"again.service": "[Unit]\nStartLimitIntervalSec=0\n[Service]\nType=oneshot\nExecStart=/bin/sh -c 'echo run >>" + marks + "/runs; echo ran'\n",
@@ -68,7 +70,6 @@ func TestDiskFull(t *testing.T) {
 		data, _ := os.ReadFile(filepath.Join(marks, "runs"))
 		return strings.Count(string(data), "run")
 	}
-	var full atomic.Bool
 	var m *Manager
 	log := &logBuffer{}
 	var until int
@@ -77,10 +78,10 @@ func TestDiskFull(t *testing.T) {
 		n := count()
 		switch {
 		case phase == 0 && n >= 1:
-			full.Store(true)
+			fill()
 			phase, until = 1, n+3
 		case phase == 1 && n >= until:
-			full.Store(false)
+			free()
 			phase, until = 2, n+3
 		case phase == 2 && n >= until:
 			return true
@@ -88,8 +89,8 @@ func TestDiskFull(t *testing.T) {
 		return false
 	}, func(mm *Manager) {
 		m = mm
-		m.faults = func(w storeWrites) storeWrites { return fullDisk{w, &full} }
 		m.Logger = newLogger(log)
+		configure(m)
 	})
 	if phase != 2 {
 		t.Fatalf("the timer stopped firing while the disk was full: %d runs; the log:\n%s", count(), log)
@@ -108,11 +109,23 @@ func TestDiskFull(t *testing.T) {
 	// The daemon stops while the timer goes on firing: its last run may
 	// have been stopped before its command wrote.
 	if recorded != executed && recorded != executed+1 {
-		t.Errorf("%d runs recorded, %d executed", recorded, executed)
+		t.Errorf("%d runs recorded, %d executed; the log:\n%s", recorded, executed, log)
 	}
 	if st, err := s.Timer(context.Background(), "again.timer"); err != nil || st.LastTrigger == 0 {
 		t.Errorf("stamp of again.timer: %+v, %v", st, err)
 	}
+	return s, m, log, executed
+}
+
+// TestDiskFull fills the disk as fillDisk does, with every write to the
+// store failing meanwhile: the journal's lines that could not be
+// written are counted, and the log says once that they are dropped, and
+// once that the writes are made again.
+func TestDiskFull(t *testing.T) {
+	var full atomic.Bool
+	s, m, log, executed := fillDisk(t, t.TempDir(), func() { full.Store(true) }, func() { full.Store(false) }, func(m *Manager) {
+		m.faults = func(w storeWrites) storeWrites { return fullDisk{w, &full} }
+	})
 	if m.droppedLines == 0 {
 		t.Error("no journal line counted as dropped")
 	}
@@ -122,7 +135,7 @@ func TestDiskFull(t *testing.T) {
 			t.Errorf("%q logged %d times; the log:\n%s", msg, n, log)
 		}
 	}
-	// What the service wrote once there was room again is there.
+	// What the service wrote before and after is there.
 	ran := 0
 	for e, err := range s.Query(context.Background(), store.Filter{Units: []string{"again.service"}}) {
 		if err != nil {
@@ -138,13 +151,12 @@ func TestDiskFull(t *testing.T) {
 }
 
 // TestDiskFullTmpfs is TestDiskFull on a real full disk: the state
-// directory on a small tmpfs (as root only), filled by a file after the
-// first run, the file removed some runs later.
+// directory on a small tmpfs (as root only), filled by a file.
 func TestDiskFullTmpfs(t *testing.T) {
 	if os.Getuid() != 0 {
 		t.Skip("mounting a tmpfs needs root")
 	}
-	dir, state, marks := t.TempDir(), t.TempDir(), t.TempDir()
+	state := t.TempDir()
 	if err := syscall.Mount("tmpfs", state, "tmpfs", 0, "size=16m,mode=0700"); err != nil {
 		t.Skipf("mounting a tmpfs: %v", err)
 	}
@@ -153,14 +165,6 @@ func TestDiskFullTmpfs(t *testing.T) {
 			t.Error(err)
 		}
 	})
-	writeUnits(t, dir, map[string]string{
-		"again.timer":   "[Timer]\nOnActiveSec=10ms\nOnUnitInactiveSec=50ms\nAccuracySec=1us\n",
-		"again.service": "[Unit]\nStartLimitIntervalSec=0\n[Service]\nType=oneshot\nExecStart=/bin/sh -c 'echo run >>" + marks + "/runs; echo ran'\n",
-	})
-	count := func() int {
-		data, _ := os.ReadFile(filepath.Join(marks, "runs"))
-		return strings.Count(string(data), "run")
-	}
 	filler := filepath.Join(state, "filler")
 	fill := func() {
 		f, err := os.Create(filler)
@@ -178,46 +182,9 @@ func TestDiskFullTmpfs(t *testing.T) {
 			}
 		}
 	}
-	var m *Manager
-	log := &logBuffer{}
-	var until int
-	phase := 0
-	s := runDaemon(t, dir, state, func() bool {
-		n := count()
-		switch {
-		case phase == 0 && n >= 1:
-			fill()
-			phase, until = 1, n+3
-		case phase == 1 && n >= until:
-			os.Remove(filler)
-			phase, until = 2, n+3
-		case phase == 2 && n >= until:
-			return true
-		}
-		return false
-	}, func(mm *Manager) {
-		m = mm
-		m.Logger = newLogger(log)
-	})
-	if phase != 2 {
-		t.Fatalf("the timer stopped firing while the disk was full: %d runs; the log:\n%s", count(), log)
-	}
+	_, _, log, _ := fillDisk(t, state, fill, func() { os.Remove(filler) }, func(*Manager) {})
 	if !strings.Contains(log.String(), "database or disk is full") {
 		t.Errorf("no write failed for the full disk; the log:\n%s", log)
-	}
-	executed := count()
-	recorded := 0
-	for r, err := range s.Runs(context.Background(), "again.service", 0) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		if r.State == store.RunEnded && r.Result != "success" {
-			t.Errorf("run %+v", r)
-		}
-		recorded++
-	}
-	if recorded != executed && recorded != executed+1 {
-		t.Errorf("%d runs recorded, %d executed; the log:\n%s", recorded, executed, log)
 	}
 }
 
