@@ -142,13 +142,27 @@ func (m *Manager) makeTransient(req api.TransientRequest, res *api.JobResult) bo
 	return true
 }
 
-// writeFile writes a file whole or not at all.
+// writeFile writes a file whole or not at all, through a temporary file
+// of a short name of its own in the same directory: a unit's name may be
+// as long as a file's name may be (UNIT_NAME_MAX), and no longer name
+// made from it would do, as systemd's tempfn_random makes a short one.
 func writeFile(path, text string) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(text), 0o600); err != nil {
+	f, err := os.CreateTemp(filepath.Dir(path), ".#transient")
+	if err != nil {
 		return err
 	}
-	return os.Rename(tmp, path)
+	// CreateTemp makes it 0600: the file is the daemon's user's alone.
+	_, err = f.WriteString(text)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
+	return err
 }
 
 // isTransient reports whether a unit's file is a transient one.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -161,5 +162,30 @@ func TestMissingUnit(t *testing.T) {
 	}
 	if units, err := c.Units(ctx, []string{"late.service"}, false); err != nil || len(units) != 1 || units[0].Load != "loaded" || units[0].Description != "Late" {
 		t.Fatalf("Units after the file came: %+v, %v", units, err)
+	}
+}
+
+// TestTransientLongName makes a service whose name is as long as
+// systemd's unit_name_is_valid allows: 255 characters.
+func TestTransientLongName(t *testing.T) {
+	dir, state, run := t.TempDir(), t.TempDir(), t.TempDir()
+	writeUnits(t, dir, map[string]string{})
+	c, stop := serve(t, dir, state, run)
+	defer stop()
+	ctx := context.Background()
+	for _, n := range []int{252, 255} {
+		name := strings.Repeat("x", n-len(".service")) + ".service"
+		res, err := c.Transient(ctx, api.TransientRequest{Units: []api.TransientUnit{{Name: name, Settings: []api.Setting{
+			setting("Service", "Type", "oneshot"), setting("Service", "ExecStart", `"/bin/true"`)}}}})
+		if err != nil || res.Result != "done" {
+			t.Errorf("a name of %d characters: %+v, %v", n, res, err)
+			continue
+		}
+		if u, err := c.WaitInactive(ctx, name); err != nil || u.Result != "success" {
+			t.Errorf("a name of %d characters: %+v, %v", n, u, err)
+		}
+	}
+	if files, _ := os.ReadDir(filepath.Join(run, "transient")); len(files) != 0 {
+		t.Errorf("files left: %v", files)
 	}
 }
