@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/spf13/pflag"
 
@@ -432,13 +431,14 @@ func absolutePath(p string) (string, error) {
 	return strings.TrimSuffix(dir, "/") + "/" + p, nil
 }
 
-// compose names the units and makes their settings, as systemd-run
-// sends them and the manager writes them to the transient files. It
-// returns the client's refusals; what the manager would refuse goes with
-// each unit, for the daemon to say after its checks of the names.
+// compose names the units and makes their properties, as systemd-run
+// sends them. It returns the client's refusals; what the manager refuses
+// the daemon says, after its checks of the names.
 func (o *runOptions) compose(c *cli) error {
 	if !o.descriptionSet {
-		o.description = strings.Join(o.command, " ")
+		// Quoted as systemd 255's systemd-run quotes it (#30192): an
+		// argument's line break is no line break of the description.
+		o.description = unit.ExecCommand{Argv: o.command}.CommandLine()
 		if o.unitSet && o.description == "" {
 			o.description = o.unit
 		}
@@ -453,8 +453,7 @@ func (o *runOptions) compose(c *cli) error {
 		}
 		// Transient timers clean up after themselves.
 		s.add("Timer", "RemainAfterElapse", "no")
-		s.checkType(o.timerName, "timer")
-		o.timerUnit = api.TransientUnit{Name: o.timerName, Settings: s.settings, Refused: s.refused}
+		o.timerUnit = api.TransientUnit{Name: o.timerName, Settings: s.settings}
 		if len(o.command) == 0 {
 			return nil
 		}
@@ -463,8 +462,7 @@ func (o *runOptions) compose(c *cli) error {
 	if err != nil {
 		return err
 	}
-	s.checkType(o.serviceName, "service")
-	o.serviceUnit = api.TransientUnit{Name: o.serviceName, Settings: s.settings, Refused: s.refused}
+	o.serviceUnit = api.TransientUnit{Name: o.serviceName, Settings: s.settings}
 	return nil
 }
 
@@ -488,41 +486,6 @@ func (o *runOptions) units() []api.TransientUnit {
 		units = append(units, o.serviceUnit)
 	}
 	return units
-}
-
-// checkType refuses, as the manager does, the settings of a unit of
-// type typ for a unit of another type: the name systemd-run was given
-// may be any unit's.
-func (s *composed) checkType(name, typ string) {
-	t := unitType(name)
-	switch {
-	case t == typ || s.refused != "":
-	case !slices.Contains(transientTypes, t):
-		s.refused = fmt.Sprintf("Unit type %s does not support transient units.", t)
-	default:
-		for _, st := range s.settings {
-			if st.Section != "Unit" {
-				s.refused = fmt.Sprintf("Cannot set property %s, or unknown property.", busName(st.Key))
-				return
-			}
-		}
-	}
-}
-
-// transientTypes are the unit types systemd makes transient units of.
-var transientTypes = []string{"service", "scope", "slice", "mount", "automount", "swap", "socket", "path", "timer"}
-
-// busName is the name of the property systemd-run sends for a setting.
-func busName(key string) string {
-	switch {
-	case slices.Contains(onSecKeyList, key):
-		return "TimersMonotonic"
-	case key == "OnCalendar":
-		return "TimersCalendar"
-	case secProperties[key]:
-		return strings.TrimSuffix(key, "Sec") + "USec"
-	}
-	return key
 }
 
 // names picks the names of the service and of its timer, as
@@ -680,11 +643,9 @@ func unitNameFromPath(p, suffix string) (string, bool) {
 	return s, unit.ValidName(s, unit.Plain)
 }
 
-// A composed list of settings, and why the manager would refuse the
-// first of them it refuses.
+// A composed list of properties.
 type composed struct {
 	settings []api.Setting
-	refused  string
 }
 
 func (s *composed) add(section, key, value string) {
@@ -696,7 +657,7 @@ func (s *composed) add(section, key, value string) {
 // whose own section is section.
 func (o *runOptions) common(section string, props []string) (composed, error) {
 	var s composed
-	s.add("Unit", "Description", escapeSpecifiers(o.description))
+	s.add("Unit", "Description", o.description)
 	if o.collect {
 		s.add("Unit", "CollectMode", "inactive-or-failed")
 	}
@@ -726,39 +687,37 @@ func (o *runOptions) service() (composed, error) {
 		s.add("Service", "RemainAfterExit", "yes")
 	}
 	if o.serviceType != "" {
-		if !slices.Contains(serviceTypes, o.serviceType) && s.refused == "" {
-			s.refused = "Invalid Type setting: " + o.serviceType
-		}
 		s.add("Service", "Type", o.serviceType)
 	}
 	if o.uid != "" {
-		s.add("Service", "User", escapeSpecifiers(o.uid))
+		s.add("Service", "User", o.uid)
 	}
 	if o.gid != "" {
-		s.add("Service", "Group", escapeSpecifiers(o.gid))
+		s.add("Service", "Group", o.gid)
 	}
 	if o.niceSet {
 		s.add("Service", "Nice", strconv.Itoa(o.nice))
 	}
 	if o.workingDirectory != "" {
-		s.add("Service", "WorkingDirectory", escapeSpecifiers(o.workingDirectory))
+		s.add("Service", "WorkingDirectory", o.workingDirectory)
 	}
 	if len(o.environment) > 0 {
-		s.add("Service", "Environment", environmentValue(o.environment))
+		s.settings = append(s.settings, api.Setting{Section: "Service", Key: "Environment", List: o.environment})
 	}
 	if len(o.command) > 0 {
+		cmd := api.Setting{Section: "Service", Key: "ExecStart", Value: o.command[0], List: o.command}
+		if o.noExpand {
+			cmd.Flags = []string{"no-env-expand"}
+		}
 		s.add("Service", "ExecStart", "")
-		s.add("Service", "ExecStart", execStartValue(o.command, o.noExpand))
+		s.settings = append(s.settings, cmd)
 	}
 	return s, nil
 }
 
-// serviceTypes are the values of Type=.
-var serviceTypes = []string{"simple", "exec", "forking", "oneshot", "dbus", "notify", "notify-reload", "idle"}
-
 // property adds a NAME=VALUE given with -p (or --timer-property=, …),
-// checked and converted as systemd-run does before it sends it, then
-// written as the manager writes what it receives.
+// read and checked as systemd-run does before it sends it; the daemon
+// checks it again, and writes it.
 func (s *composed) property(section, assignment string) error {
 	key, value, ok := strings.Cut(assignment, "=")
 	if !ok {
@@ -773,8 +732,8 @@ func (s *composed) property(section, assignment string) error {
 	parseErr := func(err error) error {
 		return usageError(fmt.Sprintf("Failed to parse %s=%s: %s", key, value, errnoText(err)))
 	}
-	switch {
-	case boolProperties[key]:
+	switch kind := api.SettingKind(section, key); {
+	case kind == api.KindBool:
 		b, ok := parseBoolean(value)
 		if !ok {
 			return usageError(fmt.Sprintf("Failed to parse %s: %s", key, value))
@@ -791,13 +750,6 @@ func (s *composed) property(section, assignment string) error {
 			return parseErr(err)
 		}
 		s.add(section, key, span.Format(timespan.Millisecond))
-	case section == "Timer" && key == "OnCalendar":
-		if value != "" {
-			if _, err := calendar.Parse(value); err != nil && s.refused == "" {
-				s.refused = "Invalid calendar spec"
-			}
-		}
-		s.add(section, key, escapeSpecifiers(value))
 	case section == "Service" && key == "TimeoutSec":
 		span, err := timespan.Parse(value)
 		if err != nil {
@@ -805,42 +757,91 @@ func (s *composed) property(section, assignment string) error {
 		}
 		s.add(section, "TimeoutStartSec", span.Format(timespan.Millisecond))
 		s.add(section, "TimeoutStopSec", span.Format(timespan.Millisecond))
-	case secProperties[key]:
+	case kind == api.KindSpan:
 		span, err := timespan.Parse(value)
 		if err != nil {
 			return parseErr(err)
 		}
 		s.add(section, key, span.Format(timespan.Millisecond))
-	case section == "Service" && key == "Environment":
-		// Split by the client, checked and written quoted by the manager.
+	case kind == api.KindEnv:
+		// Split by the client; the assignments are checked by the manager.
 		env, err := unit.SplitWords(value)
 		if err != nil {
 			return usageError("Failed to parse Environment: Invalid argument")
 		}
-		invalid := slices.ContainsFunc(env, func(a string) bool { return !unit.ValidEnvAssignment(a) })
-		switch {
-		case !invalid:
-			s.add(section, key, environmentValue(env))
-		case s.refused == "":
-			s.refused = "Invalid environment block."
+		s.settings = append(s.settings, api.Setting{Section: section, Key: key, List: env})
+	case kind == api.KindExec:
+		cmd, err := execProperty(value)
+		if err != nil {
+			return err
 		}
-	case key == "Nice":
+		cmd.Section, cmd.Key = section, key
+		s.settings = append(s.settings, cmd)
+	case kind == api.KindNice:
 		n, err := parseNice(value)
 		if err != nil {
 			return parseErr(err)
 		}
 		s.add(section, key, strconv.Itoa(n))
 	case listProperties[key]:
-		// One line each; an empty list is no line.
+		// One each; an empty list is none.
 		for _, v := range strings.Fields(value) {
-			s.add(section, key, escapeSpecifiers(v))
+			s.add(section, key, v)
 		}
 	default:
-		// Strings and lists that the manager writes as it got them, but
-		// for the specifiers: systemd-run's values are literal.
-		s.add(section, key, escapeSpecifiers(value))
+		// Text, sent as it is: the manager checks it.
+		s.add(section, key, value)
 	}
 	return nil
+}
+
+// execProperty reads a command line given with -p as systemd-run's
+// bus_append_exec_command: its prefixes, then its words, the first its
+// executable unless "@" gave another; none resets the list.
+func execProperty(value string) (api.Setting, error) {
+	var cmd api.Setting
+	explicitPath := false
+	has := func(f string) bool { return slices.Contains(cmd.Flags, f) }
+prefixes:
+	for ; value != ""; value = value[1:] {
+		switch c := value[0]; {
+		case c == '-' && !has("ignore-failure"):
+			cmd.Flags = append(cmd.Flags, "ignore-failure")
+		case c == '@' && !explicitPath:
+			explicitPath = true
+		case c == ':' && !has("no-env-expand"):
+			cmd.Flags = append(cmd.Flags, "no-env-expand")
+		case c == '+' && !has("privileged") && !has("no-setuid") && !has("ambient"):
+			cmd.Flags = append(cmd.Flags, "privileged")
+		case c == '!' && !has("privileged") && !has("ambient"):
+			if i := slices.Index(cmd.Flags, "no-setuid"); i >= 0 {
+				cmd.Flags[i] = "ambient"
+			} else {
+				cmd.Flags = append(cmd.Flags, "no-setuid")
+			}
+		default:
+			break prefixes
+		}
+	}
+	words, err := unit.SplitWords(value)
+	if explicitPath && err == nil && len(words) > 0 {
+		cmd.Value, words = words[0], words[1:]
+	}
+	if err != nil {
+		what := "command line"
+		if explicitPath {
+			what = "path"
+		}
+		return cmd, usageError(fmt.Sprintf("Failed to parse %s: %s", what, errnoText(err)))
+	}
+	if len(words) == 0 {
+		return api.Setting{}, nil
+	}
+	if !explicitPath {
+		cmd.Value = words[0]
+	}
+	cmd.List = words
+	return cmd, nil
 }
 
 func yesNo(b bool) string {
@@ -850,27 +851,11 @@ func yesNo(b bool) string {
 	return "no"
 }
 
-// Properties that systemd-run reads as booleans, time spans and lists
-// of names (bus-unit-util.c), which the manager writes in its own form.
-var (
-	boolProperties = setOf("CPUAccounting", "MemoryAccounting", "IOAccounting", "BlockIOAccounting", "TasksAccounting",
-		"IPAccounting", "IgnoreSIGPIPE", "TTYVHangup", "TTYReset", "TTYVTDisallocate", "PrivateTmp", "PrivateDevices",
-		"PrivateNetwork", "PrivateUsers", "PrivateMounts", "PrivateIPC", "NoNewPrivileges", "SyslogLevelPrefix",
-		"MemoryDenyWriteExecute", "RestrictRealtime", "DynamicUser", "RemoveIPC", "ProtectKernelTunables",
-		"ProtectKernelModules", "ProtectKernelLogs", "ProtectClock", "ProtectControlGroups", "MountAPIVFS",
-		"CPUSchedulingResetOnFork", "LockPersonality", "ProtectHostname", "MemoryKSM", "RestrictSUIDSGID",
-		"RootEphemeral", "SendSIGHUP", "SendSIGKILL", "PermissionsStartOnly", "RootDirectoryStartOnly",
-		"RemainAfterExit", "GuessMainPID", "StopWhenUnneeded", "RefuseManualStart", "RefuseManualStop",
-		"AllowIsolate", "IgnoreOnIsolate", "DefaultDependencies", "WakeSystem", "RemainAfterElapse", "Persistent",
-		"OnTimezoneChange", "OnClockChange", "FixedRandomDelay")
-	secProperties = setOf("MemoryPressureThresholdSec", "LogRateLimitIntervalSec", "RestartSec", "RestartMaxDelaySec",
-		"TimeoutStartSec", "TimeoutStopSec", "TimeoutAbortSec", "RuntimeMaxSec", "RuntimeRandomizedExtraSec",
-		"WatchdogSec", "JobTimeoutSec", "JobRunningTimeoutSec", "StartLimitIntervalSec", "AccuracySec",
-		"RandomizedDelaySec")
-	listProperties = setOf("Requires", "Requisite", "Wants", "BindsTo", "PartOf", "Upholds", "Conflicts", "Before",
-		"After", "OnSuccess", "OnFailure", "PropagatesReloadTo", "ReloadPropagatedFrom", "PropagatesStopTo",
-		"StopPropagatedFrom", "JoinsNamespaceOf", "Documentation", "RequiresMountsFor")
-)
+// listProperties are the properties systemd-run reads as lists of
+// words (bus-unit-util.c), sent one by one.
+var listProperties = setOf("Requires", "Requisite", "Wants", "BindsTo", "PartOf", "Upholds", "Conflicts", "Before",
+	"After", "OnSuccess", "OnFailure", "PropagatesReloadTo", "ReloadPropagatedFrom", "PropagatesStopTo",
+	"StopPropagatedFrom", "JoinsNamespaceOf", "Documentation", "RequiresMountsFor")
 
 func setOf(names ...string) map[string]bool {
 	m := make(map[string]bool, len(names))
@@ -878,80 +863,6 @@ func setOf(names ...string) map[string]bool {
 		m[n] = true
 	}
 	return m
-}
-
-// escapeSpecifiers doubles '%', so that the value reads back as it is
-// (systemd's specifier_escape).
-func escapeSpecifiers(s string) string { return strings.ReplaceAll(s, "%", "%%") }
-
-// environmentValue is how the manager writes Environment=: each
-// assignment C-escaped in double quotes.
-func environmentValue(env []string) string {
-	quoted := make([]string, len(env))
-	for i, e := range env {
-		var b []byte
-		for _, c := range []byte(escapeSpecifiers(e)) {
-			b = appendCEscapeChar(b, c)
-		}
-		quoted[i] = `"` + string(b) + `"`
-	}
-	return strings.Join(quoted, " ")
-}
-
-// execStartValue is how the manager writes a command line it is sent
-// (bus_set_transient_exec_command): each argument in double quotes, with
-// specifiers escaped; ':' first where variables are not expanded; "@path"
-// first where the path is not the zeroth argument. systemd also writes
-// '$' as "$$", but runs the command it keeps in memory, whose "$VAR" it
-// expands; the daemon runs what it reads from the file, so '$' is left
-// as it is, to be expanded alike.
-func execStartValue(argv []string, noExpand bool) string {
-	escape := func(s string) string { return shellEscape(escapeSpecifiers(s)) }
-	quoted := make([]string, len(argv))
-	for i, a := range argv {
-		quoted[i] = `"` + escape(a) + `"`
-	}
-	prefix := ""
-	if noExpand {
-		prefix = ":"
-	}
-	if path := unit.SimplifyPath(argv[0]); path != argv[0] {
-		prefix += "@" + escape(path) + " "
-	}
-	return prefix + strings.Join(quoted, " ")
-}
-
-// shellEscape is systemd's shell_escape(s, "\""): backslashes before '\'
-// and '"', C escapes for control characters and bytes that are not
-// UTF-8.
-func shellEscape(s string) string {
-	var b []byte
-	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		c := s[i]
-		switch {
-		case c < ' ' || c == 0x7f || r == utf8.RuneError && n <= 1:
-			b = appendCEscapeChar(b, c)
-			n = 1
-		case c == '\\' || c == '"':
-			b = append(b, '\\', c)
-		default:
-			b = append(b, s[i:i+n]...)
-		}
-		i += n
-	}
-	return string(b)
-}
-
-// appendCEscapeChar is systemd's cescape_char.
-func appendCEscapeChar(b []byte, c byte) []byte {
-	if i := strings.IndexByte("\a\b\f\n\r\t\v\\\"'", c); i >= 0 {
-		return append(b, '\\', "abfnrtv\\\"'"[i])
-	}
-	if c < ' ' || c >= 0x7f {
-		return append(b, '\\', '0'+c>>6, '0'+c>>3&7, '0'+c&7)
-	}
-	return append(b, c)
 }
 
 // start asks the daemon for the units, then waits as systemd-run does:

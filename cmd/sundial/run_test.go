@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"sundial.dev/sundial/internal/api"
+	"sundial.dev/sundial/internal/manager"
 )
 
 // prepareRun reads a systemd-run command line and makes its units, as
@@ -85,6 +86,17 @@ func TestRunRefusals(t *testing.T) {
 		{[]string{"-u", "foo.timer", "/bin/sh"}, "Failed to start transient service unit: Cannot set property ExecStart, or unknown property."},
 		{[]string{"-u", "foo.timer", "-r", "/bin/sh"}, "Failed to start transient service unit: Cannot set property RemainAfterExit, or unknown property."},
 		{[]string{"-u", "foo.path", "--on-active=1", "/bin/sh"}, "Failed to start transient timer unit: Cannot set property TimersMonotonic, or unknown property."},
+		{[]string{"--description=a\n[Service]", "/bin/sh"}, `Failed to start transient service unit: Invalid Description setting: a\n[Service]`},
+		{[]string{"--description=a\\", "/bin/sh"}, `Failed to start transient service unit: Invalid Description setting: a\\`},
+		{[]string{"-p", "User=me\rExecStartPre=/bin/x", "/bin/sh"}, `Failed to start transient service unit: Invalid User setting: me\rExecStartPre=/bin/x`},
+		{[]string{"--working-directory=/a\nb", "/bin/sh"}, `Failed to start transient service unit: WorkingDirectory= expects an absolute path: /a\nb`},
+		{[]string{"-p", "After=a.service\nb.service", "/bin/sh"}, ""},
+		{[]string{"-p", `Wants=a\x20b.service`, "/bin/sh"}, ""},
+		{[]string{"-p", "Wants=a\\", "/bin/sh"}, `Failed to start transient service unit: Invalid unit name a\\`},
+		{[]string{"-p", "CPUQuota=20%", "/bin/sh"}, "Failed to start transient service unit: Cannot set property CPUQuota, or unknown property."},
+		{[]string{"-p", `ExecStartPre=/bin/echo "a`, "/bin/sh"}, "Failed to parse command line: Invalid argument"},
+		{[]string{"-p", `ExecStartPre=@"/bin/echo`, "/bin/sh"}, "Failed to parse path: Invalid argument"},
+		{[]string{"-p", "ExecStartPre=x/y", "/bin/sh"}, `Failed to start transient service unit: "x/y" is neither a valid executable name nor an absolute path`},
 		{[]string{"-u", "", "/bin/sh"}, "Failed to mangle unit name: Invalid argument"},
 		{[]string{"-u", strings.Repeat("x", 249) + ".timer", "--on-active=1", "/bin/sh"}, "Failed to change unit suffix: Invalid argument"},
 	}
@@ -103,11 +115,15 @@ func TestRunRefusals(t *testing.T) {
 }
 
 // managerRefusal is what systemd-run would print of the first refusal the
-// daemon is asked to make, were the units' names free.
+// daemon makes of the units' properties, were their names free.
 func managerRefusal(o *runOptions) string {
 	for _, u := range o.units() {
-		if u.Refused != "" {
-			return fmt.Sprintf("Failed to start transient %s unit: %s", o.mainType(), u.Refused)
+		if u.Name == "" {
+			// Refused before the units were named.
+			return ""
+		}
+		if _, err := manager.TransientFile(u); err != nil {
+			return fmt.Sprintf("Failed to start transient %s unit: %s", o.mainType(), err)
 		}
 	}
 	return ""
@@ -125,12 +141,16 @@ func exe(t *testing.T, name string) string {
 
 // transientFiles renders units as the daemon writes their files, less
 // the header comment, each after a "-- name --" line.
-func transientFiles(units []api.TransientUnit) string {
+func transientFiles(units []api.TransientUnit) (string, error) {
 	var b strings.Builder
 	for _, u := range units {
-		b.WriteString("-- " + u.Name + " --\n" + u.Text())
+		text, err := manager.TransientFile(u)
+		if err != nil {
+			return "", err
+		}
+		b.WriteString("-- " + u.Name + " --\n" + text)
 	}
-	return b.String()
+	return b.String(), nil
 }
 
 func TestRunTransientFiles(t *testing.T) {
@@ -221,10 +241,10 @@ ExecStart=
 ExecStart="DIR/echo" "x"
 `,
 	}, {
-		// Arguments quoted and escaped; '$' too, as variables are
-		// expanded; the description as the command line was.
+		// Arguments quoted and escaped; the description the command
+		// line quoted for a shell, each line break escaped in it.
 		[]string{"--unit=esc", echo, `$HOME`, `100%`, `a "b" \c`, "tab\tnl\n", "\x01\x7f", "\xff", "é", ""},
-		"-- esc.service --\n[Unit]\nDescription=DIR/echo $HOME 100%% a \"b\" \\c tab\tnl\n \x01\x7f \xff é \n\n" +
+		"-- esc.service --\n[Unit]\n" + `Description=DIR/echo "\$HOME" 100%% "a \"b\" \\c" "tab\tnl\n" "\001\177" "\377" é ""` + "\n\n" +
 			`[Service]
 ExecStart=
 ExecStart="DIR/echo" "$HOME" "100%%" "a \"b\" \\c" "tab\tnl\n" "\001\177" "\377" "é" ""
@@ -234,7 +254,7 @@ ExecStart="DIR/echo" "$HOME" "100%%" "a \"b\" \\c" "tab\tnl\n" "\001\177" "\377"
 		[]string{"--unit=noexp", "--expand-environment=no", echo, "$HOME", "%h"},
 		`-- noexp.service --
 [Unit]
-Description=DIR/echo $HOME %%h
+Description=DIR/echo "\$HOME" %%h
 
 [Service]
 ExecStart=
@@ -320,6 +340,21 @@ ExecStart=
 ExecStart="DIR/echo"
 `,
 	}, {
+		// -p commands: prefixes and words read by the client, each
+		// argument written quoted; empty, the list reset.
+		[]string{"-u", "pre", "-p", `ExecStartPre=-@/bin/echo x "a b\n"`, "-p", "ExecStopPost=", "-p", `ExecStopPost=:!!echo $X %n`, echo},
+		`-- pre.service --
+[Unit]
+Description=DIR/echo
+
+[Service]
+ExecStartPre=-@/bin/echo "x" "a b\n"
+ExecStopPost=
+ExecStopPost=!!:"echo" "$X" "%%n"
+ExecStart=
+ExecStart="DIR/echo"
+`,
+	}, {
 		// What follows the command is the command's, options or not.
 		[]string{"-u", "args", "--", echo, "--wait", "--no-block", "-t"},
 		`-- args.service --
@@ -338,8 +373,8 @@ ExecStart="DIR/echo" "--wait" "--no-block" "-t"
 			continue
 		}
 		want := strings.ReplaceAll(tt.want, "DIR", dir)
-		if got := transientFiles(o.units()); got != want {
-			t.Errorf("systemd-run %q:\n got:\n%s\nwant:\n%s", tt.args, got, want)
+		if got, err := transientFiles(o.units()); got != want || err != nil {
+			t.Errorf("systemd-run %q:\n got:\n%s%v\nwant:\n%s", tt.args, got, err, want)
 		}
 	}
 }

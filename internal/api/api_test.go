@@ -87,7 +87,7 @@ func TestRoundTrip(t *testing.T) {
 	if files, err := c.UnitFiles(context.Background(), "a.timer"); err != nil || len(files) != 1 || files[0][0] != "/a.timer" {
 		t.Errorf("UnitFiles() = %+v, %v", files, err)
 	}
-	if res, err := c.Transient(context.Background(), TransientRequest{Units: []TransientUnit{{Name: "r.service", Settings: []Setting{{"Service", "Type", "exec"}}}}}); err != nil || res.Result != "exec" {
+	if res, err := c.Transient(context.Background(), TransientRequest{Units: []TransientUnit{{Name: "r.service", Settings: []Setting{{Section: "Service", Key: "Type", Value: "exec"}}}}}); err != nil || res.Result != "exec" {
 		t.Errorf("Transient() = %+v, %v", res, err)
 	}
 	if u, err := c.WaitInactive(context.Background(), "r.service"); err != nil || u.Name != "r.service" || u.Active != "inactive" {

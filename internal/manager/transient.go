@@ -66,7 +66,8 @@ func (m *Manager) makeTransient(req api.TransientRequest, res *api.JobResult) bo
 	}
 	// Files made since the last load count too.
 	m.newLoader()
-	for _, tu := range req.Units {
+	texts := make([]string, len(req.Units))
+	for i, tu := range req.Units {
 		n, err := unit.ParseName(tu.Name)
 		if err != nil || strings.Contains(tu.Name, "/") {
 			res.Error, res.Code = "Invalid unit name or type.", "invalid"
@@ -81,10 +82,13 @@ func (m *Manager) makeTransient(req api.TransientRequest, res *api.JobResult) bo
 			res.Error, res.Code = fmt.Sprintf("Unit %s was already loaded or has a fragment file.", tu.Name), "exists"
 			return false
 		}
-		if tu.Refused != "" {
-			res.Error, res.Code = tu.Refused, "invalid"
+		// The properties are set once the unit is there by its name.
+		text, err := TransientFile(tu)
+		if err != nil {
+			res.Error, res.Code = err.Error(), "invalid"
 			return false
 		}
+		texts[i] = text
 	}
 	if err := os.MkdirAll(m.TransientDir, 0o700); err != nil {
 		res.Error, res.Code = err.Error(), "io"
@@ -97,9 +101,9 @@ func (m *Manager) makeTransient(req api.TransientRequest, res *api.JobResult) bo
 		}
 		m.newLoader()
 	}
-	for _, tu := range req.Units {
+	for i, tu := range req.Units {
 		p := filepath.Join(m.TransientDir, tu.Name)
-		if err := writeFile(p, transientHeader+tu.Text()); err != nil {
+		if err := writeFile(p, transientHeader+texts[i]); err != nil {
 			undo()
 			res.Error, res.Code = err.Error(), "io"
 			return false

@@ -2,8 +2,10 @@ package manager
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -39,6 +41,12 @@ func setting(section, key, value string) api.Setting {
 	return api.Setting{Section: section, Key: key, Value: value}
 }
 
+// execStart is the property of a command line: its executable, the
+// zeroth argument.
+func execStart(argv ...string) api.Setting {
+	return api.Setting{Section: "Service", Key: "ExecStart", Value: argv[0], List: argv}
+}
+
 // TestTransient makes a transient service, which runs and is collected,
 // and a transient timer with its service, which fires once and is
 // collected with it, files and all; one that is refused leaves nothing.
@@ -50,7 +58,7 @@ func TestTransient(t *testing.T) {
 	ctx := context.Background()
 
 	res, err := c.Transient(ctx, api.TransientRequest{Units: []api.TransientUnit{{Name: "once.service", Settings: []api.Setting{
-		setting("Unit", "Description", "Once"), setting("Service", "Type", "oneshot"), setting("Service", "ExecStart", `"/bin/echo" "hi"`)}}}})
+		setting("Unit", "Description", "Once"), setting("Service", "Type", "oneshot"), execStart("/bin/echo", "hi")}}}})
 	if err != nil || res.Result != "done" {
 		t.Fatalf("Transient: %+v, %v", res, err)
 	}
@@ -65,7 +73,7 @@ func TestTransient(t *testing.T) {
 	res, err = c.Transient(ctx, api.TransientRequest{Units: []api.TransientUnit{
 		{Name: "soon.timer", Settings: []api.Setting{setting("Unit", "Description", "Soon"), setting("Timer", "OnActiveSec", "100ms"),
 			setting("Timer", "AccuracySec", "1us"), setting("Timer", "RemainAfterElapse", "no")}},
-		{Name: "soon.service", Settings: []api.Setting{setting("Service", "ExecStart", `"/bin/true"`)}},
+		{Name: "soon.service", Settings: []api.Setting{execStart("/bin/true")}},
 	}})
 	if err != nil || res.Result != "done" {
 		t.Fatalf("Transient timer: %+v, %v", res, err)
@@ -97,7 +105,7 @@ func TestTransient(t *testing.T) {
 	}
 
 	res, err = c.Transient(ctx, api.TransientRequest{Units: []api.TransientUnit{{Name: "bad.service", Settings: []api.Setting{
-		setting("Service", "ExecStart", "relative/path")}}}})
+		execStart("relative/path")}}}})
 	if err != nil || res.Error == "" || res.Code != "invalid" {
 		t.Errorf("bad.service: %+v, %v", res, err)
 	}
@@ -120,7 +128,7 @@ func TestTransientSurvives(t *testing.T) {
 	ctx := context.Background()
 	res, err := c.Transient(ctx, api.TransientRequest{Units: []api.TransientUnit{
 		{Name: "late.timer", Settings: []api.Setting{setting("Timer", "OnCalendar", "2099-01-01"), setting("Timer", "RemainAfterElapse", "no")}},
-		{Name: "late.service", Settings: []api.Setting{setting("Service", "ExecStart", `"/bin/true"`)}},
+		{Name: "late.service", Settings: []api.Setting{execStart("/bin/true")}},
 	}})
 	if err != nil || res.Result != "done" {
 		t.Fatalf("Transient: %+v, %v", res, err)
@@ -176,13 +184,80 @@ func TestTransientLongName(t *testing.T) {
 	for _, n := range []int{252, 255} {
 		name := strings.Repeat("x", n-len(".service")) + ".service"
 		res, err := c.Transient(ctx, api.TransientRequest{Units: []api.TransientUnit{{Name: name, Settings: []api.Setting{
-			setting("Service", "Type", "oneshot"), setting("Service", "ExecStart", `"/bin/true"`)}}}})
+			setting("Service", "Type", "oneshot"), execStart("/bin/true")}}}})
 		if err != nil || res.Result != "done" {
 			t.Errorf("a name of %d characters: %+v, %v", n, res, err)
 			continue
 		}
 		if u, err := c.WaitInactive(ctx, name); err != nil || u.Result != "success" {
 			t.Errorf("a name of %d characters: %+v, %v", n, u, err)
+		}
+	}
+	if files, _ := os.ReadDir(filepath.Join(run, "transient")); len(files) != 0 {
+		t.Errorf("files left: %v", files)
+	}
+}
+
+// TestTransientInjection sends the daemon properties whose values hold
+// what would be lines of their own in a unit file: each is refused in
+// systemd's words, or written so that it reads back as it was sent, and
+// no command slipped into them runs.
+func TestTransientInjection(t *testing.T) {
+	dir, state, run := t.TempDir(), t.TempDir(), t.TempDir()
+	writeUnits(t, dir, map[string]string{})
+	c, stop := serve(t, dir, state, run)
+	defer stop()
+	ctx := context.Background()
+	pwned := filepath.Join(t.TempDir(), "pwned")
+	inject := "\n[Service]\nExecStartPre=/bin/touch " + pwned + "\n"
+	tests := []struct {
+		settings []api.Setting
+		want     string // the refusal, "" if it is made
+	}{
+		{[]api.Setting{setting("Unit", "Description", "x"+inject)},
+			`Invalid Description setting: x\n[Service]\nExecStartPre=/bin/touch ` + pwned + `\n`},
+		{[]api.Setting{setting("Unit", "Description", "x\rExecStartPre=/bin/touch "+pwned)},
+			`Invalid Description setting: x\rExecStartPre=/bin/touch ` + pwned},
+		{[]api.Setting{setting("Unit", "Description", `x\`), setting("Unit", "Documentation", "ExecStartPre=/bin/touch "+pwned)},
+			`Invalid Description setting: x\\`},
+		{[]api.Setting{setting("Service", "WorkingDirectory", "/tmp"+inject)},
+			`WorkingDirectory= expects an absolute path: /tmp\n[Service]\nExecStartPre=/bin/touch ` + pwned + `\n`},
+		{[]api.Setting{setting("Service", "User", "root"+inject)}, `Invalid User setting: root\n[Service]\nExecStartPre=/bin/touch ` + pwned + `\n`},
+		{[]api.Setting{setting("Service", "Type", "oneshot"+inject)}, `Invalid Type setting: oneshot\n[Service]\nExecStartPre=/bin/touch ` + pwned + `\n`},
+		{[]api.Setting{setting("Unit", "After", "a.service"+inject)}, `Invalid unit name a.service\n[Service]\nExecStartPre=/bin/touch ` + pwned + `\n`},
+		{[]api.Setting{setting("Service", "RemainAfterExit", "yes"+inject)}, `Invalid RemainAfterExit setting: yes\n[Service]\nExecStartPre=/bin/touch ` + pwned + `\n`},
+		{[]api.Setting{setting("Service", "RestartSec", "1s"+inject)}, `Invalid RestartSec setting: 1s\n[Service]\nExecStartPre=/bin/touch ` + pwned + `\n`},
+		{[]api.Setting{setting("Service]\nExecStartPre=/bin/touch "+pwned+"\n[Service", "Description", "x")},
+			"Cannot set property Description, or unknown property."},
+		{[]api.Setting{setting("Service", "ExecStartPre=/bin/touch "+pwned+"\nX", "x")},
+			"Cannot set property ExecStartPre=/bin/touch " + pwned + "\nX, or unknown property."},
+		{[]api.Setting{setting("Service", "ExecStartPre", "/bin/touch "+pwned)},
+			`"/bin/touch ` + pwned + `" argv cannot be empty`},
+		{[]api.Setting{{Section: "Service", Key: "Environment", List: []string{"A=1", "B=2" + inject}}}, ""},
+		{[]api.Setting{execStart("/bin/true", "a"+inject, `b\`, "%n", "$HOME", `"`, "\xff")}, ""},
+		{[]api.Setting{execStart("/bin/true\nExecStartPre=/bin/touch " + pwned)},
+			`"/bin/true\nExecStartPre=/bin/touch ` + pwned + `" is neither a valid executable name nor an absolute path`},
+	}
+	for i, tt := range tests {
+		name := fmt.Sprintf("inject%d.service", i)
+		settings := append([]api.Setting{setting("Service", "Type", "oneshot")}, tt.settings...)
+		if !slices.ContainsFunc(settings, func(s api.Setting) bool { return s.Key == "ExecStart" }) {
+			settings = append(settings, execStart("/bin/true"))
+		}
+		res, err := c.Transient(ctx, api.TransientRequest{Units: []api.TransientUnit{{Name: name, Settings: settings}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Error != tt.want || tt.want != "" && res.Code != "invalid" {
+			t.Errorf("%d: %q (%s), want %q", i, res.Error, res.Code, tt.want)
+		}
+		if tt.want == "" {
+			if _, err := c.WaitInactive(ctx, name); err != nil {
+				t.Errorf("%d: %v", i, err)
+			}
+		}
+		if _, err := os.Stat(pwned); err == nil {
+			t.Fatalf("%d: the command slipped into a value ran", i)
 		}
 	}
 	if files, _ := os.ReadDir(filepath.Join(run, "transient")); len(files) != 0 {
