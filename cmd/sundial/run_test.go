@@ -89,7 +89,8 @@ func TestRunRefusals(t *testing.T) {
 		{[]string{"--description=a\n[Service]", "/bin/sh"}, `Failed to start transient service unit: Invalid Description setting: a\n[Service]`},
 		{[]string{"--description=a\\", "/bin/sh"}, `Failed to start transient service unit: Invalid Description setting: a\\`},
 		{[]string{"-p", "User=me\rExecStartPre=/bin/x", "/bin/sh"}, `Failed to start transient service unit: Invalid User setting: me\rExecStartPre=/bin/x`},
-		{[]string{"--working-directory=/a\nb", "/bin/sh"}, `Failed to start transient service unit: WorkingDirectory= expects an absolute path: /a\nb`},
+		{[]string{"--working-directory=/a\nb", "/bin/sh"}, "Failed to start transient service unit: WorkingDirectory= expects an absolute path or '~'"},
+		{[]string{"--working-directory=/tmp/../var", "/bin/sh"}, "Failed to start transient service unit: WorkingDirectory= expects a normalized path or '~'"},
 		{[]string{"-p", "After=a.service\nb.service", "/bin/sh"}, ""},
 		{[]string{"-p", `Wants=a\x20b.service`, "/bin/sh"}, ""},
 		{[]string{"-p", "Wants=a\\", "/bin/sh"}, `Failed to start transient service unit: Invalid unit name a\\`},
@@ -199,7 +200,7 @@ ExecStart="DIR/echo"
 	}, {
 		// The options of the service, in systemd-run's order, whatever
 		// theirs on the command line; -p in theirs, each to its section.
-		[]string{"--unit=all", "-E", "A=1", "--working-directory=/tmp/../var/./tmp/", "-G", "-p", "After=a.service b.service",
+		[]string{"--unit=all", "-E", "A=1", "--working-directory=/var//./tmp/", "-G", "-p", "After=a.service b.service",
 			"--nice=-5", "--uid=me", "--gid=us", "-p", "RestartSec=90", "-r", "--service-type=exec", "-E", "B=%x y",
 			"-E", "RUN_TEST_VALUE", "-E", "A=2", "-p", "Description=50%", "-p", "PrivateTmp=on", "-p", "TimeoutSec=1min",
 			"-p", "Documentation=man:a(1) man:b(2)", "-p", "StandardOutput=journal", "--description=d", "--slice=batch",
@@ -235,7 +236,7 @@ Type=exec
 User=me
 Group=us
 Nice=-5
-WorkingDirectory=/tmp/../var/tmp
+WorkingDirectory=/var/tmp
 Environment="A=2" "B=%%x y" "RUN_TEST_VALUE=from the caller"
 ExecStart=
 ExecStart="DIR/echo" "x"

@@ -116,12 +116,20 @@ func settingLine(s api.Setting, kind api.Kind) (string, error) {
 			return "", fmt.Errorf("Invalid unit name %s", cescape(v))
 		}
 	case api.KindPath:
-		p := strings.TrimPrefix(v, "-")
-		if s.Key == "WorkingDirectory" && (v == "" || p == "~") {
+		if s.Key == "WorkingDirectory" {
+			// As bus_exec_context_set_transient_property checks it.
+			p := strings.TrimPrefix(v, "-")
+			switch {
+			case v == "" || p == "~":
+			case !literal(v) || !filepath.IsAbs(p):
+				return "", errors.New("WorkingDirectory= expects an absolute path or '~'")
+			case !normalPath(p):
+				return "", errors.New("WorkingDirectory= expects a normalized path or '~'")
+			}
 			break
 		}
-		if !literal(v) || !filepath.IsAbs(p) {
-			return "", fmt.Errorf("%s= expects an absolute path: %s", s.Key, cescape(v))
+		if !literal(v) || !filepath.IsAbs(v) || !normalPath(v) {
+			return "", fmt.Errorf("Path %s is not absolute.", cescape(v))
 		}
 	case api.KindNice:
 		if !slices.Contains(niceLevels, v) {
@@ -134,7 +142,7 @@ func settingLine(s api.Setting, kind api.Kind) (string, error) {
 			}
 		}
 	case api.KindEnv:
-		if v != "" || slices.ContainsFunc(s.List, func(a string) bool { return !unit.ValidEnvAssignment(a) }) {
+		if v != "" || slices.ContainsFunc(s.List, func(a string) bool { return !unit.ValidEnvAssignment(a) || strings.ContainsRune(a, 0) }) {
 			return "", errors.New("Invalid environment block.")
 		}
 		return s.Key + "=" + environmentValue(s.List), nil
@@ -160,9 +168,13 @@ func execLine(s api.Setting) (string, error) {
 		return s.Key + "=", nil
 	}
 	path := s.Value
-	// A file name to look up is no prefix of a command line either.
-	name := path != "" && !strings.Contains(path, "/") && !strings.ContainsAny(path[:1], "-@:+!")
-	if !filepath.IsAbs(path) && !name || !literal(path) {
+	// A file name to look up is no prefix of a command line either; and
+	// the executable's name has none of the characters config_parse_exec
+	// refuses in it.
+	name := path != "" && path != "." && path != ".." && path != ";" && !strings.Contains(path, "/") &&
+		!strings.ContainsAny(path[:1], "-@:+!") && len(path) <= 255
+	abs := filepath.IsAbs(path) && !strings.HasSuffix(path, "/") && normalPath(path)
+	if !abs && !name || !literal(path) || strings.ContainsAny(path, `"'\`) {
 		return "", fmt.Errorf("\"%s\" is neither a valid executable name nor an absolute path", cescape(path))
 	}
 	if len(s.List) == 0 {
@@ -171,10 +183,11 @@ func execLine(s api.Setting) (string, error) {
 	if slices.ContainsFunc(s.List, func(a string) bool { return strings.ContainsRune(a, 0) }) {
 		return "", fmt.Errorf("Invalid %s setting: an argument contains a NUL byte", s.Key)
 	}
+	// Of "+", "!" and "!!", one at most, as config_parse_exec reads them.
 	var prefix string
 	for _, f := range slices.Sorted(slices.Values(s.Flags)) {
 		chars, ok := execFlags[f]
-		if !ok || strings.Contains(prefix, chars) {
+		if !ok || strings.Contains(prefix, chars) || strings.ContainsAny(chars, "+!") && strings.ContainsAny(prefix, "+!") {
 			return "", fmt.Errorf("Invalid flags for %s: %s", s.Key, cescape(strings.Join(s.Flags, " ")))
 		}
 		prefix += chars
@@ -184,8 +197,14 @@ func execLine(s api.Setting) (string, error) {
 	}
 	// As systemd writes a command: each argument in double quotes, and
 	// the executable after "@" where it is not the zeroth argument; in
-	// quotes too where it holds what would end the word.
-	quote := func(a string) string { return `"` + shellEscape(escapeSpecifiers(a)) + `"` }
+	// quotes too where it holds what would end the word. An argument ";",
+	// quoted or not, ends the command: "\;" is one.
+	quote := func(a string) string {
+		if a == ";" {
+			return `\;`
+		}
+		return `"` + shellEscape(escapeSpecifiers(a)) + `"`
+	}
 	if path != s.List[0] {
 		p := shellEscape(escapeSpecifiers(path))
 		if strings.ContainsAny(p, ` '`) {
@@ -222,12 +241,22 @@ func shellEscape(s string) string {
 	return b.String()
 }
 
-// literal reports whether a unit file holds text as it is: UTF-8, no
-// control characters (a line break would begin another setting), and no
-// backslash at its end (which would join the next line to it).
+// literal reports whether a unit file holds text as it is: UTF-8 as
+// systemd's utf8_is_valid takes it, no control characters (a line break
+// would begin another setting), and no backslash at its end (which would
+// join the next line to it).
 func literal(s string) bool {
-	return utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return r < ' ' || r == 0x7f }) &&
-		!strings.HasSuffix(strings.TrimRight(s, " "), `\`)
+	return utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool {
+		return r < ' ' || r == 0x7f || r >= 0xfdd0 && r <= 0xfdef || r&0xfffe == 0xfffe
+	}) && !strings.HasSuffix(strings.TrimRight(s, " "), `\`)
+}
+
+// normalPath reports whether an absolute path is one systemd takes, as
+// path_is_valid and path_is_normalized: shorter than PATH_MAX, each name
+// in it at most 255 bytes, and no ".." once simplified.
+func normalPath(p string) bool {
+	names := strings.Split(unit.SimplifyPath(p), "/")
+	return len(p) < 4096 && !slices.Contains(names, "..") && !slices.ContainsFunc(names, func(n string) bool { return len(n) > 255 })
 }
 
 // escapeSpecifiers doubles '%', so that the value reads back as it is
