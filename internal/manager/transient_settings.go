@@ -3,7 +3,6 @@ package manager
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -121,15 +120,18 @@ func settingLine(s api.Setting, kind api.Kind) (string, error) {
 			p := strings.TrimPrefix(v, "-")
 			switch {
 			case v == "" || p == "~":
-			case !literal(v) || !filepath.IsAbs(p):
+			case !literal(v) || !strings.HasPrefix(p, "/"):
 				return "", errors.New("WorkingDirectory= expects an absolute path or '~'")
 			case !normalPath(p):
 				return "", errors.New("WorkingDirectory= expects a normalized path or '~'")
 			}
 			break
 		}
-		if !literal(v) || !filepath.IsAbs(v) || !normalPath(v) {
+		switch {
+		case !literal(v) || !strings.HasPrefix(v, "/"):
 			return "", fmt.Errorf("Path %s is not absolute.", cescape(v))
+		case !normalPath(v):
+			return "", fmt.Errorf("Path %s is not normalized.", cescape(v))
 		}
 	case api.KindNice:
 		if !slices.Contains(niceLevels, v) {
@@ -173,7 +175,7 @@ func execLine(s api.Setting) (string, error) {
 	// refuses in it.
 	name := path != "" && path != "." && path != ".." && path != ";" && !strings.Contains(path, "/") &&
 		!strings.ContainsAny(path[:1], "-@:+!") && len(path) <= 255
-	abs := filepath.IsAbs(path) && !strings.HasSuffix(path, "/") && normalPath(path)
+	abs := strings.HasPrefix(path, "/") && !strings.HasSuffix(path, "/") && normalPath(path)
 	if !abs && !name || !literal(path) || strings.ContainsAny(path, `"'\`) {
 		return "", fmt.Errorf("\"%s\" is neither a valid executable name nor an absolute path", cescape(path))
 	}
@@ -192,7 +194,7 @@ func execLine(s api.Setting) (string, error) {
 		}
 		prefix += chars
 	}
-	if filepath.IsAbs(path) {
+	if abs {
 		path = unit.SimplifyPath(path)
 	}
 	// As systemd writes a command: each argument in double quotes, and
