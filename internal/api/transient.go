@@ -40,13 +40,13 @@ type Kind int
 const (
 	KindNone     Kind = iota // not a property of transient units
 	KindString               // text, written as it is but for specifiers
-	KindBool                 // a boolean, written yes or no
-	KindSpan                 // a time span
+	KindBool                 // a boolean: "yes" or "no"
+	KindSpan                 // a time span; empty, for a timer's, resets them
 	KindName                 // a unit's name
 	KindPath                 // an absolute path
-	KindEnv                  // Environment=: assignments
-	KindExec                 // a command line
-	KindNice                 // a nice level
+	KindEnv                  // Environment=: assignments in List
+	KindExec                 // a command: Value, List and Flags; none resets them
+	KindNice                 // a nice level, -20 to 19, in decimal
 	KindCalendar             // a calendar event
 )
 
