@@ -94,6 +94,8 @@ func TestRunRefusals(t *testing.T) {
 		{[]string{"-p", "PIDFile=run/x.pid", "/bin/sh"}, "Failed to start transient service unit: Path run/x.pid is not absolute."},
 		{[]string{"-p", "RequiresMountsFor=/a /b/../c", "/bin/sh"}, "Failed to start transient service unit: Path /b/../c is not normalized."},
 		{[]string{"-p", "ExecStartPre=+!/bin/x", "/bin/sh"}, `Failed to start transient service unit: "!/bin/x" is neither a valid executable name nor an absolute path`},
+		{[]string{"-p", "Slice=a.service", "/bin/sh"}, "Failed to start transient service unit: Unit name 'a.service' is not a slice"},
+		{[]string{"-p", "Slice=a@b.slice", "/bin/sh"}, "Failed to start transient service unit: Invalid unit name 'a@b.slice'"},
 		{[]string{"-p", "After=a.service\nb.service", "/bin/sh"}, ""},
 		{[]string{"-p", `Wants=a\x20b.service`, "/bin/sh"}, ""},
 		{[]string{"-p", "Wants=a\\", "/bin/sh"}, `Failed to start transient service unit: Invalid unit name a\\`},

@@ -111,7 +111,12 @@ func settingLine(s api.Setting, kind api.Kind) (string, error) {
 		v = span.Format(timespan.Millisecond)
 	case api.KindName:
 		// As bus_unit_set_transient_property checks the units named.
-		if !unit.ValidName(v, unit.Plain|unit.Instance) {
+		switch {
+		case s.Key == "Slice" && !unit.ValidName(v, unit.Plain):
+			return "", fmt.Errorf("Invalid unit name '%s'", cescape(v))
+		case s.Key == "Slice" && !strings.HasSuffix(v, ".slice"):
+			return "", fmt.Errorf("Unit name '%s' is not a slice", v)
+		case !unit.ValidName(v, unit.Plain|unit.Instance):
 			return "", fmt.Errorf("Invalid unit name %s", cescape(v))
 		}
 	case api.KindPath:
@@ -180,7 +185,7 @@ func execLine(s api.Setting) (string, error) {
 		return "", fmt.Errorf("\"%s\" is neither a valid executable name nor an absolute path", cescape(path))
 	}
 	if len(s.List) == 0 {
-		return "", fmt.Errorf("\"%s\" argv cannot be empty", cescape(path))
+		return "", fmt.Errorf("\"%s\" argv cannot be empty", s.Key)
 	}
 	if slices.ContainsFunc(s.List, func(a string) bool { return strings.ContainsRune(a, 0) }) {
 		return "", fmt.Errorf("Invalid %s setting: an argument contains a NUL byte", s.Key)

@@ -232,7 +232,7 @@ func TestTransientInjection(t *testing.T) {
 		{[]api.Setting{setting("Service", "ExecStartPre=/bin/touch "+pwned+"\nX", "x")},
 			"Cannot set property ExecStartPre=/bin/touch " + pwned + "\nX, or unknown property."},
 		{[]api.Setting{setting("Service", "ExecStartPre", "/bin/touch "+pwned)},
-			`"/bin/touch ` + pwned + `" argv cannot be empty`},
+			`"ExecStartPre" argv cannot be empty`},
 		{[]api.Setting{{Section: "Service", Key: "Environment", List: []string{"A=1", "B=2" + inject}}}, ""},
 		{[]api.Setting{execStart("/bin/true", "a"+inject, `b\`, "%n", "$HOME", `"`, "\xff")}, ""},
 		{[]api.Setting{execStart("/bin/true\nExecStartPre=/bin/touch " + pwned)},
