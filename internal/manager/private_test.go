@@ -125,7 +125,7 @@ func TestPrivate(t *testing.T) {
 	defer stop()
 	c := &api.Client{Socket: m.Socket}
 	res, err := c.Transient(context.Background(), api.TransientRequest{Units: []api.TransientUnit{{Name: "hush.service", Settings: []api.Setting{
-		setting("Service", "ExecStart", `"/bin/sh" "-c" "echo hush; touch `+marks+`/hush; exec sleep 60"`)}}}})
+		execStart("/bin/sh", "-c", "echo hush; touch "+marks+"/hush; exec sleep 60")}}}})
 	if err != nil || res.Result != "done" {
 		t.Fatalf("Transient: %+v, %v", res, err)
 	}
