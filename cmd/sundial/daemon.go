@@ -21,7 +21,8 @@ import (
 const daemonUsage = `%s daemon [OPTIONS...]
 
 Run the timers that are enabled (linked into timers.target.wants/), on
-systemd's schedule, with their services, until SIGTERM or SIGINT.
+systemd's schedule, with their services, until SIGTERM or SIGINT. SIGHUP
+reloads the unit files, as daemon-reload does.
 
 Options:
   -h --help                  Show this help
@@ -92,6 +93,16 @@ func daemonMain(c *cli, args []string) int {
 	m.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	reload := make(chan os.Signal, 1)
+	signal.Notify(reload, syscall.SIGHUP)
+	defer signal.Stop(reload)
+	m.Reload = reload
+	// SIGPIPE is ignored, as systemd's main ignores it: a log whose reader
+	// is gone does not stop the daemon. Caught, not set to SIG_IGN, which
+	// the services would inherit.
+	pipe := make(chan os.Signal, 1)
+	signal.Notify(pipe, syscall.SIGPIPE)
+	defer signal.Stop(pipe)
 	// The orphans of the services become the daemon's, as they are
 	// systemd's: reaped, and a forking service's main process a child
 	// whose end is known.

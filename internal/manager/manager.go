@@ -49,6 +49,10 @@ type Manager struct {
 	// UnitPath); TransientDir holds the files of transient units.
 	ConfigDir, TransientDir string
 
+	// Reload, if set, asks for a daemon-reload with each value it
+	// delivers, as SIGHUP does systemd's manager.
+	Reload <-chan os.Signal
+
 	Clock  clock.Clock  // nil: the real one
 	Logger *slog.Logger // nil: discard
 
@@ -283,6 +287,12 @@ func (m *Manager) loop(ctx context.Context) error {
 		case f := <-m.events:
 			stop()
 			f()
+		case <-m.Reload:
+			stop()
+			// As manager_dispatch_signal_fd on SIGHUP, and main.c's
+			// log line for MANAGER_RELOAD.
+			m.log.Info("Reloading.")
+			m.reload(ctx)
 		case <-wake:
 		}
 	}
