@@ -39,11 +39,11 @@ func (d fullDisk) StartRun(ctx context.Context, r store.Run) (int64, error) {
 	return d.storeWrites.StartRun(ctx, r)
 }
 
-func (d fullDisk) EndRun(ctx context.Context, id int64, ended uint64, result, exitCode string, exitStatus int) error {
+func (d fullDisk) EndRun(ctx context.Context, id int64, ended, endedMonotonic uint64, result, exitCode string, exitStatus int) error {
 	if d.full.Load() {
 		return errFull
 	}
-	return d.storeWrites.EndRun(ctx, id, ended, result, exitCode, exitStatus)
+	return d.storeWrites.EndRun(ctx, id, ended, endedMonotonic, result, exitCode, exitStatus)
 }
 
 func (d fullDisk) Append(ctx context.Context, entries ...store.Entry) error {

@@ -174,7 +174,8 @@ func (m *Manager) startService(e *entry, act activation, done func(string)) {
 		invocation = newID()
 	}
 	if act.runID == 0 {
-		r := store.Run{Unit: name, Timer: act.timer, Reason: act.reason, Invocation: invocation, Started: now.Realtime}
+		r := store.Run{Unit: name, Timer: act.timer, Reason: act.reason, Invocation: invocation, Started: now.Realtime,
+			StartedMonotonic: now.Monotonic, Boot: m.boot}
 		act.runID = m.recordRun("a run of "+name, func(ctx context.Context) (int64, error) { return m.writes.StartRun(ctx, r) })
 	}
 	e.invocation, e.runID, e.result, e.mainPID, e.stopping, e.status = invocation, act.runID, service.Success, 0, false, ""
@@ -527,7 +528,7 @@ func (m *Manager) endRun(e *entry, runID int64, out *service.Outcome) {
 			code = out.Main.Code.String()
 		}
 	}
-	m.recordEnd(e.name, runID, m.clk.Now().Realtime, result, code, status)
+	m.recordEnd(e.name, runID, m.clk.Now(), result, code, status)
 }
 
 // stopAll stops every unit running, in the reverse of their start order

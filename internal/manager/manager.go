@@ -53,7 +53,10 @@ type Manager struct {
 	// delivers, as SIGHUP does systemd's manager.
 	Reload <-chan os.Signal
 
-	Clock  clock.Clock  // nil: the real one
+	Clock clock.Clock // nil: the real one
+	// Boot is this boot's ID, which the monotonic times kept belong to;
+	// "": the machine's.
+	Boot   string
 	Logger *slog.Logger // nil: discard
 
 	clk    clock.Clock
@@ -142,7 +145,10 @@ func (m *Manager) Run(ctx context.Context) error {
 	} else if n > 0 {
 		m.log.Warn("runs interrupted by the daemon's stop", "count", n)
 	}
-	m.boot, m.pid = clock.BootID(), os.Getpid()
+	m.boot, m.pid = m.Boot, os.Getpid()
+	if m.boot == "" {
+		m.boot = clock.BootID()
+	}
 	now := m.clk.Now()
 	m.engine = &timer.Engine{Location: time.Local, Startup: now, User: m.Scope == unit.UserScope, UID: uint32(os.Getuid()),
 		// Prefixed with the unit's name, as log_unit_* prefixes it.
@@ -382,7 +388,7 @@ func (m *Manager) trigger(tr timer.Trigger) error {
 	invocation := newID()
 	// Running already: the start does nothing, and no run begins.
 	id := m.recordTrigger(te, store.Trigger{Timer: te.name, Unit: tr.Unit, Reason: tr.Reason.String(),
-		Invocation: invocation, Realtime: tr.At.Realtime, Monotonic: tr.At.Monotonic, NoRun: se.isActive()})
+		Invocation: invocation, Realtime: tr.At.Realtime, Monotonic: tr.At.Monotonic, Boot: m.boot, NoRun: se.isActive()})
 	act := activation{timer: te.name, reason: tr.Reason.String(), runID: id, invocation: invocation, env: tr.Env()}
 	m.later = append(m.later, func() { m.start(se, act, nil) })
 	return nil

@@ -16,7 +16,7 @@ import (
 type storeWrites interface {
 	Trigger(ctx context.Context, prev store.TimerState, t store.Trigger) (store.TimerState, int64, error)
 	StartRun(ctx context.Context, r store.Run) (int64, error)
-	EndRun(ctx context.Context, id int64, ended uint64, result, exitCode string, exitStatus int) error
+	EndRun(ctx context.Context, id int64, ended, endedMonotonic uint64, result, exitCode string, exitStatus int) error
 	Append(ctx context.Context, entries ...store.Entry) error
 }
 
@@ -147,7 +147,7 @@ func (m *Manager) recordTrigger(te *entry, t store.Trigger) int64 {
 }
 
 // recordEnd records how a run ended.
-func (m *Manager) recordEnd(unitName string, runID int64, ended uint64, result, code string, status int) {
+func (m *Manager) recordEnd(unitName string, runID int64, ended timer.Instant, result, code string, status int) {
 	m.record("the end of a run of "+unitName, func(ctx context.Context) error {
 		id := runID
 		if runID < 0 {
@@ -156,7 +156,7 @@ func (m *Manager) recordEnd(unitName string, runID int64, ended uint64, result, 
 				return nil // its beginning was dropped
 			}
 		}
-		if err := m.writes.EndRun(ctx, id, ended, result, code, status); err != nil {
+		if err := m.writes.EndRun(ctx, id, ended.Realtime, ended.Monotonic, result, code, status); err != nil {
 			return err
 		}
 		delete(m.recs.ids, runID)

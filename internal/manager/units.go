@@ -195,6 +195,9 @@ func (m *Manager) changed(e *entry) {
 		e.activeExit = at
 	}
 	if up(was) != up(active) {
+		if e.timer != nil {
+			m.storeActive(e)
+		}
 		m.tellTimers(e)
 	}
 	m.settleJobs(e)
@@ -339,6 +342,9 @@ func (m *Manager) restoreRun(e *entry, r store.Run) {
 	e.last, e.result, e.invocation = &out, out.Result, r.Invocation
 	e.inactiveEnter = timer.Dual{Realtime: r.Ended}
 	e.inactiveExit = timer.Dual{Realtime: r.Started}
+	if m.sameBoot(r.Boot) {
+		e.inactiveEnter.Monotonic, e.inactiveExit.Monotonic = r.EndedMonotonic, r.StartedMonotonic
+	}
 	e.active, _ = e.activeSub()
 }
 
@@ -569,10 +575,49 @@ func (m *Manager) startTimer(ctx context.Context, e *entry) bool {
 	if e.timer.Config.Persistent {
 		stamp = st.LastTrigger
 	}
-	e.timer.Start(m.clk.Now(), stamp)
+	now := m.clk.Now()
+	// What the timer knows of its unit, as timer_enter_waiting reads the
+	// unit's timestamps: from its last run, after the daemon's restart.
+	if se := m.units[e.trigger]; se != nil && e.timer.State == timer.Dead {
+		e.timer.UnitChanged(now, timer.UnitState{Inactive: !se.isActive(), ActiveAt: se.inactiveExit.Monotonic, InactiveAt: se.inactiveEnter.Monotonic})
+	}
+	if m.preload.timers != nil && m.sameBoot(st.Boot) && st.ActiveMonotonic > 0 && st.ActiveMonotonic <= now.Monotonic {
+		// Active when the daemon stopped, in this boot: taken up where
+		// it was, as after daemon-reexec, so that its monotonic bases
+		// stay (CLOCK_MONOTONIC went on; after a reboot, it starts anew).
+		last := timer.Dual{Realtime: stamp}
+		if st.LastTriggerMonotonic >= st.ActiveMonotonic {
+			last = timer.Dual{Realtime: st.LastTrigger, Monotonic: st.LastTriggerMonotonic} // fired since
+		}
+		e.timer.Resume(now, timer.Dual{Realtime: st.ActiveRealtime, Monotonic: st.ActiveMonotonic}, last)
+	} else {
+		e.timer.Start(now, stamp)
+	}
 	m.changed(e)
 	m.unitLog(e.name, "", 6, "Started "+describe(e)+".")
 	return true
+}
+
+// sameBoot reports whether monotonic times taken in the boot named are
+// this boot's; never where the system tells no boot ID.
+func (m *Manager) sameBoot(boot string) bool { return boot != "" && boot == m.boot }
+
+// storeActive records since when a timer is active, or that it is not,
+// for the daemon started again to take it up; nothing if that is stored.
+func (m *Manager) storeActive(e *entry) {
+	var since timer.Dual
+	if e.timer.State.Active() {
+		since = e.timer.InactiveExit
+	}
+	if e.tstate.Boot == m.boot && e.tstate.ActiveRealtime == since.Realtime && e.tstate.ActiveMonotonic == since.Monotonic {
+		return
+	}
+	st, err := m.store.TimerActive(context.Background(), e.name, m.boot, since.Realtime, since.Monotonic)
+	if err != nil {
+		m.log.Error("recording a timer's state", "unit", e.name, "err", err)
+		return
+	}
+	e.tstate = st
 }
 
 // fileState is a unit file's enablement, as is-enabled says it.

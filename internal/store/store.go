@@ -85,6 +85,46 @@ CREATE INDEX IF NOT EXISTS journal_unit ON journal (unit, seq);
 CREATE INDEX IF NOT EXISTS journal_time ON journal (realtime);
 `
 
+// migrations bring the tables of an earlier version to the schema, in
+// order; PRAGMA user_version counts those done.
+var migrations = []string{
+	// The boot that monotonic times belong to, since when a timer is
+	// active, and a run's main process and monotonic times: what is taken
+	// up again after the daemon's restart within the same boot.
+	`ALTER TABLE timers ADD COLUMN boot TEXT NOT NULL DEFAULT '';
+	ALTER TABLE timers ADD COLUMN active_realtime INTEGER NOT NULL DEFAULT 0; -- 0 when inactive
+	ALTER TABLE timers ADD COLUMN active_mono INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE runs ADD COLUMN boot TEXT NOT NULL DEFAULT '';
+	ALTER TABLE runs ADD COLUMN main_pid INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE runs ADD COLUMN started_mono INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE runs ADD COLUMN ended_mono INTEGER NOT NULL DEFAULT 0;`,
+}
+
+// migrate does the migrations not done yet, in one transaction.
+func migrate(ctx context.Context, db *sql.DB) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var done int
+	if err := tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&done); err != nil {
+		return err
+	}
+	if done >= len(migrations) {
+		return nil
+	}
+	for _, m := range migrations[done:] {
+		if _, err := tx.ExecContext(ctx, m); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, len(migrations))); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
 // Open opens the database at path, creating it if need be, only its
 // user's. It fails with a *CorruptError for a database that is damaged.
 func Open(ctx context.Context, path string) (*Store, error) {
@@ -107,6 +147,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, err
 	}
 	if _, err := db.ExecContext(ctx, schema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: %s: %w", path, err)
+	}
+	if err := migrate(ctx, db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: %s: %w", path, err)
 	}
@@ -142,14 +186,25 @@ type TimerState struct {
 	LastTriggerMonotonic uint64
 	// Version counts the changes, for Trigger's comparison.
 	Version int64
+	// Boot is the boot the monotonic times were taken in.
+	Boot string
+	// ActiveRealtime and ActiveMonotonic are when the timer last became
+	// active, in µs; 0 while it is not.
+	ActiveRealtime, ActiveMonotonic uint64
+}
+
+// timerColumns are a TimerState's, in the order scanTimer reads them.
+const timerColumns = `last_trigger, last_trigger_mono, version, boot, active_realtime, active_mono`
+
+func scanTimer(row interface{ Scan(...any) error }, st *TimerState) error {
+	return row.Scan(&st.LastTrigger, &st.LastTriggerMonotonic, &st.Version, &st.Boot, &st.ActiveRealtime, &st.ActiveMonotonic)
 }
 
 // Timer returns the stored state of a timer; a timer never triggered has
 // the zero state.
 func (s *Store) Timer(ctx context.Context, name string) (TimerState, error) {
 	var st TimerState
-	err := s.db.QueryRowContext(ctx, `SELECT last_trigger, last_trigger_mono, version FROM timers WHERE name = ?`, name).
-		Scan(&st.LastTrigger, &st.LastTriggerMonotonic, &st.Version)
+	err := scanTimer(s.db.QueryRowContext(ctx, `SELECT `+timerColumns+` FROM timers WHERE name = ?`, name), &st)
 	if errors.Is(err, sql.ErrNoRows) {
 		return TimerState{}, nil
 	}
@@ -165,8 +220,9 @@ type Trigger struct {
 	Unit       string
 	Reason     string
 	Invocation string
-	// Realtime and Monotonic are when it fired, in µs.
+	// Realtime and Monotonic are when it fired, in µs, in Boot.
 	Realtime, Monotonic uint64
+	Boot                string
 	// NoRun is set when the firing started nothing: its unit was
 	// running already.
 	NoRun bool
@@ -197,11 +253,11 @@ func (s *Store) Trigger(ctx context.Context, prev TimerState, t Trigger) (TimerS
 	defer tx.Rollback()
 	var res sql.Result
 	if prev.Version == 0 {
-		res, err = tx.ExecContext(ctx, `INSERT INTO timers (name, last_trigger, last_trigger_mono, version) VALUES (?, ?, ?, 1)
-			ON CONFLICT (name) DO NOTHING`, t.Timer, t.Realtime, t.Monotonic)
+		res, err = tx.ExecContext(ctx, `INSERT INTO timers (name, last_trigger, last_trigger_mono, version, boot) VALUES (?, ?, ?, 1, ?)
+			ON CONFLICT (name) DO NOTHING`, t.Timer, t.Realtime, t.Monotonic, t.Boot)
 	} else {
-		res, err = tx.ExecContext(ctx, `UPDATE timers SET last_trigger = ?, last_trigger_mono = ?, version = version + 1
-			WHERE name = ? AND version = ?`, t.Realtime, t.Monotonic, t.Timer, prev.Version)
+		res, err = tx.ExecContext(ctx, `UPDATE timers SET last_trigger = ?, last_trigger_mono = ?, boot = ?, version = version + 1
+			WHERE name = ? AND version = ?`, t.Realtime, t.Monotonic, t.Boot, t.Timer, prev.Version)
 	}
 	if err != nil {
 		return TimerState{}, 0, fmt.Errorf("store: timer %s: %w", t.Timer, err)
@@ -211,7 +267,8 @@ func (s *Store) Trigger(ctx context.Context, prev TimerState, t Trigger) (TimerS
 	}
 	var id int64
 	if !t.NoRun {
-		id, err = insertRun(ctx, tx, Run{Unit: t.Unit, Timer: t.Timer, Reason: t.Reason, Invocation: t.Invocation, Started: t.Realtime})
+		id, err = insertRun(ctx, tx, Run{Unit: t.Unit, Timer: t.Timer, Reason: t.Reason, Invocation: t.Invocation,
+			Started: t.Realtime, StartedMonotonic: t.Monotonic, Boot: t.Boot})
 		if err != nil {
 			return TimerState{}, 0, err
 		}
@@ -219,7 +276,28 @@ func (s *Store) Trigger(ctx context.Context, prev TimerState, t Trigger) (TimerS
 	if err := tx.Commit(); err != nil {
 		return TimerState{}, 0, fmt.Errorf("store: %w", err)
 	}
-	return TimerState{LastTrigger: t.Realtime, LastTriggerMonotonic: t.Monotonic, Version: prev.Version + 1}, id, nil
+	st := prev
+	st.LastTrigger, st.LastTriggerMonotonic, st.Boot, st.Version = t.Realtime, t.Monotonic, t.Boot, prev.Version+1
+	return st, id, nil
+}
+
+// TimerActive records since when a timer is active, realtime and
+// monotonic µs in the boot named (0, 0: it is not), and returns its new
+// state. Its last trigger's monotonic time, if from another boot, goes:
+// it means nothing in this one.
+func (s *Store) TimerActive(ctx context.Context, name, boot string, realtime, monotonic uint64) (TimerState, error) {
+	s.write.Lock()
+	defer s.write.Unlock()
+	var st TimerState
+	err := scanTimer(s.db.QueryRowContext(ctx, `INSERT INTO timers (name, last_trigger, last_trigger_mono, version, boot, active_realtime, active_mono)
+		VALUES (?, 0, 0, 1, ?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET last_trigger_mono = CASE WHEN boot = excluded.boot THEN last_trigger_mono ELSE 0 END,
+			boot = excluded.boot, active_realtime = excluded.active_realtime, active_mono = excluded.active_mono, version = version + 1
+		RETURNING `+timerColumns, name, boot, realtime, monotonic), &st)
+	if err != nil {
+		return TimerState{}, fmt.Errorf("store: timer %s: %w", name, err)
+	}
+	return st, nil
 }
 
 // CleanTimer forgets a timer's stamp, as systemctl clean --what=state;
@@ -255,11 +333,28 @@ type Run struct {
 	Result     string // systemd's: success, exit-code, …
 	ExitCode   string // exited, killed, dumped; "" if no main process ended
 	ExitStatus int
+	// Boot is the boot the run began in; StartedMonotonic and
+	// EndedMonotonic are Started and Ended on its monotonic clock (0 for
+	// not known).
+	Boot                             string
+	StartedMonotonic, EndedMonotonic uint64
+	// MainPID is its main process's, once known, while it runs.
+	MainPID int
+}
+
+// runColumns are a Run's, in the order scanRun reads them.
+const runColumns = `id, unit, timer, reason, invocation, started, ended, state, result, exit_code, exit_status, boot, started_mono, ended_mono, main_pid`
+
+func scanRun(rows *sql.Rows) (Run, error) {
+	var r Run
+	err := rows.Scan(&r.ID, &r.Unit, &r.Timer, &r.Reason, &r.Invocation, &r.Started, &r.Ended, &r.State, &r.Result, &r.ExitCode, &r.ExitStatus,
+		&r.Boot, &r.StartedMonotonic, &r.EndedMonotonic, &r.MainPID)
+	return r, err
 }
 
 func insertRun(ctx context.Context, tx *sql.Tx, r Run) (int64, error) {
-	res, err := tx.ExecContext(ctx, `INSERT INTO runs (unit, timer, reason, invocation, started, ended, state, result, exit_code, exit_status)
-		VALUES (?, ?, ?, ?, ?, 0, ?, '', '', 0)`, r.Unit, r.Timer, r.Reason, r.Invocation, r.Started, RunRunning)
+	res, err := tx.ExecContext(ctx, `INSERT INTO runs (unit, timer, reason, invocation, started, ended, state, result, exit_code, exit_status, boot, started_mono)
+		VALUES (?, ?, ?, ?, ?, 0, ?, '', '', 0, ?, ?)`, r.Unit, r.Timer, r.Reason, r.Invocation, r.Started, RunRunning, r.Boot, r.StartedMonotonic)
 	if err != nil {
 		return 0, fmt.Errorf("store: run of %s: %w", r.Unit, err)
 	}
@@ -282,24 +377,49 @@ func (s *Store) StartRun(ctx context.Context, r Run) (int64, error) {
 	return id, tx.Commit()
 }
 
-// EndRun records how a run ended.
-func (s *Store) EndRun(ctx context.Context, id int64, ended uint64, result, exitCode string, exitStatus int) error {
+// EndRun records how a run ended, at realtime and monotonic µs.
+func (s *Store) EndRun(ctx context.Context, id int64, ended, endedMonotonic uint64, result, exitCode string, exitStatus int) error {
 	s.write.Lock()
 	defer s.write.Unlock()
-	_, err := s.db.ExecContext(ctx, `UPDATE runs SET ended = ?, state = ?, result = ?, exit_code = ?, exit_status = ? WHERE id = ?`,
-		ended, RunEnded, result, exitCode, exitStatus, id)
+	_, err := s.db.ExecContext(ctx, `UPDATE runs SET ended = ?, ended_mono = ?, state = ?, result = ?, exit_code = ?, exit_status = ?, main_pid = 0 WHERE id = ?`,
+		ended, endedMonotonic, RunEnded, result, exitCode, exitStatus, id)
 	if err != nil {
 		return fmt.Errorf("store: run %d: %w", id, err)
 	}
 	return nil
 }
 
-// InterruptRuns marks the runs still running as interrupted, as the
-// daemon does when it starts: they were running when it stopped.
-func (s *Store) InterruptRuns(ctx context.Context) (int64, error) {
+// SetMainPID records the main process of a run that runs.
+func (s *Store) SetMainPID(ctx context.Context, id int64, pid int) error {
 	s.write.Lock()
 	defer s.write.Unlock()
-	res, err := s.db.ExecContext(ctx, `UPDATE runs SET state = ? WHERE state = ?`, RunInterrupted, RunRunning)
+	if _, err := s.db.ExecContext(ctx, `UPDATE runs SET main_pid = ? WHERE id = ? AND state = ?`, pid, id, RunRunning); err != nil {
+		return fmt.Errorf("store: run %d: %w", id, err)
+	}
+	return nil
+}
+
+// RunningRuns returns the runs still running, oldest first: when the
+// daemon starts, those that were when it stopped.
+func (s *Store) RunningRuns(ctx context.Context) ([]Run, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+runColumns+` FROM runs WHERE state = ? ORDER BY id`, RunRunning)
+	return collect(rows, err, scanRun)
+}
+
+// InterruptRuns marks the runs still running, but those of the IDs kept,
+// as interrupted, as the daemon does when it starts: they were running
+// when it stopped, and it did not take them up again.
+func (s *Store) InterruptRuns(ctx context.Context, keep ...int64) (int64, error) {
+	s.write.Lock()
+	defer s.write.Unlock()
+	q, args := `UPDATE runs SET state = ?, main_pid = 0 WHERE state = ?`, []any{RunInterrupted, RunRunning}
+	if len(keep) > 0 {
+		q += ` AND id NOT IN (` + strings.TrimSuffix(strings.Repeat("?,", len(keep)), ",") + `)`
+		for _, id := range keep {
+			args = append(args, id)
+		}
+	}
+	res, err := s.db.ExecContext(ctx, q, args...)
 	if err != nil {
 		return 0, fmt.Errorf("store: %w", err)
 	}
@@ -314,13 +434,9 @@ func (s *Store) Runs(ctx context.Context, unit string, n int) iter.Seq2[Run, err
 		if n > 0 {
 			limit = n
 		}
-		rows, err := s.db.QueryContext(ctx, `SELECT * FROM (SELECT id, unit, timer, reason, invocation, started, ended, state, result, exit_code, exit_status
+		rows, err := s.db.QueryContext(ctx, `SELECT * FROM (SELECT `+runColumns+`
 			FROM runs WHERE ? = '' OR unit = ? ORDER BY id DESC LIMIT ?) ORDER BY id`, unit, unit, limit)
-		runs, err := collect(rows, err, func(rows *sql.Rows) (Run, error) {
-			var r Run
-			err := rows.Scan(&r.ID, &r.Unit, &r.Timer, &r.Reason, &r.Invocation, &r.Started, &r.Ended, &r.State, &r.Result, &r.ExitCode, &r.ExitStatus)
-			return r, err
-		})
+		runs, err := collect(rows, err, scanRun)
 		yieldAll(runs, err, yield)
 	}
 }
@@ -328,13 +444,9 @@ func (s *Store) Runs(ctx context.Context, unit string, n int) iter.Seq2[Run, err
 // LastRuns returns each unit's last run, by unit: one query for all, as
 // the daemon wants them when it starts.
 func (s *Store) LastRuns(ctx context.Context) (map[string]Run, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, unit, timer, reason, invocation, started, ended, state, result, exit_code, exit_status
+	rows, err := s.db.QueryContext(ctx, `SELECT `+runColumns+`
 		FROM runs WHERE id IN (SELECT MAX(id) FROM runs GROUP BY unit)`)
-	runs, err := collect(rows, err, func(rows *sql.Rows) (Run, error) {
-		var r Run
-		err := rows.Scan(&r.ID, &r.Unit, &r.Timer, &r.Reason, &r.Invocation, &r.Started, &r.Ended, &r.State, &r.Result, &r.ExitCode, &r.ExitStatus)
-		return r, err
-	})
+	runs, err := collect(rows, err, scanRun)
 	if err != nil {
 		return nil, err
 	}
@@ -351,10 +463,10 @@ func (s *Store) Timers(ctx context.Context) (map[string]TimerState, error) {
 		name string
 		st   TimerState
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT name, last_trigger, last_trigger_mono, version FROM timers`)
+	rows, err := s.db.QueryContext(ctx, `SELECT name, `+timerColumns+` FROM timers`)
 	all, err := collect(rows, err, func(rows *sql.Rows) (named, error) {
 		var n named
-		err := rows.Scan(&n.name, &n.st.LastTrigger, &n.st.LastTriggerMonotonic, &n.st.Version)
+		err := rows.Scan(&n.name, &n.st.LastTrigger, &n.st.LastTriggerMonotonic, &n.st.Version, &n.st.Boot, &n.st.ActiveRealtime, &n.st.ActiveMonotonic)
 		return n, err
 	})
 	if err != nil {

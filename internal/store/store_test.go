@@ -3,11 +3,13 @@ package store
 import (
 	"bufio"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"testing"
 )
@@ -46,7 +48,7 @@ func TestTrigger(t *testing.T) {
 	if _, _, err := s.Trigger(ctx, st2, Trigger{Timer: "backup.timer", Unit: "backup.service", Realtime: 3000}); err != nil {
 		t.Errorf("Trigger from the new state: %v", err)
 	}
-	if err := s.EndRun(ctx, id, 1500, "exit-code", "exited", 3); err != nil {
+	if err := s.EndRun(ctx, id, 1500, 15, "exit-code", "exited", 3); err != nil {
 		t.Fatal(err)
 	}
 	// After a restart the state is there; the run still running when the
@@ -67,7 +69,8 @@ func TestTrigger(t *testing.T) {
 		runs = append(runs, r)
 	}
 	want := []Run{
-		{ID: 1, Unit: "backup.service", Timer: "backup.timer", Reason: "OnCalendar", Invocation: "abc", Started: 1000, Ended: 1500, State: RunEnded, Result: "exit-code", ExitCode: "exited", ExitStatus: 3},
+		{ID: 1, Unit: "backup.service", Timer: "backup.timer", Reason: "OnCalendar", Invocation: "abc", Started: 1000, Ended: 1500, State: RunEnded, Result: "exit-code", ExitCode: "exited", ExitStatus: 3,
+			StartedMonotonic: 10, EndedMonotonic: 15},
 		{ID: 2, Unit: "backup.service", Timer: "backup.timer", Started: 3000, State: RunInterrupted},
 	}
 	if fmt.Sprint(runs) != fmt.Sprint(want) {
@@ -264,7 +267,7 @@ func TestRetain(t *testing.T) {
 					t.Fatal(err)
 				}
 				if !r.running {
-					if err := s.EndRun(ctx, id, uint64(i), "success", "exited", 0); err != nil {
+					if err := s.EndRun(ctx, id, uint64(i), uint64(i), "success", "exited", 0); err != nil {
 						t.Fatal(err)
 					}
 				}
@@ -408,5 +411,75 @@ func BenchmarkAppend(b *testing.B) {
 			}
 			b.ReportMetric(float64(lines)/b.Elapsed().Seconds(), "lines/s")
 		})
+	}
+}
+
+// TestMigrate opens a database of the first schema: what it held is
+// kept, and the columns added since read as their defaults.
+func TestMigrate(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "state.db")
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, schema+`INSERT INTO timers VALUES ('a.timer', 1000, 10, 3);
+		INSERT INTO runs VALUES (1, 'a.service', 'a.timer', 'OnCalendar', 'abc', 1000, 0, 'running', '', '', 0);`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	s := open(t, path)
+	if st, err := s.Timer(ctx, "a.timer"); err != nil || st != (TimerState{LastTrigger: 1000, LastTriggerMonotonic: 10, Version: 3}) {
+		t.Errorf("timer: %+v, %v", st, err)
+	}
+	runs, err := s.RunningRuns(ctx)
+	if want := []Run{{ID: 1, Unit: "a.service", Timer: "a.timer", Reason: "OnCalendar", Invocation: "abc", Started: 1000, State: RunRunning}}; err != nil || !reflect.DeepEqual(runs, want) {
+		t.Errorf("runs: %+v, %v", runs, err)
+	}
+	// Opened again, nothing is done twice.
+	s.Close()
+	open(t, path)
+}
+
+// TestRestartState keeps what a daemon started again takes up: since when
+// a timer is active, and within a boot its monotonic times; the main
+// process of a run, and the runs it takes up, not interrupted.
+func TestRestartState(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "state.db"))
+	st, err := s.TimerActive(ctx, "a.timer", "boot1", 1000, 10)
+	if err != nil || st != (TimerState{Version: 1, Boot: "boot1", ActiveRealtime: 1000, ActiveMonotonic: 10}) {
+		t.Fatalf("TimerActive: %+v, %v", st, err)
+	}
+	st, id, err := s.Trigger(ctx, st, Trigger{Timer: "a.timer", Unit: "a.service", Realtime: 2000, Monotonic: 20, Boot: "boot1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Timer(ctx, "a.timer"); got != st || st.ActiveMonotonic != 10 || st.LastTriggerMonotonic != 20 {
+		t.Errorf("after the trigger: %+v, returned %+v", got, st)
+	}
+	if err := s.SetMainPID(ctx, id, 42); err != nil {
+		t.Fatal(err)
+	}
+	other, _ := s.StartRun(ctx, Run{Unit: "b.service", Started: 3000, StartedMonotonic: 30, Boot: "boot1"})
+	runs, err := s.RunningRuns(ctx)
+	if err != nil || len(runs) != 2 || runs[0].MainPID != 42 || runs[0].Boot != "boot1" || runs[0].StartedMonotonic != 20 || runs[1].ID != other {
+		t.Fatalf("running: %+v, %v", runs, err)
+	}
+	if n, err := s.InterruptRuns(ctx, id); n != 1 || err != nil {
+		t.Errorf("InterruptRuns = %d, %v", n, err)
+	}
+	if runs, _ := s.RunningRuns(ctx); len(runs) != 1 || runs[0].ID != id {
+		t.Errorf("running after: %+v", runs)
+	}
+	if err := s.EndRun(ctx, id, 4000, 40, "success", "", 0); err != nil {
+		t.Fatal(err)
+	}
+	// The same boot keeps the trigger's monotonic time; another does not.
+	if st, _ := s.TimerActive(ctx, "a.timer", "boot1", 0, 0); st.LastTriggerMonotonic != 20 || st.ActiveMonotonic != 0 {
+		t.Errorf("stopped: %+v", st)
+	}
+	if st, _ := s.TimerActive(ctx, "a.timer", "boot2", 5000, 5); st != (TimerState{LastTrigger: 2000, Version: 4, Boot: "boot2", ActiveRealtime: 5000, ActiveMonotonic: 5}) {
+		t.Errorf("in another boot: %+v", st)
 	}
 }

@@ -171,16 +171,7 @@ func (t *Timer) Start(now Instant, stamp uint64) {
 	if t.State.Active() {
 		return
 	}
-	if t.Config.WakeSystem && !t.engine.CanWake && !t.toldNoWake {
-		t.toldNoWake = true
-		t.engine.log(t, slog.LevelWarn, "WakeSystem= is not supported here: elapses count time asleep, but do not wake the machine.")
-	}
-	t.LastTrigger = Dual{}
-	for i := range t.values {
-		if t.values[i].Base == unit.OnActive {
-			t.values[i].disabled = false
-		}
-	}
+	t.begin(Dual{})
 	if t.Config.Persistent && stamp > 0 {
 		if stamp < now.Realtime {
 			t.LastTrigger.Realtime = stamp
@@ -191,6 +182,38 @@ func (t *Timer) Start(now Instant, stamp uint64) {
 	}
 	t.Result = Success
 	t.enterWaiting(now, false)
+}
+
+// Resume starts the timer as a manager before this one left it, within
+// the same boot: active since since, last triggered at last (zero for
+// not since then), as timer_deserialize_item and timer_coldplug take a
+// timer up after daemon-reexec. Its next elapse counts from those bases:
+// an OnActiveSec= elapse is where it was, and one that passed meanwhile
+// is due, or, if the timer fired since, done with. Resuming an active
+// timer does nothing.
+func (t *Timer) Resume(now Instant, since, last Dual) {
+	if t.State.Active() {
+		return
+	}
+	t.begin(last)
+	// Active already, so that the state entered keeps since.
+	t.InactiveExit, t.State, t.Result = since, Waiting, Success
+	t.enterWaiting(now, false)
+}
+
+// begin readies the timer to start, last triggered at last: its
+// OnActiveSec= values enabled again.
+func (t *Timer) begin(last Dual) {
+	if t.Config.WakeSystem && !t.engine.CanWake && !t.toldNoWake {
+		t.toldNoWake = true
+		t.engine.log(t, slog.LevelWarn, "WakeSystem= is not supported here: elapses count time asleep, but do not wake the machine.")
+	}
+	t.LastTrigger = last
+	for i := range t.values {
+		if t.values[i].Base == unit.OnActive {
+			t.values[i].disabled = false
+		}
+	}
 }
 
 // Stop stops the timer: it becomes dead and nothing is armed.

@@ -1,0 +1,229 @@
+package manager
+
+import (
+	"context"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"sundial.dev/sundial/internal/store"
+	"sundial.dev/sundial/internal/timer"
+)
+
+// A stepClock moves when told to, and by a microsecond each time it is
+// read, as time goes on while the daemon works; the timers it made fire
+// as it passes them.
+type stepClock struct {
+	mu    sync.Mutex
+	now   timer.Instant
+	waits map[*stepWait]bool
+}
+
+type stepWait struct {
+	at uint64 // monotonic µs
+	c  chan time.Time
+}
+
+func (c *stepClock) Now() timer.Instant {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.advance(1)
+	return c.now
+}
+
+func (c *stepClock) After(d time.Duration) (<-chan time.Time, func() bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	w := &stepWait{at: c.now.Monotonic + uint64(max(d, 0)/time.Microsecond), c: make(chan time.Time, 1)}
+	if w.at <= c.now.Monotonic {
+		w.c <- time.Time{}
+		return w.c, func() bool { return false }
+	}
+	if c.waits == nil {
+		c.waits = map[*stepWait]bool{}
+	}
+	c.waits[w] = true
+	return w.c, func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		was := c.waits[w]
+		delete(c.waits, w)
+		return was
+	}
+}
+
+// Advance moves the clocks on by d, and fires the timers it passes.
+func (c *stepClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.advance(uint64(d / time.Microsecond))
+}
+
+func (c *stepClock) advance(us uint64) {
+	c.now.Realtime += us
+	c.now.Monotonic += us
+	c.now.Boottime += us
+	for w := range c.waits {
+		if w.at <= c.now.Monotonic {
+			w.c <- time.Time{}
+			delete(c.waits, w)
+		}
+	}
+}
+
+// A logTap keeps the messages a daemon logs, for a test to wait on.
+type logTap struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (l *logTap) Enabled(context.Context, slog.Level) bool { return true }
+func (l *logTap) WithAttrs([]slog.Attr) slog.Handler       { return l }
+func (l *logTap) WithGroup(string) slog.Handler            { return l }
+func (l *logTap) Handle(_ context.Context, r slog.Record) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.msgs = append(l.msgs, r.Message)
+	return nil
+}
+
+// count is how many times msg was logged.
+func (l *logTap) count(msg string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, m := range l.msgs {
+		if m == msg {
+			n++
+		}
+	}
+	return n
+}
+
+// within waits until ok, for up to 30 s.
+func within(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); !ok(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within 30s: %s", what)
+		}
+	}
+}
+
+// A testDaemon is a Manager running in a test.
+type testDaemon struct {
+	t      *testing.T
+	m      *Manager
+	log    *logTap
+	cancel context.CancelFunc
+	ended  chan error
+}
+
+func startTestDaemon(t *testing.T, dir, state string, clk *stepClock, boot string) *testDaemon {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	d := &testDaemon{t: t, log: &logTap{}, cancel: cancel, ended: make(chan error, 1)}
+	d.m = &Manager{UnitPath: []string{dir}, StateDir: state, Env: []string{"PATH=/usr/bin:/bin"}, Clock: clk, Boot: boot, Logger: slog.New(d.log)}
+	go func() { d.ended <- d.m.Run(ctx) }()
+	t.Cleanup(d.stop)
+	return d
+}
+
+func (d *testDaemon) stop() {
+	if d.cancel != nil {
+		d.cancel()
+		d.cancel = nil
+		if err := <-d.ended; err != nil {
+			d.t.Errorf("the daemon: %v", err)
+		}
+	}
+}
+
+// TestTimerBasesKept restarts the daemon while its timers wait: within
+// the same boot, their monotonic bases are what they were, as systemd's
+// are across daemon-reexec; in another boot, they start anew.
+func TestTimerBasesKept(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		timer    string
+		boot     string   // the second daemon's
+		before   []string // clock moves before the restart
+		after    []string // and after
+		fired    []uint64 // the runs' starts, seconds after the first start
+		firstRun bool     // a run at the first move
+	}{
+		// Fires 10 min after the timer's start, the restart 6 min in.
+		{name: "OnActiveSec", timer: "OnActiveSec=10min", boot: "boot1", before: []string{"6m"}, after: []string{"3m59s", "1s", "6m"}, fired: []uint64{600}},
+		{name: "OnActiveSec/reboot", timer: "OnActiveSec=10min", boot: "boot2", before: []string{"6m"}, after: []string{"4m", "5m59s", "1s"}, fired: []uint64{960}},
+		// Fires at 1 min, then 10 min after its service ended (or started).
+		{name: "OnUnitInactiveSec", timer: "OnActiveSec=1min\nOnUnitInactiveSec=10min", boot: "boot1", before: []string{"1m", "5m"}, after: []string{"4m59s", "2s"}, fired: []uint64{60, 661}, firstRun: true},
+		{name: "OnUnitActiveSec", timer: "OnActiveSec=1min\nOnUnitActiveSec=10min", boot: "boot1", before: []string{"1m", "5m"}, after: []string{"4m59s", "1s"}, fired: []uint64{60, 660}, firstRun: true},
+		// After a reboot, the timer starts anew: 1 min after the restart.
+		{name: "OnUnitActiveSec/reboot", timer: "OnActiveSec=1min\nOnUnitActiveSec=10min", boot: "boot2", before: []string{"1m", "5m"}, after: []string{"59s", "1s"}, fired: []uint64{60, 420}, firstRun: true},
+		// A one-time elapse that came before the restart does not come again.
+		{name: "OnActiveSec/fired", timer: "OnActiveSec=1min\nOnUnitActiveSec=20min", boot: "boot1", before: []string{"1m", "5m"}, after: []string{"14m59s", "1s"}, fired: []uint64{60, 1260}, firstRun: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, state := t.TempDir(), t.TempDir()
+			writeUnits(t, dir, map[string]string{
+				"later.timer":   "[Timer]\n" + tc.timer + "\nAccuracySec=1us\n",
+				"later.service": "[Unit]\nStartLimitIntervalSec=0\n[Service]\nType=oneshot\nExecStart=/bin/true\n",
+			})
+			const start = 1_700_000_000_000_000
+			clk := &stepClock{now: timer.Instant{Realtime: start, Monotonic: 1000_000_000, Boottime: 1000_000_000}}
+			advance := func(d *testDaemon, step string) {
+				dur, err := time.ParseDuration(step)
+				if err != nil {
+					t.Fatal(err)
+				}
+				clk.Advance(dur)
+				// Two turns of the loop, the second once the timers due at
+				// the time the first began with have fired.
+				for range 2 {
+					if err := (backend{d.m}).ask(context.Background(), func() {}); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			first := startTestDaemon(t, dir, state, clk, "boot1")
+			within(t, "the timer started", func() bool { return first.log.count("Started later.timer.") == 1 })
+			for i, step := range tc.before {
+				advance(first, step)
+				if i == 0 && tc.firstRun {
+					// Over before the clock moves on.
+					within(t, "the first run", func() bool { return first.log.count("Finished later.service.") == 1 })
+				}
+			}
+			first.stop()
+			second := startTestDaemon(t, dir, state, clk, tc.boot)
+			within(t, "the timer started again", func() bool { return second.log.count("Started later.timer.") == 1 })
+			want := len(tc.fired)
+			if tc.firstRun {
+				want--
+			}
+			for _, step := range tc.after {
+				advance(second, step)
+			}
+			within(t, "the runs", func() bool { return second.log.count("Finished later.service.") == want })
+			second.stop()
+			s, err := store.Open(context.Background(), filepath.Join(state, "sundial.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			var fired []uint64
+			for r, err := range s.Runs(context.Background(), "later.service", 0) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				fired = append(fired, (r.Started-start)/1e6)
+			}
+			if !slices.Equal(fired, tc.fired) {
+				t.Errorf("runs at %v s, want %v", fired, tc.fired)
+			}
+		})
+	}
+}
