@@ -46,6 +46,13 @@ func (d fullDisk) EndRun(ctx context.Context, id int64, ended, endedMonotonic ui
 	return d.storeWrites.EndRun(ctx, id, ended, endedMonotonic, result, exitCode, exitStatus)
 }
 
+func (d fullDisk) SetMainPID(ctx context.Context, id int64, pid int) error {
+	if d.full.Load() {
+		return errFull
+	}
+	return d.storeWrites.SetMainPID(ctx, id, pid)
+}
+
 func (d fullDisk) Append(ctx context.Context, entries ...store.Entry) error {
 	if d.full.Load() {
 		return errFull

@@ -208,18 +208,31 @@ func (m *Manager) startService(e *entry, act activation, done func(string)) {
 		m.failStart(e, act, service.Outcome{Result: service.Resources})
 		return
 	}
-	dir := s.WorkingDirectory
-	if dir == "~" {
-		dir, _ = os.UserHomeDir()
-		if userInfo != nil {
-			dir = userInfo.Home
-		}
-	}
-	ident := s.SyslogIdentifier
 	e.sub = firstState(s)
 	m.changed(e)
 	// After the state: status shows the journal from there.
 	m.unitLog(name, invocation, 6, "Starting "+describe(e)+"...")
+	m.runService(e, service.Spec{Service: s, Env: env, Dir: workingDir(s, userInfo), DirMissingOK: s.WorkingDirectoryMissingOK, Credential: cred}, service.Begin)
+}
+
+// workingDir is a service's WorkingDirectory=, "~" its user's home.
+func workingDir(s *unit.ServiceSection, userInfo *service.UserInfo) string {
+	if s.WorkingDirectory != "~" {
+		return s.WorkingDirectory
+	}
+	if userInfo != nil {
+		return userInfo.Home
+	}
+	home, _ := os.UserHomeDir()
+	return home
+}
+
+// runService runs the activation of a service that begin starts from
+// spec, and tells the service's entry of its states, main process and
+// status, the journal of its messages and output, and the loop of its
+// end.
+func (m *Manager) runService(e *entry, spec service.Spec, begin func(service.Spec) *service.Run) {
+	name, invocation, ident := e.name, e.invocation, spec.Service.SyslogIdentifier
 	var run *service.Run
 	// Told in the loop, once run is set; what an activation before
 	// this one tells is stale. The channel is closed once the loop has
@@ -234,27 +247,31 @@ func (m *Manager) startService(e *entry, act activation, done func(string)) {
 		}
 		return done
 	}
-	run = service.Begin(service.Spec{
-		Service: s, Env: env, Dir: dir, DirMissingOK: s.WorkingDirectoryMissingOK, Clock: m.clk, Credential: cred,
-		Output: func(l service.Line) {
-			id := ident
-			if id == "" {
-				id = l.Command
-			}
-			now := m.clk.Now()
-			m.journal <- store.Entry{Realtime: now.Realtime, Monotonic: now.Monotonic, Boot: m.boot, Unit: name, Invocation: invocation, PID: l.PID, Identifier: id, Priority: 6, Message: l.Text}
-		},
-		// Through the loop, in order with the states, and so with the
-		// job's messages ("Started …" before "Deactivated …").
-		Log: func(level slog.Level, msg string) {
-			m.events <- func() { m.unitLog(name, invocation, levelPriority(level), name+": "+msg) }
-		},
-		// Waited for: its messages come before the output that follows.
-		State:     func(st service.State) { <-current(func() { m.serviceState(e, st) }) },
-		MainPID:   func(pid int) { current(func() { e.mainPID, e.mainStart, e.mainExit = pid, m.clk.Now().Realtime, 0 }) },
-		Status:    func(text string) { current(func() { e.status = text }) },
-		NotifyDir: m.notifyDir(),
-	})
+	spec.Clock = m.clk
+	spec.Output = func(l service.Line) {
+		id := ident
+		if id == "" {
+			id = l.Command
+		}
+		now := m.clk.Now()
+		m.journal <- store.Entry{Realtime: now.Realtime, Monotonic: now.Monotonic, Boot: m.boot, Unit: name, Invocation: invocation, PID: l.PID, Identifier: id, Priority: 6, Message: l.Text}
+	}
+	// Through the loop, in order with the states, and so with the job's
+	// messages ("Started …" before "Deactivated …").
+	spec.Log = func(level slog.Level, msg string) {
+		m.events <- func() { m.unitLog(name, invocation, levelPriority(level), name+": "+msg) }
+	}
+	// Waited for: its messages come before the output that follows.
+	spec.State = func(st service.State) { <-current(func() { m.serviceState(e, st) }) }
+	spec.MainPID = func(pid int) {
+		current(func() {
+			e.mainPID, e.mainStart, e.mainExit = pid, m.clk.Now().Realtime, 0
+			m.recordMainPID(name, e.runID, pid)
+		})
+	}
+	spec.Status = func(text string) { current(func() { e.status = text }) }
+	spec.NotifyDir = m.notifyDir()
+	run = begin(spec)
 	e.run = run
 	m.runs.Go(func() {
 		out := run.Wait()

@@ -140,11 +140,6 @@ func (m *Manager) Run(ctx context.Context) error {
 	if m.faults != nil {
 		m.writes = m.faults(st)
 	}
-	if n, err := st.InterruptRuns(ctx); err != nil {
-		return err
-	} else if n > 0 {
-		m.log.Warn("runs interrupted by the daemon's stop", "count", n)
-	}
 	m.boot, m.pid = m.Boot, os.Getpid()
 	if m.boot == "" {
 		m.boot = clock.BootID()
@@ -174,6 +169,9 @@ func (m *Manager) Run(ctx context.Context) error {
 		writer.Wait()
 	}()
 	if err := m.load(ctx); err != nil {
+		return err
+	}
+	if err := m.resumeRuns(ctx); err != nil {
 		return err
 	}
 	retainCtx, stopRetaining := context.WithCancel(context.Background())

@@ -17,6 +17,7 @@ type storeWrites interface {
 	Trigger(ctx context.Context, prev store.TimerState, t store.Trigger) (store.TimerState, int64, error)
 	StartRun(ctx context.Context, r store.Run) (int64, error)
 	EndRun(ctx context.Context, id int64, ended, endedMonotonic uint64, result, exitCode string, exitStatus int) error
+	SetMainPID(ctx context.Context, id int64, pid int) error
 	Append(ctx context.Context, entries ...store.Entry) error
 }
 
@@ -149,12 +150,9 @@ func (m *Manager) recordTrigger(te *entry, t store.Trigger) int64 {
 // recordEnd records how a run ended.
 func (m *Manager) recordEnd(unitName string, runID int64, ended timer.Instant, result, code string, status int) {
 	m.record("the end of a run of "+unitName, func(ctx context.Context) error {
-		id := runID
-		if runID < 0 {
-			var ok bool
-			if id, ok = m.recs.ids[runID]; !ok {
-				return nil // its beginning was dropped
-			}
+		id, ok := m.storedRun(runID)
+		if !ok {
+			return nil // its beginning was dropped
 		}
 		if err := m.writes.EndRun(ctx, id, ended.Realtime, ended.Monotonic, result, code, status); err != nil {
 			return err
@@ -162,4 +160,26 @@ func (m *Manager) recordEnd(unitName string, runID int64, ended timer.Instant, r
 		delete(m.recs.ids, runID)
 		return nil
 	})
+}
+
+// recordMainPID records the main process of a run that runs, for the
+// daemon started again to find it.
+func (m *Manager) recordMainPID(unitName string, runID int64, pid int) {
+	m.record("the main process of a run of "+unitName, func(ctx context.Context) error {
+		id, ok := m.storedRun(runID)
+		if !ok {
+			return nil
+		}
+		return m.writes.SetMainPID(ctx, id, pid)
+	})
+}
+
+// storedRun is the stored ID of a run, which runID is or stands for
+// while its beginning is pending; false once that was dropped.
+func (m *Manager) storedRun(runID int64) (int64, bool) {
+	if runID >= 0 {
+		return runID, true
+	}
+	id, ok := m.recs.ids[runID]
+	return id, ok
 }

@@ -59,16 +59,17 @@ func processes() (ps []procStat, ok bool) {
 // environment holds the entry mark ("INVOCATION_ID=…"): those an
 // activation started, wherever they went since, unless they cleared it.
 // A subreaper (or PID 1) looks among its descendants only, where the
-// orphans of its services are; any other process, among all processes,
+// orphans of its services are, unless everywhere (the activation was a
+// manager's before this one); any other process, among all processes,
 // as their orphans go elsewhere. The environments of other users'
 // processes cannot be read, unless by root.
-func marked(mark string) []procStat {
+func marked(mark string, everywhere bool) []procStat {
 	ps, ok := processes()
 	if !ok {
 		return nil
 	}
 	self := os.Getpid()
-	if isSubreaper() {
+	if isSubreaper() && !everywhere {
 		ps = descendants(ps, self)
 	}
 	var out []procStat
@@ -135,6 +136,19 @@ func groupAlive(pgid int) bool {
 	}
 	return false
 }
+
+// Survives reports whether the process of the PID is there and carries
+// the INVOCATION_ID of an activation: its main process, still running
+// after the manager that started it stopped, and not another that took
+// its number since.
+func Survives(pid int, invocationID string) bool {
+	env, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
+	return err == nil && pidAlive(pid) && hasEntry(env, "INVOCATION_ID="+invocationID)
+}
+
+// Leftovers reports whether a process that carries the INVOCATION_ID of
+// an activation is there.
+func Leftovers(invocationID string) bool { return len(marked("INVOCATION_ID="+invocationID, true)) > 0 }
 
 // pidAlive is systemd's pid_is_alive: the process is there, and not a
 // zombie.

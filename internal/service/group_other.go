@@ -16,7 +16,15 @@ func pidAlive(pid int) bool {
 
 // marked finds no process here: the environments of processes cannot
 // be read.
-func marked(string) []procStat { return nil }
+func marked(string, bool) []procStat { return nil }
+
+// Survives is false here: that the process of a PID is the one an
+// activation started, and not another that took its number since, cannot
+// be told without its environment.
+func Survives(int, string) bool { return false }
+
+// Leftovers is false here, as marked finds nothing.
+func Leftovers(string) bool { return false }
 
 // A procStat is what is known of a process.
 type procStat struct{ pid, pgrp int }

@@ -278,7 +278,7 @@ func (r *Run) adopt(pid int) *process {
 		}()
 		return p
 	}
-	if known {
+	if known && !r.resumed {
 		r.log(slog.LevelWarn, "Supervising process %d which is not our child. We'll most likely not notice when it exits.", pid)
 	}
 	p.alien = true

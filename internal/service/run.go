@@ -152,6 +152,10 @@ type Run struct {
 	wake           chan struct{}
 	notifyStopping bool // STOPPING=1 was the last of READY=1 and STOPPING=1
 
+	// resumed is set for an activation a manager before this one began:
+	// its processes are not below this one.
+	resumed bool
+
 	mu       sync.Mutex
 	groups   []*process // every process started or adopted, to signal their groups
 	endFiles []*os.File // closed when the activation ends
@@ -165,13 +169,50 @@ type Run struct {
 }
 
 // Begin starts an activation.
-func Begin(spec Spec) *Run {
-	r := &Run{spec: spec, clk: clock.Or(spec.Clock), stop: make(chan struct{}), done: make(chan struct{}), quit: make(chan struct{}), state: Dead, out: Outcome{Result: Success}}
+func Begin(spec Spec) *Run { return begin(spec, false, (*Run).activate) }
+
+// Resume takes up an activation that a manager before this one began,
+// as systemd's manager takes up its units after daemon-reexec
+// (service_coldplug): pid, its main process, still running, is watched
+// until it ends, then the activation stops as one begun here does; with
+// pid 0 (none known), what is left of it is stopped at once. Its
+// processes, not children of ours, are found by their INVOCATION_ID, on
+// Linux. How the main process ends is not known. Its output went to the
+// manager before and is not read any more, nor its notifications: its
+// notification socket went with that manager.
+func Resume(spec Spec, pid int) *Run {
+	return begin(spec, true, func(r *Run) { r.stopPhase(r.resume(pid)) })
+}
+
+func begin(spec Spec, resumed bool, activate func(*Run)) *Run {
+	r := &Run{spec: spec, clk: clock.Or(spec.Clock), stop: make(chan struct{}), done: make(chan struct{}), quit: make(chan struct{}), state: Dead,
+		out: Outcome{Result: Success}, resumed: resumed}
 	go func() {
 		defer close(r.done)
-		r.activate()
+		activate(r)
 	}()
 	return r
+}
+
+// resume waits for the main process of an activation resumed, and
+// returns where the stop phase that follows begins.
+func (r *Run) resume(pid int) next {
+	if pid == 0 {
+		return enterSignal
+	}
+	p := r.adopt(pid)
+	if g, err := syscall.Getpgid(pid); err == nil && g == pid {
+		p.pgid = pid // the group it was started to lead
+	}
+	r.setMain(p)
+	if r.spec.Service.Type == "oneshot" {
+		// The rest of its ExecStart= commands, and ExecStartPost=, are
+		// not run: where it was among them is not known.
+		r.setState(Start)
+	} else {
+		r.setState(Running)
+	}
+	return r.remainAfterExit(r.waitMain())
 }
 
 // Stop asks the activation to stop, as systemctl stop does; it returns at
@@ -346,7 +387,14 @@ func (r *Run) start() next {
 		r.setState(Running)
 		n = r.waitGroups()
 	}
-	if n == enterStop && s.RemainAfterExit && r.out.Result == Success && !r.stopping() {
+	return r.remainAfterExit(n)
+}
+
+// remainAfterExit keeps a service of RemainAfterExit= that ended well
+// (n is enterStop) in the exited state until a stop is asked for; it
+// returns n.
+func (r *Run) remainAfterExit(n next) next {
+	if n == enterStop && r.spec.Service.RemainAfterExit && r.out.Result == Success && !r.stopping() {
 		r.setState(Exited)
 		<-r.stop
 	}
@@ -813,7 +861,7 @@ func (r *Run) adoptStrays() {
 	if mark == "" {
 		return
 	}
-	strays := marked(mark)
+	strays := marked(mark, r.resumed)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	known := map[int]bool{}

@@ -1,0 +1,86 @@
+package manager
+
+import (
+	"context"
+	"fmt"
+
+	"sundial.dev/sundial/internal/service"
+	"sundial.dev/sundial/internal/store"
+	"sundial.dev/sundial/internal/timer"
+	"sundial.dev/sundial/unit"
+)
+
+// resumeRuns takes up the runs that were running when the daemon
+// stopped, as systemd's manager takes up its services after
+// daemon-reexec (service_coldplug): a service whose main process is still
+// there, in this boot, with the run's INVOCATION_ID, is active again with
+// it, as its run; what is left of the others is stopped. Those not taken
+// up are marked interrupted.
+func (m *Manager) resumeRuns(ctx context.Context) error {
+	runs, err := m.store.RunningRuns(ctx)
+	if err != nil {
+		return err
+	}
+	var kept []int64
+	for _, r := range runs {
+		if m.resumeRun(r) {
+			kept = append(kept, r.ID)
+		}
+	}
+	if n, err := m.store.InterruptRuns(ctx, kept...); err != nil {
+		m.log.Error("recording the runs interrupted", "err", err)
+	} else if n > 0 {
+		m.log.Warn("runs interrupted by the daemon's stop", "count", n)
+	}
+	return nil
+}
+
+// resumeRun takes up a run, and reports whether it did with its main
+// process; with none, it stops what is left of it.
+func (m *Manager) resumeRun(r store.Run) bool {
+	if !m.sameBoot(r.Boot) {
+		return false // its processes went with the boot
+	}
+	main := r.MainPID > 0 && service.Survives(r.MainPID, r.Invocation)
+	if !main && !service.Leftovers(r.Invocation) {
+		return false
+	}
+	e, err := m.get(r.Unit)
+	if err != nil || e.typ != unit.Service || (e.loadState != unit.Loaded && e.loadState != unit.BadSetting) || e.run != nil {
+		return false
+	}
+	u := e.u()
+	s := u.Service
+	cred, userInfo, _, err := credentials(s)
+	if err != nil {
+		return false
+	}
+	env, err := service.Environment(s, service.EnvSource{Manager: m.Env, InvocationID: r.Invocation, User: userInfo})
+	if err != nil {
+		return false
+	}
+	e.own()
+	e.invocation, e.result, e.status = r.Invocation, service.Success, ""
+	pid := 0
+	if main {
+		pid = r.MainPID
+		e.runID, e.mainPID, e.mainStart, e.sub = r.ID, r.MainPID, r.Started, service.Running
+		if s.Type == "oneshot" {
+			e.sub = service.Start
+		}
+		m.log.Info("taking up a service left running", "unit", e.name, "pid", r.MainPID)
+	} else {
+		// Stopped, and the run recorded as interrupted, not as this
+		// stop's end.
+		e.runID, e.stopping, e.sub = 0, true, service.StopSigterm
+		m.unitLog(e.name, r.Invocation, 4, fmt.Sprintf("%s: Main process of the run before the daemon's restart is gone; stopping what is left of it.", e.name))
+	}
+	// Active since the run began, and its timers told so.
+	e.active, _ = e.activeSub()
+	e.inactiveExit = timer.Dual{Realtime: r.Started, Monotonic: r.StartedMonotonic}
+	e.activeEnter = e.inactiveExit
+	m.tellTimers(e)
+	m.runService(e, service.Spec{Service: s, Env: env, Dir: workingDir(s, userInfo), DirMissingOK: s.WorkingDirectoryMissingOK, Credential: cred},
+		func(spec service.Spec) *service.Run { return service.Resume(spec, pid) })
+	return main
+}

@@ -1,0 +1,77 @@
+//go:build linux
+
+package service
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestResume takes up an activation whose processes a manager before
+// started: its main process, found by its INVOCATION_ID, runs on as the
+// activation's, and a stop stops it and what else carries the ID.
+func TestResume(t *testing.T) {
+	var b [16]byte
+	rand.Read(b[:])
+	id := hex.EncodeToString(b[:])
+	dir := t.TempDir()
+	// Left behind, as by a manager killed: the shell is gone, its
+	// children run on, not in its group.
+	sh := exec.Command("/bin/sh", "-c", `sleep 600 & echo $! >main; setsid sleep 600 & echo $! >stray`)
+	sh.Dir, sh.Env = dir, []string{"PATH=/usr/bin:/bin", "INVOCATION_ID=" + id}
+	if err := sh.Run(); err != nil {
+		t.Fatal(err)
+	}
+	pid := func(name string) int {
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		n, _ := strconv.Atoi(strings.TrimSpace(string(data)))
+		if err != nil || n == 0 {
+			t.Fatalf("%s: %q, %v", name, data, err)
+		}
+		return n
+	}
+	main, stray := pid("main"), pid("stray")
+	t.Cleanup(func() {
+		syscall.Kill(main, syscall.SIGKILL)
+		syscall.Kill(stray, syscall.SIGKILL)
+	})
+	if !Survives(main, id) || Survives(main, strings.Repeat("0", 32)) || !Leftovers(id) {
+		t.Fatalf("Survives(%d): %v, with another ID: %v; Leftovers: %v", main, Survives(main, id), Survives(main, strings.Repeat("0", 32)), Leftovers(id))
+	}
+	var tr trace
+	spec := tr.spec(loadService(t, "ExecStart=/bin/sleep 600"), "INVOCATION_ID="+id)
+	var told []int
+	spec.MainPID = func(pid int) { told = append(told, pid) }
+	r := Resume(spec, main)
+	tr.waitFor(t, Running)
+	if len(told) != 1 || told[0] != main {
+		t.Errorf("main PID told: %v, want %d", told, main)
+	}
+	r.Stop()
+	done := make(chan Outcome)
+	go func() { done <- r.Wait() }()
+	select {
+	case out := <-done:
+		if out.Result != Success || out.MainPID != main {
+			t.Errorf("outcome: %+v", out)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the activation resumed did not stop")
+	}
+	for _, p := range []int{main, stray} {
+		if pidAlive(p) {
+			t.Errorf("process %d still there", p)
+		}
+	}
+	if Leftovers(id) {
+		t.Error("leftovers after the stop")
+	}
+}
