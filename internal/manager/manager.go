@@ -73,6 +73,7 @@ type Manager struct {
 		timers map[string]store.TimerState
 		runs   map[string]store.Run
 		units  map[string]loadedUnit // by the name they are wanted by
+		active []*entry              // the timers whose activation is to be stored
 	}
 	pid int // the daemon's, for its journal lines
 	// background is the work Run does not wait for until it returns.

@@ -373,7 +373,7 @@ func (m *Manager) load(ctx context.Context) error {
 	if m.preload.runs, err = m.store.LastRuns(ctx); err != nil {
 		return err
 	}
-	defer func() { m.preload.timers, m.preload.runs, m.preload.units = nil, nil, nil }()
+	defer func() { m.preload.timers, m.preload.runs, m.preload.units, m.preload.active = nil, nil, nil, nil }()
 	u, snap, err := m.unitLoader().LoadSnapshot("timers.target")
 	if err != nil {
 		return err
@@ -404,6 +404,9 @@ func (m *Manager) load(ctx context.Context) error {
 		}
 	})
 	m.loadTransient()
+	active := m.preload.active
+	m.preload.timers, m.preload.active = nil, nil
+	m.storeActive(active...)
 	// What loading many units left behind is returned to the system,
 	// not kept for a peak that does not come again; the daemon does not
 	// wait for it to answer.
@@ -602,22 +605,39 @@ func (m *Manager) startTimer(ctx context.Context, e *entry) bool {
 // this boot's; never where the system tells no boot ID.
 func (m *Manager) sameBoot(boot string) bool { return boot != "" && boot == m.boot }
 
-// storeActive records since when a timer is active, or that it is not,
-// for the daemon started again to take it up; nothing if that is stored.
-func (m *Manager) storeActive(e *entry) {
-	var since timer.Dual
-	if e.timer.State.Active() {
-		since = e.timer.InactiveExit
+// storeActive records since when timers are active, or that they are
+// not, for the daemon started again to take them up; those whose
+// activation is stored already are left out. While the daemon loads its
+// units, they are kept for one write at the end.
+func (m *Manager) storeActive(es ...*entry) {
+	var acts []store.Activation
+	var changed []*entry
+	for _, e := range es {
+		var since timer.Dual
+		if e.timer.State.Active() {
+			since = e.timer.InactiveExit
+		}
+		if e.tstate.Boot == m.boot && e.tstate.ActiveRealtime == since.Realtime && e.tstate.ActiveMonotonic == since.Monotonic {
+			continue
+		}
+		acts = append(acts, store.Activation{Timer: e.name, Realtime: since.Realtime, Monotonic: since.Monotonic})
+		changed = append(changed, e)
 	}
-	if e.tstate.Boot == m.boot && e.tstate.ActiveRealtime == since.Realtime && e.tstate.ActiveMonotonic == since.Monotonic {
+	if m.preload.timers != nil {
+		m.preload.active = append(m.preload.active, changed...)
 		return
 	}
-	st, err := m.store.TimerActive(context.Background(), e.name, m.boot, since.Realtime, since.Monotonic)
+	if len(acts) == 0 {
+		return
+	}
+	states, err := m.store.TimersActive(context.Background(), m.boot, acts...)
 	if err != nil {
-		m.log.Error("recording a timer's state", "unit", e.name, "err", err)
+		m.log.Error("recording the timers' state", "err", err)
 		return
 	}
-	e.tstate = st
+	for i, e := range changed {
+		e.tstate = states[i]
+	}
 }
 
 // fileState is a unit file's enablement, as is-enabled says it.

@@ -281,23 +281,44 @@ func (s *Store) Trigger(ctx context.Context, prev TimerState, t Trigger) (TimerS
 	return st, id, nil
 }
 
-// TimerActive records since when a timer is active, realtime and
-// monotonic µs in the boot named (0, 0: it is not), and returns its new
-// state. Its last trigger's monotonic time, if from another boot, goes:
-// it means nothing in this one.
-func (s *Store) TimerActive(ctx context.Context, name, boot string, realtime, monotonic uint64) (TimerState, error) {
+// An Activation is since when a timer is active, realtime and monotonic
+// µs; 0, 0 when it is not.
+type Activation struct {
+	Timer               string
+	Realtime, Monotonic uint64
+}
+
+// TimersActive records the timers' activations, in the boot named, in
+// one transaction, and returns their new states, in their order. A last
+// trigger's monotonic time, if from another boot, goes: it means nothing
+// in this one.
+func (s *Store) TimersActive(ctx context.Context, boot string, acts ...Activation) ([]TimerState, error) {
 	s.write.Lock()
 	defer s.write.Unlock()
-	var st TimerState
-	err := scanTimer(s.db.QueryRowContext(ctx, `INSERT INTO timers (name, last_trigger, last_trigger_mono, version, boot, active_realtime, active_mono)
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	defer tx.Rollback()
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO timers (name, last_trigger, last_trigger_mono, version, boot, active_realtime, active_mono)
 		VALUES (?, 0, 0, 1, ?, ?, ?)
 		ON CONFLICT (name) DO UPDATE SET last_trigger_mono = CASE WHEN boot = excluded.boot THEN last_trigger_mono ELSE 0 END,
 			boot = excluded.boot, active_realtime = excluded.active_realtime, active_mono = excluded.active_mono, version = version + 1
-		RETURNING `+timerColumns, name, boot, realtime, monotonic), &st)
+		RETURNING `+timerColumns)
 	if err != nil {
-		return TimerState{}, fmt.Errorf("store: timer %s: %w", name, err)
+		return nil, fmt.Errorf("store: %w", err)
 	}
-	return st, nil
+	defer stmt.Close()
+	states := make([]TimerState, len(acts))
+	for i, a := range acts {
+		if err := scanTimer(stmt.QueryRowContext(ctx, a.Timer, boot, a.Realtime, a.Monotonic), &states[i]); err != nil {
+			return nil, fmt.Errorf("store: timer %s: %w", a.Timer, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	return states, nil
 }
 
 // CleanTimer forgets a timer's stamp, as systemctl clean --what=state;

@@ -447,10 +447,12 @@ func TestMigrate(t *testing.T) {
 func TestRestartState(t *testing.T) {
 	ctx := context.Background()
 	s := open(t, filepath.Join(t.TempDir(), "state.db"))
-	st, err := s.TimerActive(ctx, "a.timer", "boot1", 1000, 10)
-	if err != nil || st != (TimerState{Version: 1, Boot: "boot1", ActiveRealtime: 1000, ActiveMonotonic: 10}) {
-		t.Fatalf("TimerActive: %+v, %v", st, err)
+	states, err := s.TimersActive(ctx, "boot1", Activation{"a.timer", 1000, 10}, Activation{"b.timer", 1001, 11})
+	if err != nil || len(states) != 2 || states[0] != (TimerState{Version: 1, Boot: "boot1", ActiveRealtime: 1000, ActiveMonotonic: 10}) ||
+		states[1] != (TimerState{Version: 1, Boot: "boot1", ActiveRealtime: 1001, ActiveMonotonic: 11}) {
+		t.Fatalf("TimersActive: %+v, %v", states, err)
 	}
+	st := states[0]
 	st, id, err := s.Trigger(ctx, st, Trigger{Timer: "a.timer", Unit: "a.service", Realtime: 2000, Monotonic: 20, Boot: "boot1"})
 	if err != nil {
 		t.Fatal(err)
@@ -476,10 +478,10 @@ func TestRestartState(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The same boot keeps the trigger's monotonic time; another does not.
-	if st, _ := s.TimerActive(ctx, "a.timer", "boot1", 0, 0); st.LastTriggerMonotonic != 20 || st.ActiveMonotonic != 0 {
+	if st, _ := s.TimersActive(ctx, "boot1", Activation{Timer: "a.timer"}); st[0].LastTriggerMonotonic != 20 || st[0].ActiveMonotonic != 0 {
 		t.Errorf("stopped: %+v", st)
 	}
-	if st, _ := s.TimerActive(ctx, "a.timer", "boot2", 5000, 5); st != (TimerState{LastTrigger: 2000, Version: 4, Boot: "boot2", ActiveRealtime: 5000, ActiveMonotonic: 5}) {
+	if st, _ := s.TimersActive(ctx, "boot2", Activation{"a.timer", 5000, 5}); st[0] != (TimerState{LastTrigger: 2000, Version: 4, Boot: "boot2", ActiveRealtime: 5000, ActiveMonotonic: 5}) {
 		t.Errorf("in another boot: %+v", st)
 	}
 }
