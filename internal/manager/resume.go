@@ -80,6 +80,11 @@ func (m *Manager) resumeRun(r store.Run) bool {
 	e.inactiveExit = timer.Dual{Realtime: r.Started, Monotonic: r.StartedMonotonic}
 	e.activeEnter = e.inactiveExit
 	m.tellTimers(e)
+	// The timer that started it waits for it, as it did.
+	if te := m.units[r.Timer]; main && te != nil && te.timer != nil && r.StartedMonotonic > 0 && te.timer.LastTrigger.Monotonic == r.StartedMonotonic {
+		te.timer.ResumeRunning(m.clk.Now())
+		m.changed(te)
+	}
 	m.runService(e, service.Spec{Service: s, Env: env, Dir: workingDir(s, userInfo), DirMissingOK: s.WorkingDirectoryMissingOK, Credential: cred},
 		func(spec service.Spec) *service.Run { return service.Resume(spec, pid) })
 	return main

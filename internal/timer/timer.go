@@ -201,6 +201,15 @@ func (t *Timer) Resume(now Instant, since, last Dual) {
 	t.enterWaiting(now, false)
 }
 
+// ResumeRunning has a timer resumed wait for its unit, which its last
+// trigger started and which runs still after the daemon's restart, as
+// one that fired waits: timer_coldplug restores the running state.
+func (t *Timer) ResumeRunning(now Instant) {
+	if t.State == Waiting || t.State == Elapsed {
+		t.setState(now, Running)
+	}
+}
+
 // begin readies the timer to start, last triggered at last: its
 // OnActiveSec= values enabled again.
 func (t *Timer) begin(last Dual) {
