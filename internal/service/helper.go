@@ -219,13 +219,9 @@ func errnoOf(err error) syscall.Errno {
 // setrlimitClosest is systemd's setrlimit_closest: the limit asked for,
 // or, when it is not permitted, the closest the hard limit allows.
 func setrlimitClosest(res int, l unit.Rlimit) error {
-	value := func(v uint64) uint64 {
-		if v == unit.RlimitInfinity {
-			return unix.RLIM_INFINITY
-		}
-		return v
-	}
-	want := unix.Rlimit{Cur: value(l.Soft), Max: value(l.Hard)}
+	var want unix.Rlimit
+	setRlim(&want.Cur, l.Soft)
+	setRlim(&want.Max, l.Hard)
 	err := unix.Setrlimit(res, &want)
 	if err != unix.EPERM {
 		return err
@@ -242,4 +238,11 @@ func setrlimitClosest(res int, l unit.Rlimit) error {
 		return nil
 	}
 	return unix.Setrlimit(res, &fixed)
+}
+
+// setRlim sets a field of unix.Rlimit, unsigned on most systems and
+// signed on FreeBSD, to a limit: infinity, and on a signed system any
+// value beyond the largest, is RLIM_INFINITY, as the kernel reads it.
+func setRlim[T int64 | uint64](field *T, v uint64) {
+	*field = T(min(v, uint64(unix.RLIM_INFINITY)))
 }
