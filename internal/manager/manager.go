@@ -214,12 +214,17 @@ func (m *Manager) report(e *entry, notes []note) {
 	}
 }
 
-// notes are what is wrong with a unit's files, and what settings of them
-// sundial does not act on.
+// notes are what is wrong with a unit's files, and, for a unit that
+// loaded, what settings of them sundial does not act on: one that failed
+// to load never runs, and its sections hold only what was read before
+// the error (no Type= settled, for one).
 func notes(u *unit.Unit) []note {
 	var out []note
 	for _, d := range u.Diagnostics {
 		out = append(out, note{4, d.String()})
+	}
+	if u.LoadState != unit.Loaded {
+		return out
 	}
 	ignored := u.Unsupported()
 	// Kept by the unit package, but not tested before a start: the unit

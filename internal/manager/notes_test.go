@@ -1,0 +1,55 @@
+package manager
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"sundial.dev/sundial/unit"
+)
+
+// TestNotes: a unit is named with the settings it has that the daemon
+// does not act on only when it loaded; one that failed to load is told
+// with its errors alone, whatever its Type= would have been.
+func TestNotes(t *testing.T) {
+	const dir = "etc/systemd/system/"
+	fsys := fstest.MapFS{
+		dir + "good.service":    {Data: []byte("[Service]\nExecStart=/bin/true\nPrivateTmp=yes\n")},
+		dir + "forking.service": {Data: []byte("[Service]\nType=dbus\nBusName=a.b\nExecStart=/bin/true\n")},
+		dir + "bad.service":     {Data: []byte("[Service]\nPrivateTmp=yes\nExecStart=\n")},
+		dir + "fatal.service":   {Data: []byte("[Service]\nPrivateTmp=yes\nExecStart=/bin/true\nUser=a/b:c\n")},
+		dir + "bad.timer":       {Data: []byte("[Timer]\nPersistent=yes\n")},
+	}
+	l := &unit.Loader{FS: fsys, Path: []string{"/" + dir}}
+	for _, tt := range []struct {
+		name string
+		load unit.LoadState
+		want []string
+	}{
+		{"good.service", unit.Loaded, []string{"/" + dir + "good.service:3: PrivateTmp= is not supported by sundial, ignoring."}},
+		{"forking.service", unit.Loaded, []string{"forking.service: Type=dbus is not supported by sundial; the service runs as Type=simple."}},
+		{"bad.service", unit.BadSetting, nil},
+		{"fatal.service", unit.BadSetting, nil},
+		{"bad.timer", unit.BadSetting, nil},
+		{"missing.service", unit.NotFound, nil},
+	} {
+		u, err := l.Load(tt.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.LoadState != tt.load {
+			t.Fatalf("%s: load state %s, want %s", tt.name, u.LoadState, tt.load)
+		}
+		var got []string
+		for _, n := range notes(u) {
+			if !strings.Contains(n.msg, "not supported") {
+				continue // the unit's own diagnostics
+			}
+			got = append(got, n.msg)
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("%s: notes %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
