@@ -3,7 +3,6 @@ package unit
 import (
 	"errors"
 	"strings"
-	"syscall"
 )
 
 // An errno is a C library error number, for the errors systemd reports
@@ -86,7 +85,7 @@ func strerror(err error) string {
 	case errors.Is(err, ErrTooLong):
 		return eNOBUFS.Error()
 	}
-	if e, ok := errors.AsType[syscall.Errno](err); ok {
+	if e, _, ok := sysErrno(err); ok {
 		// Go's texts are the C library's, less the capital.
 		s := e.Error()
 		return strings.ToUpper(s[:1]) + s[1:]

@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 )
 
 // DefaultExecSearchPath is where systemd looks for a command named
@@ -51,8 +50,5 @@ func checkExecutable(p string) error {
 	case info.Mode()&fs.ModeType != 0:
 		return eBADFD
 	}
-	if err := syscall.Access(p, 1); err != nil { // X_OK
-		return fsErrno(err)
-	}
-	return nil
+	return accessExec(p, info)
 }

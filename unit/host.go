@@ -9,7 +9,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"unicode/utf8"
 )
 
@@ -189,9 +188,9 @@ func fsErrno(err error) error {
 	if err == nil {
 		return nil
 	}
-	if e, ok := errors.AsType[syscall.Errno](err); ok {
-		if _, known := errnoTexts[errno(e)]; known {
-			return errno(e)
+	if e, n, ok := sysErrno(err); ok {
+		if _, known := errnoTexts[errno(n)]; known {
+			return errno(n)
 		}
 		return e // strerror prints its text
 	}

@@ -15,17 +15,20 @@ func uname() (utsname, error) {
 	if err := syscall.Uname(&u); err != nil {
 		return utsname{}, fsErrno(err)
 	}
-	str := func(f []int8) string {
-		b := make([]byte, 0, len(f))
-		for _, c := range f {
-			if c == 0 {
-				break
-			}
-			b = append(b, byte(c))
+	return utsname{cString(u.Nodename[:]), cString(u.Release[:]), cString(u.Machine[:])}, nil
+}
+
+// cString is a NUL-terminated field of utsname: of int8 or uint8, as
+// char is signed or not on the architecture.
+func cString[T int8 | uint8](f []T) string {
+	b := make([]byte, 0, len(f))
+	for _, c := range f {
+		if c == 0 {
+			break
 		}
-		return string(b)
+		b = append(b, byte(c))
 	}
-	return utsname{str(u.Nodename[:]), str(u.Release[:]), str(u.Machine[:])}, nil
+	return string(b)
 }
 
 // sysconfArgMax is glibc's sysconf(_SC_ARG_MAX) on Linux: a quarter of the

@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 )
 
 // A Loader loads units from the directories of a search path, as systemd's
@@ -315,12 +314,7 @@ func (l *Loader) resolve(p string) (string, fs.FileInfo, error) {
 // empty file.
 func (l *Loader) masked(file string) (bool, error) {
 	if l.native {
-		// One stat that follows the links, as systemd's null_or_empty_path.
-		var st syscall.Stat_t
-		if err := ignoringEINTR(func() error { return syscall.Stat(file, &st) }); err != nil {
-			return false, &fs.PathError{Op: "stat", Path: file, Err: err}
-		}
-		return st.Mode&syscall.S_IFMT == syscall.S_IFCHR || st.Mode&syscall.S_IFMT == syscall.S_IFREG && st.Size == 0, nil
+		return nativeMasked(file)
 	}
 	p, info, err := l.resolve(file)
 	if err != nil {
@@ -365,46 +359,7 @@ func (l *Loader) read(buf *[]byte, file string) ([]byte, int64, error) {
 		data, err := fs.ReadFile(l.fsys, rel(file))
 		return data, 0, err
 	}
-	// Plain system calls: an os.File costs as many again, to find out
-	// that a unit file cannot be polled.
-	fd, err := openRead(file)
-	if err != nil {
-		return nil, 0, &fs.PathError{Op: "open", Path: file, Err: err}
-	}
-	defer syscall.Close(fd)
-	var st syscall.Stat_t
-	if err := ignoringEINTR(func() error { return syscall.Fstat(fd, &st) }); err != nil {
-		return nil, 0, &fs.PathError{Op: "stat", Path: file, Err: err}
-	}
-	regular := st.Mode&syscall.S_IFMT == syscall.S_IFREG
-	start := len(*buf)
-	b := (*buf)[:cap(*buf)]
-	if regular && len(b)-start <= int(st.Size) {
-		// Room for all of it and a byte more, read at once.
-		b = append(b[:start], make([]byte, int(st.Size)+1)...)
-		b = b[:cap(b)]
-	}
-	n := start
-	for {
-		if n == len(b) {
-			b = append(b, make([]byte, max(4096, len(b)))...)
-			b = b[:cap(b)]
-		}
-		m, err := syscall.Read(fd, b[n:])
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil {
-			*buf = b[:start]
-			return nil, 0, &fs.PathError{Op: "read", Path: file, Err: err}
-		}
-		n += m
-		// A short read of a regular file is its end.
-		if m == 0 || regular && n < len(b) {
-			*buf = b[:n]
-			return b[start:n], modTime(&st), nil
-		}
-	}
+	return nativeRead(buf, file)
 }
 
 // readAll reads a file of fsys whole onto the end of buf, and returns its
@@ -415,6 +370,12 @@ func readAll(buf *[]byte, fsys fs.FS, name string) ([]byte, int64, error) {
 		return nil, 0, err
 	}
 	defer f.Close()
+	return readFrom(buf, f)
+}
+
+// readFrom reads an open file whole onto the end of buf, and returns its
+// data and modification time.
+func readFrom(buf *[]byte, f fs.File) ([]byte, int64, error) {
 	var mtime int64
 	if info, err := f.Stat(); err == nil {
 		mtime = info.ModTime().UnixNano()
@@ -433,24 +394,6 @@ func readAll(buf *[]byte, fsys fs.FS, name string) ([]byte, int64, error) {
 		}
 		if err != nil {
 			return nil, 0, err
-		}
-	}
-}
-
-// openRead opens a file for reading, retrying when interrupted.
-func openRead(file string) (fd int, err error) {
-	err = ignoringEINTR(func() error {
-		fd, err = syscall.Open(file, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
-		return err
-	})
-	return fd, err
-}
-
-// ignoringEINTR calls f again while it is interrupted.
-func ignoringEINTR(f func() error) error {
-	for {
-		if err := f(); err != syscall.EINTR {
-			return err
 		}
 	}
 }
