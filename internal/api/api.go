@@ -134,9 +134,55 @@ func Listen(path string) (net.Listener, error) {
 	return l, nil
 }
 
+// MaxRequestBody bounds what the daemon reads of a request's body; a
+// larger one is refused with 413 before it is held whole.
+const MaxRequestBody = 1 << 20
+
+// errTooLarge is the refusal of a larger body, told by the daemon, and
+// by the client before it sends one.
+var errTooLarge = fmt.Errorf("request body larger than %d bytes, refused", MaxRequestBody)
+
+// limits bound what a client may take of the daemon: the size of a
+// request's header, the time to send a request or to stay idle between
+// requests, and the connections served at once (those beyond wait to be
+// accepted). A response takes as long as it takes: a wait for a unit to
+// end, or a start job, is not bounded.
+var limits = struct {
+	header                 int
+	readHeader, read, idle time.Duration
+	conns                  int
+}{header: 256 << 10, readHeader: 10 * time.Second, read: 30 * time.Second, idle: 30 * time.Second, conns: 64}
+
 // Serve answers requests on l until ctx is done, refusing clients that
 // are neither the daemon's user nor root.
 func Serve(ctx context.Context, l net.Listener, b Backend) error {
+	srv := &http.Server{Handler: handler(b), MaxHeaderBytes: limits.header,
+		ReadHeaderTimeout: limits.readHeader, ReadTimeout: limits.read,
+		// A client gone idle is let go: a CLI keeps its connection open
+		// until it exits, a long-lived client between its calls.
+		IdleTimeout: limits.idle}
+	srv.ConnState = func(c net.Conn, s http.ConnState) {
+		if s == http.StateNew && !allowed(c) {
+			c.Close()
+		}
+	}
+	done := make(chan struct{})
+	go func() {
+		// Owned by Serve, which waits for it.
+		defer close(done)
+		<-ctx.Done()
+		srv.Close()
+	}()
+	err := srv.Serve(newLimitListener(l, limits.conns))
+	<-done
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// handler routes the requests to the backend.
+func handler(b Backend) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/timers", func(w http.ResponseWriter, r *http.Request) {
 		timers, err := b.Timers(r.Context())
@@ -157,31 +203,59 @@ func Serve(ctx context.Context, l net.Listener, b Backend) error {
 	})
 	serveUnits(mux, b)
 	serveTransient(mux, b)
-	// A client gone idle is let go: a CLI keeps its connection open until
-	// it exits, a long-lived client between its calls.
-	srv := &http.Server{Handler: mux, IdleTimeout: 30 * time.Second}
-	srv.ConnState = func(c net.Conn, s http.ConnState) {
-		if s == http.StateNew && !allowed(c) {
-			c.Close()
-		}
+	return mux
+}
+
+// A limitListener accepts a connection only while fewer than its cap are
+// open: the others wait in the socket's backlog, and no goroutine is
+// started for them.
+type limitListener struct {
+	net.Listener
+	slots     chan struct{}
+	closeOnce sync.Once
+	closed    chan struct{}
+}
+
+func newLimitListener(l net.Listener, n int) *limitListener {
+	return &limitListener{Listener: l, slots: make(chan struct{}, n), closed: make(chan struct{})}
+}
+
+func (l *limitListener) Accept() (net.Conn, error) {
+	select {
+	case l.slots <- struct{}{}:
+	case <-l.closed:
+		return nil, net.ErrClosed
 	}
-	done := make(chan struct{})
-	go func() {
-		// Owned by Serve, which waits for it.
-		defer close(done)
-		<-ctx.Done()
-		srv.Close()
-	}()
-	err := srv.Serve(l)
-	<-done
-	if errors.Is(err, http.ErrServerClosed) {
-		return nil
+	c, err := l.Listener.Accept()
+	if err != nil {
+		<-l.slots
+		return nil, err
 	}
-	return err
+	return &limitConn{Conn: c, release: func() { <-l.slots }}, nil
+}
+
+func (l *limitListener) Close() error {
+	l.closeOnce.Do(func() { close(l.closed) })
+	return l.Listener.Close()
+}
+
+// A limitConn gives its slot back once closed.
+type limitConn struct {
+	net.Conn
+	once    sync.Once
+	release func()
+}
+
+func (c *limitConn) Close() error {
+	c.once.Do(c.release)
+	return c.Conn.Close()
 }
 
 // allowed checks the peer's credentials: the same user, or root.
 func allowed(c net.Conn) bool {
+	if lc, ok := c.(*limitConn); ok {
+		c = lc.Conn
+	}
 	uc, ok := c.(*net.UnixConn)
 	if !ok {
 		return false
@@ -190,9 +264,15 @@ func allowed(c net.Conn) bool {
 	return ok && (uid == 0 || uid == os.Getuid())
 }
 
-// decode reads a request's body into v, or replies with the error.
+// decode reads a request's body into v, or replies with the error: no
+// more of it than MaxRequestBody.
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	if err := json.NewDecoder(r.Body).Decode(v); err != nil {
+	err := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxRequestBody)).Decode(v)
+	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		replyStatus(w, http.StatusRequestEntityTooLarge, errTooLarge)
+		return false
+	}
+	if err != nil {
 		reply(w, nil, err)
 		return false
 	}
@@ -200,17 +280,23 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 }
 
 func reply(w http.ResponseWriter, v any, err error) {
-	w.Header().Set("Content-Type", "application/json")
 	if err != nil {
-		w.WriteHeader(http.StatusInternalServerError)
-		json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
+		replyStatus(w, http.StatusInternalServerError, err)
 		return
 	}
+	w.Header().Set("Content-Type", "application/json")
 	if rv := reflect.ValueOf(v); rv.Kind() == reflect.Slice && !rv.IsNil() {
 		writeArray(w, rv)
 		return
 	}
 	json.NewEncoder(w).Encode(v)
+}
+
+// replyStatus replies with an error, which the client returns.
+func replyStatus(w http.ResponseWriter, status int, err error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
 }
 
 // writeArray writes a slice as Encode does, an element at a time: a
@@ -287,6 +373,9 @@ func (c *Client) do(ctx context.Context, method, path string, body, v any) error
 		b, err := json.Marshal(body)
 		if err != nil {
 			return err
+		}
+		if len(b) > MaxRequestBody {
+			return fmt.Errorf("api: %w", errTooLarge)
 		}
 		rd = bytes.NewReader(b)
 	}

@@ -1,0 +1,223 @@
+package api
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// deadline is how long a test waits for what must happen.
+const deadline = 30 * time.Second
+
+// serveLimited serves b with the limits set, until the test ends, and
+// returns the socket.
+func serveLimited(t *testing.T, b Backend, set func()) string {
+	t.Helper()
+	saved := limits
+	set()
+	sock := filepath.Join(t.TempDir(), "control")
+	l, err := Listen(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- Serve(ctx, l, b) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+		limits = saved
+	})
+	return sock
+}
+
+// dial connects to the socket, with the test's deadline on its reads.
+func dial(t *testing.T, sock string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetReadDeadline(time.Now().Add(deadline))
+	return c
+}
+
+// timers is a backend with a timer to list.
+var timers = fakeBackend{[]Timer{{Unit: "a.timer"}}}
+
+const getTimers = "GET /v1/timers HTTP/1.1\r\nHost: sundial\r\n\r\n"
+
+// answer sends a request on c and reads its response.
+func answer(t *testing.T, c net.Conn, r *bufio.Reader, req string) *http.Response {
+	t.Helper()
+	if _, err := io.WriteString(c, req); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp
+}
+
+// closedByDaemon reads c until the daemon closes it: it fails the test
+// if c stays open until the deadline.
+func closedByDaemon(t *testing.T, c net.Conn, r io.Reader) {
+	t.Helper()
+	_, err := io.Copy(io.Discard, r)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("connection still open after %v", deadline)
+	}
+}
+
+// A bigBody is a body of 16 MiB: a JSON string going on, counting what is
+// read of it.
+type bigBody struct{ read int64 }
+
+func (b *bigBody) Read(p []byte) (int, error) {
+	p = p[:min(int64(len(p)), 16<<20-b.read)]
+	if len(p) == 0 {
+		return 0, io.EOF
+	}
+	for i := range p {
+		p[i] = 'a'
+	}
+	if b.read == 0 {
+		p[0] = '"'
+	}
+	b.read += int64(len(p))
+	return len(p), nil
+}
+
+// TestBodyTooLarge: a body beyond MaxRequestBody is refused with 413 and
+// a message, once the handler has read no more than the limit; the
+// client refuses to send one, in the same words.
+func TestBodyTooLarge(t *testing.T) {
+	for _, path := range []string{"/v1/jobs", "/v1/journal", "/v1/transient"} {
+		body := &bigBody{}
+		req := httptest.NewRequest(http.MethodPost, path, body)
+		rec := httptest.NewRecorder()
+		handler(fakeBackend{}).ServeHTTP(rec, req)
+		if rec.Code != http.StatusRequestEntityTooLarge || !strings.Contains(rec.Body.String(), errTooLarge.Error()) {
+			t.Errorf("%s: %d %q", path, rec.Code, rec.Body.String())
+		}
+		// The decoder's buffer may run ahead of the limit by a read.
+		if body.read > MaxRequestBody+64<<10 {
+			t.Errorf("%s: %d bytes read of the body, limit %d", path, body.read, MaxRequestBody)
+		}
+	}
+
+	sock := serveLimited(t, timers, func() {})
+	c := dial(t, sock)
+	r := bufio.NewReader(c)
+	big := strings.Repeat("a", MaxRequestBody+1)
+	resp := answer(t, c, r, "POST /v1/jobs HTTP/1.1\r\nHost: sundial\r\nContent-Length: "+strconv.Itoa(len(big)+2)+"\r\n\r\n\""+big+"\"")
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("over the socket: %s", resp.Status)
+	}
+	client := &Client{Socket: sock}
+	_, err := client.Jobs(context.Background(), JobRequest{Verb: "start", Units: []string{big}})
+	if err == nil || err.Error() != "api: "+errTooLarge.Error() {
+		t.Errorf("Jobs with a large request: %v", err)
+	}
+	if _, err := client.Jobs(context.Background(), JobRequest{Verb: "start", Units: []string{"a.timer"}}); err != nil {
+		t.Errorf("Jobs after: %v", err)
+	}
+}
+
+// TestSlowHeader: a client that sends part of a header and no more is
+// let go.
+func TestSlowHeader(t *testing.T) {
+	sock := serveLimited(t, timers, func() { limits.readHeader = 50 * time.Millisecond })
+	c := dial(t, sock)
+	io.WriteString(c, "GET /v1/timers HTTP/1.1\r\nHost: sund")
+	closedByDaemon(t, c, c)
+}
+
+// TestIdle: a connection idle after its request is let go, however long
+// the request took to answer; one that waits for its answer is not.
+func TestIdle(t *testing.T) {
+	short := func() {
+		limits.idle, limits.read, limits.readHeader = 50*time.Millisecond, 50*time.Millisecond, 50*time.Millisecond
+	}
+	sock := serveLimited(t, timers, short)
+	c := dial(t, sock)
+	r := bufio.NewReader(c)
+	if resp := answer(t, c, r, getTimers); resp.StatusCode != http.StatusOK {
+		t.Fatalf("%s", resp.Status)
+	}
+	closedByDaemon(t, c, r)
+
+	// A wait answered after longer than every limit on reading.
+	waiter := &blockingBackend{waiting: make(chan struct{}), release: make(chan struct{})}
+	sock = serveLimited(t, waiter, short)
+	c = dial(t, sock)
+	r = bufio.NewReader(c)
+	io.WriteString(c, "GET /v1/wait?unit=r.service HTTP/1.1\r\nHost: sundial\r\n\r\n")
+	<-waiter.waiting
+	// Past every limit on reading: a second request's header would have
+	// been cut off by now.
+	second := dial(t, sock)
+	io.WriteString(second, "GET /v1/tim")
+	closedByDaemon(t, second, second)
+	close(waiter.release)
+	resp, err := http.ReadResponse(r, nil)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("the wait's answer: %v, %v", resp, err)
+	}
+}
+
+// A blockingBackend's WaitInactive waits until released.
+type blockingBackend struct {
+	fakeBackend
+	waiting, release chan struct{}
+}
+
+func (b *blockingBackend) WaitInactive(ctx context.Context, name string) (Unit, error) {
+	close(b.waiting)
+	<-b.release
+	return Unit{Name: name, Active: "inactive"}, nil
+}
+
+// TestConnectionCap: beyond the cap, a connection waits to be served
+// until another ends.
+func TestConnectionCap(t *testing.T) {
+	sock := serveLimited(t, timers, func() { limits.conns = 2 })
+	var open []net.Conn
+	for range 2 {
+		c := dial(t, sock)
+		if resp := answer(t, c, bufio.NewReader(c), getTimers); resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s", resp.Status)
+		}
+		open = append(open, c)
+	}
+	third := dial(t, sock)
+	r := bufio.NewReader(third)
+	io.WriteString(third, getTimers)
+	// Not answered while the others are open: no goroutine reads it.
+	third.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+	if _, err := r.Peek(1); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("a third connection read from: %v", err)
+	}
+	open[0].Close()
+	third.SetReadDeadline(time.Now().Add(deadline))
+	resp, err := http.ReadResponse(r, nil)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("the third, once one closed: %v, %v", resp, err)
+	}
+}
