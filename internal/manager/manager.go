@@ -120,6 +120,13 @@ func (m *Manager) Run(ctx context.Context) error {
 		return err
 	}
 	defer lock.Close()
+	builtin := filepath.Join(m.StateDir, "units")
+	if err := writeBuiltin(builtin, m.Scope); err != nil {
+		return err
+	}
+	if !slices.Contains(m.UnitPath, builtin) {
+		m.UnitPath = append(slices.Clip(m.UnitPath), builtin)
+	}
 	if m.Socket != "" {
 		lock, err := lockDir(filepath.Dir(m.Socket), m.log)
 		if err != nil {
