@@ -44,7 +44,9 @@ func writeBuiltin(dir string, scope unit.RuntimeScope) error {
 	if err := os.RemoveAll(dir); err != nil {
 		return err
 	}
-	if err := os.Mkdir(dir, 0o755); err != nil {
+	// Private as the rest of the state directory: nothing in it is for
+	// other users, though systemd's own units are public.
+	if err := os.Mkdir(dir, 0o700); err != nil {
 		return err
 	}
 	for _, u := range builtinUnits[scope] {
@@ -53,7 +55,7 @@ func writeBuiltin(dir string, scope unit.RuntimeScope) error {
 		if u.alias != "" {
 			err = os.Symlink(u.alias, p)
 		} else {
-			err = os.WriteFile(p, []byte(u.text), 0o644)
+			err = os.WriteFile(p, []byte(u.text), 0o600)
 		}
 		if err != nil {
 			return err
