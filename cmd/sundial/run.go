@@ -732,8 +732,10 @@ func (s *composed) property(section, assignment string) error {
 	parseErr := func(err error) error {
 		return usageError(fmt.Sprintf("Failed to parse %s=%s: %s", key, value, errnoText(err)))
 	}
-	switch kind := api.SettingKind(section, key); {
-	case kind == api.KindBool:
+	// Read as systemd-run's bus_append_unit_property_assignment reads
+	// them: by the parser the settings' table gives the key.
+	switch parser := unit.SettingParser(section, key); {
+	case parser == "bool":
 		b, ok := parseBoolean(value)
 		if !ok {
 			return usageError(fmt.Sprintf("Failed to parse %s: %s", key, value))
@@ -757,37 +759,44 @@ func (s *composed) property(section, assignment string) error {
 		}
 		s.add(section, "TimeoutStartSec", span.Format(timespan.Millisecond))
 		s.add(section, "TimeoutStopSec", span.Format(timespan.Millisecond))
-	case kind == api.KindSpan:
+	case strings.HasPrefix(parser, "sec"):
 		span, err := timespan.Parse(value)
 		if err != nil {
 			return parseErr(err)
 		}
 		s.add(section, key, span.Format(timespan.Millisecond))
-	case kind == api.KindEnv:
+	case parser == "environ":
 		// Split by the client; the assignments are checked by the manager.
 		env, err := unit.SplitWords(value)
 		if err != nil {
 			return usageError("Failed to parse Environment: Invalid argument")
 		}
 		s.settings = append(s.settings, api.Setting{Section: section, Key: key, List: env})
-	case kind == api.KindExec:
+	case parser == "exec":
 		cmd, err := execProperty(value)
 		if err != nil {
 			return err
 		}
 		cmd.Section, cmd.Key = section, key
 		s.settings = append(s.settings, cmd)
-	case kind == api.KindNice:
+	case parser == "exec_nice":
 		n, err := parseNice(value)
 		if err != nil {
 			return parseErr(err)
 		}
 		s.add(section, key, strconv.Itoa(n))
-	case listProperties[key]:
+	case parser == "unit_deps":
 		// One each; an empty list is none.
 		for _, v := range strings.Fields(value) {
 			s.add(section, key, v)
 		}
+	case parser == "documentation" || parser == "unit_requires_mounts_for":
+		// Items, unquoted as bus_append_strv reads them; none resets.
+		items, err := unit.SplitWords(value)
+		if err != nil {
+			return usageError("Invalid syntax: " + value)
+		}
+		s.settings = append(s.settings, api.Setting{Section: section, Key: key, List: items})
 	default:
 		// Text, sent as it is: the manager checks it.
 		s.add(section, key, value)
@@ -849,20 +858,6 @@ func yesNo(b bool) string {
 		return "yes"
 	}
 	return "no"
-}
-
-// listProperties are the properties systemd-run reads as lists of
-// words (bus-unit-util.c), sent one by one.
-var listProperties = setOf("Requires", "Requisite", "Wants", "BindsTo", "PartOf", "Upholds", "Conflicts", "Before",
-	"After", "OnSuccess", "OnFailure", "PropagatesReloadTo", "ReloadPropagatedFrom", "PropagatesStopTo",
-	"StopPropagatedFrom", "JoinsNamespaceOf", "Documentation", "RequiresMountsFor")
-
-func setOf(names ...string) map[string]bool {
-	m := make(map[string]bool, len(names))
-	for _, n := range names {
-		m[n] = true
-	}
-	return m
 }
 
 // start asks the daemon for the units, then waits as systemd-run does:

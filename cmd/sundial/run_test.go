@@ -11,6 +11,7 @@ import (
 
 	"sundial.dev/sundial/internal/api"
 	"sundial.dev/sundial/internal/manager"
+	"sundial.dev/sundial/unit"
 )
 
 // prepareRun reads a systemd-run command line and makes its units, as
@@ -91,15 +92,41 @@ func TestRunRefusals(t *testing.T) {
 		{[]string{"-p", "User=me\rExecStartPre=/bin/x", "/bin/sh"}, `Failed to start transient service unit: Invalid User setting: me\rExecStartPre=/bin/x`},
 		{[]string{"--working-directory=/a\nb", "/bin/sh"}, "Failed to start transient service unit: WorkingDirectory= expects an absolute path or '~'"},
 		{[]string{"--working-directory=/tmp/../var", "/bin/sh"}, "Failed to start transient service unit: WorkingDirectory= expects a normalized path or '~'"},
-		{[]string{"-p", "PIDFile=run/x.pid", "/bin/sh"}, "Failed to start transient service unit: Path run/x.pid is not absolute."},
-		{[]string{"-p", "RequiresMountsFor=/a /b/../c", "/bin/sh"}, "Failed to start transient service unit: Path /b/../c is not normalized."},
+		// A relative PIDFile= is below the runtime directory.
+		{[]string{"-p", "PIDFile=run/x.pid", "/bin/sh"}, ""},
+		{[]string{"-p", "RequiresMountsFor=/a /b/../c", "/bin/sh"}, "Failed to start transient service unit: Path specified in RequiresMountsFor is not normalized: /b/../c"},
+		{[]string{"-p", "RequiresMountsFor=/a rel", "/bin/sh"}, "Failed to start transient service unit: Path specified in RequiresMountsFor is not absolute: rel"},
+		{[]string{"-p", `RequiresMountsFor="/a b"`, "/bin/sh"}, "Failed to start transient service unit: Path specified in RequiresMountsFor is not valid: /a b"},
+		{[]string{"-p", "Documentation=http://a notaurl", "/bin/sh"}, "Failed to start transient service unit: Invalid URL in Documentation: notaurl"},
+		{[]string{"-p", `Documentation="http://a b"`, "/bin/sh"}, "Failed to start transient service unit: Invalid URL in Documentation: http://a b"},
 		{[]string{"-p", "ExecStartPre=+!/bin/x", "/bin/sh"}, `Failed to start transient service unit: "!/bin/x" is neither a valid executable name nor an absolute path`},
 		{[]string{"-p", "Slice=a.service", "/bin/sh"}, "Failed to start transient service unit: Unit name 'a.service' is not a slice"},
 		{[]string{"-p", "Slice=a@b.slice", "/bin/sh"}, "Failed to start transient service unit: Invalid unit name 'a@b.slice'"},
 		{[]string{"-p", "After=a.service\nb.service", "/bin/sh"}, ""},
 		{[]string{"-p", `Wants=a\x20b.service`, "/bin/sh"}, ""},
 		{[]string{"-p", "Wants=a\\", "/bin/sh"}, `Failed to start transient service unit: Invalid unit name a\\`},
-		{[]string{"-p", "CPUQuota=20%", "/bin/sh"}, "Failed to start transient service unit: Cannot set property CPUQuota, or unknown property."},
+		// What systemd takes for a service, sundial takes, checked by the
+		// loader's parser of it, and refused in systemd's words.
+		{[]string{"-p", "CPUQuota=20%", "/bin/sh"}, ""},
+		{[]string{"-p", "SuccessExitStatus=3 SIGUSR1", "-p", "RestartPreventExitStatus=4", "-p", "RestartForceExitStatus=5", "/bin/sh"}, ""},
+		{[]string{"-p", "EnvironmentFile=-/etc/x", "-p", "PassEnvironment=A", "-p", "UnsetEnvironment=B", "/bin/sh"}, ""},
+		{[]string{"-p", "StartLimitBurst=3", "-p", "FinalKillSignal=SIGTERM", "-p", "RestartKillSignal=2", "-p", "WatchdogSignal=SIGABRT", "/bin/sh"}, ""},
+		{[]string{"-p", "ReloadSignal=SIGUSR2", "-p", "RestartSteps=3", "-p", "TimeoutStartFailureMode=abort", "-p", "TimeoutStopFailureMode=kill", "/bin/sh"}, ""},
+		{[]string{"-p", "FailureActionExitStatus=3", "-p", "SuccessActionExitStatus=4", "-p", "BusName=org.example.X", "/bin/sh"}, ""},
+		{[]string{"-p", "PrivateNetwork=yes", "-p", "LimitNOFILE=100", "/bin/sh"}, ""},
+		{[]string{"-p", "CollectMode=bogus", "/bin/sh"}, "Failed to start transient service unit: Invalid CollectMode setting: bogus"},
+		{[]string{"-p", "Restart=sometimes", "/bin/sh"}, "Failed to start transient service unit: Invalid Restart setting: sometimes"},
+		{[]string{"-p", "KillSignal=SIGFOO", "/bin/sh"}, "Failed to start transient service unit: Invalid KillSignal setting: SIGFOO"},
+		{[]string{"-p", "UMask=9999", "/bin/sh"}, "Failed to start transient service unit: Invalid UMask setting: 9999"},
+		{[]string{"-p", "StandardOutput=file:relative", "/bin/sh"}, "Failed to start transient service unit: Invalid StandardOutput setting: file:relative"},
+		{[]string{"-p", "SuccessExitStatus=bogus", "/bin/sh"}, "Failed to start transient service unit: Invalid SuccessExitStatus setting: bogus"},
+		{[]string{"-p", "LimitNOFILE=lots", "/bin/sh"}, "Failed to start transient service unit: Invalid LimitNOFILE setting: lots"},
+		{[]string{"--uid=.", "/bin/sh"}, "Failed to start transient service unit: Invalid User setting: ."},
+		{[]string{"-p", "ExecStartPre=/.", "/bin/sh"}, "Failed to start transient service unit: Executable path specifies a directory: /"},
+		{[]string{"-p", "ConditionPathExists=rel", "/bin/sh"}, "Failed to start transient service unit: Invalid ConditionPathExists setting: rel"},
+		{[]string{"-p", "SourcePath=/x", "/bin/sh"}, "Failed to start transient service unit: Cannot set property SourcePath, or unknown property."},
+		{[]string{"-p", "Capabilities=x", "/bin/sh"}, "Failed to start transient service unit: Cannot set property Capabilities, or unknown property."},
+		{[]string{"-p", "CPUQuota=x\nA", "/bin/sh"}, `Failed to start transient service unit: Invalid CPUQuota setting: x\nA`},
 		{[]string{"-p", `ExecStartPre=/bin/echo "a`, "/bin/sh"}, "Failed to parse command line: Invalid argument"},
 		{[]string{"-p", `ExecStartPre=@"/bin/echo`, "/bin/sh"}, "Failed to parse path: Invalid argument"},
 		{[]string{"-p", "ExecStartPre=x/y", "/bin/sh"}, `Failed to start transient service unit: "x/y" is neither a valid executable name nor an absolute path`},
@@ -128,7 +155,7 @@ func managerRefusal(o *runOptions) string {
 			// Refused before the units were named.
 			return ""
 		}
-		if _, err := manager.TransientFile(u); err != nil {
+		if _, _, err := manager.TransientFile(u, unit.UserScope); err != nil {
 			return fmt.Sprintf("Failed to start transient %s unit: %s", o.mainType(), err)
 		}
 	}
@@ -150,7 +177,7 @@ func exe(t *testing.T, name string) string {
 func transientFiles(units []api.TransientUnit) (string, error) {
 	var b strings.Builder
 	for _, u := range units {
-		text, err := manager.TransientFile(u)
+		text, _, err := manager.TransientFile(u, unit.UserScope)
 		if err != nil {
 			return "", err
 		}

@@ -67,6 +67,7 @@ func (m *Manager) makeTransient(req api.TransientRequest, res *api.JobResult) bo
 	// Files made since the last load count too.
 	m.newLoader()
 	texts := make([]string, len(req.Units))
+	var told []string
 	for i, tu := range req.Units {
 		n, err := unit.ParseName(tu.Name)
 		if err != nil || strings.Contains(tu.Name, "/") {
@@ -83,12 +84,13 @@ func (m *Manager) makeTransient(req api.TransientRequest, res *api.JobResult) bo
 			return false
 		}
 		// The properties are set once the unit is there by its name.
-		text, err := TransientFile(tu)
+		text, notes, err := TransientFile(tu, m.Scope)
 		if err != nil {
 			res.Error, res.Code = err.Error(), "invalid"
 			return false
 		}
 		texts[i] = text
+		told = append(told, notes...)
 	}
 	if err := os.MkdirAll(m.TransientDir, 0o700); err != nil {
 		res.Error, res.Code = err.Error(), "io"
@@ -143,6 +145,7 @@ func (m *Manager) makeTransient(req api.TransientRequest, res *api.JobResult) bo
 		res.Error, res.Code = msg, code
 		return false
 	}
+	res.Notes = told
 	return true
 }
 

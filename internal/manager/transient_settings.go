@@ -7,9 +7,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"sundial.dev/sundial/calendar"
 	"sundial.dev/sundial/internal/api"
-	"sundial.dev/sundial/timespan"
 	"sundial.dev/sundial/unit"
 )
 
@@ -25,44 +23,96 @@ var execFlags = map[string]string{"ignore-failure": "-", "no-env-expand": ":", "
 
 // TransientFile checks the properties of a transient unit as systemd's
 // bus_unit_set_properties does, in order, and returns the text of its
-// file, less the header, or the refusal of the first property systemd
-// refuses, in its words. Each value is written as systemd's
-// unit_write_settingf writes it (specifiers escaped; commands and
-// environment quoted and C-escaped), so that the file reads back to the
-// properties sent and nothing more; a value the file cannot hold as it
-// is (a control character, text that is not UTF-8, a backslash that
-// would join the next line) is refused.
-func TransientFile(u api.TransientUnit) (string, error) {
+// file, less the header, with the notes on the settings sundial does
+// not act on; or the refusal of the first property refused, in systemd's
+// words. The properties taken are those systemd's table of settings
+// (load-fragment-gperf) has for the unit's type; each is written as
+// systemd's unit_write_settingf writes it (specifiers escaped; commands
+// and environment quoted and C-escaped), and then read back by the unit
+// loader's own parser for it, strictly: a value the loader would ignore,
+// or that would fail the unit, is refused rather than written. A value
+// the file cannot hold as it is (a control character, text that is not
+// UTF-8, a backslash that would join the next line) is refused too.
+func TransientFile(u api.TransientUnit, scope unit.RuntimeScope) (string, []string, error) {
 	n, err := unit.ParseName(u.Name)
 	if err != nil {
-		return "", errors.New("Invalid unit name or type.")
+		return "", nil, errors.New("Invalid unit name or type.")
 	}
 	typ := n.Type.String()
 	if !slices.Contains(transientTypes, typ) {
-		return "", fmt.Errorf("Unit type %s does not support transient units.", typ)
+		return "", nil, fmt.Errorf("Unit type %s does not support transient units.", typ)
 	}
 	own := strings.ToUpper(typ[:1]) + typ[1:]
 	var b strings.Builder
+	var told []string
+	// The setting each line of the file is of, and the item it holds;
+	// the header's none.
+	type line struct {
+		setting int
+		item    string
+	}
+	lines := []line{{-1, ""}}
 	section := ""
-	for _, s := range u.Settings {
-		kind := api.SettingKind(s.Section, s.Key)
-		if s.Section != "Unit" && s.Section != own || kind == api.KindNone {
-			return "", fmt.Errorf("Cannot set property %s, or unknown property.", busName(s.Section, s.Key))
+	refused, at := error(nil), len(u.Settings)
+	for i, s := range u.Settings {
+		if s.Section != "Unit" && s.Section != own || !settable(s.Section, s.Key) {
+			refused, at = fmt.Errorf("Cannot set property %s, or unknown property.", busName(s.Section, s.Key)), i
+			break
 		}
-		line, err := settingLine(s, kind)
+		items, err := settingLines(s)
 		if err != nil {
-			return "", err
+			refused, at = err, i
+			break
 		}
 		if s.Section != section {
 			if section != "" {
 				b.WriteString("\n")
+				lines = append(lines, line{-1, ""})
 			}
 			section = s.Section
 			b.WriteString("[" + section + "]\n")
+			lines = append(lines, line{-1, ""})
 		}
-		b.WriteString(line + "\n")
+		for _, it := range items {
+			b.WriteString(s.Key + "=" + it.text + "\n")
+			lines = append(lines, line{i, it.value})
+		}
 	}
-	return b.String(), nil
+	// The settings before the first refused, as the loader reads them.
+	parsed, err := unit.ParseText(u.Name, transientHeader+b.String(), scope)
+	if err != nil {
+		return "", nil, err
+	}
+	for _, d := range parsed.Diagnostics {
+		if d.Severity < unit.Warning || d.Pos.Line < 1 || d.Pos.Line > len(lines) {
+			continue
+		}
+		if l := lines[d.Pos.Line-1]; l.setting >= 0 && l.setting < at {
+			refused, at = loaderRefusal(u.Settings[l.setting], l.item, d), l.setting
+		}
+	}
+	if refused != nil {
+		return "", nil, refused
+	}
+	// The loader's notes on settings sundial does not act on, less the
+	// file and line, which the client has no use for.
+	for _, n := range notes(parsed) {
+		if _, msg, ok := strings.Cut(n.msg, ": "); ok && n.priority == 5 {
+			told = append(told, msg)
+		}
+	}
+	return b.String(), told, nil
+}
+
+// settable reports whether systemd takes Key= in [Section] as a property
+// of a transient unit: a setting of its table that it reads, less those
+// that only a unit file can say (SourcePath=), and the obsolete ones.
+func settable(section, key string) bool {
+	switch unit.SettingParser(section, key) {
+	case "", "warn_compat", "job_mode_isolate":
+		return false
+	}
+	return key != "SourcePath"
 }
 
 // busName is the name of the D-Bus property systemd-run sends for
@@ -73,7 +123,7 @@ func busName(section, key string) string {
 		return "TimersCalendar"
 	case slices.Contains(monotonicKeys, key):
 		return "TimersMonotonic"
-	case api.SettingKind(section, key) == api.KindSpan:
+	case strings.HasPrefix(unit.SettingParser(section, key), "sec") && strings.HasSuffix(key, "Sec"):
 		return strings.TrimSuffix(key, "Sec") + "USec"
 	}
 	return key
@@ -82,97 +132,120 @@ func busName(section, key string) string {
 // monotonicKeys are the settings of systemd's TimersMonotonic.
 var monotonicKeys = []string{"OnActiveSec", "OnBootSec", "OnStartupSec", "OnUnitActiveSec", "OnUnitInactiveSec"}
 
-// settingLine checks one property of a kind and writes it as a line.
-func settingLine(s api.Setting, kind api.Kind) (string, error) {
+// An item is what a line of a setting holds: its value as sent, and as
+// written.
+type item struct{ value, text string }
+
+// settingLines checks one property as far as the bus does, before the
+// loader reads it, and writes it as the values of its lines: one, or
+// one to each item of a list.
+func settingLines(s api.Setting) ([]item, error) {
 	v := s.Value
 	invalid := func() error { return fmt.Errorf("Invalid %s setting: %s", s.Key, cescape(v)) }
-	if kind != api.KindEnv && kind != api.KindExec && (len(s.List) > 0 || len(s.Flags) > 0) {
-		return "", invalid()
+	parser := unit.SettingParser(s.Section, s.Key)
+	switch parser {
+	case "exec":
+		l, err := execLine(s)
+		return []item{{v, l}}, err
+	case "environ":
+		if v != "" || slices.ContainsFunc(s.List, func(a string) bool { return !unit.ValidEnvAssignment(a) || strings.ContainsRune(a, 0) }) {
+			return nil, errors.New("Invalid environment block.")
+		}
+		return []item{{v, environmentValue(s.List)}}, nil
+	case "documentation", "unit_requires_mounts_for":
+		return listLines(s)
 	}
-	switch kind {
-	case api.KindString:
-		if !literal(v) || s.Key == "Type" && !slices.Contains(serviceTypes, v) {
-			return "", invalid()
-		}
-	case api.KindBool:
-		// A boolean on the bus: the client reads the words for it.
-		if v != "yes" && v != "no" {
-			return "", invalid()
-		}
-	case api.KindSpan:
-		if v == "" && s.Section == "Timer" && slices.Contains(monotonicKeys, s.Key) {
-			// Resets the list of the monotonic timers.
-			break
-		}
-		span, err := timespan.Parse(v)
-		if err != nil {
-			return "", invalid()
-		}
-		v = span.Format(timespan.Millisecond)
-	case api.KindName:
+	if len(s.List) > 0 || len(s.Flags) > 0 {
+		return nil, invalid()
+	}
+	switch parser {
+	case "unit_deps", "unit_slice", "trigger_unit":
 		// As bus_unit_set_transient_property checks the units named.
 		switch {
-		case s.Key == "Slice" && !unit.ValidName(v, unit.Plain):
-			return "", fmt.Errorf("Invalid unit name '%s'", cescape(v))
-		case s.Key == "Slice" && !strings.HasSuffix(v, ".slice"):
-			return "", fmt.Errorf("Unit name '%s' is not a slice", v)
+		case parser == "unit_slice" && !unit.ValidName(v, unit.Plain):
+			return nil, fmt.Errorf("Invalid unit name '%s'", cescape(v))
+		case parser == "unit_slice" && !strings.HasSuffix(v, ".slice"):
+			return nil, fmt.Errorf("Unit name '%s' is not a slice", v)
 		case !unit.ValidName(v, unit.Plain|unit.Instance):
-			return "", fmt.Errorf("Invalid unit name %s", cescape(v))
+			return nil, fmt.Errorf("Invalid unit name %s", cescape(v))
 		}
-	case api.KindPath:
-		if s.Key == "WorkingDirectory" {
-			// As bus_exec_context_set_transient_property checks it.
-			p := strings.TrimPrefix(v, "-")
-			switch {
-			case v == "" || p == "~":
-			case !literal(v) || !strings.HasPrefix(p, "/"):
-				return "", errors.New("WorkingDirectory= expects an absolute path or '~'")
-			case !normalPath(p):
-				return "", errors.New("WorkingDirectory= expects a normalized path or '~'")
-			}
-			break
-		}
+	case "working_directory":
+		// As bus_exec_context_set_transient_property checks it.
+		p := strings.TrimPrefix(v, "-")
 		switch {
-		case !literal(v) || !strings.HasPrefix(v, "/"):
-			return "", fmt.Errorf("Path %s is not absolute.", cescape(v))
-		case !normalPath(v):
-			return "", fmt.Errorf("Path %s is not normalized.", cescape(v))
+		case v == "" || p == "~":
+		case !literal(v) || !strings.HasPrefix(p, "/"):
+			return nil, errors.New("WorkingDirectory= expects an absolute path or '~'")
+		case !normalPath(p):
+			return nil, errors.New("WorkingDirectory= expects a normalized path or '~'")
 		}
-	case api.KindNice:
-		if !slices.Contains(niceLevels, v) {
-			return "", invalid()
+	case "timer":
+		if s.Key == "OnCalendar" && !literal(v) {
+			return nil, errors.New("Invalid calendar spec")
 		}
-	case api.KindCalendar:
-		if v != "" {
-			if _, err := calendar.Parse(v); err != nil || !literal(v) {
-				return "", errors.New("Invalid calendar spec")
-			}
+	default:
+		if !literal(v) {
+			return nil, invalid()
 		}
-	case api.KindEnv:
-		if v != "" || slices.ContainsFunc(s.List, func(a string) bool { return !unit.ValidEnvAssignment(a) || strings.ContainsRune(a, 0) }) {
-			return "", errors.New("Invalid environment block.")
-		}
-		return s.Key + "=" + environmentValue(s.List), nil
-	case api.KindExec:
-		return execLine(s)
 	}
-	return s.Key + "=" + escapeSpecifiers(v), nil
+	return []item{{v, escapeSpecifiers(v)}}, nil
 }
 
-// niceLevels are the values of Nice=, as the client sends them.
-var niceLevels = func() []string {
-	var l []string
-	for n := -20; n <= 19; n++ {
-		l = append(l, fmt.Sprint(n))
+// listLines checks the items of Documentation= or RequiresMountsFor= as
+// bus_unit_set_transient_property does, and writes one a line, so that
+// none is read as two: an item holds no white space, nor the quotes and
+// backslashes the loader would read as quoting. No item resets the list.
+func listLines(s api.Setting) ([]item, error) {
+	if s.Value != "" || len(s.Flags) > 0 {
+		return nil, fmt.Errorf("Invalid %s setting: %s", s.Key, cescape(s.Value))
 	}
-	return l
-}()
+	if len(s.List) == 0 {
+		return []item{{"", ""}}, nil
+	}
+	lines := make([]item, len(s.List))
+	for i, it := range s.List {
+		word := literal(it) && it != "" && !strings.ContainsAny(it, " \t\"'\\")
+		switch {
+		case s.Key == "Documentation":
+			if !word {
+				return nil, fmt.Errorf("Invalid URL in %s: %s", s.Key, cescape(it))
+			}
+		case !strings.HasPrefix(it, "/"):
+			return nil, fmt.Errorf("Path specified in %s is not absolute: %s", s.Key, cescape(it))
+		case !word || len(it) >= 4096:
+			return nil, fmt.Errorf("Path specified in %s is not valid: %s", s.Key, cescape(it))
+		case !normalPath(it):
+			// The loader's path_simplify_and_warn would ignore it.
+			return nil, fmt.Errorf("Path specified in %s is not normalized: %s", s.Key, cescape(it))
+		}
+		lines[i] = item{it, escapeSpecifiers(it)}
+	}
+	return lines, nil
+}
+
+// loaderRefusal is the refusal of a property, or of the item of it, the
+// loader found wrong (d), in the words systemd's bus setter for it has.
+func loaderRefusal(s api.Setting, value string, d unit.Diagnostic) error {
+	switch unit.SettingParser(s.Section, s.Key) {
+	case "exec":
+		// config_parse_exec's words: the bus takes less than the
+		// loader, and its own words would not say what is wrong.
+		return errors.New(strings.Replace(d.Msg, ", ignoring", "", 1))
+	case "documentation":
+		return fmt.Errorf("Invalid URL in %s: %s", s.Key, cescape(value))
+	case "timer":
+		if s.Key == "OnCalendar" {
+			return errors.New("Invalid calendar spec")
+		}
+	}
+	return fmt.Errorf("Invalid %s setting: %s", s.Key, cescape(value))
+}
 
 // execLine checks a command as bus_set_transient_exec_command does and
 // writes it quoted; no command resets the list.
 func execLine(s api.Setting) (string, error) {
 	if s.Value == "" && len(s.List) == 0 && len(s.Flags) == 0 {
-		return s.Key + "=", nil
+		return "", nil
 	}
 	path := s.Value
 	// A file name to look up is no prefix of a command line either; and
@@ -223,7 +296,7 @@ func execLine(s api.Setting) (string, error) {
 	for i, a := range s.List {
 		args[i] = quote(a)
 	}
-	return s.Key + "=" + prefix + strings.Join(args, " "), nil
+	return prefix + strings.Join(args, " "), nil
 }
 
 // shellEscape is systemd's shell_escape(s, "\""): backslashes before '\'

@@ -36,6 +36,8 @@ func FuzzTransientFile(f *testing.F) {
 		all := []api.Setting{
 			setting("Unit", "Description", desc),
 			setting("Unit", "After", after),
+			{Section: "Unit", Key: "Documentation", List: []string{"https://example.com/" + arg, "man:sh(1)"}},
+			{Section: "Unit", Key: "RequiresMountsFor", List: []string{dir, "/b"}},
 			setting("Service", "WorkingDirectory", dir),
 			{Section: "Service", Key: "Environment", List: []string{"A=" + env, "B=x"}},
 			{Section: "Service", Key: "ExecStart", Value: path, List: []string{path, arg, "end"}, Flags: fl},
@@ -45,7 +47,7 @@ func FuzzTransientFile(f *testing.F) {
 		var sent []api.Setting
 		has := map[string]bool{}
 		for _, s := range all {
-			if _, err := TransientFile(api.TransientUnit{Name: "f.service", Settings: []api.Setting{s}}); err == nil {
+			if _, _, err := TransientFile(api.TransientUnit{Name: "f.service", Settings: []api.Setting{s}}, unit.UserScope); err == nil {
 				sent = append(sent, s)
 				has[s.Key] = true
 			}
@@ -55,12 +57,15 @@ func FuzzTransientFile(f *testing.F) {
 			sent = append(sent, setting("Service", "RemainAfterExit", "yes"))
 			sent = append(sent, api.Setting{Section: "Service", Key: "ExecStop", Value: "/bin/true", List: []string{"true"}})
 		}
-		text, err := TransientFile(api.TransientUnit{Name: "f.service", Settings: sent})
+		text, _, err := TransientFile(api.TransientUnit{Name: "f.service", Settings: sent}, unit.UserScope)
 		if err != nil {
 			t.Fatalf("refused together what is taken alone: %v", err)
 		}
-		// One line to each setting, besides the sections' headers.
+		// One line to each setting, or to each item of a list of
+		// Documentation= or RequiresMountsFor=, besides the sections'
+		// headers.
 		var want []string
+		var keys [][2]string
 		section := ""
 		for _, s := range sent {
 			if s.Section != section {
@@ -70,7 +75,14 @@ func FuzzTransientFile(f *testing.F) {
 				section = s.Section
 				want = append(want, "["+section+"]")
 			}
-			want = append(want, s.Key+"=")
+			n := 1
+			if s.Key == "Documentation" || s.Key == "RequiresMountsFor" {
+				n = max(len(s.List), 1)
+			}
+			for range n {
+				want = append(want, s.Key+"=")
+				keys = append(keys, [2]string{s.Section, s.Key})
+			}
 		}
 		lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
 		if text == "" {
@@ -90,12 +102,9 @@ func FuzzTransientFile(f *testing.F) {
 		if err != nil || u.LoadState != unit.Loaded {
 			t.Fatalf("load: %v %v %v\n%s", err, u.LoadState, u.Diagnostics, text)
 		}
-		var got, keys [][2]string
+		var got [][2]string
 		for _, a := range u.Assignments {
 			got = append(got, [2]string{a.Section, a.Key})
-		}
-		for _, s := range sent {
-			keys = append(keys, [2]string{s.Section, s.Key})
 		}
 		if !slices.Equal(got, keys) {
 			t.Fatalf("settings read %v, want %v\n%s", got, keys, text)
@@ -110,6 +119,9 @@ func FuzzTransientFile(f *testing.F) {
 		// them trimmed, a path simplified.
 		if want := strings.Trim(desc, " "); has["Description"] && u.Unit.Description != want {
 			t.Errorf("Description %q, want %q", u.Unit.Description, want)
+		}
+		if want := []string{"https://example.com/" + arg, "man:sh(1)"}; has["Documentation"] && !slices.Equal(u.Unit.Documentation, want) {
+			t.Errorf("Documentation %q, want %q", u.Unit.Documentation, want)
 		}
 		if a := u.Unit.Deps["After"]; has["After"] && (len(a) != 1 || a[0] != after) {
 			t.Errorf("After %q, want %q", a, after)
@@ -146,4 +158,22 @@ func FuzzTransientFile(f *testing.F) {
 			t.Errorf("ExecStart %q %q %b, want %q %q %b", c.Path, c.Argv, c.Flags, wantPath, []string{path, arg, "end"}, wantFlags)
 		}
 	})
+}
+
+// TestTransientNotes: the settings systemd takes that sundial does not
+// act on are written, and named to the client as the loader names them.
+func TestTransientNotes(t *testing.T) {
+	text, notes, err := TransientFile(api.TransientUnit{Name: "n.service", Settings: []api.Setting{
+		setting("Service", "PrivateNetwork", "yes"),
+		setting("Service", "CPUQuota", "20%"),
+		setting("Service", "SuccessExitStatus", "3"),
+		{Section: "Service", Key: "ExecStart", Value: "/bin/true", List: []string{"/bin/true"}},
+	}}, unit.UserScope)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"PrivateNetwork= is not supported by sundial, ignoring.", "CPUQuota= is not supported by sundial, ignoring."}
+	if !slices.Equal(notes, want) || !strings.Contains(text, "CPUQuota=20%%\n") {
+		t.Errorf("notes %q, want %q\n%s", notes, want, text)
+	}
 }
