@@ -890,6 +890,11 @@ func (o *runOptions) start(c *cli) int {
 		c.errorf("Failed to start transient %s unit: %s", what, res.Error)
 		return 1
 	}
+	// The settings taken that sundial does not act on: a warning, not
+	// silenced by --quiet.
+	for _, note := range res.Notes {
+		c.errorf("%s", note)
+	}
 	if !req.NoBlock {
 		if msg := jobFailure(&systemctlOptions{daemonOptions: o.daemonOptions}, res); msg != "" {
 			if !o.quiet {

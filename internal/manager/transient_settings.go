@@ -97,7 +97,7 @@ func TransientFile(u api.TransientUnit, scope unit.RuntimeScope) (string, []stri
 	// The loader's notes on settings sundial does not act on, less the
 	// file and line, which the client has no use for.
 	for _, n := range notes(parsed) {
-		if _, msg, ok := strings.Cut(n.msg, ": "); ok && n.priority == 5 {
+		if _, msg, ok := strings.Cut(n.msg, ": "); ok && n.priority == 5 && !slices.Contains(told, msg) {
 			told = append(told, msg)
 		}
 	}
