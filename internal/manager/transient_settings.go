@@ -143,6 +143,10 @@ func settingLines(s api.Setting) ([]item, error) {
 	v := s.Value
 	invalid := func() error { return fmt.Errorf("Invalid %s setting: %s", s.Key, cescape(v)) }
 	parser := unit.SettingParser(s.Section, s.Key)
+	if parser != "exec" && len(s.Flags) > 0 {
+		// Flags are a command's only: none is dropped unsaid.
+		return nil, fmt.Errorf("Invalid flags for %s: %s", s.Key, cescape(strings.Join(s.Flags, " ")))
+	}
 	switch parser {
 	case "exec":
 		l, err := execLine(s)
@@ -155,7 +159,7 @@ func settingLines(s api.Setting) ([]item, error) {
 	case "documentation", "unit_requires_mounts_for":
 		return listLines(s)
 	}
-	if len(s.List) > 0 || len(s.Flags) > 0 {
+	if len(s.List) > 0 {
 		return nil, invalid()
 	}
 	switch parser {
@@ -196,7 +200,7 @@ func settingLines(s api.Setting) ([]item, error) {
 // none is read as two: an item holds no white space, nor the quotes and
 // backslashes the loader would read as quoting. No item resets the list.
 func listLines(s api.Setting) ([]item, error) {
-	if s.Value != "" || len(s.Flags) > 0 {
+	if s.Value != "" {
 		return nil, fmt.Errorf("Invalid %s setting: %s", s.Key, cescape(s.Value))
 	}
 	if len(s.List) == 0 {

@@ -177,3 +177,25 @@ func TestTransientNotes(t *testing.T) {
 		t.Errorf("notes %q, want %q\n%s", notes, want, text)
 	}
 }
+
+// TestTransientFileRefusals: what only a client other than systemd-run
+// sends, refused in the daemon's words.
+func TestTransientFileRefusals(t *testing.T) {
+	tests := []struct {
+		setting api.Setting
+		want    string
+	}{
+		{api.Setting{Section: "Service", Key: "Environment", List: []string{"A=1"}, Flags: []string{"no-env-expand"}},
+			"Invalid flags for Environment: no-env-expand"},
+		{api.Setting{Section: "Service", Key: "User", Value: "me", Flags: []string{"privileged"}}, "Invalid flags for User: privileged"},
+		{api.Setting{Section: "Unit", Key: "Documentation", List: []string{"man:a(1)"}, Flags: []string{"ignore-failure"}},
+			"Invalid flags for Documentation: ignore-failure"},
+		{api.Setting{Section: "Service", Key: "User", Value: "me", List: []string{"you"}}, "Invalid User setting: me"},
+	}
+	for _, tt := range tests {
+		_, _, err := TransientFile(api.TransientUnit{Name: "r.service", Settings: []api.Setting{tt.setting}}, unit.UserScope)
+		if err == nil || err.Error() != tt.want {
+			t.Errorf("%+v: %v, want %q", tt.setting, err, tt.want)
+		}
+	}
+}
