@@ -751,20 +751,20 @@ func (s *composed) property(section, assignment string) error {
 		if err != nil {
 			return parseErr(err)
 		}
-		s.add(section, key, span.Format(timespan.Millisecond))
+		s.add(section, key, span.Format(timespan.Microsecond))
 	case section == "Service" && key == "TimeoutSec":
 		span, err := timespan.Parse(value)
 		if err != nil {
 			return usageError(fmt.Sprintf("Failed to parse TimeoutStartSec=%s: %s", value, errnoText(err)))
 		}
-		s.add(section, "TimeoutStartSec", span.Format(timespan.Millisecond))
-		s.add(section, "TimeoutStopSec", span.Format(timespan.Millisecond))
+		s.add(section, "TimeoutStartSec", span.Format(timespan.Microsecond))
+		s.add(section, "TimeoutStopSec", span.Format(timespan.Microsecond))
 	case strings.HasPrefix(parser, "sec"):
 		span, err := timespan.Parse(value)
 		if err != nil {
 			return parseErr(err)
 		}
-		s.add(section, key, span.Format(timespan.Millisecond))
+		s.add(section, key, span.Format(timespan.Microsecond))
 	case parser == "environ":
 		// Split by the client; the assignments are checked by the manager.
 		env, err := unit.SplitWords(value)

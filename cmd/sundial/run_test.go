@@ -212,6 +212,27 @@ ExecStart=
 ExecStart="DIR/echo" "hello"
 `,
 	}, {
+		// Time spans to the microsecond, as systemd keeps them (format_timespan
+		// exact).
+		[]string{"--unit=span", "--on-active=2.5ms", "-p", "RuntimeMaxSec=1500us", "--timer-property=AccuracySec=1us", echo},
+		`-- span.timer --
+[Unit]
+Description=DIR/echo
+
+[Timer]
+OnActiveSec=2.500ms
+AccuracySec=1us
+RemainAfterElapse=no
+-- span.service --
+[Unit]
+Description=DIR/echo
+
+[Service]
+RuntimeMaxSec=1.500ms
+ExecStart=
+ExecStart="DIR/echo"
+`,
+	}, {
 		// The tutorial's backup timer.
 		[]string{"--user", "--on-calendar", "Mon,Tue,Wed,Thu,Fri 03:00", "--unit", "backup-home.timer", "--description", "Daily home directory backup", echo},
 		`-- backup-home.timer --
@@ -322,7 +343,7 @@ OnActiveSec=1min 30s
 OnBootSec=1h
 OnStartupSec=2min
 OnUnitActiveSec=3h 20min
-OnUnitInactiveSec=1.500s
+OnUnitInactiveSec=1.500000s
 OnClockChange=yes
 OnTimezoneChange=yes
 AccuracySec=1us
