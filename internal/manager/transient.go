@@ -79,7 +79,9 @@ func (m *Manager) makeTransient(req api.TransientRequest, res *api.JobResult) bo
 			res.Error, res.Code = fmt.Sprintf("Unit name %s is missing the instance name.", tu.Name), "invalid"
 			return false
 		}
-		if e, err := m.get(tu.Name); err != nil || e.loadState != unit.NotFound {
+		// A name given twice is made once: the second finds the first,
+		// as unit_is_pristine finds it.
+		if e, err := m.get(tu.Name); err != nil || e.loadState != unit.NotFound || slices.ContainsFunc(req.Units[:i], func(o api.TransientUnit) bool { return o.Name == tu.Name }) {
 			res.Error, res.Code = fmt.Sprintf("Unit %s was already loaded or has a fragment file.", tu.Name), "exists"
 			return false
 		}

@@ -264,3 +264,25 @@ func TestTransientInjection(t *testing.T) {
 		t.Errorf("files left: %v", files)
 	}
 }
+
+// TestTransientSameName: a request naming a unit twice is refused, and
+// makes nothing, as systemd refuses the second unit of the name.
+func TestTransientSameName(t *testing.T) {
+	dir, state, run := t.TempDir(), t.TempDir(), t.TempDir()
+	writeUnits(t, dir, map[string]string{})
+	c, stop := serve(t, dir, state, run)
+	defer stop()
+	res, err := c.Transient(context.Background(), api.TransientRequest{Units: []api.TransientUnit{
+		{Name: "dup.service", Settings: []api.Setting{setting("Service", "Type", "oneshot"), execStart("/bin/true")}},
+		{Name: "dup.service", Settings: []api.Setting{setting("Service", "Type", "oneshot"), execStart("/bin/false")}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "Unit dup.service was already loaded or has a fragment file."; res.Error != want || res.Code != "exists" {
+		t.Errorf("%q (%s), want %q", res.Error, res.Code, want)
+	}
+	if files, _ := os.ReadDir(filepath.Join(run, "transient")); len(files) != 0 {
+		t.Errorf("files left: %v", files)
+	}
+}
