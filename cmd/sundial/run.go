@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/pflag"
 
@@ -463,6 +464,21 @@ func (o *runOptions) compose(c *cli) error {
 		return err
 	}
 	o.serviceUnit = api.TransientUnit{Name: o.serviceName, Settings: s.settings}
+	return validUTF8(o.units())
+}
+
+// validUTF8 refuses text that is not UTF-8 in the units' settings, as
+// sd-bus refuses to append such a string to a message (EINVAL): sent,
+// it would come out with U+FFFD in place of its bytes.
+func validUTF8(units []api.TransientUnit) error {
+	for _, u := range units {
+		for _, s := range u.Settings {
+			strs := append([]string{u.Name, s.Section, s.Key, s.Value}, s.List...)
+			if slices.ContainsFunc(append(strs, s.Flags...), func(t string) bool { return !utf8.ValidString(t) }) {
+				return errors.New("Failed to create bus message: Invalid argument")
+			}
+		}
+	}
 	return nil
 }
 

@@ -131,6 +131,11 @@ func TestRunRefusals(t *testing.T) {
 		{[]string{"-p", `ExecStartPre=@"/bin/echo`, "/bin/sh"}, "Failed to parse path: Invalid argument"},
 		{[]string{"-p", "ExecStartPre=x/y", "/bin/sh"}, `Failed to start transient service unit: "x/y" is neither a valid executable name nor an absolute path`},
 		{[]string{"-u", "", "/bin/sh"}, "Failed to mangle unit name: Invalid argument"},
+		// Text that is not UTF-8, which sd-bus would not send.
+		{[]string{"/bin/sh", "-c", "x", "x", "\xff"}, "Failed to create bus message: Invalid argument"},
+		{[]string{"--description=d\xff", "/bin/sh"}, "Failed to create bus message: Invalid argument"},
+		{[]string{"-p", "Environment=A=\xff", "/bin/sh"}, "Failed to create bus message: Invalid argument"},
+		{[]string{"-E", "A=\xff", "/bin/sh"}, "Cannot assign environment variable A=\xff: Invalid argument"},
 		{[]string{"-u", strings.Repeat("x", 249) + ".timer", "--on-active=1", "/bin/sh"}, "Failed to change unit suffix: Invalid argument"},
 	}
 	for _, tt := range tests {
@@ -297,11 +302,11 @@ ExecStart="DIR/echo" "x"
 	}, {
 		// Arguments quoted and escaped; the description the command
 		// line quoted for a shell, each line break escaped in it.
-		[]string{"--unit=esc", echo, `$HOME`, `100%`, `a "b" \c`, "tab\tnl\n", "\x01\x7f", "\xff", "é", ""},
-		"-- esc.service --\n[Unit]\n" + `Description=DIR/echo "\$HOME" 100%% "a \"b\" \\c" "tab\tnl\n" "\001\177" "\377" é ""` + "\n\n" +
+		[]string{"--unit=esc", echo, `$HOME`, `100%`, `a "b" \c`, "tab\tnl\n", "\x01\x7f", "é", ""},
+		"-- esc.service --\n[Unit]\n" + `Description=DIR/echo "\$HOME" 100%% "a \"b\" \\c" "tab\tnl\n" "\001\177" é ""` + "\n\n" +
 			`[Service]
 ExecStart=
-ExecStart="DIR/echo" "$HOME" "100%%" "a \"b\" \\c" "tab\tnl\n" "\001\177" "\377" "é" ""
+ExecStart="DIR/echo" "$HOME" "100%%" "a \"b\" \\c" "tab\tnl\n" "\001\177" "é" ""
 `,
 	}, {
 		// Not expanded: the ':' prefix, and '$' as it is.

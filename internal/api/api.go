@@ -267,10 +267,16 @@ func allowed(c net.Conn) bool {
 // decode reads a request's body into v, or replies with the error: no
 // more of it than MaxRequestBody.
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	err := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxRequestBody)).Decode(v)
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxRequestBody))
 	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 		replyStatus(w, http.StatusRequestEntityTooLarge, errTooLarge)
 		return false
+	}
+	if err == nil {
+		err = checkText(body)
+	}
+	if err == nil {
+		err = json.Unmarshal(body, v)
 	}
 	if err != nil {
 		reply(w, nil, err)
