@@ -129,6 +129,8 @@ func TestRunRefusals(t *testing.T) {
 		{[]string{"-p", "CPUQuota=x\nA", "/bin/sh"}, `Failed to start transient service unit: Invalid CPUQuota setting: x\nA`},
 		{[]string{"-p", `ExecStartPre=/bin/echo "a`, "/bin/sh"}, "Failed to parse command line: Invalid argument"},
 		{[]string{"-p", `ExecStartPre=@"/bin/echo`, "/bin/sh"}, "Failed to parse path: Invalid argument"},
+		{[]string{"-p", `ExecStartPre=@"/bin/e'x" e`, "/bin/sh"}, `Failed to start transient service unit: Executable name contains special characters: /bin/e\'x`},
+		{[]string{"-p", `ExecStartPre="/bin/e\\x"`, "/bin/sh"}, `Failed to start transient service unit: Executable name contains special characters: /bin/e\\x`},
 		{[]string{"-p", "ExecStartPre=x/y", "/bin/sh"}, `Failed to start transient service unit: "x/y" is neither a valid executable name nor an absolute path`},
 		{[]string{"-u", "", "/bin/sh"}, "Failed to mangle unit name: Invalid argument"},
 		// Text that is not UTF-8, which sd-bus would not send.

@@ -258,7 +258,11 @@ func execLine(s api.Setting) (string, error) {
 	name := path != "" && path != "." && path != ".." && path != ";" && !strings.Contains(path, "/") &&
 		!strings.ContainsAny(path[:1], "-@:+!") && len(path) <= 255
 	abs := strings.HasPrefix(path, "/") && !strings.HasSuffix(path, "/") && normalPath(path)
-	if !abs && !name || !literal(path) || strings.ContainsAny(path, `"'\`) {
+	if literal(path) && strings.ContainsAny(path, `"'\`) {
+		// Quotes would be read as quoting: config_parse_exec's words.
+		return "", fmt.Errorf("Executable name contains special characters: %s", cescape(path))
+	}
+	if !abs && !name || !literal(path) {
 		return "", fmt.Errorf("\"%s\" is neither a valid executable name nor an absolute path", cescape(path))
 	}
 	if len(s.List) == 0 {
