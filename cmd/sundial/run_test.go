@@ -90,7 +90,8 @@ func TestRunRefusals(t *testing.T) {
 		{[]string{"--description=a\n[Service]", "/bin/sh"}, `Failed to start transient service unit: Invalid Description setting: a\n[Service]`},
 		{[]string{"--description=a\\", "/bin/sh"}, `Failed to start transient service unit: Invalid Description setting: a\\`},
 		{[]string{"-p", "User=me\rExecStartPre=/bin/x", "/bin/sh"}, `Failed to start transient service unit: Invalid User setting: me\rExecStartPre=/bin/x`},
-		{[]string{"--working-directory=/a\nb", "/bin/sh"}, "Failed to start transient service unit: WorkingDirectory= expects an absolute path or '~'"},
+		{[]string{"--working-directory=/a\nb", "/bin/sh"}, `Failed to start transient service unit: Invalid WorkingDirectory setting: /a\nb`},
+		{[]string{"-p", "WorkingDirectory=a", "/bin/sh"}, "Failed to start transient service unit: WorkingDirectory= expects an absolute path or '~'"},
 		{[]string{"--working-directory=/tmp/../var", "/bin/sh"}, "Failed to start transient service unit: WorkingDirectory= expects a normalized path or '~'"},
 		// A relative PIDFile= is below the runtime directory.
 		{[]string{"-p", "PIDFile=run/x.pid", "/bin/sh"}, ""},

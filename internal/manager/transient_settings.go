@@ -178,7 +178,10 @@ func settingLines(s api.Setting) ([]item, error) {
 		p := strings.TrimPrefix(v, "-")
 		switch {
 		case v == "" || p == "~":
-		case !literal(v) || !strings.HasPrefix(p, "/"):
+		case !literal(v):
+			// Absolute or not, no file holds it as it is.
+			return nil, invalid()
+		case !strings.HasPrefix(p, "/"):
 			return nil, errors.New("WorkingDirectory= expects an absolute path or '~'")
 		case !normalPath(p):
 			return nil, errors.New("WorkingDirectory= expects a normalized path or '~'")

@@ -221,7 +221,7 @@ func TestTransientInjection(t *testing.T) {
 		{[]api.Setting{setting("Unit", "Description", `x\`), setting("Unit", "Documentation", "ExecStartPre=/bin/touch "+pwned)},
 			`Invalid Description setting: x\\`},
 		{[]api.Setting{setting("Service", "WorkingDirectory", "/tmp"+inject)},
-			"WorkingDirectory= expects an absolute path or '~'"},
+			`Invalid WorkingDirectory setting: /tmp\n[Service]\nExecStartPre=/bin/touch ` + pwned + `\n`},
 		{[]api.Setting{setting("Service", "User", "root"+inject)}, `Invalid User setting: root\n[Service]\nExecStartPre=/bin/touch ` + pwned + `\n`},
 		{[]api.Setting{setting("Service", "Type", "oneshot"+inject)}, `Invalid Type setting: oneshot\n[Service]\nExecStartPre=/bin/touch ` + pwned + `\n`},
 		{[]api.Setting{setting("Unit", "After", "a.service"+inject)}, `Invalid unit name a.service\n[Service]\nExecStartPre=/bin/touch ` + pwned + `\n`},
