@@ -74,6 +74,12 @@ func (m *Manager) makeTransient(req api.TransientRequest, res *api.JobResult) bo
 			res.Error, res.Code = "Invalid unit name or type.", "invalid"
 			return false
 		}
+		if i == 0 && n.Type != unit.Service && n.Type != unit.Timer {
+			// Its start would fail with a note in the log only: the
+			// request is refused first, leaving nothing behind.
+			res.Error, res.Code = fmt.Sprintf("Unit type %s is not supported by sundial; not starting it.", n.Type), "invalid"
+			return false
+		}
 		if n.Template {
 			// As manager_load_unit_prepare refuses to load a template.
 			res.Error, res.Code = fmt.Sprintf("Unit name %s is missing the instance name.", tu.Name), "invalid"

@@ -286,3 +286,26 @@ func TestTransientSameName(t *testing.T) {
 		t.Errorf("files left: %v", files)
 	}
 }
+
+// TestTransientTypeNotRun: a transient unit of a type sundial does not
+// run is refused with a message, and nothing is made.
+func TestTransientTypeNotRun(t *testing.T) {
+	dir, state, run := t.TempDir(), t.TempDir(), t.TempDir()
+	writeUnits(t, dir, map[string]string{})
+	c, stop := serve(t, dir, state, run)
+	defer stop()
+	for _, name := range []string{"x.mount", "x.path", "x.slice"} {
+		res, err := c.Transient(context.Background(), api.TransientRequest{Units: []api.TransientUnit{
+			{Name: name, Settings: []api.Setting{setting("Unit", "Description", "d")}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		typ := strings.TrimPrefix(filepath.Ext(name), ".")
+		if want := "Unit type " + typ + " is not supported by sundial; not starting it."; res.Error != want || res.Code != "invalid" {
+			t.Errorf("%s: %+v, want %q", name, res, want)
+		}
+	}
+	if files, _ := os.ReadDir(filepath.Join(run, "transient")); len(files) != 0 {
+		t.Errorf("files left: %v", files)
+	}
+}
