@@ -123,6 +123,16 @@ func FuzzTransientFile(f *testing.F) {
 		if want := []string{"https://example.com/" + arg, "man:sh(1)"}; has["Documentation"] && !slices.Equal(u.Unit.Documentation, want) {
 			t.Errorf("Documentation %q, want %q", u.Unit.Documentation, want)
 		}
+		var mounts []string
+		for _, a := range u.Assignments {
+			if a.Key == "RequiresMountsFor" {
+				// Kept as written: the specifiers escaped.
+				mounts = append(mounts, strings.ReplaceAll(a.Value, "%%", "%"))
+			}
+		}
+		if want := []string{dir, "/b"}; has["RequiresMountsFor"] && !slices.Equal(mounts, want) {
+			t.Errorf("RequiresMountsFor %q, want %q", mounts, want)
+		}
 		if a := u.Unit.Deps["After"]; has["After"] && (len(a) != 1 || a[0] != after) {
 			t.Errorf("After %q, want %q", a, after)
 		}
