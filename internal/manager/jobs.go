@@ -94,7 +94,7 @@ func (m *Manager) startJob(e *entry, act activation, done func(string), seen map
 				}
 				continue
 			}
-			if d.isActive() {
+			if d.isActive() && !d.deactivating() {
 				continue
 			}
 			if !slices.Contains(u.Unit.Deps["After"], name) && !slices.Contains(d.u().Unit.Deps["Before"], u.Name) {
@@ -115,6 +115,13 @@ func (m *Manager) startJob(e *entry, act activation, done func(string), seen map
 	if pending == 0 {
 		proceed()
 	}
+}
+
+// deactivating reports whether the unit is a service whose activation
+// is stopping: asked to stop, or in a stop state of its own.
+func (e *entry) deactivating() bool {
+	a, _ := e.activeSub()
+	return a == "deactivating"
 }
 
 // activate starts the unit itself.
@@ -147,6 +154,19 @@ func (m *Manager) activate(e *entry, act activation, done func(string)) {
 func (m *Manager) startService(e *entry, act activation, done func(string)) {
 	e.own()
 	name := e.name
+	if e.deactivating() {
+		// service_start refuses with -EAGAIN while the service stops:
+		// the start job waits for the stop to end, then starts anew.
+		e.waiters = append(e.waiters, func() bool {
+			if e.run != nil {
+				return false
+			}
+			// Once the end is told in full (OnSuccess=, OnFailure=).
+			m.later = append(m.later, func() { m.startService(e, act, done) })
+			return true
+		})
+		return
+	}
 	if e.restartPending {
 		e.restartPending = false // started now instead
 	} else if e.isActive() {
@@ -518,6 +538,7 @@ func (m *Manager) stop(e *entry, done func(string)) {
 		e.stopping = true
 		m.unitLog(e.name, e.invocation, 6, "Stopping "+describe(e)+"...")
 		e.run.Stop()
+		m.changed(e) // deactivating from now, as service_stop leaves it
 		e.waiters = append(e.waiters, func() bool {
 			if e.run != nil {
 				return false

@@ -8,27 +8,26 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"sundial.dev/sundial/internal/api"
+	"sundial.dev/sundial/internal/await"
 )
 
 // serve runs a daemon with a control socket and a transient directory
-// until the returned function stops it.
-func serve(t *testing.T, dir, state, run string) (*api.Client, func()) {
+// until the returned function stops it; configure, if given, sees the
+// Manager before it runs.
+func serve(t *testing.T, dir, state, run string, configure ...func(*Manager)) (*api.Client, func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	transient := filepath.Join(run, "transient")
 	m := &Manager{UnitPath: []string{transient, dir}, StateDir: state, Env: []string{"PATH=/usr/bin:/bin"},
 		Socket: filepath.Join(run, "control"), TransientDir: transient}
+	for _, f := range configure {
+		f(m)
+	}
 	ended := make(chan error)
 	go func() { ended <- m.Run(ctx) }()
-	for i := 0; i < 3000; i++ {
-		if _, err := os.Stat(m.Socket); err == nil {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	await.Until(t, func() bool { _, err := os.Stat(m.Socket); return err == nil }, "the control socket %s", m.Socket)
 	return &api.Client{Socket: m.Socket}, func() {
 		cancel()
 		if err := <-ended; err != nil {
@@ -83,19 +82,10 @@ func TestTransient(t *testing.T) {
 	if err != nil || string(data) != want {
 		t.Errorf("soon.timer:\n%s\nwant:\n%s", data, want)
 	}
-	for i := 0; i < 300; i++ {
+	await.Until(t, func() bool {
 		units, _ := c.Units(ctx, nil, false)
-		gone := true
-		for _, u := range units {
-			if u.Name == "soon.timer" || u.Name == "soon.service" {
-				gone = false
-			}
-		}
-		if gone {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return !slices.ContainsFunc(units, func(u api.Unit) bool { return u.Name == "soon.timer" || u.Name == "soon.service" })
+	}, "soon.timer and soon.service to be collected")
 	runs, err := c.Runs(ctx, "soon.service", 0)
 	if err != nil || len(runs) != 1 || runs[0].Result != "success" {
 		t.Errorf("runs of soon.service: %+v, %v", runs, err)

@@ -154,6 +154,11 @@ func (e *entry) activeSub() (active, sub string) {
 			}
 			return "inactive", "dead"
 		}
+		if e.stopping && e.run != nil {
+			// Stopped, though the activation has not told its stop
+			// state yet: service_stop enters one at once.
+			return "deactivating", string(e.sub)
+		}
 		return e.sub.Active(), string(e.sub)
 	case e.typ == unit.Target:
 		if e.targetActive {

@@ -1,0 +1,97 @@
+package manager
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"sundial.dev/sundial/internal/api"
+	"sundial.dev/sundial/internal/await"
+)
+
+// TestStartWhileStopping starts a unit whose stop, by a unit that
+// conflicts with it, is under way: as in systemd, where service_start
+// refuses with -EAGAIN while the service stops and its start job waits,
+// the start waits for the stop to end and then starts the unit. The stop
+// is held by its ExecStop= until the test opens the gate.
+func TestStartWhileStopping(t *testing.T) {
+	dir, state, run := t.TempDir(), t.TempDir(), t.TempDir()
+	gate := filepath.Join(state, "gate")
+	writeUnits(t, dir, map[string]string{
+		"db.service":    "[Service]\nExecStart=/bin/sleep 600\nExecStop=/bin/sh -c 'until [ -e " + gate + " ]; do sleep 0.01; done'\n",
+		"rival.service": "[Unit]\nConflicts=db.service\n[Service]\nExecStart=/bin/sleep 600\n",
+		"app.service":   "[Unit]\nRequires=db.service\nAfter=db.service\n[Service]\nExecStart=/bin/sleep 600\n",
+	})
+	var m *Manager
+	c, stop := serve(t, dir, state, run, func(mm *Manager) { m = mm })
+	defer stop()
+	defer os.WriteFile(gate, nil, 0o600) // lets the daemon stop if the test fails
+	ctx := context.Background()
+	job := func(verb string, noBlock bool, units ...string) {
+		t.Helper()
+		res, err := c.Jobs(ctx, api.JobRequest{Verb: verb, Units: units, NoBlock: noBlock})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range res {
+			if r.Error != "" || !noBlock && r.Result != jobDone {
+				t.Fatalf("%s %s: %+v", verb, r.Unit, r)
+			}
+		}
+	}
+	active := func(name string) string {
+		t.Helper()
+		units, err := c.Units(ctx, []string{name}, false)
+		if err != nil || len(units) != 1 {
+			t.Fatalf("Units %s: %+v, %v", name, units, err)
+		}
+		return units[0].Active
+	}
+	job("start", false, "db.service")
+	// Deactivating as soon as it is stopped, as service_stop leaves it,
+	// before the activation tells its stop state: is-active says so at
+	// once after the start of the unit that conflicts with it.
+	var now string
+	backend{m}.ask(ctx, func() {
+		rival, err := m.get("rival.service")
+		if err != nil {
+			now = err.Error()
+			return
+		}
+		m.start(rival, activation{reason: "manual"}, nil)
+		now, _ = m.units["db.service"].activeSub()
+	})
+	if now != "deactivating" {
+		t.Fatalf("db.service is %s as rival.service starts, want deactivating", now)
+	}
+	await.Until(t, func() bool { return active("rival.service") == "active" }, "rival.service to start")
+	if a := active("db.service"); a != "deactivating" {
+		t.Fatalf("db.service is %s while its stop is held, want deactivating", a)
+	}
+	// Queued while db stops: app's start pulls db's in, and waits for it.
+	job("start", true, "app.service")
+	if err := os.WriteFile(gate, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	final := func(name string) bool { a := active(name); return a != "deactivating" && a != "activating" }
+	await.Until(t, func() bool { return final("db.service") && final("app.service") }, "db.service and app.service to settle")
+	if a, b := active("db.service"), active("app.service"); a != "active" || b != "active" {
+		t.Errorf("db.service %s, app.service %s; want both active", a, b)
+	}
+	entries, err := c.Journal(ctx, api.JournalQuery{Units: []string{"db.service"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs []string
+	for _, e := range entries {
+		msgs = append(msgs, e.Message)
+	}
+	want := []string{"Starting db.service...", "Started db.service.", "Stopping db.service...",
+		"db.service: Deactivated successfully.", "Stopped db.service.", "Starting db.service...", "Started db.service."}
+	if !slices.Equal(msgs, want) {
+		t.Errorf("journal of db.service:\n  %s\nwant:\n  %s", strings.Join(msgs, "\n  "), strings.Join(want, "\n  "))
+	}
+}
