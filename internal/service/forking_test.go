@@ -7,9 +7,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"sundial.dev/sundial/internal/await"
+	"sundial.dev/sundial/internal/clock"
 )
 
 // daemon is a script that forks a daemon and exits, as Type=forking
@@ -41,13 +45,9 @@ func forkingDir(t *testing.T) string {
 }
 
 // waitForFile waits until the file is there.
-func waitForFile(path string) {
-	for {
-		if _, err := os.Stat(path); err == nil {
-			return
-		}
-		waitABit()
-	}
+func waitForFile(t *testing.T, path string) {
+	t.Helper()
+	await.Until(t, func() bool { _, err := os.Stat(path); return err == nil }, "the file %s", path)
 }
 
 func readPID(t *testing.T, path string) int {
@@ -97,7 +97,7 @@ func TestForking(t *testing.T) {
 			r := Begin(tr.spec(loadService(t, text)))
 			tr.waitFor(t, Running)
 			if tc.mainFrom != "" {
-				waitForFile(filepath.Join(dir, tc.mainFrom))
+				waitForFile(t, filepath.Join(dir, tc.mainFrom))
 			}
 			r.Stop()
 			out := r.Wait()
@@ -122,9 +122,7 @@ func TestForking(t *testing.T) {
 			if len(out.Records) == 0 || out.Records[0].Setting != "ExecStart" || out.Records[0].Exit != (Exit{CodeExited, 0}) {
 				t.Errorf("records %+v", out.Records)
 			}
-			if !pidGone(want) {
-				t.Errorf("main process %d left running", want)
-			}
+			await.Until(t, func() bool { return pidGone(want) }, "main process %d to end", want)
 		})
 	}
 }
@@ -135,14 +133,8 @@ func pidGone(pid int) bool {
 	if pid == 0 {
 		return true
 	}
-	for range 200 {
-		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil || strings.Contains(string(data), ") Z ") {
-			return true
-		}
-		waitABit()
-	}
-	return false
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	return err != nil || strings.Contains(string(data), ") Z ")
 }
 
 func TestForkingEnds(t *testing.T) {
@@ -197,7 +189,7 @@ func TestForkingLate(t *testing.T) {
 	s := loadService(t, "Type=forking\nPIDFile="+pidFile+"\nExecStart="+dir+"/daemon "+before+" "+pidFile+" "+after+" 3\nExecStop=/bin/echo stop")
 	tr := &trace{}
 	r := Begin(tr.spec(s))
-	tr.waitForLog("Can't open PID file " + pidFile + " (yet?) after start: No such file or directory")
+	tr.waitForLog(t, "Can't open PID file "+pidFile+" (yet?) after start: No such file or directory")
 	os.WriteFile(before, nil, 0o644)
 	tr.waitFor(t, Running)
 	os.WriteFile(after, nil, 0o644)
@@ -209,18 +201,36 @@ func TestForkingLate(t *testing.T) {
 	checkList(t, "states", states(tr.states), []string{"start", "running", "stop", "dead"})
 }
 
+// pollCounter is the real clock, counting the waits of pollInterval: the
+// polls for what cannot be waited on, such as a PID file.
+type pollCounter struct {
+	clock.Real
+	n atomic.Int64
+}
+
+func (c *pollCounter) After(d time.Duration) (<-chan time.Time, func() bool) {
+	if d == pollInterval {
+		c.n.Add(1)
+	}
+	return c.Real.After(d)
+}
+
 func TestForkingNeverWrites(t *testing.T) {
 	// The daemon goes without writing its PID file.
 	dir := forkingDir(t)
 	before, pidFile := filepath.Join(dir, "before"), filepath.Join(dir, "pid")
 	s := loadService(t, "Type=forking\nPIDFile="+pidFile+"\nExecStart="+dir+"/daemon "+before+" '' '' 0")
 	tr := &trace{}
-	r := Begin(tr.spec(s))
-	tr.waitForLog("Can't open PID file")
+	clk := &pollCounter{}
+	spec := tr.spec(s)
+	spec.Clock = clk
+	r := Begin(spec)
+	tr.waitForLog(t, "Can't open PID file")
 	// Gone while the PID file is waited for, not before the wait begins
 	// (which fails the start without the message, as systemd does when
-	// nothing is left at that point).
-	time.Sleep(100 * time.Millisecond)
+	// nothing is left at that point): once a poll began after the message.
+	polls := clk.n.Load()
+	await.Until(t, func() bool { return clk.n.Load() > polls }, "a poll for the PID file")
 	os.WriteFile(before, nil, 0o644)
 	out := r.Wait()
 	if out.Result != Protocol {

@@ -7,7 +7,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
+
+	"sundial.dev/sundial/internal/await"
 )
 
 // TestKill: systemctl kill's main, control and all; SIGKILL to all ends
@@ -15,7 +16,7 @@ import (
 func TestKill(t *testing.T) {
 	tr := &trace{}
 	r := Begin(tr.spec(loadService(t, "ExecStart=/bin/sh -c 'echo up; sleep 30 & wait'")))
-	tr.waitForLines(1)
+	tr.waitForLines(t, 1)
 	if err := r.Kill(syscall.SIGKILL, "control"); err == nil || err.Error() != "No control process to kill" {
 		t.Errorf("control: %v", err)
 	}
@@ -51,7 +52,7 @@ func TestKillStrays(t *testing.T) {
 	tr := &trace{}
 	r := Begin(tr.spec(loadService(t, "KillMode=process\nExecStart=/bin/sh -c 'setsid sh -c \"echo \\$$$$ >"+pidFile+"; exec sleep 30\" & until [ -s "+pidFile+" ]; do sleep 0.01; done; echo up; sleep 30'"),
 		"INVOCATION_ID="+newInvocation()))
-	tr.waitForLines(1)
+	tr.waitForLines(t, 1)
 	data, _ := os.ReadFile(pidFile)
 	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
 	if err != nil {
@@ -62,10 +63,5 @@ func TestKillStrays(t *testing.T) {
 		t.Errorf("all: %v", err)
 	}
 	r.Wait()
-	for deadline := time.Now().Add(5 * time.Second); pidAlive(pid) && time.Now().Before(deadline); {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if pidAlive(pid) {
-		t.Error("the process that left the group is alive")
-	}
+	await.Until(t, func() bool { return !pidAlive(pid) }, "the process that left the group, %d, to die", pid)
 }

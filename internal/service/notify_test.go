@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"sundial.dev/sundial/internal/await"
 )
 
 // notifierEnv makes the test binary a service that notifies: see notifier.
@@ -98,7 +100,7 @@ func TestNotifyReady(t *testing.T) {
 	goFile := filepath.Join(t.TempDir(), "go")
 	spec := tr.notifySpec(t, "Type=notify", "STATUS=starting", "print:up", "wait:"+goFile, `READY=1\nSTATUS=serving`, "sleep")
 	r := Begin(spec)
-	tr.waitForLines(1)
+	tr.waitForLines(t, 1)
 	if _, _, st := tr.snapshot(); !slices.Equal(st, []State{Start}) {
 		t.Errorf("before READY=1: states %v, want [start]", st)
 	}
@@ -212,12 +214,7 @@ func TestNotifyMainPID(t *testing.T) {
 	tr.mu.Lock()
 	first := mainPIDs[0]
 	tr.mu.Unlock()
-	for {
-		if _, err := os.Stat(fmt.Sprintf("/proc/%d", first)); err != nil {
-			break
-		}
-		waitABit()
-	}
+	await.Until(t, func() bool { _, err := os.Stat(fmt.Sprintf("/proc/%d", first)); return err != nil }, "process %d to be reaped", first)
 	syscall.Kill(child, syscall.SIGTERM)
 	out := r.Wait()
 	if out.Result != Success || out.MainPID != child || out.Main != (Exit{}) {
@@ -251,7 +248,7 @@ func TestNotifyAccess(t *testing.T) {
 			if tc.ready {
 				tr.waitFor(t, Running)
 			} else {
-				tr.waitForLog("but reception only permitted for main PID")
+				tr.waitForLog(t, "but reception only permitted for main PID")
 			}
 			os.WriteFile(goFile, nil, 0o644)
 			out := r.Wait()
@@ -266,14 +263,12 @@ func TestNotifyAccess(t *testing.T) {
 }
 
 // waitForLog waits until a message logged contains text.
-func (tr *trace) waitForLog(text string) {
-	for {
+func (tr *trace) waitForLog(t *testing.T, text string) {
+	t.Helper()
+	await.Until(t, func() bool {
 		_, logs, _ := tr.snapshot()
-		if slices.ContainsFunc(logs, func(s string) bool { return strings.Contains(s, text) }) {
-			return
-		}
-		waitABit()
-	}
+		return slices.ContainsFunc(logs, func(s string) bool { return strings.Contains(s, text) })
+	}, "a message with %q", text)
 }
 
 func TestSystemdNotify(t *testing.T) {

@@ -7,7 +7,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
-	"time"
+
+	"sundial.dev/sundial/internal/await"
 )
 
 // subreaperEnv runs TestSubreaper's body in a process of its own: being
@@ -51,11 +52,7 @@ func TestSubreaper(t *testing.T) {
 	r = Begin(tr.spec(loadService(t, "Type=forking\nPIDFile="+pidFile+"\nExecStart=/bin/sh -c '( ( until [ -e "+after+" ]; do sleep 0.01; done; exit 4 ) & echo $$! >"+pidFile+"; sleep 0.3 ) &'")))
 	tr.waitFor(t, Running)
 	daemonPID := readPID(t, pidFile)
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if ppid, ok := parentPID(daemonPID); ok && ppid == os.Getpid() {
-			break // its parent gone, it is ours
-		}
-	}
+	await.Until(t, func() bool { ppid, ok := parentPID(daemonPID); return ok && ppid == os.Getpid() }, "daemon %d's parent to leave it to us", daemonPID)
 	os.WriteFile(after, nil, 0o644)
 	out = r.Wait()
 	if out.Result != ExitCode || out.Main != (Exit{CodeExited, 4}) {
@@ -68,13 +65,8 @@ func TestSubreaper(t *testing.T) {
 	if out.Result != Success {
 		t.Fatalf("oneshot: %s", out.Result)
 	}
-	waitForFile(orphan)
+	waitForFile(t, orphan)
 	data, _ := os.ReadFile(orphan)
 	pid, _ := strconv.Atoi(string(data[:len(data)-1]))
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if _, err := os.Stat("/proc/" + strconv.Itoa(pid)); os.IsNotExist(err) {
-			return // reaped
-		}
-	}
-	t.Errorf("orphan %d not reaped", pid)
+	await.Until(t, func() bool { _, err := os.Stat("/proc/" + strconv.Itoa(pid)); return os.IsNotExist(err) }, "orphan %d to be reaped", pid)
 }

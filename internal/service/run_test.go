@@ -15,6 +15,7 @@ import (
 	"testing/fstest"
 	"time"
 
+	"sundial.dev/sundial/internal/await"
 	"sundial.dev/sundial/unit"
 )
 
@@ -63,28 +64,21 @@ func (tr *trace) spec(s *unit.ServiceSection, env ...string) Spec {
 
 func (tr *trace) waitFor(t *testing.T, s State) {
 	t.Helper()
-	for {
+	await.Until(t, func() bool {
 		tr.mu.Lock()
-		ok := slices.Contains(tr.states, s)
-		tr.mu.Unlock()
-		if ok {
-			return
-		}
-		waitABit()
-	}
+		defer tr.mu.Unlock()
+		return slices.Contains(tr.states, s)
+	}, "the state %s", s)
 }
 
 // waitForLines waits until the processes have written n lines.
-func (tr *trace) waitForLines(n int) {
-	for {
+func (tr *trace) waitForLines(t *testing.T, n int) {
+	t.Helper()
+	await.Until(t, func() bool {
 		tr.mu.Lock()
-		got := len(tr.lines)
-		tr.mu.Unlock()
-		if got >= n {
-			return
-		}
-		waitABit()
-	}
+		defer tr.mu.Unlock()
+		return len(tr.lines) >= n
+	}, "%d lines of output", n)
 }
 
 func checkList(t *testing.T, what string, got, want []string) {
@@ -190,13 +184,13 @@ func TestSimpleStop(t *testing.T) {
 	// SIGTERM, which counts as a clean end for a daemon.
 	tr := &trace{}
 	r := Begin(tr.spec(loadService(t, "ExecStart=/bin/sh -c 'echo up; exec sleep 30'\nExecStop=/bin/sh -c 'echo stopping $MAINPID'")))
-	tr.waitForLines(1)
+	tr.waitForLines(t, 1)
 	r.Stop()
 	out := r.Wait()
 	if out.Result != Success || out.MainPID == 0 || out.Main != (Exit{CodeKilled, int(syscall.SIGTERM)}) {
 		t.Errorf("outcome %+v", out)
 	}
-	if len(tr.lines) != 2 || tr.lines[1] != "stopping "+itoa(out.MainPID) {
+	if len(tr.lines) != 2 || tr.lines[1] != "stopping "+strconv.Itoa(out.MainPID) {
 		t.Errorf("lines %q", tr.lines)
 	}
 	checkList(t, "states", states(tr.states), []string{"start", "running", "stop", "stop-sigterm", "dead"})
@@ -207,7 +201,7 @@ func TestStopTimeout(t *testing.T) {
 	// has passed; the result is timeout.
 	tr := &trace{}
 	r := Begin(tr.spec(loadService(t, "ExecStart=/bin/sh -c 'trap \"\" TERM; echo up; while :; do sleep 0.05; done'\nTimeoutStopSec=300ms")))
-	tr.waitForLines(1)
+	tr.waitForLines(t, 1)
 	r.Stop()
 	out := r.Wait()
 	if out.Result != Timeout {
@@ -364,14 +358,19 @@ func newInvocation() string {
 // "Started …" in; the output of a notify service, which is active only
 // at READY=1, is not held.
 func TestOutputAfterRunning(t *testing.T) {
+	// The command writes, then makes a file: once the file is there,
+	// what it wrote is waiting in the pipe.
+	written := filepath.Join(t.TempDir(), "written")
+	echo := "ExecStart=/bin/sh -c 'echo hi; : >" + written
 	for _, tt := range []struct {
 		text string
-		want []string
+		held bool
 	}{
-		{"Type=simple\nExecStart=/bin/echo hi", []string{"running", "hi"}},
-		{"Type=exec\nExecStart=/bin/echo hi", []string{"running", "hi"}},
-		{"Type=notify\nNotifyAccess=all\nExecStart=/bin/sh -c 'echo hi; sleep 0.3; systemd-notify --ready 2>/dev/null || exit 0'", []string{"hi"}},
+		{"Type=simple\n" + echo + "'", true},
+		{"Type=exec\n" + echo + "'", true},
+		{"Type=notify\nNotifyAccess=all\n" + echo + "; systemd-notify --ready 2>/dev/null || exit 0'", false},
 	} {
+		os.Remove(written)
 		var mu sync.Mutex
 		var got []string
 		add := func(s string) {
@@ -382,15 +381,30 @@ func TestOutputAfterRunning(t *testing.T) {
 		spec := Spec{Service: loadService(t, tt.text), Env: []string{"PATH=/usr/bin:/bin"},
 			Output: func(l Line) { add(l.Text) },
 			State: func(s State) {
-				if s == Running {
-					time.Sleep(200 * time.Millisecond) // the echo has long written
-					add("running")
+				if s != Running {
+					return
 				}
+				// Told from the activation's goroutine: a failure to
+				// wait is reported, not fatal.
+				if tt.held {
+					await.Until(reporter{t}, func() bool { _, err := os.Stat(written); return err == nil }, "the output to be written")
+				} else {
+					await.Until(reporter{t}, func() bool {
+						mu.Lock()
+						defer mu.Unlock()
+						return slices.Contains(got, "hi")
+					}, "the output before READY=1")
+				}
+				add("running")
 			}}
 		Begin(spec).Wait()
+		want := []string{"hi"}
+		if tt.held {
+			want = []string{"running", "hi"}
+		}
 		mu.Lock()
-		if len(got) < len(tt.want) || !slices.Equal(got[:len(tt.want)], tt.want) {
-			t.Errorf("%q: %q, want %q first", tt.text, got, tt.want)
+		if len(got) < len(want) || !slices.Equal(got[:len(want)], want) {
+			t.Errorf("%q: %q, want %q first", tt.text, got, want)
 		}
 		mu.Unlock()
 	}
@@ -421,3 +435,9 @@ func TestActiveAtFork(t *testing.T) {
 		checkList(t, tt.text, states(tr.states), tt.states)
 	}
 }
+
+// reporter fails a test from a goroutine other than the test's, where
+// Fatalf may not be called: it reports, and the test goes on.
+type reporter struct{ t *testing.T }
+
+func (r reporter) Fatalf(format string, args ...any) { r.t.Errorf(format, args...) }
