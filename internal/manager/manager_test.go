@@ -9,8 +9,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
+	"sundial.dev/sundial/internal/api"
+	"sundial.dev/sundial/internal/await"
 	"sundial.dev/sundial/internal/store"
 )
 
@@ -55,9 +56,8 @@ func TestRunsTimers(t *testing.T) {
 		"hello.service": "[Unit]\nDescription=Say hello\nConditionPathExists=/\n[Service]\nType=oneshot\nExecStart=/bin/sh -c 'echo hello from $TRIGGER_UNIT'\nExecStartPost=/bin/touch " + state + "/ran\nPrivateTmp=yes\n",
 	})
 	os.WriteFile(filepath.Join(dir, "other.timer"), []byte("[Timer]\nOnActiveSec=1s\n"), 0o644)
-	s := runDaemon(t, dir, state, func() bool {
-		_, err := os.Stat(filepath.Join(state, "ran"))
-		return err == nil
+	s := runDaemon(t, dir, state, func(c *api.Client) bool {
+		return slices.Contains(messages(c, "hello.service"), "Finished hello.service - Say hello.")
 	})
 	var runs []store.Run
 	for r, err := range s.Runs(context.Background(), "", 0) {
@@ -103,7 +103,7 @@ func TestBackToBack(t *testing.T) {
 		data, _ := os.ReadFile(filepath.Join(state, "runs"))
 		return strings.Count(string(data), "run")
 	}
-	s := runDaemon(t, dir, state, func() bool { return count() >= 5 })
+	s := runDaemon(t, dir, state, func(*api.Client) bool { return count() >= 5 })
 	executed := count()
 	if executed < 5 {
 		t.Fatalf("%d runs executed", executed)
@@ -125,32 +125,31 @@ func TestBackToBack(t *testing.T) {
 	}
 }
 
-// runDaemon runs the daemon on the units of dir until done says so (it is
-// polled; within 30 s), and a moment more for what runs to end, then
-// stops it and opens its store.
-func runDaemon(t *testing.T, dir, state string, done func() bool, configure ...func(*Manager)) *store.Store {
+// runDaemon runs the daemon on the units of dir until done, asking it
+// through its control socket, says its work is done, then stops it and
+// opens its store.
+func runDaemon(t *testing.T, dir, state string, done func(*api.Client) bool, configure ...func(*Manager)) *store.Store {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	m := &Manager{UnitPath: []string{dir}, StateDir: state, Env: []string{"PATH=/usr/bin:/bin"}}
-	for _, f := range configure {
-		f(m)
-	}
-	ended := make(chan error)
-	go func() { ended <- m.Run(ctx) }()
-	for deadline := time.Now().Add(30 * time.Second); !done() && time.Now().Before(deadline); {
-		time.Sleep(20 * time.Millisecond)
-	}
-	time.Sleep(200 * time.Millisecond)
-	cancel()
-	if err := <-ended; err != nil {
-		t.Fatal(err)
-	}
+	c, stop := serve(t, dir, state, t.TempDir(), configure...)
+	await.Until(t, func() bool { return done(c) }, "the daemon's work")
+	stop()
 	s, err := store.Open(context.Background(), filepath.Join(state, "sundial.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// messages returns the messages of a unit in the journal of a running
+// daemon.
+func messages(c *api.Client, unit string) []string {
+	entries, _ := c.Journal(context.Background(), api.JournalQuery{Units: []string{unit}})
+	var msgs []string
+	for _, e := range entries {
+		msgs = append(msgs, e.Message)
+	}
+	return msgs
 }
 
 // TestEnvironmentFileMissing: a service whose environment file is
@@ -162,25 +161,11 @@ func TestEnvironmentFileMissing(t *testing.T) {
 		"env.timer":   "[Timer]\nOnActiveSec=10ms\nOnUnitInactiveSec=50ms\nAccuracySec=1us\n",
 		"env.service": "[Unit]\nStartLimitIntervalSec=0\n[Service]\nType=oneshot\nEnvironmentFile=/nonexistent/env\nExecStart=/bin/true\n",
 	})
-	var s *store.Store
-	failed := func() int {
-		n := 0
-		if s != nil {
-			for r := range s.Runs(context.Background(), "env.service", 0) {
-				if r.Result == "resources" {
-					n++
-				}
-			}
-		}
-		return n
-	}
-	// Nothing to watch from outside but time: a second is some twenty
-	// firings, and two are asked for.
-	begin := time.Now()
-	s = runDaemon(t, dir, state, func() bool { return time.Since(begin) > time.Second })
-	if n := failed(); n < 2 {
-		t.Errorf("%d failed runs, want the timer to go on firing", n)
-	}
+	// Two failed runs: the timer went on firing after the first.
+	s := runDaemon(t, dir, state, func(c *api.Client) bool {
+		runs, _ := c.Runs(context.Background(), "env.service", 0)
+		return len(slices.DeleteFunc(runs, func(r api.Run) bool { return r.Result != "resources" })) >= 2
+	})
 	var msgs []string
 	for e := range s.Query(context.Background(), store.Filter{Units: []string{"env.service"}, Last: 4}) {
 		msgs = append(msgs, e.Message)
@@ -206,31 +191,23 @@ func TestUser(t *testing.T) {
 		"ghost.timer":   "[Timer]\nOnActiveSec=10ms\nAccuracySec=1us\n",
 		"ghost.service": "[Service]\nType=oneshot\nUser=no-such-user-here\nExecStart=/bin/true\n",
 	})
-	var s *store.Store
-	messages := func(unit string) []string {
-		var msgs []string
-		if s == nil {
-			return nil
-		}
-		for e := range s.Query(context.Background(), store.Filter{Units: []string{unit}}) {
-			msgs = append(msgs, e.Message)
-		}
-		return msgs
-	}
-	begin := time.Now()
-	s = runDaemon(t, dir, state, func() bool { return time.Since(begin) > 500*time.Millisecond })
+	var who, ghost []string
+	runDaemon(t, dir, state, func(c *api.Client) bool {
+		who, ghost = messages(c, "who.service"), messages(c, "ghost.service")
+		return slices.Contains(who, "Finished who.service.") && slices.Contains(ghost, "Failed to start ghost.service.")
+	})
 	home := "/nonexistent"
 	if u, err := lookupUser("nobody"); err == nil {
 		home = u.HomeDir
 	}
-	if got := messages("who.service"); !slices.Contains(got, "nobody nobody "+home) {
-		t.Errorf("who.service:\n  %s", strings.Join(got, "\n  "))
+	if !slices.Contains(who, "nobody nobody "+home) {
+		t.Errorf("who.service:\n  %s", strings.Join(who, "\n  "))
 	}
 	want := []string{"ghost.service: Failed to determine user credentials: No such process",
 		"ghost.service: Failed at step USER spawning /bin/true: No such process",
 		"ghost.service: Main process exited, code=exited, status=217/USER",
 		"ghost.service: Failed with result 'exit-code'."}
-	if got := messages("ghost.service"); !slices.Equal(got[:min(len(got), 4)], want) {
+	if got := ghost; !slices.Equal(got[:min(len(got), 4)], want) {
 		t.Errorf("ghost.service:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
 	}
 }
@@ -252,24 +229,13 @@ func TestRetention(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
-	count := func(s *store.Store) int {
-		n := 0
-		for range s.Query(context.Background(), store.Filter{Units: []string{"old.service"}}) {
-			n++
-		}
-		return n
+	s = runDaemon(t, dir, state, func(c *api.Client) bool { return len(messages(c, "old.service")) <= 10 },
+		func(m *Manager) { m.Retention = store.Retention{MaxEntries: 10} })
+	n := 0
+	for range s.Query(context.Background(), store.Filter{Units: []string{"old.service"}}) {
+		n++
 	}
-	var last *store.Store
-	s = runDaemon(t, dir, state, func() bool {
-		if last == nil {
-			last, _ = store.Open(context.Background(), filepath.Join(state, "sundial.db"))
-		}
-		return last != nil && count(last) <= 10
-	}, func(m *Manager) { m.Retention = store.Retention{MaxEntries: 10} })
-	if last != nil {
-		last.Close()
-	}
-	if n := count(s); n > 10 {
+	if n > 10 {
 		t.Errorf("%d entries left, want at most 10", n)
 	}
 }
