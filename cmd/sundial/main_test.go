@@ -15,7 +15,9 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"sundial.dev/sundial/calendar"
 	"sundial.dev/sundial/internal/api"
+	"sundial.dev/sundial/internal/await"
 	"sundial.dev/sundial/internal/oracle"
 )
 
@@ -71,7 +73,7 @@ func TestScript(t *testing.T) {
 			env.Setenv("ORACLE", oraclePath)
 			return nil
 		},
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){"await": await},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){"await": awaitCmd},
 		Condition: func(cond string) (bool, error) {
 			if cond == "root" {
 				return os.Getuid() == 0, nil
@@ -90,13 +92,21 @@ func TestScript(t *testing.T) {
 	})
 }
 
-// await waits, polling for up to 30 s, until a file exists ("await file
-// PATH") or no longer does ("await gone PATH"), or the user's daemon has COUNT (default 1) journal entries of a
-// unit whose messages match a regular expression ("await journal UNIT
-// REGEXP [COUNT]"), so that scripts wait for the daemon without sleeping.
-func await(ts *testscript.TestScript, neg bool, args []string) {
+// awaitUsage is how the command await is used.
+const awaitUsage = "usage: await file|gone PATH | await match PATH REGEXP | await journal UNIT REGEXP [COUNT] | await success COMMAND [ARG...] | await elapse CALENDAR"
+
+// awaitCmd is the command await: it waits, failing the script after a
+// deadline, until a file exists ("await file PATH") or no longer does
+// ("await gone PATH"), or its contents match a regular expression
+// ("await match PATH REGEXP"), until the user's daemon has COUNT
+// (default 1) journal entries of a unit whose messages match a regular
+// expression ("await journal UNIT REGEXP [COUNT]"), until a command
+// succeeds ("await success COMMAND [ARG...]"), or until the clock has
+// passed the next elapse of a calendar event after now ("await elapse
+// CALENDAR"), so that scripts wait for what they need without sleeping.
+func awaitCmd(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) < 2 {
-		ts.Fatalf("usage: await file|gone PATH | await journal UNIT REGEXP [COUNT]")
+		ts.Fatalf(awaitUsage)
 	}
 	var ok func() bool
 	switch args[0] {
@@ -104,9 +114,15 @@ func await(ts *testscript.TestScript, neg bool, args []string) {
 		ok = func() bool { _, err := os.Stat(ts.MkAbs(args[1])); return err == nil }
 	case "gone":
 		ok = func() bool { _, err := os.Stat(ts.MkAbs(args[1])); return os.IsNotExist(err) }
+	case "match":
+		if len(args) != 3 {
+			ts.Fatalf(awaitUsage)
+		}
+		re := regexp.MustCompile(args[2])
+		ok = func() bool { data, err := os.ReadFile(ts.MkAbs(args[1])); return err == nil && re.Match(data) }
 	case "journal":
 		if len(args) != 3 && len(args) != 4 {
-			ts.Fatalf("usage: await journal UNIT REGEXP [COUNT]")
+			ts.Fatalf(awaitUsage)
 		}
 		re := regexp.MustCompile(args[2])
 		count := 1
@@ -125,12 +141,18 @@ func await(ts *testscript.TestScript, neg bool, args []string) {
 			}
 			return n >= count
 		}
+	case "success":
+		ok = func() bool { return ts.Exec(args[1], args[2:]...) == nil }
+	case "elapse":
+		spec, err := calendar.Parse(args[1])
+		ts.Check(err)
+		next, found := spec.Next(time.Now())
+		if !found {
+			ts.Fatalf("await elapse %s: it never elapses", args[1])
+		}
+		ok = func() bool { return time.Now().After(next) }
 	default:
 		ts.Fatalf("await: unknown condition %q", args[0])
 	}
-	for deadline := time.Now().Add(30 * time.Second); !ok(); time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			ts.Fatalf("await %s: not within 30s", strings.Join(args, " "))
-		}
-	}
+	await.Until(ts, ok, "%s", strings.Join(args, " "))
 }

@@ -5,12 +5,14 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"sundial.dev/sundial/internal/api"
+	"sundial.dev/sundial/internal/await"
 	"sundial.dev/sundial/internal/manager"
 )
 
@@ -55,13 +57,10 @@ func TestJournalctl(t *testing.T) {
 		"x.service": "[Unit]\nDescription=Greeter\n[Service]\nType=oneshot\nExecStart=/bin/echo hello\nSyslogIdentifier=greeter\n",
 	})
 	c := &api.Client{Socket: api.SocketPath(true)}
-	// Until the run has finished: polled.
-	for i := 0; i < 3000; i++ {
-		if e, err := c.Journal(context.Background(), api.JournalQuery{Units: []string{"x.service"}}); err == nil && len(e) >= 4 {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	await.Until(t, func() bool {
+		e, err := c.Journal(context.Background(), api.JournalQuery{Units: []string{"x.service"}})
+		return err == nil && slices.ContainsFunc(e, func(e api.Entry) bool { return e.Message == "Finished x.service - Greeter." })
+	}, "the end of x.service's run")
 	var stdout, stderr bytes.Buffer
 	if code := run([]string{"journalctl", "--user", "-u", "x.service", "-o", "cat"}, &stdout, &stderr); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
@@ -113,12 +112,6 @@ func startDaemon(t *testing.T, units map[string]string) {
 			t.Error(err)
 		}
 	})
-	// The socket appears when the daemon is up: polled.
-	for i := 0; i < 3000; i++ {
-		if _, err := os.Stat(api.SocketPath(true)); err == nil {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatal("the daemon did not start")
+	// The socket appears when the daemon is up.
+	await.Until(t, func() bool { _, err := os.Stat(api.SocketPath(true)); return err == nil }, "the daemon's socket")
 }
