@@ -59,13 +59,14 @@ func TestSubreaper(t *testing.T) {
 		t.Errorf("forked twice: result %s, main %v; logs %q", out.Result, out.Main, tr.logs)
 	}
 
-	// The orphan writes its PID and exits a moment later.
+	// The orphan writes its PID, which the service waits for: the end
+	// of the activation stops what is left of it, and a PID not written
+	// by then never is.
 	orphan := filepath.Join(dir, "orphan")
-	out = Begin(tr.spec(loadService(t, "Type=oneshot\nExecStart=/bin/sh -c '(sh -c \"echo \\$$$$ >"+orphan+"; sleep 0.1\" &)'"))).Wait()
+	out = Begin(tr.spec(loadService(t, "Type=oneshot\nExecStart=/bin/sh -c '(sh -c \"echo \\$$$$ >"+orphan+"; sleep 0.1\" &); until [ -s "+orphan+" ]; do sleep 0.01; done'"))).Wait()
 	if out.Result != Success {
 		t.Fatalf("oneshot: %s", out.Result)
 	}
-	waitForFile(t, orphan)
 	data, _ := os.ReadFile(orphan)
 	pid, _ := strconv.Atoi(string(data[:len(data)-1]))
 	await.Until(t, func() bool { _, err := os.Stat("/proc/" + strconv.Itoa(pid)); return os.IsNotExist(err) }, "orphan %d to be reaped", pid)
