@@ -12,11 +12,12 @@ import (
 	"sundial.dev/sundial/internal/await"
 )
 
-// TestStartWhileStopping starts a unit whose stop, by a unit that
-// conflicts with it, is under way: as in systemd, where service_start
-// refuses with -EAGAIN while the service stops and its start job waits,
-// the start waits for the stop to end and then starts the unit. The stop
-// is held by its ExecStop= until the test opens the gate.
+// TestStartWhileStopping stops db.service by starting a unit that
+// conflicts with it, holding the stop in its ExecStop= until the test
+// opens a gate: db is deactivating at once; then a unit that requires db
+// is started, and as in systemd, where service_start refuses with
+// -EAGAIN while the service stops and its start job waits, db's start
+// waits for the stop to end and starts db again, before the unit.
 func TestStartWhileStopping(t *testing.T) {
 	dir, state, run := t.TempDir(), t.TempDir(), t.TempDir()
 	gate := filepath.Join(state, "gate")
