@@ -141,10 +141,10 @@ func runDaemon(t *testing.T, dir, state string, done func(*api.Client) bool, con
 	return s
 }
 
-// messages returns the messages of a unit in the journal of a running
+// messages returns the messages of units in the journal of a running
 // daemon.
-func messages(c *api.Client, unit string) []string {
-	entries, _ := c.Journal(context.Background(), api.JournalQuery{Units: []string{unit}})
+func messages(c *api.Client, units ...string) []string {
+	entries, _ := c.Journal(context.Background(), api.JournalQuery{Units: units})
 	var msgs []string
 	for _, e := range entries {
 		msgs = append(msgs, e.Message)
