@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"testing"
 
+	"sundial.dev/sundial/internal/api"
 	"sundial.dev/sundial/internal/store"
 )
 
@@ -81,7 +82,7 @@ func fillDisk(t *testing.T, state string, fill, free func(), configure func(*Man
 	log := &logBuffer{}
 	var until int
 	phase := 0
-	s := runDaemon(t, dir, state, func() bool {
+	s := runDaemon(t, dir, state, func(*api.Client) bool {
 		n := count()
 		switch {
 		case phase == 0 && n >= 1:
@@ -250,7 +251,7 @@ func TestCorruptAtStart(t *testing.T) {
 				t.Fatal(err)
 			}
 			log := &logBuffer{}
-			s := runDaemon(t, dir, state, func() bool {
+			s := runDaemon(t, dir, state, func(*api.Client) bool {
 				_, err := os.Stat(filepath.Join(marks, "ran"))
 				return err == nil
 			}, func(m *Manager) { m.Logger = newLogger(log) })
