@@ -110,7 +110,15 @@ func Listen(path string) (net.Listener, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, err
 	}
-	if err := os.Chmod(filepath.Dir(path), 0o700); err != nil {
+	// Through the directory opened, never following a symbolic link
+	// put in its place: its target would be made 0700.
+	dir, err := os.OpenFile(filepath.Dir(path), os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return nil, err
+	}
+	err = dir.Chmod(0o700)
+	dir.Close()
+	if err != nil {
 		return nil, err
 	}
 	tmp := path + ".new"

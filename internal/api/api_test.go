@@ -157,3 +157,23 @@ func TestListen(t *testing.T) {
 		l.Close()
 	}
 }
+
+// TestListenSymlink: a symbolic link put where the socket's directory
+// goes is refused, and its target is left as it was.
+func TestListenSymlink(t *testing.T) {
+	target := t.TempDir()
+	if err := os.Chmod(target, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "sundial", "control")
+	if err := os.Symlink(target, filepath.Dir(path)); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := Listen(path); err == nil {
+		l.Close()
+		t.Error("Listen followed the symbolic link")
+	}
+	if info, err := os.Stat(target); err != nil || info.Mode().Perm() != 0o755 {
+		t.Errorf("%s: %v, %v; want it left 0755", target, info.Mode(), err)
+	}
+}

@@ -23,8 +23,12 @@ func lockDir(dir string, log *slog.Logger) (*os.File, error) {
 		return nil, err
 	}
 	path := filepath.Join(dir, "lock")
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0o600)
 	if err != nil {
+		return nil, openRefused(path, err)
+	}
+	if err := private(f, path, log); err != nil {
+		f.Close()
 		return nil, err
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
@@ -39,10 +43,6 @@ func lockDir(dir string, log *slog.Logger) (*os.File, error) {
 		}
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if err := tighten(path, log); err != nil {
-		f.Close()
-		return nil, err
-	}
 	if err := f.Truncate(0); err == nil {
 		f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 	}
@@ -53,6 +53,11 @@ func lockDir(dir string, log *slog.Logger) (*os.File, error) {
 // sure it is only the daemon's user's: what the daemon keeps there (the
 // journal of what services wrote, their units' files, the control
 // socket) is not for other users to read, as journald's files are not.
+// As systemd's mkdir_safe_internal, it refuses a symbolic link (another
+// user's, in /tmp, would lead the daemon to a directory of their
+// choosing), a directory of another user, and one that others may
+// write to: what they put there (a symbolic link named as a file of the
+// daemon's, say) would be the daemon's to trust.
 func makePrivate(dir string, log *slog.Logger) error {
 	// Its parents hold nothing of the daemon's: made as systemd makes
 	// them (mkdir_parents, 0755).
@@ -62,31 +67,67 @@ func makePrivate(dir string, log *slog.Logger) error {
 	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		return err
 	}
-	// Another user's directory (in /tmp, say) would be theirs to meddle in.
-	if info, err := os.Stat(dir); err != nil {
-		return err
-	} else if st, ok := info.Sys().(*syscall.Stat_t); !info.IsDir() || ok && int(st.Uid) != os.Geteuid() {
-		return fmt.Errorf("%s is not a directory of the daemon's user", dir)
+	// Checked and changed through the directory opened, never by its
+	// name, which could be made to lead elsewhere meanwhile.
+	f, err := os.OpenFile(dir, os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return openRefused(dir, err)
 	}
-	return tighten(dir, log)
+	defer f.Close()
+	return private(f, dir, log)
 }
 
-// tighten takes from a file or directory of the daemon's, if it is
-// there, the permissions other users have, saying so: it was made by
-// an older version, or by hand.
+// openRefused is the error of opening a file or directory of the
+// daemon's that is a symbolic link (O_NOFOLLOW's ELOOP, FreeBSD's
+// EMLINK, Linux's ENOTDIR with O_DIRECTORY), or not a directory.
+func openRefused(path string, err error) error {
+	if !errors.Is(err, syscall.ELOOP) && !errors.Is(err, syscall.EMLINK) && !errors.Is(err, syscall.ENOTDIR) {
+		return err
+	}
+	if info, lerr := os.Lstat(path); lerr == nil && info.Mode()&fs.ModeSymlink != 0 {
+		return fmt.Errorf("%s is a symbolic link, refusing", path)
+	}
+	return fmt.Errorf("%s: %w, refusing", path, err)
+}
+
+// tighten takes from a file of the daemon's, if it is there, the
+// permissions other users have, as private does.
 func tighten(path string, log *slog.Logger) error {
-	info, err := os.Stat(path)
+	// Not blocking on a FIFO put there: it is refused.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
+		return openRefused(path, err)
+	}
+	defer f.Close()
+	return private(f, path, log)
+}
+
+// private makes sure an open file or directory of the daemon's is the
+// daemon's user's, and is a directory or a regular file; it takes from
+// it the permissions other users have, saying so (it was made by an
+// older version, or by hand), but refuses a directory others may write
+// to, as mkdir_safe_internal does.
+func private(f *os.File, path string, log *slog.Logger) error {
+	info, err := f.Stat()
+	if err != nil {
 		return err
 	}
+	if st, ok := info.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Geteuid() {
+		return fmt.Errorf("%s is owned by UID %d, not by the daemon's user (UID %d), refusing", path, st.Uid, os.Geteuid())
+	}
 	mode := info.Mode().Perm()
-	if mode&0o077 == 0 {
+	switch {
+	case !info.IsDir() && !info.Mode().IsRegular():
+		return fmt.Errorf("%s is not a regular file (%s), refusing", path, info.Mode().Type())
+	case info.IsDir() && mode&0o022 != 0:
+		return fmt.Errorf("%s has mode %04o, which lets other users put files in it, refusing: make it private (chmod go-w), after checking what is in it", path, mode)
+	case mode&0o077 == 0:
 		return nil
 	}
-	if err := os.Chmod(path, mode&^0o077); err != nil {
+	if err := f.Chmod(mode &^ 0o077); err != nil {
 		return fmt.Errorf("%s is open to other users (mode %04o), and cannot be made private: %w", path, mode, err)
 	}
 	log.Warn(fmt.Sprintf("%s was open to other users (mode %04o); made private (mode %04o).", path, mode, mode&^0o077))

@@ -3,6 +3,7 @@ package manager
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -207,4 +208,119 @@ func TestPrivateRefused(t *testing.T) {
 	if want := state + " is open to other users (mode 0755), and cannot be made private: "; err == nil || !strings.HasPrefix(err.Error(), want) {
 		t.Errorf("Run: %v, want %q", err, want)
 	}
+}
+
+// TestPrivatePlanted starts the daemon where another user could have
+// put things in its way: a symbolic link as its state or runtime
+// directory, a directory others may write to, with a link named as the
+// lock in it, a link or a FIFO named as its files. It refuses to start,
+// saying why, and neither changes nor blocks on what was put there.
+func TestPrivatePlanted(t *testing.T) {
+	tests := []struct {
+		name string
+		// plant makes state and run, putting in them what it puts, and
+		// returns a file or directory outside them that must be left as
+		// it is.
+		plant func(t *testing.T, state, run string) string
+		want  string
+	}{
+		{"state dir a link", func(t *testing.T, state, run string) string {
+			target := t.TempDir()
+			os.Chmod(target, 0o755)
+			symlink(t, target, state)
+			return target
+		}, "/state is a symbolic link, refusing"},
+		{"runtime dir a link", func(t *testing.T, state, run string) string {
+			target := t.TempDir()
+			os.Chmod(target, 0o755)
+			symlink(t, target, run)
+			return target
+		}, "/run is a symbolic link, refusing"},
+		{"state dir writable by others", func(t *testing.T, state, run string) string {
+			target := filepath.Join(t.TempDir(), "precious")
+			os.WriteFile(target, []byte("precious"), 0o644)
+			os.Mkdir(state, 0o777)
+			os.Chmod(state, 0o777)
+			symlink(t, target, filepath.Join(state, "lock"))
+			return target
+		}, "/state has mode 0777, which lets other users put files in it, refusing"},
+		{"lock a link", func(t *testing.T, state, run string) string {
+			target := filepath.Join(t.TempDir(), "precious")
+			os.WriteFile(target, []byte("precious"), 0o644)
+			os.Mkdir(run, 0o700)
+			symlink(t, target, filepath.Join(run, "lock"))
+			return target
+		}, "/run/lock is a symbolic link, refusing"},
+		{"database a link", func(t *testing.T, state, run string) string {
+			target := filepath.Join(t.TempDir(), "precious")
+			os.WriteFile(target, []byte("precious"), 0o644)
+			os.Mkdir(state, 0o700)
+			symlink(t, target, filepath.Join(state, "sundial.db"))
+			return target
+		}, "/state/sundial.db is a symbolic link, refusing"},
+		{"database a FIFO", func(t *testing.T, state, run string) string {
+			os.Mkdir(state, 0o700)
+			if err := syscall.Mkfifo(filepath.Join(state, "sundial.db"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return state
+		}, "/state/sundial.db is not a regular file (p---------), refusing"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir, base := t.TempDir(), t.TempDir()
+			writeUnits(t, dir, map[string]string{})
+			state, run := filepath.Join(base, "state"), filepath.Join(base, "run")
+			kept := tt.plant(t, state, run)
+			before := fileState(t, kept)
+			m := &Manager{UnitPath: []string{dir}, StateDir: state, Socket: filepath.Join(run, "control")}
+			ctx, cancel := context.WithCancel(context.Background())
+			ended := make(chan error, 1)
+			go func() { ended <- m.Run(ctx) }()
+			var err error
+			select {
+			case err = <-ended:
+			case <-time.After(30 * time.Second):
+				cancel()
+				select {
+				case err = <-ended:
+					err = fmt.Errorf("not refused within 30 s; stopped: %v", err)
+				case <-time.After(30 * time.Second):
+					t.Fatal("the daemon neither refused to start nor stopped within 30 s")
+				}
+			}
+			cancel()
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Run: %v, want %q", err, tt.want)
+			}
+			if after := fileState(t, kept); after != before {
+				t.Errorf("%s changed: %s, was %s", kept, after, before)
+			}
+		})
+	}
+}
+
+// symlink makes a symbolic link, or fails the test.
+func symlink(t *testing.T, target, link string) {
+	t.Helper()
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// fileState tells a file's mode and, for a regular file, what it holds.
+func fileState(t *testing.T, path string) string {
+	t.Helper()
+	info, err := os.Lstat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !info.Mode().IsRegular() {
+		return info.Mode().String()
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.Mode().String() + " " + string(data)
 }
