@@ -19,6 +19,7 @@ type storeWrites interface {
 	EndRun(ctx context.Context, id int64, ended, endedMonotonic uint64, result, exitCode string, exitStatus int) error
 	SetMainPID(ctx context.Context, id int64, pid int) error
 	Append(ctx context.Context, entries ...store.Entry) error
+	InterruptRuns(ctx context.Context, keep ...int64) (int64, error)
 }
 
 // records are the writes of the stamps and the run history that failed,

@@ -27,11 +27,15 @@ func (m *Manager) resumeRuns(ctx context.Context) error {
 			kept = append(kept, r.ID)
 		}
 	}
-	if n, err := m.store.InterruptRuns(ctx, kept...); err != nil {
-		m.log.Error("recording the runs interrupted", "err", err)
-	} else if n > 0 {
-		m.log.Warn("runs interrupted by the daemon's stop", "count", n)
-	}
+	// Kept until it can be made, as the other records are (the disk
+	// full): the runs begun meanwhile are recorded after it.
+	m.record("the runs interrupted by the daemon's stop", func(ctx context.Context) error {
+		n, err := m.writes.InterruptRuns(ctx, kept...)
+		if n > 0 {
+			m.log.Warn("runs interrupted by the daemon's stop", "count", n)
+		}
+		return err
+	})
 	return nil
 }
 

@@ -135,7 +135,14 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// crash (the kernel has the data) but may lose the last lines to a
 	// power failure, as journald's periodic sync may; a trigger is synced
 	// when committed (see Trigger).
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(5000)"
+	//
+	// The locking mode is exclusive, set before the WAL is first used:
+	// SQLite then keeps the WAL's index in the process's memory, not in
+	// a -shm file, which it could not make on a full disk, and the
+	// daemon would not start. The daemon is the database's one user (its
+	// clients ask through its socket); the lock is held until Close.
+	// (The driver runs the _pragma list before _journal_mode.)
+	dsn := "file:" + path + "?_pragma=locking_mode(EXCLUSIVE)&_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=5000"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
