@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -32,20 +33,13 @@ func (e *CorruptError) Error() string {
 // sqliteMagic begins every SQLite database file.
 const sqliteMagic = "SQLite format 3\x00"
 
-// prepareFile makes a missing database file, only its user's: SQLite
-// creates the file, and its -wal and -shm after it, with the mode of
-// the database, which it would make 0644. A file that is there but
-// empty, or not SQLite's, is corrupt: a database SQLite made has its
-// first page written before anything else of it is (a crash before
-// that leaves no file).
-func prepareFile(path string) error {
+// prepareFile makes a missing database (see create). A file that is
+// there but empty, or not SQLite's, is corrupt: the daemon never leaves
+// one so.
+func prepareFile(ctx context.Context, path string) error {
 	f, err := os.OpenFile(path, os.O_RDONLY, 0)
 	if errors.Is(err, fs.ErrNotExist) {
-		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
-			return fmt.Errorf("store: %w", err)
-		}
-		return f.Close()
+		return create(ctx, path)
 	}
 	if err != nil {
 		return fmt.Errorf("store: %w", err)
@@ -62,6 +56,71 @@ func prepareFile(path string) error {
 		return fmt.Errorf("store: %w", err)
 	}
 	return nil
+}
+
+// create makes a new database at path, with its schema: made as
+// PATH.new, written through (the WAL checkpointed, which syncs it) and
+// renamed into place, so that a database the daemon made is never
+// found empty or half made (the disk full, or a crash, while SQLite
+// writes its first page), and called corrupt at the next start. The
+// file is made first, only its user's: SQLite makes it, and its -wal
+// after it, with the mode of the database, which it would make 0644.
+func create(ctx context.Context, path string) error {
+	tmp := path + ".new"
+	// Those of a start that failed, if any.
+	for _, p := range []string{tmp, tmp + "-wal", tmp + "-shm"} {
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("store: %w", err)
+		}
+	}
+	err := build(ctx, tmp)
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err == nil {
+		err = syncDir(filepath.Dir(path))
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("store: %s: %w", path, err)
+	}
+	return nil
+}
+
+// build makes a database at path with the schema, all of it in the
+// file, synced.
+func build(ctx context.Context, path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	f.Close()
+	db, err := sql.Open("sqlite", dsn(path))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, schema); err != nil {
+		return err
+	}
+	var busy, frames, done int
+	if err := db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &frames, &done); err != nil {
+		return err
+	}
+	if busy != 0 || frames != 0 {
+		return fmt.Errorf("the WAL of %s cannot be written into it (%d frames left)", path, frames)
+	}
+	return db.Close()
+}
+
+// syncDir syncs a directory, so that a file renamed in it stays so.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
 
 // quickCheck runs SQLite's PRAGMA quick_check, which reads every page

@@ -128,22 +128,10 @@ func migrate(ctx context.Context, db *sql.DB) error {
 // Open opens the database at path, creating it if need be, only its
 // user's. It fails with a *CorruptError for a database that is damaged.
 func Open(ctx context.Context, path string) (*Store, error) {
-	if err := prepareFile(path); err != nil {
+	if err := prepareFile(ctx, path); err != nil {
 		return nil, err
 	}
-	// The journal is synced as the WAL fills, which survives the daemon's
-	// crash (the kernel has the data) but may lose the last lines to a
-	// power failure, as journald's periodic sync may; a trigger is synced
-	// when committed (see Trigger).
-	//
-	// The locking mode is exclusive, set before the WAL is first used:
-	// SQLite then keeps the WAL's index in the process's memory, not in
-	// a -shm file, which it could not make on a full disk, and the
-	// daemon would not start. The daemon is the database's one user (its
-	// clients ask through its socket); the lock is held until Close.
-	// (The driver runs the _pragma list before _journal_mode.)
-	dsn := "file:" + path + "?_pragma=locking_mode(EXCLUSIVE)&_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=5000"
-	db, err := sql.Open("sqlite", dsn)
+	db, err := sql.Open("sqlite", dsn(path))
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
@@ -171,6 +159,23 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		}
 	}
 	return s, nil
+}
+
+// dsn is the driver's name of the database at path, with its settings.
+//
+// The journal is synced as the WAL fills, which survives the daemon's
+// crash (the kernel has the data) but may lose the last lines to a
+// power failure, as journald's periodic sync may; a trigger is synced
+// when committed (see Trigger).
+//
+// The locking mode is exclusive, set before the WAL is first used:
+// SQLite then keeps the WAL's index in the process's memory, not in a
+// -shm file, which it could not make on a full disk, and the daemon
+// would not start. The daemon is the database's one user (its clients
+// ask through its socket); the lock is held until Close. (The driver
+// runs the _pragma list before _journal_mode.)
+func dsn(path string) string {
+	return "file:" + path + "?_pragma=locking_mode(EXCLUSIVE)&_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=5000"
 }
 
 // Close closes the database.
