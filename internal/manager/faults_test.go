@@ -335,7 +335,8 @@ func TestCorruptAtStart(t *testing.T) {
 				_, err := os.Stat(filepath.Join(marks, "ran"))
 				return err == nil
 			}, func(m *Manager) { m.Logger = newLogger(log) })
-			aside, _ := filepath.Glob(path + ".corrupt-*")
+			// The database, without its -wal (as SQLite left it).
+			aside, _ := filepath.Glob(path + ".corrupt-*Z")
 			if len(aside) != 1 {
 				t.Fatalf("set aside: %v", aside)
 			}

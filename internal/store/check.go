@@ -67,8 +67,10 @@ func prepareFile(ctx context.Context, path string) error {
 // after it, with the mode of the database, which it would make 0644.
 func create(ctx context.Context, path string) error {
 	tmp := path + ".new"
-	// Those of a start that failed, if any.
-	for _, p := range []string{tmp, tmp + "-wal", tmp + "-shm"} {
+	// Those of a start that failed, if any; and a -wal or -shm of no
+	// database (one set aside without them, say), which SQLite would
+	// take for the new one's.
+	for _, p := range []string{tmp, tmp + "-wal", tmp + "-shm", path + "-wal", path + "-shm"} {
 		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("store: %w", err)
 		}

@@ -115,16 +115,40 @@ func TestCorrupt(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, "database disk image is malformed"},
+		{"page, with a WAL", func(t *testing.T, path string) {
+			// What a crash leaves: a database still open, its -wal
+			// holding what was written last.
+			live := filepath.Join(t.TempDir(), "live.db")
+			page, size := fill(t, live)
+			s := open(t, live)
+			if err := s.Append(context.Background(), Entry{Unit: "last.service", Message: "in the WAL"}); err != nil {
+				t.Fatal(err)
+			}
+			for _, suffix := range []string{"", "-wal"} {
+				data, err := os.ReadFile(live + suffix)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if suffix == "" {
+					copy(data[(page-1)*size:], "\xa5\x5a not a page of SQLite's")
+				}
+				if err := os.WriteFile(path+suffix, data, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}, "database disk image is malformed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "state.db")
 			tt.damage(t, path)
-			damaged, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
+			damaged := map[string][]byte{}
+			for _, suffix := range []string{"", "-wal"} {
+				if data, err := os.ReadFile(path + suffix); err == nil {
+					damaged[suffix] = data
+				}
 			}
-			_, err = Open(context.Background(), path)
+			_, err := Open(context.Background(), path)
 			var corrupt *CorruptError
 			if !errors.As(err, &corrupt) || corrupt.Path != path || !strings.Contains(corrupt.Reason, tt.reason) {
 				t.Fatalf("Open: %v, want it corrupt: %s", err, tt.reason)
@@ -134,8 +158,10 @@ func TestCorrupt(t *testing.T) {
 			if want := path + ".corrupt-20261206T030405Z"; aside != want || err != nil {
 				t.Fatalf("SetAside: %q, %v; want %q", aside, err, want)
 			}
-			if kept, err := os.ReadFile(aside); err != nil || !bytes.Equal(kept, damaged) {
-				t.Errorf("the file set aside is not the damaged one: %v", err)
+			for suffix, data := range damaged {
+				if kept, err := os.ReadFile(aside + suffix); err != nil || !bytes.Equal(kept, data) {
+					t.Errorf("%s is not the damaged file: %v", aside+suffix, err)
+				}
 			}
 			for _, p := range []string{path, path + "-wal", path + "-shm"} {
 				if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
@@ -181,6 +207,29 @@ func TestSetAside(t *testing.T) {
 				t.Errorf("%s: %q, %v", aside+suffix, data, err)
 			}
 		}
+	}
+}
+
+// TestOpenStaleWAL opens a database that is not there, with a -wal of
+// another one in its place (as a set aside that failed halfway leaves
+// it): the database is new, and nothing of the other's is in it.
+func TestOpenStaleWAL(t *testing.T) {
+	live := filepath.Join(t.TempDir(), "live.db")
+	other := open(t, live)
+	if err := other.Append(context.Background(), Entry{Unit: "old.service", Message: "of another database"}); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "state.db")
+	data, err := os.ReadFile(live + "-wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path+"-wal", data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := open(t, path)
+	for e, err := range s.Query(context.Background(), Filter{}) {
+		t.Errorf("in the new journal: %+v, %v", e, err)
 	}
 }
 

@@ -138,7 +138,15 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// One connection: one writer, and no reader sees half a batch.
 	db.SetMaxOpenConns(1)
 	if err := quickCheck(ctx, db, path); err != nil {
-		db.Close()
+		var corrupt *CorruptError
+		if !errors.As(err, &corrupt) {
+			db.Close()
+		}
+		// A damaged database is left open, not closed: closing would
+		// write its WAL into it (a checkpoint) and remove the WAL, and
+		// what is set aside would not be as it was found. No read-only
+		// connection does without a -shm, which a full disk would not
+		// let SQLite make. The process's end lets go of it.
 		return nil, err
 	}
 	if _, err := db.ExecContext(ctx, schema); err != nil {
