@@ -171,6 +171,61 @@ func TestDiskFull(t *testing.T) {
 	}
 }
 
+// headTried is a full disk that counts the tries of the first write
+// the daemon makes: every try of the pending writes begins with it.
+type headTried struct {
+	fullDisk
+	tries *atomic.Int32
+}
+
+func (d headTried) InterruptRuns(ctx context.Context) (int64, error) {
+	d.tries.Add(1)
+	return d.fullDisk.InterruptRuns(ctx)
+}
+
+// TestDiskFullRetry runs a timer once on a full disk, and makes room
+// once its run's end was tried (the third try: at the start, with the
+// trigger, with the end): with no write after, the writes held are made
+// all the same, when tried again, while the daemon runs.
+func TestDiskFullRetry(t *testing.T) {
+	dir, state, marks := t.TempDir(), t.TempDir(), t.TempDir()
+	writeUnits(t, dir, map[string]string{
+		"once.timer":   "[Timer]\nOnActiveSec=10ms\nAccuracySec=1us\nPersistent=yes\n",
+		"once.service": "[Service]\nType=oneshot\nExecStart=/bin/touch " + marks + "/ran\n",
+	})
+	var full atomic.Bool
+	var tries atomic.Int32
+	full.Store(true)
+	log := &logBuffer{}
+	retried := false
+	s := runDaemon(t, dir, state, func() bool {
+		if tries.Load() >= 3 {
+			full.Store(false)
+		}
+		retried = strings.Contains(log.String(), "Writing to the store again")
+		return retried
+	}, func(m *Manager) {
+		m.Logger = newLogger(log)
+		m.faults = func(w storeWrites) storeWrites { return headTried{fullDisk{w, &full}, &tries} }
+	})
+	if !retried {
+		t.Fatalf("the writes held were not made while the daemon ran; the log:\n%s", log)
+	}
+	var runs []store.Run
+	for r, err := range s.Runs(context.Background(), "once.service", 0) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		runs = append(runs, r)
+	}
+	if len(runs) != 1 || runs[0].State != store.RunEnded || runs[0].Result != "success" {
+		t.Errorf("runs: %+v, want one ended with success", runs)
+	}
+	if st, err := s.Timer(context.Background(), "once.timer"); err != nil || st.LastTrigger == 0 {
+		t.Errorf("stamp of once.timer: %+v, %v", st, err)
+	}
+}
+
 // TestDiskFullTmpfs is TestDiskFull on a real full disk: the state
 // directory on a small tmpfs (as root only), filled by a file.
 func TestDiskFullTmpfs(t *testing.T) {
