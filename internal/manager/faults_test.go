@@ -231,7 +231,13 @@ func TestDiskFullRetry(t *testing.T) {
 func TestDiskFullTmpfs(t *testing.T) {
 	state := mountTmpfs(t)
 	filler := filepath.Join(state, "filler")
-	_, _, log, _ := fillDisk(t, state, func() { fillUp(t, filler) }, func() { os.Remove(filler) }, func(*Manager) {})
+	// Failing, the daemon runs on and stops, and the tmpfs is unmounted.
+	fill := func() {
+		if err := fillUp(filler); err != nil {
+			t.Error(err)
+		}
+	}
+	_, _, log, _ := fillDisk(t, state, fill, func() { os.Remove(filler) }, func(*Manager) {})
 	if !strings.Contains(log.String(), "database or disk is full") {
 		t.Errorf("no write failed for the full disk; the log:\n%s", log)
 	}
@@ -279,7 +285,9 @@ func TestDiskFullAtStart(t *testing.T) {
 				}
 			}
 			filler := filepath.Join(state, "filler")
-			fillUp(t, filler)
+			if err := fillUp(filler); err != nil {
+				t.Fatal(err)
+			}
 			s, _, log, _ := fillDisk(t, state, func() {}, func() { os.Remove(filler) }, func(*Manager) {})
 			if !strings.Contains(log.String(), "database or disk is full") {
 				t.Errorf("no write failed for the full disk; the log:\n%s", log)
@@ -320,19 +328,19 @@ func mountTmpfs(t *testing.T) string {
 }
 
 // fillUp fills the disk with a file at path.
-func fillUp(t *testing.T, path string) {
+func fillUp(path string) error {
 	f, err := os.Create(path)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	defer f.Close()
 	chunk := make([]byte, 64<<10)
 	for {
 		if _, err := f.Write(chunk); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				t.Error(err)
+			if errors.Is(err, syscall.ENOSPC) {
+				return nil
 			}
-			return
+			return err
 		}
 	}
 }

@@ -49,11 +49,20 @@ func startDaemon(t *testing.T, m *Manager) (*logBuffer, func()) {
 	ended := make(chan error, 1)
 	go func() { ended <- m.Run(ctx) }()
 	listening := func() bool { _, err := os.Stat(m.Socket); return err == nil }
+	deadline := time.After(30 * time.Second)
 	for !listening() {
 		select {
 		case err := <-ended:
 			cancel()
 			t.Fatalf("the daemon ended: %v\n%s", err, log)
+		case <-deadline:
+			cancel()
+			select {
+			case err := <-ended:
+				t.Fatalf("the daemon did not listen within 30 s; stopped: %v\n%s", err, log)
+			case <-time.After(30 * time.Second):
+				t.Fatalf("the daemon did not listen within 30 s, nor stop\n%s", log)
+			}
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
