@@ -435,6 +435,12 @@ func (m *Manager) clean(req api.JobRequest, e *entry, r *api.JobResult) {
 		r.Error, r.Code = "No matching resources found.", "nothing"
 		return
 	}
+	// The writes held (the disk full, say) first: a trigger written
+	// after the clean would bring its stamp back.
+	if m.flushRecords(); len(m.recs.pending) > 0 {
+		r.Error, r.Code = "Failed to write the records held before cleaning: "+m.recs.pending[0].what+" is still pending.", "io"
+		return
+	}
 	if err := m.store.CleanTimer(context.Background(), e.name); err != nil {
 		r.Error, r.Code = err.Error(), "io"
 		return

@@ -226,6 +226,43 @@ func TestDiskFullRetry(t *testing.T) {
 	}
 }
 
+// TestDiskFullClean cleans a timer whose trigger is held for a full
+// disk, once the disk has room, before the trigger is tried again: the
+// trigger is written first, and the stamp stays cleaned.
+func TestDiskFullClean(t *testing.T) {
+	dir, marks, run := t.TempDir(), t.TempDir(), t.TempDir()
+	writeUnits(t, dir, map[string]string{
+		"once.timer":   "[Timer]\nOnActiveSec=10ms\nAccuracySec=1us\nPersistent=yes\n",
+		"once.service": "[Service]\nType=oneshot\nExecStart=/bin/touch " + marks + "/ran\n",
+	})
+	var full atomic.Bool
+	var tries atomic.Int32
+	full.Store(true)
+	state := t.TempDir()
+	m := &Manager{UnitPath: []string{dir}, StateDir: state, Env: []string{"PATH=/usr/bin:/bin"}, Socket: filepath.Join(run, "control")}
+	m.faults = func(w storeWrites) storeWrites { return headTried{fullDisk{w, &full}, &tries} }
+	log, stop := startDaemon(t, m)
+	// Tried at the start, with the trigger, with the end.
+	waitFor(t, "the run's end tried", func() bool { return tries.Load() >= 3 })
+	full.Store(false)
+	c := &api.Client{Socket: m.Socket}
+	for _, req := range []api.JobRequest{{Verb: "stop", Units: []string{"once.timer"}}, {Verb: "clean", Units: []string{"once.timer"}, What: []string{"state"}}} {
+		if res, err := c.Jobs(context.Background(), req); err != nil || len(res) != 1 || res[0].Error != "" {
+			t.Fatalf("%s: %+v, %v", req.Verb, res, err)
+		}
+	}
+	waitFor(t, "the writes held made", func() bool { return strings.Contains(log.String(), "Writing to the store again") })
+	stop()
+	s, err := store.Open(context.Background(), filepath.Join(state, "sundial.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if st, err := s.Timer(context.Background(), "once.timer"); err != nil || st.LastTrigger != 0 {
+		t.Errorf("stamp of once.timer: %+v, %v; want it cleaned", st, err)
+	}
+}
+
 // TestDiskFullTmpfs is TestDiskFull on a real full disk: the state
 // directory on a small tmpfs (as root only), filled by a file.
 func TestDiskFullTmpfs(t *testing.T) {
