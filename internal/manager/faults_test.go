@@ -3,6 +3,7 @@ package manager
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"testing"
 
 	"sundial.dev/sundial/internal/api"
+	"sundial.dev/sundial/internal/clock"
 	"sundial.dev/sundial/internal/store"
 )
 
@@ -260,6 +262,96 @@ func TestDiskFullClean(t *testing.T) {
 	defer s.Close()
 	if st, err := s.Timer(context.Background(), "once.timer"); err != nil || st.LastTrigger != 0 {
 		t.Errorf("stamp of once.timer: %+v, %v; want it cleaned", st, err)
+	}
+}
+
+// failsOnce fails the first run's end with an error that trying again
+// cannot mend.
+type failsOnce struct {
+	storeWrites
+	err    error
+	failed *atomic.Bool
+}
+
+func (d failsOnce) EndRun(ctx context.Context, id int64, ended uint64, result, exitCode string, exitStatus int) error {
+	if d.failed.CompareAndSwap(false, true) {
+		return d.err
+	}
+	return d.storeWrites.EndRun(ctx, id, ended, result, exitCode, exitStatus)
+}
+
+// TestWriteFailsForGood fails a write of the run history with an error
+// of SQLite's that no retry mends: it is dropped, saying so, and does
+// not hold back the writes after it.
+func TestWriteFailsForGood(t *testing.T) {
+	db, err := sql.Open("sqlite", ":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	_, lasting := db.Exec(`INSERT INTO nowhere VALUES (1)`)
+	if lasting == nil || store.Temporary(lasting) {
+		t.Fatalf("an error that lasts: %v", lasting)
+	}
+	dir, state, marks := t.TempDir(), t.TempDir(), t.TempDir()
+	writeUnits(t, dir, map[string]string{
+		"again.timer":   "[Timer]\nOnActiveSec=10ms\nOnUnitInactiveSec=50ms\nAccuracySec=1us\n",
+		"again.service": "[Unit]\nStartLimitIntervalSec=0\n[Service]\nType=oneshot\nExecStart=/bin/sh -c 'echo run >>" + marks + "/runs'\n",
+	})
+	log := &logBuffer{}
+	var failed atomic.Bool
+	s := runDaemon(t, dir, state, func() bool {
+		data, _ := os.ReadFile(filepath.Join(marks, "runs"))
+		return strings.Count(string(data), "run") >= 4
+	}, func(m *Manager) {
+		m.Logger = newLogger(log)
+		m.faults = func(w storeWrites) storeWrites { return failsOnce{w, lasting, &failed} }
+	})
+	if !strings.Contains(log.String(), "Failed to write the end of a run of again.service, for good; dropped.") {
+		t.Errorf("the write that failed for good not said; the log:\n%s", log)
+	}
+	var runs []store.Run
+	for r, err := range s.Runs(context.Background(), "again.service", 0) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		runs = append(runs, r)
+	}
+	// The first's end is lost; the next ones' are there (the last may
+	// have been stopped with the daemon).
+	if len(runs) < 4 {
+		t.Fatalf("%d runs recorded, want at least 4", len(runs))
+	}
+	for _, r := range runs[1 : len(runs)-1] {
+		if r.State != store.RunEnded || r.Result != "success" {
+			t.Errorf("run %+v", r)
+		}
+	}
+}
+
+// TestTooManyPending holds more writes than it keeps: the oldest are
+// dropped, said once, and counted when the writes are made again.
+func TestTooManyPending(t *testing.T) {
+	log := &logBuffer{}
+	m := &Manager{clk: clock.Real{}, log: newLogger(log)}
+	var full atomic.Bool
+	full.Store(true)
+	write := func(context.Context) error {
+		if full.Load() {
+			return errFull
+		}
+		return nil
+	}
+	for range maxPendingRecords + 5 {
+		m.record("a write", write)
+	}
+	if n := strings.Count(log.String(), "Too many writes to the store pending"); n != 1 {
+		t.Errorf("said %d times that writes are dropped; want once", n)
+	}
+	full.Store(false)
+	m.flushRecords()
+	if want := "but for 5 dropped as too many."; !strings.Contains(log.String(), want) {
+		t.Errorf("the log does not say %q:\n%s", want, log)
 	}
 }
 

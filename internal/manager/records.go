@@ -38,6 +38,9 @@ type records struct {
 	// of those.
 	ids  map[int64]int64
 	last int64
+	// overflow counts the writes dropped, beyond maxPendingRecords,
+	// since the writes began to fail.
+	overflow int
 }
 
 // A record is a write to the store, described for the log.
@@ -58,18 +61,26 @@ const (
 // pending if it fails.
 func (m *Manager) record(what string, write func(ctx context.Context) error) {
 	if len(m.recs.pending) == maxPendingRecords {
-		m.log.Error("Too many writes to the store pending, dropping the oldest: " + m.recs.pending[0].what)
+		// Said once, and counted, as journald says it drops messages.
+		if m.recs.overflow == 0 {
+			m.log.Error(fmt.Sprintf("Too many writes to the store pending (%d), dropping the oldest from now on, first %s.", maxPendingRecords, m.recs.pending[0].what))
+		}
+		m.recs.overflow++
+		m.recs.pending[0] = record{}
 		m.recs.pending = m.recs.pending[1:]
 	}
 	m.recs.pending = append(m.recs.pending, record{what, write})
 	m.flushRecords()
 }
 
-// flushRecords makes the pending writes, in order, until one fails.
+// flushRecords makes the pending writes, in order, until one fails for
+// a while; one that trying again cannot mend is dropped, saying so.
 func (m *Manager) flushRecords() {
 	for len(m.recs.pending) > 0 {
 		r := m.recs.pending[0]
-		if err := r.write(context.Background()); err != nil {
+		if err := r.write(context.Background()); err != nil && !store.Temporary(err) {
+			m.log.Error(fmt.Sprintf("Failed to write %s, for good; dropped.", r.what), "err", err)
+		} else if err != nil {
 			now := m.clk.Now().Monotonic
 			if m.recs.since == 0 {
 				m.recs.since = now
@@ -82,10 +93,14 @@ func (m *Manager) flushRecords() {
 		m.recs.pending = m.recs.pending[1:]
 	}
 	if m.recs.since != 0 {
-		m.log.Info(fmt.Sprintf("Writing to the store again: the writes held since %s ago are made.",
-			time.Duration(m.clk.Now().Monotonic-m.recs.since)*time.Microsecond))
+		msg := fmt.Sprintf("Writing to the store again: the writes held since %s ago are made",
+			time.Duration(m.clk.Now().Monotonic-m.recs.since)*time.Microsecond)
+		if m.recs.overflow > 0 {
+			msg += fmt.Sprintf(", but for %d dropped as too many", m.recs.overflow)
+		}
+		m.log.Info(msg + ".")
 	}
-	m.recs.pending, m.recs.since, m.recs.retryAt = nil, 0, 0
+	m.recs.pending, m.recs.since, m.recs.retryAt, m.recs.overflow = nil, 0, 0, 0
 }
 
 // retryRecords tries the pending writes again once it is time.

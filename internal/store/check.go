@@ -30,6 +30,24 @@ func (e *CorruptError) Error() string {
 	return fmt.Sprintf("store: %s is corrupt: %s", e.Path, e.Reason)
 }
 
+// Temporary tells a write's failure that may pass (the disk full, an
+// I/O error, the database busy or read-only for a while) from one that
+// trying the write again cannot mend (the database corrupt, a
+// constraint broken). An error not SQLite's is taken for one that may
+// pass.
+func Temporary(err error) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return true
+	}
+	switch se.Code() & 0xff {
+	case sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_READONLY,
+		sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_NOMEM, sqlite3.SQLITE_PROTOCOL, sqlite3.SQLITE_INTERRUPT:
+		return true
+	}
+	return false
+}
+
 // sqliteMagic begins every SQLite database file.
 const sqliteMagic = "SQLite format 3\x00"
 
