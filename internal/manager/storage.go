@@ -34,5 +34,12 @@ func (m *Manager) openStore(ctx context.Context) (*store.Store, error) {
 	}
 	m.log.Error(fmt.Sprintf("Database %s is corrupt (%s); renamed to %s, and replaced by a new one: the timers' stamps, the run history and the journal start afresh.",
 		path, corrupt.Reason, aside))
+	removed, err := store.PruneAside(path)
+	for _, name := range removed {
+		m.log.Info(fmt.Sprintf("Removed %s, an older damaged database.", name))
+	}
+	if err != nil {
+		m.log.Error("Failed to remove the older damaged databases", "err", err)
+	}
 	return store.Open(ctx, path)
 }

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -201,4 +202,37 @@ func SetAside(path string, now time.Time) (string, error) {
 		}
 	}
 	return aside, nil
+}
+
+// keepAside is how many damaged databases are kept, the newest: each
+// may be as large as the journal was.
+const keepAside = 3
+
+// PruneAside removes the databases set aside next to path (see
+// SetAside), with their -wal and -shm, but for the newest keepAside, as
+// journald's vacuum removes its damaged files, and returns the names of
+// those removed.
+func PruneAside(path string) ([]string, error) {
+	names, err := filepath.Glob(path + ".corrupt-*")
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	var sets []string
+	for _, name := range names {
+		if !strings.HasSuffix(name, "-wal") && !strings.HasSuffix(name, "-shm") {
+			sets = append(sets, name)
+		}
+	}
+	// The names sort as the times they were set aside at.
+	slices.Sort(sets)
+	var removed []string
+	for _, name := range sets[:max(0, len(sets)-keepAside)] {
+		for _, suffix := range []string{"", "-wal", "-shm"} {
+			if err := os.Remove(name + suffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return removed, fmt.Errorf("store: %w", err)
+			}
+		}
+		removed = append(removed, name)
+	}
+	return removed, nil
 }

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -207,6 +208,37 @@ func TestSetAside(t *testing.T) {
 				t.Errorf("%s: %q, %v", aside+suffix, data, err)
 			}
 		}
+	}
+}
+
+// TestPruneAside sets aside five damaged databases, a second apart:
+// pruned, the newest three are left, with their -wal and -shm.
+func TestPruneAside(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.db")
+	var aside []string
+	for i := range 5 {
+		for _, suffix := range []string{"", "-wal", "-shm"} {
+			if err := os.WriteFile(path+suffix, []byte("damaged"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		name, err := SetAside(path, time.Date(2026, 12, 6, 3, 4, 5+i, 0, time.UTC))
+		if err != nil {
+			t.Fatal(err)
+		}
+		aside = append(aside, name)
+	}
+	removed, err := PruneAside(path)
+	if err != nil || !slices.Equal(removed, aside[:2]) {
+		t.Errorf("PruneAside: %v, %v; want %v", removed, err, aside[:2])
+	}
+	left, _ := filepath.Glob(path + ".corrupt-*")
+	var want []string
+	for _, name := range aside[2:] {
+		want = append(want, name, name+"-shm", name+"-wal")
+	}
+	if !slices.Equal(left, want) {
+		t.Errorf("left: %v, want %v", left, want)
 	}
 }
 
