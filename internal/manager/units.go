@@ -571,6 +571,10 @@ func (m *Manager) startTimer(ctx context.Context, e *entry) bool {
 	}
 	st, ok := m.preload.timers[e.name]
 	if m.preload.timers == nil {
+		// While the record of its last trigger is held (the disk full),
+		// the stamp read is the one before: as systemd's, whose
+		// timer_enter_running goes on when touch_file fails, leaving the
+		// stamp file's older time for the timer's next start.
 		var err error
 		if st, err = m.store.Timer(ctx, e.name); err != nil {
 			m.log.Error("reading a timer's state", "unit", e.name, "err", err)
