@@ -378,7 +378,18 @@ func (c *Client) do(ctx context.Context, method, path string, body, v any) error
 		}
 		c.hc = &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer
-			return d.DialContext(ctx, "unix", socket)
+			conn, err := d.DialContext(ctx, "unix", socket)
+			if err != nil {
+				return nil, err
+			}
+			// A socket another user made where the daemon's goes (in a
+			// directory of /tmp they made first) is not asked: they would
+			// read the requests and answer them.
+			if uid, ok := peerUID(conn.(*net.UnixConn)); !ok || uid != os.Geteuid() && uid != 0 {
+				conn.Close()
+				return nil, fmt.Errorf("%s is not the daemon's socket (it was made by UID %d), refusing", socket, uid)
+			}
+			return conn, nil
 		}}}
 	})
 	hc := c.hc

@@ -9,13 +9,28 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // clientEnv makes the test binary a client of the socket it names,
 // which prints what the daemon answered.
 const clientEnv = "SUNDIAL_API_TEST_CLIENT"
 
+// serverEnv makes the test binary a daemon listening on the socket it
+// names.
+const serverEnv = "SUNDIAL_API_TEST_SERVER"
+
 func TestMain(m *testing.M) {
+	if socket := os.Getenv(serverEnv); socket != "" {
+		l, err := Listen(socket)
+		if err != nil {
+			os.Stdout.WriteString(err.Error() + "\n")
+			os.Exit(1)
+		}
+		os.Chmod(socket, 0o666)
+		Serve(context.Background(), l, fakeBackend{[]Timer{{Unit: "planted.timer"}}})
+		os.Exit(0)
+	}
 	if socket := os.Getenv(clientEnv); socket != "" {
 		timers, err := (&Client{Socket: socket}).Timers(context.Background())
 		if err != nil {
@@ -69,6 +84,45 @@ func TestOtherUserRefused(t *testing.T) {
 	}
 	if got := client(nil); got != "answered: a.timer" {
 		t.Errorf("root: %q", got)
+	}
+}
+
+// TestOtherUsersSocket: a socket another user made where the daemon's
+// goes is refused by the client, by its credentials.
+func TestOtherUsersSocket(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root, to run a daemon as another user")
+	}
+	dir, err := os.MkdirTemp("", "sundial-peer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	os.Chmod(dir, 0o777)
+	bin := filepath.Join(dir, "server")
+	copyFile(t, bin)
+	sock := filepath.Join(dir, "run", "control")
+	cmd := exec.Command(bin)
+	cmd.Env = []string{serverEnv + "=" + sock}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	}()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(sock); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the other user's daemon does not listen within 30 s")
+		}
+	}
+	timers, err := (&Client{Socket: sock}).Timers(context.Background())
+	if want := "is not the daemon's socket (it was made by UID 65534), refusing"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("Timers: %v, %v; want %q", timers, err, want)
 	}
 }
 
