@@ -185,30 +185,46 @@ func (d headTried) InterruptRuns(ctx context.Context) (int64, error) {
 	return d.fullDisk.InterruptRuns(ctx)
 }
 
+// fullOnce is a timer that fires once, Persistent=, in dir, on a disk
+// full until full is unset, whose daemon's tries of its first write
+// are counted (see headTried).
+type fullOnce struct {
+	dir   string
+	full  atomic.Bool
+	tries atomic.Int32
+}
+
+func newFullOnce(t *testing.T) *fullOnce {
+	f := &fullOnce{dir: t.TempDir()}
+	writeUnits(t, f.dir, map[string]string{
+		"once.timer":   "[Timer]\nOnActiveSec=10ms\nAccuracySec=1us\nPersistent=yes\n",
+		"once.service": "[Service]\nType=oneshot\nExecStart=/bin/true\n",
+	})
+	f.full.Store(true)
+	return f
+}
+
+func (f *fullOnce) faults(w storeWrites) storeWrites {
+	return headTried{fullDisk{w, &f.full}, &f.tries}
+}
+
 // TestDiskFullRetry runs a timer once on a full disk, and makes room
 // once its run's end was tried (the third try: at the start, with the
 // trigger, with the end): with no write after, the writes held are made
 // all the same, when tried again, while the daemon runs.
 func TestDiskFullRetry(t *testing.T) {
-	dir, state, marks := t.TempDir(), t.TempDir(), t.TempDir()
-	writeUnits(t, dir, map[string]string{
-		"once.timer":   "[Timer]\nOnActiveSec=10ms\nAccuracySec=1us\nPersistent=yes\n",
-		"once.service": "[Service]\nType=oneshot\nExecStart=/bin/touch " + marks + "/ran\n",
-	})
-	var full atomic.Bool
-	var tries atomic.Int32
-	full.Store(true)
+	f := newFullOnce(t)
 	log := &logBuffer{}
 	retried := false
-	s := runDaemon(t, dir, state, func() bool {
-		if tries.Load() >= 3 {
-			full.Store(false)
+	s := runDaemon(t, f.dir, t.TempDir(), func() bool {
+		if f.tries.Load() >= 3 {
+			f.full.Store(false)
 		}
 		retried = strings.Contains(log.String(), "Writing to the store again")
 		return retried
 	}, func(m *Manager) {
 		m.Logger = newLogger(log)
-		m.faults = func(w storeWrites) storeWrites { return headTried{fullDisk{w, &full}, &tries} }
+		m.faults = f.faults
 	})
 	if !retried {
 		t.Fatalf("the writes held were not made while the daemon ran; the log:\n%s", log)
@@ -232,21 +248,14 @@ func TestDiskFullRetry(t *testing.T) {
 // disk, once the disk has room, before the trigger is tried again: the
 // trigger is written first, and the stamp stays cleaned.
 func TestDiskFullClean(t *testing.T) {
-	dir, marks, run := t.TempDir(), t.TempDir(), t.TempDir()
-	writeUnits(t, dir, map[string]string{
-		"once.timer":   "[Timer]\nOnActiveSec=10ms\nAccuracySec=1us\nPersistent=yes\n",
-		"once.service": "[Service]\nType=oneshot\nExecStart=/bin/touch " + marks + "/ran\n",
-	})
-	var full atomic.Bool
-	var tries atomic.Int32
-	full.Store(true)
+	f := newFullOnce(t)
 	state := t.TempDir()
-	m := &Manager{UnitPath: []string{dir}, StateDir: state, Env: []string{"PATH=/usr/bin:/bin"}, Socket: filepath.Join(run, "control")}
-	m.faults = func(w storeWrites) storeWrites { return headTried{fullDisk{w, &full}, &tries} }
+	m := &Manager{UnitPath: []string{f.dir}, StateDir: state, Env: []string{"PATH=/usr/bin:/bin"},
+		Socket: filepath.Join(t.TempDir(), "control"), faults: f.faults}
 	log, stop := startDaemon(t, m)
 	// Tried at the start, with the trigger, with the end.
-	waitFor(t, "the run's end tried", func() bool { return tries.Load() >= 3 })
-	full.Store(false)
+	waitFor(t, "the run's end tried", func() bool { return f.tries.Load() >= 3 })
+	f.full.Store(false)
 	c := &api.Client{Socket: m.Socket}
 	for _, req := range []api.JobRequest{{Verb: "stop", Units: []string{"once.timer"}}, {Verb: "clean", Units: []string{"once.timer"}, What: []string{"state"}}} {
 		if res, err := c.Jobs(context.Background(), req); err != nil || len(res) != 1 || res[0].Error != "" {

@@ -247,23 +247,20 @@ func TestPrivatePlanted(t *testing.T) {
 			return target
 		}, "/run is a symbolic link, refusing"},
 		{"state dir writable by others", func(t *testing.T, state, run string) string {
-			target := filepath.Join(t.TempDir(), "precious")
-			os.WriteFile(target, []byte("precious"), 0o644)
+			target := precious(t)
 			os.Mkdir(state, 0o777)
 			os.Chmod(state, 0o777)
 			symlink(t, target, filepath.Join(state, "lock"))
 			return target
 		}, "/state has mode 0777, which lets other users put files in it, refusing"},
 		{"lock a link", func(t *testing.T, state, run string) string {
-			target := filepath.Join(t.TempDir(), "precious")
-			os.WriteFile(target, []byte("precious"), 0o644)
+			target := precious(t)
 			os.Mkdir(run, 0o700)
 			symlink(t, target, filepath.Join(run, "lock"))
 			return target
 		}, "/run/lock is a symbolic link, refusing"},
 		{"database a link", func(t *testing.T, state, run string) string {
-			target := filepath.Join(t.TempDir(), "precious")
-			os.WriteFile(target, []byte("precious"), 0o644)
+			target := precious(t)
 			os.Mkdir(state, 0o700)
 			symlink(t, target, filepath.Join(state, "sundial.db"))
 			return target
@@ -308,6 +305,16 @@ func TestPrivatePlanted(t *testing.T) {
 			}
 		})
 	}
+}
+
+// precious makes a file outside the daemon's directories, for a link
+// to it to be planted in them.
+func precious(t *testing.T) string {
+	path := filepath.Join(t.TempDir(), "precious")
+	if err := os.WriteFile(path, []byte("precious"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // symlink makes a symbolic link, or fails the test.
