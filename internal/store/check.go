@@ -197,7 +197,13 @@ func SetAside(path string, now time.Time) (string, error) {
 		return "", fmt.Errorf("store: %w", err)
 	}
 	for _, suffix := range []string{"-wal", "-shm"} {
-		if err := os.Rename(path+suffix, aside+suffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		// An empty one holds nothing (Open's check makes the -wal if
+		// there was none): removed.
+		move := func(from, to string) error { return os.Rename(from, to) }
+		if info, err := os.Lstat(path + suffix); err == nil && info.Size() == 0 {
+			move = func(from, _ string) error { return os.Remove(from) }
+		}
+		if err := move(path+suffix, aside+suffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return aside, fmt.Errorf("store: %w", err)
 		}
 	}
