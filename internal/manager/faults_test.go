@@ -180,9 +180,9 @@ type headTried struct {
 	tries *atomic.Int32
 }
 
-func (d headTried) InterruptRuns(ctx context.Context) (int64, error) {
+func (d headTried) InterruptRuns(ctx context.Context, keep ...int64) (int64, error) {
 	d.tries.Add(1)
-	return d.fullDisk.InterruptRuns(ctx)
+	return d.fullDisk.InterruptRuns(ctx, keep...)
 }
 
 // fullOnce is a timer that fires once, Persistent=, in dir, on a disk
@@ -216,7 +216,7 @@ func TestDiskFullRetry(t *testing.T) {
 	f := newFullOnce(t)
 	log := &logBuffer{}
 	retried := false
-	s := runDaemon(t, f.dir, t.TempDir(), func() bool {
+	s := runDaemon(t, f.dir, t.TempDir(), func(*api.Client) bool {
 		if f.tries.Load() >= 3 {
 			f.full.Store(false)
 		}
@@ -282,11 +282,11 @@ type failsOnce struct {
 	failed *atomic.Bool
 }
 
-func (d failsOnce) EndRun(ctx context.Context, id int64, ended uint64, result, exitCode string, exitStatus int) error {
+func (d failsOnce) EndRun(ctx context.Context, id int64, ended, endedMonotonic uint64, result, exitCode string, exitStatus int) error {
 	if d.failed.CompareAndSwap(false, true) {
 		return d.err
 	}
-	return d.storeWrites.EndRun(ctx, id, ended, result, exitCode, exitStatus)
+	return d.storeWrites.EndRun(ctx, id, ended, endedMonotonic, result, exitCode, exitStatus)
 }
 
 // TestWriteFailsForGood fails a write of the run history with an error
@@ -309,7 +309,7 @@ func TestWriteFailsForGood(t *testing.T) {
 	})
 	log := &logBuffer{}
 	var failed atomic.Bool
-	s := runDaemon(t, dir, state, func() bool {
+	s := runDaemon(t, dir, state, func(*api.Client) bool {
 		data, _ := os.ReadFile(filepath.Join(marks, "runs"))
 		return strings.Count(string(data), "run") >= 4
 	}, func(m *Manager) {

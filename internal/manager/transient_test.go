@@ -27,7 +27,15 @@ func serve(t *testing.T, dir, state, run string, configure ...func(*Manager)) (*
 	}
 	ended := make(chan error)
 	go func() { ended <- m.Run(ctx) }()
-	await.Until(t, func() bool { _, err := os.Stat(m.Socket); return err == nil }, "the control socket %s", m.Socket)
+	await.Until(t, func() bool {
+		select {
+		case err := <-ended:
+			t.Fatalf("the daemon ended before it listened: %v", err)
+		default:
+		}
+		_, err := os.Stat(m.Socket)
+		return err == nil
+	}, "the control socket %s", m.Socket)
 	return &api.Client{Socket: m.Socket}, func() {
 		cancel()
 		if err := <-ended; err != nil {
