@@ -1,8 +1,11 @@
 package manager
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"sundial.dev/sundial/unit"
 )
@@ -36,30 +39,65 @@ var builtinUnits = map[unit.RuntimeScope][]builtinUnit{
 	},
 }
 
-// writeBuiltin writes the built-in units of the scope into dir, afresh
-// at each start of the daemon (what an earlier version shipped goes),
-// for the search path to end with: a unit of the same name in any other
-// directory of the path overrides one.
+// writeBuiltin makes dir hold the built-in units of the scope and
+// nothing else, for the search path to end with: a unit of the same name
+// in any other directory of the path overrides one. What is there as it
+// should be is left alone, so that a daemon starting on a full disk
+// writes nothing.
 func writeBuiltin(dir string, scope unit.RuntimeScope) error {
-	if err := os.RemoveAll(dir); err != nil {
-		return err
-	}
 	// Private as the rest of the state directory: nothing in it is for
 	// other users, though systemd's own units are public.
-	if err := os.Mkdir(dir, 0o700); err != nil {
+	if fi, err := os.Lstat(dir); err == nil && (!fi.IsDir() || fi.Mode().Perm() != 0o700) {
+		if err := os.RemoveAll(dir); err != nil {
+			return err
+		}
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		return err
 	}
-	for _, u := range builtinUnits[scope] {
+	units := builtinUnits[scope]
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		// What an earlier version shipped goes.
+		if !slices.ContainsFunc(units, func(u builtinUnit) bool { return u.name == e.Name() }) {
+			if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	for _, u := range units {
 		p := filepath.Join(dir, u.name)
-		var err error
+		if u.current(p) {
+			continue
+		}
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
 		if u.alias != "" {
 			err = os.Symlink(u.alias, p)
 		} else {
-			err = os.WriteFile(p, []byte(u.text), 0o600)
+			err = writeFile(p, u.text)
 		}
 		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// current reports whether the file at p is the unit as it should be.
+func (u builtinUnit) current(p string) bool {
+	if u.alias != "" {
+		target, err := os.Readlink(p)
+		return err == nil && target == u.alias
+	}
+	fi, err := os.Lstat(p)
+	if err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o600 {
+		return false
+	}
+	text, err := os.ReadFile(p)
+	return err == nil && string(text) == u.text
 }

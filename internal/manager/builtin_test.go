@@ -68,3 +68,37 @@ func TestBuiltinUnits(t *testing.T) {
 		}
 	}
 }
+
+// TestBuiltinRewritten: the built-in units are written again only where
+// they are not as they should be, and what is not one of them goes; a
+// second start writes nothing.
+func TestBuiltinRewritten(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "units")
+	if err := writeBuiltin(dir, unit.UserScope); err != nil {
+		t.Fatal(err)
+	}
+	kept := filepath.Join(dir, "basic.target")
+	before, err := os.Stat(kept)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed, stale := filepath.Join(dir, "timers.target"), filepath.Join(dir, "old.target")
+	os.WriteFile(changed, []byte("[Unit]\nDescription=Changed\n"), 0o600)
+	os.WriteFile(stale, nil, 0o600)
+	os.Remove(filepath.Join(dir, "default.target"))
+	os.Symlink("basic.target", filepath.Join(dir, "default.target"))
+	if err := writeBuiltin(dir, unit.UserScope); err != nil {
+		t.Fatal(err)
+	}
+	if after, err := os.Stat(kept); err != nil || !os.SameFile(before, after) || !after.ModTime().Equal(before.ModTime()) {
+		t.Errorf("basic.target written again: %v", err)
+	}
+	for _, u := range builtinUnits[unit.UserScope] {
+		if !u.current(filepath.Join(dir, u.name)) {
+			t.Errorf("%s not as shipped", u.name)
+		}
+	}
+	if _, err := os.Lstat(stale); err == nil {
+		t.Error("old.target left")
+	}
+}

@@ -122,7 +122,9 @@ func (m *Manager) Run(ctx context.Context) error {
 	defer lock.Close()
 	builtin := filepath.Join(m.StateDir, "units")
 	if err := writeBuiltin(builtin, m.Scope); err != nil {
-		return err
+		// The daemon runs all the same: what a unit path has of its own
+		// still loads.
+		m.log.Error("Failed to write the built-in units to "+builtin+"; units that need them may not load.", "err", err)
 	}
 	if !slices.Contains(m.UnitPath, builtin) {
 		m.UnitPath = append(slices.Clip(m.UnitPath), builtin)
