@@ -288,3 +288,19 @@ func expandBraces(s string, lookup func(string) (string, bool), unset, bad *[]st
 	}
 	return b.String()
 }
+
+// SplitQuoted splits s into words as systemd's extract_first_word with
+// EXTRACT_UNQUOTE alone: separated by whitespace, quotes group and go, a
+// backslash takes the next character as it is. Unbalanced quotes are an
+// error. Conditions that take a list of expressions read them so.
+func SplitQuoted(s string) ([]string, error) {
+	var out []string
+	w := words{s: s}
+	for {
+		word, more, err := w.next("", extractUnquote)
+		if err != nil || !more {
+			return out, err
+		}
+		out = append(out, word)
+	}
+}

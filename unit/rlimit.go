@@ -230,3 +230,9 @@ func parseSize(t string, base uint64) (uint64, error) {
 		}
 	}
 }
+
+// ParseSize reads a size as systemd's parse_size: numbers with an
+// optional fraction and one of the suffixes B, K, M, G, T, P, E of the
+// base (1024 or 1000), each suffix smaller than the last, summed: "1G
+// 512M". Its errors are EINVAL and ERANGE, with strerror's texts.
+func ParseSize(s string, base uint64) (uint64, error) { return parseSize(s, base) }

@@ -536,3 +536,16 @@ func installSetting(field func(*Unit) *[]string) setter {
 		return nil
 	}
 }
+
+// AddCondition reads one Condition…= or Assert…= assignment into u, as
+// the loader reads it from a unit file (config_parse_unit_condition_path
+// where path is set, config_parse_unit_condition_string otherwise), with
+// the loader's specifiers; what systemd would say about it is added to
+// u.Diagnostics. Its value is taken as given: unlike a unit file's, it
+// may end in white space. systemd-analyze condition reads its arguments
+// so.
+func (l *Loader) AddCondition(u *Unit, a Assignment, path bool) {
+	x := l.specifiers(u)
+	c := settingCtx{u: u, x: &x, scope: l.scope, argMaxV: l.argMax}
+	conditionSetting(path)(&c, &a)
+}

@@ -30,6 +30,7 @@ Commands:
   timestamp TIMESTAMP...     Validate a timestamp
   timespan SPAN...           Validate a time span
   verify FILE...             Check unit files for correctness
+  condition CONDITION...     Evaluate conditions and asserts
 ` + analyzeOptions
 
 // analyzeOptions are the options of the time-language verbs.
@@ -41,7 +42,7 @@ Options:
      --base-time=TIMESTAMP   Calculate calendar times relative to
                              specified time
      --no-pager              Do not pipe output into a pager
-  -q --quiet                 Accepted for compatibility; changes nothing
+  -q --quiet                 Do not log the result of each condition
      --system                Operate on system systemd instance
      --user                  Operate on user systemd instance
      --man[=BOOL]            Do [not] check for existence of man pages
@@ -88,6 +89,8 @@ func analyzeMain(c *cli, args []string) int {
 				return usageError("Failed to parse --base-time= parameter: " + value)
 			}
 			a.base = t
+		case "quiet":
+			a.quiet = true
 		case "user":
 			a.scope = unit.UserScope
 		case "system":
@@ -133,7 +136,8 @@ type analyzer struct {
 	// base is the time calendar searches from. Everything else reads the
 	// clock when it needs it, as systemd does: a timestamp "+3h" is read a
 	// moment before it is shown, and so is "2h 59min left".
-	base time.Time
+	base  time.Time
+	quiet bool // --quiet: condition logs nothing
 	// Whether the local zone is UTC all year, in which case systemd leaves
 	// out the "(in UTC)" lines.
 	localIsUTC bool
@@ -159,6 +163,12 @@ func (a *analyzer) verb(args []string) int {
 			return 1
 		}
 		return a.verify(args[1:])
+	case "condition":
+		if len(args) < 2 {
+			a.errorf("Too few arguments for condition")
+			return 1
+		}
+		return a.condition(args[1:])
 	}
 	run := map[string]func(string) bool{
 		"calendar":  a.calendar,

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"os"
+	"strings"
+
+	"sundial.dev/sundial/internal/condition"
+	"sundial.dev/sundial/unit"
+)
+
+// whitespace is systemd's WHITESPACE.
+const whitespace = " \t\n\r"
+
+// condition is systemd-analyze condition (analyze-condition.c): the
+// conditions and asserts given are read as test.service would read them,
+// then tested, asserts first, each list in systemd's order, each result
+// logged; the status is 1 unless all hold.
+func (a *analyzer) condition(args []string) int {
+	loader := &unit.Loader{Scope: a.scope}
+	u := &unit.Unit{Name: "test.service", Type: unit.Service}
+	for _, arg := range args {
+		line := strings.TrimLeft(arg, whitespace)
+		key, value, ok := strings.Cut(line, "=")
+		key = strings.TrimRight(key, whitespace)
+		kind, _, known := condition.Lookup(key)
+		if !ok || !known {
+			a.errorf("Cannot parse \"%s\".", line)
+			return 1
+		}
+		before := len(u.Diagnostics)
+		loader.AddCondition(u, unit.Assignment{Section: "Unit", Key: key, Value: strings.TrimLeft(value, whitespace),
+			Pos: unit.Pos{File: "(cmdline)"}}, condition.TakesPath(kind))
+		for _, d := range u.Diagnostics[before:] {
+			a.errorf("%s", d)
+		}
+	}
+	env := os.Environ()
+	asserts := a.testConditions("Assert", u.Unit.Asserts, env)
+	conditions := a.testConditions("Condition", u.Unit.Conditions, env)
+	if asserts && conditions {
+		return 0
+	}
+	return 1
+}
+
+// testConditions tests a list as condition_test_list, and logs each
+// result and the outcome as systemd-analyze does, unless --quiet.
+func (a *analyzer) testConditions(prefix string, list []unit.Condition, env []string) bool {
+	ok, tested := condition.List(list, env)
+	if a.quiet {
+		return ok
+	}
+	for _, t := range tested {
+		switch {
+		case t.Err != nil:
+			a.errorf("test.service: Couldn't determine result for %s, assuming failed: %s", condition.Format(prefix, t.Condition), condition.Strerror(t.Err))
+		case t.OK:
+			a.errorf("test.service: %s succeeded.", condition.Format(prefix, t.Condition))
+		default:
+			a.errorf("test.service: %s failed.", condition.Format(prefix, t.Condition))
+		}
+	}
+	if len(list) > 0 {
+		outcome := "failed"
+		if ok {
+			outcome = "succeeded"
+		}
+		a.errorf("%ss %s.", prefix, outcome)
+	}
+	return ok
+}
