@@ -19,6 +19,7 @@ Time language:
 
 Unit files:
   verify FILE...             Check unit files as systemd reads them
+  condition CONDITION...     Test conditions and asserts on this machine
 
 Timers:
   simulate TIMER-FILE...     Show when timers would elapse, on a

@@ -25,7 +25,8 @@ const (
 	maskBPFSocketBind
 	maskBPFRestrictNetworkInterfaces
 
-	maskV1 = maskCPU | maskCPUAcct | maskCPUSet | maskBlkIO | maskMemory | maskDevices | maskPids
+	// systemd uses cpuset on cgroup v2 only.
+	maskV1 = maskCPU | maskCPUAcct | maskBlkIO | maskMemory | maskDevices | maskPids
 	maskV2 = maskCPU | maskCPUSet | maskIO | maskMemory | maskPids
 )
 
@@ -266,6 +267,14 @@ func testPressure(resource string) func(string, []string) (bool, error) {
 				kind = "some"
 			}
 		} else {
+			// A slice's pressure is read on cgroup v2 only.
+			unified, err := cgroupUnified()
+			if err != nil {
+				return false, err
+			}
+			if !unified {
+				return true, nil
+			}
 			need := map[string]int{"memory": maskMemory, "cpu": maskCPU, "io": maskIO}[resource]
 			have, err := maskSupported()
 			if err != nil {
@@ -285,11 +294,7 @@ func testPressure(resource string) func(string, []string) (bool, error) {
 			if scope != "" {
 				slice = strings.TrimSuffix(scope, "/") + "/" + slice
 			}
-			dir := "/sys/fs/cgroup"
-			if unified, _ := cgroupUnified(); !unified {
-				dir += "/systemd"
-			}
-			path = strings.TrimSuffix(dir+"/"+strings.TrimPrefix(slice, "/"), "/") + "/" + resource + ".pressure"
+			path = strings.TrimSuffix("/sys/fs/cgroup/"+strings.TrimPrefix(slice, "/"), "/") + "/" + resource + ".pressure"
 			value = words[1]
 		}
 		parts := splitTwo(value, '/')

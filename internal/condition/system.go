@@ -521,10 +521,10 @@ func testFirstBoot(param string, _ []string) (bool, error) {
 	return first == want, nil
 }
 
-// parseID is parse_uid and parse_gid: a decimal number that is a valid
-// ID (not -1, not 65535).
+// parseID is parse_uid and parse_gid: a decimal number without leading
+// zeros that is a valid ID (not -1, not 65535).
 func parseID(s string) (uint32, bool) {
-	if s == "" || strings.Trim(s, "0123456789") != "" {
+	if s == "" || s[0] == '0' && len(s) > 1 || strings.Trim(s, "0123456789") != "" {
 		return 0, false
 	}
 	n, err := strconv.ParseUint(s, 10, 32)
