@@ -52,6 +52,16 @@ func readLine(path string) (string, error) {
 	return string(line), nil
 }
 
+// splitQuoted is extract_first_word with EXTRACT_UNQUOTE, repeated; its
+// error is EINVAL.
+func splitQuoted(s string) ([]string, error) {
+	words, err := unit.SplitQuoted(s)
+	if err != nil {
+		return nil, syscall.EINVAL
+	}
+	return words, nil
+}
+
 // host is the machine, read once for each test that needs it.
 func host() *unit.Host { return (&unit.Host{}).Resolved() }
 
@@ -129,7 +139,7 @@ func testSMBIOSField(expr string) (bool, error) {
 	if o == opNone {
 		return false, syscall.EINVAL
 	}
-	words, err := unit.SplitQuoted(rest)
+	words, err := splitQuoted(rest)
 	if err != nil || len(words) != 1 || strings.TrimLeft(rest, whitespace) == "" {
 		return false, syscall.EINVAL
 	}
@@ -186,7 +196,7 @@ func testHost(param string, _ []string) (bool, error) {
 // in a container the arguments of its PID 1.
 func kernelCommandLine() ([]string, error) {
 	if s, ok := os.LookupEnv("SYSTEMD_PROC_CMDLINE"); ok {
-		return unit.SplitQuoted(s)
+		return splitQuoted(s)
 	}
 	if detectContainer() != "none" {
 		b, err := os.ReadFile("/proc/1/cmdline")
@@ -199,7 +209,7 @@ func kernelCommandLine() ([]string, error) {
 	if err != nil {
 		return nil, errnoOf(err)
 	}
-	return unit.SplitQuoted(strings.TrimRight(string(b), whitespace))
+	return splitQuoted(strings.TrimRight(string(b), whitespace))
 }
 
 // testKernelCommandLine is condition_test_kernel_command_line: a word
@@ -232,7 +242,7 @@ func hasWord(words []string, param string) bool {
 // VERSION" or patterns, all of which the kernel's release must meet.
 func testKernelVersion(param string, _ []string) (bool, error) {
 	release := host().KernelRelease
-	words, err := unit.SplitQuoted(param)
+	words, err := splitQuoted(param)
 	if err != nil {
 		return false, err
 	}
@@ -734,7 +744,7 @@ func validEnvName(s string) bool {
 // testOSRelease is condition_test_osrelease: "KEY OP VALUE" expressions,
 // all of which os-release must meet; a key it lacks is empty.
 func testOSRelease(param string, _ []string) (bool, error) {
-	words, err := unit.SplitQuoted(param)
+	words, err := splitQuoted(param)
 	if err != nil {
 		return false, err
 	}
