@@ -209,6 +209,8 @@ func jobFailure(o *systemctlOptions, r api.JobResult) string {
 		return fmt.Sprintf("Job for %s canceled.", r.Unit)
 	case "timeout":
 		return fmt.Sprintf("Job for %s timed out.", r.Unit)
+	case "assert":
+		return fmt.Sprintf("Assertion failed on job for %s.", r.Unit)
 	case "dependency":
 		// Without --user, as systemd's: only the hint below has it.
 		return fmt.Sprintf("A dependency job for %s failed. See 'journalctl -xe' for details.", r.Unit)

@@ -55,6 +55,13 @@ func glyph(active string) string {
 	return "*"
 }
 
+func treeBranch() string {
+	if utf8Locale() {
+		return "├─"
+	}
+	return "|-"
+}
+
 func treeRight() string {
 	if utf8Locale() {
 		return "└─"
@@ -232,6 +239,28 @@ func printStatus(c *cli, o *systemctlOptions, u api.Unit, journal []api.Entry) {
 		}
 	}
 	related("Triggers:", u.Triggers, true)
+	// As systemctl-show.c: the conditions unmet at the last start, and
+	// the assert that failed it.
+	if !u.ConditionResult && u.ConditionTimestamp > 0 {
+		t := at(u.ConditionTimestamp)
+		line("Condition:", "start condition unmet at %s; %s", timespan.FormatTimestamp(t, timespan.Pretty), timespan.FormatRelative(t, nowT))
+		for i, c := range u.ConditionUnmet {
+			g := treeRight()
+			if i+1 < len(u.ConditionUnmet) {
+				g = treeBranch()
+			}
+			line("", "%s %s was not met", g, c)
+		}
+	}
+	if !u.AssertResult && u.AssertTimestamp > 0 {
+		t := at(u.AssertTimestamp)
+		line("Assert:", "start assertion failed at %s; %s", timespan.FormatTimestamp(t, timespan.Pretty), timespan.FormatRelative(t, nowT))
+		if u.AssertUnmet == "" {
+			line("", "none of the trigger assertions were met")
+		} else {
+			line("", "%s was not met", u.AssertUnmet)
+		}
+	}
 	for i, d := range u.Docs {
 		if i == 0 {
 			line("Docs:", "%s", d)

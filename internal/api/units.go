@@ -68,6 +68,18 @@ type Unit struct {
 	// ConditionFailed is when ExecCondition= last skipped it, realtime µs.
 	ConditionFailed uint64 `json:"condition_failed,omitempty"`
 
+	// The last test of its Condition…= settings: when, realtime µs (0
+	// for never), whether they held, and those that did not, as
+	// "ConditionPathExists=|!/foo".
+	ConditionTimestamp uint64   `json:"condition_timestamp,omitempty"`
+	ConditionResult    bool     `json:"condition_result,omitempty"`
+	ConditionUnmet     []string `json:"condition_unmet,omitempty"`
+	// The same of its Assert…= settings; AssertUnmet is the one that
+	// failed the start, "" where only triggering ones did.
+	AssertTimestamp uint64 `json:"assert_timestamp,omitempty"`
+	AssertResult    bool   `json:"assert_result,omitempty"`
+	AssertUnmet     string `json:"assert_unmet,omitempty"`
+
 	// Properties are what systemctl show prints, in its order.
 	Properties []Property `json:"properties,omitempty"`
 }

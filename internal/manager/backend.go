@@ -123,6 +123,7 @@ func (m *Manager) describeUnit(e *entry, properties bool) api.Unit {
 		ActiveExit: e.activeExit.Realtime, InactiveEnter: e.inactiveEnter.Realtime, NeedReload: m.needReload(e)}
 	a.Transient = a.FileState == "transient"
 	a.LoadError, _ = refusal(e, "start")
+	describeConditions(e, &a)
 	a.Result = "success"
 	switch {
 	case e.timer != nil:

@@ -126,6 +126,9 @@ func (e *entry) deactivating() bool {
 
 // activate starts the unit itself.
 func (m *Manager) activate(e *entry, act activation, done func(string)) {
+	if !m.testConditions(e, act, done) {
+		return
+	}
 	switch {
 	case e.timer != nil:
 		if !m.startTimer(context.Background(), e) {

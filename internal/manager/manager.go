@@ -235,15 +235,7 @@ func notes(u *unit.Unit) []note {
 	if u.LoadState != unit.Loaded {
 		return out
 	}
-	ignored := u.Unsupported()
-	// Kept by the unit package, but not tested before a start: the unit
-	// starts whatever they say.
-	for _, a := range u.Assignments {
-		if a.Section == "Unit" && (strings.HasPrefix(a.Key, "Condition") || strings.HasPrefix(a.Key, "Assert")) {
-			ignored = append(ignored, a)
-		}
-	}
-	for _, a := range ignored {
+	for _, a := range u.Unsupported() {
 		out = append(out, note{5, fmt.Sprintf("%s:%d: %s= is not supported by sundial, ignoring.", a.Pos.File, a.Pos.Line, a.Key)})
 	}
 	if s := u.Service; s != nil {

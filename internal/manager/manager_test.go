@@ -79,7 +79,6 @@ func TestRunsTimers(t *testing.T) {
 	}
 	want := []string{
 		dir + "/hello.service:8: PrivateTmp= is not supported by sundial, ignoring.",
-		dir + "/hello.service:3: ConditionPathExists= is not supported by sundial, ignoring.",
 		"Starting hello.service - Say hello...",
 		"hello from hello.timer",
 		"hello.service: Deactivated successfully.",

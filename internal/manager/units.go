@@ -38,6 +38,8 @@ type entry struct {
 
 	triggeredBy []*entry // the timers that start it
 
+	cond, assert condResult // the last tests of its conditions and asserts
+
 	// A timer's.
 	timer  *timer.Timer
 	tstate store.TimerState

@@ -1,0 +1,112 @@
+package manager
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"sundial.dev/sundial/internal/store"
+)
+
+// messages collects what the daemon logs, for tests to wait on.
+type messages struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (h *messages) Enabled(context.Context, slog.Level) bool { return true }
+func (h *messages) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *messages) WithGroup(string) slog.Handler            { return h }
+func (h *messages) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.msgs = append(h.msgs, r.Message)
+	return nil
+}
+
+func (h *messages) count(msg string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for _, m := range h.msgs {
+		if m == msg {
+			n++
+		}
+	}
+	return n
+}
+
+// TestConditionGate: a timer's service whose condition is unmet is
+// skipped, and the timer goes on firing; once the path appears, the
+// service runs. The run history has the skipped runs, with the condition.
+func TestConditionGate(t *testing.T) {
+	dir, state := t.TempDir(), t.TempDir()
+	gate := filepath.Join(state, "gate")
+	writeUnits(t, dir, map[string]string{
+		"gated.timer": "[Timer]\nOnActiveSec=10ms\nOnUnitInactiveSec=50ms\nAccuracySec=1us\n",
+		"gated.service": "[Unit]\nDescription=Gated\nStartLimitIntervalSec=0\nConditionPathExists=" + gate +
+			"\nConditionPathExists=|/nonexistent\nConditionPathExists=|/\n[Service]\nType=oneshot\nExecStart=/bin/sh -c 'echo run >>" + state + "/runs'\n",
+	})
+	skipped := "gated.service - Gated was skipped because of an unmet condition check (ConditionPathExists=" + gate + ")."
+	log := &messages{}
+	ran := func() bool {
+		if log.count(skipped) >= 3 {
+			os.WriteFile(gate, nil, 0o644)
+		}
+		data, _ := os.ReadFile(filepath.Join(state, "runs"))
+		return strings.Count(string(data), "run") >= 2
+	}
+	s := runDaemon(t, dir, state, ran, func(m *Manager) { m.Logger = slog.New(log) })
+	if !ran() {
+		t.Fatal("the service did not run once its path appeared")
+	}
+	skips, runs := 0, 0
+	for r, err := range s.Runs(context.Background(), "gated.service", 0) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch r.Result {
+		case "skipped (ConditionPathExists=" + gate + ")":
+			skips++
+		case "success", "":
+			runs++
+		default:
+			t.Errorf("run %+v", r)
+		}
+	}
+	if skips < 3 || runs < 2 {
+		t.Errorf("%d runs skipped, %d ran; want at least 3 and 2", skips, runs)
+	}
+}
+
+// TestConditionTriggers: when only triggering conditions fail, the
+// journal says so; an assert that fails fails the start job.
+func TestConditionTriggers(t *testing.T) {
+	dir, state := t.TempDir(), t.TempDir()
+	writeUnits(t, dir, map[string]string{
+		"trig.timer":     "[Timer]\nOnActiveSec=10ms\nAccuracySec=1us\n",
+		"trig.service":   "[Unit]\nConditionPathExists=|/nonexistent-a\nConditionPathExists=|/nonexistent-b\n[Service]\nExecStart=/bin/true\n",
+		"assert.timer":   "[Timer]\nOnActiveSec=10ms\nAccuracySec=1us\n",
+		"assert.service": "[Unit]\nAssertPathExists=!/\n[Service]\nExecStart=/bin/true\n",
+	})
+	log := &messages{}
+	const trig = "trig.service was skipped because all trigger condition checks failed."
+	const asserted = "Assertion failed for assert.service."
+	s := runDaemon(t, dir, state, func() bool { return log.count(trig) > 0 && log.count(asserted) > 0 },
+		func(m *Manager) { m.Logger = slog.New(log) })
+	if log.count(trig) != 1 || log.count(asserted) != 1 || log.count("assert.service: Starting requested but asserts failed.") != 1 {
+		t.Errorf("messages: %q", log.msgs)
+	}
+	for r, err := range s.Runs(context.Background(), "", 0) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.State != store.RunEnded || r.Unit == "trig.service" && r.Result != "skipped" {
+			t.Errorf("run %+v", r)
+		}
+	}
+}
