@@ -71,7 +71,7 @@ func cgroupOf(pid string) (string, error) {
 			return strings.TrimSuffix(path, "/"), nil
 		}
 	}
-	return "", syscall.ENODATA
+	return "", errNoData
 }
 
 // cgroupRoot is cg_get_root_path: PID 1's cgroup, less its init.scope.
@@ -235,7 +235,7 @@ func readPressure(path, kind string) ([3]int, error) {
 		}
 		return avg, nil
 	}
-	return avg, syscall.ENODATA
+	return avg, errNoData
 }
 
 // pressureSupported is is_pressure_supported.
@@ -320,7 +320,7 @@ func testPressure(resource string) func(string, []string) (bool, error) {
 			return false, err
 		}
 		avg, err := readPressure(path, kind)
-		if err == syscall.ENODATA && kind == "full" {
+		if err == errNoData && kind == "full" {
 			avg, err = readPressure(path, "some")
 		}
 		if err == syscall.ENOENT {

@@ -137,3 +137,9 @@ func cgroupUnified() (bool, error) {
 	}
 	return false, syscall.ENOMEDIUM
 }
+
+// The errors of the probes that not every system has.
+var (
+	errNoData   error = unix.ENODATA
+	errNoMedium error = unix.ENOMEDIUM
+)

@@ -3,6 +3,7 @@
 package condition
 
 import (
+	"errors"
 	"os"
 	"runtime"
 	"syscall"
@@ -45,3 +46,10 @@ func useAudit() bool { return false }
 
 // cgroupUnified: there is no cgroup file system.
 func cgroupUnified() (bool, error) { return false, syscall.ENOENT }
+
+// The errors of the probes, with the C library's texts, where the
+// system has no such errno.
+var (
+	errNoData   = errors.New("No data available")
+	errNoMedium = errors.New("No medium found")
+)

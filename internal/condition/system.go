@@ -181,7 +181,7 @@ func testHost(param string, _ []string) (bool, error) {
 	h := host()
 	if id, ok := parseID128(param); ok {
 		if h.MachineID == "" {
-			return false, syscall.Errno(123) // ENOMEDIUM, as sd_id128_get_machine without a machine ID
+			return false, errNoMedium // as sd_id128_get_machine without a machine ID
 		}
 		return id == h.MachineID, nil
 	}
