@@ -114,7 +114,7 @@ func runningInCgroupNS() bool {
 // hypervisors are the vendors of CPUID leaf 0x40000000, as detect_vm_cpuid
 // names them.
 var hypervisors = map[string]string{
-	"XenVMMXenVMM": "xen", "KVMKVMKVM\x00\x00\x00": "kvm", "Linux KVM Hv": "kvm",
+	"XenVMMXenVMM": "xen", "KVMKVMKVM": "kvm", "Linux KVM Hv": "kvm",
 	"TCGTCGTCGTCG": "qemu", "VMwareVMware": "vmware", "Microsoft Hv": "microsoft",
 	"bhyve bhyve ": "bhyve", "QNXQVMBSQG": "qnx", "ACRNACRNACRN": "acrn",
 	"SRESRESRESRE": "sre", "Apple VZ": "apple",
@@ -128,10 +128,54 @@ var dmiVendors = []struct{ prefix, id string }{
 	{"BHYVE", "bhyve"}, {"Hyper-V", "microsoft"}, {"Apple Virtualization", "apple"},
 }
 
-// detectVM is a reduced detect_vm: DMI, CPUID, Xen, the hypervisor node,
-// User Mode Linux and device trees of hypervisors.
+// detectVM is a reduced detect_vm, in its order: DMI for the hypervisors
+// that also use KVM, User Mode Linux, Xen (not its dom0), CPUID, DMI,
+// the hypervisor node of sysfs, device trees of hypervisors.
 func detectVM() string {
-	dmi := "none"
+	dmi := dmiVendor()
+	if dmi == "oracle" || dmi == "xen" || dmi == "amazon" || dmi == "parallels" {
+		return dmi
+	}
+	if cpuinfo, err := os.ReadFile("/proc/cpuinfo"); err == nil && strings.Contains(string(cpuinfo), "\nvendor_id\t: User Mode Linux") {
+		return "uml"
+	}
+	if exists("/proc/xen") && !xenDom0() {
+		return "xen"
+	}
+	other := false
+	if regs, ok := cpuidLeaf(1); ok && regs[1]&(1<<31) != 0 {
+		_, b, c, d := cpuid(0x40000000, 0)
+		var sig [12]byte
+		binary.LittleEndian.PutUint32(sig[0:], b)
+		binary.LittleEndian.PutUint32(sig[4:], c)
+		binary.LittleEndian.PutUint32(sig[8:], d)
+		// Compared as a C string.
+		if id, ok := hypervisors[strings.TrimRight(string(sig[:]), "\x00")]; ok {
+			return id
+		}
+		other = true
+	}
+	if dmi != "none" {
+		return dmi
+	}
+	if t, err := readLine("/sys/hypervisor/type"); err == nil {
+		if t == "xen" {
+			return "xen"
+		}
+		return "vm-other"
+	}
+	if exists("/proc/device-tree/hypervisor/compatible") {
+		return "vm-other"
+	}
+	if other {
+		return "vm-other"
+	}
+	return "none"
+}
+
+// dmiVendor is detect_vm_dmi_vendor: the first of the DMI fields that
+// names a hypervisor.
+func dmiVendor() string {
 	for _, f := range []string{"product_name", "sys_vendor", "board_vendor", "bios_vendor", "product_version"} {
 		s, err := readLine("/sys/class/dmi/id/" + f)
 		if err != nil {
@@ -139,49 +183,23 @@ func detectVM() string {
 		}
 		for _, v := range dmiVendors {
 			if strings.HasPrefix(s, v.prefix) {
-				dmi = v.id
-				break
+				return v.id
 			}
 		}
-		if dmi != "none" {
-			break
-		}
-	}
-	if dmi == "oracle" || dmi == "xen" || dmi == "amazon" {
-		return dmi
-	}
-	if regs, ok := cpuidLeaf(1); ok && regs[1]&(1<<31) != 0 {
-		_, b, c, d := cpuid(0x40000000, 0)
-		var sig [12]byte
-		binary.LittleEndian.PutUint32(sig[0:], b)
-		binary.LittleEndian.PutUint32(sig[4:], c)
-		binary.LittleEndian.PutUint32(sig[8:], d)
-		if id, ok := hypervisors[string(sig[:])]; ok {
-			return id
-		}
-		if id, ok := hypervisors[strings.TrimRight(string(sig[:]), "\x00")]; ok {
-			return id
-		}
-		if dmi == "none" {
-			return "vm-other"
-		}
-	}
-	if dmi != "none" {
-		return dmi
-	}
-	if exists("/proc/xen") {
-		return "xen"
-	}
-	if t, err := readLine("/sys/hypervisor/type"); err == nil && t == "xen" {
-		return "xen"
-	}
-	if cpuinfo, err := os.ReadFile("/proc/cpuinfo"); err == nil && strings.Contains(string(cpuinfo), "\nvendor_id\t: User Mode Linux") {
-		return "uml"
-	}
-	if exists("/proc/device-tree/hypervisor/compatible") {
-		return "vm-other"
 	}
 	return "none"
+}
+
+// xenDom0 is detect_vm_xen_dom0: Xen's control domain, which is no VM.
+func xenDom0() bool {
+	f, err := readLine("/sys/hypervisor/properties/features")
+	if err == nil {
+		if n, err := strconv.ParseUint(strings.TrimSpace(f), 16, 64); err == nil {
+			return n&(1<<11) != 0 // XENFEAT_dom0
+		}
+	}
+	caps, err := readLine("/proc/xen/capabilities")
+	return err == nil && strings.Contains(caps, "control_d")
 }
 
 // detectVirtualization is detect_virtualization: a container first, then
