@@ -223,6 +223,14 @@ func TestStrings(t *testing.T) {
 		{"KernelVersion", ">= 0 < 4711.8.15", false, syscall.EINVAL}, {"KernelVersion", ">=0 <4711.8.15", true, nil}, {"KernelVersion", "> 0 <", false, syscall.EINVAL},
 		{"KernelVersion", ">", false, syscall.EINVAL}, {"KernelVersion", "$=" + release[:1] + "*", true, nil},
 		{"KernelVersion", "'>= 0' '< 4711'", true, nil}, {"KernelVersion", "'", false, syscall.EINVAL},
+		{"KernelVersion", "> 0.1.2", true, nil}, {"KernelVersion", ">0.1.2", true, nil},
+		{"KernelVersion", "'>0.1.2' '<9.0.0'", true, nil}, {"KernelVersion", "> 0.1.2 < 9.0.0", false, syscall.EINVAL},
+		{"KernelVersion", ">= 0.1.2", true, nil}, {"KernelVersion", "< 0.1.2", false, nil}, {"KernelVersion", "<= 0.1.2", false, nil},
+		{"KernelVersion", "= 0.1.2", false, nil}, {"KernelVersion", "< 4711.8.15", true, nil}, {"KernelVersion", "= 4711.8.15", false, nil},
+		{"KernelVersion", " >= 4711.8.15", false, nil}, {"KernelVersion", ">=" + release, true, nil},
+		{"KernelVersion", "=  " + release, true, nil}, {"KernelVersion", "<=" + release, true, nil},
+		{"KernelVersion", "> " + release, false, nil}, {"KernelVersion", "<   " + release, false, nil},
+		{"KernelVersion", release[:min(4, len(release))] + "*", true, nil},
 		// test_condition_test_memory and _cpus, in the shapes they take
 		{"Memory", "> 0", true, nil}, {"Memory", ">= 0", true, nil}, {"Memory", "= 0", false, nil},
 		{"Memory", "<= 0", false, nil}, {"Memory", "!= 0", true, nil}, {"Memory", "< 15E", true, nil}, {"Memory", "< 16E", false, syscall.ERANGE},
@@ -238,6 +246,9 @@ func TestStrings(t *testing.T) {
 		{"Firmware", "garbage value", false, nil}, {"Firmware", "smbios-field(", false, syscall.EINVAL},
 		{"Firmware", "device-tree-compatible(", false, nil}, {"Security", "garbage value", false, nil},
 		{"User", "nobody@nowhere", false, nil}, {"Group", "nonexistinggroup", false, nil},
+		{"User", "garbage oifdsjfoidsjoj", false, nil}, {"User", "65535", false, nil},
+		{"User", itoa(uint64(os.Getuid()) + 1), false, nil},
+		{"CPUFeature", "somecpufeaturethatreallydoesntmakesense", false, nil}, {"CPUFeature", "a", false, nil},
 		// test_condition_test_os_release
 		{"OSRelease", "ID", false, syscall.EINVAL}, {"OSRelease", "ID=", false, syscall.EINVAL}, {"OSRelease", "ID= x", false, syscall.EINVAL},
 		{"OSRelease", "1ID=x", false, syscall.EINVAL}, {"OSRelease", "NOPE_NOT_THERE=x", false, nil},
@@ -268,6 +279,29 @@ func TestStrings(t *testing.T) {
 	if hasCPUID {
 		check(t, "CPUFeature", "fpu", nil, true, nil)
 	}
+}
+
+// TestCredential is test-condition.c's test_condition_test_credential.
+func TestCredential(t *testing.T) {
+	t.Setenv("CREDENTIALS_DIRECTORY", "")
+	os.Unsetenv("CREDENTIALS_DIRECTORY")
+	t.Setenv("ENCRYPTED_CREDENTIALS_DIRECTORY", "")
+	os.Unsetenv("ENCRYPTED_CREDENTIALS_DIRECTORY")
+	check(t, "Credential", "definitelymissing", nil, false, nil)
+	check(t, "Credential", "..", nil, false, nil)
+	n1, n2 := t.TempDir(), t.TempDir()
+	t.Setenv("CREDENTIALS_DIRECTORY", n1)
+	t.Setenv("ENCRYPTED_CREDENTIALS_DIRECTORY", n2)
+	check(t, "Credential", "stillmissing", nil, false, nil)
+	for _, f := range []string{filepath.Join(n1, "existing"), filepath.Join(n2, "existing-encrypted")} {
+		if err := os.WriteFile(f, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check(t, "Credential", "existing", nil, true, nil)
+	check(t, "Credential", "existing-encrypted", nil, true, nil)
+	t.Setenv("CREDENTIALS_DIRECTORY", "relative")
+	check(t, "Credential", "existing", nil, false, syscall.EINVAL)
 }
 
 func errIf(b bool) error {
