@@ -98,10 +98,11 @@ func (m *Manager) testList(e *entry, prefix string, list []unit.Condition, now t
 func (m *Manager) skippedRun(e *entry, act activation, now timer.Instant, result string) {
 	id := act.runID
 	if id == 0 {
-		r := store.Run{Unit: e.name, Timer: act.timer, Reason: act.reason, Invocation: newID(), Started: now.Realtime}
+		r := store.Run{Unit: e.name, Timer: act.timer, Reason: act.reason, Invocation: newID(), Started: now.Realtime,
+			StartedMonotonic: now.Monotonic, Boot: m.boot}
 		id = m.recordRun("a run of "+e.name, func(ctx context.Context) (int64, error) { return m.writes.StartRun(ctx, r) })
 	}
-	m.recordEnd(e.name, id, now.Realtime, result, "", 0)
+	m.recordEnd(e.name, id, now, result, "", 0)
 }
 
 // describeConditions fills in what status shows of the last tests of a

@@ -186,6 +186,19 @@ func settingLines(s api.Setting) ([]item, error) {
 		case !normalPath(p):
 			return nil, errors.New("WorkingDirectory= expects a normalized path or '~'")
 		}
+	case "unit_condition_path", "unit_condition_string":
+		// As bus_set_transient_conditions checks them; none empties the
+		// list, as the empty assignment does in a file.
+		param := strings.TrimPrefix(strings.TrimPrefix(v, "|"), "!")
+		switch {
+		case v == "":
+		case !literal(v):
+			return nil, invalid()
+		case param == "":
+			return nil, fmt.Errorf("Condition parameter in %s is empty", s.Key)
+		case parser == "unit_condition_path" && !strings.HasPrefix(param, "/"):
+			return nil, fmt.Errorf("Path in condition %s is not absolute: %s", s.Key, param)
+		}
 	case "timer":
 		if s.Key == "OnCalendar" && !literal(v) {
 			return nil, errors.New("Invalid calendar spec")

@@ -209,3 +209,28 @@ func TestTransientFileRefusals(t *testing.T) {
 		}
 	}
 }
+
+// TestConditionSettings: conditions and asserts of transient units,
+// checked and written as bus_set_transient_conditions does.
+func TestConditionSettings(t *testing.T) {
+	for _, tt := range []struct{ key, value, want string }{
+		{"ConditionPathExists", "|!/etc", "ConditionPathExists=|!/etc"},
+		{"ConditionPathExists", "/%n", "ConditionPathExists=/%%n"},
+		{"ConditionHost", "!%H", "ConditionHost=!%%H"},
+		{"ConditionPathExists", "", "ConditionPathExists="},
+		{"AssertHost", "", "AssertHost="},
+		{"ConditionPathExists", "relative", "Path in condition ConditionPathExists is not absolute: relative"},
+		{"ConditionPathExists", "|!", "Condition parameter in ConditionPathExists is empty"},
+		{"AssertKernelCommandLine", "a\nb", `Invalid AssertKernelCommandLine setting: a\nb`},
+	} {
+		got, _, err := TransientFile(api.TransientUnit{Name: "c.service", Settings: []api.Setting{setting("Unit", tt.key, tt.value)}}, unit.UserScope)
+		if err != nil {
+			got = err.Error()
+		} else {
+			got = strings.TrimSuffix(strings.TrimPrefix(got, "[Unit]\n"), "\n")
+		}
+		if got != tt.want {
+			t.Errorf("%s=%q: %q, want %q", tt.key, tt.value, got, tt.want)
+		}
+	}
+}
