@@ -61,7 +61,7 @@ func (m *Manager) testConditions(e *entry, act activation, done func(string)) bo
 			skipped = "skipped (" + condition.Format("Condition", c) + ")"
 		}
 		m.unitLog(name, "", 6, describe(e)+" was skipped because "+why+".")
-		m.skippedRun(e, act, now, skipped)
+		m.unstartedRun(e, act, now, skipped)
 		m.changed(e)
 		m.tellTimers(e)
 		done(jobDone)
@@ -71,7 +71,7 @@ func (m *Manager) testConditions(e *entry, act activation, done func(string)) bo
 	if !ok {
 		m.unitLog(name, "", 5, name+": Starting requested but asserts failed.")
 		m.unitLog(name, "", 4, "Assertion failed for "+describe(e)+".")
-		m.endRun(e, act.runID, nil)
+		m.unstartedRun(e, act, now, jobAssert)
 		m.changed(e)
 		m.tellTimers(e)
 		done(jobAssert)
@@ -93,9 +93,10 @@ func (m *Manager) testList(e *entry, prefix string, list []unit.Condition, now t
 	return ok, condResult{at: timer.Dual{Realtime: now.Realtime, Monotonic: now.Monotonic}, ok: ok, tested: tested}
 }
 
-// skippedRun records in the run history a start that a condition
-// skipped: the run the trigger began, or one of its own.
-func (m *Manager) skippedRun(e *entry, act activation, now timer.Instant, result string) {
+// unstartedRun records in the run history a start that a condition
+// skipped or an assert failed: the run the trigger began, or one of its
+// own, ended as soon as it began, with result.
+func (m *Manager) unstartedRun(e *entry, act activation, now timer.Instant, result string) {
 	id := act.runID
 	if id == 0 {
 		r := store.Run{Unit: e.name, Timer: act.timer, Reason: act.reason, Invocation: newID(), Started: now.Realtime,
