@@ -69,31 +69,9 @@ func Verify(files []string, o VerifyOptions) bool {
 	failed, warned := false, false
 	var units []*Unit
 	for _, f := range files {
-		name, err := prepareFilename(f)
-		if err != nil {
-			o.Log(fmt.Sprintf("Failed to prepare filename %s: %s", f, strerror(err)))
-			failed = true
-			continue
-		}
-		seen := len(set.Units())
-		u, err := set.Load(name)
-		if err != nil {
-			o.Log(fmt.Sprintf("Failed to load unit file %s: %s", f, strerror(err)))
-			failed = true
-			continue
-		}
-		for _, l := range set.Units()[seen:] {
-			for _, d := range l.Diagnostics {
-				o.Log(d.String())
-				// Only the mistakes of a file's lines count, and with
-				// "one" only those of the files named.
-				if d.Pos.Line > 0 && d.Severity >= Warning && o.Recursive != "" && (o.Recursive != "one" || l == u) {
-					warned = true
-				}
-			}
-		}
-		if msg := u.LoadStateMessage(); msg != "" {
-			o.Log(msg)
+		u, w := o.loadFile(set, f)
+		warned = warned || w
+		if u == nil {
 			failed = true
 			continue
 		}
@@ -115,6 +93,56 @@ func Verify(files []string, o VerifyOptions) bool {
 		}
 	}
 	return !failed && !warned
+}
+
+// loadFile loads the unit of a file named to verify, logging what
+// systemd says of it and of the units it brings in: nil if it did not
+// load. warned is set when a mistake of a file's lines counts as a
+// failure (see Recursive).
+func (o VerifyOptions) loadFile(set *Set, f string) (u *Unit, warned bool) {
+	name, err := prepareFilename(f)
+	if err != nil {
+		o.Log(fmt.Sprintf("Failed to prepare filename %s: %s", f, strerror(err)))
+		return nil, false
+	}
+	seen := len(set.Units())
+	u, err = set.Load(name)
+	if err != nil {
+		o.Log(fmt.Sprintf("Failed to load unit file %s: %s", f, strerror(err)))
+		return nil, false
+	}
+	for _, l := range set.Units()[seen:] {
+		for _, d := range l.Diagnostics {
+			o.Log(d.String())
+			// Only the mistakes of a file's lines count, and with
+			// "one" only those of the files named.
+			if d.Pos.Line > 0 && d.Severity >= Warning && o.Recursive != "" && (o.Recursive != "one" || l == u) {
+				warned = true
+			}
+		}
+	}
+	if msg := u.LoadStateMessage(); msg != "" {
+		o.Log(msg)
+		return nil, warned
+	}
+	return u, warned
+}
+
+// LoadFile loads the unit of a file as systemd-analyze condition
+// --unit= does (verify_set_unit_path, verify_prepare_filename,
+// manager_load_startable_unit_or_warn): from the file's directory first,
+// logging through o.Log what systemd says of it. It returns nil where
+// the unit did not load.
+func LoadFile(file string, o VerifyOptions) *Unit {
+	if o.LookupEnv == nil {
+		o.LookupEnv = os.LookupEnv
+	}
+	if o.Log == nil {
+		o.Log = func(string) {}
+	}
+	set := &Set{Loader: &Loader{Scope: o.Scope, Path: verifySearchPath([]string{file}, o)}}
+	u, _ := o.loadFile(set, file)
+	return u
 }
 
 // verifySearchPath is systemd's verify_set_unit_path: the directories of

@@ -49,6 +49,7 @@ Options:
      --generators[=BOOL]     Accepted for compatibility; there are no
                              generators to run
      --recursive-errors=MODE Control which units are verified
+     --unit=UNIT             Evaluate conditions and asserts of unit
 `
 
 // analyzeMain is systemd-analyze: options, then a verb and its operands.
@@ -67,6 +68,7 @@ func analyzeMain(c *cli, args []string) int {
 	optionalOption(fs, "man")
 	optionalOption(fs, "generators")
 	fs.String("recursive-errors", "", "")
+	fs.String("unit", "", "")
 	a := analyzer{cli: c, iterations: 1, localIsUTC: timespan.Rule(time.Local).IsUTC()}
 	a.verifier = verifier{man: true}
 	ok, status := c.parse(fs, args, func(name, value string) error {
@@ -91,6 +93,8 @@ func analyzeMain(c *cli, args []string) int {
 			a.base = t
 		case "quiet":
 			a.quiet = true
+		case "unit":
+			a.unitFile = value
 		case "user":
 			a.scope = unit.UserScope
 		case "system":
@@ -136,8 +140,9 @@ type analyzer struct {
 	// base is the time calendar searches from. Everything else reads the
 	// clock when it needs it, as systemd does: a timestamp "+3h" is read a
 	// moment before it is shown, and so is "2h 59min left".
-	base  time.Time
-	quiet bool // --quiet: condition logs nothing
+	base     time.Time
+	quiet    bool   // --quiet: condition logs nothing
+	unitFile string // --unit=: the unit whose conditions condition tests
 	// Whether the local zone is UTC all year, in which case systemd leaves
 	// out the "(in UTC)" lines.
 	localIsUTC bool
@@ -164,7 +169,7 @@ func (a *analyzer) verb(args []string) int {
 		}
 		return a.verify(args[1:])
 	case "condition":
-		if len(args) < 2 {
+		if len(args) < 2 && a.unitFile == "" {
 			a.errorf("Too few arguments for condition")
 			return 1
 		}

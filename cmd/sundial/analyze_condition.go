@@ -13,11 +13,20 @@ const whitespace = " \t\n\r"
 
 // condition is systemd-analyze condition (analyze-condition.c): the
 // conditions and asserts given are read as test.service would read them,
-// then tested, asserts first, each list in systemd's order, each result
+// or with --unit= those of a unit file are, then tested, asserts first, each list in systemd's order, each result
 // logged; the status is 1 unless all hold.
 func (a *analyzer) condition(args []string) int {
-	loader := &unit.Loader{Scope: a.scope}
 	u := &unit.Unit{Name: "test.service", Type: unit.Service}
+	if a.unitFile != "" {
+		if len(args) > 0 {
+			a.errorf("No conditions can be passed if --unit= is used.")
+			return 1
+		}
+		if u = unit.LoadFile(a.unitFile, unit.VerifyOptions{Scope: a.scope, Log: func(l string) { a.errorf("%s", l) }}); u == nil {
+			return 1
+		}
+	}
+	loader := &unit.Loader{Scope: a.scope}
 	for _, arg := range args {
 		line := strings.TrimLeft(arg, whitespace)
 		key, value, ok := strings.Cut(line, "=")
@@ -35,8 +44,8 @@ func (a *analyzer) condition(args []string) int {
 		}
 	}
 	env := os.Environ()
-	asserts := a.testConditions("Assert", u.Unit.Asserts, env)
-	conditions := a.testConditions("Condition", u.Unit.Conditions, env)
+	asserts := a.testConditions(u.Name, "Assert", u.Unit.Asserts, env)
+	conditions := a.testConditions(u.Name, "Condition", u.Unit.Conditions, env)
 	if asserts && conditions {
 		return 0
 	}
@@ -45,7 +54,7 @@ func (a *analyzer) condition(args []string) int {
 
 // testConditions tests a list as condition_test_list, and logs each
 // result and the outcome as systemd-analyze does, unless --quiet.
-func (a *analyzer) testConditions(prefix string, list []unit.Condition, env []string) bool {
+func (a *analyzer) testConditions(name, prefix string, list []unit.Condition, env []string) bool {
 	ok, tested := condition.List(list, env)
 	if a.quiet {
 		return ok
@@ -53,11 +62,11 @@ func (a *analyzer) testConditions(prefix string, list []unit.Condition, env []st
 	for _, t := range tested {
 		switch {
 		case t.Err != nil:
-			a.errorf("test.service: Couldn't determine result for %s, assuming failed: %s", condition.Format(prefix, t.Condition), condition.Strerror(t.Err))
+			a.errorf("%s: Couldn't determine result for %s, assuming failed: %s", name, condition.Format(prefix, t.Condition), condition.Strerror(t.Err))
 		case t.OK:
-			a.errorf("test.service: %s succeeded.", condition.Format(prefix, t.Condition))
+			a.errorf("%s: %s succeeded.", name, condition.Format(prefix, t.Condition))
 		default:
-			a.errorf("test.service: %s failed.", condition.Format(prefix, t.Condition))
+			a.errorf("%s: %s failed.", name, condition.Format(prefix, t.Condition))
 		}
 	}
 	if len(list) > 0 {
