@@ -225,3 +225,35 @@ func runOracle(t *testing.T, args []string) (stdout, stderr string, ok bool) {
 	}
 	return out.String(), errb.String(), err == nil
 }
+
+// TestOracleConditionShipped tests the conditions and asserts of every
+// unit installed on the machine that has some, with --unit=, against
+// systemd-analyze condition: the real ones units carry.
+func TestOracleConditionShipped(t *testing.T) {
+	requireOracle(t)
+	const dir = "/usr/lib/systemd/system"
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Skip(err)
+	}
+	n := 0
+	for _, e := range entries {
+		name := e.Name()
+		if strings.Contains(name, "@") || !e.Type().IsRegular() {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil || !strings.Contains("\n"+string(data), "\nCondition") && !strings.Contains("\n"+string(data), "\nAssert") {
+			continue
+		}
+		n++
+		args := []string{"condition", "--unit=" + name}
+		wantOut, wantErr, wantOK := runOracle(t, args)
+		var out, errb bytes.Buffer
+		status := run(append([]string{"systemd-analyze"}, args...), &out, &errb)
+		if out.String() != wantOut || errb.String() != wantErr || (status == 0) != wantOK {
+			t.Errorf("systemd-analyze %s\n  systemd (ok %v):\n%s%s  ours (status %d):\n%s%s", shellQuote(args), wantOK, wantOut, wantErr, status, out.String(), errb.String())
+		}
+	}
+	t.Logf("%d units compared", n)
+}
