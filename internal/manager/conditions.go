@@ -55,10 +55,8 @@ func (m *Manager) testConditions(e *entry, act activation, done func(string)) bo
 		why := "all trigger condition checks failed"
 		skipped := "skipped"
 		if f, found := condition.Failed(e.cond.tested); found && !f.Trigger {
-			c := f.Condition
-			c.Trigger = false
-			why = "of an unmet condition check (" + condition.Format("Condition", c) + ")"
-			skipped = "skipped (" + condition.Format("Condition", c) + ")"
+			c := condition.Format("Condition", f.Condition)
+			why, skipped = "of an unmet condition check ("+c+")", "skipped ("+c+")"
 		}
 		m.unitLog(name, "", 6, describe(e)+" was skipped because "+why+".")
 		m.unstartedRun(e, act, now, skipped)
