@@ -312,6 +312,28 @@ func (u *Unit) hasName(name string) bool {
 	return false
 }
 
+// mountsForSetting is config_parse_unit_requires_mounts_for: absolute
+// paths, quoted as words, with specifiers; each bad one is dropped.
+func mountsForSetting(c *settingCtx, a *Assignment) error {
+	w := words{s: a.Value}
+	for {
+		word, more, err := w.next("", extractUnquote)
+		if err != nil {
+			c.warn(a, "Invalid syntax, ignoring: %s", a.Value)
+			return nil
+		}
+		if !more {
+			return nil
+		}
+		p, err := c.x.path(word)
+		if err != nil {
+			c.warn(a, "Failed to resolve unit specifiers in '%s', ignoring: %s", word, strerror(err))
+			continue
+		}
+		c.checkPath(a, p, false)
+	}
+}
+
 // conditionSetting is config_parse_unit_condition_path (path) and
 // config_parse_unit_condition_string, for Condition… and Assert….
 func conditionSetting(path bool) setter {

@@ -28,7 +28,7 @@ var (
 )
 
 // TestVerifyOracleConditions verifies services with generated Condition…=
-// and Assert…= settings: the same messages as systemd-analyze verify, and
+// and Assert…= settings, and RequiresMountsFor= paths: the same messages as systemd-analyze verify, and
 // the same conditions kept, in the order systemd's debug dump lists them
 // (newest first).
 func TestVerifyOracleConditions(t *testing.T) {
@@ -46,6 +46,10 @@ func TestVerifyOracleConditions(t *testing.T) {
 				kind = pick(rng, conditionPathKinds)
 			}
 			fmt.Fprintf(&b, "%s%s=%s\n", prefix, kind, pick(rng, conditionValues))
+		}
+		if rng.IntN(3) == 0 {
+			// Paths, as RequiresMountsFor= takes them.
+			fmt.Fprintf(&b, "RequiresMountsFor=%s %s\n", pick(rng, conditionValues), pick(rng, conditionValues))
 		}
 		b.WriteString("[Service]\nExecStart=/bin/true\n")
 		name := fmt.Sprintf("c%d.service", i)
