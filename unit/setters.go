@@ -156,6 +156,8 @@ func checker(parser, arg string) setter {
 		return stringSetting(nil)
 	case "unit_path_printf":
 		return pathSetting(nil, arg == "true")
+	case "address_families":
+		return addressFamiliesSetting
 	case "unit_requires_mounts_for":
 		return mountsForSetting
 	case "unit_condition_path":

@@ -466,3 +466,37 @@ func strictUserGroupName(s string) bool {
 	}
 	return true
 }
+
+// addressFamilies are the names af_from_name knows, those <sys/socket.h>
+// defines (generate-af-list.sh), aliases included.
+var addressFamilies = []string{"AF_ALG", "AF_APPLETALK", "AF_ASH", "AF_ATMPVC", "AF_ATMSVC", "AF_AX25",
+	"AF_BLUETOOTH", "AF_BRIDGE", "AF_CAIF", "AF_CAN", "AF_DECnet", "AF_ECONET", "AF_FILE", "AF_IB",
+	"AF_IEEE802154", "AF_INET", "AF_INET6", "AF_IPX", "AF_IRDA", "AF_ISDN", "AF_IUCV", "AF_KCM", "AF_KEY",
+	"AF_LLC", "AF_LOCAL", "AF_MCTP", "AF_MPLS", "AF_NETBEUI", "AF_NETLINK", "AF_NETROM", "AF_NFC",
+	"AF_PACKET", "AF_PHONET", "AF_PPPOX", "AF_QIPCRTR", "AF_RDS", "AF_ROSE", "AF_ROUTE", "AF_RXRPC",
+	"AF_SECURITY", "AF_SMC", "AF_SNA", "AF_TIPC", "AF_UNIX", "AF_VSOCK", "AF_WANPIPE", "AF_X25", "AF_XDP"}
+
+// addressFamiliesSetting is config_parse_address_families: "none", or
+// address families, each checked, after "~" for those denied.
+func addressFamiliesSetting(c *settingCtx, a *Assignment) error {
+	v := a.Value
+	if v == "" || v == "none" {
+		return nil
+	}
+	v = strings.TrimPrefix(v, "~")
+	w := words{s: v}
+	for {
+		word, more, err := w.next("", extractUnquote)
+		if err != nil {
+			c.warn(a, "Invalid syntax, ignoring: %s", v)
+			return nil
+		}
+		if !more {
+			return nil
+		}
+		// af_from_name's table ignores case.
+		if !slices.ContainsFunc(addressFamilies, func(n string) bool { return strings.EqualFold(n, word) }) {
+			c.warn(a, "Failed to parse address family, ignoring: %s", word)
+		}
+	}
+}

@@ -27,8 +27,12 @@ var (
 		"ID=debian", "yes", "cap_chown", "x:y", "/e*", "/tmp/\u00e9", "/tmp/\xff"}
 )
 
+// addressFamilyValues are values of RestrictAddressFamilies=.
+var addressFamilyValues = []string{"", "none", "~none", "~", "AF_UNIX AF_INET", "~AF_INET6", "af_inet", "AF_FILE AF_ROUTE",
+	"AF_LOCAL", "AF_FOO", "AF_UNSPEC", "AF_MAX", "A", "\"AF_UNIX", "'AF_INET AF_INET6'", "AF_UNIX\tAF_XDP", "~AF_MCTP AF_BAR"}
+
 // TestVerifyOracleConditions verifies services with generated Condition…=
-// and Assert…= settings, and RequiresMountsFor= paths: the same messages as systemd-analyze verify, and
+// and Assert…= settings, RequiresMountsFor= paths and RestrictAddressFamilies=: the same messages as systemd-analyze verify, and
 // the same conditions kept, in the order systemd's debug dump lists them
 // (newest first).
 func TestVerifyOracleConditions(t *testing.T) {
@@ -52,6 +56,9 @@ func TestVerifyOracleConditions(t *testing.T) {
 			fmt.Fprintf(&b, "RequiresMountsFor=%s %s\n", pick(rng, conditionValues), pick(rng, conditionValues))
 		}
 		b.WriteString("[Service]\nExecStart=/bin/true\n")
+		if rng.IntN(3) == 0 {
+			fmt.Fprintf(&b, "RestrictAddressFamilies=%s\n", pick(rng, addressFamilyValues))
+		}
 		name := fmt.Sprintf("c%d.service", i)
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(b.String()), 0o644); err != nil {
 			t.Fatal(err)
