@@ -124,7 +124,7 @@ func TestRunRefusals(t *testing.T) {
 		{[]string{"-p", "LimitNOFILE=lots", "/bin/sh"}, "Failed to start transient service unit: Invalid LimitNOFILE setting: lots"},
 		{[]string{"--uid=.", "/bin/sh"}, "Failed to start transient service unit: Invalid User setting: ."},
 		{[]string{"-p", "ExecStartPre=/.", "/bin/sh"}, "Failed to start transient service unit: Executable path specifies a directory: /"},
-		{[]string{"-p", "ConditionPathExists=rel", "/bin/sh"}, "Failed to start transient service unit: Invalid ConditionPathExists setting: rel"},
+		{[]string{"-p", "ConditionPathExists=rel", "/bin/sh"}, "Failed to start transient service unit: Path in condition ConditionPathExists is not absolute: rel"},
 		{[]string{"-p", "SourcePath=/x", "/bin/sh"}, "Failed to start transient service unit: Cannot set property SourcePath, or unknown property."},
 		{[]string{"-p", "Capabilities=x", "/bin/sh"}, "Failed to start transient service unit: Cannot set property Capabilities, or unknown property."},
 		{[]string{"-p", "CPUQuota=x\nA", "/bin/sh"}, `Failed to start transient service unit: Invalid CPUQuota setting: x\nA`},
