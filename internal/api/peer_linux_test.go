@@ -9,7 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
+
+	"sundial.dev/sundial/internal/await"
 )
 
 // clientEnv makes the test binary a client of the socket it names,
@@ -112,14 +113,7 @@ func TestOtherUsersSocket(t *testing.T) {
 		cmd.Process.Kill()
 		cmd.Wait()
 	}()
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if _, err := os.Stat(sock); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the other user's daemon does not listen within 30 s")
-		}
-	}
+	await.Until(t, func() bool { _, err := os.Stat(sock); return err == nil }, "the other user's daemon listening")
 	timers, err := (&Client{Socket: sock}).Timers(context.Background())
 	if want := "is not the daemon's socket (it was made by UID 65534), refusing"; err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("Timers: %v, %v; want %q", timers, err, want)

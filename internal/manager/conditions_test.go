@@ -6,40 +6,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"sundial.dev/sundial/internal/api"
 	"sundial.dev/sundial/internal/store"
 )
-
-// logged collects what the daemon logs, for tests to wait on.
-type logged struct {
-	mu   sync.Mutex
-	msgs []string
-}
-
-func (h *logged) Enabled(context.Context, slog.Level) bool { return true }
-func (h *logged) WithAttrs([]slog.Attr) slog.Handler       { return h }
-func (h *logged) WithGroup(string) slog.Handler            { return h }
-func (h *logged) Handle(_ context.Context, r slog.Record) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.msgs = append(h.msgs, r.Message)
-	return nil
-}
-
-func (h *logged) count(msg string) int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	n := 0
-	for _, m := range h.msgs {
-		if m == msg {
-			n++
-		}
-	}
-	return n
-}
 
 // TestConditionGate: a timer's service whose condition is unmet is
 // skipped, and the timer goes on firing; once the path appears, the
@@ -53,7 +24,7 @@ func TestConditionGate(t *testing.T) {
 			"\nConditionPathExists=|/nonexistent\nConditionPathExists=|/\n[Service]\nType=oneshot\nExecStart=/bin/sh -c 'echo run >>" + state + "/runs'\n",
 	})
 	skipped := "gated.service - Gated was skipped because of an unmet condition check (ConditionPathExists=" + gate + ")."
-	log := &logged{}
+	log := &logTap{}
 	ran := func(*api.Client) bool {
 		if log.count(skipped) >= 3 {
 			os.WriteFile(gate, nil, 0o644)
@@ -91,7 +62,7 @@ func TestConditionTriggers(t *testing.T) {
 		"assert.timer":   "[Timer]\nOnActiveSec=10ms\nAccuracySec=1us\n",
 		"assert.service": "[Unit]\nAssertPathExists=!/\n[Service]\nExecStart=/bin/true\n",
 	})
-	log := &logged{}
+	log := &logTap{}
 	const trig = "trig.service was skipped because all trigger condition checks failed."
 	const asserted = "Assertion failed for assert.service."
 	s := runDaemon(t, dir, state, func(*api.Client) bool { return log.count(trig) > 0 && log.count(asserted) > 0 },

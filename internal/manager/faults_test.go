@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"sundial.dev/sundial/internal/api"
+	"sundial.dev/sundial/internal/await"
 	"sundial.dev/sundial/internal/clock"
 	"sundial.dev/sundial/internal/store"
 )
@@ -254,7 +255,7 @@ func TestDiskFullClean(t *testing.T) {
 		Socket: filepath.Join(t.TempDir(), "control"), faults: f.faults}
 	log, stop := startDaemon(t, m)
 	// Tried at the start, with the trigger, with the end.
-	waitFor(t, "the run's end tried", func() bool { return f.tries.Load() >= 3 })
+	await.Until(t, func() bool { return f.tries.Load() >= 3 }, "the run's end tried")
 	f.full.Store(false)
 	c := &api.Client{Socket: m.Socket}
 	for _, req := range []api.JobRequest{{Verb: "stop", Units: []string{"once.timer"}}, {Verb: "clean", Units: []string{"once.timer"}, What: []string{"state"}}} {
@@ -262,7 +263,7 @@ func TestDiskFullClean(t *testing.T) {
 			t.Fatalf("%s: %+v, %v", req.Verb, res, err)
 		}
 	}
-	waitFor(t, "the writes held made", func() bool { return strings.Contains(log.String(), "Writing to the store again") })
+	await.Until(t, func() bool { return strings.Contains(log.String(), "Writing to the store again") }, "the writes held made")
 	stop()
 	s, err := store.Open(context.Background(), filepath.Join(state, "sundial.db"))
 	if err != nil {

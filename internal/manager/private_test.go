@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"sundial.dev/sundial/internal/api"
+	"sundial.dev/sundial/internal/await"
 	"sundial.dev/sundial/internal/store"
 )
 
@@ -80,16 +81,6 @@ func setUmask(mask int) func() {
 	return func() { syscall.Umask(old) }
 }
 
-// waitFor waits, within 30 s, until ok says so.
-func waitFor(t *testing.T, what string, ok func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); !ok(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within 30 s: %s", what)
-		}
-	}
-}
-
 // openToOthers lists what under the directories other users may read,
 // write or enter, with its mode.
 func openToOthers(t *testing.T, dirs ...string) []string {
@@ -141,7 +132,7 @@ func TestPrivate(t *testing.T) {
 		t.Fatalf("Transient: %+v, %v", res, err)
 	}
 	for _, name := range []string{"secret", "hush"} {
-		waitFor(t, name+" running", func() bool { _, err := os.Stat(filepath.Join(marks, name)); return err == nil })
+		await.Until(t, func() bool { _, err := os.Stat(filepath.Join(marks, name)); return err == nil }, "%s", name+" running")
 	}
 	for _, p := range []string{state + "/sundial.db", state + "/sundial.db-wal", state + "/lock",
 		run + "/lock", run + "/control", run + "/transient/hush.service"} {

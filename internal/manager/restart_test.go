@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"sundial.dev/sundial/internal/await"
 	"sundial.dev/sundial/internal/store"
 	"sundial.dev/sundial/internal/timer"
 )
@@ -103,16 +104,6 @@ func (l *logTap) count(msg string) int {
 	return n
 }
 
-// within waits until ok, for up to 30 s.
-func within(t *testing.T, what string, ok func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); !ok(); time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within 30s: %s", what)
-		}
-	}
-}
-
 // A testDaemon is a Manager running in a test.
 type testDaemon struct {
 	t      *testing.T
@@ -189,17 +180,17 @@ func TestTimerBasesKept(t *testing.T) {
 				}
 			}
 			first := startTestDaemon(t, dir, state, clk, "boot1")
-			within(t, "the timer started", func() bool { return first.log.count("Started later.timer.") == 1 })
+			await.Until(t, func() bool { return first.log.count("Started later.timer.") == 1 }, "the timer started")
 			for i, step := range tc.before {
 				advance(first, step)
 				if i == 0 && tc.firstRun {
 					// Over before the clock moves on.
-					within(t, "the first run", func() bool { return first.log.count("Finished later.service.") == 1 })
+					await.Until(t, func() bool { return first.log.count("Finished later.service.") == 1 }, "the first run")
 				}
 			}
 			first.stop()
 			second := startTestDaemon(t, dir, state, clk, tc.boot)
-			within(t, "the timer started again", func() bool { return second.log.count("Started later.timer.") == 1 })
+			await.Until(t, func() bool { return second.log.count("Started later.timer.") == 1 }, "the timer started again")
 			want := len(tc.fired)
 			if tc.firstRun {
 				want--
@@ -207,7 +198,7 @@ func TestTimerBasesKept(t *testing.T) {
 			for _, step := range tc.after {
 				advance(second, step)
 			}
-			within(t, "the runs", func() bool { return second.log.count("Finished later.service.") == want })
+			await.Until(t, func() bool { return second.log.count("Finished later.service.") == want }, "the runs")
 			second.stop()
 			s, err := store.Open(context.Background(), filepath.Join(state, "sundial.db"))
 			if err != nil {
