@@ -2,8 +2,10 @@ package manager
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"sundial.dev/sundial/unit"
@@ -70,10 +72,10 @@ func TestBuiltinUnits(t *testing.T) {
 }
 
 // TestBuiltinRewritten: the built-in units are written again only where
-// they are not as they should be, and what is not one of them goes; a
-// second start writes nothing.
+// they are not as they should be, and a built-in unit of another scope
+// goes; a second start writes nothing.
 func TestBuiltinRewritten(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "units")
+	dir := filepath.Join(t.TempDir(), "builtin-units")
 	if err := writeBuiltin(dir, unit.UserScope); err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +84,7 @@ func TestBuiltinRewritten(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	changed, stale := filepath.Join(dir, "timers.target"), filepath.Join(dir, "old.target")
+	changed, stale := filepath.Join(dir, "timers.target"), filepath.Join(dir, "sysinit.target")
 	os.WriteFile(changed, []byte("[Unit]\nDescription=Changed\n"), 0o600)
 	os.WriteFile(stale, nil, 0o600)
 	os.Remove(filepath.Join(dir, "default.target"))
@@ -99,6 +101,84 @@ func TestBuiltinRewritten(t *testing.T) {
 		}
 	}
 	if _, err := os.Lstat(stale); err == nil {
-		t.Error("old.target left")
+		t.Error("sysinit.target left")
+	}
+}
+
+// TestBuiltinForeign: a directory of the built-in units that holds what
+// the daemon did not write, or that it did not make, is refused and left
+// as it is, each file there kept.
+func TestBuiltinForeign(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		marked bool
+		files  []string
+	}{
+		{"another file", true, []string{"x.timer"}},
+		{"not made by the daemon", false, []string{"timers.target", "README"}},
+		{"a target of the name, not made by the daemon", false, []string{"timers.target"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "builtin-units")
+			os.Mkdir(dir, 0o755)
+			if tt.marked {
+				os.WriteFile(filepath.Join(dir, builtinMarker), []byte(builtinMarkerText), 0o600)
+			}
+			for _, f := range tt.files {
+				os.WriteFile(filepath.Join(dir, f), []byte("mine\n"), 0o644)
+			}
+			err := writeBuiltin(dir, unit.UserScope)
+			if !errors.Is(err, errForeign) || !strings.Contains(err.Error(), tt.files[0]) {
+				t.Errorf("writeBuiltin: %v, want the foreign file named and refused", err)
+			}
+			entries, _ := os.ReadDir(dir)
+			if len(entries) != len(tt.files)+btoi(tt.marked) {
+				t.Errorf("the directory holds %d entries, want %d", len(entries), len(tt.files)+btoi(tt.marked))
+			}
+			for _, f := range tt.files {
+				if text, err := os.ReadFile(filepath.Join(dir, f)); err != nil || string(text) != "mine\n" {
+					t.Errorf("%s: %q, %v", f, text, err)
+				}
+			}
+		})
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// TestBuiltinStateDirShared: a daemon whose state directory is the one
+// its units are in (--unit-path=units --state-dir=.) leaves every file
+// there as it is.
+func TestBuiltinStateDirShared(t *testing.T) {
+	state, run := t.TempDir(), t.TempDir()
+	dir := filepath.Join(state, "units")
+	files := map[string]string{
+		"x.timer":   "[Timer]\nOnActiveSec=1h\n",
+		"x.service": "[Service]\nExecStart=/bin/true\n",
+		"README":    "my notes\n",
+	}
+	os.Mkdir(dir, 0o700)
+	for name, text := range files {
+		os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644)
+	}
+	c, stop := serve(t, dir, state, run)
+	units, err := c.Units(context.Background(), []string{"timers.target"}, false)
+	if err != nil || len(units) != 1 || units[0].Load != "loaded" {
+		t.Errorf("timers.target: %+v, %v", units, err)
+	}
+	stop()
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != len(files) {
+		t.Errorf("%s holds %d entries, want %d", dir, len(entries), len(files))
+	}
+	for name, want := range files {
+		if text, err := os.ReadFile(filepath.Join(dir, name)); err != nil || string(text) != want {
+			t.Errorf("%s: %q, %v", name, text, err)
+		}
 	}
 }

@@ -120,8 +120,10 @@ func (m *Manager) Run(ctx context.Context) error {
 		return err
 	}
 	defer lock.Close()
-	builtin := filepath.Join(m.StateDir, "units")
-	if err := writeBuiltin(builtin, m.Scope); err != nil {
+	builtin := filepath.Join(m.StateDir, "builtin-units")
+	if err := writeBuiltin(builtin, m.Scope); errors.Is(err, errForeign) {
+		return err
+	} else if err != nil {
 		// The daemon runs all the same: what a unit path has of its own
 		// still loads.
 		m.log.Error("Failed to write the built-in units to "+builtin+"; units that need them may not load.", "err", err)

@@ -157,12 +157,15 @@ func (m *Manager) makeTransient(req api.TransientRequest, res *api.JobResult) bo
 	return true
 }
 
+// writeFileTemp begins the names of writeFile's files being written.
+const writeFileTemp = ".#transient"
+
 // writeFile writes a file whole or not at all, through a temporary file
 // of a short name of its own in the same directory: a unit's name may be
 // as long as a file's name may be (UNIT_NAME_MAX), and no longer name
 // made from it would do, as systemd's tempfn_random makes a short one.
 func writeFile(path, text string) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".#transient")
+	f, err := os.CreateTemp(filepath.Dir(path), writeFileTemp)
 	if err != nil {
 		return err
 	}
