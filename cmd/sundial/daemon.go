@@ -59,7 +59,13 @@ func daemonMain(c *cli, args []string) int {
 			}
 			m.UnitPath = append(m.UnitPath, abs)
 		case "state-dir":
-			m.StateDir = value
+			// Absolute, as --unit-path: the built-in units' directory
+			// in it ends the search path, whose directories must be.
+			abs, err := filepath.Abs(value)
+			if err != nil {
+				return usageError(fmt.Sprintf("Failed to parse --state-dir= parameter: %s", value))
+			}
+			m.StateDir = abs
 		}
 		return nil
 	})

@@ -385,6 +385,9 @@ func (m *Manager) load(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if u.LoadState != unit.Loaded {
+		m.log.Warn("timers.target is "+u.LoadState.String()+"; the timers it wants are not started.", "path", strings.Join(m.UnitPath, ":"), "err", u.LoadError)
+	}
 	wants := u.Unit.Deps["Wants"]
 	m.preload.units = map[string]loadedUnit{u.Name: readUnit(u, snap)}
 	target, err := m.get(u.Name)
