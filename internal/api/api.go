@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -19,6 +20,7 @@ import (
 	"reflect"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -152,23 +154,34 @@ var errTooLarge = fmt.Errorf("request body larger than %d bytes, refused", MaxRe
 
 // limits bound what a client may take of the daemon: the size of a
 // request's header, the time to send a request or to stay idle between
-// requests, and the connections served at once (those beyond wait to be
-// accepted). A response takes as long as it takes: a wait for a unit to
+// requests, and the connections served at once (those beyond are
+// answered errTooMany; systemd's CONNECTIONS_MAX). A response takes as long as it takes: a wait for a unit to
 // end, or a start job, is not bounded.
 var limits = struct {
 	header                 int
 	readHeader, read, idle time.Duration
 	conns                  int
-}{header: 256 << 10, readHeader: 10 * time.Second, read: 30 * time.Second, idle: 30 * time.Second, conns: 64}
+}{header: 256 << 10, readHeader: 10 * time.Second, read: 30 * time.Second, idle: 30 * time.Second, conns: 4096}
 
 // Serve answers requests on l until ctx is done, refusing clients that
-// are neither the daemon's user nor root.
+// are neither the daemon's user nor root. A backend with a Logger
+// method is told there when connections are refused for their number.
 func Serve(ctx context.Context, l net.Listener, b Backend) error {
-	srv := &http.Server{Handler: handler(b), MaxHeaderBytes: limits.header,
+	log := slog.New(slog.DiscardHandler)
+	if lb, ok := b.(interface{ Logger() *slog.Logger }); ok {
+		log = lb.Logger()
+	}
+	srv := &http.Server{Handler: refuseOver(handler(b)), MaxHeaderBytes: limits.header,
 		ReadHeaderTimeout: limits.readHeader, ReadTimeout: limits.read,
 		// A client gone idle is let go: a CLI keeps its connection open
 		// until it exits, a long-lived client between its calls.
 		IdleTimeout: limits.idle}
+	srv.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
+		if _, ok := c.(*overConn); ok {
+			return context.WithValue(ctx, refusedKey{}, true)
+		}
+		return ctx
+	}
 	srv.ConnState = func(c net.Conn, s http.ConnState) {
 		if s == http.StateNew && !allowed(c) {
 			c.Close()
@@ -181,7 +194,7 @@ func Serve(ctx context.Context, l net.Listener, b Backend) error {
 		<-ctx.Done()
 		srv.Close()
 	}()
-	err := srv.Serve(newLimitListener(l, limits.conns))
+	err := srv.Serve(newLimitListener(l, limits.conns, log))
 	<-done
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
@@ -214,37 +227,40 @@ func handler(b Backend) http.Handler {
 	return mux
 }
 
-// A limitListener accepts a connection only while fewer than its cap are
-// open: the others wait in the socket's backlog, and no goroutine is
-// started for them.
+// errTooMany is the answer to a connection beyond the cap, in the words
+// of systemd's bus_on_connection.
+var errTooMany = errors.New("Too many concurrent connections, refusing")
+
+// A limitListener accepts every connection at once, as systemd's
+// bus_on_connection does: a client beyond the cap is not left waiting,
+// unanswered, while its request may go stale, but told. Those within
+// the cap hold a slot while open; the others are marked over.
 type limitListener struct {
 	net.Listener
-	slots     chan struct{}
-	closeOnce sync.Once
-	closed    chan struct{}
+	slots  chan struct{}
+	log    *slog.Logger
+	warned atomic.Bool // since the cap was last reached
 }
 
-func newLimitListener(l net.Listener, n int) *limitListener {
-	return &limitListener{Listener: l, slots: make(chan struct{}, n), closed: make(chan struct{})}
+func newLimitListener(l net.Listener, n int, log *slog.Logger) *limitListener {
+	return &limitListener{Listener: l, slots: make(chan struct{}, n), log: log}
 }
 
 func (l *limitListener) Accept() (net.Conn, error) {
-	select {
-	case l.slots <- struct{}{}:
-	case <-l.closed:
-		return nil, net.ErrClosed
-	}
 	c, err := l.Listener.Accept()
 	if err != nil {
-		<-l.slots
 		return nil, err
 	}
-	return &limitConn{Conn: c, release: func() { <-l.slots }}, nil
-}
-
-func (l *limitListener) Close() error {
-	l.closeOnce.Do(func() { close(l.closed) })
-	return l.Listener.Close()
+	select {
+	case l.slots <- struct{}{}:
+		l.warned.Store(false)
+		return &limitConn{Conn: c, release: func() { <-l.slots }}, nil
+	default:
+		if !l.warned.Swap(true) {
+			l.log.Warn(fmt.Sprintf("%d connections to the control socket are open; those beyond are refused.", cap(l.slots)))
+		}
+		return &overConn{c}, nil
+	}
 }
 
 // A limitConn gives its slot back once closed.
@@ -259,10 +275,33 @@ func (c *limitConn) Close() error {
 	return c.Conn.Close()
 }
 
+// An overConn is a connection beyond the cap: its request is read, as
+// any other's, to be answered errTooMany.
+type overConn struct{ net.Conn }
+
+// refusedKey marks the context of the requests of an overConn.
+type refusedKey struct{}
+
+// refuseOver answers the requests of a connection beyond the cap with
+// 503 and errTooMany, and closes it.
+func refuseOver(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Context().Value(refusedKey{}) != nil {
+			w.Header().Set("Connection", "close")
+			replyStatus(w, http.StatusServiceUnavailable, errTooMany)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
 // allowed checks the peer's credentials: the same user, or root.
 func allowed(c net.Conn) bool {
-	if lc, ok := c.(*limitConn); ok {
-		c = lc.Conn
+	switch w := c.(type) {
+	case *limitConn:
+		c = w.Conn
+	case *overConn:
+		c = w.Conn
 	}
 	uc, ok := c.(*net.UnixConn)
 	if !ok {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -12,8 +13,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"sundial.dev/sundial/internal/await"
 )
 
 // deadline is how long a test waits for what must happen.
@@ -194,10 +199,29 @@ func (b *blockingBackend) WaitInactive(ctx context.Context, name string) (Unit, 
 	return Unit{Name: name, Active: "inactive"}, nil
 }
 
-// TestConnectionCap: beyond the cap, a connection waits to be served
-// until another ends.
+// A jobsBackend counts the jobs asked of it, and logs to a buffer.
+type jobsBackend struct {
+	fakeBackend
+	jobs atomic.Int32
+	log  *slog.Logger
+}
+
+func (b *jobsBackend) Jobs(ctx context.Context, req JobRequest) ([]JobResult, error) {
+	b.jobs.Add(1)
+	return b.fakeBackend.Jobs(ctx, req)
+}
+
+func (b *jobsBackend) Logger() *slog.Logger { return b.log }
+
+// TestConnectionCap: beyond the cap, a connection is accepted and its
+// request answered at once with 503 and errTooMany, which the client
+// returns, and not run then or later; the cap reached is logged once;
+// once a connection within it ends, another is served.
 func TestConnectionCap(t *testing.T) {
-	sock := serveLimited(t, timers, func() { limits.conns = 2 })
+	var logs strings.Builder
+	var mu sync.Mutex
+	b := &jobsBackend{log: slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil))}
+	sock := serveLimited(t, b, func() { limits.conns = 2 })
 	var open []net.Conn
 	for range 2 {
 		c := dial(t, sock)
@@ -206,18 +230,46 @@ func TestConnectionCap(t *testing.T) {
 		}
 		open = append(open, c)
 	}
-	third := dial(t, sock)
-	r := bufio.NewReader(third)
-	io.WriteString(third, getTimers)
-	// Not answered while the others are open: no goroutine reads it.
-	third.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
-	if _, err := r.Peek(1); !errors.Is(err, os.ErrDeadlineExceeded) {
-		t.Fatalf("a third connection read from: %v", err)
+	for range 2 {
+		client := &Client{Socket: sock}
+		ctx, cancel := context.WithTimeout(context.Background(), deadline)
+		_, err := client.Jobs(ctx, JobRequest{Verb: "stop", Units: []string{"a.service"}})
+		cancel()
+		if err == nil || err.Error() != "api: "+errTooMany.Error() {
+			t.Errorf("Jobs beyond the cap: %v", err)
+		}
+	}
+	if n := b.jobs.Load(); n != 0 {
+		t.Errorf("%d jobs run beyond the cap", n)
 	}
 	open[0].Close()
-	third.SetReadDeadline(time.Now().Add(deadline))
-	resp, err := http.ReadResponse(r, nil)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("the third, once one closed: %v, %v", resp, err)
+	client := &Client{Socket: sock}
+	// The slot comes back once the daemon has seen the close.
+	await.Until(t, func() bool {
+		_, err := client.Jobs(context.Background(), JobRequest{Verb: "stop", Units: []string{"a.service"}})
+		if err != nil && err.Error() != "api: "+errTooMany.Error() {
+			t.Fatalf("Jobs once a connection closed: %v", err)
+		}
+		return err == nil
+	}, "a connection served once another closed")
+	if n := b.jobs.Load(); n != 1 {
+		t.Errorf("%d jobs run, want 1", n)
 	}
+	mu.Lock()
+	defer mu.Unlock()
+	if n := strings.Count(logs.String(), "2 connections to the control socket are open; those beyond are refused."); n != 1 {
+		t.Errorf("the cap logged %d times:\n%s", n, logs.String())
+	}
+}
+
+// A lockedWriter writes to w under mu.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

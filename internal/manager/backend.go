@@ -3,6 +3,7 @@ package manager
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"maps"
 	"os"
 	"slices"
@@ -20,6 +21,9 @@ import (
 // backend answers the control interface from the loop, which owns the
 // state.
 type backend struct{ m *Manager }
+
+// Logger is where the control interface says what it refuses.
+func (b backend) Logger() *slog.Logger { return b.m.log }
 
 // ask runs f in the loop and waits for it.
 func (b backend) ask(ctx context.Context, f func()) error {
