@@ -19,10 +19,12 @@ import (
 	"path/filepath"
 	"reflect"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unicode/utf8"
 )
 
 // A Timer is what list-timers shows of a timer.
@@ -456,9 +458,21 @@ func (c *Client) do(ctx context.Context, method, path string, body, v any) error
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		var e struct{ Error string }
-		json.NewDecoder(resp.Body).Decode(&e)
-		return fmt.Errorf("api: %s", e.Error)
+		return fmt.Errorf("api: %s", failure(resp))
 	}
 	return json.NewDecoder(resp.Body).Decode(v)
+}
+
+// failure is what a response other than 200 says: the daemon's error,
+// or, from what answers before the daemon's handlers (Go's server
+// refusing a header too large, in plain text), its text or its status.
+func failure(resp *http.Response) string {
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+	var e struct{ Error string }
+	if err := json.Unmarshal(body, &e); err == nil && e.Error != "" {
+		return e.Error
+	} else if text := strings.TrimSpace(string(body)); err != nil && text != "" && utf8.ValidString(text) {
+		return text
+	}
+	return resp.Status
 }

@@ -273,3 +273,61 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+// A namesBackend returns a unit for each name asked.
+type namesBackend struct{ fakeBackend }
+
+func (namesBackend) Units(_ context.Context, names []string, _ bool) ([]Unit, error) {
+	units := make([]Unit, len(names))
+	for i, n := range names {
+		units[i] = Unit{Name: n}
+	}
+	return units, nil
+}
+
+// TestManyNames: as many names as systemctl show may be given, longer
+// together than a request's header may be, are asked and answered.
+func TestManyNames(t *testing.T) {
+	sock := serveLimited(t, namesBackend{}, func() {})
+	names := make([]string, 1400)
+	for i := range names {
+		names[i] = strings.Repeat("a", 200) + strconv.Itoa(10000+i) + ".service"
+	}
+	units, err := (&Client{Socket: sock}).Units(context.Background(), names, true)
+	if err != nil || len(units) != len(names) || units[len(names)-1].Name != names[len(names)-1] {
+		t.Fatalf("Units of %d names: %d units, %v", len(names), len(units), err)
+	}
+}
+
+// TestFailureText: a refusal the daemon's handlers did not write (Go's
+// server's, in plain text) is told in its words, or by its status; the
+// daemon's own by its error.
+func TestFailureText(t *testing.T) {
+	for _, tt := range []struct {
+		status            int
+		contentType, body string
+		want              string
+	}{
+		{http.StatusInternalServerError, "application/json", `{"error":"unit not found"}` + "\n", "unit not found"},
+		{http.StatusRequestHeaderFieldsTooLarge, "text/plain; charset=utf-8", "431 Request Header Fields Too Large", "431 Request Header Fields Too Large"},
+		{http.StatusBadRequest, "", "", "400 Bad Request"},
+		{http.StatusBadGateway, "application/json", "{}", "502 Bad Gateway"},
+	} {
+		rec := httptest.NewRecorder()
+		if tt.contentType != "" {
+			rec.Header().Set("Content-Type", tt.contentType)
+		}
+		rec.WriteHeader(tt.status)
+		io.WriteString(rec, tt.body)
+		if got := failure(rec.Result()); got != tt.want {
+			t.Errorf("%d %q: %q, want %q", tt.status, tt.body, got, tt.want)
+		}
+	}
+
+	// Over the socket, from Go's server itself.
+	sock := serveLimited(t, timers, func() { limits.header = 1 << 10 })
+	_, err := (&Client{Socket: sock}).UnitFiles(context.Background(), strings.Repeat("a", 16<<10)+".service")
+	if err == nil || err.Error() != "api: 431 Request Header Fields Too Large" {
+		t.Errorf("UnitFiles with a header too large: %v", err)
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"strings"
 )
 
 // A Unit is what systemctl list-units and status show of a unit.
@@ -162,13 +161,12 @@ type UnitBackend interface {
 }
 
 func serveUnits(mux *http.ServeMux, b UnitBackend) {
-	mux.HandleFunc("GET /v1/units", func(w http.ResponseWriter, r *http.Request) {
-		q := r.URL.Query()
-		var names []string
-		if n := q.Get("names"); n != "" {
-			names = strings.Split(n, ",")
+	mux.HandleFunc("POST /v1/units", func(w http.ResponseWriter, r *http.Request) {
+		var q unitsQuery
+		if !decode(w, r, &q) {
+			return
 		}
-		units, err := b.Units(r.Context(), names, q.Get("properties") != "")
+		units, err := b.Units(r.Context(), q.Names, q.Properties)
 		reply(w, units, err)
 	})
 	mux.HandleFunc("GET /v1/files", func(w http.ResponseWriter, r *http.Request) {
@@ -192,16 +190,17 @@ func serveUnits(mux *http.ServeMux, b UnitBackend) {
 // memory, only as lists show them; with properties, the systemctl show
 // properties of the units named too.
 func (c *Client) Units(ctx context.Context, names []string, properties bool) ([]Unit, error) {
-	v := url.Values{}
-	if len(names) > 0 {
-		v.Set("names", strings.Join(names, ","))
-	}
-	if properties {
-		v.Set("properties", "1")
-	}
 	var units []Unit
-	err := c.get(ctx, "/v1/units?"+v.Encode(), &units)
+	// In the body, not the URL: as many names as systemctl is given
+	// would pass the bound on a request's header.
+	err := c.do(ctx, http.MethodPost, "/v1/units", unitsQuery{names, properties}, &units)
 	return units, err
+}
+
+// A unitsQuery names the units Units asks for.
+type unitsQuery struct {
+	Names      []string `json:"names,omitempty"`
+	Properties bool     `json:"properties,omitempty"`
 }
 
 // UnitFiles returns the files of a unit, each as its path and contents.
