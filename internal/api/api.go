@@ -147,8 +147,10 @@ func Listen(path string) (net.Listener, error) {
 }
 
 // MaxRequestBody bounds what the daemon reads of a request's body; a
-// larger one is refused with 413 before it is held whole.
-const MaxRequestBody = 1 << 20
+// larger one is refused with 413 before it is held whole. Room for a
+// command line as long as Linux's ARG_MAX allows (2 MiB of a 8 MiB
+// stack), which systemd-run sends over D-Bus, and its quoting in JSON.
+const MaxRequestBody = 4 << 20
 
 // errTooLarge is the refusal of a larger body, told by the daemon, and
 // by the client before it sends one.

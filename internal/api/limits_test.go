@@ -331,3 +331,16 @@ func TestFailureText(t *testing.T) {
 		t.Errorf("UnitFiles with a header too large: %v", err)
 	}
 }
+
+// TestLongCommandLine: a transient unit with a command line as long as
+// Linux's ARG_MAX lets one be (2 MiB), with quotes to escape in JSON,
+// is sent and taken, as systemd-run's over D-Bus.
+func TestLongCommandLine(t *testing.T) {
+	sock := serveLimited(t, timers, func() {})
+	cmd := strings.Repeat(`"a" `, (2<<20)/4)
+	res, err := (&Client{Socket: sock}).Transient(context.Background(), TransientRequest{
+		Units: []TransientUnit{{Name: "run-1.service", Settings: []Setting{{Section: "Service", Key: "ExecStart", Value: cmd}}}}})
+	if err != nil || res.Result != cmd {
+		t.Fatalf("Transient with a command line of %d bytes: %v", len(cmd), err)
+	}
+}
