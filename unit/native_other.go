@@ -5,6 +5,7 @@ package unit
 import (
 	"io/fs"
 	"os"
+	"runtime"
 )
 
 // nativeMasked is masked on the real file system: a stat that follows
@@ -32,9 +33,11 @@ func nativeRead(buf *[]byte, file string) ([]byte, int64, error) {
 // error of another system is known by what it is (fs.ErrNotExist, …).
 func sysErrno(error) (error, int, bool) { return nil, 0, false }
 
-// accessExec reads the file's execute bits, with no access(2) to ask.
+// accessExec reads the file's execute bits, with no access(2) to ask,
+// where there are any: Windows and WebAssembly's hosts have none (a
+// file's mode never has them), and any regular file may be run.
 func accessExec(_ string, info fs.FileInfo) error {
-	if info.Mode().Perm()&0o111 == 0 {
+	if runtime.GOOS == "plan9" && info.Mode().Perm()&0o111 == 0 {
 		return eACCES
 	}
 	return nil
