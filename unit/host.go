@@ -189,8 +189,8 @@ func fsErrno(err error) error {
 		return nil
 	}
 	if e, n, ok := sysErrno(err); ok {
-		if _, known := errnoTexts[errno(n)]; known {
-			return errno(n)
+		if n != 0 {
+			return n
 		}
 		return e // strerror prints its text
 	}

@@ -31,7 +31,7 @@ func nativeRead(buf *[]byte, file string) ([]byte, int64, error) {
 
 // sysErrno is false: only Unix's error numbers are systemd's, and an
 // error of another system is known by what it is (fs.ErrNotExist, …).
-func sysErrno(error) (error, int, bool) { return nil, 0, false }
+func sysErrno(error) (error, errno, bool) { return nil, 0, false }
 
 // accessExec reads the file's execute bits, with no access(2) to ask,
 // where there are any: Windows and WebAssembly's hosts have none (a

@@ -5,6 +5,7 @@ package unit
 import (
 	"errors"
 	"io/fs"
+	"runtime"
 	"syscall"
 )
 
@@ -81,10 +82,35 @@ func ignoringEINTR(f func() error) error {
 }
 
 // sysErrno is the system's error number err carries, as an error that
-// tells strerror's text, and as a number.
-func sysErrno(err error) (error, int, bool) {
+// tells strerror's text, and as the errno of errnoTexts it is, if any.
+func sysErrno(err error) (error, errno, bool) {
 	e, ok := errors.AsType[syscall.Errno](err)
-	return e, int(e), ok
+	return e, tableErrno(e, runtime.GOOS), ok
+}
+
+// hostErrnos are the errnos of errnoTexts found on every Unix, by the
+// host's own constants: errnoTexts is by Linux's numbers, and darwin's
+// and FreeBSD's differ (darwin's 65, EHOSTUNREACH, is Linux's ENOPKG).
+var hostErrnos = map[syscall.Errno]errno{
+	syscall.EPERM: ePERM, syscall.ENOENT: eNOENT, syscall.ESRCH: eSRCH, syscall.ENXIO: eNXIO,
+	syscall.ENOEXEC: eNOEXEC, syscall.ENOMEM: eNOMEM, syscall.EACCES: eACCES, syscall.EEXIST: eEXIST,
+	syscall.ENOTDIR: eNOTDIR, syscall.EISDIR: eISDIR, syscall.EINVAL: eINVAL, syscall.ERANGE: eRANGE,
+	syscall.ENAMETOOLONG: eNAMETOOLONG, syscall.ENOSYS: eNOSYS, syscall.ELOOP: eLOOP,
+	syscall.EBADMSG: eBADMSG, syscall.ENOBUFS: eNOBUFS,
+}
+
+// tableErrno is the errno of errnoTexts that a host's error number
+// stands for on goos, or 0.
+func tableErrno(e syscall.Errno, goos string) errno {
+	switch goos {
+	case "linux", "android":
+		// The table's own numbers, those only Linux has too.
+		if _, ok := errnoTexts[errno(e)]; ok {
+			return errno(e)
+		}
+		return 0
+	}
+	return hostErrnos[e]
 }
 
 // accessExec is systemd's access(p, X_OK).
