@@ -258,18 +258,30 @@ func (l *limitListener) Accept() (net.Conn, error) {
 	select {
 	case l.slots <- struct{}{}:
 		l.warned.Store(false)
-		return &limitConn{Conn: c, release: func() { <-l.slots }}, nil
+		return &limitConn{halfCloser: halfCloser{c}, release: func() { <-l.slots }}, nil
 	default:
 		if !l.warned.Swap(true) {
 			l.log.Warn(fmt.Sprintf("%d connections to the control socket are open; those beyond are refused.", cap(l.slots)))
 		}
-		return &overConn{c}, nil
+		return &overConn{halfCloser{c}}, nil
 	}
+}
+
+// A halfCloser passes CloseWrite on to the connection it wraps, which
+// Go's server half-closes before closing one whose request it did not
+// read whole (a body refused), for the client to read the response.
+type halfCloser struct{ net.Conn }
+
+func (c halfCloser) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return errors.ErrUnsupported
 }
 
 // A limitConn gives its slot back once closed.
 type limitConn struct {
-	net.Conn
+	halfCloser
 	once    sync.Once
 	release func()
 }
@@ -281,7 +293,7 @@ func (c *limitConn) Close() error {
 
 // An overConn is a connection beyond the cap: its request is read, as
 // any other's, to be answered errTooMany.
-type overConn struct{ net.Conn }
+type overConn struct{ halfCloser }
 
 // refusedKey marks the context of the requests of an overConn.
 type refusedKey struct{}

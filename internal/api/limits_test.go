@@ -344,3 +344,35 @@ func TestLongCommandLine(t *testing.T) {
 		t.Fatalf("Transient with a command line of %d bytes: %v", len(cmd), err)
 	}
 }
+
+// TestCloseWrite: a connection accepted, within the cap or beyond,
+// half-closes as the socket under it does: the client reads the end of
+// what was sent while the connection is still open.
+func TestCloseWrite(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "control")
+	raw, err := Listen(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := newLimitListener(raw, 1, slog.New(slog.DiscardHandler))
+	defer l.Close()
+	for _, kind := range []string{"within the cap", "beyond it"} {
+		c := dial(t, sock)
+		sc, err := l.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sc.Close()
+		cw, ok := sc.(interface{ CloseWrite() error })
+		if !ok {
+			t.Fatalf("%s: %T has no CloseWrite", kind, sc)
+		}
+		io.WriteString(sc, "ok")
+		if err := cw.CloseWrite(); err != nil {
+			t.Fatalf("%s: CloseWrite: %v", kind, err)
+		}
+		if b, err := io.ReadAll(c); err != nil || string(b) != "ok" {
+			t.Errorf("%s: read %q, %v", kind, b, err)
+		}
+	}
+}
