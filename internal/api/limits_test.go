@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -148,7 +149,11 @@ func TestBodyTooLarge(t *testing.T) {
 // TestSlowHeader: a client that sends part of a header and no more is
 // let go.
 func TestSlowHeader(t *testing.T) {
-	sock := serveLimited(t, timers, func() { limits.readHeader = 50 * time.Millisecond })
+	sock := serveLimited(t, timers, func() {
+		// The other limits far beyond the test's deadline: only the
+		// header's may end the connection in time.
+		limits.readHeader, limits.read, limits.idle = 50*time.Millisecond, 10*deadline, 10*deadline
+	})
 	c := dial(t, sock)
 	io.WriteString(c, "GET /v1/timers HTTP/1.1\r\nHost: sund")
 	closedByDaemon(t, c, c)
@@ -187,7 +192,8 @@ func TestIdle(t *testing.T) {
 	}
 }
 
-// A blockingBackend's WaitInactive waits until released.
+// A blockingBackend's WaitInactive waits until released, and fails if
+// its request's context ends first (the daemon gave up on the client).
 type blockingBackend struct {
 	fakeBackend
 	waiting, release chan struct{}
@@ -195,8 +201,12 @@ type blockingBackend struct {
 
 func (b *blockingBackend) WaitInactive(ctx context.Context, name string) (Unit, error) {
 	close(b.waiting)
-	<-b.release
-	return Unit{Name: name, Active: "inactive"}, nil
+	select {
+	case <-b.release:
+		return Unit{Name: name, Active: "inactive"}, nil
+	case <-ctx.Done():
+		return Unit{}, fmt.Errorf("the wait's request ended before its answer: %w", context.Cause(ctx))
+	}
 }
 
 // A jobsBackend counts the jobs asked of it, and logs to a buffer.
