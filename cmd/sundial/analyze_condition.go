@@ -13,8 +13,9 @@ const whitespace = " \t\n\r"
 
 // condition is systemd-analyze condition (analyze-condition.c): the
 // conditions and asserts given are read as test.service would read them,
-// or with --unit= those of a unit file are, then tested, asserts first, each list in systemd's order, each result
-// logged; the status is 1 unless all hold.
+// or with --unit= those of a unit file are, then tested, asserts first,
+// each list in systemd's order, each result logged; the status is 1
+// unless all hold.
 func (a *analyzer) condition(args []string) int {
 	u := &unit.Unit{Name: "test.service", Type: unit.Service}
 	if a.unitFile != "" {
@@ -27,8 +28,9 @@ func (a *analyzer) condition(args []string) int {
 		}
 	}
 	loader := &unit.Loader{Scope: a.scope}
-	for _, arg := range args {
-		line := strings.TrimLeft(arg, whitespace)
+	for _, line := range args {
+		// The name begins the argument, as parse_condition's startswith
+		// finds it: white space may follow it, not come before.
 		key, value, ok := strings.Cut(line, "=")
 		key = strings.TrimRight(key, whitespace)
 		kind, _, known := condition.Lookup(key)

@@ -119,8 +119,7 @@ func unameRelease() string {
 // (where the first failure ends the test); large sets of triggering
 // conditions test each.
 //
-// Known differences of the installed 252 from 254, left out: 254 skips
-// white space before a condition's name (252 cannot parse it); 254's
+// Known differences of the installed 252 from 254, left out: 254's
 // ConditionFirstBoot= follows $SYSTEMD_FIRST_BOOT where it is set (252
 // looks only for /run/systemd/first-boot), which the test leaves unset.
 func TestOracleCondition(t *testing.T) {
