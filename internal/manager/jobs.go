@@ -75,8 +75,14 @@ func (m *Manager) startJob(e *entry, act activation, done func(string), seen map
 			m.stop(c, nil)
 		}
 	}
-	pending, failed := 0, false
-	proceed := func() {
+	// The loop that asks for the dependencies counts as one pending: a
+	// dependency whose job ends at once (a target, a failed assert) does
+	// not let the unit go on before the others are asked, nor twice.
+	pending, failed := 1, false
+	settle := func() {
+		if pending--; pending > 0 {
+			return
+		}
 		if failed {
 			m.unitLog(u.Name, "", 3, "Dependency failed for "+describe(e)+".")
 			finish(jobDependency)
@@ -106,15 +112,11 @@ func (m *Manager) startJob(e *entry, act activation, done func(string), seen map
 				if r != jobDone && required {
 					failed = true
 				}
-				if pending--; pending == 0 {
-					proceed()
-				}
+				settle()
 			}, seen)
 		}
 	}
-	if pending == 0 {
-		proceed()
-	}
+	settle()
 }
 
 // deactivating reports whether the unit is a service whose activation

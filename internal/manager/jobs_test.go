@@ -95,3 +95,43 @@ func TestStartWhileStopping(t *testing.T) {
 		t.Errorf("journal of db.service and app.service:\n  %s\nwant:\n  %s", strings.Join(msgs, "\n  "), strings.Join(want, "\n  "))
 	}
 }
+
+// TestDependencyDoneAtOnce: a dependency whose start job ends at once (a
+// failed assert, a target) lets the unit that requires it go on once: one
+// "Dependency failed", one activation.
+func TestDependencyDoneAtOnce(t *testing.T) {
+	dir, state, run := t.TempDir(), t.TempDir(), t.TempDir()
+	writeUnits(t, dir, map[string]string{
+		"asserted.service": "[Unit]\nAssertPathExists=/nonexistent\n[Service]\nExecStart=/bin/true\n",
+		"needs.service":    "[Unit]\nRequires=asserted.service\nAfter=asserted.service\n[Service]\nExecStart=/bin/true\n",
+		"early.target":     "[Unit]\nDescription=Early\n",
+		"after.service":    "[Unit]\nWants=early.target\nAfter=early.target\n[Service]\nType=oneshot\nExecStart=/bin/true\n",
+		"marker.target":    "[Unit]\nDescription=Marker\n",
+	})
+	c, stop := serve(t, dir, state, run)
+	defer stop()
+	ctx := context.Background()
+	for _, u := range []string{"needs.service", "after.service", "marker.target"} {
+		if _, err := c.Jobs(ctx, api.JobRequest{Verb: "start", Units: []string{u}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The journal is written in order: once the marker's line is there,
+	// any second line of the others is too.
+	await.Until(t, func() bool { return slices.Contains(messages(c, "marker.target"), "Reached target marker.target - Marker.") }, "the marker")
+	count := func(unit, msg string) int {
+		n := 0
+		for _, m := range messages(c, unit) {
+			if strings.HasPrefix(m, msg) {
+				n++
+			}
+		}
+		return n
+	}
+	if n := count("needs.service", "Dependency failed for needs.service"); n != 1 {
+		t.Errorf("%d lines of needs.service's failed dependency, want 1: %q", n, messages(c, "needs.service"))
+	}
+	if n := count("after.service", "Finished after.service"); n != 1 {
+		t.Errorf("after.service finished %d times, want 1: %q", n, messages(c, "after.service"))
+	}
+}
