@@ -186,6 +186,9 @@ func (m *Manager) Run(ctx context.Context) error {
 	if err := m.resumeRuns(ctx); err != nil {
 		return err
 	}
+	// Only now: a transient service taken up is not collected with
+	// those that ended.
+	m.collect()
 	retainCtx, stopRetaining := context.WithCancel(context.Background())
 	var retaining sync.WaitGroup
 	retaining.Go(func() { m.retain(retainCtx) })

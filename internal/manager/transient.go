@@ -206,7 +206,6 @@ func (m *Manager) loadTransient() {
 		}
 		m.startTimer(context.Background(), e)
 	}
-	m.collect()
 }
 
 // collect unloads the transient units nothing needs any more, and
