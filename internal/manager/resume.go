@@ -42,7 +42,9 @@ func (m *Manager) resumeRuns(ctx context.Context) error {
 // resumeRun takes up a run, and reports whether it did with its main
 // process; with none, it stops what is left of it.
 func (m *Manager) resumeRun(r store.Run) bool {
-	if !m.sameBoot(r.Boot) {
+	// A run of a version before the boot was kept has none, and may
+	// still run: its INVOCATION_ID, random, tells its processes apart.
+	if r.Boot != "" && !m.sameBoot(r.Boot) {
 		return false // its processes went with the boot
 	}
 	main := r.MainPID > 0 && service.Survives(r.MainPID, r.Invocation)
