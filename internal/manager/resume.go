@@ -3,10 +3,12 @@ package manager
 import (
 	"context"
 	"fmt"
+	"syscall"
 
 	"sundial.dev/sundial/internal/service"
 	"sundial.dev/sundial/internal/store"
 	"sundial.dev/sundial/internal/timer"
+	"sundial.dev/sundial/timespan"
 	"sundial.dev/sundial/unit"
 )
 
@@ -52,17 +54,29 @@ func (m *Manager) resumeRun(r store.Run) bool {
 		return false
 	}
 	e, err := m.get(r.Unit)
-	if err != nil || e.typ != unit.Service || (e.loadState != unit.Loaded && e.loadState != unit.BadSetting) || e.run != nil {
+	switch {
+	case err != nil:
+	case e.typ != unit.Service:
+		err = fmt.Errorf("not a service")
+	case e.loadState != unit.Loaded && e.loadState != unit.BadSetting:
+		err = fmt.Errorf("unit %s", e.loadState)
+	case e.run != nil:
+		err = fmt.Errorf("another run of it is taken up")
+	}
+	if err != nil {
+		m.stopLeft(r, err)
 		return false
 	}
 	u := e.u()
 	s := u.Service
 	cred, userInfo, _, err := credentials(s)
 	if err != nil {
+		m.stopLeft(r, err)
 		return false
 	}
 	env, err := service.Environment(s, service.EnvSource{Manager: m.Env, InvocationID: r.Invocation, User: userInfo})
 	if err != nil {
+		m.stopLeft(r, err)
 		return false
 	}
 	e.own()
@@ -94,4 +108,16 @@ func (m *Manager) resumeRun(r store.Run) bool {
 	m.runService(e, service.Spec{Service: s, Env: env, Dir: workingDir(s, userInfo), DirMissingOK: s.WorkingDirectoryMissingOK, Credential: cred},
 		func(spec service.Spec) *service.Run { return service.Resume(spec, pid) })
 	return main
+}
+
+// stopLeft stops the processes left by a run that cannot be taken up,
+// its unit not loaded as it was (gone, or no longer loading), so that
+// none runs on untracked beside a second copy: they are found by the
+// run's INVOCATION_ID and stopped as a service's control group is by
+// default (SIGTERM, then SIGKILL after 90 s), while the daemon goes on.
+func (m *Manager) stopLeft(r store.Run, why error) {
+	m.unitLog(r.Unit, r.Invocation, 4, fmt.Sprintf("%s: Cannot take up the run left by the daemon before (%v); stopping its processes.", r.Unit, why))
+	s := &unit.ServiceSection{KillMode: "control-group", KillSignal: int(syscall.SIGTERM), FinalKillSignal: int(syscall.SIGKILL), SendSIGKILL: true, TimeoutStopSec: 90 * timespan.Second}
+	run := service.Resume(service.Spec{Service: s, Env: []string{"INVOCATION_ID=" + r.Invocation}, Clock: m.clk}, 0)
+	m.background.Go(func() { run.Wait() })
 }
