@@ -149,6 +149,7 @@ type ServiceSection struct {
 	WatchdogSignal    int    // default SIGABRT
 	SendSIGKILL       bool   // default yes
 	SendSIGHUP        bool
+	IgnoreSIGPIPE     bool // default yes
 
 	// The command lines of the Exec…= settings, in order.
 	ExecCondition []ExecCommand

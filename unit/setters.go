@@ -91,6 +91,7 @@ var typedSetters = map[string]setter{
 	"Service.WatchdogSignal":    signalSetting(func(u *Unit) *int { return &u.Service.WatchdogSignal }),
 	"Service.SendSIGKILL":       boolSetting(func(u *Unit) *bool { return &u.Service.SendSIGKILL }, false),
 	"Service.SendSIGHUP":        boolSetting(func(u *Unit) *bool { return &u.Service.SendSIGHUP }, false),
+	"Service.IgnoreSIGPIPE":     boolSetting(func(u *Unit) *bool { return &u.Service.IgnoreSIGPIPE }, false),
 
 	"Service.ExecCondition": execSetting(func(s *ServiceSection) *[]ExecCommand { return &s.ExecCondition }),
 	"Service.ExecStartPre":  execSetting(func(s *ServiceSection) *[]ExecCommand { return &s.ExecStartPre }),
@@ -306,6 +307,7 @@ func (u *Unit) reset(n Name, name string, names []string, fragment string) {
 			FinalKillSignal:         9,
 			WatchdogSignal:          6,
 			SendSIGKILL:             true,
+			IgnoreSIGPIPE:           true,
 			UMask:                   0o022,
 			StandardInput:           "null",
 			StandardOutput:          "inherit",

@@ -104,11 +104,10 @@ func daemonMain(c *cli, args []string) int {
 	defer signal.Stop(reload)
 	m.Reload = reload
 	// SIGPIPE is ignored, as systemd's main ignores it: a log whose reader
-	// is gone does not stop the daemon. Caught, not set to SIG_IGN, which
-	// the services would inherit.
-	pipe := make(chan os.Signal, 1)
-	signal.Notify(pipe, syscall.SIGPIPE)
-	defer signal.Stop(pipe)
+	// is gone does not stop the daemon. The services inherit SIG_IGN, as
+	// IgnoreSIGPIPE=yes, the default, wants; the others are started with
+	// the default action.
+	signal.Ignore(syscall.SIGPIPE)
 	// The orphans of the services become the daemon's, as they are
 	// systemd's: reaped, and a forking service's main process a child
 	// whose end is known.

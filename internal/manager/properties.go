@@ -236,6 +236,7 @@ func (m *Manager) serviceProperties(p *props, e *entry, s *unit.ServiceSection, 
 	p.num("FinalKillSignal", int64(s.FinalKillSignal))
 	p.bool("SendSIGKILL", s.SendSIGKILL)
 	p.bool("SendSIGHUP", s.SendSIGHUP)
+	p.bool("IgnoreSIGPIPE", s.IgnoreSIGPIPE)
 }
 
 func yesNo(b bool) string {

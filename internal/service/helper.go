@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	"os/exec"
+	"os/signal"
 	"runtime"
 	"slices"
 	"syscall"
@@ -49,6 +50,9 @@ type helperSetup struct {
 	Nice       *int
 	Limits     map[string]unit.Rlimit
 	Credential *syscall.Credential
+	// The runtime catches SIGPIPE in the helper, and execve resets it to
+	// the default action, unless it is ignored here.
+	IgnoreSIGPIPE bool
 }
 
 // A setupError is a step of the child's setup that failed, as exec_child
@@ -73,9 +77,12 @@ const (
 )
 
 // needsHelper reports whether the command has settings that only the
-// helper can make.
+// helper can make. A command started directly has SIGPIPE ignored if the
+// manager ignores it (SIG_IGN is kept across execve), and the default
+// action if not (a handler is reset by execve).
 func (c Command) needsHelper() bool {
-	return c.NiceSet || len(c.Limits) > 0 || c.UMask != nil && int(*c.UMask) != currentUmask()
+	return c.NiceSet || len(c.Limits) > 0 || c.UMask != nil && int(*c.UMask) != currentUmask() ||
+		c.IgnoreSIGPIPE != signal.Ignored(syscall.SIGPIPE)
 }
 
 // A helper is the parent's side of the helper's two pipes.
@@ -111,7 +118,7 @@ func newHelper(cmd *exec.Cmd, c Command) (*helper, error) {
 func (h *helper) setUp(c Command) error {
 	h.setupChild.Close()
 	h.reportChild.Close()
-	s := helperSetup{Path: c.Path, Argv: c.Argv, Env: c.Env, Dir: c.Dir, UMask: c.UMask, Limits: c.Limits, Credential: c.Credential}
+	s := helperSetup{Path: c.Path, Argv: c.Argv, Env: c.Env, Dir: c.Dir, UMask: c.UMask, Limits: c.Limits, Credential: c.Credential, IgnoreSIGPIPE: c.IgnoreSIGPIPE}
 	if c.NiceSet {
 		s.Nice = &c.Nice
 	}
@@ -183,6 +190,9 @@ func (s *helperSetup) apply() *setupError {
 	}
 	if s.UMask != nil {
 		syscall.Umask(int(*s.UMask))
+	}
+	if s.IgnoreSIGPIPE {
+		signal.Ignore(syscall.SIGPIPE)
 	}
 	if c := s.Credential; c != nil {
 		if !c.NoSetGroups {

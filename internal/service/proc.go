@@ -48,6 +48,11 @@ type Command struct {
 	Nice    int
 	NiceSet bool
 	Limits  map[string]unit.Rlimit
+	// IgnoreSIGPIPE: the command starts with SIGPIPE ignored, as
+	// exec_child sets it (IgnoreSIGPIPE=, default yes), so that a write
+	// to its output whose reader, the manager, is gone fails instead of
+	// killing it; otherwise with the default action.
+	IgnoreSIGPIPE bool
 }
 
 // A process is a started command, in a process group of its own, or a
