@@ -50,11 +50,11 @@ func (d fullDisk) EndRun(ctx context.Context, id int64, ended, endedMonotonic ui
 	return d.storeWrites.EndRun(ctx, id, ended, endedMonotonic, result, exitCode, exitStatus)
 }
 
-func (d fullDisk) SetMainPID(ctx context.Context, id int64, pid int) error {
+func (d fullDisk) SetRunProcess(ctx context.Context, id int64, pid int, sub store.RunSub) error {
 	if d.full.Load() {
 		return errFull
 	}
-	return d.storeWrites.SetMainPID(ctx, id, pid)
+	return d.storeWrites.SetRunProcess(ctx, id, pid, sub)
 }
 
 func (d fullDisk) Append(ctx context.Context, entries ...store.Entry) error {

@@ -291,7 +291,7 @@ func (m *Manager) runService(e *entry, spec service.Spec, begin func(service.Spe
 	spec.MainPID = func(pid int) {
 		current(func() {
 			e.mainPID, e.mainStart, e.mainExit = pid, m.clk.Now().Realtime, 0
-			m.recordMainPID(name, e.runID, pid)
+			m.recordMainPID(name, e.runID, pid, store.SubRunning)
 		})
 	}
 	spec.Status = func(text string) { current(func() { e.status = text }) }
@@ -395,6 +395,11 @@ func (m *Manager) startWaiter(e *entry, done func(string)) func() bool {
 func (m *Manager) serviceState(e *entry, st service.State) {
 	if st == service.Dead || st == service.Failed {
 		return
+	}
+	// Where the run is, for the daemon started again to take it up
+	// there: active with no process.
+	if e.runID != 0 && st == service.Exited {
+		m.recordMainPID(e.name, e.runID, 0, store.SubExited)
 	}
 	e.sub = st
 	m.changed(e)

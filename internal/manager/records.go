@@ -17,7 +17,7 @@ type storeWrites interface {
 	Trigger(ctx context.Context, prev store.TimerState, t store.Trigger) (store.TimerState, int64, error)
 	StartRun(ctx context.Context, r store.Run) (int64, error)
 	EndRun(ctx context.Context, id int64, ended, endedMonotonic uint64, result, exitCode string, exitStatus int) error
-	SetMainPID(ctx context.Context, id int64, pid int) error
+	SetRunProcess(ctx context.Context, id int64, pid int, sub store.RunSub) error
 	Append(ctx context.Context, entries ...store.Entry) error
 	InterruptRuns(ctx context.Context, keep ...int64) (int64, error)
 }
@@ -178,15 +178,15 @@ func (m *Manager) recordEnd(unitName string, runID int64, ended timer.Instant, r
 	})
 }
 
-// recordMainPID records the main process of a run that runs, for the
-// daemon started again to find it.
-func (m *Manager) recordMainPID(unitName string, runID int64, pid int) {
+// recordMainPID records the main process of a run that runs, and where
+// the run is, for the daemon started again to find it there.
+func (m *Manager) recordMainPID(unitName string, runID int64, pid int, sub store.RunSub) {
 	m.record("the main process of a run of "+unitName, func(ctx context.Context) error {
 		id, ok := m.storedRun(runID)
 		if !ok {
 			return nil
 		}
-		return m.writes.SetMainPID(ctx, id, pid)
+		return m.writes.SetRunProcess(ctx, id, pid, sub)
 	})
 }
 

@@ -42,15 +42,17 @@ func (m *Manager) resumeRuns(ctx context.Context) error {
 }
 
 // resumeRun takes up a run, and reports whether it did with its main
-// process; with none, it stops what is left of it.
+// process, or active with none (exited, RemainAfterExit=); with none,
+// it stops what is left of it.
 func (m *Manager) resumeRun(r store.Run) bool {
 	// A run of a version before the boot was kept has none, and may
 	// still run: its INVOCATION_ID, random, tells its processes apart.
 	if r.Boot != "" && !m.sameBoot(r.Boot) {
 		return false // its processes went with the boot
 	}
-	main := r.MainPID > 0 && service.Survives(r.MainPID, r.Invocation)
-	if !main && !service.Leftovers(r.Invocation) {
+	exited := r.Sub == store.SubExited
+	main := !exited && r.MainPID > 0 && service.Survives(r.MainPID, r.Invocation)
+	if !main && !exited && !service.Leftovers(r.Invocation) {
 		return false
 	}
 	e, err := m.get(r.Unit)
@@ -81,15 +83,19 @@ func (m *Manager) resumeRun(r store.Run) bool {
 	}
 	e.own()
 	e.invocation, e.result, e.status = r.Invocation, service.Success, ""
-	pid := 0
-	if main {
+	pid, at := 0, service.Running
+	switch {
+	case exited:
+		e.runID, e.sub, at = r.ID, service.Exited, service.Exited
+		m.log.Info("taking up a service left active", "unit", e.name)
+	case main:
 		pid = r.MainPID
 		e.runID, e.mainPID, e.mainStart, e.sub = r.ID, r.MainPID, r.Started, service.Running
 		if s.Type == "oneshot" {
 			e.sub = service.Start
 		}
 		m.log.Info("taking up a service left running", "unit", e.name, "pid", r.MainPID)
-	} else {
+	default:
 		// Stopped, and the run recorded as interrupted, not as this
 		// stop's end.
 		e.runID, e.stopping, e.sub = 0, true, service.StopSigterm
@@ -101,13 +107,13 @@ func (m *Manager) resumeRun(r store.Run) bool {
 	e.activeEnter = e.inactiveExit
 	m.tellTimers(e)
 	// The timer that started it waits for it, as it did.
-	if te := m.units[r.Timer]; main && te != nil && te.timer != nil && r.StartedMonotonic > 0 && te.timer.LastTrigger.Monotonic == r.StartedMonotonic {
+	if te := m.units[r.Timer]; (main || exited) && te != nil && te.timer != nil && r.StartedMonotonic > 0 && te.timer.LastTrigger.Monotonic == r.StartedMonotonic {
 		te.timer.ResumeRunning(m.clk.Now())
 		m.changed(te)
 	}
 	m.runService(e, service.Spec{Service: s, Env: env, Dir: workingDir(s, userInfo), DirMissingOK: s.WorkingDirectoryMissingOK, Credential: cred},
-		func(spec service.Spec) *service.Run { return service.Resume(spec, pid) })
-	return main
+		func(spec service.Spec) *service.Run { return service.Resume(spec, pid, at) })
+	return main || exited
 }
 
 // stopLeft stops the processes left by a run that cannot be taken up,
@@ -118,6 +124,6 @@ func (m *Manager) resumeRun(r store.Run) bool {
 func (m *Manager) stopLeft(r store.Run, why error) {
 	m.unitLog(r.Unit, r.Invocation, 4, fmt.Sprintf("%s: Cannot take up the run left by the daemon before (%v); stopping its processes.", r.Unit, why))
 	s := &unit.ServiceSection{KillMode: "control-group", KillSignal: int(syscall.SIGTERM), FinalKillSignal: int(syscall.SIGKILL), SendSIGKILL: true, TimeoutStopSec: 90 * timespan.Second}
-	run := service.Resume(service.Spec{Service: s, Env: []string{"INVOCATION_ID=" + r.Invocation}, Clock: m.clk}, 0)
+	run := service.Resume(service.Spec{Service: s, Env: []string{"INVOCATION_ID=" + r.Invocation}, Clock: m.clk}, 0, service.StopSigterm)
 	m.background.Go(func() { run.Wait() })
 }

@@ -50,7 +50,7 @@ func TestResume(t *testing.T) {
 	spec := tr.spec(loadService(t, "ExecStart=/bin/sleep 600"), "INVOCATION_ID="+id)
 	var told []int
 	spec.MainPID = func(pid int) { told = append(told, pid) }
-	r := Resume(spec, main)
+	r := Resume(spec, main, Running)
 	tr.waitFor(t, Running)
 	if len(told) != 1 || told[0] != main {
 		t.Errorf("main PID told: %v, want %d", told, main)

@@ -175,13 +175,15 @@ func Begin(spec Spec) *Run { return begin(spec, false, (*Run).activate) }
 // as systemd's manager takes up its units after daemon-reexec
 // (service_coldplug): pid, its main process, still running, is watched
 // until it ends, then the activation stops as one begun here does; with
-// pid 0 (none known), what is left of it is stopped at once. Its
+// pid 0 (none known), what is left of it is stopped at once. An
+// activation whose main process had ended (at Exited, RemainAfterExit=)
+// is active with none until it is stopped, with ExecStop=. Its
 // processes, not children of ours, are found by their INVOCATION_ID, on
 // Linux. How the main process ends is not known. Its output went to the
 // manager before and is not read any more, nor its notifications: its
 // notification socket went with that manager.
-func Resume(spec Spec, pid int) *Run {
-	return begin(spec, true, func(r *Run) { r.stopPhase(r.resume(pid)) })
+func Resume(spec Spec, pid int, at State) *Run {
+	return begin(spec, true, func(r *Run) { r.stopPhase(r.resume(pid, at)) })
 }
 
 func begin(spec Spec, resumed bool, activate func(*Run)) *Run {
@@ -196,7 +198,10 @@ func begin(spec Spec, resumed bool, activate func(*Run)) *Run {
 
 // resume waits for the main process of an activation resumed, and
 // returns where the stop phase that follows begins.
-func (r *Run) resume(pid int) next {
+func (r *Run) resume(pid int, at State) next {
+	if at == Exited {
+		return r.remainAfterExit(enterStop)
+	}
 	if pid == 0 {
 		return enterSignal
 	}

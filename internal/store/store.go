@@ -98,6 +98,8 @@ var migrations = []string{
 	ALTER TABLE runs ADD COLUMN main_pid INTEGER NOT NULL DEFAULT 0;
 	ALTER TABLE runs ADD COLUMN started_mono INTEGER NOT NULL DEFAULT 0;
 	ALTER TABLE runs ADD COLUMN ended_mono INTEGER NOT NULL DEFAULT 0;`,
+	// Where a run that runs is: its main process gone.
+	`ALTER TABLE runs ADD COLUMN sub TEXT NOT NULL DEFAULT '';`,
 }
 
 // migrate does the migrations not done yet, in one transaction.
@@ -379,17 +381,28 @@ type Run struct {
 	// not known).
 	Boot                             string
 	StartedMonotonic, EndedMonotonic uint64
-	// MainPID is its main process's, once known, while it runs.
+	// MainPID is its main process's, once known, while it runs; Sub,
+	// where the run is then.
 	MainPID int
+	Sub     RunSub
 }
 
+// A RunSub is where a run that runs is, for the daemon started again to
+// take it up there.
+type RunSub string
+
+const (
+	SubRunning RunSub = ""       // its main process, if any, runs
+	SubExited  RunSub = "exited" // its main process ended; it stays active (RemainAfterExit=)
+)
+
 // runColumns are a Run's, in the order scanRun reads them.
-const runColumns = `id, unit, timer, reason, invocation, started, ended, state, result, exit_code, exit_status, boot, started_mono, ended_mono, main_pid`
+const runColumns = `id, unit, timer, reason, invocation, started, ended, state, result, exit_code, exit_status, boot, started_mono, ended_mono, main_pid, sub`
 
 func scanRun(rows *sql.Rows) (Run, error) {
 	var r Run
 	err := rows.Scan(&r.ID, &r.Unit, &r.Timer, &r.Reason, &r.Invocation, &r.Started, &r.Ended, &r.State, &r.Result, &r.ExitCode, &r.ExitStatus,
-		&r.Boot, &r.StartedMonotonic, &r.EndedMonotonic, &r.MainPID)
+		&r.Boot, &r.StartedMonotonic, &r.EndedMonotonic, &r.MainPID, &r.Sub)
 	return r, err
 }
 
@@ -430,11 +443,12 @@ func (s *Store) EndRun(ctx context.Context, id int64, ended, endedMonotonic uint
 	return nil
 }
 
-// SetMainPID records the main process of a run that runs.
-func (s *Store) SetMainPID(ctx context.Context, id int64, pid int) error {
+// SetRunProcess records the main process of a run that runs, and where
+// the run is.
+func (s *Store) SetRunProcess(ctx context.Context, id int64, pid int, sub RunSub) error {
 	s.write.Lock()
 	defer s.write.Unlock()
-	if _, err := s.db.ExecContext(ctx, `UPDATE runs SET main_pid = ? WHERE id = ? AND state = ?`, pid, id, RunRunning); err != nil {
+	if _, err := s.db.ExecContext(ctx, `UPDATE runs SET main_pid = ?, sub = ? WHERE id = ? AND state = ?`, pid, sub, id, RunRunning); err != nil {
 		return fmt.Errorf("store: run %d: %w", id, err)
 	}
 	return nil

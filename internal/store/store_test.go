@@ -460,7 +460,7 @@ func TestRestartState(t *testing.T) {
 	if got, _ := s.Timer(ctx, "a.timer"); got != st || st.ActiveMonotonic != 10 || st.LastTriggerMonotonic != 20 {
 		t.Errorf("after the trigger: %+v, returned %+v", got, st)
 	}
-	if err := s.SetMainPID(ctx, id, 42); err != nil {
+	if err := s.SetRunProcess(ctx, id, 42, SubRunning); err != nil {
 		t.Fatal(err)
 	}
 	other, _ := s.StartRun(ctx, Run{Unit: "b.service", Started: 3000, StartedMonotonic: 30, Boot: "boot1"})
