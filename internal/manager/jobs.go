@@ -397,9 +397,13 @@ func (m *Manager) serviceState(e *entry, st service.State) {
 		return
 	}
 	// Where the run is, for the daemon started again to take it up
-	// there: active with no process.
-	if e.runID != 0 && st == service.Exited {
+	// there: active with no process, or being stopped.
+	switch {
+	case e.runID == 0:
+	case st == service.Exited:
 		m.recordMainPID(e.name, e.runID, 0, store.SubExited)
+	case st.Active() == "deactivating" && e.sub.Active() != "deactivating":
+		m.recordMainPID(e.name, e.runID, e.mainPID, store.SubStopping)
 	}
 	e.sub = st
 	m.changed(e)

@@ -43,7 +43,7 @@ func (m *Manager) resumeRuns(ctx context.Context) error {
 
 // resumeRun takes up a run, and reports whether it did with its main
 // process, or active with none (exited, RemainAfterExit=); with none,
-// it stops what is left of it.
+// it stops what is left of it. A run whose stop had begun is stopped.
 func (m *Manager) resumeRun(r store.Run) bool {
 	// A run of a version before the boot was kept has none, and may
 	// still run: its INVOCATION_ID, random, tells its processes apart.
@@ -91,6 +91,13 @@ func (m *Manager) resumeRun(r store.Run) bool {
 	case main:
 		pid = r.MainPID
 		e.runID, e.mainPID, e.mainStart, e.sub = r.ID, r.MainPID, r.Started, service.Running
+		if r.Sub == store.SubStopping {
+			// Its stop goes on, from its signal: the ExecStop= commands
+			// that ran carry its INVOCATION_ID and are signalled too.
+			e.stopping, e.sub, at = true, service.StopSigterm, service.StopSigterm
+			m.log.Info("taking up a service left stopping", "unit", e.name, "pid", r.MainPID)
+			break
+		}
 		if s.Type == "oneshot" {
 			e.sub = service.Start
 		}

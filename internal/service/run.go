@@ -177,7 +177,8 @@ func Begin(spec Spec) *Run { return begin(spec, false, (*Run).activate) }
 // until it ends, then the activation stops as one begun here does; with
 // pid 0 (none known), what is left of it is stopped at once. An
 // activation whose main process had ended (at Exited, RemainAfterExit=)
-// is active with none until it is stopped, with ExecStop=. Its
+// is active with none until it is stopped, with ExecStop=; one whose
+// stop had begun (at StopSigterm) is stopped at once, pid with it. Its
 // processes, not children of ours, are found by their INVOCATION_ID, on
 // Linux. How the main process ends is not known. Its output went to the
 // manager before and is not read any more, nor its notifications: its
@@ -210,6 +211,9 @@ func (r *Run) resume(pid int, at State) next {
 		p.pgid = pid // the group it was started to lead
 	}
 	r.setMain(p)
+	if at == StopSigterm {
+		return enterSignal
+	}
 	if r.spec.Service.Type == "oneshot" {
 		// The rest of its ExecStart= commands, and ExecStartPost=, are
 		// not run: where it was among them is not known.

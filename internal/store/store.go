@@ -98,7 +98,7 @@ var migrations = []string{
 	ALTER TABLE runs ADD COLUMN main_pid INTEGER NOT NULL DEFAULT 0;
 	ALTER TABLE runs ADD COLUMN started_mono INTEGER NOT NULL DEFAULT 0;
 	ALTER TABLE runs ADD COLUMN ended_mono INTEGER NOT NULL DEFAULT 0;`,
-	// Where a run that runs is: its main process gone.
+	// Where a run that runs is: its main process gone, or being stopped.
 	`ALTER TABLE runs ADD COLUMN sub TEXT NOT NULL DEFAULT '';`,
 }
 
@@ -392,8 +392,9 @@ type Run struct {
 type RunSub string
 
 const (
-	SubRunning RunSub = ""       // its main process, if any, runs
-	SubExited  RunSub = "exited" // its main process ended; it stays active (RemainAfterExit=)
+	SubRunning  RunSub = ""         // its main process, if any, runs
+	SubExited   RunSub = "exited"   // its main process ended; it stays active (RemainAfterExit=)
+	SubStopping RunSub = "stopping" // its stop has begun
 )
 
 // runColumns are a Run's, in the order scanRun reads them.
