@@ -2,9 +2,11 @@ package manager
 
 import (
 	"context"
+	"database/sql"
 	"log/slog"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -113,11 +115,14 @@ type testDaemon struct {
 	ended  chan error
 }
 
-func startTestDaemon(t *testing.T, dir, state string, clk *stepClock, boot string) *testDaemon {
+func startTestDaemon(t *testing.T, dir, state string, clk *stepClock, boot string, configure ...func(*Manager)) *testDaemon {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &testDaemon{t: t, log: &logTap{}, cancel: cancel, ended: make(chan error, 1)}
 	d.m = &Manager{UnitPath: []string{dir}, StateDir: state, Env: []string{"PATH=/usr/bin:/bin"}, Clock: clk, Boot: boot, Logger: slog.New(d.log)}
+	for _, f := range configure {
+		f(d.m)
+	}
 	go func() { d.ended <- d.m.Run(ctx) }()
 	t.Cleanup(d.stop)
 	return d
@@ -216,5 +221,61 @@ func TestTimerBasesKept(t *testing.T) {
 				t.Errorf("runs at %v s, want %v", fired, tc.fired)
 			}
 		})
+	}
+}
+
+// TestTimerActivationRetried has the write of the timers' activations
+// at the daemon's start fail, the database locked by another: it is kept
+// and tried again with the other records, and made once it can be.
+func TestTimerActivationRetried(t *testing.T) {
+	dir, state := t.TempDir(), t.TempDir()
+	writeUnits(t, dir, map[string]string{
+		"later.timer":   "[Timer]\nOnActiveSec=1h\n",
+		"later.service": "[Service]\nExecStart=/bin/true\n",
+	})
+	clk := &stepClock{now: timer.Instant{Realtime: 1_700_000_000_000_000, Monotonic: 1000_000_000, Boottime: 1000_000_000}}
+	first := startTestDaemon(t, dir, state, clk, "boot1")
+	within(t, "the timer started", func() bool { return first.log.count("Started later.timer.") == 1 })
+	// Stopped once it is up: its loop answers.
+	if err := (backend{first.m}).ask(context.Background(), func() {}); err != nil {
+		t.Fatal(err)
+	}
+	first.stop()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(state, "sundial.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	conn, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	// In another boot, the timer starts anew: its activation is written.
+	d := startTestDaemon(t, dir, state, clk, "boot2")
+	within(t, "the write failed", func() bool {
+		d.log.mu.Lock()
+		defer d.log.mu.Unlock()
+		return slices.ContainsFunc(d.log.msgs, func(m string) bool { return strings.Contains(m, "timers'") })
+	})
+	if _, err := conn.ExecContext(context.Background(), "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(recordRetry)
+	var since timer.Dual
+	for range 2 {
+		if err := (backend{d.m}).ask(context.Background(), func() { since = d.m.units["later.timer"].timer.InactiveExit }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := d.m.store.Timer(context.Background(), "later.timer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.ActiveRealtime != since.Realtime || st.ActiveMonotonic != since.Monotonic || since.Monotonic == 0 {
+		t.Errorf("stored: %+v; active since %+v", st, since)
 	}
 }

@@ -644,14 +644,16 @@ func (m *Manager) storeActive(es ...*entry) {
 	if len(acts) == 0 {
 		return
 	}
-	states, err := m.store.TimersActive(context.Background(), m.boot, acts...)
-	if err != nil {
-		m.log.Error("recording the timers' state", "err", err)
-		return
-	}
-	for i, e := range changed {
-		e.tstate = states[i]
-	}
+	m.record("the timers' activations", func(ctx context.Context) error {
+		states, err := m.writes.TimersActive(ctx, m.boot, acts...)
+		if err != nil {
+			return err
+		}
+		for i, e := range changed {
+			e.tstate = states[i]
+		}
+		return nil
+	})
 }
 
 // fileState is a unit file's enablement, as is-enabled says it.
