@@ -57,6 +57,13 @@ func (d fullDisk) SetRunProcess(ctx context.Context, id int64, pid int, sub stor
 	return d.storeWrites.SetRunProcess(ctx, id, pid, sub)
 }
 
+func (d fullDisk) TimersActive(ctx context.Context, boot string, acts ...store.Activation) ([]store.TimerState, error) {
+	if d.full.Load() {
+		return nil, errFull
+	}
+	return d.storeWrites.TimersActive(ctx, boot, acts...)
+}
+
 func (d fullDisk) Append(ctx context.Context, entries ...store.Entry) error {
 	if d.full.Load() {
 		return errFull

@@ -213,6 +213,7 @@ func (m *Manager) Run(ctx context.Context) error {
 	}
 	err = m.loop(ctx)
 	m.stopAll()
+	m.timersExit()
 	if m.flushRecords(); len(m.recs.pending) > 0 {
 		m.log.Error(fmt.Sprintf("Failed to write %d records to the store before stopping; they are lost.", len(m.recs.pending)))
 	}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -113,6 +114,7 @@ type testDaemon struct {
 	log    *logTap
 	cancel context.CancelFunc
 	ended  chan error
+	dead   atomic.Bool // its writes to the store fail, as after kill -9
 }
 
 func startTestDaemon(t *testing.T, dir, state string, clk *stepClock, boot string, configure ...func(*Manager)) *testDaemon {
@@ -120,12 +122,20 @@ func startTestDaemon(t *testing.T, dir, state string, clk *stepClock, boot strin
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &testDaemon{t: t, log: &logTap{}, cancel: cancel, ended: make(chan error, 1)}
 	d.m = &Manager{UnitPath: []string{dir}, StateDir: state, Env: []string{"PATH=/usr/bin:/bin"}, Clock: clk, Boot: boot, Logger: slog.New(d.log)}
+	d.m.faults = func(w storeWrites) storeWrites { return fullDisk{w, &d.dead} }
 	for _, f := range configure {
 		f(d.m)
 	}
 	go func() { d.ended <- d.m.Run(ctx) }()
 	t.Cleanup(d.stop)
 	return d
+}
+
+// kill stops the daemon as kill -9 does, as far as the store is
+// concerned: nothing it would write at its stop is written.
+func (d *testDaemon) kill() {
+	d.dead.Store(true)
+	d.stop()
 }
 
 func (d *testDaemon) stop() {
@@ -138,9 +148,10 @@ func (d *testDaemon) stop() {
 	}
 }
 
-// TestTimerBasesKept restarts the daemon while its timers wait: within
-// the same boot, their monotonic bases are what they were, as systemd's
-// are across daemon-reexec; in another boot, they start anew.
+// TestTimerBasesKept restarts the daemon killed while its timers wait:
+// within the same boot, their monotonic bases are what they were, as
+// systemd's are across daemon-reexec; in another boot, or after a clean
+// stop (systemd's exit), they start anew.
 func TestTimerBasesKept(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
@@ -150,10 +161,14 @@ func TestTimerBasesKept(t *testing.T) {
 		after    []string // and after
 		fired    []uint64 // the runs' starts, seconds after the first start
 		firstRun bool     // a run at the first move
+		clean    bool     // the first daemon stopped, not killed
 	}{
 		// Fires 10 min after the timer's start, the restart 6 min in.
 		{name: "OnActiveSec", timer: "OnActiveSec=10min", boot: "boot1", before: []string{"6m"}, after: []string{"3m59s", "1s", "6m"}, fired: []uint64{600}},
 		{name: "OnActiveSec/reboot", timer: "OnActiveSec=10min", boot: "boot2", before: []string{"6m"}, after: []string{"4m", "5m59s", "1s"}, fired: []uint64{960}},
+		{name: "OnActiveSec/stopped", timer: "OnActiveSec=10min", boot: "boot1", clean: true, before: []string{"6m"}, after: []string{"4m", "5m59s", "1s"}, fired: []uint64{960}},
+		// Fired before a clean stop, it fires again after the start.
+		{name: "OnActiveSec/fired/stopped", timer: "OnActiveSec=1min", boot: "boot1", clean: true, before: []string{"1m", "5m"}, after: []string{"59s", "1s"}, fired: []uint64{60, 420}, firstRun: true},
 		// Fires at 1 min, then 10 min after its service ended (or started).
 		{name: "OnUnitInactiveSec", timer: "OnActiveSec=1min\nOnUnitInactiveSec=10min", boot: "boot1", before: []string{"1m", "5m"}, after: []string{"4m59s", "2s"}, fired: []uint64{60, 661}, firstRun: true},
 		{name: "OnUnitActiveSec", timer: "OnActiveSec=1min\nOnUnitActiveSec=10min", boot: "boot1", before: []string{"1m", "5m"}, after: []string{"4m59s", "1s"}, fired: []uint64{60, 660}, firstRun: true},
@@ -193,7 +208,11 @@ func TestTimerBasesKept(t *testing.T) {
 					await.Until(t, func() bool { return first.log.count("Finished later.service.") == 1 }, "the first run")
 				}
 			}
-			first.stop()
+			if tc.clean {
+				first.stop()
+			} else {
+				first.kill()
+			}
 			second := startTestDaemon(t, dir, state, clk, tc.boot)
 			await.Until(t, func() bool { return second.log.count("Started later.timer.") == 1 }, "the timer started again")
 			want := len(tc.fired)

@@ -619,6 +619,22 @@ func (m *Manager) startTimer(ctx context.Context, e *entry) bool {
 // this boot's; never where the system tells no boot ID.
 func (m *Manager) sameBoot(boot string) bool { return boot != "" && boot == m.boot }
 
+// timersExit stops the timers as systemd's manager does when it exits,
+// and records that they are not active: a clean stop is not
+// daemon-reexec, and the next start starts them anew. Only a daemon that
+// dies (killed, crashed) leaves their activations to be taken up.
+func (m *Manager) timersExit() {
+	now := m.clk.Now()
+	var stopped []*entry
+	for _, e := range m.units {
+		if e.timer != nil && e.timer.State.Active() {
+			e.timer.Stop(now)
+			stopped = append(stopped, e)
+		}
+	}
+	m.storeActive(stopped...)
+}
+
 // storeActive records since when timers are active, or that they are
 // not, for the daemon started again to take them up; those whose
 // activation is stored already are left out. While the daemon loads its
