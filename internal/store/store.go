@@ -113,7 +113,11 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	if err := tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&done); err != nil {
 		return err
 	}
-	if done >= len(migrations) {
+	if done > len(migrations) {
+		// Its tables may hold what this version would misread or lose.
+		return fmt.Errorf("the database is of a newer version of sundial (schema %d; this version knows schemas up to %d): refusing to use it", done, len(migrations))
+	}
+	if done == len(migrations) {
 		return nil
 	}
 	for _, m := range migrations[done:] {

@@ -441,6 +441,41 @@ func TestMigrate(t *testing.T) {
 	open(t, path)
 }
 
+// TestNewerSchema refuses a database a newer version made, naming both
+// versions, and leaves it as it was.
+func TestNewerSchema(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "state.db")
+	open(t, path).Close()
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newer := len(migrations) + 1
+	if _, err := db.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", newer)); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	s, err := Open(ctx, path)
+	if err == nil {
+		s.Close()
+		t.Fatal("a database of a newer schema opened")
+	}
+	want := fmt.Sprintf("store: %s: the database is of a newer version of sundial (schema %d; this version knows schemas up to %d): refusing to use it", path, newer, len(migrations))
+	if err.Error() != want {
+		t.Errorf("error: %v\nwant:   %s", err, want)
+	}
+	db, err = sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var v int
+	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil || v != newer {
+		t.Errorf("user_version %d, %v; want %d", v, err, newer)
+	}
+}
+
 // TestRestartState keeps what a daemon started again takes up: since when
 // a timer is active, and within a boot its monotonic times; the main
 // process of a run, and the runs it takes up, not interrupted.
