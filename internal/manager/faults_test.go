@@ -64,6 +64,13 @@ func (d fullDisk) TimersActive(ctx context.Context, boot string, acts ...store.A
 	return d.storeWrites.TimersActive(ctx, boot, acts...)
 }
 
+func (d fullDisk) ForgetStart(ctx context.Context) error {
+	if d.full.Load() {
+		return errFull
+	}
+	return d.storeWrites.ForgetStart(ctx)
+}
+
 func (d fullDisk) Append(ctx context.Context, entries ...store.Entry) error {
 	if d.full.Load() {
 		return errFull

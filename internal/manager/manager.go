@@ -156,8 +156,19 @@ func (m *Manager) Run(ctx context.Context) error {
 	if m.boot == "" {
 		m.boot = clock.BootID()
 	}
-	now := m.clk.Now()
-	m.engine = &timer.Engine{Location: time.Local, Startup: now, User: m.Scope == unit.UserScope, UID: uint32(os.Getuid()),
+	startup := m.clk.Now()
+	if m.boot != "" {
+		// Started again in this boot after it died, the daemon's start is
+		// its first one's, as systemd's userspace timestamp is kept
+		// across daemon-reexec: OnStartupSec= does not come again.
+		first, err := m.store.FirstStart(ctx, m.boot, store.Start(startup))
+		if err != nil {
+			m.log.Error("reading the daemon's first start", "err", err)
+		} else if first.Monotonic <= startup.Monotonic {
+			startup = timer.Instant(first)
+		}
+	}
+	m.engine = &timer.Engine{Location: time.Local, Startup: startup, User: m.Scope == unit.UserScope, UID: uint32(os.Getuid()),
 		// Prefixed with the unit's name, as log_unit_* prefixes it.
 		Log: func(t *timer.Timer, level slog.Level, msg string) {
 			m.unitLog(t.Name, "", levelPriority(level), t.Name+": "+msg)

@@ -19,6 +19,7 @@ type storeWrites interface {
 	EndRun(ctx context.Context, id int64, ended, endedMonotonic uint64, result, exitCode string, exitStatus int) error
 	SetRunProcess(ctx context.Context, id int64, pid int, sub store.RunSub) error
 	TimersActive(ctx context.Context, boot string, acts ...store.Activation) ([]store.TimerState, error)
+	ForgetStart(ctx context.Context) error
 	Append(ctx context.Context, entries ...store.Entry) error
 	InterruptRuns(ctx context.Context, keep ...int64) (int64, error)
 }

@@ -167,6 +167,11 @@ func TestTimerBasesKept(t *testing.T) {
 		{name: "OnActiveSec", timer: "OnActiveSec=10min", boot: "boot1", before: []string{"6m"}, after: []string{"3m59s", "1s", "6m"}, fired: []uint64{600}},
 		{name: "OnActiveSec/reboot", timer: "OnActiveSec=10min", boot: "boot2", before: []string{"6m"}, after: []string{"4m", "5m59s", "1s"}, fired: []uint64{960}},
 		{name: "OnActiveSec/stopped", timer: "OnActiveSec=10min", boot: "boot1", clean: true, before: []string{"6m"}, after: []string{"4m", "5m59s", "1s"}, fired: []uint64{960}},
+		// Counted from the daemon's first start in the boot, unless it
+		// stopped cleanly.
+		{name: "OnStartupSec", timer: "OnStartupSec=10min", boot: "boot1", before: []string{"6m"}, after: []string{"3m59s", "1s", "6m"}, fired: []uint64{600}},
+		{name: "OnStartupSec/reboot", timer: "OnStartupSec=10min", boot: "boot2", before: []string{"6m"}, after: []string{"4m", "5m59s", "1s"}, fired: []uint64{960}},
+		{name: "OnStartupSec/stopped", timer: "OnStartupSec=10min", boot: "boot1", clean: true, before: []string{"6m"}, after: []string{"4m", "5m59s", "1s"}, fired: []uint64{960}},
 		// Fired before a clean stop, it fires again after the start.
 		{name: "OnActiveSec/fired/stopped", timer: "OnActiveSec=1min", boot: "boot1", clean: true, before: []string{"1m", "5m"}, after: []string{"59s", "1s"}, fired: []uint64{60, 420}, firstRun: true},
 		// Fires at 1 min, then 10 min after its service ended (or started).

@@ -620,9 +620,10 @@ func (m *Manager) startTimer(ctx context.Context, e *entry) bool {
 func (m *Manager) sameBoot(boot string) bool { return boot != "" && boot == m.boot }
 
 // timersExit stops the timers as systemd's manager does when it exits,
-// and records that they are not active: a clean stop is not
-// daemon-reexec, and the next start starts them anew. Only a daemon that
-// dies (killed, crashed) leaves their activations to be taken up.
+// and records that they are not active, and that the next start is a
+// first one: a clean stop is not daemon-reexec, and the next start
+// starts them anew. Only a daemon that dies (killed, crashed) leaves
+// their activations and its start to be taken up.
 func (m *Manager) timersExit() {
 	now := m.clk.Now()
 	var stopped []*entry
@@ -633,6 +634,7 @@ func (m *Manager) timersExit() {
 		}
 	}
 	m.storeActive(stopped...)
+	m.record("the daemon's stop", m.writes.ForgetStart)
 }
 
 // storeActive records since when timers are active, or that they are

@@ -83,6 +83,12 @@ CREATE TABLE IF NOT EXISTS journal (
 );
 CREATE INDEX IF NOT EXISTS journal_unit ON journal (unit, seq);
 CREATE INDEX IF NOT EXISTS journal_time ON journal (realtime);
+CREATE TABLE IF NOT EXISTS startup ( -- the daemon's first start in a boot
+	boot TEXT PRIMARY KEY,
+	realtime INTEGER NOT NULL,       -- µs
+	mono INTEGER NOT NULL,
+	boottime INTEGER NOT NULL
+);
 `
 
 // migrations bring the tables of an earlier version to the schema, in
@@ -798,4 +804,44 @@ func yieldAll[T any](vs []T, err error, yield func(T, error) bool) {
 			return
 		}
 	}
+}
+
+// A Start is when the daemon started: realtime, monotonic and boottime
+// µs.
+type Start struct{ Realtime, Monotonic, Boottime uint64 }
+
+// FirstStart returns when the daemon first started in the boot named,
+// since when it was only ever killed, never stopped (see ForgetStart);
+// now, recorded as that, if it did not. A start in another boot goes.
+func (s *Store) FirstStart(ctx context.Context, boot string, now Start) (Start, error) {
+	s.write.Lock()
+	defer s.write.Unlock()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return Start{}, fmt.Errorf("store: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `DELETE FROM startup WHERE boot != ?`, boot); err != nil {
+		return Start{}, fmt.Errorf("store: start: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO startup (boot, realtime, mono, boottime) VALUES (?, ?, ?, ?) ON CONFLICT (boot) DO NOTHING`,
+		boot, now.Realtime, now.Monotonic, now.Boottime); err != nil {
+		return Start{}, fmt.Errorf("store: start: %w", err)
+	}
+	var st Start
+	if err := tx.QueryRowContext(ctx, `SELECT realtime, mono, boottime FROM startup WHERE boot = ?`, boot).Scan(&st.Realtime, &st.Monotonic, &st.Boottime); err != nil {
+		return Start{}, fmt.Errorf("store: start: %w", err)
+	}
+	return st, tx.Commit()
+}
+
+// ForgetStart forgets the daemon's first start, at its stop: the next
+// start is a first one.
+func (s *Store) ForgetStart(ctx context.Context) error {
+	s.write.Lock()
+	defer s.write.Unlock()
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM startup`); err != nil {
+		return fmt.Errorf("store: start: %w", err)
+	}
+	return nil
 }
