@@ -43,7 +43,9 @@ func (m *Manager) resumeRuns(ctx context.Context) error {
 
 // resumeRun takes up a run, and reports whether it did with its main
 // process, or active with none (exited, RemainAfterExit=); with none,
-// it stops what is left of it. A run whose stop had begun is stopped.
+// it stops what is left of it. A run whose stop had begun is stopped. A
+// run whose main process ended while no daemon ran, leaving nothing,
+// ends as one taken up does, and Restart= applies.
 func (m *Manager) resumeRun(r store.Run) bool {
 	// A run of a version before the boot was kept has none, and may
 	// still run: its INVOCATION_ID, random, tells its processes apart.
@@ -52,7 +54,9 @@ func (m *Manager) resumeRun(r store.Run) bool {
 	}
 	exited := r.Sub == store.SubExited
 	main := !exited && r.MainPID > 0 && service.Survives(r.MainPID, r.Invocation)
-	if !main && !exited && !service.Leftovers(r.Invocation) {
+	left := main || exited || service.Leftovers(r.Invocation)
+	ended := !left && r.MainPID > 0 && r.Sub == store.SubRunning
+	if !left && !ended {
 		return false
 	}
 	e, err := m.get(r.Unit)
@@ -65,8 +69,10 @@ func (m *Manager) resumeRun(r store.Run) bool {
 	case e.run != nil:
 		err = fmt.Errorf("another run of it is taken up")
 	}
-	if err != nil {
-		m.stopLeft(r, err)
+	if err != nil || ended && e.u().Service.Restart == "no" {
+		if left {
+			m.stopLeft(r, err)
+		}
 		return false
 	}
 	u := e.u()
@@ -88,6 +94,11 @@ func (m *Manager) resumeRun(r store.Run) bool {
 	case exited:
 		e.runID, e.sub, at = r.ID, service.Exited, service.Exited
 		m.log.Info("taking up a service left active", "unit", e.name)
+	case ended:
+		// Ends at once, its ExecStopPost= run; how its main process
+		// ended is not known, as for one taken up that ends.
+		e.runID, e.sub = r.ID, service.Running
+		m.unitLog(e.name, r.Invocation, 5, fmt.Sprintf("%s: Main process ended while no daemon ran.", e.name))
 	case main:
 		pid = r.MainPID
 		e.runID, e.mainPID, e.mainStart, e.sub = r.ID, r.MainPID, r.Started, service.Running
@@ -120,7 +131,7 @@ func (m *Manager) resumeRun(r store.Run) bool {
 	}
 	m.runService(e, service.Spec{Service: s, Env: env, Dir: workingDir(s, userInfo), DirMissingOK: s.WorkingDirectoryMissingOK, Credential: cred},
 		func(spec service.Spec) *service.Run { return service.Resume(spec, pid, at) })
-	return main || exited
+	return main || exited || ended
 }
 
 // stopLeft stops the processes left by a run that cannot be taken up,
