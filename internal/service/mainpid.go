@@ -243,7 +243,10 @@ func (r *Run) setMain(p *process) {
 // started, or one to watch. A child of ours (when the manager reaps
 // orphans) is waited for; how any other ends is not known, and it is
 // watched until it is gone.
-func (r *Run) adopt(pid int) *process {
+func (r *Run) adopt(pid int) *process { return r.adoptHandle(pid, nil) }
+
+// adoptHandle is adopt with the process held already by h, if not nil.
+func (r *Run) adoptHandle(pid int, h *os.Process) *process {
 	r.mu.Lock()
 	for _, p := range r.groups {
 		if p.pid == pid && !p.reaped() {
@@ -252,9 +255,11 @@ func (r *Run) adopt(pid int) *process {
 		}
 	}
 	r.mu.Unlock()
-	p := &process{pid: pid, output: make(chan struct{}), exited: make(chan struct{})}
+	p := &process{pid: pid, proc: h, output: make(chan struct{}), exited: make(chan struct{})}
 	close(p.output)
-	p.proc, _ = os.FindProcess(pid)
+	if p.proc == nil {
+		p.proc, _ = os.FindProcess(pid)
+	}
 	children.gate.RLock()
 	ppid, known := parentPID(pid)
 	ours := known && ppid == os.Getpid()

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -73,5 +74,45 @@ func TestResume(t *testing.T) {
 	}
 	if Leftovers(id) {
 		t.Error("leftovers after the stop")
+	}
+}
+
+// TestResumeAnother is given, as the main process to take up, the number
+// of a process that does not carry the activation's INVOCATION_ID: one
+// that took the number of the main process since it was found. It is
+// neither taken up nor stopped, and the activation ends.
+func TestResumeAnother(t *testing.T) {
+	dir := t.TempDir()
+	sh := exec.Command("/bin/sh", "-c", `sleep 600 & echo $! >other`)
+	sh.Dir, sh.Env = dir, []string{"PATH=/usr/bin:/bin"}
+	if err := sh.Run(); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "other"))
+	other, _ := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || other == 0 {
+		t.Fatalf("other: %q, %v", data, err)
+	}
+	t.Cleanup(func() { syscall.Kill(other, syscall.SIGKILL) })
+	var tr trace
+	r := Resume(tr.spec(loadService(t, "ExecStart=/bin/sleep 600"), "INVOCATION_ID="+newInvocation()), other, Running)
+	done := make(chan Outcome)
+	go func() { done <- r.Wait() }()
+	select {
+	case out := <-done:
+		if out.MainPID != 0 {
+			t.Errorf("outcome: %+v", out)
+		}
+	case <-time.After(30 * time.Second):
+		r.Stop()
+		t.Fatal("another process taken up as the main process")
+	}
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	if slices.Contains(tr.states, Running) {
+		t.Errorf("states %v", tr.states)
+	}
+	if !pidAlive(other) {
+		t.Error("the other process was stopped")
 	}
 }

@@ -206,7 +206,19 @@ func (r *Run) resume(pid int, at State) next {
 	if pid == 0 {
 		return enterSignal
 	}
-	p := r.adopt(pid)
+	// Held (by a pidfd, on Linux) before it is looked at: carrying the
+	// activation's INVOCATION_ID then, it is the one the manager before
+	// started, not another that took its number since it was found, and
+	// the handle watches and signals that one alone.
+	h, err := os.FindProcess(pid)
+	if err != nil {
+		return enterSignal
+	}
+	if !Survives(pid, strings.TrimPrefix(r.invocationMark(), "INVOCATION_ID=")) {
+		h.Release()
+		return enterSignal
+	}
+	p := r.adoptHandle(pid, h)
 	if g, err := syscall.Getpgid(pid); err == nil && g == pid {
 		p.pgid = pid // the group it was started to lead
 	}
@@ -855,18 +867,24 @@ func (r *Run) killHard(term, kill State) {
 	}
 }
 
-// adoptStrays takes in the processes that left the activation's process
-// groups (setsid, a double fork) but still carry its INVOCATION_ID, as
-// the control group of systemd still holds them, for them to be signalled
-// with the rest. One that leads a process group of its own is signalled
-// with its group.
-func (r *Run) adoptStrays() {
+// invocationMark is the activation's INVOCATION_ID entry, "" if none.
+func (r *Run) invocationMark() string {
 	mark := ""
 	for _, v := range r.spec.Env {
 		if strings.HasPrefix(v, "INVOCATION_ID=") {
 			mark = v
 		}
 	}
+	return mark
+}
+
+// adoptStrays takes in the processes that left the activation's process
+// groups (setsid, a double fork) but still carry its INVOCATION_ID, as
+// the control group of systemd still holds them, for them to be signalled
+// with the rest. One that leads a process group of its own is signalled
+// with its group.
+func (r *Run) adoptStrays() {
+	mark := r.invocationMark()
 	if mark == "" {
 		return
 	}
