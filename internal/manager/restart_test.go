@@ -219,7 +219,19 @@ func TestTimerBasesKept(t *testing.T) {
 				first.kill()
 			}
 			second := startTestDaemon(t, dir, state, clk, tc.boot)
-			await.Until(t, func() bool { return second.log.count("Started later.timer.") == 1 }, "the timer started again")
+			// Up once its loop answers, the timer armed; a timer taken
+			// up is not said to start again, one started anew is.
+			await.Until(t, func() bool {
+				second.log.mu.Lock()
+				defer second.log.mu.Unlock()
+				return slices.ContainsFunc(second.log.msgs, func(m string) bool { return strings.HasPrefix(m, "later.timer: ") })
+			}, "the timer armed again")
+			if err := (backend{second.m}).ask(context.Background(), func() {}); err != nil {
+				t.Fatal(err)
+			}
+			if n, want := second.log.count("Started later.timer."), map[bool]int{true: 0, false: 1}[tc.boot == "boot1" && !tc.clean]; n != want {
+				t.Errorf("Started later.timer. logged %d times, want %d", n, want)
+			}
 			want := len(tc.fired)
 			if tc.firstRun {
 				want--
@@ -259,7 +271,7 @@ func TestTimerActivationRetried(t *testing.T) {
 	})
 	clk := &stepClock{now: timer.Instant{Realtime: 1_700_000_000_000_000, Monotonic: 1000_000_000, Boottime: 1000_000_000}}
 	first := startTestDaemon(t, dir, state, clk, "boot1")
-	within(t, "the timer started", func() bool { return first.log.count("Started later.timer.") == 1 })
+	await.Until(t, func() bool { return first.log.count("Started later.timer.") == 1 }, "the timer started")
 	// Stopped once it is up: its loop answers.
 	if err := (backend{first.m}).ask(context.Background(), func() {}); err != nil {
 		t.Fatal(err)
@@ -280,11 +292,11 @@ func TestTimerActivationRetried(t *testing.T) {
 	}
 	// In another boot, the timer starts anew: its activation is written.
 	d := startTestDaemon(t, dir, state, clk, "boot2")
-	within(t, "the write failed", func() bool {
+	await.Until(t, func() bool {
 		d.log.mu.Lock()
 		defer d.log.mu.Unlock()
 		return slices.ContainsFunc(d.log.msgs, func(m string) bool { return strings.Contains(m, "timers'") })
-	})
+	}, "the write failed")
 	if _, err := conn.ExecContext(context.Background(), "ROLLBACK"); err != nil {
 		t.Fatal(err)
 	}

@@ -607,9 +607,11 @@ func (m *Manager) startTimer(ctx context.Context, e *entry) bool {
 			last = timer.Dual{Realtime: st.LastTrigger, Monotonic: st.LastTriggerMonotonic} // fired since
 		}
 		e.timer.Resume(now, timer.Dual{Realtime: st.ActiveRealtime, Monotonic: st.ActiveMonotonic}, last)
-	} else {
-		e.timer.Start(now, stamp)
+		// Taken up, not started: systemd's coldplug says nothing.
+		m.changed(e)
+		return true
 	}
+	e.timer.Start(now, stamp)
 	m.changed(e)
 	m.unitLog(e.name, "", 6, "Started "+describe(e)+".")
 	return true
