@@ -2,7 +2,6 @@ package manager
 
 import (
 	"context"
-	"database/sql"
 	"log/slog"
 	"path/filepath"
 	"slices"
@@ -261,7 +260,7 @@ func TestTimerBasesKept(t *testing.T) {
 }
 
 // TestTimerActivationRetried has the write of the timers' activations
-// at the daemon's start fail, the database locked by another: it is kept
+// at the daemon's start fail, the disk full: it is kept
 // and tried again with the other records, and made once it can be.
 func TestTimerActivationRetried(t *testing.T) {
 	dir, state := t.TempDir(), t.TempDir()
@@ -277,29 +276,19 @@ func TestTimerActivationRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	first.stop()
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(state, "sundial.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	conn, err := db.Conn(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
-		t.Fatal(err)
-	}
-	// In another boot, the timer starts anew: its activation is written.
-	d := startTestDaemon(t, dir, state, clk, "boot2")
+	// In another boot, the timer starts anew: its activation is written,
+	// on a disk full until the write has failed.
+	var full atomic.Bool
+	full.Store(true)
+	d := startTestDaemon(t, dir, state, clk, "boot2", func(m *Manager) {
+		m.faults = func(w storeWrites) storeWrites { return fullDisk{w, &full} }
+	})
 	await.Until(t, func() bool {
 		d.log.mu.Lock()
 		defer d.log.mu.Unlock()
 		return slices.ContainsFunc(d.log.msgs, func(m string) bool { return strings.Contains(m, "timers'") })
 	}, "the write failed")
-	if _, err := conn.ExecContext(context.Background(), "ROLLBACK"); err != nil {
-		t.Fatal(err)
-	}
+	full.Store(false)
 	clk.Advance(recordRetry)
 	var since timer.Dual
 	for range 2 {
