@@ -413,7 +413,9 @@ func showVerb(c *cli, o *systemctlOptions, _ string, names []string) int {
 				continue
 			}
 			v := propertyText(p)
-			if v == "" && !o.all && len(o.properties) == 0 {
+			// bus_message_print_all_properties: what no printer reads is
+			// shown only with BUS_PRINT_PROPERTY_SHOW_EMPTY.
+			if (v == "" || p.Kind == "unprintable") && !o.all && len(o.properties) == 0 {
 				continue
 			}
 			if o.value {
@@ -446,6 +448,8 @@ func propertyText(p api.Property) string {
 		return timespan.Span(us(s)).Format(0)
 	}
 	switch p.Kind {
+	case "unprintable":
+		return "[unprintable]"
 	case "timestamp":
 		return stamp(p.Value)
 	case "timespan":

@@ -103,7 +103,10 @@ type Property struct {
 	Name string `json:"name"`
 	// Kind tells how Value is shown: "" as it is; "timestamp" and
 	// "timespan" hold µs in decimal, shown as systemctl shows them
-	// (0 is empty; for a timespan, "infinity" is as it is).
+	// (0 is empty; for a timespan, "infinity" is as it is);
+	// "unprintable" is a value of a type systemctl show cannot print
+	// (shown "[unprintable]", and only when asked for, with --all or
+	// -p), its elements a line each.
 	Kind  string `json:"kind,omitempty"`
 	Value string `json:"value"`
 }

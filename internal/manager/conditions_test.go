@@ -3,6 +3,7 @@ package manager
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -58,15 +59,39 @@ func TestConditionTriggers(t *testing.T) {
 	dir, state := t.TempDir(), t.TempDir()
 	writeUnits(t, dir, map[string]string{
 		"trig.timer":     "[Timer]\nOnActiveSec=10ms\nAccuracySec=1us\n",
-		"trig.service":   "[Unit]\nConditionPathExists=|/nonexistent-a\nConditionPathExists=|/nonexistent-b\n[Service]\nExecStart=/bin/true\n",
+		"trig.service":   "[Unit]\nConditionPathExists=|/nonexistent-a\nConditionPathExists=|/nonexistent-b\nAssertPathExists=!/nonexistent\n[Service]\nExecStart=/bin/true\n",
 		"assert.timer":   "[Timer]\nOnActiveSec=10ms\nAccuracySec=1us\n",
 		"assert.service": "[Unit]\nAssertPathExists=!/\n[Service]\nExecStart=/bin/true\n",
 	})
 	log := &logTap{}
 	const trig = "trig.service was skipped because all trigger condition checks failed."
 	const asserted = "Assertion failed for assert.service."
-	s := runDaemon(t, dir, state, func(*api.Client) bool { return log.count(trig) > 0 && log.count(asserted) > 0 },
-		func(m *Manager) { m.Logger = slog.New(log) })
+	// Conditions= and Asserts= as property_get_conditions gives them: the
+	// last read first, each with the state of its last test; the asserts
+	// were not tested.
+	want := map[string]string{
+		"Conditions": "ConditionPathExists\tyes\tno\t/nonexistent-b\t-1\nConditionPathExists\tyes\tno\t/nonexistent-a\t-1",
+		"Asserts":    "AssertPathExists\tno\tyes\t/nonexistent\t0",
+	}
+	got := map[string]string{}
+	s := runDaemon(t, dir, state, func(c *api.Client) bool {
+		if log.count(trig) == 0 || log.count(asserted) == 0 {
+			return false
+		}
+		units, err := c.Units(context.Background(), []string{"trig.service"}, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range units[0].Properties {
+			if p.Kind == "unprintable" {
+				got[p.Name] = p.Value
+			}
+		}
+		return true
+	}, func(m *Manager) { m.Logger = slog.New(log) })
+	if !maps.Equal(got, want) {
+		t.Errorf("properties %q, want %q", got, want)
+	}
 	if log.count(trig) != 1 || log.count(asserted) != 1 || log.count("assert.service: Starting requested but asserts failed.") != 1 {
 		t.Errorf("messages: %q", log.msgs)
 	}

@@ -40,6 +40,26 @@ func (p *props) span(name string, s timespan.Span) {
 	*p = append(*p, api.Property{Name: name, Kind: "timespan", Value: v})
 }
 
+// conditions is the Conditions= or Asserts= property, of D-Bus type
+// a(sbbsi), as property_get_conditions gives it: systemd's list order
+// (the last read first, as they are tested), each with its name, trigger,
+// negate, parameter, and state (0 untested, 1 held, -1 failed) of the last
+// test. systemctl has no printer for the type: it shows "[unprintable]".
+func (p *props) conditions(prefix string, list []unit.Condition, last condResult) {
+	lines := make([]string, 0, len(list))
+	for i := len(list) - 1; i >= 0; i-- {
+		c, state := list[i], 0
+		if j := len(list) - 1 - i; j < len(last.tested) {
+			state = -1
+			if last.tested[j].OK {
+				state = 1
+			}
+		}
+		lines = append(lines, fmt.Sprintf("%s%s\t%s\t%s\t%s\t%d", prefix, c.Kind, yesNo(c.Trigger), yesNo(c.Negate), c.Param, state))
+	}
+	*p = append(*p, api.Property{Name: prefix + "s", Kind: "unprintable", Value: strings.Join(lines, "\n")})
+}
+
 // properties are what systemctl show prints of a unit, in its order:
 // those of the unit's type first, then the unit's.
 func (m *Manager) properties(e *entry, u *unit.Unit, a api.Unit) []api.Property {
@@ -100,6 +120,8 @@ func (m *Manager) properties(e *entry, u *unit.Unit, a api.Unit) []api.Property 
 	p.num("ConditionTimestampMonotonic", int64(e.cond.at.Monotonic))
 	p.stamp("AssertTimestamp", e.assert.at.Realtime)
 	p.num("AssertTimestampMonotonic", int64(e.assert.at.Monotonic))
+	p.conditions("Condition", u.Unit.Conditions, e.cond)
+	p.conditions("Assert", u.Unit.Asserts, e.assert)
 	p.bool("Transient", a.Transient)
 	p.span("StartLimitIntervalUSec", u.Unit.StartLimitInterval)
 	p.num("StartLimitBurst", int64(u.Unit.StartLimitBurst))
