@@ -64,8 +64,6 @@ type Unit struct {
 	CPU uint64 `json:"cpu,omitempty"`
 	// Invocation is the ID of its last activation.
 	Invocation string `json:"invocation,omitempty"`
-	// ConditionFailed is when ExecCondition= last skipped it, realtime µs.
-	ConditionFailed uint64 `json:"condition_failed,omitempty"`
 
 	// The last test of its Condition…= settings: when, realtime µs (0
 	// for never), whether they held, and those that did not, as

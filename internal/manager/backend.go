@@ -156,7 +156,6 @@ func (m *Manager) describeUnit(e *entry, properties bool) api.Unit {
 // describeRun fills in a service's processes: the main one, and the
 // commands of the last activation that ended.
 func (m *Manager) describeRun(e *entry, a *api.Unit) {
-	a.ConditionFailed = e.condFailed
 	a.ExecMainStart, a.ExecMainExit, a.Invocation, a.Status = e.mainStart, e.mainExit, e.invocation, e.status
 	if e.run != nil {
 		if e.mainPID > 0 {

@@ -104,3 +104,76 @@ func TestConditionTriggers(t *testing.T) {
 		}
 	}
 }
+
+// TestExecConditionSkip: an ExecCondition= that exits 1–254 skips the
+// service as service_sigchld_event does: inactive, Result=exec-condition,
+// ConditionResult=no, the start job skipped with no message, OnSuccess=
+// started and not OnFailure=, the run history keeping the skip; its
+// timer goes on firing.
+func TestExecConditionSkip(t *testing.T) {
+	dir, state := t.TempDir(), t.TempDir()
+	writeUnits(t, dir, map[string]string{
+		"check.timer": "[Timer]\nOnActiveSec=10ms\nOnUnitInactiveSec=30ms\nAccuracySec=1us\n",
+		"check.service": "[Unit]\nDescription=Checked\nStartLimitIntervalSec=0\nOnSuccess=after.service\nOnFailure=failed.service\n" +
+			"[Service]\nType=oneshot\nExecCondition=/bin/sh -c 'exit 1'\nExecStart=/bin/sh -c 'echo run >>" + state + "/runs'\n",
+		"after.service":   "[Service]\nType=oneshot\nExecStart=/bin/true\n",
+		"failed.service":  "[Service]\nType=oneshot\nExecStart=/bin/true\n",
+		"by-hand.service": "[Service]\nType=oneshot\nExecCondition=/bin/false\nExecStart=/bin/true\n",
+	})
+	log := &logged{}
+	const skipped = "check.service: Skipped due to 'exec-condition'."
+	props := map[string]string{}
+	var job api.JobResult
+	s := runDaemon(t, dir, state, func(c *api.Client) bool {
+		if log.count(skipped) < 2 {
+			return false
+		}
+		ctx := context.Background()
+		res, err := c.Jobs(ctx, api.JobRequest{Verb: "start", Units: []string{"by-hand.service"}})
+		if err != nil || len(res) != 1 {
+			t.Fatalf("start: %+v, %v", res, err)
+		}
+		job = res[0]
+		units, err := c.Units(ctx, []string{"check.service"}, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range units[0].Properties {
+			props[p.Name] = p.Value
+		}
+		props["ActiveState"] = units[0].Active
+		return true
+	}, func(m *Manager) { m.Logger = slog.New(log) })
+	if job.Result != jobSkipped {
+		t.Errorf("start job %+v, want skipped", job)
+	}
+	for name, want := range map[string]string{"ActiveState": "inactive", "Result": "exec-condition", "ConditionResult": "no", "AssertResult": "yes"} {
+		if props[name] != want {
+			t.Errorf("%s=%s, want %s", name, props[name], want)
+		}
+	}
+	if props["ConditionTimestamp"] == "0" {
+		t.Error("ConditionTimestamp not set")
+	}
+	if _, err := os.Stat(filepath.Join(state, "runs")); err == nil {
+		t.Error("ExecStart= ran")
+	}
+	for _, msg := range []string{"Finished check.service - Checked.", "Failed to start check.service - Checked."} {
+		if log.count(msg) != 0 {
+			t.Errorf("%q logged", msg)
+		}
+	}
+	units := map[string]int{}
+	for r, err := range s.Runs(context.Background(), "", 0) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		units[r.Unit]++
+		if r.Unit == "check.service" && r.Result != "skipped (exec-condition)" {
+			t.Errorf("run %+v", r)
+		}
+	}
+	if units["check.service"] < 2 || units["after.service"] < 1 || units["failed.service"] != 0 {
+		t.Errorf("runs by unit: %v", units)
+	}
+}

@@ -21,6 +21,7 @@ import (
 const (
 	jobDone       = "done"
 	jobFailed     = "failed"
+	jobSkipped    = "skipped" // JOB_SKIPPED: ExecCondition= skipped the unit
 	jobDependency = "dependency"
 )
 
@@ -375,10 +376,11 @@ func (m *Manager) startWaiter(e *entry, done func(string)) func() bool {
 		case active == "active":
 			m.unitLog(e.name, e.invocation, 6, "Started "+desc+".")
 			done(jobDone)
+		case active == "inactive" && e.result == service.SkipCondition:
+			// unit_process_job: JOB_SKIPPED, which has no message.
+			done(jobSkipped)
 		case active == "inactive" && e.result == service.Success:
-			if e.condFailed == 0 || e.last == nil || !e.last.ConditionFailed {
-				m.unitLog(e.name, e.invocation, 6, "Finished "+desc+".")
-			}
+			m.unitLog(e.name, e.invocation, 6, "Finished "+desc+".")
 			done(jobDone)
 		case active == "failed" || active == "inactive":
 			m.unitLog(e.name, e.invocation, 3, "Failed to start "+desc+".")
@@ -421,8 +423,10 @@ func (m *Manager) serviceEnded(e *entry, run *service.Run, out service.Outcome) 
 	if e.mainStart > 0 {
 		e.mainExit = m.clk.Now().Realtime
 	}
-	if out.ConditionFailed {
-		e.condFailed = m.clk.Now().Realtime
+	if out.Result == service.SkipCondition {
+		// service_sigchld_event: what ConditionResult= shows; its
+		// timestamp stays that of the unit's conditions.
+		e.cond.ok = false
 	}
 	restarting := !e.stopping && m.restart(e, out)
 	m.changed(e)
@@ -465,7 +469,7 @@ func (m *Manager) restart(e *entry, out service.Outcome) bool {
 // restartWanted is service_shall_restart: Restart= for the result, with
 // RestartPreventExitStatus= and RestartForceExitStatus=.
 func restartWanted(s *unit.ServiceSection, out service.Outcome) bool {
-	if out.ConditionFailed {
+	if out.Result == service.SkipCondition {
 		return false
 	}
 	main := out.Main
@@ -506,7 +510,7 @@ func restartWanted(s *unit.ServiceSection, out service.Outcome) bool {
 // ended, with the MONITOR_… variables systemd gives them.
 func (m *Manager) afterEnd(e *entry, out service.Outcome) {
 	kind := "OnSuccess"
-	if out.Result != service.Success {
+	if out.Result.Failed() {
 		kind = "OnFailure"
 	}
 	env := []string{"MONITOR_INVOCATION_ID=" + e.invocation, "MONITOR_UNIT=" + e.name}
@@ -576,6 +580,10 @@ func (m *Manager) endRun(e *entry, runID int64, out *service.Outcome) {
 	var status int
 	if out != nil {
 		result, status = string(out.Result), out.Main.Status
+		if out.Result == service.SkipCondition {
+			// Kept as a start a condition skipped is, with why.
+			result = "skipped (" + result + ")"
+		}
 		if out.Main.Code != 0 {
 			code = out.Main.Code.String()
 		}

@@ -87,7 +87,6 @@ type serviceState struct {
 	status         string   // what the service told with STATUS=
 	mainStart      uint64   // realtime µs the main process last started
 	mainExit       uint64   // and exited
-	condFailed     uint64   // when ExecCondition= last skipped it, realtime µs
 	stopping       bool     // a stop was asked for: no restart, no OnFailure=
 	starts         []uint64 // monotonic µs of the starts within StartLimitIntervalSec=
 	restarts       int      // automatic restarts since the last manual start
@@ -151,7 +150,7 @@ func (e *entry) activeSub() (active, sub string) {
 			return "activating", "auto-restart"
 		}
 		if e.sub == "" {
-			if e.result != "" && e.result != service.Success {
+			if e.result != "" && e.result.Failed() {
 				return "failed", "failed"
 			}
 			return "inactive", "dead"

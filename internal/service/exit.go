@@ -118,7 +118,15 @@ const (
 	Signal    Result = "signal"    // a signal killed a command
 	CoreDump  Result = "core-dump" // a signal killed a command, dumping core
 	Protocol  Result = "protocol"  // the service broke its type's protocol: no READY=1, no PID file
+	// SkipCondition is systemd's SERVICE_SKIP_CONDITION: an ExecCondition=
+	// command exited 1–254, and the unit was skipped.
+	SkipCondition Result = "exec-condition"
 )
+
+// Failed reports whether an activation that ended so leaves the unit
+// failed, as service_enter_dead chooses between SERVICE_DEAD and
+// SERVICE_FAILED: every result but success and a skip.
+func (r Result) Failed() bool { return r != Success && r != SkipCondition }
 
 // resultOf is the result of a command's unclean exit.
 func resultOf(e Exit) Result {

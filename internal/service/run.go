@@ -109,8 +109,6 @@ type Record struct {
 // An Outcome is how an activation ended.
 type Outcome struct {
 	Result Result
-	// ConditionFailed is set when ExecCondition= said to skip the unit.
-	ConditionFailed bool
 	// MainPID and Main are the main process and how it ended (for
 	// Type=oneshot, the last ExecStart= command). Main is the zero Exit
 	// when that is not known, as for a main process not a child of ours.
@@ -328,13 +326,18 @@ func (r *Run) start() next {
 			case !ok:
 				r.timedOut()
 				return enterSignal
-			case e.Code == CodeExited && e.Status > 0 && e.Status < 255 && c.Flags&unit.ExecIgnoreFailure == 0:
-				// Not a failure: the unit is skipped.
-				r.out.ConditionFailed = true
-				r.log(slog.LevelInfo, "Skipped due to 'exec-condition'.")
+			case e.Clean(false, s.SuccessExitStatus) || c.Flags&unit.ExecIgnoreFailure != 0:
+			case e.Code == CodeExited && e.Status < 255:
+				// service_sigchld_event: not a failure, the unit is
+				// skipped; the exit is logged at debug level only.
+				r.fail(SkipCondition)
 				return enterSignal
-			case !e.Clean(false, s.SuccessExitStatus) && c.Flags&unit.ExecIgnoreFailure == 0:
-				r.log(levelNotice, "Control process exited, %s", e)
+			default:
+				level := levelNotice // unit_log_process_exit: a signal warns
+				if e.Code != CodeExited {
+					level = slog.LevelWarn
+				}
+				r.log(level, "Condition check process exited, %s", e)
 				r.fail(resultOf(e))
 				return enterSignal
 			}
@@ -1004,13 +1007,17 @@ func (r *Run) finish() {
 	if m := r.main; m != nil && m.cmd != nil && !m.alien && m.reaped() && r.out.Main == (Exit{}) {
 		r.out.Main = m.exit
 	}
-	if r.out.Result != Success {
+	// service_enter_dead: unit_log_success, unit_log_skip or
+	// unit_log_failure.
+	switch r.out.Result {
+	case Success:
+		r.log(slog.LevelInfo, "Deactivated successfully.")
+	case SkipCondition:
+		r.log(slog.LevelInfo, "Skipped due to '%s'.", r.out.Result)
+	default:
 		r.log(slog.LevelWarn, "Failed with result '%s'.", r.out.Result)
 		r.setState(Failed)
 		return
-	}
-	if !r.out.ConditionFailed {
-		r.log(slog.LevelInfo, "Deactivated successfully.")
 	}
 	r.setState(Dead)
 }

@@ -147,9 +147,27 @@ func TestOneshot(t *testing.T) {
 			states: []string{"start-pre", "stop-post", "failed"},
 		},
 		{
-			name: "ExecCondition skips", text: "Type=oneshot\nExecCondition=/bin/sh -c 'exit 1'\nExecStart=/bin/echo not reached",
-			result: Success, logs: []string{"Skipped due to 'exec-condition'."},
-			states: []string{"condition", "dead"},
+			// service_sigchld_event: 1–254 skips, ExecStopPost= runs and
+			// is told so, and service_enter_dead's unit_log_skip comes last.
+			name: "ExecCondition skips", text: "Type=oneshot\nExecCondition=/bin/sh -c 'exit 254'\nExecStart=/bin/echo not reached\nExecStopPost=/bin/sh -c 'echo $SERVICE_RESULT'",
+			result: SkipCondition, lines: []string{"exec-condition"}, logs: []string{"Skipped due to 'exec-condition'."},
+			states: []string{"condition", "stop-post", "dead"},
+		},
+		{
+			name: "ExecCondition fails with 255", text: "Type=oneshot\nExecCondition=/bin/sh -c 'exit 255'\nExecStart=/bin/echo not reached",
+			result: ExitCode, logs: []string{"Condition check process exited, code=exited, status=255/EXCEPTION", "Failed with result 'exit-code'."},
+			states: []string{"condition", "failed"},
+		},
+		{
+			name: "ExecCondition killed", text: "Type=oneshot\nExecCondition=/bin/sh -c 'kill -TERM $$$$'\nExecStart=/bin/echo not reached",
+			result: Signal, logs: []string{"Condition check process exited, code=killed, status=15/TERM", "Failed with result 'signal'."},
+			states: []string{"condition", "failed"},
+		},
+		{
+			// Both make the exit a success before it is looked at.
+			name: "ExecCondition ignored or successful", text: "Type=oneshot\nExecCondition=-/bin/sh -c 'exit 1'\nExecCondition=/bin/sh -c 'exit 3'\nSuccessExitStatus=3\nExecStart=/bin/echo ran",
+			result: Success, lines: []string{"ran"}, logs: []string{"Main process exited, code=exited, status=0/SUCCESS", "Deactivated successfully."},
+			states: []string{"condition", "start", "dead"},
 		},
 		{
 			name: "no such executable", text: "Type=oneshot\nExecStart=/nonexistent/tool x",
