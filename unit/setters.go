@@ -53,6 +53,7 @@ var typedSetters = map[string]setter{
 	"Path.Unit":                triggerUnitSetting,
 	"Socket.Service":           socketServiceSetting,
 	"Socket.Accept":            boolSetting(func(u *Unit) *bool { return &u.socketAccept }, false),
+	"Mount.Where":              pathSetting(func(u *Unit) *string { return &u.mountWhere }, false),
 
 	"Service.PIDFile":                   pidFileSetting,
 	"Service.RestartSec":                secSetting(func(u *Unit) *timespan.Span { return &u.Service.RestartSec }, false, false, msgSec),

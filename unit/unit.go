@@ -70,6 +70,7 @@ type Unit struct {
 	trigger      string // the unit a timer, path or socket triggers, if named
 	parsed       bool   // the unit file was read to its end
 	socketAccept bool   // a socket's Accept=
+	mountWhere   string // a mount's Where=, if set
 }
 
 // sections returns the sections a unit of type t may have.

@@ -1,6 +1,11 @@
 package unit
 
-import "sundial.dev/sundial/timespan"
+import (
+	"slices"
+	"strings"
+
+	"sundial.dev/sundial/timespan"
+)
 
 // verify makes the checks systemd makes once a unit's files are read,
 // logging what it warns about; a unit it refuses gets the load state
@@ -15,6 +20,8 @@ func (u *Unit) verify() {
 		err = u.verifyTimer()
 	case Service:
 		err = u.verifyService()
+	case Mount:
+		err = u.verifyMount()
 	}
 	if err != nil {
 		u.LoadState, u.LoadError = BadSetting, err
@@ -90,4 +97,26 @@ func (u *Unit) verifyService() error {
 		u.unitLog(Warning, "Service has RuntimeRandomizedExtraSec= setting, but no RuntimeMaxSec=. Ignoring.")
 	}
 	return nil
+}
+
+// verifyMount is the part of mount_verify that needs no mount table:
+// Where=, if set, must be the path the unit is named after
+// (unit_name_from_path). Unset, mount_add_extras takes it from the name.
+func (u *Unit) verifyMount() error {
+	if u.mountWhere != "" && !slices.Contains(u.Names, mountName(u.mountWhere)) {
+		return u.refuse("Where= setting doesn't match unit name. Refusing.")
+	}
+	return nil
+}
+
+// mountName is unit_name_from_path(where, ".mount") for a path already
+// absolute and normalized: the root is "-", other paths are escaped
+// without their leading and trailing slashes. A name too long for a unit
+// is hashed there (unit_name_hash_long); it is left whole here, which
+// in practice names no unit either.
+func mountName(where string) string {
+	if where == "/" {
+		return "-.mount"
+	}
+	return Escape(strings.Trim(where, "/")) + ".mount"
 }

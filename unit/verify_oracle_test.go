@@ -460,3 +460,59 @@ var badValues = []string{"", "bogus", "-1", "0", "1x", "99999999999999999999", "
 	"%i", "%n.service", `"unbalanced`, `a\qb`, "/relative/../x", "relative", "/", "-", "@", "!!+", "man:nope(8)", "0x10",
 	"1e3", "SIGBOGUS", "RTMIN+40", "0777", "07777", "1.5", "-0", " ", "ok.service", "bad..service", "a b c", "\u00e9", "256",
 	"1:2:3", "daily", "Mon 25:00", "max", "~", "/dev/null", "-/x", "A=1 B", "1G", "50%", "unlimited"}
+
+// TestVerifyOracleTypes verifies what systemd checks of mounts, sockets
+// and PID files once their files are read: a mount's Where= against its
+// name (mount_verify), a socket's service (socket_verify and verify's
+// check that it loads), and the notice about a PIDFile= below /var/run,
+// which Debian's systemd shows at the default level only for files below
+// /etc (upstream 254 shows it for every file).
+func TestVerifyOracleTypes(t *testing.T) {
+	oracle.Path(t)
+	// verify checks each file in a directory of its own, with the units
+	// it names: a mount brings in the mounts of the paths above its own.
+	check := func(t *testing.T, dir string, files map[string]string, verify ...string) {
+		t.Helper()
+		for name, text := range files {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// The standard units after, for the sockets' sysinit.target.
+		compareVerify(t, SystemScope, dir, verify, "SYSTEMD_UNIT_PATH="+dir+":")
+	}
+	for i, where := range []string{"", "/srv/data", "/srv//data/", "/srv/data2", "srv/rel", "/srv/a-b", "/srv/../data", "/srv/./data", "/", "/srv/" + strings.Repeat("x", 260), "/srv/" + strings.Repeat("y", 240), "/srv/" + strings.Repeat("y", 250)} {
+		for _, name := range []string{"srv-data.mount", "srv-data2.mount", `srv-a\x2db.mount`, "srv-" + strings.Repeat("y", 240) + ".mount"} {
+			text := "[Mount]\nWhat=/dev/null\n"
+			if where != "" {
+				text += "Where=" + where + "\n"
+			}
+			t.Run(fmt.Sprintf("%d/%.20s", i, name), func(t *testing.T) {
+				check(t, t.TempDir(), map[string]string{name: text}, name)
+			})
+		}
+	}
+	service := "[Service]\nExecStart=/bin/true\n"
+	for name, files := range map[string]map[string]string{
+		"ok.socket":     {"ok.socket": "[Socket]\nListenStream=/run/ok.sock\n", "ok.service": service},
+		"lonely.socket": {"lonely.socket": "[Socket]\nListenStream=/run/lonely.sock\n"},
+		"named.socket":  {"named.socket": "[Socket]\nListenStream=/run/named.sock\nService=missing.service\n", "named.service": service},
+		"other.socket":  {"other.socket": "[Socket]\nListenStream=/run/other.sock\nService=ok.service\n", "ok.service": service},
+		"acc.socket":    {"acc.socket": "[Socket]\nListenStream=/run/acc.sock\nAccept=yes\n", "acc@.service": service},
+		"accnot.socket": {"accnot.socket": "[Socket]\nListenStream=/run/acc.sock\nAccept=yes\n", "accnot.service": service},
+	} {
+		t.Run(name, func(t *testing.T) { check(t, t.TempDir(), files, name) })
+	}
+	pid := map[string]string{
+		"pid.service":    "[Service]\nType=forking\nExecStart=/bin/true\nPIDFile=/var/run/x.pid\n",
+		"pidrun.service": "[Service]\nType=forking\nExecStart=/bin/true\nPIDFile=/run/x.pid\n",
+	}
+	check(t, t.TempDir(), pid, "pid.service", "pidrun.service")
+	// Below /etc, where the machine lets us write there.
+	etc, err := os.MkdirTemp("/etc", "sundial-verify.")
+	if err != nil {
+		t.Skipf("no directory below /etc: %v", err)
+	}
+	t.Cleanup(func() { os.RemoveAll(etc) })
+	check(t, etc, pid, "pid.service", "pidrun.service")
+}
