@@ -6,6 +6,7 @@ import (
 
 	"sundial.dev/sundial/internal/api"
 	"sundial.dev/sundial/internal/condition"
+	"sundial.dev/sundial/internal/service"
 	"sundial.dev/sundial/internal/store"
 	"sundial.dev/sundial/internal/timer"
 	"sundial.dev/sundial/unit"
@@ -13,6 +14,10 @@ import (
 
 // jobAssert is the result of a start job whose unit's asserts failed.
 const jobAssert = "assert"
+
+// skippedExecCondition is how the run history keeps a start an
+// ExecCondition= skipped: as a start a condition skipped is, with why.
+const skippedExecCondition = "skipped (" + string(service.SkipCondition) + ")"
 
 // A condResult is the last test of a unit's conditions or asserts, as
 // systemd keeps condition_result and condition_timestamp, and each

@@ -177,3 +177,35 @@ func TestExecConditionSkip(t *testing.T) {
 		t.Errorf("runs by unit: %v", units)
 	}
 }
+
+// TestExecConditionSkipRestored: a daemon started again shows a service
+// an ExecCondition= skipped as it was, inactive with its result, though
+// the run history keeps the run as skipped.
+func TestExecConditionSkipRestored(t *testing.T) {
+	dir, state := t.TempDir(), t.TempDir()
+	writeUnits(t, dir, map[string]string{
+		"by-hand.service": "[Service]\nType=oneshot\nExecCondition=/bin/false\nExecStart=/bin/true\n",
+	})
+	func() {
+		c, stop := serve(t, dir, state, t.TempDir())
+		defer stop()
+		res, err := c.Jobs(context.Background(), api.JobRequest{Verb: "start", Units: []string{"by-hand.service"}})
+		if err != nil || len(res) != 1 || res[0].Result != jobSkipped {
+			t.Fatalf("start: %+v, %v", res, err)
+		}
+	}()
+	c, stop := serve(t, dir, state, t.TempDir())
+	defer stop()
+	if u := unitOf(t, c, "by-hand.service"); u.Active != "inactive" || u.Result != "exec-condition" {
+		t.Errorf("restored: %s, result %s; want inactive, exec-condition", u.Active, u.Result)
+	}
+}
+
+func unitOf(t *testing.T, c *api.Client, name string) api.Unit {
+	t.Helper()
+	units, err := c.Units(context.Background(), []string{name}, false)
+	if err != nil || len(units) != 1 {
+		t.Fatalf("Units %s: %+v, %v", name, units, err)
+	}
+	return units[0]
+}

@@ -581,8 +581,7 @@ func (m *Manager) endRun(e *entry, runID int64, out *service.Outcome) {
 	if out != nil {
 		result, status = string(out.Result), out.Main.Status
 		if out.Result == service.SkipCondition {
-			// Kept as a start a condition skipped is, with why.
-			result = "skipped (" + result + ")"
+			result = skippedExecCondition
 		}
 		if out.Main.Code != 0 {
 			code = out.Main.Code.String()

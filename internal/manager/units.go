@@ -342,6 +342,9 @@ func (m *Manager) restoreRun(e *entry, r store.Run) {
 	}
 	e.own()
 	out := service.Outcome{Result: service.Result(r.Result)}
+	if r.Result == skippedExecCondition {
+		out.Result = service.SkipCondition
+	}
 	if r.ExitCode != "" {
 		out.Main = service.Exit{Code: service.ParseCode(r.ExitCode), Status: r.ExitStatus}
 	}
