@@ -120,7 +120,7 @@ func TestExecConditionSkip(t *testing.T) {
 		"failed.service":  "[Service]\nType=oneshot\nExecStart=/bin/true\n",
 		"by-hand.service": "[Service]\nType=oneshot\nExecCondition=/bin/false\nExecStart=/bin/true\n",
 	})
-	log := &logged{}
+	log := &logTap{}
 	const skipped = "check.service: Skipped due to 'exec-condition'."
 	props := map[string]string{}
 	var job api.JobResult
