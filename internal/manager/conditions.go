@@ -19,6 +19,12 @@ const jobAssert = "assert"
 // ExecCondition= skipped: as a start a condition skipped is, with why.
 const skippedExecCondition = "skipped (" + string(service.SkipCondition) + ")"
 
+// unstarted match the results the run history keeps for starts that
+// did not begin: skipped by a condition (with or without the one that
+// failed) or failed by an assert. A start an ExecCondition= skipped is
+// not among them: its process ran, and the service ended.
+var unstarted = []string{"skipped", "skipped (Condition*", jobAssert}
+
 // A condResult is the last test of a unit's conditions or asserts, as
 // systemd keeps condition_result and condition_timestamp, and each
 // condition's result.

@@ -2,6 +2,7 @@ package manager
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"maps"
 	"os"
@@ -208,4 +209,79 @@ func unitOf(t *testing.T, c *api.Client, name string) api.Unit {
 		t.Fatalf("Units %s: %+v, %v", name, units, err)
 	}
 	return units[0]
+}
+
+// TestUnstartedRestored: a daemon started again shows a service as its
+// last start that began left it: a start a condition skipped or an assert
+// failed kept the state and result the service had (unit_start returns
+// before the service begins), and one an ExecCondition= skipped is
+// inactive with result exec-condition. Each service is loaded both at
+// start, by a timer of timers.target, and later, when asked for.
+func TestUnstartedRestored(t *testing.T) {
+	dir, state := t.TempDir(), t.TempDir()
+	type start struct {
+		gate bool   // whether the path the service tests exists
+		job  string // the start job's result
+	}
+	cases := []struct {
+		name, unit string
+		starts     []start
+		active     string
+		result     string
+	}{
+		{"skipped", "[Unit]\nConditionPathExists=%s\n[Service]\nType=oneshot\nExecStart=/bin/true\n",
+			[]start{{false, jobDone}}, "inactive", "success"},
+		{"triggers", "[Unit]\nConditionPathExists=|%s\nConditionPathExists=|/nonexistent\n[Service]\nType=oneshot\nExecStart=/bin/true\n",
+			[]start{{false, jobDone}}, "inactive", "success"},
+		{"ran-skipped", "[Unit]\nConditionPathExists=%s\n[Service]\nType=oneshot\nExecStart=/bin/true\n",
+			[]start{{true, jobDone}, {false, jobDone}}, "inactive", "success"},
+		{"failed-skipped", "[Unit]\nConditionPathExists=%s\n[Service]\nType=oneshot\nExecStart=/bin/false\n",
+			[]start{{true, jobFailed}, {false, jobDone}}, "failed", "exit-code"},
+		{"assert", "[Unit]\nAssertPathExists=%s\n[Service]\nType=oneshot\nExecStart=/bin/true\n",
+			[]start{{false, jobAssert}}, "inactive", "success"},
+		{"failed-assert", "[Unit]\nAssertPathExists=%s\n[Service]\nType=oneshot\nExecStart=/bin/false\n",
+			[]start{{true, jobFailed}, {false, jobAssert}}, "failed", "exit-code"},
+		{"exec-condition", "[Service]\nType=oneshot\nExecCondition=/bin/test -e %s\nExecStart=/bin/false\n",
+			[]start{{true, jobFailed}, {false, jobSkipped}}, "inactive", "exec-condition"},
+	}
+	files := map[string]string{}
+	for _, c := range cases {
+		for _, name := range []string{c.name, c.name + "-timed"} {
+			files[name+".service"] = fmt.Sprintf(c.unit, filepath.Join(state, name))
+		}
+		files[c.name+"-timed.timer"] = "[Timer]\nOnCalendar=2099-01-01\n"
+	}
+	writeUnits(t, dir, files)
+	ctx := context.Background()
+	func() {
+		c, stop := serve(t, dir, state, t.TempDir())
+		defer stop()
+		for _, tc := range cases {
+			for _, name := range []string{tc.name, tc.name + "-timed"} {
+				gate := filepath.Join(state, name)
+				for i, s := range tc.starts {
+					if s.gate {
+						if err := os.WriteFile(gate, nil, 0o644); err != nil {
+							t.Fatal(err)
+						}
+					} else if err := os.Remove(gate); err != nil && !os.IsNotExist(err) {
+						t.Fatal(err)
+					}
+					res, err := c.Jobs(ctx, api.JobRequest{Verb: "start", Units: []string{name + ".service"}})
+					if err != nil || len(res) != 1 || res[0].Result != s.job {
+						t.Fatalf("%s, start %d: %+v, %v; want %s", name, i, res, err, s.job)
+					}
+				}
+			}
+		}
+	}()
+	c, stop := serve(t, dir, state, t.TempDir())
+	defer stop()
+	for _, tc := range cases {
+		for _, name := range []string{tc.name, tc.name + "-timed"} {
+			if u := unitOf(t, c, name+".service"); u.Active != tc.active || u.Result != tc.result {
+				t.Errorf("%s restored: %s, result %s; want %s, %s", name, u.Active, u.Result, tc.active, tc.result)
+			}
+		}
+	}
 }

@@ -320,7 +320,9 @@ func (m *Manager) linkTimer(e *entry) {
 }
 
 // restoreLast shows a service's last run, from the history, after the
-// daemon started again: how it ended, and failed if it failed.
+// daemon started again: how it ended, and failed if it failed. A start a
+// condition skipped or an assert failed is not one: unit_start returned
+// before the service began, which kept its state and result.
 func (m *Manager) restoreLast(e *entry) {
 	if m.preload.runs != nil {
 		if r, ok := m.preload.runs[e.name]; ok {
@@ -328,10 +330,9 @@ func (m *Manager) restoreLast(e *entry) {
 		}
 		return
 	}
-	for r, err := range m.store.Runs(context.Background(), e.name, 1) {
-		if err == nil {
-			m.restoreRun(e, r)
-		}
+	runs, err := m.store.LastRuns(context.Background(), e.name, unstarted...)
+	if r, ok := runs[e.name]; ok && err == nil {
+		m.restoreRun(e, r)
 	}
 }
 
@@ -379,7 +380,7 @@ func (m *Manager) load(ctx context.Context) error {
 	if m.preload.timers, err = m.store.Timers(ctx); err != nil {
 		return err
 	}
-	if m.preload.runs, err = m.store.LastRuns(ctx); err != nil {
+	if m.preload.runs, err = m.store.LastRuns(ctx, "", unstarted...); err != nil {
 		return err
 	}
 	defer func() { m.preload.timers, m.preload.runs, m.preload.units, m.preload.active = nil, nil, nil, nil }()

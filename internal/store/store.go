@@ -507,11 +507,18 @@ func (s *Store) Runs(ctx context.Context, unit string, n int) iter.Seq2[Run, err
 	}
 }
 
-// LastRuns returns each unit's last run, by unit: one query for all, as
-// the daemon wants them when it starts.
-func (s *Store) LastRuns(ctx context.Context) (map[string]Run, error) {
+// LastRuns returns each unit's last run (of unit alone, or of all for
+// ""), by unit, passing over runs whose result matches one of the GLOB
+// patterns except: one query for all, as the daemon wants them when it
+// starts.
+func (s *Store) LastRuns(ctx context.Context, unit string, except ...string) (map[string]Run, error) {
+	where, args := `(? = '' OR unit = ?)`, []any{unit, unit}
+	for _, p := range except {
+		where += ` AND result NOT GLOB ?`
+		args = append(args, p)
+	}
 	rows, err := s.db.QueryContext(ctx, `SELECT `+runColumns+`
-		FROM runs WHERE id IN (SELECT MAX(id) FROM runs GROUP BY unit)`)
+		FROM runs WHERE id IN (SELECT MAX(id) FROM runs WHERE `+where+` GROUP BY unit)`, args...)
 	runs, err := collect(rows, err, scanRun)
 	if err != nil {
 		return nil, err

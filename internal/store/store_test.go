@@ -106,7 +106,7 @@ func TestBulk(t *testing.T) {
 	if err != nil || len(timers) != 3 {
 		t.Fatalf("Timers: %v, %v", timers, err)
 	}
-	last, err := s.LastRuns(ctx)
+	last, err := s.LastRuns(ctx, "")
 	if err != nil || len(last) != 4 {
 		t.Fatalf("LastRuns: %v, %v", last, err)
 	}
