@@ -371,25 +371,32 @@ func (m *Manager) startAllowed(e *entry, u *unit.UnitSection, now timer.Instant)
 func (m *Manager) startWaiter(e *entry, done func(string)) func() bool {
 	return func() bool {
 		active, _ := e.activeSub()
-		desc := describe(e)
 		switch {
-		case active == "active":
-			m.unitLog(e.name, e.invocation, 6, "Started "+desc+".")
+		case active == "active" || active == "inactive" && e.result == service.Success:
+			m.unitLog(e.name, e.invocation, 6, startedMessage(e))
 			done(jobDone)
 		case active == "inactive" && e.result == service.SkipCondition:
 			// unit_process_job: JOB_SKIPPED, which has no message.
 			done(jobSkipped)
-		case active == "inactive" && e.result == service.Success:
-			m.unitLog(e.name, e.invocation, 6, "Finished "+desc+".")
-			done(jobDone)
 		case active == "failed" || active == "inactive":
-			m.unitLog(e.name, e.invocation, 3, "Failed to start "+desc+".")
+			m.unitLog(e.name, e.invocation, 3, "Failed to start "+describe(e)+".")
 			done(jobFailed)
 		default:
 			return false
 		}
 		return true
 	}
+}
+
+// startedMessage is what the journal says of a start job done:
+// "Finished" for a oneshot, whether it remains active or has ended
+// (service_finished_job), else job_done_message_format's "Started", also
+// for a service that ended before the job was done.
+func startedMessage(e *entry) string {
+	if e.u().Service.Type == "oneshot" {
+		return "Finished " + describe(e) + "."
+	}
+	return "Started " + describe(e) + "."
 }
 
 // serviceState notes the sub-state an activation entered; its end is

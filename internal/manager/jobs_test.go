@@ -2,6 +2,7 @@ package manager
 
 import (
 	"context"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -133,5 +134,46 @@ func TestDependencyDoneAtOnce(t *testing.T) {
 	}
 	if n := count("after.service", "Finished after.service"); n != 1 {
 		t.Errorf("after.service finished %d times, want 1: %q", n, messages(c, "after.service"))
+	}
+}
+
+// TestStartJobMessage: the journal line of a start job done is
+// service_finished_job's "Finished" for every oneshot, one that remains
+// active too, and job_done_message_format's "Started" for the other
+// types, one that ended before its job was done too.
+func TestStartJobMessage(t *testing.T) {
+	dir, state := t.TempDir(), t.TempDir()
+	units := map[string]string{
+		"oneshot.service": "[Service]\nType=oneshot\nExecStart=/bin/true\n",
+		"remain.service":  "[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/true\n",
+		"simple.service":  "[Service]\nExecStart=/bin/true\n",
+		"forking.service": "[Service]\nType=forking\nExecStart=/bin/true\n",
+		"exec.service":    "[Service]\nType=exec\nExecStart=/bin/true\n",
+	}
+	want := map[string]string{
+		"oneshot.service": "Finished oneshot.service.",
+		"remain.service":  "Finished remain.service.",
+		"simple.service":  "Started simple.service.",
+		"forking.service": "Started forking.service.",
+		"exec.service":    "Started exec.service.",
+	}
+	writeUnits(t, dir, maps.Clone(units))
+	c, stop := serve(t, dir, state, t.TempDir())
+	defer stop()
+	for name := range units {
+		res, err := c.Jobs(context.Background(), api.JobRequest{Verb: "start", Units: []string{name}})
+		if err != nil || len(res) != 1 || res[0].Result != jobDone {
+			t.Fatalf("start %s: %+v, %v", name, res, err)
+		}
+		var done []string
+		await.Until(t, func() bool {
+			done = slices.DeleteFunc(messages(c, name), func(m string) bool {
+				return !strings.HasPrefix(m, "Started ") && !strings.HasPrefix(m, "Finished ")
+			})
+			return len(done) > 0
+		}, "%s's start job in the journal", name)
+		if len(done) != 1 || done[0] != want[name] {
+			t.Errorf("%s: %q, want %q", name, done, want[name])
+		}
 	}
 }
