@@ -119,7 +119,9 @@ func TestDependencyDoneAtOnce(t *testing.T) {
 	}
 	// The journal is written in order: once the marker's line is there,
 	// any second line of the others is too.
-	await.Until(t, func() bool { return slices.Contains(messages(c, "marker.target"), "Reached target marker.target - Marker.") }, "the marker")
+	await.Until(t, func() bool {
+		return slices.Contains(messages(c, "marker.target"), "Reached target marker.target - Marker.")
+	}, "the marker")
 	count := func(unit, msg string) int {
 		n := 0
 		for _, m := range messages(c, unit) {
