@@ -2,6 +2,7 @@ package condition
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"io/fs"
 	"os"
@@ -651,17 +652,7 @@ func testCPUs(param string, _ []string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return testOrder(cmpU(uint64(n), k), o)
-}
-
-func cmpU(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+	return testOrder(cmp.Compare(uint64(n), k), o)
 }
 
 // testMemory is condition_test_memory: the memory of the machine, or of
@@ -679,7 +670,7 @@ func testMemory(param string, _ []string) (bool, error) {
 		}
 		return false, syscall.EINVAL
 	}
-	return testOrder(cmpU(m, k), o)
+	return testOrder(cmp.Compare(m, k), o)
 }
 
 // cpuFeatures are the flags of has_cpu_with_flag: CPUID leaf, register
