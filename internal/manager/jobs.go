@@ -23,6 +23,7 @@ const (
 	jobFailed     = "failed"
 	jobSkipped    = "skipped" // JOB_SKIPPED: ExecCondition= skipped the unit
 	jobDependency = "dependency"
+	jobCanceled   = "canceled"
 )
 
 // An activation is why a service starts: a timer, by hand, a restart,
@@ -370,6 +371,13 @@ func (m *Manager) startAllowed(e *entry, u *unit.UnitSection, now timer.Instant)
 // service's result says.
 func (m *Manager) startWaiter(e *entry, done func(string)) func() bool {
 	return func() bool {
+		if e.stopping {
+			// A stop asked for while the start ran: the stop job takes
+			// the start job's place, which ends canceled, without a word
+			// in the journal (job_type_merge_and_collapse, JOB_CANCELED).
+			done(jobCanceled)
+			return true
+		}
 		active, _ := e.activeSub()
 		switch {
 		case active == "active" || active == "inactive" && e.result == service.Success:

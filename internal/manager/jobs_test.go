@@ -179,3 +179,46 @@ func TestStartJobMessage(t *testing.T) {
 		}
 	}
 }
+
+// TestStartCanceledByStop: a stop asked for while a oneshot's start job
+// runs cancels that job, as the stop job takes its place in systemd: the
+// start ends canceled, and the journal says neither "Finished" nor
+// "Failed to start".
+func TestStartCanceledByStop(t *testing.T) {
+	dir, state, run := t.TempDir(), t.TempDir(), t.TempDir()
+	started := filepath.Join(state, "started")
+	writeUnits(t, dir, map[string]string{
+		"long.service":  "[Unit]\nDescription=Long\n[Service]\nType=oneshot\nExecStart=/bin/sh -c 'touch " + started + "; exec sleep 600'\n",
+		"marker.target": "[Unit]\nDescription=Marker\n",
+	})
+	c, stop := serve(t, dir, state, run)
+	defer stop()
+	ctx := context.Background()
+	result := make(chan api.JobResult, 1)
+	go func() {
+		res, err := c.Jobs(ctx, api.JobRequest{Verb: "start", Units: []string{"long.service"}})
+		if err != nil || len(res) != 1 {
+			t.Errorf("start: %+v, %v", res, err)
+			res = []api.JobResult{{}}
+		}
+		result <- res[0]
+	}()
+	await.Until(t, func() bool { _, err := os.Stat(started); return err == nil }, "the service running")
+	if res, err := c.Jobs(ctx, api.JobRequest{Verb: "stop", Units: []string{"long.service"}}); err != nil || len(res) != 1 || res[0].Result != jobDone {
+		t.Fatalf("stop: %+v, %v", res, err)
+	}
+	if r := <-result; r.Result != jobCanceled {
+		t.Errorf("start job %+v, want canceled", r)
+	}
+	if _, err := c.Jobs(ctx, api.JobRequest{Verb: "start", Units: []string{"marker.target"}}); err != nil {
+		t.Fatal(err)
+	}
+	await.Until(t, func() bool {
+		return slices.Contains(messages(c, "marker.target"), "Reached target marker.target - Marker.")
+	}, "the marker")
+	for _, m := range messages(c, "long.service") {
+		if strings.HasPrefix(m, "Finished ") || strings.HasPrefix(m, "Failed to start ") {
+			t.Errorf("logged %q", m)
+		}
+	}
+}
