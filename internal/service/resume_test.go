@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"sundial.dev/sundial/internal/await"
 )
 
 // TestResume takes up an activation whose processes a manager before
@@ -44,6 +46,14 @@ func TestResume(t *testing.T) {
 		syscall.Kill(main, syscall.SIGKILL)
 		syscall.Kill(stray, syscall.SIGKILL)
 	})
+	// Once they run sleep: a process in the middle of its execve shows
+	// no environment, and would not be taken for the activation's.
+	for _, p := range []int{main, stray} {
+		await.Until(t, func() bool {
+			cmdline, _ := os.ReadFile("/proc/" + strconv.Itoa(p) + "/cmdline")
+			return strings.HasPrefix(string(cmdline), "sleep\x00")
+		}, "process %d running sleep", p)
+	}
 	if !Survives(main, id) || Survives(main, strings.Repeat("0", 32)) || !Leftovers(id) {
 		t.Fatalf("Survives(%d): %v, with another ID: %v; Leftovers: %v", main, Survives(main, id), Survives(main, strings.Repeat("0", 32)), Leftovers(id))
 	}
