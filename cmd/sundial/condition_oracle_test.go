@@ -215,14 +215,7 @@ func requireOracle(t *testing.T) {
 // runOracle runs the real systemd-analyze in this process's environment,
 // which ConditionEnvironment= reads.
 func runOracle(t *testing.T, args []string) (stdout, stderr string, ok bool) {
-	cmd := exec.Command(oraclePath, args...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	if _, isExit := err.(*exec.ExitError); err != nil && !isExit {
-		t.Fatalf("running systemd-analyze: %v", err)
-	}
-	return out.String(), errb.String(), err == nil
+	return oracle.Output(t, exec.Command(oraclePath, args...))
 }
 
 // TestOracleConditionShipped tests the conditions and asserts of every

@@ -72,11 +72,18 @@ func Run(t testing.TB, tz string, args ...string) (stdout, stderr string, ok boo
 	t.Helper()
 	cmd := exec.Command(Path(t), args...)
 	cmd.Env = append(os.Environ(), "TZ="+tzValue(tz), "LC_ALL=C.UTF-8", "SYSTEMD_COLORS=0", "SYSTEMD_PAGER=")
+	return Output(t, cmd)
+}
+
+// Output runs cmd, a run of the oracle, and returns its standard output
+// and error, and whether it succeeded; it fails t if cmd could not run.
+func Output(t testing.TB, cmd *exec.Cmd) (stdout, stderr string, ok bool) {
+	t.Helper()
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
 	if _, isExit := err.(*exec.ExitError); err != nil && !isExit {
-		t.Fatalf("running systemd-analyze: %v", err)
+		t.Fatalf("running %s: %v", cmd.Path, err)
 	}
 	return out.String(), errb.String(), err == nil
 }
