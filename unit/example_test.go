@@ -211,3 +211,13 @@ func ExampleSplitWords() {
 	// ["A=1" "B=two words" "C=A"] <nil>
 	// true
 }
+
+func ExampleParseSize() {
+	n, err := unit.ParseSize("1G 512M", 1024)
+	fmt.Println(n, err)
+	_, err = unit.ParseSize("12Q", 1024)
+	fmt.Println(err)
+	// Output:
+	// 1610612736 <nil>
+	// Invalid argument
+}

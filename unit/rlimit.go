@@ -93,7 +93,7 @@ func parseRlimitOne(kind byte, v string) (uint64, error) {
 	case 'n':
 		n, err = parseUint(v, 0, false, math.MaxUint64)
 	case 'b':
-		n, err = parseSize(v, 1024)
+		n, err = ParseSize(v, 1024)
 	case 's':
 		var t timespan.Span
 		if t, err = timespan.Parse(v); err == nil {
@@ -143,10 +143,11 @@ func parseRlimitNice(v string) (uint64, error) {
 	return n, nil
 }
 
-// parseSize is systemd's parse_size: numbers with an optional fraction
-// and one of the suffixes B, K, M, G, T, P, E of the base (1024 or 1000),
-// each suffix smaller than the last, summed: "1G 512M".
-func parseSize(t string, base uint64) (uint64, error) {
+// ParseSize reads a size as systemd's parse_size: numbers with an
+// optional fraction and one of the suffixes B, K, M, G, T, P, E of the
+// base (1024 or 1000), each suffix smaller than the last, summed: "1G
+// 512M". Its errors are EINVAL and ERANGE, with strerror's texts.
+func ParseSize(t string, base uint64) (uint64, error) {
 	suffixes := "EPTGMKB"
 	factors := make([]uint64, len(suffixes)+1)
 	f := uint64(1)
@@ -230,9 +231,3 @@ func parseSize(t string, base uint64) (uint64, error) {
 		}
 	}
 }
-
-// ParseSize reads a size as systemd's parse_size: numbers with an
-// optional fraction and one of the suffixes B, K, M, G, T, P, E of the
-// base (1024 or 1000), each suffix smaller than the last, summed: "1G
-// 512M". Its errors are EINVAL and ERANGE, with strerror's texts.
-func ParseSize(s string, base uint64) (uint64, error) { return parseSize(s, base) }
