@@ -62,8 +62,23 @@ func expand(ctx context.Context, client *api.Client, names []string) ([]string, 
 
 // jobVerb asks the daemon for a job on each unit: start, stop, restart,
 // try-restart, reload-or-restart, clean, reset-failed, enable and
-// disable; it waits for them unless --no-block.
+// disable; it waits for them unless --no-block. With --now, enable and
+// disable then start or stop the units, as enable_unit does by calling
+// verb_start: a failure of either is the exit status.
 func jobVerb(c *cli, o *systemctlOptions, verb string, names []string) int {
+	status := requestJobs(c, o, verb, names)
+	if status != 0 || !o.now || verb != "enable" && verb != "disable" {
+		return status
+	}
+	then := "start"
+	if verb == "disable" {
+		then = "stop"
+	}
+	return requestJobs(c, o, then, names)
+}
+
+// requestJobs asks for one verb's jobs, and reports how they went.
+func requestJobs(c *cli, o *systemctlOptions, verb string, names []string) int {
 	ctx := context.Background()
 	client := o.client()
 	names, err := expand(ctx, client, mangle(names))
@@ -82,7 +97,7 @@ func jobVerb(c *cli, o *systemctlOptions, verb string, names []string) int {
 	if len(names) == 0 {
 		return 0
 	}
-	req := api.JobRequest{Verb: verb, Units: names, NoBlock: o.noBlock, Signal: o.signal, Whom: o.whom, What: o.what, Now: o.now}
+	req := api.JobRequest{Verb: verb, Units: names, NoBlock: o.noBlock, Signal: o.signal, Whom: o.whom, What: o.what}
 	results, err := client.Jobs(ctx, req)
 	if err != nil {
 		return o.failed(c, client, verb+" units", err)
@@ -100,7 +115,12 @@ func jobVerb(c *cli, o *systemctlOptions, verb string, names []string) int {
 			if hint := refusedHint(o, verb, r); hint != "" {
 				c.errorf("%s", hint)
 			}
-			status = firstStatus(status, refusedStatus(r.Code))
+			if verb == "enable" || verb == "disable" {
+				// enable_unit returns the bus error as it is: 1.
+				status = firstStatus(status, 1)
+			} else {
+				status = firstStatus(status, refusedStatus(r.Code))
+			}
 			continue
 		}
 		if msg := jobFailure(o, r); msg != "" {
@@ -112,10 +132,6 @@ func jobVerb(c *cli, o *systemctlOptions, verb string, names []string) int {
 	}
 	if verb == "stop" && !o.quiet {
 		warnTriggers(ctx, c, client, names)
-	}
-	if o.now && (verb == "enable" || verb == "disable") {
-		// systemctl does not count the start or stop of --now.
-		return 0
 	}
 	return status
 }

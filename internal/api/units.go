@@ -123,8 +123,6 @@ type JobRequest struct {
 	Whom   string `json:"whom,omitempty"`
 	// What is clean's: state, …
 	What []string `json:"what,omitempty"`
-	// Now starts or stops the units enable or disable changes.
-	Now bool `json:"now,omitempty"`
 }
 
 // A JobResult is how a request went for one unit.

@@ -325,7 +325,7 @@ func (m *Manager) job(req api.JobRequest, r *api.JobResult, wait func() func(str
 	r.Unit = e.name
 	verb := req.Verb
 	if verb == "enable" || verb == "disable" {
-		m.install(req, e, r, wait)
+		m.install(req, e, r)
 		return
 	}
 	if verb == "reset-failed" {
@@ -457,8 +457,8 @@ func (m *Manager) clean(req api.JobRequest, e *entry, r *api.JobResult) {
 }
 
 // install enables or disables a unit file, then reloads, as systemctl
-// does, and with --now starts or stops the unit.
-func (m *Manager) install(req api.JobRequest, e *entry, r *api.JobResult, wait func() func(string)) {
+// does; systemctl's --now is its own start or stop after.
+func (m *Manager) install(req api.JobRequest, e *entry, r *api.JobResult) {
 	u := e.u()
 	if u.LoadState == unit.NotFound || u.FragmentPath == "" {
 		r.Error, r.Code = fmt.Sprintf("Unit file %s does not exist.", u.Name), "not-found"
@@ -478,15 +478,6 @@ func (m *Manager) install(req api.JobRequest, e *entry, r *api.JobResult, wait f
 		return
 	}
 	m.reload(context.Background())
-	e = m.units[u.Name]
-	if !req.Now || e == nil {
-		return
-	}
-	if req.Verb == "enable" {
-		m.start(e, activation{reason: "manual"}, wait())
-	} else {
-		m.stop(e, wait())
-	}
 }
 
 // noInstallInfo is systemctl's note about enabling a unit that has no
