@@ -80,6 +80,7 @@ Options:
 type systemctlOptions struct {
 	daemonOptions
 	all, legend, quiet, value, noBlock, now bool
+	plain                                   bool
 	types, states, properties, what         []string
 	lines                                   int
 	output, whom                            string
@@ -91,12 +92,13 @@ func systemctlMain(c *cli, args []string) int {
 	fs := c.flags()
 	o := &systemctlOptions{daemonOptions: daemonOptions{usage: systemctlUsage}, legend: true, lines: 10, output: "short", whom: "all", signal: int(syscall.SIGTERM)}
 	o.declare(fs)
-	for _, name := range []string{"all/a", "full/l", "value", "no-block", "no-legend", "no-pager", "quiet/q", "now"} {
+	for _, name := range []string{"all/a", "full/l", "value", "no-block", "no-legend", "no-pager", "quiet/q", "now", "failed", "plain"} {
 		long, short, _ := strings.Cut(name, "/")
 		switchOption(fs, long, short)
 	}
 	fs.StringArrayP("type", "t", nil, "")
 	fs.StringArray("state", nil, "")
+	fs.String("legend", "", "")
 	fs.StringArrayP("property", "p", nil, "")
 	fs.StringArrayP("P", "P", nil, "")
 	fs.StringP("lines", "n", "", "")
@@ -108,7 +110,7 @@ func systemctlMain(c *cli, args []string) int {
 		if done, err := o.option(c, name); done {
 			return err
 		}
-		return o.set(name, value)
+		return o.set(c, name, value)
 	})
 	if !ok {
 		return status
@@ -135,13 +137,23 @@ func systemctlMain(c *cli, args []string) int {
 }
 
 // set takes one of the options that are not daemonOptions'.
-func (o *systemctlOptions) set(name, value string) error {
+func (o *systemctlOptions) set(c *cli, name, value string) error {
 	list := func(v string) []string { return strings.Split(v, ",") }
 	switch name {
 	case "all":
 		o.all = true
 	case "no-legend":
 		o.legend = false
+	case "legend":
+		v, ok := parseBoolean(value)
+		if !ok {
+			return usageError("Failed to parse boolean argument to --legend: " + value + ".")
+		}
+		o.legend = v
+	case "failed":
+		o.states = append(o.states, "failed")
+	case "plain":
+		o.plain = true
 	case "quiet":
 		o.quiet = true
 	case "value":
@@ -151,11 +163,20 @@ func (o *systemctlOptions) set(name, value string) error {
 	case "now":
 		o.now = true
 	case "type":
+		// As parse_argv: a unit type, or for compatibility a load
+		// state, which --state= takes.
 		for _, t := range list(value) {
-			if t == "help" {
-				return usageError("Available unit types:\nservice\ntimer\ntarget")
+			switch {
+			case t == "help":
+				fmt.Fprintf(c.stdout, "Available unit types:\n%s\n", strings.Join(unitTypes, "\n"))
+				return errDone
+			case slices.Contains(unitTypes, t):
+				o.types = append(o.types, t)
+			case slices.Contains(loadStates, t):
+				o.states = append(o.states, t)
+			default:
+				return usageError("Unknown unit type or load state '" + t + "'.\nUse -t help to see a list of allowed values.")
 			}
-			o.types = append(o.types, t)
 		}
 	case "state":
 		o.states = append(o.states, list(value)...)
@@ -191,7 +212,8 @@ func (o *systemctlOptions) set(name, value string) error {
 			case "state", "all", "runtime", "cache", "logs", "configuration", "fdstore":
 				o.what = append(o.what, w)
 			case "help":
-				return usageError("Possible values:\nruntime\nstate\ncache\nlogs\nconfiguration\nfdstore\nall")
+				fmt.Fprintln(c.stdout, "Possible values:\nruntime\nstate\ncache\nlogs\nconfiguration\nfdstore\nall")
+				return errDone
 			default:
 				return usageError("Unknown type '" + w + "' specified for --what=")
 			}
@@ -199,6 +221,12 @@ func (o *systemctlOptions) set(name, value string) error {
 	}
 	return nil
 }
+
+// unitTypes and loadStates are systemd's, in its order, as -t takes them.
+var (
+	unitTypes  = []string{"service", "mount", "swap", "socket", "target", "device", "automount", "timer", "path", "slice", "scope"}
+	loadStates = []string{"stub", "loaded", "not-found", "bad-setting", "error", "merged", "masked"}
+)
 
 // A systemctlVerb is a verb, with how many operands it takes (max -1:
 // any).
@@ -216,6 +244,7 @@ func init() {
 			return listTimers(c, &o.daemonOptions, p, o.all, o.legend)
 		}},
 		"list-units":        {0, -1, listUnits},
+		"list-unit-files":   {0, -1, listUnitFiles},
 		"start":             jobs,
 		"stop":              jobs,
 		"restart":           jobs,

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -519,16 +520,14 @@ func listUnits(c *cli, o *systemctlOptions, _ string, patterns []string) int {
 		if len(o.types) > 0 && !slices.Contains(o.types, strings.TrimPrefix(path.Ext(u.Name), ".")) {
 			return true
 		}
-		if len(o.states) > 0 {
-			return !slices.Contains(o.states, u.Load) && !slices.Contains(o.states, u.Active) && !slices.Contains(o.states, u.Sub)
-		}
-		if !o.all && u.Active == "inactive" {
+		if len(o.states) > 0 && !slices.Contains(o.states, u.Load) && !slices.Contains(o.states, u.Active) && !slices.Contains(o.states, u.Sub) {
 			return true
 		}
 		if len(patterns) > 0 && !slices.ContainsFunc(patterns, func(p string) bool { ok, _ := path.Match(p, u.Name); return ok }) {
 			return true
 		}
-		return false
+		// As output_show_unit: --state= or --all shows the inactive.
+		return len(o.states) == 0 && !o.all && u.Active == "inactive"
 	})
 	// By type, then by name, as systemctl sorts them: on keys made once,
 	// the type and the name apart by a byte that sorts before any.
@@ -543,7 +542,15 @@ func listUnits(c *cli, o *systemctlOptions, _ string, patterns []string) int {
 		if u.Active == "failed" || u.Load != "loaded" {
 			dot = glyph("active") // the black circle, red on a terminal
 		}
-		rows = append(rows, []string{dot, u.Name, u.Load, u.Active, u.Sub, u.Description})
+		// As unit_description: the name where there is no Description=.
+		desc := cmp.Or(u.Description, u.Name)
+		rows = append(rows, []string{dot, u.Name, u.Load, u.Active, u.Sub, desc})
+	}
+	if o.plain {
+		// --plain hides the column of the circles.
+		for i := range rows {
+			rows[i] = rows[i][1:]
+		}
 	}
 	if !o.legend {
 		rows = rows[1:]

@@ -36,6 +36,9 @@ func (f fakeBackend) Reload(context.Context) error { return errors.New("no reloa
 func (f fakeBackend) UnitFiles(_ context.Context, name string) ([][2]string, error) {
 	return [][2]string{{"/" + name, "[Unit]\n"}}, nil
 }
+func (f fakeBackend) UnitFileList(context.Context) ([]UnitFile, error) {
+	return []UnitFile{{Path: "/a.timer", State: "enabled"}}, nil
+}
 
 func (f fakeBackend) Transient(_ context.Context, req TransientRequest) (JobResult, error) {
 	return JobResult{Unit: req.Units[0].Name, Result: req.Units[0].Settings[0].Value}, nil

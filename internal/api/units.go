@@ -157,6 +157,16 @@ type UnitBackend interface {
 	// UnitFiles returns the files of a unit: the fragment, then the
 	// drop-ins, each path with its contents.
 	UnitFiles(ctx context.Context, name string) ([][2]string, error)
+	// UnitFileList returns every unit file of the search path, the
+	// first of each name, with its state.
+	UnitFileList(ctx context.Context) ([]UnitFile, error)
+}
+
+// A UnitFile is a unit file as list-unit-files shows it: its path, and
+// its state (enabled, disabled, static, masked, alias, linked, …).
+type UnitFile struct {
+	Path  string `json:"path"`
+	State string `json:"state"`
 }
 
 func serveUnits(mux *http.ServeMux, b UnitBackend) {
@@ -170,6 +180,10 @@ func serveUnits(mux *http.ServeMux, b UnitBackend) {
 	})
 	mux.HandleFunc("GET /v1/files", func(w http.ResponseWriter, r *http.Request) {
 		files, err := b.UnitFiles(r.Context(), r.URL.Query().Get("unit"))
+		reply(w, files, err)
+	})
+	mux.HandleFunc("GET /v1/unit-files", func(w http.ResponseWriter, r *http.Request) {
+		files, err := b.UnitFileList(r.Context())
 		reply(w, files, err)
 	})
 	mux.HandleFunc("POST /v1/jobs", func(w http.ResponseWriter, r *http.Request) {
@@ -206,6 +220,14 @@ type unitsQuery struct {
 func (c *Client) UnitFiles(ctx context.Context, name string) ([][2]string, error) {
 	var files [][2]string
 	err := c.get(ctx, "/v1/files?"+url.Values{"unit": {name}}.Encode(), &files)
+	return files, err
+}
+
+// UnitFileList returns every unit file of the daemon's search path,
+// with its state.
+func (c *Client) UnitFileList(ctx context.Context) ([]UnitFile, error) {
+	var files []UnitFile
+	err := c.get(ctx, "/v1/unit-files", &files)
 	return files, err
 }
 

@@ -708,6 +708,12 @@ func installable(u *unit.Unit) bool {
 // links are the symbolic links in .wants/, .requires/ and .upholds/
 // directories of the search path that lead to a unit.
 func (m *Manager) links(u *unit.Unit) []string {
+	return m.linksMatching(func(name string) bool { return slices.Contains(u.Names, name) })
+}
+
+// linksMatching are the symbolic links in .wants/, .requires/ and
+// .upholds/ directories of the search path whose names match.
+func (m *Manager) linksMatching(match func(name string) bool) []string {
 	var found []string
 	for _, dir := range m.UnitPath {
 		entries, err := os.ReadDir(dir)
@@ -719,10 +725,10 @@ func (m *Manager) links(u *unit.Unit) []string {
 			if !d.IsDir() || !(strings.HasSuffix(n, ".wants") || strings.HasSuffix(n, ".requires") || strings.HasSuffix(n, ".upholds")) {
 				continue
 			}
-			for _, name := range u.Names {
-				p := filepath.Join(dir, n, name)
-				if info, err := os.Lstat(p); err == nil && info.Mode()&fs.ModeSymlink != 0 {
-					found = append(found, p)
+			links, _ := os.ReadDir(filepath.Join(dir, n))
+			for _, l := range links {
+				if l.Type()&fs.ModeSymlink != 0 && match(l.Name()) {
+					found = append(found, filepath.Join(dir, n, l.Name()))
 				}
 			}
 		}
