@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -78,6 +79,9 @@ func TestScript(t *testing.T) {
 			if cond == "root" {
 				return os.Getuid() == 0, nil
 			}
+			if cond == "completion" {
+				return completionPresent(required)
+			}
 			if cond != "oracle" {
 				return false, fmt.Errorf("unknown condition %q", cond)
 			}
@@ -90,6 +94,24 @@ func TestScript(t *testing.T) {
 			return oraclePath != "", nil
 		},
 	})
+}
+
+// bashCompletion is the bash completion of systemctl that systemd ships.
+const bashCompletion = "/usr/share/bash-completion/completions/systemctl"
+
+// completionPresent reports whether bash and systemd's bash completion
+// of systemctl are there, for the condition [completion]; with required,
+// their absence is an error.
+func completionPresent(required bool) (bool, error) {
+	_, errBash := exec.LookPath("bash")
+	_, errScript := os.Stat(bashCompletion)
+	switch {
+	case errBash == nil && errScript == nil:
+		return true, nil
+	case required:
+		return false, fmt.Errorf("bash and %s are required (%s is set): %v", bashCompletion, oracle.RequireEnv, errors.Join(errBash, errScript))
+	}
+	return false, nil
 }
 
 // awaitUsage is how the command await is used.

@@ -409,25 +409,40 @@ func showVerb(c *cli, o *systemctlOptions, _ string, names []string) int {
 		if i > 0 && !o.value {
 			b.WriteString("\n")
 		}
-		for _, p := range u.Properties {
-			if len(o.properties) > 0 && !slices.Contains(o.properties, p.Name) {
-				continue
-			}
-			v := propertyText(p)
-			// bus_message_print_all_properties: what no printer reads is
-			// shown only with BUS_PRINT_PROPERTY_SHOW_EMPTY.
-			if (v == "" || p.Kind == "unprintable") && !o.all && len(o.properties) == 0 {
-				continue
-			}
-			if o.value {
-				b.WriteString(v + "\n")
-			} else {
-				b.WriteString(p.Name + "=" + v + "\n")
-			}
-		}
+		printProperties(&b, o, u.Properties)
 	}
 	fmt.Fprint(c.stdout, b.String())
 	return 0
+}
+
+// printProperties writes properties as bus_message_print_all_properties
+// does: those -p names, or "NAME=VALUE" of -p only where it has that
+// value (as systemd's shell completion asks for units that can start).
+func printProperties(b *strings.Builder, o *systemctlOptions, props []api.Property) {
+	for _, p := range props {
+		expected, filtered := "", false
+		if len(o.properties) > 0 && !slices.Contains(o.properties, p.Name) {
+			i := slices.IndexFunc(o.properties, func(f string) bool { return strings.HasPrefix(f, p.Name+"=") })
+			if i < 0 {
+				continue
+			}
+			expected, filtered = strings.TrimPrefix(o.properties[i], p.Name+"="), true
+		}
+		v := propertyText(p)
+		// What no printer reads is shown only with
+		// BUS_PRINT_PROPERTY_SHOW_EMPTY, and not for a value expected.
+		if (v == "" || p.Kind == "unprintable") && !o.all && len(o.properties) == 0 || p.Kind == "unprintable" && filtered {
+			continue
+		}
+		if filtered && v != expected {
+			continue
+		}
+		if o.value {
+			b.WriteString(v + "\n")
+		} else {
+			b.WriteString(p.Name + "=" + v + "\n")
+		}
+	}
 }
 
 // propertyText is a property's value as systemctl show prints it.
