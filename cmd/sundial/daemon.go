@@ -82,6 +82,7 @@ func daemonMain(c *cli, args []string) int {
 	if len(m.UnitPath) == 0 {
 		m.UnitPath = unit.SearchPath(m.Scope, unit.Dirs{Transient: m.TransientDir}, os.Getenv)
 		m.ConfigDir = configDir(m.Scope)
+		m.RuntimeDir = runtimeConfigDir(m.Scope)
 	} else {
 		m.ConfigDir = m.UnitPath[0]
 		m.UnitPath = append([]string{m.TransientDir}, m.UnitPath...)
@@ -227,6 +228,18 @@ func configDir(scope unit.RuntimeScope) string {
 	}
 	home, _ := os.UserHomeDir()
 	return filepath.Join(home, ".config", "systemd", "user")
+}
+
+// runtimeConfigDir is where --runtime changes go, as systemd's
+// runtime_config: /run/systemd/system, or $XDG_RUNTIME_DIR/systemd/user.
+func runtimeConfigDir(scope unit.RuntimeScope) string {
+	if scope == unit.SystemScope {
+		return "/run/systemd/system"
+	}
+	if d := os.Getenv("XDG_RUNTIME_DIR"); filepath.IsAbs(d) {
+		return filepath.Join(d, "systemd", "user")
+	}
+	return ""
 }
 
 // managerEnv is the environment services start from: the system

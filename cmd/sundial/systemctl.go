@@ -80,7 +80,7 @@ Options:
 type systemctlOptions struct {
 	daemonOptions
 	all, legend, quiet, value, noBlock, now bool
-	plain                                   bool
+	plain, runtime                          bool
 	types, states, properties, what         []string
 	lines                                   int
 	output, whom                            string
@@ -92,7 +92,7 @@ func systemctlMain(c *cli, args []string) int {
 	fs := c.flags()
 	o := &systemctlOptions{daemonOptions: daemonOptions{usage: systemctlUsage}, legend: true, lines: 10, output: "short", whom: "all", signal: int(syscall.SIGTERM)}
 	o.declare(fs)
-	for _, name := range []string{"all/a", "full/l", "value", "no-block", "no-legend", "no-pager", "quiet/q", "now", "failed", "plain"} {
+	for _, name := range []string{"all/a", "full/l", "value", "no-block", "no-legend", "no-pager", "quiet/q", "now", "failed", "plain", "runtime"} {
 		long, short, _ := strings.Cut(name, "/")
 		switchOption(fs, long, short)
 	}
@@ -154,6 +154,8 @@ func (o *systemctlOptions) set(c *cli, name, value string) error {
 		o.states = append(o.states, "failed")
 	case "plain":
 		o.plain = true
+	case "runtime":
+		o.runtime = true
 	case "quiet":
 		o.quiet = true
 	case "value":
@@ -255,6 +257,9 @@ func init() {
 		"reset-failed":      {0, -1, jobVerb},
 		"enable":            jobs,
 		"disable":           jobs,
+		"mask":              jobs,
+		"unmask":            jobs,
+		"link":              jobs,
 		"is-active":         {1, -1, isVerb},
 		"is-failed":         {1, -1, isVerb},
 		"is-enabled":        {1, -1, isEnabled},

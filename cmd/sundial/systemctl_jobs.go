@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -66,15 +67,39 @@ func expand(ctx context.Context, client *api.Client, names []string) ([]string, 
 // disable then start or stop the units, as enable_unit does by calling
 // verb_start: a failure of either is the exit status.
 func jobVerb(c *cli, o *systemctlOptions, verb string, names []string) int {
+	if installVerbs[verb] {
+		names = absolutePaths(names)
+	}
 	status := requestJobs(c, o, verb, names)
-	if status != 0 || !o.now || verb != "enable" && verb != "disable" {
+	if status != 0 || !o.now || verb != "enable" && verb != "disable" && verb != "mask" {
 		return status
 	}
 	then := "start"
-	if verb == "disable" {
+	if verb != "enable" {
 		then = "stop"
 	}
+	for i, n := range names {
+		names[i] = filepath.Base(n)
+	}
 	return requestJobs(c, o, then, names)
+}
+
+// installVerbs are the verbs that change unit files, as
+// install_client_side would have systemctl change them itself.
+var installVerbs = map[string]bool{"enable": true, "disable": true, "mask": true, "unmask": true, "link": true}
+
+// absolutePaths makes the paths among names absolute, as mangle_names
+// does with path_make_absolute_cwd.
+func absolutePaths(names []string) []string {
+	out := slices.Clone(names)
+	for i, n := range out {
+		if strings.Contains(n, "/") {
+			if abs, err := filepath.Abs(n); err == nil {
+				out[i] = abs
+			}
+		}
+	}
+	return out
 }
 
 // requestJobs asks for one verb's jobs, and reports how they went.
@@ -97,7 +122,7 @@ func requestJobs(c *cli, o *systemctlOptions, verb string, names []string) int {
 	if len(names) == 0 {
 		return 0
 	}
-	req := api.JobRequest{Verb: verb, Units: names, NoBlock: o.noBlock, Signal: o.signal, Whom: o.whom, What: o.what}
+	req := api.JobRequest{Verb: verb, Units: names, NoBlock: o.noBlock, Signal: o.signal, Whom: o.whom, What: o.what, Runtime: o.runtime}
 	results, err := client.Jobs(ctx, req)
 	if err != nil {
 		return o.failed(c, client, verb+" units", err)
@@ -115,7 +140,7 @@ func requestJobs(c *cli, o *systemctlOptions, verb string, names []string) int {
 			if hint := refusedHint(o, verb, r); hint != "" {
 				c.errorf("%s", hint)
 			}
-			if verb == "enable" || verb == "disable" {
+			if installVerbs[verb] {
 				// enable_unit returns the bus error as it is: 1.
 				status = firstStatus(status, 1)
 			} else {
@@ -189,7 +214,7 @@ func refusedHint(o *systemctlOptions, verb string, r api.JobResult) string {
 // refusedText is systemctl's error when the daemon refused a job.
 func refusedText(verb string, r api.JobResult) string {
 	switch verb {
-	case "enable", "disable":
+	case "enable", "disable", "mask", "unmask", "link":
 		return fmt.Sprintf("Failed to %s unit: %s", verb, r.Error)
 	case "reset-failed":
 		return fmt.Sprintf("Failed to reset failed state of unit %s: %s", r.Unit, r.Error)

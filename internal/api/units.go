@@ -112,7 +112,7 @@ type Property struct {
 // A JobRequest asks for units to be started, stopped, … .
 type JobRequest struct {
 	// Verb is start, stop, restart, try-restart, reload-or-restart,
-	// kill, reset-failed, clean, enable or disable.
+	// kill, reset-failed, clean, enable, disable, mask, unmask or link.
 	Verb  string   `json:"verb"`
 	Units []string `json:"units"`
 	// NoBlock returns once the jobs are queued, not done.
@@ -123,6 +123,9 @@ type JobRequest struct {
 	Whom   string `json:"whom,omitempty"`
 	// What is clean's: state, …
 	What []string `json:"what,omitempty"`
+	// Runtime makes mask, unmask and link change the runtime
+	// directory, not the configuration directory.
+	Runtime bool `json:"runtime,omitempty"`
 }
 
 // A JobResult is how a request went for one unit.

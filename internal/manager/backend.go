@@ -317,6 +317,9 @@ func (m *Manager) pullInRefusal(e *entry) (msg, code string) {
 // job does one unit's part of a request, in the loop. wait returns the
 // function that a job which takes time tells its result.
 func (m *Manager) job(req api.JobRequest, r *api.JobResult, wait func() func(string)) {
+	if m.unitFileOp(req, r) {
+		return
+	}
 	e, err := m.get(r.Unit)
 	if err != nil {
 		r.Error, r.Code = err.Error(), "invalid"

@@ -46,8 +46,9 @@ type Manager struct {
 	MaxAge    time.Duration
 
 	// ConfigDir is where enable makes its links ("": the first of
-	// UnitPath); TransientDir holds the files of transient units.
-	ConfigDir, TransientDir string
+	// UnitPath); TransientDir holds the files of transient units;
+	// RuntimeDir is where --runtime changes are made ("": nowhere).
+	ConfigDir, TransientDir, RuntimeDir string
 
 	// Reload, if set, asks for a daemon-reload with each value it
 	// delivers, as SIGHUP does systemd's manager.

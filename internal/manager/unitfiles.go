@@ -2,8 +2,10 @@ package manager
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"sundial.dev/sundial/internal/api"
@@ -109,6 +111,21 @@ func (m *Manager) templateState(name string) string {
 	return "disabled"
 }
 
+// linkedFile reports whether p is a unit file outside the search path,
+// or a link in it to one.
+func (m *Manager) linkedFile(p string) bool {
+	if p == "" {
+		return false
+	}
+	if target, err := os.Readlink(p); err == nil {
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(filepath.Dir(p), target)
+		}
+		p = target
+	}
+	return !m.inSearchPath(p)
+}
+
 // inSearchPath reports whether a file is in one of the unit directories.
 func (m *Manager) inSearchPath(p string) bool {
 	for _, dir := range m.UnitPath {
@@ -117,4 +134,144 @@ func (m *Manager) inSearchPath(p string) bool {
 		}
 	}
 	return false
+}
+
+// configDir is where a change to unit files is made: the runtime
+// directory for --runtime, else the configuration directory. "" when
+// the search path has no runtime directory.
+func (m *Manager) configDir(runtime bool) string {
+	if !runtime {
+		return m.ConfigDir
+	}
+	if m.RuntimeDir == "" || !slices.Contains(m.UnitPath, m.RuntimeDir) {
+		return ""
+	}
+	return m.RuntimeDir
+}
+
+// unitFileOp does mask, unmask, link and enable of a path, then reloads
+// as systemctl does after a change, and reports whether verb was one of
+// them.
+func (m *Manager) unitFileOp(req api.JobRequest, r *api.JobResult) bool {
+	isPath := strings.Contains(r.Unit, "/")
+	switch {
+	case req.Verb == "mask", req.Verb == "unmask", req.Verb == "link", req.Verb == "enable" && isPath:
+	default:
+		return false
+	}
+	dir := m.configDir(req.Runtime)
+	if dir == "" {
+		r.Error, r.Code = "The daemon's search path has no runtime directory (it was given with --unit-path=); use the configuration directory.", "invalid"
+		return true
+	}
+	var err error
+	switch req.Verb {
+	case "mask":
+		err = m.maskUnit(dir, r)
+	case "unmask":
+		err = m.unmaskUnit(dir, r)
+	default:
+		err = m.linkUnit(dir, r)
+		if err == nil && r.Error == "" && req.Verb == "enable" {
+			m.reload(context.Background())
+			name := filepath.Base(r.Unit)
+			r.Unit = name
+			e, gerr := m.get(name)
+			if gerr != nil {
+				err = gerr
+				break
+			}
+			var more []string
+			more, err = m.enable(e.u())
+			r.Changes = append(r.Changes, more...)
+			if !installable(e.u()) && len(more) == 0 {
+				r.Notes = append(r.Notes, noInstallInfo)
+			}
+		}
+	}
+	if err != nil {
+		r.Error, r.Code = err.Error(), "io"
+	}
+	if r.Error == "" {
+		m.reload(context.Background())
+	}
+	return true
+}
+
+// maskUnit links a unit's name to /dev/null in dir, as unit_file_mask;
+// a file of the name there already is an error, a mask is left as it is.
+func (m *Manager) maskUnit(dir string, r *api.JobResult) error {
+	p := filepath.Join(dir, r.Unit)
+	if target, err := os.Readlink(p); err == nil && target == "/dev/null" {
+		return nil
+	}
+	if _, err := os.Lstat(p); err == nil {
+		r.Error, r.Code = fmt.Sprintf("File %s already exists.", p), "exists"
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := os.Symlink("/dev/null", p); err != nil {
+		return err
+	}
+	r.Changes = append(r.Changes, fmt.Sprintf("Created symlink %s → /dev/null.", p))
+	return nil
+}
+
+// unmaskUnit removes a unit's mask from dir, as unit_file_unmask.
+func (m *Manager) unmaskUnit(dir string, r *api.JobResult) error {
+	p := filepath.Join(dir, r.Unit)
+	info, err := os.Lstat(p)
+	if err != nil {
+		return nil
+	}
+	target, _ := os.Readlink(p)
+	if target != "/dev/null" && !(info.Mode().IsRegular() && info.Size() == 0) {
+		return nil
+	}
+	if err := os.Remove(p); err != nil {
+		return err
+	}
+	r.Changes = append(r.Changes, fmt.Sprintf("Removed \"%s\".", p))
+	return nil
+}
+
+// linkUnit links a unit file outside the search path into dir, as
+// unit_file_link.
+func (m *Manager) linkUnit(dir string, r *api.JobResult) error {
+	file := r.Unit
+	if !filepath.IsAbs(file) {
+		r.Error, r.Code = "Invalid argument", "invalid"
+		return nil
+	}
+	name := filepath.Base(file)
+	if _, err := unit.ParseName(name); err != nil {
+		r.Error, r.Code = err.Error(), "invalid"
+		return nil
+	}
+	if info, err := os.Stat(file); err != nil || info.IsDir() {
+		r.Error, r.Code = fmt.Sprintf("Unit file %s does not exist.", file), "not-found"
+		return nil
+	}
+	if m.inSearchPath(file) {
+		r.Error, r.Code = fmt.Sprintf("File %s is under the systemd unit hierarchy already.", file), "invalid"
+		return nil
+	}
+	p := filepath.Join(dir, name)
+	if target, err := os.Readlink(p); err == nil && target == file {
+		return nil
+	}
+	if _, err := os.Lstat(p); err == nil {
+		r.Error, r.Code = fmt.Sprintf("File %s already exists.", p), "exists"
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := os.Symlink(file, p); err != nil {
+		return err
+	}
+	r.Changes = append(r.Changes, fmt.Sprintf("Created symlink %s → %s.", p, file))
+	return nil
 }

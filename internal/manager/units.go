@@ -692,6 +692,9 @@ func (m *Manager) fileState(u *unit.Unit) string {
 	if len(m.links(u)) > 0 {
 		return "enabled"
 	}
+	if m.linkedFile(u.FragmentPath) {
+		return "linked"
+	}
 	if !installable(u) {
 		return "static"
 	}
@@ -741,19 +744,25 @@ func (m *Manager) linksMatching(match func(name string) bool) []string {
 // returns systemctl's lines about it.
 func (m *Manager) enable(u *unit.Unit) ([]string, error) {
 	var changes []string
+	// A linked unit file's links lead to the file itself, as
+	// install_info_symlink_wants makes them.
+	src := u.FragmentPath
+	if target, err := os.Readlink(src); err == nil && filepath.IsAbs(target) && !m.inSearchPath(target) {
+		src = target
+	}
 	link := func(dir, name string) error {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return err
 		}
 		p := filepath.Join(dir, name)
-		if target, err := os.Readlink(p); err == nil && target == u.FragmentPath {
+		if target, err := os.Readlink(p); err == nil && target == src {
 			return nil
 		}
 		os.Remove(p)
-		if err := os.Symlink(u.FragmentPath, p); err != nil {
+		if err := os.Symlink(src, p); err != nil {
 			return err
 		}
-		changes = append(changes, fmt.Sprintf("Created symlink %s → %s.", p, u.FragmentPath))
+		changes = append(changes, fmt.Sprintf("Created symlink %s → %s.", p, src))
 		return nil
 	}
 	for _, t := range u.Install.WantedBy {
@@ -788,6 +797,15 @@ func (m *Manager) disable(u *unit.Unit) ([]string, error) {
 			return changes, err
 		}
 		changes = append(changes, fmt.Sprintf("Removed \"%s\".", p))
+	}
+	// A linked unit file's link goes too, as unit_file_disable removes it.
+	if p := filepath.Join(m.ConfigDir, u.Name); m.linkedFile(p) {
+		if target, err := os.Readlink(p); err == nil && (target == u.FragmentPath || p == u.FragmentPath) {
+			if err := os.Remove(p); err != nil {
+				return changes, err
+			}
+			changes = append(changes, fmt.Sprintf("Removed \"%s\".", p))
+		}
 	}
 	for _, a := range u.Install.Alias {
 		p := filepath.Join(m.ConfigDir, a)
