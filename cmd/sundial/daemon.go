@@ -91,6 +91,7 @@ func daemonMain(c *cli, args []string) int {
 		m.StateDir = defaultStateDir(m.Scope)
 	}
 	m.Env = managerEnv(m.Scope)
+	m.Version = "sundial " + version()
 	m.Retention = defaultRetention
 	if status, ok := asInit(c); ok {
 		return status

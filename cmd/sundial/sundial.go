@@ -66,9 +66,13 @@ func sundialMain(c *cli, args []string) int {
 }
 
 func printVersion(c *cli) {
-	v := "(devel)"
+	fmt.Fprintf(c.stdout, "sundial %s\n", version())
+}
+
+// version is the module's version, "(devel)" when it has none.
+func version() string {
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-		v = bi.Main.Version
+		return bi.Main.Version
 	}
-	fmt.Fprintf(c.stdout, "sundial %s\n", v)
+	return "(devel)"
 }

@@ -400,6 +400,9 @@ func isEnabled(c *cli, o *systemctlOptions, _ string, names []string) int {
 // showVerb is systemctl show: properties, Name=value, one unit after
 // another, with a blank line between.
 func showVerb(c *cli, o *systemctlOptions, _ string, names []string) int {
+	if len(names) == 0 {
+		return showManager(c, o)
+	}
 	units, status, ok := o.namedUnits(c, names, true)
 	if !ok {
 		return status

@@ -36,6 +36,12 @@ func (f fakeBackend) Reload(context.Context) error { return errors.New("no reloa
 func (f fakeBackend) UnitFiles(_ context.Context, name string) ([][2]string, error) {
 	return [][2]string{{"/" + name, "[Unit]\n"}}, nil
 }
+func (f fakeBackend) ManagerProperties(context.Context) ([]Property, error) {
+	return []Property{{Name: "SystemState", Value: "running"}}, nil
+}
+func (f fakeBackend) SetEnvironment(context.Context, []string, []string) (string, error) {
+	return "", nil
+}
 func (f fakeBackend) UnitFileList(context.Context) ([]UnitFile, error) {
 	return []UnitFile{{Path: "/a.timer", State: "enabled"}}, nil
 }

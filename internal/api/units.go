@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 )
@@ -163,6 +164,25 @@ type UnitBackend interface {
 	// UnitFileList returns every unit file of the search path, the
 	// first of each name, with its state.
 	UnitFileList(ctx context.Context) ([]UnitFile, error)
+	// ManagerProperties returns what systemctl show prints of the
+	// manager itself.
+	ManagerProperties(ctx context.Context) ([]Property, error)
+	// SetEnvironment changes the manager's environment, which the
+	// services started after it inherit: the assignments of set, then
+	// the names or assignments of unset removed. refusal says why it
+	// was not changed, in systemd's words.
+	SetEnvironment(ctx context.Context, set, unset []string) (refusal string, err error)
+}
+
+// An environmentResult is the answer to SetEnvironment.
+type environmentResult struct {
+	Refusal string `json:"refusal,omitempty"`
+}
+
+// An environmentChange is the body of SetEnvironment.
+type environmentChange struct {
+	Set   []string `json:"set,omitempty"`
+	Unset []string `json:"unset,omitempty"`
 }
 
 // A UnitFile is a unit file as list-unit-files shows it: its path, and
@@ -188,6 +208,18 @@ func serveUnits(mux *http.ServeMux, b UnitBackend) {
 	mux.HandleFunc("GET /v1/unit-files", func(w http.ResponseWriter, r *http.Request) {
 		files, err := b.UnitFileList(r.Context())
 		reply(w, files, err)
+	})
+	mux.HandleFunc("GET /v1/manager", func(w http.ResponseWriter, r *http.Request) {
+		props, err := b.ManagerProperties(r.Context())
+		reply(w, props, err)
+	})
+	mux.HandleFunc("POST /v1/environment", func(w http.ResponseWriter, r *http.Request) {
+		var c environmentChange
+		if !decode(w, r, &c) {
+			return
+		}
+		refusal, err := b.SetEnvironment(r.Context(), c.Set, c.Unset)
+		reply(w, environmentResult{refusal}, err)
 	})
 	mux.HandleFunc("POST /v1/jobs", func(w http.ResponseWriter, r *http.Request) {
 		var req JobRequest
@@ -232,6 +264,27 @@ func (c *Client) UnitFileList(ctx context.Context) ([]UnitFile, error) {
 	var files []UnitFile
 	err := c.get(ctx, "/v1/unit-files", &files)
 	return files, err
+}
+
+// ManagerProperties returns the properties of the daemon itself.
+func (c *Client) ManagerProperties(ctx context.Context) ([]Property, error) {
+	var props []Property
+	err := c.get(ctx, "/v1/manager", &props)
+	return props, err
+}
+
+// SetEnvironment sets the assignments of set in the daemon's
+// environment, then removes the variables unset names. A change the
+// daemon refuses is an error that is its refusal alone.
+func (c *Client) SetEnvironment(ctx context.Context, set, unset []string) error {
+	var res environmentResult
+	if err := c.do(ctx, http.MethodPost, "/v1/environment", environmentChange{set, unset}, &res); err != nil {
+		return err
+	}
+	if res.Refusal != "" {
+		return errors.New(res.Refusal)
+	}
+	return nil
 }
 
 // Jobs asks for a job on each unit of the request, and returns how each

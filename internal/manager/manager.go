@@ -35,8 +35,11 @@ type Manager struct {
 	// StateDir holds the database of stamps, runs and the journal.
 	StateDir string
 	Scope    unit.RuntimeScope
-	// Env is the manager's environment, the base of every service's.
+	// Env is the manager's environment, the base of every service's;
+	// set-environment changes it.
 	Env []string
+	// Version is what show tells as the manager's Version.
+	Version string
 	// Socket, if set, is where the control interface listens.
 	Socket string
 	// Retention bounds the journal and the run history; its zero value
