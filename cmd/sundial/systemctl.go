@@ -80,7 +80,7 @@ Options:
 type systemctlOptions struct {
 	daemonOptions
 	all, legend, quiet, value, noBlock, now bool
-	plain, runtime                          bool
+	plain, runtime, reverse, after, before  bool
 	types, states, properties, what         []string
 	lines                                   int
 	output, whom                            string
@@ -92,7 +92,7 @@ func systemctlMain(c *cli, args []string) int {
 	fs := c.flags()
 	o := &systemctlOptions{daemonOptions: daemonOptions{usage: systemctlUsage}, legend: true, lines: 10, output: "short", whom: "all", signal: int(syscall.SIGTERM)}
 	o.declare(fs)
-	for _, name := range []string{"all/a", "full/l", "value", "no-block", "no-legend", "no-pager", "quiet/q", "now", "failed", "plain", "runtime"} {
+	for _, name := range []string{"all/a", "full/l", "value", "no-block", "no-legend", "no-pager", "quiet/q", "now", "failed", "plain", "runtime", "reverse", "after", "before"} {
 		long, short, _ := strings.Cut(name, "/")
 		switchOption(fs, long, short)
 	}
@@ -156,6 +156,12 @@ func (o *systemctlOptions) set(c *cli, name, value string) error {
 		o.plain = true
 	case "runtime":
 		o.runtime = true
+	case "reverse":
+		o.reverse = true
+	case "after":
+		o.after = true
+	case "before":
+		o.before = true
 	case "quiet":
 		o.quiet = true
 	case "value":
@@ -266,6 +272,7 @@ func init() {
 		"status":             {0, -1, statusVerb},
 		"show":               {0, -1, showVerb},
 		"is-system-running":  {0, 0, isSystemRunning},
+		"list-dependencies":  {0, -1, listDependencies},
 		"show-environment":   {0, 0, showEnvironment},
 		"set-environment":    {1, -1, setEnvironment},
 		"unset-environment":  {1, -1, setEnvironment},

@@ -2,6 +2,8 @@ package manager
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -60,6 +62,32 @@ func (p *props) conditions(prefix string, list []unit.Condition, last condResult
 	*p = append(*p, api.Property{Name: prefix + "s", Kind: "unprintable", Value: strings.Join(lines, "\n")})
 }
 
+// reverseOf names the reverse of each dependency, as
+// unit_dependency_inverse_table has them.
+var reverseOf = map[string]string{
+	"Requires":  "RequiredBy",
+	"Requisite": "RequisiteOf",
+	"Wants":     "WantedBy",
+	"BindsTo":   "BoundBy",
+	"Upholds":   "UpheldBy",
+	"PartOf":    "ConsistsOf",
+}
+
+// reverseDeps are the units in memory that depend on u, by the reverse
+// dependency's name, each list sorted.
+func (m *Manager) reverseDeps(u *unit.Unit) map[string][]string {
+	out := map[string][]string{}
+	for _, name := range slices.Sorted(maps.Keys(m.units)) {
+		deps := m.units[name].u().Unit.Deps
+		for kind, rev := range reverseOf {
+			if slices.ContainsFunc(deps[kind], func(d string) bool { return slices.Contains(u.Names, d) }) {
+				out[rev] = append(out[rev], name)
+			}
+		}
+	}
+	return out
+}
+
 // properties are what systemctl show prints of a unit, in its order:
 // those of the unit's type first, then the unit's.
 func (m *Manager) properties(e *entry, u *unit.Unit, a api.Unit) []api.Property {
@@ -72,7 +100,15 @@ func (m *Manager) properties(e *entry, u *unit.Unit, a api.Unit) []api.Property 
 	}
 	p.str("Id", u.Name)
 	p.strs("Names", u.Names)
-	for _, kind := range []string{"Requires", "Requisite", "Wants", "BindsTo", "PartOf", "Upholds", "Conflicts", "Before", "After", "OnSuccess", "OnFailure"} {
+	for _, kind := range []string{"Requires", "Requisite", "Wants", "BindsTo", "PartOf", "Upholds"} {
+		p.strs(kind, u.Unit.Deps[kind])
+	}
+	// The reverse ones, of the units in memory, as systemd knows them.
+	reverse := m.reverseDeps(u)
+	for _, kind := range []string{"RequiredBy", "RequisiteOf", "WantedBy", "BoundBy", "UpheldBy", "ConsistsOf"} {
+		p.strs(kind, reverse[kind])
+	}
+	for _, kind := range []string{"Conflicts", "Before", "After", "OnSuccess", "OnFailure"} {
 		p.strs(kind, u.Unit.Deps[kind])
 	}
 	var triggers, triggeredBy []string
