@@ -27,7 +27,9 @@ Unit Commands:
   stop UNIT...                        Stop (deactivate) one or more units
   restart UNIT...                     Start or restart one or more units
   try-restart UNIT...                 Restart one or more units if active
-  reload-or-restart UNIT...           Restart one or more units
+  reload UNIT...                      Reload one or more units
+  reload-or-restart UNIT...           Reload one or more units if possible,
+                                      otherwise start or restart
   kill UNIT...                        Send signal to processes of a unit
   clean UNIT...                       Clean runtime, cache, state, logs or
                                       configuration of unit
@@ -258,6 +260,7 @@ func init() {
 		"restart":            jobs,
 		"try-restart":        jobs,
 		"reload-or-restart":  jobs,
+		"reload":             jobs,
 		"kill":               jobs,
 		"clean":              jobs,
 		"reset-failed":       {0, -1, jobVerb},

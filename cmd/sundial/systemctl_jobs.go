@@ -17,6 +17,9 @@ const (
 	exitNotRunning   = 3 // program is not running
 	exitNoSuchUnit   = 4 // program or service status is unknown
 	exitNotInstalled = 5
+	// exitNotImplemented is LSB's "unimplemented feature", which
+	// systemctl exits with for a job type not applicable.
+	exitNotImplemented = 3
 )
 
 // mangle makes unit names of what systemctl is given, as
@@ -193,11 +196,11 @@ func firstStatus(status, next int) int {
 // units not found or masked.
 func refusedHint(o *systemctlOptions, verb string, r api.JobResult) string {
 	switch verb {
-	case "start", "stop", "restart", "try-restart", "reload-or-restart":
+	case "start", "stop", "restart", "try-restart", "reload-or-restart", "reload":
 	default:
 		return ""
 	}
-	if r.Code == "not-found" || r.Code == "not-loaded" || r.Code == "masked" {
+	if r.Code == "not-found" || r.Code == "not-loaded" || r.Code == "masked" || r.Code == "not-applicable" {
 		return ""
 	}
 	scope, user := "system", ""
@@ -232,6 +235,8 @@ func refusedStatus(code string) int {
 		return exitNotInstalled
 	case "refused":
 		return exitNoSuchUnit
+	case "not-applicable":
+		return exitNotImplemented
 	}
 	return 1
 }
@@ -252,6 +257,8 @@ func jobFailure(o *systemctlOptions, r api.JobResult) string {
 		return fmt.Sprintf("Job for %s timed out.", r.Unit)
 	case "assert":
 		return fmt.Sprintf("Assertion failed on job for %s.", r.Unit)
+	case "invalid":
+		return fmt.Sprintf("%s is not active, cannot reload.", r.Unit)
 	case "dependency":
 		// Without --user, as systemd's: only the hint below has it.
 		return fmt.Sprintf("A dependency job for %s failed. See 'journalctl -xe' for details.", r.Unit)

@@ -267,7 +267,7 @@ func (b backend) Jobs(ctx context.Context, req api.JobRequest) ([]api.JobResult,
 func refusal(e *entry, verb string) (msg, code string) {
 	switch e.loadState {
 	case unit.NotFound:
-		if verb == "start" || verb == "restart" || verb == "enable" {
+		if verb == "start" || verb == "restart" || verb == "enable" || verb == "reload" || verb == "reload-or-restart" {
 			return fmt.Sprintf("Unit %s not found.", e.name), "not-found"
 		}
 		return fmt.Sprintf("Unit %s not loaded.", e.name), "not-loaded"
@@ -373,7 +373,13 @@ func (m *Manager) job(req api.JobRequest, r *api.JobResult, wait func() func(str
 		m.start(e, activation{reason: "manual"}, wait())
 	case "stop":
 		m.stop(e, wait())
+	case "reload":
+		m.reloadUnit(e, r, wait)
 	case "restart", "reload-or-restart", "try-restart":
+		if verb == "reload-or-restart" && e.isActive() && canReload(e) {
+			m.reloadUnit(e, r, wait)
+			return
+		}
 		if verb == "try-restart" && !e.isActive() {
 			r.Result = jobDone
 			return

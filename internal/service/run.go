@@ -27,6 +27,7 @@ const (
 	StartPost    State = "start-post"
 	Running      State = "running"
 	Exited       State = "exited" // RemainAfterExit=: active with no process
+	Reload       State = "reload" // ExecReload= runs
 	Stop         State = "stop"
 	StopSigterm  State = "stop-sigterm"
 	StopSigkill  State = "stop-sigkill"
@@ -44,6 +45,8 @@ func (s State) Active() string {
 		return "activating"
 	case Running, Exited:
 		return "active"
+	case Reload:
+		return "reloading"
 	case Stop, StopSigterm, StopSigkill, StopPost, FinalSigterm, FinalSigkill:
 		return "deactivating"
 	case Failed:
@@ -138,6 +141,9 @@ type Run struct {
 
 	main *process
 	quit chan struct{} // closed when the activation has ended
+	// reloads takes the requests of Reload, each with where to tell
+	// how it went.
+	reloads chan chan bool
 	// hold keeps the main process's output back until releaseOutput
 	// closes it, as State's doc says; nil where nothing is held.
 	hold     chan struct{}
@@ -186,7 +192,7 @@ func Resume(spec Spec, pid int, at State) *Run {
 }
 
 func begin(spec Spec, resumed bool, activate func(*Run)) *Run {
-	r := &Run{spec: spec, clk: clock.Or(spec.Clock), stop: make(chan struct{}), done: make(chan struct{}), quit: make(chan struct{}), state: Dead,
+	r := &Run{spec: spec, clk: clock.Or(spec.Clock), stop: make(chan struct{}), done: make(chan struct{}), quit: make(chan struct{}), reloads: make(chan chan bool), state: Dead,
 		out: Outcome{Result: Success}, resumed: resumed}
 	go func() {
 		defer close(r.done)
@@ -420,9 +426,69 @@ func (r *Run) start() next {
 func (r *Run) remainAfterExit(n next) next {
 	if n == enterStop && r.spec.Service.RemainAfterExit && r.out.Result == Success && !r.stopping() {
 		r.setState(Exited)
-		<-r.stop
+		for {
+			select {
+			case <-r.stop:
+				return n
+			case done := <-r.reloads:
+				done <- r.reload(Exited)
+			}
+		}
 	}
 	return n
+}
+
+// Reload runs the ExecReload= commands of an activation that is active,
+// running or exited, as service_enter_reload; done tells whether they
+// all went well. One not active then (starting, stopping, ended) is not
+// reloaded: done tells false.
+func (r *Run) Reload() (done <-chan bool) {
+	c := make(chan bool, 1)
+	go func() {
+		// Ends when the activation takes the request, or stops.
+		select {
+		case r.reloads <- c:
+		case <-r.stop:
+			c <- false
+		case <-r.done:
+			c <- false
+		}
+	}()
+	return c
+}
+
+// reload runs ExecReload=, then returns to the state it was in, as
+// service_enter_reload and service_enter_running: a command that fails
+// or times out (killed, then) fails the reload, not the service.
+func (r *Run) reload(back State) bool {
+	r.setState(Reload)
+	defer r.setState(back)
+	for _, c := range r.spec.Service.ExecReload {
+		p, e, started := r.spawn("ExecReload", c)
+		if started {
+			deadline := r.deadline(r.spec.Service.TimeoutStartSec)
+			select {
+			case <-p.exited:
+			case <-deadline:
+				r.log(slog.LevelWarn, "Reload operation timed out. Killing reload process.")
+				p.signal(syscall.SIGKILL, true)
+				<-p.exited
+				r.setControl(0)
+				return false
+			case <-r.stop:
+				r.setControl(0)
+				return false
+			}
+			r.setControl(0)
+			r.record("ExecReload", c, p)
+			e = p.exit
+		}
+		if !e.Clean(false, r.spec.Service.SuccessExitStatus) && c.Flags&unit.ExecIgnoreFailure == 0 {
+			r.log(levelNotice, "Control process exited, %s", e)
+			return false
+		}
+	}
+	return true
 }
 
 // stopping reports whether a stop was asked for.
@@ -488,6 +554,8 @@ func (r *Run) waitMain() next {
 			return enterStop
 		case <-r.stop:
 			return enterStop
+		case done := <-r.reloads:
+			done <- r.reload(Running)
 		}
 	}
 }
