@@ -269,6 +269,7 @@ func init() {
 		"mask":               jobs,
 		"unmask":             jobs,
 		"link":               jobs,
+		"revert":             jobs,
 		"is-active":          {1, -1, isVerb},
 		"is-failed":          {1, -1, isVerb},
 		"is-enabled":         {1, -1, isEnabled},

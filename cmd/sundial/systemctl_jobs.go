@@ -89,7 +89,7 @@ func jobVerb(c *cli, o *systemctlOptions, verb string, names []string) int {
 
 // installVerbs are the verbs that change unit files, as
 // install_client_side would have systemctl change them itself.
-var installVerbs = map[string]bool{"enable": true, "disable": true, "mask": true, "unmask": true, "link": true}
+var installVerbs = map[string]bool{"enable": true, "disable": true, "mask": true, "unmask": true, "link": true, "revert": true}
 
 // absolutePaths makes the paths among names absolute, as mangle_names
 // does with path_make_absolute_cwd.
@@ -217,7 +217,7 @@ func refusedHint(o *systemctlOptions, verb string, r api.JobResult) string {
 // refusedText is systemctl's error when the daemon refused a job.
 func refusedText(verb string, r api.JobResult) string {
 	switch verb {
-	case "enable", "disable", "mask", "unmask", "link":
+	case "enable", "disable", "mask", "unmask", "link", "revert":
 		return fmt.Sprintf("Failed to %s unit: %s", verb, r.Error)
 	case "reset-failed":
 		return fmt.Sprintf("Failed to reset failed state of unit %s: %s", r.Unit, r.Error)

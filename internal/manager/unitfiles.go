@@ -155,6 +155,15 @@ func (m *Manager) configDir(runtime bool) string {
 func (m *Manager) unitFileOp(req api.JobRequest, r *api.JobResult) bool {
 	isPath := strings.Contains(r.Unit, "/")
 	switch {
+	case req.Verb == "revert":
+		if _, err := unit.ParseName(r.Unit); err != nil {
+			r.Error, r.Code = err.Error(), "invalid"
+		} else if err := m.revertUnit(r); err != nil {
+			r.Error, r.Code = err.Error(), "io"
+		} else {
+			m.reload(context.Background())
+		}
+		return true
 	case req.Verb == "mask", req.Verb == "unmask", req.Verb == "link", req.Verb == "enable" && isPath:
 	default:
 		return false
@@ -273,5 +282,74 @@ func (m *Manager) linkUnit(dir string, r *api.JobResult) error {
 		return err
 	}
 	r.Changes = append(r.Changes, fmt.Sprintf("Created symlink %s → %s.", p, file))
+	return nil
+}
+
+// configDirs are the directories of the search path the user's
+// configuration is in, which revert empties: the configuration and
+// runtime directories, and the transient one.
+func (m *Manager) configDirs() []string {
+	var dirs []string
+	for _, d := range []string{m.ConfigDir, m.RuntimeDir, m.TransientDir} {
+		if d != "" && slices.Contains(m.UnitPath, d) {
+			dirs = append(dirs, d)
+		}
+	}
+	return dirs
+}
+
+// vendorDir reports whether a directory of the search path is one of
+// the vendor's, as path_is_vendor_or_generator: below /usr or /lib, or
+// the built-in units' directory, which stands for systemd's own.
+func (m *Manager) vendorDir(dir string) bool {
+	return strings.HasPrefix(dir, "/usr/") || strings.HasPrefix(dir, "/lib/") ||
+		len(m.UnitPath) > 0 && dir == m.UnitPath[len(m.UnitPath)-1] && filepath.Base(dir) == "builtin-units"
+}
+
+// revertUnit puts a unit back as the vendor made it, as
+// unit_file_revert: its drop-in directories in the configuration
+// directories go, and where the vendor has a file of its own, the
+// configuration's files of its name; then the links to what went.
+func (m *Manager) revertUnit(r *api.JobResult) error {
+	config := m.configDirs()
+	var todo []string
+	vendor := false
+	for _, dir := range m.UnitPath {
+		p := filepath.Join(dir, r.Unit)
+		if info, err := os.Lstat(p); err == nil && info.Mode().IsRegular() && m.vendorDir(dir) {
+			vendor = true
+		}
+		if info, err := os.Lstat(p + ".d"); err == nil && info.IsDir() && slices.Contains(config, dir) {
+			todo = append(todo, p+".d")
+		}
+	}
+	if vendor {
+		for _, dir := range config {
+			p := filepath.Join(dir, r.Unit)
+			if info, err := os.Lstat(p); err == nil && (info.Mode().IsRegular() || info.Mode()&os.ModeSymlink != 0) {
+				todo = append(todo, p)
+			}
+		}
+	}
+	for _, p := range todo {
+		entries, _ := os.ReadDir(p)
+		if err := os.RemoveAll(p); err != nil {
+			return err
+		}
+		for _, e := range entries {
+			r.Changes = append(r.Changes, fmt.Sprintf("Removed \"%s\".", filepath.Join(p, e.Name())))
+		}
+		r.Changes = append(r.Changes, fmt.Sprintf("Removed \"%s\".", p))
+	}
+	// The links in the configuration that led to what went, as
+	// remove_marked_symlinks.
+	for _, l := range m.linksMatching(func(string) bool { return true }) {
+		if target, err := os.Readlink(l); err == nil && slices.Contains(todo, target) && slices.Contains(config, filepath.Dir(filepath.Dir(l))) {
+			if err := os.Remove(l); err != nil {
+				return err
+			}
+			r.Changes = append(r.Changes, fmt.Sprintf("Removed \"%s\".", l))
+		}
+	}
 	return nil
 }
