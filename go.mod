@@ -3,6 +3,7 @@ module sundial.dev/sundial
 go 1.26.0
 
 require (
+	github.com/mattn/go-isatty v0.0.24
 	github.com/spf13/pflag v1.1.0
 	golang.org/x/sys v0.49.0
 	modernc.org/sqlite v1.62.0
@@ -14,7 +15,6 @@ require github.com/rogpeppe/go-internal v1.16.0
 require (
 	github.com/dustin/go-humanize v1.1.0 // indirect
 	github.com/google/uuid v1.6.0 // indirect
-	github.com/mattn/go-isatty v0.0.24 // indirect
 	github.com/ncruces/go-strftime v1.1.0 // indirect
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
 	golang.org/x/tools v0.52.0 // indirect

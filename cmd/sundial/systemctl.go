@@ -83,6 +83,7 @@ type systemctlOptions struct {
 	daemonOptions
 	all, legend, quiet, value, noBlock, now bool
 	plain, runtime, reverse, after, before  bool
+	full, force, noReload                   bool
 	types, states, properties, what         []string
 	lines                                   int
 	output, whom                            string
@@ -94,7 +95,7 @@ func systemctlMain(c *cli, args []string) int {
 	fs := c.flags()
 	o := &systemctlOptions{daemonOptions: daemonOptions{usage: systemctlUsage}, legend: true, lines: 10, output: "short", whom: "all", signal: int(syscall.SIGTERM)}
 	o.declare(fs)
-	for _, name := range []string{"all/a", "full/l", "value", "no-block", "no-legend", "no-pager", "quiet/q", "now", "failed", "plain", "runtime", "reverse", "after", "before"} {
+	for _, name := range []string{"all/a", "full/l", "value", "no-block", "no-legend", "no-pager", "quiet/q", "now", "failed", "plain", "runtime", "reverse", "after", "before", "force/f", "no-reload"} {
 		long, short, _ := strings.Cut(name, "/")
 		switchOption(fs, long, short)
 	}
@@ -160,6 +161,12 @@ func (o *systemctlOptions) set(c *cli, name, value string) error {
 		o.runtime = true
 	case "reverse":
 		o.reverse = true
+	case "full":
+		o.full = true
+	case "force":
+		o.force = true
+	case "no-reload":
+		o.noReload = true
 	case "after":
 		o.after = true
 	case "before":
@@ -270,6 +277,7 @@ func init() {
 		"unmask":             jobs,
 		"link":               jobs,
 		"revert":             jobs,
+		"edit":               {1, -1, editVerb},
 		"is-active":          {1, -1, isVerb},
 		"is-failed":          {1, -1, isVerb},
 		"is-enabled":         {1, -1, isEnabled},

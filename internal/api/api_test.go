@@ -42,6 +42,9 @@ func (f fakeBackend) ManagerProperties(context.Context) ([]Property, error) {
 func (f fakeBackend) SetEnvironment(context.Context, []string, []string) (string, error) {
 	return "", nil
 }
+func (f fakeBackend) ConfigDirs(context.Context) (ConfigDirs, error) {
+	return ConfigDirs{Config: "/etc/systemd/system"}, nil
+}
 func (f fakeBackend) UnitFileList(context.Context) ([]UnitFile, error) {
 	return []UnitFile{{Path: "/a.timer", State: "enabled"}}, nil
 }

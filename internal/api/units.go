@@ -167,11 +167,21 @@ type UnitBackend interface {
 	// ManagerProperties returns what systemctl show prints of the
 	// manager itself.
 	ManagerProperties(ctx context.Context) ([]Property, error)
+	// ConfigDirs returns where the user's changes to units go, as
+	// systemctl edit writes them.
+	ConfigDirs(ctx context.Context) (ConfigDirs, error)
 	// SetEnvironment changes the manager's environment, which the
 	// services started after it inherit: the assignments of set, then
 	// the names or assignments of unset removed. refusal says why it
 	// was not changed, in systemd's words.
 	SetEnvironment(ctx context.Context, set, unset []string) (refusal string, err error)
+}
+
+// ConfigDirs are the directories of the search path that take the
+// user's changes: Config, and Runtime for --runtime ("" for none).
+type ConfigDirs struct {
+	Config  string `json:"config"`
+	Runtime string `json:"runtime,omitempty"`
 }
 
 // An environmentResult is the answer to SetEnvironment.
@@ -212,6 +222,10 @@ func serveUnits(mux *http.ServeMux, b UnitBackend) {
 	mux.HandleFunc("GET /v1/manager", func(w http.ResponseWriter, r *http.Request) {
 		props, err := b.ManagerProperties(r.Context())
 		reply(w, props, err)
+	})
+	mux.HandleFunc("GET /v1/config-dirs", func(w http.ResponseWriter, r *http.Request) {
+		dirs, err := b.ConfigDirs(r.Context())
+		reply(w, dirs, err)
 	})
 	mux.HandleFunc("POST /v1/environment", func(w http.ResponseWriter, r *http.Request) {
 		var c environmentChange
@@ -271,6 +285,13 @@ func (c *Client) ManagerProperties(ctx context.Context) ([]Property, error) {
 	var props []Property
 	err := c.get(ctx, "/v1/manager", &props)
 	return props, err
+}
+
+// ConfigDirs returns the directories that take the user's changes.
+func (c *Client) ConfigDirs(ctx context.Context) (ConfigDirs, error) {
+	var dirs ConfigDirs
+	err := c.get(ctx, "/v1/config-dirs", &dirs)
+	return dirs, err
 }
 
 // SetEnvironment sets the assignments of set in the daemon's

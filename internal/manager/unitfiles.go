@@ -18,6 +18,12 @@ func (b backend) UnitFileList(ctx context.Context) ([]api.UnitFile, error) {
 	return files, err
 }
 
+func (b backend) ConfigDirs(ctx context.Context) (api.ConfigDirs, error) {
+	var dirs api.ConfigDirs
+	err := b.ask(ctx, func() { dirs = api.ConfigDirs{Config: b.m.configDir(false), Runtime: b.m.configDir(true)} })
+	return dirs, err
+}
+
 // unitFileList is every unit file of the search path with its state,
 // the first of each name, as unit_file_get_list in shared/install.c
 // finds them: in the directories themselves, not in their .wants/ and
