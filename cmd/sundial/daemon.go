@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -28,8 +29,11 @@ Options:
   -h --help                  Show this help
      --system                Run the system's timers (default)
      --user                  Run the user's timers, from the XDG directories
-     --unit-path=DIR         Load units from DIR, instead of the usual
-                             search path; may be given more than once
+     --unit-path=DIR[:]      Load units from DIR, instead of the usual
+                             search path; with a colon at the end, from DIR
+                             before the usual search path, as
+                             SYSTEMD_UNIT_PATH says; may be given more than
+                             once
      --state-dir=DIR         Keep stamps, runs and the journal in DIR
                              (default: /var/lib/sundial, or for --user
                              $XDG_STATE_HOME/sundial)
@@ -43,6 +47,9 @@ func daemonMain(c *cli, args []string) int {
 	fs.String("unit-path", "", "")
 	fs.String("state-dir", "", "")
 	m := &manager.Manager{Scope: unit.SystemScope}
+	// prepend is set by a --unit-path= that ends in ':', as
+	// SYSTEMD_UNIT_PATH puts its directories before the usual ones.
+	prepend := false
 	ok, status := c.parse(fs, args, func(name, value string) error {
 		switch name {
 		case "help":
@@ -53,8 +60,12 @@ func daemonMain(c *cli, args []string) int {
 		case "user":
 			m.Scope = unit.UserScope
 		case "unit-path":
+			if strings.HasSuffix(value, ":") && value != ":" {
+				prepend = true
+				value = strings.TrimSuffix(value, ":")
+			}
 			abs, err := filepath.Abs(value)
-			if err != nil {
+			if err != nil || value == "" {
 				return usageError(fmt.Sprintf("Failed to parse --unit-path= parameter: %s", value))
 			}
 			m.UnitPath = append(m.UnitPath, abs)
@@ -79,8 +90,18 @@ func daemonMain(c *cli, args []string) int {
 	m.Socket = api.SocketPath(m.Scope == unit.UserScope)
 	// Beside the socket: gone with the runtime directory, at reboot.
 	m.TransientDir = filepath.Join(filepath.Dir(m.Socket), "transient")
-	if len(m.UnitPath) == 0 {
-		m.UnitPath = unit.SearchPath(m.Scope, unit.Dirs{Transient: m.TransientDir}, os.Getenv)
+	if len(m.UnitPath) == 0 || prepend {
+		getenv := os.Getenv
+		if prepend {
+			given := strings.Join(m.UnitPath, ":") + ":"
+			getenv = func(name string) string {
+				if name == "SYSTEMD_UNIT_PATH" {
+					return given
+				}
+				return os.Getenv(name)
+			}
+		}
+		m.UnitPath = unit.SearchPath(m.Scope, unit.Dirs{Transient: m.TransientDir}, getenv)
 		m.ConfigDir = configDir(m.Scope)
 		m.RuntimeDir = runtimeConfigDir(m.Scope)
 	} else {

@@ -25,19 +25,8 @@ func main() {
 // run dispatches on the name the program was invoked as, then on the verb.
 func run(args []string, stdout, stderr io.Writer) int {
 	c := &cli{argv0: args[0], stdout: stdout, stderr: stderr}
-	switch strings.TrimSuffix(filepath.Base(args[0]), ".exe") {
-	case "systemd-analyze":
-		c.prog, c.usage, c.systemd = "systemd-analyze", analyzeUsage, true
-		return analyzeMain(c, args[1:])
-	case "systemctl":
-		c.prog, c.usage, c.systemd = "systemctl", systemctlUsage, true
-		return systemctlMain(c, args[1:])
-	case "journalctl":
-		c.prog, c.usage, c.systemd = "journalctl", journalctlUsage, true
-		return journalctlMain(c, args[1:])
-	case "systemd-run":
-		c.prog, c.usage, c.systemd = "systemd-run", runUsage, true
-		return runMain(c, args[1:])
+	if status, ok := runAs(c, strings.TrimSuffix(filepath.Base(args[0]), ".exe"), args[1:]); ok {
+		return status
 	}
 	c.prog, c.usage = "sundial", sundialUsage
 	return sundialMain(c, args[1:])

@@ -42,14 +42,32 @@ Unit Commands:
   cat PATTERN...                      Show files and drop-ins of specified units
   reset-failed [PATTERN...]           Reset failed state for all, one, or more
                                       units
+  list-dependencies [UNIT...]         Recursively show units which are required
+                                      or wanted by the units or by which those
+                                      units are required or wanted
 
 Unit File Commands:
+  list-unit-files [PATTERN...]        List installed unit files
   enable [UNIT...|PATH...]            Enable one or more unit files
   disable UNIT...                     Disable one or more unit files
   is-enabled UNIT...                  Check whether unit files are enabled
+  mask UNIT...                        Mask one or more units
+  unmask UNIT...                      Unmask one or more units
+  link PATH...                        Link one or more units files into
+                                      the search path
+  revert UNIT...                      Revert one or more unit files to vendor
+                                      version
+  edit UNIT...                        Edit one or more unit files
 
 Manager State Commands:
+  show-environment                    Dump environment
+  set-environment VARIABLE=VALUE...   Set one or more environment variables
+  unset-environment VARIABLE...       Unset one or more environment variables
+  import-environment VARIABLE...      Import environment variables set by client
   daemon-reload                       Reload the daemon's unit files
+
+System Commands:
+  is-system-running                   Check whether the daemon is running
 
 Options:
   -h --help                  Show this help
@@ -59,6 +77,7 @@ Options:
   -t --type=TYPE             List units of a particular type
      --state=STATE           List units with particular LOAD or SUB or ACTIVE
                              state
+     --failed                Shortcut for --state=failed
   -p --property=NAME         Show only properties by this name
   -P NAME                    Equivalent to --value --property=NAME
   -a --all                   Show all properties/all units currently in memory,
@@ -66,13 +85,22 @@ Options:
   -l --full                  Don't ellipsize unit names on output
      --value                 When showing properties, only print the value
      --no-block              Do not wait until operation finished
+     --reverse               Show reverse dependencies with 'list-dependencies'
+     --after                 Show units ordered after with 'list-dependencies'
+     --before                Show units ordered before with 'list-dependencies'
+     --legend=BOOL           Enable/disable the legend (column headers and hints)
      --no-legend             Do not print the header and footer
+     --plain                 Print unit dependencies as a list instead of a tree
      --no-pager              Accepted for compatibility; there is no pager
   -q --quiet                 Suppress output
   -n --lines=INTEGER         Number of journal entries to show
   -o --output=STRING         Change journal output mode (short, short-precise,
                              short-iso, cat, json)
      --now                   Start or stop unit after enabling or disabling it
+     --runtime               Make changes only temporarily, until the next
+                             reboot
+  -f --force                 With 'edit', create a unit that does not exist
+     --no-reload             Don't reload the daemon after 'edit'
      --kill-whom=WHOM        Whom to send signal to (main, control, all)
   -s --signal=SIGNAL         Which signal to send
      --what=RESOURCES        Which types of resources to remove (state, all)
