@@ -216,21 +216,26 @@ func (m *Manager) unitFileOp(req api.JobRequest, r *api.JobResult) bool {
 // maskUnit links a unit's name to /dev/null in dir, as unit_file_mask;
 // a file of the name there already is an error, a mask is left as it is.
 func (m *Manager) maskUnit(dir string, r *api.JobResult) error {
-	p := filepath.Join(dir, r.Unit)
-	if target, err := os.Readlink(p); err == nil && target == "/dev/null" {
+	return createLink(filepath.Join(dir, r.Unit), "/dev/null", r)
+}
+
+// createLink makes the link p to target, as create_symlink: a link there
+// already to target is left as it is, another file there is an error.
+func createLink(p, target string, r *api.JobResult) error {
+	if t, err := os.Readlink(p); err == nil && t == target {
 		return nil
 	}
 	if _, err := os.Lstat(p); err == nil {
 		r.Error, r.Code = fmt.Sprintf("File %s already exists.", p), "exists"
 		return nil
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return err
 	}
-	if err := os.Symlink("/dev/null", p); err != nil {
+	if err := os.Symlink(target, p); err != nil {
 		return err
 	}
-	r.Changes = append(r.Changes, fmt.Sprintf("Created symlink %s → /dev/null.", p))
+	r.Changes = append(r.Changes, fmt.Sprintf("Created symlink %s → %s.", p, target))
 	return nil
 }
 
@@ -273,22 +278,7 @@ func (m *Manager) linkUnit(dir string, r *api.JobResult) error {
 		r.Error, r.Code = fmt.Sprintf("File %s is under the systemd unit hierarchy already.", file), "invalid"
 		return nil
 	}
-	p := filepath.Join(dir, name)
-	if target, err := os.Readlink(p); err == nil && target == file {
-		return nil
-	}
-	if _, err := os.Lstat(p); err == nil {
-		r.Error, r.Code = fmt.Sprintf("File %s already exists.", p), "exists"
-		return nil
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	if err := os.Symlink(file, p); err != nil {
-		return err
-	}
-	r.Changes = append(r.Changes, fmt.Sprintf("Created symlink %s → %s.", p, file))
-	return nil
+	return createLink(filepath.Join(dir, name), file, r)
 }
 
 // configDirs are the directories of the search path the user's
