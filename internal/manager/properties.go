@@ -144,6 +144,7 @@ func (m *Manager) properties(e *entry, u *unit.Unit, a api.Unit) []api.Property 
 	loadable := u.LoadState == unit.Loaded
 	p.bool("CanStart", loadable && !u.Unit.RefuseManualStart)
 	p.bool("CanStop", loadable && !u.Unit.RefuseManualStop)
+	p.bool("CanReload", loadable && canReload(e))
 	p.bool("StopWhenUnneeded", u.Unit.StopWhenUnneeded)
 	p.bool("RefuseManualStart", u.Unit.RefuseManualStart)
 	p.bool("RefuseManualStop", u.Unit.RefuseManualStop)
