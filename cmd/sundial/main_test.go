@@ -25,8 +25,8 @@ import (
 var update = flag.Bool("u", false, "update the expected output of the scripts")
 
 // oraclePath is the real systemd-analyze, found before testscript puts our
-// own systemd-analyze first on PATH.
-var oraclePath string
+// own systemd-analyze first on PATH; systemctlOracle the real systemctl.
+var oraclePath, systemctlOracle string
 
 // testNowEnv pins the clock that "From now" lines are relative to, as an
 // RFC 3339 time. Only the test binary reads it.
@@ -34,6 +34,7 @@ const testNowEnv = "SUNDIAL_TEST_NOW"
 
 func TestMain(m *testing.M) {
 	oraclePath, _ = exec.LookPath("systemd-analyze")
+	systemctlOracle, _ = exec.LookPath("systemctl")
 	cmd := func() {
 		if s := os.Getenv(testNowEnv); s != "" {
 			t, err := time.Parse(time.RFC3339Nano, s)
@@ -72,6 +73,7 @@ func TestScript(t *testing.T) {
 			env.Setenv("LC_ALL", "C.UTF-8")
 			env.Setenv(testNowEnv, "2024-01-01T00:00:00Z")
 			env.Setenv("ORACLE", oraclePath)
+			env.Setenv("SYSTEMCTL_ORACLE", systemctlOracle)
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){"await": awaitCmd},

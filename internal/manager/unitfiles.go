@@ -117,6 +117,31 @@ func (m *Manager) templateState(name string) string {
 	return "disabled"
 }
 
+// aliasedByLink reports whether a link of another name in a directory of
+// the search path leads to the unit's file, as find_symlinks_in_scope
+// finds the names a unit file is known under.
+func (m *Manager) aliasedByLink(u *unit.Unit) bool {
+	if u.FragmentPath == "" {
+		return false
+	}
+	for _, dir := range m.UnitPath {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			continue
+		}
+		for _, d := range entries {
+			if d.Type()&os.ModeSymlink == 0 || d.Name() == u.Name {
+				continue
+			}
+			target, err := os.Readlink(filepath.Join(dir, d.Name()))
+			if err == nil && target != "/dev/null" && filepath.Base(target) == filepath.Base(u.FragmentPath) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // linkedFile reports whether p is a unit file outside the search path,
 // or a link in it to one.
 func (m *Manager) linkedFile(p string) bool {

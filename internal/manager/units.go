@@ -695,6 +695,11 @@ func (m *Manager) fileState(u *unit.Unit) string {
 	if m.linkedFile(u.FragmentPath) {
 		return "linked"
 	}
+	if m.aliasedByLink(u) {
+		// As unit_file_lookup_state: known under another name, it
+		// might be in use.
+		return "indirect"
+	}
 	if !installable(u) {
 		return "static"
 	}
