@@ -368,13 +368,39 @@ func isVerb(c *cli, o *systemctlOptions, verb string, names []string) int {
 func isEnabled(c *cli, o *systemctlOptions, _ string, names []string) int {
 	ctx := context.Background()
 	client := o.client()
-	units, err := client.Units(ctx, mangle(names), false)
+	names = mangle(names)
+	// The state of the file of each name, as GetUnitFileState looks it
+	// up by name: an alias's is alias, a template's its own.
+	files, err := client.UnitFileList(ctx)
 	if err != nil {
 		return o.failed(c, client, "get unit file state", err)
 	}
+	byName := map[string]string{}
+	for _, f := range files {
+		byName[filepath.Base(f.Path)] = f.State
+	}
+	var rest []string
+	for _, n := range names {
+		if byName[n] == "" {
+			rest = append(rest, n)
+		}
+	}
+	states := map[string]string{}
+	if len(rest) > 0 {
+		units, err := client.Units(ctx, rest, false)
+		if err != nil {
+			return o.failed(c, client, "get unit file state", err)
+		}
+		for i, u := range units {
+			states[rest[i]] = u.FileState
+		}
+	}
 	enabled, notFound := false, true
-	for _, u := range units {
-		state := u.FileState
+	for _, n := range names {
+		state := byName[n]
+		if state == "" {
+			state = states[n]
+		}
 		if state == "" {
 			state = "not-found"
 		} else {
