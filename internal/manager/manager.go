@@ -107,6 +107,9 @@ type Manager struct {
 	droppedLines uint64
 }
 
+// builtinDir holds the built-in units, beside the database.
+func (m *Manager) builtinDir() string { return filepath.Join(m.StateDir, "builtin-units") }
+
 // Run loads the units and runs their timers until ctx is done.
 func (m *Manager) Run(ctx context.Context) error {
 	m.clk = clock.Or(m.Clock)
@@ -124,7 +127,7 @@ func (m *Manager) Run(ctx context.Context) error {
 		return err
 	}
 	defer lock.Close()
-	builtin := filepath.Join(m.StateDir, "builtin-units")
+	builtin := m.builtinDir()
 	if err := writeBuiltin(builtin, m.Scope); errors.Is(err, errForeign) {
 		return err
 	} else if err != nil {

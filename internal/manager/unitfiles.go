@@ -58,7 +58,7 @@ func (m *Manager) unitFileList() []api.UnitFile {
 // linked for a link to a file outside it, or the state of its
 // [Install] section and the links to it.
 func (m *Manager) unitFileState(dir, name, p string) string {
-	runtime := strings.HasPrefix(dir, "/run/") || os.Getenv("XDG_RUNTIME_DIR") != "" && strings.HasPrefix(dir, os.Getenv("XDG_RUNTIME_DIR")+"/")
+	runtime := strings.HasPrefix(dir, "/run/") || m.RuntimeDir != "" && dir == m.RuntimeDir
 	info, err := os.Stat(p)
 	if err != nil {
 		return "bad"
@@ -323,8 +323,7 @@ func (m *Manager) configDirs() []string {
 // the vendor's, as path_is_vendor_or_generator: below /usr or /lib, or
 // the built-in units' directory, which stands for systemd's own.
 func (m *Manager) vendorDir(dir string) bool {
-	return strings.HasPrefix(dir, "/usr/") || strings.HasPrefix(dir, "/lib/") ||
-		len(m.UnitPath) > 0 && dir == m.UnitPath[len(m.UnitPath)-1] && filepath.Base(dir) == "builtin-units"
+	return strings.HasPrefix(dir, "/usr/") || strings.HasPrefix(dir, "/lib/") || dir == m.builtinDir()
 }
 
 // revertUnit puts a unit back as the vendor made it, as
