@@ -224,6 +224,10 @@ func (o *systemctlOptions) set(c *cli, name, value string) error {
 			}
 		}
 	case "state":
+		if slices.Contains(list(value), "help") {
+			helpStates(c)
+			return errDone
+		}
 		o.states = append(o.states, list(value)...)
 	case "property":
 		o.properties = append(o.properties, list(value)...)
@@ -272,6 +276,35 @@ var (
 	unitTypes  = []string{"service", "mount", "swap", "socket", "target", "device", "automount", "timer", "path", "slice", "scope"}
 	loadStates = []string{"stub", "loaded", "not-found", "bad-setting", "error", "merged", "masked"}
 )
+
+// stateLists are what --state=help lists, as help_states prints the
+// string tables of unit-def.c: each heading, and its states.
+var stateLists = []struct{ heading, states string }{
+	{"Available unit load states:", "stub loaded not-found bad-setting error merged masked"},
+	{"Available unit active states:", "active reloading inactive failed activating deactivating maintenance"},
+	{"Available unit file states:", "enabled enabled-runtime linked linked-runtime alias masked masked-runtime static disabled indirect generated transient bad"},
+	{"Available automount unit substates:", "dead waiting running failed"},
+	{"Available device unit substates:", "dead tentative plugged"},
+	{"Available mount unit substates:", "dead mounting mounting-done mounted remounting unmounting remounting-sigterm remounting-sigkill unmounting-sigterm unmounting-sigkill failed cleaning"},
+	{"Available path unit substates:", "dead waiting running failed"},
+	{"Available scope unit substates:", "dead start-chown running abandoned stop-sigterm stop-sigkill failed"},
+	{"Available service unit substates:", "dead condition start-pre start start-post running exited reload reload-signal reload-notify stop stop-watchdog stop-sigterm stop-sigkill stop-post final-watchdog final-sigterm final-sigkill failed dead-before-auto-restart failed-before-auto-restart dead-resources-pinned auto-restart auto-restart-queued cleaning"},
+	{"Available slice unit substates:", "dead active"},
+	{"Available socket unit substates:", "dead start-pre start-chown start-post listening running stop-pre stop-pre-sigterm stop-pre-sigkill stop-post final-sigterm final-sigkill failed cleaning"},
+	{"Available swap unit substates:", "dead activating activating-done active deactivating deactivating-sigterm deactivating-sigkill failed cleaning"},
+	{"Available target unit substates:", "dead active"},
+	{"Available timer unit substates:", "dead waiting running elapsed failed"},
+}
+
+// helpStates prints the states --state= takes, as help_states.
+func helpStates(c *cli) {
+	for i, l := range stateLists {
+		if i > 0 {
+			fmt.Fprintln(c.stdout)
+		}
+		fmt.Fprintf(c.stdout, "%s\n%s\n", l.heading, strings.ReplaceAll(l.states, " ", "\n"))
+	}
+}
 
 // A systemctlVerb is a verb, with how many operands it takes (max -1:
 // any).
