@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"regexp"
 	"testing"
 )
 
@@ -21,5 +22,27 @@ func TestManPage(t *testing.T) {
 	}
 	if string(got) != manPage() {
 		t.Errorf("%s is not what sundial man prints; run go generate ./cmd/sundial", path)
+	}
+}
+
+// TestHelpListsEveryVerb checks that the help of sundial, and of systemctl,
+// names each verb of systemctl sundial has, and each tool it stands in
+// for.
+func TestHelpListsEveryVerb(t *testing.T) {
+	named := func(usage, verb string) bool {
+		return regexp.MustCompile(`(^|[\s,])` + regexp.QuoteMeta(verb) + `([\s,]|$)`).MatchString(usage)
+	}
+	for verb := range systemctlVerbs {
+		if !named(sundialUsage, verb) {
+			t.Errorf("sundial --help does not name %s", verb)
+		}
+		if !named(systemctlUsage, verb) {
+			t.Errorf("systemctl --help does not name %s", verb)
+		}
+	}
+	for name := range personalities {
+		if !named(sundialUsage, name) {
+			t.Errorf("sundial --help does not name %s", name)
+		}
 	}
 }
