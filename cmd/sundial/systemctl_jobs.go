@@ -65,10 +65,11 @@ func expand(ctx context.Context, client *api.Client, names []string) ([]string, 
 }
 
 // jobVerb asks the daemon for a job on each unit: start, stop, restart,
-// try-restart, reload-or-restart, clean, reset-failed, enable and
-// disable; it waits for them unless --no-block. With --now, enable and
-// disable then start or stop the units, as enable_unit does by calling
-// verb_start: a failure of either is the exit status.
+// try-restart, reload, reload-or-restart, kill, clean, reset-failed, and
+// the changes of unit files, enable, disable, mask, unmask, link and
+// revert; it waits for them unless --no-block. With --now, enable,
+// disable and mask then start or stop the units, as enable_unit does by
+// calling verb_start: a failure of either is the exit status.
 func jobVerb(c *cli, o *systemctlOptions, verb string, names []string) int {
 	if installVerbs[verb] {
 		names = absolutePaths(names)
