@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"sundial.dev/sundial/internal/api"
+	"sundial.dev/sundial/timespan"
 	"sundial.dev/sundial/unit"
 )
 
@@ -44,6 +45,9 @@ func (m *Manager) managerProperties() []api.Property {
 	p.str("Environment", unit.ExecCommand{Argv: m.Env}.CommandLine())
 	p.str("UnitPath", unit.ExecCommand{Argv: m.UnitPath}.CommandLine())
 	p.str("SystemState", m.systemState(failed))
+	// The accuracy of a timer without AccuracySec=, which the unit
+	// parser gives as systemd's manager's default.
+	p.span("DefaultTimerAccuracyUSec", timespan.Minute)
 	return p
 }
 
