@@ -18,7 +18,6 @@ var manDifferences = []string{
 	`The run history (sundial history) is sundial's own: systemd keeps none.`,
 	`The systemctl verbs sundial does not have (isolate, set-property, preset, and the verbs of the system's power state, among others) are refused as unknown. Presets are read only for the PRESET column of list-unit-files.`,
 	`daemon --unit-path=DIR replaces the search path, as SYSTEMD_UNIT_PATH=DIR does; --unit-path=DIR: (with a colon at the end) puts DIR before it, as SYSTEMD_UNIT_PATH=DIR: does. Either way the daemon's built-in targets come last.`,
-	`systemctl status does not show the ExecReload= processes of a reload until the activation has ended.`,
 }
 
 // manPage is sundial(1) in roff, made from the same text as --help:

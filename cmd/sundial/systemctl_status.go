@@ -285,7 +285,8 @@ func printStatus(c *cli, o *systemctlOptions, u api.Unit, journal []api.Entry) {
 	if u.Status != "" {
 		line("Status:", "\"%s\"", u.Status)
 	}
-	if u.CPU > 0 || len(u.Processes) > 0 {
+	// The CPU time is known once an activation has ended.
+	if u.CPU > 0 || len(u.Processes) > 0 && (u.Active == "inactive" || u.Active == "failed") {
 		line("CPU:", "%s", timespan.Span(u.CPU).Format(timespan.Millisecond))
 	}
 	fmt.Fprint(c.stdout, b.String())

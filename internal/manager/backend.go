@@ -154,23 +154,27 @@ func (m *Manager) describeUnit(e *entry, properties bool) api.Unit {
 }
 
 // describeRun fills in a service's processes: the main one, and the
-// commands of the last activation that ended.
+// commands that ended of the activation running, or of the last one.
 func (m *Manager) describeRun(e *entry, a *api.Unit) {
 	a.ExecMainStart, a.ExecMainExit, a.Invocation, a.Status = e.mainStart, e.mainExit, e.invocation, e.status
+	processes := func(records []service.Record) {
+		for _, r := range records {
+			a.Processes = append(a.Processes, api.Process{PID: r.PID, Setting: r.Setting, Command: r.Command.CommandLine(), Code: r.Exit.Code.String(), Status: r.Exit.Status})
+		}
+	}
 	if e.run != nil {
 		if e.mainPID > 0 {
 			a.MainPID = e.mainPID
 			a.MainComm = processName(e.mainPID)
 		}
+		processes(e.records)
 		return
 	}
 	if e.last == nil {
 		return
 	}
 	a.CPU = uint64(e.last.CPU / time.Microsecond)
-	for _, r := range e.last.Records {
-		a.Processes = append(a.Processes, api.Process{PID: r.PID, Setting: r.Setting, Command: r.Command.CommandLine(), Code: r.Exit.Code.String(), Status: r.Exit.Status})
-	}
+	processes(e.last.Records)
 	if e.last.Main.Code != 0 {
 		a.MainPID, a.MainCode, a.MainStatus = e.last.MainPID, e.last.Main.Code.String(), e.last.Main.Status
 	}

@@ -205,7 +205,7 @@ func (m *Manager) startService(e *entry, act activation, done func(string)) {
 			StartedMonotonic: now.Monotonic, Boot: m.boot}
 		act.runID = m.recordRun("a run of "+name, func(ctx context.Context) (int64, error) { return m.writes.StartRun(ctx, r) })
 	}
-	e.invocation, e.runID, e.result, e.mainPID, e.stopping, e.status = invocation, act.runID, service.Success, 0, false, ""
+	e.invocation, e.runID, e.result, e.mainPID, e.stopping, e.status, e.records = invocation, act.runID, service.Success, 0, false, "", nil
 	e.waiters = append(e.waiters, m.startWaiter(e, done))
 	cred, userInfo, step, err := credentials(s)
 	if err != nil {
@@ -297,6 +297,7 @@ func (m *Manager) runService(e *entry, spec service.Spec, begin func(service.Spe
 		})
 	}
 	spec.Status = func(text string) { current(func() { e.status = text }) }
+	spec.Record = func(rec service.Record) { current(func() { e.records = append(e.records, rec) }) }
 	spec.NotifyDir = m.notifyDir()
 	run = begin(spec)
 	e.run = run

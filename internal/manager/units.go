@@ -83,6 +83,7 @@ type serviceState struct {
 	result         service.Result
 	invocation     string
 	last           *service.Outcome // how the last activation ended
+	records        []service.Record // the commands of the one running that ended
 	mainPID        int
 	status         string   // what the service told with STATUS=
 	mainStart      uint64   // realtime µs the main process last started

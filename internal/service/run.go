@@ -98,6 +98,9 @@ type Spec struct {
 	// Status is told of the status text the service sets with STATUS=,
 	// each time it changes; it may be called from another goroutine.
 	Status func(text string)
+	// Record is told of each command once it has ended, as the
+	// activation's Outcome will list it, while the activation goes on.
+	Record func(Record)
 }
 
 // A Record is one command an activation ran, as systemctl status lists
@@ -806,14 +809,14 @@ func (r *Run) spawn(setting string, c unit.ExecCommand) (*process, Exit, bool) {
 		r.log(slog.LevelError, "Unable to locate executable '%s': %s", c.Path, ErrnoText(err))
 		r.log(slog.LevelError, "Failed at step EXEC spawning %s: %s", c.Path, ErrnoText(err))
 		e := Exit{CodeExited, statusExec}
-		r.out.Records = append(r.out.Records, Record{Setting: setting, Command: c, Exit: e})
+		r.addRecord(Record{Setting: setting, Command: c, Exit: e})
 		return nil, e, false
 	}
 	fail := func(status int, step string, err error) (*process, Exit, bool) {
 		forked()
 		r.log(slog.LevelError, "Failed at step %s spawning %s: %s", step, path, ErrnoText(err))
 		e := Exit{CodeExited, status}
-		r.out.Records = append(r.out.Records, Record{Setting: setting, Command: c, Exit: e})
+		r.addRecord(Record{Setting: setting, Command: c, Exit: e})
 		return nil, e, false
 	}
 	// The child would fail to enter it; looked at here, so that the
@@ -862,7 +865,15 @@ func (r *Run) spawn(setting string, c unit.ExecCommand) (*process, Exit, bool) {
 
 func (r *Run) record(setting string, c unit.ExecCommand, p *process) {
 	p.settle(r.clk)
-	r.out.Records = append(r.out.Records, Record{Setting: setting, Command: c, PID: p.pid, Exit: p.exit})
+	r.addRecord(Record{Setting: setting, Command: c, PID: p.pid, Exit: p.exit})
+}
+
+// addRecord keeps a command that ended, and tells Spec.Record of it.
+func (r *Run) addRecord(rec Record) {
+	r.out.Records = append(r.out.Records, rec)
+	if r.spec.Record != nil {
+		r.spec.Record(rec)
+	}
 }
 
 // stopPhase runs ExecStop=, then signals what is left, then
