@@ -3,6 +3,7 @@ package unit
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -96,6 +97,32 @@ func boolSetting(field func(*Unit) *bool, fatal bool) setter {
 			return nil
 		}
 		store(c, field, v)
+		return nil
+	}
+}
+
+// LogLevels are syslog's priorities by name, 0 (emerg) to 7 (debug).
+var LogLevels = []string{"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"}
+
+// ParseLogLevel reads a syslog priority by its name or its number, as
+// systemd's log_level_from_string.
+func ParseLogLevel(s string) (int, bool) {
+	if i := slices.Index(LogLevels, s); i >= 0 {
+		return i, true
+	}
+	n, err := strconv.ParseUint(s, 10, 8)
+	return int(n), err == nil && n < uint64(len(LogLevels))
+}
+
+// logLevelSetting is config_parse_log_level.
+func logLevelSetting(field func(*Unit) *int) setter {
+	return func(c *settingCtx, a *Assignment) error {
+		l, ok := ParseLogLevel(a.Value)
+		if !ok {
+			c.log(a, Warning, "Failed to parse log level, ignoring: %s", a.Value)
+			return nil
+		}
+		store(c, field, l)
 		return nil
 	}
 }
