@@ -17,6 +17,10 @@ import (
 	"fmt"
 	"iter"
 	"math/bits"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -33,6 +37,8 @@ type Store struct {
 	// insert[k] appends 1<<k journal entries; prepared once, on the one
 	// connection.
 	insert [insertShift + 1]*sql.Stmt
+	// shm is the -shm file OpenReadOnly made, removed at Close.
+	shm string
 }
 
 // insertRows is the most journal entries one INSERT statement carries.
@@ -106,6 +112,10 @@ var migrations = []string{
 	ALTER TABLE runs ADD COLUMN ended_mono INTEGER NOT NULL DEFAULT 0;`,
 	// Where a run that runs is: its main process gone, or being stopped.
 	`ALTER TABLE runs ADD COLUMN sub TEXT NOT NULL DEFAULT '';`,
+	// A journal entry's MESSAGE_ID, for journalctl -x's catalog, and
+	// the other fields systemd gives a message (JOB_RESULT=, …).
+	`ALTER TABLE journal ADD COLUMN message_id TEXT NOT NULL DEFAULT '';
+	ALTER TABLE journal ADD COLUMN fields TEXT NOT NULL DEFAULT '';`,
 }
 
 // migrate does the migrations not done yet, in one transaction.
@@ -119,9 +129,8 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	if err := tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&done); err != nil {
 		return err
 	}
-	if done > len(migrations) {
-		// Its tables may hold what this version would misread or lose.
-		return fmt.Errorf("the database is of a newer version of sundial (schema %d; this version knows schemas up to %d): refusing to use it", done, len(migrations))
+	if err := checkVersion(done); err != nil {
+		return err
 	}
 	if done == len(migrations) {
 		return nil
@@ -135,6 +144,15 @@ func migrate(ctx context.Context, db *sql.DB) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// checkVersion refuses a database of a newer schema than this version
+// knows: its tables may hold what this version would misread or lose.
+func checkVersion(v int) error {
+	if v > len(migrations) {
+		return fmt.Errorf("the database is of a newer version of sundial (schema %d; this version knows schemas up to %d): refusing to use it", v, len(migrations))
+	}
+	return nil
 }
 
 // Open opens the database at path, creating it if need be, only its
@@ -171,8 +189,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	s := &Store{db: db}
 	for k := range s.insert {
-		q := `INSERT INTO journal (realtime, monotonic, boot, unit, invocation, pid, identifier, priority, message) VALUES ` +
-			strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?), ", 1<<k), ", ")
+		q := `INSERT INTO journal (` + entryColumns + `) VALUES ` +
+			strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?), ", 1<<k), ", ")
 		if s.insert[k], err = db.PrepareContext(ctx, q); err != nil {
 			s.Close()
 			return nil, fmt.Errorf("store: %s: %w", path, err)
@@ -205,7 +223,11 @@ func (s *Store) Close() error {
 			stmt.Close()
 		}
 	}
-	return s.db.Close()
+	err := s.db.Close()
+	if s.shm != "" {
+		os.Remove(s.shm)
+	}
+	return err
 }
 
 // A TimerState is a timer's stored state.
@@ -565,6 +587,20 @@ type Entry struct {
 	Identifier string // SYSLOG_IDENTIFIER: the process's name, or "systemd"
 	Priority   int    // syslog's: 0 emerg … 7 debug
 	Message    string
+	MessageID  string // MESSAGE_ID, 32 hex digits; "" for none
+	// Fields are the other fields of the entry, as systemd gives them
+	// to its messages ("JOB_RESULT=done"), one a line.
+	Fields string
+}
+
+// entryColumns are an Entry's, but its sequence number, in the order
+// Append writes them and scanEntry reads them.
+const entryColumns = `realtime, monotonic, boot, unit, invocation, pid, identifier, priority, message, message_id, fields`
+
+func scanEntry(rows *sql.Rows) (Entry, error) {
+	var e Entry
+	err := rows.Scan(&e.Seq, &e.Realtime, &e.Monotonic, &e.Boot, &e.Unit, &e.Invocation, &e.PID, &e.Identifier, &e.Priority, &e.Message, &e.MessageID, &e.Fields)
+	return e, err
 }
 
 // Append adds entries to the journal, in one transaction.
@@ -580,7 +616,7 @@ func (s *Store) Append(ctx context.Context, entries ...Entry) error {
 	}
 	defer tx.Rollback()
 	var stmts [len(s.insert)]*sql.Stmt
-	args := make([]any, 0, 9*min(len(entries), insertRows))
+	args := make([]any, 0, 11*min(len(entries), insertRows))
 	// Whole statements of insertRows, then the rest in powers of two, so
 	// that a few prepared statements serve every batch size.
 	for len(entries) > 0 {
@@ -590,7 +626,7 @@ func (s *Store) Append(ctx context.Context, entries ...Entry) error {
 		}
 		args = args[:0]
 		for _, e := range entries[:1<<k] {
-			args = append(args, e.Realtime, e.Monotonic, e.Boot, e.Unit, e.Invocation, e.PID, e.Identifier, e.Priority, e.Message)
+			args = append(args, e.Realtime, e.Monotonic, e.Boot, e.Unit, e.Invocation, e.PID, e.Identifier, e.Priority, e.Message, e.MessageID, e.Fields)
 		}
 		if _, err := stmts[k].ExecContext(ctx, args...); err != nil {
 			return fmt.Errorf("store: journal: %w", err)
@@ -605,23 +641,48 @@ func (s *Store) Append(ctx context.Context, entries ...Entry) error {
 
 // A Filter selects journal entries.
 type Filter struct {
-	Units        []string // any of them; none for all
-	Since, Until uint64   // realtime µs, inclusive; 0 for no bound
-	Boot         string   // "" for every boot
-	After        int64    // entries after this cursor
-	Last         int      // only the last so many (0 for all)
+	Units []string // any of them; none for all
+	// Identifiers are SYSLOG_IDENTIFIER=s: any of them; none for all.
+	Identifiers []string
+	// Priorities has bit p set for each priority p selected; 0 for all.
+	Priorities uint8
+	// Grep is what the message must match; nil for any.
+	Grep         *regexp.Regexp
+	Since, Until uint64 // realtime µs, inclusive; 0 for no bound
+	Boot         string // "" for every boot
+	After        int64  // entries after this cursor
+	// Last is how many of the last entries selected are returned, and
+	// First how many of the first, the other 0; both 0 for all.
+	Last, First int
 }
 
 // Query returns the journal entries the filter selects, oldest first.
+// Those the message pattern selects are found reading the journal from
+// its end for Last, from its start otherwise, until there are enough.
 func (s *Store) Query(ctx context.Context, f Filter) iter.Seq2[Entry, error] {
 	return func(yield func(Entry, error) bool) {
 		var where []string
 		var args []any
-		if len(f.Units) > 0 {
-			where = append(where, "unit IN ("+strings.TrimSuffix(strings.Repeat("?,", len(f.Units)), ",")+")")
-			for _, u := range f.Units {
-				args = append(args, u)
+		in := func(column string, values []string) {
+			where = append(where, column+" IN ("+strings.TrimSuffix(strings.Repeat("?,", len(values)), ",")+")")
+			for _, v := range values {
+				args = append(args, v)
 			}
+		}
+		if len(f.Units) > 0 {
+			in("unit", f.Units)
+		}
+		if len(f.Identifiers) > 0 {
+			in("identifier", f.Identifiers)
+		}
+		if f.Priorities != 0 {
+			var ps []string
+			for p := range 8 {
+				if f.Priorities&(1<<p) != 0 {
+					ps = append(ps, strconv.Itoa(p))
+				}
+			}
+			where = append(where, "priority IN ("+strings.Join(ps, ",")+")")
 		}
 		if f.Since > 0 {
 			where, args = append(where, "realtime >= ?"), append(args, f.Since)
@@ -635,24 +696,47 @@ func (s *Store) Query(ctx context.Context, f Filter) iter.Seq2[Entry, error] {
 		if f.After > 0 {
 			where, args = append(where, "seq > ?"), append(args, f.After)
 		}
-		q := `SELECT seq, realtime, monotonic, boot, unit, invocation, pid, identifier, priority, message FROM journal`
+		q := `SELECT seq, ` + entryColumns + ` FROM journal`
 		if len(where) > 0 {
 			q += " WHERE " + strings.Join(where, " AND ")
 		}
 		if f.Last > 0 {
-			q = `SELECT * FROM (` + q + ` ORDER BY seq DESC LIMIT ?) ORDER BY seq`
-			args = append(args, f.Last)
+			q += ` ORDER BY seq DESC`
 		} else {
 			q += ` ORDER BY seq`
 		}
+		limit := max(f.Last, f.First)
+		if limit > 0 && f.Grep == nil {
+			q, args = q+` LIMIT ?`, append(args, limit)
+		}
 		rows, err := s.db.QueryContext(ctx, q, args...)
-		entries, err := collect(rows, err, func(rows *sql.Rows) (Entry, error) {
-			var e Entry
-			err := rows.Scan(&e.Seq, &e.Realtime, &e.Monotonic, &e.Boot, &e.Unit, &e.Invocation, &e.PID, &e.Identifier, &e.Priority, &e.Message)
-			return e, err
+		if err != nil {
+			yield(Entry{}, fmt.Errorf("store: %w", err))
+			return
+		}
+		entries, err := collectWhile(rows, scanEntry, func(e Entry, n int) (keep, more bool) {
+			keep = f.Grep == nil || f.Grep.MatchString(e.Message)
+			if keep {
+				n++
+			}
+			return keep, limit == 0 || n < limit
 		})
+		if f.Last > 0 {
+			slices.Reverse(entries)
+		}
 		yieldAll(entries, err, yield)
 	}
+}
+
+// JournalUnits returns the units the journal has entries of, sorted, as
+// journalctl finds those a unit pattern matches.
+func (s *Store) JournalUnits(ctx context.Context) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT unit FROM journal WHERE unit != '' ORDER BY unit`)
+	return collect(rows, err, func(rows *sql.Rows) (string, error) {
+		var u string
+		err := rows.Scan(&u)
+		return u, err
+	})
 }
 
 // Prune keeps the journal to its last keep entries, as a size limit
@@ -785,6 +869,12 @@ func collect[T any](rows *sql.Rows, err error, scan func(*sql.Rows) (T, error)) 
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
+	return collectWhile(rows, scan, func(T, int) (keep, more bool) { return true, true })
+}
+
+// collectWhile reads rows as collect does, keeping those keep says to,
+// while it says there are more to read; n is how many it kept before.
+func collectWhile[T any](rows *sql.Rows, scan func(*sql.Rows) (T, error), keep func(v T, n int) (keep, more bool)) ([]T, error) {
 	defer rows.Close()
 	var out []T
 	for rows.Next() {
@@ -792,7 +882,13 @@ func collect[T any](rows *sql.Rows, err error, scan func(*sql.Rows) (T, error)) 
 		if err != nil {
 			return nil, fmt.Errorf("store: %w", err)
 		}
-		out = append(out, v)
+		k, more := keep(v, len(out))
+		if k {
+			out = append(out, v)
+		}
+		if !more {
+			break
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
@@ -851,4 +947,46 @@ func (s *Store) ForgetStart(ctx context.Context) error {
 		return fmt.Errorf("store: start: %w", err)
 	}
 	return nil
+}
+
+// OpenReadOnly opens the database at path to read it while no daemon
+// has it, as journalctl reads the journal's files without journald: it
+// changes nothing, neither the file nor its WAL (no schema made or
+// migrated, no check, no checkpoint), and takes what the WAL holds of a
+// daemon that was killed. A database of another schema than this
+// version's is refused.
+func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	// A reader of a database in WAL mode shares the WAL's index in a
+	// -shm file, which it makes if there is none; it is removed again at
+	// Close, so that the directory is left as it was found. (An index in
+	// memory, as the daemon keeps it, takes an exclusive lock, which a
+	// file opened read-only cannot have.)
+	shm := path + "-shm"
+	if _, err := os.Lstat(shm); err == nil {
+		shm = ""
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=query_only(1)&_busy_timeout=5000")
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	db.SetMaxOpenConns(1)
+	var v int
+	if err := db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: %s: %w", path, err)
+	}
+	if err == nil {
+		err = checkVersion(v)
+	}
+	if err == nil && v < len(migrations) {
+		err = fmt.Errorf("the database is of an earlier version of sundial (schema %d): the daemon brings it up to date when it starts", v)
+	}
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: %s: %w", path, err)
+	}
+	return &Store{db: db, shm: shm}, nil
 }
