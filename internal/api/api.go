@@ -56,14 +56,22 @@ type Entry struct {
 	Identifier string `json:"identifier"`
 	Priority   int    `json:"priority"`
 	Message    string `json:"message"`
+	MessageID  string `json:"message_id,omitempty"`
+	// Fields are its other fields, "KEY=value" a line.
+	Fields string `json:"fields,omitempty"`
 }
 
 // A JournalQuery selects journal entries.
 type JournalQuery struct {
 	Units        []string
-	Since, Until uint64 // realtime µs; 0 for no bound
+	Identifiers  []string // SYSLOG_IDENTIFIER=s
+	Priorities   uint8    // bit p set for priority p; 0 for all
+	Grep         string   // a Go regexp the message matches
+	Since, Until uint64   // realtime µs; 0 for no bound
 	Boot         string
-	Last         int // only the last so many; 0 for all
+	// Last and First are how many of the last, or of the first, entries
+	// selected are returned; 0 for all.
+	Last, First int
 	// After selects the entries after a cursor, as journalctl -f
 	// follows the journal.
 	After int64
@@ -88,6 +96,7 @@ type Run struct {
 type Backend interface {
 	Timers(ctx context.Context) ([]Timer, error)
 	Journal(ctx context.Context, q JournalQuery) ([]Entry, error)
+	JournalUnits(ctx context.Context) ([]string, error)
 	Runs(ctx context.Context, unit string, last int) ([]Run, error)
 	UnitBackend
 	TransientBackend
@@ -225,6 +234,10 @@ func handler(b Backend) http.Handler {
 		}
 		entries, err := b.Journal(r.Context(), q)
 		reply(w, entries, err)
+	})
+	mux.HandleFunc("GET /v1/journal/units", func(w http.ResponseWriter, r *http.Request) {
+		units, err := b.JournalUnits(r.Context())
+		reply(w, units, err)
 	})
 	serveUnits(mux, b)
 	serveTransient(mux, b)
@@ -419,6 +432,13 @@ func (c *Client) Journal(ctx context.Context, q JournalQuery) ([]Entry, error) {
 	var entries []Entry
 	err := c.do(ctx, http.MethodPost, "/v1/journal", q, &entries)
 	return entries, err
+}
+
+// JournalUnits returns the units the journal has entries of.
+func (c *Client) JournalUnits(ctx context.Context) ([]string, error) {
+	var units []string
+	err := c.get(ctx, "/v1/journal/units", &units)
+	return units, err
 }
 
 func (c *Client) get(ctx context.Context, path string, v any) error {

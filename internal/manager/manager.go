@@ -23,6 +23,7 @@ import (
 
 	"sundial.dev/sundial/internal/api"
 	"sundial.dev/sundial/internal/clock"
+	"sundial.dev/sundial/internal/service"
 	"sundial.dev/sundial/internal/store"
 	"sundial.dev/sundial/internal/timer"
 	"sundial.dev/sundial/unit"
@@ -417,15 +418,61 @@ func (m *Manager) trigger(tr timer.Trigger) error {
 }
 
 // unitLog writes a message about a unit to the journal, as the manager's
-// ("systemd" in systemd's journal).
-func (m *Manager) unitLog(unitName, invocation string, priority int, msg string) {
+// ("systemd" in systemd's journal), with the fields systemd gives it
+// ("MESSAGE_ID=…", "JOB_RESULT=done"): its MESSAGE_ID, and the unit's
+// name as log_unit_struct() names it, UNIT= for the system's manager,
+// USER_UNIT= for a user's.
+func (m *Manager) unitLog(unitName, invocation string, priority int, msg string, fields ...string) {
 	now := m.clk.Now()
 	m.log.Log(context.Background(), priorityLevel(priority), msg, "unit", unitName)
 	if priority > 6 {
 		return // debug messages stay out of the journal, as at LogLevel=info
 	}
-	m.journal <- store.Entry{Realtime: now.Realtime, Monotonic: now.Monotonic, Boot: m.boot, Unit: unitName, Invocation: invocation,
-		PID: m.pid, Identifier: "sundial", Priority: priority, Message: msg}
+	field := "UNIT="
+	if m.Scope == unit.UserScope {
+		field = "USER_UNIT="
+	}
+	e := store.Entry{Realtime: now.Realtime, Monotonic: now.Monotonic, Boot: m.boot, Unit: unitName, Invocation: invocation,
+		PID: m.pid, Identifier: "sundial", Priority: priority, Message: msg, Fields: field + unitName + "\n"}
+	for _, f := range fields {
+		if id, ok := strings.CutPrefix(f, "MESSAGE_ID="); ok {
+			e.MessageID = id
+		} else {
+			e.Fields += f + "\n"
+		}
+	}
+	m.journal <- e
+}
+
+// jobLog writes a job's message, as job_emit_start_message (result "")
+// and job_emit_done_message: at the level of its result, with the
+// MESSAGE_ID of its type and result, and JOB_TYPE= and JOB_RESULT=.
+func (m *Manager) jobLog(unitName, invocation, jobType, result, msg string) {
+	priority := 6
+	switch result {
+	case jobFailed:
+		priority = 3
+	case jobDependency, jobAssert:
+		priority = 4
+	}
+	var id string
+	switch {
+	case jobType == "start" && result == "":
+		id = service.MessageUnitStarting
+	case jobType == "stop" && result == "":
+		id = service.MessageUnitStopping
+	case jobType == "start" && result == jobDone:
+		id = service.MessageUnitStarted
+	case jobType == "start":
+		id = service.MessageUnitFailed
+	default:
+		id = service.MessageUnitStopped
+	}
+	fields := []string{"MESSAGE_ID=" + id, "JOB_TYPE=" + jobType}
+	if result != "" {
+		fields = append(fields, "JOB_RESULT="+result)
+	}
+	m.unitLog(unitName, invocation, priority, msg, fields...)
 }
 
 // writeJournal appends the journal's entries in batches: what came while
