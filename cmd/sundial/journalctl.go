@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"regexp"
 	"regexp/syntax"
 	"slices"
@@ -63,6 +64,8 @@ Options:
   -e --pager-end             Show the last 1000 entries of the current boot
      --list-boots            Show terse information about recorded boots
      --disk-usage            Show total disk usage of the journal
+     --vacuum-size=BYTES     Reduce disk usage below specified size
+     --vacuum-time=TIME      Remove journal entries older than specified time
 `
 
 // Special values of journalOptions.lines, as journalctl's arg_lines.
@@ -90,7 +93,9 @@ type journalOptions struct {
 	utc, noHostname        bool
 	output                 string
 	fields                 []string // --output-fields; nil for all
-	action                 string   // "", "list-boots", "disk-usage"
+	action                 string   // "", "list-boots", "disk-usage", "vacuum"
+	vacuum                 api.Vacuum
+	vacuumTime             timespan.Span
 }
 
 func journalctlMain(c *cli, args []string) int {
@@ -110,6 +115,8 @@ func journalctlMain(c *cli, args []string) int {
 	fs.StringP("until", "U", "", "")
 	fs.StringP("output", "o", "", "")
 	fs.String("output-fields", "", "")
+	fs.String("vacuum-size", "", "")
+	fs.String("vacuum-time", "", "")
 	for _, s := range [][2]string{{"boot", "b"}, {"follow", "f"}, {"reverse", "r"}, {"catalog", "x"}, {"pager-end", "e"},
 		{"quiet", "q"}, {"no-pager", ""}, {"no-tail", ""}, {"utc", ""}, {"no-hostname", ""}, {"list-boots", ""}, {"disk-usage", ""}} {
 		switchOption(fs, s[0], s[1])
@@ -140,6 +147,8 @@ func journalctlMain(c *cli, args []string) int {
 	switch o.action {
 	case "disk-usage":
 		return o.diskUsage(c)
+	case "vacuum":
+		return o.vacuumJournal(ctx, c, src)
 	case "list-boots":
 		entries, err := src.Journal(ctx, api.JournalQuery{})
 		if err != nil {
@@ -256,8 +265,46 @@ func (o *journalOptions) set(name, value string) error {
 		o.noHostname = true
 	case "list-boots", "disk-usage":
 		o.action = name
+	case "vacuum-size":
+		n, err := unit.ParseSize(value, 1024)
+		if err != nil {
+			return usageError("Failed to parse vacuum size: " + value)
+		}
+		o.vacuum.MaxBytes, o.action = n, "vacuum"
+	case "vacuum-time":
+		d, err := timespan.Parse(value)
+		if err != nil {
+			return usageError("Failed to parse vacuum time: " + value)
+		}
+		o.vacuumTime, o.action = d, "vacuum"
 	}
 	return nil
+}
+
+// vacuumJournal deletes the journal's oldest entries, through the
+// daemon, or in its database when none runs, as journalctl --vacuum-size=
+// and --vacuum-time= remove the oldest journal files.
+func (o *journalOptions) vacuumJournal(ctx context.Context, c *cli, src *journalSource) int {
+	if o.vacuumTime > 0 {
+		o.vacuum.Before = uint64(max(now().UnixMicro()-int64(o.vacuumTime), 1))
+	}
+	done, err := src.client.VacuumJournal(ctx, o.vacuum)
+	if _, statErr := os.Stat(src.path); errors.Is(err, api.ErrNoDaemon) && statErr == nil {
+		// The daemon's alone while it runs; none does.
+		var st *store.Store
+		if st, err = store.Open(ctx, src.path); err == nil {
+			done, err = manager.VacuumJournal(ctx, st, filepath.Dir(src.path), o.vacuum)
+			st.Close()
+		}
+		if err != nil {
+			err = errStore{err}
+		}
+	}
+	if err != nil {
+		return src.failed(c, "vacuum the journal", err)
+	}
+	fmt.Fprintf(c.stdout, "Vacuuming done, freed %s of archived journals from %s.\n", formatBytes(done.Freed), done.Dir)
+	return 0
 }
 
 // setLines reads -n's argument: all, N from the end, or +N from the

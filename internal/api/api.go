@@ -77,6 +77,19 @@ type JournalQuery struct {
 	After int64
 }
 
+// A Vacuum asks for the journal's oldest entries to go, as journalctl
+// --vacuum-time= and --vacuum-size=.
+type Vacuum struct {
+	Before   uint64 `json:"before"`    // realtime µs: the entries before go; 0 for none
+	MaxBytes uint64 `json:"max_bytes"` // the oldest go until the database is no larger; 0 for no bound
+}
+
+// Vacuumed is what a Vacuum freed, in the state directory.
+type Vacuumed struct {
+	Freed uint64 `json:"freed"` // bytes
+	Dir   string `json:"dir"`
+}
+
 // A Run is one activation in the run history.
 type Run struct {
 	ID         int64  `json:"id"`
@@ -97,6 +110,7 @@ type Backend interface {
 	Timers(ctx context.Context) ([]Timer, error)
 	Journal(ctx context.Context, q JournalQuery) ([]Entry, error)
 	JournalUnits(ctx context.Context) ([]string, error)
+	VacuumJournal(ctx context.Context, v Vacuum) (Vacuumed, error)
 	Runs(ctx context.Context, unit string, last int) ([]Run, error)
 	UnitBackend
 	TransientBackend
@@ -238,6 +252,14 @@ func handler(b Backend) http.Handler {
 	mux.HandleFunc("GET /v1/journal/units", func(w http.ResponseWriter, r *http.Request) {
 		units, err := b.JournalUnits(r.Context())
 		reply(w, units, err)
+	})
+	mux.HandleFunc("POST /v1/journal/vacuum", func(w http.ResponseWriter, r *http.Request) {
+		var v Vacuum
+		if !decode(w, r, &v) {
+			return
+		}
+		done, err := b.VacuumJournal(r.Context(), v)
+		reply(w, done, err)
 	})
 	serveUnits(mux, b)
 	serveTransient(mux, b)
@@ -439,6 +461,13 @@ func (c *Client) JournalUnits(ctx context.Context) ([]string, error) {
 	var units []string
 	err := c.get(ctx, "/v1/journal/units", &units)
 	return units, err
+}
+
+// VacuumJournal deletes the journal's oldest entries, as v says.
+func (c *Client) VacuumJournal(ctx context.Context, v Vacuum) (Vacuumed, error) {
+	var done Vacuumed
+	err := c.do(ctx, http.MethodPost, "/v1/journal/vacuum", v, &done)
+	return done, err
 }
 
 func (c *Client) get(ctx context.Context, path string, v any) error {

@@ -24,6 +24,9 @@ func (f fakeBackend) Journal(_ context.Context, q JournalQuery) ([]Entry, error)
 func (f fakeBackend) JournalUnits(context.Context) ([]string, error) {
 	return []string{"a.service"}, nil
 }
+func (f fakeBackend) VacuumJournal(_ context.Context, v Vacuum) (Vacuumed, error) {
+	return Vacuumed{Freed: v.MaxBytes, Dir: "/state"}, nil
+}
 
 func (f fakeBackend) Units(_ context.Context, names []string, properties bool) ([]Unit, error) {
 	u := Unit{Name: names[0], Active: "active"}

@@ -71,6 +71,10 @@ func (b backend) JournalUnits(ctx context.Context) ([]string, error) {
 	return b.m.store.JournalUnits(ctx)
 }
 
+func (b backend) VacuumJournal(ctx context.Context, v api.Vacuum) (api.Vacuumed, error) {
+	return VacuumJournal(ctx, b.m.store, b.m.StateDir, v)
+}
+
 func (b backend) Runs(ctx context.Context, unit string, last int) ([]api.Run, error) {
 	return ReadRuns(ctx, b.m.store, unit, last)
 }

@@ -34,6 +34,14 @@ func ReadJournal(ctx context.Context, st *store.Store, q api.JournalQuery) ([]ap
 	return out, nil
 }
 
+// VacuumJournal deletes the oldest of the journal in the store of a
+// state directory, as v says: the daemon's, or journalctl's when no
+// daemon runs.
+func VacuumJournal(ctx context.Context, st *store.Store, stateDir string, v api.Vacuum) (api.Vacuumed, error) {
+	freed, err := st.Vacuum(ctx, v.Before, v.MaxBytes)
+	return api.Vacuumed{Freed: freed, Dir: stateDir}, err
+}
+
 // ReadRuns returns the run history's last runs of a unit ("" for all;
 // last 0 for all), from the store, as ReadJournal the journal.
 func ReadRuns(ctx context.Context, st *store.Store, unit string, last int) ([]api.Run, error) {

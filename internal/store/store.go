@@ -990,3 +990,70 @@ func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
 	}
 	return &Store{db: db, shm: shm}, nil
 }
+
+// Vacuum deletes the journal's entries from before a realtime in µs (0
+// for none), and then its oldest ones until the database takes at most
+// maxBytes (0 for no bound), as journalctl --vacuum-time= and
+// --vacuum-size= remove the journal's oldest files; the space is given
+// back to the file system (SQLite's VACUUM). It returns the bytes freed.
+func (s *Store) Vacuum(ctx context.Context, before, maxBytes uint64) (uint64, error) {
+	size := func() (uint64, error) {
+		var pages, pageSize uint64
+		if err := s.db.QueryRowContext(ctx, `PRAGMA page_count`).Scan(&pages); err != nil {
+			return 0, fmt.Errorf("store: %w", err)
+		}
+		if err := s.db.QueryRowContext(ctx, `PRAGMA page_size`).Scan(&pageSize); err != nil {
+			return 0, fmt.Errorf("store: %w", err)
+		}
+		return pages * pageSize, nil
+	}
+	vacuum := func() error {
+		s.write.Lock()
+		defer s.write.Unlock()
+		if _, err := s.db.ExecContext(ctx, `VACUUM`); err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+		return nil
+	}
+	start, err := size()
+	if err != nil {
+		return 0, err
+	}
+	if before > 0 {
+		if _, err := s.Retain(ctx, Retention{Before: before}); err != nil {
+			return 0, err
+		}
+	}
+	if err := vacuum(); err != nil {
+		return 0, err
+	}
+	// The journal's share of the file is not known: each round deletes
+	// as many of the oldest entries as the excess would hold were the
+	// file all journal, which is never too many, until it fits or the
+	// journal is empty.
+	for maxBytes > 0 {
+		now, err := size()
+		if err != nil {
+			return 0, err
+		}
+		var n int64
+		if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM journal`).Scan(&n); err != nil {
+			return 0, fmt.Errorf("store: %w", err)
+		}
+		if now <= maxBytes || n == 0 {
+			break
+		}
+		excess := max(1, int64(float64(n)*float64(now-maxBytes)/float64(now)))
+		if _, err := s.Prune(ctx, int(max(0, n-excess))); err != nil {
+			return 0, err
+		}
+		if err := vacuum(); err != nil {
+			return 0, err
+		}
+	}
+	end, err := size()
+	if err != nil || end > start {
+		return 0, err
+	}
+	return start - end, nil
+}

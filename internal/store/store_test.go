@@ -643,3 +643,40 @@ func TestOpenReadOnly(t *testing.T) {
 		t.Errorf("OpenReadOnly of a newer schema: %v", err)
 	}
 }
+
+// TestVacuum deletes the journal's oldest entries, by time and then by
+// size, and gives the space back.
+func TestVacuum(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "state.db"))
+	var entries []Entry
+	for i := range 4000 {
+		entries = append(entries, Entry{Realtime: uint64(1000 + i), Unit: "u.service", Message: strings.Repeat("x", 200) + strconv.Itoa(i)})
+	}
+	if err := s.Append(ctx, entries...); err != nil {
+		t.Fatal(err)
+	}
+	count := func() (n int, first uint64) {
+		for e, err := range s.Query(ctx, Filter{}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n == 0 {
+				first = e.Realtime
+			}
+			n++
+		}
+		return n, first
+	}
+	freed, err := s.Vacuum(ctx, 2000, 0)
+	if n, first := count(); err != nil || n != 3000 || first != 2000 || freed == 0 {
+		t.Errorf("Vacuum(before 2000) = %d, %v: %d entries left, the first at %d", freed, err, n, first)
+	}
+	freed, err = s.Vacuum(ctx, 0, 200<<10)
+	var pages, pageSize uint64
+	s.db.QueryRow(`PRAGMA page_count`).Scan(&pages)
+	s.db.QueryRow(`PRAGMA page_size`).Scan(&pageSize)
+	if n, first := count(); err != nil || freed == 0 || pages*pageSize > 200<<10 || n == 0 || first <= 2000 {
+		t.Errorf("Vacuum(200K) = %d, %v: %d bytes, %d entries left, the first at %d", freed, err, pages*pageSize, n, first)
+	}
+}
