@@ -150,11 +150,11 @@ func journalctlMain(c *cli, args []string) int {
 	case "vacuum":
 		return o.vacuumJournal(ctx, c, src)
 	case "list-boots":
-		entries, err := src.Journal(ctx, api.JournalQuery{})
+		boots, err := src.JournalBoots(ctx)
 		if err != nil {
 			return src.failed(c, "read the journal", err)
 		}
-		listBoots(c, entries, o)
+		listBoots(c, boots, o)
 		return 0
 	}
 	q, ok, err := o.query(ctx, c, src)
@@ -704,6 +704,11 @@ func (s *journalSource) JournalUnits(ctx context.Context) ([]string, error) {
 		func(st *store.Store) ([]string, error) { return st.JournalUnits(ctx) })
 }
 
+func (s *journalSource) JournalBoots(ctx context.Context) ([]api.Boot, error) {
+	return read(ctx, s, func(c *api.Client) ([]api.Boot, error) { return c.JournalBoots(ctx) },
+		func(st *store.Store) ([]api.Boot, error) { return manager.ReadJournalBoots(ctx, st) })
+}
+
 func (s *journalSource) Runs(ctx context.Context, unitName string, last int) ([]api.Run, error) {
 	return read(ctx, s, func(c *api.Client) ([]api.Run, error) { return c.Runs(ctx, unitName, last) },
 		func(st *store.Store) ([]api.Run, error) { return manager.ReadRuns(ctx, st, unitName, last) })
@@ -755,39 +760,23 @@ func formatBytes(n uint64) string {
 
 // listBoots prints the boots the journal has entries of, oldest first,
 // as journalctl --list-boots: the index (0 the last), the boot ID, and
-// the first and last entries' times.
-func listBoots(c *cli, entries []api.Entry, o *journalOptions) {
-	type boot struct {
-		id          string
-		first, last uint64
-	}
-	var boots []boot
-	for _, e := range entries {
-		if n := len(boots); n > 0 && boots[n-1].id == e.Boot {
-			boots[n-1].last = e.Realtime
-			continue
-		}
-		boots = append(boots, boot{id: e.Boot, first: e.Realtime, last: e.Realtime})
-	}
+// the first and last entries' times; -r the newest first.
+func listBoots(c *cli, boots []api.Boot, o *journalOptions) {
 	if len(boots) == 0 {
 		return
 	}
-	rows := [][]string{}
-	if !o.quiet {
-		rows = append(rows, []string{"IDX", "BOOT ID", "FIRST ENTRY", "LAST ENTRY"})
-	}
+	var rows [][]string
 	stamp := func(us uint64) string {
-		t := time.UnixMicro(int64(us)).In(time.Local)
-		if o.utc {
-			t = t.UTC()
-		}
-		return timespan.FormatTimestamp(t, timespan.Pretty)
+		return timespan.FormatTimestamp(time.UnixMicro(int64(us)).In(time.Local), timespan.Pretty)
 	}
 	for i, b := range boots {
-		rows = append(rows, []string{strconv.Itoa(i - len(boots) + 1), b.id, stamp(b.first), stamp(b.last)})
+		rows = append(rows, []string{strconv.Itoa(i - len(boots) + 1), b.ID, stamp(b.First), stamp(b.Last)})
 	}
 	if o.reverse {
-		slices.Reverse(rows[len(rows)-len(boots):])
+		slices.Reverse(rows)
+	}
+	if !o.quiet {
+		rows = append([][]string{{"IDX", "BOOT ID", "FIRST ENTRY", "LAST ENTRY"}}, rows...)
 	}
 	writeTable(c, rows, map[int]bool{0: true})
 }

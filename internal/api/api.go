@@ -77,6 +77,14 @@ type JournalQuery struct {
 	After int64
 }
 
+// A Boot is a boot the journal has entries of, with the realtime of
+// the first and the last, µs.
+type Boot struct {
+	ID    string `json:"id"`
+	First uint64 `json:"first"`
+	Last  uint64 `json:"last"`
+}
+
 // A Vacuum asks for the journal's oldest entries to go, as journalctl
 // --vacuum-time= and --vacuum-size=.
 type Vacuum struct {
@@ -110,6 +118,7 @@ type Backend interface {
 	Timers(ctx context.Context) ([]Timer, error)
 	Journal(ctx context.Context, q JournalQuery) ([]Entry, error)
 	JournalUnits(ctx context.Context) ([]string, error)
+	JournalBoots(ctx context.Context) ([]Boot, error)
 	VacuumJournal(ctx context.Context, v Vacuum) (Vacuumed, error)
 	Runs(ctx context.Context, unit string, last int) ([]Run, error)
 	UnitBackend
@@ -252,6 +261,10 @@ func handler(b Backend) http.Handler {
 	mux.HandleFunc("GET /v1/journal/units", func(w http.ResponseWriter, r *http.Request) {
 		units, err := b.JournalUnits(r.Context())
 		reply(w, units, err)
+	})
+	mux.HandleFunc("GET /v1/journal/boots", func(w http.ResponseWriter, r *http.Request) {
+		boots, err := b.JournalBoots(r.Context())
+		reply(w, boots, err)
 	})
 	mux.HandleFunc("POST /v1/journal/vacuum", func(w http.ResponseWriter, r *http.Request) {
 		var v Vacuum
@@ -461,6 +474,14 @@ func (c *Client) JournalUnits(ctx context.Context) ([]string, error) {
 	var units []string
 	err := c.get(ctx, "/v1/journal/units", &units)
 	return units, err
+}
+
+// JournalBoots returns the boots the journal has entries of, oldest
+// first.
+func (c *Client) JournalBoots(ctx context.Context) ([]Boot, error) {
+	var boots []Boot
+	err := c.get(ctx, "/v1/journal/boots", &boots)
+	return boots, err
 }
 
 // VacuumJournal deletes the journal's oldest entries, as v says.

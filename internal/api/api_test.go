@@ -24,6 +24,7 @@ func (f fakeBackend) Journal(_ context.Context, q JournalQuery) ([]Entry, error)
 func (f fakeBackend) JournalUnits(context.Context) ([]string, error) {
 	return []string{"a.service"}, nil
 }
+func (f fakeBackend) JournalBoots(context.Context) ([]Boot, error) { return nil, nil }
 func (f fakeBackend) VacuumJournal(_ context.Context, v Vacuum) (Vacuumed, error) {
 	return Vacuumed{Freed: v.MaxBytes, Dir: "/state"}, nil
 }

@@ -71,6 +71,10 @@ func (b backend) JournalUnits(ctx context.Context) ([]string, error) {
 	return b.m.store.JournalUnits(ctx)
 }
 
+func (b backend) JournalBoots(ctx context.Context) ([]api.Boot, error) {
+	return ReadJournalBoots(ctx, b.m.store)
+}
+
 func (b backend) VacuumJournal(ctx context.Context, v api.Vacuum) (api.Vacuumed, error) {
 	return VacuumJournal(ctx, b.m.store, b.m.StateDir, v)
 }

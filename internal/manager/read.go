@@ -34,6 +34,17 @@ func ReadJournal(ctx context.Context, st *store.Store, q api.JournalQuery) ([]ap
 	return out, nil
 }
 
+// ReadJournalBoots returns the boots the journal in the store has
+// entries of, as ReadJournal its entries.
+func ReadJournalBoots(ctx context.Context, st *store.Store) ([]api.Boot, error) {
+	boots, err := st.JournalBoots(ctx)
+	var out []api.Boot
+	for _, b := range boots {
+		out = append(out, api.Boot{ID: b.ID, First: b.First, Last: b.Last})
+	}
+	return out, err
+}
+
 // VacuumJournal deletes the oldest of the journal in the store of a
 // state directory, as v says: the daemon's, or journalctl's when no
 // daemon runs.

@@ -728,6 +728,24 @@ func (s *Store) Query(ctx context.Context, f Filter) iter.Seq2[Entry, error] {
 	}
 }
 
+// A Boot is a boot the journal has entries of: its ID, and the realtime
+// of its first and last entries, µs.
+type Boot struct {
+	ID          string
+	First, Last uint64
+}
+
+// JournalBoots returns the boots the journal has entries of, in the
+// order of their first entries, as journalctl --list-boots lists them.
+func (s *Store) JournalBoots(ctx context.Context) ([]Boot, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT boot, MIN(realtime), MAX(realtime) FROM journal GROUP BY boot ORDER BY MIN(seq)`)
+	return collect(rows, err, func(rows *sql.Rows) (Boot, error) {
+		var b Boot
+		err := rows.Scan(&b.ID, &b.First, &b.Last)
+		return b, err
+	})
+}
+
 // JournalUnits returns the units the journal has entries of, sorted, as
 // journalctl finds those a unit pattern matches.
 func (s *Store) JournalUnits(ctx context.Context) ([]string, error) {

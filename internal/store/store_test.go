@@ -163,6 +163,9 @@ func TestJournal(t *testing.T) {
 	if got := query(Filter{After: 298}); fmt.Sprint(got) != "[line 298 line 299]" {
 		t.Errorf("after a cursor: %q", got)
 	}
+	if boots, err := s.JournalBoots(ctx); err != nil || fmt.Sprint(boots) != "[{b1 1000 1149} {b2 1150 1299}]" {
+		t.Errorf("JournalBoots() = %v, %v", boots, err)
+	}
 	if n, err := s.Prune(ctx, 10); n != 290 || err != nil {
 		t.Errorf("Prune = %d, %v", n, err)
 	}
