@@ -15,6 +15,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"iter"
 	"math/bits"
 	"os"
@@ -37,8 +38,9 @@ type Store struct {
 	// insert[k] appends 1<<k journal entries; prepared once, on the one
 	// connection.
 	insert [insertShift + 1]*sql.Stmt
-	// shm is the -shm file OpenReadOnly made, removed at Close.
-	shm string
+	// made are the -shm and -wal files OpenReadOnly found missing,
+	// removed at Close: the WAL only if empty.
+	made []string
 }
 
 // insertRows is the most journal entries one INSERT statement carries.
@@ -223,11 +225,16 @@ func (s *Store) Close() error {
 			stmt.Close()
 		}
 	}
-	err := s.db.Close()
-	if s.shm != "" {
-		os.Remove(s.shm)
+	// Removed while the connection holds its lock on the database,
+	// with which a daemon starting meanwhile cannot have opened the WAL
+	// yet (in its exclusive locking mode it opens it once it has the
+	// database's exclusive lock).
+	for _, p := range s.made {
+		if info, err := os.Lstat(p); err == nil && (strings.HasSuffix(p, "-shm") || info.Size() == 0) {
+			os.Remove(p)
+		}
 	}
-	return err
+	return s.db.Close()
 }
 
 // A TimerState is a timer's stored state.
@@ -978,13 +985,15 @@ func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	// A reader of a database in WAL mode shares the WAL's index in a
-	// -shm file, which it makes if there is none; it is removed again at
-	// Close, so that the directory is left as it was found. (An index in
-	// memory, as the daemon keeps it, takes an exclusive lock, which a
-	// file opened read-only cannot have.)
-	shm := path + "-shm"
-	if _, err := os.Lstat(shm); err == nil {
-		shm = ""
+	// -shm file, and makes it if there is none, and an empty WAL; they
+	// are removed again at Close, so that the directory is left as it
+	// was found. (An index in memory, as the daemon keeps it, takes an
+	// exclusive lock, which a file opened read-only cannot have.)
+	var made []string
+	for _, p := range []string{path + "-shm", path + "-wal"} {
+		if _, err := os.Lstat(p); errors.Is(err, fs.ErrNotExist) {
+			made = append(made, p)
+		}
 	}
 	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=query_only(1)&_busy_timeout=5000")
 	if err != nil {
@@ -992,21 +1001,19 @@ func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
 	}
 	db.SetMaxOpenConns(1)
 	var v int
-	if err := db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("store: %s: %w", path, err)
-	}
+	err = db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v)
 	if err == nil {
 		err = checkVersion(v)
 	}
 	if err == nil && v < len(migrations) {
 		err = fmt.Errorf("the database is of an earlier version of sundial (schema %d): the daemon brings it up to date when it starts", v)
 	}
+	st := &Store{db: db, made: made}
 	if err != nil {
-		db.Close()
+		st.Close()
 		return nil, fmt.Errorf("store: %s: %w", path, err)
 	}
-	return &Store{db: db, shm: shm}, nil
+	return st, nil
 }
 
 // Vacuum deletes the journal's entries from before a realtime in µs (0
