@@ -22,15 +22,16 @@ func TestJournalPriorities(t *testing.T) {
 		"say.service":    "[Service]\nType=oneshot\nSyslogLevel=notice\nExecStart=/bin/sh -c 'echo plain; echo \"<3>bad\"; echo \"<03>padded\"; echo \"<8>kept\"; echo \"<2\" >&2'\n",
 		"raw.service":    "[Service]\nType=oneshot\nSyslogLevelPrefix=no\nExecStart=/bin/echo <3>raw\n",
 		"fail.service":   "[Service]\nType=oneshot\nExecStart=/bin/sh -c 'exit 3'\n",
+		"pre.service":    "[Service]\nType=oneshot\nExecStartPre=/bin/sh -c 'kill -KILL $$$$'\nExecStart=/bin/true\n",
 		"killed.service": "[Service]\nExecStart=/bin/sh -c 'kill -KILL $$$$'\n",
 	})
 	started := false
 	s := runDaemon(t, dir, state, func(c *api.Client) bool {
 		if !started {
 			started = true
-			c.Jobs(context.Background(), api.JobRequest{Verb: "start", Units: []string{"say.service", "raw.service", "fail.service", "killed.service"}})
+			c.Jobs(context.Background(), api.JobRequest{Verb: "start", Units: []string{"say.service", "raw.service", "fail.service", "killed.service", "pre.service"}})
 		}
-		for _, u := range []string{"say.service", "raw.service", "fail.service", "killed.service"} {
+		for _, u := range []string{"say.service", "raw.service", "fail.service", "killed.service", "pre.service"} {
 			if r, _ := c.Runs(context.Background(), u, 1); len(r) == 0 || r[0].State != "ended" {
 				return false
 			}
@@ -56,6 +57,9 @@ func TestJournalPriorities(t *testing.T) {
 			`5 ` + service.MessageUnitProcessExit + ` fail.service: Main process exited, code=exited, status=3/NOTIMPLEMENTED "UNIT=fail.service\nEXIT_CODE=exited\nEXIT_STATUS=3\nCOMMAND=ExecStart\n"`,
 			`4 ` + service.MessageUnitFailureResult + ` fail.service: Failed with result 'exit-code'. "UNIT=fail.service\nUNIT_RESULT=exit-code\n"`,
 			`3 ` + service.MessageUnitFailed + ` Failed to start fail.service. "UNIT=fail.service\nJOB_TYPE=start\nJOB_RESULT=failed\n"`,
+		},
+		"pre.service": {
+			`4 ` + service.MessageUnitProcessExit + ` pre.service: Control process exited, code=killed, status=9/KILL "UNIT=pre.service\nEXIT_CODE=killed\nEXIT_STATUS=9\nCOMMAND=ExecStartPre\n"`,
 		},
 		"killed.service": {
 			`4 ` + service.MessageUnitProcessExit + ` killed.service: Main process exited, code=killed, status=9/KILL "UNIT=killed.service\nEXIT_CODE=killed\nEXIT_STATUS=9\nCOMMAND=ExecStart\n"`,

@@ -339,11 +339,7 @@ func (r *Run) start() next {
 				r.fail(SkipCondition)
 				return enterSignal
 			default:
-				level := levelNotice // unit_log_process_exit: a signal warns
-				if e.Code != CodeExited {
-					level = slog.LevelWarn
-				}
-				r.log(level, "Condition check process exited, %s", e)
+				r.logExit("Condition check process", "ExecCondition", e, false)
 				r.fail(resultOf(e))
 				return enterSignal
 			}
@@ -616,16 +612,7 @@ func (r *Run) stopByNotify() next {
 func (r *Run) judgeMain(c unit.ExecCommand, e Exit, daemon bool) bool {
 	r.out.Main = e
 	clean := e.Clean(daemon, r.spec.Service.SuccessExitStatus) || c.Flags&unit.ExecIgnoreFailure != 0
-	// unit_log_process_exit: a failure by exit() is a notice, the
-	// service having said why itself; by a signal, a warning.
-	level := slog.LevelDebug
-	switch {
-	case !clean && e.Code == CodeExited:
-		level = levelNotice
-	case !clean:
-		level = slog.LevelWarn
-	}
-	r.logFields(level, ExitFields("ExecStart", e), "Main process exited, %s", e)
+	r.logExit("Main process", "ExecStart", e, clean)
 	if !clean {
 		r.fail(resultOf(e))
 	}
@@ -675,7 +662,7 @@ func (r *Run) controls(setting string, cmds []unit.ExecCommand, timeout timespan
 			r.timedOut()
 			return false
 		case !e.Clean(false, r.spec.Service.SuccessExitStatus) && c.Flags&unit.ExecIgnoreFailure == 0:
-			r.log(levelNotice, "Control process exited, %s", e)
+			r.logExit("Control process", setting, e, false)
 			r.fail(resultOf(e))
 			return false
 		}
@@ -1032,6 +1019,21 @@ func (r *Run) finish() {
 		return
 	}
 	r.setState(Dead)
+}
+
+// logExit logs how a process of kind ("Main process") of the setting
+// (ExecStart) ended, as unit_log_process_exit: a success at debug level,
+// a failure by exit() as a notice, the service having said why itself,
+// and by a signal as a warning.
+func (r *Run) logExit(kind, setting string, e Exit, success bool) {
+	level := slog.LevelDebug
+	switch {
+	case !success && e.Code == CodeExited:
+		level = levelNotice
+	case !success:
+		level = slog.LevelWarn
+	}
+	r.logFields(level, ExitFields(setting, e), "%s exited, %s", kind, e)
 }
 
 // ExitFields are the fields of systemd's message about how a process of
