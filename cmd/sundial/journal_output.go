@@ -74,7 +74,12 @@ func printJournal(c *cli, entries []api.Entry, output string, none bool) {
 type field struct{ name, value string }
 
 // fields are an entry's fields: those of the journal's own (the
-// "__" ones and _BOOT_ID) first, then those the entry carries.
+// "__" ones and _BOOT_ID) first, then those the entry carries. The
+// daemon's messages name their unit as systemd's manager does, in
+// UNIT= or USER_UNIT= (among their fields) and INVOCATION_ID= or
+// USER_INVOCATION_ID=; the lines of a unit's processes as journald
+// does, in _SYSTEMD_UNIT= or _SYSTEMD_USER_UNIT= and
+// _SYSTEMD_INVOCATION_ID=.
 func (p *journalPrinter) fields(e api.Entry) []field {
 	fs := []field{
 		{"__CURSOR", strconv.FormatInt(e.Cursor, 10)},
@@ -93,23 +98,45 @@ func (p *journalPrinter) fields(e api.Entry) []field {
 		}
 	}
 	fs = append(fs, field{"MESSAGE", e.Message}, field{"_PID", strconv.Itoa(e.PID)}, field{"_HOSTNAME", p.host})
-	if e.Unit != "" {
-		fs = append(fs, field{"_SYSTEMD_UNIT", e.Unit})
+	manager := slices.ContainsFunc(fs, func(f field) bool { return f.name == "UNIT" || f.name == "USER_UNIT" })
+	unitField, invocationField := "_SYSTEMD_UNIT", "_SYSTEMD_INVOCATION_ID"
+	switch {
+	case manager && slices.ContainsFunc(fs, func(f field) bool { return f.name == "USER_UNIT" }):
+		unitField, invocationField = "", "USER_INVOCATION_ID"
+	case manager:
+		unitField, invocationField = "", "INVOCATION_ID"
+	case p.o.user:
+		unitField = "_SYSTEMD_USER_UNIT"
+	}
+	if e.Unit != "" && unitField != "" {
+		fs = append(fs, field{unitField, e.Unit})
 	}
 	if e.Invocation != "" {
-		fs = append(fs, field{"_SYSTEMD_INVOCATION_ID", e.Invocation})
+		fs = append(fs, field{invocationField, e.Invocation})
 	}
 	return fs
 }
 
-// selected are the fields --output-fields= leaves: the journal's own
-// ones always, as journalctl prints them.
+// processUnit is the unit of the process that wrote an entry, which
+// -o with-unit shows: none for the daemon's own messages.
+func processUnit(fs []field) string {
+	for _, f := range fs {
+		if f.name == "_SYSTEMD_UNIT" || f.name == "_SYSTEMD_USER_UNIT" {
+			return f.value
+		}
+	}
+	return ""
+}
+
+// selected are the fields --output-fields= leaves: in the export and
+// json modes, the journal's own ones always, as journalctl prints them.
 func (p *journalPrinter) selected(fs []field) []field {
 	if p.o.fields == nil {
 		return fs
 	}
+	own := p.o.output != "verbose"
 	return slices.DeleteFunc(fs, func(f field) bool {
-		return !strings.HasPrefix(f.name, "__") && f.name != "_BOOT_ID" && !slices.Contains(p.o.fields, f.name)
+		return !(own && (strings.HasPrefix(f.name, "__") || f.name == "_BOOT_ID")) && !slices.Contains(p.o.fields, f.name)
 	})
 }
 
@@ -142,8 +169,8 @@ func (p *journalPrinter) entry(b *bytes.Buffer, e api.Entry) {
 			b.WriteString(" " + p.host)
 		}
 		who := e.Identifier
-		if p.o.output == "with-unit" && e.Unit != "" {
-			who = e.Unit
+		if u := processUnit(p.fields(e)); p.o.output == "with-unit" && u != "" {
+			who = u
 		}
 		fmt.Fprintf(b, " %s[%d]: %s\n", who, e.PID, e.Message)
 		p.catalog(b, e)
@@ -167,11 +194,13 @@ func (p *journalPrinter) stamp(t time.Time, e api.Entry) string {
 	case "short-monotonic":
 		return fmt.Sprintf("[%5d.%06d]", e.Monotonic/1e6, e.Monotonic%1e6)
 	case "short-delta":
-		var delta uint64
+		// No delta for the first entry of a boot: blanks as wide.
+		delta := strings.Repeat(" ", len(" <    0.000000 >"))
 		if p.boot == e.Boot && e.Monotonic >= p.monotonic {
-			delta = e.Monotonic - p.monotonic
+			d := e.Monotonic - p.monotonic
+			delta = fmt.Sprintf(" <%5d.%06d >", d/1e6, d%1e6)
 		}
-		return fmt.Sprintf("[%5d.%06d <%5d.%06d>]", e.Monotonic/1e6, e.Monotonic%1e6, delta/1e6, delta%1e6)
+		return fmt.Sprintf("[%5d.%06d%s]", e.Monotonic/1e6, e.Monotonic%1e6, delta)
 	}
 	return t.Format("Jan 02 15:04:05")
 }
