@@ -417,6 +417,20 @@ func linePriority(priority int, line string) (int, string) {
 	return n, line[end+1:]
 }
 
+// resourcesPriority is the level unit_log_resources logs the CPU time
+// a unit consumed at: info from a second (MENTIONWORTHY_CPU_NSEC),
+// notice from ten minutes (NOTICEWORTHY_CPU_NSEC), debug below, which
+// the journal does not keep.
+func resourcesPriority(cpu time.Duration) int {
+	switch {
+	case cpu > 10*time.Minute:
+		return 5
+	case cpu > time.Second:
+		return 6
+	}
+	return 7
+}
+
 // failureFields are those of unit_log_failure's message, "Failed with
 // result".
 func failureFields(result service.Result) []string {
@@ -472,10 +486,9 @@ func (m *Manager) serviceEnded(e *entry, run *service.Run, out service.Outcome) 
 	}
 	restarting := !e.stopping && m.restart(e, out)
 	m.changed(e)
-	// After the job's message, as unit_log_resources; below a second,
-	// at debug level, which the journal does not keep.
-	if out.CPU > time.Second {
-		m.unitLog(e.name, e.invocation, 5, fmt.Sprintf("%s: Consumed %s CPU time.", e.name, timespan.Span(out.CPU/time.Microsecond).Format(timespan.Millisecond)),
+	// After the job's message, as unit_log_resources.
+	if p := resourcesPriority(out.CPU); p <= 6 {
+		m.unitLog(e.name, e.invocation, p, fmt.Sprintf("%s: Consumed %s CPU time.", e.name, timespan.Span(out.CPU/time.Microsecond).Format(timespan.Millisecond)),
 			"MESSAGE_ID="+service.MessageUnitResources, fmt.Sprintf("CPU_USAGE_NSEC=%d", out.CPU.Nanoseconds()))
 	}
 	if !restarting {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"sundial.dev/sundial/internal/api"
 	"sundial.dev/sundial/internal/service"
@@ -69,6 +70,19 @@ func TestJournalPriorities(t *testing.T) {
 			if !slices.Contains(got[unit], w) {
 				t.Errorf("%s: no entry %s in\n  %s", unit, w, strings.Join(got[unit], "\n  "))
 			}
+		}
+	}
+}
+
+// TestResourcesPriority: the CPU time a unit consumed is told as
+// unit_log_resources tells it.
+func TestResourcesPriority(t *testing.T) {
+	for _, tc := range []struct {
+		cpu  time.Duration
+		want int
+	}{{time.Second, 7}, {time.Second + 1, 6}, {10 * time.Minute, 6}, {10*time.Minute + 1, 5}} {
+		if got := resourcesPriority(tc.cpu); got != tc.want {
+			t.Errorf("resourcesPriority(%v) = %d, want %d", tc.cpu, got, tc.want)
 		}
 	}
 }
