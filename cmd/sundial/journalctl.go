@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	"sundial.dev/sundial/internal/api"
 	"sundial.dev/sundial/internal/clock"
 	"sundial.dev/sundial/internal/manager"
@@ -101,27 +103,8 @@ type journalOptions struct {
 func journalctlMain(c *cli, args []string) int {
 	fs := c.flags()
 	o := &journalOptions{daemonOptions: daemonOptions{usage: journalctlUsage}, lines: linesDefault, output: "short"}
-	o.declare(fs)
-	fs.StringP("directory", "D", "", "")
-	fs.StringArrayP("unit", "u", nil, "")
-	fs.StringArray("user-unit", nil, "")
-	fs.StringArrayP("identifier", "t", nil, "")
-	fs.StringP("priority", "p", "", "")
-	fs.StringP("grep", "g", "", "")
-	optionalOption(fs, "case-sensitive")
-	fs.StringP("lines", "n", "", "")
-	fs.Lookup("lines").NoOptDefVal = optionalNoArgument
-	fs.StringP("since", "S", "", "")
-	fs.StringP("until", "U", "", "")
-	fs.StringP("output", "o", "", "")
-	fs.String("output-fields", "", "")
-	fs.String("vacuum-size", "", "")
-	fs.String("vacuum-time", "", "")
-	for _, s := range [][2]string{{"boot", "b"}, {"follow", "f"}, {"reverse", "r"}, {"catalog", "x"}, {"pager-end", "e"},
-		{"quiet", "q"}, {"no-pager", ""}, {"no-tail", ""}, {"utc", ""}, {"no-hostname", ""}, {"list-boots", ""}, {"disk-usage", ""}} {
-		switchOption(fs, s[0], s[1])
-	}
-	ok, status := c.parse(fs, linesArgument(args), func(name, value string) error {
+	o.declareAll(fs)
+	ok, status := c.parse(fs, linesArgument(fs, args), func(name, value string) error {
 		if name == "system" {
 			o.system = true
 		}
@@ -187,6 +170,30 @@ func journalctlMain(c *cli, args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// declareAll declares journalctl's options.
+func (o *journalOptions) declareAll(fs *pflag.FlagSet) {
+	o.declare(fs)
+	fs.StringP("directory", "D", "", "")
+	fs.StringArrayP("unit", "u", nil, "")
+	fs.StringArray("user-unit", nil, "")
+	fs.StringArrayP("identifier", "t", nil, "")
+	fs.StringP("priority", "p", "", "")
+	fs.StringP("grep", "g", "", "")
+	optionalOption(fs, "case-sensitive")
+	fs.StringP("lines", "n", "", "")
+	fs.Lookup("lines").NoOptDefVal = optionalNoArgument
+	fs.StringP("since", "S", "", "")
+	fs.StringP("until", "U", "", "")
+	fs.StringP("output", "o", "", "")
+	fs.String("output-fields", "", "")
+	fs.String("vacuum-size", "", "")
+	fs.String("vacuum-time", "", "")
+	for _, s := range [][2]string{{"boot", "b"}, {"follow", "f"}, {"reverse", "r"}, {"catalog", "x"}, {"pager-end", "e"},
+		{"quiet", "q"}, {"no-pager", ""}, {"no-tail", ""}, {"utc", ""}, {"no-hostname", ""}, {"list-boots", ""}, {"disk-usage", ""}} {
+		switchOption(fs, s[0], s[1])
+	}
 }
 
 // set takes one option, as journalctl's parse_argv.
@@ -512,53 +519,61 @@ const followInterval = 100 * time.Millisecond
 // linesArgument rewrites -n's optional argument as getopt reads it for
 // journalctl ("n::"), into "--lines=…", which pflag reads so too: the
 // rest of a cluster ("-n5", "-xen5"), or else the word after it, when it
-// is a number, "+N" or "all".
-func linesArgument(args []string) []string {
+// is a number, "+N" or "all". The argument of another option is left
+// as it is, whatever it looks like ("-u -n5").
+func linesArgument(fs *pflag.FlagSet, args []string) []string {
 	out := make([]string, 0, len(args))
 	for i := 0; i < len(args); i++ {
 		a := args[i]
-		if a == "--" {
+		switch {
+		case a == "--":
 			return append(out, args[i:]...)
-		}
-		if a == "--lines" && i+1 < len(args) && linesWord(args[i+1]) {
+		case a == "--lines" && i+1 < len(args) && linesWord(args[i+1]):
 			out = append(out, "--lines="+args[i+1])
 			i++
 			continue
-		}
-		if len(a) < 2 || a[0] != '-' || a[1] == '-' {
+		case strings.HasPrefix(a, "--") || len(a) < 2 || a[0] != '-':
 			out = append(out, a)
+			if strings.HasPrefix(a, "--") && takesNext(fs, a) && i+1 < len(args) {
+				out = append(out, args[i+1])
+				i++
+			}
 			continue
 		}
+		// A cluster of short options: up to the first that takes an
+		// argument, -n's optional one or another's.
 		j := 1
-		for ; j < len(a) && a[j] != 'n'; j++ {
-			if strings.IndexByte(journalArgumentShorts, a[j]) >= 0 {
-				j = len(a) // the rest is that option's argument
+		for j < len(a) && a[j] != 'n' {
+			if f := fs.ShorthandLookup(a[j : j+1]); f != nil && f.NoOptDefVal == "" {
+				break
 			}
+			j++
 		}
 		switch {
-		case j >= len(a):
+		case j == len(a):
 			out = append(out, a)
-		case j > 1:
-			out = append(out, a[:j])
-		}
-		if j >= len(a) {
-			continue
-		}
-		if rest := a[j+1:]; rest != "" {
-			out = append(out, "--lines="+rest)
-		} else if i+1 < len(args) && linesWord(args[i+1]) {
-			out = append(out, "--lines="+args[i+1])
-			i++
-		} else {
-			out = append(out, "-n")
+		case a[j] != 'n':
+			out = append(out, a)
+			if j == len(a)-1 && i+1 < len(args) {
+				out = append(out, args[i+1])
+				i++
+			}
+		default:
+			if j > 1 {
+				out = append(out, a[:j])
+			}
+			if rest := a[j+1:]; rest != "" {
+				out = append(out, "--lines="+rest)
+			} else if i+1 < len(args) && linesWord(args[i+1]) {
+				out = append(out, "--lines="+args[i+1])
+				i++
+			} else {
+				out = append(out, "-n")
+			}
 		}
 	}
 	return out
 }
-
-// journalArgumentShorts are the short options whose argument is
-// required: the rest of their cluster.
-const journalArgumentShorts = "oDpgSUtu"
 
 // linesWord reports whether -n takes the word after it as its argument.
 func linesWord(w string) bool {
