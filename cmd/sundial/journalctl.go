@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -47,7 +48,7 @@ Options:
      --case-sensitive[=BOOL] Force case sensitive or insensitive matching
   -S --since=DATE            Show entries not older than the date
   -U --until=DATE            Show entries not newer than the date
-  -b --boot                  Show entries of the current boot only
+  -b --boot[=ID]             Show current boot or the specified boot
   -o --output=STRING         Change journal output mode (short,
                              short-precise, short-iso, short-full, cat,
                              with-unit, verbose, export, json,
@@ -91,6 +92,8 @@ type journalOptions struct {
 	since, until           uint64
 	sinceSet, untilSet     bool
 	boot, follow, reverse  bool
+	bootID                 string // -b's boot, "" for the current one or by offset
+	bootOffset             int
 	catalog, quiet, noTail bool
 	utc, noHostname        bool
 	output                 string
@@ -104,7 +107,7 @@ func journalctlMain(c *cli, args []string) int {
 	fs := c.flags()
 	o := &journalOptions{daemonOptions: daemonOptions{usage: journalctlUsage}, lines: linesDefault, output: "short"}
 	o.declareAll(fs)
-	ok, status := c.parse(fs, linesArgument(fs, args), func(name, value string) error {
+	ok, status := c.parse(fs, optionalArguments(fs, args), func(name, value string) error {
 		if name == "system" {
 			o.system = true
 		}
@@ -141,6 +144,10 @@ func journalctlMain(c *cli, args []string) int {
 		return 0
 	}
 	q, ok, err := o.query(ctx, c, src)
+	if uerr, isUsage := errors.AsType[usageError](err); isUsage {
+		c.errorf("%s", uerr)
+		return 1
+	}
 	if err != nil {
 		return src.failed(c, "read the journal", err)
 	}
@@ -190,7 +197,9 @@ func (o *journalOptions) declareAll(fs *pflag.FlagSet) {
 	fs.String("output-fields", "", "")
 	fs.String("vacuum-size", "", "")
 	fs.String("vacuum-time", "", "")
-	for _, s := range [][2]string{{"boot", "b"}, {"follow", "f"}, {"reverse", "r"}, {"catalog", "x"}, {"pager-end", "e"},
+	fs.StringP("boot", "b", "", "")
+	fs.Lookup("boot").NoOptDefVal = optionalNoArgument
+	for _, s := range [][2]string{{"follow", "f"}, {"reverse", "r"}, {"catalog", "x"}, {"pager-end", "e"},
 		{"quiet", "q"}, {"no-pager", ""}, {"no-tail", ""}, {"utc", ""}, {"no-hostname", ""}, {"list-boots", ""}, {"disk-usage", ""}} {
 		switchOption(fs, s[0], s[1])
 	}
@@ -249,7 +258,14 @@ func (o *journalOptions) set(name, value string) error {
 	case "output-fields":
 		o.fields = append(o.fields, strings.Split(value, ",")...)
 	case "boot":
-		o.boot = true
+		o.boot, o.bootID, o.bootOffset = true, "", 0
+		if value != noArgument {
+			id, offset, all, ok := parseBootDescriptor(value)
+			if !ok {
+				return usageError(fmt.Sprintf("Failed to parse boot descriptor '%s'", value))
+			}
+			o.boot, o.bootID, o.bootOffset = !all, id, offset
+		}
 	case "follow":
 		o.follow = true
 	case "reverse":
@@ -344,8 +360,8 @@ func (o *journalOptions) check() error {
 	if o.follow && !o.sinceSet && o.lines == linesDefault {
 		o.lines = 10
 	}
-	if o.follow {
-		o.boot = true
+	if o.follow && !o.boot {
+		o.boot, o.bootID, o.bootOffset = true, "", 0
 	}
 	switch {
 	case o.sinceSet && o.untilSet && o.since > o.until:
@@ -444,7 +460,11 @@ var pcreMessages = map[syntax.ErrorCode]string{
 func (o *journalOptions) query(ctx context.Context, c *cli, src *journalSource) (api.JournalQuery, bool, error) {
 	q := api.JournalQuery{Since: o.since, Until: o.until, Identifiers: o.identifiers, Priorities: o.priorities, Grep: o.pattern}
 	if o.boot {
-		q.Boot = clock.BootID()
+		boot, err := o.selectBoot(ctx, src)
+		if err != nil {
+			return q, false, err
+		}
+		q.Boot = boot
 	}
 	switch {
 	case o.lines > 0 && o.oldest:
@@ -516,43 +536,57 @@ func (o *journalOptions) followJournal(ctx context.Context, c *cli, src *journal
 // followInterval is how often -f asks for new entries.
 const followInterval = 100 * time.Millisecond
 
-// linesArgument rewrites -n's optional argument as getopt reads it for
-// journalctl ("n::"), into "--lines=…", which pflag reads so too: the
-// rest of a cluster ("-n5", "-xen5"), or else the word after it, when it
-// is a number, "+N" or "all". The argument of another option is left
-// as it is, whatever it looks like ("-u -n5").
-func linesArgument(fs *pflag.FlagSet, args []string) []string {
+// optionalArguments rewrites the optional arguments of -n and -b as
+// getopt reads them for journalctl ("n::", "b::") into "--lines=…" and
+// "--boot=…", which pflag reads so too: the rest of a cluster ("-n5",
+// "-xen5"), or else the word after the option, when it is one the
+// option takes ("5", "+5" or "all"; "-1" or a boot ID). The argument
+// of another option is left as it is, whatever it looks like ("-u -n5").
+func optionalArguments(fs *pflag.FlagSet, args []string) []string {
+	optional := map[byte]struct {
+		long string
+		word func(string) bool
+	}{'n': {"lines", linesWord}, 'b': {"boot", bootWord}}
 	out := make([]string, 0, len(args))
 	for i := 0; i < len(args); i++ {
 		a := args[i]
-		switch {
-		case a == "--":
+		if a == "--" {
 			return append(out, args[i:]...)
-		case a == "--lines" && i+1 < len(args) && linesWord(args[i+1]):
-			out = append(out, "--lines="+args[i+1])
-			i++
-			continue
-		case strings.HasPrefix(a, "--") || len(a) < 2 || a[0] != '-':
+		}
+		if name, ok := strings.CutPrefix(a, "--"); ok {
 			out = append(out, a)
-			if strings.HasPrefix(a, "--") && takesNext(fs, a) && i+1 < len(args) {
+			for _, opt := range optional {
+				if name == opt.long && i+1 < len(args) && opt.word(args[i+1]) {
+					out[len(out)-1] = a + "=" + args[i+1]
+					i++
+				}
+			}
+			if takesNext(fs, a) && i+1 < len(args) {
 				out = append(out, args[i+1])
 				i++
 			}
 			continue
 		}
+		if len(a) < 2 || a[0] != '-' {
+			out = append(out, a)
+			continue
+		}
 		// A cluster of short options: up to the first that takes an
-		// argument, -n's optional one or another's.
+		// argument, optional or required.
 		j := 1
-		for j < len(a) && a[j] != 'n' {
+		for ; j < len(a); j++ {
+			if _, ok := optional[a[j]]; ok {
+				break
+			}
 			if f := fs.ShorthandLookup(a[j : j+1]); f != nil && f.NoOptDefVal == "" {
 				break
 			}
-			j++
 		}
+		opt, isOptional := optional[a[min(j, len(a)-1)]]
 		switch {
 		case j == len(a):
 			out = append(out, a)
-		case a[j] != 'n':
+		case !isOptional:
 			out = append(out, a)
 			if j == len(a)-1 && i+1 < len(args) {
 				out = append(out, args[i+1])
@@ -563,12 +597,12 @@ func linesArgument(fs *pflag.FlagSet, args []string) []string {
 				out = append(out, a[:j])
 			}
 			if rest := a[j+1:]; rest != "" {
-				out = append(out, "--lines="+rest)
-			} else if i+1 < len(args) && linesWord(args[i+1]) {
-				out = append(out, "--lines="+args[i+1])
+				out = append(out, "--"+opt.long+"="+rest)
+			} else if i+1 < len(args) && opt.word(args[i+1]) {
+				out = append(out, "--"+opt.long+"="+args[i+1])
 				i++
 			} else {
-				out = append(out, "-n")
+				out = append(out, "--"+opt.long)
 			}
 		}
 	}
@@ -582,6 +616,67 @@ func linesWord(w string) bool {
 	}
 	n, err := strconv.Atoi(strings.TrimPrefix(w, "+"))
 	return err == nil && n >= 0 && !strings.HasPrefix(w, "-")
+}
+
+// bootWord reports whether -b takes the word after it as its argument.
+func bootWord(w string) bool {
+	_, _, _, ok := parseBootDescriptor(w)
+	return ok
+}
+
+// parseBootDescriptor reads -b's argument as journalctl's
+// parse_boot_descriptor: "all", a boot ID, an offset ("-1", "+2", "0"),
+// or a boot ID and an offset from it.
+func parseBootDescriptor(s string) (id string, offset int, all, ok bool) {
+	if s == "all" {
+		return "", 0, true, true
+	}
+	if len(s) >= 32 {
+		if _, err := hex.DecodeString(s[:32]); err == nil {
+			id, s = strings.ToLower(s[:32]), s[32:]
+		}
+		if s != "" && s[0] != '-' && s[0] != '+' {
+			return "", 0, false, false
+		}
+		if s == "" {
+			return id, 0, false, true
+		}
+	}
+	n, err := strconv.Atoi(s)
+	return id, n, false, err == nil
+}
+
+// selectBoot is the boot -b selects: the current one for none, else
+// one of the journal's by its ID and an offset from it, or by an offset
+// from the last (0 and below) or from the first (1 and above), as
+// journalctl's get_boots counts them.
+func (o *journalOptions) selectBoot(ctx context.Context, src *journalSource) (string, error) {
+	if o.bootID == "" && o.bootOffset == 0 {
+		return clock.BootID(), nil
+	}
+	boots, err := src.JournalBoots(ctx)
+	if err != nil {
+		return "", err
+	}
+	i := -1
+	switch {
+	case o.bootID != "":
+		if at := slices.IndexFunc(boots, func(b api.Boot) bool { return b.ID == o.bootID }); at >= 0 {
+			i = at + o.bootOffset
+		}
+	case o.bootOffset > 0:
+		i = o.bootOffset - 1
+	default:
+		i = len(boots) - 1 + o.bootOffset
+	}
+	if i < 0 || i >= len(boots) {
+		which := fmt.Sprintf("%+d", o.bootOffset)
+		if o.bootID != "" {
+			which = o.bootID
+		}
+		return "", usageError(fmt.Sprintf("Data from the specified boot (%s) is not available: No such boot ID in journal", which))
+	}
+	return boots[i].ID, nil
 }
 
 // fnmatch is fnmatch(3) with FNM_NOESCAPE, as journalctl matches unit

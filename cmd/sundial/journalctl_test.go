@@ -6,17 +6,18 @@ import (
 	"testing"
 )
 
-// TestLinesArgument: -n's optional argument is read as getopt reads
-// journalctl's "n::", and other options' arguments are left alone.
-func TestLinesArgument(t *testing.T) {
+// TestOptionalArguments: -n's and -b's optional arguments are read as
+// getopt reads journalctl's "n::" and "b::", and other options'
+// arguments are left alone.
+func TestOptionalArguments(t *testing.T) {
 	c := &cli{argv0: "journalctl", stdout: io.Discard, stderr: io.Discard}
 	for _, tc := range []struct{ args, want []string }{
 		{[]string{"-n5"}, []string{"--lines=5"}},
 		{[]string{"-n", "5"}, []string{"--lines=5"}},
 		{[]string{"-n", "+5"}, []string{"--lines=+5"}},
 		{[]string{"-n", "all"}, []string{"--lines=all"}},
-		{[]string{"-n", "-1"}, []string{"-n", "-1"}},
-		{[]string{"-n", "hello"}, []string{"-n", "hello"}},
+		{[]string{"-n", "-1"}, []string{"--lines", "-1"}},
+		{[]string{"-n", "hello"}, []string{"--lines", "hello"}},
 		{[]string{"--lines", "7"}, []string{"--lines=7"}},
 		{[]string{"-xen3"}, []string{"-xe", "--lines=3"}},
 		{[]string{"-xen", "3"}, []string{"-xe", "--lines=3"}},
@@ -25,12 +26,20 @@ func TestLinesArgument(t *testing.T) {
 		{[]string{"-uhello", "-n5"}, []string{"-uhello", "--lines=5"}},
 		{[]string{"--unit", "-n5"}, []string{"--unit", "-n5"}},
 		{[]string{"--", "-n5"}, []string{"--", "-n5"}},
+		{[]string{"-n"}, []string{"--lines"}},
+		{[]string{"-b", "-1"}, []string{"--boot=-1"}},
+		{[]string{"-b-1"}, []string{"--boot=-1"}},
+		{[]string{"-b", "all", "-n", "3"}, []string{"--boot=all", "--lines=3"}},
+		{[]string{"-b", "-u", "x"}, []string{"--boot", "-u", "x"}},
+		{[]string{"-eb", "0123456789abcdef0123456789abcdef-1"}, []string{"-e", "--boot=0123456789abcdef0123456789abcdef-1"}},
+		{[]string{"--boot", "+2"}, []string{"--boot=+2"}},
+		{[]string{"-xb"}, []string{"-x", "--boot"}},
 	} {
 		fs := c.flags()
 		o := &journalOptions{}
 		o.declareAll(fs)
-		if got := linesArgument(fs, tc.args); !slices.Equal(got, tc.want) {
-			t.Errorf("linesArgument(%q) = %q, want %q", tc.args, got, tc.want)
+		if got := optionalArguments(fs, tc.args); !slices.Equal(got, tc.want) {
+			t.Errorf("optionalArguments(%q) = %q, want %q", tc.args, got, tc.want)
 		}
 	}
 }
