@@ -206,6 +206,7 @@ func (m *Manager) startService(e *entry, act activation, done func(string)) {
 			StartedMonotonic: now.Monotonic, Boot: m.boot}
 		act.runID = m.recordRun("a run of "+name, func(ctx context.Context) (int64, error) { return m.writes.StartRun(ctx, r) })
 	}
+	m.observeStart(name, act.runID, now)
 	e.invocation, e.runID, e.result, e.mainPID, e.stopping, e.status = invocation, act.runID, service.Success, 0, false, ""
 	e.waiters = append(e.waiters, m.startWaiter(e, done))
 	cred, userInfo, step, err := credentials(s)

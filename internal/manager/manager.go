@@ -100,6 +100,7 @@ type Manager struct {
 	writes storeWrites
 	faults func(storeWrites) storeWrites
 	recs   records
+	obs    observer // what snapshots show
 	// droppedLines counts the journal's lines that could not be written.
 	droppedLines uint64
 }
@@ -201,6 +202,7 @@ func (m *Manager) Run(ctx context.Context) error {
 	// Only now: a transient service taken up is not collected with
 	// those that ended.
 	m.collect()
+	m.observeStored(ctx)
 	retainCtx, stopRetaining := context.WithCancel(context.Background())
 	var retaining sync.WaitGroup
 	retaining.Go(func() { m.retain(retainCtx) })
@@ -223,7 +225,10 @@ func (m *Manager) Run(ctx context.Context) error {
 			}
 		})
 	}
+	up, down := m.obs.chans()
+	close(up)
 	err = m.loop(ctx)
+	close(down)
 	m.stopAll()
 	m.timersExit()
 	if m.flushRecords(); len(m.recs.pending) > 0 {
@@ -397,6 +402,7 @@ func (m *Manager) trigger(tr timer.Trigger) error {
 	te := m.units[tr.Timer.Name]
 	se, err := m.get(tr.Unit)
 	if err != nil {
+		m.observeTrigger(te.name, tr, skipRefused)
 		return err
 	}
 	// As a start by hand, refused before it is queued: the unit, or one
@@ -406,12 +412,14 @@ func (m *Manager) trigger(tr timer.Trigger) error {
 		msg, _ = m.pullInRefusal(se)
 	}
 	if msg != "" {
+		m.observeTrigger(te.name, tr, skipRefused)
 		return errors.New(msg)
 	}
 	invocation := newID()
 	// Running already: the start does nothing, and no run begins.
 	id := m.recordTrigger(te, store.Trigger{Timer: te.name, Unit: tr.Unit, Reason: tr.Reason.String(),
 		Invocation: invocation, Realtime: tr.At.Realtime, Monotonic: tr.At.Monotonic, Boot: m.boot, NoRun: se.isActive()})
+	m.observeTrigger(te.name, tr, noRun(se))
 	act := activation{timer: te.name, reason: tr.Reason.String(), runID: id, invocation: invocation, env: tr.Env()}
 	m.later = append(m.later, func() { m.start(se, act, nil) })
 	return nil
@@ -500,7 +508,9 @@ func (m *Manager) writeJournal() {
 				break more
 			}
 		}
-		if err := m.writes.Append(context.Background(), batch...); err != nil {
+		err := m.writes.Append(context.Background(), batch...)
+		m.obs.observeJournal(len(batch), err)
+		if err != nil {
 			if dropping == 0 {
 				m.log.Error("Failed to write to the journal; dropping its lines until it can again.", "err", err)
 			}

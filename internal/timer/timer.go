@@ -462,6 +462,10 @@ type Trigger struct {
 	Reason Reason
 	// At is the new last trigger: the stamp to keep, with Persistent=.
 	At Dual
+	// Late is how long after its elapse the timer fired, µs: the
+	// coalescing window, the loop's delay, or for a catch-up, the time
+	// missed.
+	Late uint64
 }
 
 // Env returns the environment variables the trigger gives the processes
@@ -497,11 +501,11 @@ func (e *Engine) Fire(t *Timer, now Instant, start func(Trigger) error) bool {
 	if now.of(s.clock) > usecAdd(s.latest(), usecPerSec) {
 		reason.CatchUp = true
 	}
-	return t.enterRunning(now, reason, start)
+	return t.enterRunning(now, reason, subSat(now.of(s.clock), s.next), start)
 }
 
-func (t *Timer) enterRunning(now Instant, reason Reason, start func(Trigger) error) bool {
-	tr := Trigger{Timer: t, Unit: t.Config.Unit, Reason: reason, At: Dual{now.Realtime, now.Monotonic}}
+func (t *Timer) enterRunning(now Instant, reason Reason, late uint64, start func(Trigger) error) bool {
+	tr := Trigger{Timer: t, Unit: t.Config.Unit, Reason: reason, At: Dual{now.Realtime, now.Monotonic}, Late: late}
 	if err := start(tr); err != nil {
 		t.engine.log(t, slog.LevelWarn, "Failed to queue unit startup job: "+err.Error())
 		t.enterDead(now, Resources)
@@ -572,7 +576,7 @@ func (e *Engine) changed(t *Timer, now Instant, fire bool, base, what string, ti
 	}
 	if fire {
 		e.log(t, slog.LevelDebug, what+" change, triggering activation.")
-		return t.enterRunning(now, Reason{Base: base}, start)
+		return t.enterRunning(now, Reason{Base: base}, 0, start)
 	}
 	e.log(t, slog.LevelDebug, what+" change, recalculating next elapse.")
 	t.enterWaiting(now, timeChange)
