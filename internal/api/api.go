@@ -207,30 +207,57 @@ func Serve(ctx context.Context, l net.Listener, b Backend) error {
 	if lb, ok := b.(interface{ Logger() *slog.Logger }); ok {
 		log = lb.Logger()
 	}
-	srv := &http.Server{Handler: refuseOver(handler(b)), MaxHeaderBytes: limits.header,
+	return serve(ctx, l, handler(b), log, "the control socket", true)
+}
+
+// ServeLimited serves h on l until ctx is done, with the control
+// socket's limits, to every client: what named calls the listener in
+// the log's words. [Trusted] tells h which clients the control socket
+// would serve.
+func ServeLimited(ctx context.Context, l net.Listener, h http.Handler, log *slog.Logger, what string) error {
+	return serve(ctx, l, h, log, what, false)
+}
+
+// Trusted reports whether the client of a request that ServeLimited
+// serves is the daemon's user or root, by its credentials on a Unix
+// socket: one the control socket would serve.
+func Trusted(ctx context.Context) bool { return ctx.Value(trustedKey{}) != nil }
+
+// trustedKey marks the context of the requests of a trusted client.
+type trustedKey struct{}
+
+// serve serves h on l with the limits, only to trusted clients with
+// onlyTrusted.
+func serve(ctx context.Context, l net.Listener, h http.Handler, log *slog.Logger, what string, onlyTrusted bool) error {
+	srv := &http.Server{Handler: refuseOver(h), MaxHeaderBytes: limits.header,
 		ReadHeaderTimeout: limits.readHeader, ReadTimeout: limits.read,
 		// A client gone idle is let go: a CLI keeps its connection open
 		// until it exits, a long-lived client between its calls.
 		IdleTimeout: limits.idle}
 	srv.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
 		if _, ok := c.(*overConn); ok {
-			return context.WithValue(ctx, refusedKey{}, true)
+			ctx = context.WithValue(ctx, refusedKey{}, true)
+		}
+		if !onlyTrusted && allowed(c) {
+			ctx = context.WithValue(ctx, trustedKey{}, true)
 		}
 		return ctx
 	}
-	srv.ConnState = func(c net.Conn, s http.ConnState) {
-		if s == http.StateNew && !allowed(c) {
-			c.Close()
+	if onlyTrusted {
+		srv.ConnState = func(c net.Conn, s http.ConnState) {
+			if s == http.StateNew && !allowed(c) {
+				c.Close()
+			}
 		}
 	}
 	done := make(chan struct{})
 	go func() {
-		// Owned by Serve, which waits for it.
+		// Owned by serve, which waits for it.
 		defer close(done)
 		<-ctx.Done()
 		srv.Close()
 	}()
-	err := srv.Serve(newLimitListener(l, limits.conns, log))
+	err := srv.Serve(newLimitListener(l, limits.conns, log, what))
 	<-done
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
@@ -291,11 +318,12 @@ type limitListener struct {
 	net.Listener
 	slots  chan struct{}
 	log    *slog.Logger
+	what   string      // the listener, as the log names it
 	warned atomic.Bool // since the cap was last reached
 }
 
-func newLimitListener(l net.Listener, n int, log *slog.Logger) *limitListener {
-	return &limitListener{Listener: l, slots: make(chan struct{}, n), log: log}
+func newLimitListener(l net.Listener, n int, log *slog.Logger, what string) *limitListener {
+	return &limitListener{Listener: l, slots: make(chan struct{}, n), log: log, what: what}
 }
 
 func (l *limitListener) Accept() (net.Conn, error) {
@@ -309,7 +337,7 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		return &limitConn{halfCloser: halfCloser{c}, release: func() { <-l.slots }}, nil
 	default:
 		if !l.warned.Swap(true) {
-			l.log.Warn(fmt.Sprintf("%d connections to the control socket are open; those beyond are refused.", cap(l.slots)))
+			l.log.Warn(fmt.Sprintf("%d connections to %s are open; those beyond are refused.", cap(l.slots), l.what))
 		}
 		return &overConn{halfCloser{c}}, nil
 	}
