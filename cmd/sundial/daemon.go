@@ -173,7 +173,11 @@ func serveWeb(ctx context.Context, m *manager.Manager, addr string) {
 		m.Logger.Error("Failed to listen for the web server on "+addr+".", "err", err)
 		return
 	}
-	m.Logger.Info("Serving the web page and the metrics on " + addr + ".")
+	where := addr // a socket's name, not the one it was made under
+	if !web.IsUnix(addr) {
+		where = l.Addr().String() // the port chosen, for :0
+	}
+	m.Logger.Info("Serving the web page and the metrics on " + where + ".")
 	if err := srv.Serve(ctx, l); err != nil {
 		m.Logger.Error("web server", "err", err)
 	}
