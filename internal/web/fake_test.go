@@ -27,8 +27,15 @@ type fakeSource struct {
 	files   map[string][][2]string
 	err     error // what every call returns, if set
 
-	mu    sync.Mutex
+	mu    sync.Mutex // guards acted, and entries once served
 	acted []string
+}
+
+// log adds a journal line while the server serves.
+func (f *fakeSource) log(e store.Entry) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.entries = append(f.entries, e)
 }
 
 func (f *fakeSource) Snapshot(ctx context.Context) (manager.Snapshot, error) { return f.snap, f.err }
@@ -56,6 +63,8 @@ func (f *fakeSource) HistoryRun(ctx context.Context, id int64) (store.Run, error
 }
 
 func (f *fakeSource) Journal(ctx context.Context, q store.Filter) ([]store.Entry, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	var out []store.Entry
 	for _, e := range f.entries {
 		if slices.Contains(q.Units, e.Unit) && e.Seq > q.After && e.Realtime >= q.Since && (q.Until == 0 || e.Realtime <= q.Until) {
