@@ -421,13 +421,14 @@ func schedule(v unit.TimerValue) string {
 	return v.Base.String() + "=" + v.Span.String()
 }
 
-// History returns the runs of a unit ("" for all) running or ended at
-// since (realtime µs) or later, the last n (0 for all), oldest first.
-func (m *Manager) History(ctx context.Context, unitName string, since uint64, n int) ([]store.Run, error) {
+// History returns the runs of the units (none for all) running or
+// ended at since (realtime µs) or later, the last n (0 for all), oldest
+// first.
+func (m *Manager) History(ctx context.Context, units []string, since uint64, n int) ([]store.Run, error) {
 	if err := m.running(); err != nil {
 		return nil, err
 	}
-	return m.store.RunsSince(ctx, unitName, since, n)
+	return m.store.RunsSince(ctx, units, since, n)
 }
 
 // HistoryRun returns one run of the history.

@@ -88,7 +88,7 @@ func TestSnapshot(t *testing.T) {
 	if o := serviceIn(s, "ok.service"); o == nil || !o.LastSuccess.Equal(ok.LastSuccess) || !o.LastFailure.IsZero() {
 		t.Errorf("ok.service started again: %+v", o)
 	}
-	runs, err := m.History(ctx, "bad.service", 0, 0)
+	runs, err := m.History(ctx, []string{"bad.service"}, 0, 0)
 	if err != nil || len(runs) != 1 || runs[0].Result != "exit-code" {
 		t.Errorf("History: %+v, %v", runs, err)
 	}

@@ -4,18 +4,28 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 )
 
-// RunsSince returns the runs of a unit ("" for all) that were running
-// or ended at since (realtime µs) or later, the last n of them (0 for
-// all), oldest first: what a timeline from since shows.
-func (s *Store) RunsSince(ctx context.Context, unit string, since uint64, n int) ([]Run, error) {
+// RunsSince returns the runs of the units (none for all) that were
+// running or ended at since (realtime µs) or later, the last n of them
+// (0 for all), oldest first: what a timeline from since shows.
+func (s *Store) RunsSince(ctx context.Context, units []string, since uint64, n int) ([]Run, error) {
 	limit := -1
 	if n > 0 {
 		limit = n
 	}
+	where, args := "", []any{}
+	if len(units) > 0 {
+		// Through the index of each unit's runs: a page of a few units
+		// reads theirs, not the whole history.
+		where = `unit IN (` + strings.TrimSuffix(strings.Repeat("?,", len(units)), ",") + `) AND `
+		for _, u := range units {
+			args = append(args, u)
+		}
+	}
 	rows, err := s.db.QueryContext(ctx, `SELECT * FROM (SELECT `+runColumns+`
-		FROM runs WHERE (? = '' OR unit = ?) AND (ended = 0 OR ended >= ?) ORDER BY id DESC LIMIT ?) ORDER BY id`, unit, unit, since, limit)
+		FROM runs WHERE `+where+`(ended = 0 OR ended >= ?) ORDER BY id DESC LIMIT ?) ORDER BY id`, append(args, since, limit)...)
 	return collect(rows, err, scanRun)
 }
 

@@ -41,10 +41,10 @@ func (f *fakeSource) log(e store.Entry) {
 func (f *fakeSource) Snapshot(ctx context.Context) (manager.Snapshot, error) { return f.snap, f.err }
 func (f *fakeSource) Ping(ctx context.Context) error                         { return f.err }
 
-func (f *fakeSource) History(ctx context.Context, unit string, since uint64, n int) ([]store.Run, error) {
+func (f *fakeSource) History(ctx context.Context, units []string, since uint64, n int) ([]store.Run, error) {
 	var out []store.Run
 	for _, r := range f.runs {
-		if (unit == "" || r.Unit == unit) && (r.Ended == 0 || r.Ended >= since) {
+		if (len(units) == 0 || slices.Contains(units, r.Unit)) && (r.Ended == 0 || r.Ended >= since) {
 			out = append(out, r)
 		}
 	}

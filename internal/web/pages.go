@@ -96,9 +96,9 @@ func render(w http.ResponseWriter, name string, view any) error {
 	return nil
 }
 
-// historyRuns bounds the runs a timeline reads: enough for a day of
-// a thousand timers every minute and a half.
-const historyRuns = 20000
+// historyRuns bounds the runs a timeline reads: a day of its timers
+// every five seconds.
+const historyRuns = maxTimelineRows * 24 * 720
 
 func (s *Server) pages(mux *http.ServeMux) {
 	mux.HandleFunc("GET /{$}", s.handle(s.index))
@@ -127,13 +127,16 @@ func (s *Server) index(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return unavailable(err)
 	}
-	since := uint64(snap.Now.Add(-tlWindow).UnixMicro())
-	runs, err := s.Source.History(r.Context(), "", since, historyRuns)
-	if err != nil {
-		return err
-	}
 	q := r.URL.Query()
-	v := newIndex(snap, filter{name: q.Get("name"), state: q.Get("state")}, runs)
+	v, units := newIndex(snap, filter{name: q.Get("name"), state: q.Get("state")})
+	var runs []store.Run
+	if len(units) > 0 { // none is all
+		since := uint64(snap.Now.Add(-tlWindow).UnixMicro())
+		if runs, err = s.Source.History(r.Context(), units, since, historyRuns); err != nil {
+			return err
+		}
+	}
+	v.Timeline = newTimeline(v.timelineTimers, runs, snap.Now, "./")
 	if v.Failed > 0 {
 		v.Title = fmt.Sprintf("%d failed – sundial", v.Failed)
 	}
@@ -192,7 +195,7 @@ func (s *Server) unit(w http.ResponseWriter, r *http.Request) error {
 		v.Actions = append(v.Actions, action{"trigger", "Trigger now", self + "trigger"})
 	}
 	v.Actions = append(v.Actions, action{"start", "Start", self + "start"}, action{"stop", "Stop", self + "stop"})
-	runs, err := s.Source.History(r.Context(), runsOf, 0, unitRuns)
+	runs, err := s.Source.History(r.Context(), []string{runsOf}, 0, unitRuns)
 	if err != nil {
 		return err
 	}

@@ -28,7 +28,7 @@ import (
 type Source interface {
 	Snapshot(ctx context.Context) (manager.Snapshot, error)
 	Ping(ctx context.Context) error
-	History(ctx context.Context, unit string, since uint64, n int) ([]store.Run, error)
+	History(ctx context.Context, units []string, since uint64, n int) ([]store.Run, error)
 	HistoryRun(ctx context.Context, id int64) (store.Run, error)
 	Journal(ctx context.Context, f store.Filter) ([]store.Entry, error)
 	Status(ctx context.Context, name string) (api.Unit, error)

@@ -42,6 +42,8 @@ type indexView struct {
 	Total       int // all
 	Failed      int
 	Running     int
+
+	timelineTimers []manager.TimerStatus // the timers the timeline draws
 }
 
 type option struct {
@@ -133,9 +135,10 @@ func (f filter) match(t manager.TimerStatus, sv *manager.ServiceStatus) bool {
 	return true
 }
 
-// newIndex is the main page's view: the timers the filter chooses, those
-// failed first, then by their next elapse, as list-timers orders them.
-func newIndex(s manager.Snapshot, f filter, runs []store.Run) indexView {
+// newIndex is the main page's view but its timeline: the timers the
+// filter chooses, those failed first, then by their next elapse, as
+// list-timers orders them; and the units whose runs the timeline draws.
+func newIndex(s manager.Snapshot, f filter) (indexView, []string) {
 	now := s.Now
 	v := indexView{basePage: newBase("sundial", "./", now), Name: f.name, State: f.state, Total: len(s.Timers)}
 	v.States = slices.Clone(states)
@@ -175,8 +178,12 @@ func newIndex(s manager.Snapshot, f filter, runs []store.Run) indexView {
 	for _, t := range chosen {
 		v.Timers = append(v.Timers, newTimerRow(t, services[t.Unit], now))
 	}
-	v.Timeline = newTimeline(chosen[:min(len(chosen), maxTimelineRows)], runs, now, "./")
-	return v
+	v.timelineTimers = chosen[:min(len(chosen), maxTimelineRows)]
+	units := make([]string, 0, len(v.timelineTimers))
+	for _, t := range v.timelineTimers {
+		units = append(units, t.Unit)
+	}
+	return v, units
 }
 
 // nextKey orders the timers by next elapse, those without one last.
