@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -95,34 +96,71 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
 	}
+	// Each metric for all units in turn, the units by name and the
+	// labels before them in order: as the registry sorts each metric's
+	// series, which then costs it a pass, not a sort, for many units.
 	for _, t := range s.Timers {
 		gauge(timerInfoDesc, 1, t.Name, t.Unit, strings.Join(t.Schedule, "; "), strconv.FormatBool(t.Persistent))
-		gauge(timerNextDesc, stamp(t.Next), t.Name)
-		gauge(timerLastDesc, stamp(t.LastTrigger), t.Name)
-		gauge(timerEnabledDesc, boolValue(t.Enabled), t.Name)
-		gauge(timerActiveDesc, boolValue(t.Active), t.Name)
+	}
+	for _, d := range []struct {
+		desc *prometheus.Desc
+		v    func(manager.TimerStatus) float64
+	}{
+		{timerNextDesc, func(t manager.TimerStatus) float64 { return stamp(t.Next) }},
+		{timerLastDesc, func(t manager.TimerStatus) float64 { return stamp(t.LastTrigger) }},
+		{timerEnabledDesc, func(t manager.TimerStatus) float64 { return boolValue(t.Enabled) }},
+		{timerActiveDesc, func(t manager.TimerStatus) float64 { return boolValue(t.Active) }},
+	} {
+		for _, t := range s.Timers {
+			gauge(d.desc, d.v(t), t.Name)
+		}
+	}
+	for _, t := range s.Timers {
 		counter(timerCatchUpDesc, t.CatchUps, t.Name)
-		for i, reason := range manager.SkipReasons {
-			counter(timerSkippedDesc, t.Skipped[i], t.Name, reason)
+	}
+	for _, i := range sortedIndex(manager.SkipReasons) {
+		for _, t := range s.Timers {
+			counter(timerSkippedDesc, t.Skipped[i], t.Name, manager.SkipReasons[i])
 		}
 	}
 	ch <- histogram(latenessDesc, s.Lateness)
-	for _, sv := range s.Services {
-		for i, result := range manager.RunResults {
-			counter(serviceRunsDesc, sv.Runs[i], sv.Name, result)
+	for _, i := range sortedIndex(manager.RunResults) {
+		for _, sv := range s.Services {
+			counter(serviceRunsDesc, sv.Runs[i], sv.Name, manager.RunResults[i])
 		}
+	}
+	for _, sv := range s.Services {
 		ch <- histogram(serviceDurationDesc, sv.Duration, sv.Name)
-		gauge(serviceStartDesc, stamp(sv.LastStart), sv.Name)
-		gauge(serviceEndDesc, stamp(sv.LastEnd), sv.Name)
-		gauge(serviceSuccessDesc, stamp(sv.LastSuccess), sv.Name)
-		gauge(serviceFailureDesc, stamp(sv.LastFailure), sv.Name)
-		gauge(serviceExitDesc, float64(sv.LastExitStatus), sv.Name)
-		gauge(serviceRunningDesc, boolValue(sv.Running), sv.Name)
-		gauge(serviceFailedDesc, boolValue(sv.Active == "failed"), sv.Name)
+	}
+	for _, d := range []struct {
+		desc *prometheus.Desc
+		v    func(manager.ServiceStatus) float64
+	}{
+		{serviceStartDesc, func(sv manager.ServiceStatus) float64 { return stamp(sv.LastStart) }},
+		{serviceEndDesc, func(sv manager.ServiceStatus) float64 { return stamp(sv.LastEnd) }},
+		{serviceSuccessDesc, func(sv manager.ServiceStatus) float64 { return stamp(sv.LastSuccess) }},
+		{serviceFailureDesc, func(sv manager.ServiceStatus) float64 { return stamp(sv.LastFailure) }},
+		{serviceExitDesc, func(sv manager.ServiceStatus) float64 { return float64(sv.LastExitStatus) }},
+		{serviceRunningDesc, func(sv manager.ServiceStatus) float64 { return boolValue(sv.Running) }},
+		{serviceFailedDesc, func(sv manager.ServiceStatus) float64 { return boolValue(sv.Active == "failed") }},
+	} {
+		for _, sv := range s.Services {
+			gauge(d.desc, d.v(sv), sv.Name)
+		}
 	}
 	counter(journalWrittenDesc, s.JournalWritten)
 	counter(journalDroppedDesc, s.JournalDropped)
 	gauge(storeWritableDesc, boolValue(s.StoreWritable))
+}
+
+// sortedIndex is the indexes of words, in the order of the words.
+func sortedIndex(words []string) []int {
+	idx := make([]int, len(words))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortFunc(idx, func(a, b int) int { return strings.Compare(words[a], words[b]) })
+	return idx
 }
 
 func histogram(d *prometheus.Desc, h manager.Histogram, labels ...string) prometheus.Metric {
