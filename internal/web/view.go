@@ -238,7 +238,8 @@ func newTimeline(timers []manager.TimerStatus, runs []store.Run, now time.Time, 
 	// Ticks on the hours divisible by 6, in the daemon's zone.
 	first := time.Date(from.Year(), from.Month(), from.Day(), from.Hour()-from.Hour()%6, 0, 0, 0, from.Location())
 	for t := first; !t.After(to); t = t.Add(6 * time.Hour) {
-		if t.Before(from) {
+		// None under the now line's label.
+		if t.Before(from) || abs(x(t)-tl.NowX) < 30 {
 			continue
 		}
 		tl.Ticks = append(tl.Ticks, tick{X: x(t), Label: t.Format("Mon 15:04")})
@@ -253,8 +254,15 @@ func newTimeline(timers []manager.TimerStatus, runs []store.Run, now time.Time, 
 		for _, r := range byUnit[t.Unit] {
 			row.Bars = append(row.Bars, newBar(r, x, y, now, root))
 		}
-		for _, at := range elapses(t, now, to) {
+		// Elapses closer than a mark's width show as one.
+		gap := time.Duration(float64(to.Sub(from)) * markWidth / (tlRight - tlLabel))
+		last := -100.0
+		for _, at := range elapses(t, to, gap) {
 			mx := x(at)
+			if mx-last < markWidth {
+				continue
+			}
+			last = mx
 			row.Marks = append(row.Marks, mark{Path: fmt.Sprintf("M%g %gl5 7-5 7-5-7z", mx, y+4),
 				Title: t.Name + " elapses " + formatTime(at)})
 		}
@@ -285,9 +293,13 @@ func newBar(r store.Run, x func(time.Time) float64, y float64, now time.Time, ro
 	return b
 }
 
+// markWidth is the width of an elapse's mark, in pixels.
+const markWidth = 8
+
 // elapses are the timer's elapses from its next to the end of the
-// window: its calendar settings' further ones too.
-func elapses(t manager.TimerStatus, now, to time.Time) []time.Time {
+// window, its calendar settings' further ones too, those of a setting
+// at least gap apart.
+func elapses(t manager.TimerStatus, to time.Time, gap time.Duration) []time.Time {
 	if t.Next.IsZero() {
 		return nil
 	}
@@ -297,18 +309,18 @@ func elapses(t manager.TimerStatus, now, to time.Time) []time.Time {
 		if !ok {
 			continue
 		}
-		spec, err := calendar.Parse(text)
+		spec, err := calendar.ParseInLocation(text, t.Next.Location())
 		if err != nil {
 			continue
 		}
 		at := t.Next
-		for len(out) < 100 {
+		for {
 			next, ok := spec.Next(at)
 			if !ok || next.After(to) {
 				break
 			}
 			out = append(out, next)
-			at = next
+			at = next.Add(gap)
 		}
 	}
 	slices.SortFunc(out, time.Time.Compare)
@@ -429,6 +441,8 @@ func span(d time.Duration) string {
 	}
 	return timespan.Span(d / time.Microsecond).Format(acc)
 }
+
+func abs(f float64) float64 { return max(f, -f) }
 
 func round(f float64) float64 { return float64(int64(f*10+0.5)) / 10 }
 
