@@ -102,19 +102,12 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	for _, t := range s.Timers {
 		gauge(timerInfoDesc, 1, t.Name, t.Unit, strings.Join(t.Schedule, "; "), strconv.FormatBool(t.Persistent))
 	}
-	for _, d := range []struct {
-		desc *prometheus.Desc
-		v    func(manager.TimerStatus) float64
-	}{
+	gauges(ch, s.Timers, func(t manager.TimerStatus) string { return t.Name }, []gaugeOf[manager.TimerStatus]{
 		{timerNextDesc, func(t manager.TimerStatus) float64 { return stamp(t.Next) }},
 		{timerLastDesc, func(t manager.TimerStatus) float64 { return stamp(t.LastTrigger) }},
 		{timerEnabledDesc, func(t manager.TimerStatus) float64 { return boolValue(t.Enabled) }},
 		{timerActiveDesc, func(t manager.TimerStatus) float64 { return boolValue(t.Active) }},
-	} {
-		for _, t := range s.Timers {
-			gauge(d.desc, d.v(t), t.Name)
-		}
-	}
+	})
 	for _, t := range s.Timers {
 		counter(timerCatchUpDesc, t.CatchUps, t.Name)
 	}
@@ -132,10 +125,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	for _, sv := range s.Services {
 		ch <- histogram(serviceDurationDesc, sv.Duration, sv.Name)
 	}
-	for _, d := range []struct {
-		desc *prometheus.Desc
-		v    func(manager.ServiceStatus) float64
-	}{
+	gauges(ch, s.Services, func(sv manager.ServiceStatus) string { return sv.Name }, []gaugeOf[manager.ServiceStatus]{
 		{serviceStartDesc, func(sv manager.ServiceStatus) float64 { return stamp(sv.LastStart) }},
 		{serviceEndDesc, func(sv manager.ServiceStatus) float64 { return stamp(sv.LastEnd) }},
 		{serviceSuccessDesc, func(sv manager.ServiceStatus) float64 { return stamp(sv.LastSuccess) }},
@@ -143,14 +133,25 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		{serviceExitDesc, func(sv manager.ServiceStatus) float64 { return float64(sv.LastExitStatus) }},
 		{serviceRunningDesc, func(sv manager.ServiceStatus) float64 { return boolValue(sv.Running) }},
 		{serviceFailedDesc, func(sv manager.ServiceStatus) float64 { return boolValue(sv.Active == "failed") }},
-	} {
-		for _, sv := range s.Services {
-			gauge(d.desc, d.v(sv), sv.Name)
-		}
-	}
+	})
 	counter(journalWrittenDesc, s.JournalWritten)
 	counter(journalDroppedDesc, s.JournalDropped)
 	gauge(storeWritableDesc, boolValue(s.StoreWritable))
+}
+
+// A gaugeOf is a gauge of a unit, labelled with its name.
+type gaugeOf[T any] struct {
+	desc *prometheus.Desc
+	v    func(T) float64
+}
+
+// gauges emits each gauge for all the units in turn.
+func gauges[T any](ch chan<- prometheus.Metric, units []T, name func(T) string, metrics []gaugeOf[T]) {
+	for _, m := range metrics {
+		for _, u := range units {
+			ch <- prometheus.MustNewConstMetric(m.desc, prometheus.GaugeValue, m.v(u), name(u))
+		}
+	}
 }
 
 // sortedIndex is the indexes of words, in the order of the words.
