@@ -3,6 +3,7 @@ package manager
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"sundial.dev/sundial/internal/api"
 	"sundial.dev/sundial/internal/store"
 	"sundial.dev/sundial/internal/timer"
+	"sundial.dev/sundial/timespan"
 	"sundial.dev/sundial/unit"
 )
 
@@ -475,10 +477,14 @@ func (m *Manager) UnitFiles(ctx context.Context, name string) ([][2]string, erro
 }
 
 // Act queues a job on a unit, as systemctl does without waiting for it
-// (--no-block): verb is start or stop.
+// (--no-block): verb is start or stop; or, for a timer, skip: its next
+// elapse is skipped.
 func (m *Manager) Act(ctx context.Context, verb, name string) error {
 	if err := m.running(); err != nil {
 		return err
+	}
+	if verb == "skip" {
+		return m.skipNext(ctx, name)
 	}
 	res, err := backend{m}.Jobs(ctx, api.JobRequest{Verb: verb, Units: []string{name}, NoBlock: true})
 	if err != nil {
@@ -488,6 +494,28 @@ func (m *Manager) Act(ctx context.Context, verb, name string) error {
 		return errors.New(res[0].Error)
 	}
 	return nil
+}
+
+// skipNext skips a timer's next elapse, saying so in its journal.
+func (m *Manager) skipNext(ctx context.Context, name string) error {
+	var err error
+	if lerr := m.inLoop(ctx, func() {
+		e := m.units[name]
+		if e == nil || e.timer == nil {
+			err = fmt.Errorf("Unit %s is not a timer in memory.", name)
+			return
+		}
+		now := m.clk.Now()
+		next := e.timer.NextElapse(now)
+		if err = m.engine.Skip(e.timer, now); err == nil {
+			m.unitLog(name, "", 6, fmt.Sprintf("%s: Skipping the elapse of %s.", name,
+				timespan.FormatTimestamp(time.UnixMicro(int64(next)).In(m.engine.Location), timespan.Pretty)))
+			m.changed(e)
+		}
+	}); lerr != nil {
+		return lerr
+	}
+	return err
 }
 
 // running returns ErrNotRunning unless the loop runs, and with it the

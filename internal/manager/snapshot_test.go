@@ -68,10 +68,10 @@ func TestSnapshot(t *testing.T) {
 		t.Errorf("Snapshot after Run: %v, want ErrNotRunning", err)
 	}
 
-	// Started again, with timers that do not fire, the daemon knows the
+	// Started again, with timers that do not fire soon, the daemon knows the
 	// last run, success and failure from the history.
 	for _, name := range []string{"ok.timer", "bad.timer"} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte("[Timer]\nOnCalendar=2099-01-01\n"), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("[Timer]\nOnCalendar=*-01-01\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -91,6 +91,22 @@ func TestSnapshot(t *testing.T) {
 	runs, err := m.History(ctx, []string{"bad.service"}, 0, 0)
 	if err != nil || len(runs) != 1 || runs[0].Result != "exit-code" {
 		t.Errorf("History: %+v, %v", runs, err)
+	}
+
+	// The next elapse skipped, the timer waits for the one after.
+	i := slices.IndexFunc(s.Timers, func(t TimerStatus) bool { return t.Name == "ok.timer" })
+	before := s.Timers[i].Next
+	if err := m.Act(ctx, "skip", "ok.timer"); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = m.Snapshot(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if after := s.Timers[i].Next; before.IsZero() || !after.Equal(before.AddDate(1, 0, 0)) {
+		t.Errorf("next elapse %v, after a skip %v", before, after)
+	}
+	if err := m.Act(ctx, "skip", "ok.service"); err == nil || err.Error() != "Unit ok.service is not a timer in memory." {
+		t.Errorf("skip of a service: %v", err)
 	}
 }
 

@@ -23,7 +23,7 @@
 // # Who may act
 //
 // Reading is open to whoever can connect. Acting (POST
-// /unit/NAME/start, stop, trigger) takes what the control socket takes:
+// /unit/NAME/start, stop, trigger, skip) takes what the control socket takes:
 // on a Unix socket, the daemon's user or root by their credentials; on
 // TCP, the token the daemon writes beside its control socket, sent as
 // the X-Sundial-Token header or the page's token field. Forms posted

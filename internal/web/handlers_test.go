@@ -200,7 +200,7 @@ func TestHandlers(t *testing.T) {
 			for _, b := range find(doc, element(atom.Button, "")) {
 				actions = append(actions, attr(b, "formaction"))
 			}
-			if want := []string{"../unit/backup.timer/trigger", "../unit/backup.timer/start", "../unit/backup.timer/stop"}; !slices.Equal(actions, want) {
+			if want := []string{"../unit/backup.timer/trigger", "../unit/backup.timer/skip", "../unit/backup.timer/start", "../unit/backup.timer/stop"}; !slices.Equal(actions, want) {
 				t.Errorf("actions %q, want %q", actions, want)
 			}
 			if len(find(doc, func(n *html.Node) bool { return attr(n, "name") == "token" })) != 1 {
@@ -331,6 +331,7 @@ func TestActions(t *testing.T) {
 			form(url.Values{"token": {"secret"}}), 303, "../backup.service", []string{"stop backup.service"}},
 		{"cross-site form", "/unit/backup.service/stop", map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Sec-Fetch-Site": "cross-site"},
 			form(url.Values{"token": {"secret"}}), 403, "", nil},
+		{"skip", "/unit/backup.timer/skip", map[string]string{TokenHeader: "secret"}, nil, 204, "", []string{"skip backup.timer"}},
 		{"unknown verb", "/unit/backup.service/kill", map[string]string{TokenHeader: "secret"}, nil, 404, "", nil},
 		{"not a timer", "/unit/backup.service/trigger", map[string]string{TokenHeader: "secret"}, nil, 404, "", nil},
 	}

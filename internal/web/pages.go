@@ -192,7 +192,7 @@ func (s *Server) unit(w http.ResponseWriter, r *http.Request) error {
 		if st.NextElapse != 0 {
 			v.Next = formatTime(time.UnixMicro(int64(st.NextElapse)).In(s.zone()))
 		}
-		v.Actions = append(v.Actions, action{"trigger", "Trigger now", self + "trigger"})
+		v.Actions = append(v.Actions, action{"trigger", "Trigger now", self + "trigger"}, action{"skip", "Skip the next elapse", self + "skip"})
 	}
 	v.Actions = append(v.Actions, action{"start", "Start", self + "start"}, action{"stop", "Stop", self + "stop"})
 	runs, err := s.Source.History(r.Context(), []string{runsOf}, 0, unitRuns)
@@ -224,8 +224,8 @@ func stateClass(active string) string {
 	return "none"
 }
 
-// act does what a page's button asks: start or stop a unit, or trigger
-// a timer (start its unit), for a client that may.
+// act does what a page's button asks: start or stop a unit, trigger a
+// timer (start its unit) or skip its next elapse, for a client that may.
 func (s *Server) act(w http.ResponseWriter, r *http.Request) error {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if !s.mayAct(r) {
@@ -234,7 +234,7 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request) error {
 	name, verb := r.PathValue("name"), r.PathValue("verb")
 	target := name
 	switch verb {
-	case "start", "stop":
+	case "start", "stop", "skip":
 	case "trigger":
 		st, err := s.Source.Status(r.Context(), name)
 		if err != nil || len(st.Triggers) == 0 {
