@@ -376,9 +376,11 @@ func (m *Manager) snapshot() Snapshot {
 	s := Snapshot{Now: at(now.Realtime), Lateness: m.obs.lateness.clone(),
 		JournalWritten: m.obs.written.Load(), JournalDropped: m.obs.dropped.Load(),
 		StoreWritable: len(m.recs.pending) == 0 && !m.obs.failing.Load()}
-	var wanted []string
+	wanted := map[string]bool{}
 	if e := m.units["timers.target"]; e != nil {
-		wanted = e.u().Unit.Deps["Wants"]
+		for _, name := range e.u().Unit.Deps["Wants"] {
+			wanted[name] = true
+		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(m.units)) {
 		e := m.units[name]
@@ -386,7 +388,7 @@ func (m *Manager) snapshot() Snapshot {
 		case e.timer != nil:
 			t := e.timer
 			ts := TimerStatus{Name: name, Description: e.desc, Unit: e.trigger, Persistent: t.Config.Persistent,
-				Enabled: slices.Contains(wanted, name), Active: t.State.Active(), State: t.State.String(), Result: t.Result.String(),
+				Enabled: wanted[name], Active: t.State.Active(), State: t.State.String(), Result: t.Result.String(),
 				Next: at(t.NextElapse(now)), LastTrigger: at(t.LastTrigger.Realtime), Skipped: make([]uint64, len(SkipReasons))}
 			for _, v := range t.Config.Values {
 				ts.Schedule = append(ts.Schedule, schedule(v))

@@ -3,6 +3,7 @@ package manager
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -116,4 +117,48 @@ func serviceIn(s Snapshot, name string) *ServiceStatus {
 		return nil
 	}
 	return &s.Services[i]
+}
+
+// BenchmarkSnapshot takes the snapshot of a daemon of 10,000 timers and
+// their services, as each scrape of the metrics does.
+func BenchmarkSnapshot(b *testing.B) {
+	dir, state, run := b.TempDir(), b.TempDir(), b.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "timers.target.wants"), 0o755); err != nil {
+		b.Fatal(err)
+	}
+	files := map[string]string{"timers.target": "[Unit]\nDescription=Timers\n"}
+	for i := range 10_000 {
+		name := fmt.Sprintf("job-%05d", i)
+		files[name+".timer"] = fmt.Sprintf("[Timer]\nOnCalendar=*-*-* %02d:%02d:00\n", i%24, i%60)
+		files[name+".service"] = "[Service]\nType=oneshot\nExecStart=/bin/true\n"
+		if err := os.Symlink("../"+name+".timer", filepath.Join(dir, "timers.target.wants", name+".timer")); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	m := &Manager{UnitPath: []string{dir}, StateDir: state, Socket: filepath.Join(run, "control")}
+	ctx, cancel := context.WithCancel(context.Background())
+	ended := make(chan error)
+	go func() { ended <- m.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-ended; err != nil {
+			b.Error(err)
+		}
+	}()
+	select {
+	case <-m.Started():
+	case err := <-ended:
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		s, err := m.Snapshot(ctx)
+		if err != nil || len(s.Timers) != 10_000 {
+			b.Fatalf("%d timers, %v", len(s.Timers), err)
+		}
+	}
 }
