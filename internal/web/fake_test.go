@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -186,5 +185,3 @@ func (c fixedClock) After(time.Duration) (<-chan time.Time, func() bool) {
 func newTestServer(f *fakeSource) *Server {
 	return &Server{Source: f, Clock: fixedClock{pinned}, Zone: time.UTC, Token: "secret"}
 }
-
-func lines(s string) []string { return strings.Split(strings.TrimSpace(s), "\n") }

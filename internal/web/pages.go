@@ -153,7 +153,7 @@ type unitView struct {
 	IsTimer           bool
 	Service           string // a timer's
 	ServiceHref       string
-	Next, Last        string
+	Next              string // a timer's
 	Runs              []runRow
 	Trend             trend
 	Files             []unitFile
@@ -188,7 +188,7 @@ func (s *Server) unit(w http.ResponseWriter, r *http.Request) error {
 		if len(st.Triggers) > 0 {
 			v.Service, v.ServiceHref, runsOf = st.Triggers[0].Name, unitHref("../", st.Triggers[0].Name), st.Triggers[0].Name
 		}
-		v.Next, v.Last = "-", "-"
+		v.Next = "-"
 		if st.NextElapse != 0 {
 			v.Next = formatTime(time.UnixMicro(int64(st.NextElapse)).In(s.zone()))
 		}

@@ -59,7 +59,6 @@ type timerRow struct {
 	Last, Passed       string
 	State              string
 	Result, ResultText string // the service's: a class (ok, fail, skip, none) and words
-	Running            bool
 }
 
 // A timeline is the last and next 24 hours as an SVG drawing.
@@ -77,10 +76,10 @@ type tick struct {
 }
 
 type timelineRow struct {
-	Y, Mid, TextY float64
-	Name, Href    string
-	Bars          []bar
-	Marks         []mark
+	Mid, TextY float64
+	Name, Href string
+	Bars       []bar
+	Marks      []mark
 }
 
 // A bar is a run: its length the duration, its class the result.
@@ -210,7 +209,6 @@ func newTimerRow(t manager.TimerStatus, sv *manager.ServiceStatus, now time.Time
 		r.Last, r.Passed = formatTime(t.LastTrigger), span(now.Sub(t.LastTrigger))+" ago"
 	}
 	if sv != nil {
-		r.Running = sv.Running
 		switch {
 		case sv.Running:
 			r.Result, r.ResultText = "run", "running"
@@ -250,7 +248,7 @@ func newTimeline(timers []manager.TimerStatus, runs []store.Run, now time.Time, 
 	}
 	for i, t := range timers {
 		y := tlTop + tlRow*float64(i)
-		row := timelineRow{Y: y, Mid: y + tlRow/2, TextY: y + tlRow/2 + 4, Name: t.Name, Href: unitHref(root, t.Name)}
+		row := timelineRow{Mid: y + tlRow/2, TextY: y + tlRow/2 + 4, Name: t.Name, Href: unitHref(root, t.Name)}
 		for _, r := range byUnit[t.Unit] {
 			row.Bars = append(row.Bars, newBar(r, x, y, now, root))
 		}
