@@ -181,9 +181,6 @@ func serveWeb(ctx context.Context, m *manager.Manager, addr string) {
 	if err := srv.Serve(ctx, l); err != nil {
 		m.Logger.Error("web server", "err", err)
 	}
-	if web.IsUnix(addr) {
-		os.Remove(addr)
-	}
 }
 
 // A batchWriter writes what it is given to w from a goroutine of its own,

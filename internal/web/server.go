@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -138,12 +139,26 @@ func (s *Server) mayAct(r *http.Request) bool {
 }
 
 // Listen listens on addr: a host:port, or the path of a Unix socket
-// (one with a slash), made as the control socket is.
+// (one with a slash). Whoever may enter the socket's directory may
+// connect to it, and read: the socket is open to all, its directory
+// the daemon's user's to choose. A socket left by an earlier run is
+// replaced, and removed when the listener closes.
 func Listen(addr string) (net.Listener, error) {
-	if strings.Contains(addr, "/") {
-		return api.Listen(addr)
+	if !IsUnix(addr) {
+		return net.Listen("tcp", addr)
 	}
-	return net.Listen("tcp", addr)
+	if fi, err := os.Lstat(addr); err == nil && fi.Mode().Type() == fs.ModeSocket {
+		os.Remove(addr)
+	}
+	l, err := net.Listen("unix", addr)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(addr, 0o666); err != nil {
+		l.Close()
+		return nil, err
+	}
+	return l, nil
 }
 
 // IsUnix reports whether Listen takes addr for a Unix socket's path.
