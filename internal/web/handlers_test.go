@@ -391,6 +391,17 @@ func TestUnixSocket(t *testing.T) {
 	if resp.StatusCode != 204 || !slices.Equal(f.actions(), []string{"start backup.service"}) {
 		t.Errorf("POST over the Unix socket: %d, acted %q", resp.StatusCode, f.actions())
 	}
+	// The page's form, sent by a browser through a proxy of the
+	// daemon's user: back to the unit's page.
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err = c.PostForm("http://sundial/unit/backup.service/stop", url.Values{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 303 || resp.Header.Get("Location") != "../backup.service" {
+		t.Errorf("form over the Unix socket: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
 	resp, err = c.Get("http://sundial/unit/backup.timer")
 	if err != nil {
 		t.Fatal(err)

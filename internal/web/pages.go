@@ -15,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"sundial.dev/sundial/internal/api"
 	"sundial.dev/sundial/internal/store"
 )
 
@@ -247,8 +246,8 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request) error {
 	if err := s.Source.Act(r.Context(), verb, target); err != nil {
 		return &httpError{code: http.StatusConflict, msg: err.Error()}
 	}
-	if api.Trusted(r.Context()) || r.Header.Get(TokenHeader) != "" {
-		// A program: no page to go back to.
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/x-www-form-urlencoded") && !strings.HasPrefix(ct, "multipart/form-data") {
+		// Not a form of the page's: a program, with no page to go back to.
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	}
