@@ -96,3 +96,24 @@ func TestOpenNotReady(t *testing.T) {
 		t.Fatalf("Open of a member without a quorum, canceled = %v; want context.Canceled", err)
 	}
 }
+
+func TestStatus(t *testing.T) {
+	a := testMember(t, "a")
+	b := testClient(t, "b", a)
+	term, err := b.Lead(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer term.Resign()
+	st, err := a.Status(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.Healthy || len(st.Problems) > 0 || st.Node != "a" || st.Leader != "b" || st.LeaseTTL != 1 || st.Lease != int64(a.node.Lease()) {
+		t.Errorf("Status = %+v; want a healthy, b leading, a's lease of 1s", st)
+	}
+	if len(st.Members) != 1 || st.Members[0].Name != "a" || !st.Members[0].RaftLeader ||
+		!slices.Equal(st.Members[0].ClientURLs, a.cfg.AdvertiseClientURLs) {
+		t.Errorf("Status's members = %+v; want a, the Raft leader", st.Members)
+	}
+}

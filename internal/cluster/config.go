@@ -85,6 +85,13 @@ func (e *ConfigError) Error() string {
 	return fmt.Sprintf("cluster: %s %q: %s", e.Field, e.Value, e.Reason)
 }
 
+// Check returns the first field of the config that is wrong, as a
+// *ConfigError, or nil, as Open would find.
+func (c Config) Check() error {
+	_, _, err := c.check()
+	return err
+}
+
 // member reports whether the config hosts a member, not a client alone.
 func (c *Config) member() bool { return len(c.Endpoints) == 0 }
 
