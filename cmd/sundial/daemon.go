@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"sundial.dev/sundial/internal/api"
+	"sundial.dev/sundial/internal/cluster"
 	"sundial.dev/sundial/internal/manager"
 	"sundial.dev/sundial/internal/service"
 	"sundial.dev/sundial/internal/store"
@@ -50,12 +51,19 @@ func daemonMain(c *cli, args []string) int {
 	fs.String("unit-path", "", "")
 	fs.String("state-dir", "", "")
 	fs.String("http", "", "")
+	declareEtcdOptions(fs)
 	m := &manager.Manager{Scope: unit.SystemScope}
 	httpAddr := ""
+	var clusterCfg cluster.Config
+	inCluster := false
 	ok, status := c.parse(fs, args, func(name, value string) error {
+		if etcdOption(&clusterCfg, name, value) {
+			inCluster = true
+			return nil
+		}
 		switch name {
 		case "help":
-			fmt.Fprintf(c.stdout, daemonUsage, c.prog)
+			fmt.Fprintf(c.stdout, daemonUsage+daemonClusterUsage, c.prog)
 			return errDone
 		case "system":
 			m.Scope = unit.SystemScope
@@ -103,6 +111,12 @@ func daemonMain(c *cli, args []string) int {
 	if m.StateDir == "" {
 		m.StateDir = defaultStateDir(m.Scope)
 	}
+	if inCluster {
+		if err := checkEtcdOptions(&clusterCfg, m.StateDir); err != nil {
+			c.errorf("%s", err)
+			return 1
+		}
+	}
 	m.Env = managerEnv(m.Scope)
 	m.Retention = defaultRetention
 	if status, ok := asInit(c); ok {
@@ -130,6 +144,12 @@ func daemonMain(c *cli, args []string) int {
 		defer stopReaping()
 		go service.Reap(reaping)
 	}
+	var node *clusterNode
+	if inCluster {
+		clusterCfg.Logger = m.Logger
+		node = startCluster(ctx, clusterCfg, m.Logger)
+		m.ClusterStatus = node.status
+	}
 	// The page serves while the manager runs: stopped once it returns,
 	// and waited for.
 	serving, stopServing := context.WithCancel(ctx)
@@ -140,6 +160,9 @@ func daemonMain(c *cli, args []string) int {
 	err := m.Run(ctx)
 	stopServing()
 	webDone.Wait()
+	if node != nil {
+		node.stop()
+	}
 	logs.Close() // before the error, which goes out directly
 	if err != nil {
 		c.errorf("%s", err)

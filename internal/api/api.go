@@ -303,6 +303,7 @@ func handler(b Backend) http.Handler {
 	})
 	serveUnits(mux, b)
 	serveTransient(mux, b)
+	serveCluster(mux, b)
 	return mux
 }
 

@@ -59,6 +59,9 @@ type Manager struct {
 	// "": the machine's.
 	Boot   string
 	Logger *slog.Logger // nil: discard
+	// ClusterStatus, if set, tells what the daemon sees of its cluster
+	// (sundial cluster status); nil when it runs none.
+	ClusterStatus func(ctx context.Context) (api.ClusterStatus, error)
 
 	clk    clock.Clock
 	log    *slog.Logger
