@@ -8,7 +8,10 @@ import (
 	"log/slog"
 	"math"
 	"net/url"
+	"os"
+	"path/filepath"
 	"sync/atomic"
+	"syscall"
 
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -21,9 +24,11 @@ import (
 // if any, and its own lease, which keeps its key under nodes/ while it
 // lives. Its methods may be called from several goroutines.
 type Cluster struct {
-	cfg    Config
-	log    *slog.Logger
-	etcd   *embed.Etcd // nil for a client of endpoints
+	cfg  Config
+	log  *slog.Logger
+	etcd *embed.Etcd // nil for a client of endpoints
+	// lock holds the member's data directory while the member runs.
+	lock   *os.File
 	client *clientv3.Client
 	// node is the node's session: its lease, kept alive by the session's
 	// goroutine until Close.
@@ -61,6 +66,9 @@ func Open(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 	zl := zapLogger(c.log.With("etcd", cfg.Name).Handler(), &c.closing)
 	endpoints := cfg.Endpoints
 	if cfg.member() {
+		if c.lock, err = lockDataDir(cfg.DataDir); err != nil {
+			return nil, err
+		}
 		if c.etcd, err = c.startMember(ctx, peers, zl); err != nil {
 			return nil, err
 		}
@@ -137,6 +145,28 @@ func (c *Cluster) startMember(ctx context.Context, peers []*url.URL, zl *zap.Log
 	return nil, err
 }
 
+// lockDataDir takes an exclusive lock on DIR.lock, beside the member's
+// data directory, made if need be: a second member on the same data
+// would wait in etcd, for ever, for the lock its database holds.
+func lockDataDir(dir string) (*os.File, error) {
+	if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	path := dir + ".lock"
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("cluster: another etcd member of sundial's uses %s", dir)
+		}
+		return nil, fmt.Errorf("cluster: %s: %w", path, err)
+	}
+	return f, nil
+}
+
 func urls(ss []string) []url.URL {
 	us := make([]url.URL, len(ss))
 	for i, s := range ss {
@@ -165,7 +195,7 @@ func (c *Cluster) Err() <-chan error {
 func (c *Cluster) Close() error {
 	var errs []error
 	c.closing.Store(true)
-	defer func() { c.node, c.client, c.etcd = nil, nil, nil }()
+	defer func() { c.node, c.client, c.etcd, c.lock = nil, nil, nil, nil }()
 	if c.node != nil {
 		// Bounded by the lease's life: a revocation later than that
 		// finds it gone anyway.
@@ -180,6 +210,9 @@ func (c *Cluster) Close() error {
 	}
 	if c.etcd != nil {
 		c.etcd.Close()
+	}
+	if c.lock != nil {
+		c.lock.Close()
 	}
 	return errors.Join(errs...)
 }

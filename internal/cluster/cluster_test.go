@@ -117,3 +117,15 @@ func TestStatus(t *testing.T) {
 		t.Errorf("Status's members = %+v; want a, the Raft leader", st.Members)
 	}
 }
+
+// A second member on the same data directory is refused at once, rather
+// than waiting for the first's database.
+func TestDataDirInUse(t *testing.T) {
+	a := testMember(t, "a")
+	dir := t.TempDir()
+	_, err := Open(t.Context(), Config{Name: "a2", DataDir: a.cfg.DataDir,
+		ListenPeerURLs: []string{"unix://" + filepath.Join(dir, "peer")}, ListenClientURLs: []string{"unix://" + filepath.Join(dir, "client")}})
+	if want := "cluster: another etcd member of sundial's uses " + a.cfg.DataDir; err == nil || err.Error() != want {
+		t.Fatalf("Open on a data directory in use = %v, want %s", err, want)
+	}
+}
