@@ -74,8 +74,10 @@ func ignoring(fatal bool) string {
 	return ", ignoring"
 }
 
-// parseBoolean reads a boolean as systemd's parse_boolean.
-func parseBoolean(s string) (v, ok bool) {
+// ParseBoolean reads a boolean as systemd's parse_boolean: 1, yes, y,
+// true, t or on, and 0, no, n, false, f or off, in any case; ok is false
+// for anything else.
+func ParseBoolean(s string) (v, ok bool) {
 	switch strings.ToLower(s) {
 	case "1", "yes", "y", "true", "t", "on":
 		return true, true
@@ -88,7 +90,7 @@ func parseBoolean(s string) (v, ok bool) {
 // boolSetting is config_parse_bool; a fatal one refuses the unit.
 func boolSetting(field func(*Unit) *bool, fatal bool) setter {
 	return func(c *settingCtx, a *Assignment) error {
-		v, ok := parseBoolean(a.Value)
+		v, ok := ParseBoolean(a.Value)
 		if !ok {
 			c.log(a, map[bool]Severity{false: Warning, true: Error}[fatal], "Failed to parse boolean value%s: %s", ignoring(fatal), a.Value)
 			if fatal {
@@ -132,7 +134,7 @@ func tristateSetting(c *settingCtx, a *Assignment) error {
 	if a.Value == "" {
 		return nil
 	}
-	if _, ok := parseBoolean(a.Value); !ok {
+	if _, ok := ParseBoolean(a.Value); !ok {
 		c.warn(a, "Failed to parse boolean value for %s=, ignoring: %s", a.Key, a.Value)
 	}
 	return nil
