@@ -31,6 +31,19 @@
 // [RunNodeLost] by the next leader ([Cluster.MarkNodesLost]), not run
 // again.
 //
+// # Cluster timers
+//
+// A timer is a cluster timer when its file says so in a section systemd
+// ignores, so that the same file serves systemd and verify is quiet:
+//
+//	[X-Sundial]
+//	Cluster=yes
+//	Nodes=backup-* db1
+//
+// [ReadMark] reads it: Nodes= are globs of the names of the nodes its
+// service may run on. OnBootSec= and OnStartupSec= mean nothing across
+// machines that booted at different times, and are refused for one.
+//
 // # Keys
 //
 //	/sundial/v1/leader/<lease>            the candidates, oldest leads
