@@ -221,3 +221,15 @@ func ExampleParseSize() {
 	// 1610612736 <nil>
 	// Invalid argument
 }
+
+func ExampleParseBoolean() {
+	for _, s := range []string{"yes", "Off", "t", "sometimes"} {
+		v, ok := unit.ParseBoolean(s)
+		fmt.Println(s, v, ok)
+	}
+	// Output:
+	// yes true true
+	// Off false true
+	// t true true
+	// sometimes false false
+}

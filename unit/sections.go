@@ -172,6 +172,8 @@ type ServiceSection struct {
 	Nice                      int
 	NiceSet                   bool
 	SyslogIdentifier          string
+	SyslogLevel               int               // the priority of the lines of its output; default 6 (info)
+	SyslogLevelPrefix         bool              // a "<N>" a line begins with is its priority; default yes
 	Limits                    map[string]Rlimit // by resource: "NOFILE", "CPU", …
 
 	// Standard input, output and error: "null", "journal", "file", …,

@@ -108,15 +108,17 @@ var typedSetters = map[string]setter{
 	"Service.UnsetEnvironment": envNamesSetting(true),
 	"Service.BusName":          busNameSetting,
 
-	"Service.WorkingDirectory": workingDirectorySetting,
-	"Service.User":             userGroupSetting(func(u *Unit) *string { return &u.Service.User }),
-	"Service.Group":            userGroupSetting(func(u *Unit) *string { return &u.Service.Group }),
-	"Service.UMask":            modeSetting(func(u *Unit) *uint32 { return &u.Service.UMask }),
-	"Service.Nice":             niceSetting,
-	"Service.StandardInput":    stdioSetting(true),
-	"Service.StandardOutput":   stdioSetting(false),
-	"Service.StandardError":    stdioSetting(false),
-	"Service.SyslogIdentifier": stringSetting(func(u *Unit) *string { return &u.Service.SyslogIdentifier }),
+	"Service.WorkingDirectory":  workingDirectorySetting,
+	"Service.User":              userGroupSetting(func(u *Unit) *string { return &u.Service.User }),
+	"Service.Group":             userGroupSetting(func(u *Unit) *string { return &u.Service.Group }),
+	"Service.UMask":             modeSetting(func(u *Unit) *uint32 { return &u.Service.UMask }),
+	"Service.Nice":              niceSetting,
+	"Service.StandardInput":     stdioSetting(true),
+	"Service.StandardOutput":    stdioSetting(false),
+	"Service.StandardError":     stdioSetting(false),
+	"Service.SyslogIdentifier":  stringSetting(func(u *Unit) *string { return &u.Service.SyslogIdentifier }),
+	"Service.SyslogLevel":       logLevelSetting(func(u *Unit) *int { return &u.Service.SyslogLevel }),
+	"Service.SyslogLevelPrefix": boolSetting(func(u *Unit) *bool { return &u.Service.SyslogLevelPrefix }, false),
 
 	"Install.WantedBy":   installSetting(func(u *Unit) *[]string { return &u.Install.WantedBy }),
 	"Install.RequiredBy": installSetting(func(u *Unit) *[]string { return &u.Install.RequiredBy }),
@@ -313,6 +315,8 @@ func (u *Unit) reset(n Name, name string, names []string, fragment string) {
 			StandardInput:           "null",
 			StandardOutput:          "inherit",
 			StandardError:           "inherit",
+			SyslogLevel:             6,
+			SyslogLevelPrefix:       true,
 		}
 	}
 	*u = Unit{

@@ -3,6 +3,7 @@ package unit
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -73,8 +74,10 @@ func ignoring(fatal bool) string {
 	return ", ignoring"
 }
 
-// parseBoolean reads a boolean as systemd's parse_boolean.
-func parseBoolean(s string) (v, ok bool) {
+// ParseBoolean reads a boolean as systemd's parse_boolean: 1, yes, y,
+// true, t or on, and 0, no, n, false, f or off, in any case; ok is false
+// for anything else.
+func ParseBoolean(s string) (v, ok bool) {
 	switch strings.ToLower(s) {
 	case "1", "yes", "y", "true", "t", "on":
 		return true, true
@@ -87,7 +90,7 @@ func parseBoolean(s string) (v, ok bool) {
 // boolSetting is config_parse_bool; a fatal one refuses the unit.
 func boolSetting(field func(*Unit) *bool, fatal bool) setter {
 	return func(c *settingCtx, a *Assignment) error {
-		v, ok := parseBoolean(a.Value)
+		v, ok := ParseBoolean(a.Value)
 		if !ok {
 			c.log(a, map[bool]Severity{false: Warning, true: Error}[fatal], "Failed to parse boolean value%s: %s", ignoring(fatal), a.Value)
 			if fatal {
@@ -100,12 +103,38 @@ func boolSetting(field func(*Unit) *bool, fatal bool) setter {
 	}
 }
 
+// LogLevels are syslog's priorities by name, 0 (emerg) to 7 (debug).
+var LogLevels = []string{"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"}
+
+// ParseLogLevel reads a syslog priority by its name or its number, as
+// systemd's log_level_from_string.
+func ParseLogLevel(s string) (int, bool) {
+	if i := slices.Index(LogLevels, s); i >= 0 {
+		return i, true
+	}
+	n, err := strconv.ParseUint(s, 10, 8)
+	return int(n), err == nil && n < uint64(len(LogLevels))
+}
+
+// logLevelSetting is config_parse_log_level.
+func logLevelSetting(field func(*Unit) *int) setter {
+	return func(c *settingCtx, a *Assignment) error {
+		l, ok := ParseLogLevel(a.Value)
+		if !ok {
+			c.log(a, Warning, "Failed to parse log level, ignoring: %s", a.Value)
+			return nil
+		}
+		store(c, field, l)
+		return nil
+	}
+}
+
 // tristateSetting is config_parse_tristate, which also takes "".
 func tristateSetting(c *settingCtx, a *Assignment) error {
 	if a.Value == "" {
 		return nil
 	}
-	if _, ok := parseBoolean(a.Value); !ok {
+	if _, ok := ParseBoolean(a.Value); !ok {
 		c.warn(a, "Failed to parse boolean value for %s=, ignoring: %s", a.Key, a.Value)
 	}
 	return nil

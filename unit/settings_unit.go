@@ -424,7 +424,7 @@ func exitStatusSetting(field func(*Unit) *int) setter {
 // jobModeIsolateSetting is config_parse_job_mode_isolate, the old
 // OnFailureIsolate=.
 func jobModeIsolateSetting(c *settingCtx, a *Assignment) error {
-	v, ok := parseBoolean(a.Value)
+	v, ok := ParseBoolean(a.Value)
 	if !ok {
 		c.warn(a, "Failed to parse boolean, ignoring: %s", a.Value)
 		return nil

@@ -13,9 +13,11 @@ import (
 	"syscall"
 
 	"sundial.dev/sundial/internal/api"
+	"sundial.dev/sundial/internal/cluster"
 	"sundial.dev/sundial/internal/manager"
 	"sundial.dev/sundial/internal/service"
 	"sundial.dev/sundial/internal/store"
+	"sundial.dev/sundial/internal/web"
 	"sundial.dev/sundial/unit"
 )
 
@@ -37,6 +39,12 @@ Options:
      --state-dir=DIR         Keep stamps, runs and the journal in DIR
                              (default: /var/lib/sundial, or for --user
                              $XDG_STATE_HOME/sundial)
+     --http=ADDR             Serve the page of the timers and runs, the
+                             metrics (/metrics) and the health checks
+                             (/healthz, /readyz) on ADDR, a host:port or the
+                             path of a Unix socket; on TCP, acting (start,
+                             stop) takes the token written to http-token
+                             beside the control socket
 `
 
 func daemonMain(c *cli, args []string) int {
@@ -46,14 +54,23 @@ func daemonMain(c *cli, args []string) int {
 	switchOption(fs, "user", "")
 	fs.String("unit-path", "", "")
 	fs.String("state-dir", "", "")
+	fs.String("http", "", "")
+	declareEtcdOptions(fs)
 	m := &manager.Manager{Scope: unit.SystemScope}
 	// prepend is set by a --unit-path= that ends in ':', as
 	// SYSTEMD_UNIT_PATH puts its directories before the usual ones.
 	prepend := false
+	httpAddr := ""
+	var clusterCfg cluster.Config
+	inCluster := false
 	ok, status := c.parse(fs, args, func(name, value string) error {
+		if etcdOption(&clusterCfg, name, value) {
+			inCluster = true
+			return nil
+		}
 		switch name {
 		case "help":
-			fmt.Fprintf(c.stdout, daemonUsage, c.prog)
+			fmt.Fprintf(c.stdout, daemonUsage+daemonClusterUsage, c.prog)
 			return errDone
 		case "system":
 			m.Scope = unit.SystemScope
@@ -77,6 +94,11 @@ func daemonMain(c *cli, args []string) int {
 				return usageError(fmt.Sprintf("Failed to parse --state-dir= parameter: %s", value))
 			}
 			m.StateDir = abs
+		case "http":
+			if value == "" {
+				return usageError("Failed to parse --http= parameter: an address is needed")
+			}
+			httpAddr = value
 		}
 		return nil
 	})
@@ -111,6 +133,12 @@ func daemonMain(c *cli, args []string) int {
 	if m.StateDir == "" {
 		m.StateDir = defaultStateDir(m.Scope)
 	}
+	if inCluster {
+		if err := checkEtcdOptions(&clusterCfg, m.StateDir); err != nil {
+			c.errorf("%s", err)
+			return 1
+		}
+	}
 	m.Env = managerEnv(m.Scope)
 	m.Version = "sundial " + version()
 	m.Retention = defaultRetention
@@ -139,13 +167,66 @@ func daemonMain(c *cli, args []string) int {
 		defer stopReaping()
 		go service.Reap(reaping)
 	}
+	var node *clusterNode
+	if inCluster {
+		clusterCfg.Logger = m.Logger
+		node = startCluster(ctx, clusterCfg, m.Logger)
+		m.ClusterStatus = node.status
+	}
+	// The page serves while the manager runs: stopped once it returns,
+	// and waited for.
+	serving, stopServing := context.WithCancel(ctx)
+	var webDone sync.WaitGroup
+	if httpAddr != "" {
+		webDone.Go(func() { serveWeb(serving, m, httpAddr) })
+	}
 	err := m.Run(ctx)
+	stopServing()
+	webDone.Wait()
+	if node != nil {
+		node.stop()
+	}
 	logs.Close() // before the error, which goes out directly
 	if err != nil {
 		c.errorf("%s", err)
 		return 1
 	}
 	return 0
+}
+
+// serveWeb serves the page and the metrics on addr once the manager
+// runs, until ctx is done. On TCP, a new token for acting is written
+// beside the control socket, then, when the daemon has it locked.
+func serveWeb(ctx context.Context, m *manager.Manager, addr string) {
+	select {
+	case <-m.Started():
+	case <-ctx.Done():
+		return
+	}
+	srv := &web.Server{Source: m, Logger: m.Logger.With("component", "web"), Clock: m.Clock}
+	if !web.IsUnix(addr) {
+		path := filepath.Join(filepath.Dir(m.Socket), "http-token")
+		token, err := web.WriteToken(path)
+		if err != nil {
+			m.Logger.Error("Failed to write the web server's token; acting over it is refused.", "err", err)
+		} else {
+			srv.Token = token
+			defer os.Remove(path)
+		}
+	}
+	l, err := web.Listen(addr)
+	if err != nil {
+		m.Logger.Error("Failed to listen for the web server on "+addr+".", "err", err)
+		return
+	}
+	where := addr // a socket's name, not the one it was made under
+	if !web.IsUnix(addr) {
+		where = l.Addr().String() // the port chosen, for :0
+	}
+	m.Logger.Info("Serving the web page and the metrics on " + where + ".")
+	if err := srv.Serve(ctx, l); err != nil {
+		m.Logger.Error("web server", "err", err)
+	}
 }
 
 // A batchWriter writes what it is given to w from a goroutine of its own,

@@ -12,13 +12,16 @@ import (
 const historyUsage = `%s history [OPTIONS...] [UNIT]
 
 List the past runs of a unit, or of all units: when each started, why,
-how long it took and how it ended. The history outlives the daemon.
+how long it took and how it ended. The history outlives the daemon:
+with no daemon running, it is read from its state directory.
 
 Options:
   -h --help                  Show this help
      --version               Show package version
      --system                Ask the system's daemon (default)
      --user                  Ask the user's daemon
+  -D --directory=PATH        Read the history of the state directory PATH
+                             when no daemon runs
   -n --lines=N               Show the last N runs (default: 10)
 `
 
@@ -27,12 +30,15 @@ func historyMain(c *cli, args []string) int {
 	d := &daemonOptions{usage: historyUsage}
 	d.declare(fs)
 	fs.StringP("lines", "n", "", "")
-	last := 10
+	fs.StringP("directory", "D", "", "")
+	last, dir := 10, ""
 	ok, status := c.parse(fs, args, func(name, value string) error {
 		if done, err := d.option(c, name); done {
 			return err
 		}
 		switch name {
+		case "directory":
+			dir = value
 		case "lines":
 			n, err := strconv.Atoi(value)
 			if err != nil || n < 0 {
@@ -49,10 +55,10 @@ func historyMain(c *cli, args []string) int {
 		c.errorf("%s history takes at most one unit.", c.prog)
 		return 1
 	}
-	client := d.client()
-	runs, err := client.Runs(context.Background(), fs.Arg(0), last)
+	src := newSource(d, dir)
+	runs, err := src.Runs(context.Background(), fs.Arg(0), last)
 	if err != nil {
-		return d.failed(c, client, "read the run history", err)
+		return src.failed(c, "read the run history", err)
 	}
 	rows := [][]string{{"STARTED", "UNIT", "TRIGGER", "DURATION", "RESULT", "EXIT"}}
 	for _, r := range runs {

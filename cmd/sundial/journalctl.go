@@ -2,97 +2,119 @@ package main
 
 import (
 	"context"
-	"encoding/json"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"regexp"
+	"regexp/syntax"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	"sundial.dev/sundial/internal/api"
 	"sundial.dev/sundial/internal/clock"
+	"sundial.dev/sundial/internal/manager"
+	"sundial.dev/sundial/internal/store"
 	"sundial.dev/sundial/timespan"
+	"sundial.dev/sundial/unit"
 )
 
 const journalctlUsage = `%s [OPTIONS...]
 
-Show the journal of the sundial daemon's units.
+Show the journal of the sundial daemon's units. With no daemon running,
+read what the daemon left in its state directory.
 
 Options:
   -h --help                  Show this help
      --version               Show package version
-     --system                Ask the system's daemon (default)
-     --user                  Ask the user's daemon
-  -u --unit=UNIT             Show entries of the unit (may be repeated)
-  -n --lines[=INTEGER]       Number of journal entries to show (default: 10)
+     --system                Show the system's daemon's journal (default)
+     --user                  Show the user's daemon's journal
+  -D --directory=PATH        Read the journal of the state directory PATH
+                             when no daemon runs
+  -u --unit=UNIT             Show entries of the unit, or of the units a
+                             pattern matches (may be repeated)
+     --user-unit=UNIT        Show entries of the user's unit
+  -t --identifier=STRING     Show entries with the syslog identifier
+  -p --priority=RANGE        Show entries with the priority, or in the
+                             range of priorities
+  -g --grep=PATTERN          Show entries whose message matches PATTERN
+     --case-sensitive[=BOOL] Force case sensitive or insensitive matching
   -S --since=DATE            Show entries not older than the date
   -U --until=DATE            Show entries not newer than the date
-  -b --boot                  Show entries of the current boot only
-  -f --follow                Follow the journal
+  -b --boot[=ID]             Show current boot or the specified boot
   -o --output=STRING         Change journal output mode (short,
-                             short-precise, short-iso, cat, json)
+                             short-precise, short-iso, short-full, cat,
+                             with-unit, verbose, export, json,
+                             json-pretty, json-sse, json-seq)
+     --output-fields=LIST    Select fields to print in verbose/export/json
+  -n --lines[=[+]INTEGER]    Number of journal entries to show (default: 10),
+                             from the end, or with + from the start
+  -r --reverse               Show the newest entries first
+     --utc                   Express time in Coordinated Universal Time (UTC)
+  -x --catalog               Add message explanations where available
+     --no-hostname           Suppress output of hostname field
+  -f --follow                Follow the journal
+     --no-tail               Show all lines, even in follow mode
+  -q --quiet                 Do not show info messages
      --no-pager              Accepted for compatibility; there is no pager
+  -e --pager-end             Show the last 1000 entries of the current boot
+     --list-boots            Show terse information about recorded boots
+     --disk-usage            Show total disk usage of the journal
+     --vacuum-size=BYTES     Reduce disk usage below specified size
+     --vacuum-time=TIME      Remove journal entries older than specified time
 `
+
+// Special values of journalOptions.lines, as journalctl's arg_lines.
+const (
+	linesDefault = -2
+	linesAll     = -1
+)
+
+// journalOptions are journalctl's options.
+type journalOptions struct {
+	daemonOptions
+	system                 bool // --system given
+	dir                    string
+	units, userUnits       []string
+	identifiers            []string
+	priorities             uint8
+	pattern                string
+	caseSensitive          *bool // nil: by the pattern's capitals
+	lines                  int
+	oldest                 bool // -n +N
+	since, until           uint64
+	sinceSet, untilSet     bool
+	boot, follow, reverse  bool
+	bootID                 string // -b's boot, "" for the current one or by offset
+	bootOffset             int
+	catalog, quiet, noTail bool
+	utc, noHostname        bool
+	output                 string
+	fields                 []string // --output-fields; nil for all
+	action                 string   // "", "list-boots", "disk-usage", "vacuum"
+	vacuum                 api.Vacuum
+	vacuumTime             timespan.Span
+}
 
 func journalctlMain(c *cli, args []string) int {
 	fs := c.flags()
-	d := &daemonOptions{usage: journalctlUsage}
-	d.declare(fs)
-	fs.StringArrayP("unit", "u", nil, "")
-	fs.StringP("lines", "n", "", "")
-	fs.Lookup("lines").NoOptDefVal = optionalNoArgument
-	fs.StringP("since", "S", "", "")
-	fs.StringP("until", "U", "", "")
-	switchOption(fs, "boot", "b")
-	switchOption(fs, "follow", "f")
-	fs.StringP("output", "o", "", "")
-	switchOption(fs, "no-pager", "")
-	boot, follow, linesSet := false, false, false
-	q := api.JournalQuery{}
-	args = linesArgument(args)
-	output := "short"
-	ok, status := c.parse(fs, args, func(name, value string) error {
-		if done, err := d.option(c, name); done {
+	o := &journalOptions{daemonOptions: daemonOptions{usage: journalctlUsage}, lines: linesDefault, output: "short"}
+	o.declareAll(fs)
+	ok, status := c.parse(fs, optionalArguments(fs, args), func(name, value string) error {
+		if name == "system" {
+			o.system = true
+		}
+		if done, err := o.option(c, name); done {
 			return err
 		}
-		switch name {
-		case "unit":
-			q.Units = append(q.Units, value)
-		case "follow":
-			follow = true
-		case "lines":
-			linesSet = true
-			q.Last = 10
-			if value != noArgument {
-				n, err := strconv.Atoi(value)
-				if err != nil || n < 0 {
-					return usageError("Failed to parse lines '" + value + "'")
-				}
-				q.Last = n
-			}
-		case "since", "until":
-			t, err := timespan.ParseTimestamp(value, now())
-			if err != nil {
-				return usageError(fmt.Sprintf("Failed to parse timestamp: %s", value))
-			}
-			if name == "since" {
-				q.Since = uint64(max(t.UnixMicro(), 1))
-			} else {
-				q.Until = uint64(max(t.UnixMicro(), 1))
-			}
-		case "boot":
-			boot = true
-		case "output":
-			switch value {
-			case "short", "short-precise", "short-iso", "cat", "json":
-				output = value
-			default:
-				return usageError("Unknown output format '" + value + "'.")
-			}
-		}
-		return nil
+		return o.set(name, value)
 	})
 	if !ok {
 		return status
@@ -101,42 +123,412 @@ func journalctlMain(c *cli, args []string) int {
 		c.errorf("Extraneous arguments: %s", strings.Join(fs.Args(), " "))
 		return 1
 	}
-	if boot || follow {
-		// -f follows this boot's journal.
-		q.Boot = clock.BootID()
+	if err := o.check(); err != nil {
+		c.errorf("%s", err)
+		return 1
 	}
-	if follow && q.Last == 0 && !linesSet {
-		q.Last = 10
-	}
-	client := d.client()
+	src := o.source()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	entries, err := client.Journal(ctx, q)
-	if err != nil {
-		return d.failed(c, client, "read the journal", err)
-	}
-	if !follow {
-		printJournal(c, entries, output, true)
+	switch o.action {
+	case "disk-usage":
+		return o.diskUsage(c)
+	case "vacuum":
+		return o.vacuumJournal(ctx, c, src)
+	case "list-boots":
+		boots, err := src.JournalBoots(ctx)
+		if err != nil {
+			return src.failed(c, "read the journal", err)
+		}
+		listBoots(c, boots, o)
 		return 0
 	}
-	// Follows by asking for what came after the last entry shown, as
-	// often as journalctl would wake for new entries.
+	q, ok, err := o.query(ctx, c, src)
+	if uerr, isUsage := errors.AsType[usageError](err); isUsage {
+		c.errorf("%s", uerr)
+		return 1
+	}
+	if err != nil {
+		return src.failed(c, "read the journal", err)
+	}
+	if !ok {
+		c.errorf("Failed to add filter for units: No data available")
+		return 1
+	}
+	if o.follow {
+		return o.followJournal(ctx, c, src, q)
+	}
+	var entries []api.Entry
+	if o.lines != 0 {
+		if entries, err = src.Journal(ctx, q); err != nil {
+			return src.failed(c, "read the journal", err)
+		}
+	}
+	if o.reverse {
+		slices.Reverse(entries)
+	}
+	p := o.printer(c)
+	p.print(entries)
+	if len(entries) == 0 && !o.quiet {
+		fmt.Fprintln(c.stdout, "-- No entries --")
+	}
+	if o.pattern != "" && len(entries) == 0 {
+		// As grep does, for scripts.
+		return 1
+	}
+	return 0
+}
+
+// declareAll declares journalctl's options.
+func (o *journalOptions) declareAll(fs *pflag.FlagSet) {
+	o.declare(fs)
+	fs.StringP("directory", "D", "", "")
+	fs.StringArrayP("unit", "u", nil, "")
+	fs.StringArray("user-unit", nil, "")
+	fs.StringArrayP("identifier", "t", nil, "")
+	fs.StringP("priority", "p", "", "")
+	fs.StringP("grep", "g", "", "")
+	optionalOption(fs, "case-sensitive")
+	fs.StringP("lines", "n", "", "")
+	fs.Lookup("lines").NoOptDefVal = optionalNoArgument
+	fs.StringP("since", "S", "", "")
+	fs.StringP("until", "U", "", "")
+	fs.StringP("output", "o", "", "")
+	fs.String("output-fields", "", "")
+	fs.String("vacuum-size", "", "")
+	fs.String("vacuum-time", "", "")
+	fs.StringP("boot", "b", "", "")
+	fs.Lookup("boot").NoOptDefVal = optionalNoArgument
+	for _, s := range [][2]string{{"follow", "f"}, {"reverse", "r"}, {"catalog", "x"}, {"pager-end", "e"},
+		{"quiet", "q"}, {"no-pager", ""}, {"no-tail", ""}, {"utc", ""}, {"no-hostname", ""}, {"list-boots", ""}, {"disk-usage", ""}} {
+		switchOption(fs, s[0], s[1])
+	}
+}
+
+// set takes one option, as journalctl's parse_argv.
+func (o *journalOptions) set(name, value string) error {
+	switch name {
+	case "directory":
+		o.dir = value
+	case "unit":
+		o.units = append(o.units, value)
+	case "user-unit":
+		o.userUnits = append(o.userUnits, value)
+	case "identifier":
+		o.identifiers = append(o.identifiers, value)
+	case "priority":
+		p, err := parsePriorities(value)
+		if err != nil {
+			return err
+		}
+		o.priorities = p
+	case "grep":
+		o.pattern = value
+	case "case-sensitive":
+		b := true
+		if value != noArgument {
+			v, ok := parseBoolean(value)
+			if !ok {
+				return usageError(fmt.Sprintf("Bad --case-sensitive= argument \"%s\": Invalid argument", value))
+			}
+			b = v
+		}
+		o.caseSensitive = &b
+	case "lines":
+		return o.setLines(value)
+	case "since", "until":
+		t, err := timespan.ParseTimestamp(value, now())
+		if err != nil {
+			return usageError(fmt.Sprintf("Failed to parse timestamp: %s", value))
+		}
+		us := uint64(max(t.UnixMicro(), 1))
+		if name == "since" {
+			o.since, o.sinceSet = us, true
+		} else {
+			o.until, o.untilSet = us, true
+		}
+	case "output":
+		if !slices.Contains(outputModes, value) {
+			return usageError("Unknown output format '" + value + "'.")
+		}
+		o.output = value
+		if slices.Contains(quietModes, value) {
+			o.quiet = true
+		}
+	case "output-fields":
+		o.fields = append(o.fields, strings.Split(value, ",")...)
+	case "boot":
+		o.boot, o.bootID, o.bootOffset = true, "", 0
+		if value != noArgument {
+			id, offset, all, ok := parseBootDescriptor(value)
+			if !ok {
+				return usageError(fmt.Sprintf("Failed to parse boot descriptor '%s'", value))
+			}
+			o.boot, o.bootID, o.bootOffset = !all, id, offset
+		}
+	case "follow":
+		o.follow = true
+	case "reverse":
+		o.reverse = true
+	case "catalog":
+		o.catalog = true
+	case "pager-end":
+		// No pager to jump to the end of: the end is what is shown.
+		if o.lines == linesDefault {
+			o.lines = 1000
+		}
+		o.boot = true
+	case "quiet":
+		o.quiet = true
+	case "no-tail":
+		o.noTail = true
+	case "utc":
+		o.utc = true
+	case "no-hostname":
+		o.noHostname = true
+	case "list-boots", "disk-usage":
+		o.action = name
+	case "vacuum-size":
+		n, err := unit.ParseSize(value, 1024)
+		if err != nil {
+			return usageError("Failed to parse vacuum size: " + value)
+		}
+		o.vacuum.MaxBytes, o.action = n, "vacuum"
+	case "vacuum-time":
+		d, err := timespan.Parse(value)
+		if err != nil {
+			return usageError("Failed to parse vacuum time: " + value)
+		}
+		o.vacuumTime, o.action = d, "vacuum"
+	}
+	return nil
+}
+
+// vacuumJournal deletes the journal's oldest entries, through the
+// daemon, or in its database when none runs, as journalctl --vacuum-size=
+// and --vacuum-time= remove the oldest journal files.
+func (o *journalOptions) vacuumJournal(ctx context.Context, c *cli, src *journalSource) int {
+	if o.vacuumTime > 0 {
+		o.vacuum.Before = uint64(max(now().UnixMicro()-int64(o.vacuumTime), 1))
+	}
+	done, err := src.client.VacuumJournal(ctx, o.vacuum)
+	if _, statErr := os.Stat(src.path); errors.Is(err, api.ErrNoDaemon) && statErr == nil {
+		// The daemon's alone while it runs; none does.
+		var st *store.Store
+		if st, err = store.Open(ctx, src.path); err == nil {
+			done, err = manager.VacuumJournal(ctx, st, filepath.Dir(src.path), o.vacuum)
+			st.Close()
+		}
+		if err != nil {
+			err = errStore{err}
+		}
+	}
+	if err != nil {
+		return src.failed(c, "vacuum the journal", err)
+	}
+	fmt.Fprintf(c.stdout, "Vacuuming done, freed %s of archived journals from %s.\n", formatBytes(done.Freed), done.Dir)
+	return 0
+}
+
+// setLines reads -n's argument: all, N from the end, or +N from the
+// start (systemd 255's form).
+func (o *journalOptions) setLines(value string) error {
+	o.oldest = false
+	switch {
+	case value == noArgument:
+		o.lines = 10
+		return nil
+	case value == "all":
+		o.lines = linesAll
+		return nil
+	}
+	digits, oldest := strings.CutPrefix(value, "+")
+	n, err := strconv.Atoi(digits)
+	if err != nil || n < 0 {
+		return usageError("Failed to parse lines '" + value + "'")
+	}
+	o.lines, o.oldest = n, oldest
+	return nil
+}
+
+// check checks the options together, and draws what they imply, as the
+// end of journalctl's parse_argv.
+func (o *journalOptions) check() error {
+	if o.noTail {
+		o.lines = linesAll
+	}
+	if o.follow && !o.sinceSet && o.lines == linesDefault {
+		o.lines = 10
+	}
+	if o.follow && !o.boot {
+		o.boot, o.bootID, o.bootOffset = true, "", 0
+	}
+	switch {
+	case o.sinceSet && o.untilSet && o.since > o.until:
+		return errors.New("--since= must be before --until=.")
+	case o.follow && o.reverse:
+		return errors.New("Please specify either --reverse= or --follow=, not both.")
+	case o.lines >= 0 && o.oldest && (o.reverse || o.follow):
+		return errors.New("--lines=+N is unsupported when --reverse or --follow is specified.")
+	}
+	if slices.Contains(o.units, "") || slices.Contains(o.userUnits, "") {
+		// No name mangles an empty one into a unit's.
+		return errors.New("Failed to add filter for units: Invalid argument")
+	}
+	if len(o.units) > 0 && o.user && !o.system {
+		// --user with --unit= is --user-unit=, as journalctl takes it.
+		o.userUnits, o.units = append(o.userUnits, o.units...), nil
+	}
+	if len(o.userUnits) > 0 && !o.system {
+		// The user's units are the user's daemon's.
+		o.user = true
+	}
+	if o.pattern != "" {
+		re, err := compilePattern(o.pattern, o.caseSensitive)
+		if err != nil {
+			return err
+		}
+		o.pattern = re.String()
+		// The last N matches are found from the end: journalctl then
+		// shows them newest first.
+		if o.lines >= 0 && !o.oldest && !o.follow {
+			o.reverse = true
+		}
+	}
+	return nil
+}
+
+// parsePriorities reads -p: a level, for it and the more important
+// ones, or a range "FROM..TO", either way round.
+func parsePriorities(s string) (uint8, error) {
+	from, to, isRange := strings.Cut(s, "..")
+	if !isRange {
+		p, ok := unit.ParseLogLevel(s)
+		if !ok {
+			return 0, usageError("Unknown log level " + s)
+		}
+		return uint8(1<<(p+1) - 1), nil
+	}
+	a, ok1 := unit.ParseLogLevel(from)
+	b, ok2 := unit.ParseLogLevel(to)
+	if !ok1 || !ok2 {
+		return 0, usageError("Failed to parse log level range " + s)
+	}
+	a, b = min(a, b), max(a, b)
+	return uint8(1<<(b+1) - 1<<a), nil
+}
+
+// compilePattern compiles -g's pattern, case-insensitive unless it has
+// capitals or --case-sensitive says otherwise, as journalctl's
+// pattern_compile_and_log; its errors are PCRE2's words for them.
+func compilePattern(pattern string, caseSensitive *bool) (*regexp.Regexp, error) {
+	insensitive := !strings.ContainsFunc(pattern, func(r rune) bool { return 'A' <= r && r <= 'Z' })
+	if caseSensitive != nil {
+		insensitive = !*caseSensitive
+	}
+	if insensitive {
+		pattern = "(?i)" + pattern
+	}
+	re, err := regexp.Compile(pattern)
+	if err != nil {
+		why := err.Error()
+		if se, ok := errors.AsType[*syntax.Error](err); ok {
+			why = pcreMessages[se.Code]
+			if why == "" {
+				why = se.Code.String()
+			}
+		}
+		return nil, fmt.Errorf("Bad pattern \"%s\": %s", strings.TrimPrefix(pattern, "(?i)"), why)
+	}
+	return re, nil
+}
+
+// pcreMessages are PCRE2's messages for the mistakes Go's regexp names.
+var pcreMessages = map[syntax.ErrorCode]string{
+	syntax.ErrMissingParen:          "missing closing parenthesis",
+	syntax.ErrUnexpectedParen:       "unmatched closing parenthesis",
+	syntax.ErrMissingBracket:        "missing terminating ] for character class",
+	syntax.ErrMissingRepeatArgument: "quantifier does not follow a repeatable item",
+	syntax.ErrTrailingBackslash:     "\\ at end of pattern",
+	syntax.ErrInvalidCharRange:      "range out of order in character class",
+	syntax.ErrInvalidRepeatSize:     "number too big in {} quantifier",
+}
+
+// query makes the query the options select, with the units named and
+// those the patterns match among the journal's; false if patterns
+// matched none and no unit was named, as journalctl's add_units refuses.
+func (o *journalOptions) query(ctx context.Context, c *cli, src *journalSource) (api.JournalQuery, bool, error) {
+	q := api.JournalQuery{Since: o.since, Until: o.until, Identifiers: o.identifiers, Priorities: o.priorities, Grep: o.pattern}
+	if o.boot {
+		boot, err := o.selectBoot(ctx, src)
+		if err != nil {
+			return q, false, err
+		}
+		q.Boot = boot
+	}
+	switch {
+	case o.lines > 0 && o.oldest:
+		q.First = o.lines
+	case o.lines > 0:
+		q.Last = o.lines
+	}
+	var patterns []string
+	for _, name := range append(slices.Clip(o.units), o.userUnits...) {
+		u, notice, _ := mangleUnitName(name, "", ".service", true)
+		if notice != "" && !o.quiet {
+			c.errorf("%s", notice)
+		}
+		if isGlob(u) {
+			patterns = append(patterns, u)
+		} else {
+			q.Units = append(q.Units, u)
+		}
+	}
+	if len(patterns) == 0 {
+		return q, true, nil
+	}
+	units, err := src.JournalUnits(ctx)
+	if err != nil {
+		return q, false, err
+	}
+	for _, u := range units {
+		if slices.ContainsFunc(patterns, func(p string) bool { return fnmatch(p, u) }) && !slices.Contains(q.Units, u) {
+			q.Units = append(q.Units, u)
+		}
+	}
+	return q, len(q.Units) > 0, nil
+}
+
+// followJournal prints what the query selects, and then what comes
+// after, until interrupted, as journalctl -f.
+func (o *journalOptions) followJournal(ctx context.Context, c *cli, src *journalSource, q api.JournalQuery) int {
+	p := o.printer(c)
+	shown := o.lines != 0
+	if !shown {
+		// -n 0: from the end, of which nothing is shown.
+		q.Last = 1
+	}
 	for {
-		printJournal(c, entries, output, false)
+		entries, err := src.Journal(ctx, q)
+		if err != nil {
+			if ctx.Err() != nil {
+				return 0
+			}
+			return src.failed(c, "read the journal", err)
+		}
+		if shown {
+			p.print(entries)
+		}
 		if len(entries) > 0 {
 			q.After = entries[len(entries)-1].Cursor
 		}
-		q.Last = 0
+		q.Last, q.First, shown = 0, 0, true
+		// Asks for what came after the last entry shown, as often as
+		// journalctl would wake for new entries.
 		select {
 		case <-ctx.Done():
 			return 0
 		case <-time.After(followInterval):
-		}
-		if entries, err = client.Journal(ctx, q); err != nil {
-			if ctx.Err() != nil {
-				return 0
-			}
-			return d.failed(c, client, "read the journal", err)
 		}
 	}
 }
@@ -144,79 +536,357 @@ func journalctlMain(c *cli, args []string) int {
 // followInterval is how often -f asks for new entries.
 const followInterval = 100 * time.Millisecond
 
-// printJournal writes entries as journalctl does in the output mode.
-// With none, it says so, if told to.
-func printJournal(c *cli, entries []api.Entry, output string, none bool) {
-	var b strings.Builder
-	if len(entries) == 0 && none && output != "json" && output != "cat" {
-		b.WriteString("-- No entries --\n")
-	}
-	host, _ := os.Hostname()
-	if i := strings.IndexByte(host, '.'); i > 0 {
-		host = host[:i]
-	}
-	for i, e := range entries {
-		if i > 0 && e.Boot != entries[i-1].Boot && output != "json" && output != "cat" {
-			fmt.Fprintf(&b, "-- Boot %s --\n", e.Boot)
-		}
-		t := time.UnixMicro(int64(e.Realtime)).In(time.Local)
-		switch output {
-		case "cat":
-			b.WriteString(e.Message + "\n")
-		case "json":
-			j, _ := json.Marshal(map[string]string{
-				"__CURSOR": strconv.FormatInt(e.Cursor, 10), "__REALTIME_TIMESTAMP": strconv.FormatUint(e.Realtime, 10),
-				"__MONOTONIC_TIMESTAMP": strconv.FormatUint(e.Monotonic, 10), "_BOOT_ID": e.Boot, "_SYSTEMD_UNIT": e.Unit,
-				"_SYSTEMD_INVOCATION_ID": e.Invocation, "_PID": strconv.Itoa(e.PID), "SYSLOG_IDENTIFIER": e.Identifier,
-				"PRIORITY": strconv.Itoa(e.Priority), "MESSAGE": e.Message, "_HOSTNAME": host,
-			})
-			b.Write(j)
-			b.WriteByte('\n')
-		default:
-			var stamp string
-			switch output {
-			case "short-precise":
-				stamp = t.Format("Jan 02 15:04:05.000000")
-			case "short-iso":
-				stamp = isoStamp(t)
-			default:
-				stamp = t.Format("Jan 02 15:04:05")
-			}
-			fmt.Fprintf(&b, "%s %s %s[%d]: %s\n", stamp, host, e.Identifier, e.PID, e.Message)
-		}
-	}
-	fmt.Fprint(c.stdout, b.String())
-}
-
-// isoStamp is short-iso's time: strftime's %Y-%m-%dT%H:%M:%S%z, with a
-// colon put into a "+hhmm" offset, and not into a "-hhmm" one, as
-// journalctl does.
-func isoStamp(t time.Time) string {
-	s := t.Format("2006-01-02T15:04:05-0700")
-	if n := len(s); s[n-5] == '+' {
-		s = s[:n-2] + ":" + s[n-2:]
-	}
-	return s
-}
-
-// linesArgument joins "-n N" into "--lines=N": journalctl takes the word
-// after -n as its argument when it is a number, though the argument is
-// optional.
-func linesArgument(args []string) []string {
+// optionalArguments rewrites the optional arguments of -n and -b as
+// getopt reads them for journalctl ("n::", "b::") into "--lines=…" and
+// "--boot=…", which pflag reads so too: the rest of a cluster ("-n5",
+// "-xen5"), or else the word after the option, when it is one the
+// option takes ("5", "+5" or "all"; "-1" or a boot ID). The argument
+// of another option is left as it is, whatever it looks like ("-u -n5").
+func optionalArguments(fs *pflag.FlagSet, args []string) []string {
+	optional := map[byte]struct {
+		long string
+		word func(string) bool
+	}{'n': {"lines", linesWord}, 'b': {"boot", bootWord}}
 	out := make([]string, 0, len(args))
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		if a == "--" {
 			return append(out, args[i:]...)
 		}
-		if (a == "-n" || a == "--lines") && i+1 < len(args) {
-			if _, err := strconv.Atoi(args[i+1]); err == nil {
-				out = append(out, "--lines="+args[i+1])
+		if name, ok := strings.CutPrefix(a, "--"); ok {
+			out = append(out, a)
+			for _, opt := range optional {
+				if name == opt.long && i+1 < len(args) && opt.word(args[i+1]) {
+					out[len(out)-1] = a + "=" + args[i+1]
+					i++
+				}
+			}
+			if takesNext(fs, a) && i+1 < len(args) {
+				out = append(out, args[i+1])
 				i++
-				continue
+			}
+			continue
+		}
+		if len(a) < 2 || a[0] != '-' {
+			out = append(out, a)
+			continue
+		}
+		// A cluster of short options: up to the first that takes an
+		// argument, optional or required.
+		j := 1
+		for ; j < len(a); j++ {
+			if _, ok := optional[a[j]]; ok {
+				break
+			}
+			if f := fs.ShorthandLookup(a[j : j+1]); f != nil && f.NoOptDefVal == "" {
+				break
 			}
 		}
-		out = append(out, a)
+		opt, isOptional := optional[a[min(j, len(a)-1)]]
+		switch {
+		case j == len(a):
+			out = append(out, a)
+		case !isOptional:
+			out = append(out, a)
+			if j == len(a)-1 && i+1 < len(args) {
+				out = append(out, args[i+1])
+				i++
+			}
+		default:
+			if j > 1 {
+				out = append(out, a[:j])
+			}
+			if rest := a[j+1:]; rest != "" {
+				out = append(out, "--"+opt.long+"="+rest)
+			} else if i+1 < len(args) && opt.word(args[i+1]) {
+				out = append(out, "--"+opt.long+"="+args[i+1])
+				i++
+			} else {
+				out = append(out, "--"+opt.long)
+			}
+		}
 	}
 	return out
+}
+
+// linesWord reports whether -n takes the word after it as its argument.
+func linesWord(w string) bool {
+	if w == "all" {
+		return true
+	}
+	n, err := strconv.Atoi(strings.TrimPrefix(w, "+"))
+	return err == nil && n >= 0 && !strings.HasPrefix(w, "-")
+}
+
+// bootWord reports whether -b takes the word after it as its argument.
+func bootWord(w string) bool {
+	_, _, _, ok := parseBootDescriptor(w)
+	return ok
+}
+
+// parseBootDescriptor reads -b's argument as journalctl's
+// parse_boot_descriptor: "all", a boot ID, an offset ("-1", "+2", "0"),
+// or a boot ID and an offset from it.
+func parseBootDescriptor(s string) (id string, offset int, all, ok bool) {
+	if s == "all" {
+		return "", 0, true, true
+	}
+	if len(s) >= 32 {
+		if _, err := hex.DecodeString(s[:32]); err == nil {
+			id, s = strings.ToLower(s[:32]), s[32:]
+		}
+		if s != "" && s[0] != '-' && s[0] != '+' {
+			return "", 0, false, false
+		}
+		if s == "" {
+			return id, 0, false, true
+		}
+	}
+	n, err := strconv.Atoi(s)
+	return id, n, false, err == nil
+}
+
+// selectBoot is the boot -b selects: the current one for none, else
+// one of the journal's by its ID and an offset from it, or by an offset
+// from the last (0 and below) or from the first (1 and above), as
+// journalctl's get_boots counts them.
+func (o *journalOptions) selectBoot(ctx context.Context, src *journalSource) (string, error) {
+	if o.bootID == "" && o.bootOffset == 0 {
+		return clock.BootID(), nil
+	}
+	boots, err := src.JournalBoots(ctx)
+	if err != nil {
+		return "", err
+	}
+	i := -1
+	switch {
+	case o.bootID != "":
+		if at := slices.IndexFunc(boots, func(b api.Boot) bool { return b.ID == o.bootID }); at >= 0 {
+			i = at + o.bootOffset
+		}
+	case o.bootOffset > 0:
+		i = o.bootOffset - 1
+	default:
+		i = len(boots) - 1 + o.bootOffset
+	}
+	if i < 0 || i >= len(boots) {
+		which := fmt.Sprintf("%+d", o.bootOffset)
+		if o.bootID != "" {
+			which = o.bootID
+		}
+		return "", usageError(fmt.Sprintf("Data from the specified boot (%s) is not available: No such boot ID in journal", which))
+	}
+	return boots[i].ID, nil
+}
+
+// fnmatch is fnmatch(3) with FNM_NOESCAPE, as journalctl matches unit
+// patterns: "*", "?" and bracket expressions ("[a-c]", "[!x]" or "[^x]");
+// a backslash is itself.
+func fnmatch(pattern, name string) bool {
+	for len(pattern) > 0 {
+		switch pattern[0] {
+		case '*':
+			for i := len(name); i >= 0; i-- {
+				if fnmatch(pattern[1:], name[i:]) {
+					return true
+				}
+			}
+			return false
+		case '?':
+			if name == "" {
+				return false
+			}
+			pattern, name = pattern[1:], name[1:]
+		case '[':
+			if end, ok := bracketEnd(pattern); ok {
+				if name == "" || !bracketMatch(pattern[1:end], name[0]) {
+					return false
+				}
+				pattern, name = pattern[end+1:], name[1:]
+				continue
+			}
+			fallthrough // a "[" that opens nothing is itself
+		default:
+			if name == "" || name[0] != pattern[0] {
+				return false
+			}
+			pattern, name = pattern[1:], name[1:]
+		}
+	}
+	return name == ""
+}
+
+// bracketEnd is the index of the "]" that ends the bracket expression
+// pattern begins with: a "]" first in it, after any "!" or "^", is a
+// member.
+func bracketEnd(pattern string) (int, bool) {
+	i := 1
+	if i < len(pattern) && (pattern[i] == '!' || pattern[i] == '^') {
+		i++
+	}
+	if i < len(pattern) && pattern[i] == ']' {
+		i++
+	}
+	if j := strings.IndexByte(pattern[i:], ']'); j >= 0 {
+		return i + j, true
+	}
+	return 0, false
+}
+
+// bracketMatch tells whether b is in the set of a bracket expression's
+// inside.
+func bracketMatch(set string, b byte) bool {
+	negate := len(set) > 0 && (set[0] == '!' || set[0] == '^')
+	if negate {
+		set = set[1:]
+	}
+	in := false
+	for i := 0; i < len(set); i++ {
+		if i+2 < len(set) && set[i+1] == '-' {
+			in = in || set[i] <= b && b <= set[i+2]
+			i += 2
+			continue
+		}
+		in = in || set[i] == b
+	}
+	return in != negate
+}
+
+// A journalSource reads the journal through the daemon, or, when none
+// listens, from the database it left, opened read-only for each
+// request, so that a daemon started meanwhile finds it free.
+type journalSource struct {
+	client *api.Client
+	path   string // the database
+	opts   *daemonOptions
+}
+
+func (o *journalOptions) source() *journalSource {
+	return newSource(&o.daemonOptions, o.dir)
+}
+
+// newSource is the source of the daemon of the options, whose state
+// directory is dir ("" for the default).
+func newSource(d *daemonOptions, dir string) *journalSource {
+	if dir == "" {
+		scope := unit.SystemScope
+		if d.user {
+			scope = unit.UserScope
+		}
+		dir = defaultStateDir(scope)
+	}
+	return &journalSource{client: d.client(), path: manager.StorePath(dir), opts: d}
+}
+
+// read runs f with the daemon's answers, or the database's.
+func read[T any](ctx context.Context, s *journalSource, daemon func(*api.Client) (T, error), stored func(*store.Store) (T, error)) (T, error) {
+	v, err := daemon(s.client)
+	if !errors.Is(err, api.ErrNoDaemon) {
+		return v, err
+	}
+	if _, statErr := os.Stat(s.path); statErr != nil {
+		return v, err
+	}
+	st, err := store.OpenReadOnly(ctx, s.path)
+	if err != nil {
+		return v, errStore{err}
+	}
+	defer st.Close()
+	v, err = stored(st)
+	if err != nil {
+		err = errStore{err}
+	}
+	return v, err
+}
+
+// errStore is a failure to read the database, not the daemon.
+type errStore struct{ error }
+
+func (e errStore) Unwrap() error { return e.error }
+
+func (s *journalSource) Journal(ctx context.Context, q api.JournalQuery) ([]api.Entry, error) {
+	return read(ctx, s, func(c *api.Client) ([]api.Entry, error) { return c.Journal(ctx, q) },
+		func(st *store.Store) ([]api.Entry, error) { return manager.ReadJournal(ctx, st, q) })
+}
+
+func (s *journalSource) JournalUnits(ctx context.Context) ([]string, error) {
+	return read(ctx, s, func(c *api.Client) ([]string, error) { return c.JournalUnits(ctx) },
+		func(st *store.Store) ([]string, error) { return st.JournalUnits(ctx) })
+}
+
+func (s *journalSource) JournalBoots(ctx context.Context) ([]api.Boot, error) {
+	return read(ctx, s, func(c *api.Client) ([]api.Boot, error) { return c.JournalBoots(ctx) },
+		func(st *store.Store) ([]api.Boot, error) { return manager.ReadJournalBoots(ctx, st) })
+}
+
+func (s *journalSource) Runs(ctx context.Context, unitName string, last int) ([]api.Run, error) {
+	return read(ctx, s, func(c *api.Client) ([]api.Run, error) { return c.Runs(ctx, unitName, last) },
+		func(st *store.Store) ([]api.Run, error) { return manager.ReadRuns(ctx, st, unitName, last) })
+}
+
+// failed reports a read that failed, of what, and returns the exit
+// status.
+func (s *journalSource) failed(c *cli, what string, err error) int {
+	if _, ok := errors.AsType[errStore](err); ok {
+		c.errorf("Failed to open %s: %v", s.path, strings.TrimPrefix(err.Error(), "store: "+s.path+": "))
+		return 1
+	}
+	return s.opts.failed(c, s.client, what, err)
+}
+
+// diskUsage prints what the database's files take, as journalctl
+// --disk-usage what the journal's files take.
+func (o *journalOptions) diskUsage(c *cli) int {
+	path := o.source().path
+	var total int64
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if info, err := os.Stat(p); err == nil {
+			total += info.Size()
+		}
+	}
+	fmt.Fprintf(c.stdout, "Archived and active journals take up %s in the file system.\n", formatBytes(uint64(total)))
+	return 0
+}
+
+// formatBytes is systemd's FORMAT_BYTES: powers of 1024, one digit
+// after the point, and "B" for less than 1K.
+func formatBytes(n uint64) string {
+	suffixes := "EPTGMK"
+	for i := range len(suffixes) {
+		factor := uint64(1) << (10 * (6 - i))
+		if n < factor {
+			continue
+		}
+		var tenth uint64
+		if i < len(suffixes)-1 {
+			tenth = n / (factor >> 10) * 10 / 1024 % 10
+		} else {
+			tenth = n * 10 / factor % 10
+		}
+		return fmt.Sprintf("%d.%d%c", n/factor, tenth, suffixes[i])
+	}
+	return fmt.Sprintf("%dB", n)
+}
+
+// listBoots prints the boots the journal has entries of, oldest first,
+// as journalctl --list-boots: the index (0 the last), the boot ID, and
+// the first and last entries' times; -r the newest first.
+func listBoots(c *cli, boots []api.Boot, o *journalOptions) {
+	if len(boots) == 0 {
+		return
+	}
+	var rows [][]string
+	stamp := func(us uint64) string {
+		return timespan.FormatTimestamp(time.UnixMicro(int64(us)).In(time.Local), timespan.Pretty)
+	}
+	for i, b := range boots {
+		rows = append(rows, []string{strconv.Itoa(i - len(boots) + 1), b.ID, stamp(b.First), stamp(b.Last)})
+	}
+	if o.reverse {
+		slices.Reverse(rows)
+	}
+	if !o.quiet {
+		rows = append([][]string{{"IDX", "BOOT ID", "FIRST ENTRY", "LAST ENTRY"}}, rows...)
+	}
+	writeTable(c, rows, map[int]bool{0: true})
 }

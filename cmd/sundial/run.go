@@ -508,7 +508,7 @@ func (o *runOptions) units() []api.TransientUnit {
 // systemd-run's start_transient_service and start_transient_trigger.
 func (o *runOptions) names(c *cli) error {
 	mangle := func(operation, suffix string) (string, error) {
-		name, msg, ok := mangleUnitName(o.unit, operation, suffix)
+		name, msg, ok := mangleUnitName(o.unit, operation, suffix, false)
 		if !o.quiet && msg != "" {
 			c.errorf("%s", msg)
 		}
@@ -549,7 +549,7 @@ func (o *runOptions) names(c *cli) error {
 		return err
 	}
 	// As the service's properties are made, after the names.
-	slice, msg, ok := mangleUnitName(o.slice, "as slice", ".slice")
+	slice, msg, ok := mangleUnitName(o.slice, "as slice", ".slice", false)
 	if !o.quiet && msg != "" {
 		c.errorf("%s", msg)
 	}
@@ -596,9 +596,12 @@ func isDevicePath(p string) bool {
 // mangleUnitName is systemd's unit_name_mangle_with_suffix: a valid name
 // as it is; a device path or an absolute path as a .device or .mount
 // unit; anything else with its invalid characters escaped and suffix
-// added if it has none. It returns the notice systemd logs about the
-// escaping, if any, and false if the result is no valid name.
-func mangleUnitName(name, operation, suffix string) (mangled, notice string, ok bool) {
+// added if it has none. With glob (UNIT_NAME_MANGLE_GLOB), a glob
+// pattern is kept as it is, its characters are not escaped, and no
+// suffix is added to one. It returns the notice systemd logs about the
+// escaping, if any, and false if the result is no valid name (with glob,
+// only for an empty name).
+func mangleUnitName(name, operation, suffix string, glob bool) (mangled, notice string, ok bool) {
 	if name == "" {
 		return "", "", false
 	}
@@ -606,7 +609,14 @@ func mangleUnitName(name, operation, suffix string) (mangled, notice string, ok 
 		return name, "", true
 	}
 	suggest := " (maybe you should use systemd-escape?)"
-	if strings.ContainsAny(name, "*?[") && strings.Trim(name, validUnitChars+"[]!*?") == "" {
+	valid := validUnitChars
+	if glob {
+		valid += "[]!-*?"
+	}
+	if isGlob(name) && strings.Trim(name, validUnitChars+"[]!*?") == "" {
+		if glob {
+			return name, "", true
+		}
 		notice = fmt.Sprintf("Glob pattern passed %s, but globs are not supported for this.", operation)
 		suggest = ""
 	}
@@ -627,7 +637,7 @@ func mangleUnitName(name, operation, suffix string) (mangled, notice string, ok 
 		switch ch := name[i]; {
 		case ch == '/':
 			b.WriteByte('-')
-		case strings.IndexByte(validUnitChars, ch) < 0:
+		case strings.IndexByte(valid, ch) < 0:
 			fmt.Fprintf(&b, `\x%02x`, ch)
 		default:
 			b.WriteByte(ch)
@@ -638,10 +648,13 @@ func mangleUnitName(name, operation, suffix string) (mangled, notice string, ok 
 		msg := fmt.Sprintf("Invalid unit name \"%s\" escaped as \"%s\"%s.", name, s, suggest)
 		notice = strings.TrimPrefix(notice+"\n"+msg, "\n")
 	}
+	if glob && isGlob(s) {
+		return s, notice, true
+	}
 	if unitType(s) == "" {
 		s += suffix
 	}
-	return s, notice, unit.ValidName(s, unit.AnyName)
+	return s, notice, glob || unit.ValidName(s, unit.AnyName)
 }
 
 // unitNameFromPath is systemd's unit_name_from_path: the path,

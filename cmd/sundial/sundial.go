@@ -29,6 +29,8 @@ Timers:
   list-timers [PATTERN...]   List the daemon's timers, as systemctl does
   journal [-u UNIT...]       Show the daemon's journal, as journalctl does
   history [UNIT]             List the past runs, with why and how they ended
+  cluster status             Show the daemon's cluster, its members and
+                             its leader
   run COMMAND [ARGS...]      Run a command in a transient service, or on a
                              transient timer, as systemd-run does
 
@@ -111,6 +113,8 @@ func sundialMain(c *cli, args []string) int {
 			return journalctlMain(c, append(slices.Clip(args[:i]), args[i+1:]...))
 		case "history":
 			return historyMain(c, append(slices.Clip(args[:i]), args[i+1:]...))
+		case "cluster":
+			return clusterMain(c, append(slices.Clip(args[:i]), args[i+1:]...))
 		case "run":
 			c.prog = "sundial run"
 			return runMain(c, append(slices.Clip(args[:i]), args[i+1:]...))

@@ -56,17 +56,46 @@ type Entry struct {
 	Identifier string `json:"identifier"`
 	Priority   int    `json:"priority"`
 	Message    string `json:"message"`
+	MessageID  string `json:"message_id,omitempty"`
+	// Fields are its other fields, "KEY=value" a line.
+	Fields string `json:"fields,omitempty"`
 }
 
 // A JournalQuery selects journal entries.
 type JournalQuery struct {
 	Units        []string
-	Since, Until uint64 // realtime µs; 0 for no bound
+	Identifiers  []string // SYSLOG_IDENTIFIER=s
+	Priorities   uint8    // bit p set for priority p; 0 for all
+	Grep         string   // a Go regexp the message matches
+	Since, Until uint64   // realtime µs; 0 for no bound
 	Boot         string
-	Last         int // only the last so many; 0 for all
+	// Last and First are how many of the last, or of the first, entries
+	// selected are returned; 0 for all.
+	Last, First int
 	// After selects the entries after a cursor, as journalctl -f
 	// follows the journal.
 	After int64
+}
+
+// A Boot is a boot the journal has entries of, with the realtime of
+// the first and the last, µs.
+type Boot struct {
+	ID    string `json:"id"`
+	First uint64 `json:"first"`
+	Last  uint64 `json:"last"`
+}
+
+// A Vacuum asks for the journal's oldest entries to go, as journalctl
+// --vacuum-time= and --vacuum-size=.
+type Vacuum struct {
+	Before   uint64 `json:"before"`    // realtime µs: the entries before go; 0 for none
+	MaxBytes uint64 `json:"max_bytes"` // the oldest go until the database is no larger; 0 for no bound
+}
+
+// Vacuumed is what a Vacuum freed, in the state directory.
+type Vacuumed struct {
+	Freed uint64 `json:"freed"` // bytes
+	Dir   string `json:"dir"`
 }
 
 // A Run is one activation in the run history.
@@ -88,6 +117,9 @@ type Run struct {
 type Backend interface {
 	Timers(ctx context.Context) ([]Timer, error)
 	Journal(ctx context.Context, q JournalQuery) ([]Entry, error)
+	JournalUnits(ctx context.Context) ([]string, error)
+	JournalBoots(ctx context.Context) ([]Boot, error)
+	VacuumJournal(ctx context.Context, v Vacuum) (Vacuumed, error)
 	Runs(ctx context.Context, unit string, last int) ([]Run, error)
 	UnitBackend
 	TransientBackend
@@ -175,30 +207,57 @@ func Serve(ctx context.Context, l net.Listener, b Backend) error {
 	if lb, ok := b.(interface{ Logger() *slog.Logger }); ok {
 		log = lb.Logger()
 	}
-	srv := &http.Server{Handler: refuseOver(handler(b)), MaxHeaderBytes: limits.header,
+	return serve(ctx, l, handler(b), log, "the control socket", true)
+}
+
+// ServeLimited serves h on l until ctx is done, with the control
+// socket's limits, to every client: what named calls the listener in
+// the log's words. [Trusted] tells h which clients the control socket
+// would serve.
+func ServeLimited(ctx context.Context, l net.Listener, h http.Handler, log *slog.Logger, what string) error {
+	return serve(ctx, l, h, log, what, false)
+}
+
+// Trusted reports whether the client of a request that ServeLimited
+// serves is the daemon's user or root, by its credentials on a Unix
+// socket: one the control socket would serve.
+func Trusted(ctx context.Context) bool { return ctx.Value(trustedKey{}) != nil }
+
+// trustedKey marks the context of the requests of a trusted client.
+type trustedKey struct{}
+
+// serve serves h on l with the limits, only to trusted clients with
+// onlyTrusted.
+func serve(ctx context.Context, l net.Listener, h http.Handler, log *slog.Logger, what string, onlyTrusted bool) error {
+	srv := &http.Server{Handler: refuseOver(h), MaxHeaderBytes: limits.header,
 		ReadHeaderTimeout: limits.readHeader, ReadTimeout: limits.read,
 		// A client gone idle is let go: a CLI keeps its connection open
 		// until it exits, a long-lived client between its calls.
 		IdleTimeout: limits.idle}
 	srv.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
 		if _, ok := c.(*overConn); ok {
-			return context.WithValue(ctx, refusedKey{}, true)
+			ctx = context.WithValue(ctx, refusedKey{}, true)
+		}
+		if !onlyTrusted && allowed(c) {
+			ctx = context.WithValue(ctx, trustedKey{}, true)
 		}
 		return ctx
 	}
-	srv.ConnState = func(c net.Conn, s http.ConnState) {
-		if s == http.StateNew && !allowed(c) {
-			c.Close()
+	if onlyTrusted {
+		srv.ConnState = func(c net.Conn, s http.ConnState) {
+			if s == http.StateNew && !allowed(c) {
+				c.Close()
+			}
 		}
 	}
 	done := make(chan struct{})
 	go func() {
-		// Owned by Serve, which waits for it.
+		// Owned by serve, which waits for it.
 		defer close(done)
 		<-ctx.Done()
 		srv.Close()
 	}()
-	err := srv.Serve(newLimitListener(l, limits.conns, log))
+	err := srv.Serve(newLimitListener(l, limits.conns, log, what))
 	<-done
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
@@ -226,8 +285,25 @@ func handler(b Backend) http.Handler {
 		entries, err := b.Journal(r.Context(), q)
 		reply(w, entries, err)
 	})
+	mux.HandleFunc("GET /v1/journal/units", func(w http.ResponseWriter, r *http.Request) {
+		units, err := b.JournalUnits(r.Context())
+		reply(w, units, err)
+	})
+	mux.HandleFunc("GET /v1/journal/boots", func(w http.ResponseWriter, r *http.Request) {
+		boots, err := b.JournalBoots(r.Context())
+		reply(w, boots, err)
+	})
+	mux.HandleFunc("POST /v1/journal/vacuum", func(w http.ResponseWriter, r *http.Request) {
+		var v Vacuum
+		if !decode(w, r, &v) {
+			return
+		}
+		done, err := b.VacuumJournal(r.Context(), v)
+		reply(w, done, err)
+	})
 	serveUnits(mux, b)
 	serveTransient(mux, b)
+	serveCluster(mux, b)
 	return mux
 }
 
@@ -243,11 +319,12 @@ type limitListener struct {
 	net.Listener
 	slots  chan struct{}
 	log    *slog.Logger
+	what   string      // the listener, as the log names it
 	warned atomic.Bool // since the cap was last reached
 }
 
-func newLimitListener(l net.Listener, n int, log *slog.Logger) *limitListener {
-	return &limitListener{Listener: l, slots: make(chan struct{}, n), log: log}
+func newLimitListener(l net.Listener, n int, log *slog.Logger, what string) *limitListener {
+	return &limitListener{Listener: l, slots: make(chan struct{}, n), log: log, what: what}
 }
 
 func (l *limitListener) Accept() (net.Conn, error) {
@@ -261,7 +338,7 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		return &limitConn{halfCloser: halfCloser{c}, release: func() { <-l.slots }}, nil
 	default:
 		if !l.warned.Swap(true) {
-			l.log.Warn(fmt.Sprintf("%d connections to the control socket are open; those beyond are refused.", cap(l.slots)))
+			l.log.Warn(fmt.Sprintf("%d connections to %s are open; those beyond are refused.", cap(l.slots), l.what))
 		}
 		return &overConn{halfCloser{c}}, nil
 	}
@@ -419,6 +496,28 @@ func (c *Client) Journal(ctx context.Context, q JournalQuery) ([]Entry, error) {
 	var entries []Entry
 	err := c.do(ctx, http.MethodPost, "/v1/journal", q, &entries)
 	return entries, err
+}
+
+// JournalUnits returns the units the journal has entries of.
+func (c *Client) JournalUnits(ctx context.Context) ([]string, error) {
+	var units []string
+	err := c.get(ctx, "/v1/journal/units", &units)
+	return units, err
+}
+
+// JournalBoots returns the boots the journal has entries of, oldest
+// first.
+func (c *Client) JournalBoots(ctx context.Context) ([]Boot, error) {
+	var boots []Boot
+	err := c.get(ctx, "/v1/journal/boots", &boots)
+	return boots, err
+}
+
+// VacuumJournal deletes the journal's oldest entries, as v says.
+func (c *Client) VacuumJournal(ctx context.Context, v Vacuum) (Vacuumed, error) {
+	var done Vacuumed
+	err := c.do(ctx, http.MethodPost, "/v1/journal/vacuum", v, &done)
+	return done, err
 }
 
 func (c *Client) get(ctx context.Context, path string, v any) error {

@@ -21,6 +21,13 @@ func (f fakeBackend) Runs(_ context.Context, unit string, last int) ([]Run, erro
 func (f fakeBackend) Journal(_ context.Context, q JournalQuery) ([]Entry, error) {
 	return []Entry{{Unit: q.Units[0], Message: "hello"}}, nil
 }
+func (f fakeBackend) JournalUnits(context.Context) ([]string, error) {
+	return []string{"a.service"}, nil
+}
+func (f fakeBackend) JournalBoots(context.Context) ([]Boot, error) { return nil, nil }
+func (f fakeBackend) VacuumJournal(_ context.Context, v Vacuum) (Vacuumed, error) {
+	return Vacuumed{Freed: v.MaxBytes, Dir: "/state"}, nil
+}
 
 func (f fakeBackend) Units(_ context.Context, names []string, properties bool) ([]Unit, error) {
 	u := Unit{Name: names[0], Active: "active"}

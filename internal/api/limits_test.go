@@ -364,7 +364,7 @@ func TestCloseWrite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := newLimitListener(raw, 1, slog.New(slog.DiscardHandler))
+	l := newLimitListener(raw, 1, slog.New(slog.DiscardHandler), "the control socket")
 	defer l.Close()
 	for _, kind := range []string{"within the cap", "beyond it"} {
 		c := dial(t, sock)

@@ -13,7 +13,6 @@ import (
 
 	"sundial.dev/sundial/internal/api"
 	"sundial.dev/sundial/internal/service"
-	"sundial.dev/sundial/internal/store"
 	"sundial.dev/sundial/internal/timer"
 	"sundial.dev/sundial/unit"
 )
@@ -65,27 +64,23 @@ func (b backend) Timers(ctx context.Context) ([]api.Timer, error) {
 }
 
 func (b backend) Journal(ctx context.Context, q api.JournalQuery) ([]api.Entry, error) {
-	var out []api.Entry
-	for e, err := range b.m.store.Query(ctx, store.Filter{Units: q.Units, Since: q.Since, Until: q.Until, Boot: q.Boot, Last: q.Last, After: q.After}) {
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, api.Entry{Cursor: e.Seq, Realtime: e.Realtime, Monotonic: e.Monotonic, Boot: e.Boot, Unit: e.Unit,
-			Invocation: e.Invocation, PID: e.PID, Identifier: e.Identifier, Priority: e.Priority, Message: e.Message})
-	}
-	return out, nil
+	return ReadJournal(ctx, b.m.store, q)
+}
+
+func (b backend) JournalUnits(ctx context.Context) ([]string, error) {
+	return b.m.store.JournalUnits(ctx)
+}
+
+func (b backend) JournalBoots(ctx context.Context) ([]api.Boot, error) {
+	return ReadJournalBoots(ctx, b.m.store)
+}
+
+func (b backend) VacuumJournal(ctx context.Context, v api.Vacuum) (api.Vacuumed, error) {
+	return VacuumJournal(ctx, b.m.store, b.m.StateDir, v)
 }
 
 func (b backend) Runs(ctx context.Context, unit string, last int) ([]api.Run, error) {
-	var out []api.Run
-	for r, err := range b.m.store.Runs(ctx, unit, last) {
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, api.Run{ID: r.ID, Unit: r.Unit, Timer: r.Timer, Reason: r.Reason, Invocation: r.Invocation,
-			Started: r.Started, Ended: r.Ended, State: string(r.State), Result: r.Result, ExitCode: r.ExitCode, ExitStatus: r.ExitStatus})
-	}
-	return out, nil
+	return ReadRuns(ctx, b.m.store, unit, last)
 }
 
 func (b backend) Units(ctx context.Context, names []string, properties bool) ([]api.Unit, error) {

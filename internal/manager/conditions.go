@@ -69,7 +69,8 @@ func (m *Manager) testConditions(e *entry, act activation, done func(string)) bo
 			c := condition.Format("Condition", f.Condition)
 			why, skipped = "of an unmet condition check ("+c+")", "skipped ("+c+")"
 		}
-		m.unitLog(name, "", 6, describe(e)+" was skipped because "+why+".")
+		// A start job done, with nothing done.
+		m.jobLog(name, "", "start", jobDone, describe(e)+" was skipped because "+why+".")
 		m.unstartedRun(e, act, now, skipped)
 		m.changed(e)
 		m.tellTimers(e)
@@ -79,7 +80,7 @@ func (m *Manager) testConditions(e *entry, act activation, done func(string)) bo
 	ok, e.assert = m.testList(e, "Assert", u.Unit.Asserts, now)
 	if !ok {
 		m.unitLog(name, "", 5, name+": Starting requested but asserts failed.")
-		m.unitLog(name, "", 4, "Assertion failed for "+describe(e)+".")
+		m.jobLog(name, "", "start", jobAssert, "Assertion failed for "+describe(e)+".")
 		m.unstartedRun(e, act, now, jobAssert)
 		m.changed(e)
 		m.tellTimers(e)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -86,7 +87,7 @@ func (m *Manager) startJob(e *entry, act activation, done func(string), seen map
 			return
 		}
 		if failed {
-			m.unitLog(u.Name, "", 3, "Dependency failed for "+describe(e)+".")
+			m.jobLog(u.Name, "", "start", jobDependency, "Dependency failed for "+describe(e)+".")
 			finish(jobDependency)
 			return
 		}
@@ -144,7 +145,7 @@ func (m *Manager) activate(e *entry, act activation, done func(string)) {
 		if !e.targetActive {
 			e.targetActive = true
 			m.changed(e)
-			m.unitLog(e.name, "", 6, "Reached target "+describe(e)+".")
+			m.jobLog(e.name, "", "start", jobDone, "Reached target "+describe(e)+".")
 		}
 		done(jobDone)
 	case e.typ == unit.Service && (e.loadState == unit.Loaded || e.loadState == unit.BadSetting):
@@ -186,8 +187,8 @@ func (m *Manager) startService(e *entry, act activation, done func(string)) {
 	now := m.clk.Now()
 	if !m.startAllowed(e, &u.Unit, now) {
 		m.unitLog(name, "", 4, name+": Start request repeated too quickly.")
-		m.unitLog(name, "", 4, fmt.Sprintf("%s: Failed with result '%s'.", name, startLimitHit))
-		m.unitLog(name, "", 3, "Failed to start "+describe(e)+".")
+		m.unitLog(name, "", 4, fmt.Sprintf("%s: Failed with result '%s'.", name, startLimitHit), failureFields(startLimitHit)...)
+		m.jobLog(name, "", "start", jobFailed, "Failed to start "+describe(e)+".")
 		e.sub, e.result = "", startLimitHit
 		m.endRun(e, act.runID, &service.Outcome{Result: startLimitHit})
 		m.changed(e)
@@ -205,6 +206,7 @@ func (m *Manager) startService(e *entry, act activation, done func(string)) {
 			StartedMonotonic: now.Monotonic, Boot: m.boot}
 		act.runID = m.recordRun("a run of "+name, func(ctx context.Context) (int64, error) { return m.writes.StartRun(ctx, r) })
 	}
+	m.observeStart(name, act.runID, now)
 	e.invocation, e.runID, e.result, e.mainPID, e.stopping, e.status, e.records = invocation, act.runID, service.Success, 0, false, "", nil
 	e.waiters = append(e.waiters, m.startWaiter(e, done))
 	cred, userInfo, step, err := credentials(s)
@@ -222,8 +224,8 @@ func (m *Manager) startService(e *entry, act activation, done func(string)) {
 			status = 216
 		}
 		out := service.Outcome{Result: service.ExitCode, Main: service.Exit{Code: service.CodeExited, Status: status}}
-		m.unitLog(name, invocation, 5, fmt.Sprintf("%s: Main process exited, %s", name, out.Main))
-		m.unitLog(name, invocation, 4, fmt.Sprintf("%s: Failed with result '%s'.", name, out.Result))
+		m.unitLog(name, invocation, 5, fmt.Sprintf("%s: Main process exited, %s", name, out.Main), service.ExitFields("ExecStart", out.Main)...)
+		m.unitLog(name, invocation, 4, fmt.Sprintf("%s: Failed with result '%s'.", name, out.Result), failureFields(out.Result)...)
 		m.failStart(e, act, out)
 		return
 	}
@@ -231,14 +233,14 @@ func (m *Manager) startService(e *entry, act activation, done func(string)) {
 	if err != nil {
 		m.unitLog(name, invocation, 3, name+": Failed to load environment files: "+service.ErrnoText(err))
 		m.unitLog(name, invocation, 3, name+": Failed to run 'start' task: "+service.ErrnoText(err))
-		m.unitLog(name, invocation, 4, fmt.Sprintf("%s: Failed with result '%s'.", name, service.Resources))
+		m.unitLog(name, invocation, 4, fmt.Sprintf("%s: Failed with result '%s'.", name, service.Resources), failureFields(service.Resources)...)
 		m.failStart(e, act, service.Outcome{Result: service.Resources})
 		return
 	}
 	e.sub = firstState(s)
 	m.changed(e)
 	// After the state: status shows the journal from there.
-	m.unitLog(name, invocation, 6, "Starting "+describe(e)+"...")
+	m.jobLog(name, invocation, "start", "", "Starting "+describe(e)+"...")
 	m.runService(e, service.Spec{Service: s, Env: env, Dir: workingDir(s, userInfo), DirMissingOK: s.WorkingDirectoryMissingOK, Credential: cred}, service.Begin)
 }
 
@@ -281,12 +283,16 @@ func (m *Manager) runService(e *entry, spec service.Spec, begin func(service.Spe
 			id = l.Command
 		}
 		now := m.clk.Now()
-		m.journal <- store.Entry{Realtime: now.Realtime, Monotonic: now.Monotonic, Boot: m.boot, Unit: name, Invocation: invocation, PID: l.PID, Identifier: id, Priority: 6, Message: l.Text}
+		priority, text := spec.Service.SyslogLevel, l.Text
+		if spec.Service.SyslogLevelPrefix {
+			priority, text = linePriority(priority, text)
+		}
+		m.journal <- store.Entry{Realtime: now.Realtime, Monotonic: now.Monotonic, Boot: m.boot, Unit: name, Invocation: invocation, PID: l.PID, Identifier: id, Priority: priority, Message: text}
 	}
 	// Through the loop, in order with the states, and so with the job's
 	// messages ("Started …" before "Deactivated …").
-	spec.Log = func(level slog.Level, msg string) {
-		m.events <- func() { m.unitLog(name, invocation, levelPriority(level), name+": "+msg) }
+	spec.Log = func(level slog.Level, msg string, fields ...string) {
+		m.events <- func() { m.unitLog(name, invocation, levelPriority(level), name+": "+msg, fields...) }
 	}
 	// Waited for: its messages come before the output that follows.
 	spec.State = func(st service.State) { <-current(func() { m.serviceState(e, st) }) }
@@ -382,19 +388,55 @@ func (m *Manager) startWaiter(e *entry, done func(string)) func() bool {
 		active, _ := e.activeSub()
 		switch {
 		case active == "active" || active == "inactive" && e.result == service.Success:
-			m.unitLog(e.name, e.invocation, 6, startedMessage(e))
+			m.jobLog(e.name, e.invocation, "start", jobDone, startedMessage(e))
 			done(jobDone)
 		case active == "inactive" && e.result == service.SkipCondition:
 			// unit_process_job: JOB_SKIPPED, which has no message.
 			done(jobSkipped)
 		case active == "failed" || active == "inactive":
-			m.unitLog(e.name, e.invocation, 3, "Failed to start "+describe(e)+".")
+			m.jobLog(e.name, e.invocation, "start", jobFailed, "Failed to start "+describe(e)+".")
 			done(jobFailed)
 		default:
 			return false
 		}
 		return true
 	}
+}
+
+// linePriority reads the "<N>" a line of a service's output may begin
+// with, N a priority of 0 to 7 (with no facility, in up to three
+// digits), as journald's stream reads it (syslog_parse_priority): the
+// line's priority, and the line without it; else priority and the line.
+func linePriority(priority int, line string) (int, string) {
+	end := strings.IndexByte(line, '>')
+	if !strings.HasPrefix(line, "<") || end < 2 || end > 4 {
+		return priority, line
+	}
+	n, err := strconv.Atoi(line[1:end])
+	if err != nil || n > 7 || strings.Trim(line[1:end], "0123456789") != "" {
+		return priority, line
+	}
+	return n, line[end+1:]
+}
+
+// resourcesPriority is the level unit_log_resources logs the CPU time
+// a unit consumed at: info from a second (MENTIONWORTHY_CPU_NSEC),
+// notice from ten minutes (NOTICEWORTHY_CPU_NSEC), debug below, which
+// the journal does not keep.
+func resourcesPriority(cpu time.Duration) int {
+	switch {
+	case cpu > 10*time.Minute:
+		return 5
+	case cpu > time.Second:
+		return 6
+	}
+	return 7
+}
+
+// failureFields are those of unit_log_failure's message, "Failed with
+// result".
+func failureFields(result service.Result) []string {
+	return []string{"MESSAGE_ID=" + service.MessageUnitFailureResult, "UNIT_RESULT=" + string(result)}
 }
 
 // startedMessage is what the journal says of a start job done:
@@ -446,10 +488,10 @@ func (m *Manager) serviceEnded(e *entry, run *service.Run, out service.Outcome) 
 	}
 	restarting := !e.stopping && m.restart(e, out)
 	m.changed(e)
-	// After the job's message, as unit_log_resources; below a second,
-	// at debug level, which the journal does not keep.
-	if out.CPU > time.Second {
-		m.unitLog(e.name, e.invocation, 5, fmt.Sprintf("%s: Consumed %s CPU time.", e.name, timespan.Span(out.CPU/time.Microsecond).Format(timespan.Millisecond)))
+	// After the job's message, as unit_log_resources.
+	if p := resourcesPriority(out.CPU); p <= 6 {
+		m.unitLog(e.name, e.invocation, p, fmt.Sprintf("%s: Consumed %s CPU time.", e.name, timespan.Span(out.CPU/time.Microsecond).Format(timespan.Millisecond)),
+			"MESSAGE_ID="+service.MessageUnitResources, fmt.Sprintf("CPU_USAGE_NSEC=%d", out.CPU.Nanoseconds()))
 	}
 	if !restarting {
 		m.afterEnd(e, out)
@@ -475,7 +517,8 @@ func (m *Manager) restart(e *entry, out service.Outcome) bool {
 				return
 			}
 			e.restarts++
-			m.unitLog(name, "", 6, fmt.Sprintf("%s: Scheduled restart job, restart counter is at %d.", name, e.restarts))
+			m.unitLog(name, "", 6, fmt.Sprintf("%s: Scheduled restart job, restart counter is at %d.", name, e.restarts),
+				"MESSAGE_ID="+service.MessageUnitRestartScheduled, fmt.Sprintf("N_RESTARTS=%d", e.restarts))
 			m.start(e, activation{reason: "restart"}, nil)
 		}
 	}()
@@ -556,28 +599,28 @@ func (m *Manager) stop(e *entry, done func(string)) {
 		if e.timer.State != timer.Dead {
 			e.timer.Stop(m.clk.Now())
 			m.changed(e)
-			m.unitLog(e.name, "", 6, "Stopped "+describe(e)+".")
+			m.jobLog(e.name, "", "stop", jobDone, "Stopped "+describe(e)+".")
 		}
 	case e.typ == unit.Target:
 		if e.targetActive {
 			e.targetActive = false
 			m.changed(e)
-			m.unitLog(e.name, "", 6, "Stopped target "+describe(e)+".")
+			m.jobLog(e.name, "", "stop", jobDone, "Stopped target "+describe(e)+".")
 		}
 	case e.restartPending:
 		e.restartPending = false
 		m.changed(e)
-		m.unitLog(e.name, "", 6, "Stopped "+describe(e)+".")
+		m.jobLog(e.name, "", "stop", jobDone, "Stopped "+describe(e)+".")
 	case e.run != nil:
 		e.stopping = true
-		m.unitLog(e.name, e.invocation, 6, "Stopping "+describe(e)+"...")
+		m.jobLog(e.name, e.invocation, "stop", "", "Stopping "+describe(e)+"...")
 		e.run.Stop()
 		m.changed(e) // deactivating from now, as service_stop leaves it
 		e.waiters = append(e.waiters, func() bool {
 			if e.run != nil {
 				return false
 			}
-			m.unitLog(e.name, e.invocation, 6, "Stopped "+describe(e)+".")
+			m.jobLog(e.name, e.invocation, "stop", jobDone, "Stopped "+describe(e)+".")
 			finish(jobDone)
 			return true
 		})

@@ -23,6 +23,7 @@ import (
 
 	"sundial.dev/sundial/internal/api"
 	"sundial.dev/sundial/internal/clock"
+	"sundial.dev/sundial/internal/service"
 	"sundial.dev/sundial/internal/store"
 	"sundial.dev/sundial/internal/timer"
 	"sundial.dev/sundial/unit"
@@ -62,6 +63,9 @@ type Manager struct {
 	// "": the machine's.
 	Boot   string
 	Logger *slog.Logger // nil: discard
+	// ClusterStatus, if set, tells what the daemon sees of its cluster
+	// (sundial cluster status); nil when it runs none.
+	ClusterStatus func(ctx context.Context) (api.ClusterStatus, error)
 
 	clk    clock.Clock
 	log    *slog.Logger
@@ -103,6 +107,7 @@ type Manager struct {
 	writes storeWrites
 	faults func(storeWrites) storeWrites
 	recs   records
+	obs    observer // what snapshots show
 	// droppedLines counts the journal's lines that could not be written.
 	droppedLines uint64
 }
@@ -207,6 +212,7 @@ func (m *Manager) Run(ctx context.Context) error {
 	// Only now: a transient service taken up is not collected with
 	// those that ended.
 	m.collect()
+	m.observeStored(ctx)
 	retainCtx, stopRetaining := context.WithCancel(context.Background())
 	var retaining sync.WaitGroup
 	retaining.Go(func() { m.retain(retainCtx) })
@@ -229,7 +235,10 @@ func (m *Manager) Run(ctx context.Context) error {
 			}
 		})
 	}
+	up, down := m.obs.chans()
+	close(up)
 	err = m.loop(ctx)
+	close(down)
 	m.stopAll()
 	m.timersExit()
 	if m.flushRecords(); len(m.recs.pending) > 0 {
@@ -403,6 +412,7 @@ func (m *Manager) trigger(tr timer.Trigger) error {
 	te := m.units[tr.Timer.Name]
 	se, err := m.get(tr.Unit)
 	if err != nil {
+		m.observeTrigger(te.name, tr, skipRefused)
 		return err
 	}
 	// As a start by hand, refused before it is queued: the unit, or one
@@ -412,27 +422,75 @@ func (m *Manager) trigger(tr timer.Trigger) error {
 		msg, _ = m.pullInRefusal(se)
 	}
 	if msg != "" {
+		m.observeTrigger(te.name, tr, skipRefused)
 		return errors.New(msg)
 	}
 	invocation := newID()
 	// Running already: the start does nothing, and no run begins.
 	id := m.recordTrigger(te, store.Trigger{Timer: te.name, Unit: tr.Unit, Reason: tr.Reason.String(),
 		Invocation: invocation, Realtime: tr.At.Realtime, Monotonic: tr.At.Monotonic, Boot: m.boot, NoRun: se.isActive()})
+	m.observeTrigger(te.name, tr, noRun(se))
 	act := activation{timer: te.name, reason: tr.Reason.String(), runID: id, invocation: invocation, env: tr.Env()}
 	m.later = append(m.later, func() { m.start(se, act, nil) })
 	return nil
 }
 
 // unitLog writes a message about a unit to the journal, as the manager's
-// ("systemd" in systemd's journal).
-func (m *Manager) unitLog(unitName, invocation string, priority int, msg string) {
+// ("systemd" in systemd's journal), with the fields systemd gives it
+// ("MESSAGE_ID=…", "JOB_RESULT=done"): its MESSAGE_ID, and the unit's
+// name as log_unit_struct() names it, UNIT= for the system's manager,
+// USER_UNIT= for a user's.
+func (m *Manager) unitLog(unitName, invocation string, priority int, msg string, fields ...string) {
 	now := m.clk.Now()
 	m.log.Log(context.Background(), priorityLevel(priority), msg, "unit", unitName)
 	if priority > 6 {
 		return // debug messages stay out of the journal, as at LogLevel=info
 	}
-	m.journal <- store.Entry{Realtime: now.Realtime, Monotonic: now.Monotonic, Boot: m.boot, Unit: unitName, Invocation: invocation,
-		PID: m.pid, Identifier: "sundial", Priority: priority, Message: msg}
+	field := "UNIT="
+	if m.Scope == unit.UserScope {
+		field = "USER_UNIT="
+	}
+	e := store.Entry{Realtime: now.Realtime, Monotonic: now.Monotonic, Boot: m.boot, Unit: unitName, Invocation: invocation,
+		PID: m.pid, Identifier: "sundial", Priority: priority, Message: msg, Fields: field + unitName + "\n"}
+	for _, f := range fields {
+		if id, ok := strings.CutPrefix(f, "MESSAGE_ID="); ok {
+			e.MessageID = id
+		} else {
+			e.Fields += f + "\n"
+		}
+	}
+	m.journal <- e
+}
+
+// jobLog writes a job's message, as job_emit_start_message (result "")
+// and job_emit_done_message: at the level of its result, with the
+// MESSAGE_ID of its type and result, and JOB_TYPE= and JOB_RESULT=.
+func (m *Manager) jobLog(unitName, invocation, jobType, result, msg string) {
+	priority := 6
+	switch result {
+	case jobFailed:
+		priority = 3
+	case jobDependency, jobAssert:
+		priority = 4
+	}
+	var id string
+	switch {
+	case jobType == "start" && result == "":
+		id = service.MessageUnitStarting
+	case jobType == "stop" && result == "":
+		id = service.MessageUnitStopping
+	case jobType == "start" && result == jobDone:
+		id = service.MessageUnitStarted
+	case jobType == "start":
+		id = service.MessageUnitFailed
+	default:
+		id = service.MessageUnitStopped
+	}
+	fields := []string{"MESSAGE_ID=" + id, "JOB_TYPE=" + jobType}
+	if result != "" {
+		fields = append(fields, "JOB_RESULT="+result)
+	}
+	m.unitLog(unitName, invocation, priority, msg, fields...)
 }
 
 // writeJournal appends the journal's entries in batches: what came while
@@ -460,7 +518,9 @@ func (m *Manager) writeJournal() {
 				break more
 			}
 		}
-		if err := m.writes.Append(context.Background(), batch...); err != nil {
+		err := m.writes.Append(context.Background(), batch...)
+		m.obs.observeJournal(len(batch), err)
+		if err != nil {
 			if dropping == 0 {
 				m.log.Error("Failed to write to the journal; dropping its lines until it can again.", "err", err)
 			}

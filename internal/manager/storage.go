@@ -10,6 +10,9 @@ import (
 	"sundial.dev/sundial/internal/store"
 )
 
+// StorePath is where the database of a state directory is.
+func StorePath(stateDir string) string { return filepath.Join(stateDir, "sundial.db") }
+
 // openStore opens the database in the state directory, its files only
 // the daemon's user's. A database found damaged is set aside and a
 // fresh one started, as journald's managed_journal_file_open_reliably
@@ -17,7 +20,7 @@ import (
 // runs, without the stamps and the history it had; a Persistent= timer
 // without its stamp counts from now, as one never triggered.
 func (m *Manager) openStore(ctx context.Context) (*store.Store, error) {
-	path := filepath.Join(m.StateDir, "sundial.db")
+	path := StorePath(m.StateDir)
 	for _, p := range []string{path, path + "-wal", path + "-shm"} {
 		if err := tighten(p, m.log); err != nil {
 			return nil, err

@@ -617,7 +617,7 @@ func (m *Manager) startTimer(ctx context.Context, e *entry) bool {
 	}
 	e.timer.Start(now, stamp)
 	m.changed(e)
-	m.unitLog(e.name, "", 6, "Started "+describe(e)+".")
+	m.jobLog(e.name, "", "start", jobDone, "Started "+describe(e)+".")
 	return true
 }
 

@@ -42,7 +42,7 @@ func (r *Run) startForking(c unit.ExecCommand) (n next, ok bool) {
 		r.takeNotes()
 	}
 	if !e.Clean(false, s.SuccessExitStatus) && c.Flags&unit.ExecIgnoreFailure == 0 {
-		r.log(levelNotice, "Control process exited, %s", e)
+		r.logExit("Control process", "ExecStart", e, false)
 		r.fail(resultOf(e))
 		return enterSignal, false
 	}

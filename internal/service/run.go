@@ -83,8 +83,9 @@ type Spec struct {
 	Output func(Line)
 	// Log receives the messages systemd logs about the unit, without the
 	// unit's name: "Main process exited, code=exited, status=1/FAILURE".
-	// It may be called from another goroutine.
-	Log func(level slog.Level, msg string)
+	// It may be called from another goroutine. fields are the other
+	// fields systemd gives the message, "MESSAGE_ID=…" among them.
+	Log func(level slog.Level, msg string, fields ...string)
 	// State is told of each sub-state entered. The main process's output
 	// is held until State has returned from the state that makes the
 	// unit active, where nothing else comes between (Type=simple, exec or
@@ -255,8 +256,13 @@ func (r *Run) Wait() Outcome {
 }
 
 func (r *Run) log(level slog.Level, format string, args ...any) {
+	r.logFields(level, nil, format, args...)
+}
+
+// logFields logs a message with the fields systemd gives it.
+func (r *Run) logFields(level slog.Level, fields []string, format string, args ...any) {
 	if r.spec.Log != nil {
-		r.spec.Log(level, fmt.Sprintf(format, args...))
+		r.spec.Log(level, fmt.Sprintf(format, args...), fields...)
 	}
 }
 
@@ -342,11 +348,7 @@ func (r *Run) start() next {
 				r.fail(SkipCondition)
 				return enterSignal
 			default:
-				level := levelNotice // unit_log_process_exit: a signal warns
-				if e.Code != CodeExited {
-					level = slog.LevelWarn
-				}
-				r.log(level, "Condition check process exited, %s", e)
+				r.logExit("Condition check process", "ExecCondition", e, false)
 				r.fail(resultOf(e))
 				return enterSignal
 			}
@@ -681,11 +683,7 @@ func (r *Run) stopByNotify() next {
 func (r *Run) judgeMain(c unit.ExecCommand, e Exit, daemon bool) bool {
 	r.out.Main = e
 	clean := e.Clean(daemon, r.spec.Service.SuccessExitStatus) || c.Flags&unit.ExecIgnoreFailure != 0
-	level := slog.LevelDebug
-	if !clean {
-		level = slog.LevelWarn + 1 // notice, as systemd logs it
-	}
-	r.log(level, "Main process exited, %s", e)
+	r.logExit("Main process", "ExecStart", e, clean)
 	if !clean {
 		r.fail(resultOf(e))
 	}
@@ -735,7 +733,7 @@ func (r *Run) controls(setting string, cmds []unit.ExecCommand, timeout timespan
 			r.timedOut()
 			return false
 		case !e.Clean(false, r.spec.Service.SuccessExitStatus) && c.Flags&unit.ExecIgnoreFailure == 0:
-			r.log(levelNotice, "Control process exited, %s", e)
+			r.logExit("Control process", setting, e, false)
 			r.fail(resultOf(e))
 			return false
 		}
@@ -1088,17 +1086,39 @@ func (r *Run) finish() {
 	}
 	// service_enter_dead: unit_log_success, unit_log_skip or
 	// unit_log_failure.
+	result := "UNIT_RESULT=" + string(r.out.Result)
 	switch r.out.Result {
 	case Success:
-		r.log(slog.LevelInfo, "Deactivated successfully.")
+		r.logFields(slog.LevelInfo, []string{"MESSAGE_ID=" + MessageUnitSuccess}, "Deactivated successfully.")
 	case SkipCondition:
-		r.log(slog.LevelInfo, "Skipped due to '%s'.", r.out.Result)
+		r.logFields(slog.LevelInfo, []string{"MESSAGE_ID=" + MessageUnitSkipped, result}, "Skipped due to '%s'.", r.out.Result)
 	default:
-		r.log(slog.LevelWarn, "Failed with result '%s'.", r.out.Result)
+		r.logFields(slog.LevelWarn, []string{"MESSAGE_ID=" + MessageUnitFailureResult, result}, "Failed with result '%s'.", r.out.Result)
 		r.setState(Failed)
 		return
 	}
 	r.setState(Dead)
+}
+
+// logExit logs how a process of kind ("Main process") of the setting
+// (ExecStart) ended, as unit_log_process_exit: a success at debug level,
+// a failure by exit() as a notice, the service having said why itself,
+// and by a signal as a warning.
+func (r *Run) logExit(kind, setting string, e Exit, success bool) {
+	level := slog.LevelDebug
+	switch {
+	case !success && e.Code == CodeExited:
+		level = levelNotice
+	case !success:
+		level = slog.LevelWarn
+	}
+	r.logFields(level, ExitFields(setting, e), "%s exited, %s", kind, e)
+}
+
+// ExitFields are the fields of systemd's message about how a process of
+// a unit ended (unit_log_process_exit), the command of kind (ExecStart).
+func ExitFields(kind string, e Exit) []string {
+	return []string{"MESSAGE_ID=" + MessageUnitProcessExit, "EXIT_CODE=" + e.Code.String(), fmt.Sprintf("EXIT_STATUS=%d", e.Status), "COMMAND=" + kind}
 }
 
 // levelNotice is syslog's notice, between info and warning.

@@ -49,7 +49,7 @@ func (tr *trace) spec(s *unit.ServiceSection, env ...string) Spec {
 			tr.lines = append(tr.lines, l.Text)
 			tr.mu.Unlock()
 		},
-		Log: func(_ slog.Level, msg string) {
+		Log: func(_ slog.Level, msg string, _ ...string) {
 			tr.mu.Lock()
 			tr.logs = append(tr.logs, msg)
 			tr.mu.Unlock()

@@ -15,8 +15,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"iter"
 	"math/bits"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -33,6 +38,9 @@ type Store struct {
 	// insert[k] appends 1<<k journal entries; prepared once, on the one
 	// connection.
 	insert [insertShift + 1]*sql.Stmt
+	// made are the -shm and -wal files OpenReadOnly found missing,
+	// removed at Close: the WAL only if empty.
+	made []string
 }
 
 // insertRows is the most journal entries one INSERT statement carries.
@@ -106,6 +114,10 @@ var migrations = []string{
 	ALTER TABLE runs ADD COLUMN ended_mono INTEGER NOT NULL DEFAULT 0;`,
 	// Where a run that runs is: its main process gone, or being stopped.
 	`ALTER TABLE runs ADD COLUMN sub TEXT NOT NULL DEFAULT '';`,
+	// A journal entry's MESSAGE_ID, for journalctl -x's catalog, and
+	// the other fields systemd gives a message (JOB_RESULT=, …).
+	`ALTER TABLE journal ADD COLUMN message_id TEXT NOT NULL DEFAULT '';
+	ALTER TABLE journal ADD COLUMN fields TEXT NOT NULL DEFAULT '';`,
 }
 
 // migrate does the migrations not done yet, in one transaction.
@@ -119,9 +131,8 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	if err := tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&done); err != nil {
 		return err
 	}
-	if done > len(migrations) {
-		// Its tables may hold what this version would misread or lose.
-		return fmt.Errorf("the database is of a newer version of sundial (schema %d; this version knows schemas up to %d): refusing to use it", done, len(migrations))
+	if err := checkVersion(done); err != nil {
+		return err
 	}
 	if done == len(migrations) {
 		return nil
@@ -135,6 +146,15 @@ func migrate(ctx context.Context, db *sql.DB) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// checkVersion refuses a database of a newer schema than this version
+// knows: its tables may hold what this version would misread or lose.
+func checkVersion(v int) error {
+	if v > len(migrations) {
+		return fmt.Errorf("the database is of a newer version of sundial (schema %d; this version knows schemas up to %d): refusing to use it", v, len(migrations))
+	}
+	return nil
 }
 
 // Open opens the database at path, creating it if need be, only its
@@ -171,8 +191,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	s := &Store{db: db}
 	for k := range s.insert {
-		q := `INSERT INTO journal (realtime, monotonic, boot, unit, invocation, pid, identifier, priority, message) VALUES ` +
-			strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?), ", 1<<k), ", ")
+		q := `INSERT INTO journal (` + entryColumns + `) VALUES ` +
+			strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?), ", 1<<k), ", ")
 		if s.insert[k], err = db.PrepareContext(ctx, q); err != nil {
 			s.Close()
 			return nil, fmt.Errorf("store: %s: %w", path, err)
@@ -203,6 +223,15 @@ func (s *Store) Close() error {
 	for _, stmt := range s.insert {
 		if stmt != nil {
 			stmt.Close()
+		}
+	}
+	// Removed while the connection holds its lock on the database,
+	// with which a daemon starting meanwhile cannot have opened the WAL
+	// yet (in its exclusive locking mode it opens it once it has the
+	// database's exclusive lock).
+	for _, p := range s.made {
+		if info, err := os.Lstat(p); err == nil && (strings.HasSuffix(p, "-shm") || info.Size() == 0) {
+			os.Remove(p)
 		}
 	}
 	return s.db.Close()
@@ -565,6 +594,20 @@ type Entry struct {
 	Identifier string // SYSLOG_IDENTIFIER: the process's name, or "systemd"
 	Priority   int    // syslog's: 0 emerg … 7 debug
 	Message    string
+	MessageID  string // MESSAGE_ID, 32 hex digits; "" for none
+	// Fields are the other fields of the entry, as systemd gives them
+	// to its messages ("JOB_RESULT=done"), one a line.
+	Fields string
+}
+
+// entryColumns are an Entry's, but its sequence number, in the order
+// Append writes them and scanEntry reads them.
+const entryColumns = `realtime, monotonic, boot, unit, invocation, pid, identifier, priority, message, message_id, fields`
+
+func scanEntry(rows *sql.Rows) (Entry, error) {
+	var e Entry
+	err := rows.Scan(&e.Seq, &e.Realtime, &e.Monotonic, &e.Boot, &e.Unit, &e.Invocation, &e.PID, &e.Identifier, &e.Priority, &e.Message, &e.MessageID, &e.Fields)
+	return e, err
 }
 
 // Append adds entries to the journal, in one transaction.
@@ -580,7 +623,7 @@ func (s *Store) Append(ctx context.Context, entries ...Entry) error {
 	}
 	defer tx.Rollback()
 	var stmts [len(s.insert)]*sql.Stmt
-	args := make([]any, 0, 9*min(len(entries), insertRows))
+	args := make([]any, 0, 11*min(len(entries), insertRows))
 	// Whole statements of insertRows, then the rest in powers of two, so
 	// that a few prepared statements serve every batch size.
 	for len(entries) > 0 {
@@ -590,7 +633,7 @@ func (s *Store) Append(ctx context.Context, entries ...Entry) error {
 		}
 		args = args[:0]
 		for _, e := range entries[:1<<k] {
-			args = append(args, e.Realtime, e.Monotonic, e.Boot, e.Unit, e.Invocation, e.PID, e.Identifier, e.Priority, e.Message)
+			args = append(args, e.Realtime, e.Monotonic, e.Boot, e.Unit, e.Invocation, e.PID, e.Identifier, e.Priority, e.Message, e.MessageID, e.Fields)
 		}
 		if _, err := stmts[k].ExecContext(ctx, args...); err != nil {
 			return fmt.Errorf("store: journal: %w", err)
@@ -605,23 +648,48 @@ func (s *Store) Append(ctx context.Context, entries ...Entry) error {
 
 // A Filter selects journal entries.
 type Filter struct {
-	Units        []string // any of them; none for all
-	Since, Until uint64   // realtime µs, inclusive; 0 for no bound
-	Boot         string   // "" for every boot
-	After        int64    // entries after this cursor
-	Last         int      // only the last so many (0 for all)
+	Units []string // any of them; none for all
+	// Identifiers are SYSLOG_IDENTIFIER=s: any of them; none for all.
+	Identifiers []string
+	// Priorities has bit p set for each priority p selected; 0 for all.
+	Priorities uint8
+	// Grep is what the message must match; nil for any.
+	Grep         *regexp.Regexp
+	Since, Until uint64 // realtime µs, inclusive; 0 for no bound
+	Boot         string // "" for every boot
+	After        int64  // entries after this cursor
+	// Last is how many of the last entries selected are returned, and
+	// First how many of the first, the other 0; both 0 for all.
+	Last, First int
 }
 
 // Query returns the journal entries the filter selects, oldest first.
+// Those the message pattern selects are found reading the journal from
+// its end for Last, from its start otherwise, until there are enough.
 func (s *Store) Query(ctx context.Context, f Filter) iter.Seq2[Entry, error] {
 	return func(yield func(Entry, error) bool) {
 		var where []string
 		var args []any
-		if len(f.Units) > 0 {
-			where = append(where, "unit IN ("+strings.TrimSuffix(strings.Repeat("?,", len(f.Units)), ",")+")")
-			for _, u := range f.Units {
-				args = append(args, u)
+		in := func(column string, values []string) {
+			where = append(where, column+" IN ("+strings.TrimSuffix(strings.Repeat("?,", len(values)), ",")+")")
+			for _, v := range values {
+				args = append(args, v)
 			}
+		}
+		if len(f.Units) > 0 {
+			in("unit", f.Units)
+		}
+		if len(f.Identifiers) > 0 {
+			in("identifier", f.Identifiers)
+		}
+		if f.Priorities != 0 {
+			var ps []string
+			for p := range 8 {
+				if f.Priorities&(1<<p) != 0 {
+					ps = append(ps, strconv.Itoa(p))
+				}
+			}
+			where = append(where, "priority IN ("+strings.Join(ps, ",")+")")
 		}
 		if f.Since > 0 {
 			where, args = append(where, "realtime >= ?"), append(args, f.Since)
@@ -635,24 +703,65 @@ func (s *Store) Query(ctx context.Context, f Filter) iter.Seq2[Entry, error] {
 		if f.After > 0 {
 			where, args = append(where, "seq > ?"), append(args, f.After)
 		}
-		q := `SELECT seq, realtime, monotonic, boot, unit, invocation, pid, identifier, priority, message FROM journal`
+		q := `SELECT seq, ` + entryColumns + ` FROM journal`
 		if len(where) > 0 {
 			q += " WHERE " + strings.Join(where, " AND ")
 		}
 		if f.Last > 0 {
-			q = `SELECT * FROM (` + q + ` ORDER BY seq DESC LIMIT ?) ORDER BY seq`
-			args = append(args, f.Last)
+			q += ` ORDER BY seq DESC`
 		} else {
 			q += ` ORDER BY seq`
 		}
+		limit := max(f.Last, f.First)
+		if limit > 0 && f.Grep == nil {
+			q, args = q+` LIMIT ?`, append(args, limit)
+		}
 		rows, err := s.db.QueryContext(ctx, q, args...)
-		entries, err := collect(rows, err, func(rows *sql.Rows) (Entry, error) {
-			var e Entry
-			err := rows.Scan(&e.Seq, &e.Realtime, &e.Monotonic, &e.Boot, &e.Unit, &e.Invocation, &e.PID, &e.Identifier, &e.Priority, &e.Message)
-			return e, err
+		if err != nil {
+			yield(Entry{}, fmt.Errorf("store: %w", err))
+			return
+		}
+		entries, err := collectWhile(rows, scanEntry, func(e Entry, n int) (keep, more bool) {
+			keep = f.Grep == nil || f.Grep.MatchString(e.Message)
+			if keep {
+				n++
+			}
+			return keep, limit == 0 || n < limit
 		})
+		if f.Last > 0 {
+			slices.Reverse(entries)
+		}
 		yieldAll(entries, err, yield)
 	}
+}
+
+// A Boot is a boot the journal has entries of: its ID, and the realtime
+// of its first and last entries, µs.
+type Boot struct {
+	ID          string
+	First, Last uint64
+}
+
+// JournalBoots returns the boots the journal has entries of, in the
+// order of their first entries, as journalctl --list-boots lists them.
+func (s *Store) JournalBoots(ctx context.Context) ([]Boot, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT boot, MIN(realtime), MAX(realtime) FROM journal GROUP BY boot ORDER BY MIN(seq)`)
+	return collect(rows, err, func(rows *sql.Rows) (Boot, error) {
+		var b Boot
+		err := rows.Scan(&b.ID, &b.First, &b.Last)
+		return b, err
+	})
+}
+
+// JournalUnits returns the units the journal has entries of, sorted, as
+// journalctl finds those a unit pattern matches.
+func (s *Store) JournalUnits(ctx context.Context) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT unit FROM journal WHERE unit != '' ORDER BY unit`)
+	return collect(rows, err, func(rows *sql.Rows) (string, error) {
+		var u string
+		err := rows.Scan(&u)
+		return u, err
+	})
 }
 
 // Prune keeps the journal to its last keep entries, as a size limit
@@ -785,6 +894,12 @@ func collect[T any](rows *sql.Rows, err error, scan func(*sql.Rows) (T, error)) 
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
+	return collectWhile(rows, scan, func(T, int) (keep, more bool) { return true, true })
+}
+
+// collectWhile reads rows as collect does, keeping those keep says to,
+// while it says there are more to read; n is how many it kept before.
+func collectWhile[T any](rows *sql.Rows, scan func(*sql.Rows) (T, error), keep func(v T, n int) (keep, more bool)) ([]T, error) {
 	defer rows.Close()
 	var out []T
 	for rows.Next() {
@@ -792,7 +907,13 @@ func collect[T any](rows *sql.Rows, err error, scan func(*sql.Rows) (T, error)) 
 		if err != nil {
 			return nil, fmt.Errorf("store: %w", err)
 		}
-		out = append(out, v)
+		k, more := keep(v, len(out))
+		if k {
+			out = append(out, v)
+		}
+		if !more {
+			break
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
@@ -851,4 +972,113 @@ func (s *Store) ForgetStart(ctx context.Context) error {
 		return fmt.Errorf("store: start: %w", err)
 	}
 	return nil
+}
+
+// OpenReadOnly opens the database at path to read it while no daemon
+// has it, as journalctl reads the journal's files without journald: it
+// changes nothing, neither the file nor its WAL (no schema made or
+// migrated, no check, no checkpoint), and takes what the WAL holds of a
+// daemon that was killed. A database of another schema than this
+// version's is refused.
+func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	// A reader of a database in WAL mode shares the WAL's index in a
+	// -shm file, and makes it if there is none, and an empty WAL; they
+	// are removed again at Close, so that the directory is left as it
+	// was found. (An index in memory, as the daemon keeps it, takes an
+	// exclusive lock, which a file opened read-only cannot have.)
+	var made []string
+	for _, p := range []string{path + "-shm", path + "-wal"} {
+		if _, err := os.Lstat(p); errors.Is(err, fs.ErrNotExist) {
+			made = append(made, p)
+		}
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=query_only(1)&_busy_timeout=5000")
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	db.SetMaxOpenConns(1)
+	var v int
+	err = db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v)
+	if err == nil {
+		err = checkVersion(v)
+	}
+	if err == nil && v < len(migrations) {
+		err = fmt.Errorf("the database is of an earlier version of sundial (schema %d): the daemon brings it up to date when it starts", v)
+	}
+	st := &Store{db: db, made: made}
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("store: %s: %w", path, err)
+	}
+	return st, nil
+}
+
+// Vacuum deletes the journal's entries from before a realtime in µs (0
+// for none), and then its oldest ones until the database takes at most
+// maxBytes (0 for no bound), as journalctl --vacuum-time= and
+// --vacuum-size= remove the journal's oldest files; the space is given
+// back to the file system (SQLite's VACUUM). It returns the bytes freed.
+func (s *Store) Vacuum(ctx context.Context, before, maxBytes uint64) (uint64, error) {
+	size := func() (uint64, error) {
+		var pages, pageSize uint64
+		if err := s.db.QueryRowContext(ctx, `PRAGMA page_count`).Scan(&pages); err != nil {
+			return 0, fmt.Errorf("store: %w", err)
+		}
+		if err := s.db.QueryRowContext(ctx, `PRAGMA page_size`).Scan(&pageSize); err != nil {
+			return 0, fmt.Errorf("store: %w", err)
+		}
+		return pages * pageSize, nil
+	}
+	vacuum := func() error {
+		s.write.Lock()
+		defer s.write.Unlock()
+		if _, err := s.db.ExecContext(ctx, `VACUUM`); err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+		return nil
+	}
+	start, err := size()
+	if err != nil {
+		return 0, err
+	}
+	if before > 0 {
+		if _, err := s.Retain(ctx, Retention{Before: before}); err != nil {
+			return 0, err
+		}
+	}
+	if err := vacuum(); err != nil {
+		return 0, err
+	}
+	// The journal's share of the file is not known: each round deletes
+	// as many of the oldest entries as the excess would hold were the
+	// file all journal, which is never too many, until it fits or the
+	// journal is empty.
+	for maxBytes > 0 {
+		now, err := size()
+		if err != nil {
+			return 0, err
+		}
+		var n int64
+		if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM journal`).Scan(&n); err != nil {
+			return 0, fmt.Errorf("store: %w", err)
+		}
+		if now <= maxBytes || n == 0 {
+			break
+		}
+		excess := max(1, int64(float64(n)*float64(now-maxBytes)/float64(now)))
+		if _, err := s.Prune(ctx, int(max(0, n-excess))); err != nil {
+			return 0, err
+		}
+		if err := vacuum(); err != nil {
+			return 0, err
+		}
+	}
+	end, err := size()
+	if err != nil || end > start {
+		return 0, err
+	}
+	return start - end, nil
 }

@@ -6,11 +6,14 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -159,6 +162,9 @@ func TestJournal(t *testing.T) {
 	}
 	if got := query(Filter{After: 298}); fmt.Sprint(got) != "[line 298 line 299]" {
 		t.Errorf("after a cursor: %q", got)
+	}
+	if boots, err := s.JournalBoots(ctx); err != nil || fmt.Sprint(boots) != "[{b1 1000 1149} {b2 1150 1299}]" {
+		t.Errorf("JournalBoots() = %v, %v", boots, err)
 	}
 	if n, err := s.Prune(ctx, 10); n != 290 || err != nil {
 		t.Errorf("Prune = %d, %v", n, err)
@@ -518,5 +524,162 @@ func TestRestartState(t *testing.T) {
 	}
 	if st, _ := s.TimersActive(ctx, "boot2", Activation{"a.timer", 5000, 5}); st[0] != (TimerState{LastTrigger: 2000, Version: 4, Boot: "boot2", ActiveRealtime: 5000, ActiveMonotonic: 5}) {
 		t.Errorf("in another boot: %+v", st)
+	}
+}
+
+// TestQueryForms selects entries as journalctl's -n, -p, -g and -t do,
+// alone and together: the last or first N of those the others select.
+func TestQueryForms(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "state.db"))
+	var entries []Entry
+	for i := range 40 {
+		entries = append(entries, Entry{Realtime: uint64(1000 + i), Boot: "b", Unit: "u.service", Identifier: []string{"sh", "sundial"}[i%2],
+			Priority: i % 8, Message: fmt.Sprintf("line %d %s", i, []string{"alpha", "Beta"}[i/20])})
+	}
+	if err := s.Append(ctx, entries...); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		f    Filter
+		want string
+	}{
+		{"-n 3", Filter{Last: 3}, "37 38 39"},
+		{"-n +3", Filter{First: 3}, "0 1 2"},
+		{"-n 0 is all", Filter{}, "0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32 33 34 35 36 37 38 39"},
+		{"-p err", Filter{Priorities: 0b1111}, "0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 32 33 34 35"},
+		{"-p warning..err", Filter{Priorities: 0b11000}, "3 4 11 12 19 20 27 28 35 36"},
+		{"-p debug -n 2", Filter{Priorities: 0xff, Last: 2}, "38 39"},
+		{"-p 7..7 -n +2", Filter{Priorities: 0x80, First: 2}, "7 15"},
+		{"-g", Filter{Grep: regexp.MustCompile("(?i)BETA")}, "20 21 22 23 24 25 26 27 28 29 30 31 32 33 34 35 36 37 38 39"},
+		{"-g -n 2", Filter{Grep: regexp.MustCompile("alpha"), Last: 2}, "18 19"},
+		{"-g -n +2", Filter{Grep: regexp.MustCompile("Beta"), First: 2}, "20 21"},
+		{"-g -p -n", Filter{Grep: regexp.MustCompile("alpha"), Priorities: 0b1, Last: 2}, "8 16"},
+		{"-g no match", Filter{Grep: regexp.MustCompile("gamma"), Last: 5}, ""},
+		{"-t", Filter{Identifiers: []string{"sundial"}, Last: 2}, "37 39"},
+		{"-t -g", Filter{Identifiers: []string{"sh"}, Grep: regexp.MustCompile("line 1")}, "10 12 14 16 18"},
+	} {
+		var got []string
+		for e, err := range s.Query(ctx, tc.f) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, strings.Fields(e.Message)[1])
+		}
+		if strings.Join(got, " ") != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, strings.Join(got, " "), tc.want)
+		}
+	}
+	units, err := s.JournalUnits(ctx)
+	if err != nil || fmt.Sprint(units) != "[u.service]" {
+		t.Errorf("JournalUnits() = %q, %v", units, err)
+	}
+}
+
+// TestOpenReadOnly reads a database as a killed daemon left it, its last
+// entries in the WAL, and leaves its files as they were; a database of a
+// newer schema is refused.
+func TestOpenReadOnly(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "state.db")
+	s := open(t, path)
+	for i := range 50 {
+		if err := s.Append(ctx, Entry{Realtime: uint64(i + 1), Unit: "a.service", Message: fmt.Sprint("line ", i), MessageID: "id", Fields: "UNIT=a.service\n"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// As a kill leaves them: the database and its WAL, not checkpointed.
+	dead := filepath.Join(t.TempDir(), "state.db")
+	for _, suffix := range []string{"", "-wal"} {
+		data, err := os.ReadFile(path + suffix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dead+suffix, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	files := func() map[string]string {
+		m := map[string]string{}
+		names, _ := os.ReadDir(filepath.Dir(dead))
+		for _, n := range names {
+			data, _ := os.ReadFile(filepath.Join(filepath.Dir(dead), n.Name()))
+			m[n.Name()] = string(data)
+		}
+		return m
+	}
+	before := files()
+	ro, err := OpenReadOnly(ctx, dead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []Entry
+	for e, err := range ro.Query(ctx, Filter{Last: 2}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, e)
+	}
+	if len(got) != 2 || got[1].Message != "line 49" || got[1].MessageID != "id" || got[1].Fields != "UNIT=a.service\n" {
+		t.Errorf("read %+v", got)
+	}
+	if err := ro.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if after := files(); !maps.Equal(before, after) {
+		t.Errorf("the files changed: %d before, %d after", len(before), len(after))
+	}
+
+	s.Close()
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", len(migrations)+1)); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	_, err = OpenReadOnly(ctx, path)
+	want := fmt.Sprintf("store: %s: the database is of a newer version of sundial (schema %d; this version knows schemas up to %d): refusing to use it", path, len(migrations)+1, len(migrations))
+	if err == nil || err.Error() != want {
+		t.Errorf("OpenReadOnly of a newer schema: %v", err)
+	}
+}
+
+// TestVacuum deletes the journal's oldest entries, by time and then by
+// size, and gives the space back.
+func TestVacuum(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "state.db"))
+	var entries []Entry
+	for i := range 4000 {
+		entries = append(entries, Entry{Realtime: uint64(1000 + i), Unit: "u.service", Message: strings.Repeat("x", 200) + strconv.Itoa(i)})
+	}
+	if err := s.Append(ctx, entries...); err != nil {
+		t.Fatal(err)
+	}
+	count := func() (n int, first uint64) {
+		for e, err := range s.Query(ctx, Filter{}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n == 0 {
+				first = e.Realtime
+			}
+			n++
+		}
+		return n, first
+	}
+	freed, err := s.Vacuum(ctx, 2000, 0)
+	if n, first := count(); err != nil || n != 3000 || first != 2000 || freed == 0 {
+		t.Errorf("Vacuum(before 2000) = %d, %v: %d entries left, the first at %d", freed, err, n, first)
+	}
+	freed, err = s.Vacuum(ctx, 0, 200<<10)
+	var pages, pageSize uint64
+	s.db.QueryRow(`PRAGMA page_count`).Scan(&pages)
+	s.db.QueryRow(`PRAGMA page_size`).Scan(&pageSize)
+	if n, first := count(); err != nil || freed == 0 || pages*pageSize > 200<<10 || n == 0 || first <= 2000 {
+		t.Errorf("Vacuum(200K) = %d, %v: %d bytes, %d entries left, the first at %d", freed, err, pages*pageSize, n, first)
 	}
 }

@@ -1,6 +1,7 @@
 package timer
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 
@@ -82,6 +83,10 @@ type Timer struct {
 
 	// Why the armed elapses were chosen, for the trigger's reason.
 	rtReason, monoReason Reason
+
+	// skipped is a calendar elapse skipped (realtime µs; 0 for none):
+	// the calendar values elapse after it, until the timer fires.
+	skipped uint64
 
 	engine     *Engine
 	seq        uint64 // the order it was added in
@@ -291,7 +296,7 @@ func (t *Timer) enterWaiting(now Instant, timeChange bool) {
 			default:
 				b = now.Realtime
 			}
-			next, ok := v.Calendar.Next(Instant{Realtime: b}.RealtimeTime(e.location()))
+			next, ok := v.Calendar.Next(Instant{Realtime: max(b, t.skipped)}.RealtimeTime(e.location()))
 			if !ok {
 				continue
 			}
@@ -462,6 +467,10 @@ type Trigger struct {
 	Reason Reason
 	// At is the new last trigger: the stamp to keep, with Persistent=.
 	At Dual
+	// Late is how long after its elapse the timer fired, µs: the
+	// coalescing window, the loop's delay, or for a catch-up, the time
+	// missed.
+	Late uint64
 }
 
 // Env returns the environment variables the trigger gives the processes
@@ -497,19 +506,47 @@ func (e *Engine) Fire(t *Timer, now Instant, start func(Trigger) error) bool {
 	if now.of(s.clock) > usecAdd(s.latest(), usecPerSec) {
 		reason.CatchUp = true
 	}
-	return t.enterRunning(now, reason, start)
+	return t.enterRunning(now, reason, subSat(now.of(s.clock), s.next), start)
 }
 
-func (t *Timer) enterRunning(now Instant, reason Reason, start func(Trigger) error) bool {
-	tr := Trigger{Timer: t, Unit: t.Config.Unit, Reason: reason, At: Dual{now.Realtime, now.Monotonic}}
+func (t *Timer) enterRunning(now Instant, reason Reason, late uint64, start func(Trigger) error) bool {
+	tr := Trigger{Timer: t, Unit: t.Config.Unit, Reason: reason, At: Dual{now.Realtime, now.Monotonic}, Late: late}
 	if err := start(tr); err != nil {
 		t.engine.log(t, slog.LevelWarn, "Failed to queue unit startup job: "+err.Error())
 		t.enterDead(now, Resources)
 		return false
 	}
 	t.LastTrigger = tr.At
+	t.skipped = 0
 	t.setState(now, Running)
 	return true
+}
+
+// ErrNoCalendarElapse is Skip's refusal: the timer's next elapse is not
+// a calendar value's.
+var ErrNoCalendarElapse = errors.New("timer: the next elapse is not an OnCalendar= one")
+
+// Skip skips the timer's next elapse, a calendar value's: the calendar
+// values elapse next after it. systemd has no such thing; it is as if
+// the timer had fired then, but for its last trigger and its unit. The
+// skip holds until the timer fires, not across a restart of the daemon.
+func (e *Engine) Skip(t *Timer, now Instant) error {
+	if t.State != Waiting {
+		return fmt.Errorf("timer: %s is %s, not waiting", t.Name, t.State)
+	}
+	next := uint64(0)
+	for _, v := range t.values {
+		if v.Base == unit.OnCalendar && !v.disabled && (next == 0 || v.next < next) {
+			next = v.next
+		}
+	}
+	if next == 0 || t.NextMonotonic > 0 && t.NextMonotonic != Infinity &&
+		mapClock(t.NextMonotonic, now.of(t.monoClock()), now.Realtime) < next {
+		return ErrNoCalendarElapse
+	}
+	t.skipped = next
+	t.enterWaiting(now, false)
+	return nil
 }
 
 // A UnitState is what a timer is told of the unit it triggers when that
@@ -572,7 +609,7 @@ func (e *Engine) changed(t *Timer, now Instant, fire bool, base, what string, ti
 	}
 	if fire {
 		e.log(t, slog.LevelDebug, what+" change, triggering activation.")
-		return t.enterRunning(now, Reason{Base: base}, start)
+		return t.enterRunning(now, Reason{Base: base}, 0, start)
 	}
 	e.log(t, slog.LevelDebug, what+" change, recalculating next elapse.")
 	t.enterWaiting(now, timeChange)

@@ -1,0 +1,247 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"sundial.dev/sundial/internal/api"
+	"sundial.dev/sundial/internal/cluster"
+)
+
+// etcdOptions are the daemon's options for a cluster, etcd's flags with
+// the prefix etcd-.
+var etcdOptions = []string{"name", "initial-cluster", "initial-cluster-state", "listen-peer-urls", "listen-client-urls",
+	"advertise-client-urls", "data-dir", "endpoints", "cacert", "cert", "key"}
+
+const daemonClusterUsage = `
+Cluster (each elapse of a cluster timer fired once across the nodes):
+     --etcd-name=NAME        This node's name, and its etcd member's
+                             (default: the host name)
+     --etcd-initial-cluster=NAME=URL[,NAME=URL...]
+                             The members of a new cluster, with their
+                             peer URLs (default: this one alone)
+     --etcd-initial-cluster-state=new|existing
+                             Make a new cluster, or join one
+     --etcd-listen-peer-urls=URL[,URL...]
+     --etcd-listen-client-urls=URL[,URL...]
+     --etcd-advertise-client-urls=URL[,URL...]
+                             Where the member listens, and what it tells
+                             clients (default: etcd's, on localhost)
+     --etcd-data-dir=DIR     The member's data (default: etcd/ in the
+                             state directory)
+     --etcd-endpoints=URL[,URL...]
+                             Use an etcd cluster that runs elsewhere,
+                             hosting no member
+     --etcd-cacert=FILE --etcd-cert=FILE --etcd-key=FILE
+                             TLS with those endpoints
+`
+
+func declareEtcdOptions(fs *pflag.FlagSet) {
+	for _, name := range etcdOptions {
+		fs.String("etcd-"+name, "", "")
+	}
+}
+
+// etcdOption sets an etcd- option's value in cfg, and reports whether
+// name was one.
+func etcdOption(cfg *cluster.Config, name, value string) bool {
+	list := func() []string { return strings.Split(value, ",") }
+	switch strings.TrimPrefix(name, "etcd-") {
+	case "name":
+		cfg.Name = value
+	case "initial-cluster":
+		cfg.InitialCluster = value
+	case "initial-cluster-state":
+		cfg.InitialClusterState = value
+	case "listen-peer-urls":
+		cfg.ListenPeerURLs = list()
+	case "listen-client-urls":
+		cfg.ListenClientURLs = list()
+	case "advertise-client-urls":
+		cfg.AdvertiseClientURLs = list()
+	case "data-dir":
+		cfg.DataDir = value
+	case "endpoints":
+		cfg.Endpoints = list()
+	case "cacert":
+		cfg.CACert = value
+	case "cert":
+		cfg.Cert = value
+	case "key":
+		cfg.Key = value
+	default:
+		return false
+	}
+	return true
+}
+
+// checkEtcdOptions completes the config of a daemon given etcd- options:
+// the node's name and the member's data directory by default; and says
+// what is wrong, naming the option.
+func checkEtcdOptions(cfg *cluster.Config, stateDir string) error {
+	if cfg.Name == "" {
+		host, err := os.Hostname()
+		if err != nil {
+			return fmt.Errorf("Failed to get the host name for --etcd-name=: %w", err)
+		}
+		cfg.Name = host
+	}
+	if cfg.DataDir == "" && len(cfg.Endpoints) == 0 {
+		cfg.DataDir = filepath.Join(stateDir, "etcd")
+	} else if cfg.DataDir != "" {
+		abs, err := filepath.Abs(cfg.DataDir)
+		if err != nil {
+			return fmt.Errorf("Failed to parse --etcd-data-dir= parameter: %s", cfg.DataDir)
+		}
+		cfg.DataDir = abs
+	}
+	var bad *cluster.ConfigError
+	if err := cfg.Check(); errors.As(err, &bad) {
+		return fmt.Errorf("Invalid --etcd-%s= value %q: %s.", bad.Field, bad.Value, bad.Reason)
+	} else if err != nil {
+		return err
+	}
+	return nil
+}
+
+// A clusterNode is the daemon's part in its cluster: the member it hosts
+// or its client, opened, kept and closed by a goroutine of its own,
+// beside the manager, whose local timers do not wait for it.
+type clusterNode struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+	mu     sync.Mutex
+	c      *cluster.Cluster // nil until open
+	err    error            // why it could not be opened
+}
+
+// startCluster opens the daemon's cluster; stop closes it.
+func startCluster(ctx context.Context, cfg cluster.Config, log *slog.Logger) *clusterNode {
+	ctx, cancel := context.WithCancel(ctx)
+	n := &clusterNode{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(n.done)
+		c, err := cluster.Open(ctx, cfg)
+		n.mu.Lock()
+		n.c, n.err = c, err
+		n.mu.Unlock()
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Error("Failed to join the cluster; cluster timers cannot run.", "err", err)
+			}
+			return
+		}
+		log.Info(fmt.Sprintf("Joined the cluster as %s.", cfg.Name))
+		select {
+		case <-ctx.Done():
+		case err := <-c.Err():
+			log.Error("The cluster's etcd member failed.", "err", err)
+			<-ctx.Done()
+		}
+		if err := c.Close(); err != nil {
+			log.Error("Failed to leave the cluster cleanly.", "err", err)
+		}
+	}()
+	return n
+}
+
+// stop closes the cluster, or gives up opening it, and returns when it
+// is done.
+func (n *clusterNode) stop() {
+	n.cancel()
+	<-n.done
+}
+
+// status answers sundial cluster status.
+func (n *clusterNode) status(ctx context.Context) (api.ClusterStatus, error) {
+	n.mu.Lock()
+	c, err := n.c, n.err
+	n.mu.Unlock()
+	switch {
+	case err != nil:
+		return api.ClusterStatus{}, fmt.Errorf("the daemon failed to join its cluster: %w", err)
+	case c == nil:
+		return api.ClusterStatus{}, errors.New("the daemon has not joined its cluster yet: its etcd member waits for the others, or its endpoints do not answer")
+	}
+	st, err := c.Status(ctx)
+	if err != nil {
+		return api.ClusterStatus{}, err
+	}
+	as := api.ClusterStatus{Node: st.Node, Lease: fmt.Sprintf("%x", st.Lease), LeaseTTL: st.LeaseTTL, LeaseLeft: st.LeaseLeft,
+		Endpoint: st.Endpoint, Healthy: st.Healthy, Problems: st.Problems, Leader: st.Leader}
+	for _, m := range st.Members {
+		as.Members = append(as.Members, api.ClusterMember{Name: m.Name, ID: fmt.Sprintf("%x", m.ID), PeerURLs: m.PeerURLs,
+			ClientURLs: m.ClientURLs, RaftLeader: m.RaftLeader})
+	}
+	return as, nil
+}
+
+const clusterUsage = `%s cluster [OPTIONS...] status
+
+Show the daemon's cluster: its etcd members and which leads etcd's Raft,
+the node that leads the cluster's timers, this node's lease, and the
+health of the etcd endpoint it uses. Exits 1 when something is wrong.
+
+Options:
+  -h --help                  Show this help
+     --version               Show package version
+     --system                Ask the system's daemon (default)
+     --user                  Ask the user's daemon
+`
+
+func clusterMain(c *cli, args []string) int {
+	fs := c.flags()
+	d := &daemonOptions{usage: clusterUsage}
+	d.declare(fs)
+	ok, status := c.parse(fs, args, func(name, value string) error {
+		_, err := d.option(c, name)
+		return err
+	})
+	if !ok {
+		return status
+	}
+	if fs.NArg() != 1 || fs.Arg(0) != "status" {
+		c.errorf("%s cluster takes one command: status.", c.prog)
+		return 1
+	}
+	client := d.client()
+	st, err := client.ClusterStatus(context.Background())
+	if err != nil {
+		return d.failed(c, client, "get the cluster's status", err)
+	}
+	leader := st.Leader
+	if leader == "" {
+		leader = "none"
+	}
+	fmt.Fprintf(c.stdout, "Node: %s, lease %s (%s, %s left)\n", st.Node, st.Lease,
+		time.Duration(st.LeaseTTL)*time.Second, time.Duration(st.LeaseLeft)*time.Second)
+	fmt.Fprintf(c.stdout, "Timers led by: %s\n", leader)
+	health := "healthy"
+	if !st.Healthy {
+		health = "unhealthy: " + strings.Join(st.Problems, "; ")
+	}
+	fmt.Fprintf(c.stdout, "etcd: %s, %s\n\n", st.Endpoint, health)
+	rows := [][]string{{"MEMBER", "ID", "PEER URLS", "CLIENT URLS", "RAFT"}}
+	for _, m := range st.Members {
+		role := "follower"
+		if m.RaftLeader {
+			role = "leader"
+		}
+		rows = append(rows, []string{m.Name, m.ID, strings.Join(m.PeerURLs, ","), strings.Join(m.ClientURLs, ","), role})
+	}
+	writeTable(c, rows, nil)
+	fmt.Fprintf(c.stdout, "\n%d members listed.\n", len(st.Members))
+	if !st.Healthy {
+		return 1
+	}
+	return 0
+}

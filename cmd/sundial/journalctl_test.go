@@ -1,0 +1,156 @@
+package main
+
+import (
+	"io"
+	"slices"
+	"testing"
+)
+
+// TestOptionalArguments: -n's and -b's optional arguments are read as
+// getopt reads journalctl's "n::" and "b::", and other options'
+// arguments are left alone.
+func TestOptionalArguments(t *testing.T) {
+	c := &cli{argv0: "journalctl", stdout: io.Discard, stderr: io.Discard}
+	for _, tc := range []struct{ args, want []string }{
+		{[]string{"-n5"}, []string{"--lines=5"}},
+		{[]string{"-n", "5"}, []string{"--lines=5"}},
+		{[]string{"-n", "+5"}, []string{"--lines=+5"}},
+		{[]string{"-n", "all"}, []string{"--lines=all"}},
+		{[]string{"-n", "-1"}, []string{"--lines", "-1"}},
+		{[]string{"-n", "hello"}, []string{"--lines", "hello"}},
+		{[]string{"--lines", "7"}, []string{"--lines=7"}},
+		{[]string{"-xen3"}, []string{"-xe", "--lines=3"}},
+		{[]string{"-xen", "3"}, []string{"-xe", "--lines=3"}},
+		{[]string{"-nu"}, []string{"--lines=u"}},
+		{[]string{"-xeu", "-n5"}, []string{"-xeu", "-n5"}},
+		{[]string{"-uhello", "-n5"}, []string{"-uhello", "--lines=5"}},
+		{[]string{"--unit", "-n5"}, []string{"--unit", "-n5"}},
+		{[]string{"--", "-n5"}, []string{"--", "-n5"}},
+		{[]string{"-n"}, []string{"--lines"}},
+		{[]string{"-b", "-1"}, []string{"--boot=-1"}},
+		{[]string{"-b-1"}, []string{"--boot=-1"}},
+		{[]string{"-b", "all", "-n", "3"}, []string{"--boot=all", "--lines=3"}},
+		{[]string{"-b", "-u", "x"}, []string{"--boot", "-u", "x"}},
+		{[]string{"-eb", "0123456789abcdef0123456789abcdef-1"}, []string{"-e", "--boot=0123456789abcdef0123456789abcdef-1"}},
+		{[]string{"--boot", "+2"}, []string{"--boot=+2"}},
+		{[]string{"-xb"}, []string{"-x", "--boot"}},
+	} {
+		fs := c.flags()
+		o := &journalOptions{}
+		o.declareAll(fs)
+		if got := optionalArguments(fs, tc.args); !slices.Equal(got, tc.want) {
+			t.Errorf("optionalArguments(%q) = %q, want %q", tc.args, got, tc.want)
+		}
+	}
+}
+
+// TestParsePriorities: -p's levels, numbers and ranges, as journalctl's
+// parse_argv makes its mask of them.
+func TestParsePriorities(t *testing.T) {
+	for _, tc := range []struct {
+		arg  string
+		want uint8
+		err  string
+	}{
+		{"emerg", 0b1, ""},
+		{"err", 0b1111, ""},
+		{"3", 0b1111, ""},
+		{"debug", 0xff, ""},
+		{"err..warning", 0b11000, ""},
+		{"warning..err", 0b11000, ""},
+		{"0..7", 0xff, ""},
+		{"info..info", 0b1000000, ""},
+		{"error", 0, "Unknown log level error"},
+		{"8", 0, "Unknown log level 8"},
+		{"err..", 0, "Failed to parse log level range err.."},
+		{"..err", 0, "Failed to parse log level range ..err"},
+	} {
+		got, err := parsePriorities(tc.arg)
+		if msg := errText(err); got != tc.want || msg != tc.err {
+			t.Errorf("parsePriorities(%q) = %08b, %q; want %08b, %q", tc.arg, got, msg, tc.want, tc.err)
+		}
+	}
+}
+
+// TestCompilePattern: -g is case-insensitive unless it has capitals or
+// --case-sensitive says otherwise; mistakes are in PCRE2's words.
+func TestCompilePattern(t *testing.T) {
+	yes, no := true, false
+	for _, tc := range []struct {
+		pattern string
+		cs      *bool
+		text    string
+		match   bool
+		err     string
+	}{
+		{"error", nil, "An ERROR", true, ""},
+		{"Error", nil, "an error", false, ""},
+		{"Error", nil, "an Error", true, ""},
+		{"Error", &no, "an ERROR", true, ""},
+		{"error", &yes, "an ERROR", false, ""},
+		{"fail(ed)?$", nil, "Failed", true, ""},
+		{"(", nil, "", false, `Bad pattern "(": missing closing parenthesis`},
+		{"a[", nil, "", false, `Bad pattern "a[": missing terminating ] for character class`},
+		{"*a", nil, "", false, `Bad pattern "*a": quantifier does not follow a repeatable item`},
+	} {
+		re, err := compilePattern(tc.pattern, tc.cs)
+		if msg := errText(err); msg != tc.err || err == nil && re.MatchString(tc.text) != tc.match {
+			t.Errorf("compilePattern(%q, %v) on %q: %v, %q", tc.pattern, tc.cs, tc.text, re, msg)
+		}
+	}
+}
+
+// TestFnmatch: unit patterns match as fnmatch(3) with FNM_NOESCAPE.
+func TestFnmatch(t *testing.T) {
+	for _, tc := range []struct {
+		pattern, name string
+		want          bool
+	}{
+		{"backup-*", "backup-home.service", true},
+		{"backup-*", "backup-", true},
+		{"backup-*", "my-backup-home.service", false},
+		{"*.timer", "a.timer", true},
+		{"?.service", "a.service", true},
+		{"?.service", "ab.service", false},
+		{"[ab].service", "b.service", true},
+		{"[!ab].service", "b.service", false},
+		{"[^ab].service", "c.service", true},
+		{"[a-c]x", "bx", true},
+		{"[]]x", "]x", true},
+		{"[x", "[x", true},
+		{`a\x2db.service`, `a\x2db.service`, true},
+		{`a\*`, `a\b`, true},
+		{"*", "", true},
+	} {
+		if got := fnmatch(tc.pattern, tc.name); got != tc.want {
+			t.Errorf("fnmatch(%q, %q) = %v", tc.pattern, tc.name, got)
+		}
+	}
+}
+
+// TestMangleGlob: names for -u are mangled as unit_name_mangle() with
+// UNIT_NAME_MANGLE_GLOB: a type added, characters escaped, patterns kept.
+func TestMangleGlob(t *testing.T) {
+	for _, tc := range []struct{ name, want, notice string }{
+		{"hello", "hello.service", ""},
+		{"hello.timer", "hello.timer", ""},
+		{"backup-*", "backup-*", ""},
+		{"foo@", "foo@.service", ""},
+		{"a b", `a\x20b.service`, `Invalid unit name "a b" escaped as "a\x20b" (maybe you should use systemd-escape?).`},
+		{"x/y", "x-y.service", `Invalid unit name "x/y" escaped as "x-y" (maybe you should use systemd-escape?).`},
+		{"a b*", `a\x20b*`, `Invalid unit name "a b*" escaped as "a\x20b*" (maybe you should use systemd-escape?).`},
+		{"/dev/sda", "dev-sda.device", ""},
+	} {
+		got, notice, ok := mangleUnitName(tc.name, "", ".service", true)
+		if got != tc.want || notice != tc.notice || !ok {
+			t.Errorf("mangleUnitName(%q) = %q, %q, %v; want %q, %q", tc.name, got, notice, ok, tc.want, tc.notice)
+		}
+	}
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}

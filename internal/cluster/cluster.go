@@ -1,0 +1,240 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"syscall"
+
+	"go.etcd.io/etcd/client/pkg/v3/transport"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/client/v3/concurrency"
+	"go.etcd.io/etcd/server/v3/embed"
+	"go.uber.org/zap"
+)
+
+// A Cluster is a node's connection to etcd, with the member it hosts,
+// if any, and its own lease, which keeps its key under nodes/ while it
+// lives. Its methods may be called from several goroutines.
+type Cluster struct {
+	cfg  Config
+	log  *slog.Logger
+	etcd *embed.Etcd // nil for a client of endpoints
+	// lock holds the member's data directory while the member runs.
+	lock   *os.File
+	client *clientv3.Client
+	// node is the node's session: its lease, kept alive by the session's
+	// goroutine until Close.
+	node *concurrency.Session
+	// closing quiets etcd's log once Close has begun.
+	closing atomic.Bool
+}
+
+// A Node is what a node says of itself under nodes/.
+type Node struct {
+	Name string `json:"name"`
+	// Lease is the hexadecimal ID of the lease that keeps the key.
+	Lease string `json:"lease"`
+}
+
+// Open starts the member the config asks for, waits until it serves
+// (it may have to wait for the other members of a new cluster), and
+// connects to it, or connects to the endpoints; then it puts the node's
+// key, with a lease of its own. It returns when it is done, or fails
+// when ctx ends first, having stopped what it started.
+func Open(ctx context.Context, cfg Config) (_ *Cluster, err error) {
+	cfg, peers, err := cfg.check()
+	if err != nil {
+		return nil, err
+	}
+	c := &Cluster{cfg: cfg, log: cfg.Logger}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	defer func() {
+		if err != nil {
+			c.Close()
+		}
+	}()
+	zl := zapLogger(c.log.With("etcd", cfg.Name).Handler(), &c.closing)
+	endpoints := cfg.Endpoints
+	if cfg.member() {
+		if c.lock, err = lockDataDir(cfg.DataDir); err != nil {
+			return nil, err
+		}
+		if c.etcd, err = c.startMember(ctx, peers, zl); err != nil {
+			return nil, err
+		}
+		endpoints = cfg.AdvertiseClientURLs
+	}
+	cc := clientv3.Config{Endpoints: endpoints, DialTimeout: cfg.RequestTimeout, Logger: zl,
+		DialKeepAliveTime: cfg.LeaseTTL, DialKeepAliveTimeout: cfg.RequestTimeout}
+	if cfg.CACert != "" || cfg.Cert != "" {
+		tls := transport.TLSInfo{TrustedCAFile: cfg.CACert, CertFile: cfg.Cert, KeyFile: cfg.Key}
+		if cc.TLS, err = tls.ClientConfig(); err != nil {
+			return nil, fmt.Errorf("cluster: TLS: %w", err)
+		}
+	}
+	if c.client, err = clientv3.New(cc); err != nil {
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	if c.node, err = c.session(ctx); err != nil {
+		return nil, fmt.Errorf("cluster: the node's lease: %w", err)
+	}
+	node, _ := json.Marshal(Node{Name: cfg.Name, Lease: fmt.Sprintf("%x", c.node.Lease())})
+	// A node started again within its old lease's life takes its key:
+	// the key leaves the old lease, whose end then does not delete it.
+	if err := c.call(ctx, func(ctx context.Context) error {
+		_, err := c.client.Put(ctx, nodeKey(cfg.Name), string(node), clientv3.WithLease(c.node.Lease()))
+		return err
+	}); err != nil {
+		return nil, fmt.Errorf("cluster: the node's key: %w", err)
+	}
+	return c, nil
+}
+
+// startMember starts an etcd member in the process and waits until it
+// serves, or ctx ends, or it fails.
+func (c *Cluster) startMember(ctx context.Context, peers []*url.URL, zl *zap.Logger) (*embed.Etcd, error) {
+	cfg := c.cfg
+	ec := embed.NewConfig()
+	ec.Name = cfg.Name
+	ec.Dir = cfg.DataDir
+	ec.InitialCluster = cfg.InitialCluster
+	ec.ClusterState = cfg.InitialClusterState
+	ec.InitialClusterToken = "sundial"
+	ec.ListenPeerUrls, ec.ListenClientUrls = urls(cfg.ListenPeerURLs), urls(cfg.ListenClientURLs)
+	ec.AdvertiseClientUrls = urls(cfg.AdvertiseClientURLs)
+	ec.AdvertisePeerUrls = nil
+	for _, u := range peers {
+		ec.AdvertisePeerUrls = append(ec.AdvertisePeerUrls, *u)
+	}
+	if cfg.Tick != 0 {
+		ec.TickMs = uint(max(cfg.Tick.Milliseconds(), 1))
+		ec.ElectionMs = 10 * ec.TickMs
+	}
+	ec.UnsafeNoFsync = cfg.UnsafeNoFsync
+	ec.AutoCompactionMode = embed.CompactorModePeriodic
+	ec.AutoCompactionRetention = cfg.CompactionRetention.String()
+	ec.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zl)
+	e, err := embed.StartEtcd(ec)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: member %s: %w", cfg.Name, err)
+	}
+	select {
+	case <-e.Server.ReadyNotify():
+		return e, nil
+	case err = <-e.Err():
+		err = fmt.Errorf("cluster: member %s: %w", cfg.Name, err)
+	case <-ctx.Done():
+		err = fmt.Errorf("cluster: member %s: not ready: %w", cfg.Name, context.Cause(ctx))
+	}
+	// Close waits for the client listeners' servers, which begin to
+	// serve only once the member is ready, or has stopped: it is
+	// stopped first (no leadership to hand over).
+	c.closing.Store(true)
+	e.Server.HardStop()
+	e.Close()
+	return nil, err
+}
+
+// lockDataDir takes an exclusive lock on DIR.lock, beside the member's
+// data directory, made if need be: a second member on the same data
+// would wait in etcd, for ever, for the lock its database holds.
+func lockDataDir(dir string) (*os.File, error) {
+	if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	path := dir + ".lock"
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("cluster: another etcd member of sundial's uses %s", dir)
+		}
+		return nil, fmt.Errorf("cluster: %s: %w", path, err)
+	}
+	return f, nil
+}
+
+func urls(ss []string) []url.URL {
+	us := make([]url.URL, len(ss))
+	for i, s := range ss {
+		u, _ := url.Parse(s) // checked
+		us[i] = *u
+	}
+	return us
+}
+
+// Name is the node's name.
+func (c *Cluster) Name() string { return c.cfg.Name }
+
+// Err returns a channel that receives the member's failure, if it fails
+// while it runs; nil for a client of endpoints.
+func (c *Cluster) Err() <-chan error {
+	if c.etcd == nil {
+		return nil
+	}
+	return c.etcd.Err()
+}
+
+// Close revokes the node's lease, which deletes its key, and stops what
+// Open started: the client, and the member, which returns only once its
+// goroutines are gone. Terms not resigned end with the member, or for a
+// client of endpoints with their leases. Closing again does nothing.
+func (c *Cluster) Close() error {
+	var errs []error
+	c.closing.Store(true)
+	defer func() { c.node, c.client, c.etcd, c.lock = nil, nil, nil, nil }()
+	if c.node != nil {
+		// Bounded by the lease's life: a revocation later than that
+		// finds it gone anyway.
+		if err := c.node.Close(); err != nil && !errors.Is(err, context.Canceled) {
+			errs = append(errs, fmt.Errorf("cluster: the node's lease: %w", err))
+		}
+	}
+	if c.client != nil {
+		if err := c.client.Close(); err != nil && !errors.Is(err, context.Canceled) {
+			errs = append(errs, fmt.Errorf("cluster: %w", err))
+		}
+	}
+	if c.etcd != nil {
+		c.etcd.Close()
+	}
+	if c.lock != nil {
+		c.lock.Close()
+	}
+	return errors.Join(errs...)
+}
+
+// call makes a call to etcd with the deadline of one.
+func (c *Cluster) call(ctx context.Context, f func(ctx context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
+	defer cancel()
+	return f(ctx)
+}
+
+// session grants a lease and keeps it alive until the session closes.
+// The grant has a deadline; the session's keep-alive does not, and ends
+// with Close or the client.
+func (c *Cluster) session(ctx context.Context) (*concurrency.Session, error) {
+	ttl := int64(math.Ceil(c.cfg.LeaseTTL.Seconds()))
+	var lease *clientv3.LeaseGrantResponse
+	if err := c.call(ctx, func(ctx context.Context) (err error) {
+		lease, err = c.client.Grant(ctx, ttl)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	return concurrency.NewSession(c.client, concurrency.WithLease(lease.ID), concurrency.WithTTL(int(ttl)))
+}

@@ -1,0 +1,131 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// testMember starts a member of a cluster of its own, on unix sockets in
+// a temporary directory, with short ticks and leases, and no fsync.
+func testMember(t *testing.T, name string) *Cluster {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts an etcd member")
+	}
+	dir := t.TempDir()
+	return testOpen(t, Config{Name: name, DataDir: filepath.Join(dir, "data"),
+		ListenPeerURLs: []string{"unix://" + filepath.Join(dir, "peer")}, ListenClientURLs: []string{"unix://" + filepath.Join(dir, "client")},
+		Tick: 10 * time.Millisecond, UnsafeNoFsync: true})
+}
+
+// testClient connects another node, name, to member's cluster.
+func testClient(t *testing.T, name string, member *Cluster) *Cluster {
+	t.Helper()
+	return testOpen(t, Config{Name: name, Endpoints: member.cfg.AdvertiseClientURLs})
+}
+
+func testOpen(t *testing.T, cfg Config) *Cluster {
+	t.Helper()
+	cfg.LeaseTTL = time.Second
+	cfg.Logger = slog.New(slog.NewTextHandler(t.Output(), nil))
+	c, err := Open(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := c.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return c
+}
+
+// nodes returns the names under nodes/, in order.
+func nodes(t *testing.T, c *Cluster) []string {
+	t.Helper()
+	resp, err := c.client.Get(t.Context(), nodesPrefix, clientv3.WithPrefix())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, kv := range resp.Kvs {
+		names = append(names, string(kv.Key[len(nodesPrefix):]))
+	}
+	return names
+}
+
+// Each node has its key while it is open, its member's or a client's.
+func TestOpen(t *testing.T) {
+	a := testMember(t, "a")
+	b := testClient(t, "b", a)
+	if got := nodes(t, a); !slices.Equal(got, []string{"a", "b"}) {
+		t.Fatalf("nodes = %q, want a and b", got)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := nodes(t, a); !slices.Equal(got, []string{"a"}) {
+		t.Fatalf("nodes after b's Close = %q, want a", got)
+	}
+}
+
+// A member of a new cluster whose other members never come is not ready;
+// Open gives up when its context ends, having stopped the member.
+func TestOpenNotReady(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts an etcd member")
+	}
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(t.Context())
+	peer := "unix://" + filepath.Join(dir, "peer")
+	cfg := Config{Name: "a", DataDir: filepath.Join(dir, "data"), InitialCluster: "a=" + peer + ",b=unix://" + filepath.Join(dir, "nobody"),
+		ListenPeerURLs: []string{peer}, ListenClientURLs: []string{"unix://" + filepath.Join(dir, "client")},
+		Tick: 10 * time.Millisecond, UnsafeNoFsync: true, Logger: slog.New(slog.NewTextHandler(t.Output(), nil))}
+	cancel()
+	if c, err := Open(ctx, cfg); !errors.Is(err, context.Canceled) {
+		if err == nil {
+			c.Close()
+		}
+		t.Fatalf("Open of a member without a quorum, canceled = %v; want context.Canceled", err)
+	}
+}
+
+func TestStatus(t *testing.T) {
+	a := testMember(t, "a")
+	b := testClient(t, "b", a)
+	term, err := b.Lead(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer term.Resign()
+	st, err := a.Status(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.Healthy || len(st.Problems) > 0 || st.Node != "a" || st.Leader != "b" || st.LeaseTTL != 1 || st.Lease != int64(a.node.Lease()) {
+		t.Errorf("Status = %+v; want a healthy, b leading, a's lease of 1s", st)
+	}
+	if len(st.Members) != 1 || st.Members[0].Name != "a" || !st.Members[0].RaftLeader ||
+		!slices.Equal(st.Members[0].ClientURLs, a.cfg.AdvertiseClientURLs) {
+		t.Errorf("Status's members = %+v; want a, the Raft leader", st.Members)
+	}
+}
+
+// A second member on the same data directory is refused at once, rather
+// than waiting for the first's database.
+func TestDataDirInUse(t *testing.T) {
+	a := testMember(t, "a")
+	dir := t.TempDir()
+	_, err := Open(t.Context(), Config{Name: "a2", DataDir: a.cfg.DataDir,
+		ListenPeerURLs: []string{"unix://" + filepath.Join(dir, "peer")}, ListenClientURLs: []string{"unix://" + filepath.Join(dir, "client")}})
+	if want := "cluster: another etcd member of sundial's uses " + a.cfg.DataDir; err == nil || err.Error() != want {
+		t.Fatalf("Open on a data directory in use = %v, want %s", err, want)
+	}
+}

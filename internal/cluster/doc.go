@@ -1,0 +1,64 @@
+// Package cluster keeps the state that cluster timers share in etcd v3:
+// it hosts an etcd member in the daemon's process (etcd's own server,
+// through go.etcd.io/etcd/server/v3/embed), or is a client of an etcd
+// cluster that runs elsewhere, and on it offers what a scheduler of
+// cluster timers needs to fire each elapse exactly once across machines.
+//
+// # Leadership
+//
+// One node leads. [Cluster.Lead] campaigns as etcd's concurrency.Election
+// does, under /sundial/v1/leader/: each candidate puts a key attached to a
+// lease of its own, and the candidate whose key is the oldest leads. It
+// returns a [Term], a value: the key won with, its creation revision, and
+// a channel closed when the term's lease ends (it expired, was revoked,
+// or the term resigned). Every write a leader makes is guarded by
+// CreateRevision(key) == rev inside the write's own transaction (the
+// fence), so that a leader that was deposed while it paused, and does
+// not know it, commits nothing: a failed fence is [ErrDeposed], and the
+// caller stops leading; it does not try again.
+//
+// # Triggers
+//
+// [Cluster.Trigger] records a timer's elapse as one transaction: the
+// stamp of the timer moves from the version read (its ModRevision) to the
+// new one, and the run record of the elapse is made, only while the fence
+// holds, the stamp is the one read, and no run of that elapse was
+// recorded. A stamp moved meanwhile is [ErrStale]: the caller reads it
+// again and computes anew, which is how a new leader catches up once, as
+// systemd does after a suspend, and not once per missed elapse. The
+// service starts only after the trigger is committed, so that a run is
+// at most once per trigger; a run whose node died while it ran is marked
+// [RunNodeLost] by the next leader ([Cluster.MarkNodesLost]), not run
+// again.
+//
+// # Cluster timers
+//
+// A timer is a cluster timer when its file says so in a section systemd
+// ignores, so that the same file serves systemd and verify is quiet:
+//
+//	[X-Sundial]
+//	Cluster=yes
+//	Nodes=backup-* db1
+//
+// [ReadMark] reads it: Nodes= are globs of the names of the nodes its
+// service may run on. OnBootSec= and OnStartupSec= mean nothing across
+// machines that booted at different times, and are refused for one.
+//
+// # Keys
+//
+//	/sundial/v1/leader/<lease>            the candidates, oldest leads
+//	/sundial/v1/timers/<timer>            a timer's stamp (JSON)
+//	/sundial/v1/runs/<timer>/<elapse-µs>  a run record (JSON), small
+//	/sundial/v1/nodes/<name>              a node, while its lease lives
+//
+// Elapses are zero-padded to 20 digits, so that the order of the keys is
+// the order of the elapses. Journal lines stay in each node's own store.
+//
+// # Deadlines and logs
+//
+// Every call to etcd has a deadline ([Config.RequestTimeout]); waiting to
+// lead has none, but ends with the caller's context or the lease. etcd's
+// own log (zap) goes to the injected slog.Logger, from warnings up, but
+// for the warnings every start of a member gives, which say nothing
+// wrong, and for what it says while it is being stopped.
+package cluster

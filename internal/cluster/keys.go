@@ -1,0 +1,19 @@
+package cluster
+
+import "fmt"
+
+// The key space, as the package's doc lays it out.
+const (
+	prefix       = "/sundial/v1/"
+	leaderPrefix = prefix + "leader/"
+	timersPrefix = prefix + "timers/"
+	runsPrefix   = prefix + "runs/"
+	nodesPrefix  = prefix + "nodes/"
+)
+
+func nodeKey(name string) string  { return nodesPrefix + name }
+func timerKey(name string) string { return timersPrefix + name }
+func runsOf(timer string) string  { return runsPrefix + timer + "/" }
+func runKey(timer string, elapse uint64) string {
+	return fmt.Sprintf("%s%020d", runsOf(timer), elapse)
+}

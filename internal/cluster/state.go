@@ -1,0 +1,234 @@
+package cluster
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"sundial.dev/sundial/internal/store"
+)
+
+// ErrStale is returned by a write that compares what it read, when that
+// changed meanwhile: a timer's stamp another trigger moved, a run of the
+// same elapse already recorded, or a run no longer running. The caller
+// reads again and decides anew.
+var ErrStale = errors.New("cluster: changed since it was read")
+
+// RunNodeLost is the state of a run whose node ended (its lease did)
+// while the run ran: how it ended is not known, and it is not run again.
+const RunNodeLost store.RunState = "node-lost"
+
+// timerValue is a timer's stamp as kept under timers/.
+type timerValue struct {
+	LastTrigger          uint64 `json:"last_trigger"`
+	LastTriggerMonotonic uint64 `json:"last_trigger_monotonic,omitempty"`
+	Boot                 string `json:"boot,omitempty"`
+	ActiveRealtime       uint64 `json:"active_realtime,omitempty"`
+	ActiveMonotonic      uint64 `json:"active_monotonic,omitempty"`
+}
+
+// A Run is a run record, as kept under runs/: small, for etcd's sake (the
+// run's journal stays on its node).
+type Run struct {
+	// Key is the record's key, which ends with the elapse the run is of:
+	// Started, the trigger's realtime µs.
+	Key string `json:"-"`
+	// Node is the node the run runs on.
+	Node       string         `json:"node"`
+	Unit       string         `json:"unit"`
+	Timer      string         `json:"timer"`
+	Reason     string         `json:"reason"`
+	Invocation string         `json:"invocation"`
+	Started    uint64         `json:"started"`
+	Ended      uint64         `json:"ended,omitempty"`
+	State      store.RunState `json:"state"`
+	Result     string         `json:"result,omitempty"`
+	ExitCode   string         `json:"exit_code,omitempty"`
+	ExitStatus int            `json:"exit_status,omitempty"`
+	// Version is the record's ModRevision, for updates' comparison.
+	Version int64 `json:"-"`
+}
+
+// Timer returns the stamp of a cluster timer, its Version the key's
+// ModRevision; a timer never triggered has the zero state.
+func (c *Cluster) Timer(ctx context.Context, name string) (store.TimerState, error) {
+	var resp *clientv3.GetResponse
+	if err := c.call(ctx, func(ctx context.Context) (err error) {
+		resp, err = c.client.Get(ctx, timerKey(name))
+		return err
+	}); err != nil {
+		return store.TimerState{}, fmt.Errorf("cluster: timer %s: %w", name, err)
+	}
+	if len(resp.Kvs) == 0 {
+		return store.TimerState{}, nil
+	}
+	var v timerValue
+	if err := json.Unmarshal(resp.Kvs[0].Value, &v); err != nil {
+		return store.TimerState{}, fmt.Errorf("cluster: timer %s: %w", name, err)
+	}
+	return store.TimerState{LastTrigger: v.LastTrigger, LastTriggerMonotonic: v.LastTriggerMonotonic, Boot: v.Boot,
+		ActiveRealtime: v.ActiveRealtime, ActiveMonotonic: v.ActiveMonotonic, Version: resp.Kvs[0].ModRevision}, nil
+}
+
+// Trigger records a cluster timer's elapse at t.Realtime, in one
+// transaction that holds only while the term does (the fence), the
+// stamp is still prev, and no run of that elapse was recorded: the stamp
+// moves to t's, and unless t.NoRun, the run record of the elapse is made,
+// running on this node. It returns the new state and the run; it fails
+// with ErrDeposed when the term has ended, and ErrStale when the stamp
+// moved or the elapse has its run. The run is started only once Trigger
+// has returned it.
+func (c *Cluster) Trigger(ctx context.Context, term Term, prev store.TimerState, t store.Trigger) (store.TimerState, Run, error) {
+	v := timerValue{LastTrigger: t.Realtime, LastTriggerMonotonic: t.Monotonic, Boot: t.Boot,
+		ActiveRealtime: prev.ActiveRealtime, ActiveMonotonic: prev.ActiveMonotonic}
+	stamp, _ := json.Marshal(v)
+	tk := timerKey(t.Timer)
+	conds := []clientv3.Cmp{fence(term), clientv3.Compare(clientv3.ModRevision(tk), "=", prev.Version)}
+	ops := []clientv3.Op{clientv3.OpPut(tk, string(stamp))}
+	var run Run
+	if !t.NoRun {
+		run = Run{Key: runKey(t.Timer, t.Realtime), Node: c.cfg.Name, Unit: t.Unit, Timer: t.Timer,
+			Reason: t.Reason, Invocation: t.Invocation, Started: t.Realtime, State: store.RunRunning}
+		record, _ := json.Marshal(run)
+		conds = append(conds, clientv3.Compare(clientv3.CreateRevision(run.Key), "=", 0))
+		ops = append(ops, clientv3.OpPut(run.Key, string(record)))
+	}
+	rev, err := c.txn(ctx, term, conds, ops)
+	if err != nil {
+		return store.TimerState{}, Run{}, fmt.Errorf("cluster: trigger of %s: %w", t.Timer, err)
+	}
+	st := prev
+	st.LastTrigger, st.LastTriggerMonotonic, st.Boot, st.Version = t.Realtime, t.Monotonic, t.Boot, rev
+	run.Version = rev
+	return st, run, nil
+}
+
+// fence is the comparison that holds while term does.
+func fence(term Term) clientv3.Cmp {
+	return clientv3.Compare(clientv3.CreateRevision(term.Key), "=", term.Rev)
+}
+
+// txn commits ops if all conds hold and returns the revision of the
+// commit; otherwise it fails with ErrDeposed if the term's fence is what
+// failed (a zero term has none), else ErrStale.
+func (c *Cluster) txn(ctx context.Context, term Term, conds []clientv3.Cmp, ops []clientv3.Op) (int64, error) {
+	var resp *clientv3.TxnResponse
+	if err := c.call(ctx, func(ctx context.Context) (err error) {
+		txn := c.client.Txn(ctx).If(conds...).Then(ops...)
+		if term.Key != "" {
+			txn = txn.Else(clientv3.OpGet(term.Key))
+		}
+		resp, err = txn.Commit()
+		return err
+	}); err != nil {
+		return 0, err
+	}
+	if resp.Succeeded {
+		return resp.Header.Revision, nil
+	}
+	if term.Key != "" {
+		kvs := resp.Responses[0].GetResponseRange().Kvs
+		if len(kvs) == 0 || kvs[0].CreateRevision != term.Rev {
+			return 0, ErrDeposed
+		}
+	}
+	return 0, ErrStale
+}
+
+// EndRun records how a run ended, at realtime µs, if it still runs; it
+// fails with ErrStale if it does not (the leader marked it node-lost).
+// Only the run's node ends it: no fence.
+func (c *Cluster) EndRun(ctx context.Context, run Run, ended uint64, result, exitCode string, exitStatus int) (Run, error) {
+	return c.updateRun(ctx, Term{}, run, nil, func(r *Run) {
+		r.State, r.Ended, r.Result, r.ExitCode, r.ExitStatus = store.RunEnded, ended, result, exitCode, exitStatus
+	})
+}
+
+// updateRun changes a run that still runs, as it was read (its Version),
+// while the conditions hold and the term's fence, if any; it fails with
+// ErrStale if the run changed meanwhile or no longer runs.
+func (c *Cluster) updateRun(ctx context.Context, term Term, run Run, conds []clientv3.Cmp, change func(*Run)) (Run, error) {
+	if run.State != store.RunRunning {
+		return Run{}, fmt.Errorf("cluster: run %s: %w", run.Key, ErrStale)
+	}
+	change(&run)
+	record, _ := json.Marshal(run)
+	conds = append(conds, clientv3.Compare(clientv3.ModRevision(run.Key), "=", run.Version))
+	if term.Key != "" {
+		conds = append(conds, fence(term))
+	}
+	rev, err := c.txn(ctx, term, conds, []clientv3.Op{clientv3.OpPut(run.Key, string(record))})
+	if err != nil {
+		return Run{}, fmt.Errorf("cluster: run %s: %w", run.Key, err)
+	}
+	run.Version = rev
+	return run, nil
+}
+
+// MarkNodesLost marks the runs that run on a node that is gone (its key
+// with its lease) as RunNodeLost, at realtime µs, as the leader does when
+// its term begins: the run is not started again. Each mark holds only
+// while the term does and the node is still gone. It returns the runs
+// marked.
+func (c *Cluster) MarkNodesLost(ctx context.Context, term Term, at uint64) ([]Run, error) {
+	runs, err := c.Runs(ctx, "", 0)
+	if err != nil {
+		return nil, err
+	}
+	var lost []Run
+	for _, r := range runs {
+		if r.State != store.RunRunning {
+			continue
+		}
+		gone := clientv3.Compare(clientv3.CreateRevision(nodeKey(r.Node)), "=", 0)
+		r, err := c.updateRun(ctx, term, r, []clientv3.Cmp{gone}, func(r *Run) { r.State, r.Ended = RunNodeLost, at })
+		switch {
+		case errors.Is(err, ErrStale):
+			// Its node lives, or it ended meanwhile.
+		case err != nil:
+			return lost, err
+		default:
+			lost = append(lost, r)
+		}
+	}
+	return lost, nil
+}
+
+// Runs returns the run records of a timer ("" for all), the last n (0 for
+// all), oldest first: by elapse, and for all timers by start then key.
+func (c *Cluster) Runs(ctx context.Context, timer string, n int) ([]Run, error) {
+	key, opts := runsPrefix, []clientv3.OpOption{clientv3.WithPrefix()}
+	if timer != "" {
+		// Keys end with the elapse: the last n are the first n backwards.
+		key = runsOf(timer)
+		opts = append(opts, clientv3.WithSort(clientv3.SortByKey, clientv3.SortDescend), clientv3.WithLimit(int64(n)))
+	}
+	var resp *clientv3.GetResponse
+	if err := c.call(ctx, func(ctx context.Context) (err error) {
+		resp, err = c.client.Get(ctx, key, opts...)
+		return err
+	}); err != nil {
+		return nil, fmt.Errorf("cluster: runs: %w", err)
+	}
+	runs := make([]Run, 0, len(resp.Kvs))
+	for _, kv := range resp.Kvs {
+		var r Run
+		if err := json.Unmarshal(kv.Value, &r); err != nil {
+			return nil, fmt.Errorf("cluster: run %s: %w", kv.Key, err)
+		}
+		r.Key, r.Version = string(kv.Key), kv.ModRevision
+		runs = append(runs, r)
+	}
+	slices.SortFunc(runs, func(a, b Run) int {
+		return cmp.Or(cmp.Compare(a.Started, b.Started), cmp.Compare(a.Key, b.Key))
+	})
+	if n > 0 && len(runs) > n {
+		runs = runs[len(runs)-n:]
+	}
+	return runs, nil
+}

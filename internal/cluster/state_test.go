@@ -1,0 +1,168 @@
+package cluster
+
+import (
+	"errors"
+	"slices"
+	"strconv"
+	"testing"
+
+	"sundial.dev/sundial/internal/store"
+)
+
+func TestTriggerComparesStamp(t *testing.T) {
+	c := testMember(t, "a")
+	term := lead(t, c)
+	ctx := t.Context()
+	st0, err := c.Timer(ctx, "backup.timer")
+	if err != nil || st0 != (store.TimerState{}) {
+		t.Fatalf("Timer of one never triggered = %+v, %v; want the zero state", st0, err)
+	}
+	st1, run, err := c.Trigger(ctx, term, st0, trigger("backup.timer", 100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Node != "a" || run.State != store.RunRunning || run.Started != 100 || run.Unit != "backup.service" {
+		t.Errorf("Trigger's run = %+v; want backup.service running on a since 100", run)
+	}
+	// A second trigger from the state read before the first: stale.
+	if _, _, err := c.Trigger(ctx, term, st0, trigger("backup.timer", 200)); !errors.Is(err, ErrStale) {
+		t.Fatalf("Trigger from a stamp moved meanwhile = %v; want ErrStale", err)
+	}
+	if got, err := c.Timer(ctx, "backup.timer"); err != nil || got != st1 {
+		t.Fatalf("Timer after a stale trigger = %+v, %v; want %+v", got, err, st1)
+	}
+	st2, _, err := c.Trigger(ctx, term, st1, trigger("backup.timer", 200))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st2.LastTrigger != 200 || st2.Version <= st1.Version {
+		t.Errorf("Trigger from the state read = %+v; want the stamp at 200, a version past %d", st2, st1.Version)
+	}
+	// NoRun moves the stamp, and records no run.
+	if _, _, err := c.Trigger(ctx, term, st2, store.Trigger{Timer: "backup.timer", Realtime: 300, NoRun: true}); err != nil {
+		t.Fatal(err)
+	}
+	if runs, err := c.Runs(ctx, "backup.timer", 0); err != nil || len(runs) != 2 {
+		t.Errorf("Runs = %+v, %v; want the runs of 100 and 200", runs, err)
+	}
+}
+
+// A new leader that read the stamp before the old leader's last trigger
+// committed finds it stale; read again, the elapse has its run, and a
+// trigger of it again is refused: one run per elapse.
+func TestCatchUpOnce(t *testing.T) {
+	a := testMember(t, "a")
+	b := testClient(t, "b", a)
+	ctx := t.Context()
+	ta := lead(t, a)
+	seen, err := b.Timer(ctx, "bill.timer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := a.Trigger(ctx, ta, seen, trigger("bill.timer", 1000)); err != nil {
+		t.Fatal(err)
+	}
+	if err := ta.Resign(); err != nil {
+		t.Fatal(err)
+	}
+	tb := lead(t, b)
+	if _, _, err := b.Trigger(ctx, tb, seen, trigger("bill.timer", 1000)); !errors.Is(err, ErrStale) {
+		t.Fatalf("the new leader's trigger from its old read = %v; want ErrStale", err)
+	}
+	now, err := b.Timer(ctx, "bill.timer")
+	if err != nil || now.LastTrigger != 1000 {
+		t.Fatalf("Timer = %+v, %v; want the stamp of the elapse at 1000", now, err)
+	}
+	if _, _, err := b.Trigger(ctx, tb, now, trigger("bill.timer", 1000)); !errors.Is(err, ErrStale) {
+		t.Fatalf("a trigger of an elapse that has its run = %v; want ErrStale", err)
+	}
+	runs, err := b.Runs(ctx, "bill.timer", 0)
+	if err != nil || len(runs) != 1 || runs[0].Node != "a" {
+		t.Fatalf("Runs = %+v, %v; want the one run, on a", runs, err)
+	}
+}
+
+func TestRuns(t *testing.T) {
+	c := testMember(t, "a")
+	ctx := t.Context()
+	term := lead(t, c)
+	states := map[string]store.TimerState{}
+	for _, tr := range []store.Trigger{trigger("x.timer", 5), trigger("y.timer", 7), trigger("x.timer", 10),
+		trigger("y.timer", 100), trigger("x.timer", 99)} {
+		st, _, err := c.Trigger(ctx, term, states[tr.Timer], tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		states[tr.Timer] = st
+	}
+	for _, tc := range []struct {
+		timer string
+		n     int
+		want  []string
+	}{
+		{"x.timer", 0, []string{"x.timer 5", "x.timer 10", "x.timer 99"}},
+		{"x.timer", 2, []string{"x.timer 10", "x.timer 99"}},
+		{"y.timer", 5, []string{"y.timer 7", "y.timer 100"}},
+		{"z.timer", 0, nil},
+		{"", 0, []string{"x.timer 5", "y.timer 7", "x.timer 10", "x.timer 99", "y.timer 100"}},
+		{"", 3, []string{"x.timer 10", "x.timer 99", "y.timer 100"}},
+	} {
+		runs, err := c.Runs(ctx, tc.timer, tc.n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, r := range runs {
+			got = append(got, r.Timer+" "+strconv.FormatUint(r.Started, 10))
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("Runs(%q, %d) = %q, want %q", tc.timer, tc.n, got, tc.want)
+		}
+	}
+}
+
+// A run whose node is gone is marked lost by the next leader; one whose
+// node lives is not, and ends as its node says.
+func TestNodeLost(t *testing.T) {
+	a := testMember(t, "a")
+	b := testClient(t, "b", a)
+	ctx := t.Context()
+	tb := lead(t, b)
+	st, onB, err := b.Trigger(ctx, tb, store.TimerState{}, trigger("long.timer", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ta := lead(t, a)
+	_, onA, err := a.Trigger(ctx, ta, st, trigger("long.timer", 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lost, err := a.MarkNodesLost(ctx, ta, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lost) != 1 || lost[0].Key != onB.Key || lost[0].State != RunNodeLost || lost[0].Ended != 50 {
+		t.Fatalf("MarkNodesLost = %+v; want b's run, lost at 50", lost)
+	}
+	if _, err := a.EndRun(ctx, onA, 60, "success", "exited", 0); err != nil {
+		t.Fatalf("EndRun of a's run: %v", err)
+	}
+	runs, err := a.Runs(ctx, "long.timer", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 2 || runs[0].State != RunNodeLost || runs[1].State != store.RunEnded || runs[1].Result != "success" {
+		t.Fatalf("Runs = %+v; want b's lost, a's ended with success", runs)
+	}
+	// A lost run's end, should its node come back, changes nothing.
+	if _, err := a.EndRun(ctx, onB, 70, "success", "exited", 0); !errors.Is(err, ErrStale) {
+		t.Fatalf("EndRun of a lost run = %v; want ErrStale", err)
+	}
+	// Marking again finds nothing: a is alive, b's is lost already.
+	if lost, err := a.MarkNodesLost(ctx, ta, 80); err != nil || len(lost) != 0 {
+		t.Fatalf("MarkNodesLost again = %+v, %v; want none", lost, err)
+	}
+}

@@ -1,0 +1,73 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"sundial.dev/sundial/internal/manager"
+	"sundial.dev/sundial/internal/store"
+)
+
+// newBigFake is a daemon of n timers, each with its service, and runs
+// runs spread over the last week, one in ten failed.
+func newBigFake(n, runs int) *fakeSource {
+	f := &fakeSource{snap: manager.Snapshot{Now: pinned, StoreWritable: true,
+		Lateness: manager.Histogram{Bounds: manager.LatenessBuckets, Counts: make([]uint64, len(manager.LatenessBuckets))}}}
+	for i := range n {
+		timer, service := fmt.Sprintf("job-%05d.timer", i), fmt.Sprintf("job-%05d.service", i)
+		f.snap.Timers = append(f.snap.Timers, manager.TimerStatus{Name: timer, Unit: service, Enabled: true, Active: true, State: "waiting",
+			Result: "success", Schedule: []string{fmt.Sprintf("OnCalendar=*-*-* %02d:%02d:00", i%24, i%60)},
+			Next: pinned.Add(time.Duration(i%1440) * time.Minute), LastTrigger: pinned.Add(-time.Duration(i%1440) * time.Minute),
+			Skipped: make([]uint64, len(manager.SkipReasons))})
+		sv := manager.ServiceStatus{Name: service, Active: "inactive", Sub: "dead", Result: "success",
+			LastStart: pinned.Add(-time.Hour), LastEnd: pinned.Add(-time.Hour + time.Second), LastSuccess: pinned.Add(-time.Hour + time.Second),
+			Runs: make([]uint64, len(manager.RunResults)), Duration: manager.Histogram{Bounds: manager.DurationBuckets, Counts: make([]uint64, len(manager.DurationBuckets))}}
+		sv.Runs[0] = uint64(runs / n)
+		if i%10 == 0 {
+			sv.Active, sv.Result, sv.LastFailure = "failed", "exit-code", sv.LastEnd
+		}
+		f.snap.Services = append(f.snap.Services, sv)
+	}
+	week := 7 * 24 * time.Hour
+	for i := range runs {
+		start := pinned.Add(-week + time.Duration(i)*week/time.Duration(runs))
+		r := store.Run{ID: int64(i + 1), Unit: fmt.Sprintf("job-%05d.service", i%n), Timer: fmt.Sprintf("job-%05d.timer", i%n),
+			Reason: "OnCalendar", Started: µs(start), Ended: µs(start.Add(time.Duration(i%90) * time.Second)), State: store.RunEnded,
+			Result: "success", ExitCode: "exited"}
+		if i%10 == 0 {
+			r.Result, r.ExitStatus = "exit-code", 1
+		}
+		f.runs = append(f.runs, r)
+	}
+	return f
+}
+
+// benchGet measures a GET of path, and prints the goal beside.
+func benchGet(b *testing.B, path string, goal time.Duration) {
+	h := newTestServer(newBigFake(10_000, 100_000)).Handler()
+	size := 0
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		if rec.Code != http.StatusOK {
+			b.Fatalf("GET %s: %d", path, rec.Code)
+		}
+		size = rec.Body.Len()
+	}
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/op")
+	b.ReportMetric(float64(goal.Milliseconds()), "goal-ms")
+	b.ReportMetric(float64(size), "bytes")
+}
+
+// BenchmarkPage renders the main page of a daemon of 10,000 timers and
+// 100,000 runs: goal under 200 ms.
+func BenchmarkPage(b *testing.B) { benchGet(b, "/", 200*time.Millisecond) }
+
+// BenchmarkScrape scrapes the metrics of a daemon of 10,000 timers and
+// their services: goal under 100 ms.
+func BenchmarkScrape(b *testing.B) { benchGet(b, "/metrics", 100*time.Millisecond) }

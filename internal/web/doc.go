@@ -1,0 +1,39 @@
+// Package web is the daemon's page, its Prometheus metrics and its
+// health checks, served over HTTP by `sundial daemon --http=ADDR`.
+//
+// It reads what the manager exposes ([manager.Manager.Snapshot], its
+// run history and journal) through a [Source], and keeps nothing of its
+// own: the manager knows nothing of HTTP, HTML or Prometheus.
+//
+// # Routes
+//
+//   - / lists the timers as list-timers does, with a timeline of the
+//     last and the next 24 hours: past runs as bars whose length is the
+//     duration, failures hatched and crossed, skips hollow, catch-ups
+//     marked, next elapses as diamonds. ?name= and ?state= filter it.
+//   - /unit/NAME shows a unit's status, runs, duration trend and file;
+//     /run/ID a run with its journal lines, which a small script
+//     follows while it runs (the page needs no script).
+//   - /badge/NAME.svg is a unit's last outcome as a badge.
+//   - /metrics is Prometheus's text format, from the daemon's own
+//     registry: its metrics, with Go's and the process's.
+//   - /healthz answers once the daemon's loop does; /readyz once it
+//     runs and its store can be written.
+//
+// # Who may act
+//
+// Reading is open to whoever can connect. Acting (POST
+// /unit/NAME/start, stop, trigger, skip) takes what the control socket takes:
+// on a Unix socket, the daemon's user or root by their credentials; on
+// TCP, the token the daemon writes beside its control socket, sent as
+// the X-Sundial-Token header or the page's token field. Forms posted
+// from another site are refused. The server has the control socket's
+// limits on headers, bodies, time and connections.
+//
+// # Pages
+//
+// The templates are embedded and parsed at init, each page a set of its
+// own with the layout. A page is built as a typed view from a snapshot
+// and the time, every coordinate of its drawings computed in Go, then
+// rendered to a buffer and sent whole, with relative links only.
+package web
