@@ -175,6 +175,7 @@ type ServiceSection struct {
 	SyslogLevel               int               // the priority of the lines of its output; default 6 (info)
 	SyslogLevelPrefix         bool              // a "<N>" a line begins with is its priority; default yes
 	Limits                    map[string]Rlimit // by resource: "NOFILE", "CPU", …
+	Confinement               Confinement
 
 	// Standard input, output and error: "null", "journal", "file", …,
 	// with the file of "file:", "append:" and "truncate:".

@@ -432,3 +432,21 @@ func warnCompatSetting(arg string) setter {
 		return nil
 	}
 }
+
+// eachWord calls f with each word of v, split as extract_first_word
+// splits it with flags. On bad quoting it logs msg, with the whole
+// value, and stops, as systemd's parsers of lists do.
+func (c *settingCtx) eachWord(a *Assignment, v string, flags extractFlags, msg string, f func(word string)) {
+	w := words{s: v}
+	for {
+		word, more, err := w.next("", flags)
+		if err != nil {
+			c.warn(a, msg, a.Value)
+			return
+		}
+		if !more {
+			return
+		}
+		f(word)
+	}
+}

@@ -516,3 +516,127 @@ func TestVerifyOracleTypes(t *testing.T) {
 	t.Cleanup(func() { os.RemoveAll(etc) })
 	check(t, etc, pid, "pid.service", "pidrun.service")
 }
+
+// settingValues are values for the settings of each of systemd's value
+// parsers this package checks, good and bad, by setting. Where 252 and
+// 254 differ they are left out, and tested in TestConfinement: 252 calls
+// MountFlags= values "mount flag" where 254 says "mount propagation
+// flag", does not know MemoryPressureWatch= or DefaultStartupMemoryLow=,
+// and its seccomp lacks loongarch64.
+var settingValues = map[string][]string{
+	"IOSchedulingClass":             {"", "idle", "best-effort", "realtime", "none", "0", "3", "8", "9", "0x2", " 2", "-1", "Idle", "foo"},
+	"IOSchedulingPriority":          {"", "0", "7", "8", "-1", "x", "0x3", " 4", "07"},
+	"CPUSchedulingPolicy":           {"", "other", "batch", "idle", "fifo", "rr", "deadline", "4", "7", "2147483647", "2147483648", "-1", "FIFO"},
+	"CPUSchedulingPriority":         {"", "0", "99", "100", "-1", "x", "0x10"},
+	"OOMScoreAdjust":                {"", "0", "-1000", "1000", "1001", "-1001", "x", "99999999999", "0x10", " 5"},
+	"TimerSlackNSec":                {"", "0", "5", "5ns", "10us", "1.5ms", "1s 5ns", "infinity", "x", "5 ns", "-1", "1.5"},
+	"Personality":                   {"", "x86", "x86-64", "arm64", "ppc", "bogus", "X86"},
+	"CapabilityBoundingSet":         {"", "~", "CAP_SYS_ADMIN", "~CAP_SYS_ADMIN cap_chown", "CAP_BOGUS", "\"CAP_", "40 63 64"},
+	"AmbientCapabilities":           {"", "CAP_NET_RAW", "bogus"},
+	"SecureBits":                    {"", "keep-caps noroot", "bogus", "\"keep"},
+	"ProtectSystem":                 {"", "yes", "no", "full", "strict", "true", "0", "maybe", "Full"},
+	"ProtectHome":                   {"", "yes", "read-only", "tmpfs", "off", "maybe"},
+	"ProtectProc":                   {"", "default", "noaccess", "invisible", "ptraceable", "x"},
+	"ProcSubset":                    {"", "all", "pid", "x"},
+	"ReadWritePaths":                {"", "/a /b", "rel", "-rel +/ok -+/x", "+-/x", "/a/../b", "\"unbal", "/a \"unbal", "/%n", "-/", "//a//b/"},
+	"ReadOnlyDirectories":           {"rel", "/ok"},
+	"InaccessiblePaths":             {"-/nope", "x"},
+	"ExecPaths":                     {"/usr", "usr"},
+	"NoExecPaths":                   {"/", "."},
+	"TemporaryFileSystem":           {"", "/tmp:ro,size=1M", "rel:ro", "/ok", "\"\"", ":ro", "/a/../b:x", "\"unbal"},
+	"BindPaths":                     {"", "/a", "/a:/b", "/a:rel", "/b:", "/c:/d:bogus", "/c:/d:norbind", "/c:/d:rbind", "-/e", "rel", "/a:/b /c", "\"/a b\":/c", "/a:", "/a::", ":", "/a:/b:"},
+	"BindReadOnlyPaths":             {"/a:/b:norbind", "x:/b"},
+	"StateDirectory":                {"", "ok", "/abs", "private", "private/x", "privatex", "ok:private", "../x", "a:b", "a:/b", "a::b", "a:b:c", "\\q", "a\\:b", "\"\"", "a/./b", "."},
+	"RuntimeDirectory":              {"x y:z"},
+	"CacheDirectory":                {"c"},
+	"LogsDirectory":                 {"l:m"},
+	"ConfigurationDirectory":        {"a:b", "a"},
+	"StateDirectoryMode":            {"0700", "999", "x"},
+	"RestrictNamespaces":            {"", "yes", "no", "net", "~net time", "net bogus", "bogus", "~", "cgroup ipc mnt pid user uts"},
+	"SystemCallErrorNumber":         {"", "kill", "EPERM", "EWOULDBLOCK", "0", "1", "4095", "4096", "EBOGUS", "eperm", "-1"},
+	"SystemCallArchitectures":       {"", "native", "x86 x86-64", "bogus native", "\"unbal", "arm64 ppc64-le s390x mips64-le-n32"},
+	"MemoryMax":                     {"", "infinity", "0", "1G", "50%", "100%", "101%", "0%", "x", "1.5G", "-1", "18446744073709551615", "10.5%", "10.555%"},
+	"MemoryHigh":                    {"5%", "0"},
+	"MemoryLow":                     {"", "0", "1M"},
+	"MemoryMin":                     {"", "0"},
+	"MemorySwapMax":                 {"0", "x"},
+	"MemoryLimit":                   {"1G", "x", ""},
+	"CPUQuota":                      {"", "0%", "50%", "250%", "1.5%", "x", "50", "5‰", "7‱", "-5%", "0x10%", "010%"},
+	"CPUWeight":                     {"", "idle", "0", "1", "10000", "10001", "x"},
+	"StartupCPUWeight":              {"idle", "5"},
+	"IOWeight":                      {"", "idle", "1", "10001"},
+	"CPUShares":                     {"1", "2", "262144", "262145", ""},
+	"BlockIOWeight":                 {"5", "10", "1000", "1001"},
+	"TasksMax":                      {"", "infinity", "0", "5", "5%", "x", "101%", "18446744073709551615"},
+	"ManagedOOMSwap":                {"", "auto", "kill", "x"},
+	"ManagedOOMMemoryPressureLimit": {"", "50%", "x", "101%"},
+	"ManagedOOMPreference":          {"none", "avoid", "omit", "x", ""},
+	"LogLevelMax":                   {"", "debug", "7", "8", "x", "err"},
+	"SyslogLevel":                   {"info", "x"},
+	"SyslogFacility":                {"", "local7", "daemon", "127", "128", "x"},
+	"KeyringMode":                   {"", "inherit", "private", "shared", "x"},
+	"UtmpMode":                      {"init", "x"},
+	"DevicePolicy":                  {"auto", "closed", "strict", "x", ""},
+	"MountAPIVFS":                   {"", "yes", "x"},
+	"NUMAPolicy":                    {"", "default", "bind", "x"},
+	"NUMAMask":                      {"", "all", "0-1", "x", "1-0"},
+	"CPUAffinity":                   {"", "numa", "0", "0-1 3", "0,1", "x", "1-x", "3-1", "65536", "0-", "\"unbal"},
+	"AllowedCPUs":                   {"0-1", "x"},
+	"TTYRows":                       {"", "24", "x"},
+	"CoredumpFilter":                {"", "default", "all private-dax", "0x33", "33", "x", "elf-headers bogus"},
+}
+
+// socketValues are settingValues for sockets.
+var socketValues = map[string][]string{
+	"IPTTL":                   {"64", "-1", "x", "2147483648"},
+	"MessageQueueMaxMessages": {"5", "x", "9223372036854775808", "-9223372036854775808"},
+	"PipeSize":                {"64K", "x", "1.5M"},
+	"IPTOS":                   {"", "low-delay", "throughput", "16", "255", "256", "x"},
+	"TCPCongestion":           {"anything"},
+}
+
+// TestVerifyOracleSettings verifies services, sockets and mounts that
+// give each setting of settingValues and socketValues each of its
+// values, one file a setting.
+func TestVerifyOracleSettings(t *testing.T) {
+	for key := range settingValues {
+		if unchecked("Service." + key) {
+			t.Errorf("%s= is kept unchecked", key)
+		}
+	}
+	for key := range socketValues {
+		if unchecked("Socket." + key) {
+			t.Errorf("%s= is kept unchecked", key)
+		}
+	}
+	oracle.Path(t)
+	dir := t.TempDir()
+	var files []string
+	write := func(name, head string, key string, values []string) {
+		var b strings.Builder
+		b.WriteString(head)
+		for _, v := range values {
+			fmt.Fprintf(&b, "%s=%s\n", key, v)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, name)
+	}
+	for key, values := range settingValues {
+		write(strings.ToLower(key)+".service", "[Service]\nExecStart=/bin/true\n", key, values)
+	}
+	for key, values := range socketValues {
+		write(strings.ToLower(key)+".socket", "[Socket]\nListenStream=/run/x.sock\n", key, values)
+	}
+	// A mount may not have the managed OOM settings.
+	for _, key := range []string{"ManagedOOMSwap", "ManagedOOMMemoryPressureLimit"} {
+		write("srv-"+strings.ToLower(key)+".mount", "[Mount]\nWhat=/dev/null\nWhere=/srv/"+strings.ToLower(key)+"\n", key, []string{"kill", "x"})
+	}
+	slices.Sort(files)
+	for len(files) > 0 {
+		n := min(len(files), 40)
+		compareVerify(t, SystemScope, dir, files[:n], "--recursive-errors=no", "SYSTEMD_UNIT_PATH="+dir+":")
+		files = files[n:]
+	}
+}
