@@ -168,6 +168,7 @@ type ServiceSection struct {
 	WorkingDirectory          string // "~" for the home directory
 	WorkingDirectoryMissingOK bool
 	User, Group               string
+	PAMName                   string
 	UMask                     uint32 // default 0022
 	Nice                      int
 	NiceSet                   bool

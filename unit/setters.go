@@ -54,6 +54,9 @@ var typedSetters = map[string]setter{
 	"Socket.Service":           socketServiceSetting,
 	"Socket.Accept":            boolSetting(func(u *Unit) *bool { return &u.socketAccept }, false),
 	"Mount.Where":              pathSetting(func(u *Unit) *string { return &u.mountWhere }, false),
+	"Mount.What":               stringSetting(func(u *Unit) *string { return &u.mountWhat }),
+	"Mount.PAMName":            stringSetting(func(u *Unit) *string { return &u.execSettings().PAMName }),
+	"Service.PAMName":          stringSetting(func(u *Unit) *string { return &u.execSettings().PAMName }),
 
 	"Service.PIDFile":                   pidFileSetting,
 	"Service.RestartSec":                secSetting(func(u *Unit) *timespan.Span { return &u.Service.RestartSec }, false, false, msgSec),

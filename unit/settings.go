@@ -40,12 +40,20 @@ func store[T any](c *settingCtx, field func(*Unit) *T, v T) {
 }
 
 // service returns the [Service] section to keep execution and kill
-// settings in; those of other unit types are checked, not kept.
-func (c *settingCtx) service() *ServiceSection {
-	if c.u.Service != nil {
-		return c.u.Service
+// settings in; those of other unit types are kept aside, for the checks
+// of their type only.
+func (c *settingCtx) service() *ServiceSection { return c.u.execSettings() }
+
+// execSettings returns the section that keeps the unit's execution and
+// kill settings: its [Service], or the one kept aside for other types.
+func (u *Unit) execSettings() *ServiceSection {
+	if u.Service != nil {
+		return u.Service
 	}
-	return new(ServiceSection)
+	if u.exec == nil {
+		u.exec = new(ServiceSection)
+	}
+	return u.exec
 }
 
 // warn logs a mistake that makes systemd ignore the assignment.

@@ -492,6 +492,32 @@ func TestVerifyOracleTypes(t *testing.T) {
 			})
 		}
 	}
+	// The other checks of mount_verify: API file systems, What=, PAM.
+	for name, text := range map[string]string{
+		"nowhat.mount":                         "[Mount]\nWhere=/nowhat\n",
+		"emptywhat.mount":                      "[Mount]\nWhat=/dev/null\nWhat=\n",
+		"-.mount":                              "[Mount]\nOptions=ro\n",
+		"sys-fs-bpf.mount":                     "[Mount]\nWhat=bpf\n",
+		"proc.mount":                           "[Mount]\nWhat=proc\nWhere=/proc\n",
+		"sys-fs-cgroup-x.mount":                "[Mount]\nWhat=x\n",
+		"run-host.mount":                       "[Mount]\nWhat=x\n",
+		"run-host-a.mount":                     "[Mount]\nWhat=x\n",
+		"run-hostx.mount":                      "[Mount]\nWhat=x\n",
+		"proc-sys-kernel-random-boot_id.mount": "[Mount]\nWhat=x\n",
+		"dev-console.mount":                    "[Mount]\nWhat=x\n",
+		"sys-fs-smackfs.mount":                 "[Mount]\nWhat=x\n",
+		"sys-fs-pstore.mount":                  "[Mount]\nWhat=x\n",
+		"sys-firmware-efi-efivars.mount":       "[Mount]\nWhat=x\n",
+		"dev-shm.mount":                        "[Mount]\nWhat=x\n",
+		"pam.mount":                            "[Mount]\nWhat=x\nPAMName=login\nKillMode=mixed\n",
+		"pamcg.mount":                          "[Mount]\nWhat=x\nPAMName=login\nKillMode=control-group\n",
+		"pamnone.mount":                        "[Mount]\nWhat=x\nPAMName=login\nKillMode=process\nPAMName=\n",
+		"pamdef.mount":                         "[Mount]\nWhat=x\nPAMName=login\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			check(t, t.TempDir(), map[string]string{name: text}, name)
+		})
+	}
 	service := "[Service]\nExecStart=/bin/true\n"
 	for name, files := range map[string]map[string]string{
 		"ok.socket":     {"ok.socket": "[Socket]\nListenStream=/run/ok.sock\n", "ok.service": service},
