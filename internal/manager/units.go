@@ -34,6 +34,7 @@ type entry struct {
 	inactiveEnter timer.Dual
 
 	waiters      []func() bool // the jobs waiting for it to settle: true once one is
+	job          string        // the job under way for it, "start" or "stop"; "" for none
 	targetActive bool          // a target's state
 
 	triggeredBy []*entry // the timers that start it
@@ -60,8 +61,12 @@ type unitInfo struct {
 	trigger   string
 	// collectFailed is CollectMode=inactive-or-failed.
 	collectFailed bool
-	snap          *unit.Snapshot
-	files         uint64 // its files' stamp when loaded, for NeedDaemonReload
+	// stopFrom are the units a stop of which stops this one (Requires=,
+	// BindsTo=, PartOf=, StopPropagatedFrom=); bindsTo those of BindsTo=.
+	// Kept, not parsed again, for the loop looks at them on each change.
+	stopFrom, bindsTo []string
+	snap              *unit.Snapshot
+	files             uint64 // its files' stamp when loaded, for NeedDaemonReload
 }
 
 // noService is the serviceState of the units that have none of their
@@ -120,6 +125,16 @@ func readUnit(u *unit.Unit, snap *unit.Snapshot) loadedUnit {
 		// Cloned, not to hold on to the strings they were parsed with.
 		desc:          strings.Clone(u.Unit.Description),
 		collectFailed: u.Unit.CollectMode == "inactive-or-failed"}}
+	for _, kind := range []string{"Requires", "BindsTo", "PartOf", "StopPropagatedFrom"} {
+		for _, name := range u.Unit.Deps[kind] {
+			if !slices.Contains(e.stopFrom, name) {
+				e.stopFrom = append(e.stopFrom, strings.Clone(name))
+			}
+		}
+	}
+	for _, name := range u.Unit.Deps["BindsTo"] {
+		e.bindsTo = append(e.bindsTo, strings.Clone(name))
+	}
 	l := loadedUnit{e: e, notes: notes(u)}
 	if u.Timer != nil {
 		e.trigger = strings.Clone(u.Timer.Unit)
@@ -205,6 +220,11 @@ func (m *Manager) changed(e *entry) {
 			m.storeActive(e)
 		}
 		m.tellTimers(e)
+	}
+	// Told before the jobs settle: a change a job made is not one the
+	// unit made of itself.
+	if was != active {
+		m.queueBindsCheck(e, e.job == "" && up(was) && !up(active))
 	}
 	m.settleJobs(e)
 }
