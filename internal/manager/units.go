@@ -344,16 +344,31 @@ func (m *Manager) linkTimer(e *entry) {
 // condition skipped or an assert failed is not one: unit_start returned
 // before the service began, which kept its state and result.
 func (m *Manager) restoreLast(e *entry) {
-	if m.preload.runs != nil {
-		if r, ok := m.preload.runs[e.name]; ok {
-			m.restoreRun(e, r)
+	runs, tested, asserted := m.preload.runs, m.preload.tested, m.preload.asserted
+	if runs == nil {
+		ctx := context.Background()
+		var err error
+		if runs, err = m.store.LastRuns(ctx, e.name, unstarted...); err != nil {
+			return
 		}
-		return
+		if tested, err = m.store.LastTested(ctx, e.name); err != nil {
+			return
+		}
+		if asserted, err = m.store.LastTested(ctx, e.name, "skipped", skippedCondition); err != nil {
+			return
+		}
 	}
-	runs, err := m.store.LastRuns(context.Background(), e.name, unstarted...)
-	if r, ok := runs[e.name]; ok && err == nil {
+	if r, ok := runs[e.name]; ok {
 		m.restoreRun(e, r)
 	}
+	var cond, assert *store.Run
+	if r, ok := tested[e.name]; ok {
+		cond = &r
+	}
+	if r, ok := asserted[e.name]; ok {
+		assert = &r
+	}
+	m.restoreTests(e, cond, assert)
 }
 
 // restoreRun shows a run that ended as the service's last.
@@ -403,7 +418,15 @@ func (m *Manager) load(ctx context.Context) error {
 	if m.preload.runs, err = m.store.LastRuns(ctx, "", unstarted...); err != nil {
 		return err
 	}
-	defer func() { m.preload.timers, m.preload.runs, m.preload.units, m.preload.active = nil, nil, nil, nil }()
+	if m.preload.tested, err = m.store.LastTested(ctx, ""); err != nil {
+		return err
+	}
+	if m.preload.asserted, err = m.store.LastTested(ctx, "", "skipped", skippedCondition); err != nil {
+		return err
+	}
+	defer func() {
+		m.preload.timers, m.preload.runs, m.preload.tested, m.preload.asserted, m.preload.units, m.preload.active = nil, nil, nil, nil, nil, nil
+	}()
 	u, snap, err := m.unitLoader().LoadSnapshot("timers.target")
 	if err != nil {
 		return err

@@ -541,7 +541,21 @@ func (s *Store) Runs(ctx context.Context, unit string, n int) iter.Seq2[Run, err
 // patterns except: one query for all, as the daemon wants them when it
 // starts.
 func (s *Store) LastRuns(ctx context.Context, unit string, except ...string) (map[string]Run, error) {
-	where, args := `(? = '' OR unit = ?)`, []any{unit, unit}
+	return s.lastRuns(ctx, `(? = '' OR unit = ?)`, unit, except)
+}
+
+// LastTested is LastRuns over the runs a start job began: not the
+// restarts that Restart= makes, which test no conditions (unit_start
+// tests them only for a unit that is not activating already).
+func (s *Store) LastTested(ctx context.Context, unit string, except ...string) (map[string]Run, error) {
+	return s.lastRuns(ctx, `(? = '' OR unit = ?) AND reason != 'restart'`, unit, except)
+}
+
+// lastRuns returns each unit's last run of those that match where,
+// which takes unit twice, passing over runs whose result matches one of
+// the GLOB patterns except.
+func (s *Store) lastRuns(ctx context.Context, where, unit string, except []string) (map[string]Run, error) {
+	args := []any{unit, unit}
 	for _, p := range except {
 		where += ` AND result NOT GLOB ?`
 		args = append(args, p)

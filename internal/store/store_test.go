@@ -683,3 +683,37 @@ func TestVacuum(t *testing.T) {
 		t.Errorf("Vacuum(200K) = %d, %v: %d bytes, %d entries left, the first at %d", freed, err, pages*pageSize, n, first)
 	}
 }
+
+// TestLastTested: the last run a start job began, by unit, passes over
+// the restarts, and the results asked to be passed over.
+func TestLastTested(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "state.db"))
+	for i, r := range []Run{
+		{Unit: "a.service", Reason: "manual"}, {Unit: "a.service", Reason: "restart"},
+		{Unit: "b.service", Reason: "OnCalendar"}, {Unit: "b.service", Reason: "manual", Result: "skipped (ConditionPathExists=/x)"},
+		{Unit: "c.service", Reason: "restart"},
+	} {
+		r.Started = uint64(i + 1)
+		id, err := s.StartRun(ctx, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.EndRun(ctx, id, uint64(i+1), 0, r.Result, "", 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	started := func(m map[string]Run) map[string]uint64 {
+		out := map[string]uint64{}
+		for u, r := range m {
+			out[u] = r.Started
+		}
+		return out
+	}
+	if last, err := s.LastTested(ctx, ""); err != nil || !maps.Equal(started(last), map[string]uint64{"a.service": 1, "b.service": 4}) {
+		t.Errorf("LastTested: %v, %v", last, err)
+	}
+	if last, err := s.LastTested(ctx, "b.service", "skipped (Condition*"); err != nil || !maps.Equal(started(last), map[string]uint64{"b.service": 3}) {
+		t.Errorf("LastTested(b.service) passing over skips: %v, %v", last, err)
+	}
+}
