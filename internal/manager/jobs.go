@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -275,17 +274,18 @@ func (m *Manager) runService(e *entry, spec service.Spec, begin func(service.Spe
 		return done
 	}
 	spec.Clock = m.clk
+	levelPrefix, level := spec.Service.SyslogLevelPrefix, spec.Service.SyslogLevel
 	spec.Output = func(l service.Line) {
+		msg, priority, ok := service.JournalMessage(l.Text, levelPrefix, level)
+		if !ok {
+			return
+		}
 		id := ident
 		if id == "" {
 			id = l.Command
 		}
 		now := m.clk.Now()
-		priority, text := spec.Service.SyslogLevel, l.Text
-		if spec.Service.SyslogLevelPrefix {
-			priority, text = linePriority(priority, text)
-		}
-		m.journal <- store.Entry{Realtime: now.Realtime, Monotonic: now.Monotonic, Boot: m.boot, Unit: name, Invocation: invocation, PID: l.PID, Identifier: id, Priority: priority, Message: text}
+		m.journal <- store.Entry{Realtime: now.Realtime, Monotonic: now.Monotonic, Boot: m.boot, Unit: name, Invocation: invocation, PID: l.PID, Identifier: id, Priority: priority, Message: msg}
 	}
 	// Through the loop, in order with the states, and so with the job's
 	// messages ("Started …" before "Deactivated …").
@@ -398,22 +398,6 @@ func (m *Manager) startWaiter(e *entry, done func(string)) func() bool {
 		}
 		return true
 	}
-}
-
-// linePriority reads the "<N>" a line of a service's output may begin
-// with, N a priority of 0 to 7 (with no facility, in up to three
-// digits), as journald's stream reads it (syslog_parse_priority): the
-// line's priority, and the line without it; else priority and the line.
-func linePriority(priority int, line string) (int, string) {
-	end := strings.IndexByte(line, '>')
-	if !strings.HasPrefix(line, "<") || end < 2 || end > 4 {
-		return priority, line
-	}
-	n, err := strconv.Atoi(line[1:end])
-	if err != nil || n > 7 || strings.Trim(line[1:end], "0123456789") != "" {
-		return priority, line
-	}
-	return n, line[end+1:]
 }
 
 // resourcesPriority is the level unit_log_resources logs the CPU time
