@@ -639,13 +639,7 @@ func (m *Manager) stopJob(e *entry, done func(string), seen map[*entry]bool) {
 // that require it, are bound to it or part of it, or StopPropagatedFrom=
 // it, in the order of their names, and those of its PropagatesStopTo=.
 func (m *Manager) stopPropagatesTo(e *entry) []*entry {
-	var to []*entry
-	for _, d := range m.units {
-		if d != e && slices.Contains(d.stopFrom, e.name) {
-			to = append(to, d)
-		}
-	}
-	slices.SortFunc(to, byName)
+	to := m.naming(e, func(d *entry) []string { return d.stopFrom })
 	for _, name := range e.u().Unit.Deps["PropagatesStopTo"] {
 		if d := m.units[name]; d != nil && d != e && !slices.Contains(to, d) {
 			to = append(to, d)
@@ -663,18 +657,21 @@ func orderedAfter(a, b *entry) bool {
 // boundTo returns the units that have BindsTo= on e, in the order of
 // their names.
 func (m *Manager) boundTo(e *entry) []*entry {
-	var bound []*entry
-	for _, d := range m.units {
-		if d != e && slices.Contains(d.bindsTo, e.name) {
-			bound = append(bound, d)
-		}
-	}
-	slices.SortFunc(bound, byName)
-	return bound
+	return m.naming(e, func(d *entry) []string { return d.bindsTo })
 }
 
-// byName orders entries by their names.
-func byName(a, b *entry) int { return strings.Compare(a.name, b.name) }
+// naming returns the other units whose names list holds e's, in the
+// order of their names.
+func (m *Manager) naming(e *entry, names func(*entry) []string) []*entry {
+	var found []*entry
+	for _, d := range m.units {
+		if d != e && slices.Contains(names(d), e.name) {
+			found = append(found, d)
+		}
+	}
+	slices.SortFunc(found, func(a, b *entry) int { return strings.Compare(a.name, b.name) })
+	return found
+}
 
 // queueBindsCheck has the loop check, once the work at hand is done,
 // whether e, or a unit bound to it, is bound to a unit that is inactive
