@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -67,6 +68,7 @@ func TestConfinement(t *testing.T) {
 		{"MemoryPressureWatch=auto\nMemoryPressureWatch=x", nil, []string{"2: Failed to parse memory pressure watch setting, ignoring: x"}},
 		{"DefaultStartupMemoryLow=0\nDefaultMemoryLow=0", nil, []string{"1: Memory limit '0' out of range, ignoring."}},
 		{"SystemCallArchitectures=loongarch64", func(x *Confinement) { x.SyscallArchs = []string{"loongarch64"} }, nil},
+		{"RestrictNetworkInterfaces=" + strings.Repeat("a", 20) + " " + strings.Repeat("b", 128), nil, []string{"1: Invalid interface name, ignoring: " + strings.Repeat("b", 128)}},
 	} {
 		u := loadText(t, "c.service", "[Service]\nExecStart=/bin/true\n"+tt.lines+"\n")
 		var diags []string

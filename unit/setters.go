@@ -310,6 +310,26 @@ func checker(parser, arg string) setter {
 		return ttySizeSetting
 	case "string":
 		return noCheck
+	case "exec_selinux_context", "exec_apparmor_profile", "exec_smack_process_label":
+		return labelSetting
+	case "io_device_weight", "io_device_latency", "io_limit", "blockio_device_weight", "blockio_bandwidth":
+		return deviceValueSetting(parser)
+	case "device_allow":
+		return deviceAllowSetting
+	case "colon_separated_paths":
+		return pathsSetting(true)
+	case "unit_path_strv_printf":
+		return pathsSetting(false)
+	case "path_spec":
+		return pathSpecSetting
+	case "log_extra_fields":
+		return logExtraFieldsSetting
+	case "socket_bindtodevice":
+		return bindToDeviceSetting
+	case "restrict_network_interfaces":
+		return networkInterfacesSetting
+	case "disable_controllers":
+		return disableControllersSetting
 	case "exec_preserve_mode":
 		// Its string table takes booleans too.
 		return enumSetting(nil, "Failed to parse runtime directory preserve mode", "no", "yes", "restart", "1", "y", "true", "t", "on", "0", "n", "false", "f", "off")

@@ -2,6 +2,7 @@ package unit
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -548,7 +549,8 @@ func TestVerifyOracleTypes(t *testing.T) {
 // 254 differ they are left out, and tested in TestConfinement: 252 calls
 // MountFlags= values "mount flag" where 254 says "mount propagation
 // flag", does not know MemoryPressureWatch= or DefaultStartupMemoryLow=,
-// and its seccomp lacks loongarch64.
+// its seccomp lacks loongarch64, and its RestrictNetworkInterfaces=
+// takes no alternative interface names (16 bytes and more).
 var settingValues = map[string][]string{
 	"IOSchedulingClass":             {"", "idle", "best-effort", "realtime", "none", "0", "3", "8", "9", "0x2", " 2", "-1", "Idle", "foo"},
 	"IOSchedulingPriority":          {"", "0", "7", "8", "-1", "x", "0x3", " 4", "07"},
@@ -625,6 +627,8 @@ var socketValues = map[string][]string{
 // give each setting of settingValues and socketValues each of its
 // values, one file a setting.
 func TestVerifyOracleSettings(t *testing.T) {
+	maps.Copy(settingValues, moreSettingValues)
+	maps.Copy(socketValues, moreSocketValues)
 	for key := range settingValues {
 		if unchecked("Service." + key) {
 			t.Errorf("%s= is kept unchecked", key)
@@ -634,6 +638,9 @@ func TestVerifyOracleSettings(t *testing.T) {
 		if unchecked("Socket." + key) {
 			t.Errorf("%s= is kept unchecked", key)
 		}
+	}
+	if unchecked("Path.PathExists") {
+		t.Errorf("PathExists= is kept unchecked")
 	}
 	oracle.Path(t)
 	dir := t.TempDir()
@@ -655,6 +662,7 @@ func TestVerifyOracleSettings(t *testing.T) {
 	for key, values := range socketValues {
 		write(strings.ToLower(key)+".socket", "[Socket]\nListenStream=/run/x.sock\n", key, values)
 	}
+	write("p.path", "[Path]\n", "PathExists", pathValues)
 	// A mount may not have the managed OOM settings.
 	for _, key := range []string{"ManagedOOMSwap", "ManagedOOMMemoryPressureLimit"} {
 		write("srv-"+strings.ToLower(key)+".mount", "[Mount]\nWhat=/dev/null\nWhere=/srv/"+strings.ToLower(key)+"\n", key, []string{"kill", "x"})
@@ -666,3 +674,31 @@ func TestVerifyOracleSettings(t *testing.T) {
 		files = files[n:]
 	}
 }
+
+// moreSettingValues are settingValues for the parsers of labels,
+// devices, paths and interfaces.
+var moreSettingValues = map[string][]string{
+	"SELinuxContext":            {"", "-x", "%Z", "-%Z", "ok"},
+	"AppArmorProfile":           {"-%Z", "p"},
+	"SmackProcessLabel":         {"l", ""},
+	"IODeviceWeight":            {"", "/dev/sda 100", "/dev/sda", "/dev/sda 0", "/dev/sda 10001", "/dev/sda x", "\"/dev/sda", "rel 5", "/dev/sda 5 6", "/dev/../x 5", "%Z 5"},
+	"IODeviceLatencyTargetSec":  {"/dev/sda 5ms", "/dev/sda x", "/dev/sda"},
+	"IOReadBandwidthMax":        {"/dev/sda 1M", "/dev/sda infinity", "/dev/sda 0", "/dev/sda x", "x"},
+	"IOWriteIOPSMax":            {"/dev/sda 5"},
+	"BlockIODeviceWeight":       {"", "/dev/sda 500", "/dev/sda 5", "/dev/sda"},
+	"BlockIOReadBandwidth":      {"/dev/sda 1M", "/dev/sda 0", "x"},
+	"DeviceAllow":               {"", "/dev/null rw", "/dev/null", "char-pts rwm", "block-loop r", "/dev/null x", "/tmp/x r", "/dev/ r", "rel r", "/dev/../x r", "\"/dev/null", "/run/systemd/inaccessible/chr r"},
+	"ExecSearchPath":            {"", "/bin:/usr/bin", "/bin:rel:/usr", "/bin::/usr", ":", "/a/../b"},
+	"LogExtraFields":            {"", "A=1 B=2", "a=1", "A", "_A=1", "1A=1", "\"A=1 2\"", "\"A", strings.Repeat("A", 65) + "=1", "A_B9=x"},
+	"RestrictNetworkInterfaces": {"", "eth0", "~lo eth0", "123", "a/b", "\"x", strings.Repeat("a", 130), ".", "a:b", "all", "a%%b"},
+	"DisableControllers":        {"", "cpu io", "bogus", "cpu bogus", "\"cpu"},
+}
+
+// moreSocketValues are socketValues for the same parsers.
+var moreSocketValues = map[string][]string{
+	"BindToDevice": {"", "*", "eth0", "123", strings.Repeat("a", 16), strings.Repeat("a", 15), "a b", ".", "all", "default", "a%%b", "0"},
+	"Symlinks":     {"", "/run/a /run/b", "rel /run/c", "/run/../x", "\"/run/x"},
+}
+
+// pathValues are values for a path unit's PathExists=.
+var pathValues = []string{"", "/etc", "rel", "/a/../b", "%Z", "/%n"}
