@@ -330,6 +330,26 @@ func checker(parser, arg string) setter {
 		return networkInterfacesSetting
 	case "disable_controllers":
 		return disableControllersSetting
+	case "reboot_parameter":
+		return rebootArgumentSetting
+	case "socket_protocol":
+		return socketProtocolSetting
+	case "socket_timestamping":
+		return timestampingSetting
+	case "fdname":
+		return fdNameSetting
+	case "socket_bind":
+		return bindIPv6OnlySetting
+	case "swap_priority":
+		return swapPrioritySetting
+	case "log_namespace":
+		return logNamespaceSetting
+	case "set_credential":
+		return setCredentialSetting
+	case "load_credential":
+		return loadCredentialSetting
+	case "delegate":
+		return delegateSetting
 	case "exec_preserve_mode":
 		// Its string table takes booleans too.
 		return enumSetting(nil, "Failed to parse runtime directory preserve mode", "no", "yes", "restart", "1", "y", "true", "t", "on", "0", "n", "false", "f", "off")

@@ -663,6 +663,8 @@ func TestVerifyOracleSettings(t *testing.T) {
 		write(strings.ToLower(key)+".socket", "[Socket]\nListenStream=/run/x.sock\n", key, values)
 	}
 	write("p.path", "[Path]\n", "PathExists", pathValues)
+	write("dev-sdz.swap", "[Swap]\nWhat=/dev/sdz\n", "Priority", []string{"", "x", "-1", "-2", "32767", "32768", "0x10"})
+	write("reboot.service", "[Service]\nExecStart=/bin/true\n[Unit]\n", "RebootArgument", []string{"ok", "\u00e9", "%Z", "%n", strings.Repeat("r", 256)})
 	// A mount may not have the managed OOM settings.
 	for _, key := range []string{"ManagedOOMSwap", "ManagedOOMMemoryPressureLimit"} {
 		write("srv-"+strings.ToLower(key)+".mount", "[Mount]\nWhat=/dev/null\nWhere=/srv/"+strings.ToLower(key)+"\n", key, []string{"kill", "x"})
@@ -692,12 +694,21 @@ var moreSettingValues = map[string][]string{
 	"LogExtraFields":            {"", "A=1 B=2", "a=1", "A", "_A=1", "1A=1", "\"A=1 2\"", "\"A", strings.Repeat("A", 65) + "=1", "A_B9=x"},
 	"RestrictNetworkInterfaces": {"", "eth0", "~lo eth0", "123", "a/b", "\"x", strings.Repeat("a", 130), ".", "a:b", "all", "a%%b"},
 	"DisableControllers":        {"", "cpu io", "bogus", "cpu bogus", "\"cpu"},
+	"LogNamespace":              {"", "ok", "a/b", "%Z", "a@b", "a b", ".", strings.Repeat("n", 222), strings.Repeat("n", 223), "a.b-c_d"},
+	"SetCredential":             {"", "x", "a:b", "a/b:c", "a:", ":b", "%Z:x", "a:\\x41", "a:b:c", ".:x"},
+	"LoadCredential":            {"", "a", "a:/x", "a:rel/x", "a:rel", "a/b:/x", "a:/x/../y", "a:/x//y", "a:", "%Z", "a:%Z"},
+	"Delegate":                  {"", "yes", "no", "cpu io", "bogus", "cpu bogus", "\"cpu"},
 }
 
 // moreSocketValues are socketValues for the same parsers.
 var moreSocketValues = map[string][]string{
-	"BindToDevice": {"", "*", "eth0", "123", strings.Repeat("a", 16), strings.Repeat("a", 15), "a b", ".", "all", "default", "a%%b", "0"},
-	"Symlinks":     {"", "/run/a /run/b", "rel /run/c", "/run/../x", "\"/run/x"},
+	"BindToDevice":       {"", "*", "eth0", "123", strings.Repeat("a", 16), strings.Repeat("a", 15), "a b", ".", "all", "default", "a%%b", "0"},
+	"Symlinks":           {"", "/run/a /run/b", "rel /run/c", "/run/../x", "\"/run/x"},
+	"SocketProtocol":     {"", "tcp", "sctp", "udplite", "SCTP", "132", "136", "6", "x"},
+	"Timestamping":       {"", "x", "us", "usec", "off", "yes", "no", "ns", "nsec", "µs"},
+	"FileDescriptorName": {"", "a:b", "%Z", "ok", "%n"},
+	"BindIPv6Only":       {"", "x", "yes", "both", "default", "ipv6-only"},
+	"Delegate":           {"yes", "cpu"},
 }
 
 // pathValues are values for a path unit's PathExists=.

@@ -1,0 +1,202 @@
+package unit
+
+import (
+	"math"
+	"slices"
+	"strings"
+)
+
+// rebootArgumentSetting is config_parse_reboot_parameter: ASCII with
+// specifiers, at most NAME_MAX bytes.
+func rebootArgumentSetting(c *settingCtx, a *Assignment) error {
+	if a.Value == "" {
+		return nil
+	}
+	v, err := c.x.full(a.Value)
+	switch {
+	case err != nil:
+		c.warn(a, "Failed to resolve unit specifiers in '%s', ignoring: %s", a.Value, strerror(err))
+	case !asciiValid(v) || len(v) > nameMax:
+		c.warn(a, "Invalid reboot parameter '%s', ignoring.", v)
+	}
+	return nil
+}
+
+// socketProtocolSetting is config_parse_socket_protocol: of the IP
+// protocols, by name or number, SCTP and UDP-Lite only.
+func socketProtocolSetting(c *settingCtx, a *Assignment) error {
+	n, err := parseInt(a.Value)
+	if !strings.EqualFold(a.Value, "sctp") && !strings.EqualFold(a.Value, "udplite") && (err != nil || n != 132 && n != 136) {
+		c.warn(a, "Failed to parse socket protocol, ignoring: %s", a.Value)
+	}
+	return nil
+}
+
+// timestampingSetting is config_parse_socket_timestamping, with
+// socket_timestamping_from_string_harder: a precision, by one of its
+// names, or a boolean.
+func timestampingSetting(c *settingCtx, a *Assignment) error {
+	names := []string{"off", "us", "ns", "usec", "µs", "μs", "nsec"}
+	if _, ok := ParseBoolean(a.Value); !ok && !slices.Contains(names, a.Value) {
+		c.warn(a, "Failed to parse timestamping precision, ignoring: %s", a.Value)
+	}
+	return nil
+}
+
+// fdNameSetting is config_parse_fdname: a name for the file
+// descriptors, with specifiers.
+func fdNameSetting(c *settingCtx, a *Assignment) error {
+	if a.Value == "" {
+		return nil
+	}
+	v, err := c.x.full(a.Value)
+	switch {
+	case err != nil:
+		c.warn(a, "Failed to resolve unit specifiers in '%s', ignoring: %s", a.Value, strerror(err))
+	case !validFDName(v):
+		c.warn(a, "Invalid file descriptor name, ignoring: %s", v)
+	}
+	return nil
+}
+
+// bindIPv6OnlySetting is config_parse_socket_bind: "default", "both",
+// "ipv6-only", or a boolean.
+func bindIPv6OnlySetting(c *settingCtx, a *Assignment) error {
+	if _, ok := ParseBoolean(a.Value); !ok && !slices.Contains([]string{"default", "both", "ipv6-only"}, a.Value) {
+		c.warn(a, "Failed to parse bind IPv6 only value, ignoring: %s", a.Value)
+	}
+	return nil
+}
+
+// swapPrioritySetting is config_parse_swap_priority: -1 to 32767, or
+// empty for the default.
+func swapPrioritySetting(c *settingCtx, a *Assignment) error {
+	if a.Value == "" {
+		return nil
+	}
+	n, err := parseInt(a.Value)
+	switch {
+	case err != nil:
+		c.warn(a, "Invalid swap priority '%s', ignoring.", a.Value)
+	case n < -1:
+		c.warn(a, "Sorry, swap priorities smaller than -1 may only be assigned by the kernel itself, ignoring: %s", a.Value)
+	case n > math.MaxInt16:
+		c.warn(a, "Swap priority out of range, ignoring: %s", a.Value)
+	}
+	return nil
+}
+
+// logNamespaceSetting is config_parse_log_namespace: a name that is a
+// file name, a unit's instance, and fits beside a machine ID.
+func logNamespaceSetting(c *settingCtx, a *Assignment) error {
+	if a.Value == "" {
+		return nil
+	}
+	v, err := c.x.full(a.Value)
+	if err != nil {
+		c.warn(a, "Failed to resolve unit specifiers in %s, ignoring: %s", a.Value, strerror(err))
+		return nil
+	}
+	// log_namespace_name_valid
+	valid := validFilename(v) && len(v) <= nameMax-33
+	for i := 0; valid && i < len(v); i++ {
+		valid = validNameChar(v[i]) || v[i] == '@'
+	}
+	if !valid {
+		c.warn(a, "Specified log namespace name is not valid, ignoring: %s", v)
+	}
+	return nil
+}
+
+// credentialNameValid is credential_name_valid: a file name that is
+// also a name for file descriptors.
+func credentialNameValid(s string) bool { return validFilename(s) && validFDName(s) }
+
+// setCredentialSetting is config_parse_set_credential: "NAME:DATA", the
+// data with C escapes (or for SetCredentialEncrypted=, in Base64, which
+// is not checked here).
+func setCredentialSetting(c *settingCtx, a *Assignment) error {
+	if a.Value == "" {
+		return nil
+	}
+	w := words{s: a.Value}
+	word, more, err := w.next(":", extractDontCoalesceSeparators)
+	if err != nil {
+		c.warn(a, "Failed to extract credential name, ignoring: %s", a.Value)
+		return nil
+	}
+	if !more || w.rest() == "" {
+		c.warn(a, "Invalid syntax, ignoring: %s", a.Value)
+		return nil
+	}
+	c.credentialName(a, word)
+	return nil
+}
+
+// credentialName expands a credential's name and checks it, as
+// config_parse_set_credential and config_parse_load_credential do.
+func (c *settingCtx) credentialName(a *Assignment, name string) bool {
+	k, err := c.x.full(name)
+	if err != nil {
+		c.warn(a, "Failed to resolve unit specifiers in \"%s\", ignoring: %s", name, strerror(err))
+		return false
+	}
+	if !credentialNameValid(k) {
+		c.warn(a, "Credential name \"%s\" not valid, ignoring.", k)
+		return false
+	}
+	return true
+}
+
+// loadCredentialSetting is config_parse_load_credential: "NAME[:SOURCE]",
+// the source an absolute, normalized path or a credential's name.
+func loadCredentialSetting(c *settingCtx, a *Assignment) error {
+	if a.Value == "" {
+		return nil
+	}
+	w := words{s: a.Value}
+	word, more, err := w.next(":", extractDontCoalesceSeparators)
+	if err != nil || !more {
+		c.warn(a, "Invalid syntax, ignoring: %s", a.Value)
+		return nil
+	}
+	if !c.credentialName(a, word) {
+		return nil
+	}
+	source := w.rest()
+	if source == "" {
+		return nil
+	}
+	q, err := c.x.path(source)
+	switch {
+	case err != nil:
+		c.warn(a, "Failed to resolve unit specifiers in \"%s\", ignoring: %s", source, strerror(err))
+	case strings.HasPrefix(q, "/") && !simplePathNormalized(q), !strings.HasPrefix(q, "/") && !credentialNameValid(q):
+		c.warn(a, "Credential source \"%s\" not valid, ignoring.", q)
+	}
+	return nil
+}
+
+// simplePathNormalized is path_is_normalized: a valid path with no "."
+// or ".." component, nor repeated slashes.
+func simplePathNormalized(p string) bool {
+	return validPath(p) && normalizedPath(p) && (simplePath(p) || p == "/")
+}
+
+// delegateSetting is config_parse_delegate: a boolean, or the controllers
+// to delegate; only services and scopes take it.
+func delegateSetting(c *settingCtx, a *Assignment) error {
+	if c.u.Type != Service && c.u.Type != Scope {
+		c.warn(a, "Delegate= setting not supported for this unit type, ignoring.")
+		return nil
+	}
+	if _, ok := ParseBoolean(a.Value); ok || a.Value == "" {
+		return nil
+	}
+	c.eachWord(a, a.Value, extractUnquote, "Invalid syntax, ignoring: %s", func(word string) {
+		if !slices.Contains(cgroupControllers, word) {
+			c.warn(a, "Invalid controller name '%s', ignoring", word)
+		}
+	})
+	return nil
+}
