@@ -331,19 +331,19 @@ func checker(parser, arg string) setter {
 	case "disable_controllers":
 		return disableControllersSetting
 	case "reboot_parameter":
-		return rebootArgumentSetting
+		return expandedSetting(true, rebootArgumentValid, "Invalid reboot parameter '%s', ignoring.")
 	case "socket_protocol":
 		return socketProtocolSetting
 	case "socket_timestamping":
 		return timestampingSetting
 	case "fdname":
-		return fdNameSetting
+		return expandedSetting(true, validFDName, "Invalid file descriptor name, ignoring: %s")
 	case "socket_bind":
 		return bindIPv6OnlySetting
 	case "swap_priority":
 		return swapPrioritySetting
 	case "log_namespace":
-		return logNamespaceSetting
+		return expandedSetting(false, logNamespaceValid, "Specified log namespace name is not valid, ignoring: %s")
 	case "set_credential":
 		return setCredentialSetting
 	case "load_credential":

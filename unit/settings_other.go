@@ -6,20 +6,42 @@ import (
 	"strings"
 )
 
-// rebootArgumentSetting is config_parse_reboot_parameter: ASCII with
-// specifiers, at most NAME_MAX bytes.
-func rebootArgumentSetting(c *settingCtx, a *Assignment) error {
-	if a.Value == "" {
+// expandedSetting is the parsers of a string with specifiers that then
+// must be valid, as config_parse_reboot_parameter, config_parse_fdname
+// and config_parse_log_namespace: empty clears it; expanding names the
+// value quoted (or not); invalid is the message of an invalid value.
+func expandedSetting(quoted bool, valid func(string) bool, invalid string) setter {
+	failed := "Failed to resolve unit specifiers in %s, ignoring: %s"
+	if quoted {
+		failed = "Failed to resolve unit specifiers in '%s', ignoring: %s"
+	}
+	return func(c *settingCtx, a *Assignment) error {
+		if a.Value == "" {
+			return nil
+		}
+		v, err := c.x.full(a.Value)
+		switch {
+		case err != nil:
+			c.warn(a, failed, a.Value, strerror(err))
+		case !valid(v):
+			c.warn(a, invalid, v)
+		}
 		return nil
 	}
-	v, err := c.x.full(a.Value)
-	switch {
-	case err != nil:
-		c.warn(a, "Failed to resolve unit specifiers in '%s', ignoring: %s", a.Value, strerror(err))
-	case !asciiValid(v) || len(v) > nameMax:
-		c.warn(a, "Invalid reboot parameter '%s', ignoring.", v)
+}
+
+// rebootArgumentValid is reboot_parameter_is_valid: ASCII, at most
+// NAME_MAX bytes.
+func rebootArgumentValid(s string) bool { return asciiValid(s) && len(s) <= nameMax }
+
+// logNamespaceValid is log_namespace_name_valid: a file name that is a
+// unit's instance, and fits beside a machine ID.
+func logNamespaceValid(s string) bool {
+	valid := validFilename(s) && len(s) <= nameMax-33
+	for i := 0; valid && i < len(s); i++ {
+		valid = validNameChar(s[i]) || s[i] == '@'
 	}
-	return nil
+	return valid
 }
 
 // socketProtocolSetting is config_parse_socket_protocol: of the IP
@@ -39,22 +61,6 @@ func timestampingSetting(c *settingCtx, a *Assignment) error {
 	names := []string{"off", "us", "ns", "usec", "µs", "μs", "nsec"}
 	if _, ok := ParseBoolean(a.Value); !ok && !slices.Contains(names, a.Value) {
 		c.warn(a, "Failed to parse timestamping precision, ignoring: %s", a.Value)
-	}
-	return nil
-}
-
-// fdNameSetting is config_parse_fdname: a name for the file
-// descriptors, with specifiers.
-func fdNameSetting(c *settingCtx, a *Assignment) error {
-	if a.Value == "" {
-		return nil
-	}
-	v, err := c.x.full(a.Value)
-	switch {
-	case err != nil:
-		c.warn(a, "Failed to resolve unit specifiers in '%s', ignoring: %s", a.Value, strerror(err))
-	case !validFDName(v):
-		c.warn(a, "Invalid file descriptor name, ignoring: %s", v)
 	}
 	return nil
 }
@@ -82,28 +88,6 @@ func swapPrioritySetting(c *settingCtx, a *Assignment) error {
 		c.warn(a, "Sorry, swap priorities smaller than -1 may only be assigned by the kernel itself, ignoring: %s", a.Value)
 	case n > math.MaxInt16:
 		c.warn(a, "Swap priority out of range, ignoring: %s", a.Value)
-	}
-	return nil
-}
-
-// logNamespaceSetting is config_parse_log_namespace: a name that is a
-// file name, a unit's instance, and fits beside a machine ID.
-func logNamespaceSetting(c *settingCtx, a *Assignment) error {
-	if a.Value == "" {
-		return nil
-	}
-	v, err := c.x.full(a.Value)
-	if err != nil {
-		c.warn(a, "Failed to resolve unit specifiers in %s, ignoring: %s", a.Value, strerror(err))
-		return nil
-	}
-	// log_namespace_name_valid
-	valid := validFilename(v) && len(v) <= nameMax-33
-	for i := 0; valid && i < len(v); i++ {
-		valid = validNameChar(v[i]) || v[i] == '@'
-	}
-	if !valid {
-		c.warn(a, "Specified log namespace name is not valid, ignoring: %s", v)
 	}
 	return nil
 }
