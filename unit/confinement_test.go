@@ -2,6 +2,7 @@ package unit
 
 import (
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -109,4 +110,32 @@ func TestParsePermyriad(t *testing.T) {
 	if n, err := parsePermyriadUnbounded("250%"); n != 25000 || err != nil {
 		t.Errorf("parsePermyriadUnbounded(250%%) = %d, %v", n, err)
 	}
+}
+
+// FuzzSettingValues gives one value to every setting of the
+// differential test of verify, and to each, the value again after the
+// empty one that resets it: loading must not fail, and gives the same
+// result twice.
+func FuzzSettingValues(f *testing.F) {
+	for _, seed := range []string{"", "/a:/b:norbind", "~CAP_SYS_ADMIN cap_chown", "50%", "12.5‰", "-+/x", "a:b:c",
+		"\"unbal", "<3>", "0x10", "%n", "\\x41", "/dev/sda 5", "~net time", "a\\:b", "1-3,5"} {
+		f.Add(seed)
+	}
+	services, _ := allSettingValues()
+	keys := slices.Sorted(maps.Keys(services))
+	f.Fuzz(func(t *testing.T, v string) {
+		if strings.ContainsAny(v, "\n\r") || strings.HasSuffix(v, "\\") {
+			return // one line
+		}
+		var b strings.Builder
+		b.WriteString("[Service]\nExecStart=/bin/true\n")
+		for _, key := range keys {
+			fmt.Fprintf(&b, "%s=%s\n%s=\n%s=%s\n", key, v, key, key, v)
+		}
+		u := loadText(t, "f.service", b.String())
+		again := loadText(t, "f.service", b.String())
+		if !reflect.DeepEqual(u.Service.Confinement, again.Service.Confinement) || len(u.Diagnostics) != len(again.Diagnostics) {
+			t.Fatalf("%q: loaded twice, differs", v)
+		}
+	})
 }

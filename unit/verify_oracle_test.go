@@ -627,8 +627,7 @@ var socketValues = map[string][]string{
 // give each setting of settingValues and socketValues each of its
 // values, one file a setting.
 func TestVerifyOracleSettings(t *testing.T) {
-	maps.Copy(settingValues, moreSettingValues)
-	maps.Copy(socketValues, moreSocketValues)
+	settingValues, socketValues := allSettingValues()
 	for key := range settingValues {
 		if unchecked("Service." + key) {
 			t.Errorf("%s= is kept unchecked", key)
@@ -698,6 +697,15 @@ var moreSettingValues = map[string][]string{
 	"SetCredential":             {"", "x", "a:b", "a/b:c", "a:", ":b", "%Z:x", "a:\\x41", "a:b:c", ".:x"},
 	"LoadCredential":            {"", "a", "a:/x", "a:rel/x", "a:rel", "a/b:/x", "a:/x/../y", "a:/x//y", "a:", "%Z", "a:%Z"},
 	"Delegate":                  {"", "yes", "no", "cpu io", "bogus", "cpu bogus", "\"cpu"},
+}
+
+// allSettingValues returns the values of services' settings and of
+// sockets', all in one map each.
+func allSettingValues() (services, sockets map[string][]string) {
+	services, sockets = maps.Clone(settingValues), maps.Clone(socketValues)
+	maps.Copy(services, moreSettingValues)
+	maps.Copy(sockets, moreSocketValues)
+	return services, sockets
 }
 
 // moreSocketValues are socketValues for the same parsers.
