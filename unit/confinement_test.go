@@ -139,3 +139,22 @@ func FuzzSettingValues(f *testing.F) {
 		}
 	})
 }
+
+// TestUncheckedParsers lists systemd's parsers whose settings this
+// package keeps unchecked: all others have a parser of their own here.
+func TestUncheckedParsers(t *testing.T) {
+	want := []string{"bpf_foreign_program", "cgroup_socket_bind", "delegate_subgroup", "exec_input_data", "exec_input_text",
+		"exec_root_hash", "exec_root_hash_sig", "extension_images", "image_policy", "import_credential", "in_addr_prefixes",
+		"ip_filter_bpf_progs", "log_filter_patterns", "mount_images", "open_file", "restrict_filesystems", "root_image_options",
+		"service_sockets", "socket_listen", "syscall_filter", "syscall_log", "unit_slice"}
+	var got []string
+	for name, p := range knownSettings {
+		if _, typed := typedSetters[name]; !typed && p.parser != "" && checker(p.parser, p.arg) == nil && !slices.Contains(got, p.parser) {
+			got = append(got, p.parser)
+		}
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("parsers kept unchecked:\n  %q\nwant:\n  %q", got, want)
+	}
+}
