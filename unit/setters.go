@@ -350,6 +350,8 @@ func checker(parser, arg string) setter {
 		return loadCredentialSetting
 	case "delegate":
 		return delegateSetting
+	case "in_addr_prefixes":
+		return addressPrefixesSetting
 	case "exec_preserve_mode":
 		// Its string table takes booleans too.
 		return enumSetting(nil, "Failed to parse runtime directory preserve mode", "no", "yes", "restart", "1", "y", "true", "t", "on", "0", "n", "false", "f", "off")

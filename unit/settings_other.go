@@ -2,6 +2,7 @@ package unit
 
 import (
 	"math"
+	"net/netip"
 	"slices"
 	"strings"
 )
@@ -183,4 +184,32 @@ func delegateSetting(c *settingCtx, a *Assignment) error {
 		}
 	})
 	return nil
+}
+
+// addressPrefixesSetting is config_parse_in_addr_prefixes, for
+// IPAddressAllow= and IPAddressDeny=: "any", "localhost", "link-local",
+// "multicast", or addresses with a prefix length.
+func addressPrefixesSetting(c *settingCtx, a *Assignment) error {
+	c.eachWord(a, a.Value, 0, "Invalid syntax, ignoring: %s", func(word string) {
+		if !slices.Contains([]string{"any", "localhost", "link-local", "multicast"}, word) && !addressPrefixValid(word) {
+			c.warn(a, "Address prefix is invalid, ignoring assignment: %s", word)
+		}
+	})
+	return nil
+}
+
+// addressPrefixValid is in_addr_prefix_from_string_auto: an IPv4 or
+// IPv6 address as inet_pton reads it, with a prefix length after "/"
+// that fits it.
+func addressPrefixValid(s string) bool {
+	addr, length, hasLength := strings.Cut(s, "/")
+	ip, err := netip.ParseAddr(addr)
+	if err != nil || ip.Zone() != "" {
+		return false
+	}
+	if !hasLength {
+		return true
+	}
+	n, err := parseUint(length, 0, false, 255)
+	return err == nil && int(n) <= ip.BitLen()
 }

@@ -693,6 +693,8 @@ var moreSettingValues = map[string][]string{
 	"LogExtraFields":            {"", "A=1 B=2", "a=1", "A", "_A=1", "1A=1", "\"A=1 2\"", "\"A", strings.Repeat("A", 65) + "=1", "A_B9=x"},
 	"RestrictNetworkInterfaces": {"", "eth0", "~lo eth0", "123", "a/b", "\"x", strings.Repeat("a", 130), ".", "a:b", "all", "a%%b"},
 	"DisableControllers":        {"", "cpu io", "bogus", "cpu bogus", "\"cpu"},
+	"IPAddressAllow":            {"", "any", "localhost link-local multicast", "10.0.0.0/8 ::1", "bogus", "10.0.0.1/33", "10.0.0.1 x 10.0.0.2", "\"unbal", "fe80::/129", "1.2.3.4/", "1.2.3", "::ffff:1.2.3.4/96", "10.0.0.0/08", "0x1.2.3.4", "010.0.0.1", "fe80::1%eth0", "1.2.3.4/0x10", "1.2.3.4/-1", "1.2.3.4/+8", "::/0"},
+	"IPAddressDeny":             {"any", "x"},
 	"LogNamespace":              {"", "ok", "a/b", "%Z", "a@b", "a b", ".", strings.Repeat("n", 222), strings.Repeat("n", 223), "a.b-c_d"},
 	"SetCredential":             {"", "x", "a:b", "a/b:c", "a:", ":b", "%Z:x", "a:\\x41", "a:b:c", ".:x"},
 	"LoadCredential":            {"", "a", "a:/x", "a:rel/x", "a:rel", "a/b:/x", "a:/x/../y", "a:/x//y", "a:", "%Z", "a:%Z"},
