@@ -65,17 +65,102 @@ type Confinement struct {
 
 	// The directories of RuntimeDirectory= and the like, relative to
 	// the manager's base directory of each kind, with their modes.
-	Directories     map[string][]ExecDirectory // by kind: "Runtime", "State", "Cache", "Logs", "Configuration"
-	DirectoryModes  map[string]uint32          // by kind; default 0755
-	RestrictNS      uint64                     // the CLONE_NEW… flags of the namespaces allowed; NamespacesUnset until set
-	SyscallErrno    int                        // SystemCallErrorNumber=; 0: kill
-	SyscallArchs    []string                   // SystemCallArchitectures=, as written
-	CPUQuota        int                        // in ten-thousandths of a CPU (1% = 100); 0: none
-	Memory          map[string]MemoryLimit     // by setting: "MemoryMax", "MemoryHigh", …
-	Weights         map[string]uint64          // by setting: "CPUWeight", "IOWeight", … (CPUWeight=idle is 0)
-	TasksMax        TasksMax
-	TasksMaxSet     bool
-	ManagedOOMLimit int // ManagedOOMMemoryPressureLimit=, in ten-thousandths
+	Directories    map[string][]ExecDirectory // by kind: "Runtime", "State", "Cache", "Logs", "Configuration"
+	DirectoryModes map[string]uint32          // by kind; default 0755
+	RestrictNS     uint64                     // the CLONE_NEW… flags of the namespaces allowed; NamespacesUnset until set
+	SyscallErrno   int                        // SystemCallErrorNumber=; 0: kill
+	// SyscallFilter is SystemCallFilter=, entry by entry: an allow
+	// list if SyscallAllowList, which the first assignment decides
+	// (then the system calls of @default are allowed too), else a deny
+	// list. The names of system calls are not checked.
+	SyscallFilter    []SyscallEntry
+	SyscallAllowList bool
+	SyscallArchs     []string               // SystemCallArchitectures=, as written
+	CPUQuota         int                    // in ten-thousandths of a CPU (1% = 100); 0: none
+	Memory           map[string]MemoryLimit // by setting: "MemoryMax", "MemoryHigh", …
+	Weights          map[string]uint64      // by setting: "CPUWeight", "IOWeight", … (CPUWeight=idle is 0)
+	TasksMax         TasksMax
+	TasksMaxSet      bool
+	ManagedOOMLimit  int // ManagedOOMMemoryPressureLimit=, in ten-thousandths
+}
+
+// A SyscallEntry is a system call or a group ("@clock") of
+// SystemCallFilter=: denied (after "~") or allowed, and the error it
+// fails with, or -1 for SystemCallErrorNumber='s.
+type SyscallEntry struct {
+	Name  string
+	Deny  bool
+	Errno int // SyscallKill for "kill"
+}
+
+// SyscallKill is the Errno of an entry that kills the process:
+// SECCOMP_ERROR_NUMBER_KILL.
+const SyscallKill = math.MaxInt32 - 1
+
+// syscallGroups are systemd 254's groups of system calls.
+var syscallGroups = []string{"@aio", "@basic-io", "@chown", "@clock", "@cpu-emulation", "@debug", "@file-system",
+	"@io-event", "@ipc", "@keyring", "@memlock", "@module", "@mount", "@network-io", "@obsolete", "@pkey",
+	"@privileged", "@process", "@raw-io", "@reboot", "@resources", "@sandbox", "@setuid", "@signal", "@swap",
+	"@sync", "@system-service", "@timer", "@known", "@default"}
+
+// syscallFilterSetting is config_parse_syscall_filter (log false) and
+// config_parse_syscall_log: system calls and groups, after "~" for those
+// denied (or not logged), each of a filter with an error after ":"; empty
+// resets. An unknown group is dropped with a word; system calls are
+// taken as named.
+func syscallFilterSetting(log bool) setter {
+	return func(c *settingCtx, a *Assignment) error {
+		x := c.confinement()
+		if a.Value == "" {
+			if !log {
+				x.SyscallFilter, x.SyscallAllowList = nil, false
+			}
+			return nil
+		}
+		v, invert := strings.CutPrefix(a.Value, "~")
+		if !log && x.SyscallFilter == nil {
+			x.SyscallAllowList = !invert
+		}
+		c.eachWord(a, v, 0, "Invalid syntax, ignoring: %s", func(word string) {
+			name, errno := word, -1
+			if !log {
+				// parse_syscall_and_errno
+				var e string
+				var withErrno bool
+				name, e, withErrno = strings.Cut(word, ":")
+				if withErrno {
+					n, ok := parseErrno(e)
+					switch {
+					case e == "kill":
+						n, ok = SyscallKill, true
+					case !ok:
+						n = -1
+					}
+					errno = n
+					if !ok {
+						c.warn(a, "Failed to parse syscall:errno, ignoring: %s", word)
+						return
+					}
+				}
+				if name == "" {
+					c.warn(a, "Failed to parse syscall:errno, ignoring: %s", word)
+					return
+				}
+				if !invert && errno >= 0 {
+					c.warn(a, "Allow-listed system calls cannot take error number, ignoring: %s", word)
+					return
+				}
+			}
+			if strings.HasPrefix(name, "@") && !slices.Contains(syscallGroups, name) {
+				c.warn(a, "Unknown system call group, ignoring: %s", name)
+				return
+			}
+			if !log {
+				x.SyscallFilter = append(x.SyscallFilter, SyscallEntry{Name: name, Deny: invert, Errno: errno})
+			}
+		})
+		return nil
+	}
 }
 
 // Capability masks.

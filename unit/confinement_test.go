@@ -64,6 +64,13 @@ func TestConfinement(t *testing.T) {
 		{"CPUQuota=150%\nCPUWeight=idle\nIOWeight=50\nTasksMax=5%", func(x *Confinement) {
 			x.CPUQuota, x.Weights, x.TasksMax, x.TasksMaxSet = 15000, map[string]uint64{"CPUWeight": 0, "IOWeight": 50}, TasksMax{500, 10000}, true
 		}, nil},
+		{"SystemCallFilter=@system-service\nSystemCallFilter=~@mount:EPERM uname:kill @bogus", func(x *Confinement) {
+			x.SyscallAllowList = true
+			x.SyscallFilter = []SyscallEntry{{"@system-service", false, -1}, {"@mount", true, 1}, {"uname", true, SyscallKill}}
+		}, []string{"2: Unknown system call group, ignoring: @bogus"}},
+		{"SystemCallFilter=~@clock\nSystemCallFilter=\nSystemCallFilter=~@swap", func(x *Confinement) {
+			x.SyscallFilter = []SyscallEntry{{"@swap", true, -1}}
+		}, nil},
 		// 254's words, and its settings 252 lacks.
 		{"MountFlags=bogus\nMountFlags=shared", nil, []string{"1: Failed to parse mount propagation flag, ignoring: bogus"}},
 		{"MemoryPressureWatch=auto\nMemoryPressureWatch=x", nil, []string{"2: Failed to parse memory pressure watch setting, ignoring: x"}},
@@ -146,7 +153,7 @@ func TestUncheckedParsers(t *testing.T) {
 	want := []string{"bpf_foreign_program", "cgroup_socket_bind", "delegate_subgroup", "exec_input_data", "exec_input_text",
 		"exec_root_hash", "exec_root_hash_sig", "extension_images", "image_policy", "import_credential",
 		"ip_filter_bpf_progs", "log_filter_patterns", "mount_images", "open_file", "restrict_filesystems", "root_image_options",
-		"service_sockets", "socket_listen", "syscall_filter", "syscall_log", "unit_slice"}
+		"service_sockets", "socket_listen", "unit_slice"}
 	var got []string
 	for name, p := range knownSettings {
 		if _, typed := typedSetters[name]; !typed && p.parser != "" && checker(p.parser, p.arg) == nil && !slices.Contains(got, p.parser) {

@@ -352,6 +352,10 @@ func checker(parser, arg string) setter {
 		return delegateSetting
 	case "in_addr_prefixes":
 		return addressPrefixesSetting
+	case "syscall_filter":
+		return syscallFilterSetting(false)
+	case "syscall_log":
+		return syscallFilterSetting(true)
 	case "exec_preserve_mode":
 		// Its string table takes booleans too.
 		return enumSetting(nil, "Failed to parse runtime directory preserve mode", "no", "yes", "restart", "1", "y", "true", "t", "on", "0", "n", "false", "f", "off")

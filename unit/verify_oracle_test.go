@@ -550,7 +550,9 @@ func TestVerifyOracleTypes(t *testing.T) {
 // MountFlags= values "mount flag" where 254 says "mount propagation
 // flag", does not know MemoryPressureWatch= or DefaultStartupMemoryLow=,
 // its seccomp lacks loongarch64, and its RestrictNetworkInterfaces=
-// takes no alternative interface names (16 bytes and more).
+// takes no alternative interface names (16 bytes and more). The names of
+// system calls are not checked (SystemCallFilter=, SystemCallLog=): they
+// are libseccomp's, of the machine's version; none unknown is given.
 var settingValues = map[string][]string{
 	"IOSchedulingClass":             {"", "idle", "best-effort", "realtime", "none", "0", "3", "8", "9", "0x2", " 2", "-1", "Idle", "foo"},
 	"IOSchedulingPriority":          {"", "0", "7", "8", "-1", "x", "0x3", " 4", "07"},
@@ -693,6 +695,8 @@ var moreSettingValues = map[string][]string{
 	"LogExtraFields":            {"", "A=1 B=2", "a=1", "A", "_A=1", "1A=1", "\"A=1 2\"", "\"A", strings.Repeat("A", 65) + "=1", "A_B9=x"},
 	"RestrictNetworkInterfaces": {"", "eth0", "~lo eth0", "123", "a/b", "\"x", strings.Repeat("a", 130), ".", "a:b", "all", "a%%b"},
 	"DisableControllers":        {"", "cpu io", "bogus", "cpu bogus", "\"cpu"},
+	"SystemCallFilter":          {"", "@system-service", "~@mount @swap", "@bogus", "~@clock:EPERM", "@clock:EPERM", "~uname:EBOGUS", "~:EPERM", "~uname:", "~uname:kill", "uname:0", "~@debug:0 @obsolete", "@default @basic-io"},
+	"SystemCallLog":             {"", "@bogus", "~@clock"},
 	"IPAddressAllow":            {"", "any", "localhost link-local multicast", "10.0.0.0/8 ::1", "bogus", "10.0.0.1/33", "10.0.0.1 x 10.0.0.2", "\"unbal", "fe80::/129", "1.2.3.4/", "1.2.3", "::ffff:1.2.3.4/96", "10.0.0.0/08", "0x1.2.3.4", "010.0.0.1", "fe80::1%eth0", "1.2.3.4/0x10", "1.2.3.4/-1", "1.2.3.4/+8", "::/0"},
 	"IPAddressDeny":             {"any", "x"},
 	"LogNamespace":              {"", "ok", "a/b", "%Z", "a@b", "a b", ".", strings.Repeat("n", 222), strings.Repeat("n", 223), "a.b-c_d"},
