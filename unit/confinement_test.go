@@ -150,8 +150,7 @@ func FuzzSettingValues(f *testing.F) {
 // TestUncheckedParsers lists systemd's parsers whose settings this
 // package keeps unchecked: all others have a parser of their own here.
 func TestUncheckedParsers(t *testing.T) {
-	want := []string{"bpf_foreign_program", "cgroup_socket_bind", "delegate_subgroup", "exec_input_data", "exec_input_text",
-		"exec_root_hash", "exec_root_hash_sig", "extension_images", "image_policy", "import_credential",
+	want := []string{"cgroup_socket_bind", "delegate_subgroup", "exec_input_text", "extension_images", "image_policy", "import_credential",
 		"ip_filter_bpf_progs", "log_filter_patterns", "mount_images", "open_file", "restrict_filesystems", "root_image_options",
 		"service_sockets", "socket_listen", "unit_slice"}
 	var got []string

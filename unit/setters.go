@@ -352,6 +352,14 @@ func checker(parser, arg string) setter {
 		return delegateSetting
 	case "in_addr_prefixes":
 		return addressPrefixesSetting
+	case "exec_input_data":
+		return inputDataSetting
+	case "exec_root_hash":
+		return rootHashSetting
+	case "exec_root_hash_sig":
+		return rootHashSignatureSetting
+	case "bpf_foreign_program":
+		return bpfProgramSetting
 	case "syscall_filter":
 		return syscallFilterSetting(false)
 	case "syscall_log":

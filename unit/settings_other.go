@@ -1,6 +1,8 @@
 package unit
 
 import (
+	"encoding/base64"
+	"encoding/hex"
 	"math"
 	"net/netip"
 	"slices"
@@ -212,4 +214,96 @@ func addressPrefixValid(s string) bool {
 	}
 	n, err := parseUint(length, 0, false, 255)
 	return err == nil && int(n) <= ip.BitLen()
+}
+
+// unbase64 is systemd's unbase64mem: Base64 with its padding, white
+// space ignored, the bits left over zero.
+func unbase64(s string) ([]byte, error) {
+	s = strings.Map(func(r rune) rune {
+		if strings.ContainsRune(" \t\n\r\v\f", r) {
+			return -1
+		}
+		return r
+	}, s)
+	return base64.StdEncoding.Strict().DecodeString(s)
+}
+
+// inputDataSetting is config_parse_exec_input_data: Base64 data for the
+// standard input; empty resets it.
+func inputDataSetting(c *settingCtx, a *Assignment) error {
+	if a.Value == "" {
+		return nil
+	}
+	if b, err := unbase64(a.Value); err != nil || len(b) == 0 {
+		c.warn(a, "Failed to decode base64 data, ignoring: %s", a.Value)
+	}
+	return nil
+}
+
+// rootHashSetting is config_parse_exec_root_hash: the path of a file
+// that holds the hash, or the hash in hexadecimal, 16 bytes at least.
+func rootHashSetting(c *settingCtx, a *Assignment) error {
+	if a.Value == "" || strings.HasPrefix(a.Value, "/") {
+		return nil
+	}
+	b, err := hex.DecodeString(a.Value)
+	switch {
+	case err != nil:
+		c.warn(a, "Failed to decode RootHash=, ignoring: %s", a.Value)
+	case len(b) < 16:
+		c.warn(a, "RootHash= is too short, ignoring: %s", a.Value)
+	}
+	return nil
+}
+
+// rootHashSignatureSetting is config_parse_exec_root_hash_sig: the path
+// of a file that holds the signature, or it in Base64 after "base64:".
+func rootHashSignatureSetting(c *settingCtx, a *Assignment) error {
+	if a.Value == "" || strings.HasPrefix(a.Value, "/") {
+		return nil
+	}
+	v, ok := strings.CutPrefix(a.Value, "base64:")
+	if !ok {
+		c.warn(a, "Failed to decode RootHashSignature=, not a path but doesn't start with 'base64:', ignoring: %s", a.Value)
+		return nil
+	}
+	if _, err := unbase64(v); err != nil {
+		c.warn(a, "Failed to decode RootHashSignature=, ignoring: %s", a.Value)
+	}
+	return nil
+}
+
+// bpfAttachTypes are the names bpf_cgroup_attach_type_from_string knows.
+var bpfAttachTypes = []string{"ingress", "egress", "sock_create", "sock_ops", "device", "bind4", "bind6", "connect4",
+	"connect6", "post_bind4", "post_bind6", "sendmsg4", "sendmsg6", "sysctl", "recvmsg4", "recvmsg6", "getsockopt",
+	"setsockopt"}
+
+// bpfProgramSetting is config_parse_bpf_foreign_program: "TYPE:PATH", a
+// program pinned in the BPF file system and where it attaches.
+func bpfProgramSetting(c *settingCtx, a *Assignment) error {
+	if a.Value == "" {
+		return nil
+	}
+	w := words{s: a.Value}
+	kind, more, err := w.next(":", 0)
+	if err != nil {
+		c.warn(a, "Failed to parse foreign BPF program, ignoring: %s", a.Value)
+		return nil
+	}
+	path := w.rest()
+	if !more || path == "" {
+		c.warn(a, "Invalid syntax in %s=, ignoring: %s", a.Key, a.Value)
+		return nil
+	}
+	if !slices.Contains(bpfAttachTypes, kind) {
+		c.warn(a, "Unknown BPF attach type=%s, ignoring: %s", kind, a.Value)
+		return nil
+	}
+	p, err := c.x.path(path)
+	if err != nil {
+		c.warn(a, "Failed to resolve unit specifiers in '%s', ignoring: %s", path, a.Value)
+		return nil
+	}
+	c.checkPath(a, p, false)
+	return nil
 }
