@@ -360,6 +360,10 @@ func checker(parser, arg string) setter {
 		return rootHashSignatureSetting
 	case "bpf_foreign_program":
 		return bpfProgramSetting
+	case "ip_filter_bpf_progs":
+		return filterPathSetting
+	case "unit_slice":
+		return sliceSetting
 	case "syscall_filter":
 		return syscallFilterSetting(false)
 	case "syscall_log":

@@ -695,6 +695,8 @@ var moreSettingValues = map[string][]string{
 	"LogExtraFields":            {"", "A=1 B=2", "a=1", "A", "_A=1", "1A=1", "\"A=1 2\"", "\"A", strings.Repeat("A", 65) + "=1", "A_B9=x"},
 	"RestrictNetworkInterfaces": {"", "eth0", "~lo eth0", "123", "a/b", "\"x", strings.Repeat("a", 130), ".", "a:b", "all", "a%%b"},
 	"DisableControllers":        {"", "cpu io", "bogus", "cpu bogus", "\"cpu"},
+	"IPIngressFilterPath":       {"", "/sys/fs/bpf/x", "rel", "%Z", "/a/../b"},
+	"Slice":                     {"a b", "a@.slice", "%Z.slice", "", "-.slice", "x", "x.service", "ok.slice", "a@b.slice", "system-%n.slice"},
 	"StandardInputData":         {"", "aGVsbG8=", "aGVsbG8", "aGVsbG8==", "aGVs bG8=", "!!", "a", "aGVsbG9=", "aGVsbA==", "aGVsbB=="},
 	"RootHash":                  {"", "/x", "00112233445566778899aabbccddeeff", "0011", "xyz", "0011223344556677889", "00112233445566778899AABBCCDDEEFF00"},
 	"RootHashSignature":         {"", "/x", "abc", "base64:aGVsbG8=", "base64:!!", "base64:"},
