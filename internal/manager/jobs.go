@@ -635,6 +635,32 @@ func (m *Manager) stopJob(e *entry, done func(string), seen map[*entry]bool) {
 	settle(jobDone)
 }
 
+// restartJob restarts a unit as a restart job: the units its stop
+// propagates to that are active are stopped with it, and started again
+// once it has, as the try-restart jobs systemd gives them
+// (UNIT_ATOM_PROPAGATE_RESTART, which reaches the same units).
+func (m *Manager) restartJob(e *entry, done func(string)) {
+	var again []*entry
+	var walk func(*entry)
+	walk = func(x *entry) {
+		for _, d := range m.stopPropagatesTo(x) {
+			if d != e && d.isActive() && !slices.Contains(again, d) {
+				again = append(again, d)
+				walk(d)
+			}
+		}
+	}
+	walk(e)
+	m.stop(e, func(string) {
+		m.start(e, activation{reason: "manual"}, func(r string) {
+			for _, d := range again {
+				m.start(d, activation{reason: "manual"}, nil)
+			}
+			done(r)
+		})
+	})
+}
+
 // stopPropagatesTo returns the units a stop of e propagates to: those
 // that require it, are bound to it or part of it, or StopPropagatedFrom=
 // it, in the order of their names, and those of its PropagatesStopTo=.

@@ -329,3 +329,47 @@ func TestBoundToInactive(t *testing.T) {
 		}
 	}
 }
+
+// TestRestartPropagates: a restart of db.service restarts the units its
+// stop stops, once it has started again, as systemd's try-restart jobs
+// for them do; those inactive stay so.
+func TestRestartPropagates(t *testing.T) {
+	dir, state, run := t.TempDir(), t.TempDir(), t.TempDir()
+	sleep := "[Service]\nExecStart=/bin/sleep 600\n"
+	writeUnits(t, dir, map[string]string{
+		"db.service":    sleep,
+		"app.service":   "[Unit]\nRequires=db.service\nAfter=db.service\n" + sleep,
+		"front.service": "[Unit]\nBindsTo=app.service\nAfter=app.service\n" + sleep,
+		"idle.service":  "[Unit]\nRequires=db.service\n" + sleep,
+	})
+	c, stop := serve(t, dir, state, run)
+	defer stop()
+	ctx := context.Background()
+	for _, u := range []string{"db.service", "app.service", "front.service"} {
+		if res, err := c.Jobs(ctx, api.JobRequest{Verb: "start", Units: []string{u}}); err != nil || res[0].Result != jobDone {
+			t.Fatalf("start %s: %+v, %v", u, res, err)
+		}
+	}
+	if res, err := c.Jobs(ctx, api.JobRequest{Verb: "restart", Units: []string{"db.service"}}); err != nil || res[0].Result != jobDone {
+		t.Fatalf("restart: %+v, %v", res, err)
+	}
+	want := []string{"Started app.service.", "Stopping app.service...", "app.service: Deactivated successfully.",
+		"Stopped app.service.", "Starting app.service...", "Started app.service."}
+	// front.service, bound to app.service, starts again last.
+	await.Until(t, func() bool {
+		return strings.Count(strings.Join(messages(c, "front.service"), "\n"), "Started front.service.") == 2
+	}, "front.service to start again")
+	msgs := messages(c, "app.service")
+	if len(msgs) < len(want) || !slices.Equal(msgs[len(msgs)-len(want):], want) {
+		t.Errorf("journal of app.service:\n  %s", strings.Join(msgs, "\n  "))
+	}
+	units, err := c.Units(ctx, []string{"db.service", "app.service", "front.service", "idle.service"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range units {
+		if want := map[bool]string{true: "inactive", false: "active"}[u.Name == "idle.service"]; u.Active != want {
+			t.Errorf("%s is %s, want %s", u.Name, u.Active, want)
+		}
+	}
+}
