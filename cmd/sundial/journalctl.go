@@ -59,6 +59,7 @@ Options:
   -r --reverse               Show the newest entries first
      --utc                   Express time in Coordinated Universal Time (UTC)
   -x --catalog               Add message explanations where available
+  -a --all                   Show all fields, including long and unprintable
      --no-hostname           Suppress output of hostname field
   -f --follow                Follow the journal
      --no-tail               Show all lines, even in follow mode
@@ -96,6 +97,7 @@ type journalOptions struct {
 	bootOffset             int
 	catalog, quiet, noTail bool
 	utc, noHostname        bool
+	all                    bool // -a: fields as they are, blobs too
 	output                 string
 	fields                 []string // --output-fields; nil for all
 	action                 string   // "", "list-boots", "disk-usage", "vacuum"
@@ -199,7 +201,7 @@ func (o *journalOptions) declareAll(fs *pflag.FlagSet) {
 	fs.String("vacuum-time", "", "")
 	fs.StringP("boot", "b", "", "")
 	fs.Lookup("boot").NoOptDefVal = optionalNoArgument
-	for _, s := range [][2]string{{"follow", "f"}, {"reverse", "r"}, {"catalog", "x"}, {"pager-end", "e"},
+	for _, s := range [][2]string{{"all", "a"}, {"follow", "f"}, {"reverse", "r"}, {"catalog", "x"}, {"pager-end", "e"},
 		{"quiet", "q"}, {"no-pager", ""}, {"no-tail", ""}, {"utc", ""}, {"no-hostname", ""}, {"list-boots", ""}, {"disk-usage", ""}} {
 		switchOption(fs, s[0], s[1])
 	}
@@ -266,6 +268,8 @@ func (o *journalOptions) set(name, value string) error {
 			}
 			o.boot, o.bootID, o.bootOffset = !all, id, offset
 		}
+	case "all":
+		o.all = true
 	case "follow":
 		o.follow = true
 	case "reverse":

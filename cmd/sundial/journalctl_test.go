@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"io"
 	"slices"
+	"strings"
 	"testing"
+
+	"sundial.dev/sundial/internal/api"
 )
 
 // TestOptionalArguments: -n's and -b's optional arguments are read as
@@ -153,4 +157,58 @@ func errText(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+// TestJournalOutput: messages that are not plain text come out as
+// journalctl shows them: tabs expanded and colours taken out in the
+// short modes, "[N blob data]" for what is not printable (unless -a),
+// byte arrays in json, binary fields in export, JSON escaped as
+// systemd's, not as HTML.
+func TestJournalOutput(t *testing.T) {
+	long := strings.Repeat("x", 4096)
+	for _, tc := range []struct {
+		output, message string
+		all             bool
+		fields          []string
+		want            string
+	}{
+		{"short", "tab\there", false, nil, "tab        here\n"},
+		{"short", "\x1b[1;31mred\x1b[0m plain", false, nil, "red plain\n"},
+		{"short", "\x1b]8;;http://x\x07link\x1b]8;;\x1b\\ end", false, nil, "link end\n"},
+		{"short", "\x1b[2Jclear", false, nil, "[9B blob data]\n"},
+		{"short", "cr\r\r", false, nil, "cr\n"},
+		{"short", "bin\x01ary", false, nil, "[7B blob data]\n"},
+		{"short", "\xff\xfe latin", false, nil, "[8B blob data]\n"},
+		{"short", "bin\x01ary", true, nil, "bin\x01ary\n"},
+		{"short", "tab\there", true, nil, "tab\there\n"},
+		{"short", "two\nlines", false, nil, "two\n" + strings.Repeat(" ", len("Jan 01 00:00:00 x[1]: ")) + "lines\n"},
+		{"cat", "bin\x01ary", false, nil, "bin\x01ary\n"},
+		{"json", "a <b> & \"c\" \\ \t", false, []string{"MESSAGE"}, `"MESSAGE":"a <b> & \"c\" \\ \t"}`},
+		{"json", "bin\x01ary", false, []string{"MESSAGE"}, `"MESSAGE":[98,105,110,1,97,114,121]}`},
+		{"json", "\xff", false, []string{"MESSAGE"}, `"MESSAGE":[255]}`},
+		{"json", long, false, []string{"MESSAGE"}, `"MESSAGE":null}`},
+		{"json", "\xff", true, []string{"MESSAGE"}, `"MESSAGE":[255]}`},
+		{"json", long, true, []string{"MESSAGE"}, `"MESSAGE":"` + long + `"}`},
+		{"json-pretty", "\x01\x02", false, []string{"MESSAGE"}, "\"MESSAGE\" : [\n\t\t1,\n\t\t2\n\t]\n}"},
+		{"export", "tab\there", false, []string{"MESSAGE"}, "MESSAGE=tab\there\n\n"},
+		{"export", "two\nlines", false, []string{"MESSAGE"}, "MESSAGE\n\x09\x00\x00\x00\x00\x00\x00\x00two\nlines\n\n"},
+		{"export", "\u0085", false, []string{"MESSAGE"}, "MESSAGE\n\x02\x00\x00\x00\x00\x00\x00\x00\u0085\n\n"},
+		{"verbose", "bin\x01ary", false, []string{"MESSAGE"}, "    MESSAGE=[7B blob data]\n"},
+		{"verbose", "two\nlines", false, []string{"MESSAGE"}, "    MESSAGE=two\n            lines\n"},
+		{"verbose", "bin\x01ary", true, []string{"MESSAGE"}, "    MESSAGE=bin\x01ary\n"},
+	} {
+		var out bytes.Buffer
+		c := &cli{argv0: "journalctl", stdout: &out, stderr: io.Discard}
+		o := &journalOptions{output: tc.output, all: tc.all, fields: tc.fields, utc: true, noHostname: true}
+		o.printer(c).print([]api.Entry{{Cursor: 1, Realtime: 1, Monotonic: 1, Boot: "b", PID: 1, Identifier: "x", Priority: 6, Message: tc.message}})
+		got := out.String()
+		if tc.output == "short" {
+			got = strings.TrimPrefix(got, "Jan 01 00:00:00 x[1]: ")
+		} else if strings.HasPrefix(tc.output, "json") {
+			got = strings.TrimSuffix(got, "\n")
+		}
+		if !strings.HasSuffix(got, tc.want) {
+			t.Errorf("-o %s, all %v, of %q:\n%q\nwant it to end in\n%q", tc.output, tc.all, tc.message, got, tc.want)
+		}
+	}
 }
