@@ -199,9 +199,10 @@ func (p *journalPrinter) stamp(t time.Time, e api.Entry) string {
 	case "short-precise":
 		return t.Format("Jan 02 15:04:05.000000")
 	case "short-iso":
-		return isoStamp(t, "2006-01-02T15:04:05")
+		// strftime's %z: systemd 255 put a colon into it.
+		return t.Format("2006-01-02T15:04:05-0700")
 	case "short-iso-precise":
-		return isoStamp(t, "2006-01-02T15:04:05.000000")
+		return t.Format("2006-01-02T15:04:05.000000-0700")
 	case "short-full", "with-unit":
 		return t.Format("Mon 2006-01-02 15:04:05 MST")
 	case "short-unix":
@@ -218,16 +219,6 @@ func (p *journalPrinter) stamp(t time.Time, e api.Entry) string {
 		return fmt.Sprintf("[%5d.%06d%s]", e.Monotonic/1e6, e.Monotonic%1e6, delta)
 	}
 	return t.Format("Jan 02 15:04:05")
-}
-
-// isoStamp is strftime's layout with %z, with a colon put into a
-// "+hhmm" offset, and not into a "-hhmm" one, as journalctl does.
-func isoStamp(t time.Time, layout string) string {
-	s := t.Format(layout + "-0700")
-	if n := len(s); s[n-5] == '+' {
-		s = s[:n-2] + ":" + s[n-2:]
-	}
-	return s
 }
 
 // json writes the fields as journalctl's json modes: an object of
