@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -315,7 +316,14 @@ func (o *journalOptions) vacuumJournal(ctx context.Context, c *cli, src *journal
 	if o.vacuumTime > 0 {
 		o.vacuum.Before = uint64(max(now().UnixMicro()-int64(o.vacuumTime), 1))
 	}
-	done, err := src.client.VacuumJournal(ctx, o.vacuum)
+	direct, err := src.direct()
+	if err != nil {
+		return src.failed(c, "vacuum the journal", err)
+	}
+	var done api.Vacuumed
+	if err = api.ErrNoDaemon; !direct {
+		done, err = src.client.VacuumJournal(ctx, o.vacuum)
+	}
 	if _, statErr := os.Stat(src.path); errors.Is(err, api.ErrNoDaemon) && statErr == nil {
 		// The daemon's alone while it runs; none does.
 		var st *store.Store
@@ -758,11 +766,15 @@ func bracketMatch(set string, b byte) bool {
 
 // A journalSource reads the journal through the daemon, or, when none
 // listens, from the database it left, opened read-only for each
-// request, so that a daemon started meanwhile finds it free.
+// request, so that a daemon started meanwhile finds it free. A state
+// directory named with -D is read itself, unless a daemon holds its
+// database: the daemon that listens is not that directory's but its
+// own, as journalctl -D reads the directory, not journald.
 type journalSource struct {
 	client *api.Client
 	path   string // the database
 	opts   *daemonOptions
+	dir    string // -D's directory, "" for none
 }
 
 func (o *journalOptions) source() *journalSource {
@@ -777,19 +789,43 @@ func newSource(d *daemonOptions, dir string) *journalSource {
 		if d.user {
 			scope = unit.UserScope
 		}
-		dir = defaultStateDir(scope)
+		return &journalSource{client: d.client(), path: manager.StorePath(defaultStateDir(scope)), opts: d}
 	}
-	return &journalSource{client: d.client(), path: manager.StorePath(dir), opts: d}
+	return &journalSource{client: d.client(), path: manager.StorePath(dir), opts: d, dir: dir}
+}
+
+// direct reports whether to read the database itself, asking no daemon:
+// when -D names a directory whose database no daemon holds. A directory
+// or database that is not there is an error.
+func (s *journalSource) direct() (bool, error) {
+	if s.dir == "" {
+		return false, nil
+	}
+	if _, err := os.Stat(s.dir); err != nil {
+		return true, errStore{err}
+	}
+	held, err := store.Held(s.path)
+	if err != nil {
+		return true, errStore{err}
+	}
+	return !held, nil
 }
 
 // read runs f with the daemon's answers, or the database's.
 func read[T any](ctx context.Context, s *journalSource, daemon func(*api.Client) (T, error), stored func(*store.Store) (T, error)) (T, error) {
-	v, err := daemon(s.client)
-	if !errors.Is(err, api.ErrNoDaemon) {
+	var v T
+	direct, err := s.direct()
+	if err != nil {
 		return v, err
 	}
-	if _, statErr := os.Stat(s.path); statErr != nil {
-		return v, err
+	if !direct {
+		v, err = daemon(s.client)
+		if !errors.Is(err, api.ErrNoDaemon) {
+			return v, err
+		}
+		if _, statErr := os.Stat(s.path); statErr != nil {
+			return v, err
+		}
 	}
 	st, err := store.OpenReadOnly(ctx, s.path)
 	if err != nil {
@@ -831,6 +867,11 @@ func (s *journalSource) Runs(ctx context.Context, unitName string, last int) ([]
 // failed reports a read that failed, of what, and returns the exit
 // status.
 func (s *journalSource) failed(c *cli, what string, err error) int {
+	if pe, ok := errors.AsType[*fs.PathError](err); ok && errors.Is(err, fs.ErrNotExist) {
+		// As journalctl -D names a directory that is not there.
+		c.errorf("Failed to open %s: No such file or directory", pe.Path)
+		return 1
+	}
 	if _, ok := errors.AsType[errStore](err); ok {
 		c.errorf("Failed to open %s: %v", s.path, strings.TrimPrefix(err.Error(), "store: "+s.path+": "))
 		return 1

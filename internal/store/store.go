@@ -15,6 +15,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"iter"
 	"math/bits"
@@ -24,6 +25,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 
 	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
 )
@@ -1028,6 +1030,25 @@ func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("store: %s: %w", path, err)
 	}
 	return st, nil
+}
+
+// Held reports whether a process holds the database at path, as the
+// daemon holds its own: in SQLite's exclusive locking mode, a write lock
+// on the bytes of the database file that its readers lock to share it
+// (SHARED_FIRST and SHARED_SIZE in SQLite's os_unix.c). The lock is
+// asked about (F_GETLK), not taken.
+func Held(path string) (bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, fmt.Errorf("store: %w", err)
+	}
+	defer f.Close()
+	const sharedFirst, sharedSize = 0x40000000 + 2, 510
+	lk := syscall.Flock_t{Type: syscall.F_RDLCK, Whence: io.SeekStart, Start: sharedFirst, Len: sharedSize}
+	if err := syscall.FcntlFlock(f.Fd(), syscall.F_GETLK, &lk); err != nil {
+		return false, fmt.Errorf("store: %s: %w", path, err)
+	}
+	return lk.Type != syscall.F_UNLCK, nil
 }
 
 // Vacuum deletes the journal's entries from before a realtime in µs (0
