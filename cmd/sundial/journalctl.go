@@ -338,7 +338,10 @@ func (o *journalOptions) vacuumJournal(ctx context.Context, c *cli, src *journal
 	if err != nil {
 		return src.failed(c, "vacuum the journal", err)
 	}
-	fmt.Fprintf(c.stdout, "Vacuuming done, freed %s of archived journals from %s.\n", formatBytes(done.Freed), done.Dir)
+	if !o.quiet {
+		// Logged, as journal_directory_vacuum() logs it: on standard error.
+		fmt.Fprintf(c.stderr, "Vacuuming done, freed %s of archived journals from %s.\n", formatBytes(done.Freed), done.Dir)
+	}
 	return 0
 }
 
