@@ -114,6 +114,11 @@ func journalctlMain(c *cli, args []string) int {
 		if name == "system" {
 			o.system = true
 		}
+		if name == "output" && value == "help" {
+			// The modes, and no more, as journalctl's parse_argv.
+			fmt.Fprintln(c.stdout, strings.Join(outputModes, "\n"))
+			return errDone
+		}
 		if done, err := o.option(c, name); done {
 			return err
 		}
