@@ -61,6 +61,8 @@ Options:
      --utc                   Express time in Coordinated Universal Time (UTC)
   -x --catalog               Add message explanations where available
   -a --all                   Show all fields, including long and unprintable
+  -l --full                  Accepted for compatibility; fields are never
+                             ellipsized
      --no-hostname           Suppress output of hostname field
   -f --follow                Follow the journal
      --no-tail               Show all lines, even in follow mode
@@ -208,7 +210,7 @@ func (o *journalOptions) declareAll(fs *pflag.FlagSet) {
 	fs.StringP("boot", "b", "", "")
 	fs.Lookup("boot").NoOptDefVal = optionalNoArgument
 	for _, s := range [][2]string{{"all", "a"}, {"follow", "f"}, {"reverse", "r"}, {"catalog", "x"}, {"pager-end", "e"},
-		{"quiet", "q"}, {"no-pager", ""}, {"no-tail", ""}, {"utc", ""}, {"no-hostname", ""}, {"list-boots", ""}, {"disk-usage", ""}} {
+		{"quiet", "q"}, {"no-pager", ""}, {"full", "l"}, {"no-tail", ""}, {"utc", ""}, {"no-hostname", ""}, {"list-boots", ""}, {"disk-usage", ""}} {
 		switchOption(fs, s[0], s[1])
 	}
 }
