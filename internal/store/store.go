@@ -822,7 +822,7 @@ func (s *Store) Retain(ctx context.Context, r Retention) (Deleted, error) {
 		}
 	}
 	if r.Before > 0 {
-		n, err := s.deleteBatches(ctx, `DELETE FROM journal WHERE seq IN (SELECT seq FROM journal WHERE realtime < ? LIMIT ?)`, r.Before)
+		n, err := s.deleteOlder(ctx, r.Before)
 		d.Entries += n
 		if err != nil {
 			return d, err
@@ -832,6 +832,28 @@ func (s *Store) Retain(ctx context.Context, r Retention) (Deleted, error) {
 		d.Runs, err = s.pruneRuns(ctx, r.MaxRuns)
 	}
 	return d, err
+}
+
+// deleteOlder deletes the journal's entries from before a realtime, up
+// to the first that is not: what is kept stays a run of sequence numbers
+// without a gap, which pruneJournal counts on. An entry whose clock was
+// behind (stepped back, or not yet set after a boot) goes with those
+// around it, as journald vacuums whole files. The first entry kept is
+// found from the oldest along the table, not the time's index: it reads
+// as many rows as are deleted.
+func (s *Store) deleteOlder(ctx context.Context, before uint64) (int64, error) {
+	var first sql.NullInt64
+	err := s.db.QueryRowContext(ctx, `SELECT seq FROM journal NOT INDEXED WHERE realtime >= ? ORDER BY seq LIMIT 1`, before).Scan(&first)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = s.db.QueryRowContext(ctx, `SELECT MAX(seq) + 1 FROM journal`).Scan(&first)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: %w", err)
+	}
+	if !first.Valid {
+		return 0, nil
+	}
+	return s.deleteBatches(ctx, `DELETE FROM journal WHERE seq IN (SELECT seq FROM journal WHERE seq < ? ORDER BY seq LIMIT ?)`, first.Int64)
 }
 
 // pruneJournal deletes the entries appended before the last keep. The

@@ -717,3 +717,37 @@ func TestLastTested(t *testing.T) {
 		t.Errorf("LastTested(b.service) passing over skips: %v, %v", last, err)
 	}
 }
+
+// TestVacuumClockBehind: entries whose clock was behind (set after they
+// were written) do not leave a gap in what is kept by age, so that the
+// oldest go by count as many as asked, and no more.
+func TestVacuumClockBehind(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "state.db"))
+	var entries []Entry
+	for _, span := range [][2]int{{1000, 2000}, {100, 200}, {2000, 3000}} {
+		for rt := span[0]; rt < span[1]; rt++ {
+			entries = append(entries, Entry{Realtime: uint64(rt), Unit: "u.service", Message: strconv.Itoa(rt)})
+		}
+	}
+	if err := s.Append(ctx, entries...); err != nil {
+		t.Fatal(err)
+	}
+	d, err := s.Retain(ctx, Retention{Before: 1500})
+	if err != nil || d.Entries != 500 {
+		t.Fatalf("Retain(before 1500) = %+v, %v; want the 500 oldest deleted", d, err)
+	}
+	if _, err := s.Prune(ctx, 1200); err != nil {
+		t.Fatal(err)
+	}
+	var kept []string
+	for e, err := range s.Query(ctx, Filter{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		kept = append(kept, e.Message)
+	}
+	if len(kept) != 1200 || kept[0] != "1900" || kept[len(kept)-1] != "2999" {
+		t.Errorf("kept %d entries, %v … %v; want the newest 1200, 1900 to 2999", len(kept), kept[:min(1, len(kept))], kept[max(0, len(kept)-1):])
+	}
+}
