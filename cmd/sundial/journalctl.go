@@ -671,9 +671,11 @@ func parseBootDescriptor(s string) (id string, offset int, all, ok bool) {
 // selectBoot is the boot -b selects: the current one for none, else
 // one of the journal's by its ID and an offset from it, or by an offset
 // from the last (0 and below) or from the first (1 and above), as
-// journalctl's get_boots counts them.
+// journalctl's get_boots counts them. With -D, none is the journal's
+// last, as journalctl's add_boot takes it for a directory's journal,
+// which may be another machine's or boot's.
 func (o *journalOptions) selectBoot(ctx context.Context, src *journalSource) (string, error) {
-	if o.bootID == "" && o.bootOffset == 0 {
+	if o.bootID == "" && o.bootOffset == 0 && o.dir == "" {
 		return clock.BootID(), nil
 	}
 	boots, err := src.JournalBoots(ctx)

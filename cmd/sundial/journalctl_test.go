@@ -2,12 +2,15 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"slices"
 	"strings"
 	"testing"
 
 	"sundial.dev/sundial/internal/api"
+	"sundial.dev/sundial/internal/manager"
+	"sundial.dev/sundial/internal/store"
 )
 
 // TestOptionalArguments: -n's and -b's optional arguments are read as
@@ -210,5 +213,38 @@ func TestJournalOutput(t *testing.T) {
 		if !strings.HasSuffix(got, tc.want) {
 			t.Errorf("-o %s, all %v, of %q:\n%q\nwant it to end in\n%q", tc.output, tc.all, tc.message, got, tc.want)
 		}
+	}
+}
+
+// TestSelectBootDirectory: with -D, -b (and -e, -f, which imply it) is
+// the last boot of the directory's journal, not the running one, as
+// journalctl takes it; an empty journal has none.
+func TestSelectBootDirectory(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := store.Open(ctx, manager.StorePath(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := strings.Repeat("ab", 16)
+	if err := st.Append(ctx, store.Entry{Realtime: 1, Boot: other, Unit: "a.service", Message: "before"}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	o := &journalOptions{dir: dir, boot: true}
+	o.user = true
+	if got, err := o.selectBoot(ctx, o.source()); got != other || err != nil {
+		t.Errorf("-b -D: boot %q, %v; want the journal's last, %s", got, err, other)
+	}
+	empty := t.TempDir()
+	st, err = store.Open(ctx, manager.StorePath(empty))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	o.dir = empty
+	want := "Data from the specified boot (+0) is not available: No such boot ID in journal"
+	if got, err := o.selectBoot(ctx, o.source()); errText(err) != want {
+		t.Errorf("-b -D of an empty journal: boot %q, %v; want %q", got, err, want)
 	}
 }
