@@ -879,9 +879,10 @@ func (s *journalSource) Runs(ctx context.Context, unitName string, last int) ([]
 // failed reports a read that failed, of what, and returns the exit
 // status.
 func (s *journalSource) failed(c *cli, what string, err error) int {
-	if pe, ok := errors.AsType[*fs.PathError](err); ok && errors.Is(err, fs.ErrNotExist) {
-		// As journalctl -D names a directory that is not there.
-		c.errorf("Failed to open %s: No such file or directory", pe.Path)
+	if pe, ok := errors.AsType[*fs.PathError](err); ok {
+		// A directory or database not there, or not to be read, as
+		// journalctl says it of its directory.
+		c.errorf("Failed to open %s: %s", pe.Path, errnoText(pe.Err))
 		return 1
 	}
 	if _, ok := errors.AsType[errStore](err); ok {

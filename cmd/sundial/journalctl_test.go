@@ -3,9 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
+	"io/fs"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"sundial.dev/sundial/internal/api"
@@ -246,5 +249,26 @@ func TestSelectBootDirectory(t *testing.T) {
 	want := "Data from the specified boot (+0) is not available: No such boot ID in journal"
 	if got, err := o.selectBoot(ctx, o.source()); errText(err) != want {
 		t.Errorf("-b -D of an empty journal: boot %q, %v; want %q", got, err, want)
+	}
+}
+
+// TestSourceFailed: a state directory or database that cannot be opened
+// is said so as journalctl says it of its directory.
+func TestSourceFailed(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{errStore{fmt.Errorf("store: %w", &fs.PathError{Op: "open", Path: "/s/sundial.db", Err: syscall.EACCES})},
+			"Failed to open /s/sundial.db: Permission denied\n"},
+		{errStore{&fs.PathError{Op: "stat", Path: "/nowhere", Err: syscall.ENOENT}},
+			"Failed to open /nowhere: No such file or directory\n"},
+	} {
+		var out bytes.Buffer
+		c := &cli{prog: "journalctl", argv0: "journalctl", stdout: io.Discard, stderr: &out}
+		src := newSource(&daemonOptions{}, "/s")
+		if status := src.failed(c, "read the journal", tc.err); status != 1 || out.String() != tc.want {
+			t.Errorf("failed(%v) = %d, %q; want %q", tc.err, status, out.String(), tc.want)
+		}
 	}
 }
