@@ -146,7 +146,18 @@ func (p *journalPrinter) entry(b *bytes.Buffer, e api.Entry) {
 	}
 	switch p.o.output {
 	case "cat":
-		b.WriteString(e.Message + "\n")
+		if p.o.fields == nil {
+			b.WriteString(e.Message + "\n")
+			break
+		}
+		// The value of each field named that the entry has, a line
+		// each, as output_cat_field.
+		fs := p.fields(e)
+		for _, name := range p.o.fields {
+			if i := slices.IndexFunc(fs, func(f field) bool { return f.name == name }); i >= 0 {
+				b.WriteString(fs[i].value + "\n")
+			}
+		}
 	case "json", "json-pretty", "json-sse", "json-seq":
 		p.json(b, p.selected(p.fields(e)))
 	case "export":

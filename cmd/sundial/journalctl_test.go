@@ -189,6 +189,7 @@ func TestJournalOutput(t *testing.T) {
 		{"short", "tab\there", true, nil, "tab\there\n"},
 		{"short", "two\nlines", false, nil, "two\n" + strings.Repeat(" ", len("Jan 01 00:00:00 x[1]: ")) + "lines\n"},
 		{"cat", "bin\x01ary", false, nil, "bin\x01ary\n"},
+		{"cat", "two", false, []string{"PRIORITY", "NONE", "MESSAGE"}, "6\ntwo\n"},
 		{"json", "a <b> & \"c\" \\ \t", false, []string{"MESSAGE"}, `"MESSAGE":"a <b> & \"c\" \\ \t"}`},
 		{"json", "bin\x01ary", false, []string{"MESSAGE"}, `"MESSAGE":[98,105,110,1,97,114,121]}`},
 		{"json", "\xff", false, []string{"MESSAGE"}, `"MESSAGE":[255]}`},
