@@ -334,6 +334,9 @@ func (o *journalOptions) vacuumJournal(ctx context.Context, c *cli, src *journal
 	if _, statErr := os.Stat(src.path); errors.Is(err, api.ErrNoDaemon) && statErr == nil {
 		// The daemon's alone while it runs; none does.
 		var st *store.Store
+		if err = src.unheld(); err != nil {
+			return src.failed(c, "vacuum the journal", err)
+		}
 		if st, err = store.Open(ctx, src.path); err == nil {
 			done, err = manager.VacuumJournal(ctx, st, filepath.Dir(src.path), o.vacuum)
 			st.Close()
@@ -838,6 +841,9 @@ func read[T any](ctx context.Context, s *journalSource, daemon func(*api.Client)
 		if _, statErr := os.Stat(s.path); statErr != nil {
 			return v, err
 		}
+		if err := s.unheld(); err != nil {
+			return v, err
+		}
 	}
 	st, err := store.OpenReadOnly(ctx, s.path)
 	if err != nil {
@@ -849,6 +855,20 @@ func read[T any](ctx context.Context, s *journalSource, daemon func(*api.Client)
 		err = errStore{err}
 	}
 	return v, err
+}
+
+// unheld checks, when no daemon answers, that none holds the database
+// either: one that listens elsewhere (another $XDG_RUNTIME_DIR, as in
+// another login) would have the reader wait for its lock, and fail.
+func (s *journalSource) unheld() error {
+	held, err := store.Held(s.path)
+	if err == nil && held {
+		err = fmt.Errorf("a running daemon holds it, and none listens at %s", s.client.Socket)
+	}
+	if err != nil {
+		return errStore{err}
+	}
+	return nil
 }
 
 // errStore is a failure to read the database, not the daemon.
