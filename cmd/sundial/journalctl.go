@@ -209,14 +209,61 @@ func (o *journalOptions) declareAll(fs *pflag.FlagSet) {
 	fs.String("vacuum-time", "", "")
 	fs.StringP("boot", "b", "", "")
 	fs.Lookup("boot").NoOptDefVal = optionalNoArgument
+	declareUnsupported(fs)
 	for _, s := range [][2]string{{"all", "a"}, {"follow", "f"}, {"reverse", "r"}, {"catalog", "x"}, {"pager-end", "e"},
 		{"quiet", "q"}, {"no-pager", ""}, {"full", "l"}, {"no-tail", ""}, {"utc", ""}, {"no-hostname", ""}, {"list-boots", ""}, {"disk-usage", ""}} {
 		switchOption(fs, s[0], s[1])
 	}
 }
 
+// unsupported are journalctl's options that sundial does not take, by
+// name (and letter), with what it takes instead; "=" ends the name of
+// one with an argument. They are refused saying so, not as options
+// unheard of.
+var unsupported = []struct{ option, why string }{
+	{"dmesg/k", "sundial's journal holds no kernel messages"},
+	{"machine=/M", "sundial reads the journal of this machine's daemons only"},
+	{"file=", "sundial reads a daemon's journal, or with -D a state directory's"},
+	{"root=", "sundial reads a daemon's journal, or with -D a state directory's"},
+	{"namespace=", "sundial reads a daemon's journal, or with -D a state directory's"},
+	{"vacuum-files=", "sundial's journal is one database; --vacuum-size= and --vacuum-time= bound it"},
+	{"rotate", "sundial's journal is one database; --vacuum-size= and --vacuum-time= bound it"},
+	{"flush", "the sundial daemon writes its journal to its state directory only"},
+	{"sync", "the sundial daemon writes each line to its database as it comes"},
+	{"cursor=/c", "-S and -U select entries by time"},
+	{"after-cursor=", "-S and -U select entries by time"},
+	{"cursor-file=", "-S and -U select entries by time"},
+	{"show-cursor", "-S and -U select entries by time"},
+}
+
+// declareUnsupported declares the options sundial refuses.
+func declareUnsupported(fs *pflag.FlagSet) {
+	for _, u := range unsupported {
+		name, short, _ := strings.Cut(u.option, "/")
+		if long, ok := strings.CutSuffix(name, "="); ok {
+			fs.StringP(long, short, "", "")
+		} else {
+			switchOption(fs, name, short)
+		}
+	}
+}
+
+// refuse says why an option sundial does not take is refused.
+func refuse(name string) error {
+	for _, u := range unsupported {
+		long, _, _ := strings.Cut(u.option, "/")
+		if long == name || long == name+"=" {
+			return usageError(fmt.Sprintf("--%s is not supported: %s.", long, u.why))
+		}
+	}
+	return nil
+}
+
 // set takes one option, as journalctl's parse_argv.
 func (o *journalOptions) set(name, value string) error {
+	if err := refuse(name); err != nil {
+		return err
+	}
 	switch name {
 	case "directory":
 		o.dir = value
