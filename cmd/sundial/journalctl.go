@@ -142,7 +142,7 @@ func journalctlMain(c *cli, args []string) int {
 	defer stop()
 	switch o.action {
 	case "disk-usage":
-		return o.diskUsage(c)
+		return o.diskUsage(c, src)
 	case "vacuum":
 		return o.vacuumJournal(ctx, c, src)
 	case "list-boots":
@@ -961,8 +961,14 @@ func (s *journalSource) failed(c *cli, what string, err error) int {
 
 // diskUsage prints what the database's files take, as journalctl
 // --disk-usage what the journal's files take.
-func (o *journalOptions) diskUsage(c *cli) int {
-	path := o.source().path
+func (o *journalOptions) diskUsage(c *cli, src *journalSource) int {
+	if o.dir != "" {
+		// As journalctl opens the directory first.
+		if _, err := os.Stat(o.dir); err != nil {
+			return src.failed(c, "read the journal", errStore{err})
+		}
+	}
+	path := src.path
 	var total int64
 	for _, p := range []string{path, path + "-wal", path + "-shm"} {
 		if info, err := os.Stat(p); err == nil {
