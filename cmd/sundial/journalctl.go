@@ -129,8 +129,14 @@ func journalctlMain(c *cli, args []string) int {
 	if !ok {
 		return status
 	}
-	if fs.NArg() > 0 {
-		c.errorf("Extraneous arguments: %s", strings.Join(fs.Args(), " "))
+	switch {
+	case fs.NArg() > 0 && o.action != "":
+		// As journalctl's parse_argv.
+		c.errorf("Extraneous arguments starting with '%s'", fs.Arg(0))
+		return 1
+	case fs.NArg() > 0:
+		// journalctl's matches (FIELD=VALUE, a program's path, "+").
+		c.errorf("Matches such as '%s' are not supported: -u, --user-unit=, -t, -p, -g, -S, -U and -b select entries.", fs.Arg(0))
 		return 1
 	}
 	if err := o.check(); err != nil {
