@@ -38,6 +38,16 @@ func ExampleParseUnit() {
 	// Output: 500ms
 }
 
+func ExampleParseNanoseconds() {
+	ns, _ := timespan.ParseNanoseconds("1.5us")
+	fmt.Println(ns)
+	ns, _ = timespan.ParseNanoseconds("50")
+	fmt.Println(ns)
+	// Output:
+	// 1500
+	// 50
+}
+
 func ExampleSpan_Format() {
 	d, _ := timespan.Parse("1d 1h 1min 1.001001s")
 	fmt.Println(d.Format(0))

@@ -34,12 +34,16 @@ var (
 	_ encoding.TextUnmarshaler = (*Span)(nil)
 )
 
-// units lists the suffixes in the order systemd tries them; the first one the
-// text starts with wins, so "5secs" reads "sec" and leaves a stray "s".
-var units = [...]struct {
+// A unitSuffix is a unit's suffix and its length, in the microseconds of
+// parse_sec or the nanoseconds of parse_nsec.
+type unitSuffix struct {
 	suffix string
 	span   Span
-}{
+}
+
+// units lists the suffixes in the order systemd tries them; the first one the
+// text starts with wins, so "5secs" reads "sec" and leaves a stray "s".
+var units = []unitSuffix{
 	{"seconds", Second}, {"second", Second}, {"sec", Second}, {"s", Second},
 	{"minutes", Minute}, {"minute", Minute}, {"min", Minute},
 	{"months", Month}, {"month", Month}, {"M", Month},
@@ -67,6 +71,31 @@ func ParseUnit(s string, unit Span) (Span, error) {
 	if unit == 0 {
 		panic("timespan: ParseUnit with zero unit")
 	}
+	return parse(s, unit, units)
+}
+
+// nsecUnits are the suffixes of parse_nsec, in nanoseconds, in the order
+// it tries them.
+var nsecUnits = func() []unitSuffix {
+	t := make([]unitSuffix, 0, len(units)+2)
+	for _, u := range units {
+		t = append(t, unitSuffix{u.suffix, u.span * 1000})
+	}
+	return append(t, unitSuffix{"nsec", 1}, unitSuffix{"ns", 1})
+}()
+
+// ParseNanoseconds parses a length of time in nanoseconds as systemd's
+// parse_nsec does, for settings such as TimerSlackNSec=: the syntax of
+// [Parse] with the units "nsec" and "ns" too, and a number without a
+// unit counts nanoseconds. "infinity" is the largest value.
+func ParseNanoseconds(s string) (uint64, error) {
+	n, err := parse(s, 1, nsecUnits)
+	return uint64(n), err
+}
+
+// parse reads a time span with the unit suffixes of table, in which a
+// number without a suffix counts unit.
+func parse(s string, unit Span, table []unitSuffix) (Span, error) {
 	fail := func(off int, msg string, err error) (Span, error) {
 		return 0, &ParseError{What: "time span", Input: s, Offset: off, Msg: msg, Err: err}
 	}
@@ -119,7 +148,7 @@ func ParseUnit(s string, unit Span) (Span, error) {
 		multiplier := unit
 		ws := p + spanWhitespace(s, p)
 		sfx := ws
-		for _, u := range units {
+		for _, u := range table {
 			if strings.HasPrefix(s[ws:], u.suffix) {
 				multiplier, sfx = u.span, ws+len(u.suffix)
 				break

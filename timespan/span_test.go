@@ -2,6 +2,7 @@ package timespan_test
 
 import (
 	"errors"
+	"math"
 	"testing"
 	"time"
 
@@ -346,6 +347,28 @@ func TestParseUnit(t *testing.T) {
 		}()
 		timespan.ParseUnit("5", 0)
 	})
+}
+
+// parseNanosecondsTests are parse_nsec's: units down to nanoseconds, a
+// bare number counts nanoseconds.
+var parseNanosecondsTests = []struct {
+	in    string
+	want  uint64
+	class string
+}{
+	{"5", 5, ""}, {"5ns", 5, ""}, {"5nsec", 5, ""}, {"1.5us", 1500, ""}, {"1.5µs", 1500, ""},
+	{"2ms 3ns", 2000003, ""}, {"1s", 1000000000, ""}, {"1.5", 1, ""}, {"0.9", 0, ""},
+	{"1min", 60000000000, ""}, {"infinity", math.MaxUint64, ""}, {"18446744073709551615", 0, erange},
+	{"5sec", 5000000000, ""}, {"5secs", 0, einval}, {"", 0, einval}, {"-1", 0, erange}, {"x", 0, einval},
+}
+
+func TestParseNanoseconds(t *testing.T) {
+	for _, tt := range parseNanosecondsTests {
+		got, err := timespan.ParseNanoseconds(tt.in)
+		if got != tt.want || errClass(err) != tt.class {
+			t.Errorf("ParseNanoseconds(%q) = %d, %v, want %d (%s)", tt.in, got, err, tt.want, tt.class)
+		}
+	}
 }
 
 // formatTests is the accuracy table of the specification: format_timespan

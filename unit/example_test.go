@@ -233,3 +233,15 @@ func ExampleParseBoolean() {
 	// t true true
 	// sometimes false false
 }
+
+func ExampleParsePermyriad() {
+	for _, s := range []string{"12.5%", "5‰", "7‱", "101%"} {
+		n, err := unit.ParsePermyriad(s)
+		fmt.Println(n, err)
+	}
+	// Output:
+	// 1250 <nil>
+	// 50 <nil>
+	// 7 <nil>
+	// 0 Numerical result out of range
+}

@@ -168,6 +168,7 @@ type ServiceSection struct {
 	WorkingDirectory          string // "~" for the home directory
 	WorkingDirectoryMissingOK bool
 	User, Group               string
+	PAMName                   string
 	UMask                     uint32 // default 0022
 	Nice                      int
 	NiceSet                   bool
@@ -175,6 +176,7 @@ type ServiceSection struct {
 	SyslogLevel               int               // the priority of the lines of its output; default 6 (info)
 	SyslogLevelPrefix         bool              // a "<N>" a line begins with is its priority; default yes
 	Limits                    map[string]Rlimit // by resource: "NOFILE", "CPU", …
+	Confinement               Confinement
 
 	// Standard input, output and error: "null", "journal", "file", …,
 	// with the file of "file:", "append:" and "truncate:".

@@ -54,6 +54,9 @@ var typedSetters = map[string]setter{
 	"Socket.Service":           socketServiceSetting,
 	"Socket.Accept":            boolSetting(func(u *Unit) *bool { return &u.socketAccept }, false),
 	"Mount.Where":              pathSetting(func(u *Unit) *string { return &u.mountWhere }, false),
+	"Mount.What":               stringSetting(func(u *Unit) *string { return &u.mountWhat }),
+	"Mount.PAMName":            stringSetting(func(u *Unit) *string { return &u.execSettings().PAMName }),
+	"Service.PAMName":          stringSetting(func(u *Unit) *string { return &u.execSettings().PAMName }),
 
 	"Service.PIDFile":                   pidFileSetting,
 	"Service.RestartSec":                secSetting(func(u *Unit) *timespan.Span { return &u.Service.RestartSec }, false, false, msgSec),
@@ -119,6 +122,12 @@ var typedSetters = map[string]setter{
 	"Service.SyslogIdentifier":  stringSetting(func(u *Unit) *string { return &u.Service.SyslogIdentifier }),
 	"Service.SyslogLevel":       logLevelSetting(func(u *Unit) *int { return &u.Service.SyslogLevel }),
 	"Service.SyslogLevelPrefix": boolSetting(func(u *Unit) *bool { return &u.Service.SyslogLevelPrefix }, false),
+
+	"Service.RuntimeDirectoryMode":       directoryModeSetting,
+	"Service.StateDirectoryMode":         directoryModeSetting,
+	"Service.CacheDirectoryMode":         directoryModeSetting,
+	"Service.LogsDirectoryMode":          directoryModeSetting,
+	"Service.ConfigurationDirectoryMode": directoryModeSetting,
 
 	"Install.WantedBy":   installSetting(func(u *Unit) *[]string { return &u.Install.WantedBy }),
 	"Install.RequiredBy": installSetting(func(u *Unit) *[]string { return &u.Install.RequiredBy }),
@@ -201,6 +210,164 @@ func checker(parser, arg string) setter {
 		return envNamesSetting(false)
 	case "unset_environ":
 		return envNamesSetting(true)
+	case "exec_io_class":
+		return ioClassSetting
+	case "exec_io_priority":
+		return ioPrioritySetting
+	case "exec_cpu_sched_policy":
+		return cpuSchedPolicySetting
+	case "exec_cpu_sched_prio":
+		return cpuSchedPrioSetting
+	case "exec_cpu_affinity":
+		return cpuSetSetting(true, false)
+	case "allowed_cpuset":
+		return cpuSetSetting(false, false)
+	case "numa_mask":
+		return cpuSetSetting(false, true)
+	case "exec_oom_score_adjust":
+		return oomScoreAdjustSetting
+	case "nsec":
+		return nsecSetting
+	case "personality":
+		return personalitySetting
+	case "capability_set":
+		return capabilitySetSetting
+	case "exec_secure_bits":
+		return secureBitsSetting
+	case "protect_system":
+		return boolEnumSetting(func(x *Confinement) *string { return &x.ProtectSystem }, "Failed to parse protect system value", "no", "yes", "full", "strict")
+	case "protect_home":
+		return boolEnumSetting(func(x *Confinement) *string { return &x.ProtectHome }, "Failed to parse protect home value", "no", "yes", "read-only", "tmpfs")
+	case "protect_proc":
+		return confinementEnumSetting(func(x *Confinement) *string { return &x.ProtectProc }, "Failed to parse /proc/ protection mode", "default", "noaccess", "invisible", "ptraceable")
+	case "proc_subset":
+		return confinementEnumSetting(func(x *Confinement) *string { return &x.ProcSubset }, "Failed to parse /proc/ subset mode", "all", "pid")
+	case "namespace_path_strv":
+		return namespacePathsSetting
+	case "temporary_filesystems":
+		return temporaryFileSystemSetting
+	case "bind_paths":
+		return bindPathsSetting
+	case "exec_directories":
+		return execDirectoriesSetting
+	case "restrict_namespaces":
+		return restrictNamespacesSetting
+	case "syscall_errno":
+		return syscallErrnoSetting
+	case "syscall_archs":
+		return syscallArchsSetting
+	case "memory_limit":
+		return memoryLimitSetting
+	case "cpu_quota":
+		return cpuQuotaSetting
+	case "cg_weight":
+		return weightSetting(1, 10000, false, "Invalid weight")
+	case "cg_cpu_weight":
+		return weightSetting(1, 10000, true, "Invalid CPU weight")
+	case "blockio_weight":
+		return weightSetting(10, 1000, false, "Invalid block IO weight")
+	case "cpu_shares":
+		return cpuSharesSetting
+	case "tasks_max":
+		return tasksMaxSetting
+	case "managed_oom_mode":
+		return managedOOMSetting(false)
+	case "managed_oom_mem_pressure_limit":
+		return managedOOMSetting(true)
+	case "managed_oom_preference":
+		return enumSetting(nil, "Failed to parse ManagedOOMPreference=", "none", "avoid", "omit")
+	case "memory_pressure_watch":
+		return enumSetting(nil, "Failed to parse memory pressure watch setting", "off", "on", "auto", "skip")
+	case "log_level":
+		return lookupSetting(logLevels, 7, "Failed to parse log level")
+	case "log_facility":
+		return lookupSetting(logFacilities, 127, "Failed to parse log facility")
+	case "exec_keyring_mode":
+		return enumSetting(nil, "Failed to parse keyring mode", "inherit", "private", "shared")
+	case "exec_utmp_mode":
+		return enumSetting(nil, "Failed to parse utmp mode", "init", "login", "user")
+	case "device_policy":
+		return enumSetting(nil, "Failed to parse device policy", "auto", "closed", "strict")
+	case "oom_policy":
+		return enumSetting(nil, "Failed to parse OOM policy", oomPolicies...)
+	case "exec_mount_propagation_flag":
+		return emptyOrEnumSetting("Failed to parse mount propagation flag", "shared", "slave", "private")
+	case "numa_policy":
+		return emptyOrEnumSetting("Invalid NUMA policy type", "default", "preferred", "bind", "interleave", "local")
+	case "ip_tos":
+		return ipTOSSetting
+	case "exec_mount_apivfs":
+		return apiVFSSetting
+	case "exec_coredump_filter":
+		return coredumpFilterSetting
+	case "int":
+		return numberSetting("int", 32)
+	case "long":
+		return numberSetting("long", 64)
+	case "iec_size":
+		return iecSizeSetting
+	case "tty_size":
+		return ttySizeSetting
+	case "string":
+		return noCheck
+	case "exec_selinux_context", "exec_apparmor_profile", "exec_smack_process_label":
+		return labelSetting
+	case "io_device_weight", "io_device_latency", "io_limit", "blockio_device_weight", "blockio_bandwidth":
+		return deviceValueSetting(parser)
+	case "device_allow":
+		return deviceAllowSetting
+	case "colon_separated_paths":
+		return pathsSetting(true)
+	case "unit_path_strv_printf":
+		return pathsSetting(false)
+	case "path_spec":
+		return pathSpecSetting
+	case "log_extra_fields":
+		return logExtraFieldsSetting
+	case "socket_bindtodevice":
+		return bindToDeviceSetting
+	case "restrict_network_interfaces":
+		return networkInterfacesSetting
+	case "disable_controllers":
+		return disableControllersSetting
+	case "reboot_parameter":
+		return expandedSetting(true, rebootArgumentValid, "Invalid reboot parameter '%s', ignoring.")
+	case "socket_protocol":
+		return socketProtocolSetting
+	case "socket_timestamping":
+		return timestampingSetting
+	case "fdname":
+		return expandedSetting(true, validFDName, "Invalid file descriptor name, ignoring: %s")
+	case "socket_bind":
+		return bindIPv6OnlySetting
+	case "swap_priority":
+		return swapPrioritySetting
+	case "log_namespace":
+		return expandedSetting(false, logNamespaceValid, "Specified log namespace name is not valid, ignoring: %s")
+	case "set_credential":
+		return setCredentialSetting
+	case "load_credential":
+		return loadCredentialSetting
+	case "delegate":
+		return delegateSetting
+	case "in_addr_prefixes":
+		return addressPrefixesSetting
+	case "exec_input_data":
+		return inputDataSetting
+	case "exec_root_hash":
+		return rootHashSetting
+	case "exec_root_hash_sig":
+		return rootHashSignatureSetting
+	case "bpf_foreign_program":
+		return bpfProgramSetting
+	case "ip_filter_bpf_progs":
+		return filterPathSetting
+	case "unit_slice":
+		return sliceSetting
+	case "syscall_filter":
+		return syscallFilterSetting(false)
+	case "syscall_log":
+		return syscallFilterSetting(true)
 	case "exec_preserve_mode":
 		// Its string table takes booleans too.
 		return enumSetting(nil, "Failed to parse runtime directory preserve mode", "no", "yes", "restart", "1", "y", "true", "t", "on", "0", "n", "false", "f", "off")
@@ -317,6 +484,7 @@ func (u *Unit) reset(n Name, name string, names []string, fragment string) {
 			StandardError:           "inherit",
 			SyslogLevel:             6,
 			SyslogLevelPrefix:       true,
+			Confinement:             defaultConfinement(),
 		}
 	}
 	*u = Unit{

@@ -40,12 +40,20 @@ func store[T any](c *settingCtx, field func(*Unit) *T, v T) {
 }
 
 // service returns the [Service] section to keep execution and kill
-// settings in; those of other unit types are checked, not kept.
-func (c *settingCtx) service() *ServiceSection {
-	if c.u.Service != nil {
-		return c.u.Service
+// settings in; those of other unit types are kept aside, for the checks
+// of their type only.
+func (c *settingCtx) service() *ServiceSection { return c.u.execSettings() }
+
+// execSettings returns the section that keeps the unit's execution and
+// kill settings: its [Service], or the one kept aside for other types.
+func (u *Unit) execSettings() *ServiceSection {
+	if u.Service != nil {
+		return u.Service
 	}
-	return new(ServiceSection)
+	if u.exec == nil {
+		u.exec = new(ServiceSection)
+	}
+	return u.exec
 }
 
 // warn logs a mistake that makes systemd ignore the assignment.
@@ -430,5 +438,23 @@ func warnCompatSetting(arg string) setter {
 			c.log(a, Info, "Support for option %s= has not yet been enabled and it is ignored", a.Key)
 		}
 		return nil
+	}
+}
+
+// eachWord calls f with each word of v, split as extract_first_word
+// splits it with flags. On bad quoting it logs msg, with the whole
+// value, and stops, as systemd's parsers of lists do.
+func (c *settingCtx) eachWord(a *Assignment, v string, flags extractFlags, msg string, f func(word string)) {
+	w := words{s: v}
+	for {
+		word, more, err := w.next("", flags)
+		if err != nil {
+			c.warn(a, msg, a.Value)
+			return
+		}
+		if !more {
+			return
+		}
+		f(word)
 	}
 }

@@ -58,12 +58,30 @@ func fatalErr(fatal bool) error {
 // returns the simplified path, or logs why it is refused (at LOG_ERR even
 // when only the assignment is dropped) and fails.
 func (c *settingCtx) checkPath(a *Assignment, p string, fatal bool) (string, error) {
+	return c.checkPathAs(a, p, absolutePath, fatal)
+}
+
+// The kinds of path path_simplify_and_warn may insist on.
+const (
+	anyPath      = iota
+	absolutePath // PATH_CHECK_ABSOLUTE
+	relativePath // PATH_CHECK_RELATIVE
+)
+
+// checkPathAs is path_simplify_and_warn with the check of kind, one of
+// anyPath, absolutePath and relativePath.
+func (c *settingCtx) checkPathAs(a *Assignment, p string, kind int, fatal bool) (string, error) {
 	if !validUTF8(p) {
 		c.log(a, Error, "String is not UTF-8 clean, ignoring assignment: %s", escapeInvalidUTF8(p))
 		return "", eINVAL
 	}
-	if !strings.HasPrefix(p, "/") {
+	abs := strings.HasPrefix(p, "/")
+	if !abs && kind == absolutePath {
 		c.log(a, Error, "%s= path is not absolute%s: %s", a.Key, ignoring(fatal), p)
+		return "", eINVAL
+	}
+	if abs && kind == relativePath {
+		c.log(a, Error, "%s= path is absolute%s: %s", a.Key, ignoring(fatal), p)
 		return "", eINVAL
 	}
 	p = simplifyPath(p)
@@ -238,25 +256,17 @@ func depsSetting(arg string, obsolete bool) setter {
 		if obsolete {
 			c.warn(a, "Unit dependency type %s= is obsolete, replacing by %s=, please update your unit file", a.Key, dep)
 		}
-		w := words{s: a.Value}
-		for {
-			word, more, err := w.next("", extractRetainEscape)
-			if err != nil {
-				c.warn(a, "Invalid syntax, ignoring: %s", a.Value)
-				return nil
-			}
-			if !more {
-				return nil
-			}
+		c.eachWord(a, a.Value, extractRetainEscape, "Invalid syntax, ignoring: %s", func(word string) {
 			name, err := c.x.name(word)
 			if err != nil {
 				c.warn(a, "Failed to resolve unit specifiers in '%s', ignoring: %s", word, strerror(err))
-				continue
+				return
 			}
 			if !c.addDep(dep, name) {
 				c.warn(a, "Failed to add dependency on %s, ignoring: %s", c.u.resolveTemplate(name), eINVAL)
 			}
-		}
+		})
+		return nil
 	}
 }
 
@@ -315,23 +325,15 @@ func (u *Unit) hasName(name string) bool {
 // mountsForSetting is config_parse_unit_requires_mounts_for: absolute
 // paths, quoted as words, with specifiers; each bad one is dropped.
 func mountsForSetting(c *settingCtx, a *Assignment) error {
-	w := words{s: a.Value}
-	for {
-		word, more, err := w.next("", extractUnquote)
-		if err != nil {
-			c.warn(a, "Invalid syntax, ignoring: %s", a.Value)
-			return nil
-		}
-		if !more {
-			return nil
-		}
+	c.eachWord(a, a.Value, extractUnquote, "Invalid syntax, ignoring: %s", func(word string) {
 		p, err := c.x.path(word)
 		if err != nil {
 			c.warn(a, "Failed to resolve unit specifiers in '%s', ignoring: %s", word, strerror(err))
-			continue
+			return
 		}
 		c.checkPath(a, p, false)
-	}
+	})
+	return nil
 }
 
 // conditionSetting is config_parse_unit_condition_path (path) and

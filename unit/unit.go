@@ -71,6 +71,11 @@ type Unit struct {
 	parsed       bool   // the unit file was read to its end
 	socketAccept bool   // a socket's Accept=
 	mountWhere   string // a mount's Where=, if set
+	mountWhat    string // a mount's What=, if set
+
+	// exec keeps the execution and kill settings of a unit of another
+	// type than service, for the checks of its type.
+	exec *ServiceSection
 }
 
 // sections returns the sections a unit of type t may have.

@@ -101,12 +101,48 @@ func (u *Unit) verifyService() error {
 
 // verifyMount is the part of mount_verify that needs no mount table:
 // Where=, if set, must be the path the unit is named after
-// (unit_name_from_path). Unset, mount_add_extras takes it from the name.
+// (unit_name_from_path); unset, mount_add_extras takes it from the name.
+// The path may not be one of the API file systems the manager mounts or
+// leaves alone; What= is needed but for the root's mount, which is
+// perpetual; and PAMName= asks for KillMode=control-group.
 func (u *Unit) verifyMount() error {
-	if u.mountWhere != "" && !slices.Contains(u.Names, mountName(u.mountWhere)) {
+	where := u.mountWhere
+	if where == "" {
+		n, _ := ParseName(u.Name)
+		p, err := Unescape(n.Prefix)
+		if err != nil {
+			return nil
+		}
+		where = simplifyPath("/" + p)
+	}
+	x := u.exec
+	if x == nil {
+		x = &ServiceSection{}
+	}
+	switch {
+	case u.mountWhere != "" && !slices.Contains(u.Names, mountName(u.mountWhere)):
 		return u.refuse("Where= setting doesn't match unit name. Refusing.")
+	case apiMountPoint(where):
+		return u.refuse("Cannot create mount unit for API file system " + where + ". Refusing.")
+	case u.mountWhat == "" && u.Name != "-.mount":
+		return u.refuse("What= setting is missing. Refusing.")
+	case x.PAMName != "" && x.KillMode != "" && x.KillMode != "control-group":
+		return u.refuse("Unit has PAM enabled. Kill mode must be set to control-group'. Refusing.")
 	}
 	return nil
+}
+
+// apiMounts are the mount points of mount-setup.c's mount_table, for a
+// build with SMACK, pstore and EFI, and those mount_point_ignore lists.
+var apiMounts = []string{"/proc", "/sys", "/dev", "/sys/kernel/security", "/sys/fs/smackfs", "/dev/shm", "/dev/pts",
+	"/run", "/sys/fs/cgroup", "/sys/fs/cgroup/unified", "/sys/fs/cgroup/systemd", "/sys/fs/pstore",
+	"/sys/firmware/efi/efivars", "/sys/fs/bpf",
+	"/sys/fs/selinux", "/dev/console", "/proc/kmsg", "/proc/sys", "/proc/sys/kernel/random/boot_id"}
+
+// apiMountPoint is mount_point_is_api or mount_point_ignore: the API file
+// systems, what is below /sys/fs/cgroup/, and /run/host and below it.
+func apiMountPoint(p string) bool {
+	return slices.Contains(apiMounts, p) || strings.HasPrefix(p, "/sys/fs/cgroup/") || p == "/run/host" || strings.HasPrefix(p, "/run/host/")
 }
 
 // mountName is unit_name_from_path(where, ".mount") for a path already

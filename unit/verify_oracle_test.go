@@ -2,6 +2,7 @@ package unit
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -492,6 +493,32 @@ func TestVerifyOracleTypes(t *testing.T) {
 			})
 		}
 	}
+	// The other checks of mount_verify: API file systems, What=, PAM.
+	for name, text := range map[string]string{
+		"nowhat.mount":                         "[Mount]\nWhere=/nowhat\n",
+		"emptywhat.mount":                      "[Mount]\nWhat=/dev/null\nWhat=\n",
+		"-.mount":                              "[Mount]\nOptions=ro\n",
+		"sys-fs-bpf.mount":                     "[Mount]\nWhat=bpf\n",
+		"proc.mount":                           "[Mount]\nWhat=proc\nWhere=/proc\n",
+		"sys-fs-cgroup-x.mount":                "[Mount]\nWhat=x\n",
+		"run-host.mount":                       "[Mount]\nWhat=x\n",
+		"run-host-a.mount":                     "[Mount]\nWhat=x\n",
+		"run-hostx.mount":                      "[Mount]\nWhat=x\n",
+		"proc-sys-kernel-random-boot_id.mount": "[Mount]\nWhat=x\n",
+		"dev-console.mount":                    "[Mount]\nWhat=x\n",
+		"sys-fs-smackfs.mount":                 "[Mount]\nWhat=x\n",
+		"sys-fs-pstore.mount":                  "[Mount]\nWhat=x\n",
+		"sys-firmware-efi-efivars.mount":       "[Mount]\nWhat=x\n",
+		"dev-shm.mount":                        "[Mount]\nWhat=x\n",
+		"pam.mount":                            "[Mount]\nWhat=x\nPAMName=login\nKillMode=mixed\n",
+		"pamcg.mount":                          "[Mount]\nWhat=x\nPAMName=login\nKillMode=control-group\n",
+		"pamnone.mount":                        "[Mount]\nWhat=x\nPAMName=login\nKillMode=process\nPAMName=\n",
+		"pamdef.mount":                         "[Mount]\nWhat=x\nPAMName=login\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			check(t, t.TempDir(), map[string]string{name: text}, name)
+		})
+	}
 	service := "[Service]\nExecStart=/bin/true\n"
 	for name, files := range map[string]map[string]string{
 		"ok.socket":     {"ok.socket": "[Socket]\nListenStream=/run/ok.sock\n", "ok.service": service},
@@ -516,3 +543,193 @@ func TestVerifyOracleTypes(t *testing.T) {
 	t.Cleanup(func() { os.RemoveAll(etc) })
 	check(t, etc, pid, "pid.service", "pidrun.service")
 }
+
+// settingValues are values for the settings of each of systemd's value
+// parsers this package checks, good and bad, by setting. Where 252 and
+// 254 differ they are left out, and tested in TestConfinement: 252 calls
+// MountFlags= values "mount flag" where 254 says "mount propagation
+// flag", does not know MemoryPressureWatch= or DefaultStartupMemoryLow=,
+// its seccomp lacks loongarch64, and its RestrictNetworkInterfaces=
+// takes no alternative interface names (16 bytes and more). The names of
+// system calls are not checked (SystemCallFilter=, SystemCallLog=): they
+// are libseccomp's, of the machine's version; none unknown is given.
+var settingValues = map[string][]string{
+	"IOSchedulingClass":             {"", "idle", "best-effort", "realtime", "none", "0", "3", "8", "9", "0x2", " 2", "-1", "Idle", "foo"},
+	"IOSchedulingPriority":          {"", "0", "7", "8", "-1", "x", "0x3", " 4", "07"},
+	"CPUSchedulingPolicy":           {"", "other", "batch", "idle", "fifo", "rr", "deadline", "4", "7", "2147483647", "2147483648", "-1", "FIFO"},
+	"CPUSchedulingPriority":         {"", "0", "99", "100", "-1", "x", "0x10"},
+	"OOMScoreAdjust":                {"", "0", "-1000", "1000", "1001", "-1001", "x", "99999999999", "0x10", " 5"},
+	"TimerSlackNSec":                {"", "0", "5", "5ns", "10us", "1.5ms", "1s 5ns", "infinity", "x", "5 ns", "-1", "1.5"},
+	"Personality":                   {"", "x86", "x86-64", "arm64", "ppc", "bogus", "X86"},
+	"CapabilityBoundingSet":         {"", "~", "CAP_SYS_ADMIN", "~CAP_SYS_ADMIN cap_chown", "CAP_BOGUS", "\"CAP_", "40 63 64"},
+	"AmbientCapabilities":           {"", "CAP_NET_RAW", "bogus"},
+	"SecureBits":                    {"", "keep-caps noroot", "bogus", "\"keep"},
+	"ProtectSystem":                 {"", "yes", "no", "full", "strict", "true", "0", "maybe", "Full"},
+	"ProtectHome":                   {"", "yes", "read-only", "tmpfs", "off", "maybe"},
+	"ProtectProc":                   {"", "default", "noaccess", "invisible", "ptraceable", "x"},
+	"ProcSubset":                    {"", "all", "pid", "x"},
+	"ReadWritePaths":                {"", "/a /b", "rel", "-rel +/ok -+/x", "+-/x", "/a/../b", "\"unbal", "/a \"unbal", "/%n", "-/", "//a//b/"},
+	"ReadOnlyDirectories":           {"rel", "/ok"},
+	"InaccessiblePaths":             {"-/nope", "x"},
+	"ExecPaths":                     {"/usr", "usr"},
+	"NoExecPaths":                   {"/", "."},
+	"TemporaryFileSystem":           {"", "/tmp:ro,size=1M", "rel:ro", "/ok", "\"\"", ":ro", "/a/../b:x", "\"unbal"},
+	"BindPaths":                     {"", "/a", "/a:/b", "/a:rel", "/b:", "/c:/d:bogus", "/c:/d:norbind", "/c:/d:rbind", "-/e", "rel", "/a:/b /c", "\"/a b\":/c", "/a:", "/a::", ":", "/a:/b:"},
+	"BindReadOnlyPaths":             {"/a:/b:norbind", "x:/b"},
+	"StateDirectory":                {"", "ok", "/abs", "private", "private/x", "privatex", "ok:private", "../x", "a:b", "a:/b", "a::b", "a:b:c", "\\q", "a\\:b", "\"\"", "a/./b", "."},
+	"RuntimeDirectory":              {"x y:z"},
+	"CacheDirectory":                {"c"},
+	"LogsDirectory":                 {"l:m"},
+	"ConfigurationDirectory":        {"a:b", "a"},
+	"StateDirectoryMode":            {"0700", "999", "x"},
+	"RestrictNamespaces":            {"", "yes", "no", "net", "~net time", "net bogus", "bogus", "~", "cgroup ipc mnt pid user uts"},
+	"SystemCallErrorNumber":         {"", "kill", "EPERM", "EWOULDBLOCK", "0", "1", "4095", "4096", "EBOGUS", "eperm", "-1"},
+	"SystemCallArchitectures":       {"", "native", "x86 x86-64", "bogus native", "\"unbal", "arm64 ppc64-le s390x mips64-le-n32"},
+	"MemoryMax":                     {"", "infinity", "0", "1G", "50%", "100%", "101%", "0%", "x", "1.5G", "-1", "18446744073709551615", "10.5%", "10.555%"},
+	"MemoryHigh":                    {"5%", "0"},
+	"MemoryLow":                     {"", "0", "1M"},
+	"MemoryMin":                     {"", "0"},
+	"MemorySwapMax":                 {"0", "x"},
+	"MemoryLimit":                   {"1G", "x", ""},
+	"CPUQuota":                      {"", "0%", "50%", "250%", "1.5%", "x", "50", "5‰", "7‱", "-5%", "0x10%", "010%"},
+	"CPUWeight":                     {"", "idle", "0", "1", "10000", "10001", "x"},
+	"StartupCPUWeight":              {"idle", "5"},
+	"IOWeight":                      {"", "idle", "1", "10001"},
+	"CPUShares":                     {"1", "2", "262144", "262145", ""},
+	"BlockIOWeight":                 {"5", "10", "1000", "1001"},
+	"TasksMax":                      {"", "infinity", "0", "5", "5%", "x", "101%", "18446744073709551615"},
+	"ManagedOOMSwap":                {"", "auto", "kill", "x"},
+	"ManagedOOMMemoryPressureLimit": {"", "50%", "x", "101%"},
+	"ManagedOOMPreference":          {"none", "avoid", "omit", "x", ""},
+	"LogLevelMax":                   {"", "debug", "7", "8", "x", "err"},
+	"SyslogLevel":                   {"info", "x"},
+	"SyslogFacility":                {"", "local7", "daemon", "127", "128", "x"},
+	"KeyringMode":                   {"", "inherit", "private", "shared", "x"},
+	"UtmpMode":                      {"init", "x"},
+	"DevicePolicy":                  {"auto", "closed", "strict", "x", ""},
+	"MountAPIVFS":                   {"", "yes", "x"},
+	"NUMAPolicy":                    {"", "default", "bind", "x"},
+	"NUMAMask":                      {"", "all", "0-1", "x", "1-0"},
+	"CPUAffinity":                   {"", "numa", "0", "0-1 3", "0,1", "x", "1-x", "3-1", "65536", "0-", "\"unbal"},
+	"AllowedCPUs":                   {"0-1", "x"},
+	"TTYRows":                       {"", "24", "x"},
+	"CoredumpFilter":                {"", "default", "all private-dax", "0x33", "33", "x", "elf-headers bogus"},
+}
+
+// socketValues are settingValues for sockets.
+var socketValues = map[string][]string{
+	"IPTTL":                   {"64", "-1", "x", "2147483648"},
+	"MessageQueueMaxMessages": {"5", "x", "9223372036854775808", "-9223372036854775808"},
+	"PipeSize":                {"64K", "x", "1.5M"},
+	"IPTOS":                   {"", "low-delay", "throughput", "16", "255", "256", "x"},
+	"TCPCongestion":           {"anything"},
+}
+
+// TestVerifyOracleSettings verifies services, sockets and mounts that
+// give each setting of settingValues and socketValues each of its
+// values, one file a setting.
+func TestVerifyOracleSettings(t *testing.T) {
+	settingValues, socketValues := allSettingValues()
+	for key := range settingValues {
+		if unchecked("Service." + key) {
+			t.Errorf("%s= is kept unchecked", key)
+		}
+	}
+	for key := range socketValues {
+		if unchecked("Socket." + key) {
+			t.Errorf("%s= is kept unchecked", key)
+		}
+	}
+	if unchecked("Path.PathExists") {
+		t.Errorf("PathExists= is kept unchecked")
+	}
+	oracle.Path(t)
+	dir := t.TempDir()
+	var files []string
+	write := func(name, head string, key string, values []string) {
+		var b strings.Builder
+		b.WriteString(head)
+		for _, v := range values {
+			fmt.Fprintf(&b, "%s=%s\n", key, v)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, name)
+	}
+	for key, values := range settingValues {
+		write(strings.ToLower(key)+".service", "[Service]\nExecStart=/bin/true\n", key, values)
+	}
+	for key, values := range socketValues {
+		write(strings.ToLower(key)+".socket", "[Socket]\nListenStream=/run/x.sock\n", key, values)
+	}
+	write("p.path", "[Path]\n", "PathExists", pathValues)
+	write("dev-sdz.swap", "[Swap]\nWhat=/dev/sdz\n", "Priority", []string{"", "x", "-1", "-2", "32767", "32768", "0x10"})
+	write("reboot.service", "[Service]\nExecStart=/bin/true\n[Unit]\n", "RebootArgument", []string{"ok", "\u00e9", "%Z", "%n", strings.Repeat("r", 256)})
+	// A mount may not have the managed OOM settings.
+	for _, key := range []string{"ManagedOOMSwap", "ManagedOOMMemoryPressureLimit"} {
+		write("srv-"+strings.ToLower(key)+".mount", "[Mount]\nWhat=/dev/null\nWhere=/srv/"+strings.ToLower(key)+"\n", key, []string{"kill", "x"})
+	}
+	slices.Sort(files)
+	for len(files) > 0 {
+		n := min(len(files), 40)
+		compareVerify(t, SystemScope, dir, files[:n], "--recursive-errors=no", "SYSTEMD_UNIT_PATH="+dir+":")
+		files = files[n:]
+	}
+}
+
+// moreSettingValues are settingValues for the parsers of labels,
+// devices, paths and interfaces.
+var moreSettingValues = map[string][]string{
+	"SELinuxContext":            {"", "-x", "%Z", "-%Z", "ok"},
+	"AppArmorProfile":           {"-%Z", "p"},
+	"SmackProcessLabel":         {"l", ""},
+	"IODeviceWeight":            {"", "/dev/sda 100", "/dev/sda", "/dev/sda 0", "/dev/sda 10001", "/dev/sda x", "\"/dev/sda", "rel 5", "/dev/sda 5 6", "/dev/../x 5", "%Z 5"},
+	"IODeviceLatencyTargetSec":  {"/dev/sda 5ms", "/dev/sda x", "/dev/sda"},
+	"IOReadBandwidthMax":        {"/dev/sda 1M", "/dev/sda infinity", "/dev/sda 0", "/dev/sda x", "x"},
+	"IOWriteIOPSMax":            {"/dev/sda 5"},
+	"BlockIODeviceWeight":       {"", "/dev/sda 500", "/dev/sda 5", "/dev/sda"},
+	"BlockIOReadBandwidth":      {"/dev/sda 1M", "/dev/sda 0", "x"},
+	"DeviceAllow":               {"", "/dev/null rw", "/dev/null", "char-pts rwm", "block-loop r", "/dev/null x", "/tmp/x r", "/dev/ r", "rel r", "/dev/../x r", "\"/dev/null", "/run/systemd/inaccessible/chr r"},
+	"ExecSearchPath":            {"", "/bin:/usr/bin", "/bin:rel:/usr", "/bin::/usr", ":", "/a/../b"},
+	"LogExtraFields":            {"", "A=1 B=2", "a=1", "A", "_A=1", "1A=1", "\"A=1 2\"", "\"A", strings.Repeat("A", 65) + "=1", "A_B9=x"},
+	"RestrictNetworkInterfaces": {"", "eth0", "~lo eth0", "123", "a/b", "\"x", strings.Repeat("a", 130), ".", "a:b", "all", "a%%b"},
+	"DisableControllers":        {"", "cpu io", "bogus", "cpu bogus", "\"cpu"},
+	"IPIngressFilterPath":       {"", "/sys/fs/bpf/x", "rel", "%Z", "/a/../b"},
+	"Slice":                     {"a b", "a@.slice", "%Z.slice", "", "-.slice", "x", "x.service", "ok.slice", "a@b.slice", "system-%n.slice"},
+	"StandardInputData":         {"", "aGVsbG8=", "aGVsbG8", "aGVsbG8==", "aGVs bG8=", "!!", "a", "aGVsbG9=", "aGVsbA==", "aGVsbB=="},
+	"RootHash":                  {"", "/x", "00112233445566778899aabbccddeeff", "0011", "xyz", "0011223344556677889", "00112233445566778899AABBCCDDEEFF00"},
+	"RootHashSignature":         {"", "/x", "abc", "base64:aGVsbG8=", "base64:!!", "base64:"},
+	"BPFProgram":                {"", "sock_ops:/sys/fs/bpf/x", "bogus:/x", "device", "device:", "device:rel", "device:%Z", ":/x", "device:/a/../b", "egress:/x", "cgroup_device:/x"},
+	"SystemCallFilter":          {"", "@system-service", "~@mount @swap", "@bogus", "~@clock:EPERM", "@clock:EPERM", "~uname:EBOGUS", "~:EPERM", "~uname:", "~uname:kill", "uname:0", "~@debug:0 @obsolete", "@default @basic-io"},
+	"SystemCallLog":             {"", "@bogus", "~@clock"},
+	"IPAddressAllow":            {"", "any", "localhost link-local multicast", "10.0.0.0/8 ::1", "bogus", "10.0.0.1/33", "10.0.0.1 x 10.0.0.2", "\"unbal", "fe80::/129", "1.2.3.4/", "1.2.3", "::ffff:1.2.3.4/96", "10.0.0.0/08", "0x1.2.3.4", "010.0.0.1", "fe80::1%eth0", "1.2.3.4/0x10", "1.2.3.4/-1", "1.2.3.4/+8", "::/0"},
+	"IPAddressDeny":             {"any", "x"},
+	"LogNamespace":              {"", "ok", "a/b", "%Z", "a@b", "a b", ".", strings.Repeat("n", 222), strings.Repeat("n", 223), "a.b-c_d"},
+	"SetCredential":             {"", "x", "a:b", "a/b:c", "a:", ":b", "%Z:x", "a:\\x41", "a:b:c", ".:x"},
+	"LoadCredential":            {"", "a", "a:/x", "a:rel/x", "a:rel", "a/b:/x", "a:/x/../y", "a:/x//y", "a:", "%Z", "a:%Z"},
+	"Delegate":                  {"", "yes", "no", "cpu io", "bogus", "cpu bogus", "\"cpu"},
+}
+
+// allSettingValues returns the values of services' settings and of
+// sockets', all in one map each.
+func allSettingValues() (services, sockets map[string][]string) {
+	services, sockets = maps.Clone(settingValues), maps.Clone(socketValues)
+	maps.Copy(services, moreSettingValues)
+	maps.Copy(sockets, moreSocketValues)
+	return services, sockets
+}
+
+// moreSocketValues are socketValues for the same parsers.
+var moreSocketValues = map[string][]string{
+	"BindToDevice":       {"", "*", "eth0", "123", strings.Repeat("a", 16), strings.Repeat("a", 15), "a b", ".", "all", "default", "a%%b", "0"},
+	"Symlinks":           {"", "/run/a /run/b", "rel /run/c", "/run/../x", "\"/run/x"},
+	"SocketProtocol":     {"", "tcp", "sctp", "udplite", "SCTP", "132", "136", "6", "x"},
+	"Timestamping":       {"", "x", "us", "usec", "off", "yes", "no", "ns", "nsec", "µs"},
+	"FileDescriptorName": {"", "a:b", "%Z", "ok", "%n"},
+	"BindIPv6Only":       {"", "x", "yes", "both", "default", "ipv6-only"},
+	"Delegate":           {"yes", "cpu"},
+}
+
+// pathValues are values for a path unit's PathExists=.
+var pathValues = []string{"", "/etc", "rel", "/a/../b", "%Z", "/%n"}

@@ -190,6 +190,15 @@ func (w *words) next(separators string, flags extractFlags) (word string, ok boo
 	}
 }
 
+// rest is what is left of the string after the words taken, as
+// systemd's *p: "" once that is NULL.
+func (w *words) rest() string {
+	if w.done {
+		return ""
+	}
+	return w.s[w.i:]
+}
+
 // A wordBuf is a word being read from s: a part of s as long as it can
 // be, and only copied once it differs.
 type wordBuf struct {

@@ -18,11 +18,20 @@ const whitespace = " \t\n\r"
 // unless all hold.
 func (a *analyzer) condition(args []string) int {
 	u := &unit.Unit{Name: "test.service", Type: unit.Service}
+	if a.unitFile != "" && len(args) > 0 {
+		a.errorf("No conditions can be passed if --unit= is used.")
+		return 1
+	}
+	// The test manager's runtime directory, which manager_new looks up
+	// before anything is read: a user manager's is $XDG_RUNTIME_DIR, an
+	// absolute path (xdg_user_runtime_dir), or there is no manager. Even
+	// --quiet says so.
+	if a.scope == unit.UserScope && !strings.HasPrefix(os.Getenv("XDG_RUNTIME_DIR"), "/") {
+		a.errorf("Failed to lookup RuntimeDirectory path: No such device or address")
+		a.errorf("Failed to initialize manager: No such device or address")
+		return 1
+	}
 	if a.unitFile != "" {
-		if len(args) > 0 {
-			a.errorf("No conditions can be passed if --unit= is used.")
-			return 1
-		}
 		if u = unit.LoadFile(a.unitFile, unit.VerifyOptions{Scope: a.scope, Log: func(l string) { a.errorf("%s", l) }}); u == nil {
 			return 1
 		}

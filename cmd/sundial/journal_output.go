@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"os"
 	"slices"
@@ -147,7 +146,18 @@ func (p *journalPrinter) entry(b *bytes.Buffer, e api.Entry) {
 	}
 	switch p.o.output {
 	case "cat":
-		b.WriteString(e.Message + "\n")
+		if p.o.fields == nil {
+			b.WriteString(e.Message + "\n")
+			break
+		}
+		// The value of each field named that the entry has, a line
+		// each, as output_cat_field.
+		fs := p.fields(e)
+		for _, name := range p.o.fields {
+			if i := slices.IndexFunc(fs, func(f field) bool { return f.name == name }); i >= 0 {
+				b.WriteString(fs[i].value + "\n")
+			}
+		}
 	case "json", "json-pretty", "json-sse", "json-seq":
 		p.json(b, p.selected(p.fields(e)))
 	case "export":
@@ -158,12 +168,19 @@ func (p *journalPrinter) entry(b *bytes.Buffer, e api.Entry) {
 	case "verbose":
 		fmt.Fprintf(b, "%s [%d]\n", t.Format("Mon 2006-01-02 15:04:05.000000 MST"), e.Cursor)
 		for _, f := range p.selected(p.fields(e)) {
-			if !strings.HasPrefix(f.name, "__") {
-				fmt.Fprintf(b, "    %s=%s\n", f.name, f.value)
+			if strings.HasPrefix(f.name, "__") {
+				continue
 			}
+			if !p.o.all && !printable(f.value, true) {
+				fmt.Fprintf(b, "    %s=[%s blob data]\n", f.name, formatBytes(uint64(len(f.value))))
+				continue
+			}
+			fmt.Fprintf(b, "    %s=", f.name)
+			writeLines(b, f.value, len("    "+f.name+"="))
 		}
 		p.catalog(b, e)
 	default:
+		lineStart := b.Len()
 		b.WriteString(p.stamp(t, e))
 		if !p.o.noHostname {
 			b.WriteString(" " + p.host)
@@ -172,7 +189,16 @@ func (p *journalPrinter) entry(b *bytes.Buffer, e api.Entry) {
 		if u := processUnit(p.fields(e)); p.o.output == "with-unit" && u != "" {
 			who = u
 		}
-		fmt.Fprintf(b, " %s[%d]: %s\n", who, e.PID, e.Message)
+		fmt.Fprintf(b, " %s[%d]: ", who, e.PID)
+		msg := e.Message
+		if !p.o.all {
+			msg = stripTabANSI(msg)
+		}
+		if !p.o.all && !printable(msg, true) {
+			fmt.Fprintf(b, "[%s blob data]\n", formatBytes(uint64(len(msg))))
+		} else {
+			writeLines(b, msg, len(b.Bytes())-lineStart)
+		}
 		p.catalog(b, e)
 	}
 }
@@ -184,9 +210,10 @@ func (p *journalPrinter) stamp(t time.Time, e api.Entry) string {
 	case "short-precise":
 		return t.Format("Jan 02 15:04:05.000000")
 	case "short-iso":
-		return isoStamp(t, "2006-01-02T15:04:05")
+		// strftime's %z: systemd 255 put a colon into it.
+		return t.Format("2006-01-02T15:04:05-0700")
 	case "short-iso-precise":
-		return isoStamp(t, "2006-01-02T15:04:05.000000")
+		return t.Format("2006-01-02T15:04:05.000000-0700")
 	case "short-full", "with-unit":
 		return t.Format("Mon 2006-01-02 15:04:05 MST")
 	case "short-unix":
@@ -203,16 +230,6 @@ func (p *journalPrinter) stamp(t time.Time, e api.Entry) string {
 		return fmt.Sprintf("[%5d.%06d%s]", e.Monotonic/1e6, e.Monotonic%1e6, delta)
 	}
 	return t.Format("Jan 02 15:04:05")
-}
-
-// isoStamp is strftime's layout with %z, with a colon put into a
-// "+hhmm" offset, and not into a "-hhmm" one, as journalctl does.
-func isoStamp(t time.Time, layout string) string {
-	s := t.Format(layout + "-0700")
-	if n := len(s); s[n-5] == '+' {
-		s = s[:n-2] + ":" + s[n-2:]
-	}
-	return s
 }
 
 // json writes the fields as journalctl's json modes: an object of
@@ -232,12 +249,22 @@ func (p *journalPrinter) json(b *bytes.Buffer, fs []field) {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		k, _ := json.Marshal(f.name)
-		v, _ := json.Marshal(f.value)
 		if pretty {
-			fmt.Fprintf(b, "\n\t%s : %s", k, v)
+			b.WriteString("\n\t")
+		}
+		jsonString(b, f.name)
+		if pretty {
+			b.WriteString(" : ")
 		} else {
-			fmt.Fprintf(b, "%s:%s", k, v)
+			b.WriteByte(':')
+		}
+		switch {
+		case !p.o.all && len(f.name)+1+len(f.value) >= jsonThreshold:
+			b.WriteString("null")
+		case printable(f.value, true):
+			jsonString(b, f.value)
+		default:
+			jsonBytes(b, f.value, pretty)
 		}
 	}
 	if pretty {
@@ -250,14 +277,162 @@ func (p *journalPrinter) json(b *bytes.Buffer, fs []field) {
 }
 
 // exportField writes a field in the journal export format: "NAME=value"
-// if the value is printable text, else the name, its length as 64
+// if the value is printable text on one line, else the name, its length as 64
 // bits, little-endian, and the value.
 func exportField(b *bytes.Buffer, f field) {
-	if utf8.ValidString(f.value) && !strings.ContainsFunc(f.value, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+	if printable(f.value, false) {
 		b.WriteString(f.name + "=" + f.value + "\n")
 		return
 	}
 	b.WriteString(f.name + "\n")
 	binary.Write(b, binary.LittleEndian, uint64(len(f.value)))
 	b.WriteString(f.value + "\n")
+}
+
+// jsonThreshold is the size of a field from which the json modes show
+// null in place of its value, unless -a, as logs-show.c's JSON_THRESHOLD.
+const jsonThreshold = 4096
+
+// jsonString writes s as a JSON string, escaped as systemd's
+// json_variant_dump escapes it (no HTML escapes, as Go's encoder makes).
+func jsonString(b *bytes.Buffer, s string) {
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c == '\n':
+			b.WriteString(`\n`)
+		case c == '\t':
+			b.WriteString(`\t`)
+		case c == '\r':
+			b.WriteString(`\r`)
+		case c == '\b':
+			b.WriteString(`\b`)
+		case c == '\f':
+			b.WriteString(`\f`)
+		case c < ' ':
+			fmt.Fprintf(b, `\u%04x`, c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('"')
+}
+
+// jsonBytes writes a value that is not printable text as the json modes
+// do, an array of its bytes' numbers, as json_variant_new_array_bytes.
+func jsonBytes(b *bytes.Buffer, s string, pretty bool) {
+	b.WriteByte('[')
+	for i := 0; i < len(s); i++ {
+		switch {
+		case pretty && i > 0:
+			b.WriteString(",\n\t\t")
+		case pretty:
+			b.WriteString("\n\t\t")
+		case i > 0:
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.Itoa(int(s[i])))
+	}
+	if pretty {
+		b.WriteString("\n\t")
+	}
+	b.WriteByte(']')
+}
+
+// printable reports whether s is text journalctl shows as it is, as
+// utf8_is_printable_newline() in basic/utf8.c: valid UTF-8 without
+// control characters but tabs, and newlines if newline.
+func printable(s string, newline bool) bool {
+	return utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool {
+		return r < ' ' && r != '\t' && (r != '\n' || !newline) || 0x7f <= r && r <= 0x9f
+	})
+}
+
+// stripTabANSI is a message as the short modes show it, as
+// strip_tab_ansi() in basic/string-util.c: a tab made eight spaces,
+// colour sequences (ESC [ digits, ";" or ":" up to "m") and operating
+// system commands (ESC ] up to BEL or ESC \\) taken out, and carriage
+// returns at the end of a line dropped; a sequence cut short is kept.
+func stripTabANSI(s string) string {
+	if !strings.ContainsAny(s, "\t\x1b\r") {
+		return s
+	}
+	var out strings.Builder
+	crs := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '\r' {
+			crs++
+			continue
+		}
+		if c == '\n' {
+			crs = 0
+		}
+		out.WriteString(strings.Repeat("\r", crs))
+		crs = 0
+		switch {
+		case c == '\t':
+			out.WriteString("        ")
+		case c == 0x1b && i+1 < len(s) && (s[i+1] == '[' || s[i+1] == ']'):
+			if end := escapeEnd(s[i+1:]); end > 0 {
+				i += end
+				continue
+			}
+			out.WriteByte(c)
+		default:
+			out.WriteByte(c)
+		}
+	}
+	return out.String()
+}
+
+// escapeEnd is the length of the colour sequence or operating system
+// command s begins with, after its ESC, or 0 if it is not one or is cut
+// short.
+func escapeEnd(s string) int {
+	for i := 1; i < len(s); i++ {
+		c := s[i]
+		if s[0] == '[' {
+			switch {
+			case c == 'm':
+				return i + 1
+			case !('0' <= c && c <= '9' || c == ';' || c == ':'):
+				return 0
+			}
+			continue
+		}
+		switch {
+		case c == 0x07:
+			return i + 1
+		case c == 0x1b:
+			if i+1 < len(s) && s[i+1] == '\\' {
+				return i + 2
+			}
+			return 0
+		case c < 0x20 || c > 0x7e:
+			return 0
+		}
+	}
+	return 0
+}
+
+// writeLines writes a value of several lines as print_multiline() in
+// shared/logs-show.c: the lines after the first indented by indent
+// columns, a newline at the end of the last not made a line of its own.
+func writeLines(b *bytes.Buffer, s string, indent int) {
+	if s == "" {
+		b.WriteByte('\n')
+		return
+	}
+	first := true
+	for l := range strings.Lines(s) {
+		if !first {
+			b.WriteString(strings.Repeat(" ", indent))
+		}
+		first = false
+		b.WriteString(strings.TrimSuffix(l, "\n") + "\n")
+	}
 }

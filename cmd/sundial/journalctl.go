@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -59,6 +60,9 @@ Options:
   -r --reverse               Show the newest entries first
      --utc                   Express time in Coordinated Universal Time (UTC)
   -x --catalog               Add message explanations where available
+  -a --all                   Show all fields, including long and unprintable
+  -l --full                  Accepted for compatibility; fields are never
+                             ellipsized
      --no-hostname           Suppress output of hostname field
   -f --follow                Follow the journal
      --no-tail               Show all lines, even in follow mode
@@ -96,6 +100,7 @@ type journalOptions struct {
 	bootOffset             int
 	catalog, quiet, noTail bool
 	utc, noHostname        bool
+	all                    bool // -a: fields as they are, blobs too
 	output                 string
 	fields                 []string // --output-fields; nil for all
 	action                 string   // "", "list-boots", "disk-usage", "vacuum"
@@ -111,6 +116,11 @@ func journalctlMain(c *cli, args []string) int {
 		if name == "system" {
 			o.system = true
 		}
+		if name == "output" && value == "help" {
+			// The modes, and no more, as journalctl's parse_argv.
+			fmt.Fprintln(c.stdout, strings.Join(outputModes, "\n"))
+			return errDone
+		}
 		if done, err := o.option(c, name); done {
 			return err
 		}
@@ -119,8 +129,14 @@ func journalctlMain(c *cli, args []string) int {
 	if !ok {
 		return status
 	}
-	if fs.NArg() > 0 {
-		c.errorf("Extraneous arguments: %s", strings.Join(fs.Args(), " "))
+	switch {
+	case fs.NArg() > 0 && o.action != "":
+		// As journalctl's parse_argv.
+		c.errorf("Extraneous arguments starting with '%s'", fs.Arg(0))
+		return 1
+	case fs.NArg() > 0:
+		// journalctl's matches (FIELD=VALUE, a program's path, "+").
+		c.errorf("Matches such as '%s' are not supported: -u, --user-unit=, -t, -p, -g, -S, -U and -b select entries.", fs.Arg(0))
 		return 1
 	}
 	if err := o.check(); err != nil {
@@ -132,7 +148,7 @@ func journalctlMain(c *cli, args []string) int {
 	defer stop()
 	switch o.action {
 	case "disk-usage":
-		return o.diskUsage(c)
+		return o.diskUsage(c, src)
 	case "vacuum":
 		return o.vacuumJournal(ctx, c, src)
 	case "list-boots":
@@ -199,14 +215,61 @@ func (o *journalOptions) declareAll(fs *pflag.FlagSet) {
 	fs.String("vacuum-time", "", "")
 	fs.StringP("boot", "b", "", "")
 	fs.Lookup("boot").NoOptDefVal = optionalNoArgument
-	for _, s := range [][2]string{{"follow", "f"}, {"reverse", "r"}, {"catalog", "x"}, {"pager-end", "e"},
-		{"quiet", "q"}, {"no-pager", ""}, {"no-tail", ""}, {"utc", ""}, {"no-hostname", ""}, {"list-boots", ""}, {"disk-usage", ""}} {
+	declareUnsupported(fs)
+	for _, s := range [][2]string{{"all", "a"}, {"follow", "f"}, {"reverse", "r"}, {"catalog", "x"}, {"pager-end", "e"},
+		{"quiet", "q"}, {"no-pager", ""}, {"full", "l"}, {"no-tail", ""}, {"utc", ""}, {"no-hostname", ""}, {"list-boots", ""}, {"disk-usage", ""}} {
 		switchOption(fs, s[0], s[1])
 	}
 }
 
+// unsupported are journalctl's options that sundial does not take, by
+// name (and letter), with what it takes instead; "=" ends the name of
+// one with an argument. They are refused saying so, not as options
+// unheard of.
+var unsupported = []struct{ option, why string }{
+	{"dmesg/k", "sundial's journal holds no kernel messages"},
+	{"machine=/M", "sundial reads the journal of this machine's daemons only"},
+	{"file=", "sundial reads a daemon's journal, or with -D a state directory's"},
+	{"root=", "sundial reads a daemon's journal, or with -D a state directory's"},
+	{"namespace=", "sundial reads a daemon's journal, or with -D a state directory's"},
+	{"vacuum-files=", "sundial's journal is one database; --vacuum-size= and --vacuum-time= bound it"},
+	{"rotate", "sundial's journal is one database; --vacuum-size= and --vacuum-time= bound it"},
+	{"flush", "the sundial daemon writes its journal to its state directory only"},
+	{"sync", "the sundial daemon writes each line to its database as it comes"},
+	{"cursor=/c", "-S and -U select entries by time"},
+	{"after-cursor=", "-S and -U select entries by time"},
+	{"cursor-file=", "-S and -U select entries by time"},
+	{"show-cursor", "-S and -U select entries by time"},
+}
+
+// declareUnsupported declares the options sundial refuses.
+func declareUnsupported(fs *pflag.FlagSet) {
+	for _, u := range unsupported {
+		name, short, _ := strings.Cut(u.option, "/")
+		if long, ok := strings.CutSuffix(name, "="); ok {
+			fs.StringP(long, short, "", "")
+		} else {
+			switchOption(fs, name, short)
+		}
+	}
+}
+
+// refuse says why an option sundial does not take is refused.
+func refuse(name string) error {
+	for _, u := range unsupported {
+		long, _, _ := strings.Cut(u.option, "/")
+		if long == name || long == name+"=" {
+			return usageError(fmt.Sprintf("--%s is not supported: %s.", long, u.why))
+		}
+	}
+	return nil
+}
+
 // set takes one option, as journalctl's parse_argv.
 func (o *journalOptions) set(name, value string) error {
+	if err := refuse(name); err != nil {
+		return err
+	}
 	switch name {
 	case "directory":
 		o.dir = value
@@ -266,6 +329,8 @@ func (o *journalOptions) set(name, value string) error {
 			}
 			o.boot, o.bootID, o.bootOffset = !all, id, offset
 		}
+	case "all":
+		o.all = true
 	case "follow":
 		o.follow = true
 	case "reverse":
@@ -311,10 +376,20 @@ func (o *journalOptions) vacuumJournal(ctx context.Context, c *cli, src *journal
 	if o.vacuumTime > 0 {
 		o.vacuum.Before = uint64(max(now().UnixMicro()-int64(o.vacuumTime), 1))
 	}
-	done, err := src.client.VacuumJournal(ctx, o.vacuum)
+	direct, err := src.direct()
+	if err != nil {
+		return src.failed(c, "vacuum the journal", err)
+	}
+	var done api.Vacuumed
+	if err = api.ErrNoDaemon; !direct {
+		done, err = src.client.VacuumJournal(ctx, o.vacuum)
+	}
 	if _, statErr := os.Stat(src.path); errors.Is(err, api.ErrNoDaemon) && statErr == nil {
 		// The daemon's alone while it runs; none does.
 		var st *store.Store
+		if err = src.unheld(); err != nil {
+			return src.failed(c, "vacuum the journal", err)
+		}
 		if st, err = store.Open(ctx, src.path); err == nil {
 			done, err = manager.VacuumJournal(ctx, st, filepath.Dir(src.path), o.vacuum)
 			st.Close()
@@ -326,7 +401,10 @@ func (o *journalOptions) vacuumJournal(ctx context.Context, c *cli, src *journal
 	if err != nil {
 		return src.failed(c, "vacuum the journal", err)
 	}
-	fmt.Fprintf(c.stdout, "Vacuuming done, freed %s of archived journals from %s.\n", formatBytes(done.Freed), done.Dir)
+	if !o.quiet {
+		// Logged, as journal_directory_vacuum() logs it: on standard error.
+		fmt.Fprintf(c.stderr, "Vacuuming done, freed %s of archived journals from %s.\n", formatBytes(done.Freed), done.Dir)
+	}
 	return 0
 }
 
@@ -649,9 +727,11 @@ func parseBootDescriptor(s string) (id string, offset int, all, ok bool) {
 // selectBoot is the boot -b selects: the current one for none, else
 // one of the journal's by its ID and an offset from it, or by an offset
 // from the last (0 and below) or from the first (1 and above), as
-// journalctl's get_boots counts them.
+// journalctl's get_boots counts them. With -D, none is the journal's
+// last, as journalctl's add_boot takes it for a directory's journal,
+// which may be another machine's or boot's.
 func (o *journalOptions) selectBoot(ctx context.Context, src *journalSource) (string, error) {
-	if o.bootID == "" && o.bootOffset == 0 {
+	if o.bootID == "" && o.bootOffset == 0 && o.dir == "" {
 		return clock.BootID(), nil
 	}
 	boots, err := src.JournalBoots(ctx)
@@ -754,11 +834,15 @@ func bracketMatch(set string, b byte) bool {
 
 // A journalSource reads the journal through the daemon, or, when none
 // listens, from the database it left, opened read-only for each
-// request, so that a daemon started meanwhile finds it free.
+// request, so that a daemon started meanwhile finds it free. A state
+// directory named with -D is read itself, unless a daemon holds its
+// database: the daemon that listens is not that directory's but its
+// own, as journalctl -D reads the directory, not journald.
 type journalSource struct {
 	client *api.Client
 	path   string // the database
 	opts   *daemonOptions
+	dir    string // -D's directory, "" for none
 }
 
 func (o *journalOptions) source() *journalSource {
@@ -773,19 +857,46 @@ func newSource(d *daemonOptions, dir string) *journalSource {
 		if d.user {
 			scope = unit.UserScope
 		}
-		dir = defaultStateDir(scope)
+		return &journalSource{client: d.client(), path: manager.StorePath(defaultStateDir(scope)), opts: d}
 	}
-	return &journalSource{client: d.client(), path: manager.StorePath(dir), opts: d}
+	return &journalSource{client: d.client(), path: manager.StorePath(dir), opts: d, dir: dir}
+}
+
+// direct reports whether to read the database itself, asking no daemon:
+// when -D names a directory whose database no daemon holds. A directory
+// or database that is not there is an error.
+func (s *journalSource) direct() (bool, error) {
+	if s.dir == "" {
+		return false, nil
+	}
+	if _, err := os.Stat(s.dir); err != nil {
+		return true, errStore{err}
+	}
+	held, err := store.Held(s.path)
+	if err != nil {
+		return true, errStore{err}
+	}
+	return !held, nil
 }
 
 // read runs f with the daemon's answers, or the database's.
 func read[T any](ctx context.Context, s *journalSource, daemon func(*api.Client) (T, error), stored func(*store.Store) (T, error)) (T, error) {
-	v, err := daemon(s.client)
-	if !errors.Is(err, api.ErrNoDaemon) {
+	var v T
+	direct, err := s.direct()
+	if err != nil {
 		return v, err
 	}
-	if _, statErr := os.Stat(s.path); statErr != nil {
-		return v, err
+	if !direct {
+		v, err = daemon(s.client)
+		if !errors.Is(err, api.ErrNoDaemon) {
+			return v, err
+		}
+		if _, statErr := os.Stat(s.path); statErr != nil {
+			return v, err
+		}
+		if err := s.unheld(); err != nil {
+			return v, err
+		}
 	}
 	st, err := store.OpenReadOnly(ctx, s.path)
 	if err != nil {
@@ -797,6 +908,20 @@ func read[T any](ctx context.Context, s *journalSource, daemon func(*api.Client)
 		err = errStore{err}
 	}
 	return v, err
+}
+
+// unheld checks, when no daemon answers, that none holds the database
+// either: one that listens elsewhere (another $XDG_RUNTIME_DIR, as in
+// another login) would have the reader wait for its lock, and fail.
+func (s *journalSource) unheld() error {
+	held, err := store.Held(s.path)
+	if err == nil && held {
+		err = fmt.Errorf("a running daemon holds it, and none listens at %s", s.client.Socket)
+	}
+	if err != nil {
+		return errStore{err}
+	}
+	return nil
 }
 
 // errStore is a failure to read the database, not the daemon.
@@ -827,6 +952,12 @@ func (s *journalSource) Runs(ctx context.Context, unitName string, last int) ([]
 // failed reports a read that failed, of what, and returns the exit
 // status.
 func (s *journalSource) failed(c *cli, what string, err error) int {
+	if pe, ok := errors.AsType[*fs.PathError](err); ok {
+		// A directory or database not there, or not to be read, as
+		// journalctl says it of its directory.
+		c.errorf("Failed to open %s: %s", pe.Path, errnoText(pe.Err))
+		return 1
+	}
 	if _, ok := errors.AsType[errStore](err); ok {
 		c.errorf("Failed to open %s: %v", s.path, strings.TrimPrefix(err.Error(), "store: "+s.path+": "))
 		return 1
@@ -836,8 +967,14 @@ func (s *journalSource) failed(c *cli, what string, err error) int {
 
 // diskUsage prints what the database's files take, as journalctl
 // --disk-usage what the journal's files take.
-func (o *journalOptions) diskUsage(c *cli) int {
-	path := o.source().path
+func (o *journalOptions) diskUsage(c *cli, src *journalSource) int {
+	if o.dir != "" {
+		// As journalctl opens the directory first.
+		if _, err := os.Stat(o.dir); err != nil {
+			return src.failed(c, "read the journal", errStore{err})
+		}
+	}
+	path := src.path
 	var total int64
 	for _, p := range []string{path, path + "-wal", path + "-shm"} {
 		if info, err := os.Stat(p); err == nil {

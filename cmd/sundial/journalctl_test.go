@@ -1,9 +1,19 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"fmt"
 	"io"
+	"io/fs"
 	"slices"
+	"strings"
+	"syscall"
 	"testing"
+
+	"sundial.dev/sundial/internal/api"
+	"sundial.dev/sundial/internal/manager"
+	"sundial.dev/sundial/internal/store"
 )
 
 // TestOptionalArguments: -n's and -b's optional arguments are read as
@@ -153,4 +163,113 @@ func errText(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+// TestJournalOutput: messages that are not plain text come out as
+// journalctl shows them: tabs expanded and colours taken out in the
+// short modes, "[N blob data]" for what is not printable (unless -a),
+// byte arrays in json, binary fields in export, JSON escaped as
+// systemd's, not as HTML.
+func TestJournalOutput(t *testing.T) {
+	long := strings.Repeat("x", 4096)
+	for _, tc := range []struct {
+		output, message string
+		all             bool
+		fields          []string
+		want            string
+	}{
+		{"short", "tab\there", false, nil, "tab        here\n"},
+		{"short", "\x1b[1;31mred\x1b[0m plain", false, nil, "red plain\n"},
+		{"short", "\x1b]8;;http://x\x07link\x1b]8;;\x1b\\ end", false, nil, "link end\n"},
+		{"short", "\x1b[2Jclear", false, nil, "[9B blob data]\n"},
+		{"short", "cr\r\r", false, nil, "cr\n"},
+		{"short", "bin\x01ary", false, nil, "[7B blob data]\n"},
+		{"short", "\xff\xfe latin", false, nil, "[8B blob data]\n"},
+		{"short", "bin\x01ary", true, nil, "bin\x01ary\n"},
+		{"short", "tab\there", true, nil, "tab\there\n"},
+		{"short", "two\nlines", false, nil, "two\n" + strings.Repeat(" ", len("Jan 01 00:00:00 x[1]: ")) + "lines\n"},
+		{"cat", "bin\x01ary", false, nil, "bin\x01ary\n"},
+		{"cat", "two", false, []string{"PRIORITY", "NONE", "MESSAGE"}, "6\ntwo\n"},
+		{"json", "a <b> & \"c\" \\ \t", false, []string{"MESSAGE"}, `"MESSAGE":"a <b> & \"c\" \\ \t"}`},
+		{"json", "bin\x01ary", false, []string{"MESSAGE"}, `"MESSAGE":[98,105,110,1,97,114,121]}`},
+		{"json", "\xff", false, []string{"MESSAGE"}, `"MESSAGE":[255]}`},
+		{"json", long, false, []string{"MESSAGE"}, `"MESSAGE":null}`},
+		{"json", "\xff", true, []string{"MESSAGE"}, `"MESSAGE":[255]}`},
+		{"json", long, true, []string{"MESSAGE"}, `"MESSAGE":"` + long + `"}`},
+		{"json-pretty", "\x01\x02", false, []string{"MESSAGE"}, "\"MESSAGE\" : [\n\t\t1,\n\t\t2\n\t]\n}"},
+		{"export", "tab\there", false, []string{"MESSAGE"}, "MESSAGE=tab\there\n\n"},
+		{"export", "two\nlines", false, []string{"MESSAGE"}, "MESSAGE\n\x09\x00\x00\x00\x00\x00\x00\x00two\nlines\n\n"},
+		{"export", "\u0085", false, []string{"MESSAGE"}, "MESSAGE\n\x02\x00\x00\x00\x00\x00\x00\x00\u0085\n\n"},
+		{"verbose", "bin\x01ary", false, []string{"MESSAGE"}, "    MESSAGE=[7B blob data]\n"},
+		{"verbose", "two\nlines", false, []string{"MESSAGE"}, "    MESSAGE=two\n            lines\n"},
+		{"verbose", "bin\x01ary", true, []string{"MESSAGE"}, "    MESSAGE=bin\x01ary\n"},
+	} {
+		var out bytes.Buffer
+		c := &cli{argv0: "journalctl", stdout: &out, stderr: io.Discard}
+		o := &journalOptions{output: tc.output, all: tc.all, fields: tc.fields, utc: true, noHostname: true}
+		o.printer(c).print([]api.Entry{{Cursor: 1, Realtime: 1, Monotonic: 1, Boot: "b", PID: 1, Identifier: "x", Priority: 6, Message: tc.message}})
+		got := out.String()
+		if tc.output == "short" {
+			got = strings.TrimPrefix(got, "Jan 01 00:00:00 x[1]: ")
+		} else if strings.HasPrefix(tc.output, "json") {
+			got = strings.TrimSuffix(got, "\n")
+		}
+		if !strings.HasSuffix(got, tc.want) {
+			t.Errorf("-o %s, all %v, of %q:\n%q\nwant it to end in\n%q", tc.output, tc.all, tc.message, got, tc.want)
+		}
+	}
+}
+
+// TestSelectBootDirectory: with -D, -b (and -e, -f, which imply it) is
+// the last boot of the directory's journal, not the running one, as
+// journalctl takes it; an empty journal has none.
+func TestSelectBootDirectory(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := store.Open(ctx, manager.StorePath(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := strings.Repeat("ab", 16)
+	if err := st.Append(ctx, store.Entry{Realtime: 1, Boot: other, Unit: "a.service", Message: "before"}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	o := &journalOptions{dir: dir, boot: true}
+	o.user = true
+	if got, err := o.selectBoot(ctx, o.source()); got != other || err != nil {
+		t.Errorf("-b -D: boot %q, %v; want the journal's last, %s", got, err, other)
+	}
+	empty := t.TempDir()
+	st, err = store.Open(ctx, manager.StorePath(empty))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	o.dir = empty
+	want := "Data from the specified boot (+0) is not available: No such boot ID in journal"
+	if got, err := o.selectBoot(ctx, o.source()); errText(err) != want {
+		t.Errorf("-b -D of an empty journal: boot %q, %v; want %q", got, err, want)
+	}
+}
+
+// TestSourceFailed: a state directory or database that cannot be opened
+// is said so as journalctl says it of its directory.
+func TestSourceFailed(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{errStore{fmt.Errorf("store: %w", &fs.PathError{Op: "open", Path: "/s/sundial.db", Err: syscall.EACCES})},
+			"Failed to open /s/sundial.db: Permission denied\n"},
+		{errStore{&fs.PathError{Op: "stat", Path: "/nowhere", Err: syscall.ENOENT}},
+			"Failed to open /nowhere: No such file or directory\n"},
+	} {
+		var out bytes.Buffer
+		c := &cli{prog: "journalctl", argv0: "journalctl", stdout: io.Discard, stderr: &out}
+		src := newSource(&daemonOptions{}, "/s")
+		if status := src.failed(c, "read the journal", tc.err); status != 1 || out.String() != tc.want {
+			t.Errorf("failed(%v) = %d, %q; want %q", tc.err, status, out.String(), tc.want)
+		}
+	}
 }

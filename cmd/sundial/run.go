@@ -770,6 +770,13 @@ func (s *composed) property(section, assignment string) error {
 			return usageError(fmt.Sprintf("Failed to parse %s: %s", key, value))
 		}
 		s.add(section, key, yesNo(b))
+	case parser == "log_level":
+		// bus_append_log_level_from_string: sent as the level's number.
+		l, ok := unit.ParseLogLevel(value)
+		if !ok {
+			return usageError(fmt.Sprintf("Failed to parse %s: %s", key, value))
+		}
+		s.add(section, key, strconv.Itoa(l))
 	case section == "Timer" && slices.Contains(onSecKeyList, key):
 		if value == "" {
 			// The manager resets all the values, and writes so.

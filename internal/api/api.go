@@ -61,6 +61,38 @@ type Entry struct {
 	Fields string `json:"fields,omitempty"`
 }
 
+// MarshalJSON writes the entry, with a message that is not UTF-8, which
+// a JSON string cannot hold, as its bytes besides, so that a client
+// reads the bytes a service wrote, as the journal keeps them.
+func (e Entry) MarshalJSON() ([]byte, error) {
+	w := entryJSON{entryFields: entryFields(e)}
+	if !utf8.ValidString(e.Message) {
+		w.MessageBytes = []byte(e.Message)
+	}
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (e *Entry) UnmarshalJSON(b []byte) error {
+	var w entryJSON
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*e = Entry(w.entryFields)
+	if w.MessageBytes != nil {
+		e.Message = string(w.MessageBytes)
+	}
+	return nil
+}
+
+// entryFields are an Entry's fields, without its methods.
+type entryFields Entry
+
+type entryJSON struct {
+	entryFields
+	MessageBytes []byte `json:"message_bytes,omitempty"`
+}
+
 // A JournalQuery selects journal entries.
 type JournalQuery struct {
 	Units        []string

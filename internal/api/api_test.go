@@ -196,3 +196,19 @@ func TestListenSymlink(t *testing.T) {
 		t.Errorf("%s: %v, %v; want it left 0755", target, info.Mode(), err)
 	}
 }
+
+// TestEntryJSON: a message is read as it was written, bytes that are
+// not UTF-8 too.
+func TestEntryJSON(t *testing.T) {
+	for _, msg := range []string{"plain", "\xff\xfe latin-1", "", "caf\xc3\xa9", "a\x00b"} {
+		want := Entry{Cursor: 3, Unit: "a.service", Message: msg, Fields: "K=v\n"}
+		b, err := json.Marshal([]Entry{want})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []Entry
+		if err := json.Unmarshal(b, &got); err != nil || len(got) != 1 || got[0] != want {
+			t.Errorf("%q: read back as %+v, %v from %s", msg, got, err, b)
+		}
+	}
+}

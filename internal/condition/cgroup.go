@@ -164,48 +164,6 @@ func sliceToPath(slice string) (string, error) {
 	return strings.Join(append(parts, slice), "/"), nil
 }
 
-// parsePermyriad is parse_permyriad: "N%" to two decimals, "N‰" to one,
-// "N‱", at most 100%; in ten-thousandths.
-func parsePermyriad(s string) (int, error) {
-	var num string
-	decimals, scale := 0, 0
-	switch {
-	case strings.HasSuffix(s, "‱"):
-		num = strings.TrimSuffix(s, "‱")
-	case strings.HasSuffix(s, "‰"):
-		num, decimals, scale = strings.TrimSuffix(s, "‰"), 1, 10
-	case strings.HasSuffix(s, "%"):
-		num, decimals, scale = strings.TrimSuffix(s, "%"), 2, 100
-	default:
-		return 0, syscall.EINVAL
-	}
-	whole, frac, hasDot := strings.Cut(num, ".")
-	if hasDot && (frac == "" || len(frac) > decimals || strings.Trim(frac, "0123456789") != "") {
-		return 0, syscall.EINVAL
-	}
-	if whole == "" || strings.Trim(whole, "0123456789") != "" {
-		return 0, syscall.EINVAL
-	}
-	n, err := strconv.Atoi(whole)
-	if err != nil {
-		return 0, syscall.ERANGE
-	}
-	if scale > 0 {
-		for len(frac) < decimals {
-			frac += "0"
-		}
-		f, _ := strconv.Atoi("0" + frac)
-		if n > 10000/scale+1 {
-			return 0, syscall.ERANGE
-		}
-		n = n*scale + f
-	}
-	if n > 10000 {
-		return 0, syscall.ERANGE
-	}
-	return n, nil
-}
-
 // readPressure is read_resource_pressure: the averages of a line of a
 // PSI file, in hundredths of a percent: avg10, avg60, avg300.
 func readPressure(path, kind string) ([3]int, error) {
@@ -315,7 +273,7 @@ func testPressure(resource string) func(string, []string) (bool, error) {
 				return false, syscall.EINVAL
 			}
 		}
-		limit, err := parsePermyriad(strings.Trim(parts[0], whitespace))
+		limit, err := unit.ParsePermyriad(strings.Trim(parts[0], whitespace))
 		if err != nil {
 			return false, err
 		}

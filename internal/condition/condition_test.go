@@ -86,24 +86,6 @@ func TestParseOp(t *testing.T) {
 	}
 }
 
-func TestParsePermyriad(t *testing.T) {
-	for _, tt := range []struct {
-		in   string
-		want int
-		err  error
-	}{
-		{"10%", 1000, nil}, {"0%", 0, nil}, {"100%", 10000, nil}, {"12.5%", 1250, nil}, {"12.34%", 1234, nil},
-		{"12.345%", 0, syscall.EINVAL}, {"101%", 0, syscall.ERANGE}, {"5‰", 50, nil}, {"5.5‰", 55, nil},
-		{"7‱", 7, nil}, {"5", 0, syscall.EINVAL}, {"%", 0, syscall.EINVAL}, {"-1%", 0, syscall.EINVAL},
-		{"1.%", 0, syscall.EINVAL},
-	} {
-		got, err := parsePermyriad(tt.in)
-		if got != tt.want || err != tt.err {
-			t.Errorf("parsePermyriad(%q) = %d, %v; want %d, %v", tt.in, got, err, tt.want, tt.err)
-		}
-	}
-}
-
 func TestSliceToPath(t *testing.T) {
 	for _, tt := range []struct{ in, want string }{
 		{"-.slice", ""}, {"foo.slice", "foo.slice"}, {"foo-bar-baz.slice", "foo.slice/foo-bar.slice/foo-bar-baz.slice"},

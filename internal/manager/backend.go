@@ -383,8 +383,7 @@ func (m *Manager) job(req api.JobRequest, r *api.JobResult, wait func() func(str
 			r.Result = jobDone
 			return
 		}
-		done := wait()
-		m.stop(e, func(string) { m.start(e, activation{reason: "manual"}, done) })
+		m.restartJob(e, wait())
 	case "clean":
 		m.clean(req, e, r)
 	default:

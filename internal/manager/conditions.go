@@ -3,6 +3,7 @@ package manager
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"sundial.dev/sundial/internal/api"
 	"sundial.dev/sundial/internal/condition"
@@ -21,9 +22,13 @@ const skippedExecCondition = "skipped (" + string(service.SkipCondition) + ")"
 
 // unstarted match the results the run history keeps for starts that
 // did not begin: skipped by a condition (with or without the one that
-// failed) or failed by an assert. A start an ExecCondition= skipped is
-// not among them: its process ran, and the service ended.
-var unstarted = []string{"skipped", "skipped (Condition*", jobAssert}
+// failed) or failed by an assert (likewise). A start an ExecCondition=
+// skipped is not among them: its process ran, and the service ended.
+var unstarted = []string{"skipped", skippedCondition, jobAssert, jobAssert + " (*"}
+
+// skippedCondition matches the results of the starts a condition that
+// is not triggering skipped.
+const skippedCondition = "skipped (Condition*"
 
 // A condResult is the last test of a unit's conditions or asserts, as
 // systemd keeps condition_result and condition_timestamp, and each
@@ -32,11 +37,17 @@ type condResult struct {
 	at     timer.Dual // when tested; zero for never
 	ok     bool
 	tested []condition.Tested
+	// unmet is, for a test the run history told of, the condition
+	// that failed, as written there; tested is then nil.
+	unmet string
 }
 
 // failed are the conditions that did not hold, in the order tested:
 // what status lists beneath "Condition:".
 func (r condResult) failed(prefix string) []string {
+	if r.tested == nil && r.unmet != "" {
+		return []string{r.unmet}
+	}
 	var out []string
 	for _, t := range r.tested {
 		if !t.OK {
@@ -81,7 +92,11 @@ func (m *Manager) testConditions(e *entry, act activation, done func(string)) bo
 	if !ok {
 		m.unitLog(name, "", 5, name+": Starting requested but asserts failed.")
 		m.jobLog(name, "", "start", jobAssert, "Assertion failed for "+describe(e)+".")
-		m.unstartedRun(e, act, now, jobAssert)
+		failed := jobAssert
+		if f, found := condition.Failed(e.assert.tested); found && !f.Trigger {
+			failed += " (" + condition.Format("Assert", f.Condition) + ")"
+		}
+		m.unstartedRun(e, act, now, failed)
 		m.changed(e)
 		m.tellTimers(e)
 		done(jobAssert)
@@ -126,5 +141,44 @@ func describeConditions(e *entry, a *api.Unit) {
 	a.AssertTimestamp, a.AssertResult = e.assert.at.Realtime, e.assert.ok
 	if f, found := condition.Failed(e.assert.tested); found && !e.assert.ok && !f.Trigger {
 		a.AssertUnmet = condition.Format("Assert", f.Condition)
+	} else if !e.assert.ok {
+		a.AssertUnmet = e.assert.unmet
+	}
+}
+
+// restoreTests shows the last tests of a service's conditions and
+// asserts after the daemon started again, from the runs of the history
+// that tested them last: cond, the last a start job began, and assert,
+// the last of those its conditions did not skip. Each start tested them
+// as it began; a skip or a failed assert keeps, in its result, the
+// condition or assert that failed. A start an ExecCondition= skipped
+// shows its conditions failed, as service_sigchld_event leaves them.
+func (m *Manager) restoreTests(e *entry, cond, assert *store.Run) {
+	at := func(r *store.Run) timer.Dual {
+		d := timer.Dual{Realtime: r.Started}
+		if m.sameBoot(r.Boot) {
+			d.Monotonic = r.StartedMonotonic
+		}
+		return d
+	}
+	// unmet is the condition within a result's parentheses.
+	unmet := func(result string) string {
+		_, rest, _ := strings.Cut(result, " (")
+		return strings.TrimSuffix(rest, ")")
+	}
+	if cond != nil {
+		e.cond = condResult{at: at(cond), ok: true}
+		switch r := cond.Result; {
+		case r == "skipped", r == skippedExecCondition:
+			e.cond.ok = false
+		case strings.HasPrefix(r, "skipped (Condition"):
+			e.cond.ok, e.cond.unmet = false, unmet(r)
+		}
+	}
+	if assert != nil {
+		e.assert = condResult{at: at(assert), ok: true}
+		if r := assert.Result; r == jobAssert || strings.HasPrefix(r, jobAssert+" (") {
+			e.assert.ok, e.assert.unmet = false, unmet(r)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -100,7 +101,7 @@ func TestConditionTriggers(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.State != store.RunEnded || r.Unit == "trig.service" && r.Result != "skipped" || r.Unit == "assert.service" && r.Result != "assert" {
+		if r.State != store.RunEnded || r.Unit == "trig.service" && r.Result != "skipped" || r.Unit == "assert.service" && r.Result != "assert (AssertPathExists=!/)" {
 			t.Errorf("run %+v", r)
 		}
 	}
@@ -295,5 +296,76 @@ func TestUnstartedRestored(t *testing.T) {
 				t.Errorf("%s restored: %s, result %s; want %s, %s", name, u.Active, u.Result, tc.active, tc.result)
 			}
 		}
+	}
+}
+
+// TestTestsRestored: a daemon started again shows the last tests of a
+// service's conditions and asserts as they were before: when, their
+// results, and the one that failed; an assert's last test may be older
+// than a condition's that skipped the service since.
+func TestTestsRestored(t *testing.T) {
+	dir, state := t.TempDir(), t.TempDir()
+	cases := []struct {
+		name, unit string
+		gates      []bool // whether the path tested exists, at each start
+	}{
+		{"skipped", "[Unit]\nConditionPathExists=%s\nAssertPathExists=/\n[Service]\nType=oneshot\nExecStart=/bin/true\n", []bool{false}},
+		{"ran", "[Unit]\nConditionPathExists=%s\nAssertPathExists=/\n[Service]\nType=oneshot\nExecStart=/bin/true\n", []bool{true}},
+		{"ran-skipped", "[Unit]\nConditionPathExists=%s\nAssertPathExists=/\n[Service]\nType=oneshot\nExecStart=/bin/true\n", []bool{true, false}},
+		{"triggers", "[Unit]\nConditionPathExists=|%s\nConditionPathExists=|/nonexistent\n[Service]\nType=oneshot\nExecStart=/bin/true\n", []bool{false}},
+		{"assert", "[Unit]\nAssertPathExists=%s\n[Service]\nType=oneshot\nExecStart=/bin/true\n", []bool{false}},
+		{"exec-condition", "[Service]\nType=oneshot\nExecCondition=/bin/test -e %s\nExecStart=/bin/true\n", []bool{false}},
+	}
+	files := map[string]string{}
+	for _, c := range cases {
+		files[c.name+".service"] = fmt.Sprintf(c.unit, filepath.Join(state, c.name))
+	}
+	writeUnits(t, dir, files)
+	ctx := context.Background()
+	before := map[string]api.Unit{}
+	func() {
+		c, stop := serve(t, dir, state, t.TempDir())
+		defer stop()
+		for _, tc := range cases {
+			gate := filepath.Join(state, tc.name)
+			for _, g := range tc.gates {
+				if g {
+					if err := os.WriteFile(gate, nil, 0o644); err != nil {
+						t.Fatal(err)
+					}
+				} else if err := os.Remove(gate); err != nil && !os.IsNotExist(err) {
+					t.Fatal(err)
+				}
+				if _, err := c.Jobs(ctx, api.JobRequest{Verb: "start", Units: []string{tc.name + ".service"}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			before[tc.name] = unitOf(t, c, tc.name+".service")
+		}
+	}()
+	c, stop := serve(t, dir, state, t.TempDir())
+	defer stop()
+	tests := func(u api.Unit) string {
+		return fmt.Sprintf("condition %v at %d %q, assert %v at %d %q", u.ConditionResult, u.ConditionTimestamp, u.ConditionUnmet,
+			u.AssertResult, u.AssertTimestamp, u.AssertUnmet)
+	}
+	// Within a millisecond: the history keeps when a run that began
+	// started, microseconds after its start job tested the conditions.
+	near := func(a, b uint64) bool { return a == b || a != 0 && b != 0 && max(a, b)-min(a, b) < 1000 }
+	for _, tc := range cases {
+		want := before[tc.name]
+		if tc.name == "triggers" {
+			// The history keeps no triggering condition.
+			want.ConditionUnmet = nil
+		}
+		got := unitOf(t, c, tc.name+".service")
+		if got.ConditionResult != want.ConditionResult || !slices.Equal(got.ConditionUnmet, want.ConditionUnmet) ||
+			got.AssertResult != want.AssertResult || got.AssertUnmet != want.AssertUnmet ||
+			!near(got.ConditionTimestamp, want.ConditionTimestamp) || !near(got.AssertTimestamp, want.AssertTimestamp) {
+			t.Errorf("%s restored: %s\nwant: %s", tc.name, tests(got), tests(want))
+		}
+	}
+	if u := before["ran-skipped"]; u.ConditionResult || !u.AssertResult || u.AssertTimestamp >= u.ConditionTimestamp {
+		t.Errorf("ran-skipped before: %s", tests(u))
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -62,16 +61,14 @@ func (m *Manager) start(e *entry, act activation, done func(string)) {
 }
 
 func (m *Manager) startJob(e *entry, act activation, done func(string), seen map[*entry]bool) {
-	finish := func(r string) {
-		if done != nil {
-			done(r)
-		}
-	}
 	if seen[e] {
-		finish(jobDone) // a cycle: systemd breaks it too
+		if done != nil {
+			done(jobDone) // a cycle: systemd breaks it too
+		}
 		return
 	}
 	seen[e] = true
+	finish := m.jobOf(e, "start", done)
 	u := e.u()
 	for _, name := range u.Unit.Deps["Conflicts"] {
 		if c := m.units[name]; c != nil && c.isActive() {
@@ -277,17 +274,18 @@ func (m *Manager) runService(e *entry, spec service.Spec, begin func(service.Spe
 		return done
 	}
 	spec.Clock = m.clk
+	levelPrefix, level := spec.Service.SyslogLevelPrefix, spec.Service.SyslogLevel
 	spec.Output = func(l service.Line) {
+		msg, priority, ok := service.JournalMessage(l.Text, levelPrefix, level)
+		if !ok {
+			return
+		}
 		id := ident
 		if id == "" {
 			id = l.Command
 		}
 		now := m.clk.Now()
-		priority, text := spec.Service.SyslogLevel, l.Text
-		if spec.Service.SyslogLevelPrefix {
-			priority, text = linePriority(priority, text)
-		}
-		m.journal <- store.Entry{Realtime: now.Realtime, Monotonic: now.Monotonic, Boot: m.boot, Unit: name, Invocation: invocation, PID: l.PID, Identifier: id, Priority: priority, Message: text}
+		m.journal <- store.Entry{Realtime: now.Realtime, Monotonic: now.Monotonic, Boot: m.boot, Unit: name, Invocation: invocation, PID: l.PID, Identifier: id, Priority: priority, Message: msg}
 	}
 	// Through the loop, in order with the states, and so with the job's
 	// messages ("Started …" before "Deactivated …").
@@ -401,22 +399,6 @@ func (m *Manager) startWaiter(e *entry, done func(string)) func() bool {
 		}
 		return true
 	}
-}
-
-// linePriority reads the "<N>" a line of a service's output may begin
-// with, N a priority of 0 to 7 (with no facility, in up to three
-// digits), as journald's stream reads it (syslog_parse_priority): the
-// line's priority, and the line without it; else priority and the line.
-func linePriority(priority int, line string) (int, string) {
-	end := strings.IndexByte(line, '>')
-	if !strings.HasPrefix(line, "<") || end < 2 || end > 4 {
-		return priority, line
-	}
-	n, err := strconv.Atoi(line[1:end])
-	if err != nil || n > 7 || strings.Trim(line[1:end], "0123456789") != "" {
-		return priority, line
-	}
-	return n, line[end+1:]
 }
 
 // resourcesPriority is the level unit_log_resources logs the CPU time
@@ -587,13 +569,178 @@ func (m *Manager) afterEnd(e *entry, out service.Outcome) {
 	}
 }
 
-// stop stops a unit as a stop job; done, if set, is told its result.
-func (m *Manager) stop(e *entry, done func(string)) {
-	finish := func(r string) {
+// jobOf notes a job of the kind under way for the unit, and returns what
+// ends it: that tells done, if set, the job's result.
+func (m *Manager) jobOf(e *entry, kind string, done func(string)) func(string) {
+	e.job = kind
+	return func(r string) {
+		if e.job == kind {
+			e.job = ""
+		}
 		if done != nil {
 			done(r)
 		}
+		// job_finish_and_invalidate: the unit may now be bound to one
+		// inactive.
+		m.queueBindsCheck(e, false)
 	}
+}
+
+// stop stops a unit as a stop job, with the units its stop propagates to
+// (transaction_add_job_and_dependencies, JOB_STOP to the units of
+// UNIT_ATOM_PROPAGATE_STOP): those that Requires=, BindsTo= or PartOf= it,
+// its PropagatesStopTo= and those StopPropagatedFrom= it. As the stop jobs
+// of a transaction are ordered, a unit ordered after another stops before
+// it. done, if set, is told the unit's result.
+func (m *Manager) stop(e *entry, done func(string)) {
+	m.stopJob(e, done, map[*entry]bool{})
+}
+
+func (m *Manager) stopJob(e *entry, done func(string), seen map[*entry]bool) {
+	if seen[e] {
+		if done != nil {
+			done(jobDone)
+		}
+		return
+	}
+	seen[e] = true
+	var then []*entry // to stop once e has: e is ordered after them
+	pending := 1
+	settle := func(string) {
+		if pending--; pending > 0 {
+			return
+		}
+		m.stopUnit(e, func(r string) {
+			for _, d := range then {
+				m.stopJob(d, nil, seen)
+			}
+			if done != nil {
+				done(r)
+			}
+		})
+	}
+	for _, d := range m.stopPropagatesTo(e) {
+		if !d.isActive() && d.job != "start" {
+			continue
+		}
+		switch {
+		case orderedAfter(d, e):
+			pending++
+			m.stopJob(d, settle, seen)
+		case orderedAfter(e, d):
+			then = append(then, d)
+		default:
+			m.stopJob(d, nil, seen)
+		}
+	}
+	settle(jobDone)
+}
+
+// restartJob restarts a unit as a restart job: the units its stop
+// propagates to that are active are stopped with it, and started again
+// once it has, as the try-restart jobs systemd gives them
+// (UNIT_ATOM_PROPAGATE_RESTART, which reaches the same units).
+func (m *Manager) restartJob(e *entry, done func(string)) {
+	var again []*entry
+	var walk func(*entry)
+	walk = func(x *entry) {
+		for _, d := range m.stopPropagatesTo(x) {
+			if d != e && d.isActive() && !slices.Contains(again, d) {
+				again = append(again, d)
+				walk(d)
+			}
+		}
+	}
+	walk(e)
+	m.stop(e, func(string) {
+		m.start(e, activation{reason: "manual"}, func(r string) {
+			for _, d := range again {
+				m.start(d, activation{reason: "manual"}, nil)
+			}
+			done(r)
+		})
+	})
+}
+
+// stopPropagatesTo returns the units a stop of e propagates to: those
+// that require it, are bound to it or part of it, or StopPropagatedFrom=
+// it, in the order of their names, and those of its PropagatesStopTo=.
+func (m *Manager) stopPropagatesTo(e *entry) []*entry {
+	to := m.naming(e, func(d *entry) []string { return d.stopFrom })
+	for _, name := range e.u().Unit.Deps["PropagatesStopTo"] {
+		if d := m.units[name]; d != nil && d != e && !slices.Contains(to, d) {
+			to = append(to, d)
+		}
+	}
+	return to
+}
+
+// orderedAfter reports whether a is ordered after b: a has After=b, or b
+// Before=a.
+func orderedAfter(a, b *entry) bool {
+	return slices.Contains(a.u().Unit.Deps["After"], b.name) || slices.Contains(b.u().Unit.Deps["Before"], a.name)
+}
+
+// boundTo returns the units that have BindsTo= on e, in the order of
+// their names.
+func (m *Manager) boundTo(e *entry) []*entry {
+	return m.naming(e, func(d *entry) []string { return d.bindsTo })
+}
+
+// naming returns the other units whose names list holds e's, in the
+// order of their names.
+func (m *Manager) naming(e *entry, names func(*entry) []string) []*entry {
+	var found []*entry
+	for _, d := range m.units {
+		if d != e && slices.Contains(names(d), e.name) {
+			found = append(found, d)
+		}
+	}
+	slices.SortFunc(found, func(a, b *entry) int { return strings.Compare(a.name, b.name) })
+	return found
+}
+
+// queueBindsCheck has the loop check, once the work at hand is done,
+// whether e, or a unit bound to it, is bound to a unit that is inactive
+// (the stop-when-bound queue). With unexpected, e left the active states
+// of itself, not by a job: the units bound to it are stopped, as
+// retroactively_stop_dependencies stops them.
+func (m *Manager) queueBindsCheck(e *entry, unexpected bool) {
+	m.later = append(m.later, func() {
+		bound := m.boundTo(e)
+		if unexpected {
+			for _, d := range bound {
+				if d.isActive() && !d.deactivating() && d.job != "stop" {
+					m.stop(d, nil)
+				}
+			}
+		}
+		for _, d := range append([]*entry{e}, bound...) {
+			m.checkBindsTo(d)
+		}
+	})
+}
+
+// checkBindsTo is unit_check_binds_to: a unit active, with no job, that
+// is bound to a unit inactive, with no job, is stopped.
+func (m *Manager) checkBindsTo(e *entry) {
+	if a, _ := e.activeSub(); e.job != "" || a != "active" || m.units[e.name] != e {
+		return
+	}
+	for _, name := range e.bindsTo {
+		o := m.units[name]
+		if o == nil || o.job != "" || o.isActive() {
+			continue
+		}
+		m.unitLog(e.name, "", 6, fmt.Sprintf("%s: Unit is bound to inactive unit %s. Stopping, too.", e.name, name))
+		m.stop(e, nil)
+		return
+	}
+}
+
+// stopUnit stops the unit itself; done, if set, is told its result.
+func (m *Manager) stopUnit(e *entry, done func(string)) {
+	finish := m.jobOf(e, "stop", done)
 	switch {
 	case e.timer != nil:
 		if e.timer.State != timer.Dead {
@@ -611,6 +758,16 @@ func (m *Manager) stop(e *entry, done func(string)) {
 		e.restartPending = false
 		m.changed(e)
 		m.jobLog(e.name, "", "stop", jobDone, "Stopped "+describe(e)+".")
+	case e.run != nil && e.stopping:
+		// Stopping already: the job waits for that stop.
+		e.waiters = append(e.waiters, func() bool {
+			if e.run != nil {
+				return false
+			}
+			finish(jobDone)
+			return true
+		})
+		return
 	case e.run != nil:
 		e.stopping = true
 		m.jobLog(e.name, e.invocation, "stop", "", "Stopping "+describe(e)+"...")
@@ -687,7 +844,7 @@ func (m *Manager) stopAll() {
 		}
 		for _, e := range next {
 			stopped[e] = true
-			m.stop(e, nil)
+			m.stopUnit(e, nil)
 		}
 		if len(next) == 0 || slices.ContainsFunc(left, func(e *entry) bool { return e.run != nil }) {
 			// Each run stopped ends within its timeouts, and tells the loop.

@@ -222,3 +222,161 @@ func TestStartCanceledByStop(t *testing.T) {
 		}
 	}
 }
+
+// TestStopPropagates: a stop of db.service stops, with it, the units
+// that Requires=, BindsTo= or PartOf= it, and those of its
+// PropagatesStopTo=, as systemd's stop job propagates; not the one that
+// only Wants= it. app.service, ordered after db, stops before it.
+func TestStopPropagates(t *testing.T) {
+	dir, state, run := t.TempDir(), t.TempDir(), t.TempDir()
+	sleep := "[Service]\nExecStart=/bin/sleep 600\n"
+	writeUnits(t, dir, map[string]string{
+		"db.service":     "[Unit]\nPropagatesStopTo=cache.service\n" + sleep,
+		"app.service":    "[Unit]\nRequires=db.service\nAfter=db.service\n" + sleep,
+		"bound.service":  "[Unit]\nBindsTo=db.service\n" + sleep,
+		"part.service":   "[Unit]\nPartOf=db.service\n" + sleep,
+		"cache.service":  sleep,
+		"wanter.service": "[Unit]\nWants=db.service\n" + sleep,
+	})
+	c, stop := serve(t, dir, state, run)
+	defer stop()
+	ctx := context.Background()
+	all := []string{"db.service", "app.service", "bound.service", "part.service", "cache.service", "wanter.service"}
+	for _, u := range all {
+		if res, err := c.Jobs(ctx, api.JobRequest{Verb: "start", Units: []string{u}}); err != nil || res[0].Result != jobDone {
+			t.Fatalf("start %s: %+v, %v", u, res, err)
+		}
+	}
+	if res, err := c.Jobs(ctx, api.JobRequest{Verb: "stop", Units: []string{"db.service"}}); err != nil || res[0].Result != jobDone {
+		t.Fatalf("stop: %+v, %v", res, err)
+	}
+	active := func() map[string]string {
+		units, err := c.Units(ctx, all, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]string{}
+		for _, u := range units {
+			m[u.Name] = u.Active
+		}
+		return m
+	}
+	want := map[string]string{"db.service": "inactive", "app.service": "inactive", "bound.service": "inactive",
+		"part.service": "inactive", "cache.service": "inactive", "wanter.service": "active"}
+	var got map[string]string
+	await.Until(t, func() bool { got = active(); return maps.Equal(got, want) }, "the stops: %v", want)
+	// app.service stopped before db.service was asked to.
+	msgs := messages(c, "app.service", "db.service")
+	i, j := slices.Index(msgs, "Stopped app.service."), slices.Index(msgs, "Stopping db.service...")
+	if i < 0 || j < 0 || i > j {
+		t.Errorf("journal of app.service and db.service:\n  %s", strings.Join(msgs, "\n  "))
+	}
+}
+
+// TestBoundToInactive: a unit bound to one a condition skipped is
+// stopped once active, as unit_check_binds_to stops it, with its words;
+// one that only requires it goes on. A unit bound to a service that
+// ends of itself is stopped with it (retroactively_stop_dependencies),
+// without those words.
+func TestBoundToInactive(t *testing.T) {
+	dir, state, run := t.TempDir(), t.TempDir(), t.TempDir()
+	gate := filepath.Join(state, "gate")
+	sleep := "[Service]\nExecStart=/bin/sleep 600\n"
+	writeUnits(t, dir, map[string]string{
+		"skipped.service":  "[Unit]\nConditionPathExists=/nonexistent\n[Service]\nExecStart=/bin/true\n",
+		"bound.service":    "[Unit]\nBindsTo=skipped.service\nAfter=skipped.service\n" + sleep,
+		"required.service": "[Unit]\nRequires=skipped.service\nAfter=skipped.service\n" + sleep,
+		"short.service":    "[Service]\nExecStart=/bin/sh -c 'until [ -e " + gate + " ]; do sleep 0.01; done'\n",
+		"follows.service":  "[Unit]\nBindsTo=short.service\nAfter=short.service\n" + sleep,
+	})
+	c, stop := serve(t, dir, state, run)
+	defer stop()
+	ctx := context.Background()
+	for _, u := range []string{"bound.service", "required.service", "follows.service"} {
+		if res, err := c.Jobs(ctx, api.JobRequest{Verb: "start", Units: []string{u}}); err != nil || res[0].Result != jobDone {
+			t.Fatalf("start %s: %+v, %v", u, res, err)
+		}
+	}
+	is := func(name string) string {
+		units, err := c.Units(ctx, []string{name}, false)
+		if err != nil || len(units) != 1 {
+			t.Fatalf("Units %s: %+v, %v", name, units, err)
+		}
+		return units[0].Active
+	}
+	await.Until(t, func() bool { return is("bound.service") == "inactive" }, "bound.service to stop")
+	want := []string{"Starting bound.service...", "Started bound.service.",
+		"bound.service: Unit is bound to inactive unit skipped.service. Stopping, too.",
+		"Stopping bound.service...", "bound.service: Deactivated successfully.", "Stopped bound.service."}
+	var msgs []string
+	await.Until(t, func() bool { msgs = messages(c, "bound.service"); return len(msgs) >= len(want) }, "bound.service's journal")
+	if !slices.Equal(msgs, want) {
+		t.Errorf("journal of bound.service:\n  %s\nwant:\n  %s", strings.Join(msgs, "\n  "), strings.Join(want, "\n  "))
+	}
+	if a := is("required.service"); a != "active" {
+		t.Errorf("required.service is %s, want active", a)
+	}
+	if a := is("follows.service"); a != "active" {
+		t.Fatalf("follows.service is %s before short.service ends, want active", a)
+	}
+	if err := os.WriteFile(gate, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	await.Until(t, func() bool { return is("follows.service") == "inactive" }, "follows.service to stop with short.service")
+	for _, m := range messages(c, "follows.service") {
+		if strings.Contains(m, "bound to inactive") {
+			t.Errorf("logged %q", m)
+		}
+	}
+}
+
+// TestRestartPropagates: a restart of db.service restarts the units its
+// stop stops, once it has started again, as systemd's try-restart jobs
+// for them do; those inactive stay so.
+func TestRestartPropagates(t *testing.T) {
+	dir, state, run := t.TempDir(), t.TempDir(), t.TempDir()
+	sleep := "[Service]\nExecStart=/bin/sleep 600\n"
+	writeUnits(t, dir, map[string]string{
+		"db.service":    sleep,
+		"app.service":   "[Unit]\nRequires=db.service\nAfter=db.service\n" + sleep,
+		"front.service": "[Unit]\nBindsTo=app.service\nAfter=app.service\n" + sleep,
+		"idle.service":  "[Unit]\nRequires=db.service\n" + sleep,
+	})
+	c, stop := serve(t, dir, state, run)
+	defer stop()
+	ctx := context.Background()
+	for _, u := range []string{"db.service", "app.service", "front.service"} {
+		if res, err := c.Jobs(ctx, api.JobRequest{Verb: "start", Units: []string{u}}); err != nil || res[0].Result != jobDone {
+			t.Fatalf("start %s: %+v, %v", u, res, err)
+		}
+	}
+	if res, err := c.Jobs(ctx, api.JobRequest{Verb: "restart", Units: []string{"db.service"}}); err != nil || res[0].Result != jobDone {
+		t.Fatalf("restart: %+v, %v", res, err)
+	}
+	want := []string{"Started app.service.", "Stopping app.service...", "app.service: Deactivated successfully.",
+		"Stopped app.service.", "Starting app.service...", "Started app.service."}
+	// front.service, bound to app.service, starts again last.
+	await.Until(t, func() bool {
+		return strings.Count(strings.Join(messages(c, "front.service"), "\n"), "Started front.service.") == 2
+	}, "front.service to start again")
+	await.Until(t, func() bool {
+		msgs := messages(c, "app.service")
+		return len(msgs) >= len(want) && slices.Equal(msgs[len(msgs)-len(want):], want)
+	}, "app.service's journal to end in %q", want)
+	// front.service may be started while app.service still starts:
+	// waited for.
+	states := func() string {
+		units, err := c.Units(ctx, []string{"db.service", "app.service", "front.service", "idle.service"}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s []string
+		for _, u := range units {
+			s = append(s, u.Name+" "+u.Active)
+		}
+		slices.Sort(s)
+		return strings.Join(s, ", ")
+	}
+	want2 := "app.service active, db.service active, front.service active, idle.service inactive"
+	await.Until(t, func() bool { return states() == want2 }, "%s", want2)
+}

@@ -80,8 +80,11 @@ type Manager struct {
 	preload struct {
 		timers map[string]store.TimerState
 		runs   map[string]store.Run
-		units  map[string]loadedUnit // by the name they are wanted by
-		active []*entry              // the timers whose activation is to be stored
+		// The last runs that tested each service's conditions, and
+		// its asserts.
+		tested, asserted map[string]store.Run
+		units            map[string]loadedUnit // by the name they are wanted by
+		active           []*entry              // the timers whose activation is to be stored
 	}
 	pid int // the daemon's, for its journal lines
 	// background is the work Run does not wait for until it returns.

@@ -238,3 +238,56 @@ func TestRetention(t *testing.T) {
 		t.Errorf("%d entries left, want at most 10", n)
 	}
 }
+
+// TestOutputLines: what a service writes is logged as journald logs a
+// stream: a line longer than LineMax= is cut, a NUL ends a line, an
+// empty line is dropped, and a "<N>" prefix gives a line's priority,
+// unless SyslogLevelPrefix=no; SyslogLevel= is the priority of the rest.
+func TestOutputLines(t *testing.T) {
+	dir, state := t.TempDir(), t.TempDir()
+	script := filepath.Join(state, "out.sh")
+	if err := os.WriteFile(script, []byte("head -c 50000 /dev/zero | tr '\\0' x\nprintf '\\n\\n<3>bad\\nnul\\0end\\n'\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	writeUnits(t, dir, map[string]string{
+		"out.service": "[Service]\nType=oneshot\nSyslogLevel=notice\nExecStart=/bin/sh " + script + "\n",
+		"raw.service": "[Service]\nType=oneshot\nSyslogLevelPrefix=no\nExecStart=/bin/echo <3>kept\n",
+	})
+	c, stop := serve(t, dir, state, t.TempDir())
+	defer stop()
+	for _, name := range []string{"out.service", "raw.service"} {
+		if res, err := c.Jobs(context.Background(), api.JobRequest{Verb: "start", Units: []string{name}}); err != nil || res[0].Result != jobDone {
+			t.Fatalf("start %s: %+v, %v", name, res, err)
+		}
+	}
+	type line struct {
+		prio int
+		msg  string
+	}
+	lines := func(name string) []line {
+		entries, _ := c.Journal(context.Background(), api.JournalQuery{Units: []string{name}})
+		var out []line
+		for _, e := range entries {
+			if e.PID != 0 && e.Identifier != "sundial" {
+				out = append(out, line{e.Priority, e.Message})
+			}
+		}
+		return out
+	}
+	want := []line{{5, strings.Repeat("x", 48*1024)}, {5, strings.Repeat("x", 50000-48*1024)}, {3, "bad"}, {5, "nul"}, {5, "end"}}
+	var got []line
+	await.Until(t, func() bool { got = lines("out.service"); return len(got) >= len(want) }, "out.service's output")
+	short := func(ls []line) (out []string) {
+		for _, l := range ls {
+			out = append(out, fmt.Sprintf("%d %.40q (%d bytes)", l.prio, l.msg, len(l.msg)))
+		}
+		return out
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("out.service's lines:\n  %s\nwant:\n  %s", strings.Join(short(got), "\n  "), strings.Join(short(want), "\n  "))
+	}
+	await.Until(t, func() bool { got = lines("raw.service"); return len(got) >= 1 }, "raw.service's output")
+	if !slices.Equal(got, []line{{6, "<3>kept"}}) {
+		t.Errorf("raw.service's lines: %s", short(got))
+	}
+}

@@ -290,6 +290,8 @@ func (m *Manager) serviceProperties(p *props, e *entry, s *unit.ServiceSection, 
 	p.str("UMask", fmt.Sprintf("%04o", s.UMask))
 	p.num("Nice", int64(s.Nice))
 	p.str("SyslogIdentifier", s.SyslogIdentifier)
+	p.bool("SyslogLevelPrefix", s.SyslogLevelPrefix)
+	p.num("SyslogLevel", int64(s.SyslogLevel))
 	p.str("KillMode", s.KillMode)
 	p.num("KillSignal", int64(s.KillSignal))
 	p.num("FinalKillSignal", int64(s.FinalKillSignal))

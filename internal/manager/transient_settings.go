@@ -203,6 +203,13 @@ func settingLines(s api.Setting) ([]item, error) {
 		if s.Key == "OnCalendar" && !literal(v) {
 			return nil, errors.New("Invalid calendar spec")
 		}
+	case "memory_limit", "cpu_quota", "tasks_max", "managed_oom_mem_pressure_limit":
+		// Their parsers expand no specifiers: the "%" of a share is
+		// written as it is.
+		if !literal(v) {
+			return nil, invalid()
+		}
+		return []item{{v, v}}, nil
 	default:
 		if !literal(v) {
 			return nil, invalid()

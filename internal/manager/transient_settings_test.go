@@ -183,7 +183,7 @@ func TestTransientNotes(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"PrivateNetwork= is not supported by sundial, ignoring.", "CPUQuota= is not supported by sundial, ignoring."}
-	if !slices.Equal(notes, want) || !strings.Contains(text, "CPUQuota=20%%\n") {
+	if !slices.Equal(notes, want) || !strings.Contains(text, "CPUQuota=20%\n") {
 		t.Errorf("notes %q, want %q\n%s", notes, want, text)
 	}
 }

@@ -34,6 +34,7 @@ type entry struct {
 	inactiveEnter timer.Dual
 
 	waiters      []func() bool // the jobs waiting for it to settle: true once one is
+	job          string        // the job under way for it, "start" or "stop"; "" for none
 	targetActive bool          // a target's state
 
 	triggeredBy []*entry // the timers that start it
@@ -60,8 +61,12 @@ type unitInfo struct {
 	trigger   string
 	// collectFailed is CollectMode=inactive-or-failed.
 	collectFailed bool
-	snap          *unit.Snapshot
-	files         uint64 // its files' stamp when loaded, for NeedDaemonReload
+	// stopFrom are the units a stop of which stops this one (Requires=,
+	// BindsTo=, PartOf=, StopPropagatedFrom=); bindsTo those of BindsTo=.
+	// Kept, not parsed again, for the loop looks at them on each change.
+	stopFrom, bindsTo []string
+	snap              *unit.Snapshot
+	files             uint64 // its files' stamp when loaded, for NeedDaemonReload
 }
 
 // noService is the serviceState of the units that have none of their
@@ -121,6 +126,16 @@ func readUnit(u *unit.Unit, snap *unit.Snapshot) loadedUnit {
 		// Cloned, not to hold on to the strings they were parsed with.
 		desc:          strings.Clone(u.Unit.Description),
 		collectFailed: u.Unit.CollectMode == "inactive-or-failed"}}
+	for _, kind := range []string{"Requires", "BindsTo", "PartOf", "StopPropagatedFrom"} {
+		for _, name := range u.Unit.Deps[kind] {
+			if !slices.Contains(e.stopFrom, name) {
+				e.stopFrom = append(e.stopFrom, strings.Clone(name))
+			}
+		}
+	}
+	for _, name := range u.Unit.Deps["BindsTo"] {
+		e.bindsTo = append(e.bindsTo, strings.Clone(name))
+	}
 	l := loadedUnit{e: e, notes: notes(u)}
 	if u.Timer != nil {
 		e.trigger = strings.Clone(u.Timer.Unit)
@@ -206,6 +221,11 @@ func (m *Manager) changed(e *entry) {
 			m.storeActive(e)
 		}
 		m.tellTimers(e)
+	}
+	// Told before the jobs settle: a change a job made is not one the
+	// unit made of itself.
+	if was != active {
+		m.queueBindsCheck(e, e.job == "" && up(was) && !up(active))
 	}
 	m.settleJobs(e)
 }
@@ -325,16 +345,31 @@ func (m *Manager) linkTimer(e *entry) {
 // condition skipped or an assert failed is not one: unit_start returned
 // before the service began, which kept its state and result.
 func (m *Manager) restoreLast(e *entry) {
-	if m.preload.runs != nil {
-		if r, ok := m.preload.runs[e.name]; ok {
-			m.restoreRun(e, r)
+	runs, tested, asserted := m.preload.runs, m.preload.tested, m.preload.asserted
+	if runs == nil {
+		ctx := context.Background()
+		var err error
+		if runs, err = m.store.LastRuns(ctx, e.name, unstarted...); err != nil {
+			return
 		}
-		return
+		if tested, err = m.store.LastTested(ctx, e.name); err != nil {
+			return
+		}
+		if asserted, err = m.store.LastTested(ctx, e.name, "skipped", skippedCondition); err != nil {
+			return
+		}
 	}
-	runs, err := m.store.LastRuns(context.Background(), e.name, unstarted...)
-	if r, ok := runs[e.name]; ok && err == nil {
+	if r, ok := runs[e.name]; ok {
 		m.restoreRun(e, r)
 	}
+	var cond, assert *store.Run
+	if r, ok := tested[e.name]; ok {
+		cond = &r
+	}
+	if r, ok := asserted[e.name]; ok {
+		assert = &r
+	}
+	m.restoreTests(e, cond, assert)
 }
 
 // restoreRun shows a run that ended as the service's last.
@@ -384,7 +419,15 @@ func (m *Manager) load(ctx context.Context) error {
 	if m.preload.runs, err = m.store.LastRuns(ctx, "", unstarted...); err != nil {
 		return err
 	}
-	defer func() { m.preload.timers, m.preload.runs, m.preload.units, m.preload.active = nil, nil, nil, nil }()
+	if m.preload.tested, err = m.store.LastTested(ctx, ""); err != nil {
+		return err
+	}
+	if m.preload.asserted, err = m.store.LastTested(ctx, "", "skipped", skippedCondition); err != nil {
+		return err
+	}
+	defer func() {
+		m.preload.timers, m.preload.runs, m.preload.tested, m.preload.asserted, m.preload.units, m.preload.active = nil, nil, nil, nil, nil, nil
+	}()
 	u, snap, err := m.unitLoader().LoadSnapshot("timers.target")
 	if err != nil {
 		return err

@@ -1,12 +1,14 @@
 package service
 
 import (
-	"bufio"
+	"bytes"
 	"errors"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -150,23 +152,62 @@ func start(c Command) (*process, error) {
 	return p, nil
 }
 
-// readLines reads the stream into lines, as journald does: newlines end
-// them, longer ones are cut at lineMax, and what is left at the end is a
-// line too.
+// readLines reads the stream into lines, as journald's
+// stdout_stream_scan does: a newline or a NUL within the first lineMax
+// bytes ends one, lineMax bytes without either are one, and what is left
+// at the end is one too.
 func readLines(r io.Reader, line func(string)) {
-	br := bufio.NewReaderSize(r, lineMax)
+	buf := make([]byte, lineMax)
+	n := 0
 	for {
-		b, err := br.ReadSlice('\n')
-		if len(b) > 0 {
-			if b[len(b)-1] == '\n' {
-				b = b[:len(b)-1]
+		m, err := r.Read(buf[n:])
+		p := buf[:n+m]
+		for len(p) > 0 {
+			end := bytes.IndexByte(p, '\n')
+			text := p
+			if end >= 0 {
+				text = p[:end]
 			}
-			line(string(b))
+			if nul := bytes.IndexByte(text, 0); nul >= 0 {
+				end = nul
+			} else if end < 0 && len(p) < lineMax {
+				break
+			}
+			if end < 0 {
+				line(string(p))
+				p = p[len(p):]
+				continue
+			}
+			line(string(p[:end]))
+			p = p[end+1:]
 		}
-		if err != nil && err != bufio.ErrBufferFull {
+		n = copy(buf, p)
+		if err != nil {
+			if n > 0 {
+				line(string(buf[:n]))
+			}
 			return
 		}
 	}
+}
+
+// JournalMessage is what journald's stdout_stream_log makes of a line of
+// a service's output: with levelPrefix (SyslogLevelPrefix=), a "<N>"
+// before it, N a level 0 to 7, gives its priority, and is taken off
+// (syslog_parse_priority); else its priority is level (SyslogLevel=).
+// A line left empty is dropped: ok is false.
+func JournalMessage(text string, levelPrefix bool, level int) (msg string, priority int, ok bool) {
+	priority = level
+	if levelPrefix && strings.HasPrefix(text, "<") {
+		if end := strings.IndexByte(text, '>'); end >= 2 && end <= 4 {
+			digits := text[1:end]
+			n, err := strconv.Atoi(digits)
+			if err == nil && strings.Trim(digits, "0123456789") == "" && n <= 7 {
+				priority, text = n, text[end+1:]
+			}
+		}
+	}
+	return text, priority, text != ""
 }
 
 // signal sends sig to the process's group, or to the process alone

@@ -15,6 +15,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"iter"
 	"math/bits"
@@ -24,6 +25,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 
 	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
 )
@@ -541,7 +543,21 @@ func (s *Store) Runs(ctx context.Context, unit string, n int) iter.Seq2[Run, err
 // patterns except: one query for all, as the daemon wants them when it
 // starts.
 func (s *Store) LastRuns(ctx context.Context, unit string, except ...string) (map[string]Run, error) {
-	where, args := `(? = '' OR unit = ?)`, []any{unit, unit}
+	return s.lastRuns(ctx, `(? = '' OR unit = ?)`, unit, except)
+}
+
+// LastTested is LastRuns over the runs a start job began: not the
+// restarts that Restart= makes, which test no conditions (unit_start
+// tests them only for a unit that is not activating already).
+func (s *Store) LastTested(ctx context.Context, unit string, except ...string) (map[string]Run, error) {
+	return s.lastRuns(ctx, `(? = '' OR unit = ?) AND reason != 'restart'`, unit, except)
+}
+
+// lastRuns returns each unit's last run of those that match where,
+// which takes unit twice, passing over runs whose result matches one of
+// the GLOB patterns except.
+func (s *Store) lastRuns(ctx context.Context, where, unit string, except []string) (map[string]Run, error) {
+	args := []any{unit, unit}
 	for _, p := range except {
 		where += ` AND result NOT GLOB ?`
 		args = append(args, p)
@@ -806,7 +822,7 @@ func (s *Store) Retain(ctx context.Context, r Retention) (Deleted, error) {
 		}
 	}
 	if r.Before > 0 {
-		n, err := s.deleteBatches(ctx, `DELETE FROM journal WHERE seq IN (SELECT seq FROM journal WHERE realtime < ? LIMIT ?)`, r.Before)
+		n, err := s.deleteOlder(ctx, r.Before)
 		d.Entries += n
 		if err != nil {
 			return d, err
@@ -816,6 +832,28 @@ func (s *Store) Retain(ctx context.Context, r Retention) (Deleted, error) {
 		d.Runs, err = s.pruneRuns(ctx, r.MaxRuns)
 	}
 	return d, err
+}
+
+// deleteOlder deletes the journal's entries from before a realtime, up
+// to the first that is not: what is kept stays a run of sequence numbers
+// without a gap, which pruneJournal counts on. An entry whose clock was
+// behind (stepped back, or not yet set after a boot) goes with those
+// around it, as journald vacuums whole files. The first entry kept is
+// found from the oldest along the table, not the time's index: it reads
+// as many rows as are deleted.
+func (s *Store) deleteOlder(ctx context.Context, before uint64) (int64, error) {
+	var first sql.NullInt64
+	err := s.db.QueryRowContext(ctx, `SELECT seq FROM journal NOT INDEXED WHERE realtime >= ? ORDER BY seq LIMIT 1`, before).Scan(&first)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = s.db.QueryRowContext(ctx, `SELECT MAX(seq) + 1 FROM journal`).Scan(&first)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: %w", err)
+	}
+	if !first.Valid {
+		return 0, nil
+	}
+	return s.deleteBatches(ctx, `DELETE FROM journal WHERE seq IN (SELECT seq FROM journal WHERE seq < ? ORDER BY seq LIMIT ?)`, first.Int64)
 }
 
 // pruneJournal deletes the entries appended before the last keep. The
@@ -1014,6 +1052,25 @@ func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("store: %s: %w", path, err)
 	}
 	return st, nil
+}
+
+// Held reports whether a process holds the database at path, as the
+// daemon holds its own: in SQLite's exclusive locking mode, a write lock
+// on the bytes of the database file that its readers lock to share it
+// (SHARED_FIRST and SHARED_SIZE in SQLite's os_unix.c). The lock is
+// asked about (F_GETLK), not taken.
+func Held(path string) (bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, fmt.Errorf("store: %w", err)
+	}
+	defer f.Close()
+	const sharedFirst, sharedSize = 0x40000000 + 2, 510
+	lk := syscall.Flock_t{Type: syscall.F_RDLCK, Whence: io.SeekStart, Start: sharedFirst, Len: sharedSize}
+	if err := syscall.FcntlFlock(f.Fd(), syscall.F_GETLK, &lk); err != nil {
+		return false, fmt.Errorf("store: %s: %w", path, err)
+	}
+	return lk.Type != syscall.F_UNLCK, nil
 }
 
 // Vacuum deletes the journal's entries from before a realtime in µs (0

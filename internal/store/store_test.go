@@ -683,3 +683,71 @@ func TestVacuum(t *testing.T) {
 		t.Errorf("Vacuum(200K) = %d, %v: %d bytes, %d entries left, the first at %d", freed, err, pages*pageSize, n, first)
 	}
 }
+
+// TestLastTested: the last run a start job began, by unit, passes over
+// the restarts, and the results asked to be passed over.
+func TestLastTested(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "state.db"))
+	for i, r := range []Run{
+		{Unit: "a.service", Reason: "manual"}, {Unit: "a.service", Reason: "restart"},
+		{Unit: "b.service", Reason: "OnCalendar"}, {Unit: "b.service", Reason: "manual", Result: "skipped (ConditionPathExists=/x)"},
+		{Unit: "c.service", Reason: "restart"},
+	} {
+		r.Started = uint64(i + 1)
+		id, err := s.StartRun(ctx, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.EndRun(ctx, id, uint64(i+1), 0, r.Result, "", 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	started := func(m map[string]Run) map[string]uint64 {
+		out := map[string]uint64{}
+		for u, r := range m {
+			out[u] = r.Started
+		}
+		return out
+	}
+	if last, err := s.LastTested(ctx, ""); err != nil || !maps.Equal(started(last), map[string]uint64{"a.service": 1, "b.service": 4}) {
+		t.Errorf("LastTested: %v, %v", last, err)
+	}
+	if last, err := s.LastTested(ctx, "b.service", "skipped (Condition*"); err != nil || !maps.Equal(started(last), map[string]uint64{"b.service": 3}) {
+		t.Errorf("LastTested(b.service) passing over skips: %v, %v", last, err)
+	}
+}
+
+// TestVacuumClockBehind: entries whose clock was behind (set after they
+// were written) do not leave a gap in what is kept by age, so that the
+// oldest go by count as many as asked, and no more.
+func TestVacuumClockBehind(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "state.db"))
+	var entries []Entry
+	for _, span := range [][2]int{{1000, 2000}, {100, 200}, {2000, 3000}} {
+		for rt := span[0]; rt < span[1]; rt++ {
+			entries = append(entries, Entry{Realtime: uint64(rt), Unit: "u.service", Message: strconv.Itoa(rt)})
+		}
+	}
+	if err := s.Append(ctx, entries...); err != nil {
+		t.Fatal(err)
+	}
+	d, err := s.Retain(ctx, Retention{Before: 1500})
+	if err != nil || d.Entries != 500 {
+		t.Fatalf("Retain(before 1500) = %+v, %v; want the 500 oldest deleted", d, err)
+	}
+	if _, err := s.Prune(ctx, 1200); err != nil {
+		t.Fatal(err)
+	}
+	var kept []string
+	for e, err := range s.Query(ctx, Filter{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		kept = append(kept, e.Message)
+	}
+	if len(kept) != 1200 || kept[0] != "1900" || kept[len(kept)-1] != "2999" {
+		t.Errorf("kept %d entries, %v … %v; want the newest 1200, 1900 to 2999", len(kept), kept[:min(1, len(kept))], kept[max(0, len(kept)-1):])
+	}
+}
