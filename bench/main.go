@@ -1,7 +1,9 @@
 // Command bench compares sundial's calendar verb with systemd-analyze's in
 // one run: the same expressions, 5000 elapses each, both as commands, each
 // run several times, interleaved; then the cost of one elapse inside
-// sundial, with its allocations.
+// sundial, with its allocations; and last [calendar.Spec.Next] against
+// robfig/cron's Schedule.Next on expressions both can state, with the
+// worst ratio of the two against the goal of five times faster.
 //
 // Each command is timed whole, start-up included, and again with
 // --iterations=0; the difference is the cost of the elapses alone, which is
@@ -13,6 +15,7 @@
 //
 //	go run ./bench
 //	go run ./bench -runs=11 -iterations=20000
+//	go run ./bench -systemd=false -cron-runs=9
 package main
 
 import (
@@ -51,7 +54,23 @@ const (
 func main() {
 	iterations := flag.Int("iterations", 5000, "elapses per expression")
 	runs := flag.Int("runs", 7, "runs of each command; the median counts")
+	withSystemd := flag.Bool("systemd", true, "compare with systemd-analyze and show Spec.Next alone (about a minute)")
+	cronRuns := flag.Int("cron-runs", 5, "runs of each benchmark against robfig/cron; the median counts")
+	benchtime := flag.Duration("benchtime", 200*time.Millisecond, "time of one run of a benchmark against robfig/cron")
+	testing.Init()
 	flag.Parse()
+	if err := flag.Set("test.benchtime", benchtime.String()); err != nil {
+		fail(err)
+	}
+	if *withSystemd {
+		compareSystemd(*runs, *iterations)
+	}
+	compareCron(*cronRuns)
+}
+
+// compareSystemd compares the calendar verbs of sundial and of
+// systemd-analyze, and then shows one Spec.Next alone.
+func compareSystemd(runs, iterations int) {
 
 	dir, err := os.MkdirTemp("", "sundial-bench")
 	if err != nil {
@@ -68,7 +87,7 @@ func main() {
 		theirs = ""
 	}
 
-	fmt.Printf("calendar --iterations=%d --base-time=%s, TZ=%s, median of %d runs\n\n", *iterations, base, zone, *runs)
+	fmt.Printf("calendar --iterations=%d --base-time=%s, TZ=%s, median of %d runs\n\n", iterations, base, zone, runs)
 	row := func(cells ...any) {
 		line := fmt.Sprintf("%-36s %15s %10s %7s  %15s %10s %7s", cells...)
 		fmt.Println(strings.TrimRight(line, " "))
@@ -77,13 +96,13 @@ func main() {
 	row("expression", "systemd-analyze", "sundial", "ratio", "systemd-analyze", "sundial", "ratio")
 	var sumT, sumO, sumTNet, sumONet time.Duration
 	for _, spec := range specs {
-		m := measure(*runs, ours, theirs, spec, *iterations)
+		m := measure(runs, ours, theirs, spec, iterations)
 		oNet, tNet := m.ours-m.ours0, m.theirs-m.theirs0
 		per := func(d time.Duration) string {
 			if d <= 0 {
 				return "(noise)"
 			}
-			return fmt.Sprintf("%.2fµs", float64(d)/float64(time.Microsecond)/float64(*iterations))
+			return fmt.Sprintf("%.2fµs", float64(d)/float64(time.Microsecond)/float64(iterations))
 		}
 		if theirs == "" {
 			row(spec, "-", ms(m.ours), "", "-", per(oNet), "")
