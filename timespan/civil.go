@@ -32,6 +32,9 @@ type Civil struct {
 // the Unix epoch) in loc, as C's localtime does. A nil loc means UTC.
 func CivilTime(sec int64, loc *time.Location) Civil {
 	var r Resolver
+	if loc == nil {
+		return r.civil(sec, zonePeriod{name: "UTC"})
+	}
 	return r.civil(sec, r.lookup(sec, loc))
 }
 
@@ -120,7 +123,7 @@ func (r *Resolver) Resolve(c *Civil, loc *time.Location) (sec int64, ok bool) {
 
 // resolveUTC resolves fields that ask for standard time in UTC.
 func (r *Resolver) resolveUTC(c *Civil) int64 {
-	if c.inRange() {
+	if c.InRange() {
 		// Nothing to carry: only the derived fields change. This is the
 		// common case in calendar searches, and worth its shortcut.
 		days := c.setDerived()
@@ -158,9 +161,9 @@ func daysIn(year, month int) int {
 	return [12]int{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}[month-1]
 }
 
-// inRange reports whether normalizing would leave the date and time as
+// InRange reports whether resolving would leave the date and time as
 // they are.
-func (c *Civil) inRange() bool {
+func (c *Civil) InRange() bool {
 	return 1 <= c.Month && c.Month <= 12 && 1 <= c.Day && c.Day <= daysIn(c.Year, c.Month) &&
 		0 <= c.Hour && c.Hour < 24 && 0 <= c.Minute && c.Minute < 60 && 0 <= c.Second && c.Second < 60
 }
@@ -236,7 +239,7 @@ func (r *Resolver) resolveLocal(c *Civil, loc *time.Location) (int64, bool) {
 		t += int64(secRequested - sec)
 		z = r.lookup(t, loc)
 	}
-	if t+z.offset == want && c.inRange() {
+	if t+z.offset == want && c.InRange() {
 		// The fields stand as they were: only the derived ones change.
 		c.setDerived()
 		c.Offset, c.Zone, c.IsDST = int(z.offset), z.name, b2i(z.dst)
