@@ -2,6 +2,7 @@ package calendar
 
 import (
 	"errors"
+	"math"
 	"time"
 
 	"sundial.dev/sundial/timespan"
@@ -52,6 +53,13 @@ func (s *Spec) Next(after time.Time) (time.Time, bool) {
 // NextErr is like [Spec.Next], but reports why there is no next elapse:
 // [ErrNever], [ErrLoop] or [ErrLate].
 func (s *Spec) NextErr(after time.Time) (time.Time, error) {
+	t, _, err := s.next(after, true)
+	return t, err
+}
+
+// next is NextErr; with pinned, it tries a pinned search first (see
+// [search]), and reports whether that gave the result.
+func (s *Spec) next(after time.Time, pinned bool) (t time.Time, held bool, err error) {
 	var loc *time.Location
 	switch {
 	case s.utc:
@@ -64,7 +72,7 @@ func (s *Spec) NextErr(after time.Time) (time.Time, error) {
 		}
 	}
 	if after.After(timespan.MaxTimestamp) {
-		return time.Time{}, ErrLate
+		return time.Time{}, false, ErrLate
 	}
 	// One microsecond later, split into whole seconds and the rest.
 	sec := after.Unix()
@@ -77,51 +85,171 @@ func (s *Spec) NextErr(after time.Time) (time.Time, error) {
 		sec, usec = 0, 0
 	}
 
-	var r timespan.Resolver
-	tm := timespan.CivilTime(sec, loc)
-	if err := s.findNext(&r, loc, &tm, &usec); err != nil {
+	// Most searches stay within one period of the zone's offset: search
+	// as though in it, and then check that the search did.
+	if p, ok := pin(loc, sec, int(s.abbrev)-1); ok && pinned {
+		start := sec + p.offset
+		m := search{loc: loc, pinned: true, offset: p.offset, lo: start, hi: start}
+		psec, pusec, perr := s.search(&m, timespan.CivilTime(start, nil), usec)
+		// Without a result, the span may lack the fields last searched.
+		if (perr == nil || loc == nil) && p.holds(&m, sec) {
+			t, err = result(psec, pusec, perr, after)
+			return t, true, err
+		}
+	}
+	m := search{loc: loc}
+	sec, usec, err = s.search(&m, timespan.CivilTime(sec, loc), usec)
+	t, err = result(sec, usec, err, after)
+	return t, false, err
+}
+
+// result is the instant sec and usec in the location of after.
+func result(sec int64, usec int, err error, after time.Time) (time.Time, error) {
+	if err != nil {
 		return time.Time{}, err
 	}
-	t, ok := r.Resolve(&tm, loc)
-	if !ok {
-		return time.Time{}, ErrNever
+	return time.Unix(sec, int64(usec)*1000).In(after.Location()), nil
+}
+
+// search finds the next elapse from the fields tm and usec, and returns it
+// as seconds since the epoch and microseconds.
+func (s *Spec) search(m *search, tm timespan.Civil, usec int) (int64, int, error) {
+	if err := s.findNext(m, &tm, &usec); err != nil {
+		return 0, 0, err
 	}
-	return time.Unix(t, int64(usec)*1000).In(after.Location()), nil
+	t, ok := m.resolve(&tm)
+	if !ok {
+		return 0, 0, ErrNever
+	}
+	return t, usec, nil
+}
+
+// A search resolves the wall-clock fields of one Next, in one of two
+// ways.
+//
+// Exact, it resolves them as mktime does in loc, with a [timespan.Resolver]
+// as fresh as the process systemd starts.
+//
+// Pinned, it resolves them by arithmetic alone, as timegm does, as though
+// all of them fell into one period of loc with a constant offset, and notes
+// the span of the local times it resolved. Where mktime's probes of every
+// one of them would have stayed within that period (see [period.holds]),
+// each resolution, and so the whole search, is the exact one. This is what
+// makes Next fast: a lookup of the zone for the start, instead of several
+// for every step.
+type search struct {
+	r      timespan.Resolver
+	loc    *time.Location
+	pinned bool
+	offset int64 // of the period, pinned
+	lo, hi int64 // the local times resolved, pinned, in seconds
+}
+
+// resolve normalizes c and returns the instant it names, as
+// [timespan.Resolver.Resolve] does.
+func (m *search) resolve(c *timespan.Civil) (int64, bool) {
+	if !m.pinned {
+		return m.r.Resolve(c, m.loc)
+	}
+	local, _ := m.r.Resolve(c, nil)
+	m.lo, m.hi = min(m.lo, local), max(m.hi, local)
+	return local - m.offset, true
+}
+
+// settle is resolve for the search's own fields, where only the
+// normalized fields count. Pinned, fields in range stand as they are,
+// without a resolution: the search only moves forward, so that they lie
+// between the start and the result, which the span includes.
+func (m *search) settle(c *timespan.Civil) bool {
+	if m.pinned && c.InRange() {
+		return true
+	}
+	_, ok := m.resolve(c)
+	return ok
+}
+
+// A period is a span [start, end) of seconds since the epoch over which a
+// zone keeps one offset.
+type period struct {
+	start, end, offset int64
+}
+
+// pin returns the period of loc around sec, and whether a pinned search
+// may be tried in it: not if the expression asks for the DST flag (dst 0
+// or 1) the period does not have, which mktime answers with another
+// period's offset. A nil loc, UTC, is one period.
+func pin(loc *time.Location, sec int64, dst int) (period, bool) {
+	p := period{start: math.MinInt64, end: math.MaxInt64}
+	if loc == nil {
+		return p, true
+	}
+	t := time.Unix(sec, 0).In(loc)
+	_, off := t.Zone()
+	start, end := t.ZoneBounds()
+	p.offset = int64(off)
+	if !start.IsZero() {
+		p.start = start.Unix()
+	}
+	if !end.IsZero() {
+		p.end = end.Unix()
+	}
+	return p, dst < 0 || (dst == 1) == t.IsDST()
+}
+
+// holds reports whether the pinned search m from sec gave the exact
+// result. mktime probes fields first with the offset of its previous call
+// and then with the offset found there; it settles on the first probe that
+// lands in a period whose offset it was probed with. The search's first
+// call, on the fields of the start, probes with the offset 0 of a fresh
+// process; every later one with the period's own. So if the first probe
+// and all the local times resolved, taken in the period's offset, lie in
+// the period, every call of mktime settled in it, as the pinned search
+// assumed. (A minute of slack covers the seconds above 59 of a repetition
+// that carries, which mktime probes as 59. Instants before 1970 fail the
+// check: a day counted from the end of the month does not resolve there.)
+func (p period) holds(m *search, sec int64) bool {
+	if m.loc == nil {
+		// No zone: every resolution is timegm's, pinned or not.
+		return true
+	}
+	first := sec + p.offset
+	return p.start <= first && first < p.end &&
+		m.lo-p.offset-60 >= max(p.start, 0) && m.hi-p.offset < p.end
 }
 
 // findNext searches from tm and usec, replacing them with the result. The
 // wall-clock fields are matched from the year down to the microsecond; every
 // change is checked with a resolution, and a field that did not survive it
 // (a day that does not exist, an hour in a DST gap) moves the search on.
-func (s *Spec) findNext(r *timespan.Resolver, loc *time.Location, tm *timespan.Civil, usec *int) error {
+func (s *Spec) findNext(m *search, tm *timespan.Civil, usec *int) error {
 	c := *tm
 	tmUsec := *usec
 	invalidateDST := false
 	dst := int(s.abbrev) - 1
 
 	for range maxPasses {
-		r.Resolve(&c, loc)
+		m.settle(&c)
 		if !invalidateDST {
 			c.IsDST = dst
 		}
 
-		res := matchChain(r, loc, s.year, false, &c, &c.Year)
+		res := matchChain(m, s.year, false, &c, &c.Year)
 		if res < 0 {
 			return ErrNever
 		}
 		if res > 0 {
 			c.Month, c.Day, c.Hour, c.Minute, c.Second, tmUsec = 1, 1, 0, 0, 0, 0
 		}
-		if withinBounds(r, loc, &c) <= 0 {
+		if withinBounds(m, &c) <= 0 {
 			return ErrNever
 		}
 
-		res = matchChain(r, loc, s.month, false, &c, &c.Month)
+		res = matchChain(m, s.month, false, &c, &c.Month)
 		if res > 0 {
 			c.Day, c.Hour, c.Minute, c.Second, tmUsec = 1, 0, 0, 0, 0
 		}
 		if res >= 0 {
-			res = withinBounds(r, loc, &c)
+			res = withinBounds(m, &c)
 		}
 		if res < 0 {
 			c.Year++
@@ -132,12 +260,12 @@ func (s *Spec) findNext(r *timespan.Resolver, loc *time.Location, tm *timespan.C
 			continue
 		}
 
-		res = matchChain(r, loc, s.day, s.endOfMonth, &c, &c.Day)
+		res = matchChain(m, s.day, s.endOfMonth, &c, &c.Day)
 		if res > 0 {
 			c.Hour, c.Minute, c.Second, tmUsec = 0, 0, 0, 0
 		}
 		if res >= 0 {
-			res = withinBounds(r, loc, &c)
+			res = withinBounds(m, &c)
 		}
 		if res < 0 {
 			c.Month++
@@ -148,18 +276,18 @@ func (s *Spec) findNext(r *timespan.Resolver, loc *time.Location, tm *timespan.C
 			continue
 		}
 
-		if !s.matchesWeekday(r, loc, &c) {
+		if !s.matchesWeekday(m, &c) {
 			c.Day++
 			c.Hour, c.Minute, c.Second, tmUsec = 0, 0, 0, 0
 			continue
 		}
 
-		res = matchChain(r, loc, s.hour, false, &c, &c.Hour)
+		res = matchChain(m, s.hour, false, &c, &c.Hour)
 		if res > 0 {
 			c.Minute, c.Second, tmUsec = 0, 0, 0
 		}
 		if res >= 0 {
-			res = withinBounds(r, loc, &c)
+			res = withinBounds(m, &c)
 		}
 		if res < 0 {
 			c.Day++
@@ -172,12 +300,12 @@ func (s *Spec) findNext(r *timespan.Resolver, loc *time.Location, tm *timespan.C
 			continue
 		}
 
-		res = matchChain(r, loc, s.minute, false, &c, &c.Minute)
+		res = matchChain(m, s.minute, false, &c, &c.Minute)
 		if res > 0 {
 			c.Second, tmUsec = 0, 0
 		}
 		if res >= 0 {
-			res = withinBounds(r, loc, &c)
+			res = withinBounds(m, &c)
 		}
 		if res < 0 {
 			c.Hour++
@@ -193,11 +321,11 @@ func (s *Spec) findNext(r *timespan.Resolver, loc *time.Location, tm *timespan.C
 		if secs == nil {
 			secs = everySecond
 		}
-		res = matchChain(r, loc, secs, false, &c, &us)
+		res = matchChain(m, secs, false, &c, &us)
 		tmUsec = us % usecPerSec
 		c.Second = us / usecPerSec
 		if res >= 0 {
-			res = withinBounds(r, loc, &c)
+			res = withinBounds(m, &c)
 		}
 		if res < 0 {
 			c.Minute++
@@ -231,7 +359,7 @@ func (s *Spec) findNext(r *timespan.Resolver, loc *time.Location, tm *timespan.C
 // matchChain finds the earliest value of the chain at or after *val, and stores
 // it. It returns -1 if there is none, 1 if *val changed and 0 if not.
 // With eom, the chain counts days from the end of c's month.
-func matchChain(r *timespan.Resolver, loc *time.Location, chain []component, eom bool, c *timespan.Civil, val *int) int {
+func matchChain(m *search, chain []component, eom bool, c *timespan.Civil, val *int) int {
 	if chain == nil {
 		return 0
 	}
@@ -239,8 +367,8 @@ func matchChain(r *timespan.Resolver, loc *time.Location, chain []component, eom
 	for _, x := range chain {
 		start, stop := int(x.start), int(x.stop)
 		if eom {
-			start = endOfMonth(r, loc, c, start)
-			stop = endOfMonth(r, loc, c, stop)
+			start = endOfMonth(m, c, start)
+			stop = endOfMonth(m, c, stop)
 			if stop > 0 {
 				start, stop = stop, start
 			}
@@ -270,12 +398,12 @@ func matchChain(r *timespan.Resolver, loc *time.Location, chain []component, eom
 
 // endOfMonth returns the day that is the given number of days from the end
 // of c's month (1 is the last day), or -1.
-func endOfMonth(r *timespan.Resolver, loc *time.Location, c *timespan.Civil, day int) int {
+func endOfMonth(m *search, c *timespan.Civil, day int) int {
 	t := *c
 	t.Month++
 	t.Day = 1 - day
 	// Like mktime's -1, any time before 1970 counts as a failure.
-	if sec, ok := r.Resolve(&t, loc); !ok || sec < 0 || t.Month != c.Month {
+	if sec, ok := m.resolve(&t); !ok || sec < 0 || t.Month != c.Month {
 		return -1
 	}
 	return t.Day
@@ -285,12 +413,15 @@ func endOfMonth(r *timespan.Resolver, loc *time.Location, c *timespan.Civil, day
 // returns 1 if they do; 0 if they moved forward, in which case c takes the
 // normalized fields with the field below the highest changed one reset; and
 // -1 if they moved backward, failed to resolve or passed the last year.
-func withinBounds(r *timespan.Resolver, loc *time.Location, c *timespan.Civil) int {
+func withinBounds(m *search, c *timespan.Civil) int {
 	if c.Year > maxYear {
 		return -1
 	}
+	if m.pinned && c.InRange() {
+		return 1
+	}
 	t := *c
-	if _, ok := r.Resolve(&t, loc); !ok {
+	if _, ok := m.resolve(&t); !ok {
 		return -1
 	}
 	var cmp int
@@ -323,12 +454,12 @@ func withinBounds(r *timespan.Resolver, loc *time.Location, c *timespan.Civil) i
 	return 1
 }
 
-func (s *Spec) matchesWeekday(r *timespan.Resolver, loc *time.Location, c *timespan.Civil) bool {
+func (s *Spec) matchesWeekday(m *search, c *timespan.Civil) bool {
 	if s.weekdays == 0 {
 		return true
 	}
 	t := *c
-	if _, ok := r.Resolve(&t, loc); !ok {
+	if _, ok := m.resolve(&t); !ok {
 		return false
 	}
 	k := (int(t.Weekday) + 6) % 7 // Monday is 0
