@@ -126,7 +126,7 @@ func (r *Resolver) resolveUTC(c *Civil) int64 {
 	if c.InRange() {
 		// Nothing to carry: only the derived fields change. This is the
 		// common case in calendar searches, and worth its shortcut.
-		days := c.setDerived()
+		days := c.SetDerived()
 		c.IsDST, c.Offset, c.Zone = 0, 0, "UTC"
 		return days*86400 + int64(c.Hour*3600+c.Minute*60+c.Second)
 	}
@@ -135,9 +135,10 @@ func (r *Resolver) resolveUTC(c *Civil) int64 {
 	return t
 }
 
-// setDerived sets the weekday and the day of the year of fields in range,
-// and returns the day's number since the epoch.
-func (c *Civil) setDerived() int64 {
+// SetDerived sets the weekday and the day of the year of fields in range
+// ([Civil.InRange]) as resolving them would, without the rest of a
+// resolution, and returns the day's number since the epoch.
+func (c *Civil) SetDerived() int64 {
 	days := daysFromCivil(int64(c.Year), c.Month, c.Day)
 	c.Weekday = weekdayOf(days)
 	c.YearDay = daysBeforeMonth[c.Month-1] + c.Day - 1
@@ -241,7 +242,7 @@ func (r *Resolver) resolveLocal(c *Civil, loc *time.Location) (int64, bool) {
 	}
 	if t+z.offset == want && c.InRange() {
 		// The fields stand as they were: only the derived ones change.
-		c.setDerived()
+		c.SetDerived()
 		c.Offset, c.Zone, c.IsDST = int(z.offset), z.name, b2i(z.dst)
 		return t, true
 	}
