@@ -168,6 +168,16 @@ func (m *search) settle(c *timespan.Civil) bool {
 	return ok
 }
 
+// bounds is withinBounds for c once one of its fields was matched, with
+// the result res of matchChain. Pinned, fields that the match left as they
+// were are still in range, as the fields above had been checked to be.
+func (m *search) bounds(c *timespan.Civil, res int) int {
+	if m.pinned && res == 0 {
+		return 1
+	}
+	return withinBounds(m, c)
+}
+
 // A period is a span [start, end) of seconds since the epoch over which a
 // zone keeps one offset.
 type period struct {
@@ -249,7 +259,7 @@ func (s *Spec) findNext(m *search, tm *timespan.Civil, usec *int) error {
 			c.Day, c.Hour, c.Minute, c.Second, tmUsec = 1, 0, 0, 0, 0
 		}
 		if res >= 0 {
-			res = withinBounds(m, &c)
+			res = m.bounds(&c, res)
 		}
 		if res < 0 {
 			c.Year++
@@ -265,7 +275,7 @@ func (s *Spec) findNext(m *search, tm *timespan.Civil, usec *int) error {
 			c.Hour, c.Minute, c.Second, tmUsec = 0, 0, 0, 0
 		}
 		if res >= 0 {
-			res = withinBounds(m, &c)
+			res = m.bounds(&c, res)
 		}
 		if res < 0 {
 			c.Month++
@@ -287,7 +297,7 @@ func (s *Spec) findNext(m *search, tm *timespan.Civil, usec *int) error {
 			c.Minute, c.Second, tmUsec = 0, 0, 0
 		}
 		if res >= 0 {
-			res = withinBounds(m, &c)
+			res = m.bounds(&c, res)
 		}
 		if res < 0 {
 			c.Day++
@@ -305,7 +315,7 @@ func (s *Spec) findNext(m *search, tm *timespan.Civil, usec *int) error {
 			c.Second, tmUsec = 0, 0
 		}
 		if res >= 0 {
-			res = withinBounds(m, &c)
+			res = m.bounds(&c, res)
 		}
 		if res < 0 {
 			c.Hour++
@@ -325,7 +335,7 @@ func (s *Spec) findNext(m *search, tm *timespan.Civil, usec *int) error {
 		tmUsec = us % usecPerSec
 		c.Second = us / usecPerSec
 		if res >= 0 {
-			res = withinBounds(m, &c)
+			res = m.bounds(&c, res)
 		}
 		if res < 0 {
 			c.Minute++
@@ -459,7 +469,11 @@ func (s *Spec) matchesWeekday(m *search, c *timespan.Civil) bool {
 		return true
 	}
 	t := *c
-	if _, ok := m.resolve(&t); !ok {
+	if m.pinned {
+		// withinBounds let the fields pass, so they are in range: the day
+		// needs no resolution, only its weekday.
+		t.SetDerived()
+	} else if _, ok := m.resolve(&t); !ok {
 		return false
 	}
 	k := (int(t.Weekday) + 6) % 7 // Monday is 0
