@@ -141,14 +141,20 @@ func (r *Resolver) resolveUTC(c *Civil) int64 {
 func (c *Civil) SetDerived() int64 {
 	days := daysFromCivil(int64(c.Year), c.Month, c.Day)
 	c.Weekday = weekdayOf(days)
-	c.YearDay = daysBeforeMonth[c.Month-1] + c.Day - 1
-	if c.Month > 2 && isLeap(c.Year) {
-		c.YearDay++
-	}
+	c.YearDay = yearDay(c.Year, c.Month, c.Day)
 	return days
 }
 
 var daysBeforeMonth = [12]int{0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334}
+
+// yearDay returns the day of the year of a date in range, from 0.
+func yearDay(year, month, day int) int {
+	n := daysBeforeMonth[month-1] + day - 1
+	if month > 2 && isLeap(year) {
+		n++
+	}
+	return n
+}
 
 func isLeap(y int) bool {
 	return y%4 == 0 && (y%100 != 0 || y%400 == 0)
@@ -283,7 +289,7 @@ func (c *Civil) setFromLocal(local int64) {
 	c.Year, c.Month, c.Day = int(y), m, d
 	c.Hour, c.Minute, c.Second = int(rem/3600), int(rem%3600/60), int(rem%60)
 	c.Weekday = weekdayOf(days)
-	c.YearDay = int(days - daysFromCivil(y, 1, 1))
+	c.YearDay = yearDay(c.Year, m, d)
 	c.IsDST = 0
 }
 
