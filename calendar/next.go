@@ -1,6 +1,7 @@
 package calendar
 
 import (
+	"cmp"
 	"errors"
 	"math"
 	"time"
@@ -349,11 +350,11 @@ func (s *Spec) findNext(m *search, tm *timespan.Civil, usec *int) error {
 		// The result must be later than the start. If it is not, a DST
 		// change made the fields repeat: step on and let the resolution
 		// pick the offset from now on.
-		cmp := compareFields(tm, &c)
-		if cmp == 0 {
-			cmp = compareInt(*usec, tmUsec+1)
+		order := compareFields(tm, &c)
+		if order == 0 {
+			order = cmp.Compare(*usec, tmUsec+1)
 		}
-		if cmp >= 0 {
+		if order >= 0 {
 			invalidateDST = true
 			c.Hour++
 			continue
@@ -373,6 +374,11 @@ func matchChain(m *search, chain []component, eom bool, c *timespan.Civil, val *
 	if chain == nil {
 		return 0
 	}
+	return matchComponents(m, chain, eom, c, val)
+}
+
+// matchComponents is matchChain for a chain other than "*".
+func matchComponents(m *search, chain []component, eom bool, c *timespan.Civil, val *int) int {
 	d, found := 0, false
 	for _, x := range chain {
 		start, stop := int(x.start), int(x.stop)
@@ -434,30 +440,30 @@ func withinBounds(m *search, c *timespan.Civil) int {
 	if _, ok := m.resolve(&t); !ok {
 		return -1
 	}
-	var cmp int
+	var order int
 	switch {
 	case t.Year != c.Year:
-		cmp = compareInt(t.Year, c.Year)
+		order = cmp.Compare(t.Year, c.Year)
 		t.Month = 1
 	case t.Month != c.Month:
-		cmp = compareInt(t.Month, c.Month)
+		order = cmp.Compare(t.Month, c.Month)
 		t.Day = 1
 	case t.Day != c.Day:
-		cmp = compareInt(t.Day, c.Day)
+		order = cmp.Compare(t.Day, c.Day)
 		t.Hour = 0
 	case t.Hour != c.Hour:
-		cmp = compareInt(t.Hour, c.Hour)
+		order = cmp.Compare(t.Hour, c.Hour)
 		t.Minute = 0
 	case t.Minute != c.Minute:
-		cmp = compareInt(t.Minute, c.Minute)
+		order = cmp.Compare(t.Minute, c.Minute)
 		t.Second = 0
 	default:
-		cmp = compareInt(t.Second, c.Second)
+		order = cmp.Compare(t.Second, c.Second)
 	}
 	switch {
-	case cmp < 0:
+	case order < 0:
 		return -1
-	case cmp > 0:
+	case order > 0:
 		*c = t
 		return 0
 	}
@@ -481,23 +487,6 @@ func (s *Spec) matchesWeekday(m *search, c *timespan.Civil) bool {
 }
 
 func compareFields(a, b *timespan.Civil) int {
-	for _, d := range [...][2]int{
-		{a.Year, b.Year}, {a.Month, b.Month}, {a.Day, b.Day},
-		{a.Hour, b.Hour}, {a.Minute, b.Minute}, {a.Second, b.Second},
-	} {
-		if c := compareInt(d[0], d[1]); c != 0 {
-			return c
-		}
-	}
-	return 0
-}
-
-func compareInt(a, b int) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+	return cmp.Or(cmp.Compare(a.Year, b.Year), cmp.Compare(a.Month, b.Month), cmp.Compare(a.Day, b.Day),
+		cmp.Compare(a.Hour, b.Hour), cmp.Compare(a.Minute, b.Minute), cmp.Compare(a.Second, b.Second))
 }
