@@ -2,6 +2,13 @@ package calendar
 
 import "time"
 
+// The modes of search, as NextTried reports them.
+const (
+	ModeExact   = int(exact)
+	ModePinned  = int(pinned)
+	ModeTracked = int(tracked)
+)
+
 // NextExact is NextErr with every step of the search resolved as mktime
 // does.
 func (s *Spec) NextExact(after time.Time) (time.Time, error) {
@@ -9,8 +16,9 @@ func (s *Spec) NextExact(after time.Time) (time.Time, error) {
 	return t, err
 }
 
-// NextPinned is NextErr, and reports whether the pinned search gave the
+// NextTried is NextErr, and reports the mode of the search that gave the
 // result.
-func (s *Spec) NextPinned(after time.Time) (time.Time, bool, error) {
-	return s.next(after, true)
+func (s *Spec) NextTried(after time.Time) (time.Time, int, error) {
+	t, mode, err := s.next(after, true)
+	return t, int(mode), err
 }

@@ -58,9 +58,10 @@ func (s *Spec) NextErr(after time.Time) (time.Time, error) {
 	return t, err
 }
 
-// next is NextErr; with pinned, it tries a pinned search first (see
-// [search]), and reports whether that gave the result.
-func (s *Spec) next(after time.Time, pinned bool) (t time.Time, held bool, err error) {
+// next is NextErr; with try, it tries the pinned and the tracked search
+// first (see [search]). It reports the mode of the search that gave the
+// result.
+func (s *Spec) next(after time.Time, try bool) (t time.Time, mode searchMode, err error) {
 	var loc *time.Location
 	switch {
 	case s.utc:
@@ -73,7 +74,7 @@ func (s *Spec) next(after time.Time, pinned bool) (t time.Time, held bool, err e
 		}
 	}
 	if after.After(timespan.MaxTimestamp) {
-		return time.Time{}, false, ErrLate
+		return time.Time{}, exact, ErrLate
 	}
 	// One microsecond later, split into whole seconds and the rest.
 	sec := after.Unix()
@@ -87,21 +88,33 @@ func (s *Spec) next(after time.Time, pinned bool) (t time.Time, held bool, err e
 	}
 
 	// Most searches stay within one period of the zone's offset: search
-	// as though in it, and then check that the search did.
-	if p, ok := pin(loc, sec, int(s.abbrev)-1); ok && pinned {
-		start := sec + p.offset
-		m := search{loc: loc, pinned: true, offset: p.offset, lo: start, hi: start}
-		psec, pusec, perr := s.search(&m, timespan.CivilTime(start, nil), usec)
-		// Without a result, the span may lack the fields last searched.
-		if (perr == nil || loc == nil) && p.holds(&m, sec) {
-			t, err = result(psec, pusec, perr, after)
-			return t, true, err
+	// as though in it, and then check that the search did. Most others
+	// meet no change of the offset closely: search tracking the periods.
+	if try {
+		if p, ok := pin(loc, sec, int(s.abbrev)-1); ok {
+			start := sec + p.offset
+			tm := timespan.CivilTime(start, nil)
+			m := search{loc: loc, mode: pinned, offset: p.offset, lo: start, hi: start}
+			psec, pusec, perr := s.search(&m, tm, usec)
+			// Without a result, the span may lack the fields last searched.
+			if (perr == nil || loc == nil) && p.holds(&m, sec) {
+				t, err = result(psec, pusec, perr, after)
+				return t, pinned, err
+			}
+			p = zonePeriod(loc, sec, true)
+			tm.IsDST = b2i(p.dst) // as the fields of the start are
+			m = search{loc: loc, mode: tracked, periods: [2]period{p, p}}
+			psec, pusec, perr = s.search(&m, tm, usec)
+			if !m.unclean {
+				t, err = result(psec, pusec, perr, after)
+				return t, tracked, err
+			}
 		}
 	}
 	m := search{loc: loc}
 	sec, usec, err = s.search(&m, timespan.CivilTime(sec, loc), usec)
 	t, err = result(sec, usec, err, after)
-	return t, false, err
+	return t, exact, err
 }
 
 // result is the instant sec and usec in the location of after.
@@ -125,36 +138,98 @@ func (s *Spec) search(m *search, tm timespan.Civil, usec int) (int64, int, error
 	return t, usec, nil
 }
 
-// A search resolves the wall-clock fields of one Next, in one of two
-// ways.
-//
-// Exact, it resolves them as mktime does in loc, with a [timespan.Resolver]
-// as fresh as the process systemd starts.
-//
-// Pinned, it resolves them by arithmetic alone, as timegm does, as though
-// all of them fell into one period of loc with a constant offset, and notes
-// the span of the local times it resolved. Where mktime's probes of every
-// one of them would have stayed within that period (see [period.holds]),
-// each resolution, and so the whole search, is the exact one. This is what
-// makes Next fast: a lookup of the zone for the start, instead of several
-// for every step.
+// A search resolves the wall-clock fields of one Next, in one of three
+// ways, its mode.
 type search struct {
-	r      timespan.Resolver
-	loc    *time.Location
-	pinned bool
-	offset int64 // of the period, pinned
-	lo, hi int64 // the local times resolved, pinned, in seconds
+	r    timespan.Resolver
+	loc  *time.Location
+	mode searchMode
+
+	// pinned
+	offset int64 // of the period
+	lo, hi int64 // the local times resolved, in seconds
+
+	// tracked
+	periods [2]period // the periods of the zone last seen, the latest first
+	rho     int64     // mktime's memory: its last result less the fields it was given
+	unclean bool      // a resolution left the clean case
 }
+
+type searchMode int
+
+const (
+	// exact resolves the fields as mktime does in loc, with a
+	// [timespan.Resolver] as fresh as the process systemd starts.
+	exact searchMode = iota
+
+	// pinned resolves them by arithmetic alone, as timegm does, as though
+	// all of them fell into one period of loc with a constant offset, and
+	// notes the span of the local times it resolved. Where mktime's probes
+	// of every one of them would have stayed within that period (see
+	// [period.holds]), each resolution, and so the whole search, is the
+	// exact one. This is what makes Next fast: a lookup of the zone for the
+	// start, instead of several for every step.
+	pinned
+
+	// tracked resolves them by arithmetic too, and follows mktime's probes
+	// of each one through the periods of loc, as long as they settle as
+	// they do away from changes of the offset: the first probe, with the
+	// offset of the previous call, lands in a period whose offset then
+	// names an instant in that same period (and the DST flag asked for, if
+	// any, is that period's). Then mktime's result is the one of that
+	// arithmetic, and its next call starts from that period's offset. A
+	// resolution that leaves this case makes the search unclean, and the
+	// exact search runs instead. It serves searches that cross changes of
+	// the offset without meeting them, such as a yearly date.
+	tracked
+)
 
 // resolve normalizes c and returns the instant it names, as
 // [timespan.Resolver.Resolve] does.
 func (m *search) resolve(c *timespan.Civil) (int64, bool) {
-	if !m.pinned {
-		return m.r.Resolve(c, m.loc)
+	switch m.mode {
+	case pinned:
+		local, _ := m.r.Resolve(c, nil)
+		m.lo, m.hi = min(m.lo, local), max(m.hi, local)
+		return local - m.offset, true
+	case tracked:
+		isdst, second := c.IsDST, c.Second
+		local, _ := m.r.Resolve(c, nil)
+		// mktime probes with the seconds put within 0 to 59, and adds the
+		// rest at the end.
+		want := local - int64(second-min(max(second, 0), 59))
+		p := m.period(want + m.rho)
+		t := local - p.offset
+		if !p.contains(want-p.offset) || !p.contains(t) || (isdst >= 0 && (isdst == 1) != p.dst) {
+			m.unclean = true
+		}
+		m.rho = -p.offset
+		c.IsDST = b2i(p.dst)
+		return t, true
 	}
-	local, _ := m.r.Resolve(c, nil)
-	m.lo, m.hi = min(m.lo, local), max(m.hi, local)
-	return local - m.offset, true
+	return m.r.Resolve(c, m.loc)
+}
+
+// period returns the period of the zone around sec, from those last seen
+// if it can.
+func (m *search) period(sec int64) period {
+	if p := m.periods[0]; p.contains(sec) {
+		return p
+	}
+	if p := m.periods[1]; p.contains(sec) {
+		m.periods[0], m.periods[1] = p, m.periods[0]
+		return p
+	}
+	p := zonePeriod(m.loc, sec, true)
+	m.periods[0], m.periods[1] = p, m.periods[0]
+	return p
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // settle is resolve for the search's own fields, where only the
@@ -162,7 +237,7 @@ func (m *search) resolve(c *timespan.Civil) (int64, bool) {
 // without a resolution: the search only moves forward, so that they lie
 // between the start and the result, which the span includes.
 func (m *search) settle(c *timespan.Civil) bool {
-	if m.pinned && c.InRange() {
+	if m.mode == pinned && c.InRange() {
 		return true
 	}
 	_, ok := m.resolve(c)
@@ -173,38 +248,53 @@ func (m *search) settle(c *timespan.Civil) bool {
 // the result res of matchChain. Pinned, fields that the match left as they
 // were are still in range, as the fields above had been checked to be.
 func (m *search) bounds(c *timespan.Civil, res int) int {
-	if m.pinned && res == 0 {
+	if m.mode == pinned && res == 0 {
 		return 1
 	}
 	return withinBounds(m, c)
 }
 
 // A period is a span [start, end) of seconds since the epoch over which a
-// zone keeps one offset.
+// zone keeps one offset and DST flag.
 type period struct {
 	start, end, offset int64
+	dst                bool
 }
 
-// pin returns the period of loc around sec, and whether a pinned search
-// may be tried in it: not if the expression asks for the DST flag (dst 0
-// or 1) the period does not have, which mktime answers with another
-// period's offset. A nil loc, UTC, is one period.
-func pin(loc *time.Location, sec int64, dst int) (period, bool) {
+func (p period) contains(sec int64) bool {
+	return p.start <= sec && sec < p.end
+}
+
+// zonePeriod returns the period of loc around sec; its DST flag only with
+// dst, which takes another lookup. A nil loc, UTC, is one period.
+func zonePeriod(loc *time.Location, sec int64, dst bool) period {
 	p := period{start: math.MinInt64, end: math.MaxInt64}
 	if loc == nil {
-		return p, true
+		return p
 	}
 	t := time.Unix(sec, 0).In(loc)
 	_, off := t.Zone()
 	start, end := t.ZoneBounds()
 	p.offset = int64(off)
+	if dst {
+		p.dst = t.IsDST()
+	}
 	if !start.IsZero() {
 		p.start = start.Unix()
 	}
 	if !end.IsZero() {
 		p.end = end.Unix()
 	}
-	return p, dst < 0 || (dst == 1) == t.IsDST()
+	return p
+}
+
+// pin returns the period of loc around sec, and whether a pinned search
+// may be tried in it: not if the expression asks for the DST flag (dst 0
+// or 1) the period does not have, which mktime answers with another
+// period's offset. The period has its DST flag only if asked for.
+func pin(loc *time.Location, sec int64, dst int) (period, bool) {
+	p := zonePeriod(loc, sec, dst >= 0)
+	return p, dst < 0 || (dst == 1) == p.dst
 }
 
 // holds reports whether the pinned search m from sec gave the exact
@@ -433,7 +523,7 @@ func withinBounds(m *search, c *timespan.Civil) int {
 	if c.Year > maxYear {
 		return -1
 	}
-	if m.pinned && c.InRange() {
+	if m.mode == pinned && c.InRange() {
 		return 1
 	}
 	t := *c
@@ -475,7 +565,7 @@ func (s *Spec) matchesWeekday(m *search, c *timespan.Civil) bool {
 		return true
 	}
 	t := *c
-	if m.pinned {
+	if m.mode == pinned {
 		// withinBounds let the fields pass, so they are in range: the day
 		// needs no resolution, only its weekday.
 		t.SetDerived()
