@@ -484,8 +484,12 @@ func matchComponents(m *search, chain []component, eom bool, c *timespan.Civil, 
 				d, found = start, true
 			}
 		} else if x.repeat > 0 {
-			rep := int(x.repeat)
-			k := start + rep*((*val-start+rep-1)/rep)
+			// The first repetition at or after *val; a range steps by one,
+			// which needs no division.
+			k := *val
+			if rep := int(x.repeat); rep > 1 {
+				k = start + rep*((*val-start+rep-1)/rep)
+			}
 			if (!found || k < d) && (stop < 0 || k <= stop) {
 				d, found = k, true
 			}
@@ -564,15 +568,20 @@ func (s *Spec) matchesWeekday(m *search, c *timespan.Civil) bool {
 	if s.weekdays == 0 {
 		return true
 	}
-	t := *c
+	var wd time.Weekday
 	if m.mode == pinned {
 		// withinBounds let the fields pass, so they are in range: the day
-		// needs no resolution, only its weekday.
-		t.SetDerived()
-	} else if _, ok := m.resolve(&t); !ok {
-		return false
+		// needs no resolution, only its weekday, which c may keep.
+		c.SetDerived()
+		wd = c.Weekday
+	} else {
+		t := *c
+		if _, ok := m.resolve(&t); !ok {
+			return false
+		}
+		wd = t.Weekday
 	}
-	k := (int(t.Weekday) + 6) % 7 // Monday is 0
+	k := (int(wd) + 6) % 7 // Monday is 0
 	return s.weekdays&(1<<k) != 0
 }
 
