@@ -2,19 +2,25 @@ package web
 
 import (
 	"bytes"
+	"compress/gzip"
 	"errors"
 	"flag"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
+	"sundial.dev/sundial/internal/manager"
 )
 
 var update = flag.Bool("update", false, "write the golden files")
@@ -24,12 +30,10 @@ var testBuild = [3]string{"v1.2.3", "abc123", "go1.26.8"}
 // TestMetrics checks the names, types, help and values of the metrics
 // of a daemon at a pinned time against testdata/metrics.txt.
 func TestMetrics(t *testing.T) {
-	c := collector{src: newFake(), build: testBuild}
+	g := &gatherer{src: newFake(), build: testBuild}
 	golden := filepath.Join("testdata", "metrics.txt")
 	if *update {
-		reg := prometheus.NewPedanticRegistry()
-		reg.MustRegister(c)
-		families, err := reg.Gather()
+		families, err := g.Gather()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -48,10 +52,15 @@ func TestMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := testutil.CollectAndCompare(c, strings.NewReader(string(want))); err != nil {
+	if err := testutil.GatherAndCompare(g, strings.NewReader(string(want))); err != nil {
 		t.Error(err)
 	}
-	problems, err := testutil.CollectAndLint(c)
+	// The checks a registry makes of a collector's metrics: names,
+	// labels, no series twice.
+	if _, err := (prometheus.Gatherers{g}).Gather(); err != nil {
+		t.Error(err)
+	}
+	problems, err := testutil.GatherAndLint(g)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +79,17 @@ func TestMetricsPresent(t *testing.T) {
 			s.Runs[j] = 0
 		}
 	}
-	count := func(f *fakeSource) int { return testutil.CollectAndCount(collector{src: f, build: testBuild}) }
+	count := func(f *fakeSource) int {
+		families, err := (&gatherer{src: f, build: testBuild}).Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, mf := range families {
+			n += len(mf.Metric)
+		}
+		return n
+	}
 	if n, m := count(f), count(newFake()); n != m {
 		t.Errorf("%d series before the first runs, %d after", n, m)
 	}
@@ -106,5 +125,158 @@ func TestMetricsHandler(t *testing.T) {
 	f.err = errors.New("stopping")
 	if resp := get(); resp.StatusCode != http.StatusInternalServerError {
 		t.Errorf("scrape of a daemon that does not answer: status %d, want 500", resp.StatusCode)
+	}
+}
+
+// expfmtText is families in the text format as client_golang writes it.
+func expfmtText(t *testing.T, families []*dto.MetricFamily) string {
+	t.Helper()
+	var b bytes.Buffer
+	enc := expfmt.NewEncoder(&b, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, mf := range families {
+		if err := enc.Encode(mf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return b.String()
+}
+
+// oddFake is the fake daemon with units whose names and schedules have
+// what a label value escapes, and a bigger one's units beside.
+func oddFake() *fakeSource {
+	f := newBigFake(30, 300)
+	odd := f.snap.Timers[0]
+	odd.Name, odd.Unit = "a\"b\\c\nd-\\x2d\u00e9.timer", "a\"b\\c\nd-\\x2d\u00e9.service"
+	odd.Schedule = []string{`OnCalendar=*-*-* 03:00:00`, "x\"\\\n"}
+	odd.Next = pinned.Add(1234567 * time.Microsecond)
+	f.snap.Timers = append([]manager.TimerStatus{odd}, f.snap.Timers...)
+	sv := f.snap.Services[0]
+	sv.Name = odd.Unit
+	sv.Duration.Sum, sv.Duration.Count, sv.LastExitStatus = 1e-7, 1_000_000_000, -1
+	f.snap.Services = append([]manager.ServiceStatus{sv}, f.snap.Services...)
+	return f
+}
+
+// TestTextWriter checks that the scrape's own writer writes the text
+// format as client_golang's does, byte for byte, with names and
+// schedules that need escaping, and values of all sizes.
+func TestTextWriter(t *testing.T) {
+	for _, f := range []*fakeSource{newFake(), oddFake()} {
+		families, err := (&gatherer{src: f, build: testBuild}).Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got bytes.Buffer
+		w := textWriter{w: &got}
+		for _, mf := range families {
+			if err := w.family(mf); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.flush(); err != nil {
+			t.Fatal(err)
+		}
+		if want := expfmtText(t, families); got.String() != want {
+			t.Errorf("the writer's text differs from expfmt's:\n%s\nwant:\n%s", got.String(), want)
+		}
+	}
+}
+
+// TestScrapeLayout scrapes a daemon, changes its values, then its
+// units, and checks that each scrape, reusing the last one's layout or
+// not, says what a first scrape of the daemon would.
+func TestScrapeLayout(t *testing.T) {
+	f := oddFake()
+	h := newTestServer(f).Handler()
+	scrape := func() string {
+		_, body := serve(h, httptest.NewRequest("GET", "/metrics", nil))
+		_, daemon, _ := strings.Cut(body, "\nsundial_build_info")
+		return "sundial_build_info" + daemon
+	}
+	fresh := func() string {
+		families, err := (&gatherer{src: f, build: buildInfo()}).Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := expfmtText(t, families)
+		return text[strings.Index(text, "sundial_build_info{"):]
+	}
+	steps := []func(){
+		func() {},
+		func() {
+			f.snap.JournalWritten, f.snap.Timers[3].Next, f.snap.Services[2].Runs[4] = 7, pinned, 9
+			f.snap.Services[2].Duration.Counts[3], f.snap.Lateness.Count = 5, 11
+		},
+		func() { f.snap.Timers[1].Schedule = []string{"OnCalendar=hourly"} },
+		func() { f.snap.Timers, f.snap.Services = f.snap.Timers[:5], f.snap.Services[1:] },
+		func() { f.snap.Timers, f.snap.Services = nil, nil },
+	}
+	for i, step := range steps {
+		f.snap.Timers, f.snap.Services = slices.Clone(f.snap.Timers), slices.Clone(f.snap.Services)
+		for j := range f.snap.Services {
+			s := &f.snap.Services[j]
+			s.Runs, s.Duration.Counts = slices.Clone(s.Runs), slices.Clone(s.Duration.Counts)
+		}
+		step()
+		if got, want := scrape(), fresh(); got != want {
+			t.Errorf("scrape %d:\n%s\nwant:\n%s", i, got, want)
+		}
+	}
+}
+
+// TestScrapeFormats scrapes gzipped, in protobuf, and by HEAD.
+func TestScrapeFormats(t *testing.T) {
+	h := newTestServer(newFake()).Handler()
+	req := func(method string, header ...string) *http.Request {
+		r := httptest.NewRequest(method, "/metrics", nil)
+		for i := 0; i+1 < len(header); i += 2 {
+			r.Header.Set(header[i], header[i+1])
+		}
+		return r
+	}
+	_, plain := serve(h, req("GET"))
+
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req("GET", "Accept-Encoding", "deflate, gzip;q=0.8"))
+	if rec.Header().Get("Content-Encoding") != "gzip" {
+		t.Fatalf("a scrape that takes gzip: Content-Encoding %q", rec.Header().Get("Content-Encoding"))
+	}
+	zr, err := gzip.NewReader(rec.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unzipped, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(unzipped), "\nsundial_timer_info{") || strings.Count(string(unzipped), "\n") != strings.Count(plain, "\n") {
+		t.Errorf("the gzipped scrape has %d lines, the plain one %d", strings.Count(string(unzipped), "\n"), strings.Count(plain, "\n"))
+	}
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, req("GET", "Accept-Encoding", "gzip;q=0"))
+	if rec.Header().Get("Content-Encoding") != "" {
+		t.Errorf("a scrape that refuses gzip got %q", rec.Header().Get("Content-Encoding"))
+	}
+
+	resp, body := serve(h, req("GET", "Accept", "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited"))
+	dec := expfmt.NewDecoder(strings.NewReader(body), expfmt.ResponseFormat(resp.Header))
+	names := map[string]bool{}
+	for {
+		var mf dto.MetricFamily
+		if err := dec.Decode(&mf); err != nil {
+			if err != io.EOF {
+				t.Fatal(err)
+			}
+			break
+		}
+		names[mf.GetName()] = true
+	}
+	if !names["sundial_service_runs_total"] || !names["go_goroutines"] {
+		t.Errorf("a scrape in protobuf has the families %v", slices.Sorted(maps.Keys(names)))
+	}
+
+	resp, body = serve(h, req("HEAD"))
+	if resp.StatusCode != http.StatusOK || body != "" || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
+		t.Errorf("HEAD: status %d, content type %q, body of %d bytes", resp.StatusCode, resp.Header.Get("Content-Type"), len(body))
 	}
 }

@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"sundial.dev/sundial/internal/api"
 	"sundial.dev/sundial/internal/clock"
 	"sundial.dev/sundial/internal/manager"
@@ -61,8 +60,7 @@ const healthTimeout = 5 * time.Second
 // Handler returns the server's routes.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	reg := newRegistry(s.Source, buildInfo())
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: promLogger{s.logger()}}))
+	mux.Handle("GET /metrics", s.metrics(&gatherer{src: s.Source, build: buildInfo()}, runtimeRegistry()))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), healthTimeout)
 		defer cancel()
@@ -92,11 +90,6 @@ func health(w http.ResponseWriter, err error) {
 	}
 	fmt.Fprintln(w, "ok")
 }
-
-// promLogger passes promhttp's errors to the log.
-type promLogger struct{ log *slog.Logger }
-
-func (l promLogger) Println(v ...any) { l.log.Error(strings.TrimSpace(fmt.Sprintln(v...))) }
 
 func (s *Server) logger() *slog.Logger {
 	if s.Logger == nil {
@@ -205,4 +198,4 @@ func writePage(w http.ResponseWriter, status int, contentType string, buf *bytes
 	w.Write(buf.Bytes())
 }
 
-var _ prometheus.Collector = collector{}
+var _ prometheus.Gatherer = (*gatherer)(nil)
