@@ -458,6 +458,15 @@ func (m *Manager) Journal(ctx context.Context, f store.Filter) ([]store.Entry, e
 	return out, nil
 }
 
+// Location returns the time zone the daemon reads its timers' calendar
+// settings in and shows its times in: the engine's, which follows
+// /etc/localtime's changes, not the process's.
+func (m *Manager) Location(ctx context.Context) (*time.Location, error) {
+	var loc *time.Location
+	err := m.inLoop(ctx, func() { loc = m.engine.Location })
+	return loc, err
+}
+
 // Status returns what systemctl status shows of a unit.
 func (m *Manager) Status(ctx context.Context, name string) (api.Unit, error) {
 	if err := m.running(); err != nil {

@@ -39,6 +39,9 @@ func (f *fakeSource) log(e store.Entry) {
 
 func (f *fakeSource) Snapshot(ctx context.Context) (manager.Snapshot, error) { return f.snap, f.err }
 func (f *fakeSource) Ping(ctx context.Context) error                         { return f.err }
+func (f *fakeSource) Location(ctx context.Context) (*time.Location, error) {
+	return f.snap.Now.Location(), f.err
+}
 
 func (f *fakeSource) History(ctx context.Context, units []string, since uint64, n int) ([]store.Run, error) {
 	var out []store.Run
@@ -183,5 +186,5 @@ func (c fixedClock) After(time.Duration) (<-chan time.Time, func() bool) {
 }
 
 func newTestServer(f *fakeSource) *Server {
-	return &Server{Source: f, Clock: fixedClock{pinned}, Zone: time.UTC, Token: "secret"}
+	return &Server{Source: f, Clock: fixedClock{pinned}, Token: "secret"}
 }

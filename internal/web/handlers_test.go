@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
@@ -458,5 +459,34 @@ func fill(v reflect.Value) {
 		v.SetInt(1)
 	case reflect.Float64:
 		v.SetFloat(1)
+	}
+}
+
+// TestZone checks that every page shows its times in the daemon's zone,
+// as the main page does, not the process's.
+func TestZone(t *testing.T) {
+	f := newFake()
+	zone := time.FixedZone("XST", 3*3600)
+	f.snap.Now = f.snap.Now.In(zone)
+	for i := range f.snap.Timers {
+		f.snap.Timers[i].Next, f.snap.Timers[i].LastTrigger = f.snap.Timers[i].Next.In(zone), f.snap.Timers[i].LastTrigger.In(zone)
+	}
+	h := newTestServer(f).Handler()
+	for _, path := range []string{"/", "/unit/backup.timer", "/run/2", "/no-such-page"} {
+		_, body := serve(h, httptest.NewRequest("GET", path, nil))
+		doc, err := html.Parse(strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if z := text(find(doc, element(atom.Span, "zone"))[0]); z != "Times in XST · now Tue 2026-12-01 15:00:00 XST" {
+			t.Errorf("%s: zone: %q", path, z)
+		}
+		if strings.Contains(body, " UTC") {
+			t.Errorf("%s shows a time in UTC", path)
+		}
+	}
+	// The journal's lines, by the time of day only.
+	if _, body := serve(h, httptest.NewRequest("GET", "/run/2", nil)); !strings.Contains(body, ">06:01:00.000000<") {
+		t.Errorf("/run/2 shows no line at 06:01:00 XST")
 	}
 }

@@ -61,7 +61,7 @@ func (s *Server) handle(h func(w http.ResponseWriter, r *http.Request) error) ht
 		}
 		root := rootOf(r.URL.Path)
 		var buf bytes.Buffer
-		if err := pages["error"].ExecuteTemplate(&buf, "page", errorView{newBase(http.StatusText(he.code), root, s.now()), he.code, he.msg}); err != nil {
+		if err := pages["error"].ExecuteTemplate(&buf, "page", errorView{newBase(http.StatusText(he.code), root, s.now(r.Context())), he.code, he.msg}); err != nil {
 			s.logger().Error("web: rendering the error page", "err", err)
 			http.Error(w, he.msg, he.code)
 			return
@@ -176,7 +176,7 @@ func (s *Server) unit(w http.ResponseWriter, r *http.Request) error {
 	if st.Load == "not-found" {
 		return &httpError{code: http.StatusNotFound, msg: fmt.Sprintf("Unit %s not found.", name)}
 	}
-	now := s.now()
+	now := s.now(r.Context())
 	v := unitView{basePage: newBase(st.Name+" – sundial", "../", now), Name: st.Name, Description: st.Description,
 		Active: st.Active, Sub: st.Sub, Load: st.Load, Result: st.Result, FileState: st.FileState, NeedToken: !s.mayAct(r)}
 	v.Class = stateClass(st.Active)
@@ -189,7 +189,7 @@ func (s *Server) unit(w http.ResponseWriter, r *http.Request) error {
 		}
 		v.Next = "-"
 		if st.NextElapse != 0 {
-			v.Next = formatTime(time.UnixMicro(int64(st.NextElapse)).In(s.zone()))
+			v.Next = formatTime(time.UnixMicro(int64(st.NextElapse)).In(now.Location()))
 		}
 		v.Actions = append(v.Actions, action{"trigger", "Trigger now", self + "trigger"}, action{"skip", "Skip the next elapse", self + "skip"})
 	}
@@ -296,11 +296,12 @@ func (s *Server) runJournal(ctx context.Context, run store.Run, after int64) ([]
 		return nil, err
 	}
 	var out []line
+	zone := s.zone(ctx)
 	for _, e := range entries {
 		if run.Invocation != "" && e.Invocation != run.Invocation {
 			continue
 		}
-		out = append(out, line{Cursor: e.Seq, Time: time.UnixMicro(int64(e.Realtime)).In(s.zone()).Format("15:04:05.000000"),
+		out = append(out, line{Cursor: e.Seq, Time: time.UnixMicro(int64(e.Realtime)).In(zone).Format("15:04:05.000000"),
 			Ident: e.Identifier, PID: e.PID, Message: e.Message, Priority: priorityClass(e.Priority)})
 	}
 	return out, nil
@@ -321,7 +322,7 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	now := s.now()
+	now := s.now(r.Context())
 	v := runView{basePage: newBase(fmt.Sprintf("Run %d of %s – sundial", run.ID, run.Unit), "../", now),
 		Run: newRunRow(run, now, "../"), Invocation: run.Invocation, Running: run.State == store.RunRunning}
 	if v.Lines, err = s.runJournal(r.Context(), run, 0); err != nil {

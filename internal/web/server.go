@@ -34,6 +34,9 @@ type Source interface {
 	Status(ctx context.Context, name string) (api.Unit, error)
 	UnitFiles(ctx context.Context, name string) ([][2]string, error)
 	Act(ctx context.Context, verb, name string) error
+	// Location is the daemon's time zone, as its timers' calendar
+	// settings are read in: it follows /etc/localtime's changes.
+	Location(ctx context.Context) (*time.Location, error)
 }
 
 // A Server serves the page, the metrics and the health checks of a
@@ -45,9 +48,8 @@ type Server struct {
 	// Unix socket act (start, stop): sent as the X-Sundial-Token header
 	// or the token form field.
 	Token  string
-	Clock  clock.Clock    // nil: the real one
-	Logger *slog.Logger   // nil: discard
-	Zone   *time.Location // the daemon's time zone; nil: Local
+	Clock  clock.Clock  // nil: the real one
+	Logger *slog.Logger // nil: discard
 }
 
 // TokenHeader is the header that carries the token.
@@ -98,15 +100,20 @@ func (s *Server) logger() *slog.Logger {
 	return s.Logger
 }
 
-func (s *Server) now() time.Time {
-	return clock.Or(s.Clock).Now().RealtimeTime(s.zone())
+// now is the time in the daemon's zone.
+func (s *Server) now(ctx context.Context) time.Time {
+	return clock.Or(s.Clock).Now().RealtimeTime(s.zone(ctx))
 }
 
-func (s *Server) zone() *time.Location {
-	if s.Zone == nil {
-		return time.Local
+// zone is the daemon's time zone, which every page shows its times in
+// as the main page does (the snapshot's); the process's, which may
+// differ (TZ= aside, /etc/localtime changed since it started), only
+// while the daemon does not answer.
+func (s *Server) zone(ctx context.Context) *time.Location {
+	if loc, err := s.Source.Location(ctx); err == nil {
+		return loc
 	}
-	return s.Zone
+	return time.Local
 }
 
 // Serve serves the handler on l until ctx is done, with the limits of
