@@ -26,8 +26,9 @@ type fakeSource struct {
 	files   map[string][][2]string
 	err     error // what every call returns, if set
 
-	mu    sync.Mutex // guards acted, and entries once served
-	acted []string
+	mu     sync.Mutex // guards acted, loaded, and entries once served
+	acted  []string
+	loaded []string // the units asked of Status it did not have
 }
 
 // log adds a journal line while the server serves.
@@ -79,6 +80,10 @@ func (f *fakeSource) Journal(ctx context.Context, q store.Filter) ([]store.Entry
 func (f *fakeSource) Status(ctx context.Context, name string) (api.Unit, error) {
 	u, ok := f.units[name]
 	if !ok {
+		// The daemon would load it, or remember it missing.
+		f.mu.Lock()
+		f.loaded = append(f.loaded, name)
+		f.mu.Unlock()
 		return api.Unit{Name: name, Load: "not-found", Active: "inactive", Sub: "dead"}, f.err
 	}
 	return u, f.err

@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
+	"sundial.dev/sundial/internal/api"
 )
 
 // serve answers a request with the handler.
@@ -488,5 +489,39 @@ func TestZone(t *testing.T) {
 	// The journal's lines, by the time of day only.
 	if _, body := serve(h, httptest.NewRequest("GET", "/run/2", nil)); !strings.Contains(body, ">06:01:00.000000<") {
 		t.Errorf("/run/2 shows no line at 06:01:00 XST")
+	}
+}
+
+// TestUnitNames asks for the pages and badges of names that are not
+// the daemon's loaded timers and services: a path out of the unit
+// directories, markup, a unit on disk not loaded. Each is not found,
+// and the daemon is not asked to load it.
+func TestUnitNames(t *testing.T) {
+	f := newFake()
+	h := newTestServer(f).Handler()
+	for _, name := range []string{"..%2F..%2Fetc%2Fpasswd", "..%2Fbackup.timer", "%2E%2E", "a%3Cscript%3E.service",
+		"other.service", "other-%5Cx2d.timer", "backup.timer%00", "%0A.service"} {
+		for _, path := range []string{"/unit/" + name, "/badge/" + name + ".svg"} {
+			resp, body := serve(h, httptest.NewRequest("GET", path, nil))
+			if resp.StatusCode != http.StatusNotFound {
+				t.Errorf("GET %s: status %d, want 404", path, resp.StatusCode)
+			}
+			if strings.Contains(body, "<script>") {
+				t.Errorf("GET %s: the name is not escaped", path)
+			}
+		}
+	}
+	if len(f.loaded) > 0 {
+		t.Errorf("the daemon was asked for %q", f.loaded)
+	}
+	// A name with an escape, loaded, has its page and badge.
+	f = newFake()
+	f.snap.Timers[1].Name = `tick-\x2dx.timer`
+	f.units[`tick-\x2dx.timer`] = api.Unit{Name: `tick-\x2dx.timer`, Load: "loaded", Active: "active", Sub: "waiting", Result: "success"}
+	h = newTestServer(f).Handler()
+	for _, path := range []string{"/unit/tick-%5Cx2dx.timer", "/badge/tick-%5Cx2dx.timer.svg"} {
+		if resp, _ := serve(h, httptest.NewRequest("GET", path, nil)); resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %s: status %d", path, resp.StatusCode)
+		}
 	}
 }

@@ -11,11 +11,14 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"sundial.dev/sundial/internal/manager"
 	"sundial.dev/sundial/internal/store"
+	"sundial.dev/sundial/unit"
 )
 
 //go:embed templates static
@@ -167,8 +170,35 @@ type action struct{ Verb, Label, Href string }
 // unitRuns is how many runs a unit's page lists.
 const unitRuns = 50
 
+// shown checks the name of a unit whose page or badge is asked for: a
+// unit name (no slash, no "..", nothing but what unit_name_is_valid()
+// takes), of a timer or service the daemon has loaded, which the page
+// lists. Reading is open to all: a reader does not make the daemon load
+// a unit from disk, or remember one it could not find, as asking its
+// status would.
+func (s *Server) shown(ctx context.Context, name string) error {
+	if !unit.ValidName(name, unit.Plain|unit.Instance) {
+		return &httpError{code: http.StatusNotFound, msg: fmt.Sprintf("%q is not a unit's name.", name)}
+	}
+	snap, err := s.Source.Snapshot(ctx)
+	if err != nil {
+		return unavailable(err)
+	}
+	_, timer := slices.BinarySearchFunc(snap.Timers, name, func(t manager.TimerStatus, name string) int { return strings.Compare(t.Name, name) })
+	_, service := slices.BinarySearchFunc(snap.Services, name, func(sv manager.ServiceStatus, name string) int {
+		return strings.Compare(sv.Name, name)
+	})
+	if !timer && !service {
+		return &httpError{code: http.StatusNotFound, msg: fmt.Sprintf("Unit %s is not a timer or service the daemon has loaded.", name)}
+	}
+	return nil
+}
+
 func (s *Server) unit(w http.ResponseWriter, r *http.Request) error {
 	name := r.PathValue("name")
+	if err := s.shown(r.Context(), name); err != nil {
+		return err
+	}
 	st, err := s.Source.Status(r.Context(), name)
 	if err != nil {
 		return &httpError{code: http.StatusNotFound, msg: err.Error()}
@@ -373,6 +403,9 @@ func (s *Server) badge(w http.ResponseWriter, r *http.Request) error {
 	name, ok := strings.CutSuffix(r.PathValue("file"), ".svg")
 	if !ok {
 		return &httpError{code: http.StatusNotFound, msg: "No such badge."}
+	}
+	if err := s.shown(r.Context(), name); err != nil {
+		return err
 	}
 	st, err := s.Source.Status(r.Context(), name)
 	if err == nil && len(st.Triggers) > 0 {
