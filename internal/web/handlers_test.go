@@ -525,3 +525,20 @@ func TestUnitNames(t *testing.T) {
 		}
 	}
 }
+
+// TestSkipNote checks that a timer's page says that a skip does not
+// outlive the daemon, and a service's has nothing to skip.
+func TestSkipNote(t *testing.T) {
+	h := newTestServer(newFake()).Handler()
+	for path, want := range map[string]bool{"/unit/backup.timer": true, "/unit/backup.service": false} {
+		_, body := serve(h, httptest.NewRequest("GET", path, nil))
+		doc, err := html.Parse(strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		note := byID(doc, "skip-note")
+		if (note != nil) != want || note != nil && !strings.Contains(text(note), "a restart of the daemon forgets it") {
+			t.Errorf("%s: the note on skipping: %v, want %v", path, note != nil, want)
+		}
+	}
+}
