@@ -542,3 +542,29 @@ func TestSkipNote(t *testing.T) {
 		}
 	}
 }
+
+// TestMethods checks that a path is answered 405, with the methods it
+// takes, for a method it does not take, and HEAD as GET.
+func TestMethods(t *testing.T) {
+	h := newTestServer(newFake()).Handler()
+	tests := []struct {
+		method, path string
+		status       int
+		allow        string
+	}{
+		{"POST", "/metrics", 405, "GET, HEAD"},
+		{"DELETE", "/unit/backup.timer", 405, "GET, HEAD"},
+		{"PUT", "/", 405, "GET, HEAD"},
+		{"GET", "/unit/backup.timer/start", 404, ""},
+		{"PUT", "/unit/backup.timer/start", 405, "GET, HEAD, POST"}, // GET: the page not found
+		{"HEAD", "/", 200, ""},
+		{"HEAD", "/metrics", 200, ""},
+		{"HEAD", "/no-such-page", 404, ""},
+	}
+	for _, tt := range tests {
+		resp, _ := serve(h, httptest.NewRequest(tt.method, tt.path, nil))
+		if resp.StatusCode != tt.status || resp.Header.Get("Allow") != tt.allow {
+			t.Errorf("%s %s: %d, Allow %q; want %d, %q", tt.method, tt.path, resp.StatusCode, resp.Header.Get("Allow"), tt.status, tt.allow)
+		}
+	}
+}

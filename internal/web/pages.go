@@ -114,7 +114,9 @@ func (s *Server) pages(mux *http.ServeMux) {
 	mux.HandleFunc("GET /badge/{file}", s.handle(s.badge))
 	static, _ := fs.Sub(files, "static")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
-	mux.HandleFunc("/", s.handle(func(w http.ResponseWriter, r *http.Request) error {
+	// Not found, for GET and HEAD only: a path served for other methods
+	// is answered 405 with the methods it takes, by the mux.
+	mux.HandleFunc("GET /", s.handle(func(w http.ResponseWriter, r *http.Request) error {
 		return &httpError{code: http.StatusNotFound, msg: "No such page."}
 	}))
 }
