@@ -15,10 +15,10 @@
 //     /run/ID a run with its journal lines, which a small script
 //     follows while it runs (the page needs no script).
 //   - /badge/NAME.svg is a unit's last outcome as a badge.
-//   - /metrics is Prometheus's text format (or protobuf, if asked, and
-//     gzipped if taken): the daemon's metrics, built as client_model's
-//     families from a snapshot at each scrape and laid out once per set
-//     of units, with Go's and the process's from a registry.
+//   - /metrics is Prometheus's text format (or protobuf, if asked;
+//     gzipped if taken): the daemon's metrics, written from a snapshot
+//     at each scrape straight to the response, and Go's and the
+//     process's from a registry.
 //   - /healthz answers once the daemon's loop does; /readyz once it
 //     runs and its store can be written.
 //

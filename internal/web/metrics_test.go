@@ -158,34 +158,30 @@ func oddFake() *fakeSource {
 }
 
 // TestTextWriter checks that the scrape's own writer writes the text
-// format as client_golang's does, byte for byte, with names and
-// schedules that need escaping, and values of all sizes.
+// format as client_golang's writes the families of the daemon's
+// metrics, byte for byte, with names and schedules that need escaping,
+// values of all sizes, and no timers.
 func TestTextWriter(t *testing.T) {
-	for _, f := range []*fakeSource{newFake(), oddFake()} {
-		families, err := (&gatherer{src: f, build: testBuild}).Gather()
-		if err != nil {
-			t.Fatal(err)
-		}
+	none := newFake()
+	none.snap.Timers, none.snap.Services = nil, nil
+	for _, f := range []*fakeSource{newFake(), oddFake(), none} {
+		g := &gatherer{src: f, build: testBuild}
 		var got bytes.Buffer
 		w := textWriter{w: &got}
-		for _, mf := range families {
-			if err := w.family(mf); err != nil {
-				t.Fatal(err)
-			}
-		}
+		g.fill(&w, f.snap)
 		if err := w.flush(); err != nil {
 			t.Fatal(err)
 		}
-		if want := expfmtText(t, families); got.String() != want {
+		if want := expfmtText(t, g.families(f.snap)); got.String() != want {
 			t.Errorf("the writer's text differs from expfmt's:\n%s\nwant:\n%s", got.String(), want)
 		}
 	}
 }
 
-// TestScrapeLayout scrapes a daemon, changes its values, then its
-// units, and checks that each scrape, reusing the last one's layout or
-// not, says what a first scrape of the daemon would.
-func TestScrapeLayout(t *testing.T) {
+// TestScrapeChanges scrapes a daemon, changes its values, then its
+// units, and checks that each scrape, reusing the order of the timers'
+// info series or not, says what a first scrape of the daemon would.
+func TestScrapeChanges(t *testing.T) {
 	f := oddFake()
 	h := newTestServer(f).Handler()
 	scrape := func() string {

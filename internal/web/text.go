@@ -1,98 +1,115 @@
 package web
 
 import (
-	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
 	dto "github.com/prometheus/client_model/go"
+	"sundial.dev/sundial/internal/manager"
 )
 
-// A textWriter writes the daemon's families in Prometheus's text format
-// 0.0.4, as expfmt writes them byte for byte, through a buffer kept
-// from scrape to scrape. It checks no names (the families' are fixed
-// and valid) and knows only the types the daemon makes: expfmt's
-// per-sample checks and writes took most of a scrape of 400,000 series.
+// A textWriter is the sink of a scrape in Prometheus's text format
+// 0.0.4: it writes each series as it comes, as expfmt would write the
+// families client_model's sink makes, byte for byte (a test compares
+// them), through a buffer. It checks no names (the daemon's are fixed
+// and valid) and keeps no series.
 type textWriter struct {
 	w   io.Writer
 	buf []byte
 	err error
+
+	// The family whose header waits for its first series: a family of
+	// none is left out.
+	name, help string
+	typ        dto.MetricType
+	pending    bool
+
+	// The le labels of the last bounds written, formatted.
+	bounds []float64
+	les    []string
 }
 
 // textFlush is the size at which the buffer is written out.
 const textFlush = 64 << 10
 
-func (t *textWriter) family(mf *dto.MetricFamily) error {
-	name := mf.GetName()
-	if mf.Help != nil {
-		t.buf = append(t.buf, "# HELP "...)
-		t.buf = append(t.buf, name...)
-		t.buf = append(t.buf, ' ')
-		t.buf = appendEscaped(t.buf, mf.GetHelp(), false)
-		t.buf = append(t.buf, '\n')
-	}
-	t.buf = append(t.buf, "# TYPE "...)
-	t.buf = append(t.buf, name...)
-	switch mf.GetType() {
-	case dto.MetricType_GAUGE:
-		t.buf = append(t.buf, " gauge\n"...)
-	case dto.MetricType_COUNTER:
-		t.buf = append(t.buf, " counter\n"...)
-	case dto.MetricType_HISTOGRAM:
-		t.buf = append(t.buf, " histogram\n"...)
-	default:
-		return fmt.Errorf("%s: a %s is not written", name, mf.GetType())
-	}
-	for _, m := range mf.Metric {
-		switch {
-		case m.Gauge != nil:
-			t.sample(name, "", m.Label, nil, m.Gauge.GetValue())
-		case m.Counter != nil:
-			t.sample(name, "", m.Label, nil, m.Counter.GetValue())
-		case m.Histogram != nil:
-			h := m.Histogram
-			infSeen := false
-			for _, b := range h.Bucket {
-				t.sample(name, "_bucket", m.Label, b.UpperBound, float64(b.GetCumulativeCount()))
-				infSeen = infSeen || math.IsInf(b.GetUpperBound(), +1)
-			}
-			if !infSeen {
-				inf := math.Inf(+1)
-				t.sample(name, "_bucket", m.Label, &inf, float64(h.GetSampleCount()))
-			}
-			t.sample(name, "_sum", m.Label, nil, h.GetSampleSum())
-			t.sample(name, "_count", m.Label, nil, float64(h.GetSampleCount()))
-		default:
-			return fmt.Errorf("%s: a series of no type the family's", name)
-		}
-		if len(t.buf) >= textFlush {
-			t.flush()
-		}
-	}
-	return t.err
+func (t *textWriter) family(name, help string, typ dto.MetricType) {
+	t.name, t.help, t.typ, t.pending = name, help, typ, true
 }
 
-// sample writes a line: the name and suffix, the labels and le if not
-// nil, and the value.
-func (t *textWriter) sample(name, suffix string, labels []*dto.LabelPair, le *float64, v float64) {
-	b := append(t.buf, name...)
+// header writes the family's HELP and TYPE lines, before its first
+// series.
+func (t *textWriter) header() {
+	if !t.pending {
+		return
+	}
+	t.pending = false
+	t.buf = append(t.buf, "# HELP "...)
+	t.buf = append(t.buf, t.name...)
+	t.buf = append(t.buf, ' ')
+	t.buf = appendEscaped(t.buf, t.help, false)
+	t.buf = append(t.buf, "\n# TYPE "...)
+	t.buf = append(t.buf, t.name...)
+	t.buf = append(t.buf, ' ')
+	t.buf = append(t.buf, strings.ToLower(t.typ.String())...)
+	t.buf = append(t.buf, '\n')
+}
+
+func (t *textWriter) series(n int, v func(int) float64, l func(int) labelSet) {
+	if n > 0 {
+		t.header()
+	}
+	for i := range n {
+		t.sample("", l(i), "", v(i))
+		t.fill()
+	}
+}
+
+func (t *textWriter) histograms(n int, h func(int) manager.Histogram, l func(int) labelSet) {
+	if n > 0 {
+		t.header()
+	}
+	for i := range n {
+		src, ls := h(i), l(i)
+		if !slices.Equal(src.Bounds, t.bounds) {
+			t.bounds, t.les = src.Bounds, nil
+			for _, b := range src.Bounds {
+				t.les = append(t.les, string(appendFloat(nil, b)))
+			}
+		}
+		for j, c := range src.Counts {
+			t.sample("_bucket", ls, t.les[j], float64(c))
+		}
+		if len(src.Bounds) == 0 || !math.IsInf(src.Bounds[len(src.Bounds)-1], +1) {
+			t.sample("_bucket", ls, "+Inf", float64(src.Count))
+		}
+		t.sample("_sum", ls, "", src.Sum)
+		t.sample("_count", ls, "", float64(src.Count))
+		t.fill()
+	}
+}
+
+// sample writes a line: the family's name and the suffix, the labels,
+// le if not "", and the value.
+func (t *textWriter) sample(suffix string, ls labelSet, le string, v float64) {
+	b := append(t.buf, t.name...)
 	b = append(b, suffix...)
-	if len(labels) > 0 || le != nil {
+	if ls.n > 0 || le != "" {
 		sep := byte('{')
-		for _, l := range labels {
+		for _, l := range ls.l[:ls.n] {
 			b = append(b, sep)
-			b = append(b, l.GetName()...)
+			b = append(b, l.name...)
 			b = append(b, '=', '"')
-			b = appendEscaped(b, l.GetValue(), true)
+			b = appendEscaped(b, l.value, true)
 			b = append(b, '"')
 			sep = ','
 		}
-		if le != nil {
+		if le != "" {
 			b = append(b, sep)
 			b = append(b, `le="`...)
-			b = appendFloat(b, *le)
+			b = append(b, le...)
 			b = append(b, '"')
 		}
 		b = append(b, '}')
@@ -100,6 +117,13 @@ func (t *textWriter) sample(name, suffix string, labels []*dto.LabelPair, le *fl
 	b = append(b, ' ')
 	b = appendFloat(b, v)
 	t.buf = append(b, '\n')
+}
+
+// fill writes the buffer out once it holds enough.
+func (t *textWriter) fill() {
+	if len(t.buf) >= textFlush {
+		t.flush()
+	}
 }
 
 func (t *textWriter) flush() error {
@@ -113,10 +137,12 @@ func (t *textWriter) flush() error {
 // appendEscaped appends s with backslashes and newlines escaped, and
 // double quotes too in a label's value, as the text format has them.
 func appendEscaped(b []byte, s string, quote bool) []byte {
-	if !strings.ContainsAny(s, "\\\n\"") {
-		return append(b, s...)
+	i := 0 // what needs none, by a loop: faster than ContainsAny's set
+	for i < len(s) && s[i] != '\\' && s[i] != '\n' && s[i] != '"' {
+		i++
 	}
-	for i := range len(s) {
+	b = append(b, s[:i]...)
+	for ; i < len(s); i++ {
 		switch c := s[i]; {
 		case c == '\\':
 			b = append(b, `\\`...)
