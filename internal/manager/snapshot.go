@@ -382,6 +382,18 @@ func (m *Manager) snapshot() Snapshot {
 			wanted[name] = true
 		}
 	}
+	// Their room made first: appends of 10,000 statuses, each some
+	// hundreds of bytes, took a third of a snapshot's time.
+	var timers, services int
+	for _, e := range m.units {
+		switch {
+		case e.timer != nil:
+			timers++
+		case e.typ == unit.Service:
+			services++
+		}
+	}
+	s.Timers, s.Services = make([]TimerStatus, 0, timers), make([]ServiceStatus, 0, services)
 	for _, name := range slices.Sorted(maps.Keys(m.units)) {
 		e := m.units[name]
 		switch {
