@@ -348,21 +348,26 @@ func (s *Server) metrics(g *gatherer, runtime prometheus.Gatherer) http.HandlerF
 }
 
 // acceptsGzip reports whether an Accept-Encoding header takes gzip: it
-// names gzip (or *) with a weight above 0.
+// names gzip with a weight above 0, or, naming no gzip, * so.
 func acceptsGzip(header string) bool {
+	gzip, star := -1, -1 // 0 refused, 1 taken, -1 not named
 	for part := range strings.SplitSeq(header, ",") {
 		coding, params, _ := strings.Cut(part, ";")
-		coding = strings.ToLower(strings.TrimSpace(coding))
-		if coding != "gzip" && coding != "*" {
-			continue
-		}
-		q := strings.ReplaceAll(strings.ToLower(params), " ", "")
-		if strings.HasPrefix(q, "q=") {
-			if w, err := strconv.ParseFloat(q[2:], 64); err == nil && w == 0 {
-				return false
+		taken := 1
+		if q, ok := strings.CutPrefix(strings.ReplaceAll(strings.ToLower(params), " ", ""), "q="); ok {
+			if w, err := strconv.ParseFloat(q, 64); err == nil && w == 0 {
+				taken = 0
 			}
 		}
-		return true
+		switch strings.ToLower(strings.TrimSpace(coding)) {
+		case "gzip", "x-gzip":
+			gzip = taken
+		case "*":
+			star = taken
+		}
 	}
-	return false
+	if gzip >= 0 {
+		return gzip == 1
+	}
+	return star == 1
 }

@@ -276,3 +276,25 @@ func TestScrapeFormats(t *testing.T) {
 		t.Errorf("HEAD: status %d, content type %q, body of %d bytes", resp.StatusCode, resp.Header.Get("Content-Type"), len(body))
 	}
 }
+
+func TestAcceptsGzip(t *testing.T) {
+	for header, want := range map[string]bool{
+		"":                        false,
+		"gzip":                    true,
+		"identity":                false,
+		"deflate, gzip;q=0.8":     true,
+		"GZIP":                    true,
+		"gzip;q=0":                false,
+		"gzip; q=0.000":           false,
+		"*":                       true,
+		"*;q=0, gzip":             true,
+		"gzip;q=0, *":             false,
+		"*;q=0":                   false,
+		"br;q=1.0, gzip;q=0.5, *": true,
+		"x-gzip":                  true,
+	} {
+		if got := acceptsGzip(header); got != want {
+			t.Errorf("acceptsGzip(%q) = %v, want %v", header, got, want)
+		}
+	}
+}
