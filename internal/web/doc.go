@@ -15,6 +15,8 @@
 //     /run/ID a run with its journal lines, which a small script
 //     follows while it runs (the page needs no script).
 //   - /badge/NAME.svg is a unit's last outcome as a badge.
+//     Pages and badges are of the timers and services the daemon has
+//     loaded: a reader does not make it load a unit.
 //   - /metrics is Prometheus's text format (or protobuf, if asked;
 //     gzipped if taken): the daemon's metrics, written from a snapshot
 //     at each scrape straight to the response, and Go's and the
