@@ -3,15 +3,19 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -566,5 +570,44 @@ func TestMethods(t *testing.T) {
 		if resp.StatusCode != tt.status || resp.Header.Get("Allow") != tt.allow {
 			t.Errorf("%s %s: %d, Allow %q; want %d, %q", tt.method, tt.path, resp.StatusCode, resp.Header.Get("Allow"), tt.status, tt.allow)
 		}
+	}
+}
+
+// TestListenUnix: the socket appears open to all, replaces one left by
+// an earlier run, is removed when the listener closes, and never takes
+// the place of a file that is not a socket.
+func TestListenUnix(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "web.sock")
+	for range 2 { // the second over the first's leftover
+		l, err := Listen(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fi, err := os.Lstat(path)
+		if err != nil || fi.Mode().Type() != fs.ModeSocket || fi.Mode().Perm() != 0o666 {
+			t.Fatalf("socket %v, %v", fi, err)
+		}
+		if names, _ := os.ReadDir(dir); len(names) != 1 {
+			t.Errorf("left beside it: %v", names)
+		}
+		ul := l.(*unixListener)
+		ul.UnixListener.Close() // as a killed daemon leaves it
+	}
+	l, err := Listen(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	if _, err := os.Lstat(path); !os.IsNotExist(err) {
+		t.Errorf("after Close: %v", err)
+	}
+	file := filepath.Join(dir, "data")
+	os.WriteFile(file, []byte("keep"), 0o600)
+	if l, err := Listen(file); err == nil || !errors.Is(err, syscall.EADDRINUSE) {
+		t.Errorf("Listen over a file: %v, %v", l, err)
+	}
+	if data, _ := os.ReadFile(file); string(data) != "keep" {
+		t.Errorf("the file became %q", data)
 	}
 }

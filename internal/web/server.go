@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -142,23 +143,45 @@ func (s *Server) mayAct(r *http.Request) bool {
 // (one with a slash). Whoever may enter the socket's directory may
 // connect to it, and read: the socket is open to all, its directory
 // the daemon's user's to choose. A socket left by an earlier run is
-// replaced, and removed when the listener closes.
+// replaced, and removed when the listener closes. The socket is made
+// under a name of its own and renamed to addr once open to all, so
+// that whoever finds addr finds it as it will stay.
 func Listen(addr string) (net.Listener, error) {
 	if !IsUnix(addr) {
 		return net.Listen("tcp", addr)
 	}
-	if fi, err := os.Lstat(addr); err == nil && fi.Mode().Type() == fs.ModeSocket {
-		os.Remove(addr)
+	if fi, err := os.Lstat(addr); err == nil && fi.Mode().Type() != fs.ModeSocket {
+		return nil, &net.OpError{Op: "listen", Net: "unix", Addr: &net.UnixAddr{Name: addr, Net: "unix"}, Err: syscall.EADDRINUSE}
 	}
-	l, err := net.Listen("unix", addr)
+	tmp := filepath.Join(filepath.Dir(addr), "."+filepath.Base(addr)+"~")
+	os.Remove(tmp)
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: tmp, Net: "unix"})
 	if err != nil {
 		return nil, err
 	}
-	if err := os.Chmod(addr, 0o666); err != nil {
+	l.SetUnlinkOnClose(false)
+	err = os.Chmod(tmp, 0o666)
+	if err == nil {
+		err = os.Rename(tmp, addr)
+	}
+	if err != nil {
 		l.Close()
+		os.Remove(tmp)
 		return nil, err
 	}
-	return l, nil
+	return &unixListener{l, addr}, nil
+}
+
+// A unixListener removes its socket's path when it closes.
+type unixListener struct {
+	*net.UnixListener
+	path string
+}
+
+func (l *unixListener) Close() error {
+	err := l.UnixListener.Close()
+	os.Remove(l.path)
+	return err
 }
 
 // IsUnix reports whether Listen takes addr for a Unix socket's path.
