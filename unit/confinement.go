@@ -37,13 +37,26 @@ type Confinement struct {
 	OOMScoreAdjustSet bool
 
 	TimerSlackNSec uint64 // math.MaxUint64: not set
-	Personality    string // "x86-64", "x86", …; "" not set
+	Personality    string // "x86-64", "x86", …; "" not set; see PersonalityOf
+
+	CPUSchedulingResetOnFork bool
+	NoNewPrivileges          bool
+	// SupplementaryGroups are the names or IDs of the groups the
+	// processes are in besides Group=, specifiers expanded.
+	SupplementaryGroups []string
 
 	// CapabilityBoundingSet and AmbientCapabilities are masks of
 	// capabilities by number; the bounding set is CapMaskUnset until set.
 	CapabilityBoundingSet uint64
 	AmbientCapabilities   uint64
 	SecureBits            int // the SECBIT_ bits
+
+	// The namespaces of PrivateTmp= and the other booleans, and the
+	// restrictions seccomp filters make of RestrictRealtime= and the
+	// others.
+	PrivateTmp, PrivateDevices, PrivateNetwork, PrivateIPC, ProtectHostname                   bool
+	ProtectKernelTunables, ProtectKernelModules, ProtectKernelLogs, ProtectControlGroups      bool
+	RestrictRealtime, RestrictSUIDSGID, LockPersonality, MemoryDenyWriteExecute, ProtectClock bool
 
 	ProtectSystem string // "no", "yes", "full" or "strict"
 	ProtectHome   string // "no", "yes", "read-only" or "tmpfs"
@@ -65,23 +78,29 @@ type Confinement struct {
 
 	// The directories of RuntimeDirectory= and the like, relative to
 	// the manager's base directory of each kind, with their modes.
-	Directories    map[string][]ExecDirectory // by kind: "Runtime", "State", "Cache", "Logs", "Configuration"
-	DirectoryModes map[string]uint32          // by kind; default 0755
-	RestrictNS     uint64                     // the CLONE_NEW… flags of the namespaces allowed; NamespacesUnset until set
-	SyscallErrno   int                        // SystemCallErrorNumber=; 0: kill
+	Directories              map[string][]ExecDirectory // by kind: "Runtime", "State", "Cache", "Logs", "Configuration"
+	DirectoryModes           map[string]uint32          // by kind; default 0755
+	RuntimeDirectoryPreserve string                     // "no", "yes" or "restart"
+	RestrictNS               uint64                     // the CLONE_NEW… flags of the namespaces allowed; NamespacesUnset until set
+	SyscallErrno             int                        // SystemCallErrorNumber=; 0: kill
 	// SyscallFilter is SystemCallFilter=, entry by entry: an allow
 	// list if SyscallAllowList, which the first assignment decides
 	// (then the system calls of @default are allowed too), else a deny
 	// list. The names of system calls are not checked.
 	SyscallFilter    []SyscallEntry
 	SyscallAllowList bool
-	SyscallArchs     []string               // SystemCallArchitectures=, as written
-	CPUQuota         int                    // in ten-thousandths of a CPU (1% = 100); 0: none
-	Memory           map[string]MemoryLimit // by setting: "MemoryMax", "MemoryHigh", …
-	Weights          map[string]uint64      // by setting: "CPUWeight", "IOWeight", … (CPUWeight=idle is 0)
-	TasksMax         TasksMax
-	TasksMaxSet      bool
-	ManagedOOMLimit  int // ManagedOOMMemoryPressureLimit=, in ten-thousandths
+	SyscallArchs     []string // SystemCallArchitectures=, as written
+	// RestrictAddressFamilies are the socket address families
+	// ("AF_UNIX") allowed with AddressFamiliesAllowList, else denied;
+	// nil and not AddressFamiliesAllowList: no restriction.
+	RestrictAddressFamilies  []string
+	AddressFamiliesAllowList bool
+	CPUQuota                 int                    // in ten-thousandths of a CPU (1% = 100); 0: none
+	Memory                   map[string]MemoryLimit // by setting: "MemoryMax", "MemoryHigh", …
+	Weights                  map[string]uint64      // by setting: "CPUWeight", "IOWeight", … (CPUWeight=idle is 0)
+	TasksMax                 TasksMax
+	TasksMaxSet              bool
+	ManagedOOMLimit          int // ManagedOOMMemoryPressureLimit=, in ten-thousandths
 }
 
 // A SyscallEntry is a system call or a group ("@clock") of
@@ -97,11 +116,70 @@ type SyscallEntry struct {
 // SECCOMP_ERROR_NUMBER_KILL.
 const SyscallKill = math.MaxInt32 - 1
 
-// syscallGroups are systemd 254's groups of system calls.
-var syscallGroups = []string{"@aio", "@basic-io", "@chown", "@clock", "@cpu-emulation", "@debug", "@file-system",
-	"@io-event", "@ipc", "@keyring", "@memlock", "@module", "@mount", "@network-io", "@obsolete", "@pkey",
-	"@privileged", "@process", "@raw-io", "@reboot", "@resources", "@sandbox", "@setuid", "@signal", "@swap",
-	"@sync", "@system-service", "@timer", "@known", "@default"}
+// syscallGroupsUnlisted are the groups of systemd 254 that SyscallGroups
+// does not list the system calls of: SystemCallFilter= takes them, and
+// they add no system call to the filter.
+var syscallGroupsUnlisted = []string{"@known", "@sandbox"}
+
+// knownSyscallGroup reports whether systemd 254 has the group.
+func knownSyscallGroup(name string) bool {
+	_, ok := SyscallGroups[name]
+	return ok || slices.Contains(syscallGroupsUnlisted, name)
+}
+
+// ExpandSyscalls returns the system calls of names, each a system call
+// or a group, the groups' members resolved, sorted and once each.
+func ExpandSyscalls(names ...string) []string {
+	var out []string
+	seen := map[string]bool{}
+	var add func(string)
+	add = func(n string) {
+		if seen[n] {
+			return
+		}
+		seen[n] = true
+		if members, ok := SyscallGroups[n]; ok {
+			for _, m := range members {
+				add(m)
+			}
+		} else if !strings.HasPrefix(n, "@") {
+			out = append(out, n)
+		}
+	}
+	for _, n := range names {
+		add(n)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// SystemCalls returns the filter of SystemCallFilter= as
+// seccomp_parse_syscall_filter makes it from its entries: the system
+// calls allowed (an allow list begins with those of @default), or those
+// denied, each with the error it fails with (-1: SystemCallErrorNumber='s,
+// SyscallKill); an entry of the other kind takes its calls out. Nil: no
+// filter.
+func (x *Confinement) SystemCalls() map[string]int {
+	if x.SyscallFilter == nil {
+		return nil
+	}
+	calls := map[string]int{}
+	if x.SyscallAllowList {
+		for _, n := range ExpandSyscalls("@default") {
+			calls[n] = -1
+		}
+	}
+	for _, e := range x.SyscallFilter {
+		for _, n := range ExpandSyscalls(e.Name) {
+			if e.Deny != x.SyscallAllowList {
+				calls[n] = e.Errno
+			} else {
+				delete(calls, n)
+			}
+		}
+	}
+	return calls
+}
 
 // syscallFilterSetting is config_parse_syscall_filter (log false) and
 // config_parse_syscall_log: system calls and groups, after "~" for those
@@ -151,7 +229,7 @@ func syscallFilterSetting(log bool) setter {
 					return
 				}
 			}
-			if strings.HasPrefix(name, "@") && !slices.Contains(syscallGroups, name) {
+			if strings.HasPrefix(name, "@") && !knownSyscallGroup(name) {
 				c.warn(a, "Unknown system call group, ignoring: %s", name)
 				return
 			}
@@ -218,15 +296,16 @@ func (c *settingCtx) confinement() *Confinement { return &c.service().Confinemen
 // cgroup_context_init leave.
 func defaultConfinement() Confinement {
 	return Confinement{
-		IOSchedulingClass:     2,
-		IOSchedulingPriority:  4,
-		TimerSlackNSec:        math.MaxUint64,
-		CapabilityBoundingSet: CapMaskUnset,
-		ProtectSystem:         "no",
-		ProtectHome:           "no",
-		ProtectProc:           "default",
-		ProcSubset:            "all",
-		RestrictNS:            NamespacesUnset,
+		IOSchedulingClass:        2,
+		IOSchedulingPriority:     4,
+		TimerSlackNSec:           math.MaxUint64,
+		CapabilityBoundingSet:    CapMaskUnset,
+		ProtectSystem:            "no",
+		ProtectHome:              "no",
+		ProtectProc:              "default",
+		ProcSubset:               "all",
+		RuntimeDirectoryPreserve: "no",
+		RestrictNS:               NamespacesUnset,
 	}
 }
 
@@ -256,7 +335,16 @@ func ioClassSetting(c *settingCtx, a *Assignment) error {
 		return nil
 	}
 	x.IOSchedulingClass, x.IOSchedulingSet = n, true
+	x.normalizeIO()
 	return nil
+}
+
+// normalizeIO is ioprio_normalize: the class none is best-effort at 4,
+// as the kernel takes it.
+func (x *Confinement) normalizeIO() {
+	if x.IOSchedulingClass == 0 {
+		x.IOSchedulingClass, x.IOSchedulingPriority = 2, 4
+	}
 }
 
 // ioPrioritySetting is config_parse_exec_io_priority: 0..7.
@@ -272,6 +360,7 @@ func ioPrioritySetting(c *settingCtx, a *Assignment) error {
 		return nil
 	}
 	x.IOSchedulingPriority, x.IOSchedulingSet = n, true
+	x.normalizeIO()
 	return nil
 }
 
@@ -356,6 +445,19 @@ var personalities = map[string][]string{
 	"riscv64": {"riscv64"}, "loong64": {"loongarch64"}, "mips": {"mips"}, "mipsle": {"mips-le"},
 	"mips64": {"mips64"}, "mips64le": {"mips64-le"},
 }[runtime.GOARCH]
+
+// PersonalityOf returns the execution domain of a Personality= value
+// where the manager runs: PER_LINUX for the native architecture,
+// PER_LINUX32 for its secondary one.
+func PersonalityOf(arch string) (uint32, bool) {
+	switch slices.Index(personalities, arch) {
+	case -1:
+		return 0, false
+	case 0:
+		return 0, true
+	}
+	return 8, true
+}
 
 // personalitySetting is config_parse_personality.
 func personalitySetting(c *settingCtx, a *Assignment) error {
@@ -693,18 +795,22 @@ func directoryModeSetting(c *settingCtx, a *Assignment) error {
 	return nil
 }
 
-// namespaceFlags are the namespaces RestrictNamespaces= names, with
-// their CLONE_NEW… flags.
-var namespaceFlags = []struct {
-	name string
-	flag uint64
-}{
+// A NamespaceFlag is a namespace RestrictNamespaces= names, with its
+// CLONE_NEW… flag.
+type NamespaceFlag struct {
+	Name string
+	Flag uint64
+}
+
+// NamespaceFlags are the namespaces RestrictNamespaces= names, as
+// namespace_info has them.
+var NamespaceFlags = []NamespaceFlag{
 	{"cgroup", 0x02000000}, {"ipc", 0x08000000}, {"net", 0x40000000}, {"mnt", 0x00020000},
 	{"pid", 0x20000000}, {"user", 0x10000000}, {"uts", 0x04000000}, {"time", 0x00000080},
 }
 
-// namespaceFlagsAll is NAMESPACE_FLAGS_ALL.
-const namespaceFlagsAll uint64 = 0x02000000 | 0x08000000 | 0x40000000 | 0x00020000 | 0x20000000 | 0x10000000 | 0x04000000 | 0x00000080
+// NamespaceFlagsAll is NAMESPACE_FLAGS_ALL, the flags of all of them.
+const NamespaceFlagsAll uint64 = 0x02000000 | 0x08000000 | 0x40000000 | 0x00020000 | 0x20000000 | 0x10000000 | 0x04000000 | 0x00000080
 
 // restrictNamespacesSetting is config_parse_restrict_namespaces: a
 // boolean, or namespaces allowed (or after "~", denied).
@@ -715,7 +821,7 @@ func restrictNamespacesSetting(c *settingCtx, a *Assignment) error {
 		return nil
 	}
 	if b, ok := ParseBoolean(a.Value); ok {
-		x.RestrictNS = map[bool]uint64{true: 0, false: namespaceFlagsAll}[b]
+		x.RestrictNS = map[bool]uint64{true: 0, false: NamespaceFlagsAll}[b]
 		return nil
 	}
 	v, invert := strings.CutPrefix(a.Value, "~")
@@ -729,21 +835,16 @@ func restrictNamespacesSetting(c *settingCtx, a *Assignment) error {
 		if !more {
 			break
 		}
-		i := slices.IndexFunc(namespaceFlags, func(n struct {
-			name string
-			flag uint64
-		}) bool {
-			return n.name == word
-		})
+		i := slices.IndexFunc(NamespaceFlags, func(n NamespaceFlag) bool { return n.Name == word })
 		if i < 0 {
 			c.warn(a, "Failed to parse namespace type string, ignoring: %s", v)
 			return nil
 		}
-		flags |= namespaceFlags[i].flag
+		flags |= NamespaceFlags[i].Flag
 	}
 	switch {
 	case x.RestrictNS == NamespacesUnset && invert:
-		x.RestrictNS = ^flags & namespaceFlagsAll
+		x.RestrictNS = ^flags & NamespaceFlagsAll
 	case x.RestrictNS == NamespacesUnset:
 		x.RestrictNS = flags
 	case invert:
@@ -805,4 +906,118 @@ func syscallArchsSetting(c *settingCtx, a *Assignment) error {
 		}
 	})
 	return nil
+}
+
+// restrictAddressFamiliesSetting is config_parse_address_families:
+// families allowed, or after "~" denied, the first assignment deciding
+// which; "none" allows none; empty clears the restriction.
+func restrictAddressFamiliesSetting(c *settingCtx, a *Assignment) error {
+	x := c.confinement()
+	switch a.Value {
+	case "":
+		x.RestrictAddressFamilies, x.AddressFamiliesAllowList = nil, false
+		return nil
+	case "none":
+		x.RestrictAddressFamilies, x.AddressFamiliesAllowList = nil, true
+		return nil
+	}
+	v, invert := strings.CutPrefix(a.Value, "~")
+	if x.RestrictAddressFamilies == nil && !x.AddressFamiliesAllowList {
+		x.AddressFamiliesAllowList = !invert
+	}
+	if x.RestrictAddressFamilies == nil {
+		x.RestrictAddressFamilies = []string{}
+	}
+	w := words{s: v}
+	for {
+		word, more, err := w.next("", extractUnquote)
+		if err != nil {
+			c.warn(a, "Invalid syntax, ignoring: %s", v)
+			return nil
+		}
+		if !more {
+			return nil
+		}
+		// af_from_name's table ignores case.
+		i := slices.IndexFunc(addressFamilies, func(n string) bool { return strings.EqualFold(n, word) })
+		if i < 0 {
+			c.warn(a, "Failed to parse address family, ignoring: %s", word)
+			continue
+		}
+		af := addressFamilies[i]
+		has := slices.Contains(x.RestrictAddressFamilies, af)
+		switch {
+		case !invert == x.AddressFamiliesAllowList && !has:
+			x.RestrictAddressFamilies = append(x.RestrictAddressFamilies, af)
+		case invert == x.AddressFamiliesAllowList && has:
+			x.RestrictAddressFamilies = slices.DeleteFunc(x.RestrictAddressFamilies, func(n string) bool { return n == af })
+		}
+	}
+}
+
+// confinementFlags are the boolean settings of a service's Confinement
+// the manager acts on, by key.
+var confinementFlags = map[string]func(*Confinement) *bool{
+	"CPUSchedulingResetOnFork": func(x *Confinement) *bool { return &x.CPUSchedulingResetOnFork },
+	"NoNewPrivileges":          func(x *Confinement) *bool { return &x.NoNewPrivileges },
+	"PrivateTmp":               func(x *Confinement) *bool { return &x.PrivateTmp },
+	"PrivateDevices":           func(x *Confinement) *bool { return &x.PrivateDevices },
+	"PrivateNetwork":           func(x *Confinement) *bool { return &x.PrivateNetwork },
+	"PrivateIPC":               func(x *Confinement) *bool { return &x.PrivateIPC },
+	"ProtectHostname":          func(x *Confinement) *bool { return &x.ProtectHostname },
+	"ProtectKernelTunables":    func(x *Confinement) *bool { return &x.ProtectKernelTunables },
+	"ProtectKernelModules":     func(x *Confinement) *bool { return &x.ProtectKernelModules },
+	"ProtectKernelLogs":        func(x *Confinement) *bool { return &x.ProtectKernelLogs },
+	"ProtectControlGroups":     func(x *Confinement) *bool { return &x.ProtectControlGroups },
+	"RestrictRealtime":         func(x *Confinement) *bool { return &x.RestrictRealtime },
+	"RestrictSUIDSGID":         func(x *Confinement) *bool { return &x.RestrictSUIDSGID },
+	"LockPersonality":          func(x *Confinement) *bool { return &x.LockPersonality },
+	"MemoryDenyWriteExecute":   func(x *Confinement) *bool { return &x.MemoryDenyWriteExecute },
+	"ProtectClock":             func(x *Confinement) *bool { return &x.ProtectClock },
+}
+
+// confinementActed are the other settings of a service's Confinement the
+// manager acts on; they are parsed as the checkers parse them.
+var confinementActed = []string{
+	"RuntimeDirectory", "StateDirectory", "CacheDirectory", "LogsDirectory", "ConfigurationDirectory", "RuntimeDirectoryPreserve",
+	"IOSchedulingClass", "IOSchedulingPriority", "CPUSchedulingPolicy", "CPUSchedulingPriority", "CPUAffinity",
+	"OOMScoreAdjust", "TimerSlackNSec", "Personality",
+	"SupplementaryGroups", "CapabilityBoundingSet", "AmbientCapabilities", "SecureBits",
+	"ProtectSystem", "ProtectHome", "ReadWritePaths", "ReadOnlyPaths", "InaccessiblePaths",
+	"ReadWriteDirectories", "ReadOnlyDirectories", "InaccessibleDirectories", "TemporaryFileSystem", "BindPaths", "BindReadOnlyPaths",
+	"SystemCallFilter", "SystemCallErrorNumber", "SystemCallArchitectures", "RestrictAddressFamilies", "RestrictNamespaces",
+}
+
+// typedSetter is the parser of a setting the typed sections keep: those
+// of typedSetters, and of a service's Confinement those the manager acts
+// on.
+func typedSetter(key string) (setter, bool) {
+	if s, ok := typedSetters[key]; ok {
+		return s, true
+	}
+	name, ok := strings.CutPrefix(key, "Service.")
+	if !ok {
+		return nil, false
+	}
+	if f, ok := confinementFlags[name]; ok {
+		return boolSetting(func(u *Unit) *bool { return f(&u.execSettings().Confinement) }, false), true
+	}
+	if slices.Contains(confinementActed, name) {
+		p := knownSettings[key]
+		return checker(p.parser, p.arg), true
+	}
+	return nil, false
+}
+
+// ExecDirectoryKinds are the kinds of a service's own directories, as
+// Directories names them, in the order of systemd's ExecDirectoryType.
+var ExecDirectoryKinds = [...]string{"Runtime", "State", "Cache", "Logs", "Configuration"}
+
+// DirectoryMode returns the mode the directories of a kind ("State") are
+// made with: its …DirectoryMode=, or systemd's default 0755.
+func (x *Confinement) DirectoryMode(kind string) uint32 {
+	if m, ok := x.DirectoryModes[kind]; ok {
+		return m
+	}
+	return 0o755
 }

@@ -53,7 +53,7 @@ func TestConfinement(t *testing.T) {
 			x.Directories = map[string][]ExecDirectory{"State": {{"a", []string{"b"}}, {"c", nil}}, "Runtime": {{"r", nil}}}
 			x.DirectoryModes = map[string]uint32{"State": 0o700}
 		}, nil},
-		{"RestrictNamespaces=~net\nRestrictNamespaces=net", func(x *Confinement) { x.RestrictNS = namespaceFlagsAll }, nil},
+		{"RestrictNamespaces=~net\nRestrictNamespaces=net", func(x *Confinement) { x.RestrictNS = NamespaceFlagsAll }, nil},
 		{"RestrictNamespaces=yes", func(x *Confinement) { x.RestrictNS = 0 }, nil},
 		{"SystemCallErrorNumber=EACCES\nSystemCallArchitectures=native x86 native", func(x *Confinement) {
 			x.SyscallErrno, x.SyscallArchs = 13, []string{"native", "x86"}

@@ -170,7 +170,7 @@ func checker(parser, arg string) setter {
 	case "unit_path_printf":
 		return pathSetting(nil, arg == "true")
 	case "address_families":
-		return addressFamiliesSetting
+		return restrictAddressFamiliesSetting
 	case "unit_requires_mounts_for":
 		return mountsForSetting
 	case "unit_condition_path":
@@ -369,8 +369,7 @@ func checker(parser, arg string) setter {
 	case "syscall_log":
 		return syscallFilterSetting(true)
 	case "exec_preserve_mode":
-		// Its string table takes booleans too.
-		return enumSetting(nil, "Failed to parse runtime directory preserve mode", "no", "yes", "restart", "1", "y", "true", "t", "on", "0", "n", "false", "f", "off")
+		return boolEnumSetting(func(x *Confinement) *string { return &x.RuntimeDirectoryPreserve }, "Failed to parse runtime directory preserve mode", "no", "yes", "restart")
 	}
 	return nil
 }
@@ -415,7 +414,7 @@ var settingKeys = sync.OnceValue(func() map[string]*settingKey {
 			k = &settingKey{name: key}
 			m[key] = k
 		}
-		set, ok := typedSetters[name]
+		set, ok := typedSetter(name)
 		if !ok {
 			set = checker(p.parser, p.arg)
 		}

@@ -414,8 +414,14 @@ func validBusName(s string) bool {
 
 // userGroupsSetting is config_parse_user_group_strv_compat, for
 // SupplementaryGroups=: names or numeric IDs, each with specifiers
-// expanded to at most NAME_MAX bytes; a bad one refuses the unit.
+// expanded to at most NAME_MAX bytes, kept in Confinement; a bad one
+// refuses the unit; empty clears them.
 func userGroupsSetting(c *settingCtx, a *Assignment) error {
+	x := c.confinement()
+	if a.Value == "" {
+		x.SupplementaryGroups = nil
+		return nil
+	}
 	w := words{s: a.Value}
 	for {
 		word, more, err := w.next("", 0)
@@ -436,6 +442,7 @@ func userGroupsSetting(c *settingCtx, a *Assignment) error {
 			return c.fatal(a, "Invalid user/group name or numeric ID: %s", v)
 		}
 		c.warnUnsafeName(v)
+		x.SupplementaryGroups = append(x.SupplementaryGroups, v)
 	}
 }
 
@@ -482,28 +489,3 @@ var addressFamilies = []string{"AF_ALG", "AF_APPLETALK", "AF_ASH", "AF_ATMPVC", 
 	"AF_LLC", "AF_LOCAL", "AF_MCTP", "AF_MPLS", "AF_NETBEUI", "AF_NETLINK", "AF_NETROM", "AF_NFC",
 	"AF_PACKET", "AF_PHONET", "AF_PPPOX", "AF_QIPCRTR", "AF_RDS", "AF_ROSE", "AF_ROUTE", "AF_RXRPC",
 	"AF_SECURITY", "AF_SMC", "AF_SNA", "AF_TIPC", "AF_UNIX", "AF_VSOCK", "AF_WANPIPE", "AF_X25", "AF_XDP"}
-
-// addressFamiliesSetting is config_parse_address_families: "none", or
-// address families, each checked, after "~" for those denied.
-func addressFamiliesSetting(c *settingCtx, a *Assignment) error {
-	v := a.Value
-	if v == "" || v == "none" {
-		return nil
-	}
-	v = strings.TrimPrefix(v, "~")
-	w := words{s: v}
-	for {
-		word, more, err := w.next("", extractUnquote)
-		if err != nil {
-			c.warn(a, "Invalid syntax, ignoring: %s", v)
-			return nil
-		}
-		if !more {
-			return nil
-		}
-		// af_from_name's table ignores case.
-		if !slices.ContainsFunc(addressFamilies, func(n string) bool { return strings.EqualFold(n, word) }) {
-			c.warn(a, "Failed to parse address family, ignoring: %s", word)
-		}
-	}
-}

@@ -440,8 +440,8 @@ func chase(fsys fs.FS, p string) (string, error) {
 	}
 }
 
-// The directories of unit-printf.c's specifier_special_directory, by
-// ExecDirectoryType.
+// The directories of unit-printf.c's specifier_special_directory, in the
+// order of ExecDirectoryKinds.
 const (
 	runtimeDir = iota
 	stateDir

@@ -619,12 +619,14 @@ func (u *Unit) Unsupported() []Assignment {
 // kept reports whether the typed sections keep the setting: those with
 // a field of their own, the dependencies (Deps) and the conditions.
 func kept(key string) bool {
-	if _, ok := typedSetters[key]; ok {
+	if _, ok := typedSetter(key); ok {
 		return true
 	}
 	switch knownSettings[key].parser {
 	case "unit_deps", "obsolete_unit_deps", "unit_condition_path", "unit_condition_string":
 		return true
+	case "rlimit": // Limit…= of a service, kept in Limits
+		return strings.HasPrefix(key, "Service.")
 	}
 	return false
 }

@@ -226,7 +226,7 @@ func (m *Manager) startService(e *entry, act activation, done func(string)) {
 		m.failStart(e, act, out)
 		return
 	}
-	env, err := service.Environment(s, service.EnvSource{Manager: m.Env, Activation: act.env, InvocationID: invocation, User: userInfo})
+	env, err := service.Environment(s, service.EnvSource{Manager: m.Env, Activation: act.env, InvocationID: invocation, User: userInfo, Bases: m.execBases()})
 	if err != nil {
 		m.unitLog(name, invocation, 3, name+": Failed to load environment files: "+service.ErrnoText(err))
 		m.unitLog(name, invocation, 3, name+": Failed to run 'start' task: "+service.ErrnoText(err))
@@ -303,6 +303,7 @@ func (m *Manager) runService(e *entry, spec service.Spec, begin func(service.Spe
 	spec.Status = func(text string) { current(func() { e.status = text }) }
 	spec.Record = func(rec service.Record) { current(func() { e.records = append(e.records, rec) }) }
 	spec.NotifyDir = m.notifyDir()
+	spec.Bases = m.execBases()
 	run = begin(spec)
 	e.run = run
 	m.runs.Go(func() {
@@ -469,6 +470,10 @@ func (m *Manager) serviceEnded(e *entry, run *service.Run, out service.Outcome) 
 		e.cond.ok = false
 	}
 	restarting := !e.stopping && m.restart(e, out)
+	// unit_destroy_runtime_data, as service_enter_dead calls it.
+	if s := e.u().Service; s != nil && (s.Confinement.RuntimeDirectoryPreserve == "no" || s.Confinement.RuntimeDirectoryPreserve == "restart" && !restarting) {
+		service.RemoveRuntimeDirectories(s, m.execBases())
+	}
 	m.changed(e)
 	// After the job's message, as unit_log_resources.
 	if p := resourcesPriority(out.CPU); p <= 6 {

@@ -41,6 +41,10 @@ type Manager struct {
 	Env []string
 	// Version is what show tells as the manager's Version.
 	Version string
+	// Bases are where services' own directories (StateDirectory=, …)
+	// are made; the zero value is the scope's: service.SystemBases, or
+	// service.UserBases from Env.
+	Bases service.ExecBases
 	// Socket, if set, is where the control interface listens.
 	Socket string
 	// Retention bounds the journal and the run history; its zero value
@@ -273,6 +277,14 @@ func notes(u *unit.Unit) []note {
 	}
 	for _, a := range u.Unsupported() {
 		out = append(out, note{5, fmt.Sprintf("%s:%d: %s= is not supported by sundial, ignoring.", a.Pos.File, a.Pos.Line, a.Key)})
+	}
+	// Each once, where it is set first.
+	said := map[string]bool{}
+	for _, a := range u.Assignments {
+		if why := service.Unhonoured(a.Key); a.Section == "Service" && why != "" && !said[a.Key] {
+			said[a.Key] = true
+			out = append(out, note{5, fmt.Sprintf("%s:%d: %s= cannot be honoured here (%s), ignoring.", a.Pos.File, a.Pos.Line, a.Key, why)})
+		}
 	}
 	if s := u.Service; s != nil {
 		switch s.Type {

@@ -12,6 +12,7 @@ import (
 
 	"sundial.dev/sundial/internal/api"
 	"sundial.dev/sundial/internal/await"
+	"sundial.dev/sundial/internal/service"
 	"sundial.dev/sundial/internal/store"
 )
 
@@ -53,7 +54,7 @@ func TestRunsTimers(t *testing.T) {
 	dir, state := t.TempDir(), t.TempDir()
 	writeUnits(t, dir, map[string]string{
 		"hello.timer":   "[Unit]\nDescription=Say hello\n[Timer]\nOnActiveSec=1s\nAccuracySec=1us\nPrivateTmp=yes\n",
-		"hello.service": "[Unit]\nDescription=Say hello\nConditionPathExists=/\n[Service]\nType=oneshot\nExecStart=/bin/sh -c 'echo hello from $TRIGGER_UNIT'\nExecStartPost=/bin/touch " + state + "/ran\nPrivateTmp=yes\n",
+		"hello.service": "[Unit]\nDescription=Say hello\nConditionPathExists=/\n[Service]\nType=oneshot\nExecStart=/bin/sh -c 'echo hello from $TRIGGER_UNIT'\nExecStartPost=/bin/touch " + state + "/ran\nProtectProc=invisible\n",
 	})
 	os.WriteFile(filepath.Join(dir, "other.timer"), []byte("[Timer]\nOnActiveSec=1s\n"), 0o644)
 	s := runDaemon(t, dir, state, func(c *api.Client) bool {
@@ -78,7 +79,7 @@ func TestRunsTimers(t *testing.T) {
 		msgs = append(msgs, e.Message)
 	}
 	want := []string{
-		dir + "/hello.service:8: PrivateTmp= is not supported by sundial, ignoring.",
+		dir + "/hello.service:8: ProtectProc= is not supported by sundial, ignoring.",
 		"Starting hello.service - Say hello...",
 		"hello from hello.timer",
 		"hello.service: Deactivated successfully.",
@@ -186,7 +187,7 @@ func TestUser(t *testing.T) {
 	dir, state := t.TempDir(), t.TempDir()
 	writeUnits(t, dir, map[string]string{
 		"who.timer":     "[Timer]\nOnActiveSec=10ms\nAccuracySec=1us\n",
-		"who.service":   "[Service]\nType=oneshot\nUser=nobody\nExecStart=/bin/sh -c 'echo $(id -un) $USER $HOME'\n",
+		"who.service":   "[Service]\nType=oneshot\nUser=nobody\nSupplementaryGroups=adm\nExecStart=/bin/sh -c 'echo $(id -un) $USER $HOME $(id -Gn)'\n",
 		"ghost.timer":   "[Timer]\nOnActiveSec=10ms\nAccuracySec=1us\n",
 		"ghost.service": "[Service]\nType=oneshot\nUser=no-such-user-here\nExecStart=/bin/true\n",
 	})
@@ -199,7 +200,10 @@ func TestUser(t *testing.T) {
 	if u, err := lookupUser("nobody"); err == nil {
 		home = u.HomeDir
 	}
-	if !slices.Contains(who, "nobody nobody "+home) {
+	// Its primary group, whatever its name, then SupplementaryGroups=.
+	if !slices.ContainsFunc(who, func(l string) bool {
+		return strings.HasPrefix(l, "nobody nobody "+home+" ") && strings.HasSuffix(l, " adm")
+	}) {
 		t.Errorf("who.service:\n  %s", strings.Join(who, "\n  "))
 	}
 	want := []string{"ghost.service: Failed to determine user credentials: No such process",
@@ -208,6 +212,33 @@ func TestUser(t *testing.T) {
 		"ghost.service: Failed with result 'exit-code'."}
 	if got := ghost; !slices.Equal(got[:min(len(got), 4)], want) {
 		t.Errorf("ghost.service:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+}
+
+// TestExecDirectories: a service's directories are made below the
+// manager's bases and told to it, and its RuntimeDirectory= goes when
+// it ends.
+func TestExecDirectories(t *testing.T) {
+	dir, state, bases := t.TempDir(), t.TempDir(), t.TempDir()
+	writeUnits(t, dir, map[string]string{
+		"dirs.timer":   "[Timer]\nOnActiveSec=10ms\nAccuracySec=1us\n",
+		"dirs.service": "[Service]\nType=oneshot\nStateDirectory=s\nRuntimeDirectory=r\nExecStart=/bin/sh -c 'echo $STATE_DIRECTORY; test -d $RUNTIME_DIRECTORY && echo made'\n",
+	})
+	var msgs []string
+	runDaemon(t, dir, state, func(c *api.Client) bool {
+		msgs = messages(c, "dirs.service")
+		return slices.Contains(msgs, "Finished dirs.service.")
+	}, func(m *Manager) {
+		m.Bases = service.ExecBases{bases + "/run", bases + "/lib", bases + "/cache", bases + "/log", bases + "/etc"}
+	})
+	if !slices.Contains(msgs, bases+"/lib/s") || !slices.Contains(msgs, "made") {
+		t.Errorf("dirs.service:\n  %s", strings.Join(msgs, "\n  "))
+	}
+	if _, err := os.Stat(bases + "/run/r"); !os.IsNotExist(err) {
+		t.Errorf("the runtime directory is left: %v", err)
+	}
+	if _, err := os.Stat(bases + "/lib/s"); err != nil {
+		t.Errorf("the state directory: %v", err)
 	}
 }
 

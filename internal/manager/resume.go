@@ -82,7 +82,7 @@ func (m *Manager) resumeRun(r store.Run) bool {
 		m.stopLeft(r, err)
 		return false
 	}
-	env, err := service.Environment(s, service.EnvSource{Manager: m.Env, InvocationID: r.Invocation, User: userInfo})
+	env, err := service.Environment(s, service.EnvSource{Manager: m.Env, InvocationID: r.Invocation, User: userInfo, Bases: m.execBases()})
 	if err != nil {
 		m.stopLeft(r, err)
 		return false

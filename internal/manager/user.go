@@ -20,7 +20,7 @@ var errNoUser = syscall.ESRCH
 // run as, and what their environment tells of the user; nil for the
 // manager's own. step is systemd's name of what failed: USER or GROUP.
 func credentials(s *unit.ServiceSection) (cred *syscall.Credential, info *service.UserInfo, step string, err error) {
-	if s.User == "" && s.Group == "" {
+	if s.User == "" && s.Group == "" && len(s.Confinement.SupplementaryGroups) == 0 {
 		return nil, nil, "", nil
 	}
 	uid, gid := uint32(os.Getuid()), uint32(os.Getgid())
@@ -50,7 +50,16 @@ func credentials(s *unit.ServiceSection) (cred *syscall.Credential, info *servic
 		n, _ := strconv.ParseUint(g.Gid, 10, 32)
 		gid = uint32(n)
 	}
-	if uid == uint32(os.Getuid()) && gid == uint32(os.Getgid()) && os.Getuid() != 0 {
+	// get_supplementary_groups: the user's, and SupplementaryGroups=.
+	for _, name := range s.Confinement.SupplementaryGroups {
+		g, err := lookupGroup(name)
+		if err != nil {
+			return nil, nil, "GROUP", err
+		}
+		n, _ := strconv.ParseUint(g.Gid, 10, 32)
+		groups = append(groups, uint32(n))
+	}
+	if uid == uint32(os.Getuid()) && gid == uint32(os.Getgid()) && len(s.Confinement.SupplementaryGroups) == 0 && os.Getuid() != 0 {
 		return nil, info, "", nil // already so: nothing to change, and no right to
 	}
 	if os.Getuid() != 0 {
@@ -108,4 +117,25 @@ func loginShell(name string) string {
 		}
 	}
 	return "/bin/sh"
+}
+
+// execBases are where services' own directories are made: Bases, or the
+// scope's.
+func (m *Manager) execBases() service.ExecBases {
+	switch {
+	case m.Bases != service.ExecBases{}:
+		return m.Bases
+	case m.Scope == unit.UserScope:
+		home, _ := os.UserHomeDir()
+		return service.UserBases(func(name string) string {
+			v := os.Getenv(name)
+			for _, a := range m.Env {
+				if w, ok := strings.CutPrefix(a, name+"="); ok {
+					v = w
+				}
+			}
+			return v
+		}, home)
+	}
+	return service.SystemBases()
 }

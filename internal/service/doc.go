@@ -18,9 +18,15 @@
 // no one waits for, as the daemon is: then the main process is one of its
 // children, waited for.
 //
-// UMask=, Nice= and Limit…= hold in every process from its start; a
-// helper, the running binary started again, sets them before it executes
-// the command (see helper.go).
+// The execution environment holds in every process from its start: a
+// helper, the running binary started again, sets it up before it
+// executes the command, in exec_child's order (see helper.go): the
+// scheduling settings, the service's own directories (below [ExecBases]),
+// Limit…= and UMask=, its namespaces, its groups, capabilities and user,
+// the secure bits, no_new_privs and seccomp filters. A step that fails
+// ends the command with systemd's exit status, before it runs;
+// [Unhonoured] names the settings that cannot be had where the manager
+// runs.
 //
 // What systemd's control group holds, an activation finds without one:
 // its process groups, and on Linux the processes that left them (setsid,

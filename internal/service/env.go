@@ -17,8 +17,9 @@ import (
 //  1. Manager: the manager's environment;
 //  2. Activation: MAINPID, the TRIGGER_… of the timer that started it,
 //     and for ExecStopPost= SERVICE_RESULT, EXIT_CODE and EXIT_STATUS;
-//  3. INVOCATION_ID, and USER, LOGNAME, HOME and SHELL when the service
-//     has a User=;
+//  3. INVOCATION_ID, USER, LOGNAME, HOME and SHELL when the service
+//     has a User=, and $STATE_DIRECTORY and the others for its own
+//     directories below Bases;
 //  4. the variables of PassEnvironment= that the manager has;
 //  5. Environment=;
 //  6. the files of EnvironmentFile=, in order.
@@ -31,6 +32,8 @@ type EnvSource struct {
 	InvocationID string
 	// User is the User= account, if any: its name, home and shell.
 	User *UserInfo
+	// Bases are where the service's own directories are.
+	Bases ExecBases
 	// ReadFile reads an EnvironmentFile=; nil reads the file system.
 	ReadFile func(string) ([]byte, error)
 }
@@ -79,6 +82,7 @@ func Environment(s *unit.ServiceSection, src EnvSource) ([]string, error) {
 			set("SHELL=" + u.Shell)
 		}
 	}
+	set(DirectoryEnv(s, src.Bases)...)
 	for _, name := range s.PassEnvironment {
 		if v, ok := lookupVar(src.Manager, name); ok {
 			set(name + "=" + v)

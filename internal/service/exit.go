@@ -145,3 +145,9 @@ const (
 	statusExec  = 203
 	statusChdir = 200
 )
+
+// The exit statuses of the namespace steps of exec_child.
+const (
+	statusNetwork   = 225
+	statusNamespace = 226
+)

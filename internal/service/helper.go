@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -18,8 +19,10 @@ import (
 	"sundial.dev/sundial/unit"
 )
 
-// UMask=, Nice= and Limit…= are set in the child before it executes the
-// command, as systemd's exec_child sets them, by a helper: the running
+// The execution environment (UMask=, Nice=, Limit…=, the service's
+// directories, namespaces, capabilities, seccomp filters) is set up in
+// the child before it executes the command, as systemd's exec_child sets
+// it up, by a helper: the running
 // binary, started again with helperEnv as its whole environment, which
 // this package's init turns into the helper before main runs, whatever
 // binary imports the package. The helper makes the settings, then
@@ -50,9 +53,22 @@ type helperSetup struct {
 	Nice       *int
 	Limits     map[string]unit.Rlimit
 	Credential *syscall.Credential
+	Dirs       []execDirs
+	Exec       *unit.Confinement
+	// PrivateTmp are the directories bound on /tmp and /var/tmp with
+	// PrivateTmp=; WritableDirs the service's own, kept writable in its
+	// mount namespace.
+	PrivateTmp   [2]string
+	WritableDirs []string
+	// Unprivileged: the manager is not root, and its services have no
+	// capabilities to bound or keep; their namespaces are made in a
+	// user namespace.
+	Unprivileged bool
 	// The runtime catches SIGPIPE in the helper, and execve resets it to
 	// the default action, unless it is ignored here.
 	IgnoreSIGPIPE bool
+
+	warn func(string) // tells the parent a warning
 }
 
 // A setupError is a step of the child's setup that failed, as exec_child
@@ -81,8 +97,24 @@ const (
 // manager ignores it (SIG_IGN is kept across execve), and the default
 // action if not (a handler is reset by execve).
 func (c Command) needsHelper() bool {
-	return c.NiceSet || len(c.Limits) > 0 || c.UMask != nil && int(*c.UMask) != currentUmask() ||
+	return c.NiceSet || len(c.Dirs) > 0 || c.Exec != nil && execNeedsHelper(c.Exec) || len(c.Limits) > 0 || c.UMask != nil && int(*c.UMask) != currentUmask() ||
 		c.IgnoreSIGPIPE != signal.Ignored(syscall.SIGPIPE)
+}
+
+// execNeedsHelper reports whether the settings of x need the helper.
+func execNeedsHelper(x *unit.Confinement) bool {
+	return x.OOMScoreAdjustSet || x.CPUSchedulingSet || len(x.CPUAffinity) > 0 || x.IOSchedulingSet || x.TimerSlackNSec != math.MaxUint64 || x.Personality != "" ||
+		x.NoNewPrivileges || x.CapabilityBoundingSet != unit.CapMaskUnset || x.AmbientCapabilities != 0 || x.SecureBits != 0 ||
+		namespaceNeeded(x) || x.ProtectHostname || seccompWanted(x)
+}
+
+// seccompWanted reports whether the settings ask for a seccomp filter,
+// as context_has_syscall_filters and the settings exec_child applies
+// with one.
+func seccompWanted(x *unit.Confinement) bool {
+	return x.SyscallFilter != nil || len(x.SyscallArchs) > 0 || x.RestrictAddressFamilies != nil || x.AddressFamiliesAllowList ||
+		x.RestrictNS != unit.NamespacesUnset || x.RestrictRealtime || x.RestrictSUIDSGID || x.LockPersonality || x.MemoryDenyWriteExecute ||
+		x.ProtectClock || x.ProtectKernelModules || x.ProtectKernelLogs || x.PrivateDevices || x.ProtectHostname
 }
 
 // A helper is the parent's side of the helper's two pipes.
@@ -109,6 +141,9 @@ func newHelper(cmd *exec.Cmd, c Command) (*helper, error) {
 	}
 	cmd.Path, cmd.Args, cmd.Env, cmd.Dir = self, c.Argv[:1], []string{helperEnv}, ""
 	cmd.SysProcAttr.Credential = nil
+	if os.Geteuid() != 0 && c.Exec != nil && (namespaceNeeded(c.Exec) || c.Exec.ProtectHostname) && namespacesAllowed() {
+		inUserNamespace(cmd.SysProcAttr)
+	}
 	cmd.ExtraFiles = []*os.File{h.setupChild, h.reportChild}
 	return h, nil
 }
@@ -118,26 +153,39 @@ func newHelper(cmd *exec.Cmd, c Command) (*helper, error) {
 func (h *helper) setUp(c Command) error {
 	h.setupChild.Close()
 	h.reportChild.Close()
-	s := helperSetup{Path: c.Path, Argv: c.Argv, Env: c.Env, Dir: c.Dir, UMask: c.UMask, Limits: c.Limits, Credential: c.Credential, IgnoreSIGPIPE: c.IgnoreSIGPIPE}
+	s := helperSetup{Path: c.Path, Argv: c.Argv, Env: c.Env, Dir: c.Dir, UMask: c.UMask, Limits: c.Limits, Credential: c.Credential,
+		Dirs: c.Dirs, Exec: c.Exec, PrivateTmp: c.PrivateTmp, WritableDirs: c.WritableDirs, Unprivileged: os.Geteuid() != 0, IgnoreSIGPIPE: c.IgnoreSIGPIPE}
 	if c.NiceSet {
 		s.Nice = &c.Nice
 	}
 	werr := json.NewEncoder(h.setup).Encode(&s)
 	h.setup.Close()
-	report, err := io.ReadAll(h.report)
-	switch {
-	case err != nil:
-		return err
-	case len(report) == 0 && werr != nil:
-		return werr
-	case len(report) == 0:
-		return nil // the command's execution closed the pipe
+	// Notes until the command's execution closes the pipe: warnings,
+	// then a failure, if any.
+	dec := json.NewDecoder(h.report)
+	for {
+		var n helperNote
+		err := dec.Decode(&n)
+		switch {
+		case err == io.EOF && werr != nil:
+			return werr
+		case err == io.EOF:
+			return nil
+		case err != nil:
+			return fmt.Errorf("service: helper: %w", err)
+		case n.Fail != nil:
+			return n.Fail
+		case c.Warn != nil:
+			c.Warn(n.Warning)
+		}
 	}
-	var e setupError
-	if err := json.Unmarshal(report, &e); err != nil {
-		return fmt.Errorf("service: helper: %w", err)
-	}
-	return &e
+}
+
+// A helperNote is what the helper tells: a warning, or the failure
+// that ends it.
+type helperNote struct {
+	Warning string      `json:",omitempty"`
+	Fail    *setupError `json:",omitempty"`
 }
 
 func (h *helper) close() {
@@ -159,6 +207,8 @@ func runHelper(in, out *os.File) int {
 	err := json.NewDecoder(in).Decode(&s)
 	in.Close()
 	syscall.CloseOnExec(int(out.Fd()))
+	enc := json.NewEncoder(out)
+	s.warn = func(msg string) { enc.Encode(helperNote{Warning: msg}) }
 	e := &setupError{Status: statusExec, Step: "EXEC", Errno: syscall.EINVAL}
 	if err == nil {
 		if e = s.apply(); e == nil {
@@ -166,16 +216,26 @@ func runHelper(in, out *os.File) int {
 			e = &setupError{Status: statusExec, Step: "EXEC", Errno: errnoOf(err)}
 		}
 	}
-	json.NewEncoder(out).Encode(e)
+	enc.Encode(helperNote{Fail: e})
 	return e.Status
 }
 
-// apply makes the settings in exec_child's order: the nice level, the
-// limits, the umask, the groups and the user, the working directory.
+// apply makes the settings in exec_child's order: the scheduling
+// settings, the service's directories, the limits, the umask, the
+// namespaces, the groups, the bounding and ambient capabilities, the user, the working
+// directory, the secure bits and no_new_privs.
 func (s *helperSetup) apply() *setupError {
-	if s.Nice != nil {
-		if err := setNice(*s.Nice); err != nil {
-			return &setupError{statusNice, "NICE", "Failed to set up process scheduling priority (nice level)", errnoOf(err)}
+	if e := s.applyScheduling(); e != nil {
+		return e
+	}
+	uid, gid := os.Getuid(), os.Getgid()
+	if c := s.Credential; c != nil {
+		uid, gid = int(c.Uid), int(c.Gid)
+	}
+	for _, d := range s.Dirs {
+		// Ownership is the system manager's to give.
+		if e := setUpExecDirs(d, os.Getuid() == 0, uid, gid, s.warn); e != nil {
+			return e
 		}
 	}
 	names := slices.SortedFunc(maps.Keys(s.Limits), func(a, b string) int { return rlimitResources[a] - rlimitResources[b] })
@@ -194,6 +254,9 @@ func (s *helperSetup) apply() *setupError {
 	if s.IgnoreSIGPIPE {
 		signal.Ignore(syscall.SIGPIPE)
 	}
+	if e := s.setUpNamespaces(); e != nil {
+		return e
+	}
 	if c := s.Credential; c != nil {
 		if !c.NoSetGroups {
 			groups := make([]int, len(c.Groups))
@@ -207,8 +270,16 @@ func (s *helperSetup) apply() *setupError {
 		if err := syscall.Setgid(int(c.Gid)); err != nil {
 			return &setupError{statusGroup, "GROUP", "Changing group credentials failed", errnoOf(err)}
 		}
+	}
+	if e := s.beforeUser(); e != nil {
+		return e
+	}
+	if c := s.Credential; c != nil {
 		if err := syscall.Setuid(int(c.Uid)); err != nil {
 			return &setupError{statusUser, "USER", fmt.Sprintf("Failed to change UID to %d", c.Uid), errnoOf(err)}
+		}
+		if e := s.afterUser(); e != nil {
+			return e
 		}
 	}
 	if s.Dir != "" {
@@ -216,7 +287,7 @@ func (s *helperSetup) apply() *setupError {
 			return &setupError{statusChdir, "CHDIR", "Changing to the requested working directory failed", errnoOf(err)}
 		}
 	}
-	return nil
+	return s.lockDown()
 }
 
 func errnoOf(err error) syscall.Errno {

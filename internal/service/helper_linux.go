@@ -5,6 +5,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -73,4 +75,56 @@ func setNice(nice int) error {
 		return nil // already less nice than the limit allows
 	}
 	return unix.Setpriority(unix.PRIO_PROCESS, 0, limit)
+}
+
+// inUserNamespace starts the helper of a manager that is not root in a
+// user namespace of its own, mapping its user and group to themselves,
+// as systemd's user manager does with PrivateUsers=: there, with the
+// capabilities to mount and to set up a network given it as ambient
+// ones (which survive its execution as a user that is not root), it
+// may make the service's other namespaces, which the service, executed
+// without them, then holds without privilege.
+func inUserNamespace(attr *syscall.SysProcAttr) {
+	attr.Cloneflags |= syscall.CLONE_NEWUSER
+	attr.AmbientCaps = []uintptr{unix.CAP_SYS_ADMIN, unix.CAP_NET_ADMIN}
+	attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: os.Geteuid(), HostID: os.Geteuid(), Size: 1}}
+	attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: os.Getegid(), HostID: os.Getegid(), Size: 1}}
+	attr.GidMappingsEnableSetgroups = false
+}
+
+// userNamespaces reports whether a user that is not root may make user
+// namespaces.
+var userNamespaces = sync.OnceValue(func() bool {
+	for _, f := range []string{"/proc/sys/user/max_user_namespaces", "/proc/sys/kernel/unprivileged_userns_clone"} {
+		b, err := os.ReadFile(f)
+		if err == nil && strings.TrimSpace(string(b)) == "0" {
+			return false
+		}
+	}
+	return true
+})
+
+// namespacesAllowed reports whether the process may make namespaces:
+// as root, or in a user namespace of its own.
+func namespacesAllowed() bool { return os.Geteuid() == 0 || userNamespaces() }
+
+// Unhonoured returns why a setting of a service cannot be honoured
+// where the manager runs, or "" if it can: a manager that is not root
+// bounds no capabilities, and makes namespaces only in a user
+// namespace.
+func Unhonoured(key string) string {
+	if os.Geteuid() == 0 {
+		return ""
+	}
+	switch key {
+	case "CapabilityBoundingSet", "AmbientCapabilities", "SecureBits":
+		return "the manager is not root"
+	case "PrivateTmp", "PrivateDevices", "PrivateNetwork", "PrivateIPC", "ProtectHostname", "ProtectSystem", "ProtectHome",
+		"ProtectKernelTunables", "ProtectKernelModules", "ProtectKernelLogs", "ProtectControlGroups", "ReadWritePaths",
+		"ReadOnlyPaths", "InaccessiblePaths", "TemporaryFileSystem", "BindPaths", "BindReadOnlyPaths":
+		if !userNamespaces() {
+			return "the manager is not root, and user namespaces are not available"
+		}
+	}
+	return ""
 }

@@ -4,6 +4,7 @@ package service
 
 import (
 	"os"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -21,3 +22,8 @@ var rlimitResources = map[string]int{
 }
 
 func setNice(nice int) error { return unix.Setpriority(unix.PRIO_PROCESS, 0, nice) }
+
+func namespacesAllowed() bool { return false }
+
+// inUserNamespace is Linux's.
+func inUserNamespace(attr *syscall.SysProcAttr) {}

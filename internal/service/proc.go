@@ -55,6 +55,19 @@ type Command struct {
 	// to its output whose reader, the manager, is gone fails instead of
 	// killing it; otherwise with the default action.
 	IgnoreSIGPIPE bool
+	// Dirs are the service's own directories to make, as
+	// RuntimeDirectory= and the others say.
+	Dirs []execDirs
+	// Exec, if set, are the settings of the execution environment:
+	// scheduling, privileges, namespaces.
+	Exec *unit.Confinement
+	// PrivateTmp are the directories bound on /tmp and /var/tmp with
+	// PrivateTmp=; WritableDirs the service's own directories, kept
+	// writable in its mount namespace.
+	PrivateTmp   [2]string
+	WritableDirs []string
+	// Warn, if set, receives the warnings of the process's set-up.
+	Warn func(string)
 }
 
 // A process is a started command, in a process group of its own, or a

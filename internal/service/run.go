@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -68,6 +69,9 @@ type Spec struct {
 	DirMissingOK bool
 	// Credential, if set, is the user and groups to run as.
 	Credential *syscall.Credential
+	// Bases are where the service's own directories are made
+	// (StateDirectory=, …); those of types without one are not.
+	Bases ExecBases
 	// Search is where commands named without a slash are looked for; nil
 	// is systemd's default.
 	Search []string
@@ -159,6 +163,11 @@ type Run struct {
 	notify         *notifySocket
 	wake           chan struct{}
 	notifyStopping bool // STOPPING=1 was the last of READY=1 and STOPPING=1
+
+	// privateTmp are the directories bound on /tmp and /var/tmp of its
+	// processes with PrivateTmp=, made at the first one's start and
+	// removed when the activation ends, as the exec runtime's.
+	privateTmp [2]string
 
 	// resumed is set for an activation a manager before this one began:
 	// its processes are not below this one.
@@ -831,8 +840,14 @@ func (r *Run) spawn(setting string, c unit.ExecCommand) (*process, Exit, bool) {
 		}
 		dir = ""
 	}
+	if s.Confinement.PrivateTmp && haveNamespaces && r.privateTmp[0] == "" {
+		if r.privateTmp, err = makePrivateTmp(); err != nil {
+			return fail(statusNamespace, "NAMESPACE", err)
+		}
+	}
 	cmd := Command{Path: path, Argv: argv, Env: env, Dir: dir, Credential: r.spec.Credential, Output: r.spec.Output,
-		UMask: &s.UMask, Nice: s.Nice, NiceSet: s.NiceSet, Limits: s.Limits, IgnoreSIGPIPE: s.IgnoreSIGPIPE}
+		UMask: &s.UMask, Nice: s.Nice, NiceSet: s.NiceSet, Limits: s.Limits, IgnoreSIGPIPE: s.IgnoreSIGPIPE,
+		Dirs: execDirsOf(s, r.spec.Bases), Exec: &s.Confinement, PrivateTmp: r.privateTmp, WritableDirs: writableDirs(s, r.spec.Bases), Warn: func(msg string) { r.log(slog.LevelWarn, "%s", msg) }}
 	if main {
 		cmd.Hold = r.hold
 	}
@@ -1071,6 +1086,11 @@ func (r *Run) finish() {
 	r.mu.Unlock()
 	for _, f := range files {
 		f.Close()
+	}
+	for _, d := range r.privateTmp {
+		if d != "" {
+			os.RemoveAll(filepath.Dir(d))
+		}
 	}
 	r.watch.Wait()
 	for _, p := range groups {

@@ -21,7 +21,7 @@ import (
 
 // loadService reads a service's settings from the text of its [Service]
 // section.
-func loadService(t *testing.T, text string) *unit.ServiceSection {
+func loadService(t testing.TB, text string) *unit.ServiceSection {
 	t.Helper()
 	l := &unit.Loader{FS: fstest.MapFS{"units/x.service": {Data: []byte("[Service]\n" + text + "\n")}}, Path: []string{"/units"}}
 	u, err := l.Load("x.service")

@@ -1,0 +1,551 @@
+package service
+
+import (
+	"bufio"
+	"cmp"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"sundial.dev/sundial/unit"
+)
+
+// A mountMode is what a mount entry makes of its path, in the order of
+// namespace.c's MountMode: of two entries for one path, the first in
+// this order is kept.
+type mountMode int
+
+const (
+	mountInaccessible mountMode = iota
+	mountBind
+	mountPrivateTmp
+	mountPrivateDev
+	mountReadOnly
+	mountReadWrite
+	mountTmpfs
+	mountReadWriteImplicit // not made read-only by a read-only parent, but yields to any other
+)
+
+// A mountEntry is one mount of the service's namespace, as
+// namespace.c's MountEntry.
+type mountEntry struct {
+	Path      string
+	Mode      mountMode
+	Ignore    bool   // a missing path is skipped
+	Source    string // of a bind mount and the private /tmp
+	Options   string // of a tmpfs
+	ReadOnly  bool   // made read-only with what is below
+	Recursive bool   // a bind mount takes the mounts below its source
+}
+
+// namespaceNeeded is exec_needs_mount_namespace, for the settings kept.
+func namespaceNeeded(x *unit.Confinement) bool {
+	return len(x.ReadWritePaths) > 0 || len(x.ReadOnlyPaths) > 0 || len(x.InaccessiblePaths) > 0 ||
+		len(x.BindPaths) > 0 || len(x.TemporaryFileSystem) > 0 || x.PrivateTmp || x.PrivateDevices ||
+		protects(x.ProtectSystem) || protects(x.ProtectHome) || x.ProtectKernelTunables || x.ProtectKernelModules ||
+		x.ProtectKernelLogs || x.ProtectControlGroups || x.PrivateNetwork || x.PrivateIPC
+}
+
+// protects reports whether ProtectSystem= or ProtectHome= asks for
+// something: not "no", nor unset in a Confinement not loaded from a unit.
+func protects(v string) bool { return v != "no" && v != "" }
+
+// The tables of namespace.c for the Protect…= settings.
+var (
+	protectKernelTunables = []mountEntry{
+		{Path: "/proc/acpi", Mode: mountReadOnly, Ignore: true}, {Path: "/proc/apm", Mode: mountReadOnly, Ignore: true},
+		{Path: "/proc/asound", Mode: mountReadOnly, Ignore: true}, {Path: "/proc/bus", Mode: mountReadOnly, Ignore: true},
+		{Path: "/proc/fs", Mode: mountReadOnly, Ignore: true}, {Path: "/proc/irq", Mode: mountReadOnly, Ignore: true},
+		{Path: "/proc/kallsyms", Mode: mountInaccessible, Ignore: true}, {Path: "/proc/kcore", Mode: mountInaccessible, Ignore: true},
+		{Path: "/proc/latency_stats", Mode: mountReadOnly, Ignore: true}, {Path: "/proc/mtrr", Mode: mountReadOnly, Ignore: true},
+		{Path: "/proc/scsi", Mode: mountReadOnly, Ignore: true}, {Path: "/proc/sys", Mode: mountReadOnly, Ignore: true},
+		{Path: "/proc/sysrq-trigger", Mode: mountReadOnly, Ignore: true}, {Path: "/proc/timer_list", Mode: mountReadOnly, Ignore: true},
+		{Path: "/sys", Mode: mountReadOnly}, {Path: "/sys/fs/bpf", Mode: mountReadOnly, Ignore: true},
+		{Path: "/sys/fs/cgroup", Mode: mountReadWriteImplicit}, {Path: "/sys/fs/selinux", Mode: mountReadWriteImplicit, Ignore: true},
+		{Path: "/sys/kernel/debug", Mode: mountReadOnly, Ignore: true}, {Path: "/sys/kernel/tracing", Mode: mountReadOnly, Ignore: true},
+	}
+	protectKernelModules = []mountEntry{
+		{Path: "/lib/modules", Mode: mountInaccessible, Ignore: true}, {Path: "/usr/lib/modules", Mode: mountInaccessible, Ignore: true},
+	}
+	protectKernelLogs = []mountEntry{
+		{Path: "/proc/kmsg", Mode: mountInaccessible, Ignore: true}, {Path: "/dev/kmsg", Mode: mountInaccessible, Ignore: true},
+	}
+	protectSystem = map[string][]mountEntry{
+		"yes":  {{Path: "/usr", Mode: mountReadOnly}, {Path: "/boot", Mode: mountReadOnly, Ignore: true}, {Path: "/efi", Mode: mountReadOnly, Ignore: true}},
+		"full": {{Path: "/usr", Mode: mountReadOnly}, {Path: "/boot", Mode: mountReadOnly, Ignore: true}, {Path: "/efi", Mode: mountReadOnly, Ignore: true}, {Path: "/etc", Mode: mountReadOnly}},
+		"strict": {{Path: "/", Mode: mountReadOnly}, {Path: "/proc", Mode: mountReadWriteImplicit}, {Path: "/sys", Mode: mountReadWriteImplicit},
+			{Path: "/dev", Mode: mountReadWriteImplicit}, {Path: "/home", Mode: mountReadWriteImplicit, Ignore: true},
+			{Path: "/run/user", Mode: mountReadWriteImplicit, Ignore: true}, {Path: "/root", Mode: mountReadWriteImplicit, Ignore: true}},
+	}
+	homes = []string{"/home", "/run/user", "/root"}
+)
+
+// mountEntries lists the mounts of the service's namespace, as
+// setup_namespace gathers them; privateTmp are the directories bound on
+// /tmp and /var/tmp, rw the service's own directories, kept writable.
+func mountEntries(x *unit.Confinement, privateTmp [2]string, rw []string) []mountEntry {
+	var m []mountEntry
+	paths := func(list []string, mode mountMode) {
+		for _, p := range list {
+			ignore := false
+			for strings.HasPrefix(p, "-") || strings.HasPrefix(p, "+") {
+				ignore = ignore || p[0] == '-'
+				p = p[1:]
+			}
+			m = append(m, mountEntry{Path: p, Mode: mode, Ignore: ignore, ReadOnly: mode == mountReadOnly})
+		}
+	}
+	paths(x.ReadWritePaths, mountReadWrite)
+	paths(x.ReadOnlyPaths, mountReadOnly)
+	paths(x.InaccessiblePaths, mountInaccessible)
+	// The service's own directories, made before, may be out of sight
+	// below another mount (a private /tmp).
+	for _, p := range rw {
+		m = append(m, mountEntry{Path: p, Mode: mountReadWrite, Ignore: true})
+	}
+	for _, b := range x.BindPaths {
+		m = append(m, mountEntry{Path: b.Destination, Mode: mountBind, Source: b.Source, Ignore: b.IgnoreMissing, ReadOnly: b.ReadOnly, Recursive: b.Recursive})
+	}
+	for _, t := range x.TemporaryFileSystem {
+		e := mountEntry{Path: t.Path, Mode: mountTmpfs}
+		e.Options, e.ReadOnly = tmpfsOptions(t.Options)
+		m = append(m, e)
+	}
+	if x.PrivateTmp {
+		m = append(m, mountEntry{Path: "/tmp", Mode: mountPrivateTmp, Source: privateTmp[0]},
+			mountEntry{Path: "/var/tmp", Mode: mountPrivateTmp, Source: privateTmp[1]})
+	}
+	if x.PrivateDevices {
+		m = append(m, mountEntry{Path: "/dev", Mode: mountPrivateDev})
+	}
+	if x.ProtectKernelTunables {
+		m = append(m, protectKernelTunables...)
+	}
+	if x.ProtectKernelModules {
+		m = append(m, protectKernelModules...)
+	}
+	if x.ProtectKernelLogs {
+		m = append(m, protectKernelLogs...)
+	}
+	if x.ProtectControlGroups {
+		m = append(m, mountEntry{Path: "/sys/fs/cgroup", Mode: mountReadOnly})
+	}
+	for _, h := range homes {
+		switch x.ProtectHome {
+		case "yes":
+			m = append(m, mountEntry{Path: h, Mode: mountInaccessible, Ignore: true})
+		case "read-only":
+			m = append(m, mountEntry{Path: h, Mode: mountReadOnly, Ignore: true})
+		case "tmpfs":
+			m = append(m, mountEntry{Path: h, Mode: mountTmpfs, Ignore: true, ReadOnly: true, Options: "mode=0755"})
+		}
+	}
+	m = append(m, protectSystem[x.ProtectSystem]...)
+	for i := range m {
+		if m[i].Mode == mountReadOnly {
+			m[i].ReadOnly = true
+		}
+	}
+	// Sorted by path, parents first; of one path the first mode, as
+	// drop_duplicates keeps it. Below an inaccessible path, nothing.
+	slices.SortStableFunc(m, func(a, b mountEntry) int {
+		return cmp.Or(pathCompare(a.Path, b.Path), cmp.Compare(a.Mode, b.Mode))
+	})
+	m = slices.CompactFunc(m, func(a, b mountEntry) bool { return a.Path == b.Path })
+	var out []mountEntry
+	hidden := ""
+	for _, e := range m {
+		if hidden != "" && below(e.Path, hidden) {
+			continue
+		}
+		if e.Mode == mountInaccessible {
+			hidden = e.Path
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// pathCompare orders paths component by component, as path_compare, so
+// that a parent comes before what is below it.
+func pathCompare(a, b string) int {
+	return slices.Compare(strings.Split(strings.Trim(a, "/"), "/"), strings.Split(strings.Trim(b, "/"), "/"))
+}
+
+// below reports whether p is strictly below dir.
+func below(p, dir string) bool {
+	return p != dir && (dir == "/" || strings.HasPrefix(p, dir+"/"))
+}
+
+// tmpfsOptions reads TemporaryFileSystem='s options: "ro" makes it
+// read-only, the rest go to the file system, after systemd's default
+// mode=0755.
+func tmpfsOptions(opts string) (string, bool) {
+	out := []string{"mode=0755"}
+	ro := false
+	for _, o := range strings.Split(opts, ",") {
+		switch o {
+		case "":
+		case "ro":
+			ro = true
+		case "rw":
+			ro = false
+		default:
+			out = append(out, o)
+		}
+	}
+	return strings.Join(out, ","), ro
+}
+
+// setUpNamespaces enters the namespaces the service asks for, as
+// exec_child: the network's (with its loopback up), IPC's, UTS's and
+// the mount namespace, made as setup_namespace does.
+func (s *helperSetup) setUpNamespaces() *setupError {
+	x := s.Exec
+	if x == nil || !namespacesAllowed() {
+		return nil
+	}
+	if x.PrivateNetwork {
+		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+			return &setupError{statusNetwork, "NETWORK", "Failed to set up network namespacing", errnoOf(err)}
+		}
+		if err := loopbackUp(); err != nil {
+			return &setupError{statusNetwork, "NETWORK", "Failed to set up network namespacing", errnoOf(err)}
+		}
+	}
+	if x.PrivateIPC {
+		if err := unix.Unshare(unix.CLONE_NEWIPC); err != nil {
+			return &setupError{statusNamespace, "NAMESPACE", "Failed to set up IPC namespacing", errnoOf(err)}
+		}
+	}
+	if x.ProtectHostname {
+		if err := unix.Unshare(unix.CLONE_NEWUTS); err != nil {
+			return &setupError{statusNamespace, "NAMESPACE", "Failed to set up UTS namespacing", errnoOf(err)}
+		}
+	}
+	if !namespaceNeeded(x) || !x.PrivateNetwork && !x.PrivateIPC && len(mountEntries(x, s.PrivateTmp, nil)) == 0 {
+		return nil
+	}
+	if path, err := setUpMounts(mountEntries(x, s.PrivateTmp, s.WritableDirs)); err != nil {
+		what := "Failed to set up mount namespacing"
+		if path != "" {
+			what += ": " + path
+		}
+		return &setupError{statusNamespace, "NAMESPACE", what, errnoOf(err)}
+	}
+	return nil
+}
+
+// loopbackUp brings up lo in a new network namespace, as loopback_setup.
+func loopbackUp() error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	req, err := unix.NewIfreq("lo")
+	if err != nil {
+		return err
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, req); err != nil {
+		return err
+	}
+	req.SetUint16(req.Uint16() | unix.IFF_UP)
+	return unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, req)
+}
+
+// setUpMounts makes a mount namespace of the calling thread, its mounts
+// no longer propagating to the host (MS_SLAVE), then the entries'
+// mounts, then their read-only flags, as apply_mounts; and / shared
+// again within it. It returns the path that failed, if any.
+func setUpMounts(entries []mountEntry) (string, error) {
+	// A directory for what the mounts are made from, which goes when
+	// they are made: removed through the host's view of its parent,
+	// which the mounts leave as it is, once it is unmounted through
+	// the namespace's.
+	staging, err := os.MkdirTemp("", "namespace-")
+	if err != nil {
+		return "", err
+	}
+	name := filepath.Base(staging)
+	hostDir, err := unix.Open(filepath.Dir(staging), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		os.Remove(staging)
+		return "", err
+	}
+	defer unix.Close(hostDir)
+	defer unix.Unlinkat(hostDir, name, unix.AT_REMOVEDIR)
+	if err := unix.Unshare(unix.CLONE_NEWNS); err != nil {
+		return "", err
+	}
+	if err := unix.Mount("", "/", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
+		return "/", err
+	}
+	nsDir, err := unix.Open(filepath.Dir(staging), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return "", err
+	}
+	defer unix.Close(nsDir)
+	// The empty, inaccessible file that hides files, as
+	// /run/systemd/inaccessible/reg.
+	if err := unix.Mount("tmpfs", staging, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=0755"); err != nil {
+		return "", err
+	}
+	defer unix.Unmount("/proc/self/fd/"+strconv.Itoa(nsDir)+"/"+name, unix.MNT_DETACH)
+	hide := filepath.Join(staging, "reg")
+	if err := os.WriteFile(hide, nil, 0); err != nil {
+		return "", err
+	}
+	// The mounts there are before: the entries' paths are all
+	// different, and each of their mounts is made on its own path.
+	before, err := mountPoints()
+	if err != nil {
+		return "", err
+	}
+	isMount := map[string]bool{}
+	for _, m := range before {
+		isMount[m.path] = true
+	}
+	var done []mountEntry
+	for _, e := range entries {
+		ok, err := applyMount(e, hide, staging, isMount[e.Path])
+		if err != nil {
+			return e.Path, err
+		}
+		if ok {
+			done = append(done, e)
+		}
+	}
+	mps, err := mountPoints()
+	if err != nil {
+		return "", err
+	}
+	for _, e := range done {
+		if !e.ReadOnly {
+			continue
+		}
+		var deny []string
+		for _, d := range done {
+			if below(d.Path, e.Path) {
+				deny = append(deny, d.Path)
+			}
+		}
+		if err := remountReadOnly(mps, e.Path, deny); err != nil {
+			return e.Path, err
+		}
+	}
+	if err := unix.Mount("", "/", "", unix.MS_SHARED|unix.MS_REC, ""); err != nil {
+		return "/", err
+	}
+	return "", nil
+}
+
+// applyMount makes one entry's mount, as apply_one_mount; it reports
+// whether it did (false for a missing path that may be missing).
+func applyMount(e mountEntry, hide, staging string, isMount bool) (bool, error) {
+	st, err := os.Stat(e.Path)
+	missing := errors.Is(err, os.ErrNotExist)
+	if err != nil && !missing {
+		return false, err
+	}
+	switch e.Mode {
+	case mountInaccessible:
+		if missing {
+			return false, ignoreMissing(e, err)
+		}
+		if st.IsDir() {
+			return true, unix.Mount("tmpfs", e.Path, "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=000")
+		}
+		return true, unix.Mount(hide, e.Path, "", unix.MS_BIND, "")
+	case mountReadOnly, mountReadWrite, mountReadWriteImplicit:
+		if missing {
+			return false, ignoreMissing(e, err)
+		}
+		// Made a mount of its own, unless it is one.
+		if isMount {
+			return true, nil
+		}
+		return true, unix.Mount(e.Path, e.Path, "", unix.MS_BIND|unix.MS_REC, "")
+	case mountTmpfs:
+		if missing {
+			if e.Ignore {
+				return false, nil
+			}
+			if err := os.MkdirAll(e.Path, 0o755); err != nil {
+				return false, err
+			}
+		}
+		return true, unix.Mount("tmpfs", e.Path, "tmpfs", unix.MS_NODEV|unix.MS_STRICTATIME, e.Options)
+	case mountBind, mountPrivateTmp:
+		src, err := os.Stat(e.Source)
+		if err != nil {
+			return false, ignoreMissing(e, err)
+		}
+		if missing {
+			if err := makeLike(e.Path, src.IsDir()); err != nil {
+				return false, err
+			}
+		}
+		flags := uintptr(unix.MS_BIND)
+		if e.Recursive || e.Mode == mountPrivateTmp {
+			flags |= unix.MS_REC
+		}
+		return true, unix.Mount(e.Source, e.Path, "", flags, "")
+	case mountPrivateDev:
+		return true, privateDev(staging)
+	}
+	return false, nil
+}
+
+// ignoreMissing is nil for a missing path that may be missing, as
+// "-" or the tables say, else err.
+func ignoreMissing(e mountEntry, err error) error {
+	if e.Ignore && errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+// makeLike makes a missing mount point: a directory, or a file.
+func makeLike(p string, dir bool) error {
+	if dir {
+		return os.MkdirAll(p, 0o755)
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+// privateDev mounts a /dev of its own, as mount_private_dev: a tmpfs
+// with the harmless devices of the host's bound on files, a devpts of
+// its own, /dev/shm and /dev/mqueue, and the usual links; made in a
+// directory of staging, then moved onto /dev.
+func privateDev(staging string) error {
+	dev := filepath.Join(staging, "dev")
+	if err := os.Mkdir(dev, 0o755); err != nil {
+		return err
+	}
+	if err := unix.Mount("tmpfs", dev, "tmpfs", unix.MS_NOSUID|unix.MS_STRICTATIME, "mode=0755"); err != nil {
+		return err
+	}
+	for _, d := range []string{"null", "zero", "full", "random", "urandom", "tty"} {
+		p := filepath.Join(dev, d)
+		if err := makeLike(p, false); err != nil {
+			return err
+		}
+		if err := unix.Mount("/dev/"+d, p, "", unix.MS_BIND, ""); err != nil {
+			return err
+		}
+	}
+	pts := filepath.Join(dev, "pts")
+	os.Mkdir(pts, 0o755)
+	if err := unix.Mount("devpts", pts, "devpts", unix.MS_NOSUID|unix.MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620"); err != nil {
+		return err
+	}
+	os.Symlink("pts/ptmx", filepath.Join(dev, "ptmx"))
+	for _, d := range []string{"shm", "mqueue", "hugepages"} {
+		if st, err := os.Stat("/dev/" + d); err == nil && st.IsDir() {
+			p := filepath.Join(dev, d)
+			os.Mkdir(p, 0o755)
+			if err := unix.Mount("/dev/"+d, p, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+				return err
+			}
+		}
+	}
+	for name, target := range map[string]string{"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0", "stdout": "/proc/self/fd/1", "stderr": "/proc/self/fd/2", "core": "/proc/kcore"} {
+		os.Symlink(target, filepath.Join(dev, name))
+	}
+	if err := unix.Mount(dev, "/dev", "", unix.MS_MOVE, ""); err != nil {
+		return err
+	}
+	return nil
+}
+
+// A mountPoint is a line of /proc/self/mountinfo: where, and the
+// per-mount flags to keep when it is remounted.
+type mountPoint struct {
+	path  string
+	flags uintptr
+}
+
+// mountPoints reads /proc/self/mountinfo.
+func mountPoints() ([]mountPoint, error) {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []mountPoint
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 6 {
+			continue
+		}
+		mp := mountPoint{path: unescapeMountinfo(fields[4])}
+		for _, o := range strings.Split(fields[5], ",") {
+			mp.flags |= map[string]uintptr{"ro": unix.MS_RDONLY, "nosuid": unix.MS_NOSUID, "nodev": unix.MS_NODEV, "noexec": unix.MS_NOEXEC,
+				"noatime": unix.MS_NOATIME, "nodiratime": unix.MS_NODIRATIME, "relatime": unix.MS_RELATIME, "strictatime": unix.MS_STRICTATIME}[o]
+		}
+		out = append(out, mp)
+	}
+	return out, sc.Err()
+}
+
+// unescapeMountinfo undoes the kernel's octal escapes (\040 for a space).
+func unescapeMountinfo(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+4 <= len(s) {
+			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(v))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// remountReadOnly makes the mount at p and those below it (of mps, the
+// mounts there are) read-only,
+// but for those at or below the paths of deny, as
+// bind_remount_recursive_with_mountinfo: each keeps its other flags.
+func remountReadOnly(mps []mountPoint, p string, deny []string) error {
+	seen := map[string]bool{}
+	for _, m := range mps {
+		if m.path != p && !below(m.path, p) || seen[m.path] {
+			continue
+		}
+		if slices.ContainsFunc(deny, func(d string) bool { return m.path == d || below(m.path, d) }) {
+			continue
+		}
+		seen[m.path] = true
+		err := unix.Mount("", m.path, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|m.flags, "")
+		// Below p, a mount gone, hidden by another on the same path,
+		// or out of reach of the user, who runs the service too.
+		if err != nil && (m.path == p || !errors.Is(err, syscall.ENOENT) && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, syscall.EACCES)) {
+			return err
+		}
+	}
+	return nil
+}
+
+// haveNamespaces: the system has the namespaces.
+const haveNamespaces = true

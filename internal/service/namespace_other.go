@@ -1,0 +1,12 @@
+//go:build !linux
+
+package service
+
+import "sundial.dev/sundial/unit"
+
+// Namespaces are Linux's, named as not honoured elsewhere.
+const haveNamespaces = false
+
+func (s *helperSetup) setUpNamespaces() *setupError { return nil }
+
+func namespaceNeeded(x *unit.Confinement) bool { return false }

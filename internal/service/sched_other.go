@@ -1,0 +1,36 @@
+//go:build !linux
+
+package service
+
+// applyScheduling sets the nice level; the other scheduling settings
+// are Linux's, and named as not honoured here.
+func (s *helperSetup) applyScheduling() *setupError {
+	if s.Nice != nil {
+		if err := setNice(*s.Nice); err != nil {
+			return &setupError{statusNice, "NICE", "Failed to set up process scheduling priority (nice level)", errnoOf(err)}
+		}
+	}
+	return nil
+}
+
+// Unhonoured returns why a setting of a service cannot be honoured
+// where the manager runs, or "" if it can: here the settings of the
+// execution environment that are Linux's.
+func Unhonoured(key string) string {
+	if linuxOnly[key] {
+		return "Linux only"
+	}
+	return ""
+}
+
+var linuxOnly = map[string]bool{
+	"IOSchedulingClass": true, "IOSchedulingPriority": true, "CPUSchedulingPolicy": true, "CPUSchedulingPriority": true,
+	"CPUSchedulingResetOnFork": true, "CPUAffinity": true, "OOMScoreAdjust": true, "TimerSlackNSec": true, "Personality": true,
+	"NoNewPrivileges": true, "CapabilityBoundingSet": true, "AmbientCapabilities": true, "SecureBits": true,
+	"PrivateTmp": true, "PrivateDevices": true, "PrivateNetwork": true, "PrivateIPC": true, "ProtectHostname": true, "ProtectSystem": true,
+	"ProtectHome": true, "ProtectKernelTunables": true, "ProtectKernelModules": true, "ProtectKernelLogs": true, "ProtectControlGroups": true,
+	"ReadWritePaths": true, "ReadOnlyPaths": true, "InaccessiblePaths": true, "TemporaryFileSystem": true, "BindPaths": true, "BindReadOnlyPaths": true,
+	"SystemCallFilter": true, "SystemCallErrorNumber": true, "SystemCallArchitectures": true, "RestrictAddressFamilies": true,
+	"RestrictNamespaces": true, "RestrictRealtime": true, "RestrictSUIDSGID": true, "LockPersonality": true, "MemoryDenyWriteExecute": true,
+	"ProtectClock": true,
+}

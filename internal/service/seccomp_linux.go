@@ -1,0 +1,376 @@
+package service
+
+import (
+	"encoding/binary"
+	"maps"
+	"math"
+	"runtime"
+	"slices"
+	"strings"
+	"unsafe"
+
+	"github.com/elastic/go-seccomp-bpf/arch"
+	"golang.org/x/net/bpf"
+	"golang.org/x/sys/unix"
+
+	"sundial.dev/sundial/unit"
+)
+
+// statusSeccomp is exec_child's exit status of a filter not loaded.
+const statusSeccomp = 228
+
+// A scCond is a test of a system call's argument (its low 32 bits,
+// which hold the flags, modes and numbers tested).
+type scCond struct {
+	arg  int
+	op   scOp
+	mask uint32 // of scMaskedEq
+	val  uint32
+}
+
+type scOp int
+
+const (
+	scEq        scOp = iota // arg == val
+	scBitsSet               // arg & val != 0
+	scMaskedEq              // arg & mask == val
+	scGreater               // arg > val
+	scNotEqBoth             // arg != val and arg != mask
+)
+
+// A scRule is a system call, the tests of its arguments that must all
+// hold, and the action then.
+type scRule struct {
+	name   string
+	conds  []scCond
+	action uint32
+}
+
+// A scFilter is one filter: its rules, in order, and the action for
+// the calls no rule takes.
+type scFilter struct {
+	rules []scRule
+	def   uint32
+}
+
+func errnoAction(e unix.Errno) uint32 { return unix.SECCOMP_RET_ERRNO | uint32(e) }
+
+// seccompFilters are the filters the settings make, as exec_child's
+// apply_* functions each load one: the kernel takes, of all, the action
+// that denies most.
+func seccompFilters(x *unit.Confinement, persona uint32) []scFilter {
+	var fs []scFilter
+	deny := func(action uint32, names ...string) {
+		f := scFilter{def: unix.SECCOMP_RET_ALLOW}
+		for _, n := range unit.ExpandSyscalls(names...) {
+			f.rules = append(f.rules, scRule{name: n, action: action})
+		}
+		fs = append(fs, f)
+	}
+	if x.RestrictAddressFamilies != nil || x.AddressFamiliesAllowList {
+		// seccomp_restrict_address_families: socket() of a family not
+		// allowed fails with EAFNOSUPPORT.
+		refuse := errnoAction(unix.EAFNOSUPPORT)
+		f := scFilter{def: unix.SECCOMP_RET_ALLOW}
+		for _, name := range x.RestrictAddressFamilies {
+			action := refuse
+			if x.AddressFamiliesAllowList {
+				action = unix.SECCOMP_RET_ALLOW
+			}
+			if af, ok := addressFamilyNumbers[name]; ok {
+				f.rules = append(f.rules, scRule{name: "socket", conds: []scCond{{arg: 0, op: scEq, val: af}}, action: action})
+			}
+		}
+		if x.AddressFamiliesAllowList {
+			f.rules = append(f.rules, scRule{name: "socket", action: refuse}, scRule{name: "socketcall", action: refuse})
+		}
+		fs = append(fs, f)
+	}
+	if x.RestrictNS != unit.NamespacesUnset && x.RestrictNS&unit.NamespaceFlagsAll != unit.NamespaceFlagsAll {
+		// seccomp_restrict_namespaces: unshare(), clone() and setns()
+		// of a namespace not allowed fail with EPERM; clone3(), whose
+		// flags are out of reach, with ENOSYS, for clone() to be used.
+		f := scFilter{def: unix.SECCOMP_RET_ALLOW}
+		eperm := errnoAction(unix.EPERM)
+		f.rules = append(f.rules, scRule{name: "clone3", action: errnoAction(unix.ENOSYS)})
+		if x.RestrictNS == 0 {
+			f.rules = append(f.rules, scRule{name: "setns", action: eperm})
+		} else {
+			f.rules = append(f.rules, scRule{name: "setns", conds: []scCond{{arg: 1, op: scEq, val: 0}}, action: eperm})
+		}
+		cloneFlags := 0
+		if runtime.GOARCH == "s390x" {
+			cloneFlags = 1 // its clone() takes the stack first
+		}
+		for _, n := range unit.NamespaceFlags {
+			flag := n.Flag
+			if x.RestrictNS&flag != 0 {
+				continue
+			}
+			f.rules = append(f.rules,
+				scRule{name: "unshare", conds: []scCond{{arg: 0, op: scBitsSet, val: uint32(flag)}}, action: eperm},
+				scRule{name: "clone", conds: []scCond{{arg: cloneFlags, op: scBitsSet, val: uint32(flag)}}, action: eperm},
+				scRule{name: "setns", conds: []scCond{{arg: 1, op: scEq, val: uint32(flag)}}, action: eperm})
+		}
+		fs = append(fs, f)
+	}
+	if x.RestrictRealtime {
+		// seccomp_restrict_realtime: the policies of real time, FIFO,
+		// RR and what is above IDLE (DEADLINE), refused; sched_setattr(),
+		// whose policy is out of reach, too.
+		eperm := errnoAction(unix.EPERM)
+		fs = append(fs, scFilter{def: unix.SECCOMP_RET_ALLOW, rules: []scRule{
+			{name: "sched_setscheduler", conds: []scCond{{arg: 1, op: scEq, val: unix.SCHED_FIFO}}, action: eperm},
+			{name: "sched_setscheduler", conds: []scCond{{arg: 1, op: scEq, val: unix.SCHED_RR}}, action: eperm},
+			{name: "sched_setscheduler", conds: []scCond{{arg: 1, op: scGreater, val: unix.SCHED_IDLE}}, action: eperm},
+			{name: "sched_setattr", action: eperm},
+		}})
+	}
+	if x.RestrictSUIDSGID {
+		// seccomp_restrict_suid_sgid: no file made or changed to be
+		// set-user-ID or set-group-ID.
+		const suid = unix.S_ISUID | unix.S_ISGID
+		eperm := errnoAction(unix.EPERM)
+		f := scFilter{def: unix.SECCOMP_RET_ALLOW}
+		for name, arg := range map[string]int{"chmod": 1, "fchmod": 1, "fchmodat": 2, "fchmodat2": 2, "mkdir": 1, "mkdirat": 2, "mknod": 1, "mknodat": 2, "creat": 1} {
+			f.rules = append(f.rules, scRule{name: name, conds: []scCond{{arg: arg, op: scBitsSet, val: suid}}, action: eperm})
+		}
+		f.rules = append(f.rules,
+			scRule{name: "open", conds: []scCond{{arg: 1, op: scBitsSet, val: unix.O_CREAT}, {arg: 2, op: scBitsSet, val: suid}}, action: eperm},
+			scRule{name: "openat", conds: []scCond{{arg: 2, op: scBitsSet, val: unix.O_CREAT}, {arg: 3, op: scBitsSet, val: suid}}, action: eperm})
+		slices.SortFunc(f.rules, func(a, b scRule) int { return strings.Compare(a.name, b.name) })
+		fs = append(fs, f)
+	}
+	if x.LockPersonality {
+		// seccomp_lock_personality: the personality may be asked for,
+		// not changed.
+		fs = append(fs, scFilter{def: unix.SECCOMP_RET_ALLOW, rules: []scRule{
+			{name: "personality", conds: []scCond{{arg: 0, op: scNotEqBoth, val: persona, mask: math.MaxUint32}}, action: errnoAction(unix.EPERM)},
+		}})
+	}
+	if x.MemoryDenyWriteExecute {
+		// seccomp_memory_deny_write_execute: no mapping both writable
+		// and executable, nor made executable after.
+		const wx = unix.PROT_WRITE | unix.PROT_EXEC
+		eperm := errnoAction(unix.EPERM)
+		fs = append(fs, scFilter{def: unix.SECCOMP_RET_ALLOW, rules: []scRule{
+			{name: "mmap", conds: []scCond{{arg: 2, op: scMaskedEq, mask: wx, val: wx}}, action: eperm},
+			{name: "mmap2", conds: []scCond{{arg: 2, op: scMaskedEq, mask: wx, val: wx}}, action: eperm},
+			{name: "mprotect", conds: []scCond{{arg: 2, op: scBitsSet, val: unix.PROT_EXEC}}, action: eperm},
+			{name: "pkey_mprotect", conds: []scCond{{arg: 2, op: scBitsSet, val: unix.PROT_EXEC}}, action: eperm},
+			{name: "shmat", conds: []scCond{{arg: 2, op: scBitsSet, val: shmExec}}, action: eperm},
+		}})
+	}
+	eperm := errnoAction(unix.EPERM)
+	if x.PrivateDevices {
+		deny(eperm, "@raw-io")
+	}
+	if x.ProtectKernelModules {
+		deny(eperm, "@module")
+	}
+	if x.ProtectKernelLogs {
+		deny(eperm, "syslog")
+	}
+	if x.ProtectClock {
+		deny(eperm, "@clock")
+	}
+	if x.ProtectHostname {
+		deny(eperm, "sethostname", "setdomainname")
+	}
+	// SystemCallFilter= last, as apply_syscall_filter comes last: what it
+	// does not allow may include loading the others.
+	if calls := x.SystemCalls(); calls != nil {
+		negative := uint32(unix.SECCOMP_RET_KILL_PROCESS)
+		if n := x.SyscallErrno; n > 0 {
+			negative = errnoAction(unix.Errno(n))
+		}
+		f := scFilter{def: unix.SECCOMP_RET_ALLOW}
+		if x.SyscallAllowList {
+			f.def = negative
+		}
+		for _, name := range slices.Sorted(maps.Keys(calls)) {
+			action := uint32(unix.SECCOMP_RET_ALLOW)
+			if !x.SyscallAllowList {
+				switch n := calls[name]; {
+				case n == unit.SyscallKill:
+					action = unix.SECCOMP_RET_KILL_PROCESS
+				case n >= 0:
+					action = errnoAction(unix.Errno(n))
+				default:
+					action = negative
+				}
+			}
+			f.rules = append(f.rules, scRule{name: name, action: action})
+		}
+		fs = append(fs, f)
+	}
+	if len(fs) == 0 && len(x.SyscallArchs) > 0 {
+		fs = append(fs, scFilter{def: unix.SECCOMP_RET_ALLOW})
+	}
+	return fs
+}
+
+// filterArches are the architectures the filters apply to: those of
+// SystemCallArchitectures= ("native" the manager's), or the native one
+// and its secondary one, as systemd adds them; a call of another is
+// killed.
+func filterArches(x *unit.Confinement) []*arch.Info {
+	native, err := arch.GetInfo("")
+	if err != nil {
+		return nil
+	}
+	secondary := map[*arch.Info]*arch.Info{arch.X86_64: arch.I386, arch.AARCH64: arch.ARM}[native]
+	if len(x.SyscallArchs) == 0 {
+		if secondary != nil {
+			return []*arch.Info{native, secondary}
+		}
+		return []*arch.Info{native}
+	}
+	byName := map[string]*arch.Info{"native": native, "x86-64": arch.X86_64, "x86": arch.I386, "arm64": arch.AARCH64, "arm": arch.ARM,
+		"ppc64": arch.PPC64, "ppc64-le": arch.PPC64LE, "s390": arch.S390, "s390x": arch.S390X}
+	var out []*arch.Info
+	for _, name := range x.SyscallArchs {
+		// Those the manager's kernel cannot run are left out.
+		if a := byName[name]; a != nil && (a == native || a == secondary) && !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// assemble makes the BPF program of a filter for the architectures.
+func (f scFilter) assemble(arches []*arch.Info) ([]bpf.RawInstruction, error) {
+	const archOff, nrOff, argsOff = 4, 0, 16
+	hiFirst := binary.NativeEndian.Uint16([]byte{0, 1}) == 1 // big-endian: the high word first
+	argOff := func(i int) uint32 {
+		off := uint32(argsOff + 8*i)
+		if hiFirst {
+			off += 4
+		}
+		return off
+	}
+	var blocks [][]bpf.Instruction
+	for _, a := range arches {
+		var b []bpf.Instruction
+		b = append(b, bpf.LoadAbsolute{Off: nrOff, Size: 4})
+		if a == arch.X86_64 {
+			// The x32 ABI's calls, which these numbers do not cover.
+			b = append(b, bpf.JumpIf{Cond: bpf.JumpGreaterOrEqual, Val: uint32(arch.X32.SeccompMask), SkipFalse: 1},
+				bpf.RetConstant{Val: errnoAction(unix.ENOSYS)})
+		}
+		for _, r := range f.rules {
+			nr, ok := a.SyscallNames[r.name]
+			if !ok {
+				continue // not on this architecture
+			}
+			body := condsCode(r.conds, argOff)
+			// The rule: its number, its tests (each failing to the
+			// next rule), its action; after tests, nr again.
+			skip := len(body) + 1
+			if len(r.conds) > 0 {
+				skip++ // the reload of nr is the next rule's start
+			}
+			b = append(b, bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(nr), SkipFalse: uint8(min(skip, 255))})
+			b = append(b, body...)
+			b = append(b, bpf.RetConstant{Val: r.action})
+			if len(r.conds) > 0 {
+				b = append(b, bpf.LoadAbsolute{Off: nrOff, Size: 4})
+			}
+		}
+		b = append(b, bpf.RetConstant{Val: f.def})
+		blocks = append(blocks, b)
+	}
+	// The dispatch on the architecture: each a test and a jump to its
+	// block, then the kill of a call of another.
+	prog := []bpf.Instruction{bpf.LoadAbsolute{Off: archOff, Size: 4}}
+	dispatch := 2*len(arches) + 1
+	offset := 0
+	for i, a := range arches {
+		prog = append(prog, bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(a.ID), SkipFalse: 1},
+			bpf.Jump{Skip: uint32(dispatch - 2*i - 2 + offset)})
+		offset += len(blocks[i])
+	}
+	prog = append(prog, bpf.RetConstant{Val: unix.SECCOMP_RET_KILL_PROCESS})
+	for _, b := range blocks {
+		prog = append(prog, b...)
+	}
+	return bpf.Assemble(prog)
+}
+
+// condsCode is the code of the tests of a rule: each test jumps, when
+// it fails, past the rest and the rule's action, to the reload of nr.
+func condsCode(conds []scCond, argOff func(int) uint32) []bpf.Instruction {
+	// Each test's length, to count the jumps.
+	size := func(c scCond) int {
+		switch c.op {
+		case scMaskedEq, scNotEqBoth:
+			return 3
+		}
+		return 2
+	}
+	total := 0
+	for _, c := range conds {
+		total += size(c)
+	}
+	var code []bpf.Instruction
+	done := 0
+	for _, c := range conds {
+		done += size(c)
+		// From the test's last instruction: the rest, the action.
+		fail := uint8(total - done + 1)
+		code = append(code, bpf.LoadAbsolute{Off: argOff(c.arg), Size: 4})
+		switch c.op {
+		case scEq:
+			code = append(code, bpf.JumpIf{Cond: bpf.JumpEqual, Val: c.val, SkipFalse: fail})
+		case scBitsSet:
+			code = append(code, bpf.JumpIf{Cond: bpf.JumpBitsSet, Val: c.val, SkipFalse: fail})
+		case scGreater:
+			code = append(code, bpf.JumpIf{Cond: bpf.JumpGreaterThan, Val: c.val, SkipFalse: fail})
+		case scMaskedEq:
+			code = append(code, bpf.ALUOpConstant{Op: bpf.ALUOpAnd, Val: c.mask}, bpf.JumpIf{Cond: bpf.JumpEqual, Val: c.val, SkipFalse: fail})
+		case scNotEqBoth:
+			code = append(code, bpf.JumpIf{Cond: bpf.JumpEqual, Val: c.val, SkipTrue: fail + 1},
+				bpf.JumpIf{Cond: bpf.JumpEqual, Val: c.mask, SkipTrue: fail})
+		}
+	}
+	return code
+}
+
+// loadSeccomp loads the filters, as seccomp_load with the flags systemd
+// gives none of.
+func loadSeccomp(x *unit.Confinement) *setupError {
+	persona, _, _ := unix.RawSyscall(unix.SYS_PERSONALITY, 0xffffffff, 0, 0)
+	arches := filterArches(x)
+	for _, f := range seccompFilters(x, uint32(persona)) {
+		raw, err := f.assemble(arches)
+		if err == nil {
+			prog := unix.SockFprog{Len: uint16(len(raw)), Filter: (*unix.SockFilter)(unsafe.Pointer(&raw[0]))}
+			if _, _, e := unix.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, 0, uintptr(unsafe.Pointer(&prog))); e != 0 {
+				err = e
+			}
+			runtime.KeepAlive(raw)
+		}
+		if err != nil {
+			return &setupError{statusSeccomp, "SECCOMP", "Failed to apply system call filters", errnoOf(err)}
+		}
+	}
+	return nil
+}
+
+// shmExec is SHM_EXEC of shmat().
+const shmExec = 0o100000
+
+// addressFamilyNumbers are the socket address families by name.
+var addressFamilyNumbers = map[string]uint32{
+	"AF_UNIX": unix.AF_UNIX, "AF_LOCAL": unix.AF_UNIX, "AF_FILE": unix.AF_UNIX, "AF_INET": unix.AF_INET, "AF_INET6": unix.AF_INET6,
+	"AF_NETLINK": unix.AF_NETLINK, "AF_ROUTE": unix.AF_NETLINK, "AF_PACKET": unix.AF_PACKET, "AF_BLUETOOTH": unix.AF_BLUETOOTH,
+	"AF_ALG": unix.AF_ALG, "AF_APPLETALK": unix.AF_APPLETALK, "AF_ASH": unix.AF_ASH, "AF_ATMPVC": unix.AF_ATMPVC,
+	"AF_ATMSVC": unix.AF_ATMSVC, "AF_AX25": unix.AF_AX25, "AF_BRIDGE": unix.AF_BRIDGE, "AF_CAIF": unix.AF_CAIF, "AF_CAN": unix.AF_CAN,
+	"AF_DECnet": unix.AF_DECnet, "AF_ECONET": unix.AF_ECONET, "AF_IB": unix.AF_IB, "AF_IEEE802154": unix.AF_IEEE802154,
+	"AF_IPX": unix.AF_IPX, "AF_IRDA": unix.AF_IRDA, "AF_ISDN": unix.AF_ISDN, "AF_IUCV": unix.AF_IUCV, "AF_KCM": unix.AF_KCM,
+	"AF_KEY": unix.AF_KEY, "AF_LLC": unix.AF_LLC, "AF_MCTP": unix.AF_MCTP, "AF_MPLS": unix.AF_MPLS, "AF_NETROM": unix.AF_NETROM,
+	"AF_NFC": unix.AF_NFC, "AF_PHONET": unix.AF_PHONET, "AF_PPPOX": unix.AF_PPPOX, "AF_QIPCRTR": unix.AF_QIPCRTR, "AF_RDS": unix.AF_RDS,
+	"AF_ROSE": unix.AF_ROSE, "AF_RXRPC": unix.AF_RXRPC, "AF_SECURITY": unix.AF_SECURITY, "AF_SMC": unix.AF_SMC, "AF_SNA": unix.AF_SNA,
+	"AF_TIPC": unix.AF_TIPC, "AF_VSOCK": unix.AF_VSOCK, "AF_WANPIPE": unix.AF_WANPIPE, "AF_X25": unix.AF_X25, "AF_XDP": unix.AF_XDP,
+	"AF_NETBEUI": unix.AF_NETBEUI,
+}
