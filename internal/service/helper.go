@@ -68,7 +68,8 @@ type helperSetup struct {
 	// the default action, unless it is ignored here.
 	IgnoreSIGPIPE bool
 
-	warn func(string) // tells the parent a warning
+	warn  func(string) // tells the parent a warning
+	leave func(string) // tells the parent a directory to remove
 }
 
 // A setupError is a step of the child's setup that failed, as exec_child
@@ -161,7 +162,13 @@ func (h *helper) setUp(c Command) error {
 	werr := json.NewEncoder(h.setup).Encode(&s)
 	h.setup.Close()
 	// Notes until the command's execution closes the pipe: warnings,
-	// then a failure, if any.
+	// directories to remove then, a failure, if any.
+	var remove []string
+	defer func() {
+		for _, d := range remove {
+			os.Remove(d)
+		}
+	}()
 	dec := json.NewDecoder(h.report)
 	for {
 		var n helperNote
@@ -175,16 +182,19 @@ func (h *helper) setUp(c Command) error {
 			return fmt.Errorf("service: helper: %w", err)
 		case n.Fail != nil:
 			return n.Fail
-		case c.Warn != nil:
+		case n.Remove != "":
+			remove = append(remove, n.Remove)
+		case c.Warn != nil && n.Warning != "":
 			c.Warn(n.Warning)
 		}
 	}
 }
 
-// A helperNote is what the helper tells: a warning, or the failure
-// that ends it.
+// A helperNote is what the helper tells: a warning, a directory to
+// remove, or the failure that ends it.
 type helperNote struct {
 	Warning string      `json:",omitempty"`
+	Remove  string      `json:",omitempty"` // a directory to remove once it is done
 	Fail    *setupError `json:",omitempty"`
 }
 
@@ -209,6 +219,7 @@ func runHelper(in, out *os.File) int {
 	syscall.CloseOnExec(int(out.Fd()))
 	enc := json.NewEncoder(out)
 	s.warn = func(msg string) { enc.Encode(helperNote{Warning: msg}) }
+	s.leave = func(dir string) { enc.Encode(helperNote{Remove: dir}) }
 	e := &setupError{Status: statusExec, Step: "EXEC", Errno: syscall.EINVAL}
 	if err == nil {
 		if e = s.apply(); e == nil {

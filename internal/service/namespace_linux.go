@@ -232,7 +232,7 @@ func (s *helperSetup) setUpNamespaces() *setupError {
 	if !namespaceNeeded(x) || !x.PrivateNetwork && !x.PrivateIPC && len(mountEntries(x, s.PrivateTmp, nil)) == 0 {
 		return nil
 	}
-	if path, err := setUpMounts(mountEntries(x, s.PrivateTmp, s.WritableDirs)); err != nil {
+	if path, err := setUpMounts(mountEntries(x, s.PrivateTmp, s.WritableDirs), s.leave); err != nil {
 		what := "Failed to set up mount namespacing"
 		if path != "" {
 			what += ": " + path
@@ -264,40 +264,27 @@ func loopbackUp() error {
 // no longer propagating to the host (MS_SLAVE), then the entries'
 // mounts, then their read-only flags, as apply_mounts; and / shared
 // again within it. It returns the path that failed, if any.
-func setUpMounts(entries []mountEntry) (string, error) {
-	// A directory for what the mounts are made from, which goes when
-	// they are made: removed through the host's view of its parent,
-	// which the mounts leave as it is, once it is unmounted through
-	// the namespace's.
+func setUpMounts(entries []mountEntry, leave func(dir string)) (string, error) {
+	// A directory for what the mounts are made from, left to the
+	// manager to remove once the command is executed: here it is a
+	// mount point, and unmounting it would wait for a grace period of
+	// the kernel's.
 	staging, err := os.MkdirTemp("", "namespace-")
 	if err != nil {
 		return "", err
 	}
-	name := filepath.Base(staging)
-	hostDir, err := unix.Open(filepath.Dir(staging), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		os.Remove(staging)
-		return "", err
-	}
-	defer unix.Close(hostDir)
-	defer unix.Unlinkat(hostDir, name, unix.AT_REMOVEDIR)
+	leave(staging)
 	if err := unix.Unshare(unix.CLONE_NEWNS); err != nil {
 		return "", err
 	}
 	if err := unix.Mount("", "/", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
 		return "/", err
 	}
-	nsDir, err := unix.Open(filepath.Dir(staging), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return "", err
-	}
-	defer unix.Close(nsDir)
 	// The empty, inaccessible file that hides files, as
 	// /run/systemd/inaccessible/reg.
 	if err := unix.Mount("tmpfs", staging, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=0755"); err != nil {
 		return "", err
 	}
-	defer unix.Unmount("/proc/self/fd/"+strconv.Itoa(nsDir)+"/"+name, unix.MNT_DETACH)
 	hide := filepath.Join(staging, "reg")
 	if err := os.WriteFile(hide, nil, 0); err != nil {
 		return "", err
