@@ -102,7 +102,7 @@ func TestConfined(t *testing.T) {
 		{"TemporaryFileSystem", "TemporaryFileSystem=@D@:mode=0700\nExecStartPre=/bin/touch @D@/f\nExecStart=/bin/sh -c 'ls -A @D@ | wc -l; stat -c %%a @D@'", userns, []string{"0", "700"}},
 		{"BindPaths", "BindPaths=@D@/a:@D@/b\nBindReadOnlyPaths=@D@/a:@D@/c\n" +
 			"ExecStart=/bin/sh -c 'ls @D@/b; touch @D@/b/g && echo written; touch @D@/c/h 2>/dev/null || echo refused'", userns, []string{"f", "written", "refused"}},
-		{"PrivateNetwork", "PrivateNetwork=yes\nExecStart=/bin/sh -c 'tail -n +3 /proc/net/dev | cut -d: -f1; cat /sys/class/net/lo/operstate 2>/dev/null; ip -o link 2>/dev/null | wc -l'", userns, []string{"lo", "unknown", "1"}},
+		{"PrivateNetwork", "PrivateNetwork=yes\nExecStart=/bin/sh -c 'tail -n +3 /proc/net/dev | cut -d: -f1'", userns, []string{"lo"}},
 		{"PrivateIPC", "PrivateIPC=yes\nExecStart=/bin/sh -c 'test $(readlink /proc/self/ns/ipc) != @IPC@ && echo private'", userns, []string{"private"}},
 		{"ProtectHostname", "ProtectHostname=yes\nExecStart=/bin/sh -c 'test $(readlink /proc/self/ns/uts) != @UTS@ && echo private'", userns, []string{"private"}},
 		{"PrivateDevices", "PrivateDevices=yes\nExecStart=/bin/sh -c 'test -c /dev/null -a -e /dev/pts/ptmx -a -d /dev/shm && echo devices; ls /dev | grep -c -v -E \"^(core|fd|full|null|ptmx|pts|random|shm|mqueue|hugepages|stderr|stdin|stdout|tty|urandom|zero)$\"; grep CapBnd /proc/self/status'", root,
