@@ -258,8 +258,8 @@ func TestPersonality(t *testing.T) {
 	checkList(t, "lines", lines, []string{"i686"})
 }
 
-// TestConfinedUnprivileged runs TestConfined as a user that is not
-// root, as a --user manager runs its services: the namespaces are made
+// TestConfinedUnprivileged runs TestConfined and TestUnhonoured as a
+// user that is not root, as a --user manager runs its services: the namespaces are made
 // in a user namespace.
 func TestConfinedUnprivileged(t *testing.T) {
 	if os.Getuid() != 0 {
@@ -279,15 +279,15 @@ func TestConfinedUnprivileged(t *testing.T) {
 	if err := os.WriteFile(bin, self, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "-test.run=^TestConfined$", "-test.count=1", "-test.v")
+	cmd := exec.Command(bin, "-test.run=^(TestConfined|TestUnhonoured)$", "-test.count=1", "-test.v")
 	cmd.Dir, cmd.Env = dir, []string{"HOME=" + dir, "PATH=/usr/bin:/bin"}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534, Groups: []uint32{}}}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	for _, name := range []string{"ProtectSystem_and_ReadWritePaths", "PrivateTmp", "PrivateNetwork", "BindPaths"} {
-		if !strings.Contains(string(out), "--- PASS: TestConfined/"+name+" ") {
+	for _, name := range []string{"TestConfined/ProtectSystem_and_ReadWritePaths", "TestConfined/PrivateTmp", "TestConfined/PrivateNetwork", "TestConfined/BindPaths", "TestUnhonoured"} {
+		if !strings.Contains(string(out), "--- PASS: "+name+" ") {
 			t.Errorf("%s did not pass:\n%s", name, out)
 		}
 	}
@@ -333,5 +333,22 @@ except OSError as e:
 	_, out, _, _ := runConfined(t, "SystemCallFilter=~mkdir mkdirat\nExecStart=/bin/mkdir /nonexistent-dir", nil, nil)
 	if out.Main != (Exit{CodeKilled, int(syscall.SIGSYS)}) {
 		t.Errorf("main exit %v, want killed by SIGSYS", out.Main)
+	}
+}
+
+// TestUnhonoured: what a manager names as not honoured where it runs.
+func TestUnhonoured(t *testing.T) {
+	caps, ns := "", ""
+	if os.Getuid() != 0 {
+		caps = "the manager is not root"
+		if !userNamespaces() {
+			ns = "the manager is not root, and user namespaces are not available"
+		}
+	}
+	for key, want := range map[string]string{"CapabilityBoundingSet": caps, "SecureBits": caps, "PrivateTmp": ns, "ProtectSystem": ns,
+		"SystemCallFilter": "", "StateDirectory": "", "Nice": ""} {
+		if got := Unhonoured(key); got != want {
+			t.Errorf("Unhonoured(%s) = %q, want %q", key, got, want)
+		}
 	}
 }
