@@ -295,8 +295,8 @@ func TestConfinedUnprivileged(t *testing.T) {
 
 // TestConfinedSockets: RestrictAddressFamilies= and
 // MemoryDenyWriteExecute= seen from a program that asks for a socket
-// and a mapping; and a call denied without SystemCallErrorNumber=
-// kills the process with SIGSYS.
+// and a mapping; and a call denied without SystemCallErrorNumber=, or
+// denied with "kill", kills the process with SIGSYS.
 func TestConfinedSockets(t *testing.T) {
 	python, err := exec.LookPath("python3")
 	if err != nil {
@@ -330,9 +330,12 @@ except OSError as e:
 			checkList(t, "lines", lines, tc.lines)
 		})
 	}
-	_, out, _, _ := runConfined(t, "SystemCallFilter=~mkdir mkdirat\nExecStart=/bin/mkdir /nonexistent-dir", nil, nil)
-	if out.Main != (Exit{CodeKilled, int(syscall.SIGSYS)}) {
-		t.Errorf("main exit %v, want killed by SIGSYS", out.Main)
+	// A call denied with "kill" is killed whatever SystemCallErrorNumber=.
+	for _, filter := range []string{"~mkdir mkdirat", "~mkdir:kill mkdirat:kill\nSystemCallErrorNumber=EACCES"} {
+		_, out, _, _ := runConfined(t, "SystemCallFilter="+filter+"\nExecStart=/bin/mkdir /nonexistent-dir", nil, nil)
+		if out.Main != (Exit{CodeKilled, int(syscall.SIGSYS)}) {
+			t.Errorf("%q: main exit %v, want killed by SIGSYS", filter, out.Main)
+		}
 	}
 }
 
