@@ -593,15 +593,21 @@ func (m *Manager) jobOf(e *entry, kind string, done func(string)) func(string) {
 
 // stop stops a unit as a stop job, with the units its stop propagates to
 // (transaction_add_job_and_dependencies, JOB_STOP to the units of
-// UNIT_ATOM_PROPAGATE_STOP): those that Requires=, BindsTo= or PartOf= it,
-// its PropagatesStopTo= and those StopPropagatedFrom= it. As the stop jobs
-// of a transaction are ordered, a unit ordered after another stops before
-// it. done, if set, is told the unit's result.
+// UNIT_ATOM_PROPAGATE_STOP): those that Requires=, Requisite=, BindsTo= or
+// PartOf= it, its PropagatesStopTo= and those StopPropagatedFrom= it. As
+// the stop jobs of a transaction are ordered, a unit ordered after another
+// stops before it. done, if set, is told the unit's result.
 func (m *Manager) stop(e *entry, done func(string)) {
-	m.stopJob(e, done, map[*entry]bool{})
+	m.stopJob(e, done, map[*entry]bool{}, false)
 }
 
-func (m *Manager) stopJob(e *entry, done func(string), seen map[*entry]bool) {
+// stopJob stops e and the units its stop propagates to. A stop goes on
+// through a unit inactive, whose own stop job is dropped as redundant
+// (transaction_drop_redundant): a unit active that requires it is still
+// stopped. The stop part of a restart does not: systemd gives those units
+// try-restart jobs, which job_type_collapse makes nothing for a unit
+// inactive, with no jobs for those beyond it.
+func (m *Manager) stopJob(e *entry, done func(string), seen map[*entry]bool, restart bool) {
 	if seen[e] {
 		if done != nil {
 			done(jobDone)
@@ -617,7 +623,7 @@ func (m *Manager) stopJob(e *entry, done func(string), seen map[*entry]bool) {
 		}
 		m.stopUnit(e, func(r string) {
 			for _, d := range then {
-				m.stopJob(d, nil, seen)
+				m.stopJob(d, nil, seen, restart)
 			}
 			if done != nil {
 				done(r)
@@ -625,17 +631,17 @@ func (m *Manager) stopJob(e *entry, done func(string), seen map[*entry]bool) {
 		})
 	}
 	for _, d := range m.stopPropagatesTo(e) {
-		if !d.isActive() && d.job != "start" {
+		if restart && !d.isActive() && d.job != "start" {
 			continue
 		}
 		switch {
 		case orderedAfter(d, e):
 			pending++
-			m.stopJob(d, settle, seen)
+			m.stopJob(d, settle, seen, restart)
 		case orderedAfter(e, d):
 			then = append(then, d)
 		default:
-			m.stopJob(d, nil, seen)
+			m.stopJob(d, nil, seen, restart)
 		}
 	}
 	settle(jobDone)
@@ -657,19 +663,20 @@ func (m *Manager) restartJob(e *entry, done func(string)) {
 		}
 	}
 	walk(e)
-	m.stop(e, func(string) {
+	m.stopJob(e, func(string) {
 		m.start(e, activation{reason: "manual"}, func(r string) {
 			for _, d := range again {
 				m.start(d, activation{reason: "manual"}, nil)
 			}
 			done(r)
 		})
-	})
+	}, map[*entry]bool{}, true)
 }
 
 // stopPropagatesTo returns the units a stop of e propagates to: those
-// that require it, are bound to it or part of it, or StopPropagatedFrom=
-// it, in the order of their names, and those of its PropagatesStopTo=.
+// that require it (Requires=, Requisite=), are bound to it or part of it,
+// or StopPropagatedFrom= it, in the order of their names, and those of its
+// PropagatesStopTo=.
 func (m *Manager) stopPropagatesTo(e *entry) []*entry {
 	to := m.naming(e, func(d *entry) []string { return d.stopFrom })
 	for _, name := range e.u().Unit.Deps["PropagatesStopTo"] {

@@ -380,3 +380,67 @@ func TestRestartPropagates(t *testing.T) {
 	want2 := "app.service active, db.service active, front.service active, idle.service inactive"
 	await.Until(t, func() bool { return states() == want2 }, "%s", want2)
 }
+
+// TestStopPropagatesThroughInactive: a stop goes on through a unit that
+// requires the unit stopped but is inactive, a oneshot that ended, to
+// the unit active that requires it, as systemd's transaction adds their
+// stop jobs and drops only the one of the unit inactive, which says
+// nothing; a unit with Requisite= is stopped too. A timer is not: its
+// service's stop does not propagate to it (Triggers= propagates none). A
+// restart does not go through the unit inactive.
+func TestStopPropagatesThroughInactive(t *testing.T) {
+	dir, state, run := t.TempDir(), t.TempDir(), t.TempDir()
+	sleep := "[Service]\nExecStart=/bin/sleep 600\n"
+	writeUnits(t, dir, map[string]string{
+		"db.service":      sleep,
+		"migrate.service": "[Unit]\nRequires=db.service\nAfter=db.service\n[Service]\nType=oneshot\nExecStart=/bin/true\n",
+		"app.service":     "[Unit]\nRequires=migrate.service\nAfter=migrate.service\n" + sleep,
+		"app.timer":       "[Timer]\nOnActiveSec=1h\n",
+		"check.service":   "[Unit]\nRequisite=db.service\nAfter=db.service\n" + sleep,
+		"idle.service":    "[Unit]\nRequires=db.service\n" + sleep,
+	})
+	c, stop := serve(t, dir, state, run)
+	defer stop()
+	ctx := context.Background()
+	job := func(verb, u string) {
+		t.Helper()
+		if res, err := c.Jobs(ctx, api.JobRequest{Verb: verb, Units: []string{u}}); err != nil || res[0].Result != jobDone {
+			t.Fatalf("%s %s: %+v, %v", verb, u, res, err)
+		}
+	}
+	all := []string{"db.service", "migrate.service", "app.service", "app.timer", "check.service", "idle.service"}
+	states := func() string {
+		units, err := c.Units(ctx, all, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s []string
+		for _, u := range units {
+			s = append(s, u.Name+" "+u.Active)
+		}
+		slices.Sort(s)
+		return strings.Join(s, ", ")
+	}
+	for _, u := range []string{"app.service", "check.service", "app.timer"} {
+		job("start", u)
+	}
+	want := "app.service active, app.timer active, check.service active, db.service active, idle.service inactive, migrate.service inactive"
+	await.Until(t, func() bool { return states() == want }, "%s", want)
+	// A restart leaves them be: its try-restart of migrate.service, which
+	// is inactive, is nothing.
+	job("restart", "db.service")
+	await.Until(t, func() bool { return states() == want }, "%s", want)
+	if msgs := messages(c, "app.service"); slices.Contains(msgs, "Stopping app.service...") {
+		t.Errorf("app.service stopped by the restart of db.service:\n  %s", strings.Join(msgs, "\n  "))
+	}
+	job("stop", "db.service")
+	want = "app.service inactive, app.timer active, check.service inactive, db.service inactive, idle.service inactive, migrate.service inactive"
+	await.Until(t, func() bool { return states() == want }, "%s", want)
+	for _, u := range []string{"migrate.service", "idle.service"} {
+		for _, msg := range messages(c, u) {
+			if strings.HasPrefix(msg, "Stop") {
+				t.Errorf("%s, inactive, logged %q", u, msg)
+			}
+		}
+	}
+}

@@ -62,7 +62,8 @@ type unitInfo struct {
 	// collectFailed is CollectMode=inactive-or-failed.
 	collectFailed bool
 	// stopFrom are the units a stop of which stops this one (Requires=,
-	// BindsTo=, PartOf=, StopPropagatedFrom=); bindsTo those of BindsTo=.
+	// Requisite=, BindsTo=, PartOf=, StopPropagatedFrom=); bindsTo those of
+	// BindsTo=.
 	// Kept, not parsed again, for the loop looks at them on each change.
 	stopFrom, bindsTo []string
 	snap              *unit.Snapshot
@@ -126,7 +127,7 @@ func readUnit(u *unit.Unit, snap *unit.Snapshot) loadedUnit {
 		// Cloned, not to hold on to the strings they were parsed with.
 		desc:          strings.Clone(u.Unit.Description),
 		collectFailed: u.Unit.CollectMode == "inactive-or-failed"}}
-	for _, kind := range []string{"Requires", "BindsTo", "PartOf", "StopPropagatedFrom"} {
+	for _, kind := range []string{"Requires", "Requisite", "BindsTo", "PartOf", "StopPropagatedFrom"} {
 		for _, name := range u.Unit.Deps[kind] {
 			if !slices.Contains(e.stopFrom, name) {
 				e.stopFrom = append(e.stopFrom, strings.Clone(name))
