@@ -100,20 +100,31 @@ func (m *Manager) startJob(e *entry, act activation, done func(string), seen map
 				}
 				continue
 			}
-			if d.isActive() && !d.deactivating() {
-				continue
-			}
-			if !slices.Contains(u.Unit.Deps["After"], name) && !slices.Contains(d.u().Unit.Deps["Before"], u.Name) {
-				m.startJob(d, activation{reason: "manual"}, nil, seen)
-				continue
-			}
-			pending++
-			m.startJob(d, activation{reason: "manual"}, func(r string) {
+			ordered := slices.Contains(u.Unit.Deps["After"], name) || slices.Contains(d.u().Unit.Deps["Before"], u.Name)
+			depDone := func(r string) {
 				if r != jobDone && required {
 					failed = true
 				}
 				settle()
-			}, seen)
+			}
+			switch {
+			case !seen[d] && d.jobIs("start"):
+				// Its start is under way, activating or waiting for its
+				// own dependencies: the unit ordered after it waits for
+				// that job's end, as job_is_runnable waits for the jobs
+				// of the units a job is ordered after; one not ordered
+				// after it merges with it.
+				if ordered {
+					pending++
+					d.job.joined = append(d.job.joined, depDone)
+				}
+			case d.isActive() && !d.deactivating():
+			case !ordered:
+				m.startJob(d, activation{reason: "manual"}, nil, seen)
+			default:
+				pending++
+				m.startJob(d, activation{reason: "manual"}, depDone, seen)
+			}
 		}
 	}
 	settle()
@@ -574,16 +585,32 @@ func (m *Manager) afterEnd(e *entry, out service.Outcome) {
 	}
 }
 
+// A job is a job under way for a unit.
+type job struct {
+	kind string // "start" or "stop"
+	// joined are told the job's result: the start jobs of units ordered
+	// after the unit, that wait for it.
+	joined []func(string)
+}
+
+// jobIs reports whether the job under way for e is of the kind.
+func (e *entry) jobIs(kind string) bool { return e.job != nil && e.job.kind == kind }
+
 // jobOf notes a job of the kind under way for the unit, and returns what
-// ends it: that tells done, if set, the job's result.
+// ends it: that tells done, if set, and those that joined the job, its
+// result.
 func (m *Manager) jobOf(e *entry, kind string, done func(string)) func(string) {
-	e.job = kind
+	j := &job{kind: kind}
+	e.job = j
 	return func(r string) {
-		if e.job == kind {
-			e.job = ""
+		if e.job == j {
+			e.job = nil
 		}
 		if done != nil {
 			done(r)
+		}
+		for _, f := range j.joined {
+			f(r)
 		}
 		// job_finish_and_invalidate: the unit may now be bound to one
 		// inactive.
@@ -631,7 +658,7 @@ func (m *Manager) stopJob(e *entry, done func(string), seen map[*entry]bool, res
 		})
 	}
 	for _, d := range m.stopPropagatesTo(e) {
-		if restart && !d.isActive() && d.job != "start" {
+		if restart && !d.isActive() && !d.jobIs("start") {
 			continue
 		}
 		switch {
@@ -722,7 +749,7 @@ func (m *Manager) queueBindsCheck(e *entry, unexpected bool) {
 		bound := m.boundTo(e)
 		if unexpected {
 			for _, d := range bound {
-				if d.isActive() && !d.deactivating() && d.job != "stop" {
+				if d.isActive() && !d.deactivating() && !d.jobIs("stop") {
 					m.stop(d, nil)
 				}
 			}
@@ -736,12 +763,12 @@ func (m *Manager) queueBindsCheck(e *entry, unexpected bool) {
 // checkBindsTo is unit_check_binds_to: a unit active, with no job, that
 // is bound to a unit inactive, with no job, is stopped.
 func (m *Manager) checkBindsTo(e *entry) {
-	if a, _ := e.activeSub(); e.job != "" || a != "active" || m.units[e.name] != e {
+	if a, _ := e.activeSub(); e.job != nil || a != "active" || m.units[e.name] != e {
 		return
 	}
 	for _, name := range e.bindsTo {
 		o := m.units[name]
-		if o == nil || o.job != "" || o.isActive() {
+		if o == nil || o.job != nil || o.isActive() {
 			continue
 		}
 		m.unitLog(e.name, "", 6, fmt.Sprintf("%s: Unit is bound to inactive unit %s. Stopping, too.", e.name, name))

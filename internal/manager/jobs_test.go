@@ -444,3 +444,54 @@ func TestStopPropagatesThroughInactive(t *testing.T) {
 		}
 	}
 }
+
+// TestStartWaitsForStartUnderWay: a unit ordered after one whose start
+// job is under way, activating in its ExecStartPre= until the test opens
+// a gate, waits for that job's end before it starts, as systemd's start
+// job waits for the jobs of the units it is ordered after; it does not
+// take activating for started. A second start of the dependency merges
+// with the first: it runs once.
+func TestStartWaitsForStartUnderWay(t *testing.T) {
+	dir, state, run := t.TempDir(), t.TempDir(), t.TempDir()
+	gate := filepath.Join(state, "gate")
+	writeUnits(t, dir, map[string]string{
+		"db.service":  "[Service]\nExecStartPre=/bin/sh -c 'until [ -e " + gate + " ]; do sleep 0.01; done'\nExecStart=/bin/sleep 600\n",
+		"app.service": "[Unit]\nRequires=db.service\nAfter=db.service\n[Service]\nExecStart=/bin/sleep 600\n",
+		"log.service": "[Unit]\nWants=db.service\n[Service]\nExecStart=/bin/sleep 600\n",
+	})
+	c, stop := serve(t, dir, state, run)
+	defer stop()
+	defer os.WriteFile(gate, nil, 0o600) // lets the daemon stop if the test fails
+	ctx := context.Background()
+	for _, u := range []string{"db.service", "app.service", "log.service"} {
+		if res, err := c.Jobs(ctx, api.JobRequest{Verb: "start", Units: []string{u}, NoBlock: true}); err != nil || res[0].Error != "" {
+			t.Fatalf("start %s: %+v, %v", u, res, err)
+		}
+	}
+	states := func(names ...string) string {
+		units, err := c.Units(ctx, names, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s []string
+		for _, u := range units {
+			s = append(s, u.Name+" "+u.Active)
+		}
+		slices.Sort(s)
+		return strings.Join(s, ", ")
+	}
+	// The jobs were asked for in the loop, before it answers this.
+	if got, want := states("db.service", "app.service"), "app.service inactive, db.service activating"; got != want {
+		t.Errorf("while db.service starts: %s, want %s", got, want)
+	}
+	if err := os.WriteFile(gate, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	want := "app.service active, db.service active, log.service active"
+	await.Until(t, func() bool { return states("db.service", "app.service", "log.service") == want }, "%s", want)
+	msgs := messages(c, "db.service", "app.service")
+	i, j := slices.Index(msgs, "Started db.service."), slices.Index(msgs, "Starting app.service...")
+	if i < 0 || j < 0 || i > j || strings.Count(strings.Join(msgs, "\n"), "Starting db.service...") != 1 {
+		t.Errorf("journal of db.service and app.service:\n  %s", strings.Join(msgs, "\n  "))
+	}
+}

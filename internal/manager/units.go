@@ -34,7 +34,7 @@ type entry struct {
 	inactiveEnter timer.Dual
 
 	waiters      []func() bool // the jobs waiting for it to settle: true once one is
-	job          string        // the job under way for it, "start" or "stop"; "" for none
+	job          *job          // the job under way for it; nil for none
 	targetActive bool          // a target's state
 
 	triggeredBy []*entry // the timers that start it
@@ -226,7 +226,7 @@ func (m *Manager) changed(e *entry) {
 	// Told before the jobs settle: a change a job made is not one the
 	// unit made of itself.
 	if was != active {
-		m.queueBindsCheck(e, e.job == "" && up(was) && !up(active))
+		m.queueBindsCheck(e, e.job == nil && up(was) && !up(active))
 	}
 	m.settleJobs(e)
 }
