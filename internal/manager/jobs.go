@@ -621,11 +621,12 @@ func (m *Manager) jobOf(e *entry, kind string, done func(string)) func(string) {
 // stop stops a unit as a stop job, with the units its stop propagates to
 // (transaction_add_job_and_dependencies, JOB_STOP to the units of
 // UNIT_ATOM_PROPAGATE_STOP): those that Requires=, Requisite=, BindsTo= or
-// PartOf= it, its PropagatesStopTo= and those StopPropagatedFrom= it. As
+// PartOf= it, its PropagatesStopTo= and those StopPropagatedFrom= it
+// (UNIT_ATOM_PROPAGATE_STOP_GRACEFUL). As
 // the stop jobs of a transaction are ordered, a unit ordered after another
 // stops before it. done, if set, is told the unit's result.
 func (m *Manager) stop(e *entry, done func(string)) {
-	m.stopJob(e, done, map[*entry]bool{}, false)
+	m.stopJob(e, done, map[*entry]bool{}, false, true)
 }
 
 // stopJob stops e and the units its stop propagates to. A stop goes on
@@ -633,8 +634,12 @@ func (m *Manager) stop(e *entry, done func(string)) {
 // (transaction_drop_redundant): a unit active that requires it is still
 // stopped. The stop part of a restart does not: systemd gives those units
 // try-restart jobs, which job_type_collapse makes nothing for a unit
-// inactive, with no jobs for those beyond it.
-func (m *Manager) stopJob(e *entry, done func(string), seen map[*entry]bool, restart bool) {
+// inactive, with no jobs for those beyond it. With graceful, e is the unit
+// stopped or restarted, or one a stop reached by PropagatesStopTo=: its
+// own PropagatesStopTo= units are stopped too, after the others, and stay
+// stopped in a restart, as UNIT_ATOM_PROPAGATE_STOP_GRACEFUL is followed
+// only from there.
+func (m *Manager) stopJob(e *entry, done func(string), seen map[*entry]bool, restart, graceful bool) {
 	if seen[e] {
 		if done != nil {
 			done(jobDone)
@@ -642,33 +647,45 @@ func (m *Manager) stopJob(e *entry, done func(string), seen map[*entry]bool, res
 		return
 	}
 	seen[e] = true
-	var then []*entry // to stop once e has: e is ordered after them
+	type edge struct {
+		d                 *entry
+		restart, graceful bool
+	}
+	var edges []edge
+	for _, d := range m.stopPropagatesTo(e) {
+		if !restart || d.isActive() || d.jobIs("start") {
+			edges = append(edges, edge{d, restart, false})
+		}
+	}
+	if graceful {
+		for _, d := range m.propagatesStopTo(e) {
+			edges = append(edges, edge{d, false, true})
+		}
+	}
+	var then []edge // to stop once e has: e is ordered after them
 	pending := 1
 	settle := func(string) {
 		if pending--; pending > 0 {
 			return
 		}
 		m.stopUnit(e, func(r string) {
-			for _, d := range then {
-				m.stopJob(d, nil, seen, restart)
+			for _, x := range then {
+				m.stopJob(x.d, nil, seen, x.restart, x.graceful)
 			}
 			if done != nil {
 				done(r)
 			}
 		})
 	}
-	for _, d := range m.stopPropagatesTo(e) {
-		if restart && !d.isActive() && !d.jobIs("start") {
-			continue
-		}
+	for _, x := range edges {
 		switch {
-		case orderedAfter(d, e):
+		case orderedAfter(x.d, e):
 			pending++
-			m.stopJob(d, settle, seen, restart)
-		case orderedAfter(e, d):
-			then = append(then, d)
+			m.stopJob(x.d, settle, seen, x.restart, x.graceful)
+		case orderedAfter(e, x.d):
+			then = append(then, x)
 		default:
-			m.stopJob(d, nil, seen, restart)
+			m.stopJob(x.d, nil, seen, x.restart, x.graceful)
 		}
 	}
 	settle(jobDone)
@@ -677,7 +694,8 @@ func (m *Manager) stopJob(e *entry, done func(string), seen map[*entry]bool, res
 // restartJob restarts a unit as a restart job: the units its stop
 // propagates to that are active are stopped with it, and started again
 // once it has, as the try-restart jobs systemd gives them
-// (UNIT_ATOM_PROPAGATE_RESTART, which reaches the same units).
+// (UNIT_ATOM_PROPAGATE_RESTART, which reaches the same units); those of
+// its PropagatesStopTo= are only stopped.
 func (m *Manager) restartJob(e *entry, done func(string)) {
 	var again []*entry
 	var walk func(*entry)
@@ -697,20 +715,27 @@ func (m *Manager) restartJob(e *entry, done func(string)) {
 			}
 			done(r)
 		})
-	}, map[*entry]bool{}, true)
+	}, map[*entry]bool{}, true, true)
 }
 
-// stopPropagatesTo returns the units a stop of e propagates to: those
-// that require it (Requires=, Requisite=), are bound to it or part of it,
-// or StopPropagatedFrom= it, in the order of their names, and those of its
-// PropagatesStopTo=.
+// stopPropagatesTo returns the units a stop of e propagates to, and a
+// restart of it as a try-restart (UNIT_ATOM_PROPAGATE_STOP and
+// UNIT_ATOM_PROPAGATE_RESTART): those that require it (Requires=,
+// Requisite=), are bound to it or part of it, in the order of their names.
 func (m *Manager) stopPropagatesTo(e *entry) []*entry {
-	to := m.naming(e, func(d *entry) []string { return d.stopFrom })
+	return m.naming(e, func(d *entry) []string { return d.stopFrom })
+}
+
+// propagatesStopTo returns the units of e's PropagatesStopTo=, and those
+// that StopPropagatedFrom= it, in the order of their names.
+func (m *Manager) propagatesStopTo(e *entry) []*entry {
+	to := m.naming(e, func(d *entry) []string { return d.stopPropagatedFrom })
 	for _, name := range e.u().Unit.Deps["PropagatesStopTo"] {
 		if d := m.units[name]; d != nil && d != e && !slices.Contains(to, d) {
 			to = append(to, d)
 		}
 	}
+	slices.SortFunc(to, func(a, b *entry) int { return strings.Compare(a.name, b.name) })
 	return to
 }
 

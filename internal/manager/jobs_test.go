@@ -495,3 +495,53 @@ func TestStartWaitsForStartUnderWay(t *testing.T) {
 		t.Errorf("journal of db.service and app.service:\n  %s", strings.Join(msgs, "\n  "))
 	}
 }
+
+// TestPropagatesStopToGraceful: PropagatesStopTo= and StopPropagatedFrom=
+// are followed from the unit stopped or restarted only, after the other
+// dependencies (UNIT_ATOM_PROPAGATE_STOP_GRACEFUL): a unit stopped as it
+// requires db.service does not stop its own PropagatesStopTo= units, and
+// a restart of db.service stops cache.service and peer.service, without
+// starting them again, as it restarts app.service.
+func TestPropagatesStopToGraceful(t *testing.T) {
+	dir, state, run := t.TempDir(), t.TempDir(), t.TempDir()
+	sleep := "[Service]\nExecStart=/bin/sleep 600\n"
+	writeUnits(t, dir, map[string]string{
+		"db.service":    "[Unit]\nPropagatesStopTo=cache.service\n" + sleep,
+		"cache.service": sleep,
+		"peer.service":  "[Unit]\nStopPropagatedFrom=db.service\n" + sleep,
+		"app.service":   "[Unit]\nRequires=db.service\nAfter=db.service\nPropagatesStopTo=side.service\n" + sleep,
+		"side.service":  sleep,
+	})
+	c, stop := serve(t, dir, state, run)
+	defer stop()
+	ctx := context.Background()
+	job := func(verb string, units ...string) {
+		t.Helper()
+		for _, u := range units {
+			if res, err := c.Jobs(ctx, api.JobRequest{Verb: verb, Units: []string{u}}); err != nil || res[0].Result != jobDone {
+				t.Fatalf("%s %s: %+v, %v", verb, u, res, err)
+			}
+		}
+	}
+	states := func() string {
+		units, err := c.Units(ctx, []string{"db.service", "cache.service", "peer.service", "app.service", "side.service"}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s []string
+		for _, u := range units {
+			s = append(s, u.Name+" "+u.Active)
+		}
+		slices.Sort(s)
+		return strings.Join(s, ", ")
+	}
+	all := []string{"db.service", "cache.service", "peer.service", "app.service", "side.service"}
+	job("start", all...)
+	job("restart", "db.service")
+	want := "app.service active, cache.service inactive, db.service active, peer.service inactive, side.service active"
+	await.Until(t, func() bool { return states() == want }, "%s", want)
+	job("start", all...)
+	job("stop", "db.service")
+	want = "app.service inactive, cache.service inactive, db.service inactive, peer.service inactive, side.service active"
+	await.Until(t, func() bool { return states() == want }, "%s", want)
+}

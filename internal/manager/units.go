@@ -62,12 +62,12 @@ type unitInfo struct {
 	// collectFailed is CollectMode=inactive-or-failed.
 	collectFailed bool
 	// stopFrom are the units a stop of which stops this one (Requires=,
-	// Requisite=, BindsTo=, PartOf=, StopPropagatedFrom=); bindsTo those of
-	// BindsTo=.
-	// Kept, not parsed again, for the loop looks at them on each change.
-	stopFrom, bindsTo []string
-	snap              *unit.Snapshot
-	files             uint64 // its files' stamp when loaded, for NeedDaemonReload
+	// Requisite=, BindsTo=, PartOf=); stopPropagatedFrom those of
+	// StopPropagatedFrom=; bindsTo those of BindsTo=. Kept, not parsed
+	// again, for the loop looks at them on each change.
+	stopFrom, stopPropagatedFrom, bindsTo []string
+	snap                                  *unit.Snapshot
+	files                                 uint64 // its files' stamp when loaded, for NeedDaemonReload
 }
 
 // noService is the serviceState of the units that have none of their
@@ -127,7 +127,7 @@ func readUnit(u *unit.Unit, snap *unit.Snapshot) loadedUnit {
 		// Cloned, not to hold on to the strings they were parsed with.
 		desc:          strings.Clone(u.Unit.Description),
 		collectFailed: u.Unit.CollectMode == "inactive-or-failed"}}
-	for _, kind := range []string{"Requires", "Requisite", "BindsTo", "PartOf", "StopPropagatedFrom"} {
+	for _, kind := range []string{"Requires", "Requisite", "BindsTo", "PartOf"} {
 		for _, name := range u.Unit.Deps[kind] {
 			if !slices.Contains(e.stopFrom, name) {
 				e.stopFrom = append(e.stopFrom, strings.Clone(name))
@@ -136,6 +136,9 @@ func readUnit(u *unit.Unit, snap *unit.Snapshot) loadedUnit {
 	}
 	for _, name := range u.Unit.Deps["BindsTo"] {
 		e.bindsTo = append(e.bindsTo, strings.Clone(name))
+	}
+	for _, name := range u.Unit.Deps["StopPropagatedFrom"] {
+		e.stopPropagatedFrom = append(e.stopPropagatedFrom, strings.Clone(name))
 	}
 	l := loadedUnit{e: e, notes: notes(u)}
 	if u.Timer != nil {
