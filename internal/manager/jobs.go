@@ -486,6 +486,13 @@ func (m *Manager) serviceEnded(e *entry, run *service.Run, out service.Outcome) 
 		service.RemoveRuntimeDirectories(s, m.execBases())
 	}
 	m.changed(e)
+	if restarting && e.job == nil && e.u().Service.RestartMode != "direct" {
+		// service_enter_dead passes through an inactive state on its way
+		// to auto-restart (SERVICE_DEAD_BEFORE_AUTO_RESTART, and its
+		// failed twin), which stops the units bound to it, as any
+		// unexpected stop; RestartMode=direct goes straight there.
+		m.queueBindsCheck(e, true)
+	}
 	// After the job's message, as unit_log_resources.
 	if p := resourcesPriority(out.CPU); p <= 6 {
 		m.unitLog(e.name, e.invocation, p, fmt.Sprintf("%s: Consumed %s CPU time.", e.name, timespan.Span(out.CPU/time.Microsecond).Format(timespan.Millisecond)),

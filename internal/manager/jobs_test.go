@@ -545,3 +545,50 @@ func TestPropagatesStopToGraceful(t *testing.T) {
 	want = "app.service inactive, cache.service inactive, db.service inactive, peer.service inactive, side.service active"
 	await.Until(t, func() bool { return states() == want }, "%s", want)
 }
+
+// TestBoundToRestarting: a service that ends and is to be restarted
+// passes through an inactive state before its auto-restart, as systemd
+// 254's service_enter_dead: the units bound to it stop, unless its
+// RestartMode= is direct.
+func TestBoundToRestarting(t *testing.T) {
+	dir, state, run := t.TempDir(), t.TempDir(), t.TempDir()
+	gate := filepath.Join(state, "gate")
+	sleep := "[Service]\nExecStart=/bin/sleep 600\n"
+	crash := "[Service]\nRestart=always\nRestartSec=1h\nExecStart=/bin/sh -c 'until [ -e " + gate + " ]; do sleep 0.01; done; exit 3'\n"
+	writeUnits(t, dir, map[string]string{
+		"db.service":     crash,
+		"direct.service": crash + "RestartMode=direct\n",
+		"bound.service":  "[Unit]\nBindsTo=db.service\nAfter=db.service\n" + sleep,
+		"bound2.service": "[Unit]\nBindsTo=direct.service\nAfter=direct.service\n" + sleep,
+		"wanter.service": "[Unit]\nRequires=db.service\nAfter=db.service\n" + sleep,
+	})
+	c, stop := serve(t, dir, state, run)
+	defer stop()
+	ctx := context.Background()
+	for _, u := range []string{"bound.service", "bound2.service", "wanter.service"} {
+		if res, err := c.Jobs(ctx, api.JobRequest{Verb: "start", Units: []string{u}}); err != nil || res[0].Result != jobDone {
+			t.Fatalf("start %s: %+v, %v", u, res, err)
+		}
+	}
+	states := func() string {
+		units, err := c.Units(ctx, []string{"db.service", "direct.service", "bound.service", "bound2.service", "wanter.service"}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s []string
+		for _, u := range units {
+			s = append(s, u.Name+" "+u.Active)
+		}
+		slices.Sort(s)
+		return strings.Join(s, ", ")
+	}
+	if err := os.WriteFile(gate, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	want := "bound.service inactive, bound2.service active, db.service activating, direct.service activating, wanter.service active"
+	await.Until(t, func() bool { return states() == want }, "%s", want)
+	msgs := messages(c, "bound.service")
+	if i := slices.Index(msgs, "Stopping bound.service..."); i < 0 {
+		t.Errorf("journal of bound.service:\n  %s", strings.Join(msgs, "\n  "))
+	}
+}
