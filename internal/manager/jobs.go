@@ -717,7 +717,25 @@ func (m *Manager) restartJob(e *entry, done func(string)) {
 	walk(e)
 	m.stopJob(e, func(string) {
 		m.start(e, activation{reason: "manual"}, func(r string) {
+			// Their restart jobs are in e's transaction: one that needs
+			// a unit whose start failed fails with it (job_fail_dependencies,
+			// UNIT_ATOM_PROPAGATE_START_FAILURE), its start not tried again.
+			failed := map[string]bool{}
+			if r != jobDone {
+				failed[e.name] = true
+			}
+			needsFailed := func(d *entry) bool {
+				deps := d.u().Unit.Deps
+				return slices.ContainsFunc([]string{"Requires", "Requisite", "BindsTo"}, func(kind string) bool {
+					return slices.ContainsFunc(deps[kind], func(n string) bool { return failed[n] })
+				})
+			}
 			for _, d := range again {
+				if needsFailed(d) {
+					failed[d.name] = true
+					m.jobLog(d.name, "", "start", jobDependency, "Dependency failed for "+describe(d)+".")
+					continue
+				}
 				m.start(d, activation{reason: "manual"}, nil)
 			}
 			done(r)

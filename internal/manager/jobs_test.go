@@ -592,3 +592,52 @@ func TestBoundToRestarting(t *testing.T) {
 		t.Errorf("journal of bound.service:\n  %s", strings.Join(msgs, "\n  "))
 	}
 }
+
+// TestRestartFailsDependents: a restart whose start fails fails the
+// restart of the units that require the unit with it ("Dependency
+// failed"), without a second try of its start; a unit only PartOf= it
+// is started again all the same.
+func TestRestartFailsDependents(t *testing.T) {
+	dir, state, run := t.TempDir(), t.TempDir(), t.TempDir()
+	gate := filepath.Join(state, "gate")
+	sleep := "[Service]\nExecStart=/bin/sleep 600\n"
+	writeUnits(t, dir, map[string]string{
+		"db.service":   "[Service]\nExecStartPre=/bin/sh -c 'test ! -e " + gate + "'\nExecStart=/bin/sleep 600\n",
+		"app.service":  "[Unit]\nRequires=db.service\nAfter=db.service\n" + sleep,
+		"part.service": "[Unit]\nPartOf=db.service\n" + sleep,
+	})
+	c, stop := serve(t, dir, state, run)
+	defer stop()
+	ctx := context.Background()
+	for _, u := range []string{"app.service", "part.service"} {
+		if res, err := c.Jobs(ctx, api.JobRequest{Verb: "start", Units: []string{u}}); err != nil || res[0].Result != jobDone {
+			t.Fatalf("start %s: %+v, %v", u, res, err)
+		}
+	}
+	if err := os.WriteFile(gate, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := c.Jobs(ctx, api.JobRequest{Verb: "restart", Units: []string{"db.service"}}); err != nil || res[0].Result != jobFailed {
+		t.Fatalf("restart: %+v, %v", res, err)
+	}
+	states := func() string {
+		units, err := c.Units(ctx, []string{"db.service", "app.service", "part.service"}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s []string
+		for _, u := range units {
+			s = append(s, u.Name+" "+u.Active)
+		}
+		slices.Sort(s)
+		return strings.Join(s, ", ")
+	}
+	want := "app.service inactive, db.service failed, part.service active"
+	await.Until(t, func() bool { return states() == want }, "%s", want)
+	if msgs := messages(c, "app.service"); msgs[len(msgs)-1] != "Dependency failed for app.service." {
+		t.Errorf("journal of app.service:\n  %s", strings.Join(msgs, "\n  "))
+	}
+	if msgs := messages(c, "db.service"); strings.Count(strings.Join(msgs, "\n"), "Failed to start db.service.") != 1 {
+		t.Errorf("journal of db.service:\n  %s", strings.Join(msgs, "\n  "))
+	}
+}
