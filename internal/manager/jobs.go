@@ -61,6 +61,16 @@ func (m *Manager) start(e *entry, act activation, done func(string)) {
 }
 
 func (m *Manager) startJob(e *entry, act activation, done func(string), seen map[*entry]bool) {
+	if m.down {
+		// The start part of a restart whose stop the daemon's own stop
+		// waited for, or the start its end would make: canceled, as the
+		// jobs of systemd going down are.
+		m.endRun(e, act.runID, nil)
+		if done != nil {
+			done(jobCanceled)
+		}
+		return
+	}
 	if seen[e] {
 		if done != nil {
 			done(jobDone) // a cycle: systemd breaks it too
@@ -717,6 +727,12 @@ func (m *Manager) restartJob(e *entry, done func(string)) {
 	walk(e)
 	m.stopJob(e, func(string) {
 		m.start(e, activation{reason: "manual"}, func(r string) {
+			if r == jobCanceled {
+				// So are theirs, without a word (job_done_message_format
+				// has none for a canceled start).
+				done(r)
+				return
+			}
 			// Their restart jobs are in e's transaction: one that needs
 			// a unit whose start failed fails with it (job_fail_dependencies,
 			// UNIT_ATOM_PROPAGATE_START_FAILURE), its start not tried again.
@@ -899,6 +915,7 @@ func (m *Manager) endRun(e *entry, runID int64, out *service.Outcome) {
 // (After=, Before=), each once those ordered after it have stopped, and
 // waits for them.
 func (m *Manager) stopAll() {
+	m.down = true
 	deps := map[*entry]map[string][]string{} // parsed once each
 	depsOf := func(e *entry) map[string][]string {
 		d, ok := deps[e]

@@ -641,3 +641,49 @@ func TestRestartFailsDependents(t *testing.T) {
 		t.Errorf("journal of db.service:\n  %s", strings.Join(msgs, "\n  "))
 	}
 }
+
+// TestStopDuringRestart stops the daemon while a restart of db.service,
+// which app.service requires, waits for db's ExecStop= (until the test
+// opens a gate), once the daemon's own stop of its units has begun (the
+// ExecStop= of last.service has run): the restart's start is canceled,
+// and the daemon ends, with db.service and app.service not started again.
+func TestStopDuringRestart(t *testing.T) {
+	dir, state, run := t.TempDir(), t.TempDir(), t.TempDir()
+	gate, began := filepath.Join(state, "gate"), filepath.Join(state, "began")
+	writeUnits(t, dir, map[string]string{
+		"db.service":   "[Service]\nExecStart=/bin/sleep 600\nExecStop=/bin/sh -c 'until [ -e " + gate + " ]; do sleep 0.01; done'\n",
+		"app.service":  "[Unit]\nRequires=db.service\nAfter=db.service\n[Service]\nExecStart=/bin/sleep 600\n",
+		"last.service": "[Service]\nExecStart=/bin/sleep 600\nExecStop=/bin/touch " + began + "\n",
+	})
+	c, stop := serve(t, dir, state, run)
+	defer os.WriteFile(gate, nil, 0o600) // lets the daemon stop if the test fails
+	ctx := context.Background()
+	for _, u := range []string{"app.service", "last.service"} {
+		if res, err := c.Jobs(ctx, api.JobRequest{Verb: "start", Units: []string{u}}); err != nil || res[0].Result != jobDone {
+			t.Fatalf("start %s: %+v, %v", u, res, err)
+		}
+	}
+	if res, err := c.Jobs(ctx, api.JobRequest{Verb: "restart", Units: []string{"db.service"}, NoBlock: true}); err != nil || res[0].Error != "" {
+		t.Fatalf("restart: %+v, %v", res, err)
+	}
+	await.Until(t, func() bool {
+		return slices.Contains(messages(c, "db.service"), "Stopping db.service...")
+	}, "db.service to stop")
+	ended := make(chan struct{})
+	go func() {
+		stop()
+		close(ended)
+	}()
+	await.Until(t, func() bool { _, err := os.Stat(began); return err == nil }, "the daemon to stop its units")
+	if err := os.WriteFile(gate, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	await.Until(t, func() bool {
+		select {
+		case <-ended:
+			return true
+		default:
+			return false
+		}
+	}, "the daemon to end")
+}

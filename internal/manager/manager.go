@@ -109,6 +109,9 @@ type Manager struct {
 	journal chan store.Entry
 	runs    sync.WaitGroup
 
+	// down is set once the daemon stops its units: no start is made.
+	down bool
+
 	// writes are the store's writes, or what faults, set by a test,
 	// made of them.
 	writes storeWrites
