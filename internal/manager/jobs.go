@@ -78,6 +78,16 @@ func (m *Manager) startJob(e *entry, act activation, done func(string), seen map
 		return
 	}
 	seen[e] = true
+	if e.jobIs("start") {
+		// A start asked for while one is under way merges with it, and
+		// ends with it (job_merge_into_installed); the trigger's run is
+		// that one's.
+		m.endRun(e, act.runID, nil)
+		if done != nil {
+			e.job.joined = append(e.job.joined, done)
+		}
+		return
+	}
 	finish := m.jobOf(e, "start", done)
 	u := e.u()
 	for _, name := range u.Unit.Deps["Conflicts"] {
@@ -118,20 +128,14 @@ func (m *Manager) startJob(e *entry, act activation, done func(string), seen map
 				settle()
 			}
 			switch {
-			case !seen[d] && d.jobIs("start"):
-				// Its start is under way, activating or waiting for its
-				// own dependencies: the unit ordered after it waits for
-				// that job's end, as job_is_runnable waits for the jobs
-				// of the units a job is ordered after; one not ordered
-				// after it merges with it.
-				if ordered {
-					pending++
-					d.job.joined = append(d.job.joined, depDone)
-				}
-			case d.isActive() && !d.deactivating():
+			case d.isActive() && !d.deactivating() && !d.jobIs("start"):
 			case !ordered:
 				m.startJob(d, activation{reason: "manual"}, nil, seen)
 			default:
+				// Its start may be under way, activating or waiting for
+				// its own dependencies: the unit ordered after it waits
+				// for that job's end, as job_is_runnable waits for the
+				// jobs of the units a job is ordered after.
 				pending++
 				m.startJob(d, activation{reason: "manual"}, depDone, seen)
 			}

@@ -450,7 +450,7 @@ func TestStopPropagatesThroughInactive(t *testing.T) {
 // a gate, waits for that job's end before it starts, as systemd's start
 // job waits for the jobs of the units it is ordered after; it does not
 // take activating for started. A second start of the dependency merges
-// with the first: it runs once.
+// with the first: it runs once, and the second ends when the first does.
 func TestStartWaitsForStartUnderWay(t *testing.T) {
 	dir, state, run := t.TempDir(), t.TempDir(), t.TempDir()
 	gate := filepath.Join(state, "gate")
@@ -459,7 +459,8 @@ func TestStartWaitsForStartUnderWay(t *testing.T) {
 		"app.service": "[Unit]\nRequires=db.service\nAfter=db.service\n[Service]\nExecStart=/bin/sleep 600\n",
 		"log.service": "[Unit]\nWants=db.service\n[Service]\nExecStart=/bin/sleep 600\n",
 	})
-	c, stop := serve(t, dir, state, run)
+	var m *Manager
+	c, stop := serve(t, dir, state, run, func(mm *Manager) { m = mm })
 	defer stop()
 	defer os.WriteFile(gate, nil, 0o600) // lets the daemon stop if the test fails
 	ctx := context.Background()
@@ -484,8 +485,21 @@ func TestStartWaitsForStartUnderWay(t *testing.T) {
 	if got, want := states("db.service", "app.service"), "app.service inactive, db.service activating"; got != want {
 		t.Errorf("while db.service starts: %s, want %s", got, want)
 	}
+	// A start of db.service asked for again ends with the first, once
+	// db.service is active.
+	again := make(chan string, 1)
+	backend{m}.ask(ctx, func() {
+		db := m.units["db.service"]
+		m.start(db, activation{reason: "manual"}, func(r string) {
+			a, _ := db.activeSub()
+			again <- r + ", db.service " + a
+		})
+	})
 	if err := os.WriteFile(gate, nil, 0o600); err != nil {
 		t.Fatal(err)
+	}
+	if got, want := <-again, "done, db.service active"; got != want {
+		t.Errorf("the start of db.service asked for again: %s, want %s", got, want)
 	}
 	want := "app.service active, db.service active, log.service active"
 	await.Until(t, func() bool { return states("db.service", "app.service", "log.service") == want }, "%s", want)
