@@ -701,3 +701,41 @@ func TestStopDuringRestart(t *testing.T) {
 		}
 	}, "the daemon to end")
 }
+
+// TestBoundToDeactivating: a service whose main process ends, and that
+// runs its ExecStopPost= then, until the test opens a gate, is
+// deactivating of itself: the units bound to it stop from then, as
+// unit_notify stops them on the unit's change to deactivating.
+func TestBoundToDeactivating(t *testing.T) {
+	dir, state, run := t.TempDir(), t.TempDir(), t.TempDir()
+	gate, post := filepath.Join(state, "gate"), filepath.Join(state, "post")
+	writeUnits(t, dir, map[string]string{
+		"db.service": "[Service]\nExecStart=/bin/sh -c 'until [ -e " + gate + " ]; do sleep 0.01; done'\n" +
+			"ExecStopPost=/bin/sh -c 'until [ -e " + post + " ]; do sleep 0.01; done'\n",
+		"bound.service": "[Unit]\nBindsTo=db.service\nAfter=db.service\n[Service]\nExecStart=/bin/sleep 600\n",
+	})
+	c, stop := serve(t, dir, state, run)
+	defer stop()
+	defer os.WriteFile(post, nil, 0o600) // lets the daemon stop if the test fails
+	ctx := context.Background()
+	if res, err := c.Jobs(ctx, api.JobRequest{Verb: "start", Units: []string{"bound.service"}}); err != nil || res[0].Result != jobDone {
+		t.Fatalf("start: %+v, %v", res, err)
+	}
+	states := func() string {
+		units, err := c.Units(ctx, []string{"db.service", "bound.service"}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s []string
+		for _, u := range units {
+			s = append(s, u.Name+" "+u.Active)
+		}
+		slices.Sort(s)
+		return strings.Join(s, ", ")
+	}
+	if err := os.WriteFile(gate, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	want := "bound.service inactive, db.service deactivating"
+	await.Until(t, func() bool { return states() == want }, "%s", want)
+}

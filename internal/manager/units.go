@@ -229,7 +229,11 @@ func (m *Manager) changed(e *entry) {
 	// Told before the jobs settle: a change a job made is not one the
 	// unit made of itself.
 	if was != active {
-		m.queueBindsCheck(e, e.job == nil && up(was) && !up(active))
+		// unit_notify: a unit that leaves the active or activating
+		// states for the inactive or deactivating ones without a job
+		// stops the units bound to it at once, not when its stop is over.
+		on := func(s string) bool { return up(s) && s != "deactivating" }
+		m.queueBindsCheck(e, e.job == nil && on(was) && !on(active))
 	}
 	m.settleJobs(e)
 }
