@@ -242,11 +242,7 @@ func TestStopPropagates(t *testing.T) {
 	defer stop()
 	ctx := context.Background()
 	all := []string{"db.service", "app.service", "bound.service", "part.service", "cache.service", "wanter.service"}
-	for _, u := range all {
-		if res, err := c.Jobs(ctx, api.JobRequest{Verb: "start", Units: []string{u}}); err != nil || res[0].Result != jobDone {
-			t.Fatalf("start %s: %+v, %v", u, res, err)
-		}
-	}
+	doJobs(t, c, "start", all...)
 	if res, err := c.Jobs(ctx, api.JobRequest{Verb: "stop", Units: []string{"db.service"}}); err != nil || res[0].Result != jobDone {
 		t.Fatalf("stop: %+v, %v", res, err)
 	}
@@ -292,11 +288,7 @@ func TestBoundToInactive(t *testing.T) {
 	c, stop := serve(t, dir, state, run)
 	defer stop()
 	ctx := context.Background()
-	for _, u := range []string{"bound.service", "required.service", "follows.service"} {
-		if res, err := c.Jobs(ctx, api.JobRequest{Verb: "start", Units: []string{u}}); err != nil || res[0].Result != jobDone {
-			t.Fatalf("start %s: %+v, %v", u, res, err)
-		}
-	}
+	doJobs(t, c, "start", "bound.service", "required.service", "follows.service")
 	is := func(name string) string {
 		units, err := c.Units(ctx, []string{name}, false)
 		if err != nil || len(units) != 1 {
@@ -345,11 +337,7 @@ func TestRestartPropagates(t *testing.T) {
 	c, stop := serve(t, dir, state, run)
 	defer stop()
 	ctx := context.Background()
-	for _, u := range []string{"db.service", "app.service", "front.service"} {
-		if res, err := c.Jobs(ctx, api.JobRequest{Verb: "start", Units: []string{u}}); err != nil || res[0].Result != jobDone {
-			t.Fatalf("start %s: %+v, %v", u, res, err)
-		}
-	}
+	doJobs(t, c, "start", "db.service", "app.service", "front.service")
 	if res, err := c.Jobs(ctx, api.JobRequest{Verb: "restart", Units: []string{"db.service"}}); err != nil || res[0].Result != jobDone {
 		t.Fatalf("restart: %+v, %v", res, err)
 	}
@@ -365,18 +353,7 @@ func TestRestartPropagates(t *testing.T) {
 	}, "app.service's journal to end in %q", want)
 	// front.service may be started while app.service still starts:
 	// waited for.
-	states := func() string {
-		units, err := c.Units(ctx, []string{"db.service", "app.service", "front.service", "idle.service"}, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var s []string
-		for _, u := range units {
-			s = append(s, u.Name+" "+u.Active)
-		}
-		slices.Sort(s)
-		return strings.Join(s, ", ")
-	}
+	states := func() string { return activeStates(t, c, "db.service", "app.service", "front.service", "idle.service") }
 	want2 := "app.service active, db.service active, front.service active, idle.service inactive"
 	await.Until(t, func() bool { return states() == want2 }, "%s", want2)
 }
@@ -401,39 +378,21 @@ func TestStopPropagatesThroughInactive(t *testing.T) {
 	})
 	c, stop := serve(t, dir, state, run)
 	defer stop()
-	ctx := context.Background()
-	job := func(verb, u string) {
-		t.Helper()
-		if res, err := c.Jobs(ctx, api.JobRequest{Verb: verb, Units: []string{u}}); err != nil || res[0].Result != jobDone {
-			t.Fatalf("%s %s: %+v, %v", verb, u, res, err)
-		}
-	}
 	all := []string{"db.service", "migrate.service", "app.service", "app.timer", "check.service", "idle.service"}
-	states := func() string {
-		units, err := c.Units(ctx, all, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var s []string
-		for _, u := range units {
-			s = append(s, u.Name+" "+u.Active)
-		}
-		slices.Sort(s)
-		return strings.Join(s, ", ")
-	}
+	states := func() string { return activeStates(t, c, all...) }
 	for _, u := range []string{"app.service", "check.service", "app.timer"} {
-		job("start", u)
+		doJobs(t, c, "start", u)
 	}
 	want := "app.service active, app.timer active, check.service active, db.service active, idle.service inactive, migrate.service inactive"
 	await.Until(t, func() bool { return states() == want }, "%s", want)
 	// A restart leaves them be: its try-restart of migrate.service, which
 	// is inactive, is nothing.
-	job("restart", "db.service")
+	doJobs(t, c, "restart", "db.service")
 	await.Until(t, func() bool { return states() == want }, "%s", want)
 	if msgs := messages(c, "app.service"); slices.Contains(msgs, "Stopping app.service...") {
 		t.Errorf("app.service stopped by the restart of db.service:\n  %s", strings.Join(msgs, "\n  "))
 	}
-	job("stop", "db.service")
+	doJobs(t, c, "stop", "db.service")
 	want = "app.service inactive, app.timer active, check.service inactive, db.service inactive, idle.service inactive, migrate.service inactive"
 	await.Until(t, func() bool { return states() == want }, "%s", want)
 	for _, u := range []string{"migrate.service", "idle.service"} {
@@ -469,18 +428,7 @@ func TestStartWaitsForStartUnderWay(t *testing.T) {
 			t.Fatalf("start %s: %+v, %v", u, res, err)
 		}
 	}
-	states := func(names ...string) string {
-		units, err := c.Units(ctx, names, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var s []string
-		for _, u := range units {
-			s = append(s, u.Name+" "+u.Active)
-		}
-		slices.Sort(s)
-		return strings.Join(s, ", ")
-	}
+	states := func(names ...string) string { return activeStates(t, c, names...) }
 	// The jobs were asked for in the loop, before it answers this.
 	if got, want := states("db.service", "app.service"), "app.service inactive, db.service activating"; got != want {
 		t.Errorf("while db.service starts: %s, want %s", got, want)
@@ -528,34 +476,16 @@ func TestPropagatesStopToGraceful(t *testing.T) {
 	})
 	c, stop := serve(t, dir, state, run)
 	defer stop()
-	ctx := context.Background()
-	job := func(verb string, units ...string) {
-		t.Helper()
-		for _, u := range units {
-			if res, err := c.Jobs(ctx, api.JobRequest{Verb: verb, Units: []string{u}}); err != nil || res[0].Result != jobDone {
-				t.Fatalf("%s %s: %+v, %v", verb, u, res, err)
-			}
-		}
-	}
 	states := func() string {
-		units, err := c.Units(ctx, []string{"db.service", "cache.service", "peer.service", "app.service", "side.service"}, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var s []string
-		for _, u := range units {
-			s = append(s, u.Name+" "+u.Active)
-		}
-		slices.Sort(s)
-		return strings.Join(s, ", ")
+		return activeStates(t, c, "db.service", "cache.service", "peer.service", "app.service", "side.service")
 	}
 	all := []string{"db.service", "cache.service", "peer.service", "app.service", "side.service"}
-	job("start", all...)
-	job("restart", "db.service")
+	doJobs(t, c, "start", all...)
+	doJobs(t, c, "restart", "db.service")
 	want := "app.service active, cache.service inactive, db.service active, peer.service inactive, side.service active"
 	await.Until(t, func() bool { return states() == want }, "%s", want)
-	job("start", all...)
-	job("stop", "db.service")
+	doJobs(t, c, "start", all...)
+	doJobs(t, c, "stop", "db.service")
 	want = "app.service inactive, cache.service inactive, db.service inactive, peer.service inactive, side.service active"
 	await.Until(t, func() bool { return states() == want }, "%s", want)
 }
@@ -578,23 +508,9 @@ func TestBoundToRestarting(t *testing.T) {
 	})
 	c, stop := serve(t, dir, state, run)
 	defer stop()
-	ctx := context.Background()
-	for _, u := range []string{"bound.service", "bound2.service", "wanter.service"} {
-		if res, err := c.Jobs(ctx, api.JobRequest{Verb: "start", Units: []string{u}}); err != nil || res[0].Result != jobDone {
-			t.Fatalf("start %s: %+v, %v", u, res, err)
-		}
-	}
+	doJobs(t, c, "start", "bound.service", "bound2.service", "wanter.service")
 	states := func() string {
-		units, err := c.Units(ctx, []string{"db.service", "direct.service", "bound.service", "bound2.service", "wanter.service"}, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var s []string
-		for _, u := range units {
-			s = append(s, u.Name+" "+u.Active)
-		}
-		slices.Sort(s)
-		return strings.Join(s, ", ")
+		return activeStates(t, c, "db.service", "direct.service", "bound.service", "bound2.service", "wanter.service")
 	}
 	if err := os.WriteFile(gate, nil, 0o600); err != nil {
 		t.Fatal(err)
@@ -623,29 +539,14 @@ func TestRestartFailsDependents(t *testing.T) {
 	c, stop := serve(t, dir, state, run)
 	defer stop()
 	ctx := context.Background()
-	for _, u := range []string{"app.service", "part.service"} {
-		if res, err := c.Jobs(ctx, api.JobRequest{Verb: "start", Units: []string{u}}); err != nil || res[0].Result != jobDone {
-			t.Fatalf("start %s: %+v, %v", u, res, err)
-		}
-	}
+	doJobs(t, c, "start", "app.service", "part.service")
 	if err := os.WriteFile(gate, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if res, err := c.Jobs(ctx, api.JobRequest{Verb: "restart", Units: []string{"db.service"}}); err != nil || res[0].Result != jobFailed {
 		t.Fatalf("restart: %+v, %v", res, err)
 	}
-	states := func() string {
-		units, err := c.Units(ctx, []string{"db.service", "app.service", "part.service"}, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var s []string
-		for _, u := range units {
-			s = append(s, u.Name+" "+u.Active)
-		}
-		slices.Sort(s)
-		return strings.Join(s, ", ")
-	}
+	states := func() string { return activeStates(t, c, "db.service", "app.service", "part.service") }
 	want := "app.service inactive, db.service failed, part.service active"
 	await.Until(t, func() bool { return states() == want }, "%s", want)
 	if msgs := messages(c, "app.service"); msgs[len(msgs)-1] != "Dependency failed for app.service." {
@@ -672,11 +573,7 @@ func TestStopDuringRestart(t *testing.T) {
 	c, stop := serve(t, dir, state, run)
 	defer os.WriteFile(gate, nil, 0o600) // lets the daemon stop if the test fails
 	ctx := context.Background()
-	for _, u := range []string{"app.service", "last.service"} {
-		if res, err := c.Jobs(ctx, api.JobRequest{Verb: "start", Units: []string{u}}); err != nil || res[0].Result != jobDone {
-			t.Fatalf("start %s: %+v, %v", u, res, err)
-		}
-	}
+	doJobs(t, c, "start", "app.service", "last.service")
 	if res, err := c.Jobs(ctx, api.JobRequest{Verb: "restart", Units: []string{"db.service"}, NoBlock: true}); err != nil || res[0].Error != "" {
 		t.Fatalf("restart: %+v, %v", res, err)
 	}
@@ -721,21 +618,37 @@ func TestBoundToDeactivating(t *testing.T) {
 	if res, err := c.Jobs(ctx, api.JobRequest{Verb: "start", Units: []string{"bound.service"}}); err != nil || res[0].Result != jobDone {
 		t.Fatalf("start: %+v, %v", res, err)
 	}
-	states := func() string {
-		units, err := c.Units(ctx, []string{"db.service", "bound.service"}, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var s []string
-		for _, u := range units {
-			s = append(s, u.Name+" "+u.Active)
-		}
-		slices.Sort(s)
-		return strings.Join(s, ", ")
-	}
+	states := func() string { return activeStates(t, c, "db.service", "bound.service") }
 	if err := os.WriteFile(gate, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	want := "bound.service inactive, db.service deactivating"
 	await.Until(t, func() bool { return states() == want }, "%s", want)
+}
+
+// activeStates is "name state" of each unit named, as the daemon tells
+// their active states, in the order of the names, joined by ", ".
+func activeStates(t *testing.T, c *api.Client, names ...string) string {
+	t.Helper()
+	units, err := c.Units(context.Background(), names, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s []string
+	for _, u := range units {
+		s = append(s, u.Name+" "+u.Active)
+	}
+	slices.Sort(s)
+	return strings.Join(s, ", ")
+}
+
+// doJobs asks for the jobs of the verb for the units, one by one, each
+// to be done.
+func doJobs(t *testing.T, c *api.Client, verb string, units ...string) {
+	t.Helper()
+	for _, u := range units {
+		if res, err := c.Jobs(context.Background(), api.JobRequest{Verb: verb, Units: []string{u}}); err != nil || res[0].Result != jobDone {
+			t.Fatalf("%s %s: %+v, %v", verb, u, res, err)
+		}
+	}
 }
