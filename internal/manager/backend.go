@@ -2,10 +2,12 @@ package manager
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -319,6 +321,10 @@ func (m *Manager) job(req api.JobRequest, r *api.JobResult, wait func() func(str
 	if m.unitFileOp(req, r) {
 		return
 	}
+	if n, err := unit.ParseName(r.Unit); err == nil && n.Template && (req.Verb == "enable" || req.Verb == "disable") {
+		m.installTemplate(req, r)
+		return
+	}
 	e, err := m.get(r.Unit)
 	if err != nil {
 		r.Error, r.Code = err.Error(), "invalid"
@@ -463,28 +469,143 @@ func (m *Manager) clean(req api.JobRequest, e *entry, r *api.JobResult) {
 	r.Result = jobDone
 }
 
-// install enables or disables a unit file, then reloads, as systemctl
-// does; systemctl's --now is its own start or stop after.
+// install enables or disables a unit file, and those its Also= names,
+// then reloads, as systemctl does; systemctl's --now is its own start
+// or stop after.
 func (m *Manager) install(req api.JobRequest, e *entry, r *api.JobResult) {
-	u := e.u()
-	if u.LoadState == unit.NotFound || u.FragmentPath == "" {
-		r.Error, r.Code = fmt.Sprintf("Unit file %s does not exist.", u.Name), "not-found"
+	changes, carries, err := m.installAlso(req.Verb, e.u(), map[string]bool{})
+	r.Changes = append(r.Changes, changes...)
+	m.installDone(r, carries, err)
+}
+
+// installDone tells the result of an enable or a disable: systemctl's
+// note where nothing was to be done, the error, else a reload.
+func (m *Manager) installDone(r *api.JobResult, carries bool, err error) {
+	var nf notFound
+	switch {
+	case errors.As(err, &nf):
+		r.Error, r.Code = err.Error(), "not-found"
 		return
-	}
-	var err error
-	if req.Verb == "enable" {
-		r.Changes, err = m.enable(u)
-	} else {
-		r.Changes, err = m.disable(u)
-	}
-	if !installable(u) && len(r.Changes) == 0 {
-		r.Notes = append(r.Notes, noInstallInfo)
-	}
-	if err != nil {
+	case err != nil:
 		r.Error, r.Code = err.Error(), "io"
 		return
 	}
+	if !carries && len(r.Changes) == 0 {
+		r.Notes = append(r.Notes, noInstallInfo)
+	}
 	m.reload(context.Background())
+}
+
+// A notFound is the error of a unit file that is not there.
+type notFound string
+
+func (n notFound) Error() string { return fmt.Sprintf("Unit file %s does not exist.", string(n)) }
+
+// installAlso enables or disables u, then the units its Also= names, as
+// install_context_apply takes them in turn, each once, and reports
+// whether any of them carries installation config.
+func (m *Manager) installAlso(verb string, u *unit.Unit, seen map[string]bool) ([]string, bool, error) {
+	if u.LoadState == unit.NotFound || u.FragmentPath == "" {
+		return nil, false, notFound(u.Name)
+	}
+	seen[u.Name] = true
+	var changes []string
+	var err error
+	if verb == "enable" {
+		changes, err = m.enable(u)
+	} else {
+		changes, err = m.disable(u)
+	}
+	carries := installable(u)
+	if err != nil {
+		return changes, carries, err
+	}
+	for _, name := range u.Install.Also {
+		if seen[name] {
+			continue
+		}
+		e, err := m.get(name)
+		if err != nil {
+			return changes, carries, err
+		}
+		more, _, err := m.installAlso(verb, e.u(), seen)
+		changes = append(changes, more...)
+		if err != nil {
+			return changes, carries, err
+		}
+	}
+	return changes, carries, nil
+}
+
+// installTemplate enables a template: its aliases, and in .wants/,
+// .requires/ and .upholds/ the instance its DefaultInstance= names, as
+// install_info_symlink_wants does, an error without one; disabling it removes the links to its
+// file, its instances' among them, as remove_marked_symlinks does.
+func (m *Manager) installTemplate(req api.JobRequest, r *api.JobResult) {
+	prefix, suffix, _ := strings.Cut(r.Unit, "@")
+	u, err := m.unitLoader().Load(prefix + "@i" + suffix)
+	if err != nil {
+		r.Error, r.Code = err.Error(), "invalid"
+		return
+	}
+	if u.LoadState == unit.NotFound || u.FragmentPath == "" {
+		r.Error, r.Code = notFound(r.Unit).Error(), "not-found"
+		return
+	}
+	if req.Verb == "disable" {
+		changes, err := m.disableTemplate(u)
+		r.Changes = changes
+		m.installDone(r, installable(u), err)
+		return
+	}
+	if d := u.Install.DefaultInstance; d != "" {
+		// Its settings as the instance's, for the specifiers.
+		if u, err = m.unitLoader().Load(prefix + "@" + d + suffix); err != nil {
+			r.Error, r.Code = err.Error(), "invalid"
+			return
+		}
+	} else if targets := slices.Concat(u.Install.WantedBy, u.Install.RequiredBy, u.Install.UpheldBy); len(targets) > 0 {
+		r.Error, r.Code = fmt.Sprintf("Destination unit %s is a non-template unit.", targets[0]), "invalid"
+		return
+	}
+	t := *u
+	t.Name = r.Unit
+	changes, carries, err := m.installAlso(req.Verb, &t, map[string]bool{})
+	r.Changes = changes
+	m.installDone(r, carries, err)
+}
+
+// disableTemplate removes the links in the configuration that lead to
+// a template's file: its instances' in .wants/, .requires/ and
+// .upholds/ directories, and its aliases and theirs.
+func (m *Manager) disableTemplate(u *unit.Unit) ([]string, error) {
+	file := filepath.Base(u.FragmentPath)
+	config := m.configDirs()
+	var links []string
+	for _, dir := range config {
+		entries, _ := os.ReadDir(dir)
+		for _, d := range entries {
+			if d.Type()&os.ModeSymlink != 0 {
+				links = append(links, filepath.Join(dir, d.Name()))
+			}
+		}
+	}
+	links = append(m.linksMatching(func(string) bool { return true }), links...)
+	var changes []string
+	for _, l := range links {
+		target, err := os.Readlink(l)
+		if err != nil || filepath.Base(target) != file || filepath.Base(l) == file {
+			continue
+		}
+		if dir := filepath.Dir(l); !slices.Contains(config, dir) && !slices.Contains(config, filepath.Dir(dir)) {
+			continue
+		}
+		if err := os.Remove(l); err != nil {
+			return changes, err
+		}
+		changes = append(changes, fmt.Sprintf("Removed \"%s\".", l))
+	}
+	return changes, nil
 }
 
 // noInstallInfo is systemctl's note about enabling a unit that has no

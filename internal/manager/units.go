@@ -822,24 +822,34 @@ func (m *Manager) enable(u *unit.Unit) ([]string, error) {
 		changes = append(changes, fmt.Sprintf("Created symlink %s → %s.", p, src))
 		return nil
 	}
-	for _, t := range u.Install.WantedBy {
-		if err := link(filepath.Join(m.ConfigDir, t+".wants"), u.Name); err != nil {
-			return changes, err
-		}
-	}
-	for _, t := range u.Install.RequiredBy {
-		if err := link(filepath.Join(m.ConfigDir, t+".requires"), u.Name); err != nil {
-			return changes, err
-		}
-	}
-	for _, t := range u.Install.UpheldBy {
-		if err := link(filepath.Join(m.ConfigDir, t+".upholds"), u.Name); err != nil {
-			return changes, err
+	// The aliases first, then the .wants/, .requires/ and .upholds/
+	// links, as install_info_apply makes them; a template's are of the
+	// instance its DefaultInstance= names. A template's alias of an
+	// instance is the alias's instance of the same name, as
+	// install_info_symlink_alias names it.
+	instance, wants := "", u.Name
+	if n, err := unit.ParseName(u.Name); err == nil {
+		instance = n.Instance
+		if n.Template && u.Install.DefaultInstance != "" {
+			wants = strings.Replace(u.Name, "@", "@"+u.Install.DefaultInstance, 1)
 		}
 	}
 	for _, a := range u.Install.Alias {
+		if an, err := unit.ParseName(a); err == nil && an.Template && instance != "" {
+			a = strings.Replace(a, "@", "@"+instance, 1)
+		}
 		if err := link(m.ConfigDir, a); err != nil {
 			return changes, err
+		}
+	}
+	for _, deps := range []struct {
+		targets []string
+		suffix  string
+	}{{u.Install.WantedBy, ".wants"}, {u.Install.RequiredBy, ".requires"}, {u.Install.UpheldBy, ".upholds"}} {
+		for _, t := range deps.targets {
+			if err := link(filepath.Join(m.ConfigDir, t+deps.suffix), wants); err != nil {
+				return changes, err
+			}
 		}
 	}
 	return changes, nil
