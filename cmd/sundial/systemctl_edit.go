@@ -3,16 +3,19 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 
 	"github.com/mattn/go-isatty"
 
 	"sundial.dev/sundial/internal/api"
+	"sundial.dev/sundial/unit"
 )
 
 // The markers of the drop-in systemctl edit shows, as systemctl-edit.c
@@ -86,7 +89,9 @@ func editVerb(c *cli, o *systemctlOptions, _ string, patterns []string) int {
 			return 1
 		}
 	}
-	runEditor(c, files)
+	if !runEditor(c, files) {
+		return 1
+	}
 	for i := range files {
 		if err := installEdit(c, &files[i]); err != nil {
 			c.errorf("%v", err)
@@ -259,8 +264,10 @@ func createEditTemp(f *editFile) error {
 
 // runEditor runs the editor on the copies, as run_editor_child:
 // $SYSTEMD_EDITOR, $EDITOR or $VISUAL, split at white space, else the
-// first of editor, nano, vim and vi found. How it exits is not looked at.
-func runEditor(c *cli, files []editFile) {
+// first of editor, nano, vim and vi found. It reports whether the
+// editor exited 0: as run_editor's safe_fork with FORK_WAIT, an editor
+// that fails, or none found, cancels the edit, saying how.
+func runEditor(c *cli, files []editFile) bool {
 	var args []string
 	if len(files) == 1 && files[0].line > 1 {
 		args = append(args, fmt.Sprintf("+%d", files[0].line))
@@ -268,6 +275,8 @@ func runEditor(c *cli, files []editFile) {
 	for _, f := range files {
 		args = append(args, f.temp)
 	}
+	// run reports whether argv[0] was found, ok whether it exited 0.
+	ok := true
 	run := func(argv []string) bool {
 		path, err := exec.LookPath(argv[0])
 		if err != nil {
@@ -276,13 +285,13 @@ func runEditor(c *cli, files []editFile) {
 		cmd := exec.Command(path, argv[1:]...)
 		cmd.Args[0] = argv[0]
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-		cmd.Run()
+		ok = editorExited(c, cmd.Run())
 		return true
 	}
 	for _, name := range []string{"SYSTEMD_EDITOR", "EDITOR", "VISUAL"} {
 		if editor := strings.Fields(os.Getenv(name)); len(editor) > 0 {
 			if run(append(editor, args...)) {
-				return
+				return ok
 			}
 			c.errorf("Specified editor '%s' not available, trying fallbacks: No such file or directory", editor[0])
 			break
@@ -290,10 +299,32 @@ func runEditor(c *cli, files []editFile) {
 	}
 	for _, name := range []string{"editor", "nano", "vim", "vi"} {
 		if run(append([]string{name}, args...)) {
-			return
+			return ok
 		}
 	}
 	c.errorf("Cannot edit files, no editor available. Please set either $SYSTEMD_EDITOR, $EDITOR or $VISUAL.")
+	// run_editor's child that found none exits 1.
+	c.errorf("(editor) failed with exit status 1.")
+	return false
+}
+
+// editorExited tells how the editor ended, as wait_for_terminate_and_check
+// logs it for the process "(editor)", and reports whether it exited 0.
+func editorExited(c *cli, err error) bool {
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return true
+	case errors.As(err, &exit):
+		if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			c.errorf("(editor) terminated by signal %s.", unit.SignalName(int(ws.Signal())))
+		} else {
+			c.errorf("(editor) failed with exit status %d.", exit.ExitCode())
+		}
+	default:
+		c.errorf("Failed to run the editor: %v", err)
+	}
+	return false
 }
 
 // installEdit puts what was edited in place, as edit_file_install_one:
