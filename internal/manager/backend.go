@@ -229,6 +229,17 @@ func (b backend) Jobs(ctx context.Context, req api.JobRequest) ([]api.JobResult,
 	waiting := 0
 	err := b.ask(ctx, func() {
 		m := b.m
+		if req.Verb == "enable" {
+			// As unit_file_enable finds every unit before it links
+			// any: one not found is the call's error, and nothing is
+			// enabled.
+			for _, name := range req.Units {
+				if msg, code := m.installRefusal(name); msg != "" {
+					results = []api.JobResult{{Unit: name, Error: msg, Code: code}}
+					return
+				}
+			}
+		}
 		for i, name := range req.Units {
 			r := &results[i]
 			r.Unit = name
@@ -249,6 +260,9 @@ func (b backend) Jobs(ctx context.Context, req api.JobRequest) ([]api.JobResult,
 	})
 	if err != nil {
 		return nil, err
+	}
+	if req.Verb == "enable" || req.Verb == "disable" {
+		results = installResults(results)
 	}
 	if req.NoBlock {
 		return results, nil
@@ -606,6 +620,59 @@ func (m *Manager) disableTemplate(u *unit.Unit) ([]string, error) {
 		changes = append(changes, fmt.Sprintf("Removed \"%s\".", l))
 	}
 	return changes, nil
+}
+
+// installRefusal is why name cannot be enabled: its file is not found;
+// "" when it can. A path is linked first, and said not found then.
+func (m *Manager) installRefusal(name string) (msg, code string) {
+	if strings.Contains(name, "/") {
+		return "", ""
+	}
+	n, err := unit.ParseName(name)
+	if err != nil {
+		return err.Error(), "invalid"
+	}
+	var u *unit.Unit
+	if n.Template {
+		prefix, suffix, _ := strings.Cut(name, "@")
+		u, err = m.unitLoader().Load(prefix + "@i" + suffix)
+	} else {
+		var e *entry
+		if e, err = m.get(name); err == nil {
+			u = e.u()
+		}
+	}
+	switch {
+	case err != nil:
+		return err.Error(), "invalid"
+	case u.LoadState == unit.NotFound || u.FragmentPath == "":
+		return notFound(name).Error(), "not-found"
+	}
+	return "", ""
+}
+
+// installResults are the results of one enable or disable of several
+// units as systemd gives them for its one call: the note that they
+// carry no installation config only where none does, and, as
+// reply_install_changes_and_free, a unit not found an error only where
+// nothing else changed.
+func installResults(results []api.JobResult) []api.JobResult {
+	carries, changed := false, false
+	for _, r := range results {
+		carries = carries || r.Error == "" && len(r.Notes) == 0
+		changed = changed || len(r.Changes) > 0
+	}
+	out := results[:0]
+	for _, r := range results {
+		if carries {
+			r.Notes = slices.DeleteFunc(r.Notes, func(n string) bool { return n == noInstallInfo })
+		}
+		if r.Code == "not-found" && changed {
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 // noInstallInfo is systemctl's note about enabling a unit that has no
