@@ -148,6 +148,13 @@ func (o *systemctlOptions) filesToEdit(c *cli, dirs api.ConfigDirs, units []api.
 			add(editFile{path: p, original: u.FragmentPath, line: 1})
 			continue
 		}
+		// The drop-in of an instance is the instance's, not its
+		// template's, as find_paths_to_edit propagates the instance.
+		if n, err := unit.ParseName(u.Name); err == nil && n.Instance != "" {
+			if f, err := unit.ParseName(name); err == nil && f.Template {
+				name = strings.Replace(name, "@", "@"+n.Instance, 1)
+			}
+		}
 		p, ok := o.fileToEdit(c, dirs, name+".d/override.conf")
 		if !ok {
 			return nil, false
