@@ -495,10 +495,10 @@ func (m *Manager) install(req api.JobRequest, e *entry, r *api.JobResult) {
 // installDone tells the result of an enable or a disable: systemctl's
 // note where nothing was to be done, the error, else a reload.
 func (m *Manager) installDone(r *api.JobResult, carries bool, err error) {
-	var nf notFound
+	var ie installError
 	switch {
-	case errors.As(err, &nf):
-		r.Error, r.Code = err.Error(), "not-found"
+	case errors.As(err, &ie):
+		r.Error, r.Code = ie.msg, ie.code
 		return
 	case err != nil:
 		r.Error, r.Code = err.Error(), "io"
@@ -510,17 +510,30 @@ func (m *Manager) installDone(r *api.JobResult, carries bool, err error) {
 	m.reload(context.Background())
 }
 
-// A notFound is the error of a unit file that is not there.
-type notFound string
+// An installError is why a unit file cannot be enabled or disabled,
+// in the words of install_error, and its code.
+type installError struct{ msg, code string }
 
-func (n notFound) Error() string { return fmt.Sprintf("Unit file %s does not exist.", string(n)) }
+func (e installError) Error() string { return e.msg }
+
+// notFound is the error of a unit file that is not there.
+func notFound(name string) installError {
+	return installError{fmt.Sprintf("Unit file %s does not exist.", name), "not-found"}
+}
 
 // installAlso enables or disables u, then the units its Also= names, as
 // install_context_apply takes them in turn, each once, and reports
 // whether any of them carries installation config.
 func (m *Manager) installAlso(verb string, u *unit.Unit, seen map[string]bool) ([]string, bool, error) {
-	if u.LoadState == unit.NotFound || u.FragmentPath == "" {
+	switch {
+	case u.LoadState == unit.NotFound || u.FragmentPath == "":
 		return nil, false, notFound(u.Name)
+	case u.LoadState == unit.Masked && verb == "enable":
+		return nil, false, installError{fmt.Sprintf("Unit file %s is masked.", u.FragmentPath), "masked"}
+	case u.LoadState == unit.Masked:
+		// As install_context_mark_for_removal: nothing of a masked
+		// unit is removed, its mask neither.
+		return []string{fmt.Sprintf("Unit %s is masked, ignoring.", u.FragmentPath)}, true, nil
 	}
 	seen[u.Name] = true
 	var changes []string
@@ -563,7 +576,7 @@ func (m *Manager) installTemplate(req api.JobRequest, r *api.JobResult) {
 		return
 	}
 	if u.LoadState == unit.NotFound || u.FragmentPath == "" {
-		r.Error, r.Code = notFound(r.Unit).Error(), "not-found"
+		r.Error, r.Code = notFound(r.Unit).msg, "not-found"
 		return
 	}
 	if req.Verb == "disable" {
@@ -622,7 +635,8 @@ func (m *Manager) disableTemplate(u *unit.Unit) ([]string, error) {
 	return changes, nil
 }
 
-// installRefusal is why name cannot be enabled: its file is not found;
+// installRefusal is why name cannot be enabled: its file is not found,
+// or masked;
 // "" when it can. A path is linked first, and said not found then.
 func (m *Manager) installRefusal(name string) (msg, code string) {
 	if strings.Contains(name, "/") {
@@ -646,7 +660,9 @@ func (m *Manager) installRefusal(name string) (msg, code string) {
 	case err != nil:
 		return err.Error(), "invalid"
 	case u.LoadState == unit.NotFound || u.FragmentPath == "":
-		return notFound(name).Error(), "not-found"
+		return notFound(name).msg, "not-found"
+	case u.LoadState == unit.Masked:
+		return fmt.Sprintf("Unit file %s is masked.", u.FragmentPath), "masked"
 	}
 	return "", ""
 }
