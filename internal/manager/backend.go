@@ -487,7 +487,7 @@ func (m *Manager) clean(req api.JobRequest, e *entry, r *api.JobResult) {
 // then reloads, as systemctl does; systemctl's --now is its own start
 // or stop after.
 func (m *Manager) install(req api.JobRequest, e *entry, r *api.JobResult) {
-	changes, carries, err := m.installAlso(req.Verb, e.u(), map[string]bool{})
+	changes, carries, err := m.installAlso(req, e.u(), map[string]bool{})
 	r.Changes = append(r.Changes, changes...)
 	m.installDone(r, carries, err)
 }
@@ -524,7 +524,8 @@ func notFound(name string) installError {
 // installAlso enables or disables u, then the units its Also= names, as
 // install_context_apply takes them in turn, each once, and reports
 // whether any of them carries installation config.
-func (m *Manager) installAlso(verb string, u *unit.Unit, seen map[string]bool) ([]string, bool, error) {
+func (m *Manager) installAlso(req api.JobRequest, u *unit.Unit, seen map[string]bool) ([]string, bool, error) {
+	verb := req.Verb
 	switch {
 	case u.LoadState == unit.NotFound || u.FragmentPath == "":
 		return nil, false, notFound(u.Name)
@@ -539,9 +540,13 @@ func (m *Manager) installAlso(verb string, u *unit.Unit, seen map[string]bool) (
 	var changes []string
 	var err error
 	if verb == "enable" {
-		changes, err = m.enable(u)
+		dir := m.configDir(req.Runtime)
+		if dir == "" {
+			return nil, false, installError{noRuntimeDir, "invalid"}
+		}
+		changes, err = m.enable(u, dir)
 	} else {
-		changes, err = m.disable(u)
+		changes, err = m.disable(u, req.Runtime)
 	}
 	carries := installable(u)
 	if err != nil {
@@ -555,7 +560,7 @@ func (m *Manager) installAlso(verb string, u *unit.Unit, seen map[string]bool) (
 		if err != nil {
 			return changes, carries, err
 		}
-		more, _, err := m.installAlso(verb, e.u(), seen)
+		more, _, err := m.installAlso(req, e.u(), seen)
 		changes = append(changes, more...)
 		if err != nil {
 			return changes, carries, err
@@ -597,7 +602,7 @@ func (m *Manager) installTemplate(req api.JobRequest, r *api.JobResult) {
 	}
 	t := *u
 	t.Name = r.Unit
-	changes, carries, err := m.installAlso(req.Verb, &t, map[string]bool{})
+	changes, carries, err := m.installAlso(req, &t, map[string]bool{})
 	r.Changes = changes
 	m.installDone(r, carries, err)
 }

@@ -167,6 +167,10 @@ func (m *Manager) inSearchPath(p string) bool {
 	return false
 }
 
+// noRuntimeDir is the error of --runtime where the search path has no
+// runtime directory.
+const noRuntimeDir = "The daemon's search path has no runtime directory (it was given with --unit-path=); use the configuration directory."
+
 // configDir is where a change to unit files is made: the runtime
 // directory for --runtime, else the configuration directory. "" when
 // the search path has no runtime directory.
@@ -201,7 +205,7 @@ func (m *Manager) unitFileOp(req api.JobRequest, r *api.JobResult) bool {
 	}
 	dir := m.configDir(req.Runtime)
 	if dir == "" {
-		r.Error, r.Code = "The daemon's search path has no runtime directory (it was given with --unit-path=); use the configuration directory.", "invalid"
+		r.Error, r.Code = noRuntimeDir, "invalid"
 		return true
 	}
 	var err error
@@ -222,7 +226,7 @@ func (m *Manager) unitFileOp(req api.JobRequest, r *api.JobResult) bool {
 				break
 			}
 			var more []string
-			more, err = m.enable(e.u())
+			more, err = m.enable(e.u(), dir)
 			r.Changes = append(r.Changes, more...)
 			if !installable(e.u()) && len(more) == 0 {
 				r.Notes = append(r.Notes, noInstallInfo)

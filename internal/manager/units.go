@@ -741,7 +741,12 @@ func (m *Manager) fileState(u *unit.Unit) string {
 	case m.TransientDir != "" && filepath.Dir(u.FragmentPath) == m.TransientDir:
 		return "transient"
 	}
-	if len(m.links(u)) > 0 {
+	if links := m.links(u); len(links) > 0 {
+		// As unit_file_lookup_state: linked only from the runtime
+		// directory, for --runtime, it is enabled there.
+		if m.RuntimeDir != "" && !slices.ContainsFunc(links, func(l string) bool { return filepath.Dir(filepath.Dir(l)) != m.RuntimeDir }) {
+			return "enabled-runtime"
+		}
 		return "enabled"
 	}
 	if m.linkedFile(u.FragmentPath) {
@@ -797,9 +802,10 @@ func (m *Manager) linksMatching(match func(name string) bool) []string {
 }
 
 // enable links a unit into the directories of its [Install] section's
-// WantedBy= and RequiredBy= units, in the configuration directory, and
-// returns systemctl's lines about it.
-func (m *Manager) enable(u *unit.Unit) ([]string, error) {
+// WantedBy= and RequiredBy= units, in dir (the configuration directory,
+// or the runtime one for --runtime), and returns systemctl's lines
+// about it.
+func (m *Manager) enable(u *unit.Unit, dir string) ([]string, error) {
 	var changes []string
 	// A linked unit file's links lead to the file itself, as
 	// install_info_symlink_wants makes them.
@@ -838,7 +844,7 @@ func (m *Manager) enable(u *unit.Unit) ([]string, error) {
 		if an, err := unit.ParseName(a); err == nil && an.Template && instance != "" {
 			a = strings.Replace(a, "@", "@"+instance, 1)
 		}
-		if err := link(m.ConfigDir, a); err != nil {
+		if err := link(dir, a); err != nil {
 			return changes, err
 		}
 	}
@@ -847,7 +853,7 @@ func (m *Manager) enable(u *unit.Unit) ([]string, error) {
 		suffix  string
 	}{{u.Install.WantedBy, ".wants"}, {u.Install.RequiredBy, ".requires"}, {u.Install.UpheldBy, ".upholds"}} {
 		for _, t := range deps.targets {
-			if err := link(filepath.Join(m.ConfigDir, t+deps.suffix), wants); err != nil {
+			if err := link(filepath.Join(dir, t+deps.suffix), wants); err != nil {
 				return changes, err
 			}
 		}
@@ -856,17 +862,42 @@ func (m *Manager) enable(u *unit.Unit) ([]string, error) {
 }
 
 // disable removes the links that lead to a unit, in the writable
-// directories of the search path, and returns systemctl's lines.
-func (m *Manager) disable(u *unit.Unit) ([]string, error) {
+// directories of the search path (for --runtime, in the runtime one
+// only, as unit_file_disable), and returns systemctl's lines.
+func (m *Manager) disable(u *unit.Unit, runtime bool) ([]string, error) {
 	var changes []string
 	for _, p := range m.links(u) {
+		if runtime && filepath.Dir(filepath.Dir(p)) != m.RuntimeDir {
+			continue
+		}
 		if err := os.Remove(p); err != nil {
 			return changes, err
 		}
 		changes = append(changes, fmt.Sprintf("Removed \"%s\".", p))
 	}
+	dirs := []string{m.ConfigDir, m.RuntimeDir}
+	if runtime {
+		dirs = dirs[1:]
+	}
+	for _, dir := range dirs {
+		if dir == "" {
+			continue
+		}
+		more, err := m.disableIn(u, dir)
+		changes = append(changes, more...)
+		if err != nil {
+			return changes, err
+		}
+	}
+	return changes, nil
+}
+
+// disableIn removes a linked unit file's link and the unit's aliases
+// from dir.
+func (m *Manager) disableIn(u *unit.Unit, dir string) ([]string, error) {
+	var changes []string
 	// A linked unit file's link goes too, as unit_file_disable removes it.
-	if p := filepath.Join(m.ConfigDir, u.Name); m.linkedFile(p) {
+	if p := filepath.Join(dir, u.Name); m.linkedFile(p) {
 		if target, err := os.Readlink(p); err == nil && (target == u.FragmentPath || p == u.FragmentPath) {
 			if err := os.Remove(p); err != nil {
 				return changes, err
@@ -875,7 +906,7 @@ func (m *Manager) disable(u *unit.Unit) ([]string, error) {
 		}
 	}
 	for _, a := range u.Install.Alias {
-		p := filepath.Join(m.ConfigDir, a)
+		p := filepath.Join(dir, a)
 		if target, err := os.Readlink(p); err == nil && target == u.FragmentPath {
 			if err := os.Remove(p); err != nil {
 				return changes, err
