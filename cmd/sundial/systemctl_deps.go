@@ -44,7 +44,7 @@ func listDependencies(c *cli, o *systemctlOptions, _ string, patterns []string) 
 	names := []string{"default.target"}
 	if len(patterns) > 0 {
 		var err error
-		names, err = expand(ctx, client, mangle(patterns))
+		names, err = expand(ctx, client, o.mangle(c, "", patterns))
 		if err != nil {
 			return o.failed(c, client, "expand names", err)
 		}

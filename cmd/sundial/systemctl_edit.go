@@ -46,7 +46,7 @@ func editVerb(c *cli, o *systemctlOptions, _ string, patterns []string) int {
 	}
 	ctx := context.Background()
 	client := o.client()
-	names, err := expand(ctx, client, mangle(patterns))
+	names, err := expand(ctx, client, o.mangle(c, "", patterns))
 	if err != nil {
 		return o.failed(c, client, "expand names", err)
 	}

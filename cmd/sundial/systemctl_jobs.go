@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"sundial.dev/sundial/internal/api"
-	"sundial.dev/sundial/unit"
 )
 
 // systemctl's exit statuses, as LSB's for init scripts.
@@ -23,15 +22,25 @@ const (
 )
 
 // mangle makes unit names of what systemctl is given, as
-// unit_name_mangle does: a name with no unit type is a service's.
-func mangle(names []string) []string {
+// unit_name_mangle_with_suffix does, saying so where it escapes one
+// (unless --quiet): a name with no unit type is a service's, and
+// characters no unit name has are escaped. operation is "" for the verbs
+// that take glob patterns (expand_unit_names), else what the names are
+// for, as mangle_names is told it ("to mask"); a name with a slash is
+// a path there, and left as it is.
+func (o *systemctlOptions) mangle(c *cli, operation string, names []string) []string {
 	out := make([]string, len(names))
 	for i, n := range names {
 		out[i] = n
-		if _, err := unit.ParseName(n); err != nil && !isGlob(n) && !strings.Contains(n, "/") {
-			if _, err := unit.ParseName(n + ".service"); err == nil {
-				out[i] = n + ".service"
-			}
+		if strings.Contains(n, "/") {
+			continue
+		}
+		m, notice, ok := mangleUnitName(n, operation, ".service", operation == "")
+		if notice != "" && !o.quiet {
+			c.errorf("%s", notice)
+		}
+		if ok {
+			out[i] = m
 		}
 	}
 	return out
@@ -110,7 +119,11 @@ func absolutePaths(names []string) []string {
 func requestJobs(c *cli, o *systemctlOptions, verb string, names []string) int {
 	ctx := context.Background()
 	client := o.client()
-	names, err := expand(ctx, client, mangle(names))
+	operation := ""
+	if installVerbs[verb] {
+		operation = "to " + verb
+	}
+	names, err := expand(ctx, client, o.mangle(c, operation, names))
 	if err == nil && verb == "reset-failed" && len(names) == 0 {
 		var units []api.Unit
 		units, err = client.Units(ctx, nil, false)

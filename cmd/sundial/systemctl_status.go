@@ -81,7 +81,7 @@ func statusVerb(c *cli, o *systemctlOptions, _ string, names []string) int {
 	if len(names) == 0 {
 		return managerStatus(c, o, client)
 	}
-	names, err := expand(ctx, client, mangle(names))
+	names, err := expand(ctx, client, o.mangle(c, "", names))
 	if err != nil {
 		return o.failed(c, client, "list units", err)
 	}
@@ -322,7 +322,7 @@ func managerStatus(c *cli, o *systemctlOptions, client *api.Client) int {
 func (o *systemctlOptions) namedUnits(c *cli, names []string, properties bool) ([]api.Unit, int, bool) {
 	ctx := context.Background()
 	client := o.client()
-	names, err := expand(ctx, client, mangle(names))
+	names, err := expand(ctx, client, o.mangle(c, "", names))
 	if err != nil {
 		return nil, o.failed(c, client, "list units", err), false
 	}
@@ -369,7 +369,7 @@ func isVerb(c *cli, o *systemctlOptions, verb string, names []string) int {
 func isEnabled(c *cli, o *systemctlOptions, _ string, names []string) int {
 	ctx := context.Background()
 	client := o.client()
-	names = mangle(names)
+	names = o.mangle(c, "to check", names)
 	// The state of the file of each name, as GetUnitFileState looks it
 	// up by name: an alias's is alias, a template's its own.
 	files, err := client.UnitFileList(ctx)
@@ -522,7 +522,7 @@ func propertyText(p api.Property) string {
 func catVerb(c *cli, o *systemctlOptions, _ string, names []string) int {
 	ctx := context.Background()
 	client := o.client()
-	names, err := expand(ctx, client, mangle(names))
+	names, err := expand(ctx, client, o.mangle(c, "", names))
 	if err != nil {
 		return o.failed(c, client, "list units", err)
 	}
