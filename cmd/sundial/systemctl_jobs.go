@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"sundial.dev/sundial/internal/api"
+	"sundial.dev/sundial/unit"
 )
 
 // systemctl's exit statuses, as LSB's for init scripts.
@@ -139,6 +140,11 @@ func requestJobs(c *cli, o *systemctlOptions, verb string, names []string) int {
 	if len(names) == 0 {
 		return 0
 	}
+	if verb == "mask" || verb == "unmask" {
+		if err := noteMissing(ctx, c, client, names); err != nil {
+			return o.failed(c, client, "list unit files", err)
+		}
+	}
 	req := api.JobRequest{Verb: verb, Units: names, NoBlock: o.noBlock, Signal: o.signal, Whom: o.whom, What: o.what, Runtime: o.runtime}
 	results, err := client.Jobs(ctx, req)
 	if err != nil {
@@ -176,6 +182,35 @@ func requestJobs(c *cli, o *systemctlOptions, verb string, names []string) int {
 		warnTriggers(ctx, c, client, names)
 	}
 	return status
+}
+
+// noteMissing says which of the units to mask or unmask do not exist,
+// as verb_enable does before it asks the manager, with unit_exists: not
+// found and inactive, or for a template, no file of it.
+func noteMissing(ctx context.Context, c *cli, client *api.Client, names []string) error {
+	for _, n := range names {
+		if strings.Contains(n, "/") {
+			continue
+		}
+		if un, err := unit.ParseName(n); err == nil && un.Template {
+			files, err := client.UnitFileList(ctx)
+			if err != nil {
+				return err
+			}
+			if !slices.ContainsFunc(files, func(f api.UnitFile) bool { return filepath.Base(f.Path) == n }) {
+				c.errorf("Unit %s does not exist, proceeding anyway.", n)
+			}
+			continue
+		}
+		units, err := client.Units(ctx, []string{n}, false)
+		if err != nil {
+			return err
+		}
+		if len(units) == 1 && units[0].Load == "not-found" && units[0].Active == "inactive" {
+			c.errorf("Unit %s does not exist, proceeding anyway.", n)
+		}
+	}
+	return nil
 }
 
 // warnTriggers warns of the units stopped that an active timer can
