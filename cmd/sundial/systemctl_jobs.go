@@ -152,11 +152,17 @@ func requestJobs(c *cli, o *systemctlOptions, verb string, names []string) int {
 	}
 	status := 0
 	for _, r := range results {
+		// As install_changes_dump and verb_enable: --quiet leaves out
+		// the changes and the note about installation config.
 		for _, line := range r.Changes {
-			c.errorf("%s", line)
+			if !o.quiet {
+				c.errorf("%s", line)
+			}
 		}
 		for _, note := range r.Notes {
-			c.errorf("%s", note)
+			if !o.quiet {
+				c.errorf("%s", note)
+			}
 		}
 		if r.Error != "" {
 			c.errorf("%s", refusedText(verb, r))
