@@ -177,6 +177,24 @@ func (m *Manager) describeRun(e *entry, a *api.Unit) {
 	}
 }
 
+// templateUnit reads a template's files, as unit_find_paths finds them
+// for a template name: its file and the drop-ins of the template and of
+// its prefixes, read as an instance, less the instance's own drop-ins.
+func (m *Manager) templateUnit(name string) (*unit.Unit, error) {
+	prefix, suffix, _ := strings.Cut(name, "@")
+	instance := prefix + "@i" + suffix
+	u, err := m.unitLoader().Load(instance)
+	if err != nil {
+		return nil, err
+	}
+	t := *u
+	t.Name = name
+	t.DropInPaths = slices.DeleteFunc(slices.Clone(u.DropInPaths), func(p string) bool {
+		return filepath.Base(filepath.Dir(p)) == instance+".d"
+	})
+	return &t, nil
+}
+
 // processName is a process's command name, as ps shows it.
 func processName(pid int) string {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
@@ -190,12 +208,17 @@ func (b backend) UnitFiles(ctx context.Context, name string) ([][2]string, error
 	var files []string
 	var loadErr error
 	err := b.ask(ctx, func() {
-		e, err := b.m.get(name)
-		if err != nil {
+		var u *unit.Unit
+		if n, err := unit.ParseName(name); err == nil && n.Template {
+			u, loadErr = b.m.templateUnit(name)
+		} else if e, err := b.m.get(name); err != nil {
 			loadErr = err
+		} else {
+			u = e.u()
+		}
+		if loadErr != nil {
 			return
 		}
-		u := e.u()
 		if u.FragmentPath != "" {
 			files = append(files, u.FragmentPath)
 		}
