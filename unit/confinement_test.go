@@ -76,6 +76,11 @@ func TestConfinement(t *testing.T) {
 		{"MemoryPressureWatch=auto\nMemoryPressureWatch=x", nil, []string{"2: Failed to parse memory pressure watch setting, ignoring: x"}},
 		{"DefaultStartupMemoryLow=0\nDefaultMemoryLow=0", nil, []string{"1: Memory limit '0' out of range, ignoring."}},
 		{"SystemCallArchitectures=loongarch64", func(x *Confinement) { x.SyscallArchs = []string{"loongarch64"} }, nil},
+		{"DelegateSubgroup=supervisor\nDelegateSubgroup=cgroup.procs\nDelegateSubgroup=\nDelegateSubgroup=a/b\nDelegateSubgroup=_x", nil, []string{
+			"2: Invalid control group name, ignoring: cgroup.procs", "4: Invalid control group name, ignoring: a/b", "5: Invalid control group name, ignoring: _x"}},
+		{"ImportCredential=a\nImportCredential=a*\nImportCredential=*\nImportCredential=a*b\nImportCredential=a?\nImportCredential=%Z\nImportCredential=a/b*\nImportCredential=", nil, []string{
+			"4: Credential name or glob \"a*b\" not valid, ignoring.", "5: Credential name or glob \"a?\" not valid, ignoring.",
+			"6: Failed to resolve unit specifiers in \"(null)\", ignoring: Invalid slot", "7: Credential name or glob \"a/b*\" not valid, ignoring."}},
 		{"RestrictNetworkInterfaces=" + strings.Repeat("a", 20) + " " + strings.Repeat("b", 128), nil, []string{"1: Invalid interface name, ignoring: " + strings.Repeat("b", 128)}},
 	} {
 		u := loadText(t, "c.service", "[Service]\nExecStart=/bin/true\n"+tt.lines+"\n")
@@ -150,9 +155,8 @@ func FuzzSettingValues(f *testing.F) {
 // TestUncheckedParsers lists systemd's parsers whose settings this
 // package keeps unchecked: all others have a parser of their own here.
 func TestUncheckedParsers(t *testing.T) {
-	want := []string{"cgroup_socket_bind", "delegate_subgroup", "exec_input_text", "extension_images", "image_policy",
-		"import_credential", "log_filter_patterns", "mount_images", "open_file", "restrict_filesystems",
-		"root_image_options", "service_sockets", "socket_listen"}
+	want := []string{"cgroup_socket_bind", "image_policy", "log_filter_patterns", "open_file", "restrict_filesystems",
+		"service_sockets", "socket_listen"}
 	var got []string
 	for name, p := range knownSettings {
 		if _, typed := typedSetters[name]; !typed && p.parser != "" && checker(p.parser, p.arg) == nil && !slices.Contains(got, p.parser) {

@@ -368,6 +368,18 @@ func checker(parser, arg string) setter {
 		return syscallFilterSetting(false)
 	case "syscall_log":
 		return syscallFilterSetting(true)
+	case "exec_input_text":
+		return inputTextSetting
+	case "delegate_subgroup":
+		return delegateSubgroupSetting
+	case "import_credential":
+		return importCredentialSetting
+	case "root_image_options":
+		return rootImageOptionsSetting
+	case "mount_images":
+		return imagesSetting(false)
+	case "extension_images":
+		return imagesSetting(true)
 	case "exec_preserve_mode":
 		return boolEnumSetting(func(x *Confinement) *string { return &x.RuntimeDirectoryPreserve }, "Failed to parse runtime directory preserve mode", "no", "yes", "restart")
 	}

@@ -622,6 +622,18 @@ var cgroupControllers = []string{
 // cgroupEscape is systemd's cg_escape: a name that could be taken for
 // one of the kernel's files gets a '_' in front.
 func cgroupEscape(s string) (string, error) {
+	if !cgroupNeedsEscape(s) {
+		return s, nil
+	}
+	if !validFilename("_" + s) {
+		return "", eINVAL
+	}
+	return "_" + s, nil
+}
+
+// cgroupNeedsEscape is cg_needs_escape: whether a name would clash with
+// the kernel's files in a control group, or is no file name.
+func cgroupNeedsEscape(s string) bool {
 	needs := !validFilename(s) || s[0] == '_' || s[0] == '.' ||
 		s == "notify_on_release" || s == "release_agent" || s == "tasks" ||
 		strings.HasPrefix(s, "cgroup.")
@@ -630,13 +642,7 @@ func cgroupEscape(s string) (string, error) {
 			needs = true
 		}
 	}
-	if !needs {
-		return s, nil
-	}
-	if !validFilename("_" + s) {
-		return "", eINVAL
-	}
-	return "_" + s, nil
+	return needs
 }
 
 // validFilename is systemd's filename_is_valid.

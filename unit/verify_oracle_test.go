@@ -709,6 +709,10 @@ var moreSettingValues = map[string][]string{
 	"SetCredential":             {"", "x", "a:b", "a/b:c", "a:", ":b", "%Z:x", "a:\\x41", "a:b:c", ".:x"},
 	"LoadCredential":            {"", "a", "a:/x", "a:rel/x", "a:rel", "a/b:/x", "a:/x/../y", "a:/x//y", "a:", "%Z", "a:%Z"},
 	"Delegate":                  {"", "yes", "no", "cpu io", "bogus", "cpu bogus", "\"cpu"},
+	"StandardInputText":         {"", "hello", "a\\tb", "a\\qb", "a\\x00b", "%Z", "%n \\x41", "\\u00e9"},
+	"RootImageOptions":          {"", "ro", "root:ro usr:nosuid", "bogus:ro", "a:b:c", "\"ro", "root:%Z", "%Z", "home:ro,nodev :", "usr\\x3aro"},
+	"MountImages":               {"", "/a.raw:/mnt", "-/a.raw:/mnt:root:ro:usr:nosuid", "/a.raw", "/a.raw:", "rel:/mnt", "/a.raw:rel", "/a.raw:/mnt:bogus:ro", "/a.raw:/mnt:ro", "%Z:/mnt", "/a.raw:%Z", "/a.raw:/mnt:%Z", "\"/a.raw", "/a/../b:/mnt", "/a.raw:/mnt /b.raw:/srv:home:ro"},
+	"ExtensionImages":           {"", "/a.raw", "-/a.raw:root:ro", "rel", "/a.raw:bogus:ro", "/a.raw:ro", "%Z", "/a.raw:%Z", "\"/a.raw", "/a/../b", "/a.raw /b.raw:usr:ro:home:nodev"},
 }
 
 // allSettingValues returns the values of services' settings and of

@@ -1,0 +1,252 @@
+package unit
+
+import (
+	"slices"
+	"strings"
+)
+
+// inputTextSetting is config_parse_exec_input_text: a line of text for
+// the standard input, with C escapes and specifiers; empty resets it.
+func inputTextSetting(c *settingCtx, a *Assignment) error {
+	if a.Value == "" {
+		return nil
+	}
+	var b strings.Builder
+	for i := 0; i < len(a.Value); i++ {
+		if a.Value[i] != '\\' {
+			b.WriteByte(a.Value[i])
+			continue
+		}
+		r, n, eightBit, err := cunescapeOne(a.Value[i+1:])
+		if err != nil || r == 0 {
+			// cunescape() refuses NUL bytes unless told otherwise.
+			c.warn(a, "Failed to decode C escaped text '%s', ignoring: %s", a.Value, strerror(eINVAL))
+			return nil
+		}
+		if eightBit {
+			b.WriteByte(byte(r))
+		} else {
+			b.WriteRune(r)
+		}
+		i += n
+	}
+	if _, err := c.x.full(b.String()); err != nil {
+		c.warn(a, "Failed to resolve unit specifiers in '%s', ignoring: %s", b.String(), strerror(err))
+	}
+	return nil
+}
+
+// delegateSubgroupSetting is config_parse_delegate_subgroup: the name of
+// a control group below the unit's, one that needs no escaping; only the
+// unit types that may delegate take it.
+func delegateSubgroupSetting(c *settingCtx, a *Assignment) error {
+	switch {
+	case c.u.Type != Service && c.u.Type != Scope:
+		c.warn(a, "DelegateSubgroup= setting not supported for this unit type, ignoring.")
+	case a.Value != "" && cgroupNeedsEscape(a.Value):
+		c.warn(a, "Invalid control group name, ignoring: %s", a.Value)
+	}
+	return nil
+}
+
+// credentialGlobValid is credential_glob_valid: a credential's name, or
+// the start of one followed by a "*", the only glob character allowed.
+func credentialGlobValid(s string) bool {
+	n := strings.IndexAny(s, "*?[]")
+	switch {
+	case s == "":
+		return false
+	case n < 0:
+		return credentialNameValid(s)
+	case s[n] != '*' || n != len(s)-1:
+		return false
+	}
+	return n == 0 || credentialNameValid(s[:n])
+}
+
+// importCredentialSetting is config_parse_import_credential: a
+// credential's name, or a glob of names, with specifiers.
+func importCredentialSetting(c *settingCtx, a *Assignment) error {
+	if a.Value == "" {
+		return nil
+	}
+	s, err := c.x.full(a.Value)
+	switch {
+	case err != nil:
+		// systemd names the unresolved value it never got.
+		c.warn(a, "Failed to resolve unit specifiers in \"(null)\", ignoring: %s", strerror(err))
+	case !credentialGlobValid(s):
+		c.warn(a, "Credential name or glob \"%s\" not valid, ignoring.", s)
+	}
+	return nil
+}
+
+// partitionDesignators are the names partition_designator_from_string
+// knows.
+var partitionDesignators = []string{"root", "usr", "home", "srv", "esp", "xbootldr", "swap", "root-verity",
+	"usr-verity", "root-verity-sig", "usr-verity-sig", "tmp", "var"}
+
+// colonWords splits s at colons as extract_many_words with
+// EXTRACT_CUNESCAPE|EXTRACT_UNESCAPE_SEPARATORS does into at most n
+// words, and returns them and what is left.
+func colonWords(s string, n int) (got []string, rest string, err error) {
+	w := words{s: s}
+	for len(got) < n {
+		word, more, err := w.next(":", extractCUnescape|extractUnescapeSeparators)
+		if err != nil {
+			return nil, "", err
+		}
+		if !more {
+			break
+		}
+		got = append(got, word)
+	}
+	return got, w.rest(), nil
+}
+
+// rootImageOptionsSetting is config_parse_root_image_options: words of
+// "PARTITION:OPTIONS", or of "OPTIONS" for the root partition, split as
+// strv_split_colon_pairs splits them.
+func rootImageOptionsSetting(c *settingCtx, a *Assignment) error {
+	if a.Value == "" {
+		return nil
+	}
+	type pair struct{ partition, options string }
+	var pairs []pair
+	w := words{s: a.Value}
+	for {
+		tuple, more, err := w.next("", extractUnquote|extractRetainEscape)
+		if err == nil && !more {
+			break
+		}
+		var got []string
+		var rest string
+		if err == nil {
+			got, rest, err = colonWords(tuple, 2)
+		}
+		if err != nil || rest != "" {
+			c.warn(a, "Failed to parse %s, ignoring: %s", a.Key, a.Value)
+			return nil
+		}
+		switch len(got) {
+		case 1:
+			pairs = append(pairs, pair{"root", got[0]})
+		case 2:
+			pairs = append(pairs, pair{got[0], got[1]})
+		}
+	}
+	for _, p := range pairs {
+		c.mountOptions(a, p.partition, p.options)
+	}
+	return nil
+}
+
+// mountOptions checks the options of a partition of an image, as
+// config_parse_root_image_options and config_parse_mount_images do.
+func (c *settingCtx) mountOptions(a *Assignment, partition, options string) {
+	if !slices.Contains(partitionDesignators, partition) {
+		c.warn(a, "Invalid partition name %s, ignoring", partition)
+		return
+	}
+	if _, err := c.x.full(options); err != nil {
+		c.warn(a, "Failed to resolve unit specifiers in %s, ignoring: %s", options, strerror(err))
+	}
+}
+
+// imagesSetting is config_parse_mount_images, and with extension
+// config_parse_extension_images: words of "[-]SOURCE[:DESTINATION]
+// [:PARTITION:OPTIONS...]", a destination only for mount images.
+func imagesSetting(extension bool) setter {
+	return func(c *settingCtx, a *Assignment) error {
+		if a.Value == "" {
+			return nil
+		}
+		w := words{s: a.Value}
+		for {
+			tuple, more, err := w.next("", extractUnquote|extractRetainEscape)
+			if err != nil {
+				c.warn(a, "Invalid syntax %s=%s, ignoring: %s", a.Key, a.Value, strerror(eINVAL))
+				return nil
+			}
+			if !more {
+				return nil
+			}
+			n := 2
+			if extension {
+				n = 1
+			}
+			paths, q, err := colonWords(tuple, n)
+			if err != nil {
+				c.warn(a, "Invalid syntax in %s=, ignoring: %s", a.Key, tuple)
+				return nil
+			}
+			if len(paths) == 0 || !c.imagePaths(a, paths, extension) {
+				continue
+			}
+			named := paths[0]
+			if extension {
+				named = ""
+			}
+			if !c.partitionOptions(a, q, named) {
+				return nil
+			}
+		}
+	}
+}
+
+// imagePaths checks an image's source, and for a mount image its
+// destination; it reports whether both are good.
+func (c *settingCtx) imagePaths(a *Assignment, paths []string, extension bool) bool {
+	s := strings.TrimPrefix(paths[0], "-")
+	r, err := c.x.path(s)
+	if err != nil {
+		c.warn(a, "Failed to resolve unit specifiers in \"%s\", ignoring: %s", s, strerror(err))
+		return false
+	}
+	if _, err := c.checkPath(a, r, false); err != nil {
+		return false
+	}
+	if extension {
+		return true
+	}
+	if len(paths) < 2 || paths[1] == "" {
+		c.warn(a, "Missing destination in %s, ignoring: %s", a.Key, a.Value)
+		return false
+	}
+	d, err := c.x.path(paths[1])
+	if err != nil {
+		c.warn(a, "Failed to resolve specifiers in \"%s\", ignoring: %s", paths[1], strerror(err))
+		return false
+	}
+	_, err = c.checkPath(a, d, false)
+	return err == nil
+}
+
+// partitionOptions checks the "PARTITION:OPTIONS" pairs after an image's
+// paths, the last perhaps options alone for the root partition; it
+// reports false where systemd stops reading the setting. Where options
+// alone cannot be resolved, systemd names named (for mount images, their
+// source), or the options when it is empty.
+func (c *settingCtx) partitionOptions(a *Assignment, q, named string) bool {
+	for {
+		got, rest, err := colonWords(q, 2)
+		if err != nil {
+			c.warn(a, "Invalid syntax, ignoring: %s", q)
+			return false
+		}
+		q = rest
+		switch len(got) {
+		case 0:
+			return true
+		case 1:
+			if named == "" {
+				named = got[0]
+			}
+			if _, err := c.x.full(got[0]); err != nil {
+				c.warn(a, "Failed to resolve unit specifiers in %s, ignoring: %s", named, strerror(err))
+			}
+			return true
+		}
+		c.mountOptions(a, got[0], got[1])
+	}
+}
