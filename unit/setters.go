@@ -380,6 +380,12 @@ func checker(parser, arg string) setter {
 		return imagesSetting(false)
 	case "extension_images":
 		return imagesSetting(true)
+	case "service_sockets":
+		return serviceSocketsSetting
+	case "socket_listen":
+		return listenSetting(arg)
+	case "cgroup_socket_bind":
+		return socketBindSetting
 	case "exec_preserve_mode":
 		return boolEnumSetting(func(x *Confinement) *string { return &x.RuntimeDirectoryPreserve }, "Failed to parse runtime directory preserve mode", "no", "yes", "restart")
 	}

@@ -271,19 +271,26 @@ func pidFileSetting(c *settingCtx, a *Assignment) error {
 	if p, err = c.checkPath(a, p, false); err != nil {
 		return eINVAL
 	}
-	if rest, ok := strings.CutPrefix(p, "/var/run/"); ok {
-		// patch_var_run logs at notice level; Debian's builds, which
-		// this package is checked against, log it at debug level (not
-		// shown at the default level) but for files below /etc, which
-		// lintian does not check ("Downgrade a couple of warnings to
-		// debug", since 247.3-2).
-		if a.Pos.File == "/etc" || strings.HasPrefix(a.Pos.File, "/etc/") {
-			c.log(a, Notice, "%s= references a path below legacy directory /var/run/, updating %s → %s; please update the unit file accordingly.", a.Key, p, "/run/"+rest)
-		}
-		p = "/run/" + rest
-	}
-	s.PIDFile = p
+	s.PIDFile = c.patchVarRun(a, p)
 	return nil
+}
+
+// patchVarRun is patch_var_run: a path below /var/run is read as below
+// /run.
+func (c *settingCtx) patchVarRun(a *Assignment, p string) string {
+	rest, ok := strings.CutPrefix(p, "/var/run/")
+	if !ok {
+		return p
+	}
+	// patch_var_run logs at notice level; Debian's builds, which this
+	// package is checked against, log it at debug level (not shown at
+	// the default level) but for files below /etc, which lintian does
+	// not check ("Downgrade a couple of warnings to debug", since
+	// 247.3-2).
+	if a.Pos.File == "/etc" || strings.HasPrefix(a.Pos.File, "/etc/") {
+		c.log(a, Notice, "%s= references a path below legacy directory /var/run/, updating %s → %s; please update the unit file accordingly.", a.Key, p, "/run/"+rest)
+	}
+	return "/run/" + rest
 }
 
 // runtimeDir is the manager's runtime directory, which relative PID files

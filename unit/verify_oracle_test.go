@@ -709,6 +709,8 @@ var moreSettingValues = map[string][]string{
 	"SetCredential":             {"", "x", "a:b", "a/b:c", "a:", ":b", "%Z:x", "a:\\x41", "a:b:c", ".:x"},
 	"LoadCredential":            {"", "a", "a:/x", "a:rel/x", "a:rel", "a/b:/x", "a:/x/../y", "a:/x//y", "a:", "%Z", "a:%Z"},
 	"Delegate":                  {"", "yes", "no", "cpu io", "bogus", "cpu bogus", "\"cpu"},
+	"Sockets":                   {"", "a.socket", "a.socket b.socket", "a.service", "%Z.socket", "@.socket", "a@.socket", "\"a.socket", "x", "%n.socket"},
+	"SocketBindAllow":           {"tcp:22", "udp:x"},
 	"StandardInputText":         {"", "hello", "a\\tb", "a\\qb", "a\\x00b", "%Z", "%n \\x41", "\\u00e9"},
 	"RootImageOptions":          {"", "ro", "root:ro usr:nosuid", "bogus:ro", "a:b:c", "\"ro", "root:%Z", "%Z", "home:ro,nodev :", "usr\\x3aro"},
 	"MountImages":               {"", "/a.raw:/mnt", "-/a.raw:/mnt:root:ro:usr:nosuid", "/a.raw", "/a.raw:", "rel:/mnt", "/a.raw:rel", "/a.raw:/mnt:bogus:ro", "/a.raw:/mnt:ro", "%Z:/mnt", "/a.raw:%Z", "/a.raw:/mnt:%Z", "\"/a.raw", "/a/../b:/mnt", "/a.raw:/mnt /b.raw:/srv:home:ro"},
@@ -733,6 +735,18 @@ var moreSocketValues = map[string][]string{
 	"FileDescriptorName": {"", "a:b", "%Z", "ok", "%n"},
 	"BindIPv6Only":       {"", "x", "yes", "both", "default", "ipv6-only"},
 	"Delegate":           {"yes", "cpu"},
+	"ListenStream": {"", "/run/a.sock", "@abstract", "/", "@", "/" + strings.Repeat("s", 106), "/" + strings.Repeat("s", 107), "@" + strings.Repeat("s", 106), "@" + strings.Repeat("s", 107), "@" + strings.Repeat("s", 108),
+		"80", "0", "70000", "0x50", " 80", "+80", "127.0.0.1:80", "127.0.0.1", "127.0.0.1:0", "127.0.0.1:x", "010.0.0.1:80", "[::1]:80", "[::1]", "::1", "[::1:80", "[1.2.3.4]:80",
+		"vsock:2:1234", "vsock::1234", "vsock:2", "vsock:x:1", "x", "%Z", "/run/%n", "rel", "1.2.3.4:80#x", "/var/run/a.sock"},
+	"ListenDatagram":         {"53", "[::]:53", "/run/d"},
+	"ListenSequentialPacket": {"/run/s", "@s", "80", "1.2.3.4:80", "vsock:2:5"},
+	"ListenNetlink":          {"route", "route 5", "kobject-uevent 1", "bogus", "0", "31", "2147483647", "2147483648", "route x", "route 1 2", "audit -1", "%Z", "\"route", "route"},
+	"ListenFIFO":             {"/run/f", "rel", "/var/run/f", "%Z", "/a/../b"},
+	"ListenSpecial":          {"/dev/x", "rel"},
+	"ListenMessageQueue":     {"/q", "q"},
+	"ListenUSBFunction":      {"/dev/usb-ffs/x", "x"},
+	"SocketBindAllow":        {"", "any", "80", "tcp:80", "ipv4:tcp:80", "ipv6:udp:1-1024", "ipv4", "tcp", "ipv4:tcp", "udp:ipv4:80", "80:tcp", "ipv4:ipv4", "0", "65536", "2-1", "1-65535", ":80", "tcp:", "tcp::80", "x", "ipv4:tcp:80:1", "ipv4:any", "any:tcp", "0x50", "tcp:80-", "-80"},
+	"SocketBindDeny":         {"any", "bogus"},
 }
 
 // pathValues are values for a path unit's PathExists=.
