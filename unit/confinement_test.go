@@ -81,6 +81,15 @@ func TestConfinement(t *testing.T) {
 		{"ImportCredential=a\nImportCredential=a*\nImportCredential=*\nImportCredential=a*b\nImportCredential=a?\nImportCredential=%Z\nImportCredential=a/b*\nImportCredential=", nil, []string{
 			"4: Credential name or glob \"a*b\" not valid, ignoring.", "5: Credential name or glob \"a?\" not valid, ignoring.",
 			"6: Failed to resolve unit specifiers in \"(null)\", ignoring: Invalid slot", "7: Credential name or glob \"a/b*\" not valid, ignoring."}},
+		{"RestrictFileSystems=@anonymous", nil, nil},
+		{"OpenFile=/a\nOpenFile=/a:b:read-only,graceful\nOpenFile=/a::append\nOpenFile=rel\nOpenFile=/a:b:bogus\nOpenFile=/a:b:append,append" +
+			"\nOpenFile=/a:b:append,truncate\nOpenFile=/\nOpenFile=/a/..\nOpenFile=/a:b:c:d\nOpenFile=/a:b\\x3ac\nOpenFile=:b\nOpenFile=/a/", nil, []string{
+			"4: Failed to parse OpenFile= setting, ignoring: rel", "5: Failed to parse OpenFile= setting, ignoring: /a:b:bogus",
+			"6: Failed to parse OpenFile= setting, ignoring: /a:b:append,append", "7: Failed to parse OpenFile= setting, ignoring: /a:b:append,truncate",
+			"8: Failed to parse OpenFile= setting, ignoring: /", "9: Failed to parse OpenFile= setting, ignoring: /a/..",
+			"10: Failed to parse OpenFile= setting, ignoring: /a:b:c:d", "11: Failed to parse OpenFile= setting, ignoring: /a:b\\x3ac",
+			"12: Failed to parse OpenFile= setting, ignoring: :b"}},
+		{"LogFilterPatterns=~\nLogFilterPatterns=~x\nLogFilterPatterns=a.*b\nLogFilterPatterns=", nil, []string{"1: Regex pattern invalid, ignoring: LogFilterPatterns=~"}},
 		{"RestrictNetworkInterfaces=" + strings.Repeat("a", 20) + " " + strings.Repeat("b", 128), nil, []string{"1: Invalid interface name, ignoring: " + strings.Repeat("b", 128)}},
 	} {
 		u := loadText(t, "c.service", "[Service]\nExecStart=/bin/true\n"+tt.lines+"\n")
@@ -155,7 +164,7 @@ func FuzzSettingValues(f *testing.F) {
 // TestUncheckedParsers lists systemd's parsers whose settings this
 // package keeps unchecked: all others have a parser of their own here.
 func TestUncheckedParsers(t *testing.T) {
-	want := []string{"image_policy", "log_filter_patterns", "open_file", "restrict_filesystems"}
+	want := []string{"image_policy"}
 	var got []string
 	for name, p := range knownSettings {
 		if _, typed := typedSetters[name]; !typed && p.parser != "" && checker(p.parser, p.arg) == nil && !slices.Contains(got, p.parser) {

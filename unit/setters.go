@@ -386,6 +386,12 @@ func checker(parser, arg string) setter {
 		return listenSetting(arg)
 	case "cgroup_socket_bind":
 		return socketBindSetting
+	case "restrict_filesystems":
+		return restrictFileSystemsSetting
+	case "open_file":
+		return openFileSetting
+	case "log_filter_patterns":
+		return logFilterPatternsSetting
 	case "exec_preserve_mode":
 		return boolEnumSetting(func(x *Confinement) *string { return &x.RuntimeDirectoryPreserve }, "Failed to parse runtime directory preserve mode", "no", "yes", "restart")
 	}

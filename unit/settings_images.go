@@ -250,3 +250,107 @@ func (c *settingCtx) partitionOptions(a *Assignment, q, named string) bool {
 		c.mountOptions(a, got[0], got[1])
 	}
 }
+
+// fileSystemGroups are the groups of file systems filesystem_set_find
+// knows.
+var fileSystemGroups = []string{"@basic-api", "@anonymous", "@application", "@auxiliary-api", "@common-block",
+	"@historical-block", "@network", "@privileged-api", "@security", "@temporary", "@known"}
+
+// restrictFileSystemsSetting is config_parse_restrict_filesystems, with
+// lsm_bpf_parse_filesystem: file systems, or groups of them, perhaps
+// after a "~"; only the groups' names are checked.
+func restrictFileSystemsSetting(c *settingCtx, a *Assignment) error {
+	if a.Value == "" {
+		return nil
+	}
+	v := strings.TrimPrefix(a.Value, "~")
+	w := words{s: v}
+	for {
+		word, more, err := w.next("", extractUnquote)
+		if err != nil {
+			c.warn(a, "Trailing garbage in %s, ignoring: %s", a.Key, v)
+			return nil
+		}
+		if !more {
+			return nil
+		}
+		if strings.HasPrefix(word, "@") && !slices.Contains(fileSystemGroups, word) {
+			c.warn(a, "bpf-lsm: Unknown filesystem group, ignoring: %s", word)
+		}
+	}
+}
+
+// openFileFlags are the names open_file_flags_from_string knows; the
+// first three exclude each other.
+var openFileFlags = []string{"read-only", "append", "truncate", "graceful"}
+
+// openFileSetting is config_parse_open_file, with open_file_parse:
+// "PATH[:FDNAME[:OPTIONS]]", the options separated by commas.
+func openFileSetting(c *settingCtx, a *Assignment) error {
+	if a.Value != "" && !openFileValid(a.Value) {
+		c.warn(a, "Failed to parse OpenFile= setting, ignoring: %s", a.Value)
+	}
+	return nil
+}
+
+// openFileValid is open_file_parse and open_file_validate: an absolute
+// path, a name for the file descriptor (by default the path's last
+// component), and each option at most once.
+func openFileValid(v string) bool {
+	w := words{s: v}
+	var parts []string
+	for len(parts) < 3 {
+		word, more, err := w.next(":", extractDontCoalesceSeparators|extractCUnescape)
+		if err != nil {
+			return false
+		}
+		if !more {
+			break
+		}
+		parts = append(parts, word)
+	}
+	if len(parts) == 0 || w.rest() != "" {
+		return false
+	}
+	parts = append(parts, "", "")
+	path, fdname, options := parts[0], parts[1], parts[2]
+	var seen []string
+	o := words{s: options}
+	for {
+		word, more, err := o.next(",", 0)
+		if err != nil || more && (!slices.Contains(openFileFlags, word) || slices.Contains(seen, word)) {
+			return false
+		}
+		if !more {
+			break
+		}
+		seen = append(seen, word)
+	}
+	if fdname == "" {
+		// path_extract_filename: the last component, which must be a
+		// file's name.
+		fdname = simplifyPath(path)
+		fdname = fdname[strings.LastIndexByte(fdname, '/')+1:]
+		if !validFilename(fdname) {
+			return false
+		}
+	}
+	exclusive := 0
+	for _, f := range openFileFlags[:3] {
+		if slices.Contains(seen, f) {
+			exclusive++
+		}
+	}
+	return validPath(path) && strings.HasPrefix(path, "/") && validFDName(fdname) && exclusive <= 1
+}
+
+// logFilterPatternsSetting is config_parse_log_filter_patterns: a
+// regular expression, or after a "~" one whose matches are dropped. The
+// expression is PCRE2's, whose errors this package does not reproduce;
+// only the lone "~" is refused.
+func logFilterPatternsSetting(c *settingCtx, a *Assignment) error {
+	if a.Value == "~" {
+		c.warn(a, "Regex pattern invalid, ignoring: %s=%s", a.Key, a.Value)
+	}
+	return nil
+}
