@@ -161,10 +161,9 @@ func FuzzSettingValues(f *testing.F) {
 	})
 }
 
-// TestUncheckedParsers lists systemd's parsers whose settings this
-// package keeps unchecked: all others have a parser of their own here.
+// TestUncheckedParsers checks that every parser systemd has for the
+// settings this package does not keep has one of its own here.
 func TestUncheckedParsers(t *testing.T) {
-	want := []string{"image_policy"}
 	var got []string
 	for name, p := range knownSettings {
 		if _, typed := typedSetters[name]; !typed && p.parser != "" && checker(p.parser, p.arg) == nil && !slices.Contains(got, p.parser) {
@@ -172,7 +171,7 @@ func TestUncheckedParsers(t *testing.T) {
 		}
 	}
 	slices.Sort(got)
-	if !slices.Equal(got, want) {
-		t.Errorf("parsers kept unchecked:\n  %q\nwant:\n  %q", got, want)
+	if len(got) > 0 {
+		t.Errorf("parsers kept unchecked: %q", got)
 	}
 }

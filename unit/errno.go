@@ -28,6 +28,8 @@ const (
 	eACCES       errno = 13
 	eUCLEAN      errno = 117
 	eBADFD       errno = 77
+	eBADRQC      errno = 56
+	eNOTUNIQ     errno = 76
 
 	// Those of specifiers.
 	eSRCH     errno = 3
@@ -56,6 +58,8 @@ var errnoTexts = map[errno]string{
 	eACCES:       "Permission denied",
 	eUCLEAN:      "Structure needs cleaning",
 	eBADFD:       "File descriptor in bad state",
+	eBADRQC:      "Invalid request code",
+	eNOTUNIQ:     "Name not unique on network",
 	eSRCH:        "No such process",
 	eNOSYS:       "Function not implemented",
 	eLOOP:        "Too many levels of symbolic links",

@@ -392,6 +392,8 @@ func checker(parser, arg string) setter {
 		return openFileSetting
 	case "log_filter_patterns":
 		return logFilterPatternsSetting
+	case "image_policy":
+		return imagePolicySetting
 	case "exec_preserve_mode":
 		return boolEnumSetting(func(x *Confinement) *string { return &x.RuntimeDirectoryPreserve }, "Failed to parse runtime directory preserve mode", "no", "yes", "restart")
 	}

@@ -69,8 +69,8 @@ func (c *settingCtx) fatal(a *Assignment, format string, args ...any) error {
 }
 
 // A setter parses one assignment into the unit, or only checks it. Its
-// error, always eNOEXEC, is systemd's fatal return: the rest of the file
-// is not read and the unit has a bad setting.
+// error is systemd's fatal return: the rest of the file is not read, and
+// the unit has a bad setting (eNOEXEC) or fails to load (any other).
 type setter func(c *settingCtx, a *Assignment) error
 
 // ignoring is the suffix of systemd's messages for a setting that is

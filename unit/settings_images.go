@@ -354,3 +354,92 @@ func logFilterPatternsSetting(c *settingCtx, a *Assignment) error {
 	}
 	return nil
 }
+
+// imagePolicySetting is config_parse_image_policy, for RootImagePolicy=,
+// MountImagePolicy= and ExtensionImagePolicy=: a policy systemd cannot
+// read stops the unit from loading.
+func imagePolicySetting(c *settingCtx, a *Assignment) error {
+	if a.Value == "" {
+		return nil
+	}
+	err := imagePolicyValid(a.Value)
+	msg := "Failed to parse image policy, refusing: %s"
+	switch err {
+	case nil:
+		return nil
+	case eNOTUNIQ:
+		msg = "Duplicate rule in image policy, refusing: %s"
+	case eBADSLT:
+		msg = "Unknown partition type in image policy, refusing: %s"
+	case eBADRQC:
+		msg = "Unknown partition policy flag in image policy, refusing: %s"
+	}
+	c.log(a, Error, msg, a.Value)
+	return err
+}
+
+// partitionPolicyFlags are the names policy_flag_from_string_one knows.
+var partitionPolicyFlags = []string{"verity", "signed", "encrypted", "unprotected", "unused", "absent", "open",
+	"ignore", "read-only-on", "read-only-off", "growfs-on", "growfs-off"}
+
+// imagePolicyValid is image_policy_from_string: "-", "*", "~", or rules
+// "[PARTITION]=FLAG+FLAG…" separated by colons, a rule without a
+// partition the default. Its errors tell a partition given twice
+// (ENOTUNIQ), an unknown partition (EBADSLT) and an unknown flag
+// (EBADRQC) from the rest (EINVAL).
+func imagePolicyValid(s string) error {
+	if s == "" || s == "-" || s == "*" || s == "~" {
+		return nil
+	}
+	var seen []string
+	w := words{s: s}
+	for {
+		rule, more, err := w.next(":", extractDontCoalesceSeparators)
+		if err != nil {
+			return err
+		}
+		if !more {
+			return nil
+		}
+		r := words{s: rule}
+		d, more, err := r.next("=", extractDontCoalesceSeparators)
+		switch {
+		case err != nil:
+			return err
+		case !more || r.done:
+			// No partition and flags, or no "=" between them.
+			return eINVAL
+		}
+		d = strings.Trim(d, whitespace)
+		switch {
+		case slices.Contains(seen, d):
+			return eNOTUNIQ
+		case d != "" && !slices.Contains(partitionDesignators, d):
+			return eBADSLT
+		}
+		seen = append(seen, d)
+		if err := partitionPolicyFlagsValid(strings.Trim(r.rest(), whitespace)); err != nil {
+			return err
+		}
+	}
+}
+
+// partitionPolicyFlagsValid is partition_policy_flags_from_string: "-"
+// or nothing, or flags joined by "+".
+func partitionPolicyFlagsValid(s string) error {
+	if s == "" || s == "-" {
+		return nil
+	}
+	w := words{s: s}
+	for {
+		f, more, err := w.next("+", extractDontCoalesceSeparators)
+		switch {
+		case err != nil:
+			return err
+		case !more:
+			return nil
+		case !slices.Contains(partitionPolicyFlags, strings.Trim(f, whitespace)):
+			return eBADRQC
+		}
+	}
+}
