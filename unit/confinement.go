@@ -233,6 +233,10 @@ func syscallFilterSetting(log bool) setter {
 				c.warn(a, "Unknown system call group, ignoring: %s", name)
 				return
 			}
+			if !strings.HasPrefix(name, "@") && !knownSyscall(name) {
+				c.warn(a, "Failed to parse system call, ignoring: %s", name)
+				return
+			}
 			if !log {
 				x.SyscallFilter = append(x.SyscallFilter, SyscallEntry{Name: name, Deny: invert, Errno: errno})
 			}
