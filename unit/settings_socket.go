@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// servicesSocketsSetting is config_parse_service_sockets: the socket
+// serviceSocketsSetting is config_parse_service_sockets: the socket
 // units that pass the service its sockets, with specifiers.
 func serviceSocketsSetting(c *settingCtx, a *Assignment) error {
 	c.eachWord(a, a.Value, 0, "Trailing garbage in sockets, ignoring: %s", func(word string) {
