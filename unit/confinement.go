@@ -1,6 +1,7 @@
 package unit
 
 import (
+	"iter"
 	"math"
 	"runtime"
 	"slices"
@@ -724,16 +725,7 @@ func execDirectoriesSetting(c *settingCtx, a *Assignment) error {
 		delete(x.Directories, kind)
 		return nil
 	}
-	w := words{s: a.Value}
-	for {
-		tuple, more, err := w.next("", extractUnquote|extractRetainEscape)
-		if err != nil {
-			c.warn(a, "Invalid syntax %s=%s, ignoring: %s", a.Key, a.Value, strerror(eINVAL))
-			return nil
-		}
-		if !more {
-			return nil
-		}
+	for tuple := range c.tuples(a) {
 		t := words{s: tuple}
 		src, ok, err1 := t.next(":", extractCUnescape|extractUnescapeSeparators)
 		dest, _, err2 := t.next(":", extractCUnescape|extractUnescapeSeparators)
@@ -780,6 +772,27 @@ func execDirectoriesSetting(c *settingCtx, a *Assignment) error {
 			dirs[i].Symlinks = append(dirs[i].Symlinks, link)
 		}
 		x.Directories[kind] = dirs
+	}
+	return nil
+}
+
+// tuples yields the words of a's value, unquoted with their escapes
+// kept, as the loops of config_parse_exec_directories and the like take
+// them with extract_first_word(EXTRACT_UNQUOTE|EXTRACT_RETAIN_ESCAPE);
+// at bad quoting it warns as they do, and ends.
+func (c *settingCtx) tuples(a *Assignment) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		w := words{s: a.Value}
+		for {
+			tuple, more, err := w.next("", extractUnquote|extractRetainEscape)
+			if err != nil {
+				c.warn(a, "Invalid syntax %s=%s, ignoring: %s", a.Key, a.Value, strerror(eINVAL))
+				return
+			}
+			if !more || !yield(tuple) {
+				return
+			}
+		}
 	}
 }
 

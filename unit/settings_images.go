@@ -161,16 +161,7 @@ func imagesSetting(extension bool) setter {
 		if a.Value == "" {
 			return nil
 		}
-		w := words{s: a.Value}
-		for {
-			tuple, more, err := w.next("", extractUnquote|extractRetainEscape)
-			if err != nil {
-				c.warn(a, "Invalid syntax %s=%s, ignoring: %s", a.Key, a.Value, strerror(eINVAL))
-				return nil
-			}
-			if !more {
-				return nil
-			}
+		for tuple := range c.tuples(a) {
 			n := 2
 			if extension {
 				n = 1
@@ -191,6 +182,7 @@ func imagesSetting(extension bool) setter {
 				return nil
 			}
 		}
+		return nil
 	}
 }
 
