@@ -15,6 +15,9 @@ import (
 
 	"sundial.dev/sundial/internal/api"
 	"sundial.dev/sundial/internal/cluster"
+	"sundial.dev/sundial/internal/manager"
+	"sundial.dev/sundial/internal/store"
+	"sundial.dev/sundial/unit"
 )
 
 // etcdOptions are the daemon's options for a cluster, etcd's flags with
@@ -122,12 +125,13 @@ type clusterNode struct {
 	mu     sync.Mutex
 	c      *cluster.Cluster // nil until open
 	err    error            // why it could not be opened
+	joined chan struct{}    // closed once open
 }
 
 // startCluster opens the daemon's cluster; stop closes it.
 func startCluster(ctx context.Context, cfg cluster.Config, log *slog.Logger) *clusterNode {
 	ctx, cancel := context.WithCancel(ctx)
-	n := &clusterNode{cancel: cancel, done: make(chan struct{})}
+	n := &clusterNode{cancel: cancel, done: make(chan struct{}), joined: make(chan struct{})}
 	go func() {
 		defer close(n.done)
 		c, err := cluster.Open(ctx, cfg)
@@ -141,6 +145,7 @@ func startCluster(ctx context.Context, cfg cluster.Config, log *slog.Logger) *cl
 			return
 		}
 		log.Info(fmt.Sprintf("Joined the cluster as %s.", cfg.Name))
+		close(n.joined)
 		select {
 		case <-ctx.Done():
 		case err := <-c.Err():
@@ -244,4 +249,93 @@ func clusterMain(c *cli, args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// clusterTimers is the node's cluster as its manager's timers see it.
+type clusterTimers struct{ n *clusterNode }
+
+var _ manager.Cluster = clusterTimers{}
+
+// open returns the cluster once the node has joined it.
+func (ct clusterTimers) open() (*cluster.Cluster, error) {
+	ct.n.mu.Lock()
+	defer ct.n.mu.Unlock()
+	switch {
+	case ct.n.err != nil:
+		return nil, fmt.Errorf("the daemon failed to join its cluster: %w", ct.n.err)
+	case ct.n.c == nil:
+		return nil, errors.New("the daemon has not joined its cluster yet")
+	}
+	return ct.n.c, nil
+}
+
+func (clusterTimers) Mark(u *unit.Unit) (bool, []unit.Diagnostic) {
+	m, diags := cluster.ReadMark(u)
+	return m.Cluster, diags
+}
+
+func (ct clusterTimers) Lead(ctx context.Context) (manager.ClusterTerm, error) {
+	// Not before the node has joined, or failed to.
+	select {
+	case <-ct.n.joined:
+	case <-ct.n.done:
+	case <-ctx.Done():
+		return nil, context.Cause(ctx)
+	}
+	c, err := ct.open()
+	if err != nil {
+		return nil, err
+	}
+	t, err := c.Lead(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return clusterTerm{c, t}, nil
+}
+
+func (ct clusterTimers) EndRun(ctx context.Context, run manager.ClusterRun, ended uint64, result, exitCode string, exitStatus int) error {
+	c, err := ct.open()
+	if err != nil {
+		return err
+	}
+	_, err = c.EndRun(ctx, run.(cluster.Run), ended, result, exitCode, exitStatus)
+	return managerError(err)
+}
+
+// A clusterTerm is a term of the node's leadership, for its manager.
+type clusterTerm struct {
+	c *cluster.Cluster
+	t cluster.Term
+}
+
+func (ct clusterTerm) Done() <-chan struct{} { return ct.t.Done() }
+func (ct clusterTerm) Resign() error         { return ct.t.Resign() }
+
+func (ct clusterTerm) MarkNodesLost(ctx context.Context, at uint64) error {
+	_, err := ct.c.MarkNodesLost(ctx, ct.t, at)
+	return managerError(err)
+}
+
+func (ct clusterTerm) Timer(ctx context.Context, name string) (store.TimerState, error) {
+	return ct.c.Timer(ctx, name)
+}
+
+func (ct clusterTerm) Trigger(ctx context.Context, prev store.TimerState, t store.Trigger) (store.TimerState, manager.ClusterRun, error) {
+	st, run, err := ct.c.Trigger(ctx, ct.t, prev, t)
+	if err != nil {
+		return st, nil, managerError(err)
+	}
+	return st, run, nil
+}
+
+// managerError is err with the manager's name for the cluster's
+// ErrDeposed and ErrStale.
+func managerError(err error) error {
+	switch {
+	case errors.Is(err, cluster.ErrDeposed):
+		return fmt.Errorf("%w: %w", manager.ErrDeposed, err)
+	case errors.Is(err, cluster.ErrStale):
+		return fmt.Errorf("%w: %w", manager.ErrStale, err)
+	}
+	return err
 }

@@ -172,6 +172,7 @@ func daemonMain(c *cli, args []string) int {
 		clusterCfg.Logger = m.Logger
 		node = startCluster(ctx, clusterCfg, m.Logger)
 		m.ClusterStatus = node.status
+		m.Cluster = clusterTimers{node}
 	}
 	// The page serves while the manager runs: stopped once it returns,
 	// and waited for.

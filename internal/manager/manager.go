@@ -70,6 +70,9 @@ type Manager struct {
 	// ClusterStatus, if set, tells what the daemon sees of its cluster
 	// (sundial cluster status); nil when it runs none.
 	ClusterStatus func(ctx context.Context) (api.ClusterStatus, error)
+	// Cluster, if set, fires the timers marked Cluster=yes once across
+	// the cluster, not here alone.
+	Cluster Cluster
 
 	clk    clock.Clock
 	log    *slog.Logger
@@ -120,6 +123,7 @@ type Manager struct {
 	obs    observer // what snapshots show
 	// droppedLines counts the journal's lines that could not be written.
 	droppedLines uint64
+	cluster      clusterState
 }
 
 // builtinDir holds the built-in units, beside the database.
@@ -223,6 +227,7 @@ func (m *Manager) Run(ctx context.Context) error {
 	// those that ended.
 	m.collect()
 	m.observeStored(ctx)
+	m.startCluster(ctx)
 	retainCtx, stopRetaining := context.WithCancel(context.Background())
 	var retaining sync.WaitGroup
 	retaining.Go(func() { m.retain(retainCtx) })
@@ -328,6 +333,9 @@ func (m *Manager) loop(ctx context.Context) error {
 		}
 		last = now
 		for _, t := range m.engine.Due(now) {
+			if m.isClusterTimer(m.units[t.Name]) {
+				continue // the cluster's leader fires it
+			}
 			m.engine.Fire(t, now, start)
 			if e := m.units[t.Name]; e != nil {
 				m.changed(e)

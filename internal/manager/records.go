@@ -168,6 +168,7 @@ func (m *Manager) recordTrigger(te *entry, t store.Trigger) int64 {
 // recordEnd records how a run ended.
 func (m *Manager) recordEnd(unitName string, runID int64, ended timer.Instant, result, code string, status int) {
 	m.observeEnd(unitName, runID, ended, result, code, status)
+	m.clusterRunEnded(unitName, runID, ended, result, code, status)
 	m.record("the end of a run of "+unitName, func(ctx context.Context) error {
 		id, ok := m.storedRun(runID)
 		if !ok {

@@ -629,6 +629,9 @@ func (m *Manager) startTimer(ctx context.Context, e *entry) bool {
 		m.unitLog(e.name, "", 4, "Refusing to start, unit "+e.trigger+" to trigger not loaded.")
 		return false
 	}
+	if m.refuseCluster(e) {
+		return false
+	}
 	st, ok := m.preload.timers[e.name]
 	if m.preload.timers == nil {
 		// While the record of its last trigger is held (the disk full),

@@ -1,0 +1,386 @@
+package manager
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"sundial.dev/sundial/internal/store"
+	"sundial.dev/sundial/internal/timer"
+	"sundial.dev/sundial/unit"
+)
+
+// A Cluster is what the manager needs of the cluster its daemon is a node
+// of, to fire each elapse of a cluster timer once across the nodes: the
+// daemon implements it on etcd; the manager knows nothing of etcd.
+type Cluster interface {
+	// Mark reads a timer's [X-Sundial] section: whether it is a cluster
+	// timer, and what is wrong with it; a diagnostic of severity
+	// unit.Error refuses the timer.
+	Mark(u *unit.Unit) (cluster bool, diags []unit.Diagnostic)
+	// Lead returns once this node leads the cluster's timers, or fails
+	// when ctx ends first or the cluster cannot be reached.
+	Lead(ctx context.Context) (ClusterTerm, error)
+	// EndRun records how a run that Trigger made ended, at realtime µs.
+	EndRun(ctx context.Context, run ClusterRun, ended uint64, result, exitCode string, exitStatus int) error
+}
+
+// A ClusterTerm is one term of this node's leadership. Its writes fail
+// with ErrDeposed once it has ended, and with ErrStale when what they
+// compare changed.
+type ClusterTerm interface {
+	// Done is closed when the term has ended.
+	Done() <-chan struct{}
+	// Resign ends the term.
+	Resign() error
+	// MarkNodesLost marks the runs of nodes that are gone as lost, at
+	// realtime µs: they are not run again.
+	MarkNodesLost(ctx context.Context, at uint64) error
+	// Timer reads a cluster timer's stamp.
+	Timer(ctx context.Context, name string) (store.TimerState, error)
+	// Trigger moves a cluster timer's stamp from prev and records its run
+	// on this node, in one write that holds only while the term does.
+	Trigger(ctx context.Context, prev store.TimerState, t store.Trigger) (store.TimerState, ClusterRun, error)
+}
+
+// A ClusterRun is the cluster's record of a run, handed back to EndRun.
+type ClusterRun any
+
+// ErrDeposed and ErrStale are what a ClusterTerm's writes fail with:
+// the term has ended, or the stamp moved since it was read.
+var (
+	ErrDeposed = errors.New("the term has ended")
+	ErrStale   = errors.New("changed since it was read")
+)
+
+// clusterRetry is how long the leader loop waits before it tries again
+// to reach the cluster.
+const clusterRetry = time.Second
+
+// A clusterTimer is what the leader loop is given of a cluster timer.
+type clusterTimer struct {
+	name    string
+	cfg     *unit.TimerSection
+	running bool // its unit runs on this node
+}
+
+// clusterState is the manager's part of the cluster timers, shared by
+// its loop and the leader loop.
+type clusterState struct {
+	// runs are the runs the leader loop started, by the local run ID;
+	// the loop's only.
+	runs map[int64]clusterRunning
+	mu   sync.Mutex
+	// ended are the timers whose units ended, for the leader loop, by
+	// name: their units' last activation and deactivation, monotonic µs.
+	ended map[string]timer.UnitState
+	wake  chan struct{} // told when ended is no longer empty
+}
+
+// A clusterRunning is a run of a cluster timer's unit on this node.
+type clusterRunning struct {
+	timer string
+	run   ClusterRun
+}
+
+// isClusterTimer reports whether e is a timer that the cluster fires:
+// never where the daemon is no node of one.
+func (m *Manager) isClusterTimer(e *entry) bool {
+	if m.Cluster == nil || e == nil || e.timer == nil {
+		return false
+	}
+	c, _ := m.Cluster.Mark(e.u())
+	return c
+}
+
+// refuseCluster says what is wrong with a timer's [X-Sundial] section,
+// and reports whether that refuses the timer's start.
+func (m *Manager) refuseCluster(e *entry) bool {
+	if m.Cluster == nil {
+		return false
+	}
+	_, diags := m.Cluster.Mark(e.u())
+	refused := false
+	for _, d := range diags {
+		m.unitLog(e.name, "", 4, d.String())
+		refused = refused || d.Severity == unit.Error
+	}
+	return refused
+}
+
+// startCluster starts the leader loop of the cluster's timers, if the
+// daemon is a node of a cluster, until ctx is done.
+func (m *Manager) startCluster(ctx context.Context) {
+	if m.Cluster == nil {
+		return
+	}
+	m.cluster.wake = make(chan struct{}, 1)
+	m.background.Go(func() { m.leadClusterTimers(ctx) })
+}
+
+// leadClusterTimers campaigns for the cluster's timers and leads them, a
+// term at a time, until ctx is done. Where the cluster cannot be reached
+// the timers wait, and the log says so once until it can be again.
+func (m *Manager) leadClusterTimers(ctx context.Context) {
+	told := false
+	for ctx.Err() == nil {
+		term, err := m.Cluster.Lead(ctx)
+		if err == nil {
+			told = false
+			m.log.Info("Leading the cluster's timers.")
+			err = m.leadTerm(ctx, term)
+			term.Resign()
+			if ctx.Err() != nil {
+				return
+			}
+			m.log.Info("No longer leading the cluster's timers.", "reason", err)
+			if errors.Is(err, ErrDeposed) {
+				continue
+			}
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		if !told {
+			m.log.Error("Cannot reach the cluster; cluster timers wait until it can be.", "err", err)
+			told = true
+		}
+		wake, stop := m.clk.After(clusterRetry)
+		select {
+		case <-ctx.Done():
+			stop()
+			return
+		case <-wake:
+		}
+	}
+}
+
+// leadTerm fires the cluster timers while term lasts: the runs of nodes
+// gone are marked lost, then each timer's next elapse is computed by a
+// timer engine of the term's from the cluster's stamp, and each elapse is
+// triggered through the term's fence before its unit starts here. It
+// returns why the term ended.
+func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
+	tctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go func() {
+		select {
+		case <-term.Done():
+			cancel(ErrDeposed)
+		case <-tctx.Done():
+		}
+	}()
+	if err := term.MarkNodesLost(tctx, m.clk.Now().Realtime); err != nil {
+		return termEnd(tctx, err)
+	}
+	timers, eng, ok := m.clusterTimers(tctx)
+	if !ok {
+		return context.Cause(tctx)
+	}
+	type led struct {
+		t     *timer.Timer
+		cfg   *unit.TimerSection
+		state store.TimerState
+		err   error // the last trigger's failure
+	}
+	all := map[string]*led{}
+	resume := func(l *led, name string, running bool) error {
+		st, err := term.Timer(tctx, name)
+		if err != nil {
+			return err
+		}
+		now := m.clk.Now()
+		l.state, l.t = st, eng.Add(name, l.cfg)
+		var last timer.Dual
+		if st.LastTrigger > 0 {
+			last = timer.Dual{Realtime: st.LastTrigger, Monotonic: monotonicOf(st.LastTrigger, now)}
+		}
+		l.t.Resume(now, timer.Dual{Realtime: now.Realtime, Monotonic: now.Monotonic}, last)
+		if running {
+			l.t.ResumeRunning(now)
+		}
+		return nil
+	}
+	for _, ct := range timers {
+		l := &led{cfg: ct.cfg}
+		if err := resume(l, ct.name, ct.running); err != nil {
+			return termEnd(tctx, err)
+		}
+		all[ct.name] = l
+	}
+	for {
+		now := m.clk.Now()
+		for _, t := range eng.Due(now) {
+			l := all[t.Name]
+			l.err = nil
+			eng.Fire(t, now, func(tr timer.Trigger) error {
+				invocation := newID()
+				st, run, err := term.Trigger(tctx, l.state, store.Trigger{Timer: t.Name, Unit: tr.Unit, Reason: tr.Reason.String(),
+					Invocation: invocation, Realtime: tr.At.Realtime, Monotonic: tr.At.Monotonic, Boot: m.boot})
+				if err != nil {
+					l.err = err
+					return err
+				}
+				l.state = st
+				act := activation{timer: t.Name, reason: tr.Reason.String(), invocation: invocation, env: tr.Env()}
+				// Committed: the unit starts, whatever becomes of the term.
+				m.send(ctx, func() { m.startClusterRun(tr.Unit, act, run) })
+				return nil
+			})
+			switch {
+			case l.err == nil:
+			case errors.Is(l.err, ErrStale):
+				// Another trigger moved the stamp: computed again from it.
+				eng.Remove(l.t)
+				if err := resume(l, t.Name, false); err != nil {
+					return termEnd(tctx, err)
+				}
+			default:
+				return termEnd(tctx, l.err)
+			}
+		}
+		d, _ := eng.Until(now)
+		wake, stop := m.clk.After(time.Duration(min(d, uint64(time.Hour/time.Microsecond))) * time.Microsecond)
+		select {
+		case <-tctx.Done():
+			stop()
+			return context.Cause(tctx)
+		case <-m.cluster.wake:
+			stop()
+			m.cluster.mu.Lock()
+			ended := m.cluster.ended
+			m.cluster.ended = nil
+			m.cluster.mu.Unlock()
+			now := m.clk.Now()
+			for _, name := range slices.Sorted(maps.Keys(ended)) {
+				if l := all[name]; l != nil {
+					l.t.UnitChanged(now, ended[name])
+				}
+			}
+		case <-wake:
+		}
+	}
+}
+
+// termEnd is why a term ended on err: the term's end or the daemon's
+// stop, if that came first, else err.
+func termEnd(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	return err
+}
+
+// monotonicOf is a realtime µs of another node's, or of before this
+// boot, on this node's monotonic clock now, which OnUnitActiveSec= and
+// its kind count from: 0 for before the clock began.
+func monotonicOf(realtime uint64, now timer.Instant) uint64 {
+	if realtime >= now.Realtime {
+		return now.Monotonic + (realtime - now.Realtime)
+	}
+	return now.Monotonic - min(now.Monotonic, now.Realtime-realtime)
+}
+
+// send has the manager's loop do f, unless ctx ends first; it reports
+// whether f was sent.
+func (m *Manager) send(ctx context.Context, f func()) bool {
+	select {
+	case m.events <- f:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// clusterTimers returns, from the manager's loop, the cluster timers
+// started here (enabled), and a timer engine for them, set as the
+// manager's; ok is false if ctx ended first.
+func (m *Manager) clusterTimers(ctx context.Context) (timers []clusterTimer, eng *timer.Engine, ok bool) {
+	done := make(chan struct{})
+	if !m.send(ctx, func() {
+		defer close(done)
+		e := m.engine
+		eng = &timer.Engine{Location: e.Location, Startup: e.Startup, InContainer: e.InContainer, MachineID: e.MachineID,
+			User: e.User, UID: e.UID, Perturbation: e.Perturbation, CanWake: e.CanWake, Rand: e.Rand, LogLevel: e.LogLevel,
+			// The log only: the journal is the loop's.
+			Log: func(t *timer.Timer, level slog.Level, msg string) {
+				m.log.Log(context.Background(), level, t.Name+": "+msg)
+			}}
+		for _, name := range slices.Sorted(maps.Keys(m.units)) {
+			e := m.units[name]
+			if e.timer == nil || !e.timer.State.Active() || !m.isClusterTimer(e) {
+				continue
+			}
+			se := m.units[e.trigger]
+			timers = append(timers, clusterTimer{name: name, cfg: e.timer.Config, running: se != nil && se.isActive()})
+		}
+	}) {
+		return nil, nil, false
+	}
+	select {
+	case <-done:
+		return timers, eng, true
+	case <-ctx.Done():
+		return nil, nil, false
+	}
+}
+
+// startClusterRun starts the unit of a cluster timer's trigger, which the
+// cluster has recorded as run: its end is told to the cluster, and to
+// the leader loop.
+func (m *Manager) startClusterRun(name string, act activation, run ClusterRun) {
+	se, err := m.get(name)
+	now := m.clk.Now()
+	r := store.Run{Unit: name, Timer: act.timer, Reason: act.reason, Invocation: act.invocation, Started: now.Realtime,
+		StartedMonotonic: now.Monotonic, Boot: m.boot}
+	act.runID = m.recordRun("a run of "+name, func(ctx context.Context) (int64, error) { return m.writes.StartRun(ctx, r) })
+	if m.cluster.runs == nil {
+		m.cluster.runs = map[int64]clusterRunning{}
+	}
+	m.cluster.runs[act.runID] = clusterRunning{timer: act.timer, run: run}
+	if err != nil {
+		m.unitLog(act.timer, "", 4, act.timer+": Failed to queue unit startup job: "+err.Error())
+		m.recordEnd(name, act.runID, now, "resources", "", 0)
+		return
+	}
+	m.start(se, act, nil)
+}
+
+// clusterRunEnded tells the cluster and the leader loop that a run of a
+// cluster timer's unit ended, if runID is one.
+func (m *Manager) clusterRunEnded(unitName string, runID int64, ended timer.Instant, result, code string, status int) {
+	cr, ok := m.cluster.runs[runID]
+	if !ok {
+		return
+	}
+	delete(m.cluster.runs, runID)
+	m.background.Go(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), clusterEndTimeout)
+		defer cancel()
+		if err := m.Cluster.EndRun(ctx, cr.run, ended.Realtime, result, code, status); err != nil {
+			m.log.Error(fmt.Sprintf("Failed to record the end of a run of %s in the cluster.", unitName), "err", err)
+		}
+	})
+	us := timer.UnitState{Inactive: true}
+	if se := m.units[unitName]; se != nil {
+		us.ActiveAt, us.InactiveAt = se.inactiveExit.Monotonic, ended.Monotonic
+	}
+	m.cluster.mu.Lock()
+	if m.cluster.ended == nil {
+		m.cluster.ended = map[string]timer.UnitState{}
+	}
+	m.cluster.ended[cr.timer] = us
+	m.cluster.mu.Unlock()
+	select {
+	case m.cluster.wake <- struct{}{}:
+	default:
+	}
+}
+
+// clusterEndTimeout bounds the record of a run's end in the cluster.
+const clusterEndTimeout = 10 * time.Second
