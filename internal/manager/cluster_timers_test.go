@@ -1,0 +1,198 @@
+package manager
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"sundial.dev/sundial/internal/api"
+	"sundial.dev/sundial/internal/store"
+	"sundial.dev/sundial/unit"
+)
+
+// fakeCluster is a cluster of one timer's stamp, in memory: its terms'
+// triggers compare the stamp's version, as etcd's do, and what each
+// trigger of each term does is the test's.
+type fakeCluster struct {
+	// leadErrs is how many campaigns fail, as where etcd cannot be
+	// reached, before one wins.
+	leadErrs int
+	// trigger, if set, is what the n-th trigger (from 0) of the term-th
+	// term (from 0) does first: an error fails it, with ErrStale after
+	// moving the stamp, as another trigger would.
+	trigger func(term, n int) error
+
+	mu        sync.Mutex
+	campaigns int
+	terms     int
+	triggers  map[int]int // by term
+	state     store.TimerState
+	committed map[string]bool // the invocations of the triggers that held
+	ended     int
+}
+
+func (f *fakeCluster) Mark(u *unit.Unit) (bool, []unit.Diagnostic) {
+	for _, a := range u.Assignments {
+		if a.Section == "X-Sundial" && a.Key == "Cluster" && a.Value == "yes" {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func (f *fakeCluster) Lead(ctx context.Context) (ClusterTerm, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.campaigns++; f.campaigns <= f.leadErrs {
+		return nil, errors.New("etcd cannot be reached")
+	}
+	f.terms++
+	return &fakeTerm{f: f, n: f.terms - 1, done: make(chan struct{})}, nil
+}
+
+func (f *fakeCluster) EndRun(ctx context.Context, run ClusterRun, ended uint64, result, exitCode string, exitStatus int) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.ended++
+	return nil
+}
+
+type fakeTerm struct {
+	f    *fakeCluster
+	n    int
+	done chan struct{}
+	once sync.Once
+}
+
+func (t *fakeTerm) Done() <-chan struct{} { return t.done }
+
+func (t *fakeTerm) Resign() error {
+	t.once.Do(func() { close(t.done) })
+	return nil
+}
+
+func (t *fakeTerm) MarkNodesLost(ctx context.Context, at uint64) error { return nil }
+
+func (t *fakeTerm) Timer(ctx context.Context, name string) (store.TimerState, error) {
+	t.f.mu.Lock()
+	defer t.f.mu.Unlock()
+	return t.f.state, nil
+}
+
+func (t *fakeTerm) Trigger(ctx context.Context, prev store.TimerState, tr store.Trigger) (store.TimerState, ClusterRun, error) {
+	f := t.f
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.triggers == nil {
+		f.triggers = map[int]int{}
+	}
+	n := f.triggers[t.n]
+	f.triggers[t.n]++
+	if f.trigger != nil {
+		if err := f.trigger(t.n, n); errors.Is(err, ErrStale) {
+			f.state.Version++
+			f.state.LastTrigger = tr.Realtime
+		} else if err != nil {
+			return store.TimerState{}, nil, err
+		}
+	}
+	if prev.Version != f.state.Version {
+		return store.TimerState{}, nil, ErrStale
+	}
+	f.state.Version++
+	f.state.LastTrigger = tr.Realtime
+	if f.committed == nil {
+		f.committed = map[string]bool{}
+	}
+	f.committed[tr.Invocation] = true
+	return f.state, tr.Invocation, nil
+}
+
+// TestClusterTimers runs a cluster timer that elapses every second with
+// a fake cluster, until its service has run twice: each run is one of a
+// trigger that held, none of a deposed term's or of a stamp that moved,
+// and the timer never fired here on its own.
+func TestClusterTimers(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		leadErrs  int
+		trigger   func(term, n int) error
+		terms     int  // at least
+		unreached bool // the log says once that the cluster cannot be reached
+	}{
+		{name: "leader", terms: 1},
+		{name: "deposed", terms: 2, trigger: func(term, n int) error {
+			if term == 0 {
+				return ErrDeposed
+			}
+			return nil
+		}},
+		{name: "stale", terms: 1, trigger: func(term, n int) error {
+			if n == 0 {
+				return ErrStale
+			}
+			return nil
+		}},
+		{name: "unreachable", leadErrs: 2, terms: 1, unreached: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, state := t.TempDir(), t.TempDir()
+			runs := filepath.Join(state, "runs")
+			writeUnits(t, dir, map[string]string{
+				"tick.timer":   "[Timer]\nOnCalendar=*:*:*\nAccuracySec=1us\n[X-Sundial]\nCluster=yes\n",
+				"tick.service": "[Service]\nType=oneshot\nExecStart=/bin/sh -c 'echo $$INVOCATION_ID >>" + runs + "'\n",
+			})
+			f := &fakeCluster{leadErrs: tc.leadErrs, trigger: tc.trigger}
+			var logs syncBuffer
+			lines := func() []string {
+				data, _ := os.ReadFile(runs)
+				return strings.Fields(string(data))
+			}
+			runDaemon(t, dir, state, func(*api.Client) bool { return len(lines()) >= 2 }, func(m *Manager) {
+				m.Cluster = f
+				m.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+			})
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			for _, inv := range lines() {
+				if !f.committed[inv] {
+					t.Errorf("run %s of no trigger that held; committed: %v", inv, f.committed)
+				}
+			}
+			if f.terms < tc.terms {
+				t.Errorf("%d terms, want %d", f.terms, tc.terms)
+			}
+			if f.ended < 1 {
+				t.Errorf("no run's end recorded in the cluster")
+			}
+			told := strings.Count(logs.String(), "Cannot reach the cluster")
+			if want := map[bool]int{true: 1}[tc.unreached]; told != want {
+				t.Errorf("the log says %d times that the cluster cannot be reached, want %d:\n%s", told, want, logs.String())
+			}
+		})
+	}
+}
+
+// syncBuffer is a bytes.Buffer for several goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
