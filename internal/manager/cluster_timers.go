@@ -229,7 +229,7 @@ func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 				l.state = st
 				act := activation{timer: t.Name, reason: tr.Reason.String(), invocation: invocation, env: tr.Env()}
 				// Committed: the unit starts, whatever becomes of the term.
-				m.send(ctx, func() { m.startClusterRun(tr.Unit, act, run) })
+				m.send(ctx, func() { m.startClusterRun(tr.Unit, act, tr.At, run) })
 				return nil
 			})
 			switch {
@@ -330,10 +330,14 @@ func (m *Manager) clusterTimers(ctx context.Context) (timers []clusterTimer, eng
 	}
 }
 
-// startClusterRun starts the unit of a cluster timer's trigger, which the
-// cluster has recorded as run: its end is told to the cluster, and to
-// the leader loop.
-func (m *Manager) startClusterRun(name string, act activation, run ClusterRun) {
+// startClusterRun starts the unit of a cluster timer's trigger at at,
+// which the cluster has recorded as run: its end is told to the cluster,
+// and to the leader loop. The timer here, which does not fire, shows
+// the trigger as its last.
+func (m *Manager) startClusterRun(name string, act activation, at timer.Dual, run ClusterRun) {
+	if te := m.units[act.timer]; te != nil && te.timer != nil {
+		te.timer.LastTrigger = at
+	}
 	se, err := m.get(name)
 	now := m.clk.Now()
 	r := store.Run{Unit: name, Timer: act.timer, Reason: act.reason, Invocation: act.invocation, Started: now.Realtime,

@@ -154,7 +154,13 @@ func TestClusterTimers(t *testing.T) {
 				data, _ := os.ReadFile(runs)
 				return strings.Fields(string(data))
 			}
-			runDaemon(t, dir, state, func(*api.Client) bool { return len(lines()) >= 2 }, func(m *Manager) {
+			// Until the timer here shows the cluster's last trigger, as
+			// list-timers does.
+			shown := func(c *api.Client) bool {
+				timers, err := c.Timers(context.Background())
+				return err == nil && len(timers) == 1 && timers[0].LastTrigger > 0
+			}
+			runDaemon(t, dir, state, func(c *api.Client) bool { return len(lines()) >= 2 && shown(c) }, func(m *Manager) {
 				m.Cluster = f
 				m.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 			})
