@@ -62,6 +62,10 @@ var (
 // to reach the cluster.
 const clusterRetry = time.Second
 
+// clusterScan is how often the leader loop looks at least for cluster
+// timers started, stopped or reloaded on its node.
+const clusterScan = time.Second
+
 // A clusterTimer is what the leader loop is given of a cluster timer.
 type clusterTimer struct {
 	name    string
@@ -178,10 +182,7 @@ func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 	if err := term.MarkNodesLost(tctx, m.clk.Now().Realtime); err != nil {
 		return termEnd(tctx, err)
 	}
-	timers, eng, ok := m.clusterTimers(tctx)
-	if !ok {
-		return context.Cause(tctx)
-	}
+	var eng *timer.Engine
 	type led struct {
 		t     *timer.Timer
 		cfg   *unit.TimerSection
@@ -206,12 +207,42 @@ func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 		}
 		return nil
 	}
-	for _, ct := range timers {
-		l := &led{cfg: ct.cfg}
-		if err := resume(l, ct.name, ct.running); err != nil {
-			return termEnd(tctx, err)
+	// scan takes the cluster timers started here as they are now: those
+	// added, changed (reloaded) or stopped since are taken anew.
+	scan := func() error {
+		timers, e, ok := m.clusterTimers(tctx)
+		if !ok {
+			return context.Cause(tctx)
 		}
-		all[ct.name] = l
+		if eng == nil {
+			eng = e
+		}
+		seen := map[string]bool{}
+		for _, ct := range timers {
+			seen[ct.name] = true
+			l := all[ct.name]
+			if l != nil && l.cfg == ct.cfg {
+				continue
+			}
+			if l != nil {
+				eng.Remove(l.t)
+			}
+			l = &led{cfg: ct.cfg}
+			if err := resume(l, ct.name, ct.running); err != nil {
+				return termEnd(tctx, err)
+			}
+			all[ct.name] = l
+		}
+		for name, l := range all {
+			if !seen[name] {
+				eng.Remove(l.t)
+				delete(all, name)
+			}
+		}
+		return nil
+	}
+	if err := scan(); err != nil {
+		return err
 	}
 	for {
 		now := m.clk.Now()
@@ -245,7 +276,7 @@ func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 			}
 		}
 		d, _ := eng.Until(now)
-		wake, stop := m.clk.After(time.Duration(min(d, uint64(time.Hour/time.Microsecond))) * time.Microsecond)
+		wake, stop := m.clk.After(min(time.Duration(min(d, uint64(clusterScan/time.Microsecond)))*time.Microsecond, clusterScan))
 		select {
 		case <-tctx.Done():
 			stop()
@@ -263,6 +294,9 @@ func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 				}
 			}
 		case <-wake:
+			if err := scan(); err != nil {
+				return err
+			}
 		}
 	}
 }

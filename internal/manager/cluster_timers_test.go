@@ -202,3 +202,40 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.b.String()
 }
+
+// TestClusterTimerStarted starts a cluster timer by hand while the node
+// leads: the leader takes it up, and its service runs.
+func TestClusterTimerStarted(t *testing.T) {
+	dir, state := t.TempDir(), t.TempDir()
+	runs := filepath.Join(state, "runs")
+	writeUnits(t, dir, map[string]string{
+		"tick.service": "[Service]\nType=oneshot\nExecStart=/bin/sh -c 'echo $$INVOCATION_ID >>" + runs + "'\n",
+	})
+	timerFile := "[Timer]\nOnCalendar=*:*:*\nAccuracySec=1us\n[X-Sundial]\nCluster=yes\n"
+	if err := os.WriteFile(filepath.Join(dir, "tick.timer"), []byte(timerFile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f := &fakeCluster{}
+	led := func() bool {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return f.terms > 0
+	}
+	started := false
+	runDaemon(t, dir, state, func(c *api.Client) bool {
+		if !started && led() {
+			res, err := c.Jobs(context.Background(), api.JobRequest{Verb: "start", Units: []string{"tick.timer"}})
+			if err != nil || len(res) != 1 || res[0].Error != "" {
+				t.Fatalf("start: %v %+v", err, res)
+			}
+			started = true
+		}
+		_, err := os.Stat(runs)
+		return err == nil
+	}, func(m *Manager) { m.Cluster = f })
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.committed) == 0 {
+		t.Errorf("no trigger in the cluster")
+	}
+}
