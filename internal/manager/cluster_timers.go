@@ -154,12 +154,8 @@ func (m *Manager) leadClusterTimers(ctx context.Context) {
 			m.log.Error("Cannot reach the cluster; cluster timers wait until it can be.", "err", err)
 			told = true
 		}
-		wake, stop := m.clk.After(clusterRetry)
-		select {
-		case <-ctx.Done():
-			stop()
+		if !m.pause(ctx, clusterRetry) {
 			return
-		case <-wake:
 		}
 	}
 }

@@ -1,10 +1,8 @@
 package manager
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -149,7 +147,7 @@ func TestClusterTimers(t *testing.T) {
 				"tick.service": "[Service]\nType=oneshot\nExecStart=/bin/sh -c 'echo $$INVOCATION_ID >>" + runs + "'\n",
 			})
 			f := &fakeCluster{leadErrs: tc.leadErrs, trigger: tc.trigger}
-			var logs syncBuffer
+			var logs logBuffer
 			lines := func() []string {
 				data, _ := os.ReadFile(runs)
 				return strings.Fields(string(data))
@@ -162,7 +160,7 @@ func TestClusterTimers(t *testing.T) {
 			}
 			runDaemon(t, dir, state, func(c *api.Client) bool { return len(lines()) >= 2 && shown(c) }, func(m *Manager) {
 				m.Cluster = f
-				m.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+				m.Logger = newLogger(&logs)
 			})
 			f.mu.Lock()
 			defer f.mu.Unlock()
@@ -183,24 +181,6 @@ func TestClusterTimers(t *testing.T) {
 			}
 		})
 	}
-}
-
-// syncBuffer is a bytes.Buffer for several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // TestClusterTimerStarted starts a cluster timer by hand while the node

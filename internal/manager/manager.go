@@ -388,13 +388,22 @@ func (m *Manager) retain(ctx context.Context) {
 		} else if d.Entries+d.Runs > 0 {
 			m.log.Info("journal cut to its limits", "entries", d.Entries, "runs", d.Runs)
 		}
-		wake, stop := m.clk.After(retainEvery)
-		select {
-		case <-ctx.Done():
-			stop()
+		if !m.pause(ctx, retainEvery) {
 			return
-		case <-wake:
 		}
+	}
+}
+
+// pause waits for d to pass, and reports whether it did before ctx was
+// done.
+func (m *Manager) pause(ctx context.Context, d time.Duration) bool {
+	wake, stop := m.clk.After(d)
+	select {
+	case <-ctx.Done():
+		stop()
+		return false
+	case <-wake:
+		return true
 	}
 }
 
