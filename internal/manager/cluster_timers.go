@@ -168,13 +168,13 @@ func (m *Manager) leadClusterTimers(ctx context.Context) {
 func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 	tctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	go func() {
+	m.background.Go(func() {
 		select {
 		case <-term.Done():
 			cancel(ErrDeposed)
 		case <-tctx.Done():
 		}
-	}()
+	})
 	if err := term.MarkNodesLost(tctx, m.clk.Now().Realtime); err != nil {
 		return termEnd(tctx, err)
 	}
