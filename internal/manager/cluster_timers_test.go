@@ -25,6 +25,9 @@ type fakeCluster struct {
 	// term (from 0) does first: an error fails it, with ErrStale after
 	// moving the stamp, as another trigger would.
 	trigger func(term, n int) error
+	// endFirst, if set, ends the first term (its Done closed, as its
+	// lease ending would) once it has triggered once.
+	endFirst bool
 
 	mu        sync.Mutex
 	campaigns int
@@ -109,6 +112,9 @@ func (t *fakeTerm) Trigger(ctx context.Context, prev store.TimerState, tr store.
 		f.committed = map[string]bool{}
 	}
 	f.committed[tr.Invocation] = true
+	if f.endFirst && t.n == 0 {
+		t.Resign()
+	}
 	return f.state, tr.Invocation, nil
 }
 
@@ -121,6 +127,7 @@ func TestClusterTimers(t *testing.T) {
 		name      string
 		leadErrs  int
 		trigger   func(term, n int) error
+		endFirst  bool
 		terms     int  // at least
 		unreached bool // the log says once that the cluster cannot be reached
 	}{
@@ -138,6 +145,7 @@ func TestClusterTimers(t *testing.T) {
 			return nil
 		}},
 		{name: "unreachable", leadErrs: 2, terms: 1, unreached: true},
+		{name: "ended", endFirst: true, terms: 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir, state := t.TempDir(), t.TempDir()
@@ -146,7 +154,7 @@ func TestClusterTimers(t *testing.T) {
 				"tick.timer":   "[Timer]\nOnCalendar=*:*:*\nAccuracySec=1us\n[X-Sundial]\nCluster=yes\n",
 				"tick.service": "[Service]\nType=oneshot\nExecStart=/bin/sh -c 'echo $$INVOCATION_ID >>" + runs + "'\n",
 			})
-			f := &fakeCluster{leadErrs: tc.leadErrs, trigger: tc.trigger}
+			f := &fakeCluster{leadErrs: tc.leadErrs, trigger: tc.trigger, endFirst: tc.endFirst}
 			var logs logBuffer
 			lines := func() []string {
 				data, _ := os.ReadFile(runs)
@@ -168,6 +176,9 @@ func TestClusterTimers(t *testing.T) {
 				if !f.committed[inv] {
 					t.Errorf("run %s of no trigger that held; committed: %v", inv, f.committed)
 				}
+			}
+			if tc.endFirst && f.triggers[0] != 1 {
+				t.Errorf("%d triggers in the term that ended after its first", f.triggers[0])
 			}
 			if f.terms < tc.terms {
 				t.Errorf("%d terms, want %d", f.terms, tc.terms)
