@@ -44,6 +44,7 @@ type scRule struct {
 	name   string
 	conds  []scCond
 	action uint32
+	only   *arch.Info // the architecture the rule is of, if only one
 }
 
 // A scFilter is one filter: its rules, in order, and the action for
@@ -150,10 +151,13 @@ func seccompFilters(x *unit.Confinement, persona uint32) []scFilter {
 	}
 	if x.MemoryDenyWriteExecute {
 		// seccomp_memory_deny_write_execute: no mapping both writable
-		// and executable, nor made executable after.
+		// and executable, nor made executable after. The old mmap() of
+		// i386 takes its arguments in memory, out of the filter's
+		// reach: it is refused whole, mmap2() being what is used.
 		const wx = unix.PROT_WRITE | unix.PROT_EXEC
 		eperm := errnoAction(unix.EPERM)
 		fs = append(fs, scFilter{def: unix.SECCOMP_RET_ALLOW, rules: []scRule{
+			{name: "mmap", action: eperm, only: arch.I386},
 			{name: "mmap", conds: []scCond{{arg: 2, op: scMaskedEq, mask: wx, val: wx}}, action: eperm},
 			{name: "mmap2", conds: []scCond{{arg: 2, op: scMaskedEq, mask: wx, val: wx}}, action: eperm},
 			{name: "mprotect", conds: []scCond{{arg: 2, op: scBitsSet, val: unix.PROT_EXEC}}, action: eperm},
@@ -260,7 +264,7 @@ func (f scFilter) assemble(arches []*arch.Info) ([]bpf.RawInstruction, error) {
 		}
 		for _, r := range f.rules {
 			nr, ok := a.SyscallNames[r.name]
-			if !ok {
+			if !ok || r.only != nil && r.only != a {
 				continue // not on this architecture
 			}
 			body := condsCode(r.conds, argOff)
