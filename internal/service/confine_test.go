@@ -355,3 +355,45 @@ func TestUnhonoured(t *testing.T) {
 		}
 	}
 }
+
+// TestRestrictSUIDSGID: no way of making a file set-user-ID, of those
+// whose mode the filter can read and of those whose mode it cannot.
+func TestRestrictSUIDSGID(t *testing.T) {
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("no python3 to make files")
+	}
+	const probe = `import ctypes, os, stat, sys
+d = sys.argv[1]
+libc = ctypes.CDLL(None, use_errno=True)
+class OpenHow(ctypes.Structure):
+    _fields_ = [("flags", ctypes.c_uint64), ("mode", ctypes.c_uint64), ("resolve", ctypes.c_uint64)]
+def report(what, make):
+    try:
+        fd = make()
+        print(what, "suid" if os.fstat(fd).st_mode & stat.S_ISUID else "plain")
+    except OSError as e:
+        print(what, e.strerror)
+def openat2():
+    how = OpenHow(os.O_CREAT | os.O_WRONLY, 0o4755, 0)
+    fd = libc.syscall(437, -100, (d + "/openat2").encode(), ctypes.byref(how), ctypes.c_size_t(ctypes.sizeof(how)))
+    if fd < 0:
+        raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+    return fd
+def tmpfile():
+    fd = os.open(d, os.O_TMPFILE | os.O_WRONLY, 0o4755)
+    if libc.linkat(fd, b"", -100, (d + "/tmpfile").encode(), 0x1000) < 0:  # AT_EMPTY_PATH
+        raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+    return fd
+report("open", lambda: os.open(d + "/open", os.O_CREAT | os.O_WRONLY, 0o4755))
+report("openat2", openat2)
+report("O_TMPFILE", tmpfile)`
+	want := []string{"open Operation not permitted", "openat2 Operation not permitted", "O_TMPFILE Operation not permitted"}
+	lines, out, logs, _ := runConfined(t, "RestrictSUIDSGID=yes\nExecStart="+python+" @D@/probe.py @D@", nil, func(dir string) {
+		os.WriteFile(filepath.Join(dir, "probe.py"), []byte(probe), 0o644)
+	})
+	if out.Result != Success {
+		t.Errorf("result %s; logs %q", out.Result, logs)
+	}
+	checkList(t, "lines", lines, want)
+}

@@ -129,16 +129,20 @@ func seccompFilters(x *unit.Confinement, persona uint32) []scFilter {
 	}
 	if x.RestrictSUIDSGID {
 		// seccomp_restrict_suid_sgid: no file made or changed to be
-		// set-user-ID or set-group-ID.
+		// set-user-ID or set-group-ID. open() and openat() take the
+		// mode with O_TMPFILE too, which makes a file to link later;
+		// openat2(), whose mode is in memory, is refused whole.
 		const suid = unix.S_ISUID | unix.S_ISGID
+		const creating = unix.O_CREAT | unix.O_TMPFILE&^unix.O_DIRECTORY
 		eperm := errnoAction(unix.EPERM)
 		f := scFilter{def: unix.SECCOMP_RET_ALLOW}
 		for name, arg := range map[string]int{"chmod": 1, "fchmod": 1, "fchmodat": 2, "fchmodat2": 2, "mkdir": 1, "mkdirat": 2, "mknod": 1, "mknodat": 2, "creat": 1} {
 			f.rules = append(f.rules, scRule{name: name, conds: []scCond{{arg: arg, op: scBitsSet, val: suid}}, action: eperm})
 		}
 		f.rules = append(f.rules,
-			scRule{name: "open", conds: []scCond{{arg: 1, op: scBitsSet, val: unix.O_CREAT}, {arg: 2, op: scBitsSet, val: suid}}, action: eperm},
-			scRule{name: "openat", conds: []scCond{{arg: 2, op: scBitsSet, val: unix.O_CREAT}, {arg: 3, op: scBitsSet, val: suid}}, action: eperm})
+			scRule{name: "open", conds: []scCond{{arg: 1, op: scBitsSet, val: creating}, {arg: 2, op: scBitsSet, val: suid}}, action: eperm},
+			scRule{name: "openat", conds: []scCond{{arg: 2, op: scBitsSet, val: creating}, {arg: 3, op: scBitsSet, val: suid}}, action: eperm},
+			scRule{name: "openat2", action: eperm})
 		slices.SortFunc(f.rules, func(a, b scRule) int { return strings.Compare(a.name, b.name) })
 		fs = append(fs, f)
 	}
