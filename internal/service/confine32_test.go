@@ -47,6 +47,17 @@ var exit386 = []byte{
 	0xcd, 0x80, // int $0x80
 }
 
+// socketcall386 makes a socket of AF_INET by socketcall().
+var socketcall386 = []byte{
+	0x6a, 0x00, // push $0 (protocol)
+	0x6a, 0x01, // push $1 (SOCK_STREAM)
+	0x6a, 0x02, // push $2 (AF_INET)
+	0x89, 0xe1, // mov %esp, %ecx
+	0xbb, 0x01, 0x00, 0x00, 0x00, // mov $1 (SYS_SOCKET), %ebx
+	0xb8, 0x66, 0x00, 0x00, 0x00, // mov $102 (socketcall), %eax
+	0xcd, 0x80, // int $0x80
+}
+
 // TestConfined386 runs i386 programs under the filters, which must hold
 // there as they do for the native calls.
 func TestConfined386(t *testing.T) {
@@ -70,6 +81,9 @@ func TestConfined386(t *testing.T) {
 			0xb8, 0x5a, 0x00, 0x00, 0x00, // mov $90 (mmap), %eax
 			0xcd, 0x80, // int $0x80
 		}},
+		// socketcall() takes the family in memory too.
+		{"socketcall socket of a family denied", "RestrictAddressFamilies=~AF_INET", socketcall386},
+		{"socketcall socket of a family not allowed", "RestrictAddressFamilies=AF_UNIX", socketcall386},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			prog := filepath.Join(t.TempDir(), "prog")

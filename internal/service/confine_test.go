@@ -309,6 +309,11 @@ for af in (socket.AF_UNIX, socket.AF_INET):
     except OSError as e:
         print(af.name, e.strerror)
 try:
+    for s in socket.socketpair(socket.AF_UNIX): s.close()
+    print("pair made")
+except OSError as e:
+    print("pair", e.strerror)
+try:
     mmap.mmap(-1, 4096, prot=mmap.PROT_WRITE | mmap.PROT_EXEC); print("wx mapped")
 except OSError as e:
     print("wx", e.strerror)`
@@ -316,9 +321,10 @@ except OSError as e:
 		text  string
 		lines []string
 	}{
-		{"RestrictAddressFamilies=AF_UNIX", []string{"AF_UNIX made", "AF_INET Address family not supported by protocol", "wx mapped"}},
-		{"RestrictAddressFamilies=~AF_UNIX", []string{"AF_UNIX Address family not supported by protocol", "AF_INET made", "wx mapped"}},
-		{"MemoryDenyWriteExecute=yes", []string{"AF_UNIX made", "AF_INET made", "wx Operation not permitted"}},
+		{"RestrictAddressFamilies=AF_UNIX", []string{"AF_UNIX made", "AF_INET Address family not supported by protocol", "pair made", "wx mapped"}},
+		{"RestrictAddressFamilies=~AF_UNIX", []string{"AF_UNIX Address family not supported by protocol", "AF_INET made", "pair Address family not supported by protocol", "wx mapped"}},
+		{"RestrictAddressFamilies=AF_INET", []string{"AF_UNIX Address family not supported by protocol", "AF_INET made", "pair Address family not supported by protocol", "wx mapped"}},
+		{"MemoryDenyWriteExecute=yes", []string{"AF_UNIX made", "AF_INET made", "pair made", "wx Operation not permitted"}},
 	} {
 		t.Run(tc.text, func(t *testing.T) {
 			lines, out, logs, _ := runConfined(t, tc.text+"\nExecStart="+python+" @D@/probe.py", nil, func(dir string) {

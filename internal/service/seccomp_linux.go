@@ -70,20 +70,29 @@ func seccompFilters(x *unit.Confinement, persona uint32) []scFilter {
 	}
 	if x.RestrictAddressFamilies != nil || x.AddressFamiliesAllowList {
 		// seccomp_restrict_address_families: socket() of a family not
-		// allowed fails with EAFNOSUPPORT.
+		// allowed fails with EAFNOSUPPORT. socketpair() makes sockets
+		// of a family too, and is held to the same; socketcall() of
+		// i386 has the family in memory, out of the filter's reach,
+		// and makes no socket at all (systemd leaves both open, and
+		// i386 unfiltered).
 		refuse := errnoAction(unix.EAFNOSUPPORT)
 		f := scFilter{def: unix.SECCOMP_RET_ALLOW}
-		for _, name := range x.RestrictAddressFamilies {
-			action := refuse
-			if x.AddressFamiliesAllowList {
-				action = unix.SECCOMP_RET_ALLOW
+		for _, call := range []string{"socket", "socketpair"} {
+			for _, name := range x.RestrictAddressFamilies {
+				action := refuse
+				if x.AddressFamiliesAllowList {
+					action = unix.SECCOMP_RET_ALLOW
+				}
+				if af, ok := addressFamilyNumbers[name]; ok {
+					f.rules = append(f.rules, scRule{name: call, conds: []scCond{{arg: 0, op: scEq, val: af}}, action: action})
+				}
 			}
-			if af, ok := addressFamilyNumbers[name]; ok {
-				f.rules = append(f.rules, scRule{name: "socket", conds: []scCond{{arg: 0, op: scEq, val: af}}, action: action})
+			if x.AddressFamiliesAllowList {
+				f.rules = append(f.rules, scRule{name: call, action: refuse})
 			}
 		}
-		if x.AddressFamiliesAllowList {
-			f.rules = append(f.rules, scRule{name: "socket", action: refuse}, scRule{name: "socketcall", action: refuse})
+		for _, op := range []uint32{sysSocket, sysSocketpair} {
+			f.rules = append(f.rules, scRule{name: "socketcall", conds: []scCond{{arg: 0, op: scEq, val: op}}, action: refuse})
 		}
 		fs = append(fs, f)
 	}
@@ -367,6 +376,13 @@ func loadSeccomp(x *unit.Confinement) *setupError {
 
 // shmExec is SHM_EXEC of shmat().
 const shmExec = 0o100000
+
+// The calls of socketcall() that make sockets, SYS_SOCKET and
+// SYS_SOCKETPAIR of linux/net.h.
+const (
+	sysSocket     = 1
+	sysSocketpair = 8
+)
 
 // addressFamilyNumbers are the socket address families by name.
 var addressFamilyNumbers = map[string]uint32{
