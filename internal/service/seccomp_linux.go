@@ -166,7 +166,9 @@ func seccompFilters(x *unit.Confinement, persona uint32) []scFilter {
 		// seccomp_memory_deny_write_execute: no mapping both writable
 		// and executable, nor made executable after. The old mmap() of
 		// i386 takes its arguments in memory, out of the filter's
-		// reach: it is refused whole, mmap2() being what is used.
+		// reach: it is refused whole, mmap2() being what is used. Its
+		// ipc() makes the calls of shmat() (SHMAT, the flags third),
+		// which systemd leaves open.
 		const wx = unix.PROT_WRITE | unix.PROT_EXEC
 		eperm := errnoAction(unix.EPERM)
 		fs = append(fs, scFilter{def: unix.SECCOMP_RET_ALLOW, rules: []scRule{
@@ -176,6 +178,7 @@ func seccompFilters(x *unit.Confinement, persona uint32) []scFilter {
 			{name: "mprotect", conds: []scCond{{arg: 2, op: scBitsSet, val: unix.PROT_EXEC}}, action: eperm},
 			{name: "pkey_mprotect", conds: []scCond{{arg: 2, op: scBitsSet, val: unix.PROT_EXEC}}, action: eperm},
 			{name: "shmat", conds: []scCond{{arg: 2, op: scBitsSet, val: shmExec}}, action: eperm},
+			{name: "ipc", conds: []scCond{{arg: 0, op: scMaskedEq, mask: 0xffff, val: ipcShmat}, {arg: 2, op: scBitsSet, val: shmExec}}, action: eperm},
 		}})
 	}
 	eperm := errnoAction(unix.EPERM)
@@ -374,8 +377,12 @@ func loadSeccomp(x *unit.Confinement) *setupError {
 	return nil
 }
 
-// shmExec is SHM_EXEC of shmat().
-const shmExec = 0o100000
+// shmExec is SHM_EXEC of shmat(); ipcShmat the call of ipc() that is
+// shmat(), SHMAT of linux/ipc.h (ipc() takes a version above it).
+const (
+	shmExec  = 0o100000
+	ipcShmat = 21
+)
 
 // The calls of socketcall() that make sockets, SYS_SOCKET and
 // SYS_SOCKETPAIR of linux/net.h.
