@@ -230,28 +230,27 @@ func seccompFilters(x *unit.Confinement, persona uint32) []scFilter {
 	return fs
 }
 
-// filterArches are the architectures the filters apply to: those of
-// SystemCallArchitectures= ("native" the manager's), or the native one
-// and its secondary one, as systemd adds them; a call of another is
-// killed.
+// filterArches are the architectures the filters apply to: the native
+// one, which seccomp_restrict_archs never removes (the command is to be
+// executed), with those of SystemCallArchitectures= that the manager's
+// kernel runs, or with its secondary one, as systemd adds it; a call of
+// another is killed.
 func filterArches(x *unit.Confinement) []*arch.Info {
 	native, err := arch.GetInfo("")
 	if err != nil {
 		return nil
 	}
 	secondary := map[*arch.Info]*arch.Info{arch.X86_64: arch.I386, arch.AARCH64: arch.ARM}[native]
+	out := []*arch.Info{native}
 	if len(x.SyscallArchs) == 0 {
 		if secondary != nil {
-			return []*arch.Info{native, secondary}
+			out = append(out, secondary)
 		}
-		return []*arch.Info{native}
+		return out
 	}
-	byName := map[string]*arch.Info{"native": native, "x86-64": arch.X86_64, "x86": arch.I386, "arm64": arch.AARCH64, "arm": arch.ARM,
-		"ppc64": arch.PPC64, "ppc64-le": arch.PPC64LE, "s390": arch.S390, "s390x": arch.S390X}
-	var out []*arch.Info
+	byName := map[string]*arch.Info{"x86": arch.I386, "arm": arch.ARM}
 	for _, name := range x.SyscallArchs {
-		// Those the manager's kernel cannot run are left out.
-		if a := byName[name]; a != nil && (a == native || a == secondary) && !slices.Contains(out, a) {
+		if a := byName[name]; a != nil && a == secondary && !slices.Contains(out, a) {
 			out = append(out, a)
 		}
 	}
