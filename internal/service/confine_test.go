@@ -403,3 +403,56 @@ report("O_TMPFILE", tmpfile)`
 	}
 	checkList(t, "lines", lines, want)
 }
+
+// ioURingProbe makes a socket of AF_INET through io_uring, whose
+// operations no filter sees.
+const ioURingProbe = `import ctypes, mmap, os, struct
+libc = ctypes.CDLL(None, use_errno=True)
+params = ctypes.create_string_buffer(120)
+fd = libc.syscall(425, 4, params)
+if fd < 0:
+    print("io_uring", os.strerror(ctypes.get_errno())); raise SystemExit
+p = params.raw
+sqn, cqn = struct.unpack_from('<II', p, 0)
+sh, st, smask, _, _, _, sarr = struct.unpack_from('<7I', p, 40)
+ch, ct, cmask, _, _, cqes = struct.unpack_from('<6I', p, 80)
+rw = mmap.PROT_READ | mmap.PROT_WRITE
+sq = mmap.mmap(fd, sarr + sqn * 4, mmap.MAP_SHARED, rw, offset=0)
+cq = mmap.mmap(fd, cqes + cqn * 16, mmap.MAP_SHARED, rw, offset=0x8000000)
+se = mmap.mmap(fd, sqn * 64, mmap.MAP_SHARED, rw, offset=0x10000000)
+struct.pack_into('<BBHiQQII', se, 0, 45, 0, 0, 2, 1, 0, 0, 0)
+struct.pack_into('<I', sq, sarr, 0)
+tail = struct.unpack_from('<I', sq, st)[0]
+struct.pack_into('<I', sq, st, tail + 1)
+r = libc.syscall(426, fd, 1, 1, 1, None, 0)
+head = struct.unpack_from('<I', cq, ch)[0]
+res = struct.unpack_from('<i', cq, cqes + (head & cmask) * 16 + 8)[0]
+print("io_uring AF_INET", "made" if res >= 0 else os.strerror(-res))`
+
+// TestConfinedIOURing: the settings that filters cannot hold against
+// io_uring's operations (a socket of any family, a file of any mode)
+// refuse io_uring.
+func TestConfinedIOURing(t *testing.T) {
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("no python3 to use io_uring")
+	}
+	dir := t.TempDir()
+	probe := filepath.Join(dir, "probe.py")
+	os.WriteFile(probe, []byte(ioURingProbe), 0o644)
+	if out, err := exec.Command(python, probe).Output(); err != nil || string(out) != "io_uring AF_INET made\n" {
+		t.Skipf("io_uring makes no socket unconfined: %q %v", out, err)
+	}
+	for _, tc := range []struct{ text, want string }{
+		{"RestrictAddressFamilies=AF_UNIX", "io_uring Function not implemented"},
+		{"RestrictAddressFamilies=~AF_INET", "io_uring Function not implemented"},
+		{"RestrictSUIDSGID=yes", "io_uring Function not implemented"},
+		{"RestrictRealtime=yes", "io_uring AF_INET made"},
+	} {
+		lines, out, logs, _ := runConfined(t, tc.text+"\nExecStart="+python+" "+probe, nil, nil)
+		if out.Result != Success {
+			t.Errorf("%s: result %s; logs %q", tc.text, out.Result, logs)
+		}
+		checkList(t, tc.text, lines, []string{tc.want})
+	}
+}

@@ -74,7 +74,8 @@ func seccompFilters(x *unit.Confinement, persona uint32) []scFilter {
 		// of a family too, and is held to the same; socketcall() of
 		// i386 has the family in memory, out of the filter's reach,
 		// and makes no socket at all (systemd leaves both open, and
-		// i386 unfiltered).
+		// i386 unfiltered). io_uring makes sockets no filter sees: it
+		// is not there (systemd leaves it open too).
 		refuse := errnoAction(unix.EAFNOSUPPORT)
 		f := scFilter{def: unix.SECCOMP_RET_ALLOW}
 		for _, call := range []string{"socket", "socketpair"} {
@@ -94,6 +95,7 @@ func seccompFilters(x *unit.Confinement, persona uint32) []scFilter {
 		for _, op := range []uint32{sysSocket, sysSocketpair} {
 			f.rules = append(f.rules, scRule{name: "socketcall", conds: []scCond{{arg: 0, op: scEq, val: op}}, action: refuse})
 		}
+		f.rules = append(f.rules, ioURingRefused)
 		fs = append(fs, f)
 	}
 	if x.RestrictNS != unit.NamespacesUnset && x.RestrictNS&unit.NamespaceFlagsAll != unit.NamespaceFlagsAll {
@@ -140,7 +142,9 @@ func seccompFilters(x *unit.Confinement, persona uint32) []scFilter {
 		// seccomp_restrict_suid_sgid: no file made or changed to be
 		// set-user-ID or set-group-ID. open() and openat() take the
 		// mode with O_TMPFILE too, which makes a file to link later;
-		// openat2(), whose mode is in memory, is refused whole.
+		// openat2(), whose mode is in memory, is refused whole, and
+		// io_uring, whose opening of files no filter sees, is not
+		// there (systemd leaves it open).
 		const suid = unix.S_ISUID | unix.S_ISGID
 		const creating = unix.O_CREAT | unix.O_TMPFILE&^unix.O_DIRECTORY
 		eperm := errnoAction(unix.EPERM)
@@ -151,7 +155,7 @@ func seccompFilters(x *unit.Confinement, persona uint32) []scFilter {
 		f.rules = append(f.rules,
 			scRule{name: "open", conds: []scCond{{arg: 1, op: scBitsSet, val: creating}, {arg: 2, op: scBitsSet, val: suid}}, action: eperm},
 			scRule{name: "openat", conds: []scCond{{arg: 2, op: scBitsSet, val: creating}, {arg: 3, op: scBitsSet, val: suid}}, action: eperm},
-			scRule{name: "openat2", action: eperm})
+			scRule{name: "openat2", action: eperm}, ioURingRefused)
 		slices.SortFunc(f.rules, func(a, b scRule) int { return strings.Compare(a.name, b.name) })
 		fs = append(fs, f)
 	}
@@ -375,6 +379,10 @@ func loadSeccomp(x *unit.Confinement) *setupError {
 	}
 	return nil
 }
+
+// ioURingRefused makes io_uring_setup() fail as on a kernel without
+// io_uring, for a program to do without it.
+var ioURingRefused = scRule{name: "io_uring_setup", action: errnoAction(unix.ENOSYS)}
 
 // shmExec is SHM_EXEC of shmat(); ipcShmat the call of ipc() that is
 // shmat(), SHMAT of linux/ipc.h (ipc() takes a version above it).
