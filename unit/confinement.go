@@ -1000,7 +1000,7 @@ var confinementActed = []string{
 	"IOSchedulingClass", "IOSchedulingPriority", "CPUSchedulingPolicy", "CPUSchedulingPriority", "CPUAffinity",
 	"OOMScoreAdjust", "TimerSlackNSec", "Personality",
 	"SupplementaryGroups", "CapabilityBoundingSet", "AmbientCapabilities", "SecureBits",
-	"ProtectSystem", "ProtectHome", "ReadWritePaths", "ReadOnlyPaths", "InaccessiblePaths",
+	"ProtectSystem", "ProtectHome", "ProtectProc", "ProcSubset", "ReadWritePaths", "ReadOnlyPaths", "InaccessiblePaths", "ExecPaths", "NoExecPaths",
 	"ReadWriteDirectories", "ReadOnlyDirectories", "InaccessibleDirectories", "TemporaryFileSystem", "BindPaths", "BindReadOnlyPaths",
 	"SystemCallFilter", "SystemCallErrorNumber", "SystemCallArchitectures", "RestrictAddressFamilies", "RestrictNamespaces",
 }

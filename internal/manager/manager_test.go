@@ -54,7 +54,7 @@ func TestRunsTimers(t *testing.T) {
 	dir, state := t.TempDir(), t.TempDir()
 	writeUnits(t, dir, map[string]string{
 		"hello.timer":   "[Unit]\nDescription=Say hello\n[Timer]\nOnActiveSec=1s\nAccuracySec=1us\nPrivateTmp=yes\n",
-		"hello.service": "[Unit]\nDescription=Say hello\nConditionPathExists=/\n[Service]\nType=oneshot\nExecStart=/bin/sh -c 'echo hello from $TRIGGER_UNIT'\nExecStartPost=/bin/touch " + state + "/ran\nProtectProc=invisible\n",
+		"hello.service": "[Unit]\nDescription=Say hello\nConditionPathExists=/\n[Service]\nType=oneshot\nExecStart=/bin/sh -c 'echo hello from $TRIGGER_UNIT'\nExecStartPost=/bin/touch " + state + "/ran\nKeyringMode=private\n",
 	})
 	os.WriteFile(filepath.Join(dir, "other.timer"), []byte("[Timer]\nOnActiveSec=1s\n"), 0o644)
 	s := runDaemon(t, dir, state, func(c *api.Client) bool {
@@ -79,7 +79,7 @@ func TestRunsTimers(t *testing.T) {
 		msgs = append(msgs, e.Message)
 	}
 	want := []string{
-		dir + "/hello.service:8: ProtectProc= is not supported by sundial, ignoring.",
+		dir + "/hello.service:8: KeyringMode= is not supported by sundial, ignoring.",
 		"Starting hello.service - Say hello...",
 		"hello from hello.timer",
 		"hello.service: Deactivated successfully.",

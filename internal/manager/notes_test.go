@@ -15,10 +15,10 @@ import (
 func TestNotes(t *testing.T) {
 	const dir = "etc/systemd/system/"
 	fsys := fstest.MapFS{
-		dir + "good.service":    {Data: []byte("[Service]\nExecStart=/bin/true\nProtectProc=invisible\n")},
+		dir + "good.service":    {Data: []byte("[Service]\nExecStart=/bin/true\nKeyringMode=private\n")},
 		dir + "forking.service": {Data: []byte("[Service]\nType=dbus\nBusName=a.b\nExecStart=/bin/true\n")},
-		dir + "bad.service":     {Data: []byte("[Service]\nProtectProc=invisible\nExecStart=\n")},
-		dir + "fatal.service":   {Data: []byte("[Service]\nProtectProc=invisible\nExecStart=/bin/true\nUser=a/b:c\n")},
+		dir + "bad.service":     {Data: []byte("[Service]\nKeyringMode=private\nExecStart=\n")},
+		dir + "fatal.service":   {Data: []byte("[Service]\nKeyringMode=private\nExecStart=/bin/true\nUser=a/b:c\n")},
 		dir + "bad.timer":       {Data: []byte("[Timer]\nPersistent=yes\n")},
 	}
 	l := &unit.Loader{FS: fsys, Path: []string{"/" + dir}}
@@ -27,7 +27,7 @@ func TestNotes(t *testing.T) {
 		load unit.LoadState
 		want []string
 	}{
-		{"good.service", unit.Loaded, []string{"/" + dir + "good.service:3: ProtectProc= is not supported by sundial, ignoring."}},
+		{"good.service", unit.Loaded, []string{"/" + dir + "good.service:3: KeyringMode= is not supported by sundial, ignoring."}},
 		{"forking.service", unit.Loaded, []string{"forking.service: Type=dbus is not supported by sundial; the service runs as Type=simple."}},
 		{"bad.service", unit.BadSetting, nil},
 		{"fatal.service", unit.BadSetting, nil},

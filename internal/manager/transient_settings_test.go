@@ -174,7 +174,7 @@ func FuzzTransientFile(f *testing.F) {
 // act on are written, and named to the client as the loader names them.
 func TestTransientNotes(t *testing.T) {
 	text, notes, err := TransientFile(api.TransientUnit{Name: "n.service", Settings: []api.Setting{
-		setting("Service", "ProtectProc", "invisible"),
+		setting("Service", "KeyringMode", "private"),
 		setting("Service", "CPUQuota", "20%"),
 		setting("Service", "SuccessExitStatus", "3"),
 		{Section: "Service", Key: "ExecStart", Value: "/bin/true", List: []string{"/bin/true"}},
@@ -182,7 +182,7 @@ func TestTransientNotes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"ProtectProc= is not supported by sundial, ignoring.", "CPUQuota= is not supported by sundial, ignoring."}
+	want := []string{"KeyringMode= is not supported by sundial, ignoring.", "CPUQuota= is not supported by sundial, ignoring."}
 	if !slices.Equal(notes, want) || !strings.Contains(text, "CPUQuota=20%\n") {
 		t.Errorf("notes %q, want %q\n%s", notes, want, text)
 	}

@@ -54,6 +54,16 @@ func TestConfined(t *testing.T) {
 	uts, _ := os.Readlink("/proc/self/ns/uts")
 	root := &syscall.Credential{}   // as root, no change
 	userns := &syscall.Credential{} // as root, or in a user namespace
+	stranger := &syscall.Credential{Uid: 4242, Gid: 4242}
+	// A process of another user, which ProtectProc= hides.
+	other := exec.Command("/bin/sleep", "1000")
+	other.SysProcAttr = &syscall.SysProcAttr{Credential: nobody}
+	if os.Getuid() == 0 {
+		if err := other.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer func() { other.Process.Kill(); other.Wait() }()
+	}
 	for _, tc := range []struct {
 		name  string
 		text  string
@@ -102,6 +112,13 @@ func TestConfined(t *testing.T) {
 		{"TemporaryFileSystem", "TemporaryFileSystem=@D@:mode=0700\nExecStartPre=/bin/touch @D@/f\nExecStart=/bin/sh -c 'ls -A @D@ | wc -l; stat -c %%a @D@'", userns, []string{"0", "700"}},
 		{"BindPaths", "BindPaths=@D@/a:@D@/b\nBindReadOnlyPaths=@D@/a:@D@/c\n" +
 			"ExecStart=/bin/sh -c 'ls @D@/b; touch @D@/b/g && echo written; touch @D@/c/h 2>/dev/null || echo refused'", userns, []string{"f", "written", "refused"}},
+		{"ProtectProc", "ProtectProc=invisible\nExecStart=/bin/sh -c 'test -e /proc/@OTHER@ || echo hidden; test -e /proc/$$$$/status && echo self; grep -o hidepid=invisible /proc/self/mounts'",
+			stranger, []string{"hidden", "self", "hidepid=invisible"}},
+		{"ProcSubset", "ProcSubset=pid\nProtectKernelTunables=yes\nExecStart=/bin/sh -c 'test -e /proc/sys || echo no /proc/sys; test -e /proc/self/status && echo self'",
+			root, []string{"no /proc/sys", "self"}},
+		{"NoExecPaths and ExecPaths", "NoExecPaths=/\nExecPaths=/usr /bin\nExecStartPre=/bin/cp /bin/true @D@/true\n" +
+			"ExecStart=/bin/sh -c '/usr/bin/env @D@/true; /bin/true && echo /usr executes'", userns,
+			[]string{"/usr/bin/env: '@D@/true': Permission denied", "/usr executes"}},
 		{"PrivateNetwork", "PrivateNetwork=yes\nExecStart=/bin/sh -c 'tail -n +3 /proc/net/dev | cut -d: -f1'", userns, []string{"lo"}},
 		{"PrivateIPC", "PrivateIPC=yes\nExecStart=/bin/sh -c 'test $(readlink /proc/self/ns/ipc) != @IPC@ && echo private'", userns, []string{"private"}},
 		{"ProtectHostname", "ProtectHostname=yes\nExecStart=/bin/sh -c 'test $(readlink /proc/self/ns/uts) != @UTS@ && echo private'", userns, []string{"private"}},
@@ -130,7 +147,11 @@ func TestConfined(t *testing.T) {
 			case tc.cred != nil && tc.cred != userns && os.Getuid() != 0:
 				t.Skip("needs root")
 			}
-			tc.text = strings.NewReplacer("@IPC@", ipc, "@UTS@", uts).Replace(tc.text)
+			pid := ""
+			if other.Process != nil {
+				pid = strconv.Itoa(other.Process.Pid)
+			}
+			tc.text = strings.NewReplacer("@IPC@", ipc, "@UTS@", uts, "@OTHER@", pid).Replace(tc.text)
 			cred := tc.cred
 			if cred == root || cred == userns {
 				cred = nil
@@ -286,7 +307,7 @@ func TestConfinedUnprivileged(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	for _, name := range []string{"TestConfined/ProtectSystem_and_ReadWritePaths", "TestConfined/PrivateTmp", "TestConfined/PrivateNetwork", "TestConfined/BindPaths", "TestUnhonoured"} {
+	for _, name := range []string{"TestConfined/ProtectSystem_and_ReadWritePaths", "TestConfined/PrivateTmp", "TestConfined/PrivateNetwork", "TestConfined/BindPaths", "TestConfined/NoExecPaths_and_ExecPaths", "TestUnhonoured"} {
 		if !strings.Contains(string(out), "--- PASS: "+name+" ") {
 			t.Errorf("%s did not pass:\n%s", name, out)
 		}
@@ -347,15 +368,16 @@ except OSError as e:
 
 // TestUnhonoured: what a manager names as not honoured where it runs.
 func TestUnhonoured(t *testing.T) {
-	caps, ns := "", ""
+	caps, ns, proc := "", "", ""
 	if os.Getuid() != 0 {
 		caps = "the manager is not root"
+		proc = "the manager is not root, and a new /proc needs privilege over the PID namespace"
 		if !userNamespaces() {
 			ns = "the manager is not root, and user namespaces are not available"
 		}
 	}
 	for key, want := range map[string]string{"CapabilityBoundingSet": caps, "SecureBits": caps, "PrivateTmp": ns, "ProtectSystem": ns,
-		"SystemCallFilter": "", "StateDirectory": "", "Nice": ""} {
+		"ProtectProc": proc, "ProcSubset": proc, "NoExecPaths": ns, "SystemCallFilter": "", "StateDirectory": "", "Nice": ""} {
 		if got := Unhonoured(key); got != want {
 			t.Errorf("Unhonoured(%s) = %q, want %q", key, got, want)
 		}

@@ -110,8 +110,9 @@ func namespacesAllowed() bool { return os.Geteuid() == 0 || userNamespaces() }
 
 // Unhonoured returns why a setting of a service cannot be honoured
 // where the manager runs, or "" if it can: a manager that is not root
-// bounds no capabilities, and makes namespaces only in a user
-// namespace.
+// bounds no capabilities, makes namespaces only in a user namespace,
+// and there mounts no /proc of its own, which takes privilege over the
+// PID namespace.
 func Unhonoured(key string) string {
 	if os.Geteuid() == 0 {
 		return ""
@@ -119,9 +120,11 @@ func Unhonoured(key string) string {
 	switch key {
 	case "CapabilityBoundingSet", "AmbientCapabilities", "SecureBits":
 		return "the manager is not root"
+	case "ProtectProc", "ProcSubset":
+		return "the manager is not root, and a new /proc needs privilege over the PID namespace"
 	case "PrivateTmp", "PrivateDevices", "PrivateNetwork", "PrivateIPC", "ProtectHostname", "ProtectSystem", "ProtectHome",
 		"ProtectKernelTunables", "ProtectKernelModules", "ProtectKernelLogs", "ProtectControlGroups", "ReadWritePaths",
-		"ReadOnlyPaths", "InaccessiblePaths", "TemporaryFileSystem", "BindPaths", "BindReadOnlyPaths":
+		"ReadOnlyPaths", "InaccessiblePaths", "TemporaryFileSystem", "BindPaths", "BindReadOnlyPaths", "ExecPaths", "NoExecPaths":
 		if !userNamespaces() {
 			return "the manager is not root, and user namespaces are not available"
 		}

@@ -26,8 +26,11 @@ const (
 	mountBind
 	mountPrivateTmp
 	mountPrivateDev
+	mountProcfs
 	mountReadOnly
 	mountReadWrite
+	mountNoExec
+	mountExec
 	mountTmpfs
 	mountReadWriteImplicit // not made read-only by a read-only parent, but yields to any other
 )
@@ -39,8 +42,10 @@ type mountEntry struct {
 	Mode      mountMode
 	Ignore    bool   // a missing path is skipped
 	Source    string // of a bind mount and the private /tmp
-	Options   string // of a tmpfs
+	Options   string // of a tmpfs; of /proc, those to have where the kernel takes them
 	ReadOnly  bool   // made read-only with what is below
+	NoExec    bool   // made noexec with what is below
+	Exec      bool   // made to allow execution with what is below
 	Recursive bool   // a bind mount takes the mounts below its source
 }
 
@@ -49,7 +54,29 @@ func namespaceNeeded(x *unit.Confinement) bool {
 	return len(x.ReadWritePaths) > 0 || len(x.ReadOnlyPaths) > 0 || len(x.InaccessiblePaths) > 0 ||
 		len(x.BindPaths) > 0 || len(x.TemporaryFileSystem) > 0 || x.PrivateTmp || x.PrivateDevices ||
 		protects(x.ProtectSystem) || protects(x.ProtectHome) || x.ProtectKernelTunables || x.ProtectKernelModules ||
-		x.ProtectKernelLogs || x.ProtectControlGroups || x.PrivateNetwork || x.PrivateIPC
+		x.ProtectKernelLogs || x.ProtectControlGroups || x.PrivateNetwork || x.PrivateIPC ||
+		len(x.ExecPaths) > 0 || len(x.NoExecPaths) > 0 || newProc(x)
+}
+
+// newProc reports whether the service gets a /proc of its own, for
+// ProtectProc= or ProcSubset=, as namespace_info_mount_apivfs.
+func newProc(x *unit.Confinement) bool {
+	return x.ProtectProc != "default" && x.ProtectProc != "" || x.ProcSubset == "pid"
+}
+
+// procOptions are the options of the service's /proc, as mount_procfs
+// asks for them: hidepid= always in its textual form, which kernels
+// that keep it per instance (5.8 and later) alone take.
+func procOptions(x *unit.Confinement) string {
+	hide := x.ProtectProc
+	if hide == "default" || hide == "" {
+		hide = "off"
+	}
+	opts := "hidepid=" + hide
+	if x.ProcSubset == "pid" {
+		opts += ",subset=pid"
+	}
+	return opts
 }
 
 // protects reports whether ProtectSystem= or ProtectHome= asks for
@@ -104,6 +131,8 @@ func mountEntries(x *unit.Confinement, privateTmp [2]string, rw []string) []moun
 	paths(x.ReadWritePaths, mountReadWrite)
 	paths(x.ReadOnlyPaths, mountReadOnly)
 	paths(x.InaccessiblePaths, mountInaccessible)
+	paths(x.ExecPaths, mountExec)
+	paths(x.NoExecPaths, mountNoExec)
 	// The service's own directories, made before, may be out of sight
 	// below another mount (a private /tmp).
 	for _, p := range rw {
@@ -147,20 +176,32 @@ func mountEntries(x *unit.Confinement, privateTmp [2]string, rw []string) []moun
 		}
 	}
 	m = append(m, protectSystem[x.ProtectSystem]...)
-	for i := range m {
-		if m[i].Mode == mountReadOnly {
-			m[i].ReadOnly = true
-		}
+	if newProc(x) {
+		m = append(m, mountEntry{Path: "/proc", Mode: mountProcfs, Options: procOptions(x)})
 	}
-	// Sorted by path, parents first; of one path the first mode, as
+	for i := range m {
+		m[i].ReadOnly = m[i].ReadOnly || m[i].Mode == mountReadOnly
+		m[i].NoExec = m[i].Mode == mountNoExec
+		m[i].Exec = m[i].Mode == mountExec
+	}
+	// Sorted by path, parents first; of one path the first mode, given
+	// what the others make read-only, noexec or exec, as
 	// drop_duplicates keeps it. Below an inaccessible path, nothing.
 	slices.SortStableFunc(m, func(a, b mountEntry) int {
 		return cmp.Or(pathCompare(a.Path, b.Path), cmp.Compare(a.Mode, b.Mode))
 	})
-	m = slices.CompactFunc(m, func(a, b mountEntry) bool { return a.Path == b.Path })
+	var kept []mountEntry
+	for _, e := range m {
+		if n := len(kept); n > 0 && kept[n-1].Path == e.Path {
+			p := &kept[n-1]
+			p.ReadOnly, p.NoExec, p.Exec = p.ReadOnly || e.ReadOnly, p.NoExec || e.NoExec, p.Exec || e.Exec
+			continue
+		}
+		kept = append(kept, e)
+	}
 	var out []mountEntry
 	hidden := ""
-	for _, e := range m {
+	for _, e := range kept {
 		if hidden != "" && below(e.Path, hidden) {
 			continue
 		}
@@ -323,7 +364,30 @@ func setUpMounts(entries []mountEntry, leave func(dir string)) (string, error) {
 				deny = append(deny, d.Path)
 			}
 		}
-		if err := remountReadOnly(mps, e.Path, deny); err != nil {
+		if err := remountFlags(mps, e.Path, deny, unix.MS_RDONLY, unix.MS_RDONLY); err != nil {
+			return e.Path, err
+		}
+	}
+	// Then noexec, or exec, as make_noexec: below, but for the paths
+	// that say otherwise themselves.
+	if mps, err = mountPoints(); err != nil {
+		return "", err
+	}
+	for _, e := range done {
+		if !e.NoExec && !e.Exec {
+			continue
+		}
+		var deny []string
+		for _, d := range done {
+			if (d.NoExec || d.Exec) && below(d.Path, e.Path) {
+				deny = append(deny, d.Path)
+			}
+		}
+		set := uintptr(0)
+		if e.NoExec {
+			set = unix.MS_NOEXEC
+		}
+		if err := remountFlags(mps, e.Path, deny, unix.MS_NOEXEC, set); err != nil {
 			return e.Path, err
 		}
 	}
@@ -350,7 +414,7 @@ func applyMount(e mountEntry, hide, staging string, isMount bool) (bool, error) 
 			return true, unix.Mount("tmpfs", e.Path, "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=000")
 		}
 		return true, unix.Mount(hide, e.Path, "", unix.MS_BIND, "")
-	case mountReadOnly, mountReadWrite, mountReadWriteImplicit:
+	case mountReadOnly, mountReadWrite, mountReadWriteImplicit, mountExec, mountNoExec:
 		if missing {
 			return false, ignoreMissing(e, err)
 		}
@@ -386,8 +450,74 @@ func applyMount(e mountEntry, hide, staging string, isMount bool) (bool, error) 
 		return true, unix.Mount(e.Source, e.Path, "", flags, "")
 	case mountPrivateDev:
 		return true, privateDev(staging)
+	case mountProcfs:
+		return true, mountProc(e.Path, e.Options, isMount)
 	}
 	return false, nil
+}
+
+// mountProc mounts a new instance of procfs on p, with those of the
+// options the kernel takes, as mount_procfs: what is mounted there is
+// unmounted first. Without the privilege to (a manager that is not
+// root, whose user namespace does not own the PID namespace), the
+// /proc there is kept, as systemd keeps it.
+func mountProc(p, options string, isMount bool) error {
+	var opts []string
+	for _, o := range strings.Split(options, ",") {
+		if k, v, _ := strings.Cut(o, "="); procOptionTaken(k, v) {
+			opts = append(opts, o)
+		}
+	}
+	os.MkdirAll(p, 0o755)
+	n := unmountAll(p)
+	const flags = unix.MS_NOSUID | unix.MS_NOEXEC | unix.MS_NODEV
+	err := unix.Mount("proc", p, "proc", flags, strings.Join(opts, ","))
+	if err == unix.EINVAL && len(opts) > 0 {
+		// A kernel that does not take hidepid= in its textual form
+		// would apply it to the host's /proc too.
+		err = unix.Mount("proc", p, "proc", flags, "")
+	}
+	if err == unix.EPERM {
+		switch {
+		case n > 0:
+			return err // what was there is gone
+		case isMount:
+			return nil
+		}
+		return unix.Mount("/proc", p, "", unix.MS_BIND|unix.MS_REC, "")
+	}
+	return err
+}
+
+// procOptionTaken reports whether procfs takes the option, as
+// mount_option_supported asks the kernel through fsconfig, without
+// the noise a failed mount makes in its log; when it cannot tell, yes.
+func procOptionTaken(key, value string) bool {
+	fd, err := unix.Fsopen("proc", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return true
+	}
+	defer unix.Close(fd)
+	err = unix.FsconfigSetString(fd, key, value)
+	return err != unix.EINVAL && err != unix.EOPNOTSUPP
+}
+
+// unmountAll unmounts what is mounted at and below p, the last mounted
+// first, as umount_recursive, and returns how many it unmounted.
+func unmountAll(p string) int {
+	mps, err := mountPoints()
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, m := range slices.Backward(mps) {
+		if m.path == p || below(m.path, p) {
+			if unix.Unmount(m.path, unix.MNT_DETACH) == nil {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // ignoreMissing is nil for a missing path that may be missing, as
@@ -510,11 +640,11 @@ func unescapeMountinfo(s string) string {
 	return b.String()
 }
 
-// remountReadOnly makes the mount at p and those below it (of mps, the
-// mounts there are) read-only,
-// but for those at or below the paths of deny, as
-// bind_remount_recursive_with_mountinfo: each keeps its other flags.
-func remountReadOnly(mps []mountPoint, p string, deny []string) error {
+// remountFlags gives the mount at p and those below it (of mps, the
+// mounts there are) the flags set of mask, but for those at or below
+// the paths of deny, as bind_remount_recursive_with_mountinfo: each
+// keeps its other flags.
+func remountFlags(mps []mountPoint, p string, deny []string, mask, set uintptr) error {
 	seen := map[string]bool{}
 	for _, m := range mps {
 		if m.path != p && !below(m.path, p) || seen[m.path] {
@@ -524,7 +654,7 @@ func remountReadOnly(mps []mountPoint, p string, deny []string) error {
 			continue
 		}
 		seen[m.path] = true
-		err := unix.Mount("", m.path, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|m.flags, "")
+		err := unix.Mount("", m.path, "", unix.MS_BIND|unix.MS_REMOUNT|m.flags&^mask|set, "")
 		// Below p, a mount gone, hidden by another on the same path,
 		// or out of reach of the user, who runs the service too.
 		if err != nil && (m.path == p || !errors.Is(err, syscall.ENOENT) && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, syscall.EACCES)) {

@@ -32,5 +32,5 @@ var linuxOnly = map[string]bool{
 	"ReadWritePaths": true, "ReadOnlyPaths": true, "InaccessiblePaths": true, "TemporaryFileSystem": true, "BindPaths": true, "BindReadOnlyPaths": true,
 	"SystemCallFilter": true, "SystemCallErrorNumber": true, "SystemCallArchitectures": true, "RestrictAddressFamilies": true,
 	"RestrictNamespaces": true, "RestrictRealtime": true, "RestrictSUIDSGID": true, "LockPersonality": true, "MemoryDenyWriteExecute": true,
-	"ProtectClock": true,
+	"ProtectClock": true, "ProtectProc": true, "ProcSubset": true, "ExecPaths": true, "NoExecPaths": true,
 }
