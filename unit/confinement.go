@@ -55,7 +55,7 @@ type Confinement struct {
 	// The namespaces of PrivateTmp= and the other booleans, and the
 	// restrictions seccomp filters make of RestrictRealtime= and the
 	// others.
-	PrivateTmp, PrivateDevices, PrivateNetwork, PrivateIPC, ProtectHostname                   bool
+	PrivateTmp, PrivateDevices, PrivateNetwork, PrivateIPC, PrivateUsers, ProtectHostname     bool
 	ProtectKernelTunables, ProtectKernelModules, ProtectKernelLogs, ProtectControlGroups      bool
 	RestrictRealtime, RestrictSUIDSGID, LockPersonality, MemoryDenyWriteExecute, ProtectClock bool
 
@@ -981,6 +981,7 @@ var confinementFlags = map[string]func(*Confinement) *bool{
 	"PrivateDevices":           func(x *Confinement) *bool { return &x.PrivateDevices },
 	"PrivateNetwork":           func(x *Confinement) *bool { return &x.PrivateNetwork },
 	"PrivateIPC":               func(x *Confinement) *bool { return &x.PrivateIPC },
+	"PrivateUsers":             func(x *Confinement) *bool { return &x.PrivateUsers },
 	"ProtectHostname":          func(x *Confinement) *bool { return &x.ProtectHostname },
 	"ProtectKernelTunables":    func(x *Confinement) *bool { return &x.ProtectKernelTunables },
 	"ProtectKernelModules":     func(x *Confinement) *bool { return &x.ProtectKernelModules },

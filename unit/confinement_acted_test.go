@@ -76,6 +76,7 @@ func TestConfinementActedOn(t *testing.T) {
 			[2]string{"invisible", "pid"}, []string{"5: Failed to parse /proc/ protection mode, ignoring: nope"}},
 		{"NoExecPaths=/\nExecPaths=/usr -/opt/bin", func(s *Confinement) any { return [2][]string{s.NoExecPaths, s.ExecPaths} },
 			[2][]string{{"/"}, {"/usr", "-/opt/bin"}}, nil},
+		{"PrivateUsers=yes", func(s *Confinement) any { return s.PrivateUsers }, true, nil},
 		{"InaccessiblePaths=/a\nInaccessiblePaths=", func(s *Confinement) any { return s.InaccessiblePaths }, []string(nil), nil},
 		{"TemporaryFileSystem=/var:ro,mode=0700 /x rel", func(s *Confinement) any { return s.TemporaryFileSystem },
 			[]TemporaryFileSystem{{"/var", "ro,mode=0700"}, {"/x", ""}}, []string{"3: TemporaryFileSystem= path is not absolute, ignoring: rel"}},

@@ -119,6 +119,10 @@ func TestConfined(t *testing.T) {
 		{"NoExecPaths and ExecPaths", "NoExecPaths=/\nExecPaths=/usr /bin\nExecStartPre=/bin/cp /bin/true @D@/true\n" +
 			"ExecStart=/bin/sh -c '/usr/bin/env @D@/true; /bin/true && echo /usr executes'", userns,
 			[]string{"/usr/bin/env: '@D@/true': Permission denied", "/usr executes"}},
+		{"PrivateUsers", "PrivateUsers=yes\nExecStart=/bin/sh -c 'awk \"{print \\$1, \\$2, \\$3}\" /proc/self/uid_map /proc/self/gid_map; cat /proc/self/setgroups'",
+			userns, []string{"@UID@ @UID@ 1", "@GID@ @GID@ 1", "deny"}},
+		{"PrivateUsers with User=", "PrivateUsers=yes\nExecStart=/bin/sh -c 'awk \"{print \\$1, \\$2, \\$3}\" /proc/self/uid_map; id -u; stat -c %%u:%%g @D@/alien'",
+			stranger, []string{"0 0 1", "4242 4242 1", "4242", "65534:65534"}},
 		{"PrivateNetwork", "PrivateNetwork=yes\nExecStart=/bin/sh -c 'tail -n +3 /proc/net/dev | cut -d: -f1'", userns, []string{"lo"}},
 		{"PrivateIPC", "PrivateIPC=yes\nExecStart=/bin/sh -c 'test $(readlink /proc/self/ns/ipc) != @IPC@ && echo private'", userns, []string{"private"}},
 		{"ProtectHostname", "ProtectHostname=yes\nExecStart=/bin/sh -c 'test $(readlink /proc/self/ns/uts) != @UTS@ && echo private'", userns, []string{"private"}},
@@ -162,6 +166,9 @@ func TestConfined(t *testing.T) {
 				os.WriteFile(filepath.Join(dir, "hidden", "secret"), nil, 0o644)
 				os.MkdirAll(filepath.Join(dir, "a"), 0o755)
 				os.WriteFile(filepath.Join(dir, "a", "f"), nil, 0o644)
+				// Of a user PrivateUsers= does not map.
+				os.WriteFile(filepath.Join(dir, "alien"), nil, 0o644)
+				os.Chown(filepath.Join(dir, "alien"), 1234, 1234)
 			})
 			if out.Result != Success {
 				t.Errorf("result %s; logs %q", out.Result, logs)
@@ -173,7 +180,8 @@ func TestConfined(t *testing.T) {
 					nnp = "1"
 				}
 				want[i] = strings.NewReplacer("@D@", dir, "@BND@", fmt.Sprintf("%016x", hostBounding(t)&^(1<<27|1<<17)),
-					"@CLK@", fmt.Sprintf("%016x", hostBounding(t)&^(1<<25|1<<35)), "@NNP@", nnp).Replace(want[i])
+					"@CLK@", fmt.Sprintf("%016x", hostBounding(t)&^(1<<25|1<<35)), "@NNP@", nnp,
+					"@UID@", strconv.Itoa(os.Getuid()), "@GID@", strconv.Itoa(os.Getgid())).Replace(want[i])
 				if len(out.Records) > 0 {
 					want[i] = strings.ReplaceAll(want[i], "PID", strconv.Itoa(out.Records[0].PID))
 				}
@@ -307,7 +315,7 @@ func TestConfinedUnprivileged(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	for _, name := range []string{"TestConfined/ProtectSystem_and_ReadWritePaths", "TestConfined/PrivateTmp", "TestConfined/PrivateNetwork", "TestConfined/BindPaths", "TestConfined/NoExecPaths_and_ExecPaths", "TestUnhonoured"} {
+	for _, name := range []string{"TestConfined/ProtectSystem_and_ReadWritePaths", "TestConfined/PrivateTmp", "TestConfined/PrivateNetwork", "TestConfined/BindPaths", "TestConfined/NoExecPaths_and_ExecPaths", "TestConfined/PrivateUsers", "TestUnhonoured"} {
 		if !strings.Contains(string(out), "--- PASS: "+name+" ") {
 			t.Errorf("%s did not pass:\n%s", name, out)
 		}
@@ -377,7 +385,7 @@ func TestUnhonoured(t *testing.T) {
 		}
 	}
 	for key, want := range map[string]string{"CapabilityBoundingSet": caps, "SecureBits": caps, "PrivateTmp": ns, "ProtectSystem": ns,
-		"ProtectProc": proc, "ProcSubset": proc, "NoExecPaths": ns, "SystemCallFilter": "", "StateDirectory": "", "Nice": ""} {
+		"ProtectProc": proc, "ProcSubset": proc, "NoExecPaths": ns, "PrivateUsers": ns, "SystemCallFilter": "", "StateDirectory": "", "Nice": ""} {
 		if got := Unhonoured(key); got != want {
 			t.Errorf("Unhonoured(%s) = %q, want %q", key, got, want)
 		}

@@ -106,7 +106,7 @@ func (c Command) needsHelper() bool {
 func execNeedsHelper(x *unit.Confinement) bool {
 	return x.OOMScoreAdjustSet || x.CPUSchedulingSet || len(x.CPUAffinity) > 0 || x.IOSchedulingSet || x.TimerSlackNSec != math.MaxUint64 || x.Personality != "" ||
 		x.NoNewPrivileges || x.CapabilityBoundingSet != unit.CapMaskUnset || x.AmbientCapabilities != 0 || x.SecureBits != 0 ||
-		namespaceNeeded(x) || x.ProtectHostname || seccompWanted(x)
+		namespaceNeeded(x) || x.ProtectHostname || x.PrivateUsers || seccompWanted(x)
 }
 
 // seccompWanted reports whether the settings ask for a seccomp filter,
@@ -142,8 +142,8 @@ func newHelper(cmd *exec.Cmd, c Command) (*helper, error) {
 	}
 	cmd.Path, cmd.Args, cmd.Env, cmd.Dir = self, c.Argv[:1], []string{helperEnv}, ""
 	cmd.SysProcAttr.Credential = nil
-	if os.Geteuid() != 0 && c.Exec != nil && (namespaceNeeded(c.Exec) || c.Exec.ProtectHostname) && namespacesAllowed() {
-		inUserNamespace(cmd.SysProcAttr)
+	if c.Exec != nil && namespacesAllowed() {
+		userNamespace(cmd.SysProcAttr, c.Exec, c.Credential)
 	}
 	cmd.ExtraFiles = []*os.File{h.setupChild, h.reportChild}
 	return h, nil

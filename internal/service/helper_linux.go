@@ -124,7 +124,7 @@ func Unhonoured(key string) string {
 		return "the manager is not root, and a new /proc needs privilege over the PID namespace"
 	case "PrivateTmp", "PrivateDevices", "PrivateNetwork", "PrivateIPC", "ProtectHostname", "ProtectSystem", "ProtectHome",
 		"ProtectKernelTunables", "ProtectKernelModules", "ProtectKernelLogs", "ProtectControlGroups", "ReadWritePaths",
-		"ReadOnlyPaths", "InaccessiblePaths", "TemporaryFileSystem", "BindPaths", "BindReadOnlyPaths", "ExecPaths", "NoExecPaths":
+		"ReadOnlyPaths", "InaccessiblePaths", "TemporaryFileSystem", "BindPaths", "BindReadOnlyPaths", "ExecPaths", "NoExecPaths", "PrivateUsers":
 		if !userNamespaces() {
 			return "the manager is not root, and user namespaces are not available"
 		}

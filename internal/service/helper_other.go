@@ -4,7 +4,6 @@ package service
 
 import (
 	"os"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -24,6 +23,3 @@ var rlimitResources = map[string]int{
 func setNice(nice int) error { return unix.Setpriority(unix.PRIO_PROCESS, 0, nice) }
 
 func namespacesAllowed() bool { return false }
-
-// inUserNamespace is Linux's.
-func inUserNamespace(attr *syscall.SysProcAttr) {}

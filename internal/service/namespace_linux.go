@@ -283,6 +283,47 @@ func (s *helperSetup) setUpNamespaces() *setupError {
 	return nil
 }
 
+// userNamespace starts the helper in a user namespace: for a manager
+// that is not root, one where it may make the service's other
+// namespaces (inUserNamespace); for root, with PrivateUsers=, one that
+// maps root and the service's user and group to themselves and every
+// other user to nobody, as setup_private_users. systemd makes it last,
+// in a child forked to write the maps, once the other namespaces are
+// made with the host's privileges; a process of several threads, as
+// the helper is, can make no user namespace of its own, so it is made
+// here, as the helper is started, and the helper's steps have root's
+// privileges within it only. The groups of the service's user are
+// mapped too, so that the helper may still give them to it, which
+// takes setgroups "allow" where systemd, having set them before,
+// writes "deny".
+func userNamespace(attr *syscall.SysProcAttr, x *unit.Confinement, cred *syscall.Credential) {
+	switch {
+	case os.Geteuid() != 0:
+		if namespaceNeeded(x) || x.ProtectHostname || x.PrivateUsers {
+			inUserNamespace(attr)
+		}
+	case x.PrivateUsers:
+		uids, gids := []uint32{0}, []uint32{0}
+		if cred != nil {
+			uids = append(uids, cred.Uid)
+			gids = append(append(gids, cred.Gid), cred.Groups...)
+		}
+		attr.Cloneflags |= syscall.CLONE_NEWUSER
+		attr.UidMappings, attr.GidMappings = identityMap(uids), identityMap(gids)
+		attr.GidMappingsEnableSetgroups = cred != nil && !cred.NoSetGroups
+	}
+}
+
+// identityMap maps each of ids to itself, once.
+func identityMap(ids []uint32) []syscall.SysProcIDMap {
+	slices.Sort(ids)
+	var m []syscall.SysProcIDMap
+	for _, id := range slices.Compact(ids) {
+		m = append(m, syscall.SysProcIDMap{ContainerID: int(id), HostID: int(id), Size: 1})
+	}
+	return m
+}
+
 // loopbackUp brings up lo in a new network namespace, as loopback_setup.
 func loopbackUp() error {
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
