@@ -55,7 +55,10 @@ type Confinement struct {
 	// The namespaces of PrivateTmp= and the other booleans, and the
 	// restrictions seccomp filters make of RestrictRealtime= and the
 	// others.
-	PrivateTmp, PrivateDevices, PrivateNetwork, PrivateIPC, PrivateUsers, ProtectHostname     bool
+	PrivateTmp, PrivateDevices, PrivateNetwork, PrivateIPC, PrivateUsers, ProtectHostname bool
+	// DynamicUser: the service runs as a user allocated while it runs;
+	// see patchDynamicUser.
+	DynamicUser                                                                               bool
 	ProtectKernelTunables, ProtectKernelModules, ProtectKernelLogs, ProtectControlGroups      bool
 	RestrictRealtime, RestrictSUIDSGID, LockPersonality, MemoryDenyWriteExecute, ProtectClock bool
 
@@ -982,6 +985,7 @@ var confinementFlags = map[string]func(*Confinement) *bool{
 	"PrivateNetwork":           func(x *Confinement) *bool { return &x.PrivateNetwork },
 	"PrivateIPC":               func(x *Confinement) *bool { return &x.PrivateIPC },
 	"PrivateUsers":             func(x *Confinement) *bool { return &x.PrivateUsers },
+	"DynamicUser":              func(x *Confinement) *bool { return &x.DynamicUser },
 	"ProtectHostname":          func(x *Confinement) *bool { return &x.ProtectHostname },
 	"ProtectKernelTunables":    func(x *Confinement) *bool { return &x.ProtectKernelTunables },
 	"ProtectKernelModules":     func(x *Confinement) *bool { return &x.ProtectKernelModules },
@@ -1038,4 +1042,30 @@ func (x *Confinement) DirectoryMode(kind string) uint32 {
 		return m
 	}
 	return 0o755
+}
+
+// patchDynamicUser is unit_patch_contexts for DynamicUser=: User= is the
+// unit's name without its type and instance where that is a valid user
+// name, and Group= is User=; the sandbox that keeps the user's
+// ID from being left behind in the file system is implied.
+func (s *ServiceSection) patchDynamicUser(unitName string) {
+	x := &s.Confinement
+	if !x.DynamicUser {
+		return
+	}
+	if s.User == "" {
+		// systemd names a unit whose prefix is no valid user name
+		// "_du" and a siphash24 of it; such a unit keeps no User=
+		// here, and fails to start.
+		if n, err := ParseName(unitName); err == nil && strictUserGroupName(n.Prefix) {
+			s.User = n.Prefix
+		}
+	}
+	if s.Group == "" {
+		s.Group = s.User
+	}
+	x.PrivateTmp, x.ProtectSystem, x.NoNewPrivileges, x.RestrictSUIDSGID = true, "strict", true, true
+	if x.ProtectHome == "no" {
+		x.ProtectHome = "read-only"
+	}
 }

@@ -77,6 +77,11 @@ func TestConfinementActedOn(t *testing.T) {
 		{"NoExecPaths=/\nExecPaths=/usr -/opt/bin", func(s *Confinement) any { return [2][]string{s.NoExecPaths, s.ExecPaths} },
 			[2][]string{{"/"}, {"/usr", "-/opt/bin"}}, nil},
 		{"PrivateUsers=yes", func(s *Confinement) any { return s.PrivateUsers }, true, nil},
+		{"DynamicUser=yes", func(s *Confinement) any {
+			return []any{s.DynamicUser, s.PrivateTmp, s.ProtectSystem, s.ProtectHome, s.NoNewPrivileges, s.RestrictSUIDSGID}
+		}, []any{true, true, "strict", "read-only", true, true}, nil},
+		{"DynamicUser=yes\nProtectHome=tmpfs\nProtectSystem=no", func(s *Confinement) any { return [2]string{s.ProtectSystem, s.ProtectHome} },
+			[2]string{"strict", "tmpfs"}, nil},
 		{"InaccessiblePaths=/a\nInaccessiblePaths=", func(s *Confinement) any { return s.InaccessiblePaths }, []string(nil), nil},
 		{"TemporaryFileSystem=/var:ro,mode=0700 /x rel", func(s *Confinement) any { return s.TemporaryFileSystem },
 			[]TemporaryFileSystem{{"/var", "ro,mode=0700"}, {"/x", ""}}, []string{"3: TemporaryFileSystem= path is not absolute, ignoring: rel"}},
@@ -119,6 +124,22 @@ func TestConfinementActedOn(t *testing.T) {
 		}
 		if n := len(u.Unsupported()); n != 0 {
 			t.Errorf("%q: %d settings unsupported", tc.lines, n)
+		}
+	}
+}
+
+// TestDynamicUserName: DynamicUser= names the user after the unit, as
+// unit_patch_contexts, unless User= does; Group= is the user's.
+func TestDynamicUserName(t *testing.T) {
+	for _, tc := range []struct{ name, lines, user, group string }{
+		{"web@a.service", "DynamicUser=yes", "web", "web"},
+		{"web.service", "DynamicUser=yes\nUser=www\nGroup=adm", "www", "adm"},
+		{"web.service", "User=www", "www", ""},
+		{"my.web.service", "DynamicUser=yes", "", ""},
+	} {
+		u := loadText(t, tc.name, "[Service]\nExecStart=/bin/true\n"+tc.lines+"\n")
+		if s := u.Service; s.User != tc.user || s.Group != tc.group {
+			t.Errorf("%s %q: User=%q Group=%q, want %q %q", tc.name, tc.lines, s.User, s.Group, tc.user, tc.group)
 		}
 	}
 }

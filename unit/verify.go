@@ -69,6 +69,7 @@ func (u *Unit) verifyService() error {
 			s.Type = "oneshot"
 		}
 	}
+	s.patchDynamicUser(u.Name)
 	oneshot := s.Type == "oneshot"
 	if oneshot && !s.TimeoutStartSet {
 		s.TimeoutStartSec = timespan.Infinity

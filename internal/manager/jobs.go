@@ -329,6 +329,7 @@ func (m *Manager) runService(e *entry, spec service.Spec, begin func(service.Spe
 	spec.Record = func(rec service.Record) { current(func() { e.records = append(e.records, rec) }) }
 	spec.NotifyDir = m.notifyDir()
 	spec.Bases = m.execBases()
+	spec.DynamicUsers = filepath.Join(m.StateDir, "dynamic-uid")
 	run = begin(spec)
 	e.run = run
 	m.runs.Go(func() {

@@ -27,6 +27,11 @@ func credentials(s *unit.ServiceSection) (cred *syscall.Credential, info *servic
 	var groups []uint32
 	if s.User != "" {
 		u, err := lookupUser(s.User)
+		// DynamicUser= takes a user the system has as it is, else the
+		// run allocates one.
+		if err == errNoUser && s.Confinement.DynamicUser {
+			return nil, &service.UserInfo{Name: s.User}, "", nil
+		}
 		if err != nil {
 			return nil, nil, "USER", err
 		}

@@ -385,7 +385,7 @@ func TestUnhonoured(t *testing.T) {
 		}
 	}
 	for key, want := range map[string]string{"CapabilityBoundingSet": caps, "SecureBits": caps, "PrivateTmp": ns, "ProtectSystem": ns,
-		"ProtectProc": proc, "ProcSubset": proc, "NoExecPaths": ns, "PrivateUsers": ns, "SystemCallFilter": "", "StateDirectory": "", "Nice": ""} {
+		"ProtectProc": proc, "ProcSubset": proc, "NoExecPaths": ns, "PrivateUsers": ns, "DynamicUser": caps, "SystemCallFilter": "", "StateDirectory": "", "Nice": ""} {
 		if got := Unhonoured(key); got != want {
 			t.Errorf("Unhonoured(%s) = %q, want %q", key, got, want)
 		}

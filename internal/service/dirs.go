@@ -90,6 +90,9 @@ type execDirs struct {
 	Base  string
 	Mode  uint32
 	Items []unit.ExecDirectory
+	// Private: made below Base/private, for DynamicUser=, and linked
+	// to from where they are named.
+	Private bool
 }
 
 // execDirsOf returns the directories to make, by type.
@@ -98,7 +101,7 @@ func execDirsOf(s *unit.ServiceSection, bases ExecBases) []execDirs {
 	x := &s.Confinement
 	for t, kind := range unit.ExecDirectoryKinds {
 		if items := x.Directories[kind]; len(items) > 0 && bases[t] != "" {
-			out = append(out, execDirs{t, bases[t], x.DirectoryMode(kind), items})
+			out = append(out, execDirs{t, bases[t], x.DirectoryMode(kind), items, x.DynamicUser && privateKind(t)})
 		}
 	}
 	return out
@@ -121,6 +124,12 @@ func setUpExecDirs(d execDirs, chown bool, uid, gid int, warn func(string)) *set
 	setting := unit.ExecDirectoryKinds[d.Type] + "Directory"
 	for _, item := range d.Items {
 		p := filepath.Join(d.Base, item.Path)
+		if d.Private {
+			var err error
+			if p, err = privateDir(d.Base, item.Path); err != nil {
+				return fail(err)
+			}
+		}
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			return fail(err)
 		}
@@ -144,6 +153,11 @@ func setUpExecDirs(d execDirs, chown bool, uid, gid int, warn func(string)) *set
 		}
 		if chown && d.Type != configurationKind {
 			if err := chownTree(p, uid, gid); err != nil {
+				return fail(err)
+			}
+		}
+		if d.Private {
+			if err := linkPrivate(d.Base, item.Path); err != nil {
 				return fail(err)
 			}
 		}
@@ -187,7 +201,11 @@ func writableDirs(s *unit.ServiceSection, bases ExecBases) []string {
 	for _, d := range execDirsOf(s, bases) {
 		if d.Type != configurationKind {
 			for _, item := range d.Items {
-				out = append(out, filepath.Join(d.Base, item.Path))
+				if d.Private {
+					out = append(out, filepath.Join(d.Base, "private", item.Path))
+				} else {
+					out = append(out, filepath.Join(d.Base, item.Path))
+				}
 			}
 		}
 	}

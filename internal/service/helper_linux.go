@@ -118,7 +118,7 @@ func Unhonoured(key string) string {
 		return ""
 	}
 	switch key {
-	case "CapabilityBoundingSet", "AmbientCapabilities", "SecureBits":
+	case "CapabilityBoundingSet", "AmbientCapabilities", "SecureBits", "DynamicUser":
 		return "the manager is not root"
 	case "ProtectProc", "ProcSubset":
 		return "the manager is not root, and a new /proc needs privilege over the PID namespace"

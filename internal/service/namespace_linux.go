@@ -54,7 +54,7 @@ func namespaceNeeded(x *unit.Confinement) bool {
 	return len(x.ReadWritePaths) > 0 || len(x.ReadOnlyPaths) > 0 || len(x.InaccessiblePaths) > 0 ||
 		len(x.BindPaths) > 0 || len(x.TemporaryFileSystem) > 0 || x.PrivateTmp || x.PrivateDevices ||
 		protects(x.ProtectSystem) || protects(x.ProtectHome) || x.ProtectKernelTunables || x.ProtectKernelModules ||
-		x.ProtectKernelLogs || x.ProtectControlGroups || x.PrivateNetwork || x.PrivateIPC ||
+		x.ProtectKernelLogs || x.ProtectControlGroups || x.PrivateNetwork || x.PrivateIPC || x.DynamicUser ||
 		len(x.ExecPaths) > 0 || len(x.NoExecPaths) > 0 || newProc(x)
 }
 
@@ -115,8 +115,10 @@ var (
 
 // mountEntries lists the mounts of the service's namespace, as
 // setup_namespace gathers them; privateTmp are the directories bound on
-// /tmp and /var/tmp, rw the service's own directories, kept writable.
-func mountEntries(x *unit.Confinement, privateTmp [2]string, rw []string) []mountEntry {
+// /tmp and /var/tmp, rw the service's own directories, kept writable,
+// and roots the private directories of DynamicUser=, each made an
+// empty tmpfs but for those of rw below it, bound in.
+func mountEntries(x *unit.Confinement, privateTmp [2]string, rw, roots []string) []mountEntry {
 	var m []mountEntry
 	paths := func(list []string, mode mountMode) {
 		for _, p := range list {
@@ -136,7 +138,14 @@ func mountEntries(x *unit.Confinement, privateTmp [2]string, rw []string) []moun
 	// The service's own directories, made before, may be out of sight
 	// below another mount (a private /tmp).
 	for _, p := range rw {
+		if slices.ContainsFunc(roots, func(r string) bool { return below(p, r) }) {
+			m = append(m, mountEntry{Path: p, Mode: mountBind, Source: p, Recursive: true})
+			continue
+		}
 		m = append(m, mountEntry{Path: p, Mode: mountReadWrite, Ignore: true})
+	}
+	for _, r := range roots {
+		m = append(m, mountEntry{Path: r, Mode: mountTmpfs, ReadOnly: true, Options: "mode=0755"})
 	}
 	for _, b := range x.BindPaths {
 		m = append(m, mountEntry{Path: b.Destination, Mode: mountBind, Source: b.Source, Ignore: b.IgnoreMissing, ReadOnly: b.ReadOnly, Recursive: b.Recursive})
@@ -270,10 +279,10 @@ func (s *helperSetup) setUpNamespaces() *setupError {
 			return &setupError{statusNamespace, "NAMESPACE", "Failed to set up UTS namespacing", errnoOf(err)}
 		}
 	}
-	if !namespaceNeeded(x) || !x.PrivateNetwork && !x.PrivateIPC && len(mountEntries(x, s.PrivateTmp, nil)) == 0 {
+	if !namespaceNeeded(x) || !x.PrivateNetwork && !x.PrivateIPC && len(mountEntries(x, s.PrivateTmp, nil, nil)) == 0 {
 		return nil
 	}
-	if path, err := setUpMounts(mountEntries(x, s.PrivateTmp, s.WritableDirs), s.leave); err != nil {
+	if path, err := setUpMounts(mountEntries(x, s.PrivateTmp, s.WritableDirs, s.PrivateRoots), s.leave); err != nil {
 		what := "Failed to set up mount namespacing"
 		if path != "" {
 			what += ": " + path
@@ -380,6 +389,19 @@ func setUpMounts(entries []mountEntry, leave func(dir string)) (string, error) {
 	isMount := map[string]bool{}
 	for _, m := range before {
 		isMount[m.path] = true
+	}
+	// The sources of bind mounts, held open, as a mount made before
+	// may hide them (the private directories of DynamicUser=).
+	for i, e := range entries {
+		if e.Mode != mountBind {
+			continue
+		}
+		fd, err := unix.Open(e.Source, unix.O_PATH|unix.O_CLOEXEC, 0)
+		if err != nil {
+			continue // applyMount tells
+		}
+		defer unix.Close(fd)
+		entries[i].Source = "/proc/self/fd/" + strconv.Itoa(fd)
 	}
 	var done []mountEntry
 	for _, e := range entries {

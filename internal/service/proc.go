@@ -66,6 +66,7 @@ type Command struct {
 	// writable in its mount namespace.
 	PrivateTmp   [2]string
 	WritableDirs []string
+	PrivateRoots []string // of DynamicUser=: see mountEntries
 	// Warn, if set, receives the warnings of the process's set-up.
 	Warn func(string)
 }

@@ -75,6 +75,10 @@ type Spec struct {
 	// Search is where commands named without a slash are looked for; nil
 	// is systemd's default.
 	Search []string
+	// DynamicUsers is the directory of the user IDs of DynamicUser=
+	// held (see acquireDynamicUser); a service with it and without a
+	// Credential runs as the one it gets there for its User=.
+	DynamicUsers string
 
 	// NotifyDir is where the socket is made through which the service
 	// tells its state (sd_notify), when NotifyAccess= lets it; "" is
@@ -168,6 +172,9 @@ type Run struct {
 	// processes with PrivateTmp=, made at the first one's start and
 	// removed when the activation ends, as the exec runtime's.
 	privateTmp [2]string
+	// dynamic is the user ID of DynamicUser=, held from the first
+	// command's start until the activation ends.
+	dynamic *dynamicUser
 
 	// resumed is set for an activation a manager before this one began:
 	// its processes are not below this one.
@@ -845,9 +852,23 @@ func (r *Run) spawn(setting string, c unit.ExecCommand) (*process, Exit, bool) {
 			return fail(statusNamespace, "NAMESPACE", err)
 		}
 	}
-	cmd := Command{Path: path, Argv: argv, Env: env, Dir: dir, Credential: r.spec.Credential, Output: r.spec.Output,
+	cred := r.spec.Credential
+	// A manager that is not root has no other user to give.
+	if s.Confinement.DynamicUser && cred == nil && os.Geteuid() == 0 && haveNamespaces {
+		if r.dynamic == nil {
+			if s.User == "" {
+				return fail(statusUser, "USER", syscall.EINVAL)
+			}
+			if r.dynamic, err = acquireDynamicUser(r.spec.DynamicUsers, s.User); err != nil {
+				return fail(statusUser, "USER", err)
+			}
+		}
+		cred = &syscall.Credential{Uid: r.dynamic.UID, Gid: r.dynamic.UID, Groups: []uint32{}}
+	}
+	cmd := Command{Path: path, Argv: argv, Env: env, Dir: dir, Credential: cred, Output: r.spec.Output,
 		UMask: &s.UMask, Nice: s.Nice, NiceSet: s.NiceSet, Limits: s.Limits, IgnoreSIGPIPE: s.IgnoreSIGPIPE,
-		Dirs: execDirsOf(s, r.spec.Bases), Exec: &s.Confinement, PrivateTmp: r.privateTmp, WritableDirs: writableDirs(s, r.spec.Bases), Warn: func(msg string) { r.log(slog.LevelWarn, "%s", msg) }}
+		Dirs: execDirsOf(s, r.spec.Bases), Exec: &s.Confinement, PrivateTmp: r.privateTmp, WritableDirs: writableDirs(s, r.spec.Bases),
+		PrivateRoots: privateRoots(s, r.spec.Bases), Warn: func(msg string) { r.log(slog.LevelWarn, "%s", msg) }}
 	if main {
 		cmd.Hold = r.hold
 	}
@@ -1093,6 +1114,9 @@ func (r *Run) finish() {
 		}
 	}
 	r.watch.Wait()
+	if r.dynamic != nil {
+		r.dynamic.release()
+	}
 	for _, p := range groups {
 		if p.reaped() {
 			p.finishOutput(r.clk)

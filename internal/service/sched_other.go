@@ -33,5 +33,5 @@ var linuxOnly = map[string]bool{
 	"SystemCallFilter": true, "SystemCallErrorNumber": true, "SystemCallArchitectures": true, "RestrictAddressFamilies": true,
 	"RestrictNamespaces": true, "RestrictRealtime": true, "RestrictSUIDSGID": true, "LockPersonality": true, "MemoryDenyWriteExecute": true,
 	"ProtectClock": true, "ProtectProc": true, "ProcSubset": true, "ExecPaths": true, "NoExecPaths": true,
-	"PrivateUsers": true,
+	"PrivateUsers": true, "DynamicUser": true,
 }
