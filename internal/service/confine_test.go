@@ -191,6 +191,18 @@ func TestConfined(t *testing.T) {
 	}
 }
 
+// TestProtectProcPrivateUsers: a /proc of its own the service does not
+// get with PrivateUsers= is named.
+func TestProtectProcPrivateUsers(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root")
+	}
+	_, out, logs, _ := runConfined(t, "PrivateUsers=yes\nProtectProc=invisible\nExecStart=/bin/true", nil, nil)
+	if out.Result != Success || !slices.Contains(logs, "ProtectProc= and ProcSubset= cannot be honoured together with PrivateUsers= here; the host's /proc is kept.") {
+		t.Errorf("result %s; logs %q", out.Result, logs)
+	}
+}
+
 // hostBounding is the test's capability bounding set.
 func hostBounding(t *testing.T) uint64 {
 	b, _ := os.ReadFile("/proc/self/status")

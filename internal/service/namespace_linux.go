@@ -279,6 +279,10 @@ func (s *helperSetup) setUpNamespaces() *setupError {
 			return &setupError{statusNamespace, "NAMESPACE", "Failed to set up UTS namespacing", errnoOf(err)}
 		}
 	}
+	// The user namespace, made first, owns no PID namespace.
+	if x.PrivateUsers && !s.Unprivileged && newProc(x) {
+		s.warn("ProtectProc= and ProcSubset= cannot be honoured together with PrivateUsers= here; the host's /proc is kept.")
+	}
 	if !namespaceNeeded(x) || !x.PrivateNetwork && !x.PrivateIPC && len(mountEntries(x, s.PrivateTmp, nil, nil)) == 0 {
 		return nil
 	}
