@@ -153,6 +153,9 @@ func journalctlMain(c *cli, args []string) int {
 		return o.vacuumJournal(ctx, c, src)
 	case "list-boots":
 		boots, err := src.JournalBoots(ctx)
+		if o.journalEmpty(c, err) {
+			return 0
+		}
 		if err != nil {
 			return src.failed(c, "read the journal", err)
 		}
@@ -160,6 +163,9 @@ func journalctlMain(c *cli, args []string) int {
 		return 0
 	}
 	q, ok, err := o.query(ctx, c, src)
+	if o.journalEmpty(c, err) {
+		return o.noEntries(c)
+	}
 	if uerr, isUsage := errors.AsType[usageError](err); isUsage {
 		c.errorf("%s", uerr)
 		return 1
@@ -176,7 +182,11 @@ func journalctlMain(c *cli, args []string) int {
 	}
 	var entries []api.Entry
 	if o.lines != 0 {
-		if entries, err = src.Journal(ctx, q); err != nil {
+		entries, err = src.Journal(ctx, q)
+		if o.journalEmpty(c, err) {
+			return o.noEntries(c)
+		}
+		if err != nil {
 			return src.failed(c, "read the journal", err)
 		}
 	}
@@ -185,14 +195,35 @@ func journalctlMain(c *cli, args []string) int {
 	}
 	p := o.printer(c)
 	p.print(entries)
-	if len(entries) == 0 && !o.quiet {
+	if len(entries) == 0 {
+		return o.noEntries(c)
+	}
+	return 0
+}
+
+// noEntries says there are none, and returns the exit status.
+func (o *journalOptions) noEntries(c *cli) int {
+	if !o.quiet {
 		fmt.Fprintln(c.stdout, "-- No entries --")
 	}
-	if o.pattern != "" && len(entries) == 0 {
+	if o.pattern != "" {
 		// As grep does, for scripts.
 		return 1
 	}
 	return 0
+}
+
+// journalEmpty reports whether err is no daemon and no database, and
+// says so as journalctl's main() says it finds no journal files: a
+// notice, not an error.
+func (o *journalOptions) journalEmpty(c *cli, err error) bool {
+	if _, ok := errors.AsType[errNoJournal](err); !ok {
+		return false
+	}
+	if !o.quiet {
+		fmt.Fprintln(c.stderr, "No journal files were found.")
+	}
+	return true
 }
 
 // declareAll declares journalctl's options.
@@ -864,13 +895,17 @@ func newSource(d *daemonOptions, dir string) *journalSource {
 
 // direct reports whether to read the database itself, asking no daemon:
 // when -D names a directory whose database no daemon holds. A directory
-// or database that is not there is an error.
+// that is not there is an error, and a database that is not there none
+// to read.
 func (s *journalSource) direct() (bool, error) {
 	if s.dir == "" {
 		return false, nil
 	}
 	if _, err := os.Stat(s.dir); err != nil {
 		return true, errStore{err}
+	}
+	if _, err := os.Stat(s.path); errors.Is(err, fs.ErrNotExist) {
+		return true, errNoJournal{errStore{err}}
 	}
 	held, err := store.Held(s.path)
 	if err != nil {
@@ -892,7 +927,7 @@ func read[T any](ctx context.Context, s *journalSource, daemon func(*api.Client)
 			return v, err
 		}
 		if _, statErr := os.Stat(s.path); statErr != nil {
-			return v, err
+			return v, errNoJournal{err}
 		}
 		if err := s.unheld(); err != nil {
 			return v, err
@@ -923,6 +958,12 @@ func (s *journalSource) unheld() error {
 	}
 	return nil
 }
+
+// errNoJournal is no daemon and no database to read: journalctl finds
+// no journal files, which it says and reads as none (see journalEmpty).
+type errNoJournal struct{ error }
+
+func (e errNoJournal) Unwrap() error { return e.error }
 
 // errStore is a failure to read the database, not the daemon.
 type errStore struct{ error }
