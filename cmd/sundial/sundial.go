@@ -40,8 +40,8 @@ The daemon's units, as systemctl's verbs (see systemctl --help):
   clean, reset-failed UNIT...
                              Act on units, as systemctl does
   list-units, list-unit-files, list-dependencies, is-active, is-failed,
-  is-enabled, show, cat, edit, enable, disable, mask, unmask, link,
-  revert, daemon-reload, is-system-running, show-environment,
+  is-enabled, show, cat, edit, enable, disable, reenable, mask, unmask,
+  link, revert, daemon-reload, is-system-running, show-environment,
   set-environment, unset-environment, import-environment
                              The other verbs of systemctl that sundial has
 

@@ -50,6 +50,7 @@ Unit File Commands:
   list-unit-files [PATTERN...]        List installed unit files
   enable [UNIT...|PATH...]            Enable one or more unit files
   disable UNIT...                     Disable one or more unit files
+  reenable [UNIT...|PATH...]          Reenable one or more unit files
   is-enabled UNIT...                  Check whether unit files are enabled
   mask UNIT...                        Mask one or more units
   unmask UNIT...                      Unmask one or more units
@@ -334,6 +335,7 @@ func init() {
 		"reset-failed":       {0, -1, jobVerb},
 		"enable":             jobs,
 		"disable":            jobs,
+		"reenable":           jobs,
 		"mask":               jobs,
 		"unmask":             jobs,
 		"link":               jobs,

@@ -76,8 +76,8 @@ func expand(ctx context.Context, client *api.Client, names []string) ([]string, 
 
 // jobVerb asks the daemon for a job on each unit: start, stop, restart,
 // try-restart, reload, reload-or-restart, kill, clean, reset-failed, and
-// the changes of unit files, enable, disable, mask, unmask, link and
-// revert; it waits for them unless --no-block. With --now, enable,
+// the changes of unit files, enable, disable, reenable, mask, unmask,
+// link and revert; it waits for them unless --no-block. With --now, enable,
 // disable and mask then start or stop the units, as enable_unit does by
 // calling verb_start: a failure of either is the exit status.
 func jobVerb(c *cli, o *systemctlOptions, verb string, names []string) int {
@@ -100,7 +100,7 @@ func jobVerb(c *cli, o *systemctlOptions, verb string, names []string) int {
 
 // installVerbs are the verbs that change unit files, as
 // install_client_side would have systemctl change them itself.
-var installVerbs = map[string]bool{"enable": true, "disable": true, "mask": true, "unmask": true, "link": true, "revert": true}
+var installVerbs = map[string]bool{"enable": true, "disable": true, "reenable": true, "mask": true, "unmask": true, "link": true, "revert": true}
 
 // absolutePaths makes the paths among names absolute, as mangle_names
 // does with path_make_absolute_cwd.
@@ -272,7 +272,7 @@ func refusedHint(o *systemctlOptions, verb string, r api.JobResult) string {
 // refusedText is systemctl's error when the daemon refused a job.
 func refusedText(verb string, r api.JobResult) string {
 	switch verb {
-	case "enable", "disable", "mask", "unmask", "link", "revert":
+	case "enable", "disable", "reenable", "mask", "unmask", "link", "revert":
 		return fmt.Sprintf("Failed to %s unit: %s", verb, r.Error)
 	case "reset-failed":
 		return fmt.Sprintf("Failed to reset failed state of unit %s: %s", r.Unit, r.Error)

@@ -246,6 +246,9 @@ func (b backend) Reload(ctx context.Context) error {
 }
 
 func (b backend) Jobs(ctx context.Context, req api.JobRequest) ([]api.JobResult, error) {
+	if req.Verb == "reenable" {
+		return b.reenable(ctx, req)
+	}
 	results := make([]api.JobResult, len(req.Units))
 	// Each job tells its end here, from the loop.
 	ended := make(chan struct{}, len(req.Units)*2)
@@ -298,6 +301,38 @@ func (b backend) Jobs(ctx context.Context, req api.JobRequest) ([]api.JobResult,
 		}
 	}
 	return results, nil
+}
+
+// reenable disables the units, by their file names, then enables them,
+// as unit_file_reenable() in shared/install.c: the changes of both, in
+// that order, and a failure of either the call's.
+func (b backend) reenable(ctx context.Context, req api.JobRequest) ([]api.JobResult, error) {
+	off := req
+	off.Verb, off.Units = "disable", nil
+	for _, name := range req.Units {
+		off.Units = append(off.Units, filepath.Base(name))
+	}
+	disabled, err := b.Jobs(ctx, off)
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	for _, r := range disabled {
+		if r.Error != "" {
+			return disabled, nil
+		}
+		removed = append(removed, r.Changes...)
+	}
+	on := req
+	on.Verb = "enable"
+	enabled, err := b.Jobs(ctx, on)
+	if err != nil {
+		return nil, err
+	}
+	if len(enabled) > 0 {
+		enabled[0].Changes = append(removed, enabled[0].Changes...)
+	}
+	return enabled, nil
 }
 
 // refusal is why a job on a unit cannot begin, in the words of
