@@ -58,7 +58,7 @@ func editVerb(c *cli, o *systemctlOptions, _ string, patterns []string) int {
 	if err != nil {
 		return o.failed(c, client, "get the configuration directories", err)
 	}
-	units, err := client.Units(ctx, names, false)
+	units, err := editUnits(ctx, client, names)
 	if err != nil {
 		return o.failed(c, client, "get units", err)
 	}
@@ -104,6 +104,41 @@ func editVerb(c *cli, o *systemctlOptions, _ string, patterns []string) int {
 		}
 	}
 	return 0
+}
+
+// editUnits are the units to edit: a template's files found as the
+// daemon finds them for cat, as unit_find_paths looks a template up in
+// the search path rather than asking the manager, which loads no
+// template.
+func editUnits(ctx context.Context, client *api.Client, names []string) ([]api.Unit, error) {
+	var units []api.Unit
+	for _, name := range names {
+		if n, err := unit.ParseName(name); err != nil || !n.Template {
+			loaded, err := client.Units(ctx, []string{name}, false)
+			if err != nil {
+				return nil, err
+			}
+			units = append(units, loaded...)
+			continue
+		}
+		files, err := client.UnitFiles(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		u := api.Unit{Name: name, Load: "not-found"}
+		for _, f := range files {
+			switch {
+			case strings.HasSuffix(filepath.Dir(f[0]), ".d"):
+				u.DropIns = append(u.DropIns, f[0])
+			case f[0] == os.DevNull:
+				u.Load = "masked"
+			default:
+				u.Load, u.FragmentPath = "loaded", f[0]
+			}
+		}
+		units = append(units, u)
+	}
+	return units, nil
 }
 
 // filesToEdit finds what to edit of each unit, as find_paths_to_edit.
