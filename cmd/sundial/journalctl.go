@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -422,7 +423,7 @@ func (o *journalOptions) vacuumJournal(ctx context.Context, c *cli, src *journal
 			return src.failed(c, "vacuum the journal", err)
 		}
 		if st, err = store.Open(ctx, src.path); err == nil {
-			done, err = manager.VacuumJournal(ctx, st, filepath.Dir(src.path), o.vacuum)
+			done, err = manager.VacuumJournal(ctx, st, filepath.Dir(src.path), o.vacuum, math.MaxInt64)
 			st.Close()
 		}
 		if err != nil {

@@ -78,7 +78,7 @@ func (b backend) JournalBoots(ctx context.Context) ([]api.Boot, error) {
 }
 
 func (b backend) VacuumJournal(ctx context.Context, v api.Vacuum) (api.Vacuumed, error) {
-	return VacuumJournal(ctx, b.m.store, b.m.StateDir, v)
+	return VacuumJournal(ctx, b.m.store, b.m.StateDir, v, b.m.journalStart)
 }
 
 func (b backend) Runs(ctx context.Context, unit string, last int) ([]api.Run, error) {

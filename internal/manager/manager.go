@@ -79,6 +79,10 @@ type Manager struct {
 	store  *store.Store
 	engine *timer.Engine
 	boot   string
+	// journalStart is the journal's first sequence number written since
+	// the daemon started: a vacuum keeps those, as journald its active
+	// file.
+	journalStart int64
 
 	loader *unit.Loader
 	host   *unit.Host // what the specifiers of the units loaded stand for
@@ -177,6 +181,9 @@ func (m *Manager) Run(ctx context.Context) error {
 	m.store, m.writes = st, st
 	if m.faults != nil {
 		m.writes = m.faults(st)
+	}
+	if m.journalStart, err = st.JournalEnd(ctx); err != nil {
+		return err
 	}
 	m.boot, m.pid = m.Boot, os.Getpid()
 	if m.boot == "" {

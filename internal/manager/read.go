@@ -46,10 +46,12 @@ func ReadJournalBoots(ctx context.Context, st *store.Store) ([]api.Boot, error) 
 }
 
 // VacuumJournal deletes the oldest of the journal in the store of a
-// state directory, as v says: the daemon's, or journalctl's when no
-// daemon runs.
-func VacuumJournal(ctx context.Context, st *store.Store, stateDir string, v api.Vacuum) (api.Vacuumed, error) {
-	freed, err := st.Vacuum(ctx, v.Before, v.MaxBytes)
+// state directory, as v says, but for the entries from sequence number
+// active on: the daemon's, which keeps what it wrote since it started,
+// as journald keeps its active file, or journalctl's when no daemon
+// runs (active math.MaxInt64: none kept).
+func VacuumJournal(ctx context.Context, st *store.Store, stateDir string, v api.Vacuum, active int64) (api.Vacuumed, error) {
+	freed, err := st.Vacuum(ctx, v.Before, v.MaxBytes, active)
 	return api.Vacuumed{Freed: freed, Dir: stateDir}, err
 }
 

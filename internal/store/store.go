@@ -18,6 +18,7 @@ import (
 	"io"
 	"io/fs"
 	"iter"
+	"math"
 	"math/bits"
 	"os"
 	"regexp"
@@ -780,10 +781,13 @@ func (s *Store) JournalUnits(ctx context.Context) ([]string, error) {
 	})
 }
 
-// Prune keeps the journal to its last keep entries, as a size limit
-// (SystemMaxUse=) does, and returns how many it deleted.
-func (s *Store) Prune(ctx context.Context, keep int) (int64, error) {
-	return s.pruneJournal(ctx, keep)
+// JournalEnd is the sequence number the journal's next entry gets.
+func (s *Store) JournalEnd(ctx context.Context) (int64, error) {
+	var last sql.NullInt64
+	if err := s.db.QueryRowContext(ctx, `SELECT seq FROM sqlite_sequence WHERE name = 'journal'`).Scan(&last); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("store: %w", err)
+	}
+	return last.Int64 + 1, nil
 }
 
 // A Retention bounds what the store keeps, as journald's SystemMaxUse=
@@ -822,7 +826,7 @@ func (s *Store) Retain(ctx context.Context, r Retention) (Deleted, error) {
 		}
 	}
 	if r.Before > 0 {
-		n, err := s.deleteOlder(ctx, r.Before)
+		n, err := s.deleteOlder(ctx, r.Before, math.MaxInt64)
 		d.Entries += n
 		if err != nil {
 			return d, err
@@ -841,7 +845,9 @@ func (s *Store) Retain(ctx context.Context, r Retention) (Deleted, error) {
 // around it, as journald vacuums whole files. The first entry kept is
 // found from the oldest along the table, not the time's index: it reads
 // as many rows as are deleted.
-func (s *Store) deleteOlder(ctx context.Context, before uint64) (int64, error) {
+//
+// The entries from sequence number keep on stay, whatever their time.
+func (s *Store) deleteOlder(ctx context.Context, before uint64, keep int64) (int64, error) {
 	var first sql.NullInt64
 	err := s.db.QueryRowContext(ctx, `SELECT seq FROM journal NOT INDEXED WHERE realtime >= ? ORDER BY seq LIMIT 1`, before).Scan(&first)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -853,8 +859,12 @@ func (s *Store) deleteOlder(ctx context.Context, before uint64) (int64, error) {
 	if !first.Valid {
 		return 0, nil
 	}
-	return s.deleteBatches(ctx, `DELETE FROM journal WHERE seq IN (SELECT seq FROM journal WHERE seq < ? ORDER BY seq LIMIT ?)`, first.Int64)
+	return s.deleteBatches(ctx, deleteBefore, min(first.Int64, keep))
 }
+
+// deleteBefore deletes the journal's entries before a sequence number, a
+// batch at a time.
+const deleteBefore = `DELETE FROM journal WHERE seq IN (SELECT seq FROM journal WHERE seq < ? ORDER BY seq LIMIT ?)`
 
 // pruneJournal deletes the entries appended before the last keep. The
 // sequence numbers count the entries appended, without a gap (a batch
@@ -1077,8 +1087,11 @@ func Held(path string) (bool, error) {
 // for none), and then its oldest ones until the database takes at most
 // maxBytes (0 for no bound), as journalctl --vacuum-time= and
 // --vacuum-size= remove the journal's oldest files; the space is given
-// back to the file system (SQLite's VACUUM). It returns the bytes freed.
-func (s *Store) Vacuum(ctx context.Context, before, maxBytes uint64) (uint64, error) {
+// back to the file system (SQLite's VACUUM). The entries from sequence
+// number active on are kept whatever the bounds, as
+// journal_directory_vacuum() removes archived files only, never the
+// one journald writes. It returns the bytes freed.
+func (s *Store) Vacuum(ctx context.Context, before, maxBytes uint64, active int64) (uint64, error) {
 	size := func() (uint64, error) {
 		var pages, pageSize uint64
 		if err := s.db.QueryRowContext(ctx, `PRAGMA page_count`).Scan(&pages); err != nil {
@@ -1102,7 +1115,7 @@ func (s *Store) Vacuum(ctx context.Context, before, maxBytes uint64) (uint64, er
 		return 0, err
 	}
 	if before > 0 {
-		if _, err := s.Retain(ctx, Retention{Before: before}); err != nil {
+		if _, err := s.deleteOlder(ctx, before, active); err != nil {
 			return 0, err
 		}
 	}
@@ -1111,22 +1124,23 @@ func (s *Store) Vacuum(ctx context.Context, before, maxBytes uint64) (uint64, er
 	}
 	// The journal's share of the file is not known: each round deletes
 	// as many of the oldest entries as the excess would hold were the
-	// file all journal, which is never too many, until it fits or the
-	// journal is empty.
+	// file all journal, which is never too many, until it fits or only
+	// the active entries are left.
 	for maxBytes > 0 {
 		now, err := size()
 		if err != nil {
 			return 0, err
 		}
+		var oldest sql.NullInt64
 		var n int64
-		if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM journal`).Scan(&n); err != nil {
+		if err := s.db.QueryRowContext(ctx, `SELECT MIN(seq), COUNT(*) FROM journal WHERE seq < ?`, active).Scan(&oldest, &n); err != nil {
 			return 0, fmt.Errorf("store: %w", err)
 		}
 		if now <= maxBytes || n == 0 {
 			break
 		}
 		excess := max(1, int64(float64(n)*float64(now-maxBytes)/float64(now)))
-		if _, err := s.Prune(ctx, int(max(0, n-excess))); err != nil {
+		if _, err := s.deleteBatches(ctx, deleteBefore, min(oldest.Int64+excess, active)); err != nil {
 			return 0, err
 		}
 		if err := vacuum(); err != nil {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -166,8 +167,8 @@ func TestJournal(t *testing.T) {
 	if boots, err := s.JournalBoots(ctx); err != nil || fmt.Sprint(boots) != "[{b1 1000 1149} {b2 1150 1299}]" {
 		t.Errorf("JournalBoots() = %v, %v", boots, err)
 	}
-	if n, err := s.Prune(ctx, 10); n != 290 || err != nil {
-		t.Errorf("Prune = %d, %v", n, err)
+	if n, err := s.pruneJournal(ctx, 10); n != 290 || err != nil {
+		t.Errorf("pruneJournal = %d, %v", n, err)
 	}
 	if got := query(Filter{}); len(got) != 10 || got[0] != "line 290" {
 		t.Errorf("after pruning: %q", got)
@@ -671,16 +672,30 @@ func TestVacuum(t *testing.T) {
 		}
 		return n, first
 	}
-	freed, err := s.Vacuum(ctx, 2000, 0)
+	freed, err := s.Vacuum(ctx, 2000, 0, math.MaxInt64)
 	if n, first := count(); err != nil || n != 3000 || first != 2000 || freed == 0 {
 		t.Errorf("Vacuum(before 2000) = %d, %v: %d entries left, the first at %d", freed, err, n, first)
 	}
-	freed, err = s.Vacuum(ctx, 0, 200<<10)
+	freed, err = s.Vacuum(ctx, 0, 200<<10, math.MaxInt64)
 	var pages, pageSize uint64
 	s.db.QueryRow(`PRAGMA page_count`).Scan(&pages)
 	s.db.QueryRow(`PRAGMA page_size`).Scan(&pageSize)
 	if n, first := count(); err != nil || freed == 0 || pages*pageSize > 200<<10 || n == 0 || first <= 2000 {
 		t.Errorf("Vacuum(200K) = %d, %v: %d bytes, %d entries left, the first at %d", freed, err, pages*pageSize, n, first)
+	}
+	// The active entries, from JournalEnd on, are kept whatever the bounds.
+	active, err := s.JournalEnd(ctx)
+	if err != nil || active != 4001 {
+		t.Fatalf("JournalEnd() = %d, %v; want 4001", active, err)
+	}
+	if err := s.Append(ctx, entries[:100]...); err != nil {
+		t.Fatal(err)
+	}
+	for _, bound := range []struct{ before, maxBytes uint64 }{{0, 1 << 10}, {1 << 40, 0}} {
+		_, err = s.Vacuum(ctx, bound.before, bound.maxBytes, active)
+		if n, first := count(); err != nil || n != 100 || first != 1000 {
+			t.Errorf("Vacuum(%+v) of active entries = %v: %d entries left, the first at %d; want the 100 active", bound, err, n, first)
+		}
 	}
 }
 
@@ -737,7 +752,7 @@ func TestVacuumClockBehind(t *testing.T) {
 	if err != nil || d.Entries != 500 {
 		t.Fatalf("Retain(before 1500) = %+v, %v; want the 500 oldest deleted", d, err)
 	}
-	if _, err := s.Prune(ctx, 1200); err != nil {
+	if _, err := s.pruneJournal(ctx, 1200); err != nil {
 		t.Fatal(err)
 	}
 	var kept []string
