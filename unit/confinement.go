@@ -362,7 +362,7 @@ func ioPrioritySetting(c *settingCtx, a *Assignment) error {
 		x.IOSchedulingClass, x.IOSchedulingPriority, x.IOSchedulingSet = 2, 4, false
 		return nil
 	}
-	n, err := parseInt(a.Value)
+	n, err := SafeAtoi(a.Value)
 	if err != nil || n < 0 || n > 7 {
 		c.warn(a, "Failed to parse IO priority, ignoring: %s", a.Value)
 		return nil
@@ -398,7 +398,7 @@ func cpuSchedPolicySetting(c *settingCtx, a *Assignment) error {
 
 // cpuSchedPrioSetting is config_parse_exec_cpu_sched_prio: 0..99.
 func cpuSchedPrioSetting(c *settingCtx, a *Assignment) error {
-	n, err := parseInt(a.Value)
+	n, err := SafeAtoi(a.Value)
 	switch {
 	case err != nil:
 		c.warn(a, "Failed to parse CPU scheduling priority, ignoring: %s", a.Value)
@@ -419,7 +419,7 @@ func oomScoreAdjustSetting(c *settingCtx, a *Assignment) error {
 		x.OOMScoreAdjustSet = false
 		return nil
 	}
-	n, err := parseInt(a.Value)
+	n, err := SafeAtoi(a.Value)
 	if err == nil && (n < -1000 || n > 1000) {
 		err = eRANGE
 	}
@@ -489,7 +489,7 @@ var capabilityNames = []string{"chown", "dac_override", "dac_read_search", "fown
 // capabilityFromName is capability_from_name: a number below 64, or a
 // name with "cap_" in any case.
 func capabilityFromName(s string) (int, bool) {
-	if n, err := parseInt(s); err == nil {
+	if n, err := SafeAtoi(s); err == nil {
 		return n, n >= 0 && n < 64
 	}
 	name, ok := strings.CutPrefix(strings.ToLower(s), "cap_")
@@ -901,7 +901,7 @@ func parseErrno(s string) (int, bool) {
 	if n, ok := errnoNames[strings.ToUpper(s)]; ok {
 		return n, true
 	}
-	n, err := parseInt(s)
+	n, err := SafeAtoi(s)
 	return n, err == nil && n >= 0 && n <= 4095
 }
 

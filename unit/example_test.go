@@ -245,3 +245,16 @@ func ExampleParsePermyriad() {
 	// 7 <nil>
 	// 0 Numerical result out of range
 }
+
+func ExampleSafeAtoi() {
+	for _, s := range []string{"10", "010", "0x10", " -5", "09"} {
+		n, err := unit.SafeAtoi(s)
+		fmt.Println(n, err)
+	}
+	// Output:
+	// 10 <nil>
+	// 8 <nil>
+	// 16 <nil>
+	// -5 <nil>
+	// 0 Invalid argument
+}

@@ -47,7 +47,7 @@ func parsePermyriadUnbounded(s string) (int, error) {
 			num = whole
 		}
 	}
-	v, err := parseInt(num)
+	v, err := SafeAtoi(num)
 	switch {
 	case err != nil:
 		return 0, err
@@ -345,7 +345,7 @@ func numberSetting(name string, bits int) setter {
 	return func(c *settingCtx, a *Assignment) error {
 		ok := true
 		if bits == 32 {
-			_, err := parseInt(a.Value)
+			_, err := SafeAtoi(a.Value)
 			ok = err == nil
 		} else {
 			s, base := mangleBase(strings.TrimLeft(a.Value, whitespace), 0)

@@ -202,8 +202,11 @@ func parseUint(s string, base int, refuseSign bool, max uint64) (uint64, error) 
 	return n, nil
 }
 
-// parseInt reads a number as systemd's safe_atoi, within 32 bits.
-func parseInt(s string) (int, error) {
+// SafeAtoi reads a number as systemd's safe_atoi() in basic/parse-util.c:
+// white space and a sign may lead, "0x" is hexadecimal, "0o" and a
+// leading "0" octal, "0b" binary; within 32 bits. The error is EINVAL
+// or ERANGE.
+func SafeAtoi(s string) (int, error) {
 	s, base := mangleBase(strings.TrimLeft(s, whitespace), 0)
 	n, neg, err := strtoul(s, base)
 	switch {
@@ -377,7 +380,7 @@ func ParseSignal(s string) (int, error) { return parseSignal(s) }
 // parseSignal reads a signal as systemd's signal_from_string: a number,
 // a name with or without "SIG", RTMIN+n or RTMAX-n.
 func parseSignal(s string) (int, error) {
-	if n, err := parseInt(s); err == nil {
+	if n, err := SafeAtoi(s); err == nil {
 		if n < 1 || n > sigRTMax {
 			return 0, eRANGE
 		}
@@ -396,7 +399,7 @@ func parseSignal(s string) (int, error) {
 		if rest[0] != "+-"[(1-sign)/2] {
 			return 0, eINVAL
 		}
-		n, err := parseInt(rest)
+		n, err := SafeAtoi(rest)
 		if err != nil {
 			return 0, err
 		}

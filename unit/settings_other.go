@@ -50,7 +50,7 @@ func logNamespaceValid(s string) bool {
 // socketProtocolSetting is config_parse_socket_protocol: of the IP
 // protocols, by name or number, SCTP and UDP-Lite only.
 func socketProtocolSetting(c *settingCtx, a *Assignment) error {
-	n, err := parseInt(a.Value)
+	n, err := SafeAtoi(a.Value)
 	if !strings.EqualFold(a.Value, "sctp") && !strings.EqualFold(a.Value, "udplite") && (err != nil || n != 132 && n != 136) {
 		c.warn(a, "Failed to parse socket protocol, ignoring: %s", a.Value)
 	}
@@ -83,7 +83,7 @@ func swapPrioritySetting(c *settingCtx, a *Assignment) error {
 	if a.Value == "" {
 		return nil
 	}
-	n, err := parseInt(a.Value)
+	n, err := SafeAtoi(a.Value)
 	switch {
 	case err != nil:
 		c.warn(a, "Invalid swap priority '%s', ignoring.", a.Value)

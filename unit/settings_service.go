@@ -161,7 +161,7 @@ func niceSetting(c *settingCtx, a *Assignment) error {
 		s.Nice, s.NiceSet = 0, false
 		return nil
 	}
-	n, err := parseInt(a.Value)
+	n, err := SafeAtoi(a.Value)
 	if err == nil && (n < -20 || n > 19) {
 		err = eRANGE
 	}

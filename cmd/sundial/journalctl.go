@@ -452,8 +452,9 @@ func (o *journalOptions) setLines(value string) error {
 		o.lines = linesAll
 		return nil
 	}
+	// As parse_lines, with safe_atoi's numbers: "010" is 8.
 	digits, oldest := strings.CutPrefix(value, "+")
-	n, err := strconv.Atoi(digits)
+	n, err := unit.SafeAtoi(digits)
 	if err != nil || n < 0 {
 		return usageError("Failed to parse lines '" + value + "'")
 	}
@@ -724,7 +725,7 @@ func linesWord(w string) bool {
 	if w == "all" {
 		return true
 	}
-	n, err := strconv.Atoi(strings.TrimPrefix(w, "+"))
+	n, err := unit.SafeAtoi(strings.TrimPrefix(w, "+"))
 	return err == nil && n >= 0 && !strings.HasPrefix(w, "-")
 }
 

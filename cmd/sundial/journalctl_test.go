@@ -28,6 +28,8 @@ func TestOptionalArguments(t *testing.T) {
 		{[]string{"-n", "all"}, []string{"--lines=all"}},
 		{[]string{"-n", "-1"}, []string{"--lines", "-1"}},
 		{[]string{"-n", "hello"}, []string{"--lines", "hello"}},
+		{[]string{"-n", "0x10"}, []string{"--lines=0x10"}},
+		{[]string{"-n", "09"}, []string{"--lines", "09"}},
 		{[]string{"--lines", "7"}, []string{"--lines=7"}},
 		{[]string{"-xen3"}, []string{"-xe", "--lines=3"}},
 		{[]string{"-xen", "3"}, []string{"-xe", "--lines=3"}},
@@ -50,6 +52,30 @@ func TestOptionalArguments(t *testing.T) {
 		o.declareAll(fs)
 		if got := optionalArguments(fs, tc.args); !slices.Equal(got, tc.want) {
 			t.Errorf("optionalArguments(%q) = %q, want %q", tc.args, got, tc.want)
+		}
+	}
+}
+
+// TestSetLines: -n's numbers are safe_atoi's, octal after a leading 0
+// and hexadecimal after 0x, as journalctl's parse_lines reads them.
+func TestSetLines(t *testing.T) {
+	for _, tc := range []struct {
+		value  string
+		lines  int
+		oldest bool
+		ok     bool
+	}{
+		{"10", 10, false, true},
+		{"010", 8, false, true},
+		{"+010", 8, true, true},
+		{"0x10", 16, false, true},
+		{"09", 0, false, false},
+		{"-1", 0, false, false},
+	} {
+		o := &journalOptions{}
+		err := o.setLines(tc.value)
+		if (err == nil) != tc.ok || tc.ok && (o.lines != tc.lines || o.oldest != tc.oldest) {
+			t.Errorf("setLines(%q) = %v: lines %d, oldest %v; want %d, %v", tc.value, err, o.lines, o.oldest, tc.lines, tc.oldest)
 		}
 	}
 }
