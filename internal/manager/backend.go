@@ -290,6 +290,9 @@ func (b backend) Jobs(ctx context.Context, req api.JobRequest) ([]api.JobResult,
 	if req.Verb == "enable" || req.Verb == "disable" {
 		results = installResults(results)
 	}
+	if req.Verb == "mask" || req.Verb == "unmask" {
+		results = callFailed(results)
+	}
 	if req.NoBlock {
 		return results, nil
 	}
@@ -333,6 +336,21 @@ func (b backend) reenable(ctx context.Context, req api.JobRequest) ([]api.JobRes
 		enabled[0].Changes = append(removed, enabled[0].Changes...)
 	}
 	return enabled, nil
+}
+
+// callFailed is the results of a call that fails whole at its first
+// unit's error, as the manager's MaskUnitFiles and UnmaskUnitFiles
+// answer unit_file_mask's and unit_file_unmask's failure with
+// install_error() alone: the changes made to the other units stay, but
+// are not told.
+func callFailed(results []api.JobResult) []api.JobResult {
+	for _, r := range results {
+		if r.Error != "" {
+			r.Changes = nil
+			return []api.JobResult{r}
+		}
+	}
+	return results
 }
 
 // refusal is why a job on a unit cannot begin, in the words of
