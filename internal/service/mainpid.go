@@ -336,11 +336,12 @@ func (r *Run) closeAtEnd(f *os.File) bool {
 func (r *Run) ended() bool { return closed(r.quit) }
 
 // groupsAlive reports whether a process of the service is left: one it
-// started or adopted, or one of their groups; systemd asks its cgroup.
+// started or adopted, one of their groups, or one in its control group,
+// which is what systemd asks.
 func (r *Run) groupsAlive() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return slices.ContainsFunc(r.groups, func(p *process) bool { return !p.reaped() || p.groupAlive() })
+	return slices.ContainsFunc(r.groups, func(p *process) bool { return !p.reaped() || p.groupAlive() }) || r.cg != nil && r.cg.populated()
 }
 
 // waitGroups waits in the running state while processes of a service

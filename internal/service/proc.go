@@ -69,6 +69,8 @@ type Command struct {
 	PrivateRoots []string // of DynamicUser=: see mountEntries
 	// Warn, if set, receives the warnings of the process's set-up.
 	Warn func(string)
+	// cgroup, if set, is the control group the process begins in.
+	cgroup *cgroup
 }
 
 // A process is a started command, in a process group of its own, or a
@@ -94,6 +96,7 @@ type process struct {
 func start(c Command) (*process, error) {
 	cmd := &exec.Cmd{Path: c.Path, Args: c.Argv, Env: c.Env, Dir: c.Dir}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: c.Credential}
+	intoCGroup(cmd.SysProcAttr, c.cgroup)
 	var h *helper
 	if c.needsHelper() {
 		var err error

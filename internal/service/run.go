@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -79,6 +80,12 @@ type Spec struct {
 	// held (see acquireDynamicUser); a service with it and without a
 	// Credential runs as the one it gets there for its User=.
 	DynamicUsers string
+	// CGroup, if set, is the directory of the service's control group
+	// in the cgroup v2 hierarchy (under [CGroupRoot]), made if need be:
+	// its processes begin there, and all that are there are its own,
+	// as systemd's unit cgroup; it is removed once empty. Without one,
+	// they are followed by their process groups and INVOCATION_ID.
+	CGroup string
 
 	// NotifyDir is where the socket is made through which the service
 	// tells its state (sd_notify), when NotifyAccess= lets it; "" is
@@ -179,6 +186,8 @@ type Run struct {
 	// resumed is set for an activation a manager before this one began:
 	// its processes are not below this one.
 	resumed bool
+	// cg is the control group, if the activation has one.
+	cg *cgroup
 
 	mu       sync.Mutex
 	groups   []*process // every process started or adopted, to signal their groups
@@ -216,6 +225,17 @@ func begin(spec Spec, resumed bool, activate func(*Run)) *Run {
 		out: Outcome{Result: Success}, resumed: resumed}
 	go func() {
 		defer close(r.done)
+		if spec.CGroup != "" {
+			var err error
+			if r.cg, err = openCGroup(spec.CGroup); err != nil {
+				r.log(slog.LevelError, "Failed to create cgroup %s: %s", spec.CGroup, ErrnoText(err))
+				if !resumed {
+					r.fail(Resources)
+					r.finish()
+					return
+				}
+			}
+		}
 		activate(r)
 	}()
 	return r
@@ -868,7 +888,7 @@ func (r *Run) spawn(setting string, c unit.ExecCommand) (*process, Exit, bool) {
 	cmd := Command{Path: path, Argv: argv, Env: env, Dir: dir, Credential: cred, Output: r.spec.Output,
 		UMask: &s.UMask, Nice: s.Nice, NiceSet: s.NiceSet, Limits: s.Limits, IgnoreSIGPIPE: s.IgnoreSIGPIPE,
 		Dirs: execDirsOf(s, r.spec.Bases), Exec: &s.Confinement, PrivateTmp: r.privateTmp, WritableDirs: writableDirs(s, r.spec.Bases),
-		PrivateRoots: privateRoots(s, r.spec.Bases), Warn: func(msg string) { r.log(slog.LevelWarn, "%s", msg) }}
+		PrivateRoots: privateRoots(s, r.spec.Bases), cgroup: r.cg, Warn: func(msg string) { r.log(slog.LevelWarn, "%s", msg) }}
 	if main {
 		cmd.Hold = r.hold
 	}
@@ -995,16 +1015,23 @@ func (r *Run) invocationMark() string {
 }
 
 // adoptStrays takes in the processes that left the activation's process
-// groups (setsid, a double fork) but still carry its INVOCATION_ID, as
-// the control group of systemd still holds them, for them to be signalled
-// with the rest. One that leads a process group of its own is signalled
-// with its group.
+// groups (setsid, a double fork) but are in its control group or, where
+// it has none, still carry its INVOCATION_ID, as the control group of
+// systemd still holds them, for them to be signalled with the rest. One
+// that leads a process group of its own is signalled with its group.
 func (r *Run) adoptStrays() {
-	mark := r.invocationMark()
-	if mark == "" {
+	var strays []procStat
+	if r.cg != nil {
+		for _, pid := range r.cg.procs() {
+			if st, ok := readStat(strconv.Itoa(pid)); ok && !st.zombie {
+				strays = append(strays, st)
+			}
+		}
+	} else if mark := r.invocationMark(); mark != "" {
+		strays = marked(mark, r.resumed)
+	} else {
 		return
 	}
-	strays := marked(mark, r.resumed)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	known := map[int]bool{}
@@ -1070,6 +1097,12 @@ func (r *Run) alive() []*process {
 func (r *Run) waitGone(deadline <-chan time.Time) bool {
 	for {
 		ps := r.alive()
+		if len(ps) == 0 && r.cg != nil && r.cg.populated() {
+			// Started by those signalled before they went: systemd
+			// waits for its cgroup to empty.
+			r.adoptStrays()
+			ps = r.alive()
+		}
 		if len(ps) == 0 {
 			return true
 		}
@@ -1107,6 +1140,9 @@ func (r *Run) finish() {
 	r.mu.Unlock()
 	for _, f := range files {
 		f.Close()
+	}
+	if r.cg != nil {
+		r.cg.close()
 	}
 	for _, d := range r.privateTmp {
 		if d != "" {

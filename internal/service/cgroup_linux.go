@@ -1,0 +1,188 @@
+package service
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// cgroupMount is where the cgroup v2 hierarchy is mounted, as
+// /proc/self/mountinfo tells it (on a hybrid system it is not
+// /sys/fs/cgroup but /sys/fs/cgroup/unified); "" where there is none.
+var cgroupMount = sync.OnceValue(func() string {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		// ID parent major:minor root mount-point options… - type source …
+		before, after, ok := strings.Cut(sc.Text(), " - ")
+		fields, tail := strings.Fields(before), strings.Fields(after)
+		if ok && len(fields) >= 5 && len(tail) >= 1 && tail[0] == "cgroup2" && fields[3] == "/" {
+			return unescapeMountinfo(fields[4])
+		}
+	}
+	return ""
+})
+
+// CGroupRoot returns the directory of the control group under which
+// the manager makes one for each of its services, and its name in the
+// hierarchy ("/sundial"): as root, the group of the name given under
+// the cgroup v2 mount, made if need be; otherwise the manager's own
+// group, if it may write there (delegated to it, as systemd delegates a
+// user's manager its slice). Both are "" where there is none; the
+// services' processes are then followed by their process groups.
+func CGroupRoot(name string) (dir, path string) {
+	mount := cgroupMount()
+	if mount == "" {
+		return "", ""
+	}
+	if os.Geteuid() == 0 {
+		path = "/" + name
+	} else {
+		path = ownCGroup()
+		if path == "" {
+			return "", ""
+		}
+	}
+	dir = filepath.Join(mount, path)
+	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+		return "", ""
+	}
+	if unix.Access(dir, unix.W_OK) != nil || unix.Access(filepath.Join(dir, "cgroup.procs"), unix.W_OK) != nil {
+		return "", ""
+	}
+	return dir, path
+}
+
+// ownCGroup is the manager's group in the cgroup v2 hierarchy, from the
+// "0::" line of /proc/self/cgroup; "" if not told.
+func ownCGroup() string {
+	b, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		return ""
+	}
+	for l := range strings.SplitSeq(string(b), "\n") {
+		if p, ok := strings.CutPrefix(l, "0::"); ok && strings.HasPrefix(p, "/") {
+			return strings.TrimSuffix(p, " (deleted)")
+		}
+	}
+	return ""
+}
+
+// cgroupReserved are the names a group's directory may not take, as
+// cg_escape in basic/cgroup-util.c lists them, besides those that begin
+// with a controller's name and a dot.
+var cgroupReserved = []string{"notify_on_release", "release_agent", "tasks"}
+
+// cgroupControllers are the controllers whose files a group's
+// directory holds ("memory.max"), and "cgroup" itself.
+var cgroupControllers = []string{"cgroup", "cpu", "cpuacct", "cpuset", "io", "blkio", "memory", "devices", "pids", "bpf-firewall", "bpf-devices",
+	"bpf-foreign", "bpf-socket-bind", "bpf-restrict-network-interfaces", "freezer", "hugetlb", "misc", "net_cls", "net_prio", "perf_event", "rdma"}
+
+// CGroupEscape is cg_escape: a unit's name as the name of its group,
+// with "_" before it where it could be taken for one of the
+// hierarchy's own files.
+func CGroupEscape(name string) string {
+	if strings.HasPrefix(name, "_") || strings.HasPrefix(name, ".") {
+		return "_" + name
+	}
+	for _, r := range cgroupReserved {
+		if name == r {
+			return "_" + name
+		}
+	}
+	if prefix, _, ok := strings.Cut(name, "."); ok {
+		for _, c := range cgroupControllers {
+			if prefix == c {
+				return "_" + name
+			}
+		}
+	}
+	return name
+}
+
+// A cgroup is the control group of an activation: every process it
+// starts begins there, and every process they start stays there,
+// whatever group or session it makes, whatever environment it clears.
+type cgroup struct {
+	dir string
+	fd  *os.File // the directory, for CLONE_INTO_CGROUP
+}
+
+// openCGroup makes the group's directory, if it is not there, and opens
+// it.
+func openCGroup(dir string) (*cgroup, error) {
+	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+		return nil, err
+	}
+	fd, err := os.OpenFile(dir, os.O_RDONLY|syscall.O_DIRECTORY, 0)
+	if err != nil {
+		return nil, err
+	}
+	return &cgroup{dir: dir, fd: fd}, nil
+}
+
+// intoCGroup has the process cmd starts begin in g, as exec_child puts
+// its process in the unit's group before anything else (cg_attach),
+// though without the moment where it is outside: the kernel makes it
+// there (clone3 with CLONE_INTO_CGROUP, Linux 5.7).
+func intoCGroup(attr *syscall.SysProcAttr, g *cgroup) {
+	if g == nil {
+		return
+	}
+	attr.UseCgroupFD = true
+	attr.CgroupFD = int(g.fd.Fd())
+}
+
+// procs returns the processes in the group, as cg_read_pid; nil for a
+// group not there.
+func (g *cgroup) procs() []int {
+	b, err := os.ReadFile(filepath.Join(g.dir, "cgroup.procs"))
+	if err != nil {
+		return nil
+	}
+	var out []int
+	for f := range bytes.FieldsSeq(b) {
+		if pid, err := strconv.Atoi(string(f)); err == nil {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// populated reports whether a process is in the group or a group below
+// it, as cgroup.events tells ("populated 1"): a zombie is not, the
+// kernel takes it out as it exits.
+func (g *cgroup) populated() bool {
+	b, err := os.ReadFile(filepath.Join(g.dir, "cgroup.events"))
+	if err != nil {
+		return false
+	}
+	for l := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "populated "); ok {
+			return v != "0"
+		}
+	}
+	return false
+}
+
+// close lets the group go, and removes it once empty, as
+// unit_prune_cgroup: one that processes left running (KillMode=none)
+// still hold is kept.
+func (g *cgroup) close() {
+	g.fd.Close()
+	if !g.populated() {
+		os.Remove(g.dir)
+	}
+}

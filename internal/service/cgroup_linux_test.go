@@ -1,0 +1,80 @@
+package service
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// testCGroupRoot makes a control group for the test's services under
+// the cgroup v2 mount, wherever that is mounted; it skips the test where
+// the manager could have none.
+func testCGroupRoot(t *testing.T) string {
+	t.Helper()
+	if os.Geteuid() != 0 || cgroupMount() == "" {
+		t.Skip("needs root and a cgroup v2 hierarchy")
+	}
+	dir := filepath.Join(cgroupMount(), "sundial-test-"+newInvocation()[:12])
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Skipf("cannot make a control group: %v", err)
+	}
+	t.Cleanup(func() {
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			if e.IsDir() {
+				os.Remove(filepath.Join(dir, e.Name()))
+			}
+		}
+		os.Remove(dir)
+	})
+	return dir
+}
+
+// TestCGroupHoldsEscapes starts a service whose child leaves its process
+// group and session and clears its environment, then the main process
+// exits: the control group still holds the child, and the stop that
+// follows kills it, as systemd's; the group is removed once empty.
+func TestCGroupHoldsEscapes(t *testing.T) {
+	root := testCGroupRoot(t)
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	text := "KillMode=control-group\nExecStart=/bin/sh -c 'env -i setsid /bin/sh -c \"echo \\$$$$ >" + pidFile + "; exec sleep 1000\" & until [ -s " + pidFile + " ]; do sleep 0.01; done'"
+	tr := &trace{}
+	spec := tr.spec(loadService(t, text), "INVOCATION_ID="+newInvocation())
+	spec.CGroup = filepath.Join(root, "x.service")
+	out := Begin(spec).Wait()
+	data, _ := os.ReadFile(pidFile)
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil {
+		t.Fatalf("no PID written: %q", data)
+	}
+	if pidAlive(pid) {
+		syscall.Kill(pid, syscall.SIGKILL)
+		t.Errorf("the process that left its group and cleared its environment is left running")
+	}
+	if out.Result != Success {
+		t.Errorf("result %s, want success", out.Result)
+	}
+	if _, err := os.Stat(spec.CGroup); err == nil {
+		t.Errorf("the control group %s is left", spec.CGroup)
+	}
+}
+
+func TestCGroupEscape(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"foo.service", "foo.service"},
+		{"_foo.service", "__foo.service"},
+		{".foo", "_.foo"},
+		{"tasks", "_tasks"},
+		{"cpu.service", "_cpu.service"},
+		{"memory.max", "_memory.max"},
+		{"cgroup.procs", "_cgroup.procs"},
+		{"cpufoo.service", "cpufoo.service"},
+	} {
+		if got := CGroupEscape(c.in); got != c.want {
+			t.Errorf("CGroupEscape(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
