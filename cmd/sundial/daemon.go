@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
@@ -145,6 +147,7 @@ func daemonMain(c *cli, args []string) int {
 	if status, ok := asInit(c); ok {
 		return status
 	}
+	m.CGroup, m.CGroupPath = service.CGroupRoot(cgroupName(m.StateDir, m.Scope))
 	logs := newBatchWriter(c.stderr)
 	defer logs.Close()
 	m.Logger = slog.New(slog.NewTextHandler(logs, nil))
@@ -315,6 +318,23 @@ func defaultStateDir(scope unit.RuntimeScope) string {
 	}
 	home, _ := os.UserHomeDir()
 	return filepath.Join(home, ".local", "state", "sundial")
+}
+
+// cgroupName is the name of the control group a daemon as root keeps
+// its services' groups under: "sundial" for the system's daemon of the
+// default state directory, "sundial-user" for root's --user one; for
+// another, a name of its own state directory, as one daemon at a time
+// has a state directory, so that the groups of the units of two daemons
+// are not one.
+func cgroupName(stateDir string, scope unit.RuntimeScope) string {
+	switch {
+	case stateDir == defaultStateDir(scope) && scope == unit.SystemScope:
+		return "sundial"
+	case stateDir == defaultStateDir(scope):
+		return "sundial-user"
+	}
+	sum := sha256.Sum256([]byte(stateDir))
+	return "sundial-" + hex.EncodeToString(sum[:4])
 }
 
 // defaultRetention keeps a million journal lines, as a size limit does

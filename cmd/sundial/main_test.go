@@ -81,6 +81,12 @@ func TestScript(t *testing.T) {
 			if cond == "root" {
 				return os.Getuid() == 0, nil
 			}
+			if cond == "cgroup2" {
+				// As root, the daemon keeps its services' control groups
+				// in the cgroup v2 hierarchy, wherever it is mounted.
+				info, err := os.ReadFile("/proc/self/mountinfo")
+				return os.Getuid() == 0 && err == nil && strings.Contains(string(info), " - cgroup2 "), nil
+			}
 			if cond == "completion" {
 				return completionPresent(required)
 			}

@@ -285,14 +285,38 @@ func printStatus(c *cli, o *systemctlOptions, u api.Unit, journal []api.Entry) {
 	if u.Status != "" {
 		line("Status:", "\"%s\"", u.Status)
 	}
+	if u.MemorySet {
+		line("Memory:", "%s", formatBytes(u.Memory))
+	}
 	// The CPU time is known once an activation has ended.
 	if u.CPU > 0 || len(u.Processes) > 0 && (u.Active == "inactive" || u.Active == "failed") {
 		line("CPU:", "%s", timespan.Span(u.CPU).Format(timespan.Millisecond))
+	}
+	if u.ControlGroup != "" {
+		line("CGroup:", "%s", u.ControlGroup)
+		cgroupProcesses(&b, u.CGroupProcesses)
 	}
 	fmt.Fprint(c.stdout, b.String())
 	if len(journal) > 0 {
 		fmt.Fprintln(c.stdout)
 		printJournal(c, journal, o.output, false)
+	}
+}
+
+// cgroupProcesses lists the processes of a control group under its
+// line, as show_pid_array: by PID, right-aligned to the widest, each
+// with its command line.
+func cgroupProcesses(b *strings.Builder, ps []api.CGroupProcess) {
+	width := 0
+	for _, p := range ps {
+		width = max(width, len(strconv.Itoa(p.PID)))
+	}
+	for i, p := range ps {
+		g := treeBranch()
+		if i == len(ps)-1 {
+			g = treeRight()
+		}
+		fmt.Fprintf(b, "%13s%s%*d %s\n", "", g, width, p.PID, p.Command)
 	}
 }
 

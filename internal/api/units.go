@@ -54,6 +54,14 @@ type Unit struct {
 	Processes []Process `json:"processes,omitempty"`
 	// Status is what the service last told with STATUS=.
 	Status string `json:"status,omitempty"`
+	// ControlGroup is the service's control group while it runs in one,
+	// as the hierarchy names it ("/sundial/foo.service"); CGroupProcesses
+	// are the processes in it, by PID; Memory is what it uses, bytes,
+	// where the memory controller tells it, and MemorySet says so.
+	ControlGroup    string          `json:"control_group,omitempty"`
+	CGroupProcesses []CGroupProcess `json:"cgroup_processes,omitempty"`
+	Memory          uint64          `json:"memory,omitempty"`
+	MemorySet       bool            `json:"memory_set,omitempty"`
 	// Running are the processes left in the service, main first.
 	Running []int `json:"running,omitempty"`
 	// ExecMainStart and ExecMainExit are when the main process last
@@ -320,4 +328,11 @@ func (c *Client) Jobs(ctx context.Context, req JobRequest) ([]JobResult, error) 
 func (c *Client) Reload(ctx context.Context) error {
 	var v struct{}
 	return c.do(ctx, http.MethodPost, "/v1/reload", struct{}{}, &v)
+}
+
+// A CGroupProcess is a process of a service's control group: its PID
+// and its command line, as systemctl status shows it.
+type CGroupProcess struct {
+	PID     int    `json:"pid"`
+	Command string `json:"command"`
 }

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"path"
 	"slices"
 	"strings"
 	"syscall"
@@ -164,6 +165,13 @@ func (m *Manager) describeRun(e *entry, a *api.Unit) {
 			a.MainPID = e.mainPID
 			a.MainComm = processName(e.mainPID)
 		}
+		if dir := m.cgroupDir(e.name); dir != "" {
+			a.ControlGroup = path.Join(m.CGroupPath, service.CGroupEscape(e.name))
+			for _, pid := range service.CGroupProcesses(dir) {
+				a.CGroupProcesses = append(a.CGroupProcesses, api.CGroupProcess{PID: pid, Command: processCommandLine(pid)})
+			}
+			a.Memory, a.MemorySet = service.CGroupMemory(dir)
+		}
 		processes(e.records)
 		return
 	}
@@ -193,6 +201,17 @@ func (m *Manager) templateUnit(name string) (*unit.Unit, error) {
 		return filepath.Base(filepath.Dir(p)) == instance+".d"
 	})
 	return &t, nil
+}
+
+// processCommandLine is a process's arguments, joined by spaces, or its
+// command name in brackets when it has none, as get_process_cmdline
+// gives them.
+func processCommandLine(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil || len(b) == 0 {
+		return "[" + processName(pid) + "]"
+	}
+	return strings.Join(strings.Split(strings.TrimRight(string(b), "\x00"), "\x00"), " ")
 }
 
 // processName is a process's command name, as ps shows it.

@@ -263,7 +263,16 @@ func (m *Manager) startService(e *entry, act activation, done func(string)) {
 	m.changed(e)
 	// After the state: status shows the journal from there.
 	m.jobLog(name, invocation, "start", "", "Starting "+describe(e)+"...")
-	m.runService(e, service.Spec{Service: s, Env: env, Dir: workingDir(s, userInfo), DirMissingOK: s.WorkingDirectoryMissingOK, Credential: cred}, service.Begin)
+	m.runService(e, service.Spec{Service: s, Env: env, Dir: workingDir(s, userInfo), DirMissingOK: s.WorkingDirectoryMissingOK, Credential: cred, CGroup: m.cgroupDir(name)}, service.Begin)
+}
+
+// cgroupDir is the directory of a service's control group, "" where
+// the manager has none: <root>/<unit>, escaped as cg_escape.
+func (m *Manager) cgroupDir(name string) string {
+	if m.CGroup == "" {
+		return ""
+	}
+	return filepath.Join(m.CGroup, service.CGroupEscape(name))
 }
 
 // workingDir is a service's WorkingDirectory=, "~" its user's home.

@@ -45,6 +45,11 @@ type Manager struct {
 	// are made; the zero value is the scope's: service.SystemBases, or
 	// service.UserBases from Env.
 	Bases service.ExecBases
+	// CGroup, if set, is the directory of the control group under which
+	// each service gets one of its own (service.CGroupRoot), and
+	// CGroupPath its name in the hierarchy ("/sundial"); without one,
+	// the processes of services are followed by their process groups.
+	CGroup, CGroupPath string
 	// Socket, if set, is where the control interface listens.
 	Socket string
 	// Retention bounds the journal and the run history; its zero value

@@ -129,7 +129,7 @@ func (m *Manager) resumeRun(r store.Run) bool {
 		te.timer.ResumeRunning(m.clk.Now())
 		m.changed(te)
 	}
-	m.runService(e, service.Spec{Service: s, Env: env, Dir: workingDir(s, userInfo), DirMissingOK: s.WorkingDirectoryMissingOK, Credential: cred},
+	m.runService(e, service.Spec{Service: s, Env: env, Dir: workingDir(s, userInfo), DirMissingOK: s.WorkingDirectoryMissingOK, Credential: cred, CGroup: m.cgroupDir(e.name)},
 		func(spec service.Spec) *service.Run { return service.Resume(spec, pid, at) })
 	return main || exited || ended
 }
@@ -142,6 +142,6 @@ func (m *Manager) resumeRun(r store.Run) bool {
 func (m *Manager) stopLeft(r store.Run, why error) {
 	m.unitLog(r.Unit, r.Invocation, 4, fmt.Sprintf("%s: Cannot take up the run left by the daemon before (%v); stopping its processes.", r.Unit, why))
 	s := &unit.ServiceSection{KillMode: "control-group", KillSignal: int(syscall.SIGTERM), FinalKillSignal: int(syscall.SIGKILL), SendSIGKILL: true, TimeoutStopSec: 90 * timespan.Second}
-	run := service.Resume(service.Spec{Service: s, Env: []string{"INVOCATION_ID=" + r.Invocation}, Clock: m.clk}, 0, service.StopSigterm)
+	run := service.Resume(service.Spec{Service: s, Env: []string{"INVOCATION_ID=" + r.Invocation}, CGroup: m.cgroupDir(r.Unit), Clock: m.clk}, 0, service.StopSigterm)
 	m.background.Go(func() { run.Wait() })
 }

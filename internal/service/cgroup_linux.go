@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -37,11 +38,15 @@ var cgroupMount = sync.OnceValue(func() string {
 
 // CGroupRoot returns the directory of the control group under which
 // the manager makes one for each of its services, and its name in the
-// hierarchy ("/sundial"): as root, the group of the name given under
-// the cgroup v2 mount, made if need be; otherwise the manager's own
-// group, if it may write there (delegated to it, as systemd delegates a
-// user's manager its slice). Both are "" where there is none; the
-// services' processes are then followed by their process groups.
+// hierarchy ("/sundial"). As root, it is the group of the name given,
+// made under the cgroup v2 mount if need be. Otherwise it is the
+// manager's own group, if it may write there (delegated to it, as
+// systemd delegates a user's manager its user@.service): the manager
+// then moves itself into a group below it, init.scope, as systemd's user
+// manager sits, so that the group holding its services' groups holds no
+// process itself, which the kernel asks of a group whose controllers
+// its children use. Both are "" where there is none; the services'
+// processes are then followed by their process groups.
 func CGroupRoot(name string) (dir, path string) {
 	mount := cgroupMount()
 	if mount == "" {
@@ -49,11 +54,10 @@ func CGroupRoot(name string) (dir, path string) {
 	}
 	if os.Geteuid() == 0 {
 		path = "/" + name
-	} else {
-		path = ownCGroup()
-		if path == "" {
-			return "", ""
-		}
+	} else if path = ownCGroup(); path == "" {
+		return "", ""
+	} else if filepath.Base(path) == "init.scope" {
+		path = filepath.Dir(path) // moved there before, by a manager before this one
 	}
 	dir = filepath.Join(mount, path)
 	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
@@ -61,6 +65,15 @@ func CGroupRoot(name string) (dir, path string) {
 	}
 	if unix.Access(dir, unix.W_OK) != nil || unix.Access(filepath.Join(dir, "cgroup.procs"), unix.W_OK) != nil {
 		return "", ""
+	}
+	if os.Geteuid() != 0 {
+		self := filepath.Join(dir, "init.scope")
+		if err := os.Mkdir(self, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+			return "", ""
+		}
+		if os.WriteFile(filepath.Join(self, "cgroup.procs"), []byte("0"), 0) != nil {
+			return "", ""
+		}
 	}
 	return dir, path
 }
@@ -161,6 +174,17 @@ func (g *cgroup) procs() []int {
 	return out
 }
 
+// members returns the processes in the group, zombies left out.
+func (g *cgroup) members() []procStat {
+	var out []procStat
+	for _, pid := range g.procs() {
+		if st, ok := readStat(strconv.Itoa(pid)); ok && !st.zombie {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
 // populated reports whether a process is in the group or a group below
 // it, as cgroup.events tells ("populated 1"): a zombie is not, the
 // kernel takes it out as it exits.
@@ -177,6 +201,32 @@ func (g *cgroup) populated() bool {
 	return false
 }
 
+// signal sends sig to every process in the group, and SIGCONT after it
+// with cont, as cg_kill in basic/cgroup-util.c: pass after pass, by PID,
+// until one finds none not signalled yet, so that a process forked
+// meanwhile, or one that left its process group, is not missed. SIGKILL
+// goes through cgroup.kill, where the kernel has it (Linux 5.14), which
+// misses none.
+func (g *cgroup) signal(sig syscall.Signal, cont bool) {
+	if sig == syscall.SIGKILL && os.WriteFile(filepath.Join(g.dir, "cgroup.kill"), []byte("1"), 0) == nil {
+		return
+	}
+	done := map[int]bool{os.Getpid(): true}
+	for more := true; more; {
+		more = false
+		for _, pid := range g.procs() {
+			if done[pid] {
+				continue
+			}
+			done[pid], more = true, true
+			syscall.Kill(pid, sig)
+			if cont && sig != syscall.SIGCONT && sig != syscall.SIGKILL {
+				syscall.Kill(pid, syscall.SIGCONT)
+			}
+		}
+	}
+}
+
 // close lets the group go, and removes it once empty, as
 // unit_prune_cgroup: one that processes left running (KillMode=none)
 // still hold is kept.
@@ -185,4 +235,25 @@ func (g *cgroup) close() {
 	if !g.populated() {
 		os.Remove(g.dir)
 	}
+}
+
+// CGroupProcesses returns the processes in the control group of the
+// directory, in the order of their PIDs, as systemctl status lists them
+// (show_cgroup_by_path).
+func CGroupProcesses(dir string) []int {
+	pids := (&cgroup{dir: dir}).procs()
+	slices.Sort(pids)
+	return pids
+}
+
+// CGroupMemory returns the memory the control group of the directory
+// uses, as memory.current tells it; ok is false where the memory
+// controller is not enabled for it.
+func CGroupMemory(dir string) (n uint64, ok bool) {
+	b, err := os.ReadFile(filepath.Join(dir, "memory.current"))
+	if err != nil {
+		return 0, false
+	}
+	n, err = strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+	return n, err == nil
 }

@@ -36,29 +36,35 @@ func testCGroupRoot(t *testing.T) string {
 // TestCGroupHoldsEscapes starts a service whose child leaves its process
 // group and session and clears its environment, then the main process
 // exits: the control group still holds the child, and the stop that
-// follows kills it, as systemd's; the group is removed once empty.
+// follows kills it, as systemd's, and removes the group once empty;
+// KillMode=process leaves it, and the group with it.
 func TestCGroupHoldsEscapes(t *testing.T) {
 	root := testCGroupRoot(t)
-	pidFile := filepath.Join(t.TempDir(), "pid")
-	text := "KillMode=control-group\nExecStart=/bin/sh -c 'env -i setsid /bin/sh -c \"echo \\$$$$ >" + pidFile + "; exec sleep 1000\" & until [ -s " + pidFile + " ]; do sleep 0.01; done'"
-	tr := &trace{}
-	spec := tr.spec(loadService(t, text), "INVOCATION_ID="+newInvocation())
-	spec.CGroup = filepath.Join(root, "x.service")
-	out := Begin(spec).Wait()
-	data, _ := os.ReadFile(pidFile)
-	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
-	if err != nil {
-		t.Fatalf("no PID written: %q", data)
-	}
-	if pidAlive(pid) {
+	for _, c := range []struct {
+		mode    string
+		stopped bool
+	}{{"control-group", true}, {"mixed", true}, {"process", false}} {
+		pidFile := filepath.Join(t.TempDir(), "pid")
+		text := "KillMode=" + c.mode + "\nExecStart=/bin/sh -c 'env -i setsid /bin/sh -c \"echo \\$$$$ >" + pidFile + "; exec sleep 1000\" & until [ -s " + pidFile + " ]; do sleep 0.01; done'"
+		tr := &trace{}
+		spec := tr.spec(loadService(t, text), "INVOCATION_ID="+newInvocation())
+		spec.CGroup = filepath.Join(root, c.mode+".service")
+		out := Begin(spec).Wait()
+		data, _ := os.ReadFile(pidFile)
+		pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+		if err != nil {
+			t.Fatalf("%s: no PID written: %q", c.mode, data)
+		}
+		if alive := pidAlive(pid); alive == c.stopped {
+			t.Errorf("KillMode=%s: the process that left its group and cleared its environment alive: %v", c.mode, alive)
+		}
 		syscall.Kill(pid, syscall.SIGKILL)
-		t.Errorf("the process that left its group and cleared its environment is left running")
-	}
-	if out.Result != Success {
-		t.Errorf("result %s, want success", out.Result)
-	}
-	if _, err := os.Stat(spec.CGroup); err == nil {
-		t.Errorf("the control group %s is left", spec.CGroup)
+		if out.Result != Success {
+			t.Errorf("KillMode=%s: result %s, want success", c.mode, out.Result)
+		}
+		if _, err := os.Stat(spec.CGroup); (err == nil) == c.stopped {
+			t.Errorf("KillMode=%s: the control group is there: %v", c.mode, err == nil)
+		}
 	}
 }
 

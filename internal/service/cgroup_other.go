@@ -17,6 +17,13 @@ type cgroup struct{}
 func openCGroup(string) (*cgroup, error) { return nil, syscall.ENOTSUP }
 
 func intoCGroup(*syscall.SysProcAttr, *cgroup) {}
-func (*cgroup) procs() []int                   { return nil }
+func (*cgroup) members() []procStat            { return nil }
+func (*cgroup) signal(syscall.Signal, bool)    {}
 func (*cgroup) populated() bool                { return false }
 func (*cgroup) close()                         {}
+
+// CGroupProcesses finds none here.
+func CGroupProcesses(string) []int { return nil }
+
+// CGroupMemory is not known here.
+func CGroupMemory(string) (uint64, bool) { return 0, false }

@@ -34,6 +34,9 @@ func (r *Run) Kill(sig syscall.Signal, whom string) error {
 				p.signal(sig, true)
 			}
 		}
+		if r.cg != nil {
+			r.cg.signal(sig, false)
+		}
 		return nil
 	}
 	//lint:ignore ST1005 systemd's words

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -959,7 +958,7 @@ func (r *Run) kill(term, kill State) {
 		r.adoptStrays()
 	}
 	alive := r.alive()
-	if len(alive) == 0 || s.KillMode == "none" {
+	if len(alive) == 0 && !r.cgroupLeft() || s.KillMode == "none" {
 		return
 	}
 	r.setState(term)
@@ -974,6 +973,14 @@ func (r *Run) kill(term, kill State) {
 		}
 		if s.SendSIGHUP {
 			p.signal(syscall.SIGHUP, group)
+		}
+	}
+	if s.KillMode == "control-group" && r.cg != nil {
+		// And every process the control group holds, wherever its
+		// process group, as unit_kill_context signals the cgroup.
+		r.cg.signal(sig, true)
+		if s.SendSIGHUP {
+			r.cg.signal(syscall.SIGHUP, false)
 		}
 	}
 	if deadline := r.deadline(s.TimeoutStopSec); !r.waitGone(deadline) {
@@ -997,6 +1004,9 @@ func (r *Run) killHard(term, kill State) {
 	}
 	for _, p := range r.alive() {
 		p.signal(syscall.Signal(s.FinalKillSignal), s.KillMode == "control-group" || s.KillMode == "mixed")
+	}
+	if (s.KillMode == "control-group" || s.KillMode == "mixed") && r.cg != nil {
+		r.cg.signal(syscall.Signal(s.FinalKillSignal), false)
 	}
 	if !r.waitGone(r.deadline(s.TimeoutStopSec)) {
 		r.log(slog.LevelWarn, "Processes still around after %s. Ignoring.", unit.SignalName(s.FinalKillSignal))
@@ -1022,11 +1032,7 @@ func (r *Run) invocationMark() string {
 func (r *Run) adoptStrays() {
 	var strays []procStat
 	if r.cg != nil {
-		for _, pid := range r.cg.procs() {
-			if st, ok := readStat(strconv.Itoa(pid)); ok && !st.zombie {
-				strays = append(strays, st)
-			}
-		}
+		strays = r.cg.members()
 	} else if mark := r.invocationMark(); mark != "" {
 		strays = marked(mark, r.resumed)
 	} else {
@@ -1091,13 +1097,20 @@ func (r *Run) alive() []*process {
 	return ps
 }
 
+// cgroupLeft reports whether, in control-group and mixed mode, which
+// stop the whole group, a process is left in the control group.
+func (r *Run) cgroupLeft() bool {
+	m := r.spec.Service.KillMode
+	return r.cg != nil && (m == "control-group" || m == "mixed") && r.cg.populated()
+}
+
 // waitGone waits until every process to be stopped is gone, or the
 // deadline; a group whose leader is reaped is polled, as there is nothing
 // to wait on for the rest of it.
 func (r *Run) waitGone(deadline <-chan time.Time) bool {
 	for {
 		ps := r.alive()
-		if len(ps) == 0 && r.cg != nil && r.cg.populated() {
+		if len(ps) == 0 && r.cgroupLeft() {
 			// Started by those signalled before they went: systemd
 			// waits for its cgroup to empty.
 			r.adoptStrays()
