@@ -1008,6 +1008,7 @@ var confinementActed = []string{
 	"ProtectSystem", "ProtectHome", "ProtectProc", "ProcSubset", "ReadWritePaths", "ReadOnlyPaths", "InaccessiblePaths", "ExecPaths", "NoExecPaths",
 	"ReadWriteDirectories", "ReadOnlyDirectories", "InaccessibleDirectories", "TemporaryFileSystem", "BindPaths", "BindReadOnlyPaths",
 	"SystemCallFilter", "SystemCallErrorNumber", "SystemCallArchitectures", "RestrictAddressFamilies", "RestrictNamespaces",
+	"MemoryMax", "MemoryHigh", "CPUQuota", "CPUWeight", "TasksMax", "IOWeight",
 }
 
 // typedSetter is the parser of a setting the typed sections keep: those

@@ -230,12 +230,12 @@ func BenchmarkLoadRetained(b *testing.B) {
 
 func TestUnsupported(t *testing.T) {
 	u := loadText(t, "x.service", "[Unit]\nDescription=x\nAfter=a.service\nConditionPathExists=/etc\n"+
-		"[Service]\nExecStart=/bin/true\nKeyringMode=private\nCPUQuota=20%\nX-Mine=1\nNice=5\n")
+		"[Service]\nExecStart=/bin/true\nKeyringMode=private\nMemorySwapMax=1G\nX-Mine=1\nNice=5\n")
 	var got []string
 	for _, a := range u.Unsupported() {
 		got = append(got, a.Key)
 	}
-	if want := []string{"KeyringMode", "CPUQuota"}; !reflect.DeepEqual(got, want) {
+	if want := []string{"KeyringMode", "MemorySwapMax"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("Unsupported() = %v, want %v", got, want)
 	}
 }

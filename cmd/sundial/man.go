@@ -13,7 +13,7 @@ import (
 var manDifferences = []string{
 	`There is no D-Bus and no PID 1: the commands speak to the sundial daemon over its socket, $XDG_RUNTIME_DIR/sundial/control for --user and /run/sundial/control for the system. Without a daemon, systemctl says so and fails; is-system-running says "offline".`,
 	`Only timers, services and targets are run. Units of other types are loaded, and shown, but not started.`,
-	`There are no control groups: a service's processes are its process groups and, on Linux, the processes that carry its INVOCATION_ID. Settings of resource control and sandboxing are not supported, and the daemon says so when it loads a unit that has them.`,
+	`Control groups are had only where the daemon may write to a cgroup v2 hierarchy (as root, its /sundial group; --user, its own group where delegated): each service then runs in a group of its own, which its stop empties, and MemoryMax=, MemoryHigh=, CPUQuota=, CPUWeight=, TasksMax= and IOWeight= are set where their controller is there. Elsewhere a service's processes are its process groups and, on Linux, the processes that carry its INVOCATION_ID. The settings that cannot be honoured where the daemon runs are named when it loads a unit that has them.`,
 	`The journal is the daemon's own, in its database beside the timers' stamps and the run history, not journald's: journalctl shows what the daemon and its services logged, and nothing else.`,
 	`The run history (sundial history) is sundial's own: systemd keeps none.`,
 	`The systemctl verbs sundial does not have (isolate, set-property, preset, and the verbs of the system's power state, among others) are refused as unknown. Presets are read only for the PRESET column of list-unit-files.`,

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"sundial.dev/sundial/internal/service"
 	"sundial.dev/sundial/unit"
 )
 
@@ -51,5 +52,28 @@ func TestNotes(t *testing.T) {
 		if !slices.Equal(got, tt.want) {
 			t.Errorf("%s: notes %q, want %q", tt.name, got, tt.want)
 		}
+	}
+}
+
+// TestNotesResources: a resource setting the daemon cannot honour where
+// it runs is named once per unit, with the reason, where it is first set.
+func TestNotesResources(t *testing.T) {
+	why := service.Unhonoured("MemoryMax")
+	if why == "" {
+		t.Skip("MemoryMax= is honoured here")
+	}
+	const dir = "etc/systemd/system/"
+	fsys := fstest.MapFS{dir + "limited.service": {Data: []byte("[Service]\nExecStart=/bin/true\nMemoryMax=1G\nMemoryMax=2G\n")}}
+	u, err := (&unit.Loader{FS: fsys, Path: []string{"/" + dir}}).Load("limited.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, n := range notes(u) {
+		got = append(got, n.msg)
+	}
+	want := []string{"/" + dir + "limited.service:3: MemoryMax= cannot be honoured here (" + why + "), ignoring."}
+	if !slices.Equal(got, want) {
+		t.Errorf("notes %q, want %q", got, want)
 	}
 }

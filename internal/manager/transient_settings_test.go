@@ -175,15 +175,15 @@ func FuzzTransientFile(f *testing.F) {
 func TestTransientNotes(t *testing.T) {
 	text, notes, err := TransientFile(api.TransientUnit{Name: "n.service", Settings: []api.Setting{
 		setting("Service", "KeyringMode", "private"),
-		setting("Service", "CPUQuota", "20%"),
+		setting("Service", "MemorySwapMax", "1G"),
 		setting("Service", "SuccessExitStatus", "3"),
 		{Section: "Service", Key: "ExecStart", Value: "/bin/true", List: []string{"/bin/true"}},
 	}}, unit.UserScope)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"KeyringMode= is not supported by sundial, ignoring.", "CPUQuota= is not supported by sundial, ignoring."}
-	if !slices.Equal(notes, want) || !strings.Contains(text, "CPUQuota=20%\n") {
+	want := []string{"KeyringMode= is not supported by sundial, ignoring.", "MemorySwapMax= is not supported by sundial, ignoring."}
+	if !slices.Equal(notes, want) || !strings.Contains(text, "MemorySwapMax=1G\n") {
 		t.Errorf("notes %q, want %q\n%s", notes, want, text)
 	}
 }

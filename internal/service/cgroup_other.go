@@ -2,7 +2,11 @@
 
 package service
 
-import "syscall"
+import (
+	"syscall"
+
+	"sundial.dev/sundial/unit"
+)
 
 // CGroupRoot is "" here: control groups are Linux's.
 func CGroupRoot(string) (dir, path string) { return "", "" }
@@ -27,3 +31,7 @@ func CGroupProcesses(string) []int { return nil }
 
 // CGroupMemory is not known here.
 func CGroupMemory(string) (uint64, bool) { return 0, false }
+
+// applyResources has nothing to apply to here: resource settings are
+// named as not honoured.
+func applyResources(string, *unit.Confinement, func(string)) {}

@@ -112,8 +112,12 @@ func namespacesAllowed() bool { return os.Geteuid() == 0 || userNamespaces() }
 // where the manager runs, or "" if it can: a manager that is not root
 // bounds no capabilities, makes namespaces only in a user namespace,
 // and there mounts no /proc of its own, which takes privilege over the
-// PID namespace.
+// PID namespace; resource settings need a controller the manager may
+// use.
 func Unhonoured(key string) string {
+	if why := resourceUnhonoured(key); why != "" {
+		return why
+	}
 	if os.Geteuid() == 0 {
 		return ""
 	}

@@ -233,6 +233,8 @@ func begin(spec Spec, resumed bool, activate func(*Run)) *Run {
 					r.finish()
 					return
 				}
+			} else if !resumed {
+				applyResources(spec.CGroup, &spec.Service.Confinement, func(msg string) { r.log(slog.LevelWarn, "%s", msg) })
 			}
 		}
 		activate(r)

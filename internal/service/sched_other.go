@@ -34,4 +34,5 @@ var linuxOnly = map[string]bool{
 	"RestrictNamespaces": true, "RestrictRealtime": true, "RestrictSUIDSGID": true, "LockPersonality": true, "MemoryDenyWriteExecute": true,
 	"ProtectClock": true, "ProtectProc": true, "ProcSubset": true, "ExecPaths": true, "NoExecPaths": true,
 	"PrivateUsers": true, "DynamicUser": true,
+	"MemoryMax": true, "MemoryHigh": true, "CPUQuota": true, "CPUWeight": true, "TasksMax": true, "IOWeight": true,
 }
