@@ -185,6 +185,11 @@ func daemonMain(c *cli, args []string) int {
 		webDone.Go(func() { serveWeb(serving, m, httpAddr) })
 	}
 	err := m.Run(ctx)
+	if os.Geteuid() == 0 && m.CGroup != "" {
+		// The group of the daemon's groups goes once they have: the
+		// kernel removes only an empty group, with no group below.
+		os.Remove(m.CGroup)
+	}
 	stopServing()
 	webDone.Wait()
 	if node != nil {
