@@ -214,7 +214,12 @@ func (o *systemctlOptions) set(c *cli, name, value string) error {
 		for _, t := range list(value) {
 			switch {
 			case t == "help":
-				fmt.Fprintf(c.stdout, "Available unit types:\n%s\n", strings.Join(unitTypes, "\n"))
+				// As help_types(): the heading is legend, which an
+				// earlier --no-legend drops.
+				if o.legend {
+					fmt.Fprintln(c.stdout, "Available unit types:")
+				}
+				fmt.Fprintf(c.stdout, "%s\n", strings.Join(unitTypes, "\n"))
 				return errDone
 			case slices.Contains(unitTypes, t):
 				o.types = append(o.types, t)
@@ -226,7 +231,7 @@ func (o *systemctlOptions) set(c *cli, name, value string) error {
 		}
 	case "state":
 		if slices.Contains(list(value), "help") {
-			helpStates(c)
+			helpStates(c, o.legend)
 			return errDone
 		}
 		o.states = append(o.states, list(value)...)
@@ -297,13 +302,18 @@ var stateLists = []struct{ heading, states string }{
 	{"Available timer unit substates:", "dead waiting running elapsed failed"},
 }
 
-// helpStates prints the states --state= takes, as help_states.
-func helpStates(c *cli) {
+// helpStates prints the states --state= takes, as help_states(): without
+// legend (an earlier --no-legend) only the states, which is how zsh's
+// completion of systemctl reads them.
+func helpStates(c *cli, legend bool) {
 	for i, l := range stateLists {
-		if i > 0 {
-			fmt.Fprintln(c.stdout)
+		if legend {
+			if i > 0 {
+				fmt.Fprintln(c.stdout)
+			}
+			fmt.Fprintln(c.stdout, l.heading)
 		}
-		fmt.Fprintf(c.stdout, "%s\n%s\n", l.heading, strings.ReplaceAll(l.states, " ", "\n"))
+		fmt.Fprintf(c.stdout, "%s\n", strings.ReplaceAll(l.states, " ", "\n"))
 	}
 }
 
