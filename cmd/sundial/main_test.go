@@ -88,7 +88,10 @@ func TestScript(t *testing.T) {
 				return os.Getuid() == 0 && err == nil && strings.Contains(string(info), " - cgroup2 "), nil
 			}
 			if cond == "completion" {
-				return completionPresent(required)
+				return completionPresent("bash", bashCompletion, required)
+			}
+			if cond == "zshcompletion" {
+				return completionPresent("zsh", zshCompletion, required)
 			}
 			if cond != "oracle" {
 				return false, fmt.Errorf("unknown condition %q", cond)
@@ -107,17 +110,20 @@ func TestScript(t *testing.T) {
 // bashCompletion is the bash completion of systemctl that systemd ships.
 const bashCompletion = "/usr/share/bash-completion/completions/systemctl"
 
-// completionPresent reports whether bash and systemd's bash completion
-// of systemctl are there, for the condition [completion]; with required,
-// their absence is an error.
-func completionPresent(required bool) (bool, error) {
-	_, errBash := exec.LookPath("bash")
-	_, errScript := os.Stat(bashCompletion)
+// zshCompletion is the zsh completion of systemctl that systemd ships.
+const zshCompletion = "/usr/share/zsh/vendor-completions/_systemctl"
+
+// completionPresent reports whether shell and systemd's completion script
+// of systemctl for it are there, for the conditions [completion] (bash)
+// and [zshcompletion]; with required, their absence is an error.
+func completionPresent(shell, script string, required bool) (bool, error) {
+	_, errShell := exec.LookPath(shell)
+	_, errScript := os.Stat(script)
 	switch {
-	case errBash == nil && errScript == nil:
+	case errShell == nil && errScript == nil:
 		return true, nil
 	case required:
-		return false, fmt.Errorf("bash and %s are required (%s is set): %v", bashCompletion, oracle.RequireEnv, errors.Join(errBash, errScript))
+		return false, fmt.Errorf("%s and %s are required (%s is set): %v", shell, script, oracle.RequireEnv, errors.Join(errShell, errScript))
 	}
 	return false, nil
 }
