@@ -44,12 +44,21 @@
 // service may run on. OnBootSec= and OnStartupSec= mean nothing across
 // machines that booted at different times, and are refused for one.
 //
+// # Unit hashes
+//
+// Every node reads a cluster timer's files from its own unit path. Each
+// publishes the hash of its copy ([Cluster.PublishHash]); the first hash
+// published for a unit is the cluster's, and a node whose copy differs
+// does not run it.
+//
 // # Keys
 //
 //	/sundial/v1/leader/<lease>            the candidates, oldest leads
 //	/sundial/v1/timers/<timer>            a timer's stamp (JSON)
 //	/sundial/v1/runs/<timer>/<elapse-µs>  a run record (JSON), small
 //	/sundial/v1/nodes/<name>              a node, while its lease lives
+//	/sundial/v1/nodes/<name>/hashes/<u>   the hash of the node's copy of u
+//	/sundial/v1/hashes/<u>                the cluster's: the first published
 //
 // Elapses are zero-padded to 20 digits, so that the order of the keys is
 // the order of the elapses. Journal lines stay in each node's own store.

@@ -9,9 +9,14 @@ const (
 	timersPrefix = prefix + "timers/"
 	runsPrefix   = prefix + "runs/"
 	nodesPrefix  = prefix + "nodes/"
+	hashesPrefix = prefix + "hashes/"
 )
 
-func nodeKey(name string) string  { return nodesPrefix + name }
+func nodeKey(name string) string { return nodesPrefix + name }
+func hashKey(unit string) string { return hashesPrefix + unit }
+func nodeHashKey(node, unit string) string {
+	return nodeKey(node) + "/hashes/" + unit
+}
 func timerKey(name string) string { return timersPrefix + name }
 func runsOf(timer string) string  { return runsPrefix + timer + "/" }
 func runKey(timer string, elapse uint64) string {

@@ -1,0 +1,37 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// PublishHash puts the hash of this node's copy of a cluster unit under
+// the node's key, with the node's lease, and returns the cluster's hash
+// of it: the first one published, by any node, which stays (a create-only
+// write, in the same transaction). A node whose hash is not the
+// cluster's has another copy of the unit, and does not run it.
+func (c *Cluster) PublishHash(ctx context.Context, unit, hash string) (string, error) {
+	hk := hashKey(unit)
+	mine := clientv3.OpPut(nodeHashKey(c.cfg.Name, unit), hash, clientv3.WithLease(c.node.Lease()))
+	var resp *clientv3.TxnResponse
+	if err := c.call(ctx, func(ctx context.Context) (err error) {
+		resp, err = c.client.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(hk), "=", 0)).
+			Then(clientv3.OpPut(hk, hash), mine).
+			Else(clientv3.OpGet(hk), mine).Commit()
+		return err
+	}); err != nil {
+		return "", fmt.Errorf("cluster: the hash of %s: %w", unit, err)
+	}
+	if resp.Succeeded {
+		return hash, nil
+	}
+	kvs := resp.Responses[0].GetResponseRange().Kvs
+	if len(kvs) == 0 {
+		// Deleted between the comparison and the read: none can be, in
+		// one transaction; said rather than guessed.
+		return "", fmt.Errorf("cluster: the hash of %s: not found", unit)
+	}
+	return string(kvs[0].Value), nil
+}

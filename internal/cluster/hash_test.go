@@ -1,0 +1,31 @@
+package cluster
+
+import "testing"
+
+// The first hash published for a unit is the cluster's, whatever is
+// published after; each node's own stays under its key.
+func TestPublishHash(t *testing.T) {
+	a := testMember(t, "a")
+	b := testClient(t, "b", a)
+	ctx := t.Context()
+	for _, tc := range []struct {
+		c          *Cluster
+		unit, hash string
+		want       string
+	}{
+		{a, "backup.timer", "h1", "h1"},
+		{b, "backup.timer", "h2", "h1"},
+		{a, "backup.timer", "h1", "h1"},
+		{b, "bill.timer", "h3", "h3"},
+		{a, "bill.timer", "h1", "h3"},
+	} {
+		got, err := tc.c.PublishHash(ctx, tc.unit, tc.hash)
+		if err != nil || got != tc.want {
+			t.Errorf("%s: PublishHash(%s, %s) = %q, %v; want %q", tc.c.Name(), tc.unit, tc.hash, got, err, tc.want)
+		}
+	}
+	resp, err := a.client.Get(ctx, nodeHashKey("b", "backup.timer"))
+	if err != nil || len(resp.Kvs) != 1 || string(resp.Kvs[0].Value) != "h2" {
+		t.Errorf("b's hash of backup.timer = %+v, %v; want h2", resp, err)
+	}
+}
