@@ -274,15 +274,28 @@ func (clusterTimers) Mark(u *unit.Unit) (bool, []unit.Diagnostic) {
 	return m.Cluster, diags
 }
 
-func (ct clusterTimers) Lead(ctx context.Context) (manager.ClusterTerm, error) {
-	// Not before the node has joined, or failed to.
+// joined returns the cluster once the node has joined it, or fails when
+// it failed to or ctx ends first.
+func (ct clusterTimers) joined(ctx context.Context) (*cluster.Cluster, error) {
 	select {
 	case <-ct.n.joined:
 	case <-ct.n.done:
 	case <-ctx.Done():
 		return nil, context.Cause(ctx)
 	}
-	c, err := ct.open()
+	return ct.open()
+}
+
+func (ct clusterTimers) PublishHash(ctx context.Context, timer, hash string) (string, error) {
+	c, err := ct.joined(ctx)
+	if err != nil {
+		return "", err
+	}
+	return c.PublishHash(ctx, timer, hash)
+}
+
+func (ct clusterTimers) Lead(ctx context.Context) (manager.ClusterTerm, error) {
+	c, err := ct.joined(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,8 @@ package manager
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -28,6 +30,10 @@ type Cluster interface {
 	Lead(ctx context.Context) (ClusterTerm, error)
 	// EndRun records how a run that Trigger made ended, at realtime µs.
 	EndRun(ctx context.Context, run ClusterRun, ended uint64, result, exitCode string, exitStatus int) error
+	// PublishHash publishes the hash of this node's copy of a cluster
+	// timer and its service, and returns the cluster's: the first one
+	// published by any node. It waits until the node has joined.
+	PublishHash(ctx context.Context, timer, hash string) (cluster string, err error)
 }
 
 // A ClusterTerm is one term of this node's leadership. Its writes fail
@@ -71,6 +77,9 @@ type clusterTimer struct {
 	name    string
 	cfg     *unit.TimerSection
 	running bool // its unit runs on this node
+	// hash is of the settings of this node's copy of the timer and of
+	// its unit.
+	hash string
 }
 
 // clusterState is the manager's part of the cluster timers, shared by
@@ -84,6 +93,9 @@ type clusterState struct {
 	// name: their units' last activation and deactivation, monotonic µs.
 	ended map[string]timer.UnitState
 	wake  chan struct{} // told when ended is no longer empty
+	// agreed are the hashes of the cluster timers whose copy here is the
+	// cluster's, by name: the leader runs no other.
+	agreed map[string]string
 }
 
 // A clusterRunning is a run of a cluster timer's unit on this node.
@@ -125,7 +137,84 @@ func (m *Manager) startCluster(ctx context.Context) {
 	}
 	m.cluster.wake = make(chan struct{}, 1)
 	m.background.Go(func() { m.leadClusterTimers(ctx) })
+	m.background.Go(func() { m.publishHashes(ctx) })
 }
+
+// publishHashes publishes the hash of each cluster timer started here,
+// as it is now, until ctx is done, and says once in a timer's journal
+// when its copy here is not the cluster's: the leader runs only those
+// that are.
+func (m *Manager) publishHashes(ctx context.Context) {
+	published := map[string]string{} // by name
+	told := false
+	for {
+		timers, _, ok := m.clusterTimers(ctx)
+		if !ok {
+			return
+		}
+		for _, ct := range timers {
+			if published[ct.name] == ct.hash {
+				continue
+			}
+			cl, err := m.Cluster.PublishHash(ctx, ct.name, ct.hash)
+			if ctx.Err() != nil {
+				return
+			}
+			if err != nil {
+				if !told {
+					m.log.Error("Failed to publish the hash of a cluster timer; it waits until it is.", "unit", ct.name, "err", err)
+					told = true
+				}
+				continue
+			}
+			told = false
+			published[ct.name] = ct.hash
+			m.cluster.mu.Lock()
+			if m.cluster.agreed == nil {
+				m.cluster.agreed = map[string]string{}
+			}
+			if cl == ct.hash {
+				m.cluster.agreed[ct.name] = ct.hash
+			} else {
+				delete(m.cluster.agreed, ct.name)
+			}
+			m.cluster.mu.Unlock()
+			if cl != ct.hash {
+				msg := fmt.Sprintf("%s: this node's copy differs from the cluster's (hash %s, cluster %s); not running it.",
+					ct.name, shortHash(ct.hash), shortHash(cl))
+				m.send(ctx, func() { m.unitLog(ct.name, "", 4, msg) })
+			}
+		}
+		if !m.pause(ctx, clusterScan) {
+			return
+		}
+	}
+}
+
+// agrees reports whether this node's copy of a cluster timer is the
+// cluster's, as last published.
+func (m *Manager) agrees(ct clusterTimer) bool {
+	m.cluster.mu.Lock()
+	defer m.cluster.mu.Unlock()
+	return m.cluster.agreed[ct.name] == ct.hash
+}
+
+// unitsHash is the hash of a cluster timer's settings and of its unit's,
+// as loaded from their files with their drop-ins: two nodes whose files
+// say the same have the same, whatever their comments and layout.
+func unitsHash(units ...*unit.Unit) string {
+	h := sha256.New()
+	for _, u := range units {
+		fmt.Fprintf(h, "%q\n", u.Name)
+		for _, a := range u.Assignments {
+			fmt.Fprintf(h, "%q %q %q\n", a.Section, a.Key, a.Value)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// shortHash is a hash as the journal says it.
+func shortHash(h string) string { return h[:min(len(h), 12)] }
 
 // leadClusterTimers campaigns for the cluster's timers and leads them, a
 // term at a time, until ctx is done. Where the cluster cannot be reached
@@ -215,6 +304,9 @@ func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 		}
 		seen := map[string]bool{}
 		for _, ct := range timers {
+			if !m.agrees(ct) {
+				continue
+			}
 			seen[ct.name] = true
 			l := all[ct.name]
 			if l != nil && l.cfg == ct.cfg {
@@ -347,7 +439,12 @@ func (m *Manager) clusterTimers(ctx context.Context) (timers []clusterTimer, eng
 				continue
 			}
 			se := m.units[e.trigger]
-			timers = append(timers, clusterTimer{name: name, cfg: e.timer.Config, running: se != nil && se.isActive()})
+			units := []*unit.Unit{e.u()}
+			if se != nil {
+				units = append(units, se.u())
+			}
+			timers = append(timers, clusterTimer{name: name, cfg: e.timer.Config, running: se != nil && se.isActive(),
+				hash: unitsHash(units...)})
 		}
 	}) {
 		return nil, nil, false

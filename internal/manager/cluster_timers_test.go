@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -14,7 +15,7 @@ import (
 	"sundial.dev/sundial/unit"
 )
 
-// fakeCluster is a cluster of one timer's stamp, in memory: its terms'
+// fakeCluster is a cluster of timers' stamps, in memory: its terms'
 // triggers compare the stamp's version, as etcd's do, and what each
 // trigger of each term does is the test's.
 type fakeCluster struct {
@@ -32,10 +33,26 @@ type fakeCluster struct {
 	mu        sync.Mutex
 	campaigns int
 	terms     int
-	triggers  map[int]int // by term
-	state     store.TimerState
-	committed map[string]bool // the invocations of the triggers that held
+	triggers  map[int]int                 // by term
+	states    map[string]store.TimerState // by timer
+	committed map[string]bool             // the invocations of the triggers that held
+	fired     map[string]int              // the triggers that held, by timer
 	ended     int
+	// hashes are the cluster's hashes of timers, the first published
+	// unless the test set one.
+	hashes map[string]string
+}
+
+func (f *fakeCluster) PublishHash(ctx context.Context, timer, hash string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.hashes == nil {
+		f.hashes = map[string]string{}
+	}
+	if _, ok := f.hashes[timer]; !ok {
+		f.hashes[timer] = hash
+	}
+	return f.hashes[timer], nil
 }
 
 func (f *fakeCluster) Mark(u *unit.Unit) (bool, []unit.Diagnostic) {
@@ -83,7 +100,7 @@ func (t *fakeTerm) MarkNodesLost(ctx context.Context, at uint64) error { return 
 func (t *fakeTerm) Timer(ctx context.Context, name string) (store.TimerState, error) {
 	t.f.mu.Lock()
 	defer t.f.mu.Unlock()
-	return t.f.state, nil
+	return t.f.states[name], nil
 }
 
 func (t *fakeTerm) Trigger(ctx context.Context, prev store.TimerState, tr store.Trigger) (store.TimerState, ClusterRun, error) {
@@ -95,27 +112,31 @@ func (t *fakeTerm) Trigger(ctx context.Context, prev store.TimerState, tr store.
 	}
 	n := f.triggers[t.n]
 	f.triggers[t.n]++
+	if f.states == nil {
+		f.states, f.committed, f.fired = map[string]store.TimerState{}, map[string]bool{}, map[string]int{}
+	}
+	st := f.states[tr.Timer]
 	if f.trigger != nil {
 		if err := f.trigger(t.n, n); errors.Is(err, ErrStale) {
-			f.state.Version++
-			f.state.LastTrigger = tr.Realtime
+			st.Version++
+			st.LastTrigger = tr.Realtime
+			f.states[tr.Timer] = st
 		} else if err != nil {
 			return store.TimerState{}, nil, err
 		}
 	}
-	if prev.Version != f.state.Version {
+	if prev.Version != st.Version {
 		return store.TimerState{}, nil, ErrStale
 	}
-	f.state.Version++
-	f.state.LastTrigger = tr.Realtime
-	if f.committed == nil {
-		f.committed = map[string]bool{}
-	}
+	st.Version++
+	st.LastTrigger = tr.Realtime
+	f.states[tr.Timer] = st
 	f.committed[tr.Invocation] = true
+	f.fired[tr.Timer]++
 	if f.endFirst && t.n == 0 {
 		t.Resign()
 	}
-	return f.state, tr.Invocation, nil
+	return st, tr.Invocation, nil
 }
 
 // TestClusterTimers runs a cluster timer that elapses every second with
@@ -229,4 +250,41 @@ func TestClusterTimerStarted(t *testing.T) {
 	if len(f.committed) == 0 {
 		t.Errorf("no trigger in the cluster")
 	}
+}
+
+// TestClusterTimerHashDiffers runs two cluster timers, one of which the
+// cluster has another copy of: it says so once in its journal and is
+// never fired, while the other runs.
+func TestClusterTimerHashDiffers(t *testing.T) {
+	dir, state := t.TempDir(), t.TempDir()
+	runs := filepath.Join(state, "runs")
+	service := "[Service]\nType=oneshot\nExecStart=/bin/sh -c 'echo $$INVOCATION_ID >>" + runs + "'\n"
+	timer := "[Timer]\nOnCalendar=*:*:*\nAccuracySec=1us\n[X-Sundial]\nCluster=yes\n"
+	writeUnits(t, dir, map[string]string{"tick.timer": timer, "tick.service": service, "tock.timer": timer, "tock.service": service})
+	f := &fakeCluster{hashes: map[string]string{"tick.timer": "0123456789abcdef"}}
+	var msgs []string
+	runDaemon(t, dir, state, func(c *api.Client) bool {
+		msgs = messages(c, "tick.timer")
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return f.fired["tock.timer"] >= 2 && slices.ContainsFunc(msgs, differs)
+	}, func(m *Manager) { m.Cluster = f })
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fired["tick.timer"] != 0 {
+		t.Errorf("tick.timer, whose copy differs, fired %d times", f.fired["tick.timer"])
+	}
+	if n := len(slices.DeleteFunc(msgs, func(m string) bool { return !differs(m) })); n != 1 {
+		t.Errorf("the journal of tick.timer says %d times that its copy differs, want once: %q", n, msgs)
+	}
+	if f.hashes["tock.timer"] == "" {
+		t.Errorf("no hash of tock.timer published")
+	}
+}
+
+// differs reports whether a message says that the node's copy of a
+// timer is not the cluster's.
+func differs(msg string) bool {
+	return strings.HasPrefix(msg, "tick.timer: this node's copy differs from the cluster's (hash ") &&
+		strings.HasSuffix(msg, ", cluster 0123456789ab); not running it.")
 }
