@@ -126,12 +126,13 @@ type clusterNode struct {
 	c      *cluster.Cluster // nil until open
 	err    error            // why it could not be opened
 	joined chan struct{}    // closed once open
+	lease  time.Duration    // the life of its leases
 }
 
 // startCluster opens the daemon's cluster; stop closes it.
 func startCluster(ctx context.Context, cfg cluster.Config, log *slog.Logger) *clusterNode {
 	ctx, cancel := context.WithCancel(ctx)
-	n := &clusterNode{cancel: cancel, done: make(chan struct{}), joined: make(chan struct{})}
+	n := &clusterNode{cancel: cancel, done: make(chan struct{}), joined: make(chan struct{}), lease: cfg.Lease()}
 	go func() {
 		defer close(n.done)
 		c, err := cluster.Open(ctx, cfg)
@@ -293,6 +294,16 @@ func (ct clusterTimers) PublishHash(ctx context.Context, timer, hash string) (st
 	}
 	return c.PublishHash(ctx, timer, hash)
 }
+
+func (ct clusterTimers) Timer(ctx context.Context, name string) (store.TimerState, error) {
+	c, err := ct.joined(ctx)
+	if err != nil {
+		return store.TimerState{}, err
+	}
+	return c.Timer(ctx, name)
+}
+
+func (ct clusterTimers) Lease() time.Duration { return ct.n.lease }
 
 func (ct clusterTimers) Lead(ctx context.Context) (manager.ClusterTerm, error) {
 	c, err := ct.joined(ctx)

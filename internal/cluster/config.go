@@ -3,6 +3,7 @@ package cluster
 import (
 	"fmt"
 	"log/slog"
+	"math"
 	"net/url"
 	"strings"
 	"time"
@@ -97,6 +98,15 @@ func (c *Config) member() bool { return len(c.Endpoints) == 0 }
 
 // check returns the config with its defaults set, or the first field
 // that is wrong; peers are the URLs the member advertises to its peers.
+// Lease is the life of the node's and a leader's lease: LeaseTTL, or
+// DefaultLeaseTTL, rounded up to seconds as etcd counts.
+func (c Config) Lease() time.Duration {
+	if c.LeaseTTL == 0 {
+		c.LeaseTTL = DefaultLeaseTTL
+	}
+	return time.Duration(math.Ceil(c.LeaseTTL.Seconds())) * time.Second
+}
+
 func (c Config) check() (_ Config, peers []*url.URL, err error) {
 	if c.Name == "" {
 		return c, nil, &ConfigError{"name", c.Name, "a node needs a name"}

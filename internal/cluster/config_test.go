@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"go.uber.org/zap"
 )
@@ -93,5 +94,18 @@ level=ERROR msg="lost leader" member=a
 `
 	if buf.String() != want {
 		t.Errorf("log:\n%s\nwant:\n%s", buf.String(), want)
+	}
+}
+
+func TestConfigLease(t *testing.T) {
+	for _, tc := range []struct{ ttl, want time.Duration }{
+		{0, DefaultLeaseTTL},
+		{time.Second, time.Second},
+		{1500 * time.Millisecond, 2 * time.Second},
+		{2100 * time.Millisecond, 3 * time.Second},
+	} {
+		if got := (Config{LeaseTTL: tc.ttl}).Lease(); got != tc.want {
+			t.Errorf("Lease of LeaseTTL %v = %v; want %v", tc.ttl, got, tc.want)
+		}
 	}
 }

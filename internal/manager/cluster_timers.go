@@ -34,6 +34,12 @@ type Cluster interface {
 	// timer and its service, and returns the cluster's: the first one
 	// published by any node. It waits until the node has joined.
 	PublishHash(ctx context.Context, timer, hash string) (cluster string, err error)
+	// Timer reads a cluster timer's stamp, as any node may. It waits
+	// until the node has joined.
+	Timer(ctx context.Context, name string) (store.TimerState, error)
+	// Lease is the life of a leader's lease: a leader gone is replaced
+	// within it.
+	Lease() time.Duration
 }
 
 // A ClusterTerm is one term of this node's leadership. Its writes fail
@@ -138,6 +144,82 @@ func (m *Manager) startCluster(ctx context.Context) {
 	m.cluster.wake = make(chan struct{}, 1)
 	m.background.Go(func() { m.leadClusterTimers(ctx) })
 	m.background.Go(func() { m.publishHashes(ctx) })
+	m.background.Go(func() { m.watchStalls(ctx) })
+}
+
+// A watched is a cluster timer as the stall watcher sees it.
+type watched struct {
+	t       *timer.Timer
+	cfg     *unit.TimerSection
+	version int64  // of the stamp its next elapse was computed from
+	due     uint64 // that elapse, realtime µs; 0 for none
+	told    bool   // that it is overdue
+}
+
+// watchStalls reads, on every node, the cluster's stamp of each cluster
+// timer started here whose copy is the cluster's, and says once in the
+// timer's journal when its next elapse from that stamp is overdue by more
+// than twice a leader's lease: no leader has fired it, though a leader
+// gone is replaced within one lease.
+func (m *Manager) watchStalls(ctx context.Context) {
+	stall := uint64(2 * m.Cluster.Lease() / time.Microsecond)
+	var eng *timer.Engine
+	all := map[string]*watched{}
+	for {
+		timers, e, ok := m.clusterTimers(ctx)
+		if !ok {
+			return
+		}
+		if eng == nil {
+			eng = e
+		}
+		seen := map[string]bool{}
+		for _, ct := range timers {
+			if !m.agrees(ct) {
+				continue
+			}
+			st, err := m.Cluster.Timer(ctx, ct.name)
+			if ctx.Err() != nil {
+				return
+			}
+			if err != nil {
+				continue // the leader loop says when the cluster cannot be reached
+			}
+			seen[ct.name] = true
+			now := m.clk.Now()
+			w := all[ct.name]
+			if w == nil || w.cfg != ct.cfg || w.version != st.Version {
+				since := timer.Dual{Realtime: now.Realtime, Monotonic: now.Monotonic}
+				if w != nil {
+					eng.Remove(w.t)
+					since = w.t.InactiveExit
+				}
+				w = &watched{t: eng.Add(ct.name, ct.cfg), cfg: ct.cfg, version: st.Version}
+				var last timer.Dual
+				if st.LastTrigger > 0 {
+					last = timer.Dual{Realtime: st.LastTrigger, Monotonic: monotonicOf(st.LastTrigger, now)}
+				}
+				w.t.Resume(now, since, last)
+				w.due = w.t.NextElapse(now)
+				all[ct.name] = w
+			}
+			if w.told || w.due == 0 || now.Realtime <= w.due+stall {
+				continue
+			}
+			w.told = true
+			msg := fmt.Sprintf("%s: overdue by %d s; no leader has fired it.", ct.name, (now.Realtime-w.due)/uint64(time.Second/time.Microsecond))
+			m.send(ctx, func() { m.unitLog(ct.name, "", 4, msg) })
+		}
+		for name, w := range all {
+			if !seen[name] {
+				eng.Remove(w.t)
+				delete(all, name)
+			}
+		}
+		if !m.pause(ctx, clusterScan) {
+			return
+		}
+	}
 }
 
 // publishHashes publishes the hash of each cluster timer started here,

@@ -9,9 +9,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"sundial.dev/sundial/internal/api"
+	"sundial.dev/sundial/internal/await"
 	"sundial.dev/sundial/internal/store"
+	"sundial.dev/sundial/internal/timer"
 	"sundial.dev/sundial/unit"
 )
 
@@ -29,6 +32,8 @@ type fakeCluster struct {
 	// endFirst, if set, ends the first term (its Done closed, as its
 	// lease ending would) once it has triggered once.
 	endFirst bool
+	// noLead, if set, has no campaign won: no node leads.
+	noLead bool
 
 	mu        sync.Mutex
 	campaigns int
@@ -41,7 +46,17 @@ type fakeCluster struct {
 	// hashes are the cluster's hashes of timers, the first published
 	// unless the test set one.
 	hashes map[string]string
+	reads  int // of stamps, outside terms
 }
+
+func (f *fakeCluster) Timer(ctx context.Context, name string) (store.TimerState, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reads++
+	return f.states[name], nil
+}
+
+func (f *fakeCluster) Lease() time.Duration { return 2 * time.Second }
 
 func (f *fakeCluster) PublishHash(ctx context.Context, timer, hash string) (string, error) {
 	f.mu.Lock()
@@ -65,6 +80,10 @@ func (f *fakeCluster) Mark(u *unit.Unit) (bool, []unit.Diagnostic) {
 }
 
 func (f *fakeCluster) Lead(ctx context.Context) (ClusterTerm, error) {
+	if f.noLead {
+		<-ctx.Done()
+		return nil, context.Cause(ctx)
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.campaigns++; f.campaigns <= f.leadErrs {
@@ -287,4 +306,46 @@ func TestClusterTimerHashDiffers(t *testing.T) {
 func differs(msg string) bool {
 	return strings.HasPrefix(msg, "tick.timer: this node's copy differs from the cluster's (hash ") &&
 		strings.HasSuffix(msg, ", cluster 0123456789ab); not running it.")
+}
+
+// TestClusterTimerStall has no leader fire a cluster timer: once its
+// elapse is overdue by more than twice the lease (2 s), each node says so
+// once in its journal.
+func TestClusterTimerStall(t *testing.T) {
+	dir, state := t.TempDir(), t.TempDir()
+	writeUnits(t, dir, map[string]string{
+		"tick.timer":   "[Timer]\nOnCalendar=minutely\nAccuracySec=1us\n[X-Sundial]\nCluster=yes\n",
+		"tick.service": "[Service]\nType=oneshot\nExecStart=/bin/true\n",
+	})
+	// The stamp 30 s before a whole minute, which is due then.
+	const due = 1_700_000_040_000_000
+	clk := &stepClock{now: timer.Instant{Realtime: due, Monotonic: 1000_000_000, Boottime: 1000_000_000}}
+	f := &fakeCluster{noLead: true, states: map[string]store.TimerState{"tick.timer": {LastTrigger: due - 30_000_000, Version: 1}}}
+	d := startTestDaemon(t, dir, state, clk, "boot1", func(m *Manager) { m.Cluster = f })
+	reads := func() int {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return f.reads
+	}
+	await.Until(t, func() bool { return reads() > 0 }, "the stamp read")
+	// 3 s, 5 s, then 6 s to 8 s overdue, a scan each.
+	for _, step := range []time.Duration{3 * time.Second, 2 * time.Second, time.Second, time.Second, time.Second} {
+		n := reads()
+		clk.Advance(step)
+		await.Until(t, func() bool { return reads() > n }, "the stamp read again")
+	}
+	const said = "tick.timer: overdue by 5 s; no leader has fired it."
+	await.Until(t, func() bool { return d.log.count(said) == 1 }, "the stall said")
+	d.stop()
+	d.log.mu.Lock()
+	defer d.log.mu.Unlock()
+	n := 0
+	for _, msg := range d.log.msgs {
+		if strings.Contains(msg, "overdue by") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d messages of the stall, want one: %q", n, d.log.msgs)
+	}
 }
