@@ -303,6 +303,18 @@ func (ct clusterTimers) Timer(ctx context.Context, name string) (store.TimerStat
 	return c.Timer(ctx, name)
 }
 
+func (ct clusterTimers) LastRun(ctx context.Context, timer string) (bool, uint64, error) {
+	c, err := ct.joined(ctx)
+	if err != nil {
+		return false, 0, err
+	}
+	runs, err := c.Runs(ctx, timer, 1)
+	if err != nil || len(runs) == 0 {
+		return false, 0, err
+	}
+	return runs[0].State == store.RunRunning, runs[0].Ended, nil
+}
+
 func (ct clusterTimers) Lease() time.Duration { return ct.n.lease }
 
 func (ct clusterTimers) Lead(ctx context.Context) (manager.ClusterTerm, error) {

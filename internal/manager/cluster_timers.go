@@ -37,6 +37,10 @@ type Cluster interface {
 	// Timer reads a cluster timer's stamp, as any node may. It waits
 	// until the node has joined.
 	Timer(ctx context.Context, name string) (store.TimerState, error)
+	// LastRun tells of the last run of a cluster timer's unit, on any
+	// node: whether it still runs, and when it ended, realtime µs (0 for
+	// none).
+	LastRun(ctx context.Context, timer string) (running bool, ended uint64, err error)
 	// Lease is the life of a leader's lease: a leader gone is replaced
 	// within it.
 	Lease() time.Duration
@@ -160,7 +164,8 @@ type watched struct {
 // timer started here whose copy is the cluster's, and says once in the
 // timer's journal when its next elapse from that stamp is overdue by more
 // than twice a leader's lease: no leader has fired it, though a leader
-// gone is replaced within one lease.
+// gone is replaced within one lease. An elapse that waits for its unit's
+// run to end, as systemd's do, is due from that end.
 func (m *Manager) watchStalls(ctx context.Context) {
 	stall := uint64(2 * m.Cluster.Lease() / time.Microsecond)
 	var eng *timer.Engine
@@ -175,15 +180,12 @@ func (m *Manager) watchStalls(ctx context.Context) {
 		}
 		seen := map[string]bool{}
 		for _, ct := range timers {
-			if !m.agrees(ct) {
-				continue
-			}
 			st, err := m.Cluster.Timer(ctx, ct.name)
 			if ctx.Err() != nil {
 				return
 			}
-			if err != nil {
-				continue // the leader loop says when the cluster cannot be reached
+			if err != nil || !m.agrees(ct) {
+				continue // unreachable (the leader loop says so), or another copy
 			}
 			seen[ct.name] = true
 			now := m.clk.Now()
@@ -206,8 +208,12 @@ func (m *Manager) watchStalls(ctx context.Context) {
 			if w.told || w.due == 0 || now.Realtime <= w.due+stall {
 				continue
 			}
+			running, ended, err := m.Cluster.LastRun(ctx, ct.name)
+			if err != nil || running || now.Realtime <= ended+stall {
+				continue
+			}
 			w.told = true
-			msg := fmt.Sprintf("%s: overdue by %d s; no leader has fired it.", ct.name, (now.Realtime-w.due)/uint64(time.Second/time.Microsecond))
+			msg := fmt.Sprintf("%s: overdue by %d s; no leader has fired it.", ct.name, (now.Realtime-max(w.due, ended))/uint64(time.Second/time.Microsecond))
 			m.send(ctx, func() { m.unitLog(ct.name, "", 4, msg) })
 		}
 		for name, w := range all {

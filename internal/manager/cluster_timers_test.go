@@ -47,6 +47,15 @@ type fakeCluster struct {
 	// unless the test set one.
 	hashes map[string]string
 	reads  int // of stamps, outside terms
+	// lastRunning and lastEnded are what LastRun tells of every timer.
+	lastRunning bool
+	lastEnded   uint64
+}
+
+func (f *fakeCluster) LastRun(ctx context.Context, timer string) (bool, uint64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.lastRunning, f.lastEnded, nil
 }
 
 func (f *fakeCluster) Timer(ctx context.Context, name string) (store.TimerState, error) {
@@ -310,42 +319,66 @@ func differs(msg string) bool {
 
 // TestClusterTimerStall has no leader fire a cluster timer: once its
 // elapse is overdue by more than twice the lease (2 s), each node says so
-// once in its journal.
+// once in its journal; not while its unit's last run runs, and counted
+// from that run's end.
 func TestClusterTimerStall(t *testing.T) {
-	dir, state := t.TempDir(), t.TempDir()
-	writeUnits(t, dir, map[string]string{
-		"tick.timer":   "[Timer]\nOnCalendar=minutely\nAccuracySec=1us\n[X-Sundial]\nCluster=yes\n",
-		"tick.service": "[Service]\nType=oneshot\nExecStart=/bin/true\n",
-	})
 	// The stamp 30 s before a whole minute, which is due then.
 	const due = 1_700_000_040_000_000
-	clk := &stepClock{now: timer.Instant{Realtime: due, Monotonic: 1000_000_000, Boottime: 1000_000_000}}
-	f := &fakeCluster{noLead: true, states: map[string]store.TimerState{"tick.timer": {LastTrigger: due - 30_000_000, Version: 1}}}
-	d := startTestDaemon(t, dir, state, clk, "boot1", func(m *Manager) { m.Cluster = f })
-	reads := func() int {
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		return f.reads
-	}
-	await.Until(t, func() bool { return reads() > 0 }, "the stamp read")
-	// 3 s, 5 s, then 6 s to 8 s overdue, a scan each.
-	for _, step := range []time.Duration{3 * time.Second, 2 * time.Second, time.Second, time.Second, time.Second} {
-		n := reads()
-		clk.Advance(step)
-		await.Until(t, func() bool { return reads() > n }, "the stamp read again")
-	}
-	const said = "tick.timer: overdue by 5 s; no leader has fired it."
-	await.Until(t, func() bool { return d.log.count(said) == 1 }, "the stall said")
-	d.stop()
-	d.log.mu.Lock()
-	defer d.log.mu.Unlock()
-	n := 0
-	for _, msg := range d.log.msgs {
-		if strings.Contains(msg, "overdue by") {
-			n++
-		}
-	}
-	if n != 1 {
-		t.Errorf("%d messages of the stall, want one: %q", n, d.log.msgs)
+	for _, tc := range []struct {
+		name    string
+		running bool
+		ended   uint64
+		said    int    // the times the stall is said
+		late    string // by how much, in seconds, when it is
+	}{
+		{name: "stalled", said: 1, late: "5"},
+		{name: "running", running: true},
+		// 4.5 s after the run's end, at the first scan past 4 s.
+		{name: "ended", ended: due + 3_500_000, said: 1, late: "4"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, state := t.TempDir(), t.TempDir()
+			writeUnits(t, dir, map[string]string{
+				"tick.timer":   "[Timer]\nOnCalendar=minutely\nAccuracySec=1us\n[X-Sundial]\nCluster=yes\n",
+				"tick.service": "[Service]\nType=oneshot\nExecStart=/bin/true\n",
+			})
+			clk := &stepClock{now: timer.Instant{Realtime: due, Monotonic: 1000_000_000, Boottime: 1000_000_000}}
+			f := &fakeCluster{noLead: true, lastRunning: tc.running, lastEnded: tc.ended,
+				states: map[string]store.TimerState{"tick.timer": {LastTrigger: due - 30_000_000, Version: 1}}}
+			d := startTestDaemon(t, dir, state, clk, "boot1", func(m *Manager) { m.Cluster = f })
+			reads := func() int {
+				f.mu.Lock()
+				defer f.mu.Unlock()
+				return f.reads
+			}
+			await.Until(t, func() bool { return reads() > 0 }, "the stamp read")
+			// 3 s, 5 s, then 6 s to 11 s overdue, a scan each.
+			steps := []time.Duration{3 * time.Second, 2 * time.Second}
+			for range 6 {
+				steps = append(steps, time.Second)
+			}
+			for _, step := range steps {
+				n := reads()
+				clk.Advance(step)
+				await.Until(t, func() bool { return reads() > n }, "the stamp read again")
+			}
+			said := "tick.timer: overdue by " + tc.late + " s; no leader has fired it."
+			if tc.said > 0 {
+				await.Until(t, func() bool { return d.log.count(said) == tc.said }, "the stall said")
+			}
+			d.stop()
+			late := d.log.count(said)
+			d.log.mu.Lock()
+			defer d.log.mu.Unlock()
+			n := 0
+			for _, msg := range d.log.msgs {
+				if strings.Contains(msg, "overdue by") {
+					n++
+				}
+			}
+			if n != tc.said || late != tc.said {
+				t.Errorf("%d messages of the stall, want %d of %s s: %q", n, tc.said, tc.late, d.log.msgs)
+			}
+		})
 	}
 }
