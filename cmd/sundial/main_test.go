@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -74,6 +75,10 @@ func TestScript(t *testing.T) {
 			env.Setenv(testNowEnv, "2024-01-01T00:00:00Z")
 			env.Setenv("ORACLE", oraclePath)
 			env.Setenv("SYSTEMCTL_ORACLE", systemctlOracle)
+			// A loopback network of the script's own, 127.X.Y.0/24, for
+			// daemons that listen on fixed ports (etcd members), so that
+			// they never meet those of another run at the same time.
+			env.Setenv("LOOPBACK", fmt.Sprintf("127.%d.%d", 1+rand.IntN(254), rand.IntN(256)))
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){"await": awaitCmd},
