@@ -102,7 +102,7 @@ func analyzeMain(c *cli, args []string) int {
 		case "man", "generators":
 			b, ok := true, true
 			if value != noArgument {
-				b, ok = parseBoolean(value)
+				b, ok = unit.ParseBoolean(value)
 			}
 			if !ok {
 				return usageError(fmt.Sprintf("Failed to parse boolean argument to --%s: %s.", name, value))
@@ -357,7 +357,7 @@ func unixSeconds(t time.Time) string {
 // locale is taken to be installed.)
 func microSymbol() string {
 	if v, ok := os.LookupEnv("SYSTEMD_UTF8"); ok {
-		if utf8, ok := parseBoolean(v); ok && utf8 {
+		if utf8, ok := unit.ParseBoolean(v); ok && utf8 {
 			return "μ"
 		} else if ok {
 			return "u"
@@ -385,17 +385,6 @@ func microSymbol() string {
 		return "μ"
 	}
 	return "u"
-}
-
-// parseBoolean reads a boolean as systemd's parse_boolean.
-func parseBoolean(s string) (value, ok bool) {
-	switch strings.ToLower(s) {
-	case "1", "yes", "y", "true", "t", "on":
-		return true, true
-	case "0", "no", "n", "false", "f", "off":
-		return false, true
-	}
-	return false, false
 }
 
 // parseUnsigned reads a number as systemd's safe_atou: white space and a

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"sundial.dev/sundial/internal/api"
+	"sundial.dev/sundial/unit"
 )
 
 // catalog writes the catalog's explanation of the entry's message, if
@@ -47,7 +48,7 @@ var catalogVar = regexp.MustCompile(`@[A-Za-z0-9_]+@`)
 // counting as one.
 func localeUTF8() bool {
 	if v, ok := os.LookupEnv("SYSTEMD_UTF8"); ok {
-		if b, ok := parseBoolean(v); ok {
+		if b, ok := unit.ParseBoolean(v); ok {
 			return b
 		}
 	}

@@ -322,7 +322,7 @@ func (o *journalOptions) set(name, value string) error {
 	case "case-sensitive":
 		b := true
 		if value != noArgument {
-			v, ok := parseBoolean(value)
+			v, ok := unit.ParseBoolean(value)
 			if !ok {
 				return usageError(fmt.Sprintf("Bad --case-sensitive= argument \"%s\": Invalid argument", value))
 			}

@@ -203,7 +203,7 @@ func (o *runOptions) set(c *cli, name, value string) error {
 	case "remain-after-exit":
 		o.remain = true
 	case "expand-environment":
-		b, ok := parseBoolean(value)
+		b, ok := unit.ParseBoolean(value)
 		if !ok {
 			return usageError(fmt.Sprintf("Failed to parse boolean argument to --expand-environment=: %s.", value))
 		}
@@ -765,7 +765,7 @@ func (s *composed) property(section, assignment string) error {
 	// them: by the parser the settings' table gives the key.
 	switch parser := unit.SettingParser(section, key); {
 	case parser == "bool":
-		b, ok := parseBoolean(value)
+		b, ok := unit.ParseBoolean(value)
 		if !ok {
 			return usageError(fmt.Sprintf("Failed to parse %s: %s", key, value))
 		}

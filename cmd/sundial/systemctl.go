@@ -177,7 +177,7 @@ func (o *systemctlOptions) set(c *cli, name, value string) error {
 	case "no-legend":
 		o.legend = false
 	case "legend":
-		v, ok := parseBoolean(value)
+		v, ok := unit.ParseBoolean(value)
 		if !ok {
 			return usageError("Failed to parse boolean argument to --legend: " + value + ".")
 		}

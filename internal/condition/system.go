@@ -17,13 +17,10 @@ import (
 
 const whitespace = " \t\n\r"
 
-// parseBoolean is systemd's parse_boolean.
+// parseBoolean is systemd's parse_boolean, with its error.
 func parseBoolean(s string) (bool, error) {
-	switch strings.ToLower(s) {
-	case "1", "yes", "y", "true", "t", "on":
-		return true, nil
-	case "0", "no", "n", "false", "f", "off":
-		return false, nil
+	if b, ok := unit.ParseBoolean(s); ok {
+		return b, nil
 	}
 	return false, syscall.EINVAL
 }
