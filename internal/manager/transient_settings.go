@@ -14,9 +14,6 @@ import (
 // transientTypes are the unit types systemd makes transient units of.
 var transientTypes = []string{"service", "scope", "slice", "mount", "automount", "swap", "socket", "path", "timer"}
 
-// serviceTypes are the values of Type=.
-var serviceTypes = []string{"simple", "exec", "forking", "oneshot", "dbus", "notify", "notify-reload", "idle"}
-
 // execFlags are the flags of systemd's ExecStartEx=, by their names,
 // and the prefixes that stand for them in a unit file.
 var execFlags = map[string]string{"ignore-failure": "-", "no-env-expand": ":", "privileged": "+", "no-setuid": "!", "ambient": "!!"}
