@@ -364,6 +364,18 @@ func (ct clusterTerm) Trigger(ctx context.Context, prev store.TimerState, t stor
 	return st, run, nil
 }
 
+func (ct clusterTerm) Down(ctx context.Context) (bool, error) { return ct.c.Down(ctx) }
+
+func (ct clusterTerm) Beat(ctx context.Context, at uint64) error {
+	_, err := ct.c.Beat(ctx, ct.t, at)
+	return managerError(err)
+}
+
+func (ct clusterTerm) Activate(ctx context.Context, name string, prev store.TimerState, at uint64) (store.TimerState, error) {
+	st, err := ct.c.Activate(ctx, ct.t, name, prev, at)
+	return st, managerError(err)
+}
+
 // managerError is err with the manager's name for the cluster's
 // ErrDeposed and ErrStale.
 func managerError(err error) error {

@@ -31,6 +31,25 @@
 // [RunNodeLost] by the next leader ([Cluster.MarkNodesLost]), not run
 // again.
 //
+// # Failover and the whole cluster's stop
+//
+// A cluster timer stays active while any node of the cluster lives, as a
+// timer of systemd's stays active while its manager runs: elapses missed
+// while the leader changes fire once, late, as after a suspend. When
+// every node was down, the cluster's timers were not active, as after a
+// reboot: only a Persistent= timer catches up, once, and the others
+// count anew from their activation. A new leader tells the two apart
+// by the last leader's heartbeat ([Cluster.Beat]): written through the
+// fence each time the leader scans its timers, it names the nodes that
+// lived then, each with its lease, which is its process's. If a node
+// that lives now, with the lease it had then, is named, the cluster
+// stayed up: a failover ([Cluster.Down]). The beat is also when the runs
+// of a node gone since the last one are marked node-lost, so that a
+// node that ends while a term lasts, or whose key outlives the start of
+// the next term, does not leave its runs running. Where a timer's
+// activation is kept in its stamp ([Cluster.Activate]), OnActiveSec=
+// counts from it, whichever node leads.
+//
 // # Cluster timers
 //
 // A timer is a cluster timer when its file says so in a section systemd
@@ -55,6 +74,7 @@
 //
 //	/sundial/v1/leader/<lease>            the candidates, oldest leads
 //	/sundial/v1/timers/<timer>            a timer's stamp (JSON)
+//	/sundial/v1/beat                      the leader's heartbeat (JSON)
 //	/sundial/v1/runs/<timer>/<elapse-µs>  a run record (JSON), small
 //	/sundial/v1/nodes/<name>              a node, while its lease lives
 //	/sundial/v1/nodes/<name>/hashes/<u>   the hash of the node's copy of u

@@ -10,6 +10,7 @@ const (
 	runsPrefix   = prefix + "runs/"
 	nodesPrefix  = prefix + "nodes/"
 	hashesPrefix = prefix + "hashes/"
+	beatKey      = prefix + "beat"
 )
 
 func nodeKey(name string) string { return nodesPrefix + name }

@@ -14,6 +14,7 @@ import (
 
 	"sundial.dev/sundial/internal/store"
 	"sundial.dev/sundial/internal/timer"
+	"sundial.dev/sundial/timespan"
 	"sundial.dev/sundial/unit"
 )
 
@@ -62,6 +63,17 @@ type ClusterTerm interface {
 	// Trigger moves a cluster timer's stamp from prev and records its run
 	// on this node, in one write that holds only while the term does.
 	Trigger(ctx context.Context, prev store.TimerState, t store.Trigger) (store.TimerState, ClusterRun, error)
+	// Down reports whether the whole cluster was down since the last
+	// term's last beat: no node that lives now lived then.
+	Down(ctx context.Context) (bool, error)
+	// Beat says that the term leads still, at realtime µs, with the
+	// nodes that live: the runs of nodes gone since the last beat are
+	// marked lost.
+	Beat(ctx context.Context, at uint64) error
+	// Activate moves a cluster timer's stamp from prev to one active
+	// since realtime µs, in one write that holds only while the term
+	// does.
+	Activate(ctx context.Context, name string, prev store.TimerState, at uint64) (store.TimerState, error)
 }
 
 // A ClusterRun is the cluster's record of a run, handed back to EndRun.
@@ -355,6 +367,14 @@ func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 	if err := term.MarkNodesLost(tctx, m.clk.Now().Realtime); err != nil {
 		return termEnd(tctx, err)
 	}
+	// After the whole cluster's stop, as after a reboot, each timer is
+	// activated anew, once in the term; after a failover, it stayed
+	// active.
+	down, err := term.Down(tctx)
+	if err != nil {
+		return termEnd(tctx, err)
+	}
+	activated := map[string]bool{}
 	var eng *timer.Engine
 	type led struct {
 		t     *timer.Timer
@@ -369,12 +389,29 @@ func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 			return err
 		}
 		now := m.clk.Now()
-		l.state, l.t = st, eng.Add(name, l.cfg)
-		var last timer.Dual
-		if st.LastTrigger > 0 {
-			last = timer.Dual{Realtime: st.LastTrigger, Monotonic: monotonicOf(st.LastTrigger, now)}
+		stamp := timer.Dual{Realtime: st.LastTrigger, Monotonic: monotonicOf(st.LastTrigger, now)}
+		restart := down && !activated[name]
+		if st.ActiveRealtime == 0 || restart {
+			if restart && st.LastTrigger > 0 && !l.cfg.Persistent && m.missed(eng, name, l.cfg, now, stamp) {
+				msg := fmt.Sprintf("%s: elapses after %s passed while the whole cluster was down; not caught up, as the timer is not Persistent=.",
+					name, timespan.FormatTimestamp(timer.Instant{Realtime: st.LastTrigger}.RealtimeTime(eng.Location), timespan.Pretty))
+				m.send(ctx, func() { m.unitLog(name, "", 5, msg) })
+			}
+			if st, err = term.Activate(tctx, name, st, now.Realtime); err != nil {
+				return err
+			}
 		}
-		l.t.Resume(now, timer.Dual{Realtime: now.Realtime, Monotonic: now.Monotonic}, last)
+		activated[name] = true
+		l.state, l.t = st, eng.Add(name, l.cfg)
+		// Its elapses count from its activation, and from its last
+		// trigger if it fired since, or with Persistent= (as
+		// timer_start takes the stamp), or if that is ahead of this
+		// node's clock: no elapse is fired again.
+		var last timer.Dual
+		if st.LastTrigger > 0 && (st.LastTrigger >= st.ActiveRealtime || l.cfg.Persistent || st.LastTrigger > now.Realtime) {
+			last = stamp
+		}
+		l.t.Resume(now, timer.Dual{Realtime: st.ActiveRealtime, Monotonic: monotonicOf(st.ActiveRealtime, now)}, last)
 		if running {
 			l.t.ResumeRunning(now)
 		}
@@ -417,7 +454,16 @@ func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 		}
 		return nil
 	}
+	beat := func() error {
+		if err := term.Beat(tctx, m.clk.Now().Realtime); err != nil {
+			return termEnd(tctx, err)
+		}
+		return nil
+	}
 	if err := scan(); err != nil {
+		return err
+	}
+	if err := beat(); err != nil {
 		return err
 	}
 	for {
@@ -473,8 +519,21 @@ func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 			if err := scan(); err != nil {
 				return err
 			}
+			if err := beat(); err != nil {
+				return err
+			}
 		}
 	}
+}
+
+// missed reports whether a timer last triggered at last would have
+// elapsed by now, had it stayed active.
+func (m *Manager) missed(eng *timer.Engine, name string, cfg *unit.TimerSection, now timer.Instant, last timer.Dual) bool {
+	t := eng.Add(name, cfg)
+	defer eng.Remove(t)
+	t.Resume(now, last, last)
+	next := t.NextElapse(now)
+	return next != 0 && next <= now.Realtime
 }
 
 // termEnd is why a term ended on err: the term's end or the daemon's

@@ -13,6 +13,7 @@ import (
 
 	"sundial.dev/sundial/internal/api"
 	"sundial.dev/sundial/internal/await"
+	"sundial.dev/sundial/internal/clock"
 	"sundial.dev/sundial/internal/store"
 	"sundial.dev/sundial/internal/timer"
 	"sundial.dev/sundial/unit"
@@ -34,6 +35,8 @@ type fakeCluster struct {
 	endFirst bool
 	// noLead, if set, has no campaign won: no node leads.
 	noLead bool
+	// down is what each term's Down tells: the whole cluster was down.
+	down bool
 
 	mu        sync.Mutex
 	campaigns int
@@ -42,6 +45,7 @@ type fakeCluster struct {
 	states    map[string]store.TimerState // by timer
 	committed map[string]bool             // the invocations of the triggers that held
 	fired     map[string]int              // the triggers that held, by timer
+	reasons   map[string][]string         // of the triggers that held, by timer
 	ended     int
 	// hashes are the cluster's hashes of timers, the first published
 	// unless the test set one.
@@ -125,6 +129,27 @@ func (t *fakeTerm) Resign() error {
 
 func (t *fakeTerm) MarkNodesLost(ctx context.Context, at uint64) error { return nil }
 
+func (t *fakeTerm) Down(ctx context.Context) (bool, error) { return t.f.down, nil }
+
+func (t *fakeTerm) Beat(ctx context.Context, at uint64) error { return nil }
+
+func (t *fakeTerm) Activate(ctx context.Context, name string, prev store.TimerState, at uint64) (store.TimerState, error) {
+	f := t.f
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.states == nil {
+		f.states, f.committed, f.fired = map[string]store.TimerState{}, map[string]bool{}, map[string]int{}
+	}
+	st := f.states[name]
+	if prev.Version != st.Version {
+		return store.TimerState{}, ErrStale
+	}
+	st.Version++
+	st.ActiveRealtime = at
+	f.states[name] = st
+	return st, nil
+}
+
 func (t *fakeTerm) Timer(ctx context.Context, name string) (store.TimerState, error) {
 	t.f.mu.Lock()
 	defer t.f.mu.Unlock()
@@ -161,6 +186,10 @@ func (t *fakeTerm) Trigger(ctx context.Context, prev store.TimerState, tr store.
 	f.states[tr.Timer] = st
 	f.committed[tr.Invocation] = true
 	f.fired[tr.Timer]++
+	if f.reasons == nil {
+		f.reasons = map[string][]string{}
+	}
+	f.reasons[tr.Timer] = append(f.reasons[tr.Timer], tr.Reason)
 	if f.endFirst && t.n == 0 {
 		t.Resign()
 	}
@@ -378,6 +407,71 @@ func TestClusterTimerStall(t *testing.T) {
 			}
 			if n != tc.said || late != tc.said {
 				t.Errorf("%d messages of the stall, want %d of %s s: %q", n, tc.said, tc.late, d.log.msgs)
+			}
+		})
+	}
+}
+
+// TestClusterTimerResume has a new term take up a cluster timer from the
+// cluster's stamp: after a failover, an elapse missed fires once, late,
+// and OnActiveSec= counts from the timer's activation in the cluster, not
+// from the term's start; after the whole cluster's stop, only a
+// Persistent= timer catches up, and the journal says why another does
+// not.
+func TestClusterTimerResume(t *testing.T) {
+	now := clock.Real{}.Now().Realtime
+	hour := uint64(time.Hour / time.Microsecond)
+	for _, tc := range []struct {
+		name     string
+		timer    string
+		down     bool
+		state    store.TimerState
+		fires    bool   // at once, as a catch-up
+		journal  string // the timer's journal says, as it takes it up
+		activate bool   // the activation stored is the term's
+	}{
+		{name: "failover", timer: "OnCalendar=hourly", state: store.TimerState{LastTrigger: now - 2*hour, ActiveRealtime: now - 3*hour}, fires: true},
+		{name: "active", timer: "OnActiveSec=1h", state: store.TimerState{ActiveRealtime: now - 2*hour}, fires: true},
+		{name: "outage", timer: "OnCalendar=hourly", down: true, state: store.TimerState{LastTrigger: now - 2*hour, ActiveRealtime: now - 3*hour},
+			journal: "not caught up, as the timer is not Persistent=.", activate: true},
+		{name: "outage persistent", timer: "OnCalendar=hourly\nPersistent=yes", down: true,
+			state: store.TimerState{LastTrigger: now - 2*hour, ActiveRealtime: now - 3*hour}, fires: true, activate: true},
+		{name: "outage active", timer: "OnActiveSec=1h", down: true, state: store.TimerState{ActiveRealtime: now - 2*hour}, activate: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, state := t.TempDir(), t.TempDir()
+			writeUnits(t, dir, map[string]string{
+				"tick.timer":   "[Timer]\n" + tc.timer + "\nAccuracySec=1us\n[X-Sundial]\nCluster=yes\n",
+				"tick.service": "[Service]\nType=oneshot\nExecStart=/bin/true\n",
+			})
+			st := tc.state
+			st.Version = 1
+			f := &fakeCluster{down: tc.down, states: map[string]store.TimerState{"tick.timer": st},
+				committed: map[string]bool{}, fired: map[string]int{}}
+			var msgs []string
+			runDaemon(t, dir, state, func(c *api.Client) bool {
+				msgs = messages(c, "tick.timer")
+				f.mu.Lock()
+				defer f.mu.Unlock()
+				taken := f.states["tick.timer"].Version > 1
+				if tc.fires {
+					return f.fired["tick.timer"] > 0
+				}
+				return taken && (tc.journal == "" || slices.ContainsFunc(msgs, func(m string) bool { return strings.HasSuffix(m, tc.journal) }))
+			}, func(m *Manager) { m.Cluster = f })
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			if !tc.fires && f.fired["tick.timer"] > 0 {
+				t.Errorf("fired %d times (%q), want none", f.fired["tick.timer"], f.reasons["tick.timer"])
+			}
+			if tc.fires && (len(f.reasons["tick.timer"]) != 1 || !strings.HasSuffix(f.reasons["tick.timer"][0], "(catch-up)")) {
+				t.Errorf("fired for %q, want one catch-up", f.reasons["tick.timer"])
+			}
+			if active := f.states["tick.timer"].ActiveRealtime; tc.activate == (active == tc.state.ActiveRealtime) {
+				t.Errorf("active since %d, was %d: want the term's activation %v", active, tc.state.ActiveRealtime, tc.activate)
+			}
+			if tc.journal == "" && slices.ContainsFunc(msgs, func(m string) bool { return strings.Contains(m, "whole cluster") }) {
+				t.Errorf("the journal says %q", msgs)
 			}
 		})
 	}

@@ -1,0 +1,136 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"sundial.dev/sundial/internal/store"
+)
+
+// beatValue is the leader's heartbeat, as kept under beat: when it was
+// written, and the nodes that lived then, each as name/lease.
+type beatValue struct {
+	At    uint64   `json:"at"`
+	Nodes []string `json:"nodes"`
+}
+
+// liveNodes returns the nodes that live now (their keys, with their
+// leases), each as name/lease, sorted.
+func (c *Cluster) liveNodes(ctx context.Context) ([]string, error) {
+	var resp *clientv3.GetResponse
+	if err := c.call(ctx, func(ctx context.Context) (err error) {
+		resp, err = c.client.Get(ctx, nodesPrefix, clientv3.WithPrefix())
+		return err
+	}); err != nil {
+		return nil, fmt.Errorf("cluster: nodes: %w", err)
+	}
+	var nodes []string
+	for _, kv := range resp.Kvs {
+		if strings.Contains(strings.TrimPrefix(string(kv.Key), nodesPrefix), "/") {
+			continue // a hash the node published
+		}
+		var n Node
+		if err := json.Unmarshal(kv.Value, &n); err != nil {
+			return nil, fmt.Errorf("cluster: node %s: %w", kv.Key, err)
+		}
+		nodes = append(nodes, n.Name+"/"+n.Lease)
+	}
+	slices.Sort(nodes)
+	return nodes, nil
+}
+
+// Beat writes the leader's heartbeat, at realtime µs, with the nodes
+// that live now, while the term holds: a leader beats as it scans, so
+// that the next one can tell a failover from the whole cluster's stop
+// ([Cluster.Down]). The runs of the nodes that lived at the last beat
+// and are gone now are marked [RunNodeLost] first, as
+// [Cluster.MarkNodesLost] does when a term begins: a node may end while
+// a term lasts, or its key outlive the start of the next term. It
+// returns the runs marked.
+func (c *Cluster) Beat(ctx context.Context, term Term, at uint64) ([]Run, error) {
+	last, err := c.lastBeat(ctx)
+	if err != nil {
+		return nil, err
+	}
+	nodes, err := c.liveNodes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var lost []Run
+	if slices.ContainsFunc(last.Nodes, func(n string) bool { _, ok := slices.BinarySearch(nodes, n); return !ok }) {
+		if lost, err = c.MarkNodesLost(ctx, term, at); err != nil {
+			return lost, err
+		}
+	}
+	v, _ := json.Marshal(beatValue{At: at, Nodes: nodes})
+	if _, err := c.txn(ctx, term, []clientv3.Cmp{fence(term)}, []clientv3.Op{clientv3.OpPut(beatKey, string(v))}); err != nil {
+		return lost, fmt.Errorf("cluster: beat: %w", err)
+	}
+	return lost, nil
+}
+
+// lastBeat returns the last leader's beat; none has no nodes.
+func (c *Cluster) lastBeat(ctx context.Context) (beatValue, error) {
+	var resp *clientv3.GetResponse
+	if err := c.call(ctx, func(ctx context.Context) (err error) {
+		resp, err = c.client.Get(ctx, beatKey)
+		return err
+	}); err != nil {
+		return beatValue{}, fmt.Errorf("cluster: beat: %w", err)
+	}
+	var beat beatValue
+	if len(resp.Kvs) > 0 {
+		if err := json.Unmarshal(resp.Kvs[0].Value, &beat); err != nil {
+			return beatValue{}, fmt.Errorf("cluster: beat: %w", err)
+		}
+	}
+	return beat, nil
+}
+
+// Down reports whether the whole cluster was down since the last beat of
+// the last leader: no node that lives now, with the lease it has now,
+// lived then. A node's lease is its process's: a node started again has
+// another. A cluster no leader ever beat in was down. It is what a new
+// term tells apart: after a failover, the cluster's timers stayed active
+// and the elapses missed fire once, late; after the whole cluster's
+// stop, as after a reboot, only Persistent= timers catch up.
+func (c *Cluster) Down(ctx context.Context) (bool, error) {
+	beat, err := c.lastBeat(ctx)
+	if err != nil {
+		return false, err
+	}
+	nodes, err := c.liveNodes(ctx)
+	if err != nil {
+		return false, err
+	}
+	for _, n := range nodes {
+		if _, ok := slices.BinarySearch(beat.Nodes, n); ok {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// Activate records that a cluster timer became active at realtime µs,
+// as its stamp read (prev) says it was not, or as the whole cluster's
+// stop ended its last activation; OnActiveSec= counts from it, whichever
+// node leads. It holds only while the term does and the stamp is prev;
+// it fails with ErrDeposed or ErrStale as Trigger does.
+func (c *Cluster) Activate(ctx context.Context, term Term, name string, prev store.TimerState, at uint64) (store.TimerState, error) {
+	v := timerValue{LastTrigger: prev.LastTrigger, LastTriggerMonotonic: prev.LastTriggerMonotonic, Boot: prev.Boot, ActiveRealtime: at}
+	stamp, _ := json.Marshal(v)
+	tk := timerKey(name)
+	rev, err := c.txn(ctx, term, []clientv3.Cmp{fence(term), clientv3.Compare(clientv3.ModRevision(tk), "=", prev.Version)},
+		[]clientv3.Op{clientv3.OpPut(tk, string(stamp))})
+	if err != nil {
+		return store.TimerState{}, fmt.Errorf("cluster: activation of %s: %w", name, err)
+	}
+	st := prev
+	st.ActiveRealtime, st.ActiveMonotonic, st.Version = at, 0, rev
+	return st, nil
+}

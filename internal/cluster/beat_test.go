@@ -1,0 +1,106 @@
+package cluster
+
+import (
+	"errors"
+	"testing"
+)
+
+// A new term tells the whole cluster's stop from a failover by the last
+// leader's beat: down before any beat, up while a node that lived then
+// lives, down once every node that lives has started since.
+func TestDown(t *testing.T) {
+	a := testMember(t, "a")
+	b := testClient(t, "b", a)
+	ctx := t.Context()
+	if down, err := b.Down(ctx); err != nil || !down {
+		t.Fatalf("Down before any beat = %v, %v; want true", down, err)
+	}
+	term := lead(t, b)
+	if _, err := b.Beat(ctx, term, 100); err != nil {
+		t.Fatal(err)
+	}
+	if err := term.Resign(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Beat(ctx, term, 200); !errors.Is(err, ErrDeposed) {
+		t.Fatalf("Beat of a term resigned = %v; want ErrDeposed", err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c := testClient(t, "c", a)
+	if down, err := c.Down(ctx); err != nil || down {
+		t.Fatalf("Down while a, which lived at the beat, lives = %v, %v; want false", down, err)
+	}
+	// a gone as a node (its member serves still): c alone started since.
+	if _, err := a.client.Delete(ctx, nodeKey("a")); err != nil {
+		t.Fatal(err)
+	}
+	if down, err := c.Down(ctx); err != nil || !down {
+		t.Fatalf("Down with no node that lived at the beat = %v, %v; want true", down, err)
+	}
+}
+
+// Activate records a timer's activation through the fence and the
+// stamp's comparison, and keeps its last trigger.
+func TestActivate(t *testing.T) {
+	c := testMember(t, "a")
+	term := lead(t, c)
+	ctx := t.Context()
+	st0, _ := c.Timer(ctx, "bill.timer")
+	st1, _, err := c.Trigger(ctx, term, st0, trigger("bill.timer", 100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Activate(ctx, term, "bill.timer", st0, 150); !errors.Is(err, ErrStale) {
+		t.Fatalf("Activate from a stamp moved meanwhile = %v; want ErrStale", err)
+	}
+	st2, err := c.Activate(ctx, term, "bill.timer", st1, 150)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := c.Timer(ctx, "bill.timer"); err != nil || got != st2 || got.ActiveRealtime != 150 || got.LastTrigger != 100 {
+		t.Fatalf("Timer after Activate = %+v, %v; want active since 150, last triggered at 100 (%+v)", got, err, st2)
+	}
+	// A trigger keeps the activation.
+	st3, _, err := c.Trigger(ctx, term, st2, trigger("bill.timer", 200))
+	if err != nil || st3.ActiveRealtime != 150 {
+		t.Fatalf("Trigger after Activate = %+v, %v; want active since 150", st3, err)
+	}
+	term.Resign()
+	if _, err := c.Activate(ctx, term, "bill.timer", st3, 300); !errors.Is(err, ErrDeposed) {
+		t.Fatalf("Activate of a term resigned = %v; want ErrDeposed", err)
+	}
+}
+
+// A node that ends while a term lasts has its runs marked lost at the
+// leader's next beat.
+func TestBeatMarksNodesLost(t *testing.T) {
+	a := testMember(t, "a")
+	b := testClient(t, "b", a)
+	c := testClient(t, "c", a)
+	ctx := t.Context()
+	tc := lead(t, c)
+	st, _ := c.Timer(ctx, "bill.timer")
+	if _, _, err := c.Trigger(ctx, tc, st, trigger("bill.timer", 100)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Beat(ctx, tc, 100); err != nil {
+		t.Fatal(err)
+	}
+	tc.Resign()
+	tb := lead(t, b)
+	if lost, err := b.MarkNodesLost(ctx, tb, 150); err != nil || len(lost) != 0 {
+		t.Fatalf("MarkNodesLost while c lives = %+v, %v; want none", lost, err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	lost, err := b.Beat(ctx, tb, 200)
+	if err != nil || len(lost) != 1 || lost[0].Node != "c" || lost[0].State != RunNodeLost || lost[0].Ended != 200 {
+		t.Fatalf("Beat once c is gone = %+v, %v; want c's run marked node-lost at 200", lost, err)
+	}
+	if lost, err := b.Beat(ctx, tb, 300); err != nil || len(lost) != 0 {
+		t.Fatalf("Beat again = %+v, %v; want none marked", lost, err)
+	}
+}
