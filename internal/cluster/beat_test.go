@@ -104,3 +104,26 @@ func TestBeatMarksNodesLost(t *testing.T) {
 		t.Fatalf("Beat again = %+v, %v; want none marked", lost, err)
 	}
 }
+
+// A node started again while its old lease lives takes its key, with a
+// lease of its own: the runs of the node before are lost all the same.
+func TestMarkNodeStartedAgain(t *testing.T) {
+	a := testMember(t, "a")
+	c := testClient(t, "c", a)
+	ctx := t.Context()
+	tc := lead(t, c)
+	st, _ := c.Timer(ctx, "bill.timer")
+	if _, _, err := c.Trigger(ctx, tc, st, trigger("bill.timer", 100)); err != nil {
+		t.Fatal(err)
+	}
+	tc.Resign()
+	ta := lead(t, a)
+	if lost, err := a.MarkNodesLost(ctx, ta, 150); err != nil || len(lost) != 0 {
+		t.Fatalf("MarkNodesLost while c lives = %+v, %v; want none", lost, err)
+	}
+	testClient(t, "c", a) // c's old lease lives on: it was killed
+	lost, err := a.MarkNodesLost(ctx, ta, 200)
+	if err != nil || len(lost) != 1 || lost[0].Node != "c" || lost[0].State != RunNodeLost {
+		t.Fatalf("MarkNodesLost once c started again = %+v, %v; want c's run marked node-lost", lost, err)
+	}
+}

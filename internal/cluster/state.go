@@ -38,8 +38,10 @@ type Run struct {
 	// Key is the record's key, which ends with the elapse the run is of:
 	// Started, the trigger's realtime µs.
 	Key string `json:"-"`
-	// Node is the node the run runs on.
+	// Node is the node the run runs on, and NodeLease the lease of its
+	// node's key then: a node started again has another.
 	Node       string         `json:"node"`
+	NodeLease  int64          `json:"node_lease,omitempty"`
 	Unit       string         `json:"unit"`
 	Timer      string         `json:"timer"`
 	Reason     string         `json:"reason"`
@@ -92,7 +94,7 @@ func (c *Cluster) Trigger(ctx context.Context, term Term, prev store.TimerState,
 	ops := []clientv3.Op{clientv3.OpPut(tk, string(stamp))}
 	var run Run
 	if !t.NoRun {
-		run = Run{Key: runKey(t.Timer, t.Realtime), Node: c.cfg.Name, Unit: t.Unit, Timer: t.Timer,
+		run = Run{Key: runKey(t.Timer, t.Realtime), Node: c.cfg.Name, NodeLease: int64(c.node.Lease()), Unit: t.Unit, Timer: t.Timer,
 			Reason: t.Reason, Invocation: t.Invocation, Started: t.Realtime, State: store.RunRunning}
 		record, _ := json.Marshal(run)
 		conds = append(conds, clientv3.Compare(clientv3.CreateRevision(run.Key), "=", 0))
@@ -171,10 +173,10 @@ func (c *Cluster) updateRun(ctx context.Context, term Term, run Run, conds []cli
 }
 
 // MarkNodesLost marks the runs that run on a node that is gone (its key
-// with its lease) as RunNodeLost, at realtime µs, as the leader does when
-// its term begins: the run is not started again. Each mark holds only
-// while the term does and the node is still gone. It returns the runs
-// marked.
+// with its lease, or a key of the node started again, with another) as
+// RunNodeLost, at realtime µs, as the leader does when its term begins:
+// the run is not started again. Each mark holds only while the term does
+// and the node is still gone. It returns the runs marked.
 func (c *Cluster) MarkNodesLost(ctx context.Context, term Term, at uint64) ([]Run, error) {
 	runs, err := c.Runs(ctx, "", 0)
 	if err != nil {
@@ -186,6 +188,10 @@ func (c *Cluster) MarkNodesLost(ctx context.Context, term Term, at uint64) ([]Ru
 			continue
 		}
 		gone := clientv3.Compare(clientv3.CreateRevision(nodeKey(r.Node)), "=", 0)
+		if r.NodeLease != 0 {
+			// A key gone has no lease: 0.
+			gone = clientv3.Compare(clientv3.LeaseValue(nodeKey(r.Node)), "!=", r.NodeLease)
+		}
 		r, err := c.updateRun(ctx, term, r, []clientv3.Cmp{gone}, func(r *Run) { r.State, r.Ended = RunNodeLost, at })
 		switch {
 		case errors.Is(err, ErrStale):

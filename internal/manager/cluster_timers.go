@@ -381,6 +381,10 @@ func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 		cfg   *unit.TimerSection
 		state store.TimerState
 		err   error // the last trigger's failure
+		// elsewhere is set while its unit's last run runs on another
+		// node, or on one gone that is not yet marked lost: the
+		// timer waits for its end, as for a run here.
+		elsewhere bool
 	}
 	all := map[string]*led{}
 	resume := func(l *led, name string, running bool) error {
@@ -412,8 +416,33 @@ func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 			last = stamp
 		}
 		l.t.Resume(now, timer.Dual{Realtime: st.ActiveRealtime, Monotonic: monotonicOf(st.ActiveRealtime, now)}, last)
-		if running {
+		if !running {
+			if l.elsewhere, _, err = m.Cluster.LastRun(tctx, name); err != nil {
+				return err
+			}
+		}
+		if running || l.elsewhere {
 			l.t.ResumeRunning(now)
+		}
+		return nil
+	}
+	// ended has the timers whose unit ran elsewhere take up their runs'
+	// ends.
+	ended := func() error {
+		for _, name := range slices.Sorted(maps.Keys(all)) {
+			l := all[name]
+			if !l.elsewhere || l.t.State != timer.Running {
+				continue
+			}
+			running, end, err := m.Cluster.LastRun(tctx, name)
+			if err != nil {
+				return termEnd(tctx, err)
+			}
+			if !running {
+				now := m.clk.Now()
+				l.elsewhere = false
+				l.t.UnitChanged(now, timer.UnitState{Inactive: true, ActiveAt: monotonicOf(l.state.LastTrigger, now), InactiveAt: monotonicOf(end, now)})
+			}
 		}
 		return nil
 	}
@@ -520,6 +549,9 @@ func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 				return err
 			}
 			if err := beat(); err != nil {
+				return err
+			}
+			if err := ended(); err != nil {
 				return err
 			}
 		}

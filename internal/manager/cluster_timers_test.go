@@ -54,11 +54,13 @@ type fakeCluster struct {
 	// lastRunning and lastEnded are what LastRun tells of every timer.
 	lastRunning bool
 	lastEnded   uint64
+	lastRuns    int // calls of LastRun
 }
 
 func (f *fakeCluster) LastRun(ctx context.Context, timer string) (bool, uint64, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.lastRuns++
 	return f.lastRunning, f.lastEnded, nil
 }
 
@@ -474,5 +476,38 @@ func TestClusterTimerResume(t *testing.T) {
 				t.Errorf("the journal says %q", msgs)
 			}
 		})
+	}
+}
+
+// TestClusterTimerRunElsewhere has a new term find the last run of a
+// cluster timer's unit running on another node: the timer waits for its
+// end, as for a run here, and then fires the elapse it missed, once.
+func TestClusterTimerRunElsewhere(t *testing.T) {
+	now := clock.Real{}.Now().Realtime
+	hour := uint64(time.Hour / time.Microsecond)
+	dir, state := t.TempDir(), t.TempDir()
+	writeUnits(t, dir, map[string]string{
+		"tick.timer":   "[Timer]\nOnCalendar=hourly\nAccuracySec=1us\n[X-Sundial]\nCluster=yes\n",
+		"tick.service": "[Service]\nType=oneshot\nExecStart=/bin/true\n",
+	})
+	f := &fakeCluster{states: map[string]store.TimerState{"tick.timer": {LastTrigger: now - 2*hour, ActiveRealtime: now - 3*hour, Version: 1}},
+		lastRunning: true, committed: map[string]bool{}, fired: map[string]int{}}
+	runDaemon(t, dir, state, func(c *api.Client) bool {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if f.fired["tick.timer"] > 0 && f.lastRunning {
+			t.Fatalf("fired while its unit runs elsewhere")
+		}
+		if f.lastRunning && f.lastRuns >= 3 {
+			// The leader has found the run going on, as it scanned:
+			// now it ends.
+			f.lastRunning, f.lastEnded = false, now
+		}
+		return f.fired["tick.timer"] > 0
+	}, func(m *Manager) { m.Cluster = f })
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.reasons["tick.timer"]) != 1 || !strings.HasSuffix(f.reasons["tick.timer"][0], "(catch-up)") {
+		t.Errorf("fired for %q, want one catch-up", f.reasons["tick.timer"])
 	}
 }
