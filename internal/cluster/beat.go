@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -99,21 +100,57 @@ func (c *Cluster) lastBeat(ctx context.Context) (beatValue, error) {
 // term tells apart: after a failover, the cluster's timers stayed active
 // and the elapses missed fire once, late; after the whole cluster's
 // stop, as after a reboot, only Persistent= timers catch up.
+//
+// This node named in the beat lived then, and lives. Another may not: its
+// key outlives the whole cluster's stop by its lease's life, which etcd
+// gives every lease again when its Raft has a leader again. Down waits
+// that long (the lease and an election) for such a key to go.
 func (c *Cluster) Down(ctx context.Context) (bool, error) {
 	beat, err := c.lastBeat(ctx)
 	if err != nil {
 		return false, err
 	}
+	self := fmt.Sprintf("%s/%x", c.cfg.Name, c.node.Lease())
+	if _, ok := slices.BinarySearch(beat.Nodes, self); ok {
+		return false, nil
+	}
+	named, err := c.named(ctx, beat)
+	if err != nil || !named {
+		return !named, err
+	}
+	wait, cancel := context.WithTimeout(ctx, c.cfg.LeaseTTL+c.electionTimeout())
+	defer cancel()
+	<-wait.Done()
+	if ctx.Err() != nil {
+		return false, fmt.Errorf("cluster: beat: %w", context.Cause(ctx))
+	}
+	named, err = c.named(ctx, beat)
+	return !named, err
+}
+
+// named reports whether a node that lives now is named in beat, with
+// the lease it has now.
+func (c *Cluster) named(ctx context.Context, beat beatValue) (bool, error) {
 	nodes, err := c.liveNodes(ctx)
 	if err != nil {
 		return false, err
 	}
 	for _, n := range nodes {
 		if _, ok := slices.BinarySearch(beat.Nodes, n); ok {
-			return false, nil
+			return true, nil
 		}
 	}
-	return true, nil
+	return false, nil
+}
+
+// electionTimeout is how long etcd's Raft takes at most to elect a
+// leader: ten of the member's ticks, or etcd's default where the member
+// is not ours.
+func (c *Cluster) electionTimeout() time.Duration {
+	if c.cfg.Tick == 0 || !c.cfg.member() {
+		return time.Second
+	}
+	return 10 * c.cfg.Tick
 }
 
 // Activate records that a cluster timer became active at realtime µs,

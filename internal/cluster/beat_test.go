@@ -1,8 +1,12 @@
 package cluster
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"testing"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
 // A new term tells the whole cluster's stop from a failover by the last
@@ -38,6 +42,26 @@ func TestDown(t *testing.T) {
 	}
 	if down, err := c.Down(ctx); err != nil || !down {
 		t.Fatalf("Down with no node that lived at the beat = %v, %v; want true", down, err)
+	}
+	// x's key outlives x, killed, by its lease's life, as after the
+	// whole cluster's stop: Down waits for it to go.
+	lease, err := a.client.Grant(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, _ := json.Marshal(Node{Name: "x", Lease: fmt.Sprintf("%x", lease.ID)})
+	if _, err := a.client.Put(ctx, nodeKey("x"), string(x), clientv3.WithLease(lease.ID)); err != nil {
+		t.Fatal(err)
+	}
+	tc := lead(t, c)
+	if _, err := c.Beat(ctx, tc, 300); err != nil {
+		t.Fatal(err)
+	}
+	tc.Resign()
+	c.Close()
+	d := testClient(t, "d", a)
+	if down, err := d.Down(ctx); err != nil || !down {
+		t.Fatalf("Down with only a key that outlived its node named = %v, %v; want true", down, err)
 	}
 }
 
