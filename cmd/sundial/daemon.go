@@ -170,6 +170,9 @@ func daemonMain(c *cli, args []string) int {
 		defer stopReaping()
 		go service.Reap(reaping)
 	}
+	if testOnlyDaemon != nil {
+		testOnlyDaemon(m, &clusterCfg)
+	}
 	var node *clusterNode
 	if inCluster {
 		clusterCfg.Logger = m.Logger
@@ -202,6 +205,11 @@ func daemonMain(c *cli, args []string) int {
 	}
 	return 0
 }
+
+// testOnlyDaemon, when set by the test binary, changes the daemon's
+// manager and cluster config before they start: another clock, shorter
+// leases.
+var testOnlyDaemon func(m *manager.Manager, cfg *cluster.Config)
 
 // serveWeb serves the page and the metrics on addr once the manager
 // runs, until ctx is done. On TCP, a new token for acting is written

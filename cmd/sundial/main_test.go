@@ -45,6 +45,10 @@ func TestMain(m *testing.M) {
 			}
 			testOnlyNow = func() time.Time { return t }
 		}
+		if err := setTestDaemon(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
 		main()
 	}
 	testscript.Main(m, map[string]func(){

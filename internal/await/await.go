@@ -32,6 +32,16 @@ func Until(t T, ok func() bool, what string, args ...any) {
 	within(t, Deadline, ok, what, args...)
 }
 
+// Within is Until with a deadline of d beyond Deadline, for a condition
+// that waits for more than its own events: a clock the test set off by
+// d.
+func Within(t T, d time.Duration, ok func() bool, what string, args ...any) {
+	if h, isHelper := t.(interface{ Helper() }); isHelper {
+		h.Helper()
+	}
+	within(t, Deadline+d, ok, what, args...)
+}
+
 func within(t T, d time.Duration, ok func() bool, what string, args ...any) {
 	for deadline := time.Now().Add(d); !ok(); time.Sleep(poll) {
 		if time.Now().After(deadline) {
