@@ -484,7 +484,8 @@ func (c *killCluster) killRaftLeader() {
 
 // outage stops the whole cluster, and starts it again an hour later (by
 // its clocks): persist.timer fires once, late; tick.timer says in its
-// journal why it does not.
+// journal why it does not; the run of long.service the stop ended is
+// node-lost, and long.timer fires again.
 func (c *killCluster) outage() {
 	n := len(c.lines())
 	told := 0
@@ -505,8 +506,9 @@ func (c *killCluster) outage() {
 			now += c.said(node, "passed while the whole cluster was down")
 		}
 		lines := c.lines()[n:]
-		return now > told && c.since(n, "") >= 2 && slices.ContainsFunc(lines, func(l killRun) bool { return l.timer == "persist.timer" })
-	}, "tick.timer to run again and say why it did not catch up, and persist.timer to catch up")
+		return now > told && c.since(n, "") >= 2 && slices.ContainsFunc(lines, func(l killRun) bool { return l.timer == "persist.timer" }) &&
+			slices.ContainsFunc(lines, func(l killRun) bool { return l.timer == "long.timer" })
+	}, "tick.timer to run again and say why it did not catch up, persist.timer to catch up, and long.timer, whose run the stop ended, to run again")
 }
 
 // check asserts the invariants on what the cluster did so far.
