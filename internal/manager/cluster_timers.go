@@ -209,11 +209,7 @@ func (m *Manager) watchStalls(ctx context.Context) {
 					since = w.t.InactiveExit
 				}
 				w = &watched{t: eng.Add(ct.name, ct.cfg), cfg: ct.cfg, version: st.Version}
-				var last timer.Dual
-				if st.LastTrigger > 0 {
-					last = timer.Dual{Realtime: st.LastTrigger, Monotonic: monotonicOf(st.LastTrigger, now)}
-				}
-				w.t.Resume(now, since, last)
+				resumeCluster(w.t, st, since, now)
 				w.due = w.t.NextElapse(now)
 				all[ct.name] = w
 			}
@@ -407,15 +403,7 @@ func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 		}
 		activated[name] = true
 		l.state, l.t = st, eng.Add(name, l.cfg)
-		// Its elapses count from its activation, and from its last
-		// trigger if it fired since, or with Persistent= (as
-		// timer_start takes the stamp), or if that is ahead of this
-		// node's clock: no elapse is fired again.
-		var last timer.Dual
-		if st.LastTrigger > 0 && (st.LastTrigger >= st.ActiveRealtime || l.cfg.Persistent || st.LastTrigger > now.Realtime) {
-			last = stamp
-		}
-		l.t.Resume(now, timer.Dual{Realtime: st.ActiveRealtime, Monotonic: monotonicOf(st.ActiveRealtime, now)}, last)
+		resumeCluster(l.t, st, timer.Dual{Realtime: now.Realtime, Monotonic: now.Monotonic}, now)
 		if !running {
 			if l.elsewhere, _, err = m.Cluster.LastRun(tctx, name); err != nil {
 				return err
@@ -556,6 +544,23 @@ func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 			}
 		}
 	}
+}
+
+// resumeCluster takes a cluster timer up from the cluster's stamp, as the
+// leader and the stall watcher do: active since its activation (since,
+// for a stamp that has none), its elapses counting from its last trigger
+// if it fired since, or with Persistent= (as timer_start takes the
+// stamp), or if that is ahead of this node's clock: no elapse is fired
+// again.
+func resumeCluster(t *timer.Timer, st store.TimerState, since timer.Dual, now timer.Instant) {
+	if st.ActiveRealtime > 0 {
+		since = timer.Dual{Realtime: st.ActiveRealtime, Monotonic: monotonicOf(st.ActiveRealtime, now)}
+	}
+	var last timer.Dual
+	if st.LastTrigger > 0 && (st.LastTrigger >= st.ActiveRealtime || t.Config.Persistent || st.LastTrigger > now.Realtime) {
+		last = timer.Dual{Realtime: st.LastTrigger, Monotonic: monotonicOf(st.LastTrigger, now)}
+	}
+	t.Resume(now, since, last)
 }
 
 // missed reports whether a timer last triggered at last would have

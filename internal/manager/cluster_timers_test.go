@@ -361,8 +361,14 @@ func TestClusterTimerStall(t *testing.T) {
 		ended   uint64
 		said    int    // the times the stall is said
 		late    string // by how much, in seconds, when it is
+		// activated is when the timer was activated in the cluster, if
+		// after its last trigger: the whole cluster was down between.
+		activated uint64
 	}{
 		{name: "stalled", said: 1, late: "5"},
+		// Activated anew after the elapse following its last trigger,
+		// which it does not catch up: its next is a minute away.
+		{name: "activated", activated: due},
 		{name: "running", running: true},
 		// 4.5 s after the run's end, at the first scan past 4 s.
 		{name: "ended", ended: due + 3_500_000, said: 1, late: "4"},
@@ -375,7 +381,7 @@ func TestClusterTimerStall(t *testing.T) {
 			})
 			clk := &stepClock{now: timer.Instant{Realtime: due, Monotonic: 1000_000_000, Boottime: 1000_000_000}}
 			f := &fakeCluster{noLead: true, lastRunning: tc.running, lastEnded: tc.ended,
-				states: map[string]store.TimerState{"tick.timer": {LastTrigger: due - 30_000_000, Version: 1}}}
+				states: map[string]store.TimerState{"tick.timer": {LastTrigger: due - 30_000_000, ActiveRealtime: tc.activated, Version: 1}}}
 			d := startTestDaemon(t, dir, state, clk, "boot1", func(m *Manager) { m.Cluster = f })
 			reads := func() int {
 				f.mu.Lock()
