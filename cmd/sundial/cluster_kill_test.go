@@ -87,6 +87,8 @@ var killUnits = map[string]string{
 	"tick.timer":      "[Timer]\nOnCalendar=*:*:*\nAccuracySec=1us\n[X-Sundial]\nCluster=yes\n[Install]\nWantedBy=timers.target\n",
 	"persist.timer":   "[Timer]\nOnCalendar=*:*:0/2\nAccuracySec=1us\nPersistent=yes\n[X-Sundial]\nCluster=yes\n[Install]\nWantedBy=timers.target\n",
 	"long.timer":      "[Timer]\nOnCalendar=*:*:0/2\nAccuracySec=1us\n[X-Sundial]\nCluster=yes\n[Install]\nWantedBy=timers.target\n",
+	"active.timer":    "[Timer]\nOnActiveSec=1s\nAccuracySec=1us\n[X-Sundial]\nCluster=yes\n[Install]\nWantedBy=timers.target\n",
+	"active.service":  "[Unit]\nStartLimitIntervalSec=0\n[Service]\nType=oneshot\nExecStart=" + killLine,
 	"tick.service":    "[Unit]\nStartLimitIntervalSec=0\n[Service]\nType=oneshot\nExecStart=" + killLine,
 	"persist.service": "[Unit]\nStartLimitIntervalSec=0\n[Service]\nType=oneshot\nExecStart=" + killLine,
 	"long.service": "[Unit]\nStartLimitIntervalSec=0\n[Service]\nExecStart=/bin/sh -c 'echo \"$$NODE $$TRIGGER_UNIT $$TRIGGER_TIMER_REALTIME_USEC $$INVOCATION_ID\" >>\"$$RUNS\"; " +
@@ -96,7 +98,9 @@ var killUnits = map[string]string{
 const killLine = "/bin/sh -c 'echo \"$$NODE $$TRIGGER_UNIT $$TRIGGER_TIMER_REALTIME_USEC $$INVOCATION_ID\" >>\"$$RUNS\"'\n"
 
 // The periods of the timers' calendars, µs: a run is of the elapse its
-// trigger's time falls in.
+// trigger's time falls in. active.timer elapses once for each of its
+// activations in the cluster: at the cluster's first start, and at its
+// start after the whole cluster's stop.
 var killPeriods = map[string]uint64{"tick.timer": 1e6, "persist.timer": 2e6, "long.timer": 2e6}
 
 // TestClusterKill runs a cluster of three daemons, each the test binary
@@ -162,7 +166,10 @@ type killCluster struct {
 	nodes   []*killNode
 	etcd    *clientv3.Client
 	offset  time.Duration // the whole cluster's clocks, moved on by each outage
-	skew    time.Duration // node c's clock, besides
+	// activations are the cluster's activations of its timers: its
+	// first start, and each start after an outage.
+	activations int
+	skew        time.Duration // node c's clock, besides
 }
 
 // A killNode is one daemon, while it runs.
@@ -177,7 +184,7 @@ type killNode struct {
 
 func startKillCluster(t *testing.T, bin string, skew time.Duration) *killCluster {
 	dir := t.TempDir()
-	c := &killCluster{t: t, bin: bin, dir: dir, runs: filepath.Join(dir, "runs"), skew: skew}
+	c := &killCluster{t: t, bin: bin, dir: dir, runs: filepath.Join(dir, "runs"), skew: skew, activations: 1}
 	units := filepath.Join(dir, "units")
 	if err := os.MkdirAll(filepath.Join(units, "timers.target.wants"), 0o755); err != nil {
 		t.Fatal(err)
@@ -226,13 +233,19 @@ func startKillCluster(t *testing.T, bin string, skew time.Duration) *killCluster
 		c.joined(n)
 	}
 	// Every timer has run, somewhere.
-	await.Until(t, func() bool {
-		lines := c.lines()
-		return slices.ContainsFunc(lines, func(l killRun) bool { return l.timer == "tick.timer" }) &&
-			slices.ContainsFunc(lines, func(l killRun) bool { return l.timer == "persist.timer" }) &&
-			slices.ContainsFunc(lines, func(l killRun) bool { return l.timer == "long.timer" })
-	}, "a run of each timer")
+	await.Until(t, func() bool { return c.ranAll(0) }, "a run of each timer")
 	return c
+}
+
+// ranAll reports whether each timer has run after the first n lines.
+func (c *killCluster) ranAll(n int) bool {
+	lines := c.lines()[n:]
+	for name := range killUnits {
+		if strings.HasSuffix(name, ".timer") && !slices.ContainsFunc(lines, func(l killRun) bool { return l.timer == name }) {
+			return false
+		}
+	}
+	return true
 }
 
 // start starts a node's daemon, on the data it has.
@@ -485,7 +498,8 @@ func (c *killCluster) killRaftLeader() {
 // outage stops the whole cluster, and starts it again an hour later (by
 // its clocks): persist.timer fires once, late; tick.timer says in its
 // journal why it does not; the run of long.service the stop ended is
-// node-lost, and long.timer fires again.
+// node-lost, and long.timer fires again; active.timer, activated anew,
+// fires again.
 func (c *killCluster) outage() {
 	n := len(c.lines())
 	told := 0
@@ -494,6 +508,8 @@ func (c *killCluster) outage() {
 		c.kill(node)
 	}
 	c.offset += time.Hour
+	c.activations++
+	tick := len(slices.DeleteFunc(c.records(), func(r killRecord) bool { return r.Timer != "tick.timer" }))
 	for _, node := range c.nodes {
 		c.start(node)
 	}
@@ -505,10 +521,12 @@ func (c *killCluster) outage() {
 		for _, node := range c.nodes {
 			now += c.said(node, "passed while the whole cluster was down")
 		}
-		lines := c.lines()[n:]
-		return now > told && c.since(n, "") >= 2 && slices.ContainsFunc(lines, func(l killRun) bool { return l.timer == "persist.timer" }) &&
-			slices.ContainsFunc(lines, func(l killRun) bool { return l.timer == "long.timer" })
-	}, "tick.timer to run again and say why it did not catch up, persist.timer to catch up, and long.timer, whose run the stop ended, to run again")
+		return now > told && c.since(n, "") >= 2 && c.ranAll(n)
+	}, "tick.timer to run again and say why it did not catch up, persist.timer to catch up, long.timer, whose run the stop ended, and active.timer to run again")
+	recs := slices.DeleteFunc(c.records(), func(r killRecord) bool { return r.Timer != "tick.timer" })
+	if first := recs[tick]; strings.HasSuffix(first.Reason, "(catch-up)") {
+		c.fatalf("tick.timer, not Persistent=, caught up after the whole cluster's stop: on %s, at %d", first.Node, first.Started)
+	}
 }
 
 // check asserts the invariants on what the cluster did so far.
@@ -546,8 +564,14 @@ func (c *killCluster) check(when string) {
 				r.Result, r.ExitCode, r.ExitStatus)
 		}
 	}
+	if n := len(byTimer["active.timer"]); n != c.activations {
+		c.fatalf("%s: active.timer ran %d times, for %d activations in the cluster", when, n, c.activations)
+	}
 	for name, runs := range byTimer {
 		period := killPeriods[name]
+		if period == 0 {
+			continue
+		}
 		for i := 1; i < len(runs); i++ {
 			prev, r := runs[i-1], runs[i]
 			e0, e1 := prev.Started/period*period, r.Started/period*period
