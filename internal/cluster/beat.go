@@ -14,14 +14,32 @@ import (
 )
 
 // beatValue is the leader's heartbeat, as kept under beat: when it was
-// written, and the nodes that lived then, each as name/lease.
+// written, the nodes whose keys were there (Live), and for each node
+// ever seen, the incarnation last seen (Nodes), each as name/incarnation,
+// sorted. A node's key may be missing for a while as it lives (its lease
+// ended, and it joins again): Nodes still names it.
 type beatValue struct {
 	At    uint64   `json:"at"`
+	Live  []string `json:"live"`
 	Nodes []string `json:"nodes"`
 }
 
-// liveNodes returns the nodes that live now (their keys, with their
-// leases), each as name/lease, sorted.
+// seen returns the nodes of the last beat, each node's incarnation the
+// one live now where its key is there.
+func seen(last, live []string) []string {
+	name := func(n string) string { return n[:strings.LastIndex(n, "/")] }
+	nodes := slices.Clone(live)
+	for _, n := range last {
+		if !slices.ContainsFunc(live, func(l string) bool { return name(l) == name(n) }) {
+			nodes = append(nodes, n)
+		}
+	}
+	slices.Sort(nodes)
+	return nodes
+}
+
+// liveNodes returns the nodes that live now (their keys), each as
+// name/incarnation, sorted.
 func (c *Cluster) liveNodes(ctx context.Context) ([]string, error) {
 	var resp *clientv3.GetResponse
 	if err := c.call(ctx, func(ctx context.Context) (err error) {
@@ -39,7 +57,7 @@ func (c *Cluster) liveNodes(ctx context.Context) ([]string, error) {
 		if err := json.Unmarshal(kv.Value, &n); err != nil {
 			return nil, fmt.Errorf("cluster: node %s: %w", kv.Key, err)
 		}
-		nodes = append(nodes, n.Name+"/"+n.Lease)
+		nodes = append(nodes, n.Name+"/"+n.Incarnation)
 	}
 	slices.Sort(nodes)
 	return nodes, nil
@@ -48,8 +66,8 @@ func (c *Cluster) liveNodes(ctx context.Context) ([]string, error) {
 // Beat writes the leader's heartbeat, at realtime µs, with the nodes
 // that live now, while the term holds: a leader beats as it scans, so
 // that the next one can tell a failover from the whole cluster's stop
-// ([Cluster.Down]). The runs of the nodes that lived at the last beat
-// and are gone now are marked [RunNodeLost] first, as
+// ([Cluster.Down]). The runs of the nodes whose keys were there at the
+// last beat and are gone now are marked [RunNodeLost] first, as
 // [Cluster.MarkNodesLost] does when a term begins: a node may end while
 // a term lasts, or its key outlive the start of the next term. It
 // returns the runs marked.
@@ -63,12 +81,12 @@ func (c *Cluster) Beat(ctx context.Context, term Term, at uint64) ([]Run, error)
 		return nil, err
 	}
 	var lost []Run
-	if slices.ContainsFunc(last.Nodes, func(n string) bool { _, ok := slices.BinarySearch(nodes, n); return !ok }) {
+	if slices.ContainsFunc(last.Live, func(n string) bool { _, ok := slices.BinarySearch(nodes, n); return !ok }) {
 		if lost, err = c.MarkNodesLost(ctx, term, at); err != nil {
 			return lost, err
 		}
 	}
-	v, _ := json.Marshal(beatValue{At: at, Nodes: nodes})
+	v, _ := json.Marshal(beatValue{At: at, Live: nodes, Nodes: seen(last.Nodes, nodes)})
 	if _, err := c.txn(ctx, term, []clientv3.Cmp{fence(term)}, []clientv3.Op{clientv3.OpPut(beatKey, string(v))}); err != nil {
 		return lost, fmt.Errorf("cluster: beat: %w", err)
 	}
@@ -94,9 +112,10 @@ func (c *Cluster) lastBeat(ctx context.Context) (beatValue, error) {
 }
 
 // Down reports whether the whole cluster was down since the last beat of
-// the last leader: no node that lives now, with the lease it has now,
-// lived then. A node's lease is its process's: a node started again has
-// another. A cluster no leader ever beat in was down. It is what a new
+// the last leader: no node that lives now, in the same process (its
+// incarnation), lived then. A node started again is another incarnation;
+// one whose lease ended while it lived, and which joined again, is the
+// same. A cluster no leader ever beat in was down. It is what a new
 // term tells apart: after a failover, the cluster's timers stayed active
 // and the elapses missed fire once, late; after the whole cluster's
 // stop, as after a reboot, only Persistent= timers catch up.
@@ -110,7 +129,7 @@ func (c *Cluster) Down(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	self := fmt.Sprintf("%s/%x", c.cfg.Name, c.node.Lease())
+	self := c.cfg.Name + "/" + c.incarnation
 	if _, ok := slices.BinarySearch(beat.Nodes, self); ok {
 		return false, nil
 	}
@@ -128,8 +147,8 @@ func (c *Cluster) Down(ctx context.Context) (bool, error) {
 	return !named, err
 }
 
-// named reports whether a node that lives now is named in beat, with
-// the lease it has now.
+// named reports whether a node that lives now is named in beat, in the
+// same incarnation.
 func (c *Cluster) named(ctx context.Context, beat beatValue) (bool, error) {
 	nodes, err := c.liveNodes(ctx)
 	if err != nil {

@@ -4,9 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"sundial.dev/sundial/internal/await"
 )
 
 // A new term tells the whole cluster's stop from a failover by the last
@@ -49,7 +52,7 @@ func TestDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	x, _ := json.Marshal(Node{Name: "x", Lease: fmt.Sprintf("%x", lease.ID)})
+	x, _ := json.Marshal(Node{Name: "x", Lease: fmt.Sprintf("%x", lease.ID), Incarnation: "x1"})
 	if _, err := a.client.Put(ctx, nodeKey("x"), string(x), clientv3.WithLease(lease.ID)); err != nil {
 		t.Fatal(err)
 	}
@@ -149,5 +152,63 @@ func TestMarkNodeStartedAgain(t *testing.T) {
 	lost, err := a.MarkNodesLost(ctx, ta, 200)
 	if err != nil || len(lost) != 1 || lost[0].Node != "c" || lost[0].State != RunNodeLost {
 		t.Fatalf("MarkNodesLost once c started again = %+v, %v; want c's run marked node-lost", lost, err)
+	}
+}
+
+// A node whose lease ends while it lives joins again, with a new lease,
+// and its runs are its still.
+func TestNodeJoinsAgain(t *testing.T) {
+	a := testMember(t, "a")
+	b := testClient(t, "b", a)
+	ctx := t.Context()
+	tb := lead(t, b)
+	st, _ := b.Timer(ctx, "bill.timer")
+	if _, _, err := b.Trigger(ctx, tb, st, trigger("bill.timer", 100)); err != nil {
+		t.Fatal(err)
+	}
+	old := b.nodeLease()
+	if _, err := a.client.Revoke(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	await.Until(t, func() bool {
+		nodes, err := a.liveNodes(ctx)
+		return err == nil && slices.Contains(nodes, "b/"+b.incarnation) && b.nodeLease() != old
+	}, "b to join again")
+	tb.Resign()
+	ta := lead(t, a)
+	if lost, err := a.MarkNodesLost(ctx, ta, 200); err != nil || len(lost) != 0 {
+		t.Fatalf("MarkNodesLost once b joined again = %+v, %v; want none", lost, err)
+	}
+}
+
+// A node whose key was missing at the last beat, its lease ended while
+// it lived, is named there all the same: a leader it becomes after it
+// joined again finds no whole cluster's stop.
+func TestBeatNamesNodesMissing(t *testing.T) {
+	a := testMember(t, "a")
+	b := testClient(t, "b", a)
+	c := testClient(t, "c", a)
+	ctx := t.Context()
+	tb := lead(t, b)
+	if _, err := b.Beat(ctx, tb, 100); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.client.Revoke(ctx, c.nodeLease()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Beat(ctx, tb, 200); err != nil {
+		t.Fatal(err)
+	}
+	tb.Resign()
+	b.Close()
+	if _, err := a.client.Delete(ctx, nodeKey("a")); err != nil {
+		t.Fatal(err)
+	}
+	await.Until(t, func() bool {
+		nodes, err := a.liveNodes(ctx)
+		return err == nil && slices.Contains(nodes, "c/"+c.incarnation)
+	}, "c to join again")
+	if down, err := c.Down(ctx); err != nil || down {
+		t.Fatalf("Down on c, named at the beat before its key went = %v, %v; want false", down, err)
 	}
 }

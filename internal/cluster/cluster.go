@@ -2,7 +2,7 @@ package cluster
 
 import (
 	"context"
-	"encoding/json"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"syscall"
 
@@ -31,8 +32,16 @@ type Cluster struct {
 	lock   *os.File
 	client *clientv3.Client
 	// node is the node's session: its lease, kept alive by the session's
-	// goroutine until Close.
-	node *concurrency.Session
+	// goroutine until Close, and a new one after it ends while the node
+	// lives (see keepNode).
+	nodeMu   sync.Mutex
+	node     *concurrency.Session
+	stopNode context.CancelFunc // ends keepNode
+	nodeKept chan struct{}      // closed when keepNode has returned
+	// incarnation names this Cluster, the node's process, among the
+	// node's: a node started again has another; one that joins again
+	// after its lease ended, the same.
+	incarnation string
 	// closing quiets etcd's log once Close has begun.
 	closing atomic.Bool
 }
@@ -42,6 +51,9 @@ type Node struct {
 	Name string `json:"name"`
 	// Lease is the hexadecimal ID of the lease that keeps the key.
 	Lease string `json:"lease"`
+	// Incarnation names the node's process, which a node started again
+	// does not share with the one before.
+	Incarnation string `json:"incarnation,omitempty"`
 }
 
 // Open starts the member the config asks for, waits until it serves
@@ -54,7 +66,7 @@ func Open(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{cfg: cfg, log: cfg.Logger}
+	c := &Cluster{cfg: cfg, log: cfg.Logger, incarnation: rand.Text()}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
@@ -85,18 +97,12 @@ func Open(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 	if c.client, err = clientv3.New(cc); err != nil {
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
-	if c.node, err = c.session(ctx); err != nil {
-		return nil, fmt.Errorf("cluster: the node's lease: %w", err)
+	if c.node, err = c.join(ctx); err != nil {
+		return nil, err
 	}
-	node, _ := json.Marshal(Node{Name: cfg.Name, Lease: fmt.Sprintf("%x", c.node.Lease())})
-	// A node started again within its old lease's life takes its key:
-	// the key leaves the old lease, whose end then does not delete it.
-	if err := c.call(ctx, func(ctx context.Context) error {
-		_, err := c.client.Put(ctx, nodeKey(cfg.Name), string(node), clientv3.WithLease(c.node.Lease()))
-		return err
-	}); err != nil {
-		return nil, fmt.Errorf("cluster: the node's key: %w", err)
-	}
+	keep, stop := context.WithCancel(context.Background())
+	c.stopNode, c.nodeKept = stop, make(chan struct{})
+	go c.keepNode(keep)
 	return c, nil
 }
 
@@ -196,6 +202,11 @@ func (c *Cluster) Close() error {
 	var errs []error
 	c.closing.Store(true)
 	defer func() { c.node, c.client, c.etcd, c.lock = nil, nil, nil, nil }()
+	if c.stopNode != nil {
+		c.stopNode()
+		<-c.nodeKept
+		c.stopNode = nil
+	}
 	if c.node != nil {
 		// Bounded by the lease's life: a revocation later than that
 		// finds it gone anyway.

@@ -41,14 +41,21 @@
 // count anew from their activation. A new leader tells the two apart
 // by the last leader's heartbeat ([Cluster.Beat]): written through the
 // fence each time the leader scans its timers, it names the nodes that
-// lived then, each with its lease, which is its process's. If a node
-// that lives now, with the lease it had then, is named, the cluster
-// stayed up: a failover ([Cluster.Down]). The beat is also when the runs
-// of a node gone since the last one are marked node-lost, so that a
-// node that ends while a term lasts, or whose key outlives the start of
-// the next term, does not leave its runs running. Where a timer's
-// activation is kept in its stamp ([Cluster.Activate]), OnActiveSec=
-// counts from it, whichever node leads.
+// lived then, each with its incarnation, which is its process's (a node
+// started again is another). If a node that lives now, in the same
+// incarnation, is named, the cluster stayed up: a failover
+// ([Cluster.Down]). A node's key goes with its lease, which may end
+// while the node lives (paused, cut off, or etcd's Raft without a leader
+// for longer than the lease): the node joins again, the same
+// incarnation, and the beat names it meanwhile. The keys of nodes
+// killed with the whole cluster outlive it by a lease, which etcd gives
+// every lease again when it starts: a new leader not named in the beat
+// waits that long for them to go. The beat is also when the runs of a
+// node gone since the last one are marked node-lost, so that a node that
+// ends while a term lasts, or whose key outlives the start of the next
+// term, does not leave its runs running. Where a timer's activation is
+// kept in its stamp ([Cluster.Activate]), OnActiveSec= counts from it,
+// whichever node leads.
 //
 // # Cluster timers
 //

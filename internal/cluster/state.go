@@ -38,20 +38,20 @@ type Run struct {
 	// Key is the record's key, which ends with the elapse the run is of:
 	// Started, the trigger's realtime µs.
 	Key string `json:"-"`
-	// Node is the node the run runs on, and NodeLease the lease of its
-	// node's key then: a node started again has another.
-	Node       string         `json:"node"`
-	NodeLease  int64          `json:"node_lease,omitempty"`
-	Unit       string         `json:"unit"`
-	Timer      string         `json:"timer"`
-	Reason     string         `json:"reason"`
-	Invocation string         `json:"invocation"`
-	Started    uint64         `json:"started"`
-	Ended      uint64         `json:"ended,omitempty"`
-	State      store.RunState `json:"state"`
-	Result     string         `json:"result,omitempty"`
-	ExitCode   string         `json:"exit_code,omitempty"`
-	ExitStatus int            `json:"exit_status,omitempty"`
+	// Node is the node the run runs on, and NodeIncarnation its
+	// process's: a node started again is another.
+	Node            string         `json:"node"`
+	NodeIncarnation string         `json:"node_incarnation,omitempty"`
+	Unit            string         `json:"unit"`
+	Timer           string         `json:"timer"`
+	Reason          string         `json:"reason"`
+	Invocation      string         `json:"invocation"`
+	Started         uint64         `json:"started"`
+	Ended           uint64         `json:"ended,omitempty"`
+	State           store.RunState `json:"state"`
+	Result          string         `json:"result,omitempty"`
+	ExitCode        string         `json:"exit_code,omitempty"`
+	ExitStatus      int            `json:"exit_status,omitempty"`
 	// Version is the record's ModRevision, for updates' comparison.
 	Version int64 `json:"-"`
 }
@@ -94,7 +94,7 @@ func (c *Cluster) Trigger(ctx context.Context, term Term, prev store.TimerState,
 	ops := []clientv3.Op{clientv3.OpPut(tk, string(stamp))}
 	var run Run
 	if !t.NoRun {
-		run = Run{Key: runKey(t.Timer, t.Realtime), Node: c.cfg.Name, NodeLease: int64(c.node.Lease()), Unit: t.Unit, Timer: t.Timer,
+		run = Run{Key: runKey(t.Timer, t.Realtime), Node: c.cfg.Name, NodeIncarnation: c.incarnation, Unit: t.Unit, Timer: t.Timer,
 			Reason: t.Reason, Invocation: t.Invocation, Started: t.Realtime, State: store.RunRunning}
 		record, _ := json.Marshal(run)
 		conds = append(conds, clientv3.Compare(clientv3.CreateRevision(run.Key), "=", 0))
@@ -173,8 +173,8 @@ func (c *Cluster) updateRun(ctx context.Context, term Term, run Run, conds []cli
 }
 
 // MarkNodesLost marks the runs that run on a node that is gone (its key
-// with its lease, or a key of the node started again, with another) as
-// RunNodeLost, at realtime µs, as the leader does when its term begins:
+// with its lease, or a key of the node started again, another
+// incarnation) as RunNodeLost, at realtime µs, as the leader does when its term begins:
 // the run is not started again. Each mark holds only while the term does
 // and the node is still gone. It returns the runs marked.
 func (c *Cluster) MarkNodesLost(ctx context.Context, term Term, at uint64) ([]Run, error) {
@@ -188,9 +188,16 @@ func (c *Cluster) MarkNodesLost(ctx context.Context, term Term, at uint64) ([]Ru
 			continue
 		}
 		gone := clientv3.Compare(clientv3.CreateRevision(nodeKey(r.Node)), "=", 0)
-		if r.NodeLease != 0 {
-			// A key gone has no lease: 0.
-			gone = clientv3.Compare(clientv3.LeaseValue(nodeKey(r.Node)), "!=", r.NodeLease)
+		if r.NodeIncarnation != "" {
+			node, rev, err := c.nodeOf(ctx, r.Node)
+			if err != nil {
+				return lost, err
+			}
+			if node.Incarnation == r.NodeIncarnation {
+				continue // it lives
+			}
+			// Still gone, or another incarnation, as read.
+			gone = clientv3.Compare(clientv3.ModRevision(nodeKey(r.Node)), "=", rev)
 		}
 		r, err := c.updateRun(ctx, term, r, []clientv3.Cmp{gone}, func(r *Run) { r.State, r.Ended = RunNodeLost, at })
 		switch {
@@ -203,6 +210,26 @@ func (c *Cluster) MarkNodesLost(ctx context.Context, term Term, at uint64) ([]Ru
 		}
 	}
 	return lost, nil
+}
+
+// nodeOf reads a node's key: what it says, and its ModRevision; the zero
+// Node and 0 for a node gone.
+func (c *Cluster) nodeOf(ctx context.Context, name string) (Node, int64, error) {
+	var resp *clientv3.GetResponse
+	if err := c.call(ctx, func(ctx context.Context) (err error) {
+		resp, err = c.client.Get(ctx, nodeKey(name))
+		return err
+	}); err != nil {
+		return Node{}, 0, fmt.Errorf("cluster: node %s: %w", name, err)
+	}
+	if len(resp.Kvs) == 0 {
+		return Node{}, 0, nil
+	}
+	var n Node
+	if err := json.Unmarshal(resp.Kvs[0].Value, &n); err != nil {
+		return Node{}, 0, fmt.Errorf("cluster: node %s: %w", name, err)
+	}
+	return n, resp.Kvs[0].ModRevision, nil
 }
 
 // Runs returns the run records of a timer ("" for all), the last n (0 for

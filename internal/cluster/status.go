@@ -41,7 +41,7 @@ type Member struct {
 // uses, the node's lease, and who leads the timers. A part that cannot be
 // had is said in Problems; the error is for none at all.
 func (c *Cluster) Status(ctx context.Context) (Status, error) {
-	s := Status{Node: c.cfg.Name, Lease: int64(c.node.Lease()), Endpoint: c.client.Endpoints()[0]}
+	s := Status{Node: c.cfg.Name, Lease: int64(c.nodeLease()), Endpoint: c.client.Endpoints()[0]}
 	var members *clientv3.MemberListResponse
 	if err := c.call(ctx, func(ctx context.Context) (err error) {
 		members, err = c.client.MemberList(ctx)
@@ -70,7 +70,7 @@ func (c *Cluster) Status(ctx context.Context) (Status, error) {
 	slices.SortFunc(s.Members, func(a, b Member) int { return cmp.Or(strings.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID)) })
 	var lease *clientv3.LeaseTimeToLiveResponse
 	if err := c.call(ctx, func(ctx context.Context) (err error) {
-		lease, err = c.client.TimeToLive(ctx, c.node.Lease())
+		lease, err = c.client.TimeToLive(ctx, c.nodeLease())
 		return err
 	}); err != nil {
 		s.Problems = append(s.Problems, fmt.Sprintf("the node's lease: %v", err))
