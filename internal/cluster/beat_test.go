@@ -107,19 +107,13 @@ func TestBeatMarksNodesLost(t *testing.T) {
 	b := testClient(t, "b", a)
 	c := testClient(t, "c", a)
 	ctx := t.Context()
-	tc := lead(t, c)
-	st, _ := c.Timer(ctx, "bill.timer")
-	if _, _, err := c.Trigger(ctx, tc, st, trigger("bill.timer", 100)); err != nil {
-		t.Fatal(err)
-	}
+	tc := triggered(t, c)
 	if _, err := c.Beat(ctx, tc, 100); err != nil {
 		t.Fatal(err)
 	}
 	tc.Resign()
 	tb := lead(t, b)
-	if lost, err := b.MarkNodesLost(ctx, tb, 150); err != nil || len(lost) != 0 {
-		t.Fatalf("MarkNodesLost while c lives = %+v, %v; want none", lost, err)
-	}
+	wantLost(t, b, tb, "while c lives")
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -137,22 +131,12 @@ func TestBeatMarksNodesLost(t *testing.T) {
 func TestMarkNodeStartedAgain(t *testing.T) {
 	a := testMember(t, "a")
 	c := testClient(t, "c", a)
-	ctx := t.Context()
-	tc := lead(t, c)
-	st, _ := c.Timer(ctx, "bill.timer")
-	if _, _, err := c.Trigger(ctx, tc, st, trigger("bill.timer", 100)); err != nil {
-		t.Fatal(err)
-	}
+	tc := triggered(t, c)
 	tc.Resign()
 	ta := lead(t, a)
-	if lost, err := a.MarkNodesLost(ctx, ta, 150); err != nil || len(lost) != 0 {
-		t.Fatalf("MarkNodesLost while c lives = %+v, %v; want none", lost, err)
-	}
+	wantLost(t, a, ta, "while c lives")
 	testClient(t, "c", a) // c's old lease lives on: it was killed
-	lost, err := a.MarkNodesLost(ctx, ta, 200)
-	if err != nil || len(lost) != 1 || lost[0].Node != "c" || lost[0].State != RunNodeLost {
-		t.Fatalf("MarkNodesLost once c started again = %+v, %v; want c's run marked node-lost", lost, err)
-	}
+	wantLost(t, a, ta, "once c started again", "c")
 }
 
 // A node whose lease ends while it lives joins again, with a new lease,
@@ -161,11 +145,7 @@ func TestNodeJoinsAgain(t *testing.T) {
 	a := testMember(t, "a")
 	b := testClient(t, "b", a)
 	ctx := t.Context()
-	tb := lead(t, b)
-	st, _ := b.Timer(ctx, "bill.timer")
-	if _, _, err := b.Trigger(ctx, tb, st, trigger("bill.timer", 100)); err != nil {
-		t.Fatal(err)
-	}
+	tb := triggered(t, b)
 	old := b.nodeLease()
 	if _, err := a.client.Revoke(ctx, old); err != nil {
 		t.Fatal(err)
@@ -176,9 +156,7 @@ func TestNodeJoinsAgain(t *testing.T) {
 	}, "b to join again")
 	tb.Resign()
 	ta := lead(t, a)
-	if lost, err := a.MarkNodesLost(ctx, ta, 200); err != nil || len(lost) != 0 {
-		t.Fatalf("MarkNodesLost once b joined again = %+v, %v; want none", lost, err)
-	}
+	wantLost(t, a, ta, "once b joined again")
 }
 
 // A node whose key was missing at the last beat, its lease ended while
@@ -210,5 +188,39 @@ func TestBeatNamesNodesMissing(t *testing.T) {
 	}, "c to join again")
 	if down, err := c.Down(ctx); err != nil || down {
 		t.Fatalf("Down on c, named at the beat before its key went = %v, %v; want false", down, err)
+	}
+}
+
+// triggered has c lead, and trigger bill.timer at 100: its run is c's.
+func triggered(t *testing.T, c *Cluster) Term {
+	t.Helper()
+	term := lead(t, c)
+	st, err := c.Timer(t.Context(), "bill.timer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.Trigger(t.Context(), term, st, trigger("bill.timer", 100)); err != nil {
+		t.Fatal(err)
+	}
+	return term
+}
+
+// wantLost has c mark the runs of nodes gone, and fails unless the runs
+// marked node-lost are those of the nodes named.
+func wantLost(t *testing.T, c *Cluster, term Term, when string, nodes ...string) {
+	t.Helper()
+	lost, err := c.MarkNodesLost(t.Context(), term, 150)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range lost {
+		if r.State != RunNodeLost {
+			t.Errorf("MarkNodesLost %s: %+v not node-lost", when, r)
+		}
+		got = append(got, r.Node)
+	}
+	if !slices.Equal(got, nodes) {
+		t.Errorf("MarkNodesLost %s marked the runs of %q; want %q", when, got, nodes)
 	}
 }
