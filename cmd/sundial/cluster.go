@@ -169,21 +169,16 @@ func (n *clusterNode) stop() {
 
 // status answers sundial cluster status.
 func (n *clusterNode) status(ctx context.Context) (api.ClusterStatus, error) {
-	n.mu.Lock()
-	c, err := n.c, n.err
-	n.mu.Unlock()
-	switch {
-	case err != nil:
-		return api.ClusterStatus{}, fmt.Errorf("the daemon failed to join its cluster: %w", err)
-	case c == nil:
-		return api.ClusterStatus{}, errors.New("the daemon has not joined its cluster yet: its etcd member waits for the others, or its endpoints do not answer")
-	}
-	st, err := c.Status(ctx)
+	c, err := clusterTimers{n}.open()
 	if err != nil {
+		if errors.Is(err, errNotJoined) {
+			err = fmt.Errorf("%w: its etcd member waits for the others, or its endpoints do not answer", err)
+		}
 		return api.ClusterStatus{}, err
 	}
+	st := c.Status(ctx)
 	as := api.ClusterStatus{Node: st.Node, Lease: fmt.Sprintf("%x", st.Lease), LeaseTTL: st.LeaseTTL, LeaseLeft: st.LeaseLeft,
-		Endpoint: st.Endpoint, Healthy: st.Healthy, Problems: st.Problems, Leader: st.Leader}
+		Endpoint: st.Endpoint, Healthy: st.Healthy, Problems: st.Problems, Quorum: st.Quorum, Leader: st.Leader}
 	for _, m := range st.Members {
 		as.Members = append(as.Members, api.ClusterMember{Name: m.Name, ID: fmt.Sprintf("%x", m.ID), PeerURLs: m.PeerURLs,
 			ClientURLs: m.ClientURLs, RaftLeader: m.RaftLeader})
@@ -224,12 +219,17 @@ func clusterMain(c *cli, args []string) int {
 	if err != nil {
 		return d.failed(c, client, "get the cluster's status", err)
 	}
-	leader := st.Leader
-	if leader == "" {
+	leader, lease := st.Leader, "not known without a quorum"
+	switch {
+	case !st.Quorum:
+		leader = "not known without a quorum"
+	case leader == "":
 		leader = "none"
 	}
-	fmt.Fprintf(c.stdout, "Node: %s, lease %s (%s, %s left)\n", st.Node, st.Lease,
-		time.Duration(st.LeaseTTL)*time.Second, time.Duration(st.LeaseLeft)*time.Second)
+	if st.LeaseTTL > 0 {
+		lease = fmt.Sprintf("%s, %s left", time.Duration(st.LeaseTTL)*time.Second, time.Duration(st.LeaseLeft)*time.Second)
+	}
+	fmt.Fprintf(c.stdout, "Node: %s, lease %s (%s)\n", st.Node, st.Lease, lease)
 	fmt.Fprintf(c.stdout, "Timers led by: %s\n", leader)
 	health := "healthy"
 	if !st.Healthy {
@@ -265,10 +265,13 @@ func (ct clusterTimers) open() (*cluster.Cluster, error) {
 	case ct.n.err != nil:
 		return nil, fmt.Errorf("the daemon failed to join its cluster: %w", ct.n.err)
 	case ct.n.c == nil:
-		return nil, errors.New("the daemon has not joined its cluster yet")
+		return nil, errNotJoined
 	}
 	return ct.n.c, nil
 }
+
+// errNotJoined is the error of a node that has not joined its cluster.
+var errNotJoined = errors.New("the daemon has not joined its cluster yet")
 
 func (clusterTimers) Mark(u *unit.Unit) (bool, []unit.Diagnostic) {
 	m, diags := cluster.ReadMark(u)

@@ -23,7 +23,11 @@ type ClusterStatus struct {
 	Endpoint string   `json:"endpoint"`
 	Healthy  bool     `json:"healthy"`
 	Problems []string `json:"problems"`
-	// Leader is the node that leads the cluster's timers, "" for none.
+	// Quorum is set when etcd has a Raft leader, so that Leader and the
+	// lease could be read.
+	Quorum bool `json:"quorum"`
+	// Leader is the node that leads the cluster's timers, "" for none
+	// or, without a quorum, not known.
 	Leader string `json:"leader"`
 }
 
