@@ -18,6 +18,7 @@ import (
 	"go.etcd.io/etcd/client/v3/concurrency"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
 )
 
 // A Cluster is a node's connection to etcd, with the member it hosts,
@@ -35,6 +36,7 @@ type Cluster struct {
 	node *concurrency.Session
 	// closing quiets etcd's log once Close has begun.
 	closing atomic.Bool
+	meter   *Meter
 }
 
 // A Node is what a node says of itself under nodes/.
@@ -54,9 +56,12 @@ func Open(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{cfg: cfg, log: cfg.Logger}
+	c := &Cluster{cfg: cfg, log: cfg.Logger, meter: cfg.Meter}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
+	}
+	if c.meter == nil {
+		c.meter = NewMeter(nil)
 	}
 	defer func() {
 		if err != nil {
@@ -75,7 +80,8 @@ func Open(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 		endpoints = cfg.AdvertiseClientURLs
 	}
 	cc := clientv3.Config{Endpoints: endpoints, DialTimeout: cfg.RequestTimeout, Logger: zl,
-		DialKeepAliveTime: cfg.LeaseTTL, DialKeepAliveTimeout: cfg.RequestTimeout}
+		DialKeepAliveTime: cfg.LeaseTTL, DialKeepAliveTimeout: cfg.RequestTimeout,
+		DialOptions: []grpc.DialOption{grpc.WithChainUnaryInterceptor(c.meter.intercept)}}
 	if cfg.CACert != "" || cfg.Cert != "" {
 		tls := transport.TLSInfo{TrustedCAFile: cfg.CACert, CertFile: cfg.Cert, KeyFile: cfg.Key}
 		if cc.TLS, err = tls.ClientConfig(); err != nil {

@@ -133,7 +133,8 @@ func TestDataDirInUse(t *testing.T) {
 }
 
 // Without a quorum (two members of three stopped), Status says so at
-// once, with the node and its member's view of the members.
+// once, with the node and its member's view of the members; Health says
+// it unhealthy.
 func TestStatusWithoutQuorum(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts three etcd members")
@@ -170,7 +171,10 @@ func TestStatusWithoutQuorum(t *testing.T) {
 	if st := a.Status(t.Context()); !st.Quorum || len(st.Members) != 3 {
 		t.Fatalf("Status with a quorum = %+v; want a quorum and 3 members", st)
 	}
-	for _, c := range members[1:] {
+	// b leads, and is stopped last: its keys stay in a's copy, with
+	// leases none can end without a quorum.
+	lead(t, members[1])
+	for _, c := range []*Cluster{members[2], members[1]} {
 		if err := c.Close(); err != nil {
 			t.Fatal(err)
 		}
@@ -180,5 +184,8 @@ func TestStatusWithoutQuorum(t *testing.T) {
 	if st.Node != "a" || st.Healthy || st.Leader != "" || st.LeaseTTL != 0 || len(st.Members) != 3 || st.Members[0].Name != "a" || st.Members[0].RaftLeader ||
 		!slices.Equal(st.Problems, []string{"etcd has no Raft leader", "no quorum: the leader of the timers and the node's lease are not known"}) {
 		t.Errorf("Status without a quorum = %+v; want a, its view of the 3 members, none leading, no quorum said", st)
+	}
+	if h := a.Health(t.Context()); h.Healthy || h.Leader != "" || h.Nodes != 0 || !slices.Equal(h.Problems, []string{"etcd has no Raft leader"}) {
+		t.Errorf("Health without a quorum = %+v; want unhealthy, no Raft leader said, no leader nor nodes known", h)
 	}
 }

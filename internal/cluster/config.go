@@ -56,6 +56,9 @@ type Config struct {
 
 	// Logger receives etcd's log and the package's own; nil discards.
 	Logger *slog.Logger
+	// Meter counts the node's requests, terms and triggers; nil for one
+	// that no one reads.
+	Meter *Meter
 }
 
 const (

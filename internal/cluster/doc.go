@@ -70,4 +70,14 @@
 // own log (zap) goes to the injected slog.Logger, from warnings up, but
 // for the warnings every start of a member gives, which say nothing
 // wrong, and for what it says while it is being stopped.
+//
+// # Counts and health
+//
+// A [Meter], made before the node joins, counts its requests to etcd by
+// operation (timed by a gRPC interceptor of the client's, so that no call
+// is left out), with their failures, its terms won and lost, and its
+// triggers by outcome; it knows nothing of Prometheus. [Cluster.Health]
+// and [Cluster.Status] read what the node's etcd member answers without a
+// quorum (its own status, serializable reads), so that a node cut off
+// says so at once rather than at a deadline.
 package cluster

@@ -99,6 +99,7 @@ func (c *Cluster) Trigger(ctx context.Context, term Term, prev store.TimerState,
 		ops = append(ops, clientv3.OpPut(run.Key, string(record)))
 	}
 	rev, err := c.txn(ctx, term, conds, ops)
+	c.meter.triggered(err)
 	if err != nil {
 		return store.TimerState{}, Run{}, fmt.Errorf("cluster: trigger of %s: %w", t.Timer, err)
 	}
