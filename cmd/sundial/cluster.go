@@ -127,12 +127,16 @@ type clusterNode struct {
 	err    error            // why it could not be opened
 	joined chan struct{}    // closed once open
 	lease  time.Duration    // the life of its leases
+	name   string
+	meter  *cluster.Meter
 }
 
 // startCluster opens the daemon's cluster; stop closes it.
 func startCluster(ctx context.Context, cfg cluster.Config, log *slog.Logger) *clusterNode {
 	ctx, cancel := context.WithCancel(ctx)
-	n := &clusterNode{cancel: cancel, done: make(chan struct{}), joined: make(chan struct{}), lease: cfg.Lease()}
+	n := &clusterNode{cancel: cancel, done: make(chan struct{}), joined: make(chan struct{}), lease: cfg.Lease(),
+		name: cfg.Name, meter: cluster.NewMeter(nil)}
+	cfg.Meter = n.meter
 	go func() {
 		defer close(n.done)
 		c, err := cluster.Open(ctx, cfg)

@@ -182,7 +182,7 @@ func daemonMain(c *cli, args []string) int {
 	serving, stopServing := context.WithCancel(ctx)
 	var webDone sync.WaitGroup
 	if httpAddr != "" {
-		webDone.Go(func() { serveWeb(serving, m, httpAddr) })
+		webDone.Go(func() { serveWeb(serving, m, node, httpAddr) })
 	}
 	err := m.Run(ctx)
 	if os.Geteuid() == 0 && m.CGroup != "" {
@@ -204,15 +204,19 @@ func daemonMain(c *cli, args []string) int {
 }
 
 // serveWeb serves the page and the metrics on addr once the manager
-// runs, until ctx is done. On TCP, a new token for acting is written
-// beside the control socket, then, when the daemon has it locked.
-func serveWeb(ctx context.Context, m *manager.Manager, addr string) {
+// runs, until ctx is done, with those of the daemon's node of a cluster
+// if it is one. On TCP, a new token for acting is written beside the
+// control socket, then, when the daemon has it locked.
+func serveWeb(ctx context.Context, m *manager.Manager, node *clusterNode, addr string) {
 	select {
 	case <-m.Started():
 	case <-ctx.Done():
 		return
 	}
 	srv := &web.Server{Source: m, Logger: m.Logger.With("component", "web"), Clock: m.Clock}
+	if node != nil {
+		srv.Cluster = node
+	}
 	if !web.IsUnix(addr) {
 		path := filepath.Join(filepath.Dir(m.Socket), "http-token")
 		token, err := web.WriteToken(path)
