@@ -44,6 +44,9 @@ type Node struct {
 	Name string `json:"name"`
 	// Lease is the hexadecimal ID of the lease that keeps the key.
 	Lease string `json:"lease"`
+	// Address is where the node answers its peers' requests for its
+	// journal lines, host:port; "" for nowhere.
+	Address string `json:"address,omitempty"`
 }
 
 // Open starts the member the config asks for, waits until it serves
@@ -94,7 +97,7 @@ func Open(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 	if c.node, err = c.session(ctx); err != nil {
 		return nil, fmt.Errorf("cluster: the node's lease: %w", err)
 	}
-	node, _ := json.Marshal(Node{Name: cfg.Name, Lease: fmt.Sprintf("%x", c.node.Lease())})
+	node, _ := json.Marshal(Node{Name: cfg.Name, Lease: fmt.Sprintf("%x", c.node.Lease()), Address: cfg.Address})
 	// A node started again within its old lease's life takes its key:
 	// the key leaves the old lease, whose end then does not delete it.
 	if err := c.call(ctx, func(ctx context.Context) error {

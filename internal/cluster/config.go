@@ -54,6 +54,11 @@ type Config struct {
 	// periodic auto-compaction); zero for DefaultCompactionRetention.
 	CompactionRetention time.Duration
 
+	// Address is where the node answers its peers for its journal
+	// lines, host:port, published with its key under nodes/; empty for
+	// nowhere.
+	Address string
+
 	// Logger receives etcd's log and the package's own; nil discards.
 	Logger *slog.Logger
 	// Meter counts the node's requests, terms and triggers; nil for one

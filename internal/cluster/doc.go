@@ -56,12 +56,23 @@
 //	/sundial/v1/leader/<lease>            the candidates, oldest leads
 //	/sundial/v1/timers/<timer>            a timer's stamp (JSON)
 //	/sundial/v1/runs/<timer>/<elapse-µs>  a run record (JSON), small
-//	/sundial/v1/nodes/<name>              a node, while its lease lives
+//	/sundial/v1/nodes/<name>              a node, while its lease lives, with
+//	                                      where it answers for its journal
 //	/sundial/v1/nodes/<name>/hashes/<u>   the hash of the node's copy of u
 //	/sundial/v1/hashes/<u>                the cluster's: the first published
+//	/sundial/v1/secret                    what peers show one another
 //
 // Elapses are zero-padded to 20 digits, so that the order of the keys is
-// the order of the elapses. Journal lines stay in each node's own store.
+// the order of the elapses.
+//
+// # What any node shows
+//
+// Any node shows the cluster's timers as the leader sees them
+// ([Cluster.TimerViews]: the stamp and the last run, on whichever node),
+// and their runs ([Cluster.Runs]). Journal lines stay in each node's own
+// store: a node asks its peers for theirs, at the address each publishes
+// with its key ([Cluster.Nodes]), showing the cluster's secret
+// ([Cluster.Secret]), which only etcd's clients can read.
 //
 // # Deadlines and logs
 //

@@ -10,6 +10,7 @@ const (
 	runsPrefix   = prefix + "runs/"
 	nodesPrefix  = prefix + "nodes/"
 	hashesPrefix = prefix + "hashes/"
+	secretKey    = prefix + "secret"
 )
 
 func nodeKey(name string) string { return nodesPrefix + name }

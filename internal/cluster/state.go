@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"sundial.dev/sundial/internal/store"
@@ -71,8 +72,13 @@ func (c *Cluster) Timer(ctx context.Context, name string) (store.TimerState, err
 	if err := json.Unmarshal(resp.Kvs[0].Value, &v); err != nil {
 		return store.TimerState{}, fmt.Errorf("cluster: timer %s: %w", name, err)
 	}
+	return v.state(resp.Kvs[0].ModRevision), nil
+}
+
+// state is the stamp as a store.TimerState of the version.
+func (v timerValue) state(version int64) store.TimerState {
 	return store.TimerState{LastTrigger: v.LastTrigger, LastTriggerMonotonic: v.LastTriggerMonotonic, Boot: v.Boot,
-		ActiveRealtime: v.ActiveRealtime, ActiveMonotonic: v.ActiveMonotonic, Version: resp.Kvs[0].ModRevision}, nil
+		ActiveRealtime: v.ActiveRealtime, ActiveMonotonic: v.ActiveMonotonic, Version: version}
 }
 
 // Trigger records a cluster timer's elapse at t.Realtime, in one
@@ -218,11 +224,10 @@ func (c *Cluster) Runs(ctx context.Context, timer string, n int) ([]Run, error) 
 	}
 	runs := make([]Run, 0, len(resp.Kvs))
 	for _, kv := range resp.Kvs {
-		var r Run
-		if err := json.Unmarshal(kv.Value, &r); err != nil {
-			return nil, fmt.Errorf("cluster: run %s: %w", kv.Key, err)
+		r, err := decodeRun(kv)
+		if err != nil {
+			return nil, err
 		}
-		r.Key, r.Version = string(kv.Key), kv.ModRevision
 		runs = append(runs, r)
 	}
 	slices.SortFunc(runs, func(a, b Run) int {
@@ -232,4 +237,14 @@ func (c *Cluster) Runs(ctx context.Context, timer string, n int) ([]Run, error) 
 		runs = runs[len(runs)-n:]
 	}
 	return runs, nil
+}
+
+// decodeRun reads a run record.
+func decodeRun(kv *mvccpb.KeyValue) (Run, error) {
+	var r Run
+	if err := json.Unmarshal(kv.Value, &r); err != nil {
+		return Run{}, fmt.Errorf("cluster: run %s: %w", kv.Key, err)
+	}
+	r.Key, r.Version = string(kv.Key), kv.ModRevision
+	return r, nil
 }
