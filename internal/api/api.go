@@ -59,6 +59,9 @@ type Entry struct {
 	MessageID  string `json:"message_id,omitempty"`
 	// Fields are its other fields, "KEY=value" a line.
 	Fields string `json:"fields,omitempty"`
+	// Node is the cluster node whose journal has it, for the lines of
+	// a cluster's nodes; "" for a daemon in none.
+	Node string `json:"node,omitempty"`
 }
 
 // MarshalJSON writes the entry, with a message that is not UTF-8, which
@@ -143,6 +146,8 @@ type Run struct {
 	Result     string `json:"result"`
 	ExitCode   string `json:"exit_code"`
 	ExitStatus int    `json:"exit_status"`
+	// Node is the cluster node it ran on; "" for a daemon in none.
+	Node string `json:"node,omitempty"`
 }
 
 // A Backend answers the requests; the daemon is one.

@@ -50,6 +50,7 @@ type ClusterBackend interface {
 var ErrNoCluster = errors.New("The daemon is not part of a cluster: it was started without --etcd-name= or --etcd-endpoints=.")
 
 func serveCluster(mux *http.ServeMux, b Backend) {
+	serveClusterJournal(mux, b)
 	mux.HandleFunc("GET /v1/cluster", func(w http.ResponseWriter, r *http.Request) {
 		cb, ok := b.(ClusterBackend)
 		if !ok {
