@@ -46,6 +46,13 @@ Cluster (each elapse of a cluster timer fired once across the nodes):
                              hosting no member
      --etcd-cacert=FILE --etcd-cert=FILE --etcd-key=FILE
                              TLS with those endpoints
+     --journal-listen=HOST:PORT
+                             Answer the other nodes for this node's journal
+                             lines there, over HTTP, to those that show the
+                             cluster's secret (default: a free port on the
+                             host of the first advertised client URL; with
+                             --etcd-endpoints, none: the other nodes show
+                             no lines of this one)
 `
 
 func declareEtcdOptions(fs *pflag.FlagSet) {
@@ -127,15 +134,18 @@ type clusterNode struct {
 	err    error            // why it could not be opened
 	joined chan struct{}    // closed once open
 	lease  time.Duration    // the life of its leases
-	name   string
+	name   string           // the node's
 	meter  *cluster.Meter
+	log    *slog.Logger
+	// peerSecret is the cluster's secret, once read.
+	peerSecret string
 }
 
 // startCluster opens the daemon's cluster; stop closes it.
 func startCluster(ctx context.Context, cfg cluster.Config, log *slog.Logger) *clusterNode {
 	ctx, cancel := context.WithCancel(ctx)
 	n := &clusterNode{cancel: cancel, done: make(chan struct{}), joined: make(chan struct{}), lease: cfg.Lease(),
-		name: cfg.Name, meter: cluster.NewMeter(nil)}
+		name: cfg.Name, meter: cluster.NewMeter(nil), log: log}
 	cfg.Meter = n.meter
 	go func() {
 		defer close(n.done)

@@ -31,7 +31,10 @@ import (
 const journalctlUsage = `%s [OPTIONS...]
 
 Show the journal of the sundial daemon's units. With no daemon running,
-read what the daemon left in its state directory.
+read what the daemon left in its state directory. On a node of a
+cluster, show the lines of every live node, merged by time, each with
+its node's name where the host's goes; a node that does not answer is
+named on standard error, and the others' lines shown.
 
 Options:
   -h --help                  Show this help
@@ -65,7 +68,8 @@ Options:
   -l --full                  Accepted for compatibility; fields are never
                              ellipsized
      --no-hostname           Suppress output of hostname field
-  -f --follow                Follow the journal
+  -f --follow                Follow the journal (in a cluster, this
+                             node's lines only)
      --no-tail               Show all lines, even in follow mode
   -q --quiet                 Do not show info messages
      --no-pager              Accepted for compatibility; there is no pager
@@ -183,12 +187,17 @@ func journalctlMain(c *cli, args []string) int {
 	}
 	var entries []api.Entry
 	if o.lines != 0 {
-		entries, err = src.Journal(ctx, q)
+		var j api.ClusterJournal
+		j, err = src.ClusterJournal(ctx, q)
 		if o.journalEmpty(c, err) {
 			return o.noEntries(c)
 		}
 		if err != nil {
 			return src.failed(c, "read the journal", err)
+		}
+		entries = j.Entries
+		for _, node := range j.Missing {
+			c.errorf("Node %s did not answer; its lines are missing.", node)
 		}
 	}
 	if o.reverse {
@@ -975,6 +984,16 @@ func (e errStore) Unwrap() error { return e.error }
 func (s *journalSource) Journal(ctx context.Context, q api.JournalQuery) ([]api.Entry, error) {
 	return read(ctx, s, func(c *api.Client) ([]api.Entry, error) { return c.Journal(ctx, q) },
 		func(st *store.Store) ([]api.Entry, error) { return manager.ReadJournal(ctx, st, q) })
+}
+
+// ClusterJournal is Journal with, on a node of a cluster, the lines of
+// every live node, merged by time, and the nodes that did not answer.
+func (s *journalSource) ClusterJournal(ctx context.Context, q api.JournalQuery) (api.ClusterJournal, error) {
+	return read(ctx, s, func(c *api.Client) (api.ClusterJournal, error) { return c.ClusterJournal(ctx, q) },
+		func(st *store.Store) (api.ClusterJournal, error) {
+			entries, err := manager.ReadJournal(ctx, st, q)
+			return api.ClusterJournal{Entries: entries}, err
+		})
 }
 
 func (s *journalSource) JournalUnits(ctx context.Context) ([]string, error) {

@@ -238,6 +238,18 @@ func printStatus(c *cli, o *systemctlOptions, u api.Unit, journal []api.Entry) {
 		} else {
 			line("Trigger:", "n/a")
 		}
+		if r := u.LastRun; r != nil {
+			// A cluster timer's, on whichever node: not systemd's.
+			t := at(r.Started)
+			how := ""
+			switch {
+			case r.State != "ended":
+				how = " (" + r.State + ")"
+			case r.Result != "" && r.Result != "success":
+				how = " (Result: " + r.Result + ")"
+			}
+			line("Last run:", "on %s, %s; %s%s", r.Node, timespan.FormatTimestamp(t, timespan.Pretty), timespan.FormatRelative(t, nowT), how)
+		}
 	}
 	related("Triggers:", u.Triggers, true)
 	// As systemctl-show.c: the conditions unmet at the last start, and

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -113,4 +114,20 @@ func (c *Cluster) TimerViews(ctx context.Context, names []string) (map[string]Ti
 		}
 	}
 	return views, nil
+}
+
+// PeerHost is the host of the first client URL the member of the config
+// advertises, where by default the node answers its peers for its
+// journal lines; "" for a client of endpoints, a unix socket, or a
+// config that is wrong.
+func (c Config) PeerHost() string {
+	c, _, err := c.check()
+	if err != nil || !c.member() {
+		return ""
+	}
+	u, err := url.Parse(c.AdvertiseClientURLs[0])
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		return ""
+	}
+	return u.Hostname()
 }

@@ -79,3 +79,20 @@ func TestTimerViews(t *testing.T) {
 		t.Errorf("the view of a timer never triggered = %+v; want none", v)
 	}
 }
+
+func TestPeerHost(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{Name: "a", DataDir: "/d"}, "localhost"},
+		{Config{Name: "a", DataDir: "/d", ListenClientURLs: []string{"http://10.0.0.1:2379"}}, "10.0.0.1"},
+		{Config{Name: "a", DataDir: "/d", ListenClientURLs: []string{"http://0.0.0.0:2379"}, AdvertiseClientURLs: []string{"http://[fd00::1]:2379"}}, "fd00::1"},
+		{Config{Name: "a", DataDir: "/d", ListenClientURLs: []string{"unix:///run/etcd"}}, ""},
+		{Config{Name: "a", Endpoints: []string{"http://10.0.0.1:2379"}}, ""},
+	} {
+		if got := tc.cfg.PeerHost(); got != tc.want {
+			t.Errorf("PeerHost of %+v = %q, want %q", tc.cfg, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,269 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"sundial.dev/sundial/internal/api"
+	"sundial.dev/sundial/internal/clock"
+	"sundial.dev/sundial/internal/cluster"
+	"sundial.dev/sundial/internal/manager"
+)
+
+var _ manager.ClusterView = clusterTimers{}
+
+func (ct clusterTimers) Node() string { return ct.n.name }
+
+func (ct clusterTimers) Runs(ctx context.Context, unitName string, n int) ([]api.Run, error) {
+	c, err := ct.open()
+	if err != nil {
+		return nil, err
+	}
+	runs, err := c.Runs(ctx, "", 0)
+	if err != nil {
+		return nil, err
+	}
+	if unitName != "" {
+		runs = slices.DeleteFunc(runs, func(r cluster.Run) bool { return r.Unit != unitName })
+	}
+	if n > 0 && len(runs) > n {
+		runs = runs[len(runs)-n:]
+	}
+	out := make([]api.Run, len(runs))
+	for i, r := range runs {
+		out[i] = apiRun(r)
+	}
+	return out, nil
+}
+
+// apiRun is a cluster's run record as the commands show a run.
+func apiRun(r cluster.Run) api.Run {
+	return api.Run{Unit: r.Unit, Timer: r.Timer, Reason: r.Reason, Invocation: r.Invocation, Started: r.Started, Ended: r.Ended,
+		State: string(r.State), Result: r.Result, ExitCode: r.ExitCode, ExitStatus: r.ExitStatus, Node: r.Node}
+}
+
+func (ct clusterTimers) TimerViews(ctx context.Context, names []string) (map[string]manager.ClusterTimerView, error) {
+	c, err := ct.open()
+	if err != nil {
+		return nil, err
+	}
+	views, err := c.TimerViews(ctx, names)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]manager.ClusterTimerView, len(views))
+	for name, v := range views {
+		mv := manager.ClusterTimerView{State: v.State}
+		if v.Last.Key != "" {
+			r := apiRun(v.Last)
+			mv.Last = &r
+		}
+		out[name] = mv
+	}
+	return out, nil
+}
+
+// peerTimeout bounds a peer's answer with its journal lines.
+const peerTimeout = 5 * time.Second
+
+// A peerQuery is what a node asks a peer for its journal lines: with
+// ThisBoot, the lines of the peer's current boot, which -b means.
+type peerQuery struct {
+	api.JournalQuery
+	ThisBoot bool
+}
+
+// peerJournalPath is where a node answers its peers.
+const peerJournalPath = "/v1/journal"
+
+// Journal asks each other live node, at once, for its lines, within
+// peerTimeout; those that did not answer, or publish no address, are
+// missing.
+func (ct clusterTimers) Journal(ctx context.Context, q api.JournalQuery) ([]api.Entry, []string, error) {
+	c, err := ct.open()
+	if err != nil {
+		return nil, nil, err
+	}
+	nodes, err := c.Nodes(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	secret, err := ct.n.secret(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	pq := peerQuery{JournalQuery: q}
+	if q.Boot != "" && q.Boot == clock.BootID() {
+		pq.Boot, pq.ThisBoot = "", true
+	}
+	body, err := json.Marshal(pq)
+	if err != nil {
+		return nil, nil, err
+	}
+	var (
+		mu      sync.Mutex
+		entries []api.Entry
+		missing []string
+		asks    sync.WaitGroup
+	)
+	for _, node := range nodes {
+		if node.Name == ct.n.name {
+			continue
+		}
+		asks.Go(func() {
+			es, err := askPeer(ctx, node, secret, body)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				ct.n.log.Debug(fmt.Sprintf("Node %s did not answer for its journal lines.", node.Name), "err", err)
+				missing = append(missing, node.Name)
+				return
+			}
+			for i := range es {
+				es[i].Node = node.Name
+			}
+			entries = append(entries, es...)
+		})
+	}
+	asks.Wait()
+	slices.Sort(missing)
+	return entries, missing, nil
+}
+
+// askPeer asks a node for its journal lines.
+func askPeer(ctx context.Context, node cluster.Node, secret string, body []byte) ([]api.Entry, error) {
+	if node.Address == "" {
+		return nil, errors.New("it publishes no address")
+	}
+	ctx, cancel := context.WithTimeout(ctx, peerTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+node.Address+peerJournalPath, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+secret)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
+		return nil, fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(msg)))
+	}
+	var entries []api.Entry
+	if err := json.NewDecoder(resp.Body).Decode(&entries); err != nil {
+		return nil, err
+	}
+	return entries, nil
+}
+
+// secret returns the cluster's secret, read once the node has joined.
+func (n *clusterNode) secret(ctx context.Context) (string, error) {
+	n.mu.Lock()
+	c, s := n.c, n.peerSecret
+	n.mu.Unlock()
+	if s != "" {
+		return s, nil
+	}
+	if c == nil {
+		return "", errors.New("the daemon has not joined its cluster yet")
+	}
+	s, err := c.Secret(ctx)
+	if err != nil {
+		return "", err
+	}
+	n.mu.Lock()
+	n.peerSecret = s
+	n.mu.Unlock()
+	return s, nil
+}
+
+// peerListener listens where the node answers its peers for its journal
+// lines: at addr, or without it on a free port of the host of the
+// member's advertised client URL; nil where there is none.
+func peerListener(cfg *cluster.Config, addr string) (net.Listener, error) {
+	if addr == "" {
+		host := cfg.PeerHost()
+		if host == "" {
+			return nil, nil
+		}
+		addr = net.JoinHostPort(host, "0")
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("Failed to listen for the cluster's peers on %s: %w", addr, err)
+	}
+	cfg.Address = l.Addr().String()
+	return l, nil
+}
+
+// checkPeerAddress checks --journal-listen='s address: a host that peers
+// can reach, and a port.
+func checkPeerAddress(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err == nil && (host == "" || net.ParseIP(host) != nil && net.ParseIP(host).IsUnspecified()) {
+		err = errors.New("the peers need a host they can reach, not all of them")
+	}
+	if err != nil {
+		return usageError(fmt.Sprintf("Invalid --journal-listen= value %q: %v.", addr, err))
+	}
+	return nil
+}
+
+// servePeers answers the node's peers for its journal lines on l, once
+// the manager runs, until ctx is done: a request shows the cluster's
+// secret as a bearer token, or is refused.
+func servePeers(ctx context.Context, l net.Listener, m *manager.Manager, n *clusterNode, log *slog.Logger) {
+	defer l.Close()
+	select {
+	case <-m.Started():
+	case <-ctx.Done():
+		return
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST "+peerJournalPath, func(w http.ResponseWriter, r *http.Request) {
+		secret, err := n.secret(r.Context())
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(token), []byte(secret)) != 1 {
+			http.Error(w, "the cluster's secret is needed", http.StatusUnauthorized)
+			return
+		}
+		var q peerQuery
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, api.MaxRequestBody)).Decode(&q); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		if q.ThisBoot {
+			q.Boot = clock.BootID()
+		}
+		entries, err := m.LocalJournal(r.Context(), q.JournalQuery)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(entries)
+	})
+	log.Info("Answering the cluster's peers for the journal on " + l.Addr().String() + ".")
+	if err := api.ServeLimited(ctx, l, mux, log, "the cluster's peer listener"); err != nil {
+		log.Error("The cluster's peer listener failed.", "err", err)
+	}
+}
