@@ -234,6 +234,15 @@ func servePeers(ctx context.Context, l net.Listener, m *manager.Manager, n *clus
 	case <-ctx.Done():
 		return
 	}
+	log.Info("Answering the cluster's peers for the journal on " + l.Addr().String() + ".")
+	if err := api.ServeLimited(ctx, l, peerHandler(n, m.LocalJournal), log, "the cluster's peer listener"); err != nil {
+		log.Error("The cluster's peer listener failed.", "err", err)
+	}
+}
+
+// peerHandler answers the node's peers with its lines from journal, if
+// they show the cluster's secret.
+func peerHandler(n *clusterNode, journal func(ctx context.Context, q api.JournalQuery) ([]api.Entry, error)) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+peerJournalPath, func(w http.ResponseWriter, r *http.Request) {
 		secret, err := n.secret(r.Context())
@@ -254,7 +263,7 @@ func servePeers(ctx context.Context, l net.Listener, m *manager.Manager, n *clus
 		if q.ThisBoot {
 			q.Boot = clock.BootID()
 		}
-		entries, err := m.LocalJournal(r.Context(), q.JournalQuery)
+		entries, err := journal(r.Context(), q.JournalQuery)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
@@ -262,8 +271,5 @@ func servePeers(ctx context.Context, l net.Listener, m *manager.Manager, n *clus
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(entries)
 	})
-	log.Info("Answering the cluster's peers for the journal on " + l.Addr().String() + ".")
-	if err := api.ServeLimited(ctx, l, mux, log, "the cluster's peer listener"); err != nil {
-		log.Error("The cluster's peer listener failed.", "err", err)
-	}
+	return mux
 }
