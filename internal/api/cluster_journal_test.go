@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"path/filepath"
 	"reflect"
 	"testing"
 )
@@ -25,21 +24,7 @@ func TestClusterJournal(t *testing.T) {
 		{"in none", fakeBackend{}, ClusterJournal{Entries: []Entry{{Unit: "a.service", Message: "hello"}}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			sock := filepath.Join(t.TempDir(), "control")
-			l, err := Listen(sock)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx, cancel := context.WithCancel(t.Context())
-			done := make(chan error)
-			go func() { done <- Serve(ctx, l, tc.backend) }()
-			defer func() {
-				cancel()
-				if err := <-done; err != nil {
-					t.Errorf("Serve: %v", err)
-				}
-			}()
-			got, err := (&Client{Socket: sock}).ClusterJournal(t.Context(), JournalQuery{Units: []string{"a.service"}})
+			got, err := (&Client{Socket: serveLimited(t, tc.backend, func() {})}).ClusterJournal(t.Context(), JournalQuery{Units: []string{"a.service"}})
 			if err != nil || !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("ClusterJournal() = %+v, %v; want %+v", got, err, tc.want)
 			}
