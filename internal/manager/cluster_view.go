@@ -166,7 +166,8 @@ func (m *Manager) showClusterTimers(ctx context.Context, timers []api.Timer, eng
 }
 
 // showClusterUnits shows the cluster timers among units as the leader
-// sees them, as showClusterTimers: their next elapse, and their last run.
+// sees them, as showClusterTimers: their next elapse, their last run,
+// and the properties of both.
 func (m *Manager) showClusterUnits(ctx context.Context, units []api.Unit, eng *timer.Engine, shown []shownTimer) {
 	viewed, err := m.viewClusterTimers(ctx, eng, shown)
 	if err != nil {
@@ -174,8 +175,22 @@ func (m *Manager) showClusterUnits(ctx context.Context, units []api.Unit, eng *t
 	}
 	now := m.clk.Now()
 	for i := range units {
-		if v, ok := viewed[units[i].Name]; ok {
-			units[i].NextElapse, units[i].LastRun = v.t.NextElapse(now), v.last
+		v, ok := viewed[units[i].Name]
+		if !ok {
+			continue
+		}
+		u := &units[i]
+		u.NextElapse, u.LastRun = v.t.NextElapse(now), v.last
+		if u.Properties == nil {
+			continue
+		}
+		// As timerProperties, of the timer the leader sees.
+		var stamps props
+		stamps.timerStamps(v.t)
+		for j, p := range u.Properties {
+			if k := slices.IndexFunc(stamps, func(s api.Property) bool { return s.Name == p.Name }); k >= 0 {
+				u.Properties[j] = stamps[k]
+			}
 		}
 	}
 }

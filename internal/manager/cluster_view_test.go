@@ -3,6 +3,7 @@ package manager
 import (
 	"context"
 	"reflect"
+	"strconv"
 	"testing"
 
 	"sundial.dev/sundial/internal/api"
@@ -77,9 +78,14 @@ func TestClusterView(t *testing.T) {
 	if tm := timers[0]; tm.LastTrigger != late || tm.State != "running" || tm.Next != 0 {
 		t.Errorf("tick.timer = %+v; want the cluster's last trigger, running with no next elapse", tm)
 	}
-	units, err := c.Units(ctx, []string{"tick.timer"}, false)
+	units, err := c.Units(ctx, []string{"tick.timer"}, true)
 	if err != nil || len(units) != 1 || units[0].LastRun == nil || *units[0].LastRun != bRun {
-		t.Errorf("status of tick.timer = %+v, %v; want its last run on b", units, err)
+		t.Fatalf("status of tick.timer = %+v, %v; want its last run on b", units, err)
+	}
+	for _, p := range units[0].Properties {
+		if want, ok := map[string]string{"LastTriggerUSec": strconv.FormatUint(late, 10), "NextElapseUSecRealtime": "0"}[p.Name]; ok && p.Value != want {
+			t.Errorf("show's %s of tick.timer = %s, want %s, the cluster's", p.Name, p.Value, want)
+		}
 	}
 
 	j, err := c.ClusterJournal(ctx, api.JournalQuery{Units: []string{"hello.service"}, Last: 2})
