@@ -88,9 +88,9 @@ type peerQuery struct {
 // peerJournalPath is where a node answers its peers.
 const peerJournalPath = "/v1/journal"
 
-// Journal asks each other live node, at once, for its lines, within
-// peerTimeout; those that did not answer, or publish no address, are
-// missing.
+// Journal asks each other live node, at once, for its lines after its
+// cursor in q.Cursors, within peerTimeout; those that did not answer,
+// or publish no address, are missing.
 func (ct clusterTimers) Journal(ctx context.Context, q api.JournalQuery) ([]api.Entry, []string, error) {
 	c, err := ct.open()
 	if err != nil {
@@ -105,12 +105,9 @@ func (ct clusterTimers) Journal(ctx context.Context, q api.JournalQuery) ([]api.
 		return nil, nil, err
 	}
 	pq := peerQuery{JournalQuery: q}
+	pq.Cursors = nil
 	if q.Boot != "" && q.Boot == clock.BootID() {
 		pq.Boot, pq.ThisBoot = "", true
-	}
-	body, err := json.Marshal(pq)
-	if err != nil {
-		return nil, nil, err
 	}
 	var (
 		mu      sync.Mutex
@@ -122,8 +119,10 @@ func (ct clusterTimers) Journal(ctx context.Context, q api.JournalQuery) ([]api.
 		if node.Name == ct.n.name {
 			continue
 		}
+		pq := pq
+		pq.After = q.Cursors[node.Name]
 		asks.Go(func() {
-			es, err := askPeer(ctx, node, secret, body)
+			es, err := askPeer(ctx, node, secret, pq)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -143,9 +142,13 @@ func (ct clusterTimers) Journal(ctx context.Context, q api.JournalQuery) ([]api.
 }
 
 // askPeer asks a node for its journal lines.
-func askPeer(ctx context.Context, node cluster.Node, secret string, body []byte) ([]api.Entry, error) {
+func askPeer(ctx context.Context, node cluster.Node, secret string, q peerQuery) ([]api.Entry, error) {
 	if node.Address == "" {
 		return nil, errors.New("it publishes no address")
+	}
+	body, err := json.Marshal(q)
+	if err != nil {
+		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, peerTimeout)
 	defer cancel()

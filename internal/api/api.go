@@ -110,6 +110,10 @@ type JournalQuery struct {
 	// After selects the entries after a cursor, as journalctl -f
 	// follows the journal.
 	After int64
+	// Cursors are, for the journal of a cluster, the After of each
+	// node, by name ("" for a daemon in no cluster); a node not named
+	// has none.
+	Cursors map[string]int64 `json:",omitempty"`
 }
 
 // A Boot is a boot the journal has entries of, with the realtime of

@@ -12,10 +12,15 @@ import (
 type ClusterJournal struct {
 	Entries []Entry  `json:"entries"`
 	Missing []string `json:"missing,omitempty"`
+	// Cursors are the cursor of the last of each node's lines that it
+	// answered with, those the last or first the query asked for left
+	// out too, by name: where a query of Cursors follows on.
+	Cursors map[string]int64 `json:"cursors,omitempty"`
 }
 
 // A ClusterJournalBackend answers for the journal of the daemon's
-// cluster; for a Backend that is not one, it is the daemon's own.
+// cluster; for a Backend that is not one, it is the daemon's own lines,
+// without their Cursors.
 type ClusterJournalBackend interface {
 	ClusterJournal(ctx context.Context, q JournalQuery) (ClusterJournal, error)
 }

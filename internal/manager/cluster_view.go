@@ -28,7 +28,8 @@ type ClusterView interface {
 	// its last run, by name.
 	TimerViews(ctx context.Context, names []string) (map[string]ClusterTimerView, error)
 	// Journal returns the lines q selects of the other live nodes, each
-	// with its node, and names those that did not answer.
+	// with its node, after its cursor in q.Cursors, and names those
+	// that did not answer.
 	Journal(ctx context.Context, q api.JournalQuery) (entries []api.Entry, missing []string, err error)
 }
 
@@ -207,19 +208,22 @@ func (m *Manager) copyEngine() *timer.Engine {
 // daemon in a cluster those of the other live nodes, merged by time,
 // each with its node. The last or first of q are those of all the lines.
 func (b backend) ClusterJournal(ctx context.Context, q api.JournalQuery) (api.ClusterJournal, error) {
-	local, err := ReadJournal(ctx, b.m.store, q)
 	v := b.m.clusterView()
-	if err != nil || v == nil {
-		return api.ClusterJournal{Entries: local}, err
+	if v == nil {
+		return ReadNodeJournal(ctx, b.m.store, q, "")
+	}
+	j, err := ReadNodeJournal(ctx, b.m.store, q, v.Node())
+	if err != nil {
+		return api.ClusterJournal{}, err
 	}
 	remote, missing, err := v.Journal(ctx, q)
 	if err != nil {
 		return api.ClusterJournal{}, err
 	}
-	for i := range local {
-		local[i].Node = v.Node()
+	for _, e := range remote {
+		j.Cursors[e.Node] = e.Cursor
 	}
-	entries := slices.Concat(local, remote)
+	entries := slices.Concat(j.Entries, remote)
 	slices.SortStableFunc(entries, func(a, b api.Entry) int { return cmp.Compare(a.Realtime, b.Realtime) })
 	switch {
 	case q.Last > 0 && len(entries) > q.Last:
@@ -227,5 +231,23 @@ func (b backend) ClusterJournal(ctx context.Context, q api.JournalQuery) (api.Cl
 	case q.First > 0 && len(entries) > q.First:
 		entries = entries[:q.First]
 	}
-	return api.ClusterJournal{Entries: entries, Missing: missing}, nil
+	return api.ClusterJournal{Entries: entries, Missing: missing, Cursors: j.Cursors}, nil
+}
+
+// ReadNodeJournal answers a journal query of a cluster's from the store
+// of its node ("" for a daemon in no cluster), as ReadJournal: after the
+// node's cursor in q.Cursors, if any, each entry with the node's name,
+// and the cursor of the last.
+func ReadNodeJournal(ctx context.Context, st *store.Store, q api.JournalQuery, node string) (api.ClusterJournal, error) {
+	q.After = q.Cursors[node]
+	entries, err := ReadJournal(ctx, st, q)
+	if err != nil {
+		return api.ClusterJournal{}, err
+	}
+	j := api.ClusterJournal{Entries: entries, Cursors: map[string]int64{}}
+	for i := range entries {
+		entries[i].Node = node
+		j.Cursors[node] = entries[i].Cursor
+	}
+	return j, nil
 }

@@ -31,7 +31,13 @@ func (v viewCluster) TimerViews(_ context.Context, names []string) (map[string]C
 }
 
 func (v viewCluster) Journal(_ context.Context, q api.JournalQuery) ([]api.Entry, []string, error) {
-	return v.entries, []string{"c"}, nil
+	var after []api.Entry
+	for _, e := range v.entries {
+		if e.Cursor > q.Cursors[e.Node] {
+			after = append(after, e)
+		}
+	}
+	return after, []string{"c"}, nil
 }
 
 // late is a realtime after any run of the test's, µs.
@@ -51,7 +57,7 @@ func TestClusterView(t *testing.T) {
 	v := viewCluster{fakeCluster: &fakeCluster{noLead: true},
 		runs:    []api.Run{{Unit: "tick.service", Timer: "tick.timer", Invocation: "b1", Started: 1, Ended: 2, State: "ended", Node: "b"}, bRun},
 		views:   map[string]ClusterTimerView{"tick.timer": {State: store.TimerState{LastTrigger: late, Version: 3}, Last: &bRun}},
-		entries: []api.Entry{{Realtime: late, Unit: "hello.service", Message: "hello from b", Node: "b"}}}
+		entries: []api.Entry{{Cursor: 7, Realtime: late, Unit: "hello.service", Message: "hello from b", Node: "b"}}}
 	c, stop := serve(t, dir, state, t.TempDir(), func(m *Manager) { m.Cluster = v })
 	defer stop()
 	ctx := context.Background()
@@ -98,5 +104,13 @@ func TestClusterView(t *testing.T) {
 	}
 	if want := []string{"a Finished hello.service.", "b hello from b"}; !reflect.DeepEqual(got, want) || !reflect.DeepEqual(j.Missing, []string{"c"}) {
 		t.Errorf("the cluster's journal = %q, missing %q; want %q, missing c", got, j.Missing, want)
+	}
+	// Followed on from the cursors of each node's last line: none since.
+	if j.Cursors["a"] != j.Entries[0].Cursor || j.Cursors["b"] != 7 {
+		t.Errorf("the cluster's journal's cursors = %v, want a's last line's and b's 7", j.Cursors)
+	}
+	j, err = c.ClusterJournal(ctx, api.JournalQuery{Units: []string{"hello.service"}, Cursors: j.Cursors})
+	if err != nil || len(j.Entries) != 0 {
+		t.Errorf("the cluster's journal after its cursors = %+v, %v; want none", j.Entries, err)
 	}
 }
