@@ -136,7 +136,6 @@ type clusterNode struct {
 	lease  time.Duration    // the life of its leases
 	name   string           // the node's
 	meter  *cluster.Meter
-	log    *slog.Logger
 	// peerSecret is the cluster's secret, once read.
 	peerSecret string
 }
@@ -145,7 +144,7 @@ type clusterNode struct {
 func startCluster(ctx context.Context, cfg cluster.Config, log *slog.Logger) *clusterNode {
 	ctx, cancel := context.WithCancel(ctx)
 	n := &clusterNode{cancel: cancel, done: make(chan struct{}), joined: make(chan struct{}), lease: cfg.Lease(),
-		name: cfg.Name, meter: cluster.NewMeter(nil), log: log}
+		name: cfg.Name, meter: cluster.NewMeter(nil)}
 	cfg.Meter = n.meter
 	go func() {
 		defer close(n.done)
