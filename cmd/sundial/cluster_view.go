@@ -26,20 +26,14 @@ var _ manager.ClusterView = clusterTimers{}
 
 func (ct clusterTimers) Node() string { return ct.n.name }
 
-func (ct clusterTimers) Runs(ctx context.Context, unitName string, n int) ([]api.Run, error) {
+func (ct clusterTimers) Runs(ctx context.Context, timer string, n int) ([]api.Run, error) {
 	c, err := ct.open()
 	if err != nil {
 		return nil, err
 	}
-	runs, err := c.Runs(ctx, "", 0)
+	runs, err := c.Runs(ctx, timer, n)
 	if err != nil {
 		return nil, err
-	}
-	if unitName != "" {
-		runs = slices.DeleteFunc(runs, func(r cluster.Run) bool { return r.Unit != unitName })
-	}
-	if n > 0 && len(runs) > n {
-		runs = runs[len(runs)-n:]
 	}
 	out := make([]api.Run, len(runs))
 	for i, r := range runs {

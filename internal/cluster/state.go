@@ -207,13 +207,18 @@ func (c *Cluster) MarkNodesLost(ctx context.Context, term Term, at uint64) ([]Ru
 }
 
 // Runs returns the run records of a timer ("" for all), the last n (0 for
-// all), oldest first: by elapse, and for all timers by start then key.
+// all), oldest first: by elapse, and for all timers by start then key;
+// the last n of all timers are the last n recorded.
 func (c *Cluster) Runs(ctx context.Context, timer string, n int) ([]Run, error) {
 	key, opts := runsPrefix, []clientv3.OpOption{clientv3.WithPrefix()}
-	if timer != "" {
+	switch {
+	case timer != "":
 		// Keys end with the elapse: the last n are the first n backwards.
 		key = runsOf(timer)
 		opts = append(opts, clientv3.WithSort(clientv3.SortByKey, clientv3.SortDescend), clientv3.WithLimit(int64(n)))
+	case n > 0:
+		// Not all of them sent, of many timers' runs.
+		opts = append(opts, clientv3.WithSort(clientv3.SortByCreateRevision, clientv3.SortDescend), clientv3.WithLimit(int64(n)))
 	}
 	var resp *clientv3.GetResponse
 	if err := c.call(ctx, func(ctx context.Context) (err error) {

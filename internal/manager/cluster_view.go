@@ -21,9 +21,9 @@ import (
 type ClusterView interface {
 	// Node is this node's name.
 	Node() string
-	// Runs returns the cluster's run records of a unit ("" for all), the
-	// last n (0 for all), oldest first, each with its node.
-	Runs(ctx context.Context, unit string, n int) ([]api.Run, error)
+	// Runs returns the cluster's run records of a timer ("" for all),
+	// the last n (0 for all), oldest first, each with its node.
+	Runs(ctx context.Context, timer string, n int) ([]api.Run, error)
 	// TimerViews returns the cluster's stamp of each timer named, and
 	// its last run, by name.
 	TimerViews(ctx context.Context, names []string) (map[string]ClusterTimerView, error)
@@ -56,18 +56,39 @@ func (m *Manager) LocalJournal(ctx context.Context, q api.JournalQuery) ([]api.E
 	return ReadJournal(ctx, m.store, q)
 }
 
-// withClusterRuns adds to the runs of this node's history those of the
-// other nodes, for a daemon in a cluster: each names its node, and a run
-// both here and in the cluster's records is shown once, as here. The
-// last n (0 for all) are kept, by start.
+// withClusterRuns adds to the runs of this node's history of a unit (""
+// for all) those of the other nodes, for a daemon in a cluster: each
+// names its node, and a run both here and in the cluster's records is
+// shown once, as here. The last n (0 for all) are kept, by start.
 func (m *Manager) withClusterRuns(ctx context.Context, local []api.Run, unitName string, n int) ([]api.Run, error) {
 	v := m.clusterView()
 	if v == nil {
 		return local, nil
 	}
-	remote, err := v.Runs(ctx, unitName, n)
-	if err != nil {
-		return nil, fmt.Errorf("the cluster's runs: %w", err)
+	// The cluster's records are by timer: those of the cluster timers
+	// that trigger the unit.
+	timers := []string{""}
+	if unitName != "" {
+		timers = nil
+		if err := m.inLoop(ctx, func() {
+			if e := m.units[unitName]; e != nil {
+				for _, te := range e.triggeredBy {
+					if m.isClusterTimer(te) {
+						timers = append(timers, te.name)
+					}
+				}
+			}
+		}); err != nil {
+			return nil, err
+		}
+	}
+	var remote []api.Run
+	for _, t := range timers {
+		runs, err := v.Runs(ctx, t, n)
+		if err != nil {
+			return nil, fmt.Errorf("the cluster's runs: %w", err)
+		}
+		remote = append(remote, slices.DeleteFunc(runs, func(r api.Run) bool { return unitName != "" && r.Unit != unitName })...)
 	}
 	here := map[string]bool{}
 	for i := range local {

@@ -22,8 +22,14 @@ type viewCluster struct {
 
 func (viewCluster) Node() string { return "a" }
 
-func (v viewCluster) Runs(_ context.Context, unitName string, n int) ([]api.Run, error) {
-	return v.runs, nil
+func (v viewCluster) Runs(_ context.Context, timer string, n int) ([]api.Run, error) {
+	var runs []api.Run
+	for _, r := range v.runs {
+		if timer == "" || r.Timer == timer {
+			runs = append(runs, r)
+		}
+	}
+	return runs, nil
 }
 
 func (v viewCluster) TimerViews(_ context.Context, names []string) (map[string]ClusterTimerView, error) {
@@ -75,6 +81,12 @@ func TestClusterView(t *testing.T) {
 	}
 	if want := []string{"b tick.service", "a hello.service", "b tick.service"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("runs = %q, want %q", got, want)
+	}
+	// A unit's: those of the cluster timers that trigger it, if any.
+	for unitName, want := range map[string]int{"tick.service": 2, "hello.service": 1} {
+		if runs, err := c.Runs(ctx, unitName, 0); err != nil || len(runs) != want {
+			t.Errorf("runs of %s = %+v, %v; want %d", unitName, runs, err, want)
+		}
 	}
 
 	timers, err := c.Timers(ctx)
