@@ -166,10 +166,10 @@ func (m *Manager) viewClusterTimers(ctx context.Context, eng *timer.Engine, show
 	return out, nil
 }
 
-// showClusterTimers shows the cluster timers among timers as the leader sees
-// them: their last trigger the cluster's, and their next elapse computed
-// from it. Where the cluster cannot be asked, they are shown as they are
-// here.
+// showClusterTimers shows the cluster timers among timers as the leader
+// sees them: their last trigger the cluster's, and their next elapse
+// computed from it. Where the cluster cannot be asked, they are shown as
+// they are here.
 func (m *Manager) showClusterTimers(ctx context.Context, timers []api.Timer, eng *timer.Engine, shown []shownTimer) {
 	viewed, err := m.viewClusterTimers(ctx, eng, shown)
 	if err != nil {
