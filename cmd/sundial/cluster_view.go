@@ -83,25 +83,16 @@ type peerQuery struct {
 // names: the secret goes to them alone.
 var peerClient = &http.Client{Transport: &http.Transport{}}
 
-// peerJournalPath is where a node answers its peers.
-const peerJournalPath = "/v1/journal"
+// Where a node answers its peers: for its lines, and its units.
+const (
+	peerJournalPath = "/v1/journal"
+	peerUnitsPath   = "/v1/journal/units"
+)
 
 // Journal asks each other live node, at once, for its lines after its
 // cursor in q.Cursors, within peerTimeout; those that did not answer,
 // or publish no address, are missing.
 func (ct clusterTimers) Journal(ctx context.Context, q api.JournalQuery) ([]api.Entry, []string, error) {
-	c, err := ct.open()
-	if err != nil {
-		return nil, nil, err
-	}
-	nodes, err := c.Nodes(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	secret, err := ct.n.secret(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
 	pq := peerQuery{JournalQuery: q}
 	pq.Cursors = nil
 	if q.Boot != "" && q.Boot == clock.BootID() {
@@ -110,6 +101,63 @@ func (ct clusterTimers) Journal(ctx context.Context, q api.JournalQuery) ([]api.
 	var (
 		mu      sync.Mutex
 		entries []api.Entry
+	)
+	missing, err := ct.askPeers(ctx, func(ctx context.Context, node cluster.Node, secret string) error {
+		pq := pq
+		pq.After = q.Cursors[node.Name]
+		var es []api.Entry
+		if err := askPeer(ctx, node, secret, http.MethodPost, peerJournalPath, pq, &es); err != nil {
+			return err
+		}
+		for i := range es {
+			es[i].Node = node.Name
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		entries = append(entries, es...)
+		return nil
+	})
+	return entries, missing, err
+}
+
+// JournalUnits asks each other live node, at once, for the units its
+// journal has lines of, within peerTimeout; those that did not answer
+// are left out.
+func (ct clusterTimers) JournalUnits(ctx context.Context) ([]string, error) {
+	var (
+		mu    sync.Mutex
+		units []string
+	)
+	_, err := ct.askPeers(ctx, func(ctx context.Context, node cluster.Node, secret string) error {
+		var us []string
+		if err := askPeer(ctx, node, secret, http.MethodGet, peerUnitsPath, nil, &us); err != nil {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		units = append(units, us...)
+		return nil
+	})
+	return units, err
+}
+
+// askPeers has ask ask each other live node at once, with the cluster's
+// secret, and returns the nodes it failed for, by name.
+func (ct clusterTimers) askPeers(ctx context.Context, ask func(ctx context.Context, node cluster.Node, secret string) error) ([]string, error) {
+	c, err := ct.open()
+	if err != nil {
+		return nil, err
+	}
+	nodes, err := c.Nodes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	secret, err := ct.n.secret(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		mu      sync.Mutex
 		missing []string
 		asks    sync.WaitGroup
 	)
@@ -117,58 +165,51 @@ func (ct clusterTimers) Journal(ctx context.Context, q api.JournalQuery) ([]api.
 		if node.Name == ct.n.name {
 			continue
 		}
-		pq := pq
-		pq.After = q.Cursors[node.Name]
 		asks.Go(func() {
-			es, err := askPeer(ctx, node, secret, pq)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
+			if err := ask(ctx, node, secret); err != nil {
+				mu.Lock()
+				defer mu.Unlock()
 				missing = append(missing, node.Name)
-				return
 			}
-			for i := range es {
-				es[i].Node = node.Name
-			}
-			entries = append(entries, es...)
 		})
 	}
 	asks.Wait()
 	slices.Sort(missing)
-	return entries, missing, nil
+	return missing, nil
 }
 
-// askPeer asks a node for its journal lines.
-func askPeer(ctx context.Context, node cluster.Node, secret string, q peerQuery) ([]api.Entry, error) {
+// askPeer asks a node at path, with body in JSON if not nil, within
+// peerTimeout, and reads its answer into v.
+func askPeer(ctx context.Context, node cluster.Node, secret, method, path string, body, v any) error {
 	if node.Address == "" {
-		return nil, errors.New("it publishes no address")
+		return errors.New("it publishes no address")
 	}
-	body, err := json.Marshal(q)
-	if err != nil {
-		return nil, err
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
 	}
 	ctx, cancel := context.WithTimeout(ctx, peerTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+node.Address+peerJournalPath, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, method, "http://"+node.Address+path, rd)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	req.Header.Set("Authorization", "Bearer "+secret)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := peerClient.Do(req)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
-		return nil, fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(msg)))
+		return fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(msg)))
 	}
-	var entries []api.Entry
-	if err := json.NewDecoder(resp.Body).Decode(&entries); err != nil {
-		return nil, err
-	}
-	return entries, nil
+	return json.NewDecoder(resp.Body).Decode(v)
 }
 
 // secret returns the cluster's secret, read once the node has joined.
@@ -224,9 +265,8 @@ func checkPeerAddress(addr string) error {
 	return nil
 }
 
-// servePeers answers the node's peers for its journal lines on l, once
-// the manager runs, until ctx is done: a request shows the cluster's
-// secret as a bearer token, or is refused.
+// servePeers answers the node's peers for its journal on l, once the
+// manager runs, until ctx is done.
 func servePeers(ctx context.Context, l net.Listener, m *manager.Manager, n *clusterNode, log *slog.Logger) {
 	defer l.Close()
 	select {
@@ -235,24 +275,23 @@ func servePeers(ctx context.Context, l net.Listener, m *manager.Manager, n *clus
 		return
 	}
 	log.Info("Answering the cluster's peers for the journal on " + l.Addr().String() + ".")
-	if err := api.ServeLimited(ctx, l, peerHandler(n, m.LocalJournal), log, "the cluster's peer listener"); err != nil {
+	if err := api.ServeLimited(ctx, l, peerHandler(n, m), log, "the cluster's peer listener"); err != nil {
 		log.Error("The cluster's peer listener failed.", "err", err)
 	}
 }
 
-// peerHandler answers the node's peers with its lines from journal, if
-// they show the cluster's secret.
-func peerHandler(n *clusterNode, journal func(ctx context.Context, q api.JournalQuery) ([]api.Entry, error)) http.Handler {
+// A peerJournal is a node's own journal, which its peers ask for.
+type peerJournal interface {
+	LocalJournal(ctx context.Context, q api.JournalQuery) ([]api.Entry, error)
+	LocalJournalUnits(ctx context.Context) ([]string, error)
+}
+
+// peerHandler answers the node's peers from its journal, if they show
+// the cluster's secret as a bearer token.
+func peerHandler(n *clusterNode, journal peerJournal) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+peerJournalPath, func(w http.ResponseWriter, r *http.Request) {
-		secret, err := n.secret(r.Context())
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || subtle.ConstantTimeCompare([]byte(token), []byte(secret)) != 1 {
-			http.Error(w, "the cluster's secret is needed", http.StatusUnauthorized)
+		if !peerAllowed(n, w, r) {
 			return
 		}
 		var q peerQuery
@@ -263,13 +302,41 @@ func peerHandler(n *clusterNode, journal func(ctx context.Context, q api.Journal
 		if q.ThisBoot {
 			q.Boot = clock.BootID()
 		}
-		entries, err := journal(r.Context(), q.JournalQuery)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
+		entries, err := journal.LocalJournal(r.Context(), q.JournalQuery)
+		peerReply(w, entries, err)
+	})
+	mux.HandleFunc("GET "+peerUnitsPath, func(w http.ResponseWriter, r *http.Request) {
+		if !peerAllowed(n, w, r) {
 			return
 		}
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(entries)
+		units, err := journal.LocalJournalUnits(r.Context())
+		peerReply(w, units, err)
 	})
 	return mux
+}
+
+// peerAllowed reports whether a request shows the cluster's secret, or
+// refuses it.
+func peerAllowed(n *clusterNode, w http.ResponseWriter, r *http.Request) bool {
+	secret, err := n.secret(r.Context())
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return false
+	}
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || subtle.ConstantTimeCompare([]byte(token), []byte(secret)) != 1 {
+		http.Error(w, "the cluster's secret is needed", http.StatusUnauthorized)
+		return false
+	}
+	return true
+}
+
+// peerReply answers a peer with v, or the error.
+func peerReply(w http.ResponseWriter, v any, err error) {
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(v)
 }

@@ -44,9 +44,7 @@ func TestPeerJournal(t *testing.T) {
 	endpoints := []string{"unix://" + filepath.Join(dir, "client")}
 	var b *clusterNode
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		peerHandler(b, func(_ context.Context, q api.JournalQuery) ([]api.Entry, error) {
-			return []api.Entry{{Realtime: 5, Unit: q.Units[0], Message: "from b"}}, nil
-		}).ServeHTTP(w, r)
+		peerHandler(b, fakeJournal{}).ServeHTTP(w, r)
 	}))
 	defer srv.Close()
 	b = testNode(t, cluster.Config{Name: "b", Endpoints: endpoints, Address: srv.Listener.Addr().String()})
@@ -66,19 +64,37 @@ func TestPeerJournal(t *testing.T) {
 	if !reflect.DeepEqual(entries, want) || !reflect.DeepEqual(missing, []string{"c", "d"}) {
 		t.Errorf("Journal = %+v, missing %q; want %+v, missing c and d", entries, missing, want)
 	}
+	units, err := clusterTimers{a}.JournalUnits(t.Context())
+	if err != nil || !reflect.DeepEqual(units, []string{"tick.service", "tick.timer"}) {
+		t.Errorf("JournalUnits = %q, %v; want b's", units, err)
+	}
 
 	for _, token := range []string{"", "Bearer ", "Bearer 00"} {
 		req, _ := http.NewRequest(http.MethodPost, srv.URL+peerJournalPath, strings.NewReader(`{"Units":["tick.service"]}`))
-		if token != "" {
-			req.Header.Set("Authorization", token)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusUnauthorized {
-			t.Errorf("a request with the authorization %q: %s, want 401", token, resp.Status)
+		unitsReq, _ := http.NewRequest(http.MethodGet, srv.URL+peerUnitsPath, nil)
+		for _, req := range []*http.Request{req, unitsReq} {
+			if token != "" {
+				req.Header.Set("Authorization", token)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusUnauthorized {
+				t.Errorf("%s with the authorization %q: %s, want 401", req.URL.Path, token, resp.Status)
+			}
 		}
 	}
+}
+
+// fakeJournal is a node's journal of tick.timer's and tick.service's.
+type fakeJournal struct{}
+
+func (fakeJournal) LocalJournal(_ context.Context, q api.JournalQuery) ([]api.Entry, error) {
+	return []api.Entry{{Realtime: 5, Unit: q.Units[0], Message: "from b"}}, nil
+}
+
+func (fakeJournal) LocalJournalUnits(context.Context) ([]string, error) {
+	return []string{"tick.service", "tick.timer"}, nil
 }

@@ -77,7 +77,11 @@ func (b backend) Journal(ctx context.Context, q api.JournalQuery) ([]api.Entry, 
 }
 
 func (b backend) JournalUnits(ctx context.Context) ([]string, error) {
-	return b.m.store.JournalUnits(ctx)
+	units, err := b.m.store.JournalUnits(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return b.m.withClusterUnits(ctx, units)
 }
 
 func (b backend) JournalBoots(ctx context.Context) ([]api.Boot, error) {

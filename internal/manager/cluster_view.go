@@ -27,6 +27,9 @@ type ClusterView interface {
 	// TimerViews returns the cluster's stamp of each timer named, and
 	// its last run, by name.
 	TimerViews(ctx context.Context, names []string) (map[string]ClusterTimerView, error)
+	// JournalUnits returns the units the other live nodes' journals
+	// have lines of; those that did not answer are left out.
+	JournalUnits(ctx context.Context) ([]string, error)
 	// Journal returns the lines q selects of the other live nodes, each
 	// with its node, after its cursor in q.Cursors, and names those
 	// that did not answer.
@@ -54,6 +57,32 @@ func (m *Manager) LocalJournal(ctx context.Context, q api.JournalQuery) ([]api.E
 		return nil, err
 	}
 	return ReadJournal(ctx, m.store, q)
+}
+
+// LocalJournalUnits returns the units this node's own journal has lines
+// of, as its peers in a cluster ask for them.
+func (m *Manager) LocalJournalUnits(ctx context.Context) ([]string, error) {
+	if err := m.running(); err != nil {
+		return nil, err
+	}
+	return m.store.JournalUnits(ctx)
+}
+
+// withClusterUnits adds to the units this node's journal has lines of
+// those of the other nodes', for a daemon in a cluster, in order, once
+// each.
+func (m *Manager) withClusterUnits(ctx context.Context, local []string) ([]string, error) {
+	v := m.clusterView()
+	if v == nil {
+		return local, nil
+	}
+	remote, err := v.JournalUnits(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("the cluster's journal: %w", err)
+	}
+	units := slices.Concat(local, remote)
+	slices.Sort(units)
+	return slices.Compact(units), nil
 }
 
 // withClusterRuns adds to the runs of this node's history of a unit (""

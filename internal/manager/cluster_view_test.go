@@ -3,6 +3,7 @@ package manager
 import (
 	"context"
 	"reflect"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -34,6 +35,10 @@ func (v viewCluster) Runs(_ context.Context, timer string, n int) ([]api.Run, er
 
 func (v viewCluster) TimerViews(_ context.Context, names []string) (map[string]ClusterTimerView, error) {
 	return v.views, nil
+}
+
+func (v viewCluster) JournalUnits(context.Context) ([]string, error) {
+	return []string{"hello.service", "tick.service"}, nil
 }
 
 func (v viewCluster) Journal(_ context.Context, q api.JournalQuery) ([]api.Entry, []string, error) {
@@ -116,6 +121,10 @@ func TestClusterView(t *testing.T) {
 	}
 	if want := []string{"a Finished hello.service.", "b hello from b"}; !reflect.DeepEqual(got, want) || !reflect.DeepEqual(j.Missing, []string{"c"}) {
 		t.Errorf("the cluster's journal = %q, missing %q; want %q, missing c", got, j.Missing, want)
+	}
+	// The units of every node's journal, once each.
+	if units, err := c.JournalUnits(ctx); err != nil || !slices.Equal(slices.DeleteFunc(units, func(u string) bool { return u == "tick.timer" }), []string{"hello.service", "tick.service"}) {
+		t.Errorf("the journal's units = %q, %v; want hello.service once and tick.service, b's", units, err)
 	}
 	// Followed on from the cursors of each node's last line: none since.
 	if j.Cursors["a"] != j.Entries[0].Cursor || j.Cursors["b"] != 7 {
