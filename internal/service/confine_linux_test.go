@@ -320,14 +320,14 @@ func TestConfinedUnprivileged(t *testing.T) {
 	if err := os.WriteFile(bin, self, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "-test.run=^(TestConfined|TestUnhonoured)$", "-test.count=1", "-test.v")
+	cmd := exec.Command(bin, "-test.run=^(TestConfined|TestUnhonoured|TestSharedNamespaces)$", "-test.count=1", "-test.v")
 	cmd.Dir, cmd.Env = dir, []string{"HOME=" + dir, "PATH=/usr/bin:/bin"}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534, Groups: []uint32{}}}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	for _, name := range []string{"TestConfined/ProtectSystem_and_ReadWritePaths", "TestConfined/PrivateTmp", "TestConfined/PrivateNetwork", "TestConfined/BindPaths", "TestConfined/NoExecPaths_and_ExecPaths", "TestConfined/PrivateUsers", "TestUnhonoured"} {
+	for _, name := range []string{"TestConfined/ProtectSystem_and_ReadWritePaths", "TestConfined/PrivateTmp", "TestConfined/PrivateNetwork", "TestConfined/BindPaths", "TestConfined/NoExecPaths_and_ExecPaths", "TestConfined/PrivateUsers", "TestUnhonoured", "TestSharedNamespaces"} {
 		if !strings.Contains(string(out), "--- PASS: "+name+" ") {
 			t.Errorf("%s did not pass:\n%s", name, out)
 		}
@@ -496,5 +496,50 @@ func TestConfinedIOURing(t *testing.T) {
 			t.Errorf("%s: result %s; logs %q", tc.text, out.Result, logs)
 		}
 		checkList(t, tc.text, lines, []string{tc.want})
+	}
+}
+
+// TestSharedNamespaces: the commands of an activation share one network
+// namespace and one IPC namespace, as systemd's exec runtime keeps them
+// for a unit; the next activation gets new ones. A manager that is not
+// root says that each command gets its own.
+func TestSharedNamespaces(t *testing.T) {
+	if os.Getuid() != 0 {
+		if !userNamespaces() {
+			t.Skip("needs root or user namespaces")
+		}
+		_, out, logs, _ := runConfined(t, "PrivateNetwork=yes\nExecStartPre=/bin/true\nExecStart=/bin/true", nil, nil)
+		const want = "PrivateNetwork= and PrivateIPC= give each command of the service namespaces of its own here: " +
+			"the manager is not root, and a command in a user namespace of its own cannot enter another's."
+		if out.Result != Success || !slices.Contains(logs, want) {
+			t.Errorf("result %s; logs %q", out.Result, logs)
+		}
+		return
+	}
+	host, err := os.ReadFile("/proc/sys/net/ipv4/ip_unprivileged_port_start")
+	if err != nil {
+		t.Skip(err)
+	}
+	// The lowest port anyone may bind, a setting of each network
+	// namespace, and the message queues of each IPC namespace.
+	const show = "/bin/sh -c 'echo $$(cat /proc/sys/net/ipv4/ip_unprivileged_port_start) $$(ipcs -q | grep -c ^0x)'"
+	const text = "ExecStartPre=/bin/sh -c 'echo 1234 > /proc/sys/net/ipv4/ip_unprivileged_port_start; ipcmk -Q >/dev/null'\n" +
+		"ExecStart=" + show + "\nExecStartPost=" + show + "\nExecStop=" + show + "\n"
+	for _, tc := range []struct{ name, text string }{
+		{"PrivateNetwork and PrivateIPC", "PrivateNetwork=yes\nPrivateIPC=yes\n"},
+		{"with PrivateUsers", "PrivateNetwork=yes\nPrivateIPC=yes\nPrivateUsers=yes\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for range 2 {
+				lines, out, logs, _ := runConfined(t, tc.text+text, nil, nil)
+				if out.Result != Success {
+					t.Errorf("result %s; logs %q", out.Result, logs)
+				}
+				checkList(t, "lines", lines, []string{"1234 1", "1234 1", "1234 1"})
+			}
+			if now, _ := os.ReadFile("/proc/sys/net/ipv4/ip_unprivileged_port_start"); string(now) != string(host) {
+				t.Errorf("the host's setting is %q, was %q", now, host)
+			}
+		})
 	}
 }

@@ -61,6 +61,9 @@ type helperSetup struct {
 	PrivateTmp   [2]string
 	WritableDirs []string
 	PrivateRoots []string // of DynamicUser=: see mountEntries
+	// SharedNamespaces: the helper was started in the activation's
+	// network and IPC namespaces (see sharedNamespaces).
+	SharedNamespaces bool
 	// Unprivileged: the manager is not root, and its services have no
 	// capabilities to bound or keep; their namespaces are made in a
 	// user namespace.
@@ -156,7 +159,7 @@ func (h *helper) setUp(c Command) error {
 	h.setupChild.Close()
 	h.reportChild.Close()
 	s := helperSetup{Path: c.Path, Argv: c.Argv, Env: c.Env, Dir: c.Dir, UMask: c.UMask, Limits: c.Limits, Credential: c.Credential,
-		Dirs: c.Dirs, Exec: c.Exec, PrivateTmp: c.PrivateTmp, WritableDirs: c.WritableDirs, PrivateRoots: c.PrivateRoots, Unprivileged: os.Geteuid() != 0, IgnoreSIGPIPE: c.IgnoreSIGPIPE}
+		Dirs: c.Dirs, Exec: c.Exec, PrivateTmp: c.PrivateTmp, WritableDirs: c.WritableDirs, PrivateRoots: c.PrivateRoots, SharedNamespaces: c.namespaces != nil, Unprivileged: os.Geteuid() != 0, IgnoreSIGPIPE: c.IgnoreSIGPIPE}
 	if c.NiceSet {
 		s.Nice = &c.Nice
 	}

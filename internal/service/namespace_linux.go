@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -261,17 +262,10 @@ func (s *helperSetup) setUpNamespaces() *setupError {
 	if x == nil || !namespacesAllowed() {
 		return nil
 	}
-	if x.PrivateNetwork {
-		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
-			return &setupError{statusNetwork, "NETWORK", "Failed to set up network namespacing", errnoOf(err)}
-		}
-		if err := loopbackUp(); err != nil {
-			return &setupError{statusNetwork, "NETWORK", "Failed to set up network namespacing", errnoOf(err)}
-		}
-	}
-	if x.PrivateIPC {
-		if err := unix.Unshare(unix.CLONE_NEWIPC); err != nil {
-			return &setupError{statusNamespace, "NAMESPACE", "Failed to set up IPC namespacing", errnoOf(err)}
+	// The activation's own, entered as the helper was started.
+	if !s.SharedNamespaces {
+		if e := newNamespaces(x.PrivateNetwork, x.PrivateIPC); e != nil {
+			return e
 		}
 	}
 	if x.ProtectHostname {
@@ -294,6 +288,106 @@ func (s *helperSetup) setUpNamespaces() *setupError {
 		return &setupError{statusNamespace, "NAMESPACE", what, errnoOf(err)}
 	}
 	return nil
+}
+
+// newNamespaces makes the calling thread a network namespace, with its
+// loopback up, and an IPC namespace, as asked.
+func newNamespaces(network, ipc bool) *setupError {
+	if network {
+		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+			return &setupError{statusNetwork, "NETWORK", "Failed to set up network namespacing", errnoOf(err)}
+		}
+		if err := loopbackUp(); err != nil {
+			return &setupError{statusNetwork, "NETWORK", "Failed to set up network namespacing", errnoOf(err)}
+		}
+	}
+	if ipc {
+		if err := unix.Unshare(unix.CLONE_NEWIPC); err != nil {
+			return &setupError{statusNamespace, "NAMESPACE", "Failed to set up IPC namespacing", errnoOf(err)}
+		}
+	}
+	return nil
+}
+
+// sharedNamespaces are the network and IPC namespaces of an
+// activation, which all its commands share, as the exec runtime of
+// systemd keeps them for a unit (setup_shareable_ns, with the netns and
+// ipcns storage sockets): made for its first command, let go when it
+// ends. A manager that is root makes them, so that they are the host
+// user namespace's, and starts each command in them: one started in a
+// user namespace of its own, for PrivateUsers=, could not enter them
+// itself, as systemd's child enters them before it makes that one.
+type sharedNamespaces struct{ net, ipc *os.File }
+
+// sharesNamespaces reports whether the manager makes an activation's
+// namespaces: as root. One that is not makes namespaces only in a user
+// namespace of a command's own, which no other command can enter.
+func sharesNamespaces() bool { return os.Geteuid() == 0 }
+
+// makeSharedNamespaces makes the namespaces asked for, on a thread of
+// their own.
+func makeSharedNamespaces(network, ipc bool) (*sharedNamespaces, *setupError) {
+	n := &sharedNamespaces{}
+	err := onOwnThread(func() error {
+		if e := newNamespaces(network, ipc); e != nil {
+			return e
+		}
+		var err error
+		if network {
+			if n.net, err = os.Open("/proc/thread-self/ns/net"); err != nil {
+				return &setupError{statusNetwork, "NETWORK", "Failed to set up network namespacing", errnoOf(err)}
+			}
+		}
+		if ipc {
+			if n.ipc, err = os.Open("/proc/thread-self/ns/ipc"); err != nil {
+				return &setupError{statusNamespace, "NAMESPACE", "Failed to set up IPC namespacing", errnoOf(err)}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		n.close()
+		return nil, err.(*setupError)
+	}
+	return n, nil
+}
+
+// in runs f on a thread of its own that has entered the namespaces, so
+// that a process it starts begins in them.
+func (n *sharedNamespaces) in(f func() error) error {
+	return onOwnThread(func() error {
+		if n.net != nil {
+			if err := unix.Setns(int(n.net.Fd()), unix.CLONE_NEWNET); err != nil {
+				return &setupError{statusNetwork, "NETWORK", "Failed to set up network namespacing", errnoOf(err)}
+			}
+		}
+		if n.ipc != nil {
+			if err := unix.Setns(int(n.ipc.Fd()), unix.CLONE_NEWIPC); err != nil {
+				return &setupError{statusNamespace, "NAMESPACE", "Failed to set up IPC namespacing", errnoOf(err)}
+			}
+		}
+		return f()
+	})
+}
+
+func (n *sharedNamespaces) close() {
+	for _, f := range []*os.File{n.net, n.ipc} {
+		if f != nil {
+			f.Close()
+		}
+	}
+}
+
+// onOwnThread runs f on a thread locked to it and never unlocked, so
+// that the thread, its namespaces changed, ends with it, as the runtime
+// ends a thread whose goroutine exits locked.
+func onOwnThread(f func() error) error {
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		done <- f()
+	}()
+	return <-done
 }
 
 // userNamespace starts the helper in a user namespace: for a manager

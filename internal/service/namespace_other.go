@@ -15,4 +15,12 @@ func (s *helperSetup) setUpNamespaces() *setupError { return nil }
 
 func namespaceNeeded(x *unit.Confinement) bool { return false }
 
+// sharedNamespaces are never made here.
+type sharedNamespaces struct{}
+
+func sharesNamespaces() bool                                           { return false }
+func makeSharedNamespaces(bool, bool) (*sharedNamespaces, *setupError) { return nil, nil }
+func (*sharedNamespaces) in(f func() error) error                      { return f() }
+func (*sharedNamespaces) close()                                       {}
+
 func userNamespace(attr *syscall.SysProcAttr, x *unit.Confinement, cred *syscall.Credential) {}

@@ -181,6 +181,11 @@ type Run struct {
 	// dynamic is the user ID of DynamicUser=, held from the first
 	// command's start until the activation ends.
 	dynamic *dynamicUser
+	// ns are the network and IPC namespaces its commands share, made
+	// at the first one's start; where the manager makes none, nsOwn
+	// counts the commands that made their own.
+	ns    *sharedNamespaces
+	nsOwn int
 
 	// resumed is set for an activation a manager before this one began:
 	// its processes are not below this one.
@@ -873,6 +878,21 @@ func (r *Run) spawn(setting string, c unit.ExecCommand) (*process, Exit, bool) {
 			return fail(statusNamespace, "NAMESPACE", err)
 		}
 	}
+	if x := &s.Confinement; (x.PrivateNetwork || x.PrivateIPC) && haveNamespaces && namespacesAllowed() {
+		switch {
+		case sharesNamespaces() && r.ns == nil:
+			var e *setupError
+			if r.ns, e = makeSharedNamespaces(x.PrivateNetwork, x.PrivateIPC); e != nil {
+				r.log(slog.LevelError, "%s: %s", e.What, ErrnoText(e.Errno))
+				return fail(e.Status, e.Step, e.Errno)
+			}
+		case !sharesNamespaces():
+			if r.nsOwn++; r.nsOwn == 2 {
+				r.log(slog.LevelWarn, "PrivateNetwork= and PrivateIPC= give each command of the service namespaces of its own here: "+
+					"the manager is not root, and a command in a user namespace of its own cannot enter another's.")
+			}
+		}
+	}
 	cred := r.spec.Credential
 	// A manager that is not root has no other user to give.
 	if s.Confinement.DynamicUser && cred == nil && os.Geteuid() == 0 && haveNamespaces {
@@ -889,7 +909,7 @@ func (r *Run) spawn(setting string, c unit.ExecCommand) (*process, Exit, bool) {
 	cmd := Command{Path: path, Argv: argv, Env: env, Dir: dir, Credential: cred, Output: r.spec.Output,
 		UMask: &s.UMask, Nice: s.Nice, NiceSet: s.NiceSet, Limits: s.Limits, IgnoreSIGPIPE: s.IgnoreSIGPIPE,
 		Dirs: execDirsOf(s, r.spec.Bases), Exec: &s.Confinement, PrivateTmp: r.privateTmp, WritableDirs: writableDirs(s, r.spec.Bases),
-		PrivateRoots: privateRoots(s, r.spec.Bases), cgroup: r.cg, Warn: func(msg string) { r.log(slog.LevelWarn, "%s", msg) }}
+		PrivateRoots: privateRoots(s, r.spec.Bases), cgroup: r.cg, namespaces: r.ns, Warn: func(msg string) { r.log(slog.LevelWarn, "%s", msg) }}
 	if main {
 		cmd.Hold = r.hold
 	}
@@ -1158,6 +1178,9 @@ func (r *Run) finish() {
 	}
 	if r.cg != nil {
 		r.cg.close()
+	}
+	if r.ns != nil {
+		r.ns.close()
 	}
 	for _, d := range r.privateTmp {
 		if d != "" {
