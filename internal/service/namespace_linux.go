@@ -48,6 +48,7 @@ type mountEntry struct {
 	NoExec    bool   // made noexec with what is below
 	Exec      bool   // made to allow execution with what is below
 	Recursive bool   // a bind mount takes the mounts below its source
+	Made      bool   // of /proc: the manager made its instance (see procInstance)
 }
 
 // namespaceNeeded is exec_needs_mount_namespace, for the settings kept.
@@ -273,14 +274,19 @@ func (s *helperSetup) setUpNamespaces() *setupError {
 			return &setupError{statusNamespace, "NAMESPACE", "Failed to set up UTS namespacing", errnoOf(err)}
 		}
 	}
-	// The user namespace, made first, owns no PID namespace.
-	if x.PrivateUsers && !s.Unprivileged && newProc(x) {
+	// The user namespace, made first, owns no PID namespace: the
+	// manager makes the instance of procfs, where the kernel lets it.
+	if x.PrivateUsers && !s.Unprivileged && newProc(x) && !s.ProcInstance {
 		s.warn("ProtectProc= and ProcSubset= cannot be honoured together with PrivateUsers= here; the host's /proc is kept.")
 	}
 	if !namespaceNeeded(x) || !x.PrivateNetwork && !x.PrivateIPC && len(mountEntries(x, s.PrivateTmp, nil, nil)) == 0 {
 		return nil
 	}
-	if path, err := setUpMounts(mountEntries(x, s.PrivateTmp, s.WritableDirs, s.PrivateRoots), s.leave); err != nil {
+	entries := mountEntries(x, s.PrivateTmp, s.WritableDirs, s.PrivateRoots)
+	for i := range entries {
+		entries[i].Made = entries[i].Mode == mountProcfs && s.ProcInstance
+	}
+	if path, err := setUpMounts(entries, s.leave); err != nil {
 		what := "Failed to set up mount namespacing"
 		if path != "" {
 			what += ": " + path
@@ -612,25 +618,29 @@ func applyMount(e mountEntry, hide, staging string, isMount bool) (bool, error) 
 	case mountPrivateDev:
 		return true, privateDev(staging)
 	case mountProcfs:
-		return true, mountProc(e.Path, e.Options, isMount)
+		return true, mountProc(e.Path, e.Options, isMount, e.Made)
 	}
 	return false, nil
 }
 
 // mountProc mounts a new instance of procfs on p, with those of the
 // options the kernel takes, as mount_procfs: what is mounted there is
-// unmounted first. Without the privilege to (a manager that is not
-// root, whose user namespace does not own the PID namespace), the
-// /proc there is kept, as systemd keeps it.
-func mountProc(p, options string, isMount bool) error {
+// unmounted first. With made, the instance the manager made, at procFD,
+// is put there (see procInstance). Without the privilege to mount one
+// (a manager that is not root, whose user namespace does not own the
+// PID namespace), the /proc there is kept, as systemd keeps it.
+func mountProc(p, options string, isMount, made bool) error {
+	os.MkdirAll(p, 0o755)
+	n := unmountAll(p)
+	if made {
+		return unix.MoveMount(procFD, "", unix.AT_FDCWD, p, unix.MOVE_MOUNT_F_EMPTY_PATH)
+	}
 	var opts []string
 	for _, o := range strings.Split(options, ",") {
 		if k, v, _ := strings.Cut(o, "="); procOptionTaken(k, v) {
 			opts = append(opts, o)
 		}
 	}
-	os.MkdirAll(p, 0o755)
-	n := unmountAll(p)
 	const flags = unix.MS_NOSUID | unix.MS_NOEXEC | unix.MS_NODEV
 	err := unix.Mount("proc", p, "proc", flags, strings.Join(opts, ","))
 	if err == unix.EINVAL && len(opts) > 0 {
@@ -648,6 +658,43 @@ func mountProc(p, options string, isMount bool) error {
 		return unix.Mount("/proc", p, "", unix.MS_BIND|unix.MS_REC, "")
 	}
 	return err
+}
+
+// procFD is where the helper has the instance of procfs the manager
+// made for it.
+const procFD = 5
+
+// procInstance makes the new instance of procfs that is to be the /proc
+// of c, as root, for a helper started in a user namespace of its own
+// (PrivateUsers=): there it may not mount one, which takes privilege
+// over the PID namespace, as systemd's child, making that namespace
+// last, has when it mounts /proc. The helper puts it in place. It is
+// nil when not needed, or where the kernel makes no detached mounts
+// (before Linux 5.2).
+func procInstance(c Command) *os.File {
+	x := c.Exec
+	if x == nil || !x.PrivateUsers || os.Geteuid() != 0 || !newProc(x) {
+		return nil
+	}
+	fs, err := unix.Fsopen("proc", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return nil
+	}
+	defer unix.Close(fs)
+	for _, o := range strings.Split(procOptions(x), ",") {
+		// Those the kernel does not take are left out, as mount_procfs
+		// leaves them.
+		k, v, _ := strings.Cut(o, "=")
+		unix.FsconfigSetString(fs, k, v)
+	}
+	if unix.FsconfigCreate(fs) != nil {
+		return nil
+	}
+	m, err := unix.Fsmount(fs, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC)
+	if err != nil {
+		return nil
+	}
+	return os.NewFile(uintptr(m), "proc")
 }
 
 // procOptionTaken reports whether procfs takes the option, as

@@ -3,6 +3,7 @@
 package service
 
 import (
+	"os"
 	"syscall"
 
 	"sundial.dev/sundial/unit"
@@ -22,5 +23,9 @@ func sharesNamespaces() bool                                           { return 
 func makeSharedNamespaces(bool, bool) (*sharedNamespaces, *setupError) { return nil, nil }
 func (*sharedNamespaces) in(f func() error) error                      { return f() }
 func (*sharedNamespaces) close()                                       {}
+
+func procInstance(Command) *os.File { return nil }
+
+const procFD = -1
 
 func userNamespace(attr *syscall.SysProcAttr, x *unit.Confinement, cred *syscall.Credential) {}

@@ -142,7 +142,7 @@ func startHere(c Command) (*process, error) {
 	w.Close()
 	null.Close()
 	if err == nil && h != nil {
-		if err = h.setUp(c); err != nil {
+		if err = h.setUp(c, cmd.Process.Pid); err != nil {
 			cmd.Wait()
 			forgetChild(cmd.Process.Pid)
 		}
