@@ -13,6 +13,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"sundial.dev/sundial/unit"
 )
 
 // cgroupMount is where the cgroup v2 hierarchy is mounted, as
@@ -250,10 +252,55 @@ func CGroupProcesses(dir string) []int {
 // uses, as memory.current tells it; ok is false where the memory
 // controller is not enabled for it.
 func CGroupMemory(dir string) (n uint64, ok bool) {
-	b, err := os.ReadFile(filepath.Join(dir, "memory.current"))
+	return cgroupValue(dir, "memory.current")
+}
+
+// cgroupValue reads a number from a file of the control group of the
+// directory; "max" is [unit.CGroupLimitMax]. ok is false where the file is
+// not there, its controller not enabled for the group.
+func cgroupValue(dir, file string) (n uint64, ok bool) {
+	b, err := os.ReadFile(filepath.Join(dir, file))
 	if err != nil {
 		return 0, false
 	}
-	n, err = strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+	s := strings.TrimSpace(string(b))
+	if s == "max" {
+		return unit.CGroupLimitMax, true
+	}
+	n, err = strconv.ParseUint(s, 10, 64)
 	return n, err == nil
+}
+
+// CGroupDir returns the directory of the control group that the
+// hierarchy names path ("/sundial/foo.service"), where the hierarchy is
+// mounted here; "" where there is none.
+func CGroupDir(path string) string {
+	mount := cgroupMount()
+	if mount == "" {
+		return ""
+	}
+	return filepath.Join(mount, path)
+}
+
+// ReadCGroupUsage reads what the control group of the directory holds
+// and may hold, from the files of the pids and memory controllers; of
+// dir "", nothing.
+func ReadCGroupUsage(dir string) CGroupUsage {
+	u := noCGroupUsage
+	if dir == "" {
+		return u
+	}
+	u.Tasks, u.TasksKnown = cgroupValue(dir, "pids.current")
+	u.Memory, u.MemoryKnown = cgroupValue(dir, "memory.current")
+	u.MemoryMin, _ = cgroupValue(dir, "memory.min")
+	u.MemoryLow, _ = cgroupValue(dir, "memory.low")
+	for _, l := range []struct {
+		v    *uint64
+		file string
+	}{{&u.TasksMax, "pids.max"}, {&u.MemoryHigh, "memory.high"}, {&u.MemoryMax, "memory.max"}, {&u.MemorySwapMax, "memory.swap.max"}} {
+		if v, ok := cgroupValue(dir, l.file); ok {
+			*l.v = v
+		}
+	}
+	return u
 }

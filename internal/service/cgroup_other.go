@@ -32,6 +32,12 @@ func CGroupProcesses(string) []int { return nil }
 // CGroupMemory is not known here.
 func CGroupMemory(string) (uint64, bool) { return 0, false }
 
+// CGroupDir is "": there is no hierarchy here.
+func CGroupDir(string) string { return "" }
+
+// ReadCGroupUsage knows nothing here.
+func ReadCGroupUsage(string) CGroupUsage { return noCGroupUsage }
+
 // applyResources has nothing to apply to here: resource settings are
 // named as not honoured.
 func applyResources(string, *unit.Confinement, func(string)) {}
