@@ -133,6 +133,11 @@ func CGroupEscape(name string) string {
 type cgroup struct {
 	dir string
 	fd  *os.File // the directory, for CLONE_INTO_CGROUP
+	// events has a value when cgroup.events has changed since it was
+	// last taken, as inotify tells, which watch, if set, watches; nil
+	// where inotify is not had.
+	events chan struct{}
+	watch  *os.File
 }
 
 // openCGroup makes the group's directory, if it is not there, and opens
@@ -145,8 +150,44 @@ func openCGroup(dir string) (*cgroup, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &cgroup{dir: dir, fd: fd}, nil
+	g := &cgroup{dir: dir, fd: fd}
+	g.watchEvents()
+	return g, nil
 }
+
+// watchEvents has inotify tell the changes of cgroup.events, as
+// systemd's manager watches it (unit_watch_cgroup): "populated 0" is
+// the group emptied.
+func (g *cgroup) watchEvents() {
+	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
+	if err != nil {
+		return
+	}
+	if _, err := unix.InotifyAddWatch(fd, filepath.Join(g.dir, "cgroup.events"), unix.IN_MODIFY); err != nil {
+		unix.Close(fd)
+		return
+	}
+	// Nonblocking, the file is the runtime poller's, and closing it
+	// ends the read.
+	g.watch, g.events = os.NewFile(uintptr(fd), "inotify"), make(chan struct{}, 1)
+	go func() {
+		// Owned by the group: it ends when close closes the file.
+		buf := make([]byte, 4096)
+		for {
+			if _, err := g.watch.Read(buf); err != nil {
+				return
+			}
+			select {
+			case g.events <- struct{}{}:
+			default:
+			}
+		}
+	}()
+}
+
+// changes returns a channel that has a value when cgroup.events may
+// have changed since it was last taken; nil where that is not told.
+func (g *cgroup) changes() <-chan struct{} { return g.events }
 
 // intoCGroup has the process cmd starts begin in g, as exec_child puts
 // its process in the unit's group before anything else (cg_attach),
@@ -234,6 +275,9 @@ func (g *cgroup) signal(sig syscall.Signal, cont bool) {
 // still hold is kept.
 func (g *cgroup) close() {
 	g.fd.Close()
+	if g.watch != nil {
+		g.watch.Close()
+	}
 	if !g.populated() {
 		os.Remove(g.dir)
 	}

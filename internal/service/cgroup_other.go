@@ -25,6 +25,7 @@ func (*cgroup) members() []procStat            { return nil }
 func (*cgroup) signal(syscall.Signal, bool)    {}
 func (*cgroup) populated() bool                { return false }
 func (*cgroup) close()                         {}
+func (*cgroup) changes() <-chan struct{}       { return nil }
 
 // CGroupProcesses finds none here.
 func CGroupProcesses(string) []int { return nil }

@@ -1084,7 +1084,7 @@ func (r *Run) adoptStrays() {
 		go func() {
 			// Owned by the process: it ends when the process is gone,
 			// or with the activation.
-			if r.pollGone(p) {
+			if r.awaitGone(p) {
 				close(p.exited)
 			}
 		}()
@@ -1127,8 +1127,9 @@ func (r *Run) cgroupLeft() bool {
 }
 
 // waitGone waits until every process to be stopped is gone, or the
-// deadline; a group whose leader is reaped is polled, as there is nothing
-// to wait on for the rest of it.
+// deadline. A group whose leader is reaped is waited for through the
+// control group, which tells when it empties; without one, it is
+// polled, as there is nothing to wait on for the rest of it.
 func (r *Run) waitGone(deadline <-chan time.Time) bool {
 	for {
 		ps := r.alive()
@@ -1148,12 +1149,22 @@ func (r *Run) waitGone(deadline <-chan time.Time) bool {
 			}
 		}
 		var tick <-chan time.Time
+		var emptied <-chan struct{}
 		stop := func() bool { return false }
-		if leader == nil {
+		switch {
+		case leader != nil:
+		case r.cg != nil && r.cg.changes() != nil && r.cg.populated():
+			// Every process started is there, and what was left
+			// there was adopted above: the rest of the groups goes
+			// with the last of it, but for one a privileged service
+			// moved elsewhere, polled for.
+			emptied = r.cg.changes()
+		default:
 			tick, stop = r.clk.After(10 * time.Millisecond)
 		}
 		select {
 		case <-leader:
+		case <-emptied:
 		case <-tick:
 		case <-deadline:
 			stop()
