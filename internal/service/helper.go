@@ -68,6 +68,8 @@ type helperSetup struct {
 	// managerSchedules). ProcInstance: it has made the instance of
 	// procfs that is to be /proc, at procFD (see procInstance).
 	Scheduled, ProcInstance bool
+	// Seccomp are the filters to load, assembled (see assembleSeccomp).
+	Seccomp [][]byte
 	// Unprivileged: the manager is not root, and its services have no
 	// capabilities to bound or keep; their namespaces are made in a
 	// user namespace.
@@ -170,6 +172,11 @@ func (h *helper) setUp(c Command, pid int) error {
 		Dirs: c.Dirs, Exec: c.Exec, ProcInstance: h.proc != nil, PrivateTmp: c.PrivateTmp, WritableDirs: c.WritableDirs, PrivateRoots: c.PrivateRoots, SharedNamespaces: c.namespaces != nil, Unprivileged: os.Geteuid() != 0, IgnoreSIGPIPE: c.IgnoreSIGPIPE}
 	if c.NiceSet {
 		s.Nice = &c.Nice
+	}
+	var e *setupError
+	if s.Seccomp, e = assembleSeccomp(c); e != nil {
+		h.setup.Close()
+		return e
 	}
 	if managerSchedules(c) {
 		// The helper, waiting for its setup, goes on without one.

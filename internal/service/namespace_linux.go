@@ -537,8 +537,10 @@ func setUpMounts(entries []mountEntry, leave func(dir string)) (string, error) {
 	}
 	// Then noexec, or exec, as make_noexec: below, but for the paths
 	// that say otherwise themselves.
-	if mps, err = mountPoints(); err != nil {
-		return "", err
+	if slices.ContainsFunc(done, func(e mountEntry) bool { return e.NoExec || e.Exec }) {
+		if mps, err = mountPoints(); err != nil {
+			return "", err
+		}
 	}
 	for _, e := range done {
 		if !e.NoExec && !e.Exec {
