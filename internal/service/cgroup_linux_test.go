@@ -101,6 +101,37 @@ func (c shortTimersStill) After(d time.Duration) (<-chan time.Time, func() bool)
 	return c.Real.After(d)
 }
 
+// release writes a line to the FIFO, for its reader to go on: opened to
+// read too, so that the open does not wait for a reader, and kept open
+// until the test ends, so that the line waits for one that opens it
+// later.
+func release(t *testing.T, fifo string) {
+	f, err := os.OpenFile(fifo, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	f.WriteString("go\n")
+}
+
+// awaitEnd waits for the activation to end, failing t if it does not
+// within await's deadline.
+func awaitEnd(t *testing.T, r *Run) Outcome {
+	t.Helper()
+	done := make(chan Outcome, 1)
+	go func() { done <- r.Wait() }()
+	var out Outcome
+	await.Until(t, func() bool {
+		select {
+		case out = <-done:
+			return true
+		default:
+			return false
+		}
+	}, "the activation to end")
+	return out
+}
+
 // TestCGroupEmptied: the stop of a service in a control group returns
 // once the last process there exits, which the group (or, for one that
 // left the service's process groups, a pidfd) tells, without polling:
@@ -131,25 +162,8 @@ func TestCGroupEmptied(t *testing.T) {
 				_, err := os.Stat("/proc/" + strconv.Itoa(int(main.Load())))
 				return main.Load() > 0 && err != nil
 			}, "the main process reaped")
-			// Opened to read too, so that the open does not wait for a
-			// reader.
-			f, err := os.OpenFile(fifo, os.O_RDWR, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			f.WriteString("go\n")
-			done := make(chan Outcome, 1)
-			go func() { done <- r.Wait() }()
-			var out Outcome
-			await.Until(t, func() bool {
-				select {
-				case out = <-done:
-					return true
-				default:
-					return false
-				}
-			}, "the stop to end")
+			release(t, fifo)
+			out := awaitEnd(t, r)
 			if out.Result != Success {
 				t.Errorf("result %s; logs %q", out.Result, tr.logs)
 			}
@@ -157,5 +171,27 @@ func TestCGroupEmptied(t *testing.T) {
 				t.Errorf("the control group is left")
 			}
 		})
+	}
+}
+
+// TestCGroupEmptiedForking: a forking service whose main process is not
+// known runs until its control group empties, which the group tells.
+func TestCGroupEmptiedForking(t *testing.T) {
+	root := testCGroupRoot(t)
+	dir := t.TempDir()
+	fifo, script := filepath.Join(dir, "fifo"), filepath.Join(dir, "service")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(script, []byte("#!/bin/sh\nsh -c 'read x <"+fifo+"' &\n"), 0o755)
+	tr := &trace{}
+	spec := tr.spec(loadService(t, "Type=forking\nGuessMainPID=no\nExecStart="+script))
+	spec.CGroup, spec.Clock = filepath.Join(root, "forking.service"), shortTimersStill{}
+	r := Begin(spec)
+	tr.waitFor(t, Running)
+	release(t, fifo)
+	out := awaitEnd(t, r)
+	if out.Result != Success {
+		t.Errorf("result %s; logs %q", out.Result, tr.logs)
 	}
 }

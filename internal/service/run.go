@@ -1132,6 +1132,8 @@ func (r *Run) cgroupLeft() bool {
 // polled, as there is nothing to wait on for the rest of it.
 func (r *Run) waitGone(deadline <-chan time.Time) bool {
 	for {
+		// Asked first: a group that empties after is told.
+		emptied := r.emptied()
 		ps := r.alive()
 		if len(ps) == 0 && r.cgroupLeft() {
 			// Started by those signalled before they went: systemd
@@ -1148,18 +1150,12 @@ func (r *Run) waitGone(deadline <-chan time.Time) bool {
 				leader = p.exited
 			}
 		}
+		// Every process started is in the control group, and what
+		// was left there was adopted above: the rest of the groups
+		// goes with the last of it.
 		var tick <-chan time.Time
-		var emptied <-chan struct{}
 		stop := func() bool { return false }
-		switch {
-		case leader != nil:
-		case r.cg != nil && r.cg.changes() != nil && r.cg.populated():
-			// Every process started is there, and what was left
-			// there was adopted above: the rest of the groups goes
-			// with the last of it, but for one a privileged service
-			// moved elsewhere, polled for.
-			emptied = r.cg.changes()
-		default:
+		if leader == nil && emptied == nil {
 			tick, stop = r.clk.After(10 * time.Millisecond)
 		}
 		select {
@@ -1172,6 +1168,19 @@ func (r *Run) waitGone(deadline <-chan time.Time) bool {
 		}
 		stop()
 	}
+}
+
+// emptied returns a channel that has a value when the control group may
+// have emptied, where it tells that (see cgroup.changes) and holds a
+// process; nil where the caller has to poll: without one, or for a
+// process a privileged service moved out of it, or a zombie of its own
+// not reaped yet, which the group no longer holds. It is asked before
+// what is left is looked at, so that a group emptied in between is told.
+func (r *Run) emptied() <-chan struct{} {
+	if r.cg == nil || r.cg.changes() == nil || !r.cg.populated() {
+		return nil
+	}
+	return r.cg.changes()
 }
 
 // finish reads what is left of the output of the processes gone, and
