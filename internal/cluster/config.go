@@ -104,8 +104,6 @@ func (c Config) Check() error {
 // member reports whether the config hosts a member, not a client alone.
 func (c *Config) member() bool { return len(c.Endpoints) == 0 }
 
-// check returns the config with its defaults set, or the first field
-// that is wrong; peers are the URLs the member advertises to its peers.
 // Lease is the life of the node's and a leader's lease: LeaseTTL, or
 // DefaultLeaseTTL, rounded up to seconds as etcd counts.
 func (c Config) Lease() time.Duration {
@@ -115,6 +113,8 @@ func (c Config) Lease() time.Duration {
 	return time.Duration(math.Ceil(c.LeaseTTL.Seconds())) * time.Second
 }
 
+// check returns the config with its defaults set, or the first field
+// that is wrong; peers are the URLs the member advertises to its peers.
 func (c Config) check() (_ Config, peers []*url.URL, err error) {
 	if c.Name == "" {
 		return c, nil, &ConfigError{"name", c.Name, "a node needs a name"}
