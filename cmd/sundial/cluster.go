@@ -125,7 +125,8 @@ func checkEtcdOptions(cfg *cluster.Config, stateDir string) error {
 
 // A clusterNode is the daemon's part in its cluster: the member it hosts
 // or its client, opened, kept and closed by a goroutine of its own,
-// beside the manager, whose local timers do not wait for it.
+// beside the manager, whose local timers do not wait for it; once open,
+// another of the goroutine's looks at its health.
 type clusterNode struct {
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -138,6 +139,7 @@ type clusterNode struct {
 	meter  *cluster.Meter
 	// peerSecret is the cluster's secret, once read.
 	peerSecret string
+	health     healthWatch // once open
 }
 
 // startCluster opens the daemon's cluster; stop closes it.
@@ -160,12 +162,15 @@ func startCluster(ctx context.Context, cfg cluster.Config, log *slog.Logger) *cl
 		}
 		log.Info(fmt.Sprintf("Joined the cluster as %s.", cfg.Name))
 		close(n.joined)
+		var watching sync.WaitGroup
+		watching.Go(func() { n.health.watch(ctx, c.Health, n.lease) })
 		select {
 		case <-ctx.Done():
 		case err := <-c.Err():
 			log.Error("The cluster's etcd member failed.", "err", err)
 			<-ctx.Done()
 		}
+		watching.Wait()
 		if err := c.Close(); err != nil {
 			log.Error("Failed to leave the cluster cleanly.", "err", err)
 		}

@@ -201,7 +201,7 @@ type fakeCluster struct {
 	r  cluster.Report
 }
 
-func (f *fakeCluster) ClusterReport(context.Context) cluster.Report {
+func (f *fakeCluster) ClusterReport() cluster.Report {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.r

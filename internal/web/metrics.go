@@ -82,15 +82,15 @@ func (g *gatherer) Gather() ([]*dto.MetricFamily, error) {
 	if err != nil {
 		return nil, err
 	}
-	return g.families(s, g.clusterReport(ctx)), nil
+	return g.families(s, g.clusterReport()), nil
 }
 
 // clusterReport is the daemon's node's report, nil for no cluster.
-func (g *gatherer) clusterReport(ctx context.Context) *cluster.Report {
+func (g *gatherer) clusterReport() *cluster.Report {
 	if g.cluster == nil {
 		return nil
 	}
-	r := g.cluster.ClusterReport(ctx)
+	r := g.cluster.ClusterReport()
 	return &r
 }
 
@@ -352,7 +352,7 @@ func (s *Server) metrics(g *gatherer, runtime prometheus.Gatherer) http.HandlerF
 			http.Error(w, "the daemon's metrics could not be gathered: "+err.Error(), http.StatusInternalServerError)
 			return
 		}
-		report := g.clusterReport(ctx)
+		report := g.clusterReport()
 		runtimeFamilies, err := runtime.Gather()
 		if err != nil {
 			s.logger().Error("a scrape failed", "err", err)

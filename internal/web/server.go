@@ -42,9 +42,10 @@ type Source interface {
 }
 
 // A ClusterSource is the daemon's node of a cluster, for the metrics and
-// the readiness check: what it sees of its cluster and has counted.
+// the readiness check: what it last saw of its cluster and has counted.
+// ClusterReport answers at once: a scrape never waits for etcd.
 type ClusterSource interface {
-	ClusterReport(ctx context.Context) cluster.Report
+	ClusterReport() cluster.Report
 }
 
 // A Server serves the page, the metrics and the health checks of a
@@ -86,7 +87,7 @@ func (s *Server) Handler() http.Handler {
 			err = errors.New("the store cannot be written")
 		}
 		if err == nil && s.Cluster != nil {
-			err = clusterReady(s.Cluster.ClusterReport(ctx))
+			err = clusterReady(s.Cluster.ClusterReport())
 		}
 		health(w, err)
 	})
