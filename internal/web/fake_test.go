@@ -196,22 +196,9 @@ func newTestServer(f *fakeSource) *Server {
 }
 
 // A fakeCluster is the daemon's node of a cluster.
-type fakeCluster struct {
-	mu sync.Mutex
-	r  cluster.Report
-}
+type fakeCluster struct{ r cluster.Report }
 
-func (f *fakeCluster) ClusterReport() cluster.Report {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.r
-}
-
-func (f *fakeCluster) set(r cluster.Report) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.r = r
-}
+func (f *fakeCluster) ClusterReport() cluster.Report { return f.r }
 
 // unjoined is node b of a cluster before it has joined: nothing counted.
 func unjoined() cluster.Report {
