@@ -237,16 +237,7 @@ func clusterMain(c *cli, args []string) int {
 	if err != nil {
 		return d.failed(c, client, "get the cluster's status", err)
 	}
-	leader, lease := st.Leader, "not known without a quorum"
-	switch {
-	case !st.Quorum:
-		leader = "not known without a quorum"
-	case leader == "":
-		leader = "none"
-	}
-	if st.LeaseTTL > 0 {
-		lease = fmt.Sprintf("%s, %s left", time.Duration(st.LeaseTTL)*time.Second, time.Duration(st.LeaseLeft)*time.Second)
-	}
+	leader, lease := clusterLeaderLease(st)
 	fmt.Fprintf(c.stdout, "Node: %s, lease %s (%s)\n", st.Node, st.Lease, lease)
 	fmt.Fprintf(c.stdout, "Timers led by: %s\n", leader)
 	health := "healthy"
@@ -268,6 +259,23 @@ func clusterMain(c *cli, args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// clusterLeaderLease says who leads the timers and what is left of the
+// node's lease, as cluster status shows them: not known without a
+// quorum, nor where they could not be read (the problems say why).
+func clusterLeaderLease(st api.ClusterStatus) (leader, lease string) {
+	leader, lease = st.Leader, "not known"
+	switch {
+	case !st.Quorum:
+		return "not known without a quorum", "not known without a quorum"
+	case leader == "":
+		leader = "none"
+	}
+	if st.LeaseTTL > 0 {
+		lease = fmt.Sprintf("%s, %s left", time.Duration(st.LeaseTTL)*time.Second, time.Duration(st.LeaseLeft)*time.Second)
+	}
+	return leader, lease
 }
 
 // clusterTimers is the node's cluster as its manager's timers see it.
