@@ -142,9 +142,11 @@ type clusterNode struct {
 	health     healthWatch // once open
 }
 
-// startCluster opens the daemon's cluster; stop closes it.
-func startCluster(ctx context.Context, cfg cluster.Config, log *slog.Logger) *clusterNode {
-	ctx, cancel := context.WithCancel(ctx)
+// startCluster opens the daemon's cluster; stop closes it, and nothing
+// else: not the daemon's signal, after which the manager still records
+// in the cluster the ends of the runs that stop.
+func startCluster(cfg cluster.Config, log *slog.Logger) *clusterNode {
+	ctx, cancel := context.WithCancel(context.Background())
 	n := &clusterNode{cancel: cancel, done: make(chan struct{}), joined: make(chan struct{}), lease: cfg.Lease(),
 		name: cfg.Name, meter: cluster.NewMeter(nil)}
 	cfg.Meter = n.meter

@@ -21,7 +21,7 @@ import (
 func testNode(t *testing.T, cfg cluster.Config) *clusterNode {
 	t.Helper()
 	cfg.LeaseTTL, cfg.Logger = time.Second, slog.New(slog.NewTextHandler(t.Output(), nil))
-	n := startCluster(t.Context(), cfg, cfg.Logger)
+	n := startCluster(cfg, cfg.Logger)
 	t.Cleanup(n.stop)
 	select {
 	case <-n.joined:

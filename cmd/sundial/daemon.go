@@ -195,7 +195,7 @@ func daemonMain(c *cli, args []string) int {
 			m.Logger.Info("This node answers no other for its journal lines: give --journal-listen= for it to.")
 		}
 		clusterCfg.Logger = m.Logger
-		node = startCluster(ctx, clusterCfg, m.Logger)
+		node = startCluster(clusterCfg, m.Logger)
 		m.ClusterStatus = node.status
 		m.Cluster = clusterTimers{node}
 	}
