@@ -46,6 +46,13 @@ Cluster (each elapse of a cluster timer fired once across the nodes):
                              hosting no member
      --etcd-cacert=FILE --etcd-cert=FILE --etcd-key=FILE
                              TLS with those endpoints
+     --journal-listen=HOST:PORT
+                             Answer the other nodes for this node's journal
+                             lines there, over HTTP, to those that show the
+                             cluster's secret (default: a free port on the
+                             host of the first advertised client URL; with
+                             --etcd-endpoints, none: the other nodes show
+                             no lines of this one)
 `
 
 func declareEtcdOptions(fs *pflag.FlagSet) {
@@ -118,7 +125,8 @@ func checkEtcdOptions(cfg *cluster.Config, stateDir string) error {
 
 // A clusterNode is the daemon's part in its cluster: the member it hosts
 // or its client, opened, kept and closed by a goroutine of its own,
-// beside the manager, whose local timers do not wait for it.
+// beside the manager, whose local timers do not wait for it; once open,
+// another of the goroutine's looks at its health.
 type clusterNode struct {
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -127,12 +135,21 @@ type clusterNode struct {
 	err    error            // why it could not be opened
 	joined chan struct{}    // closed once open
 	lease  time.Duration    // the life of its leases
+	name   string           // the node's
+	meter  *cluster.Meter
+	// peerSecret is the cluster's secret, once read.
+	peerSecret string
+	health     healthWatch // once open
 }
 
-// startCluster opens the daemon's cluster; stop closes it.
-func startCluster(ctx context.Context, cfg cluster.Config, log *slog.Logger) *clusterNode {
-	ctx, cancel := context.WithCancel(ctx)
-	n := &clusterNode{cancel: cancel, done: make(chan struct{}), joined: make(chan struct{}), lease: cfg.Lease()}
+// startCluster opens the daemon's cluster; stop closes it, and nothing
+// else: not the daemon's signal, after which the manager still records
+// in the cluster the ends of the runs that stop.
+func startCluster(cfg cluster.Config, log *slog.Logger) *clusterNode {
+	ctx, cancel := context.WithCancel(context.Background())
+	n := &clusterNode{cancel: cancel, done: make(chan struct{}), joined: make(chan struct{}), lease: cfg.Lease(),
+		name: cfg.Name, meter: cluster.NewMeter(nil)}
+	cfg.Meter = n.meter
 	go func() {
 		defer close(n.done)
 		c, err := cluster.Open(ctx, cfg)
@@ -147,12 +164,15 @@ func startCluster(ctx context.Context, cfg cluster.Config, log *slog.Logger) *cl
 		}
 		log.Info(fmt.Sprintf("Joined the cluster as %s.", cfg.Name))
 		close(n.joined)
+		var watching sync.WaitGroup
+		watching.Go(func() { n.health.watch(ctx, c.Health, n.lease) })
 		select {
 		case <-ctx.Done():
 		case err := <-c.Err():
 			log.Error("The cluster's etcd member failed.", "err", err)
 			<-ctx.Done()
 		}
+		watching.Wait()
 		if err := c.Close(); err != nil {
 			log.Error("Failed to leave the cluster cleanly.", "err", err)
 		}
@@ -169,21 +189,16 @@ func (n *clusterNode) stop() {
 
 // status answers sundial cluster status.
 func (n *clusterNode) status(ctx context.Context) (api.ClusterStatus, error) {
-	n.mu.Lock()
-	c, err := n.c, n.err
-	n.mu.Unlock()
-	switch {
-	case err != nil:
-		return api.ClusterStatus{}, fmt.Errorf("the daemon failed to join its cluster: %w", err)
-	case c == nil:
-		return api.ClusterStatus{}, errors.New("the daemon has not joined its cluster yet: its etcd member waits for the others, or its endpoints do not answer")
-	}
-	st, err := c.Status(ctx)
+	c, err := clusterTimers{n}.open()
 	if err != nil {
+		if errors.Is(err, errNotJoined) {
+			err = fmt.Errorf("%w: its etcd member waits for the others, or its endpoints do not answer", err)
+		}
 		return api.ClusterStatus{}, err
 	}
+	st := c.Status(ctx)
 	as := api.ClusterStatus{Node: st.Node, Lease: fmt.Sprintf("%x", st.Lease), LeaseTTL: st.LeaseTTL, LeaseLeft: st.LeaseLeft,
-		Endpoint: st.Endpoint, Healthy: st.Healthy, Problems: st.Problems, Leader: st.Leader}
+		Endpoint: st.Endpoint, Healthy: st.Healthy, Problems: st.Problems, Quorum: st.Quorum, Leader: st.Leader}
 	for _, m := range st.Members {
 		as.Members = append(as.Members, api.ClusterMember{Name: m.Name, ID: fmt.Sprintf("%x", m.ID), PeerURLs: m.PeerURLs,
 			ClientURLs: m.ClientURLs, RaftLeader: m.RaftLeader})
@@ -224,12 +239,8 @@ func clusterMain(c *cli, args []string) int {
 	if err != nil {
 		return d.failed(c, client, "get the cluster's status", err)
 	}
-	leader := st.Leader
-	if leader == "" {
-		leader = "none"
-	}
-	fmt.Fprintf(c.stdout, "Node: %s, lease %s (%s, %s left)\n", st.Node, st.Lease,
-		time.Duration(st.LeaseTTL)*time.Second, time.Duration(st.LeaseLeft)*time.Second)
+	leader, lease := clusterLeaderLease(st)
+	fmt.Fprintf(c.stdout, "Node: %s, lease %s (%s)\n", st.Node, st.Lease, lease)
 	fmt.Fprintf(c.stdout, "Timers led by: %s\n", leader)
 	health := "healthy"
 	if !st.Healthy {
@@ -252,6 +263,23 @@ func clusterMain(c *cli, args []string) int {
 	return 0
 }
 
+// clusterLeaderLease says who leads the timers and what is left of the
+// node's lease, as cluster status shows them: not known without a
+// quorum, nor where they could not be read (the problems say why).
+func clusterLeaderLease(st api.ClusterStatus) (leader, lease string) {
+	leader, lease = st.Leader, "not known"
+	switch {
+	case !st.Quorum:
+		return "not known without a quorum", "not known without a quorum"
+	case leader == "":
+		leader = "none"
+	}
+	if st.LeaseTTL > 0 {
+		lease = fmt.Sprintf("%s, %s left", time.Duration(st.LeaseTTL)*time.Second, time.Duration(st.LeaseLeft)*time.Second)
+	}
+	return leader, lease
+}
+
 // clusterTimers is the node's cluster as its manager's timers see it.
 type clusterTimers struct{ n *clusterNode }
 
@@ -265,10 +293,13 @@ func (ct clusterTimers) open() (*cluster.Cluster, error) {
 	case ct.n.err != nil:
 		return nil, fmt.Errorf("the daemon failed to join its cluster: %w", ct.n.err)
 	case ct.n.c == nil:
-		return nil, errors.New("the daemon has not joined its cluster yet")
+		return nil, errNotJoined
 	}
 	return ct.n.c, nil
 }
+
+// errNotJoined is the error of a node that has not joined its cluster.
+var errNotJoined = errors.New("the daemon has not joined its cluster yet")
 
 func (clusterTimers) Mark(u *unit.Unit) (bool, []unit.Diagnostic) {
 	m, diags := cluster.ReadMark(u)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -57,12 +58,13 @@ func daemonMain(c *cli, args []string) int {
 	fs.String("unit-path", "", "")
 	fs.String("state-dir", "", "")
 	fs.String("http", "", "")
+	fs.String("journal-listen", "", "")
 	declareEtcdOptions(fs)
 	m := &manager.Manager{Scope: unit.SystemScope}
 	// prepend is set by a --unit-path= that ends in ':', as
 	// SYSTEMD_UNIT_PATH puts its directories before the usual ones.
 	prepend := false
-	httpAddr := ""
+	httpAddr, peerAddr := "", ""
 	var clusterCfg cluster.Config
 	inCluster := false
 	ok, status := c.parse(fs, args, func(name, value string) error {
@@ -101,6 +103,11 @@ func daemonMain(c *cli, args []string) int {
 				return usageError("Failed to parse --http= parameter: an address is needed")
 			}
 			httpAddr = value
+		case "journal-listen":
+			if err := checkPeerAddress(value); err != nil {
+				return err
+			}
+			peerAddr = value
 		}
 		return nil
 	})
@@ -135,11 +142,16 @@ func daemonMain(c *cli, args []string) int {
 	if m.StateDir == "" {
 		m.StateDir = defaultStateDir(m.Scope)
 	}
-	if inCluster {
+	var peers net.Listener
+	switch {
+	case inCluster:
 		if err := checkEtcdOptions(&clusterCfg, m.StateDir); err != nil {
 			c.errorf("%s", err)
 			return 1
 		}
+	case peerAddr != "":
+		c.errorf("--journal-listen= is for a node of a cluster: give --etcd-name= or --etcd-endpoints= too.")
+		return 1
 	}
 	m.Env = managerEnv(m.Scope)
 	m.Version = "sundial " + version()
@@ -175,17 +187,30 @@ func daemonMain(c *cli, args []string) int {
 	}
 	var node *clusterNode
 	if inCluster {
+		// Listening before the node joins: the address it publishes
+		// is the one it listens on.
+		var err error
+		if peers, err = peerListener(&clusterCfg, peerAddr); err != nil {
+			c.errorf("%s", err)
+			return 1
+		}
+		if peers == nil {
+			m.Logger.Info("This node answers no other for its journal lines: give --journal-listen= for it to.")
+		}
 		clusterCfg.Logger = m.Logger
-		node = startCluster(ctx, clusterCfg, m.Logger)
+		node = startCluster(clusterCfg, m.Logger)
 		m.ClusterStatus = node.status
 		m.Cluster = clusterTimers{node}
 	}
-	// The page serves while the manager runs: stopped once it returns,
-	// and waited for.
+	// The page, and the answers to the cluster's peers, serve while the
+	// manager runs: stopped once it returns, and waited for.
 	serving, stopServing := context.WithCancel(ctx)
 	var webDone sync.WaitGroup
 	if httpAddr != "" {
-		webDone.Go(func() { serveWeb(serving, m, httpAddr) })
+		webDone.Go(func() { serveWeb(serving, m, node, httpAddr) })
+	}
+	if peers != nil {
+		webDone.Go(func() { servePeers(serving, peers, m, node, m.Logger) })
 	}
 	err := m.Run(ctx)
 	if os.Geteuid() == 0 && m.CGroup != "" {
@@ -212,15 +237,19 @@ func daemonMain(c *cli, args []string) int {
 var testOnlyDaemon func(m *manager.Manager, cfg *cluster.Config)
 
 // serveWeb serves the page and the metrics on addr once the manager
-// runs, until ctx is done. On TCP, a new token for acting is written
-// beside the control socket, then, when the daemon has it locked.
-func serveWeb(ctx context.Context, m *manager.Manager, addr string) {
+// runs, until ctx is done, with those of the daemon's node of a cluster
+// if it is one. On TCP, a new token for acting is written beside the
+// control socket, then, when the daemon has it locked.
+func serveWeb(ctx context.Context, m *manager.Manager, node *clusterNode, addr string) {
 	select {
 	case <-m.Started():
 	case <-ctx.Done():
 		return
 	}
 	srv := &web.Server{Source: m, Logger: m.Logger.With("component", "web"), Clock: m.Clock}
+	if node != nil {
+		srv.Cluster = node
+	}
 	if !web.IsUnix(addr) {
 		path := filepath.Join(filepath.Dir(m.Socket), "http-token")
 		token, err := web.WriteToken(path)

@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
+	"sundial.dev/sundial/internal/api"
 	"sundial.dev/sundial/timespan"
 )
 
@@ -13,7 +15,9 @@ const historyUsage = `%s history [OPTIONS...] [UNIT]
 
 List the past runs of a unit, or of all units: when each started, why,
 how long it took and how it ended. The history outlives the daemon:
-with no daemon running, it is read from its state directory.
+with no daemon running, it is read from its state directory. On a node
+of a cluster, the runs of every node, as the cluster records them, with
+this node's own, and the node of each.
 
 Options:
   -h --help                  Show this help
@@ -60,7 +64,15 @@ func historyMain(c *cli, args []string) int {
 	if err != nil {
 		return src.failed(c, "read the run history", err)
 	}
+	// The node of each run, for a daemon in a cluster, whose runs name
+	// theirs.
+	nodes := slices.ContainsFunc(runs, func(r api.Run) bool { return r.Node != "" })
 	rows := [][]string{{"STARTED", "UNIT", "TRIGGER", "DURATION", "RESULT", "EXIT"}}
+	right := map[int]bool{3: true}
+	if nodes {
+		rows[0] = slices.Insert(rows[0], 2, "NODE")
+		right = map[int]bool{4: true}
+	}
 	for _, r := range runs {
 		// Without a timer: manual, restart, OnFailure, OnSuccess.
 		trigger := r.Reason
@@ -71,8 +83,9 @@ func historyMain(c *cli, args []string) int {
 		switch r.State {
 		case "running":
 			result = "running"
-		case "interrupted":
-			result = "interrupted"
+		case "interrupted", "node-lost":
+			// node-lost: a cluster's run whose node ended while it ran.
+			result = r.State
 		}
 		if r.Ended > 0 && r.Ended >= r.Started {
 			duration = timespan.Span(r.Ended - r.Started).Format(timespan.Millisecond)
@@ -81,9 +94,13 @@ func historyMain(c *cli, args []string) int {
 			exit = exitText(r.ExitCode, r.ExitStatus)
 		}
 		started := timespan.FormatTimestamp(time.UnixMicro(int64(r.Started)).In(time.Local), timespan.Pretty)
-		rows = append(rows, []string{started, r.Unit, trigger, duration, result, exit})
+		row := []string{started, r.Unit, trigger, duration, result, exit}
+		if nodes {
+			row = slices.Insert(row, 2, r.Node)
+		}
+		rows = append(rows, row)
 	}
-	writeTable(c, rows, map[int]bool{3: true})
+	writeTable(c, rows, right)
 	fmt.Fprintf(c.stdout, "\n%d runs listed.\n", len(runs))
 	return 0
 }

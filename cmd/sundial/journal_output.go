@@ -42,6 +42,15 @@ func (o *journalOptions) printer(c *cli) *journalPrinter {
 	return &journalPrinter{c: c, o: o, host: host}
 }
 
+// hostOf is the host an entry is shown of: its cluster node's name, by
+// default the node's host name, or this host.
+func (p *journalPrinter) hostOf(e api.Entry) string {
+	if e.Node != "" {
+		return e.Node
+	}
+	return p.host
+}
+
 // print writes entries, with a "-- Boot ID --" line where the boot
 // changes, unless quiet.
 func (p *journalPrinter) print(entries []api.Entry) {
@@ -96,7 +105,7 @@ func (p *journalPrinter) fields(e api.Entry) []field {
 			fs = append(fs, field{k, v})
 		}
 	}
-	fs = append(fs, field{"MESSAGE", e.Message}, field{"_PID", strconv.Itoa(e.PID)}, field{"_HOSTNAME", p.host})
+	fs = append(fs, field{"MESSAGE", e.Message}, field{"_PID", strconv.Itoa(e.PID)}, field{"_HOSTNAME", p.hostOf(e)})
 	manager := slices.ContainsFunc(fs, func(f field) bool { return f.name == "UNIT" || f.name == "USER_UNIT" })
 	unitField, invocationField := "_SYSTEMD_UNIT", "_SYSTEMD_INVOCATION_ID"
 	switch {
@@ -183,7 +192,7 @@ func (p *journalPrinter) entry(b *bytes.Buffer, e api.Entry) {
 		lineStart := b.Len()
 		b.WriteString(p.stamp(t, e))
 		if !p.o.noHostname {
-			b.WriteString(" " + p.host)
+			b.WriteString(" " + p.hostOf(e))
 		}
 		who := e.Identifier
 		if u := processUnit(p.fields(e)); p.o.output == "with-unit" && u != "" {

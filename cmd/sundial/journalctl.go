@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"math"
 	"os"
 	"os/signal"
@@ -31,7 +32,10 @@ import (
 const journalctlUsage = `%s [OPTIONS...]
 
 Show the journal of the sundial daemon's units. With no daemon running,
-read what the daemon left in its state directory.
+read what the daemon left in its state directory. On a node of a
+cluster, show the lines of every live node, merged by time, each with
+its node's name where the host's goes; a node that does not answer is
+named on standard error, once, and the others' lines shown.
 
 Options:
   -h --help                  Show this help
@@ -183,13 +187,16 @@ func journalctlMain(c *cli, args []string) int {
 	}
 	var entries []api.Entry
 	if o.lines != 0 {
-		entries, err = src.Journal(ctx, q)
+		var j api.ClusterJournal
+		j, err = src.ClusterJournal(ctx, q)
 		if o.journalEmpty(c, err) {
 			return o.noEntries(c)
 		}
 		if err != nil {
 			return src.failed(c, "read the journal", err)
 		}
+		entries = j.Entries
+		tellMissing(c, j.Missing, nil)
 	}
 	if o.reverse {
 		slices.Reverse(entries)
@@ -610,8 +617,22 @@ func (o *journalOptions) query(ctx context.Context, c *cli, src *journalSource) 
 	return q, len(q.Units) > 0, nil
 }
 
+// tellMissing names on standard error the nodes of a cluster that did
+// not answer, but those told already, if told keeps them.
+func tellMissing(c *cli, missing []string, told map[string]bool) {
+	for _, node := range missing {
+		if !told[node] {
+			c.errorf("Node %s did not answer; its lines are missing.", node)
+		}
+		if told != nil {
+			told[node] = true
+		}
+	}
+}
+
 // followJournal prints what the query selects, and then what comes
-// after, until interrupted, as journalctl -f.
+// after, until interrupted, as journalctl -f: on a node of a cluster,
+// of every live node, each followed from its last line shown.
 func (o *journalOptions) followJournal(ctx context.Context, c *cli, src *journalSource, q api.JournalQuery) int {
 	p := o.printer(c)
 	shown := o.lines != 0
@@ -619,20 +640,21 @@ func (o *journalOptions) followJournal(ctx context.Context, c *cli, src *journal
 		// -n 0: from the end, of which nothing is shown.
 		q.Last = 1
 	}
+	told := map[string]bool{}
+	q.Cursors = map[string]int64{}
 	for {
-		entries, err := src.Journal(ctx, q)
+		j, err := src.ClusterJournal(ctx, q)
 		if err != nil {
 			if ctx.Err() != nil {
 				return 0
 			}
 			return src.failed(c, "read the journal", err)
 		}
+		tellMissing(c, j.Missing, told)
 		if shown {
-			p.print(entries)
+			p.print(j.Entries)
 		}
-		if len(entries) > 0 {
-			q.After = entries[len(entries)-1].Cursor
-		}
+		maps.Copy(q.Cursors, j.Cursors)
 		q.Last, q.First, shown = 0, 0, true
 		// Asks for what came after the last entry shown, as often as
 		// journalctl would wake for new entries.
@@ -972,9 +994,12 @@ type errStore struct{ error }
 
 func (e errStore) Unwrap() error { return e.error }
 
-func (s *journalSource) Journal(ctx context.Context, q api.JournalQuery) ([]api.Entry, error) {
-	return read(ctx, s, func(c *api.Client) ([]api.Entry, error) { return c.Journal(ctx, q) },
-		func(st *store.Store) ([]api.Entry, error) { return manager.ReadJournal(ctx, st, q) })
+// ClusterJournal returns the entries the query selects: on a node of a
+// cluster, those of every live node, merged by time, with the nodes that
+// did not answer.
+func (s *journalSource) ClusterJournal(ctx context.Context, q api.JournalQuery) (api.ClusterJournal, error) {
+	return read(ctx, s, func(c *api.Client) (api.ClusterJournal, error) { return c.ClusterJournal(ctx, q) },
+		func(st *store.Store) (api.ClusterJournal, error) { return manager.ReadNodeJournal(ctx, st, q, "") })
 }
 
 func (s *journalSource) JournalUnits(ctx context.Context) ([]string, error) {

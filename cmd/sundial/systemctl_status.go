@@ -14,6 +14,7 @@ import (
 
 	"sundial.dev/sundial/internal/api"
 	"sundial.dev/sundial/internal/clock"
+	"sundial.dev/sundial/internal/service"
 	"sundial.dev/sundial/timespan"
 	"sundial.dev/sundial/unit"
 )
@@ -238,6 +239,18 @@ func printStatus(c *cli, o *systemctlOptions, u api.Unit, journal []api.Entry) {
 		} else {
 			line("Trigger:", "n/a")
 		}
+		if r := u.LastRun; r != nil {
+			// A cluster timer's, on whichever node: not systemd's.
+			t := at(r.Started)
+			how := ""
+			switch {
+			case r.State != "ended":
+				how = " (" + r.State + ")"
+			case r.Result != "" && r.Result != "success":
+				how = " (Result: " + r.Result + ")"
+			}
+			line("Last run:", "on %s, %s; %s%s", r.Node, timespan.FormatTimestamp(t, timespan.Pretty), timespan.FormatRelative(t, nowT), how)
+		}
 	}
 	related("Triggers:", u.Triggers, true)
 	// As systemctl-show.c: the conditions unmet at the last start, and
@@ -285,9 +298,17 @@ func printStatus(c *cli, o *systemctlOptions, u api.Unit, journal []api.Entry) {
 	if u.Status != "" {
 		line("Status:", "\"%s\"", u.Status)
 	}
-	if u.MemorySet {
-		line("Memory:", "%s", formatBytes(u.Memory))
+	// Read here, as systemctl reads a group's processes here
+	// (show_cgroup_by_path): the daemon is on this machine. Where its
+	// files are out of reach, the memory as the daemon told it.
+	usage := service.ReadCGroupUsage("")
+	if u.ControlGroup != "" {
+		usage = service.ReadCGroupUsage(service.CGroupDir(u.ControlGroup))
 	}
+	if !usage.MemoryKnown && u.MemorySet {
+		usage.Memory, usage.MemoryKnown = u.Memory, true
+	}
+	writeCGroupUsage(&b, usage)
 	// The CPU time is known once an activation has ended.
 	if u.CPU > 0 || len(u.Processes) > 0 && (u.Active == "inactive" || u.Active == "failed") {
 		line("CPU:", "%s", timespan.Span(u.CPU).Format(timespan.Millisecond))
@@ -301,6 +322,50 @@ func printStatus(c *cli, o *systemctlOptions, u api.Unit, journal []api.Entry) {
 		fmt.Fprintln(c.stdout)
 		printJournal(c, journal, o.output, false)
 	}
+}
+
+// writeCGroupUsage writes the Tasks: and Memory: lines of a control
+// group, as print_status_info: each where its controller tells it, with
+// the limits set, those of memory in parentheses.
+func writeCGroupUsage(b *strings.Builder, g service.CGroupUsage) {
+	if g.TasksKnown {
+		fmt.Fprintf(b, "%12s %d", "Tasks:", g.Tasks)
+		if g.TasksMax != unit.CGroupLimitMax {
+			fmt.Fprintf(b, " (limit: %d)", g.TasksMax)
+		}
+		b.WriteString("\n")
+	}
+	if !g.MemoryKnown {
+		return
+	}
+	fmt.Fprintf(b, "%12s %s", "Memory:", formatBytes(g.Memory))
+	// A protection of all memory is "infinity", as
+	// format_bytes_cgroup_protection.
+	protection := func(v uint64) string {
+		if v == unit.CGroupLimitMax {
+			return "infinity"
+		}
+		return formatBytes(v)
+	}
+	var limits []string
+	for _, l := range []struct {
+		name  string
+		shown bool
+		text  string
+	}{
+		{"min", g.MemoryMin > 0, protection(g.MemoryMin)}, {"low", g.MemoryLow > 0, protection(g.MemoryLow)},
+		{"high", g.MemoryHigh != unit.CGroupLimitMax, formatBytes(g.MemoryHigh)}, {"max", g.MemoryMax != unit.CGroupLimitMax, formatBytes(g.MemoryMax)},
+		{"swap max", g.MemorySwapMax != unit.CGroupLimitMax, formatBytes(g.MemorySwapMax)},
+		{"available", g.MemoryAvailable() != unit.CGroupLimitMax, formatBytes(g.MemoryAvailable())},
+	} {
+		if l.shown {
+			limits = append(limits, l.name+": "+l.text)
+		}
+	}
+	if len(limits) > 0 {
+		fmt.Fprintf(b, " (%s)", strings.Join(limits, " "))
+	}
+	b.WriteString("\n")
 }
 
 // cgroupProcesses lists the processes of a control group under its

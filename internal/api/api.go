@@ -59,6 +59,9 @@ type Entry struct {
 	MessageID  string `json:"message_id,omitempty"`
 	// Fields are its other fields, "KEY=value" a line.
 	Fields string `json:"fields,omitempty"`
+	// Node is the cluster node whose journal has it, for the lines of
+	// a cluster's nodes; "" for a daemon in none.
+	Node string `json:"node,omitempty"`
 }
 
 // MarshalJSON writes the entry, with a message that is not UTF-8, which
@@ -107,6 +110,10 @@ type JournalQuery struct {
 	// After selects the entries after a cursor, as journalctl -f
 	// follows the journal.
 	After int64
+	// Cursors are, for the journal of a cluster, the After of each
+	// node, by name ("" for a daemon in no cluster); a node not named
+	// has none.
+	Cursors map[string]int64 `json:",omitempty"`
 }
 
 // A Boot is a boot the journal has entries of, with the realtime of
@@ -143,6 +150,8 @@ type Run struct {
 	Result     string `json:"result"`
 	ExitCode   string `json:"exit_code"`
 	ExitStatus int    `json:"exit_status"`
+	// Node is the cluster node it ran on; "" for a daemon in none.
+	Node string `json:"node,omitempty"`
 }
 
 // A Backend answers the requests; the daemon is one.

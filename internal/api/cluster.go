@@ -23,7 +23,11 @@ type ClusterStatus struct {
 	Endpoint string   `json:"endpoint"`
 	Healthy  bool     `json:"healthy"`
 	Problems []string `json:"problems"`
-	// Leader is the node that leads the cluster's timers, "" for none.
+	// Quorum is set when etcd has a Raft leader, so that Leader and the
+	// lease could be read.
+	Quorum bool `json:"quorum"`
+	// Leader is the node that leads the cluster's timers, "" for none
+	// or, without a quorum, not known.
 	Leader string `json:"leader"`
 }
 
@@ -46,6 +50,7 @@ type ClusterBackend interface {
 var ErrNoCluster = errors.New("The daemon is not part of a cluster: it was started without --etcd-name= or --etcd-endpoints=.")
 
 func serveCluster(mux *http.ServeMux, b Backend) {
+	serveClusterJournal(mux, b)
 	mux.HandleFunc("GET /v1/cluster", func(w http.ResponseWriter, r *http.Request) {
 		cb, ok := b.(ClusterBackend)
 		if !ok {

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"path/filepath"
 	"slices"
 	"testing"
 )
@@ -27,21 +26,7 @@ func TestClusterStatus(t *testing.T) {
 		{"in none", fakeBackend{}, "api: " + ErrNoCluster.Error()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			sock := filepath.Join(t.TempDir(), "control")
-			l, err := Listen(sock)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx, cancel := context.WithCancel(t.Context())
-			done := make(chan error)
-			go func() { done <- Serve(ctx, l, tc.backend) }()
-			defer func() {
-				cancel()
-				if err := <-done; err != nil {
-					t.Errorf("Serve: %v", err)
-				}
-			}()
-			got, err := (&Client{Socket: sock}).ClusterStatus(t.Context())
+			got, err := (&Client{Socket: serveLimited(t, tc.backend, func() {})}).ClusterStatus(t.Context())
 			if tc.err != "" {
 				if err == nil || err.Error() != tc.err {
 					t.Errorf("ClusterStatus() = %+v, %v; want the error %s", got, err, tc.err)

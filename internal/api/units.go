@@ -43,6 +43,9 @@ type Unit struct {
 
 	// A timer's next elapse, realtime µs; 0 for none.
 	NextElapse uint64 `json:"next_elapse,omitempty"`
+	// LastRun is a cluster timer's last run, on whichever node; nil for
+	// none, and for a timer of this node alone.
+	LastRun *Run `json:"last_run,omitempty"`
 
 	// A service's main process: its PID, its command while it runs,
 	// and how it ended.

@@ -38,21 +38,15 @@ func seen(last, live []string) []string {
 	return nodes
 }
 
-// liveNodes returns the nodes that live now (their keys), each as
+// incarnations returns the nodes that live now (their keys), each as
 // name/incarnation, sorted.
-func (c *Cluster) liveNodes(ctx context.Context) ([]string, error) {
-	var resp *clientv3.GetResponse
-	if err := c.call(ctx, func(ctx context.Context) (err error) {
-		resp, err = c.client.Get(ctx, nodesPrefix, clientv3.WithPrefix())
-		return err
-	}); err != nil {
+func (c *Cluster) incarnations(ctx context.Context) ([]string, error) {
+	kvs, err := c.nodeKeys(ctx)
+	if err != nil {
 		return nil, fmt.Errorf("cluster: nodes: %w", err)
 	}
 	var nodes []string
-	for _, kv := range resp.Kvs {
-		if strings.Contains(strings.TrimPrefix(string(kv.Key), nodesPrefix), "/") {
-			continue // a hash the node published
-		}
+	for _, kv := range kvs {
 		var n Node
 		if err := json.Unmarshal(kv.Value, &n); err != nil {
 			return nil, fmt.Errorf("cluster: node %s: %w", kv.Key, err)
@@ -76,7 +70,7 @@ func (c *Cluster) Beat(ctx context.Context, term Term, at uint64) ([]Run, error)
 	if err != nil {
 		return nil, err
 	}
-	nodes, err := c.liveNodes(ctx)
+	nodes, err := c.incarnations(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -150,7 +144,7 @@ func (c *Cluster) Down(ctx context.Context) (bool, error) {
 // named reports whether a node that lives now is named in beat, in the
 // same incarnation.
 func (c *Cluster) named(ctx context.Context, beat beatValue) (bool, error) {
-	nodes, err := c.liveNodes(ctx)
+	nodes, err := c.incarnations(ctx)
 	if err != nil {
 		return false, err
 	}

@@ -151,7 +151,7 @@ func TestNodeJoinsAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	await.Until(t, func() bool {
-		nodes, err := a.liveNodes(ctx)
+		nodes, err := a.incarnations(ctx)
 		return err == nil && slices.Contains(nodes, "b/"+b.incarnation) && b.nodeLease() != old
 	}, "b to join again")
 	tb.Resign()
@@ -183,7 +183,7 @@ func TestBeatNamesNodesMissing(t *testing.T) {
 		t.Fatal(err)
 	}
 	await.Until(t, func() bool {
-		nodes, err := a.liveNodes(ctx)
+		nodes, err := a.incarnations(ctx)
 		return err == nil && slices.Contains(nodes, "c/"+c.incarnation)
 	}, "c to join again")
 	if down, err := c.Down(ctx); err != nil || down {

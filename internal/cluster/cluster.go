@@ -19,6 +19,7 @@ import (
 	"go.etcd.io/etcd/client/v3/concurrency"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
 )
 
 // A Cluster is a node's connection to etcd, with the member it hosts,
@@ -44,6 +45,7 @@ type Cluster struct {
 	incarnation string
 	// closing quiets etcd's log once Close has begun.
 	closing atomic.Bool
+	meter   *Meter
 }
 
 // A Node is what a node says of itself under nodes/.
@@ -54,6 +56,9 @@ type Node struct {
 	// Incarnation names the node's process, which a node started again
 	// does not share with the one before.
 	Incarnation string `json:"incarnation,omitempty"`
+	// Address is where the node answers its peers' requests for its
+	// journal lines, host:port; "" for nowhere.
+	Address string `json:"address,omitempty"`
 }
 
 // Open starts the member the config asks for, waits until it serves
@@ -66,9 +71,12 @@ func Open(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{cfg: cfg, log: cfg.Logger, incarnation: rand.Text()}
+	c := &Cluster{cfg: cfg, log: cfg.Logger, meter: cfg.Meter, incarnation: rand.Text()}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
+	}
+	if c.meter == nil {
+		c.meter = NewMeter(nil)
 	}
 	defer func() {
 		if err != nil {
@@ -87,7 +95,8 @@ func Open(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 		endpoints = cfg.AdvertiseClientURLs
 	}
 	cc := clientv3.Config{Endpoints: endpoints, DialTimeout: cfg.RequestTimeout, Logger: zl,
-		DialKeepAliveTime: cfg.LeaseTTL, DialKeepAliveTimeout: cfg.RequestTimeout}
+		DialKeepAliveTime: cfg.LeaseTTL, DialKeepAliveTimeout: cfg.RequestTimeout,
+		DialOptions: []grpc.DialOption{grpc.WithChainUnaryInterceptor(c.meter.intercept)}}
 	if cfg.CACert != "" || cfg.Cert != "" {
 		tls := transport.TLSInfo{TrustedCAFile: cfg.CACert, CertFile: cfg.Cert, KeyFile: cfg.Key}
 		if cc.TLS, err = tls.ClientConfig(); err != nil {

@@ -3,13 +3,18 @@ package cluster
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"sundial.dev/sundial/internal/await"
 )
 
 // testMember starts a member of a cluster of its own, on unix sockets in
@@ -105,11 +110,8 @@ func TestStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer term.Resign()
-	st, err := a.Status(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !st.Healthy || len(st.Problems) > 0 || st.Node != "a" || st.Leader != "b" || st.LeaseTTL != 1 || st.Lease != int64(a.node.Lease()) {
+	st := a.Status(t.Context())
+	if !st.Healthy || !st.Quorum || len(st.Problems) > 0 || st.Node != "a" || st.Leader != "b" || st.LeaseTTL != 1 || st.Lease != int64(a.node.Lease()) {
 		t.Errorf("Status = %+v; want a healthy, b leading, a's lease of 1s", st)
 	}
 	if len(st.Members) != 1 || st.Members[0].Name != "a" || !st.Members[0].RaftLeader ||
@@ -127,5 +129,63 @@ func TestDataDirInUse(t *testing.T) {
 		ListenPeerURLs: []string{"unix://" + filepath.Join(dir, "peer")}, ListenClientURLs: []string{"unix://" + filepath.Join(dir, "client")}})
 	if want := "cluster: another etcd member of sundial's uses " + a.cfg.DataDir; err == nil || err.Error() != want {
 		t.Fatalf("Open on a data directory in use = %v, want %s", err, want)
+	}
+}
+
+// Without a quorum (two members of three stopped), Status says so at
+// once, with the node and its member's view of the members; Health says
+// it unhealthy.
+func TestStatusWithoutQuorum(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three etcd members")
+	}
+	dir := t.TempDir()
+	names := []string{"a", "b", "c"}
+	// etcd's peers take no Unix sockets: addresses of a loopback
+	// network of the test's own, so that two runs at once never meet.
+	network := fmt.Sprintf("127.%d.%d.", 1+rand.IntN(254), rand.IntN(256))
+	var initial []string
+	for i, n := range names {
+		initial = append(initial, fmt.Sprintf("%s=http://%s%d:2380", n, network, i+1))
+	}
+	members := make([]*Cluster, len(names))
+	errs := make(chan error, len(names))
+	for i, n := range names {
+		go func() {
+			var err error
+			members[i], err = Open(t.Context(), Config{Name: n, DataDir: filepath.Join(dir, n), InitialCluster: strings.Join(initial, ","),
+				ListenPeerURLs: []string{initial[i][len(n)+1:]}, ListenClientURLs: []string{"unix://" + filepath.Join(dir, n+"-client")},
+				Tick: 10 * time.Millisecond, UnsafeNoFsync: true, LeaseTTL: time.Second, Logger: slog.New(slog.NewTextHandler(t.Output(), nil))})
+			errs <- err
+		}()
+	}
+	for range names {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range members {
+		t.Cleanup(func() { c.Close() })
+	}
+	a := members[0]
+	if st := a.Status(t.Context()); !st.Quorum || len(st.Members) != 3 {
+		t.Fatalf("Status with a quorum = %+v; want a quorum and 3 members", st)
+	}
+	// b leads, and is stopped last: its keys stay in a's copy, with
+	// leases none can end without a quorum.
+	lead(t, members[1])
+	for _, c := range []*Cluster{members[2], members[1]} {
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var st Status
+	await.Until(t, func() bool { st = a.Status(t.Context()); return !st.Quorum }, "a's member to have lost its Raft leader")
+	if st.Node != "a" || st.Healthy || st.Leader != "" || st.LeaseTTL != 0 || len(st.Members) != 3 || st.Members[0].Name != "a" || st.Members[0].RaftLeader ||
+		!slices.Equal(st.Problems, []string{"etcd has no Raft leader", "no quorum: the leader of the timers and the node's lease are not known"}) {
+		t.Errorf("Status without a quorum = %+v; want a, its view of the 3 members, none leading, no quorum said", st)
+	}
+	if h := a.Health(t.Context()); h.Healthy || h.Leader != "" || h.Nodes != 0 || !slices.Equal(h.Problems, []string{"etcd has no Raft leader"}) {
+		t.Errorf("Health without a quorum = %+v; want unhealthy, no Raft leader said, no leader nor nodes known", h)
 	}
 }

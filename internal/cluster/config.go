@@ -54,8 +54,16 @@ type Config struct {
 	// periodic auto-compaction); zero for DefaultCompactionRetention.
 	CompactionRetention time.Duration
 
+	// Address is where the node answers its peers for its journal
+	// lines, host:port, published with its key under nodes/; empty for
+	// nowhere.
+	Address string
+
 	// Logger receives etcd's log and the package's own; nil discards.
 	Logger *slog.Logger
+	// Meter counts the node's requests, terms and triggers; nil for one
+	// that no one reads.
+	Meter *Meter
 }
 
 const (
@@ -96,8 +104,6 @@ func (c Config) Check() error {
 // member reports whether the config hosts a member, not a client alone.
 func (c *Config) member() bool { return len(c.Endpoints) == 0 }
 
-// check returns the config with its defaults set, or the first field
-// that is wrong; peers are the URLs the member advertises to its peers.
 // Lease is the life of the node's and a leader's lease: LeaseTTL, or
 // DefaultLeaseTTL, rounded up to seconds as etcd counts.
 func (c Config) Lease() time.Duration {
@@ -107,6 +113,8 @@ func (c Config) Lease() time.Duration {
 	return time.Duration(math.Ceil(c.LeaseTTL.Seconds())) * time.Second
 }
 
+// check returns the config with its defaults set, or the first field
+// that is wrong; peers are the URLs the member advertises to its peers.
 func (c Config) check() (_ Config, peers []*url.URL, err error) {
 	if c.Name == "" {
 		return c, nil, &ConfigError{"name", c.Name, "a node needs a name"}

@@ -83,12 +83,23 @@
 //	/sundial/v1/timers/<timer>            a timer's stamp (JSON)
 //	/sundial/v1/beat                      the leader's heartbeat (JSON)
 //	/sundial/v1/runs/<timer>/<elapse-µs>  a run record (JSON), small
-//	/sundial/v1/nodes/<name>              a node, while its lease lives
+//	/sundial/v1/nodes/<name>              a node, while its lease lives, with
+//	                                      where it answers for its journal
 //	/sundial/v1/nodes/<name>/hashes/<u>   the hash of the node's copy of u
 //	/sundial/v1/hashes/<u>                the cluster's: the first published
+//	/sundial/v1/secret                    what peers show one another
 //
 // Elapses are zero-padded to 20 digits, so that the order of the keys is
-// the order of the elapses. Journal lines stay in each node's own store.
+// the order of the elapses.
+//
+// # What any node shows
+//
+// Any node shows the cluster's timers as the leader sees them
+// ([Cluster.TimerViews]: the stamp and the last run, on whichever node),
+// and their runs ([Cluster.Runs]). Journal lines stay in each node's own
+// store: a node asks its peers for theirs, at the address each publishes
+// with its key ([Cluster.Nodes]), showing the cluster's secret
+// ([Cluster.Secret]), which only etcd's clients can read.
 //
 // # Deadlines and logs
 //
@@ -97,4 +108,14 @@
 // own log (zap) goes to the injected slog.Logger, from warnings up, but
 // for the warnings every start of a member gives, which say nothing
 // wrong, and for what it says while it is being stopped.
+//
+// # Counts and health
+//
+// A [Meter], made before the node joins, counts its requests to etcd by
+// operation (timed by a gRPC interceptor of the client's, so that no call
+// is left out), with their failures, its terms won and lost, and its
+// triggers by outcome; it knows nothing of Prometheus. [Cluster.Health]
+// and [Cluster.Status] read what the node's etcd member answers without a
+// quorum (its own status, serializable reads), so that a node cut off
+// says so at once rather than at a deadline.
 package cluster

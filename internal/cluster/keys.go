@@ -11,6 +11,7 @@ const (
 	nodesPrefix  = prefix + "nodes/"
 	hashesPrefix = prefix + "hashes/"
 	beatKey      = prefix + "beat"
+	secretKey    = prefix + "secret"
 )
 
 func nodeKey(name string) string { return nodesPrefix + name }

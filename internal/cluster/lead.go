@@ -89,6 +89,7 @@ func (c *Cluster) Lead(ctx context.Context) (_ Term, err error) {
 			return Term{}, c.campaignEnd(ctx, sess, err)
 		}
 		if len(older.Kvs) == 0 {
+			c.meter.termBegan(sess)
 			return t, nil
 		}
 		if err := waitDelete(wctx, c.client, string(older.Kvs[0].Key), older.Header.Revision); err != nil {

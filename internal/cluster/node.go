@@ -16,7 +16,7 @@ func (c *Cluster) join(ctx context.Context) (*concurrency.Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster: the node's lease: %w", err)
 	}
-	node, _ := json.Marshal(Node{Name: c.cfg.Name, Lease: fmt.Sprintf("%x", sess.Lease()), Incarnation: c.incarnation})
+	node, _ := json.Marshal(Node{Name: c.cfg.Name, Lease: fmt.Sprintf("%x", sess.Lease()), Address: c.cfg.Address, Incarnation: c.incarnation})
 	// A node started again within its old lease's life takes its key:
 	// the key leaves the old lease, whose end then does not delete it.
 	if err := c.call(ctx, func(ctx context.Context) error {

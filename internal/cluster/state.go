@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"sundial.dev/sundial/internal/store"
@@ -73,8 +74,13 @@ func (c *Cluster) Timer(ctx context.Context, name string) (store.TimerState, err
 	if err := json.Unmarshal(resp.Kvs[0].Value, &v); err != nil {
 		return store.TimerState{}, fmt.Errorf("cluster: timer %s: %w", name, err)
 	}
+	return v.state(resp.Kvs[0].ModRevision), nil
+}
+
+// state is the stamp as a store.TimerState of the version.
+func (v timerValue) state(version int64) store.TimerState {
 	return store.TimerState{LastTrigger: v.LastTrigger, LastTriggerMonotonic: v.LastTriggerMonotonic, Boot: v.Boot,
-		ActiveRealtime: v.ActiveRealtime, ActiveMonotonic: v.ActiveMonotonic, Version: resp.Kvs[0].ModRevision}, nil
+		ActiveRealtime: v.ActiveRealtime, ActiveMonotonic: v.ActiveMonotonic, Version: version}
 }
 
 // Trigger records a cluster timer's elapse at t.Realtime, in one
@@ -101,6 +107,7 @@ func (c *Cluster) Trigger(ctx context.Context, term Term, prev store.TimerState,
 		ops = append(ops, clientv3.OpPut(run.Key, string(record)))
 	}
 	rev, err := c.txn(ctx, term, conds, ops)
+	c.meter.triggered(err)
 	if err != nil {
 		return store.TimerState{}, Run{}, fmt.Errorf("cluster: trigger of %s: %w", t.Timer, err)
 	}
@@ -233,13 +240,18 @@ func (c *Cluster) nodeOf(ctx context.Context, name string) (Node, int64, error) 
 }
 
 // Runs returns the run records of a timer ("" for all), the last n (0 for
-// all), oldest first: by elapse, and for all timers by start then key.
+// all), oldest first: by elapse, and for all timers by start then key;
+// the last n of all timers are the last n recorded.
 func (c *Cluster) Runs(ctx context.Context, timer string, n int) ([]Run, error) {
 	key, opts := runsPrefix, []clientv3.OpOption{clientv3.WithPrefix()}
-	if timer != "" {
+	switch {
+	case timer != "":
 		// Keys end with the elapse: the last n are the first n backwards.
 		key = runsOf(timer)
 		opts = append(opts, clientv3.WithSort(clientv3.SortByKey, clientv3.SortDescend), clientv3.WithLimit(int64(n)))
+	case n > 0:
+		// Not all of them sent, of many timers' runs.
+		opts = append(opts, clientv3.WithSort(clientv3.SortByCreateRevision, clientv3.SortDescend), clientv3.WithLimit(int64(n)))
 	}
 	var resp *clientv3.GetResponse
 	if err := c.call(ctx, func(ctx context.Context) (err error) {
@@ -250,11 +262,10 @@ func (c *Cluster) Runs(ctx context.Context, timer string, n int) ([]Run, error) 
 	}
 	runs := make([]Run, 0, len(resp.Kvs))
 	for _, kv := range resp.Kvs {
-		var r Run
-		if err := json.Unmarshal(kv.Value, &r); err != nil {
-			return nil, fmt.Errorf("cluster: run %s: %w", kv.Key, err)
+		r, err := decodeRun(kv)
+		if err != nil {
+			return nil, err
 		}
-		r.Key, r.Version = string(kv.Key), kv.ModRevision
 		runs = append(runs, r)
 	}
 	slices.SortFunc(runs, func(a, b Run) int {
@@ -264,4 +275,14 @@ func (c *Cluster) Runs(ctx context.Context, timer string, n int) ([]Run, error) 
 		runs = runs[len(runs)-n:]
 	}
 	return runs, nil
+}
+
+// decodeRun reads a run record.
+func decodeRun(kv *mvccpb.KeyValue) (Run, error) {
+	var r Run
+	if err := json.Unmarshal(kv.Value, &r); err != nil {
+		return Run{}, fmt.Errorf("cluster: run %s: %w", kv.Key, err)
+	}
+	r.Key, r.Version = string(kv.Key), kv.ModRevision
+	return r, nil
 }

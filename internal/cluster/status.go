@@ -8,23 +8,30 @@ import (
 	"strings"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	etcderrors "go.etcd.io/etcd/server/v3/etcdserver/errors"
 )
 
 // A Status is what a node sees of its cluster.
 type Status struct {
 	// Node is this node's name; Lease, its lease's ID, and LeaseTTL and
-	// LeaseLeft, the lease's life and what is left of it, in seconds.
+	// LeaseLeft, the lease's life and what is left of it, in seconds (0
+	// for not known).
 	Node                string
 	Lease               int64
 	LeaseTTL, LeaseLeft int64
-	// Members are etcd's, by name; Endpoint is the one this node asked.
+	// Members are etcd's, by name, as the member this node asks knows
+	// them; Endpoint is that member's.
 	Members  []Member
 	Endpoint string
 	// Healthy is set when that endpoint answered, with a Raft leader and
 	// no alarm; Problems says what is wrong otherwise.
 	Healthy  bool
 	Problems []string
-	// Leader is the node that leads the timers, "" for none.
+	// Quorum is set when etcd has a Raft leader, and so a quorum: the
+	// leader of the timers and the lease can be read.
+	Quorum bool
+	// Leader is the node that leads the timers, "" for none or, without
+	// a quorum, not known.
 	Leader string
 }
 
@@ -37,37 +44,38 @@ type Member struct {
 	RaftLeader bool
 }
 
-// Status asks etcd for the members, the health of the endpoint this node
-// uses, the node's lease, and who leads the timers. A part that cannot be
-// had is said in Problems; the error is for none at all.
-func (c *Cluster) Status(ctx context.Context) (Status, error) {
+// Status asks the endpoint this node uses for its health and its view of
+// the members, which it has without a quorum; then, if etcd has one, for
+// the node's lease and who leads the timers. A part that cannot be had is
+// said in Problems. It takes no longer than one request's deadline.
+func (c *Cluster) Status(ctx context.Context) Status {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
+	defer cancel()
 	s := Status{Node: c.cfg.Name, Lease: int64(c.nodeLease()), Endpoint: c.client.Endpoints()[0]}
+	raftLeader, problems, err := c.endpointStatus(ctx, s.Endpoint)
+	s.Problems = problems
+	if err != nil {
+		return s // the endpoint does not answer: neither would it the rest
+	}
 	var members *clientv3.MemberListResponse
 	if err := c.call(ctx, func(ctx context.Context) (err error) {
-		members, err = c.client.MemberList(ctx)
+		members, err = c.client.MemberList(ctx, clientv3.WithSerializable())
 		return err
 	}); err != nil {
-		return Status{}, fmt.Errorf("cluster: members: %w", err)
-	}
-	var raftLeader uint64
-	var status *clientv3.StatusResponse
-	if err := c.call(ctx, func(ctx context.Context) (err error) {
-		status, err = c.client.Status(ctx, s.Endpoint)
-		return err
-	}); err != nil {
-		s.Problems = append(s.Problems, fmt.Sprintf("%s: %v", s.Endpoint, err))
+		s.Problems = append(s.Problems, fmt.Sprintf("members: %v", err))
 	} else {
-		raftLeader = status.Leader
-		if raftLeader == 0 {
-			s.Problems = append(s.Problems, "etcd has no Raft leader")
+		for _, m := range members.Members {
+			s.Members = append(s.Members, Member{Name: m.Name, ID: m.ID, PeerURLs: m.PeerURLs, ClientURLs: m.ClientURLs,
+				RaftLeader: m.ID == raftLeader})
 		}
-		s.Problems = append(s.Problems, status.Errors...)
+		slices.SortFunc(s.Members, func(a, b Member) int { return cmp.Or(strings.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID)) })
 	}
-	for _, m := range members.Members {
-		s.Members = append(s.Members, Member{Name: m.Name, ID: m.ID, PeerURLs: m.PeerURLs, ClientURLs: m.ClientURLs,
-			RaftLeader: m.ID == raftLeader})
+	if s.Quorum = raftLeader != 0; !s.Quorum {
+		// The lease and the leader's key are read through Raft: they
+		// would wait for the deadline.
+		s.Problems = append(s.Problems, "no quorum: the leader of the timers and the node's lease are not known")
+		return s
 	}
-	slices.SortFunc(s.Members, func(a, b Member) int { return cmp.Or(strings.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID)) })
 	var lease *clientv3.LeaseTimeToLiveResponse
 	if err := c.call(ctx, func(ctx context.Context) (err error) {
 		lease, err = c.client.TimeToLive(ctx, c.nodeLease())
@@ -85,5 +93,28 @@ func (c *Cluster) Status(ctx context.Context) (Status, error) {
 	}
 	s.Leader = leader
 	s.Healthy = len(s.Problems) == 0
-	return s, nil
+	return s
+}
+
+// endpointStatus asks an endpoint for its member's status, which the
+// member has without a quorum: the ID of the Raft leader it knows (0
+// for none), and what is wrong (no leader, alarms); err if it does not
+// answer.
+func (c *Cluster) endpointStatus(ctx context.Context, endpoint string) (raftLeader uint64, problems []string, err error) {
+	var status *clientv3.StatusResponse
+	if err := c.call(ctx, func(ctx context.Context) (err error) {
+		status, err = c.client.Status(ctx, endpoint)
+		return err
+	}); err != nil {
+		return 0, []string{fmt.Sprintf("%s: %v", endpoint, err)}, err
+	}
+	if status.Leader == 0 {
+		problems = append(problems, "etcd has no Raft leader")
+	}
+	for _, e := range status.Errors {
+		if e != etcderrors.ErrNoLeader.Error() { // said above, in words of ours
+			problems = append(problems, e)
+		}
+	}
+	return status.Leader, problems, nil
 }

@@ -45,6 +45,8 @@ func (b backend) ask(ctx context.Context, f func()) error {
 
 func (b backend) Timers(ctx context.Context) ([]api.Timer, error) {
 	var out []api.Timer
+	var shown []shownTimer
+	var eng *timer.Engine
 	err := b.ask(ctx, func() {
 		now := b.m.clk.Now()
 		var names []string
@@ -62,7 +64,11 @@ func (b backend) Timers(ctx context.Context) ([]api.Timer, error) {
 				LastTrigger: t.LastTrigger.Realtime, LastTriggerMonotonic: t.LastTrigger.Monotonic, Monotonic: now.Monotonic,
 				Next: t.NextElapse(now)})
 		}
+		shown, eng = b.m.shownClusterTimers(names)
 	})
+	if err == nil {
+		b.m.showClusterTimers(ctx, out, eng, shown)
+	}
 	return out, err
 }
 
@@ -71,7 +77,11 @@ func (b backend) Journal(ctx context.Context, q api.JournalQuery) ([]api.Entry, 
 }
 
 func (b backend) JournalUnits(ctx context.Context) ([]string, error) {
-	return b.m.store.JournalUnits(ctx)
+	units, err := b.m.store.JournalUnits(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return b.m.withClusterUnits(ctx, units)
 }
 
 func (b backend) JournalBoots(ctx context.Context) ([]api.Boot, error) {
@@ -83,12 +93,18 @@ func (b backend) VacuumJournal(ctx context.Context, v api.Vacuum) (api.Vacuumed,
 }
 
 func (b backend) Runs(ctx context.Context, unit string, last int) ([]api.Run, error) {
-	return ReadRuns(ctx, b.m.store, unit, last)
+	runs, err := ReadRuns(ctx, b.m.store, unit, last)
+	if err != nil {
+		return nil, err
+	}
+	return b.m.withClusterRuns(ctx, runs, unit, last)
 }
 
 func (b backend) Units(ctx context.Context, names []string, properties bool) ([]api.Unit, error) {
 	var out []api.Unit
 	var loadErr error
+	var shown []shownTimer
+	var eng *timer.Engine
 	err := b.ask(ctx, func() {
 		m := b.m
 		if len(names) == 0 {
@@ -108,9 +124,17 @@ func (b backend) Units(ctx context.Context, names []string, properties bool) ([]
 			}
 			out = append(out, m.describeUnit(e, properties))
 		}
+		shownNames := make([]string, len(out))
+		for i, u := range out {
+			shownNames[i] = u.Name
+		}
+		shown, eng = m.shownClusterTimers(shownNames)
 	})
 	if err == nil {
 		err = loadErr
+	}
+	if err == nil {
+		b.m.showClusterUnits(ctx, out, eng, shown)
 	}
 	return out, err
 }

@@ -582,6 +582,15 @@ func termEnd(ctx context.Context, err error) error {
 	return err
 }
 
+// lastTrigger is the last trigger of a cluster timer's stamp, as this
+// node's timer engine counts from it now: zero for none.
+func lastTrigger(st store.TimerState, now timer.Instant) timer.Dual {
+	if st.LastTrigger == 0 {
+		return timer.Dual{}
+	}
+	return timer.Dual{Realtime: st.LastTrigger, Monotonic: monotonicOf(st.LastTrigger, now)}
+}
+
 // monotonicOf is a realtime µs of another node's, or of before this
 // boot, on this node's monotonic clock now, which OnUnitActiveSec= and
 // its kind count from: 0 for before the clock began.
@@ -610,13 +619,11 @@ func (m *Manager) clusterTimers(ctx context.Context) (timers []clusterTimer, eng
 	done := make(chan struct{})
 	if !m.send(ctx, func() {
 		defer close(done)
-		e := m.engine
-		eng = &timer.Engine{Location: e.Location, Startup: e.Startup, InContainer: e.InContainer, MachineID: e.MachineID,
-			User: e.User, UID: e.UID, Perturbation: e.Perturbation, CanWake: e.CanWake, Rand: e.Rand, LogLevel: e.LogLevel,
-			// The log only: the journal is the loop's.
-			Log: func(t *timer.Timer, level slog.Level, msg string) {
-				m.log.Log(context.Background(), level, t.Name+": "+msg)
-			}}
+		eng = m.copyEngine()
+		// The log only: the journal is the loop's.
+		eng.Log = func(t *timer.Timer, level slog.Level, msg string) {
+			m.log.Log(context.Background(), level, t.Name+": "+msg)
+		}
 		for _, name := range slices.Sorted(maps.Keys(m.units)) {
 			e := m.units[name]
 			if e.timer == nil || !e.timer.State.Active() || !m.isClusterTimer(e) {

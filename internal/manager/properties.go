@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"sundial.dev/sundial/internal/api"
+	"sundial.dev/sundial/internal/timer"
 	"sundial.dev/sundial/timespan"
 	"sundial.dev/sundial/unit"
 )
@@ -201,20 +202,11 @@ func (m *Manager) timerProperties(p *props, e *entry, t *unit.TimerSection, a ap
 	}
 	p.bool("OnClockChange", t.OnClockChange)
 	p.bool("OnTimezoneChange", t.OnTimezoneChange)
-	var rt, mono, last, lastMono uint64
 	result := "success"
 	if tm := e.timer; tm != nil {
-		rt, mono = tm.NextRealtime, tm.NextMonotonic
-		last, lastMono = tm.LastTrigger.Realtime, tm.LastTrigger.Monotonic
 		result = tm.Result.String()
 	}
-	if rt == ^uint64(0) {
-		rt = 0
-	}
-	p.stamp("NextElapseUSecRealtime", rt)
-	p.span("NextElapseUSecMonotonic", timespan.Span(mono))
-	p.stamp("LastTriggerUSec", last)
-	p.span("LastTriggerUSecMonotonic", timespan.Span(lastMono))
+	p.timerStamps(e.timer)
 	p.str("Result", result)
 	p.span("AccuracyUSec", t.AccuracySec)
 	p.span("RandomizedDelayUSec", t.RandomizedDelaySec)
@@ -305,4 +297,21 @@ func yesNo(b bool) string {
 		return "yes"
 	}
 	return "no"
+}
+
+// timerStamps are a timer's next elapses and last trigger (none for
+// nil).
+func (p *props) timerStamps(tm *timer.Timer) {
+	var rt, mono, last, lastMono uint64
+	if tm != nil {
+		rt, mono = tm.NextRealtime, tm.NextMonotonic
+		last, lastMono = tm.LastTrigger.Realtime, tm.LastTrigger.Monotonic
+	}
+	if rt == ^uint64(0) {
+		rt = 0
+	}
+	p.stamp("NextElapseUSecRealtime", rt)
+	p.span("NextElapseUSecMonotonic", timespan.Span(mono))
+	p.stamp("LastTriggerUSec", last)
+	p.span("LastTriggerUSecMonotonic", timespan.Span(lastMono))
 }

@@ -13,6 +13,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"sundial.dev/sundial/unit"
 )
 
 // cgroupMount is where the cgroup v2 hierarchy is mounted, as
@@ -131,6 +133,11 @@ func CGroupEscape(name string) string {
 type cgroup struct {
 	dir string
 	fd  *os.File // the directory, for CLONE_INTO_CGROUP
+	// events has a value when cgroup.events has changed since it was
+	// last taken, as inotify tells, which watch, if set, watches; nil
+	// where inotify is not had.
+	events chan struct{}
+	watch  *os.File
 }
 
 // openCGroup makes the group's directory, if it is not there, and opens
@@ -143,8 +150,44 @@ func openCGroup(dir string) (*cgroup, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &cgroup{dir: dir, fd: fd}, nil
+	g := &cgroup{dir: dir, fd: fd}
+	g.watchEvents()
+	return g, nil
 }
+
+// watchEvents has inotify tell the changes of cgroup.events, as
+// systemd's manager watches it (unit_watch_cgroup): "populated 0" is
+// the group emptied.
+func (g *cgroup) watchEvents() {
+	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
+	if err != nil {
+		return
+	}
+	if _, err := unix.InotifyAddWatch(fd, filepath.Join(g.dir, "cgroup.events"), unix.IN_MODIFY); err != nil {
+		unix.Close(fd)
+		return
+	}
+	// Nonblocking, the file is the runtime poller's, and closing it
+	// ends the read.
+	g.watch, g.events = os.NewFile(uintptr(fd), "inotify"), make(chan struct{}, 1)
+	go func() {
+		// Owned by the group: it ends when close closes the file.
+		buf := make([]byte, 4096)
+		for {
+			if _, err := g.watch.Read(buf); err != nil {
+				return
+			}
+			select {
+			case g.events <- struct{}{}:
+			default:
+			}
+		}
+	}()
+}
+
+// changes returns a channel that has a value when cgroup.events may
+// have changed since it was last taken; nil where that is not told.
+func (g *cgroup) changes() <-chan struct{} { return g.events }
 
 // intoCGroup has the process cmd starts begin in g, as exec_child puts
 // its process in the unit's group before anything else (cg_attach),
@@ -232,6 +275,9 @@ func (g *cgroup) signal(sig syscall.Signal, cont bool) {
 // still hold is kept.
 func (g *cgroup) close() {
 	g.fd.Close()
+	if g.watch != nil {
+		g.watch.Close()
+	}
 	if !g.populated() {
 		os.Remove(g.dir)
 	}
@@ -250,10 +296,55 @@ func CGroupProcesses(dir string) []int {
 // uses, as memory.current tells it; ok is false where the memory
 // controller is not enabled for it.
 func CGroupMemory(dir string) (n uint64, ok bool) {
-	b, err := os.ReadFile(filepath.Join(dir, "memory.current"))
+	return cgroupValue(dir, "memory.current")
+}
+
+// cgroupValue reads a number from a file of the control group of the
+// directory; "max" is [unit.CGroupLimitMax]. ok is false where the file is
+// not there, its controller not enabled for the group.
+func cgroupValue(dir, file string) (n uint64, ok bool) {
+	b, err := os.ReadFile(filepath.Join(dir, file))
 	if err != nil {
 		return 0, false
 	}
-	n, err = strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+	s := strings.TrimSpace(string(b))
+	if s == "max" {
+		return unit.CGroupLimitMax, true
+	}
+	n, err = strconv.ParseUint(s, 10, 64)
 	return n, err == nil
+}
+
+// CGroupDir returns the directory of the control group that the
+// hierarchy names path ("/sundial/foo.service"), where the hierarchy is
+// mounted here; "" where there is none.
+func CGroupDir(path string) string {
+	mount := cgroupMount()
+	if mount == "" {
+		return ""
+	}
+	return filepath.Join(mount, path)
+}
+
+// ReadCGroupUsage reads what the control group of the directory holds
+// and may hold, from the files of the pids and memory controllers; of
+// dir "", nothing.
+func ReadCGroupUsage(dir string) CGroupUsage {
+	u := noCGroupUsage
+	if dir == "" {
+		return u
+	}
+	u.Tasks, u.TasksKnown = cgroupValue(dir, "pids.current")
+	u.Memory, u.MemoryKnown = cgroupValue(dir, "memory.current")
+	u.MemoryMin, _ = cgroupValue(dir, "memory.min")
+	u.MemoryLow, _ = cgroupValue(dir, "memory.low")
+	for _, l := range []struct {
+		v    *uint64
+		file string
+	}{{&u.TasksMax, "pids.max"}, {&u.MemoryHigh, "memory.high"}, {&u.MemoryMax, "memory.max"}, {&u.MemorySwapMax, "memory.swap.max"}} {
+		if v, ok := cgroupValue(dir, l.file); ok {
+			*l.v = v
+		}
+	}
+	return u
 }

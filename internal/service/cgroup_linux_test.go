@@ -5,8 +5,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
+
+	"sundial.dev/sundial/internal/await"
+	"sundial.dev/sundial/internal/clock"
 )
 
 // testCGroupRoot makes a control group for the test's services under
@@ -82,5 +87,111 @@ func TestCGroupEscape(t *testing.T) {
 		if got := CGroupEscape(c.in); got != c.want {
 			t.Errorf("CGroupEscape(%q) = %q, want %q", c.in, got, c.want)
 		}
+	}
+}
+
+// shortTimersStill is the real clock, but that the timers of less than
+// a second never fire: a wait that polls never ends.
+type shortTimersStill struct{ clock.Real }
+
+func (c shortTimersStill) After(d time.Duration) (<-chan time.Time, func() bool) {
+	if d < time.Second {
+		return nil, func() bool { return true }
+	}
+	return c.Real.After(d)
+}
+
+// release writes a line to the FIFO, for its reader to go on: opened to
+// read too, so that the open does not wait for a reader, and kept open
+// until the test ends, so that the line waits for one that opens it
+// later.
+func release(t *testing.T, fifo string) {
+	f, err := os.OpenFile(fifo, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	f.WriteString("go\n")
+}
+
+// awaitEnd waits for the activation to end, failing t if it does not
+// within await's deadline.
+func awaitEnd(t *testing.T, r *Run) Outcome {
+	t.Helper()
+	done := make(chan Outcome, 1)
+	go func() { done <- r.Wait() }()
+	var out Outcome
+	await.Until(t, func() bool {
+		select {
+		case out = <-done:
+			return true
+		default:
+			return false
+		}
+	}, "the activation to end")
+	return out
+}
+
+// TestCGroupEmptied: the stop of a service in a control group returns
+// once the last process there exits, which the group (or, for one that
+// left the service's process groups, a pidfd) tells, without polling:
+// here the main process is reaped at SIGTERM, while a process that
+// ignores it goes on until the test lets it go.
+func TestCGroupEmptied(t *testing.T) {
+	root := testCGroupRoot(t)
+	for _, tc := range []struct{ name, run string }{
+		{"of the main process's group", "sh"},
+		{"that left it", "setsid sh"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			fifo, script := filepath.Join(dir, "fifo"), filepath.Join(dir, "service")
+			if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			os.WriteFile(script, []byte("#!/bin/sh\n"+tc.run+" -c 'trap \"\" TERM; echo ready; read x <"+fifo+"' &\nexec sleep 1000\n"), 0o755)
+			tr := &trace{}
+			spec := tr.spec(loadService(t, "ExecStart="+script))
+			spec.CGroup, spec.Clock = filepath.Join(root, "emptied.service"), shortTimersStill{}
+			var main atomic.Int64
+			spec.MainPID = func(pid int) { main.Store(int64(pid)) }
+			r := Begin(spec)
+			tr.waitForLines(t, 1)
+			r.Stop()
+			await.Until(t, func() bool {
+				_, err := os.Stat("/proc/" + strconv.Itoa(int(main.Load())))
+				return main.Load() > 0 && err != nil
+			}, "the main process reaped")
+			release(t, fifo)
+			out := awaitEnd(t, r)
+			if out.Result != Success {
+				t.Errorf("result %s; logs %q", out.Result, tr.logs)
+			}
+			if _, err := os.Stat(spec.CGroup); err == nil {
+				t.Errorf("the control group is left")
+			}
+		})
+	}
+}
+
+// TestCGroupEmptiedForking: a forking service whose main process is not
+// known runs until its control group empties, which the group tells.
+func TestCGroupEmptiedForking(t *testing.T) {
+	root := testCGroupRoot(t)
+	dir := t.TempDir()
+	fifo, script := filepath.Join(dir, "fifo"), filepath.Join(dir, "service")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(script, []byte("#!/bin/sh\nsh -c 'read x <"+fifo+"' &\n"), 0o755)
+	tr := &trace{}
+	spec := tr.spec(loadService(t, "Type=forking\nGuessMainPID=no\nExecStart="+script))
+	spec.CGroup, spec.Clock = filepath.Join(root, "forking.service"), shortTimersStill{}
+	r := Begin(spec)
+	tr.waitFor(t, Running)
+	release(t, fifo)
+	out := awaitEnd(t, r)
+	if out.Result != Success {
+		t.Errorf("result %s; logs %q", out.Result, tr.logs)
 	}
 }

@@ -25,12 +25,19 @@ func (*cgroup) members() []procStat            { return nil }
 func (*cgroup) signal(syscall.Signal, bool)    {}
 func (*cgroup) populated() bool                { return false }
 func (*cgroup) close()                         {}
+func (*cgroup) changes() <-chan struct{}       { return nil }
 
 // CGroupProcesses finds none here.
 func CGroupProcesses(string) []int { return nil }
 
 // CGroupMemory is not known here.
 func CGroupMemory(string) (uint64, bool) { return 0, false }
+
+// CGroupDir is "": there is no hierarchy here.
+func CGroupDir(string) string { return "" }
+
+// ReadCGroupUsage knows nothing here.
+func ReadCGroupUsage(string) CGroupUsage { return noCGroupUsage }
 
 // applyResources has nothing to apply to here: resource settings are
 // named as not honoured.

@@ -123,6 +123,14 @@ func TestConfined(t *testing.T) {
 			userns, []string{"@UID@ @UID@ 1", "@GID@ @GID@ 1", "deny"}},
 		{"PrivateUsers with User=", "PrivateUsers=yes\nExecStart=/bin/sh -c 'awk \"{print \\$1, \\$2, \\$3}\" /proc/self/uid_map; id -u; stat -c %%u:%%g @D@/alien'",
 			stranger, []string{"0 0 1", "4242 4242 1", "4242", "65534:65534"}},
+		// As systemd's child makes the user namespace last, as root:
+		// the settings that take the host's privileges are made.
+		{"PrivateUsers with CPUSchedulingPolicy", "PrivateUsers=yes\nCPUSchedulingPolicy=fifo\nCPUSchedulingPriority=7\nCPUSchedulingResetOnFork=yes\nNice=-3\nIOSchedulingClass=realtime\n" +
+			"ExecStart=/bin/sh -c 'chrt -p $$$$; ionice -p $$$$; cut -d\\  -f19 /proc/$$$$/stat'", root,
+			[]string{"pid PID's current scheduling policy: SCHED_FIFO|SCHED_RESET_ON_FORK", "pid PID's current scheduling priority: 7", "realtime: prio 4", "-3"}},
+		{"PrivateUsers with ProtectProc", "PrivateUsers=yes\nProtectProc=invisible\nProcSubset=pid\n" +
+			"ExecStart=/bin/sh -c 'test -e /proc/@OTHER@ || echo hidden; test -e /proc/sys || echo no /proc/sys; grep -o hidepid=invisible,subset=pid /proc/self/mounts'",
+			stranger, []string{"hidden", "no /proc/sys", "hidepid=invisible,subset=pid"}},
 		{"PrivateNetwork", "PrivateNetwork=yes\nExecStart=/bin/sh -c 'tail -n +3 /proc/net/dev | cut -d: -f1'", userns, []string{"lo"}},
 		{"PrivateIPC", "PrivateIPC=yes\nExecStart=/bin/sh -c 'test $(readlink /proc/self/ns/ipc) != @IPC@ && echo private'", userns, []string{"private"}},
 		{"ProtectHostname", "ProtectHostname=yes\nExecStart=/bin/sh -c 'test $(readlink /proc/self/ns/uts) != @UTS@ && echo private'", userns, []string{"private"}},
@@ -188,18 +196,6 @@ func TestConfined(t *testing.T) {
 			}
 			checkList(t, "lines", lines, want)
 		})
-	}
-}
-
-// TestProtectProcPrivateUsers: a /proc of its own the service does not
-// get with PrivateUsers= is named.
-func TestProtectProcPrivateUsers(t *testing.T) {
-	if os.Getuid() != 0 {
-		t.Skip("needs root")
-	}
-	_, out, logs, _ := runConfined(t, "PrivateUsers=yes\nProtectProc=invisible\nExecStart=/bin/true", nil, nil)
-	if out.Result != Success || !slices.Contains(logs, "ProtectProc= and ProcSubset= cannot be honoured together with PrivateUsers= here; the host's /proc is kept.") {
-		t.Errorf("result %s; logs %q", out.Result, logs)
 	}
 }
 
@@ -320,14 +316,14 @@ func TestConfinedUnprivileged(t *testing.T) {
 	if err := os.WriteFile(bin, self, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "-test.run=^(TestConfined|TestUnhonoured)$", "-test.count=1", "-test.v")
+	cmd := exec.Command(bin, "-test.run=^(TestConfined|TestUnhonoured|TestSharedNamespaces)$", "-test.count=1", "-test.v")
 	cmd.Dir, cmd.Env = dir, []string{"HOME=" + dir, "PATH=/usr/bin:/bin"}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534, Groups: []uint32{}}}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	for _, name := range []string{"TestConfined/ProtectSystem_and_ReadWritePaths", "TestConfined/PrivateTmp", "TestConfined/PrivateNetwork", "TestConfined/BindPaths", "TestConfined/NoExecPaths_and_ExecPaths", "TestConfined/PrivateUsers", "TestUnhonoured"} {
+	for _, name := range []string{"TestConfined/ProtectSystem_and_ReadWritePaths", "TestConfined/PrivateTmp", "TestConfined/PrivateNetwork", "TestConfined/BindPaths", "TestConfined/NoExecPaths_and_ExecPaths", "TestConfined/PrivateUsers", "TestUnhonoured", "TestSharedNamespaces"} {
 		if !strings.Contains(string(out), "--- PASS: "+name+" ") {
 			t.Errorf("%s did not pass:\n%s", name, out)
 		}
@@ -496,5 +492,50 @@ func TestConfinedIOURing(t *testing.T) {
 			t.Errorf("%s: result %s; logs %q", tc.text, out.Result, logs)
 		}
 		checkList(t, tc.text, lines, []string{tc.want})
+	}
+}
+
+// TestSharedNamespaces: the commands of an activation share one network
+// namespace and one IPC namespace, as systemd's exec runtime keeps them
+// for a unit; the next activation gets new ones. A manager that is not
+// root says that each command gets its own.
+func TestSharedNamespaces(t *testing.T) {
+	if os.Getuid() != 0 {
+		if !userNamespaces() {
+			t.Skip("needs root or user namespaces")
+		}
+		_, out, logs, _ := runConfined(t, "PrivateNetwork=yes\nExecStartPre=/bin/true\nExecStart=/bin/true", nil, nil)
+		const want = "PrivateNetwork= and PrivateIPC= give each command of the service namespaces of its own here: " +
+			"the manager is not root, and a command in a user namespace of its own cannot enter another's."
+		if out.Result != Success || !slices.Contains(logs, want) {
+			t.Errorf("result %s; logs %q", out.Result, logs)
+		}
+		return
+	}
+	host, err := os.ReadFile("/proc/sys/net/ipv4/ip_unprivileged_port_start")
+	if err != nil {
+		t.Skip(err)
+	}
+	// The lowest port anyone may bind, a setting of each network
+	// namespace, and the message queues of each IPC namespace.
+	const show = "/bin/sh -c 'echo $$(cat /proc/sys/net/ipv4/ip_unprivileged_port_start) $$(ipcs -q | grep -c ^0x)'"
+	const text = "ExecStartPre=/bin/sh -c 'echo 1234 > /proc/sys/net/ipv4/ip_unprivileged_port_start; ipcmk -Q >/dev/null'\n" +
+		"ExecStart=" + show + "\nExecStartPost=" + show + "\nExecStop=" + show + "\n"
+	for _, tc := range []struct{ name, text string }{
+		{"PrivateNetwork and PrivateIPC", "PrivateNetwork=yes\nPrivateIPC=yes\n"},
+		{"with PrivateUsers", "PrivateNetwork=yes\nPrivateIPC=yes\nPrivateUsers=yes\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for range 2 {
+				lines, out, logs, _ := runConfined(t, tc.text+text, nil, nil)
+				if out.Result != Success {
+					t.Errorf("result %s; logs %q", out.Result, logs)
+				}
+				checkList(t, "lines", lines, []string{"1234 1", "1234 1", "1234 1"})
+			}
+			if now, _ := os.ReadFile("/proc/sys/net/ipv4/ip_unprivileged_port_start"); string(now) != string(host) {
+				t.Errorf("the host's setting is %q, was %q", now, host)
+			}
+		})
 	}
 }

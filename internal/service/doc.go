@@ -26,7 +26,11 @@
 // the secure bits, no_new_privs and seccomp filters. A step that fails
 // ends the command with systemd's exit status, before it runs;
 // [Unhonoured] names the settings that cannot be had where the manager
-// runs.
+// runs. The network and IPC namespaces are the activation's, shared by
+// its commands, made by a manager that is root. A helper in a user
+// namespace of its own (PrivateUsers=) lacks the host's privileges that
+// systemd's child still has, making that namespace last: a manager that
+// is root makes its scheduling settings and its /proc for it.
 //
 // What systemd's control group holds, an activation finds without one:
 // its process groups, and on Linux the processes that left them (setsid,

@@ -61,6 +61,15 @@ type helperSetup struct {
 	PrivateTmp   [2]string
 	WritableDirs []string
 	PrivateRoots []string // of DynamicUser=: see mountEntries
+	// SharedNamespaces: the helper was started in the activation's
+	// network and IPC namespaces (see sharedNamespaces).
+	SharedNamespaces bool
+	// Scheduled: the manager has made the scheduling settings (see
+	// managerSchedules). ProcInstance: it has made the instance of
+	// procfs that is to be /proc, at procFD (see procInstance).
+	Scheduled, ProcInstance bool
+	// Seccomp are the filters to load, assembled (see assembleSeccomp).
+	Seccomp [][]byte
 	// Unprivileged: the manager is not root, and its services have no
 	// capabilities to bound or keep; their namespaces are made in a
 	// user namespace.
@@ -123,6 +132,7 @@ func seccompWanted(x *unit.Confinement) bool {
 type helper struct {
 	setup, setupChild   *os.File // the helper reads the setup from setupChild
 	report, reportChild *os.File // and writes a failure to reportChild
+	proc                *os.File // see procInstance
 }
 
 // newHelper turns cmd into a start of the helper, which makes c's
@@ -147,18 +157,34 @@ func newHelper(cmd *exec.Cmd, c Command) (*helper, error) {
 		userNamespace(cmd.SysProcAttr, c.Exec, c.Credential)
 	}
 	cmd.ExtraFiles = []*os.File{h.setupChild, h.reportChild}
+	if h.proc = procInstance(c); h.proc != nil {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, h.proc)
+	}
 	return h, nil
 }
 
-// setUp hands the started helper the command and its settings, and waits
-// until it has executed the command, or failed to.
-func (h *helper) setUp(c Command) error {
+// setUp hands the started helper, pid, the command and its settings,
+// and waits until it has executed the command, or failed to.
+func (h *helper) setUp(c Command, pid int) error {
 	h.setupChild.Close()
 	h.reportChild.Close()
 	s := helperSetup{Path: c.Path, Argv: c.Argv, Env: c.Env, Dir: c.Dir, UMask: c.UMask, Limits: c.Limits, Credential: c.Credential,
-		Dirs: c.Dirs, Exec: c.Exec, PrivateTmp: c.PrivateTmp, WritableDirs: c.WritableDirs, PrivateRoots: c.PrivateRoots, Unprivileged: os.Geteuid() != 0, IgnoreSIGPIPE: c.IgnoreSIGPIPE}
+		Dirs: c.Dirs, Exec: c.Exec, ProcInstance: h.proc != nil, PrivateTmp: c.PrivateTmp, WritableDirs: c.WritableDirs, PrivateRoots: c.PrivateRoots, SharedNamespaces: c.namespaces != nil, Unprivileged: os.Geteuid() != 0, IgnoreSIGPIPE: c.IgnoreSIGPIPE}
 	if c.NiceSet {
 		s.Nice = &c.Nice
+	}
+	var e *setupError
+	if s.Seccomp, e = assembleSeccomp(c); e != nil {
+		h.setup.Close()
+		return e
+	}
+	if managerSchedules(c) {
+		// The helper, waiting for its setup, goes on without one.
+		if e := s.applyScheduling(pid); e != nil {
+			h.setup.Close()
+			return e
+		}
+		s.Scheduled = true
 	}
 	werr := json.NewEncoder(h.setup).Encode(&s)
 	h.setup.Close()
@@ -200,7 +226,7 @@ type helperNote struct {
 }
 
 func (h *helper) close() {
-	for _, f := range []*os.File{h.setup, h.setupChild, h.report, h.reportChild} {
+	for _, f := range []*os.File{h.setup, h.setupChild, h.report, h.reportChild, h.proc} {
 		if f != nil {
 			f.Close()
 		}
@@ -218,6 +244,9 @@ func runHelper(in, out *os.File) int {
 	err := json.NewDecoder(in).Decode(&s)
 	in.Close()
 	syscall.CloseOnExec(int(out.Fd()))
+	if s.ProcInstance {
+		syscall.CloseOnExec(procFD)
+	}
 	enc := json.NewEncoder(out)
 	s.warn = func(msg string) { enc.Encode(helperNote{Warning: msg}) }
 	s.leave = func(dir string) { enc.Encode(helperNote{Remove: dir}) }
@@ -237,7 +266,12 @@ func runHelper(in, out *os.File) int {
 // namespaces, the groups, the bounding and ambient capabilities, the user, the working
 // directory, the secure bits and no_new_privs.
 func (s *helperSetup) apply() *setupError {
-	if e := s.applyScheduling(); e != nil {
+	if !s.Scheduled {
+		if e := s.applyScheduling(0); e != nil {
+			return e
+		}
+	}
+	if e := s.applyPersonality(); e != nil {
 		return e
 	}
 	uid, gid := os.Getuid(), os.Getgid()

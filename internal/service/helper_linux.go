@@ -45,14 +45,15 @@ var rlimitResources = map[string]int{
 
 // setNice is systemd's setpriority_closest: the nice level asked for, or,
 // when a lower one is not permitted, the lowest RLIMIT_NICE permits. It
-// sets the calling thread's, which Linux keeps per thread.
-func setNice(nice int) error {
-	err := unix.Setpriority(unix.PRIO_PROCESS, 0, nice)
+// sets the calling thread's, which Linux keeps per thread, or the
+// thread pid's.
+func setNice(pid, nice int) error {
+	err := unix.Setpriority(unix.PRIO_PROCESS, pid, nice)
 	if err == nil || err != unix.EPERM && err != unix.EACCES {
 		return err
 	}
 	// The system call returns 20 - nice, so that it is never negative.
-	raw, gerr := unix.Getpriority(unix.PRIO_PROCESS, 0)
+	raw, gerr := unix.Getpriority(unix.PRIO_PROCESS, pid)
 	if gerr != nil {
 		return gerr
 	}
@@ -74,7 +75,7 @@ func setNice(nice int) error {
 	if current < limit {
 		return nil // already less nice than the limit allows
 	}
-	return unix.Setpriority(unix.PRIO_PROCESS, 0, limit)
+	return unix.Setpriority(unix.PRIO_PROCESS, pid, limit)
 }
 
 // inUserNamespace starts the helper of a manager that is not root in a

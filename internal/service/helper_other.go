@@ -20,6 +20,6 @@ var rlimitResources = map[string]int{
 	"CORE": unix.RLIMIT_CORE, "NOFILE": unix.RLIMIT_NOFILE, "AS": unix.RLIMIT_AS,
 }
 
-func setNice(nice int) error { return unix.Setpriority(unix.PRIO_PROCESS, 0, nice) }
+func setNice(pid, nice int) error { return unix.Setpriority(unix.PRIO_PROCESS, pid, nice) }
 
 func namespacesAllowed() bool { return false }

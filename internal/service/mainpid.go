@@ -346,12 +346,21 @@ func (r *Run) groupsAlive() bool {
 
 // waitGroups waits in the running state while processes of a service
 // whose main process is not known are left, as systemd waits for its
-// cgroup to empty.
+// cgroup to empty: told by the group, where it tells, else polled.
 func (r *Run) waitGroups() next {
 	runtime := r.deadline(r.spec.Service.RuntimeMaxSec)
-	for r.groupsAlive() {
-		tick, stop := r.clk.After(pollInterval)
+	for {
+		emptied := r.emptied()
+		if !r.groupsAlive() {
+			break
+		}
+		var tick <-chan time.Time
+		stop := func() bool { return false }
+		if emptied == nil {
+			tick, stop = r.clk.After(pollInterval)
+		}
 		select {
+		case <-emptied:
 		case <-tick:
 		case <-runtime:
 			stop()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -47,6 +48,7 @@ type mountEntry struct {
 	NoExec    bool   // made noexec with what is below
 	Exec      bool   // made to allow execution with what is below
 	Recursive bool   // a bind mount takes the mounts below its source
+	Made      bool   // of /proc: the manager made its instance (see procInstance)
 }
 
 // namespaceNeeded is exec_needs_mount_namespace, for the settings kept.
@@ -261,17 +263,10 @@ func (s *helperSetup) setUpNamespaces() *setupError {
 	if x == nil || !namespacesAllowed() {
 		return nil
 	}
-	if x.PrivateNetwork {
-		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
-			return &setupError{statusNetwork, "NETWORK", "Failed to set up network namespacing", errnoOf(err)}
-		}
-		if err := loopbackUp(); err != nil {
-			return &setupError{statusNetwork, "NETWORK", "Failed to set up network namespacing", errnoOf(err)}
-		}
-	}
-	if x.PrivateIPC {
-		if err := unix.Unshare(unix.CLONE_NEWIPC); err != nil {
-			return &setupError{statusNamespace, "NAMESPACE", "Failed to set up IPC namespacing", errnoOf(err)}
+	// The activation's own, entered as the helper was started.
+	if !s.SharedNamespaces {
+		if e := newNamespaces(x.PrivateNetwork, x.PrivateIPC); e != nil {
+			return e
 		}
 	}
 	if x.ProtectHostname {
@@ -279,14 +274,19 @@ func (s *helperSetup) setUpNamespaces() *setupError {
 			return &setupError{statusNamespace, "NAMESPACE", "Failed to set up UTS namespacing", errnoOf(err)}
 		}
 	}
-	// The user namespace, made first, owns no PID namespace.
-	if x.PrivateUsers && !s.Unprivileged && newProc(x) {
+	// The user namespace, made first, owns no PID namespace: the
+	// manager makes the instance of procfs, where the kernel lets it.
+	if x.PrivateUsers && !s.Unprivileged && newProc(x) && !s.ProcInstance {
 		s.warn("ProtectProc= and ProcSubset= cannot be honoured together with PrivateUsers= here; the host's /proc is kept.")
 	}
 	if !namespaceNeeded(x) || !x.PrivateNetwork && !x.PrivateIPC && len(mountEntries(x, s.PrivateTmp, nil, nil)) == 0 {
 		return nil
 	}
-	if path, err := setUpMounts(mountEntries(x, s.PrivateTmp, s.WritableDirs, s.PrivateRoots), s.leave); err != nil {
+	entries := mountEntries(x, s.PrivateTmp, s.WritableDirs, s.PrivateRoots)
+	for i := range entries {
+		entries[i].Made = entries[i].Mode == mountProcfs && s.ProcInstance
+	}
+	if path, err := setUpMounts(entries, s.leave); err != nil {
 		what := "Failed to set up mount namespacing"
 		if path != "" {
 			what += ": " + path
@@ -294,6 +294,106 @@ func (s *helperSetup) setUpNamespaces() *setupError {
 		return &setupError{statusNamespace, "NAMESPACE", what, errnoOf(err)}
 	}
 	return nil
+}
+
+// newNamespaces makes the calling thread a network namespace, with its
+// loopback up, and an IPC namespace, as asked.
+func newNamespaces(network, ipc bool) *setupError {
+	if network {
+		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+			return &setupError{statusNetwork, "NETWORK", "Failed to set up network namespacing", errnoOf(err)}
+		}
+		if err := loopbackUp(); err != nil {
+			return &setupError{statusNetwork, "NETWORK", "Failed to set up network namespacing", errnoOf(err)}
+		}
+	}
+	if ipc {
+		if err := unix.Unshare(unix.CLONE_NEWIPC); err != nil {
+			return &setupError{statusNamespace, "NAMESPACE", "Failed to set up IPC namespacing", errnoOf(err)}
+		}
+	}
+	return nil
+}
+
+// sharedNamespaces are the network and IPC namespaces of an
+// activation, which all its commands share, as the exec runtime of
+// systemd keeps them for a unit (setup_shareable_ns, with the netns and
+// ipcns storage sockets): made for its first command, let go when it
+// ends. A manager that is root makes them, so that they are the host
+// user namespace's, and starts each command in them: one started in a
+// user namespace of its own, for PrivateUsers=, could not enter them
+// itself, as systemd's child enters them before it makes that one.
+type sharedNamespaces struct{ net, ipc *os.File }
+
+// sharesNamespaces reports whether the manager makes an activation's
+// namespaces: as root. One that is not makes namespaces only in a user
+// namespace of a command's own, which no other command can enter.
+func sharesNamespaces() bool { return os.Geteuid() == 0 }
+
+// makeSharedNamespaces makes the namespaces asked for, on a thread of
+// their own.
+func makeSharedNamespaces(network, ipc bool) (*sharedNamespaces, *setupError) {
+	n := &sharedNamespaces{}
+	err := onOwnThread(func() error {
+		if e := newNamespaces(network, ipc); e != nil {
+			return e
+		}
+		var err error
+		if network {
+			if n.net, err = os.Open("/proc/thread-self/ns/net"); err != nil {
+				return &setupError{statusNetwork, "NETWORK", "Failed to set up network namespacing", errnoOf(err)}
+			}
+		}
+		if ipc {
+			if n.ipc, err = os.Open("/proc/thread-self/ns/ipc"); err != nil {
+				return &setupError{statusNamespace, "NAMESPACE", "Failed to set up IPC namespacing", errnoOf(err)}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		n.close()
+		return nil, err.(*setupError)
+	}
+	return n, nil
+}
+
+// in runs f on a thread of its own that has entered the namespaces, so
+// that a process it starts begins in them.
+func (n *sharedNamespaces) in(f func() error) error {
+	return onOwnThread(func() error {
+		if n.net != nil {
+			if err := unix.Setns(int(n.net.Fd()), unix.CLONE_NEWNET); err != nil {
+				return &setupError{statusNetwork, "NETWORK", "Failed to set up network namespacing", errnoOf(err)}
+			}
+		}
+		if n.ipc != nil {
+			if err := unix.Setns(int(n.ipc.Fd()), unix.CLONE_NEWIPC); err != nil {
+				return &setupError{statusNamespace, "NAMESPACE", "Failed to set up IPC namespacing", errnoOf(err)}
+			}
+		}
+		return f()
+	})
+}
+
+func (n *sharedNamespaces) close() {
+	for _, f := range []*os.File{n.net, n.ipc} {
+		if f != nil {
+			f.Close()
+		}
+	}
+}
+
+// onOwnThread runs f on a thread locked to it and never unlocked, so
+// that the thread, its namespaces changed, ends with it, as the runtime
+// ends a thread whose goroutine exits locked.
+func onOwnThread(f func() error) error {
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		done <- f()
+	}()
+	return <-done
 }
 
 // userNamespace starts the helper in a user namespace: for a manager
@@ -437,8 +537,10 @@ func setUpMounts(entries []mountEntry, leave func(dir string)) (string, error) {
 	}
 	// Then noexec, or exec, as make_noexec: below, but for the paths
 	// that say otherwise themselves.
-	if mps, err = mountPoints(); err != nil {
-		return "", err
+	if slices.ContainsFunc(done, func(e mountEntry) bool { return e.NoExec || e.Exec }) {
+		if mps, err = mountPoints(); err != nil {
+			return "", err
+		}
 	}
 	for _, e := range done {
 		if !e.NoExec && !e.Exec {
@@ -518,25 +620,29 @@ func applyMount(e mountEntry, hide, staging string, isMount bool) (bool, error) 
 	case mountPrivateDev:
 		return true, privateDev(staging)
 	case mountProcfs:
-		return true, mountProc(e.Path, e.Options, isMount)
+		return true, mountProc(e.Path, e.Options, isMount, e.Made)
 	}
 	return false, nil
 }
 
 // mountProc mounts a new instance of procfs on p, with those of the
 // options the kernel takes, as mount_procfs: what is mounted there is
-// unmounted first. Without the privilege to (a manager that is not
-// root, whose user namespace does not own the PID namespace), the
-// /proc there is kept, as systemd keeps it.
-func mountProc(p, options string, isMount bool) error {
+// unmounted first. With made, the instance the manager made, at procFD,
+// is put there (see procInstance). Without the privilege to mount one
+// (a manager that is not root, whose user namespace does not own the
+// PID namespace), the /proc there is kept, as systemd keeps it.
+func mountProc(p, options string, isMount, made bool) error {
+	os.MkdirAll(p, 0o755)
+	n := unmountAll(p)
+	if made {
+		return unix.MoveMount(procFD, "", unix.AT_FDCWD, p, unix.MOVE_MOUNT_F_EMPTY_PATH)
+	}
 	var opts []string
 	for _, o := range strings.Split(options, ",") {
 		if k, v, _ := strings.Cut(o, "="); procOptionTaken(k, v) {
 			opts = append(opts, o)
 		}
 	}
-	os.MkdirAll(p, 0o755)
-	n := unmountAll(p)
 	const flags = unix.MS_NOSUID | unix.MS_NOEXEC | unix.MS_NODEV
 	err := unix.Mount("proc", p, "proc", flags, strings.Join(opts, ","))
 	if err == unix.EINVAL && len(opts) > 0 {
@@ -554,6 +660,43 @@ func mountProc(p, options string, isMount bool) error {
 		return unix.Mount("/proc", p, "", unix.MS_BIND|unix.MS_REC, "")
 	}
 	return err
+}
+
+// procFD is where the helper has the instance of procfs the manager
+// made for it.
+const procFD = 5
+
+// procInstance makes the new instance of procfs that is to be the /proc
+// of c, as root, for a helper started in a user namespace of its own
+// (PrivateUsers=): there it may not mount one, which takes privilege
+// over the PID namespace, as systemd's child, making that namespace
+// last, has when it mounts /proc. The helper puts it in place. It is
+// nil when not needed, or where the kernel makes no detached mounts
+// (before Linux 5.2).
+func procInstance(c Command) *os.File {
+	x := c.Exec
+	if x == nil || !x.PrivateUsers || os.Geteuid() != 0 || !newProc(x) {
+		return nil
+	}
+	fs, err := unix.Fsopen("proc", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return nil
+	}
+	defer unix.Close(fs)
+	for _, o := range strings.Split(procOptions(x), ",") {
+		// Those the kernel does not take are left out, as mount_procfs
+		// leaves them.
+		k, v, _ := strings.Cut(o, "=")
+		unix.FsconfigSetString(fs, k, v)
+	}
+	if unix.FsconfigCreate(fs) != nil {
+		return nil
+	}
+	m, err := unix.Fsmount(fs, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC)
+	if err != nil {
+		return nil
+	}
+	return os.NewFile(uintptr(m), "proc")
 }
 
 // procOptionTaken reports whether procfs takes the option, as

@@ -204,10 +204,7 @@ func (s *helperSetup) lockDown() *setupError {
 	}
 	// Last, as close to the execution as can be: what runs after is
 	// under the filters.
-	if seccompWanted(x) {
-		return loadSeccomp(x)
-	}
-	return nil
+	return loadSeccomp(s.Seccomp)
 }
 
 // noNewPrivileges is context_has_no_new_privileges: NoNewPrivileges=,

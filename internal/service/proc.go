@@ -69,8 +69,10 @@ type Command struct {
 	PrivateRoots []string // of DynamicUser=: see mountEntries
 	// Warn, if set, receives the warnings of the process's set-up.
 	Warn func(string)
-	// cgroup, if set, is the control group the process begins in.
-	cgroup *cgroup
+	// cgroup, if set, is the control group the process begins in;
+	// namespaces, if set, the network and IPC namespaces.
+	cgroup     *cgroup
+	namespaces *sharedNamespaces
 }
 
 // A process is a started command, in a process group of its own, or a
@@ -94,6 +96,20 @@ type process struct {
 // start starts the command. Its output is read until every process that
 // holds the stream has closed it.
 func start(c Command) (*process, error) {
+	if c.namespaces == nil {
+		return startHere(c)
+	}
+	var p *process
+	err := c.namespaces.in(func() (err error) {
+		p, err = startHere(c)
+		return err
+	})
+	return p, err
+}
+
+// startHere starts the command from the calling thread, in its
+// namespaces.
+func startHere(c Command) (*process, error) {
 	cmd := &exec.Cmd{Path: c.Path, Args: c.Argv, Env: c.Env, Dir: c.Dir}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: c.Credential}
 	intoCGroup(cmd.SysProcAttr, c.cgroup)
@@ -126,7 +142,7 @@ func start(c Command) (*process, error) {
 	w.Close()
 	null.Close()
 	if err == nil && h != nil {
-		if err = h.setUp(c); err != nil {
+		if err = h.setUp(c, cmd.Process.Pid); err != nil {
 			cmd.Wait()
 			forgetChild(cmd.Process.Pid)
 		}

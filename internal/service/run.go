@@ -181,6 +181,11 @@ type Run struct {
 	// dynamic is the user ID of DynamicUser=, held from the first
 	// command's start until the activation ends.
 	dynamic *dynamicUser
+	// ns are the network and IPC namespaces its commands share, made
+	// at the first one's start; where the manager makes none, nsOwn
+	// counts the commands that made their own.
+	ns    *sharedNamespaces
+	nsOwn int
 
 	// resumed is set for an activation a manager before this one began:
 	// its processes are not below this one.
@@ -873,6 +878,21 @@ func (r *Run) spawn(setting string, c unit.ExecCommand) (*process, Exit, bool) {
 			return fail(statusNamespace, "NAMESPACE", err)
 		}
 	}
+	if x := &s.Confinement; (x.PrivateNetwork || x.PrivateIPC) && haveNamespaces && namespacesAllowed() {
+		switch {
+		case sharesNamespaces() && r.ns == nil:
+			var e *setupError
+			if r.ns, e = makeSharedNamespaces(x.PrivateNetwork, x.PrivateIPC); e != nil {
+				r.log(slog.LevelError, "%s: %s", e.What, ErrnoText(e.Errno))
+				return fail(e.Status, e.Step, e.Errno)
+			}
+		case !sharesNamespaces():
+			if r.nsOwn++; r.nsOwn == 2 {
+				r.log(slog.LevelWarn, "PrivateNetwork= and PrivateIPC= give each command of the service namespaces of its own here: "+
+					"the manager is not root, and a command in a user namespace of its own cannot enter another's.")
+			}
+		}
+	}
 	cred := r.spec.Credential
 	// A manager that is not root has no other user to give.
 	if s.Confinement.DynamicUser && cred == nil && os.Geteuid() == 0 && haveNamespaces {
@@ -889,7 +909,7 @@ func (r *Run) spawn(setting string, c unit.ExecCommand) (*process, Exit, bool) {
 	cmd := Command{Path: path, Argv: argv, Env: env, Dir: dir, Credential: cred, Output: r.spec.Output,
 		UMask: &s.UMask, Nice: s.Nice, NiceSet: s.NiceSet, Limits: s.Limits, IgnoreSIGPIPE: s.IgnoreSIGPIPE,
 		Dirs: execDirsOf(s, r.spec.Bases), Exec: &s.Confinement, PrivateTmp: r.privateTmp, WritableDirs: writableDirs(s, r.spec.Bases),
-		PrivateRoots: privateRoots(s, r.spec.Bases), cgroup: r.cg, Warn: func(msg string) { r.log(slog.LevelWarn, "%s", msg) }}
+		PrivateRoots: privateRoots(s, r.spec.Bases), cgroup: r.cg, namespaces: r.ns, Warn: func(msg string) { r.log(slog.LevelWarn, "%s", msg) }}
 	if main {
 		cmd.Hold = r.hold
 	}
@@ -1064,7 +1084,7 @@ func (r *Run) adoptStrays() {
 		go func() {
 			// Owned by the process: it ends when the process is gone,
 			// or with the activation.
-			if r.pollGone(p) {
+			if r.awaitGone(p) {
 				close(p.exited)
 			}
 		}()
@@ -1107,10 +1127,13 @@ func (r *Run) cgroupLeft() bool {
 }
 
 // waitGone waits until every process to be stopped is gone, or the
-// deadline; a group whose leader is reaped is polled, as there is nothing
-// to wait on for the rest of it.
+// deadline. A group whose leader is reaped is waited for through the
+// control group, which tells when it empties; without one, it is
+// polled, as there is nothing to wait on for the rest of it.
 func (r *Run) waitGone(deadline <-chan time.Time) bool {
 	for {
+		// Asked first: a group that empties after is told.
+		emptied := r.emptied()
 		ps := r.alive()
 		if len(ps) == 0 && r.cgroupLeft() {
 			// Started by those signalled before they went: systemd
@@ -1127,13 +1150,17 @@ func (r *Run) waitGone(deadline <-chan time.Time) bool {
 				leader = p.exited
 			}
 		}
+		// Every process started is in the control group, and what
+		// was left there was adopted above: the rest of the groups
+		// goes with the last of it.
 		var tick <-chan time.Time
 		stop := func() bool { return false }
-		if leader == nil {
+		if leader == nil && emptied == nil {
 			tick, stop = r.clk.After(10 * time.Millisecond)
 		}
 		select {
 		case <-leader:
+		case <-emptied:
 		case <-tick:
 		case <-deadline:
 			stop()
@@ -1141,6 +1168,19 @@ func (r *Run) waitGone(deadline <-chan time.Time) bool {
 		}
 		stop()
 	}
+}
+
+// emptied returns a channel that has a value when the control group may
+// have emptied, where it tells that (see cgroup.changes) and holds a
+// process; nil where the caller has to poll: without one, or for a
+// process a privileged service moved out of it, or a zombie of its own
+// not reaped yet, which the group no longer holds. It is asked before
+// what is left is looked at, so that a group emptied in between is told.
+func (r *Run) emptied() <-chan struct{} {
+	if r.cg == nil || r.cg.changes() == nil || !r.cg.populated() {
+		return nil
+	}
+	return r.cg.changes()
 }
 
 // finish reads what is left of the output of the processes gone, and
@@ -1158,6 +1198,9 @@ func (r *Run) finish() {
 	}
 	if r.cg != nil {
 		r.cg.close()
+	}
+	if r.ns != nil {
+		r.ns.close()
 	}
 	for _, d := range r.privateTmp {
 		if d != "" {

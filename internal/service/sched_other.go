@@ -4,14 +4,19 @@ package service
 
 // applyScheduling sets the nice level; the other scheduling settings
 // are Linux's, and named as not honoured here.
-func (s *helperSetup) applyScheduling() *setupError {
+func (s *helperSetup) applyScheduling(pid int) *setupError {
 	if s.Nice != nil {
-		if err := setNice(*s.Nice); err != nil {
+		if err := setNice(pid, *s.Nice); err != nil {
 			return &setupError{statusNice, "NICE", "Failed to set up process scheduling priority (nice level)", errnoOf(err)}
 		}
 	}
 	return nil
 }
+
+func (s *helperSetup) applyPersonality() *setupError { return nil }
+
+// managerSchedules is false here, where there are no user namespaces.
+func managerSchedules(Command) bool { return false }
 
 // Unhonoured returns why a setting of a service cannot be honoured
 // where the manager runs, or "" if it can: here the settings of the

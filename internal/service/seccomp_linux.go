@@ -359,22 +359,49 @@ func condsCode(conds []scCond, argOff func(int) uint32) []bpf.Instruction {
 	return code
 }
 
-// loadSeccomp loads the filters, as seccomp_load with the flags systemd
-// gives none of.
-func loadSeccomp(x *unit.Confinement) *setupError {
+// assembleSeccomp assembles the filters the settings of c ask for,
+// for its helper: each a program of struct sock_filter, as the kernel
+// takes it. The manager assembles them as the helper starts, which then
+// only loads them (loadSeccomp), for a start held up the less. They are
+// for the personality the command will have, Personality= or the
+// manager's, which the helper inherits.
+func assembleSeccomp(c Command) ([][]byte, *setupError) {
+	x := c.Exec
+	if x == nil || !seccompWanted(x) {
+		return nil, nil
+	}
 	persona, _, _ := unix.RawSyscall(unix.SYS_PERSONALITY, 0xffffffff, 0, 0)
+	if x.Personality != "" {
+		p, _ := unit.PersonalityOf(x.Personality)
+		persona = uintptr(p)
+	}
 	arches := filterArches(x)
+	var progs [][]byte
 	for _, f := range seccompFilters(x, uint32(persona)) {
 		raw, err := f.assemble(arches)
-		if err == nil {
-			prog := unix.SockFprog{Len: uint16(len(raw)), Filter: (*unix.SockFilter)(unsafe.Pointer(&raw[0]))}
-			if _, _, e := unix.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, 0, uintptr(unsafe.Pointer(&prog))); e != 0 {
-				err = e
-			}
-			runtime.KeepAlive(raw)
-		}
 		if err != nil {
-			return &setupError{statusSeccomp, "SECCOMP", "Failed to apply system call filters", errnoOf(err)}
+			return nil, &setupError{statusSeccomp, "SECCOMP", "Failed to apply system call filters", errnoOf(err)}
+		}
+		b := make([]byte, 0, 8*len(raw))
+		for _, in := range raw {
+			b = binary.NativeEndian.AppendUint16(b, in.Op)
+			b = append(b, in.Jt, in.Jf)
+			b = binary.NativeEndian.AppendUint32(b, in.K)
+		}
+		progs = append(progs, b)
+	}
+	return progs, nil
+}
+
+// loadSeccomp loads the filters assembled, as seccomp_load with the
+// flags systemd gives none of.
+func loadSeccomp(progs [][]byte) *setupError {
+	for _, b := range progs {
+		prog := unix.SockFprog{Len: uint16(len(b) / 8), Filter: (*unix.SockFilter)(unsafe.Pointer(&b[0]))}
+		_, _, e := unix.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, 0, uintptr(unsafe.Pointer(&prog)))
+		runtime.KeepAlive(b)
+		if e != 0 {
+			return &setupError{statusSeccomp, "SECCOMP", "Failed to apply system call filters", e}
 		}
 	}
 	return nil

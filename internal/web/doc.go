@@ -20,9 +20,13 @@
 //   - /metrics is Prometheus's text format (or protobuf, if asked;
 //     gzipped if taken): the daemon's metrics, written from a snapshot
 //     at each scrape straight to the response, and Go's and the
-//     process's from a registry.
+//     process's from a registry; for a node of a cluster, its node's
+//     too, from the report its [ClusterSource] gives at once, of what
+//     the node last saw: a scrape never waits for etcd.
 //   - /healthz answers once the daemon's loop does; /readyz once it
-//     runs and its store can be written.
+//     runs and its store can be written, and for a node of a cluster,
+//     once it has joined, its etcd endpoint is healthy and a leader of
+//     the cluster's timers is known, saying what is missing otherwise.
 //
 // # Who may act
 //

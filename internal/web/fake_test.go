@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"sundial.dev/sundial/internal/api"
+	"sundial.dev/sundial/internal/cluster"
 	"sundial.dev/sundial/internal/manager"
 	"sundial.dev/sundial/internal/store"
 	"sundial.dev/sundial/internal/timer"
@@ -192,4 +193,37 @@ func (c fixedClock) After(time.Duration) (<-chan time.Time, func() bool) {
 
 func newTestServer(f *fakeSource) *Server {
 	return &Server{Source: f, Clock: fixedClock{pinned}, Token: "secret"}
+}
+
+// A fakeCluster is the daemon's node of a cluster.
+type fakeCluster struct{ r cluster.Report }
+
+func (f *fakeCluster) ClusterReport() cluster.Report { return f.r }
+
+// unjoined is node b of a cluster before it has joined: nothing counted.
+func unjoined() cluster.Report {
+	return cluster.Report{Node: "b", Stats: cluster.NewMeter(nil).Stats(),
+		Health: cluster.Health{Problems: []string{"the daemon has not joined its cluster yet"}}}
+}
+
+// leading is node b leading the cluster's timers, in its second term,
+// among three nodes: its requests counted, one range failed, three of
+// its txns took 3 ms and one 0.3 s; one trigger was refused by the fence.
+func leading() cluster.Report {
+	r := unjoined()
+	r.Joined, r.Health = true, cluster.Health{Healthy: true, Leader: "b", Nodes: 3}
+	r.TermsWon, r.TermsLost = 2, 1
+	r.Triggers = []uint64{40, 1, 2, 0}
+	for i := range r.Requests {
+		q := &r.Requests[i]
+		switch q.Op {
+		case "range":
+			q.Failures, q.Duration.Count, q.Duration.Sum = 1, 1, 5
+			q.Duration.Counts[len(q.Duration.Counts)-1] = 1
+		case "txn":
+			q.Duration.Count, q.Duration.Sum = 4, 0.309
+			copy(q.Duration.Counts, []uint64{0, 0, 3, 3, 3, 3, 3, 4, 4, 4, 4, 4})
+		}
+	}
+	return r
 }

@@ -22,6 +22,7 @@ import (
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
 	"sundial.dev/sundial/internal/api"
+	"sundial.dev/sundial/internal/cluster"
 )
 
 // serve answers a request with the handler.
@@ -313,6 +314,38 @@ func TestHealth(t *testing.T) {
 	}
 	if resp, _ := serve(h, httptest.NewRequest("GET", "/", nil)); resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
 		t.Errorf("/, no answer: %d", resp.StatusCode)
+	}
+}
+
+// TestReadyzCluster checks the readiness of a node of a cluster: ready
+// once it has joined, its etcd endpoint is healthy and a leader of the
+// cluster's timers is known, and else not, saying what is missing.
+func TestReadyzCluster(t *testing.T) {
+	noRaft := leading()
+	noRaft.Health = cluster.Health{Leader: "b", Nodes: 1, Problems: []string{"etcd has no Raft leader"}}
+	noLeader := leading()
+	noLeader.Health = cluster.Health{Healthy: true, Nodes: 3, Problems: []string{"no node leads the cluster's timers"}}
+	unreachable := leading()
+	unreachable.Health = cluster.Health{Problems: []string{"http://127.0.0.1:2379: context deadline exceeded"}}
+	for _, tc := range []struct {
+		name   string
+		report cluster.Report
+		status int
+		body   string
+	}{
+		{"leading", leading(), 200, "ok\n"},
+		{"not joined", unjoined(), 503, "not ok: the daemon has not joined its cluster yet\n"},
+		{"no quorum", noRaft, 503, "not ok: the cluster: etcd has no Raft leader\n"},
+		{"no leader", noLeader, 503, "not ok: the cluster: no node leads the cluster's timers\n"},
+		{"unreachable", unreachable, 503, "not ok: the cluster: http://127.0.0.1:2379: context deadline exceeded\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newTestServer(newFake())
+			s.Cluster = &fakeCluster{r: tc.report}
+			if resp, body := serve(s.Handler(), httptest.NewRequest("GET", "/readyz", nil)); resp.StatusCode != tc.status || body != tc.body {
+				t.Errorf("/readyz: %d %q; want %d %q", resp.StatusCode, body, tc.status, tc.body)
+			}
+		})
 	}
 }
 

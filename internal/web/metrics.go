@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
+	"sundial.dev/sundial/internal/cluster"
 	"sundial.dev/sundial/internal/manager"
 )
 
@@ -59,8 +60,9 @@ type sink interface {
 // A gatherer gathers the daemon's metrics from a snapshot taken at each
 // scrape: the manager keeps plain numbers.
 type gatherer struct {
-	src   Source
-	build [3]string
+	src     Source
+	cluster ClusterSource // nil for a daemon of no cluster
+	build   [3]string
 
 	mu sync.Mutex
 	// The order of the timers' info series, by their labels' values,
@@ -80,13 +82,22 @@ func (g *gatherer) Gather() ([]*dto.MetricFamily, error) {
 	if err != nil {
 		return nil, err
 	}
-	return g.families(s), nil
+	return g.families(s, g.clusterReport()), nil
 }
 
-// families are the snapshot's families.
-func (g *gatherer) families(s manager.Snapshot) []*dto.MetricFamily {
+// clusterReport is the daemon's node's report, nil for no cluster.
+func (g *gatherer) clusterReport() *cluster.Report {
+	if g.cluster == nil {
+		return nil
+	}
+	r := g.cluster.ClusterReport()
+	return &r
+}
+
+// families are the snapshot's families, and the cluster's if c is set.
+func (g *gatherer) families(s manager.Snapshot, c *cluster.Report) []*dto.MetricFamily {
 	var f familySink
-	g.fill(&f, s)
+	g.fill(&f, s, c)
 	return slices.DeleteFunc(f.families, func(mf *dto.MetricFamily) bool { return len(mf.Metric) == 0 })
 }
 
@@ -112,9 +123,10 @@ func (g *gatherer) order(s manager.Snapshot) []int {
 	return g.infoOrder
 }
 
-// fill walks the snapshot's metrics into the sink, the families in
-// their names' order, each family's series in their labels' order.
-func (g *gatherer) fill(k sink, s manager.Snapshot) {
+// fill walks the snapshot's metrics, and the cluster's if c is set, into
+// the sink, the families in their names' order, each family's series in
+// their labels' order.
+func (g *gatherer) fill(k sink, s manager.Snapshot, c *cluster.Report) {
 	const gauge, counter = dto.MetricType_GAUGE, dto.MetricType_COUNTER
 	none := func(int) labelSet { return labelSet{} }
 	timer := func(i int) labelSet { return labels(label{"unit", s.Timers[i].Name}) }
@@ -128,6 +140,9 @@ func (g *gatherer) fill(k sink, s manager.Snapshot) {
 	k.series(1, func(int) float64 { return 1 }, func(int) labelSet {
 		return labels(label{"goversion", g.build[2]}, label{"revision", g.build[1]}, label{"version", g.build[0]})
 	})
+	if c != nil {
+		fillCluster(k, c)
+	}
 	k.family("sundial_journal_lines_dropped_total", "Journal lines that could not be written (the disk full) and were dropped.", counter)
 	k.series(1, func(int) float64 { return float64(s.JournalDropped) }, none)
 	k.family("sundial_journal_lines_written_total", "Journal lines written to the store.", counter)
@@ -186,6 +201,46 @@ func (g *gatherer) fill(k sink, s manager.Snapshot) {
 		k.series(nt, func(i int) float64 { return float64(s.Timers[i].Skipped[r]) }, func(i int) labelSet {
 			return labels(label{"reason", manager.SkipReasons[r]}, label{"unit", s.Timers[i].Name})
 		})
+	}
+}
+
+// fillCluster walks the metrics of the daemon's node of a cluster into
+// the sink: each series there from the start, at 0 before the node has
+// joined. They are named after etcd's own (etcd_server_is_leader,
+// etcd_server_has_leader) and Consul's terms won (consul.raft.state.leader).
+func fillCluster(k sink, c *cluster.Report) {
+	const gauge, counter = dto.MetricType_GAUGE, dto.MetricType_COUNTER
+	none := func(int) labelSet { return labelSet{} }
+	one := func(v float64) func(int) float64 { return func(int) float64 { return v } }
+	op := func(i int) labelSet { return labels(label{"op", c.Requests[i].Op}) }
+	n := len(c.Requests)
+	k.family("sundial_cluster_etcd_request_duration_seconds", "How long the node's requests to etcd took, by operation (a gRPC method of etcd's).", dto.MetricType_HISTOGRAM)
+	k.histograms(n, func(i int) manager.Histogram {
+		d := c.Requests[i].Duration
+		return manager.Histogram{Bounds: d.Bounds, Counts: d.Counts, Count: d.Count, Sum: d.Sum}
+	}, op)
+	k.family("sundial_cluster_etcd_request_failures_total", "The node's requests to etcd that failed (no answer in time, or an error), by operation.", counter)
+	k.series(n, func(i int) float64 { return float64(c.Requests[i].Failures) }, op)
+	k.family("sundial_cluster_has_leader", "1 while a node is known to lead the cluster's timers, else 0 (also while etcd has no quorum).", gauge)
+	k.series(1, one(boolValue(c.Leader != "")), none)
+	k.family("sundial_cluster_healthy", "1 while the etcd endpoint the node uses answers, with a Raft leader and no alarm, else 0.", gauge)
+	k.series(1, one(boolValue(c.Healthy)), none)
+	k.family("sundial_cluster_is_leader", "1 while this node leads the cluster's timers, else 0.", gauge)
+	k.series(1, one(boolValue(c.Leading())), none)
+	k.family("sundial_cluster_joined", "1 once the node has joined its cluster (its etcd member serves, or its endpoints answered), else 0.", gauge)
+	k.series(1, one(boolValue(c.Joined)), none)
+	k.family("sundial_cluster_leader_terms_lost_total", "Terms of leadership of the cluster's timers this node lost: deposed, resigned, or their lease expired.", counter)
+	k.series(1, one(float64(c.TermsLost)), none)
+	k.family("sundial_cluster_leader_terms_won_total", "Terms of leadership of the cluster's timers this node won.", counter)
+	k.series(1, one(float64(c.TermsWon)), none)
+	k.family("sundial_cluster_node_info", "The node: its name in the cluster; always 1.", gauge)
+	k.series(1, one(1), func(int) labelSet { return labels(label{"node", c.Node}) })
+	k.family("sundial_cluster_nodes", "The nodes of the cluster that live (their keys in etcd), as this node sees them; 0 while etcd has no quorum.", gauge)
+	k.series(1, one(float64(c.Nodes)), none)
+	k.family("sundial_cluster_triggers_total",
+		"Triggers of cluster timers this node made as the leader, by result: committed, deposed (refused by the fence: the term had ended), stale (the stamp moved, or the elapse had its run), failed (etcd did not answer).", counter)
+	for _, r := range sortedIndex(cluster.TriggerResults) {
+		k.series(1, one(float64(c.Triggers[r])), func(int) labelSet { return labels(label{"result", cluster.TriggerResults[r]}) })
 	}
 }
 
@@ -297,6 +352,7 @@ func (s *Server) metrics(g *gatherer, runtime prometheus.Gatherer) http.HandlerF
 			http.Error(w, "the daemon's metrics could not be gathered: "+err.Error(), http.StatusInternalServerError)
 			return
 		}
+		report := g.clusterReport()
 		runtimeFamilies, err := runtime.Gather()
 		if err != nil {
 			s.logger().Error("a scrape failed", "err", err)
@@ -331,10 +387,10 @@ func (s *Server) metrics(g *gatherer, runtime prometheus.Gatherer) http.HandlerF
 		}
 		if format.FormatType() == expfmt.TypeTextPlain {
 			t := &textWriter{w: out, buf: make([]byte, 0, textFlush+4096)}
-			g.fill(t, snap)
+			g.fill(t, snap, report)
 			err = cmp.Or(err, t.flush())
 		} else {
-			for _, mf := range g.families(snap) {
+			for _, mf := range g.families(snap, report) {
 				err = cmp.Or(err, enc.Encode(mf))
 			}
 		}

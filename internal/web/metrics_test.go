@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
+	"sundial.dev/sundial/internal/cluster"
 	"sundial.dev/sundial/internal/manager"
 )
 
@@ -28,10 +29,23 @@ var update = flag.Bool("update", false, "write the golden files")
 var testBuild = [3]string{"v1.2.3", "abc123", "go1.26.8"}
 
 // TestMetrics checks the names, types, help and values of the metrics
-// of a daemon at a pinned time against testdata/metrics.txt.
+// of a daemon at a pinned time against testdata/metrics.txt, and of one
+// that leads a cluster's timers against testdata/metrics-cluster.txt.
 func TestMetrics(t *testing.T) {
-	g := &gatherer{src: newFake(), build: testBuild}
-	golden := filepath.Join("testdata", "metrics.txt")
+	for _, tc := range []struct {
+		golden  string
+		cluster ClusterSource
+	}{
+		{"metrics.txt", nil},
+		{"metrics-cluster.txt", &fakeCluster{r: leading()}},
+	} {
+		t.Run(tc.golden, func(t *testing.T) {
+			testMetrics(t, &gatherer{src: newFake(), cluster: tc.cluster, build: testBuild}, filepath.Join("testdata", tc.golden))
+		})
+	}
+}
+
+func testMetrics(t *testing.T, g *gatherer, golden string) {
 	if *update {
 		families, err := g.Gather()
 		if err != nil {
@@ -100,6 +114,29 @@ func TestMetricsPresent(t *testing.T) {
 	}
 }
 
+// TestClusterMetricsPresent checks that a node of a cluster that has not
+// joined it has every series of the cluster's, as it has once it leads.
+func TestClusterMetricsPresent(t *testing.T) {
+	count := func(r cluster.Report) int {
+		families, err := (&gatherer{src: newFake(), cluster: &fakeCluster{r: r}, build: testBuild}).Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, mf := range families {
+			if strings.HasPrefix(mf.GetName(), "sundial_cluster_") {
+				n += len(mf.Metric)
+			}
+		}
+		return n
+	}
+	// Per op, the histogram and its failures; the triggers by result;
+	// 8 more.
+	if n, m, want := count(unjoined()), count(leading()), 2*len(cluster.Ops)+len(cluster.TriggerResults)+8; n != want || m != want {
+		t.Errorf("%d series of the cluster before the node joined, %d once it leads; want %d", n, m, want)
+	}
+}
+
 // TestMetricsHandler scrapes /metrics: the daemon's, Go's and the
 // process's metrics, in Prometheus's text format; a daemon that does
 // not answer fails the scrape.
@@ -164,15 +201,19 @@ func oddFake() *fakeSource {
 func TestTextWriter(t *testing.T) {
 	none := newFake()
 	none.snap.Timers, none.snap.Services = nil, nil
-	for _, f := range []*fakeSource{newFake(), oddFake(), none} {
-		g := &gatherer{src: f, build: testBuild}
+	lead := leading()
+	for _, tc := range []struct {
+		f *fakeSource
+		c *cluster.Report
+	}{{newFake(), nil}, {oddFake(), nil}, {none, nil}, {newFake(), &lead}} {
+		g := &gatherer{src: tc.f, build: testBuild}
 		var got bytes.Buffer
 		w := textWriter{w: &got}
-		g.fill(&w, f.snap)
+		g.fill(&w, tc.f.snap, tc.c)
 		if err := w.flush(); err != nil {
 			t.Fatal(err)
 		}
-		if want := expfmtText(t, g.families(f.snap)); got.String() != want {
+		if want := expfmtText(t, g.families(tc.f.snap, tc.c)); got.String() != want {
 			t.Errorf("the writer's text differs from expfmt's:\n%s\nwant:\n%s", got.String(), want)
 		}
 	}

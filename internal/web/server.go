@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"sundial.dev/sundial/internal/api"
 	"sundial.dev/sundial/internal/clock"
+	"sundial.dev/sundial/internal/cluster"
 	"sundial.dev/sundial/internal/manager"
 	"sundial.dev/sundial/internal/store"
 )
@@ -40,6 +41,13 @@ type Source interface {
 	Location(ctx context.Context) (*time.Location, error)
 }
 
+// A ClusterSource is the daemon's node of a cluster, for the metrics and
+// the readiness check: what it last saw of its cluster and has counted.
+// ClusterReport answers at once: a scrape never waits for etcd.
+type ClusterSource interface {
+	ClusterReport() cluster.Report
+}
+
 // A Server serves the page, the metrics and the health checks of a
 // daemon. Its fields are set before Handler or Serve is called, and not
 // changed after.
@@ -51,6 +59,8 @@ type Server struct {
 	Token  string
 	Clock  clock.Clock  // nil: the real one
 	Logger *slog.Logger // nil: discard
+	// Cluster is the daemon's node, if it is one of a cluster.
+	Cluster ClusterSource
 }
 
 // TokenHeader is the header that carries the token.
@@ -63,7 +73,7 @@ const healthTimeout = 5 * time.Second
 // Handler returns the server's routes.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", s.metrics(&gatherer{src: s.Source, build: buildInfo()}, runtimeRegistry()))
+	mux.Handle("GET /metrics", s.metrics(&gatherer{src: s.Source, cluster: s.Cluster, build: buildInfo()}, runtimeRegistry()))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), healthTimeout)
 		defer cancel()
@@ -76,10 +86,26 @@ func (s *Server) Handler() http.Handler {
 		if err == nil && !snap.StoreWritable {
 			err = errors.New("the store cannot be written")
 		}
+		if err == nil && s.Cluster != nil {
+			err = clusterReady(s.Cluster.ClusterReport())
+		}
 		health(w, err)
 	})
 	s.pages(mux)
 	return mux
+}
+
+// clusterReady says what keeps a node of a cluster from being ready: it
+// has not joined, its etcd endpoint is not healthy, or no leader of the
+// cluster's timers is known; nil for nothing.
+func clusterReady(r cluster.Report) error {
+	switch {
+	case !r.Joined:
+		return errors.New(strings.Join(r.Problems, "; "))
+	case !r.Healthy || r.Leader == "":
+		return fmt.Errorf("the cluster: %s", strings.Join(r.Problems, "; "))
+	}
+	return nil
 }
 
 // health answers a health check: 200 "ok", or 503 and why not.

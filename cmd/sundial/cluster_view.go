@@ -1,0 +1,342 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"sundial.dev/sundial/internal/api"
+	"sundial.dev/sundial/internal/clock"
+	"sundial.dev/sundial/internal/cluster"
+	"sundial.dev/sundial/internal/manager"
+)
+
+var _ manager.ClusterView = clusterTimers{}
+
+func (ct clusterTimers) Node() string { return ct.n.name }
+
+func (ct clusterTimers) Runs(ctx context.Context, timer string, n int) ([]api.Run, error) {
+	c, err := ct.open()
+	if err != nil {
+		return nil, err
+	}
+	runs, err := c.Runs(ctx, timer, n)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]api.Run, len(runs))
+	for i, r := range runs {
+		out[i] = apiRun(r)
+	}
+	return out, nil
+}
+
+// apiRun is a cluster's run record as the commands show a run.
+func apiRun(r cluster.Run) api.Run {
+	return api.Run{Unit: r.Unit, Timer: r.Timer, Reason: r.Reason, Invocation: r.Invocation, Started: r.Started, Ended: r.Ended,
+		State: string(r.State), Result: r.Result, ExitCode: r.ExitCode, ExitStatus: r.ExitStatus, Node: r.Node}
+}
+
+func (ct clusterTimers) TimerViews(ctx context.Context, names []string) (map[string]manager.ClusterTimerView, error) {
+	c, err := ct.open()
+	if err != nil {
+		return nil, err
+	}
+	views, err := c.TimerViews(ctx, names)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]manager.ClusterTimerView, len(views))
+	for name, v := range views {
+		mv := manager.ClusterTimerView{State: v.State}
+		if v.Last.Key != "" {
+			r := apiRun(v.Last)
+			mv.Last = &r
+		}
+		out[name] = mv
+	}
+	return out, nil
+}
+
+// peerTimeout bounds a peer's answer with its journal lines.
+const peerTimeout = 5 * time.Second
+
+// A peerQuery is what a node asks a peer for its journal lines: with
+// ThisBoot, the lines of the peer's current boot, which -b means.
+type peerQuery struct {
+	api.JournalQuery
+	ThisBoot bool
+}
+
+// peerClient asks the peers directly, through no proxy the environment
+// names: the secret goes to them alone.
+var peerClient = &http.Client{Transport: &http.Transport{}}
+
+// Where a node answers its peers: for its lines, and its units.
+const (
+	peerJournalPath = "/v1/journal"
+	peerUnitsPath   = "/v1/journal/units"
+)
+
+// Journal asks each other live node, at once, for its lines after its
+// cursor in q.Cursors, within peerTimeout; those that did not answer,
+// or publish no address, are missing.
+func (ct clusterTimers) Journal(ctx context.Context, q api.JournalQuery) ([]api.Entry, []string, error) {
+	pq := peerQuery{JournalQuery: q}
+	pq.Cursors = nil
+	if q.Boot != "" && q.Boot == clock.BootID() {
+		pq.Boot, pq.ThisBoot = "", true
+	}
+	var (
+		mu      sync.Mutex
+		entries []api.Entry
+	)
+	missing, err := ct.askPeers(ctx, func(ctx context.Context, node cluster.Node, secret string) error {
+		pq := pq
+		pq.After = q.Cursors[node.Name]
+		var es []api.Entry
+		if err := askPeer(ctx, node, secret, http.MethodPost, peerJournalPath, pq, &es); err != nil {
+			return err
+		}
+		for i := range es {
+			es[i].Node = node.Name
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		entries = append(entries, es...)
+		return nil
+	})
+	return entries, missing, err
+}
+
+// JournalUnits asks each other live node, at once, for the units its
+// journal has lines of, within peerTimeout; those that did not answer
+// are left out.
+func (ct clusterTimers) JournalUnits(ctx context.Context) ([]string, error) {
+	var (
+		mu    sync.Mutex
+		units []string
+	)
+	_, err := ct.askPeers(ctx, func(ctx context.Context, node cluster.Node, secret string) error {
+		var us []string
+		if err := askPeer(ctx, node, secret, http.MethodGet, peerUnitsPath, nil, &us); err != nil {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		units = append(units, us...)
+		return nil
+	})
+	return units, err
+}
+
+// askPeers has ask ask each other live node at once, with the cluster's
+// secret, and returns the nodes it failed for, by name.
+func (ct clusterTimers) askPeers(ctx context.Context, ask func(ctx context.Context, node cluster.Node, secret string) error) ([]string, error) {
+	c, err := ct.open()
+	if err != nil {
+		return nil, err
+	}
+	nodes, err := c.Nodes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	secret, err := ct.n.secret(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		mu      sync.Mutex
+		missing []string
+		asks    sync.WaitGroup
+	)
+	for _, node := range nodes {
+		if node.Name == ct.n.name {
+			continue
+		}
+		asks.Go(func() {
+			if err := ask(ctx, node, secret); err != nil {
+				mu.Lock()
+				defer mu.Unlock()
+				missing = append(missing, node.Name)
+			}
+		})
+	}
+	asks.Wait()
+	slices.Sort(missing)
+	return missing, nil
+}
+
+// askPeer asks a node at path, with body in JSON if not nil, within
+// peerTimeout, and reads its answer into v.
+func askPeer(ctx context.Context, node cluster.Node, secret, method, path string, body, v any) error {
+	if node.Address == "" {
+		return errors.New("it publishes no address")
+	}
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	ctx, cancel := context.WithTimeout(ctx, peerTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, "http://"+node.Address+path, rd)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+secret)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := peerClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
+		return fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(msg)))
+	}
+	return json.NewDecoder(resp.Body).Decode(v)
+}
+
+// secret returns the cluster's secret, read once the node has joined.
+func (n *clusterNode) secret(ctx context.Context) (string, error) {
+	n.mu.Lock()
+	c, s := n.c, n.peerSecret
+	n.mu.Unlock()
+	if s != "" {
+		return s, nil
+	}
+	if c == nil {
+		return "", errors.New("the daemon has not joined its cluster yet")
+	}
+	s, err := c.Secret(ctx)
+	if err != nil {
+		return "", err
+	}
+	n.mu.Lock()
+	n.peerSecret = s
+	n.mu.Unlock()
+	return s, nil
+}
+
+// peerListener listens where the node answers its peers for its journal
+// lines: at addr, or without it on a free port of the host of the
+// member's advertised client URL; nil where there is none.
+func peerListener(cfg *cluster.Config, addr string) (net.Listener, error) {
+	if addr == "" {
+		host := cfg.PeerHost()
+		if host == "" {
+			return nil, nil
+		}
+		addr = net.JoinHostPort(host, "0")
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("Failed to listen for the cluster's peers on %s: %w", addr, err)
+	}
+	cfg.Address = l.Addr().String()
+	return l, nil
+}
+
+// checkPeerAddress checks --journal-listen='s address: a host that peers
+// can reach, and a port.
+func checkPeerAddress(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err == nil && (host == "" || net.ParseIP(host) != nil && net.ParseIP(host).IsUnspecified()) {
+		err = errors.New("the peers need a host they can reach, not all of them")
+	}
+	if err != nil {
+		return usageError(fmt.Sprintf("Invalid --journal-listen= value %q: %v.", addr, err))
+	}
+	return nil
+}
+
+// servePeers answers the node's peers for its journal on l, once the
+// manager runs, until ctx is done.
+func servePeers(ctx context.Context, l net.Listener, m *manager.Manager, n *clusterNode, log *slog.Logger) {
+	defer l.Close()
+	select {
+	case <-m.Started():
+	case <-ctx.Done():
+		return
+	}
+	log.Info("Answering the cluster's peers for the journal on " + l.Addr().String() + ".")
+	if err := api.ServeLimited(ctx, l, peerHandler(n, m), log, "the cluster's peer listener"); err != nil {
+		log.Error("The cluster's peer listener failed.", "err", err)
+	}
+}
+
+// A peerJournal is a node's own journal, which its peers ask for.
+type peerJournal interface {
+	LocalJournal(ctx context.Context, q api.JournalQuery) ([]api.Entry, error)
+	LocalJournalUnits(ctx context.Context) ([]string, error)
+}
+
+// peerHandler answers the node's peers from its journal, if they show
+// the cluster's secret as a bearer token.
+func peerHandler(n *clusterNode, journal peerJournal) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST "+peerJournalPath, func(w http.ResponseWriter, r *http.Request) {
+		if !peerAllowed(n, w, r) {
+			return
+		}
+		var q peerQuery
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, api.MaxRequestBody)).Decode(&q); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		if q.ThisBoot {
+			q.Boot = clock.BootID()
+		}
+		entries, err := journal.LocalJournal(r.Context(), q.JournalQuery)
+		peerReply(w, entries, err)
+	})
+	mux.HandleFunc("GET "+peerUnitsPath, func(w http.ResponseWriter, r *http.Request) {
+		if !peerAllowed(n, w, r) {
+			return
+		}
+		units, err := journal.LocalJournalUnits(r.Context())
+		peerReply(w, units, err)
+	})
+	return mux
+}
+
+// peerAllowed reports whether a request shows the cluster's secret, or
+// refuses it.
+func peerAllowed(n *clusterNode, w http.ResponseWriter, r *http.Request) bool {
+	secret, err := n.secret(r.Context())
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return false
+	}
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || subtle.ConstantTimeCompare([]byte(token), []byte(secret)) != 1 {
+		http.Error(w, "the cluster's secret is needed", http.StatusUnauthorized)
+		return false
+	}
+	return true
+}
+
+// peerReply answers a peer with v, or the error.
+func peerReply(w http.ResponseWriter, v any, err error) {
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(v)
+}

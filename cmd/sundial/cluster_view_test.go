@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"sundial.dev/sundial/internal/api"
+	"sundial.dev/sundial/internal/cluster"
+)
+
+// testNode joins a node to a cluster, as the daemon does, and returns
+// once it has.
+func testNode(t *testing.T, cfg cluster.Config) *clusterNode {
+	t.Helper()
+	cfg.LeaseTTL, cfg.Logger = time.Second, slog.New(slog.NewTextHandler(t.Output(), nil))
+	n := startCluster(cfg, cfg.Logger)
+	t.Cleanup(n.stop)
+	select {
+	case <-n.joined:
+	case <-n.done:
+		t.Fatalf("node %s failed to join: %v", cfg.Name, n.err)
+	}
+	return n
+}
+
+// A node asks each other live node for its lines: b answers, showing
+// the cluster's secret; c, whose port is closed, and d, which publishes
+// no address, are missing. b refuses a request without the secret.
+func TestPeerJournal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts an etcd member")
+	}
+	dir := t.TempDir()
+	a := testNode(t, cluster.Config{Name: "a", DataDir: filepath.Join(dir, "data"), Tick: 10 * time.Millisecond, UnsafeNoFsync: true,
+		ListenPeerURLs: []string{"unix://" + filepath.Join(dir, "peer")}, ListenClientURLs: []string{"unix://" + filepath.Join(dir, "client")}})
+	endpoints := []string{"unix://" + filepath.Join(dir, "client")}
+	var b *clusterNode
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		peerHandler(b, fakeJournal{}).ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	b = testNode(t, cluster.Config{Name: "b", Endpoints: endpoints, Address: srv.Listener.Addr().String()})
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed.Close()
+	testNode(t, cluster.Config{Name: "c", Endpoints: endpoints, Address: closed.Addr().String()})
+	testNode(t, cluster.Config{Name: "d", Endpoints: endpoints})
+
+	entries, missing, err := clusterTimers{a}.Journal(t.Context(), api.JournalQuery{Units: []string{"tick.service"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []api.Entry{{Realtime: 5, Unit: "tick.service", Message: "from b", Node: "b"}}
+	if !reflect.DeepEqual(entries, want) || !reflect.DeepEqual(missing, []string{"c", "d"}) {
+		t.Errorf("Journal = %+v, missing %q; want %+v, missing c and d", entries, missing, want)
+	}
+	units, err := clusterTimers{a}.JournalUnits(t.Context())
+	if err != nil || !reflect.DeepEqual(units, []string{"tick.service", "tick.timer"}) {
+		t.Errorf("JournalUnits = %q, %v; want b's", units, err)
+	}
+
+	for _, token := range []string{"", "Bearer ", "Bearer 00"} {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+peerJournalPath, strings.NewReader(`{"Units":["tick.service"]}`))
+		unitsReq, _ := http.NewRequest(http.MethodGet, srv.URL+peerUnitsPath, nil)
+		for _, req := range []*http.Request{req, unitsReq} {
+			if token != "" {
+				req.Header.Set("Authorization", token)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusUnauthorized {
+				t.Errorf("%s with the authorization %q: %s, want 401", req.URL.Path, token, resp.Status)
+			}
+		}
+	}
+}
+
+// fakeJournal is a node's journal of tick.timer's and tick.service's.
+type fakeJournal struct{}
+
+func (fakeJournal) LocalJournal(_ context.Context, q api.JournalQuery) ([]api.Entry, error) {
+	return []api.Entry{{Realtime: 5, Unit: q.Units[0], Message: "from b"}}, nil
+}
+
+func (fakeJournal) LocalJournalUnits(context.Context) ([]string, error) {
+	return []string{"tick.service", "tick.timer"}, nil
+}

@@ -1,0 +1,303 @@
+package manager
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+
+	"sundial.dev/sundial/internal/api"
+	"sundial.dev/sundial/internal/store"
+	"sundial.dev/sundial/internal/timer"
+	"sundial.dev/sundial/unit"
+)
+
+// A ClusterView is what the commands on any node show of the cluster its
+// daemon is a node of: the runs of every node, the cluster timers as the
+// leader sees them, and the journal lines of the other nodes. The Cluster
+// a daemon gives its manager is one too where it can be; the manager
+// knows nothing of etcd. Its calls fail at once where the node has not
+// joined its cluster.
+type ClusterView interface {
+	// Node is this node's name.
+	Node() string
+	// Runs returns the cluster's run records of a timer ("" for all),
+	// the last n (0 for all), oldest first, each with its node.
+	Runs(ctx context.Context, timer string, n int) ([]api.Run, error)
+	// TimerViews returns the cluster's stamp of each timer named, and
+	// its last run, by name.
+	TimerViews(ctx context.Context, names []string) (map[string]ClusterTimerView, error)
+	// JournalUnits returns the units the other live nodes' journals
+	// have lines of; those that did not answer are left out.
+	JournalUnits(ctx context.Context) ([]string, error)
+	// Journal returns the lines q selects of the other live nodes, each
+	// with its node, after its cursor in q.Cursors, and names those
+	// that did not answer.
+	Journal(ctx context.Context, q api.JournalQuery) (entries []api.Entry, missing []string, err error)
+}
+
+// A ClusterTimerView is a cluster timer as the cluster has it: its stamp
+// and its last run, on whichever node (nil for none).
+type ClusterTimerView struct {
+	State store.TimerState
+	Last  *api.Run
+}
+
+// clusterView returns the view of the daemon's cluster; nil where it is
+// in none.
+func (m *Manager) clusterView() ClusterView {
+	v, _ := m.Cluster.(ClusterView)
+	return v
+}
+
+// LocalJournal returns this node's own journal lines the query selects,
+// as its peers in a cluster ask for them.
+func (m *Manager) LocalJournal(ctx context.Context, q api.JournalQuery) ([]api.Entry, error) {
+	if err := m.running(); err != nil {
+		return nil, err
+	}
+	return ReadJournal(ctx, m.store, q)
+}
+
+// LocalJournalUnits returns the units this node's own journal has lines
+// of, as its peers in a cluster ask for them.
+func (m *Manager) LocalJournalUnits(ctx context.Context) ([]string, error) {
+	if err := m.running(); err != nil {
+		return nil, err
+	}
+	return m.store.JournalUnits(ctx)
+}
+
+// withClusterUnits adds to the units this node's journal has lines of
+// those of the other nodes', for a daemon in a cluster, in order, once
+// each.
+func (m *Manager) withClusterUnits(ctx context.Context, local []string) ([]string, error) {
+	v := m.clusterView()
+	if v == nil {
+		return local, nil
+	}
+	remote, err := v.JournalUnits(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("the cluster's journal: %w", err)
+	}
+	units := slices.Concat(local, remote)
+	slices.Sort(units)
+	return slices.Compact(units), nil
+}
+
+// withClusterRuns adds to the runs of this node's history of a unit (""
+// for all) those of the other nodes, for a daemon in a cluster: each
+// names its node, and a run both here and in the cluster's records is
+// shown once, as here. The last n (0 for all) are kept, by start.
+func (m *Manager) withClusterRuns(ctx context.Context, local []api.Run, unitName string, n int) ([]api.Run, error) {
+	v := m.clusterView()
+	if v == nil {
+		return local, nil
+	}
+	// The cluster's records are by timer: those of the cluster timers
+	// that trigger the unit.
+	timers := []string{""}
+	if unitName != "" {
+		timers = nil
+		if err := m.inLoop(ctx, func() {
+			if e := m.units[unitName]; e != nil {
+				for _, te := range e.triggeredBy {
+					if m.isClusterTimer(te) {
+						timers = append(timers, te.name)
+					}
+				}
+			}
+		}); err != nil {
+			return nil, err
+		}
+	}
+	var remote []api.Run
+	for _, t := range timers {
+		runs, err := v.Runs(ctx, t, n)
+		if err != nil {
+			return nil, fmt.Errorf("the cluster's runs: %w", err)
+		}
+		remote = append(remote, slices.DeleteFunc(runs, func(r api.Run) bool { return unitName != "" && r.Unit != unitName })...)
+	}
+	here := map[string]bool{}
+	for i := range local {
+		local[i].Node = v.Node()
+		here[local[i].Invocation] = true
+	}
+	runs := slices.Concat(local, slices.DeleteFunc(remote, func(r api.Run) bool { return here[r.Invocation] }))
+	slices.SortStableFunc(runs, func(a, b api.Run) int { return cmp.Compare(a.Started, b.Started) })
+	if n > 0 && len(runs) > n {
+		runs = runs[len(runs)-n:]
+	}
+	return runs, nil
+}
+
+// A shownTimer is a cluster timer that a command shows, as the loop has
+// it.
+type shownTimer struct {
+	name  string
+	cfg   *unit.TimerSection
+	since timer.Dual // when it became active here
+}
+
+// shownClusterTimers returns, from the loop, those of the timers named
+// that are cluster timers started here, and an engine to compute them
+// in; none where the daemon is in no cluster.
+func (m *Manager) shownClusterTimers(names []string) ([]shownTimer, *timer.Engine) {
+	if m.clusterView() == nil {
+		return nil, nil
+	}
+	var shown []shownTimer
+	for _, name := range names {
+		if e := m.units[name]; e != nil && e.timer != nil && e.timer.State.Active() && m.isClusterTimer(e) {
+			shown = append(shown, shownTimer{name: name, cfg: e.timer.Config, since: e.timer.InactiveExit})
+		}
+	}
+	if len(shown) == 0 {
+		return nil, nil
+	}
+	return shown, m.copyEngine()
+}
+
+// A viewedTimer is a cluster timer as the leader sees it: a timer of the
+// engine's, resumed from the cluster's stamp and waiting for its last
+// run if that runs, and that run.
+type viewedTimer struct {
+	t    *timer.Timer
+	last *api.Run
+}
+
+// viewClusterTimers computes, out of the loop, the timers shown as the
+// leader would: each from the cluster's stamp, by eng.
+func (m *Manager) viewClusterTimers(ctx context.Context, eng *timer.Engine, shown []shownTimer) (map[string]viewedTimer, error) {
+	if len(shown) == 0 {
+		return nil, nil
+	}
+	names := make([]string, len(shown))
+	for i, s := range shown {
+		names[i] = s.name
+	}
+	views, err := m.clusterView().TimerViews(ctx, names)
+	if err != nil {
+		return nil, err
+	}
+	now := m.clk.Now()
+	out := make(map[string]viewedTimer, len(shown))
+	for _, s := range shown {
+		v := views[s.name]
+		t := eng.Add(s.name, s.cfg)
+		t.Resume(now, s.since, lastTrigger(v.State, now))
+		if v.Last != nil && v.Last.State == string(store.RunRunning) {
+			t.ResumeRunning(now)
+		}
+		out[s.name] = viewedTimer{t: t, last: v.Last}
+	}
+	return out, nil
+}
+
+// showClusterTimers shows the cluster timers among timers as the leader
+// sees them: their last trigger the cluster's, and their next elapse
+// computed from it. Where the cluster cannot be asked, they are shown as
+// they are here.
+func (m *Manager) showClusterTimers(ctx context.Context, timers []api.Timer, eng *timer.Engine, shown []shownTimer) {
+	viewed, err := m.viewClusterTimers(ctx, eng, shown)
+	if err != nil {
+		return
+	}
+	now := m.clk.Now()
+	for i := range timers {
+		v, ok := viewed[timers[i].Unit]
+		if !ok {
+			continue
+		}
+		t := &timers[i]
+		t.State, t.Next, t.Monotonic = v.t.State.String(), v.t.NextElapse(now), now.Monotonic
+		t.LastTrigger, t.LastTriggerMonotonic = v.t.LastTrigger.Realtime, v.t.LastTrigger.Monotonic
+	}
+}
+
+// showClusterUnits shows the cluster timers among units as the leader
+// sees them, as showClusterTimers: their next elapse, their last run,
+// and the properties of both.
+func (m *Manager) showClusterUnits(ctx context.Context, units []api.Unit, eng *timer.Engine, shown []shownTimer) {
+	viewed, err := m.viewClusterTimers(ctx, eng, shown)
+	if err != nil {
+		return
+	}
+	now := m.clk.Now()
+	for i := range units {
+		v, ok := viewed[units[i].Name]
+		if !ok {
+			continue
+		}
+		u := &units[i]
+		u.NextElapse, u.LastRun = v.t.NextElapse(now), v.last
+		if u.Properties == nil {
+			continue
+		}
+		// As timerProperties, of the timer the leader sees.
+		var stamps props
+		stamps.timerStamps(v.t)
+		for j, p := range u.Properties {
+			if k := slices.IndexFunc(stamps, func(s api.Property) bool { return s.Name == p.Name }); k >= 0 {
+				u.Properties[j] = stamps[k]
+			}
+		}
+	}
+}
+
+// copyEngine is a timer engine set as the manager's, without its
+// timers and its log; from the loop.
+func (m *Manager) copyEngine() *timer.Engine {
+	e := m.engine
+	return &timer.Engine{Location: e.Location, Startup: e.Startup, InContainer: e.InContainer, MachineID: e.MachineID,
+		User: e.User, UID: e.UID, Perturbation: e.Perturbation, CanWake: e.CanWake, Rand: e.Rand, LogLevel: e.LogLevel}
+}
+
+// ClusterJournal answers journalctl: the lines of this node, and for a
+// daemon in a cluster those of the other live nodes, merged by time,
+// each with its node. The last or first of q are those of all the lines.
+func (b backend) ClusterJournal(ctx context.Context, q api.JournalQuery) (api.ClusterJournal, error) {
+	v := b.m.clusterView()
+	if v == nil {
+		return ReadNodeJournal(ctx, b.m.store, q, "")
+	}
+	j, err := ReadNodeJournal(ctx, b.m.store, q, v.Node())
+	if err != nil {
+		return api.ClusterJournal{}, err
+	}
+	remote, missing, err := v.Journal(ctx, q)
+	if err != nil {
+		return api.ClusterJournal{}, err
+	}
+	for _, e := range remote {
+		j.Cursors[e.Node] = e.Cursor
+	}
+	entries := slices.Concat(j.Entries, remote)
+	slices.SortStableFunc(entries, func(a, b api.Entry) int { return cmp.Compare(a.Realtime, b.Realtime) })
+	switch {
+	case q.Last > 0 && len(entries) > q.Last:
+		entries = entries[len(entries)-q.Last:]
+	case q.First > 0 && len(entries) > q.First:
+		entries = entries[:q.First]
+	}
+	return api.ClusterJournal{Entries: entries, Missing: missing, Cursors: j.Cursors}, nil
+}
+
+// ReadNodeJournal answers a journal query of a cluster's from the store
+// of its node ("" for a daemon in no cluster), as ReadJournal: after the
+// node's cursor in q.Cursors, if any, each entry with the node's name,
+// and the cursor of the last.
+func ReadNodeJournal(ctx context.Context, st *store.Store, q api.JournalQuery, node string) (api.ClusterJournal, error) {
+	q.After = q.Cursors[node]
+	entries, err := ReadJournal(ctx, st, q)
+	if err != nil {
+		return api.ClusterJournal{}, err
+	}
+	j := api.ClusterJournal{Entries: entries, Cursors: map[string]int64{}}
+	for i := range entries {
+		entries[i].Node = node
+		j.Cursors[node] = entries[i].Cursor
+	}
+	return j, nil
+}
