@@ -367,6 +367,8 @@ type killRecord struct {
 const (
 	killRunsKey   = "/sundial/v1/runs/"
 	killLeaderKey = "/sundial/v1/leader/"
+	killNodesKey  = "/sundial/v1/nodes/"
+	killBeatKey   = "/sundial/v1/beat"
 )
 
 // readRecords reads the run records from etcd, in the order they were
@@ -436,10 +438,32 @@ func (c *killCluster) progress(n int, not string) {
 }
 
 // restart starts a node killed again, and waits until it has joined.
+//
+// It then waits for a leader's beat to name it: a new leader tells a
+// failover from the whole cluster's stop by a node named in the last
+// beat that lives still, and a node killed before any beat named it
+// stands for none, so that two kills within a beat of each other pass
+// for the whole cluster's stop.
 func (c *killCluster) restart(n *killNode) {
 	c.t.Helper()
 	c.start(n)
 	c.joined(n)
+	await.Until(c, func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		resp, err := c.etcd.Txn(ctx).Then(clientv3.OpGet(killNodesKey+n.name), clientv3.OpGet(killBeatKey)).Commit()
+		if err != nil {
+			return false
+		}
+		node, beat := resp.Responses[0].GetResponseRange().Kvs, resp.Responses[1].GetResponseRange().Kvs
+		if len(node) == 0 || len(beat) == 0 {
+			return false
+		}
+		var nv cluster.Node
+		var bv struct{ Nodes []string }
+		return json.Unmarshal(node[0].Value, &nv) == nil && json.Unmarshal(beat[0].Value, &bv) == nil &&
+			slices.Contains(bv.Nodes, n.name+"/"+nv.Incarnation)
+	}, "a beat to name %s", n.name)
 }
 
 // killLeader kills the leader of the timers; another node goes on firing

@@ -50,7 +50,11 @@
 // incarnation, and the beat names it meanwhile. The keys of nodes
 // killed with the whole cluster outlive it by a lease, which etcd gives
 // every lease again when it starts: a new leader not named in the beat
-// waits that long for them to go. The beat is also when the runs of a
+// waits that long for them to go. A node killed before a beat named it
+// stands for none: where every node that lives started since the last
+// beat, a failover passes for the whole cluster's stop, and a timer that
+// is not Persistent= does not catch up, as its journal says. The beat is
+// also when the runs of a
 // node gone since the last one are marked node-lost, so that a node that
 // ends while a term lasts, or whose key outlives the start of the next
 // term, does not leave its runs running. Where a timer's activation is
