@@ -580,13 +580,19 @@ func (c *killCluster) outage() {
 // check asserts the invariants on what the cluster did so far.
 func (c *killCluster) check(when string) {
 	c.t.Helper()
-	recs := c.records()
+	// Each line is written after its record, each record ended after
+	// its line: the lines read before the records, and after.
 	lines := c.lines()
+	recs := c.records()
+	later := c.lines()
 	byInvocation := map[string]killRecord{}
 	for _, r := range recs {
 		byInvocation[r.Invocation] = r
 	}
 	ran := map[string]bool{}
+	for _, l := range later[len(lines):] {
+		ran[l.invocation] = true
+	}
 	for _, l := range lines {
 		r, ok := byInvocation[l.invocation]
 		switch {

@@ -559,6 +559,14 @@ func resumeCluster(t *timer.Timer, st store.TimerState, since timer.Dual, now ti
 	var last timer.Dual
 	if st.LastTrigger > 0 && (st.LastTrigger >= st.ActiveRealtime || t.Config.Persistent || st.LastTrigger > now.Realtime) {
 		last = timer.Dual{Realtime: st.LastTrigger, Monotonic: monotonicOf(st.LastTrigger, now)}
+		if ahead := st.LastTrigger - min(st.LastTrigger, now.Realtime); ahead > 0 && st.ActiveRealtime > 0 {
+			// Stamped by a node whose clock is ahead of this one's by
+			// that much at least: its monotonic bases are taken back
+			// as much, so that an OnActiveSec= elapse it fired is
+			// passed here too.
+			since.Monotonic = monotonicOf(st.ActiveRealtime-min(ahead, st.ActiveRealtime), now)
+			last.Monotonic = now.Monotonic
+		}
 	}
 	t.Resume(now, since, last)
 }

@@ -36,7 +36,8 @@ type fakeCluster struct {
 	// noLead, if set, has no campaign won: no node leads.
 	noLead bool
 	// down is what each term's Down tells: the whole cluster was down.
-	down bool
+	down  bool
+	beats int // of all terms
 
 	mu        sync.Mutex
 	campaigns int
@@ -133,7 +134,12 @@ func (t *fakeTerm) MarkNodesLost(ctx context.Context, at uint64) error { return 
 
 func (t *fakeTerm) Down(ctx context.Context) (bool, error) { return t.f.down, nil }
 
-func (t *fakeTerm) Beat(ctx context.Context, at uint64) error { return nil }
+func (t *fakeTerm) Beat(ctx context.Context, at uint64) error {
+	t.f.mu.Lock()
+	defer t.f.mu.Unlock()
+	t.f.beats++
+	return nil
+}
 
 func (t *fakeTerm) Activate(ctx context.Context, name string, prev store.TimerState, at uint64) (store.TimerState, error) {
 	f := t.f
@@ -437,6 +443,7 @@ func TestClusterTimerResume(t *testing.T) {
 		fires    bool   // at once, as a catch-up
 		journal  string // the timer's journal says, as it takes it up
 		activate bool   // the activation stored is the term's
+		beats    int    // the leader's scans it is given, else until it took it up
 	}{
 		{name: "failover", timer: "OnCalendar=hourly", state: store.TimerState{LastTrigger: now - 2*hour, ActiveRealtime: now - 3*hour}, fires: true},
 		{name: "active", timer: "OnActiveSec=1h", state: store.TimerState{ActiveRealtime: now - 2*hour}, fires: true},
@@ -445,6 +452,8 @@ func TestClusterTimerResume(t *testing.T) {
 		{name: "outage persistent", timer: "OnCalendar=hourly\nPersistent=yes", down: true,
 			state: store.TimerState{LastTrigger: now - 2*hour, ActiveRealtime: now - 3*hour}, fires: true, activate: true},
 		{name: "outage active", timer: "OnActiveSec=1h", down: true, state: store.TimerState{ActiveRealtime: now - 2*hour}, activate: true},
+		// Activated and fired by a node whose clock is 2 s ahead: fired.
+		{name: "active ahead", timer: "OnActiveSec=1s", state: store.TimerState{ActiveRealtime: now + 1e6, LastTrigger: now + 2e6}, beats: 4},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir, state := t.TempDir(), t.TempDir()
@@ -464,6 +473,9 @@ func TestClusterTimerResume(t *testing.T) {
 				taken := f.states["tick.timer"].Version > 1
 				if tc.fires {
 					return f.fired["tick.timer"] > 0
+				}
+				if tc.beats > 0 {
+					return f.beats >= tc.beats
 				}
 				return taken && (tc.journal == "" || slices.ContainsFunc(msgs, func(m string) bool { return strings.HasSuffix(m, tc.journal) }))
 			}, func(m *Manager) { m.Cluster = f })
