@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"syscall"
 
@@ -37,6 +38,10 @@ type Cluster struct {
 	// closing quiets etcd's log once Close has begun.
 	closing atomic.Bool
 	meter   *Meter
+	mu      sync.Mutex
+	// started are the runs assigned to this node that Assignments has
+	// handed on to be started and that have not ended, by key.
+	started map[string]bool
 }
 
 // A Node is what a node says of itself under nodes/.

@@ -31,6 +31,22 @@
 // [RunNodeLost] by the next leader ([Cluster.MarkNodesLost]), not run
 // again.
 //
+// # Placement
+//
+// The leader chooses the node that runs each elapse among
+// [Cluster.Candidates]: the live nodes whose copy of the timer is the
+// cluster's, with how many runs each has not ended. [Cluster.Assign]
+// records the run assigned to that node, in the trigger's transaction,
+// with a key of the node's that the node watches ([Cluster.Assignments]);
+// the node acknowledges the run (assigned becomes running, a
+// compare-and-swap of the record) and starts it; its end removes the
+// key, which the leader, following the runs not ended and the nodes
+// ([Cluster.Follow]), is told of. A run assigned or running on a node
+// that left, or was started again under another lease, is lost: never
+// acknowledged by the node that comes back under its name. An
+// assignment whose commit's reply was lost stands, and its node runs it
+// all the same, once.
+//
 // # Cluster timers
 //
 // A timer is a cluster timer when its file says so in a section systemd
@@ -61,6 +77,9 @@
 //	/sundial/v1/nodes/<name>/hashes/<u>   the hash of the node's copy of u
 //	/sundial/v1/hashes/<u>                the cluster's: the first published
 //	/sundial/v1/secret                    what peers show one another
+//	/sundial/v1/copies/<u>/<name>         the same, by unit, for placement
+//	/sundial/v1/assign/<name>/<timer>/<elapse-µs>
+//	                                      a run assigned to a node, not ended
 //
 // Elapses are zero-padded to 20 digits, so that the order of the keys is
 // the order of the elapses.

@@ -15,11 +15,13 @@ import (
 func (c *Cluster) PublishHash(ctx context.Context, unit, hash string) (string, error) {
 	hk := hashKey(unit)
 	mine := clientv3.OpPut(nodeHashKey(c.cfg.Name, unit), hash, clientv3.WithLease(c.node.Lease()))
+	// The same, by unit, for the leader's choice of a node to run it.
+	byUnit := clientv3.OpPut(copiesOf(unit)+c.cfg.Name, hash, clientv3.WithLease(c.node.Lease()))
 	var resp *clientv3.TxnResponse
 	if err := c.call(ctx, func(ctx context.Context) (err error) {
 		resp, err = c.client.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(hk), "=", 0)).
-			Then(clientv3.OpPut(hk, hash), mine).
-			Else(clientv3.OpGet(hk), mine).Commit()
+			Then(clientv3.OpPut(hk, hash), mine, byUnit).
+			Else(clientv3.OpGet(hk), mine, byUnit).Commit()
 		return err
 	}); err != nil {
 		return "", fmt.Errorf("cluster: the hash of %s: %w", unit, err)

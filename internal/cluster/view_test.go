@@ -69,7 +69,7 @@ func TestTimerViews(t *testing.T) {
 		t.Fatal(err)
 	}
 	v := views["tick.timer"]
-	if v.State != st || v.Last.Node != "b" || v.Last.Started != 200 || v.Last.State != store.RunRunning {
+	if v.State != st || v.Last.Node != "b" || v.Last.Started != 200 || v.Last.State != RunAssigned {
 		t.Errorf("the view of tick.timer = %+v; want the stamp %+v, the run of 200 on b", v, st)
 	}
 	if len(views) != len(names) {
