@@ -62,18 +62,24 @@ type fakeCluster struct {
 	// unless the test set one.
 	hashes map[string]string
 	reads  int // of stamps, outside terms
+	// termReads are the reads of stamps in terms.
+	termReads int
 	// lastRunning and lastEnded are what LastRun tells of a timer that
 	// has no run.
 	lastRunning bool
 	lastEnded   uint64
+	// onLastRun, if set, is called as LastRun begins.
+	onLastRun func()
+	// lease is the leader's lease, 2 s for none.
+	lease time.Duration
 }
 
 // errReplyLost has a fake trigger commit, then fail.
 var errReplyLost = errors.New("the reply was lost")
 
 type fakeRun struct {
-	timer, unit, invocation, node, state string
-	started, ended                       uint64
+	timer, unit, reason, invocation, node, state string
+	started, ended                               uint64
 }
 
 func (r *fakeRun) runState() ClusterRunState {
@@ -134,6 +140,9 @@ func (f *fakeCluster) runsOf(timer string) []string {
 }
 
 func (f *fakeCluster) LastRun(ctx context.Context, timer string) (ClusterRunState, error) {
+	if f.onLastRun != nil {
+		f.onLastRun()
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, r := range slices.Backward(f.runs) {
@@ -151,7 +160,12 @@ func (f *fakeCluster) Timer(ctx context.Context, name string) (store.TimerState,
 	return f.states[name], nil
 }
 
-func (f *fakeCluster) Lease() time.Duration { return 2 * time.Second }
+func (f *fakeCluster) Lease() time.Duration {
+	if f.lease > 0 {
+		return f.lease
+	}
+	return 2 * time.Second
+}
 
 func (f *fakeCluster) PublishHash(ctx context.Context, timer, hash string) (string, error) {
 	f.mu.Lock()
@@ -305,6 +319,7 @@ func (t *fakeTerm) Nodes(ctx context.Context, timer string) ([]ClusterNode, erro
 func (t *fakeTerm) Timer(ctx context.Context, name string) (store.TimerState, error) {
 	t.f.mu.Lock()
 	defer t.f.mu.Unlock()
+	t.f.termReads++
 	return t.f.states[name], nil
 }
 
@@ -317,8 +332,11 @@ func (t *fakeTerm) Trigger(ctx context.Context, prev store.TimerState, tr store.
 	}
 	n := f.triggers[t.n]
 	f.triggers[t.n]++
+	if f.committed == nil {
+		f.committed, f.fired = map[string]bool{}, map[string]int{}
+	}
 	if f.states == nil {
-		f.states, f.committed, f.fired = map[string]store.TimerState{}, map[string]bool{}, map[string]int{}
+		f.states = map[string]store.TimerState{}
 	}
 	select {
 	case <-t.done:
@@ -351,7 +369,7 @@ func (t *fakeTerm) Trigger(ctx context.Context, prev store.TimerState, tr store.
 	f.states[tr.Timer] = st
 	f.committed[tr.Invocation] = true
 	f.fired[tr.Timer]++
-	f.runs = append(f.runs, &fakeRun{timer: tr.Timer, unit: tr.Unit, invocation: tr.Invocation, node: node.Name,
+	f.runs = append(f.runs, &fakeRun{timer: tr.Timer, unit: tr.Unit, reason: tr.Reason, invocation: tr.Invocation, node: node.Name,
 		state: "assigned", started: tr.Realtime})
 	if f.changed == nil {
 		f.changed = make(chan struct{}, 1)
@@ -742,5 +760,53 @@ func TestClusterOverlap(t *testing.T) {
 				t.Errorf("runs of long.timer = %q; want %s, then another", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestClusterUnitInactive has a leader take up a timer with
+// OnUnitInactiveSec= whose last run, on another node, ended after its
+// last trigger: its elapse counts from that end, in the cluster's
+// record, and is not due at once, as it would be from the trigger.
+func TestClusterUnitInactive(t *testing.T) {
+	const now = 1_700_000_040_000_000
+	dir, state := t.TempDir(), t.TempDir()
+	writeUnits(t, dir, map[string]string{
+		"after.timer":   "[Timer]\nOnUnitInactiveSec=2s\nAccuracySec=1us\n[X-Sundial]\nCluster=yes\nNodes=zed\n",
+		"after.service": "[Service]\nType=oneshot\nExecStart=/bin/true\n",
+	})
+	clk := &stepClock{now: timer.Instant{Realtime: now, Monotonic: 1000_000_000, Boottime: 1000_000_000}}
+	last := &fakeRun{timer: "after.timer", unit: "after.service", node: "zed", state: "ended", started: now - 10_000_000}
+	// The lease long enough that no stall is looked for.
+	f := &fakeCluster{others: []string{"zed"}, runs: []*fakeRun{last}, lease: time.Hour,
+		states: map[string]store.TimerState{"after.timer": {LastTrigger: now - 10_000_000, Version: 1}}}
+	// The run ended half a second before the leader reads it.
+	var ended uint64
+	f.onLastRun = func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if ended == 0 {
+			ended = clk.Now().Realtime - 500_000
+			last.ended = ended
+		}
+	}
+	d := startTestDaemon(t, dir, state, clk, "boot1", func(m *Manager) { m.Cluster = f })
+	defer d.stop()
+	// The leader takes the timer up at a scan once its copy is known to
+	// be the cluster's: the clock moves on in steps until it has.
+	await.Until(t, func() bool {
+		f.mu.Lock()
+		read := ended > 0
+		f.mu.Unlock()
+		if !read {
+			clk.Advance(100 * time.Millisecond)
+		}
+		return read
+	}, "the leader's read of the last run")
+	clk.Advance(2 * time.Second)
+	await.Until(t, func() bool { return f.firedOf("after.timer") == 1 }, "after.timer fired")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if r := f.runs[1]; r.reason != "OnUnitInactiveSec" || r.started < ended+2_000_000 {
+		t.Errorf("after.timer fired at %d for %q; want at 2 s after its last run's end, %d, on time", r.started, r.reason, ended+2_000_000)
 	}
 }
