@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
@@ -191,20 +192,34 @@ func (c *Cluster) Follow(ctx context.Context) ([]Run, <-chan Event, error) {
 						return
 					}
 				case ev.Type == mvccpb.DELETE && ev.PrevKv != nil:
-					ended, err := c.getRuns(ctx, []string{string(ev.PrevKv.Value)})
+					key := string(ev.PrevKv.Value)
+					ended, err := c.getRuns(ctx, []string{key})
 					if err != nil {
 						return
 					}
-					for _, r := range ended {
-						if !send(Event{Ended: r}) {
-							return
-						}
+					if len(ended) == 0 {
+						// Its record deleted since: the run's end, as its
+						// key and assignment tell it.
+						ended = []Run{endedRun(key, string(ev.Kv.Key))}
+					}
+					if !send(Event{Ended: ended[0]}) {
+						return
 					}
 				}
 			}
 		}
 	}()
 	return runs, events, nil
+}
+
+// endedRun is a run that ended, whose record is gone, as the keys of its
+// record and of its assignment tell it.
+func endedRun(key, assigned string) Run {
+	rest := strings.TrimPrefix(assigned, assignPrefix)
+	node, rest, _ := strings.Cut(rest, "/")
+	i := strings.LastIndexByte(rest, '/')
+	started, _ := strconv.ParseUint(rest[i+1:], 10, 64)
+	return Run{Key: key, Node: node, Timer: rest[:max(i, 0)], Started: started, State: store.RunEnded}
 }
 
 // unfinishedRuns returns the runs not ended, as their assignments' keys

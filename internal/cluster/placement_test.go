@@ -234,3 +234,10 @@ func TestAcknowledgmentLost(t *testing.T) {
 		t.Fatalf("Assignments called again handed on %+v; want the run of 2 alone", given)
 	}
 }
+
+func TestEndedRun(t *testing.T) {
+	r := endedRun(runKey("a.timer", 42), assignKey("db1", "a.timer", 42))
+	if want := (Run{Key: runKey("a.timer", 42), Node: "db1", Timer: "a.timer", Started: 42, State: store.RunEnded}); r != want {
+		t.Errorf("endedRun = %+v, want %+v", r, want)
+	}
+}
