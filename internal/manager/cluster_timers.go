@@ -154,6 +154,8 @@ type clusterTimer struct {
 // clusterState is the manager's part of the cluster timers, shared by
 // its loop and the leader loop.
 type clusterState struct {
+	// ctx is the daemon's, which ends the cluster's work.
+	ctx context.Context
 	// runs are the cluster's records of the runs of cluster timers'
 	// units on this node, by the local run ID; the loop's only.
 	runs map[int64]ClusterRun
@@ -194,6 +196,7 @@ func (m *Manager) startCluster(ctx context.Context) {
 	if m.Cluster == nil {
 		return
 	}
+	m.cluster.ctx = ctx
 	m.background.Go(func() { m.leadClusterTimers(ctx) })
 	m.background.Go(func() { m.runAssignments(ctx) })
 	m.background.Go(func() { m.publishHashes(ctx) })
@@ -769,11 +772,24 @@ func (m *Manager) clusterRunEnded(unitName string, runID int64, ended timer.Inst
 		return
 	}
 	delete(m.cluster.runs, runID)
+	// Tried again until it is recorded, while the daemon runs: a run
+	// recorded running would hold its timer back for as long as its node
+	// lives. Stale is recorded already (by a try whose reply was lost),
+	// or lost.
 	m.background.Go(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), clusterEndTimeout)
-		defer cancel()
-		if err := m.Cluster.EndRun(ctx, run, ended.Realtime, result, code, status); err != nil {
-			m.log.Error(fmt.Sprintf("Failed to record the end of a run of %s in the cluster.", unitName), "err", err)
+		for told := false; ; told = true {
+			ctx, cancel := context.WithTimeout(context.Background(), clusterEndTimeout)
+			err := m.Cluster.EndRun(ctx, run, ended.Realtime, result, code, status)
+			cancel()
+			if err == nil || errors.Is(err, ErrStale) {
+				return
+			}
+			if !told {
+				m.log.Error(fmt.Sprintf("Failed to record the end of a run of %s in the cluster; trying again.", unitName), "err", err)
+			}
+			if !m.pause(m.cluster.ctx, clusterRetry) {
+				return
+			}
 		}
 	})
 }

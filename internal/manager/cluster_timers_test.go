@@ -72,6 +72,8 @@ type fakeCluster struct {
 	onLastRun func()
 	// lease is the leader's lease, 2 s for none.
 	lease time.Duration
+	// endErrs is how many records of runs' ends fail first.
+	endErrs int
 }
 
 // errReplyLost has a fake trigger commit, then fail.
@@ -246,6 +248,10 @@ func (f *fakeCluster) Assignments(ctx context.Context, start func(ClusterAssignm
 func (f *fakeCluster) EndRun(ctx context.Context, run ClusterRun, ended uint64, result, exitCode string, exitStatus int) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.endErrs > 0 {
+		f.endErrs--
+		return errors.New("etcd cannot be reached")
+	}
 	f.ended++
 	if r := run.(*fakeRun); r.state == "running" {
 		f.endRun(r, "ended")
@@ -808,5 +814,25 @@ func TestClusterUnitInactive(t *testing.T) {
 	defer f.mu.Unlock()
 	if r := f.runs[1]; r.reason != "OnUnitInactiveSec" || r.started < ended+2_000_000 {
 		t.Errorf("after.timer fired at %d for %q; want at 2 s after its last run's end, %d, on time", r.started, r.reason, ended+2_000_000)
+	}
+}
+
+// TestClusterEndRetried fails the record of a run's end in the cluster
+// at first: it is tried again until it holds, and the timer, which waits
+// for the run's end, fires again.
+func TestClusterEndRetried(t *testing.T) {
+	dir, state := t.TempDir(), t.TempDir()
+	writeUnits(t, dir, map[string]string{
+		"tick.timer":   "[Timer]\nOnCalendar=*:*:*\nAccuracySec=1us\n[X-Sundial]\nCluster=yes\n",
+		"tick.service": "[Service]\nType=oneshot\nExecStart=/bin/true\n",
+	})
+	f := &fakeCluster{endErrs: 2}
+	var logs logBuffer
+	runDaemon(t, dir, state, func(c *api.Client) bool { return f.firedOf("tick.timer") >= 2 }, func(m *Manager) {
+		m.Cluster = f
+		m.Logger = newLogger(&logs)
+	})
+	if n := strings.Count(logs.String(), "Failed to record the end of a run of tick.service in the cluster; trying again."); n != 1 {
+		t.Errorf("the log says %d times that the end failed, want once:\n%s", n, logs.String())
 	}
 }
