@@ -352,7 +352,7 @@ func runState(r cluster.Run) manager.ClusterRunState {
 		Running: r.State == cluster.RunAssigned || r.State == store.RunRunning}
 }
 
-func (clusterTimers) Nodes(u *unit.Unit) []string {
+func (clusterTimers) NodeGlobs(u *unit.Unit) []string {
 	m, _ := cluster.ReadMark(u)
 	return m.Nodes
 }

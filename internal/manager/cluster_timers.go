@@ -28,9 +28,9 @@ type Cluster interface {
 	// timer, and what is wrong with it; a diagnostic of severity
 	// unit.Error refuses the timer.
 	Mark(u *unit.Unit) (cluster bool, diags []unit.Diagnostic)
-	// Nodes returns the Nodes= globs of a cluster timer: the names of the
-	// nodes its unit may run on match one; none for any node.
-	Nodes(u *unit.Unit) []string
+	// NodeGlobs returns the Nodes= globs of a cluster timer: the names
+	// of the nodes its unit may run on match one; none for any node.
+	NodeGlobs(u *unit.Unit) []string
 	// Lead returns once this node leads the cluster's timers, or fails
 	// when ctx ends first or the cluster cannot be reached.
 	Lead(ctx context.Context) (ClusterTerm, error)
@@ -700,7 +700,7 @@ func (m *Manager) clusterTimers(ctx context.Context) (timers []clusterTimer, eng
 			if se != nil {
 				units = append(units, se.u())
 			}
-			timers = append(timers, clusterTimer{name: name, cfg: e.timer.Config, nodes: m.Cluster.Nodes(e.u()),
+			timers = append(timers, clusterTimer{name: name, cfg: e.timer.Config, nodes: m.Cluster.NodeGlobs(e.u()),
 				hash: unitsHash(units...)})
 		}
 	}) {

@@ -190,7 +190,7 @@ func (f *fakeCluster) Mark(u *unit.Unit) (bool, []unit.Diagnostic) {
 	return false, nil
 }
 
-func (f *fakeCluster) Nodes(u *unit.Unit) []string {
+func (f *fakeCluster) NodeGlobs(u *unit.Unit) []string {
 	var globs []string
 	for _, a := range u.Assignments {
 		if a.Section == "X-Sundial" && a.Key == "Nodes" {
