@@ -241,3 +241,47 @@ func TestEndedRun(t *testing.T) {
 		t.Errorf("endedRun = %+v, want %+v", r, want)
 	}
 }
+
+// A run whose end could not be recorded still runs in the cluster; it is
+// not handed on again, as one whose acknowledgment's reply was lost is.
+func TestEndRunFailed(t *testing.T) {
+	a := testMember(t, "a")
+	ctx := t.Context()
+	term := lead(t, a)
+	st, _, err := a.Trigger(ctx, term, store.TimerState{}, trigger("bill.timer", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// handed runs Assignments until it hands on a run of elapse.
+	handed := func(elapse uint64) []Run {
+		var given []Run
+		actx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		if err := a.Assignments(actx, func(r Run) {
+			given = append(given, r)
+			if r.Started == elapse {
+				cancel()
+			}
+		}); !errors.Is(err, context.Canceled) {
+			t.Fatalf("Assignments = %v", err)
+		}
+		return given
+	}
+	run := handed(1)[0]
+	canceled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := a.EndRun(canceled, run, 5, "success", "exited", 0); err == nil || errors.Is(err, ErrStale) {
+		t.Fatalf("EndRun without a context = %v; want its failure", err)
+	}
+	go func() {
+		if _, _, err := a.Trigger(ctx, term, st, trigger("bill.timer", 2)); err != nil {
+			t.Error(err)
+		}
+	}()
+	if given := handed(2); len(given) != 1 || given[0].Started != 2 {
+		t.Fatalf("Assignments after a failed end handed on %+v; want the run of 2 alone", given)
+	}
+	if _, err := a.EndRun(ctx, run, 5, "success", "exited", 0); err != nil {
+		t.Fatalf("EndRun tried again: %v", err)
+	}
+}

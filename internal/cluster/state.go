@@ -180,10 +180,15 @@ func (c *Cluster) EndRun(ctx context.Context, run Run, ended uint64, result, exi
 	if run.State != store.RunRunning {
 		return Run{}, fmt.Errorf("cluster: run %s: %w", run.Key, ErrStale)
 	}
-	defer c.forget(run.Key)
-	return c.updateRun(ctx, Term{}, run, nil, func(r *Run) {
+	r, err := c.updateRun(ctx, Term{}, run, nil, func(r *Run) {
 		r.State, r.Ended, r.Result, r.ExitCode, r.ExitStatus = store.RunEnded, ended, result, exitCode, exitStatus
 	})
+	if err == nil || errors.Is(err, ErrStale) {
+		// Ended, here or by the leader: Assignments finds it no more.
+		// Until then, it is not handed on again.
+		c.forget(run.Key)
+	}
+	return r, err
 }
 
 // updateRun changes a run that has not ended, as it was read (its
