@@ -386,13 +386,14 @@ func (m *Manager) leadClusterTimers(ctx context.Context) {
 }
 
 // leadTerm fires the cluster timers while term lasts: the runs of nodes
-// gone are marked lost, then each timer's next elapse is computed by a
-// timer engine of the term's from the cluster's stamp and runs, and each
-// elapse is triggered through the term's fence, its run assigned to a
-// node that may run it. As systemd's timer waits for its unit, a timer
-// whose unit has a run not ended on any node does not fire until it
-// ends, or its node is lost; an elapse that no live node may run waits
-// for one. It returns why the term ended.
+// gone are marked lost (then and whenever a node leaves), then each
+// timer's next elapse is computed by a timer engine of the term's from
+// the cluster's stamp and runs, and each elapse is triggered through the
+// term's fence, its run assigned to a node that may run it. As
+// systemd's timer waits for its unit, a timer whose unit has a run not
+// ended on any node does not fire until it ends, or its node is lost; an
+// elapse that no live node may run waits for one. It returns why the
+// term ended.
 func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 	tctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -403,11 +404,13 @@ func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 		case <-tctx.Done():
 		}
 	})
-	if err := term.MarkNodesLost(tctx, m.clk.Now().Realtime); err != nil {
-		return termEnd(tctx, err)
-	}
+	// Followed first: a node that leaves after the runs are read is
+	// told of, and one that left before, its runs are marked lost now.
 	unfinished, events, err := term.Follow(tctx)
 	if err != nil {
+		return termEnd(tctx, err)
+	}
+	if err := term.MarkNodesLost(tctx, m.clk.Now().Realtime); err != nil {
 		return termEnd(tctx, err)
 	}
 	// running are the runs not ended, by timer: the last of each.

@@ -74,6 +74,8 @@ type fakeCluster struct {
 	lease time.Duration
 	// endErrs is how many records of runs' ends fail first.
 	endErrs int
+	// onFollow, if set, is called as Follow begins.
+	onFollow func()
 }
 
 // errReplyLost has a fake trigger commit, then fail.
@@ -287,6 +289,9 @@ func (t *fakeTerm) MarkNodesLost(ctx context.Context, at uint64) error {
 
 func (t *fakeTerm) Follow(ctx context.Context) ([]ClusterRunState, <-chan ClusterEvent, error) {
 	f := t.f
+	if f.onFollow != nil {
+		f.onFollow()
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var unfinished []ClusterRunState
@@ -834,5 +839,29 @@ func TestClusterEndRetried(t *testing.T) {
 	})
 	if n := strings.Count(logs.String(), "Failed to record the end of a run of tick.service in the cluster; trying again."); n != 1 {
 		t.Errorf("the log says %d times that the end failed, want once:\n%s", n, logs.String())
+	}
+}
+
+// TestClusterNodeLeftAtTermStart has the node of a run not ended leave
+// just before the new leader follows the nodes, untold: the term marks
+// its run lost all the same, and the timer, which waited for it, fires.
+func TestClusterNodeLeftAtTermStart(t *testing.T) {
+	const before = 1_700_000_000_000_000
+	dir, state := t.TempDir(), t.TempDir()
+	writeUnits(t, dir, map[string]string{
+		"long.timer":   "[Timer]\nOnCalendar=*:*:*\nAccuracySec=1us\n[X-Sundial]\nCluster=yes\nNodes=z*\n",
+		"long.service": "[Service]\nType=oneshot\nExecStart=/bin/true\n",
+	})
+	f := &fakeCluster{others: []string{"zed", "zoe"},
+		states: map[string]store.TimerState{"long.timer": {LastTrigger: before, Version: 1}},
+		runs:   []*fakeRun{{timer: "long.timer", unit: "long.service", node: "zed", state: "running", started: before}}}
+	f.onFollow = func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.others = slices.DeleteFunc(f.others, func(n string) bool { return n == "zed" })
+	}
+	runDaemon(t, dir, state, func(c *api.Client) bool { return f.firedOf("long.timer") == 1 }, func(m *Manager) { m.Cluster = f })
+	if got := f.runsOf("long.timer"); len(got) != 2 || got[0] != "zed node-lost" || got[1] != "zoe assigned" {
+		t.Errorf("runs of long.timer = %q; want zed's lost, then one assigned to zoe", got)
 	}
 }
