@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 
 	"sundial.dev/sundial/internal/api"
 	"sundial.dev/sundial/internal/store"
@@ -184,15 +185,86 @@ func (m *Manager) viewClusterTimers(ctx context.Context, eng *timer.Engine, show
 	now := m.clk.Now()
 	out := make(map[string]viewedTimer, len(shown))
 	for _, s := range shown {
-		v := views[s.name]
-		t := eng.Add(s.name, s.cfg)
-		t.Resume(now, s.since, lastTrigger(v.State, now))
-		if v.Last != nil && v.Last.State == string(store.RunRunning) {
-			t.ResumeRunning(now)
-		}
-		out[s.name] = viewedTimer{t: t, last: v.Last}
+		out[s.name] = viewTimer(eng, s, views[s.name], now)
 	}
 	return out, nil
+}
+
+// viewTimer computes by eng a cluster timer shown as the leader would:
+// resumed from the cluster's stamp, and waiting for its last run if that
+// runs.
+func viewTimer(eng *timer.Engine, s shownTimer, v ClusterTimerView, now timer.Instant) viewedTimer {
+	t := eng.Add(s.name, s.cfg)
+	t.Resume(now, s.since, lastTrigger(v.State, now))
+	if v.Last != nil && v.Last.State == string(store.RunRunning) {
+		t.ResumeRunning(now)
+	}
+	return viewedTimer{t: t, last: v.Last}
+}
+
+// clusterViews are the cluster's views of the cluster timers started
+// here, as followClusterViews last read them, by name: the snapshots
+// show them without asking etcd, so that a scrape answers at once.
+type clusterViews struct {
+	mu    sync.Mutex
+	views map[string]ClusterTimerView // replaced, never written
+}
+
+// followClusterViews reads, for a daemon in a cluster, the cluster's
+// view of each cluster timer started here every clusterScan until ctx is
+// done, for the snapshots. A read that fails leaves the last: the page
+// and the metrics show the cluster as last seen.
+func (m *Manager) followClusterViews(ctx context.Context) {
+	v := m.clusterView()
+	if v == nil {
+		return
+	}
+	m.background.Go(func() {
+		for {
+			timers, _, ok := m.clusterTimers(ctx)
+			if !ok {
+				return
+			}
+			names := make([]string, len(timers))
+			for i, ct := range timers {
+				names[i] = ct.name
+			}
+			if views, err := v.TimerViews(ctx, names); err == nil {
+				m.views.mu.Lock()
+				m.views.views = views
+				m.views.mu.Unlock()
+			}
+			if !m.pause(ctx, clusterScan) {
+				return
+			}
+		}
+	})
+}
+
+// snapshotClusterTimers computes, in the loop, the cluster timers
+// started here as the leader sees them, from the views last read, by
+// name; and the last run in the cluster of each one's unit, by the
+// unit's name.
+func (m *Manager) snapshotClusterTimers(now timer.Instant) (map[string]viewedTimer, map[string]*api.Run) {
+	m.views.mu.Lock()
+	views := m.views.views
+	m.views.mu.Unlock()
+	if len(views) == 0 {
+		return nil, nil
+	}
+	eng := m.copyEngine()
+	timers, last := make(map[string]viewedTimer, len(views)), map[string]*api.Run{}
+	for name, v := range views {
+		e := m.units[name]
+		if e == nil || e.timer == nil || !e.timer.State.Active() {
+			continue // stopped since
+		}
+		timers[name] = viewTimer(eng, shownTimer{name: name, cfg: e.timer.Config, since: e.timer.InactiveExit}, v, now)
+		if r := v.Last; r != nil && (last[r.Unit] == nil || r.Started > last[r.Unit].Started) {
+			last[r.Unit] = r
+		}
+	}
+	return timers, last
 }
 
 // showClusterTimers shows the cluster timers among timers as the leader

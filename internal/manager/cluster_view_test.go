@@ -6,9 +6,11 @@ import (
 	"slices"
 	"strconv"
 	"testing"
+	"time"
 
 	"sundial.dev/sundial/internal/api"
 	"sundial.dev/sundial/internal/await"
+	"sundial.dev/sundial/internal/clock"
 	"sundial.dev/sundial/internal/store"
 )
 
@@ -133,5 +135,50 @@ func TestClusterView(t *testing.T) {
 	j, err = c.ClusterJournal(ctx, api.JournalQuery{Units: []string{"hello.service"}, Cursors: j.Cursors})
 	if err != nil || len(j.Entries) != 0 {
 		t.Errorf("the cluster's journal after its cursors = %+v, %v; want none", j.Entries, err)
+	}
+}
+
+// TestClusterSnapshot has the snapshot of a node that does not lead, as
+// its page and metrics show it, show a cluster timer as the cluster has
+// it: its last trigger and next elapse the cluster's, as list-timers
+// shows them, and its service's last run the one on b.
+func TestClusterSnapshot(t *testing.T) {
+	dir, state := t.TempDir(), t.TempDir()
+	writeUnits(t, dir, map[string]string{
+		"tick.timer":   "[Timer]\nOnCalendar=hourly\n[X-Sundial]\nCluster=yes\n",
+		"tick.service": "[Service]\nType=oneshot\nExecStart=/bin/true\n",
+	})
+	// Of this hour's start: the next elapse is the next hour's.
+	now := clock.Real{}.Now().Realtime
+	trigger := now - now%uint64(time.Hour/time.Microsecond)
+	bRun := api.Run{Unit: "tick.service", Timer: "tick.timer", Reason: "OnCalendar", Invocation: "b1", Started: trigger,
+		Ended: trigger + 2e6, State: "ended", Result: "exit-code", ExitCode: "exited", ExitStatus: 3, Node: "b"}
+	v := viewCluster{fakeCluster: &fakeCluster{noLead: true},
+		views: map[string]ClusterTimerView{"tick.timer": {State: store.TimerState{LastTrigger: trigger, Version: 3}, Last: &bRun}}}
+	var m *Manager
+	c, stop := serve(t, dir, state, t.TempDir(), func(mm *Manager) { m, mm.Cluster = mm, v })
+	defer stop()
+	ctx := context.Background()
+	var s Snapshot
+	await.Until(t, func() bool {
+		var err error
+		if s, err = m.Snapshot(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return len(s.Timers) == 1 && !s.Timers[0].LastTrigger.IsZero()
+	}, "tick.timer's last trigger in the snapshot")
+	timers, err := c.Timers(ctx)
+	if err != nil || len(timers) != 1 {
+		t.Fatalf("Timers = %+v, %v", timers, err)
+	}
+	tm, at := s.Timers[0], func(µs uint64) time.Time { return time.UnixMicro(int64(µs)) }
+	if !tm.LastTrigger.Equal(at(trigger)) || !tm.Next.Equal(at(timers[0].Next)) || tm.Next.Sub(at(trigger)) < time.Hour || tm.State != "waiting" {
+		t.Errorf("tick.timer = %+v; want the cluster's last trigger %v, and list-timers' next elapse %v, the next hour's",
+			tm, at(trigger), at(timers[0].Next))
+	}
+	sv := serviceIn(s, "tick.service")
+	if sv == nil || !sv.LastStart.Equal(at(trigger)) || !sv.LastEnd.Equal(at(trigger+2e6)) || !sv.LastFailure.Equal(sv.LastEnd) ||
+		!sv.LastSuccess.IsZero() || sv.Result != "exit-code" || sv.LastExitCode != "exited" || sv.LastExitStatus != 3 {
+		t.Errorf("tick.service = %+v; want the last run on b", sv)
 	}
 }

@@ -133,6 +133,7 @@ type Manager struct {
 	// droppedLines counts the journal's lines that could not be written.
 	droppedLines uint64
 	cluster      clusterState
+	views        clusterViews
 }
 
 // builtinDir holds the built-in units, beside the database.
@@ -240,6 +241,7 @@ func (m *Manager) Run(ctx context.Context) error {
 	m.collect()
 	m.observeStored(ctx)
 	m.startCluster(ctx)
+	m.followClusterViews(ctx)
 	retainCtx, stopRetaining := context.WithCancel(context.Background())
 	var retaining sync.WaitGroup
 	retaining.Go(func() { m.retain(retainCtx) })
