@@ -482,6 +482,24 @@ func (m *Manager) History(ctx context.Context, units []string, since uint64, n i
 	return m.store.RunsSince(ctx, units, since, n)
 }
 
+// Runs returns the last n runs of a unit (0 for all), oldest first: for
+// a daemon in a cluster, those of every node, each with its node, as
+// sundial history shows them; where the cluster cannot be asked, those
+// of this node, as the page shows them.
+func (m *Manager) Runs(ctx context.Context, unit string, n int) ([]api.Run, error) {
+	if err := m.running(); err != nil {
+		return nil, err
+	}
+	runs, err := ReadRuns(ctx, m.store, unit, n)
+	if err != nil {
+		return nil, err
+	}
+	if all, err := m.withClusterRuns(ctx, slices.Clone(runs), unit, n); err == nil {
+		return all, nil
+	}
+	return runs, nil
+}
+
 // HistoryRun returns one run of the history.
 func (m *Manager) HistoryRun(ctx context.Context, id int64) (store.Run, error) {
 	if err := m.running(); err != nil {
