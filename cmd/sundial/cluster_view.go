@@ -72,6 +72,10 @@ func (ct clusterTimers) TimerViews(ctx context.Context, names []string) (map[str
 // peerTimeout bounds a peer's answer with its journal lines.
 const peerTimeout = 5 * time.Second
 
+// maxPeerAnswer bounds what a node reads of a peer's answer: a peer that
+// sends more is missing, and does not fill the node's memory.
+var maxPeerAnswer int64 = 64 << 20
+
 // A peerQuery is what a node asks a peer for its journal lines: with
 // ThisBoot, the lines of the peer's current boot, which -b means.
 type peerQuery struct {
@@ -209,7 +213,14 @@ func askPeer(ctx context.Context, node cluster.Node, secret, method, path string
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
 		return fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(msg)))
 	}
-	return json.NewDecoder(resp.Body).Decode(v)
+	answer := &io.LimitedReader{R: resp.Body, N: maxPeerAnswer + 1}
+	if err := json.NewDecoder(answer).Decode(v); err != nil {
+		if answer.N == 0 {
+			return fmt.Errorf("its answer is larger than %d bytes", maxPeerAnswer)
+		}
+		return err
+	}
+	return nil
 }
 
 // secret returns the cluster's secret, read once the node has joined.

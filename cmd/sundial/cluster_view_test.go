@@ -98,3 +98,19 @@ func (fakeJournal) LocalJournal(_ context.Context, q api.JournalQuery) ([]api.En
 func (fakeJournal) LocalJournalUnits(context.Context) ([]string, error) {
 	return []string{"tick.service", "tick.timer"}, nil
 }
+
+// A peer whose answer is larger than maxPeerAnswer is refused, before
+// it is read whole.
+func TestPeerAnswerBounded(t *testing.T) {
+	defer func(n int64) { maxPeerAnswer = n }(maxPeerAnswer)
+	maxPeerAnswer = 1 << 10
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`["` + strings.Repeat("a", 4<<10) + `"]`))
+	}))
+	defer srv.Close()
+	var units []string
+	err := askPeer(t.Context(), cluster.Node{Name: "b", Address: srv.Listener.Addr().String()}, "s", http.MethodGet, peerUnitsPath, nil, &units)
+	if err == nil || !strings.Contains(err.Error(), "larger than 1024 bytes") {
+		t.Errorf("askPeer = %q, %v; want it refused as too large", units, err)
+	}
+}
