@@ -35,7 +35,9 @@ Show the journal of the sundial daemon's units. With no daemon running,
 read what the daemon left in its state directory. On a node of a
 cluster, show the lines of every live node, merged by time, each with
 its node's name where the host's goes; a node that does not answer is
-named on standard error, once, and the others' lines shown.
+named on standard error, once, and the others' lines shown; where etcd
+does not answer, this node's lines, and a line on standard error that
+says so.
 
 Options:
   -h --help                  Show this help
@@ -189,6 +191,7 @@ func journalctlMain(c *cli, args []string) int {
 	if o.lines != 0 {
 		var j api.ClusterJournal
 		j, err = src.ClusterJournal(ctx, q)
+		err = tellPartial(c, err, nil)
 		if o.journalEmpty(c, err) {
 			return o.noEntries(c)
 		}
@@ -606,7 +609,7 @@ func (o *journalOptions) query(ctx context.Context, c *cli, src *journalSource) 
 		return q, true, nil
 	}
 	units, err := src.JournalUnits(ctx)
-	if err != nil {
+	if err = tellPartial(c, err, nil); err != nil {
 		return q, false, err
 	}
 	for _, u := range units {
@@ -630,6 +633,24 @@ func tellMissing(c *cli, missing []string, told map[string]bool) {
 	}
 }
 
+// tellPartial says on standard error that an answer has this node's
+// part alone, where err is an api.PartialError, and why, unless told
+// keeps that it was told (under "", no node's name); it returns err
+// otherwise.
+func tellPartial(c *cli, err error, told map[string]bool) error {
+	p, ok := errors.AsType[*api.PartialError](err)
+	if !ok {
+		return err
+	}
+	if !told[""] {
+		c.errorf("Failed to read %s; this node's alone are shown.", p)
+	}
+	if told != nil {
+		told[""] = true
+	}
+	return nil
+}
+
 // followJournal prints what the query selects, and then what comes
 // after, until interrupted, as journalctl -f: on a node of a cluster,
 // of every live node, each followed from its last line shown.
@@ -644,7 +665,7 @@ func (o *journalOptions) followJournal(ctx context.Context, c *cli, src *journal
 	q.Cursors = map[string]int64{}
 	for {
 		j, err := src.ClusterJournal(ctx, q)
-		if err != nil {
+		if err = tellPartial(c, err, told); err != nil {
 			if ctx.Err() != nil {
 				return 0
 			}

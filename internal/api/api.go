@@ -466,7 +466,12 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	return true
 }
 
+// reply answers with v, or with the error; a PartialError goes with v.
 func reply(w http.ResponseWriter, v any, err error) {
+	if p, ok := errors.AsType[*PartialError](err); ok {
+		w.Header().Set(partialHeader, p.Error())
+		err = nil
+	}
 	if err != nil {
 		replyStatus(w, http.StatusInternalServerError, err)
 		return
@@ -614,7 +619,13 @@ func (c *Client) do(ctx context.Context, method, path string, body, v any) error
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("api: %s", failure(resp))
 	}
-	return json.NewDecoder(resp.Body).Decode(v)
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		return err
+	}
+	if msg := resp.Header.Get(partialHeader); msg != "" {
+		return &PartialError{Err: errors.New(msg)}
+	}
+	return nil
 }
 
 // failure is what a response other than 200 says: the daemon's error,

@@ -71,7 +71,8 @@ func (m *Manager) LocalJournalUnits(ctx context.Context) ([]string, error) {
 
 // withClusterUnits adds to the units this node's journal has lines of
 // those of the other nodes', for a daemon in a cluster, in order, once
-// each.
+// each; where the cluster cannot be read, those of this node, with an
+// api.PartialError.
 func (m *Manager) withClusterUnits(ctx context.Context, local []string) ([]string, error) {
 	v := m.clusterView()
 	if v == nil {
@@ -79,7 +80,7 @@ func (m *Manager) withClusterUnits(ctx context.Context, local []string) ([]strin
 	}
 	remote, err := v.JournalUnits(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("the cluster's journal: %w", err)
+		return local, &api.PartialError{Err: fmt.Errorf("the cluster's journal: %w", err)}
 	}
 	units := slices.Concat(local, remote)
 	slices.Sort(units)
@@ -89,7 +90,9 @@ func (m *Manager) withClusterUnits(ctx context.Context, local []string) ([]strin
 // withClusterRuns adds to the runs of this node's history of a unit (""
 // for all) those of the other nodes, for a daemon in a cluster: each
 // names its node, and a run both here and in the cluster's records is
-// shown once, as here. The last n (0 for all) are kept, by start.
+// shown once, as here. The last n (0 for all) are kept, by start. Where
+// the cluster cannot be read, they are this node's, with an
+// api.PartialError.
 func (m *Manager) withClusterRuns(ctx context.Context, local []api.Run, unitName string, n int) ([]api.Run, error) {
 	v := m.clusterView()
 	if v == nil {
@@ -112,18 +115,20 @@ func (m *Manager) withClusterRuns(ctx context.Context, local []api.Run, unitName
 			return nil, err
 		}
 	}
+	for i := range local {
+		local[i].Node = v.Node()
+	}
 	var remote []api.Run
 	for _, t := range timers {
 		runs, err := v.Runs(ctx, t, n)
 		if err != nil {
-			return nil, fmt.Errorf("the cluster's runs: %w", err)
+			return local, &api.PartialError{Err: fmt.Errorf("the cluster's runs: %w", err)}
 		}
 		remote = append(remote, slices.DeleteFunc(runs, func(r api.Run) bool { return unitName != "" && r.Unit != unitName })...)
 	}
 	here := map[string]bool{}
-	for i := range local {
-		local[i].Node = v.Node()
-		here[local[i].Invocation] = true
+	for _, r := range local {
+		here[r.Invocation] = true
 	}
 	runs := slices.Concat(local, slices.DeleteFunc(remote, func(r api.Run) bool { return here[r.Invocation] }))
 	slices.SortStableFunc(runs, func(a, b api.Run) int { return cmp.Compare(a.Started, b.Started) })
@@ -329,6 +334,8 @@ func (m *Manager) copyEngine() *timer.Engine {
 // ClusterJournal answers journalctl: the lines of this node, and for a
 // daemon in a cluster those of the other live nodes, merged by time,
 // each with its node. The last or first of q are those of all the lines.
+// Where the cluster cannot be read, they are this node's, with an
+// api.PartialError.
 func (b backend) ClusterJournal(ctx context.Context, q api.JournalQuery) (api.ClusterJournal, error) {
 	v := b.m.clusterView()
 	if v == nil {
@@ -340,7 +347,7 @@ func (b backend) ClusterJournal(ctx context.Context, q api.JournalQuery) (api.Cl
 	}
 	remote, missing, err := v.Journal(ctx, q)
 	if err != nil {
-		return api.ClusterJournal{}, err
+		return j, &api.PartialError{Err: fmt.Errorf("the cluster's journal: %w", err)}
 	}
 	for _, e := range remote {
 		j.Cursors[e.Node] = e.Cursor

@@ -2,6 +2,7 @@ package manager
 
 import (
 	"context"
+	"errors"
 	"reflect"
 	"slices"
 	"strconv"
@@ -21,11 +22,16 @@ type viewCluster struct {
 	runs    []api.Run
 	views   map[string]ClusterTimerView
 	entries []api.Entry
+	// err is the answer of every call, where etcd does not answer.
+	err error
 }
 
 func (viewCluster) Node() string { return "a" }
 
 func (v viewCluster) Runs(_ context.Context, timer string, n int) ([]api.Run, error) {
+	if v.err != nil {
+		return nil, v.err
+	}
 	var runs []api.Run
 	for _, r := range v.runs {
 		if timer == "" || r.Timer == timer {
@@ -36,14 +42,20 @@ func (v viewCluster) Runs(_ context.Context, timer string, n int) ([]api.Run, er
 }
 
 func (v viewCluster) TimerViews(_ context.Context, names []string) (map[string]ClusterTimerView, error) {
-	return v.views, nil
+	return v.views, v.err
 }
 
 func (v viewCluster) JournalUnits(context.Context) ([]string, error) {
+	if v.err != nil {
+		return nil, v.err
+	}
 	return []string{"hello.service", "tick.service"}, nil
 }
 
 func (v viewCluster) Journal(_ context.Context, q api.JournalQuery) ([]api.Entry, []string, error) {
+	if v.err != nil {
+		return nil, nil, v.err
+	}
 	var after []api.Entry
 	for _, e := range v.entries {
 		if e.Cursor > q.Cursors[e.Node] {
@@ -180,5 +192,46 @@ func TestClusterSnapshot(t *testing.T) {
 	if sv == nil || !sv.LastStart.Equal(at(trigger)) || !sv.LastEnd.Equal(at(trigger+2e6)) || !sv.LastFailure.Equal(sv.LastEnd) ||
 		!sv.LastSuccess.IsZero() || sv.Result != "exit-code" || sv.LastExitCode != "exited" || sv.LastExitStatus != 3 {
 		t.Errorf("tick.service = %+v; want the last run on b", sv)
+	}
+}
+
+// TestClusterViewUnread has a node whose cluster does not answer show
+// its own runs and journal lines, each with its node, and say why the
+// cluster's are not there.
+func TestClusterViewUnread(t *testing.T) {
+	dir, state := t.TempDir(), t.TempDir()
+	writeUnits(t, dir, map[string]string{"hello.service": "[Service]\nType=oneshot\nExecStart=/bin/echo hello\n"})
+	v := viewCluster{fakeCluster: &fakeCluster{noLead: true}, err: errors.New("etcd did not answer")}
+	c, stop := serve(t, dir, state, t.TempDir(), func(m *Manager) { m.Cluster = v })
+	defer stop()
+	ctx := context.Background()
+	if res, err := c.Jobs(ctx, api.JobRequest{Verb: "start", Units: []string{"hello.service"}}); err != nil || res[0].Error != "" {
+		t.Fatalf("start: %v %+v", err, res)
+	}
+	unread := func(what string, err error) {
+		t.Helper()
+		if p, ok := errors.AsType[*api.PartialError](err); !ok || p.Error() != "the cluster's "+what+": etcd did not answer" {
+			t.Errorf("%s: %v, want why the cluster's are not there", what, err)
+		}
+	}
+	var runs []api.Run
+	var err error
+	await.Until(t, func() bool {
+		runs, err = c.Runs(ctx, "", 0)
+		return len(runs) == 1 && runs[0].State == "ended"
+	}, "hello.service's run")
+	unread("runs", err)
+	if runs[0].Node != "a" {
+		t.Errorf("run = %+v, want a's", runs[0])
+	}
+	j, err := c.ClusterJournal(ctx, api.JournalQuery{Units: []string{"hello.service"}})
+	unread("journal", err)
+	if len(j.Entries) == 0 || j.Entries[0].Node != "a" {
+		t.Errorf("the cluster's journal = %+v, want a's lines", j.Entries)
+	}
+	units, err := c.JournalUnits(ctx)
+	unread("journal", err)
+	if !slices.Contains(units, "hello.service") {
+		t.Errorf("the journal's units = %q, want a's", units)
 	}
 }
