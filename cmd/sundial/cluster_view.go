@@ -95,20 +95,24 @@ const (
 
 // Journal asks each other live node, at once, for its lines after its
 // cursor in q.Cursors, within peerTimeout; those that did not answer,
-// or publish no address, are missing.
-func (ct clusterTimers) Journal(ctx context.Context, q api.JournalQuery) ([]api.Entry, []string, error) {
+// or publish no address, are missing. A node whose cursor is negative is
+// asked for its last line alone, whose cursor it answers with, and not
+// the line: where it is followed from.
+func (ct clusterTimers) Journal(ctx context.Context, q api.JournalQuery) (api.ClusterJournal, error) {
 	pq := peerQuery{JournalQuery: q}
 	pq.Cursors = nil
 	if q.Boot != "" && q.Boot == clock.BootID() {
 		pq.Boot, pq.ThisBoot = "", true
 	}
-	var (
-		mu      sync.Mutex
-		entries []api.Entry
-	)
+	var mu sync.Mutex
+	j := api.ClusterJournal{Cursors: map[string]int64{}}
 	missing, err := ct.askPeers(ctx, func(ctx context.Context, node cluster.Node, secret string) error {
 		pq := pq
 		pq.After = q.Cursors[node.Name]
+		fromEnd := pq.After < 0
+		if fromEnd {
+			pq.After, pq.Last, pq.First = 0, 1, 0
+		}
 		var es []api.Entry
 		if err := askPeer(ctx, node, secret, http.MethodPost, peerJournalPath, pq, &es); err != nil {
 			return err
@@ -118,10 +122,19 @@ func (ct clusterTimers) Journal(ctx context.Context, q api.JournalQuery) ([]api.
 		}
 		mu.Lock()
 		defer mu.Unlock()
-		entries = append(entries, es...)
+		switch {
+		case len(es) > 0:
+			j.Cursors[node.Name] = es[len(es)-1].Cursor
+		case fromEnd:
+			j.Cursors[node.Name] = 0
+		}
+		if !fromEnd {
+			j.Entries = append(j.Entries, es...)
+		}
 		return nil
 	})
-	return entries, missing, err
+	j.Missing = missing
+	return j, err
 }
 
 // JournalUnits asks each other live node, at once, for the units its

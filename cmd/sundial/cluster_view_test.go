@@ -56,13 +56,18 @@ func TestPeerJournal(t *testing.T) {
 	testNode(t, cluster.Config{Name: "c", Endpoints: endpoints, Address: closed.Addr().String()})
 	testNode(t, cluster.Config{Name: "d", Endpoints: endpoints})
 
-	entries, missing, err := clusterTimers{a}.Journal(t.Context(), api.JournalQuery{Units: []string{"tick.service"}})
+	j, err := clusterTimers{a}.Journal(t.Context(), api.JournalQuery{Units: []string{"tick.service"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []api.Entry{{Realtime: 5, Unit: "tick.service", Message: "from b", Node: "b"}}
-	if !reflect.DeepEqual(entries, want) || !reflect.DeepEqual(missing, []string{"c", "d"}) {
-		t.Errorf("Journal = %+v, missing %q; want %+v, missing c and d", entries, missing, want)
+	want := []api.Entry{{Cursor: 9, Realtime: 5, Unit: "tick.service", Message: "from b", Node: "b"}}
+	if !reflect.DeepEqual(j.Entries, want) || !reflect.DeepEqual(j.Missing, []string{"c", "d"}) || j.Cursors["b"] != 9 {
+		t.Errorf("Journal = %+v; want %+v, b's cursor 9, missing c and d", j, want)
+	}
+	// Followed from its end, b answers with its cursor and no line.
+	j, err = clusterTimers{a}.Journal(t.Context(), api.JournalQuery{Units: []string{"tick.service"}, Cursors: map[string]int64{"b": -1}})
+	if err != nil || len(j.Entries) != 0 || j.Cursors["b"] != 9 {
+		t.Errorf("Journal from b's end = %+v, %v; want no line and b's cursor 9", j, err)
 	}
 	units, err := clusterTimers{a}.JournalUnits(t.Context())
 	if err != nil || !reflect.DeepEqual(units, []string{"tick.service", "tick.timer"}) {
@@ -92,7 +97,10 @@ func TestPeerJournal(t *testing.T) {
 type fakeJournal struct{}
 
 func (fakeJournal) LocalJournal(_ context.Context, q api.JournalQuery) ([]api.Entry, error) {
-	return []api.Entry{{Realtime: 5, Unit: q.Units[0], Message: "from b"}}, nil
+	if q.After >= 9 {
+		return nil, nil
+	}
+	return []api.Entry{{Cursor: 9, Realtime: 5, Unit: q.Units[0], Message: "from b"}}, nil
 }
 
 func (fakeJournal) LocalJournalUnits(context.Context) ([]string, error) {
@@ -112,5 +120,15 @@ func TestPeerAnswerBounded(t *testing.T) {
 	err := askPeer(t.Context(), cluster.Node{Name: "b", Address: srv.Listener.Addr().String()}, "s", http.MethodGet, peerUnitsPath, nil, &units)
 	if err == nil || !strings.Contains(err.Error(), "larger than 1024 bytes") {
 		t.Errorf("askPeer = %q, %v; want it refused as too large", units, err)
+	}
+}
+
+// A node that did not answer, and has no cursor, is followed from its
+// end once it does; one with a cursor, from it.
+func TestFollowFromEnd(t *testing.T) {
+	cursors := map[string]int64{"a": 3, "b": 7}
+	followFromEnd(cursors, []string{"b", "c"})
+	if want := map[string]int64{"a": 3, "b": 7, "c": -1}; !reflect.DeepEqual(cursors, want) {
+		t.Errorf("cursors = %v, want %v", cursors, want)
 	}
 }

@@ -676,6 +676,7 @@ func (o *journalOptions) followJournal(ctx context.Context, c *cli, src *journal
 			p.print(j.Entries)
 		}
 		maps.Copy(q.Cursors, j.Cursors)
+		followFromEnd(q.Cursors, j.Missing)
 		q.Last, q.First, shown = 0, 0, true
 		// Asks for what came after the last entry shown, as often as
 		// journalctl would wake for new entries.
@@ -683,6 +684,17 @@ func (o *journalOptions) followJournal(ctx context.Context, c *cli, src *journal
 		case <-ctx.Done():
 			return 0
 		case <-time.After(followInterval):
+		}
+	}
+}
+
+// followFromEnd has the nodes missing that have no cursor followed from
+// their end once they answer, as the others are: not from their first
+// line.
+func followFromEnd(cursors map[string]int64, missing []string) {
+	for _, node := range missing {
+		if _, ok := cursors[node]; !ok {
+			cursors[node] = -1
 		}
 	}
 }

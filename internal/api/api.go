@@ -112,7 +112,9 @@ type JournalQuery struct {
 	After int64
 	// Cursors are, for the journal of a cluster, the After of each
 	// node, by name ("" for a daemon in no cluster); a node not named
-	// has none.
+	// has none. A negative one is the node's end: none of its lines
+	// so far, as journalctl -f follows a node that did not answer
+	// before.
 	Cursors map[string]int64 `json:",omitempty"`
 }
 

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 
@@ -32,9 +33,11 @@ type ClusterView interface {
 	// have lines of; those that did not answer are left out.
 	JournalUnits(ctx context.Context) ([]string, error)
 	// Journal returns the lines q selects of the other live nodes, each
-	// with its node, after its cursor in q.Cursors, and names those
-	// that did not answer.
-	Journal(ctx context.Context, q api.JournalQuery) (entries []api.Entry, missing []string, err error)
+	// with its node, after its cursor in q.Cursors, the cursor of each
+	// node's last, and names those that did not answer. A node whose
+	// cursor is negative is followed from its end: none of its lines,
+	// and the cursor of its last (0 for none).
+	Journal(ctx context.Context, q api.JournalQuery) (api.ClusterJournal, error)
 }
 
 // A ClusterTimerView is a cluster timer as the cluster has it: its stamp
@@ -345,14 +348,12 @@ func (b backend) ClusterJournal(ctx context.Context, q api.JournalQuery) (api.Cl
 	if err != nil {
 		return api.ClusterJournal{}, err
 	}
-	remote, missing, err := v.Journal(ctx, q)
+	remote, err := v.Journal(ctx, q)
 	if err != nil {
 		return j, &api.PartialError{Err: fmt.Errorf("the cluster's journal: %w", err)}
 	}
-	for _, e := range remote {
-		j.Cursors[e.Node] = e.Cursor
-	}
-	entries := slices.Concat(j.Entries, remote)
+	maps.Copy(j.Cursors, remote.Cursors)
+	entries := slices.Concat(j.Entries, remote.Entries)
 	slices.SortStableFunc(entries, func(a, b api.Entry) int { return cmp.Compare(a.Realtime, b.Realtime) })
 	switch {
 	case q.Last > 0 && len(entries) > q.Last:
@@ -360,7 +361,7 @@ func (b backend) ClusterJournal(ctx context.Context, q api.JournalQuery) (api.Cl
 	case q.First > 0 && len(entries) > q.First:
 		entries = entries[:q.First]
 	}
-	return api.ClusterJournal{Entries: entries, Missing: missing, Cursors: j.Cursors}, nil
+	return api.ClusterJournal{Entries: entries, Missing: remote.Missing, Cursors: j.Cursors}, nil
 }
 
 // ReadNodeJournal answers a journal query of a cluster's from the store

@@ -52,17 +52,18 @@ func (v viewCluster) JournalUnits(context.Context) ([]string, error) {
 	return []string{"hello.service", "tick.service"}, nil
 }
 
-func (v viewCluster) Journal(_ context.Context, q api.JournalQuery) ([]api.Entry, []string, error) {
+func (v viewCluster) Journal(_ context.Context, q api.JournalQuery) (api.ClusterJournal, error) {
 	if v.err != nil {
-		return nil, nil, v.err
+		return api.ClusterJournal{}, v.err
 	}
-	var after []api.Entry
+	j := api.ClusterJournal{Missing: []string{"c"}, Cursors: map[string]int64{}}
 	for _, e := range v.entries {
 		if e.Cursor > q.Cursors[e.Node] {
-			after = append(after, e)
+			j.Entries = append(j.Entries, e)
+			j.Cursors[e.Node] = e.Cursor
 		}
 	}
-	return after, []string{"c"}, nil
+	return j, nil
 }
 
 // late is a realtime after any run of the test's, µs.
