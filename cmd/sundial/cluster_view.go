@@ -245,7 +245,7 @@ func (n *clusterNode) secret(ctx context.Context) (string, error) {
 		return s, nil
 	}
 	if c == nil {
-		return "", errors.New("the daemon has not joined its cluster yet")
+		return "", errNotJoined
 	}
 	s, err := c.Secret(ctx)
 	if err != nil {
@@ -340,20 +340,29 @@ func peerHandler(n *clusterNode, journal peerJournal) http.Handler {
 }
 
 // peerAllowed reports whether a request shows the cluster's secret, or
-// refuses it.
+// refuses it. A request that shows no token is refused before the secret
+// is read: it makes the node ask etcd nothing. Why the secret cannot be
+// read is not told: the client may be anyone.
 func peerAllowed(n *clusterNode, w http.ResponseWriter, r *http.Request) bool {
-	secret, err := n.secret(r.Context())
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || token == "" {
+		http.Error(w, errNoSecret, http.StatusUnauthorized)
 		return false
 	}
-	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || subtle.ConstantTimeCompare([]byte(token), []byte(secret)) != 1 {
-		http.Error(w, "the cluster's secret is needed", http.StatusUnauthorized)
+	secret, err := n.secret(r.Context())
+	if err != nil {
+		http.Error(w, "the cluster's secret cannot be read now", http.StatusServiceUnavailable)
+		return false
+	}
+	if subtle.ConstantTimeCompare([]byte(token), []byte(secret)) != 1 {
+		http.Error(w, errNoSecret, http.StatusUnauthorized)
 		return false
 	}
 	return true
 }
+
+// errNoSecret is the refusal of a request without the cluster's secret.
+const errNoSecret = "the cluster's secret is needed"
 
 // peerReply answers a peer with v, or the error.
 func peerReply(w http.ResponseWriter, v any, err error) {

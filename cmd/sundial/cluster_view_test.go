@@ -132,3 +132,29 @@ func TestFollowFromEnd(t *testing.T) {
 		t.Errorf("cursors = %v, want %v", cursors, want)
 	}
 }
+
+// A node refuses a request without a token as not allowed, the same
+// before it has joined its cluster, and without reading the secret;
+// one with a token, before it has, without saying why.
+func TestPeerRefusedUnjoined(t *testing.T) {
+	n := &clusterNode{name: "a"}
+	for _, tc := range []struct {
+		token  string
+		status int
+	}{
+		{"", http.StatusUnauthorized},
+		{"Bearer ", http.StatusUnauthorized},
+		{"Basic 00", http.StatusUnauthorized},
+		{"Bearer 00", http.StatusServiceUnavailable},
+	} {
+		req := httptest.NewRequest(http.MethodGet, peerUnitsPath, nil)
+		if tc.token != "" {
+			req.Header.Set("Authorization", tc.token)
+		}
+		w := httptest.NewRecorder()
+		peerHandler(n, fakeJournal{}).ServeHTTP(w, req)
+		if w.Code != tc.status || strings.Contains(w.Body.String(), "joined") {
+			t.Errorf("the authorization %q: %d %q, want %d, and nothing of the node", tc.token, w.Code, w.Body, tc.status)
+		}
+	}
+}
