@@ -48,11 +48,18 @@ func apiRun(r cluster.Run) api.Run {
 		State: string(r.State), Result: r.Result, ExitCode: r.ExitCode, ExitStatus: r.ExitStatus, Node: r.Node}
 }
 
+// viewTimeout bounds the reads of the cluster's view of its timers, which
+// list-timers and status wait for: where etcd does not answer, they show
+// the timers as they are here, soon.
+const viewTimeout = 2 * time.Second
+
 func (ct clusterTimers) TimerViews(ctx context.Context, names []string) (map[string]manager.ClusterTimerView, error) {
 	c, err := ct.open()
 	if err != nil {
 		return nil, err
 	}
+	ctx, cancel := context.WithTimeout(ctx, viewTimeout)
+	defer cancel()
 	views, err := c.TimerViews(ctx, names)
 	if err != nil {
 		return nil, err

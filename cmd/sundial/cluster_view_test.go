@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"sundial.dev/sundial/internal/api"
+	"sundial.dev/sundial/internal/await"
 	"sundial.dev/sundial/internal/cluster"
 )
 
@@ -156,5 +158,36 @@ func TestPeerRefusedUnjoined(t *testing.T) {
 		if w.Code != tc.status || strings.Contains(w.Body.String(), "joined") {
 			t.Errorf("the authorization %q: %d %q, want %d, and nothing of the node", tc.token, w.Code, w.Body, tc.status)
 		}
+	}
+}
+
+// The view of the cluster's timers, which list-timers and status wait
+// for, gives up soon where etcd does not answer, even with a long
+// deadline for each call.
+func TestTimerViewsBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts an etcd member")
+	}
+	dir := t.TempDir()
+	a := testNode(t, cluster.Config{Name: "a", DataDir: filepath.Join(dir, "data"), Tick: 10 * time.Millisecond, UnsafeNoFsync: true,
+		ListenPeerURLs: []string{"unix://" + filepath.Join(dir, "peer")}, ListenClientURLs: []string{"unix://" + filepath.Join(dir, "client")}})
+	b := testNode(t, cluster.Config{Name: "b", Endpoints: []string{"unix://" + filepath.Join(dir, "client")}, RequestTimeout: time.Hour})
+	a.stop()
+	done := make(chan error, 1)
+	go func() {
+		_, err := clusterTimers{b}.TimerViews(context.Background(), []string{"tick.timer"})
+		done <- err
+	}()
+	var err error
+	await.Until(t, func() bool {
+		select {
+		case err = <-done:
+			return true
+		default:
+			return false
+		}
+	}, "the view to give up")
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("TimerViews: %v, want its deadline exceeded", err)
 	}
 }
