@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -102,7 +104,7 @@ const (
 
 // Journal asks each other live node, at once, for its lines after its
 // cursor in q.Cursors, within peerTimeout; those that did not answer,
-// or publish no address, are missing. A node whose cursor is negative is
+// or publish no address, are missing, each with why. A node whose cursor is negative is
 // asked for its last line alone, whose cursor it answers with, and not
 // the line: where it is followed from.
 func (ct clusterTimers) Journal(ctx context.Context, q api.JournalQuery) (api.ClusterJournal, error) {
@@ -113,7 +115,7 @@ func (ct clusterTimers) Journal(ctx context.Context, q api.JournalQuery) (api.Cl
 	}
 	var mu sync.Mutex
 	j := api.ClusterJournal{Cursors: map[string]int64{}}
-	missing, err := ct.askPeers(ctx, func(ctx context.Context, node cluster.Node, secret string) error {
+	why, err := ct.askPeers(ctx, func(ctx context.Context, node cluster.Node, secret string) error {
 		pq := pq
 		pq.After = q.Cursors[node.Name]
 		fromEnd := pq.After < 0
@@ -140,7 +142,13 @@ func (ct clusterTimers) Journal(ctx context.Context, q api.JournalQuery) (api.Cl
 		}
 		return nil
 	})
-	j.Missing = missing
+	j.Missing = slices.Sorted(maps.Keys(why))
+	if len(why) > 0 {
+		j.Why = make(map[string]string, len(why))
+		for node, err := range why {
+			j.Why[node] = err.Error()
+		}
+	}
 	return j, err
 }
 
@@ -166,8 +174,8 @@ func (ct clusterTimers) JournalUnits(ctx context.Context) ([]string, error) {
 }
 
 // askPeers has ask ask each other live node at once, with the cluster's
-// secret, and returns the nodes it failed for, by name.
-func (ct clusterTimers) askPeers(ctx context.Context, ask func(ctx context.Context, node cluster.Node, secret string) error) ([]string, error) {
+// secret, and returns why it failed for those it failed for, by name.
+func (ct clusterTimers) askPeers(ctx context.Context, ask func(ctx context.Context, node cluster.Node, secret string) error) (map[string]error, error) {
 	c, err := ct.open()
 	if err != nil {
 		return nil, err
@@ -181,9 +189,9 @@ func (ct clusterTimers) askPeers(ctx context.Context, ask func(ctx context.Conte
 		return nil, err
 	}
 	var (
-		mu      sync.Mutex
-		missing []string
-		asks    sync.WaitGroup
+		mu   sync.Mutex
+		why  = map[string]error{}
+		asks sync.WaitGroup
 	)
 	for _, node := range nodes {
 		if node.Name == ct.n.name {
@@ -193,20 +201,19 @@ func (ct clusterTimers) askPeers(ctx context.Context, ask func(ctx context.Conte
 			if err := ask(ctx, node, secret); err != nil {
 				mu.Lock()
 				defer mu.Unlock()
-				missing = append(missing, node.Name)
+				why[node.Name] = err
 			}
 		})
 	}
 	asks.Wait()
-	slices.Sort(missing)
-	return missing, nil
+	return why, nil
 }
 
 // askPeer asks a node at path, with body in JSON if not nil, within
 // peerTimeout, and reads its answer into v.
 func askPeer(ctx context.Context, node cluster.Node, secret, method, path string, body, v any) error {
 	if node.Address == "" {
-		return errors.New("it publishes no address")
+		return errors.New("it answers no other node: it was started without --journal-listen=")
 	}
 	var rd io.Reader
 	if body != nil {
@@ -225,6 +232,10 @@ func askPeer(ctx context.Context, node cluster.Node, secret, method, path string
 	req.Header.Set("Authorization", "Bearer "+secret)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := peerClient.Do(req)
+	if ue, ok := errors.AsType[*url.Error](err); ok {
+		// Without the method and the URL, which do not say why.
+		err = ue.Err
+	}
 	if err != nil {
 		return err
 	}

@@ -66,6 +66,9 @@ func TestPeerJournal(t *testing.T) {
 	if !reflect.DeepEqual(j.Entries, want) || !reflect.DeepEqual(j.Missing, []string{"c", "d"}) || j.Cursors["b"] != 9 {
 		t.Errorf("Journal = %+v; want %+v, b's cursor 9, missing c and d", j, want)
 	}
+	if !strings.Contains(j.Why["c"], "connection refused") || j.Why["d"] != "it answers no other node: it was started without --journal-listen=" {
+		t.Errorf("why c and d are missing: %q; want c's connection refused, and d answering none", j.Why)
+	}
 	// Followed from its end, b answers with its cursor and no line.
 	j, err = clusterTimers{a}.Journal(t.Context(), api.JournalQuery{Units: []string{"tick.service"}, Cursors: map[string]int64{"b": -1}})
 	if err != nil || len(j.Entries) != 0 || j.Cursors["b"] != 9 {

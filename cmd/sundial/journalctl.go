@@ -199,7 +199,7 @@ func journalctlMain(c *cli, args []string) int {
 			return src.failed(c, "read the journal", err)
 		}
 		entries = j.Entries
-		tellMissing(c, j.Missing, nil)
+		tellMissing(c, j, nil)
 	}
 	if o.reverse {
 		slices.Reverse(entries)
@@ -621,11 +621,11 @@ func (o *journalOptions) query(ctx context.Context, c *cli, src *journalSource) 
 }
 
 // tellMissing names on standard error the nodes of a cluster that did
-// not answer, but those told already, if told keeps them.
-func tellMissing(c *cli, missing []string, told map[string]bool) {
-	for _, node := range missing {
+// not answer, and why, but those told already, if told keeps them.
+func tellMissing(c *cli, j api.ClusterJournal, told map[string]bool) {
+	for _, node := range j.Missing {
 		if !told[node] {
-			c.errorf("Node %s did not answer; its lines are missing.", node)
+			c.errorf("Node %s did not answer (%s); its lines are missing.", node, j.Why[node])
 		}
 		if told != nil {
 			told[node] = true
@@ -671,7 +671,7 @@ func (o *journalOptions) followJournal(ctx context.Context, c *cli, src *journal
 			}
 			return src.failed(c, "read the journal", err)
 		}
-		tellMissing(c, j.Missing, told)
+		tellMissing(c, j, told)
 		if shown {
 			p.print(j.Entries)
 		}

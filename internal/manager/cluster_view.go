@@ -361,7 +361,7 @@ func (b backend) ClusterJournal(ctx context.Context, q api.JournalQuery) (api.Cl
 	case q.First > 0 && len(entries) > q.First:
 		entries = entries[:q.First]
 	}
-	return api.ClusterJournal{Entries: entries, Missing: remote.Missing, Cursors: j.Cursors}, nil
+	return api.ClusterJournal{Entries: entries, Missing: remote.Missing, Why: remote.Why, Cursors: j.Cursors}, nil
 }
 
 // ReadNodeJournal answers a journal query of a cluster's from the store

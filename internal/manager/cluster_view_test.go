@@ -56,7 +56,7 @@ func (v viewCluster) Journal(_ context.Context, q api.JournalQuery) (api.Cluster
 	if v.err != nil {
 		return api.ClusterJournal{}, v.err
 	}
-	j := api.ClusterJournal{Missing: []string{"c"}, Cursors: map[string]int64{}}
+	j := api.ClusterJournal{Missing: []string{"c"}, Why: map[string]string{"c": "connection refused"}, Cursors: map[string]int64{}}
 	for _, e := range v.entries {
 		if e.Cursor > q.Cursors[e.Node] {
 			j.Entries = append(j.Entries, e)
@@ -134,8 +134,8 @@ func TestClusterView(t *testing.T) {
 	for _, e := range j.Entries {
 		got = append(got, e.Node+" "+e.Message)
 	}
-	if want := []string{"a Finished hello.service.", "b hello from b"}; !reflect.DeepEqual(got, want) || !reflect.DeepEqual(j.Missing, []string{"c"}) {
-		t.Errorf("the cluster's journal = %q, missing %q; want %q, missing c", got, j.Missing, want)
+	if want := []string{"a Finished hello.service.", "b hello from b"}; !reflect.DeepEqual(got, want) || !reflect.DeepEqual(j.Missing, []string{"c"}) || j.Why["c"] != "connection refused" {
+		t.Errorf("the cluster's journal = %q, missing %q (%q); want %q, missing c, its connection refused", got, j.Missing, j.Why, want)
 	}
 	// The units of every node's journal, once each.
 	if units, err := c.JournalUnits(ctx); err != nil || !slices.Equal(slices.DeleteFunc(units, func(u string) bool { return u == "tick.timer" }), []string{"hello.service", "tick.service"}) {
