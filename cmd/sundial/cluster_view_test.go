@@ -33,6 +33,16 @@ func testNode(t *testing.T, cfg cluster.Config) *clusterNode {
 	return n
 }
 
+// testMember joins node a, with an etcd member on Unix sockets, and
+// returns it and the endpoints of its member.
+func testMember(t *testing.T) (*clusterNode, []string) {
+	dir := t.TempDir()
+	client := "unix://" + filepath.Join(dir, "client")
+	a := testNode(t, cluster.Config{Name: "a", DataDir: filepath.Join(dir, "data"), Tick: 10 * time.Millisecond, UnsafeNoFsync: true,
+		ListenPeerURLs: []string{"unix://" + filepath.Join(dir, "peer")}, ListenClientURLs: []string{client}})
+	return a, []string{client}
+}
+
 // A node asks each other live node for its lines: b answers, showing
 // the cluster's secret; c, whose port is closed, and d, which publishes
 // no address, are missing. b refuses a request without the secret.
@@ -40,10 +50,7 @@ func TestPeerJournal(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts an etcd member")
 	}
-	dir := t.TempDir()
-	a := testNode(t, cluster.Config{Name: "a", DataDir: filepath.Join(dir, "data"), Tick: 10 * time.Millisecond, UnsafeNoFsync: true,
-		ListenPeerURLs: []string{"unix://" + filepath.Join(dir, "peer")}, ListenClientURLs: []string{"unix://" + filepath.Join(dir, "client")}})
-	endpoints := []string{"unix://" + filepath.Join(dir, "client")}
+	a, endpoints := testMember(t)
 	var b *clusterNode
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		peerHandler(b, fakeJournal{}).ServeHTTP(w, r)
@@ -171,10 +178,8 @@ func TestTimerViewsBounded(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts an etcd member")
 	}
-	dir := t.TempDir()
-	a := testNode(t, cluster.Config{Name: "a", DataDir: filepath.Join(dir, "data"), Tick: 10 * time.Millisecond, UnsafeNoFsync: true,
-		ListenPeerURLs: []string{"unix://" + filepath.Join(dir, "peer")}, ListenClientURLs: []string{"unix://" + filepath.Join(dir, "client")}})
-	b := testNode(t, cluster.Config{Name: "b", Endpoints: []string{"unix://" + filepath.Join(dir, "client")}, RequestTimeout: time.Hour})
+	a, endpoints := testMember(t)
+	b := testNode(t, cluster.Config{Name: "b", Endpoints: endpoints, RequestTimeout: time.Hour})
 	a.stop()
 	done := make(chan error, 1)
 	go func() {
