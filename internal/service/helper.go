@@ -98,6 +98,7 @@ func (e *setupError) Unwrap() error { return e.Errno }
 // The exit statuses of exec_child's steps, besides EXEC and CHDIR.
 const (
 	statusNice   = 201
+	statusFDs    = 202
 	statusLimits = 205
 	statusGroup  = 216
 	statusUser   = 217
@@ -243,15 +244,16 @@ func runHelper(in, out *os.File) int {
 	var s helperSetup
 	err := json.NewDecoder(in).Decode(&s)
 	in.Close()
-	syscall.CloseOnExec(int(out.Fd()))
-	if s.ProcInstance {
-		syscall.CloseOnExec(procFD)
-	}
+	// The report's pipe too, closed as the command is executed; and
+	// the instance of procfs.
+	ferr := closeOthersOnExec()
 	enc := json.NewEncoder(out)
 	s.warn = func(msg string) { enc.Encode(helperNote{Warning: msg}) }
 	s.leave = func(dir string) { enc.Encode(helperNote{Remove: dir}) }
 	e := &setupError{Status: statusExec, Step: "EXEC", Errno: syscall.EINVAL}
-	if err == nil {
+	if ferr != nil {
+		e = &setupError{statusFDs, "FDS", "Failed to close unwanted file descriptors", errnoOf(ferr)}
+	} else if err == nil {
 		if e = s.apply(); e == nil {
 			err := syscall.Exec(s.Path, s.Argv, s.Env)
 			e = &setupError{Status: statusExec, Step: "EXEC", Errno: errnoOf(err)}
