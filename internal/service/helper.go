@@ -23,7 +23,7 @@ import (
 // directories, namespaces, capabilities, seccomp filters) is set up in
 // the child before it executes the command, as systemd's exec_child sets
 // it up, by a helper: the running
-// binary, started again with helperEnv as its whole environment, which
+// binary, started again with helperEnviron as its whole environment, which
 // this package's init turns into the helper before main runs, whatever
 // binary imports the package. The helper makes the settings, then
 // executes the command in the same process, so that they hold from its
@@ -35,11 +35,16 @@ import (
 // lowered cannot be raised again without privilege. Commands that need
 // none of this are started directly.
 
-// helperEnv marks the helper; it is all of the helper's environment.
+// helperEnv marks the helper; helperEnviron is all of the helper's
+// environment: with it, the helper's runtime starts on one processor,
+// making fewer threads than a process that runs for a moment and
+// does one thing at a time needs, for a start held up the less.
 const helperEnv = "SUNDIAL_SERVICE_HELPER=1"
 
+var helperEnviron = []string{helperEnv, "GOMAXPROCS=1"}
+
 func init() {
-	if len(os.Environ()) == 1 && os.Environ()[0] == helperEnv {
+	if slices.Equal(os.Environ(), helperEnviron) {
 		os.Exit(runHelper(os.NewFile(3, "setup"), os.NewFile(4, "report")))
 	}
 }
@@ -152,7 +157,7 @@ func newHelper(cmd *exec.Cmd, c Command) (*helper, error) {
 		h.close()
 		return nil, err
 	}
-	cmd.Path, cmd.Args, cmd.Env, cmd.Dir = self, c.Argv[:1], []string{helperEnv}, ""
+	cmd.Path, cmd.Args, cmd.Env, cmd.Dir = self, c.Argv[:1], helperEnviron, ""
 	cmd.SysProcAttr.Credential = nil
 	if c.Exec != nil && namespacesAllowed() {
 		userNamespace(cmd.SysProcAttr, c.Exec, c.Credential)
