@@ -822,14 +822,17 @@ func mountPoints() ([]mountPoint, error) {
 			continue
 		}
 		mp := mountPoint{path: unescapeMountinfo(fields[4])}
-		for _, o := range strings.Split(fields[5], ",") {
-			mp.flags |= map[string]uintptr{"ro": unix.MS_RDONLY, "nosuid": unix.MS_NOSUID, "nodev": unix.MS_NODEV, "noexec": unix.MS_NOEXEC,
-				"noatime": unix.MS_NOATIME, "nodiratime": unix.MS_NODIRATIME, "relatime": unix.MS_RELATIME, "strictatime": unix.MS_STRICTATIME}[o]
+		for o := range strings.SplitSeq(fields[5], ",") {
+			mp.flags |= mountFlags[o]
 		}
 		out = append(out, mp)
 	}
 	return out, sc.Err()
 }
+
+// mountFlags are the per-mount flags of mountinfo's options.
+var mountFlags = map[string]uintptr{"ro": unix.MS_RDONLY, "nosuid": unix.MS_NOSUID, "nodev": unix.MS_NODEV, "noexec": unix.MS_NOEXEC,
+	"noatime": unix.MS_NOATIME, "nodiratime": unix.MS_NODIRATIME, "relatime": unix.MS_RELATIME, "strictatime": unix.MS_STRICTATIME}
 
 // unescapeMountinfo undoes the kernel's octal escapes (\040 for a space).
 func unescapeMountinfo(s string) string {
