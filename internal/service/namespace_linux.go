@@ -227,7 +227,24 @@ func mountEntries(x *unit.Confinement, privateTmp [2]string, rw, roots []string)
 // pathCompare orders paths component by component, as path_compare, so
 // that a parent comes before what is below it.
 func pathCompare(a, b string) int {
-	return slices.Compare(strings.Split(strings.Trim(a, "/"), "/"), strings.Split(strings.Trim(b, "/"), "/"))
+	a, b = strings.Trim(a, "/"), strings.Trim(b, "/")
+	for {
+		ca, ra, moreA := strings.Cut(a, "/")
+		cb, rb, moreB := strings.Cut(b, "/")
+		if c := strings.Compare(ca, cb); c != 0 {
+			return c
+		}
+		switch {
+		case moreA && moreB:
+		case moreA: // b is a's parent
+			return 1
+		case moreB:
+			return -1
+		default:
+			return 0
+		}
+		a, b = ra, rb
+	}
 }
 
 // below reports whether p is strictly below dir.
