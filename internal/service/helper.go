@@ -1,6 +1,7 @@
 package service
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -73,8 +74,9 @@ type helperSetup struct {
 	// managerSchedules). ProcInstance: it has made the instance of
 	// procfs that is to be /proc, at procFD (see procInstance).
 	Scheduled, ProcInstance bool
-	// Seccomp are the filters to load, assembled (see assembleSeccomp).
-	Seccomp [][]byte
+	// Seccomp are the filters to load, assembled (see assembleSeccomp):
+	// sent after the rest, as they are (see writePrograms).
+	Seccomp [][]byte `json:"-"`
 	// Unprivileged: the manager is not root, and its services have no
 	// capabilities to bound or keep; their namespaces are made in a
 	// user namespace.
@@ -192,7 +194,10 @@ func (h *helper) setUp(c Command, pid int) error {
 		}
 		s.Scheduled = true
 	}
-	werr := json.NewEncoder(h.setup).Encode(&s)
+	b, werr := json.Marshal(&s)
+	if werr == nil {
+		_, werr = h.setup.Write(writePrograms(b, s.Seccomp))
+	}
 	h.setup.Close()
 	// Notes until the command's execution closes the pipe: warnings,
 	// directories to remove then, a failure, if any.
@@ -223,6 +228,35 @@ func (h *helper) setUp(c Command, pid int) error {
 	}
 }
 
+// writePrograms appends the programs to b, each its length and its
+// bytes: read so, not as JSON's base64, they cost the helper less to
+// decode.
+func writePrograms(b []byte, progs [][]byte) []byte {
+	for _, p := range progs {
+		b = binary.NativeEndian.AppendUint32(b, uint32(len(p)))
+		b = append(b, p...)
+	}
+	return b
+}
+
+// readPrograms reads what writePrograms wrote, to the end.
+func readPrograms(r io.Reader) ([][]byte, error) {
+	var progs [][]byte
+	for {
+		var n uint32
+		if err := binary.Read(r, binary.NativeEndian, &n); err == io.EOF {
+			return progs, nil
+		} else if err != nil {
+			return nil, err
+		}
+		p := make([]byte, n)
+		if _, err := io.ReadFull(r, p); err != nil {
+			return nil, err
+		}
+		progs = append(progs, p)
+	}
+}
+
 // A helperNote is what the helper tells: a warning, a directory to
 // remove, or the failure that ends it.
 type helperNote struct {
@@ -247,7 +281,11 @@ func runHelper(in, out *os.File) int {
 	// calling thread's.
 	runtime.LockOSThread()
 	var s helperSetup
-	err := json.NewDecoder(in).Decode(&s)
+	dec := json.NewDecoder(in)
+	err := dec.Decode(&s)
+	if err == nil {
+		s.Seccomp, err = readPrograms(io.MultiReader(dec.Buffered(), in))
+	}
 	in.Close()
 	// The report's pipe too, closed as the command is executed; and
 	// the instance of procfs.
