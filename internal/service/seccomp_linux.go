@@ -318,7 +318,7 @@ func assemble(fs []scFilter, arches []*arch.Info) ([]bpf.RawInstruction, error) 
 				if !slices.Contains(actions, action) {
 					actions = append(actions, action)
 				}
-				return scJump{scLabel{arch: ai, filter: fi, action: action}}
+				return scJump{scLabel{arch: ai, filter: fi, onAction: true, action: action}}
 			}
 			prog = append(prog, bpf.LoadAbsolute{Off: nrOff, Size: 4})
 			for _, r := range f.rules {
@@ -342,7 +342,7 @@ func assemble(fs []scFilter, arches []*arch.Info) ([]bpf.RawInstruction, error) 
 			}
 			prog = append(prog, act(f.def))
 			for _, action := range actions {
-				labels[scLabel{arch: ai, filter: fi, action: action}] = len(prog)
+				labels[scLabel{arch: ai, filter: fi, onAction: true, action: action}] = len(prog)
 				// Unless the best so far denies more.
 				prog = append(prog, bpf.LoadScratch{Dst: bpf.RegA, N: bestRank},
 					bpf.JumpIf{Cond: bpf.JumpGreaterOrEqual, Val: scRank(action), SkipFalse: 4},
@@ -364,9 +364,11 @@ func assemble(fs []scFilter, arches []*arch.Info) ([]bpf.RawInstruction, error) 
 
 // An scLabel is a place in a program: the block of an architecture
 // (filter -1), the start of a filter's there (or, past the last, the
-// end), or the block of one of its actions.
+// end), or, with onAction, the block of one of its actions (which may
+// be 0, SECCOMP_RET_KILL_THREAD).
 type scLabel struct {
 	arch, filter int
+	onAction     bool
 	action       uint32
 }
 

@@ -2,12 +2,15 @@ package service
 
 import (
 	"encoding/binary"
+	"math/rand/v2"
 	"slices"
 	"testing"
 
 	"github.com/elastic/go-seccomp-bpf/arch"
 	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
+
+	"sundial.dev/sundial/unit"
 )
 
 // scData is the struct seccomp_data of a call, laid out for bpf.VM,
@@ -185,5 +188,74 @@ func TestSeccompMerged(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSeccompMergedRandom: filters of any rules and actions, made at
+// random, act merged as they do loaded one by one, however many
+// programs they take.
+func TestSeccompMergedRandom(t *testing.T) {
+	native, err := arch.GetInfo("")
+	if err != nil {
+		t.Skip(err)
+	}
+	arches := filterArches(&unit.Confinement{})
+	names := []string{"read", "write", "openat", "socket", "personality", "mprotect", "clone", "setns", "unshare", "mmap"}
+	vals := []uint32{0, 1, 2, 4, 6, 0x80000000, 0xffffffff}
+	actions := []uint32{unix.SECCOMP_RET_ALLOW, unix.SECCOMP_RET_KILL_PROCESS, unix.SECCOMP_RET_KILL_THREAD, unix.SECCOMP_RET_TRAP,
+		unix.SECCOMP_RET_LOG, errnoAction(unix.EPERM), errnoAction(unix.EACCES), unix.SECCOMP_RET_TRACE | 7}
+	rng := rand.New(rand.NewPCG(1, 2))
+	pick := func(s []uint32) uint32 { return s[rng.IntN(len(s))] }
+	for round := range 300 {
+		// Every tenth round, filters too long for one program.
+		rules := 1 + rng.IntN(6)
+		if round%10 == 9 {
+			rules = 150
+		}
+		var fs []scFilter
+		for range 1 + rng.IntN(8) {
+			f := scFilter{def: pick(actions)}
+			for range rng.IntN(rules) {
+				r := scRule{name: names[rng.IntN(len(names))], action: pick(actions)}
+				for range rng.IntN(3) {
+					r.conds = append(r.conds, scCond{arg: rng.IntN(6), op: scOp(rng.IntN(5)), mask: pick(vals), val: pick(vals)})
+				}
+				f.rules = append(f.rules, r)
+			}
+			fs = append(fs, f)
+		}
+		raws, err := assembleAll(fs, arches)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var vms []*bpf.VM
+		for _, raw := range raws {
+			if len(raw) > bpfMaxInsns {
+				t.Fatalf("round %d: a program of %d instructions", round, len(raw))
+			}
+			vms = append(vms, newVM(t, raw))
+		}
+		for range 200 {
+			a := arches[rng.IntN(len(arches))]
+			nr := uint32(a.SyscallNames[names[rng.IntN(len(names))]])
+			if a == native && rng.IntN(20) == 0 {
+				nr |= uint32(arch.X32.SeccompMask)
+			}
+			var args [6]uint32
+			for i := range args {
+				args[i] = pick(vals)
+			}
+			data := scData(a, nr, args)
+			var byRules, byMerged []uint32
+			for _, f := range fs {
+				byRules = append(byRules, f.eval(arches, a, nr, args))
+			}
+			for _, vm := range vms {
+				byMerged = append(byMerged, runProgram(t, vm, data))
+			}
+			if want, got := kernelTakes(byRules), kernelTakes(byMerged); got != want {
+				t.Fatalf("round %d: %s %d %x: merged %#x, rules %#x (%x)", round, a.Name, nr, args, got, want, byRules)
+			}
+		}
 	}
 }
