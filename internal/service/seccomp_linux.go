@@ -123,7 +123,8 @@ func seccompFilters(x *unit.Confinement, persona uint32) []scFilter {
 			f.rules = append(f.rules,
 				scRule{name: "unshare", conds: []scCond{{arg: 0, op: scBitsSet, val: uint32(flag)}}, action: eperm},
 				scRule{name: "clone", conds: []scCond{{arg: cloneFlags, op: scBitsSet, val: uint32(flag)}}, action: eperm},
-				scRule{name: "setns", conds: []scCond{{arg: 1, op: scEq, val: uint32(flag)}}, action: eperm})
+				// With a pidfd, setns() enters several at once.
+				scRule{name: "setns", conds: []scCond{{arg: 1, op: scBitsSet, val: uint32(flag)}}, action: eperm})
 		}
 		fs = append(fs, f)
 	}

@@ -259,3 +259,44 @@ func TestSeccompMergedRandom(t *testing.T) {
 		}
 	}
 }
+
+// TestSeccompCalls: what the programs of a unit's settings do with a
+// call, of the native architecture, and its arguments.
+func TestSeccompCalls(t *testing.T) {
+	native, err := arch.GetInfo("")
+	if err != nil {
+		t.Skip(err)
+	}
+	eperm := errnoAction(unix.EPERM)
+	for _, tc := range []struct {
+		name, text, call string
+		args             [6]uint32
+		want             uint32
+	}{
+		{"setns of a namespace allowed", "RestrictNamespaces=uts", "setns", [6]uint32{3, unix.CLONE_NEWUTS}, unix.SECCOMP_RET_ALLOW},
+		{"setns of any", "RestrictNamespaces=uts", "setns", [6]uint32{3, 0}, eperm},
+		{"setns of one denied", "RestrictNamespaces=uts", "setns", [6]uint32{3, unix.CLONE_NEWNET}, eperm},
+		// A pidfd's namespaces are entered several at once.
+		{"setns of one denied with one allowed", "RestrictNamespaces=uts", "setns", [6]uint32{3, unix.CLONE_NEWNET | unix.CLONE_NEWUTS}, eperm},
+		{"unshare of one denied with one allowed", "RestrictNamespaces=uts", "unshare", [6]uint32{unix.CLONE_NEWNET | unix.CLONE_NEWUTS}, eperm},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			x := &loadService(t, "ExecStart=/bin/true\n"+tc.text).Confinement
+			raws, err := assembleAll(seccompFilters(x, 0), filterArches(x))
+			if err != nil {
+				t.Fatal(err)
+			}
+			nr, ok := native.SyscallNames[tc.call]
+			if !ok {
+				t.Fatalf("no %s on %s", tc.call, native.Name)
+			}
+			var actions []uint32
+			for _, raw := range raws {
+				actions = append(actions, runProgram(t, newVM(t, raw), scData(native, uint32(nr), tc.args)))
+			}
+			if got := kernelTakes(actions); got != tc.want {
+				t.Errorf("%s(%x): %#x, want %#x", tc.call, tc.args, got, tc.want)
+			}
+		})
+	}
+}
