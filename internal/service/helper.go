@@ -228,10 +228,12 @@ func (h *helper) setUp(c Command, pid int) error {
 	}
 }
 
-// writePrograms appends the programs to b, each its length and its
-// bytes: read so, not as JSON's base64, they cost the helper less to
-// decode.
+// writePrograms appends the programs to b, their number, then each its
+// length and its bytes: read so, not as JSON's base64, they cost the
+// helper less to decode; counted, a setup cut short between two is not
+// taken for one with fewer filters.
 func writePrograms(b []byte, progs [][]byte) []byte {
+	b = binary.NativeEndian.AppendUint32(b, uint32(len(progs)))
 	for _, p := range progs {
 		b = binary.NativeEndian.AppendUint32(b, uint32(len(p)))
 		b = append(b, p...)
@@ -239,22 +241,33 @@ func writePrograms(b []byte, progs [][]byte) []byte {
 	return b
 }
 
-// readPrograms reads what writePrograms wrote, to the end.
+// readPrograms reads what writePrograms wrote.
 func readPrograms(r io.Reader) ([][]byte, error) {
+	var count uint32
+	if err := binary.Read(r, binary.NativeEndian, &count); err != nil {
+		return nil, err
+	}
 	var progs [][]byte
-	for {
+	for range count {
 		var n uint32
-		if err := binary.Read(r, binary.NativeEndian, &n); err == io.EOF {
-			return progs, nil
-		} else if err != nil {
-			return nil, err
+		if err := binary.Read(r, binary.NativeEndian, &n); err != nil {
+			return nil, noEOF(err)
 		}
 		p := make([]byte, n)
 		if _, err := io.ReadFull(r, p); err != nil {
-			return nil, err
+			return nil, noEOF(err)
 		}
 		progs = append(progs, p)
 	}
+	return progs, nil
+}
+
+// noEOF is err, an end met where more was to come unexpected.
+func noEOF(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
 }
 
 // A helperNote is what the helper tells: a warning, a directory to
