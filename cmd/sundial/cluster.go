@@ -339,11 +339,11 @@ func (ct clusterTimers) LastRun(ctx context.Context, timer string) (manager.Clus
 	if err != nil {
 		return manager.ClusterRunState{}, err
 	}
-	runs, err := c.Runs(ctx, timer, 1)
-	if err != nil || len(runs) == 0 {
+	run, ok, err := c.LastRun(ctx, timer)
+	if err != nil || !ok {
 		return manager.ClusterRunState{}, err
 	}
-	return runState(runs[0]), nil
+	return runState(run), nil
 }
 
 // runState is a run record as the manager's timers see it.

@@ -20,6 +20,8 @@ import (
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
+
+	"sundial.dev/sundial/internal/clock"
 )
 
 // A Cluster is a node's connection to etcd, with the member it hosts,
@@ -42,6 +44,14 @@ type Cluster struct {
 	// started are the runs assigned to this node that Assignments has
 	// handed on to be started and that have not ended, by key.
 	started map[string]bool
+	clk     clock.Clock
+	// cache holds the timers' stamps and what is known of their runs,
+	// kept by a watch until stopCache ends bgCtx; bg are the goroutines
+	// of the watch and of the leader's pruning, which end with bgCtx.
+	cache     *cache
+	bgCtx     context.Context
+	stopCache context.CancelFunc
+	bg        sync.WaitGroup
 }
 
 // A Node is what a node says of itself under nodes/.
@@ -64,7 +74,7 @@ func Open(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{cfg: cfg, log: cfg.Logger, meter: cfg.Meter}
+	c := &Cluster{cfg: cfg, log: cfg.Logger, meter: cfg.Meter, clk: clock.Or(cfg.Clock)}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
@@ -110,6 +120,9 @@ func Open(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 		return err
 	}); err != nil {
 		return nil, fmt.Errorf("cluster: the node's key: %w", err)
+	}
+	if err := c.startCache(ctx); err != nil {
+		return nil, err
 	}
 	return c, nil
 }
@@ -217,6 +230,10 @@ func (c *Cluster) Close() error {
 			errs = append(errs, fmt.Errorf("cluster: the node's lease: %w", err))
 		}
 	}
+	if c.stopCache != nil {
+		c.stopCache()
+	}
+	c.bg.Wait()
 	if c.client != nil {
 		if err := c.client.Close(); err != nil && !errors.Is(err, context.Canceled) {
 			errs = append(errs, fmt.Errorf("cluster: %w", err))

@@ -47,6 +47,27 @@
 // assignment whose commit's reply was lost stands, and its node runs it
 // all the same, once.
 //
+// # The cache of stamps and runs
+//
+// Each node keeps the timers' stamps, and the keys of the run records
+// with the newest record of each timer, in memory: one read of timers/
+// and runs/ at one revision when it opens, then a watch from that
+// revision, which needs a Raft leader; when the watch ends (the
+// revisions it would resume from were compacted, or it failed), both
+// are read again. [Cluster.Timer] and [Cluster.LastRun] answer from it,
+// so that the scans every node makes each second read nothing from etcd.
+// The cache may lag behind: a trigger from a stamp that moved meanwhile
+// fails with [ErrStale], as from any stale read, and reads the stamp
+// again, so that the caller's next [Cluster.Timer] has etcd's.
+//
+// # Retention
+//
+// The leader deletes the run records of each timer but the newest
+// [Config.KeepRuns] (and any older one not ended), as runs come, in
+// batches, each a transaction under the term's fence. Embedded members
+// compact etcd's history periodically ([Config.CompactionRetention]),
+// so that old revisions go too and the database stays bounded.
+//
 // # Cluster timers
 //
 // A timer is a cluster timer when its file says so in a section systemd

@@ -71,26 +71,6 @@ type Run struct {
 	Version int64 `json:"-"`
 }
 
-// Timer returns the stamp of a cluster timer, its Version the key's
-// ModRevision; a timer never triggered has the zero state.
-func (c *Cluster) Timer(ctx context.Context, name string) (store.TimerState, error) {
-	var resp *clientv3.GetResponse
-	if err := c.call(ctx, func(ctx context.Context) (err error) {
-		resp, err = c.client.Get(ctx, timerKey(name))
-		return err
-	}); err != nil {
-		return store.TimerState{}, fmt.Errorf("cluster: timer %s: %w", name, err)
-	}
-	if len(resp.Kvs) == 0 {
-		return store.TimerState{}, nil
-	}
-	var v timerValue
-	if err := json.Unmarshal(resp.Kvs[0].Value, &v); err != nil {
-		return store.TimerState{}, fmt.Errorf("cluster: timer %s: %w", name, err)
-	}
-	return v.state(resp.Kvs[0].ModRevision), nil
-}
-
 // state is the stamp as a store.TimerState of the version.
 func (v timerValue) state(version int64) store.TimerState {
 	return store.TimerState{LastTrigger: v.LastTrigger, LastTriggerMonotonic: v.LastTriggerMonotonic, Boot: v.Boot,
@@ -132,12 +112,26 @@ func (c *Cluster) Assign(ctx context.Context, term Term, prev store.TimerState, 
 	}
 	rev, err := c.txn(ctx, term, conds, ops)
 	c.meter.triggered(err)
+	if errors.Is(err, ErrStale) {
+		// The stamp read, from the cache, lagged: the next Timer has
+		// etcd's.
+		if rerr := c.refreshTimer(ctx, t.Timer); rerr != nil {
+			err = fmt.Errorf("%w; reading it again: %w", err, rerr)
+		}
+	}
 	if err != nil {
 		return store.TimerState{}, Run{}, fmt.Errorf("cluster: trigger of %s: %w", t.Timer, err)
 	}
 	st := prev
 	st.LastTrigger, st.LastTriggerMonotonic, st.Boot, st.Version = t.Realtime, t.Monotonic, t.Boot, rev
 	run.Version = rev
+	k := c.cache
+	k.mu.Lock()
+	k.noteTimer(t.Timer, st)
+	if !t.NoRun {
+		k.noteRun(t.Timer, t.Realtime, &run)
+	}
+	k.mu.Unlock()
 	return st, run, nil
 }
 
