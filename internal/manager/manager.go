@@ -106,6 +106,9 @@ type Manager struct {
 	// background is the work Run does not wait for until it returns.
 	background sync.WaitGroup
 	units      map[string]*entry // by name, aliases not
+	// named indexes the units' lists of names, for naming; nil when
+	// units changed since.
+	named map[nameList]map[string][]*entry
 	// transient names the units in memory whose files are transient.
 	transient map[string]bool
 	// missing are the units looked for and not found, by name, while the
