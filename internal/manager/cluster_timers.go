@@ -426,7 +426,6 @@ func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 		cfg   *unit.TimerSection
 		nodes []string
 		state store.TimerState
-		err   error // the last trigger's failure
 		// waits is set while a due elapse waits for a node to run it;
 		// told, once that is said.
 		waits, told bool
@@ -494,53 +493,44 @@ func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 		}
 		return nil
 	}
-	// fire fires a due timer, its run assigned to the node chosen, or has
-	// it wait for one.
-	fire := func(l *led, now timer.Instant) error {
-		nodes, err := term.Nodes(tctx, l.t.Name)
-		if err != nil {
-			return err
+	// fire fires the due timers, each in the engine with its run
+	// assigned to the node chosen, or has it wait for one; the triggers
+	// are committed after, all at once.
+	fire := func(due []*led, now timer.Instant) ([]*clusterFiring, error) {
+		nodes := make([][]ClusterNode, len(due))
+		errs := make([]error, len(due))
+		atOnce(len(due), func(i int) { nodes[i], errs[i] = term.Nodes(tctx, due[i].t.Name) })
+		if err := cmp.Or(errs...); err != nil {
+			return nil, err
 		}
-		node, ok := placeRun(nodes, l.nodes, given)
-		if !ok {
-			l.waits = true
-			if !l.told {
-				l.told = true
-				msg := l.t.Name + ": no live node has the cluster's copy of it; the elapse waits."
-				if len(l.nodes) > 0 {
-					msg = fmt.Sprintf("%s: no live node matches Nodes=%s and has the cluster's copy of it; the elapse waits.",
-						l.t.Name, strings.Join(l.nodes, " "))
+		var fired []*clusterFiring
+		for i, l := range due {
+			node, ok := placeRun(nodes[i], l.nodes, given)
+			if !ok {
+				l.waits = true
+				if !l.told {
+					l.told = true
+					msg := l.t.Name + ": no live node has the cluster's copy of it; the elapse waits."
+					if len(l.nodes) > 0 {
+						msg = fmt.Sprintf("%s: no live node matches Nodes=%s and has the cluster's copy of it; the elapse waits.",
+							l.t.Name, strings.Join(l.nodes, " "))
+					}
+					m.send(ctx, func() { m.unitLog(l.t.Name, "", 4, msg) })
 				}
-				m.send(ctx, func() { m.unitLog(l.t.Name, "", 4, msg) })
+				continue
 			}
-			return nil
+			l.waits, l.told = false, false
+			eng.Fire(l.t, now, func(tr timer.Trigger) error {
+				// Counted at once, so that the timers due together
+				// spread over the nodes equally busy.
+				given[node.Name]++
+				fired = append(fired, &clusterFiring{name: l.t.Name, node: node, prev: l.state, trigger: store.Trigger{Timer: l.t.Name,
+					Unit: tr.Unit, Reason: tr.Reason.String(), Invocation: newID(), Realtime: tr.At.Realtime,
+					Monotonic: tr.At.Monotonic, Boot: m.boot}})
+				return nil
+			})
 		}
-		l.waits, l.told, l.err = false, false, nil
-		eng.Fire(l.t, now, func(tr timer.Trigger) error {
-			st, err := term.Trigger(tctx, l.state, store.Trigger{Timer: l.t.Name, Unit: tr.Unit, Reason: tr.Reason.String(),
-				Invocation: newID(), Realtime: tr.At.Realtime, Monotonic: tr.At.Monotonic, Boot: m.boot}, node)
-			if err != nil {
-				l.err = err
-				return err
-			}
-			l.state = st
-			given[node.Name]++
-			running[l.t.Name] = ClusterRunState{Timer: l.t.Name, Node: node.Name, Started: tr.At.Realtime, Running: true}
-			return nil
-		})
-		switch {
-		case l.err == nil:
-		case errors.Is(l.err, ErrStale):
-			// Another trigger moved the stamp, or the node left: computed
-			// again from the stamp.
-			eng.Remove(l.t)
-			if err := resume(l, l.t.Name); err != nil {
-				return err
-			}
-		default:
-			return l.err
-		}
-		return nil
+		return fired, nil
 	}
 	if err := scan(); err != nil {
 		return err
@@ -550,19 +540,47 @@ func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 	retry := false
 	for {
 		now := m.clk.Now()
+		var due []*led
+		isDue := map[*led]bool{}
 		for _, t := range eng.Due(now) {
-			if err := fire(all[t.Name], now); err != nil {
-				return termEnd(tctx, err)
-			}
+			due, isDue[all[t.Name]] = append(due, all[t.Name]), true
 		}
 		if retry {
 			retry = false
 			for _, name := range slices.Sorted(maps.Keys(all)) {
-				if l := all[name]; l.waits {
-					if err := fire(l, now); err != nil {
-						return termEnd(tctx, err)
-					}
+				if l := all[name]; l.waits && !isDue[l] {
+					due = append(due, l)
 				}
+			}
+		}
+		// Each due timer fires in the engine first, and its trigger is
+		// committed after, all at once: etcd commits together what
+		// comes together, where one after the other each waits for its
+		// own commit. A trigger that fails undoes its firing: the timer
+		// is computed anew from the stamp (ErrStale: the stamp moved, or
+		// the node left), or the term ends.
+		fired, err := fire(due, now)
+		if err != nil {
+			return termEnd(tctx, err)
+		}
+		atOnce(len(fired), func(i int) {
+			f := fired[i]
+			f.state, f.err = term.Trigger(tctx, f.prev, f.trigger, f.node)
+		})
+		for _, f := range fired {
+			l := all[f.name]
+			switch {
+			case f.err == nil:
+				l.state = f.state
+				running[f.name] = ClusterRunState{Timer: f.name, Node: f.node.Name, Started: f.trigger.Realtime, Running: true}
+			case errors.Is(f.err, ErrStale):
+				given[f.node.Name]--
+				eng.Remove(l.t)
+				if err := resume(l, f.name); err != nil {
+					return termEnd(tctx, err)
+				}
+			default:
+				return termEnd(tctx, f.err)
 			}
 		}
 		d, _ := eng.Until(now)
@@ -640,6 +658,37 @@ func unitState(r ClusterRunState, now timer.Instant) timer.UnitState {
 		us.InactiveAt = monotonicOf(r.Ended, now)
 	}
 	return us
+}
+
+// A clusterFiring is a cluster timer fired in the leader's engine, its
+// run assigned to node, and what its trigger's commit returned.
+type clusterFiring struct {
+	name    string
+	node    ClusterNode
+	prev    store.TimerState
+	trigger store.Trigger
+	state   store.TimerState
+	err     error
+}
+
+// clusterAtOnce bounds the calls to etcd made at once for the timers
+// due together: their nodes' reads, and their triggers' commits.
+const clusterAtOnce = 64
+
+// atOnce calls do for each of 0..n-1, at most clusterAtOnce at once, and
+// returns when all have returned: etcd commits together what comes
+// together.
+func atOnce(n int, do func(i int)) {
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, clusterAtOnce)
+	for i := range n {
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			do(i)
+		})
+	}
+	wg.Wait()
 }
 
 // termEnd is why a term ended on err: the term's end or the daemon's
