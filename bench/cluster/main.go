@@ -648,7 +648,15 @@ func (b *bench) figures(failovers []float64, windows [][2]uint64, from, to uint6
 		b.add(measure.Figure{What: "  p99", Value: measure.Percentile(late, 0.99), Unit: "s", Limit: targetLateP99})
 		b.add(measure.Figure{What: "  max", Value: late[len(late)-1], Unit: "s"})
 	}
-	b.add(measure.Figure{What: "elapses run twice", Value: float64(twice), Unit: ""})
+	var inLoad int
+	for _, r := range runs {
+		if r.started >= from && r.started < to {
+			inLoad++
+		}
+	}
+	b.add(measure.Figure{What: "runs per second", Value: float64(inLoad) / (float64(to-from) / 1e6), Unit: "/s",
+		Limit: float64(b.cfg.fire) / b.cfg.period.Seconds(), AtLeast: true})
+	b.add(measure.Figure{What: "elapses run twice", Value: float64(twice)})
 	var peak, hwm float64
 	for _, n := range b.nodes {
 		peak, hwm = max(peak, n.peakRSS), max(hwm, n.hwm)
