@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"sundial.dev/sundial/internal/store"
@@ -32,7 +34,7 @@ type cache struct {
 	// when a timer has more, and a slack.
 	keep  int
 	prune chan struct{}
-	// lost is set while the watch is lost, until a read succeeds: said
+	// lost is set when the watch ends, until a new one answers: said
 	// once in the log.
 	lost bool
 }
@@ -277,21 +279,34 @@ func (c *Cluster) follow(ctx context.Context) {
 		if !told {
 			c.log.Warn("The watch of the cluster's timers ended; reading them again.", "err", err)
 		}
+		// At once after a compaction; else a while later, as what
+		// ended the watch may end the next one too.
+		wait := !errors.Is(err, rpctypes.ErrCompacted)
 		for ctx.Err() == nil {
+			if wait && !c.pause(ctx, cacheRetry) {
+				return
+			}
+			wait = true
 			if err := c.reload(ctx); err == nil {
 				break
 			} else if !told {
 				c.log.Warn("Failed to read the cluster's timers; trying again.", "err", err)
 				told = true
 			}
-			wake, stop := c.clk.After(cacheRetry)
-			select {
-			case <-ctx.Done():
-				stop()
-				return
-			case <-wake:
-			}
 		}
+	}
+}
+
+// pause waits for d to pass, and reports whether it did before ctx
+// ended.
+func (c *Cluster) pause(ctx context.Context, d time.Duration) bool {
+	wake, stop := c.clk.After(d)
+	defer stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-wake:
+		return true
 	}
 }
 
@@ -315,7 +330,7 @@ func (c *Cluster) reload(ctx context.Context) error {
 			r.last = old.last
 		}
 	}
-	k.timers, k.runs, k.rev, k.lost = n.timers, n.runs, n.rev, false
+	k.timers, k.runs, k.rev = n.timers, n.runs, n.rev
 	k.over()
 	return nil
 }
