@@ -23,6 +23,15 @@ func pauseCache(t *testing.T, c *Cluster) (resume func()) {
 	}
 }
 
+// awaitTimer waits until c's cache has the stamp st of a timer.
+func awaitTimer(t *testing.T, c *Cluster, name string, st store.TimerState) {
+	t.Helper()
+	await.Until(t, func() bool {
+		got, err := c.Timer(t.Context(), name)
+		return err == nil && got == st
+	}, "%s's cache to have %s's stamp %+v", c.cfg.Name, name, st)
+}
+
 // Another node's trigger reaches this node's cache by the watch, and the
 // cache answers without asking etcd: with a context already ended.
 func TestCacheFollowsWrites(t *testing.T) {
@@ -34,10 +43,7 @@ func TestCacheFollowsWrites(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	await.Until(t, func() bool {
-		got, err := b.Timer(ctx, "x.timer")
-		return err == nil && got == st
-	}, "b's cache to have a's trigger %+v", st)
+	awaitTimer(t, b, "x.timer", st)
 	if _, err := a.EndRun(ctx, <-acks, 150, "success", "exited", 0); err != nil {
 		t.Fatal(err)
 	}
@@ -77,19 +83,13 @@ func TestCacheRecoversFromCompaction(t *testing.T) {
 		t.Fatal(err)
 	}
 	resume()
-	await.Until(t, func() bool {
-		got, err := b.Timer(ctx, "x.timer")
-		return err == nil && got == st
-	}, "b's cache, read again after the compaction, to have %+v", st)
+	awaitTimer(t, b, "x.timer", st)
 	// And it watches again.
 	st2, _, err := a.Trigger(ctx, term, st, trigger("x.timer", 4))
 	if err != nil {
 		t.Fatal(err)
 	}
-	await.Until(t, func() bool {
-		got, err := b.Timer(ctx, "x.timer")
-		return err == nil && got == st2
-	}, "b's cache to follow again, to %+v", st2)
+	awaitTimer(t, b, "x.timer", st2)
 	if r, ok, err := b.LastRun(ctx, "x.timer"); err != nil || !ok || r.Started != 4 {
 		t.Errorf("LastRun = %+v, %v, %v; want the run of 4", r, ok, err)
 	}
@@ -212,5 +212,29 @@ func TestKeepRunsConfig(t *testing.T) {
 	err := Config{Name: "a", DataDir: "/d", KeepRuns: -1}.Check()
 	if want := fmt.Sprintf("cluster: keep-runs %q: not a positive number", "-1"); err == nil || err.Error() != want {
 		t.Errorf("Check of KeepRuns -1 = %v; want %s", err, want)
+	}
+}
+
+// A new leader marks lost the run of a node gone that the node had
+// acknowledged, its record written twice (assigned, then running), and
+// that the leader's cache had from the watch, not from its first read.
+func TestNodeLostAcknowledged(t *testing.T) {
+	a := testMember(t, "a")
+	b := testClient(t, "b", a)
+	ctx := t.Context()
+	onB := acknowledged(t, b)
+	_, run, err := b.Trigger(ctx, lead(t, b), store.TimerState{}, trigger("long.timer", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := <-onB; got.Key != run.Key || got.State != store.RunRunning {
+		t.Fatalf("b's acknowledged run = %+v; want %s running", got, run.Key)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	lost, err := a.MarkNodesLost(ctx, lead(t, a), 5)
+	if err != nil || len(lost) != 1 || lost[0].Key != run.Key || lost[0].State != RunNodeLost {
+		t.Fatalf("MarkNodesLost = %+v, %v; want b's running run lost", lost, err)
 	}
 }
