@@ -163,6 +163,18 @@ type clusterState struct {
 	// agreed are the hashes of the cluster timers whose copy here is the
 	// cluster's, by name: the leader runs no other.
 	agreed map[string]string
+	// known are the timers started here, by their files and their
+	// units': whether each is a cluster timer, its hash and Nodes=. The
+	// manager's loop's only.
+	known map[[2]*unit.Snapshot]clusterMark
+}
+
+// A clusterMark is what a timer's files say of it as a cluster timer:
+// whether it is one, and then its hash and its Nodes= globs.
+type clusterMark struct {
+	cluster bool
+	hash    string
+	nodes   []string
 }
 
 // isClusterTimer reports whether e is a timer that the cluster fires:
@@ -742,19 +754,37 @@ func (m *Manager) clusterTimers(ctx context.Context) (timers []clusterTimer, eng
 		eng.Log = func(t *timer.Timer, level slog.Level, msg string) {
 			m.log.Log(context.Background(), level, t.Name+": "+msg)
 		}
+		// Whether a timer is a cluster timer, and its hash, are known
+		// from before while its files and its unit's are the same: each
+		// is a parse of them, and there may be many.
+		known := map[[2]*unit.Snapshot]clusterMark{}
 		for _, name := range slices.Sorted(maps.Keys(m.units)) {
 			e := m.units[name]
-			if e.timer == nil || !e.timer.State.Active() || !m.isClusterTimer(e) {
+			if e.timer == nil || !e.timer.State.Active() {
 				continue
 			}
 			se := m.units[e.trigger]
-			units := []*unit.Unit{e.u()}
+			files := [2]*unit.Snapshot{e.snap}
 			if se != nil {
-				units = append(units, se.u())
+				files[1] = se.snap
 			}
-			timers = append(timers, clusterTimer{name: name, cfg: e.timer.Config, nodes: m.Cluster.NodeGlobs(e.u()),
-				hash: unitsHash(units...)})
+			mark, ok := m.cluster.known[files]
+			if !ok {
+				mark.cluster = m.isClusterTimer(e)
+				if mark.cluster {
+					units := []*unit.Unit{e.u()}
+					if se != nil {
+						units = append(units, se.u())
+					}
+					mark.hash, mark.nodes = unitsHash(units...), m.Cluster.NodeGlobs(e.u())
+				}
+			}
+			known[files] = mark
+			if mark.cluster {
+				timers = append(timers, clusterTimer{name: name, cfg: e.timer.Config, nodes: mark.nodes, hash: mark.hash})
+			}
 		}
+		m.cluster.known = known
 	}) {
 		return nil, nil, false
 	}
