@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"sync"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -227,25 +228,41 @@ func (c *Cluster) MarkNodesLost(ctx context.Context, term Term, at uint64) ([]Ru
 	if err != nil {
 		return nil, err
 	}
-	var lost []Run
-	for _, r := range runs {
+	runs = slices.DeleteFunc(runs, func(r Run) bool {
 		lease, _ := strconv.ParseInt(r.Lease, 16, 64)
-		if leases[r.Node] == lease {
-			continue
-		}
-		gone := clientv3.Compare(clientv3.LeaseValue(nodeKey(r.Node)), "!=", lease)
-		r, err := c.updateRun(ctx, term, r, []clientv3.Cmp{gone}, func(r *Run) { r.State, r.Ended = RunNodeLost, at })
+		return leases[r.Node] == lease
+	})
+	// A node gone leaves many runs at once: they are marked together,
+	// as etcd commits together what comes together.
+	errs := make([]error, len(runs))
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, markAtOnce)
+	for i, r := range runs {
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			lease, _ := strconv.ParseInt(r.Lease, 16, 64)
+			gone := clientv3.Compare(clientv3.LeaseValue(nodeKey(r.Node)), "!=", lease)
+			runs[i], errs[i] = c.updateRun(ctx, term, r, []clientv3.Cmp{gone}, func(r *Run) { r.State, r.Ended = RunNodeLost, at })
+		})
+	}
+	wg.Wait()
+	var lost []Run
+	for i, err := range errs {
 		switch {
 		case errors.Is(err, ErrStale):
 			// It changed meanwhile: acknowledged, or ended.
 		case err != nil:
 			return lost, err
 		default:
-			lost = append(lost, r)
+			lost = append(lost, runs[i])
 		}
 	}
 	return lost, nil
 }
+
+// markAtOnce bounds the marks of lost runs made at once.
+const markAtOnce = 64
 
 // leases returns the leases of the keys of the nodes of runs, by name; 0
 // for a node gone.
