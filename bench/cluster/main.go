@@ -127,9 +127,10 @@ type bench struct {
 	report []measure.Figure
 	ran    time.Duration // how long the load ran
 
-	mu   sync.Mutex
-	runs []run
-	more chan struct{} // told at each run
+	mu     sync.Mutex
+	runs   []run
+	peakDB int64         // etcd's largest database seen, bytes
+	more   chan struct{} // told at each run
 }
 
 // A run is a run record as the bench sees it made.
@@ -380,9 +381,11 @@ func (n *node) stop() {
 	}
 	n.cmd.Process.Signal(syscall.SIGCONT)
 	n.cmd.Process.Signal(syscall.SIGTERM)
+	late, stop := clock.Real{}.After(10 * time.Second)
+	defer stop()
 	select {
 	case <-n.exited:
-	case <-time.After(10 * time.Second):
+	case <-late:
 		n.cmd.Process.Kill()
 		<-n.exited
 	}
@@ -450,8 +453,8 @@ func (b *bench) awaitRun(ctx context.Context, from uint64, not string, d time.Du
 
 // pause waits for d, or fails when ctx ends or a node exits unasked.
 func (b *bench) pause(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
+	passed, stop := clock.Real{}.After(d)
+	defer stop()
 	var exited []chan struct{}
 	for _, name := range nodeNames {
 		_, e, _ := b.nodes[name].state()
@@ -460,7 +463,7 @@ func (b *bench) pause(ctx context.Context, d time.Duration) error {
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-t.C:
+	case <-passed:
 		return nil
 	case <-exited[0]:
 		return b.died("a")
@@ -556,17 +559,17 @@ func (b *bench) newLeader(ctx context.Context, old string) (uint64, error) {
 		if err == nil && len(resp.Kvs) > 0 && string(resp.Kvs[0].Value) != old {
 			return realtime(), nil
 		}
-		select {
-		case <-ctx.Done():
+		if !wait(ctx, 50*time.Millisecond) {
 			return 0, fmt.Errorf("%s still leads after a minute", old)
-		case <-time.After(50 * time.Millisecond):
 		}
 	}
 }
 
-// memberHealthy waits until the node's member answers, within a minute.
+// memberHealthy waits until the node's member answers, with a Raft
+// leader, within a minute.
 func (b *bench) memberHealthy(ctx context.Context, n *node) error {
-	deadline := time.Now().Add(time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
 	for {
 		sctx, cancel := context.WithTimeout(ctx, time.Second)
 		st, err := b.client.Status(sctx, n.clientURL)
@@ -574,19 +577,39 @@ func (b *bench) memberHealthy(ctx context.Context, n *node) error {
 		if err == nil && st.Leader != 0 {
 			return nil
 		}
-		if time.Now().After(deadline) {
+		if !wait(ctx, 200*time.Millisecond) {
 			return fmt.Errorf("node %s's member not healthy within a minute: %v", n.name, err)
-		}
-		if err := b.pause(ctx, 200*time.Millisecond); err != nil {
-			return err
 		}
 	}
 }
 
+// wait waits for d, and reports whether it passed before ctx ended.
+func wait(ctx context.Context, d time.Duration) bool {
+	passed, stop := clock.Real{}.After(d)
+	defer stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-passed:
+		return true
+	}
+}
+
 // sampleLeader reads the resident set of the leader's process each
-// second, until ctx ends.
+// second, and etcd's database size each ten, until ctx ends.
 func (b *bench) sampleLeader(ctx context.Context) {
-	for ctx.Err() == nil {
+	for i := 0; ctx.Err() == nil; i++ {
+		if i%10 == 0 {
+			for _, ep := range b.endpoints() {
+				sctx, cancel := context.WithTimeout(ctx, time.Second)
+				if st, err := b.client.Status(sctx, ep); err == nil {
+					b.mu.Lock()
+					b.peakDB = max(b.peakDB, st.DbSize)
+					b.mu.Unlock()
+				}
+				cancel()
+			}
+		}
 		resp, err := b.client.Get(ctx, leaderPrefix, clientv3.WithFirstCreate()...)
 		if err == nil && len(resp.Kvs) > 0 {
 			if n := b.nodes[string(resp.Kvs[0].Value)]; n != nil {
@@ -599,10 +622,7 @@ func (b *bench) sampleLeader(ctx context.Context) {
 				}
 			}
 		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(time.Second):
-		}
+		wait(ctx, time.Second)
 	}
 }
 
@@ -686,6 +706,10 @@ func (b *bench) etcdFigures(ctx context.Context) error {
 	}
 	b.add(measure.Figure{What: "etcd db size at the end", Value: float64(size) / 1e6, Unit: "MB"})
 	b.add(measure.Figure{What: "  in use", Value: float64(inUse) / 1e6, Unit: "MB"})
+	b.mu.Lock()
+	peak := b.peakDB
+	b.mu.Unlock()
+	b.add(measure.Figure{What: "  largest seen in the run", Value: float64(max(peak, size)) / 1e6, Unit: "MB"})
 	b.add(measure.Figure{What: "  keys", Value: float64(keys.Count)})
 	b.add(measure.Figure{What: "  of them run records", Value: float64(runs.Count)})
 	return nil
