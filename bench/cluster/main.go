@@ -211,8 +211,7 @@ func (b *bench) run(ctx context.Context) error {
 	sctx, stopSampling := context.WithCancel(ctx)
 	sampled := make(chan struct{})
 	go func() { b.sampleLeader(sctx); close(sampled) }()
-	var failovers []float64
-	var windows [][2]uint64 // of the failovers, realtime µs
+	var failovers []failover
 	// The stops spread among the kills.
 	var signals []syscall.Signal
 	for i, all := 0, b.cfg.kills+b.cfg.stops; i < all; i++ {
@@ -224,12 +223,12 @@ func (b *bench) run(ctx context.Context) error {
 	}
 	for i, sig := range signals {
 		progress("failover %d of %d: %v of the leader", i+1, len(signals), sig)
-		f, w, err := b.failover(ctx, sig)
+		f, err := b.failover(ctx, sig)
 		if err != nil {
 			stopSampling()
 			return err
 		}
-		failovers, windows = append(failovers, f), append(windows, w)
+		failovers = append(failovers, f)
 	}
 	if rest := b.cfg.duration - time.Duration(realtime()-from)*time.Microsecond; rest > 0 {
 		progress("running the load for %v more", rest.Round(time.Second))
@@ -246,7 +245,7 @@ func (b *bench) run(ctx context.Context) error {
 	if err := <-watched; err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}
-	b.figures(failovers, windows, from, to)
+	b.figures(failovers, from, to)
 	return b.etcdFigures(ctx)
 }
 
@@ -499,23 +498,38 @@ func (b *bench) leader(ctx context.Context) (string, error) {
 	}
 }
 
+// A failover is what one signal of the leader took, in seconds; window
+// is from the signal to a period after the next run, realtime µs; raft
+// is set when the leader led etcd's Raft too.
+type failover struct {
+	took   float64
+	window [2]uint64
+	raft   bool
+}
+
 // failover signals the leader, waits for the next run on another node,
 // and returns how long that took, in seconds, and the window of the
 // failover, from the signal to a period after that run. A killed leader
 // is started again, a stopped one continued; either is a member again,
 // and a period has passed with runs, before failover returns.
-func (b *bench) failover(ctx context.Context, sig syscall.Signal) (float64, [2]uint64, error) {
+func (b *bench) failover(ctx context.Context, sig syscall.Signal) (failover, error) {
 	name, err := b.leader(ctx)
 	if err != nil {
-		return 0, [2]uint64{}, err
+		return failover{}, err
 	}
 	n := b.nodes[name]
 	if n == nil {
-		return 0, [2]uint64{}, fmt.Errorf("the leader is %q, no node of the bench's", name)
+		return failover{}, fmt.Errorf("the leader is %q, no node of the bench's", name)
 	}
+	// A node that leads etcd's Raft too is replaced there first, and
+	// the new Raft leader renews every lease: its failover is longer.
+	sctx, cancel := context.WithTimeout(ctx, time.Second)
+	st, err := b.client.Status(sctx, n.clientURL)
+	cancel()
+	raft := err == nil && st.Header.MemberId == st.Leader
 	at := realtime()
 	if err := n.cmd.Process.Signal(sig); err != nil {
-		return 0, [2]uint64{}, err
+		return failover{}, err
 	}
 	if sig == syscall.SIGSTOP {
 		n.setStopped(true)
@@ -524,27 +538,27 @@ func (b *bench) failover(ctx context.Context, sig syscall.Signal) (float64, [2]u
 	}
 	led, err := b.newLeader(ctx, name)
 	if err != nil {
-		return 0, [2]uint64{}, err
+		return failover{}, err
 	}
 	next, err := b.awaitRun(ctx, at, name, time.Minute)
 	if err != nil {
-		return 0, [2]uint64{}, err
+		return failover{}, err
 	}
 	took := float64(next.started-at) / 1e6
-	progress("  %s led; another led %.2f s later; %s ran %s %.2f s later", name, float64(led-at)/1e6, next.node, next.timer, took)
+	progress("  %s led (etcd's Raft too: %v); another led %.2f s later; %s ran %s %.2f s later", name, raft, float64(led-at)/1e6, next.node, next.timer, took)
 	if sig == syscall.SIGSTOP {
 		n.cmd.Process.Signal(syscall.SIGCONT)
 		n.setStopped(false)
 	} else if err := n.start(b.bin); err != nil {
-		return 0, [2]uint64{}, err
+		return failover{}, err
 	}
 	if err := b.memberHealthy(ctx, n); err != nil {
-		return 0, [2]uint64{}, err
+		return failover{}, err
 	}
 	if err := b.pause(ctx, b.cfg.period); err != nil {
-		return 0, [2]uint64{}, err
+		return failover{}, err
 	}
-	return took, [2]uint64{at, next.started + uint64(b.cfg.period/time.Microsecond)}, nil
+	return failover{took: took, raft: raft, window: [2]uint64{at, next.started + uint64(b.cfg.period/time.Microsecond)}}, nil
 }
 
 // newLeader returns when, realtime µs, a node other than old was first
@@ -628,7 +642,7 @@ func (b *bench) sampleLeader(ctx context.Context) {
 
 // figures adds those of the runs: failovers, lateness outside them,
 // runs twice of an elapse, and the leader's memory.
-func (b *bench) figures(failovers []float64, windows [][2]uint64, from, to uint64) {
+func (b *bench) figures(failovers []failover, from, to uint64) {
 	period := uint64(b.cfg.period / time.Microsecond)
 	secs := uint64(b.cfg.period / time.Second)
 	b.mu.Lock()
@@ -651,17 +665,35 @@ func (b *bench) figures(failovers []float64, windows [][2]uint64, from, to uint6
 			twice++
 		}
 		elapses[key] = true
-		if r.started < from || r.started > to || slices.ContainsFunc(windows, func(w [2]uint64) bool { return r.started >= w[0] && r.started <= w[1] }) {
+		if r.started < from || r.started > to || slices.ContainsFunc(failovers, func(f failover) bool { return r.started >= f.window[0] && r.started <= f.window[1] }) {
 			continue
 		}
 		late = append(late, float64(r.started-elapse)/1e6)
 	}
-	slices.Sort(failovers)
 	slices.Sort(late)
-	if len(failovers) > 0 {
-		b.add(measure.Figure{What: fmt.Sprintf("failover p50, %d", len(failovers)), Value: measure.Percentile(failovers, 0.5), Unit: "s", Limit: targetFailoverP50})
-		b.add(measure.Figure{What: "  p99", Value: measure.Percentile(failovers, 0.99), Unit: "s", Limit: targetFailoverP99})
-		b.add(measure.Figure{What: "  max", Value: failovers[len(failovers)-1], Unit: "s"})
+	var all, raft, other []float64
+	for _, f := range failovers {
+		all = append(all, f.took)
+		if f.raft {
+			raft = append(raft, f.took)
+		} else {
+			other = append(other, f.took)
+		}
+	}
+	if len(all) > 0 {
+		slices.Sort(all)
+		b.add(measure.Figure{What: fmt.Sprintf("failover p50, %d", len(all)), Value: measure.Percentile(all, 0.5), Unit: "s", Limit: targetFailoverP50})
+		b.add(measure.Figure{What: "  p99", Value: measure.Percentile(all, 0.99), Unit: "s", Limit: targetFailoverP99})
+		b.add(measure.Figure{What: "  max", Value: all[len(all)-1], Unit: "s"})
+	}
+	for _, part := range []struct {
+		what string
+		took []float64
+	}{{"leading etcd's Raft too", raft}, {"not leading etcd's Raft", other}} {
+		if len(part.took) > 0 {
+			slices.Sort(part.took)
+			b.add(measure.Figure{What: fmt.Sprintf("  p50, %d %s", len(part.took), part.what), Value: measure.Percentile(part.took, 0.5), Unit: "s"})
+		}
 	}
 	if len(late) > 0 {
 		b.add(measure.Figure{What: fmt.Sprintf("lateness p50, %d runs", len(late)), Value: measure.Percentile(late, 0.5), Unit: "s"})

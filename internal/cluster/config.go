@@ -85,11 +85,12 @@ const (
 	// DefaultCompactionRetention: etcd keeps all history unless told
 	// otherwise, and its database would grow without end. Each trigger
 	// and each run's end writes a revision: 1,000 timers every 5 s make
-	// some 10 MB of history a minute, which an hour's retention would
-	// let grow near etcd's default quota of 2 GiB (kept as it is), as
-	// the database holds up to two periods of it. Ten minutes is ample
-	// for a watch to resume from after a short loss.
-	DefaultCompactionRetention = 10 * time.Minute
+	// some 10 MB of history a minute, and the database, which the member
+	// maps into the daemon's memory, holds up to two periods of it (with
+	// ten minutes, 225 MB, and a leader of 500 MB). Two minutes is ample
+	// for a watch to resume from after a short loss; after a longer one,
+	// the cache reads timers/ and runs/ again.
+	DefaultCompactionRetention = 2 * time.Minute
 	// DefaultKeepRuns bounds the run records in etcd: for 10,000 timers,
 	// a million records of some 300 bytes, well inside etcd's default
 	// quota of 2 GiB. The longer history stays in each node's own
