@@ -62,7 +62,20 @@ func (ct clusterTimers) TimerViews(ctx context.Context, names []string) (map[str
 	}
 	ctx, cancel := context.WithTimeout(ctx, viewTimeout)
 	defer cancel()
-	views, err := c.TimerViews(ctx, names)
+	return timerViews(c.TimerViews(ctx, names))
+}
+
+func (ct clusterTimers) CachedTimerViews(ctx context.Context, names []string) (map[string]manager.ClusterTimerView, error) {
+	c, err := ct.open()
+	if err != nil {
+		return nil, err
+	}
+	return timerViews(c.CachedTimerViews(ctx, names))
+}
+
+// timerViews are the cluster's views of its timers as the manager has
+// them.
+func timerViews(views map[string]cluster.TimerView, err error) (map[string]manager.ClusterTimerView, error) {
 	if err != nil {
 		return nil, err
 	}

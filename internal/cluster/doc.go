@@ -108,8 +108,9 @@
 // # What any node shows
 //
 // Any node shows the cluster's timers as the leader sees them
-// ([Cluster.TimerViews]: the stamp and the last run, on whichever node),
-// and their runs ([Cluster.Runs]). Journal lines stay in each node's own
+// ([Cluster.TimerViews]: the stamp and the last run, on whichever node;
+// [Cluster.CachedTimerViews] the same from the node's cache, for what
+// reads them every second), and their runs ([Cluster.Runs]). Journal lines stay in each node's own
 // store: a node asks its peers for theirs, at the address each publishes
 // with its key ([Cluster.Nodes]), showing the cluster's secret
 // ([Cluster.Secret]), which only etcd's clients can read.

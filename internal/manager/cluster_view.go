@@ -29,6 +29,9 @@ type ClusterView interface {
 	// TimerViews returns the cluster's stamp of each timer named, and
 	// its last run, by name.
 	TimerViews(ctx context.Context, names []string) (map[string]ClusterTimerView, error)
+	// CachedTimerViews returns the same as this node's cache of the
+	// cluster has it, without reading etcd each time.
+	CachedTimerViews(ctx context.Context, names []string) (map[string]ClusterTimerView, error)
 	// JournalUnits returns the units the other live nodes' journals
 	// have lines of; those that did not answer are left out.
 	JournalUnits(ctx context.Context) ([]string, error)
@@ -237,7 +240,7 @@ func (m *Manager) followClusterViews(ctx context.Context) {
 			for i, ct := range timers {
 				names[i] = ct.name
 			}
-			if views, err := v.TimerViews(ctx, names); err == nil {
+			if views, err := v.CachedTimerViews(ctx, names); err == nil {
 				m.views.mu.Lock()
 				m.views.views = views
 				m.views.mu.Unlock()

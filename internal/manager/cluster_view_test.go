@@ -45,6 +45,10 @@ func (v viewCluster) TimerViews(_ context.Context, names []string) (map[string]C
 	return v.views, v.err
 }
 
+func (v viewCluster) CachedTimerViews(ctx context.Context, names []string) (map[string]ClusterTimerView, error) {
+	return v.TimerViews(ctx, names)
+}
+
 func (v viewCluster) JournalUnits(context.Context) ([]string, error) {
 	if v.err != nil {
 		return nil, v.err
