@@ -46,11 +46,11 @@ func (c *Cluster) pruneWhile(ctx context.Context, term Term) {
 
 // PruneRuns deletes the run records of each timer that has more than it
 // keeps (Config.KeepRuns) and a slack, but the newest it keeps and any
-// older one still running, as the leader of
-// term, in batches, each a transaction that holds only while the term
-// does and the records are unchanged since read. It returns how many
-// it removed or found gone; a batch of which a record changed meanwhile
-// is left to the next prune.
+// older one not ended (assigned or running), as the leader of term, in
+// batches, each a transaction that holds only while the term does and
+// the records are unchanged since read. It returns how many it removed
+// or found gone; a batch of which a record changed meanwhile is left to
+// the next prune.
 func (c *Cluster) PruneRuns(ctx context.Context, term Term) (int, error) {
 	// The records to read: of each timer with more than it keeps and
 	// the slack, from its first to the oldest kept; a timer within the
