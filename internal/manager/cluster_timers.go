@@ -516,7 +516,13 @@ func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 			return nil, err
 		}
 		var fired []*clusterFiring
+		// placed are the runs assigned here to each node, which its
+		// read did not count: busier, as one after the other it would be.
+		placed := map[string]int{}
 		for i, l := range due {
+			for j := range nodes[i] {
+				nodes[i][j].Busy += placed[nodes[i][j].Name]
+			}
 			node, ok := placeRun(nodes[i], l.nodes, given)
 			if !ok {
 				l.waits = true
@@ -533,9 +539,8 @@ func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 			}
 			l.waits, l.told = false, false
 			eng.Fire(l.t, now, func(tr timer.Trigger) error {
-				// Counted at once, so that the timers due together
-				// spread over the nodes equally busy.
 				given[node.Name]++
+				placed[node.Name]++
 				fired = append(fired, &clusterFiring{name: l.t.Name, node: node, prev: l.state, trigger: store.Trigger{Timer: l.t.Name,
 					Unit: tr.Unit, Reason: tr.Reason.String(), Invocation: newID(), Realtime: tr.At.Realtime,
 					Monotonic: tr.At.Monotonic, Boot: m.boot}})

@@ -700,6 +700,35 @@ func TestClusterPlacement(t *testing.T) {
 	}
 }
 
+// TestClusterPlacementTogether has four cluster timers elapse together
+// while zed runs a run already and zoe none: their runs go to the least
+// busy node as each is assigned, counting those assigned with them, as
+// one after the other: two to each, not all four to zoe.
+func TestClusterPlacementTogether(t *testing.T) {
+	dir, state := t.TempDir(), t.TempDir()
+	units := map[string]string{}
+	for _, name := range []string{"a", "b", "c", "d"} {
+		units[name+".timer"] = "[Timer]\nOnCalendar=*:*:*\nAccuracySec=1us\n[X-Sundial]\nCluster=yes\nNodes=z*\n"
+		units[name+".service"] = "[Service]\nType=oneshot\nExecStart=/bin/true\n"
+	}
+	writeUnits(t, dir, units)
+	f := &fakeCluster{others: []string{"zed", "zoe"}, runs: []*fakeRun{{timer: "other.timer", node: "zed", state: "running"}}}
+	runDaemon(t, dir, state, func(c *api.Client) bool {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return len(f.runs) == 5
+	}, func(m *Manager) { m.Cluster = f })
+	on := map[string]int{}
+	for _, name := range []string{"a", "b", "c", "d"} {
+		for _, r := range f.runsOf(name + ".timer") {
+			on[strings.Fields(r)[0]]++
+		}
+	}
+	if on["zed"] != 2 || on["zoe"] != 2 {
+		t.Errorf("runs by node = %v; want 2 on zed and 2 on zoe", on)
+	}
+}
+
 // TestClusterOverlap runs two cluster timers that elapse every second:
 // long.timer's run on another node does not end until the test ends it,
 // and the timer does not fire while it has not, across a new term too,
