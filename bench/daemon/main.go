@@ -25,7 +25,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"math"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -37,6 +36,7 @@ import (
 	"syscall"
 	"time"
 
+	"sundial.dev/sundial/bench/internal/measure"
 	"sundial.dev/sundial/internal/api"
 	"sundial.dev/sundial/internal/clock"
 )
@@ -87,10 +87,10 @@ func main() {
 // figures so far.
 type bench struct {
 	bin, dir string
-	report   []figure
+	report   []measure.Figure
 }
 
-func (b *bench) add(f figure) { b.report = append(b.report, f) }
+func (b *bench) add(f measure.Figure) { b.report = append(b.report, f) }
 
 func (b *bench) run(ctx context.Context, sizes []int, idle time.Duration, fires, lines int) error {
 	dir, err := os.MkdirTemp("", "sundial-bench")
@@ -145,7 +145,7 @@ func (b *bench) load(ctx context.Context, n int, idle time.Duration) error {
 		return fmt.Errorf("the daemon loaded %d timers of %d", len(timers), n)
 	}
 	listed := monotonic()
-	rss, hwm, err := memory(d.pid())
+	rss, hwm, err := measure.Memory(d.pid())
 	if err != nil {
 		return err
 	}
@@ -153,12 +153,12 @@ func (b *bench) load(ctx context.Context, n int, idle time.Duration) error {
 	if n == targetTimers {
 		loadLimit, rssLimit = targetLoad, targetRSS
 	}
-	b.add(figure{what: fmt.Sprintf("load %d timers", n), value: seconds(d.started, loaded), unit: "s", limit: loadLimit})
-	b.add(figure{what: "  then list them all", value: seconds(loaded, listed), unit: "s"})
-	b.add(figure{what: "  rss after load", value: rss, unit: "MB", limit: rssLimit})
+	b.add(measure.Figure{What: fmt.Sprintf("load %d timers", n), Value: seconds(d.started, loaded), Unit: "s", Limit: loadLimit})
+	b.add(measure.Figure{What: "  then list them all", Value: seconds(loaded, listed), Unit: "s"})
+	b.add(measure.Figure{What: "  rss after load", Value: rss, Unit: "MB", Limit: rssLimit})
 	// The target is for the daemon that holds the timers; the peak, while
 	// it reads them, is shown beside it.
-	b.add(figure{what: "  peak rss (VmHWM)", value: hwm, unit: "MB"})
+	b.add(measure.Figure{What: "  peak rss (VmHWM)", Value: hwm, Unit: "MB"})
 
 	for _, t := range timers {
 		if t.Next != 0 && t.Next < realtime()+uint64((settle+idle)/time.Microsecond) {
@@ -178,7 +178,7 @@ func (b *bench) load(ctx context.Context, n int, idle time.Duration) error {
 	if cpu0 < 0 || cpu1 < 0 {
 		return fmt.Errorf("reading /proc/%d/stat failed", d.pid())
 	}
-	b.add(figure{what: "  idle cpu", value: 100 * (cpu1 - cpu0) / seconds(t0, t1), unit: "%", limit: targetIdle})
+	b.add(measure.Figure{What: "  idle cpu", Value: 100 * (cpu1 - cpu0) / seconds(t0, t1), Unit: "%", Limit: targetIdle})
 	return nil
 }
 
@@ -263,9 +263,9 @@ func (b *bench) fire(ctx context.Context, m int) error {
 		return errors.New("no timer fired")
 	}
 	slices.Sort(late)
-	b.add(figure{what: fmt.Sprintf("fire latency p50, %d", len(late)), value: percentile(late, 0.5), unit: "ms"})
-	b.add(figure{what: "  p99", value: percentile(late, 0.99), unit: "ms", limit: targetFireP99})
-	b.add(figure{what: "  max", value: late[len(late)-1], unit: "ms"})
+	b.add(measure.Figure{What: fmt.Sprintf("fire latency p50, %d", len(late)), Value: measure.Percentile(late, 0.5), Unit: "ms"})
+	b.add(measure.Figure{What: "  p99", Value: measure.Percentile(late, 0.99), Unit: "ms", Limit: targetFireP99})
+	b.add(measure.Figure{What: "  max", Value: late[len(late)-1], Unit: "ms"})
 	return nil
 }
 
@@ -316,8 +316,8 @@ func (b *bench) journal(ctx context.Context, lines int) error {
 		progress("warning: %d entries between lines %d and %d of the output", last.Cursor-first.Cursor, lineNumber(first), lines)
 	}
 	rate := float64(n) / seconds(first.Realtime, last.Realtime)
-	b.add(figure{what: "journal lines per second", value: rate, unit: "/s", limit: targetLines, atLeast: true})
-	b.add(figure{what: fmt.Sprintf("  start to %d stored", lines), value: seconds(runs[0].Started, storedBy), unit: "s"})
+	b.add(measure.Figure{What: "journal lines per second", Value: rate, Unit: "/s", Limit: targetLines, AtLeast: true})
+	b.add(measure.Figure{What: fmt.Sprintf("  start to %d stored", lines), Value: seconds(runs[0].Started, storedBy), Unit: "s"})
 	return nil
 }
 
@@ -441,23 +441,6 @@ func (d *daemon) poll(ctx context.Context, every time.Duration, ask func() (bool
 	}
 }
 
-// memory returns a process's resident and peak resident set, in MB.
-func memory(pid int) (rss, hwm float64, err error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, 0, err
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		var kB float64
-		if _, err := fmt.Sscanf(line, "VmRSS: %f kB", &kB); err == nil {
-			rss = kB * 1024 / 1e6
-		} else if _, err := fmt.Sscanf(line, "VmHWM: %f kB", &kB); err == nil {
-			hwm = kB * 1024 / 1e6
-		}
-	}
-	return rss, hwm, nil
-}
-
 // cpuTime is the user and system time of a process, in seconds, or -1.
 // Linux counts it in ticks of USER_HZ, 100 a second.
 func cpuTime(pid int) float64 {
@@ -471,47 +454,6 @@ func cpuTime(pid int) float64 {
 		return -1
 	}
 	return (utime + stime) / 100
-}
-
-// percentile is the nearest-rank percentile of sorted values.
-func percentile(sorted []float64, p float64) float64 {
-	i := int(math.Ceil(float64(len(sorted))*p)) - 1
-	return sorted[min(max(i, 0), len(sorted)-1)]
-}
-
-// A figure is a line of the report; limit is 0 for none.
-type figure struct {
-	what    string
-	value   float64
-	unit    string
-	limit   float64
-	atLeast bool // the figure must reach the limit, not stay under it
-}
-
-func (f figure) String() string {
-	s := fmt.Sprintf("%-28s %9s %-3s", f.what, num(f.value), f.unit)
-	if f.limit == 0 {
-		return strings.TrimRight(s, " ")
-	}
-	op, ok := "<", f.value < f.limit
-	if f.atLeast {
-		op, ok = ">=", f.value >= f.limit
-	}
-	s = fmt.Sprintf("%s   target %-2s %6s %-3s  (%.2f of target)", s, op, num(f.limit), f.unit, f.value/f.limit)
-	if !ok {
-		s += "  MISSED"
-	}
-	return s
-}
-
-func num(v float64) string {
-	prec := 3
-	if v >= 100 {
-		prec = 0
-	} else if v >= 1 {
-		prec = 2
-	}
-	return strconv.FormatFloat(v, 'f', prec, 64)
 }
 
 // realtime and monotonic read the clocks the daemon stamps with, in µs.

@@ -334,16 +334,37 @@ func (ct clusterTimers) Timer(ctx context.Context, name string) (store.TimerStat
 	return c.Timer(ctx, name)
 }
 
-func (ct clusterTimers) LastRun(ctx context.Context, timer string) (bool, uint64, error) {
+func (ct clusterTimers) LastRun(ctx context.Context, timer string) (manager.ClusterRunState, error) {
 	c, err := ct.joined(ctx)
 	if err != nil {
-		return false, 0, err
+		return manager.ClusterRunState{}, err
 	}
-	runs, err := c.Runs(ctx, timer, 1)
-	if err != nil || len(runs) == 0 {
-		return false, 0, err
+	run, ok, err := c.LastRun(ctx, timer)
+	if err != nil || !ok {
+		return manager.ClusterRunState{}, err
 	}
-	return runs[0].State == store.RunRunning, runs[0].Ended, nil
+	return runState(run), nil
+}
+
+// runState is a run record as the manager's timers see it.
+func runState(r cluster.Run) manager.ClusterRunState {
+	return manager.ClusterRunState{Timer: r.Timer, Node: r.Node, Started: r.Started, Ended: r.Ended,
+		Running: r.State == cluster.RunAssigned || r.State == store.RunRunning}
+}
+
+func (clusterTimers) NodeGlobs(u *unit.Unit) []string {
+	m, _ := cluster.ReadMark(u)
+	return m.Nodes
+}
+
+func (ct clusterTimers) Assignments(ctx context.Context, start func(manager.ClusterAssignment)) error {
+	c, err := ct.joined(ctx)
+	if err != nil {
+		return err
+	}
+	return c.Assignments(ctx, func(r cluster.Run) {
+		start(manager.ClusterAssignment{Timer: r.Timer, Unit: r.Unit, Reason: r.Reason, Invocation: r.Invocation, Elapse: r.Started, Run: r})
+	})
 }
 
 func (ct clusterTimers) Lease() time.Duration { return ct.n.lease }
@@ -387,19 +408,47 @@ func (ct clusterTerm) Timer(ctx context.Context, name string) (store.TimerState,
 	return ct.c.Timer(ctx, name)
 }
 
-func (ct clusterTerm) Trigger(ctx context.Context, prev store.TimerState, t store.Trigger) (store.TimerState, manager.ClusterRun, error) {
-	st, run, err := ct.c.Trigger(ctx, ct.t, prev, t)
-	if err != nil {
-		return st, nil, managerError(err)
+func (ct clusterTerm) Trigger(ctx context.Context, prev store.TimerState, t store.Trigger, node manager.ClusterNode) (store.TimerState, error) {
+	st, _, err := ct.c.Assign(ctx, ct.t, prev, t, cluster.Candidate{Name: node.Name, Lease: node.Lease})
+	return st, managerError(err)
+}
+
+func (ct clusterTerm) Nodes(ctx context.Context, timer string) ([]manager.ClusterNode, error) {
+	candidates, err := ct.c.Candidates(ctx, timer)
+	nodes := make([]manager.ClusterNode, len(candidates))
+	for i, n := range candidates {
+		nodes[i] = manager.ClusterNode{Name: n.Name, Busy: n.Busy, Lease: n.Lease}
 	}
-	return st, run, nil
+	return nodes, err
+}
+
+func (ct clusterTerm) Follow(ctx context.Context) ([]manager.ClusterRunState, <-chan manager.ClusterEvent, error) {
+	runs, events, err := ct.c.Follow(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	unfinished := make([]manager.ClusterRunState, len(runs))
+	for i, r := range runs {
+		unfinished[i] = runState(r)
+	}
+	out := make(chan manager.ClusterEvent)
+	go func() {
+		defer close(out)
+		for ev := range events {
+			select {
+			case out <- manager.ClusterEvent{Ended: runState(ev.Ended), Node: ev.Node}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return unfinished, out, nil
 }
 
 func (ct clusterTerm) Down(ctx context.Context) (bool, error) { return ct.c.Down(ctx) }
 
 func (ct clusterTerm) Beat(ctx context.Context, at uint64) error {
-	_, err := ct.c.Beat(ctx, ct.t, at)
-	return managerError(err)
+	return managerError(ct.c.Beat(ctx, ct.t, at))
 }
 
 func (ct clusterTerm) Activate(ctx context.Context, name string, prev store.TimerState, at uint64) (store.TimerState, error) {

@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -48,12 +50,32 @@ func apiRun(r cluster.Run) api.Run {
 		State: string(r.State), Result: r.Result, ExitCode: r.ExitCode, ExitStatus: r.ExitStatus, Node: r.Node}
 }
 
+// viewTimeout bounds the reads of the cluster's view of its timers, which
+// list-timers and status wait for: where etcd does not answer, they show
+// the timers as they are here, soon.
+const viewTimeout = 2 * time.Second
+
 func (ct clusterTimers) TimerViews(ctx context.Context, names []string) (map[string]manager.ClusterTimerView, error) {
 	c, err := ct.open()
 	if err != nil {
 		return nil, err
 	}
-	views, err := c.TimerViews(ctx, names)
+	ctx, cancel := context.WithTimeout(ctx, viewTimeout)
+	defer cancel()
+	return timerViews(c.TimerViews(ctx, names))
+}
+
+func (ct clusterTimers) CachedTimerViews(ctx context.Context, names []string) (map[string]manager.ClusterTimerView, error) {
+	c, err := ct.open()
+	if err != nil {
+		return nil, err
+	}
+	return timerViews(c.CachedTimerViews(ctx, names))
+}
+
+// timerViews are the cluster's views of its timers as the manager has
+// them.
+func timerViews(views map[string]cluster.TimerView, err error) (map[string]manager.ClusterTimerView, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -71,6 +93,10 @@ func (ct clusterTimers) TimerViews(ctx context.Context, names []string) (map[str
 
 // peerTimeout bounds a peer's answer with its journal lines.
 const peerTimeout = 5 * time.Second
+
+// maxPeerAnswer bounds what a node reads of a peer's answer: a peer that
+// sends more is missing, and does not fill the node's memory.
+var maxPeerAnswer int64 = 64 << 20
 
 // A peerQuery is what a node asks a peer for its journal lines: with
 // ThisBoot, the lines of the peer's current boot, which -b means.
@@ -91,20 +117,24 @@ const (
 
 // Journal asks each other live node, at once, for its lines after its
 // cursor in q.Cursors, within peerTimeout; those that did not answer,
-// or publish no address, are missing.
-func (ct clusterTimers) Journal(ctx context.Context, q api.JournalQuery) ([]api.Entry, []string, error) {
+// or publish no address, are missing, each with why. A node whose cursor is negative is
+// asked for its last line alone, whose cursor it answers with, and not
+// the line: where it is followed from.
+func (ct clusterTimers) Journal(ctx context.Context, q api.JournalQuery) (api.ClusterJournal, error) {
 	pq := peerQuery{JournalQuery: q}
 	pq.Cursors = nil
 	if q.Boot != "" && q.Boot == clock.BootID() {
 		pq.Boot, pq.ThisBoot = "", true
 	}
-	var (
-		mu      sync.Mutex
-		entries []api.Entry
-	)
-	missing, err := ct.askPeers(ctx, func(ctx context.Context, node cluster.Node, secret string) error {
+	var mu sync.Mutex
+	j := api.ClusterJournal{Cursors: map[string]int64{}}
+	why, err := ct.askPeers(ctx, func(ctx context.Context, node cluster.Node, secret string) error {
 		pq := pq
 		pq.After = q.Cursors[node.Name]
+		fromEnd := pq.After < 0
+		if fromEnd {
+			pq.After, pq.Last, pq.First = 0, 1, 0
+		}
 		var es []api.Entry
 		if err := askPeer(ctx, node, secret, http.MethodPost, peerJournalPath, pq, &es); err != nil {
 			return err
@@ -114,10 +144,25 @@ func (ct clusterTimers) Journal(ctx context.Context, q api.JournalQuery) ([]api.
 		}
 		mu.Lock()
 		defer mu.Unlock()
-		entries = append(entries, es...)
+		switch {
+		case len(es) > 0:
+			j.Cursors[node.Name] = es[len(es)-1].Cursor
+		case fromEnd:
+			j.Cursors[node.Name] = 0
+		}
+		if !fromEnd {
+			j.Entries = append(j.Entries, es...)
+		}
 		return nil
 	})
-	return entries, missing, err
+	j.Missing = slices.Sorted(maps.Keys(why))
+	if len(why) > 0 {
+		j.Why = make(map[string]string, len(why))
+		for node, err := range why {
+			j.Why[node] = err.Error()
+		}
+	}
+	return j, err
 }
 
 // JournalUnits asks each other live node, at once, for the units its
@@ -142,8 +187,8 @@ func (ct clusterTimers) JournalUnits(ctx context.Context) ([]string, error) {
 }
 
 // askPeers has ask ask each other live node at once, with the cluster's
-// secret, and returns the nodes it failed for, by name.
-func (ct clusterTimers) askPeers(ctx context.Context, ask func(ctx context.Context, node cluster.Node, secret string) error) ([]string, error) {
+// secret, and returns why it failed for those it failed for, by name.
+func (ct clusterTimers) askPeers(ctx context.Context, ask func(ctx context.Context, node cluster.Node, secret string) error) (map[string]error, error) {
 	c, err := ct.open()
 	if err != nil {
 		return nil, err
@@ -157,9 +202,9 @@ func (ct clusterTimers) askPeers(ctx context.Context, ask func(ctx context.Conte
 		return nil, err
 	}
 	var (
-		mu      sync.Mutex
-		missing []string
-		asks    sync.WaitGroup
+		mu   sync.Mutex
+		why  = map[string]error{}
+		asks sync.WaitGroup
 	)
 	for _, node := range nodes {
 		if node.Name == ct.n.name {
@@ -169,20 +214,19 @@ func (ct clusterTimers) askPeers(ctx context.Context, ask func(ctx context.Conte
 			if err := ask(ctx, node, secret); err != nil {
 				mu.Lock()
 				defer mu.Unlock()
-				missing = append(missing, node.Name)
+				why[node.Name] = err
 			}
 		})
 	}
 	asks.Wait()
-	slices.Sort(missing)
-	return missing, nil
+	return why, nil
 }
 
 // askPeer asks a node at path, with body in JSON if not nil, within
 // peerTimeout, and reads its answer into v.
 func askPeer(ctx context.Context, node cluster.Node, secret, method, path string, body, v any) error {
 	if node.Address == "" {
-		return errors.New("it publishes no address")
+		return errors.New("it answers no other node: it was started without --journal-listen=")
 	}
 	var rd io.Reader
 	if body != nil {
@@ -201,6 +245,10 @@ func askPeer(ctx context.Context, node cluster.Node, secret, method, path string
 	req.Header.Set("Authorization", "Bearer "+secret)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := peerClient.Do(req)
+	if ue, ok := errors.AsType[*url.Error](err); ok {
+		// Without the method and the URL, which do not say why.
+		err = ue.Err
+	}
 	if err != nil {
 		return err
 	}
@@ -209,7 +257,14 @@ func askPeer(ctx context.Context, node cluster.Node, secret, method, path string
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
 		return fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(msg)))
 	}
-	return json.NewDecoder(resp.Body).Decode(v)
+	answer := &io.LimitedReader{R: resp.Body, N: maxPeerAnswer + 1}
+	if err := json.NewDecoder(answer).Decode(v); err != nil {
+		if answer.N == 0 {
+			return fmt.Errorf("its answer is larger than %d bytes", maxPeerAnswer)
+		}
+		return err
+	}
+	return nil
 }
 
 // secret returns the cluster's secret, read once the node has joined.
@@ -221,7 +276,7 @@ func (n *clusterNode) secret(ctx context.Context) (string, error) {
 		return s, nil
 	}
 	if c == nil {
-		return "", errors.New("the daemon has not joined its cluster yet")
+		return "", errNotJoined
 	}
 	s, err := c.Secret(ctx)
 	if err != nil {
@@ -316,20 +371,29 @@ func peerHandler(n *clusterNode, journal peerJournal) http.Handler {
 }
 
 // peerAllowed reports whether a request shows the cluster's secret, or
-// refuses it.
+// refuses it. A request that shows no token is refused before the secret
+// is read: it makes the node ask etcd nothing. Why the secret cannot be
+// read is not told: the client may be anyone.
 func peerAllowed(n *clusterNode, w http.ResponseWriter, r *http.Request) bool {
-	secret, err := n.secret(r.Context())
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || token == "" {
+		http.Error(w, errNoSecret, http.StatusUnauthorized)
 		return false
 	}
-	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || subtle.ConstantTimeCompare([]byte(token), []byte(secret)) != 1 {
-		http.Error(w, "the cluster's secret is needed", http.StatusUnauthorized)
+	secret, err := n.secret(r.Context())
+	if err != nil {
+		http.Error(w, "the cluster's secret cannot be read now", http.StatusServiceUnavailable)
+		return false
+	}
+	if subtle.ConstantTimeCompare([]byte(token), []byte(secret)) != 1 {
+		http.Error(w, errNoSecret, http.StatusUnauthorized)
 		return false
 	}
 	return true
 }
+
+// errNoSecret is the refusal of a request without the cluster's secret.
+const errNoSecret = "the cluster's secret is needed"
 
 // peerReply answers a peer with v, or the error.
 func peerReply(w http.ResponseWriter, v any, err error) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"sundial.dev/sundial/internal/api"
+	"sundial.dev/sundial/internal/await"
 	"sundial.dev/sundial/internal/cluster"
 )
 
@@ -31,6 +33,16 @@ func testNode(t *testing.T, cfg cluster.Config) *clusterNode {
 	return n
 }
 
+// testMember joins node a, with an etcd member on Unix sockets, and
+// returns it and the endpoints of its member.
+func testMember(t *testing.T) (*clusterNode, []string) {
+	dir := t.TempDir()
+	client := "unix://" + filepath.Join(dir, "client")
+	a := testNode(t, cluster.Config{Name: "a", DataDir: filepath.Join(dir, "data"), Tick: 10 * time.Millisecond, UnsafeNoFsync: true,
+		ListenPeerURLs: []string{"unix://" + filepath.Join(dir, "peer")}, ListenClientURLs: []string{client}})
+	return a, []string{client}
+}
+
 // A node asks each other live node for its lines: b answers, showing
 // the cluster's secret; c, whose port is closed, and d, which publishes
 // no address, are missing. b refuses a request without the secret.
@@ -38,10 +50,7 @@ func TestPeerJournal(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts an etcd member")
 	}
-	dir := t.TempDir()
-	a := testNode(t, cluster.Config{Name: "a", DataDir: filepath.Join(dir, "data"), Tick: 10 * time.Millisecond, UnsafeNoFsync: true,
-		ListenPeerURLs: []string{"unix://" + filepath.Join(dir, "peer")}, ListenClientURLs: []string{"unix://" + filepath.Join(dir, "client")}})
-	endpoints := []string{"unix://" + filepath.Join(dir, "client")}
+	a, endpoints := testMember(t)
 	var b *clusterNode
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		peerHandler(b, fakeJournal{}).ServeHTTP(w, r)
@@ -56,13 +65,21 @@ func TestPeerJournal(t *testing.T) {
 	testNode(t, cluster.Config{Name: "c", Endpoints: endpoints, Address: closed.Addr().String()})
 	testNode(t, cluster.Config{Name: "d", Endpoints: endpoints})
 
-	entries, missing, err := clusterTimers{a}.Journal(t.Context(), api.JournalQuery{Units: []string{"tick.service"}})
+	j, err := clusterTimers{a}.Journal(t.Context(), api.JournalQuery{Units: []string{"tick.service"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []api.Entry{{Realtime: 5, Unit: "tick.service", Message: "from b", Node: "b"}}
-	if !reflect.DeepEqual(entries, want) || !reflect.DeepEqual(missing, []string{"c", "d"}) {
-		t.Errorf("Journal = %+v, missing %q; want %+v, missing c and d", entries, missing, want)
+	want := []api.Entry{{Cursor: 9, Realtime: 5, Unit: "tick.service", Message: "from b", Node: "b"}}
+	if !reflect.DeepEqual(j.Entries, want) || !reflect.DeepEqual(j.Missing, []string{"c", "d"}) || j.Cursors["b"] != 9 {
+		t.Errorf("Journal = %+v; want %+v, b's cursor 9, missing c and d", j, want)
+	}
+	if !strings.Contains(j.Why["c"], "connection refused") || j.Why["d"] != "it answers no other node: it was started without --journal-listen=" {
+		t.Errorf("why c and d are missing: %q; want c's connection refused, and d answering none", j.Why)
+	}
+	// Followed from its end, b answers with its cursor and no line.
+	j, err = clusterTimers{a}.Journal(t.Context(), api.JournalQuery{Units: []string{"tick.service"}, Cursors: map[string]int64{"b": -1}})
+	if err != nil || len(j.Entries) != 0 || j.Cursors["b"] != 9 {
+		t.Errorf("Journal from b's end = %+v, %v; want no line and b's cursor 9", j, err)
 	}
 	units, err := clusterTimers{a}.JournalUnits(t.Context())
 	if err != nil || !reflect.DeepEqual(units, []string{"tick.service", "tick.timer"}) {
@@ -92,9 +109,93 @@ func TestPeerJournal(t *testing.T) {
 type fakeJournal struct{}
 
 func (fakeJournal) LocalJournal(_ context.Context, q api.JournalQuery) ([]api.Entry, error) {
-	return []api.Entry{{Realtime: 5, Unit: q.Units[0], Message: "from b"}}, nil
+	if q.After >= 9 {
+		return nil, nil
+	}
+	return []api.Entry{{Cursor: 9, Realtime: 5, Unit: q.Units[0], Message: "from b"}}, nil
 }
 
 func (fakeJournal) LocalJournalUnits(context.Context) ([]string, error) {
 	return []string{"tick.service", "tick.timer"}, nil
+}
+
+// A peer whose answer is larger than maxPeerAnswer is refused, before
+// it is read whole.
+func TestPeerAnswerBounded(t *testing.T) {
+	defer func(n int64) { maxPeerAnswer = n }(maxPeerAnswer)
+	maxPeerAnswer = 1 << 10
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`["` + strings.Repeat("a", 4<<10) + `"]`))
+	}))
+	defer srv.Close()
+	var units []string
+	err := askPeer(t.Context(), cluster.Node{Name: "b", Address: srv.Listener.Addr().String()}, "s", http.MethodGet, peerUnitsPath, nil, &units)
+	if err == nil || !strings.Contains(err.Error(), "larger than 1024 bytes") {
+		t.Errorf("askPeer = %q, %v; want it refused as too large", units, err)
+	}
+}
+
+// A node that did not answer, and has no cursor, is followed from its
+// end once it does; one with a cursor, from it.
+func TestFollowFromEnd(t *testing.T) {
+	cursors := map[string]int64{"a": 3, "b": 7}
+	followFromEnd(cursors, []string{"b", "c"})
+	if want := map[string]int64{"a": 3, "b": 7, "c": -1}; !reflect.DeepEqual(cursors, want) {
+		t.Errorf("cursors = %v, want %v", cursors, want)
+	}
+}
+
+// A node refuses a request without a token as not allowed, the same
+// before it has joined its cluster, and without reading the secret;
+// one with a token, before it has, without saying why.
+func TestPeerRefusedUnjoined(t *testing.T) {
+	n := &clusterNode{name: "a"}
+	for _, tc := range []struct {
+		token  string
+		status int
+	}{
+		{"", http.StatusUnauthorized},
+		{"Bearer ", http.StatusUnauthorized},
+		{"Basic 00", http.StatusUnauthorized},
+		{"Bearer 00", http.StatusServiceUnavailable},
+	} {
+		req := httptest.NewRequest(http.MethodGet, peerUnitsPath, nil)
+		if tc.token != "" {
+			req.Header.Set("Authorization", tc.token)
+		}
+		w := httptest.NewRecorder()
+		peerHandler(n, fakeJournal{}).ServeHTTP(w, req)
+		if w.Code != tc.status || strings.Contains(w.Body.String(), "joined") {
+			t.Errorf("the authorization %q: %d %q, want %d, and nothing of the node", tc.token, w.Code, w.Body, tc.status)
+		}
+	}
+}
+
+// The view of the cluster's timers, which list-timers and status wait
+// for, gives up soon where etcd does not answer, even with a long
+// deadline for each call.
+func TestTimerViewsBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts an etcd member")
+	}
+	a, endpoints := testMember(t)
+	b := testNode(t, cluster.Config{Name: "b", Endpoints: endpoints, RequestTimeout: time.Hour})
+	a.stop()
+	done := make(chan error, 1)
+	go func() {
+		_, err := clusterTimers{b}.TimerViews(context.Background(), []string{"tick.timer"})
+		done <- err
+	}()
+	var err error
+	await.Until(t, func() bool {
+		select {
+		case err = <-done:
+			return true
+		default:
+			return false
+		}
+	}, "the view to give up")
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("TimerViews: %v, want its deadline exceeded", err)
+	}
 }

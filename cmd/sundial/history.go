@@ -17,7 +17,8 @@ List the past runs of a unit, or of all units: when each started, why,
 how long it took and how it ended. The history outlives the daemon:
 with no daemon running, it is read from its state directory. On a node
 of a cluster, the runs of every node, as the cluster records them, with
-this node's own, and the node of each.
+this node's own, and the node of each; where etcd does not answer, this
+node's, and a line on standard error that says so.
 
 Options:
   -h --help                  Show this help
@@ -61,7 +62,7 @@ func historyMain(c *cli, args []string) int {
 	}
 	src := newSource(d, dir)
 	runs, err := src.Runs(context.Background(), fs.Arg(0), last)
-	if err != nil {
+	if err = tellPartial(c, err, nil); err != nil {
 		return src.failed(c, "read the run history", err)
 	}
 	// The node of each run, for a daemon in a cluster, whose runs name

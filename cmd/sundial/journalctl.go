@@ -35,7 +35,9 @@ Show the journal of the sundial daemon's units. With no daemon running,
 read what the daemon left in its state directory. On a node of a
 cluster, show the lines of every live node, merged by time, each with
 its node's name where the host's goes; a node that does not answer is
-named on standard error, once, and the others' lines shown.
+named on standard error, once, and the others' lines shown; where etcd
+does not answer, this node's lines, and a line on standard error that
+says so.
 
 Options:
   -h --help                  Show this help
@@ -189,6 +191,7 @@ func journalctlMain(c *cli, args []string) int {
 	if o.lines != 0 {
 		var j api.ClusterJournal
 		j, err = src.ClusterJournal(ctx, q)
+		err = tellPartial(c, err, nil)
 		if o.journalEmpty(c, err) {
 			return o.noEntries(c)
 		}
@@ -196,7 +199,7 @@ func journalctlMain(c *cli, args []string) int {
 			return src.failed(c, "read the journal", err)
 		}
 		entries = j.Entries
-		tellMissing(c, j.Missing, nil)
+		tellMissing(c, j, nil)
 	}
 	if o.reverse {
 		slices.Reverse(entries)
@@ -606,7 +609,7 @@ func (o *journalOptions) query(ctx context.Context, c *cli, src *journalSource) 
 		return q, true, nil
 	}
 	units, err := src.JournalUnits(ctx)
-	if err != nil {
+	if err = tellPartial(c, err, nil); err != nil {
 		return q, false, err
 	}
 	for _, u := range units {
@@ -618,16 +621,34 @@ func (o *journalOptions) query(ctx context.Context, c *cli, src *journalSource) 
 }
 
 // tellMissing names on standard error the nodes of a cluster that did
-// not answer, but those told already, if told keeps them.
-func tellMissing(c *cli, missing []string, told map[string]bool) {
-	for _, node := range missing {
+// not answer, and why, but those told already, if told keeps them.
+func tellMissing(c *cli, j api.ClusterJournal, told map[string]bool) {
+	for _, node := range j.Missing {
 		if !told[node] {
-			c.errorf("Node %s did not answer; its lines are missing.", node)
+			c.errorf("Node %s did not answer (%s); its lines are missing.", node, j.Why[node])
 		}
 		if told != nil {
 			told[node] = true
 		}
 	}
+}
+
+// tellPartial says on standard error that an answer has this node's
+// part alone, where err is an api.PartialError, and why, unless told
+// keeps that it was told (under "", no node's name); it returns err
+// otherwise.
+func tellPartial(c *cli, err error, told map[string]bool) error {
+	p, ok := errors.AsType[*api.PartialError](err)
+	if !ok {
+		return err
+	}
+	if !told[""] {
+		c.errorf("Failed to read %s; this node's alone are shown.", p)
+	}
+	if told != nil {
+		told[""] = true
+	}
+	return nil
 }
 
 // followJournal prints what the query selects, and then what comes
@@ -644,17 +665,18 @@ func (o *journalOptions) followJournal(ctx context.Context, c *cli, src *journal
 	q.Cursors = map[string]int64{}
 	for {
 		j, err := src.ClusterJournal(ctx, q)
-		if err != nil {
+		if err = tellPartial(c, err, told); err != nil {
 			if ctx.Err() != nil {
 				return 0
 			}
 			return src.failed(c, "read the journal", err)
 		}
-		tellMissing(c, j.Missing, told)
+		tellMissing(c, j, told)
 		if shown {
 			p.print(j.Entries)
 		}
 		maps.Copy(q.Cursors, j.Cursors)
+		followFromEnd(q.Cursors, j.Missing)
 		q.Last, q.First, shown = 0, 0, true
 		// Asks for what came after the last entry shown, as often as
 		// journalctl would wake for new entries.
@@ -662,6 +684,17 @@ func (o *journalOptions) followJournal(ctx context.Context, c *cli, src *journal
 		case <-ctx.Done():
 			return 0
 		case <-time.After(followInterval):
+		}
+	}
+}
+
+// followFromEnd has the nodes missing that have no cursor followed from
+// their end once they answer, as the others are: not from their first
+// line.
+func followFromEnd(cursors map[string]int64, missing []string) {
+	for _, node := range missing {
+		if _, ok := cursors[node]; !ok {
+			cursors[node] = -1
 		}
 	}
 }

@@ -112,7 +112,9 @@ type JournalQuery struct {
 	After int64
 	// Cursors are, for the journal of a cluster, the After of each
 	// node, by name ("" for a daemon in no cluster); a node not named
-	// has none.
+	// has none. A negative one is the node's end: none of its lines
+	// so far, as journalctl -f follows a node that did not answer
+	// before.
 	Cursors map[string]int64 `json:",omitempty"`
 }
 
@@ -466,7 +468,12 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	return true
 }
 
+// reply answers with v, or with the error; a PartialError goes with v.
 func reply(w http.ResponseWriter, v any, err error) {
+	if p, ok := errors.AsType[*PartialError](err); ok {
+		w.Header().Set(partialHeader, p.Error())
+		err = nil
+	}
 	if err != nil {
 		replyStatus(w, http.StatusInternalServerError, err)
 		return
@@ -614,7 +621,13 @@ func (c *Client) do(ctx context.Context, method, path string, body, v any) error
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("api: %s", failure(resp))
 	}
-	return json.NewDecoder(resp.Body).Decode(v)
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		return err
+	}
+	if msg := resp.Header.Get(partialHeader); msg != "" {
+		return &PartialError{Err: errors.New(msg)}
+	}
+	return nil
 }
 
 // failure is what a response other than 200 says: the daemon's error,

@@ -68,3 +68,17 @@ func (c *Client) ClusterStatus(ctx context.Context) (ClusterStatus, error) {
 	err := c.get(ctx, "/v1/cluster", &st)
 	return st, err
 }
+
+// A PartialError comes with the answer of a daemon in a cluster that
+// could not read the cluster's part of it (etcd did not answer): the
+// answer has the daemon's own part, and Err says why the rest is not
+// there. A backend returns it with its answer, which is sent; the client
+// returns it with the answer it read.
+type PartialError struct{ Err error }
+
+func (e *PartialError) Error() string { return e.Err.Error() }
+
+func (e *PartialError) Unwrap() error { return e.Err }
+
+// partialHeader carries a PartialError's text beside its answer.
+const partialHeader = "Sundial-Partial"

@@ -12,6 +12,9 @@ import (
 type ClusterJournal struct {
 	Entries []Entry  `json:"entries"`
 	Missing []string `json:"missing,omitempty"`
+	// Why says, of each node missing, by name, why its lines are not
+	// there.
+	Why map[string]string `json:"why,omitempty"`
 	// Cursors are the cursor of the last of each node's lines that it
 	// answered with, those the last or first the query asked for left
 	// out too, by name: where a query of Cursors follows on.

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"testing"
 )
@@ -38,5 +39,23 @@ func TestClusterStatus(t *testing.T) {
 				t.Errorf("ClusterStatus() = %+v, %v; want %+v", got, err, want)
 			}
 		})
+	}
+}
+
+// partialFake answers with its own runs and a PartialError, as a
+// daemon whose cluster does not answer.
+type partialFake struct{ fakeBackend }
+
+func (partialFake) Runs(_ context.Context, unit string, _ int) ([]Run, error) {
+	return []Run{{Unit: unit}}, &PartialError{Err: errors.New("the cluster's runs: etcd did not answer")}
+}
+
+// A daemon's answer without the cluster's part comes with the reason,
+// which the client returns with the answer.
+func TestPartial(t *testing.T) {
+	runs, err := (&Client{Socket: serveLimited(t, partialFake{}, func() {})}).Runs(t.Context(), "a.service", 0)
+	p, ok := errors.AsType[*PartialError](err)
+	if !ok || p.Error() != "the cluster's runs: etcd did not answer" || !slices.Equal(runs, []Run{{Unit: "a.service"}}) {
+		t.Errorf("Runs() = %+v, %v; want a.service's and the reason the cluster's are not there", runs, err)
 	}
 }

@@ -14,13 +14,12 @@ import (
 )
 
 // beatValue is the leader's heartbeat, as kept under beat: when it was
-// written, the nodes whose keys were there (Live), and for each node
-// ever seen, the incarnation last seen (Nodes), each as name/incarnation,
-// sorted. A node's key may be missing for a while as it lives (its lease
-// ended, and it joins again): Nodes still names it.
+// written, and for each node ever seen, the incarnation last seen
+// (Nodes), each as name/incarnation, sorted. A node's key may be missing
+// for a while as it lives (its lease ended, and it joins again): Nodes
+// still names it.
 type beatValue struct {
 	At    uint64   `json:"at"`
-	Live  []string `json:"live"`
 	Nodes []string `json:"nodes"`
 }
 
@@ -60,31 +59,22 @@ func (c *Cluster) incarnations(ctx context.Context) ([]string, error) {
 // Beat writes the leader's heartbeat, at realtime µs, with the nodes
 // that live now, while the term holds: a leader beats as it scans, so
 // that the next one can tell a failover from the whole cluster's stop
-// ([Cluster.Down]). The runs of the nodes whose keys were there at the
-// last beat and are gone now are marked [RunNodeLost] first, as
-// [Cluster.MarkNodesLost] does when a term begins: a node may end while
-// a term lasts, or its key outlive the start of the next term. It
-// returns the runs marked.
-func (c *Cluster) Beat(ctx context.Context, term Term, at uint64) ([]Run, error) {
+// ([Cluster.Down]). It marks no run: the leader, following the nodes
+// ([Cluster.Follow]), marks those of a node gone as it goes.
+func (c *Cluster) Beat(ctx context.Context, term Term, at uint64) error {
 	last, err := c.lastBeat(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	nodes, err := c.incarnations(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var lost []Run
-	if slices.ContainsFunc(last.Live, func(n string) bool { _, ok := slices.BinarySearch(nodes, n); return !ok }) {
-		if lost, err = c.MarkNodesLost(ctx, term, at); err != nil {
-			return lost, err
-		}
-	}
-	v, _ := json.Marshal(beatValue{At: at, Live: nodes, Nodes: seen(last.Nodes, nodes)})
+	v, _ := json.Marshal(beatValue{At: at, Nodes: seen(last.Nodes, nodes)})
 	if _, err := c.txn(ctx, term, []clientv3.Cmp{fence(term)}, []clientv3.Op{clientv3.OpPut(beatKey, string(v))}); err != nil {
-		return lost, fmt.Errorf("cluster: beat: %w", err)
+		return fmt.Errorf("cluster: beat: %w", err)
 	}
-	return lost, nil
+	return nil
 }
 
 // lastBeat returns the last leader's beat; none has no nodes.

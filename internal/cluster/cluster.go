@@ -20,6 +20,8 @@ import (
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
+
+	"sundial.dev/sundial/internal/clock"
 )
 
 // A Cluster is a node's connection to etcd, with the member it hosts,
@@ -46,6 +48,18 @@ type Cluster struct {
 	// closing quiets etcd's log once Close has begun.
 	closing atomic.Bool
 	meter   *Meter
+	mu      sync.Mutex
+	// started are the runs assigned to this node that Assignments has
+	// handed on to be started and that have not ended, by key.
+	started map[string]bool
+	clk     clock.Clock
+	// cache holds the timers' stamps and what is known of their runs,
+	// kept by a watch until stopCache ends bgCtx; bg are the goroutines
+	// of the watch and of the leader's pruning, which end with bgCtx.
+	cache     *cache
+	bgCtx     context.Context
+	stopCache context.CancelFunc
+	bg        sync.WaitGroup
 }
 
 // A Node is what a node says of itself under nodes/.
@@ -71,7 +85,7 @@ func Open(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{cfg: cfg, log: cfg.Logger, meter: cfg.Meter, incarnation: rand.Text()}
+	c := &Cluster{cfg: cfg, log: cfg.Logger, meter: cfg.Meter, clk: clock.Or(cfg.Clock), incarnation: rand.Text()}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
@@ -112,6 +126,9 @@ func Open(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 	keep, stop := context.WithCancel(context.Background())
 	c.stopNode, c.nodeKept = stop, make(chan struct{})
 	go c.keepNode(keep)
+	if err := c.startCache(ctx); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 
@@ -223,6 +240,10 @@ func (c *Cluster) Close() error {
 			errs = append(errs, fmt.Errorf("cluster: the node's lease: %w", err))
 		}
 	}
+	if c.stopCache != nil {
+		c.stopCache()
+	}
+	c.bg.Wait()
 	if c.client != nil {
 		if err := c.client.Close(); err != nil && !errors.Is(err, context.Canceled) {
 			errs = append(errs, fmt.Errorf("cluster: %w", err))

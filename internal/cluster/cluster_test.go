@@ -18,16 +18,21 @@ import (
 )
 
 // testMember starts a member of a cluster of its own, on unix sockets in
-// a temporary directory, with short ticks and leases, and no fsync.
-func testMember(t *testing.T, name string) *Cluster {
+// a temporary directory, with short ticks and leases, and no fsync; set
+// changes its config.
+func testMember(t *testing.T, name string, set ...func(*Config)) *Cluster {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("starts an etcd member")
 	}
 	dir := t.TempDir()
-	return testOpen(t, Config{Name: name, DataDir: filepath.Join(dir, "data"),
+	cfg := Config{Name: name, DataDir: filepath.Join(dir, "data"),
 		ListenPeerURLs: []string{"unix://" + filepath.Join(dir, "peer")}, ListenClientURLs: []string{"unix://" + filepath.Join(dir, "client")},
-		Tick: 10 * time.Millisecond, UnsafeNoFsync: true})
+		Tick: 10 * time.Millisecond, UnsafeNoFsync: true}
+	for _, f := range set {
+		f(&cfg)
+	}
+	return testOpen(t, cfg)
 }
 
 // testClient connects another node, name, to member's cluster.

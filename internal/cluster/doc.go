@@ -31,6 +31,43 @@
 // [RunNodeLost] by the next leader ([Cluster.MarkNodesLost]), not run
 // again.
 //
+// # Placement
+//
+// The leader chooses the node that runs each elapse among
+// [Cluster.Candidates]: the live nodes whose copy of the timer is the
+// cluster's, with how many runs each has not ended. [Cluster.Assign]
+// records the run assigned to that node, in the trigger's transaction,
+// with a key of the node's that the node watches ([Cluster.Assignments]);
+// the node acknowledges the run (assigned becomes running, a
+// compare-and-swap of the record) and starts it; its end removes the
+// key, which the leader, following the runs not ended and the nodes
+// ([Cluster.Follow]), is told of. A run assigned or running on a node
+// that left, or was started again under another lease, is lost: never
+// acknowledged by the node that comes back under its name. An
+// assignment whose commit's reply was lost stands, and its node runs it
+// all the same, once.
+//
+// # The cache of stamps and runs
+//
+// Each node keeps the timers' stamps, and the keys of the run records
+// with the newest record of each timer, in memory: one read of timers/
+// and runs/ at one revision when it opens, then a watch from that
+// revision, which needs a Raft leader; when the watch ends (the
+// revisions it would resume from were compacted, or it failed), both
+// are read again. [Cluster.Timer] and [Cluster.LastRun] answer from it,
+// so that the scans every node makes each second read nothing from etcd.
+// The cache may lag behind: a trigger from a stamp that moved meanwhile
+// fails with [ErrStale], as from any stale read, and reads the stamp
+// again, so that the caller's next [Cluster.Timer] has etcd's.
+//
+// # Retention
+//
+// The leader deletes the run records of each timer but the newest
+// [Config.KeepRuns] (and any older one not ended), as runs come, in
+// batches, each a transaction under the term's fence. Embedded members
+// compact etcd's history periodically ([Config.CompactionRetention]),
+// so that old revisions go too and the database stays bounded.
+//
 // # Failover and the whole cluster's stop
 //
 // A cluster timer stays active while any node of the cluster lives, as a
@@ -46,20 +83,18 @@
 // incarnation, is named, the cluster stayed up: a failover
 // ([Cluster.Down]). A node's key goes with its lease, which may end
 // while the node lives (paused, cut off, or etcd's Raft without a leader
-// for longer than the lease): the node joins again, the same
-// incarnation, and the beat names it meanwhile. The keys of nodes
+// for longer than the lease): the node joins again under a new lease,
+// the same incarnation, and the beat names it meanwhile. The keys of nodes
 // killed with the whole cluster outlive it by a lease, which etcd gives
 // every lease again when it starts: a new leader not named in the beat
 // waits that long for them to go. A node killed before a beat named it
 // stands for none: where every node that lives started since the last
 // beat, a failover passes for the whole cluster's stop, and a timer that
-// is not Persistent= does not catch up, as its journal says. The beat is
-// also when the runs of a
-// node gone since the last one are marked node-lost, so that a node that
-// ends while a term lasts, or whose key outlives the start of the next
-// term, does not leave its runs running. Where a timer's activation is
-// kept in its stamp ([Cluster.Activate]), OnActiveSec= counts from it,
-// whichever node leads.
+// is not Persistent= does not catch up, as its journal says. The beat
+// marks no run: a run is its node's lease's (see Placement), and the
+// leader marks those of a lease gone as it follows the nodes. Where a
+// timer's activation is kept in its stamp ([Cluster.Activate]),
+// OnActiveSec= counts from it, whichever node leads.
 //
 // # Cluster timers
 //
@@ -92,6 +127,9 @@
 //	/sundial/v1/nodes/<name>/hashes/<u>   the hash of the node's copy of u
 //	/sundial/v1/hashes/<u>                the cluster's: the first published
 //	/sundial/v1/secret                    what peers show one another
+//	/sundial/v1/copies/<u>/<name>         the same, by unit, for placement
+//	/sundial/v1/assign/<name>/<timer>/<elapse-µs>
+//	                                      a run assigned to a node, not ended
 //
 // Elapses are zero-padded to 20 digits, so that the order of the keys is
 // the order of the elapses.
@@ -99,8 +137,9 @@
 // # What any node shows
 //
 // Any node shows the cluster's timers as the leader sees them
-// ([Cluster.TimerViews]: the stamp and the last run, on whichever node),
-// and their runs ([Cluster.Runs]). Journal lines stay in each node's own
+// ([Cluster.TimerViews]: the stamp and the last run, on whichever node;
+// [Cluster.CachedTimerViews] the same from the node's cache, for what
+// reads them every second), and their runs ([Cluster.Runs]). Journal lines stay in each node's own
 // store: a node asks its peers for theirs, at the address each publishes
 // with its key ([Cluster.Nodes]), showing the cluster's secret
 // ([Cluster.Secret]), which only etcd's clients can read.

@@ -14,12 +14,15 @@ import (
 // cluster's has another copy of the unit, and does not run it.
 func (c *Cluster) PublishHash(ctx context.Context, unit, hash string) (string, error) {
 	hk := hashKey(unit)
-	mine := clientv3.OpPut(nodeHashKey(c.cfg.Name, unit), hash, clientv3.WithLease(c.nodeLease()))
+	lease := c.nodeLease()
+	mine := clientv3.OpPut(nodeHashKey(c.cfg.Name, unit), hash, clientv3.WithLease(lease))
+	// The same, by unit, for the leader's choice of a node to run it.
+	byUnit := clientv3.OpPut(copiesOf(unit)+c.cfg.Name, hash, clientv3.WithLease(lease))
 	var resp *clientv3.TxnResponse
 	if err := c.call(ctx, func(ctx context.Context) (err error) {
 		resp, err = c.client.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(hk), "=", 0)).
-			Then(clientv3.OpPut(hk, hash), mine).
-			Else(clientv3.OpGet(hk), mine).Commit()
+			Then(clientv3.OpPut(hk, hash), mine, byUnit).
+			Else(clientv3.OpGet(hk), mine, byUnit).Commit()
 		return err
 	}); err != nil {
 		return "", fmt.Errorf("cluster: the hash of %s: %w", unit, err)

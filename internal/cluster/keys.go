@@ -12,6 +12,8 @@ const (
 	hashesPrefix = prefix + "hashes/"
 	beatKey      = prefix + "beat"
 	secretKey    = prefix + "secret"
+	copiesPrefix = prefix + "copies/"
+	assignPrefix = prefix + "assign/"
 )
 
 func nodeKey(name string) string { return nodesPrefix + name }
@@ -23,4 +25,9 @@ func timerKey(name string) string { return timersPrefix + name }
 func runsOf(timer string) string  { return runsPrefix + timer + "/" }
 func runKey(timer string, elapse uint64) string {
 	return fmt.Sprintf("%s%020d", runsOf(timer), elapse)
+}
+func copiesOf(unit string) string      { return copiesPrefix + unit + "/" }
+func assignmentsOf(node string) string { return assignPrefix + node + "/" }
+func assignKey(node, timer string, elapse uint64) string {
+	return fmt.Sprintf("%s%s/%020d", assignmentsOf(node), timer, elapse)
 }

@@ -54,7 +54,7 @@ func TestMeter(t *testing.T) {
 	}
 	canceled, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err := b.Timer(canceled, "x.timer"); err == nil {
+	if _, err := b.Runs(canceled, "x.timer", 1); err == nil {
 		t.Fatal("a read with its context canceled succeeded")
 	}
 

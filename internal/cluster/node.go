@@ -40,10 +40,10 @@ func (c *Cluster) nodeLease() clientv3.LeaseID {
 // node's lease ends while the node lives (it was paused, or cut off from
 // etcd, for longer than the lease's life, or etcd's Raft lost its leader
 // for that long), until ctx ends. Without its key, the node would pass
-// for gone: its runs marked lost while they run, and the cluster taken
-// for stopped by a leader that finds no node of its last beat. It is the
-// same incarnation: a run marked lost while its key was gone stays so,
-// and the others are its still.
+// for gone, and the cluster be taken for stopped by a leader that finds
+// no node of its last beat. It is the same incarnation, for the beat;
+// the runs assigned under its lease before are lost to the cluster, as
+// a run is the lease's it was assigned under.
 func (c *Cluster) keepNode(ctx context.Context) {
 	defer close(c.nodeKept)
 	for {

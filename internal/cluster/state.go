@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
+	"sync"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -24,6 +26,18 @@ var ErrStale = errors.New("cluster: changed since it was read")
 // while the run ran: how it ended is not known, and it is not run again.
 const RunNodeLost store.RunState = "node-lost"
 
+// RunAssigned is the state of a run recorded and assigned to a node,
+// until the node acknowledges it (and it is running) or is lost.
+const RunAssigned store.RunState = "assigned"
+
+// unfinished reports whether a run's state is one of a run that has not
+// ended: assigned or running.
+func unfinished(s store.RunState) bool { return s == RunAssigned || s == store.RunRunning }
+
+// assignKey is the key of the run's assignment to its node, which stays
+// until the run ends.
+func (r Run) assignKey() string { return assignKey(r.Node, r.Timer, r.Started) }
+
 // timerValue is a timer's stamp as kept under timers/.
 type timerValue struct {
 	LastTrigger          uint64 `json:"last_trigger"`
@@ -39,42 +53,23 @@ type Run struct {
 	// Key is the record's key, which ends with the elapse the run is of:
 	// Started, the trigger's realtime µs.
 	Key string `json:"-"`
-	// Node is the node the run runs on, and NodeIncarnation its
-	// process's: a node started again is another.
-	Node            string         `json:"node"`
-	NodeIncarnation string         `json:"node_incarnation,omitempty"`
-	Unit            string         `json:"unit"`
-	Timer           string         `json:"timer"`
-	Reason          string         `json:"reason"`
-	Invocation      string         `json:"invocation"`
-	Started         uint64         `json:"started"`
-	Ended           uint64         `json:"ended,omitempty"`
-	State           store.RunState `json:"state"`
-	Result          string         `json:"result,omitempty"`
-	ExitCode        string         `json:"exit_code,omitempty"`
-	ExitStatus      int            `json:"exit_status,omitempty"`
+	// Node is the node the run is assigned to, and runs on; Lease, the
+	// hexadecimal ID of the node's lease then: a node started again has
+	// another, and does not run what was assigned to the one before.
+	Node       string         `json:"node"`
+	Lease      string         `json:"lease,omitempty"`
+	Unit       string         `json:"unit"`
+	Timer      string         `json:"timer"`
+	Reason     string         `json:"reason"`
+	Invocation string         `json:"invocation"`
+	Started    uint64         `json:"started"`
+	Ended      uint64         `json:"ended,omitempty"`
+	State      store.RunState `json:"state"`
+	Result     string         `json:"result,omitempty"`
+	ExitCode   string         `json:"exit_code,omitempty"`
+	ExitStatus int            `json:"exit_status,omitempty"`
 	// Version is the record's ModRevision, for updates' comparison.
 	Version int64 `json:"-"`
-}
-
-// Timer returns the stamp of a cluster timer, its Version the key's
-// ModRevision; a timer never triggered has the zero state.
-func (c *Cluster) Timer(ctx context.Context, name string) (store.TimerState, error) {
-	var resp *clientv3.GetResponse
-	if err := c.call(ctx, func(ctx context.Context) (err error) {
-		resp, err = c.client.Get(ctx, timerKey(name))
-		return err
-	}); err != nil {
-		return store.TimerState{}, fmt.Errorf("cluster: timer %s: %w", name, err)
-	}
-	if len(resp.Kvs) == 0 {
-		return store.TimerState{}, nil
-	}
-	var v timerValue
-	if err := json.Unmarshal(resp.Kvs[0].Value, &v); err != nil {
-		return store.TimerState{}, fmt.Errorf("cluster: timer %s: %w", name, err)
-	}
-	return v.state(resp.Kvs[0].ModRevision), nil
 }
 
 // state is the stamp as a store.TimerState of the version.
@@ -83,15 +78,24 @@ func (v timerValue) state(version int64) store.TimerState {
 		ActiveRealtime: v.ActiveRealtime, ActiveMonotonic: v.ActiveMonotonic, Version: version}
 }
 
-// Trigger records a cluster timer's elapse at t.Realtime, in one
-// transaction that holds only while the term does (the fence), the
-// stamp is still prev, and no run of that elapse was recorded: the stamp
-// moves to t's, and unless t.NoRun, the run record of the elapse is made,
-// running on this node. It returns the new state and the run; it fails
-// with ErrDeposed when the term has ended, and ErrStale when the stamp
-// moved or the elapse has its run. The run is started only once Trigger
-// has returned it.
+// Trigger records a cluster timer's elapse as Assign does, its run
+// assigned to this node.
 func (c *Cluster) Trigger(ctx context.Context, term Term, prev store.TimerState, t store.Trigger) (store.TimerState, Run, error) {
+	return c.Assign(ctx, term, prev, t, Candidate{Name: c.cfg.Name, Lease: int64(c.nodeLease())})
+}
+
+// Assign records a cluster timer's elapse at t.Realtime, in one
+// transaction that holds only while the term does (the fence), the
+// stamp is still prev, no run of that elapse was recorded, and the node
+// to run it still has the copy of the timer it had when it was chosen
+// (its lease): the stamp moves to t's, and unless t.NoRun, the run
+// record of the elapse is made, assigned to the node, with the key of
+// the assignment that the node watches ([Cluster.Assignments]). It
+// returns the new state and the run; it fails with ErrDeposed when the
+// term has ended, and ErrStale when the stamp moved, the elapse has its
+// run, or the node left. The run is started only once it is committed,
+// by its node.
+func (c *Cluster) Assign(ctx context.Context, term Term, prev store.TimerState, t store.Trigger, to Candidate) (store.TimerState, Run, error) {
 	v := timerValue{LastTrigger: t.Realtime, LastTriggerMonotonic: t.Monotonic, Boot: t.Boot,
 		ActiveRealtime: prev.ActiveRealtime, ActiveMonotonic: prev.ActiveMonotonic}
 	stamp, _ := json.Marshal(v)
@@ -100,20 +104,35 @@ func (c *Cluster) Trigger(ctx context.Context, term Term, prev store.TimerState,
 	ops := []clientv3.Op{clientv3.OpPut(tk, string(stamp))}
 	var run Run
 	if !t.NoRun {
-		run = Run{Key: runKey(t.Timer, t.Realtime), Node: c.cfg.Name, NodeIncarnation: c.incarnation, Unit: t.Unit, Timer: t.Timer,
-			Reason: t.Reason, Invocation: t.Invocation, Started: t.Realtime, State: store.RunRunning}
+		run = Run{Key: runKey(t.Timer, t.Realtime), Node: to.Name, Lease: fmt.Sprintf("%x", to.Lease), Unit: t.Unit, Timer: t.Timer,
+			Reason: t.Reason, Invocation: t.Invocation, Started: t.Realtime, State: RunAssigned}
 		record, _ := json.Marshal(run)
-		conds = append(conds, clientv3.Compare(clientv3.CreateRevision(run.Key), "=", 0))
-		ops = append(ops, clientv3.OpPut(run.Key, string(record)))
+		conds = append(conds, clientv3.Compare(clientv3.CreateRevision(run.Key), "=", 0),
+			clientv3.Compare(clientv3.LeaseValue(nodeKey(to.Name)), "=", to.Lease))
+		ops = append(ops, clientv3.OpPut(run.Key, string(record)), clientv3.OpPut(run.assignKey(), run.Key))
 	}
 	rev, err := c.txn(ctx, term, conds, ops)
 	c.meter.triggered(err)
+	if errors.Is(err, ErrStale) {
+		// The stamp read, from the cache, lagged: the next Timer has
+		// etcd's.
+		if rerr := c.refreshTimer(ctx, t.Timer); rerr != nil {
+			err = fmt.Errorf("%w; reading it again: %w", err, rerr)
+		}
+	}
 	if err != nil {
 		return store.TimerState{}, Run{}, fmt.Errorf("cluster: trigger of %s: %w", t.Timer, err)
 	}
 	st := prev
 	st.LastTrigger, st.LastTriggerMonotonic, st.Boot, st.Version = t.Realtime, t.Monotonic, t.Boot, rev
 	run.Version = rev
+	k := c.cache
+	k.mu.Lock()
+	k.noteTimer(t.Timer, st)
+	if !t.NoRun {
+		k.noteRun(t.Timer, t.Realtime, &run)
+	}
+	k.mu.Unlock()
 	return st, run, nil
 }
 
@@ -153,16 +172,26 @@ func (c *Cluster) txn(ctx context.Context, term Term, conds []clientv3.Cmp, ops 
 // fails with ErrStale if it does not (the leader marked it node-lost).
 // Only the run's node ends it: no fence.
 func (c *Cluster) EndRun(ctx context.Context, run Run, ended uint64, result, exitCode string, exitStatus int) (Run, error) {
-	return c.updateRun(ctx, Term{}, run, nil, func(r *Run) {
+	if run.State != store.RunRunning {
+		return Run{}, fmt.Errorf("cluster: run %s: %w", run.Key, ErrStale)
+	}
+	r, err := c.updateRun(ctx, Term{}, run, nil, func(r *Run) {
 		r.State, r.Ended, r.Result, r.ExitCode, r.ExitStatus = store.RunEnded, ended, result, exitCode, exitStatus
 	})
+	if err == nil || errors.Is(err, ErrStale) {
+		// Ended, here or by the leader: Assignments finds it no more.
+		// Until then, it is not handed on again.
+		c.forget(run.Key)
+	}
+	return r, err
 }
 
-// updateRun changes a run that still runs, as it was read (its Version),
-// while the conditions hold and the term's fence, if any; it fails with
-// ErrStale if the run changed meanwhile or no longer runs.
+// updateRun changes a run that has not ended, as it was read (its
+// Version), while the conditions hold and the term's fence, if any; a
+// run that ends by it loses its assignment's key in the same write. It
+// fails with ErrStale if the run changed meanwhile or has ended.
 func (c *Cluster) updateRun(ctx context.Context, term Term, run Run, conds []clientv3.Cmp, change func(*Run)) (Run, error) {
-	if run.State != store.RunRunning {
+	if !unfinished(run.State) {
 		return Run{}, fmt.Errorf("cluster: run %s: %w", run.Key, ErrStale)
 	}
 	change(&run)
@@ -171,7 +200,11 @@ func (c *Cluster) updateRun(ctx context.Context, term Term, run Run, conds []cli
 	if term.Key != "" {
 		conds = append(conds, fence(term))
 	}
-	rev, err := c.txn(ctx, term, conds, []clientv3.Op{clientv3.OpPut(run.Key, string(record))})
+	ops := []clientv3.Op{clientv3.OpPut(run.Key, string(record))}
+	if !unfinished(run.State) {
+		ops = append(ops, clientv3.OpDelete(run.assignKey()))
+	}
+	rev, err := c.txn(ctx, term, conds, ops)
 	if err != nil {
 		return Run{}, fmt.Errorf("cluster: run %s: %w", run.Key, err)
 	}
@@ -179,64 +212,77 @@ func (c *Cluster) updateRun(ctx context.Context, term Term, run Run, conds []cli
 	return run, nil
 }
 
-// MarkNodesLost marks the runs that run on a node that is gone (its key
-// with its lease, or a key of the node started again, another
-// incarnation) as RunNodeLost, at realtime µs, as the leader does when its term begins:
-// the run is not started again. Each mark holds only while the term does
-// and the node is still gone. It returns the runs marked.
+// MarkNodesLost marks the runs not ended (assigned or running) whose node
+// is gone, or was started again since they were assigned to it (its key
+// has another lease), as RunNodeLost, at realtime µs, as the leader does
+// when its term begins and whenever a node leaves: the run is not
+// started again. Each mark holds only while the term does and the node
+// is still not the one the run was assigned to. It returns the runs
+// marked.
 func (c *Cluster) MarkNodesLost(ctx context.Context, term Term, at uint64) ([]Run, error) {
-	runs, err := c.Runs(ctx, "", 0)
+	runs, _, err := c.unfinishedRuns(ctx)
 	if err != nil {
 		return nil, err
 	}
+	leases, err := c.leases(ctx, runs)
+	if err != nil {
+		return nil, err
+	}
+	runs = slices.DeleteFunc(runs, func(r Run) bool {
+		lease, _ := strconv.ParseInt(r.Lease, 16, 64)
+		return leases[r.Node] == lease
+	})
+	// A node gone leaves many runs at once: they are marked together,
+	// as etcd commits together what comes together.
+	errs := make([]error, len(runs))
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, markAtOnce)
+	for i, r := range runs {
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			lease, _ := strconv.ParseInt(r.Lease, 16, 64)
+			gone := clientv3.Compare(clientv3.LeaseValue(nodeKey(r.Node)), "!=", lease)
+			runs[i], errs[i] = c.updateRun(ctx, term, r, []clientv3.Cmp{gone}, func(r *Run) { r.State, r.Ended = RunNodeLost, at })
+		})
+	}
+	wg.Wait()
 	var lost []Run
-	for _, r := range runs {
-		if r.State != store.RunRunning {
-			continue
-		}
-		gone := clientv3.Compare(clientv3.CreateRevision(nodeKey(r.Node)), "=", 0)
-		if r.NodeIncarnation != "" {
-			node, rev, err := c.nodeOf(ctx, r.Node)
-			if err != nil {
-				return lost, err
-			}
-			if node.Incarnation == r.NodeIncarnation {
-				continue // it lives
-			}
-			// Still gone, or another incarnation, as read.
-			gone = clientv3.Compare(clientv3.ModRevision(nodeKey(r.Node)), "=", rev)
-		}
-		r, err := c.updateRun(ctx, term, r, []clientv3.Cmp{gone}, func(r *Run) { r.State, r.Ended = RunNodeLost, at })
+	for i, err := range errs {
 		switch {
 		case errors.Is(err, ErrStale):
-			// Its node lives, or it ended meanwhile.
+			// It changed meanwhile: acknowledged, or ended.
 		case err != nil:
 			return lost, err
 		default:
-			lost = append(lost, r)
+			lost = append(lost, runs[i])
 		}
 	}
 	return lost, nil
 }
 
-// nodeOf reads a node's key: what it says, and its ModRevision; the zero
-// Node and 0 for a node gone.
-func (c *Cluster) nodeOf(ctx context.Context, name string) (Node, int64, error) {
-	var resp *clientv3.GetResponse
-	if err := c.call(ctx, func(ctx context.Context) (err error) {
-		resp, err = c.client.Get(ctx, nodeKey(name))
-		return err
-	}); err != nil {
-		return Node{}, 0, fmt.Errorf("cluster: node %s: %w", name, err)
+// markAtOnce bounds the marks of lost runs made at once.
+const markAtOnce = 64
+
+// leases returns the leases of the keys of the nodes of runs, by name; 0
+// for a node gone.
+func (c *Cluster) leases(ctx context.Context, runs []Run) (map[string]int64, error) {
+	leases := map[string]int64{}
+	var keys []string
+	for _, r := range runs {
+		if _, ok := leases[r.Node]; !ok {
+			leases[r.Node] = 0
+			keys = append(keys, nodeKey(r.Node))
+		}
 	}
-	if len(resp.Kvs) == 0 {
-		return Node{}, 0, nil
+	kvs, err := c.getKeys(ctx, keys)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: nodes: %w", err)
 	}
-	var n Node
-	if err := json.Unmarshal(resp.Kvs[0].Value, &n); err != nil {
-		return Node{}, 0, fmt.Errorf("cluster: node %s: %w", name, err)
+	for _, kv := range kvs {
+		leases[string(kv.Key[len(nodesPrefix):])] = kv.Lease
 	}
-	return n, resp.Kvs[0].ModRevision, nil
+	return leases, nil
 }
 
 // Runs returns the run records of a timer ("" for all), the last n (0 for

@@ -21,8 +21,8 @@ func TestTriggerComparesStamp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if run.Node != "a" || run.State != store.RunRunning || run.Started != 100 || run.Unit != "backup.service" {
-		t.Errorf("Trigger's run = %+v; want backup.service running on a since 100", run)
+	if run.Node != "a" || run.State != RunAssigned || run.Started != 100 || run.Unit != "backup.service" {
+		t.Errorf("Trigger's run = %+v; want backup.service assigned to a since 100", run)
 	}
 	// A second trigger from the state read before the first: stale.
 	if _, _, err := c.Trigger(ctx, term, st0, trigger("backup.timer", 200)); !errors.Is(err, ErrStale) {
@@ -136,10 +136,10 @@ func TestNodeLost(t *testing.T) {
 		t.Fatal(err)
 	}
 	ta := lead(t, a)
-	_, onA, err := a.Trigger(ctx, ta, st, trigger("long.timer", 2))
-	if err != nil {
+	if _, _, err := a.Trigger(ctx, ta, st, trigger("long.timer", 2)); err != nil {
 		t.Fatal(err)
 	}
+	onA := <-acknowledged(t, a)
 	lost, err := a.MarkNodesLost(ctx, ta, 50)
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -112,6 +113,33 @@ func (c *Cluster) TimerViews(ctx context.Context, names []string) (map[string]Ti
 			}
 			views[name] = v
 		}
+	}
+	return views, nil
+}
+
+// CachedTimerViews returns the views of the timers named, by name, as
+// the node's cache has them ([Cluster.Timer], [Cluster.LastRun]): no read
+// of etcd but a timer's last run the first time. It fails while the
+// cache's watch is lost, rather than show what may be long past.
+func (c *Cluster) CachedTimerViews(ctx context.Context, names []string) (map[string]TimerView, error) {
+	k := c.cache
+	k.mu.Lock()
+	lost := k.lost
+	k.mu.Unlock()
+	if lost {
+		return nil, errors.New("cluster: timers: the watch of the cluster's timers is lost")
+	}
+	views := make(map[string]TimerView, len(names))
+	for _, name := range names {
+		st, err := c.Timer(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		last, _, err := c.LastRun(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		views[name] = TimerView{State: st, Last: last}
 	}
 	return views, nil
 }

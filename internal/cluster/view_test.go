@@ -1,9 +1,11 @@
 package cluster
 
 import (
+	"context"
 	"slices"
 	"testing"
 
+	"sundial.dev/sundial/internal/await"
 	"sundial.dev/sundial/internal/store"
 )
 
@@ -69,7 +71,7 @@ func TestTimerViews(t *testing.T) {
 		t.Fatal(err)
 	}
 	v := views["tick.timer"]
-	if v.State != st || v.Last.Node != "b" || v.Last.Started != 200 || v.Last.State != store.RunRunning {
+	if v.State != st || v.Last.Node != "b" || v.Last.Started != 200 || v.Last.State != RunAssigned {
 		t.Errorf("the view of tick.timer = %+v; want the stamp %+v, the run of 200 on b", v, st)
 	}
 	if len(views) != len(names) {
@@ -78,6 +80,24 @@ func TestTimerViews(t *testing.T) {
 	if v := views[names[len(names)-1]]; v.State != (store.TimerState{}) || v.Last.Key != "" {
 		t.Errorf("the view of a timer never triggered = %+v; want none", v)
 	}
+}
+
+// The cached views are the cluster's, as the watch brings them: they
+// answer with a context already ended, reading nothing from etcd.
+func TestCachedTimerViews(t *testing.T) {
+	a := testMember(t, "a")
+	b := testClient(t, "b", a)
+	st, run, err := b.Trigger(t.Context(), lead(t, b), store.TimerState{}, trigger("tick.timer", 100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ended, cancel := context.WithCancel(t.Context())
+	cancel()
+	await.Until(t, func() bool {
+		views, err := a.CachedTimerViews(ended, []string{"tick.timer", "idle.timer"})
+		return err == nil && views["tick.timer"].State == st && views["tick.timer"].Last.Key == run.Key &&
+			views["idle.timer"] == (TimerView{})
+	}, "a's cached views to have b's trigger %+v and run %s", st, run.Key)
 }
 
 func TestPeerHost(t *testing.T) {

@@ -1,6 +1,7 @@
 package manager
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -8,7 +9,9 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"path"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,10 +29,19 @@ type Cluster interface {
 	// timer, and what is wrong with it; a diagnostic of severity
 	// unit.Error refuses the timer.
 	Mark(u *unit.Unit) (cluster bool, diags []unit.Diagnostic)
+	// NodeGlobs returns the Nodes= globs of a cluster timer: the names
+	// of the nodes its unit may run on match one; none for any node.
+	NodeGlobs(u *unit.Unit) []string
 	// Lead returns once this node leads the cluster's timers, or fails
 	// when ctx ends first or the cluster cannot be reached.
 	Lead(ctx context.Context) (ClusterTerm, error)
-	// EndRun records how a run that Trigger made ended, at realtime µs.
+	// Assignments acknowledges each run a leader assigns to this node,
+	// those assigned before first, and hands it to start, until ctx ends
+	// or the cluster cannot be followed. It waits until the node has
+	// joined.
+	Assignments(ctx context.Context, start func(ClusterAssignment)) error
+	// EndRun records how a run that Assignments handed on ended, at
+	// realtime µs.
 	EndRun(ctx context.Context, run ClusterRun, ended uint64, result, exitCode string, exitStatus int) error
 	// PublishHash publishes the hash of this node's copy of a cluster
 	// timer and its service, and returns the cluster's: the first one
@@ -39,9 +51,8 @@ type Cluster interface {
 	// until the node has joined.
 	Timer(ctx context.Context, name string) (store.TimerState, error)
 	// LastRun tells of the last run of a cluster timer's unit, on any
-	// node: whether it still runs, and when it ended, realtime µs (0 for
-	// none).
-	LastRun(ctx context.Context, timer string) (running bool, ended uint64, err error)
+	// node; the zero state for none.
+	LastRun(ctx context.Context, timer string) (ClusterRunState, error)
 	// Lease is the life of a leader's lease: a leader gone is replaced
 	// within it.
 	Lease() time.Duration
@@ -55,25 +66,71 @@ type ClusterTerm interface {
 	Done() <-chan struct{}
 	// Resign ends the term.
 	Resign() error
-	// MarkNodesLost marks the runs of nodes that are gone as lost, at
-	// realtime µs: they are not run again.
+	// MarkNodesLost marks the runs not ended of nodes that are gone, or
+	// were started again since, as lost, at realtime µs: they are not
+	// run again.
 	MarkNodesLost(ctx context.Context, at uint64) error
+	// Follow returns the runs not ended (assigned to a node, or running
+	// there), and then tells of each run that ends or is lost and of each
+	// node that leaves or comes, until ctx ends; the channel is closed
+	// when the cluster can no longer be followed.
+	Follow(ctx context.Context) ([]ClusterRunState, <-chan ClusterEvent, error)
+	// Nodes returns the live nodes whose copy of a cluster timer and its
+	// unit is the cluster's, with how busy each is.
+	Nodes(ctx context.Context, timer string) ([]ClusterNode, error)
 	// Timer reads a cluster timer's stamp.
 	Timer(ctx context.Context, name string) (store.TimerState, error)
 	// Trigger moves a cluster timer's stamp from prev and records its run
-	// on this node, in one write that holds only while the term does.
-	Trigger(ctx context.Context, prev store.TimerState, t store.Trigger) (store.TimerState, ClusterRun, error)
+	// assigned to node, in one write that holds only while the term does,
+	// and the node is still the one Nodes returned.
+	Trigger(ctx context.Context, prev store.TimerState, t store.Trigger, node ClusterNode) (store.TimerState, error)
 	// Down reports whether the whole cluster was down since the last
 	// term's last beat: no node that lives now lived then.
 	Down(ctx context.Context) (bool, error)
 	// Beat says that the term leads still, at realtime µs, with the
-	// nodes that live: the runs of nodes gone since the last beat are
-	// marked lost.
+	// nodes that live.
 	Beat(ctx context.Context, at uint64) error
 	// Activate moves a cluster timer's stamp from prev to one active
 	// since realtime µs, in one write that holds only while the term
 	// does.
 	Activate(ctx context.Context, name string, prev store.TimerState, at uint64) (store.TimerState, error)
+}
+
+// A ClusterNode is a live node that may run a cluster timer's unit.
+type ClusterNode struct {
+	Name string
+	// Busy is how many runs, of any timer, it has not ended.
+	Busy int
+	// Lease tells the node from one started again under its name.
+	Lease int64
+}
+
+// A ClusterRunState is what the cluster records of a run of a cluster
+// timer's unit.
+type ClusterRunState struct {
+	Timer, Node string
+	// Started is the elapse the run is of, and Ended when it ended or
+	// was found lost (0 while not), realtime µs.
+	Started, Ended uint64
+	// Running is set while it has not ended: assigned to its node, or
+	// running there.
+	Running bool
+}
+
+// A ClusterEvent is what ClusterTerm.Follow tells of: a run that ended
+// (Ended.Timer set), or a node that left or came (Node set).
+type ClusterEvent struct {
+	Ended ClusterRunState
+	Node  string
+}
+
+// A ClusterAssignment is a run of a cluster timer's unit that a leader
+// assigned to this node, and that the node has acknowledged.
+type ClusterAssignment struct {
+	Timer, Unit, Reason, Invocation string
+	// Elapse is the trigger's time, realtime µs.
+	Elapse uint64
+	Run    ClusterRun
 }
 
 // A ClusterRun is the cluster's record of a run, handed back to EndRun.
@@ -96,9 +153,10 @@ const clusterScan = time.Second
 
 // A clusterTimer is what the leader loop is given of a cluster timer.
 type clusterTimer struct {
-	name    string
-	cfg     *unit.TimerSection
-	running bool // its unit runs on this node
+	name string
+	cfg  *unit.TimerSection
+	// nodes are its Nodes= globs.
+	nodes []string
 	// hash is of the settings of this node's copy of the timer and of
 	// its unit.
 	hash string
@@ -107,23 +165,27 @@ type clusterTimer struct {
 // clusterState is the manager's part of the cluster timers, shared by
 // its loop and the leader loop.
 type clusterState struct {
-	// runs are the runs the leader loop started, by the local run ID;
-	// the loop's only.
-	runs map[int64]clusterRunning
+	// ctx is the daemon's, which ends the cluster's work.
+	ctx context.Context
+	// runs are the cluster's records of the runs of cluster timers'
+	// units on this node, by the local run ID; the loop's only.
+	runs map[int64]ClusterRun
 	mu   sync.Mutex
-	// ended are the timers whose units ended, for the leader loop, by
-	// name: their units' last activation and deactivation, monotonic µs.
-	ended map[string]timer.UnitState
-	wake  chan struct{} // told when ended is no longer empty
 	// agreed are the hashes of the cluster timers whose copy here is the
 	// cluster's, by name: the leader runs no other.
 	agreed map[string]string
+	// known are the timers started here, by their files and their
+	// units': whether each is a cluster timer, its hash and Nodes=. The
+	// manager's loop's only.
+	known map[[2]*unit.Snapshot]clusterMark
 }
 
-// A clusterRunning is a run of a cluster timer's unit on this node.
-type clusterRunning struct {
-	timer string
-	run   ClusterRun
+// A clusterMark is what a timer's files say of it as a cluster timer:
+// whether it is one, and then its hash and its Nodes= globs.
+type clusterMark struct {
+	cluster bool
+	hash    string
+	nodes   []string
 }
 
 // isClusterTimer reports whether e is a timer that the cluster fires:
@@ -157,8 +219,9 @@ func (m *Manager) startCluster(ctx context.Context) {
 	if m.Cluster == nil {
 		return
 	}
-	m.cluster.wake = make(chan struct{}, 1)
+	m.cluster.ctx = ctx
 	m.background.Go(func() { m.leadClusterTimers(ctx) })
+	m.background.Go(func() { m.runAssignments(ctx) })
 	m.background.Go(func() { m.publishHashes(ctx) })
 	m.background.Go(func() { m.watchStalls(ctx) })
 }
@@ -216,12 +279,12 @@ func (m *Manager) watchStalls(ctx context.Context) {
 			if w.told || w.due == 0 || now.Realtime <= w.due+stall {
 				continue
 			}
-			running, ended, err := m.Cluster.LastRun(ctx, ct.name)
-			if err != nil || running || now.Realtime <= ended+stall {
+			last, err := m.Cluster.LastRun(ctx, ct.name)
+			if err != nil || last.Running || now.Realtime <= last.Ended+stall {
 				continue
 			}
 			w.told = true
-			msg := fmt.Sprintf("%s: overdue by %d s; no leader has fired it.", ct.name, (now.Realtime-max(w.due, ended))/uint64(time.Second/time.Microsecond))
+			msg := fmt.Sprintf("%s: overdue by %d s; no leader has fired it.", ct.name, (now.Realtime-max(w.due, last.Ended))/uint64(time.Second/time.Microsecond))
 			m.send(ctx, func() { m.unitLog(ct.name, "", 4, msg) })
 		}
 		for name, w := range all {
@@ -346,10 +409,14 @@ func (m *Manager) leadClusterTimers(ctx context.Context) {
 }
 
 // leadTerm fires the cluster timers while term lasts: the runs of nodes
-// gone are marked lost, then each timer's next elapse is computed by a
-// timer engine of the term's from the cluster's stamp, and each elapse is
-// triggered through the term's fence before its unit starts here. It
-// returns why the term ended.
+// gone are marked lost (then and whenever a node leaves), then each
+// timer's next elapse is computed by a timer engine of the term's from
+// the cluster's stamp and runs, and each elapse is triggered through the
+// term's fence, its run assigned to a node that may run it. As
+// systemd's timer waits for its unit, a timer whose unit has a run not
+// ended on any node does not fire until it ends, or its node is lost; an
+// elapse that no live node may run waits for one. It returns why the
+// term ended.
 func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 	tctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -360,6 +427,12 @@ func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 		case <-tctx.Done():
 		}
 	})
+	// Followed first: a node that leaves after the runs are read is
+	// told of, and one that left before, its runs are marked lost now.
+	unfinished, events, err := term.Follow(tctx)
+	if err != nil {
+		return termEnd(tctx, err)
+	}
 	if err := term.MarkNodesLost(tctx, m.clk.Now().Realtime); err != nil {
 		return termEnd(tctx, err)
 	}
@@ -371,22 +444,39 @@ func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 		return termEnd(tctx, err)
 	}
 	activated := map[string]bool{}
+	// running are the runs not ended, by timer: the last of each. A run
+	// that goes on elsewhere is among them, and the timer waits for its
+	// end, or its node's loss, which Follow tells of.
+	running := map[string]ClusterRunState{}
+	for _, r := range unfinished {
+		if r.Started >= running[r.Timer].Started {
+			running[r.Timer] = r
+		}
+	}
 	var eng *timer.Engine
 	type led struct {
 		t     *timer.Timer
 		cfg   *unit.TimerSection
+		nodes []string
 		state store.TimerState
-		err   error // the last trigger's failure
-		// elsewhere is set while its unit's last run runs on another
-		// node, or on one gone that is not yet marked lost: the
-		// timer waits for its end, as for a run here.
-		elsewhere bool
+		// waits is set while a due elapse waits for a node to run it;
+		// told, once that is said.
+		waits, told bool
 	}
 	all := map[string]*led{}
-	resume := func(l *led, name string, running bool) error {
+	// given is how many runs the term assigned to each node, which
+	// spreads runs over nodes equally busy.
+	given := map[string]int{}
+	resume := func(l *led, name string) error {
 		st, err := term.Timer(tctx, name)
 		if err != nil {
 			return err
+		}
+		last, ok := running[name]
+		if !ok && usesUnitTimes(l.cfg) {
+			if last, err = m.Cluster.LastRun(tctx, name); err != nil {
+				return err
+			}
 		}
 		now := m.clk.Now()
 		stamp := timer.Dual{Realtime: st.LastTrigger, Monotonic: monotonicOf(st.LastTrigger, now)}
@@ -402,35 +492,13 @@ func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 			}
 		}
 		activated[name] = true
-		l.state, l.t = st, eng.Add(name, l.cfg)
+		l.state, l.t, l.waits = st, eng.Add(name, l.cfg), false
 		resumeCluster(l.t, st, timer.Dual{Realtime: now.Realtime, Monotonic: now.Monotonic}, now)
-		if !running {
-			if l.elsewhere, _, err = m.Cluster.LastRun(tctx, name); err != nil {
-				return err
-			}
+		if last.Started > 0 {
+			l.t.UnitChanged(now, unitState(last, now))
 		}
-		if running || l.elsewhere {
+		if last.Running {
 			l.t.ResumeRunning(now)
-		}
-		return nil
-	}
-	// ended has the timers whose unit ran elsewhere take up their runs'
-	// ends.
-	ended := func() error {
-		for _, name := range slices.Sorted(maps.Keys(all)) {
-			l := all[name]
-			if !l.elsewhere || l.t.State != timer.Running {
-				continue
-			}
-			running, end, err := m.Cluster.LastRun(tctx, name)
-			if err != nil {
-				return termEnd(tctx, err)
-			}
-			if !running {
-				now := m.clk.Now()
-				l.elsewhere = false
-				l.t.UnitChanged(now, timer.UnitState{Inactive: true, ActiveAt: monotonicOf(l.state.LastTrigger, now), InactiveAt: monotonicOf(end, now)})
-			}
 		}
 		return nil
 	}
@@ -457,8 +525,8 @@ func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 			if l != nil {
 				eng.Remove(l.t)
 			}
-			l = &led{cfg: ct.cfg}
-			if err := resume(l, ct.name, ct.running); err != nil {
+			l = &led{cfg: ct.cfg, nodes: ct.nodes}
+			if err := resume(l, ct.name); err != nil {
 				return termEnd(tctx, err)
 			}
 			all[ct.name] = l
@@ -477,41 +545,102 @@ func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 		}
 		return nil
 	}
+	// fire fires the due timers, each in the engine with its run
+	// assigned to the node chosen, or has it wait for one; the triggers
+	// are committed after, all at once.
+	fire := func(due []*led, now timer.Instant) ([]*clusterFiring, error) {
+		nodes := make([][]ClusterNode, len(due))
+		errs := make([]error, len(due))
+		atOnce(len(due), func(i int) { nodes[i], errs[i] = term.Nodes(tctx, due[i].t.Name) })
+		if err := cmp.Or(errs...); err != nil {
+			return nil, err
+		}
+		var fired []*clusterFiring
+		// placed are the runs assigned here to each node, which its
+		// read did not count: busier, as one after the other it would be.
+		placed := map[string]int{}
+		for i, l := range due {
+			for j := range nodes[i] {
+				nodes[i][j].Busy += placed[nodes[i][j].Name]
+			}
+			node, ok := placeRun(nodes[i], l.nodes, given)
+			if !ok {
+				l.waits = true
+				if !l.told {
+					l.told = true
+					msg := l.t.Name + ": no live node has the cluster's copy of it; the elapse waits."
+					if len(l.nodes) > 0 {
+						msg = fmt.Sprintf("%s: no live node matches Nodes=%s and has the cluster's copy of it; the elapse waits.",
+							l.t.Name, strings.Join(l.nodes, " "))
+					}
+					m.send(ctx, func() { m.unitLog(l.t.Name, "", 4, msg) })
+				}
+				continue
+			}
+			l.waits, l.told = false, false
+			eng.Fire(l.t, now, func(tr timer.Trigger) error {
+				given[node.Name]++
+				placed[node.Name]++
+				fired = append(fired, &clusterFiring{name: l.t.Name, node: node, prev: l.state, trigger: store.Trigger{Timer: l.t.Name,
+					Unit: tr.Unit, Reason: tr.Reason.String(), Invocation: newID(), Realtime: tr.At.Realtime,
+					Monotonic: tr.At.Monotonic, Boot: m.boot}})
+				return nil
+			})
+		}
+		return fired, nil
+	}
 	if err := scan(); err != nil {
 		return err
 	}
 	if err := beat(); err != nil {
 		return err
 	}
+	// retry is set when an elapse that waits for a node is to be tried
+	// again: a node came, or a while passed.
+	retry := false
 	for {
 		now := m.clk.Now()
+		var due []*led
+		isDue := map[*led]bool{}
 		for _, t := range eng.Due(now) {
-			l := all[t.Name]
-			l.err = nil
-			eng.Fire(t, now, func(tr timer.Trigger) error {
-				invocation := newID()
-				st, run, err := term.Trigger(tctx, l.state, store.Trigger{Timer: t.Name, Unit: tr.Unit, Reason: tr.Reason.String(),
-					Invocation: invocation, Realtime: tr.At.Realtime, Monotonic: tr.At.Monotonic, Boot: m.boot})
-				if err != nil {
-					l.err = err
-					return err
+			due, isDue[all[t.Name]] = append(due, all[t.Name]), true
+		}
+		if retry {
+			retry = false
+			for _, name := range slices.Sorted(maps.Keys(all)) {
+				if l := all[name]; l.waits && !isDue[l] {
+					due = append(due, l)
 				}
-				l.state = st
-				act := activation{timer: t.Name, reason: tr.Reason.String(), invocation: invocation, env: tr.Env()}
-				// Committed: the unit starts, whatever becomes of the term.
-				m.send(ctx, func() { m.startClusterRun(tr.Unit, act, tr.At, run) })
-				return nil
-			})
+			}
+		}
+		// Each due timer fires in the engine first, and its trigger is
+		// committed after, all at once: etcd commits together what
+		// comes together, where one after the other each waits for its
+		// own commit. A trigger that fails undoes its firing: the timer
+		// is computed anew from the stamp (ErrStale: the stamp moved, or
+		// the node left), or the term ends.
+		fired, err := fire(due, now)
+		if err != nil {
+			return termEnd(tctx, err)
+		}
+		atOnce(len(fired), func(i int) {
+			f := fired[i]
+			f.state, f.err = term.Trigger(tctx, f.prev, f.trigger, f.node)
+		})
+		for _, f := range fired {
+			l := all[f.name]
 			switch {
-			case l.err == nil:
-			case errors.Is(l.err, ErrStale):
-				// Another trigger moved the stamp: computed again from it.
+			case f.err == nil:
+				l.state = f.state
+				running[f.name] = ClusterRunState{Timer: f.name, Node: f.node.Name, Started: f.trigger.Realtime, Running: true}
+			case errors.Is(f.err, ErrStale):
+				given[f.node.Name]--
 				eng.Remove(l.t)
-				if err := resume(l, t.Name, false); err != nil {
+				if err := resume(l, f.name); err != nil {
 					return termEnd(tctx, err)
 				}
 			default:
-				return termEnd(tctx, l.err)
+				return termEnd(tctx, f.err)
 			}
 		}
 		d, _ := eng.Until(now)
@@ -520,17 +649,27 @@ func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 		case <-tctx.Done():
 			stop()
 			return context.Cause(tctx)
-		case <-m.cluster.wake:
+		case ev, ok := <-events:
 			stop()
-			m.cluster.mu.Lock()
-			ended := m.cluster.ended
-			m.cluster.ended = nil
-			m.cluster.mu.Unlock()
+			if !ok {
+				return termEnd(tctx, errors.New("the cluster's runs can no longer be followed"))
+			}
 			now := m.clk.Now()
-			for _, name := range slices.Sorted(maps.Keys(ended)) {
-				if l := all[name]; l != nil {
-					l.t.UnitChanged(now, ended[name])
+			if ev.Node != "" {
+				// A node left, or came: its runs are lost, or it may run
+				// what waits.
+				if err := term.MarkNodesLost(tctx, now.Realtime); err != nil {
+					return termEnd(tctx, err)
 				}
+				retry = true
+			}
+			r := ev.Ended
+			if r.Timer == "" || running[r.Timer].Started > r.Started {
+				continue // none, or not the last run of its timer
+			}
+			delete(running, r.Timer)
+			if l := all[r.Timer]; l != nil {
+				l.t.UnitChanged(now, unitState(r, now))
 			}
 		case <-wake:
 			if err := scan(); err != nil {
@@ -539,9 +678,7 @@ func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 			if err := beat(); err != nil {
 				return err
 			}
-			if err := ended(); err != nil {
-				return err
-			}
+			retry = true
 		}
 	}
 }
@@ -581,6 +718,77 @@ func (m *Manager) missed(eng *timer.Engine, name string, cfg *unit.TimerSection,
 	return next != 0 && next <= now.Realtime
 }
 
+// placeRun chooses the node to run an elapse of a timer whose Nodes= are
+// globs (any node, for none), among the live nodes that have the
+// cluster's copy of it: the least busy, then the one given the fewest
+// runs by the term, then the first by name.
+func placeRun(nodes []ClusterNode, globs []string, given map[string]int) (ClusterNode, bool) {
+	var best ClusterNode
+	found := false
+	for _, n := range nodes {
+		if len(globs) > 0 && !slices.ContainsFunc(globs, func(g string) bool {
+			ok, _ := path.Match(g, n.Name)
+			return ok
+		}) {
+			continue
+		}
+		if !found || cmp.Or(cmp.Compare(n.Busy, best.Busy), cmp.Compare(given[n.Name], given[best.Name]), strings.Compare(n.Name, best.Name)) < 0 {
+			best, found = n, true
+		}
+	}
+	return best, found
+}
+
+// usesUnitTimes reports whether a timer has values that count from its
+// unit's activation or deactivation.
+func usesUnitTimes(cfg *unit.TimerSection) bool {
+	return slices.ContainsFunc(cfg.Values, func(v unit.TimerValue) bool {
+		return v.Base == unit.OnUnitActive || v.Base == unit.OnUnitInactive
+	})
+}
+
+// unitState is a cluster's run of a timer's unit as the timer is told of
+// its unit: active from the elapse it is of, inactive from its end, on
+// this node's monotonic clock now.
+func unitState(r ClusterRunState, now timer.Instant) timer.UnitState {
+	us := timer.UnitState{Inactive: !r.Running, ActiveAt: monotonicOf(r.Started, now)}
+	if r.Ended > 0 {
+		us.InactiveAt = monotonicOf(r.Ended, now)
+	}
+	return us
+}
+
+// A clusterFiring is a cluster timer fired in the leader's engine, its
+// run assigned to node, and what its trigger's commit returned.
+type clusterFiring struct {
+	name    string
+	node    ClusterNode
+	prev    store.TimerState
+	trigger store.Trigger
+	state   store.TimerState
+	err     error
+}
+
+// clusterAtOnce bounds the calls to etcd made at once for the timers
+// due together: their nodes' reads, and their triggers' commits.
+const clusterAtOnce = 64
+
+// atOnce calls do for each of 0..n-1, at most clusterAtOnce at once, and
+// returns when all have returned: etcd commits together what comes
+// together.
+func atOnce(n int, do func(i int)) {
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, clusterAtOnce)
+	for i := range n {
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			do(i)
+		})
+	}
+	wg.Wait()
+}
+
 // termEnd is why a term ended on err: the term's end or the daemon's
 // stop, if that came first, else err.
 func termEnd(ctx context.Context, err error) error {
@@ -588,15 +796,6 @@ func termEnd(ctx context.Context, err error) error {
 		return context.Cause(ctx)
 	}
 	return err
-}
-
-// lastTrigger is the last trigger of a cluster timer's stamp, as this
-// node's timer engine counts from it now: zero for none.
-func lastTrigger(st store.TimerState, now timer.Instant) timer.Dual {
-	if st.LastTrigger == 0 {
-		return timer.Dual{}
-	}
-	return timer.Dual{Realtime: st.LastTrigger, Monotonic: monotonicOf(st.LastTrigger, now)}
 }
 
 // monotonicOf is a realtime µs of another node's, or of before this
@@ -632,19 +831,37 @@ func (m *Manager) clusterTimers(ctx context.Context) (timers []clusterTimer, eng
 		eng.Log = func(t *timer.Timer, level slog.Level, msg string) {
 			m.log.Log(context.Background(), level, t.Name+": "+msg)
 		}
+		// Whether a timer is a cluster timer, and its hash, are known
+		// from before while its files and its unit's are the same: each
+		// is a parse of them, and there may be many.
+		known := map[[2]*unit.Snapshot]clusterMark{}
 		for _, name := range slices.Sorted(maps.Keys(m.units)) {
 			e := m.units[name]
-			if e.timer == nil || !e.timer.State.Active() || !m.isClusterTimer(e) {
+			if e.timer == nil || !e.timer.State.Active() {
 				continue
 			}
 			se := m.units[e.trigger]
-			units := []*unit.Unit{e.u()}
+			files := [2]*unit.Snapshot{e.snap}
 			if se != nil {
-				units = append(units, se.u())
+				files[1] = se.snap
 			}
-			timers = append(timers, clusterTimer{name: name, cfg: e.timer.Config, running: se != nil && se.isActive(),
-				hash: unitsHash(units...)})
+			mark, ok := m.cluster.known[files]
+			if !ok {
+				mark.cluster = m.isClusterTimer(e)
+				if mark.cluster {
+					units := []*unit.Unit{e.u()}
+					if se != nil {
+						units = append(units, se.u())
+					}
+					mark.hash, mark.nodes = unitsHash(units...), m.Cluster.NodeGlobs(e.u())
+				}
+			}
+			known[files] = mark
+			if mark.cluster {
+				timers = append(timers, clusterTimer{name: name, cfg: e.timer.Config, nodes: mark.nodes, hash: mark.hash})
+			}
 		}
+		m.cluster.known = known
 	}) {
 		return nil, nil, false
 	}
@@ -656,60 +873,84 @@ func (m *Manager) clusterTimers(ctx context.Context) (timers []clusterTimer, eng
 	}
 }
 
-// startClusterRun starts the unit of a cluster timer's trigger at at,
-// which the cluster has recorded as run: its end is told to the cluster,
-// and to the leader loop. The timer here, which does not fire, shows
-// the trigger as its last.
-func (m *Manager) startClusterRun(name string, act activation, at timer.Dual, run ClusterRun) {
-	if te := m.units[act.timer]; te != nil && te.timer != nil {
+// runAssignments starts the runs of cluster timers' units that leaders
+// assign to this node, until ctx is done. Where the cluster cannot be
+// followed it tries again, and the log says so once until it can be.
+func (m *Manager) runAssignments(ctx context.Context) {
+	told := false
+	for {
+		err := m.Cluster.Assignments(ctx, func(a ClusterAssignment) {
+			told = false
+			m.send(ctx, func() { m.startClusterRun(a) })
+		})
+		if ctx.Err() != nil {
+			return
+		}
+		if !told {
+			m.log.Error("Cannot follow the runs the cluster assigns to this node; they wait until it can be.", "err", err)
+			told = true
+		}
+		if !m.pause(ctx, clusterRetry) {
+			return
+		}
+	}
+}
+
+// startClusterRun starts the unit of a run of a cluster timer that the
+// cluster assigned to this node: its end is told to the cluster. The
+// timer here, which does not fire, shows the trigger as its last.
+func (m *Manager) startClusterRun(a ClusterAssignment) {
+	now := m.clk.Now()
+	at := timer.Dual{Realtime: a.Elapse, Monotonic: monotonicOf(a.Elapse, now)}
+	if te := m.units[a.Timer]; te != nil && te.timer != nil {
 		te.timer.LastTrigger = at
 	}
-	se, err := m.get(name)
-	now := m.clk.Now()
-	r := store.Run{Unit: name, Timer: act.timer, Reason: act.reason, Invocation: act.invocation, Started: now.Realtime,
+	act := activation{timer: a.Timer, reason: a.Reason, invocation: a.Invocation,
+		env: timer.Trigger{Timer: &timer.Timer{Name: a.Timer}, At: at}.Env()}
+	se, err := m.get(a.Unit)
+	r := store.Run{Unit: a.Unit, Timer: a.Timer, Reason: a.Reason, Invocation: a.Invocation, Started: now.Realtime,
 		StartedMonotonic: now.Monotonic, Boot: m.boot}
-	act.runID = m.recordRun("a run of "+name, func(ctx context.Context) (int64, error) { return m.writes.StartRun(ctx, r) })
+	act.runID = m.recordRun("a run of "+a.Unit, func(ctx context.Context) (int64, error) { return m.writes.StartRun(ctx, r) })
 	if m.cluster.runs == nil {
-		m.cluster.runs = map[int64]clusterRunning{}
+		m.cluster.runs = map[int64]ClusterRun{}
 	}
-	m.cluster.runs[act.runID] = clusterRunning{timer: act.timer, run: run}
+	m.cluster.runs[act.runID] = a.Run
 	if err != nil {
-		m.unitLog(act.timer, "", 4, act.timer+": Failed to queue unit startup job: "+err.Error())
-		m.recordEnd(name, act.runID, now, "resources", "", 0)
+		m.unitLog(a.Timer, "", 4, a.Timer+": Failed to queue unit startup job: "+err.Error())
+		m.recordEnd(a.Unit, act.runID, now, "resources", "", 0)
 		return
 	}
 	m.start(se, act, nil)
 }
 
-// clusterRunEnded tells the cluster and the leader loop that a run of a
-// cluster timer's unit ended, if runID is one.
+// clusterRunEnded tells the cluster that a run of a cluster timer's unit
+// ended, if runID is one.
 func (m *Manager) clusterRunEnded(unitName string, runID int64, ended timer.Instant, result, code string, status int) {
-	cr, ok := m.cluster.runs[runID]
+	run, ok := m.cluster.runs[runID]
 	if !ok {
 		return
 	}
 	delete(m.cluster.runs, runID)
+	// Tried again until it is recorded, while the daemon runs: a run
+	// recorded running would hold its timer back for as long as its node
+	// lives. Stale is recorded already (by a try whose reply was lost),
+	// or lost.
 	m.background.Go(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), clusterEndTimeout)
-		defer cancel()
-		if err := m.Cluster.EndRun(ctx, cr.run, ended.Realtime, result, code, status); err != nil {
-			m.log.Error(fmt.Sprintf("Failed to record the end of a run of %s in the cluster.", unitName), "err", err)
+		for told := false; ; told = true {
+			ctx, cancel := context.WithTimeout(context.Background(), clusterEndTimeout)
+			err := m.Cluster.EndRun(ctx, run, ended.Realtime, result, code, status)
+			cancel()
+			if err == nil || errors.Is(err, ErrStale) {
+				return
+			}
+			if !told {
+				m.log.Error(fmt.Sprintf("Failed to record the end of a run of %s in the cluster; trying again.", unitName), "err", err)
+			}
+			if !m.pause(m.cluster.ctx, clusterRetry) {
+				return
+			}
 		}
 	})
-	us := timer.UnitState{Inactive: true}
-	if se := m.units[unitName]; se != nil {
-		us.ActiveAt, us.InactiveAt = se.inactiveExit.Monotonic, ended.Monotonic
-	}
-	m.cluster.mu.Lock()
-	if m.cluster.ended == nil {
-		m.cluster.ended = map[string]timer.UnitState{}
-	}
-	m.cluster.ended[cr.timer] = us
-	m.cluster.mu.Unlock()
-	select {
-	case m.cluster.wake <- struct{}{}:
-	default:
-	}
 }
 
 // clusterEndTimeout bounds the record of a run's end in the cluster.

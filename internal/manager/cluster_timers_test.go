@@ -3,6 +3,7 @@ package manager
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,16 +20,19 @@ import (
 	"sundial.dev/sundial/unit"
 )
 
-// fakeCluster is a cluster of timers' stamps, in memory: its terms'
-// triggers compare the stamp's version, as etcd's do, and what each
-// trigger of each term does is the test's.
+// fakeCluster is a cluster of timers' stamps and runs, in memory: its
+// terms' triggers compare the stamp's version, as etcd's do, and what
+// each trigger of each term does is the test's. The daemon under test
+// is the node "self"; runs assigned to the other nodes, which the test
+// names, run until the test ends them.
 type fakeCluster struct {
 	// leadErrs is how many campaigns fail, as where etcd cannot be
 	// reached, before one wins.
 	leadErrs int
 	// trigger, if set, is what the n-th trigger (from 0) of the term-th
 	// term (from 0) does first: an error fails it, with ErrStale after
-	// moving the stamp, as another trigger would.
+	// moving the stamp, as another trigger would; errReplyLost commits
+	// it, then fails it as a reply lost would.
 	trigger func(term, n int) error
 	// endFirst, if set, ends the first term (its Done closed, as its
 	// lease ending would) once it has triggered once.
@@ -38,31 +42,124 @@ type fakeCluster struct {
 	// down is what each term's Down tells: the whole cluster was down.
 	down  bool
 	beats int // of all terms
+	// others are the live nodes beside self, with the cluster's copy.
+	others []string
 
 	mu        sync.Mutex
 	campaigns int
-	terms     int
+	terms     []*fakeTerm
 	triggers  map[int]int                 // by term
 	states    map[string]store.TimerState // by timer
 	committed map[string]bool             // the invocations of the triggers that held
 	fired     map[string]int              // the triggers that held, by timer
 	reasons   map[string][]string         // of the triggers that held, by timer
 	ended     int
+	// runs are the runs recorded, in order.
+	runs []*fakeRun
+	// overlaps are the triggers of a timer whose unit had a run not
+	// ended, which the leader must never make.
+	overlaps []string
+	// changed is told when a run is assigned.
+	changed chan struct{}
+	// followers are the terms' Follow channels.
+	followers []chan ClusterEvent
 	// hashes are the cluster's hashes of timers, the first published
 	// unless the test set one.
 	hashes map[string]string
 	reads  int // of stamps, outside terms
-	// lastRunning and lastEnded are what LastRun tells of every timer.
+	// termReads are the reads of stamps in terms.
+	termReads int
+	// lastRunning and lastEnded are what LastRun tells of a timer that
+	// has no run.
 	lastRunning bool
 	lastEnded   uint64
-	lastRuns    int // calls of LastRun
+	// onLastRun, if set, is called as LastRun begins.
+	onLastRun func()
+	// lease is the leader's lease, 2 s for none.
+	lease time.Duration
+	// endErrs is how many records of runs' ends fail first.
+	endErrs int
+	// onFollow, if set, is called as Follow begins.
+	onFollow func()
 }
 
-func (f *fakeCluster) LastRun(ctx context.Context, timer string) (bool, uint64, error) {
+// errReplyLost has a fake trigger commit, then fail.
+var errReplyLost = errors.New("the reply was lost")
+
+type fakeRun struct {
+	timer, unit, reason, invocation, node, state string
+	started, ended                               uint64
+}
+
+func (r *fakeRun) runState() ClusterRunState {
+	return ClusterRunState{Timer: r.timer, Node: r.node, Started: r.started, Ended: r.ended,
+		Running: r.state == "assigned" || r.state == "running"}
+}
+
+// tell sends ev to the terms following.
+func (f *fakeCluster) tell(ev ClusterEvent) {
+	for _, ch := range f.followers {
+		ch <- ev
+	}
+}
+
+// endRun ends a run not ended, as state, and tells the followers.
+func (f *fakeCluster) endRun(r *fakeRun, state string) {
+	r.state, r.ended = state, r.started+1
+	f.tell(ClusterEvent{Ended: r.runState()})
+}
+
+// End ends the runs of timer not ended, as their node would.
+func (f *fakeCluster) End(timer string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.lastRuns++
-	return f.lastRunning, f.lastEnded, nil
+	for _, r := range f.runs {
+		if r.timer == timer && r.runState().Running {
+			f.endRun(r, "ended")
+		}
+	}
+}
+
+// Leave has node leave, and Come come, as a node's key goes and comes.
+func (f *fakeCluster) Leave(node string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.others = slices.DeleteFunc(f.others, func(n string) bool { return n == node })
+	f.tell(ClusterEvent{Node: node})
+}
+
+func (f *fakeCluster) Come(node string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.others = append(f.others, node)
+	f.tell(ClusterEvent{Node: node})
+}
+
+// runsOf returns the runs of timer: "node state" each.
+func (f *fakeCluster) runsOf(timer string) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var runs []string
+	for _, r := range f.runs {
+		if r.timer == timer {
+			runs = append(runs, r.node+" "+r.state)
+		}
+	}
+	return runs
+}
+
+func (f *fakeCluster) LastRun(ctx context.Context, timer string) (ClusterRunState, error) {
+	if f.onLastRun != nil {
+		f.onLastRun()
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, r := range slices.Backward(f.runs) {
+		if r.timer == timer {
+			return r.runState(), nil
+		}
+	}
+	return ClusterRunState{Running: f.lastRunning, Ended: f.lastEnded}, nil
 }
 
 func (f *fakeCluster) Timer(ctx context.Context, name string) (store.TimerState, error) {
@@ -72,7 +169,12 @@ func (f *fakeCluster) Timer(ctx context.Context, name string) (store.TimerState,
 	return f.states[name], nil
 }
 
-func (f *fakeCluster) Lease() time.Duration { return 2 * time.Second }
+func (f *fakeCluster) Lease() time.Duration {
+	if f.lease > 0 {
+		return f.lease
+	}
+	return 2 * time.Second
+}
 
 func (f *fakeCluster) PublishHash(ctx context.Context, timer, hash string) (string, error) {
 	f.mu.Lock()
@@ -95,6 +197,16 @@ func (f *fakeCluster) Mark(u *unit.Unit) (bool, []unit.Diagnostic) {
 	return false, nil
 }
 
+func (f *fakeCluster) NodeGlobs(u *unit.Unit) []string {
+	var globs []string
+	for _, a := range u.Assignments {
+		if a.Section == "X-Sundial" && a.Key == "Nodes" {
+			globs = append(globs, strings.Fields(a.Value)...)
+		}
+	}
+	return globs
+}
+
 func (f *fakeCluster) Lead(ctx context.Context) (ClusterTerm, error) {
 	if f.noLead {
 		<-ctx.Done()
@@ -105,14 +217,52 @@ func (f *fakeCluster) Lead(ctx context.Context) (ClusterTerm, error) {
 	if f.campaigns++; f.campaigns <= f.leadErrs {
 		return nil, errors.New("etcd cannot be reached")
 	}
-	f.terms++
-	return &fakeTerm{f: f, n: f.terms - 1, done: make(chan struct{})}, nil
+	t := &fakeTerm{f: f, n: len(f.terms), done: make(chan struct{})}
+	f.terms = append(f.terms, t)
+	return t, nil
+}
+
+// Assignments acknowledges the runs assigned to self, as they are.
+func (f *fakeCluster) Assignments(ctx context.Context, start func(ClusterAssignment)) error {
+	f.mu.Lock()
+	if f.changed == nil {
+		f.changed = make(chan struct{}, 1)
+	}
+	changed := f.changed
+	f.mu.Unlock()
+	for {
+		f.mu.Lock()
+		var acked []ClusterAssignment
+		for _, r := range f.runs {
+			if r.node == "self" && r.state == "assigned" {
+				r.state = "running"
+				acked = append(acked, ClusterAssignment{Timer: r.timer, Unit: r.unit, Reason: "OnCalendar",
+					Invocation: r.invocation, Elapse: r.started, Run: r})
+			}
+		}
+		f.mu.Unlock()
+		for _, a := range acked {
+			start(a)
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 func (f *fakeCluster) EndRun(ctx context.Context, run ClusterRun, ended uint64, result, exitCode string, exitStatus int) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.endErrs > 0 {
+		f.endErrs--
+		return errors.New("etcd cannot be reached")
+	}
 	f.ended++
+	if r := run.(*fakeRun); r.state == "running" {
+		f.endRun(r, "ended")
+	}
 	return nil
 }
 
@@ -130,7 +280,57 @@ func (t *fakeTerm) Resign() error {
 	return nil
 }
 
-func (t *fakeTerm) MarkNodesLost(ctx context.Context, at uint64) error { return nil }
+func (t *fakeTerm) MarkNodesLost(ctx context.Context, at uint64) error {
+	f := t.f
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, r := range f.runs {
+		if r.runState().Running && r.node != "self" && !slices.Contains(f.others, r.node) {
+			f.endRun(r, "node-lost")
+		}
+	}
+	return nil
+}
+
+func (t *fakeTerm) Follow(ctx context.Context) ([]ClusterRunState, <-chan ClusterEvent, error) {
+	f := t.f
+	if f.onFollow != nil {
+		f.onFollow()
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var unfinished []ClusterRunState
+	for _, r := range f.runs {
+		if r.runState().Running {
+			unfinished = append(unfinished, r.runState())
+		}
+	}
+	ch := make(chan ClusterEvent, 100)
+	f.followers = append(f.followers, ch)
+	context.AfterFunc(ctx, func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.followers = slices.DeleteFunc(f.followers, func(c chan ClusterEvent) bool { return c == ch })
+	})
+	return unfinished, ch, nil
+}
+
+func (t *fakeTerm) Nodes(ctx context.Context, timer string) ([]ClusterNode, error) {
+	f := t.f
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var nodes []ClusterNode
+	for _, name := range append([]string{"self"}, f.others...) {
+		n := ClusterNode{Name: name}
+		for _, r := range f.runs {
+			if r.node == name && r.runState().Running {
+				n.Busy++
+			}
+		}
+		nodes = append(nodes, n)
+	}
+	return nodes, nil
+}
 
 func (t *fakeTerm) Down(ctx context.Context) (bool, error) { return t.f.down, nil }
 
@@ -161,10 +361,11 @@ func (t *fakeTerm) Activate(ctx context.Context, name string, prev store.TimerSt
 func (t *fakeTerm) Timer(ctx context.Context, name string) (store.TimerState, error) {
 	t.f.mu.Lock()
 	defer t.f.mu.Unlock()
+	t.f.termReads++
 	return t.f.states[name], nil
 }
 
-func (t *fakeTerm) Trigger(ctx context.Context, prev store.TimerState, tr store.Trigger) (store.TimerState, ClusterRun, error) {
+func (t *fakeTerm) Trigger(ctx context.Context, prev store.TimerState, tr store.Trigger, node ClusterNode) (store.TimerState, error) {
 	f := t.f
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -173,21 +374,37 @@ func (t *fakeTerm) Trigger(ctx context.Context, prev store.TimerState, tr store.
 	}
 	n := f.triggers[t.n]
 	f.triggers[t.n]++
+	if f.committed == nil {
+		f.committed, f.fired = map[string]bool{}, map[string]int{}
+	}
 	if f.states == nil {
-		f.states, f.committed, f.fired = map[string]store.TimerState{}, map[string]bool{}, map[string]int{}
+		f.states = map[string]store.TimerState{}
+	}
+	select {
+	case <-t.done:
+		return store.TimerState{}, ErrDeposed
+	default:
 	}
 	st := f.states[tr.Timer]
+	var fault error
 	if f.trigger != nil {
 		if err := f.trigger(t.n, n); errors.Is(err, ErrStale) {
 			st.Version++
 			st.LastTrigger = tr.Realtime
 			f.states[tr.Timer] = st
+		} else if errors.Is(err, errReplyLost) {
+			fault = err
 		} else if err != nil {
-			return store.TimerState{}, nil, err
+			return store.TimerState{}, err
 		}
 	}
 	if prev.Version != st.Version {
-		return store.TimerState{}, nil, ErrStale
+		return store.TimerState{}, ErrStale
+	}
+	for _, r := range f.runs {
+		if r.timer == tr.Timer && r.runState().Running {
+			f.overlaps = append(f.overlaps, fmt.Sprintf("%s at %d over the run of %d on %s", tr.Timer, tr.Realtime, r.started, r.node))
+		}
 	}
 	st.Version++
 	st.LastTrigger = tr.Realtime
@@ -198,10 +415,22 @@ func (t *fakeTerm) Trigger(ctx context.Context, prev store.TimerState, tr store.
 		f.reasons = map[string][]string{}
 	}
 	f.reasons[tr.Timer] = append(f.reasons[tr.Timer], tr.Reason)
+	f.runs = append(f.runs, &fakeRun{timer: tr.Timer, unit: tr.Unit, reason: tr.Reason, invocation: tr.Invocation, node: node.Name,
+		state: "assigned", started: tr.Realtime})
+	if f.changed == nil {
+		f.changed = make(chan struct{}, 1)
+	}
+	select {
+	case f.changed <- struct{}{}:
+	default:
+	}
 	if f.endFirst && t.n == 0 {
 		t.Resign()
 	}
-	return st, tr.Invocation, nil
+	if fault != nil {
+		return store.TimerState{}, fault
+	}
+	return st, nil
 }
 
 // TestClusterTimers runs a cluster timer that elapses every second with
@@ -232,6 +461,14 @@ func TestClusterTimers(t *testing.T) {
 		}},
 		{name: "unreachable", leadErrs: 2, terms: 1, unreached: true},
 		{name: "ended", endFirst: true, terms: 2},
+		// The first trigger commits, but its reply is lost: the term
+		// ends, and the run assigned runs all the same, once.
+		{name: "reply lost", terms: 2, unreached: true, trigger: func(term, n int) error {
+			if term == 0 && n == 0 {
+				return errReplyLost
+			}
+			return nil
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir, state := t.TempDir(), t.TempDir()
@@ -258,16 +495,27 @@ func TestClusterTimers(t *testing.T) {
 			})
 			f.mu.Lock()
 			defer f.mu.Unlock()
+			ran := map[string]bool{}
 			for _, inv := range lines() {
 				if !f.committed[inv] {
 					t.Errorf("run %s of no trigger that held; committed: %v", inv, f.committed)
 				}
+				if ran[inv] {
+					t.Errorf("run %s twice", inv)
+				}
+				ran[inv] = true
+			}
+			if !ran[f.runs[0].invocation] {
+				t.Errorf("the first trigger's run, %s, did not run: %q", f.runs[0].invocation, lines())
+			}
+			if len(f.overlaps) > 0 {
+				t.Errorf("triggers over a run not ended: %q", f.overlaps)
 			}
 			if tc.endFirst && f.triggers[0] != 1 {
 				t.Errorf("%d triggers in the term that ended after its first", f.triggers[0])
 			}
-			if f.terms < tc.terms {
-				t.Errorf("%d terms, want %d", f.terms, tc.terms)
+			if len(f.terms) < tc.terms {
+				t.Errorf("%d terms, want %d", len(f.terms), tc.terms)
 			}
 			if f.ended < 1 {
 				t.Errorf("no run's end recorded in the cluster")
@@ -296,7 +544,7 @@ func TestClusterTimerStarted(t *testing.T) {
 	led := func() bool {
 		f.mu.Lock()
 		defer f.mu.Unlock()
-		return f.terms > 0
+		return len(f.terms) > 0
 	}
 	started := false
 	runDaemon(t, dir, state, func(c *api.Client) bool {
@@ -497,35 +745,264 @@ func TestClusterTimerResume(t *testing.T) {
 	}
 }
 
-// TestClusterTimerRunElsewhere has a new term find the last run of a
-// cluster timer's unit running on another node: the timer waits for its
-// end, as for a run here, and then fires the elapse it missed, once.
-func TestClusterTimerRunElsewhere(t *testing.T) {
-	now := clock.Real{}.Now().Realtime
-	hour := uint64(time.Hour / time.Microsecond)
+func TestPlaceRun(t *testing.T) {
+	nodes := []ClusterNode{{Name: "db1", Busy: 2}, {Name: "web-a", Busy: 1}, {Name: "web-b", Busy: 1}, {Name: "web-c", Busy: 3}}
+	for _, tc := range []struct {
+		name  string
+		globs []string
+		given map[string]int
+		want  string // "" for none
+	}{
+		{"least busy, then by name", nil, nil, "web-a"},
+		{"spread over the equally busy", nil, map[string]int{"web-a": 1}, "web-b"},
+		{"busy first", []string{"web-*"}, map[string]int{"web-a": 5, "web-b": 5}, "web-a"},
+		{"globs", []string{"db?", "web-c"}, nil, "db1"},
+		{"none matches", []string{"cache*"}, nil, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n, ok := placeRun(nodes, tc.globs, tc.given)
+			if got := map[bool]string{true: n.Name}[ok]; got != tc.want {
+				t.Errorf("placeRun = %q, want %q", got, tc.want)
+			}
+		})
+	}
+	if _, ok := placeRun(nil, nil, nil); ok {
+		t.Errorf("placeRun of no nodes found one")
+	}
+}
+
+// firedOf returns how many triggers of timer held.
+func (f *fakeCluster) firedOf(timer string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.fired[timer]
+}
+
+// TestClusterPlacement runs a cluster timer whose Nodes= names another
+// node, that elapses once: while no live node matches, the elapse waits
+// and its journal says why, once; once the node comes, the run is
+// assigned to it, and does not run here.
+func TestClusterPlacement(t *testing.T) {
 	dir, state := t.TempDir(), t.TempDir()
+	runs := filepath.Join(state, "runs")
 	writeUnits(t, dir, map[string]string{
-		"tick.timer":   "[Timer]\nOnCalendar=hourly\nAccuracySec=1us\n[X-Sundial]\nCluster=yes\n",
-		"tick.service": "[Service]\nType=oneshot\nExecStart=/bin/true\n",
+		"once.timer":   "[Timer]\nOnActiveSec=1s\nAccuracySec=1us\n[X-Sundial]\nCluster=yes\nNodes=zed zoe\n",
+		"once.service": "[Service]\nType=oneshot\nExecStart=/bin/sh -c 'echo $$INVOCATION_ID >>" + runs + "'\n",
 	})
-	f := &fakeCluster{states: map[string]store.TimerState{"tick.timer": {LastTrigger: now - 2*hour, ActiveRealtime: now - 3*hour, Version: 1}},
-		lastRunning: true, committed: map[string]bool{}, fired: map[string]int{}}
+	f := &fakeCluster{others: []string{"apple"}}
+	const why = "once.timer: no live node matches Nodes=zed zoe and has the cluster's copy of it; the elapse waits."
+	came := false
+	var msgs []string
+	runDaemon(t, dir, state, func(c *api.Client) bool {
+		msgs = messages(c, "once.timer")
+		if !came && slices.Contains(msgs, why) {
+			f.Come("zed")
+			came = true
+		}
+		return came && f.firedOf("once.timer") == 1
+	}, func(m *Manager) { m.Cluster = f })
+	if n := len(slices.DeleteFunc(msgs, func(m string) bool { return m != why })); n != 1 {
+		t.Errorf("the journal says %d times why the elapse waits, want once", n)
+	}
+	if got := f.runsOf("once.timer"); !slices.Equal(got, []string{"zed assigned"}) {
+		t.Errorf("runs = %q, want one assigned to zed", got)
+	}
+	if _, err := os.Stat(runs); err == nil {
+		t.Errorf("the run assigned to zed ran here")
+	}
+}
+
+// TestClusterPlacementTogether has four cluster timers elapse together
+// while zed runs a run already and zoe none: their runs go to the least
+// busy node as each is assigned, counting those assigned with them, as
+// one after the other: two to each, not all four to zoe.
+func TestClusterPlacementTogether(t *testing.T) {
+	dir, state := t.TempDir(), t.TempDir()
+	units := map[string]string{}
+	for _, name := range []string{"a", "b", "c", "d"} {
+		units[name+".timer"] = "[Timer]\nOnCalendar=*:*:*\nAccuracySec=1us\n[X-Sundial]\nCluster=yes\nNodes=z*\n"
+		units[name+".service"] = "[Service]\nType=oneshot\nExecStart=/bin/true\n"
+	}
+	writeUnits(t, dir, units)
+	f := &fakeCluster{others: []string{"zed", "zoe"}, runs: []*fakeRun{{timer: "other.timer", node: "zed", state: "running"}}}
 	runDaemon(t, dir, state, func(c *api.Client) bool {
 		f.mu.Lock()
 		defer f.mu.Unlock()
-		if f.fired["tick.timer"] > 0 && f.lastRunning {
-			t.Fatalf("fired while its unit runs elsewhere")
-		}
-		if f.lastRunning && f.lastRuns >= 3 {
-			// The leader has found the run going on, as it scanned:
-			// now it ends.
-			f.lastRunning, f.lastEnded = false, now
-		}
-		return f.fired["tick.timer"] > 0
+		return len(f.runs) == 5
 	}, func(m *Manager) { m.Cluster = f })
+	on := map[string]int{}
+	for _, name := range []string{"a", "b", "c", "d"} {
+		for _, r := range f.runsOf(name + ".timer") {
+			on[strings.Fields(r)[0]]++
+		}
+	}
+	if on["zed"] != 2 || on["zoe"] != 2 {
+		t.Errorf("runs by node = %v; want 2 on zed and 2 on zoe", on)
+	}
+}
+
+// TestClusterOverlap runs two cluster timers that elapse every second:
+// long.timer's run on another node does not end until the test ends it,
+// and the timer does not fire while it has not, across a new term too,
+// however often tick.timer fires; once it ends (or its node is lost),
+// long.timer fires once, late.
+func TestClusterOverlap(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		failover bool   // a new term while the run runs
+		lost     bool   // its node leaves, rather than its run ending
+		want     string // the run of the second trigger
+	}{
+		{name: "ended", want: "zed ended"},
+		{name: "failover", failover: true, want: "zed ended"},
+		{name: "node lost", lost: true, want: "zed node-lost"},
+		{name: "node lost after failover", failover: true, lost: true, want: "zed node-lost"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, state := t.TempDir(), t.TempDir()
+			timer := "[Timer]\nOnCalendar=*:*:*\nAccuracySec=1us\n[X-Sundial]\nCluster=yes\n"
+			writeUnits(t, dir, map[string]string{
+				"long.timer":   timer + "Nodes=z*\n",
+				"long.service": "[Service]\nType=oneshot\nExecStart=/bin/true\n",
+				"tick.timer":   timer + "Nodes=self\n",
+				"tick.service": "[Service]\nType=oneshot\nExecStart=/bin/true\n",
+			})
+			f := &fakeCluster{others: []string{"zed", "zoe"}}
+			// step: 0 until long.timer fired, with tick.timer's count
+			// then; 1 once tick.timer fired 3 more times (in a new term
+			// with failover); 2 once long.timer's run ended.
+			step, ticks, terms := 0, 0, 0
+			// next moves the steps on, and reports whether the run of
+			// long.timer is to end now.
+			next := func() (end bool) {
+				f.mu.Lock()
+				defer f.mu.Unlock()
+				switch {
+				case step == 0 && f.fired["long.timer"] == 1:
+					step, ticks, terms = 1, f.fired["tick.timer"], len(f.terms)
+					if tc.failover {
+						f.terms[len(f.terms)-1].Resign()
+					}
+				case step == 1 && f.fired["tick.timer"] >= ticks+3 && (len(f.terms) > terms) == tc.failover:
+					if n := f.fired["long.timer"]; n != 1 {
+						t.Errorf("long.timer fired %d times while its run ran", n)
+					}
+					step = 2
+					return true
+				}
+				return false
+			}
+			runDaemon(t, dir, state, func(c *api.Client) bool {
+				if next() {
+					if tc.lost {
+						f.Leave("zed")
+					} else {
+						f.End("long.timer")
+					}
+				}
+				return step == 2 && f.firedOf("long.timer") == 2
+			}, func(m *Manager) { m.Cluster = f })
+			f.mu.Lock()
+			if len(f.overlaps) > 0 {
+				t.Errorf("triggers over a run not ended: %q", f.overlaps)
+			}
+			f.mu.Unlock()
+			got := f.runsOf("long.timer")
+			if len(got) != 2 || got[0] != tc.want || got[1] == tc.want {
+				t.Errorf("runs of long.timer = %q; want %s, then another", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestClusterUnitInactive has a leader take up a timer with
+// OnUnitInactiveSec= whose last run, on another node, ended after its
+// last trigger: its elapse counts from that end, in the cluster's
+// record, and is not due at once, as it would be from the trigger.
+func TestClusterUnitInactive(t *testing.T) {
+	const now = 1_700_000_040_000_000
+	dir, state := t.TempDir(), t.TempDir()
+	writeUnits(t, dir, map[string]string{
+		"after.timer":   "[Timer]\nOnUnitInactiveSec=2s\nAccuracySec=1us\n[X-Sundial]\nCluster=yes\nNodes=zed\n",
+		"after.service": "[Service]\nType=oneshot\nExecStart=/bin/true\n",
+	})
+	clk := &stepClock{now: timer.Instant{Realtime: now, Monotonic: 1000_000_000, Boottime: 1000_000_000}}
+	last := &fakeRun{timer: "after.timer", unit: "after.service", node: "zed", state: "ended", started: now - 10_000_000}
+	// The lease long enough that no stall is looked for.
+	f := &fakeCluster{others: []string{"zed"}, runs: []*fakeRun{last}, lease: time.Hour,
+		states: map[string]store.TimerState{"after.timer": {LastTrigger: now - 10_000_000, Version: 1}}}
+	// The run ended half a second before the leader reads it.
+	var ended uint64
+	f.onLastRun = func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if ended == 0 {
+			ended = clk.Now().Realtime - 500_000
+			last.ended = ended
+		}
+	}
+	d := startTestDaemon(t, dir, state, clk, "boot1", func(m *Manager) { m.Cluster = f })
+	defer d.stop()
+	// The leader takes the timer up at a scan once its copy is known to
+	// be the cluster's: the clock moves on in steps until it has.
+	await.Until(t, func() bool {
+		f.mu.Lock()
+		read := ended > 0
+		f.mu.Unlock()
+		if !read {
+			clk.Advance(100 * time.Millisecond)
+		}
+		return read
+	}, "the leader's read of the last run")
+	clk.Advance(2 * time.Second)
+	await.Until(t, func() bool { return f.firedOf("after.timer") == 1 }, "after.timer fired")
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if len(f.reasons["tick.timer"]) != 1 || !strings.HasSuffix(f.reasons["tick.timer"][0], "(catch-up)") {
-		t.Errorf("fired for %q, want one catch-up", f.reasons["tick.timer"])
+	if r := f.runs[1]; r.reason != "OnUnitInactiveSec" || r.started < ended+2_000_000 {
+		t.Errorf("after.timer fired at %d for %q; want at 2 s after its last run's end, %d, on time", r.started, r.reason, ended+2_000_000)
+	}
+}
+
+// TestClusterEndRetried fails the record of a run's end in the cluster
+// at first: it is tried again until it holds, and the timer, which waits
+// for the run's end, fires again.
+func TestClusterEndRetried(t *testing.T) {
+	dir, state := t.TempDir(), t.TempDir()
+	writeUnits(t, dir, map[string]string{
+		"tick.timer":   "[Timer]\nOnCalendar=*:*:*\nAccuracySec=1us\n[X-Sundial]\nCluster=yes\n",
+		"tick.service": "[Service]\nType=oneshot\nExecStart=/bin/true\n",
+	})
+	f := &fakeCluster{endErrs: 2}
+	var logs logBuffer
+	runDaemon(t, dir, state, func(c *api.Client) bool { return f.firedOf("tick.timer") >= 2 }, func(m *Manager) {
+		m.Cluster = f
+		m.Logger = newLogger(&logs)
+	})
+	if n := strings.Count(logs.String(), "Failed to record the end of a run of tick.service in the cluster; trying again."); n != 1 {
+		t.Errorf("the log says %d times that the end failed, want once:\n%s", n, logs.String())
+	}
+}
+
+// TestClusterNodeLeftAtTermStart has the node of a run not ended leave
+// just before the new leader follows the nodes, untold: the term marks
+// its run lost all the same, and the timer, which waited for it, fires.
+func TestClusterNodeLeftAtTermStart(t *testing.T) {
+	const before = 1_700_000_000_000_000
+	dir, state := t.TempDir(), t.TempDir()
+	writeUnits(t, dir, map[string]string{
+		"long.timer":   "[Timer]\nOnCalendar=*:*:*\nAccuracySec=1us\n[X-Sundial]\nCluster=yes\nNodes=z*\n",
+		"long.service": "[Service]\nType=oneshot\nExecStart=/bin/true\n",
+	})
+	f := &fakeCluster{others: []string{"zed", "zoe"},
+		states: map[string]store.TimerState{"long.timer": {LastTrigger: before, Version: 1}},
+		runs:   []*fakeRun{{timer: "long.timer", unit: "long.service", node: "zed", state: "running", started: before}}}
+	f.onFollow = func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.others = slices.DeleteFunc(f.others, func(n string) bool { return n == "zed" })
+	}
+	runDaemon(t, dir, state, func(c *api.Client) bool { return f.firedOf("long.timer") == 1 }, func(m *Manager) { m.Cluster = f })
+	if got := f.runsOf("long.timer"); len(got) != 2 || got[0] != "zed node-lost" || got[1] != "zoe assigned" {
+		t.Errorf("runs of long.timer = %q; want zed's lost, then one assigned to zoe", got)
 	}
 }

@@ -4,7 +4,9 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
+	"sync"
 
 	"sundial.dev/sundial/internal/api"
 	"sundial.dev/sundial/internal/store"
@@ -27,13 +29,18 @@ type ClusterView interface {
 	// TimerViews returns the cluster's stamp of each timer named, and
 	// its last run, by name.
 	TimerViews(ctx context.Context, names []string) (map[string]ClusterTimerView, error)
+	// CachedTimerViews returns the same as this node's cache of the
+	// cluster has it, without reading etcd each time.
+	CachedTimerViews(ctx context.Context, names []string) (map[string]ClusterTimerView, error)
 	// JournalUnits returns the units the other live nodes' journals
 	// have lines of; those that did not answer are left out.
 	JournalUnits(ctx context.Context) ([]string, error)
 	// Journal returns the lines q selects of the other live nodes, each
-	// with its node, after its cursor in q.Cursors, and names those
-	// that did not answer.
-	Journal(ctx context.Context, q api.JournalQuery) (entries []api.Entry, missing []string, err error)
+	// with its node, after its cursor in q.Cursors, the cursor of each
+	// node's last, and names those that did not answer. A node whose
+	// cursor is negative is followed from its end: none of its lines,
+	// and the cursor of its last (0 for none).
+	Journal(ctx context.Context, q api.JournalQuery) (api.ClusterJournal, error)
 }
 
 // A ClusterTimerView is a cluster timer as the cluster has it: its stamp
@@ -70,7 +77,8 @@ func (m *Manager) LocalJournalUnits(ctx context.Context) ([]string, error) {
 
 // withClusterUnits adds to the units this node's journal has lines of
 // those of the other nodes', for a daemon in a cluster, in order, once
-// each.
+// each; where the cluster cannot be read, those of this node, with an
+// api.PartialError.
 func (m *Manager) withClusterUnits(ctx context.Context, local []string) ([]string, error) {
 	v := m.clusterView()
 	if v == nil {
@@ -78,7 +86,7 @@ func (m *Manager) withClusterUnits(ctx context.Context, local []string) ([]strin
 	}
 	remote, err := v.JournalUnits(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("the cluster's journal: %w", err)
+		return local, &api.PartialError{Err: fmt.Errorf("the cluster's journal: %w", err)}
 	}
 	units := slices.Concat(local, remote)
 	slices.Sort(units)
@@ -88,7 +96,9 @@ func (m *Manager) withClusterUnits(ctx context.Context, local []string) ([]strin
 // withClusterRuns adds to the runs of this node's history of a unit (""
 // for all) those of the other nodes, for a daemon in a cluster: each
 // names its node, and a run both here and in the cluster's records is
-// shown once, as here. The last n (0 for all) are kept, by start.
+// shown once, as here. The last n (0 for all) are kept, by start. Where
+// the cluster cannot be read, they are this node's, with an
+// api.PartialError.
 func (m *Manager) withClusterRuns(ctx context.Context, local []api.Run, unitName string, n int) ([]api.Run, error) {
 	v := m.clusterView()
 	if v == nil {
@@ -111,18 +121,20 @@ func (m *Manager) withClusterRuns(ctx context.Context, local []api.Run, unitName
 			return nil, err
 		}
 	}
+	for i := range local {
+		local[i].Node = v.Node()
+	}
 	var remote []api.Run
 	for _, t := range timers {
 		runs, err := v.Runs(ctx, t, n)
 		if err != nil {
-			return nil, fmt.Errorf("the cluster's runs: %w", err)
+			return local, &api.PartialError{Err: fmt.Errorf("the cluster's runs: %w", err)}
 		}
 		remote = append(remote, slices.DeleteFunc(runs, func(r api.Run) bool { return unitName != "" && r.Unit != unitName })...)
 	}
 	here := map[string]bool{}
-	for i := range local {
-		local[i].Node = v.Node()
-		here[local[i].Invocation] = true
+	for _, r := range local {
+		here[r.Invocation] = true
 	}
 	runs := slices.Concat(local, slices.DeleteFunc(remote, func(r api.Run) bool { return here[r.Invocation] }))
 	slices.SortStableFunc(runs, func(a, b api.Run) int { return cmp.Compare(a.Started, b.Started) })
@@ -184,15 +196,86 @@ func (m *Manager) viewClusterTimers(ctx context.Context, eng *timer.Engine, show
 	now := m.clk.Now()
 	out := make(map[string]viewedTimer, len(shown))
 	for _, s := range shown {
-		v := views[s.name]
-		t := eng.Add(s.name, s.cfg)
-		t.Resume(now, s.since, lastTrigger(v.State, now))
-		if v.Last != nil && v.Last.State == string(store.RunRunning) {
-			t.ResumeRunning(now)
-		}
-		out[s.name] = viewedTimer{t: t, last: v.Last}
+		out[s.name] = viewTimer(eng, s, views[s.name], now)
 	}
 	return out, nil
+}
+
+// viewTimer computes by eng a cluster timer shown as the leader would:
+// resumed from the cluster's stamp, and waiting for its last run if that
+// runs.
+func viewTimer(eng *timer.Engine, s shownTimer, v ClusterTimerView, now timer.Instant) viewedTimer {
+	t := eng.Add(s.name, s.cfg)
+	resumeCluster(t, v.State, s.since, now)
+	if v.Last != nil && v.Last.State == string(store.RunRunning) {
+		t.ResumeRunning(now)
+	}
+	return viewedTimer{t: t, last: v.Last}
+}
+
+// clusterViews are the cluster's views of the cluster timers started
+// here, as followClusterViews last read them, by name: the snapshots
+// show them without asking etcd, so that a scrape answers at once.
+type clusterViews struct {
+	mu    sync.Mutex
+	views map[string]ClusterTimerView // replaced, never written
+}
+
+// followClusterViews reads, for a daemon in a cluster, the cluster's
+// view of each cluster timer started here every clusterScan until ctx is
+// done, for the snapshots. A read that fails leaves the last: the page
+// and the metrics show the cluster as last seen.
+func (m *Manager) followClusterViews(ctx context.Context) {
+	v := m.clusterView()
+	if v == nil {
+		return
+	}
+	m.background.Go(func() {
+		for {
+			timers, _, ok := m.clusterTimers(ctx)
+			if !ok {
+				return
+			}
+			names := make([]string, len(timers))
+			for i, ct := range timers {
+				names[i] = ct.name
+			}
+			if views, err := v.CachedTimerViews(ctx, names); err == nil {
+				m.views.mu.Lock()
+				m.views.views = views
+				m.views.mu.Unlock()
+			}
+			if !m.pause(ctx, clusterScan) {
+				return
+			}
+		}
+	})
+}
+
+// snapshotClusterTimers computes, in the loop, the cluster timers
+// started here as the leader sees them, from the views last read, by
+// name; and the last run in the cluster of each one's unit, by the
+// unit's name.
+func (m *Manager) snapshotClusterTimers(now timer.Instant) (map[string]viewedTimer, map[string]*api.Run) {
+	m.views.mu.Lock()
+	views := m.views.views
+	m.views.mu.Unlock()
+	if len(views) == 0 {
+		return nil, nil
+	}
+	eng := m.copyEngine()
+	timers, last := make(map[string]viewedTimer, len(views)), map[string]*api.Run{}
+	for name, v := range views {
+		e := m.units[name]
+		if e == nil || e.timer == nil || !e.timer.State.Active() {
+			continue // stopped since
+		}
+		timers[name] = viewTimer(eng, shownTimer{name: name, cfg: e.timer.Config, since: e.timer.InactiveExit}, v, now)
+		if r := v.Last; r != nil && (last[r.Unit] == nil || r.Started > last[r.Unit].Started) {
+			last[r.Unit] = r
+		}
+	}
+	return timers, last
 }
 
 // showClusterTimers shows the cluster timers among timers as the leader
@@ -257,6 +340,8 @@ func (m *Manager) copyEngine() *timer.Engine {
 // ClusterJournal answers journalctl: the lines of this node, and for a
 // daemon in a cluster those of the other live nodes, merged by time,
 // each with its node. The last or first of q are those of all the lines.
+// Where the cluster cannot be read, they are this node's, with an
+// api.PartialError.
 func (b backend) ClusterJournal(ctx context.Context, q api.JournalQuery) (api.ClusterJournal, error) {
 	v := b.m.clusterView()
 	if v == nil {
@@ -266,14 +351,12 @@ func (b backend) ClusterJournal(ctx context.Context, q api.JournalQuery) (api.Cl
 	if err != nil {
 		return api.ClusterJournal{}, err
 	}
-	remote, missing, err := v.Journal(ctx, q)
+	remote, err := v.Journal(ctx, q)
 	if err != nil {
-		return api.ClusterJournal{}, err
+		return j, &api.PartialError{Err: fmt.Errorf("the cluster's journal: %w", err)}
 	}
-	for _, e := range remote {
-		j.Cursors[e.Node] = e.Cursor
-	}
-	entries := slices.Concat(j.Entries, remote)
+	maps.Copy(j.Cursors, remote.Cursors)
+	entries := slices.Concat(j.Entries, remote.Entries)
 	slices.SortStableFunc(entries, func(a, b api.Entry) int { return cmp.Compare(a.Realtime, b.Realtime) })
 	switch {
 	case q.Last > 0 && len(entries) > q.Last:
@@ -281,7 +364,7 @@ func (b backend) ClusterJournal(ctx context.Context, q api.JournalQuery) (api.Cl
 	case q.First > 0 && len(entries) > q.First:
 		entries = entries[:q.First]
 	}
-	return api.ClusterJournal{Entries: entries, Missing: missing, Cursors: j.Cursors}, nil
+	return api.ClusterJournal{Entries: entries, Missing: remote.Missing, Why: remote.Why, Cursors: j.Cursors}, nil
 }
 
 // ReadNodeJournal answers a journal query of a cluster's from the store

@@ -2,13 +2,16 @@ package manager
 
 import (
 	"context"
+	"errors"
 	"reflect"
 	"slices"
 	"strconv"
 	"testing"
+	"time"
 
 	"sundial.dev/sundial/internal/api"
 	"sundial.dev/sundial/internal/await"
+	"sundial.dev/sundial/internal/clock"
 	"sundial.dev/sundial/internal/store"
 )
 
@@ -19,11 +22,16 @@ type viewCluster struct {
 	runs    []api.Run
 	views   map[string]ClusterTimerView
 	entries []api.Entry
+	// err is the answer of every call, where etcd does not answer.
+	err error
 }
 
 func (viewCluster) Node() string { return "a" }
 
 func (v viewCluster) Runs(_ context.Context, timer string, n int) ([]api.Run, error) {
+	if v.err != nil {
+		return nil, v.err
+	}
 	var runs []api.Run
 	for _, r := range v.runs {
 		if timer == "" || r.Timer == timer {
@@ -34,21 +42,32 @@ func (v viewCluster) Runs(_ context.Context, timer string, n int) ([]api.Run, er
 }
 
 func (v viewCluster) TimerViews(_ context.Context, names []string) (map[string]ClusterTimerView, error) {
-	return v.views, nil
+	return v.views, v.err
+}
+
+func (v viewCluster) CachedTimerViews(ctx context.Context, names []string) (map[string]ClusterTimerView, error) {
+	return v.TimerViews(ctx, names)
 }
 
 func (v viewCluster) JournalUnits(context.Context) ([]string, error) {
+	if v.err != nil {
+		return nil, v.err
+	}
 	return []string{"hello.service", "tick.service"}, nil
 }
 
-func (v viewCluster) Journal(_ context.Context, q api.JournalQuery) ([]api.Entry, []string, error) {
-	var after []api.Entry
+func (v viewCluster) Journal(_ context.Context, q api.JournalQuery) (api.ClusterJournal, error) {
+	if v.err != nil {
+		return api.ClusterJournal{}, v.err
+	}
+	j := api.ClusterJournal{Missing: []string{"c"}, Why: map[string]string{"c": "connection refused"}, Cursors: map[string]int64{}}
 	for _, e := range v.entries {
 		if e.Cursor > q.Cursors[e.Node] {
-			after = append(after, e)
+			j.Entries = append(j.Entries, e)
+			j.Cursors[e.Node] = e.Cursor
 		}
 	}
-	return after, []string{"c"}, nil
+	return j, nil
 }
 
 // late is a realtime after any run of the test's, µs.
@@ -119,8 +138,8 @@ func TestClusterView(t *testing.T) {
 	for _, e := range j.Entries {
 		got = append(got, e.Node+" "+e.Message)
 	}
-	if want := []string{"a Finished hello.service.", "b hello from b"}; !reflect.DeepEqual(got, want) || !reflect.DeepEqual(j.Missing, []string{"c"}) {
-		t.Errorf("the cluster's journal = %q, missing %q; want %q, missing c", got, j.Missing, want)
+	if want := []string{"a Finished hello.service.", "b hello from b"}; !reflect.DeepEqual(got, want) || !reflect.DeepEqual(j.Missing, []string{"c"}) || j.Why["c"] != "connection refused" {
+		t.Errorf("the cluster's journal = %q, missing %q (%q); want %q, missing c, its connection refused", got, j.Missing, j.Why, want)
 	}
 	// The units of every node's journal, once each.
 	if units, err := c.JournalUnits(ctx); err != nil || !slices.Equal(slices.DeleteFunc(units, func(u string) bool { return u == "tick.timer" }), []string{"hello.service", "tick.service"}) {
@@ -133,5 +152,91 @@ func TestClusterView(t *testing.T) {
 	j, err = c.ClusterJournal(ctx, api.JournalQuery{Units: []string{"hello.service"}, Cursors: j.Cursors})
 	if err != nil || len(j.Entries) != 0 {
 		t.Errorf("the cluster's journal after its cursors = %+v, %v; want none", j.Entries, err)
+	}
+}
+
+// TestClusterSnapshot has the snapshot of a node that does not lead, as
+// its page and metrics show it, show a cluster timer as the cluster has
+// it: its last trigger and next elapse the cluster's, as list-timers
+// shows them, and its service's last run the one on b.
+func TestClusterSnapshot(t *testing.T) {
+	dir, state := t.TempDir(), t.TempDir()
+	writeUnits(t, dir, map[string]string{
+		"tick.timer":   "[Timer]\nOnCalendar=hourly\n[X-Sundial]\nCluster=yes\n",
+		"tick.service": "[Service]\nType=oneshot\nExecStart=/bin/true\n",
+	})
+	// Of this hour's start: the next elapse is the next hour's.
+	now := clock.Real{}.Now().Realtime
+	trigger := now - now%uint64(time.Hour/time.Microsecond)
+	bRun := api.Run{Unit: "tick.service", Timer: "tick.timer", Reason: "OnCalendar", Invocation: "b1", Started: trigger,
+		Ended: trigger + 2e6, State: "ended", Result: "exit-code", ExitCode: "exited", ExitStatus: 3, Node: "b"}
+	v := viewCluster{fakeCluster: &fakeCluster{noLead: true},
+		views: map[string]ClusterTimerView{"tick.timer": {State: store.TimerState{LastTrigger: trigger, Version: 3}, Last: &bRun}}}
+	var m *Manager
+	c, stop := serve(t, dir, state, t.TempDir(), func(mm *Manager) { m, mm.Cluster = mm, v })
+	defer stop()
+	ctx := context.Background()
+	var s Snapshot
+	await.Until(t, func() bool {
+		var err error
+		if s, err = m.Snapshot(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return len(s.Timers) == 1 && !s.Timers[0].LastTrigger.IsZero()
+	}, "tick.timer's last trigger in the snapshot")
+	timers, err := c.Timers(ctx)
+	if err != nil || len(timers) != 1 {
+		t.Fatalf("Timers = %+v, %v", timers, err)
+	}
+	tm, at := s.Timers[0], func(µs uint64) time.Time { return time.UnixMicro(int64(µs)) }
+	if !tm.LastTrigger.Equal(at(trigger)) || !tm.Next.Equal(at(timers[0].Next)) || tm.Next.Sub(at(trigger)) < time.Hour || tm.State != "waiting" {
+		t.Errorf("tick.timer = %+v; want the cluster's last trigger %v, and list-timers' next elapse %v, the next hour's",
+			tm, at(trigger), at(timers[0].Next))
+	}
+	sv := serviceIn(s, "tick.service")
+	if sv == nil || !sv.LastStart.Equal(at(trigger)) || !sv.LastEnd.Equal(at(trigger+2e6)) || !sv.LastFailure.Equal(sv.LastEnd) ||
+		!sv.LastSuccess.IsZero() || sv.Result != "exit-code" || sv.LastExitCode != "exited" || sv.LastExitStatus != 3 {
+		t.Errorf("tick.service = %+v; want the last run on b", sv)
+	}
+}
+
+// TestClusterViewUnread has a node whose cluster does not answer show
+// its own runs and journal lines, each with its node, and say why the
+// cluster's are not there.
+func TestClusterViewUnread(t *testing.T) {
+	dir, state := t.TempDir(), t.TempDir()
+	writeUnits(t, dir, map[string]string{"hello.service": "[Service]\nType=oneshot\nExecStart=/bin/echo hello\n"})
+	v := viewCluster{fakeCluster: &fakeCluster{noLead: true}, err: errors.New("etcd did not answer")}
+	c, stop := serve(t, dir, state, t.TempDir(), func(m *Manager) { m.Cluster = v })
+	defer stop()
+	ctx := context.Background()
+	if res, err := c.Jobs(ctx, api.JobRequest{Verb: "start", Units: []string{"hello.service"}}); err != nil || res[0].Error != "" {
+		t.Fatalf("start: %v %+v", err, res)
+	}
+	unread := func(what string, err error) {
+		t.Helper()
+		if p, ok := errors.AsType[*api.PartialError](err); !ok || p.Error() != "the cluster's "+what+": etcd did not answer" {
+			t.Errorf("%s: %v, want why the cluster's are not there", what, err)
+		}
+	}
+	var runs []api.Run
+	var err error
+	await.Until(t, func() bool {
+		runs, err = c.Runs(ctx, "", 0)
+		return len(runs) == 1 && runs[0].State == "ended"
+	}, "hello.service's run")
+	unread("runs", err)
+	if runs[0].Node != "a" {
+		t.Errorf("run = %+v, want a's", runs[0])
+	}
+	j, err := c.ClusterJournal(ctx, api.JournalQuery{Units: []string{"hello.service"}})
+	unread("journal", err)
+	if len(j.Entries) == 0 || j.Entries[0].Node != "a" {
+		t.Errorf("the cluster's journal = %+v, want a's lines", j.Entries)
+	}
+	units, err := c.JournalUnits(ctx)
+	unread("journal", err)
+	if !slices.Contains(units, "hello.service") {
+		t.Errorf("the journal's units = %q, want a's", units)
 	}
 }

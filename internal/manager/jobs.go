@@ -778,13 +778,13 @@ func (m *Manager) restartJob(e *entry, done func(string)) {
 // UNIT_ATOM_PROPAGATE_RESTART): those that require it (Requires=,
 // Requisite=), are bound to it or part of it, in the order of their names.
 func (m *Manager) stopPropagatesTo(e *entry) []*entry {
-	return m.naming(e, func(d *entry) []string { return d.stopFrom })
+	return m.naming(e, listStopFrom)
 }
 
 // propagatesStopTo returns the units of e's PropagatesStopTo=, and those
 // that StopPropagatedFrom= it, in the order of their names.
 func (m *Manager) propagatesStopTo(e *entry) []*entry {
-	to := m.naming(e, func(d *entry) []string { return d.stopPropagatedFrom })
+	to := m.naming(e, listStopPropagatedFrom)
 	for _, name := range e.u().Unit.Deps["PropagatesStopTo"] {
 		if d := m.units[name]; d != nil && d != e && !slices.Contains(to, d) {
 			to = append(to, d)
@@ -803,21 +803,62 @@ func orderedAfter(a, b *entry) bool {
 // boundTo returns the units that have BindsTo= on e, in the order of
 // their names.
 func (m *Manager) boundTo(e *entry) []*entry {
-	return m.naming(e, func(d *entry) []string { return d.bindsTo })
+	return m.naming(e, listBindsTo)
 }
 
-// naming returns the other units whose names list holds e's, in the
-// order of their names.
-func (m *Manager) naming(e *entry, names func(*entry) []string) []*entry {
+// A nameList is one of the lists of units' names an entry keeps.
+type nameList int
+
+const (
+	listStopFrom nameList = iota
+	listStopPropagatedFrom
+	listBindsTo
+)
+
+func (e *entry) names(l nameList) []string {
+	switch l {
+	case listStopFrom:
+		return e.stopFrom
+	case listStopPropagatedFrom:
+		return e.stopPropagatedFrom
+	}
+	return e.bindsTo
+}
+
+// naming returns the other units whose list l holds e's name, in the
+// order of their names. They are found in an index of the lists by the
+// names they hold, made at the first call since the units last changed:
+// a search of every unit at each change of a unit's state costs a
+// daemon of many units more than all else.
+func (m *Manager) naming(e *entry, l nameList) []*entry {
+	if m.named == nil {
+		m.named = map[nameList]map[string][]*entry{}
+	}
+	index, ok := m.named[l]
+	if !ok {
+		index = map[string][]*entry{}
+		for _, d := range m.units {
+			for _, name := range d.names(l) {
+				if !slices.Contains(index[name], d) {
+					index[name] = append(index[name], d)
+				}
+			}
+		}
+		m.named[l] = index
+	}
 	var found []*entry
-	for _, d := range m.units {
-		if d != e && slices.Contains(names(d), e.name) {
+	for _, d := range index[e.name] {
+		if d != e {
 			found = append(found, d)
 		}
 	}
 	slices.SortFunc(found, func(a, b *entry) int { return strings.Compare(a.name, b.name) })
 	return found
 }
+
+// unitsChanged drops the index of naming, when a unit is added, dropped
+// or loaded again.
+func (m *Manager) unitsChanged() { m.named = nil }
 
 // queueBindsCheck has the loop check, once the work at hand is done,
 // whether e, or a unit bound to it, is bound to a unit that is inactive

@@ -106,6 +106,9 @@ type Manager struct {
 	// background is the work Run does not wait for until it returns.
 	background sync.WaitGroup
 	units      map[string]*entry // by name, aliases not
+	// named indexes the units' lists of names, for naming; nil when
+	// units changed since.
+	named map[nameList]map[string][]*entry
 	// transient names the units in memory whose files are transient.
 	transient map[string]bool
 	// missing are the units looked for and not found, by name, while the
@@ -133,6 +136,7 @@ type Manager struct {
 	// droppedLines counts the journal's lines that could not be written.
 	droppedLines uint64
 	cluster      clusterState
+	views        clusterViews
 }
 
 // builtinDir holds the built-in units, beside the database.
@@ -240,6 +244,7 @@ func (m *Manager) Run(ctx context.Context) error {
 	m.collect()
 	m.observeStored(ctx)
 	m.startCluster(ctx)
+	m.followClusterViews(ctx)
 	retainCtx, stopRetaining := context.WithCancel(context.Background())
 	var retaining sync.WaitGroup
 	retaining.Go(func() { m.retain(retainCtx) })

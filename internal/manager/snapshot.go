@@ -394,6 +394,9 @@ func (m *Manager) snapshot() Snapshot {
 		}
 	}
 	s.Timers, s.Services = make([]TimerStatus, 0, timers), make([]ServiceStatus, 0, services)
+	// A cluster timer fires on the leader alone: shown as it sees it,
+	// and its unit's last run as the cluster has it, on any node.
+	viewed, lastRuns := m.snapshotClusterTimers(now)
 	for _, name := range slices.Sorted(maps.Keys(m.units)) {
 		e := m.units[name]
 		switch {
@@ -402,6 +405,9 @@ func (m *Manager) snapshot() Snapshot {
 			ts := TimerStatus{Name: name, Description: e.desc, Unit: e.trigger, Persistent: t.Config.Persistent,
 				Enabled: wanted[name], Active: t.State.Active(), State: t.State.String(), Result: t.Result.String(),
 				Next: at(t.NextElapse(now)), LastTrigger: at(t.LastTrigger.Realtime), Skipped: make([]uint64, len(SkipReasons))}
+			if v, ok := viewed[name]; ok {
+				ts.State, ts.Next, ts.LastTrigger = v.t.State.String(), at(v.t.NextElapse(now)), at(v.t.LastTrigger.Realtime)
+			}
 			for _, v := range t.Config.Values {
 				ts.Schedule = append(ts.Schedule, schedule(v))
 			}
@@ -423,10 +429,39 @@ func (m *Manager) snapshot() Snapshot {
 			} else {
 				ss.Runs, ss.Duration = make([]uint64, len(RunResults)), newHistogram(DurationBuckets)
 			}
+			if r := lastRuns[name]; r != nil {
+				ss.clusterRun(r, at)
+			}
 			s.Services = append(s.Services, ss)
 		}
 	}
 	return s
+}
+
+// clusterRun shows the last run of a service in the cluster, r, where
+// it started after the last here: its start, and its end and result if
+// it ended. The counts stay this node's.
+func (ss *ServiceStatus) clusterRun(r *api.Run, at func(uint64) time.Time) {
+	start := at(r.Started)
+	if !start.After(ss.LastStart) {
+		return // the last here, or one before it
+	}
+	ss.LastStart = start
+	if r.Ended == 0 {
+		return // it runs
+	}
+	end := at(r.Ended)
+	ss.LastEnd, ss.LastExitCode, ss.LastExitStatus = end, r.ExitCode, r.ExitStatus
+	if r.Result == "" {
+		return // its node was lost: how it ended is not known
+	}
+	ss.Result = r.Result
+	switch {
+	case r.Result == "success":
+		ss.LastSuccess = end
+	case failed(r.Result):
+		ss.LastFailure = end
+	}
 }
 
 // schedule is a timer's setting as its unit file would have it.
@@ -445,6 +480,24 @@ func (m *Manager) History(ctx context.Context, units []string, since uint64, n i
 		return nil, err
 	}
 	return m.store.RunsSince(ctx, units, since, n)
+}
+
+// Runs returns the last n runs of a unit (0 for all), oldest first: for
+// a daemon in a cluster, those of every node, each with its node, as
+// sundial history shows them; where the cluster cannot be asked, those
+// of this node, as the page shows them.
+func (m *Manager) Runs(ctx context.Context, unit string, n int) ([]api.Run, error) {
+	if err := m.running(); err != nil {
+		return nil, err
+	}
+	runs, err := ReadRuns(ctx, m.store, unit, n)
+	if err != nil {
+		return nil, err
+	}
+	if all, err := m.withClusterRuns(ctx, slices.Clone(runs), unit, n); err == nil {
+		return all, nil
+	}
+	return runs, nil
 }
 
 // HistoryRun returns one run of the history.

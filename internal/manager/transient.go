@@ -271,6 +271,7 @@ func (m *Manager) forget(e *entry) {
 		}
 	}
 	delete(m.units, e.name)
+	m.unitsChanged()
 	delete(m.transient, e.name)
 }
 

@@ -323,6 +323,7 @@ var dirSeed = maphash.MakeSeed()
 // add keeps a unit in memory.
 func (m *Manager) add(e *entry) {
 	m.units[e.name] = e
+	m.unitsChanged()
 	m.noteTransient(e.name, e)
 }
 
@@ -419,6 +420,7 @@ func (m *Manager) load(ctx context.Context) error {
 	m.resolveHost()
 	m.newLoader()
 	m.units = map[string]*entry{}
+	m.unitsChanged()
 	// Read at once, not unit by unit: there may be many.
 	var err error
 	if m.preload.timers, err = m.store.Timers(ctx); err != nil {
@@ -455,6 +457,7 @@ func (m *Manager) load(ctx context.Context) error {
 	units := make(map[string]*entry, 2*len(wants)+len(m.units))
 	maps.Copy(units, m.units)
 	m.units = units
+	m.unitsChanged()
 	// The timers start at one instant, as systemd's do in one turn of
 	// its event loop; the clocks are not read for each of many.
 	clk := m.clk
@@ -548,6 +551,7 @@ func (m *Manager) reload(ctx context.Context) {
 	m.forgetMissing()
 	old := m.units
 	m.units = make(map[string]*entry, len(old))
+	m.unitsChanged()
 	now := m.clk.Now()
 	m.preload.units = map[string]loadedUnit{}
 	m.loadAll(slices.Sorted(maps.Keys(old)), false, func(name string) {
@@ -567,6 +571,7 @@ func (m *Manager) reload(ctx context.Context) {
 		e.unitInfo = l.e.unitInfo
 		e.triggeredBy = nil
 		m.units[name] = e
+		m.unitsChanged()
 		if e.timer == nil {
 			return
 		}

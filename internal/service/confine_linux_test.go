@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // testBases are bases of a service's own directories below dir.
@@ -246,6 +248,71 @@ func TestConfinedFailure(t *testing.T) {
 	}
 }
 
+// TestStrayDescriptors: a descriptor the manager's process has open,
+// not close-on-exec, is not the service's, whether the command is
+// started directly, through the helper or in namespaces of its own;
+// the 3 it sees is ls's own, of the directory it reads.
+func TestStrayDescriptors(t *testing.T) {
+	for _, tc := range []struct {
+		name, text string
+		namespaces bool
+	}{
+		// As the manager's SIGPIPE is not ignored, and it is not the
+		// helper's to ignore it.
+		{"directly", "IgnoreSIGPIPE=no", false},
+		{"through the helper", "NoNewPrivileges=yes", false},
+		{"in namespaces", "ProtectSystem=strict\nPrivateTmp=yes\nPrivateNetwork=yes", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.namespaces && !namespacesAllowed() {
+				t.Skip("namespaces cannot be made here")
+			}
+			strayDescriptor(t)
+			lines, out, logs, _ := runConfined(t, tc.text+"\nExecStart=/bin/ls /proc/self/fd", nil, nil)
+			if out.Result != Success {
+				t.Fatalf("result %s; logs %q", out.Result, logs)
+			}
+			checkList(t, "descriptors", lines, []string{"0", "1", "2", "3"})
+		})
+	}
+}
+
+// TestCloseOnExecEach: where the kernel marks no range, each
+// descriptor is marked.
+func TestCloseOnExecEach(t *testing.T) {
+	fd := strayDescriptor(t)
+	if err := closeOnExecEach(); err != nil {
+		t.Fatal(err)
+	}
+	if !closedOnExec(t, fd) {
+		t.Errorf("descriptor %d is not close-on-exec", fd)
+	}
+}
+
+// strayDescriptor opens a descriptor that is not close-on-exec, for
+// the test.
+func strayDescriptor(t *testing.T) int {
+	t.Helper()
+	fd, err := unix.Open(os.DevNull, unix.O_RDONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	if closedOnExec(t, fd) {
+		t.Fatalf("descriptor %d is close-on-exec as opened", fd)
+	}
+	return fd
+}
+
+func closedOnExec(t *testing.T, fd int) bool {
+	t.Helper()
+	flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return flags&unix.FD_CLOEXEC != 0
+}
+
 // TestConfigurationDirectoryMode: an existing ConfigurationDirectory=
 // keeps its mode, with a warning, as systemd leaves it.
 func TestConfigurationDirectoryMode(t *testing.T) {
@@ -316,14 +383,14 @@ func TestConfinedUnprivileged(t *testing.T) {
 	if err := os.WriteFile(bin, self, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "-test.run=^(TestConfined|TestUnhonoured|TestSharedNamespaces)$", "-test.count=1", "-test.v")
+	cmd := exec.Command(bin, "-test.run=^(TestConfined|TestUnhonoured|TestSharedNamespaces|TestStrayDescriptors)$", "-test.count=1", "-test.v")
 	cmd.Dir, cmd.Env = dir, []string{"HOME=" + dir, "PATH=/usr/bin:/bin"}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534, Groups: []uint32{}}}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	for _, name := range []string{"TestConfined/ProtectSystem_and_ReadWritePaths", "TestConfined/PrivateTmp", "TestConfined/PrivateNetwork", "TestConfined/BindPaths", "TestConfined/NoExecPaths_and_ExecPaths", "TestConfined/PrivateUsers", "TestUnhonoured", "TestSharedNamespaces"} {
+	for _, name := range []string{"TestConfined/ProtectSystem_and_ReadWritePaths", "TestConfined/PrivateTmp", "TestConfined/PrivateNetwork", "TestConfined/BindPaths", "TestConfined/NoExecPaths_and_ExecPaths", "TestConfined/PrivateUsers", "TestUnhonoured", "TestSharedNamespaces", "TestStrayDescriptors"} {
 		if !strings.Contains(string(out), "--- PASS: "+name+" ") {
 			t.Errorf("%s did not pass:\n%s", name, out)
 		}

@@ -23,7 +23,9 @@
 // executes the command, in exec_child's order (see helper.go): the
 // scheduling settings, the service's own directories (below [ExecBases]),
 // Limit…= and UMask=, its namespaces, its groups, capabilities and user,
-// the secure bits, no_new_privs and seccomp filters. A step that fails
+// the secure bits, no_new_privs and seccomp filters. A command has its
+// standard input, output and error, and no other descriptor of the
+// manager's process, as close_all_fds leaves it. A step that fails
 // ends the command with systemd's exit status, before it runs;
 // [Unhonoured] names the settings that cannot be had where the manager
 // runs. The network and IPC namespaces are the activation's, shared by

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,7 +24,7 @@ import (
 // directories, namespaces, capabilities, seccomp filters) is set up in
 // the child before it executes the command, as systemd's exec_child sets
 // it up, by a helper: the running
-// binary, started again with helperEnv as its whole environment, which
+// binary, started again with helperEnviron as its whole environment, which
 // this package's init turns into the helper before main runs, whatever
 // binary imports the package. The helper makes the settings, then
 // executes the command in the same process, so that they hold from its
@@ -35,11 +36,16 @@ import (
 // lowered cannot be raised again without privilege. Commands that need
 // none of this are started directly.
 
-// helperEnv marks the helper; it is all of the helper's environment.
+// helperEnv marks the helper; helperEnviron is all of the helper's
+// environment: with it, the helper's runtime starts on one processor,
+// making fewer threads than a process that runs for a moment and
+// does one thing at a time needs, for a start held up the less.
 const helperEnv = "SUNDIAL_SERVICE_HELPER=1"
 
+var helperEnviron = []string{helperEnv, "GOMAXPROCS=1"}
+
 func init() {
-	if len(os.Environ()) == 1 && os.Environ()[0] == helperEnv {
+	if slices.Equal(os.Environ(), helperEnviron) {
 		os.Exit(runHelper(os.NewFile(3, "setup"), os.NewFile(4, "report")))
 	}
 }
@@ -68,8 +74,9 @@ type helperSetup struct {
 	// managerSchedules). ProcInstance: it has made the instance of
 	// procfs that is to be /proc, at procFD (see procInstance).
 	Scheduled, ProcInstance bool
-	// Seccomp are the filters to load, assembled (see assembleSeccomp).
-	Seccomp [][]byte
+	// Seccomp are the filters to load, assembled (see assembleSeccomp):
+	// sent after the rest, as they are (see writePrograms).
+	Seccomp [][]byte `json:"-"`
 	// Unprivileged: the manager is not root, and its services have no
 	// capabilities to bound or keep; their namespaces are made in a
 	// user namespace.
@@ -98,6 +105,7 @@ func (e *setupError) Unwrap() error { return e.Errno }
 // The exit statuses of exec_child's steps, besides EXEC and CHDIR.
 const (
 	statusNice   = 201
+	statusFDs    = 202
 	statusLimits = 205
 	statusGroup  = 216
 	statusUser   = 217
@@ -151,7 +159,7 @@ func newHelper(cmd *exec.Cmd, c Command) (*helper, error) {
 		h.close()
 		return nil, err
 	}
-	cmd.Path, cmd.Args, cmd.Env, cmd.Dir = self, c.Argv[:1], []string{helperEnv}, ""
+	cmd.Path, cmd.Args, cmd.Env, cmd.Dir = self, c.Argv[:1], helperEnviron, ""
 	cmd.SysProcAttr.Credential = nil
 	if c.Exec != nil && namespacesAllowed() {
 		userNamespace(cmd.SysProcAttr, c.Exec, c.Credential)
@@ -186,7 +194,10 @@ func (h *helper) setUp(c Command, pid int) error {
 		}
 		s.Scheduled = true
 	}
-	werr := json.NewEncoder(h.setup).Encode(&s)
+	b, werr := json.Marshal(&s)
+	if werr == nil {
+		_, werr = h.setup.Write(writePrograms(b, s.Seccomp))
+	}
 	h.setup.Close()
 	// Notes until the command's execution closes the pipe: warnings,
 	// directories to remove then, a failure, if any.
@@ -217,6 +228,48 @@ func (h *helper) setUp(c Command, pid int) error {
 	}
 }
 
+// writePrograms appends the programs to b, their number, then each its
+// length and its bytes: read so, not as JSON's base64, they cost the
+// helper less to decode; counted, a setup cut short between two is not
+// taken for one with fewer filters.
+func writePrograms(b []byte, progs [][]byte) []byte {
+	b = binary.NativeEndian.AppendUint32(b, uint32(len(progs)))
+	for _, p := range progs {
+		b = binary.NativeEndian.AppendUint32(b, uint32(len(p)))
+		b = append(b, p...)
+	}
+	return b
+}
+
+// readPrograms reads what writePrograms wrote.
+func readPrograms(r io.Reader) ([][]byte, error) {
+	var count uint32
+	if err := binary.Read(r, binary.NativeEndian, &count); err != nil {
+		return nil, err
+	}
+	var progs [][]byte
+	for range count {
+		var n uint32
+		if err := binary.Read(r, binary.NativeEndian, &n); err != nil {
+			return nil, noEOF(err)
+		}
+		p := make([]byte, n)
+		if _, err := io.ReadFull(r, p); err != nil {
+			return nil, noEOF(err)
+		}
+		progs = append(progs, p)
+	}
+	return progs, nil
+}
+
+// noEOF is err, an end met where more was to come unexpected.
+func noEOF(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
 // A helperNote is what the helper tells: a warning, a directory to
 // remove, or the failure that ends it.
 type helperNote struct {
@@ -241,17 +294,22 @@ func runHelper(in, out *os.File) int {
 	// calling thread's.
 	runtime.LockOSThread()
 	var s helperSetup
-	err := json.NewDecoder(in).Decode(&s)
-	in.Close()
-	syscall.CloseOnExec(int(out.Fd()))
-	if s.ProcInstance {
-		syscall.CloseOnExec(procFD)
+	dec := json.NewDecoder(in)
+	err := dec.Decode(&s)
+	if err == nil {
+		s.Seccomp, err = readPrograms(io.MultiReader(dec.Buffered(), in))
 	}
+	in.Close()
+	// The report's pipe too, closed as the command is executed; and
+	// the instance of procfs.
+	ferr := closeOthersOnExec()
 	enc := json.NewEncoder(out)
 	s.warn = func(msg string) { enc.Encode(helperNote{Warning: msg}) }
 	s.leave = func(dir string) { enc.Encode(helperNote{Remove: dir}) }
 	e := &setupError{Status: statusExec, Step: "EXEC", Errno: syscall.EINVAL}
-	if err == nil {
+	if ferr != nil {
+		e = &setupError{statusFDs, "FDS", "Failed to close unwanted file descriptors", errnoOf(ferr)}
+	} else if err == nil {
 		if e = s.apply(); e == nil {
 			err := syscall.Exec(s.Path, s.Argv, s.Env)
 			e = &setupError{Status: statusExec, Step: "EXEC", Errno: errnoOf(err)}

@@ -3,6 +3,7 @@
 package service
 
 import (
+	"errors"
 	"os"
 
 	"golang.org/x/sys/unix"
@@ -23,3 +24,11 @@ var rlimitResources = map[string]int{
 func setNice(pid, nice int) error { return unix.Setpriority(unix.PRIO_PROCESS, pid, nice) }
 
 func namespacesAllowed() bool { return false }
+
+// fdDir lists the process's file descriptors, where fdescfs or the
+// system's own /dev/fd lists them all (not FreeBSD's without fdescfs).
+const fdDir = "/dev/fd"
+
+// closeRangeOnExec is not had here: the descriptors are marked one by
+// one.
+func closeRangeOnExec() error { return errors.ErrUnsupported }

@@ -227,7 +227,24 @@ func mountEntries(x *unit.Confinement, privateTmp [2]string, rw, roots []string)
 // pathCompare orders paths component by component, as path_compare, so
 // that a parent comes before what is below it.
 func pathCompare(a, b string) int {
-	return slices.Compare(strings.Split(strings.Trim(a, "/"), "/"), strings.Split(strings.Trim(b, "/"), "/"))
+	a, b = strings.Trim(a, "/"), strings.Trim(b, "/")
+	for {
+		ca, ra, moreA := strings.Cut(a, "/")
+		cb, rb, moreB := strings.Cut(b, "/")
+		if c := strings.Compare(ca, cb); c != 0 {
+			return c
+		}
+		switch {
+		case moreA && moreB:
+		case moreA: // b is a's parent
+			return 1
+		case moreB:
+			return -1
+		default:
+			return 0
+		}
+		a, b = ra, rb
+	}
 }
 
 // below reports whether p is strictly below dir.
@@ -822,14 +839,17 @@ func mountPoints() ([]mountPoint, error) {
 			continue
 		}
 		mp := mountPoint{path: unescapeMountinfo(fields[4])}
-		for _, o := range strings.Split(fields[5], ",") {
-			mp.flags |= map[string]uintptr{"ro": unix.MS_RDONLY, "nosuid": unix.MS_NOSUID, "nodev": unix.MS_NODEV, "noexec": unix.MS_NOEXEC,
-				"noatime": unix.MS_NOATIME, "nodiratime": unix.MS_NODIRATIME, "relatime": unix.MS_RELATIME, "strictatime": unix.MS_STRICTATIME}[o]
+		for o := range strings.SplitSeq(fields[5], ",") {
+			mp.flags |= mountFlags[o]
 		}
 		out = append(out, mp)
 	}
 	return out, sc.Err()
 }
+
+// mountFlags are the per-mount flags of mountinfo's options.
+var mountFlags = map[string]uintptr{"ro": unix.MS_RDONLY, "nosuid": unix.MS_NOSUID, "nodev": unix.MS_NODEV, "noexec": unix.MS_NOEXEC,
+	"noatime": unix.MS_NOATIME, "nodiratime": unix.MS_NODIRATIME, "relatime": unix.MS_RELATIME, "strictatime": unix.MS_STRICTATIME}
 
 // unescapeMountinfo undoes the kernel's octal escapes (\040 for a space).
 func unescapeMountinfo(s string) string {

@@ -110,6 +110,9 @@ func start(c Command) (*process, error) {
 // startHere starts the command from the calling thread, in its
 // namespaces.
 func startHere(c Command) (*process, error) {
+	if err := closeOthersOnExec(); err != nil {
+		return nil, &setupError{statusFDs, "FDS", "Failed to close unwanted file descriptors", errnoOf(err)}
+	}
 	cmd := &exec.Cmd{Path: c.Path, Args: c.Argv, Env: c.Env, Dir: c.Dir}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: c.Credential}
 	intoCGroup(cmd.SysProcAttr, c.cgroup)
@@ -183,6 +186,37 @@ func startHere(c Command) (*process, error) {
 		close(p.exited)
 	}()
 	return p, nil
+}
+
+// closeOthersOnExec marks every file descriptor of the process above
+// standard error close-on-exec, so that a command executed has its
+// standard input, output and error and what it is handed (which
+// os/exec gives it anew), no more, as exec_child's close_all_fds leaves
+// it: a descriptor the process was started with, not close-on-exec, is
+// no service's. They are marked rather than closed, as the process
+// goes on with them (the manager; the helper's runtime).
+func closeOthersOnExec() error {
+	if closeRangeOnExec() == nil {
+		return nil
+	}
+	return closeOnExecEach()
+}
+
+// closeOnExecEach marks the descriptors above standard error
+// close-on-exec one by one, as the directory of the process's lists
+// them.
+func closeOnExecEach() error {
+	fds, err := os.ReadDir(fdDir)
+	if err != nil {
+		return err
+	}
+	for _, f := range fds {
+		// The directory's own among them, closed since.
+		if fd, err := strconv.Atoi(f.Name()); err == nil && fd > 2 {
+			syscall.CloseOnExec(fd)
+		}
+	}
+	return nil
 }
 
 // readLines reads the stream into lines, as journald's

@@ -2,6 +2,7 @@ package service
 
 import (
 	"encoding/binary"
+	"errors"
 	"maps"
 	"math"
 	"runtime"
@@ -122,7 +123,8 @@ func seccompFilters(x *unit.Confinement, persona uint32) []scFilter {
 			f.rules = append(f.rules,
 				scRule{name: "unshare", conds: []scCond{{arg: 0, op: scBitsSet, val: uint32(flag)}}, action: eperm},
 				scRule{name: "clone", conds: []scCond{{arg: cloneFlags, op: scBitsSet, val: uint32(flag)}}, action: eperm},
-				scRule{name: "setns", conds: []scCond{{arg: 1, op: scEq, val: uint32(flag)}}, action: eperm})
+				// With a pidfd, setns() enters several at once.
+				scRule{name: "setns", conds: []scCond{{arg: 1, op: scBitsSet, val: uint32(flag)}}, action: eperm})
 		}
 		fs = append(fs, f)
 	}
@@ -261,9 +263,19 @@ func filterArches(x *unit.Confinement) []*arch.Info {
 	return out
 }
 
-// assemble makes the BPF program of a filter for the architectures.
-func (f scFilter) assemble(arches []*arch.Info) ([]bpf.RawInstruction, error) {
+// assemble makes one BPF program of the filters, in their order, for
+// the architectures, which acts as they would loaded one after the
+// other: the kernel runs each and takes, of their actions, the one
+// that denies most, and of two that deny as much the last loaded's
+// (seccomp_run_filters). Each filter's block keeps its rules' order;
+// its action, where it allows nothing more than the best so far,
+// replaces the best (in scratch memory, with its rank, scRank); a
+// kill of the process is final. Loading one program costs the kernel
+// a check and a translation, as loading each did.
+func assemble(fs []scFilter, arches []*arch.Info) ([]bpf.RawInstruction, error) {
 	const archOff, nrOff, argsOff = 4, 0, 16
+	// The best action so far and its rank, in scratch memory.
+	const best, bestRank = 0, 1
 	hiFirst := binary.NativeEndian.Uint16([]byte{0, 1}) == 1 // big-endian: the high word first
 	argOff := func(i int) uint32 {
 		off := uint32(argsOff + 8*i)
@@ -272,52 +284,107 @@ func (f scFilter) assemble(arches []*arch.Info) ([]bpf.RawInstruction, error) {
 		}
 		return off
 	}
-	var blocks [][]bpf.Instruction
-	for _, a := range arches {
-		var b []bpf.Instruction
-		b = append(b, bpf.LoadAbsolute{Off: nrOff, Size: 4})
-		if a == arch.X86_64 {
-			// The x32 ABI's calls, which these numbers do not cover.
-			b = append(b, bpf.JumpIf{Cond: bpf.JumpGreaterOrEqual, Val: uint32(arch.X32.SeccompMask), SkipFalse: 1},
-				bpf.RetConstant{Val: errnoAction(unix.ENOSYS)})
-		}
-		for _, r := range f.rules {
-			nr, ok := a.SyscallNames[r.name]
-			if !ok || r.only != nil && r.only != a {
-				continue // not on this architecture
-			}
-			body := condsCode(r.conds, argOff)
-			// The rule: its number, its tests (each failing to the
-			// next rule), its action; after tests, nr again.
-			skip := len(body) + 1
-			if len(r.conds) > 0 {
-				skip++ // the reload of nr is the next rule's start
-			}
-			b = append(b, bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(nr), SkipFalse: uint8(min(skip, 255))})
-			b = append(b, body...)
-			b = append(b, bpf.RetConstant{Val: r.action})
-			if len(r.conds) > 0 {
-				b = append(b, bpf.LoadAbsolute{Off: nrOff, Size: 4})
-			}
-		}
-		b = append(b, bpf.RetConstant{Val: f.def})
-		blocks = append(blocks, b)
-	}
+	var prog []bpf.Instruction
+	labels := map[scLabel]int{}
 	// The dispatch on the architecture: each a test and a jump to its
 	// block, then the kill of a call of another.
-	prog := []bpf.Instruction{bpf.LoadAbsolute{Off: archOff, Size: 4}}
-	dispatch := 2*len(arches) + 1
-	offset := 0
+	prog = append(prog, bpf.LoadAbsolute{Off: archOff, Size: 4})
 	for i, a := range arches {
-		prog = append(prog, bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(a.ID), SkipFalse: 1},
-			bpf.Jump{Skip: uint32(dispatch - 2*i - 2 + offset)})
-		offset += len(blocks[i])
+		prog = append(prog, bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(a.ID), SkipFalse: 1}, scJump{scLabel{arch: i, filter: -1}})
 	}
 	prog = append(prog, bpf.RetConstant{Val: unix.SECCOMP_RET_KILL_PROCESS})
-	for _, b := range blocks {
-		prog = append(prog, b...)
+	for ai, a := range arches {
+		labels[scLabel{arch: ai, filter: -1}] = len(prog)
+		if a == arch.X86_64 {
+			// The x32 ABI's calls, which these numbers do not cover.
+			prog = append(prog, bpf.LoadAbsolute{Off: nrOff, Size: 4},
+				bpf.JumpIf{Cond: bpf.JumpGreaterOrEqual, Val: uint32(arch.X32.SeccompMask), SkipFalse: 1},
+				bpf.RetConstant{Val: errnoAction(unix.ENOSYS)})
+		}
+		prog = append(prog, bpf.LoadConstant{Dst: bpf.RegA, Val: unix.SECCOMP_RET_ALLOW}, bpf.StoreScratch{Src: bpf.RegA, N: best},
+			bpf.LoadConstant{Dst: bpf.RegA, Val: scRank(unix.SECCOMP_RET_ALLOW)}, bpf.StoreScratch{Src: bpf.RegA, N: bestRank})
+		for fi, f := range fs {
+			next := scLabel{arch: ai, filter: fi + 1}
+			// Where an action leads: a kill of the process ends it
+			// all, an allowing goes on to the next filter, the others
+			// to their block below.
+			var actions []uint32
+			act := func(action uint32) bpf.Instruction {
+				switch action {
+				case unix.SECCOMP_RET_KILL_PROCESS:
+					return bpf.RetConstant{Val: action}
+				case unix.SECCOMP_RET_ALLOW:
+					return scJump{next}
+				}
+				if !slices.Contains(actions, action) {
+					actions = append(actions, action)
+				}
+				return scJump{scLabel{arch: ai, filter: fi, onAction: true, action: action}}
+			}
+			prog = append(prog, bpf.LoadAbsolute{Off: nrOff, Size: 4})
+			for _, r := range f.rules {
+				nr, ok := a.SyscallNames[r.name]
+				if !ok || r.only != nil && r.only != a {
+					continue // not on this architecture
+				}
+				body := condsCode(r.conds, argOff)
+				// The rule: its number, its tests (each failing to the
+				// next rule), its action; after tests, nr again.
+				skip := len(body) + 1
+				if len(r.conds) > 0 {
+					skip++ // the reload of nr is the next rule's start
+				}
+				prog = append(prog, bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(nr), SkipFalse: uint8(min(skip, 255))})
+				prog = append(prog, body...)
+				prog = append(prog, act(r.action))
+				if len(r.conds) > 0 {
+					prog = append(prog, bpf.LoadAbsolute{Off: nrOff, Size: 4})
+				}
+			}
+			prog = append(prog, act(f.def))
+			for _, action := range actions {
+				labels[scLabel{arch: ai, filter: fi, onAction: true, action: action}] = len(prog)
+				// Unless the best so far denies more.
+				prog = append(prog, bpf.LoadScratch{Dst: bpf.RegA, N: bestRank},
+					bpf.JumpIf{Cond: bpf.JumpGreaterOrEqual, Val: scRank(action), SkipFalse: 4},
+					bpf.LoadConstant{Dst: bpf.RegA, Val: action}, bpf.StoreScratch{Src: bpf.RegA, N: best},
+					bpf.LoadConstant{Dst: bpf.RegA, Val: scRank(action)}, bpf.StoreScratch{Src: bpf.RegA, N: bestRank},
+					scJump{next})
+			}
+			labels[next] = len(prog)
+		}
+		prog = append(prog, bpf.LoadScratch{Dst: bpf.RegA, N: best}, bpf.RetA{})
+	}
+	for i, in := range prog {
+		if j, ok := in.(scJump); ok {
+			prog[i] = bpf.Jump{Skip: uint32(labels[j.to] - i - 1)}
+		}
 	}
 	return bpf.Assemble(prog)
+}
+
+// An scLabel is a place in a program: the block of an architecture
+// (filter -1), the start of a filter's there (or, past the last, the
+// end), or, with onAction, the block of one of its actions (which may
+// be 0, SECCOMP_RET_KILL_THREAD).
+type scLabel struct {
+	arch, filter int
+	onAction     bool
+	action       uint32
+}
+
+// An scJump is a jump to a label, made a bpf.Jump once all are placed.
+type scJump struct{ to scLabel }
+
+func (j scJump) Assemble() (bpf.RawInstruction, error) {
+	return bpf.RawInstruction{}, errors.New("service: a jump of a seccomp program not placed")
+}
+
+// scRank orders actions as the kernel does, the one that denies most
+// lowest: by their action's bits (SECCOMP_RET_ACTION_FULL) read as
+// signed, made unsigned for BPF's comparisons.
+func scRank(action uint32) uint32 {
+	return action&unix.SECCOMP_RET_ACTION_FULL ^ 1<<31
 }
 
 // condsCode is the code of the tests of a rule: each test jumps, when
@@ -375,13 +442,12 @@ func assembleSeccomp(c Command) ([][]byte, *setupError) {
 		p, _ := unit.PersonalityOf(x.Personality)
 		persona = uintptr(p)
 	}
-	arches := filterArches(x)
+	raws, err := assembleAll(seccompFilters(x, uint32(persona)), filterArches(x))
+	if err != nil {
+		return nil, &setupError{statusSeccomp, "SECCOMP", "Failed to apply system call filters", errnoOf(err)}
+	}
 	var progs [][]byte
-	for _, f := range seccompFilters(x, uint32(persona)) {
-		raw, err := f.assemble(arches)
-		if err != nil {
-			return nil, &setupError{statusSeccomp, "SECCOMP", "Failed to apply system call filters", errnoOf(err)}
-		}
+	for _, raw := range raws {
 		b := make([]byte, 0, 8*len(raw))
 		for _, in := range raw {
 			b = binary.NativeEndian.AppendUint16(b, in.Op)
@@ -392,6 +458,30 @@ func assembleSeccomp(c Command) ([][]byte, *setupError) {
 	}
 	return progs, nil
 }
+
+// assembleAll makes as few programs of the filters as the kernel's
+// limit of a program's length (BPF_MAXINSNS) allows: each of a run of
+// them, in their order, which the kernel then takes as it would each.
+func assembleAll(fs []scFilter, arches []*arch.Info) ([][]bpf.RawInstruction, error) {
+	var progs [][]bpf.RawInstruction
+	for len(fs) > 0 {
+		n := len(fs)
+		raw, err := assemble(fs[:n], arches)
+		for err == nil && len(raw) > bpfMaxInsns && n > 1 {
+			n--
+			raw, err = assemble(fs[:n], arches)
+		}
+		if err != nil {
+			return nil, err
+		}
+		progs = append(progs, raw)
+		fs = fs[n:]
+	}
+	return progs, nil
+}
+
+// bpfMaxInsns is the kernel's limit of a program's length.
+const bpfMaxInsns = 4096
 
 // loadSeccomp loads the filters assembled, as seccomp_load with the
 // flags systemd gives none of.

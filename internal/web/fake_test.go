@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -20,8 +21,12 @@ var pinned = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 // A fakeSource is a daemon in memory: a snapshot, a history and a
 // journal, and the actions asked of it.
 type fakeSource struct {
-	snap    manager.Snapshot
-	runs    []store.Run // by ID
+	snap manager.Snapshot
+	runs []store.Run // by ID
+	// node and remote, set for a node of a cluster, are its name and
+	// the runs of the other nodes.
+	node    string
+	remote  []api.Run
 	entries []store.Entry
 	units   map[string]api.Unit
 	files   map[string][][2]string
@@ -52,6 +57,26 @@ func (f *fakeSource) History(ctx context.Context, units []string, since uint64, 
 			out = append(out, r)
 		}
 	}
+	if n > 0 && len(out) > n {
+		out = out[len(out)-n:]
+	}
+	return out, f.err
+}
+
+func (f *fakeSource) Runs(ctx context.Context, unit string, n int) ([]api.Run, error) {
+	var out []api.Run
+	for _, r := range f.runs {
+		if r.Unit == unit {
+			out = append(out, api.Run{ID: r.ID, Unit: r.Unit, Timer: r.Timer, Reason: r.Reason, Invocation: r.Invocation, Started: r.Started,
+				Ended: r.Ended, State: string(r.State), Result: r.Result, ExitCode: r.ExitCode, ExitStatus: r.ExitStatus, Node: f.node})
+		}
+	}
+	for _, r := range f.remote {
+		if r.Unit == unit {
+			out = append(out, r)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b api.Run) int { return cmp.Compare(a.Started, b.Started) })
 	if n > 0 && len(out) > n {
 		out = out[len(out)-n:]
 	}

@@ -580,6 +580,43 @@ func TestSkipNote(t *testing.T) {
 	}
 }
 
+// TestClusterRuns checks that the page of a cluster timer on one node
+// lists the runs of every node with their node, those of the others
+// without a link to a page of theirs, whose journal is on their node.
+func TestClusterRuns(t *testing.T) {
+	f := newFake()
+	f.node = "a"
+	at := func(d time.Duration) uint64 { return µs(pinned.Add(d)) }
+	f.remote = []api.Run{
+		{Unit: "backup.service", Timer: "backup.timer", Reason: "OnCalendar", Invocation: "e5", Started: at(-15 * time.Hour),
+			Ended: at(-15*time.Hour + time.Minute), State: "ended", Result: "success", ExitCode: "exited", Node: "b"},
+		{Unit: "backup.service", Timer: "backup.timer", Reason: "OnCalendar", Invocation: "f6", Started: at(-3 * time.Hour),
+			Ended: at(-2 * time.Hour), State: "node-lost", Node: "c"},
+	}
+	_, body := serve(newTestServer(f).Handler(), httptest.NewRequest("GET", "/unit/backup.timer", nil))
+	doc, err := html.Parse(strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"Tue 2026-12-01 09:00:00 UTC c 1h node-lost  backup.timer (OnCalendar)",
+		"Tue 2026-12-01 03:00:00 UTC a 5min exit-code code=exited, status=2 backup.timer (OnCalendar)",
+		"Mon 2026-11-30 21:00:00 UTC b 1min success code=exited, status=0 backup.timer (OnCalendar)",
+		"Mon 2026-11-30 16:00:00 UTC a 10min success code=exited, status=0 backup.timer (OnCalendar (catch-up))"}
+	if got := rows(byID(doc, "runs")); !slices.Equal(got, want) {
+		t.Errorf("runs:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+	var links []string
+	for _, a := range find(byID(doc, "runs"), element(atom.A, "")) {
+		links = append(links, attr(a, "href"))
+	}
+	if want := []string{"../run/2", "../run/1"}; !slices.Equal(links, want) {
+		t.Errorf("the runs' links %q, want %q: this node's alone", links, want)
+	}
+	if bars, links := find(byID(doc, "trend"), svgElement("rect", "bar")), find(byID(doc, "trend"), svgElement("a", "")); len(bars) != 4 || len(links) != 2 {
+		t.Errorf("%d bars in the trend, %d of them links; want 4, this node's 2", len(bars), len(links))
+	}
+}
+
 // TestMethods checks that a path is answered 405, with the methods it
 // takes, for a method it does not take, and HEAD as GET.
 func TestMethods(t *testing.T) {

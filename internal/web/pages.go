@@ -159,6 +159,7 @@ type unitView struct {
 	ServiceHref       string
 	Next              string // a timer's
 	Runs              []runRow
+	Nodes             bool // the runs are of a cluster's nodes
 	Trend             trend
 	Files             []unitFile
 	Actions           []action
@@ -226,14 +227,21 @@ func (s *Server) unit(w http.ResponseWriter, r *http.Request) error {
 		v.Actions = append(v.Actions, action{"trigger", "Trigger now", self + "trigger"}, action{"skip", "Skip the next elapse", self + "skip"})
 	}
 	v.Actions = append(v.Actions, action{"start", "Start", self + "start"}, action{"stop", "Stop", self + "stop"})
-	runs, err := s.Source.History(r.Context(), []string{runsOf}, 0, unitRuns)
+	runs, err := s.Source.Runs(r.Context(), runsOf, unitRuns)
 	if err != nil {
 		return err
 	}
-	for i := len(runs) - 1; i >= 0; i-- {
-		v.Runs = append(v.Runs, newRunRow(runs[i], now, "../"))
+	stored := make([]store.Run, len(runs))
+	for i, run := range runs {
+		stored[i] = storedRun(run)
+		v.Nodes = v.Nodes || run.Node != ""
 	}
-	v.Trend = newTrend(runs, now, "../")
+	for i := len(runs) - 1; i >= 0; i-- {
+		row := newRunRow(stored[i], now, "../")
+		row.Node = runs[i].Node
+		v.Runs = append(v.Runs, row)
+	}
+	v.Trend = newTrend(stored, now, "../")
 	unitFiles, err := s.Source.UnitFiles(r.Context(), st.Name)
 	if err == nil {
 		for _, f := range unitFiles {

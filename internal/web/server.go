@@ -32,6 +32,9 @@ type Source interface {
 	Ping(ctx context.Context) error
 	History(ctx context.Context, units []string, since uint64, n int) ([]store.Run, error)
 	HistoryRun(ctx context.Context, id int64) (store.Run, error)
+	// Runs are a unit's last n runs, oldest first: in a cluster, those
+	// of every node, each with its node.
+	Runs(ctx context.Context, unit string, n int) ([]api.Run, error)
 	Journal(ctx context.Context, f store.Filter) ([]store.Entry, error)
 	Status(ctx context.Context, name string) (api.Unit, error)
 	UnitFiles(ctx context.Context, name string) ([][2]string, error)

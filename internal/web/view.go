@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"sundial.dev/sundial/calendar"
+	"sundial.dev/sundial/internal/api"
+	"sundial.dev/sundial/internal/cluster"
 	"sundial.dev/sundial/internal/manager"
 	"sundial.dev/sundial/internal/store"
 	"sundial.dev/sundial/timespan"
@@ -330,7 +332,7 @@ func resultClass(r store.Run) (string, bool) {
 	switch {
 	case r.State == store.RunRunning:
 		return "run", false
-	case r.State == store.RunInterrupted:
+	case r.State == store.RunInterrupted || r.State == cluster.RunNodeLost:
 		return "gone", true
 	case r.Result == "success":
 		return "ok", false
@@ -344,15 +346,16 @@ func resultWords(r store.Run) string {
 	switch r.State {
 	case store.RunRunning:
 		return "running"
-	case store.RunInterrupted:
-		return "interrupted"
+	case store.RunInterrupted, cluster.RunNodeLost:
+		return string(r.State)
 	}
 	return r.Result
 }
 
 type runRow struct {
 	ID                 int64
-	Href               string
+	Href               string // "" for a run of another node
+	Node               string // in a cluster, the node it ran on
 	Unit, UnitHref     string
 	Started, Ended     string
 	Duration           string
@@ -424,7 +427,20 @@ func runDuration(r store.Run, now time.Time) time.Duration {
 
 func unitHref(root, name string) string { return root + "unit/" + url.PathEscape(name) }
 
-func runHref(root string, id int64) string { return root + "run/" + strconv.FormatInt(id, 10) }
+// runHref is the path of a run's page; "" for a run of another node of
+// a cluster (no ID here), whose journal is on its node.
+func runHref(root string, id int64) string {
+	if id == 0 {
+		return ""
+	}
+	return root + "run/" + strconv.FormatInt(id, 10)
+}
+
+// storedRun is a run as the history has it, of this node or another.
+func storedRun(r api.Run) store.Run {
+	return store.Run{ID: r.ID, Unit: r.Unit, Timer: r.Timer, Reason: r.Reason, Invocation: r.Invocation, Started: r.Started,
+		Ended: r.Ended, State: store.RunState(r.State), Result: r.Result, ExitCode: r.ExitCode, ExitStatus: r.ExitStatus}
+}
 
 // formatTime is a time as list-timers shows it, in its zone.
 func formatTime(t time.Time) string { return t.Format("Mon 2006-01-02 15:04:05 MST") }

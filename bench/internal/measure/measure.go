@@ -1,0 +1,67 @@
+package measure
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// A Figure is a line of a report; Limit is 0 for none.
+type Figure struct {
+	What    string
+	Value   float64
+	Unit    string
+	Limit   float64
+	AtLeast bool // the figure must reach the limit, not stay under it
+}
+
+func (f Figure) String() string {
+	s := fmt.Sprintf("%-28s %9s %-3s", f.What, num(f.Value), f.Unit)
+	if f.Limit == 0 {
+		return strings.TrimRight(s, " ")
+	}
+	op, ok := "<", f.Value < f.Limit
+	if f.AtLeast {
+		op, ok = ">=", f.Value >= f.Limit
+	}
+	s = fmt.Sprintf("%s   target %-2s %6s %-3s  (%.2f of target)", s, op, num(f.Limit), f.Unit, f.Value/f.Limit)
+	if !ok {
+		s += "  MISSED"
+	}
+	return s
+}
+
+func num(v float64) string {
+	prec := 3
+	if v >= 100 {
+		prec = 0
+	} else if v >= 1 {
+		prec = 2
+	}
+	return strconv.FormatFloat(v, 'f', prec, 64)
+}
+
+// Percentile is the nearest-rank percentile of sorted values.
+func Percentile(sorted []float64, p float64) float64 {
+	i := int(math.Ceil(float64(len(sorted))*p)) - 1
+	return sorted[min(max(i, 0), len(sorted)-1)]
+}
+
+// Memory returns a process's resident and peak resident set, in MB.
+func Memory(pid int) (rss, hwm float64, err error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		var kB float64
+		if _, err := fmt.Sscanf(line, "VmRSS: %f kB", &kB); err == nil {
+			rss = kB * 1024 / 1e6
+		} else if _, err := fmt.Sscanf(line, "VmHWM: %f kB", &kB); err == nil {
+			hwm = kB * 1024 / 1e6
+		}
+	}
+	return rss, hwm, nil
+}

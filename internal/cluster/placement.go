@@ -1,0 +1,288 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"go.etcd.io/etcd/api/v3/mvccpb"
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"sundial.dev/sundial/internal/store"
+)
+
+// A Candidate is a live node that may run a cluster timer's unit: its
+// copy of the timer is the cluster's.
+type Candidate struct {
+	Name string
+	// Lease is the ID of the node's lease, with which it published its
+	// copy's hash.
+	Lease int64
+	// Busy is how many runs not ended (assigned or running) it has, of
+	// any timer.
+	Busy int
+}
+
+// Candidates returns the live nodes whose copy of a cluster timer is the
+// cluster's, by name, with how busy each is, in one read: those that
+// published the hash of their copy (the key goes with the node's lease),
+// and the assignments of runs not ended.
+func (c *Cluster) Candidates(ctx context.Context, timer string) ([]Candidate, error) {
+	var resp *clientv3.TxnResponse
+	if err := c.call(ctx, func(ctx context.Context) (err error) {
+		resp, err = c.client.Txn(ctx).Then(clientv3.OpGet(hashKey(timer)), clientv3.OpGet(copiesOf(timer), clientv3.WithPrefix()),
+			clientv3.OpGet(assignPrefix, clientv3.WithPrefix(), clientv3.WithKeysOnly())).Commit()
+		return err
+	}); err != nil {
+		return nil, fmt.Errorf("cluster: the nodes for %s: %w", timer, err)
+	}
+	hash := resp.Responses[0].GetResponseRange().Kvs
+	if len(hash) == 0 {
+		return nil, nil
+	}
+	busy := map[string]int{}
+	for _, kv := range resp.Responses[2].GetResponseRange().Kvs {
+		node, _, _ := strings.Cut(string(kv.Key[len(assignPrefix):]), "/")
+		busy[node]++
+	}
+	var nodes []Candidate
+	for _, kv := range resp.Responses[1].GetResponseRange().Kvs {
+		if string(kv.Value) != string(hash[0].Value) {
+			continue
+		}
+		name := string(kv.Key[len(copiesOf(timer)):])
+		nodes = append(nodes, Candidate{Name: name, Lease: kv.Lease, Busy: busy[name]})
+	}
+	return nodes, nil
+}
+
+// Assignments acknowledges each run assigned to this node, as it is
+// assigned, and hands it to start, until ctx ends or etcd cannot be
+// watched: those assigned before it was called first. A run
+// acknowledged is running; one assigned to this node before it was
+// started again (under another lease) is not acknowledged: the leader
+// marks it lost. A run acknowledged whose acknowledgment's reply was
+// lost is running, and handed to start once it is found again, when
+// Assignments is called again after a failure.
+func (c *Cluster) Assignments(ctx context.Context, start func(Run)) error {
+	prefix := assignmentsOf(c.cfg.Name)
+	var resp *clientv3.GetResponse
+	if err := c.call(ctx, func(ctx context.Context) (err error) {
+		resp, err = c.client.Get(ctx, prefix, clientv3.WithPrefix())
+		return err
+	}); err != nil {
+		return fmt.Errorf("cluster: assignments: %w", err)
+	}
+	for _, kv := range resp.Kvs {
+		if err := c.acknowledge(ctx, string(kv.Value), start); err != nil {
+			return err
+		}
+	}
+	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
+	defer cancel()
+	for wr := range c.client.Watch(wctx, prefix, clientv3.WithPrefix(), clientv3.WithRev(resp.Header.Revision+1)) {
+		if err := wr.Err(); err != nil {
+			return fmt.Errorf("cluster: assignments: %w", err)
+		}
+		for _, ev := range wr.Events {
+			if ev.Type != mvccpb.PUT {
+				continue
+			}
+			if err := c.acknowledge(ctx, string(ev.Kv.Value), start); err != nil {
+				return err
+			}
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return errors.New("cluster: assignments: the watch ended")
+}
+
+// acknowledge moves the run of key, assigned to this node under its
+// lease now, from assigned to running, and hands it to start; a run
+// running already that start was not given (the acknowledgment
+// committed, its reply lost) is handed to it too.
+func (c *Cluster) acknowledge(ctx context.Context, key string, start func(Run)) error {
+	runs, err := c.getRuns(ctx, []string{key})
+	if err != nil || len(runs) == 0 {
+		return err
+	}
+	r := runs[0]
+	if r.Node != c.cfg.Name || r.Lease != fmt.Sprintf("%x", c.nodeLease()) {
+		return nil
+	}
+	switch r.State {
+	case RunAssigned:
+		if r, err = c.updateRun(ctx, Term{}, r, nil, func(r *Run) { r.State = store.RunRunning }); err != nil {
+			return err
+		}
+	case store.RunRunning:
+	default:
+		return nil
+	}
+	c.mu.Lock()
+	given := c.started[r.Key]
+	if c.started == nil {
+		c.started = map[string]bool{}
+	}
+	c.started[r.Key] = true
+	c.mu.Unlock()
+	if !given {
+		start(r)
+	}
+	return nil
+}
+
+// forget drops a run that ended from those handed to Assignments' start.
+func (c *Cluster) forget(key string) {
+	c.mu.Lock()
+	delete(c.started, key)
+	c.mu.Unlock()
+}
+
+// An Event is what Follow tells of: a run that ended, or was marked lost
+// (Ended), or a node that left or came, or was started again (Node).
+type Event struct {
+	Ended Run
+	Node  string
+}
+
+// Follow returns the runs not ended (assigned or running) on any node,
+// as the leader needs them when its term begins, and then tells of each
+// run that ends and of each node that leaves or comes, until ctx ends;
+// the channel is closed when etcd can no longer be watched.
+func (c *Cluster) Follow(ctx context.Context) ([]Run, <-chan Event, error) {
+	runs, rev, err := c.unfinishedRuns(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	events := make(chan Event)
+	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
+	assigned := c.client.Watch(wctx, assignPrefix, clientv3.WithPrefix(), clientv3.WithPrevKV(), clientv3.WithRev(rev+1))
+	nodes := c.client.Watch(wctx, nodesPrefix, clientv3.WithPrefix(), clientv3.WithRev(rev+1))
+	go func() {
+		defer close(events)
+		defer cancel()
+		send := func(ev Event) bool {
+			select {
+			case events <- ev:
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		}
+		for {
+			var wr clientv3.WatchResponse
+			var ok bool
+			select {
+			case wr, ok = <-assigned:
+			case wr, ok = <-nodes:
+			}
+			if !ok || wr.Err() != nil {
+				return
+			}
+			for _, ev := range wr.Events {
+				switch key := string(ev.Kv.Key); {
+				case strings.HasPrefix(key, nodesPrefix):
+					if name := key[len(nodesPrefix):]; !strings.Contains(name, "/") && !send(Event{Node: name}) {
+						return
+					}
+				case ev.Type == mvccpb.DELETE && ev.PrevKv != nil:
+					key := string(ev.PrevKv.Value)
+					ended, err := c.getRuns(ctx, []string{key})
+					if err != nil {
+						return
+					}
+					if len(ended) == 0 {
+						// Its record deleted since: the run's end, as its
+						// key and assignment tell it.
+						ended = []Run{endedRun(key, string(ev.Kv.Key))}
+					}
+					if !send(Event{Ended: ended[0]}) {
+						return
+					}
+				}
+			}
+		}
+	}()
+	return runs, events, nil
+}
+
+// endedRun is a run that ended, whose record is gone, as the keys of its
+// record and of its assignment tell it.
+func endedRun(key, assigned string) Run {
+	rest := strings.TrimPrefix(assigned, assignPrefix)
+	node, rest, _ := strings.Cut(rest, "/")
+	i := strings.LastIndexByte(rest, '/')
+	started, _ := strconv.ParseUint(rest[i+1:], 10, 64)
+	return Run{Key: key, Node: node, Timer: rest[:max(i, 0)], Started: started, State: store.RunEnded}
+}
+
+// unfinishedRuns returns the runs not ended, as their assignments' keys
+// name them, and the revision of that read.
+func (c *Cluster) unfinishedRuns(ctx context.Context) ([]Run, int64, error) {
+	var resp *clientv3.GetResponse
+	if err := c.call(ctx, func(ctx context.Context) (err error) {
+		resp, err = c.client.Get(ctx, assignPrefix, clientv3.WithPrefix())
+		return err
+	}); err != nil {
+		return nil, 0, fmt.Errorf("cluster: assignments: %w", err)
+	}
+	keys := make([]string, len(resp.Kvs))
+	for i, kv := range resp.Kvs {
+		keys[i] = string(kv.Value)
+	}
+	runs, err := c.getRuns(ctx, keys)
+	if err != nil {
+		return nil, 0, err
+	}
+	return slices.DeleteFunc(runs, func(r Run) bool { return !unfinished(r.State) }), resp.Header.Revision, nil
+}
+
+// maxTxnOps is etcd's default bound on the operations of a transaction
+// (--max-txn-ops).
+const maxTxnOps = 128
+
+// getRuns reads the run records of keys, those that exist, in order.
+func (c *Cluster) getRuns(ctx context.Context, keys []string) ([]Run, error) {
+	kvs, err := c.getKeys(ctx, keys)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: runs: %w", err)
+	}
+	runs := make([]Run, 0, len(kvs))
+	for _, kv := range kvs {
+		run, err := decodeRun(kv)
+		if err != nil {
+			return nil, err
+		}
+		runs = append(runs, run)
+	}
+	return runs, nil
+}
+
+// getKeys reads keys, those that exist, in order, as few transactions
+// as etcd's bound allows.
+func (c *Cluster) getKeys(ctx context.Context, keys []string) ([]*mvccpb.KeyValue, error) {
+	var kvs []*mvccpb.KeyValue
+	for chunk := range slices.Chunk(keys, maxTxnOps) {
+		ops := make([]clientv3.Op, len(chunk))
+		for i, k := range chunk {
+			ops[i] = clientv3.OpGet(k)
+		}
+		var resp *clientv3.TxnResponse
+		if err := c.call(ctx, func(ctx context.Context) (err error) {
+			resp, err = c.client.Txn(ctx).Then(ops...).Commit()
+			return err
+		}); err != nil {
+			return nil, err
+		}
+		for _, r := range resp.Responses {
+			kvs = append(kvs, r.GetResponseRange().Kvs...)
+		}
+	}
+	return kvs, nil
+}

@@ -1,0 +1,287 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"sundial.dev/sundial/internal/store"
+)
+
+// acknowledged runs c's Assignments until the test ends, and sends each
+// run it hands on.
+func acknowledged(t *testing.T, c *Cluster) <-chan Run {
+	runs := make(chan Run, 16)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	t.Cleanup(func() { cancel(); <-done })
+	go func() {
+		defer close(done)
+		if err := c.Assignments(ctx, func(r Run) { runs <- r }); ctx.Err() == nil && !c.closing.Load() {
+			t.Errorf("Assignments: %v", err)
+		}
+	}()
+	return runs
+}
+
+// candidate returns the candidate named name of c's timer.
+func candidateOf(t *testing.T, c *Cluster, timer, name string) Candidate {
+	t.Helper()
+	nodes, err := c.Candidates(t.Context(), timer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range nodes {
+		if n.Name == name {
+			return n
+		}
+	}
+	t.Fatalf("Candidates(%s) = %+v; no %s", timer, nodes, name)
+	return Candidate{}
+}
+
+// The leader assigns a run to another node, which acknowledges it and
+// runs it; while it runs, its node is busier, and the leader is told of
+// its end.
+func TestAssign(t *testing.T) {
+	a := testMember(t, "a")
+	b := testClient(t, "b", a)
+	c := testClient(t, "c", a)
+	ctx := t.Context()
+	for _, p := range []struct {
+		c    *Cluster
+		hash string
+	}{{a, "h1"}, {b, "h1"}, {c, "h2"}} {
+		if _, err := p.c.PublishHash(ctx, "backup.timer", p.hash); err != nil {
+			t.Fatal(err)
+		}
+	}
+	names := func() []string {
+		nodes, err := a.Candidates(ctx, "backup.timer")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, n := range nodes {
+			got = append(got, n.Name)
+		}
+		return got
+	}
+	// c's copy is another: not a candidate.
+	if got := names(); !slices.Equal(got, []string{"a", "b"}) {
+		t.Fatalf("Candidates = %q; want a and b", got)
+	}
+	term := lead(t, a)
+	_, events, err := a.Follow(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	onB := acknowledged(t, b)
+	_, assigned, err := a.Assign(ctx, term, store.TimerState{}, trigger("backup.timer", 100), candidateOf(t, a, "backup.timer", "b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if assigned.Node != "b" || assigned.State != RunAssigned {
+		t.Fatalf("Assign's run = %+v; want assigned to b", assigned)
+	}
+	run := <-onB
+	if run.Key != assigned.Key || run.State != store.RunRunning {
+		t.Fatalf("b's acknowledged run = %+v; want %s running", run, assigned.Key)
+	}
+	if got := candidateOf(t, a, "backup.timer", "b").Busy; got != 1 {
+		t.Errorf("b's Busy while its run runs = %d, want 1", got)
+	}
+	if _, err := b.EndRun(ctx, run, 150, "success", "exited", 0); err != nil {
+		t.Fatal(err)
+	}
+	for ev := range events {
+		if ev.Ended.Key == "" {
+			continue
+		}
+		if ev.Ended.Key != run.Key || ev.Ended.State != store.RunEnded || ev.Ended.Ended != 150 {
+			t.Fatalf("Follow's event = %+v; want the end of %s at 150", ev, run.Key)
+		}
+		break
+	}
+	if got := candidateOf(t, a, "backup.timer", "b").Busy; got != 0 {
+		t.Errorf("b's Busy once its run ended = %d, want 0", got)
+	}
+	// b gone, its copy goes with it, and an assignment to it made from
+	// what was read before is refused.
+	gone := candidateOf(t, a, "backup.timer", "b")
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := names(); !slices.Equal(got, []string{"a"}) {
+		t.Fatalf("Candidates once b left = %q; want a", got)
+	}
+	st, err := a.Timer(ctx, "backup.timer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := a.Assign(ctx, term, st, trigger("backup.timer", 200), gone); !errors.Is(err, ErrStale) {
+		t.Fatalf("Assign to a node gone = %v; want ErrStale", err)
+	}
+}
+
+// A run assigned to a node that is gone before it acknowledged it, or
+// started again since (with another lease), is lost, not run; the
+// leader following is told of the node and of the run's end.
+func TestAssignedNodeLost(t *testing.T) {
+	a := testMember(t, "a")
+	b := testClient(t, "b", a)
+	ctx := t.Context()
+	if _, err := b.PublishHash(ctx, "long.timer", "h"); err != nil {
+		t.Fatal(err)
+	}
+	term := lead(t, a)
+	st, first, err := a.Assign(ctx, term, store.TimerState{}, trigger("long.timer", 1), candidateOf(t, a, "long.timer", "b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	unfinished, events, err := a.Follow(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(unfinished) != 1 || unfinished[0].Key != first.Key {
+		t.Fatalf("Follow's runs not ended = %+v; want %s", unfinished, first.Key)
+	}
+	// b started again under its name: a new lease, and its key taken.
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if ev := <-events; ev.Node != "b" {
+		t.Fatalf("Follow's event = %+v; want b gone", ev)
+	}
+	b2 := testClient(t, "b", a)
+	if ev := <-events; ev.Node != "b" {
+		t.Fatalf("Follow's event = %+v; want b come", ev)
+	}
+	if _, err := b2.PublishHash(ctx, "long.timer", "h"); err != nil {
+		t.Fatal(err)
+	}
+	onB2 := acknowledged(t, b2)
+	_, second, err := a.Assign(ctx, term, st, trigger("long.timer", 2), candidateOf(t, a, "long.timer", "b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The new b runs its own run, not the one of the b before.
+	if run := <-onB2; run.Key != second.Key {
+		t.Fatalf("the new b acknowledged %s; want %s", run.Key, second.Key)
+	}
+	lost, err := a.MarkNodesLost(ctx, term, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lost) != 1 || lost[0].Key != first.Key || lost[0].State != RunNodeLost || lost[0].Ended != 50 {
+		t.Fatalf("MarkNodesLost = %+v; want %s lost at 50", lost, first.Key)
+	}
+	for ev := range events {
+		if ev.Ended.Key == first.Key && ev.Ended.State == RunNodeLost {
+			break
+		}
+	}
+	resp, err := a.client.Get(ctx, assignPrefix, clientv3.WithPrefix(), clientv3.WithCountOnly())
+	if err != nil || resp.Count != 1 {
+		t.Fatalf("assignments left = %v, %v; want the new b's alone", resp, err)
+	}
+}
+
+// An acknowledgment that committed but whose reply was lost leaves the
+// run running, and not yet started: Assignments, called again, hands it
+// on once, and not again.
+func TestAcknowledgmentLost(t *testing.T) {
+	a := testMember(t, "a")
+	ctx := t.Context()
+	term := lead(t, a)
+	st, run, err := a.Trigger(ctx, term, store.TimerState{}, trigger("bill.timer", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.updateRun(ctx, Term{}, run, nil, func(r *Run) { r.State = store.RunRunning }); err != nil {
+		t.Fatal(err)
+	}
+	// handed runs Assignments until it hands on a run of elapse, and
+	// returns those it handed on.
+	handed := func(elapse uint64) []Run {
+		var given []Run
+		actx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		err := a.Assignments(actx, func(r Run) {
+			given = append(given, r)
+			if r.Started == elapse {
+				cancel()
+			}
+		})
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("Assignments = %v", err)
+		}
+		return given
+	}
+	if given := handed(1); len(given) != 1 || given[0].Key != run.Key || given[0].State != store.RunRunning {
+		t.Fatalf("Assignments handed on %+v; want %s, running", given, run.Key)
+	}
+	// Called again, it hands on the next run, and not the first again.
+	go func() {
+		if _, _, err := a.Trigger(ctx, term, st, trigger("bill.timer", 2)); err != nil {
+			t.Error(err)
+		}
+	}()
+	if given := handed(2); len(given) != 1 || given[0].Started != 2 {
+		t.Fatalf("Assignments called again handed on %+v; want the run of 2 alone", given)
+	}
+}
+
+func TestEndedRun(t *testing.T) {
+	r := endedRun(runKey("a.timer", 42), assignKey("db1", "a.timer", 42))
+	if want := (Run{Key: runKey("a.timer", 42), Node: "db1", Timer: "a.timer", Started: 42, State: store.RunEnded}); r != want {
+		t.Errorf("endedRun = %+v, want %+v", r, want)
+	}
+}
+
+// A run whose end could not be recorded still runs in the cluster; it is
+// not handed on again, as one whose acknowledgment's reply was lost is.
+func TestEndRunFailed(t *testing.T) {
+	a := testMember(t, "a")
+	ctx := t.Context()
+	term := lead(t, a)
+	st, _, err := a.Trigger(ctx, term, store.TimerState{}, trigger("bill.timer", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// handed runs Assignments until it hands on a run of elapse.
+	handed := func(elapse uint64) []Run {
+		var given []Run
+		actx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		if err := a.Assignments(actx, func(r Run) {
+			given = append(given, r)
+			if r.Started == elapse {
+				cancel()
+			}
+		}); !errors.Is(err, context.Canceled) {
+			t.Fatalf("Assignments = %v", err)
+		}
+		return given
+	}
+	run := handed(1)[0]
+	canceled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := a.EndRun(canceled, run, 5, "success", "exited", 0); err == nil || errors.Is(err, ErrStale) {
+		t.Fatalf("EndRun without a context = %v; want its failure", err)
+	}
+	go func() {
+		if _, _, err := a.Trigger(ctx, term, st, trigger("bill.timer", 2)); err != nil {
+			t.Error(err)
+		}
+	}()
+	if given := handed(2); len(given) != 1 || given[0].Started != 2 {
+		t.Fatalf("Assignments after a failed end handed on %+v; want the run of 2 alone", given)
+	}
+	if _, err := a.EndRun(ctx, run, 5, "success", "exited", 0); err != nil {
+		t.Fatalf("EndRun tried again: %v", err)
+	}
+}
