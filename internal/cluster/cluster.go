@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,6 +19,8 @@ import (
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
+
+	"sundial.dev/sundial/internal/clock"
 )
 
 // A Cluster is a node's connection to etcd, with the member it hosts,
@@ -32,9 +33,16 @@ type Cluster struct {
 	// lock holds the member's data directory while the member runs.
 	lock   *os.File
 	client *clientv3.Client
-	// node is the node's session: its lease, kept alive by the session's
-	// goroutine until Close.
-	node *concurrency.Session
+	// node is the node's session: its lease, kept alive until it ends,
+	// when the node joins again under a new one, or until Close; under
+	// mu.
+	node *nodeSession
+	clk  clock.Clock
+	// stopped ends with Close, and the node's joining again; rejoined is
+	// closed once that has returned.
+	stopped  context.Context
+	stop     context.CancelFunc
+	rejoined chan struct{}
 	// closing quiets etcd's log once Close has begun.
 	closing atomic.Bool
 	meter   *Meter
@@ -64,7 +72,7 @@ func Open(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{cfg: cfg, log: cfg.Logger, meter: cfg.Meter}
+	c := &Cluster{cfg: cfg, log: cfg.Logger, meter: cfg.Meter, clk: clock.Or(nil)}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
@@ -99,18 +107,15 @@ func Open(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 	if c.client, err = clientv3.New(cc); err != nil {
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
-	if c.node, err = c.session(ctx); err != nil {
-		return nil, fmt.Errorf("cluster: the node's lease: %w", err)
+	if c.node, err = c.join(ctx); err != nil {
+		return nil, err
 	}
-	node, _ := json.Marshal(Node{Name: cfg.Name, Lease: fmt.Sprintf("%x", c.node.Lease()), Address: cfg.Address})
-	// A node started again within its old lease's life takes its key:
-	// the key leaves the old lease, whose end then does not delete it.
-	if err := c.call(ctx, func(ctx context.Context) error {
-		_, err := c.client.Put(ctx, nodeKey(cfg.Name), string(node), clientv3.WithLease(c.node.Lease()))
-		return err
-	}); err != nil {
-		return nil, fmt.Errorf("cluster: the node's key: %w", err)
-	}
+	c.stopped, c.stop = context.WithCancel(context.Background())
+	c.rejoined = make(chan struct{})
+	go func() {
+		defer close(c.rejoined)
+		c.rejoin(c.stopped)
+	}()
 	return c, nil
 }
 
@@ -209,11 +214,17 @@ func (c *Cluster) Err() <-chan error {
 func (c *Cluster) Close() error {
 	var errs []error
 	c.closing.Store(true)
-	defer func() { c.node, c.client, c.etcd, c.lock = nil, nil, nil, nil }()
+	defer func() { c.node, c.stop, c.client, c.etcd, c.lock = nil, nil, nil, nil, nil }()
+	if c.stop != nil {
+		c.stop()
+		<-c.rejoined
+	}
 	if c.node != nil {
-		// Bounded by the lease's life: a revocation later than that
-		// finds it gone anyway.
-		if err := c.node.Close(); err != nil && !errors.Is(err, context.Canceled) {
+		c.node.stop()
+		<-c.node.done
+		// Bounded by a request's deadline: a revocation later than the
+		// lease's life finds it gone anyway.
+		if err := c.revoke(c.node.id); err != nil {
 			errs = append(errs, fmt.Errorf("cluster: the node's lease: %w", err))
 		}
 	}

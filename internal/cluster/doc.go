@@ -47,6 +47,19 @@
 // assignment whose commit's reply was lost stands, and its node runs it
 // all the same, once.
 //
+// # The node's lease
+//
+// The node's key, its hashes and its runs live with its own lease. The
+// node renews it itself and counts its deadline from its side: when the
+// last renewal that held was sent, plus the life etcd granted, which
+// etcd's own expiry is never earlier than. When that passes unrenewed,
+// or etcd says the lease is gone, the node's session has ended
+// ([Cluster.SessionEnded]): the runs it was assigned are lost to the
+// cluster, as the leader will record them, and [Cluster.Assignments]
+// fails with [ErrSessionEnded], so that the node stops them before
+// another node may run the next elapse. The node then joins again under
+// a new lease: its key is put again, and it is assigned runs again.
+//
 // # Cluster timers
 //
 // A timer is a cluster timer when its file says so in a section systemd
