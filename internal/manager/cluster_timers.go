@@ -348,14 +348,25 @@ func (m *Manager) watchStalls(ctx context.Context) {
 // publishHashes publishes the hash of each cluster timer started here,
 // as it is now, until ctx is done, and says once in a timer's journal
 // when its copy here is not the cluster's: the leader runs only those
-// that are.
+// that are. The hashes go with the node's lease: when its session ends,
+// they are published again under the next.
 func (m *Manager) publishHashes(ctx context.Context) {
 	published := map[string]string{} // by name
 	told := false
+	var session <-chan struct{} // the one they were published under
 	for {
 		timers, _, ok := m.clusterTimers(ctx)
 		if !ok {
 			return
+		}
+		select {
+		case <-session:
+			clear(published)
+			session = nil
+		default:
+		}
+		if session == nil && len(timers) > 0 {
+			session, _ = m.Cluster.SessionEnded(ctx) // nil where the node failed to join: publishing fails too
 		}
 		for _, ct := range timers {
 			if published[ct.name] == ct.hash {

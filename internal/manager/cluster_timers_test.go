@@ -78,6 +78,8 @@ type fakeCluster struct {
 	onFollow func()
 	// session is closed when self's session ends (LoseLease).
 	session chan struct{}
+	// published counts the hashes published, by timer.
+	published map[string]int
 }
 
 // sessionNow is self's session now; f.mu held.
@@ -211,6 +213,10 @@ func (f *fakeCluster) PublishHash(ctx context.Context, timer, hash string) (stri
 	if _, ok := f.hashes[timer]; !ok {
 		f.hashes[timer] = hash
 	}
+	if f.published == nil {
+		f.published = map[string]int{}
+	}
+	f.published[timer]++
 	return f.hashes[timer], nil
 }
 
@@ -903,8 +909,9 @@ func TestClusterNodeLeftAtTermStart(t *testing.T) {
 // TestClusterLeaseLost has this node lose its lease while the run of a
 // cluster timer it was assigned runs: the run's unit is stopped at once,
 // being lost to the cluster, whose leader may run the next elapse on
-// another node; and the node, joined again, runs the next elapse it is
-// assigned: the unit, stopped, starts again.
+// another node; and the node, joined again, publishes its hashes again
+// and runs the next elapse it is assigned: the unit, stopped, starts
+// again.
 func TestClusterLeaseLost(t *testing.T) {
 	dir, state := t.TempDir(), t.TempDir()
 	runs := filepath.Join(state, "runs")
@@ -925,7 +932,10 @@ func TestClusterLeaseLost(t *testing.T) {
 			f.LoseLease()
 		}
 		stopped = messages(c, "long.service")
-		return len(lines()) >= 2
+		f.mu.Lock()
+		published := f.published["long.timer"]
+		f.mu.Unlock()
+		return len(lines()) >= 2 && published >= 2
 	}, func(m *Manager) { m.Cluster = f })
 	if !slices.ContainsFunc(stopped, func(msg string) bool { return strings.Contains(msg, "lost to the cluster") }) {
 		t.Errorf("the journal of long.service does not say its run was stopped as lost: %q", stopped)
