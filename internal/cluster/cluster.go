@@ -72,7 +72,7 @@ func Open(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{cfg: cfg, log: cfg.Logger, meter: cfg.Meter, clk: clock.Or(nil)}
+	c := &Cluster{cfg: cfg, log: cfg.Logger, meter: cfg.Meter, clk: clock.Or(cfg.Clock)}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}

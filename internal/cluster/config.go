@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"sundial.dev/sundial/internal/clock"
 )
 
 // A Config says how a node reaches etcd: by hosting a member of its own
@@ -64,6 +66,9 @@ type Config struct {
 	// Meter counts the node's requests, terms and triggers; nil for one
 	// that no one reads.
 	Meter *Meter
+	// Clock is what the node counts its lease's deadline by; nil for the
+	// system's.
+	Clock clock.Clock
 }
 
 const (
