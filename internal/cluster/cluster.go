@@ -222,8 +222,6 @@ func (c *Cluster) Close() error {
 	if c.node != nil {
 		c.node.stop()
 		<-c.node.done
-		// Bounded by a request's deadline: a revocation later than the
-		// lease's life finds it gone anyway.
 		if err := c.revoke(c.node.id); err != nil {
 			errs = append(errs, fmt.Errorf("cluster: the node's lease: %w", err))
 		}

@@ -186,10 +186,13 @@ func (c *Cluster) SessionEnded(ctx context.Context) (<-chan struct{}, error) {
 	return s.ended, nil
 }
 
-// revoke revokes a lease, with a request's deadline: a lease not found
-// has ended already.
+// revoke revokes a lease, with a request's deadline, but no later than
+// the lease's life: a revocation later than that finds it gone anyway,
+// as does one of a lease not found.
 func (c *Cluster) revoke(id clientv3.LeaseID) error {
-	err := c.call(context.Background(), func(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.Lease())
+	defer cancel()
+	err := c.call(ctx, func(ctx context.Context) error {
 		_, err := c.client.Revoke(ctx, id)
 		return err
 	})
