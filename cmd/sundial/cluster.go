@@ -362,9 +362,22 @@ func (ct clusterTimers) Assignments(ctx context.Context, start func(manager.Clus
 	if err != nil {
 		return err
 	}
-	return c.Assignments(ctx, func(r cluster.Run) {
-		start(manager.ClusterAssignment{Timer: r.Timer, Unit: r.Unit, Reason: r.Reason, Invocation: r.Invocation, Elapse: r.Started, Run: r})
+	err = c.Assignments(ctx, func(r cluster.Run, ended <-chan struct{}) {
+		start(manager.ClusterAssignment{Timer: r.Timer, Unit: r.Unit, Reason: r.Reason, Invocation: r.Invocation, Elapse: r.Started, Run: r,
+			SessionEnded: ended})
 	})
+	if errors.Is(err, cluster.ErrSessionEnded) {
+		return fmt.Errorf("%w: %w", manager.ErrSessionEnded, err)
+	}
+	return err
+}
+
+func (ct clusterTimers) SessionEnded(ctx context.Context) (<-chan struct{}, error) {
+	c, err := ct.joined(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return c.SessionEnded(ctx)
 }
 
 func (ct clusterTimers) Lease() time.Duration { return ct.n.lease }

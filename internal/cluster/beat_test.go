@@ -120,13 +120,13 @@ func TestNodeJoinsAgain(t *testing.T) {
 	b := testClient(t, "b", a)
 	ctx := t.Context()
 	tb := triggered(t, b)
-	old := b.nodeLease()
+	old := b.lease()
 	if _, err := a.client.Revoke(ctx, old); err != nil {
 		t.Fatal(err)
 	}
 	await.Until(t, func() bool {
 		nodes, err := a.incarnations(ctx)
-		return err == nil && slices.Contains(nodes, "b/"+b.incarnation) && b.nodeLease() != old
+		return err == nil && slices.Contains(nodes, "b/"+b.incarnation) && b.lease() != old
 	}, "b to join again")
 	tb.Resign()
 	ta := lead(t, a)
@@ -145,7 +145,7 @@ func TestBeatNamesNodesMissing(t *testing.T) {
 	if err := b.Beat(ctx, tb, 100); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.client.Revoke(ctx, c.nodeLease()); err != nil {
+	if _, err := a.client.Revoke(ctx, c.lease()); err != nil {
 		t.Fatal(err)
 	}
 	if err := b.Beat(ctx, tb, 200); err != nil {

@@ -34,17 +34,19 @@ type Cluster struct {
 	// lock holds the member's data directory while the member runs.
 	lock   *os.File
 	client *clientv3.Client
-	// node is the node's session: its lease, kept alive by the session's
-	// goroutine until Close, and a new one after it ends while the node
-	// lives (see keepNode).
-	nodeMu   sync.Mutex
-	node     *concurrency.Session
-	stopNode context.CancelFunc // ends keepNode
-	nodeKept chan struct{}      // closed when keepNode has returned
 	// incarnation names this Cluster, the node's process, among the
 	// node's: a node started again has another; one that joins again
 	// after its lease ended, the same.
 	incarnation string
+	// node is the node's session: its lease, kept alive until it ends,
+	// when the node joins again under a new one, or until Close; under
+	// mu.
+	node *nodeSession
+	// stopped ends with Close, and the node's joining again; rejoined is
+	// closed once that has returned.
+	stopped  context.Context
+	stop     context.CancelFunc
+	rejoined chan struct{}
 	// closing quiets etcd's log once Close has begun.
 	closing atomic.Bool
 	meter   *Meter
@@ -123,9 +125,12 @@ func Open(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 	if c.node, err = c.join(ctx); err != nil {
 		return nil, err
 	}
-	keep, stop := context.WithCancel(context.Background())
-	c.stopNode, c.nodeKept = stop, make(chan struct{})
-	go c.keepNode(keep)
+	c.stopped, c.stop = context.WithCancel(context.Background())
+	c.rejoined = make(chan struct{})
+	go func() {
+		defer close(c.rejoined)
+		c.rejoin(c.stopped)
+	}()
 	if err := c.startCache(ctx); err != nil {
 		return nil, err
 	}
@@ -227,16 +232,15 @@ func (c *Cluster) Err() <-chan error {
 func (c *Cluster) Close() error {
 	var errs []error
 	c.closing.Store(true)
-	defer func() { c.node, c.client, c.etcd, c.lock = nil, nil, nil, nil }()
-	if c.stopNode != nil {
-		c.stopNode()
-		<-c.nodeKept
-		c.stopNode = nil
+	defer func() { c.node, c.stop, c.client, c.etcd, c.lock = nil, nil, nil, nil, nil }()
+	if c.stop != nil {
+		c.stop()
+		<-c.rejoined
 	}
 	if c.node != nil {
-		// Bounded by the lease's life: a revocation later than that
-		// finds it gone anyway.
-		if err := c.node.Close(); err != nil && !errors.Is(err, context.Canceled) {
+		c.node.stop()
+		<-c.node.done
+		if err := c.revoke(c.node.id); err != nil {
 			errs = append(errs, fmt.Errorf("cluster: the node's lease: %w", err))
 		}
 	}

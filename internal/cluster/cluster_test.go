@@ -116,7 +116,7 @@ func TestStatus(t *testing.T) {
 	}
 	defer term.Resign()
 	st := a.Status(t.Context())
-	if !st.Healthy || !st.Quorum || len(st.Problems) > 0 || st.Node != "a" || st.Leader != "b" || st.LeaseTTL != 1 || st.Lease != int64(a.node.Lease()) {
+	if !st.Healthy || !st.Quorum || len(st.Problems) > 0 || st.Node != "a" || st.Leader != "b" || st.LeaseTTL != 1 || st.Lease != int64(a.lease()) {
 		t.Errorf("Status = %+v; want a healthy, b leading, a's lease of 1s", st)
 	}
 	if len(st.Members) != 1 || st.Members[0].Name != "a" || !st.Members[0].RaftLeader ||

@@ -47,6 +47,19 @@
 // assignment whose commit's reply was lost stands, and its node runs it
 // all the same, once.
 //
+// # The node's lease
+//
+// The node's key, its hashes and its runs live with its own lease. The
+// node renews it itself and counts its deadline from its side: when the
+// last renewal that held was sent, plus the life etcd granted, which
+// etcd's own expiry is never earlier than. When that passes unrenewed,
+// or etcd says the lease is gone, the node's session has ended
+// ([Cluster.SessionEnded]): the runs it was assigned are lost to the
+// cluster, as the leader will record them, and [Cluster.Assignments]
+// fails with [ErrSessionEnded], so that the node stops them before
+// another node may run the next elapse. The node then joins again under
+// a new lease: its key is put again, and it is assigned runs again.
+//
 // # The cache of stamps and runs
 //
 // Each node keeps the timers' stamps, and the keys of the run records
@@ -83,8 +96,9 @@
 // incarnation, is named, the cluster stayed up: a failover
 // ([Cluster.Down]). A node's key goes with its lease, which may end
 // while the node lives (paused, cut off, or etcd's Raft without a leader
-// for longer than the lease): the node joins again under a new lease,
-// the same incarnation, and the beat names it meanwhile. The keys of nodes
+// for longer than the lease): the node stops its runs and joins again
+// under a new lease (see The node's lease), the same incarnation, and
+// the beat names it meanwhile. The keys of nodes
 // killed with the whole cluster outlive it by a lease, which etcd gives
 // every lease again when it starts: a new leader not named in the beat
 // waits that long for them to go. A node killed before a beat named it

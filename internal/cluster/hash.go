@@ -14,10 +14,9 @@ import (
 // cluster's has another copy of the unit, and does not run it.
 func (c *Cluster) PublishHash(ctx context.Context, unit, hash string) (string, error) {
 	hk := hashKey(unit)
-	lease := c.nodeLease()
-	mine := clientv3.OpPut(nodeHashKey(c.cfg.Name, unit), hash, clientv3.WithLease(lease))
+	mine := clientv3.OpPut(nodeHashKey(c.cfg.Name, unit), hash, clientv3.WithLease(c.lease()))
 	// The same, by unit, for the leader's choice of a node to run it.
-	byUnit := clientv3.OpPut(copiesOf(unit)+c.cfg.Name, hash, clientv3.WithLease(lease))
+	byUnit := clientv3.OpPut(copiesOf(unit)+c.cfg.Name, hash, clientv3.WithLease(c.lease()))
 	var resp *clientv3.TxnResponse
 	if err := c.call(ctx, func(ctx context.Context) (err error) {
 		resp, err = c.client.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(hk), "=", 0)).

@@ -60,14 +60,32 @@ func (c *Cluster) Candidates(ctx context.Context, timer string) ([]Candidate, er
 }
 
 // Assignments acknowledges each run assigned to this node, as it is
-// assigned, and hands it to start, until ctx ends or etcd cannot be
+// assigned, and hands it to start, with a channel closed when the
+// node's session it was assigned under ends, until ctx ends or etcd cannot be
 // watched: those assigned before it was called first. A run
 // acknowledged is running; one assigned to this node before it was
 // started again (under another lease) is not acknowledged: the leader
 // marks it lost. A run acknowledged whose acknowledgment's reply was
 // lost is running, and handed to start once it is found again, when
-// Assignments is called again after a failure.
-func (c *Cluster) Assignments(ctx context.Context, start func(Run)) error {
+// Assignments is called again after a failure. It fails with
+// ErrSessionEnded when the node's session ends: the runs it handed on
+// are lost, and those assigned under the next session are followed by
+// the next call.
+func (c *Cluster) Assignments(ctx context.Context, start func(r Run, sessionEnded <-chan struct{})) error {
+	s, err := c.live(ctx)
+	if err != nil {
+		return fmt.Errorf("cluster: assignments: %w", err)
+	}
+	parent := ctx
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go func() {
+		select {
+		case <-s.ended:
+			cancel(ErrSessionEnded)
+		case <-ctx.Done():
+		}
+	}()
 	prefix := assignmentsOf(c.cfg.Name)
 	var resp *clientv3.GetResponse
 	if err := c.call(ctx, func(ctx context.Context) (err error) {
@@ -77,42 +95,51 @@ func (c *Cluster) Assignments(ctx context.Context, start func(Run)) error {
 		return fmt.Errorf("cluster: assignments: %w", err)
 	}
 	for _, kv := range resp.Kvs {
-		if err := c.acknowledge(ctx, string(kv.Value), start); err != nil {
-			return err
+		if err := c.acknowledge(ctx, s, string(kv.Value), start); err != nil {
+			return assignmentsEnd(ctx, err)
 		}
 	}
-	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
-	defer cancel()
+	wctx, wcancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
+	defer wcancel()
 	for wr := range c.client.Watch(wctx, prefix, clientv3.WithPrefix(), clientv3.WithRev(resp.Header.Revision+1)) {
 		if err := wr.Err(); err != nil {
-			return fmt.Errorf("cluster: assignments: %w", err)
+			return assignmentsEnd(ctx, fmt.Errorf("cluster: assignments: %w", err))
 		}
 		for _, ev := range wr.Events {
 			if ev.Type != mvccpb.PUT {
 				continue
 			}
-			if err := c.acknowledge(ctx, string(ev.Kv.Value), start); err != nil {
-				return err
+			if err := c.acknowledge(ctx, s, string(ev.Kv.Value), start); err != nil {
+				return assignmentsEnd(ctx, err)
 			}
 		}
 	}
-	if err := ctx.Err(); err != nil {
+	if err := parent.Err(); err != nil {
 		return err
 	}
-	return errors.New("cluster: assignments: the watch ended")
+	return assignmentsEnd(ctx, errors.New("cluster: assignments: the watch ended"))
 }
 
-// acknowledge moves the run of key, assigned to this node under its
-// lease now, from assigned to running, and hands it to start; a run
+// assignmentsEnd is why Assignments ended on err: the node's session's
+// end, if that came first, else err.
+func assignmentsEnd(ctx context.Context, err error) error {
+	if errors.Is(context.Cause(ctx), ErrSessionEnded) {
+		return ErrSessionEnded
+	}
+	return err
+}
+
+// acknowledge moves the run of key, assigned to this node under the
+// lease of s, its session now, from assigned to running, and hands it to start; a run
 // running already that start was not given (the acknowledgment
 // committed, its reply lost) is handed to it too.
-func (c *Cluster) acknowledge(ctx context.Context, key string, start func(Run)) error {
+func (c *Cluster) acknowledge(ctx context.Context, s *nodeSession, key string, start func(Run, <-chan struct{})) error {
 	runs, err := c.getRuns(ctx, []string{key})
 	if err != nil || len(runs) == 0 {
 		return err
 	}
 	r := runs[0]
-	if r.Node != c.cfg.Name || r.Lease != fmt.Sprintf("%x", c.nodeLease()) {
+	if r.Node != c.cfg.Name || r.Lease != fmt.Sprintf("%x", s.id) {
 		return nil
 	}
 	switch r.State {
@@ -132,7 +159,7 @@ func (c *Cluster) acknowledge(ctx context.Context, key string, start func(Run)) 
 	c.started[r.Key] = true
 	c.mu.Unlock()
 	if !given {
-		start(r)
+		start(r, s.ended)
 	}
 	return nil
 }

@@ -20,7 +20,7 @@ func acknowledged(t *testing.T, c *Cluster) <-chan Run {
 	t.Cleanup(func() { cancel(); <-done })
 	go func() {
 		defer close(done)
-		if err := c.Assignments(ctx, func(r Run) { runs <- r }); ctx.Err() == nil && !c.closing.Load() {
+		if err := c.Assignments(ctx, func(r Run, _ <-chan struct{}) { runs <- r }); ctx.Err() == nil && !c.closing.Load() {
 			t.Errorf("Assignments: %v", err)
 		}
 	}()
@@ -210,7 +210,7 @@ func TestAcknowledgmentLost(t *testing.T) {
 		var given []Run
 		actx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		err := a.Assignments(actx, func(r Run) {
+		err := a.Assignments(actx, func(r Run, _ <-chan struct{}) {
 			given = append(given, r)
 			if r.Started == elapse {
 				cancel()
@@ -257,7 +257,7 @@ func TestEndRunFailed(t *testing.T) {
 		var given []Run
 		actx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		if err := a.Assignments(actx, func(r Run) {
+		if err := a.Assignments(actx, func(r Run, _ <-chan struct{}) {
 			given = append(given, r)
 			if r.Started == elapse {
 				cancel()

@@ -81,7 +81,7 @@ func (v timerValue) state(version int64) store.TimerState {
 // Trigger records a cluster timer's elapse as Assign does, its run
 // assigned to this node.
 func (c *Cluster) Trigger(ctx context.Context, term Term, prev store.TimerState, t store.Trigger) (store.TimerState, Run, error) {
-	return c.Assign(ctx, term, prev, t, Candidate{Name: c.cfg.Name, Lease: int64(c.nodeLease())})
+	return c.Assign(ctx, term, prev, t, Candidate{Name: c.cfg.Name, Lease: int64(c.lease())})
 }
 
 // Assign records a cluster timer's elapse at t.Realtime, in one

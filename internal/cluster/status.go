@@ -51,7 +51,7 @@ type Member struct {
 func (c *Cluster) Status(ctx context.Context) Status {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
 	defer cancel()
-	s := Status{Node: c.cfg.Name, Lease: int64(c.nodeLease()), Endpoint: c.client.Endpoints()[0]}
+	s := Status{Node: c.cfg.Name, Lease: int64(c.lease()), Endpoint: c.client.Endpoints()[0]}
 	raftLeader, problems, err := c.endpointStatus(ctx, s.Endpoint)
 	s.Problems = problems
 	if err != nil {
@@ -78,7 +78,7 @@ func (c *Cluster) Status(ctx context.Context) Status {
 	}
 	var lease *clientv3.LeaseTimeToLiveResponse
 	if err := c.call(ctx, func(ctx context.Context) (err error) {
-		lease, err = c.client.TimeToLive(ctx, c.nodeLease())
+		lease, err = c.client.TimeToLive(ctx, c.lease())
 		return err
 	}); err != nil {
 		s.Problems = append(s.Problems, fmt.Sprintf("the node's lease: %v", err))

@@ -56,6 +56,14 @@ type Cluster interface {
 	// Lease is the life of a leader's lease: a leader gone is replaced
 	// within it.
 	Lease() time.Duration
+	// SessionEnded returns a channel closed when this node's session in
+	// the cluster ends while the daemon runs: its lease expired, was
+	// revoked, or went unrenewed past the deadline the node counts. The
+	// runs Assignments handed on under it are then lost to the cluster
+	// (a leader marks them node-lost), and Assignments fails with
+	// ErrSessionEnded; the node joins again under a new session. It waits
+	// until the node has joined, or joined again.
+	SessionEnded(ctx context.Context) (<-chan struct{}, error)
 }
 
 // A ClusterTerm is one term of this node's leadership. Its writes fail
@@ -131,6 +139,9 @@ type ClusterAssignment struct {
 	// Elapse is the trigger's time, realtime µs.
 	Elapse uint64
 	Run    ClusterRun
+	// SessionEnded is closed when the node's session it was assigned
+	// under ends: the run is then lost to the cluster.
+	SessionEnded <-chan struct{}
 }
 
 // A ClusterRun is the cluster's record of a run, handed back to EndRun.
@@ -142,6 +153,10 @@ var (
 	ErrDeposed = errors.New("the term has ended")
 	ErrStale   = errors.New("changed since it was read")
 )
+
+// ErrSessionEnded is what Cluster.Assignments fails with when the node's
+// session ends.
+var ErrSessionEnded = errors.New("the node's session in the cluster ended")
 
 // clusterRetry is how long the leader loop waits before it tries again
 // to reach the cluster.
@@ -169,7 +184,7 @@ type clusterState struct {
 	ctx context.Context
 	// runs are the cluster's records of the runs of cluster timers'
 	// units on this node, by the local run ID; the loop's only.
-	runs map[int64]ClusterRun
+	runs map[int64]clusterRun
 	mu   sync.Mutex
 	// agreed are the hashes of the cluster timers whose copy here is the
 	// cluster's, by name: the leader runs no other.
@@ -186,6 +201,14 @@ type clusterMark struct {
 	cluster bool
 	hash    string
 	nodes   []string
+}
+
+// A clusterRun is a run of a cluster timer's unit on this node: the
+// cluster's record of it, and its unit.
+type clusterRun struct {
+	run     ClusterRun
+	unit    string
+	session <-chan struct{}
 }
 
 // isClusterTimer reports whether e is a timer that the cluster fires:
@@ -224,6 +247,52 @@ func (m *Manager) startCluster(ctx context.Context) {
 	m.background.Go(func() { m.runAssignments(ctx) })
 	m.background.Go(func() { m.publishHashes(ctx) })
 	m.background.Go(func() { m.watchStalls(ctx) })
+	m.background.Go(func() { m.fenceClusterRuns(ctx) })
+}
+
+// fenceClusterRuns stops the runs of cluster timers on this node each
+// time its session in the cluster ends, until ctx is done: they are lost
+// to the cluster, whose leader may run the timer's next elapse on
+// another node, and go on here would break the rule that a unit's runs
+// do not overlap.
+func (m *Manager) fenceClusterRuns(ctx context.Context) {
+	for {
+		ended, err := m.Cluster.SessionEnded(ctx)
+		if err != nil {
+			if !m.pause(ctx, clusterRetry) {
+				return
+			}
+			continue
+		}
+		select {
+		case <-ended:
+		case <-ctx.Done():
+			return
+		}
+		m.send(ctx, func() { m.stopClusterRuns(ended) })
+	}
+}
+
+// stopClusterRuns stops the units of the runs of cluster timers on this
+// node assigned under the session that ended, as systemctl stop does,
+// from the manager's loop: their ends are recorded here, and not told to
+// the cluster, to which they are lost. Those of the next session go on.
+func (m *Manager) stopClusterRuns(ended <-chan struct{}) {
+	units := map[string]bool{}
+	for id, r := range m.cluster.runs {
+		if r.session == ended {
+			units[r.unit] = true
+			delete(m.cluster.runs, id)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(units)) {
+		e := m.units[name]
+		if e == nil {
+			continue
+		}
+		m.unitLog(name, e.invocation, 4, name+": Stopping: its run is lost to the cluster with this node's lease.")
+		m.stop(e, nil)
+	}
 }
 
 // A watched is a cluster timer as the stall watcher sees it.
@@ -302,14 +371,25 @@ func (m *Manager) watchStalls(ctx context.Context) {
 // publishHashes publishes the hash of each cluster timer started here,
 // as it is now, until ctx is done, and says once in a timer's journal
 // when its copy here is not the cluster's: the leader runs only those
-// that are.
+// that are. The hashes go with the node's lease: when its session ends,
+// they are published again under the next.
 func (m *Manager) publishHashes(ctx context.Context) {
 	published := map[string]string{} // by name
 	told := false
+	var session <-chan struct{} // the one they were published under
 	for {
 		timers, _, ok := m.clusterTimers(ctx)
 		if !ok {
 			return
+		}
+		select {
+		case <-session:
+			clear(published)
+			session = nil
+		default:
+		}
+		if session == nil && len(timers) > 0 {
+			session, _ = m.Cluster.SessionEnded(ctx) // nil where the node failed to join: publishing fails too
 		}
 		for _, ct := range timers {
 			if published[ct.name] == ct.hash {
@@ -886,6 +966,9 @@ func (m *Manager) runAssignments(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
+		if errors.Is(err, ErrSessionEnded) {
+			continue // followed again once the node has joined again
+		}
 		if !told {
 			m.log.Error("Cannot follow the runs the cluster assigns to this node; they wait until it can be.", "err", err)
 			told = true
@@ -900,6 +983,14 @@ func (m *Manager) runAssignments(ctx context.Context) {
 // cluster assigned to this node: its end is told to the cluster. The
 // timer here, which does not fire, shows the trigger as its last.
 func (m *Manager) startClusterRun(a ClusterAssignment) {
+	select {
+	case <-a.SessionEnded:
+		// Lost with the session before it could start: its stop is
+		// done, or under way.
+		m.unitLog(a.Timer, "", 4, a.Unit+": Not starting a run lost to the cluster with this node's lease.")
+		return
+	default:
+	}
 	now := m.clk.Now()
 	at := timer.Dual{Realtime: a.Elapse, Monotonic: monotonicOf(a.Elapse, now)}
 	if te := m.units[a.Timer]; te != nil && te.timer != nil {
@@ -912,9 +1003,9 @@ func (m *Manager) startClusterRun(a ClusterAssignment) {
 		StartedMonotonic: now.Monotonic, Boot: m.boot}
 	act.runID = m.recordRun("a run of "+a.Unit, func(ctx context.Context) (int64, error) { return m.writes.StartRun(ctx, r) })
 	if m.cluster.runs == nil {
-		m.cluster.runs = map[int64]ClusterRun{}
+		m.cluster.runs = map[int64]clusterRun{}
 	}
-	m.cluster.runs[act.runID] = a.Run
+	m.cluster.runs[act.runID] = clusterRun{run: a.Run, unit: a.Unit, session: a.SessionEnded}
 	if err != nil {
 		m.unitLog(a.Timer, "", 4, a.Timer+": Failed to queue unit startup job: "+err.Error())
 		m.recordEnd(a.Unit, act.runID, now, "resources", "", 0)
@@ -926,7 +1017,8 @@ func (m *Manager) startClusterRun(a ClusterAssignment) {
 // clusterRunEnded tells the cluster that a run of a cluster timer's unit
 // ended, if runID is one.
 func (m *Manager) clusterRunEnded(unitName string, runID int64, ended timer.Instant, result, code string, status int) {
-	run, ok := m.cluster.runs[runID]
+	cr, ok := m.cluster.runs[runID]
+	run := cr.run
 	if !ok {
 		return
 	}

@@ -81,6 +81,39 @@ type fakeCluster struct {
 	endErrs int
 	// onFollow, if set, is called as Follow begins.
 	onFollow func()
+	// session is closed when self's session ends (LoseLease).
+	session chan struct{}
+	// published counts the hashes published, by timer.
+	published map[string]int
+}
+
+// sessionNow is self's session now; f.mu held.
+func (f *fakeCluster) sessionNow() chan struct{} {
+	if f.session == nil {
+		f.session = make(chan struct{})
+	}
+	return f.session
+}
+
+// LoseLease ends self's session, as its lease's expiry would, and has
+// it join again at once: its runs not ended are lost, as a leader
+// marks them once self came again under a new lease.
+func (f *fakeCluster) LoseLease() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	close(f.sessionNow())
+	f.session = make(chan struct{})
+	for _, r := range f.runs {
+		if r.node == "self" && r.runState().Running {
+			f.endRun(r, "node-lost")
+		}
+	}
+}
+
+func (f *fakeCluster) SessionEnded(ctx context.Context) (<-chan struct{}, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.sessionNow(), nil
 }
 
 // errReplyLost has a fake trigger commit, then fail.
@@ -185,6 +218,10 @@ func (f *fakeCluster) PublishHash(ctx context.Context, timer, hash string) (stri
 	if _, ok := f.hashes[timer]; !ok {
 		f.hashes[timer] = hash
 	}
+	if f.published == nil {
+		f.published = map[string]int{}
+	}
+	f.published[timer]++
 	return f.hashes[timer], nil
 }
 
@@ -229,6 +266,7 @@ func (f *fakeCluster) Assignments(ctx context.Context, start func(ClusterAssignm
 		f.changed = make(chan struct{}, 1)
 	}
 	changed := f.changed
+	session := f.sessionNow()
 	f.mu.Unlock()
 	for {
 		f.mu.Lock()
@@ -237,7 +275,7 @@ func (f *fakeCluster) Assignments(ctx context.Context, start func(ClusterAssignm
 			if r.node == "self" && r.state == "assigned" {
 				r.state = "running"
 				acked = append(acked, ClusterAssignment{Timer: r.timer, Unit: r.unit, Reason: "OnCalendar",
-					Invocation: r.invocation, Elapse: r.started, Run: r})
+					Invocation: r.invocation, Elapse: r.started, Run: r, SessionEnded: session})
 			}
 		}
 		f.mu.Unlock()
@@ -246,6 +284,8 @@ func (f *fakeCluster) Assignments(ctx context.Context, start func(ClusterAssignm
 		}
 		select {
 		case <-changed:
+		case <-session:
+			return ErrSessionEnded
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -1004,5 +1044,50 @@ func TestClusterNodeLeftAtTermStart(t *testing.T) {
 	runDaemon(t, dir, state, func(c *api.Client) bool { return f.firedOf("long.timer") == 1 }, func(m *Manager) { m.Cluster = f })
 	if got := f.runsOf("long.timer"); len(got) != 2 || got[0] != "zed node-lost" || got[1] != "zoe assigned" {
 		t.Errorf("runs of long.timer = %q; want zed's lost, then one assigned to zoe", got)
+	}
+}
+
+// TestClusterLeaseLost has this node lose its lease while the run of a
+// cluster timer it was assigned runs: the run's unit is stopped at once,
+// being lost to the cluster, whose leader may run the next elapse on
+// another node; and the node, joined again, publishes its hashes again
+// and runs the next elapse it is assigned: the unit, stopped, starts
+// again.
+func TestClusterLeaseLost(t *testing.T) {
+	dir, state := t.TempDir(), t.TempDir()
+	runs := filepath.Join(state, "runs")
+	writeUnits(t, dir, map[string]string{
+		"long.timer":   "[Timer]\nOnCalendar=*:*:*\nAccuracySec=1us\n[X-Sundial]\nCluster=yes\nNodes=self\n",
+		"long.service": "[Service]\nExecStart=/bin/sh -c 'echo $$INVOCATION_ID >>" + runs + "; exec sleep 1000'\n",
+	})
+	f := &fakeCluster{}
+	lines := func() []string {
+		data, _ := os.ReadFile(runs)
+		return strings.Fields(string(data))
+	}
+	lost := false
+	var stopped []string
+	runDaemon(t, dir, state, func(c *api.Client) bool {
+		if !lost && len(lines()) == 1 {
+			lost = true
+			f.LoseLease()
+		}
+		stopped = messages(c, "long.service")
+		f.mu.Lock()
+		published := f.published["long.timer"]
+		f.mu.Unlock()
+		return len(lines()) >= 2 && published >= 2
+	}, func(m *Manager) { m.Cluster = f })
+	if !slices.ContainsFunc(stopped, func(msg string) bool { return strings.Contains(msg, "lost to the cluster") }) {
+		t.Errorf("the journal of long.service does not say its run was stopped as lost: %q", stopped)
+	}
+	got := f.runsOf("long.timer")
+	if len(got) < 2 || got[0] != "self node-lost" {
+		t.Errorf("runs of long.timer = %q; want the first lost, then another", got)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.overlaps) > 0 {
+		t.Errorf("triggers over a run not ended: %q", f.overlaps)
 	}
 }

@@ -2,6 +2,7 @@ package manager
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"syscall"
 
@@ -57,6 +58,16 @@ func (m *Manager) resumeRun(r store.Run) bool {
 	left := main || exited || service.Leftovers(r.Invocation)
 	ended := !left && r.MainPID > 0 && r.Sub == store.SubRunning
 	if !left && !ended {
+		return false
+	}
+	// A run of a cluster timer was assigned to this node under the lease
+	// of the daemon before, which ended with it: the cluster has it lost,
+	// or will, and may run the timer's next elapse on another node. It is
+	// stopped, never taken up, nor started again by Restart=.
+	if m.isClusterTimer(m.units[r.Timer]) {
+		if left {
+			m.stopLeft(r, errors.New("a run of a cluster timer, lost to the cluster with the lease of the daemon before"))
+		}
 		return false
 	}
 	e, err := m.get(r.Unit)
