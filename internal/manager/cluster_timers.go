@@ -491,8 +491,10 @@ func (m *Manager) leadClusterTimers(ctx context.Context) {
 // leadTerm fires the cluster timers while term lasts: the runs of nodes
 // gone are marked lost (then and whenever a node leaves), then each
 // timer's next elapse is computed by a timer engine of the term's from
-// the cluster's stamp and runs, and each elapse is triggered through the
-// term's fence, its run assigned to a node that may run it. As
+// the cluster's stamp and runs (activated anew after the whole cluster's
+// stop, which the last term's beat tells from a failover), and each
+// elapse is triggered through the term's fence, its run assigned to a
+// node that may run it; the term beats as it scans. As
 // systemd's timer waits for its unit, a timer whose unit has a run not
 // ended on any node does not fire until it ends, or its node is lost; an
 // elapse that no live node may run waits for one. It returns why the
