@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -167,10 +168,21 @@ func (c *Cluster) Activate(ctx context.Context, term Term, name string, prev sto
 	tk := timerKey(name)
 	rev, err := c.txn(ctx, term, []clientv3.Cmp{fence(term), clientv3.Compare(clientv3.ModRevision(tk), "=", prev.Version)},
 		[]clientv3.Op{clientv3.OpPut(tk, string(stamp))})
+	if errors.Is(err, ErrStale) {
+		// The stamp read, from the cache, lagged: the next Timer has
+		// etcd's, as after a trigger.
+		if rerr := c.refreshTimer(ctx, name); rerr != nil {
+			err = fmt.Errorf("%w; reading it again: %w", err, rerr)
+		}
+	}
 	if err != nil {
 		return store.TimerState{}, fmt.Errorf("cluster: activation of %s: %w", name, err)
 	}
 	st := prev
 	st.ActiveRealtime, st.ActiveMonotonic, st.Version = at, 0, rev
+	k := c.cache
+	k.mu.Lock()
+	k.noteTimer(name, st)
+	k.mu.Unlock()
 	return st, nil
 }
