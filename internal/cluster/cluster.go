@@ -57,7 +57,8 @@ type Cluster struct {
 	clk     clock.Clock
 	// cache holds the timers' stamps and what is known of their runs,
 	// kept by a watch until stopCache ends bgCtx; bg are the goroutines
-	// of the watch and of the leader's pruning, which end with bgCtx.
+	// of the watch and of the leader's pruning and handing on of Raft
+	// leadership, which end with bgCtx.
 	cache     *cache
 	bgCtx     context.Context
 	stopCache context.CancelFunc

@@ -137,15 +137,14 @@ func TestDataDirInUse(t *testing.T) {
 	}
 }
 
-// Without a quorum (two members of three stopped), Status says so at
-// once, with the node and its member's view of the members; Health says
-// it unhealthy.
-func TestStatusWithoutQuorum(t *testing.T) {
+// testMembers starts a member for each name, together a cluster of their
+// own, as testMember does each.
+func testMembers(t *testing.T, names ...string) []*Cluster {
+	t.Helper()
 	if testing.Short() {
-		t.Skip("starts three etcd members")
+		t.Skip("starts etcd members")
 	}
 	dir := t.TempDir()
-	names := []string{"a", "b", "c"}
 	// etcd's peers take no Unix sockets: addresses of a loopback
 	// network of the test's own, so that two runs at once never meet.
 	network := fmt.Sprintf("127.%d.%d.", 1+rand.IntN(254), rand.IntN(256))
@@ -172,6 +171,14 @@ func TestStatusWithoutQuorum(t *testing.T) {
 	for _, c := range members {
 		t.Cleanup(func() { c.Close() })
 	}
+	return members
+}
+
+// Without a quorum (two members of three stopped), Status says so at
+// once, with the node and its member's view of the members; Health says
+// it unhealthy.
+func TestStatusWithoutQuorum(t *testing.T) {
+	members := testMembers(t, "a", "b", "c")
 	a := members[0]
 	if st := a.Status(t.Context()); !st.Quorum || len(st.Members) != 3 {
 		t.Fatalf("Status with a quorum = %+v; want a quorum and 3 members", st)

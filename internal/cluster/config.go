@@ -71,8 +71,9 @@ type Config struct {
 	// Meter counts the node's requests, terms and triggers; nil for one
 	// that no one reads.
 	Meter *Meter
-	// Clock times the retries of the watch of timers, and is what the
-	// node counts its lease's deadline by; nil for the system's.
+	// Clock times the retries of the watch of timers and of handing
+	// etcd's Raft leadership on, and is what the node counts its lease's
+	// deadline by; nil for the system's.
 	Clock clock.Clock
 }
 

@@ -17,6 +17,13 @@
 // not know it, commits nothing: a failed fence is [ErrDeposed], and the
 // caller stops leading; it does not try again.
 //
+// A leader whose member leads etcd's Raft as well, when its term begins
+// or when Raft's leader changes during it, hands Raft leadership to the
+// most up-to-date other member that answers as a healthy follower
+// (etcd's MoveLeader), so that the loss of one process is one failover:
+// losing both leaderships at once is a Raft election first, and then the
+// wait for the term's lease, which the new Raft leader renews in full.
+//
 // # Triggers
 //
 // [Cluster.Trigger] records a timer's elapse as one transaction: the

@@ -31,8 +31,9 @@ type Meter struct {
 
 // Ops are the operations a node asks of etcd, each a gRPC method of
 // etcd's named in snake case, as its requests are counted: range is a
-// read (Get), txn a transaction, status the endpoint's health.
-var Ops = []string{"lease_grant", "lease_revoke", "lease_time_to_live", "member_list", "put", "range", "status", "txn"}
+// read (Get), txn a transaction, status the endpoint's health,
+// move_leader the handing on of etcd's Raft leadership.
+var Ops = []string{"lease_grant", "lease_revoke", "lease_time_to_live", "member_list", "move_leader", "put", "range", "status", "txn"}
 
 // RequestBuckets are the bounds of the requests' durations, in seconds:
 // from a member's answer on loopback, a millisecond, to the deadline of
