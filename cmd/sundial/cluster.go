@@ -152,14 +152,8 @@ func startCluster(cfg cluster.Config, log *slog.Logger) *clusterNode {
 	cfg.Meter = n.meter
 	go func() {
 		defer close(n.done)
-		c, err := cluster.Open(ctx, cfg)
-		n.mu.Lock()
-		n.c, n.err = c, err
-		n.mu.Unlock()
-		if err != nil {
-			if ctx.Err() == nil {
-				log.Error("Failed to join the cluster; cluster timers cannot run.", "err", err)
-			}
+		c := n.join(ctx, cfg, log)
+		if c == nil {
 			return
 		}
 		log.Info(fmt.Sprintf("Joined the cluster as %s.", cfg.Name))
@@ -178,6 +172,38 @@ func startCluster(cfg cluster.Config, log *slog.Logger) *clusterNode {
 		}
 	}()
 	return n
+}
+
+// clusterJoinRetry is how long a node that failed to join its cluster
+// waits before it tries again.
+const clusterJoinRetry = time.Second
+
+// join opens the node's cluster, trying again until it can or ctx ends:
+// a cluster started again, or an etcd too busy to answer in time, is
+// waited for, not given up on; the log says so once. It returns nil
+// when ctx ended first.
+func (n *clusterNode) join(ctx context.Context, cfg cluster.Config, log *slog.Logger) *cluster.Cluster {
+	told := false
+	for {
+		c, err := cluster.Open(ctx, cfg)
+		n.mu.Lock()
+		n.c, n.err = c, err
+		n.mu.Unlock()
+		switch {
+		case err == nil:
+			return c
+		case ctx.Err() != nil:
+			return nil
+		case !told:
+			log.Error("Failed to join the cluster; cluster timers wait until it has, trying again each second.", "err", err)
+			told = true
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(clusterJoinRetry):
+		}
+	}
 }
 
 // stop closes the cluster, or gives up opening it, and returns when it
