@@ -476,17 +476,35 @@ func (c *killCluster) killLeader() {
 	c.restart(l)
 }
 
+// The lines a node's log has at the beginning and the end of each of its
+// terms as the timers' leader.
+const (
+	killLeading      = "Leading the cluster's timers."
+	killNoLongerLead = "No longer leading the cluster's timers."
+)
+
 // pauseLeader stops the leader of the timers past its lease: another
 // leads and fires them. Let go on, it finds its term ended, and starts
 // nothing (check finds no elapse run twice).
+//
+// etcd names the leader as soon as its key is the oldest, before its
+// campaign has seen that: a candidate stopped then loses its key with
+// its lease, its campaign fails once it goes on, and it never leads, so
+// never says it no longer does. So the leader is stopped once it says
+// it leads, and the wait is for the end of every term it had begun when
+// stopped, counted then, rather than for a line more than before.
 func (c *killCluster) pauseLeader() {
-	l := c.leader()
+	var l *killNode
+	await.Until(c, func() bool {
+		l = c.leaderNow()
+		return l != nil && l.cmd != nil && c.said(l, killLeading) > c.said(l, killNoLongerLead)
+	}, "a leader of the timers that knows it leads")
 	n := len(c.lines())
-	ended := c.said(l, "No longer leading the cluster's timers.")
 	c.signal(l, syscall.SIGSTOP)
+	begun := c.said(l, killLeading)
 	await.Until(c, func() bool { l2 := c.leaderNow(); return l2 != nil && l2 != l && c.since(n, l.name) >= 2 }, "another leader than %s, and its runs", l.name)
 	c.signal(l, syscall.SIGCONT)
-	await.Until(c, func() bool { return c.said(l, "No longer leading the cluster's timers.") > ended }, "%s to know it no longer leads", l.name)
+	await.Until(c, func() bool { return c.said(l, killNoLongerLead) >= begun }, "%s to know it no longer leads", l.name)
 }
 
 // killRunning kills the node that runs long.service: its run is marked
