@@ -1,7 +1,6 @@
 package service
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"os"
@@ -21,18 +20,10 @@ import (
 // /proc/self/mountinfo tells it (on a hybrid system it is not
 // /sys/fs/cgroup but /sys/fs/cgroup/unified); "" where there is none.
 var cgroupMount = sync.OnceValue(func() string {
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		// ID parent major:minor root mount-point options… - type source …
-		before, after, ok := strings.Cut(sc.Text(), " - ")
-		fields, tail := strings.Fields(before), strings.Fields(after)
-		if ok && len(fields) >= 5 && len(tail) >= 1 && tail[0] == "cgroup2" && fields[3] == "/" {
-			return unescapeMountinfo(fields[4])
+	mps, _ := mountPoints()
+	for _, mp := range mps {
+		if mp.fstype == "cgroup2" && mp.root == "/" {
+			return mp.path
 		}
 	}
 	return ""

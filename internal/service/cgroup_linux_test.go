@@ -3,6 +3,7 @@ package service
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -193,5 +194,32 @@ func TestCGroupEmptiedForking(t *testing.T) {
 	out := awaitEnd(t, r)
 	if out.Result != Success {
 		t.Errorf("result %s; logs %q", out.Result, tr.logs)
+	}
+}
+
+// TestReadMountinfo: each line's mount point, flags, root and type, its
+// optional fields and escapes read, as cgroupMount finds the cgroup v2
+// hierarchy of a hybrid system among the v1 controllers' and a bind of
+// a group below it.
+func TestReadMountinfo(t *testing.T) {
+	const text = `25 30 0:23 / /sys rw,nosuid,nodev,noexec,relatime shared:7 - sysfs sysfs rw
+34 25 0:29 / /sys/fs/cgroup ro,nosuid,nodev,noexec shared:9 - tmpfs tmpfs ro,mode=755
+35 34 0:30 / /sys/fs/cgroup/unified rw,nosuid,nodev,noexec,relatime shared:10 - cgroup2 cgroup2 rw,nsdelegate
+36 34 0:31 / /sys/fs/cgroup/memory rw,nosuid,nodev,noexec,relatime shared:14 - cgroup cgroup rw,memory
+90 30 0:30 /sundial /srv/my\040groups rw,relatime - cgroup2 cgroup2 rw
+`
+	mps, err := readMountinfo(strings.NewReader(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []mountPoint{
+		{"/sys", syscall.MS_NOSUID | syscall.MS_NODEV | syscall.MS_NOEXEC | syscall.MS_RELATIME, "/", "sysfs"},
+		{"/sys/fs/cgroup", syscall.MS_RDONLY | syscall.MS_NOSUID | syscall.MS_NODEV | syscall.MS_NOEXEC, "/", "tmpfs"},
+		{"/sys/fs/cgroup/unified", syscall.MS_NOSUID | syscall.MS_NODEV | syscall.MS_NOEXEC | syscall.MS_RELATIME, "/", "cgroup2"},
+		{"/sys/fs/cgroup/memory", syscall.MS_NOSUID | syscall.MS_NODEV | syscall.MS_NOEXEC | syscall.MS_RELATIME, "/", "cgroup"},
+		{"/srv/my groups", syscall.MS_RELATIME, "/sundial", "cgroup2"},
+	}
+	if !slices.Equal(mps, want) {
+		t.Errorf("readMountinfo:\n got %+v\nwant %+v", mps, want)
 	}
 }

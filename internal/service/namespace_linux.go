@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"cmp"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -816,11 +817,13 @@ func privateDev(staging string) error {
 	return nil
 }
 
-// A mountPoint is a line of /proc/self/mountinfo: where, and the
-// per-mount flags to keep when it is remounted.
+// A mountPoint is a line of /proc/self/mountinfo: where, the per-mount
+// flags to keep when it is remounted, the directory of its file system
+// mounted there, and the file system's type.
 type mountPoint struct {
-	path  string
-	flags uintptr
+	path         string
+	flags        uintptr
+	root, fstype string
 }
 
 // mountPoints reads /proc/self/mountinfo.
@@ -830,15 +833,26 @@ func mountPoints() ([]mountPoint, error) {
 		return nil, err
 	}
 	defer f.Close()
+	return readMountinfo(f)
+}
+
+// readMountinfo reads the lines of a mountinfo file: "ID parent
+// major:minor root mount-point options optional… - type source
+// super-options".
+func readMountinfo(r io.Reader) ([]mountPoint, error) {
 	var out []mountPoint
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(r)
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
+		before, after, _ := strings.Cut(sc.Text(), " - ")
+		fields := strings.Fields(before)
 		if len(fields) < 6 {
 			continue
 		}
-		mp := mountPoint{path: unescapeMountinfo(fields[4])}
+		mp := mountPoint{path: unescapeMountinfo(fields[4]), root: unescapeMountinfo(fields[3])}
+		if tail := strings.Fields(after); len(tail) > 0 {
+			mp.fstype = tail[0]
+		}
 		for o := range strings.SplitSeq(fields[5], ",") {
 			mp.flags |= mountFlags[o]
 		}
