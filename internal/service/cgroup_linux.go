@@ -47,10 +47,8 @@ func CGroupRoot(name string) (dir, path string) {
 	}
 	if os.Geteuid() == 0 {
 		path = "/" + name
-	} else if path = ownCGroup(); path == "" {
+	} else if path = delegatedCGroup(); path == "" {
 		return "", ""
-	} else if filepath.Base(path) == "init.scope" {
-		path = filepath.Dir(path) // moved there before, by a manager before this one
 	}
 	dir = filepath.Join(mount, path)
 	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
@@ -84,6 +82,18 @@ func ownCGroup() string {
 		}
 	}
 	return ""
+}
+
+// delegatedCGroup is the group a manager that is not root may have
+// delegated to it: its own, or the one above it where it sits in
+// init.scope, moved there by CGroupRoot (of this manager, or of one
+// before it); "" if not told.
+func delegatedCGroup() string {
+	path := ownCGroup()
+	if filepath.Base(path) == "init.scope" {
+		return filepath.Dir(path)
+	}
+	return path
 }
 
 // cgroupReserved are the names a group's directory may not take, as

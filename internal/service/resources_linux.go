@@ -37,11 +37,10 @@ func resourceUnhonoured(key string) string {
 	}
 	dir := mount
 	if os.Geteuid() != 0 {
-		own := ownCGroup()
-		if own == "" || unix.Access(filepath.Join(mount, own), unix.W_OK) != nil {
+		own := delegatedCGroup()
+		if dir = filepath.Join(mount, own); own == "" || unix.Access(dir, unix.W_OK) != nil {
 			return "no cgroup v2 hierarchy is delegated to the manager"
 		}
-		dir = filepath.Join(mount, strings.TrimSuffix(own, "/init.scope"))
 	}
 	b, _ := os.ReadFile(filepath.Join(dir, "cgroup.controllers"))
 	if !slices.Contains(strings.Fields(string(b)), controller) {
