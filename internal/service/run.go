@@ -976,7 +976,7 @@ func (r *Run) stopPhase(n next) {
 // until TimeoutStopSec=, then kills them with SIGKILL if SendSIGKILL=.
 func (r *Run) kill(term, kill State) {
 	s := r.spec.Service
-	if s.KillMode == "control-group" || s.KillMode == "mixed" {
+	if r.stopsWholeGroup() {
 		r.adoptStrays()
 	}
 	alive := r.alive()
@@ -1021,13 +1021,14 @@ func (r *Run) killHard(term, kill State) {
 	}
 	r.log(slog.LevelWarn, "State '%s' timed out. Killing.", term)
 	r.setState(kill)
-	if s.KillMode == "control-group" || s.KillMode == "mixed" {
+	whole := r.stopsWholeGroup()
+	if whole {
 		r.adoptStrays()
 	}
 	for _, p := range r.alive() {
-		p.signal(syscall.Signal(s.FinalKillSignal), s.KillMode == "control-group" || s.KillMode == "mixed")
+		p.signal(syscall.Signal(s.FinalKillSignal), whole)
 	}
-	if (s.KillMode == "control-group" || s.KillMode == "mixed") && r.cg != nil {
+	if whole && r.cg != nil {
 		r.cg.signal(syscall.Signal(s.FinalKillSignal), false)
 	}
 	if !r.waitGone(r.deadline(s.TimeoutStopSec)) {
@@ -1099,7 +1100,7 @@ func (r *Run) adoptStrays() {
 func (r *Run) alive() []*process {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	wholeGroup := r.spec.Service.KillMode == "control-group" || r.spec.Service.KillMode == "mixed"
+	wholeGroup := r.stopsWholeGroup()
 	var ps []*process
 	kept := r.groups[:0]
 	for _, p := range r.groups {
@@ -1119,11 +1120,18 @@ func (r *Run) alive() []*process {
 	return ps
 }
 
-// cgroupLeft reports whether, in control-group and mixed mode, which
-// stop the whole group, a process is left in the control group.
-func (r *Run) cgroupLeft() bool {
+// stopsWholeGroup reports whether the stop reaches every process of
+// the service, not its main process alone, as KillMode=control-group
+// and mixed (with its SIGKILL) do.
+func (r *Run) stopsWholeGroup() bool {
 	m := r.spec.Service.KillMode
-	return r.cg != nil && (m == "control-group" || m == "mixed") && r.cg.populated()
+	return m == "control-group" || m == "mixed"
+}
+
+// cgroupLeft reports whether, where the stop reaches every process, a
+// process is left in the control group.
+func (r *Run) cgroupLeft() bool {
+	return r.cg != nil && r.stopsWholeGroup() && r.cg.populated()
 }
 
 // waitGone waits until every process to be stopped is gone, or the
