@@ -50,17 +50,8 @@ func TestCGroupHoldsEscapes(t *testing.T) {
 		mode    string
 		stopped bool
 	}{{"control-group", true}, {"mixed", true}, {"process", false}} {
-		pidFile := filepath.Join(t.TempDir(), "pid")
-		text := "KillMode=" + c.mode + "\nExecStart=/bin/sh -c 'env -i setsid /bin/sh -c \"echo \\$$$$ >" + pidFile + "; exec sleep 1000\" & until [ -s " + pidFile + " ]; do sleep 0.01; done'"
-		tr := &trace{}
-		spec := tr.spec(loadService(t, text), "INVOCATION_ID="+newInvocation())
-		spec.CGroup = filepath.Join(root, c.mode+".service")
-		out := Begin(spec).Wait()
-		data, _ := os.ReadFile(pidFile)
-		pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
-		if err != nil {
-			t.Fatalf("%s: no PID written: %q", c.mode, data)
-		}
+		cg := filepath.Join(root, c.mode+".service")
+		out, pid := runWithStray(t, "KillMode="+c.mode, "env -i setsid /bin/sh", func(s *Spec) { s.CGroup = cg })
 		if alive := pidAlive(pid); alive == c.stopped {
 			t.Errorf("KillMode=%s: the process that left its group and cleared its environment alive: %v", c.mode, alive)
 		}
@@ -68,7 +59,7 @@ func TestCGroupHoldsEscapes(t *testing.T) {
 		if out.Result != Success {
 			t.Errorf("KillMode=%s: result %s, want success", c.mode, out.Result)
 		}
-		if _, err := os.Stat(spec.CGroup); (err == nil) == c.stopped {
+		if _, err := os.Stat(cg); (err == nil) == c.stopped {
 			t.Errorf("KillMode=%s: the control group is there: %v", c.mode, err == nil)
 		}
 	}

@@ -308,20 +308,35 @@ func TestStraysStopped(t *testing.T) {
 		mode    string
 		stopped bool
 	}{{"control-group", true}, {"mixed", true}, {"process", false}} {
-		pidFile := filepath.Join(t.TempDir(), "pid")
-		text := "Type=oneshot\nKillMode=" + c.mode + "\nExecStart=/bin/sh -c 'setsid sh -c \"echo \\$$$$ >" + pidFile + "; exec sleep 30\" & until [ -s " + pidFile + " ]; do sleep 0.01; done'"
-		tr := &trace{}
-		Begin(tr.spec(loadService(t, text), "INVOCATION_ID="+newInvocation())).Wait()
-		data, _ := os.ReadFile(pidFile)
-		pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
-		if err != nil {
-			t.Fatalf("%s: no PID written: %q", c.mode, data)
-		}
+		_, pid := runWithStray(t, "Type=oneshot\nKillMode="+c.mode, "setsid sh", nil)
 		if alive := pidAlive(pid); alive == c.stopped {
 			t.Errorf("KillMode=%s: the process that left its group alive: %v", c.mode, alive)
 		}
 		syscall.Kill(pid, syscall.SIGKILL)
 	}
+}
+
+// runWithStray runs the service of text, whose main process starts a
+// child through leave (a command that runs the shell after it makes
+// its escape), and exits once the child has written its PID; it returns
+// how the activation ended and the child's PID, the child left for t
+// to kill. spec, if set, changes the activation's Spec.
+func runWithStray(t *testing.T, text, leave string, spec func(*Spec)) (Outcome, int) {
+	t.Helper()
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	text += "\nExecStart=/bin/sh -c '" + leave + " -c \"echo \\$$$$ >" + pidFile + "; exec sleep 1000\" & until [ -s " + pidFile + " ]; do sleep 0.01; done'"
+	tr := &trace{}
+	s := tr.spec(loadService(t, text), "INVOCATION_ID="+newInvocation())
+	if spec != nil {
+		spec(&s)
+	}
+	out := Begin(s).Wait()
+	data, _ := os.ReadFile(pidFile)
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil {
+		t.Fatalf("%s: no PID written: %q", text, data)
+	}
+	return out, pid
 }
 
 func TestLeftRunning(t *testing.T) {
