@@ -41,17 +41,13 @@ func seen(last, live []string) []string {
 // incarnations returns the nodes that live now (their keys), each as
 // name/incarnation, sorted.
 func (c *Cluster) incarnations(ctx context.Context) ([]string, error) {
-	kvs, err := c.nodeKeys(ctx)
+	live, err := c.Nodes(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("cluster: nodes: %w", err)
+		return nil, err
 	}
-	var nodes []string
-	for _, kv := range kvs {
-		var n Node
-		if err := json.Unmarshal(kv.Value, &n); err != nil {
-			return nil, fmt.Errorf("cluster: node %s: %w", kv.Key, err)
-		}
-		nodes = append(nodes, n.Name+"/"+n.Incarnation)
+	nodes := make([]string, len(live))
+	for i, n := range live {
+		nodes[i] = n.Name + "/" + n.Incarnation
 	}
 	slices.Sort(nodes)
 	return nodes, nil

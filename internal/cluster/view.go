@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
-	"strings"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -17,25 +16,17 @@ import (
 )
 
 // Nodes returns the nodes that live (their keys, with their leases, are
-// under nodes/), by name.
+// under nodes/), by name: their keys alone, not the hashes below each.
 func (c *Cluster) Nodes(ctx context.Context) ([]Node, error) {
-	var resp *clientv3.GetResponse
-	if err := c.call(ctx, func(ctx context.Context) (err error) {
-		resp, err = c.client.Get(ctx, nodesPrefix, clientv3.WithPrefix())
-		return err
-	}); err != nil {
+	kvs, err := c.nodeKeys(ctx)
+	if err != nil {
 		return nil, fmt.Errorf("cluster: nodes: %w", err)
 	}
-	var nodes []Node
-	for _, kv := range resp.Kvs {
-		if strings.Contains(string(kv.Key[len(nodesPrefix):]), "/") {
-			continue // a key of a node's, not the node's own
-		}
-		var n Node
-		if err := json.Unmarshal(kv.Value, &n); err != nil {
+	nodes := make([]Node, len(kvs))
+	for i, kv := range kvs {
+		if err := json.Unmarshal(kv.Value, &nodes[i]); err != nil {
 			return nil, fmt.Errorf("cluster: node %s: %w", kv.Key, err)
 		}
-		nodes = append(nodes, n)
 	}
 	return nodes, nil
 }
