@@ -90,11 +90,10 @@ func (c *Cluster) TimerViews(ctx context.Context, names []string) (map[string]Ti
 		for i, name := range chunk {
 			var v TimerView
 			if kvs := resp.Responses[2*i].GetResponseRange().Kvs; len(kvs) > 0 {
-				var tv timerValue
-				if err := json.Unmarshal(kvs[0].Value, &tv); err != nil {
+				var err error
+				if v.State, err = timerState(kvs[0]); err != nil {
 					return nil, fmt.Errorf("cluster: timer %s: %w", name, err)
 				}
-				v.State = tv.state(kvs[0].ModRevision)
 			}
 			if kvs := resp.Responses[2*i+1].GetResponseRange().Kvs; len(kvs) > 0 {
 				var err error
