@@ -57,6 +57,16 @@ func testOpen(t *testing.T, cfg Config) *Cluster {
 	return c
 }
 
+// closed reports whether ch is closed, without waiting.
+func closed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
 // nodes returns the names under nodes/, in order.
 func nodes(t *testing.T, c *Cluster) []string {
 	t.Helper()

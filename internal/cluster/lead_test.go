@@ -53,14 +53,7 @@ func TestFence(t *testing.T) {
 				t.Fatal(err)
 			}
 			tc.end(t, c, term)
-			await.Until(t, func() bool {
-				select {
-				case <-term.Done():
-					return true
-				default:
-					return false
-				}
-			}, "the term's Done")
+			await.Until(t, func() bool { return closed(term.Done()) }, "the term's Done")
 			if _, _, err := c.Trigger(ctx, term, st, trigger("clean.timer", 20)); !errors.Is(err, ErrDeposed) {
 				t.Fatalf("Trigger of a term that ended = %v; want ErrDeposed", err)
 			}

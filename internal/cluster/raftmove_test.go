@@ -73,10 +73,8 @@ func TestRaftLeadershipMoves(t *testing.T) {
 				to = raftLeader(t, members)
 				return moved(leader) && to >= 0 && members[to] != leader
 			}, "%s, leading the timers, to hand Raft leadership on", leader.Name())
-			select {
-			case <-term.Done():
+			if closed(term.Done()) {
 				t.Fatalf("the term of %s ended when Raft leadership went to %s", leader.Name(), members[to].Name())
-			default:
 			}
 			if _, _, err := leader.Trigger(t.Context(), term, store.TimerState{}, trigger("clean.timer", 10)); err != nil {
 				t.Errorf("Trigger of %s after Raft leadership went to %s: %v; want the term to hold", leader.Name(), members[to].Name(), err)

@@ -29,14 +29,7 @@ func TestSessionEndsAndRejoins(t *testing.T) {
 	if _, err := a.client.Revoke(t.Context(), old); err != nil {
 		t.Fatal(err)
 	}
-	await.Until(t, func() bool {
-		select {
-		case <-ended:
-			return true
-		default:
-			return false
-		}
-	}, "b's session to end")
+	await.Until(t, func() bool { return closed(ended) }, "b's session to end")
 	await.Until(t, func() bool {
 		select {
 		case err := <-assignments:
@@ -87,14 +80,7 @@ func TestSessionDeadline(t *testing.T) {
 	}
 	old := b.lease()
 	clk.jump.Store(uint64(time.Minute / time.Microsecond))
-	await.Until(t, func() bool {
-		select {
-		case <-ended:
-			return true
-		default:
-			return false
-		}
-	}, "b's session to end at its deadline")
+	await.Until(t, func() bool { return closed(ended) }, "b's session to end at its deadline")
 	await.Until(t, func() bool { return b.lease() != old }, "b to join again under a new lease")
 	if got := nodes(t, a); !slices.Contains(got, "b") {
 		t.Fatalf("nodes after b joined again = %q; want b among them", got)
