@@ -6,13 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -274,13 +274,19 @@ func (c *Cluster) call(ctx context.Context, f func(ctx context.Context) error) e
 // The grant has a deadline; the session's keep-alive does not, and ends
 // with Close or the client.
 func (c *Cluster) session(ctx context.Context) (*concurrency.Session, error) {
-	ttl := int64(math.Ceil(c.cfg.LeaseTTL.Seconds()))
-	var lease *clientv3.LeaseGrantResponse
-	if err := c.call(ctx, func(ctx context.Context) (err error) {
-		lease, err = c.client.Grant(ctx, ttl)
-		return err
-	}); err != nil {
+	lease, err := c.grant(ctx)
+	if err != nil {
 		return nil, err
 	}
-	return concurrency.NewSession(c.client, concurrency.WithLease(lease.ID), concurrency.WithTTL(int(ttl)))
+	return concurrency.NewSession(c.client, concurrency.WithLease(lease.ID), concurrency.WithTTL(int(c.cfg.Lease()/time.Second)))
+}
+
+// grant grants a lease of the config's life, in whole seconds as etcd
+// counts ([Config.Lease]), with a request's deadline.
+func (c *Cluster) grant(ctx context.Context) (lease *clientv3.LeaseGrantResponse, err error) {
+	err = c.call(ctx, func(ctx context.Context) (err error) {
+		lease, err = c.client.Grant(ctx, int64(c.cfg.Lease()/time.Second))
+		return err
+	})
+	return lease, err
 }

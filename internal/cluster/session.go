@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
@@ -33,15 +32,11 @@ type nodeSession struct {
 // join grants the node a lease, puts the node's key with it, and keeps
 // the lease alive until it ends or the session is stopped.
 func (c *Cluster) join(ctx context.Context) (*nodeSession, error) {
-	ttl := int64(math.Ceil(c.cfg.LeaseTTL.Seconds()))
 	// The lease's deadline counts from before the request: etcd's own
 	// is never earlier.
 	sent := c.clk.Now().Monotonic
-	var lease *clientv3.LeaseGrantResponse
-	if err := c.call(ctx, func(ctx context.Context) (err error) {
-		lease, err = c.client.Grant(ctx, ttl)
-		return err
-	}); err != nil {
+	lease, err := c.grant(ctx)
+	if err != nil {
 		return nil, fmt.Errorf("cluster: the node's lease: %w", err)
 	}
 	node, _ := json.Marshal(Node{Name: c.cfg.Name, Lease: fmt.Sprintf("%x", lease.ID), Address: c.cfg.Address, Incarnation: c.incarnation})
