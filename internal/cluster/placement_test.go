@@ -204,24 +204,7 @@ func TestAcknowledgmentLost(t *testing.T) {
 	if _, err := a.updateRun(ctx, Term{}, run, nil, func(r *Run) { r.State = store.RunRunning }); err != nil {
 		t.Fatal(err)
 	}
-	// handed runs Assignments until it hands on a run of elapse, and
-	// returns those it handed on.
-	handed := func(elapse uint64) []Run {
-		var given []Run
-		actx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		err := a.Assignments(actx, func(r Run, _ <-chan struct{}) {
-			given = append(given, r)
-			if r.Started == elapse {
-				cancel()
-			}
-		})
-		if !errors.Is(err, context.Canceled) {
-			t.Fatalf("Assignments = %v", err)
-		}
-		return given
-	}
-	if given := handed(1); len(given) != 1 || given[0].Key != run.Key || given[0].State != store.RunRunning {
+	if given := handed(t, a, 1); len(given) != 1 || given[0].Key != run.Key || given[0].State != store.RunRunning {
 		t.Fatalf("Assignments handed on %+v; want %s, running", given, run.Key)
 	}
 	// Called again, it hands on the next run, and not the first again.
@@ -230,9 +213,27 @@ func TestAcknowledgmentLost(t *testing.T) {
 			t.Error(err)
 		}
 	}()
-	if given := handed(2); len(given) != 1 || given[0].Started != 2 {
+	if given := handed(t, a, 2); len(given) != 1 || given[0].Started != 2 {
 		t.Fatalf("Assignments called again handed on %+v; want the run of 2 alone", given)
 	}
+}
+
+// handed runs c's Assignments until it hands on a run of elapse, and
+// returns those it handed on.
+func handed(t *testing.T, c *Cluster, elapse uint64) []Run {
+	t.Helper()
+	var given []Run
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	if err := c.Assignments(ctx, func(r Run, _ <-chan struct{}) {
+		given = append(given, r)
+		if r.Started == elapse {
+			cancel()
+		}
+	}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Assignments = %v", err)
+	}
+	return given
 }
 
 func TestEndedRun(t *testing.T) {
@@ -252,22 +253,7 @@ func TestEndRunFailed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// handed runs Assignments until it hands on a run of elapse.
-	handed := func(elapse uint64) []Run {
-		var given []Run
-		actx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		if err := a.Assignments(actx, func(r Run, _ <-chan struct{}) {
-			given = append(given, r)
-			if r.Started == elapse {
-				cancel()
-			}
-		}); !errors.Is(err, context.Canceled) {
-			t.Fatalf("Assignments = %v", err)
-		}
-		return given
-	}
-	run := handed(1)[0]
+	run := handed(t, a, 1)[0]
 	canceled, cancel := context.WithCancel(ctx)
 	cancel()
 	if _, err := a.EndRun(canceled, run, 5, "success", "exited", 0); err == nil || errors.Is(err, ErrStale) {
@@ -278,7 +264,7 @@ func TestEndRunFailed(t *testing.T) {
 			t.Error(err)
 		}
 	}()
-	if given := handed(2); len(given) != 1 || given[0].Started != 2 {
+	if given := handed(t, a, 2); len(given) != 1 || given[0].Started != 2 {
 		t.Fatalf("Assignments after a failed end handed on %+v; want the run of 2 alone", given)
 	}
 	if _, err := a.EndRun(ctx, run, 5, "success", "exited", 0); err != nil {
