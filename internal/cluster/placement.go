@@ -212,24 +212,36 @@ func (c *Cluster) Follow(ctx context.Context) ([]Run, <-chan Event, error) {
 			if !ok || wr.Err() != nil {
 				return
 			}
+			// The records of the runs that ended, read at once: many
+			// end together.
+			var keys []string
+			for _, ev := range wr.Events {
+				if ended(ev) {
+					keys = append(keys, string(ev.PrevKv.Value))
+				}
+			}
+			runs, err := c.getRuns(ctx, keys)
+			if err != nil {
+				return
+			}
+			records := make(map[string]Run, len(runs))
+			for _, r := range runs {
+				records[r.Key] = r
+			}
 			for _, ev := range wr.Events {
 				switch key := string(ev.Kv.Key); {
 				case strings.HasPrefix(key, nodesPrefix):
 					if name := key[len(nodesPrefix):]; !strings.Contains(name, "/") && !send(Event{Node: name}) {
 						return
 					}
-				case ev.Type == mvccpb.DELETE && ev.PrevKv != nil:
-					key := string(ev.PrevKv.Value)
-					ended, err := c.getRuns(ctx, []string{key})
-					if err != nil {
-						return
-					}
-					if len(ended) == 0 {
+				case ended(ev):
+					r, ok := records[string(ev.PrevKv.Value)]
+					if !ok {
 						// Its record deleted since: the run's end, as its
 						// key and assignment tell it.
-						ended = []Run{endedRun(key, string(ev.Kv.Key))}
+						r = endedRun(string(ev.PrevKv.Value), key)
 					}
-					if !send(Event{Ended: ended[0]}) {
+					if !send(Event{Ended: r}) {
 						return
 					}
 				}
@@ -237,6 +249,12 @@ func (c *Cluster) Follow(ctx context.Context) ([]Run, <-chan Event, error) {
 		}
 	}()
 	return runs, events, nil
+}
+
+// ended reports whether a watch event of assign/ is a run's end: its
+// assignment deleted, the key of its record in the assignment's value.
+func ended(ev *clientv3.Event) bool {
+	return ev.Type == mvccpb.DELETE && ev.PrevKv != nil && strings.HasPrefix(string(ev.Kv.Key), assignPrefix)
 }
 
 // endedRun is a run that ended, whose record is gone, as the keys of its
