@@ -145,9 +145,9 @@ func (c Config) check() (_ Config, peers []*url.URL, err error) {
 	if strings.ContainsAny(c.Name, "/=,") {
 		return c, nil, &ConfigError{"name", c.Name, `a name holds no "/", "=" or ","`}
 	}
-	if c.LeaseTTL == 0 {
-		c.LeaseTTL = DefaultLeaseTTL
-	}
+	// The life etcd grants, whole seconds: every wait on a lease counts
+	// from it, not from a fraction etcd rounds up.
+	c.LeaseTTL = c.Lease()
 	if c.RequestTimeout == 0 {
 		c.RequestTimeout = DefaultRequestTimeout
 	}

@@ -65,6 +65,11 @@ func TestConfigDefaults(t *testing.T) {
 	if err != nil || cfg.InitialCluster != "solo="+defaultPeerURL {
 		t.Errorf("check of a name alone = %q, %v; want it at the default peer URL", cfg.InitialCluster, err)
 	}
+	// What waits on a lease counts from the life etcd grants.
+	cfg, _, err = Config{Name: "solo", DataDir: "d", LeaseTTL: 1500 * time.Millisecond}.check()
+	if err != nil || cfg.LeaseTTL != 2*time.Second {
+		t.Errorf("check of LeaseTTL 1.5s = %v, %v; want the 2s etcd grants", cfg.LeaseTTL, err)
+	}
 }
 
 // etcd's log reaches the slog handler from warnings up, with its fields,
