@@ -11,27 +11,13 @@ func inputTextSetting(c *settingCtx, a *Assignment) error {
 	if a.Value == "" {
 		return nil
 	}
-	var b strings.Builder
-	for i := 0; i < len(a.Value); i++ {
-		if a.Value[i] != '\\' {
-			b.WriteByte(a.Value[i])
-			continue
-		}
-		r, n, eightBit, err := cunescapeOne(a.Value[i+1:])
-		if err != nil || r == 0 {
-			// cunescape() refuses NUL bytes unless told otherwise.
-			c.warn(a, "Failed to decode C escaped text '%s', ignoring: %s", a.Value, strerror(eINVAL))
-			return nil
-		}
-		if eightBit {
-			b.WriteByte(byte(r))
-		} else {
-			b.WriteRune(r)
-		}
-		i += n
+	text, err := cunescape(a.Value)
+	if err != nil {
+		c.warn(a, "Failed to decode C escaped text '%s', ignoring: %s", a.Value, strerror(eINVAL))
+		return nil
 	}
-	if _, err := c.x.full(b.String()); err != nil {
-		c.warn(a, "Failed to resolve unit specifiers in '%s', ignoring: %s", b.String(), strerror(err))
+	if _, err := c.x.full(text); err != nil {
+		c.warn(a, "Failed to resolve unit specifiers in '%s', ignoring: %s", text, strerror(err))
 	}
 	return nil
 }

@@ -712,7 +712,7 @@ var moreSettingValues = map[string][]string{
 	"Sockets":                   {"", "a.socket", "a.socket b.socket", "a.service", "%Z.socket", "@.socket", "a@.socket", "\"a.socket", "x", "%n.socket"},
 	"SocketBindAllow":           {"tcp:22", "udp:x"},
 	"RestrictFileSystems":       {"", "ext4", "~@network tmpfs", "@bogus", "bogus", "\"ext4", "@known @basic-api @application @auxiliary-api @common-block", "@historical-block @network @privileged-api @security @temporary", "~\"x", "~@bogus"},
-	"StandardInputText":         {"", "hello", "a\\tb", "a\\qb", "a\\x00b", "%Z", "%n \\x41", "\\u00e9"},
+	"StandardInputText":         {"", "hello", "a\\tb", "a\\qb", "a\\x00b", "%Z", "%n \\x41", "\\u00e9", "\\ud800%Z", "\\xff%Z"},
 	"RootImageOptions":          {"", "ro", "root:ro usr:nosuid", "bogus:ro", "a:b:c", "\"ro", "root:%Z", "%Z", "home:ro,nodev :", "usr\\x3aro"},
 	"MountImages":               {"", "/a.raw:/mnt", "-/a.raw:/mnt:root:ro:usr:nosuid", "/a.raw", "/a.raw:", "rel:/mnt", "/a.raw:rel", "/a.raw:/mnt:bogus:ro", "/a.raw:/mnt:ro", "%Z:/mnt", "/a.raw:%Z", "/a.raw:/mnt:%Z", "\"/a.raw", "/a/../b:/mnt", "/a.raw:/mnt /b.raw:/srv:home:ro"},
 	"ExtensionImages":           {"", "/a.raw", "-/a.raw:root:ro", "rel", "/a.raw:bogus:ro", "/a.raw:ro", "%Z", "/a.raw:%Z", "\"/a.raw", "/a/../b", "/a.raw /b.raw:usr:ro:home:nodev"},

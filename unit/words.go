@@ -243,6 +243,30 @@ func (b *wordBuf) String() string {
 	return b.s[b.start:b.end]
 }
 
+// cunescape resolves the C escapes of s as systemd's cunescape() with no
+// flags: an unknown escape, a NUL byte or a trailing backslash is an
+// error, and a code point is encoded as utf8_encode_unichar encodes it.
+func cunescape(s string) (string, error) {
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] != '\\' {
+			b = append(b, s[i])
+			continue
+		}
+		r, n, eightBit, err := cunescapeOne(s[i+1:])
+		if err != nil {
+			return "", err
+		}
+		if eightBit {
+			b = append(b, byte(r))
+		} else {
+			b = appendUnichar(b, r)
+		}
+		i += n
+	}
+	return string(b), nil
+}
+
 // cunescapeOne resolves the C escape at the start of s (after the
 // backslash), as systemd's cunescape_one without NUL bytes. It returns the
 // character, the length of the escape, and whether the character is a raw
