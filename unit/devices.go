@@ -263,20 +263,12 @@ func bindToDeviceSetting(c *settingCtx, a *Assignment) error {
 // networkInterfacesSetting is config_parse_restrict_network_interfaces:
 // interface names, after "~" for those denied.
 func networkInterfacesSetting(c *settingCtx, a *Assignment) error {
-	w := words{s: strings.TrimPrefix(a.Value, "~")}
-	for {
-		word, more, err := w.next("", extractUnquote)
-		if err != nil {
-			c.warn(a, "Trailing garbage in %s, ignoring: %s", a.Key, a.Value)
-			return nil
-		}
-		if !more {
-			return nil
-		}
+	c.eachWord(a, strings.TrimPrefix(a.Value, "~"), extractUnquote, "Trailing garbage in "+a.Key+", ignoring: %s", func(word string) {
 		if !interfaceNameValid(word, true) {
 			c.warn(a, "Invalid interface name, ignoring: %s", word)
 		}
-	}
+	})
+	return nil
 }
 
 // disableControllersSetting is config_parse_disable_controllers:

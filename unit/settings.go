@@ -445,14 +445,15 @@ func warnCompatSetting(arg string) setter {
 }
 
 // eachWord calls f with each word of v, split as extract_first_word
-// splits it with flags. On bad quoting it logs msg, with the whole
-// value, and stops, as systemd's parsers of lists do.
+// splits it with flags. On bad quoting it logs msg, with v, and stops, as
+// systemd's parsers of lists do; v is the value, or what follows its
+// "~" where systemd has stepped over that.
 func (c *settingCtx) eachWord(a *Assignment, v string, flags extractFlags, msg string, f func(word string)) {
 	w := words{s: v}
 	for {
 		word, more, err := w.next("", flags)
 		if err != nil {
-			c.warn(a, msg, a.Value)
+			c.warn(a, msg, v)
 			return
 		}
 		if !more {

@@ -238,24 +238,12 @@ var fileSystemGroups = []string{"@basic-api", "@anonymous", "@application", "@au
 // lsm_bpf_parse_filesystem: file systems, or groups of them, perhaps
 // after a "~"; only the groups' names are checked.
 func restrictFileSystemsSetting(c *settingCtx, a *Assignment) error {
-	if a.Value == "" {
-		return nil
-	}
-	v := strings.TrimPrefix(a.Value, "~")
-	w := words{s: v}
-	for {
-		word, more, err := w.next("", extractUnquote)
-		if err != nil {
-			c.warn(a, "Trailing garbage in %s, ignoring: %s", a.Key, v)
-			return nil
-		}
-		if !more {
-			return nil
-		}
+	c.eachWord(a, strings.TrimPrefix(a.Value, "~"), extractUnquote, "Trailing garbage in "+a.Key+", ignoring: %s", func(word string) {
 		if strings.HasPrefix(word, "@") && !slices.Contains(fileSystemGroups, word) {
 			c.warn(a, "bpf-lsm: Unknown filesystem group, ignoring: %s", word)
 		}
-	}
+	})
+	return nil
 }
 
 // openFileFlags are the names open_file_flags_from_string knows; the

@@ -693,7 +693,7 @@ var moreSettingValues = map[string][]string{
 	"DeviceAllow":               {"", "/dev/null rw", "/dev/null", "char-pts rwm", "block-loop r", "/dev/null x", "/tmp/x r", "/dev/ r", "rel r", "/dev/../x r", "\"/dev/null", "/run/systemd/inaccessible/chr r"},
 	"ExecSearchPath":            {"", "/bin:/usr/bin", "/bin:rel:/usr", "/bin::/usr", ":", "/a/../b"},
 	"LogExtraFields":            {"", "A=1 B=2", "a=1", "A", "_A=1", "1A=1", "\"A=1 2\"", "\"A", strings.Repeat("A", 65) + "=1", "A_B9=x"},
-	"RestrictNetworkInterfaces": {"", "eth0", "~lo eth0", "123", "a/b", "\"x", strings.Repeat("a", 130), ".", "a:b", "all", "a%%b"},
+	"RestrictNetworkInterfaces": {"", "eth0", "~lo eth0", "123", "a/b", "\"x", "~\"x", strings.Repeat("a", 130), ".", "a:b", "all", "a%%b"},
 	"DisableControllers":        {"", "cpu io", "bogus", "cpu bogus", "\"cpu"},
 	"IPIngressFilterPath":       {"", "/sys/fs/bpf/x", "rel", "%Z", "/a/../b"},
 	"Slice":                     {"a b", "a@.slice", "%Z.slice", "", "-.slice", "x", "x.service", "ok.slice", "a@b.slice", "system-%n.slice"},
