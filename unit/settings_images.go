@@ -72,22 +72,11 @@ func importCredentialSetting(c *settingCtx, a *Assignment) error {
 var partitionDesignators = []string{"root", "usr", "home", "srv", "esp", "xbootldr", "swap", "root-verity",
 	"usr-verity", "root-verity-sig", "usr-verity-sig", "tmp", "var"}
 
-// colonWords splits s at colons as extract_many_words with
-// EXTRACT_CUNESCAPE|EXTRACT_UNESCAPE_SEPARATORS does into at most n
-// words, and returns them and what is left.
+// colonWords splits s at colons as strv_split_colon_pairs and the
+// parsers of images do, into at most n words, and returns them and what
+// is left.
 func colonWords(s string, n int) (got []string, rest string, err error) {
-	w := words{s: s}
-	for len(got) < n {
-		word, more, err := w.next(":", extractCUnescape|extractUnescapeSeparators)
-		if err != nil {
-			return nil, "", err
-		}
-		if !more {
-			break
-		}
-		got = append(got, word)
-	}
-	return got, w.rest(), nil
+	return extractMany(s, ":", extractCUnescape|extractUnescapeSeparators, n)
 }
 
 // rootImageOptionsSetting is config_parse_root_image_options: words of
@@ -147,11 +136,11 @@ func imagesSetting(extension bool) setter {
 		if a.Value == "" {
 			return nil
 		}
+		n := 2
+		if extension {
+			n = 1
+		}
 		for tuple := range c.tuples(a) {
-			n := 2
-			if extension {
-				n = 1
-			}
 			paths, q, err := colonWords(tuple, n)
 			if err != nil {
 				c.warn(a, "Invalid syntax in %s=, ignoring: %s", a.Key, tuple)
@@ -263,19 +252,8 @@ func openFileSetting(c *settingCtx, a *Assignment) error {
 // path, a name for the file descriptor (by default the path's last
 // component), and each option at most once.
 func openFileValid(v string) bool {
-	w := words{s: v}
-	var parts []string
-	for len(parts) < 3 {
-		word, more, err := w.next(":", extractDontCoalesceSeparators|extractCUnescape)
-		if err != nil {
-			return false
-		}
-		if !more {
-			break
-		}
-		parts = append(parts, word)
-	}
-	if len(parts) == 0 || w.rest() != "" {
+	parts, rest, err := extractMany(v, ":", extractDontCoalesceSeparators|extractCUnescape, 3)
+	if err != nil || len(parts) == 0 || rest != "" {
 		return false
 	}
 	parts = append(parts, "", "")

@@ -199,6 +199,23 @@ func (w *words) rest() string {
 	return w.s[w.i:]
 }
 
+// extractMany takes at most n words from the start of s, as systemd's
+// extract_many_words, and returns them and what is left.
+func extractMany(s, separators string, flags extractFlags, n int) (got []string, rest string, err error) {
+	w := words{s: s}
+	for len(got) < n {
+		word, more, err := w.next(separators, flags)
+		if err != nil {
+			return nil, "", err
+		}
+		if !more {
+			break
+		}
+		got = append(got, word)
+	}
+	return got, w.rest(), nil
+}
+
 // A wordBuf is a word being read from s: a part of s as long as it can
 // be, and only copied once it differs.
 type wordBuf struct {
