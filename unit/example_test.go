@@ -258,3 +258,16 @@ func ExampleSafeAtoi() {
 	// -5 <nil>
 	// 0 Invalid argument
 }
+
+func ExampleSafeAtou() {
+	for _, s := range []string{"10", " 0b101", "-0", "-1", "4294967296"} {
+		n, err := unit.SafeAtou(s)
+		fmt.Println(n, err)
+	}
+	// Output:
+	// 10 <nil>
+	// 5 <nil>
+	// 0 <nil>
+	// 0 Numerical result out of range
+	// 0 Numerical result out of range
+}

@@ -220,6 +220,15 @@ func SafeAtoi(s string) (int, error) {
 	return int(n), nil
 }
 
+// SafeAtou reads a number as systemd's safe_atou() in
+// basic/parse-util.c: white space may lead, then a sign, "0x" is
+// hexadecimal, "0o" and a leading "0" octal, "0b" binary; a minus sign
+// only on 0; within 32 bits. The error is EINVAL or ERANGE.
+func SafeAtou(s string) (uint, error) {
+	n, err := parseUint(s, 0, false, math.MaxUint32)
+	return uint(n), err
+}
+
 // mangleBase reads the "0b" and "0o" prefixes systemd adds to C's when
 // no base is given.
 func mangleBase(s string, base int) (string, int) {

@@ -387,51 +387,10 @@ func microSymbol() string {
 	return "u"
 }
 
-// parseUnsigned reads a number as systemd's safe_atou: white space and a
-// sign may lead; "0b" and "0o" select base 2 and 8, then strtoul's base 0
-// reads "0x" as hexadecimal and a leading "0" as octal; nothing may follow;
-// the result must fit in 32 bits, and a minus sign is refused unless the
-// value is 0.
+// parseUnsigned reads a number as systemd's safe_atou.
 func parseUnsigned(s string) (uint, bool) {
-	s = strings.TrimLeft(s, " \t\n\r") // systemd's WHITESPACE
-	base := 0
-	if len(s) >= 2 && s[0] == '0' {
-		switch s[1] {
-		case 'b', 'B':
-			base, s = 2, s[2:]
-		case 'o', 'O':
-			base, s = 8, s[2:]
-		}
-	}
-	minus := strings.HasPrefix(s, "-")
-
-	// strtoul: isspace, a sign, the base's prefix, digits.
-	d := strings.TrimLeft(s, " \t\n\v\f\r")
-	neg := false
-	if d != "" && (d[0] == '+' || d[0] == '-') {
-		neg, d = d[0] == '-', d[1:]
-	}
-	if base == 0 {
-		switch {
-		case len(d) > 2 && d[0] == '0' && (d[1] == 'x' || d[1] == 'X'):
-			base, d = 16, d[2:]
-		case strings.HasPrefix(d, "0"):
-			base = 8
-		default:
-			base = 10
-		}
-	}
-	n, err := strconv.ParseUint(d, base, 64) // no sign, no prefix, no "_"
-	if err != nil {
-		return 0, false
-	}
-	if neg {
-		n = -n
-	}
-	if n != 0 && minus || n > math.MaxUint32 {
-		return 0, false
-	}
-	return uint(n), true
+	n, err := unit.SafeAtou(s)
+	return n, err == nil
 }
 
 // A vtable is systemd's two-column "vertical" table: keys right-aligned and
