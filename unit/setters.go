@@ -361,7 +361,11 @@ func checker(parser, arg string) setter {
 	case "bpf_foreign_program":
 		return bpfProgramSetting
 	case "ip_filter_bpf_progs":
-		return filterPathSetting
+		// config_parse_ip_filter_bpf_progs reads a path as
+		// config_parse_unit_path_printf does. Whether the kernel can
+		// run such programs is not looked at: the warning systemd
+		// gives where it cannot is the machine's business.
+		return pathSetting(nil, false)
 	case "unit_slice":
 		return sliceSetting
 	case "syscall_filter":

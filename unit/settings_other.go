@@ -308,23 +308,6 @@ func bpfProgramSetting(c *settingCtx, a *Assignment) error {
 	return nil
 }
 
-// filterPathSetting is config_parse_ip_filter_bpf_progs: the absolute
-// path of a BPF program pinned in the BPF file system. Whether the
-// kernel can run such programs is not looked at: the warning systemd
-// gives where it cannot is the machine's business.
-func filterPathSetting(c *settingCtx, a *Assignment) error {
-	if a.Value == "" {
-		return nil
-	}
-	p, err := c.x.path(a.Value)
-	if err != nil {
-		c.warn(a, "Failed to resolve unit specifiers in '%s', ignoring: %s", a.Value, strerror(err))
-		return nil
-	}
-	c.checkPath(a, p, false)
-	return nil
-}
-
 // sliceSetting is config_parse_unit_slice: the name of a slice unit,
 // with specifiers; one that is no unit's name, or a slice's instance,
 // is not loaded, and one of another type is not assigned
