@@ -297,10 +297,6 @@ func parseRange(s string) (lo, hi uint64, ok bool) {
 	return lo, hi, err == nil
 }
 
-// logLevels are the syslog levels by number, as log_level_from_string
-// names them.
-var logLevels = []string{"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"}
-
 // logFacilities are the syslog facilities by number, as
 // log_facility_unshifted_from_string names them.
 var logFacilities = []string{"kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron",
