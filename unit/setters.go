@@ -279,7 +279,7 @@ func checker(parser, arg string) setter {
 	case "memory_pressure_watch":
 		return enumSetting(nil, "Failed to parse memory pressure watch setting", "off", "on", "auto", "skip")
 	case "log_level":
-		return lookupSetting(LogLevels, 7, "Failed to parse log level")
+		return logLevelSetting(nil)
 	case "log_facility":
 		return lookupSetting(logFacilities, 127, "Failed to parse log facility")
 	case "exec_keyring_mode":

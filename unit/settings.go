@@ -3,7 +3,6 @@ package unit
 import (
 	"fmt"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -115,13 +114,10 @@ func boolSetting(field func(*Unit) *bool, fatal bool) setter {
 var LogLevels = []string{"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"}
 
 // ParseLogLevel reads a syslog priority by its name or its number, as
-// systemd's log_level_from_string.
+// systemd's log_level_from_string: the number as safe_atou reads it
+// ("0x3" and " 3" too), at most 7.
 func ParseLogLevel(s string) (int, bool) {
-	if i := slices.Index(LogLevels, s); i >= 0 {
-		return i, true
-	}
-	n, err := strconv.ParseUint(s, 10, 8)
-	return int(n), err == nil && n < uint64(len(LogLevels))
+	return lookupWithFallback(LogLevels, s, uint64(len(LogLevels)-1))
 }
 
 // logLevelSetting is config_parse_log_level.

@@ -602,7 +602,7 @@ var settingValues = map[string][]string{
 	"ManagedOOMMemoryPressureLimit": {"", "50%", "x", "101%"},
 	"ManagedOOMPreference":          {"none", "avoid", "omit", "x", ""},
 	"LogLevelMax":                   {"", "debug", "7", "8", "x", "err"},
-	"SyslogLevel":                   {"info", "x"},
+	"SyslogLevel":                   {"info", "x", "0x3", "8", "07", "0b11", "-0"},
 	"SyslogFacility":                {"", "local7", "daemon", "127", "128", "x"},
 	"KeyringMode":                   {"", "inherit", "private", "shared", "x"},
 	"UtmpMode":                      {"init", "x"},
