@@ -314,24 +314,19 @@ func lookupSetting(table []string, max uint64, msg string) setter {
 	}
 }
 
-// ipTOSSetting is config_parse_ip_tos: a name, a number up to 255, or
-// empty for the default.
-func ipTOSSetting(c *settingCtx, a *Assignment) error {
-	names := []string{"low-delay", "throughput", "reliability", "low-cost"}
-	if a.Value == "" || slices.Contains(names, a.Value) {
-		return nil
-	}
-	return lookupSetting(nil, 0xff, "Failed to parse IP TOS value")(c, a)
-}
+// ipTOSNames are the names ip_tos_from_string knows.
+var ipTOSNames = []string{"low-delay", "throughput", "reliability", "low-cost"}
 
-// emptyOrEnumSetting is DEFINE_CONFIG_PARSE_ENUM_WITH_DEFAULT: empty
-// sets the default.
-func emptyOrEnumSetting(msg string, names ...string) setter {
+// emptyOr is the parsers where the empty value sets the default and
+// any other is read by set: DEFINE_CONFIG_PARSE_ENUM_WITH_DEFAULT,
+// config_parse_ip_tos, config_parse_tty_size and
+// config_parse_exec_mount_apivfs.
+func emptyOr(set setter) setter {
 	return func(c *settingCtx, a *Assignment) error {
 		if a.Value == "" {
 			return nil
 		}
-		return enumSetting(nil, msg, names...)(c, a)
+		return set(c, a)
 	}
 }
 
@@ -361,23 +356,6 @@ func iecSizeSetting(c *settingCtx, a *Assignment) error {
 		c.warn(a, "Failed to parse size value '%s', ignoring: %s", a.Value, strerror(err))
 	}
 	return nil
-}
-
-// ttySizeSetting is config_parse_tty_size: empty, or an unsigned number.
-func ttySizeSetting(c *settingCtx, a *Assignment) error {
-	if a.Value == "" {
-		return nil
-	}
-	return unsignedSetting(nil)(c, a)
-}
-
-// apiVFSSetting is config_parse_exec_mount_apivfs: a boolean, or empty
-// for the default.
-func apiVFSSetting(c *settingCtx, a *Assignment) error {
-	if a.Value == "" {
-		return nil
-	}
-	return boolSetting(nil, false)(c, a)
 }
 
 // coredumpFilters are the names coredump_filter_from_string knows, by bit.

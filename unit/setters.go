@@ -291,13 +291,13 @@ func checker(parser, arg string) setter {
 	case "oom_policy":
 		return enumSetting(nil, "Failed to parse OOM policy", oomPolicies...)
 	case "exec_mount_propagation_flag":
-		return emptyOrEnumSetting("Failed to parse mount propagation flag", "shared", "slave", "private")
+		return emptyOr(enumSetting(nil, "Failed to parse mount propagation flag", "shared", "slave", "private"))
 	case "numa_policy":
-		return emptyOrEnumSetting("Invalid NUMA policy type", "default", "preferred", "bind", "interleave", "local")
+		return emptyOr(enumSetting(nil, "Invalid NUMA policy type", "default", "preferred", "bind", "interleave", "local"))
 	case "ip_tos":
-		return ipTOSSetting
+		return emptyOr(lookupSetting(ipTOSNames, 0xff, "Failed to parse IP TOS value"))
 	case "exec_mount_apivfs":
-		return apiVFSSetting
+		return emptyOr(boolSetting(nil, false))
 	case "exec_coredump_filter":
 		return coredumpFilterSetting
 	case "int":
@@ -307,7 +307,7 @@ func checker(parser, arg string) setter {
 	case "iec_size":
 		return iecSizeSetting
 	case "tty_size":
-		return ttySizeSetting
+		return emptyOr(unsignedSetting(nil))
 	case "string":
 		return noCheck
 	case "exec_selinux_context", "exec_apparmor_profile", "exec_smack_process_label":
