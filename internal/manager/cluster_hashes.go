@@ -1,0 +1,97 @@
+package manager
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+
+	"sundial.dev/sundial/unit"
+)
+
+// publishHashes publishes the hash of each cluster timer started here,
+// as it is now, until ctx is done, and says once in a timer's journal
+// when its copy here is not the cluster's: the leader runs only those
+// that are. The hashes go with the node's lease: when its session ends,
+// they are published again under the next.
+func (m *Manager) publishHashes(ctx context.Context) {
+	published := map[string]string{} // by name
+	told := false
+	var session <-chan struct{} // the one they were published under
+	for {
+		timers, _, ok := m.clusterTimers(ctx)
+		if !ok {
+			return
+		}
+		select {
+		case <-session:
+			clear(published)
+			session = nil
+		default:
+		}
+		if session == nil && len(timers) > 0 {
+			session, _ = m.Cluster.SessionEnded(ctx) // nil where the node failed to join: publishing fails too
+		}
+		for _, ct := range timers {
+			if published[ct.name] == ct.hash {
+				continue
+			}
+			cl, err := m.Cluster.PublishHash(ctx, ct.name, ct.hash)
+			if ctx.Err() != nil {
+				return
+			}
+			if err != nil {
+				if !told {
+					m.log.Error("Failed to publish the hash of a cluster timer; it waits until it is.", "unit", ct.name, "err", err)
+					told = true
+				}
+				continue
+			}
+			told = false
+			published[ct.name] = ct.hash
+			m.cluster.mu.Lock()
+			if m.cluster.agreed == nil {
+				m.cluster.agreed = map[string]string{}
+			}
+			if cl == ct.hash {
+				m.cluster.agreed[ct.name] = ct.hash
+			} else {
+				delete(m.cluster.agreed, ct.name)
+			}
+			m.cluster.mu.Unlock()
+			if cl != ct.hash {
+				msg := fmt.Sprintf("%s: this node's copy differs from the cluster's (hash %s, cluster %s); not running it.",
+					ct.name, shortHash(ct.hash), shortHash(cl))
+				m.send(ctx, func() { m.unitLog(ct.name, "", 4, msg) })
+			}
+		}
+		if !m.pause(ctx, clusterScan) {
+			return
+		}
+	}
+}
+
+// agrees reports whether this node's copy of a cluster timer is the
+// cluster's, as last published.
+func (m *Manager) agrees(ct clusterTimer) bool {
+	m.cluster.mu.Lock()
+	defer m.cluster.mu.Unlock()
+	return m.cluster.agreed[ct.name] == ct.hash
+}
+
+// unitsHash is the hash of a cluster timer's settings and of its unit's,
+// as loaded from their files with their drop-ins: two nodes whose files
+// say the same have the same, whatever their comments and layout.
+func unitsHash(units ...*unit.Unit) string {
+	h := sha256.New()
+	for _, u := range units {
+		fmt.Fprintf(h, "%q\n", u.Name)
+		for _, a := range u.Assignments {
+			fmt.Fprintf(h, "%q %q %q\n", a.Section, a.Key, a.Value)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// shortHash is a hash as the journal says it.
+func shortHash(h string) string { return h[:min(len(h), 12)] }

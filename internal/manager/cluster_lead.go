@@ -1,0 +1,444 @@
+package manager
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"path"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"sundial.dev/sundial/internal/store"
+	"sundial.dev/sundial/internal/timer"
+	"sundial.dev/sundial/timespan"
+	"sundial.dev/sundial/unit"
+)
+
+// leadClusterTimers campaigns for the cluster's timers and leads them, a
+// term at a time, until ctx is done. Where the cluster cannot be reached
+// the timers wait, and the log says so once until it can be again.
+func (m *Manager) leadClusterTimers(ctx context.Context) {
+	told := false
+	for ctx.Err() == nil {
+		term, err := m.Cluster.Lead(ctx)
+		if err == nil {
+			told = false
+			m.log.Info("Leading the cluster's timers.")
+			err = m.leadTerm(ctx, term)
+			term.Resign()
+			if ctx.Err() != nil {
+				return
+			}
+			m.log.Info("No longer leading the cluster's timers.", "reason", err)
+			if errors.Is(err, ErrDeposed) {
+				continue
+			}
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		if !told {
+			m.log.Error("Cannot reach the cluster; cluster timers wait until it can be.", "err", err)
+			told = true
+		}
+		if !m.pause(ctx, clusterRetry) {
+			return
+		}
+	}
+}
+
+// leadTerm fires the cluster timers while term lasts: the runs of nodes
+// gone are marked lost (then and whenever a node leaves), then each
+// timer's next elapse is computed by a timer engine of the term's from
+// the cluster's stamp and runs (activated anew after the whole cluster's
+// stop, which the last term's beat tells from a failover), and each
+// elapse is triggered through the term's fence, its run assigned to a
+// node that may run it; the term beats as it scans. As
+// systemd's timer waits for its unit, a timer whose unit has a run not
+// ended on any node does not fire until it ends, or its node is lost; an
+// elapse that no live node may run waits for one. It returns why the
+// term ended.
+func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
+	tctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	m.background.Go(func() {
+		select {
+		case <-term.Done():
+			cancel(ErrDeposed)
+		case <-tctx.Done():
+		}
+	})
+	// Followed first: a node that leaves after the runs are read is
+	// told of, and one that left before, its runs are marked lost now.
+	unfinished, events, err := term.Follow(tctx)
+	if err != nil {
+		return termEnd(tctx, err)
+	}
+	if err := term.MarkNodesLost(tctx, m.clk.Now().Realtime); err != nil {
+		return termEnd(tctx, err)
+	}
+	// After the whole cluster's stop, as after a reboot, each timer is
+	// activated anew, once in the term; after a failover, it stayed
+	// active.
+	down, err := term.Down(tctx)
+	if err != nil {
+		return termEnd(tctx, err)
+	}
+	activated := map[string]bool{}
+	// running are the runs not ended, by timer: the last of each. A run
+	// that goes on elsewhere is among them, and the timer waits for its
+	// end, or its node's loss, which Follow tells of.
+	running := map[string]ClusterRunState{}
+	for _, r := range unfinished {
+		if r.Started >= running[r.Timer].Started {
+			running[r.Timer] = r
+		}
+	}
+	var eng *timer.Engine
+	type led struct {
+		t     *timer.Timer
+		cfg   *unit.TimerSection
+		nodes []string
+		state store.TimerState
+		// waits is set while a due elapse waits for a node to run it;
+		// told, once that is said.
+		waits, told bool
+	}
+	all := map[string]*led{}
+	// given is how many runs the term assigned to each node, which
+	// spreads runs over nodes equally busy.
+	given := map[string]int{}
+	resume := func(l *led, name string) error {
+		st, err := term.Timer(tctx, name)
+		if err != nil {
+			return err
+		}
+		last, ok := running[name]
+		if !ok && usesUnitTimes(l.cfg) {
+			if last, err = m.Cluster.LastRun(tctx, name); err != nil {
+				return err
+			}
+		}
+		now := m.clk.Now()
+		stamp := timer.Dual{Realtime: st.LastTrigger, Monotonic: monotonicOf(st.LastTrigger, now)}
+		restart := down && !activated[name]
+		if st.ActiveRealtime == 0 || restart {
+			if restart && st.LastTrigger > 0 && !l.cfg.Persistent && m.missed(eng, name, l.cfg, now, stamp) {
+				msg := fmt.Sprintf("%s: elapses after %s passed while the whole cluster was down; not caught up, as the timer is not Persistent=.",
+					name, timespan.FormatTimestamp(timer.Instant{Realtime: st.LastTrigger}.RealtimeTime(eng.Location), timespan.Pretty))
+				m.send(ctx, func() { m.unitLog(name, "", 5, msg) })
+			}
+			if st, err = term.Activate(tctx, name, st, now.Realtime); err != nil {
+				return err
+			}
+		}
+		activated[name] = true
+		l.state, l.t, l.waits = st, eng.Add(name, l.cfg), false
+		resumeCluster(l.t, st, timer.Dual{Realtime: now.Realtime, Monotonic: now.Monotonic}, now)
+		if last.Started > 0 {
+			l.t.UnitChanged(now, unitState(last, now))
+		}
+		if last.Running {
+			l.t.ResumeRunning(now)
+		}
+		return nil
+	}
+	// scan takes the cluster timers started here as they are now: those
+	// added, changed (reloaded) or stopped since are taken anew.
+	scan := func() error {
+		timers, e, ok := m.clusterTimers(tctx)
+		if !ok {
+			return context.Cause(tctx)
+		}
+		if eng == nil {
+			eng = e
+		}
+		seen := map[string]bool{}
+		for _, ct := range timers {
+			if !m.agrees(ct) {
+				continue
+			}
+			seen[ct.name] = true
+			l := all[ct.name]
+			if l != nil && l.cfg == ct.cfg {
+				continue
+			}
+			if l != nil {
+				eng.Remove(l.t)
+			}
+			l = &led{cfg: ct.cfg, nodes: ct.nodes}
+			if err := resume(l, ct.name); err != nil {
+				return termEnd(tctx, err)
+			}
+			all[ct.name] = l
+		}
+		for name, l := range all {
+			if !seen[name] {
+				eng.Remove(l.t)
+				delete(all, name)
+			}
+		}
+		return nil
+	}
+	beat := func() error {
+		if err := term.Beat(tctx, m.clk.Now().Realtime); err != nil {
+			return termEnd(tctx, err)
+		}
+		return nil
+	}
+	// fire fires the due timers, each in the engine with its run
+	// assigned to the node chosen, or has it wait for one; the triggers
+	// are committed after, all at once.
+	fire := func(due []*led, now timer.Instant) ([]*clusterFiring, error) {
+		nodes := make([][]ClusterNode, len(due))
+		errs := make([]error, len(due))
+		atOnce(len(due), func(i int) { nodes[i], errs[i] = term.Nodes(tctx, due[i].t.Name) })
+		if err := cmp.Or(errs...); err != nil {
+			return nil, err
+		}
+		var fired []*clusterFiring
+		// placed are the runs assigned here to each node, which its
+		// read did not count: busier, as one after the other it would be.
+		placed := map[string]int{}
+		for i, l := range due {
+			for j := range nodes[i] {
+				nodes[i][j].Busy += placed[nodes[i][j].Name]
+			}
+			node, ok := placeRun(nodes[i], l.nodes, given)
+			if !ok {
+				l.waits = true
+				if !l.told {
+					l.told = true
+					msg := l.t.Name + ": no live node has the cluster's copy of it; the elapse waits."
+					if len(l.nodes) > 0 {
+						msg = fmt.Sprintf("%s: no live node matches Nodes=%s and has the cluster's copy of it; the elapse waits.",
+							l.t.Name, strings.Join(l.nodes, " "))
+					}
+					m.send(ctx, func() { m.unitLog(l.t.Name, "", 4, msg) })
+				}
+				continue
+			}
+			l.waits, l.told = false, false
+			eng.Fire(l.t, now, func(tr timer.Trigger) error {
+				given[node.Name]++
+				placed[node.Name]++
+				fired = append(fired, &clusterFiring{name: l.t.Name, node: node, prev: l.state, trigger: store.Trigger{Timer: l.t.Name,
+					Unit: tr.Unit, Reason: tr.Reason.String(), Invocation: newID(), Realtime: tr.At.Realtime,
+					Monotonic: tr.At.Monotonic, Boot: m.boot}})
+				return nil
+			})
+		}
+		return fired, nil
+	}
+	if err := scan(); err != nil {
+		return err
+	}
+	if err := beat(); err != nil {
+		return err
+	}
+	// retry is set when an elapse that waits for a node is to be tried
+	// again: a node came, or a while passed.
+	retry := false
+	for {
+		now := m.clk.Now()
+		var due []*led
+		isDue := map[*led]bool{}
+		for _, t := range eng.Due(now) {
+			due, isDue[all[t.Name]] = append(due, all[t.Name]), true
+		}
+		if retry {
+			retry = false
+			for _, name := range slices.Sorted(maps.Keys(all)) {
+				if l := all[name]; l.waits && !isDue[l] {
+					due = append(due, l)
+				}
+			}
+		}
+		// Each due timer fires in the engine first, and its trigger is
+		// committed after, all at once: etcd commits together what
+		// comes together, where one after the other each waits for its
+		// own commit. A trigger that fails undoes its firing: the timer
+		// is computed anew from the stamp (ErrStale: the stamp moved, or
+		// the node left), or the term ends.
+		fired, err := fire(due, now)
+		if err != nil {
+			return termEnd(tctx, err)
+		}
+		atOnce(len(fired), func(i int) {
+			f := fired[i]
+			f.state, f.err = term.Trigger(tctx, f.prev, f.trigger, f.node)
+		})
+		for _, f := range fired {
+			l := all[f.name]
+			switch {
+			case f.err == nil:
+				l.state = f.state
+				running[f.name] = ClusterRunState{Timer: f.name, Node: f.node.Name, Started: f.trigger.Realtime, Running: true}
+			case errors.Is(f.err, ErrStale):
+				given[f.node.Name]--
+				eng.Remove(l.t)
+				if err := resume(l, f.name); err != nil {
+					return termEnd(tctx, err)
+				}
+			default:
+				return termEnd(tctx, f.err)
+			}
+		}
+		d, _ := eng.Until(now)
+		wake, stop := m.clk.After(min(time.Duration(min(d, uint64(clusterScan/time.Microsecond)))*time.Microsecond, clusterScan))
+		select {
+		case <-tctx.Done():
+			stop()
+			return context.Cause(tctx)
+		case ev, ok := <-events:
+			stop()
+			if !ok {
+				return termEnd(tctx, errors.New("the cluster's runs can no longer be followed"))
+			}
+			now := m.clk.Now()
+			if ev.Node != "" {
+				// A node left, or came: its runs are lost, or it may run
+				// what waits.
+				if err := term.MarkNodesLost(tctx, now.Realtime); err != nil {
+					return termEnd(tctx, err)
+				}
+				retry = true
+			}
+			r := ev.Ended
+			if r.Timer == "" || running[r.Timer].Started > r.Started {
+				continue // none, or not the last run of its timer
+			}
+			delete(running, r.Timer)
+			if l := all[r.Timer]; l != nil {
+				l.t.UnitChanged(now, unitState(r, now))
+			}
+		case <-wake:
+			if err := scan(); err != nil {
+				return err
+			}
+			if err := beat(); err != nil {
+				return err
+			}
+			retry = true
+		}
+	}
+}
+
+// resumeCluster takes a cluster timer up from the cluster's stamp, as the
+// leader and the stall watcher do: active since its activation (since,
+// for a stamp that has none), its elapses counting from its last trigger
+// if it fired since, or with Persistent= (as timer_start takes the
+// stamp), or if that is ahead of this node's clock: no elapse is fired
+// again.
+func resumeCluster(t *timer.Timer, st store.TimerState, since timer.Dual, now timer.Instant) {
+	if st.ActiveRealtime > 0 {
+		since = timer.Dual{Realtime: st.ActiveRealtime, Monotonic: monotonicOf(st.ActiveRealtime, now)}
+	}
+	var last timer.Dual
+	if st.LastTrigger > 0 && (st.LastTrigger >= st.ActiveRealtime || t.Config.Persistent || st.LastTrigger > now.Realtime) {
+		last = timer.Dual{Realtime: st.LastTrigger, Monotonic: monotonicOf(st.LastTrigger, now)}
+		if ahead := st.LastTrigger - min(st.LastTrigger, now.Realtime); ahead > 0 && st.ActiveRealtime > 0 {
+			// Stamped by a node whose clock is ahead of this one's by
+			// that much at least: its monotonic bases are taken back
+			// as much, so that an OnActiveSec= elapse it fired is
+			// passed here too.
+			since.Monotonic = monotonicOf(st.ActiveRealtime-min(ahead, st.ActiveRealtime), now)
+			last.Monotonic = now.Monotonic
+		}
+	}
+	t.Resume(now, since, last)
+}
+
+// missed reports whether a timer last triggered at last would have
+// elapsed by now, had it stayed active.
+func (m *Manager) missed(eng *timer.Engine, name string, cfg *unit.TimerSection, now timer.Instant, last timer.Dual) bool {
+	t := eng.Add(name, cfg)
+	defer eng.Remove(t)
+	t.Resume(now, last, last)
+	next := t.NextElapse(now)
+	return next != 0 && next <= now.Realtime
+}
+
+// placeRun chooses the node to run an elapse of a timer whose Nodes= are
+// globs (any node, for none), among the live nodes that have the
+// cluster's copy of it: the least busy, then the one given the fewest
+// runs by the term, then the first by name.
+func placeRun(nodes []ClusterNode, globs []string, given map[string]int) (ClusterNode, bool) {
+	var best ClusterNode
+	found := false
+	for _, n := range nodes {
+		if len(globs) > 0 && !slices.ContainsFunc(globs, func(g string) bool {
+			ok, _ := path.Match(g, n.Name)
+			return ok
+		}) {
+			continue
+		}
+		if !found || cmp.Or(cmp.Compare(n.Busy, best.Busy), cmp.Compare(given[n.Name], given[best.Name]), strings.Compare(n.Name, best.Name)) < 0 {
+			best, found = n, true
+		}
+	}
+	return best, found
+}
+
+// usesUnitTimes reports whether a timer has values that count from its
+// unit's activation or deactivation.
+func usesUnitTimes(cfg *unit.TimerSection) bool {
+	return slices.ContainsFunc(cfg.Values, func(v unit.TimerValue) bool {
+		return v.Base == unit.OnUnitActive || v.Base == unit.OnUnitInactive
+	})
+}
+
+// unitState is a cluster's run of a timer's unit as the timer is told of
+// its unit: active from the elapse it is of, inactive from its end, on
+// this node's monotonic clock now.
+func unitState(r ClusterRunState, now timer.Instant) timer.UnitState {
+	us := timer.UnitState{Inactive: !r.Running, ActiveAt: monotonicOf(r.Started, now)}
+	if r.Ended > 0 {
+		us.InactiveAt = monotonicOf(r.Ended, now)
+	}
+	return us
+}
+
+// A clusterFiring is a cluster timer fired in the leader's engine, its
+// run assigned to node, and what its trigger's commit returned.
+type clusterFiring struct {
+	name    string
+	node    ClusterNode
+	prev    store.TimerState
+	trigger store.Trigger
+	state   store.TimerState
+	err     error
+}
+
+// clusterAtOnce bounds the calls to etcd made at once for the timers
+// due together: their nodes' reads, and their triggers' commits.
+const clusterAtOnce = 64
+
+// atOnce calls do for each of 0..n-1, at most clusterAtOnce at once, and
+// returns when all have returned: etcd commits together what comes
+// together.
+func atOnce(n int, do func(i int)) {
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, clusterAtOnce)
+	for i := range n {
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			do(i)
+		})
+	}
+	wg.Wait()
+}
+
+// termEnd is why a term ended on err: the term's end or the daemon's
+// stop, if that came first, else err.
+func termEnd(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	return err
+}

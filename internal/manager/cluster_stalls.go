@@ -1,0 +1,83 @@
+package manager
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"sundial.dev/sundial/internal/timer"
+	"sundial.dev/sundial/unit"
+)
+
+// A watched is a cluster timer as the stall watcher sees it.
+type watched struct {
+	t       *timer.Timer
+	cfg     *unit.TimerSection
+	version int64  // of the stamp its next elapse was computed from
+	due     uint64 // that elapse, realtime µs; 0 for none
+	told    bool   // that it is overdue
+}
+
+// watchStalls reads, on every node, the cluster's stamp of each cluster
+// timer started here whose copy is the cluster's, and says once in the
+// timer's journal when its next elapse from that stamp is overdue by more
+// than twice a leader's lease: no leader has fired it, though a leader
+// gone is replaced within one lease. An elapse that waits for its unit's
+// run to end, as systemd's do, is due from that end.
+func (m *Manager) watchStalls(ctx context.Context) {
+	stall := uint64(2 * m.Cluster.Lease() / time.Microsecond)
+	var eng *timer.Engine
+	all := map[string]*watched{}
+	for {
+		timers, e, ok := m.clusterTimers(ctx)
+		if !ok {
+			return
+		}
+		if eng == nil {
+			eng = e
+		}
+		seen := map[string]bool{}
+		for _, ct := range timers {
+			st, err := m.Cluster.Timer(ctx, ct.name)
+			if ctx.Err() != nil {
+				return
+			}
+			if err != nil || !m.agrees(ct) {
+				continue // unreachable (the leader loop says so), or another copy
+			}
+			seen[ct.name] = true
+			now := m.clk.Now()
+			w := all[ct.name]
+			if w == nil || w.cfg != ct.cfg || w.version != st.Version {
+				since := timer.Dual{Realtime: now.Realtime, Monotonic: now.Monotonic}
+				if w != nil {
+					eng.Remove(w.t)
+					since = w.t.InactiveExit
+				}
+				w = &watched{t: eng.Add(ct.name, ct.cfg), cfg: ct.cfg, version: st.Version}
+				resumeCluster(w.t, st, since, now)
+				w.due = w.t.NextElapse(now)
+				all[ct.name] = w
+			}
+			if w.told || w.due == 0 || now.Realtime <= w.due+stall {
+				continue
+			}
+			last, err := m.Cluster.LastRun(ctx, ct.name)
+			if err != nil || last.Running || now.Realtime <= last.Ended+stall {
+				continue
+			}
+			w.told = true
+			msg := fmt.Sprintf("%s: overdue by %d s; no leader has fired it.", ct.name, (now.Realtime-max(w.due, last.Ended))/uint64(time.Second/time.Microsecond))
+			m.send(ctx, func() { m.unitLog(ct.name, "", 4, msg) })
+		}
+		for name, w := range all {
+			if !seen[name] {
+				eng.Remove(w.t)
+				delete(all, name)
+			}
+		}
+		if !m.pause(ctx, clusterScan) {
+			return
+		}
+	}
+}
