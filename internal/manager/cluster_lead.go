@@ -138,13 +138,7 @@ func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 		}
 		activated[name] = true
 		l.state, l.t, l.waits = st, eng.Add(name, l.cfg), false
-		resumeCluster(l.t, st, timer.Dual{Realtime: now.Realtime, Monotonic: now.Monotonic}, now)
-		if last.Started > 0 {
-			l.t.UnitChanged(now, unitState(last, now))
-		}
-		if last.Running {
-			l.t.ResumeRunning(now)
-		}
+		resumeCluster(l.t, st, last, timer.Dual{Realtime: now.Realtime, Monotonic: now.Monotonic}, now)
 		return nil
 	}
 	// scan takes the cluster timers started here as they are now: those
@@ -328,13 +322,15 @@ func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 	}
 }
 
-// resumeCluster takes a cluster timer up from the cluster's stamp, as the
-// leader and the stall watcher do: active since its activation (since,
-// for a stamp that has none), its elapses counting from its last trigger
-// if it fired since, or with Persistent= (as timer_start takes the
-// stamp), or if that is ahead of this node's clock: no elapse is fired
-// again.
-func resumeCluster(t *timer.Timer, st store.TimerState, since timer.Dual, now timer.Instant) {
+// resumeCluster takes a cluster timer up from the cluster's stamp and
+// its unit's last run (the zero state for none), as the leader, the stall
+// watcher and the commands that show it do: active since its activation
+// (since, for a stamp that has none), its elapses counting from its last
+// trigger if it fired since, or with Persistent= (as timer_start takes
+// the stamp), or if that is ahead of this node's clock: no elapse is
+// fired again. Its unit's times are the run's, and while the run goes on
+// the timer waits for its end, as timer_coldplug restores it.
+func resumeCluster(t *timer.Timer, st store.TimerState, run ClusterRunState, since timer.Dual, now timer.Instant) {
 	if st.ActiveRealtime > 0 {
 		since = timer.Dual{Realtime: st.ActiveRealtime, Monotonic: monotonicOf(st.ActiveRealtime, now)}
 	}
@@ -351,6 +347,12 @@ func resumeCluster(t *timer.Timer, st store.TimerState, since timer.Dual, now ti
 		}
 	}
 	t.Resume(now, since, last)
+	if run.Started > 0 {
+		t.UnitChanged(now, unitState(run, now))
+	}
+	if run.Running {
+		t.ResumeRunning(now)
+	}
 }
 
 // missed reports whether a timer last triggered at last would have

@@ -14,7 +14,7 @@ type watched struct {
 	t       *timer.Timer
 	cfg     *unit.TimerSection
 	version int64  // of the stamp its next elapse was computed from
-	due     uint64 // that elapse, realtime µs; 0 for none
+	due     uint64 // that elapse, realtime µs, from the stamp alone; 0 for none
 	told    bool   // that it is overdue
 }
 
@@ -55,19 +55,29 @@ func (m *Manager) watchStalls(ctx context.Context) {
 					since = w.t.InactiveExit
 				}
 				w = &watched{t: eng.Add(ct.name, ct.cfg), cfg: ct.cfg, version: st.Version}
-				resumeCluster(w.t, st, since, now)
+				resumeCluster(w.t, st, ClusterRunState{}, since, now)
 				w.due = w.t.NextElapse(now)
 				all[ct.name] = w
 			}
+			// From the stamp alone the elapse is at its earliest: the
+			// unit's last run only puts it later, or off while it runs.
+			// That run is read only when this one is overdue.
 			if w.told || w.due == 0 || now.Realtime <= w.due+stall {
 				continue
 			}
 			last, err := m.Cluster.LastRun(ctx, ct.name)
-			if err != nil || last.Running || now.Realtime <= last.Ended+stall {
+			if err != nil {
+				continue
+			}
+			t := eng.Add(ct.name, ct.cfg)
+			resumeCluster(t, st, last, w.t.InactiveExit, now)
+			due := t.NextElapse(now)
+			eng.Remove(t)
+			if due == 0 || now.Realtime <= max(due, last.Ended)+stall {
 				continue
 			}
 			w.told = true
-			msg := fmt.Sprintf("%s: overdue by %d s; no leader has fired it.", ct.name, (now.Realtime-max(w.due, last.Ended))/uint64(time.Second/time.Microsecond))
+			msg := fmt.Sprintf("%s: overdue by %d s; no leader has fired it.", ct.name, (now.Realtime-max(due, last.Ended))/uint64(time.Second/time.Microsecond))
 			m.send(ctx, func() { m.unitLog(ct.name, "", 4, msg) })
 		}
 		for name, w := range all {

@@ -1,6 +1,7 @@
 package manager
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -658,6 +659,10 @@ func TestClusterTimerStall(t *testing.T) {
 		// activated is when the timer was activated in the cluster, if
 		// after its last trigger: the whole cluster was down between.
 		activated uint64
+		// timer is its [Timer] section's settings, if not minutely; run,
+		// its unit's last run, if any.
+		timer string
+		run   *fakeRun
 	}{
 		{name: "stalled", said: 1, late: "5"},
 		// Activated anew after the elapse following its last trigger,
@@ -666,16 +671,23 @@ func TestClusterTimerStall(t *testing.T) {
 		{name: "running", running: true},
 		// 4.5 s after the run's end, at the first scan past 4 s.
 		{name: "ended", ended: due + 3_500_000, said: 1, late: "4"},
+		// Due 30 s after its unit's last run ended, 20 s after its
+		// last trigger's 30 s: not overdue.
+		{name: "unit inactive", timer: "OnUnitInactiveSec=30s", run: &fakeRun{timer: "tick.timer", unit: "tick.service", node: "b",
+			state: "ended", started: due - 30_000_000, ended: due - 10_000_000}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir, state := t.TempDir(), t.TempDir()
 			writeUnits(t, dir, map[string]string{
-				"tick.timer":   "[Timer]\nOnCalendar=minutely\nAccuracySec=1us\n[X-Sundial]\nCluster=yes\n",
+				"tick.timer":   "[Timer]\n" + cmp.Or(tc.timer, "OnCalendar=minutely") + "\nAccuracySec=1us\n[X-Sundial]\nCluster=yes\n",
 				"tick.service": "[Service]\nType=oneshot\nExecStart=/bin/true\n",
 			})
 			clk := &stepClock{now: timer.Instant{Realtime: due, Monotonic: 1000_000_000, Boottime: 1000_000_000}}
 			f := &fakeCluster{noLead: true, lastRunning: tc.running, lastEnded: tc.ended,
 				states: map[string]store.TimerState{"tick.timer": {LastTrigger: due - 30_000_000, ActiveRealtime: tc.activated, Version: 1}}}
+			if tc.run != nil {
+				f.runs = []*fakeRun{tc.run}
+			}
 			d := startTestDaemon(t, dir, state, clk, "boot1", func(m *Manager) { m.Cluster = f })
 			reads := func() int {
 				f.mu.Lock()

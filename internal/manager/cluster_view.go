@@ -202,14 +202,14 @@ func (m *Manager) viewClusterTimers(ctx context.Context, eng *timer.Engine, show
 }
 
 // viewTimer computes by eng a cluster timer shown as the leader would:
-// resumed from the cluster's stamp, and waiting for its last run if that
-// runs.
+// resumed from the cluster's stamp and its unit's last run.
 func viewTimer(eng *timer.Engine, s shownTimer, v ClusterTimerView, now timer.Instant) viewedTimer {
 	t := eng.Add(s.name, s.cfg)
-	resumeCluster(t, v.State, s.since, now)
-	if v.Last != nil && v.Last.State == string(store.RunRunning) {
-		t.ResumeRunning(now)
+	var run ClusterRunState
+	if r := v.Last; r != nil {
+		run = ClusterRunState{Timer: r.Timer, Node: r.Node, Started: r.Started, Ended: r.Ended, Running: r.State == string(store.RunRunning)}
 	}
+	resumeCluster(t, v.State, run, s.since, now)
 	return viewedTimer{t: t, last: v.Last}
 }
 

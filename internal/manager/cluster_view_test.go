@@ -240,3 +240,30 @@ func TestClusterViewUnread(t *testing.T) {
 		t.Errorf("the journal's units = %q, want a's", units)
 	}
 }
+
+// TestClusterViewUnitTimes has a node that does not lead show a cluster
+// timer with OnUnitInactiveSec= as the leader computes it: its next
+// elapse counts from the end of its unit's last run, on b.
+func TestClusterViewUnitTimes(t *testing.T) {
+	dir, state := t.TempDir(), t.TempDir()
+	writeUnits(t, dir, map[string]string{
+		"after.timer":   "[Timer]\nOnUnitInactiveSec=1h\nAccuracySec=1us\n[X-Sundial]\nCluster=yes\n",
+		"after.service": "[Service]\nType=oneshot\nExecStart=/bin/true\n",
+	})
+	now := clock.Real{}.Now().Realtime
+	trigger, ended := now-20*60e6, now-10*60e6
+	bRun := api.Run{Unit: "after.service", Timer: "after.timer", Reason: "OnUnitInactiveSec", Invocation: "b1", Started: trigger,
+		Ended: ended, State: "ended", Node: "b"}
+	v := viewCluster{fakeCluster: &fakeCluster{noLead: true},
+		views: map[string]ClusterTimerView{"after.timer": {State: store.TimerState{LastTrigger: trigger, ActiveRealtime: trigger - 60e6, Version: 3}, Last: &bRun}}}
+	c, stop := serve(t, dir, state, t.TempDir(), func(m *Manager) { m.Cluster = v })
+	defer stop()
+	timers, err := c.Timers(context.Background())
+	if err != nil || len(timers) != 1 {
+		t.Fatalf("Timers = %+v, %v", timers, err)
+	}
+	// Within a second: the monotonic clock is read apart from the realtime.
+	if want := ended + 3600e6; timers[0].Next+1e6 < want || timers[0].Next > want+1e6 {
+		t.Errorf("after.timer's next elapse = %d, want %d, an hour after its last run's end on b", timers[0].Next, want)
+	}
+}
