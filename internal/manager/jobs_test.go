@@ -21,16 +21,16 @@ import (
 // waits for the stop to end and starts db again, before the unit.
 func TestStartWhileStopping(t *testing.T) {
 	dir, state, run := t.TempDir(), t.TempDir(), t.TempDir()
-	gate := filepath.Join(state, "gate")
+	gate := newGate(state, "gate")
 	writeUnits(t, dir, map[string]string{
-		"db.service":    "[Service]\nExecStart=/bin/sleep 600\nExecStop=/bin/sh -c 'until [ -e " + gate + " ]; do sleep 0.01; done'\n",
+		"db.service":    "[Service]\nExecStart=/bin/sleep 600\nExecStop=" + gate.wait() + "\n",
 		"rival.service": "[Unit]\nConflicts=db.service\n[Service]\nExecStart=/bin/sleep 600\n",
 		"app.service":   "[Unit]\nRequires=db.service\nAfter=db.service\n[Service]\nExecStart=/bin/sleep 600\n",
 	})
 	var m *Manager
 	c, stop := serve(t, dir, state, run, func(mm *Manager) { m = mm })
 	defer stop()
-	defer os.WriteFile(gate, nil, 0o600) // lets the daemon stop if the test fails
+	defer gate.open(t) // lets the daemon stop if the test fails
 	ctx := context.Background()
 	job := func(verb string, noBlock bool, units ...string) {
 		t.Helper()
@@ -44,14 +44,7 @@ func TestStartWhileStopping(t *testing.T) {
 			}
 		}
 	}
-	active := func(name string) string {
-		t.Helper()
-		units, err := c.Units(ctx, []string{name}, false)
-		if err != nil || len(units) != 1 {
-			t.Fatalf("Units %s: %+v, %v", name, units, err)
-		}
-		return units[0].Active
-	}
+	active := func(name string) string { return unitOf(t, c, name).Active }
 	job("start", false, "db.service")
 	// Deactivating as soon as it is stopped, as service_stop leaves it,
 	// before the activation tells its stop state: is-active says so at
@@ -75,9 +68,7 @@ func TestStartWhileStopping(t *testing.T) {
 	}
 	// Queued while db stops: app's start pulls db's in, and waits for it.
 	job("start", true, "app.service")
-	if err := os.WriteFile(gate, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	gate.open(t)
 	final := func(name string) bool { a := active(name); return a != "deactivating" && a != "activating" }
 	await.Until(t, func() bool { return final("db.service") && final("app.service") }, "db.service and app.service to settle")
 	if a, b := active("db.service"), active("app.service"); a != "active" || b != "active" {
@@ -276,26 +267,19 @@ func TestStopPropagates(t *testing.T) {
 // without those words.
 func TestBoundToInactive(t *testing.T) {
 	dir, state, run := t.TempDir(), t.TempDir(), t.TempDir()
-	gate := filepath.Join(state, "gate")
+	gate := newGate(state, "gate")
 	sleep := "[Service]\nExecStart=/bin/sleep 600\n"
 	writeUnits(t, dir, map[string]string{
 		"skipped.service":  "[Unit]\nConditionPathExists=/nonexistent\n[Service]\nExecStart=/bin/true\n",
 		"bound.service":    "[Unit]\nBindsTo=skipped.service\nAfter=skipped.service\n" + sleep,
 		"required.service": "[Unit]\nRequires=skipped.service\nAfter=skipped.service\n" + sleep,
-		"short.service":    "[Service]\nExecStart=/bin/sh -c 'until [ -e " + gate + " ]; do sleep 0.01; done'\n",
+		"short.service":    "[Service]\nExecStart=" + gate.wait() + "\n",
 		"follows.service":  "[Unit]\nBindsTo=short.service\nAfter=short.service\n" + sleep,
 	})
 	c, stop := serve(t, dir, state, run)
 	defer stop()
-	ctx := context.Background()
 	doJobs(t, c, "start", "bound.service", "required.service", "follows.service")
-	is := func(name string) string {
-		units, err := c.Units(ctx, []string{name}, false)
-		if err != nil || len(units) != 1 {
-			t.Fatalf("Units %s: %+v, %v", name, units, err)
-		}
-		return units[0].Active
-	}
+	is := func(name string) string { return unitOf(t, c, name).Active }
 	await.Until(t, func() bool { return is("bound.service") == "inactive" }, "bound.service to stop")
 	want := []string{"Starting bound.service...", "Started bound.service.",
 		"bound.service: Unit is bound to inactive unit skipped.service. Stopping, too.",
@@ -311,9 +295,7 @@ func TestBoundToInactive(t *testing.T) {
 	if a := is("follows.service"); a != "active" {
 		t.Fatalf("follows.service is %s before short.service ends, want active", a)
 	}
-	if err := os.WriteFile(gate, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	gate.open(t)
 	await.Until(t, func() bool { return is("follows.service") == "inactive" }, "follows.service to stop with short.service")
 	for _, m := range messages(c, "follows.service") {
 		if strings.Contains(m, "bound to inactive") {
@@ -412,16 +394,16 @@ func TestStopPropagatesThroughInactive(t *testing.T) {
 // with the first: it runs once, and the second ends when the first does.
 func TestStartWaitsForStartUnderWay(t *testing.T) {
 	dir, state, run := t.TempDir(), t.TempDir(), t.TempDir()
-	gate := filepath.Join(state, "gate")
+	gate := newGate(state, "gate")
 	writeUnits(t, dir, map[string]string{
-		"db.service":  "[Service]\nExecStartPre=/bin/sh -c 'until [ -e " + gate + " ]; do sleep 0.01; done'\nExecStart=/bin/sleep 600\n",
+		"db.service":  "[Service]\nExecStartPre=" + gate.wait() + "\nExecStart=/bin/sleep 600\n",
 		"app.service": "[Unit]\nRequires=db.service\nAfter=db.service\n[Service]\nExecStart=/bin/sleep 600\n",
 		"log.service": "[Unit]\nWants=db.service\n[Service]\nExecStart=/bin/sleep 600\n",
 	})
 	var m *Manager
 	c, stop := serve(t, dir, state, run, func(mm *Manager) { m = mm })
 	defer stop()
-	defer os.WriteFile(gate, nil, 0o600) // lets the daemon stop if the test fails
+	defer gate.open(t) // lets the daemon stop if the test fails
 	ctx := context.Background()
 	for _, u := range []string{"db.service", "app.service", "log.service"} {
 		if res, err := c.Jobs(ctx, api.JobRequest{Verb: "start", Units: []string{u}, NoBlock: true}); err != nil || res[0].Error != "" {
@@ -443,9 +425,7 @@ func TestStartWaitsForStartUnderWay(t *testing.T) {
 			again <- r + ", db.service " + a
 		})
 	})
-	if err := os.WriteFile(gate, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	gate.open(t)
 	if got, want := <-again, "done, db.service active"; got != want {
 		t.Errorf("the start of db.service asked for again: %s, want %s", got, want)
 	}
@@ -496,9 +476,9 @@ func TestPropagatesStopToGraceful(t *testing.T) {
 // RestartMode= is direct.
 func TestBoundToRestarting(t *testing.T) {
 	dir, state, run := t.TempDir(), t.TempDir(), t.TempDir()
-	gate := filepath.Join(state, "gate")
+	gate := newGate(state, "gate")
 	sleep := "[Service]\nExecStart=/bin/sleep 600\n"
-	crash := "[Service]\nRestart=always\nRestartSec=1h\nExecStart=/bin/sh -c 'until [ -e " + gate + " ]; do sleep 0.01; done; exit 3'\n"
+	crash := "[Service]\nRestart=always\nRestartSec=1h\nExecStart=/bin/sh -c '" + gate.until() + "; exit 3'\n"
 	writeUnits(t, dir, map[string]string{
 		"db.service":     crash,
 		"direct.service": crash + "RestartMode=direct\n",
@@ -512,9 +492,7 @@ func TestBoundToRestarting(t *testing.T) {
 	states := func() string {
 		return activeStates(t, c, "db.service", "direct.service", "bound.service", "bound2.service", "wanter.service")
 	}
-	if err := os.WriteFile(gate, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	gate.open(t)
 	want := "bound.service inactive, bound2.service active, db.service activating, direct.service activating, wanter.service active"
 	await.Until(t, func() bool { return states() == want }, "%s", want)
 	msgs := messages(c, "bound.service")
@@ -529,10 +507,10 @@ func TestBoundToRestarting(t *testing.T) {
 // is started again all the same.
 func TestRestartFailsDependents(t *testing.T) {
 	dir, state, run := t.TempDir(), t.TempDir(), t.TempDir()
-	gate := filepath.Join(state, "gate")
+	gate := newGate(state, "gate")
 	sleep := "[Service]\nExecStart=/bin/sleep 600\n"
 	writeUnits(t, dir, map[string]string{
-		"db.service":   "[Service]\nExecStartPre=/bin/sh -c 'test ! -e " + gate + "'\nExecStart=/bin/sleep 600\n",
+		"db.service":   "[Service]\nExecStartPre=/bin/sh -c 'test ! -e " + string(gate) + "'\nExecStart=/bin/sleep 600\n",
 		"app.service":  "[Unit]\nRequires=db.service\nAfter=db.service\n" + sleep,
 		"part.service": "[Unit]\nPartOf=db.service\n" + sleep,
 	})
@@ -540,9 +518,7 @@ func TestRestartFailsDependents(t *testing.T) {
 	defer stop()
 	ctx := context.Background()
 	doJobs(t, c, "start", "app.service", "part.service")
-	if err := os.WriteFile(gate, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	gate.open(t)
 	if res, err := c.Jobs(ctx, api.JobRequest{Verb: "restart", Units: []string{"db.service"}}); err != nil || res[0].Result != jobFailed {
 		t.Fatalf("restart: %+v, %v", res, err)
 	}
@@ -564,14 +540,14 @@ func TestRestartFailsDependents(t *testing.T) {
 // and the daemon ends, with db.service and app.service not started again.
 func TestStopDuringRestart(t *testing.T) {
 	dir, state, run := t.TempDir(), t.TempDir(), t.TempDir()
-	gate, began := filepath.Join(state, "gate"), filepath.Join(state, "began")
+	gate, began := newGate(state, "gate"), filepath.Join(state, "began")
 	writeUnits(t, dir, map[string]string{
-		"db.service":   "[Service]\nExecStart=/bin/sleep 600\nExecStop=/bin/sh -c 'until [ -e " + gate + " ]; do sleep 0.01; done'\n",
+		"db.service":   "[Service]\nExecStart=/bin/sleep 600\nExecStop=" + gate.wait() + "\n",
 		"app.service":  "[Unit]\nRequires=db.service\nAfter=db.service\n[Service]\nExecStart=/bin/sleep 600\n",
 		"last.service": "[Service]\nExecStart=/bin/sleep 600\nExecStop=/bin/touch " + began + "\n",
 	})
 	c, stop := serve(t, dir, state, run)
-	defer os.WriteFile(gate, nil, 0o600) // lets the daemon stop if the test fails
+	defer gate.open(t) // lets the daemon stop if the test fails
 	ctx := context.Background()
 	doJobs(t, c, "start", "app.service", "last.service")
 	if res, err := c.Jobs(ctx, api.JobRequest{Verb: "restart", Units: []string{"db.service"}, NoBlock: true}); err != nil || res[0].Error != "" {
@@ -586,9 +562,7 @@ func TestStopDuringRestart(t *testing.T) {
 		close(ended)
 	}()
 	await.Until(t, func() bool { _, err := os.Stat(began); return err == nil }, "the daemon to stop its units")
-	if err := os.WriteFile(gate, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	gate.open(t)
 	await.Until(t, func() bool {
 		select {
 		case <-ended:
@@ -605,23 +579,20 @@ func TestStopDuringRestart(t *testing.T) {
 // unit_notify stops them on the unit's change to deactivating.
 func TestBoundToDeactivating(t *testing.T) {
 	dir, state, run := t.TempDir(), t.TempDir(), t.TempDir()
-	gate, post := filepath.Join(state, "gate"), filepath.Join(state, "post")
+	gate, post := newGate(state, "gate"), newGate(state, "post")
 	writeUnits(t, dir, map[string]string{
-		"db.service": "[Service]\nExecStart=/bin/sh -c 'until [ -e " + gate + " ]; do sleep 0.01; done'\n" +
-			"ExecStopPost=/bin/sh -c 'until [ -e " + post + " ]; do sleep 0.01; done'\n",
+		"db.service":    "[Service]\nExecStart=" + gate.wait() + "\nExecStopPost=" + post.wait() + "\n",
 		"bound.service": "[Unit]\nBindsTo=db.service\nAfter=db.service\n[Service]\nExecStart=/bin/sleep 600\n",
 	})
 	c, stop := serve(t, dir, state, run)
 	defer stop()
-	defer os.WriteFile(post, nil, 0o600) // lets the daemon stop if the test fails
+	defer post.open(t) // lets the daemon stop if the test fails
 	ctx := context.Background()
 	if res, err := c.Jobs(ctx, api.JobRequest{Verb: "start", Units: []string{"bound.service"}}); err != nil || res[0].Result != jobDone {
 		t.Fatalf("start: %+v, %v", res, err)
 	}
 	states := func() string { return activeStates(t, c, "db.service", "bound.service") }
-	if err := os.WriteFile(gate, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	gate.open(t)
 	want := "bound.service inactive, db.service deactivating"
 	await.Until(t, func() bool { return states() == want }, "%s", want)
 }
@@ -650,5 +621,26 @@ func doJobs(t *testing.T, c *api.Client, verb string, units ...string) {
 		if res, err := c.Jobs(context.Background(), api.JobRequest{Verb: verb, Units: []string{u}}); err != nil || res[0].Result != jobDone {
 			t.Fatalf("%s %s: %+v, %v", verb, u, res, err)
 		}
+	}
+}
+
+// A gate is a file whose absence holds a unit's command until the test
+// opens it.
+type gate string
+
+// newGate is the gate of a file name in dir, closed.
+func newGate(dir, name string) gate { return gate(filepath.Join(dir, name)) }
+
+// until is a shell command that returns once the gate is open.
+func (g gate) until() string { return "until [ -e " + string(g) + " ]; do sleep 0.01; done" }
+
+// wait is a unit's command line that returns once the gate is open.
+func (g gate) wait() string { return "/bin/sh -c '" + g.until() + "'" }
+
+// open opens the gate.
+func (g gate) open(t *testing.T) {
+	t.Helper()
+	if err := os.WriteFile(string(g), nil, 0o600); err != nil {
+		t.Fatal(err)
 	}
 }
