@@ -513,17 +513,14 @@ func TestClusterTimers(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir, state := t.TempDir(), t.TempDir()
-			runs := filepath.Join(state, "runs")
+			runs := newRunLog(state)
 			writeUnits(t, dir, map[string]string{
 				"tick.timer":   "[Timer]\nOnCalendar=*:*:*\nAccuracySec=1us\n[X-Sundial]\nCluster=yes\n",
-				"tick.service": "[Service]\nType=oneshot\nExecStart=/bin/sh -c 'echo $$INVOCATION_ID >>" + runs + "'\n",
+				"tick.service": runs.oneshot(),
 			})
 			f := &fakeCluster{leadErrs: tc.leadErrs, trigger: tc.trigger, endFirst: tc.endFirst}
 			var logs logBuffer
-			lines := func() []string {
-				data, _ := os.ReadFile(runs)
-				return strings.Fields(string(data))
-			}
+			lines := runs.lines
 			// Until the timer here shows the cluster's last trigger, as
 			// list-timers does.
 			shown := func(c *api.Client) bool {
@@ -573,9 +570,9 @@ func TestClusterTimers(t *testing.T) {
 // leads: the leader takes it up, and its service runs.
 func TestClusterTimerStarted(t *testing.T) {
 	dir, state := t.TempDir(), t.TempDir()
-	runs := filepath.Join(state, "runs")
+	runs := newRunLog(state)
 	writeUnits(t, dir, map[string]string{
-		"tick.service": "[Service]\nType=oneshot\nExecStart=/bin/sh -c 'echo $$INVOCATION_ID >>" + runs + "'\n",
+		"tick.service": runs.oneshot(),
 	})
 	timerFile := "[Timer]\nOnCalendar=*:*:*\nAccuracySec=1us\n[X-Sundial]\nCluster=yes\n"
 	if err := os.WriteFile(filepath.Join(dir, "tick.timer"), []byte(timerFile), 0o644); err != nil {
@@ -596,7 +593,7 @@ func TestClusterTimerStarted(t *testing.T) {
 			}
 			started = true
 		}
-		_, err := os.Stat(runs)
+		_, err := os.Stat(string(runs))
 		return err == nil
 	}, func(m *Manager) { m.Cluster = f })
 	f.mu.Lock()
@@ -611,8 +608,8 @@ func TestClusterTimerStarted(t *testing.T) {
 // never fired, while the other runs.
 func TestClusterTimerHashDiffers(t *testing.T) {
 	dir, state := t.TempDir(), t.TempDir()
-	runs := filepath.Join(state, "runs")
-	service := "[Service]\nType=oneshot\nExecStart=/bin/sh -c 'echo $$INVOCATION_ID >>" + runs + "'\n"
+	runs := newRunLog(state)
+	service := runs.oneshot()
 	timer := "[Timer]\nOnCalendar=*:*:*\nAccuracySec=1us\n[X-Sundial]\nCluster=yes\n"
 	writeUnits(t, dir, map[string]string{"tick.timer": timer, "tick.service": service, "tock.timer": timer, "tock.service": service})
 	f := &fakeCluster{hashes: map[string]string{"tick.timer": "0123456789abcdef"}}
@@ -836,10 +833,10 @@ func (f *fakeCluster) firedOf(timer string) int {
 // assigned to it, and does not run here.
 func TestClusterPlacement(t *testing.T) {
 	dir, state := t.TempDir(), t.TempDir()
-	runs := filepath.Join(state, "runs")
+	runs := newRunLog(state)
 	writeUnits(t, dir, map[string]string{
 		"once.timer":   "[Timer]\nOnActiveSec=1s\nAccuracySec=1us\n[X-Sundial]\nCluster=yes\nNodes=zed zoe\n",
-		"once.service": "[Service]\nType=oneshot\nExecStart=/bin/sh -c 'echo $$INVOCATION_ID >>" + runs + "'\n",
+		"once.service": runs.oneshot(),
 	})
 	f := &fakeCluster{others: []string{"apple"}}
 	const why = "once.timer: no live node matches Nodes=zed zoe and has the cluster's copy of it; the elapse waits."
@@ -859,7 +856,7 @@ func TestClusterPlacement(t *testing.T) {
 	if got := f.runsOf("once.timer"); !slices.Equal(got, []string{"zed assigned"}) {
 		t.Errorf("runs = %q, want one assigned to zed", got)
 	}
-	if _, err := os.Stat(runs); err == nil {
+	if _, err := os.Stat(string(runs)); err == nil {
 		t.Errorf("the run assigned to zed ran here")
 	}
 }
@@ -1067,16 +1064,13 @@ func TestClusterNodeLeftAtTermStart(t *testing.T) {
 // again.
 func TestClusterLeaseLost(t *testing.T) {
 	dir, state := t.TempDir(), t.TempDir()
-	runs := filepath.Join(state, "runs")
+	runs := newRunLog(state)
 	writeUnits(t, dir, map[string]string{
 		"long.timer":   "[Timer]\nOnCalendar=*:*:*\nAccuracySec=1us\n[X-Sundial]\nCluster=yes\nNodes=self\n",
-		"long.service": "[Service]\nExecStart=/bin/sh -c 'echo $$INVOCATION_ID >>" + runs + "; exec sleep 1000'\n",
+		"long.service": "[Service]\nExecStart=/bin/sh -c '" + runs.echo() + "; exec sleep 1000'\n",
 	})
 	f := &fakeCluster{}
-	lines := func() []string {
-		data, _ := os.ReadFile(runs)
-		return strings.Fields(string(data))
-	}
+	lines := runs.lines
 	lost := false
 	var stopped []string
 	runDaemon(t, dir, state, func(c *api.Client) bool {
@@ -1102,4 +1096,25 @@ func TestClusterLeaseLost(t *testing.T) {
 	if len(f.overlaps) > 0 {
 		t.Errorf("triggers over a run not ended: %q", f.overlaps)
 	}
+}
+
+// A runLog is a file that each run of a test's service appends its
+// invocation ID to.
+type runLog string
+
+// newRunLog is the run log of a test's state directory, with no run yet.
+func newRunLog(state string) runLog { return runLog(filepath.Join(state, "runs")) }
+
+// echo is a shell command that appends the run's invocation ID.
+func (r runLog) echo() string { return "echo $$INVOCATION_ID >>" + string(r) }
+
+// oneshot is the file of a oneshot service whose run appends.
+func (r runLog) oneshot() string {
+	return "[Service]\nType=oneshot\nExecStart=/bin/sh -c '" + r.echo() + "'\n"
+}
+
+// lines are the invocation IDs of the runs so far.
+func (r runLog) lines() []string {
+	data, _ := os.ReadFile(string(r))
+	return strings.Fields(string(data))
 }
