@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -99,8 +100,8 @@ func daemonMain(c *cli, args []string) int {
 			}
 			m.StateDir = abs
 		case "http":
-			if value == "" {
-				return usageError("Failed to parse --http= parameter: an address is needed")
+			if err := checkWebAddress(value); err != nil {
+				return usageError("Failed to parse --http= parameter: " + err.Error())
 			}
 			httpAddr = value
 		case "journal-listen":
@@ -185,6 +186,18 @@ func daemonMain(c *cli, args []string) int {
 	if testOnlyDaemon != nil {
 		testOnlyDaemon(m, &clusterCfg)
 	}
+	// The web server's TCP address is had before the manager runs, so
+	// that one that cannot be had stops the daemon before it starts
+	// anything; a Unix socket is made once the daemon holds its lock,
+	// not to take the path of a daemon that runs already.
+	var webListener net.Listener
+	if httpAddr != "" && !web.IsUnix(httpAddr) {
+		var err error
+		if webListener, err = web.Listen(httpAddr); err != nil {
+			c.errorf("Failed to listen for the web server on %s: %v", httpAddr, err)
+			return 1
+		}
+	}
 	var node *clusterNode
 	if inCluster {
 		// Listening before the node joins: the address it publishes
@@ -203,16 +216,24 @@ func daemonMain(c *cli, args []string) int {
 		m.Cluster = clusterTimers{node}
 	}
 	// The page, and the answers to the cluster's peers, serve while the
-	// manager runs: stopped once it returns, and waited for.
+	// manager runs: stopped once it returns, and waited for. A page that
+	// cannot be served stops the manager: the daemon was asked for it.
 	serving, stopServing := context.WithCancel(ctx)
+	running, stopRunning := context.WithCancel(ctx)
+	defer stopRunning()
 	var webDone sync.WaitGroup
+	var webErr error
 	if httpAddr != "" {
-		webDone.Go(func() { serveWeb(serving, m, node, httpAddr) })
+		webDone.Go(func() {
+			if webErr = serveWeb(serving, m, node, httpAddr, webListener); webErr != nil {
+				stopRunning()
+			}
+		})
 	}
 	if peers != nil {
 		webDone.Go(func() { servePeers(serving, peers, m, node, m.Logger) })
 	}
-	err := m.Run(ctx)
+	err := m.Run(running)
 	if os.Geteuid() == 0 && m.CGroup != "" {
 		// The group of the daemon's groups goes once they have: the
 		// kernel removes only an empty group, with no group below.
@@ -224,6 +245,9 @@ func daemonMain(c *cli, args []string) int {
 		node.stop()
 	}
 	logs.Close() // before the error, which goes out directly
+	if err == nil {
+		err = webErr
+	}
 	if err != nil {
 		c.errorf("%s", err)
 		return 1
@@ -238,13 +262,17 @@ var testOnlyDaemon func(m *manager.Manager, cfg *cluster.Config)
 
 // serveWeb serves the page and the metrics on addr once the manager
 // runs, until ctx is done, with those of the daemon's node of a cluster
-// if it is one. On TCP, a new token for acting is written beside the
-// control socket, then, when the daemon has it locked.
-func serveWeb(ctx context.Context, m *manager.Manager, node *clusterNode, addr string) {
+// if it is one: on l, or where l is nil on a Unix socket it makes then.
+// On TCP, a new token for acting is written beside the control socket,
+// then, when the daemon has it locked. It fails where it cannot listen.
+func serveWeb(ctx context.Context, m *manager.Manager, node *clusterNode, addr string, l net.Listener) error {
 	select {
 	case <-m.Started():
 	case <-ctx.Done():
-		return
+		if l != nil {
+			l.Close()
+		}
+		return nil
 	}
 	srv := &web.Server{Source: m, Logger: m.Logger.With("component", "web"), Clock: m.Clock}
 	if node != nil {
@@ -260,10 +288,11 @@ func serveWeb(ctx context.Context, m *manager.Manager, node *clusterNode, addr s
 			defer os.Remove(path)
 		}
 	}
-	l, err := web.Listen(addr)
-	if err != nil {
-		m.Logger.Error("Failed to listen for the web server on "+addr+".", "err", err)
-		return
+	if l == nil {
+		var err error
+		if l, err = web.Listen(addr); err != nil {
+			return fmt.Errorf("Failed to listen for the web server on %s: %w", addr, err)
+		}
 	}
 	where := addr // a socket's name, not the one it was made under
 	if !web.IsUnix(addr) {
@@ -273,6 +302,25 @@ func serveWeb(ctx context.Context, m *manager.Manager, node *clusterNode, addr s
 	if err := srv.Serve(ctx, l); err != nil {
 		m.Logger.Error("web server", "err", err)
 	}
+	return nil
+}
+
+// checkWebAddress checks --http='s address as it is parsed: a Unix
+// socket's path must be in a directory that is there, for the socket is
+// made only once the daemon runs (a TCP address is listened on before).
+func checkWebAddress(addr string) error {
+	if addr == "" {
+		return errors.New("an address is needed")
+	}
+	if !web.IsUnix(addr) {
+		return nil
+	}
+	dir := filepath.Dir(addr)
+	fi, err := os.Stat(dir)
+	if err == nil && !fi.IsDir() {
+		err = fmt.Errorf("%s is not a directory", dir)
+	}
+	return err
 }
 
 // A batchWriter writes what it is given to w from a goroutine of its own,
