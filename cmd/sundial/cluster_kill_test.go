@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -199,8 +198,7 @@ func startKillCluster(t *testing.T, bin string, skew time.Duration) *killCluster
 			}
 		}
 	}
-	// A loopback network of the test's own, as the scripts have.
-	net := fmt.Sprintf("127.%d.%d", 1+rand.IntN(254), rand.IntN(256))
+	net := loopbackNetwork()
 	var initial, endpoints []string
 	for i, name := range []string{"a", "b", "c"} {
 		n := &killNode{name: name, peer: fmt.Sprintf("http://%s.%d:2380", net, i+1), client: fmt.Sprintf("http://%s.%d:2379", net, i+1),

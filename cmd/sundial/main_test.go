@@ -79,10 +79,7 @@ func TestScript(t *testing.T) {
 			env.Setenv(testNowEnv, "2024-01-01T00:00:00Z")
 			env.Setenv("ORACLE", oraclePath)
 			env.Setenv("SYSTEMCTL_ORACLE", systemctlOracle)
-			// A loopback network of the script's own, 127.X.Y.0/24, for
-			// daemons that listen on fixed ports (etcd members), so that
-			// they never meet those of another run at the same time.
-			env.Setenv("LOOPBACK", fmt.Sprintf("127.%d.%d", 1+rand.IntN(254), rand.IntN(256)))
+			env.Setenv("LOOPBACK", loopbackNetwork())
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){"await": awaitCmd},
@@ -115,6 +112,12 @@ func TestScript(t *testing.T) {
 		},
 	})
 }
+
+// loopbackNetwork is a loopback network of a script's or a test's own,
+// 127.X.Y (a /24), for daemons that listen on fixed ports (etcd
+// members), so that they never meet those of another run at the same
+// time.
+func loopbackNetwork() string { return fmt.Sprintf("127.%d.%d", 1+rand.IntN(254), rand.IntN(256)) }
 
 // bashCompletion is the bash completion of systemctl that systemd ships.
 const bashCompletion = "/usr/share/bash-completion/completions/systemctl"
