@@ -145,10 +145,10 @@
 //	/sundial/v1/runs/<timer>/<elapse-µs>  a run record (JSON), small
 //	/sundial/v1/nodes/<name>              a node, while its lease lives, with
 //	                                      where it answers for its journal
-//	/sundial/v1/nodes/<name>/hashes/<u>   the hash of the node's copy of u
 //	/sundial/v1/hashes/<u>                the cluster's: the first published
+//	/sundial/v1/copies/<u>/<name>         the hash of the node's copy of u,
+//	                                      while its lease lives
 //	/sundial/v1/secret                    what peers show one another
-//	/sundial/v1/copies/<u>/<name>         the same, by unit, for placement
 //	/sundial/v1/assign/<name>/<timer>/<elapse-µs>
 //	                                      a run assigned to a node, not ended
 //

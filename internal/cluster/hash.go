@@ -7,21 +7,19 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
-// PublishHash puts the hash of this node's copy of a cluster unit under
-// the node's key, with the node's lease, and returns the cluster's hash
+// PublishHash puts the hash of this node's copy of a cluster unit among
+// the unit's copies, with the node's lease, and returns the cluster's hash
 // of it: the first one published, by any node, which stays (a create-only
 // write, in the same transaction). A node whose hash is not the
 // cluster's has another copy of the unit, and does not run it.
 func (c *Cluster) PublishHash(ctx context.Context, unit, hash string) (string, error) {
 	hk := hashKey(unit)
-	mine := clientv3.OpPut(nodeHashKey(c.cfg.Name, unit), hash, clientv3.WithLease(c.lease()))
-	// The same, by unit, for the leader's choice of a node to run it.
-	byUnit := clientv3.OpPut(copiesOf(unit)+c.cfg.Name, hash, clientv3.WithLease(c.lease()))
+	mine := clientv3.OpPut(copiesOf(unit)+c.cfg.Name, hash, clientv3.WithLease(c.lease()))
 	var resp *clientv3.TxnResponse
 	if err := c.call(ctx, func(ctx context.Context) (err error) {
 		resp, err = c.client.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(hk), "=", 0)).
-			Then(clientv3.OpPut(hk, hash), mine, byUnit).
-			Else(clientv3.OpGet(hk), mine, byUnit).Commit()
+			Then(clientv3.OpPut(hk, hash), mine).
+			Else(clientv3.OpGet(hk), mine).Commit()
 		return err
 	}); err != nil {
 		return "", fmt.Errorf("cluster: the hash of %s: %w", unit, err)

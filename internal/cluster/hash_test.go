@@ -24,7 +24,7 @@ func TestPublishHash(t *testing.T) {
 			t.Errorf("%s: PublishHash(%s, %s) = %q, %v; want %q", tc.c.Name(), tc.unit, tc.hash, got, err, tc.want)
 		}
 	}
-	resp, err := a.client.Get(ctx, nodeHashKey("b", "backup.timer"))
+	resp, err := a.client.Get(ctx, copiesOf("backup.timer")+"b")
 	if err != nil || len(resp.Kvs) != 1 || string(resp.Kvs[0].Value) != "h2" {
 		t.Errorf("b's hash of backup.timer = %+v, %v; want h2", resp, err)
 	}

@@ -3,7 +3,6 @@ package cluster
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -73,31 +72,14 @@ func (c *Cluster) liveNodes(ctx context.Context) (int, error) {
 	return len(kvs), err
 }
 
-// nodeKeys reads the nodes' keys under nodes/, with opts: a read of one
-// key at a time, which skips the keys below each node's (its hashes),
-// many where there are many cluster timers.
+// nodeKeys reads the nodes' keys under nodes/, with opts.
 func (c *Cluster) nodeKeys(ctx context.Context, opts ...clientv3.OpOption) ([]*mvccpb.KeyValue, error) {
-	var kvs []*mvccpb.KeyValue
-	from := nodesPrefix
-	end := clientv3.GetPrefixRangeEnd(nodesPrefix)
-	for {
-		var resp *clientv3.GetResponse
-		if err := c.call(ctx, func(ctx context.Context) (err error) {
-			resp, err = c.client.Get(ctx, from, append([]clientv3.OpOption{clientv3.WithRange(end), clientv3.WithLimit(1)}, opts...)...)
-			return err
-		}); err != nil {
-			return nil, err
-		}
-		if len(resp.Kvs) == 0 {
-			return kvs, nil
-		}
-		key := string(resp.Kvs[0].Key)
-		if name, _, below := strings.Cut(key[len(nodesPrefix):], "/"); below {
-			// Past every key of the node's: "/" + 1 is "0".
-			from = nodeKey(name) + "0"
-		} else {
-			kvs = append(kvs, resp.Kvs[0])
-			from = key + "\x00"
-		}
+	var resp *clientv3.GetResponse
+	if err := c.call(ctx, func(ctx context.Context) (err error) {
+		resp, err = c.client.Get(ctx, nodesPrefix, append([]clientv3.OpOption{clientv3.WithPrefix()}, opts...)...)
+		return err
+	}); err != nil {
+		return nil, err
 	}
+	return resp.Kvs, nil
 }

@@ -16,11 +16,8 @@ const (
 	assignPrefix = prefix + "assign/"
 )
 
-func nodeKey(name string) string { return nodesPrefix + name }
-func hashKey(unit string) string { return hashesPrefix + unit }
-func nodeHashKey(node, unit string) string {
-	return nodeKey(node) + "/hashes/" + unit
-}
+func nodeKey(name string) string  { return nodesPrefix + name }
+func hashKey(unit string) string  { return hashesPrefix + unit }
 func timerKey(name string) string { return timersPrefix + name }
 func runsOf(timer string) string  { return runsPrefix + timer + "/" }
 func runKey(timer string, elapse uint64) string {

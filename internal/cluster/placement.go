@@ -231,7 +231,7 @@ func (c *Cluster) Follow(ctx context.Context) ([]Run, <-chan Event, error) {
 			for _, ev := range wr.Events {
 				switch key := string(ev.Kv.Key); {
 				case strings.HasPrefix(key, nodesPrefix):
-					if name := key[len(nodesPrefix):]; !strings.Contains(name, "/") && !send(Event{Node: name}) {
+					if !send(Event{Node: key[len(nodesPrefix):]}) {
 						return
 					}
 				case ended(ev):
