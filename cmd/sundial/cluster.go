@@ -452,11 +452,13 @@ func (ct clusterTerm) Trigger(ctx context.Context, prev store.TimerState, t stor
 	return st, managerError(err)
 }
 
-func (ct clusterTerm) Nodes(ctx context.Context, timer string) ([]manager.ClusterNode, error) {
-	candidates, err := ct.c.Candidates(ctx, timer)
-	nodes := make([]manager.ClusterNode, len(candidates))
-	for i, n := range candidates {
-		nodes[i] = manager.ClusterNode{Name: n.Name, Busy: n.Busy, Lease: n.Lease}
+func (ct clusterTerm) Nodes(ctx context.Context, timers []string) ([][]manager.ClusterNode, error) {
+	all, err := ct.c.Candidates(ctx, timers...)
+	nodes := make([][]manager.ClusterNode, len(all))
+	for i, candidates := range all {
+		for _, n := range candidates {
+			nodes[i] = append(nodes[i], manager.ClusterNode{Name: n.Name, Busy: n.Busy, Lease: n.Lease})
+		}
 	}
 	return nodes, err
 }
@@ -470,7 +472,7 @@ func (ct clusterTerm) Follow(ctx context.Context) ([]manager.ClusterRunState, <-
 	for i, r := range runs {
 		unfinished[i] = runState(r)
 	}
-	out := make(chan manager.ClusterEvent)
+	out := make(chan manager.ClusterEvent, cap(events))
 	go func() {
 		defer close(out)
 		for ev := range events {

@@ -158,7 +158,7 @@ func runTimer(t *testing.T, c *Cluster, term Term, timer string, ats []uint64, a
 		if slices.Contains(assigned, at) {
 			continue
 		}
-		if err := c.acknowledge(ctx, c.current(), run.Key, func(r Run, _ <-chan struct{}) { run = r }); err != nil {
+		if err := c.acknowledge(ctx, c.current(), []string{run.Key}, func(r Run, _ <-chan struct{}) { run = r }); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := c.EndRun(ctx, run, at+1, "success", "exited", 0); err != nil {

@@ -1,12 +1,14 @@
 package cluster
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -26,37 +28,58 @@ type Candidate struct {
 	Busy int
 }
 
-// Candidates returns the live nodes whose copy of a cluster timer is the
-// cluster's, by name, with how busy each is, in one read: those that
+// Candidates returns, for each of timers, the live nodes whose copy of
+// it is the cluster's, by name, with how busy each is: those that
 // published the hash of their copy (the key goes with the node's lease),
-// and the assignments of runs not ended.
-func (c *Cluster) Candidates(ctx context.Context, timer string) ([]Candidate, error) {
-	var resp *clientv3.TxnResponse
-	if err := c.call(ctx, func(ctx context.Context) (err error) {
-		resp, err = c.client.Txn(ctx).Then(clientv3.OpGet(hashKey(timer)), clientv3.OpGet(copiesOf(timer), clientv3.WithPrefix()),
-			clientv3.OpGet(assignPrefix, clientv3.WithPrefix(), clientv3.WithKeysOnly())).Commit()
-		return err
-	}); err != nil {
-		return nil, fmt.Errorf("cluster: the nodes for %s: %w", timer, err)
-	}
-	hash := resp.Responses[0].GetResponseRange().Kvs
-	if len(hash) == 0 {
+// and the assignments of runs not ended, read once for all the timers,
+// as etcd keeps the keys of assignments ended until it compacts, and
+// each read of them walks those too.
+func (c *Cluster) Candidates(ctx context.Context, timers ...string) ([][]Candidate, error) {
+	if len(timers) == 0 {
 		return nil, nil
 	}
-	busy := map[string]int{}
-	for _, kv := range resp.Responses[2].GetResponseRange().Kvs {
-		node, _, _ := strings.Cut(string(kv.Key[len(assignPrefix):]), "/")
-		busy[node]++
-	}
-	var nodes []Candidate
-	for _, kv := range resp.Responses[1].GetResponseRange().Kvs {
-		if string(kv.Value) != string(hash[0].Value) {
-			continue
+	out := make([][]Candidate, len(timers))
+	var busy map[string]int
+	// Two reads a timer, and the assignments' in the first transaction.
+	per := (maxTxnOps - 1) / 2
+	for from := 0; from < len(timers); from += per {
+		chunk := timers[from:min(from+per, len(timers))]
+		ops := make([]clientv3.Op, 0, 2*len(chunk)+1)
+		for _, t := range chunk {
+			ops = append(ops, clientv3.OpGet(hashKey(t)), clientv3.OpGet(copiesOf(t), clientv3.WithPrefix()))
 		}
-		name := string(kv.Key[len(copiesOf(timer)):])
-		nodes = append(nodes, Candidate{Name: name, Lease: kv.Lease, Busy: busy[name]})
+		if busy == nil {
+			ops = append(ops, clientv3.OpGet(assignPrefix, clientv3.WithPrefix(), clientv3.WithKeysOnly()))
+		}
+		var resp *clientv3.TxnResponse
+		if err := c.call(ctx, func(ctx context.Context) (err error) {
+			resp, err = c.client.Txn(ctx).Then(ops...).Commit()
+			return err
+		}); err != nil {
+			return nil, fmt.Errorf("cluster: the nodes for %s: %w", chunk[0], err)
+		}
+		if busy == nil {
+			busy = map[string]int{}
+			for _, kv := range resp.Responses[2*len(chunk)].GetResponseRange().Kvs {
+				node, _, _ := strings.Cut(string(kv.Key[len(assignPrefix):]), "/")
+				busy[node]++
+			}
+		}
+		for i, t := range chunk {
+			hash := resp.Responses[2*i].GetResponseRange().Kvs
+			if len(hash) == 0 {
+				continue
+			}
+			for _, kv := range resp.Responses[2*i+1].GetResponseRange().Kvs {
+				if string(kv.Value) != string(hash[0].Value) {
+					continue
+				}
+				name := string(kv.Key[len(copiesOf(t)):])
+				out[from+i] = append(out[from+i], Candidate{Name: name, Lease: kv.Lease, Busy: busy[name]})
+			}
+		}
 	}
-	return nodes, nil
+	return out, nil
 }
 
 // Assignments acknowledges each run assigned to this node, as it is
@@ -94,31 +117,110 @@ func (c *Cluster) Assignments(ctx context.Context, start func(r Run, sessionEnde
 	}); err != nil {
 		return fmt.Errorf("cluster: assignments: %w", err)
 	}
-	for _, kv := range resp.Kvs {
-		if err := c.acknowledge(ctx, s, string(kv.Value), start); err != nil {
-			return assignmentsEnd(ctx, err)
-		}
+	keys := make([]string, len(resp.Kvs))
+	for i, kv := range resp.Kvs {
+		keys[i] = string(kv.Value)
+	}
+	if err := c.acknowledge(ctx, s, keys, start); err != nil {
+		return assignmentsEnd(ctx, err)
 	}
 	wctx, wcancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
 	defer wcancel()
-	for wr := range c.client.Watch(wctx, prefix, clientv3.WithPrefix(), clientv3.WithRev(resp.Header.Revision+1)) {
-		if err := wr.Err(); err != nil {
+	queue := queueEvents(c.client.Watch(wctx, prefix, clientv3.WithPrefix(), clientv3.WithRev(resp.Header.Revision+1)))
+	for {
+		evs, err := queue.take(ctx)
+		if err != nil {
+			if err := parent.Err(); err != nil {
+				return err
+			}
 			return assignmentsEnd(ctx, fmt.Errorf("cluster: assignments: %w", err))
 		}
-		for _, ev := range wr.Events {
-			if ev.Type != mvccpb.PUT {
-				continue
-			}
-			if err := c.acknowledge(ctx, s, string(ev.Kv.Value), start); err != nil {
-				return assignmentsEnd(ctx, err)
+		var keys []string
+		for _, ev := range evs {
+			if ev.Type == mvccpb.PUT {
+				keys = append(keys, string(ev.Kv.Value))
 			}
 		}
+		if err := c.acknowledge(ctx, s, keys, start); err != nil {
+			return assignmentsEnd(ctx, err)
+		}
 	}
-	if err := parent.Err(); err != nil {
-		return err
-	}
-	return assignmentsEnd(ctx, errors.New("cluster: assignments: the watch ended"))
 }
+
+// An eventQueue takes the events of watches as they come, so that those
+// that came while the last were handled are taken at once: a watch
+// answers each commit on its own, and what is taken together is read
+// and written together.
+type eventQueue struct {
+	mu    sync.Mutex
+	evs   []*clientv3.Event
+	err   error         // why a watch failed or ended
+	ready chan struct{} // told when evs or err is set
+}
+
+// queueEvents queues the events of watches until one fails or ends, as
+// each does once its context ends.
+func queueEvents(watches ...clientv3.WatchChan) *eventQueue {
+	q := &eventQueue{ready: make(chan struct{}, 1)}
+	for _, w := range watches {
+		go func() {
+			err := errWatchEnded
+			for wr := range w {
+				if err = wr.Err(); err != nil {
+					break
+				}
+				q.mu.Lock()
+				q.evs = append(q.evs, wr.Events...)
+				q.mu.Unlock()
+				q.tell()
+				err = errWatchEnded
+			}
+			q.mu.Lock()
+			q.err = cmp.Or(q.err, err)
+			q.mu.Unlock()
+			q.tell()
+		}()
+	}
+	return q
+}
+
+func (q *eventQueue) tell() {
+	select {
+	case q.ready <- struct{}{}:
+	default:
+	}
+}
+
+// take returns the events queued, at most takeMax, once there are some;
+// it fails once a watch has failed or ended and its events are taken.
+func (q *eventQueue) take(ctx context.Context) ([]*clientv3.Event, error) {
+	for {
+		q.mu.Lock()
+		evs, err := q.evs[:min(len(q.evs), takeMax)], q.err
+		q.evs = q.evs[len(evs):]
+		if len(q.evs) == 0 {
+			q.evs = nil
+		}
+		q.mu.Unlock()
+		switch {
+		case len(evs) > 0:
+			return evs, nil
+		case err != nil:
+			return nil, err
+		}
+		select {
+		case <-q.ready:
+		case <-ctx.Done():
+			return nil, context.Cause(ctx)
+		}
+	}
+}
+
+// takeMax bounds the events taken at once: the runs of one
+// acknowledgment, or the reads of one of the ends of runs.
+const takeMax = 512
+
+var errWatchEnded = errors.New("the watch ended")
 
 // assignmentsEnd is why Assignments ended on err: the node's session's
 // end, if that came first, else err.
@@ -129,39 +231,49 @@ func assignmentsEnd(ctx context.Context, err error) error {
 	return err
 }
 
-// acknowledge moves the run of key, assigned to this node under the
-// lease of s, its session now, from assigned to running, and hands it to start; a run
-// running already that start was not given (the acknowledgment
-// committed, its reply lost) is handed to it too.
-func (c *Cluster) acknowledge(ctx context.Context, s *nodeSession, key string, start func(Run, <-chan struct{})) error {
-	runs, err := c.getRuns(ctx, []string{key})
-	if err != nil || len(runs) == 0 {
+// acknowledge moves the runs of keys, assigned to this node under the
+// lease of s, its session now, from assigned to running, and hands each
+// to start, in order; a run running already that start was not given
+// (the acknowledgment committed, its reply lost) is handed to it too.
+// The records are read at once and the acknowledgments written side by
+// side, which etcd commits together: many runs are assigned at once.
+// A run whose acknowledgment failed is not started; the first failure is
+// returned, once the others are started.
+func (c *Cluster) acknowledge(ctx context.Context, s *nodeSession, keys []string, start func(Run, <-chan struct{})) error {
+	runs, err := c.getRuns(ctx, keys)
+	if err != nil {
 		return err
 	}
-	r := runs[0]
-	if r.Node != c.cfg.Name || r.Lease != fmt.Sprintf("%x", s.id) {
-		return nil
-	}
-	switch r.State {
-	case RunAssigned:
-		if r, err = c.updateRun(ctx, Term{}, r, nil, func(r *Run) { r.State = store.RunRunning }); err != nil {
-			return err
+	lease := fmt.Sprintf("%x", s.id)
+	runs = slices.DeleteFunc(runs, func(r Run) bool {
+		return r.Node != c.cfg.Name || r.Lease != lease || (r.State != RunAssigned && r.State != store.RunRunning)
+	})
+	errs := make([]error, len(runs))
+	var wg sync.WaitGroup
+	for i := range runs {
+		if runs[i].State == RunAssigned {
+			wg.Go(func() {
+				runs[i], errs[i] = c.updateRun(ctx, Term{}, runs[i], nil, func(r *Run) { r.State = store.RunRunning })
+			})
 		}
-	case store.RunRunning:
-	default:
-		return nil
 	}
-	c.mu.Lock()
-	given := c.started[r.Key]
-	if c.started == nil {
-		c.started = map[string]bool{}
+	wg.Wait()
+	for i, r := range runs {
+		if errs[i] != nil {
+			continue
+		}
+		c.mu.Lock()
+		given := c.started[r.Key]
+		if c.started == nil {
+			c.started = map[string]bool{}
+		}
+		c.started[r.Key] = true
+		c.mu.Unlock()
+		if !given {
+			start(r, s.ended)
+		}
 	}
-	c.started[r.Key] = true
-	c.mu.Unlock()
-	if !given {
-		start(r, s.ended)
-	}
-	return nil
+	return cmp.Or(errs...)
 }
 
 // forget drops a run that ended from those handed to Assignments' start.
@@ -187,10 +299,10 @@ func (c *Cluster) Follow(ctx context.Context) ([]Run, <-chan Event, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	events := make(chan Event)
+	events := make(chan Event, followBuffer)
 	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
-	assigned := c.client.Watch(wctx, assignPrefix, clientv3.WithPrefix(), clientv3.WithPrevKV(), clientv3.WithRev(rev+1))
-	nodes := c.client.Watch(wctx, nodesPrefix, clientv3.WithPrefix(), clientv3.WithRev(rev+1))
+	queue := queueEvents(c.client.Watch(wctx, assignPrefix, clientv3.WithPrefix(), clientv3.WithPrevKV(), clientv3.WithRev(rev+1)),
+		c.client.Watch(wctx, nodesPrefix, clientv3.WithPrefix(), clientv3.WithRev(rev+1)))
 	go func() {
 		defer close(events)
 		defer cancel()
@@ -203,19 +315,14 @@ func (c *Cluster) Follow(ctx context.Context) ([]Run, <-chan Event, error) {
 			}
 		}
 		for {
-			var wr clientv3.WatchResponse
-			var ok bool
-			select {
-			case wr, ok = <-assigned:
-			case wr, ok = <-nodes:
-			}
-			if !ok || wr.Err() != nil {
+			evs, err := queue.take(ctx)
+			if err != nil {
 				return
 			}
 			// The records of the runs that ended, read at once: many
 			// end together.
 			var keys []string
-			for _, ev := range wr.Events {
+			for _, ev := range evs {
 				if ended(ev) {
 					keys = append(keys, string(ev.PrevKv.Value))
 				}
@@ -228,7 +335,7 @@ func (c *Cluster) Follow(ctx context.Context) ([]Run, <-chan Event, error) {
 			for _, r := range runs {
 				records[r.Key] = r
 			}
-			for _, ev := range wr.Events {
+			for _, ev := range evs {
 				switch key := string(ev.Kv.Key); {
 				case strings.HasPrefix(key, nodesPrefix):
 					if !send(Event{Node: key[len(nodesPrefix):]}) {
@@ -250,6 +357,11 @@ func (c *Cluster) Follow(ctx context.Context) ([]Run, <-chan Event, error) {
 	}()
 	return runs, events, nil
 }
+
+// followBuffer is how many of Follow's events wait for the leader to
+// take them: the ends of many runs come in one watch response, and the
+// leader takes all those waiting into one round.
+const followBuffer = 1024
 
 // ended reports whether a watch event of assign/ is a run's end: its
 // assignment deleted, the key of its record in the assignment's value.

@@ -3,11 +3,13 @@ package cluster
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"sundial.dev/sundial/internal/await"
 	"sundial.dev/sundial/internal/store"
 )
 
@@ -30,10 +32,11 @@ func acknowledged(t *testing.T, c *Cluster) <-chan Run {
 // candidate returns the candidate named name of c's timer.
 func candidateOf(t *testing.T, c *Cluster, timer, name string) Candidate {
 	t.Helper()
-	nodes, err := c.Candidates(t.Context(), timer)
+	all, err := c.Candidates(t.Context(), timer)
 	if err != nil {
 		t.Fatal(err)
 	}
+	nodes := all[0]
 	for _, n := range nodes {
 		if n.Name == name {
 			return n
@@ -65,7 +68,7 @@ func TestAssign(t *testing.T) {
 			t.Fatal(err)
 		}
 		var got []string
-		for _, n := range nodes {
+		for _, n := range nodes[0] {
 			got = append(got, n.Name)
 		}
 		return got
@@ -269,5 +272,142 @@ func TestEndRunFailed(t *testing.T) {
 	}
 	if _, err := a.EndRun(ctx, run, 5, "success", "exited", 0); err != nil {
 		t.Fatalf("EndRun tried again: %v", err)
+	}
+}
+
+// Candidates of many timers, more than one transaction holds, reads
+// each timer's copies and the assignments once for all: a node's Busy is
+// the same in every transaction's timers.
+func TestCandidatesMany(t *testing.T) {
+	a := testMember(t, "a")
+	b := testClient(t, "b", a)
+	ctx := t.Context()
+	var timers []string
+	for i := range 130 {
+		name := fmt.Sprintf("t%03d.timer", i)
+		timers = append(timers, name)
+		if _, err := a.PublishHash(ctx, name, "h"); err != nil {
+			t.Fatal(err)
+		}
+		if i%2 == 0 {
+			if _, err := b.PublishHash(ctx, name, "h"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, err := a.client.Put(ctx, assignKey("b", "other.timer", 1), runKey("other.timer", 1)); err != nil {
+		t.Fatal(err)
+	}
+	all, err := a.Candidates(ctx, append(timers, "none.timer")...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != len(timers)+1 {
+		t.Fatalf("Candidates of %d timers returned %d", len(timers)+1, len(all))
+	}
+	for i, name := range timers {
+		want := []Candidate{{Name: "a", Busy: 0}}
+		if i%2 == 0 {
+			want = append(want, Candidate{Name: "b", Busy: 1})
+		}
+		got := all[i]
+		for j := range got {
+			got[j].Lease = 0
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("Candidates of %s = %+v, want %+v", name, got, want)
+		}
+	}
+	if got := all[len(timers)]; got != nil {
+		t.Errorf("Candidates of a timer no node published = %+v, want none", got)
+	}
+}
+
+// Runs assigned together are acknowledged together, and handed on in
+// their order, each once: a run of another node's is not.
+func TestAcknowledgeMany(t *testing.T) {
+	a := testMember(t, "a")
+	b := testClient(t, "b", a)
+	ctx := t.Context()
+	term := lead(t, a)
+	var keys []string
+	for i := range 5 {
+		_, run, err := a.Trigger(ctx, term, store.TimerState{}, trigger(fmt.Sprintf("t%d.timer", i), 100))
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, run.Key)
+	}
+	if _, err := b.PublishHash(ctx, "b.timer", "h"); err != nil {
+		t.Fatal(err)
+	}
+	_, other, err := a.Assign(ctx, term, store.TimerState{}, trigger("b.timer", 100), candidateOf(t, a, "b.timer", "b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var started []Run
+	collect := func(r Run, _ <-chan struct{}) { started = append(started, r) }
+	if err := a.acknowledge(ctx, a.current(), append(slices.Clone(keys[:2]), append([]string{other.Key}, keys[2:]...)...), collect); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range started {
+		if r.State != store.RunRunning {
+			t.Errorf("run %s handed on as %s, want running", r.Key, r.State)
+		}
+		got = append(got, r.Key)
+	}
+	if !slices.Equal(got, keys) {
+		t.Fatalf("runs handed on = %q, want %q", got, keys)
+	}
+	runs, err := a.getRuns(ctx, append(keys, other.Key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range runs {
+		want := store.RunRunning
+		if r.Key == other.Key {
+			want = RunAssigned
+		}
+		if r.State != want {
+			t.Errorf("run %s is %s, want %s", r.Key, r.State, want)
+		}
+	}
+	started = nil
+	if err := a.acknowledge(ctx, a.current(), keys, collect); err != nil || len(started) != 0 {
+		t.Fatalf("acknowledged again: %d handed on (%v), want none", len(started), err)
+	}
+}
+
+// The events of a watch that came while none were taken are taken at
+// once, at most takeMax; once the watch ends, those left are taken
+// first, then its end.
+func TestEventQueue(t *testing.T) {
+	a := testMember(t, "a")
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	q := queueEvents(a.client.Watch(ctx, "/q/", clientv3.WithPrefix()))
+	n := takeMax + 10
+	for i := range n {
+		if _, err := a.client.Put(t.Context(), fmt.Sprintf("/q/%04d", i), "x"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	await.Until(t, func() bool {
+		q.mu.Lock()
+		defer q.mu.Unlock()
+		return len(q.evs) == n
+	}, "%d events queued", n)
+	evs, err := q.take(t.Context())
+	if err != nil || len(evs) != takeMax || string(evs[0].Kv.Key) != "/q/0000" {
+		t.Fatalf("take = %d events from %q, %v; want %d from /q/0000", len(evs), evs[0].Kv.Key, err, takeMax)
+	}
+	cancel()
+	evs, err = q.take(t.Context())
+	if err != nil || len(evs) != 10 || string(evs[9].Kv.Key) != fmt.Sprintf("/q/%04d", n-1) {
+		t.Fatalf("take after the watch's end = %d events, %v; want the 10 left", len(evs), err)
+	}
+	if _, err := q.take(t.Context()); err == nil {
+		t.Fatal("take once the watch ended and its events were taken: no error")
 	}
 }

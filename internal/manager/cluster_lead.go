@@ -100,6 +100,7 @@ func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 	}
 	var eng *timer.Engine
 	type led struct {
+		name  string
 		t     *timer.Timer
 		cfg   *unit.TimerSection
 		nodes []string
@@ -112,33 +113,50 @@ func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 	// given is how many runs the term assigned to each node, which
 	// spreads runs over nodes equally busy.
 	given := map[string]int{}
-	resume := func(l *led, name string) error {
-		st, err := term.Timer(tctx, name)
-		if err != nil {
-			return err
+	// resume takes the timers of ls up from the cluster's stamps and
+	// runs, activating those not active, all at once: after the whole
+	// cluster's start, that is every timer, and etcd commits together
+	// what comes together.
+	resume := func(ls []*led) error {
+		type read struct {
+			st, prev store.TimerState // prev: before its activation
+			last     ClusterRunState
+			err      error
 		}
-		last, ok := running[name]
-		if !ok && usesUnitTimes(l.cfg) {
-			if last, err = m.Cluster.LastRun(tctx, name); err != nil {
-				return err
-			}
-		}
+		reads := make([]read, len(ls))
 		now := m.clk.Now()
-		stamp := timer.Dual{Realtime: st.LastTrigger, Monotonic: monotonicOf(st.LastTrigger, now)}
-		restart := down && !activated[name]
-		if st.ActiveRealtime == 0 || restart {
-			if restart && st.LastTrigger > 0 && !l.cfg.Persistent && m.missed(eng, name, l.cfg, now, stamp) {
+		atOnce(len(ls), func(i int) {
+			l, r := ls[i], &reads[i]
+			if r.st, r.err = term.Timer(tctx, l.name); r.err != nil {
+				return
+			}
+			r.prev = r.st
+			last, ok := running[l.name]
+			if !ok && usesUnitTimes(l.cfg) {
+				if last, r.err = m.Cluster.LastRun(tctx, l.name); r.err != nil {
+					return
+				}
+			}
+			r.last = last
+			if r.st.ActiveRealtime == 0 || down && !activated[l.name] {
+				r.st, r.err = term.Activate(tctx, l.name, r.st, now.Realtime)
+			}
+		})
+		for i, l := range ls {
+			r := reads[i]
+			if r.err != nil {
+				return r.err
+			}
+			if restart := down && !activated[l.name]; restart && r.prev.LastTrigger > 0 && !l.cfg.Persistent &&
+				m.missed(eng, l.name, l.cfg, now, timer.Dual{Realtime: r.prev.LastTrigger, Monotonic: monotonicOf(r.prev.LastTrigger, now)}) {
 				msg := fmt.Sprintf("%s: elapses after %s passed while the whole cluster was down; not caught up, as the timer is not Persistent=.",
-					name, timespan.FormatTimestamp(timer.Instant{Realtime: st.LastTrigger}.RealtimeTime(eng.Location), timespan.Pretty))
-				m.send(ctx, func() { m.unitLog(name, "", 5, msg) })
+					l.name, timespan.FormatTimestamp(timer.Instant{Realtime: r.prev.LastTrigger}.RealtimeTime(eng.Location), timespan.Pretty))
+				m.send(ctx, func() { m.unitLog(l.name, "", 5, msg) })
 			}
-			if st, err = term.Activate(tctx, name, st, now.Realtime); err != nil {
-				return err
-			}
+			activated[l.name] = true
+			l.state, l.t, l.waits = r.st, eng.Add(l.name, l.cfg), false
+			resumeCluster(l.t, r.st, r.last, timer.Dual{Realtime: now.Realtime, Monotonic: now.Monotonic}, now)
 		}
-		activated[name] = true
-		l.state, l.t, l.waits = st, eng.Add(name, l.cfg), false
-		resumeCluster(l.t, st, last, timer.Dual{Realtime: now.Realtime, Monotonic: now.Monotonic}, now)
 		return nil
 	}
 	// scan takes the cluster timers started here as they are now: those
@@ -152,6 +170,7 @@ func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 			eng = e
 		}
 		seen := map[string]bool{}
+		var fresh []*led
 		for _, ct := range timers {
 			if !m.agrees(ct) {
 				continue
@@ -164,11 +183,12 @@ func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 			if l != nil {
 				eng.Remove(l.t)
 			}
-			l = &led{cfg: ct.cfg, nodes: ct.nodes}
-			if err := resume(l, ct.name); err != nil {
-				return termEnd(tctx, err)
-			}
+			l = &led{name: ct.name, cfg: ct.cfg, nodes: ct.nodes}
+			fresh = append(fresh, l)
 			all[ct.name] = l
+		}
+		if err := resume(fresh); err != nil {
+			return termEnd(tctx, err)
 		}
 		for name, l := range all {
 			if !seen[name] {
@@ -188,10 +208,12 @@ func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 	// assigned to the node chosen, or has it wait for one; the triggers
 	// are committed after, all at once.
 	fire := func(due []*led, now timer.Instant) ([]*clusterFiring, error) {
-		nodes := make([][]ClusterNode, len(due))
-		errs := make([]error, len(due))
-		atOnce(len(due), func(i int) { nodes[i], errs[i] = term.Nodes(tctx, due[i].t.Name) })
-		if err := cmp.Or(errs...); err != nil {
+		names := make([]string, len(due))
+		for i, l := range due {
+			names[i] = l.name
+		}
+		nodes, err := term.Nodes(tctx, names)
+		if err != nil {
 			return nil, err
 		}
 		var fired []*clusterFiring
@@ -207,12 +229,12 @@ func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 				l.waits = true
 				if !l.told {
 					l.told = true
-					msg := l.t.Name + ": no live node has the cluster's copy of it; the elapse waits."
+					msg := l.name + ": no live node has the cluster's copy of it; the elapse waits."
 					if len(l.nodes) > 0 {
 						msg = fmt.Sprintf("%s: no live node matches Nodes=%s and has the cluster's copy of it; the elapse waits.",
-							l.t.Name, strings.Join(l.nodes, " "))
+							l.name, strings.Join(l.nodes, " "))
 					}
-					m.send(ctx, func() { m.unitLog(l.t.Name, "", 4, msg) })
+					m.send(ctx, func() { m.unitLog(l.name, "", 4, msg) })
 				}
 				continue
 			}
@@ -220,7 +242,7 @@ func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 			eng.Fire(l.t, now, func(tr timer.Trigger) error {
 				given[node.Name]++
 				placed[node.Name]++
-				fired = append(fired, &clusterFiring{name: l.t.Name, node: node, prev: l.state, trigger: store.Trigger{Timer: l.t.Name,
+				fired = append(fired, &clusterFiring{name: l.name, node: node, prev: l.state, trigger: store.Trigger{Timer: l.name,
 					Unit: tr.Unit, Reason: tr.Reason.String(), Invocation: newID(), Realtime: tr.At.Realtime,
 					Monotonic: tr.At.Monotonic, Boot: m.boot}})
 				return nil
@@ -275,7 +297,7 @@ func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 			case errors.Is(f.err, ErrStale):
 				given[f.node.Name]--
 				eng.Remove(l.t)
-				if err := resume(l, f.name); err != nil {
+				if err := resume([]*led{l}); err != nil {
 					return termEnd(tctx, err)
 				}
 			default:
@@ -290,25 +312,36 @@ func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 			return context.Cause(tctx)
 		case ev, ok := <-events:
 			stop()
-			if !ok {
-				return termEnd(tctx, errors.New("the cluster's runs can no longer be followed"))
-			}
+			// The events told meanwhile are taken too, into one round:
+			// many runs end together, and each round reads and commits.
 			now := m.clk.Now()
-			if ev.Node != "" {
+			nodes := false
+			for {
+				if !ok {
+					return termEnd(tctx, errors.New("the cluster's runs can no longer be followed"))
+				}
+				nodes = nodes || ev.Node != ""
+				// The last run of its timer ended: the timer may fire.
+				if r := ev.Ended; r.Timer != "" && running[r.Timer].Started <= r.Started {
+					delete(running, r.Timer)
+					if l := all[r.Timer]; l != nil {
+						l.t.UnitChanged(now, unitState(r, now))
+					}
+				}
+				select {
+				case ev, ok = <-events:
+					continue
+				default:
+				}
+				break
+			}
+			if nodes {
 				// A node left, or came: its runs are lost, or it may run
 				// what waits.
 				if err := term.MarkNodesLost(tctx, now.Realtime); err != nil {
 					return termEnd(tctx, err)
 				}
 				retry = true
-			}
-			r := ev.Ended
-			if r.Timer == "" || running[r.Timer].Started > r.Started {
-				continue // none, or not the last run of its timer
-			}
-			delete(running, r.Timer)
-			if l := all[r.Timer]; l != nil {
-				l.t.UnitChanged(now, unitState(r, now))
 			}
 		case <-wake:
 			if err := scan(); err != nil {
@@ -416,8 +449,9 @@ type clusterFiring struct {
 	err     error
 }
 
-// clusterAtOnce bounds the calls to etcd made at once for the timers
-// due together: their nodes' reads, and their triggers' commits.
+// clusterAtOnce bounds the calls to etcd made at once for many timers:
+// the triggers of those due together, the reads and activations of
+// those taken up together.
 const clusterAtOnce = 64
 
 // atOnce calls do for each of 0..n-1, at most clusterAtOnce at once, and

@@ -76,9 +76,10 @@ type ClusterTerm interface {
 	// node that leaves or comes, until ctx ends; the channel is closed
 	// when the cluster can no longer be followed.
 	Follow(ctx context.Context) ([]ClusterRunState, <-chan ClusterEvent, error)
-	// Nodes returns the live nodes whose copy of a cluster timer and its
-	// unit is the cluster's, with how busy each is.
-	Nodes(ctx context.Context, timer string) ([]ClusterNode, error)
+	// Nodes returns, for each of timers, the live nodes whose copy of
+	// the cluster timer and its unit is the cluster's, with how busy
+	// each is.
+	Nodes(ctx context.Context, timers []string) ([][]ClusterNode, error)
 	// Timer reads a cluster timer's stamp.
 	Timer(ctx context.Context, name string) (store.TimerState, error)
 	// Trigger moves a cluster timer's stamp from prev and records its run

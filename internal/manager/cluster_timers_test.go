@@ -356,7 +356,7 @@ func (t *fakeTerm) Follow(ctx context.Context) ([]ClusterRunState, <-chan Cluste
 	return unfinished, ch, nil
 }
 
-func (t *fakeTerm) Nodes(ctx context.Context, timer string) ([]ClusterNode, error) {
+func (t *fakeTerm) Nodes(ctx context.Context, timers []string) ([][]ClusterNode, error) {
 	f := t.f
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -370,7 +370,11 @@ func (t *fakeTerm) Nodes(ctx context.Context, timer string) ([]ClusterNode, erro
 		}
 		nodes = append(nodes, n)
 	}
-	return nodes, nil
+	all := make([][]ClusterNode, len(timers))
+	for i := range all {
+		all[i] = slices.Clone(nodes)
+	}
+	return all, nil
 }
 
 func (t *fakeTerm) Down(ctx context.Context) (bool, error) { return t.f.down, nil }
