@@ -12,8 +12,11 @@
 //     outside the failovers (from a signal to a period after the next
 //     run, the elapses missed meanwhile fire late, once, as after a
 //     suspend);
+//   - the share of the elapses due outside the failovers that ran,
+//     which must be all, and the runs per second;
 //   - the leader's memory (its process's resident set);
 //   - etcd's database size at the end, after -duration of the load;
+//   - the CPU the three daemons used, for a reading of the others;
 //
 // and the invariant that no elapse ran twice. A missed target is marked,
 // and the command still exits 0.
@@ -151,6 +154,10 @@ type node struct {
 	mu           sync.Mutex
 	stopped      bool // by SIGSTOP, not yet continued
 	peakRSS, hwm float64
+	// cpu is the CPU time its processes used in the load, in seconds,
+	// as sampled; cpuOf, the last sample of each process, by PID.
+	cpu   float64
+	cpuOf map[int]float64
 }
 
 // state returns the node's process and whether it is paused.
@@ -210,7 +217,7 @@ func (b *bench) run(ctx context.Context) error {
 	from := realtime()
 	sctx, stopSampling := context.WithCancel(ctx)
 	sampled := make(chan struct{})
-	go func() { b.sampleLeader(sctx); close(sampled) }()
+	go func() { b.sample(sctx); close(sampled) }()
 	var failovers []failover
 	// The stops spread among the kills.
 	var signals []syscall.Signal
@@ -609,9 +616,10 @@ func wait(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// sampleLeader reads the resident set of the leader's process each
-// second, and etcd's database size each ten, until ctx ends.
-func (b *bench) sampleLeader(ctx context.Context) {
+// sample reads the resident set of the leader's process and the CPU
+// time of every node's each second, and etcd's database size each ten,
+// until ctx ends, and the CPU times once more then.
+func (b *bench) sample(ctx context.Context) {
 	for i := 0; ctx.Err() == nil; i++ {
 		if i%10 == 0 {
 			for _, ep := range b.endpoints() {
@@ -624,6 +632,7 @@ func (b *bench) sampleLeader(ctx context.Context) {
 				cancel()
 			}
 		}
+		b.sampleCPU()
 		resp, err := b.client.Get(ctx, leaderPrefix, clientv3.WithFirstCreate()...)
 		if err == nil && len(resp.Kvs) > 0 {
 			if n := b.nodes[string(resp.Kvs[0].Value)]; n != nil {
@@ -637,6 +646,28 @@ func (b *bench) sampleLeader(ctx context.Context) {
 			}
 		}
 		wait(ctx, time.Second)
+	}
+	b.sampleCPU()
+}
+
+// sampleCPU adds to each node's CPU time what its process used since its
+// last sample: from its first, for a process started again.
+func (b *bench) sampleCPU() {
+	for _, n := range b.nodes {
+		cmd, _, _ := n.state()
+		used, err := measure.CPU(cmd.Process.Pid)
+		if err != nil {
+			continue // exited
+		}
+		n.mu.Lock()
+		if n.cpuOf == nil {
+			n.cpuOf = map[int]float64{}
+		}
+		if last, ok := n.cpuOf[cmd.Process.Pid]; ok {
+			n.cpu += used - last
+		}
+		n.cpuOf[cmd.Process.Pid] = used
+		n.mu.Unlock()
 	}
 }
 
@@ -706,9 +737,31 @@ func (b *bench) figures(failovers []failover, from, to uint64) {
 			inLoad++
 		}
 	}
-	b.add(measure.Figure{What: "runs per second", Value: float64(inLoad) / (float64(to-from) / 1e6), Unit: "/s",
-		Limit: float64(b.cfg.fire) / b.cfg.period.Seconds(), AtLeast: true})
+	b.add(measure.Figure{What: "runs per second", Value: float64(inLoad) / (float64(to-from) / 1e6), Unit: "/s"})
+	// The elapses due in the load, outside the failovers and but for its
+	// last period, each of which has a run.
+	due, ran := 0, 0
+	for i := range b.cfg.fire {
+		offset := uint64(i) % secs * 1e6
+		for e := (from+period-1-offset)/period*period + offset; e+period <= to; e += period {
+			if slices.ContainsFunc(failovers, func(f failover) bool { return e >= f.window[0] && e <= f.window[1] }) {
+				continue
+			}
+			due++
+			if elapses[fmt.Sprintf("%s.timer %d", timerName(i), e)] {
+				ran++
+			}
+		}
+	}
+	if due > 0 {
+		b.add(measure.Figure{What: fmt.Sprintf("elapses run, of %d due", due), Value: float64(ran) / float64(due), Limit: 1, AtLeast: true})
+	}
 	b.add(measure.Figure{What: "elapses run twice", Value: float64(twice)})
+	var cpu float64
+	for _, n := range b.nodes {
+		cpu += n.cpu
+	}
+	b.add(measure.Figure{What: fmt.Sprintf("cpu of the daemons, of %d", runtime.NumCPU()), Value: cpu / (float64(to-from) / 1e6), Unit: "cpu"})
 	var peak, hwm float64
 	for _, n := range b.nodes {
 		peak, hwm = max(peak, n.peakRSS), max(hwm, n.hwm)

@@ -65,3 +65,32 @@ func Memory(pid int) (rss, hwm float64, err error) {
 	}
 	return rss, hwm, nil
 }
+
+// clockTicks is the kernel's USER_HZ, the unit of /proc's CPU times: 100
+// on every Linux architecture Go runs on.
+const clockTicks = 100
+
+// CPU returns the CPU time a process has used, user and system, in
+// seconds.
+func CPU(pid int) (float64, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The fields after the command, which may hold spaces, in its
+	// parentheses: utime and stime are the 12th and 13th.
+	s := string(data)
+	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(fields) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(fields))
+	}
+	var ticks float64
+	for _, f := range fields[11:13] {
+		n, err := strconv.ParseUint(f, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc/%d/stat: %w", pid, err)
+		}
+		ticks += float64(n)
+	}
+	return ticks / clockTicks, nil
+}
