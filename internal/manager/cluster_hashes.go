@@ -32,14 +32,22 @@ func (m *Manager) publishHashes(ctx context.Context) {
 		if session == nil && len(timers) > 0 {
 			session, _ = m.Cluster.SessionEnded(ctx) // nil where the node failed to join: publishing fails too
 		}
+		// Published side by side: a node that joins publishes every
+		// cluster timer's, and etcd commits together what comes together.
+		var fresh []clusterTimer
 		for _, ct := range timers {
-			if published[ct.name] == ct.hash {
-				continue
+			if published[ct.name] != ct.hash {
+				fresh = append(fresh, ct)
 			}
-			cl, err := m.Cluster.PublishHash(ctx, ct.name, ct.hash)
-			if ctx.Err() != nil {
-				return
-			}
+		}
+		cluster := make([]string, len(fresh))
+		errs := make([]error, len(fresh))
+		atOnce(len(fresh), func(i int) { cluster[i], errs[i] = m.Cluster.PublishHash(ctx, fresh[i].name, fresh[i].hash) })
+		if ctx.Err() != nil {
+			return
+		}
+		for i, ct := range fresh {
+			cl, err := cluster[i], errs[i]
 			if err != nil {
 				if !told {
 					m.log.Error("Failed to publish the hash of a cluster timer; it waits until it is.", "unit", ct.name, "err", err)
