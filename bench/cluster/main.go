@@ -360,6 +360,11 @@ func (n *node) start(bin string) error {
 	cmd := exec.Command(bin, n.args...)
 	cmd.Env = append(os.Environ(), "XDG_RUNTIME_DIR="+filepath.Join(n.dir, "run"))
 	cmd.Stdout, cmd.Stderr = log, log
+	// A process group of its own: one stopped in the bench's group, were
+	// that group orphaned (the bench run from a job whose shell is gone),
+	// would be sent SIGHUP and SIGCONT by the kernel as soon as another
+	// daemon of the group exits, and go on.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		return err
 	}

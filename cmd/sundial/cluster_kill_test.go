@@ -266,6 +266,11 @@ func (c *killCluster) start(n *killNode) {
 		c.t.Fatal(err)
 	}
 	cmd.Stdout, cmd.Stderr = log, log
+	// A process group of its own: one stopped in the test binary's
+	// group, were that group orphaned (the test run from a job whose
+	// shell is gone), would be sent SIGHUP and SIGCONT by the kernel as
+	// soon as any other daemon of the group exits, and go on.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		c.t.Fatal(err)
 	}
