@@ -35,7 +35,7 @@ var clusterRepeats = flag.Int("cluster.repeats", 20, "how many times TestCluster
 // setTestDaemon only.
 const (
 	// clusterTestEnv, set, gives the daemon's cluster the test's short
-	// lease, short Raft ticks and no fsync.
+	// lease, short Raft ticks, no fsync, and every run record kept.
 	clusterTestEnv = "SUNDIAL_TEST_CLUSTER"
 	// clockOffsetEnv is a duration the daemon's realtime clock is off by.
 	clockOffsetEnv = "SUNDIAL_TEST_CLOCK_OFFSET"
@@ -60,6 +60,10 @@ func setTestDaemon() error {
 		}
 		if fast {
 			cfg.LeaseTTL, cfg.Tick, cfg.UnsafeNoFsync = time.Second, 50*time.Millisecond, true
+			// Every run record is kept: the check finds one for each
+			// run, and tick.timer runs more than DefaultKeepRuns times
+			// in a hundred repeats.
+			cfg.KeepRuns = 1 << 20
 		}
 	}
 	return nil
