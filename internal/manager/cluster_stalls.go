@@ -29,6 +29,7 @@ func (m *Manager) watchStalls(ctx context.Context) {
 	var eng *timer.Engine
 	all := map[string]*watched{}
 	for {
+		began := m.clk.Now()
 		timers, e, ok := m.clusterTimers(ctx)
 		if !ok {
 			return
@@ -86,7 +87,9 @@ func (m *Manager) watchStalls(ctx context.Context) {
 				delete(all, name)
 			}
 		}
-		if !m.pause(ctx, clusterScan) {
+		// The next scan is due a scan's period after this one began:
+		// at once if the clock has passed that while it ran.
+		if !m.pause(ctx, clusterScan-time.Duration(m.clk.Now().Monotonic-began.Monotonic)*time.Microsecond) {
 			return
 		}
 	}
