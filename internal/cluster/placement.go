@@ -166,14 +166,14 @@ func queueEvents(watches ...clientv3.WatchChan) *eventQueue {
 		go func() {
 			err := errWatchEnded
 			for wr := range w {
-				if err = wr.Err(); err != nil {
+				if wr.Err() != nil {
+					err = wr.Err()
 					break
 				}
 				q.mu.Lock()
 				q.evs = append(q.evs, wr.Events...)
 				q.mu.Unlock()
 				q.tell()
-				err = errWatchEnded
 			}
 			q.mu.Lock()
 			q.err = cmp.Or(q.err, err)
