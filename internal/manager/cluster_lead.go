@@ -316,7 +316,7 @@ func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 			// many runs end together, and each round reads and commits.
 			now := m.clk.Now()
 			nodes := false
-			for {
+			for more := true; more; {
 				if !ok {
 					return termEnd(tctx, errors.New("the cluster's runs can no longer be followed"))
 				}
@@ -330,10 +330,9 @@ func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 				}
 				select {
 				case ev, ok = <-events:
-					continue
 				default:
+					more = false
 				}
-				break
 			}
 			if nodes {
 				// A node left, or came: its runs are lost, or it may run
