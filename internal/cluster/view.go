@@ -16,7 +16,7 @@ import (
 )
 
 // Nodes returns the nodes that live (their keys, with their leases, are
-// under nodes/), by name: their keys alone, not the hashes below each.
+// under nodes/), by name.
 func (c *Cluster) Nodes(ctx context.Context) ([]Node, error) {
 	kvs, err := c.nodeKeys(ctx)
 	if err != nil {
