@@ -28,7 +28,7 @@ func (m *Manager) leadClusterTimers(ctx context.Context) {
 		if err == nil {
 			told = false
 			m.log.Info("Leading the cluster's timers.")
-			err = m.leadTerm(ctx, term)
+			err = m.holdTerm(ctx, term)
 			term.Resign()
 			if ctx.Err() != nil {
 				return
@@ -48,6 +48,31 @@ func (m *Manager) leadClusterTimers(ctx context.Context) {
 		if !m.pause(ctx, clusterRetry) {
 			return
 		}
+	}
+}
+
+// holdTerm leads the cluster's timers for as long as term lasts, and
+// returns why it ended. An error short of the term's end (a watch that
+// etcd closes as its Raft leadership moves, a reply lost) takes the
+// timers up again at once under the same term: handing the term on would
+// cost the cluster a failover, and each write of the term's is fenced
+// all the same. A second such error within a lease of the first ends
+// the term: the cluster is then not reached.
+func (m *Manager) holdTerm(ctx context.Context, term ClusterTerm) error {
+	retried, at := false, uint64(0) // at: monotonic µs of the last retry
+	for {
+		err := m.leadTerm(ctx, term)
+		select {
+		case <-term.Done():
+			return err
+		default:
+		}
+		now := m.clk.Now().Monotonic
+		if ctx.Err() != nil || errors.Is(err, ErrDeposed) || retried && now-at < uint64(m.Cluster.Lease()/time.Microsecond) {
+			return err
+		}
+		retried, at = true, now
+		m.log.Warn("Taking the cluster's timers up again under the same term.", "reason", err)
 	}
 }
 

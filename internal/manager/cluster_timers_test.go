@@ -38,6 +38,10 @@ type fakeCluster struct {
 	// endFirst, if set, ends the first term (its Done closed, as its
 	// lease ending would) once it has triggered once.
 	endFirst bool
+	// closeFollow, if set, closes the first Follow's channel once a
+	// trigger has held, as etcd closes a watch when its Raft leader
+	// changes; followClosed, once it has.
+	closeFollow, followClosed bool
 	// noLead, if set, has no campaign won: no node leads.
 	noLead bool
 	// down is what each term's Down tells: the whole cluster was down.
@@ -472,6 +476,11 @@ func (t *fakeTerm) Trigger(ctx context.Context, prev store.TimerState, tr store.
 	if f.endFirst && t.n == 0 {
 		t.Resign()
 	}
+	if f.closeFollow && !f.followClosed && len(f.followers) > 0 {
+		f.followClosed = true
+		close(f.followers[0])
+		f.followers = f.followers[1:]
+	}
 	if fault != nil {
 		return store.TimerState{}, fault
 	}
@@ -490,6 +499,10 @@ func TestClusterTimers(t *testing.T) {
 		endFirst  bool
 		terms     int  // at least
 		unreached bool // the log says once that the cluster cannot be reached
+		// again: how many times the log says a term took the timers
+		// up again; with terms 1, there was one term.
+		again       int
+		closeFollow bool
 	}{
 		{name: "leader", terms: 1},
 		{name: "deposed", terms: 2, trigger: func(term, n int) error {
@@ -507,10 +520,22 @@ func TestClusterTimers(t *testing.T) {
 		{name: "unreachable", leadErrs: 2, terms: 1, unreached: true},
 		{name: "ended", endFirst: true, terms: 2},
 		// The first trigger commits, but its reply is lost: the term
-		// ends, and the run assigned runs all the same, once.
-		{name: "reply lost", terms: 2, unreached: true, trigger: func(term, n int) error {
+		// takes the timers up again from the stamp, and the run
+		// assigned runs all the same, once.
+		{name: "reply lost", terms: 1, again: 1, trigger: func(term, n int) error {
 			if term == 0 && n == 0 {
 				return errReplyLost
+			}
+			return nil
+		}},
+		// The runs can no longer be followed: the term takes the timers
+		// up again, and leads on.
+		{name: "follow lost", terms: 1, again: 1, closeFollow: true},
+		// Every trigger of the first term fails: it takes the timers up
+		// again once, and then ends.
+		{name: "failing", terms: 2, again: 1, unreached: true, trigger: func(term, n int) error {
+			if term == 0 {
+				return errors.New("etcd cannot be reached")
 			}
 			return nil
 		}},
@@ -522,7 +547,7 @@ func TestClusterTimers(t *testing.T) {
 				"tick.timer":   "[Timer]\nOnCalendar=*:*:*\nAccuracySec=1us\n[X-Sundial]\nCluster=yes\n",
 				"tick.service": runs.oneshot(),
 			})
-			f := &fakeCluster{leadErrs: tc.leadErrs, trigger: tc.trigger, endFirst: tc.endFirst}
+			f := &fakeCluster{leadErrs: tc.leadErrs, trigger: tc.trigger, endFirst: tc.endFirst, closeFollow: tc.closeFollow}
 			var logs logBuffer
 			lines := runs.lines
 			// Until the timer here shows the cluster's last trigger, as
@@ -561,6 +586,10 @@ func TestClusterTimers(t *testing.T) {
 			}
 			if f.ended < 1 {
 				t.Errorf("no run's end recorded in the cluster")
+			}
+			again := strings.Count(logs.String(), "again under the same term")
+			if again != tc.again || tc.again > 0 && tc.terms == 1 && len(f.terms) != 1 {
+				t.Errorf("%d terms, and the log says %d times that the timers were taken up again, want %d:\n%s", len(f.terms), again, tc.again, logs.String())
 			}
 			told := strings.Count(logs.String(), "Cannot reach the cluster")
 			if want := map[bool]int{true: 1}[tc.unreached]; told != want {
