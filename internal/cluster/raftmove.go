@@ -67,19 +67,14 @@ func (c *Cluster) keepRaftApart(ctx context.Context, term Term) {
 var errNoTransferee = errors.New("no other member answers as a healthy follower")
 
 // moveRaft hands the Raft leadership that srv's member holds to the other
-// member most up to date of those that are started and healthy: it
-// answers, it follows this member, and it has no alarm. A cluster of one
+// member that has applied most of those that are started and healthy: it
+// answers, it follows this member, it has no alarm, and it is not
+// catching up (see caughtUp). A cluster of one
 // member has none to hand it to: moveRaft does nothing. The move is asked
 // of this member, which leads, with a deadline; it returns once another
 // member leads.
 func (c *Cluster) moveRaft(ctx context.Context, srv *etcdserver.EtcdServer) error {
 	self := uint64(srv.MemberID())
-	type follower struct {
-		id    uint64
-		name  string
-		index uint64
-		ok    bool
-	}
 	var others []follower
 	var urls []string
 	for _, m := range srv.Cluster().Members() {
@@ -102,7 +97,8 @@ func (c *Cluster) moveRaft(ctx context.Context, srv *etcdserver.EtcdServer) erro
 			c.call(ctx, func(ctx context.Context) error {
 				st, err := c.client.Status(ctx, urls[i])
 				if err == nil {
-					others[i].index, others[i].ok = st.RaftIndex, st.Leader == self && len(st.Errors) == 0 && !st.IsLearner
+					others[i].applied = st.RaftAppliedIndex
+					others[i].ok = st.Leader == self && len(st.Errors) == 0 && !st.IsLearner && caughtUp(st.RaftIndex, st.RaftAppliedIndex)
 				}
 				return err
 			})
@@ -111,12 +107,7 @@ func (c *Cluster) moveRaft(ctx context.Context, srv *etcdserver.EtcdServer) erro
 	for range others {
 		<-answered
 	}
-	var to *follower
-	for i, f := range others {
-		if f.ok && (to == nil || f.index > to.index) {
-			to = &others[i]
-		}
-	}
+	to := transferee(others)
 	if to == nil {
 		return errNoTransferee
 	}
@@ -129,4 +120,40 @@ func (c *Cluster) moveRaft(ctx context.Context, srv *etcdserver.EtcdServer) erro
 	c.log.Info("Handed etcd's Raft leadership to another member, so that no one failure takes both it and the lead of the cluster's timers.",
 		"member", to.name)
 	return nil
+}
+
+// A follower is a member that moveRaft may hand Raft leadership to: ok
+// when it is healthy, with the index of the last entry it applied.
+type follower struct {
+	id      uint64
+	name    string
+	applied uint64
+	ok      bool
+}
+
+// transferee is the follower of others that moveRaft hands Raft
+// leadership to: the healthy one that has applied most, the first of
+// those alike; nil for none.
+func transferee(others []follower) *follower {
+	var to *follower
+	for i, f := range others {
+		if f.ok && (to == nil || f.applied > to.applied) {
+			to = &others[i]
+		}
+	}
+	return to
+}
+
+// maxApplyLag is how many entries of its log a member may not have
+// applied yet and still take Raft leadership: at full load a cluster
+// commits some thousand a second, and a member restarted moments ago
+// applies many thousands of them. Leading from there, it answers its
+// followers late and steps down, and a new Raft leader renews every
+// lease: the next failover of the timers waits that long.
+const maxApplyLag = 1000
+
+// caughtUp reports whether a member whose log ends at index and which
+// applied up to applied has applied nearly all of it (maxApplyLag).
+func caughtUp(index, applied uint64) bool {
+	return index <= applied+maxApplyLag
 }

@@ -82,3 +82,42 @@ func TestRaftLeadershipMoves(t *testing.T) {
 		})
 	}
 }
+
+// TestTransferee: Raft leadership goes to the healthy member that has
+// applied most, never to one catching up.
+func TestTransferee(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		others []follower
+		want   string // "" for none
+	}{
+		{"none", nil, ""},
+		{"none healthy", []follower{{name: "b", applied: 9}, {name: "c", applied: 10}}, ""},
+		{"most applied", []follower{{name: "b", applied: 9, ok: true}, {name: "c", applied: 10, ok: true}}, "c"},
+		{"the first of those alike", []follower{{name: "b", applied: 10, ok: true}, {name: "c", applied: 10, ok: true}}, "b"},
+		{"the healthy one", []follower{{name: "b", applied: 9, ok: true}, {name: "c", applied: 10}}, "b"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := ""
+			if to := transferee(tc.others); to != nil {
+				got = to.name
+			}
+			if got != tc.want {
+				t.Errorf("transferee(%+v) = %q, want %q", tc.others, got, tc.want)
+			}
+		})
+	}
+	for _, tc := range []struct {
+		index, applied uint64
+		want           bool
+	}{
+		{100, 100, true},
+		{100 + maxApplyLag, 100, true},
+		{101 + maxApplyLag, 100, false},
+		{100, 101, true}, // committed read before applied: a race, not a lag
+	} {
+		if got := caughtUp(tc.index, tc.applied); got != tc.want {
+			t.Errorf("caughtUp(%d, %d) = %v, want %v", tc.index, tc.applied, got, tc.want)
+		}
+	}
+}
