@@ -8,6 +8,9 @@
 // its target:
 //
 //   - failover, from the signal to the next run, p50 and p99;
+//   - how long the cluster takes to be whole again after the node's
+//     restart, before the next signal: its member caught up, its
+//     daemon joined;
 //   - lateness of the runs, from their elapse to their trigger, p99,
 //     outside the failovers (from a signal to a period after the next
 //     run, the elapses missed meanwhile fire late, once, as after a
@@ -69,10 +72,15 @@ const (
 	targetLeaderRSS   = 256 // MB
 )
 
+// maxApplyLag is internal/cluster's: how many entries a member may have
+// left to apply and still be handed Raft leadership.
+const maxApplyLag = 1000
+
 // The keys of etcd that the bench reads, as internal/cluster lays them out.
 const (
 	runsPrefix   = "/sundial/v1/runs/"
 	leaderPrefix = "/sundial/v1/leader/"
+	nodesPrefix  = "/sundial/v1/nodes/"
 	keyPrefix    = "/sundial/v1/"
 )
 
@@ -517,13 +525,17 @@ type failover struct {
 	took   float64
 	window [2]uint64
 	raft   bool
+	// whole is how long, in seconds, the cluster took to be whole again
+	// from the node's start (or continuation).
+	whole float64
 }
 
 // failover signals the leader, waits for the next run on another node,
 // and returns how long that took, in seconds, and the window of the
 // failover, from the signal to a period after that run. A killed leader
-// is started again, a stopped one continued; either is a member again,
-// and a period has passed with runs, before failover returns.
+// is started again, a stopped one continued; the cluster is whole again
+// (see whole), and a period has passed with runs, before failover
+// returns.
 func (b *bench) failover(ctx context.Context, sig syscall.Signal) (failover, error) {
 	name, err := b.leader(ctx)
 	if err != nil {
@@ -564,13 +576,16 @@ func (b *bench) failover(ctx context.Context, sig syscall.Signal) (failover, err
 	} else if err := n.start(b.bin); err != nil {
 		return failover{}, err
 	}
-	if err := b.memberHealthy(ctx, n); err != nil {
+	back := realtime()
+	if err := b.whole(ctx, n); err != nil {
 		return failover{}, err
 	}
+	whole := float64(realtime()-back) / 1e6
+	progress("  %s whole again %.2f s after its start", name, whole)
 	if err := b.pause(ctx, b.cfg.period); err != nil {
 		return failover{}, err
 	}
-	return failover{took: took, raft: raft, window: [2]uint64{at, next.started + uint64(b.cfg.period/time.Microsecond)}}, nil
+	return failover{took: took, raft: raft, whole: whole, window: [2]uint64{at, next.started + uint64(b.cfg.period/time.Microsecond)}}, nil
 }
 
 // newLeader returns when, realtime µs, a node other than old was first
@@ -591,22 +606,58 @@ func (b *bench) newLeader(ctx context.Context, old string) (uint64, error) {
 	}
 }
 
-// memberHealthy waits until the node's member answers, with a Raft
-// leader, within a minute.
-func (b *bench) memberHealthy(ctx context.Context, n *node) error {
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+// whole waits, within two minutes, until the cluster is whole again
+// after a node's restart, as before its leader's signal: the node's
+// member answers, with a Raft leader and no alarm, and has applied what
+// the Raft leader had committed when the member first answered, but
+// for maxApplyLag entries (internal/cluster does not hand Raft
+// leadership to a member further behind); and its daemon has joined
+// again. A signal before that would fail a second of three members,
+// and lose the quorum.
+func (b *bench) whole(ctx context.Context, n *node) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
+	var target uint64 // the Raft leader's committed index, once read
+	var err error
 	for {
-		sctx, cancel := context.WithTimeout(ctx, time.Second)
-		st, err := b.client.Status(sctx, n.clientURL)
-		cancel()
-		if err == nil && st.Leader != 0 {
-			return nil
+		if target == 0 {
+			target, err = b.committed(ctx, n)
 		}
-		if !wait(ctx, 200*time.Millisecond) {
-			return fmt.Errorf("node %s's member not healthy within a minute: %v", n.name, err)
+		if target > 0 {
+			sctx, cancel := context.WithTimeout(ctx, time.Second)
+			var st *clientv3.StatusResponse
+			if st, err = b.client.Status(sctx, n.clientURL); err == nil && st.Leader != 0 && len(st.Errors) == 0 && st.RaftAppliedIndex+maxApplyLag >= target {
+				var resp *clientv3.GetResponse
+				if resp, err = b.client.Get(sctx, nodesPrefix+n.name, clientv3.WithCountOnly()); err == nil && resp.Count > 0 {
+					cancel()
+					return nil
+				}
+			}
+			cancel()
+		}
+		if !wait(ctx, 100*time.Millisecond) {
+			return fmt.Errorf("node %s not whole again within two minutes: %v", n.name, err)
 		}
 	}
+}
+
+// committed returns the Raft leader's committed index, as n's member,
+// once it answers with a leader, tells of it; 0 until then.
+func (b *bench) committed(ctx context.Context, n *node) (uint64, error) {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	st, err := b.client.Status(ctx, n.clientURL)
+	if err != nil || st.Leader == 0 {
+		return 0, err
+	}
+	for _, o := range b.nodes {
+		if o != n {
+			if lst, err := b.client.Status(ctx, o.clientURL); err == nil && lst.Header.MemberId == st.Leader {
+				return lst.RaftIndex, nil
+			}
+		}
+	}
+	return 0, errors.New("no member answers as the Raft leader")
 }
 
 // wait waits for d, and reports whether it passed before ctx ended.
@@ -730,6 +781,15 @@ func (b *bench) figures(failovers []failover, from, to uint64) {
 			slices.Sort(part.took)
 			b.add(measure.Figure{What: fmt.Sprintf("  p50, %d %s", len(part.took), part.what), Value: measure.Percentile(part.took, 0.5), Unit: "s"})
 		}
+	}
+	var whole []float64
+	for _, f := range failovers {
+		whole = append(whole, f.whole)
+	}
+	if len(whole) > 0 {
+		slices.Sort(whole)
+		b.add(measure.Figure{What: "whole again after a restart, p50", Value: measure.Percentile(whole, 0.5), Unit: "s"})
+		b.add(measure.Figure{What: "  max", Value: whole[len(whole)-1], Unit: "s"})
 	}
 	if len(late) > 0 {
 		b.add(measure.Figure{What: fmt.Sprintf("lateness p50, %d runs", len(late)), Value: measure.Percentile(late, 0.5), Unit: "s"})
