@@ -35,3 +35,16 @@ func (c *Cluster) PublishHash(ctx context.Context, unit, hash string) (string, e
 	}
 	return string(kvs[0].Value), nil
 }
+
+// WithdrawHash deletes the hash of this node's copy of a cluster unit
+// from the unit's copies, once the unit is no longer started here: the
+// node no longer runs it, and a leader no longer fires it for this node.
+func (c *Cluster) WithdrawHash(ctx context.Context, unit string) error {
+	if err := c.call(ctx, func(ctx context.Context) error {
+		_, err := c.client.Delete(ctx, copiesOf(unit)+c.cfg.Name)
+		return err
+	}); err != nil {
+		return fmt.Errorf("cluster: the hash of %s: %w", unit, err)
+	}
+	return nil
+}

@@ -29,3 +29,29 @@ func TestPublishHash(t *testing.T) {
 		t.Errorf("b's hash of backup.timer = %+v, %v; want h2", resp, err)
 	}
 }
+
+// A node that withdraws its copy's hash is no longer a candidate to run
+// the unit; the others are, each with the cluster's hash.
+func TestWithdrawHash(t *testing.T) {
+	a := testMember(t, "a")
+	b := testClient(t, "b", a)
+	ctx := t.Context()
+	for _, c := range []*Cluster{a, b} {
+		if _, err := c.PublishHash(ctx, "backup.timer", "h1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.WithdrawHash(ctx, "backup.timer"); err != nil {
+		t.Fatal(err)
+	}
+	nodes, err := a.Candidates(ctx, "backup.timer")
+	if err != nil || len(nodes) != 1 || len(nodes[0]) != 1 || nodes[0][0].Name != "b" || nodes[0][0].Hash != "h1" {
+		t.Errorf("Candidates after a withdrew = %+v, %v; want b alone, with h1", nodes, err)
+	}
+	// Withdrawn again, or never published: nothing to do.
+	for _, c := range []*Cluster{a, b} {
+		if err := c.WithdrawHash(ctx, "bill.timer"); err != nil {
+			t.Errorf("%s: WithdrawHash of a hash never published: %v", c.Name(), err)
+		}
+	}
+}

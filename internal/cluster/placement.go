@@ -26,6 +26,8 @@ type Candidate struct {
 	// Busy is how many runs not ended (assigned or running) it has, of
 	// any timer.
 	Busy int
+	// Hash is that of its copy: the cluster's.
+	Hash string
 }
 
 // Candidates returns, for each of timers, the live nodes whose copy of
@@ -75,7 +77,7 @@ func (c *Cluster) Candidates(ctx context.Context, timers ...string) ([][]Candida
 					continue
 				}
 				name := string(kv.Key[len(copiesOf(t)):])
-				out[from+i] = append(out[from+i], Candidate{Name: name, Lease: kv.Lease, Busy: busy[name]})
+				out[from+i] = append(out[from+i], Candidate{Name: name, Lease: kv.Lease, Busy: busy[name], Hash: string(kv.Value)})
 			}
 		}
 	}

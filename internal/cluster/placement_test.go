@@ -306,9 +306,9 @@ func TestCandidatesMany(t *testing.T) {
 		t.Fatalf("Candidates of %d timers returned %d", len(timers)+1, len(all))
 	}
 	for i, name := range timers {
-		want := []Candidate{{Name: "a", Busy: 0}}
+		want := []Candidate{{Name: "a", Busy: 0, Hash: "h"}}
 		if i%2 == 0 {
-			want = append(want, Candidate{Name: "b", Busy: 1})
+			want = append(want, Candidate{Name: "b", Busy: 1, Hash: "h"})
 		}
 		got := all[i]
 		for j := range got {
