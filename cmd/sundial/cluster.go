@@ -352,6 +352,14 @@ func (ct clusterTimers) PublishHash(ctx context.Context, timer, hash string) (st
 	return c.PublishHash(ctx, timer, hash)
 }
 
+func (ct clusterTimers) WithdrawHash(ctx context.Context, timer string) error {
+	c, err := ct.joined(ctx)
+	if err != nil {
+		return err
+	}
+	return c.WithdrawHash(ctx, timer)
+}
+
 func (ct clusterTimers) Timer(ctx context.Context, name string) (store.TimerState, error) {
 	c, err := ct.joined(ctx)
 	if err != nil {
@@ -457,7 +465,7 @@ func (ct clusterTerm) Nodes(ctx context.Context, timers []string) ([][]manager.C
 	nodes := make([][]manager.ClusterNode, len(all))
 	for i, candidates := range all {
 		for _, n := range candidates {
-			nodes[i] = append(nodes[i], manager.ClusterNode{Name: n.Name, Busy: n.Busy, Lease: n.Lease})
+			nodes[i] = append(nodes[i], manager.ClusterNode{Name: n.Name, Busy: n.Busy, Lease: n.Lease, Hash: n.Hash})
 		}
 	}
 	return nodes, err

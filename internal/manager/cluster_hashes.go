@@ -10,16 +10,18 @@ import (
 )
 
 // publishHashes publishes the hash of each cluster timer started here,
-// as it is now, until ctx is done, and says once in a timer's journal
-// when its copy here is not the cluster's: the leader runs only those
-// that are. The hashes go with the node's lease: when its session ends,
-// they are published again under the next.
+// as it is now, and withdraws it once the timer is stopped, until ctx is
+// done, and says once in a timer's journal when its copy here is not the
+// cluster's: the leader runs only those that are, and fires a cluster
+// timer while it is started on a live node. The hashes go with the
+// node's lease: when its session ends, they are published again under
+// the next.
 func (m *Manager) publishHashes(ctx context.Context) {
 	published := map[string]string{} // by name
 	told := false
 	var session <-chan struct{} // the one they were published under
 	for {
-		timers, _, ok := m.clusterTimers(ctx)
+		timers, _, ok := m.startedClusterTimers(ctx)
 		if !ok {
 			return
 		}
@@ -35,11 +37,14 @@ func (m *Manager) publishHashes(ctx context.Context) {
 		// Published side by side: a node that joins publishes every
 		// cluster timer's, and etcd commits together what comes together.
 		var fresh []clusterTimer
+		started := map[string]bool{}
 		for _, ct := range timers {
+			started[ct.name] = true
 			if published[ct.name] != ct.hash {
 				fresh = append(fresh, ct)
 			}
 		}
+		m.withdrawHashes(ctx, published, started)
 		cluster := make([]string, len(fresh))
 		errs := make([]error, len(fresh))
 		atOnce(len(fresh), func(i int) { cluster[i], errs[i] = m.Cluster.PublishHash(ctx, fresh[i].name, fresh[i].hash) })
@@ -76,6 +81,30 @@ func (m *Manager) publishHashes(ctx context.Context) {
 		if !m.pause(ctx, clusterScan) {
 			return
 		}
+	}
+}
+
+// withdrawHashes withdraws the hashes published of the cluster timers
+// no longer started here (stopped, or gone from the unit files), and
+// forgets those withdrawn; one that fails is tried again at the next
+// scan.
+func (m *Manager) withdrawHashes(ctx context.Context, published map[string]string, started map[string]bool) {
+	var gone []string
+	for name := range published {
+		if !started[name] {
+			gone = append(gone, name)
+		}
+	}
+	errs := make([]error, len(gone))
+	atOnce(len(gone), func(i int) { errs[i] = m.Cluster.WithdrawHash(ctx, gone[i]) })
+	for i, name := range gone {
+		if errs[i] != nil {
+			continue
+		}
+		delete(published, name)
+		m.cluster.mu.Lock()
+		delete(m.cluster.agreed, name)
+		m.cluster.mu.Unlock()
 	}
 }
 

@@ -184,22 +184,26 @@ func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 		}
 		return nil
 	}
-	// scan takes the cluster timers started here as they are now: those
-	// added, changed (reloaded) or stopped since are taken anew.
+	// scan takes the cluster timers as they are now: those started here
+	// whose copy is the cluster's, and those loaded here, stopped,
+	// that a live node has started with the cluster's copy, as this
+	// one's; those added, changed (reloaded) or stopped since are taken
+	// anew.
 	scan := func() error {
-		timers, e, ok := m.clusterTimers(tctx)
+		loaded, e, ok := m.clusterTimers(tctx)
 		if !ok {
 			return context.Cause(tctx)
 		}
 		if eng == nil {
 			eng = e
 		}
+		timers, err := m.startedInCluster(tctx, term, loaded)
+		if err != nil {
+			return termEnd(tctx, err)
+		}
 		seen := map[string]bool{}
 		var fresh []*led
 		for _, ct := range timers {
-			if !m.agrees(ct) {
-				continue
-			}
 			seen[ct.name] = true
 			l := all[ct.name]
 			if l != nil && l.cfg == ct.cfg {
@@ -377,6 +381,41 @@ func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 			retry = true
 		}
 	}
+}
+
+// startedInCluster returns the cluster timers of loaded that the leader
+// fires: those started here whose copy is the cluster's, and those
+// stopped here that a live node has started, when the copy here is the
+// cluster's too, as the leader computes their elapses from it. A timer
+// is the cluster's while a node runs it, not only while the node that
+// leads does.
+func (m *Manager) startedInCluster(ctx context.Context, term ClusterTerm, loaded []clusterTimer) ([]clusterTimer, error) {
+	var timers, stopped []clusterTimer
+	for _, ct := range loaded {
+		switch {
+		case ct.started && m.agrees(ct):
+			timers = append(timers, ct)
+		case !ct.started:
+			stopped = append(stopped, ct)
+		}
+	}
+	if len(stopped) == 0 {
+		return timers, nil
+	}
+	names := make([]string, len(stopped))
+	for i, ct := range stopped {
+		names[i] = ct.name
+	}
+	nodes, err := term.Nodes(ctx, names)
+	if err != nil {
+		return nil, err
+	}
+	for i, ct := range stopped {
+		if len(nodes[i]) > 0 && nodes[i][0].Hash == ct.hash {
+			timers = append(timers, ct)
+		}
+	}
+	return timers, nil
 }
 
 // resumeCluster takes a cluster timer up from the cluster's stamp and

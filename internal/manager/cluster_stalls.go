@@ -30,7 +30,7 @@ func (m *Manager) watchStalls(ctx context.Context) {
 	all := map[string]*watched{}
 	for {
 		began := m.clk.Now()
-		timers, e, ok := m.clusterTimers(ctx)
+		timers, e, ok := m.startedClusterTimers(ctx)
 		if !ok {
 			return
 		}

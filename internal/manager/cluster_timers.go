@@ -40,6 +40,9 @@ type Cluster interface {
 	// timer and its service, and returns the cluster's: the first one
 	// published by any node. It waits until the node has joined.
 	PublishHash(ctx context.Context, timer, hash string) (cluster string, err error)
+	// WithdrawHash withdraws what PublishHash published, once the timer
+	// is no longer started here. It waits until the node has joined.
+	WithdrawHash(ctx context.Context, timer string) error
 	// Timer reads a cluster timer's stamp, as any node may. It waits
 	// until the node has joined.
 	Timer(ctx context.Context, name string) (store.TimerState, error)
@@ -76,9 +79,9 @@ type ClusterTerm interface {
 	// node that leaves or comes, until ctx ends; the channel is closed
 	// when the cluster can no longer be followed.
 	Follow(ctx context.Context) ([]ClusterRunState, <-chan ClusterEvent, error)
-	// Nodes returns, for each of timers, the live nodes whose copy of
-	// the cluster timer and its unit is the cluster's, with how busy
-	// each is.
+	// Nodes returns, for each of timers, the live nodes where it is
+	// started and whose copy of the cluster timer and its unit is the
+	// cluster's, with how busy each is.
 	Nodes(ctx context.Context, timers []string) ([][]ClusterNode, error)
 	// Timer reads a cluster timer's stamp.
 	Timer(ctx context.Context, name string) (store.TimerState, error)
@@ -105,6 +108,8 @@ type ClusterNode struct {
 	Busy int
 	// Lease tells the node from one started again under its name.
 	Lease int64
+	// Hash is that of its copy of the cluster timer: the cluster's.
+	Hash string
 }
 
 // A ClusterRunState is what the cluster records of a run of a cluster
@@ -163,7 +168,9 @@ const clusterScan = time.Second
 // A clusterTimer is what the leader loop is given of a cluster timer.
 type clusterTimer struct {
 	name string
-	cfg  *unit.TimerSection
+	// started is set when it is started here, not only loaded.
+	started bool
+	cfg     *unit.TimerSection
 	// nodes are its Nodes= globs.
 	nodes []string
 	// hash is of the settings of this node's copy of the timer and of
@@ -183,7 +190,7 @@ type clusterState struct {
 	// agreed are the hashes of the cluster timers whose copy here is the
 	// cluster's, by name: the leader runs no other.
 	agreed map[string]string
-	// known are the timers started here, by their files and their
+	// known are the timers loaded here, by their files and their
 	// units': whether each is a cluster timer, its hash and Nodes=. The
 	// manager's loop's only.
 	known map[[2]*unit.Snapshot]clusterMark
@@ -266,7 +273,7 @@ func (m *Manager) send(ctx context.Context, f func()) bool {
 }
 
 // clusterTimers returns, from the manager's loop, the cluster timers
-// started here (enabled), and a timer engine for them, set as the
+// loaded here, started or not, and a timer engine for them, set as the
 // manager's; ok is false if ctx ended first.
 func (m *Manager) clusterTimers(ctx context.Context) (timers []clusterTimer, eng *timer.Engine, ok bool) {
 	done := make(chan struct{})
@@ -283,7 +290,7 @@ func (m *Manager) clusterTimers(ctx context.Context) (timers []clusterTimer, eng
 		known := map[[2]*unit.Snapshot]clusterMark{}
 		for _, name := range slices.Sorted(maps.Keys(m.units)) {
 			e := m.units[name]
-			if e.timer == nil || !e.timer.State.Active() {
+			if e.timer == nil {
 				continue
 			}
 			se := m.units[e.trigger]
@@ -304,7 +311,7 @@ func (m *Manager) clusterTimers(ctx context.Context) (timers []clusterTimer, eng
 			}
 			known[files] = mark
 			if mark.cluster {
-				timers = append(timers, clusterTimer{name: name, cfg: e.timer.Config, nodes: mark.nodes, hash: mark.hash})
+				timers = append(timers, clusterTimer{name: name, started: e.timer.State.Active(), cfg: e.timer.Config, nodes: mark.nodes, hash: mark.hash})
 			}
 		}
 		m.cluster.known = known
@@ -317,4 +324,15 @@ func (m *Manager) clusterTimers(ctx context.Context) (timers []clusterTimer, eng
 	case <-ctx.Done():
 		return nil, nil, false
 	}
+}
+
+// startedClusterTimers is clusterTimers, of those started here only.
+func (m *Manager) startedClusterTimers(ctx context.Context) (timers []clusterTimer, eng *timer.Engine, ok bool) {
+	all, eng, ok := m.clusterTimers(ctx)
+	for _, ct := range all {
+		if ct.started {
+			timers = append(timers, ct)
+		}
+	}
+	return timers, eng, ok
 }

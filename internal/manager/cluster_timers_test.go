@@ -88,8 +88,10 @@ type fakeCluster struct {
 	onFollow func()
 	// session is closed when self's session ends (LoseLease).
 	session chan struct{}
-	// published counts the hashes published, by timer.
+	// published counts the hashes published, by timer; mine is self's
+	// copy's, published and not withdrawn, by timer.
 	published map[string]int
+	mine      map[string]string
 }
 
 // sessionNow is self's session now; f.mu held.
@@ -227,7 +229,18 @@ func (f *fakeCluster) PublishHash(ctx context.Context, timer, hash string) (stri
 		f.published = map[string]int{}
 	}
 	f.published[timer]++
+	if f.mine == nil {
+		f.mine = map[string]string{}
+	}
+	f.mine[timer] = hash
 	return f.hashes[timer], nil
+}
+
+func (f *fakeCluster) WithdrawHash(ctx context.Context, timer string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.mine, timer)
+	return nil
 }
 
 func (f *fakeCluster) Mark(u *unit.Unit) (bool, []unit.Diagnostic) {
@@ -360,23 +373,30 @@ func (t *fakeTerm) Follow(ctx context.Context) ([]ClusterRunState, <-chan Cluste
 	return unfinished, ch, nil
 }
 
+// Nodes returns self where it published the cluster's copy of a timer,
+// and the others for every timer that the cluster has a copy of.
 func (t *fakeTerm) Nodes(ctx context.Context, timers []string) ([][]ClusterNode, error) {
 	f := t.f
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var nodes []ClusterNode
-	for _, name := range append([]string{"self"}, f.others...) {
-		n := ClusterNode{Name: name}
-		for _, r := range f.runs {
-			if r.node == name && r.runState().Running {
-				n.Busy++
-			}
-		}
-		nodes = append(nodes, n)
-	}
 	all := make([][]ClusterNode, len(timers))
-	for i := range all {
-		all[i] = slices.Clone(nodes)
+	for i, timer := range timers {
+		hash, ok := f.hashes[timer]
+		if !ok {
+			continue
+		}
+		for _, name := range append([]string{"self"}, f.others...) {
+			if name == "self" && f.mine[timer] != hash {
+				continue
+			}
+			n := ClusterNode{Name: name, Hash: hash}
+			for _, r := range f.runs {
+				if r.node == name && r.runState().Running {
+					n.Busy++
+				}
+			}
+			all[i] = append(all[i], n)
+		}
 	}
 	return all, nil
 }
@@ -633,6 +653,56 @@ func TestClusterTimerStarted(t *testing.T) {
 	defer f.mu.Unlock()
 	if len(f.committed) == 0 {
 		t.Errorf("no trigger in the cluster")
+	}
+}
+
+// TestClusterTimerStoppedHere stops a cluster timer on the node that
+// leads, while another node has it started: the node withdraws its copy,
+// and the leader fires the timer on, each run on the other node.
+func TestClusterTimerStoppedHere(t *testing.T) {
+	dir, state := t.TempDir(), t.TempDir()
+	runs := newRunLog(state)
+	writeUnits(t, dir, map[string]string{
+		"tick.timer":   "[Timer]\nOnCalendar=*:*:*\nAccuracySec=1us\n[X-Sundial]\nCluster=yes\n",
+		"tick.service": runs.oneshot(),
+	})
+	f := &fakeCluster{others: []string{"b"}}
+	stopped := false
+	mark := -1 // the first run after the copy here was withdrawn
+	runDaemon(t, dir, state, func(c *api.Client) bool {
+		// b ends its runs, as it would, so that the timer fires again.
+		f.End("tick.timer")
+		if !stopped {
+			if f.firedOf("tick.timer") == 0 {
+				return false
+			}
+			res, err := c.Jobs(context.Background(), api.JobRequest{Verb: "stop", Units: []string{"tick.timer"}})
+			if err != nil || len(res) != 1 || res[0].Error != "" {
+				t.Fatalf("stop: %v %+v", err, res)
+			}
+			stopped = true
+		}
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if _, published := f.mine["tick.timer"]; published {
+			return false
+		}
+		if mark < 0 {
+			// One trigger may be under way from a read of the nodes
+			// before the withdrawal, as an elapse may race a stop.
+			mark = len(f.runs) + 1
+		}
+		return len(f.runs)-mark >= 2
+	}, func(m *Manager) { m.Cluster = f })
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, r := range f.runs[mark:] {
+		if r.node != "b" {
+			t.Errorf("a run of the timer stopped here went to %s, want b", r.node)
+		}
+	}
+	if len(f.overlaps) > 0 {
+		t.Errorf("triggers over a run not ended: %q", f.overlaps)
 	}
 }
 

@@ -232,7 +232,7 @@ func (m *Manager) followClusterViews(ctx context.Context) {
 	}
 	m.background.Go(func() {
 		for {
-			timers, _, ok := m.clusterTimers(ctx)
+			timers, _, ok := m.startedClusterTimers(ctx)
 			if !ok {
 				return
 			}
