@@ -18,9 +18,10 @@ import (
 	"sundial.dev/sundial/internal/store"
 )
 
-// A cache is what a node knows of the timers' stamps and of the run
-// records, kept by a watch of timers/ and runs/ from one consistent read
-// of both, so that the scans of every node read no etcd. It may lag
+// A cache is what a node knows of the timers' stamps, of the run records
+// and of the cluster's hashes of units, kept by a watch of timers/, runs/
+// and hashes/ from one consistent read of them, so that the scans of
+// every node read no etcd. It may lag
 // behind etcd: a trigger from a stamp it holds that moved meanwhile
 // fails with ErrStale, as any trigger from a stale read does, and reads
 // the stamp again.
@@ -30,6 +31,7 @@ type cache struct {
 	rev    int64
 	timers map[string]store.TimerState
 	runs   map[string]*timerRuns
+	hashes map[string]string // the cluster's, by unit
 	// keep is how many run records of a timer are kept; prune is told
 	// when a timer has more, and a slack.
 	keep  int
@@ -54,7 +56,7 @@ const scanPage = 1000
 // load reads timers/ and runs/ at one revision, the first read's, into
 // a new cache, and returns it.
 func (c *Cluster) load(ctx context.Context) (*cache, error) {
-	k := &cache{timers: map[string]store.TimerState{}, runs: map[string]*timerRuns{}}
+	k := &cache{timers: map[string]store.TimerState{}, runs: map[string]*timerRuns{}, hashes: map[string]string{}}
 	rev, err := c.scan(ctx, timersPrefix, 0, false, func(kv *mvccpb.KeyValue) error {
 		st, err := timerState(kv)
 		k.timers[string(kv.Key[len(timersPrefix):])] = st
@@ -69,6 +71,12 @@ func (c *Cluster) load(ctx context.Context) (*cache, error) {
 			r := k.runsOf(timer)
 			r.elapses = append(r.elapses, elapse) // in the keys' order
 		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	if _, err := c.scan(ctx, hashesPrefix, rev, false, func(kv *mvccpb.KeyValue) error {
+		k.hashes[string(kv.Key[len(hashesPrefix):])] = string(kv.Value)
 		return nil
 	}); err != nil {
 		return nil, err
@@ -169,6 +177,14 @@ func (k *cache) noteRun(timer string, elapse uint64, run *Run) {
 func (k *cache) apply(evs []*clientv3.Event) {
 	for _, ev := range evs {
 		key := string(ev.Kv.Key)
+		if unit, ok := strings.CutPrefix(key, hashesPrefix); ok {
+			if ev.Type == mvccpb.PUT {
+				k.hashes[unit] = string(ev.Kv.Value)
+			} else {
+				delete(k.hashes, unit)
+			}
+			continue
+		}
 		switch name, isTimer := strings.CutPrefix(key, timersPrefix); {
 		case isTimer && ev.Type == mvccpb.PUT:
 			if st, err := timerState(ev.Kv); err == nil {
@@ -242,7 +258,7 @@ func (k *cache) wantPrune() {
 // timer's at once, not one after each run.
 func pruneSlack(keep int) int { return max(keep/10, 1) }
 
-// startCache reads timers/ and runs/ into the node's cache, and then
+// startCache reads timers/, runs/ and hashes/ into the node's cache, and then
 // keeps it by a watch, until Close.
 func (c *Cluster) startCache(ctx context.Context) error {
 	k, err := c.load(ctx)
@@ -314,7 +330,7 @@ func (c *Cluster) pause(ctx context.Context, d time.Duration) bool {
 // failed read.
 const cacheRetry = time.Second
 
-// reload reads timers/ and runs/ again, in place of the cache's copy;
+// reload reads timers/, runs/ and hashes/ again, in place of the cache's copy;
 // the newest run records read meanwhile stay, as they are still newest
 // where the read has them too.
 func (c *Cluster) reload(ctx context.Context) error {
@@ -330,20 +346,21 @@ func (c *Cluster) reload(ctx context.Context) error {
 			r.last = old.last
 		}
 	}
-	k.timers, k.runs, k.rev = n.timers, n.runs, n.rev
+	k.timers, k.runs, k.hashes, k.rev = n.timers, n.runs, n.hashes, n.rev
 	k.over()
 	return nil
 }
 
-// watch applies the events of timers/ and runs/ after rev to the cache,
-// until the watch ends, and says why.
+// watch applies the events of hashes/, timers/ and runs/ after rev to the
+// cache, until the watch ends, and says why.
 func (c *Cluster) watch(ctx context.Context, rev int64) error {
 	ctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
 	defer cancel()
 	k := c.cache
-	// One watch of the range from runs/ to the end of timers/, which
-	// holds those two prefixes; what else falls in it is passed over.
-	wch := c.client.Watch(ctx, runsPrefix, clientv3.WithRange(clientv3.GetPrefixRangeEnd(timersPrefix)),
+	// One watch of the range from hashes/ to the end of timers/, which
+	// holds those three prefixes; what else falls in it (the leader's
+	// and the nodes' keys) is passed over.
+	wch := c.client.Watch(ctx, hashesPrefix, clientv3.WithRange(clientv3.GetPrefixRangeEnd(timersPrefix)),
 		clientv3.WithRev(rev+1), clientv3.WithProgressNotify())
 	for wr := range wch {
 		if err := wr.Err(); err != nil {

@@ -133,9 +133,12 @@
 // # Unit hashes
 //
 // Every node reads a cluster timer's files from its own unit path. Each
-// publishes the hash of its copy ([Cluster.PublishHash]); the first hash
-// published for a unit is the cluster's, and a node whose copy differs
-// does not run it.
+// publishes the hash of the copy it has started ([Cluster.PublishHash]),
+// and withdraws it once stopped ([Cluster.WithdrawHash]). The leader's
+// copy is the cluster's, which it sets ([Cluster.SetHashes]); until a
+// leader has, the first hash published. A node whose copy differs does
+// not run the unit, and its cache tells it when the cluster's changes
+// ([Cluster.ClusterHash]).
 //
 // # Keys
 //
@@ -145,7 +148,7 @@
 //	/sundial/v1/runs/<timer>/<elapse-µs>  a run record (JSON), small
 //	/sundial/v1/nodes/<name>              a node, while its lease lives, with
 //	                                      where it answers for its journal
-//	/sundial/v1/hashes/<u>                the cluster's: the first published
+//	/sundial/v1/hashes/<u>                the cluster's: the leader's copy's
 //	/sundial/v1/copies/<u>/<name>         the hash of the node's copy of u,
 //	                                      while its lease lives
 //	/sundial/v1/secret                    what peers show one another

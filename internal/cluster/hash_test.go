@@ -1,6 +1,12 @@
 package cluster
 
-import "testing"
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"sundial.dev/sundial/internal/await"
+)
 
 // The first hash published for a unit is the cluster's, whatever is
 // published after; each node's own stays under its key.
@@ -53,5 +59,46 @@ func TestWithdrawHash(t *testing.T) {
 		if err := c.WithdrawHash(ctx, "bill.timer"); err != nil {
 			t.Errorf("%s: WithdrawHash of a hash never published: %v", c.Name(), err)
 		}
+	}
+}
+
+// The leader sets its copy's hash as the cluster's: the cache of every
+// node has it, the nodes whose copy is the old one are no longer
+// candidates, and a term ended sets nothing.
+func TestSetHashes(t *testing.T) {
+	a := testMember(t, "a")
+	b := testClient(t, "b", a)
+	ctx := t.Context()
+	if _, err := b.PublishHash(ctx, "backup.timer", "h1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.PublishHash(ctx, "backup.timer", "h2"); err != nil {
+		t.Fatal(err)
+	}
+	term := lead(t, a)
+	// More units than one transaction holds.
+	hashes := map[string]string{"backup.timer": "h2"}
+	for i := range 200 {
+		hashes[fmt.Sprintf("t%03d.timer", i)] = "h"
+	}
+	if err := a.SetHashes(ctx, term, hashes); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*Cluster{a, b} {
+		await.Until(t, func() bool {
+			h, ok := c.ClusterHash("backup.timer")
+			last, _ := c.ClusterHash("t199.timer")
+			return ok && h == "h2" && last == "h"
+		}, "%s's cache to have the hashes set", c.Name())
+	}
+	nodes, err := a.Candidates(ctx, "backup.timer")
+	if err != nil || len(nodes[0]) != 1 || nodes[0][0].Name != "a" {
+		t.Errorf("Candidates after the leader set h2 = %+v, %v; want a alone", nodes, err)
+	}
+	if err := term.Resign(); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.SetHashes(ctx, term, map[string]string{"backup.timer": "h3"}); !errors.Is(err, ErrDeposed) {
+		t.Errorf("SetHashes of a term resigned = %v; want ErrDeposed", err)
 	}
 }
