@@ -360,6 +360,14 @@ func (ct clusterTimers) WithdrawHash(ctx context.Context, timer string) error {
 	return c.WithdrawHash(ctx, timer)
 }
 
+func (ct clusterTimers) ClusterHash(timer string) (string, bool) {
+	c, err := ct.open()
+	if err != nil {
+		return "", false
+	}
+	return c.ClusterHash(timer)
+}
+
 func (ct clusterTimers) Timer(ctx context.Context, name string) (store.TimerState, error) {
 	c, err := ct.joined(ctx)
 	if err != nil {
@@ -458,6 +466,10 @@ func (ct clusterTerm) Timer(ctx context.Context, name string) (store.TimerState,
 func (ct clusterTerm) Trigger(ctx context.Context, prev store.TimerState, t store.Trigger, node manager.ClusterNode) (store.TimerState, error) {
 	st, _, err := ct.c.Assign(ctx, ct.t, prev, t, cluster.Candidate{Name: node.Name, Lease: node.Lease})
 	return st, managerError(err)
+}
+
+func (ct clusterTerm) SetHashes(ctx context.Context, hashes map[string]string) error {
+	return managerError(ct.c.SetHashes(ctx, ct.t, hashes))
 }
 
 func (ct clusterTerm) Nodes(ctx context.Context, timers []string) ([][]manager.ClusterNode, error) {

@@ -11,13 +11,18 @@ import (
 
 // publishHashes publishes the hash of each cluster timer started here,
 // as it is now, and withdraws it once the timer is stopped, until ctx is
-// done, and says once in a timer's journal when its copy here is not the
-// cluster's: the leader runs only those that are, and fires a cluster
-// timer while it is started on a live node. The hashes go with the
-// node's lease: when its session ends, they are published again under
-// the next.
+// done, and says in a timer's journal when its copy here is no longer
+// the cluster's, and when it is again: the leader runs only those that
+// are, and fires a cluster timer while it is started on a live node. The
+// cluster's copy is the leader's, which it sets; until one does, the
+// first published. The hashes go with the node's lease: when its
+// session ends, they are published again under the next.
 func (m *Manager) publishHashes(ctx context.Context) {
 	published := map[string]string{} // by name
+	// cluster is the cluster's hash of each timer published, as its
+	// publication returned it; differs, the cluster's hash that the
+	// journal last said this node's copy differs from.
+	cluster, differs := map[string]string{}, map[string]string{}
 	told := false
 	var session <-chan struct{} // the one they were published under
 	for {
@@ -44,16 +49,18 @@ func (m *Manager) publishHashes(ctx context.Context) {
 				fresh = append(fresh, ct)
 			}
 		}
-		m.withdrawHashes(ctx, published, started)
-		cluster := make([]string, len(fresh))
+		for _, name := range m.withdrawHashes(ctx, published, started) {
+			delete(cluster, name)
+			delete(differs, name)
+		}
+		hashes := make([]string, len(fresh))
 		errs := make([]error, len(fresh))
-		atOnce(len(fresh), func(i int) { cluster[i], errs[i] = m.Cluster.PublishHash(ctx, fresh[i].name, fresh[i].hash) })
+		atOnce(len(fresh), func(i int) { hashes[i], errs[i] = m.Cluster.PublishHash(ctx, fresh[i].name, fresh[i].hash) })
 		if ctx.Err() != nil {
 			return
 		}
 		for i, ct := range fresh {
-			cl, err := cluster[i], errs[i]
-			if err != nil {
+			if err := errs[i]; err != nil {
 				if !told {
 					m.log.Error("Failed to publish the hash of a cluster timer; it waits until it is.", "unit", ct.name, "err", err)
 					told = true
@@ -61,21 +68,11 @@ func (m *Manager) publishHashes(ctx context.Context) {
 				continue
 			}
 			told = false
-			published[ct.name] = ct.hash
-			m.cluster.mu.Lock()
-			if m.cluster.agreed == nil {
-				m.cluster.agreed = map[string]string{}
-			}
-			if cl == ct.hash {
-				m.cluster.agreed[ct.name] = ct.hash
-			} else {
-				delete(m.cluster.agreed, ct.name)
-			}
-			m.cluster.mu.Unlock()
-			if cl != ct.hash {
-				msg := fmt.Sprintf("%s: this node's copy differs from the cluster's (hash %s, cluster %s); not running it.",
-					ct.name, shortHash(ct.hash), shortHash(cl))
-				m.send(ctx, func() { m.unitLog(ct.name, "", 4, msg) })
+			published[ct.name], cluster[ct.name] = ct.hash, hashes[i]
+		}
+		for _, ct := range timers {
+			if _, ok := published[ct.name]; ok {
+				m.agree(ctx, ct, cluster[ct.name], differs)
 			}
 		}
 		if !m.pause(ctx, clusterScan) {
@@ -84,11 +81,50 @@ func (m *Manager) publishHashes(ctx context.Context) {
 	}
 }
 
+// agree notes whether this node's copy of a cluster timer it published
+// is the cluster's: the hash its publication returned, or the one the
+// node's cache of the cluster has since, which a leader may have set;
+// while this node leads, its own, which it sets. The journal says when
+// it is no longer, once for each hash of the cluster's (differs holds the
+// one last said), and when it is again.
+func (m *Manager) agree(ctx context.Context, ct clusterTimer, published string, differs map[string]string) {
+	cl := published
+	if h, ok := m.Cluster.ClusterHash(ct.name); m.cluster.leading.Load() {
+		cl = ct.hash
+	} else if ok {
+		cl = h
+	}
+	m.cluster.mu.Lock()
+	if m.cluster.agreed == nil {
+		m.cluster.agreed = map[string]string{}
+	}
+	if cl == ct.hash {
+		m.cluster.agreed[ct.name] = ct.hash
+	} else {
+		delete(m.cluster.agreed, ct.name)
+	}
+	m.cluster.mu.Unlock()
+	var msg string
+	priority := 4
+	switch told, ok := differs[ct.name]; {
+	case cl != ct.hash && told != cl:
+		differs[ct.name] = cl
+		msg = fmt.Sprintf("%s: this node's copy differs from the cluster's (hash %s, cluster %s); not running it.",
+			ct.name, shortHash(ct.hash), shortHash(cl))
+	case cl == ct.hash && ok:
+		delete(differs, ct.name)
+		msg, priority = fmt.Sprintf("%s: this node's copy is the cluster's again (hash %s); running it.", ct.name, shortHash(ct.hash)), 5
+	default:
+		return
+	}
+	m.send(ctx, func() { m.unitLog(ct.name, "", priority, msg) })
+}
+
 // withdrawHashes withdraws the hashes published of the cluster timers
-// no longer started here (stopped, or gone from the unit files), and
-// forgets those withdrawn; one that fails is tried again at the next
-// scan.
-func (m *Manager) withdrawHashes(ctx context.Context, published map[string]string, started map[string]bool) {
+// no longer started here (stopped, or gone from the unit files), forgets
+// those withdrawn, and returns them; one that fails is tried again at
+// the next scan.
+func (m *Manager) withdrawHashes(ctx context.Context, published map[string]string, started map[string]bool) (withdrawn []string) {
 	var gone []string
 	for name := range published {
 		if !started[name] {
@@ -105,7 +141,9 @@ func (m *Manager) withdrawHashes(ctx context.Context, published map[string]strin
 		m.cluster.mu.Lock()
 		delete(m.cluster.agreed, name)
 		m.cluster.mu.Unlock()
+		withdrawn = append(withdrawn, name)
 	}
+	return withdrawn
 }
 
 // agrees reports whether this node's copy of a cluster timer is the

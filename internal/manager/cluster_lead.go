@@ -59,6 +59,8 @@ func (m *Manager) leadClusterTimers(ctx context.Context) {
 // all the same. A second such error within a lease of the first ends
 // the term: the cluster is then not reached.
 func (m *Manager) holdTerm(ctx context.Context, term ClusterTerm) error {
+	m.cluster.leading.Store(true)
+	defer m.cluster.leading.Store(false)
 	retried, at := false, uint64(0) // at: monotonic µs of the last retry
 	for {
 		err := m.leadTerm(ctx, term)
@@ -383,19 +385,30 @@ func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 	}
 }
 
-// startedInCluster returns the cluster timers of loaded that the leader
-// fires: those started here whose copy is the cluster's, and those
-// stopped here that a live node has started, when the copy here is the
-// cluster's too, as the leader computes their elapses from it. A timer
-// is the cluster's while a node runs it, not only while the node that
-// leads does.
+// startedInCluster makes the leader's copy of each cluster timer of
+// loaded the cluster's, as it computes their elapses from it, and
+// returns those it fires: those started here, and those stopped here
+// that a live node has started with the same copy. A timer is the
+// cluster's while a node runs it, not only while the node that leads
+// does; and a timer changed on every node is the cluster's again once
+// the leader has reloaded it.
 func (m *Manager) startedInCluster(ctx context.Context, term ClusterTerm, loaded []clusterTimer) ([]clusterTimer, error) {
+	set := map[string]string{}
+	for _, ct := range loaded {
+		if h, ok := m.Cluster.ClusterHash(ct.name); !ok || h != ct.hash {
+			set[ct.name] = ct.hash
+		}
+	}
+	if len(set) > 0 {
+		if err := term.SetHashes(ctx, set); err != nil {
+			return nil, err
+		}
+	}
 	var timers, stopped []clusterTimer
 	for _, ct := range loaded {
-		switch {
-		case ct.started && m.agrees(ct):
+		if ct.started {
 			timers = append(timers, ct)
-		case !ct.started:
+		} else {
 			stopped = append(stopped, ct)
 		}
 	}

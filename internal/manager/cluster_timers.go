@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"sundial.dev/sundial/internal/store"
@@ -43,6 +44,9 @@ type Cluster interface {
 	// WithdrawHash withdraws what PublishHash published, once the timer
 	// is no longer started here. It waits until the node has joined.
 	WithdrawHash(ctx context.Context, timer string) error
+	// ClusterHash returns the cluster's hash of a cluster timer as this
+	// node last knew it, and whether it knew one.
+	ClusterHash(timer string) (string, bool)
 	// Timer reads a cluster timer's stamp, as any node may. It waits
 	// until the node has joined.
 	Timer(ctx context.Context, name string) (store.TimerState, error)
@@ -95,6 +99,9 @@ type ClusterTerm interface {
 	// Beat says that the term leads still, at realtime µs, with the
 	// nodes that live.
 	Beat(ctx context.Context, at uint64) error
+	// SetHashes makes the hashes of cluster timers, by name, the
+	// cluster's, in writes that hold only while the term does.
+	SetHashes(ctx context.Context, hashes map[string]string) error
 	// Activate moves a cluster timer's stamp from prev to one active
 	// since realtime µs, in one write that holds only while the term
 	// does.
@@ -186,7 +193,10 @@ type clusterState struct {
 	// runs are the cluster's records of the runs of cluster timers'
 	// units on this node, by the local run ID; the loop's only.
 	runs map[int64]clusterRun
-	mu   sync.Mutex
+	// leading is set while this node leads the cluster's timers: its
+	// copies are the cluster's, which it sets.
+	leading atomic.Bool
+	mu      sync.Mutex
 	// agreed are the hashes of the cluster timers whose copy here is the
 	// cluster's, by name: the leader runs no other.
 	agreed map[string]string

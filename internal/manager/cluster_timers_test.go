@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -42,8 +43,10 @@ type fakeCluster struct {
 	// trigger has held, as etcd closes a watch when its Raft leader
 	// changes; followClosed, once it has.
 	closeFollow, followClosed bool
-	// noLead, if set, has no campaign won: no node leads.
+	// noLead, if set, has no campaign won: no node leads; hold, if
+	// set, has none won until it is closed.
 	noLead bool
+	hold   chan struct{}
 	// down is what each term's Down tells: the whole cluster was down.
 	down  bool
 	beats int // of all terms
@@ -236,6 +239,13 @@ func (f *fakeCluster) PublishHash(ctx context.Context, timer, hash string) (stri
 	return f.hashes[timer], nil
 }
 
+func (f *fakeCluster) ClusterHash(timer string) (string, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	h, ok := f.hashes[timer]
+	return h, ok
+}
+
 func (f *fakeCluster) WithdrawHash(ctx context.Context, timer string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -266,6 +276,13 @@ func (f *fakeCluster) Lead(ctx context.Context) (ClusterTerm, error) {
 	if f.noLead {
 		<-ctx.Done()
 		return nil, context.Cause(ctx)
+	}
+	if f.hold != nil {
+		select {
+		case <-f.hold:
+		case <-ctx.Done():
+			return nil, context.Cause(ctx)
+		}
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -402,6 +419,22 @@ func (t *fakeTerm) Nodes(ctx context.Context, timers []string) ([][]ClusterNode,
 }
 
 func (t *fakeTerm) Down(ctx context.Context) (bool, error) { return t.f.down, nil }
+
+func (t *fakeTerm) SetHashes(ctx context.Context, hashes map[string]string) error {
+	f := t.f
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	select {
+	case <-t.done:
+		return ErrDeposed
+	default:
+	}
+	if f.hashes == nil {
+		f.hashes = map[string]string{}
+	}
+	maps.Copy(f.hashes, hashes)
+	return nil
+}
 
 func (t *fakeTerm) Beat(ctx context.Context, at uint64) error {
 	t.f.mu.Lock()
@@ -706,34 +739,65 @@ func TestClusterTimerStoppedHere(t *testing.T) {
 	}
 }
 
-// TestClusterTimerHashDiffers runs two cluster timers, one of which the
-// cluster has another copy of: it says so once in its journal and is
-// never fired, while the other runs.
+// TestClusterTimerHashDiffers runs two cluster timers on a node that
+// does not lead yet, one of which the cluster has another copy of: it
+// says so once in its journal; once a leader makes this node's copy the
+// cluster's, it says so too, and, leading, the node fires both.
 func TestClusterTimerHashDiffers(t *testing.T) {
 	dir, state := t.TempDir(), t.TempDir()
 	runs := newRunLog(state)
 	service := runs.oneshot()
 	timer := "[Timer]\nOnCalendar=*:*:*\nAccuracySec=1us\n[X-Sundial]\nCluster=yes\n"
 	writeUnits(t, dir, map[string]string{"tick.timer": timer, "tick.service": service, "tock.timer": timer, "tock.service": service})
-	f := &fakeCluster{hashes: map[string]string{"tick.timer": "0123456789abcdef"}}
+	f := &fakeCluster{hashes: map[string]string{"tick.timer": "0123456789abcdef"}, hold: make(chan struct{})}
 	var msgs []string
+	set := false
 	runDaemon(t, dir, state, func(c *api.Client) bool {
 		msgs = messages(c, "tick.timer")
 		f.mu.Lock()
 		defer f.mu.Unlock()
-		return f.fired["tock.timer"] >= 2 && slices.ContainsFunc(msgs, differs)
+		if !set && slices.ContainsFunc(msgs, differs) {
+			// Another node leads, and sets its copy, the same as this
+			// node's, as the cluster's.
+			f.hashes["tick.timer"] = f.mine["tick.timer"]
+			set = true
+		}
+		if set && len(f.terms) == 0 && slices.ContainsFunc(msgs, again) {
+			close(f.hold)
+		}
+		return f.fired["tock.timer"] >= 1 && f.fired["tick.timer"] >= 1
 	}, func(m *Manager) { m.Cluster = f })
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.fired["tick.timer"] != 0 {
-		t.Errorf("tick.timer, whose copy differs, fired %d times", f.fired["tick.timer"])
-	}
-	if n := len(slices.DeleteFunc(msgs, func(m string) bool { return !differs(m) })); n != 1 {
+	if n := len(slices.DeleteFunc(slices.Clone(msgs), func(m string) bool { return !differs(m) })); n != 1 {
 		t.Errorf("the journal of tick.timer says %d times that its copy differs, want once: %q", n, msgs)
 	}
-	if f.hashes["tock.timer"] == "" {
-		t.Errorf("no hash of tock.timer published")
+	if n := len(slices.DeleteFunc(slices.Clone(msgs), func(m string) bool { return !again(m) })); n != 1 {
+		t.Errorf("the journal of tick.timer says %d times that its copy is the cluster's again, want once: %q", n, msgs)
 	}
+}
+
+// TestClusterTimerLeaderHash leads with a copy of a cluster timer other
+// than the cluster's: the leader's copy becomes the cluster's, and the
+// timer fires.
+func TestClusterTimerLeaderHash(t *testing.T) {
+	dir, state := t.TempDir(), t.TempDir()
+	runs := newRunLog(state)
+	writeUnits(t, dir, map[string]string{
+		"tick.timer":   "[Timer]\nOnCalendar=*:*:*\nAccuracySec=1us\n[X-Sundial]\nCluster=yes\n",
+		"tick.service": runs.oneshot(),
+	})
+	f := &fakeCluster{hashes: map[string]string{"tick.timer": "0123456789abcdef"}}
+	runDaemon(t, dir, state, func(c *api.Client) bool { return len(runs.lines()) >= 1 }, func(m *Manager) { m.Cluster = f })
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if h := f.hashes["tick.timer"]; h != f.mine["tick.timer"] {
+		t.Errorf("the cluster's hash of tick.timer is %s, want the leader's, %s", h, f.mine["tick.timer"])
+	}
+}
+
+// again reports whether a message says that the node's copy of a timer
+// is the cluster's again.
+func again(msg string) bool {
+	return strings.HasPrefix(msg, "tick.timer: this node's copy is the cluster's again (hash ") && strings.HasSuffix(msg, "); running it.")
 }
 
 // differs reports whether a message says that the node's copy of a
