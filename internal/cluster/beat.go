@@ -92,6 +92,37 @@ func (c *Cluster) lastBeat(ctx context.Context) (beatValue, error) {
 	return beat, nil
 }
 
+// Beats calls each with the time of each beat of a leader, realtime µs
+// by the leader's clock, as the beat comes, from the last one on, until
+// ctx ends or the watch does, and says why. A node compares it with its
+// own clock. The watch needs a Raft leader, as the cache's does.
+func (c *Cluster) Beats(ctx context.Context, each func(at uint64)) error {
+	ctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
+	defer cancel()
+	last, err := c.lastBeat(ctx)
+	if err != nil {
+		return err
+	}
+	if last.At > 0 {
+		each(last.At)
+	}
+	for wr := range c.client.Watch(ctx, beatKey) {
+		if err := wr.Err(); err != nil {
+			return fmt.Errorf("cluster: beat: %w", err)
+		}
+		for _, ev := range wr.Events {
+			var beat beatValue
+			if ev.Kv != nil && json.Unmarshal(ev.Kv.Value, &beat) == nil && beat.At > 0 {
+				each(beat.At)
+			}
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("cluster: beat: %w", context.Cause(ctx))
+	}
+	return errors.New("cluster: beat: the watch ended")
+}
+
 // Down reports whether the whole cluster was down since the last beat of
 // the last leader: no node that lives now, in the same process (its
 // incarnation), lived then. A node started again is another incarnation;

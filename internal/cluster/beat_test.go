@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -196,5 +197,42 @@ func wantLost(t *testing.T, c *Cluster, term Term, when string, nodes ...string)
 	}
 	if !slices.Equal(got, nodes) {
 		t.Errorf("MarkNodesLost %s marked the runs of %q; want %q", when, got, nodes)
+	}
+}
+
+// Beats tells the last beat, then each one as it comes, by the leader's
+// clock.
+func TestBeats(t *testing.T) {
+	a := testMember(t, "a")
+	b := testClient(t, "b", a)
+	ctx, cancel := context.WithCancel(t.Context())
+	term := lead(t, a)
+	if err := a.Beat(ctx, term, 100); err != nil {
+		t.Fatal(err)
+	}
+	beats := make(chan uint64, 10)
+	done := make(chan error, 1)
+	go func() { done <- b.Beats(ctx, func(at uint64) { beats <- at }) }()
+	next := func() uint64 {
+		select {
+		case at := <-beats:
+			return at
+		case err := <-done:
+			t.Fatalf("Beats ended: %v", err)
+			return 0
+		}
+	}
+	if at := next(); at != 100 {
+		t.Fatalf("first beat told = %d, want the last one, 100", at)
+	}
+	if err := a.Beat(ctx, term, 200); err != nil {
+		t.Fatal(err)
+	}
+	if at := next(); at != 200 {
+		t.Fatalf("next beat told = %d, want 200", at)
+	}
+	cancel()
+	if err := <-done; err == nil {
+		t.Errorf("Beats returned no error when its context ended")
 	}
 }
