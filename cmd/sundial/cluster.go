@@ -360,6 +360,14 @@ func (ct clusterTimers) WithdrawHash(ctx context.Context, timer string) error {
 	return c.WithdrawHash(ctx, timer)
 }
 
+func (ct clusterTimers) Beats(ctx context.Context, each func(at uint64)) error {
+	c, err := ct.joined(ctx)
+	if err != nil {
+		return err
+	}
+	return c.Beats(ctx, each)
+}
+
 func (ct clusterTimers) ClusterHash(timer string) (string, bool) {
 	c, err := ct.open()
 	if err != nil {

@@ -56,6 +56,11 @@ type Cluster interface {
 	// Lease is the life of a leader's lease: a leader gone is replaced
 	// within it.
 	Lease() time.Duration
+	// Beats calls each with the time of each of a leader's beats,
+	// realtime µs by its clock, from the last one on, as they come,
+	// until ctx ends or the cluster cannot be followed. It waits until
+	// the node has joined.
+	Beats(ctx context.Context, each func(at uint64)) error
 	// SessionEnded returns a channel closed when this node's session in
 	// the cluster ends while the daemon runs: its lease expired, was
 	// revoked, or went unrenewed past the deadline the node counts. The
@@ -259,6 +264,7 @@ func (m *Manager) startCluster(ctx context.Context) {
 	m.background.Go(func() { m.publishHashes(ctx) })
 	m.background.Go(func() { m.watchStalls(ctx) })
 	m.background.Go(func() { m.fenceClusterRuns(ctx) })
+	m.background.Go(func() { m.watchClock(ctx) })
 }
 
 // monotonicOf is a realtime µs of another node's, or of before this

@@ -95,6 +95,8 @@ type fakeCluster struct {
 	// copy's, published and not withdrawn, by timer.
 	published map[string]int
 	mine      map[string]string
+	// leaderBeats are the beats that Beats tells, by the leader's clock.
+	leaderBeats chan uint64
 }
 
 // sessionNow is self's session now; f.mu held.
@@ -237,6 +239,18 @@ func (f *fakeCluster) PublishHash(ctx context.Context, timer, hash string) (stri
 	}
 	f.mine[timer] = hash
 	return f.hashes[timer], nil
+}
+
+// Beats tells the beats sent on f.leaderBeats, if any.
+func (f *fakeCluster) Beats(ctx context.Context, each func(at uint64)) error {
+	for {
+		select {
+		case at := <-f.leaderBeats:
+			each(at)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 func (f *fakeCluster) ClusterHash(timer string) (string, bool) {
@@ -1284,4 +1298,47 @@ func (r runLog) oneshot() string {
 func (r runLog) lines() []string {
 	data, _ := os.ReadFile(string(r))
 	return strings.Fields(string(data))
+}
+
+// TestClusterClockSkew has the leader beat 30 s ahead of this node's
+// clock, then in step, then 30 s behind: the log says each, once.
+func TestClusterClockSkew(t *testing.T) {
+	dir, state := t.TempDir(), t.TempDir()
+	writeUnits(t, dir, map[string]string{})
+	f := &fakeCluster{noLead: true, leaderBeats: make(chan uint64)}
+	var logs logBuffer
+	want := []string{
+		"This node's clock is 30s behind the leader's: the cluster's timers elapse by the clock of the node that leads, and would fire 30s late while this one does.",
+		"This node's clock is in step with the leader's again.",
+		"This node's clock is 30s ahead of the leader's: the cluster's timers elapse by the clock of the node that leads, and would fire 30s early while this one does.",
+	}
+	offsets := []time.Duration{30 * time.Second, 0, -30 * time.Second}
+	step := 0
+	var clk clock.Clock = clock.Real{}
+	runDaemon(t, dir, state, func(c *api.Client) bool {
+		if step == len(want) {
+			return true
+		}
+		// Twice each: the second, past the first, says nothing more.
+		for range 2 {
+			at := int64(clk.Now().Realtime) + offsets[step].Microseconds()
+			select {
+			case f.leaderBeats <- uint64(at):
+			default:
+				return false // not waiting for one yet
+			}
+		}
+		if strings.Contains(logs.String(), want[step]) {
+			step++
+		}
+		return false
+	}, func(m *Manager) {
+		m.Cluster = f
+		m.Logger = newLogger(&logs)
+	})
+	for _, w := range want {
+		if n := strings.Count(logs.String(), w); n != 1 {
+			t.Errorf("the log says %d times %q, want once:\n%s", n, w, logs.String())
+		}
+	}
 }
