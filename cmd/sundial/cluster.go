@@ -360,6 +360,14 @@ func (ct clusterTimers) WithdrawHash(ctx context.Context, timer string) error {
 	return c.WithdrawHash(ctx, timer)
 }
 
+func (ct clusterTimers) Candidates(ctx context.Context, timers []string) ([][]manager.ClusterNode, error) {
+	c, err := ct.joined(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return candidates(ctx, c, timers)
+}
+
 func (ct clusterTimers) Beats(ctx context.Context, each func(at uint64)) error {
 	c, err := ct.joined(ctx)
 	if err != nil {
@@ -481,7 +489,12 @@ func (ct clusterTerm) SetHashes(ctx context.Context, hashes map[string]string) e
 }
 
 func (ct clusterTerm) Nodes(ctx context.Context, timers []string) ([][]manager.ClusterNode, error) {
-	all, err := ct.c.Candidates(ctx, timers...)
+	return candidates(ctx, ct.c, timers)
+}
+
+// candidates is c's Candidates of timers, as the manager has them.
+func candidates(ctx context.Context, c *cluster.Cluster, timers []string) ([][]manager.ClusterNode, error) {
+	all, err := c.Candidates(ctx, timers...)
 	nodes := make([][]manager.ClusterNode, len(all))
 	for i, candidates := range all {
 		for _, n := range candidates {

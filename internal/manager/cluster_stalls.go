@@ -3,6 +3,7 @@ package manager
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"sundial.dev/sundial/internal/timer"
@@ -22,8 +23,9 @@ type watched struct {
 // timer started here whose copy is the cluster's, and says once in the
 // timer's journal when its next elapse from that stamp is overdue by more
 // than twice a leader's lease: no leader has fired it, though a leader
-// gone is replaced within one lease. An elapse that waits for its unit's
-// run to end, as systemd's do, is due from that end.
+// gone is replaced within one lease; or no live node may run it, and it
+// waits for one. An elapse that waits for its unit's run to end, as
+// systemd's do, is due from that end.
 func (m *Manager) watchStalls(ctx context.Context) {
 	stall := uint64(2 * m.Cluster.Lease() / time.Microsecond)
 	var eng *timer.Engine
@@ -77,8 +79,21 @@ func (m *Manager) watchStalls(ctx context.Context) {
 			if due == 0 || now.Realtime <= max(due, last.Ended)+stall {
 				continue
 			}
+			// An elapse that no live node may run waits for one, as
+			// the leader's journal says too: that is why.
+			nodes, err := m.Cluster.Candidates(ctx, []string{ct.name})
+			if err != nil {
+				continue
+			}
 			w.told = true
-			msg := fmt.Sprintf("%s: overdue by %d s; no leader has fired it.", ct.name, (now.Realtime-max(due, last.Ended))/uint64(time.Second/time.Microsecond))
+			why := "no leader has fired it"
+			if _, ok := placeRun(nodes[0], ct.nodes, nil); !ok {
+				why = "no live node has the cluster's copy of it"
+				if len(ct.nodes) > 0 {
+					why = "no live node matches Nodes=" + strings.Join(ct.nodes, " ") + " and has the cluster's copy of it"
+				}
+			}
+			msg := fmt.Sprintf("%s: overdue by %d s; %s.", ct.name, (now.Realtime-max(due, last.Ended))/uint64(time.Second/time.Microsecond), why)
 			m.send(ctx, func() { m.unitLog(ct.name, "", 4, msg) })
 		}
 		for name, w := range all {

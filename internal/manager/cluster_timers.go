@@ -47,6 +47,11 @@ type Cluster interface {
 	// ClusterHash returns the cluster's hash of a cluster timer as this
 	// node last knew it, and whether it knew one.
 	ClusterHash(timer string) (string, bool)
+	// Candidates returns, for each of timers, the live nodes where it is
+	// started and whose copy of it is the cluster's, as ClusterTerm's
+	// Nodes does, for any node to read. It waits until the node has
+	// joined.
+	Candidates(ctx context.Context, timers []string) ([][]ClusterNode, error)
 	// Timer reads a cluster timer's stamp, as any node may. It waits
 	// until the node has joined.
 	Timer(ctx context.Context, name string) (store.TimerState, error)

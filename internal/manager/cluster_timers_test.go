@@ -407,7 +407,10 @@ func (t *fakeTerm) Follow(ctx context.Context) ([]ClusterRunState, <-chan Cluste
 // Nodes returns self where it published the cluster's copy of a timer,
 // and the others for every timer that the cluster has a copy of.
 func (t *fakeTerm) Nodes(ctx context.Context, timers []string) ([][]ClusterNode, error) {
-	f := t.f
+	return t.f.Candidates(ctx, timers)
+}
+
+func (f *fakeCluster) Candidates(ctx context.Context, timers []string) ([][]ClusterNode, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	all := make([][]ClusterNode, len(timers))
@@ -841,8 +844,13 @@ func TestClusterTimerStall(t *testing.T) {
 		// its unit's last run, if any.
 		timer string
 		run   *fakeRun
+		// nodes are its Nodes=, and why, what the stall says of it, if
+		// not that no leader fired it.
+		nodes, why string
 	}{
 		{name: "stalled", said: 1, late: "5"},
+		// No live node matches its Nodes=: the elapse waits for one.
+		{name: "no node", said: 1, late: "5", nodes: "zed", why: "no live node matches Nodes=zed and has the cluster's copy of it"},
 		// Activated anew after the elapse following its last trigger,
 		// which it does not catch up: its next is a minute away.
 		{name: "activated", activated: due},
@@ -857,7 +865,7 @@ func TestClusterTimerStall(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir, state := t.TempDir(), t.TempDir()
 			writeUnits(t, dir, map[string]string{
-				"tick.timer":   "[Timer]\n" + cmp.Or(tc.timer, "OnCalendar=minutely") + "\nAccuracySec=1us\n[X-Sundial]\nCluster=yes\n",
+				"tick.timer":   "[Timer]\n" + cmp.Or(tc.timer, "OnCalendar=minutely") + "\nAccuracySec=1us\n[X-Sundial]\nCluster=yes\nNodes=" + tc.nodes + "\n",
 				"tick.service": "[Service]\nType=oneshot\nExecStart=/bin/true\n",
 			})
 			clk := &stepClock{now: timer.Instant{Realtime: due, Monotonic: 1000_000_000, Boottime: 1000_000_000}}
@@ -883,7 +891,7 @@ func TestClusterTimerStall(t *testing.T) {
 				clk.Advance(step)
 				await.Until(t, func() bool { return reads() > n }, "the stamp read again")
 			}
-			said := "tick.timer: overdue by " + tc.late + " s; no leader has fired it."
+			said := "tick.timer: overdue by " + tc.late + " s; " + cmp.Or(tc.why, "no leader has fired it") + "."
 			if tc.said > 0 {
 				await.Until(t, func() bool { return d.log.count(said) == tc.said }, "the stall said")
 			}
