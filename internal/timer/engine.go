@@ -120,6 +120,12 @@ type Engine struct {
 
 	// Rand draws the random delays; nil uses math/rand/v2.
 	Rand func() uint64
+	// Draw, if set, draws them instead, and FixedRandomDelay='s, from a
+	// timer's name and its last trigger's realtime (0 for a fixed
+	// delay), so that every engine that knows the same last trigger
+	// draws the same: the nodes of a cluster show the elapse its leader
+	// fires.
+	Draw func(name string, last uint64) uint64
 
 	// Log receives the engine's messages about a timer, as systemd logs
 	// them; nil discards them. LogLevel is the least level of those it

@@ -1,6 +1,7 @@
 package timer
 
 import (
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -295,6 +296,37 @@ func TestRandomizedDelay(t *testing.T) {
 		w.check(w.run(2, ""),
 			"Tue 2024-01-02 01:30:00.000000 UTC OnCalendar",
 			"Wed 2024-01-03 01:00:00.000005 UTC OnCalendar")
+	})
+	t.Run("drawn from the name and the last trigger", func(t *testing.T) {
+		w := newWorld(t, "2024-01-01 10:00:00 UTC", hour, 0, "")
+		w.sim.Engine.Rand = func() uint64 { panic("no random draw") }
+		var keys []string
+		w.sim.Engine.Draw = func(name string, last uint64) uint64 {
+			keys = append(keys, fmt.Sprintf("%s %d", name, last))
+			return uint64(90*timespan.Minute) + last%2
+		}
+		w.add("a.timer", "[Timer]\nOnCalendar=daily\nRandomizedDelaySec=6h\nAccuracySec=1us\n").Start(w.sim.Now, 0)
+		w.check(w.run(2, ""),
+			"Tue 2024-01-02 01:30:00.000000 UTC OnCalendar",
+			"Wed 2024-01-03 01:30:00.000000 UTC OnCalendar")
+		first := mustTime(t, "2024-01-02 01:30 UTC").UnixMicro()
+		slices.Sort(keys)
+		if keys = slices.Compact(keys); !slices.Equal(keys, []string{"a.timer 0", fmt.Sprintf("a.timer %d", first)}) {
+			t.Errorf("draws of %q, want of the last trigger: none, then the first", keys)
+		}
+	})
+	t.Run("fixed, drawn from the name alone", func(t *testing.T) {
+		w := newWorld(t, "2024-01-01 10:00:00 UTC", hour, 0, "")
+		w.sim.Engine.Draw = func(name string, last uint64) uint64 {
+			if name != "a.timer" || last != 0 {
+				t.Errorf("Draw(%s, %d), want of a.timer, 0", name, last)
+			}
+			return uint64(10 * timespan.Minute)
+		}
+		w.add("a.timer", "[Timer]\nOnCalendar=daily\nRandomizedDelaySec=6h\nFixedRandomDelay=yes\nAccuracySec=1us\n").Start(w.sim.Now, 0)
+		w.check(w.run(2, ""),
+			"Tue 2024-01-02 00:10:00.000000 UTC OnCalendar",
+			"Wed 2024-01-03 00:10:00.000000 UTC OnCalendar")
 	})
 	t.Run("fixed by machine and name", func(t *testing.T) {
 		w := newWorld(t, "2024-01-01 10:00:00 UTC", hour, 0, "")

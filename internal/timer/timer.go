@@ -427,18 +427,22 @@ func subSat(a, b uint64) uint64 {
 
 // addRandom adds the random delay, as timer.c's add_random: a fresh draw,
 // or with FixedRandomDelay= the machine's fixed one, modulo
-// RandomizedDelaySec=.
+// RandomizedDelaySec=; or the engine's Draw.
 func (t *Timer) addRandom(v uint64) uint64 {
 	r := uint64(t.Config.RandomizedDelaySec)
 	if r == 0 || v == Infinity {
 		return v
 	}
 	var x uint64
-	if t.Config.FixedRandomDelay {
-		e := t.engine
+	switch e := t.engine; {
+	case e.Draw != nil && t.Config.FixedRandomDelay:
+		x = e.Draw(t.Name, 0)
+	case e.Draw != nil:
+		x = e.Draw(t.Name, t.LastTrigger.Realtime)
+	case t.Config.FixedRandomDelay:
 		x = fixedDelayHash(e.MachineID, !e.User, e.UID, t.Name)
-	} else {
-		x = t.engine.random()
+	default:
+		x = e.random()
 	}
 	add := x % r
 	t.engine.logf(t, slog.LevelDebug, func() string { return "Adding " + timespan.Span(add).Format(0) + " random time." })
