@@ -3,6 +3,8 @@ package manager
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
 	"maps"
 	"slices"
@@ -329,12 +331,24 @@ func (m *Manager) showClusterUnits(ctx context.Context, units []api.Unit, eng *t
 	}
 }
 
-// copyEngine is a timer engine set as the manager's, without its
-// timers and its log; from the loop.
+// copyEngine is a timer engine for cluster timers, set as the manager's,
+// without its timers and its log; from the loop. Its random delays are
+// drawn from each timer's name and last trigger (clusterDraw), so that
+// the leader fires an elapse where every node shows it.
 func (m *Manager) copyEngine() *timer.Engine {
 	e := m.engine
 	return &timer.Engine{Location: e.Location, Startup: e.Startup, InContainer: e.InContainer, MachineID: e.MachineID,
-		User: e.User, UID: e.UID, Perturbation: e.Perturbation, CanWake: e.CanWake, Rand: e.Rand, LogLevel: e.LogLevel}
+		User: e.User, UID: e.UID, Perturbation: e.Perturbation, CanWake: e.CanWake, Draw: clusterDraw, LogLevel: e.LogLevel}
+}
+
+// clusterDraw is the random delay of a cluster timer, before its modulo,
+// drawn from its name and its last trigger's realtime µs: uniform over
+// the timers and their elapses, as systemd's fresh draws are, and the
+// same on every node, and after a failover.
+func clusterDraw(name string, last uint64) uint64 {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\n%d", name, last)
+	return binary.BigEndian.Uint64(h.Sum(nil))
 }
 
 // ClusterJournal answers journalctl: the lines of this node, and for a

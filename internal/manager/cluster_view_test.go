@@ -7,12 +7,15 @@ import (
 	"slices"
 	"strconv"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"sundial.dev/sundial/internal/api"
 	"sundial.dev/sundial/internal/await"
 	"sundial.dev/sundial/internal/clock"
 	"sundial.dev/sundial/internal/store"
+	"sundial.dev/sundial/internal/timer"
+	"sundial.dev/sundial/unit"
 )
 
 // viewCluster is a fakeCluster that no node here leads, seen from node
@@ -265,5 +268,33 @@ func TestClusterViewUnitTimes(t *testing.T) {
 	// Within a second: the monotonic clock is read apart from the realtime.
 	if want := ended + 3600e6; timers[0].Next+1e6 < want || timers[0].Next > want+1e6 {
 		t.Errorf("after.timer's next elapse = %d, want %d, an hour after its last run's end on b", timers[0].Next, want)
+	}
+}
+
+// TestClusterDrawAlike: two nodes' engines for cluster timers compute the
+// same next elapse of a timer with RandomizedDelaySec=, from the same
+// stamp, as the leader fires it where the others show it; another last
+// trigger draws another delay.
+func TestClusterDrawAlike(t *testing.T) {
+	l := &unit.Loader{FS: fstest.MapFS{"units/tick.timer": {Data: []byte("[Timer]\nOnCalendar=daily\nRandomizedDelaySec=1d\nAccuracySec=1us\n")}}, Path: []string{"/units"}}
+	u, err := l.Load("tick.timer")
+	if err != nil || u.Timer == nil {
+		t.Fatalf("tick.timer: %v %v", err, u.Diagnostics)
+	}
+	now := timer.Instant{Realtime: 1_700_000_000_000_000, Monotonic: 5_000_000, Boottime: 5_000_000}
+	next := func(last uint64) uint64 {
+		m := &Manager{engine: &timer.Engine{}}
+		e := m.copyEngine()
+		tm := e.Add("tick.timer", u.Timer)
+		since := timer.Dual{Realtime: now.Realtime - 1_000_000, Monotonic: now.Monotonic - 1_000_000}
+		tm.Resume(now, since, timer.Dual{Realtime: last, Monotonic: monotonicOf(last, now)})
+		return tm.NextElapse(now)
+	}
+	last := now.Realtime - 3_600_000_000
+	if a, b := next(last), next(last); a != b {
+		t.Errorf("two nodes' next elapses after %d: %d and %d, want the same", last, a, b)
+	}
+	if a, b := next(last), next(last-1); a == b {
+		t.Errorf("next elapses after two last triggers alike, %d: want another draw each", a)
 	}
 }
