@@ -186,11 +186,11 @@ func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 		}
 		return nil
 	}
-	// scan takes the cluster timers as they are now: those started here
-	// whose copy is the cluster's, and those loaded here, stopped,
-	// that a live node has started with the cluster's copy, as this
-	// one's; those added, changed (reloaded) or stopped since are taken
-	// anew.
+	// scan takes the cluster timers as they are now (startedInCluster):
+	// those started here, and those loaded here, stopped, that a live
+	// node has started with the same copy, the leader's copy of each
+	// made the cluster's; those added, changed (reloaded) or stopped
+	// since are taken anew.
 	scan := func() error {
 		loaded, e, ok := m.clusterTimers(tctx)
 		if !ok {
