@@ -48,11 +48,12 @@ Cluster (each elapse of a cluster timer fired once across the nodes):
                              TLS with those endpoints
      --journal-listen=HOST:PORT
                              Answer the other nodes for this node's journal
-                             lines there, over HTTP, to those that show the
-                             cluster's secret (default: a free port on the
-                             host of the first advertised client URL; with
-                             --etcd-endpoints, none: the other nodes show
-                             no lines of this one)
+                             lines and runs there, over HTTP, to those that
+                             show the cluster's secret (default: a free port
+                             on the host of the first advertised client URL;
+                             with --etcd-endpoints, none: the other nodes
+                             show no lines of this one, and of its runs
+                             those the cluster keeps)
 `
 
 func declareEtcdOptions(fs *pflag.FlagSet) {

@@ -91,7 +91,7 @@ func timerViews(views map[string]cluster.TimerView, err error) (map[string]manag
 	return out, nil
 }
 
-// peerTimeout bounds a peer's answer with its journal lines.
+// peerTimeout bounds a peer's answer.
 const peerTimeout = 5 * time.Second
 
 // maxPeerAnswer bounds what a node reads of a peer's answer: a peer that
@@ -109,11 +109,20 @@ type peerQuery struct {
 // names: the secret goes to them alone.
 var peerClient = &http.Client{Transport: &http.Transport{}}
 
-// Where a node answers its peers: for its lines, and its units.
+// Where a node answers its peers: for its lines, their units, and its
+// own history of runs.
 const (
 	peerJournalPath = "/v1/journal"
 	peerUnitsPath   = "/v1/journal/units"
+	peerRunsPath    = "/v1/runs"
 )
+
+// A peerRunsQuery is what a node asks a peer for its own history: the
+// last Last runs (0 for all) of Unit ("" for every unit).
+type peerRunsQuery struct {
+	Unit string
+	Last int
+}
 
 // Journal asks each other live node, at once, for its lines after its
 // cursor in q.Cursors, within peerTimeout; those that did not answer,
@@ -184,6 +193,32 @@ func (ct clusterTimers) JournalUnits(ctx context.Context) ([]string, error) {
 		return nil
 	})
 	return units, err
+}
+
+// PeerRuns asks each other live node, at once, for the last n runs (0
+// for all) of a unit ("" for all) in its own history, within
+// peerTimeout; those that did not answer, or publish no address, are
+// left out, each with why.
+func (ct clusterTimers) PeerRuns(ctx context.Context, unit string, n int) ([]api.Run, map[string]error, error) {
+	var (
+		mu   sync.Mutex
+		runs []api.Run
+	)
+	why, err := ct.askPeers(ctx, func(ctx context.Context, node cluster.Node, secret string) error {
+		var rs []api.Run
+		if err := askPeer(ctx, node, secret, http.MethodPost, peerRunsPath, peerRunsQuery{Unit: unit, Last: n}, &rs); err != nil {
+			return err
+		}
+		for i := range rs {
+			// Its IDs are its store's, which mean nothing here.
+			rs[i].Node, rs[i].ID = node.Name, 0
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		runs = append(runs, rs...)
+		return nil
+	})
+	return runs, why, err
 }
 
 // askPeers has ask ask each other live node at once, with the cluster's
@@ -289,7 +324,7 @@ func (n *clusterNode) secret(ctx context.Context) (string, error) {
 }
 
 // peerListener listens where the node answers its peers for its journal
-// lines: at addr, or without it on a free port of the host of the
+// lines and runs: at addr, or without it on a free port of the host of the
 // member's advertised client URL; nil where there is none.
 func peerListener(cfg *cluster.Config, addr string) (net.Listener, error) {
 	if addr == "" {
@@ -320,7 +355,7 @@ func checkPeerAddress(addr string) error {
 	return nil
 }
 
-// servePeers answers the node's peers for its journal on l, once the
+// servePeers answers the node's peers for its journal and history on l, once the
 // manager runs, until ctx is done.
 func servePeers(ctx context.Context, l net.Listener, m *manager.Manager, n *clusterNode, log *slog.Logger) {
 	defer l.Close()
@@ -329,21 +364,23 @@ func servePeers(ctx context.Context, l net.Listener, m *manager.Manager, n *clus
 	case <-ctx.Done():
 		return
 	}
-	log.Info("Answering the cluster's peers for the journal on " + l.Addr().String() + ".")
+	log.Info("Answering the cluster's peers for the journal and the history on " + l.Addr().String() + ".")
 	if err := api.ServeLimited(ctx, l, peerHandler(n, m), log, "the cluster's peer listener"); err != nil {
 		log.Error("The cluster's peer listener failed.", "err", err)
 	}
 }
 
-// A peerJournal is a node's own journal, which its peers ask for.
-type peerJournal interface {
+// A peerSource is a node's own journal and history, which its peers ask
+// for.
+type peerSource interface {
 	LocalJournal(ctx context.Context, q api.JournalQuery) ([]api.Entry, error)
 	LocalJournalUnits(ctx context.Context) ([]string, error)
+	LocalRuns(ctx context.Context, unit string, last int) ([]api.Run, error)
 }
 
-// peerHandler answers the node's peers from its journal, if they show
-// the cluster's secret as a bearer token.
-func peerHandler(n *clusterNode, journal peerJournal) http.Handler {
+// peerHandler answers the node's peers from its journal and history, if
+// they show the cluster's secret as a bearer token.
+func peerHandler(n *clusterNode, own peerSource) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+peerJournalPath, func(w http.ResponseWriter, r *http.Request) {
 		if !peerAllowed(n, w, r) {
@@ -357,15 +394,27 @@ func peerHandler(n *clusterNode, journal peerJournal) http.Handler {
 		if q.ThisBoot {
 			q.Boot = clock.BootID()
 		}
-		entries, err := journal.LocalJournal(r.Context(), q.JournalQuery)
+		entries, err := own.LocalJournal(r.Context(), q.JournalQuery)
 		peerReply(w, entries, err)
 	})
 	mux.HandleFunc("GET "+peerUnitsPath, func(w http.ResponseWriter, r *http.Request) {
 		if !peerAllowed(n, w, r) {
 			return
 		}
-		units, err := journal.LocalJournalUnits(r.Context())
+		units, err := own.LocalJournalUnits(r.Context())
 		peerReply(w, units, err)
+	})
+	mux.HandleFunc("POST "+peerRunsPath, func(w http.ResponseWriter, r *http.Request) {
+		if !peerAllowed(n, w, r) {
+			return
+		}
+		var q peerRunsQuery
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, api.MaxRequestBody)).Decode(&q); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		runs, err := own.LocalRuns(r.Context(), q.Unit, q.Last)
+		peerReply(w, runs, err)
 	})
 	return mux
 }

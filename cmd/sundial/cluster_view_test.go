@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -43,9 +44,10 @@ func testMember(t *testing.T) (*clusterNode, []string) {
 	return a, []string{client}
 }
 
-// A node asks each other live node for its lines: b answers, showing
-// the cluster's secret; c, whose port is closed, and d, which publishes
-// no address, are missing. b refuses a request without the secret.
+// A node asks each other live node for its lines and runs: b answers,
+// showing the cluster's secret; c, whose port is closed, and d, which
+// publishes no address, are missing. b refuses a request without the
+// secret.
 func TestPeerJournal(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts an etcd member")
@@ -53,7 +55,7 @@ func TestPeerJournal(t *testing.T) {
 	a, endpoints := testMember(t)
 	var b *clusterNode
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		peerHandler(b, fakeJournal{}).ServeHTTP(w, r)
+		peerHandler(b, fakePeer{}).ServeHTTP(w, r)
 	}))
 	defer srv.Close()
 	b = testNode(t, cluster.Config{Name: "b", Endpoints: endpoints, Address: srv.Listener.Addr().String()})
@@ -86,10 +88,17 @@ func TestPeerJournal(t *testing.T) {
 		t.Errorf("JournalUnits = %q, %v; want b's", units, err)
 	}
 
+	runs, why, err := clusterTimers{a}.PeerRuns(t.Context(), "tick.service", 5)
+	wantRuns := []api.Run{{Unit: "tick.service", Invocation: "b1", Started: 5, State: "ended", Result: "success", Node: "b"}}
+	if err != nil || !reflect.DeepEqual(runs, wantRuns) || len(why) != 2 || why["c"] == nil || why["d"] == nil {
+		t.Errorf("PeerRuns = %+v, %v, %v; want %+v, without b's ID, and c and d missing", runs, why, err, wantRuns)
+	}
+
 	for _, token := range []string{"", "Bearer ", "Bearer 00"} {
 		req, _ := http.NewRequest(http.MethodPost, srv.URL+peerJournalPath, strings.NewReader(`{"Units":["tick.service"]}`))
 		unitsReq, _ := http.NewRequest(http.MethodGet, srv.URL+peerUnitsPath, nil)
-		for _, req := range []*http.Request{req, unitsReq} {
+		runsReq, _ := http.NewRequest(http.MethodPost, srv.URL+peerRunsPath, strings.NewReader(`{"Unit":"tick.service","Last":5}`))
+		for _, req := range []*http.Request{req, unitsReq, runsReq} {
 			if token != "" {
 				req.Header.Set("Authorization", token)
 			}
@@ -105,18 +114,26 @@ func TestPeerJournal(t *testing.T) {
 	}
 }
 
-// fakeJournal is a node's journal of tick.timer's and tick.service's.
-type fakeJournal struct{}
+// fakePeer is a node's journal of tick.timer's and tick.service's, and
+// its history of one run of tick.service.
+type fakePeer struct{}
 
-func (fakeJournal) LocalJournal(_ context.Context, q api.JournalQuery) ([]api.Entry, error) {
+func (fakePeer) LocalJournal(_ context.Context, q api.JournalQuery) ([]api.Entry, error) {
 	if q.After >= 9 {
 		return nil, nil
 	}
 	return []api.Entry{{Cursor: 9, Realtime: 5, Unit: q.Units[0], Message: "from b"}}, nil
 }
 
-func (fakeJournal) LocalJournalUnits(context.Context) ([]string, error) {
+func (fakePeer) LocalJournalUnits(context.Context) ([]string, error) {
 	return []string{"tick.service", "tick.timer"}, nil
+}
+
+func (fakePeer) LocalRuns(_ context.Context, unit string, last int) ([]api.Run, error) {
+	if unit != "tick.service" || last != 5 {
+		return nil, fmt.Errorf("runs of %q, last %d; want tick.service's last 5", unit, last)
+	}
+	return []api.Run{{ID: 4, Unit: unit, Invocation: "b1", Started: 5, State: "ended", Result: "success"}}, nil
 }
 
 // A peer whose answer is larger than maxPeerAnswer is refused, before
@@ -164,7 +181,7 @@ func TestPeerRefusedUnjoined(t *testing.T) {
 			req.Header.Set("Authorization", tc.token)
 		}
 		w := httptest.NewRecorder()
-		peerHandler(n, fakeJournal{}).ServeHTTP(w, req)
+		peerHandler(n, fakePeer{}).ServeHTTP(w, req)
 		if w.Code != tc.status || strings.Contains(w.Body.String(), "joined") {
 			t.Errorf("the authorization %q: %d %q, want %d, and nothing of the node", tc.token, w.Code, w.Body, tc.status)
 		}

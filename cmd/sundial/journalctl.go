@@ -633,9 +633,9 @@ func tellMissing(c *cli, j api.ClusterJournal, told map[string]bool) {
 	}
 }
 
-// tellPartial says on standard error that an answer has this node's
-// part alone, where err is an api.PartialError, and why, unless told
-// keeps that it was told (under "", no node's name); it returns err
+// tellPartial says on standard error that an answer is in part, where
+// err is an api.PartialError, which says why and what is shown, unless
+// told keeps that it was told (under "", no node's name); it returns err
 // otherwise.
 func tellPartial(c *cli, err error, told map[string]bool) error {
 	p, ok := errors.AsType[*api.PartialError](err)
@@ -643,7 +643,7 @@ func tellPartial(c *cli, err error, told map[string]bool) error {
 		return err
 	}
 	if !told[""] {
-		c.errorf("Failed to read %s; this node's alone are shown.", p)
+		c.errorf("Failed to read %s.", p)
 	}
 	if told != nil {
 		told[""] = true

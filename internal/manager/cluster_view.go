@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 
 	"sundial.dev/sundial/internal/api"
@@ -28,6 +29,10 @@ type ClusterView interface {
 	// Runs returns the cluster's run records of a timer ("" for all),
 	// the last n (0 for all), oldest first, each with its node.
 	Runs(ctx context.Context, timer string, n int) ([]api.Run, error)
+	// PeerRuns returns the last n runs (0 for all) of a unit ("" for
+	// all) in each other live node's own history, each with its node,
+	// and why, by node, those that did not answer did not.
+	PeerRuns(ctx context.Context, unit string, n int) ([]api.Run, map[string]error, error)
 	// TimerViews returns the cluster's stamp of each timer named, and
 	// its last run, by name.
 	TimerViews(ctx context.Context, names []string) (map[string]ClusterTimerView, error)
@@ -68,6 +73,15 @@ func (m *Manager) LocalJournal(ctx context.Context, q api.JournalQuery) ([]api.E
 	return ReadJournal(ctx, m.store, q)
 }
 
+// LocalRuns returns the last runs (0 for all) of a unit ("" for all) in
+// this node's own history, as its peers in a cluster ask for them.
+func (m *Manager) LocalRuns(ctx context.Context, unit string, last int) ([]api.Run, error) {
+	if err := m.running(); err != nil {
+		return nil, err
+	}
+	return ReadRuns(ctx, m.store, unit, last)
+}
+
 // LocalJournalUnits returns the units this node's own journal has lines
 // of, as its peers in a cluster ask for them.
 func (m *Manager) LocalJournalUnits(ctx context.Context) ([]string, error) {
@@ -88,7 +102,7 @@ func (m *Manager) withClusterUnits(ctx context.Context, local []string) ([]strin
 	}
 	remote, err := v.JournalUnits(ctx)
 	if err != nil {
-		return local, &api.PartialError{Err: fmt.Errorf("the cluster's journal: %w", err)}
+		return local, &api.PartialError{Err: fmt.Errorf("the cluster's journal: %w; this node's alone are shown", err)}
 	}
 	units := slices.Concat(local, remote)
 	slices.Sort(units)
@@ -96,11 +110,14 @@ func (m *Manager) withClusterUnits(ctx context.Context, local []string) ([]strin
 }
 
 // withClusterRuns adds to the runs of this node's history of a unit (""
-// for all) those of the other nodes, for a daemon in a cluster: each
-// names its node, and a run both here and in the cluster's records is
-// shown once, as here. The last n (0 for all) are kept, by start. Where
-// the cluster cannot be read, they are this node's, with an
-// api.PartialError.
+// for all) those of the other nodes, for a daemon in a cluster: those
+// in each live node's own history, which it asks them for, and those of
+// the cluster's run records (the last of each timer, of live nodes and
+// gone ones), each with its node; a run in both is shown once, as its
+// node's history has it. The last n (0 for all) are kept, by start.
+// Where the cluster cannot be read, they are this node's, and where a
+// node does not answer, its runs are those of the cluster's records;
+// each with an api.PartialError that says so.
 func (m *Manager) withClusterRuns(ctx context.Context, local []api.Run, unitName string, n int) ([]api.Run, error) {
 	v := m.clusterView()
 	if v == nil {
@@ -126,22 +143,40 @@ func (m *Manager) withClusterRuns(ctx context.Context, local []api.Run, unitName
 	for i := range local {
 		local[i].Node = v.Node()
 	}
-	var remote []api.Run
+	var records []api.Run
 	for _, t := range timers {
 		runs, err := v.Runs(ctx, t, n)
 		if err != nil {
-			return local, &api.PartialError{Err: fmt.Errorf("the cluster's runs: %w", err)}
+			return local, &api.PartialError{Err: fmt.Errorf("the cluster's runs: %w; this node's alone are shown", err)}
 		}
-		remote = append(remote, slices.DeleteFunc(runs, func(r api.Run) bool { return unitName != "" && r.Unit != unitName })...)
+		records = append(records, slices.DeleteFunc(runs, func(r api.Run) bool { return unitName != "" && r.Unit != unitName })...)
 	}
-	here := map[string]bool{}
-	for _, r := range local {
-		here[r.Invocation] = true
+	peers, why, err := v.PeerRuns(ctx, unitName, n)
+	if err != nil {
+		return local, &api.PartialError{Err: fmt.Errorf("the cluster's runs: %w; this node's alone are shown", err)}
 	}
-	runs := slices.Concat(local, slices.DeleteFunc(remote, func(r api.Run) bool { return here[r.Invocation] }))
+	runs := slices.Concat(local, peers, records)
+	seen := map[string]bool{}
+	runs = slices.DeleteFunc(runs, func(r api.Run) bool {
+		dup := r.Invocation != "" && seen[r.Invocation]
+		seen[r.Invocation] = true
+		return dup
+	})
 	slices.SortStableFunc(runs, func(a, b api.Run) int { return cmp.Compare(a.Started, b.Started) })
 	if n > 0 && len(runs) > n {
 		runs = runs[len(runs)-n:]
+	}
+	if len(why) > 0 {
+		var missing []string
+		for _, node := range slices.Sorted(maps.Keys(why)) {
+			missing = append(missing, fmt.Sprintf("%s (%v)", node, why[node]))
+		}
+		nodes, their := "node", "its"
+		if len(missing) > 1 {
+			nodes, their = "nodes", "their"
+		}
+		return runs, &api.PartialError{Err: fmt.Errorf("the history of %s %s; of %s runs, those the cluster keeps are shown",
+			nodes, strings.Join(missing, ", "), their)}
 	}
 	return runs, nil
 }
@@ -367,7 +402,7 @@ func (b backend) ClusterJournal(ctx context.Context, q api.JournalQuery) (api.Cl
 	}
 	remote, err := v.Journal(ctx, q)
 	if err != nil {
-		return j, &api.PartialError{Err: fmt.Errorf("the cluster's journal: %w", err)}
+		return j, &api.PartialError{Err: fmt.Errorf("the cluster's journal: %w; this node's alone are shown", err)}
 	}
 	maps.Copy(j.Cursors, remote.Cursors)
 	entries := slices.Concat(j.Entries, remote.Entries)

@@ -19,10 +19,13 @@ import (
 )
 
 // viewCluster is a fakeCluster that no node here leads, seen from node
-// a: node b ran tick.service, and c does not answer for its journal.
+// a: node b ran tick.service, and c does not answer for its journal and
+// history.
 type viewCluster struct {
 	*fakeCluster
-	runs    []api.Run
+	runs []api.Run
+	// own are the runs in b's own history.
+	own     []api.Run
 	views   map[string]ClusterTimerView
 	entries []api.Entry
 	// err is the answer of every call, where etcd does not answer.
@@ -42,6 +45,19 @@ func (v viewCluster) Runs(_ context.Context, timer string, n int) ([]api.Run, er
 		}
 	}
 	return runs, nil
+}
+
+func (v viewCluster) PeerRuns(_ context.Context, unit string, n int) ([]api.Run, map[string]error, error) {
+	if v.err != nil {
+		return nil, nil, v.err
+	}
+	var runs []api.Run
+	for _, r := range v.own {
+		if unit == "" || r.Unit == unit {
+			runs = append(runs, r)
+		}
+	}
+	return runs, map[string]error{"c": errors.New("connection refused")}, nil
 }
 
 func (v viewCluster) TimerViews(_ context.Context, names []string) (map[string]ClusterTimerView, error) {
@@ -77,8 +93,10 @@ func (v viewCluster) Journal(_ context.Context, q api.JournalQuery) (api.Cluster
 const late = 4_000_000_000_000_000
 
 // TestClusterView has a node that does not lead show its cluster: the
-// runs of every node in its history, the cluster's last trigger and last
-// run of a cluster timer, and the journal lines of every node.
+// runs of every node in its history (those of b's own history, and the
+// cluster's records of them, once each, as b has it), the cluster's last
+// trigger and last run of a cluster timer, and the journal lines of
+// every node.
 func TestClusterView(t *testing.T) {
 	dir, state := t.TempDir(), t.TempDir()
 	writeUnits(t, dir, map[string]string{
@@ -88,7 +106,11 @@ func TestClusterView(t *testing.T) {
 	})
 	bRun := api.Run{Unit: "tick.service", Timer: "tick.timer", Reason: "OnCalendar", Invocation: "b2", Started: late, State: "running", Node: "b"}
 	v := viewCluster{fakeCluster: &fakeCluster{noLead: true},
-		runs:    []api.Run{{Unit: "tick.service", Timer: "tick.timer", Invocation: "b1", Started: 1, Ended: 2, State: "ended", Node: "b"}, bRun},
+		runs: []api.Run{{Unit: "tick.service", Timer: "tick.timer", Invocation: "b1", Started: 2, Ended: 3, State: "ended", Node: "b"}, bRun},
+		// b's history has a run whose record was pruned, b0, and b1
+		// with what the record does not keep.
+		own: []api.Run{{Unit: "tick.service", Timer: "tick.timer", Invocation: "b0", Started: 1, State: "ended", Node: "b"},
+			{Unit: "tick.service", Timer: "tick.timer", Invocation: "b1", Started: 2, Ended: 3, State: "ended", Result: "success", Node: "b"}},
 		views:   map[string]ClusterTimerView{"tick.timer": {State: store.TimerState{LastTrigger: late, Version: 3}, Last: &bRun}},
 		entries: []api.Entry{{Cursor: 7, Realtime: late, Unit: "hello.service", Message: "hello from b", Node: "b"}}}
 	c, stop := serve(t, dir, state, t.TempDir(), func(m *Manager) { m.Cluster = v })
@@ -98,22 +120,32 @@ func TestClusterView(t *testing.T) {
 		t.Fatalf("start: %v %+v", err, res)
 	}
 	var runs []api.Run
+	var err error
 	await.Until(t, func() bool {
-		runs, _ = c.Runs(ctx, "", 0)
-		return len(runs) == 3 && runs[1].State == "ended"
+		runs, err = c.Runs(ctx, "", 0)
+		return len(runs) == 4 && runs[2].State == "ended"
 	}, "hello.service's run")
 	var got []string
 	for _, r := range runs {
-		got = append(got, r.Node+" "+r.Unit)
+		got = append(got, r.Node+" "+r.Unit+" "+r.Invocation+" "+r.Result)
 	}
-	if want := []string{"b tick.service", "a hello.service", "b tick.service"}; !reflect.DeepEqual(got, want) {
+	if want := []string{"b tick.service b0 ", "b tick.service b1 success", "a hello.service " + runs[2].Invocation + " success",
+		"b tick.service b2 "}; !reflect.DeepEqual(got, want) {
 		t.Errorf("runs = %q, want %q", got, want)
 	}
+	if p, ok := errors.AsType[*api.PartialError](err); !ok ||
+		p.Error() != "the history of node c (connection refused); of its runs, those the cluster keeps are shown" {
+		t.Errorf("runs: %v, want why c's are not there", err)
+	}
 	// A unit's: those of the cluster timers that trigger it, if any.
-	for unitName, want := range map[string]int{"tick.service": 2, "hello.service": 1} {
-		if runs, err := c.Runs(ctx, unitName, 0); err != nil || len(runs) != want {
-			t.Errorf("runs of %s = %+v, %v; want %d", unitName, runs, err, want)
+	for unitName, want := range map[string]int{"tick.service": 3, "hello.service": 1} {
+		if runs, _ := c.Runs(ctx, unitName, 0); len(runs) != want {
+			t.Errorf("runs of %s = %+v; want %d", unitName, runs, want)
 		}
+	}
+	// The last n of them all.
+	if runs, _ := c.Runs(ctx, "", 2); len(runs) != 2 || runs[1].Invocation != "b2" {
+		t.Errorf("the last 2 runs = %+v, want hello.service's and b2", runs)
 	}
 
 	timers, err := c.Timers(ctx)
@@ -218,7 +250,7 @@ func TestClusterViewUnread(t *testing.T) {
 	}
 	unread := func(what string, err error) {
 		t.Helper()
-		if p, ok := errors.AsType[*api.PartialError](err); !ok || p.Error() != "the cluster's "+what+": etcd did not answer" {
+		if p, ok := errors.AsType[*api.PartialError](err); !ok || p.Error() != "the cluster's "+what+": etcd did not answer; this node's alone are shown" {
 			t.Errorf("%s: %v, want why the cluster's are not there", what, err)
 		}
 	}
