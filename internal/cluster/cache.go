@@ -254,9 +254,9 @@ func (k *cache) wantPrune() {
 }
 
 // pruneSlack is how many records a timer may have beyond those kept
-// before they are pruned, so that each prune deletes several of a
-// timer's at once, not one after each run.
-func pruneSlack(keep int) int { return max(keep/10, 1) }
+// before they are pruned, so that each prune, which reads a timer's
+// records, deletes several at once, not one after each run.
+func pruneSlack(keep int) int { return max(keep/2, 1) }
 
 // startCache reads timers/, runs/ and hashes/ into the node's cache, and then
 // keeps it by a watch, until Close.

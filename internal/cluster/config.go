@@ -94,11 +94,16 @@ const (
 	// short loss; after a longer one, the cache reads timers/ and runs/
 	// again.
 	DefaultCompactionRetention = 30 * time.Second
-	// DefaultKeepRuns bounds the run records in etcd: for 10,000 timers,
-	// a million records of some 300 bytes, well inside etcd's default
-	// quota of 2 GiB. The longer history stays in each node's own
-	// store, which keeps the last 1000 runs of each unit it ran.
-	DefaultKeepRuns = 100
+	// DefaultKeepRuns bounds the run records in etcd. They are what
+	// the leader needs (a timer's last run, and those not ended) and
+	// the last runs of a node that is gone: each node keeps the history
+	// of the runs it ran (the last 1000 of each unit) in its own store,
+	// and answers the others for it. Each record is some 300 bytes in
+	// etcd's database, which the member maps into the daemon's memory,
+	// and a key in its index: at 1,000 timers every 5 s, 100 a timer
+	// made a database of 92 MB and a leader of 363 MB after ten
+	// minutes.
+	DefaultKeepRuns = 10
 )
 
 // etcd's defaults for the URLs, as its --listen-peer-urls and
