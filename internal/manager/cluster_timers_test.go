@@ -1328,12 +1328,13 @@ func TestClusterClockSkew(t *testing.T) {
 			return true
 		}
 		// Twice each: the second, past the first, says nothing more.
+		// The second is taken once the first has been told of.
 		for range 2 {
 			at := int64(clk.Now().Realtime) + offsets[step].Microseconds()
 			select {
 			case f.leaderBeats <- uint64(at):
-			default:
-				return false // not waiting for one yet
+			case <-time.After(await.Deadline):
+				t.Fatal("the clock's watcher took no beat")
 			}
 		}
 		if strings.Contains(logs.String(), want[step]) {
