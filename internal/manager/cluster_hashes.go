@@ -24,7 +24,8 @@ func (m *Manager) publishHashes(ctx context.Context) {
 	// journal last said this node's copy differs from.
 	cluster, differs := map[string]string{}, map[string]string{}
 	told := false
-	var session <-chan struct{} // the one they were published under
+	var session <-chan struct{}  // the one they were published under
+	started := map[string]bool{} // the scan's, used again
 	for {
 		timers, _, ok := m.startedClusterTimers(ctx)
 		if !ok {
@@ -42,7 +43,7 @@ func (m *Manager) publishHashes(ctx context.Context) {
 		// Published side by side: a node that joins publishes every
 		// cluster timer's, and etcd commits together what comes together.
 		var fresh []clusterTimer
-		started := map[string]bool{}
+		clear(started)
 		for _, ct := range timers {
 			started[ct.name] = true
 			if published[ct.name] != ct.hash {

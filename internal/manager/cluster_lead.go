@@ -191,6 +191,9 @@ func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 	// node has started with the same copy, the leader's copy of each
 	// made the cluster's; those added, changed (reloaded) or stopped
 	// since are taken anew.
+	// seen is the scan's, used again: the timers are many, and scanned
+	// each second.
+	seen := map[string]bool{}
 	scan := func() error {
 		loaded, e, ok := m.clusterTimers(tctx)
 		if !ok {
@@ -203,7 +206,7 @@ func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 		if err != nil {
 			return termEnd(tctx, err)
 		}
-		seen := map[string]bool{}
+		clear(seen)
 		var fresh []*led
 		for _, ct := range timers {
 			seen[ct.name] = true
@@ -404,7 +407,8 @@ func (m *Manager) startedInCluster(ctx context.Context, term ClusterTerm, loaded
 			return nil, err
 		}
 	}
-	var timers, stopped []clusterTimer
+	timers := make([]clusterTimer, 0, len(loaded))
+	var stopped []clusterTimer
 	for _, ct := range loaded {
 		if ct.started {
 			timers = append(timers, ct)

@@ -30,6 +30,7 @@ func (m *Manager) watchStalls(ctx context.Context) {
 	stall := uint64(2 * m.Cluster.Lease() / time.Microsecond)
 	var eng *timer.Engine
 	all := map[string]*watched{}
+	seen := map[string]bool{} // the scan's, used again
 	for {
 		began := m.clk.Now()
 		timers, e, ok := m.startedClusterTimers(ctx)
@@ -39,7 +40,7 @@ func (m *Manager) watchStalls(ctx context.Context) {
 		if eng == nil {
 			eng = e
 		}
-		seen := map[string]bool{}
+		clear(seen)
 		for _, ct := range timers {
 			st, err := m.Cluster.Timer(ctx, ct.name)
 			if ctx.Err() != nil {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -211,17 +212,22 @@ type clusterState struct {
 	// cluster's, by name: the leader runs no other.
 	agreed map[string]string
 	// known are the timers loaded here, by their files and their
-	// units': whether each is a cluster timer, its hash and Nodes=. The
-	// manager's loop's only.
+	// units': whether each is a cluster timer, its hash and Nodes=;
+	// pass counts the scans of them, and found is how many cluster
+	// timers the last found. The manager's loop's only.
 	known map[[2]*unit.Snapshot]clusterMark
+	pass  uint64
+	found int
 }
 
 // A clusterMark is what a timer's files say of it as a cluster timer:
-// whether it is one, and then its hash and its Nodes= globs.
+// whether it is one, and then its hash and its Nodes= globs; pass is the
+// last scan that found it.
 type clusterMark struct {
 	cluster bool
 	hash    string
 	nodes   []string
+	pass    uint64
 }
 
 // A clusterRun is a run of a cluster timer's unit on this node: the
@@ -307,10 +313,18 @@ func (m *Manager) clusterTimers(ctx context.Context) (timers []clusterTimer, eng
 		}
 		// Whether a timer is a cluster timer, and its hash, are known
 		// from before while its files and its unit's are the same: each
-		// is a parse of them, and there may be many.
-		known := map[[2]*unit.Snapshot]clusterMark{}
-		for _, name := range slices.Sorted(maps.Keys(m.units)) {
-			e := m.units[name]
+		// is a parse of them, and there may be many. The scans run
+		// each second, several at once, over as many timers: they
+		// mark what they find in place and sort what they return,
+		// rather than make anew a map of the timers and a sorted list
+		// of every unit.
+		if m.cluster.known == nil {
+			m.cluster.known = map[[2]*unit.Snapshot]clusterMark{}
+		}
+		m.cluster.pass++
+		pass := m.cluster.pass
+		timers = make([]clusterTimer, 0, m.cluster.found)
+		for name, e := range m.units {
 			if e.timer == nil {
 				continue
 			}
@@ -330,12 +344,15 @@ func (m *Manager) clusterTimers(ctx context.Context) (timers []clusterTimer, eng
 					mark.hash, mark.nodes = unitsHash(units...), m.Cluster.NodeGlobs(e.u())
 				}
 			}
-			known[files] = mark
+			mark.pass = pass
+			m.cluster.known[files] = mark
 			if mark.cluster {
 				timers = append(timers, clusterTimer{name: name, started: e.timer.State.Active(), cfg: e.timer.Config, nodes: mark.nodes, hash: mark.hash})
 			}
 		}
-		m.cluster.known = known
+		maps.DeleteFunc(m.cluster.known, func(_ [2]*unit.Snapshot, mark clusterMark) bool { return mark.pass != pass })
+		slices.SortFunc(timers, func(a, b clusterTimer) int { return strings.Compare(a.name, b.name) })
+		m.cluster.found = len(timers)
 	}) {
 		return nil, nil, false
 	}
@@ -350,10 +367,6 @@ func (m *Manager) clusterTimers(ctx context.Context) (timers []clusterTimer, eng
 // startedClusterTimers is clusterTimers, of those started here only.
 func (m *Manager) startedClusterTimers(ctx context.Context) (timers []clusterTimer, eng *timer.Engine, ok bool) {
 	all, eng, ok := m.clusterTimers(ctx)
-	for _, ct := range all {
-		if ct.started {
-			timers = append(timers, ct)
-		}
-	}
-	return timers, eng, ok
+	// The list is the caller's: filtered in place.
+	return slices.DeleteFunc(all, func(ct clusterTimer) bool { return !ct.started }), eng, ok
 }

@@ -219,12 +219,18 @@ func closeOnExecEach() error {
 	return nil
 }
 
+// lineBuffers are readLines' buffers, used again: a daemon may run
+// hundreds of short services a second, each with its own stream.
+var lineBuffers = sync.Pool{New: func() any { return new([lineMax]byte) }}
+
 // readLines reads the stream into lines, as journald's
 // stdout_stream_scan does: a newline or a NUL within the first lineMax
 // bytes ends one, lineMax bytes without either are one, and what is left
 // at the end is one too.
 func readLines(r io.Reader, line func(string)) {
-	buf := make([]byte, lineMax)
+	b := lineBuffers.Get().(*[lineMax]byte)
+	defer lineBuffers.Put(b)
+	buf := b[:]
 	n := 0
 	for {
 		m, err := r.Read(buf[n:])
