@@ -59,7 +59,7 @@ func (c *Cluster) incarnations(ctx context.Context) ([]string, error) {
 // ([Cluster.Down]). It marks no run: the leader, following the nodes
 // ([Cluster.Follow]), marks those of a node gone as it goes.
 func (c *Cluster) Beat(ctx context.Context, term Term, at uint64) error {
-	last, err := c.lastBeat(ctx)
+	last, _, err := c.lastBeat(ctx)
 	if err != nil {
 		return err
 	}
@@ -74,22 +74,23 @@ func (c *Cluster) Beat(ctx context.Context, term Term, at uint64) error {
 	return nil
 }
 
-// lastBeat returns the last leader's beat; none has no nodes.
-func (c *Cluster) lastBeat(ctx context.Context) (beatValue, error) {
+// lastBeat returns the last leader's beat, and the revision it was read
+// at; none has no nodes.
+func (c *Cluster) lastBeat(ctx context.Context) (beatValue, int64, error) {
 	var resp *clientv3.GetResponse
 	if err := c.call(ctx, func(ctx context.Context) (err error) {
 		resp, err = c.client.Get(ctx, beatKey)
 		return err
 	}); err != nil {
-		return beatValue{}, fmt.Errorf("cluster: beat: %w", err)
+		return beatValue{}, 0, fmt.Errorf("cluster: beat: %w", err)
 	}
 	var beat beatValue
 	if len(resp.Kvs) > 0 {
 		if err := json.Unmarshal(resp.Kvs[0].Value, &beat); err != nil {
-			return beatValue{}, fmt.Errorf("cluster: beat: %w", err)
+			return beatValue{}, 0, fmt.Errorf("cluster: beat: %w", err)
 		}
 	}
-	return beat, nil
+	return beat, resp.Header.Revision, nil
 }
 
 // Beats calls each with the time of each beat of a leader, realtime µs
@@ -99,14 +100,16 @@ func (c *Cluster) lastBeat(ctx context.Context) (beatValue, error) {
 func (c *Cluster) Beats(ctx context.Context, each func(at uint64)) error {
 	ctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
 	defer cancel()
-	last, err := c.lastBeat(ctx)
+	last, rev, err := c.lastBeat(ctx)
 	if err != nil {
 		return err
 	}
 	if last.At > 0 {
 		each(last.At)
 	}
-	for wr := range c.client.Watch(ctx, beatKey) {
+	// From the read on: a beat between the read and the watch's start
+	// is told too.
+	for wr := range c.client.Watch(ctx, beatKey, clientv3.WithRev(rev+1)) {
 		if err := wr.Err(); err != nil {
 			return fmt.Errorf("cluster: beat: %w", err)
 		}
@@ -137,7 +140,7 @@ func (c *Cluster) Beats(ctx context.Context, each func(at uint64)) error {
 // gives every lease again when its Raft has a leader again. Down waits
 // that long (the lease and an election) for such a key to go.
 func (c *Cluster) Down(ctx context.Context) (bool, error) {
-	beat, err := c.lastBeat(ctx)
+	beat, _, err := c.lastBeat(ctx)
 	if err != nil {
 		return false, err
 	}

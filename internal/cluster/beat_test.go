@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -201,7 +202,8 @@ func wantLost(t *testing.T, c *Cluster, term Term, when string, nodes ...string)
 }
 
 // Beats tells the last beat, then each one as it comes, by the leader's
-// clock.
+// clock: one written after the last was read, before the watch of them
+// began, too.
 func TestBeats(t *testing.T) {
 	a := testMember(t, "a")
 	b := testClient(t, "b", a)
@@ -211,21 +213,30 @@ func TestBeats(t *testing.T) {
 		t.Fatal(err)
 	}
 	beats := make(chan uint64, 10)
-	done := make(chan error, 1)
-	go func() { done <- b.Beats(ctx, func(at uint64) { beats <- at }) }()
+	done, wrote := make(chan error, 1), make(chan error, 1)
+	go func() {
+		done <- b.Beats(ctx, func(at uint64) {
+			if at == 100 {
+				wrote <- a.Beat(ctx, term, 200)
+			}
+			beats <- at
+		})
+	}()
 	next := func() uint64 {
 		select {
 		case at := <-beats:
 			return at
 		case err := <-done:
 			t.Fatalf("Beats ended: %v", err)
-			return 0
+		case <-time.After(await.Deadline):
+			t.Fatal("no beat told")
 		}
+		return 0
 	}
 	if at := next(); at != 100 {
 		t.Fatalf("first beat told = %d, want the last one, 100", at)
 	}
-	if err := a.Beat(ctx, term, 200); err != nil {
+	if err := <-wrote; err != nil {
 		t.Fatal(err)
 	}
 	if at := next(); at != 200 {
