@@ -3,20 +3,24 @@ package manager
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
+	"sundial.dev/sundial/internal/store"
 	"sundial.dev/sundial/internal/timer"
 	"sundial.dev/sundial/unit"
 )
 
-// A watched is a cluster timer as the stall watcher sees it.
+// A watched is a cluster timer as the stall watcher sees it: what it
+// computed, not a timer kept in an engine, as every node watches every
+// cluster timer.
 type watched struct {
-	t       *timer.Timer
 	cfg     *unit.TimerSection
-	version int64  // of the stamp its next elapse was computed from
-	due     uint64 // that elapse, realtime µs, from the stamp alone; 0 for none
-	told    bool   // that it is overdue
+	since   timer.Dual // when the watcher first saw it, as it became active
+	version int64      // of the stamp its next elapse was computed from
+	due     uint64     // that elapse, realtime µs, from the stamp alone; 0 for none
+	told    bool       // that it is overdue
 }
 
 // watchStalls reads, on every node, the cluster's stamp of each cluster
@@ -55,12 +59,9 @@ func (m *Manager) watchStalls(ctx context.Context) {
 			if w == nil || w.cfg != ct.cfg || w.version != st.Version {
 				since := timer.Dual{Realtime: now.Realtime, Monotonic: now.Monotonic}
 				if w != nil {
-					eng.Remove(w.t)
-					since = w.t.InactiveExit
+					since = w.since
 				}
-				w = &watched{t: eng.Add(ct.name, ct.cfg), cfg: ct.cfg, version: st.Version}
-				resumeCluster(w.t, st, ClusterRunState{}, since, now)
-				w.due = w.t.NextElapse(now)
+				w = &watched{cfg: ct.cfg, since: since, version: st.Version, due: nextFrom(eng, ct, st, ClusterRunState{}, since, now)}
 				all[ct.name] = w
 			}
 			// From the stamp alone the elapse is at its earliest: the
@@ -73,10 +74,7 @@ func (m *Manager) watchStalls(ctx context.Context) {
 			if err != nil {
 				continue
 			}
-			t := eng.Add(ct.name, ct.cfg)
-			resumeCluster(t, st, last, w.t.InactiveExit, now)
-			due := t.NextElapse(now)
-			eng.Remove(t)
+			due := nextFrom(eng, ct, st, last, w.since, now)
 			if due == 0 || now.Realtime <= max(due, last.Ended)+stall {
 				continue
 			}
@@ -97,16 +95,21 @@ func (m *Manager) watchStalls(ctx context.Context) {
 			msg := fmt.Sprintf("%s: overdue by %d s; %s.", ct.name, (now.Realtime-max(due, last.Ended))/uint64(time.Second/time.Microsecond), why)
 			m.send(ctx, func() { m.unitLog(ct.name, "", 4, msg) })
 		}
-		for name, w := range all {
-			if !seen[name] {
-				eng.Remove(w.t)
-				delete(all, name)
-			}
-		}
+		maps.DeleteFunc(all, func(name string, _ *watched) bool { return !seen[name] })
 		// The next scan is due a scan's period after this one began:
 		// at once if the clock has passed that while it ran.
 		if !m.pause(ctx, clusterScan-time.Duration(m.clk.Now().Monotonic-began.Monotonic)*time.Microsecond) {
 			return
 		}
 	}
+}
+
+// nextFrom is the next elapse of a cluster timer, realtime µs (0 for
+// none), taken up from the cluster's stamp and its unit's last run, as
+// active since since, in the engine for the while it takes.
+func nextFrom(eng *timer.Engine, ct clusterTimer, st store.TimerState, last ClusterRunState, since timer.Dual, now timer.Instant) uint64 {
+	t := eng.Add(ct.name, ct.cfg)
+	defer eng.Remove(t)
+	resumeCluster(t, st, last, since, now)
+	return t.NextElapse(now)
 }
