@@ -62,7 +62,15 @@ func (ct clusterTimers) TimerViews(ctx context.Context, names []string) (map[str
 	}
 	ctx, cancel := context.WithTimeout(ctx, viewTimeout)
 	defer cancel()
-	return timerViews(c.TimerViews(ctx, names))
+	views, err := c.TimerViews(ctx, names)
+	if err != nil {
+		return nil, err
+	}
+	out := newTimerViews(len(views))
+	for name, v := range views {
+		out.add(name, v)
+	}
+	return out.views, nil
 }
 
 func (ct clusterTimers) CachedTimerViews(ctx context.Context, names []string) (map[string]manager.ClusterTimerView, error) {
@@ -70,25 +78,34 @@ func (ct clusterTimers) CachedTimerViews(ctx context.Context, names []string) (m
 	if err != nil {
 		return nil, err
 	}
-	return timerViews(c.CachedTimerViews(ctx, names))
+	out := newTimerViews(len(names))
+	if err := c.CachedTimerViews(ctx, names, out.add); err != nil {
+		return nil, err
+	}
+	return out.views, nil
 }
 
 // timerViews are the cluster's views of its timers as the manager has
-// them.
-func timerViews(views map[string]cluster.TimerView, err error) (map[string]manager.ClusterTimerView, error) {
-	if err != nil {
-		return nil, err
+// them, made for as many as n, with their last runs side by side: a node
+// makes them for every cluster timer each second.
+type timerViews struct {
+	views map[string]manager.ClusterTimerView
+	runs  []api.Run
+}
+
+func newTimerViews(n int) *timerViews {
+	return &timerViews{views: make(map[string]manager.ClusterTimerView, n), runs: make([]api.Run, 0, n)}
+}
+
+// add adds a timer's view, of one of the n timers at most.
+func (tv *timerViews) add(name string, v cluster.TimerView) {
+	mv := manager.ClusterTimerView{State: v.State}
+	if v.Last.Key != "" {
+		// Within the capacity made: runs is never moved.
+		tv.runs = append(tv.runs, apiRun(v.Last))
+		mv.Last = &tv.runs[len(tv.runs)-1]
 	}
-	out := make(map[string]manager.ClusterTimerView, len(views))
-	for name, v := range views {
-		mv := manager.ClusterTimerView{State: v.State}
-		if v.Last.Key != "" {
-			r := apiRun(v.Last)
-			mv.Last = &r
-		}
-		out[name] = mv
-	}
-	return out, nil
+	tv.views[name] = mv
 }
 
 // peerTimeout bounds a peer's answer.

@@ -107,31 +107,32 @@ func (c *Cluster) TimerViews(ctx context.Context, names []string) (map[string]Ti
 	return views, nil
 }
 
-// CachedTimerViews returns the views of the timers named, by name, as
-// the node's cache has them ([Cluster.Timer], [Cluster.LastRun]): no read
-// of etcd but a timer's last run the first time. It fails while the
-// cache's watch is lost, rather than show what may be long past.
-func (c *Cluster) CachedTimerViews(ctx context.Context, names []string) (map[string]TimerView, error) {
+// CachedTimerViews calls each with the view of each timer named, as the
+// node's cache has it ([Cluster.Timer], [Cluster.LastRun]): no read of
+// etcd but a timer's last run the first time. It fails while the cache's
+// watch is lost, rather than show what may be long past; where it fails
+// after some calls, their views are not the whole. Each call is made
+// rather than a map returned, as a node reads them all each second.
+func (c *Cluster) CachedTimerViews(ctx context.Context, names []string, each func(name string, v TimerView)) error {
 	k := c.cache
 	k.mu.Lock()
 	lost := k.lost
 	k.mu.Unlock()
 	if lost {
-		return nil, errors.New("cluster: timers: the watch of the cluster's timers is lost")
+		return errors.New("cluster: timers: the watch of the cluster's timers is lost")
 	}
-	views := make(map[string]TimerView, len(names))
 	for _, name := range names {
 		st, err := c.Timer(ctx, name)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		last, _, err := c.LastRun(ctx, name)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		views[name] = TimerView{State: st, Last: last}
+		each(name, TimerView{State: st, Last: last})
 	}
-	return views, nil
+	return nil
 }
 
 // PeerHost is the host of the first client URL the member of the config

@@ -94,8 +94,9 @@ func TestCachedTimerViews(t *testing.T) {
 	ended, cancel := context.WithCancel(t.Context())
 	cancel()
 	await.Until(t, func() bool {
-		views, err := a.CachedTimerViews(ended, []string{"tick.timer", "idle.timer"})
-		return err == nil && views["tick.timer"].State == st && views["tick.timer"].Last.Key == run.Key &&
+		views := map[string]TimerView{}
+		err := a.CachedTimerViews(ended, []string{"tick.timer", "idle.timer"}, func(name string, v TimerView) { views[name] = v })
+		return err == nil && len(views) == 2 && views["tick.timer"].State == st && views["tick.timer"].Last.Key == run.Key &&
 			views["idle.timer"] == (TimerView{})
 	}, "a's cached views to have b's trigger %+v and run %s", st, run.Key)
 }
