@@ -400,12 +400,8 @@ type peerSource interface {
 func peerHandler(n *clusterNode, own peerSource) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+peerJournalPath, func(w http.ResponseWriter, r *http.Request) {
-		if !peerAllowed(n, w, r) {
-			return
-		}
 		var q peerQuery
-		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, api.MaxRequestBody)).Decode(&q); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
+		if !peerAsked(n, w, r, &q) {
 			return
 		}
 		if q.ThisBoot {
@@ -422,18 +418,27 @@ func peerHandler(n *clusterNode, own peerSource) http.Handler {
 		peerReply(w, units, err)
 	})
 	mux.HandleFunc("POST "+peerRunsPath, func(w http.ResponseWriter, r *http.Request) {
-		if !peerAllowed(n, w, r) {
-			return
-		}
 		var q peerRunsQuery
-		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, api.MaxRequestBody)).Decode(&q); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
+		if !peerAsked(n, w, r, &q) {
 			return
 		}
 		runs, err := own.LocalRuns(r.Context(), q.Unit, q.Last)
 		peerReply(w, runs, err)
 	})
 	return mux
+}
+
+// peerAsked reports whether a request shows the cluster's secret and
+// its body reads into q, or refuses it.
+func peerAsked(n *clusterNode, w http.ResponseWriter, r *http.Request, q any) bool {
+	if !peerAllowed(n, w, r) {
+		return false
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, api.MaxRequestBody)).Decode(q); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return false
+	}
+	return true
 }
 
 // peerAllowed reports whether a request shows the cluster's secret, or
