@@ -642,13 +642,18 @@ func (b *bench) whole(ctx context.Context, n *node) error {
 }
 
 // committed returns the Raft leader's committed index, as n's member,
-// once it answers with a leader, tells of it; 0 until then.
+// once it answers with a leader, tells of it; 0 until then. The leader
+// may be n's member itself, once it has caught up: the leader of the
+// timers may hand Raft leadership to it.
 func (b *bench) committed(ctx context.Context, n *node) (uint64, error) {
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
 	st, err := b.client.Status(ctx, n.clientURL)
 	if err != nil || st.Leader == 0 {
 		return 0, err
+	}
+	if st.Header.MemberId == st.Leader {
+		return st.RaftIndex, nil
 	}
 	for _, o := range b.nodes {
 		if o != n {
