@@ -186,14 +186,14 @@ func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 		}
 		return nil
 	}
+	// seen is the scan's, used again: the timers are many, and scanned
+	// each second.
+	seen := map[string]bool{}
 	// scan takes the cluster timers as they are now (startedInCluster):
 	// those started here, and those loaded here, stopped, that a live
 	// node has started with the same copy, the leader's copy of each
 	// made the cluster's; those added, changed (reloaded) or stopped
 	// since are taken anew.
-	// seen is the scan's, used again: the timers are many, and scanned
-	// each second.
-	seen := map[string]bool{}
 	scan := func() error {
 		loaded, e, ok := m.clusterTimers(tctx)
 		if !ok {
