@@ -270,6 +270,9 @@ func (c *Cluster) startCache(ctx context.Context) error {
 	c.cache = k
 	c.bgCtx, c.stopCache = context.WithCancel(c.client.Ctx())
 	c.bg.Go(func() { c.follow(c.bgCtx) })
+	if c.etcd != nil {
+		c.bg.Go(func() { c.markRevisions(c.bgCtx) })
+	}
 	return nil
 }
 

@@ -56,10 +56,13 @@ type Cluster struct {
 	started map[string]bool
 	clk     clock.Clock
 	// cache holds the timers' stamps and what is known of their runs,
-	// kept by a watch until stopCache ends bgCtx; bg are the goroutines
-	// of the watch and of the leader's pruning and handing on of Raft
-	// leadership, which end with bgCtx.
+	// kept by a watch until stopCache ends bgCtx; revs are the marks of
+	// its revision, which a leader compacts etcd's history by; bg are
+	// the goroutines of the watch, of the marks, and of the leader's
+	// pruning, compaction and handing on of Raft leadership, which end
+	// with bgCtx.
 	cache     *cache
+	revs      revMarks
 	bgCtx     context.Context
 	stopCache context.CancelFunc
 	bg        sync.WaitGroup
@@ -160,7 +163,10 @@ func (c *Cluster) startMember(ctx context.Context, peers []*url.URL, zl *zap.Log
 	}
 	ec.UnsafeNoFsync = cfg.UnsafeNoFsync
 	ec.AutoCompactionMode = embed.CompactorModePeriodic
-	ec.AutoCompactionRetention = cfg.CompactionRetention.String()
+	// The leader of the timers compacts (see compact.go); the member's
+	// own compactor, with twice the retention, behind it, does for a
+	// leader that hosts no member.
+	ec.AutoCompactionRetention = (2 * cfg.CompactionRetention).String()
 	ec.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zl)
 	e, err := embed.StartEtcd(ec)
 	if err != nil {

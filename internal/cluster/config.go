@@ -52,8 +52,9 @@ type Config struct {
 	Tick time.Duration
 	// UnsafeNoFsync is etcd's --unsafe-no-fsync: for tests only.
 	UnsafeNoFsync bool
-	// CompactionRetention is how much history the member keeps (etcd's
-	// periodic auto-compaction); zero for DefaultCompactionRetention.
+	// CompactionRetention is how much of etcd's history a leader that
+	// hosts a member keeps (the member's own periodic compactor keeps
+	// twice as much); zero for DefaultCompactionRetention.
 	CompactionRetention time.Duration
 
 	// Address is where the node answers its peers for its journal

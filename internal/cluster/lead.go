@@ -92,6 +92,7 @@ func (c *Cluster) Lead(ctx context.Context) (_ Term, err error) {
 			c.meter.termBegan(sess)
 			c.bg.Go(func() { c.pruneWhile(c.bgCtx, t) })
 			c.bg.Go(func() { c.keepRaftApart(c.bgCtx, t) })
+			c.bg.Go(func() { c.compactWhile(c.bgCtx, t) })
 			return t, nil
 		}
 		if err := waitDelete(wctx, c.client, string(older.Kvs[0].Key), older.Header.Revision); err != nil {
