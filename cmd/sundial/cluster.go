@@ -345,12 +345,12 @@ func (ct clusterTimers) joined(ctx context.Context) (*cluster.Cluster, error) {
 	return ct.open()
 }
 
-func (ct clusterTimers) PublishHash(ctx context.Context, timer, hash string) (string, error) {
+func (ct clusterTimers) PublishHashes(ctx context.Context, timers, hashes []string) ([]string, error) {
 	c, err := ct.joined(ctx)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	return c.PublishHash(ctx, timer, hash)
+	return c.PublishHashes(ctx, timers, hashes)
 }
 
 func (ct clusterTimers) WithdrawHash(ctx context.Context, timer string) error {

@@ -39,6 +39,52 @@ func (c *Cluster) PublishHash(ctx context.Context, unit, hash string) (string, e
 	return string(kvs[0].Value), nil
 }
 
+// PublishHashes publishes the hash of this node's copy of each of units,
+// hashes[i] of units[i], as PublishHash does, and returns the cluster's
+// hash of each. Where every unit of a batch has a hash of the cluster's
+// already, as each has once the cluster ran it, the batch's copies go
+// in one transaction, with a read of the cluster's hashes: a node that
+// joins publishes every cluster timer's, and one Raft proposal each
+// would hold the leader's triggers up behind thousands. A batch of
+// which a unit has none is published a unit at a time.
+func (c *Cluster) PublishHashes(ctx context.Context, units, hashes []string) ([]string, error) {
+	if len(units) != len(hashes) {
+		return nil, fmt.Errorf("cluster: %d hashes for %d units", len(hashes), len(units))
+	}
+	cluster := make([]string, 0, len(units))
+	// A comparison each, and a put and a read each.
+	for batch := range slices.Chunk(units, maxTxnOps/2) {
+		conds := make([]clientv3.Cmp, len(batch))
+		ops := make([]clientv3.Op, 0, 2*len(batch))
+		for i, u := range batch {
+			hk := hashKey(u)
+			conds[i] = clientv3.Compare(clientv3.CreateRevision(hk), ">", 0)
+			ops = append(ops, clientv3.OpPut(copiesOf(u)+c.cfg.Name, hashes[len(cluster)+i], clientv3.WithLease(c.lease())), clientv3.OpGet(hk))
+		}
+		var resp *clientv3.TxnResponse
+		if err := c.call(ctx, func(ctx context.Context) (err error) {
+			resp, err = c.client.Txn(ctx).If(conds...).Then(ops...).Commit()
+			return err
+		}); err != nil {
+			return nil, fmt.Errorf("cluster: the hashes of %s…: %w", batch[0], err)
+		}
+		if !resp.Succeeded {
+			for _, u := range batch {
+				h, err := c.PublishHash(ctx, u, hashes[len(cluster)])
+				if err != nil {
+					return nil, err
+				}
+				cluster = append(cluster, h)
+			}
+			continue
+		}
+		for i := range batch {
+			cluster = append(cluster, string(resp.Responses[2*i+1].GetResponseRange().Kvs[0].Value))
+		}
+	}
+	return cluster, nil
+}
+
 // WithdrawHash deletes the hash of this node's copy of a cluster unit
 // from the unit's copies, once the unit is no longer started here: the
 // node no longer runs it, and a leader no longer fires it for this node.

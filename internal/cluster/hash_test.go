@@ -3,7 +3,10 @@ package cluster
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"sundial.dev/sundial/internal/await"
 )
@@ -33,6 +36,66 @@ func TestPublishHash(t *testing.T) {
 	resp, err := a.client.Get(ctx, copiesOf("backup.timer")+"b")
 	if err != nil || len(resp.Kvs) != 1 || string(resp.Kvs[0].Value) != "h2" {
 		t.Errorf("b's hash of backup.timer = %+v, %v; want h2", resp, err)
+	}
+}
+
+// PublishHashes returns the cluster's hash of each unit, as PublishHash
+// does, and puts each copy; units that all have the cluster's hash go
+// in one transaction a batch.
+func TestPublishHashes(t *testing.T) {
+	a := testMember(t, "a")
+	b := testClient(t, "b", a)
+	ctx := t.Context()
+	units := make([]string, 150)
+	mine, want := make([]string, len(units)), make([]string, len(units))
+	for i := range units {
+		units[i] = fmt.Sprintf("t%03d.timer", i)
+		mine[i], want[i] = "hb", "hb"
+	}
+	// Of the first batch, one unit has a hash of the cluster's, another.
+	if _, err := a.PublishHash(ctx, units[1], "ha"); err != nil {
+		t.Fatal(err)
+	}
+	want[1] = "ha"
+	revision := func() int64 {
+		t.Helper()
+		resp, err := a.client.Get(ctx, beatKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.Header.Revision
+	}
+	for _, round := range []struct {
+		what string
+		txns int64 // the most transactions
+	}{
+		{"first, a unit at a time but the first batch", int64(len(units))},
+		{"again, every unit with a hash", 3},
+	} {
+		before := revision()
+		got, err := b.PublishHashes(ctx, units, mine)
+		if err != nil || !slices.Equal(got, want) {
+			t.Fatalf("%s: PublishHashes = %q, %v; want %q", round.what, got, err, want)
+		}
+		if n := revision() - before; n > round.txns {
+			t.Errorf("%s: %d transactions; want %d at most", round.what, n, round.txns)
+		}
+	}
+	resp, err := a.client.Get(ctx, copiesPrefix, clientv3.WithPrefix())
+	if err != nil {
+		t.Fatal(err)
+	}
+	copies := map[string]string{}
+	for _, kv := range resp.Kvs {
+		copies[string(kv.Key)] = string(kv.Value)
+	}
+	for i, u := range units {
+		if h := copies[copiesOf(u)+"b"]; h != mine[i] {
+			t.Errorf("b's copy of %s = %q; want %q", u, h, mine[i])
+		}
+	}
+	if _, err := b.PublishHashes(ctx, units[:2], mine[:1]); err == nil {
+		t.Error("PublishHashes with a hash short: no error")
 	}
 }
 

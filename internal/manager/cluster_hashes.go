@@ -5,9 +5,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 
 	"sundial.dev/sundial/unit"
 )
+
+// publishBatch is how many hashes of cluster timers one call publishes.
+const publishBatch = 64
 
 // publishHashes publishes the hash of each cluster timer started here,
 // as it is now, and withdraws it once the timer is stopped, until ctx is
@@ -40,8 +44,9 @@ func (m *Manager) publishHashes(ctx context.Context) {
 		if session == nil && len(timers) > 0 {
 			session, _ = m.Cluster.SessionEnded(ctx) // nil where the node failed to join: publishing fails too
 		}
-		// Published side by side: a node that joins publishes every
-		// cluster timer's, and etcd commits together what comes together.
+		// Published in batches, side by side: a node that joins
+		// publishes every cluster timer's, and etcd commits together
+		// what comes together.
 		var fresh []clusterTimer
 		clear(started)
 		for _, ct := range timers {
@@ -54,22 +59,31 @@ func (m *Manager) publishHashes(ctx context.Context) {
 			delete(cluster, name)
 			delete(differs, name)
 		}
-		hashes := make([]string, len(fresh))
-		errs := make([]error, len(fresh))
-		atOnce(len(fresh), func(i int) { hashes[i], errs[i] = m.Cluster.PublishHash(ctx, fresh[i].name, fresh[i].hash) })
+		batches := slices.Collect(slices.Chunk(fresh, publishBatch))
+		hashes := make([][]string, len(batches))
+		errs := make([]error, len(batches))
+		atOnce(len(batches), func(i int) {
+			names, mine := make([]string, len(batches[i])), make([]string, len(batches[i]))
+			for j, ct := range batches[i] {
+				names[j], mine[j] = ct.name, ct.hash
+			}
+			hashes[i], errs[i] = m.Cluster.PublishHashes(ctx, names, mine)
+		})
 		if ctx.Err() != nil {
 			return
 		}
-		for i, ct := range fresh {
+		for i, batch := range batches {
 			if err := errs[i]; err != nil {
 				if !told {
-					m.log.Error("Failed to publish the hash of a cluster timer; it waits until it is.", "unit", ct.name, "err", err)
+					m.log.Error("Failed to publish the hashes of cluster timers; they wait until they are.", "units", len(batch), "first", batch[0].name, "err", err)
 					told = true
 				}
 				continue
 			}
 			told = false
-			published[ct.name], cluster[ct.name] = ct.hash, hashes[i]
+			for j, ct := range batch {
+				published[ct.name], cluster[ct.name] = ct.hash, hashes[i][j]
+			}
 		}
 		for _, ct := range timers {
 			if _, ok := published[ct.name]; ok {

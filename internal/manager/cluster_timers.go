@@ -38,11 +38,12 @@ type Cluster interface {
 	// EndRun records how a run that Assignments handed on ended, at
 	// realtime µs.
 	EndRun(ctx context.Context, run ClusterRun, ended uint64, result, exitCode string, exitStatus int) error
-	// PublishHash publishes the hash of this node's copy of a cluster
-	// timer and its service, and returns the cluster's: the first one
-	// published by any node. It waits until the node has joined.
-	PublishHash(ctx context.Context, timer, hash string) (cluster string, err error)
-	// WithdrawHash withdraws what PublishHash published, once the timer
+	// PublishHashes publishes the hash of this node's copy of each of
+	// timers (and its service), hashes[i] of timers[i], and returns the
+	// cluster's of each: the first one published by any node, until a
+	// leader sets its own. It waits until the node has joined.
+	PublishHashes(ctx context.Context, timers, hashes []string) (cluster []string, err error)
+	// WithdrawHash withdraws what PublishHashes published, once the timer
 	// is no longer started here. It waits until the node has joined.
 	WithdrawHash(ctx context.Context, timer string) error
 	// ClusterHash returns the cluster's hash of a cluster timer as this

@@ -221,24 +221,25 @@ func (f *fakeCluster) Lease() time.Duration {
 	return 2 * time.Second
 }
 
-func (f *fakeCluster) PublishHash(ctx context.Context, timer, hash string) (string, error) {
+func (f *fakeCluster) PublishHashes(ctx context.Context, timers, hashes []string) ([]string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.hashes == nil {
 		f.hashes = map[string]string{}
 	}
-	if _, ok := f.hashes[timer]; !ok {
-		f.hashes[timer] = hash
-	}
 	if f.published == nil {
-		f.published = map[string]int{}
+		f.published, f.mine = map[string]int{}, map[string]string{}
 	}
-	f.published[timer]++
-	if f.mine == nil {
-		f.mine = map[string]string{}
+	cluster := make([]string, len(timers))
+	for i, timer := range timers {
+		if _, ok := f.hashes[timer]; !ok {
+			f.hashes[timer] = hashes[i]
+		}
+		f.published[timer]++
+		f.mine[timer] = hashes[i]
+		cluster[i] = f.hashes[timer]
 	}
-	f.mine[timer] = hash
-	return f.hashes[timer], nil
+	return cluster, nil
 }
 
 // Beats tells the beats sent on f.leaderBeats, if any.
