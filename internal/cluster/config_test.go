@@ -2,12 +2,14 @@ package cluster
 
 import (
 	"bytes"
+	"errors"
 	"log/slog"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 )
 
 func TestConfigErrors(t *testing.T) {
@@ -91,11 +93,23 @@ func TestLog(t *testing.T) {
 	lg.Warn("Failed to detect schema version", zap.String("error", "missing term information"))
 	lg.Warn("Failed to detect schema version", zap.String("error", "bad"))
 	lg.Error("lost leader")
+	// Said again and again: once, then once more a while later, with
+	// how many were not.
+	core := lg.Core()
+	t0 := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
+	for i := range 1001 {
+		e := zapcore.Entry{Level: zapcore.WarnLevel, Time: t0.Add(time.Duration(i) * 10 * time.Millisecond), Message: "failed to publish local member to cluster through raft"}
+		if ce := core.Check(e, nil); ce != nil {
+			ce.Write(zap.Error(errors.New("etcdserver: too many requests")))
+		}
+	}
 	closing.Store(true)
 	lg.Error("setting up serving from embedded etcd failed.")
 	want := `level=WARN msg="slow fdatasync" count=3 member=a took=1.5s
 level=WARN msg="Failed to detect schema version" error=bad member=a
 level=ERROR msg="lost leader" member=a
+level=WARN msg="failed to publish local member to cluster through raft" error="etcdserver: too many requests" member=a
+level=WARN msg="failed to publish local member to cluster through raft" error="etcdserver: too many requests" member=a repeated=999
 `
 	if buf.String() != want {
 		t.Errorf("log:\n%s\nwant:\n%s", buf.String(), want)
