@@ -162,6 +162,7 @@ func (c *Cluster) startMember(ctx context.Context, peers []*url.URL, zl *zap.Log
 		ec.ElectionMs = 10 * ec.TickMs
 	}
 	ec.UnsafeNoFsync = cfg.UnsafeNoFsync
+	ec.SnapshotCount = snapshotCount
 	ec.AutoCompactionMode = embed.CompactorModePeriodic
 	// The leader of the timers compacts (see compact.go); the member's
 	// own compactor, with twice the retention, behind it, does for a
@@ -188,6 +189,18 @@ func (c *Cluster) startMember(ctx context.Context, peers []*url.URL, zl *zap.Log
 	e.Close()
 	return nil, err
 }
+
+// snapshotCount is how many entries of Raft's log a member applies
+// between two snapshots of its state (etcd's --snapshot-count, 10,000 by
+// default). A member started again applies the entries since its last
+// one anew, and while it is more than 5,000 behind, etcd's publication
+// of the member spins on a core until it has caught up
+// (EtcdServer.publishV3, on ErrTooManyRequests): with 10,000, at 600
+// entries a second (200 runs), for seconds after each restart, which
+// the other nodes' triggers paid for in lateness. Fewer keep it within
+// that gap for a restart of a few seconds; a snapshot is of the
+// members alone, and cheap.
+const snapshotCount = 2000
 
 // lockDataDir takes an exclusive lock on DIR.lock, beside the member's
 // data directory, made if need be: a second member on the same data
