@@ -78,9 +78,8 @@ func (c *Cluster) compactWhile(ctx context.Context, term Term) {
 	if c.etcd == nil {
 		return
 	}
-	ctx, cancel := context.WithCancel(ctx)
+	ctx, cancel := term.within(ctx)
 	defer cancel()
-	defer context.AfterFunc(term.sess.Ctx(), cancel)()
 	warned := false
 	for c.pause(ctx, c.compactEvery()) {
 		if err := c.compact(ctx, c.clk.Now().Monotonic); err != nil && ctx.Err() == nil && !warned {

@@ -40,6 +40,14 @@ type Term struct {
 // is closed; the fence tells, for every write.
 func (t Term) Done() <-chan struct{} { return t.sess.Done() }
 
+// within returns a context that ends with ctx, or with the term's lease
+// if that ends first: for the leader's work in the background.
+func (t Term) within(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(t.sess.Ctx(), cancel)
+	return ctx, func() { stop(); cancel() }
+}
+
 // Resign ends the term: its lease is revoked, so that its key goes and
 // the next candidate leads. It waits for the lease's keep-alive to stop.
 func (t Term) Resign() error {

@@ -19,15 +19,8 @@ const pruneBatch = 64
 // pruneWhile prunes the run records while term lasts: once at its start,
 // and whenever the cache sees a timer with more than it keeps.
 func (c *Cluster) pruneWhile(ctx context.Context, term Term) {
-	ctx, cancel := context.WithCancel(ctx)
+	ctx, cancel := term.within(ctx)
 	defer cancel()
-	go func() {
-		select {
-		case <-term.Done():
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 	for {
 		_, err := c.PruneRuns(ctx, term)
 		switch {

@@ -21,9 +21,8 @@ func (c *Cluster) keepRaftApart(ctx context.Context, term Term) {
 	if c.etcd == nil {
 		return
 	}
-	ctx, cancel := context.WithCancel(ctx)
+	ctx, cancel := term.within(ctx)
 	defer cancel()
-	defer context.AfterFunc(term.sess.Ctx(), cancel)()
 	srv := c.etcd.Server
 	warned := false
 	for {
