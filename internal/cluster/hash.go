@@ -53,13 +53,15 @@ func (c *Cluster) PublishHashes(ctx context.Context, units, hashes []string) ([]
 	}
 	cluster := make([]string, 0, len(units))
 	// A comparison each, and a put and a read each.
-	for batch := range slices.Chunk(units, maxTxnOps/2) {
+	const per = maxTxnOps / 2
+	for start := 0; start < len(units); start += per {
+		batch, mine := units[start:min(start+per, len(units))], hashes[start:]
 		conds := make([]clientv3.Cmp, len(batch))
 		ops := make([]clientv3.Op, 0, 2*len(batch))
 		for i, u := range batch {
 			hk := hashKey(u)
 			conds[i] = clientv3.Compare(clientv3.CreateRevision(hk), ">", 0)
-			ops = append(ops, clientv3.OpPut(copiesOf(u)+c.cfg.Name, hashes[len(cluster)+i], clientv3.WithLease(c.lease())), clientv3.OpGet(hk))
+			ops = append(ops, clientv3.OpPut(copiesOf(u)+c.cfg.Name, mine[i], clientv3.WithLease(c.lease())), clientv3.OpGet(hk))
 		}
 		var resp *clientv3.TxnResponse
 		if err := c.call(ctx, func(ctx context.Context) (err error) {
@@ -69,8 +71,8 @@ func (c *Cluster) PublishHashes(ctx context.Context, units, hashes []string) ([]
 			return nil, fmt.Errorf("cluster: the hashes of %s…: %w", batch[0], err)
 		}
 		if !resp.Succeeded {
-			for _, u := range batch {
-				h, err := c.PublishHash(ctx, u, hashes[len(cluster)])
+			for i, u := range batch {
+				h, err := c.PublishHash(ctx, u, mine[i])
 				if err != nil {
 					return nil, err
 				}
