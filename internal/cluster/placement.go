@@ -242,6 +242,14 @@ func assignmentsEnd(ctx context.Context, err error) error {
 // A run whose acknowledgment failed is not started; the first failure is
 // returned, once the others are started.
 func (c *Cluster) acknowledge(ctx context.Context, s *nodeSession, keys []string, start func(Run, <-chan struct{})) error {
+	// Which were handed on is read before the records: a run handed on
+	// may end, and be forgotten, after its record was read running.
+	given := map[string]bool{}
+	c.mu.Lock()
+	for _, k := range keys {
+		given[k] = c.started[k]
+	}
+	c.mu.Unlock()
 	runs, err := c.getRuns(ctx, keys)
 	if err != nil {
 		return err
@@ -261,19 +269,16 @@ func (c *Cluster) acknowledge(ctx context.Context, s *nodeSession, keys []string
 	}
 	wg.Wait()
 	for i, r := range runs {
-		if errs[i] != nil {
+		if errs[i] != nil || given[r.Key] {
 			continue
 		}
 		c.mu.Lock()
-		given := c.started[r.Key]
 		if c.started == nil {
 			c.started = map[string]bool{}
 		}
 		c.started[r.Key] = true
 		c.mu.Unlock()
-		if !given {
-			start(r, s.ended)
-		}
+		start(r, s.ended)
 	}
 	return cmp.Or(errs...)
 }

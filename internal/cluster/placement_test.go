@@ -221,6 +221,41 @@ func TestAcknowledgmentLost(t *testing.T) {
 	}
 }
 
+// A run handed on before Assignments is called again, which ends while
+// the runs its records were read with are handed on, is not handed on
+// again: its record, read before its end, says it runs.
+func TestRunEndedWhileHanded(t *testing.T) {
+	a := testMember(t, "a")
+	ctx := t.Context()
+	term := lead(t, a)
+	if _, _, err := a.Trigger(ctx, term, store.TimerState{}, trigger("long.timer", 1)); err != nil {
+		t.Fatal(err)
+	}
+	running := handed(t, a, 1)[0]
+	// A run of another timer, whose assignment's key comes first.
+	if _, _, err := a.Trigger(ctx, term, store.TimerState{}, trigger("backup.timer", 2)); err != nil {
+		t.Fatal(err)
+	}
+	var given []string
+	actx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	err := a.Assignments(actx, func(r Run, _ <-chan struct{}) {
+		given = append(given, r.Timer)
+		if r.Timer == "backup.timer" {
+			if _, err := a.EndRun(ctx, running, 5, "success", "exited", 0); err != nil {
+				t.Errorf("EndRun: %v", err)
+			}
+			cancel()
+		}
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Assignments = %v", err)
+	}
+	if !slices.Equal(given, []string{"backup.timer"}) {
+		t.Errorf("Assignments called again handed on runs of %q; want backup.timer's alone", given)
+	}
+}
+
 // handed runs c's Assignments until it hands on a run of elapse, and
 // returns those it handed on.
 func handed(t *testing.T, c *Cluster, elapse uint64) []Run {
