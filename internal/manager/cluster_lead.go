@@ -151,7 +151,7 @@ func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 			err      error
 		}
 		reads := make([]read, len(ls))
-		now := m.clk.Now()
+		now := clusterInstant(m.clk.Now())
 		atOnce(len(ls), func(i int) {
 			l, r := ls[i], &reads[i]
 			if r.st, r.err = term.Timer(tctx, l.name); r.err != nil {
@@ -278,7 +278,7 @@ func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 				placed[node.Name]++
 				fired = append(fired, &clusterFiring{name: l.name, node: node, prev: l.state, trigger: store.Trigger{Timer: l.name,
 					Unit: tr.Unit, Reason: tr.Reason.String(), Invocation: newID(), Realtime: tr.At.Realtime,
-					Monotonic: tr.At.Monotonic, Boot: m.boot}})
+					Monotonic: localMonotonic(tr.At.Monotonic), Boot: m.boot}})
 				return nil
 			})
 		}
@@ -294,7 +294,7 @@ func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 	// again: a node came, or a while passed.
 	retry := false
 	for {
-		now := m.clk.Now()
+		now := clusterInstant(m.clk.Now())
 		var due []*led
 		isDue := map[*led]bool{}
 		for _, t := range eng.Due(now) {
@@ -348,7 +348,7 @@ func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 			stop()
 			// The events told meanwhile are taken too, into one round:
 			// many runs end together, and each round reads and commits.
-			now := m.clk.Now()
+			now := clusterInstant(m.clk.Now())
 			nodes := false
 			for more := true; more; {
 				if !ok {
@@ -450,11 +450,13 @@ func resumeCluster(t *timer.Timer, st store.TimerState, run ClusterRunState, sin
 	var last timer.Dual
 	if st.LastTrigger > 0 && (st.LastTrigger >= st.ActiveRealtime || t.Config.Persistent || st.LastTrigger > now.Realtime) {
 		last = timer.Dual{Realtime: st.LastTrigger, Monotonic: monotonicOf(st.LastTrigger, now)}
-		if ahead := st.LastTrigger - min(st.LastTrigger, now.Realtime); ahead > 0 && st.ActiveRealtime > 0 {
-			// Stamped by a node whose clock is ahead of this one's by
-			// that much at least: its monotonic bases are taken back
-			// as much, so that an OnActiveSec= elapse it fired is
-			// passed here too.
+		if st.LastTrigger >= now.Realtime && st.ActiveRealtime > 0 {
+			// Stamped before now by a node whose clock is ahead of this
+			// one's, by a µs more than the stamp is at least: its
+			// monotonic bases are taken back as much, so that an
+			// OnActiveSec= elapse it fired is passed here too, and not
+			// due now.
+			ahead := st.LastTrigger - now.Realtime + 1
 			since.Monotonic = monotonicOf(st.ActiveRealtime-min(ahead, st.ActiveRealtime), now)
 			last.Monotonic = now.Monotonic
 		}

@@ -54,7 +54,7 @@ func (m *Manager) watchStalls(ctx context.Context) {
 				continue // unreachable (the leader loop says so), or another copy
 			}
 			seen[ct.name] = true
-			now := m.clk.Now()
+			now := clusterInstant(m.clk.Now())
 			w := all[ct.name]
 			if w == nil || w.cfg != ct.cfg || w.version != st.Version {
 				since := timer.Dual{Realtime: now.Realtime, Monotonic: now.Monotonic}

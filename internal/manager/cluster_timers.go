@@ -279,9 +279,37 @@ func (m *Manager) startCluster(ctx context.Context) {
 	m.background.Go(func() { m.watchClock(ctx) })
 }
 
-// monotonicOf is a realtime µs of another node's, or of before this
-// boot, on this node's monotonic clock now, which OnUnitActiveSec= and
-// its kind count from: 0 for before the clock began.
+// clusterEpoch is how long before this machine's boot the monotonic
+// clocks of the engines of cluster timers begin, µs: some 142 years.
+// Their stamps are realtime µs of any node, often of before this one
+// booted (an activation a day old, on a node up for an hour). On the
+// machine's own monotonic clock each of those would be its boot, and
+// the elapses that count from them (OnActiveSec=, OnUnitActiveSec=)
+// would come that much late, or not at all.
+const clusterEpoch = uint64(1) << 52
+
+// clusterInstant is now as the engines of cluster timers count it.
+func clusterInstant(now timer.Instant) timer.Instant {
+	now.Monotonic += clusterEpoch
+	now.Boottime += clusterEpoch
+	return now
+}
+
+// clusterDual is a stamp of this machine's in the engines of cluster
+// timers.
+func clusterDual(d timer.Dual) timer.Dual {
+	return timer.Dual{Realtime: d.Realtime, Monotonic: d.Monotonic + clusterEpoch}
+}
+
+// localMonotonic is a monotonic µs of the engines of cluster timers on
+// this machine's clock: 0, its boot, for one before.
+func localMonotonic(mono uint64) uint64 {
+	return mono - min(mono, clusterEpoch)
+}
+
+// monotonicOf is a realtime µs of another node's on the monotonic clock
+// of now, which OnUnitActiveSec= and its kind count from: 0 for before
+// that clock began.
 func monotonicOf(realtime uint64, now timer.Instant) uint64 {
 	if realtime >= now.Realtime {
 		return now.Monotonic + (realtime - now.Realtime)

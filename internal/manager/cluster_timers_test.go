@@ -920,7 +920,8 @@ func TestClusterTimerStall(t *testing.T) {
 // Persistent= timer catches up, and the journal says why another does
 // not.
 func TestClusterTimerResume(t *testing.T) {
-	now := clock.Real{}.Now().Realtime
+	began := clock.Real{}.Now()
+	now, up := began.Realtime, began.Monotonic // up: since this machine's boot
 	hour := uint64(time.Hour / time.Microsecond)
 	for _, tc := range []struct {
 		name     string
@@ -941,6 +942,13 @@ func TestClusterTimerResume(t *testing.T) {
 		{name: "outage active", timer: "OnActiveSec=1h", down: true, state: store.TimerState{ActiveRealtime: now - 2*hour}, activate: true},
 		// Activated and fired by a node whose clock is 2 s ahead: fired.
 		{name: "active ahead", timer: "OnActiveSec=1s", state: store.TimerState{ActiveRealtime: now + 1e6, LastTrigger: now + 2e6}, beats: 4},
+		// Fired by the last leader: not again.
+		{name: "active fired", timer: "OnActiveSec=1s", state: store.TimerState{ActiveRealtime: now - 9e6, LastTrigger: now - 8e6}, beats: 4},
+		// Activated, or last fired, before this machine booted, and due
+		// since: not counted from its boot.
+		{name: "active before boot", timer: fmt.Sprintf("OnActiveSec=%dus", up+hour), state: store.TimerState{ActiveRealtime: now - up - 2*hour}, fires: true},
+		{name: "unit active before boot", timer: fmt.Sprintf("OnUnitActiveSec=%dus", up+hour),
+			state: store.TimerState{LastTrigger: now - up - 2*hour, ActiveRealtime: now - up - 3*hour}, fires: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir, state := t.TempDir(), t.TempDir()
@@ -948,7 +956,13 @@ func TestClusterTimerResume(t *testing.T) {
 				"tick.timer":   "[Timer]\n" + tc.timer + "\nAccuracySec=1us\n[X-Sundial]\nCluster=yes\n",
 				"tick.service": "[Service]\nType=oneshot\nExecStart=/bin/true\n",
 			})
-			st := tc.state
+			// The stamps are of the case's start, not of the test's.
+			st, later := tc.state, clock.Real{}.Now().Realtime-now
+			for _, stamp := range []*uint64{&st.ActiveRealtime, &st.LastTrigger} {
+				if *stamp > 0 {
+					*stamp += later
+				}
+			}
 			st.Version = 1
 			f := &fakeCluster{down: tc.down, states: map[string]store.TimerState{"tick.timer": st},
 				committed: map[string]bool{}, fired: map[string]int{}}
@@ -974,8 +988,8 @@ func TestClusterTimerResume(t *testing.T) {
 			if tc.fires && (len(f.reasons["tick.timer"]) != 1 || !strings.HasSuffix(f.reasons["tick.timer"][0], "(catch-up)")) {
 				t.Errorf("fired for %q, want one catch-up", f.reasons["tick.timer"])
 			}
-			if active := f.states["tick.timer"].ActiveRealtime; tc.activate == (active == tc.state.ActiveRealtime) {
-				t.Errorf("active since %d, was %d: want the term's activation %v", active, tc.state.ActiveRealtime, tc.activate)
+			if active := f.states["tick.timer"].ActiveRealtime; tc.activate == (active == st.ActiveRealtime) {
+				t.Errorf("active since %d, was %d: want the term's activation %v", active, st.ActiveRealtime, tc.activate)
 			}
 			if tc.journal == "" && slices.ContainsFunc(msgs, func(m string) bool { return strings.Contains(m, "whole cluster") }) {
 				t.Errorf("the journal says %q", msgs)

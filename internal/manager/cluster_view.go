@@ -214,6 +214,17 @@ func (m *Manager) shownClusterTimers(names []string) ([]shownTimer, *timer.Engin
 type viewedTimer struct {
 	t    *timer.Timer
 	last *api.Run
+	now  timer.Instant // when it was computed, on the engine's clock
+}
+
+// next is the timer's next elapse, realtime µs, as NextElapse.
+func (v viewedTimer) next() uint64 {
+	return v.t.NextElapse(v.now)
+}
+
+// lastTrigger is the timer's last trigger on this machine's clocks.
+func (v viewedTimer) lastTrigger() timer.Dual {
+	return timer.Dual{Realtime: v.t.LastTrigger.Realtime, Monotonic: localMonotonic(v.t.LastTrigger.Monotonic)}
 }
 
 // viewClusterTimers computes, out of the loop, the timers shown as the
@@ -238,16 +249,18 @@ func (m *Manager) viewClusterTimers(ctx context.Context, eng *timer.Engine, show
 	return out, nil
 }
 
-// viewTimer computes by eng a cluster timer shown as the leader would:
-// resumed from the cluster's stamp and its unit's last run.
+// viewTimer computes by eng a cluster timer shown as the leader would,
+// at now on this machine's clocks: resumed from the cluster's stamp and
+// its unit's last run.
 func viewTimer(eng *timer.Engine, s shownTimer, v ClusterTimerView, now timer.Instant) viewedTimer {
 	t := eng.Add(s.name, s.cfg)
 	var run ClusterRunState
 	if r := v.Last; r != nil {
 		run = ClusterRunState{Timer: r.Timer, Node: r.Node, Started: r.Started, Ended: r.Ended, Running: r.State == string(store.RunRunning)}
 	}
-	resumeCluster(t, v.State, run, s.since, now)
-	return viewedTimer{t: t, last: v.Last}
+	now = clusterInstant(now)
+	resumeCluster(t, v.State, run, clusterDual(s.since), now)
+	return viewedTimer{t: t, last: v.Last, now: now}
 }
 
 // clusterViews are the cluster's views of the cluster timers started
@@ -331,8 +344,9 @@ func (m *Manager) showClusterTimers(ctx context.Context, timers []api.Timer, eng
 			continue
 		}
 		t := &timers[i]
-		t.State, t.Next, t.Monotonic = v.t.State.String(), v.t.NextElapse(now), now.Monotonic
-		t.LastTrigger, t.LastTriggerMonotonic = v.t.LastTrigger.Realtime, v.t.LastTrigger.Monotonic
+		last := v.lastTrigger()
+		t.State, t.Next, t.Monotonic = v.t.State.String(), v.next(), now.Monotonic
+		t.LastTrigger, t.LastTriggerMonotonic = last.Realtime, last.Monotonic
 	}
 }
 
@@ -344,20 +358,19 @@ func (m *Manager) showClusterUnits(ctx context.Context, units []api.Unit, eng *t
 	if err != nil {
 		return
 	}
-	now := m.clk.Now()
 	for i := range units {
 		v, ok := viewed[units[i].Name]
 		if !ok {
 			continue
 		}
 		u := &units[i]
-		u.NextElapse, u.LastRun = v.t.NextElapse(now), v.last
+		u.NextElapse, u.LastRun = v.next(), v.last
 		if u.Properties == nil {
 			continue
 		}
 		// As timerProperties, of the timer the leader sees.
 		var stamps props
-		stamps.timerStamps(v.t)
+		stamps.elapseStamps(v.t.NextRealtime, localMonotonic(v.t.NextMonotonic), v.lastTrigger())
 		for j, p := range u.Properties {
 			if k := slices.IndexFunc(stamps, func(s api.Property) bool { return s.Name == p.Name }); k >= 0 {
 				u.Properties[j] = stamps[k]
@@ -367,12 +380,13 @@ func (m *Manager) showClusterUnits(ctx context.Context, units []api.Unit, eng *t
 }
 
 // copyEngine is a timer engine for cluster timers, set as the manager's,
-// without its timers and its log; from the loop. Its random delays are
+// without its timers and its log, on their clock (clusterInstant); from
+// the loop. Its random delays are
 // drawn from each timer's name and last trigger (clusterDraw), so that
 // the leader fires an elapse where every node shows it.
 func (m *Manager) copyEngine() *timer.Engine {
 	e := m.engine
-	return &timer.Engine{Location: e.Location, Startup: e.Startup, InContainer: e.InContainer, MachineID: e.MachineID,
+	return &timer.Engine{Location: e.Location, Startup: clusterInstant(e.Startup), InContainer: e.InContainer, MachineID: e.MachineID,
 		User: e.User, UID: e.UID, Perturbation: e.Perturbation, CanWake: e.CanWake, Draw: clusterDraw, LogLevel: e.LogLevel}
 }
 

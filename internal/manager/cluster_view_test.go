@@ -298,8 +298,26 @@ func TestClusterViewUnitTimes(t *testing.T) {
 		t.Fatalf("Timers = %+v, %v", timers, err)
 	}
 	// Within a second: the monotonic clock is read apart from the realtime.
-	if want := ended + 3600e6; timers[0].Next+1e6 < want || timers[0].Next > want+1e6 {
+	near := func(got, want uint64) bool { return got+1e6 >= want && got <= want+1e6 }
+	if want := ended + 3600e6; !near(timers[0].Next, want) {
 		t.Errorf("after.timer's next elapse = %d, want %d, an hour after its last run's end on b", timers[0].Next, want)
+	}
+	// Monotonic stamps are on this machine's clock: its boot for one
+	// before.
+	up := clock.Real{}.Now().Monotonic
+	ago := func(d uint64) uint64 { return up - min(up, d) }
+	if tm := timers[0]; !near(tm.LastTriggerMonotonic, ago(now-trigger)) || !near(tm.Monotonic, up) {
+		t.Errorf("after.timer's last trigger at %d µs monotonic, at %d: want %d, at %d", tm.LastTriggerMonotonic, tm.Monotonic, ago(now-trigger), up)
+	}
+	units, err := c.Units(context.Background(), []string{"after.timer"}, true)
+	if err != nil || len(units) != 1 {
+		t.Fatalf("status of after.timer = %+v, %v", units, err)
+	}
+	for _, p := range units[0].Properties {
+		want, ok := map[string]uint64{"NextElapseUSecMonotonic": up + (ended + 3600e6 - now), "LastTriggerUSecMonotonic": ago(now - trigger)}[p.Name]
+		if got, err := strconv.ParseUint(p.Value, 10, 64); ok && (err != nil || !near(got, want)) {
+			t.Errorf("show's %s of after.timer = %s, want %d", p.Name, p.Value, want)
+		}
 	}
 }
 
@@ -313,7 +331,7 @@ func TestClusterDrawAlike(t *testing.T) {
 	if err != nil || u.Timer == nil {
 		t.Fatalf("tick.timer: %v %v", err, u.Diagnostics)
 	}
-	now := timer.Instant{Realtime: 1_700_000_000_000_000, Monotonic: 5_000_000, Boottime: 5_000_000}
+	now := clusterInstant(timer.Instant{Realtime: 1_700_000_000_000_000, Monotonic: 5_000_000, Boottime: 5_000_000})
 	next := func(last uint64) uint64 {
 		m := &Manager{engine: &timer.Engine{}}
 		e := m.copyEngine()

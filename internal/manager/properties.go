@@ -302,16 +302,21 @@ func yesNo(b bool) string {
 // timerStamps are a timer's next elapses and last trigger (none for
 // nil).
 func (p *props) timerStamps(tm *timer.Timer) {
-	var rt, mono, last, lastMono uint64
-	if tm != nil {
-		rt, mono = tm.NextRealtime, tm.NextMonotonic
-		last, lastMono = tm.LastTrigger.Realtime, tm.LastTrigger.Monotonic
+	if tm == nil {
+		p.elapseStamps(0, 0, timer.Dual{})
+		return
 	}
+	p.elapseStamps(tm.NextRealtime, tm.NextMonotonic, tm.LastTrigger)
+}
+
+// elapseStamps adds a timer's next elapses, realtime and monotonic µs,
+// and its last trigger.
+func (p *props) elapseStamps(rt, mono uint64, last timer.Dual) {
 	if rt == ^uint64(0) {
 		rt = 0
 	}
 	p.stamp("NextElapseUSecRealtime", rt)
 	p.span("NextElapseUSecMonotonic", timespan.Span(mono))
-	p.stamp("LastTriggerUSec", last)
-	p.span("LastTriggerUSecMonotonic", timespan.Span(lastMono))
+	p.stamp("LastTriggerUSec", last.Realtime)
+	p.span("LastTriggerUSecMonotonic", timespan.Span(last.Monotonic))
 }

@@ -406,7 +406,7 @@ func (m *Manager) snapshot() Snapshot {
 				Enabled: wanted[name], Active: t.State.Active(), State: t.State.String(), Result: t.Result.String(),
 				Next: at(t.NextElapse(now)), LastTrigger: at(t.LastTrigger.Realtime), Skipped: make([]uint64, len(SkipReasons))}
 			if v, ok := viewed[name]; ok {
-				ts.State, ts.Next, ts.LastTrigger = v.t.State.String(), at(v.t.NextElapse(now)), at(v.t.LastTrigger.Realtime)
+				ts.State, ts.Next, ts.LastTrigger = v.t.State.String(), at(v.next()), at(v.t.LastTrigger.Realtime)
 			}
 			for _, v := range t.Config.Values {
 				ts.Schedule = append(ts.Schedule, schedule(v))
