@@ -211,11 +211,9 @@ func TestAcknowledgmentLost(t *testing.T) {
 		t.Fatalf("Assignments handed on %+v; want %s, running", given, run.Key)
 	}
 	// Called again, it hands on the next run, and not the first again.
-	go func() {
-		if _, _, err := a.Trigger(ctx, term, st, trigger("bill.timer", 2)); err != nil {
-			t.Error(err)
-		}
-	}()
+	if _, _, err := a.Trigger(ctx, term, st, trigger("bill.timer", 2)); err != nil {
+		t.Fatal(err)
+	}
 	if given := handed(t, a, 2); len(given) != 1 || given[0].Started != 2 {
 		t.Fatalf("Assignments called again handed on %+v; want the run of 2 alone", given)
 	}
@@ -297,11 +295,9 @@ func TestEndRunFailed(t *testing.T) {
 	if _, err := a.EndRun(canceled, run, 5, "success", "exited", 0); err == nil || errors.Is(err, ErrStale) {
 		t.Fatalf("EndRun without a context = %v; want its failure", err)
 	}
-	go func() {
-		if _, _, err := a.Trigger(ctx, term, st, trigger("bill.timer", 2)); err != nil {
-			t.Error(err)
-		}
-	}()
+	if _, _, err := a.Trigger(ctx, term, st, trigger("bill.timer", 2)); err != nil {
+		t.Fatal(err)
+	}
 	if given := handed(t, a, 2); len(given) != 1 || given[0].Started != 2 {
 		t.Fatalf("Assignments after a failed end handed on %+v; want the run of 2 alone", given)
 	}
