@@ -212,13 +212,23 @@ type clusterState struct {
 	// agreed are the hashes of the cluster timers whose copy here is the
 	// cluster's, by name: the leader runs no other.
 	agreed map[string]string
-	// known are the timers loaded here, by their files and their
-	// units': whether each is a cluster timer, its hash and Nodes=;
-	// pass counts the scans of them, and found is how many cluster
-	// timers the last found. The manager's loop's only.
-	known map[[2]*unit.Snapshot]clusterMark
-	pass  uint64
-	found int
+	// listed are the cluster timers loaded here, in order of name; nil
+	// once units are added, dropped or loaded again (unitsChanged),
+	// until a scan lists them again. known are the timers loaded here
+	// when they were last listed, by their files and their units':
+	// whether each is a cluster timer, its hash and Nodes=; pass counts
+	// the listings. The manager's loop's only.
+	listed []listedTimer
+	known  map[[2]*unit.Snapshot]clusterMark
+	pass   uint64
+}
+
+// A listedTimer is a cluster timer loaded here, with its entry, whose
+// timer's state and settings a scan reads anew.
+type listedTimer struct {
+	e     *entry
+	nodes []string
+	hash  string
 }
 
 // A clusterMark is what a timer's files say of it as a cluster timer:
@@ -340,48 +350,15 @@ func (m *Manager) clusterTimers(ctx context.Context) (timers []clusterTimer, eng
 		eng.Log = func(t *timer.Timer, level slog.Level, msg string) {
 			m.log.Log(context.Background(), level, t.Name+": "+msg)
 		}
-		// Whether a timer is a cluster timer, and its hash, are known
-		// from before while its files and its unit's are the same: each
-		// is a parse of them, and there may be many. The scans run
-		// each second, several at once, over as many timers: they
-		// mark what they find in place and sort what they return,
-		// rather than make anew a map of the timers and a sorted list
-		// of every unit.
-		if m.cluster.known == nil {
-			m.cluster.known = map[[2]*unit.Snapshot]clusterMark{}
+		if m.cluster.listed == nil {
+			m.listClusterTimers()
 		}
-		m.cluster.pass++
-		pass := m.cluster.pass
-		timers = make([]clusterTimer, 0, m.cluster.found)
-		for name, e := range m.units {
-			if e.timer == nil {
-				continue
-			}
-			se := m.units[e.trigger]
-			files := [2]*unit.Snapshot{e.snap}
-			if se != nil {
-				files[1] = se.snap
-			}
-			mark, ok := m.cluster.known[files]
-			if !ok {
-				mark.cluster = m.isClusterTimer(e)
-				if mark.cluster {
-					units := []*unit.Unit{e.u()}
-					if se != nil {
-						units = append(units, se.u())
-					}
-					mark.hash, mark.nodes = unitsHash(units...), m.Cluster.NodeGlobs(e.u())
-				}
-			}
-			mark.pass = pass
-			m.cluster.known[files] = mark
-			if mark.cluster {
-				timers = append(timers, clusterTimer{name: name, started: e.timer.State.Active(), cfg: e.timer.Config, nodes: mark.nodes, hash: mark.hash})
+		timers = make([]clusterTimer, 0, len(m.cluster.listed))
+		for _, l := range m.cluster.listed {
+			if t := l.e.timer; t != nil {
+				timers = append(timers, clusterTimer{name: l.e.name, started: t.State.Active(), cfg: t.Config, nodes: l.nodes, hash: l.hash})
 			}
 		}
-		maps.DeleteFunc(m.cluster.known, func(_ [2]*unit.Snapshot, mark clusterMark) bool { return mark.pass != pass })
-		slices.SortFunc(timers, func(a, b clusterTimer) int { return strings.Compare(a.name, b.name) })
-		m.cluster.found = len(timers)
 	}) {
 		return nil, nil, false
 	}
@@ -391,6 +368,50 @@ func (m *Manager) clusterTimers(ctx context.Context) (timers []clusterTimer, eng
 	case <-ctx.Done():
 		return nil, nil, false
 	}
+}
+
+// listClusterTimers lists the cluster timers loaded here, from the loop.
+// The scans run each second, several at once, over as many timers as
+// there may be thousands: they read the list made once for the units
+// loaded, rather than walk every unit, and sort what they find, each
+// time. Whether a timer is a cluster timer, and its hash, are known
+// from before while its files and its unit's are the same: each is a
+// parse of them.
+func (m *Manager) listClusterTimers() {
+	if m.cluster.known == nil {
+		m.cluster.known = map[[2]*unit.Snapshot]clusterMark{}
+	}
+	m.cluster.pass++
+	pass := m.cluster.pass
+	m.cluster.listed = []listedTimer{}
+	for _, e := range m.units {
+		if e.timer == nil {
+			continue
+		}
+		se := m.units[e.trigger]
+		files := [2]*unit.Snapshot{e.snap}
+		if se != nil {
+			files[1] = se.snap
+		}
+		mark, ok := m.cluster.known[files]
+		if !ok {
+			mark.cluster = m.isClusterTimer(e)
+			if mark.cluster {
+				units := []*unit.Unit{e.u()}
+				if se != nil {
+					units = append(units, se.u())
+				}
+				mark.hash, mark.nodes = unitsHash(units...), m.Cluster.NodeGlobs(e.u())
+			}
+		}
+		mark.pass = pass
+		m.cluster.known[files] = mark
+		if mark.cluster {
+			m.cluster.listed = append(m.cluster.listed, listedTimer{e: e, nodes: mark.nodes, hash: mark.hash})
+		}
+	}
+	maps.DeleteFunc(m.cluster.known, func(_ [2]*unit.Snapshot, mark clusterMark) bool { return mark.pass != pass })
+	slices.SortFunc(m.cluster.listed, func(a, b listedTimer) int { return strings.Compare(a.e.name, b.e.name) })
 }
 
 // startedClusterTimers is clusterTimers, of those started here only.

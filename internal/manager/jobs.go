@@ -856,9 +856,9 @@ func (m *Manager) naming(e *entry, l nameList) []*entry {
 	return found
 }
 
-// unitsChanged drops the index of naming, when a unit is added, dropped
-// or loaded again.
-func (m *Manager) unitsChanged() { m.named = nil }
+// unitsChanged drops the index of naming and the list of cluster
+// timers, when a unit is added, dropped or loaded again.
+func (m *Manager) unitsChanged() { m.named, m.cluster.listed = nil, nil }
 
 // queueBindsCheck has the loop check, once the work at hand is done,
 // whether e, or a unit bound to it, is bound to a unit that is inactive
