@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -40,13 +41,29 @@ func Reap(ctx context.Context) {
 	defer signal.Stop(sigchld)
 	for {
 		reapOrphans()
+		scanned := time.Now()
 		select {
 		case <-ctx.Done():
 			return
 		case <-sigchld:
 		}
+		// A scan reads a file for each of the daemon's threads: the
+		// ends of children that come quicker than reapEvery, as runs
+		// of many timers do, are reaped together.
+		if wait := reapEvery - time.Since(scanned); wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+		}
 	}
 }
+
+// reapEvery is how often at most the orphans are looked for.
+const reapEvery = 100 * time.Millisecond
 
 // reapOrphans reaps the zombies among this process's children that are
 // not noted.
