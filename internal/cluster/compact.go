@@ -37,13 +37,20 @@ type revMarks struct {
 	compacted int64
 }
 
-// compactEvery is how often marks are taken, and the leader compacts: a
-// tenth of the retention, as etcd's compactor records revisions.
-func (c *Cluster) compactEvery() time.Duration { return c.cfg.CompactionRetention / 10 }
+// markEvery is how often marks are taken: a tenth of the retention, as
+// etcd's compactor records revisions.
+func (c *Cluster) markEvery() time.Duration { return c.cfg.CompactionRetention / 10 }
 
-// markRevisions takes a mark each compactEvery until ctx ends.
+// compactEvery is how often the leader compacts: a third of the
+// retention. Each compaction walks etcd's whole index of keys in every
+// member (treeIndex.Compact), however little it drops; etcd's compactor
+// compacts each retention, and the history kept would then be up to
+// twice the retention.
+func (c *Cluster) compactEvery() time.Duration { return c.cfg.CompactionRetention / 3 }
+
+// markRevisions takes a mark each markEvery until ctx ends.
 func (c *Cluster) markRevisions(ctx context.Context) {
-	for c.pause(ctx, c.compactEvery()) {
+	for c.pause(ctx, c.markEvery()) {
 		c.markRevision(c.clk.Now().Monotonic)
 	}
 }

@@ -86,8 +86,8 @@
 // [Config.KeepRuns] (and any older one not ended), as runs come, in
 // batches, each a transaction under the term's fence. A leader that
 // hosts a member compacts etcd's history to the revision of one
-// retention ago ([Config.CompactionRetention]) each tenth of it, by the
-// marks of the revision its node took since it started, so that old
+// retention ago ([Config.CompactionRetention]) each third of it, by the
+// marks of the revision its node took each tenth of it, so that old
 // revisions go too and the database stays bounded; the members' own
 // periodic compactor, with twice the retention, is there for a leader
 // that hosts none.
