@@ -45,6 +45,9 @@ func (m *Manager) watchStalls(ctx context.Context) {
 			eng = e
 		}
 		clear(seen)
+		// One reading of the clocks for the scan: it takes moments,
+		// and a stall is two leases overdue.
+		now := clusterInstant(m.clk.Now())
 		for _, ct := range timers {
 			st, err := m.Cluster.Timer(ctx, ct.name)
 			if ctx.Err() != nil {
@@ -54,7 +57,6 @@ func (m *Manager) watchStalls(ctx context.Context) {
 				continue // unreachable (the leader loop says so), or another copy
 			}
 			seen[ct.name] = true
-			now := clusterInstant(m.clk.Now())
 			w := all[ct.name]
 			if w == nil || w.cfg != ct.cfg || w.version != st.Version {
 				since := timer.Dual{Realtime: now.Realtime, Monotonic: now.Monotonic}
