@@ -350,15 +350,7 @@ func (m *Manager) clusterTimers(ctx context.Context) (timers []clusterTimer, eng
 		eng.Log = func(t *timer.Timer, level slog.Level, msg string) {
 			m.log.Log(context.Background(), level, t.Name+": "+msg)
 		}
-		if m.cluster.listed == nil {
-			m.listClusterTimers()
-		}
-		timers = make([]clusterTimer, 0, len(m.cluster.listed))
-		for _, l := range m.cluster.listed {
-			if t := l.e.timer; t != nil {
-				timers = append(timers, clusterTimer{name: l.e.name, started: t.State.Active(), cfg: t.Config, nodes: l.nodes, hash: l.hash})
-			}
-		}
+		timers = m.listedClusterTimers()
 	}) {
 		return nil, nil, false
 	}
@@ -368,6 +360,21 @@ func (m *Manager) clusterTimers(ctx context.Context) (timers []clusterTimer, eng
 	case <-ctx.Done():
 		return nil, nil, false
 	}
+}
+
+// listedClusterTimers returns, from the loop, the cluster timers loaded
+// here, started or not, in order of name.
+func (m *Manager) listedClusterTimers() []clusterTimer {
+	if m.cluster.listed == nil {
+		m.listClusterTimers()
+	}
+	timers := make([]clusterTimer, 0, len(m.cluster.listed))
+	for _, l := range m.cluster.listed {
+		if t := l.e.timer; t != nil {
+			timers = append(timers, clusterTimer{name: l.e.name, started: t.State.Active(), cfg: t.Config, nodes: l.nodes, hash: l.hash})
+		}
+	}
+	return timers
 }
 
 // listClusterTimers lists the cluster timers loaded here, from the loop.

@@ -264,42 +264,38 @@ func viewTimer(eng *timer.Engine, s shownTimer, v ClusterTimerView, now timer.In
 }
 
 // clusterViews are the cluster's views of the cluster timers started
-// here, as followClusterViews last read them, by name: the snapshots
-// show them without asking etcd, so that a scrape answers at once.
+// here, as readClusterViews last read them, by name.
 type clusterViews struct {
 	mu    sync.Mutex
 	views map[string]ClusterTimerView // replaced, never written
 }
 
-// followClusterViews reads, for a daemon in a cluster, the cluster's
-// view of each cluster timer started here every clusterScan until ctx is
-// done, for the snapshots. A read that fails leaves the last: the page
+// readClusterViews reads, for a daemon in a cluster, the cluster's view
+// of each cluster timer started here, for a snapshot: from the node's
+// cache, not etcd, but a timer's last run the first time. They are read
+// when a snapshot is asked for, not each second: they are thousands,
+// and often no one looks. A read that fails leaves the last: the page
 // and the metrics show the cluster as last seen.
-func (m *Manager) followClusterViews(ctx context.Context) {
+func (m *Manager) readClusterViews(ctx context.Context) {
 	v := m.clusterView()
 	if v == nil {
 		return
 	}
-	m.background.Go(func() {
-		for {
-			timers, _, ok := m.startedClusterTimers(ctx)
-			if !ok {
-				return
-			}
-			names := make([]string, len(timers))
-			for i, ct := range timers {
-				names[i] = ct.name
-			}
-			if views, err := v.CachedTimerViews(ctx, names); err == nil {
-				m.views.mu.Lock()
-				m.views.views = views
-				m.views.mu.Unlock()
-			}
-			if !m.pause(ctx, clusterScan) {
-				return
-			}
+	var timers []clusterTimer
+	if m.inLoop(ctx, func() { timers = m.listedClusterTimers() }) != nil {
+		return
+	}
+	var names []string
+	for _, ct := range timers {
+		if ct.started {
+			names = append(names, ct.name)
 		}
-	})
+	}
+	if views, err := v.CachedTimerViews(ctx, names); err == nil {
+		m.views.mu.Lock()
+		m.views.views = views
+		m.views.mu.Unlock()
+	}
 }
 
 // snapshotClusterTimers computes, in the loop, the cluster timers

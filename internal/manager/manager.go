@@ -244,7 +244,6 @@ func (m *Manager) Run(ctx context.Context) error {
 	m.collect()
 	m.observeStored(ctx)
 	m.startCluster(ctx)
-	m.followClusterViews(ctx)
 	retainCtx, stopRetaining := context.WithCancel(context.Background())
 	var retaining sync.WaitGroup
 	retaining.Go(func() { m.retain(retainCtx) })

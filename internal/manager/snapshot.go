@@ -356,6 +356,7 @@ func (m *Manager) Ping(ctx context.Context) error { return m.inLoop(ctx, func() 
 
 // Snapshot returns the daemon's state, read in its loop.
 func (m *Manager) Snapshot(ctx context.Context) (Snapshot, error) {
+	m.readClusterViews(ctx)
 	var s Snapshot
 	err := m.inLoop(ctx, func() { s = m.snapshot() })
 	return s, err
