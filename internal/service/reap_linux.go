@@ -12,6 +12,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"sundial.dev/sundial/internal/clock"
 )
 
 // BecomeSubreaper makes this process the reaper of the orphans of its
@@ -39,9 +41,10 @@ func Reap(ctx context.Context) {
 	sigchld := make(chan os.Signal, 1)
 	signal.Notify(sigchld, syscall.SIGCHLD)
 	defer signal.Stop(sigchld)
+	var clk clock.Real
 	for {
 		reapOrphans()
-		scanned := time.Now()
+		scanned := clk.Now().Monotonic
 		select {
 		case <-ctx.Done():
 			return
@@ -50,13 +53,13 @@ func Reap(ctx context.Context) {
 		// A scan reads a file for each of the daemon's threads: the
 		// ends of children that come quicker than reapEvery, as runs
 		// of many timers do, are reaped together.
-		if wait := reapEvery - time.Since(scanned); wait > 0 {
-			t := time.NewTimer(wait)
+		if wait := reapEvery - time.Duration(clk.Now().Monotonic-scanned)*time.Microsecond; wait > 0 {
+			wake, stop := clk.After(wait)
 			select {
 			case <-ctx.Done():
-				t.Stop()
+				stop()
 				return
-			case <-t.C:
+			case <-wake:
 			}
 		}
 	}
