@@ -377,9 +377,9 @@ func (m *Manager) showClusterUnits(ctx context.Context, units []api.Unit, eng *t
 
 // copyEngine is a timer engine for cluster timers, set as the manager's,
 // without its timers and its log, on their clock (clusterInstant); from
-// the loop. Its random delays are
-// drawn from each timer's name and last trigger (clusterDraw), so that
-// the leader fires an elapse where every node shows it.
+// the loop. Its random delays are drawn from each timer's name and last
+// trigger (clusterDraw), so that the leader fires an elapse where every
+// node shows it.
 func (m *Manager) copyEngine() *timer.Engine {
 	e := m.engine
 	return &timer.Engine{Location: e.Location, Startup: clusterInstant(e.Startup), InContainer: e.InContainer, MachineID: e.MachineID,
