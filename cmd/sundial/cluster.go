@@ -480,9 +480,16 @@ func (ct clusterTerm) Timer(ctx context.Context, name string) (store.TimerState,
 	return ct.c.Timer(ctx, name)
 }
 
-func (ct clusterTerm) Trigger(ctx context.Context, prev store.TimerState, t store.Trigger, node manager.ClusterNode) (store.TimerState, error) {
-	st, _, err := ct.c.Assign(ctx, ct.t, prev, t, cluster.Candidate{Name: node.Name, Lease: node.Lease})
-	return st, managerError(err)
+func (ct clusterTerm) Trigger(ctx context.Context, ts []manager.ClusterTrigger) ([]store.TimerState, []error) {
+	as := make([]cluster.Assignment, len(ts))
+	for i, t := range ts {
+		as[i] = cluster.Assignment{Prev: t.Prev, Trigger: t.Trigger, To: cluster.Candidate{Name: t.Node.Name, Lease: t.Node.Lease}}
+	}
+	states, errs := make([]store.TimerState, len(ts)), make([]error, len(ts))
+	for i, a := range ct.c.AssignAll(ctx, ct.t, as) {
+		states[i], errs[i] = a.State, managerError(a.Err)
+	}
+	return states, errs
 }
 
 func (ct clusterTerm) SetHashes(ctx context.Context, hashes map[string]string) error {

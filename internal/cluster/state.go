@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"slices"
 	"strconv"
 	"sync"
@@ -96,22 +97,9 @@ func (c *Cluster) Trigger(ctx context.Context, term Term, prev store.TimerState,
 // run, or the node left. The run is started only once it is committed,
 // by its node.
 func (c *Cluster) Assign(ctx context.Context, term Term, prev store.TimerState, t store.Trigger, to Candidate) (store.TimerState, Run, error) {
-	v := timerValue{LastTrigger: t.Realtime, LastTriggerMonotonic: t.Monotonic, Boot: t.Boot,
-		ActiveRealtime: prev.ActiveRealtime, ActiveMonotonic: prev.ActiveMonotonic}
-	stamp, _ := json.Marshal(v)
-	tk := timerKey(t.Timer)
-	conds := []clientv3.Cmp{fence(term), clientv3.Compare(clientv3.ModRevision(tk), "=", prev.Version)}
-	ops := []clientv3.Op{clientv3.OpPut(tk, string(stamp))}
-	var run Run
-	if !t.NoRun {
-		run = Run{Key: runKey(t.Timer, t.Realtime), Node: to.Name, Lease: fmt.Sprintf("%x", to.Lease), Unit: t.Unit, Timer: t.Timer,
-			Reason: t.Reason, Invocation: t.Invocation, Started: t.Realtime, State: RunAssigned}
-		record, _ := json.Marshal(run)
-		conds = append(conds, clientv3.Compare(clientv3.CreateRevision(run.Key), "=", 0),
-			clientv3.Compare(clientv3.LeaseValue(nodeKey(to.Name)), "=", to.Lease))
-		ops = append(ops, clientv3.OpPut(run.Key, string(record)), clientv3.OpPut(run.assignKey(), run.Key))
-	}
-	rev, err := c.txn(ctx, term, conds, ops)
+	a := Assignment{Prev: prev, Trigger: t, To: to}
+	conds, ops, run := a.write()
+	rev, err := c.txn(ctx, term, append([]clientv3.Cmp{fence(term)}, conds...), ops)
 	c.meter.triggered(err)
 	if errors.Is(err, ErrStale) {
 		// The stamp read, from the cache, lagged: the next Timer has
@@ -123,7 +111,138 @@ func (c *Cluster) Assign(ctx context.Context, term Term, prev store.TimerState, 
 	if err != nil {
 		return store.TimerState{}, Run{}, fmt.Errorf("cluster: trigger of %s: %w", t.Timer, err)
 	}
-	st := prev
+	st, run := c.committed(a, run, rev)
+	return st, run, nil
+}
+
+// An Assignment is an elapse to record with [Cluster.AssignAll]: Assign's
+// arguments.
+type Assignment struct {
+	Prev    store.TimerState
+	Trigger store.Trigger
+	To      Candidate
+}
+
+// An Assigned is what an Assignment came to: Assign's results.
+type Assigned struct {
+	State store.TimerState
+	Run   Run
+	Err   error
+}
+
+// AssignAll records each of as as Assign does, and returns what each came
+// to. Those that fit together in a transaction under etcd's bound go in
+// one, with one fence: a leader fires hundreds of elapses at once, and
+// one Raft proposal each would have them wait behind each other. If a
+// transaction's comparisons fail but the fence holds, its assignments
+// are tried again one by one, which tells which of them is stale.
+func (c *Cluster) AssignAll(ctx context.Context, term Term, as []Assignment) []Assigned {
+	out := make([]Assigned, len(as))
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, assignAtOnce)
+	for b := range assignBatches(as) {
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			c.assignBatch(ctx, term, as[b[0]:b[1]], out[b[0]:b[1]])
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+// assignAtOnce bounds the transactions of AssignAll made at once.
+const assignAtOnce = 16
+
+// assignBatches yields the bounds of the batches of as, in order, each
+// with at most etcd's bound of comparisons (the fence and three an
+// assignment, one without a run), and no timer twice, as a transaction
+// may not put a key twice.
+func assignBatches(as []Assignment) iter.Seq[[2]int] {
+	return func(yield func([2]int) bool) {
+		start, n := 0, 1
+		timers := map[string]bool{}
+		for i, a := range as {
+			k := 3
+			if a.Trigger.NoRun {
+				k = 1
+			}
+			if n+k > maxTxnOps || timers[a.Trigger.Timer] {
+				if !yield([2]int{start, i}) {
+					return
+				}
+				start, n = i, 1
+				clear(timers)
+			}
+			n += k
+			timers[a.Trigger.Timer] = true
+		}
+		if start < len(as) {
+			yield([2]int{start, len(as)})
+		}
+	}
+}
+
+// assignBatch records as in one transaction, what each came to in out.
+func (c *Cluster) assignBatch(ctx context.Context, term Term, as []Assignment, out []Assigned) {
+	if len(as) == 1 {
+		a := as[0]
+		out[0].State, out[0].Run, out[0].Err = c.Assign(ctx, term, a.Prev, a.Trigger, a.To)
+		return
+	}
+	conds := []clientv3.Cmp{fence(term)}
+	var ops []clientv3.Op
+	runs := make([]Run, len(as))
+	for i, a := range as {
+		cs, os, run := a.write()
+		conds, ops, runs[i] = append(conds, cs...), append(ops, os...), run
+	}
+	rev, err := c.txn(ctx, term, conds, ops)
+	if errors.Is(err, ErrStale) {
+		var wg sync.WaitGroup
+		for i, a := range as {
+			wg.Go(func() { out[i].State, out[i].Run, out[i].Err = c.Assign(ctx, term, a.Prev, a.Trigger, a.To) })
+		}
+		wg.Wait()
+		return
+	}
+	for i, a := range as {
+		c.meter.triggered(err)
+		if err != nil {
+			out[i].Err = fmt.Errorf("cluster: trigger of %s: %w", a.Trigger.Timer, err)
+			continue
+		}
+		out[i].State, out[i].Run = c.committed(a, runs[i], rev)
+	}
+}
+
+// write returns the assignment's comparisons, but the fence, and writes,
+// and its run record (none if the trigger has no run).
+func (a Assignment) write() ([]clientv3.Cmp, []clientv3.Op, Run) {
+	t := a.Trigger
+	v := timerValue{LastTrigger: t.Realtime, LastTriggerMonotonic: t.Monotonic, Boot: t.Boot,
+		ActiveRealtime: a.Prev.ActiveRealtime, ActiveMonotonic: a.Prev.ActiveMonotonic}
+	stamp, _ := json.Marshal(v)
+	tk := timerKey(t.Timer)
+	conds := []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(tk), "=", a.Prev.Version)}
+	ops := []clientv3.Op{clientv3.OpPut(tk, string(stamp))}
+	if t.NoRun {
+		return conds, ops, Run{}
+	}
+	run := Run{Key: runKey(t.Timer, t.Realtime), Node: a.To.Name, Lease: fmt.Sprintf("%x", a.To.Lease), Unit: t.Unit, Timer: t.Timer,
+		Reason: t.Reason, Invocation: t.Invocation, Started: t.Realtime, State: RunAssigned}
+	record, _ := json.Marshal(run)
+	conds = append(conds, clientv3.Compare(clientv3.CreateRevision(run.Key), "=", 0),
+		clientv3.Compare(clientv3.LeaseValue(nodeKey(a.To.Name)), "=", a.To.Lease))
+	ops = append(ops, clientv3.OpPut(run.Key, string(record)), clientv3.OpPut(run.assignKey(), run.Key))
+	return conds, ops, run
+}
+
+// committed notes in the cache the assignment committed at revision rev,
+// with its run, and returns the timer's new state and the run.
+func (c *Cluster) committed(a Assignment, run Run, rev int64) (store.TimerState, Run) {
+	t := a.Trigger
+	st := a.Prev
 	st.LastTrigger, st.LastTriggerMonotonic, st.Boot, st.Version = t.Realtime, t.Monotonic, t.Boot, rev
 	run.Version = rev
 	k := c.cache
@@ -133,7 +252,7 @@ func (c *Cluster) Assign(ctx context.Context, term Term, prev store.TimerState, 
 		k.noteRun(t.Timer, t.Realtime, &run)
 	}
 	k.mu.Unlock()
-	return st, run, nil
+	return st, run
 }
 
 // fence is the comparison that holds while term does.

@@ -2,8 +2,10 @@ package cluster
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"sundial.dev/sundial/internal/store"
@@ -164,5 +166,110 @@ func TestNodeLost(t *testing.T) {
 	// Marking again finds nothing: a is alive, b's is lost already.
 	if lost, err := a.MarkNodesLost(ctx, ta, 80); err != nil || len(lost) != 0 {
 		t.Fatalf("MarkNodesLost again = %+v, %v; want none", lost, err)
+	}
+}
+
+// txns counts the transactions c has made.
+func txns(c *Cluster) uint64 {
+	for _, r := range c.meter.Stats().Requests {
+		if r.Op == "txn" {
+			return r.Duration.Count
+		}
+	}
+	return 0
+}
+
+// AssignAll commits many elapses in few transactions; one stale among
+// them fails alone; a term ended fails them all.
+func TestAssignAll(t *testing.T) {
+	c := testMember(t, "a")
+	ctx := t.Context()
+	term := lead(t, c)
+	to := Candidate{Name: "a", Lease: int64(c.lease())}
+	as := make([]Assignment, 100)
+	for i := range as {
+		as[i] = Assignment{Trigger: trigger(fmt.Sprintf("t%03d.timer", i), 100), To: to}
+	}
+	before := txns(c)
+	got := c.AssignAll(ctx, term, as)
+	// Three a run and the fence: 42 a transaction.
+	if n := txns(c) - before; n > 3 {
+		t.Errorf("%d transactions for %d assignments; want 3", n, len(as))
+	}
+	for i, a := range got {
+		if a.Err != nil || a.State.LastTrigger != 100 || a.Run.Started != 100 || a.Run.Timer != as[i].Trigger.Timer || a.Run.Node != "a" {
+			t.Fatalf("AssignAll's %d = %+v; want %s's run of 100 on a", i, a, as[i].Trigger.Timer)
+		}
+		if st, err := c.Timer(ctx, a.Run.Timer); err != nil || st != a.State {
+			t.Fatalf("Timer(%s) = %+v, %v; want %+v", a.Run.Timer, st, err, a.State)
+		}
+		as[i].Prev, as[i].Trigger = a.State, trigger(a.Run.Timer, 200)
+	}
+	// One read before the first: its stamp moved since.
+	as[50].Prev = store.TimerState{}
+	for i, a := range c.AssignAll(ctx, term, as) {
+		if i == 50 {
+			if !errors.Is(a.Err, ErrStale) {
+				t.Errorf("AssignAll's stale one = %+v; want ErrStale", a)
+			}
+			continue
+		}
+		if a.Err != nil || a.State.LastTrigger != 200 {
+			t.Errorf("AssignAll's %d beside a stale one = %+v; want the stamp at 200", i, a)
+		}
+	}
+	for _, timer := range []string{"t000.timer", "t050.timer", "t099.timer"} {
+		want := []uint64{100, 200}
+		if timer == "t050.timer" {
+			want = want[:1]
+		}
+		if got := elapses(t, c, timer); !slices.Equal(got, want) {
+			t.Errorf("the runs of %s are of %d; want %d", timer, got, want)
+		}
+	}
+	if err := term.Resign(); err != nil {
+		t.Fatal(err)
+	}
+	for i, a := range c.AssignAll(ctx, term, as[:60]) {
+		if !errors.Is(a.Err, ErrDeposed) {
+			t.Fatalf("AssignAll's %d in a term ended = %+v; want ErrDeposed", i, a)
+		}
+	}
+}
+
+func TestAssignBatches(t *testing.T) {
+	as := func(timers ...string) []Assignment {
+		var as []Assignment
+		for _, tm := range timers {
+			tr := trigger(strings.TrimSuffix(tm, "!")+".timer", 1)
+			tr.NoRun = strings.HasSuffix(tm, "!")
+			as = append(as, Assignment{Trigger: tr})
+		}
+		return as
+	}
+	many := func(n int, suffix string) []string {
+		var ts []string
+		for i := range n {
+			ts = append(ts, fmt.Sprint("t", i, suffix))
+		}
+		return ts
+	}
+	for _, tc := range []struct {
+		name string
+		as   []Assignment
+		want [][2]int
+	}{
+		{"none", nil, nil},
+		{"one", as("a"), [][2]int{{0, 1}}},
+		{"a timer twice", as("a", "b", "a", "c"), [][2]int{{0, 2}, {2, 4}}},
+		{"full", as(many(42, "")...), [][2]int{{0, 42}}},
+		{"one over", as(many(43, "")...), [][2]int{{0, 42}, {42, 43}}},
+		{"without runs", as(many(127, "!")...), [][2]int{{0, 127}}},
+		{"one more without a run", as(many(128, "!")...), [][2]int{{0, 127}, {127, 128}}},
+		{"mixed", as(append(many(41, ""), "x!", "y!", "z")...), [][2]int{{0, 43}, {43, 44}}},
+	} {
+		if got := slices.Collect(assignBatches(tc.as)); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: assignBatches = %v; want %v", tc.name, got, tc.want)
+		}
 	}
 }

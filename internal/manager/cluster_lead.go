@@ -241,7 +241,7 @@ func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 	// fire fires the due timers, each in the engine with its run
 	// assigned to the node chosen, or has it wait for one; the triggers
 	// are committed after, all at once.
-	fire := func(due []*led, now timer.Instant) ([]*clusterFiring, error) {
+	fire := func(due []*led, now timer.Instant) ([]ClusterTrigger, error) {
 		names := make([]string, len(due))
 		for i, l := range due {
 			names[i] = l.name
@@ -250,7 +250,7 @@ func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 		if err != nil {
 			return nil, err
 		}
-		var fired []*clusterFiring
+		var fired []ClusterTrigger
 		// placed are the runs assigned here to each node, which its
 		// read did not count: busier, as one after the other it would be.
 		placed := map[string]int{}
@@ -276,7 +276,7 @@ func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 			eng.Fire(l.t, now, func(tr timer.Trigger) error {
 				given[node.Name]++
 				placed[node.Name]++
-				fired = append(fired, &clusterFiring{name: l.name, node: node, prev: l.state, trigger: store.Trigger{Timer: l.name,
+				fired = append(fired, ClusterTrigger{Node: node, Prev: l.state, Trigger: store.Trigger{Timer: l.name,
 					Unit: tr.Unit, Reason: tr.Reason.String(), Invocation: newID(), Realtime: tr.At.Realtime,
 					Monotonic: localMonotonic(tr.At.Monotonic), Boot: m.boot}})
 				return nil
@@ -309,33 +309,31 @@ func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 			}
 		}
 		// Each due timer fires in the engine first, and its trigger is
-		// committed after, all at once: etcd commits together what
-		// comes together, where one after the other each waits for its
-		// own commit. A trigger that fails undoes its firing: the timer
-		// is computed anew from the stamp (ErrStale: the stamp moved, or
-		// the node left), or the term ends.
+		// committed after, all together, in few writes: one after the
+		// other, each would wait for its own commit. A trigger that
+		// fails undoes its firing: the timer is computed anew from the
+		// stamp (ErrStale: the stamp moved, or the node left), or the
+		// term ends.
 		fired, err := fire(due, now)
 		if err != nil {
 			return termEnd(tctx, err)
 		}
-		atOnce(len(fired), func(i int) {
-			f := fired[i]
-			f.state, f.err = term.Trigger(tctx, f.prev, f.trigger, f.node)
-		})
-		for _, f := range fired {
-			l := all[f.name]
-			switch {
-			case f.err == nil:
-				l.state = f.state
-				running[f.name] = ClusterRunState{Timer: f.name, Node: f.node.Name, Started: f.trigger.Realtime, Running: true}
-			case errors.Is(f.err, ErrStale):
-				given[f.node.Name]--
+		states, errs := term.Trigger(tctx, fired)
+		for i, f := range fired {
+			name := f.Trigger.Timer
+			l := all[name]
+			switch err := errs[i]; {
+			case err == nil:
+				l.state = states[i]
+				running[name] = ClusterRunState{Timer: name, Node: f.Node.Name, Started: f.Trigger.Realtime, Running: true}
+			case errors.Is(err, ErrStale):
+				given[f.Node.Name]--
 				eng.Remove(l.t)
 				if err := resume([]*led{l}); err != nil {
 					return termEnd(tctx, err)
 				}
 			default:
-				return termEnd(tctx, f.err)
+				return termEnd(tctx, err)
 			}
 		}
 		d, _ := eng.Until(now)
@@ -520,20 +518,8 @@ func unitState(r ClusterRunState, now timer.Instant) timer.UnitState {
 	return us
 }
 
-// A clusterFiring is a cluster timer fired in the leader's engine, its
-// run assigned to node, and what its trigger's commit returned.
-type clusterFiring struct {
-	name    string
-	node    ClusterNode
-	prev    store.TimerState
-	trigger store.Trigger
-	state   store.TimerState
-	err     error
-}
-
 // clusterAtOnce bounds the calls to etcd made at once for many timers:
-// the triggers of those due together, the reads and activations of
-// those taken up together.
+// the reads and activations of those taken up together.
 const clusterAtOnce = 64
 
 // atOnce calls do for each of 0..n-1, at most clusterAtOnce at once, and

@@ -101,10 +101,12 @@ type ClusterTerm interface {
 	Nodes(ctx context.Context, timers []string) ([][]ClusterNode, error)
 	// Timer reads a cluster timer's stamp.
 	Timer(ctx context.Context, name string) (store.TimerState, error)
-	// Trigger moves a cluster timer's stamp from prev and records its run
-	// assigned to node, in one write that holds only while the term does,
-	// and the node is still the one Nodes returned.
-	Trigger(ctx context.Context, prev store.TimerState, t store.Trigger, node ClusterNode) (store.TimerState, error)
+	// Trigger moves the stamp of each of ts's cluster timers from its
+	// Prev and records its run assigned to its Node, each in a write
+	// that holds only while the term does, and the node is still the one
+	// Nodes returned; those given together are committed in few writes.
+	// It returns each one's new state, or why it failed.
+	Trigger(ctx context.Context, ts []ClusterTrigger) ([]store.TimerState, []error)
 	// Down reports whether the whole cluster was down since the last
 	// term's last beat: no node that lives now lived then.
 	Down(ctx context.Context) (bool, error)
@@ -118,6 +120,14 @@ type ClusterTerm interface {
 	// since realtime µs, in one write that holds only while the term
 	// does.
 	Activate(ctx context.Context, name string, prev store.TimerState, at uint64) (store.TimerState, error)
+}
+
+// A ClusterTrigger is a cluster timer's trigger to commit, from its
+// stamp Prev, its run assigned to Node.
+type ClusterTrigger struct {
+	Prev    store.TimerState
+	Trigger store.Trigger
+	Node    ClusterNode
 }
 
 // A ClusterNode is a live node that may run a cluster timer's unit.

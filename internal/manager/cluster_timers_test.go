@@ -485,7 +485,15 @@ func (t *fakeTerm) Timer(ctx context.Context, name string) (store.TimerState, er
 	return t.f.states[name], nil
 }
 
-func (t *fakeTerm) Trigger(ctx context.Context, prev store.TimerState, tr store.Trigger, node ClusterNode) (store.TimerState, error) {
+func (t *fakeTerm) Trigger(ctx context.Context, ts []ClusterTrigger) ([]store.TimerState, []error) {
+	states, errs := make([]store.TimerState, len(ts)), make([]error, len(ts))
+	for i, tr := range ts {
+		states[i], errs[i] = t.trigger(tr.Prev, tr.Trigger, tr.Node)
+	}
+	return states, errs
+}
+
+func (t *fakeTerm) trigger(prev store.TimerState, tr store.Trigger, node ClusterNode) (store.TimerState, error) {
 	f := t.f
 	f.mu.Lock()
 	defer f.mu.Unlock()
