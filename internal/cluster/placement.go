@@ -258,16 +258,18 @@ func (c *Cluster) acknowledge(ctx context.Context, s *nodeSession, keys []string
 	runs = slices.DeleteFunc(runs, func(r Run) bool {
 		return r.Node != c.cfg.Name || r.Lease != lease || (r.State != RunAssigned && r.State != store.RunRunning)
 	})
-	errs := make([]error, len(runs))
-	var wg sync.WaitGroup
-	for i := range runs {
-		if runs[i].State == RunAssigned {
-			wg.Go(func() {
-				runs[i], errs[i] = c.updateRun(ctx, Term{}, runs[i], nil, func(r *Run) { r.State = store.RunRunning })
-			})
+	var assigned []Run
+	var which []int
+	for i, r := range runs {
+		if r.State == RunAssigned {
+			assigned, which = append(assigned, r), append(which, i)
 		}
 	}
-	wg.Wait()
+	acked, ackErrs := c.updateRuns(ctx, Term{}, assigned, func(Run) []clientv3.Cmp { return nil }, func(r *Run) { r.State = store.RunRunning })
+	errs := make([]error, len(runs))
+	for j, i := range which {
+		runs[i], errs[i] = acked[j], ackErrs[j]
+	}
 	for i, r := range runs {
 		if errs[i] != nil || given[r.Key] {
 			continue

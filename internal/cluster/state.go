@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"iter"
 	"slices"
 	"strconv"
 	"sync"
@@ -98,8 +97,8 @@ func (c *Cluster) Trigger(ctx context.Context, term Term, prev store.TimerState,
 // by its node.
 func (c *Cluster) Assign(ctx context.Context, term Term, prev store.TimerState, t store.Trigger, to Candidate) (store.TimerState, Run, error) {
 	a := Assignment{Prev: prev, Trigger: t, To: to}
-	conds, ops, run := a.write()
-	rev, err := c.txn(ctx, term, append([]clientv3.Cmp{fence(term)}, conds...), ops)
+	w, run := a.write()
+	rev, err := c.txn(ctx, term, append(w.conds, fence(term)), w.ops)
 	c.meter.triggered(err)
 	if errors.Is(err, ErrStale) {
 		// The stamp read, from the cache, lagged: the next Timer has
@@ -131,111 +130,53 @@ type Assigned struct {
 }
 
 // AssignAll records each of as as Assign does, and returns what each came
-// to. Those that fit together in a transaction under etcd's bound go in
-// one, with one fence: a leader fires hundreds of elapses at once, and
-// one Raft proposal each would have them wait behind each other. If a
-// transaction's comparisons fail but the fence holds, its assignments
-// are tried again one by one, which tells which of them is stale.
+// to, in few transactions (see commitAll): a leader fires hundreds of
+// elapses at once.
 func (c *Cluster) AssignAll(ctx context.Context, term Term, as []Assignment) []Assigned {
 	out := make([]Assigned, len(as))
+	ws := make([]write, len(as))
+	runs := make([]Run, len(as))
+	for i, a := range as {
+		ws[i], runs[i] = a.write()
+	}
+	revs, errs := c.commitAll(ctx, term, ws)
 	var wg sync.WaitGroup
-	slots := make(chan struct{}, assignAtOnce)
-	for b := range assignBatches(as) {
-		slots <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-slots }()
-			c.assignBatch(ctx, term, as[b[0]:b[1]], out[b[0]:b[1]])
-		})
+	for i, a := range as {
+		switch err := errs[i]; {
+		case errors.Is(err, errTogether):
+			wg.Go(func() { out[i].State, out[i].Run, out[i].Err = c.Assign(ctx, term, a.Prev, a.Trigger, a.To) })
+		case err != nil:
+			c.meter.triggered(err)
+			out[i].Err = fmt.Errorf("cluster: trigger of %s: %w", a.Trigger.Timer, err)
+		default:
+			c.meter.triggered(nil)
+			out[i].State, out[i].Run = c.committed(a, runs[i], revs[i])
+		}
 	}
 	wg.Wait()
 	return out
 }
 
-// assignAtOnce bounds the transactions of AssignAll made at once.
-const assignAtOnce = 16
-
-// assignBatches yields the bounds of the batches of as, in order, each
-// with at most etcd's bound of comparisons (the fence and three an
-// assignment, one without a run), and no timer twice, as a transaction
-// may not put a key twice.
-func assignBatches(as []Assignment) iter.Seq[[2]int] {
-	return func(yield func([2]int) bool) {
-		start, n := 0, 1
-		timers := map[string]bool{}
-		for i, a := range as {
-			k := 3
-			if a.Trigger.NoRun {
-				k = 1
-			}
-			if n+k > maxTxnOps || timers[a.Trigger.Timer] {
-				if !yield([2]int{start, i}) {
-					return
-				}
-				start, n = i, 1
-				clear(timers)
-			}
-			n += k
-			timers[a.Trigger.Timer] = true
-		}
-		if start < len(as) {
-			yield([2]int{start, len(as)})
-		}
-	}
-}
-
-// assignBatch records as in one transaction, what each came to in out.
-func (c *Cluster) assignBatch(ctx context.Context, term Term, as []Assignment, out []Assigned) {
-	if len(as) == 1 {
-		a := as[0]
-		out[0].State, out[0].Run, out[0].Err = c.Assign(ctx, term, a.Prev, a.Trigger, a.To)
-		return
-	}
-	conds := []clientv3.Cmp{fence(term)}
-	var ops []clientv3.Op
-	runs := make([]Run, len(as))
-	for i, a := range as {
-		cs, os, run := a.write()
-		conds, ops, runs[i] = append(conds, cs...), append(ops, os...), run
-	}
-	rev, err := c.txn(ctx, term, conds, ops)
-	if errors.Is(err, ErrStale) {
-		var wg sync.WaitGroup
-		for i, a := range as {
-			wg.Go(func() { out[i].State, out[i].Run, out[i].Err = c.Assign(ctx, term, a.Prev, a.Trigger, a.To) })
-		}
-		wg.Wait()
-		return
-	}
-	for i, a := range as {
-		c.meter.triggered(err)
-		if err != nil {
-			out[i].Err = fmt.Errorf("cluster: trigger of %s: %w", a.Trigger.Timer, err)
-			continue
-		}
-		out[i].State, out[i].Run = c.committed(a, runs[i], rev)
-	}
-}
-
-// write returns the assignment's comparisons, but the fence, and writes,
-// and its run record (none if the trigger has no run).
-func (a Assignment) write() ([]clientv3.Cmp, []clientv3.Op, Run) {
+// write returns the assignment's write, and its run record (none if the
+// trigger has no run).
+func (a Assignment) write() (write, Run) {
 	t := a.Trigger
 	v := timerValue{LastTrigger: t.Realtime, LastTriggerMonotonic: t.Monotonic, Boot: t.Boot,
 		ActiveRealtime: a.Prev.ActiveRealtime, ActiveMonotonic: a.Prev.ActiveMonotonic}
 	stamp, _ := json.Marshal(v)
 	tk := timerKey(t.Timer)
-	conds := []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(tk), "=", a.Prev.Version)}
-	ops := []clientv3.Op{clientv3.OpPut(tk, string(stamp))}
+	w := write{conds: []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(tk), "=", a.Prev.Version)},
+		ops: []clientv3.Op{clientv3.OpPut(tk, string(stamp))}}
 	if t.NoRun {
-		return conds, ops, Run{}
+		return w, Run{}
 	}
 	run := Run{Key: runKey(t.Timer, t.Realtime), Node: a.To.Name, Lease: fmt.Sprintf("%x", a.To.Lease), Unit: t.Unit, Timer: t.Timer,
 		Reason: t.Reason, Invocation: t.Invocation, Started: t.Realtime, State: RunAssigned}
 	record, _ := json.Marshal(run)
-	conds = append(conds, clientv3.Compare(clientv3.CreateRevision(run.Key), "=", 0),
+	w.conds = append(w.conds, clientv3.Compare(clientv3.CreateRevision(run.Key), "=", 0),
 		clientv3.Compare(clientv3.LeaseValue(nodeKey(a.To.Name)), "=", a.To.Lease))
-	ops = append(ops, clientv3.OpPut(run.Key, string(record)), clientv3.OpPut(run.assignKey(), run.Key))
-	return conds, ops, run
+	w.ops = append(w.ops, clientv3.OpPut(run.Key, string(record)), clientv3.OpPut(run.assignKey(), run.Key))
+	return w, run
 }
 
 // committed notes in the cache the assignment committed at revision rev,
@@ -313,22 +254,61 @@ func (c *Cluster) updateRun(ctx context.Context, term Term, run Run, conds []cli
 	if !unfinished(run.State) {
 		return Run{}, fmt.Errorf("cluster: run %s: %w", run.Key, ErrStale)
 	}
-	change(&run)
-	record, _ := json.Marshal(run)
-	conds = append(conds, clientv3.Compare(clientv3.ModRevision(run.Key), "=", run.Version))
+	w, run := runWrite(run, conds, change)
 	if term.Key != "" {
-		conds = append(conds, fence(term))
+		w.conds = append(w.conds, fence(term))
 	}
-	ops := []clientv3.Op{clientv3.OpPut(run.Key, string(record))}
-	if !unfinished(run.State) {
-		ops = append(ops, clientv3.OpDelete(run.assignKey()))
-	}
-	rev, err := c.txn(ctx, term, conds, ops)
+	rev, err := c.txn(ctx, term, w.conds, w.ops)
 	if err != nil {
 		return Run{}, fmt.Errorf("cluster: run %s: %w", run.Key, err)
 	}
 	run.Version = rev
 	return run, nil
+}
+
+// updateRuns changes each of runs as updateRun does, with the conditions
+// conds returns for it, in few transactions (see commitAll), and returns
+// each one's new record, or why it failed.
+func (c *Cluster) updateRuns(ctx context.Context, term Term, runs []Run, conds func(Run) []clientv3.Cmp, change func(*Run)) ([]Run, []error) {
+	out, errs := make([]Run, len(runs)), make([]error, len(runs))
+	var ws []write
+	var which []int // of runs, for each of ws
+	for i, r := range runs {
+		if !unfinished(r.State) {
+			errs[i] = fmt.Errorf("cluster: run %s: %w", r.Key, ErrStale)
+			continue
+		}
+		var w write
+		w, out[i] = runWrite(r, conds(r), change)
+		ws, which = append(ws, w), append(which, i)
+	}
+	revs, werrs := c.commitAll(ctx, term, ws)
+	var wg sync.WaitGroup
+	for j, i := range which {
+		switch err := werrs[j]; {
+		case errors.Is(err, errTogether):
+			wg.Go(func() { out[i], errs[i] = c.updateRun(ctx, term, runs[i], conds(runs[i]), change) })
+		case err != nil:
+			out[i], errs[i] = Run{}, fmt.Errorf("cluster: run %s: %w", runs[i].Key, err)
+		default:
+			out[i].Version = revs[j]
+		}
+	}
+	wg.Wait()
+	return out, errs
+}
+
+// runWrite returns the write that changes run, as it was read, while the
+// conditions hold, and the run changed.
+func runWrite(run Run, conds []clientv3.Cmp, change func(*Run)) (write, Run) {
+	change(&run)
+	record, _ := json.Marshal(run)
+	w := write{conds: append(slices.Clip(conds), clientv3.Compare(clientv3.ModRevision(run.Key), "=", run.Version)),
+		ops: []clientv3.Op{clientv3.OpPut(run.Key, string(record))}}
+	if !unfinished(run.State) {
+		w.ops = append(w.ops, clientv3.OpDelete(run.assignKey()))
+	}
+	return w, run
 }
 
 // MarkNodesLost marks the runs not ended (assigned or running) whose node
@@ -351,21 +331,11 @@ func (c *Cluster) MarkNodesLost(ctx context.Context, term Term, at uint64) ([]Ru
 		lease, _ := strconv.ParseInt(r.Lease, 16, 64)
 		return leases[r.Node] == lease
 	})
-	// A node gone leaves many runs at once: they are marked together,
-	// as etcd commits together what comes together.
-	errs := make([]error, len(runs))
-	var wg sync.WaitGroup
-	slots := make(chan struct{}, markAtOnce)
-	for i, r := range runs {
-		slots <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-slots }()
-			lease, _ := strconv.ParseInt(r.Lease, 16, 64)
-			gone := clientv3.Compare(clientv3.LeaseValue(nodeKey(r.Node)), "!=", lease)
-			runs[i], errs[i] = c.updateRun(ctx, term, r, []clientv3.Cmp{gone}, func(r *Run) { r.State, r.Ended = RunNodeLost, at })
-		})
-	}
-	wg.Wait()
+	// A node gone leaves many runs at once: they are marked together.
+	runs, errs := c.updateRuns(ctx, term, runs, func(r Run) []clientv3.Cmp {
+		lease, _ := strconv.ParseInt(r.Lease, 16, 64)
+		return []clientv3.Cmp{clientv3.Compare(clientv3.LeaseValue(nodeKey(r.Node)), "!=", lease)}
+	}, func(r *Run) { r.State, r.Ended = RunNodeLost, at })
 	var lost []Run
 	for i, err := range errs {
 		switch {
@@ -379,9 +349,6 @@ func (c *Cluster) MarkNodesLost(ctx context.Context, term Term, at uint64) ([]Ru
 	}
 	return lost, nil
 }
-
-// markAtOnce bounds the marks of lost runs made at once.
-const markAtOnce = 64
 
 // leases returns the leases of the keys of the nodes of runs, by name; 0
 // for a node gone.

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+
 	"sundial.dev/sundial/internal/store"
 )
 
@@ -237,39 +239,79 @@ func TestAssignAll(t *testing.T) {
 	}
 }
 
-func TestAssignBatches(t *testing.T) {
-	as := func(timers ...string) []Assignment {
-		var as []Assignment
-		for _, tm := range timers {
-			tr := trigger(strings.TrimSuffix(tm, "!")+".timer", 1)
-			tr.NoRun = strings.HasSuffix(tm, "!")
-			as = append(as, Assignment{Trigger: tr})
+func TestBatches(t *testing.T) {
+	// ws are writes of keys, each a put and as many comparisons as its
+	// name's letters, to a ":".
+	ws := func(keys ...string) []write {
+		var ws []write
+		for _, k := range keys {
+			name, _, _ := strings.Cut(k, ":")
+			ws = append(ws, write{conds: make([]clientv3.Cmp, len(name)), ops: []clientv3.Op{clientv3.OpPut(k, "")}})
 		}
-		return as
+		return ws
 	}
-	many := func(n int, suffix string) []string {
-		var ts []string
+	many := func(n int, conds int) []string {
+		var ks []string
 		for i := range n {
-			ts = append(ts, fmt.Sprint("t", i, suffix))
+			ks = append(ks, fmt.Sprintf("%s:%d", strings.Repeat("c", conds), i))
 		}
-		return ts
+		return ks
 	}
 	for _, tc := range []struct {
-		name string
-		as   []Assignment
-		want [][2]int
+		name   string
+		ws     []write
+		fenced bool
+		want   [][2]int
 	}{
-		{"none", nil, nil},
-		{"one", as("a"), [][2]int{{0, 1}}},
-		{"a timer twice", as("a", "b", "a", "c"), [][2]int{{0, 2}, {2, 4}}},
-		{"full", as(many(42, "")...), [][2]int{{0, 42}}},
-		{"one over", as(many(43, "")...), [][2]int{{0, 42}, {42, 43}}},
-		{"without runs", as(many(127, "!")...), [][2]int{{0, 127}}},
-		{"one more without a run", as(many(128, "!")...), [][2]int{{0, 127}, {127, 128}}},
-		{"mixed", as(append(many(41, ""), "x!", "y!", "z")...), [][2]int{{0, 43}, {43, 44}}},
+		{"none", nil, true, nil},
+		{"one", ws("a"), true, [][2]int{{0, 1}}},
+		{"a key twice", ws("a", "b", "a", "c"), true, [][2]int{{0, 2}, {2, 4}}},
+		{"full", ws(many(42, 3)...), true, [][2]int{{0, 42}}},
+		{"one over", ws(many(43, 3)...), true, [][2]int{{0, 42}, {42, 43}}},
+		{"no fence", ws(many(43, 3)...), false, [][2]int{{0, 42}, {42, 43}}},
+		{"comparisons full", ws(many(127, 1)...), true, [][2]int{{0, 127}}},
+		{"one more comparison", ws(many(128, 1)...), true, [][2]int{{0, 127}, {127, 128}}},
+		{"no fence, full", ws(many(128, 1)...), false, [][2]int{{0, 128}}},
+		{"operations full", ws(many(129, 0)...), false, [][2]int{{0, 128}, {128, 129}}},
+		{"mixed", ws(append(many(41, 3), "x:", "y:", "zzz:")...), true, [][2]int{{0, 43}, {43, 44}}},
 	} {
-		if got := slices.Collect(assignBatches(tc.as)); !slices.Equal(got, tc.want) {
-			t.Errorf("%s: assignBatches = %v; want %v", tc.name, got, tc.want)
+		if got := slices.Collect(batches(tc.ws, tc.fenced)); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: batches = %v; want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// updateRuns changes many runs together; one changed since it was read
+// fails alone, and one ended is not changed.
+func TestUpdateRuns(t *testing.T) {
+	c := testMember(t, "a")
+	ctx := t.Context()
+	term := lead(t, c)
+	var as []Assignment
+	for i := range 5 {
+		as = append(as, Assignment{Trigger: trigger(fmt.Sprintf("t%d.timer", i), 100), To: Candidate{Name: "a", Lease: int64(c.lease())}})
+	}
+	var runs []Run
+	for _, a := range c.AssignAll(ctx, term, as) {
+		if a.Err != nil {
+			t.Fatal(a.Err)
+		}
+		runs = append(runs, a.Run)
+	}
+	running := func(r *Run) { r.State = store.RunRunning }
+	if _, err := c.updateRun(ctx, term, runs[1], nil, running); err != nil {
+		t.Fatal(err)
+	}
+	runs[3].State = store.RunEnded
+	got, errs := c.updateRuns(ctx, term, runs, func(Run) []clientv3.Cmp { return nil }, running)
+	for i, r := range got {
+		switch {
+		case i == 1 || i == 3:
+			if !errors.Is(errs[i], ErrStale) {
+				t.Errorf("updateRuns of run %d, changed since = %+v, %v; want ErrStale", i, r, errs[i])
+			}
+		case errs[i] != nil || r.State != store.RunRunning || r.Version <= runs[i].Version:
+			t.Errorf("updateRuns of run %d = %+v, %v; want it running, a version past %d", i, r, errs[i], runs[i].Version)
 		}
 	}
 }
