@@ -54,7 +54,11 @@ type Cluster struct {
 	// started are the runs assigned to this node that Assignments has
 	// handed on to be started and that have not ended, by key.
 	started map[string]bool
-	clk     clock.Clock
+	// ends are the runs' ends EndRun queued, which endRuns commits while
+	// ending; under mu.
+	ends   []*runEnd
+	ending bool
+	clk    clock.Clock
 	// cache holds the timers' stamps and what is known of their runs,
 	// kept by a watch until stopCache ends bgCtx; revs are the marks of
 	// its revision, which a leader compacts etcd's history by; bg are

@@ -265,7 +265,7 @@ func (c *Cluster) acknowledge(ctx context.Context, s *nodeSession, keys []string
 			assigned, which = append(assigned, r), append(which, i)
 		}
 	}
-	acked, ackErrs := c.updateRuns(ctx, Term{}, assigned, func(Run) []clientv3.Cmp { return nil }, func(r *Run) { r.State = store.RunRunning })
+	acked, ackErrs := c.updateRuns(ctx, Term{}, assigned, func(Run) []clientv3.Cmp { return nil }, func(_ int, r *Run) { r.State = store.RunRunning })
 	errs := make([]error, len(runs))
 	for j, i := range which {
 		runs[i], errs[i] = acked[j], ackErrs[j]

@@ -230,20 +230,78 @@ func (c *Cluster) txn(ctx context.Context, term Term, conds []clientv3.Cmp, ops 
 
 // EndRun records how a run ended, at realtime µs, if it still runs; it
 // fails with ErrStale if it does not (the leader marked it node-lost).
-// Only the run's node ends it: no fence.
+// Only the run's node ends it: no fence. The ends of runs that come
+// while others are committed are committed together (see endRuns).
 func (c *Cluster) EndRun(ctx context.Context, run Run, ended uint64, result, exitCode string, exitStatus int) (Run, error) {
 	if run.State != store.RunRunning {
 		return Run{}, fmt.Errorf("cluster: run %s: %w", run.Key, ErrStale)
 	}
-	r, err := c.updateRun(ctx, Term{}, run, nil, func(r *Run) {
+	e := &runEnd{ctx: ctx, run: run, change: func(r *Run) {
 		r.State, r.Ended, r.Result, r.ExitCode, r.ExitStatus = store.RunEnded, ended, result, exitCode, exitStatus
-	})
-	if err == nil || errors.Is(err, ErrStale) {
+	}, done: make(chan struct{})}
+	c.mu.Lock()
+	c.ends = append(c.ends, e)
+	commit := !c.ending
+	c.ending = true
+	c.mu.Unlock()
+	if commit {
+		c.bg.Go(c.endRuns)
+	}
+	select {
+	case <-e.done:
+	case <-ctx.Done():
+		return Run{}, fmt.Errorf("cluster: run %s: %w", run.Key, context.Cause(ctx))
+	}
+	if e.err == nil || errors.Is(e.err, ErrStale) {
 		// Ended, here or by the leader: Assignments finds it no more.
 		// Until then, it is not handed on again.
 		c.forget(run.Key)
 	}
-	return r, err
+	return e.ended, e.err
+}
+
+// A runEnd is a run's end that EndRun waits to be committed, while ctx
+// lasts.
+type runEnd struct {
+	ctx    context.Context
+	run    Run
+	change func(*Run)
+	done   chan struct{} // closed once ended and err are set
+	ended  Run
+	err    error
+}
+
+// endRuns commits the ends of runs queued, those queued together in few
+// transactions, until none is left: a node's runs end by the hundred a
+// second, and a transaction each would be a Raft proposal each.
+func (c *Cluster) endRuns() {
+	for {
+		c.mu.Lock()
+		ends := c.ends
+		c.ends = nil
+		if len(ends) == 0 {
+			c.ending = false
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Unlock()
+		// Those whose callers gave up are not committed: they try again.
+		ends = slices.DeleteFunc(ends, func(e *runEnd) bool {
+			if e.err = e.ctx.Err(); e.err != nil {
+				close(e.done)
+			}
+			return e.err != nil
+		})
+		runs := make([]Run, len(ends))
+		for i, e := range ends {
+			runs[i] = e.run
+		}
+		ended, errs := c.updateRuns(c.bgCtx, Term{}, runs, func(Run) []clientv3.Cmp { return nil }, func(i int, r *Run) { ends[i].change(r) })
+		for i, e := range ends {
+			e.ended, e.err = ended[i], errs[i]
+			close(e.done)
+		}
+	}
 }
 
 // updateRun changes a run that has not ended, as it was read (its
@@ -266,10 +324,10 @@ func (c *Cluster) updateRun(ctx context.Context, term Term, run Run, conds []cli
 	return run, nil
 }
 
-// updateRuns changes each of runs as updateRun does, with the conditions
-// conds returns for it, in few transactions (see commitAll), and returns
-// each one's new record, or why it failed.
-func (c *Cluster) updateRuns(ctx context.Context, term Term, runs []Run, conds func(Run) []clientv3.Cmp, change func(*Run)) ([]Run, []error) {
+// updateRuns changes each of runs as updateRun does, runs[i] by change
+// of i, with the conditions conds returns for it, in few transactions
+// (see commitAll), and returns each one's new record, or why it failed.
+func (c *Cluster) updateRuns(ctx context.Context, term Term, runs []Run, conds func(Run) []clientv3.Cmp, change func(i int, r *Run)) ([]Run, []error) {
 	out, errs := make([]Run, len(runs)), make([]error, len(runs))
 	var ws []write
 	var which []int // of runs, for each of ws
@@ -279,7 +337,7 @@ func (c *Cluster) updateRuns(ctx context.Context, term Term, runs []Run, conds f
 			continue
 		}
 		var w write
-		w, out[i] = runWrite(r, conds(r), change)
+		w, out[i] = runWrite(r, conds(r), func(r *Run) { change(i, r) })
 		ws, which = append(ws, w), append(which, i)
 	}
 	revs, werrs := c.commitAll(ctx, term, ws)
@@ -287,7 +345,9 @@ func (c *Cluster) updateRuns(ctx context.Context, term Term, runs []Run, conds f
 	for j, i := range which {
 		switch err := werrs[j]; {
 		case errors.Is(err, errTogether):
-			wg.Go(func() { out[i], errs[i] = c.updateRun(ctx, term, runs[i], conds(runs[i]), change) })
+			wg.Go(func() {
+				out[i], errs[i] = c.updateRun(ctx, term, runs[i], conds(runs[i]), func(r *Run) { change(i, r) })
+			})
 		case err != nil:
 			out[i], errs[i] = Run{}, fmt.Errorf("cluster: run %s: %w", runs[i].Key, err)
 		default:
@@ -335,7 +395,7 @@ func (c *Cluster) MarkNodesLost(ctx context.Context, term Term, at uint64) ([]Ru
 	runs, errs := c.updateRuns(ctx, term, runs, func(r Run) []clientv3.Cmp {
 		lease, _ := strconv.ParseInt(r.Lease, 16, 64)
 		return []clientv3.Cmp{clientv3.Compare(clientv3.LeaseValue(nodeKey(r.Node)), "!=", lease)}
-	}, func(r *Run) { r.State, r.Ended = RunNodeLost, at })
+	}, func(_ int, r *Run) { r.State, r.Ended = RunNodeLost, at })
 	var lost []Run
 	for i, err := range errs {
 		switch {

@@ -3,9 +3,11 @@ package cluster
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -303,7 +305,7 @@ func TestUpdateRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	runs[3].State = store.RunEnded
-	got, errs := c.updateRuns(ctx, term, runs, func(Run) []clientv3.Cmp { return nil }, running)
+	got, errs := c.updateRuns(ctx, term, runs, func(Run) []clientv3.Cmp { return nil }, func(_ int, r *Run) { running(r) })
 	for i, r := range got {
 		switch {
 		case i == 1 || i == 3:
@@ -313,5 +315,54 @@ func TestUpdateRuns(t *testing.T) {
 		case errs[i] != nil || r.State != store.RunRunning || r.Version <= runs[i].Version:
 			t.Errorf("updateRuns of run %d = %+v, %v; want it running, a version past %d", i, r, errs[i], runs[i].Version)
 		}
+	}
+}
+
+// The ends of runs queued while another is committed go in one
+// transaction.
+func TestEndRunsTogether(t *testing.T) {
+	c := testMember(t, "a")
+	ctx := t.Context()
+	term := lead(t, c)
+	var as []Assignment
+	for i := range 30 {
+		as = append(as, Assignment{Trigger: trigger(fmt.Sprintf("t%d.timer", i), 100), To: Candidate{Name: "a", Lease: int64(c.lease())}})
+	}
+	var runs []Run
+	for _, a := range c.AssignAll(ctx, term, as) {
+		if a.Err != nil {
+			t.Fatal(a.Err)
+		}
+		runs = append(runs, a.Run)
+	}
+	runs, errs := c.updateRuns(ctx, term, runs, func(Run) []clientv3.Cmp { return nil }, func(_ int, r *Run) { r.State = store.RunRunning })
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	// As if a commit were under way: they queue.
+	c.mu.Lock()
+	c.ending = true
+	c.mu.Unlock()
+	ended := make([]error, len(runs))
+	var wg sync.WaitGroup
+	for i, r := range runs {
+		wg.Go(func() { _, ended[i] = c.EndRun(ctx, r, 200, "success", "exited", 0) })
+	}
+	for queued := 0; queued < len(runs); runtime.Gosched() {
+		c.mu.Lock()
+		queued = len(c.ends)
+		c.mu.Unlock()
+	}
+	before := txns(c)
+	c.bg.Go(c.endRuns)
+	wg.Wait()
+	if err := errors.Join(ended...); err != nil {
+		t.Fatal(err)
+	}
+	if n := txns(c) - before; n != 1 {
+		t.Errorf("%d transactions for the ends of %d runs queued together; want 1", n, len(runs))
+	}
+	if left, _, err := c.unfinishedRuns(ctx); err != nil || len(left) != 0 {
+		t.Errorf("runs not ended after their ends = %+v, %v; want none", left, err)
 	}
 }
