@@ -38,6 +38,14 @@
 // [RunNodeLost] by the next leader ([Cluster.MarkNodesLost]), not run
 // again.
 //
+// Elapses due together go in few transactions ([Cluster.AssignAll]):
+// the comparisons of each and one fence for all, committed all or none;
+// if one's comparisons fail, each is committed alone, which tells which
+// is stale. A node's acknowledgments of the runs assigned to it
+// together, its runs' ends that come together, and the marks of a lost
+// node's runs are committed the same way: one Raft proposal each would
+// have hundreds a second wait behind each other.
+//
 // # Placement
 //
 // The leader chooses the node that runs each elapse among
