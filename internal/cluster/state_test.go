@@ -283,23 +283,30 @@ func TestBatches(t *testing.T) {
 	}
 }
 
+// assignMany assigns n timers' elapses to c's node, and returns their runs.
+func assignMany(t *testing.T, c *Cluster, term Term, n int) []Run {
+	t.Helper()
+	var as []Assignment
+	for i := range n {
+		as = append(as, Assignment{Trigger: trigger(fmt.Sprintf("t%d.timer", i), 100), To: Candidate{Name: "a", Lease: int64(c.lease())}})
+	}
+	var runs []Run
+	for _, a := range c.AssignAll(t.Context(), term, as) {
+		if a.Err != nil {
+			t.Fatal(a.Err)
+		}
+		runs = append(runs, a.Run)
+	}
+	return runs
+}
+
 // updateRuns changes many runs together; one changed since it was read
 // fails alone, and one ended is not changed.
 func TestUpdateRuns(t *testing.T) {
 	c := testMember(t, "a")
 	ctx := t.Context()
 	term := lead(t, c)
-	var as []Assignment
-	for i := range 5 {
-		as = append(as, Assignment{Trigger: trigger(fmt.Sprintf("t%d.timer", i), 100), To: Candidate{Name: "a", Lease: int64(c.lease())}})
-	}
-	var runs []Run
-	for _, a := range c.AssignAll(ctx, term, as) {
-		if a.Err != nil {
-			t.Fatal(a.Err)
-		}
-		runs = append(runs, a.Run)
-	}
+	runs := assignMany(t, c, term, 5)
 	running := func(r *Run) { r.State = store.RunRunning }
 	if _, err := c.updateRun(ctx, term, runs[1], nil, running); err != nil {
 		t.Fatal(err)
@@ -324,17 +331,7 @@ func TestEndRunsTogether(t *testing.T) {
 	c := testMember(t, "a")
 	ctx := t.Context()
 	term := lead(t, c)
-	var as []Assignment
-	for i := range 30 {
-		as = append(as, Assignment{Trigger: trigger(fmt.Sprintf("t%d.timer", i), 100), To: Candidate{Name: "a", Lease: int64(c.lease())}})
-	}
-	var runs []Run
-	for _, a := range c.AssignAll(ctx, term, as) {
-		if a.Err != nil {
-			t.Fatal(a.Err)
-		}
-		runs = append(runs, a.Run)
-	}
+	runs := assignMany(t, c, term, 30)
 	runs, errs := c.updateRuns(ctx, term, runs, func(Run) []clientv3.Cmp { return nil }, func(_ int, r *Run) { r.State = store.RunRunning })
 	if err := errors.Join(errs...); err != nil {
 		t.Fatal(err)
