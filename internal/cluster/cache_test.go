@@ -96,34 +96,56 @@ func TestCacheRecoversFromCompaction(t *testing.T) {
 }
 
 // A new leader whose cache lags behind its predecessor's last trigger
-// fails its own with ErrStale, and then has the stamp to trigger from.
+// fails its own with ErrStale, and then has the stamp to trigger from:
+// a trigger alone, or among others.
 func TestTriggerFromStaleCache(t *testing.T) {
-	a := testMember(t, "a")
-	b := testClient(t, "b", a)
-	ctx := t.Context()
-	ta := lead(t, a)
-	pauseCache(t, b)
-	st1, _, err := a.Trigger(ctx, ta, store.TimerState{}, trigger("x.timer", 100))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ta.Resign(); err != nil {
-		t.Fatal(err)
-	}
-	tb := lead(t, b)
-	stale, err := b.Timer(ctx, "x.timer")
-	if err != nil || stale != (store.TimerState{}) {
-		t.Fatalf("Timer from b's paused cache = %+v, %v; want the zero state it had", stale, err)
-	}
-	if _, _, err := b.Trigger(ctx, tb, stale, trigger("x.timer", 200)); !errors.Is(err, ErrStale) {
-		t.Fatalf("Trigger from the stale cache = %v; want ErrStale", err)
-	}
-	fresh, err := b.Timer(ctx, "x.timer")
-	if err != nil || fresh != st1 {
-		t.Fatalf("Timer after the stale trigger = %+v, %v; want %+v", fresh, err, st1)
-	}
-	if _, _, err := b.Trigger(ctx, tb, fresh, trigger("x.timer", 200)); err != nil {
-		t.Fatalf("Trigger from the stamp read again: %v", err)
+	for _, tc := range []struct {
+		name    string
+		trigger func(b *Cluster, term Term, prev store.TimerState, tr store.Trigger) error
+	}{
+		{"Trigger", func(b *Cluster, term Term, prev store.TimerState, tr store.Trigger) error {
+			_, _, err := b.Trigger(t.Context(), term, prev, tr)
+			return err
+		}},
+		{"AssignAll", func(b *Cluster, term Term, prev store.TimerState, tr store.Trigger) error {
+			to := Candidate{Name: "b", Lease: int64(b.lease())}
+			return b.AssignAll(t.Context(), term, []Assignment{{Prev: prev, Trigger: tr, To: to}})[0].Err
+		}},
+		{"AssignAll with another", func(b *Cluster, term Term, prev store.TimerState, tr store.Trigger) error {
+			to := Candidate{Name: "b", Lease: int64(b.lease())}
+			as := []Assignment{{Prev: prev, Trigger: tr, To: to}, {Trigger: trigger(fmt.Sprint("y", tr.Realtime, ".timer"), 1), To: to}}
+			return b.AssignAll(t.Context(), term, as)[0].Err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := testMember(t, "a")
+			b := testClient(t, "b", a)
+			ctx := t.Context()
+			ta := lead(t, a)
+			pauseCache(t, b)
+			st1, _, err := a.Trigger(ctx, ta, store.TimerState{}, trigger("x.timer", 100))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := ta.Resign(); err != nil {
+				t.Fatal(err)
+			}
+			tb := lead(t, b)
+			stale, err := b.Timer(ctx, "x.timer")
+			if err != nil || stale != (store.TimerState{}) {
+				t.Fatalf("Timer from b's paused cache = %+v, %v; want the zero state it had", stale, err)
+			}
+			if err := tc.trigger(b, tb, stale, trigger("x.timer", 200)); !errors.Is(err, ErrStale) {
+				t.Fatalf("a trigger from the stale cache = %v; want ErrStale", err)
+			}
+			fresh, err := b.Timer(ctx, "x.timer")
+			if err != nil || fresh != st1 {
+				t.Fatalf("Timer after the stale trigger = %+v, %v; want %+v", fresh, err, st1)
+			}
+			if err := tc.trigger(b, tb, fresh, trigger("x.timer", 200)); err != nil {
+				t.Fatalf("a trigger from the stamp read again: %v", err)
+			}
+		})
 	}
 }
 

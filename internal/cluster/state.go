@@ -99,19 +99,8 @@ func (c *Cluster) Assign(ctx context.Context, term Term, prev store.TimerState, 
 	a := Assignment{Prev: prev, Trigger: t, To: to}
 	w, run := a.write()
 	rev, err := c.txn(ctx, term, append(w.conds, fence(term)), w.ops)
-	c.meter.triggered(err)
-	if errors.Is(err, ErrStale) {
-		// The stamp read, from the cache, lagged: the next Timer has
-		// etcd's.
-		if rerr := c.refreshTimer(ctx, t.Timer); rerr != nil {
-			err = fmt.Errorf("%w; reading it again: %w", err, rerr)
-		}
-	}
-	if err != nil {
-		return store.TimerState{}, Run{}, fmt.Errorf("cluster: trigger of %s: %w", t.Timer, err)
-	}
-	st, run := c.committed(a, run, rev)
-	return st, run, nil
+	r := c.assigned(ctx, a, run, rev, err)
+	return r.State, r.Run, r.Err
 }
 
 // An Assignment is an elapse to record with [Cluster.AssignAll]: Assign's
@@ -142,16 +131,11 @@ func (c *Cluster) AssignAll(ctx context.Context, term Term, as []Assignment) []A
 	revs, errs := c.commitAll(ctx, term, ws)
 	var wg sync.WaitGroup
 	for i, a := range as {
-		switch err := errs[i]; {
-		case errors.Is(err, errTogether):
+		if errors.Is(errs[i], errTogether) {
 			wg.Go(func() { out[i].State, out[i].Run, out[i].Err = c.Assign(ctx, term, a.Prev, a.Trigger, a.To) })
-		case err != nil:
-			c.meter.triggered(err)
-			out[i].Err = fmt.Errorf("cluster: trigger of %s: %w", a.Trigger.Timer, err)
-		default:
-			c.meter.triggered(nil)
-			out[i].State, out[i].Run = c.committed(a, runs[i], revs[i])
+			continue
 		}
+		out[i] = c.assigned(ctx, a, runs[i], revs[i], errs[i])
 	}
 	wg.Wait()
 	return out
@@ -179,10 +163,22 @@ func (a Assignment) write() (write, Run) {
 	return w, run
 }
 
-// committed notes in the cache the assignment committed at revision rev,
-// with its run, and returns the timer's new state and the run.
-func (c *Cluster) committed(a Assignment, run Run, rev int64) (store.TimerState, Run) {
+// assigned counts the commit of an assignment, with its run, at
+// revision rev or failed with err, and returns what it came to; one
+// committed is noted in the cache.
+func (c *Cluster) assigned(ctx context.Context, a Assignment, run Run, rev int64, err error) Assigned {
 	t := a.Trigger
+	c.meter.triggered(err)
+	if errors.Is(err, ErrStale) {
+		// The stamp read, from the cache, lagged: the next Timer has
+		// etcd's.
+		if rerr := c.refreshTimer(ctx, t.Timer); rerr != nil {
+			err = fmt.Errorf("%w; reading it again: %w", err, rerr)
+		}
+	}
+	if err != nil {
+		return Assigned{Err: fmt.Errorf("cluster: trigger of %s: %w", t.Timer, err)}
+	}
 	st := a.Prev
 	st.LastTrigger, st.LastTriggerMonotonic, st.Boot, st.Version = t.Realtime, t.Monotonic, t.Boot, rev
 	run.Version = rev
@@ -193,7 +189,7 @@ func (c *Cluster) committed(a Assignment, run Run, rev int64) (store.TimerState,
 		k.noteRun(t.Timer, t.Realtime, &run)
 	}
 	k.mu.Unlock()
-	return st, run
+	return Assigned{State: st, Run: run}
 }
 
 // fence is the comparison that holds while term does.
