@@ -251,11 +251,16 @@ func (m *Manager) Run(ctx context.Context) error {
 		stopRetaining()
 		retaining.Wait()
 	}()
+	// The loop is up before the socket is there: a client that finds
+	// the socket is answered, not told that the daemon does not run.
+	up, down := m.obs.chans()
+	close(up)
 	var serving sync.WaitGroup
 	serveCtx, stopServing := context.WithCancel(context.Background())
 	if m.Socket != "" {
 		l, err := api.Listen(m.Socket)
 		if err != nil {
+			close(down)
 			stopServing()
 			return err
 		}
@@ -266,8 +271,6 @@ func (m *Manager) Run(ctx context.Context) error {
 			}
 		})
 	}
-	up, down := m.obs.chans()
-	close(up)
 	err = m.loop(ctx)
 	close(down)
 	m.stopAll()
