@@ -159,9 +159,12 @@ type node struct {
 	clientURL string
 	// mu guards cmd, exited and stopped, which a start changes, from
 	// the sampling of the leader's memory.
-	mu           sync.Mutex
-	stopped      bool // by SIGSTOP, not yet continued
-	peakRSS, hwm float64
+	mu      sync.Mutex
+	stopped bool // by SIGSTOP, not yet continued
+	// peak is the sample of its resident set, while it led, with the
+	// most; hwm, the most VmHWM sampled.
+	peak measure.Resident
+	hwm  float64
 	// cpu is the CPU time its processes used in the load, in seconds,
 	// as sampled; cpuOf, the last sample of each process, by PID.
 	cpu   float64
@@ -698,9 +701,12 @@ func (b *bench) sample(ctx context.Context) {
 		if err == nil && len(resp.Kvs) > 0 {
 			if n := b.nodes[string(resp.Kvs[0].Value)]; n != nil {
 				if cmd, _, stopped := n.state(); !stopped {
-					if rss, hwm, err := measure.Memory(cmd.Process.Pid); err == nil {
+					if mem, err := measure.Memory(cmd.Process.Pid); err == nil {
 						n.mu.Lock()
-						n.peakRSS, n.hwm = max(n.peakRSS, rss), hwm
+						if mem.RSS > n.peak.RSS {
+							n.peak = mem
+						}
+						n.hwm = max(n.hwm, mem.HWM)
 						n.mu.Unlock()
 					}
 				}
@@ -832,11 +838,17 @@ func (b *bench) figures(failovers []failover, from, to uint64) {
 		cpu += n.cpu
 	}
 	b.add(measure.Figure{What: fmt.Sprintf("cpu of the daemons, of %d", runtime.NumCPU()), Value: cpu / (float64(to-from) / 1e6), Unit: "cpu"})
-	var peak, hwm float64
+	var peak measure.Resident
+	var hwm float64
 	for _, n := range b.nodes {
-		peak, hwm = max(peak, n.peakRSS), max(hwm, n.hwm)
+		if n.peak.RSS > peak.RSS {
+			peak = n.peak
+		}
+		hwm = max(hwm, n.hwm)
 	}
-	b.add(measure.Figure{What: "leader rss, peak sampled", Value: peak, Unit: "MB", Limit: targetLeaderRSS})
+	b.add(measure.Figure{What: "leader rss, peak sampled", Value: peak.RSS, Unit: "MB", Limit: targetLeaderRSS})
+	b.add(measure.Figure{What: "  of it anonymous", Value: peak.Anon, Unit: "MB"})
+	b.add(measure.Figure{What: "  file-backed", Value: peak.File, Unit: "MB"})
 	b.add(measure.Figure{What: "  peak rss (VmHWM)", Value: hwm, Unit: "MB"})
 }
 

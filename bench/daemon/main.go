@@ -145,7 +145,7 @@ func (b *bench) load(ctx context.Context, n int, idle time.Duration) error {
 		return fmt.Errorf("the daemon loaded %d timers of %d", len(timers), n)
 	}
 	listed := monotonic()
-	rss, hwm, err := measure.Memory(d.pid())
+	mem, err := measure.Memory(d.pid())
 	if err != nil {
 		return err
 	}
@@ -155,10 +155,10 @@ func (b *bench) load(ctx context.Context, n int, idle time.Duration) error {
 	}
 	b.add(measure.Figure{What: fmt.Sprintf("load %d timers", n), Value: seconds(d.started, loaded), Unit: "s", Limit: loadLimit})
 	b.add(measure.Figure{What: "  then list them all", Value: seconds(loaded, listed), Unit: "s"})
-	b.add(measure.Figure{What: "  rss after load", Value: rss, Unit: "MB", Limit: rssLimit})
+	b.add(measure.Figure{What: "  rss after load", Value: mem.RSS, Unit: "MB", Limit: rssLimit})
 	// The target is for the daemon that holds the timers; the peak, while
 	// it reads them, is shown beside it.
-	b.add(measure.Figure{What: "  peak rss (VmHWM)", Value: hwm, Unit: "MB"})
+	b.add(measure.Figure{What: "  peak rss (VmHWM)", Value: mem.HWM, Unit: "MB"})
 
 	for _, t := range timers {
 		if t.Next != 0 && t.Next < realtime()+uint64((settle+idle)/time.Microsecond) {

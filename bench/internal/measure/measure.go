@@ -49,21 +49,33 @@ func Percentile(sorted []float64, p float64) float64 {
 	return sorted[min(max(i, 0), len(sorted)-1)]
 }
 
-// Memory returns a process's resident and peak resident set, in MB.
-func Memory(pid int) (rss, hwm float64, err error) {
+// A Resident set of a process, in MB: the whole and its peak, and the
+// whole's anonymous pages (the Go heap, stacks) and file-backed ones
+// (mapped files, such as the binary and a database).
+type Resident struct {
+	RSS, HWM, Anon, File float64
+}
+
+// Memory returns a process's resident set.
+func Memory(pid int) (Resident, error) {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0, 0, err
+		return Resident{}, err
 	}
+	var r Resident
+	fields := map[string]*float64{"VmRSS:": &r.RSS, "VmHWM:": &r.HWM, "RssAnon:": &r.Anon, "RssFile:": &r.File}
 	for _, line := range strings.Split(string(data), "\n") {
-		var kB float64
-		if _, err := fmt.Sscanf(line, "VmRSS: %f kB", &kB); err == nil {
-			rss = kB * 1024 / 1e6
-		} else if _, err := fmt.Sscanf(line, "VmHWM: %f kB", &kB); err == nil {
-			hwm = kB * 1024 / 1e6
+		f := strings.Fields(line)
+		if len(f) != 3 || f[2] != "kB" || fields[f[0]] == nil {
+			continue
 		}
+		kB, err := strconv.ParseFloat(f[1], 64)
+		if err != nil {
+			return Resident{}, fmt.Errorf("/proc/%d/status: %q: %w", pid, line, err)
+		}
+		*fields[f[0]] = kB * 1024 / 1e6
 	}
-	return rss, hwm, nil
+	return r, nil
 }
 
 // clockTicks is the kernel's USER_HZ, the unit of /proc's CPU times: 100
