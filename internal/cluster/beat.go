@@ -18,10 +18,13 @@ import (
 // written, and for each node ever seen, the incarnation last seen
 // (Nodes), each as name/incarnation, sorted. A node's key may be missing
 // for a while as it lives (its lease ended, and it joins again): Nodes
-// still names it.
+// still names it. By is the leader's node, as name/incarnation, and
+// Marks its marks of revisions, for compaction (compact.go).
 type beatValue struct {
-	At    uint64   `json:"at"`
-	Nodes []string `json:"nodes"`
+	At    uint64     `json:"at"`
+	Nodes []string   `json:"nodes"`
+	By    string     `json:"by,omitempty"`
+	Marks []beatMark `json:"marks,omitempty"`
 }
 
 // seen returns the nodes of the last beat, each node's incarnation the
@@ -57,7 +60,8 @@ func (c *Cluster) incarnations(ctx context.Context) ([]string, error) {
 // that live now, while the term holds: a leader beats as it scans, so
 // that the next one can tell a failover from the whole cluster's stop
 // ([Cluster.Down]). It marks no run: the leader, following the nodes
-// ([Cluster.Follow]), marks those of a node gone as it goes.
+// ([Cluster.Follow]), marks those of a node gone as it goes. The first
+// beat of a term takes on the last leader's marks of revisions.
 func (c *Cluster) Beat(ctx context.Context, term Term, at uint64) error {
 	last, _, err := c.lastBeat(ctx)
 	if err != nil {
@@ -67,7 +71,11 @@ func (c *Cluster) Beat(ctx context.Context, term Term, at uint64) error {
 	if err != nil {
 		return err
 	}
-	v, _ := json.Marshal(beatValue{At: at, Nodes: seen(last.Nodes, nodes)})
+	self, now := c.cfg.Name+"/"+c.incarnation, c.clk.Now().Monotonic
+	if last.By != self {
+		c.inheritMarks(last.Marks, now)
+	}
+	v, _ := json.Marshal(beatValue{At: at, Nodes: seen(last.Nodes, nodes), By: self, Marks: c.beatMarks(now)})
 	if _, err := c.txn(ctx, term, []clientv3.Cmp{fence(term)}, []clientv3.Op{clientv3.OpPut(beatKey, string(v))}); err != nil {
 		return fmt.Errorf("cluster: beat: %w", err)
 	}

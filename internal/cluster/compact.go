@@ -1,9 +1,11 @@
 package cluster
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -17,24 +19,34 @@ import (
 // (the leader of the timers hands Raft leadership away, see
 // keepRaftApart), history piles up for minutes, and the database, which
 // the member maps into the daemon's memory whole, grows with it. So the
-// leader of the timers, which is the longest-lived node of the cluster
-// (an election's next leader is the oldest candidate), compacts, from
-// marks of the revision its node took since it started, by its
-// monotonic clock, which no other node's clock moves.
+// leader of the timers compacts, from marks of the revision its node's
+// cache reached, by its monotonic clock, which no other node's clock
+// moves. A node has marks from its start on, and a leader carries its
+// marks in its beats, each with its age, for the next leader: through a
+// run of failovers every node may have started within a retention, and
+// history is compacted all the same.
 
 // A revMark is the revision the node's cache reflected at a monotonic
-// instant, in µs.
+// instant, in µs, or a revision reached by then.
 type revMark struct {
 	at  uint64
 	rev int64
 }
 
-// revMarks are a node's marks, from the newest one at least a retention
-// old on; and the revision last compacted to.
+// revMarks are a node's marks: the highest revision among those at
+// least a retention old, and the higher ones since; and the revision
+// last compacted to.
 type revMarks struct {
 	mu        sync.Mutex
 	marks     []revMark
 	compacted int64
+}
+
+// A beatMark is a mark as a leader's beat carries it: with its age, in
+// µs, when the beat was written.
+type beatMark struct {
+	Rev int64  `json:"rev"`
+	Age uint64 `json:"age"`
 }
 
 // markEvery is how often marks are taken: a tenth of the retention, as
@@ -55,22 +67,67 @@ func (c *Cluster) markRevisions(ctx context.Context) {
 	}
 }
 
-// markRevision marks the cache's revision at the monotonic instant at,
-// and forgets the marks older than the newest one a retention before at.
+// markRevision marks the cache's revision at the monotonic instant at.
 func (c *Cluster) markRevision(at uint64) {
 	k := c.cache
 	k.mu.Lock()
 	rev := k.rev
 	k.mu.Unlock()
+	c.addMarks(at, revMark{at, rev})
+}
+
+// addMarks adds marks at the monotonic instant now, and forgets those
+// that no compaction from now on needs: those a retention old but the
+// highest, and those not higher.
+func (c *Cluster) addMarks(now uint64, add ...revMark) {
 	m := &c.revs
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.marks = append(m.marks, revMark{at, rev})
-	old := 0
-	for i := 1; i < len(m.marks) && c.aged(m.marks[i], at); i++ {
-		old = i
+	marks := append(m.marks, add...)
+	best := c.newest(marks, now)
+	m.marks = m.marks[:0]
+	for _, mark := range marks {
+		if mark.rev > best.rev || mark == best {
+			m.marks = append(m.marks, mark)
+		}
 	}
-	m.marks = append(m.marks[:0], m.marks[old:]...)
+	slices.SortFunc(m.marks, func(a, b revMark) int { return cmp.Compare(a.at, b.at) })
+}
+
+// newest returns the mark of the highest revision among those a
+// retention old at now, the zero mark if none is.
+func (c *Cluster) newest(marks []revMark, now uint64) revMark {
+	var best revMark
+	for _, mark := range marks {
+		if c.aged(mark, now) && mark.rev > best.rev {
+			best = mark
+		}
+	}
+	return best
+}
+
+// beatMarks returns the node's marks as a beat written at the monotonic
+// instant now carries them.
+func (c *Cluster) beatMarks(now uint64) []beatMark {
+	m := &c.revs
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]beatMark, len(m.marks))
+	for i, mark := range m.marks {
+		out[i] = beatMark{Rev: mark.rev, Age: now - min(mark.at, now)}
+	}
+	return out
+}
+
+// inheritMarks adds the marks of another node's beat, read at the
+// monotonic instant now: each as taken its age before now, which is
+// no earlier than it was, as the beat was written before it was read.
+func (c *Cluster) inheritMarks(marks []beatMark, now uint64) {
+	add := make([]revMark, len(marks))
+	for i, b := range marks {
+		add[i] = revMark{at: now - min(b.Age, now), rev: b.Rev}
+	}
+	c.addMarks(now, add...)
 }
 
 // aged reports whether mark was taken at least a retention before now.
@@ -96,17 +153,12 @@ func (c *Cluster) compactWhile(ctx context.Context, term Term) {
 	}
 }
 
-// compact compacts etcd's history to the revision of the newest mark
-// taken at least a retention before now, if it has not been yet.
+// compact compacts etcd's history to the highest revision marked at
+// least a retention before now, if it has not been yet.
 func (c *Cluster) compact(ctx context.Context, now uint64) error {
 	m := &c.revs
 	m.mu.Lock()
-	var rev int64
-	for _, mark := range m.marks {
-		if c.aged(mark, now) {
-			rev = mark.rev
-		}
-	}
+	rev := c.newest(m.marks, now).rev
 	done := m.compacted
 	m.mu.Unlock()
 	if rev <= done {

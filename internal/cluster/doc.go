@@ -95,8 +95,9 @@
 // batches, each a transaction under the term's fence. A leader that
 // hosts a member compacts etcd's history to the revision of one
 // retention ago ([Config.CompactionRetention]) each third of it, by the
-// marks of the revision its node took each tenth of it, so that old
-// revisions go too and the database stays bounded; the members' own
+// marks of the revision its node took each tenth of it, and those the
+// last leader's beats carried, so that old revisions go too and the
+// database stays bounded, through failovers too; the members' own
 // periodic compactor, with twice the retention, is there for a leader
 // that hosts none.
 //
