@@ -27,7 +27,8 @@
 // The timers fire every -period, spread over its seconds: as many are
 // due each second. The bench watches the run records in etcd, as any
 // client of the cluster may. Every daemon it starts it stops by its PID,
-// and removes its directory, at the end, on an error and on Ctrl-C.
+// at the end, on an error and on Ctrl-C, and removes its directory but
+// on an error, where it keeps the daemons' logs.
 //
 // Run it from within the module, on Linux (it reads /proc):
 //
@@ -117,7 +118,10 @@ func main() {
 	for _, f := range b.report {
 		fmt.Println(f)
 	}
-	if b.dir != "" {
+	if err != nil && b.dir != "" && ctx.Err() == nil {
+		// What went wrong is in the daemons' logs.
+		progress("kept %s, with each node's daemon.log", b.dir)
+	} else if b.dir != "" {
 		os.RemoveAll(b.dir)
 	}
 	if err != nil {
