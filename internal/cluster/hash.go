@@ -45,8 +45,10 @@ func (c *Cluster) PublishHash(ctx context.Context, unit, hash string) (string, e
 // already, as each has once the cluster ran it, the batch's copies go
 // in one transaction, with a read of the cluster's hashes: a node that
 // joins publishes every cluster timer's, and one Raft proposal each
-// would hold the leader's triggers up behind thousands. A batch of
-// which a unit has none is published a unit at a time.
+// would hold the leader's triggers up behind thousands. Where no unit of
+// a batch has one, as at the cluster's first start, the batch's copies
+// are the cluster's, created in one transaction too. A batch of which
+// some units have one and some none is published a unit at a time.
 func (c *Cluster) PublishHashes(ctx context.Context, units, hashes []string) ([]string, error) {
 	if len(units) != len(hashes) {
 		return nil, fmt.Errorf("cluster: %d hashes for %d units", len(hashes), len(units))
@@ -71,6 +73,14 @@ func (c *Cluster) PublishHashes(ctx context.Context, units, hashes []string) ([]
 			return nil, fmt.Errorf("cluster: the hashes of %s…: %w", batch[0], err)
 		}
 		if !resp.Succeeded {
+			created, err := c.createHashes(ctx, batch, mine)
+			if err != nil {
+				return nil, err
+			}
+			if created {
+				cluster = append(cluster, mine[:len(batch)]...)
+				continue
+			}
 			for i, u := range batch {
 				h, err := c.PublishHash(ctx, u, mine[i])
 				if err != nil {
@@ -85,6 +95,28 @@ func (c *Cluster) PublishHashes(ctx context.Context, units, hashes []string) ([]
 		}
 	}
 	return cluster, nil
+}
+
+// createHashes makes the hashes of this node's copies of units,
+// hashes[i] of units[i], the cluster's, and publishes them, in one
+// transaction, if none of the units has a hash of the cluster's yet; it
+// reports whether it did.
+func (c *Cluster) createHashes(ctx context.Context, units, hashes []string) (bool, error) {
+	conds := make([]clientv3.Cmp, len(units))
+	ops := make([]clientv3.Op, 0, 2*len(units))
+	for i, u := range units {
+		hk := hashKey(u)
+		conds[i] = clientv3.Compare(clientv3.CreateRevision(hk), "=", 0)
+		ops = append(ops, clientv3.OpPut(hk, hashes[i]), clientv3.OpPut(copiesOf(u)+c.cfg.Name, hashes[i], clientv3.WithLease(c.lease())))
+	}
+	var resp *clientv3.TxnResponse
+	if err := c.call(ctx, func(ctx context.Context) (err error) {
+		resp, err = c.client.Txn(ctx).If(conds...).Then(ops...).Commit()
+		return err
+	}); err != nil {
+		return false, fmt.Errorf("cluster: the hashes of %s…: %w", units[0], err)
+	}
+	return resp.Succeeded, nil
 }
 
 // WithdrawHash deletes the hash of this node's copy of a cluster unit
