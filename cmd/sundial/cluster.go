@@ -541,9 +541,16 @@ func (ct clusterTerm) Beat(ctx context.Context, at uint64) error {
 	return managerError(ct.c.Beat(ctx, ct.t, at))
 }
 
-func (ct clusterTerm) Activate(ctx context.Context, name string, prev store.TimerState, at uint64) (store.TimerState, error) {
-	st, err := ct.c.Activate(ctx, ct.t, name, prev, at)
-	return st, managerError(err)
+func (ct clusterTerm) Activate(ctx context.Context, as []manager.ClusterActivation) ([]store.TimerState, []error) {
+	all := make([]cluster.Activation, len(as))
+	for i, a := range as {
+		all[i] = cluster.Activation{Timer: a.Timer, Prev: a.Prev, At: a.At}
+	}
+	states, errs := ct.c.ActivateAll(ctx, ct.t, all)
+	for i := range errs {
+		errs[i] = managerError(errs[i])
+	}
+	return states, errs
 }
 
 // managerError is err with the manager's name for the cluster's

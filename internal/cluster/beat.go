@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -195,32 +196,81 @@ func (c *Cluster) electionTimeout() time.Duration {
 	return 10 * c.cfg.Tick
 }
 
+// An Activation is a cluster timer's activation at realtime µs (At), from
+// its stamp read (Prev).
+type Activation struct {
+	Timer string
+	Prev  store.TimerState
+	At    uint64
+}
+
 // Activate records that a cluster timer became active at realtime µs,
 // as its stamp read (prev) says it was not, or as the whole cluster's
 // stop ended its last activation; OnActiveSec= counts from it, whichever
 // node leads. It holds only while the term does and the stamp is prev;
 // it fails with ErrDeposed or ErrStale as Trigger does.
 func (c *Cluster) Activate(ctx context.Context, term Term, name string, prev store.TimerState, at uint64) (store.TimerState, error) {
-	v := timerValue{LastTrigger: prev.LastTrigger, LastTriggerMonotonic: prev.LastTriggerMonotonic, Boot: prev.Boot, ActiveRealtime: at}
+	a := Activation{Timer: name, Prev: prev, At: at}
+	w := a.write()
+	rev, err := c.txn(ctx, term, append([]clientv3.Cmp{fence(term)}, w.conds...), w.ops)
+	return c.activated(ctx, a, rev, err)
+}
+
+// ActivateAll records each of as as Activate does, in as few
+// transactions as etcd's bound allows, and returns each one's new
+// state, or why it failed. At the cluster's first start, and after the
+// whole cluster's stop, a leader activates every cluster timer: a Raft
+// proposal each was thousands of entries at once, which a member started
+// meanwhile must apply before it serves.
+func (c *Cluster) ActivateAll(ctx context.Context, term Term, as []Activation) ([]store.TimerState, []error) {
+	ws := make([]write, len(as))
+	for i, a := range as {
+		ws[i] = a.write()
+	}
+	revs, errs := c.commitAll(ctx, term, ws)
+	states := make([]store.TimerState, len(as))
+	var wg sync.WaitGroup
+	for i, a := range as {
+		if errors.Is(errs[i], errTogether) {
+			wg.Go(func() { states[i], errs[i] = c.Activate(ctx, term, a.Timer, a.Prev, a.At) })
+			continue
+		}
+		states[i], errs[i] = c.activated(ctx, a, revs[i], errs[i])
+	}
+	wg.Wait()
+	return states, errs
+}
+
+// write returns the activation's write: the stamp, if it is still the
+// one read.
+func (a Activation) write() write {
+	p := a.Prev
+	v := timerValue{LastTrigger: p.LastTrigger, LastTriggerMonotonic: p.LastTriggerMonotonic, Boot: p.Boot, ActiveRealtime: a.At}
 	stamp, _ := json.Marshal(v)
-	tk := timerKey(name)
-	rev, err := c.txn(ctx, term, []clientv3.Cmp{fence(term), clientv3.Compare(clientv3.ModRevision(tk), "=", prev.Version)},
-		[]clientv3.Op{clientv3.OpPut(tk, string(stamp))})
+	tk := timerKey(a.Timer)
+	return write{conds: []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(tk), "=", p.Version)},
+		ops: []clientv3.Op{clientv3.OpPut(tk, string(stamp))}}
+}
+
+// activated counts the commit of an activation, at revision rev or
+// failed with err, and returns the timer's new state; one committed is
+// noted in the cache.
+func (c *Cluster) activated(ctx context.Context, a Activation, rev int64, err error) (store.TimerState, error) {
 	if errors.Is(err, ErrStale) {
 		// The stamp read, from the cache, lagged: the next Timer has
 		// etcd's, as after a trigger.
-		if rerr := c.refreshTimer(ctx, name); rerr != nil {
+		if rerr := c.refreshTimer(ctx, a.Timer); rerr != nil {
 			err = fmt.Errorf("%w; reading it again: %w", err, rerr)
 		}
 	}
 	if err != nil {
-		return store.TimerState{}, fmt.Errorf("cluster: activation of %s: %w", name, err)
+		return store.TimerState{}, fmt.Errorf("cluster: activation of %s: %w", a.Timer, err)
 	}
-	st := prev
-	st.ActiveRealtime, st.ActiveMonotonic, st.Version = at, 0, rev
+	st := a.Prev
+	st.ActiveRealtime, st.ActiveMonotonic, st.Version = a.At, 0, rev
 	k := c.cache
 	k.mu.Lock()
-	k.noteTimer(name, st)
+	k.noteTimer(a.Timer, st)
 	k.mu.Unlock()
 	return st, nil
 }

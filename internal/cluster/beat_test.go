@@ -12,6 +12,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"sundial.dev/sundial/internal/await"
+	"sundial.dev/sundial/internal/store"
 )
 
 // A new term tells the whole cluster's stop from a failover by the last
@@ -99,6 +100,63 @@ func TestActivate(t *testing.T) {
 	term.Resign()
 	if _, err := c.Activate(ctx, term, "bill.timer", st3, 300); !errors.Is(err, ErrDeposed) {
 		t.Fatalf("Activate of a term resigned = %v; want ErrDeposed", err)
+	}
+}
+
+// ActivateAll commits the activations of many timers in one
+// transaction, each as Activate would: one whose stamp moved fails
+// alone, and none of a term resigned commits.
+func TestActivateAll(t *testing.T) {
+	c := testMember(t, "a")
+	ctx := t.Context()
+	term := lead(t, c)
+	as := make([]Activation, 200)
+	for i := range as {
+		as[i] = Activation{Timer: fmt.Sprintf("t%03d.timer", i), At: 150}
+	}
+	before := txns(c)
+	states, errs := c.ActivateAll(ctx, term, as)
+	// A comparison and a put each, and the fence: 127 a transaction.
+	if n := txns(c) - before; n > 2 {
+		t.Errorf("%d transactions for %d activations; want 2", n, len(as))
+	}
+	for i, st := range states {
+		if errs[i] != nil || st.ActiveRealtime != 150 {
+			t.Fatalf("ActivateAll's %d = %+v, %v; want active since 150", i, st, errs[i])
+		}
+		if got, err := c.Timer(ctx, as[i].Timer); err != nil || got != st {
+			t.Fatalf("Timer(%s) = %+v, %v; want %+v", as[i].Timer, got, err, st)
+		}
+		as[i].Prev, as[i].At = st, 300
+	}
+	// One read before the first: its stamp moved since.
+	as[50].Prev = store.TimerState{}
+	states, errs = c.ActivateAll(ctx, term, as)
+	for i, st := range states {
+		if i == 50 {
+			if !errors.Is(errs[i], ErrStale) {
+				t.Errorf("ActivateAll's stale one = %+v, %v; want ErrStale", st, errs[i])
+			}
+			if got, _ := c.Timer(ctx, as[i].Timer); got.ActiveRealtime != 150 {
+				t.Errorf("the stale one's stamp = %+v; want active since 150 still", got)
+			}
+			continue
+		}
+		if errs[i] != nil || st.ActiveRealtime != 300 {
+			t.Errorf("ActivateAll's %d beside a stale one = %+v, %v; want active since 300", i, st, errs[i])
+		}
+	}
+	if err := term.Resign(); err != nil {
+		t.Fatal(err)
+	}
+	for i, st := range states {
+		as[i].Prev = st
+	}
+	_, errs = c.ActivateAll(ctx, term, as[:10])
+	for i, err := range errs {
+		if !errors.Is(err, ErrDeposed) {
+			t.Fatalf("ActivateAll's %d in a term ended = %v; want ErrDeposed", i, err)
+		}
 	}
 }
 

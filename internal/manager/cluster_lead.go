@@ -165,10 +165,22 @@ func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 				}
 			}
 			r.last = last
-			if r.st.ActiveRealtime == 0 || down && !activated[l.name] {
-				r.st, r.err = term.Activate(tctx, l.name, r.st, now.Realtime)
-			}
 		})
+		// The timers not active are activated together: at the cluster's
+		// first start, or after its stop, they are all of them.
+		var acts []ClusterActivation
+		var of []int
+		for i, l := range ls {
+			if r := reads[i]; r.err == nil && (r.st.ActiveRealtime == 0 || down && !activated[l.name]) {
+				acts, of = append(acts, ClusterActivation{Timer: l.name, Prev: r.st, At: now.Realtime}), append(of, i)
+			}
+		}
+		if len(acts) > 0 {
+			states, errs := term.Activate(tctx, acts)
+			for j, i := range of {
+				reads[i].st, reads[i].err = states[j], errs[j]
+			}
+		}
 		for i, l := range ls {
 			r := reads[i]
 			if r.err != nil {

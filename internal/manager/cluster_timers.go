@@ -116,10 +116,19 @@ type ClusterTerm interface {
 	// SetHashes makes the hashes of cluster timers, by name, the
 	// cluster's, in writes that hold only while the term does.
 	SetHashes(ctx context.Context, hashes map[string]string) error
-	// Activate moves a cluster timer's stamp from prev to one active
-	// since realtime µs, in one write that holds only while the term
-	// does.
-	Activate(ctx context.Context, name string, prev store.TimerState, at uint64) (store.TimerState, error)
+	// Activate moves the stamp of each of as's cluster timers from its
+	// Prev to one active since its At, each in a write that holds only
+	// while the term does; those given together are committed in few
+	// writes. It returns each one's new state, or why it failed.
+	Activate(ctx context.Context, as []ClusterActivation) ([]store.TimerState, []error)
+}
+
+// A ClusterActivation is a cluster timer's activation to commit, at
+// realtime µs At, from its stamp Prev.
+type ClusterActivation struct {
+	Timer string
+	Prev  store.TimerState
+	At    uint64
 }
 
 // A ClusterTrigger is a cluster timer's trigger to commit, from its

@@ -461,20 +461,28 @@ func (t *fakeTerm) Beat(ctx context.Context, at uint64) error {
 	return nil
 }
 
-func (t *fakeTerm) Activate(ctx context.Context, name string, prev store.TimerState, at uint64) (store.TimerState, error) {
+func (t *fakeTerm) Activate(ctx context.Context, as []ClusterActivation) ([]store.TimerState, []error) {
+	states, errs := make([]store.TimerState, len(as)), make([]error, len(as))
+	for i, a := range as {
+		states[i], errs[i] = t.activate(a)
+	}
+	return states, errs
+}
+
+func (t *fakeTerm) activate(a ClusterActivation) (store.TimerState, error) {
 	f := t.f
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.states == nil {
 		f.states, f.committed, f.fired = map[string]store.TimerState{}, map[string]bool{}, map[string]int{}
 	}
-	st := f.states[name]
-	if prev.Version != st.Version {
+	st := f.states[a.Timer]
+	if a.Prev.Version != st.Version {
 		return store.TimerState{}, ErrStale
 	}
 	st.Version++
-	st.ActiveRealtime = at
-	f.states[name] = st
+	st.ActiveRealtime = a.At
+	f.states[a.Timer] = st
 	return st, nil
 }
 
