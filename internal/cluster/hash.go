@@ -65,12 +65,9 @@ func (c *Cluster) PublishHashes(ctx context.Context, units, hashes []string) ([]
 			conds[i] = clientv3.Compare(clientv3.CreateRevision(hk), ">", 0)
 			ops = append(ops, clientv3.OpPut(copiesOf(u)+c.cfg.Name, mine[i], clientv3.WithLease(c.lease())), clientv3.OpGet(hk))
 		}
-		var resp *clientv3.TxnResponse
-		if err := c.call(ctx, func(ctx context.Context) (err error) {
-			resp, err = c.client.Txn(ctx).If(conds...).Then(ops...).Commit()
-			return err
-		}); err != nil {
-			return nil, fmt.Errorf("cluster: the hashes of %s…: %w", batch[0], err)
+		resp, err := c.hashesTxn(ctx, batch, conds, ops)
+		if err != nil {
+			return nil, err
 		}
 		if !resp.Succeeded {
 			created, err := c.createHashes(ctx, batch, mine)
@@ -109,14 +106,23 @@ func (c *Cluster) createHashes(ctx context.Context, units, hashes []string) (boo
 		conds[i] = clientv3.Compare(clientv3.CreateRevision(hk), "=", 0)
 		ops = append(ops, clientv3.OpPut(hk, hashes[i]), clientv3.OpPut(copiesOf(u)+c.cfg.Name, hashes[i], clientv3.WithLease(c.lease())))
 	}
+	resp, err := c.hashesTxn(ctx, units, conds, ops)
+	if err != nil {
+		return false, err
+	}
+	return resp.Succeeded, nil
+}
+
+// hashesTxn commits a transaction of the hashes of units.
+func (c *Cluster) hashesTxn(ctx context.Context, units []string, conds []clientv3.Cmp, ops []clientv3.Op) (*clientv3.TxnResponse, error) {
 	var resp *clientv3.TxnResponse
 	if err := c.call(ctx, func(ctx context.Context) (err error) {
 		resp, err = c.client.Txn(ctx).If(conds...).Then(ops...).Commit()
 		return err
 	}); err != nil {
-		return false, fmt.Errorf("cluster: the hashes of %s…: %w", units[0], err)
+		return nil, fmt.Errorf("cluster: the hashes of %s…: %w", units[0], err)
 	}
-	return resp.Succeeded, nil
+	return resp, nil
 }
 
 // WithdrawHash deletes the hash of this node's copy of a cluster unit
