@@ -1,11 +1,9 @@
 package cluster
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"time"
 
@@ -91,7 +89,6 @@ func (c *Cluster) addMarks(now uint64, add ...revMark) {
 			m.marks = append(m.marks, mark)
 		}
 	}
-	slices.SortFunc(m.marks, func(a, b revMark) int { return cmp.Compare(a.at, b.at) })
 }
 
 // newest returns the mark of the highest revision among those a
