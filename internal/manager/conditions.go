@@ -62,7 +62,7 @@ func (r condResult) failed(prefix string) []string {
 // whether the start goes on. A failed condition skips the unit: the job
 // is done, nothing runs, the unit keeps its state, and its timers go on.
 // A failed assert fails the job.
-func (m *Manager) testConditions(e *entry, act activation, done func(string)) bool {
+func (m *Manager) testConditions(e *entry, act *activation, done func(string)) bool {
 	if e.isActive() {
 		return true
 	}
@@ -70,6 +70,7 @@ func (m *Manager) testConditions(e *entry, act activation, done func(string)) bo
 	name := e.name
 	var ok bool
 	now := m.clk.Now()
+	act.tested = now
 	ok, e.cond = m.testList(e, "Condition", u.Unit.Conditions, now)
 	if !ok {
 		// job_emit_done_message: the first failed condition that is not
@@ -82,7 +83,7 @@ func (m *Manager) testConditions(e *entry, act activation, done func(string)) bo
 		}
 		// A start job done, with nothing done.
 		m.jobLog(name, "", "start", jobDone, describe(e)+" was skipped because "+why+".")
-		m.unstartedRun(e, act, now, skipped)
+		m.unstartedRun(e, *act, now, skipped)
 		m.changed(e)
 		m.tellTimers(e)
 		done(jobDone)
@@ -96,7 +97,7 @@ func (m *Manager) testConditions(e *entry, act activation, done func(string)) bo
 		if f, found := condition.Failed(e.assert.tested); found && !f.Trigger {
 			failed += " (" + condition.Format("Assert", f.Condition) + ")"
 		}
-		m.unstartedRun(e, act, now, failed)
+		m.unstartedRun(e, *act, now, failed)
 		m.changed(e)
 		m.tellTimers(e)
 		done(jobAssert)

@@ -349,9 +349,6 @@ func TestTestsRestored(t *testing.T) {
 		return fmt.Sprintf("condition %v at %d %q, assert %v at %d %q", u.ConditionResult, u.ConditionTimestamp, u.ConditionUnmet,
 			u.AssertResult, u.AssertTimestamp, u.AssertUnmet)
 	}
-	// Within a millisecond: the history keeps when a run that began
-	// started, microseconds after its start job tested the conditions.
-	near := func(a, b uint64) bool { return a == b || a != 0 && b != 0 && max(a, b)-min(a, b) < 1000 }
 	for _, tc := range cases {
 		want := before[tc.name]
 		if tc.name == "triggers" {
@@ -361,7 +358,7 @@ func TestTestsRestored(t *testing.T) {
 		got := unitOf(t, c, tc.name+".service")
 		if got.ConditionResult != want.ConditionResult || !slices.Equal(got.ConditionUnmet, want.ConditionUnmet) ||
 			got.AssertResult != want.AssertResult || got.AssertUnmet != want.AssertUnmet ||
-			!near(got.ConditionTimestamp, want.ConditionTimestamp) || !near(got.AssertTimestamp, want.AssertTimestamp) {
+			got.ConditionTimestamp != want.ConditionTimestamp || got.AssertTimestamp != want.AssertTimestamp {
 			t.Errorf("%s restored: %s\nwant: %s", tc.name, tests(got), tests(want))
 		}
 	}

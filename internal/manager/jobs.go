@@ -36,6 +36,11 @@ type activation struct {
 	runID      int64
 	invocation string
 	env        []string
+	// tested is when the start job tested the unit's conditions, if it
+	// did: a run the job begins begins then, so that the history keeps
+	// the instant a daemon started again shows as the test's
+	// (restoreTests).
+	tested timer.Instant
 }
 
 // settleJobs tells the jobs waiting on a unit that it changed; those it
@@ -153,7 +158,7 @@ func (e *entry) deactivating() bool {
 
 // activate starts the unit itself.
 func (m *Manager) activate(e *entry, act activation, done func(string)) {
-	if !m.testConditions(e, act, done) {
+	if !m.testConditions(e, &act, done) {
 		return
 	}
 	switch {
@@ -224,8 +229,12 @@ func (m *Manager) startService(e *entry, act activation, done func(string)) {
 		invocation = newID()
 	}
 	if act.runID == 0 {
-		r := store.Run{Unit: name, Timer: act.timer, Reason: act.reason, Invocation: invocation, Started: now.Realtime,
-			StartedMonotonic: now.Monotonic, Boot: m.boot}
+		began := now
+		if act.tested != (timer.Instant{}) {
+			began = act.tested
+		}
+		r := store.Run{Unit: name, Timer: act.timer, Reason: act.reason, Invocation: invocation, Started: began.Realtime,
+			StartedMonotonic: began.Monotonic, Boot: m.boot}
 		act.runID = m.recordRun("a run of "+name, func(ctx context.Context) (int64, error) { return m.writes.StartRun(ctx, r) })
 	}
 	m.observeStart(name, act.runID, now)
