@@ -275,6 +275,7 @@ func (c *killCluster) start(n *killNode) {
 	// shell is gone), would be sent SIGHUP and SIGCONT by the kernel as
 	// soon as any other daemon of the group exits, and go on.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	dieWithTest(cmd.SysProcAttr)
 	if err := cmd.Start(); err != nil {
 		c.t.Fatal(err)
 	}
