@@ -345,20 +345,12 @@ func (ct clusterTimers) joined(ctx context.Context) (*cluster.Cluster, error) {
 	return ct.open()
 }
 
-func (ct clusterTimers) PublishHashes(ctx context.Context, timers, hashes []string) ([]string, error) {
+func (ct clusterTimers) PublishCopies(ctx context.Context, hashes map[string]string) (map[string]string, error) {
 	c, err := ct.joined(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return c.PublishHashes(ctx, timers, hashes)
-}
-
-func (ct clusterTimers) WithdrawHash(ctx context.Context, timer string) error {
-	c, err := ct.joined(ctx)
-	if err != nil {
-		return err
-	}
-	return c.WithdrawHash(ctx, timer)
+	return c.PublishCopies(ctx, hashes)
 }
 
 func (ct clusterTimers) Candidates(ctx context.Context, timers []string) ([][]manager.ClusterNode, error) {

@@ -18,10 +18,10 @@ import (
 	"sundial.dev/sundial/internal/store"
 )
 
-// A cache is what a node knows of the timers' stamps, of the run records
-// and of the cluster's hashes of units, kept by a watch of timers/, runs/
-// and hashes/ from one consistent read of them, so that the scans of
-// every node read no etcd. It may lag
+// A cache is what a node knows of the timers' stamps, of the run records,
+// of the cluster's hashes of units and of the nodes' copies', kept by a
+// watch of timers/, runs/, hashes/ and held/ from one consistent read of
+// them, so that the scans of every node read no etcd. It may lag
 // behind etcd: a trigger from a stamp it holds that moved meanwhile
 // fails with ErrStale, as any trigger from a stale read does, and reads
 // the stamp again.
@@ -32,6 +32,7 @@ type cache struct {
 	timers map[string]store.TimerState
 	runs   map[string]*timerRuns
 	hashes map[string]string // the cluster's, by unit
+	held   map[string]*heldCopies
 	// keep is how many run records of a timer are kept; prune is told
 	// when a timer has more, and a slack.
 	keep  int
@@ -50,13 +51,21 @@ type timerRuns struct {
 	last *Run
 }
 
+// heldCopies are the hashes of a node's copies of units, as it published
+// them under held/: its lease, and each part's, by unit.
+type heldCopies struct {
+	lease int64
+	parts [heldParts]map[string]string
+}
+
 // scanPage is how many keys one read of a scan returns.
 const scanPage = 1000
 
-// load reads timers/ and runs/ at one revision, the first read's, into
-// a new cache, and returns it.
+// load reads timers/, runs/, hashes/ and held/ at one revision, the
+// first read's, into a new cache, and returns it.
 func (c *Cluster) load(ctx context.Context) (*cache, error) {
-	k := &cache{timers: map[string]store.TimerState{}, runs: map[string]*timerRuns{}, hashes: map[string]string{}}
+	k := &cache{timers: map[string]store.TimerState{}, runs: map[string]*timerRuns{}, hashes: map[string]string{},
+		held: map[string]*heldCopies{}}
 	rev, err := c.scan(ctx, timersPrefix, 0, false, func(kv *mvccpb.KeyValue) error {
 		st, err := timerState(kv)
 		k.timers[string(kv.Key[len(timersPrefix):])] = st
@@ -77,6 +86,12 @@ func (c *Cluster) load(ctx context.Context) (*cache, error) {
 	}
 	if _, err := c.scan(ctx, hashesPrefix, rev, false, func(kv *mvccpb.KeyValue) error {
 		k.hashes[string(kv.Key[len(hashesPrefix):])] = string(kv.Value)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	if _, err := c.scan(ctx, heldPrefix, rev, false, func(kv *mvccpb.KeyValue) error {
+		k.noteHeld(kv, true)
 		return nil
 	}); err != nil {
 		return nil, err
@@ -157,6 +172,52 @@ func (k *cache) noteTimer(name string, st store.TimerState) {
 	}
 }
 
+// noteHeld takes a part of a node's hashes of its copies, put or
+// deleted; one that does not decode is passed over. The caller holds
+// k.mu.
+func (k *cache) noteHeld(kv *mvccpb.KeyValue, put bool) {
+	rest := string(kv.Key[len(heldPrefix):])
+	i := strings.LastIndexByte(rest, '/')
+	if i < 0 {
+		return
+	}
+	node := rest[:i]
+	p, err := strconv.Atoi(rest[i+1:])
+	if err != nil || p < 0 || p >= heldParts {
+		return
+	}
+	n := k.held[node]
+	if !put {
+		if n == nil {
+			return
+		}
+		n.parts[p] = nil
+		for _, part := range n.parts {
+			if part != nil {
+				return
+			}
+		}
+		delete(k.held, node)
+		return
+	}
+	var hashes map[string]string
+	if json.Unmarshal(kv.Value, &hashes) != nil {
+		return
+	}
+	// The cluster's string where the copy is the cluster's, as most are:
+	// one string for each node's.
+	for u, h := range hashes {
+		if ch, ok := k.hashes[u]; ok && ch == h {
+			hashes[u] = ch
+		}
+	}
+	if n == nil {
+		n = &heldCopies{}
+		k.held[node] = n
+	}
+	n.lease, n.parts[p] = kv.Lease, hashes
+}
+
 // noteRun takes a run record, new or changed, unless the cache has a
 // newer copy. The caller holds k.mu.
 func (k *cache) noteRun(timer string, elapse uint64, run *Run) {
@@ -177,6 +238,10 @@ func (k *cache) noteRun(timer string, elapse uint64, run *Run) {
 func (k *cache) apply(evs []*clientv3.Event) {
 	for _, ev := range evs {
 		key := string(ev.Kv.Key)
+		if strings.HasPrefix(key, heldPrefix) {
+			k.noteHeld(ev.Kv, ev.Type == mvccpb.PUT)
+			continue
+		}
 		if unit, ok := strings.CutPrefix(key, hashesPrefix); ok {
 			if ev.Type == mvccpb.PUT {
 				k.hashes[unit] = string(ev.Kv.Value)
@@ -258,7 +323,7 @@ func (k *cache) wantPrune() {
 // records, deletes several at once, not one after each run.
 func pruneSlack(keep int) int { return max(keep/2, 1) }
 
-// startCache reads timers/, runs/ and hashes/ into the node's cache, and then
+// startCache reads timers/, runs/, hashes/ and held/ into the node's cache, and then
 // keeps it by a watch, until Close.
 func (c *Cluster) startCache(ctx context.Context) error {
 	k, err := c.load(ctx)
@@ -333,9 +398,9 @@ func (c *Cluster) pause(ctx context.Context, d time.Duration) bool {
 // failed read.
 const cacheRetry = time.Second
 
-// reload reads timers/, runs/ and hashes/ again, in place of the cache's copy;
-// the newest run records read meanwhile stay, as they are still newest
-// where the read has them too.
+// reload reads timers/, runs/, hashes/ and held/ again, in place of the
+// cache's copy; the newest run records read meanwhile stay, as they are
+// still newest where the read has them too.
 func (c *Cluster) reload(ctx context.Context) error {
 	n, err := c.load(ctx)
 	if err != nil {
@@ -349,19 +414,19 @@ func (c *Cluster) reload(ctx context.Context) error {
 			r.last = old.last
 		}
 	}
-	k.timers, k.runs, k.hashes, k.rev = n.timers, n.runs, n.hashes, n.rev
+	k.timers, k.runs, k.hashes, k.held, k.rev = n.timers, n.runs, n.hashes, n.held, n.rev
 	k.over()
 	return nil
 }
 
-// watch applies the events of hashes/, timers/ and runs/ after rev to the
-// cache, until the watch ends, and says why.
+// watch applies the events of hashes/, held/, timers/ and runs/ after
+// rev to the cache, until the watch ends, and says why.
 func (c *Cluster) watch(ctx context.Context, rev int64) error {
 	ctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
 	defer cancel()
 	k := c.cache
 	// One watch of the range from hashes/ to the end of timers/, which
-	// holds those three prefixes; what else falls in it (the leader's
+	// holds those four prefixes; what else falls in it (the leader's
 	// and the nodes' keys) is passed over.
 	wch := c.client.Watch(ctx, hashesPrefix, clientv3.WithRange(clientv3.GetPrefixRangeEnd(timersPrefix)),
 		clientv3.WithRev(rev+1), clientv3.WithProgressNotify())

@@ -65,8 +65,10 @@ type Cluster struct {
 	// the goroutines of the watch, of the marks, and of the leader's
 	// pruning, compaction and handing on of Raft leadership, which end
 	// with bgCtx.
-	cache     *cache
-	revs      revMarks
+	cache *cache
+	revs  revMarks
+	// held is what the node last published of its copies' hashes.
+	held      published
 	bgCtx     context.Context
 	stopCache context.CancelFunc
 	bg        sync.WaitGroup

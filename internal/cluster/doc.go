@@ -146,10 +146,12 @@
 // # Unit hashes
 //
 // Every node reads a cluster timer's files from its own unit path. Each
-// publishes the hash of the copy it has started ([Cluster.PublishHash]),
-// and withdraws it once stopped ([Cluster.WithdrawHash]). The leader's
+// publishes the hashes of the copies it has started, and of those alone
+// ([Cluster.PublishCopies]): a copy stopped is withdrawn. The leader's
 // copy is the cluster's, which it sets ([Cluster.SetHashes]); until a
-// leader has, the first hash published. A node whose copy differs does
+// leader has, the first hash published. A node's hashes go in a few
+// keys, a unit's by a hash of its name, not a key each: a node that
+// dies takes them with its lease, and puts them again once back. A node whose copy differs does
 // not run the unit, and its cache tells it when the cluster's changes
 // ([Cluster.ClusterHash]).
 //
@@ -162,8 +164,9 @@
 //	/sundial/v1/nodes/<name>              a node, while its lease lives, with
 //	                                      where it answers for its journal
 //	/sundial/v1/hashes/<u>                the cluster's: the leader's copy's
-//	/sundial/v1/copies/<u>/<name>         the hash of the node's copy of u,
-//	                                      while its lease lives
+//	/sundial/v1/held/<name>/<part>        the hashes of the node's copies of
+//	                                      the part's units (JSON), while its
+//	                                      lease lives
 //	/sundial/v1/secret                    what peers show one another
 //	/sundial/v1/assign/<name>/<timer>/<elapse-µs>
 //	                                      a run assigned to a node, not ended

@@ -2,140 +2,186 @@ package cluster
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"maps"
 	"slices"
+	"sync"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
-// PublishHash puts the hash of this node's copy of a cluster unit among
-// the unit's copies, with the node's lease, and returns the cluster's hash
-// of it: the first one published, by any node, until a leader sets its
-// own (SetHashes); the first is a create-only write, in the same
-// transaction. A node whose hash is not the cluster's has another copy
-// of the unit, and does not run it.
-func (c *Cluster) PublishHash(ctx context.Context, unit, hash string) (string, error) {
-	hk := hashKey(unit)
-	mine := clientv3.OpPut(copiesOf(unit)+c.cfg.Name, hash, clientv3.WithLease(c.lease()))
-	var resp *clientv3.TxnResponse
-	if err := c.call(ctx, func(ctx context.Context) (err error) {
-		resp, err = c.client.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(hk), "=", 0)).
-			Then(clientv3.OpPut(hk, hash), mine).
-			Else(clientv3.OpGet(hk), mine).Commit()
-		return err
-	}); err != nil {
-		return "", fmt.Errorf("cluster: the hash of %s: %w", unit, err)
-	}
-	if resp.Succeeded {
-		return hash, nil
-	}
-	kvs := resp.Responses[0].GetResponseRange().Kvs
-	if len(kvs) == 0 {
-		// Deleted between the comparison and the read: none can be, in
-		// one transaction; said rather than guessed.
-		return "", fmt.Errorf("cluster: the hash of %s: not found", unit)
-	}
-	return string(kvs[0].Value), nil
+// heldParts is how many keys the hashes of a node's copies are spread
+// over, a unit's by a hash of its name. A key for each copy made half of
+// etcd's keys, each under its node's lease: a node that died had all of
+// its own deleted, and put all again once back (10,000 each way for
+// 10,000 timers), and etcd's index kept every one of those until it
+// compacted. One key for all would be written whole at each change, and
+// may outgrow a request.
+const heldParts = 64
+
+// heldTxnBytes bounds the values one transaction of parts writes, well
+// within etcd's bound on a request (--max-request-bytes, 1.5 MiB by
+// default).
+const heldTxnBytes = 512 << 10
+
+// partOf returns the part of a node's keys under held/ that has the hash
+// of its copy of unit.
+func partOf(unit string) int {
+	h := fnv.New32a()
+	h.Write([]byte(unit))
+	return int(h.Sum32() % heldParts)
 }
 
-// PublishHashes publishes the hash of this node's copy of each of units,
-// hashes[i] of units[i], as PublishHash does, and returns the cluster's
-// hash of each. Where every unit of a batch has a hash of the cluster's
-// already, as each has once the cluster ran it, the batch's copies go
-// in one transaction, with a read of the cluster's hashes: a node that
-// joins publishes every cluster timer's, and one Raft proposal each
-// would hold the leader's triggers up behind thousands. Where no unit of
-// a batch has one, as at the cluster's first start, the batch's copies
-// are the cluster's, created in one transaction too. A batch of which
-// some units have one and some none is published a unit at a time.
-func (c *Cluster) PublishHashes(ctx context.Context, units, hashes []string) ([]string, error) {
-	if len(units) != len(hashes) {
-		return nil, fmt.Errorf("cluster: %d hashes for %d units", len(hashes), len(units))
+// published is what a node last published of the hashes of its copies:
+// each part's value, and the lease it went with; parts is nil where what
+// etcd has is not known, as after a write failed.
+type published struct {
+	mu    sync.Mutex
+	lease clientv3.LeaseID
+	parts map[int]string
+}
+
+// PublishCopies publishes the hashes of the copies of cluster units this
+// node has started, hashes by unit, in place of those it published
+// before: a copy it no longer has is withdrawn, and a leader no longer
+// fires it for this node. It returns the cluster's hash of each unit of
+// hashes: as the node's cache has it, or, for a unit that has none, the
+// first published by any node, until a leader sets its own
+// (SetHashes). A node whose hash is not the cluster's has another copy
+// of the unit, and does not run it. The hashes go with the node's lease,
+// in a few keys under held/, and only those that changed are written,
+// all of them under a new lease.
+func (c *Cluster) PublishCopies(ctx context.Context, hashes map[string]string) (map[string]string, error) {
+	c.held.mu.Lock()
+	defer c.held.mu.Unlock()
+	cluster, err := c.clusterHashes(ctx, hashes)
+	if err != nil {
+		return nil, err
 	}
-	cluster := make([]string, 0, len(units))
-	// A comparison each, and a put and a read each.
-	const per = maxTxnOps / 2
-	for start := 0; start < len(units); start += per {
-		batch, mine := units[start:min(start+per, len(units))], hashes[start:]
-		conds := make([]clientv3.Cmp, len(batch))
-		ops := make([]clientv3.Op, 0, 2*len(batch))
-		for i, u := range batch {
-			hk := hashKey(u)
-			conds[i] = clientv3.Compare(clientv3.CreateRevision(hk), ">", 0)
-			ops = append(ops, clientv3.OpPut(copiesOf(u)+c.cfg.Name, mine[i], clientv3.WithLease(c.lease())), clientv3.OpGet(hk))
+	lease := c.lease()
+	parts, err := heldValues(hashes)
+	if err != nil {
+		return nil, err
+	}
+	renew := c.held.parts == nil || c.held.lease != lease
+	var ops []clientv3.Op
+	size := 0
+	flush := func() error {
+		if len(ops) == 0 {
+			return nil
 		}
-		resp, err := c.hashesTxn(ctx, batch, conds, ops)
-		if err != nil {
-			return nil, err
+		if _, err := c.txn(ctx, Term{}, nil, ops); err != nil {
+			return fmt.Errorf("cluster: the hashes of this node's copies: %w", err)
 		}
-		if !resp.Succeeded {
-			created, err := c.createHashes(ctx, batch, mine)
-			if err != nil {
-				return nil, err
-			}
-			if created {
-				cluster = append(cluster, mine[:len(batch)]...)
-				continue
-			}
-			for i, u := range batch {
-				h, err := c.PublishHash(ctx, u, mine[i])
-				if err != nil {
-					return nil, err
-				}
-				cluster = append(cluster, h)
-			}
+		ops, size = ops[:0], 0
+		return nil
+	}
+	for p := range heldParts {
+		v, ok := parts[p]
+		var op clientv3.Op
+		switch old, had := c.held.parts[p]; {
+		case ok && (renew || old != v):
+			op = clientv3.OpPut(heldKey(c.cfg.Name, p), v, clientv3.WithLease(lease))
+		case !ok && (renew || had):
+			op = clientv3.OpDelete(heldKey(c.cfg.Name, p))
+		default:
 			continue
 		}
-		for i := range batch {
-			cluster = append(cluster, string(resp.Responses[2*i+1].GetResponseRange().Kvs[0].Value))
+		if len(ops) == maxTxnOps || size+len(v) > heldTxnBytes {
+			if err := flush(); err != nil {
+				c.held.parts = nil
+				return nil, err
+			}
 		}
+		ops, size = append(ops, op), size+len(v)
 	}
+	if err := flush(); err != nil {
+		c.held.parts = nil
+		return nil, err
+	}
+	c.held.lease, c.held.parts = lease, parts
 	return cluster, nil
 }
 
-// createHashes makes the hashes of this node's copies of units,
-// hashes[i] of units[i], the cluster's, and publishes them, in one
-// transaction, if none of the units has a hash of the cluster's yet; it
-// reports whether it did.
-func (c *Cluster) createHashes(ctx context.Context, units, hashes []string) (bool, error) {
-	conds := make([]clientv3.Cmp, len(units))
-	ops := make([]clientv3.Op, 0, 2*len(units))
-	for i, u := range units {
-		hk := hashKey(u)
-		conds[i] = clientv3.Compare(clientv3.CreateRevision(hk), "=", 0)
-		ops = append(ops, clientv3.OpPut(hk, hashes[i]), clientv3.OpPut(copiesOf(u)+c.cfg.Name, hashes[i], clientv3.WithLease(c.lease())))
+// heldValues returns the values of the parts under held/ that hashes, by
+// unit, go in: the part's hashes, by unit, in JSON.
+func heldValues(hashes map[string]string) (map[int]string, error) {
+	byPart := map[int]map[string]string{}
+	for u, h := range hashes {
+		p := partOf(u)
+		if byPart[p] == nil {
+			byPart[p] = map[string]string{}
+		}
+		byPart[p][u] = h
 	}
-	resp, err := c.hashesTxn(ctx, units, conds, ops)
-	if err != nil {
-		return false, err
+	values := make(map[int]string, len(byPart))
+	for p, m := range byPart {
+		b, err := json.Marshal(m)
+		if err != nil {
+			return nil, fmt.Errorf("cluster: the hashes of this node's copies: %w", err)
+		}
+		values[p] = string(b)
 	}
-	return resp.Succeeded, nil
+	return values, nil
 }
 
-// hashesTxn commits a transaction of the hashes of units.
-func (c *Cluster) hashesTxn(ctx context.Context, units []string, conds []clientv3.Cmp, ops []clientv3.Op) (*clientv3.TxnResponse, error) {
-	var resp *clientv3.TxnResponse
-	if err := c.call(ctx, func(ctx context.Context) (err error) {
-		resp, err = c.client.Txn(ctx).If(conds...).Then(ops...).Commit()
-		return err
-	}); err != nil {
-		return nil, fmt.Errorf("cluster: the hashes of %s…: %w", units[0], err)
+// clusterHashes returns the cluster's hash of each unit of hashes: the
+// cache's, or where it has none, the one in etcd, or where etcd has none
+// either, the unit's of hashes, made the cluster's with a create-only
+// write. The units the cache has none of go in a transaction a batch,
+// which either creates all, or reads all, the batch's, and then creates
+// the rest.
+func (c *Cluster) clusterHashes(ctx context.Context, hashes map[string]string) (map[string]string, error) {
+	cluster := make(map[string]string, len(hashes))
+	var missing []string
+	k := c.cache
+	k.mu.Lock()
+	for u := range hashes {
+		if h, ok := k.hashes[u]; ok {
+			cluster[u] = h
+		} else {
+			missing = append(missing, u)
+		}
 	}
-	return resp, nil
-}
-
-// WithdrawHash deletes the hash of this node's copy of a cluster unit
-// from the unit's copies, once the unit is no longer started here: the
-// node no longer runs it, and a leader no longer fires it for this node.
-func (c *Cluster) WithdrawHash(ctx context.Context, unit string) error {
-	if err := c.call(ctx, func(ctx context.Context) error {
-		_, err := c.client.Delete(ctx, copiesOf(unit)+c.cfg.Name)
-		return err
-	}); err != nil {
-		return fmt.Errorf("cluster: the hash of %s: %w", unit, err)
+	k.mu.Unlock()
+	slices.Sort(missing)
+	for batch := range slices.Chunk(missing, maxTxnOps) {
+		// Each failure reads one hash at least, which leaves the batch.
+		for len(batch) > 0 {
+			conds := make([]clientv3.Cmp, len(batch))
+			puts, gets := make([]clientv3.Op, len(batch)), make([]clientv3.Op, len(batch))
+			for i, u := range batch {
+				hk := hashKey(u)
+				conds[i] = clientv3.Compare(clientv3.CreateRevision(hk), "=", 0)
+				puts[i], gets[i] = clientv3.OpPut(hk, hashes[u]), clientv3.OpGet(hk)
+			}
+			var resp *clientv3.TxnResponse
+			if err := c.call(ctx, func(ctx context.Context) (err error) {
+				resp, err = c.client.Txn(ctx).If(conds...).Then(puts...).Else(gets...).Commit()
+				return err
+			}); err != nil {
+				return nil, fmt.Errorf("cluster: the hashes of %s…: %w", batch[0], err)
+			}
+			if resp.Succeeded {
+				for _, u := range batch {
+					cluster[u] = hashes[u]
+				}
+				break
+			}
+			var absent []string
+			for i, u := range batch {
+				if kvs := resp.Responses[i].GetResponseRange().Kvs; len(kvs) > 0 {
+					cluster[u] = string(kvs[0].Value)
+				} else {
+					absent = append(absent, u)
+				}
+			}
+			batch = absent
+		}
 	}
-	return nil
+	return cluster, nil
 }
 
 // ClusterHash returns the cluster's hash of a unit as the node's cache

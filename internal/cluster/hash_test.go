@@ -1,9 +1,11 @@
 package cluster
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
+	"maps"
+	"strings"
 	"testing"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -11,52 +13,95 @@ import (
 	"sundial.dev/sundial/internal/await"
 )
 
+// publish publishes c's copies, hashes by unit, and waits until the
+// cache of each of readers has them.
+func publish(t *testing.T, c *Cluster, hashes map[string]string, readers ...*Cluster) map[string]string {
+	t.Helper()
+	got, err := c.PublishCopies(t.Context(), hashes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range readers {
+		await.Until(t, func() bool {
+			copies, lease := cachedCopies(r, c.Name())
+			return maps.Equal(copies, hashes) && (len(hashes) == 0 || lease == int64(c.lease()))
+		}, "%s's cache to have %s's copies", r.Name(), c.Name())
+	}
+	return got
+}
+
+// cachedCopies returns the hashes of a node's copies, by unit, as c's
+// cache has them, and the lease they go with.
+func cachedCopies(c *Cluster, node string) (map[string]string, int64) {
+	k := c.cache
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	all := map[string]string{}
+	n := k.held[node]
+	if n == nil {
+		return all, 0
+	}
+	for _, part := range n.parts {
+		maps.Copy(all, part)
+	}
+	return all, n.lease
+}
+
+// heldKeys returns the keys under held/, with their values.
+func heldKeys(t *testing.T, c *Cluster) map[string]string {
+	t.Helper()
+	resp, err := c.client.Get(t.Context(), heldPrefix, clientv3.WithPrefix())
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := map[string]string{}
+	for _, kv := range resp.Kvs {
+		keys[string(kv.Key)] = string(kv.Value)
+	}
+	return keys
+}
+
 // The first hash published for a unit is the cluster's, whatever is
-// published after; each node's own stays under its key.
-func TestPublishHash(t *testing.T) {
+// published after; each node's own stays in its keys.
+func TestPublishCopies(t *testing.T) {
 	a := testMember(t, "a")
 	b := testClient(t, "b", a)
-	ctx := t.Context()
 	for _, tc := range []struct {
-		c          *Cluster
-		unit, hash string
-		want       string
+		c      *Cluster
+		copies map[string]string
+		want   map[string]string
 	}{
-		{a, "backup.timer", "h1", "h1"},
-		{b, "backup.timer", "h2", "h1"},
-		{a, "backup.timer", "h1", "h1"},
-		{b, "bill.timer", "h3", "h3"},
-		{a, "bill.timer", "h1", "h3"},
+		{a, map[string]string{"backup.timer": "h1"}, map[string]string{"backup.timer": "h1"}},
+		{b, map[string]string{"backup.timer": "h2"}, map[string]string{"backup.timer": "h1"}},
+		{b, map[string]string{"backup.timer": "h2", "bill.timer": "h3"}, map[string]string{"backup.timer": "h1", "bill.timer": "h3"}},
+		{a, map[string]string{"backup.timer": "h1", "bill.timer": "h1"}, map[string]string{"backup.timer": "h1", "bill.timer": "h3"}},
 	} {
-		got, err := tc.c.PublishHash(ctx, tc.unit, tc.hash)
-		if err != nil || got != tc.want {
-			t.Errorf("%s: PublishHash(%s, %s) = %q, %v; want %q", tc.c.Name(), tc.unit, tc.hash, got, err, tc.want)
+		if got := publish(t, tc.c, tc.copies, a, b); !maps.Equal(got, tc.want) {
+			t.Errorf("%s: PublishCopies(%v) = %v; want %v", tc.c.Name(), tc.copies, got, tc.want)
 		}
 	}
-	resp, err := a.client.Get(ctx, copiesOf("backup.timer")+"b")
-	if err != nil || len(resp.Kvs) != 1 || string(resp.Kvs[0].Value) != "h2" {
-		t.Errorf("b's hash of backup.timer = %+v, %v; want h2", resp, err)
+	var bs map[string]string
+	if err := json.Unmarshal([]byte(heldKeys(t, a)[heldKey("b", partOf("backup.timer"))]), &bs); err != nil || bs["backup.timer"] != "h2" {
+		t.Errorf("b's key of backup.timer's part = %v, %v; want backup.timer's hash h2 in it", bs, err)
 	}
 }
 
-// PublishHashes returns the cluster's hash of each unit, as PublishHash
-// does, and puts each copy; units that all have the cluster's hash, or
-// that none has, go in one transaction a batch.
-func TestPublishHashes(t *testing.T) {
+// PublishCopies writes only the keys of the parts that changed, and
+// deletes those emptied; the units that have no hash of the cluster's go
+// in a transaction a batch, whether the batch creates them or reads
+// them.
+func TestPublishCopiesWrites(t *testing.T) {
 	a := testMember(t, "a")
 	b := testClient(t, "b", a)
 	ctx := t.Context()
-	units := make([]string, 150)
-	mine, want := make([]string, len(units)), make([]string, len(units))
-	for i := range units {
-		units[i] = fmt.Sprintf("t%03d.timer", i)
-		mine[i], want[i] = "hb", "hb"
+	mine, want := map[string]string{}, map[string]string{}
+	for i := range 150 {
+		u := fmt.Sprintf("t%03d.timer", i)
+		mine[u], want[u] = "hb", "hb"
 	}
 	// Of the first batch, one unit has a hash of the cluster's, another.
-	if _, err := a.PublishHash(ctx, units[1], "ha"); err != nil {
-		t.Fatal(err)
-	}
-	want[1] = "ha"
+	publish(t, a, map[string]string{"t001.timer": "ha"})
+	want["t001.timer"] = "ha"
 	revision := func() int64 {
 		t.Helper()
 		resp, err := a.client.Get(ctx, beatKey)
@@ -65,65 +110,107 @@ func TestPublishHashes(t *testing.T) {
 		}
 		return resp.Header.Revision
 	}
-	for _, round := range []struct {
-		what string
-		txns int64 // the most transactions
-	}{
-		// 64 units a batch: the first, which has a unit with a hash, a
-		// unit at a time; the others, with none, at once.
-		{"first", 64 + 2},
-		{"again, every unit with a hash", 3},
-	} {
+	check := func(what string, mine, want map[string]string, txns int64) {
+		t.Helper()
 		before := revision()
-		got, err := b.PublishHashes(ctx, units, mine)
-		if err != nil || !slices.Equal(got, want) {
-			t.Fatalf("%s: PublishHashes = %q, %v; want %q", round.what, got, err, want)
+		got := publish(t, b, mine, b)
+		if !maps.Equal(got, want) {
+			t.Errorf("%s: PublishCopies = %v; want %v", what, got, want)
 		}
-		if n := revision() - before; n > round.txns {
-			t.Errorf("%s: %d transactions; want %d at most", round.what, n, round.txns)
+		if n := revision() - before; n > txns {
+			t.Errorf("%s: %d transactions; want %d at most", what, n, txns)
+		}
+		// b's keys hold its copies and nothing else, each in its part.
+		held := map[string]string{}
+		for key, v := range heldKeys(t, a) {
+			node, part, _ := strings.Cut(key[len(heldPrefix):], "/")
+			if node != "b" {
+				continue
+			}
+			var hashes map[string]string
+			if err := json.Unmarshal([]byte(v), &hashes); err != nil || len(hashes) == 0 {
+				t.Errorf("%s: %s = %q, %v; want hashes", what, key, v, err)
+			}
+			for u, h := range hashes {
+				if p := fmt.Sprintf("%02d", partOf(u)); p != part {
+					t.Errorf("%s: %s in part %s; want %s", what, u, part, p)
+				}
+				held[u] = h
+			}
+		}
+		if !maps.Equal(held, mine) {
+			t.Errorf("%s: b's keys hold %v; want %v", what, held, mine)
 		}
 	}
-	resp, err := a.client.Get(ctx, copiesPrefix, clientv3.WithPrefix())
+	// Two batches, the first of which creates 127 and then reads one
+	// and creates the rest: 3; the parts, in one.
+	check("first", mine, want, 4)
+	check("again, unchanged", mine, want, 0)
+	mine["t002.timer"], want["t002.timer"] = "hc", "hb"
+	check("one changed", mine, want, 1)
+	// Withdrawn: the units of one part, whose key goes.
+	for u := range mine {
+		if partOf(u) == partOf("t003.timer") {
+			delete(mine, u)
+			delete(want, u)
+		}
+	}
+	check("a part withdrawn", mine, want, 1)
+	check("all withdrawn", map[string]string{}, map[string]string{}, 1)
+}
+
+// A node's copies go with its lease, and are published again whole under
+// the next.
+func TestPublishCopiesLease(t *testing.T) {
+	a := testMember(t, "a")
+	b := testClient(t, "b", a)
+	ctx := t.Context()
+	mine := map[string]string{"backup.timer": "h1", "bill.timer": "h1"}
+	publish(t, b, mine, a)
+	ended, err := b.SessionEnded(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	copies := map[string]string{}
-	for _, kv := range resp.Kvs {
-		copies[string(kv.Key)] = string(kv.Value)
+	if _, err := a.client.Revoke(ctx, b.lease()); err != nil {
+		t.Fatal(err)
 	}
-	for i, u := range units {
-		if h := copies[copiesOf(u)+"b"]; h != mine[i] {
-			t.Errorf("b's copy of %s = %q; want %q", u, h, mine[i])
+	<-ended
+	await.Until(t, func() bool {
+		copies, _ := cachedCopies(a, "b")
+		return len(copies) == 0
+	}, "b's copies to go with its lease")
+	if _, err := b.live(ctx); err != nil {
+		t.Fatal(err)
+	}
+	publish(t, b, mine, a)
+	for _, cand := range [][]Candidate{candidates(t, a, "backup.timer"), candidates(t, a, "bill.timer")} {
+		if len(cand) != 1 || cand[0].Name != "b" || cand[0].Lease != int64(b.lease()) {
+			t.Errorf("Candidates once b published again = %+v; want b, with its lease %x", cand, b.lease())
 		}
 	}
-	if _, err := b.PublishHashes(ctx, units[:2], mine[:1]); err == nil {
-		t.Error("PublishHashes with a hash short: no error")
+}
+
+// candidates returns the candidates for a timer, as c reads them.
+func candidates(t *testing.T, c *Cluster, timer string) []Candidate {
+	t.Helper()
+	nodes, err := c.Candidates(t.Context(), timer)
+	if err != nil {
+		t.Fatal(err)
 	}
+	return nodes[0]
 }
 
 // A node that withdraws its copy's hash is no longer a candidate to run
 // the unit; the others are, each with the cluster's hash.
-func TestWithdrawHash(t *testing.T) {
+func TestWithdrawCopy(t *testing.T) {
 	a := testMember(t, "a")
 	b := testClient(t, "b", a)
-	ctx := t.Context()
 	for _, c := range []*Cluster{a, b} {
-		if _, err := c.PublishHash(ctx, "backup.timer", "h1"); err != nil {
-			t.Fatal(err)
-		}
+		publish(t, c, map[string]string{"backup.timer": "h1"}, a)
 	}
-	if err := a.WithdrawHash(ctx, "backup.timer"); err != nil {
-		t.Fatal(err)
-	}
-	nodes, err := a.Candidates(ctx, "backup.timer")
-	if err != nil || len(nodes) != 1 || len(nodes[0]) != 1 || nodes[0][0].Name != "b" || nodes[0][0].Hash != "h1" {
-		t.Errorf("Candidates after a withdrew = %+v, %v; want b alone, with h1", nodes, err)
-	}
-	// Withdrawn again, or never published: nothing to do.
-	for _, c := range []*Cluster{a, b} {
-		if err := c.WithdrawHash(ctx, "bill.timer"); err != nil {
-			t.Errorf("%s: WithdrawHash of a hash never published: %v", c.Name(), err)
-		}
+	publish(t, a, map[string]string{}, a)
+	if nodes := candidates(t, a, "backup.timer"); len(nodes) != 1 || nodes[0].Name != "b" || nodes[0].Hash != "h1" {
+		t.Errorf("Candidates after a withdrew = %+v; want b alone, with h1", nodes)
 	}
 }
 
@@ -134,12 +221,8 @@ func TestSetHashes(t *testing.T) {
 	a := testMember(t, "a")
 	b := testClient(t, "b", a)
 	ctx := t.Context()
-	if _, err := b.PublishHash(ctx, "backup.timer", "h1"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.PublishHash(ctx, "backup.timer", "h2"); err != nil {
-		t.Fatal(err)
-	}
+	publish(t, b, map[string]string{"backup.timer": "h1"}, a)
+	publish(t, a, map[string]string{"backup.timer": "h2"}, a)
 	term := lead(t, a)
 	// More units than one transaction holds.
 	hashes := map[string]string{"backup.timer": "h2"}

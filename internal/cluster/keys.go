@@ -12,7 +12,7 @@ const (
 	hashesPrefix = prefix + "hashes/"
 	beatKey      = prefix + "beat"
 	secretKey    = prefix + "secret"
-	copiesPrefix = prefix + "copies/"
+	heldPrefix   = prefix + "held/"
 	assignPrefix = prefix + "assign/"
 )
 
@@ -23,7 +23,9 @@ func runsOf(timer string) string  { return runsPrefix + timer + "/" }
 func runKey(timer string, elapse uint64) string {
 	return fmt.Sprintf("%s%020d", runsOf(timer), elapse)
 }
-func copiesOf(unit string) string      { return copiesPrefix + unit + "/" }
+func heldKey(node string, part int) string {
+	return fmt.Sprintf("%s%s/%02d", heldPrefix, node, part)
+}
 func assignmentsOf(node string) string { return assignPrefix + node + "/" }
 func assignKey(node, timer string, elapse uint64) string {
 	return fmt.Sprintf("%s%s/%020d", assignmentsOf(node), timer, elapse)

@@ -106,9 +106,7 @@ func TestHealth(t *testing.T) {
 	a := testMember(t, "a")
 	b := testClient(t, "b", a)
 	testClient(t, "b.c", a)
-	if _, err := b.PublishHash(t.Context(), "x.timer", "1234"); err != nil {
-		t.Fatal(err)
-	}
+	publish(t, b, map[string]string{"x.timer": "1234"})
 	if h := a.Health(t.Context()); !h.Healthy || h.Leader != "" || h.Nodes != 3 ||
 		!slices.Equal(h.Problems, []string{"no node leads the cluster's timers"}) {
 		t.Errorf("Health with no leader = %+v; want healthy, 3 nodes, no leader", h)

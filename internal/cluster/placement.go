@@ -31,24 +31,28 @@ type Candidate struct {
 }
 
 // Candidates returns, for each of timers, the live nodes whose copy of
-// it is the cluster's, by name, with how busy each is: those that
-// published the hash of their copy (the key goes with the node's lease),
-// and the assignments of runs not ended, read once for all the timers,
-// as etcd keeps the keys of assignments ended until it compacts, and
-// each read of them walks those too.
+// it is the cluster's, by name, with how busy each is: the cluster's
+// hash of each timer, and the assignments of runs not ended, read once
+// for all the timers, as etcd keeps the keys of assignments ended until
+// it compacts, and each read of them walks those too; and the hashes of
+// the nodes' copies from the cache, which has them from their keys
+// under held/, with the node's lease, gone with it. Where the cache
+// lags, a node is a candidate a moment late, or a moment too long: its
+// assignment then holds only while the lease the cache has is its
+// node's.
 func (c *Cluster) Candidates(ctx context.Context, timers ...string) ([][]Candidate, error) {
 	if len(timers) == 0 {
 		return nil, nil
 	}
 	out := make([][]Candidate, len(timers))
 	var busy map[string]int
-	// Two reads a timer, and the assignments' in the first transaction.
-	per := (maxTxnOps - 1) / 2
+	// A read a timer, and the assignments' in the first transaction.
+	per := maxTxnOps - 1
 	for from := 0; from < len(timers); from += per {
 		chunk := timers[from:min(from+per, len(timers))]
-		ops := make([]clientv3.Op, 0, 2*len(chunk)+1)
+		ops := make([]clientv3.Op, 0, len(chunk)+1)
 		for _, t := range chunk {
-			ops = append(ops, clientv3.OpGet(hashKey(t)), clientv3.OpGet(copiesOf(t), clientv3.WithPrefix()))
+			ops = append(ops, clientv3.OpGet(hashKey(t)))
 		}
 		if busy == nil {
 			ops = append(ops, clientv3.OpGet(assignPrefix, clientv3.WithPrefix(), clientv3.WithKeysOnly()))
@@ -62,24 +66,27 @@ func (c *Cluster) Candidates(ctx context.Context, timers ...string) ([][]Candida
 		}
 		if busy == nil {
 			busy = map[string]int{}
-			for _, kv := range resp.Responses[2*len(chunk)].GetResponseRange().Kvs {
+			for _, kv := range resp.Responses[len(chunk)].GetResponseRange().Kvs {
 				node, _, _ := strings.Cut(string(kv.Key[len(assignPrefix):]), "/")
 				busy[node]++
 			}
 		}
+		k := c.cache
+		k.mu.Lock()
 		for i, t := range chunk {
-			hash := resp.Responses[2*i].GetResponseRange().Kvs
+			hash := resp.Responses[i].GetResponseRange().Kvs
 			if len(hash) == 0 {
 				continue
 			}
-			for _, kv := range resp.Responses[2*i+1].GetResponseRange().Kvs {
-				if string(kv.Value) != string(hash[0].Value) {
-					continue
+			p := partOf(t)
+			for name, n := range k.held {
+				if h, ok := n.parts[p][t]; ok && h == string(hash[0].Value) {
+					out[from+i] = append(out[from+i], Candidate{Name: name, Lease: n.lease, Busy: busy[name], Hash: h})
 				}
-				name := string(kv.Key[len(copiesOf(t)):])
-				out[from+i] = append(out[from+i], Candidate{Name: name, Lease: kv.Lease, Busy: busy[name], Hash: string(kv.Value)})
 			}
+			slices.SortFunc(out[from+i], func(a, b Candidate) int { return strings.Compare(a.Name, b.Name) })
 		}
+		k.mu.Unlock()
 	}
 	return out, nil
 }

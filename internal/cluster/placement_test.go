@@ -58,9 +58,7 @@ func TestAssign(t *testing.T) {
 		c    *Cluster
 		hash string
 	}{{a, "h1"}, {b, "h1"}, {c, "h2"}} {
-		if _, err := p.c.PublishHash(ctx, "backup.timer", p.hash); err != nil {
-			t.Fatal(err)
-		}
+		publish(t, p.c, map[string]string{"backup.timer": p.hash}, a)
 	}
 	names := func() []string {
 		nodes, err := a.Candidates(ctx, "backup.timer")
@@ -118,9 +116,7 @@ func TestAssign(t *testing.T) {
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if got := names(); !slices.Equal(got, []string{"a"}) {
-		t.Fatalf("Candidates once b left = %q; want a", got)
-	}
+	await.Until(t, func() bool { return slices.Equal(names(), []string{"a"}) }, "the candidates once b left to be a alone")
 	st, err := a.Timer(ctx, "backup.timer")
 	if err != nil {
 		t.Fatal(err)
@@ -137,9 +133,7 @@ func TestAssignedNodeLost(t *testing.T) {
 	a := testMember(t, "a")
 	b := testClient(t, "b", a)
 	ctx := t.Context()
-	if _, err := b.PublishHash(ctx, "long.timer", "h"); err != nil {
-		t.Fatal(err)
-	}
+	publish(t, b, map[string]string{"long.timer": "h"}, a)
 	term := lead(t, a)
 	st, first, err := a.Assign(ctx, term, store.TimerState{}, trigger("long.timer", 1), candidateOf(t, a, "long.timer", "b"))
 	if err != nil {
@@ -163,9 +157,7 @@ func TestAssignedNodeLost(t *testing.T) {
 	if ev := <-events; ev.Node != "b" {
 		t.Fatalf("Follow's event = %+v; want b come", ev)
 	}
-	if _, err := b2.PublishHash(ctx, "long.timer", "h"); err != nil {
-		t.Fatal(err)
-	}
+	publish(t, b2, map[string]string{"long.timer": "h"}, a)
 	onB2 := acknowledged(t, b2)
 	_, second, err := a.Assign(ctx, term, st, trigger("long.timer", 2), candidateOf(t, a, "long.timer", "b"))
 	if err != nil {
@@ -314,18 +306,17 @@ func TestCandidatesMany(t *testing.T) {
 	b := testClient(t, "b", a)
 	ctx := t.Context()
 	var timers []string
+	onA, onB := map[string]string{}, map[string]string{}
 	for i := range 130 {
 		name := fmt.Sprintf("t%03d.timer", i)
 		timers = append(timers, name)
-		if _, err := a.PublishHash(ctx, name, "h"); err != nil {
-			t.Fatal(err)
-		}
+		onA[name] = "h"
 		if i%2 == 0 {
-			if _, err := b.PublishHash(ctx, name, "h"); err != nil {
-				t.Fatal(err)
-			}
+			onB[name] = "h"
 		}
 	}
+	publish(t, a, onA, a)
+	publish(t, b, onB, a)
 	if _, err := a.client.Put(ctx, assignKey("b", "other.timer", 1), runKey("other.timer", 1)); err != nil {
 		t.Fatal(err)
 	}
@@ -369,9 +360,7 @@ func TestAcknowledgeMany(t *testing.T) {
 		}
 		keys = append(keys, run.Key)
 	}
-	if _, err := b.PublishHash(ctx, "b.timer", "h"); err != nil {
-		t.Fatal(err)
-	}
+	publish(t, b, map[string]string{"b.timer": "h"}, a)
 	_, other, err := a.Assign(ctx, term, store.TimerState{}, trigger("b.timer", 100), candidateOf(t, a, "b.timer", "b"))
 	if err != nil {
 		t.Fatal(err)

@@ -14,9 +14,7 @@ import (
 func TestNodes(t *testing.T) {
 	a := testMember(t, "a")
 	b := testOpen(t, Config{Name: "b", Endpoints: a.cfg.AdvertiseClientURLs, Address: "127.0.0.1:4242"})
-	if _, err := b.PublishHash(t.Context(), "tick.timer", "h"); err != nil {
-		t.Fatal(err)
-	}
+	publish(t, b, map[string]string{"tick.timer": "h"})
 	nodes, err := a.Nodes(t.Context())
 	if err != nil {
 		t.Fatal(err)

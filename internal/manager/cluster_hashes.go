@@ -5,31 +5,29 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"slices"
+	"maps"
 
 	"sundial.dev/sundial/unit"
 )
 
-// publishBatch is how many hashes of cluster timers one call publishes.
-const publishBatch = 64
-
-// publishHashes publishes the hash of each cluster timer started here,
-// as it is now, and withdraws it once the timer is stopped, until ctx is
-// done, and says in a timer's journal when its copy here is no longer
-// the cluster's, and when it is again: the leader runs only those that
-// are, and fires a cluster timer while it is started on a live node. The
-// cluster's copy is the leader's, which it sets; until one does, the
-// first published. The hashes go with the node's lease: when its
-// session ends, they are published again under the next.
+// publishHashes publishes the hashes of the cluster timers started here,
+// as they are now, all together, whenever they change (a timer started,
+// stopped or changed), until ctx is done, and says in a timer's journal
+// when its copy here is no longer the cluster's, and when it is again:
+// the leader runs only those that are, and fires a cluster timer while
+// it is started on a live node. The cluster's copy is the leader's,
+// which it sets; until one does, the first published. The hashes go with
+// the node's lease: when its session ends, they are published again
+// under the next.
 func (m *Manager) publishHashes(ctx context.Context) {
-	published := map[string]string{} // by name
-	// cluster is the cluster's hash of each timer published, as its
+	// published are the hashes published, by name, nil for none under
+	// the session; cluster is the cluster's hash of each, as the
 	// publication returned it; differs, the cluster's hash that the
 	// journal last said this node's copy differs from.
-	cluster, differs := map[string]string{}, map[string]string{}
+	var published, cluster map[string]string
+	differs := map[string]string{}
 	told := false
-	var session <-chan struct{}  // the one they were published under
-	started := map[string]bool{} // the scan's, used again
+	var session <-chan struct{} // the one they were published under
 	for {
 		timers, _, ok := m.startedClusterTimers(ctx)
 		if !ok {
@@ -37,56 +35,38 @@ func (m *Manager) publishHashes(ctx context.Context) {
 		}
 		select {
 		case <-session:
-			clear(published)
-			session = nil
+			published, session = nil, nil
 		default:
 		}
 		if session == nil && len(timers) > 0 {
 			session, _ = m.Cluster.SessionEnded(ctx) // nil where the node failed to join: publishing fails too
 		}
-		// Published in batches, side by side: a node that joins
-		// publishes every cluster timer's, and etcd commits together
-		// what comes together.
-		var fresh []clusterTimer
-		clear(started)
+		mine := make(map[string]string, len(timers))
 		for _, ct := range timers {
-			started[ct.name] = true
-			if published[ct.name] != ct.hash {
-				fresh = append(fresh, ct)
+			mine[ct.name] = ct.hash
+		}
+		if !maps.Equal(mine, published) && (published != nil || len(mine) > 0) {
+			got, err := m.Cluster.PublishCopies(ctx, mine)
+			if ctx.Err() != nil {
+				return
 			}
-		}
-		for _, name := range m.withdrawHashes(ctx, published, started) {
-			delete(cluster, name)
-			delete(differs, name)
-		}
-		batches := slices.Collect(slices.Chunk(fresh, publishBatch))
-		hashes := make([][]string, len(batches))
-		errs := make([]error, len(batches))
-		atOnce(len(batches), func(i int) {
-			names, mine := make([]string, len(batches[i])), make([]string, len(batches[i]))
-			for j, ct := range batches[i] {
-				names[j], mine[j] = ct.name, ct.hash
-			}
-			hashes[i], errs[i] = m.Cluster.PublishHashes(ctx, names, mine)
-		})
-		if ctx.Err() != nil {
-			return
-		}
-		for i, batch := range batches {
-			if err := errs[i]; err != nil {
+			if err != nil {
 				if !told {
-					m.log.Error("Failed to publish the hashes of cluster timers; they wait until they are.", "units", len(batch), "first", batch[0].name, "err", err)
+					m.log.Error("Failed to publish the hashes of cluster timers; they wait until they are.", "units", len(mine), "err", err)
 					told = true
 				}
-				continue
-			}
-			told = false
-			for j, ct := range batch {
-				published[ct.name], cluster[ct.name] = ct.hash, hashes[i][j]
+			} else {
+				told = false
+				for name := range published {
+					if _, ok := mine[name]; !ok {
+						m.withdrawn(name, differs)
+					}
+				}
+				published, cluster = mine, got
 			}
 		}
 		for _, ct := range timers {
-			if _, ok := published[ct.name]; ok {
+			if h, ok := published[ct.name]; ok && h == ct.hash {
 				m.agree(ctx, ct, cluster[ct.name], differs)
 			}
 		}
@@ -135,30 +115,13 @@ func (m *Manager) agree(ctx context.Context, ct clusterTimer, published string, 
 	m.send(ctx, func() { m.unitLog(ct.name, "", priority, msg) })
 }
 
-// withdrawHashes withdraws the hashes published of the cluster timers
-// no longer started here (stopped, or gone from the unit files), forgets
-// those withdrawn, and returns them; one that fails is tried again at
-// the next scan.
-func (m *Manager) withdrawHashes(ctx context.Context, published map[string]string, started map[string]bool) (withdrawn []string) {
-	var gone []string
-	for name := range published {
-		if !started[name] {
-			gone = append(gone, name)
-		}
-	}
-	errs := make([]error, len(gone))
-	atOnce(len(gone), func(i int) { errs[i] = m.Cluster.WithdrawHash(ctx, gone[i]) })
-	for i, name := range gone {
-		if errs[i] != nil {
-			continue
-		}
-		delete(published, name)
-		m.cluster.mu.Lock()
-		delete(m.cluster.agreed, name)
-		m.cluster.mu.Unlock()
-		withdrawn = append(withdrawn, name)
-	}
-	return withdrawn
+// withdrawn forgets what was known of a cluster timer no longer started
+// here, once its hash is withdrawn.
+func (m *Manager) withdrawn(name string, differs map[string]string) {
+	delete(differs, name)
+	m.cluster.mu.Lock()
+	delete(m.cluster.agreed, name)
+	m.cluster.mu.Unlock()
 }
 
 // agrees reports whether this node's copy of a cluster timer is the

@@ -38,14 +38,13 @@ type Cluster interface {
 	// EndRun records how a run that Assignments handed on ended, at
 	// realtime µs.
 	EndRun(ctx context.Context, run ClusterRun, ended uint64, result, exitCode string, exitStatus int) error
-	// PublishHashes publishes the hash of this node's copy of each of
-	// timers (and its service), hashes[i] of timers[i], and returns the
-	// cluster's of each: the first one published by any node, until a
-	// leader sets its own. It waits until the node has joined.
-	PublishHashes(ctx context.Context, timers, hashes []string) (cluster []string, err error)
-	// WithdrawHash withdraws what PublishHashes published, once the timer
-	// is no longer started here. It waits until the node has joined.
-	WithdrawHash(ctx context.Context, timer string) error
+	// PublishCopies publishes the hashes of this node's copies of the
+	// cluster timers started here (and their services), by timer, in
+	// place of those it published before, and returns the cluster's of
+	// each: the first one published by any node, until a leader sets its
+	// own. A timer no longer started here is withdrawn by its absence. It
+	// waits until the node has joined.
+	PublishCopies(ctx context.Context, hashes map[string]string) (cluster map[string]string, err error)
 	// ClusterHash returns the cluster's hash of a cluster timer as this
 	// node last knew it, and whether it knew one.
 	ClusterHash(timer string) (string, bool)

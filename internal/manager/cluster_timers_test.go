@@ -221,24 +221,24 @@ func (f *fakeCluster) Lease() time.Duration {
 	return 2 * time.Second
 }
 
-func (f *fakeCluster) PublishHashes(ctx context.Context, timers, hashes []string) ([]string, error) {
+func (f *fakeCluster) PublishCopies(ctx context.Context, hashes map[string]string) (map[string]string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.hashes == nil {
 		f.hashes = map[string]string{}
 	}
 	if f.published == nil {
-		f.published, f.mine = map[string]int{}, map[string]string{}
+		f.published = map[string]int{}
 	}
-	cluster := make([]string, len(timers))
-	for i, timer := range timers {
+	cluster := make(map[string]string, len(hashes))
+	for timer, h := range hashes {
 		if _, ok := f.hashes[timer]; !ok {
-			f.hashes[timer] = hashes[i]
+			f.hashes[timer] = h
 		}
 		f.published[timer]++
-		f.mine[timer] = hashes[i]
-		cluster[i] = f.hashes[timer]
+		cluster[timer] = f.hashes[timer]
 	}
+	f.mine = maps.Clone(hashes)
 	return cluster, nil
 }
 
@@ -259,13 +259,6 @@ func (f *fakeCluster) ClusterHash(timer string) (string, bool) {
 	defer f.mu.Unlock()
 	h, ok := f.hashes[timer]
 	return h, ok
-}
-
-func (f *fakeCluster) WithdrawHash(ctx context.Context, timer string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	delete(f.mine, timer)
-	return nil
 }
 
 func (f *fakeCluster) Mark(u *unit.Unit) (bool, []unit.Diagnostic) {
