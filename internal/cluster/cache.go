@@ -204,8 +204,8 @@ func (k *cache) noteHeld(kv *mvccpb.KeyValue, put bool) {
 	if json.Unmarshal(kv.Value, &hashes) != nil {
 		return
 	}
-	// The cluster's string where the copy is the cluster's, as most are:
-	// one string for each node's.
+	// A copy that is the cluster's, as most are, shares the string of
+	// the cluster's hash rather than holding its own.
 	for u, h := range hashes {
 		if ch, ok := k.hashes[u]; ok && ch == h {
 			hashes[u] = ch
@@ -323,8 +323,8 @@ func (k *cache) wantPrune() {
 // records, deletes several at once, not one after each run.
 func pruneSlack(keep int) int { return max(keep/2, 1) }
 
-// startCache reads timers/, runs/, hashes/ and held/ into the node's cache, and then
-// keeps it by a watch, until Close.
+// startCache reads timers/, runs/, hashes/ and held/ into the node's
+// cache, and then keeps it by a watch, until Close.
 func (c *Cluster) startCache(ctx context.Context) error {
 	k, err := c.load(ctx)
 	if err != nil {
