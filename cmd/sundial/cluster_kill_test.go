@@ -570,6 +570,14 @@ func (c *killCluster) killRaftLeader() {
 func (c *killCluster) outage() {
 	n := len(c.lines())
 	told := 0
+	terms := func() int {
+		k := 0
+		for _, node := range c.nodes {
+			k += c.said(node, "Leading the cluster's timers.") + c.said(node, "Taking the cluster's timers up again")
+		}
+		return k
+	}
+	termsBefore := terms()
 	for _, node := range c.nodes {
 		told += c.said(node, "passed while the whole cluster was down")
 		c.kill(node)
@@ -598,7 +606,10 @@ func (c *killCluster) outage() {
 			first = recs[i]
 		}
 	}
-	if strings.HasSuffix(first.Reason, "(catch-up)") {
+	// A leader that took the timers up after another had (a failover
+	// soon after the start, on a loaded machine) catches up, once, the
+	// elapses it missed since the first activated them.
+	if strings.HasSuffix(first.Reason, "(catch-up)") && terms()-termsBefore == 1 {
 		c.fatalf("tick.timer, not Persistent=, caught up after the whole cluster's stop: on %s, at %d", first.Node, first.Started)
 	}
 }

@@ -151,7 +151,6 @@ func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 			err      error
 		}
 		reads := make([]read, len(ls))
-		now := clusterInstant(m.clk.Now())
 		atOnce(len(ls), func(i int) {
 			l, r := ls[i], &reads[i]
 			if r.st, r.err = term.Timer(tctx, l.name); r.err != nil {
@@ -166,6 +165,10 @@ func (m *Manager) leadTerm(ctx context.Context, term ClusterTerm) error {
 			}
 			r.last = last
 		})
+		// Activated, and resumed, as of once they are read: reads slow
+		// enough to pass an elapse would have it due when computed, and
+		// fired as a catch-up.
+		now := clusterInstant(m.clk.Now())
 		// The timers not active are activated together: at the cluster's
 		// first start, or after its stop, they are all of them.
 		var acts []ClusterActivation
