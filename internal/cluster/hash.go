@@ -61,10 +61,7 @@ func (c *Cluster) PublishCopies(ctx context.Context, hashes map[string]string) (
 		return nil, err
 	}
 	lease := c.lease()
-	parts, err := heldValues(hashes)
-	if err != nil {
-		return nil, err
-	}
+	parts := heldValues(hashes)
 	renew := c.held.parts == nil || c.held.lease != lease
 	var ops []clientv3.Op
 	size := 0
@@ -107,7 +104,7 @@ func (c *Cluster) PublishCopies(ctx context.Context, hashes map[string]string) (
 
 // heldValues returns the values of the parts under held/ that hashes, by
 // unit, go in: the part's hashes, by unit, in JSON.
-func heldValues(hashes map[string]string) (map[int]string, error) {
+func heldValues(hashes map[string]string) map[int]string {
 	byPart := map[int]map[string]string{}
 	for u, h := range hashes {
 		p := partOf(u)
@@ -118,13 +115,11 @@ func heldValues(hashes map[string]string) (map[int]string, error) {
 	}
 	values := make(map[int]string, len(byPart))
 	for p, m := range byPart {
-		b, err := json.Marshal(m)
-		if err != nil {
-			return nil, fmt.Errorf("cluster: the hashes of this node's copies: %w", err)
-		}
+		// A map of strings always marshals: invalid UTF-8 is replaced.
+		b, _ := json.Marshal(m)
 		values[p] = string(b)
 	}
-	return values, nil
+	return values
 }
 
 // clusterHashes returns the cluster's hash of each unit of hashes: the
