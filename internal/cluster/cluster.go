@@ -97,7 +97,8 @@ func Open(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{cfg: cfg, log: cfg.Logger, meter: cfg.Meter, clk: clock.Or(cfg.Clock), incarnation: rand.Text()}
+	c := &Cluster{cfg: cfg, log: cfg.Logger, meter: cfg.Meter, clk: clock.Or(cfg.Clock), incarnation: rand.Text(),
+		revs: revMarks{inherited: make(chan struct{}, 1)}}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}

@@ -33,11 +33,13 @@ type revMark struct {
 
 // revMarks are a node's marks: the highest revision among those at
 // least a retention old, and the higher ones since; and the revision
-// last compacted to.
+// last compacted to. inherited tells the compactor that a beat brought
+// the last leader's marks.
 type revMarks struct {
 	mu        sync.Mutex
 	marks     []revMark
 	compacted int64
+	inherited chan struct{}
 }
 
 // A beatMark is a mark as a leader's beat carries it: with its age, in
@@ -125,6 +127,10 @@ func (c *Cluster) inheritMarks(marks []beatMark, now uint64) {
 		add[i] = revMark{at: now - min(b.Age, now), rev: b.Rev}
 	}
 	c.addMarks(now, add...)
+	select {
+	case c.revs.inherited <- struct{}{}:
+	default:
+	}
 }
 
 // aged reports whether mark was taken at least a retention before now.
@@ -132,9 +138,14 @@ func (c *Cluster) aged(mark revMark, now uint64) bool {
 	return mark.at+uint64(c.cfg.CompactionRetention/time.Microsecond) <= now
 }
 
-// compactWhile compacts etcd's history each compactEvery while term
-// (and ctx) lasts, if the node hosts a member: a client of endpoints
-// leaves the history of an etcd it does not know to those who run it.
+// compactWhile compacts etcd's history while term (and ctx) lasts, if
+// the node hosts a member (a client of endpoints leaves the history of
+// an etcd it does not know to those who run it): when the term begins,
+// as soon as its first beat takes on the last leader's marks, and each
+// compactEvery. Through a run of failovers each term may be shorter
+// than compactEvery; a leader that waited that long first would never
+// compact, and history, which the database keeps at its largest size,
+// would pile up.
 func (c *Cluster) compactWhile(ctx context.Context, term Term) {
 	if c.etcd == nil {
 		return
@@ -142,10 +153,20 @@ func (c *Cluster) compactWhile(ctx context.Context, term Term) {
 	ctx, cancel := term.within(ctx)
 	defer cancel()
 	warned := false
-	for c.pause(ctx, c.compactEvery()) {
+	for {
 		if err := c.compact(ctx, c.clk.Now().Monotonic); err != nil && ctx.Err() == nil && !warned {
 			c.log.Warn("Failed to compact etcd's history; trying again.", "err", err)
 			warned = true
+		}
+		wake, stop := c.clk.After(c.compactEvery())
+		select {
+		case <-ctx.Done():
+		case <-wake:
+		case <-c.revs.inherited:
+		}
+		stop()
+		if ctx.Err() != nil {
+			return
 		}
 	}
 }

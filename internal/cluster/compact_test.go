@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"encoding/json"
 	"errors"
 	"slices"
 	"testing"
@@ -176,4 +177,38 @@ func TestCompactInherited(t *testing.T) {
 			t.Errorf("revision %d held = %v; want %v", rev, err == nil, held)
 		}
 	}
+}
+
+// A new leader compacts as soon as its first beat takes on the last
+// leader's marks, not a compactEvery later: through a run of failovers
+// no term might last that long, and history would pile up.
+func TestCompactAtBeat(t *testing.T) {
+	// A retention of an hour: neither the marks of the node's own nor
+	// its compactEvery comes within the test.
+	a := testMember(t, "a", func(cfg *Config) { cfg.CompactionRetention = time.Hour })
+	ctx := t.Context()
+	var rev int64
+	for range 3 {
+		resp, err := a.client.Put(ctx, hashKey("a.timer"), "hash")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rev = resp.Header.Revision
+	}
+	// The last leader's beat, with a mark two hours old.
+	last, _ := json.Marshal(beatValue{At: 100, By: "gone/1", Marks: []beatMark{{Rev: rev, Age: uint64(2 * time.Hour / time.Microsecond)}}})
+	if _, err := a.client.Put(ctx, beatKey, string(last)); err != nil {
+		t.Fatal(err)
+	}
+	term := lead(t, a)
+	if err := a.Beat(ctx, term, 200); err != nil {
+		t.Fatal(err)
+	}
+	await.Until(t, func() bool {
+		_, err := a.client.Get(ctx, hashKey("a.timer"), clientv3.WithRev(rev-1))
+		if err != nil && !errors.Is(err, rpctypes.ErrCompacted) {
+			t.Fatal(err)
+		}
+		return err != nil
+	}, "history up to revision %d to be compacted", rev)
 }

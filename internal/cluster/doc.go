@@ -94,12 +94,13 @@
 // [Config.KeepRuns] (and any older one not ended), as runs come, in
 // batches, each a transaction under the term's fence. A leader that
 // hosts a member compacts etcd's history to the revision of one
-// retention ago ([Config.CompactionRetention]) each third of it, by the
-// marks of the revision its node took each tenth of it, and those the
-// last leader's beats carried, so that old revisions go too and the
-// database stays bounded, through failovers too; the members' own
-// periodic compactor, with twice the retention, is there for a leader
-// that hosts none.
+// retention ago ([Config.CompactionRetention]) when its term begins, as
+// soon as its first beat takes on the last leader's marks, and each
+// third of a retention, by the marks of the revision its node took each
+// tenth of it, and those the last leader's beats carried, so that old
+// revisions go too and the database stays bounded, through a run of
+// short terms too; the members' own periodic compactor, with twice the
+// retention, is there for a leader that hosts none.
 //
 // # Failover and the whole cluster's stop
 //
