@@ -28,7 +28,7 @@
 // due each second. The bench watches the run records in etcd, as any
 // client of the cluster may. Every daemon it starts it stops by its PID,
 // at the end, on an error and on Ctrl-C, and removes its directory but
-// on an error, where it keeps the daemons' logs.
+// on an error or a missed target, where it keeps the daemons' logs.
 //
 // Run it from within the module, on Linux (it reads /proc):
 //
@@ -115,11 +115,13 @@ func main() {
 	b.stopAll()
 	fmt.Printf("sundial cluster of 3 nodes on %d CPUs: %d cluster timers, %d every %v; %d SIGKILLs and %d SIGSTOPs of the leader; load for %v\n\n",
 		runtime.NumCPU(), cfg.timers, cfg.fire, cfg.period, cfg.kills, cfg.stops, b.ran.Round(time.Second))
+	missed := false
 	for _, f := range b.report {
 		fmt.Println(f)
+		missed = missed || f.Missed()
 	}
-	if err != nil && b.dir != "" && ctx.Err() == nil {
-		// What went wrong is in the daemons' logs.
+	if (err != nil || missed) && b.dir != "" && ctx.Err() == nil {
+		// What went wrong, or slow, is in the daemons' logs.
 		progress("kept %s, with each node's daemon.log", b.dir)
 	} else if b.dir != "" {
 		os.RemoveAll(b.dir)

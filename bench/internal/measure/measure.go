@@ -22,15 +22,27 @@ func (f Figure) String() string {
 	if f.Limit == 0 {
 		return strings.TrimRight(s, " ")
 	}
-	op, ok := "<", f.Value < f.Limit
+	op := "<"
 	if f.AtLeast {
-		op, ok = ">=", f.Value >= f.Limit
+		op = ">="
 	}
 	s = fmt.Sprintf("%s   target %-2s %6s %-3s  (%.2f of target)", s, op, num(f.Limit), f.Unit, f.Value/f.Limit)
-	if !ok {
+	if f.Missed() {
 		s += "  MISSED"
 	}
 	return s
+}
+
+// Missed reports whether the figure has a target and misses it.
+func (f Figure) Missed() bool {
+	switch {
+	case f.Limit == 0:
+		return false
+	case f.AtLeast:
+		return f.Value < f.Limit
+	default:
+		return f.Value >= f.Limit
+	}
 }
 
 func num(v float64) string {
