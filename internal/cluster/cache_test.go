@@ -2,10 +2,13 @@ package cluster
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"testing"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"sundial.dev/sundial/internal/await"
 	"sundial.dev/sundial/internal/store"
@@ -228,6 +231,68 @@ func TestLeaderPrunes(t *testing.T) {
 		es := elapses(t, a, "x.timer")
 		return len(es) <= keep+pruneSlack(keep) && es[len(es)-1] == 20
 	}, "x.timer's runs to be pruned to %d and a slack", keep)
+}
+
+// A prune reads the records of the timers in excess in as few
+// transactions as etcd allows, not a read each: a leader that finds
+// hundreds would otherwise ask its member as many times.
+func TestPruneReadsTogether(t *testing.T) {
+	const keep, timers = 3, 300
+	a := testMember(t, "a", func(c *Config) { c.KeepRuns = keep })
+	ctx := t.Context()
+	// Records enough to be in excess, ended, put straight in etcd.
+	var ops []clientv3.Op
+	for i := range timers {
+		timer := fmt.Sprintf("t%03d.timer", i)
+		for at := range uint64(keep + pruneSlack(keep) + 2) {
+			r := Run{Node: "a", Unit: timer[:4] + ".service", Timer: timer, Reason: "OnCalendar", Started: at + 1, Ended: at + 2, State: store.RunEnded, Result: "success"}
+			v, _ := json.Marshal(r)
+			ops = append(ops, clientv3.OpPut(runKey(timer, r.Started), string(v)))
+		}
+	}
+	for chunk := range slices.Chunk(ops, maxTxnOps) {
+		if _, err := a.client.Txn(ctx).Then(chunk...).Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	await.Until(t, func() bool {
+		a.cache.mu.Lock()
+		defer a.cache.mu.Unlock()
+		n := 0
+		for _, r := range a.cache.runs {
+			if a.cache.excess(r) {
+				n++
+			}
+		}
+		return n == timers
+	}, "the cache to see %d timers in excess", timers)
+	requests := func() map[string]uint64 {
+		out := map[string]uint64{}
+		for _, r := range a.meter.Stats().Requests {
+			out[r.Op] = r.Duration.Count
+		}
+		return out
+	}
+	before := requests()
+	// The term's first prune, at its start.
+	lead(t, a)
+	await.Until(t, func() bool {
+		a.cache.mu.Lock()
+		defer a.cache.mu.Unlock()
+		return len(a.cache.runs["t299.timer"].elapses) == keep
+	}, "t299.timer's runs, the last pruned, to be %d", keep)
+	after := requests()
+	// Lead reads once. The prune's reads are transactions, and so are
+	// its deletes, 64 records each; a second prune, told of the excess
+	// before the cache saw the first's deletes, may read again.
+	if n := after["range"] - before["range"] - 1; n != 0 {
+		t.Errorf("the prune made %d reads of its own; want none", n)
+	}
+	reads := (timers + maxTxnOps - 1) / maxTxnOps
+	deletes := (timers*(pruneSlack(keep)+2) + pruneBatch - 1) / pruneBatch
+	if n := after["txn"] - before["txn"]; n > uint64(2*reads+deletes) {
+		t.Errorf("the prune made %d transactions; want %d to delete and %d to read, or twice that", n, deletes, reads)
+	}
 }
 
 func TestKeepRunsConfig(t *testing.T) {

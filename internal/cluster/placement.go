@@ -440,15 +440,21 @@ func (c *Cluster) getRuns(ctx context.Context, keys []string) ([]Run, error) {
 // getKeys reads keys, those that exist, in order, as few transactions
 // as etcd's bound allows.
 func (c *Cluster) getKeys(ctx context.Context, keys []string) ([]*mvccpb.KeyValue, error) {
+	ops := make([]clientv3.Op, len(keys))
+	for i, k := range keys {
+		ops[i] = clientv3.OpGet(k)
+	}
+	return c.getAll(ctx, ops)
+}
+
+// getAll reads what each of the reads ops reads, in order, in as few
+// transactions as etcd's bound allows.
+func (c *Cluster) getAll(ctx context.Context, ops []clientv3.Op) ([]*mvccpb.KeyValue, error) {
 	var kvs []*mvccpb.KeyValue
-	for chunk := range slices.Chunk(keys, maxTxnOps) {
-		ops := make([]clientv3.Op, len(chunk))
-		for i, k := range chunk {
-			ops[i] = clientv3.OpGet(k)
-		}
+	for chunk := range slices.Chunk(ops, maxTxnOps) {
 		var resp *clientv3.TxnResponse
 		if err := c.call(ctx, func(ctx context.Context) (err error) {
-			resp, err = c.client.Txn(ctx).Then(ops...).Commit()
+			resp, err = c.client.Txn(ctx).Then(chunk...).Commit()
 			return err
 		}); err != nil {
 			return nil, err

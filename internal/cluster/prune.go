@@ -1,11 +1,11 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -47,18 +47,22 @@ func (c *Cluster) pruneWhile(ctx context.Context, term Term) {
 func (c *Cluster) PruneRuns(ctx context.Context, term Term) (int, error) {
 	// The records to read: of each timer with more than it keeps and
 	// the slack, from its first to the oldest kept; a timer within the
-	// slack waits for a later prune, so that one prune does much.
-	type span struct{ from, end string }
-	var spans []span
+	// slack waits for a later prune, so that one prune does much. They
+	// are read as many timers a transaction as etcd allows: a prune may
+	// find hundreds of timers in excess, and a read each would keep the
+	// leader's member busy with as many requests; and one transaction
+	// at a time, deleted before the next, so that a prune that has
+	// many to delete holds few at once.
+	var spans []clientv3.Op
 	k := c.cache
 	k.mu.Lock()
 	for timer, r := range k.runs {
 		if n := len(r.elapses); k.excess(r) {
-			spans = append(spans, span{runsOf(timer), runKey(timer, r.elapses[n-k.keep])})
+			spans = append(spans, clientv3.OpGet(runsOf(timer), clientv3.WithRange(runKey(timer, r.elapses[n-k.keep]))))
 		}
 	}
 	k.mu.Unlock()
-	slices.SortFunc(spans, func(a, b span) int { return strings.Compare(a.from, b.from) })
+	slices.SortFunc(spans, func(a, b clientv3.Op) int { return bytes.Compare(a.KeyBytes(), b.KeyBytes()) })
 	deleted := 0
 	var conds []clientv3.Cmp
 	var ops []clientv3.Op
@@ -76,15 +80,12 @@ func (c *Cluster) PruneRuns(ctx context.Context, term Term) (int, error) {
 		}
 		return err
 	}
-	for _, s := range spans {
-		var resp *clientv3.GetResponse
-		if err := c.call(ctx, func(ctx context.Context) (err error) {
-			resp, err = c.client.Get(ctx, s.from, clientv3.WithRange(s.end))
-			return err
-		}); err != nil {
+	for chunk := range slices.Chunk(spans, maxTxnOps) {
+		kvs, err := c.getAll(ctx, chunk)
+		if err != nil {
 			return deleted, fmt.Errorf("cluster: old runs: %w", err)
 		}
-		for _, kv := range resp.Kvs {
+		for _, kv := range kvs {
 			if unended(kv) {
 				continue
 			}
