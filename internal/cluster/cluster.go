@@ -134,6 +134,11 @@ func Open(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
 	if c.node, err = c.join(ctx); err != nil {
+		if cc.TLS != nil && errors.Is(err, context.DeadlineExceeded) {
+			if terr := handshake(ctx, cc.TLS, cfg.Endpoints, handshakeWait); terr != nil {
+				err = fmt.Errorf("%w; %w", err, terr)
+			}
+		}
 		return nil, err
 	}
 	c.stopped, c.stop = context.WithCancel(context.Background())
