@@ -228,16 +228,21 @@ func (n *clusterNode) status(ctx context.Context) (api.ClusterStatus, error) {
 		Endpoint: st.Endpoint, Healthy: st.Healthy, Problems: st.Problems, Quorum: st.Quorum, Leader: st.Leader}
 	for _, m := range st.Members {
 		as.Members = append(as.Members, api.ClusterMember{Name: m.Name, ID: fmt.Sprintf("%x", m.ID), PeerURLs: m.PeerURLs,
-			ClientURLs: m.ClientURLs, RaftLeader: m.RaftLeader})
+			ClientURLs: m.ClientURLs, RaftLeader: m.RaftLeader, Healthy: m.Healthy, Problems: m.Problems})
+	}
+	for _, n := range st.Nodes {
+		as.Nodes = append(as.Nodes, api.ClusterNode{Name: n.Name, Live: n.Live, Lease: n.Lease})
 	}
 	return as, nil
 }
 
 const clusterUsage = `%s cluster [OPTIONS...] status
 
-Show the daemon's cluster: its etcd members and which leads etcd's Raft,
-the node that leads the cluster's timers, this node's lease, and the
-health of the etcd endpoint it uses. Exits 1 when something is wrong.
+Show the daemon's cluster: its etcd members, which leads etcd's Raft and
+the health of each, the node that leads the cluster's timers, this
+node's lease, the health of the etcd endpoint it uses, and the nodes,
+those that hold a lease and those gone. Exits 1 when something is wrong
+with this node's endpoint.
 
 Options:
   -h --help                  Show this help
@@ -274,16 +279,36 @@ func clusterMain(c *cli, args []string) int {
 		health = "unhealthy: " + strings.Join(st.Problems, "; ")
 	}
 	fmt.Fprintf(c.stdout, "etcd: %s, %s\n\n", st.Endpoint, health)
-	rows := [][]string{{"MEMBER", "ID", "PEER URLS", "CLIENT URLS", "RAFT"}}
+	rows := [][]string{{"MEMBER", "ID", "PEER URLS", "CLIENT URLS", "RAFT", "HEALTH"}}
 	for _, m := range st.Members {
 		role := "follower"
 		if m.RaftLeader {
 			role = "leader"
 		}
-		rows = append(rows, []string{m.Name, m.ID, strings.Join(m.PeerURLs, ","), strings.Join(m.ClientURLs, ","), role})
+		health := "healthy"
+		if !m.Healthy {
+			health = "unhealthy: " + strings.Join(m.Problems, "; ")
+		}
+		rows = append(rows, []string{m.Name, m.ID, strings.Join(m.PeerURLs, ","), strings.Join(m.ClientURLs, ","), role, health})
 	}
 	writeTable(c, rows, nil)
 	fmt.Fprintf(c.stdout, "\n%d members listed.\n", len(st.Members))
+	if st.Quorum {
+		rows = [][]string{{"NODE", "STATE", "LEASE"}}
+		for _, n := range st.Nodes {
+			state, lease := "gone", "-"
+			if n.Live {
+				state, lease = "live", n.Lease
+			}
+			if n.Name == st.Leader {
+				state += ", leads the timers"
+			}
+			rows = append(rows, []string{n.Name, state, lease})
+		}
+		fmt.Fprintln(c.stdout)
+		writeTable(c, rows, nil)
+		fmt.Fprintf(c.stdout, "\n%d nodes listed.\n", len(st.Nodes))
+	}
 	if !st.Healthy {
 		return 1
 	}

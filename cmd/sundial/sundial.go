@@ -29,8 +29,8 @@ Timers:
   list-timers [PATTERN...]   List the daemon's timers, as systemctl does
   journal [-u UNIT...]       Show the daemon's journal, as journalctl does
   history [UNIT]             List the past runs, with why and how they ended
-  cluster status             Show the daemon's cluster, its members and
-                             its leader
+  cluster status             Show the daemon's cluster, its members, its
+                             nodes and its leader
   run COMMAND [ARGS...]      Run a command in a transient service, or on a
                              transient timer, as systemd-run does
 

@@ -29,6 +29,17 @@ type ClusterStatus struct {
 	// Leader is the node that leads the cluster's timers, "" for none
 	// or, without a quorum, not known.
 	Leader string `json:"leader"`
+	// Nodes are the cluster's nodes, those that hold a lease and those
+	// gone; none without a quorum.
+	Nodes []ClusterNode `json:"nodes"`
+}
+
+// A ClusterNode is a node of the cluster: Live while it holds a lease,
+// whose ID, in hexadecimal, is Lease.
+type ClusterNode struct {
+	Name  string `json:"name"`
+	Live  bool   `json:"live"`
+	Lease string `json:"lease,omitempty"`
 }
 
 // A ClusterMember is an etcd member of the cluster.
@@ -38,6 +49,10 @@ type ClusterMember struct {
 	PeerURLs   []string `json:"peer_urls"`
 	ClientURLs []string `json:"client_urls"`
 	RaftLeader bool     `json:"raft_leader"`
+	// Healthy is set when the member answered, with a Raft leader and
+	// no alarm; Problems says what is wrong otherwise.
+	Healthy  bool     `json:"healthy"`
+	Problems []string `json:"problems"`
 }
 
 // A ClusterBackend answers for the daemon's cluster; a Backend that is

@@ -129,10 +129,23 @@ func TestStatus(t *testing.T) {
 	if !st.Healthy || !st.Quorum || len(st.Problems) > 0 || st.Node != "a" || st.Leader != "b" || st.LeaseTTL != 1 || st.Lease != int64(a.lease()) {
 		t.Errorf("Status = %+v; want a healthy, b leading, a's lease of 1s", st)
 	}
-	if len(st.Members) != 1 || st.Members[0].Name != "a" || !st.Members[0].RaftLeader ||
+	if len(st.Members) != 1 || st.Members[0].Name != "a" || !st.Members[0].RaftLeader || !st.Members[0].Healthy ||
 		!slices.Equal(st.Members[0].ClientURLs, a.cfg.AdvertiseClientURLs) {
-		t.Errorf("Status's members = %+v; want a, the Raft leader", st.Members)
+		t.Errorf("Status's members = %+v; want a, the Raft leader, healthy", st.Members)
 	}
+	want := []NodeState{{Name: "a", Live: true, Lease: fmt.Sprintf("%x", a.lease())}, {Name: "b", Live: true, Lease: fmt.Sprintf("%x", b.lease())}}
+	if !slices.Equal(st.Nodes, want) {
+		t.Errorf("Status's nodes = %+v; want %+v", st.Nodes, want)
+	}
+	// b gone, after a beat that saw it: a node gone, not forgotten.
+	if err := b.Beat(t.Context(), term, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	want[1] = NodeState{Name: "b"}
+	await.Until(t, func() bool { st = a.Status(t.Context()); return slices.Equal(st.Nodes, want) }, "a's status to have b gone")
 }
 
 // A second member on the same data directory is refused at once, rather
@@ -206,6 +219,20 @@ func TestStatusWithoutQuorum(t *testing.T) {
 	if st.Node != "a" || st.Healthy || st.Leader != "" || st.LeaseTTL != 0 || len(st.Members) != 3 || st.Members[0].Name != "a" || st.Members[0].RaftLeader ||
 		!slices.Equal(st.Problems, []string{"etcd has no Raft leader", "no quorum: the leader of the timers and the node's lease are not known"}) {
 		t.Errorf("Status without a quorum = %+v; want a, its view of the 3 members, none leading, no quorum said", st)
+	}
+	// Each member says its own health: a has no Raft leader, b and c do
+	// not answer; and no node is known.
+	for _, m := range st.Members {
+		want := "etcd has no Raft leader"
+		if m.Name != "a" {
+			want = m.ClientURLs[0] + ": "
+		}
+		if m.Healthy || len(m.Problems) != 1 || !strings.HasPrefix(m.Problems[0], want) {
+			t.Errorf("member %s: healthy %v, %q; want unhealthy, %q", m.Name, m.Healthy, m.Problems, want)
+		}
+	}
+	if st.Nodes != nil {
+		t.Errorf("nodes without a quorum = %+v; want none", st.Nodes)
 	}
 	if h := a.Health(t.Context()); h.Healthy || h.Leader != "" || h.Nodes != 0 || !slices.Equal(h.Problems, []string{"etcd has no Raft leader"}) {
 		t.Errorf("Health without a quorum = %+v; want unhealthy, no Raft leader said, no leader nor nodes known", h)

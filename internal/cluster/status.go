@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	etcderrors "go.etcd.io/etcd/server/v3/etcdserver/errors"
@@ -33,6 +34,10 @@ type Status struct {
 	// Leader is the node that leads the timers, "" for none or, without
 	// a quorum, not known.
 	Leader string
+	// Nodes are the cluster's nodes, by name: those that hold a lease,
+	// and those the leader's beats saw that hold none now; with a
+	// quorum only.
+	Nodes []NodeState
 }
 
 // A Member is an etcd member.
@@ -42,12 +47,28 @@ type Member struct {
 	PeerURLs, ClientURLs []string
 	// RaftLeader is set for the member that leads etcd's Raft.
 	RaftLeader bool
+	// Healthy is set when the member answered at its first client URL
+	// within a lease, with a Raft leader and no alarm; Problems says
+	// what is wrong otherwise.
+	Healthy  bool
+	Problems []string
+}
+
+// A NodeState is a node of the cluster as etcd has it: Live while it
+// holds a lease (its daemon runs and reaches etcd), with the lease's ID;
+// a node the leader's beats saw, and that holds none now, is gone.
+type NodeState struct {
+	Name  string
+	Live  bool
+	Lease string
 }
 
 // Status asks the endpoint this node uses for its health and its view of
-// the members, which it has without a quorum; then, if etcd has one, for
-// the node's lease and who leads the timers. A part that cannot be had is
-// said in Problems. It takes no longer than one request's deadline.
+// the members, which it has without a quorum, and each member for its
+// health; then, if etcd has one, for the node's lease, who leads the
+// timers, and the nodes. A part that cannot be had is said in Problems,
+// and a member's in its own. It takes no longer than one request's
+// deadline.
 func (c *Cluster) Status(ctx context.Context) Status {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
 	defer cancel()
@@ -69,6 +90,7 @@ func (c *Cluster) Status(ctx context.Context) Status {
 				RaftLeader: m.ID == raftLeader})
 		}
 		slices.SortFunc(s.Members, func(a, b Member) int { return cmp.Or(strings.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID)) })
+		c.memberHealth(ctx, s.Members)
 	}
 	if s.Quorum = raftLeader != 0; !s.Quorum {
 		// The lease and the leader's key are read through Raft: they
@@ -92,8 +114,58 @@ func (c *Cluster) Status(ctx context.Context) Status {
 		s.Problems = append(s.Problems, err.Error())
 	}
 	s.Leader = leader
+	if s.Nodes, err = c.nodeStates(ctx); err != nil {
+		s.Problems = append(s.Problems, err.Error())
+	}
 	s.Healthy = len(s.Problems) == 0
 	return s
+}
+
+// memberHealth asks each member at its first client URL for its status,
+// all at once, each within a lease: a member that does not answer in
+// that time is as good as gone to the cluster, and the status of those
+// that do comes no later for it.
+func (c *Cluster) memberHealth(ctx context.Context, members []Member) {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Lease())
+	defer cancel()
+	var wg sync.WaitGroup
+	for i := range members {
+		m := &members[i]
+		if len(m.ClientURLs) == 0 {
+			m.Problems = []string{"not started: it has no client URL yet"}
+			continue
+		}
+		wg.Go(func() {
+			_, problems, _ := c.endpointStatus(ctx, m.ClientURLs[0])
+			m.Healthy, m.Problems = len(problems) == 0, problems
+		})
+	}
+	wg.Wait()
+}
+
+// nodeStates returns the nodes that hold a lease, and those the last
+// beat names that hold none now, by name.
+func (c *Cluster) nodeStates(ctx context.Context) ([]NodeState, error) {
+	live, err := c.Nodes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	last, _, err := c.lastBeat(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var nodes []NodeState
+	for _, n := range live {
+		nodes = append(nodes, NodeState{Name: n.Name, Live: true, Lease: n.Lease})
+	}
+	for _, n := range last.Nodes {
+		name := n[:max(strings.LastIndex(n, "/"), 0)]
+		if !slices.ContainsFunc(nodes, func(s NodeState) bool { return s.Name == name }) {
+			nodes = append(nodes, NodeState{Name: name})
+		}
+	}
+	slices.SortFunc(nodes, func(a, b NodeState) int { return strings.Compare(a.Name, b.Name) })
+	return nodes, nil
 }
 
 // endpointStatus asks an endpoint for its member's status, which the
