@@ -9,6 +9,7 @@ import (
 	"encoding/pem"
 	"log/slog"
 	"math/big"
+	mrand "math/rand/v2"
 	"net"
 	"net/url"
 	"os"
@@ -32,9 +33,12 @@ func TestClientTLS(t *testing.T) {
 		t.Skip("starts an etcd member")
 	}
 	dir := t.TempDir()
-	ca, caKey := testCert(t, dir, "ca", nil, nil)
-	testCert(t, dir, "server", ca, caKey)
-	testCert(t, dir, "client", ca, caKey)
+	// An address of a loopback network of the test's own, as
+	// testMembers's, for etcd to advertise the URL it listens on.
+	ip := net.IPv4(127, byte(1+mrand.IntN(254)), byte(mrand.IntN(256)), 1)
+	ca, caKey := testCert(t, dir, "ca", ip, nil, nil)
+	testCert(t, dir, "server", ip, ca, caKey)
+	testCert(t, dir, "client", ip, ca, caKey)
 
 	cfg := embed.NewConfig()
 	cfg.Name, cfg.Dir = "tls", filepath.Join(dir, "data")
@@ -42,7 +46,7 @@ func TestClientTLS(t *testing.T) {
 	var closing atomic.Bool
 	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zapLogger(slog.NewTextHandler(t.Output(), nil), &closing))
 	peer, _ := url.Parse("unix://" + filepath.Join(dir, "peer"))
-	client, _ := url.Parse("https://127.0.0.1:0")
+	client, _ := url.Parse("https://" + ip.String() + ":2379")
 	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{*peer}, []url.URL{*peer}
 	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{*client}, []url.URL{*client}
 	cfg.InitialCluster = "tls=" + peer.String()
@@ -62,17 +66,21 @@ func TestClientTLS(t *testing.T) {
 	case err := <-e.Err():
 		t.Fatal(err)
 	}
-	endpoint := "https://" + e.Clients[0].Addr().String()
+	endpoint := client.String()
 
 	c := testOpen(t, Config{Name: "b", Endpoints: []string{endpoint}, CACert: filepath.Join(dir, "ca.pem"),
 		Cert: filepath.Join(dir, "client.pem"), Key: filepath.Join(dir, "client-key.pem")})
 	if got := nodes(t, c); !slices.Equal(got, []string{"b"}) {
 		t.Errorf("nodes = %q; want b joined", got)
 	}
+	// Its status asks the member at its URL, over TLS too.
+	if st := c.Status(t.Context()); !st.Healthy || len(st.Members) != 1 || !st.Members[0].Healthy {
+		t.Errorf("Status over TLS = %+v; want healthy, and its member", st)
+	}
 
 	// Refused: each says why, from the handshake.
 	other := t.TempDir()
-	testCert(t, other, "ca", nil, nil)
+	testCert(t, other, "ca", ip, nil, nil)
 	for _, c := range []struct {
 		what, cacert, cert, key, want string
 	}{
@@ -88,10 +96,10 @@ func TestClientTLS(t *testing.T) {
 	}
 }
 
-// testCert writes name.pem and name-key.pem in dir: a certificate for
-// 127.0.0.1 signed by parent with its key, or a CA's of its own if parent
-// is nil. It returns the certificate and its key.
-func testCert(t *testing.T, dir, name string, parent *x509.Certificate, parentKey *ecdsa.PrivateKey) (*x509.Certificate, *ecdsa.PrivateKey) {
+// testCert writes name.pem and name-key.pem in dir: a certificate for ip
+// signed by parent with its key, or a CA's of its own if parent is nil.
+// It returns the certificate and its key.
+func testCert(t *testing.T, dir, name string, ip net.IP, parent *x509.Certificate, parentKey *ecdsa.PrivateKey) (*x509.Certificate, *ecdsa.PrivateKey) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -101,7 +109,7 @@ func testCert(t *testing.T, dir, name string, parent *x509.Certificate, parentKe
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
 		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}}
+		IPAddresses: []net.IP{ip}}
 	if parent == nil {
 		tmpl.IsCA, tmpl.BasicConstraintsValid = true, true
 		tmpl.KeyUsage |= x509.KeyUsageCertSign
