@@ -3,10 +3,9 @@ package cluster
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
-	"net"
 	"net/url"
+	"sync/atomic"
 	"time"
 )
 
@@ -34,11 +33,19 @@ func handshake(ctx context.Context, cfg *tls.Config, endpoints []string, d time.
 		if err != nil {
 			return fmt.Errorf("TLS with %s: %w", ep, err)
 		}
-		conn.SetReadDeadline(time.Now().Add(d))
+		// The read ends with the server's word, or when d is up and the
+		// connection closed.
+		rctx, cancel := context.WithTimeout(ctx, d)
+		var waited atomic.Bool
+		stop := context.AfterFunc(rctx, func() {
+			waited.Store(true)
+			conn.Close()
+		})
 		_, err = conn.Read(make([]byte, 1))
+		stop()
+		cancel()
 		conn.Close()
-		var ne net.Error
-		if err != nil && !(errors.As(err, &ne) && ne.Timeout()) {
+		if err != nil && !waited.Load() {
 			return fmt.Errorf("TLS with %s: %w", ep, err)
 		}
 	}
