@@ -31,16 +31,18 @@ type beatValue struct {
 // seen returns the nodes of the last beat, each node's incarnation the
 // one live now where its key is there.
 func seen(last, live []string) []string {
-	name := func(n string) string { return n[:strings.LastIndex(n, "/")] }
 	nodes := slices.Clone(live)
 	for _, n := range last {
-		if !slices.ContainsFunc(live, func(l string) bool { return name(l) == name(n) }) {
+		if !slices.ContainsFunc(live, func(l string) bool { return beatNodeName(l) == beatNodeName(n) }) {
 			nodes = append(nodes, n)
 		}
 	}
 	slices.Sort(nodes)
 	return nodes
 }
+
+// beatNodeName is the name of a node as a beat lists it, name/incarnation.
+func beatNodeName(n string) string { return n[:max(strings.LastIndex(n, "/"), 0)] }
 
 // incarnations returns the nodes that live now (their keys), each as
 // name/incarnation, sorted.

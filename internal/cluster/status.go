@@ -159,7 +159,7 @@ func (c *Cluster) nodeStates(ctx context.Context) ([]NodeState, error) {
 		nodes = append(nodes, NodeState{Name: n.Name, Live: true, Lease: n.Lease})
 	}
 	for _, n := range last.Nodes {
-		name := n[:max(strings.LastIndex(n, "/"), 0)]
+		name := beatNodeName(n)
 		if !slices.ContainsFunc(nodes, func(s NodeState) bool { return s.Name == name }) {
 			nodes = append(nodes, NodeState{Name: name})
 		}
